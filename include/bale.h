@@ -176,6 +176,10 @@ int bale_parse_file (const char *path, struct bale_dockerfile **out, bale_error_
 /* Instruction-level checks (BuildKit's instructions.Parse): unknown instructions, flags,
    argument counts, ordering. Reports every error found, at most 20. */
 int bale_validate (const struct bale_dockerfile *df, bale_error_t *err);
+/* bale_parse then bale_validate, reporting the errors of both in file order. */
+int bale_parse_checked (const char *path, const char *buf, size_t len,
+                        struct bale_dockerfile **out, bale_error_t *err);
+int bale_parse_file_checked (const char *path, struct bale_dockerfile **out, bale_error_t *err);
 void bale_dockerfile_free (struct bale_dockerfile *df);
 
 /* BuildKit's Node.Dump() of every instruction, one per line. The caller frees the result. */

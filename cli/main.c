@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The bale command: global options, the subcommand table, and the one place errors are printed. */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "common/banned.h"
+
+struct subcommand
+{
+  const char *name;
+  int (*fn) (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+  const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+  { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
+};
+
+static void
+usage (FILE *f)
+{
+  size_t i;
+
+  fputs ("usage: bale [--store DIR] COMMAND [OPTIONS]\n\ncommands:\n", f);
+  for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+    fprintf (f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+  fputs ("\nRun 'bale COMMAND --help' for a command's options.\n", f);
+}
+
+void
+cli_print_diagnostics (bale_error_t chain)
+{
+  const struct bale_error_s *e;
+
+  for (e = chain; e; e = e->next)
+    {
+      char *text = bale_error_format (e);
+      fprintf (stderr, "%s\n", text);
+      free (text);
+    }
+}
+
+static int
+parse_global (int argc, char **argv, struct cli_global *g)
+{
+  static const struct option opts[] = {
+    { "store", required_argument, NULL, 's' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  /* '+' stops at the subcommand: its options are its own. */
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 's': g->store = optarg; break;
+      case 'h': usage (stdout); exit (0);
+      case 'V': printf ("bale %s\n", bale_version ()); exit (0);
+      default: usage (stderr); exit (2);
+      }
+  return optind;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct cli_global g = { 0 };
+  bale_error_t err = NULL;
+  int first, ret;
+  size_t i;
+
+  g.store = getenv ("BALE_STORE");
+  first = parse_global (argc, argv, &g);
+  if (first >= argc)
+    {
+      usage (stderr);
+      return 2;
+    }
+  for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+    if (strcmp (argv[first], subcommands[i].name) == 0)
+      break;
+  if (i == sizeof subcommands / sizeof subcommands[0])
+    {
+      fprintf (stderr, "bale: unknown command '%s'\n", argv[first]);
+      usage (stderr);
+      return 2;
+    }
+  optind = 0;
+  ret = subcommands[i].fn (argc - first, argv + first, &g, &err);
+  if (ret < 0)
+    {
+      cli_print_diagnostics (err);
+      bale_error_release (&err);
+      return 1;
+    }
+  return 0;
+}
