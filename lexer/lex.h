@@ -116,6 +116,7 @@ struct lex_state
   struct strbuf body;
   size_t body_start;
   size_t instr_start; /* source offset of the instruction, for heredoc errors */
+  size_t last_end;    /* end of the last heredoc terminator, newline excluded */
 
   /* tokens waiting for the parser */
   struct lex_queued *queue;

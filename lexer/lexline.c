@@ -161,8 +161,6 @@ lex_state_release (struct lex_state *st)
 void
 lex_push (struct lex_state *st, int token, struct lex_tok *tok, size_t start, size_t end)
 {
-  if (st->q_head > 0 && st->q_head == st->q_len)
-    st->q_head = st->q_len = 0;
   XGROW (st->queue, st->q_alloc, st->q_len + 1);
   st->queue[st->q_len].token = token;
   st->queue[st->q_len].tok = tok;
@@ -182,6 +180,9 @@ lex_pop (struct lex_state *st, struct lex_queued *out)
   if (st->q_head == st->q_len)
     return false;
   *out = st->queue[st->q_head++];
+  /* Rewind once drained, so the queue never grows beyond one instruction's tokens. */
+  if (st->q_head == st->q_len)
+    st->q_head = st->q_len = 0;
   return true;
 }
 
@@ -676,6 +677,7 @@ lex_heredoc_line (struct lex_state *st, const char *text, size_t len, size_t sta
         st->body_start = start;
       queue_heredoc (st, start + n);
       strbuf_init (&st->body);
+      st->last_end = start + n;
       return st->i_heredoc == st->n_heredocs;
     }
   strbuf_add (&st->body, text, len);
@@ -685,7 +687,13 @@ lex_heredoc_line (struct lex_state *st, const char *text, size_t len, size_t sta
 void
 lex_heredoc_eof (struct lex_state *st)
 {
-  lex_error (st, st->instr_start, st->sf->len, "unterminated heredoc");
+  const char *nl = memchr (st->sf->buf + st->instr_start, '\n', st->sf->len - st->instr_start);
+  size_t end = nl ? (size_t) (nl - st->sf->buf) : st->sf->len;
+
+  if (end > st->instr_start && st->sf->buf[end - 1] == '\r')
+    end--;
+  lex_error (st, st->instr_start, end, "unterminated heredoc");
   clear_heredocs (st);
   strbuf_reset (&st->body);
+  st->last_end = st->sf->len;
 }

@@ -118,11 +118,29 @@ sort_errors (bale_error_t *chain)
   v = xcalloc (n, sizeof *v);
   for (i = 0, e = *chain; e; e = e->next)
     v[i++] = e;
-  qsort (v, n, sizeof *v, compare_errors);
+  /* Insertion sort: stable, and the chain holds a few dozen errors at most. */
+  for (i = 1; i < n; i++)
+    {
+      size_t j = i;
+      e = v[i];
+      while (j > 0 && compare_errors (&v[j - 1], &e) > 0)
+        {
+          v[j] = v[j - 1];
+          j--;
+        }
+      v[j] = e;
+    }
   for (i = 0; i + 1 < n; i++)
     v[i]->next = v[i + 1];
   v[n - 1]->next = NULL;
   *chain = v[0];
+  /* Report at most LEX_MAX_ERRORS, the first ones in the file. */
+  if (n > LEX_MAX_ERRORS)
+    {
+      bale_error_t rest = v[LEX_MAX_ERRORS - 1]->next;
+      v[LEX_MAX_ERRORS - 1]->next = NULL;
+      bale_error_release (&rest);
+    }
   free (v);
 }
 

@@ -243,6 +243,8 @@ make_node (struct parser *p, struct lex_tok *kw, struct tok_list *flags, struct 
   n->span = span_of (p, lex_line_src (line, kw->loff), line->src_end);
   lex_tok_free (kw);
   lex_tok_free (args);
+  if (bale_error_count (*p->err) >= LEX_MAX_ERRORS)
+    p->lex.stopped = true;
   if (ret < 0)
     {
       ast_node_free (n);

@@ -1,1 +1,69 @@
 #!/bin/sh
+# `bale parse` from the command line: formats, standard input, exit codes, error output.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+corpus="$top_srcdir/tests/corpus/buildkit-parser/testfiles"
+case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+
+dump_matches_corpus () {
+  for d in "$corpus"/*/; do
+    "$BALE" parse --raw --format dump -f "$d/Dockerfile" > "$T_TMP/out" || return 1
+    cmp "$T_TMP/out" "$d/result" || { echo "mismatch: $d"; return 1; }
+  done
+}
+check "dump of every corpus case equals its result" dump_matches_corpus
+
+stdin_works () {
+  printf 'FROM scratch\nCMD ["x"]\n' | "$BALE" parse -f - --format dump > "$T_TMP/out" &&
+    printf '(from "scratch")\n(cmd "x")\n' | cmp - "$T_TMP/out"
+}
+check "reads standard input with -f -" stdin_works
+
+json_is_valid () {
+  printf 'FROM scratch\nENV A=1\n' > "$T_TMP/Dockerfile"
+  (cd "$T_TMP" && "$BALE" parse) > "$T_TMP/out.json" || return 1
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["instructions"][1]["pairs"][0]["key"]=="A"' "$T_TMP/out.json"
+}
+check "json output parses and defaults to ./Dockerfile" json_is_valid
+
+error_format () {
+  printf 'FROM scratch\nFORM x\n' > "$T_TMP/Dockerfile"
+  if "$BALE" parse -f "$T_TMP/Dockerfile" > /dev/null 2> "$T_TMP/err"; then return 1; fi
+  grep -q "^$T_TMP/Dockerfile:2:1: error: unknown instruction \"FORM\" (did you mean \"FROM\"?)\$" "$T_TMP/err" &&
+    grep -q '^    FORM x$' "$T_TMP/err" && grep -q '^    \^~~~$' "$T_TMP/err"
+}
+check "syntax error: location, message, suggestion, caret, exit 1" error_format
+
+exit_code_is_one () {
+  printf 'FROM scratch\nENV x\n' > "$T_TMP/Dockerfile"
+  "$BALE" parse -f "$T_TMP/Dockerfile" > /dev/null 2>&1
+  [ $? -eq 1 ]
+}
+check "exit status 1 on a bad Dockerfile" exit_code_is_one
+
+missing_file () {
+  "$BALE" parse -f "$T_TMP/nope" 2> "$T_TMP/err" && return 1
+  grep -q "cannot open '$T_TMP/nope': No such file or directory" "$T_TMP/err"
+}
+check "missing file is a clear error" missing_file
+
+bad_usage () {
+  "$BALE" parse --format yaml -f "$corpus/json/Dockerfile" 2> "$T_TMP/err" && return 1
+  grep -q "unknown format 'yaml'" "$T_TMP/err" &&
+    { "$BALE" frobnicate 2> "$T_TMP/err"; [ $? -eq 2 ]; } && grep -q "unknown command 'frobnicate'" "$T_TMP/err"
+}
+check "bad usage is reported" bad_usage
+
+random_bytes () {
+  i=0
+  while [ $i -lt 50 ]; do
+    head -c 2048 /dev/urandom > "$T_TMP/rand"
+    "$BALE" parse -f "$T_TMP/rand" > /dev/null 2>&1
+    rc=$?
+    [ $rc -le 1 ] || { echo "exit $rc on random input"; cp "$T_TMP/rand" /tmp/bale-crash-input; return 1; }
+    i=$((i + 1))
+  done
+}
+check "random bytes give exit 0 or 1, never a crash" random_bytes
+
+done_testing

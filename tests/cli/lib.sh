@@ -1,0 +1,28 @@
+# Shared helpers for the CLI tests: TAP output, the bale binary, a scratch directory.
+# shellcheck shell=sh
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+BALE="$top_builddir/bale"
+T_NUM=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bale-test.XXXXXX")
+trap 'rm -rf "$T_TMP"' EXIT
+
+# check NAME COMMAND...: one TAP test that passes when COMMAND succeeds.
+check () {
+  name=$1
+  shift
+  T_NUM=$((T_NUM + 1))
+  if out=$("$@" 2>&1); then
+    echo "ok $T_NUM - $name"
+  else
+    echo "not ok $T_NUM - $name"
+    printf '%s\n' "$out" | sed 's/^/# /'
+    T_FAILED=$((T_FAILED + 1))
+  fi
+}
+
+done_testing () {
+  echo "1..$T_NUM"
+  [ "$T_FAILED" -eq 0 ]
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests for common/error: chains, wrapping, formatting with a caret. */
+#include <config.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/error.h"
+
+static void
+test_make_and_chain (void **state)
+{
+  bale_error_t err = NULL;
+
+  (void) state;
+  assert_int_equal (bale_make_error (&err, ENOENT, "cannot open '%s'", "x"), -ENOENT - 1);
+  assert_int_equal (bale_make_error (&err, 0, "second"), -1);
+  assert_int_equal (bale_error_count (err), 2);
+  assert_string_equal (err->msg, "cannot open 'x'");
+  assert_string_equal (err->next->msg, "second");
+  bale_error_wrap (&err, "load");
+  assert_string_equal (err->msg, "load: cannot open 'x'");
+  assert_string_equal (err->next->msg, "load: second");
+  bale_error_release (&err);
+  assert_null (err);
+  bale_error_release (&err);
+}
+
+static void
+test_format (void **state)
+{
+  struct bale_loc loc = { "Dockerfile", 3, 5, 3, 9, "RUN echo", 8 };
+  bale_error_t err = NULL;
+  char *s;
+
+  (void) state;
+  bale_make_error_at (&err, &loc, "bad '%s'", "echo");
+  s = bale_error_format (err);
+  assert_string_equal (s, "Dockerfile:3:5: error: bad 'echo'\n    RUN echo\n        ^~~~");
+  free (s);
+  bale_error_release (&err);
+
+  bale_make_error (&err, ENOENT, "cannot open '%s'", "f");
+  s = bale_error_format (err);
+  assert_string_equal (s, "error: cannot open 'f': No such file or directory");
+  free (s);
+  bale_error_release (&err);
+}
+
+static void
+test_join (void **state)
+{
+  bale_error_t a = NULL, b = NULL;
+
+  (void) state;
+  bale_make_error (&a, 0, "a");
+  bale_make_error (&b, 0, "b");
+  bale_error_join (&a, &b);
+  assert_null (b);
+  assert_int_equal (bale_error_count (a), 2);
+  bale_error_release (&a);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_make_and_chain),
+    cmocka_unit_test (test_format),
+    cmocka_unit_test (test_join),
+  };
+  return cmocka_run_group_tests_name ("error", tests, NULL, NULL);
+}
