@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Data-driven parser tests: tests/data/NAME.test (format documented in tests/data/README.md).
+ * Data-driven parser tests: tests/data/parse/NAME.test (format documented in tests/data/parse/README.md).
  * Each case is a Dockerfile, a mode line and the expected output; every case is one cmocka
  * test named FILE:LINE:NAME so a failure points at its source.
  */
@@ -204,7 +204,7 @@ parse_file (const char *path, const char *base, struct data_case **cases, size_t
 int
 main (void)
 {
-  char *dir = test_path ("tests/data");
+  char *dir = test_path ("tests/data/parse");
   struct dirent **ents;
   int count = scandir (dir, &ents, NULL, alphasort), i;
   struct data_case *cases = NULL;
