@@ -19,6 +19,7 @@ srcfile_init (struct srcfile *sf, const char *path, const char *buf, size_t len)
   sf->len = len;
   sf->line_starts = NULL;
   sf->n_lines = 0;
+  sf->hint = 0;
   XGROW (sf->line_starts, alloc, 1);
   sf->line_starts[sf->n_lines++] = 0;
   for (i = 0; i < len; i++)
@@ -40,8 +41,18 @@ srcfile_release (struct srcfile *sf)
 void
 srcfile_pos (const struct srcfile *sf, size_t off, int *line, int *col)
 {
-  size_t lo = 0, hi = sf->n_lines;
+  size_t lo = 0, hi = sf->n_lines, h = sf->hint;
 
+  /* Most lookups land on the line of the previous one or the next; try those first. */
+  if (h < sf->n_lines && sf->line_starts[h] <= off)
+    {
+      if (h + 1 == sf->n_lines || off < sf->line_starts[h + 1])
+        lo = hi = h;
+      else if (h + 2 == sf->n_lines || off < sf->line_starts[h + 2])
+        lo = hi = h + 1;
+      else
+        lo = h;
+    }
   /* The last line start that is <= off. */
   while (hi - lo > 1)
     {
@@ -51,6 +62,8 @@ srcfile_pos (const struct srcfile *sf, size_t off, int *line, int *col)
       else
         hi = mid;
     }
+  /* The hint is a cache, not state: a lookup through a const srcfile may update it. */
+  ((struct srcfile *) sf)->hint = lo;
   *line = (int) lo + 1;
   *col = (int) (off - sf->line_starts[lo]) + 1;
 }

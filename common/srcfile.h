@@ -14,6 +14,7 @@ struct srcfile
   size_t len;
   size_t *line_starts; /* offset of the first byte of each line */
   size_t n_lines;
+  size_t hint; /* the line of the last lookup: lookups mostly move forward a little */
 };
 
 void srcfile_init (struct srcfile *sf, const char *path, const char *buf, size_t len);

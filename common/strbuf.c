@@ -50,7 +50,7 @@ strbuf_grow (struct strbuf *sb, size_t extra)
   if (sb->alloc == 0)
     {
       sb->buf = NULL;
-      XGROW (sb->buf, sb->alloc, need);
+      XGROW (sb->buf, sb->alloc, need < 32 ? 32 : need);
       sb->buf[0] = '\0';
       return;
     }
@@ -77,7 +77,8 @@ strbuf_add (struct strbuf *sb, const void *data, size_t len)
 {
   if (len == 0)
     return;
-  strbuf_grow (sb, len);
+  if (sb->len + len >= sb->alloc)
+    strbuf_grow (sb, len);
   memcpy (sb->buf + sb->len, data, len);
   sb->len += len;
   sb->buf[sb->len] = '\0';

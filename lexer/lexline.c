@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,11 +237,15 @@ lex_check_length (struct lex_state *st, size_t len, size_t start)
 static size_t
 space_at (const char *s, size_t n)
 {
+  unsigned char c;
   uint32_t r;
   size_t w;
 
   if (n == 0)
     return 0;
+  c = (unsigned char) *s;
+  if (c < 0x80)
+    return (c == ' ' || (c >= '\t' && c <= '\r')) ? 1 : 0;
   w = utf8_decode ((const unsigned char *) s, n, &r);
   return (w && utf8_is_space (r)) ? w : 0;
 }
@@ -254,26 +259,21 @@ skip_space (const char *s, size_t i, size_t n)
   return i;
 }
 
-/* Length of s without trailing unicode spaces. */
+/* Length of s without trailing unicode spaces, scanning back from the end. */
 static size_t
 trim_right (const char *s, size_t n)
 {
-  size_t end = 0, i = 0;
-
-  while (i < n)
+  while (n > 0)
     {
-      size_t w = space_at (s + i, n - i);
-      if (w == 0)
-        {
-          uint32_t r;
-          w = utf8_decode ((const unsigned char *) s + i, n - i, &r);
-          i += w ? w : 1;
-          end = i;
-        }
-      else
-        i += w;
+      size_t start = n - 1;
+      /* Back up over UTF-8 continuation bytes to the start of the last rune. */
+      while (start > 0 && n - start < 4 && ((unsigned char) s[start] & 0xc0) == 0x80)
+        start--;
+      if (space_at (s + start, n - start) != n - start)
+        return n;
+      n = start;
     }
-  return end;
+  return 0;
 }
 
 static size_t

@@ -143,7 +143,7 @@ word_end (struct wordlist *wl, struct strbuf *w, size_t start, size_t end, bool 
       XGROW (wl->offs, wl->alloc_offs, 2 * wl->n + 2);
       wl->offs[2 * wl->n] = start;
       wl->offs[2 * wl->n + 1] = end;
-      wl->words[wl->n++] = strbuf_detach (w, NULL);
+      wl->words[wl->n++] = xmemdup0 (w->buf, w->len);
       wl->words[wl->n] = NULL;
     }
   strbuf_reset (w);
@@ -153,7 +153,14 @@ word_end (struct wordlist *wl, struct strbuf *w, size_t start, size_t end, bool 
 static size_t
 rune_at (const char *s, size_t len, size_t pos, uint32_t *r)
 {
-  size_t w = utf8_decode ((const unsigned char *) s + pos, len - pos, r);
+  size_t w;
+
+  if ((unsigned char) s[pos] < 0x80)
+    {
+      *r = (unsigned char) s[pos];
+      return 1;
+    }
+  w = utf8_decode ((const unsigned char *) s + pos, len - pos, r);
   if (w == 0)
     {
       *r = 0xfffd;
@@ -166,7 +173,11 @@ static void
 add_rune (struct strbuf *w, uint32_t r)
 {
   char buf[4];
-  strbuf_add (w, buf, utf8_encode (r, buf));
+
+  if (r < 0x80)
+    strbuf_addch (w, (int) r);
+  else
+    strbuf_add (w, buf, utf8_encode (r, buf));
 }
 
 size_t

@@ -44,9 +44,10 @@ enum bale_instr
 ast_instr_lookup (const char *keyword)
 {
   size_t i;
+  int c = *keyword & ~0x20; /* ASCII upper case */
 
   for (i = 1; i < sizeof instr_names / sizeof instr_names[0]; i++)
-    if (strcasecmp (keyword, instr_names[i]) == 0)
+    if (instr_names[i][0] == c && strcasecmp (keyword, instr_names[i]) == 0)
       return (enum bale_instr) i;
   return BALE_I_UNKNOWN;
 }
@@ -106,7 +107,9 @@ ast_node_free (struct bale_node *n)
 void
 ast_node_add_arg (struct bale_node *n, const char *value, size_t len, struct bale_span span)
 {
-  n->args = xrealloc (n->args, (n->n_args + 1) * sizeof *n->args);
+  /* Grow at powers of two: the node keeps no capacity field. */
+  if ((n->n_args & (n->n_args - 1)) == 0)
+    n->args = xrealloc (n->args, (n->n_args ? 2 * n->n_args : 1) * sizeof *n->args);
   n->args[n->n_args].value = xmemdup0 (value, len);
   n->args[n->n_args].len = len;
   n->args[n->n_args].span = span;
