@@ -187,6 +187,9 @@ lex_pop (struct lex_state *st, struct lex_queued *out)
   return true;
 }
 
+static void vdiag (struct lex_state *st, bale_error_t *where, size_t start, size_t end, const char *fmt,
+                   va_list ap) __attribute__ ((format (printf, 5, 0)));
+
 static void
 vdiag (struct lex_state *st, bale_error_t *where, size_t start, size_t end, const char *fmt, va_list ap)
 {

@@ -11,7 +11,7 @@ if [ ! -f Makefile ]; then
   "$src/configure" -q --enable-fuzz CC=clang \
     CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 fi
-make -s -j"$(nproc)" tests/fuzz/fuzz_parse
+make -s -j"$(nproc)"
 i=0
 for f in "$src"/tests/corpus/buildkit-parser/*/*/Dockerfile "$src"/tests/corpus/buildkit-parser/testfile-line/Dockerfile "$src"/examples/*/Dockerfile; do
   [ -f "$f" ] && cp "$f" "seeds/seed-$i" && i=$((i + 1))
