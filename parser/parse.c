@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,26 +76,6 @@ parse_buffer (const char *path, const char *buf, size_t len, bale_error_t *errs)
   return p.df;
 }
 
-int
-bale_parse (const char *path, const char *buf, size_t len, struct bale_dockerfile **out,
-            bale_error_t *err)
-{
-  bale_error_t errs = NULL;
-  struct bale_dockerfile *df;
-
-  if (len > INT_MAX)
-    return bale_make_error (err, 0, "'%s' is too large", path);
-  df = parse_buffer (path, buf, len, &errs);
-  if (errs)
-    {
-      bale_dockerfile_free (df);
-      bale_error_join (err, &errs);
-      return -1;
-    }
-  *out = df;
-  return 0;
-}
-
 static int
 compare_errors (const void *a, const void *b)
 {
@@ -144,9 +125,10 @@ sort_errors (bale_error_t *chain)
   free (v);
 }
 
-int
-bale_parse_checked (const char *path, const char *buf, size_t len, struct bale_dockerfile **out,
-                    bale_error_t *err)
+/* Parse, and with check also validate; errors of both come in file order. */
+static int
+parse_common (const char *path, const char *buf, size_t len, bool check,
+              struct bale_dockerfile **out, bale_error_t *err)
 {
   bale_error_t errs = NULL;
   struct bale_dockerfile *df;
@@ -154,7 +136,7 @@ bale_parse_checked (const char *path, const char *buf, size_t len, struct bale_d
   if (len > INT_MAX)
     return bale_make_error (err, 0, "'%s' is too large", path);
   df = parse_buffer (path, buf, len, &errs);
-  if (df->n_nodes > 0)
+  if (check && df->n_nodes > 0)
     bale_validate (df, &errs);
   if (errs)
     {
@@ -165,6 +147,20 @@ bale_parse_checked (const char *path, const char *buf, size_t len, struct bale_d
     }
   *out = df;
   return 0;
+}
+
+int
+bale_parse (const char *path, const char *buf, size_t len, struct bale_dockerfile **out,
+            bale_error_t *err)
+{
+  return parse_common (path, buf, len, false, out, err);
+}
+
+int
+bale_parse_checked (const char *path, const char *buf, size_t len, struct bale_dockerfile **out,
+                    bale_error_t *err)
+{
+  return parse_common (path, buf, len, true, out, err);
 }
 
 static int
