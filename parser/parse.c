@@ -17,6 +17,7 @@
 #include "parser/ast.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -164,26 +165,6 @@ bale_parse_checked (const char *path, const char *buf, size_t len, struct bale_d
 }
 
 static int
-read_all (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
-{
-  for (;;)
-    {
-      ssize_t r;
-
-      strbuf_grow (sb, 65536);
-      r = read (fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return bale_make_error (err, errno, "cannot read '%s'", path);
-      if (r == 0)
-        return 0;
-      sb->len += (size_t) r;
-      sb->buf[sb->len] = '\0';
-    }
-}
-
-static int
 load_file (const char *path, struct strbuf *sb, bale_error_t *err)
 {
   cleanup_close int fd = -1;
@@ -191,7 +172,7 @@ load_file (const char *path, struct strbuf *sb, bale_error_t *err)
   fd = strcmp (path, "-") == 0 ? dup (STDIN_FILENO) : open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", path);
-  return read_all (fd, path, sb, err);
+  return bale_read_fd (fd, path, sb, err);
 }
 
 static const char *

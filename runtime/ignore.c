@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/utf8.h"
 #include "common/xalloc.h"
@@ -1382,24 +1383,12 @@ static int
 read_file (const char *path, struct strbuf *sb, bale_error_t *err)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t n;
 
   if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
     return 1;
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", path);
-  for (;;)
-    {
-      strbuf_grow (sb, 8192);
-      n = read (fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return bale_make_error (err, errno, "cannot read '%s'", path);
-      if (n == 0)
-        return 0;
-      strbuf_setlen (sb, sb->len + (size_t) n);
-    }
+  return bale_read_fd (fd, path, sb, err);
 }
 
 int

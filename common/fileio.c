@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reading whole files into a strbuf. */
+#include <config.h>
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/banned.h"
+
+int
+bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
+{
+  for (;;)
+    {
+      ssize_t r;
+
+      strbuf_grow (sb, 65536);
+      r = read (fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return bale_make_error (err, errno, "cannot read '%s'", path);
+      if (r == 0)
+        return 0;
+      strbuf_setlen (sb, sb->len + (size_t) r);
+    }
+}

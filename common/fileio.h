@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reading whole files into a strbuf, with errors that name the file. */
+#ifndef BALE_FILEIO_H
+#define BALE_FILEIO_H
+
+#include "bale.h"
+#include "common/strbuf.h"
+
+/* Append everything fd holds to sb, retrying on EINTR. path names the file in errors. */
+int bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err);
+
+#endif
