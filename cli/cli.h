@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "bale.h"
+#include "codegen/plan.h"
 
 struct cli_global
 {
@@ -14,6 +15,11 @@ struct cli_global
 };
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+
+/* The base-image resolver the planner uses (ctx is g). */
+plan_resolve_fn cli_image_resolver (struct cli_global *g);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);

@@ -19,7 +19,9 @@ struct subcommand
 };
 
 static const struct subcommand subcommands[] = {
+  { "build", bale_cmd_build, "build an image from a Dockerfile" },
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
+  { "plan", bale_cmd_plan, "show what each instruction will do, after expansion" },
 };
 
 static void

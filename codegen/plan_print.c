@@ -135,18 +135,21 @@ plan_to_text (const struct plan *p, bool all_stages)
           struct strbuf reads = STRBUF_INIT;
           size_t k;
 
-          strbuf_addf (&sb, "  %d:%-4d %-10s %-8s", s->node->span.line, s->node->span.col,
+          bool pairs = s->instr == BALE_I_ENV || s->instr == BALE_I_LABEL;
+
+          strbuf_addf (&sb, "  line %-4d %-11s %-8s", s->node->span.line,
                        bale_instr_name (s->instr), kind_name (s->kind));
           for (k = 0; k < s->argc; k++)
             {
-              strbuf_addch (&sb, ' ');
+              /* ENV and LABEL hold key, value pairs: show them as KEY=VALUE. */
+              strbuf_addch (&sb, pairs && k % 2 ? '=' : ' ');
               strbuf_add_goquote (&sb, s->argv[k], strlen (s->argv[k]));
             }
           if (s->onbuild)
             strbuf_addstr (&sb, "  (ONBUILD trigger)");
           step_reads (p, s, emit_text, &reads);
           if (reads.len)
-            strbuf_addf (&sb, "\n           reads: %s", reads.buf);
+            strbuf_addf (&sb, "\n            reads: %s", reads.buf);
           strbuf_release (&reads);
           strbuf_addch (&sb, '\n');
         }
