@@ -12,6 +12,7 @@
 #include "cli/buildopts.h"
 #include "cli/cli.h"
 #include "codegen/oci.h"
+#include "codegen/provenance.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -249,6 +250,21 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
+  {
+    /* For `bale explain`; an image without it is still a good image. */
+    json_t *prov = provenance_from_plan (plan);
+    bale_error_t perr = NULL;
+    char *abs = realpath (c.b.dockerfile, NULL);
+    json_object_set_new (prov, "dockerfile", json_string (abs ? abs : c.b.dockerfile));
+    free (abs);
+    if (cli_provenance_write (g, img.config_digest, prov, &perr) < 0)
+      {
+        bale_error_wrap (&perr, "warning: build record for `bale explain` not kept");
+        cli_print_diagnostics (perr);
+        bale_error_release (&perr);
+      }
+    json_decref (prov);
+  }
   if (!c.quiet && c.out != OUT_NONE)
     fprintf (stderr, "wrote %s\n", c.dest);
   puts (img.config_digest);

@@ -20,6 +20,7 @@ struct subcommand
 
 static const struct subcommand subcommands[] = {
   { "build", bale_cmd_build, "build an image from a Dockerfile" },
+  { "explain", bale_cmd_explain, "show what `docker run IMAGE ARGS` executes, and why" },
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
   { "plan", bale_cmd_plan, "show what each instruction will do, after expansion" },
 };
