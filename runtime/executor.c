@@ -103,7 +103,8 @@ assemble (struct plan *p, const struct exec_opts *o, struct exec_image *out, bal
                              (int64_t) out->config_len, NULL, NULL, err);
   if (!desc)
     return -1;
-  manifest = oci_manifest_new (desc);
+  manifest = oci_manifest_new (desc); /* borrows desc */
+  json_decref (desc);
   for (i = 0; i < out->n_layers; i++)
     {
       json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
@@ -113,7 +114,8 @@ assemble (struct plan *p, const struct exec_opts *o, struct exec_image *out, bal
           json_decref (manifest);
           return -1;
         }
-      oci_manifest_add_layer (manifest, l);
+      oci_manifest_add_layer (manifest, l); /* borrows l */
+      json_decref (l);
     }
   out->manifest = canonjson_dumps (manifest, &out->manifest_len, err);
   json_decref (manifest);
