@@ -14,6 +14,13 @@ struct cli_global
 };
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);

@@ -20,6 +20,13 @@ struct subcommand
 
 static const struct subcommand subcommands[] = {
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
+  { "load", bale_cmd_load, "import a docker-archive, OCI archive or OCI layout into the store" },
+  { "save", bale_cmd_save, "write images of the store as a docker-archive" },
+  { "images", bale_cmd_images, "list the images of the store" },
+  { "tag", bale_cmd_tag, "give an image another name" },
+  { "rmi", bale_cmd_rmi, "remove names, and the blobs no other name needs" },
+  { "inspect", bale_cmd_inspect, "print details of images as JSON" },
+  { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
 };
 
 static void
