@@ -115,15 +115,19 @@ int
 cli_untag_where (struct store *s, const char *target, bool untagged_only, bale_error_t *err)
 {
   struct store_ref *refs = NULL;
+  char want[DIGEST_STRLEN + 1], id[DIGEST_STRLEN + 1];
   size_t n = 0, i;
   int ret;
 
   if ((ret = store_ref_list (s, &refs, &n, err)) < 0)
     return ret;
+  if (target)
+    store_image_id (s, target, want);
   for (i = 0; i < n && ret == 0; i++)
     {
-      if ((target && strcmp (refs[i].digest, target) != 0)
-          || (untagged_only && !digest_is_valid (refs[i].name)))
+      if (target)
+        store_image_id (s, refs[i].digest, id);
+      if ((target && strcmp (id, want) != 0) || (untagged_only && !digest_is_valid (refs[i].name)))
         continue;
       if ((ret = store_ref_delete (s, refs[i].name, err)) == 0)
         cli_print_untagged (refs[i].name);

@@ -26,7 +26,7 @@ char *cli_human_size (int64_t size);
 /* "Untagged: busybox:latest" for a name, "Deleted: sha256:…" for an untagged image. */
 void cli_print_untagged (const char *full);
 
-/* Delete every name pointing at target (any target when NULL), only the untagged images'
+/* Delete every name of the image target (same image ID; any image when NULL), only the untagged images'
    digest names when untagged_only is set; print each as cli_print_untagged does. */
 int cli_untag_where (struct store *s, const char *target, bool untagged_only, bale_error_t *err);
 

@@ -108,7 +108,7 @@ store_open (const char *path, struct store **out, bale_error_t *err)
   struct store *s;
 
   if (path == NULL || *path == '\0')
-    return bale_make_error (err, EINVAL, "no store directory given");
+    return bale_make_error (err, 0, "no store directory given");
   if (mkdir_parents (path, err) < 0)
     return -1;
   s = xzalloc (sizeof *s);
@@ -157,7 +157,7 @@ store_default_path (bale_error_t *err)
   home = getenv ("HOME");
   if (home && home[0] == '/')
     return xasprintf ("%s/.local/share/bale", home);
-  bale_make_error (err, EINVAL, "cannot choose a store directory: set --store, $BALE_STORE or $HOME");
+  bale_make_error (err, 0, "cannot choose a store directory: set --store, $BALE_STORE or $HOME");
   return NULL;
 }
 
@@ -340,7 +340,7 @@ finish_blob (struct store_blob_writer *w, const char *expected, char got[DIGEST_
   if (digester_final (&w->d, got, err) < 0)
     return -1;
   if (expected && strcmp (expected, got) != 0)
-    return bale_make_error (err, EINVAL, "digest mismatch: expected '%s', got '%s'", expected, got);
+    return bale_make_error (err, 0, "digest mismatch: expected '%s', got '%s'", expected, got);
   /* Content-addressed: a blob already present under this name has these very bytes. */
   if (fstatat (s->blobs_fd, digest_hex (got), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
       && st.st_size == w->d.size)
@@ -423,7 +423,7 @@ checked_hex (const char *digest, bale_error_t *err)
   const char *hex = digest ? digest_hex (digest) : NULL;
 
   if (hex == NULL)
-    bale_make_error (err, EINVAL, "invalid digest '%s'", digest ? digest : "");
+    bale_make_error (err, 0, "invalid digest '%s'", digest ? digest : "");
   return hex;
 }
 
@@ -491,7 +491,7 @@ store_blob_read (struct store *s, const char *digest, size_t max, char **out, si
     return -1;
   /* A flipped bit on disk must not turn into a different image. */
   if (strcmp (got, digest) != 0)
-    return bale_make_error (err, EIO, "blob '%s' in store '%s' is corrupt (its digest is '%s')",
+    return bale_make_error (err, 0, "blob '%s' in store '%s' is corrupt (its digest is '%s')",
                             digest, s->path, got);
   if (len)
     *len = sb.len;
@@ -514,7 +514,7 @@ read_json_blob (struct store *s, const char *digest, bale_error_t *err)
   if (v == NULL || !json_is_object (v))
     {
       json_decref (v);
-      bale_make_error (err, EINVAL, "blob '%s' is not a JSON object%s%s", digest, v ? "" : ": ",
+      bale_make_error (err, 0, "blob '%s' is not a JSON object%s%s", digest, v ? "" : ": ",
                        v ? "" : jerr.text);
       return NULL;
     }
@@ -545,7 +545,7 @@ load_state (struct store *s, const char *name, bale_error_t *err)
   if (v == NULL || !json_is_object (v))
     {
       json_decref (v);
-      bale_make_error (err, EINVAL, "cannot parse '%s/%s': %s", s->path, name,
+      bale_make_error (err, 0, "cannot parse '%s/%s': %s", s->path, name,
                        v ? "not an object" : jerr.text);
       return NULL;
     }
@@ -630,9 +630,9 @@ store_ref_set (struct store *s, const char *name, const char *digest, bale_error
   if (full == NULL)
     return -1;
   if (!digest_is_valid (digest))
-    return bale_make_error (err, EINVAL, "invalid digest '%s'", digest ? digest : "");
+    return bale_make_error (err, 0, "invalid digest '%s'", digest ? digest : "");
   if (!store_blob_exists (s, digest))
-    return bale_make_error (err, ENOENT, "cannot name '%s': blob '%s' is not in the store", name,
+    return bale_make_error (err, 0, "cannot name '%s': blob '%s' is not in the store", name,
                             digest);
   return edit_state (s, "refs.json", do_ref_set, &e, err);
 }
@@ -643,7 +643,7 @@ do_ref_delete (json_t *doc, void *ctx, bale_error_t *err)
   struct ref_edit *e = ctx;
 
   if (json_object_del (json_object_get (doc, "refs"), e->name) < 0)
-    return bale_make_error (err, ENOENT, "no such image: '%s'", e->digest);
+    return bale_make_error (err, 0, "no such image: '%s'", e->digest);
   return 1;
 }
 
@@ -659,7 +659,8 @@ store_ref_delete (struct store *s, const char *name, bale_error_t *err)
 }
 
 int
-store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+store_ref_lookup (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],
+                  bale_error_t *err)
 {
   cleanup_free char *full = store_ref_normalize (name, err);
   json_auto_t *doc = NULL;
@@ -669,12 +670,22 @@ store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1], b
     return -1;
   d = json_string_value (json_object_get (json_object_get (doc, "refs"), full));
   if (d == NULL)
-    return bale_make_error (err, ENOENT, "no such image: '%s'", name);
+    return 0;
   if (!digest_is_valid (d))
-    return bale_make_error (err, EINVAL, "'%s/refs.json': '%s' names an invalid digest", s->path,
+    return bale_make_error (err, 0, "'%s/refs.json': '%s' names an invalid digest", s->path,
                             full);
   memcpy (out, d, DIGEST_STRLEN + 1);
-  return 0;
+  return 1;
+}
+
+int
+store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  int ret = store_ref_lookup (s, name, out, err);
+
+  if (ret == 0)
+    return bale_make_error (err, 0, "no such image: '%s'", name);
+  return ret < 0 ? -1 : 0;
 }
 
 void
@@ -717,7 +728,8 @@ store_ref_list (struct store *s, struct store_ref **out, size_t *n, bale_error_t
       count++;
     }
   /* jansson keeps a hash table: sort here for stable output. */
-  qsort (v, count, sizeof *v, compare_refs);
+  if (count > 0)
+    qsort (v, count, sizeof *v, compare_refs);
   *out = v;
   *n = count;
   return 0;
@@ -751,34 +763,45 @@ config_of (struct store *s, const char *target, char out[DIGEST_STRLEN + 1])
   return true;
 }
 
+int
+store_image_id (struct store *s, const char *target, char out[DIGEST_STRLEN + 1])
+{
+  if (!config_of (s, target, out))
+    memcpy (out, target, DIGEST_STRLEN + 1);
+  return 0;
+}
+
+/* Every name whose target or image ID starts with prefix must be the same image (two
+   manifests of one config, gzipped and not, are one image to Docker). */
 static int
 resolve_prefix (struct store *s, const char *what, const char *prefix, char out[DIGEST_STRLEN + 1],
                 bale_error_t *err)
 {
   struct store_ref *refs = NULL;
   size_t n = 0, i, plen = strlen (prefix);
-  const char *found = NULL;
+  char found_id[DIGEST_STRLEN + 1] = "";
   int ret = 0;
 
   if (store_ref_list (s, &refs, &n, err) < 0)
     return -1;
   for (i = 0; i < n && ret == 0; i++)
     {
-      char config[DIGEST_STRLEN + 1];
-      bool hit = strncmp (digest_hex (refs[i].digest), prefix, plen) == 0
-                 || (config_of (s, refs[i].digest, config)
-                     && strncmp (digest_hex (config), prefix, plen) == 0);
+      char id[DIGEST_STRLEN + 1];
 
-      if (!hit || (found && strcmp (found, refs[i].digest) == 0))
+      store_image_id (s, refs[i].digest, id);
+      if (strncmp (digest_hex (refs[i].digest), prefix, plen) != 0
+          && strncmp (digest_hex (id), prefix, plen) != 0)
         continue;
-      if (found)
-        ret = bale_make_error (err, EINVAL, "image ID prefix '%s' is ambiguous", what);
-      found = refs[i].digest;
+      if (found_id[0] && strcmp (found_id, id) != 0)
+        ret = bale_make_error (err, 0, "image ID prefix '%s' is ambiguous", what);
+      else if (found_id[0] == '\0')
+        {
+          memcpy (found_id, id, sizeof id);
+          memcpy (out, refs[i].digest, DIGEST_STRLEN + 1);
+        }
     }
-  if (ret == 0 && found == NULL)
-    ret = bale_make_error (err, ENOENT, "no such image: '%s'", what);
-  if (ret == 0)
-    memcpy (out, found, DIGEST_STRLEN + 1);
+  if (ret == 0 && found_id[0] == '\0')
+    ret = bale_make_error (err, 0, "no such image: '%s'", what);
   store_refs_free (refs, n);
   return ret;
 }
@@ -786,26 +809,30 @@ resolve_prefix (struct store *s, const char *what, const char *prefix, char out[
 int
 store_resolve (struct store *s, const char *what, char out[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  bale_error_t ref_err = NULL;
+  bale_error_t not_a_name = NULL;
   const char *prefix = strncmp (what, "sha256:", 7) == 0 ? what + 7 : what;
-  int ret;
+  int found;
 
   if (digest_is_valid (what))
     {
       if (!store_blob_exists (s, what))
-        return bale_make_error (err, ENOENT, "no such image: '%s'", what);
+        return bale_make_error (err, 0, "no such image: '%s'", what);
       memcpy (out, what, DIGEST_STRLEN + 1);
       return 0;
     }
   /* Docker looks a name up before an ID: "abc123" may be a repository. */
-  ret = store_ref_get (s, what, out, &ref_err);
-  if (ret == 0 || (ref_err && ref_err->status != ENOENT && ref_err->status != EINVAL)
-      || !is_hex_prefix (prefix))
+  found = store_ref_lookup (s, what, out, &not_a_name);
+  if (found > 0)
+    return 0;
+  if (!is_hex_prefix (prefix))
     {
-      bale_error_join (err, &ref_err);
-      return ret;
+      if (found == 0)
+        return bale_make_error (err, 0, "no such image: '%s'", what);
+      bale_error_join (err, &not_a_name);
+      return -1;
     }
-  bale_error_release (&ref_err);
+  /* "sha256:abc" does not parse as a name, and that is fine for an ID. */
+  bale_error_release (&not_a_name);
   return resolve_prefix (s, what, prefix, out, err);
 }
 
@@ -861,14 +888,14 @@ pick_manifest (struct store *s, const char *what, const json_t *index,
       cleanup_free char *p = platform_format (want);
 
       platform_release (&host);
-      return bale_make_error (err, ENOENT, "image '%s' has no manifest for platform '%s'", what, p);
+      return bale_make_error (err, 0, "image '%s' has no manifest for platform '%s'", what, p);
     }
   platform_release (&host);
   d = json_string_value (json_object_get (json_array_get (json_object_get (index, "manifests"),
                                                           (size_t) i),
                                           "digest"));
   if (!digest_is_valid (d))
-    return bale_make_error (err, EINVAL, "image '%s': index entry %d has an invalid digest", what, i);
+    return bale_make_error (err, 0, "image '%s': index entry %d has an invalid digest", what, i);
   memcpy (out, d, DIGEST_STRLEN + 1);
   return 0;
 }
@@ -881,7 +908,7 @@ read_layers (const char *what, struct store_image *img, bale_error_t *err)
   size_t i, n = json_array_size (layers);
 
   if (!json_is_array (layers) || json_array_size (diff_ids) != n)
-    return bale_make_error (err, EINVAL,
+    return bale_make_error (err, 0,
                             "image '%s': the manifest has %zu layers but the config %zu diff_ids",
                             what, n, json_array_size (diff_ids));
   img->layers = xcalloc (n ? n : 1, sizeof *img->layers);
@@ -894,7 +921,7 @@ read_layers (const char *what, struct store_image *img, bale_error_t *err)
       const char *diff = json_string_value (json_array_get (diff_ids, i));
 
       if (!digest_is_valid (d) || !digest_is_valid (diff) || mt == NULL)
-        return bale_make_error (err, EINVAL, "image '%s': layer %zu is malformed", what, i);
+        return bale_make_error (err, 0, "image '%s': layer %zu is malformed", what, i);
       img->layers[i].digest = xstrdup (d);
       img->layers[i].media_type = xstrdup (mt);
       img->layers[i].size = json_integer_value (json_object_get (l, "size"));
@@ -924,7 +951,7 @@ read_image (struct store *s, const char *what, const struct bale_platform *platf
   img->manifest_json = doc;
   config = json_string_value (json_object_get (json_object_get (doc, "config"), "digest"));
   if (!digest_is_valid (config))
-    return bale_make_error (err, EINVAL, "image '%s': manifest '%s' has no valid config", what,
+    return bale_make_error (err, 0, "image '%s': manifest '%s' has no valid config", what,
                             img->manifest);
   memcpy (img->config, config, sizeof img->config);
   if ((img->config_json = read_json_blob (s, img->config, err)) == NULL)
@@ -975,7 +1002,7 @@ store_pin_add (struct store *s, const char *digest, const char *why, bale_error_
   struct ref_edit e = { why, digest };
 
   if (!digest_is_valid (digest))
-    return bale_make_error (err, EINVAL, "invalid digest '%s'", digest ? digest : "");
+    return bale_make_error (err, 0, "invalid digest '%s'", digest ? digest : "");
   return edit_state (s, "pins.json", do_pin_add, &e, err);
 }
 

@@ -112,10 +112,13 @@ struct store_ref
 
 /* name → digest (an existing blob). Replaces any previous target. */
 int store_ref_set (struct store *s, const char *name, const char *digest, bale_error_t *err);
-/* Copy the target of name into out; fails with status ENOENT when there is none. */
+/* Copy the target of name into out; fails ("no such image") when there is none. */
 int store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],
                    bale_error_t *err);
-/* Remove name; fails with status ENOENT when there is none. */
+/* Like store_ref_get, but 1 when found, 0 when not (without an error), -1 on a bad name. */
+int store_ref_lookup (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],
+                      bale_error_t *err);
+/* Remove name; fails when there is none. */
 int store_ref_delete (struct store *s, const char *name, bale_error_t *err);
 /* Every name, sorted. The caller frees the array with store_refs_free. */
 int store_ref_list (struct store *s, struct store_ref **out, size_t *n, bale_error_t *err);
@@ -127,11 +130,15 @@ char *store_ref_normalize (const char *name, bale_error_t *err);
 /*
  * What s names, as the digest of a manifest or index: a stored digest "sha256:<hex>", a
  * name, or an image ID prefix (hex, optionally after "sha256:") matching exactly one image
- * by its manifest/index digest or its config digest. Fails with ENOENT when nothing
- * matches, EINVAL when a prefix is ambiguous.
+ * by its manifest/index digest or its image ID. Fails when nothing matches and when a
+ * prefix matches two different images.
  */
 int store_resolve (struct store *s, const char *what, char out[DIGEST_STRLEN + 1],
                    bale_error_t *err);
+
+/* The image ID of a manifest or index digest, as Docker shows it: the config digest of a
+   manifest, the digest itself for an index or anything else. */
+int store_image_id (struct store *s, const char *target, char out[DIGEST_STRLEN + 1]);
 
 /* ---- images ------------------------------------------------------------------------------ */
 

@@ -74,7 +74,7 @@ clean_path (const char *base, const char *rel, bool allow_dotdot, const char *wh
     goto unsafe;
   return strbuf_detach (&sb, NULL);
 unsafe:
-  bale_make_error (err, EINVAL, "unsafe path '%s' in %s", rel, what);
+  bale_make_error (err, 0, "unsafe path '%s' in %s", rel, what);
   return NULL;
 }
 
@@ -154,14 +154,14 @@ find_member (const struct source *src, const char *path, bale_error_t *err)
           break;
       if (i == (size_t) -1)
         {
-          bale_make_error (err, ENOENT, "'%s' is not in archive '%s'", path, src->path);
+          bale_make_error (err, 0, "'%s' is not in archive '%s'", path, src->path);
           return NULL;
         }
       if (src->v[i].kind != M_LINK)
         return &src->v[i];
       path = src->v[i].target;
     }
-  bale_make_error (err, ELOOP, "too many links at '%s' in archive '%s'", path, src->path);
+  bale_make_error (err, 0, "too many links at '%s' in archive '%s'", path, src->path);
   return NULL;
 }
 
@@ -305,7 +305,7 @@ read_entry (struct archive *a, struct archive_entry *e, struct source *src, bale
   char *path;
 
   if (name == NULL)
-    return bale_make_error (err, EINVAL, "archive '%s' has a member without a name", src->path);
+    return bale_make_error (err, 0, "archive '%s' has a member without a name", src->path);
   if ((path = clean_path ("", name, false, "member name", err)) == NULL)
     return bale_error_wrap (err, "archive '%s'", src->path);
   if (archive_entry_hardlink (e) || archive_entry_filetype (e) == AE_IFLNK)
@@ -365,7 +365,7 @@ parse_json (const char *bytes, size_t len, const char *what, const struct source
   json_t *v = json_loadb (bytes, len, 0, &jerr);
 
   if (v == NULL)
-    bale_make_error (err, EINVAL, "cannot parse '%s' in '%s': %s (line %d)", what, src->path,
+    bale_make_error (err, 0, "cannot parse '%s' in '%s': %s (line %d)", what, src->path,
                      jerr.text, jerr.line);
   return v;
 }
@@ -407,7 +407,7 @@ ensure_blob (struct source *src, const char *digest, int64_t size, bale_error_t 
   int64_t have;
 
   if (!digest_is_valid (digest))
-    return bale_make_error (err, EINVAL, "invalid digest '%s' in '%s'", digest ? digest : "",
+    return bale_make_error (err, 0, "invalid digest '%s' in '%s'", digest ? digest : "",
                             src->path);
   if (src->dir_fd >= 0 && !store_blob_exists (src->s, digest))
     {
@@ -420,11 +420,11 @@ ensure_blob (struct source *src, const char *digest, int64_t size, bale_error_t 
         return bale_error_wrap (err, "'%s'", src->path);
     }
   if (!store_blob_exists (src->s, digest))
-    return bale_make_error (err, ENOENT, "blob '%s' is missing from '%s'", digest, src->path);
+    return bale_make_error (err, 0, "blob '%s' is missing from '%s'", digest, src->path);
   if ((have = store_blob_size (src->s, digest, err)) < 0)
     return -1;
   if (size >= 0 && have != size)
-    return bale_make_error (err, EINVAL, "blob '%s' in '%s' has %lld bytes, not %lld", digest,
+    return bale_make_error (err, 0, "blob '%s' in '%s' has %lld bytes, not %lld", digest,
                             src->path, (long long) have, (long long) size);
   return 0;
 }
@@ -491,7 +491,7 @@ import_descriptor (struct source *src, const json_t *desc, int depth, bale_error
   const json_t *size = json_object_get (desc, "size");
 
   if (depth > 4)
-    return bale_make_error (err, ELOOP, "indexes nested too deep in '%s'", src->path);
+    return bale_make_error (err, 0, "indexes nested too deep in '%s'", src->path);
   if (ensure_blob (src, digest, json_is_integer (size) ? json_integer_value (size) : -1, err) < 0)
     return -1;
   if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST))
@@ -528,7 +528,7 @@ import_oci (struct source *src, bale_error_t *err)
   if (index == NULL)
     return -1;
   if (!json_is_array (json_object_get (index, "manifests")))
-    return bale_make_error (err, EINVAL, "'index.json' in '%s' has no 'manifests' array",
+    return bale_make_error (err, 0, "'index.json' in '%s' has no 'manifests' array",
                             src->path);
   json_array_foreach (json_object_get (index, "manifests"), i, desc)
     {
@@ -640,7 +640,7 @@ docker_layer (struct source *src, const char *raw, const char *diff_id, size_t i
   /* moby's load.go: "invalid diffID for layer %d". */
   if (diff_id == NULL || strcmp (got, diff_id) != 0)
     {
-      bale_make_error (err, EINVAL, "invalid diffID for layer %zu ('%s') in '%s': got '%s', want '%s'",
+      bale_make_error (err, 0, "invalid diffID for layer %zu ('%s') in '%s': got '%s', want '%s'",
                        i, raw, src->path, got, diff_id ? diff_id : "none");
       return NULL;
     }
@@ -661,7 +661,7 @@ docker_item_manifest (struct source *src, const json_t *item, char out[DIGEST_ST
   size_t i, len;
 
   if (config_path == NULL || !json_is_array (layers))
-    return bale_make_error (err, EINVAL, "'manifest.json' in '%s': an item lacks Config or Layers",
+    return bale_make_error (err, 0, "'manifest.json' in '%s': an item lacks Config or Layers",
                             src->path);
   if (docker_blob (src, config_path, config, err) == NULL
       || store_blob_read (src->s, config, SMALL_MAX, &bytes, &len, err) < 0
@@ -669,7 +669,7 @@ docker_item_manifest (struct source *src, const json_t *item, char out[DIGEST_ST
     return -1;
   diff_ids = json_object_get (json_object_get (config_json, "rootfs"), "diff_ids");
   if (json_array_size (diff_ids) != json_array_size (layers))
-    return bale_make_error (err, EINVAL, "'%s' in '%s': %zu layers but %zu diff_ids", config_path,
+    return bale_make_error (err, 0, "'%s' in '%s': %zu layers but %zu diff_ids", config_path,
                             src->path, json_array_size (layers), json_array_size (diff_ids));
   if ((cdesc = oci_descriptor_new (OCI_MT_CONFIG, config, (int64_t) len, NULL, NULL, err)) == NULL)
     return -1;
@@ -700,7 +700,7 @@ import_docker (struct source *src, bale_error_t *err)
     return -1;
   /* moby rejects a null manifest.json and accepts an empty list. */
   if (!json_is_array (manifest))
-    return bale_make_error (err, EINVAL, "'manifest.json' in '%s' is not a list", src->path);
+    return bale_make_error (err, 0, "'manifest.json' in '%s' is not a list", src->path);
   json_array_foreach (manifest, i, item)
     {
       char digest[DIGEST_STRLEN + 1];
@@ -754,7 +754,7 @@ load_source (struct source *src, bale_error_t *err)
     return import_oci (src, err);
   if (has_member (src, "manifest.json"))
     return import_docker (src, err);
-  return bale_make_error (err, EINVAL,
+  return bale_make_error (err, 0,
                           "'%s' is neither a docker-archive (no manifest.json) nor an OCI layout "
                           "(no index.json and oci-layout)",
                           src->path);
