@@ -815,6 +815,11 @@ store_resolve (struct store *s, const char *what, char out[DIGEST_STRLEN + 1], b
 
   if (digest_is_valid (what))
     {
+      /* An image ID (config digest) stands for its manifest; any other stored digest, such
+         as a platform's manifest inside an index, stands for itself. */
+      if (resolve_prefix (s, what, what + 7, out, &not_a_name) == 0)
+        return 0;
+      bale_error_release (&not_a_name);
       if (!store_blob_exists (s, what))
         return bale_make_error (err, 0, "no such image: '%s'", what);
       memcpy (out, what, DIGEST_STRLEN + 1);

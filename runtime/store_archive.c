@@ -306,6 +306,9 @@ read_entry (struct archive *a, struct archive_entry *e, struct source *src, bale
 
   if (name == NULL)
     return bale_make_error (err, 0, "archive '%s' has a member without a name", src->path);
+  /* Directories carry nothing we read ("./" is the usual first member of `tar -C d .`). */
+  if (archive_entry_filetype (e) == AE_IFDIR)
+    return 0;
   if ((path = clean_path ("", name, false, "member name", err)) == NULL)
     return bale_error_wrap (err, "archive '%s'", src->path);
   if (archive_entry_hardlink (e) || archive_entry_filetype (e) == AE_IFLNK)
