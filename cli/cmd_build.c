@@ -18,6 +18,7 @@
 #include "common/xalloc.h"
 #include "runtime/executor.h"
 #include "runtime/layout.h"
+#include "runtime/store.h"
 #include "common/banned.h"
 
 enum output_type
@@ -209,6 +210,33 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
   return r;
 }
 
+/* Keep the image in the store under each -t name, or under its digest when untagged, as
+   `docker build` keeps a dangling image. */
+static int
+store_image (struct store *s, const struct build_cli *c, const struct exec_image *img,
+             bale_error_t *err)
+{
+  char got[DIGEST_STRLEN + 1];
+  size_t i;
+  int ret = -1;
+
+  if (store_txn_begin (s, err) < 0)
+    return -1;
+  if (store_blob_put (s, img->config, img->config_len, got, err) < 0)
+    goto out;
+  if (store_blob_put (s, img->manifest, img->manifest_len, got, err) < 0)
+    goto out;
+  if (c->n_tags == 0 && store_ref_set (s, img->manifest_digest, img->manifest_digest, err) < 0)
+    goto out;
+  for (i = 0; i < c->n_tags; i++)
+    if (store_ref_set (s, c->tags[i], img->manifest_digest, err) < 0)
+      goto out;
+  ret = 0;
+out:
+  store_txn_end (s);
+  return ret;
+}
+
 static int
 write_iidfile (const char *path, const char *id, bale_error_t *err)
 {
@@ -235,16 +263,16 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
-  if (c.n_tags)
-    {
-      bale_make_error (err, 0, "build: -t: the image store is not linked in yet; use --output");
-      goto out;
-    }
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
+    goto out;
+  eo.store = cli_store_get (g, err);
+  if (!eo.store)
     goto out;
   eo.context = c.b.context;
   eo.progress = c.quiet ? NULL : stderr;
   if (executor_build (plan, &eo, &img, err) < 0)
+    goto out;
+  if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
   if (c.out != OUT_NONE && write_output (&c, &img, err) < 0)
     goto out;

@@ -22,21 +22,37 @@
 #include "runtime/layout.h"
 #include "common/banned.h"
 
+/* The provenance directory: an fd, -1 with an error, or -2 when it does not exist and
+   create is not set. */
 static int
 open_dir (struct cli_global *g, bool create, bale_error_t *err)
 {
-  cleanup_free char *root = cli_store_path (g);
-  cleanup_free char *dir = xasprintf ("%s/provenance", root);
+  cleanup_free char *root = cli_store_path (g, err);
+  cleanup_free char *dir = NULL;
   int fd;
 
-  if (create && (mkdir (root, 0700) < 0 && errno != EEXIST))
-    return bale_make_error (err, errno, "cannot create store '%s'", root);
+  if (!root)
+    return -1;
+  dir = xasprintf ("%s/provenance", root);
+  if (create && mkdir (root, 0700) < 0 && errno != EEXIST)
+    {
+      bale_make_error (err, errno, "cannot create store '%s'", root);
+      return -1;
+    }
   if (create && mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return bale_make_error (err, errno, "cannot create '%s'", dir);
+    {
+      bale_make_error (err, errno, "cannot create '%s'", dir);
+      return -1;
+    }
   fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 && (create || errno != ENOENT))
-    return bale_make_error (err, errno, "cannot open '%s'", dir);
-  return fd < 0 ? -ENOENT : fd;
+  if (fd < 0 && !create && errno == ENOENT)
+    return -2;
+  if (fd < 0)
+    {
+      bale_make_error (err, errno, "cannot open '%s'", dir);
+      return -1;
+    }
+  return fd;
 }
 
 int
@@ -67,7 +83,7 @@ cli_provenance_read (struct cli_global *g, const char *config_digest, json_t **p
   json_error_t je;
 
   *prov = NULL;
-  if (dfd == -ENOENT)
+  if (dfd == -2)
     return 0;
   if (dfd < 0)
     return -1;

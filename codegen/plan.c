@@ -550,7 +550,7 @@ resolve_base (struct plan *p, const struct plan_opts *o, struct plan_stage *st, 
       free (st->base);
       st->base = xstrdup (name);
     }
-  r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, NULL, &e) : 1;
+  r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, &st->base_digest, &e) : 1;
   if (r < 0)
     return plan_error_at (p, &st->from->args[0].span, err, "%s: %s", st->from->args[0].value, e ? e->msg : "failed to resolve");
   if (r > 0)
@@ -984,6 +984,7 @@ plan_free (struct plan *p)
       free (st->name);
       free (st->display);
       free (st->base);
+      free (st->base_digest);
       free (st->platform_spec);
       platform_release (&st->platform);
       free (st->cmds);

@@ -27,3 +27,22 @@ bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
       strbuf_setlen (sb, sb->len + (size_t) r);
     }
 }
+
+int
+bale_write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -1;
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}

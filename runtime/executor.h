@@ -39,8 +39,11 @@ struct exec_image
   struct bale_platform platform;
 };
 
+struct store;
+
 struct exec_opts
 {
+  struct store *store;    /* base image layers come from here, new layers go here */
   const char *context;    /* the build context directory */
   bool epoch_set;         /* SOURCE_DATE_EPOCH given: every timestamp is this */
   int64_t epoch;
