@@ -174,4 +174,36 @@ explain_without_provenance () {
 }
 check "explain: images without a build record" explain_without_provenance
 
+build_on_store_image () {
+  busybox_archive "$T_TMP/busybox.tar" || return 1
+  "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  printf 'FROM busybox\nENTRYPOINT ["/bin/echo"]\nLABEL x=1\n' > "$ctx/Dockerfile"
+  "$BALE" build -q -t bbtest:1 "$ctx" > "$T_TMP/id" 2>/dev/null || return 1
+  "$BALE" images | grep -q '^bbtest  *1  ' || return 1
+  "$BALE" inspect bbtest:1 > "$T_TMP/inspect.json" || return 1
+  python3 - "$T_TMP/inspect.json" "$(cat "$T_TMP/id")" <<'PY'
+import json, sys
+i = json.load(open(sys.argv[1]))[0]
+assert i["Id"] == sys.argv[2], (i["Id"], sys.argv[2])
+assert i["Config"]["Entrypoint"] == ["/bin/echo"] and "Cmd" not in i["Config"], i["Config"]
+assert len(i["RootFS"]["Layers"]) == 1, i["RootFS"]
+PY
+}
+check "build: FROM an image in the store, -t names the result" build_on_store_image
+
+explain_store_image_dropped_cmd () {
+  "$BALE" explain bbtest:1 > "$T_TMP/out" || return 1
+  grep -q 'warning: the CMD \["sh"\] inherited from base image docker.io/library/busybox:latest was dropped by the ENTRYPOINT at .*Dockerfile:2' "$T_TMP/out" &&
+    grep -q '^runs        \["/bin/echo"\]$' "$T_TMP/out" &&
+    "$BALE" explain busybox | grep -q 'from the image config (no bale build record)'
+}
+check "explain: an image in the store, the base CMD dropped by ENTRYPOINT" explain_store_image_dropped_cmd
+
+build_missing_base () {
+  printf 'FROM example.com/not/here:1\nCMD ["x"]\n' > "$ctx/Dockerfile"
+  if "$BALE" build -q "$ctx" > /dev/null 2> "$T_TMP/err"; then return 1; fi
+  grep -q 'Dockerfile:1:6: error: base image example.com/not/here:1 is not in the store' "$T_TMP/err"
+}
+check "build: a base image the store lacks is a located error" build_missing_base
+
 done_testing
