@@ -144,3 +144,37 @@ dirwalk (int root_fd, dirwalk_fn pre, dirwalk_fn post, void *ctx, bale_error_t *
 
   return walk_dir (&w, root_fd, "", 0, err);
 }
+
+int
+dirwalk_remove (int dirfd, const char *name, const char *path, bale_error_t *err)
+{
+  struct dirwalk_list list = { NULL, 0, 0 };
+  cleanup_close int fd = -1;
+  struct stat st;
+  size_t i;
+  int ret;
+
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : bale_make_error (err, errno, "cannot stat '%s'", path);
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
+        return bale_make_error (err, errno, "cannot remove '%s'", path);
+      return 0;
+    }
+  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open directory '%s'", path);
+  ret = dirwalk_list_read (fd, path, &list, err);
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    {
+      cleanup_free char *child = xasprintf ("%s/%s", path, list.v[i].name);
+      ret = dirwalk_remove (fd, list.v[i].name, child, err);
+    }
+  dirwalk_list_release (&list);
+  if (ret < 0)
+    return ret;
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return bale_make_error (err, errno, "cannot remove directory '%s'", path);
+  return 0;
+}

@@ -67,4 +67,10 @@ typedef int (*dirwalk_fn) (void *ctx, const struct dirwalk_entry *e, bale_error_
  */
 int dirwalk (int root_fd, dirwalk_fn pre, dirwalk_fn post, void *ctx, bale_error_t *err);
 
+/* Remove name in the directory dirfd, with everything below it when it is a directory,
+   never following a symlink: each directory is opened with O_NOFOLLOW relative to its
+   parent's descriptor, so a symlink swapped in makes the removal fail, not escape. A
+   missing name is not an error. path names it in errors. */
+int dirwalk_remove (int dirfd, const char *name, const char *path, bale_error_t *err);
+
 #endif

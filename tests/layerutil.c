@@ -57,6 +57,7 @@ mkparents (const char *root, const char *rel)
 {
   char *path = xasprintf ("%s/%s", root, rel), *p;
 
+  assert_true (mkdir (root, 0755) == 0 || errno == EEXIST);
   for (p = path + strlen (root) + 1; *p; p++)
     if (*p == '/')
       {
@@ -166,7 +167,8 @@ lt_tar_new (const char *filter)
   t->a = archive_write_new ();
   /* Plain pax, so tests can write any name, type and size the format can carry. */
   assert_int_equal (archive_write_set_format_pax_restricted (t->a), ARCHIVE_OK);
-  assert_int_equal (archive_write_set_bytes_in_last_block (t->a, 1), ARCHIVE_OK);
+  /* Unbuffered, so lt_tar_hardlink can put raw headers between libarchive's entries. */
+  assert_int_equal (archive_write_set_bytes_per_block (t->a, 0), ARCHIVE_OK);
   assert_int_equal (archive_write_open_fd (t->a, t->fd), ARCHIVE_OK);
   return t;
 }
@@ -216,15 +218,62 @@ lt_tar_symlink (struct lt_tar *t, const char *name, const char *target)
   put (t, e, NULL);
 }
 
+/* A raw USTAR header (POSIX.1-1988 layout) of type type for name with len bytes of data,
+   then the data padded to 512 bytes. */
+static void
+raw_entry (struct lt_tar *t, char type, const char *name, const char *target, const char *data)
+{
+  unsigned char h[512];
+  char block[512];
+  unsigned sum = 0;
+  size_t i, len = strlen (data);
+
+  memset (h, 0, sizeof h);
+  memcpy (h, name, strlen (name));
+  memcpy (h + 100, "0000644", 7);
+  memcpy (h + 108, "0000000", 7);
+  memcpy (h + 116, "0000000", 7);
+  snprintf ((char *) h + 124, 12, "%011o", (unsigned) len);
+  snprintf ((char *) h + 136, 12, "%011o", 1000000000u);
+  memset (h + 148, ' ', 8);
+  h[156] = (unsigned char) type;
+  memcpy (h + 157, target, strlen (target));
+  memcpy (h + 257, "ustar", 6);
+  memcpy (h + 263, "00", 2);
+  for (i = 0; i < sizeof h; i++)
+    sum += h[i];
+  snprintf ((char *) h + 148, 8, "%06o", sum);
+  assert_int_equal (bale_write_all (t->fd, h, sizeof h), 0);
+  memset (block, 0, sizeof block);
+  memcpy (block, data, len);
+  assert_int_equal (bale_write_all (t->fd, block, sizeof block), 0);
+}
+
+/* libarchive will not write data for a hard link, so such an entry is made by hand. Only
+   with a PAX header first do readers take its size as data (pax interchange format lets
+   hard links carry data; old tar ignored it): that is the CVE-2016-5418 shape. */
+static void
+raw_hardlink (struct lt_tar *t, const char *name, const char *target, const char *data)
+{
+  raw_entry (t, 'x', "PaxHeader/h", "", "12 uid=1000\n");
+  raw_entry (t, '1', name, target, data);
+}
+
 void
 lt_tar_hardlink (struct lt_tar *t, const char *name, const char *target, const char *data)
 {
-  struct archive_entry *e = entry (name, AE_IFREG, 0644);
+  struct archive_entry *e;
 
-  archive_entry_set_hardlink (e, target);
   if (data)
-    archive_entry_set_size (e, (la_int64_t) strlen (data));
-  put (t, e, data);
+    {
+      /* The previous entry's padding is written when it is finished. */
+      assert_int_equal (archive_write_finish_entry (t->a), ARCHIVE_OK);
+      raw_hardlink (t, name, target, data);
+      return;
+    }
+  e = entry (name, AE_IFREG, 0644);
+  archive_entry_set_hardlink (e, target);
+  put (t, e, NULL);
 }
 
 void

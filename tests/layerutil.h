@@ -32,7 +32,7 @@ struct lt_tar *lt_tar_new (const char *filter); /* "none", "gzip", "zstd" */
 void lt_tar_file (struct lt_tar *t, const char *name, const char *data, int mode);
 void lt_tar_dir (struct lt_tar *t, const char *name, int mode);
 void lt_tar_symlink (struct lt_tar *t, const char *name, const char *target);
-/* A hard link entry, with size bytes of data when data is not NULL (CVE-2016-5418). */
+/* A hard link entry, with data (under 512 bytes) when data is not NULL (CVE-2016-5418). */
 void lt_tar_hardlink (struct lt_tar *t, const char *name, const char *target, const char *data);
 void lt_tar_char (struct lt_tar *t, const char *name, int major, int minor);
 /* Finish and return an fd positioned at 0 holding the stream; *diff_id (if not NULL) gets
