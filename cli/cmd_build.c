@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/executor.h"
+#include "runtime/export.h"
 #include "runtime/ignore.h"
 #include "runtime/layout.h"
 #include "runtime/store.h"
@@ -279,8 +280,13 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
-  if (c.out != OUT_NONE && write_output (&c, &img, err) < 0)
-    goto out;
+  if (c.out != OUT_NONE)
+    {
+      enum layer_compression comp;
+      if (export_parse_compression (c.compression, &comp, err) < 0
+          || export_compress (eo.store, &img, comp, err) < 0 || write_output (&c, &img, err) < 0)
+        goto out;
+    }
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
   {

@@ -157,6 +157,40 @@ build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
   return 0;
 }
 
+int
+exec_image_set_manifest (struct exec_image *out, bale_error_t *err)
+{
+  json_t *desc, *manifest;
+  size_t i;
+
+  free (out->manifest);
+  out->manifest = NULL;
+  desc = oci_descriptor_new ("application/vnd.oci.image.config.v1+json", out->config_digest,
+                             (int64_t) out->config_len, NULL, NULL, err);
+  if (!desc)
+    return -1;
+  manifest = oci_manifest_new (desc); /* borrows desc */
+  json_decref (desc);
+  for (i = 0; i < out->n_layers; i++)
+    {
+      json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
+                                      out->layers[i].size, NULL, NULL, err);
+      if (!l)
+        {
+          json_decref (manifest);
+          return -1;
+        }
+      oci_manifest_add_layer (manifest, l); /* borrows l */
+      json_decref (l);
+    }
+  out->manifest = canonjson_dumps (manifest, &out->manifest_len, err);
+  json_decref (manifest);
+  if (!out->manifest
+      || digest_buffer (out->manifest, out->manifest_len, out->manifest_digest, err) < 0)
+    return -1;
+  return 0;
+}
+
 static int
 assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
 {
@@ -164,7 +198,7 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
   const struct plan_stage *st = &p->stages[p->target];
   const struct stage_state *ss = &x->states[p->target];
   const struct exec_opts *o = x->o;
-  json_t *config, *desc, *manifest;
+  json_t *config;
   char created[40];
   size_t i;
 
@@ -194,28 +228,7 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
     }
   out->n_layers = ss->n_layers;
 
-  desc = oci_descriptor_new ("application/vnd.oci.image.config.v1+json", out->config_digest,
-                             (int64_t) out->config_len, NULL, NULL, err);
-  if (!desc)
-    return -1;
-  manifest = oci_manifest_new (desc); /* borrows desc */
-  json_decref (desc);
-  for (i = 0; i < out->n_layers; i++)
-    {
-      json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
-                                      out->layers[i].size, NULL, NULL, err);
-      if (!l)
-        {
-          json_decref (manifest);
-          return -1;
-        }
-      oci_manifest_add_layer (manifest, l); /* borrows l */
-      json_decref (l);
-    }
-  out->manifest = canonjson_dumps (manifest, &out->manifest_len, err);
-  json_decref (manifest);
-  if (!out->manifest
-      || digest_buffer (out->manifest, out->manifest_len, out->manifest_digest, err) < 0)
+  if (exec_image_set_manifest (out, err) < 0)
     return -1;
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &p->target_platform;

@@ -56,6 +56,8 @@ struct exec_opts
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                     bale_error_t *err);
 void exec_image_release (struct exec_image *img);
+/* (Re)build img's manifest (canonical JSON and digest) from its config and layers. */
+int exec_image_set_manifest (struct exec_image *img, bale_error_t *err);
 
 /* Go's time.Time.MarshalJSON of a UTC time: RFC 3339 with nanoseconds, trailing zeros cut. */
 void exec_format_time (int64_t sec, long nsec, char buf[40]);
