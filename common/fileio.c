@@ -27,3 +27,21 @@ bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
       strbuf_setlen (sb, sb->len + (size_t) r);
     }
 }
+
+int
+bale_write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0)
+    {
+      ssize_t w = write (fd, p, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      p += w;
+      len -= (size_t) w;
+    }
+  return 0;
+}

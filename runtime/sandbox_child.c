@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Child side of the sandbox: PID 1 of the step (a tiny init) and the command it executes. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/sandbox_internal.h"
+#include "common/banned.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int
+rt_sbx_open_in_root (int rootfd, const char *path, int flags)
+{
+  struct open_how how = { 0 };
+
+  how.flags = (unsigned long long) (flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+static void
+vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
+{
+  struct rt_sbx_record rec;
+  int n;
+
+  memset (&rec, 0, sizeof rec);
+  rec.type = type;
+  rec.errnum = errnum;
+  n = vsnprintf (rec.msg, sizeof rec.msg, fmt, ap);
+  if (n < 0)
+    n = 0;
+  if ((size_t) n >= sizeof rec.msg)
+    n = sizeof rec.msg - 1;
+  /* One write of at most PIPE_BUF bytes is atomic, so records from init and the command
+     never interleave. */
+  while (write (fd, &rec, offsetof (struct rt_sbx_record, msg) + (size_t) n + 1) < 0
+         && errno == EINTR)
+    ;
+}
+
+void
+rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsend (fd, type, errnum, fmt, ap);
+  va_end (ap);
+}
+
+void
+rt_sbx_die (int fd, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsend (fd, RT_SBX_ERROR, errnum, fmt, ap);
+  va_end (ap);
+  _exit (127);
+}
+
+/* mkdir -p of the working directory; what is created belongs to the user (Docker's WORKDIR
+   under USER). We are inside the new root already, so symlinks cannot leave it. */
+static void
+make_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+{
+  char *path = xstrdup (cwd);
+
+  for (char *p = path + 1;; p++)
+    if (*p == '/' || *p == '\0')
+      {
+        char c = *p;
+
+        *p = '\0';
+        if (mkdir (path, 0755) == 0)
+          {
+            if (lchown (path, u->uid, u->gid) < 0)
+              rt_sbx_die (sync, errno, "cannot chown working directory '%s'", path);
+          }
+        else if (errno != EEXIST)
+          rt_sbx_die (sync, errno, "cannot create working directory '%s'", path);
+        *p = c;
+        if (c == '\0')
+          break;
+      }
+  free (path);
+}
+
+static bool
+has_env (const char *const *env, const char *key)
+{
+  size_t n = strlen (key);
+
+  for (; env && *env; env++)
+    if (strncmp (*env, key, n) == 0 && (*env)[n] == '=')
+      return true;
+  return false;
+}
+
+/* The spec's environment plus Docker's defaults for PATH, HOSTNAME and HOME. */
+static char **
+build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
+{
+  size_t n = 0, alloc = 0;
+  char **envp = NULL;
+
+  for (const char *const *e = spec->env; e && *e; e++)
+    {
+      XGROW (envp, alloc, n + 1);
+      envp[n++] = xstrdup (*e);
+    }
+  XGROW (envp, alloc, n + 4);
+  if (!has_env (spec->env, "PATH"))
+    envp[n++] = xstrdup ("PATH=" DEFAULT_PATH);
+  if (!has_env (spec->env, "HOSTNAME"))
+    envp[n++] = xasprintf ("HOSTNAME=%s", spec->hostname ? spec->hostname : "bale");
+  if (!has_env (spec->env, "HOME"))
+    envp[n++] = xasprintf ("HOME=%s", u->home ? u->home : "/");
+  envp[n] = NULL;
+  return envp;
+}
+
+/* execvpe with the step's PATH, not bale's. */
+static void __attribute__ ((noreturn))
+exec_command (int sync, const char *const *argv, char **envp)
+{
+  const char *path = DEFAULT_PATH;
+  int saved = ENOENT;
+
+  if (strchr (argv[0], '/'))
+    {
+      execve (argv[0], (char *const *) argv, envp);
+      rt_sbx_die (sync, errno, "cannot execute '%s'", argv[0]);
+    }
+  for (char **e = envp; *e; e++)
+    if (strncmp (*e, "PATH=", 5) == 0)
+      path = *e + 5;
+  while (*path)
+    {
+      size_t n = strcspn (path, ":");
+      char *file = xasprintf ("%.*s%s%s", (int) n, path, n ? "/" : "", argv[0]);
+
+      execve (file, (char *const *) argv, envp);
+      if (errno != ENOENT && errno != ENOTDIR)
+        saved = errno;
+      free (file);
+      path += n + (path[n] == ':');
+    }
+  rt_sbx_die (sync, saved, "cannot execute '%s': not found in $PATH", argv[0]);
+}
+
+/* Put fd at target; fds are first moved above 2 so that none overwrites another. */
+static void
+setup_stdio (const struct rt_sbx_plan *plan)
+{
+  int fds[3] = { plan->in_fd, plan->out_fd, plan->err_fd };
+
+  for (int i = 0; i < 3; i++)
+    if ((fds[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+      rt_sbx_die (plan->sync_fd, errno, "cannot duplicate standard fd %d", i);
+  for (int i = 0; i < 3; i++)
+    if (dup2 (fds[i], i) < 0)
+      rt_sbx_die (plan->sync_fd, errno, "cannot set up standard fd %d", i);
+}
+
+static void __attribute__ ((noreturn))
+run_command (const struct rt_sbx_plan *plan, const struct sandbox_user *u)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  const char *cwd = spec->cwd ? spec->cwd : "/";
+  int sync = plan->sync_fd;
+  sigset_t none;
+
+  setup_stdio (plan);
+  /* Every other fd of bale, inherited or not, is closed by the exec: nothing leaks into the
+     step (CVE-2024-21626). The sync pipe stays usable until then for exec errors. */
+  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    rt_sbx_die (sync, errno, "close_range");
+  make_cwd (sync, cwd, u);
+  if (chdir (cwd) < 0)
+    rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
+  if (setgroups (u->n_groups, u->groups) < 0 || setgid (u->gid) < 0 || setuid (u->uid) < 0)
+    rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
+                (unsigned) u->gid);
+  /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  exec_command (sync, spec->argv, build_env (spec, u));
+}
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH };
+
+/* PID 1 of the step: forward signals to the command, reap every zombie, and report the
+   command's status when it exits; our exit then kills whatever else is left. */
+static void __attribute__ ((noreturn))
+init_loop (int sync, pid_t cmd)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaddset (&set, forwarded[i]);
+  for (;;)
+    {
+      siginfo_t si;
+      int status;
+      pid_t p;
+
+      if (sigwaitinfo (&set, &si) < 0)
+        continue;
+      if (si.si_signo != SIGCHLD)
+        {
+          kill (cmd, si.si_signo);
+          continue;
+        }
+      while ((p = waitpid (-1, &status, WNOHANG)) > 0)
+        if (p == cmd)
+          {
+            rt_sbx_send (sync, RT_SBX_STATUS, status, "status");
+            _exit (0);
+          }
+    }
+}
+
+void
+rt_sbx_child_main (const struct rt_sbx_plan *plan)
+{
+  struct sandbox_user user;
+  bale_error_t err = NULL;
+  sigset_t set;
+  pid_t cmd;
+  int root;
+
+  /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    signal (forwarded[i], SIG_DFL);
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaddset (&set, forwarded[i]);
+  sigprocmask (SIG_BLOCK, &set, NULL);
+
+  rt_sbx_setup_rootfs (plan);
+  root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || sandbox_resolve_user (root, plan->spec->user, &user, &err) < 0)
+    rt_sbx_die (plan->sync_fd, err ? err->status : errno, "%s",
+                err ? err->msg : "cannot open the new root");
+  close (root);
+  cmd = fork ();
+  if (cmd < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot fork the command");
+  if (cmd == 0)
+    run_command (plan, &user);
+  /* The command holds the stdio ends now: the pump sees EOF when the step is done. */
+  close (plan->in_fd);
+  close (plan->out_fd);
+  close (plan->err_fd);
+  init_loop (plan->sync_fd, cmd);
+}
