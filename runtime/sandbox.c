@@ -557,13 +557,17 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   int pipes[2][2] = { { -1, -1 }, { -1, -1 } }, sync[2] = { -1, -1 };
   struct sigaction old[3];
   sigset_t mask;
-  pid_t pid;
+  pid_t pid = -1;
   int ret = -1;
 
   memset (res, 0, sizeof *res);
   sv.streams[0].partial = sv.streams[1].partial = (struct strbuf) STRBUF_INIT;
-  if (check_spec (spec, err) < 0 || plan_init (&plan, spec, err) < 0
-      || make_stdio (&plan, &sv, pipes, err) < 0)
+  if (check_spec (spec, err) < 0)
+    return -1;
+  /* From here to the end, SIGINT and SIGTERM are ours: blocked until the step exists, then
+     they kill it; the scratch directory is removed in every case. */
+  catch_signals (old, &mask);
+  if (plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0)
     goto out;
   if (pipe2 (sync, O_CLOEXEC) < 0)
     {
@@ -571,11 +575,9 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
       goto out;
     }
   plan.sync_fd = sync[1];
-  catch_signals (old, &mask);
   pid = spawn (&plan);
   if (pid < 0)
     {
-      restore_signals (old, &mask);
       ret = bale_make_error (err, errno, "cannot create the namespaces of the sandbox");
       goto out;
     }
@@ -587,8 +589,6 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   supervise (&sv, spec, steal_fd (&sync[0]));
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
-  ret = finish (&sv, spec, res, err);
-  restore_signals (old, &mask);
   remove_stubs (&sv, sv.copy_mode || spec->force_copy ? spec->copy_root : spec->upperdir);
 out:
   if (spec->stdin_fd < 0 && plan.in_fd >= 0)
@@ -596,7 +596,10 @@ out:
   close_pair (pipes[0]);
   close_pair (pipes[1]);
   close_pair (sync);
-  supervisor_release (&sv);
   plan_release (&plan);
+  if (pid > 0)
+    ret = finish (&sv, spec, res, err);
+  supervisor_release (&sv);
+  restore_signals (old, &mask);
   return ret;
 }

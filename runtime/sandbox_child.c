@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -167,6 +166,28 @@ exec_command (int sync, const char *const *argv, char **envp)
   rt_sbx_die (sync, saved, "cannot execute '%s': not found in $PATH", argv[0]);
 }
 
+/* Close every fd from 3 up but those in keep. Neither the command nor, through /proc/1/fd,
+   anything else in the step may reach a file of bale's (CVE-2024-21626). */
+static void
+close_fds_except (int sync, const int *keep, size_t n)
+{
+  unsigned int lo = 3;
+
+  for (;;)
+    {
+      unsigned int next = ~0U; /* the lowest fd to keep from lo up */
+
+      for (size_t i = 0; i < n; i++)
+        if (keep[i] >= 0 && (unsigned int) keep[i] >= lo && (unsigned int) keep[i] < next)
+          next = (unsigned int) keep[i];
+      if (next > lo && syscall (SYS_close_range, lo, next == ~0U ? ~0U : next - 1, 0U) < 0)
+        rt_sbx_die (sync, errno, "cannot close inherited file descriptors");
+      if (next == ~0U)
+        return;
+      lo = next + 1;
+    }
+}
+
 /* Put fd at target; fds are first moved above 2 so that none overwrites another. */
 static void
 setup_stdio (const struct rt_sbx_plan *plan)
@@ -190,10 +211,9 @@ run_command (const struct rt_sbx_plan *plan, const struct sandbox_user *u)
   sigset_t none;
 
   setup_stdio (plan);
-  /* Every other fd of bale, inherited or not, is closed by the exec: nothing leaks into the
-     step (CVE-2024-21626). The sync pipe stays usable until then for exec errors. */
-  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    rt_sbx_die (sync, errno, "close_range");
+  /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
+     pipe is close-on-exec and reports exec errors until then. */
+  close_fds_except (sync, &sync, 1);
   make_cwd (sync, cwd, u);
   if (chdir (cwd) < 0)
     rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
@@ -253,6 +273,9 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   pid_t cmd;
   int root;
 
+  int keep[] = { plan->sync_fd, plan->in_fd, plan->out_fd, plan->err_fd };
+
+  close_fds_except (plan->sync_fd, keep, 4);
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)

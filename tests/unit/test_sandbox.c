@@ -241,6 +241,25 @@ test_signal (void **state)
   sandbox_result_release (&res);
 }
 
+/* PID 1 of the step forwards signals to the command and reaps orphans. */
+static void
+test_init (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "kill -TERM 1; sleep 5; echo survived", NULL };
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+
+  spec_for (f, &spec, argv);
+  free (run_spec (f, &spec, &res));
+  assert_false (res.exited);
+  assert_int_equal (res.term_signal, SIGTERM);
+  sandbox_result_release (&res);
+  ASSERT_RUN (f, &spec, "sh -c 'sleep 0.1 &'; sleep 0.5; "
+                        "grep -l '^State:.Z' /proc/[0-9]*/status | wc -l",
+              "0\n");
+}
+
 static void
 test_exec_failure (void **state)
 {
@@ -476,11 +495,15 @@ test_no_fd_leak (void **state)
   struct fixture *f = *state;
   struct sandbox_spec spec;
   int leaky = open ("/dev/null", O_RDONLY); /* no O_CLOEXEC on purpose */
+  cleanup_free char *init_check
+      = xasprintf ("if test -e /proc/1/fd/%d; then echo init leaks; fi", leaky);
 
   assert_true (leaky > 2);
   spec_for (f, &spec, NULL);
-    /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
+  /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
   ASSERT_RUN (f, &spec, "ls /proc/$$/fd; exit 0", "0\n1\n2\n");
+  ASSERT_RUN (f, &spec, init_check, "");
+  ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l", "4\n"); /* stdio and the sync pipe */
   close (leaky);
 }
 
@@ -651,6 +674,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_exit_code, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signal, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_init, setup, teardown),
     cmocka_unit_test_setup_teardown (test_exec_failure, setup, teardown),
     cmocka_unit_test_setup_teardown (test_env_cwd, setup, teardown),
     cmocka_unit_test_setup_teardown (test_user_in_step, setup, teardown),
