@@ -208,32 +208,24 @@ make_stub_layer (const struct rt_sbx_plan *plan, bale_error_t *err)
   return 0;
 }
 
-/* Paths go into the legacy mount data string, where ',' and ':' separate options and layers. */
-static int
-overlay_options (struct rt_sbx_plan *plan, bale_error_t *err)
+/* The mount data for kernels without "lowerdir+", where ',' and ':' separate options and
+   layers; NULL when a path holds one of them. */
+static void
+overlay_options (struct rt_sbx_plan *plan)
 {
   const struct sandbox_spec *spec = plan->spec;
   struct strbuf sb = STRBUF_INIT;
   const char *all[3] = { plan->stubs, spec->upperdir, spec->workdir };
 
   for (size_t i = 0; i < 3 + spec->n_lowerdirs; i++)
-    {
-      const char *p = i < 3 ? all[i] : spec->lowerdirs[i - 3];
-      if (strpbrk (p, ",:\\") != NULL)
-        {
-          strbuf_release (&sb);
-          return bale_make_error (err, 0, "overlay directory '%s' contains ',', ':' or '\\'", p);
-        }
-    }
+    if (strpbrk (i < 3 ? all[i] : spec->lowerdirs[i - 3], ",:\\") != NULL)
+      return;
   strbuf_addf (&sb, "lowerdir=%s", plan->stubs);
   for (size_t i = 0; i < spec->n_lowerdirs; i++)
     strbuf_addf (&sb, ":%s", spec->lowerdirs[i]);
-  /* redirect_dir and metacopy off: the layer is a plain diff of the upper directory, which
-     must hold whole files and whole renamed directories (plus whiteouts), like Docker's. */
   strbuf_addf (&sb, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", spec->upperdir,
                spec->workdir);
   plan->overlay_opts = strbuf_detach (&sb, NULL);
-  return 0;
 }
 
 static int
@@ -275,7 +267,9 @@ plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec, bale_error
     return bale_make_error (err, errno, "cannot create '%s'", plan->root);
   if (write_etc_files (plan, err) < 0)
     return -1;
-  if (overlay && (overlay_options (plan, err) < 0 || make_stub_layer (plan, err) < 0))
+  if (overlay)
+    overlay_options (plan);
+  if (overlay && make_stub_layer (plan, err) < 0)
     return -1;
   return 0;
 }

@@ -51,7 +51,7 @@ struct rt_sbx_plan
   char *root;      /* scratch/root: the mount point of the new root */
   char *stubs;     /* scratch/stub: the overlay layer that holds the mount points */
   char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
-  char *overlay_opts; /* the overlay mount data, or NULL in copy_root-only mode */
+  char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
 };
 
 /* In the child, as PID 1 of the new namespaces: build the root, run the command, report its

@@ -132,22 +132,101 @@ mount_point (const struct rootfs *r, const char *target, bool dir, bool nofollow
   return fd;
 }
 
+/* The kernel's own explanation of a failed fsconfig (e.g. "overlayfs: failed to resolve
+   '/x': -2"), read from the fs context; "" when there is none. */
+static void
+fs_context_message (int fs, char *buf, size_t size)
+{
+  ssize_t n = read (fs, buf, size - 1);
+
+  buf[n > 0 ? n : 0] = '\0';
+  if (n > 0 && buf[n - 1] == '\n')
+    buf[n - 1] = '\0';
+}
+
+/*
+ * The overlay through the new mount API, one "lowerdir+" per layer (Linux 6.8): no escaping
+ * and no one-page limit on the option string, which a build with many steps would exceed.
+ * Returns 0, or -1 with errno, or -2 when the kernel does not know "lowerdir+".
+ */
+static int
+mount_overlay_fsconfig (const struct rt_sbx_plan *plan, char *why, size_t why_size)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  cleanup_close int fs = fsopen ("overlay", FSOPEN_CLOEXEC);
+  cleanup_close int mnt = -1;
+  int ret = 0;
+
+  why[0] = '\0';
+  if (fs < 0)
+    return -1;
+  if (fsconfig (fs, FSCONFIG_SET_STRING, "lowerdir+", plan->stubs, 0) < 0)
+    return errno == EINVAL ? -2 : -1;
+  for (size_t i = 0; i < spec->n_lowerdirs && ret == 0; i++)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "lowerdir+", spec->lowerdirs[i], 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "upperdir", spec->upperdir, 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "workdir", spec->workdir, 0);
+  /* redirect_dir and metacopy off: the layer is a plain diff of the upper directory, which
+     must hold whole files and whole renamed directories (plus whiteouts), like Docker's. */
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+  if (ret == 0 && (mnt = fsmount (fs, FSMOUNT_CLOEXEC, 0)) < 0)
+    ret = -1;
+  if (ret == 0)
+    ret = move_mount (mnt, "", AT_FDCWD, plan->root, MOVE_MOUNT_F_EMPTY_PATH);
+  if (ret < 0)
+    {
+      int saved = errno;
+      fs_context_message (fs, why, why_size);
+      errno = saved;
+    }
+  return ret;
+}
+
+/* 0, or -1 with errno and the kernel's explanation in why. */
+static int
+mount_overlay (const struct rt_sbx_plan *plan, char *why, size_t why_size)
+{
+  int ret = mount_overlay_fsconfig (plan, why, why_size);
+
+  if (ret != -2)
+    return ret;
+  if (plan->overlay_opts == NULL)
+    {
+      snprintf (why, why_size, "a layer path holds ',', ':' or '\\' and the kernel has no "
+                               "lowerdir+");
+      errno = EINVAL;
+      return -1;
+    }
+  snprintf (why, why_size, "%s", plan->overlay_opts);
+  return mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts);
+}
+
 static void
 mount_root (struct rootfs *r)
 {
   const struct rt_sbx_plan *plan = r->plan;
   const struct sandbox_spec *spec = plan->spec;
+  char why[512];
 
   /* Nothing mounted below may propagate back to the host. */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot make the mount namespace private");
-  if (plan->overlay_opts && !spec->force_copy)
+  if (spec->upperdir && spec->workdir && !spec->force_copy)
     {
-      if (mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts) == 0)
+      if (mount_overlay (plan, why, sizeof why) == 0)
         goto opened;
+      /* ENODEV: no overlayfs; EINVAL: e.g. an upper directory on a filesystem overlayfs
+         refuses; EPERM: not allowed here. Anything else is a real error. */
       if (spec->copy_root == NULL || (errno != ENODEV && errno != EINVAL && errno != EPERM))
-        rt_sbx_die (plan->sync_fd, errno, "cannot mount overlay on '%s' (%s)", plan->root,
-                    plan->overlay_opts);
+        rt_sbx_die (plan->sync_fd, errno, "cannot mount overlay on '%s'%s%s%s", plan->root,
+                    *why ? " (" : "", why, *why ? ")" : "");
       rt_sbx_send (plan->sync_fd, RT_SBX_COPY, errno, "overlay");
     }
   r->copy_mode = true;

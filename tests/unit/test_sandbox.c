@@ -507,6 +507,45 @@ test_no_fd_leak (void **state)
   close (leaky);
 }
 
+/* Many layers with long paths, one with ':' and ',' in its name: beyond the one-page limit and
+   the separators of the legacy mount data. The first lower is the top one. */
+static void
+test_many_layers (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "cat /order; ls /layers | wc -l", NULL };
+  enum { N = 40 };
+  char *paths[N];
+  const char *lowers[N + 1];
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  bale_error_t err = NULL;
+
+  for (int i = 0; i < N; i++)
+    {
+      paths[i] = xasprintf ("%s/%s-layer-%02d%s%0100d", f->dir, i == 7 ? "odd:name,x" : "l", i,
+                            "-", 0);
+      sh ("mkdir -p '%s/layers' && echo %d > '%s/order' && touch '%s/layers/%d'", paths[i], i,
+          paths[i], paths[i], i);
+      lowers[i] = paths[i];
+    }
+  lowers[N] = f->lower;
+  spec_for (f, &spec, argv);
+  spec.lowerdirs = lowers;
+  spec.n_lowerdirs = N + 1;
+  if (sandbox_run (&spec, &res, &err) == 0)
+    {
+      cleanup_free char *out = output (f);
+      assert_string_equal (out, "0\n40\n");
+    }
+  else /* before Linux 6.8 only the legacy mount data exists: the error must say so */
+    assert_non_null (strstr (err->msg, "the kernel has no lowerdir+"));
+  bale_error_release (&err);
+  sandbox_result_release (&res);
+  for (int i = 0; i < N; i++)
+    free (paths[i]);
+}
+
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
 
 static void
@@ -687,6 +726,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_etc_files_not_in_upper, setup, teardown),
     cmocka_unit_test_setup_teardown (test_upper_writes_whiteouts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_fd_leak, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_extra_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_copy_root, setup, teardown),
     cmocka_unit_test_setup_teardown (test_prefix_and_tail, setup, teardown),
