@@ -239,6 +239,22 @@ opened:
     rt_sbx_die (plan->sync_fd, errno, "cannot open '%s'", plan->root);
 }
 
+/* The mount point of /proc, /dev or /sys: an image may not turn it into a symlink to another
+   place (/proc -> /, /dev -> /tmp/h: runc's CVE-2025-31133 family). In overlay mode the stub
+   layer already hides whatever the image has there. */
+static int
+system_mount_point (const struct rootfs *r, const char *target)
+{
+  int fd = mount_point (r, target, true, true);
+  struct stat st;
+
+  if (fstat (fd, &st) < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot stat '%s'", target);
+  if (!S_ISDIR (st.st_mode))
+    rt_sbx_die (r->plan->sync_fd, ENOTDIR, "'%s' in the rootfs is not a directory", target);
+  return fd;
+}
+
 /* Bind the host device node onto an empty file of the new /dev (no mknod: bind mounts work
    the same in a user namespace, as in bubblewrap's --dev). */
 static void
@@ -261,7 +277,7 @@ mount_dev (const struct rootfs *r)
     { "/proc/self/fd/1", "stdout" },  { "/proc/self/fd/2", "stderr" },
     { "/proc/kcore", "core" },        { "pts/ptmx", "ptmx" },
   };
-  cleanup_close int at = mount_point (r, "/dev", true, false);
+  cleanup_close int at = system_mount_point (r, "/dev");
   cleanup_close int devfd = -1, pts = -1, shm = -1;
   int sync = r->plan->sync_fd;
 
@@ -290,8 +306,8 @@ mount_dev (const struct rootfs *r)
 static void
 mount_proc_sys (const struct rootfs *r)
 {
-  cleanup_close int proc = mount_point (r, "/proc", true, false);
-  cleanup_close int sys = mount_point (r, "/sys", true, false);
+  cleanup_close int proc = system_mount_point (r, "/proc");
+  cleanup_close int sys = system_mount_point (r, "/sys");
   char p[64];
 
   /* We are PID 1 of the new PID namespace: this procfs shows the step's processes only. */

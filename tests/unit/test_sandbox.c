@@ -445,6 +445,8 @@ static void
 test_etc_files_not_in_upper (void **state)
 {
   struct fixture *f = *state;
+  cleanup_free char *etc = xasprintf ("%s/etc", f->upper);
+  struct stat st;
   struct sandbox_spec spec;
   DIR *d;
   struct dirent *e;
@@ -462,8 +464,13 @@ test_etc_files_not_in_upper (void **state)
   closedir (d);
   /* A step that writes into /etc gets it copied up with the image's metadata, but still
      without the generated files. */
+  sh ("chmod 0750 %s/etc && chown 12:34 %s/etc", f->lower, f->lower);
   ASSERT_RUN (f, &spec, "echo x > /etc/new", "");
   assert_true (exists (f->upper, "etc/new"));
+  assert_int_equal (stat (etc, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0750);
+  assert_int_equal (st.st_uid, 12);
+  assert_int_equal (st.st_gid, 34);
   assert_false (exists (f->upper, "etc/hosts"));
   assert_false (exists (f->upper, "etc/hostname"));
   assert_false (exists (f->upper, "etc/resolv.conf"));
@@ -546,6 +553,45 @@ test_many_layers (void **state)
     free (paths[i]);
 }
 
+/* An image whose /dev, /proc and /etc files point elsewhere (security notes, case 37): in
+   overlay mode the stub layer hides them; in copy mode setup refuses to follow them. */
+static void
+test_hostile_image (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "cat /etc/shadow; grep -c localhost /etc/hosts; "
+                                          "test -c /dev/null && test -d /proc/1 && echo ok",
+                         NULL };
+  cleanup_free char *host = xasprintf ("%s/h", f->dir);
+  cleanup_free char *copy = xasprintf ("%s/copy", f->dir);
+  cleanup_free char *out = NULL;
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  bale_error_t err = NULL;
+
+  sh ("cd %s && ln -s %s dev && ln -s / proc && echo secret > etc/shadow && "
+      "ln -s /etc/shadow etc/resolv.conf && mkfifo etc/hosts", f->lower, host);
+  spec_for (f, &spec, argv);
+  out = run_spec (f, &spec, &res);
+  assert_string_equal (out, "secret\n2\nok\n");
+  assert_false (exists (f->dir, "h"));
+  sandbox_result_release (&res);
+  /* copy mode: the rootfs is used as is */
+  sh ("cp -a %s %s", f->lower, copy);
+  spec.copy_root = copy;
+  spec.force_copy = true;
+  assert_true (sandbox_run (&spec, &res, &err) < 0);
+  assert_string_equal (err->msg, "RUN: '/proc' in the rootfs is not a directory");
+  bale_error_release (&err);
+  sandbox_result_release (&res);
+  sh ("rm %s/proc && mkdir %s/proc", copy, copy);
+  assert_true (sandbox_run (&spec, &res, &err) < 0);
+  assert_string_equal (err->msg, "RUN: '/dev' in the rootfs is not a directory");
+  bale_error_release (&err);
+  sandbox_result_release (&res);
+  assert_false (exists (f->dir, "h"));
+}
+
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
 
 static void
@@ -603,6 +649,92 @@ test_copy_root (void **state)
   assert_false (exists (copy, "sys"));
   assert_false (exists (copy, "cache"));
   assert_false (exists (f->upper, "made"));
+  sandbox_result_release (&res);
+}
+
+/* An overlay the kernel refuses (upper and work directories on different filesystems) falls
+   back to copy_root and says so once per process; without copy_root it is an error. */
+static void
+test_overlay_unavailable (void **state)
+{
+  struct fixture *f = *state;
+  cleanup_free char *copy = xasprintf ("%s/copy", f->dir);
+  char shm_work[] = "/dev/shm/bale-sbxtest.XXXXXX";
+  const char *argv[] = { "/bin/sh", "-c", "echo in copy > /made", NULL };
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  bale_error_t err = NULL;
+  char *out;
+
+  assert_non_null (mkdtemp (shm_work));
+  sh ("cp -a %s %s", f->lower, copy);
+  spec_for (f, &spec, argv);
+  spec.workdir = shm_work;
+  assert_true (sandbox_run (&spec, &res, &err) < 0);
+  if (strncmp (err->msg, "RUN: cannot mount overlay on '", 30) != 0)
+    test_fail ("unexpected error: %s", err->msg);
+  bale_error_release (&err);
+  sandbox_result_release (&res);
+  spec.copy_root = copy;
+  for (int i = 0; i < 2; i++)
+    {
+      out = run_spec (f, &spec, &res);
+      assert_string_equal (out, i ? "" : "bale: overlayfs is unavailable: RUN steps use a copied "
+                                         "root filesystem (slower)\n");
+      assert_true (res.used_copy_root);
+      sandbox_result_release (&res);
+      free (out);
+    }
+  assert_true (exists (copy, "made"));
+  assert_false (exists (f->upper, "made"));
+  sh ("rm -rf %s", shm_work);
+}
+
+/* The command's stdin, and a rootfs of no layers at all (FROM scratch) with busybox mounted. */
+static void
+test_stdin_scratch (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "cat; ls /", NULL };
+  cleanup_free char *bin = xasprintf ("%s/bin", f->lower);
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_BIND, bin, "/bin", true, NULL } };
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  cleanup_free char *out = NULL;
+  int in[2];
+
+  assert_int_equal (pipe (in), 0);
+  assert_int_equal (write (in[1], "from stdin\n", 11), 11);
+  close (in[1]);
+  spec_for (f, &spec, argv);
+  spec.n_lowerdirs = 0;
+  spec.stdin_fd = in[0];
+  spec.mounts = mounts;
+  spec.n_mounts = 1;
+  out = run_spec (f, &spec, &res);
+  close (in[0]);
+  assert_string_equal (out, "from stdin\nbin\ndev\netc\nproc\nsys\n");
+  sandbox_result_release (&res);
+  assert_false (exists (f->upper, "bin"));
+}
+
+/* WORKDIR through a /proc/self/fd link must not reach a directory of bale's (CVE-2024-21626). */
+static void
+test_cwd_proc_fd (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "ls ../../..", NULL };
+  cleanup_close int dirfd = open (f->dir, O_RDONLY | O_DIRECTORY); /* inheritable on purpose */
+  cleanup_free char *cwd = xasprintf ("/proc/self/fd/%d", dirfd);
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  bale_error_t err = NULL;
+
+  spec_for (f, &spec, argv);
+  spec.cwd = cwd;
+  assert_true (sandbox_run (&spec, &res, &err) < 0);
+  assert_non_null (strstr (err->msg, "working directory '/proc/self/fd"));
+  bale_error_release (&err);
   sandbox_result_release (&res);
 }
 
@@ -694,7 +826,12 @@ test_interrupt (void **state)
     }
   for (int i = 0; i < 500 && find_sleeper () == 0; i++)
     usleep (10000);
-  assert_true (find_sleeper () != 0);
+  if (find_sleeper () == 0)
+    {
+      kill (runner, SIGKILL); /* its step dies with it (PR_SET_PDEATHSIG) */
+      waitpid (runner, &status, 0);
+      test_fail ("the step never started");
+    }
   kill (runner, SIGTERM);
   assert_int_equal (waitpid (runner, &status, 0), runner);
   assert_true (WIFEXITED (status));
@@ -727,8 +864,12 @@ main (void)
     cmocka_unit_test_setup_teardown (test_upper_writes_whiteouts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_fd_leak, setup, teardown),
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
     cmocka_unit_test_setup_teardown (test_extra_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_copy_root, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_overlay_unavailable, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_stdin_scratch, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_cwd_proc_fd, setup, teardown),
     cmocka_unit_test_setup_teardown (test_prefix_and_tail, setup, teardown),
     cmocka_unit_test_setup_teardown (test_interrupt, setup, teardown),
   };
