@@ -18,8 +18,19 @@
  * upperdir. PID 1 of the step is a small init that reaps zombies and forwards signals; when
  * the command exits, every other process of the step is killed.
  *
+ * Mount points never land in the layer. /proc, /dev, /sys and the three /etc files are
+ * mounted on entries of a "stub layer", an extra topmost lower directory in the scratch
+ * directory, so mounting on them creates nothing in upperdir; its directories take the mode,
+ * owner and times of the image's own, so that a copy-up records the image's metadata. This
+ * also hides whatever an image put there (/dev -> /tmp/x, /etc/resolv.conf -> /etc/shadow).
+ * Targets of extra mounts that do not exist are created in the merged root and removed from
+ * upperdir after the step, deepest first and only while empty; a parent directory of such a
+ * target that existed in a lower layer stays copied up (with unchanged metadata). In copy
+ * mode every missing mount point is such a stub, and /proc, /dev and /sys must be directories.
+ *
  * sandbox_run is meant for single-threaded callers: it installs SIGINT, SIGTERM and SIGHUP
- * handlers for the duration of the call and forks without running atfork handlers.
+ * handlers for the duration of the call (SIGCHLD is left alone) and forks without running
+ * atfork handlers. Steps of parallel stages run in separate processes.
  */
 
 enum sandbox_network

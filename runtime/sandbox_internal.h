@@ -54,6 +54,13 @@ struct rt_sbx_plan
   char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
 };
 
+/* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
+   and in overlay mode the stub layer and the legacy overlay data. */
+int rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec,
+                      bale_error_t *err);
+/* Remove the scratch directory and free the plan's strings. */
+void rt_sbx_plan_release (struct rt_sbx_plan *plan);
+
 /* In the child, as PID 1 of the new namespaces: build the root, run the command, report its
    status. Never returns. */
 void rt_sbx_child_main (const struct rt_sbx_plan *plan) __attribute__ ((noreturn));
