@@ -34,6 +34,8 @@ rt_sbx_open_in_root (int rootfd, const char *path, int flags)
   return (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
+static void vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 4, 0)));
 static void
 vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
 {

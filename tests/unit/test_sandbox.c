@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -496,6 +497,33 @@ test_upper_writes_whiteouts (void **state)
   assert_true (exists (f->lower, "victim"));
 }
 
+/* A directory replaced by the step is opaque in the upper directory; a renamed one is copied
+   whole (redirect_dir=off), so that the upper directory is a plain layer diff. */
+static void
+test_opaque_and_rename (void **state)
+{
+  struct fixture *f = *state;
+  cleanup_free char *data = xasprintf ("%s/data", f->upper);
+  cleanup_free char *moved = xasprintf ("%s/moved", f->upper);
+  struct sandbox_spec spec;
+  char val[8];
+  struct stat st;
+
+  sh ("mkdir -p %s/dir/sub && echo x > %s/dir/sub/f", f->lower, f->lower);
+  spec_for (f, &spec, NULL);
+  ASSERT_RUN (f, &spec, "rm -rf /data && mkdir /data && echo n > /data/new && mv /dir /moved",
+              "");
+  assert_int_equal (getxattr (data, "trusted.overlay.opaque", val, sizeof val), 1);
+  assert_int_equal (val[0], 'y');
+  assert_false (exists (f->upper, "data/kept"));
+  assert_int_equal (getxattr (moved, "trusted.overlay.redirect", val, sizeof val), -1);
+  assert_int_equal (errno, ENODATA);
+  assert_true (exists (f->upper, "moved/sub/f"));
+  assert_int_equal (stat (data, &st), 0);
+  assert_true (S_ISDIR (st.st_mode));
+  assert_true (exists (f->upper, "dir")); /* the whiteout of the old name */
+}
+
 static void
 test_no_fd_leak (void **state)
 {
@@ -862,6 +890,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_sys_readonly, setup, teardown),
     cmocka_unit_test_setup_teardown (test_etc_files_not_in_upper, setup, teardown),
     cmocka_unit_test_setup_teardown (test_upper_writes_whiteouts, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_opaque_and_rename, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_fd_leak, setup, teardown),
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
