@@ -30,7 +30,7 @@
  *
  * sandbox_run is meant for single-threaded callers: it installs SIGINT, SIGTERM and SIGHUP
  * handlers for the duration of the call (SIGCHLD is left alone) and forks without running
- * atfork handlers. Steps of parallel stages run in separate processes.
+ * atfork handlers. A caller that runs steps in parallel runs each from its own process.
  */
 
 enum sandbox_network

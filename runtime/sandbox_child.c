@@ -34,12 +34,13 @@ rt_sbx_open_in_root (int rootfd, const char *path, int flags)
   return (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
-static void vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
+static int vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
     __attribute__ ((format (printf, 4, 0)));
-static void
+static int
 vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
 {
   struct rt_sbx_record rec;
+  ssize_t w;
   int n;
 
   memset (&rec, 0, sizeof rec);
@@ -52,19 +53,22 @@ vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
     n = sizeof rec.msg - 1;
   /* One write of at most PIPE_BUF bytes is atomic, so records from init and the command
      never interleave. */
-  while (write (fd, &rec, offsetof (struct rt_sbx_record, msg) + (size_t) n + 1) < 0
-         && errno == EINTR)
-    ;
+  do
+    w = write (fd, &rec, offsetof (struct rt_sbx_record, msg) + (size_t) n + 1);
+  while (w < 0 && errno == EINTR);
+  return w < 0 ? -1 : 0;
 }
 
-void
+int
 rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
 {
   va_list ap;
+  int ret;
 
   va_start (ap, fmt);
-  vsend (fd, type, errnum, fmt, ap);
+  ret = vsend (fd, type, errnum, fmt, ap);
   va_end (ap);
+  return ret;
 }
 
 void
@@ -278,8 +282,11 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   int keep[] = { plan->sync_fd, plan->in_fd, plan->out_fd, plan->err_fd };
 
   close_fds_except (plan->sync_fd, keep, 4);
-  /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. */
+  /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
+     died before the prctl, the pipe has no reader any more and the write fails. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (rt_sbx_send (plan->sync_fd, RT_SBX_HELLO, 0, "%s", "") < 0)
+    _exit (127);
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
     signal (forwarded[i], SIG_DFL);
   sigemptyset (&set);

@@ -24,6 +24,7 @@ enum rt_sbx_record_type
   RT_SBX_COPY = 'C',    /* overlayfs was unavailable: the copy_root fallback is in use */
   RT_SBX_STUB = 'M',    /* a mount stub was created at this in-root path (copy_root mode) */
   RT_SBX_STATUS = 'S',  /* the command's wait status, in errnum */
+  RT_SBX_HELLO = 'H',   /* the child runs; ignored by the parent */
 };
 #define RT_SBX_MSG_MAX 3900
 struct rt_sbx_record
@@ -32,7 +33,8 @@ struct rt_sbx_record
   int errnum;
   char msg[RT_SBX_MSG_MAX];
 };
-void rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
+/* 0, or -1 when the parent is gone. */
+int rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 /* Report a failure of the child to the parent and _exit(127): the forked side of the
    sandbox has nothing to unwind to (bubblewrap's die_with_error). */

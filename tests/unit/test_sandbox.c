@@ -303,6 +303,9 @@ static void
 test_user_in_step (void **state)
 {
   struct fixture *f = *state;
+  const char *argv[] = { "/bin/true", NULL };
+  struct sandbox_result res;
+  bale_error_t err = NULL;
   struct sandbox_spec spec;
   struct stat st;
   cleanup_free char *made = xasprintf ("%s/home/alice/proj", f->upper);
@@ -317,6 +320,12 @@ test_user_in_step (void **state)
   assert_int_equal (st.st_gid, 1000);
   spec.user = "bob:staff";
   ASSERT_RUN (f, &spec, "id -u; id -G", "1001\n50\n");
+  spec.user = "nobody";
+  spec.argv = argv;
+  assert_true (sandbox_run (&spec, &res, &err) < 0);
+  assert_string_equal (err->msg, "RUN: unable to find user 'nobody' in /etc/passwd");
+  bale_error_release (&err);
+  sandbox_result_release (&res);
 }
 
 /* One sandbox_resolve_user case: expected "uid:gid:g1,g2" or NULL for an error. */
@@ -804,6 +813,32 @@ test_prefix_and_tail (void **state)
   strbuf_release (&tail);
 }
 
+/* A line without newlines is cut every 4096 bytes: progress output must still show. */
+static void
+test_prefix_long_line (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "head -c 9000 /dev/zero | tr '\\0' a", NULL };
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  struct strbuf want = STRBUF_INIT;
+  cleanup_free char *out = NULL;
+
+  spec_for (f, &spec, argv);
+  spec.prefix = "> ";
+  out = run_spec (f, &spec, &res);
+  for (int len = 9000; len > 0; len -= 4096)
+    {
+      strbuf_addstr (&want, "> ");
+      for (int i = 0; i < (len < 4096 ? len : 4096); i++)
+        strbuf_addch (&want, 'a');
+      strbuf_addch (&want, '\n');
+    }
+  assert_string_equal (out, want.buf);
+  strbuf_release (&want);
+  sandbox_result_release (&res);
+}
+
 /* ---- interrupts --------------------------------------------------------------------------- */
 
 /* A pid whose command line is "sleep 1000", or 0. */
@@ -900,6 +935,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_stdin_scratch, setup, teardown),
     cmocka_unit_test_setup_teardown (test_cwd_proc_fd, setup, teardown),
     cmocka_unit_test_setup_teardown (test_prefix_and_tail, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_prefix_long_line, setup, teardown),
     cmocka_unit_test_setup_teardown (test_interrupt, setup, teardown),
   };
 
