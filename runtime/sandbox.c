@@ -227,6 +227,10 @@ read_records (struct supervisor *sv, const struct sandbox_spec *spec, int *fd)
       handle_record (sv, spec, rec.type, rec.errnum, sv->records.buf + used + hdr);
       used = (size_t) (end - sv->records.buf) + 1;
     }
+  /* A record never exceeds its struct: anything longer is garbage (the step can reach the
+     pipe through /proc/1/fd as root), dropped rather than buffered without bound. */
+  if (sv->records.len - used > sizeof (struct rt_sbx_record))
+    used = sv->records.len;
   memmove (sv->records.buf, sv->records.buf + used, sv->records.len - used);
   strbuf_setlen (&sv->records, sv->records.len - used);
 }

@@ -61,7 +61,8 @@ struct sandbox_spec
 {
   const char *name; /* the step's label in messages, e.g. "RUN" or "[2/5] RUN make" */
 
-  /* overlay mode: lowerdirs (top first, may be empty for FROM scratch), upperdir, workdir */
+  /* overlay mode: lowerdirs (top first, may be empty for FROM scratch), upperdir, workdir
+     (empty directories of the caller's on one filesystem, e.g. next to each other) */
   const char *const *lowerdirs;
   size_t n_lowerdirs;
   const char *upperdir;

@@ -273,13 +273,12 @@ init_loop (int sync, pid_t cmd)
 void
 rt_sbx_child_main (const struct rt_sbx_plan *plan)
 {
+  int keep[] = { plan->sync_fd, plan->in_fd, plan->out_fd, plan->err_fd };
   struct sandbox_user user;
   bale_error_t err = NULL;
   sigset_t set;
   pid_t cmd;
   int root;
-
-  int keep[] = { plan->sync_fd, plan->in_fd, plan->out_fd, plan->err_fd };
 
   close_fds_except (plan->sync_fd, keep, 4);
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale

@@ -27,7 +27,6 @@ struct rootfs
 {
   const struct rt_sbx_plan *plan;
   int rootfd;      /* O_PATH fd of the new root, before pivot_root */
-  bool copy_mode;  /* the root is the copy_root, not an overlay */
 };
 
 /* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what openat2 resolved
@@ -229,7 +228,6 @@ mount_root (struct rootfs *r)
                     *why ? " (" : "", why, *why ? ")" : "");
       rt_sbx_send (plan->sync_fd, RT_SBX_COPY, errno, "overlay");
     }
-  r->copy_mode = true;
   /* pivot_root needs a mount point: bind the directory onto itself. */
   if (mount (spec->copy_root, plan->root, NULL, MS_BIND | MS_REC, NULL) < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot bind-mount '%s'", spec->copy_root);
@@ -413,7 +411,7 @@ void
 rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
 {
   const struct sandbox_spec *spec = plan->spec;
-  struct rootfs r = { plan, -1, false };
+  struct rootfs r = { plan, -1 };
   const char *host = spec->hostname ? spec->hostname : "bale";
 
   mount_root (&r);
