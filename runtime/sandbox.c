@@ -126,6 +126,7 @@ check_spec (const struct sandbox_spec *spec, bale_error_t *err)
   for (size_t i = 0; i < spec->n_mounts; i++)
     {
       const struct sandbox_mount *m = &spec->mounts[i];
+      /* "/" itself would cover the whole root, including /proc and /dev. */
       if (m->target == NULL || m->target[0] != '/' || m->target[strspn (m->target, "/")] == '\0')
         return bale_make_error (err, 0, "mount target '%s' is not an absolute path below '/'",
                                 m->target ? m->target : "");
@@ -320,7 +321,10 @@ steal_fd (int *fd)
   return ret;
 }
 
-/* The pipes of prefix mode and /dev/null for a missing stdin; plan gets the child's ends. */
+/* The pipes of prefix mode and /dev/null for a missing stdin; plan gets the child's ends.
+   Two pipes rather than one: stdout and stderr keep their own destinations, as in BuildKit's
+   progress output, at the price of lines of the two streams interleaving differently from
+   the order they were written in. */
 static int
 make_stdio (struct rt_sbx_plan *plan, struct supervisor *sv, int pipes[2][2], bale_error_t *err)
 {
@@ -368,6 +372,8 @@ finish (struct supervisor *sv, const struct sandbox_spec *spec, struct sandbox_r
 {
   res->used_copy_root = sv->copy_mode || spec->force_copy;
   res->tail = rt_sbx_tail_take (&sv->tail);
+  /* An interrupt wins over whatever the child reported: the step was killed on purpose, and
+     a setup error or status from before the kill would only confuse the user. */
   if (interrupt_sig)
     {
       res->interrupted = true;

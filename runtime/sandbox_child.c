@@ -143,7 +143,8 @@ build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
   return envp;
 }
 
-/* execvpe with the step's PATH, not bale's. */
+/* execvpe with the step's PATH, not bale's: glibc's execvpe searches the PATH of the calling
+   process's environment. */
 static void __attribute__ ((noreturn))
 exec_command (int sync, const char *const *argv, char **envp)
 {
@@ -164,6 +165,8 @@ exec_command (int sync, const char *const *argv, char **envp)
       char *file = xasprintf ("%.*s%s%s", (int) n, path, n ? "/" : "", argv[0]);
 
       execve (file, (char *const *) argv, envp);
+      /* As execvp: a file that exists but cannot run (EACCES) is the error to report, even
+         when a later PATH entry does not have the name at all. */
       if (errno != ENOENT && errno != ENOTDIR)
         saved = errno;
       free (file);

@@ -269,6 +269,8 @@ bind_device (const struct rootfs *r, int devfd, const char *name)
 static void
 mount_dev (const struct rootfs *r)
 {
+  /* Docker's set of devices; /dev/tty is there so that programs probing for a terminal get
+     ENXIO (no controlling terminal) rather than a missing file. */
   static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
   static const char *const links[][2] = {
     { "/proc/self/fd", "fd" },        { "/proc/self/fd/0", "stdin" },
@@ -375,6 +377,8 @@ mount_extra (const struct rootfs *r, const struct sandbox_mount *m)
     }
 }
 
+/* A step without network still expects 127.0.0.1 to work (test servers, local daemons);
+   Docker's "none" network brings lo up too. */
 static void
 loopback_up (int sync)
 {

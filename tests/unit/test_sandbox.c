@@ -866,10 +866,11 @@ find_sleeper (void)
   return found;
 }
 
+/* Signal sig to a process running `sleep 1000` in a sandbox, then check that everything of the
+   step is gone. */
 static void
-test_interrupt (void **state)
+check_interrupt (struct fixture *f, int sig)
 {
-  struct fixture *f = *state;
   const char *argv[] = { "/bin/sh", "-c", "sleep 1000 & sleep 1000; echo not reached", NULL };
   cleanup_free char *mountinfo = NULL;
   struct sandbox_spec spec;
@@ -885,7 +886,7 @@ test_interrupt (void **state)
       struct sandbox_result res;
       bale_error_t err = NULL;
       int ret = sandbox_run (&spec, &res, &err);
-      _exit (ret == 0 && res.interrupted && res.interrupt_signal == SIGTERM ? 42 : 1);
+      _exit (ret == 0 && res.interrupted && res.interrupt_signal == sig ? 42 : 1);
     }
   for (int i = 0; i < 500 && find_sleeper () == 0; i++)
     usleep (10000);
@@ -895,7 +896,7 @@ test_interrupt (void **state)
       waitpid (runner, &status, 0);
       test_fail ("the step never started");
     }
-  kill (runner, SIGTERM);
+  kill (runner, sig);
   assert_int_equal (waitpid (runner, &status, 0), runner);
   assert_true (WIFEXITED (status));
   assert_int_equal (WEXITSTATUS (status), 42);
@@ -905,6 +906,18 @@ test_interrupt (void **state)
   if (strstr (mountinfo, f->dir))
     test_fail ("mounts left:\n%s", mountinfo);
   assert_int_equal (rmdir (f->tmp), 0); /* fails unless empty */
+}
+
+static void
+test_interrupt_term (void **state)
+{
+  check_interrupt (*state, SIGTERM);
+}
+
+static void
+test_interrupt_int (void **state)
+{
+  check_interrupt (*state, SIGINT);
 }
 
 int
@@ -936,7 +949,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_cwd_proc_fd, setup, teardown),
     cmocka_unit_test_setup_teardown (test_prefix_and_tail, setup, teardown),
     cmocka_unit_test_setup_teardown (test_prefix_long_line, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_interrupt, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_interrupt_term, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_interrupt_int, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
