@@ -141,9 +141,12 @@ struct layer_extract_stats
  * name an earlier entry of the same layer and link it as it is; owners, modes (setuid
  * too), mtimes, xattrs and device nodes are applied through the new file's own descriptor.
  * Refused with an error naming the entry: non-directory root entries, whiteouts of "." or
- * "..", empty whiteouts, hard links to directories or to paths this layer did not create,
- * sparse entries, names longer than PATH_MAX, overlay xattrs. Kernels without openat2 fail
- * with ENOSYS. A failed extraction leaves a partly applied root behind.
+ * "..", empty whiteouts, hard links to directories or to paths this layer did not create
+ * (forward references included), sparse entries, names longer than PATH_MAX. Data on hard
+ * link entries is never written; overlay xattrs (trusted.overlay.*, user.overlay.*) in the
+ * layer are dropped; sockets are skipped. Missing parent directories are created 0755.
+ * Kernels without openat2 fail with ENOSYS. A failed extraction leaves a partly applied
+ * root behind.
  */
 int layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
                    struct layer_extract_stats *stats, bale_error_t *err);

@@ -251,8 +251,13 @@ open_stream (struct extractor *x, bale_error_t *err)
                             archive_error_string (x->tar));
   if (archive_read_open (x->raw, x, NULL, read_blob, NULL) != ARCHIVE_OK)
     return archive_fail (x, x->raw, err, "cannot read the layer");
-  if (archive_read_next_header (x->raw, &e) != ARCHIVE_OK)
-    return archive_fail (x, x->raw, err, "cannot read the layer");
+  switch (archive_read_next_header (x->raw, &e))
+    {
+    case ARCHIVE_OK:
+      break;
+    default:
+      return archive_fail (x, x->raw, err, "cannot read the layer");
+    }
   if (archive_read_open (x->tar, x, NULL, read_tar, NULL) != ARCHIVE_OK)
     return archive_fail (x, x->tar, err, "cannot read the layer as a tar archive");
   return 0;

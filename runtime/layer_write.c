@@ -62,6 +62,10 @@ struct layer_writer
   struct inode_link *links;
   size_t n_links, links_alloc;
   bool failed, finished;
+  /* On the heap, not the stack: writers may run on threads with small stacks. */
+  char names[XATTR_LIST_MAX_];
+  char value[XATTR_LIST_MAX_];
+  char data[BLOCK_SIZE];
 };
 
 const char *
@@ -236,12 +240,10 @@ layer_writer_free (struct layer_writer *w)
 
   if (w == NULL)
     return;
-  /* archive_write_free closes an open archive first, which would write end blocks: mark
-     it fatal so an abandoned layer ends where it failed. */
-  if (w->tar)
-    archive_write_fail (w->tar);
-  if (w->z)
-    archive_write_fail (w->z);
+  /* archive_write_free closes an unfinished archive, end blocks and all, into out_fd.
+     archive_write_fail would avoid that but makes libarchive 3.6 leak its output buffer;
+     an abandoned layer is garbage either way, and the caller discards it. The tar goes
+     first: it writes into the compressor. */
   archive_write_free (w->tar);
   archive_write_free (w->z);
   digester_release (&w->diff);
@@ -269,12 +271,13 @@ keep_xattr (const char *name)
 /* Copy the kept xattrs of fd into e. listxattr returns names in inode order, so they are
    added in byte-wise order for a stable header. */
 static int
-add_xattrs (struct archive_entry *e, int fd, const char *path, bale_error_t *err)
+add_xattrs (struct layer_writer *w, struct archive_entry *e, int fd, const char *path,
+            bale_error_t *err)
 {
-  char names[XATTR_LIST_MAX_];
+  char *names = w->names;
   const char *sorted[256];
   size_t n = 0, i, j;
-  ssize_t len = flistxattr (fd, names, sizeof names);
+  ssize_t len = flistxattr (fd, names, sizeof w->names);
   char *p;
 
   if (len < 0 && (errno == ENOTSUP || errno == EBADF))
@@ -291,8 +294,8 @@ add_xattrs (struct archive_entry *e, int fd, const char *path, bale_error_t *err
       }
   for (i = 0; i < n; i++)
     {
-      char value[XATTR_SIZE_MAX < 65536 ? XATTR_SIZE_MAX : 65536];
-      ssize_t vlen = fgetxattr (fd, sorted[i], value, sizeof value);
+      char *value = w->value;
+      ssize_t vlen = fgetxattr (fd, sorted[i], value, sizeof w->value);
 
       if (vlen < 0 && errno == ENODATA)
         continue;
@@ -397,11 +400,11 @@ add_hardlink (struct layer_writer *w, const char *path, const struct stat *st,
 static int
 copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bale_error_t *err)
 {
-  char buf[BLOCK_SIZE];
+  char *buf = w->data;
 
   while (size > 0)
     {
-      size_t want = size < (int64_t) sizeof buf ? (size_t) size : sizeof buf;
+      size_t want = size < (int64_t) sizeof w->data ? (size_t) size : sizeof w->data;
       ssize_t r = read (fd, buf, want);
 
       if (r < 0 && errno == EINTR)
@@ -438,7 +441,7 @@ layer_writer_add_file (struct layer_writer *w, const char *path, const struct st
     return add_hardlink (w, path, st, peer, err);
   e = new_entry (w, path, st, AE_IFREG);
   archive_entry_set_size (e, st->st_size);
-  if (add_xattrs (e, fd, path, err) < 0)
+  if (add_xattrs (w, e, fd, path, err) < 0)
     {
       archive_entry_free (e);
       return -1;
@@ -457,7 +460,7 @@ layer_writer_add_dir (struct layer_writer *w, const char *path, const struct sta
   if (check_usable (w, path, err) < 0)
     return -1;
   e = new_entry (w, path, st, AE_IFDIR);
-  if (fd >= 0 && add_xattrs (e, fd, path, err) < 0)
+  if (fd >= 0 && add_xattrs (w, e, fd, path, err) < 0)
     {
       archive_entry_free (e);
       return -1;

@@ -409,6 +409,18 @@ test_diff_id_trailing_bytes (void **state)
   assert_int_equal (extract (f, fd, LAYER_EXTRACT_MERGED, whole, &err), 0);
 }
 
+static void
+test_not_a_layer (void **state)
+{
+  struct fixture *f = *state;
+  int fd = lt_memfd ();
+
+  extract_fails (f, dup (fd), "cannot read the layer");
+  assert_int_equal (write (fd, "this is not a tar archive, not even close to one", 48), 48);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  extract_fails (f, fd, "cannot read the layer");
+}
+
 /* ---- hostile layers (repro-security.md B5) ------------------------------------------------ */
 
 static void
@@ -850,6 +862,7 @@ main (void)
     T (test_merged_whiteouts),
     T (test_diff_id_verified),
     T (test_diff_id_trailing_bytes),
+    T (test_not_a_layer),
     T (test_dotdot_and_absolute_names),
     T (test_symlink_then_file),
     T (test_root_entries),
