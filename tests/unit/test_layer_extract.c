@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -40,6 +41,7 @@ struct fixture
 {
   char *base, *root, *outside;
   int root_fd;
+  char *mounts[4]; /* overlay mounts to detach in teardown, even after a failure */
 };
 
 static int
@@ -95,6 +97,14 @@ static int
 teardown (void **state)
 {
   struct fixture *f = *state;
+  size_t i;
+
+  for (i = 0; i < 4; i++)
+    if (f->mounts[i])
+      {
+        umount2 (f->mounts[i], MNT_DETACH);
+        free (f->mounts[i]);
+      }
 
   close (f->root_fd);
   lt_rmtree (f->base);
@@ -763,6 +773,109 @@ test_other_compression_refused (void **state)
   free (txz);
 }
 
+/* ---- through a real overlayfs ----------------------------------------------------------- */
+
+static void
+mount_overlay (struct fixture *f, int slot, const char *target, const char *opts)
+{
+  lt_mkdir (f->base, target + strlen (f->base) + 1, 0755);
+  if (mount ("overlay", target, "overlay", 0, opts) < 0)
+    test_fail ("mount overlay %s: %s", opts, strerror (errno));
+  f->mounts[slot] = xstrdup (target);
+}
+
+static void
+unmount (struct fixture *f, int slot)
+{
+  assert_int_equal (umount (f->mounts[slot]), 0);
+  free (f->mounts[slot]);
+  f->mounts[slot] = NULL;
+}
+
+static char *
+ensure (int sfd, const char *dir, struct layer_result *res)
+{
+  bale_error_t err = NULL;
+  char *path = NULL;
+  int blob = write_layer (dir, LAYER_COMPRESSION_GZIP, true, res);
+
+  if (snapshot_ensure (sfd, res->diff_id, blob, &path, &err) < 0)
+    test_fail ("snapshot_ensure: %s", err->msg);
+  close (blob);
+  return path;
+}
+
+/* A RUN step's life: base snapshot as overlay lower, changes in the merged view, the
+   upper directory written as a layer, that layer unpacked as a snapshot, both stacked:
+   the stacked view must equal the two layers applied with MERGED whiteout semantics. */
+static void
+test_overlayfs_end_to_end (void **state)
+{
+  struct fixture *f = *state;
+  char *base = xasprintf ("%s/base", f->base), *snaps = xasprintf ("%s/snaps", f->base);
+  char *up = xasprintf ("%s/up", f->base), *work = xasprintf ("%s/work", f->base);
+  char *m1 = xasprintf ("%s/m1", f->base), *m2 = xasprintf ("%s/m2", f->base);
+  char *opts, *lower1, *lower2, *l1, *l2, *got;
+  struct layer_result r1, r2;
+  int sfd;
+
+  lt_write (base, "a", "a", 0644);
+  lt_write (base, "d/x", "x", 0644);
+  lt_write (base, "keep/k", "k", 0600);
+  run ("find '%s' -exec touch -h -d @%d {} +", base, T0);
+  lt_mkdir (f->base, "snaps", 0700);
+  lt_mkdir (f->base, "up", 0755);
+  lt_mkdir (f->base, "work", 0755);
+  sfd = open (snaps, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  lower1 = ensure (sfd, base, &r1);
+
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", lower1, up, work);
+  mount_overlay (f, 0, m1, opts);
+  free (opts);
+  run ("cd '%s' && rm a && rm -r d && mkdir d && echo y > d/y && echo n > n && ln n n2 && "
+       "ln -s /keep/k s && find . -exec touch -h -d @%d {} +",
+       m1, T0);
+  unmount (f, 0);
+  got = listing_of (up, true);
+  /* overlayfs's whiteout inode is shared (nlink 2): still a whiteout, not a hard link */
+  assert_non_null (strstr (got, "- 0644 0:0 0 0 .wh.a "));
+  assert_non_null (strstr (got, "d 0755 0:0 1700000000 0 d/\n- 0644 0:0 0 0 d/.wh..wh..opq "));
+  assert_non_null (strstr (got, "h 0644 0:0 1700000000 0 n2 hardlink n\n"));
+  assert_null (strstr (got, "overlay"));
+  free (got);
+  lower2 = ensure (sfd, up, &r2);
+
+  opts = xasprintf ("lowerdir=%s:%s", lower2, lower1);
+  mount_overlay (f, 1, m2, opts);
+  free (opts);
+  assert_false (lt_exists (m2, "a"));
+  assert_false (lt_exists (m2, "d/x"));
+  assert_true (lt_exists (m2, "d/y"));
+  assert_true (lt_exists (m2, "keep/k"));
+  {
+    int b1 = write_layer (base, LAYER_COMPRESSION_NONE, false, &r1);
+    int b2 = write_layer (up, LAYER_COMPRESSION_NONE, true, &r2);
+
+    extract_ok (f, b1, LAYER_EXTRACT_MERGED);
+    extract_ok (f, b2, LAYER_EXTRACT_MERGED);
+  }
+  l1 = listing_of (m2, false);
+  l2 = listing_of (f->root, false);
+  assert_string_equal (l1, l2);
+  unmount (f, 1);
+  free (l1);
+  free (l2);
+  close (sfd);
+  free (lower1);
+  free (lower2);
+  free (base);
+  free (snaps);
+  free (up);
+  free (work);
+  free (m1);
+  free (m2);
+}
+
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
 static void
@@ -878,6 +991,7 @@ main (void)
     T (test_other_compression_refused),
     T (test_snapshot_ensure),
     T (test_snapshot_bad_blob),
+    T (test_overlayfs_end_to_end),
   };
 
   return cmocka_run_group_tests_name ("layer_extract", tests, NULL, NULL);
