@@ -82,9 +82,11 @@ struct layer_writer *layer_writer_new (const struct layer_write_opts *opts, int 
                                        bale_error_t *err);
 /* A regular file: its st_size bytes are read from fd (from its current offset), and its
    xattrs too. A later file with the (st_dev, st_ino) of an earlier one, when st_nlink > 1,
-   becomes a hard link to the earlier path and fd is not read. */
+   becomes a hard link to the earlier path and its data is not archived again. When
+   data_digest is not NULL it receives the "sha256:<hex>" of the file's data (DIGEST_STRLEN
+   + 1 bytes), computed in the same read: COPY needs it for its cache key. */
 int layer_writer_add_file (struct layer_writer *w, const char *path, const struct stat *st,
-                           int fd, bale_error_t *err);
+                           int fd, char *data_digest, bale_error_t *err);
 /* A directory; its xattrs are read from fd unless fd is -1. */
 int layer_writer_add_dir (struct layer_writer *w, const char *path, const struct stat *st,
                           int fd, bale_error_t *err);

@@ -251,13 +251,8 @@ open_stream (struct extractor *x, bale_error_t *err)
                             archive_error_string (x->tar));
   if (archive_read_open (x->raw, x, NULL, read_blob, NULL) != ARCHIVE_OK)
     return archive_fail (x, x->raw, err, "cannot read the layer");
-  switch (archive_read_next_header (x->raw, &e))
-    {
-    case ARCHIVE_OK:
-      break;
-    default:
-      return archive_fail (x, x->raw, err, "cannot read the layer");
-    }
+  if (archive_read_next_header (x->raw, &e) != ARCHIVE_OK)
+    return archive_fail (x, x->raw, err, "cannot read the layer");
   if (archive_read_open (x->tar, x, NULL, read_tar, NULL) != ARCHIVE_OK)
     return archive_fail (x, x->tar, err, "cannot read the layer as a tar archive");
   return 0;
@@ -872,8 +867,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
   return apply_file_entry (x, path, e, err);
 }
 
-/* Hash what the tar reader left unread: padding and anything after the end blocks belong
-   to the diff_id too. */
+/* Hash what the readers left unread: padding and anything after the end blocks belong
+   to the diff_id too, and anything after the compressed stream to the blob digest. */
 static int
 drain (struct extractor *x, bale_error_t *err)
 {
@@ -882,6 +877,9 @@ drain (struct extractor *x, bale_error_t *err)
 
   while ((n = read_tar (NULL, x, &out)) > 0)
     ;
+  if (n == 0)
+    while ((n = read_blob (NULL, x, &out)) > 0)
+      ;
   if (n < 0)
     {
       bale_error_join (err, &x->cb_err);

@@ -48,6 +48,7 @@ struct inode_link
   dev_t dev;
   ino_t ino;
   char *path;
+  char digest[DIGEST_STRLEN + 1]; /* of its data, "" unless a caller asked for it */
 };
 
 struct layer_writer
@@ -366,24 +367,27 @@ check_usable (struct layer_writer *w, const char *path, bale_error_t *err)
   return 0;
 }
 
-/* The earlier path of the hard link group of st, or NULL after remembering path as its
+/* The earlier member of the hard link group of st, or NULL after remembering path as its
    first member. Directories cannot be hard linked; nlink 1 cannot have a peer. */
-static const char *
-link_target (struct layer_writer *w, const char *path, const struct stat *st)
+static struct inode_link *
+link_peer (struct layer_writer *w, const char *path, const struct stat *st,
+           struct inode_link **first)
 {
   size_t i;
 
+  *first = NULL;
   if (st->st_nlink < 2)
     return NULL;
   /* Linear: hard links are rare in layers; a hash would pay off only for thousands. */
   for (i = 0; i < w->n_links; i++)
     if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
-      return w->links[i].path;
+      return &w->links[i];
   XGROW (w->links, w->links_alloc, w->n_links + 1);
-  w->links[w->n_links].dev = st->st_dev;
-  w->links[w->n_links].ino = st->st_ino;
-  w->links[w->n_links].path = xstrdup (path);
-  w->n_links++;
+  *first = &w->links[w->n_links++];
+  memset (*first, 0, sizeof **first);
+  (*first)->dev = st->st_dev;
+  (*first)->ino = st->st_ino;
+  (*first)->path = xstrdup (path);
   return NULL;
 }
 
@@ -397,8 +401,11 @@ add_hardlink (struct layer_writer *w, const char *path, const struct stat *st,
   return write_header (w, e, err);
 }
 
+/* Copy size bytes of fd into the tar (unless archive is false), feeding d too when not
+   NULL. */
 static int
-copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bale_error_t *err)
+copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bool archive,
+           struct digester *d, bale_error_t *err)
 {
   char *buf = w->data;
 
@@ -420,25 +427,53 @@ copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bale_
           w->failed = true;
           return bale_make_error (err, 0, "'%s' shrank while it was archived", path);
         }
-      if (archive_write_data (w->tar, buf, (size_t) r) != r)
+      if (d)
+        digester_update (d, buf, (size_t) r);
+      if (archive && archive_write_data (w->tar, buf, (size_t) r) != r)
         return archive_fail (w, w->tar, err, "cannot write the data of", path);
       size -= r;
     }
   return 0;
 }
 
+/* The data of fd into the tar, and its digest into out when out is not NULL. */
+static int
+add_data (struct layer_writer *w, const char *path, const struct stat *st, int fd, bool archive,
+          char *out, bale_error_t *err)
+{
+  struct digester d;
+
+  if (out == NULL)
+    return copy_data (w, path, fd, st->st_size, archive, NULL, err);
+  if (digester_init (&d, err) < 0)
+    return -1;
+  if (copy_data (w, path, fd, st->st_size, archive, &d, err) < 0)
+    {
+      digester_release (&d);
+      return -1;
+    }
+  return digester_final (&d, out, err);
+}
+
 int
 layer_writer_add_file (struct layer_writer *w, const char *path, const struct stat *st, int fd,
-                       bale_error_t *err)
+                       char *data_digest, bale_error_t *err)
 {
   struct archive_entry *e;
-  const char *peer;
+  struct inode_link *peer, *first;
 
   if (check_usable (w, path, err) < 0)
     return -1;
-  peer = link_target (w, path, st);
+  peer = link_peer (w, path, st, &first);
   if (peer != NULL)
-    return add_hardlink (w, path, st, peer, err);
+    {
+      if (data_digest && peer->digest[0] == '\0'
+          && add_data (w, path, st, fd, false, peer->digest, err) < 0)
+        return -1;
+      if (data_digest)
+        memcpy (data_digest, peer->digest, DIGEST_STRLEN + 1);
+      return add_hardlink (w, path, st, peer->path, err);
+    }
   e = new_entry (w, path, st, AE_IFREG);
   archive_entry_set_size (e, st->st_size);
   if (add_xattrs (w, e, fd, path, err) < 0)
@@ -446,9 +481,11 @@ layer_writer_add_file (struct layer_writer *w, const char *path, const struct st
       archive_entry_free (e);
       return -1;
     }
-  if (write_header (w, e, err) < 0)
+  if (write_header (w, e, err) < 0 || add_data (w, path, st, fd, true, data_digest, err) < 0)
     return -1;
-  return copy_data (w, path, fd, st->st_size, err);
+  if (first && data_digest)
+    memcpy (first->digest, data_digest, DIGEST_STRLEN + 1);
+  return 0;
 }
 
 int
@@ -486,16 +523,16 @@ layer_writer_add_special (struct layer_writer *w, const char *path, const struct
                           bale_error_t *err)
 {
   struct archive_entry *e;
-  const char *peer;
+  struct inode_link *peer, *first;
   mode_t type = st->st_mode & S_IFMT;
 
   if (check_usable (w, path, err) < 0)
     return -1;
   if (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO)
     return bale_make_error (err, EINVAL, "'%s' is not a device or a FIFO", path);
-  peer = link_target (w, path, st);
+  peer = link_peer (w, path, st, &first);
   if (peer != NULL)
-    return add_hardlink (w, path, st, peer, err);
+    return add_hardlink (w, path, st, peer->path, err);
   e = new_entry (w, path, st, type == S_IFCHR ? AE_IFCHR : type == S_IFBLK ? AE_IFBLK : AE_IFIFO);
   if (type != S_IFIFO)
     {
@@ -648,7 +685,7 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
       fd = open_entry (dirfd, ent, path, O_NONBLOCK, err);
       if (fd < 0)
         return -1;
-      return layer_writer_add_file (t->w, path, &ent->st, fd, err);
+      return layer_writer_add_file (t->w, path, &ent->st, fd, NULL, err);
     case S_IFDIR:
       fd = open_entry (dirfd, ent, path, O_DIRECTORY, err);
       if (fd < 0 || layer_writer_add_dir (t->w, path, &ent->st, fd, err) < 0)

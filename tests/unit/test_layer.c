@@ -34,6 +34,7 @@
 #define T0 1700000000
 /* The data digests of "" and "n" in listings. */
 #define EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define PAYLOAD_SHA "sha256:239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5"
 #define SHA_N "sha256:1b16b1df538ba12dc3f97edbb85caa7050d46c148134290feba80f8236c83db9"
 #define D200 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" \
              "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
@@ -477,6 +478,7 @@ test_streaming_writer (void **state)
   bale_error_t err = NULL;
   struct layer_writer *w;
   struct stat st;
+  char digest[DIGEST_STRLEN + 1];
   int out = lt_memfd (), data = lt_memfd ();
   char *got;
 
@@ -494,8 +496,11 @@ test_streaming_writer (void **state)
   st.st_size = 7;
   st.st_nlink = 2;
   st.st_ino = 42;
-  assert_int_equal (layer_writer_add_file (w, "app/f", &st, data, &err), 0);
-  assert_int_equal (layer_writer_add_file (w, "app/g", &st, data, &err), 0);
+  assert_int_equal (layer_writer_add_file (w, "app/f", &st, data, digest, &err), 0);
+  assert_string_equal (digest, PAYLOAD_SHA);
+  memset (digest, 0, sizeof digest);
+  assert_int_equal (layer_writer_add_file (w, "app/g", &st, data, digest, &err), 0);
+  assert_string_equal (digest, PAYLOAD_SHA);
   st.st_mode = S_IFLNK | 0777;
   assert_int_equal (layer_writer_add_symlink (w, "app/l", &st, "/etc/passwd", &err), 0);
   assert_int_equal (layer_writer_add_opaque (w, "app", &err), 0);
@@ -508,7 +513,7 @@ test_streaming_writer (void **state)
   assert_text (got, "d 0755 0:0 1700000000 0 app/\n"
                     "- 0644 0:0 0 0 app/.wh.old " EMPTY "\n"
                     "- 0600 0:0 1700000000 7 app/f "
-                    "sha256:239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5\n"
+                    PAYLOAD_SHA "\n"
                     "h 0600 0:0 1700000000 0 app/g hardlink app/f\n"
                     "l 0777 0:0 1700000000 0 app/l -> /etc/passwd\n"
                     "- 0644 0:0 0 0 app/.wh..wh..opq " EMPTY "\n");

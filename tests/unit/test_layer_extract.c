@@ -419,6 +419,34 @@ test_diff_id_trailing_bytes (void **state)
   assert_int_equal (extract (f, fd, LAYER_EXTRACT_MERGED, whole, &err), 0);
 }
 
+/* The blob digest covers every byte read from fd, after the compressed stream too. */
+static void
+test_blob_digest (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("gzip");
+  struct layer_extract_opts opts = { LAYER_EXTRACT_MERGED, NULL };
+  struct layer_extract_stats stats;
+  char diff_id[DIGEST_STRLEN + 1], blob[DIGEST_STRLEN + 1];
+  bale_error_t err = NULL;
+  int fd;
+
+  lt_tar_file (t, "f", "x", 0644);
+  fd = lt_tar_finish (t, diff_id);
+  assert_true (lseek (fd, 0, SEEK_END) > 0);
+  assert_int_equal (write (fd, "trailing", 8), 8);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  assert_int_equal (digest_file (fd, blob, NULL, &err), 0);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  /* libarchive's gzip reader stops at the end of the last member and ignores the rest */
+  if (layer_extract (fd, f->root_fd, &opts, &stats, &err) < 0)
+    test_fail ("layer_extract: %s", err->msg);
+  assert_string_equal (stats.diff_id, diff_id);
+  assert_string_equal (stats.digest, blob);
+  assert_int_equal (stats.entries, 1);
+  close (fd);
+}
+
 static void
 test_not_a_layer (void **state)
 {
@@ -976,6 +1004,7 @@ main (void)
     T (test_diff_id_verified),
     T (test_diff_id_trailing_bytes),
     T (test_not_a_layer),
+    T (test_blob_digest),
     T (test_dotdot_and_absolute_names),
     T (test_symlink_then_file),
     T (test_root_entries),
