@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Check layers against independent tools (GNU tar, gzip, zstd, sha256sum); TAP output.
+# Check layers against independent tools (GNU tar, umoci, gzip, zstd, sha256sum); TAP output.
 #
 # bale's layers must read back identically with GNU tar, its digests must be what gzip, zstd
 # and sha256sum compute, and it must apply GNU tar's PAX archives as GNU tar does. Needs
@@ -14,9 +14,9 @@ set -u
 LAYERTOOL=${LAYERTOOL:-$top_builddir/tests/helpers/layertool}
 bail () { echo "Bail out! $1"; exit 1; }
 
-for tool in tar gzip zstd sha256sum find setfattr getfattr mknod; do
+for tool in tar gzip zstd sha256sum find setfattr getfattr mknod umoci; do
   command -v "$tool" >/dev/null 2>&1 \
-    || bail "'$tool' is not installed (apt-get install -y tar gzip zstd attr); refusing to skip"
+    || bail "'$tool' is not installed (apt-get install -y tar gzip zstd attr umoci); refusing to skip"
 done
 [ -x "$LAYERTOOL" ] || bail "'$LAYERTOOL' is not built; set LAYERTOOL"
 [ "$(id -u)" = 0 ] || bail "must run as root (owners, device nodes, setuid bits)"
@@ -89,5 +89,30 @@ mkdir "$work/frompax"
 check "bale extracts GNU tar's archive" "$LAYERTOOL" extract "$work/gnu.tgz" "$work/frompax"
 check "that tree is the source tree" sh -c 'diff -u "$1" "$2"' _ "$work/src.tree" \
   "$(tree "$work/frompax" > "$work/frompax.tree"; echo "$work/frompax.tree")"
+
+# umoci applies bale's layers, whiteouts and opaque directories included, as bale does.
+up=$work/upper
+mkdir -p "$up/etc" "$up/long"
+mknod "$up/etc/passwd" c 0 0
+mknod "$up/usr" c 0 0
+setfattr -n trusted.overlay.opaque -v y "$up/long"
+printf 'new\n' > "$up/long/new"
+printf 'more\n' > "$up/etc/more"
+find "$up" -exec touch -h -d @1700000100 {} +
+"$LAYERTOOL" write none "$src" "$work/1.tar" > /dev/null 2>&1 || bail "write failed"
+"$LAYERTOOL" write --overlay none "$up" "$work/2.tar" > /dev/null 2>&1 || bail "write failed"
+mkdir "$work/merged"
+check "bale applies both layers" sh -c '"$1" extract "$2" "$4" && "$1" extract "$3" "$4"' _ \
+  "$LAYERTOOL" "$work/1.tar" "$work/2.tar" "$work/merged"
+check "umoci takes both layers" sh -c 'umoci init --layout "$1" && umoci new --image "$1:t" &&
+  umoci raw add-layer --image "$1:t" "$2" &&
+  umoci raw add-layer --image "$1:t" "$3"' _ "$work/img" "$work/1.tar" "$work/2.tar"
+check "umoci unpacks the image" umoci unpack --image "$work/img:t" "$work/bundle"
+check "whiteouts and the opaque directory took effect" sh -c '! test -e "$1/etc/passwd" &&
+  ! test -e "$1/usr" && test -e "$1/etc/passwd-link" && test -e "$1/etc/more" &&
+  test "$(ls -A "$1/long")" = new' _ "$work/merged"
+tree "$work/merged" > "$work/merged.tree"
+tree "$work/bundle/rootfs" > "$work/umoci.tree" 2>&1
+check "umoci's rootfs is bale's" diff -u "$work/merged.tree" "$work/umoci.tree"
 
 done_testing
