@@ -651,6 +651,25 @@ is_xwhiteout (int dirfd, const struct dirwalk_ent *ent)
          || fgetxattr (fd, "user.overlay.whiteout", NULL, 0) >= 0;
 }
 
+/* With redirect_dir a renamed directory is only a pointer to its lower path, and with
+   metacopy a file's data stays in the lower layer: the upper directory alone would then
+   make a wrong layer, silently. The sandbox mounts with both off; refuse if it did not. */
+static int
+check_self_contained (int fd, const char *path, bale_error_t *err)
+{
+  static const char *const names[] = { "trusted.overlay.redirect", "user.overlay.redirect",
+                                       "trusted.overlay.metacopy", "user.overlay.metacopy" };
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof *names; i++)
+    if (fgetxattr (fd, names[i], NULL, 0) >= 0)
+      return bale_make_error (err, ENOTSUP,
+                              "'%s' has the overlayfs xattr '%s': mount the overlay with "
+                              "redirect_dir=off,metacopy=off to make layers from it",
+                              path, names[i]);
+  return 0;
+}
+
 static int write_tree (struct tree *t, int fd, const struct stat *dir_st, bale_error_t *err);
 
 /* Open what ent names for reading its data or xattrs; it must still be the entry that was
@@ -683,12 +702,13 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
     {
     case S_IFREG:
       fd = open_entry (dirfd, ent, path, O_NONBLOCK, err);
-      if (fd < 0)
+      if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0))
         return -1;
       return layer_writer_add_file (t->w, path, &ent->st, fd, NULL, err);
     case S_IFDIR:
       fd = open_entry (dirfd, ent, path, O_DIRECTORY, err);
-      if (fd < 0 || layer_writer_add_dir (t->w, path, &ent->st, fd, err) < 0)
+      if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0)
+          || layer_writer_add_dir (t->w, path, &ent->st, fd, err) < 0)
         return -1;
       if (t->overlay && is_opaque_dir (fd) && layer_writer_add_opaque (t->w, path, err) < 0)
         return -1;

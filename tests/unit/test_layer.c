@@ -414,6 +414,28 @@ test_overlay_upper (void **state)
 }
 
 static void
+test_overlay_redirect_refused (void **state)
+{
+  char *root = lt_mkdtemp ();
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
+  struct layer_result res;
+  bale_error_t err = NULL;
+  int dfd, out = lt_memfd ();
+
+  (void) state;
+  lt_mkdir (root, "moved", 0755);
+  set_xattr (root, "moved", "trusted.overlay.redirect", "/orig");
+  dfd = open_dir (root);
+  assert_true (layer_write_dir (dfd, &opts, out, &res, &err) < 0);
+  assert_non_null (strstr (err->msg, "'moved' has the overlayfs xattr 'trusted.overlay.redirect'"));
+  bale_error_release (&err);
+  close (dfd);
+  close (out);
+  lt_rmtree (root);
+  free (root);
+}
+
+static void
 test_reserved_name (void **state)
 {
   char *root = lt_mkdtemp ();
@@ -644,6 +666,7 @@ main (void)
     cmocka_unit_test (test_compressions),
     cmocka_unit_test (test_overlay_upper),
     cmocka_unit_test (test_reserved_name),
+    cmocka_unit_test (test_overlay_redirect_refused),
     cmocka_unit_test (test_epoch_prefix_entries),
     cmocka_unit_test (test_streaming_writer),
     cmocka_unit_test (test_gnu_tar_reads),
