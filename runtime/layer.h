@@ -104,6 +104,14 @@ int layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_
 /* Free the writer, finished or not. Accepts NULL. */
 void layer_writer_free (struct layer_writer *w);
 
+/*
+ * Compress the uncompressed layer read from in_fd (to its end) into out_fd with c, and fill
+ * *res (diff_id of the input, digest and size of the output): for builds that write layers
+ * uncompressed, as Docker does, and compress on export. Same gzip/zstd settings as above.
+ */
+int layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
+                    bale_error_t *err);
+
 /* ---- applying ----------------------------------------------------------------------------- */
 
 enum layer_extract_mode

@@ -602,6 +602,59 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   return 0;
 }
 
+/* ---- compressing a finished tar ----------------------------------------------------------- */
+
+/* The same chain without the tar stage: the bytes of in_fd go through tee_write. */
+int
+layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
+                bale_error_t *err)
+{
+  struct layer_writer *w = xzalloc (sizeof *w);
+  int ret = -1;
+
+  w->opts.compression = c;
+  w->out_fd = out_fd;
+  if (digester_init (&w->diff, err) < 0 || digester_init (&w->blob, err) < 0
+      || (c != LAYER_COMPRESSION_NONE && setup_compressor (w, err) < 0))
+    goto out;
+  for (;;)
+    {
+      ssize_t n = read (in_fd, w->data, sizeof w->data);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          bale_make_error (err, errno, "cannot read the layer to compress");
+          goto out;
+        }
+      if (n == 0)
+        break;
+      if (tee_write (NULL, w, w->data, (size_t) n) < 0)
+        {
+          bale_error_join (err, &w->cb_err);
+          goto out;
+        }
+    }
+  if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
+    {
+      archive_fail (w, w->z, err, "cannot finish the compressor", "layer");
+      goto out;
+    }
+  memset (res, 0, sizeof *res);
+  if (digester_final (&w->diff, res->diff_id, err) < 0
+      || digester_final (&w->blob, res->digest, err) < 0)
+    goto out;
+  res->size = w->size;
+  res->tar_size = w->tar_size;
+  res->media_type = layer_media_type (c);
+  w->finished = true;
+  ret = 0;
+out:
+  layer_writer_free (w);
+  return ret;
+}
+
 /* ---- writing a directory tree ------------------------------------------------------------- */
 
 struct tree

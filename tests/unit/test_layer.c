@@ -365,6 +365,35 @@ test_compressions (void **state)
   free (root);
 }
 
+/* Writing uncompressed and compressing later gives the blob a direct write gives. */
+static void
+test_compress_later (void **state)
+{
+  char *root = lt_mkdtemp ();
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE };
+  struct layer_result none, direct, later;
+  bale_error_t err = NULL;
+  int f1, f2, f3 = lt_memfd ();
+
+  (void) state;
+  make_rich_tree (root, false);
+  f1 = write_layer (root, &opts, &none);
+  opts.compression = LAYER_COMPRESSION_ZSTD;
+  f2 = write_layer (root, &opts, &direct);
+  if (layer_compress (f1, LAYER_COMPRESSION_ZSTD, f3, &later, &err) < 0)
+    test_fail ("layer_compress: %s", err->msg);
+  assert_string_equal (later.diff_id, none.diff_id);
+  assert_string_equal (later.digest, direct.digest);
+  assert_int_equal (later.size, direct.size);
+  assert_int_equal (later.tar_size, none.size);
+  check_result (f3, &later);
+  close (f1);
+  close (f2);
+  close (f3);
+  lt_rmtree (root);
+  free (root);
+}
+
 static void
 test_overlay_upper (void **state)
 {
@@ -664,6 +693,7 @@ main (void)
     cmocka_unit_test (test_listing),
     cmocka_unit_test (test_deterministic),
     cmocka_unit_test (test_compressions),
+    cmocka_unit_test (test_compress_later),
     cmocka_unit_test (test_overlay_upper),
     cmocka_unit_test (test_reserved_name),
     cmocka_unit_test (test_overlay_redirect_refused),
