@@ -429,7 +429,7 @@ ensure_dir (struct extractor *x, const char *dir, int hops, bale_error_t *err)
 
 /* An O_PATH descriptor of the directory dir (relative to the root), resolved inside the
    root. With create, missing directories are made (ensure_dir); without, a missing one
-   sets *missing and returns -1 without an error. */
+   (or a non-directory) sets *missing and returns -1 without an error. */
 static int
 open_dir_in_root (struct extractor *x, const char *dir, bool create, bool *missing,
                   bale_error_t *err)
@@ -441,7 +441,8 @@ open_dir_in_root (struct extractor *x, const char *dir, bool create, bool *missi
   fd = openat2_in_root (x->root, dir, O_PATH | O_DIRECTORY);
   if (fd >= 0)
     return fd;
-  if (errno == ENOENT && missing)
+  /* A parent that is a file holds nothing to delete either. */
+  if ((errno == ENOENT || errno == ENOTDIR) && missing)
     {
       *missing = true;
       return -1;

@@ -353,6 +353,7 @@ test_merged_whiteouts (void **state)
   lt_tar_file (t, "etc/new", "new", 0644);
   lt_tar_file (t, "etc/.wh.new", "", 0644);        /* same layer: survives */
   lt_tar_file (t, "etc/.wh.nonexistent", "", 0644); /* nothing to delete */
+  lt_tar_file (t, "etc/group/.wh.x", "", 0644);     /* parent is a file: nothing either */
   lt_tar_dir (t, "opq", 0755);
   lt_tar_file (t, "opq/fresh", "fresh", 0644);
   lt_tar_dir (t, "opq/keepdir", 0755);
