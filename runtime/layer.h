@@ -130,6 +130,10 @@ struct layer_extract_opts
   /* When not NULL, the sha256 of the whole uncompressed stream (trailing bytes included)
      must equal it, or layer_extract fails after the last entry. */
   const char *expected_diff_id;
+  /* Limits against decompression bombs, 0 for none: bytes of the uncompressed stream and
+     entries. Exceeding one fails the extraction. */
+  int64_t max_tar_bytes;
+  int64_t max_entries;
 };
 
 /* What an extraction saw, for tests and progress. */

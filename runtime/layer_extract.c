@@ -76,6 +76,7 @@ struct extractor
 {
   int root;
   enum layer_extract_mode mode;
+  int64_t max_tar_bytes, max_entries, tar_bytes;
   int fd;
   struct archive *raw, *tar;
   struct digester blob, diff;
@@ -211,6 +212,13 @@ read_tar (struct archive *a, void *ctx, const void **out)
       if (x->cb_err == NULL)
         bale_make_error (&x->cb_err, 0, "cannot decompress the layer: %s",
                          archive_error_string (x->raw));
+      return -1;
+    }
+  x->tar_bytes += n;
+  if (x->max_tar_bytes > 0 && x->tar_bytes > x->max_tar_bytes)
+    {
+      bale_make_error (&x->cb_err, EFBIG, "the layer is larger than %" PRId64 " bytes uncompressed",
+                       x->max_tar_bytes);
       return -1;
     }
   digester_update (&x->diff, x->tarbuf, (size_t) n);
@@ -901,6 +909,9 @@ extract_all (struct extractor *x, const struct layer_extract_opts *opts,
   /* ARCHIVE_WARN: a name that does not convert to the locale's charset, kept as bytes. */
   while ((ret = archive_read_next_header (x->tar, &e)) == ARCHIVE_OK || ret == ARCHIVE_WARN)
     {
+      if (x->max_entries > 0 && x->entries >= x->max_entries)
+        return bale_make_error (err, EFBIG, "the layer has more than %" PRId64 " entries",
+                                x->max_entries);
       x->entries++;
       if (apply_entry (x, e, err) < 0)
         return bale_error_wrap (err, "layer entry %" PRId64, x->entries);
@@ -931,6 +942,8 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
 
   x->root = root_fd;
   x->mode = opts->mode;
+  x->max_tar_bytes = opts->max_tar_bytes;
+  x->max_entries = opts->max_entries;
   x->fd = fd;
   if (digester_init (&x->blob, err) < 0 || digester_init (&x->diff, err) < 0)
     ret = -1;

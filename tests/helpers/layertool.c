@@ -59,7 +59,7 @@ cmd_write (int argc, char **argv, bale_error_t *err)
 static int
 cmd_extract (int argc, char **argv, bale_error_t *err)
 {
-  struct layer_extract_opts opts = { LAYER_EXTRACT_MERGED, NULL };
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED };
   struct layer_extract_stats stats;
   cleanup_close int blob = -1;
   cleanup_close int root = -1;

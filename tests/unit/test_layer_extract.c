@@ -120,7 +120,7 @@ static int
 extract (struct fixture *f, int fd, enum layer_extract_mode mode, const char *diff_id,
          bale_error_t *err)
 {
-  struct layer_extract_opts opts = { mode, diff_id };
+  struct layer_extract_opts opts = { .mode = mode, .expected_diff_id = diff_id };
   struct layer_extract_stats stats;
   int ret = layer_extract (fd, f->root_fd, &opts, &stats, err);
 
@@ -427,7 +427,7 @@ test_blob_digest (void **state)
 {
   struct fixture *f = *state;
   struct lt_tar *t = lt_tar_new ("gzip");
-  struct layer_extract_opts opts = { LAYER_EXTRACT_MERGED, NULL };
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED };
   struct layer_extract_stats stats;
   char diff_id[DIGEST_STRLEN + 1], blob[DIGEST_STRLEN + 1];
   bale_error_t err = NULL;
@@ -447,6 +447,40 @@ test_blob_digest (void **state)
   assert_string_equal (stats.digest, blob);
   assert_int_equal (stats.entries, 1);
   close (fd);
+}
+
+/* A gzip bomb: 64 MiB of zeros in a 64 KiB blob, against a 1 MiB limit. */
+static void
+test_limits (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("gzip");
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .max_tar_bytes = 1 << 20 };
+  bale_error_t err = NULL;
+  char *zeros = xzalloc ((1 << 26) + 1);
+  int fd, i;
+
+  memset (zeros, '0', 1 << 26);
+  lt_tar_file (t, "bomb", zeros, 0644);
+  fd = lt_tar_finish (t, NULL);
+  assert_true (lseek (fd, 0, SEEK_END) < (1 << 20));
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  assert_true (layer_extract (fd, f->root_fd, &opts, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "larger than 1048576 bytes"));
+  bale_error_release (&err);
+  close (fd);
+  free (zeros);
+
+  t = lt_tar_new ("none");
+  for (i = 0; i < 10; i++)
+    lt_tar_dir (t, "d", 0755);
+  fd = lt_tar_finish (t, NULL);
+  opts = (struct layer_extract_opts){ .mode = LAYER_EXTRACT_MERGED, .max_entries = 9 };
+  assert_true (layer_extract (fd, f->root_fd, &opts, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "more than 9 entries"));
+  bale_error_release (&err);
+  close (fd);
+  assert_outside_untouched (f);
 }
 
 static void
@@ -1073,6 +1107,7 @@ main (void)
     T (test_diff_id_verified),
     T (test_diff_id_trailing_bytes),
     T (test_not_a_layer),
+    T (test_limits),
     T (test_blob_digest),
     T (test_dotdot_and_absolute_names),
     T (test_symlink_then_file),
