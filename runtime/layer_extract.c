@@ -633,7 +633,8 @@ finish_dir_times (struct extractor *x, bale_error_t *err)
       /* O_NOFOLLOW: a later entry may have replaced the directory with a symlink. */
       cleanup_close int fd
           = openat2_in_root (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      struct timespec ts[2] = { { (time_t) x->dirs[i].mtime, 0 }, { (time_t) x->dirs[i].mtime, 0 } };
+      time_t t = (time_t) x->dirs[i].mtime;
+      struct timespec ts[2] = { { t, 0 }, { t, 0 } };
 
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
         continue;
@@ -722,7 +723,9 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   mode_t type = archive_entry_filetype (e) == AE_IFIFO  ? S_IFIFO
                 : archive_entry_filetype (e) == AE_IFBLK ? S_IFBLK
                                                          : S_IFCHR;
-  dev_t dev = type == S_IFIFO ? 0 : makedev (archive_entry_rdevmajor (e), archive_entry_rdevminor (e));
+  dev_t dev = type == S_IFIFO
+                  ? 0
+                  : makedev (archive_entry_rdevmajor (e), archive_entry_rdevminor (e));
   cleanup_close int fd = -1;
   char proc[64];
   struct stat st;
@@ -862,8 +865,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
          but a directory would re-point everything after it (CVE-2021-29136). */
       if (archive_entry_filetype (e) == AE_IFDIR && !archive_entry_hardlink (e))
         return 0;
-      return bale_make_error (err, EINVAL, "layer entry '%s' replaces the root with a non-directory",
-                              name);
+      return bale_make_error (err, EINVAL,
+                              "layer entry '%s' replaces the root with a non-directory", name);
     }
   copy = xstrdup (path);
   split_path (copy, &dir, &base);

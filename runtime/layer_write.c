@@ -590,7 +590,8 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (archive_write_close (w->tar) != ARCHIVE_OK)
     return archive_fail (w, w->tar, err, "cannot finish the archive", "tar");
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
-    return archive_fail (w, w->z, err, "cannot finish the compressor", w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+    return archive_fail (w, w->z, err, "cannot finish the compressor",
+                         w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
   w->finished = true;
   memset (res, 0, sizeof *res);
   if (digester_final (&w->diff, res->diff_id, err) < 0

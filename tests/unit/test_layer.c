@@ -36,10 +36,10 @@
 #define EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define PAYLOAD_SHA "sha256:239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5"
 #define SHA_N "sha256:1b16b1df538ba12dc3f97edbb85caa7050d46c148134290feba80f8236c83db9"
-#define D200 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" \
-             "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-#define F200 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff" \
-             "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define D50 "dddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define D200 D50 D50 D50 D50
+#define F50 "ffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define F200 F50 F50 F50 F50
 /* A VFS_CAP_REVISION_2 value granting cap_net_bind_service (bit 10), permitted. */
 static const unsigned char CAP_NET_BIND[20] = { 0x01, 0x00, 0x00, 0x02, 0x00, 0x04 };
 
@@ -93,7 +93,8 @@ static int64_t set_all_time;
 static int
 set_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-  struct timespec ts[2] = { { (time_t) (set_all_time + ftw->level), 0 }, { (time_t) set_all_time, 0 } };
+  struct timespec ts[2]
+      = { { (time_t) (set_all_time + ftw->level), 0 }, { (time_t) set_all_time, 0 } };
 
   (void) st;
   (void) flag;
@@ -255,7 +256,8 @@ test_listing (void **state)
       "d 0755 0:0 1700000000 0 long/" D200 "/\n"
       "- 0644 0:0 1700000000 4 long/" D200 "/" F200 " "
       "sha256:fc66f021c67d064c1490a12b5a4d4d2f5167ca692a16ca12f1f3a4cda29a6fa9\n"
-      "- 0644 0:0 1700000000 2 zz xattr security.capability=0100000200040000000000000000000000000000 "
+      "- 0644 0:0 1700000000 2 zz "
+      "xattr security.capability=0100000200040000000000000000000000000000 "
       "sha256:4a60bf7d4bc1e485744cf7e8d0860524752fca1ce42331be7c439fd23043f151\n"
       "- 0644 0:0 1700000000 5 \\xc3\\xbcml\\xc3\\xa4ut "
       "sha256:5cf1fa8d836a5e82ead36fb0854a6a68a4b8f7542038a346357d2424ddb60f5e\n");
@@ -596,7 +598,8 @@ test_gnu_tar_reads (void **state)
       assert_int_equal (write (file, buf, (size_t) n), n);
   }
   close (file);
-  cmd = xasprintf ("LC_ALL=C tar --numeric-owner --utc -tvzf '%s' > '%s.out' 2>/dev/null", path, path);
+  cmd = xasprintf ("LC_ALL=C tar --numeric-owner --utc -tvzf '%s' > '%s.out' 2>/dev/null", path,
+                   path);
   assert_int_equal (system (cmd), 0);
   free (cmd);
   cmd = xasprintf ("%s.out", path);

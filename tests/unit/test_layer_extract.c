@@ -1085,7 +1085,8 @@ test_snapshot_bad_blob (void **state)
   n = fread (out, 1, sizeof out - 1, p);
   out[n] = '\0';
   pclose (p);
-  assert_string_equal (out, "1111111111111111111111111111111111111111111111111111111111111111.lock\n");
+  assert_string_equal (out,
+                       "1111111111111111111111111111111111111111111111111111111111111111.lock\n");
   free (cmd);
   close (blob);
   close (sfd);
