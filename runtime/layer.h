@@ -40,6 +40,11 @@ struct layer_write_opts
      n_entries of them; NULL writes everything. */
   const char *const *entries;
   size_t n_entries;
+  /* layer_write_dir only: when set, entries for which skip returns true are left out, with
+     everything below them (e.g. mount-point stubs a RUN step's sandbox created). path is
+     relative to dir_fd, st its lstat; for an overlay whiteout, st is the 0/0 device. */
+  bool (*skip) (void *ctx, const char *path, const struct stat *st);
+  void *skip_ctx;
 };
 
 /* What a written layer is, for its descriptor and the config's rootfs.diff_ids. */

@@ -661,6 +661,7 @@ out:
 struct tree
 {
   struct layer_writer *w;
+  const struct layer_write_opts *opts;
   bool overlay;
   struct strbuf path;
 };
@@ -803,7 +804,9 @@ visit (struct tree *t, int fd, const struct dirwalk_ent *ent, bool whiteout, bal
   if (len > 0)
     strbuf_addch (&t->path, '/');
   strbuf_addstr (&t->path, ent->name);
-  if (whiteout)
+  if (t->opts->skip && t->opts->skip (t->opts->skip_ctx, t->path.buf, &ent->st))
+    ret = 0;
+  else if (whiteout)
     ret = layer_writer_add_whiteout (t->w, t->path.buf, err);
   else
     ret = write_one (t, fd, ent, err);
@@ -898,7 +901,7 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
                  struct layer_result *res, bale_error_t *err)
 {
   struct layer_writer *w = layer_writer_new (opts, out_fd, err);
-  struct tree t = { w, opts->overlay_upper, STRBUF_INIT };
+  struct tree t = { w, opts, opts->overlay_upper, STRBUF_INIT };
   struct stat root_st;
   int ret;
 

@@ -81,6 +81,18 @@ list_fd (int fd)
   return strbuf_detach (&sb, NULL);
 }
 
+/* The listing of root written with opts. Caller frees. */
+static char *
+write_and_list (const char *root, const struct layer_write_opts *opts)
+{
+  struct layer_result res;
+  int fd = write_layer (root, opts, &res);
+  char *listing = list_fd (fd);
+
+  close (fd);
+  return listing;
+}
+
 static void
 assert_text (const char *got, const char *want)
 {
@@ -401,9 +413,7 @@ test_overlay_upper (void **state)
 {
   char *root = lt_mkdtemp ();
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
-  struct layer_result res;
   char *got;
-  int fd;
 
   (void) state;
   lt_mkdir (root, "etc", 0755);
@@ -421,8 +431,7 @@ test_overlay_upper (void **state)
   set_xattr (root, "etc/hosts", "trusted.overlay.origin", "zz");
   mknod_at (root, "zgone", S_IFCHR | 0000, makedev (0, 0));
   set_all_mtimes (root, T0);
-  fd = write_layer (root, &opts, &res);
-  got = list_fd (fd);
+  got = write_and_list (root, &opts);
   /* Whiteouts (mtime 0) before their siblings, opaque markers right after their directory,
      no overlay xattr anywhere. */
   assert_text (got,
@@ -439,7 +448,6 @@ test_overlay_upper (void **state)
       "d 0755 0:0 1700000000 0 uopq/\n"
       "- 0644 0:0 0 0 uopq/.wh..wh..opq " EMPTY "\n");
   free (got);
-  close (fd);
   lt_rmtree (root);
   free (root);
 }
@@ -462,6 +470,40 @@ test_overlay_redirect_refused (void **state)
   bale_error_release (&err);
   close (dfd);
   close (out);
+  lt_rmtree (root);
+  free (root);
+}
+
+static bool
+skip_stubs (void *ctx, const char *path, const struct stat *st)
+{
+  (void) st;
+  return strcmp (path, (const char *) ctx) == 0 || strcmp (path, "etc/hosts") == 0;
+}
+
+/* The sandbox's mount stubs stay out of the layer, whatever is below them. */
+static void
+test_skip (void **state)
+{
+  char *root = lt_mkdtemp ();
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE,
+                                   .overlay_upper = true,
+                                   .skip = skip_stubs,
+                                   .skip_ctx = (void *) "run" };
+  char *got;
+
+  (void) state;
+  lt_write (root, "etc/resolv.conf", "nameserver 1.1.1.1", 0644);
+  lt_write (root, "etc/hosts", "127.0.0.1 x", 0644);
+  lt_write (root, "run/secrets/id", "s", 0600);
+  mknod_at (root, "etc/gone", S_IFCHR, makedev (0, 0));
+  set_all_mtimes (root, T0);
+  got = write_and_list (root, &opts);
+  assert_text (got, "d 0755 0:0 1700000000 0 etc/\n"
+                    "- 0644 0:0 0 0 etc/.wh.gone " EMPTY "\n"
+                    "- 0644 0:0 1700000000 18 etc/resolv.conf "
+                    "sha256:ae0ee4892d73d31dbcdaa9d9a11599c6820e61581ca27e609e82f94e3ac8ae8a\n");
+  free (got);
   lt_rmtree (root);
   free (root);
 }
@@ -498,9 +540,7 @@ test_epoch_prefix_entries (void **state)
                                    .prefix = "/app//data/",
                                    .entries = entries,
                                    .n_entries = 2 };
-  struct layer_result res;
   char *got;
-  int fd;
 
   (void) state;
   lt_write (root, "old", "o", 0644);
@@ -508,8 +548,7 @@ test_epoch_prefix_entries (void **state)
   lt_write (root, "skipped", "s", 0644);
   set_all_mtimes (root, T0 + 100);
   lt_mtime (root, "old", T0 - 5, T0);
-  fd = write_layer (root, &opts, &res);
-  got = list_fd (fd);
+  got = write_and_list (root, &opts);
   /* Times after the epoch are clamped to it; older ones are kept. */
   assert_text (got,
                "d 0700 0:0 1700000000 0 app/\n"
@@ -518,7 +557,6 @@ test_epoch_prefix_entries (void **state)
                "- 0644 0:0 1699999995 1 app/data/old "
                "sha256:65c74c15a686187bb6bbf9958f494fc6b80068034a659a9ad44991b08c58f2d2\n");
   free (got);
-  close (fd);
   lt_rmtree (root);
   free (root);
 }
@@ -699,6 +737,7 @@ main (void)
     cmocka_unit_test (test_compress_later),
     cmocka_unit_test (test_overlay_upper),
     cmocka_unit_test (test_reserved_name),
+    cmocka_unit_test (test_skip),
     cmocka_unit_test (test_overlay_redirect_refused),
     cmocka_unit_test (test_epoch_prefix_entries),
     cmocka_unit_test (test_streaming_writer),
