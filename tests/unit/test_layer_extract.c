@@ -12,7 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -837,6 +842,57 @@ test_other_compression_refused (void **state)
   free (txz);
 }
 
+/* ---- old kernels ------------------------------------------------------------------------- */
+
+/* In a child whose openat2 fails with ENOSYS (a seccomp filter, as on pre-5.6 kernels or
+   under an old container runtime's profile), extraction fails and says why. */
+static void
+test_no_openat2 (void **state)
+{
+  struct fixture *f = *state;
+  struct sock_filter insns[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof insns / sizeof *insns, insns };
+  struct lt_tar *t = lt_tar_new ("none");
+  int fd, status, pipefd[2];
+  char msg[512];
+  ssize_t n;
+  pid_t pid;
+
+  lt_tar_file (t, "etc/f", "x", 0644);
+  fd = lt_tar_finish (t, NULL);
+  assert_int_equal (pipe (pipefd), 0);
+  pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      bale_error_t err = NULL;
+      int ret;
+
+      if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+          || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+        _exit (2);
+      ret = extract (f, fd, LAYER_EXTRACT_MERGED, NULL, &err);
+      if (ret < 0 && write (pipefd[1], err->msg, strlen (err->msg)) < 0)
+        _exit (3);
+      _exit (ret < 0 && err->status == ENOSYS ? 0 : 1);
+    }
+  close (pipefd[1]);
+  n = read (pipefd[0], msg, sizeof msg - 1);
+  msg[n > 0 ? n : 0] = '\0';
+  close (pipefd[0]);
+  close (fd);
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    test_fail ("child status %d, message '%s'", status, msg);
+  assert_non_null (strstr (msg, "openat2 is not available (Linux 5.6 or later is needed)"));
+  assert_false (lt_exists (f->root, "etc"));
+}
+
 /* ---- races (CVE-2025-47290, CVE-2018-15664 class) ---------------------------------------- */
 
 /* Until killed: swap root/d between a real directory and a symlink to the host directory,
@@ -1126,6 +1182,7 @@ main (void)
     T (test_snapshot_ensure),
     T (test_snapshot_bad_blob),
     T (test_race_swaps),
+    T (test_no_openat2),
     T (test_overlayfs_end_to_end),
   };
 
