@@ -488,6 +488,59 @@ test_limits (void **state)
   assert_outside_untouched (f);
 }
 
+/* Duplicate entries: the last one wins, as in containerd; a file replaces a directory. */
+static void
+test_duplicates_and_replacements (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("none");
+  char *p;
+
+  lt_write (f->root, "x/lower", "lower", 0644);
+  lt_tar_file (t, "a", "first", 0644);
+  lt_tar_file (t, "a", "second", 0600);
+  lt_tar_file (t, "x", "now a file", 0644);
+  extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
+  p = lt_read (f->root, "a");
+  assert_string_equal (p, "second");
+  free (p);
+  p = lt_read (f->root, "x");
+  assert_string_equal (p, "now a file");
+  free (p);
+}
+
+/* A stream that ends inside an entry's data, and GNU sparse entries (size bombs). */
+static void
+test_truncated_and_sparse (void **state)
+{
+  struct fixture *f = *state;
+  char *scratch = lt_mkdtemp (); /* beside the fixture, which must hold nothing new */
+  char *path = xasprintf ("%s/t.tar", scratch), *src = xasprintf ("%s/src", scratch);
+  int fd;
+
+  lt_write (src, "big", "0123456789", 0644);
+  run ("head -c 5000 /dev/zero >> '%s/big' && tar -C '%s' -cf '%s' big && truncate -s 1500 '%s'",
+       src, src, path, path);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  extract_fails (f, fd, "cannot read the layer");
+  run ("rm -f '%s/big' && truncate -s 100M '%s/sparse' && printf x >> '%s/sparse' && "
+       "tar -C '%s' --sparse --format=posix -cf '%s' sparse",
+       src, src, src, src, path);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  extract_fails (f, fd, "sparse layer entry 'sparse' is not supported");
+  run ("tar -C '%s' --sparse --format=gnu -cf '%s' sparse", src, path);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  extract_fails (f, fd, "sparse layer entry 'sparse' is not supported");
+  assert_false (lt_exists (f->root, "sparse"));
+  lt_rmtree (scratch);
+  free (scratch);
+  free (path);
+  free (src);
+}
+
 static void
 test_not_a_layer (void **state)
 {
@@ -1164,6 +1217,8 @@ main (void)
     T (test_diff_id_verified),
     T (test_diff_id_trailing_bytes),
     T (test_not_a_layer),
+    T (test_duplicates_and_replacements),
+    T (test_truncated_and_sparse),
     T (test_limits),
     T (test_blob_digest),
     T (test_dotdot_and_absolute_names),
