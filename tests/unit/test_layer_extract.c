@@ -212,6 +212,16 @@ run (const char *fmt, ...)
   strbuf_release (&sb);
 }
 
+static void
+assert_content (const char *root, const char *rel, const char *want)
+{
+  char *got = lt_read (root, rel);
+
+  if (got == NULL || strcmp (got, want) != 0)
+    test_fail ("'%s' holds '%s', not '%s'", rel, got ? got : "(nothing)", want);
+  free (got);
+}
+
 static bool
 exists_below (const char *root, const char *dir, const char *name)
 {
@@ -494,19 +504,14 @@ test_duplicates_and_replacements (void **state)
 {
   struct fixture *f = *state;
   struct lt_tar *t = lt_tar_new ("none");
-  char *p;
 
   lt_write (f->root, "x/lower", "lower", 0644);
   lt_tar_file (t, "a", "first", 0644);
   lt_tar_file (t, "a", "second", 0600);
   lt_tar_file (t, "x", "now a file", 0644);
   extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "a");
-  assert_string_equal (p, "second");
-  free (p);
-  p = lt_read (f->root, "x");
-  assert_string_equal (p, "now a file");
-  free (p);
+  assert_content (f->root, "a", "second");
+  assert_content (f->root, "x", "now a file");
 }
 
 /* A stream that ends inside an entry's data, and GNU sparse entries (size bombs). */
@@ -654,9 +659,7 @@ test_existing_symlink_replaced (void **state)
   lt_tar_dir (t, "d", 0777); /* DirectoryOverrideSymlink */
   lt_tar_file (t, "d/x", "1", 0644);
   extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "etc/passwd");
-  assert_string_equal (p, "root:x:0:0");
-  free (p);
+  assert_content (f->root, "etc/passwd", "root:x:0:0");
   p = xasprintf ("%s/d", f->root);
   assert_int_equal (lstat (p, &st), 0);
   assert_true (S_ISDIR (st.st_mode));
@@ -672,18 +675,13 @@ test_lower_hardlink_not_written_through (void **state)
 {
   struct fixture *f = *state;
   struct lt_tar *t = lt_tar_new ("none");
-  char *p;
 
   lt_write (f->root, "a", "old", 0644);
   run ("ln '%s/a' '%s/b'", f->root, f->root);
   lt_tar_file (t, "a", "new", 0644);
   extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "b");
-  assert_string_equal (p, "old");
-  free (p);
-  p = lt_read (f->root, "a");
-  assert_string_equal (p, "new");
-  free (p);
+  assert_content (f->root, "b", "old");
+  assert_content (f->root, "a", "new");
 }
 
 static void
@@ -728,7 +726,6 @@ test_hardlink_with_data (void **state)
 {
   struct fixture *f = *state;
   struct lt_tar *t = lt_tar_new ("none");
-  char *p;
 
   struct strbuf sb = STRBUF_INIT;
   bale_error_t err = NULL;
@@ -744,12 +741,8 @@ test_hardlink_with_data (void **state)
   strbuf_release (&sb);
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
   extract_ok (f, fd, LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "f");
-  assert_string_equal (p, "original");
-  free (p);
-  p = lt_read (f->root, "after");
-  assert_string_equal (p, "after");
-  free (p);
+  assert_content (f->root, "f", "original");
+  assert_content (f->root, "after", "after");
 }
 
 /* CVE-2021-32760: a hard link to a symlink links the symlink; nothing is chmod'ed through. */
