@@ -26,7 +26,9 @@
 /* Both archives buffer this much before calling their writer, instead of one call per
    512-byte tar block. */
 #define BLOCK_SIZE 65536
-#define XATTR_LIST_MAX_ 65536
+/* The kernel caps both an inode's xattr name list and one value at 64 KiB (XATTR_LIST_MAX,
+   XATTR_SIZE_MAX). */
+#define XATTR_BUF_SIZE 65536
 
 /*
  * The design: two libarchive write handles in a chain, no temporary file, no threads.
@@ -64,8 +66,8 @@ struct layer_writer
   size_t n_links, links_alloc;
   bool failed, finished;
   /* On the heap, not the stack: writers may run on threads with small stacks. */
-  char names[XATTR_LIST_MAX_];
-  char value[XATTR_LIST_MAX_];
+  char names[XATTR_BUF_SIZE];
+  char value[XATTR_BUF_SIZE];
   char data[BLOCK_SIZE];
 };
 
@@ -725,7 +727,7 @@ check_self_contained (int fd, const char *path, bale_error_t *err)
   return 0;
 }
 
-static int write_tree (struct tree *t, int fd, const struct stat *dir_st, bale_error_t *err);
+static int write_tree (struct tree *t, int fd, bale_error_t *err);
 
 /* Open what ent names for reading its data or xattrs; it must still be the entry that was
    lstat'ed. */
@@ -767,7 +769,7 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
         return -1;
       if (t->overlay && is_opaque_dir (fd) && layer_writer_add_opaque (t->w, path, err) < 0)
         return -1;
-      return write_tree (t, fd, &ent->st, err);
+      return write_tree (t, fd, err);
     case S_IFLNK:
       target = xmalloc ((size_t) ent->st.st_size + 1);
       {
@@ -818,13 +820,12 @@ visit (struct tree *t, int fd, const struct dirwalk_ent *ent, bool whiteout, bal
    files appear before sibling directory entries"), then the rest; each group in byte-wise
    name order. The directory itself and its opaque marker were written by the caller. */
 static int
-write_tree (struct tree *t, int fd, const struct stat *dir_st, bale_error_t *err)
+write_tree (struct tree *t, int fd, bale_error_t *err)
 {
   struct dirwalk_list list = { NULL, 0, 0 };
   size_t i;
   int pass, ret = dirwalk_list_read (fd, t->path.buf, &list, err);
 
-  (void) dir_st;
   for (pass = 0; ret >= 0 && pass < 2; pass++)
     for (i = 0; ret >= 0 && i < list.n; i++)
       {
@@ -919,7 +920,7 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
   if (ret >= 0 && opts->entries)
     ret = write_selected (&t, dir_fd, opts, err);
   else if (ret >= 0)
-    ret = write_tree (&t, dir_fd, &root_st, err);
+    ret = write_tree (&t, dir_fd, err);
   if (ret >= 0)
     ret = layer_writer_finish (w, res, err);
   strbuf_release (&t.path);
