@@ -257,6 +257,12 @@ make_rich_tree (const char *root)
   p = xasprintf ("%s/a", root);
   assert_int_equal (chown (p, 1234, 5678), 0);
   free (p);
+  /* setuid and setgid survive their owner being set (chown clears them) */
+  lt_write (root, "a/owned", "mine", 0644);
+  p = xasprintf ("%s/a/owned", root);
+  assert_int_equal (chown (p, 4242, 4343), 0);
+  assert_int_equal (chmod (p, 06755), 0);
+  free (p);
   run ("find '%s' -exec touch -h -d @%d {} +", root, T0);
 }
 
