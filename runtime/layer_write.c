@@ -325,8 +325,8 @@ new_entry (struct layer_writer *w, const char *path, const struct stat *st, mode
   archive_entry_set_pathname (e, path);
   archive_entry_set_filetype (e, type);
   archive_entry_set_perm (e, st->st_mode & 07777);
-  archive_entry_set_uid (e, st->st_uid);
-  archive_entry_set_gid (e, st->st_gid);
+  archive_entry_set_uid (e, w->opts.owner_set ? w->opts.uid : st->st_uid);
+  archive_entry_set_gid (e, w->opts.owner_set ? w->opts.gid : st->st_gid);
   archive_entry_set_mtime (e, clamp_mtime (w, st->st_mtim.tv_sec), 0);
   archive_entry_set_size (e, 0);
   return e;
@@ -552,13 +552,17 @@ add_marker (struct layer_writer *w, const char *dirpath, const char *name, bale_
 {
   struct stat st;
   cleanup_free char *path = *dirpath ? xasprintf ("%s/%s", dirpath, name) : xstrdup (name);
+  struct archive_entry *e;
 
   if (w->failed || w->finished)
     return bale_make_error (err, 0, "layer writer used after %s",
                             w->failed ? "a failure" : "finish");
   memset (&st, 0, sizeof st);
   st.st_mode = S_IFREG | 0644;
-  return write_header (w, new_entry (w, path, &st, AE_IFREG), err);
+  e = new_entry (w, path, &st, AE_IFREG);
+  archive_entry_set_uid (e, 0);
+  archive_entry_set_gid (e, 0);
+  return write_header (w, e, err);
 }
 
 int

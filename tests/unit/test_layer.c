@@ -535,6 +535,9 @@ test_epoch_prefix_entries (void **state)
   char *root = lt_mkdtemp ();
   const char *entries[] = { "new", "old" };
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE,
+                                   .owner_set = true,
+                                   .uid = 7,
+                                   .gid = 8,
                                    .epoch_set = true,
                                    .epoch = T0,
                                    .prefix = "/app//data/",
@@ -551,10 +554,10 @@ test_epoch_prefix_entries (void **state)
   got = write_and_list (root, &opts);
   /* Times after the epoch are clamped to it; older ones are kept. */
   assert_text (got,
-               "d 0700 0:0 1700000000 0 app/\n"
-               "d 0700 0:0 1700000000 0 app/data/\n"
-               "- 0644 0:0 1700000000 1 app/data/new " SHA_N "\n"
-               "- 0644 0:0 1699999995 1 app/data/old "
+               "d 0700 7:8 1700000000 0 app/\n"
+               "d 0700 7:8 1700000000 0 app/data/\n"
+               "- 0644 7:8 1700000000 1 app/data/new " SHA_N "\n"
+               "- 0644 7:8 1699999995 1 app/data/old "
                "sha256:65c74c15a686187bb6bbf9958f494fc6b80068034a659a9ad44991b08c58f2d2\n");
   free (got);
   lt_rmtree (root);
