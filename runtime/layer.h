@@ -132,6 +132,10 @@ enum layer_extract_mode
   /* The root is an empty snapshot directory that will be an overlayfs lower layer:
      whiteouts become 0/0 character devices and opaque markers set trusted.overlay.opaque. */
   LAYER_EXTRACT_OVERLAY,
+  /* Not a layer but an archive for ADD: also xz and bzip2 (in-process; a filter libarchive
+     would run as a program is refused), and names starting with .wh. are ordinary files,
+     as Docker's ADD extracts them. Every path rule above still applies. */
+  LAYER_EXTRACT_ARCHIVE,
 };
 
 struct layer_extract_opts

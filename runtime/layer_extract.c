@@ -238,10 +238,10 @@ archive_fail (struct extractor *x, struct archive *a, bale_error_t *err, const c
   return bale_make_error (err, 0, "%s: %s", what, archive_error_string (a));
 }
 
-/* Only gzip and zstd, decompressed in-process: ARCHIVE_WARN from a support call means
-   libarchive would run an external program, which a layer must never make us do
-   (CVE-2014-9357, CVE-2026-41567). Anything else (xz, bzip2...) is read as an
-   uncompressed tar and fails as one. */
+/* Only gzip and zstd for layers (xz and bzip2 too for ADD archives), decompressed
+   in-process: ARCHIVE_WARN from a support call means libarchive would run an external
+   program, which a layer must never make us do (CVE-2014-9357, CVE-2026-41567). Anything
+   else is read as an uncompressed tar and fails as one. */
 static int
 open_stream (struct extractor *x, bale_error_t *err)
 {
@@ -251,6 +251,9 @@ open_stream (struct extractor *x, bale_error_t *err)
   x->tar = archive_read_new ();
   if (archive_read_support_filter_gzip (x->raw) != ARCHIVE_OK
       || archive_read_support_filter_zstd (x->raw) != ARCHIVE_OK
+      || (x->mode == LAYER_EXTRACT_ARCHIVE
+          && (archive_read_support_filter_xz (x->raw) != ARCHIVE_OK
+              || archive_read_support_filter_bzip2 (x->raw) != ARCHIVE_OK))
       || archive_read_support_format_raw (x->raw) != ARCHIVE_OK)
     return bale_make_error (err, 0, "cannot set up the layer reader: %s",
                             archive_error_string (x->raw));
@@ -872,6 +875,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
     }
   copy = xstrdup (path);
   split_path (copy, &dir, &base);
+  if (x->mode == LAYER_EXTRACT_ARCHIVE)
+    return apply_file_entry (x, path, e, err);
   if (strcmp (base, OPAQUE_NAME) == 0)
     return apply_opaque (x, dir, err);
   if (strncmp (base, WHITEOUT_META_PREFIX, strlen (WHITEOUT_META_PREFIX)) == 0)

@@ -1115,6 +1115,56 @@ test_overlayfs_end_to_end (void **state)
   free (m2);
 }
 
+/* ---- ADD archives -------------------------------------------------------------------------- */
+
+/* ADD unpacks xz and bzip2 too, whiteout names are plain files there, and the path rules
+   hold all the same. */
+static void
+test_add_archives (void **state)
+{
+  struct fixture *f = *state;
+  char *scratch = lt_mkdtemp ();
+  char *src = xasprintf ("%s/src", scratch), *path = xasprintf ("%s/a.tar", scratch);
+  const char *flags[] = { "J", "j", "z", "" };
+  size_t i;
+
+  lt_write (src, "dir/file", "data", 0644);
+  lt_write (src, "dir/.wh.file", "not a whiteout", 0644);
+  for (i = 0; i < sizeof flags / sizeof *flags; i++)
+    {
+      bale_error_t err = NULL;
+      int fd;
+
+      run ("tar -C '%s' -c%sf '%s' dir", src, flags[i], path);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      assert_true (fd >= 0);
+      if (extract (f, fd, LAYER_EXTRACT_ARCHIVE, NULL, &err) < 0)
+        test_fail ("ADD archive -%s: %s", flags[i], err->msg);
+      assert_content (f->root, "dir/file", "data");
+      assert_content (f->root, "dir/.wh.file", "not a whiteout");
+      lt_rmtree (f->root);
+      lt_mkdir (f->base, "root", 0755);
+      close (f->root_fd);
+      f->root_fd = open (f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  {
+    struct lt_tar *t = lt_tar_new ("none");
+    bale_error_t err = NULL;
+
+    lt_tar_symlink (t, "evil", f->outside);
+    lt_tar_file (t, "evil/pwn", "1", 0644);
+    lt_tar_file (t, "../../pwn", "2", 0644);
+    assert_int_equal (extract (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_ARCHIVE, NULL, &err), 0);
+    assert_true (exists_below (f->root, f->outside + 1, "pwn"));
+    assert_true (lt_exists (f->root, "pwn"));
+  }
+  assert_outside_untouched (f);
+  lt_rmtree (scratch);
+  free (scratch);
+  free (src);
+  free (path);
+}
+
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
 static void
@@ -1233,6 +1283,7 @@ main (void)
     T (test_huge_names),
     T (test_overlay_xattrs_dropped),
     T (test_other_compression_refused),
+    T (test_add_archives),
     T (test_snapshot_ensure),
     T (test_snapshot_bad_blob),
     T (test_race_swaps),
