@@ -99,7 +99,10 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
       bale_make_error (&w->cb_err, errno, "cannot write the layer");
       return -1;
     }
-  digester_update (&w->blob, buf, len);
+  /* Without compression these are the tar's bytes, already hashed for the diff_id: hashing
+     them twice would cost as much as reading them. */
+  if (w->z != NULL)
+    digester_update (&w->blob, buf, len);
   w->size += (int64_t) len;
   return (la_ssize_t) len;
 }
@@ -585,6 +588,20 @@ layer_writer_add_opaque (struct layer_writer *w, const char *dirpath, bale_error
   return add_marker (w, dirpath, OPAQUE_NAME, err);
 }
 
+/* The two digests; without compression the blob is the tar. */
+static int
+finish_digests (struct layer_writer *w, struct layer_result *res, bale_error_t *err)
+{
+  if (digester_final (&w->diff, res->diff_id, err) < 0)
+    return -1;
+  if (w->z == NULL)
+    {
+      memcpy (res->digest, res->diff_id, sizeof res->digest);
+      return 0;
+    }
+  return digester_final (&w->blob, res->digest, err);
+}
+
 int
 layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_error_t *err)
 {
@@ -600,8 +617,7 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
   w->finished = true;
   memset (res, 0, sizeof *res);
-  if (digester_final (&w->diff, res->diff_id, err) < 0
-      || digester_final (&w->blob, res->digest, err) < 0)
+  if (finish_digests (w, res, err) < 0)
     return -1;
   res->size = w->size;
   res->tar_size = w->tar_size;
@@ -649,8 +665,7 @@ layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_re
       goto out;
     }
   memset (res, 0, sizeof *res);
-  if (digester_final (&w->diff, res->diff_id, err) < 0
-      || digester_final (&w->blob, res->digest, err) < 0)
+  if (finish_digests (w, res, err) < 0)
     goto out;
   res->size = w->size;
   res->tar_size = w->tar_size;
