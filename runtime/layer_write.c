@@ -842,17 +842,18 @@ static int
 write_tree (struct tree *t, int fd, bale_error_t *err)
 {
   struct dirwalk_list list = { NULL, 0, 0 };
+  cleanup_free bool *wh = NULL;
   size_t i;
   int pass, ret = dirwalk_list_read (fd, t->path.buf, &list, err);
 
+  /* Told apart once: an xwhiteout check opens the file. */
+  wh = xcalloc (list.n + 1, sizeof *wh);
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    wh[i] = is_whiteout_ent (t, fd, &list.v[i]);
   for (pass = 0; ret >= 0 && pass < 2; pass++)
     for (i = 0; ret >= 0 && i < list.n; i++)
-      {
-        bool wh = is_whiteout_ent (t, fd, &list.v[i]);
-
-        if (wh == (pass == 0))
-          ret = visit (t, fd, &list.v[i], wh, err);
-      }
+      if (wh[i] == (pass == 0))
+        ret = visit (t, fd, &list.v[i], wh[i], err);
   dirwalk_list_release (&list);
   return ret < 0 ? ret : 0;
 }

@@ -430,11 +430,15 @@ test_overlay_upper (void **state)
   set_xattr (root, "notopq", "trusted.overlay.opaque", "x");
   set_xattr (root, "etc/hosts", "trusted.overlay.origin", "zz");
   mknod_at (root, "zgone", S_IFCHR | 0000, makedev (0, 0));
+  /* the xwhiteout form (Linux 6.7): an empty file with a whiteout xattr */
+  lt_write (root, "xgone", "", 0000);
+  set_xattr (root, "xgone", "trusted.overlay.whiteout", "");
   set_all_mtimes (root, T0);
   got = write_and_list (root, &opts);
   /* Whiteouts (mtime 0) before their siblings, opaque markers right after their directory,
      no overlay xattr anywhere. */
   assert_text (got,
+      "- 0644 0:0 0 0 .wh.xgone " EMPTY "\n"
       "- 0644 0:0 0 0 .wh.zgone " EMPTY "\n"
       "d 0755 0:0 1700000000 0 etc/\n"
       "- 0644 0:0 0 0 etc/.wh.-gone " EMPTY "\n"
