@@ -264,6 +264,13 @@ add_stage (struct plan *p, const struct bale_node *from, bale_error_t *err)
       st->name = xstrdup (from->args[2].value);
       for (i = 0; st->name[i]; i++)
         st->name[i] = (char) tolower ((unsigned char) st->name[i]);
+      /* BuildKit only lints this (DuplicateStageName) and then lets the last one win for
+         names; a reference could silently mean the wrong stage, so it is an error here. */
+      for (i = 0; i + 1 < p->n_stages; i++)
+        if (p->stages[i].name && strcmp (p->stages[i].name, st->name) == 0)
+          return plan_error_at (p, &from->args[2].span, err,
+                                "Duplicate stage name \"%s\", stage names should be unique",
+                                from->args[2].value);
     }
   st->display = st->name ? xstrdup (st->name) : xasprintf ("stage-%d", st->index);
 
@@ -543,7 +550,7 @@ resolve_base (struct plan *p, const struct plan_opts *o, struct plan_stage *st, 
       free (st->base);
       st->base = xstrdup (name);
     }
-  r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, NULL, &e) : 1;
+  r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, &st->base_digest, &e) : 1;
   if (r < 0)
     return plan_error_at (p, &st->from->args[0].span, err, "%s: %s", st->from->args[0].value, e ? e->msg : "failed to resolve");
   if (r > 0)
@@ -581,19 +588,21 @@ add_trigger (struct plan *p, struct plan_stage *st, const char *expr, size_t pos
 {
   struct bale_dockerfile *df = NULL;
   cleanup_error bale_error_t e = NULL;
+  /* The checks want every instruction inside a stage: parse the trigger after a FROM. */
+  cleanup_free char *text = xasprintf ("FROM scratch\n%s\n", expr);
 
-  if (bale_parse_checked ("ONBUILD", expr, strlen (expr), &df, &e) < 0)
+  if (bale_parse_checked ("ONBUILD", text, strlen (text), &df, &e) < 0)
     {
       bale_dockerfile_free (df);
       return plan_error_at (p, &st->from->span, err, "ONBUILD trigger \"%s\": %s", expr, e ? e->msg : "invalid");
     }
-  if (df->n_nodes != 1)
+  if (df->n_nodes != 2)
     {
       bale_dockerfile_free (df);
       return plan_error_at (p, &st->from->span, err, "onbuild trigger should be a single expression");
     }
   /* BuildKit reports problems of a trigger at the FROM line that ran it. */
-  relocate (&df->nodes[0], &st->from->span);
+  relocate (&df->nodes[1], &st->from->span);
   p->triggers = xrealloc (p->triggers, (p->n_triggers + 1) * sizeof *p->triggers);
   p->triggers[p->n_triggers++] = df;
   /* Triggers run before the stage's own instructions, in their original order. */
@@ -601,10 +610,10 @@ add_trigger (struct plan *p, struct plan_stage *st, const char *expr, size_t pos
   st->cmd_onbuild = xrealloc (st->cmd_onbuild, (st->n_cmds + 1) * sizeof *st->cmd_onbuild);
   memmove (st->cmds + pos + 1, st->cmds + pos, (st->n_cmds - pos) * sizeof *st->cmds);
   memmove (st->cmd_onbuild + pos + 1, st->cmd_onbuild + pos, (st->n_cmds - pos) * sizeof *st->cmd_onbuild);
-  st->cmds[pos] = &df->nodes[0];
+  st->cmds[pos] = &df->nodes[1];
   st->cmd_onbuild[pos] = true;
   st->n_cmds++;
-  return node_deps (p, st, &df->nodes[0], err);
+  return node_deps (p, st, &df->nodes[1], err);
 }
 
 static int
@@ -975,6 +984,7 @@ plan_free (struct plan *p)
       free (st->name);
       free (st->display);
       free (st->base);
+      free (st->base_digest);
       free (st->platform_spec);
       platform_release (&st->platform);
       free (st->cmds);

@@ -102,6 +102,7 @@ struct plan_stage
   size_t n_deps;
 
   json_t *base_config; /* the base image's config as resolved, NULL for scratch and stages */
+  char *base_digest;   /* its manifest digest, when the resolver gave one */
   json_t *config;      /* the resulting image config (created left out) */
   size_t n_base_layers;  /* layers below this stage's own (base image and parent stages) */
   size_t n_image_layers; /* layers of the image at the root of the FROM chain */

@@ -110,12 +110,14 @@ plan_to_text (const struct plan *p, bool all_stages)
 
       if (!shown (st, all_stages))
         continue;
-      plat = platform_format (&st->platform);
+      /* Stages the target does not need are never resolved: they have no platform. */
+      plat = st->platform.os ? platform_format (&st->platform) : NULL;
       strbuf_addf (&sb, "stage %d %s: FROM %s", st->index, st->display,
                    st->base_stage >= 0 ? p->stages[st->base_stage].display : st->base);
       if (st->base_stage >= 0)
         strbuf_addstr (&sb, " (stage)");
-      strbuf_addf (&sb, " [%s]", plat);
+      if (plat)
+        strbuf_addf (&sb, " [%s]", plat);
       free (plat);
       if ((int) i == p->target)
         strbuf_addstr (&sb, " (target)");
@@ -135,18 +137,21 @@ plan_to_text (const struct plan *p, bool all_stages)
           struct strbuf reads = STRBUF_INIT;
           size_t k;
 
-          strbuf_addf (&sb, "  %d:%-4d %-10s %-8s", s->node->span.line, s->node->span.col,
+          bool pairs = s->instr == BALE_I_ENV || s->instr == BALE_I_LABEL;
+
+          strbuf_addf (&sb, "  line %-4d %-11s %-8s", s->node->span.line,
                        bale_instr_name (s->instr), kind_name (s->kind));
           for (k = 0; k < s->argc; k++)
             {
-              strbuf_addch (&sb, ' ');
+              /* ENV and LABEL hold key, value pairs: show them as KEY=VALUE. */
+              strbuf_addch (&sb, pairs && k % 2 ? '=' : ' ');
               strbuf_add_goquote (&sb, s->argv[k], strlen (s->argv[k]));
             }
           if (s->onbuild)
             strbuf_addstr (&sb, "  (ONBUILD trigger)");
           step_reads (p, s, emit_text, &reads);
           if (reads.len)
-            strbuf_addf (&sb, "\n           reads: %s", reads.buf);
+            strbuf_addf (&sb, "\n            reads: %s", reads.buf);
           strbuf_release (&reads);
           strbuf_addch (&sb, '\n');
         }
@@ -213,9 +218,12 @@ plan_to_json (const struct plan *p, bool all_stages)
         json_object_set_new (o, "base_stage", json_string (p->stages[st->base_stage].display));
       else
         json_object_set_new (o, "base", json_string (st->base));
-      plat = platform_format (&st->platform);
-      json_object_set_new (o, "platform", json_string (plat));
-      free (plat);
+      if (st->platform.os)
+        {
+          plat = platform_format (&st->platform);
+          json_object_set_new (o, "platform", json_string (plat));
+          free (plat);
+        }
       json_object_set_new (o, "reachable", json_boolean (st->reachable));
       for (j = 0; j < st->n_deps; j++)
         json_array_append_new (deps, json_string (p->stages[st->deps[j]].display));

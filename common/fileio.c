@@ -35,13 +35,14 @@ bale_write_all (int fd, const void *buf, size_t len)
 
   while (len > 0)
     {
-      ssize_t w = write (fd, p, len);
-      if (w < 0 && errno == EINTR)
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
         continue;
-      if (w < 0)
+      if (n < 0)
         return -1;
-      p += w;
-      len -= (size_t) w;
+      p += n;
+      len -= (size_t) n;
     }
   return 0;
 }

@@ -20,6 +20,7 @@
 #include "codegen/oci.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/layout.h"
@@ -37,25 +38,6 @@ archive_freep (struct archive **a)
 #define cleanup_archive __attribute__ ((cleanup (archive_freep)))
 
 /* ---- atomic files ---------------------------------------------------------------------- */
-
-static int
-write_all (int fd, const void *buf, size_t len)
-{
-  const char *p = buf;
-
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
 
 /* A new, exclusively created temporary file in dirfd; *name receives its name. */
 static int
@@ -110,7 +92,7 @@ layout_write_atomic (int dirfd, const char *name, const void *data, size_t len, 
 
   if (fd < 0)
     return fd;
-  if (write_all (fd, data, len) < 0)
+  if (bale_write_all (fd, data, len) < 0)
     {
       int saved = errno;
 
@@ -199,7 +181,7 @@ stream_blob (const struct layout_blob *b, chunk_fn fn, void *ctx, bale_error_t *
 static int
 fd_chunk (void *ctx, const void *buf, size_t len, bale_error_t *err)
 {
-  if (write_all (*(int *) ctx, buf, len) < 0)
+  if (bale_write_all (*(int *) ctx, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write blob");
   return 0;
 }
@@ -492,31 +474,64 @@ add_json (struct members *m, const char *name, const json_t *doc, bool newline, 
   return 0;
 }
 
-/* The members every OCI layout has: directories, oci-layout, index.json and the blobs. */
 static int
-add_layout (struct members *m, const struct layout_image *img, const char *name, bale_error_t *err)
+add_image_blobs (struct members *m, const struct layout_image *img, bale_error_t *err)
 {
-  json_auto_t *idx = oci_index_new ();
-  json_t *entry = index_entry (img, name, err);
   size_t i;
   int ret = 0;
 
-  if (entry == NULL)
-    return -1;
-  oci_index_add (idx, entry);
-  json_decref (entry);
-  members_add (m, xstrdup ("blobs/"))->dir = true;
-  members_add (m, xstrdup (BLOB_DIR "/"))->dir = true;
-  add_bytes (m, "oci-layout", xstrdup (OCI_LAYOUT_CONTENT), strlen (OCI_LAYOUT_CONTENT));
   for (i = 0; i < img->n_layers && ret == 0; i++)
     ret = add_blob (m, &img->layers[i], err);
   if (ret == 0)
     ret = add_blob (m, &img->config, err);
   if (ret == 0)
     ret = add_blob (m, &img->manifest, err);
-  if (ret == 0)
-    ret = add_json (m, "index.json", idx, false, err);
   return ret;
+}
+
+/* Append idx's entries for img: one per name (as docker save writes them), or one unnamed. */
+static int
+add_index_entries (json_t *idx, const struct layout_image *img, const char *const *names,
+                   size_t n_names, bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < (n_names ? n_names : 1); i++)
+    {
+      json_t *entry = index_entry (img, n_names ? names[i] : NULL, err);
+
+      if (entry == NULL)
+        return -1;
+      oci_index_add (idx, entry);
+      json_decref (entry);
+    }
+  return 0;
+}
+
+/* The members every OCI layout has: directories, oci-layout, index.json and the blobs. */
+static int
+add_layout_multi (struct members *m, const struct layout_docker_image *items, size_t n,
+                  bale_error_t *err)
+{
+  json_auto_t *idx = oci_index_new ();
+  size_t i;
+
+  members_add (m, xstrdup ("blobs/"))->dir = true;
+  members_add (m, xstrdup (BLOB_DIR "/"))->dir = true;
+  add_bytes (m, "oci-layout", xstrdup (OCI_LAYOUT_CONTENT), strlen (OCI_LAYOUT_CONTENT));
+  for (i = 0; i < n; i++)
+    if (add_image_blobs (m, items[i].img, err) < 0
+        || add_index_entries (idx, items[i].img, items[i].names, items[i].n_names, err) < 0)
+      return -1;
+  return add_json (m, "index.json", idx, false, err);
+}
+
+static int
+add_layout (struct members *m, const struct layout_image *img, const char *name, bale_error_t *err)
+{
+  struct layout_docker_image item = { img, &name, name ? 1 : 0 };
+
+  return add_layout_multi (m, &item, 1, err);
 }
 
 static int
@@ -629,66 +644,101 @@ blob_path (const struct layout_blob *b)
   return json_sprintf (BLOB_DIR "/%s", digest_hex (b->digest));
 }
 
-/* manifest.json: moby's manifestItem {Config, RepoTags, Layers}, a one-element list. */
+/* One manifest.json item: moby's manifestItem {Config, RepoTags, Layers}. familiar[] are the
+   names in Docker's familiar form. */
 static json_t *
-docker_manifest (const struct layout_image *img, const char *familiar)
+docker_manifest_item (const struct layout_image *img, char **familiar, size_t n)
 {
   json_t *item = json_object ();
   json_t *layers = json_array ();
+  json_t *tags = json_array ();
   size_t i;
 
   json_object_set_new (item, "Config", blob_path (&img->config));
+  for (i = 0; i < n; i++)
+    json_array_append_new (tags, json_string (familiar[i]));
   /* A nil Go slice marshals as null, which is what docker save writes for untagged images. */
-  json_object_set_new (item, "RepoTags", familiar ? json_pack ("[s]", familiar) : json_null ());
+  json_object_set_new (item, "RepoTags", n ? tags : json_null ());
+  if (n == 0)
+    json_decref (tags);
   for (i = 0; i < img->n_layers; i++)
     json_array_append_new (layers, blob_path (&img->layers[i]));
   json_object_set_new (item, "Layers", layers);
-  return json_pack ("[o]", item);
+  return item;
 }
 
 /* repositories: {"<familiar name>": {"<tag>": "<top layer id>"}}, only for tagged images. */
-static json_t *
-docker_repositories (const struct layout_image *img, const struct oci_ref *ref)
+static void
+add_repository (json_t *repos, const struct layout_image *img, const struct oci_ref *ref)
 {
   cleanup_free char *name = oci_ref_familiar_name (ref);
   const char *top = digest_hex (img->layers[img->n_layers - 1].digest);
+  json_t *tags = json_object_get (repos, name);
 
-  return json_pack ("{s:{s:s}}", name, ref->tag, top);
+  if (tags == NULL)
+    json_object_set_new (repos, name, tags = json_object ());
+  json_object_set_new (tags, ref->tag, json_string (top));
+}
+
+/* manifest.json's item for one image, and its names in repositories. */
+static int
+add_docker_item (json_t *manifest, json_t *repos, const struct layout_docker_image *it,
+                 bale_error_t *err)
+{
+  /* NULL-terminated, and filled in order, so cleanup_strv frees it at any point. */
+  cleanup_strv char **familiar = xcalloc (it->n_names + 1, sizeof *familiar);
+  size_t i;
+
+  for (i = 0; i < it->n_names; i++)
+    {
+      struct oci_ref ref;
+
+      if (oci_ref_parse (it->names[i], &ref, err) < 0)
+        return -1;
+      familiar[i] = oci_ref_familiar (&ref);
+      if (it->img->n_layers > 0)
+        add_repository (repos, it->img, &ref);
+      oci_ref_release (&ref);
+    }
+  json_array_append_new (manifest, docker_manifest_item (it->img, familiar, it->n_names));
+  return 0;
 }
 
 static int
-add_docker_files (struct members *m, const struct layout_image *img, const char *name,
+add_docker_files (struct members *m, const struct layout_docker_image *items, size_t n,
                   bale_error_t *err)
 {
-  struct oci_ref ref = { NULL, NULL, NULL };
-  cleanup_free char *familiar = NULL;
-  json_auto_t *manifest = NULL, *repos = NULL;
+  json_auto_t *manifest = json_array (), *repos = json_object ();
+  size_t i;
   int ret;
 
-  if (name)
-    {
-      if (oci_ref_parse (name, &ref, err) < 0)
-        return -1;
-      familiar = oci_ref_familiar (&ref);
-      if (img->n_layers > 0)
-        repos = docker_repositories (img, &ref);
-      oci_ref_release (&ref);
-    }
-  manifest = docker_manifest (img, familiar);
+  for (i = 0; i < n; i++)
+    if (add_docker_item (manifest, repos, &items[i], err) < 0)
+      return -1;
+  canonjson_sort_keys (repos);
   ret = add_json (m, "manifest.json", manifest, true, err);
-  if (ret == 0 && repos)
+  if (ret == 0 && json_object_size (repos) > 0)
     ret = add_json (m, "repositories", repos, true, err);
   return ret;
+}
+
+int
+layout_write_docker_archive_multi (const char *path, const struct layout_docker_image *items,
+                                   size_t n, bale_error_t *err)
+{
+  cleanup_members struct members m = { NULL, 0, 0 };
+
+  if (add_layout_multi (&m, items, n, err) < 0 || add_docker_files (&m, items, n, err) < 0
+      || write_archive_file (path, &m, err) < 0)
+    return bale_error_wrap (err, "cannot write docker archive '%s'", path);
+  return 0;
 }
 
 int
 layout_write_docker_archive (const char *path, const struct layout_image *img, const char *name,
                              bale_error_t *err)
 {
-  cleanup_members struct members m = { NULL, 0, 0 };
+  struct layout_docker_image item = { img, &name, name ? 1 : 0 };
 
-  if (add_layout (&m, img, name, err) < 0 || add_docker_files (&m, img, name, err) < 0
-      || write_archive_file (path, &m, err) < 0)
-    return bale_error_wrap (err, "cannot write docker archive '%s'", path);
-  return 0;
+  return layout_write_docker_archive_multi (path, &item, 1, err);
 }

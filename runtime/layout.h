@@ -75,6 +75,22 @@ int layout_write_oci_archive (const char *path, const struct layout_image *img, 
 int layout_write_docker_archive (const char *path, const struct layout_image *img, const char *name,
                                  bale_error_t *err);
 
+/* One image of a multi-image docker-archive, with its names (borrowed; none for untagged). */
+struct layout_docker_image
+{
+  const struct layout_image *img;
+  const char *const *names;
+  size_t n_names;
+};
+
+/*
+ * Write several images into one `docker save` archive, as `docker save a b` does: the blobs
+ * once each, one index.json entry per name (one unnamed entry for an untagged image), one
+ * manifest.json item per image with all its names in RepoTags, and repositories.
+ */
+int layout_write_docker_archive_multi (const char *path, const struct layout_docker_image *items,
+                                       size_t n, bale_error_t *err);
+
 /* Replace dirfd/name with len bytes at data, atomically and durably (temp file, fsync,
    rename, fsync of the directory). The file gets mode 0644. */
 int layout_write_atomic (int dirfd, const char *name, const void *data, size_t len,

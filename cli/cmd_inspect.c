@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `bale inspect`: image details as JSON, a subset of `docker image inspect`. */
+#include <config.h>
+
+#include <stdio.h>
+
+#include "cli/store.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/banned.h"
+
+static json_t *
+config_get (const struct store_image *img, const char *key)
+{
+  json_t *v = json_object_get (img->config_json, key);
+
+  return v ? json_incref (v) : json_string ("");
+}
+
+/* One element of docker's inspect array, its fields in docker's order. */
+static json_t *
+describe (const struct store_image *img, const struct store_ref *refs, size_t n)
+{
+  json_t *o = json_object ();
+  json_t *layers = json_array ();
+  json_int_t size = json_integer_value (
+      json_object_get (json_object_get (img->manifest_json, "config"), "size"));
+  json_t *config = json_object_get (img->config_json, "config");
+  size_t i;
+
+  for (i = 0; i < img->n_layers; i++)
+    {
+      json_array_append_new (layers, json_string (img->diff_ids[i]));
+      size += img->layers[i].size;
+    }
+  json_object_set_new (o, "Id", json_string (img->config));
+  json_object_set_new (o, "RepoTags", cli_repo_tags (refs, n, img->target));
+  json_object_set_new (o, "Created", config_get (img, "created"));
+  json_object_set_new (o, "Architecture", config_get (img, "architecture"));
+  if (json_object_get (img->config_json, "variant"))
+    json_object_set_new (o, "Variant", config_get (img, "variant"));
+  json_object_set_new (o, "Os", config_get (img, "os"));
+  json_object_set_new (o, "Size", json_integer (size));
+  json_object_set_new (o, "Config", config ? json_incref (config) : json_object ());
+  json_object_set_new (o, "RootFS", json_pack ("{s:s, s:o}", "Type", "layers", "Layers", layers));
+  json_object_set_new (o, "Manifest", json_string (img->manifest));
+  return o;
+}
+
+int
+bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  int first = cli_simple_args (argc, argv, "usage: bale inspect NAME...\n", 1, -1, err);
+  json_auto_t *out = json_array ();
+  struct store *s = NULL;
+  struct store_ref *refs = NULL;
+  size_t n = 0;
+  int i, ret;
+
+  if (cli_store_open (g, &s, err) < 0)
+    return -1;
+  ret = store_ref_list (s, &refs, &n, err);
+  for (i = first; i < argc && ret == 0; i++)
+    {
+      struct store_image img;
+
+      if ((ret = store_image_read (s, argv[i], NULL, &img, err)) == 0)
+        {
+          json_array_append_new (out, describe (&img, refs, n));
+          store_image_release (&img);
+        }
+    }
+  if (ret == 0)
+    {
+      cleanup_free char *text = json_dumps (out, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
+
+      puts (text);
+    }
+  store_refs_free (refs, n);
+  store_close (s);
+  return ret;
+}

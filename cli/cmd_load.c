@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `bale load`: import a docker-archive, an OCI archive or an OCI layout into the store. */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/store.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/banned.h"
+
+static void
+load_usage (FILE *f)
+{
+  fputs ("usage: bale load -i FILE\n"
+         "  -i, --input FILE   a docker-archive (docker save), an OCI archive or an OCI layout\n"
+         "                     directory\n",
+         f);
+}
+
+static const char *
+load_args (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "input", required_argument, NULL, 'i' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *input = NULL;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "i:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'i': input = optarg; break;
+      case 'h': load_usage (stdout); exit (0);
+      default: load_usage (stderr); exit (2);
+      }
+  if (input == NULL || optind < argc)
+    {
+      load_usage (stderr);
+      exit (2);
+    }
+  return input;
+}
+
+int
+bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  const char *input = load_args (argc, argv);
+  struct store *s = NULL;
+  struct store_ref *names = NULL;
+  size_t n = 0, i;
+  int ret;
+
+  if (cli_store_open (g, &s, err) < 0)
+    return -1;
+  ret = store_load (s, input, &names, &n, err);
+  for (i = 0; ret == 0 && i < n; i++)
+    {
+      cleanup_free char *repo = NULL, *tag = NULL;
+
+      /* docker load's wording, which scripts grep for. */
+      if (cli_familiar (names[i].name, &repo, &tag) == 0)
+        printf ("Loaded image: %s:%s\n", repo, tag);
+      else
+        printf ("Loaded image ID: %s\n", names[i].digest);
+    }
+  store_refs_free (names, n);
+  store_close (s);
+  return ret;
+}

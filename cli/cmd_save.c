@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `bale save`: write images of the store as one docker-archive that `docker load` accepts. */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/store.h"
+#include "common/error.h"
+#include "common/banned.h"
+
+static void
+save_usage (FILE *f)
+{
+  fputs ("usage: bale save -o FILE NAME...\n"
+         "  -o, --output FILE   the docker-archive to write (Docker 25+ layout)\n",
+         f);
+}
+
+static const char *
+save_args (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *output = NULL;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "o:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'o': output = optarg; break;
+      case 'h': save_usage (stdout); exit (0);
+      default: save_usage (stderr); exit (2);
+      }
+  if (output == NULL || optind >= argc)
+    {
+      save_usage (stderr);
+      exit (2);
+    }
+  return output;
+}
+
+int
+bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  const char *output = save_args (argc, argv);
+  struct store *s = NULL;
+  int ret;
+
+  if (cli_store_open (g, &s, err) < 0)
+    return -1;
+  ret = store_save (s, output, (const char *const *) argv + optind, (size_t) (argc - optind), err);
+  store_close (s);
+  return ret;
+}
