@@ -453,7 +453,8 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       return -1;
     if (s->unpack && S_ISREG (st.st_mode) && is_archive (fd))
       {
-        cleanup_free char *into = dest_resolve (s, dest + 1);
+        cleanup_free char *clean = dispatch_clean_path (dest);
+        cleanup_free char *into = dest_resolve (s, clean + 1);
         add_parents (c, into, true);
         return add_archive (c, fd, word, into, err);
       }
