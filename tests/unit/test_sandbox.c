@@ -24,10 +24,14 @@
 
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/layer.h"
 #include "runtime/sandbox.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
@@ -533,6 +537,44 @@ test_opaque_and_rename (void **state)
   assert_true (exists (f->upper, "dir")); /* the whiteout of the old name */
 }
 
+/* The upper directory a step leaves is what the layer writer expects: its tar holds the
+   step's changes as OCI whiteouts and nothing of the sandbox's own mount points. */
+static void
+test_upper_as_layer (void **state)
+{
+  struct fixture *f = *state;
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/run/cache", false, NULL } };
+  struct layer_result lr;
+  struct sandbox_spec spec;
+  struct strbuf names = STRBUF_INIT;
+  struct archive_entry *e;
+  struct archive *a;
+  bale_error_t err = NULL;
+  cleanup_close int upper = open (f->upper, O_RDONLY | O_DIRECTORY);
+  cleanup_close int tar = open (f->dir, O_TMPFILE | O_RDWR, 0600);
+
+  spec_for (f, &spec, NULL);
+  spec.mounts = mounts;
+  spec.n_mounts = 1;
+  spec.hostname = "h";
+  ASSERT_RUN (f, &spec, "rm /victim; rm -rf /data; mkdir /data; echo n > /data/new; "
+                        "echo x > /etc/x; echo c > /run/cache/c",
+              "");
+  if (layer_write_dir (upper, &opts, tar, &lr, &err) < 0)
+    test_fail ("layer_write_dir: %s", err->msg);
+  lseek (tar, 0, SEEK_SET);
+  a = archive_read_new ();
+  archive_read_support_format_tar (a);
+  assert_int_equal (archive_read_open_fd (a, tar, 65536), ARCHIVE_OK);
+  while (archive_read_next_header (a, &e) == ARCHIVE_OK)
+    strbuf_addf (&names, "%s\n", archive_entry_pathname (e));
+  archive_read_free (a);
+  assert_string_equal (names.buf, ".wh.victim\ndata/\ndata/.wh..wh..opq\ndata/new\netc/\n"
+                                  "etc/x\n");
+  strbuf_release (&names);
+}
+
 static void
 test_no_fd_leak (void **state)
 {
@@ -939,6 +981,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_etc_files_not_in_upper, setup, teardown),
     cmocka_unit_test_setup_teardown (test_upper_writes_whiteouts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_opaque_and_rename, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_upper_as_layer, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_fd_leak, setup, teardown),
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
