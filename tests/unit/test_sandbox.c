@@ -887,10 +887,13 @@ test_prefix_long_line (void **state)
 
 /* ---- interrupts --------------------------------------------------------------------------- */
 
-/* A pid whose command line is "sleep 1000", or 0. */
+/* A pid whose command line is "sleep <secs>", or 0. secs is unique to this test process,
+   so that concurrent runs of the tests do not see each other's sleepers. */
 static pid_t
-find_sleeper (void)
+find_sleeper (const char *secs)
 {
+  cleanup_free char *want = xasprintf ("sleep%c%s", 0, secs);
+  size_t want_len = 7 + strlen (secs);
   DIR *d = opendir ("/proc");
   struct dirent *e;
   pid_t found = 0;
@@ -903,7 +906,7 @@ find_sleeper (void)
 
       if (fd < 0)
         continue;
-      if (read (fd, buf, sizeof buf - 1) == 11 && memcmp (buf, "sleep\0" "1000", 11) == 0)
+      if (read (fd, buf, sizeof buf - 1) == (ssize_t) want_len && memcmp (buf, want, want_len) == 0)
         found = atoi (e->d_name);
       close (fd);
     }
@@ -912,12 +915,14 @@ find_sleeper (void)
   return found;
 }
 
-/* Signal sig to a process running `sleep 1000` in a sandbox, then check that everything of the
+/* Signal sig to a process running `sleep` in a sandbox, then check that everything of the
    step is gone. */
 static void
 check_interrupt (struct fixture *f, int sig)
 {
-  const char *argv[] = { "/bin/sh", "-c", "sleep 1000 & sleep 1000; echo not reached", NULL };
+  cleanup_free char *secs = xasprintf ("%d", 100000 + (int) getpid ());
+  cleanup_free char *script = xasprintf ("sleep %s & sleep %s; echo not reached", secs, secs);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
   cleanup_free char *mountinfo = NULL;
   struct sandbox_spec spec;
   pid_t runner;
@@ -934,9 +939,9 @@ check_interrupt (struct fixture *f, int sig)
       int ret = sandbox_run (&spec, &res, &err);
       _exit (ret == 0 && res.interrupted && res.interrupt_signal == sig ? 42 : 1);
     }
-  for (int i = 0; i < 500 && find_sleeper () == 0; i++)
+  for (int i = 0; i < 500 && find_sleeper (secs) == 0; i++)
     usleep (10000);
-  if (find_sleeper () == 0)
+  if (find_sleeper (secs) == 0)
     {
       kill (runner, SIGKILL); /* its step dies with it (PR_SET_PDEATHSIG) */
       waitpid (runner, &status, 0);
@@ -947,7 +952,7 @@ check_interrupt (struct fixture *f, int sig)
   assert_true (WIFEXITED (status));
   assert_int_equal (WEXITSTATUS (status), 42);
   /* Nothing left: no process, no mount, no temporary directory. */
-  assert_int_equal (find_sleeper (), 0);
+  assert_int_equal (find_sleeper (secs), 0);
   mountinfo = test_read_file ("/proc/self/mountinfo", NULL);
   if (strstr (mountinfo, f->dir))
     test_fail ("mounts left:\n%s", mountinfo);
