@@ -117,6 +117,7 @@ teardown (void **state)
 {
   struct fixture *f = *state;
 
+  unsetenv ("BALE_OVERLAY_LEGACY");
   nftw (f->dir, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
   close (f->out);
   free (f->dir);
@@ -675,6 +676,16 @@ test_hostile_image (void **state)
   assert_false (exists (f->dir, "h"));
 }
 
+/* The legacy overlay mount data, as used before Linux 6.8. */
+static void
+test_legacy_overlay (void **state)
+{
+  setenv ("BALE_OVERLAY_LEGACY", "1", 1); /* teardown unsets it */
+  test_etc_files_not_in_upper (state);
+  test_upper_writes_whiteouts (state);
+  test_many_layers (state); /* takes its error branch */
+}
+
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
 
 static void
@@ -994,6 +1005,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_no_fd_leak, setup, teardown),
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_legacy_overlay, setup, teardown),
     cmocka_unit_test_setup_teardown (test_extra_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_copy_root, setup, teardown),
     cmocka_unit_test_setup_teardown (test_overlay_unavailable, setup, teardown),
