@@ -83,8 +83,9 @@ static int
 setup (void **state)
 {
   struct fixture *f = xzalloc (sizeof *f);
+  const char *tmp = getenv ("TMPDIR");
 
-  f->dir = xstrdup ("/tmp/bale-sbxtest.XXXXXX");
+  f->dir = xasprintf ("%s/bale-sbxtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
   assert_non_null (mkdtemp (f->dir));
   f->lower = xasprintf ("%s/lower", f->dir);
   f->upper = xasprintf ("%s/upper", f->dir);
