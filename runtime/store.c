@@ -127,12 +127,12 @@ store_open (const char *path, struct store **out, bale_error_t *err)
 void
 store_close (struct store *s)
 {
-  int *fds[] = { &s->root_fd, &s->blobs_fd, &s->tmp_fd, &s->snapshots_fd, &s->lock_fd,
-                 &s->gc_lock_fd };
   size_t i;
 
   if (s == NULL)
     return;
+  int *fds[] = { &s->root_fd, &s->blobs_fd, &s->tmp_fd, &s->snapshots_fd, &s->lock_fd,
+                 &s->gc_lock_fd };
   /* Closing the lock files drops the flocks. */
   for (i = 0; i < sizeof fds / sizeof fds[0]; i++)
     if (*fds[i] >= 0)
