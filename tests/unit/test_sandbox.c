@@ -270,6 +270,29 @@ test_init (void **state)
               "0\n");
 }
 
+/* When the command exits, the step is over: a background process that still holds the output
+   pipe is killed with the PID namespace instead of keeping the build waiting. */
+static void
+test_background_killed (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "sleep 100 & echo started", NULL };
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  struct timespec t0, t1;
+  cleanup_free char *out = NULL;
+
+  spec_for (f, &spec, argv);
+  spec.prefix = "#2 ";
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  out = run_spec (f, &spec, &res);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  assert_string_equal (out, "#2 started\n");
+  assert_true (res.exited && res.exit_code == 0);
+  assert_true (t1.tv_sec - t0.tv_sec < 20);
+  sandbox_result_release (&res);
+}
+
 static void
 test_exec_failure (void **state)
 {
@@ -949,7 +972,10 @@ check_interrupt (struct fixture *f, int sig)
       struct sandbox_result res;
       bale_error_t err = NULL;
       int ret = sandbox_run (&spec, &res, &err);
-      _exit (ret == 0 && res.interrupted && res.interrupt_signal == sig ? 42 : 1);
+      bool ok = ret == 0 && res.interrupted && res.interrupt_signal == sig
+                && sandbox_result_check (&res, &err) < 0
+                && strncmp (err->msg, "RUN interrupted by signal", 25) == 0;
+      _exit (ok ? 42 : 1);
     }
   for (int i = 0; i < 500 && find_sleeper (secs) == 0; i++)
     usleep (10000);
@@ -990,6 +1016,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_exit_code, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signal, setup, teardown),
     cmocka_unit_test_setup_teardown (test_init, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_background_killed, setup, teardown),
     cmocka_unit_test_setup_teardown (test_exec_failure, setup, teardown),
     cmocka_unit_test_setup_teardown (test_env_cwd, setup, teardown),
     cmocka_unit_test_setup_teardown (test_user_in_step, setup, teardown),
