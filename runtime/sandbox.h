@@ -146,7 +146,8 @@ struct sandbox_user
  * A name that is not found is an error; a numeric uid or gid that is not found is used as is
  * (gid 0 for a uid without an entry). Ids must be below 2^31. Free with sandbox_user_release.
  */
-int sandbox_resolve_user (int rootfd, const char *spec, struct sandbox_user *out, bale_error_t *err);
+int sandbox_resolve_user (int rootfd, const char *spec, struct sandbox_user *out,
+                          bale_error_t *err);
 void sandbox_user_release (struct sandbox_user *u);
 
 #endif

@@ -456,7 +456,8 @@ test_dev (void **state)
 
   spec_for (f, &spec, NULL);
   ASSERT_RUN (f, &spec, "ls /dev; echo x > /dev/null; head -c 3 /dev/zero | wc -c; "
-                        "readlink /dev/ptmx; readlink /dev/fd; grep -c ' /dev/pts devpts ' /proc/mounts; "
+                        "readlink /dev/ptmx; readlink /dev/fd; "
+                        "grep -c ' /dev/pts devpts ' /proc/mounts; "
                         "grep -c ' /dev/shm tmpfs ' /proc/mounts",
               "core\nfd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
               "urandom\nzero\n3\npts/ptmx\n/proc/self/fd\n1\n1\n");
@@ -618,7 +619,9 @@ test_no_fd_leak (void **state)
   /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
   ASSERT_RUN (f, &spec, "ls /proc/$$/fd; exit 0", "0\n1\n2\n");
   ASSERT_RUN (f, &spec, init_check, "");
-  ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l", "4\n"); /* stdio and the sync pipe */
+  /* init has /dev/null as stdio, not bale's, and its report pipe */
+  ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l; stat -L -c %t:%T 0 1 2",
+              "4\n1:3\n1:3\n1:3\n");
   close (leaky);
 }
 
@@ -708,6 +711,23 @@ test_legacy_overlay (void **state)
   test_etc_files_not_in_upper (state);
   test_upper_writes_whiteouts (state);
   test_many_layers (state); /* takes its error branch */
+}
+
+/* As root, a step can write to init's report pipe through /proc/1/fd: forged records may only
+   harm the step itself, never bale (stub paths without a slash, paths out of the upper
+   directory, a status that init's real one overrides). */
+static void
+test_forged_records (void **state)
+{
+  struct fixture *f = *state;
+  struct sandbox_spec spec;
+
+  spec_for (f, &spec, NULL);
+  ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do case $(readlink $p) in pipe:*) "
+                        "printf 'Mxxx\\1\\0\\0\\0no-slash\\0' > $p; "
+                        "printf 'Mxxx\\1\\0\\0\\0/../../../../tmp\\0' > $p; "
+                        "printf 'Sxxx\\0\\1\\0\\0\\0' > $p;; esac; done; echo done",
+              "done\n");
 }
 
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
@@ -885,8 +905,8 @@ test_prefix_and_tail (void **state)
   strbuf_addstr (&tail, "no newline\n");
   assert_string_equal (res.tail, tail.buf);
   assert_true (sandbox_result_check (&res, &err) < 0);
-  msg = xasprintf ("RUN returned exit code 1; the last lines of its output:\n%.*s", (int) tail.len - 1,
-                   tail.buf);
+  msg = xasprintf ("RUN returned exit code 1; the last lines of its output:\n%.*s",
+                   (int) tail.len - 1, tail.buf);
   assert_string_equal (err->msg, msg);
   bale_error_release (&err);
   sandbox_result_release (&res);
@@ -1034,6 +1054,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
     cmocka_unit_test_setup_teardown (test_legacy_overlay, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_forged_records, setup, teardown),
     cmocka_unit_test_setup_teardown (test_extra_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_copy_root, setup, teardown),
     cmocka_unit_test_setup_teardown (test_overlay_unavailable, setup, teardown),
