@@ -726,8 +726,8 @@ test_forged_records (void **state)
   ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do case $(readlink $p) in pipe:*) "
                         "printf 'Mxxx\\1\\0\\0\\0no-slash\\0' > $p; "
                         "printf 'Mxxx\\1\\0\\0\\0/../../../../tmp\\0' > $p; "
-                        "printf 'Sxxx\\0\\1\\0\\0\\0' > $p;; esac; done; echo done",
-              "done\n");
+                        "printf 'Sxxx\\0\\1\\0\\0\\0' > $p && echo forged;; esac; done",
+              "forged\n");
 }
 
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
