@@ -177,6 +177,24 @@ run_spec (struct fixture *f, const struct sandbox_spec *spec, struct sandbox_res
   return output (f);
 }
 
+/* Run spec expecting a failure whose message starts with msg; returns its errno. */
+static int
+run_fails (const struct sandbox_spec *spec, const char *msg)
+{
+  struct sandbox_result res;
+  bale_error_t err = NULL;
+  int status;
+
+  if (sandbox_run (spec, &res, &err) == 0)
+    test_fail ("the step ran; expected the error '%s'", msg);
+  if (strncmp (err->msg, msg, strlen (msg)) != 0)
+    test_fail ("got the error '%s', expected '%s'", err->msg, msg);
+  status = err->status;
+  bale_error_release (&err);
+  sandbox_result_release (&res);
+  return status;
+}
+
 /* `sh -c script` in the default spec, expecting exit code 0; returns the output. */
 static char *
 run_ok (struct fixture *f, struct sandbox_spec *spec, const char *script)
@@ -299,15 +317,10 @@ test_exec_failure (void **state)
   struct fixture *f = *state;
   const char *argv[] = { "no-such-command", NULL };
   struct sandbox_spec spec;
-  struct sandbox_result res;
-  bale_error_t err = NULL;
 
   spec_for (f, &spec, argv);
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: cannot execute 'no-such-command': not found in $PATH");
-  assert_int_equal (err->status, ENOENT);
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  assert_int_equal (run_fails (&spec, "RUN: cannot execute 'no-such-command': not found in $PATH"),
+                    ENOENT);
 }
 
 /* ---- environment -------------------------------------------------------------------------- */
@@ -336,8 +349,6 @@ test_user_in_step (void **state)
 {
   struct fixture *f = *state;
   const char *argv[] = { "/bin/true", NULL };
-  struct sandbox_result res;
-  bale_error_t err = NULL;
   struct sandbox_spec spec;
   struct stat st;
   cleanup_free char *made = xasprintf ("%s/home/alice/proj", f->upper);
@@ -354,10 +365,7 @@ test_user_in_step (void **state)
   ASSERT_RUN (f, &spec, "id -u; id -G", "1001\n50\n");
   spec.user = "nobody";
   spec.argv = argv;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: unable to find user 'nobody' in /etc/passwd");
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: unable to find user 'nobody' in /etc/passwd");
 }
 
 /* One sandbox_resolve_user case: expected "uid:gid:g1,g2" or NULL for an error. */
@@ -678,7 +686,6 @@ test_hostile_image (void **state)
   cleanup_free char *out = NULL;
   struct sandbox_spec spec;
   struct sandbox_result res;
-  bale_error_t err = NULL;
 
   sh ("cd %s && ln -s %s dev && ln -s / proc && echo secret > etc/shadow && "
       "ln -s /etc/shadow etc/resolv.conf && mkfifo etc/hosts", f->lower, host);
@@ -691,15 +698,9 @@ test_hostile_image (void **state)
   sh ("cp -a %s %s", f->lower, copy);
   spec.copy_root = copy;
   spec.force_copy = true;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: '/proc' in the rootfs is not a directory");
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: '/proc' in the rootfs is not a directory");
   sh ("rm %s/proc && mkdir %s/proc", copy, copy);
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: '/dev' in the rootfs is not a directory");
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: '/dev' in the rootfs is not a directory");
   assert_false (exists (f->dir, "h"));
 }
 
@@ -801,18 +802,13 @@ test_overlay_unavailable (void **state)
   const char *argv[] = { "/bin/sh", "-c", "echo in copy > /made", NULL };
   struct sandbox_spec spec;
   struct sandbox_result res;
-  bale_error_t err = NULL;
   char *out;
 
   assert_non_null (mkdtemp (shm_work));
   sh ("cp -a %s %s", f->lower, copy);
   spec_for (f, &spec, argv);
   spec.workdir = shm_work;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  if (strncmp (err->msg, "RUN: cannot mount overlay on '", 30) != 0)
-    test_fail ("unexpected error: %s", err->msg);
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: cannot mount overlay on '");
   spec.copy_root = copy;
   for (int i = 0; i < 2; i++)
     {
@@ -865,15 +861,10 @@ test_cwd_proc_fd (void **state)
   cleanup_close int dirfd = open (f->dir, O_RDONLY | O_DIRECTORY); /* inheritable on purpose */
   cleanup_free char *cwd = xasprintf ("/proc/self/fd/%d", dirfd);
   struct sandbox_spec spec;
-  struct sandbox_result res;
-  bale_error_t err = NULL;
 
   spec_for (f, &spec, argv);
   spec.cwd = cwd;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_non_null (strstr (err->msg, "working directory '/proc/self/fd"));
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: cannot create working directory '/proc/self/fd/");
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
