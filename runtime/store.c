@@ -935,12 +935,32 @@ read_layers (const char *what, struct store_image *img, bale_error_t *err)
   return 0;
 }
 
+/* A single manifest is not chosen by platform: check its config against the one asked for. */
+static int
+check_platform (const char *what, const json_t *config, const struct bale_platform *want,
+                bale_error_t *err)
+{
+  struct bale_platform have = {
+    (char *) json_string_value (json_object_get (config, "os")),
+    (char *) json_string_value (json_object_get (config, "architecture")),
+    (char *) json_string_value (json_object_get (config, "variant")),
+  };
+  cleanup_free char *w = NULL, *h = NULL;
+
+  if (have.os == NULL || have.arch == NULL || platmatch_rank (want, &have) >= 0)
+    return 0;
+  w = platform_format (want);
+  h = platform_format (&have);
+  return bale_make_error (err, 0, "image '%s' is for platform '%s', not '%s'", what, h, w);
+}
+
 static int
 read_image (struct store *s, const char *what, const struct bale_platform *platform,
             struct store_image *img, bale_error_t *err)
 {
   json_t *doc = read_json_blob (s, img->target, err);
   const char *config;
+  bool from_index = false;
 
   if (doc == NULL)
     return -1;
@@ -949,6 +969,7 @@ read_image (struct store *s, const char *what, const struct bale_platform *platf
     {
       int ret = pick_manifest (s, what, doc, platform, img->manifest, err);
 
+      from_index = true;
       json_decref (doc);
       if (ret < 0 || (doc = read_json_blob (s, img->manifest, err)) == NULL)
         return -1;
@@ -960,6 +981,8 @@ read_image (struct store *s, const char *what, const struct bale_platform *platf
                             img->manifest);
   memcpy (img->config, config, sizeof img->config);
   if ((img->config_json = read_json_blob (s, img->config, err)) == NULL)
+    return -1;
+  if (platform && !from_index && check_platform (what, img->config_json, platform, err) < 0)
     return -1;
   return read_layers (what, img, err);
 }

@@ -163,7 +163,8 @@ struct store_image
 
 /*
  * Read the image what names (anything store_resolve takes). From an index, the entry for
- * platform is chosen (NULL means the host's platform); a single manifest is used as it is.
+ * platform is chosen (NULL means the host's platform). A single manifest is used as it is
+ * when platform is NULL; otherwise its config must be for a platform that serves platform.
  * Checks that the config has one diff_id per layer. Release with store_image_release.
  */
 int store_image_read (struct store *s, const char *what, const struct bale_platform *platform,

@@ -35,6 +35,12 @@ load_hand () {
 }
 check "load a hand-made legacy docker-archive" load_hand
 
+load_gzipped () {
+  gzip -c "$T_TMP/hand.tar" > "$T_TMP/hand.tar.gz" &&
+    BALE_STORE=$T_TMP/store-gz "$BALE" load -i "$T_TMP/hand.tar.gz" | grep -qx 'Loaded image: hand:v1'
+}
+check "load a compressed archive (docker save | gzip)" load_gzipped
+
 images_table () {
   "$BALE" images > "$T_TMP/out" || return 1
   id=$(cut -c1-12 "$T_TMP/hand.id")
