@@ -33,7 +33,7 @@ describe (const struct store_image *img, const struct store_ref *refs, size_t n)
       json_array_append_new (layers, json_string (img->diff_ids[i]));
       size += img->layers[i].size;
     }
-  json_object_set_new (o, "Id", json_string (img->config));
+  json_object_set_new (o, "Id", json_string (img->id));
   json_object_set_new (o, "RepoTags", cli_repo_tags (refs, n, img->target));
   json_object_set_new (o, "Created", config_get (img, "created"));
   json_object_set_new (o, "Architecture", config_get (img, "architecture"));

@@ -980,6 +980,7 @@ read_image (struct store *s, const char *what, const struct bale_platform *platf
     return bale_make_error (err, 0, "image '%s': manifest '%s' has no valid config", what,
                             img->manifest);
   memcpy (img->config, config, sizeof img->config);
+  memcpy (img->id, from_index ? img->target : config, sizeof img->id);
   if ((img->config_json = read_json_blob (s, img->config, err)) == NULL)
     return -1;
   if (platform && !from_index && check_platform (what, img->config_json, platform, err) < 0)

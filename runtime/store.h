@@ -153,7 +153,8 @@ struct store_image
 {
   char target[DIGEST_STRLEN + 1];   /* what the name points to: manifest or index */
   char manifest[DIGEST_STRLEN + 1]; /* the manifest chosen for the platform */
-  char config[DIGEST_STRLEN + 1];   /* the image ID */
+  char config[DIGEST_STRLEN + 1];
+  char id[DIGEST_STRLEN + 1]; /* the image ID: store_image_id (target) */
   json_t *manifest_json;
   json_t *config_json;
   struct store_layer *layers;

@@ -331,7 +331,8 @@ test_resolve (void **state)
   assert_string_equal (got, m2);
   /* A 12-digit image ID: the config digest, as `bale images` prints it. */
   assert_ok (store_image_read (f->s, "two:v2", NULL, &img, &err), &err);
-  memcpy (prefix, digest_hex (img.config), 12);
+  assert_string_equal (img.id, img.config);
+  memcpy (prefix, digest_hex (img.id), 12);
   prefix[12] = '\0';
   store_image_release (&img);
   assert_ok (store_resolve (f->s, prefix, got, &err), &err);
@@ -428,6 +429,7 @@ test_image_read_from_index (void **state)
   assert_ok (store_image_read (f->s, "multi", &want_arm, &img, &err), &err);
   assert_string_equal (img.target, idx);
   assert_string_equal (img.manifest, ma); /* arm/v7 runs arm/v6 */
+  assert_string_equal (img.id, idx); /* the ID of an index is its digest */
   assert_int_equal (img.n_layers, 1);
   assert_string_equal (img.layers[0].media_type, OCI_MT_LAYER_TAR);
   assert_string_equal (img.diff_ids[0], img.layers[0].digest);
