@@ -6,10 +6,10 @@
 # A missing client is a failure, not a skip: CI installs them (.ci/run).
 
 . "${top_srcdir:-.}/tests/cli/lib.sh"
+. "${top_srcdir:-.}/tests/integration/busybox.sh"
 set -u
 
 case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-BUSYBOX=${BUSYBOX:-/bin/busybox}
 bail () { echo "Bail out! $1"; exit 1; }
 
 for tool in skopeo umoci tar python3 sha256sum cmp; do
@@ -26,16 +26,8 @@ rootless=""
 
 # The base: a legacy docker-archive holding bin/busybox and bin/sh -> busybox, made with tar,
 # then turned into an OCI layout by skopeo (so the layout is skopeo's, not ours).
-mkdir -p "$work/root/bin" "$work/arch/l" || bail "mkdir"
-cp "$BUSYBOX" "$work/root/bin/busybox" && ln -s busybox "$work/root/bin/sh" || bail "cp busybox"
-tar -C "$work/root" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$work/arch/l/layer.tar" bin \
-  || bail "tar layer"
-diff_id=sha256:$(sha256sum "$work/arch/l/layer.tar" | cut -d' ' -f1)
-arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
-printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/bin/busybox","echo","hello"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' \
-  "$arch" "$diff_id" > "$work/arch/c.json"
-printf '[{"Config":"c.json","RepoTags":["busybox:latest"],"Layers":["l/layer.tar"]}]' > "$work/arch/manifest.json"
-tar -C "$work/arch" -cf "$work/hand.tar" manifest.json c.json l || bail "tar archive"
+busybox_archive "$work/base" '{"Cmd":["/bin/busybox","echo","hello"]}' busybox:latest "$work/hand.tar" \
+  || bail "cannot pack busybox"
 skopeo copy --quiet "docker-archive:$work/hand.tar" "oci:$work/oci:busybox" >"$work/err" 2>&1 \
   || { sed 's/^/# /' "$work/err"; bail "skopeo cannot read the hand-made base archive"; }
 
