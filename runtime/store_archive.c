@@ -87,6 +87,8 @@ enum member_kind
   M_LINK, /* a symlink or hardlink; target is a clean archive path */
 };
 
+/* One file of an archive. Nothing is ever extracted to the file system: members become
+   blobs or memory, so a hostile name can at worst fail a lookup, never write outside. */
 struct member
 {
   char *path;
@@ -184,6 +186,8 @@ archive_fail (struct archive *a, const struct source *src, bale_error_t *err)
 }
 
 /* Copy the current member's data into a blob writer; expected (may be NULL) is checked. */
+/* Data blocks go to the writer as libarchive decodes them: memory stays flat however large
+   the layer, and the digest is known when the last block is written. */
 static int
 stream_to_blob (struct archive *a, struct source *src, struct member *m, const char *expected,
                 bale_error_t *err)
@@ -273,6 +277,8 @@ read_regular (struct archive *a, struct source *src, char *path_take, int64_t si
   return read_to_memory (a, src, m, err);
 }
 
+/* docker save (legacy) stores a layer shared by two images once and symlinks the second
+   <id>/layer.tar to it; skopeo does the same. Links are resolved among the members only. */
 static int
 read_link (struct source *src, struct archive_entry *e, char *path_take, bale_error_t *err)
 {
@@ -321,6 +327,8 @@ read_entry (struct archive *a, struct archive_entry *e, struct source *src, bale
   return read_regular (a, src, path, archive_entry_size (e), err);
 }
 
+/* One pass over the archive. manifest.json comes last in docker save output, so nothing can
+   be interpreted before the end: every member is kept (as a blob or in memory) first. */
 static int
 read_tar (struct source *src, bale_error_t *err)
 {
@@ -404,6 +412,9 @@ source_json (const struct source *src, const char *path, bale_error_t *err)
 }
 
 /* Make sure the blob desc describes is in the store, copying it from a layout directory. */
+/* Blobs of a tar were verified against their names as they were stored; blobs of a layout
+   directory are copied here, verified the same way. Sizes are checked against the
+   descriptor, as a registry would. */
 static int
 ensure_blob (struct source *src, const char *digest, int64_t size, bale_error_t *err)
 {
@@ -692,6 +703,8 @@ docker_item_manifest (struct source *src, const json_t *item, char out[DIGEST_ST
   return store_blob_put (src->s, manifest_bytes, len, out, err);
 }
 
+/* The docker-archive view: each manifest.json item becomes an OCI manifest over the same
+   config and layer blobs. */
 static int
 import_docker (struct source *src, bale_error_t *err)
 {
@@ -843,6 +856,7 @@ prepare_item (struct store *s, struct save_item *it, bale_error_t *err)
 }
 
 /* The item for what: an image already in items gets one more name. */
+/* docker save a:1 a:2 writes one image with two RepoTags, not two copies: group by target. */
 static int
 add_save_item (struct store *s, const char *what, struct save_item *items, size_t *n,
                bale_error_t *err)

@@ -590,6 +590,7 @@ test_default_path (void **state)
   bale_error_t err = NULL;
   char *p;
 
+  store_close (NULL); /* accepted, as cleanup functions must */
   setenv ("BALE_STORE", "/x/y", 1);
   p = store_default_path (&err);
   assert_string_equal (p, "/x/y");
