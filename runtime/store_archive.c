@@ -508,7 +508,10 @@ import_descriptor (struct source *src, const json_t *desc, int depth, bale_error
     return bale_make_error (err, 0, "indexes nested too deep in '%s'", src->path);
   if (ensure_blob (src, digest, json_is_integer (size) ? json_integer_value (size) : -1, err) < 0)
     return -1;
-  if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST))
+  /* index.json entries SHOULD carry a mediaType but need not; what they name is always an
+     index or a manifest, and import_children finds out which. */
+  if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST)
+      || (mt == NULL && depth == 0))
     return import_children (src, digest, depth, err);
   return 0;
 }
@@ -768,6 +771,11 @@ load_source (struct source *src, bale_error_t *err)
      that is both. */
   if (has_member (src, "index.json") && has_member (src, "oci-layout"))
     return import_oci (src, err);
+  /* A docker-archive is read from its tar only: an extracted one would need every path of
+     manifest.json resolved safely on the file system, which the tar view avoids. */
+  if (src->dir_fd >= 0)
+    return bale_make_error (err, 0, "'%s' is a directory but not an OCI layout (no index.json "
+                            "and oci-layout); load a docker-archive as a tar file", src->path);
   if (has_member (src, "manifest.json"))
     return import_docker (src, err);
   return bale_make_error (err, 0,

@@ -990,10 +990,11 @@ test_load_oci_dir_with_index (void **state)
   put_json (f->s, index, idx);
   link_blobs (f, layout);
   write_text (layout, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
-  text = xasprintf ("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\","
+  /* No mediaType in the entry: it is optional, and the index must still be followed. */
+  text = xasprintf ("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"%s\","
                     "\"size\":%lld,\"annotations\":{\"org.opencontainers.image.ref.name\":"
                     "\"example.com/multi:1\"}}]}",
-                    OCI_MT_INDEX, idx, (long long) store_blob_size (f->s, idx, &err));
+                    idx, (long long) store_blob_size (f->s, idx, &err));
   write_text (layout, "index.json", text);
   free (text);
 
