@@ -193,7 +193,8 @@ int store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, ba
 
 /*
  * Import a docker-archive (`docker save`, legacy or Docker 25+), an OCI archive (a tar of an
- * OCI layout, possibly compressed) or an OCI layout directory at path. Every blob's digest
+ * OCI layout, possibly compressed) or an OCI layout directory at path ("-": standard
+ * input, which must be an archive). Every blob's digest
  * is verified; paths inside the archive are never used on the file system, and absolute
  * ones or ones with ".." are refused. Docker-archive images become OCI manifests; their
  * layers are stored as they are (application/vnd.oci.image.layer.v1.tar, or +gzip/+zstd

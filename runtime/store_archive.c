@@ -105,6 +105,7 @@ struct source
   struct store *s;
   const char *path; /* as the user gave it, for errors */
   int dir_fd;       /* an OCI layout directory, or -1 */
+  bool from_stdin;  /* path was "-" */
   struct member *v;
   size_t n, alloc;
   struct store_ref *names;
@@ -180,7 +181,13 @@ read_freep (struct archive **a)
 static int
 archive_fail (struct archive *a, const struct source *src, bale_error_t *err)
 {
-  return bale_make_error (err, archive_errno (a) > 0 ? archive_errno (a) : 0,
+  int e = archive_errno (a);
+
+  /* libarchive reports format errors as EILSEQ and misuse as EINVAL: its message says more
+     than their strerror ("Invalid or incomplete multibyte or wide character") would. */
+  if (e == EILSEQ || e == EINVAL || e < 0)
+    e = 0;
+  return bale_make_error (err, e,
                           "cannot read archive '%s': %s", src->path,
                           archive_error_string (a) ? archive_error_string (a) : "unknown error");
 }
@@ -340,7 +347,10 @@ read_tar (struct source *src, bale_error_t *err)
   archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
   archive_read_support_format_gnutar (a);
-  if (archive_read_open_filename (a, src->path, 65536) != ARCHIVE_OK)
+  /* "-" is standard input, as `docker load` reads it without -i. */
+  if ((src->from_stdin ? archive_read_open_fd (a, STDIN_FILENO, 65536)
+                       : archive_read_open_filename (a, src->path, 65536))
+      != ARCHIVE_OK)
     return archive_fail (a, src, err);
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
     if (read_entry (a, e, src, err) < 0)
@@ -757,7 +767,9 @@ load_source (struct source *src, bale_error_t *err)
 {
   struct stat st;
 
-  if (stat (src->path, &st) < 0)
+  if (src->from_stdin)
+    st.st_mode = S_IFREG;
+  else if (stat (src->path, &st) < 0)
     return bale_make_error (err, errno, "cannot load '%s'", src->path);
   if (S_ISDIR (st.st_mode))
     {
@@ -793,7 +805,8 @@ store_load (struct store *s, const char *path, struct store_ref **names, size_t 
 
   memset (&src, 0, sizeof src);
   src.s = s;
-  src.path = path;
+  src.from_stdin = strcmp (path, "-") == 0;
+  src.path = src.from_stdin ? "standard input" : path;
   src.dir_fd = -1;
   /* Blobs stored before their image is named must survive a concurrent gc. */
   if (store_txn_begin (s, err) < 0)

@@ -37,9 +37,10 @@ check "load a hand-made legacy docker-archive" load_hand
 
 load_gzipped () {
   gzip -c "$T_TMP/hand.tar" > "$T_TMP/hand.tar.gz" &&
-    BALE_STORE=$T_TMP/store-gz "$BALE" load -i "$T_TMP/hand.tar.gz" | grep -qx 'Loaded image: hand:v1'
+    BALE_STORE=$T_TMP/store-gz "$BALE" load -i "$T_TMP/hand.tar.gz" | grep -qx 'Loaded image: hand:v1' &&
+    BALE_STORE=$T_TMP/store-gz2 "$BALE" load < "$T_TMP/hand.tar.gz" | grep -qx 'Loaded image: hand:v1'
 }
-check "load a compressed archive (docker save | gzip)" load_gzipped
+check "load a compressed archive (docker save | gzip), from a file and from stdin" load_gzipped
 
 images_table () {
   "$BALE" images > "$T_TMP/out" || return 1
