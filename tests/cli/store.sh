@@ -112,6 +112,12 @@ EOF
 }
 check "save two images, load them into another store (--store)" save_round_trip
 
+save_to_stdout () {
+  "$BALE" save mk:1 > "$T_TMP/stdout.tar" && tar -tf "$T_TMP/stdout.tar" | grep -qx manifest.json &&
+    BALE_STORE=$T_TMP/store3 "$BALE" load -i "$T_TMP/stdout.tar" | grep -qx 'Loaded image: mk:1'
+}
+check "save to standard output" save_to_stdout
+
 rmi_removes_blobs () {
   "$BALE" rmi other > "$T_TMP/out" || return 1
   grep -qx 'Untagged: other:latest' "$T_TMP/out" || return 1
