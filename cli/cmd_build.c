@@ -17,6 +17,8 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/executor.h"
+#include "runtime/export.h"
+#include "runtime/ignore.h"
 #include "runtime/layout.h"
 #include "runtime/store.h"
 #include "common/banned.h"
@@ -257,6 +259,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct plan *plan = NULL;
   struct exec_image img = { 0 };
   struct exec_opts eo = { 0 };
+  struct ignore_matcher *ignore = NULL;
   int ret = -1;
 
   if (parse_args (argc, argv, &c, err) < 0)
@@ -269,13 +272,21 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (!eo.store)
     goto out;
   eo.context = c.b.context;
+  if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
+    goto out;
+  eo.ignore = ignore;
   eo.progress = c.quiet ? NULL : stderr;
   if (executor_build (plan, &eo, &img, err) < 0)
     goto out;
   if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
-  if (c.out != OUT_NONE && write_output (&c, &img, err) < 0)
-    goto out;
+  if (c.out != OUT_NONE)
+    {
+      enum layer_compression comp;
+      if (export_parse_compression (c.compression, &comp, err) < 0
+          || export_compress (eo.store, &img, comp, err) < 0 || write_output (&c, &img, err) < 0)
+        goto out;
+    }
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
   {
@@ -299,6 +310,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   ret = 0;
 out:
   exec_image_release (&img);
+  ignore_matcher_free (ignore);
   plan_free (plan);
   bale_dockerfile_free (df);
   buildopts_release (&c.b);

@@ -453,7 +453,8 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       return -1;
     if (s->unpack && S_ISREG (st.st_mode) && is_archive (fd))
       {
-        cleanup_free char *into = dest_resolve (s, dest + 1);
+        cleanup_free char *clean = dispatch_clean_path (dest);
+        cleanup_free char *into = dest_resolve (s, clean + 1);
         add_parents (c, into, true);
         return add_archive (c, fd, word, into, err);
       }
@@ -689,8 +690,13 @@ lookup (int dest_fd, const char *file, const char *name, long *id, long *gid)
   if (dest_fd < 0)
     return 0;
   fd = copy_open (dest_fd, COPY_ROOT_IMAGE, file, O_RDONLY, NULL);
-  if (fd < 0 || bale_read_fd (fd, file, &sb, NULL) < 0)
+  if (fd < 0)
     return 0;
+  {
+    cleanup_error bale_error_t e = NULL;
+    if (bale_read_fd (fd, file, &sb, &e) < 0)
+      return 0;
+  }
   for (line = strtok_r (sb.buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
       char *f[4] = { 0 };
@@ -759,4 +765,23 @@ copy_parse_chmod (const char *spec, mode_t *mode, bale_error_t *err)
     return bale_make_error (err, 0, "--chmod=%s: bale supports octal modes (0 to 07777) only", spec);
   *mode = (mode_t) m;
   return 0;
+}
+
+int
+copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t now,
+                  struct layer_writer *w, bale_error_t *err)
+{
+  struct copy_spec spec = { .dest_fd = dest_fd, .chown_set = true, .uid = uid, .gid = gid, .now = now };
+  struct copier c = { .spec = &spec, .staging_fd = -1 };
+  cleanup_free char *real = dest_resolve (&spec, path + (*path == '/'));
+  size_t i;
+  int ret = 0;
+
+  add_parents (&c, real, true);
+  for (i = 0; i < c.n && ret == 0; i++)
+    ret = write_entry (&c, w, &c.v[i], err);
+  for (i = 0; i < c.n; i++)
+    free (c.v[i].path);
+  free (c.v);
+  return ret;
 }

@@ -59,4 +59,11 @@ int copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, b
 /* --chmod: an octal mode up to 07777. */
 int copy_parse_chmod (const char *spec, mode_t *mode, bale_error_t *err);
 
+
+
+/* WORKDIR: a layer holding path (absolute) and its parents, as `mkdir -p` in the
+   destination would leave them: existing directories as they are, new ones 0755 owned by
+   uid:gid with mtime now. */
+int copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t now,
+                      struct layer_writer *w, bale_error_t *err);
 #endif

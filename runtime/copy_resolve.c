@@ -48,7 +48,7 @@ copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, ba
 {
   int fd = open_in (root_fd, kind, rel, flags);
 
-  if (fd >= 0)
+  if (fd >= 0 || err == NULL)
     return fd;
   if (errno == EXDEV)
     return bale_make_error (err, 0, "\"%s\" leads outside %s (through a symlink)", rel, root_name (kind));

@@ -47,7 +47,7 @@ int copy_resolve (int root_fd, enum copy_root_kind kind, const char *src,
 void copy_sources_release (struct copy_sources *s);
 
 /* Open rel (as returned above) under root_fd with the same rules: symlinks followed inside
-   the root only. flags are open(2) flags. */
+   the root only. flags are open(2) flags. err may be NULL: -1 with errno then. */
 int copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, bale_error_t *err);
 
 /*

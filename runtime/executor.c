@@ -15,6 +15,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/executor.h"
+#include "runtime/executor_internal.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -41,25 +42,8 @@ exec_format_time (int64_t sec, long nsec, char buf[40])
     snprintf (buf + n, 40 - n, "Z");
 }
 
-/* What a stage has built so far: every layer of its image (base first), and the diff_ids
-   of those above the root base image. */
-struct stage_state
-{
-  struct exec_layer *layers;
-  size_t n_layers, alloc_layers;
-  char **new_diff_ids;
-  size_t n_new, alloc_new;
-};
-
-struct executor
-{
-  struct plan *p;
-  const struct exec_opts *o;
-  struct stage_state *states; /* one per plan stage */
-};
-
-static void
-state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new)
+void
+exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new)
 {
   struct exec_layer *d;
 
@@ -68,6 +52,7 @@ state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new)
   *d = *l;
   d->media_type = xstrdup (l->media_type);
   d->path = l->path ? xstrdup (l->path) : NULL;
+  d->snapshot = l->snapshot ? xstrdup (l->snapshot) : NULL;
   if (is_new)
     {
       XGROW (s->new_diff_ids, s->alloc_new, s->n_new + 1);
@@ -84,6 +69,7 @@ state_release (struct stage_state *s)
     {
       free (s->layers[i].media_type);
       free (s->layers[i].path);
+      free (s->layers[i].snapshot);
     }
   for (i = 0; i < s->n_new; i++)
     free (s->new_diff_ids[i]);
@@ -118,7 +104,7 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
     {
       const struct stage_state *parent = &x->states[st->base_stage];
       for (i = 0; i < parent->n_layers; i++)
-        state_add_layer (s, &parent->layers[i], false);
+        exec_state_add_layer (s, &parent->layers[i], false);
       for (i = 0; i < parent->n_new; i++)
         {
           XGROW (s->new_diff_ids, s->alloc_new, s->n_new + 1);
@@ -140,7 +126,7 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
       snprintf (l.diff_id, sizeof l.diff_id, "%s", img.diff_ids[i]);
       l.size = img.layers[i].size;
       l.path = store_blob_path (x->o->store, img.layers[i].digest);
-      state_add_layer (s, &l, false);
+      exec_state_add_layer (s, &l, false);
       free (l.path);
     }
   store_image_release (&img);
@@ -158,9 +144,50 @@ build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
     {
       const struct plan_step *s = &st->steps[i];
       progress (x->o, st, i, s);
-      if (s->kind == PLAN_STEP_LAYER)
+      if (s->kind != PLAN_STEP_LAYER)
+        continue;
+      if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD || s->instr == BALE_I_WORKDIR)
+        {
+          if (exec_fs_step (x, st, s, err) < 0)
+            return -1;
+        }
+      else
         return step_error (x->p, s, err, "building layers is not supported yet");
     }
+  return 0;
+}
+
+int
+exec_image_set_manifest (struct exec_image *out, bale_error_t *err)
+{
+  json_t *desc, *manifest;
+  size_t i;
+
+  free (out->manifest);
+  out->manifest = NULL;
+  desc = oci_descriptor_new ("application/vnd.oci.image.config.v1+json", out->config_digest,
+                             (int64_t) out->config_len, NULL, NULL, err);
+  if (!desc)
+    return -1;
+  manifest = oci_manifest_new (desc); /* borrows desc */
+  json_decref (desc);
+  for (i = 0; i < out->n_layers; i++)
+    {
+      json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
+                                      out->layers[i].size, NULL, NULL, err);
+      if (!l)
+        {
+          json_decref (manifest);
+          return -1;
+        }
+      oci_manifest_add_layer (manifest, l); /* borrows l */
+      json_decref (l);
+    }
+  out->manifest = canonjson_dumps (manifest, &out->manifest_len, err);
+  json_decref (manifest);
+  if (!out->manifest
+      || digest_buffer (out->manifest, out->manifest_len, out->manifest_digest, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -171,7 +198,7 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
   const struct plan_stage *st = &p->stages[p->target];
   const struct stage_state *ss = &x->states[p->target];
   const struct exec_opts *o = x->o;
-  json_t *config, *desc, *manifest;
+  json_t *config;
   char created[40];
   size_t i;
 
@@ -197,31 +224,11 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
       out->layers[i] = ss->layers[i];
       out->layers[i].media_type = xstrdup (ss->layers[i].media_type);
       out->layers[i].path = ss->layers[i].path ? xstrdup (ss->layers[i].path) : NULL;
+      out->layers[i].snapshot = NULL;
     }
   out->n_layers = ss->n_layers;
 
-  desc = oci_descriptor_new ("application/vnd.oci.image.config.v1+json", out->config_digest,
-                             (int64_t) out->config_len, NULL, NULL, err);
-  if (!desc)
-    return -1;
-  manifest = oci_manifest_new (desc); /* borrows desc */
-  json_decref (desc);
-  for (i = 0; i < out->n_layers; i++)
-    {
-      json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
-                                      out->layers[i].size, NULL, NULL, err);
-      if (!l)
-        {
-          json_decref (manifest);
-          return -1;
-        }
-      oci_manifest_add_layer (manifest, l); /* borrows l */
-      json_decref (l);
-    }
-  out->manifest = canonjson_dumps (manifest, &out->manifest_len, err);
-  json_decref (manifest);
-  if (!out->manifest
-      || digest_buffer (out->manifest, out->manifest_len, out->manifest_digest, err) < 0)
+  if (exec_image_set_manifest (out, err) < 0)
     return -1;
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &p->target_platform;
@@ -266,6 +273,7 @@ exec_image_release (struct exec_image *img)
     {
       free (img->layers[i].media_type);
       free (img->layers[i].path);
+      free (img->layers[i].snapshot);
     }
   free (img->layers);
   platform_release (&img->platform);

@@ -23,7 +23,8 @@ struct exec_layer
   char digest[DIGEST_STRLEN + 1];  /* of the blob as stored */
   char diff_id[DIGEST_STRLEN + 1]; /* of the uncompressed tar */
   int64_t size;
-  char *path; /* where the blob's bytes are */
+  char *path;     /* where the blob's bytes are */
+  char *snapshot; /* the unpacked layer, once a step needed it */
 };
 
 struct exec_image
@@ -40,11 +41,13 @@ struct exec_image
 };
 
 struct store;
+struct ignore_matcher;
 
 struct exec_opts
 {
   struct store *store;    /* base image layers come from here, new layers go here */
   const char *context;    /* the build context directory */
+  const struct ignore_matcher *ignore; /* its .dockerignore */
   bool epoch_set;         /* SOURCE_DATE_EPOCH given: every timestamp is this */
   int64_t epoch;
   FILE *progress;         /* step lines; NULL for quiet */
@@ -53,6 +56,8 @@ struct exec_opts
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                     bale_error_t *err);
 void exec_image_release (struct exec_image *img);
+/* (Re)build img's manifest (canonical JSON and digest) from its config and layers. */
+int exec_image_set_manifest (struct exec_image *img, bale_error_t *err);
 
 /* Go's time.Time.MarshalJSON of a UTC time: RFC 3339 with nanoseconds, trailing zeros cut. */
 void exec_format_time (int64_t sec, long nsec, char buf[40]);

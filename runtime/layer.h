@@ -102,6 +102,12 @@ int layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_
 /* Free the writer, finished or not. Accepts NULL. */
 void layer_writer_free (struct layer_writer *w);
 
+/* Compress the uncompressed layer tar read from in_fd (to its end) into out_fd with c, the
+   same way the writer does, filling *res (diff_id: of what was read). For exports: bale
+   keeps layers uncompressed while building and compresses them when they leave the store. */
+int layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
+                    bale_error_t *err);
+
 /* ---- applying ----------------------------------------------------------------------------- */
 
 enum layer_extract_mode

@@ -809,3 +809,59 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
   layer_writer_free (w);
   return ret < 0 ? -1 : 0;
 }
+
+/* ---- compressing a finished tar ------------------------------------------------------------ */
+
+int
+layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
+                bale_error_t *err)
+{
+  struct layer_writer *w = xzalloc (sizeof *w);
+  char buf[1 << 16];
+  int ret = -1;
+
+  w->opts.compression = c;
+  w->out_fd = out_fd;
+  if (digester_init (&w->diff, err) < 0 || digester_init (&w->blob, err) < 0
+      || (c != LAYER_COMPRESSION_NONE && setup_compressor (w, err) < 0))
+    goto out;
+  for (;;)
+    {
+      ssize_t n = read (in_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          bale_make_error (err, errno, "cannot read the layer to compress");
+          goto out;
+        }
+      if (n == 0)
+        break;
+      if (tee_write (NULL, w, buf, (size_t) n) != n)
+        {
+          archive_fail (w, w->z, err, "cannot compress the layer", "");
+          goto out;
+        }
+    }
+  if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
+    {
+      archive_fail (w, w->z, err, "cannot finish the compressor", c == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+      goto out;
+    }
+  memset (res, 0, sizeof *res);
+  if (digester_final (&w->diff, res->diff_id, err) < 0 || digester_final (&w->blob, res->digest, err) < 0)
+    goto out;
+  res->size = w->size;
+  res->tar_size = w->tar_size;
+  res->media_type = layer_media_type (c);
+  ret = 0;
+out:
+  if (w->z)
+    archive_write_fail (w->z);
+  archive_write_free (w->z);
+  digester_release (&w->diff);
+  digester_release (&w->blob);
+  bale_error_release (&w->cb_err);
+  free (w);
+  return ret;
+}

@@ -110,13 +110,13 @@ build_docker_archive () {
 }
 check "build: docker-archive output" build_docker_archive
 
-build_layer_step_fails_clearly () {
-  printf 'FROM scratch\nENV A=1\nCOPY a /a\n' > "$ctx/Dockerfile"
-  echo x > "$ctx/a"
-  if "$BALE" build -q --output "type=oci,dest=$T_TMP/never" "$ctx" > /dev/null 2> "$T_TMP/err"; then return 1; fi
-  grep -q "Dockerfile:3:1: error: COPY" "$T_TMP/err" && [ ! -e "$T_TMP/never" ]
+build_failure_writes_nothing () {
+  printf 'FROM scratch\nENV A=1\nCOPY missing /a\n' > "$ctx/Dockerfile"
+  if "$BALE" build -q -t never --output "type=oci,dest=$T_TMP/never" "$ctx" > /dev/null 2> "$T_TMP/err"; then return 1; fi
+  grep -q 'Dockerfile:3:1: error: COPY: "missing": not found in the build context' "$T_TMP/err" &&
+    [ ! -e "$T_TMP/never" ] && ! "$BALE" images | grep -q '^never '
 }
-check "build: an unsupported step names instruction and line, writes nothing" build_layer_step_fails_clearly
+check "build: a failing step is located, and writes no output and no name" build_failure_writes_nothing
 
 build_bad_output () {
   ! "$BALE" build --output type=tarball,dest=x "$ctx" 2> "$T_TMP/err" &&
