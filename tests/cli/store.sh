@@ -151,6 +151,8 @@ errors_name_things () {
   head -c 4096 /dev/urandom > "$T_TMP/junk.tar"
   "$BALE" load -i "$T_TMP/junk.tar" 2> "$T_TMP/err" && return 1
   grep -q "cannot read archive '$T_TMP/junk.tar'" "$T_TMP/err" || return 1
+  "$BALE" inspect mk:1 nothere > "$T_TMP/out" 2> "$T_TMP/err" && return 1
+  grep -q "error: no such image: 'nothere'" "$T_TMP/err" && grep -q '"mk:1"' "$T_TMP/out" || return 1
   mkdir -p "$T_TMP/notlayout" && "$BALE" load -i "$T_TMP/notlayout" 2> "$T_TMP/err" && return 1
   grep -q "'$T_TMP/notlayout' is a directory but not an OCI layout" "$T_TMP/err" || return 1
   "$BALE" tag mk:1 'Bad:Name!' 2> "$T_TMP/err" && return 1
