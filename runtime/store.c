@@ -652,6 +652,10 @@ store_ref_set (struct store *s, const char *name, const char *digest, bale_error
     return -1;
   if (!digest_is_valid (digest))
     return bale_make_error (err, 0, "invalid digest '%s'", digest ? digest : "");
+  /* A digest as a name only keeps an untagged image: it can name nothing but itself. */
+  if (digest_is_valid (name) && strcmp (name, digest) != 0)
+    return bale_make_error (err, 0, "invalid image name '%s': a digest cannot name another image",
+                            name);
   if (!store_blob_exists (s, digest))
     return bale_make_error (err, 0, "cannot name '%s': blob '%s' is not in the store", name,
                             digest);

@@ -301,6 +301,9 @@ test_refs_normalized (void **state)
   assert_true (store_ref_set (f->s, "Bad/Name", d, &err) < 0);
   assert_non_null (strstr (err->msg, "invalid image name 'Bad/Name'"));
   bale_error_release (&err);
+  assert_true (store_ref_set (f->s, "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", d, &err) < 0);
+  assert_non_null (strstr (err->msg, "a digest cannot name another image"));
+  bale_error_release (&err);
   /* Naming a blob the store does not have is refused. */
   assert_true (store_ref_set (f->s, "x", "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", &err) < 0);
   bale_error_release (&err);
