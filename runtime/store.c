@@ -637,8 +637,21 @@ static int
 do_ref_set (json_t *doc, void *ctx, bale_error_t *err)
 {
   struct ref_edit *e = ctx;
+  json_t *refs = json_object_get (doc, "refs");
+  const char *key;
+  json_t *value;
+  const char *prev = json_string_value (json_object_get (refs, e->name));
+  cleanup_free char *old = xstrdup (prev ? prev : "");
 
-  json_object_set_new (json_object_get (doc, "refs"), e->name, json_string (e->digest));
+  json_object_set_new (refs, e->name, json_string (e->digest));
+  if (!digest_is_valid (old) || strcmp (old, e->digest) == 0)
+    return 1;
+  json_object_foreach (refs, key, value)
+    if (json_is_string (value) && strcmp (json_string_value (value), old) == 0)
+      return 1;
+  /* Docker keeps an image that loses its last name (`docker build -t x` again, `docker load`
+     of a newer x) as a dangling <none> image, which prune removes later. */
+  json_object_set_new (refs, old, json_string (old));
   return 1;
 }
 

@@ -110,7 +110,8 @@ struct store_ref
   char *digest; /* of a manifest or an index */
 };
 
-/* name → digest (an existing blob). Replaces any previous target. */
+/* name → digest (an existing blob). Replaces any previous target; a previous target left
+   without a name is kept as an untagged image, as Docker does. */
 int store_ref_set (struct store *s, const char *name, const char *digest, bale_error_t *err);
 /* Copy the target of name into out; fails ("no such image") when there is none. */
 int store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],

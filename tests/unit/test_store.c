@@ -308,6 +308,20 @@ test_refs_normalized (void **state)
   assert_true (store_ref_set (f->s, "x", "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", &err) < 0);
   bale_error_release (&err);
 
+  /* Renaming away the last name of an image keeps it, untagged. */
+  {
+    char e[DIGEST_STRLEN + 1];
+
+    assert_ok (store_blob_put (f->s, "def", 3, e, &err), &err);
+    assert_ok (store_ref_set (f->s, "example.com:5000/a/b:v1", e, &err), &err);
+    assert_ok (store_ref_set (f->s, "busybox", e, &err), &err);
+    assert_ok (store_ref_list (f->s, &refs, &n, &err), &err);
+    assert_int_equal (n, 3);
+    assert_string_equal (refs[2].name, d);
+    assert_string_equal (refs[2].digest, d);
+    store_refs_free (refs, n);
+    assert_ok (store_ref_delete (f->s, d, &err), &err);
+  }
   assert_ok (store_ref_delete (f->s, "busybox", &err), &err);
   assert_true (store_ref_delete (f->s, "busybox", &err) < 0);
   assert_non_null (strstr (err->msg, "no such image"));
