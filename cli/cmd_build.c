@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/buildopts.h"
 #include "cli/cli.h"
@@ -41,6 +42,8 @@ struct build_cli
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache;
+  struct exec_secret *secrets;
+  size_t n_secrets, alloc_secrets;
 };
 
 static void
@@ -58,6 +61,7 @@ build_usage (FILE *f)
          "                       type=docker-archive,dest=FILE\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
+         "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
          "  -q, --quiet          print only the image ID\n"
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -97,6 +101,45 @@ parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
   return 0;
 }
 
+/* --secret id=ID,src=PATH (also source=; a bare PATH's name is the id, as buildx does). */
+static int
+parse_secret (struct build_cli *c, const char *spec, bale_error_t *err)
+{
+  const char *id = NULL, *src = NULL;
+  char *copy = xstrdup (spec), *save = copy, *item;
+
+  while ((item = strsep (&save, ",")) != NULL)
+    {
+      if (strncmp (item, "id=", 3) == 0)
+        id = item + 3;
+      else if (strncmp (item, "src=", 4) == 0)
+        src = item + 4;
+      else if (strncmp (item, "source=", 7) == 0)
+        src = item + 7;
+      else if (strcmp (item, "type=file") != 0)
+        {
+          free (copy);
+          return bale_make_error (err, 0, "--secret %s: unknown field \"%s\" (want id=ID,src=FILE)", spec, item);
+        }
+    }
+  if (!id || !src || !*id || !*src)
+    {
+      free (copy);
+      return bale_make_error (err, 0, "--secret %s: want id=ID,src=FILE", spec);
+    }
+  if (access (src, R_OK) < 0)
+    {
+      free (copy);
+      return bale_make_error (err, errno, "--secret %s: cannot read %s", spec, src);
+    }
+  XGROW (c->secrets, c->alloc_secrets, c->n_secrets + 1);
+  c->secrets[c->n_secrets].id = xstrdup (id);
+  c->secrets[c->n_secrets].path = realpath (src, NULL);
+  c->n_secrets++;
+  free (copy);
+  return 0;
+}
+
 static int
 parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
 {
@@ -107,6 +150,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "compression", required_argument, NULL, 'C' },
     { "iidfile", required_argument, NULL, 'I' },
     { "no-cache", no_argument, NULL, 'N' },
+    { "secret", required_argument, NULL, 'S' },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -141,6 +185,10 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         case 'C': c->compression = optarg; break;
         case 'I': c->iidfile = optarg; break;
         case 'N': c->no_cache = true; break;
+        case 'S':
+          if (parse_secret (c, optarg, err) < 0)
+            return -1;
+          break;
         case 'q': c->quiet = true; break;
         case 'h': build_usage (stdout); exit (0);
         default: build_usage (stderr); exit (2);
@@ -272,6 +320,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (!eo.store)
     goto out;
   eo.context = c.b.context;
+  eo.secrets = c.secrets;
+  eo.n_secrets = c.n_secrets;
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
   eo.ignore = ignore;
@@ -316,5 +366,11 @@ out:
   buildopts_release (&c.b);
   free (c.tags);
   free (c.dest);
+  for (size_t i = 0; i < c.n_secrets; i++)
+    {
+      free ((char *) c.secrets[i].id);
+      free ((char *) c.secrets[i].path);
+    }
+  free (c.secrets);
   return ret;
 }

@@ -21,6 +21,7 @@ struct subcommand
 
 static const struct subcommand subcommands[] = {
   { "build", bale_cmd_build, "build an image from a Dockerfile" },
+  { "run", bale_cmd_run, "run an image of the store, as docker run does" },
   { "explain", bale_cmd_explain, "show what `docker run IMAGE ARGS` executes, and why" },
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
   { "plan", bale_cmd_plan, "show what each instruction will do, after expansion" },
@@ -113,5 +114,6 @@ main (int argc, char **argv)
       bale_error_release (&err);
       return 1;
     }
-  return 0;
+  /* A subcommand may pass on an exit status (bale run: the command's). */
+  return ret > 255 ? 255 : ret;
 }

@@ -378,7 +378,7 @@ ensure_staging (struct copier *c, bale_error_t *err)
 static int
 add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_error_t *err)
 {
-  struct layer_extract_opts opts = { LAYER_EXTRACT_MERGED, NULL };
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .max_tar_bytes = 0 };
   cleanup_free char *name = NULL;
   int sub;
 
@@ -548,9 +548,9 @@ write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, b
           {
             struct stat st = e->st;
             st.st_size = now.st_size;
-            return layer_writer_add_file (w, e->path, &st, fd, err);
+            return layer_writer_add_file (w, e->path, &st, fd, NULL, err);
           }
-        return layer_writer_add_file (w, e->path, &e->st, fd, err);
+        return layer_writer_add_file (w, e->path, &e->st, fd, NULL, err);
       }
     case CE_SYMLINK:
       return layer_writer_add_symlink (w, e->path, &e->st, e->target, err);
@@ -561,7 +561,7 @@ write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, b
         cleanup_close int fd = memfd_create ("heredoc", MFD_CLOEXEC);
         if (fd < 0 || bale_write_all (fd, e->data, e->len) < 0 || lseek (fd, 0, SEEK_SET) < 0)
           return bale_make_error (err, errno, "cannot stage heredoc %s", e->path);
-        return layer_writer_add_file (w, e->path, &e->st, fd, err);
+        return layer_writer_add_file (w, e->path, &e->st, fd, NULL, err);
       }
     }
   (void) c;

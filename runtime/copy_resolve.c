@@ -192,7 +192,8 @@ expand (int root_fd, enum copy_root_kind kind, const char *src, char **comp, siz
         }
     }
   closedir (d);
-  qsort (names, n_names, sizeof *names, cmp_names);
+  if (n_names > 1)
+    qsort (names, n_names, sizeof *names, cmp_names);
   for (k = 0; k < n_names && ret == 0; k++)
     {
       cleanup_free char *next = *prefix ? xasprintf ("%s/%s", prefix, names[k]) : xstrdup (names[k]);

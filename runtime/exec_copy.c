@@ -31,7 +31,6 @@
 #include "runtime/store.h"
 #include "common/banned.h"
 
-#define LAYER_MT_TAR "application/vnd.oci.image.layer.v1.tar"
 
 int
 exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***out, size_t *n,
@@ -60,16 +59,6 @@ exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***o
   return 0;
 }
 
-/* What the child reports: the layer's digests and size, or an error message. */
-struct child_report
-{
-  int ok;
-  char diff_id[DIGEST_STRLEN + 1];
-  char digest[DIGEST_STRLEN + 1];
-  int64_t size;
-  char msg[4000];
-};
-
 struct fs_job
 {
   const struct plan_step *step;
@@ -85,8 +74,9 @@ struct fs_job
 };
 
 static int
-child_work (const struct fs_job *j, int layer_fd, struct child_report *rep, bale_error_t *err)
+child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err)
 {
+  const struct fs_job *j = ctx;
   const struct plan_step *s = j->step;
   cleanup_close int dest_fd = -1, src_fd = -1;
   struct layer_writer *w = NULL;
@@ -254,41 +244,15 @@ release_state (struct stage_state *s)
   free (s->new_diff_ids);
 }
 
-/* Read the layer from fd into a new blob of the store; the child's report says what it must
-   hash to. */
-static int
-receive (struct executor *x, int fd, struct store_blob_writer **wp, bale_error_t *err)
-{
-  char buf[1 << 16];
-
-  for (;;)
-    {
-      ssize_t n = read (fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return bale_make_error (err, errno, "reading the layer");
-      if (n == 0)
-        return 0;
-      if (store_blob_writer_write (*wp, buf, (size_t) n, err) < 0)
-        return -1;
-    }
-  (void) x;
-}
-
 int
 exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
               bale_error_t *err)
 {
   struct stage_state *state = &x->states[st->index], tmp = { 0 }, *src = NULL;
   struct fs_job j = { 0 };
-  struct child_report rep = { 0 };
-  struct store_blob_writer *bw = NULL;
   cleanup_free char *tmpdir = xasprintf ("%s/tmp", store_path (x->o->store));
   cleanup_free char *mps = NULL, *dest_mp = NULL, *src_mp = NULL;
-  int data[2] = { -1, -1 }, report[2] = { -1, -1 }, status = 0, ret = -1;
-  bale_error_t cerr = NULL;
-  pid_t pid;
+  int ret = -1;
   size_t i;
 
   j.step = s;
@@ -330,92 +294,15 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
     }
   j.dest_mp = dest_mp;
   j.src_mp = src_mp;
-  if (pipe2 (data, O_CLOEXEC) < 0 || pipe2 (report, O_CLOEXEC) < 0)
-    {
-      bale_make_error (err, errno, "pipe");
-      goto out;
-    }
-  bw = store_blob_writer_new (x->o->store, err);
-  if (!bw)
-    goto out;
-  pid = fork ();
-  if (pid < 0)
-    {
-      bale_make_error (err, errno, "fork");
-      goto out;
-    }
-  if (pid == 0)
-    {
-      bale_error_t e = NULL;
-      close (data[0]);
-      close (report[0]);
-      signal (SIGPIPE, SIG_DFL);
-      rep.ok = child_work (&j, data[1], &rep, &e) == 0;
-      if (!rep.ok)
-        snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
-      close (data[1]);
-      bale_write_all (report[1], &rep, sizeof rep);
-      _exit (rep.ok ? 0 : 1);
-    }
-  close (data[1]);
-  data[1] = -1;
-  close (report[1]);
-  report[1] = -1;
-  if (receive (x, data[0], &bw, err) < 0)
-    {
-      kill (pid, SIGKILL);
-      waitpid (pid, &status, 0);
-      goto out;
-    }
-  {
-    ssize_t n;
-    size_t got = 0;
-    while (got < sizeof rep && (n = read (report[0], (char *) &rep + got, sizeof rep - got)) != 0)
-      {
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n < 0)
-          break;
-        got += (size_t) n;
-      }
-    if (got != sizeof rep)
-      rep.ok = 0, snprintf (rep.msg, sizeof rep.msg, "the copy process died");
-  }
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (!rep.ok || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    {
-      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr),
-                     rep.ok ? "the copy process failed" : rep.msg);
-      goto out;
-    }
   {
     struct exec_layer l = { 0 };
-    char digest[DIGEST_STRLEN + 1];
-    if (store_blob_writer_commit (bw, rep.digest, digest, err) < 0)
-      {
-        bw = NULL;
-        goto out;
-      }
-    bw = NULL;
-    l.media_type = (char *) LAYER_MT_TAR;
-    memcpy (l.digest, digest, sizeof l.digest);
-    memcpy (l.diff_id, rep.diff_id, sizeof l.diff_id);
-    l.size = rep.size;
-    l.path = store_blob_path (x->o->store, digest);
+    if (exec_child_layer (x, s, child_work, &j, &l, err) < 0)
+      goto out;
     exec_state_add_layer (state, &l, true);
     free (l.path);
   }
   ret = 0;
 out:
-  store_blob_writer_abort (bw);
-  for (i = 0; i < 2; i++)
-    {
-      if (data[i] >= 0)
-        close (data[i]);
-      if (report[i] >= 0)
-        close (report[i]);
-    }
   if (mps)
     {
       rmdir (src_mp ? src_mp : mps);
@@ -425,6 +312,5 @@ out:
   free (j.dest_layers);
   free (j.src_layers);
   release_state (&tmp);
-  bale_error_release (&cerr);
   return ret;
 }

@@ -83,13 +83,17 @@ step_error (const struct plan *p, const struct plan_step *s, bale_error_t *err, 
   return plan_error_at (p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), what);
 }
 
+/* "#3 [build 2/5] RUN make": numbered like BuildKit's plain progress; a RUN step's output
+   lines carry the same number. */
 static void
-progress (const struct exec_opts *o, const struct plan_stage *st, size_t i, const struct plan_step *s)
+progress (const struct exec_opts *o, size_t stepno, const struct plan_stage *st, size_t i,
+          const struct plan_step *s)
 {
   if (!o->progress)
     return;
-  fprintf (o->progress, "[%s %zu/%zu] %s\n", st->display, i + 1, st->n_steps,
+  fprintf (o->progress, "#%zu [%s %zu/%zu] %s\n", stepno, st->display, i + 1, st->n_steps,
            s->created_by ? s->created_by : bale_instr_name (s->instr));
+  fflush (o->progress);
 }
 
 /* The layers of the stage's base: a parent stage's, or the base image's from the store. */
@@ -143,7 +147,8 @@ build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
   for (i = 0; i < st->n_steps; i++)
     {
       const struct plan_step *s = &st->steps[i];
-      progress (x->o, st, i, s);
+      x->stepno++;
+      progress (x->o, x->stepno, st, i, s);
       if (s->kind != PLAN_STEP_LAYER)
         continue;
       if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD || s->instr == BALE_I_WORKDIR)
@@ -151,8 +156,13 @@ build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
           if (exec_fs_step (x, st, s, err) < 0)
             return -1;
         }
+      else if (s->instr == BALE_I_RUN)
+        {
+          if (exec_run_step (x, st, s, x->stepno, err) < 0)
+            return -1;
+        }
       else
-        return step_error (x->p, s, err, "building layers is not supported yet");
+        return step_error (x->p, s, err, "building layers is not supported for this instruction");
     }
   return 0;
 }
@@ -244,7 +254,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states) };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0 };
   size_t i;
   int ret = 0;
 

@@ -43,6 +43,13 @@ struct exec_image
 struct store;
 struct ignore_matcher;
 
+/* `bale build --secret id=ID,src=PATH`. */
+struct exec_secret
+{
+  const char *id;
+  const char *path;
+};
+
 struct exec_opts
 {
   struct store *store;    /* base image layers come from here, new layers go here */
@@ -50,7 +57,9 @@ struct exec_opts
   const struct ignore_matcher *ignore; /* its .dockerignore */
   bool epoch_set;         /* SOURCE_DATE_EPOCH given: every timestamp is this */
   int64_t epoch;
-  FILE *progress;         /* step lines; NULL for quiet */
+  FILE *progress;         /* step lines and RUN output; NULL for quiet */
+  const struct exec_secret *secrets;
+  size_t n_secrets;
 };
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,

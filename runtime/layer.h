@@ -40,6 +40,11 @@ struct layer_write_opts
      n_entries of them; NULL writes everything. */
   const char *const *entries;
   size_t n_entries;
+  /* layer_write_dir only: when set, entries for which skip returns true are left out, with
+     everything below them (e.g. mount-point stubs a RUN step's sandbox created). path is
+     relative to dir_fd, st its lstat; for an overlay whiteout, st is the 0/0 device. */
+  bool (*skip) (void *ctx, const char *path, const struct stat *st);
+  void *skip_ctx;
 };
 
 /* What a written layer is, for its descriptor and the config's rootfs.diff_ids. */
@@ -82,9 +87,11 @@ struct layer_writer *layer_writer_new (const struct layer_write_opts *opts, int 
                                        bale_error_t *err);
 /* A regular file: its st_size bytes are read from fd (from its current offset), and its
    xattrs too. A later file with the (st_dev, st_ino) of an earlier one, when st_nlink > 1,
-   becomes a hard link to the earlier path and fd is not read. */
+   becomes a hard link to the earlier path and its data is not archived again. When
+   data_digest is not NULL it receives the "sha256:<hex>" of the file's data (DIGEST_STRLEN
+   + 1 bytes), computed in the same read: COPY needs it for its cache key. */
 int layer_writer_add_file (struct layer_writer *w, const char *path, const struct stat *st,
-                           int fd, bale_error_t *err);
+                           int fd, char *data_digest, bale_error_t *err);
 /* A directory; its xattrs are read from fd unless fd is -1. */
 int layer_writer_add_dir (struct layer_writer *w, const char *path, const struct stat *st,
                           int fd, bale_error_t *err);
@@ -102,9 +109,11 @@ int layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_
 /* Free the writer, finished or not. Accepts NULL. */
 void layer_writer_free (struct layer_writer *w);
 
-/* Compress the uncompressed layer tar read from in_fd (to its end) into out_fd with c, the
-   same way the writer does, filling *res (diff_id: of what was read). For exports: bale
-   keeps layers uncompressed while building and compresses them when they leave the store. */
+/*
+ * Compress the uncompressed layer read from in_fd (to its end) into out_fd with c, and fill
+ * *res (diff_id of the input, digest and size of the output): for builds that write layers
+ * uncompressed, as Docker does, and compress on export. Same gzip/zstd settings as above.
+ */
 int layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
                     bale_error_t *err);
 
@@ -126,6 +135,10 @@ struct layer_extract_opts
   /* When not NULL, the sha256 of the whole uncompressed stream (trailing bytes included)
      must equal it, or layer_extract fails after the last entry. */
   const char *expected_diff_id;
+  /* Limits against decompression bombs, 0 for none: bytes of the uncompressed stream and
+     entries. Exceeding one fails the extraction. */
+  int64_t max_tar_bytes;
+  int64_t max_entries;
 };
 
 /* What an extraction saw, for tests and progress. */
@@ -147,9 +160,12 @@ struct layer_extract_stats
  * name an earlier entry of the same layer and link it as it is; owners, modes (setuid
  * too), mtimes, xattrs and device nodes are applied through the new file's own descriptor.
  * Refused with an error naming the entry: non-directory root entries, whiteouts of "." or
- * "..", empty whiteouts, hard links to directories or to paths this layer did not create,
- * sparse entries, names longer than PATH_MAX, overlay xattrs. Kernels without openat2 fail
- * with ENOSYS. A failed extraction leaves a partly applied root behind.
+ * "..", empty whiteouts, hard links to directories or to paths this layer did not create
+ * (forward references included), sparse entries, names longer than PATH_MAX. Data on hard
+ * link entries is never written; overlay xattrs (trusted.overlay.*, user.overlay.*) in the
+ * layer are dropped; sockets are skipped. Missing parent directories are created 0755.
+ * Kernels without openat2 fail with ENOSYS. A failed extraction leaves a partly applied
+ * root behind.
  */
 int layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
                    struct layer_extract_stats *stats, bale_error_t *err);

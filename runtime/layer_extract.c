@@ -76,6 +76,7 @@ struct extractor
 {
   int root;
   enum layer_extract_mode mode;
+  int64_t max_tar_bytes, max_entries, tar_bytes;
   int fd;
   struct archive *raw, *tar;
   struct digester blob, diff;
@@ -211,6 +212,13 @@ read_tar (struct archive *a, void *ctx, const void **out)
       if (x->cb_err == NULL)
         bale_make_error (&x->cb_err, 0, "cannot decompress the layer: %s",
                          archive_error_string (x->raw));
+      return -1;
+    }
+  x->tar_bytes += n;
+  if (x->max_tar_bytes > 0 && x->tar_bytes > x->max_tar_bytes)
+    {
+      bale_make_error (&x->cb_err, EFBIG, "the layer is larger than %" PRId64 " bytes uncompressed",
+                       x->max_tar_bytes);
       return -1;
     }
   digester_update (&x->diff, x->tarbuf, (size_t) n);
@@ -429,7 +437,7 @@ ensure_dir (struct extractor *x, const char *dir, int hops, bale_error_t *err)
 
 /* An O_PATH descriptor of the directory dir (relative to the root), resolved inside the
    root. With create, missing directories are made (ensure_dir); without, a missing one
-   sets *missing and returns -1 without an error. */
+   (or a non-directory) sets *missing and returns -1 without an error. */
 static int
 open_dir_in_root (struct extractor *x, const char *dir, bool create, bool *missing,
                   bale_error_t *err)
@@ -441,7 +449,8 @@ open_dir_in_root (struct extractor *x, const char *dir, bool create, bool *missi
   fd = openat2_in_root (x->root, dir, O_PATH | O_DIRECTORY);
   if (fd >= 0)
     return fd;
-  if (errno == ENOENT && missing)
+  /* A parent that is a file holds nothing to delete either. */
+  if ((errno == ENOENT || errno == ENOTDIR) && missing)
     {
       *missing = true;
       return -1;
@@ -624,7 +633,8 @@ finish_dir_times (struct extractor *x, bale_error_t *err)
       /* O_NOFOLLOW: a later entry may have replaced the directory with a symlink. */
       cleanup_close int fd
           = openat2_in_root (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      struct timespec ts[2] = { { (time_t) x->dirs[i].mtime, 0 }, { (time_t) x->dirs[i].mtime, 0 } };
+      time_t t = (time_t) x->dirs[i].mtime;
+      struct timespec ts[2] = { { t, 0 }, { t, 0 } };
 
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
         continue;
@@ -713,7 +723,9 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   mode_t type = archive_entry_filetype (e) == AE_IFIFO  ? S_IFIFO
                 : archive_entry_filetype (e) == AE_IFBLK ? S_IFBLK
                                                          : S_IFCHR;
-  dev_t dev = type == S_IFIFO ? 0 : makedev (archive_entry_rdevmajor (e), archive_entry_rdevminor (e));
+  dev_t dev = type == S_IFIFO
+                  ? 0
+                  : makedev (archive_entry_rdevmajor (e), archive_entry_rdevminor (e));
   cleanup_close int fd = -1;
   char proc[64];
   struct stat st;
@@ -853,8 +865,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
          but a directory would re-point everything after it (CVE-2021-29136). */
       if (archive_entry_filetype (e) == AE_IFDIR && !archive_entry_hardlink (e))
         return 0;
-      return bale_make_error (err, EINVAL, "layer entry '%s' replaces the root with a non-directory",
-                              name);
+      return bale_make_error (err, EINVAL,
+                              "layer entry '%s' replaces the root with a non-directory", name);
     }
   copy = xstrdup (path);
   split_path (copy, &dir, &base);
@@ -867,8 +879,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
   return apply_file_entry (x, path, e, err);
 }
 
-/* Hash what the tar reader left unread: padding and anything after the end blocks belong
-   to the diff_id too. */
+/* Hash what the readers left unread: padding and anything after the end blocks belong
+   to the diff_id too, and anything after the compressed stream to the blob digest. */
 static int
 drain (struct extractor *x, bale_error_t *err)
 {
@@ -877,6 +889,9 @@ drain (struct extractor *x, bale_error_t *err)
 
   while ((n = read_tar (NULL, x, &out)) > 0)
     ;
+  if (n == 0)
+    while ((n = read_blob (NULL, x, &out)) > 0)
+      ;
   if (n < 0)
     {
       bale_error_join (err, &x->cb_err);
@@ -897,6 +912,9 @@ extract_all (struct extractor *x, const struct layer_extract_opts *opts,
   /* ARCHIVE_WARN: a name that does not convert to the locale's charset, kept as bytes. */
   while ((ret = archive_read_next_header (x->tar, &e)) == ARCHIVE_OK || ret == ARCHIVE_WARN)
     {
+      if (x->max_entries > 0 && x->entries >= x->max_entries)
+        return bale_make_error (err, EFBIG, "the layer has more than %" PRId64 " entries",
+                                x->max_entries);
       x->entries++;
       if (apply_entry (x, e, err) < 0)
         return bale_error_wrap (err, "layer entry %" PRId64, x->entries);
@@ -927,6 +945,8 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
 
   x->root = root_fd;
   x->mode = opts->mode;
+  x->max_tar_bytes = opts->max_tar_bytes;
+  x->max_entries = opts->max_entries;
   x->fd = fd;
   if (digester_init (&x->blob, err) < 0 || digester_init (&x->diff, err) < 0)
     ret = -1;

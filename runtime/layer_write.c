@@ -48,6 +48,7 @@ struct inode_link
   dev_t dev;
   ino_t ino;
   char *path;
+  char digest[DIGEST_STRLEN + 1]; /* of its data, "" unless a caller asked for it */
 };
 
 struct layer_writer
@@ -62,6 +63,10 @@ struct layer_writer
   struct inode_link *links;
   size_t n_links, links_alloc;
   bool failed, finished;
+  /* On the heap, not the stack: writers may run on threads with small stacks. */
+  char names[XATTR_LIST_MAX_];
+  char value[XATTR_LIST_MAX_];
+  char data[BLOCK_SIZE];
 };
 
 const char *
@@ -236,12 +241,10 @@ layer_writer_free (struct layer_writer *w)
 
   if (w == NULL)
     return;
-  /* archive_write_free closes an open archive first, which would write end blocks: mark
-     it fatal so an abandoned layer ends where it failed. */
-  if (w->tar)
-    archive_write_fail (w->tar);
-  if (w->z)
-    archive_write_fail (w->z);
+  /* archive_write_free closes an unfinished archive, end blocks and all, into out_fd.
+     archive_write_fail would avoid that but makes libarchive 3.6 leak its output buffer;
+     an abandoned layer is garbage either way, and the caller discards it. The tar goes
+     first: it writes into the compressor. */
   archive_write_free (w->tar);
   archive_write_free (w->z);
   digester_release (&w->diff);
@@ -269,12 +272,13 @@ keep_xattr (const char *name)
 /* Copy the kept xattrs of fd into e. listxattr returns names in inode order, so they are
    added in byte-wise order for a stable header. */
 static int
-add_xattrs (struct archive_entry *e, int fd, const char *path, bale_error_t *err)
+add_xattrs (struct layer_writer *w, struct archive_entry *e, int fd, const char *path,
+            bale_error_t *err)
 {
-  char names[XATTR_LIST_MAX_];
+  char *names = w->names;
   const char *sorted[256];
   size_t n = 0, i, j;
-  ssize_t len = flistxattr (fd, names, sizeof names);
+  ssize_t len = flistxattr (fd, names, sizeof w->names);
   char *p;
 
   if (len < 0 && (errno == ENOTSUP || errno == EBADF))
@@ -291,8 +295,8 @@ add_xattrs (struct archive_entry *e, int fd, const char *path, bale_error_t *err
       }
   for (i = 0; i < n; i++)
     {
-      char value[XATTR_SIZE_MAX < 65536 ? XATTR_SIZE_MAX : 65536];
-      ssize_t vlen = fgetxattr (fd, sorted[i], value, sizeof value);
+      char *value = w->value;
+      ssize_t vlen = fgetxattr (fd, sorted[i], value, sizeof w->value);
 
       if (vlen < 0 && errno == ENODATA)
         continue;
@@ -363,24 +367,27 @@ check_usable (struct layer_writer *w, const char *path, bale_error_t *err)
   return 0;
 }
 
-/* The earlier path of the hard link group of st, or NULL after remembering path as its
+/* The earlier member of the hard link group of st, or NULL after remembering path as its
    first member. Directories cannot be hard linked; nlink 1 cannot have a peer. */
-static const char *
-link_target (struct layer_writer *w, const char *path, const struct stat *st)
+static struct inode_link *
+link_peer (struct layer_writer *w, const char *path, const struct stat *st,
+           struct inode_link **first)
 {
   size_t i;
 
+  *first = NULL;
   if (st->st_nlink < 2)
     return NULL;
   /* Linear: hard links are rare in layers; a hash would pay off only for thousands. */
   for (i = 0; i < w->n_links; i++)
     if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
-      return w->links[i].path;
+      return &w->links[i];
   XGROW (w->links, w->links_alloc, w->n_links + 1);
-  w->links[w->n_links].dev = st->st_dev;
-  w->links[w->n_links].ino = st->st_ino;
-  w->links[w->n_links].path = xstrdup (path);
-  w->n_links++;
+  *first = &w->links[w->n_links++];
+  memset (*first, 0, sizeof **first);
+  (*first)->dev = st->st_dev;
+  (*first)->ino = st->st_ino;
+  (*first)->path = xstrdup (path);
   return NULL;
 }
 
@@ -394,14 +401,17 @@ add_hardlink (struct layer_writer *w, const char *path, const struct stat *st,
   return write_header (w, e, err);
 }
 
+/* Copy size bytes of fd into the tar (unless archive is false), feeding d too when not
+   NULL. */
 static int
-copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bale_error_t *err)
+copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bool archive,
+           struct digester *d, bale_error_t *err)
 {
-  char buf[BLOCK_SIZE];
+  char *buf = w->data;
 
   while (size > 0)
     {
-      size_t want = size < (int64_t) sizeof buf ? (size_t) size : sizeof buf;
+      size_t want = size < (int64_t) sizeof w->data ? (size_t) size : sizeof w->data;
       ssize_t r = read (fd, buf, want);
 
       if (r < 0 && errno == EINTR)
@@ -417,35 +427,65 @@ copy_data (struct layer_writer *w, const char *path, int fd, int64_t size, bale_
           w->failed = true;
           return bale_make_error (err, 0, "'%s' shrank while it was archived", path);
         }
-      if (archive_write_data (w->tar, buf, (size_t) r) != r)
+      if (d)
+        digester_update (d, buf, (size_t) r);
+      if (archive && archive_write_data (w->tar, buf, (size_t) r) != r)
         return archive_fail (w, w->tar, err, "cannot write the data of", path);
       size -= r;
     }
   return 0;
 }
 
+/* The data of fd into the tar, and its digest into out when out is not NULL. */
+static int
+add_data (struct layer_writer *w, const char *path, const struct stat *st, int fd, bool archive,
+          char *out, bale_error_t *err)
+{
+  struct digester d;
+
+  if (out == NULL)
+    return copy_data (w, path, fd, st->st_size, archive, NULL, err);
+  if (digester_init (&d, err) < 0)
+    return -1;
+  if (copy_data (w, path, fd, st->st_size, archive, &d, err) < 0)
+    {
+      digester_release (&d);
+      return -1;
+    }
+  return digester_final (&d, out, err);
+}
+
 int
 layer_writer_add_file (struct layer_writer *w, const char *path, const struct stat *st, int fd,
-                       bale_error_t *err)
+                       char *data_digest, bale_error_t *err)
 {
   struct archive_entry *e;
-  const char *peer;
+  struct inode_link *peer, *first;
 
   if (check_usable (w, path, err) < 0)
     return -1;
-  peer = link_target (w, path, st);
+  peer = link_peer (w, path, st, &first);
   if (peer != NULL)
-    return add_hardlink (w, path, st, peer, err);
+    {
+      if (data_digest && peer->digest[0] == '\0'
+          && add_data (w, path, st, fd, false, peer->digest, err) < 0)
+        return -1;
+      if (data_digest)
+        memcpy (data_digest, peer->digest, DIGEST_STRLEN + 1);
+      return add_hardlink (w, path, st, peer->path, err);
+    }
   e = new_entry (w, path, st, AE_IFREG);
   archive_entry_set_size (e, st->st_size);
-  if (add_xattrs (e, fd, path, err) < 0)
+  if (add_xattrs (w, e, fd, path, err) < 0)
     {
       archive_entry_free (e);
       return -1;
     }
-  if (write_header (w, e, err) < 0)
+  if (write_header (w, e, err) < 0 || add_data (w, path, st, fd, true, data_digest, err) < 0)
     return -1;
-  return copy_data (w, path, fd, st->st_size, err);
+  if (first && data_digest)
+    memcpy (first->digest, data_digest, DIGEST_STRLEN + 1);
+  return 0;
 }
 
 int
@@ -457,7 +497,7 @@ layer_writer_add_dir (struct layer_writer *w, const char *path, const struct sta
   if (check_usable (w, path, err) < 0)
     return -1;
   e = new_entry (w, path, st, AE_IFDIR);
-  if (fd >= 0 && add_xattrs (e, fd, path, err) < 0)
+  if (fd >= 0 && add_xattrs (w, e, fd, path, err) < 0)
     {
       archive_entry_free (e);
       return -1;
@@ -483,16 +523,16 @@ layer_writer_add_special (struct layer_writer *w, const char *path, const struct
                           bale_error_t *err)
 {
   struct archive_entry *e;
-  const char *peer;
+  struct inode_link *peer, *first;
   mode_t type = st->st_mode & S_IFMT;
 
   if (check_usable (w, path, err) < 0)
     return -1;
   if (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO)
     return bale_make_error (err, EINVAL, "'%s' is not a device or a FIFO", path);
-  peer = link_target (w, path, st);
+  peer = link_peer (w, path, st, &first);
   if (peer != NULL)
-    return add_hardlink (w, path, st, peer, err);
+    return add_hardlink (w, path, st, peer->path, err);
   e = new_entry (w, path, st, type == S_IFCHR ? AE_IFCHR : type == S_IFBLK ? AE_IFBLK : AE_IFIFO);
   if (type != S_IFIFO)
     {
@@ -550,7 +590,8 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (archive_write_close (w->tar) != ARCHIVE_OK)
     return archive_fail (w, w->tar, err, "cannot finish the archive", "tar");
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
-    return archive_fail (w, w->z, err, "cannot finish the compressor", w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+    return archive_fail (w, w->z, err, "cannot finish the compressor",
+                         w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
   w->finished = true;
   memset (res, 0, sizeof *res);
   if (digester_final (&w->diff, res->diff_id, err) < 0
@@ -562,11 +603,65 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   return 0;
 }
 
+/* ---- compressing a finished tar ----------------------------------------------------------- */
+
+/* The same chain without the tar stage: the bytes of in_fd go through tee_write. */
+int
+layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
+                bale_error_t *err)
+{
+  struct layer_writer *w = xzalloc (sizeof *w);
+  int ret = -1;
+
+  w->opts.compression = c;
+  w->out_fd = out_fd;
+  if (digester_init (&w->diff, err) < 0 || digester_init (&w->blob, err) < 0
+      || (c != LAYER_COMPRESSION_NONE && setup_compressor (w, err) < 0))
+    goto out;
+  for (;;)
+    {
+      ssize_t n = read (in_fd, w->data, sizeof w->data);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          bale_make_error (err, errno, "cannot read the layer to compress");
+          goto out;
+        }
+      if (n == 0)
+        break;
+      if (tee_write (NULL, w, w->data, (size_t) n) < 0)
+        {
+          bale_error_join (err, &w->cb_err);
+          goto out;
+        }
+    }
+  if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
+    {
+      archive_fail (w, w->z, err, "cannot finish the compressor", "layer");
+      goto out;
+    }
+  memset (res, 0, sizeof *res);
+  if (digester_final (&w->diff, res->diff_id, err) < 0
+      || digester_final (&w->blob, res->digest, err) < 0)
+    goto out;
+  res->size = w->size;
+  res->tar_size = w->tar_size;
+  res->media_type = layer_media_type (c);
+  w->finished = true;
+  ret = 0;
+out:
+  layer_writer_free (w);
+  return ret;
+}
+
 /* ---- writing a directory tree ------------------------------------------------------------- */
 
 struct tree
 {
   struct layer_writer *w;
+  const struct layer_write_opts *opts;
   bool overlay;
   struct strbuf path;
 };
@@ -611,6 +706,25 @@ is_xwhiteout (int dirfd, const struct dirwalk_ent *ent)
          || fgetxattr (fd, "user.overlay.whiteout", NULL, 0) >= 0;
 }
 
+/* With redirect_dir a renamed directory is only a pointer to its lower path, and with
+   metacopy a file's data stays in the lower layer: the upper directory alone would then
+   make a wrong layer, silently. The sandbox mounts with both off; refuse if it did not. */
+static int
+check_self_contained (int fd, const char *path, bale_error_t *err)
+{
+  static const char *const names[] = { "trusted.overlay.redirect", "user.overlay.redirect",
+                                       "trusted.overlay.metacopy", "user.overlay.metacopy" };
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof *names; i++)
+    if (fgetxattr (fd, names[i], NULL, 0) >= 0)
+      return bale_make_error (err, ENOTSUP,
+                              "'%s' has the overlayfs xattr '%s': mount the overlay with "
+                              "redirect_dir=off,metacopy=off to make layers from it",
+                              path, names[i]);
+  return 0;
+}
+
 static int write_tree (struct tree *t, int fd, const struct stat *dir_st, bale_error_t *err);
 
 /* Open what ent names for reading its data or xattrs; it must still be the entry that was
@@ -643,12 +757,13 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
     {
     case S_IFREG:
       fd = open_entry (dirfd, ent, path, O_NONBLOCK, err);
-      if (fd < 0)
+      if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0))
         return -1;
-      return layer_writer_add_file (t->w, path, &ent->st, fd, err);
+      return layer_writer_add_file (t->w, path, &ent->st, fd, NULL, err);
     case S_IFDIR:
       fd = open_entry (dirfd, ent, path, O_DIRECTORY, err);
-      if (fd < 0 || layer_writer_add_dir (t->w, path, &ent->st, fd, err) < 0)
+      if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0)
+          || layer_writer_add_dir (t->w, path, &ent->st, fd, err) < 0)
         return -1;
       if (t->overlay && is_opaque_dir (fd) && layer_writer_add_opaque (t->w, path, err) < 0)
         return -1;
@@ -689,7 +804,9 @@ visit (struct tree *t, int fd, const struct dirwalk_ent *ent, bool whiteout, bal
   if (len > 0)
     strbuf_addch (&t->path, '/');
   strbuf_addstr (&t->path, ent->name);
-  if (whiteout)
+  if (t->opts->skip && t->opts->skip (t->opts->skip_ctx, t->path.buf, &ent->st))
+    ret = 0;
+  else if (whiteout)
     ret = layer_writer_add_whiteout (t->w, t->path.buf, err);
   else
     ret = write_one (t, fd, ent, err);
@@ -784,7 +901,7 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
                  struct layer_result *res, bale_error_t *err)
 {
   struct layer_writer *w = layer_writer_new (opts, out_fd, err);
-  struct tree t = { w, opts->overlay_upper, STRBUF_INIT };
+  struct tree t = { w, opts, opts->overlay_upper, STRBUF_INIT };
   struct stat root_st;
   int ret;
 
@@ -808,60 +925,4 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
   strbuf_release (&t.path);
   layer_writer_free (w);
   return ret < 0 ? -1 : 0;
-}
-
-/* ---- compressing a finished tar ------------------------------------------------------------ */
-
-int
-layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
-                bale_error_t *err)
-{
-  struct layer_writer *w = xzalloc (sizeof *w);
-  char buf[1 << 16];
-  int ret = -1;
-
-  w->opts.compression = c;
-  w->out_fd = out_fd;
-  if (digester_init (&w->diff, err) < 0 || digester_init (&w->blob, err) < 0
-      || (c != LAYER_COMPRESSION_NONE && setup_compressor (w, err) < 0))
-    goto out;
-  for (;;)
-    {
-      ssize_t n = read (in_fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          bale_make_error (err, errno, "cannot read the layer to compress");
-          goto out;
-        }
-      if (n == 0)
-        break;
-      if (tee_write (NULL, w, buf, (size_t) n) != n)
-        {
-          archive_fail (w, w->z, err, "cannot compress the layer", "");
-          goto out;
-        }
-    }
-  if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
-    {
-      archive_fail (w, w->z, err, "cannot finish the compressor", c == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
-      goto out;
-    }
-  memset (res, 0, sizeof *res);
-  if (digester_final (&w->diff, res->diff_id, err) < 0 || digester_final (&w->blob, res->digest, err) < 0)
-    goto out;
-  res->size = w->size;
-  res->tar_size = w->tar_size;
-  res->media_type = layer_media_type (c);
-  ret = 0;
-out:
-  if (w->z)
-    archive_write_fail (w->z);
-  archive_write_free (w->z);
-  digester_release (&w->diff);
-  digester_release (&w->blob);
-  bale_error_release (&w->cb_err);
-  free (w);
-  return ret;
 }

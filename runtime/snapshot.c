@@ -47,7 +47,7 @@ unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_
   cleanup_free char *tmp = xasprintf ("%s" TMP_SUFFIX, hex);
   cleanup_close int tmp_fd = -1;
   cleanup_close int fs_fd = -1;
-  struct layer_extract_opts opts = { LAYER_EXTRACT_OVERLAY, diff_id };
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_OVERLAY, .expected_diff_id = diff_id };
   int ret;
 
   /* A leftover of a killed unpack: nobody else can be using it, we hold the lock. */

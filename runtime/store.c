@@ -137,14 +137,12 @@ store_close (struct store *s)
 
   if (s == NULL)
     return;
-  {
-    int fds[] = { s->root_fd, s->blobs_fd, s->tmp_fd, s->snapshots_fd, s->lock_fd, s->gc_lock_fd };
-
-    /* Closing the lock files drops the flocks. */
-    for (i = 0; i < sizeof fds / sizeof fds[0]; i++)
-      if (fds[i] >= 0)
-        close (fds[i]);
-  }
+  int *fds[] = { &s->root_fd, &s->blobs_fd, &s->tmp_fd, &s->snapshots_fd, &s->lock_fd,
+                 &s->gc_lock_fd };
+  /* Closing the lock files drops the flocks. */
+  for (i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (*fds[i] >= 0)
+      close (*fds[i]);
   free (s->path);
   free (s->snapshots_path);
   free (s);

@@ -34,11 +34,12 @@
 #define T0 1700000000
 /* The data digests of "" and "n" in listings. */
 #define EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define PAYLOAD_SHA "sha256:239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5"
 #define SHA_N "sha256:1b16b1df538ba12dc3f97edbb85caa7050d46c148134290feba80f8236c83db9"
-#define D200 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" \
-             "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-#define F200 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff" \
-             "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define D50 "dddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define D200 D50 D50 D50 D50
+#define F50 "ffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define F200 F50 F50 F50 F50
 /* A VFS_CAP_REVISION_2 value granting cap_net_bind_service (bit 10), permitted. */
 static const unsigned char CAP_NET_BIND[20] = { 0x01, 0x00, 0x00, 0x02, 0x00, 0x04 };
 
@@ -80,6 +81,18 @@ list_fd (int fd)
   return strbuf_detach (&sb, NULL);
 }
 
+/* The listing of root written with opts. Caller frees. */
+static char *
+write_and_list (const char *root, const struct layer_write_opts *opts)
+{
+  struct layer_result res;
+  int fd = write_layer (root, opts, &res);
+  char *listing = list_fd (fd);
+
+  close (fd);
+  return listing;
+}
+
 static void
 assert_text (const char *got, const char *want)
 {
@@ -92,7 +105,8 @@ static int64_t set_all_time;
 static int
 set_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-  struct timespec ts[2] = { { (time_t) (set_all_time + ftw->level), 0 }, { (time_t) set_all_time, 0 } };
+  struct timespec ts[2]
+      = { { (time_t) (set_all_time + ftw->level), 0 }, { (time_t) set_all_time, 0 } };
 
   (void) st;
   (void) flag;
@@ -254,7 +268,8 @@ test_listing (void **state)
       "d 0755 0:0 1700000000 0 long/" D200 "/\n"
       "- 0644 0:0 1700000000 4 long/" D200 "/" F200 " "
       "sha256:fc66f021c67d064c1490a12b5a4d4d2f5167ca692a16ca12f1f3a4cda29a6fa9\n"
-      "- 0644 0:0 1700000000 2 zz xattr security.capability=0100000200040000000000000000000000000000 "
+      "- 0644 0:0 1700000000 2 zz "
+      "xattr security.capability=0100000200040000000000000000000000000000 "
       "sha256:4a60bf7d4bc1e485744cf7e8d0860524752fca1ce42331be7c439fd23043f151\n"
       "- 0644 0:0 1700000000 5 \\xc3\\xbcml\\xc3\\xa4ut "
       "sha256:5cf1fa8d836a5e82ead36fb0854a6a68a4b8f7542038a346357d2424ddb60f5e\n");
@@ -279,6 +294,8 @@ test_deterministic (void **state)
   fb = write_layer (r1, &opts, &b);
   /* Other inodes, other creation order, other atimes: the same bytes. */
   set_all_mtimes (r2, T0);
+  lt_mtime (r2, "zz", T0, 12345);
+  lt_mtime (r2, "b/file", T0, T0 + 999);
   fc = write_layer (r2, &opts, &c);
   assert_string_equal (a.diff_id, b.diff_id);
   assert_string_equal (a.digest, b.digest);
@@ -362,14 +379,41 @@ test_compressions (void **state)
   free (root);
 }
 
+/* Writing uncompressed and compressing later gives the blob a direct write gives. */
+static void
+test_compress_later (void **state)
+{
+  char *root = lt_mkdtemp ();
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE };
+  struct layer_result none, direct, later;
+  bale_error_t err = NULL;
+  int f1, f2, f3 = lt_memfd ();
+
+  (void) state;
+  make_rich_tree (root, false);
+  f1 = write_layer (root, &opts, &none);
+  opts.compression = LAYER_COMPRESSION_ZSTD;
+  f2 = write_layer (root, &opts, &direct);
+  if (layer_compress (f1, LAYER_COMPRESSION_ZSTD, f3, &later, &err) < 0)
+    test_fail ("layer_compress: %s", err->msg);
+  assert_string_equal (later.diff_id, none.diff_id);
+  assert_string_equal (later.digest, direct.digest);
+  assert_int_equal (later.size, direct.size);
+  assert_int_equal (later.tar_size, none.size);
+  check_result (f3, &later);
+  close (f1);
+  close (f2);
+  close (f3);
+  lt_rmtree (root);
+  free (root);
+}
+
 static void
 test_overlay_upper (void **state)
 {
   char *root = lt_mkdtemp ();
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
-  struct layer_result res;
   char *got;
-  int fd;
 
   (void) state;
   lt_mkdir (root, "etc", 0755);
@@ -387,8 +431,7 @@ test_overlay_upper (void **state)
   set_xattr (root, "etc/hosts", "trusted.overlay.origin", "zz");
   mknod_at (root, "zgone", S_IFCHR | 0000, makedev (0, 0));
   set_all_mtimes (root, T0);
-  fd = write_layer (root, &opts, &res);
-  got = list_fd (fd);
+  got = write_and_list (root, &opts);
   /* Whiteouts (mtime 0) before their siblings, opaque markers right after their directory,
      no overlay xattr anywhere. */
   assert_text (got,
@@ -405,7 +448,62 @@ test_overlay_upper (void **state)
       "d 0755 0:0 1700000000 0 uopq/\n"
       "- 0644 0:0 0 0 uopq/.wh..wh..opq " EMPTY "\n");
   free (got);
-  close (fd);
+  lt_rmtree (root);
+  free (root);
+}
+
+static void
+test_overlay_redirect_refused (void **state)
+{
+  char *root = lt_mkdtemp ();
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
+  struct layer_result res;
+  bale_error_t err = NULL;
+  int dfd, out = lt_memfd ();
+
+  (void) state;
+  lt_mkdir (root, "moved", 0755);
+  set_xattr (root, "moved", "trusted.overlay.redirect", "/orig");
+  dfd = open_dir (root);
+  assert_true (layer_write_dir (dfd, &opts, out, &res, &err) < 0);
+  assert_non_null (strstr (err->msg, "'moved' has the overlayfs xattr 'trusted.overlay.redirect'"));
+  bale_error_release (&err);
+  close (dfd);
+  close (out);
+  lt_rmtree (root);
+  free (root);
+}
+
+static bool
+skip_stubs (void *ctx, const char *path, const struct stat *st)
+{
+  (void) st;
+  return strcmp (path, (const char *) ctx) == 0 || strcmp (path, "etc/hosts") == 0;
+}
+
+/* The sandbox's mount stubs stay out of the layer, whatever is below them. */
+static void
+test_skip (void **state)
+{
+  char *root = lt_mkdtemp ();
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE,
+                                   .overlay_upper = true,
+                                   .skip = skip_stubs,
+                                   .skip_ctx = (void *) "run" };
+  char *got;
+
+  (void) state;
+  lt_write (root, "etc/resolv.conf", "nameserver 1.1.1.1", 0644);
+  lt_write (root, "etc/hosts", "127.0.0.1 x", 0644);
+  lt_write (root, "run/secrets/id", "s", 0600);
+  mknod_at (root, "etc/gone", S_IFCHR, makedev (0, 0));
+  set_all_mtimes (root, T0);
+  got = write_and_list (root, &opts);
+  assert_text (got, "d 0755 0:0 1700000000 0 etc/\n"
+                    "- 0644 0:0 0 0 etc/.wh.gone " EMPTY "\n"
+                    "- 0644 0:0 1700000000 18 etc/resolv.conf "
+                    "sha256:ae0ee4892d73d31dbcdaa9d9a11599c6820e61581ca27e609e82f94e3ac8ae8a\n");
+  free (got);
   lt_rmtree (root);
   free (root);
 }
@@ -442,9 +540,7 @@ test_epoch_prefix_entries (void **state)
                                    .prefix = "/app//data/",
                                    .entries = entries,
                                    .n_entries = 2 };
-  struct layer_result res;
   char *got;
-  int fd;
 
   (void) state;
   lt_write (root, "old", "o", 0644);
@@ -452,8 +548,7 @@ test_epoch_prefix_entries (void **state)
   lt_write (root, "skipped", "s", 0644);
   set_all_mtimes (root, T0 + 100);
   lt_mtime (root, "old", T0 - 5, T0);
-  fd = write_layer (root, &opts, &res);
-  got = list_fd (fd);
+  got = write_and_list (root, &opts);
   /* Times after the epoch are clamped to it; older ones are kept. */
   assert_text (got,
                "d 0700 0:0 1700000000 0 app/\n"
@@ -462,7 +557,6 @@ test_epoch_prefix_entries (void **state)
                "- 0644 0:0 1699999995 1 app/data/old "
                "sha256:65c74c15a686187bb6bbf9958f494fc6b80068034a659a9ad44991b08c58f2d2\n");
   free (got);
-  close (fd);
   lt_rmtree (root);
   free (root);
 }
@@ -475,6 +569,7 @@ test_streaming_writer (void **state)
   bale_error_t err = NULL;
   struct layer_writer *w;
   struct stat st;
+  char digest[DIGEST_STRLEN + 1];
   int out = lt_memfd (), data = lt_memfd ();
   char *got;
 
@@ -492,8 +587,11 @@ test_streaming_writer (void **state)
   st.st_size = 7;
   st.st_nlink = 2;
   st.st_ino = 42;
-  assert_int_equal (layer_writer_add_file (w, "app/f", &st, data, &err), 0);
-  assert_int_equal (layer_writer_add_file (w, "app/g", &st, data, &err), 0);
+  assert_int_equal (layer_writer_add_file (w, "app/f", &st, data, digest, &err), 0);
+  assert_string_equal (digest, PAYLOAD_SHA);
+  memset (digest, 0, sizeof digest);
+  assert_int_equal (layer_writer_add_file (w, "app/g", &st, data, digest, &err), 0);
+  assert_string_equal (digest, PAYLOAD_SHA);
   st.st_mode = S_IFLNK | 0777;
   assert_int_equal (layer_writer_add_symlink (w, "app/l", &st, "/etc/passwd", &err), 0);
   assert_int_equal (layer_writer_add_opaque (w, "app", &err), 0);
@@ -506,7 +604,7 @@ test_streaming_writer (void **state)
   assert_text (got, "d 0755 0:0 1700000000 0 app/\n"
                     "- 0644 0:0 0 0 app/.wh.old " EMPTY "\n"
                     "- 0600 0:0 1700000000 7 app/f "
-                    "sha256:239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5\n"
+                    PAYLOAD_SHA "\n"
                     "h 0600 0:0 1700000000 0 app/g hardlink app/f\n"
                     "l 0777 0:0 1700000000 0 app/l -> /etc/passwd\n"
                     "- 0644 0:0 0 0 app/.wh..wh..opq " EMPTY "\n");
@@ -538,7 +636,8 @@ test_gnu_tar_reads (void **state)
       assert_int_equal (write (file, buf, (size_t) n), n);
   }
   close (file);
-  cmd = xasprintf ("LC_ALL=C tar --numeric-owner --utc -tvzf '%s' > '%s.out' 2>/dev/null", path, path);
+  cmd = xasprintf ("LC_ALL=C tar --numeric-owner --utc -tvzf '%s' > '%s.out' 2>/dev/null", path,
+                   path);
   assert_int_equal (system (cmd), 0);
   free (cmd);
   cmd = xasprintf ("%s.out", path);
@@ -635,8 +734,11 @@ main (void)
     cmocka_unit_test (test_listing),
     cmocka_unit_test (test_deterministic),
     cmocka_unit_test (test_compressions),
+    cmocka_unit_test (test_compress_later),
     cmocka_unit_test (test_overlay_upper),
     cmocka_unit_test (test_reserved_name),
+    cmocka_unit_test (test_skip),
+    cmocka_unit_test (test_overlay_redirect_refused),
     cmocka_unit_test (test_epoch_prefix_entries),
     cmocka_unit_test (test_streaming_writer),
     cmocka_unit_test (test_gnu_tar_reads),

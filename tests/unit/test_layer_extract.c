@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -40,6 +42,7 @@ struct fixture
 {
   char *base, *root, *outside;
   int root_fd;
+  char *mounts[4]; /* overlay mounts to detach in teardown, even after a failure */
 };
 
 static int
@@ -95,6 +98,14 @@ static int
 teardown (void **state)
 {
   struct fixture *f = *state;
+  size_t i;
+
+  for (i = 0; i < 4; i++)
+    if (f->mounts[i])
+      {
+        umount2 (f->mounts[i], MNT_DETACH);
+        free (f->mounts[i]);
+      }
 
   close (f->root_fd);
   lt_rmtree (f->base);
@@ -109,7 +120,7 @@ static int
 extract (struct fixture *f, int fd, enum layer_extract_mode mode, const char *diff_id,
          bale_error_t *err)
 {
-  struct layer_extract_opts opts = { mode, diff_id };
+  struct layer_extract_opts opts = { .mode = mode, .expected_diff_id = diff_id };
   struct layer_extract_stats stats;
   int ret = layer_extract (fd, f->root_fd, &opts, &stats, err);
 
@@ -342,6 +353,7 @@ test_merged_whiteouts (void **state)
   lt_tar_file (t, "etc/new", "new", 0644);
   lt_tar_file (t, "etc/.wh.new", "", 0644);        /* same layer: survives */
   lt_tar_file (t, "etc/.wh.nonexistent", "", 0644); /* nothing to delete */
+  lt_tar_file (t, "etc/group/.wh.x", "", 0644);     /* parent is a file: nothing either */
   lt_tar_dir (t, "opq", 0755);
   lt_tar_file (t, "opq/fresh", "fresh", 0644);
   lt_tar_dir (t, "opq/keepdir", 0755);
@@ -407,6 +419,80 @@ test_diff_id_trailing_bytes (void **state)
   bale_error_release (&err);
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
   assert_int_equal (extract (f, fd, LAYER_EXTRACT_MERGED, whole, &err), 0);
+}
+
+/* The blob digest covers every byte read from fd, after the compressed stream too. */
+static void
+test_blob_digest (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("gzip");
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED };
+  struct layer_extract_stats stats;
+  char diff_id[DIGEST_STRLEN + 1], blob[DIGEST_STRLEN + 1];
+  bale_error_t err = NULL;
+  int fd;
+
+  lt_tar_file (t, "f", "x", 0644);
+  fd = lt_tar_finish (t, diff_id);
+  assert_true (lseek (fd, 0, SEEK_END) > 0);
+  assert_int_equal (write (fd, "trailing", 8), 8);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  assert_int_equal (digest_file (fd, blob, NULL, &err), 0);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  /* libarchive's gzip reader stops at the end of the last member and ignores the rest */
+  if (layer_extract (fd, f->root_fd, &opts, &stats, &err) < 0)
+    test_fail ("layer_extract: %s", err->msg);
+  assert_string_equal (stats.diff_id, diff_id);
+  assert_string_equal (stats.digest, blob);
+  assert_int_equal (stats.entries, 1);
+  close (fd);
+}
+
+/* A gzip bomb: 64 MiB of zeros in a 64 KiB blob, against a 1 MiB limit. */
+static void
+test_limits (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("gzip");
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .max_tar_bytes = 1 << 20 };
+  bale_error_t err = NULL;
+  char *zeros = xzalloc ((1 << 26) + 1);
+  int fd, i;
+
+  memset (zeros, '0', 1 << 26);
+  lt_tar_file (t, "bomb", zeros, 0644);
+  fd = lt_tar_finish (t, NULL);
+  assert_true (lseek (fd, 0, SEEK_END) < (1 << 20));
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  assert_true (layer_extract (fd, f->root_fd, &opts, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "larger than 1048576 bytes"));
+  bale_error_release (&err);
+  close (fd);
+  free (zeros);
+
+  t = lt_tar_new ("none");
+  for (i = 0; i < 10; i++)
+    lt_tar_dir (t, "d", 0755);
+  fd = lt_tar_finish (t, NULL);
+  opts = (struct layer_extract_opts){ .mode = LAYER_EXTRACT_MERGED, .max_entries = 9 };
+  assert_true (layer_extract (fd, f->root_fd, &opts, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "more than 9 entries"));
+  bale_error_release (&err);
+  close (fd);
+  assert_outside_untouched (f);
+}
+
+static void
+test_not_a_layer (void **state)
+{
+  struct fixture *f = *state;
+  int fd = lt_memfd ();
+
+  extract_fails (f, dup (fd), "cannot read the layer");
+  assert_int_equal (write (fd, "this is not a tar archive, not even close to one", 48), 48);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  extract_fails (f, fd, "cannot read the layer");
 }
 
 /* ---- hostile layers (repro-security.md B5) ------------------------------------------------ */
@@ -751,6 +837,176 @@ test_other_compression_refused (void **state)
   free (txz);
 }
 
+/* ---- races (CVE-2025-47290, CVE-2018-15664 class) ---------------------------------------- */
+
+/* Until killed: swap root/d between a real directory and a symlink to the host directory,
+   and replace what extraction just created in it with symlinks to the host's secret. */
+static void
+swapper (const char *root, const char *outside)
+{
+  char *d = xasprintf ("%s/d", root), *real = xasprintf ("%s/d.real", root);
+  char *secret = xasprintf ("%s/secret", outside), name[64];
+  unsigned i;
+
+  for (i = 0;; i++)
+    {
+      if (rename (d, real) == 0)
+        {
+          if (symlink (outside, d) == 0)
+            unlink (d);
+          rename (real, d);
+        }
+      snprintf (name, sizeof name, "%s/f%u", d, i % 64);
+      if (unlink (name) == 0)
+        if (symlink (secret, name) < 0)
+          continue;
+    }
+}
+
+static void
+test_race_swaps (void **state)
+{
+  struct fixture *f = *state;
+  int run_no, failures = 0;
+
+  for (run_no = 0; run_no < 60; run_no++)
+    {
+      struct lt_tar *t = lt_tar_new ("none");
+      bale_error_t err = NULL;
+      char name[32];
+      pid_t pid;
+      int i, fd, status;
+
+      lt_tar_dir (t, "d", 0777);
+      for (i = 0; i < 64; i++)
+        {
+          snprintf (name, sizeof name, "d/f%d", i);
+          lt_tar_file (t, name, "owned", 04777);
+          snprintf (name, sizeof name, "d/sub%d", i);
+          lt_tar_dir (t, name, 0777);
+        }
+      fd = lt_tar_finish (t, NULL);
+      pid = fork ();
+      assert_true (pid >= 0);
+      if (pid == 0)
+        swapper (f->root, f->outside);
+      /* The swaps may make entries fail; they must never reach the host. */
+      if (extract (f, fd, LAYER_EXTRACT_MERGED, NULL, &err) < 0)
+        {
+          failures++;
+          bale_error_release (&err);
+        }
+      kill (pid, SIGKILL);
+      assert_int_equal (waitpid (pid, &status, 0), pid);
+      assert_outside_untouched (f);
+    }
+  test_diag ("%d of 60 extractions failed on a swap (the rest raced without effect)",
+             failures);
+}
+
+/* ---- through a real overlayfs ----------------------------------------------------------- */
+
+static void
+mount_overlay (struct fixture *f, int slot, const char *target, const char *opts)
+{
+  lt_mkdir (f->base, target + strlen (f->base) + 1, 0755);
+  if (mount ("overlay", target, "overlay", 0, opts) < 0)
+    test_fail ("mount overlay %s: %s", opts, strerror (errno));
+  f->mounts[slot] = xstrdup (target);
+}
+
+static void
+unmount (struct fixture *f, int slot)
+{
+  assert_int_equal (umount (f->mounts[slot]), 0);
+  free (f->mounts[slot]);
+  f->mounts[slot] = NULL;
+}
+
+static char *
+ensure (int sfd, const char *dir, struct layer_result *res)
+{
+  bale_error_t err = NULL;
+  char *path = NULL;
+  int blob = write_layer (dir, LAYER_COMPRESSION_GZIP, true, res);
+
+  if (snapshot_ensure (sfd, res->diff_id, blob, &path, &err) < 0)
+    test_fail ("snapshot_ensure: %s", err->msg);
+  close (blob);
+  return path;
+}
+
+/* A RUN step's life: base snapshot as overlay lower, changes in the merged view, the
+   upper directory written as a layer, that layer unpacked as a snapshot, both stacked:
+   the stacked view must equal the two layers applied with MERGED whiteout semantics. */
+static void
+test_overlayfs_end_to_end (void **state)
+{
+  struct fixture *f = *state;
+  char *base = xasprintf ("%s/base", f->base), *snaps = xasprintf ("%s/snaps", f->base);
+  char *up = xasprintf ("%s/up", f->base), *work = xasprintf ("%s/work", f->base);
+  char *m1 = xasprintf ("%s/m1", f->base), *m2 = xasprintf ("%s/m2", f->base);
+  char *opts, *lower1, *lower2, *l1, *l2, *got;
+  struct layer_result r1, r2;
+  int sfd;
+
+  lt_write (base, "a", "a", 0644);
+  lt_write (base, "d/x", "x", 0644);
+  lt_write (base, "keep/k", "k", 0600);
+  run ("find '%s' -exec touch -h -d @%d {} +", base, T0);
+  lt_mkdir (f->base, "snaps", 0700);
+  lt_mkdir (f->base, "up", 0755);
+  lt_mkdir (f->base, "work", 0755);
+  sfd = open (snaps, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  lower1 = ensure (sfd, base, &r1);
+
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", lower1, up, work);
+  mount_overlay (f, 0, m1, opts);
+  free (opts);
+  run ("cd '%s' && rm a && rm -r d && mkdir d && echo y > d/y && echo n > n && ln n n2 && "
+       "ln -s /keep/k s && find . -exec touch -h -d @%d {} +",
+       m1, T0);
+  unmount (f, 0);
+  got = listing_of (up, true);
+  /* overlayfs's whiteout inode is shared (nlink 2): still a whiteout, not a hard link */
+  assert_non_null (strstr (got, "- 0644 0:0 0 0 .wh.a "));
+  assert_non_null (strstr (got, "d 0755 0:0 1700000000 0 d/\n- 0644 0:0 0 0 d/.wh..wh..opq "));
+  assert_non_null (strstr (got, "h 0644 0:0 1700000000 0 n2 hardlink n\n"));
+  assert_null (strstr (got, "overlay"));
+  free (got);
+  lower2 = ensure (sfd, up, &r2);
+
+  opts = xasprintf ("lowerdir=%s:%s", lower2, lower1);
+  mount_overlay (f, 1, m2, opts);
+  free (opts);
+  assert_false (lt_exists (m2, "a"));
+  assert_false (lt_exists (m2, "d/x"));
+  assert_true (lt_exists (m2, "d/y"));
+  assert_true (lt_exists (m2, "keep/k"));
+  {
+    int b1 = write_layer (base, LAYER_COMPRESSION_NONE, false, &r1);
+    int b2 = write_layer (up, LAYER_COMPRESSION_NONE, true, &r2);
+
+    extract_ok (f, b1, LAYER_EXTRACT_MERGED);
+    extract_ok (f, b2, LAYER_EXTRACT_MERGED);
+  }
+  l1 = listing_of (m2, false);
+  l2 = listing_of (f->root, false);
+  assert_string_equal (l1, l2);
+  unmount (f, 1);
+  free (l1);
+  free (l2);
+  close (sfd);
+  free (lower1);
+  free (lower2);
+  free (base);
+  free (snaps);
+  free (up);
+  free (work);
+  free (m1);
+  free (m2);
+}
+
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
 static void
@@ -829,7 +1085,8 @@ test_snapshot_bad_blob (void **state)
   n = fread (out, 1, sizeof out - 1, p);
   out[n] = '\0';
   pclose (p);
-  assert_string_equal (out, "1111111111111111111111111111111111111111111111111111111111111111.lock\n");
+  assert_string_equal (out,
+                       "1111111111111111111111111111111111111111111111111111111111111111.lock\n");
   free (cmd);
   close (blob);
   close (sfd);
@@ -850,6 +1107,9 @@ main (void)
     T (test_merged_whiteouts),
     T (test_diff_id_verified),
     T (test_diff_id_trailing_bytes),
+    T (test_not_a_layer),
+    T (test_limits),
+    T (test_blob_digest),
     T (test_dotdot_and_absolute_names),
     T (test_symlink_then_file),
     T (test_root_entries),
@@ -865,6 +1125,8 @@ main (void)
     T (test_other_compression_refused),
     T (test_snapshot_ensure),
     T (test_snapshot_bad_blob),
+    T (test_race_swaps),
+    T (test_overlayfs_end_to_end),
   };
 
   return cmocka_run_group_tests_name ("layer_extract", tests, NULL, NULL);
