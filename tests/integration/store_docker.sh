@@ -4,10 +4,10 @@
 #
 # Starts a private dockerd (its own data root and socket, vfs, no networking) and stops it at
 # the end. Needs root, as dockerd does; a missing dockerd is a failure, not a skip: CI
-# installs docker.io (.ci/run). The image is Debian's busybox-static, packed here.
+# installs docker.io (.ci/run). The image is Debian's busybox-static, packed by
+# examples/busybox-image.sh.
 
 . "${top_srcdir:-.}/tests/cli/lib.sh"
-. "${top_srcdir:-.}/tests/integration/busybox.sh"
 set -u
 
 case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
@@ -17,7 +17,6 @@ for tool in dockerd docker tar sha256sum; do
   command -v "$tool" >/dev/null 2>&1 || bail "'$tool' is not installed (apt-get install -y docker.io); refusing to skip"
 done
 [ "$(id -u)" = 0 ] || bail "dockerd needs root"
-[ -x "$BUSYBOX" ] || bail "'$BUSYBOX' is missing (apt-get install -y busybox-static)"
 
 work=$T_TMP
 export BALE_STORE="$work/store"
@@ -47,8 +46,7 @@ until docker version >/dev/null 2>&1; do
   sleep 0.2
 done
 
-busybox_archive "$work/base" '{"Entrypoint":["/bin/busybox","echo","Hello, World!"]}' bale-bb:1 \
-  "$work/hand.tar" || bail "cannot pack busybox"
+sh "${top_srcdir:-.}/examples/busybox-image.sh" "$work/hand.tar" bale-bb:1 || bail "cannot pack busybox"
 "$BALE" load -i "$work/hand.tar" >/dev/null || bail "bale load of the base failed"
 id=$("$BALE" images -q | head -1)
 
@@ -59,8 +57,8 @@ check "docker load accepts it, with both names" \
   _ "$work/saved.tar" "$work/load.out"
 check "docker sees the image ID bale prints" \
   sh -c 'docker image inspect --format "{{.Id}}" bale-bb:1 | grep -q "^sha256:$1"' _ "$id"
-check "docker run: ENTRYPOINT plus run arguments" \
-  sh -c 'docker run --rm --network none bale-bb:1 Welcome | grep -qx "Hello, World! Welcome"'
+check "docker run of the image" \
+  sh -c 'docker run --rm --network none bale-bb:1 echo "Hello, World!" Welcome | grep -qx "Hello, World! Welcome"'
 check "docker save, then bale load into a fresh store" \
   sh -c 'docker save -o "$1" bale-bb:2 && BALE_STORE="$2" "$3" load -i "$1" | grep -qx "Loaded image: bale-bb:2" &&
          BALE_STORE="$2" "$3" images -q | grep -qx "$4"' _ "$work/docker-saved.tar" "$work/store2" "$BALE" "$id"
