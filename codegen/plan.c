@@ -28,6 +28,10 @@
 
 /* ---- diagnostics ------------------------------------------------------------------------ */
 
+static void make_at (const struct plan *p, bale_error_t *err, const struct bale_span *span,
+                     enum bale_severity sev, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 5, 0)));
+
 static void
 make_at (const struct plan *p, bale_error_t *err, const struct bale_span *span, enum bale_severity sev,
          const char *fmt, va_list ap)
