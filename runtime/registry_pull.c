@@ -249,6 +249,9 @@ download_blob (struct pull *p, const char *digest, int64_t size, bale_error_t *e
         }
       if (!retry || i == BLOB_ATTEMPTS)
         {
+          if (retry)
+            bale_error_wrap (&e, "blob %s of '%s' (broken or truncated %d times)", digest,
+                             p->repo, i);
           bale_error_join (err, &e);
           return -1;
         }
