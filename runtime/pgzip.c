@@ -3,6 +3,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +16,27 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/pgzip.h"
-#include "runtime/registry.h"
 #include "common/banned.h"
 
-/* pigz uses 128 KiB; bigger blocks lose less to flushes and cost fewer synchronisations. */
-#define BLOCK (512 * 1024)
+/* pigz's block size: its compression ratio, and short jobs that share a busy machine well. */
+#define BLOCK (128 * 1024)
 #define DICT (32 * 1024)
-/* Blocks compressed between two synchronisations: many per thread, so that the wait for the
-   slowest thread at the end of a batch costs little. */
-#define BATCH 32
+/* Blocks in flight per worker: enough that a worker never waits for the reader or writer. */
+#define SLOTS_PER_THREAD 8
+#define MAX_THREADS 8
 
-struct block
+enum slot_state
 {
-  unsigned char *in; /* DICT bytes of dictionary, then the block */
+  SLOT_EMPTY,
+  SLOT_FILLED, /* read, waiting for a worker */
+  SLOT_BUSY,
+  SLOT_DONE, /* compressed, waiting for the writer */
+};
+
+struct slot
+{
+  enum slot_state state;
+  unsigned char *in; /* dict_len bytes of dictionary, then len bytes of input */
   size_t dict_len, len;
   bool last;
   unsigned char *out;
@@ -34,26 +44,35 @@ struct block
   uLong crc; /* of the block alone, combined in order by the writer */
 };
 
-struct batch
+/*
+ * The pipeline: the calling thread reads blocks into free slots and writes compressed ones out
+ * in order; workers compress filled slots in order. Slot i holds block i modulo n_slots.
+ */
+struct pipeline
 {
-  struct block b[BATCH];
-  size_t n;
+  pthread_mutex_t lock;
+  pthread_cond_t cond; /* any slot changed state */
+  struct slot *slots;
+  size_t n_slots;
+  uint64_t next_job; /* the next block a worker takes */
+  uint64_t n_read;   /* blocks read so far */
+  bool eof, stop;
   int level;
+  bale_error_t err; /* a worker's failure */
 };
 
 static int
-deflate_block (void *ctx, size_t i, bale_error_t *err)
+deflate_block (struct slot *b, int level, bale_error_t *err)
 {
-  struct batch *bt = ctx;
-  struct block *b = &bt->b[i];
   z_stream z;
   int rc;
 
   b->crc = crc32 (crc32 (0, NULL, 0), b->in + b->dict_len, (uInt) b->len);
   memset (&z, 0, sizeof z);
   /* Raw deflate (negative window bits): the gzip header and trailer are ours. */
-  if (deflateInit2 (&z, bt->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+  if (deflateInit2 (&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return bale_make_error (err, 0, "cannot initialise zlib");
+  /* The 32 KiB before the block, as pigz does, so blocks compress as well as one stream. */
   if (b->dict_len)
     deflateSetDictionary (&z, b->in, (uInt) b->dict_len);
   b->out_len = deflateBound (&z, b->len) + 16;
@@ -69,6 +88,41 @@ deflate_block (void *ctx, size_t i, bale_error_t *err)
   if (rc != (b->last ? Z_STREAM_END : Z_OK) || z.avail_in != 0 || z.avail_out == 0)
     return bale_make_error (err, 0, "zlib failed to compress a block");
   return 0;
+}
+
+static void *
+worker (void *arg)
+{
+  struct pipeline *p = arg;
+
+  pthread_mutex_lock (&p->lock);
+  for (;;)
+    {
+      struct slot *b;
+      bale_error_t e = NULL;
+      int ret;
+
+      while (!p->stop && p->next_job == p->n_read && !p->eof)
+        pthread_cond_wait (&p->cond, &p->lock);
+      if (p->stop || p->next_job == p->n_read)
+        break;
+      b = &p->slots[p->next_job++ % p->n_slots];
+      b->state = SLOT_BUSY;
+      pthread_mutex_unlock (&p->lock);
+      ret = deflate_block (b, p->level, &e);
+      pthread_mutex_lock (&p->lock);
+      b->state = SLOT_DONE;
+      if (ret < 0)
+        {
+          p->stop = true;
+          if (p->err == NULL)
+            p->err = steal_pointer (&e);
+          bale_error_release (&e);
+        }
+      pthread_cond_broadcast (&p->cond);
+    }
+  pthread_mutex_unlock (&p->lock);
+  return NULL;
 }
 
 static ssize_t
@@ -91,42 +145,34 @@ read_full (int fd, unsigned char *buf, size_t len)
   return (ssize_t) got;
 }
 
-struct state
+/* What the reader keeps between blocks. */
+struct reader
 {
   int fd;
   const char *name;
   unsigned char *dict; /* the last DICT bytes read */
   size_t dict_len;
-  bool eof;
-  uLong crc;
-  uint64_t total;
-  unsigned char *pending; /* one block read ahead, to know which block is the last */
-  ssize_t pending_len;
+  unsigned char *ahead; /* one block read ahead, to know which block is the last */
+  ssize_t ahead_len;
 };
 
-/* Fill the next batch; the block read ahead tells whether the current one is the last. */
+/* Fill slot b (not locked: no worker touches an empty slot) with the next block. */
 static int
-fill_batch (struct state *st, struct batch *bt, bale_error_t *err)
+fill (struct reader *r, struct slot *b, bool *last, bale_error_t *err)
 {
-  for (bt->n = 0; bt->n < BATCH && !st->eof; bt->n++)
-    {
-      struct block *b = &bt->b[bt->n];
-      ssize_t next;
+  ssize_t next;
 
-      b->in = xrealloc (b->in, DICT + BLOCK);
-      memcpy (b->in, st->dict, st->dict_len);
-      b->dict_len = st->dict_len;
-      memcpy (b->in + b->dict_len, st->pending, (size_t) st->pending_len);
-      b->len = (size_t) st->pending_len;
-      st->total += b->len;
-      if ((next = read_full (st->fd, st->pending, BLOCK)) < 0)
-        return bale_make_error (err, errno, "cannot read '%s'", st->name);
-      st->pending_len = next;
-      b->last = st->eof = next == 0;
-      /* The dictionary of the next block: the last 32 KiB of input, across block ends. */
-      st->dict_len = b->dict_len + b->len < DICT ? b->dict_len + b->len : DICT;
-      memcpy (st->dict, b->in + b->dict_len + b->len - st->dict_len, st->dict_len);
-    }
+  b->in = b->in ? b->in : xmalloc (DICT + BLOCK);
+  memcpy (b->in, r->dict, r->dict_len);
+  b->dict_len = r->dict_len;
+  memcpy (b->in + b->dict_len, r->ahead, (size_t) r->ahead_len);
+  b->len = (size_t) r->ahead_len;
+  if ((next = read_full (r->fd, r->ahead, BLOCK)) < 0)
+    return bale_make_error (err, errno, "cannot read '%s'", r->name);
+  r->ahead_len = next;
+  *last = b->last = next == 0;
+  r->dict_len = b->dict_len + b->len < DICT ? b->dict_len + b->len : DICT;
+  memcpy (r->dict, b->in + b->dict_len + b->len - r->dict_len, r->dict_len);
   return 0;
 }
 
@@ -139,56 +185,110 @@ put_le32 (unsigned char *p, uint32_t v)
   p[3] = (unsigned char) (v >> 24);
 }
 
+/* The calling thread: read into free slots, write done ones in order, until all is written. */
 static int
-run (struct state *st, struct batch *bt, int threads, pgzip_write_fn w, void *ctx,
+drive (struct pipeline *p, struct reader *r, pgzip_write_fn w, void *ctx, bale_error_t *err)
+{
+  uLong crc = crc32 (0, NULL, 0);
+  uint64_t written = 0, total = 0;
+  unsigned char trailer[8];
+
+  pthread_mutex_lock (&p->lock);
+  while (!p->stop && !(p->eof && written == p->n_read))
+    {
+      struct slot *wb = &p->slots[written % p->n_slots], *rb = &p->slots[p->n_read % p->n_slots];
+      bool last = false;
+      int ret = 0;
+
+      if (wb->state == SLOT_DONE && written < p->n_read)
+        {
+          pthread_mutex_unlock (&p->lock);
+          crc = crc32_combine (crc, wb->crc, (z_off_t) wb->len);
+          total += wb->len;
+          ret = w (ctx, wb->out, wb->out_len, err);
+          pthread_mutex_lock (&p->lock);
+          wb->state = SLOT_EMPTY;
+          written++;
+        }
+      else if (!p->eof && rb->state == SLOT_EMPTY)
+        {
+          pthread_mutex_unlock (&p->lock);
+          ret = fill (r, rb, &last, err);
+          pthread_mutex_lock (&p->lock);
+          rb->state = SLOT_FILLED;
+          p->n_read++;
+          p->eof = last;
+          pthread_cond_broadcast (&p->cond);
+        }
+      else
+        pthread_cond_wait (&p->cond, &p->lock);
+      if (ret < 0)
+        p->stop = true;
+    }
+  pthread_cond_broadcast (&p->cond);
+  pthread_mutex_unlock (&p->lock);
+  if (p->stop)
+    return -1;
+  put_le32 (trailer, (uint32_t) crc);
+  put_le32 (trailer + 4, (uint32_t) (total & 0xffffffffu));
+  return w (ctx, trailer, sizeof trailer, err);
+}
+
+static int
+run (struct pipeline *p, struct reader *r, int threads, pgzip_write_fn w, void *ctx,
      bale_error_t *err)
 {
   /* RFC 1952 header: no MTIME (0), XFL 0, OS 3 (Unix), as `gzip -n` writes. */
   static const unsigned char header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
-  unsigned char trailer[8];
-  size_t i;
+  pthread_t tids[MAX_THREADS];
+  int started = 0, i, ret;
 
   if (w (ctx, header, sizeof header, err) < 0)
     return -1;
-  while (!st->eof)
+  for (i = 0; i < threads; i++)
+    if (pthread_create (&tids[started], NULL, worker, p) == 0)
+      started++;
+  if (started == 0)
+    return bale_make_error (err, errno, "cannot start compression threads");
+  ret = drive (p, r, w, ctx, err);
+  for (i = 0; i < started; i++)
+    pthread_join (tids[i], NULL);
+  if (p->err)
     {
-      if (fill_batch (st, bt, err) < 0 || registry_parallel (bt->n, threads, deflate_block, bt, err) < 0)
-        return -1;
-      for (i = 0; i < bt->n; i++)
-        {
-          st->crc = crc32_combine (st->crc, bt->b[i].crc, (z_off_t) bt->b[i].len);
-          if (w (ctx, bt->b[i].out, bt->b[i].out_len, err) < 0)
-            return -1;
-        }
+      bale_error_join (err, &p->err);
+      ret = -1;
     }
-  put_le32 (trailer, (uint32_t) st->crc);
-  put_le32 (trailer + 4, (uint32_t) (st->total & 0xffffffffu));
-  return w (ctx, trailer, sizeof trailer, err);
+  return ret;
 }
 
 int
 pgzip_compress (int in_fd, const char *name, int level, int threads, pgzip_write_fn w, void *ctx,
                 bale_error_t *err)
 {
-  struct state st = { .fd = in_fd, .name = name, .crc = crc32 (0, NULL, 0) };
-  struct batch *bt = xzalloc (sizeof *bt);
-  int ret;
+  struct reader r = { .fd = in_fd, .name = name };
+  struct pipeline p = { .level = level };
   size_t i;
+  int ret;
 
-  bt->level = level;
-  st.dict = xmalloc (DICT);
-  st.pending = xmalloc (BLOCK);
-  st.pending_len = read_full (in_fd, st.pending, BLOCK);
-  ret = st.pending_len < 0 ? bale_make_error (err, errno, "cannot read '%s'", name) : 0;
-  if (ret == 0)
-    ret = run (&st, bt, threads, w, ctx, err);
-  for (i = 0; i < BATCH; i++)
+  threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+  p.n_slots = (size_t) threads * SLOTS_PER_THREAD;
+  p.slots = xcalloc (p.n_slots, sizeof *p.slots);
+  pthread_mutex_init (&p.lock, NULL);
+  pthread_cond_init (&p.cond, NULL);
+  r.dict = xmalloc (DICT);
+  r.ahead = xmalloc (BLOCK);
+  r.ahead_len = read_full (in_fd, r.ahead, BLOCK);
+  ret = r.ahead_len < 0 ? bale_make_error (err, errno, "cannot read '%s'", name)
+                        : run (&p, &r, threads, w, ctx, err);
+  for (i = 0; i < p.n_slots; i++)
     {
-      free (bt->b[i].in);
-      free (bt->b[i].out);
+      free (p.slots[i].in);
+      free (p.slots[i].out);
     }
-  free (bt);
-  free (st.dict);
-  free (st.pending);
+  free (p.slots);
+  pthread_cond_destroy (&p.cond);
+  pthread_mutex_destroy (&p.lock);
+  free (r.dict);
+  free (r.ahead);
   return ret;
 }
