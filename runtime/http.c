@@ -24,9 +24,15 @@
 /* A Retry-After longer than this is not worth waiting for in a build. */
 #define MAX_RETRY_AFTER_S 30
 
+/* Idle easy handles kept for reuse: each keeps its own connections open. */
+#define POOL_MAX 16
+
 struct http_client
 {
   CURLSH *share;
+  pthread_mutex_t pool_lock;
+  CURL *pool[POOL_MAX];
+  size_t n_pool;
   /* One lock per curl_lock_data, as the share interface requires for use from threads. */
   pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
   char *ca_file;
@@ -81,7 +87,9 @@ http_client_new (const struct http_client_opts *opts, bale_error_t *err)
   curl_share_setopt (c->share, CURLSHOPT_USERDATA, c);
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  /* Not CURL_LOCK_DATA_CONNECT: libcurl does not support sharing connections between
+     concurrent threads. Reused easy handles (the pool) keep connections instead. */
+  pthread_mutex_init (&c->pool_lock, NULL);
   c->ca_file = opts && opts->ca_file ? xstrdup (opts->ca_file) : NULL;
   c->user_agent = xstrdup (opts && opts->user_agent ? opts->user_agent : "bale");
   c->retries = opts && opts->retries >= 0 ? opts->retries : 3;
@@ -96,6 +104,9 @@ http_client_free (struct http_client *c)
 
   if (c == NULL)
     return;
+  while (c->n_pool > 0)
+    curl_easy_cleanup (c->pool[--c->n_pool]);
+  pthread_mutex_destroy (&c->pool_lock);
   curl_share_cleanup (c->share);
   for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_destroy (&c->locks[i]);
@@ -264,10 +275,40 @@ set_method (CURL *h, const struct http_request *req, struct transfer *t)
     curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
+/* An easy handle from the pool (options reset, connections kept), or a new one. */
+static CURL *
+easy_get (struct http_client *c)
+{
+  CURL *h = NULL;
+
+  pthread_mutex_lock (&c->pool_lock);
+  if (c->n_pool > 0)
+    h = c->pool[--c->n_pool];
+  pthread_mutex_unlock (&c->pool_lock);
+  if (h == NULL)
+    return curl_easy_init ();
+  curl_easy_reset (h);
+  return h;
+}
+
+static void
+easy_put (struct http_client *c, CURL *h)
+{
+  pthread_mutex_lock (&c->pool_lock);
+  if (c->n_pool < POOL_MAX)
+    {
+      c->pool[c->n_pool++] = h;
+      h = NULL;
+    }
+  pthread_mutex_unlock (&c->pool_lock);
+  if (h)
+    curl_easy_cleanup (h);
+}
+
 static CURL *
 easy_new (struct http_client *c, const char *url, struct transfer *t, struct curl_slist *hdrs)
 {
-  CURL *h = curl_easy_init ();
+  CURL *h = easy_get (c);
 
   curl_easy_setopt (h, CURLOPT_URL, url);
   curl_easy_setopt (h, CURLOPT_SHARE, c->share);
@@ -339,7 +380,7 @@ attempt (struct http_client *c, const struct http_request *req, const char *url,
       bale_make_error (err, 0, "%s %s: %s", req->method, url, curl_easy_strerror (rc));
       ret = transient (rc) && !t.delivered ? -2 : -1;
     }
-  curl_easy_cleanup (t.h);
+  easy_put (c, t.h);
   curl_slist_free_all (hdrs);
   return ret;
 }

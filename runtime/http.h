@@ -13,9 +13,9 @@
 #include "common/strbuf.h"
 
 /*
- * One client is shared by every transfer of an operation, from several threads: it keeps
- * connections, DNS answers and TLS sessions between them (a curl share handle). Each transfer
- * uses its own easy handle, so requests are independent.
+ * One client is shared by every transfer of an operation, from several threads: it keeps DNS
+ * answers and TLS sessions between them (a curl share handle), and idle easy handles whose
+ * open connections the next transfers reuse. Each transfer has an easy handle to itself.
  *
  * Redirects are followed here, not by libcurl, so that the Authorization header is only ever
  * sent to the scheme, host and port of the original request (distribution-spec: clients MUST
