@@ -157,8 +157,10 @@ int registry_pull (struct store *s, const char *ref, const struct bale_platform 
                    bale_error_t *err);
 
 /*
- * Push the image the store calls name (anything store_resolve takes; from an index, the host's
- * manifest) to dest (NULL: name itself, which must then be a reference). Uncompressed layers
+ * Push the image the store calls name (anything store_resolve takes) to dest (NULL: name
+ * itself, which must then be a reference; dest needs a tag). An index whose images are all in
+ * the store is pushed whole (images by digest, then the index to the tag); otherwise, as after
+ * a pull of one platform, only the host's image is. Uncompressed layers
  * are compressed on the way as opts->compression says and the manifest is rewritten with their
  * digests, sizes and media types (diff_ids stay). Blobs the registry has are skipped; blobs
  * another repository of the same registry has (known from the store's names) are mounted.

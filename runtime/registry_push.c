@@ -212,13 +212,13 @@ blob_url (struct push *p, const char *tail)
   return xasprintf ("%s/v2/%s/blobs/%s", registry_conn_base (p->conn), p->ref.path, tail);
 }
 
-/* One request of the upload protocol; status must be one of want (0-terminated). */
+/* One request of the push protocol; status must be one of want (0-terminated). what and
+   subject ("PATCH", "blob sha256:…") make the error message. */
 static int
 request (struct push *p, struct http_request *req, struct http_response *resp, const long *want,
-         const char *what, bale_error_t *err)
+         const char *what, const char *subject, bale_error_t *err)
 {
-  cleanup_free char *m = xasprintf ("%s of blob %s to '%s'", what, strrchr (req->url, '/') + 1,
-                                    p->repo);
+  cleanup_free char *m = xasprintf ("%s of %s to '%s'", what, subject, p->repo);
   const long *w;
 
   if (registry_do (p->conn, p->scope, req, resp, err) < 0)
@@ -257,7 +257,7 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
 
   req.method = "HEAD";
   req.url = url;
-  ret = request (p, &req, &resp, ok_head, "HEAD", err);
+  ret = request (p, &req, &resp, ok_head, "HEAD", url + strlen (url) - DIGEST_STRLEN, err);
   if (ret == 0 && resp.status == 200)
     ret = 1;
   http_response_release (&resp);
@@ -271,7 +271,8 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
   else
     url = blob_url (p, "uploads/");
   req.url = url;
-  ret = request (p, &req, &resp, p->mount_from ? ok_mount : ok_post, "start of upload", err);
+  ret = request (p, &req, &resp, p->mount_from ? ok_mount : ok_post, "start of upload", digest,
+                 err);
   /* 202 to a mount request: not mounted, but an upload session was opened (spec §9.2). */
   if (ret == 0 && resp.status == 201)
     ret = 2;
@@ -314,7 +315,7 @@ upload_chunks (struct push *p, struct push_blob *b, int fd, int64_t chunk, char 
       req.body_fd = fd;
       req.body_offset = off;
       req.body_size = n;
-      ret = request (p, &req, &resp, ok, "PATCH", err);
+      ret = request (p, &req, &resp, ok, "PATCH", b->digest, err);
       if (ret == 0)
         {
           char *next = location (p, &resp, b->digest, err);
@@ -353,7 +354,7 @@ upload (struct push *p, struct push_blob *b, char **loc, bale_error_t *err)
       req.body_fd = fd;
       req.body_size = b->size;
     }
-  ret = request (p, &req, &resp, ok, "PUT", err);
+  ret = request (p, &req, &resp, ok, "PUT", b->digest, err);
   http_response_release (&resp);
   return ret;
 }
@@ -405,29 +406,31 @@ manifest_bytes (struct push *p, char **out, size_t *len, bale_error_t *err)
   return (*out = canonjson_dumps (p->img.manifest_json, len, err)) ? 0 : -1;
 }
 
+/* PUT a manifest or index to ref (a tag, or NULL for its own digest); out gets its digest. */
 static int
-put_manifest (struct push *p, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+put_document (struct push *p, const char *ref, const char *media_type, const char *body,
+              size_t len, char out[DIGEST_STRLEN + 1], bale_error_t *err)
 {
   static const long ok[] = { 200, 201, 0 };
-  const char *mt = json_string_value (json_object_get (p->img.manifest_json, "mediaType"));
-  cleanup_free char *body = NULL, *ct = xasprintf ("Content-Type: %s", mt ? mt : OCI_MT_MANIFEST);
-  cleanup_free char *url = NULL;
+  cleanup_free char *ct = xasprintf ("Content-Type: %s", media_type);
+  cleanup_free char *url = NULL, *subject = NULL;
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   const char *announced;
-  size_t len;
   int ret;
 
-  if (manifest_bytes (p, &body, &len, err) < 0 || digest_buffer (body, len, out, err) < 0)
+  /* The digest of the very bytes sent: the registry must store them unchanged. */
+  if (digest_buffer (body, len, out, err) < 0)
     return -1;
   url = xasprintf ("%s/v2/%s/manifests/%s", registry_conn_base (p->conn), p->ref.path,
-                   p->ref.tag);
+                   ref ? ref : out);
+  subject = xasprintf ("manifest %s", out);
   req.method = "PUT";
   req.url = url;
   req.headers = (const char *const[]){ ct, NULL };
   req.body = body;
   req.body_len = len;
-  ret = request (p, &req, &resp, ok, "PUT of manifest", err);
+  ret = request (p, &req, &resp, ok, "PUT", subject, err);
   announced = ret == 0 ? http_response_header (&resp, "Docker-Content-Digest") : NULL;
   if (announced && strcmp (announced, out) != 0)
     ret = bale_make_error (err, 0, "registry '%s' stored manifest %s as %s", p->repo, out,
@@ -440,7 +443,7 @@ put_manifest (struct push *p, char out[DIGEST_STRLEN + 1], bale_error_t *err)
 
 /* Another repository of the same registry that the store knows holds this image. */
 static void
-find_mount_source (struct push *p)
+find_mount_source (struct push *p, const char *target)
 {
   struct store_ref *refs = NULL;
   bale_error_t ignored = NULL;
@@ -454,7 +457,6 @@ find_mount_source (struct push *p)
   for (i = 0; i < n && p->mount_from == NULL; i++)
     {
       struct registry_ref r;
-      char id[DIGEST_STRLEN + 1];
 
       if (digest_is_valid (refs[i].name) || registry_ref_parse (refs[i].name, &r, &ignored) < 0)
         {
@@ -462,7 +464,7 @@ find_mount_source (struct push *p)
           continue;
         }
       if (strcmp (r.domain, p->ref.domain) == 0 && strcmp (r.path, p->ref.path) != 0
-          && store_image_id (p->s, refs[i].digest, id) == 0 && strcmp (id, p->img.config) == 0)
+          && strcmp (refs[i].digest, target) == 0)
         p->mount_from = xstrdup (r.path);
       registry_ref_release (&r);
     }
@@ -490,24 +492,125 @@ plan_blobs (struct push *p)
     }
 }
 
-static int
-push_run (struct push *p, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+static void
+release_image (struct push *p)
 {
+  size_t i;
+
+  for (i = 0; i < p->n_blobs; i++)
+    if (p->blobs[i].fd >= 0)
+      close (p->blobs[i].fd);
+  free (p->blobs);
+  p->blobs = NULL;
+  p->n_blobs = 0;
+  store_image_release (&p->img);
+}
+
+/* Push one image (what: anything store_image_read takes; from an index, the host's manifest)
+   and PUT its manifest to ref (NULL: by digest); out gets the digest, *len the size. */
+static int
+push_image (struct push *p, const char *what, const char *ref, char out[DIGEST_STRLEN + 1],
+            size_t *len, bale_error_t *err)
+{
+  const char *mt;
+  cleanup_free char *body = NULL;
   int threads = p->opts->parallel > 0 ? p->opts->parallel : 3;
+  int ret = store_image_read (p->s, what, NULL, &p->img, err);
+
+  if (ret < 0)
+    return -1;
+  plan_blobs (p);
+  /* Compression is CPU-bound: one layer per core (the machine has two). */
+  if (registry_parallel (p->img.n_layers, 2, prepare_job, p, err) < 0
+      || registry_parallel (p->n_blobs, threads, upload_job, p, err) < 0
+      || manifest_bytes (p, &body, len, err) < 0)
+    ret = -1;
+  mt = json_string_value (json_object_get (p->img.manifest_json, "mediaType"));
+  if (ret == 0)
+    ret = put_document (p, ref, mt ? mt : OCI_MT_MANIFEST, body, *len, out, err);
+  release_image (p);
+  return ret;
+}
+
+/* True when every manifest of the index is complete in the store. */
+static bool
+index_complete (struct push *p, json_t *manifests)
+{
+  json_t *m;
+  size_t i;
+
+  json_array_foreach (manifests, i, m)
+    {
+      const char *d = json_string_value (json_object_get (m, "digest"));
+      bale_error_t ignored = NULL;
+
+      if (d == NULL || !digest_is_valid (d) || store_image_read (p->s, d, NULL, &p->img, &ignored) < 0)
+        {
+          bale_error_release (&ignored);
+          return false;
+        }
+      store_image_release (&p->img);
+    }
+  return true;
+}
+
+/* Push every image of an index, then the index (rewritten when a manifest changed). */
+static int
+push_index (struct push *p, const char *target, json_t *index, char out[DIGEST_STRLEN + 1],
+            bale_error_t *err)
+{
+  json_t *manifests = json_object_get (index, "manifests"), *m;
+  const char *mt = json_string_value (json_object_get (index, "mediaType"));
+  cleanup_free char *body = NULL;
+  bool changed = false;
+  size_t i, len;
+
+  json_array_foreach (manifests, i, m)
+    {
+      char d[DIGEST_STRLEN + 1];
+
+      if (push_image (p, json_string_value (json_object_get (m, "digest")), NULL, d, &len, err) < 0)
+        return -1;
+      if (strcmp (d, json_string_value (json_object_get (m, "digest"))) != 0)
+        {
+          changed = true;
+          json_object_set_new (m, "digest", json_string (d));
+          json_object_set_new (m, "size", json_integer ((json_int_t) len));
+        }
+    }
+  if (changed ? (body = canonjson_dumps (index, &len, err)) == NULL
+              : store_blob_read (p->s, target, REGISTRY_MAX_MANIFEST, &body, &len, err) < 0)
+    return -1;
+  return put_document (p, p->ref.tag, mt ? mt : OCI_MT_INDEX, body, len, out, err);
+}
+
+static int
+push_run (struct push *p, const char *name, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  char target[DIGEST_STRLEN + 1];
+  cleanup_free char *buf = NULL;
+  json_auto_t *doc = NULL;
+  size_t len;
 
   if (p->ref.tag == NULL)
     return bale_make_error (err, 0, "cannot push to '%s@%s': a tag is required", p->repo,
                             p->ref.digest);
-  find_mount_source (p);
+  if (store_resolve (p->s, name, target, err) < 0
+      || store_blob_read (p->s, target, REGISTRY_MAX_MANIFEST, &buf, &len, err) < 0)
+    return -1;
+  find_mount_source (p, target);
   p->scope = p->mount_from ? xasprintf ("repository:%s:pull,push repository:%s:pull", p->ref.path,
                                         p->mount_from)
                            : xasprintf ("repository:%s:pull,push", p->ref.path);
-  plan_blobs (p);
-  /* Compression is CPU-bound: one layer per core (the machine has two). */
-  if (registry_parallel (p->img.n_layers, 2, prepare_job, p, err) < 0
-      || registry_parallel (p->n_blobs, threads, upload_job, p, err) < 0)
-    return -1;
-  return put_manifest (p, out, err);
+  doc = json_loadb (buf, len, 0, NULL);
+  if (!json_is_array (json_object_get (doc, "manifests")))
+    return push_image (p, name, p->ref.tag, out, &len, err);
+  /* A pull keeps only the host's image of an index: then only that one can be pushed. */
+  if (index_complete (p, json_object_get (doc, "manifests")))
+    return push_index (p, target, doc, out, err);
+  registry_log (p->opts, "%s: not every platform of the index is in the store; pushing this "
+                "machine's image only", target);
+  return push_image (p, name, p->ref.tag, out, &len, err);
 }
 
 int
@@ -517,25 +620,16 @@ registry_push (struct store *s, const char *name, const char *dest,
 {
   static const struct registry_opts defaults = { .retries = -1 };
   struct push p = { .s = s, .opts = opts ? opts : &defaults };
-  size_t i;
   int ret;
 
   if (registry_ref_parse (dest ? dest : name, &p.ref, err) < 0)
     return -1;
   p.repo = xasprintf ("%s/%s", p.ref.domain, p.ref.path);
-  ret = store_image_read (s, name, NULL, &p.img, err);
-  if (ret == 0 && (p.conn = registry_conn_new (p.ref.domain, p.opts, err)) == NULL)
-    ret = -1;
+  ret = (p.conn = registry_conn_new (p.ref.domain, p.opts, err)) ? 0 : -1;
   if (ret == 0)
-    ret = push_run (&p, out_digest, err);
+    ret = push_run (&p, name, out_digest, err);
   if (ret < 0)
     bale_error_wrap (err, "push to '%s'", p.repo);
-  for (i = 0; i < p.n_blobs; i++)
-    if (p.blobs[i].fd >= 0)
-      close (p.blobs[i].fd);
-  free (p.blobs);
-  if (p.img.manifest_json)
-    store_image_release (&p.img);
   registry_conn_free (p.conn);
   registry_ref_release (&p.ref);
   free (p.scope);

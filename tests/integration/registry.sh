@@ -187,6 +187,10 @@ check "pull of an index picks the host platform" sh -c 'd=$("$1" --store "$2" pu
   _ "$BALE" "$W/s5" "$R" "$W/multi" "$arch" "$other"
 check "--platform picks another entry" sh -c '"$1" --store "$2" pull -q --platform "linux/$5" "$3/multi/bb:v1" >/dev/null && [ -f "$2/blobs/sha256/$(cut -c8- "$4/config-$5")" ]' \
   _ "$BALE" "$W/s5" "$R" "$W/multi" "$other"
+check "push of a complete index keeps its digest" sh -c 'd=$("$1" --store "$2" push -q "$3/multi/bb:v1" "$3/multi-copy/bb:v1") && [ "$d" = "$(cat "$4/index-digest")" ] && skopeo inspect --raw --tls-verify=false "docker://$3/multi-copy/bb:v1" | grep -q image.index' \
+  _ "$BALE" "$W/s5" "$R" "$W/multi"
+check "push of a partial index pushes the host image" sh -c '"$1" --store "$2" pull -q "$3/multi/bb:v1" >/dev/null && d=$("$1" --store "$2" push "$3/multi/bb:v1" "$3/multi-host/bb:v1" 2>"$2.err") && grep -q "pushing this machine" "$2.err" && skopeo inspect --raw --tls-verify=false "docker://$3/multi-host/bb:v1" | grep -q "$(cut -c8- "$4/config-$5")"' \
+  _ "$BALE" "$W/s6" "$R" "$W/multi" "$arch"
 check "no entry for the platform: a clear error" expect_fail "no image for platform linux/s390x" \
   bale --store "$W/s5" pull --platform linux/s390x "$R/multi/bb:v1"
 
