@@ -6,14 +6,40 @@
 #include <stdbool.h>
 
 #include "bale.h"
+#include "codegen/digest.h"
+#include "codegen/plan.h"
+
+struct store;
 
 struct cli_global
 {
   const char *store; /* --store, or NULL */
   bool quiet;
+  struct store *opened; /* the store, once a command needs it (cli_store_get) */
 };
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+
+/* The base-image resolver the planner uses (ctx is g). */
+plan_resolve_fn cli_image_resolver (struct cli_global *g);
+/* The store directory: --store, $BALE_STORE, /var/lib/bale for root, else
+   $XDG_DATA_HOME/bale (~/.local/share/bale). NULL with an error when none can be found. */
+char *cli_store_path (struct cli_global *g, bale_error_t *err);
+/* The store, opened on first use and closed when the command ends. */
+struct store *cli_store_get (struct cli_global *g, bale_error_t *err);
+/* The config of an image in the store, and its digest. */
+int cli_image_config (struct cli_global *g, const char *name, json_t **config,
+                      char digest[DIGEST_STRLEN + 1], bale_error_t *err);
+/* Build provenance (codegen/provenance.h) kept in the store by config digest; read gives
+   NULL without error when there is none. */
+int cli_provenance_write (struct cli_global *g, const char *config_digest, const json_t *prov,
+                          bale_error_t *err);
+int cli_provenance_read (struct cli_global *g, const char *config_digest, json_t **prov,
+                         bale_error_t *err);
 int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);

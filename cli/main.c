@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/error.h"
+#include "runtime/store.h"
 #include "common/banned.h"
 
 struct subcommand
@@ -19,7 +20,11 @@ struct subcommand
 };
 
 static const struct subcommand subcommands[] = {
+  { "build", bale_cmd_build, "build an image from a Dockerfile" },
+  { "run", bale_cmd_run, "run an image of the store, as docker run does" },
+  { "explain", bale_cmd_explain, "show what `docker run IMAGE ARGS` executes, and why" },
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
+  { "plan", bale_cmd_plan, "show what each instruction will do, after expansion" },
   { "load", bale_cmd_load, "import a docker-archive, OCI archive or OCI layout into the store" },
   { "save", bale_cmd_save, "write images of the store as a docker-archive" },
   { "images", bale_cmd_images, "list the images of the store" },
@@ -106,11 +111,13 @@ main (int argc, char **argv)
     }
   optind = 0;
   ret = subcommands[i].fn (argc - first, argv + first, &g, &err);
+  store_close (g.opened);
   if (ret < 0)
     {
       cli_print_diagnostics (err);
       bale_error_release (&err);
       return 1;
     }
-  return 0;
+  /* A subcommand may pass on an exit status (bale run: the command's). */
+  return ret > 255 ? 255 : ret;
 }

@@ -187,3 +187,20 @@ bale_dockerfile_free (struct bale_dockerfile *df)
   free (df->source);
   free (df);
 }
+
+const struct bale_flag *
+ast_flag_get (const struct bale_node *n, const char *name)
+{
+  size_t i;
+  for (i = n->n_flags; i > 0; i--)
+    if (strcmp (n->flags[i - 1].name, name) == 0)
+      return &n->flags[i - 1];
+  return NULL;
+}
+
+const char *
+ast_flag_value (const struct bale_node *n, const char *name)
+{
+  const struct bale_flag *f = ast_flag_get (n, name);
+  return f ? f->value : NULL;
+}

@@ -18,6 +18,10 @@ void ast_node_add_arg (struct bale_node *n, const char *value, size_t len, struc
 /* Add a flag from its raw word (`--name=value` or `--name`). */
 void ast_node_add_flag (struct bale_node *n, const char *raw, size_t len, struct bale_span span);
 
+/* The last flag of n named name (BuildKit's BFlags keep the last), or NULL. */
+const struct bale_flag *ast_flag_get (const struct bale_node *n, const char *name);
+/* Its value; NULL when absent or bare. */
+const char *ast_flag_value (const struct bale_node *n, const char *name);
 struct bale_dockerfile *ast_dockerfile_new (const char *path, const char *buf, size_t len);
 /* Move *n into df's node array; n itself is freed. */
 void ast_dockerfile_take_node (struct bale_dockerfile *df, struct bale_node *n);

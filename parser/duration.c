@@ -74,3 +74,98 @@ duration_parse (const char *s, int64_t *out)
   *out = neg ? -(int64_t) total : (int64_t) total;
   return true;
 }
+
+/* Go's fmtFrac: the fraction of v/10**prec into the tail of buf[0..w), trailing zeros and a
+   bare point omitted. */
+static size_t
+fmt_frac (char *buf, size_t w, uint64_t *v, int prec)
+{
+  bool print = false;
+  int i;
+
+  for (i = 0; i < prec; i++)
+    {
+      unsigned digit = (unsigned) (*v % 10);
+      print = print || digit != 0;
+      if (print)
+        buf[--w] = (char) ('0' + digit);
+      *v /= 10;
+    }
+  if (print)
+    buf[--w] = '.';
+  return w;
+}
+
+static size_t
+fmt_int (char *buf, size_t w, uint64_t v)
+{
+  if (v == 0)
+    buf[--w] = '0';
+  while (v > 0)
+    {
+      buf[--w] = (char) ('0' + v % 10);
+      v /= 10;
+    }
+  return w;
+}
+
+char *
+duration_format (int64_t ns, char buf[DURATION_STRLEN])
+{
+  char tmp[DURATION_STRLEN];
+  size_t w = sizeof tmp - 1;
+  bool neg = ns < 0;
+  uint64_t u = neg ? -(uint64_t) ns : (uint64_t) ns;
+
+  tmp[w] = '\0';
+  if (u < 1000000000u)
+    {
+      int prec;
+      tmp[--w] = 's';
+      if (u == 0)
+        {
+          memcpy (buf, "0s", 3);
+          return buf;
+        }
+      if (u < 1000u)
+        {
+          prec = 0;
+          tmp[--w] = 'n';
+        }
+      else if (u < 1000000u)
+        {
+          prec = 3;
+          tmp[--w] = (char) 0xb5; /* U+00B5, the micro sign, in UTF-8 */
+          tmp[--w] = (char) 0xc2;
+        }
+      else
+        {
+          prec = 6;
+          tmp[--w] = 'm';
+        }
+      w = fmt_frac (tmp, w, &u, prec);
+      w = fmt_int (tmp, w, u);
+    }
+  else
+    {
+      tmp[--w] = 's';
+      w = fmt_frac (tmp, w, &u, 9);
+      w = fmt_int (tmp, w, u % 60);
+      u /= 60;
+      if (u > 0)
+        {
+          tmp[--w] = 'm';
+          w = fmt_int (tmp, w, u % 60);
+          u /= 60;
+          if (u > 0)
+            {
+              tmp[--w] = 'h';
+              w = fmt_int (tmp, w, u);
+            }
+        }
+    }
+  if (neg)
+    tmp[--w] = '-';
+  memcpy (buf, tmp + w, sizeof tmp - w);
+  return buf;
+}

@@ -141,25 +141,6 @@ check_flags (struct vctx *v, const struct bale_node *n, const struct flag_spec *
     }
 }
 
-static const char *
-flag_value (const struct bale_node *n, const char *name)
-{
-  size_t i;
-  for (i = n->n_flags; i > 0; i--)
-    if (strcmp (n->flags[i - 1].name, name) == 0)
-      return n->flags[i - 1].value;
-  return NULL;
-}
-
-static const struct bale_flag *
-flag_get (const struct bale_node *n, const char *name)
-{
-  size_t i;
-  for (i = n->n_flags; i > 0; i--)
-    if (strcmp (n->flags[i - 1].name, name) == 0)
-      return &n->flags[i - 1];
-  return NULL;
-}
 
 /* ---- per instruction ----------------------------------------------------------------------- */
 
@@ -216,7 +197,7 @@ check_copy (struct vctx *v, const struct bale_node *n)
           name);
   else if (n->n_heredocs && strncmp (n->args[n->n_args - 1].value, "<<", 2) == 0)
     verr (v, &n->args[n->n_args - 1].span, NULL, "%s cannot accept a heredoc as a destination", name);
-  chmod = flag_value (n, "chmod");
+  chmod = ast_flag_value (n, "chmod");
   if (n->kind == BALE_I_COPY && n->n_args > 0 && strstr (n->args[0].value, "://") != NULL
       && (strncmp (n->args[0].value, "http://", 7) == 0 || strncmp (n->args[0].value, "https://", 8) == 0))
     verr (v, &n->args[0].span, NULL, "source can't be a URL for COPY");
@@ -225,7 +206,7 @@ check_copy (struct vctx *v, const struct bale_node *n)
       char *end;
       unsigned long m = strtoul (chmod, &end, 8);
       if (*end != '\0' || m > 07777)
-        verr (v, &flag_get (n, "chmod")->span, NULL,
+        verr (v, &ast_flag_get (n, "chmod")->span, NULL,
               "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777", chmod);
     }
 }
@@ -236,20 +217,20 @@ check_run (struct vctx *v, const struct bale_node *n)
   const struct bale_flag *net, *sec, *dev;
 
   check_flags (v, n, run_flags, N_OF (run_flags));
-  if ((net = flag_get (n, "network")) && net->value
+  if ((net = ast_flag_get (n, "network")) && net->value
       && strcmp (net->value, "default") && strcmp (net->value, "none") && strcmp (net->value, "host"))
     verr (v, &net->span, NULL, "unsupported network mode \"%s\"", net->value);
-  if ((sec = flag_get (n, "security")) && sec->value
+  if ((sec = ast_flag_get (n, "security")) && sec->value
       && strcmp (sec->value, "sandbox") && strcmp (sec->value, "insecure"))
     verr (v, &sec->span, NULL, "unsupported security mode \"%s\"", sec->value);
-  if ((dev = flag_get (n, "device")))
+  if ((dev = ast_flag_get (n, "device")))
     verr (v, &dev->span, NULL, "device feature is only supported in Dockerfile frontend 1.14.0-labs or later");
 }
 
 static void
 check_duration (struct vctx *v, const struct bale_node *n, const char *flag, const char *what)
 {
-  const struct bale_flag *f = flag_get (n, flag);
+  const struct bale_flag *f = ast_flag_get (n, flag);
   int64_t ns;
 
   if (f == NULL || f->value == NULL)
@@ -289,7 +270,7 @@ check_healthcheck (struct vctx *v, const struct bale_node *n)
   check_duration (v, n, "timeout", "Timeout");
   check_duration (v, n, "start-period", "StartPeriod");
   check_duration (v, n, "start-interval", "StartInterval");
-  if ((r = flag_get (n, "retries")) && r->value)
+  if ((r = ast_flag_get (n, "retries")) && r->value)
     {
       char *end;
       long val = strtol (r->value, &end, 10);

@@ -2,7 +2,6 @@
 /* Walk a build context with dir-fd-relative calls, skipping what .dockerignore excludes. */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "runtime/context.h"
+#include "runtime/dirwalk.h"
 #include "common/banned.h"
 
 struct walker
@@ -33,58 +33,6 @@ struct frame
   struct stat st;
   bool reported;
 };
-
-struct names
-{
-  char **v;
-  size_t n, alloc;
-};
-
-static void
-names_release (struct names *names)
-{
-  size_t i;
-
-  for (i = 0; i < names->n; i++)
-    free (names->v[i]);
-  free (names->v);
-}
-
-static int
-compare_names (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* The sorted names in the directory fd, without "." and "..". All names are read before
-   any entry is visited, so the DIR stream (a dup of fd, as fdopendir takes ownership) is
-   closed again at once and each level of the walk holds just one descriptor. */
-static int
-read_names (int fd, const char *relpath, struct names *names, bale_error_t *err)
-{
-  int dfd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
-  cleanup_dir DIR *dir = dfd < 0 ? NULL : fdopendir (dfd);
-  struct dirent *de;
-
-  if (dir == NULL)
-    {
-      if (dfd >= 0)
-        close (dfd);
-      return bale_make_error (err, errno, "cannot read directory '%s'", *relpath ? relpath : ".");
-    }
-  for (errno = 0; (de = readdir (dir)) != NULL; errno = 0)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      XGROW (names->v, names->alloc, names->n + 1);
-      names->v[names->n++] = xstrdup (de->d_name);
-    }
-  if (errno != 0)
-    return bale_make_error (err, errno, "cannot read directory '%s'", *relpath ? relpath : ".");
-  if (names->n > 1)
-    qsort (names->v, names->n, sizeof *names->v, compare_names);
-  return 0;
-}
 
 static int
 report (struct walker *w, const char *relpath, const struct stat *st, int dirfd,
@@ -157,43 +105,38 @@ visit_dir (struct walker *w, struct frame *parent, int fd, const char *name,
 /* One entry of a directory, from its lstat: directories go to visit_dir, anything else
    (files, symlinks, devices) is reported when kept, after its unreported parents. */
 static int
-visit_entry (struct walker *w, struct frame *dir, int fd, const char *name, bale_error_t *err)
+visit_entry (struct walker *w, struct frame *dir, int fd, const struct dirwalk_ent *ent,
+             bale_error_t *err)
 {
   cleanup_free char *relpath = NULL;
-  struct stat st;
   int ret;
 
   w->stats->entries_seen++;
-  if (fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    {
-      if (errno == ENOENT)
-        return 0;
-      return bale_make_error (err, errno, "cannot stat '%s%s%s'", dir->relpath,
-                              *dir->relpath ? "/" : "", name);
-    }
-  relpath = *dir->relpath ? xasprintf ("%s/%s", dir->relpath, name) : xstrdup (name);
-  if (S_ISDIR (st.st_mode))
-    return visit_dir (w, dir, fd, name, &st, relpath, err);
+  relpath = *dir->relpath ? xasprintf ("%s/%s", dir->relpath, ent->name) : xstrdup (ent->name);
+  if (S_ISDIR (ent->st.st_mode))
+    return visit_dir (w, dir, fd, ent->name, &ent->st, relpath, err);
   if (ignore_matches (w->m, relpath))
     return 0;
   ret = report_parents (w, dir, err);
   if (ret < 0)
     return ret;
-  return report (w, relpath, &st, fd, name, err);
+  return report (w, relpath, &ent->st, fd, ent->name, err);
 }
 
+/* The entries come sorted and already lstat'ed (fstatat relative to fd, entries that
+   vanished left out) from dirwalk_list_read. */
 static int
 walk_dir (struct walker *w, struct frame *f, int fd, bale_error_t *err)
 {
-  struct names names = { NULL, 0, 0 };
+  struct dirwalk_list list = { NULL, 0, 0 };
   size_t i;
   int ret;
 
   w->stats->dirs_opened++;
-  ret = read_names (fd, f->relpath, &names, err);
-  for (i = 0; ret >= 0 && i < names.n; i++)
-    ret = visit_entry (w, f, fd, names.v[i], err);
-  names_release (&names);
+  ret = dirwalk_list_read (fd, f->relpath, &list, err);
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    ret = visit_entry (w, f, fd, &list.v[i], err);
+  dirwalk_list_release (&list);
   return ret < 0 ? ret : 0;
 }
 

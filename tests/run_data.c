@@ -17,17 +17,11 @@
 #include <cmocka.h>
 
 #include "bale.h"
+#include "tests/run_data.h"
 #include "tests/testutil.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 
-struct data_case
-{
-  char *name; /* file:line:name */
-  char *mode; /* DUMP, CHECK, FAIL, FAIL IGNORE MSG, RAWFAIL, HEREDOC, WARN, SPANS */
-  struct strbuf input;
-  struct strbuf expect;
-};
 
 static void
 render_heredocs (struct strbuf *sb, const struct bale_dockerfile *df)
@@ -126,12 +120,20 @@ run_case (const struct data_case *c, struct strbuf *out)
 static void
 test_case (void **state)
 {
-  const struct data_case *c = *state;
+  struct data_case *c = *state;
   struct strbuf out = STRBUF_INIT;
-  bool ok = run_case (c, &out);
+  bool ok = data_is_plan_mode (c->mode) ? data_run_plan_case (c, &out) : run_case (c, &out);
 
   if (!ok)
     test_fail ("%s: %s", c->name, out.buf);
+  if (strcmp (c->mode, "CONFIG") == 0)
+    {
+      char *want = data_normalize_json (c->expect.buf);
+      strbuf_reset (&c->expect);
+      strbuf_addstr (&c->expect, want);
+      strbuf_addch (&c->expect, '\n');
+      free (want);
+    }
   if (strcmp (c->mode, "FAIL IGNORE MSG") != 0 && strcmp (c->mode, "RAWFAIL") != 0)
     {
       if (strcmp (out.buf, c->expect.buf) != 0)
@@ -152,7 +154,7 @@ is_mode (const char *line)
   for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
     if (strcmp (line, modes[i]) == 0)
       return true;
-  return false;
+  return data_is_plan_mode (line);
 }
 
 static size_t
@@ -161,7 +163,7 @@ parse_file (const char *path, const char *base, struct data_case **cases, size_t
   size_t len = 0, lineno = 0;
   char *text = test_read_file (path, &len), *p, *nl;
   struct data_case *c = NULL;
-  int part = 0; /* 0 outside, 1 input, 2 expected */
+  int part = 0; /* 0 outside, 1 input, 2 expected, 3 an %%IMAGE config */
 
   if (text == NULL)
     test_fail ("cannot read %s", path);
@@ -184,6 +186,29 @@ parse_file (const char *path, const char *base, struct data_case **cases, size_t
         }
       else if (part == 1 && strncmp (p, "%%", 2) == 0 && is_mode (p + 2))
         c->mode = xstrdup (p + 2), part = 2;
+      else if (part == 1 && strncmp (p, "%%OPTS ", 7) == 0)
+        {
+          char *w, *save = p + 7;
+          while ((w = strsep (&save, " ")) != NULL)
+            if (*w)
+              {
+                c->opts = xrealloc (c->opts, (c->n_opts + 1) * sizeof *c->opts);
+                c->opts[c->n_opts++] = xstrdup (w);
+              }
+        }
+      else if (part == 1 && strncmp (p, "%%IMAGE ", 8) == 0)
+        {
+          struct data_image *im;
+          c->images = xrealloc (c->images, (c->n_images + 1) * sizeof *c->images);
+          im = &c->images[c->n_images++];
+          im->ref = xstrdup (p + 8);
+          strbuf_init (&im->config);
+          part = 3;
+        }
+      else if (part == 3 && strcmp (p, "%%ENDIMAGE") == 0)
+        part = 1;
+      else if (part == 3)
+        strbuf_addstr (&c->images[c->n_images - 1].config, p), strbuf_addch (&c->images[c->n_images - 1].config, '\n');
       else if (part == 1 && strcmp (p, "%%NOEOL") == 0)
         strbuf_setlen (&c->input, c->input.len ? c->input.len - 1 : 0);
       else if (part == 1)
@@ -201,20 +226,17 @@ parse_file (const char *path, const char *base, struct data_case **cases, size_t
   return n;
 }
 
-int
-main (void)
+static size_t
+parse_dir (const char *rel, struct data_case **cases, size_t n)
 {
-  char *dir = test_path ("tests/data/parse");
+  char *dir = test_path (rel);
   struct dirent **ents;
   int count = scandir (dir, &ents, NULL, alphasort), i;
-  struct data_case *cases = NULL;
-  struct CMUnitTest *tests;
-  size_t n = 0, k;
 
   if (count < 0)
     {
       fprintf (stderr, "cannot read %s\n", dir);
-      return 1;
+      exit (1);
     }
   for (i = 0; i < count; i++)
     {
@@ -222,13 +244,27 @@ main (void)
       if (l > 5 && strcmp (ents[i]->d_name + l - 5, ".test") == 0)
         {
           char *path = xasprintf ("%s/%s", dir, ents[i]->d_name);
-          n = parse_file (path, ents[i]->d_name, &cases, n);
+          char *base = xasprintf ("%s/%s", strrchr (rel, '/') + 1, ents[i]->d_name);
+          n = parse_file (path, base, cases, n);
+          free (base);
           free (path);
         }
       free (ents[i]);
     }
   free (ents);
   free (dir);
+  return n;
+}
+
+int
+main (void)
+{
+  struct data_case *cases = NULL;
+  struct CMUnitTest *tests;
+  size_t n = 0, k;
+
+  n = parse_dir ("tests/data/parse", &cases, n);
+  n = parse_dir ("tests/data/config", &cases, n);
   if (n == 0)
     {
       fprintf (stderr, "no data-driven cases found\n");

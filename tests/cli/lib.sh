@@ -26,3 +26,9 @@ done_testing () {
   echo "1..$T_NUM"
   [ "$T_FAILED" -eq 0 ]
 }
+
+# busybox_archive FILE [NAME]: a docker-archive of a busybox base made from Debian's
+# busybox-static by examples/busybox-image.sh (tests never pull from the internet).
+busybox_archive () {
+  sh "$top_srcdir/examples/busybox-image.sh" "$@"
+}

@@ -21,7 +21,6 @@ for tool in docker-registry skopeo openssl htpasswd python3 tar sha256sum; do
 done
 [ -x "$BALE" ] || bail "'$BALE' is not built"
 [ -x "$FETCH" ] || bail "'$FETCH' is not built"
-[ -x /bin/busybox ] || bail "/bin/busybox is missing (apt-get install busybox-static)"
 
 # ---- helpers -------------------------------------------------------------------------------
 free_port () {
@@ -81,20 +80,14 @@ json_get () { # FILE PYTHON-EXPR (on d)
 blob () { echo "$1/blobs/sha256/${2#sha256:}"; }
 same () { [ "$1" = "$2" ] || { echo "'$1' != '$2'"; return 1; }; }
 
-# ---- a busybox image, from Debian's busybox-static ------------------------------------------
+# ---- a busybox image, from Debian's busybox-static (examples/busybox-image.sh) ----------------
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-mkdir -p "$W/img/root/bin"
-cp /bin/busybox "$W/img/root/bin/busybox"
-ln -s busybox "$W/img/root/bin/sh"
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$W/img/root" -cf "$W/img/layer.tar" bin
-diff_id=sha256:$(sha256sum <"$W/img/layer.tar" | cut -c1-64)
-printf '{"architecture":"%s","config":{"Cmd":["/bin/sh"]},"os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]}}' \
-  "$arch" "$diff_id" >"$W/img/config.json"
-config=sha256:$(sha256sum <"$W/img/config.json" | cut -c1-64)
-cp "$W/img/config.json" "$W/img/${config#sha256:}.json"
-printf '[{"Config":"%s.json","RepoTags":["busybox:test"],"Layers":["layer.tar"]}]' "${config#sha256:}" \
-  >"$W/img/manifest.json"
-tar -C "$W/img" -cf "$W/busybox.tar" manifest.json "${config#sha256:}.json" layer.tar
+sh "$top_srcdir/examples/busybox-image.sh" "$W/busybox.tar" busybox:test >"$W/mkimg.log" 2>&1 \
+  || { sed 's/^/# /' "$W/mkimg.log"; bail "cannot make the busybox image"; }
+mkdir -p "$W/img"
+tar -C "$W/img" -xf "$W/busybox.tar" || bail "cannot unpack the busybox image"
+config=sha256:$(json_get "$W/img/manifest.json" 'd[0]["Config"][:-5]')
+LAYER=$W/img/$(json_get "$W/img/manifest.json" 'd[0]["Layers"][0]')
 S1=$W/s1
 check "bale load busybox" bale --store "$S1" load -i "$W/busybox.tar"
 
@@ -113,7 +106,7 @@ check "pull into an empty store gives the pushed digest" \
   sh -c 'd=$("$1" --store "$2" pull -q "$3/test/busybox:v1") && [ "$d" = "$4" ]' _ "$BALE" "$W/s2" "$R" "$D1"
 check "pulled config is the loaded one" cmp "$(blob "$S1" "$config")" "$(blob "$W/s2" "$config")"
 check "pulled layer is gzip of the loaded layer" sh -c 'l=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"layers\"][0][\"digest\"][7:])" "$1") && gzip -dc "$2/blobs/sha256/$l" | cmp - "$3"' \
-  _ "$(blob "$W/s2" "$D1")" "$W/s2" "$W/img/layer.tar"
+  _ "$(blob "$W/s2" "$D1")" "$W/s2" "$LAYER"
 check "pulled image is named" sh -c '"$1" --store "$2" images | grep -q "$3/test/busybox *v1"' _ "$BALE" "$W/s2" "$R"
 check "skopeo inspect sees the pushed digest" \
   sh -c 'skopeo inspect --tls-verify=false "docker://$1/test/busybox:v1" | grep -q "\"Digest\": \"$2\""' _ "$R" "$D1"

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The options `bale build` and `bale plan` share. */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/buildopts.h"
+#include "cli/cli.h"
+#include "common/error.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/banned.h"
+
+int
+buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err)
+{
+  switch (c)
+    {
+    case 'f':
+      o->file = arg;
+      return 1;
+    case 0x100:
+      o->target = arg;
+      return 1;
+    case 0x102:
+      o->platform = arg;
+      return 1;
+    case 0x101:
+      {
+        const char *eq = strchr (arg, '=');
+        char *kv;
+        if (eq == arg || *arg == '\0')
+          return bale_make_error (err, 0, "invalid --build-arg '%s': want KEY=VALUE or KEY", arg);
+        if (eq)
+          kv = xstrdup (arg);
+        else
+          {
+            /* docker: a bare name takes its value from the environment and is dropped when
+               the environment does not have it. */
+            const char *v = getenv (arg);
+            if (!v)
+              return 1;
+            kv = xasprintf ("%s=%s", arg, v);
+          }
+        XGROW (o->build_args, o->alloc_build_args, o->n_build_args + 1);
+        o->build_args[o->n_build_args++] = kv;
+        return 1;
+      }
+    default:
+      return 0;
+    }
+}
+
+int
+buildopts_finish (struct buildopts *o, const char *cmd, int argc, char **argv, bale_error_t *err)
+{
+  if (argc > 1)
+    return bale_make_error (err, 0, "%s: want one context directory, got '%s' and '%s'", cmd,
+                            argv[0], argv[1]);
+  o->context = argc == 1 ? argv[0] : ".";
+  if (o->file)
+    o->dockerfile = xstrdup (o->file);
+  else
+    o->dockerfile = xasprintf ("%s/Dockerfile", o->context);
+  return 0;
+}
+
+int
+buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool lenient,
+                struct bale_dockerfile **df, struct plan **plan, bale_error_t *err)
+{
+  struct plan_opts po = { 0 };
+
+  if (bale_parse_file_checked (o->dockerfile, df, err) < 0)
+    return -1;
+  cli_print_diagnostics ((*df)->warnings);
+  po.target = o->target;
+  po.build_args = (const char *const *) o->build_args;
+  po.n_build_args = o->n_build_args;
+  po.platform = o->platform;
+  po.resolve = resolve;
+  po.resolve_ctx = ctx;
+  po.lenient = lenient;
+  if (plan_build (*df, &po, plan, err) < 0)
+    return -1;
+  cli_print_diagnostics ((*plan)->warnings);
+  return 0;
+}
+
+void
+buildopts_release (struct buildopts *o)
+{
+  size_t i;
+
+  for (i = 0; i < o->n_build_args; i++)
+    free (o->build_args[i]);
+  free (o->build_args);
+  free (o->dockerfile);
+  memset (o, 0, sizeof *o);
+}

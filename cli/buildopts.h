@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The options `bale build` and `bale plan` share, parsed one way for both. */
+#ifndef BALE_CLI_BUILDOPTS_H
+#define BALE_CLI_BUILDOPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bale.h"
+#include "codegen/plan.h"
+
+struct buildopts
+{
+  const char *file;    /* -f; NULL: CONTEXT/Dockerfile */
+  const char *context; /* the positional argument, "." by default */
+  const char *target;
+  const char *platform;
+  char **build_args; /* "K=V", bare K resolved from the environment or dropped */
+  size_t n_build_args, alloc_build_args;
+  char *dockerfile; /* the path actually read */
+};
+
+/* The getopt_long entries for the shared options; `bale build` appends its own. */
+#define BUILDOPTS_LONG                                                                             \
+  { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
+      { "build-arg", required_argument, NULL, 0x101 },                                             \
+      { "platform", required_argument, NULL, 0x102 }
+
+/* Handle option c if it is a shared one: 1 when handled, 0 when not, -1 on a bad value. */
+int buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err);
+/* After getopt: take the context from the remaining arguments and settle the Dockerfile path. */
+int buildopts_finish (struct buildopts *o, const char *cmd, int argc, char **argv, bale_error_t *err);
+/* Parse the Dockerfile and compile it; warnings of both are printed to stderr. */
+int buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool lenient,
+                    struct bale_dockerfile **df, struct plan **plan, bale_error_t *err);
+void buildopts_release (struct buildopts *o);
+
+#endif

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `bale build`: compile a Dockerfile and write the image to the store and/or an output. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/buildopts.h"
+#include "cli/cli.h"
+#include "codegen/oci.h"
+#include "codegen/provenance.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "runtime/executor.h"
+#include "runtime/export.h"
+#include "runtime/ignore.h"
+#include "runtime/layout.h"
+#include "runtime/store.h"
+#include "common/banned.h"
+
+enum output_type
+{
+  OUT_NONE,
+  OUT_OCI,
+  OUT_OCI_ARCHIVE,
+  OUT_DOCKER_ARCHIVE,
+};
+
+struct build_cli
+{
+  struct buildopts b;
+  const char **tags;
+  size_t n_tags, alloc_tags;
+  enum output_type out;
+  char *dest;
+  const char *compression;
+  const char *iidfile;
+  bool quiet, no_cache;
+  struct exec_secret *secrets;
+  size_t n_secrets, alloc_secrets;
+};
+
+static void
+build_usage (FILE *f)
+{
+  fputs ("usage: bale build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
+         "                  [--no-cache] [--platform OS/ARCH] [--output SPEC]\n"
+         "                  [--compression gzip|zstd|none] [--iidfile F] [-q] CONTEXT\n"
+         "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
+         "  -t, --tag NAME       name the image in the store (repeatable)\n"
+         "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
+         "  --target STAGE       build this stage (default: the last one)\n"
+         "  --platform P         the target platform (default: the host)\n"
+         "  --output SPEC        type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
+         "                       type=docker-archive,dest=FILE\n"
+         "  --compression C      layer compression: gzip (default), zstd or none\n"
+         "  --iidfile F          write the image ID (the config digest) to F\n"
+         "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
+         "  -q, --quiet          print only the image ID\n"
+         "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
+         f);
+}
+
+static int
+parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (spec);
+  char *save = copy, *item;
+  const char *type = NULL;
+
+  while ((item = strsep (&save, ",")) != NULL)
+    {
+      if (strncmp (item, "type=", 5) == 0)
+        type = item + 5;
+      else if (strncmp (item, "dest=", 5) == 0)
+        {
+          free (c->dest);
+          c->dest = xstrdup (item + 5);
+        }
+      else
+        return bale_make_error (err, 0, "--output: unknown field '%s' in '%s'", item, spec);
+    }
+  if (!type)
+    return bale_make_error (err, 0, "--output '%s': type= is required (oci, oci-archive or docker-archive)", spec);
+  if (strcmp (type, "oci") == 0)
+    c->out = OUT_OCI;
+  else if (strcmp (type, "oci-archive") == 0)
+    c->out = OUT_OCI_ARCHIVE;
+  else if (strcmp (type, "docker-archive") == 0 || strcmp (type, "docker") == 0)
+    c->out = OUT_DOCKER_ARCHIVE;
+  else
+    return bale_make_error (err, 0, "--output: unknown type '%s' (want oci, oci-archive or docker-archive)", type);
+  if (!c->dest || !*c->dest)
+    return bale_make_error (err, 0, "--output '%s': dest= is required", spec);
+  return 0;
+}
+
+/* --secret id=ID,src=PATH (also source=; a bare PATH's name is the id, as buildx does). */
+static int
+parse_secret (struct build_cli *c, const char *spec, bale_error_t *err)
+{
+  const char *id = NULL, *src = NULL;
+  char *copy = xstrdup (spec), *save = copy, *item;
+
+  while ((item = strsep (&save, ",")) != NULL)
+    {
+      if (strncmp (item, "id=", 3) == 0)
+        id = item + 3;
+      else if (strncmp (item, "src=", 4) == 0)
+        src = item + 4;
+      else if (strncmp (item, "source=", 7) == 0)
+        src = item + 7;
+      else if (strcmp (item, "type=file") != 0)
+        {
+          free (copy);
+          return bale_make_error (err, 0, "--secret %s: unknown field \"%s\" (want id=ID,src=FILE)", spec, item);
+        }
+    }
+  if (!id || !src || !*id || !*src)
+    {
+      free (copy);
+      return bale_make_error (err, 0, "--secret %s: want id=ID,src=FILE", spec);
+    }
+  if (access (src, R_OK) < 0)
+    {
+      free (copy);
+      return bale_make_error (err, errno, "--secret %s: cannot read %s", spec, src);
+    }
+  XGROW (c->secrets, c->alloc_secrets, c->n_secrets + 1);
+  c->secrets[c->n_secrets].id = xstrdup (id);
+  c->secrets[c->n_secrets].path = realpath (src, NULL);
+  c->n_secrets++;
+  free (copy);
+  return 0;
+}
+
+static int
+parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
+{
+  static const struct option opts[] = {
+    BUILDOPTS_LONG,
+    { "tag", required_argument, NULL, 't' },
+    { "output", required_argument, NULL, 'o' },
+    { "compression", required_argument, NULL, 'C' },
+    { "iidfile", required_argument, NULL, 'I' },
+    { "no-cache", no_argument, NULL, 'N' },
+    { "secret", required_argument, NULL, 'S' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int ch;
+
+  c->compression = "gzip";
+  while ((ch = getopt_long (argc, argv, "f:t:o:qh", opts, NULL)) != -1)
+    {
+      int r = buildopts_option (&c->b, ch, optarg, err);
+      if (r < 0)
+        return -1;
+      if (r > 0)
+        continue;
+      switch (ch)
+        {
+        case 't':
+          {
+            struct oci_ref ref = { 0 };
+            cleanup_error bale_error_t e = NULL;
+            if (oci_ref_parse (optarg, &ref, &e) < 0)
+              return bale_make_error (err, 0, "invalid tag '%s': %s", optarg, e->msg);
+            oci_ref_release (&ref);
+            XGROW (c->tags, c->alloc_tags, c->n_tags + 1);
+            c->tags[c->n_tags++] = optarg;
+            break;
+          }
+        case 'o':
+          if (parse_output (c, optarg, err) < 0)
+            return -1;
+          break;
+        case 'C': c->compression = optarg; break;
+        case 'I': c->iidfile = optarg; break;
+        case 'N': c->no_cache = true; break;
+        case 'S':
+          if (parse_secret (c, optarg, err) < 0)
+            return -1;
+          break;
+        case 'q': c->quiet = true; break;
+        case 'h': build_usage (stdout); exit (0);
+        default: build_usage (stderr); exit (2);
+        }
+    }
+  if (strcmp (c->compression, "gzip") != 0 && strcmp (c->compression, "zstd") != 0
+      && strcmp (c->compression, "none") != 0)
+    return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, zstd or none)", c->compression);
+  return buildopts_finish (&c->b, "build", argc - optind, argv + optind, err);
+}
+
+/* SOURCE_DATE_EPOCH as a build arg wins over the environment, as with buildx. */
+static int
+source_date_epoch (const struct build_cli *c, bool *set, int64_t *epoch, bale_error_t *err)
+{
+  const char *v = getenv ("SOURCE_DATE_EPOCH");
+  char *end;
+  size_t i;
+
+  for (i = 0; i < c->b.n_build_args; i++)
+    if (strncmp (c->b.build_args[i], "SOURCE_DATE_EPOCH=", 18) == 0)
+      v = c->b.build_args[i] + 18;
+  *set = false;
+  if (!v || !*v)
+    return 0;
+  errno = 0;
+  *epoch = strtoll (v, &end, 10);
+  if (errno || *end || *epoch < 0)
+    return bale_make_error (err, 0, "invalid SOURCE_DATE_EPOCH '%s': want seconds since 1970", v);
+  *set = true;
+  return 0;
+}
+
+static int
+write_output (const struct build_cli *c, const struct exec_image *img, bale_error_t *err)
+{
+  struct layout_image li = { 0 };
+  struct layout_blob *layers = xcalloc (img->n_layers + 1, sizeof *layers);
+  const char *name = c->n_tags ? c->tags[0] : NULL;
+  size_t i;
+  int r;
+
+  li.manifest.media_type = "application/vnd.oci.image.manifest.v1+json";
+  li.manifest.digest = img->manifest_digest;
+  li.manifest.size = (int64_t) img->manifest_len;
+  li.manifest.data = img->manifest;
+  li.config.media_type = "application/vnd.oci.image.config.v1+json";
+  li.config.digest = img->config_digest;
+  li.config.size = (int64_t) img->config_len;
+  li.config.data = img->config;
+  for (i = 0; i < img->n_layers; i++)
+    {
+      layers[i].media_type = img->layers[i].media_type;
+      layers[i].digest = img->layers[i].digest;
+      layers[i].size = img->layers[i].size;
+      layers[i].path = img->layers[i].path;
+    }
+  li.layers = layers;
+  li.n_layers = img->n_layers;
+  li.platform = &img->platform;
+  switch (c->out)
+    {
+    case OUT_OCI: r = layout_write_dir (c->dest, &li, name, err); break;
+    case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (c->dest, &li, name, err); break;
+    case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (c->dest, &li, name, err); break;
+    default: r = 0; break;
+    }
+  free (layers);
+  return r;
+}
+
+/* Keep the image in the store under each -t name, or under its digest when untagged, as
+   `docker build` keeps a dangling image. */
+static int
+store_image (struct store *s, const struct build_cli *c, const struct exec_image *img,
+             bale_error_t *err)
+{
+  char got[DIGEST_STRLEN + 1];
+  size_t i;
+  int ret = -1;
+
+  if (store_txn_begin (s, err) < 0)
+    return -1;
+  if (store_blob_put (s, img->config, img->config_len, got, err) < 0)
+    goto out;
+  if (store_blob_put (s, img->manifest, img->manifest_len, got, err) < 0)
+    goto out;
+  if (c->n_tags == 0 && store_ref_set (s, img->manifest_digest, img->manifest_digest, err) < 0)
+    goto out;
+  for (i = 0; i < c->n_tags; i++)
+    if (store_ref_set (s, c->tags[i], img->manifest_digest, err) < 0)
+      goto out;
+  ret = 0;
+out:
+  store_txn_end (s);
+  return ret;
+}
+
+static int
+write_iidfile (const char *path, const char *id, bale_error_t *err)
+{
+  FILE *f = fopen (path, "w");
+  if (!f)
+    return bale_make_error (err, errno, "--iidfile: cannot create '%s'", path);
+  fputs (id, f);
+  if (fclose (f) != 0)
+    return bale_make_error (err, errno, "--iidfile: cannot write '%s'", path);
+  return 0;
+}
+
+int
+bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  struct build_cli c = { 0 };
+  struct bale_dockerfile *df = NULL;
+  struct plan *plan = NULL;
+  struct exec_image img = { 0 };
+  struct exec_opts eo = { 0 };
+  struct ignore_matcher *ignore = NULL;
+  int ret = -1;
+
+  if (parse_args (argc, argv, &c, err) < 0)
+    goto out;
+  if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
+    goto out;
+  if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
+    goto out;
+  eo.store = cli_store_get (g, err);
+  if (!eo.store)
+    goto out;
+  eo.context = c.b.context;
+  eo.secrets = c.secrets;
+  eo.n_secrets = c.n_secrets;
+  if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
+    goto out;
+  eo.ignore = ignore;
+  eo.progress = c.quiet ? NULL : stderr;
+  if (executor_build (plan, &eo, &img, err) < 0)
+    goto out;
+  if (store_image (eo.store, &c, &img, err) < 0)
+    goto out;
+  if (c.out != OUT_NONE)
+    {
+      enum layer_compression comp;
+      if (export_parse_compression (c.compression, &comp, err) < 0
+          || export_compress (eo.store, &img, comp, err) < 0 || write_output (&c, &img, err) < 0)
+        goto out;
+    }
+  if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
+    goto out;
+  {
+    /* For `bale explain`; an image without it is still a good image. */
+    json_t *prov = provenance_from_plan (plan);
+    bale_error_t perr = NULL;
+    char *abs = realpath (c.b.dockerfile, NULL);
+    json_object_set_new (prov, "dockerfile", json_string (abs ? abs : c.b.dockerfile));
+    free (abs);
+    if (cli_provenance_write (g, img.config_digest, prov, &perr) < 0)
+      {
+        bale_error_wrap (&perr, "warning: build record for `bale explain` not kept");
+        cli_print_diagnostics (perr);
+        bale_error_release (&perr);
+      }
+    json_decref (prov);
+  }
+  if (!c.quiet && c.out != OUT_NONE)
+    fprintf (stderr, "wrote %s\n", c.dest);
+  puts (img.config_digest);
+  ret = 0;
+out:
+  exec_image_release (&img);
+  ignore_matcher_free (ignore);
+  plan_free (plan);
+  bale_dockerfile_free (df);
+  buildopts_release (&c.b);
+  free (c.tags);
+  free (c.dest);
+  for (size_t i = 0; i < c.n_secrets; i++)
+    {
+      free ((char *) c.secrets[i].id);
+      free ((char *) c.secrets[i].path);
+    }
+  free (c.secrets);
+  return ret;
+}

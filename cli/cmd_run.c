@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `bale run`: run an image of the store in the build sandbox, with Docker's ENTRYPOINT/CMD
+ * rules (the same code `bale explain` uses). The container's changes live in a temporary
+ * overlay upper directory that is removed when the command ends, so every run is `--rm`.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "codegen/explain.h"
+#include "codegen/kv.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "runtime/dirwalk.h"
+#include "runtime/layer.h"
+#include "runtime/sandbox.h"
+#include "runtime/store.h"
+#include "common/banned.h"
+
+static void
+run_usage (FILE *f)
+{
+  fputs ("usage: bale run [--rm] [--entrypoint CMD] [-e K=V]... [-u USER] [-w DIR]\n"
+         "                [--network none|host] IMAGE [ARGS...]\n"
+         "  --rm               accepted for docker compatibility: bale never keeps containers\n"
+         "  --entrypoint CMD   replace the image's ENTRYPOINT (and drop its CMD)\n"
+         "  -e, --env K=V      set an environment variable (a bare K takes $K)\n"
+         "  -u, --user USER    run as USER (name or uid[:gid])\n"
+         "  -w, --workdir DIR  the working directory\n"
+         "  --network MODE     host (default) or none\n",
+         f);
+}
+
+struct run_opts
+{
+  const char *entrypoint, *user, *workdir, *network, *image;
+  struct kvlist env;
+};
+
+static int
+parse_args (int argc, char **argv, struct run_opts *o, bale_error_t *err)
+{
+  static const struct option opts[] = {
+    { "rm", no_argument, NULL, 'r' },
+    { "entrypoint", required_argument, NULL, 'E' },
+    { "env", required_argument, NULL, 'e' },
+    { "user", required_argument, NULL, 'u' },
+    { "workdir", required_argument, NULL, 'w' },
+    { "network", required_argument, NULL, 'n' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  /* '+': options end at the image; what follows belongs to the command. */
+  while ((c = getopt_long (argc, argv, "+e:u:w:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'r': break;
+      case 'E': o->entrypoint = optarg; break;
+      case 'e':
+        {
+          const char *eq = strchr (optarg, '=');
+          if (eq)
+            kv_set_entry (&o->env, optarg);
+          else if (getenv (optarg))
+            kv_set (&o->env, optarg, getenv (optarg));
+          break;
+        }
+      case 'u': o->user = optarg; break;
+      case 'w': o->workdir = optarg; break;
+      case 'n': o->network = optarg; break;
+      case 'h': run_usage (stdout); exit (0);
+      default: run_usage (stderr); exit (125);
+      }
+  if (optind >= argc)
+    return bale_make_error (err, 0, "run: name an image");
+  if (o->network && strcmp (o->network, "none") != 0 && strcmp (o->network, "host") != 0
+      && strcmp (o->network, "default") != 0)
+    return bale_make_error (err, 0, "run: unsupported network \"%s\" (want none or host)", o->network);
+  o->image = argv[optind++];
+  return optind;
+}
+
+static void
+remove_tree (const char *parent, const char *dir)
+{
+  cleanup_close int fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  bale_error_t e = NULL;
+
+  if (fd >= 0)
+    dirwalk_remove (fd, strrchr (dir, '/') + 1, dir, &e);
+  bale_error_release (&e);
+}
+
+int
+bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  struct run_opts o = { 0 };
+  struct store *s;
+  struct store_image img = { 0 };
+  struct explain_opts eo = { 0 };
+  struct sandbox_spec spec;
+  struct sandbox_result res = { 0 };
+  json_t *ex = NULL;
+  const json_t *config, *cmdv;
+  const char **lowers = NULL, **cargv = NULL, **env = NULL;
+  cleanup_free char *tmp = NULL, *dir = NULL, *upper = NULL, *work = NULL;
+  struct kvlist envl = { 0 };
+  int first, ret = -1;
+  size_t i;
+
+  first = parse_args (argc, argv, &o, err);
+  if (first < 0)
+    goto out;
+  s = cli_store_get (g, err);
+  if (!s || store_image_read (s, o.image, NULL, &img, err) < 0)
+    goto out;
+  config = json_object_get (img.config_json, "config");
+
+  /* What docker run would execute. */
+  eo.image = o.image;
+  eo.entrypoint = o.entrypoint;
+  eo.args = argv + first;
+  eo.n_args = (size_t) (argc - first);
+  ex = explain_image (img.config_json, NULL, &eo);
+  cmdv = json_object_get (ex, "argv");
+  if (json_array_size (cmdv) == 0)
+    {
+      bale_make_error (err, 0, "run: %s: no command specified (the image has no ENTRYPOINT or CMD)", o.image);
+      goto out;
+    }
+  cargv = xcalloc (json_array_size (cmdv) + 1, sizeof *cargv);
+  for (i = 0; i < json_array_size (cmdv); i++)
+    cargv[i] = json_string_value (json_array_get (cmdv, i));
+
+  for (i = 0; i < json_array_size (json_object_get (config, "Env")); i++)
+    {
+      const char *e = json_string_value (json_array_get (json_object_get (config, "Env"), i));
+      if (e && strchr (e, '='))
+        kv_set_entry (&envl, e);
+    }
+  for (i = 0; i < o.env.n; i++)
+    kv_set_entry (&envl, o.env.kv[i]);
+  if (!kv_get (&envl, "PATH"))
+    kv_set (&envl, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  env = xcalloc (envl.n + 1, sizeof *env);
+  for (i = 0; i < envl.n; i++)
+    env[i] = envl.kv[i];
+
+  lowers = xcalloc (img.n_layers + 1, sizeof *lowers);
+  for (i = 0; i < img.n_layers; i++)
+    {
+      cleanup_close int fd = store_blob_open (s, img.layers[i].digest, err);
+      char *path = NULL;
+      if (fd < 0 || snapshot_ensure (store_snapshots_fd (s), img.diff_ids[i], fd, &path, err) < 0)
+        goto out;
+      lowers[img.n_layers - 1 - i] = path;
+    }
+
+  tmp = xasprintf ("%s/tmp", store_path (s));
+  dir = xasprintf ("%s/run.XXXXXX", tmp);
+  if (!mkdtemp (dir))
+    {
+      bale_make_error (err, errno, "cannot create %s", dir);
+      goto out;
+    }
+  upper = xasprintf ("%s/upper", dir);
+  work = xasprintf ("%s/work", dir);
+  if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create %s", upper);
+      goto out_dir;
+    }
+  sandbox_spec_init (&spec);
+  spec.name = o.image;
+  spec.lowerdirs = lowers;
+  spec.n_lowerdirs = img.n_layers;
+  spec.upperdir = upper;
+  spec.workdir = work;
+  spec.argv = cargv;
+  spec.env = env;
+  spec.cwd = o.workdir ? o.workdir
+             : (json_string_value (json_object_get (config, "WorkingDir"))
+                && *json_string_value (json_object_get (config, "WorkingDir")))
+                 ? json_string_value (json_object_get (config, "WorkingDir"))
+                 : "/";
+  spec.user = o.user ? o.user : json_string_value (json_object_get (config, "User"));
+  spec.network = o.network && strcmp (o.network, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+  spec.stdin_fd = 0;
+  spec.tmpdir = dir;
+  if (sandbox_run (&spec, &res, err) < 0)
+    goto out_dir;
+  /* docker run's exit status: the command's, or 128 + the signal that killed it. */
+  if (res.interrupted)
+    ret = 128 + res.interrupt_signal;
+  else if (res.exited)
+    ret = res.exit_code;
+  else
+    ret = 128 + res.term_signal;
+  fflush (stdout);
+out_dir:
+  remove_tree (tmp, dir);
+out:
+  sandbox_result_release (&res);
+  if (lowers)
+    for (i = 0; i < img.n_layers; i++)
+      free ((char *) lowers[i]);
+  free (lowers);
+  free (cargv);
+  free (env);
+  kv_release (&envl);
+  kv_release (&o.env);
+  json_decref (ex);
+  store_image_release (&img);
+  return ret;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Where the CLI finds images: bale's store. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/store.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "runtime/store.h"
+#include "common/banned.h"
+
+char *
+cli_store_path (struct cli_global *g, bale_error_t *err)
+{
+  if (g->store && *g->store)
+    return xstrdup (g->store);
+  return store_default_path (err);
+}
+
+struct store *
+cli_store_get (struct cli_global *g, bale_error_t *err)
+{
+  if (!g->opened && cli_store_open (g, &g->opened, err) < 0)
+    return NULL;
+  return g->opened;
+}
+
+/* The plan's resolver: 0 with the image config, 1 when the store does not have the image. */
+static int
+resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
+                  char **digest, bale_error_t *err)
+{
+  struct store *s = cli_store_get (ctx, err);
+  const char *at = strchr (ref, '@');
+  char target[DIGEST_STRLEN + 1];
+  struct store_image img = { 0 };
+
+  if (!s)
+    return -1;
+  if (at)
+    {
+      /* name@sha256:…: the digest decides; the name is only a label. */
+      if (!store_blob_exists (s, at + 1))
+        return 1;
+      memcpy (target, at + 1, sizeof target - 1);
+      target[sizeof target - 1] = '\0';
+    }
+  else
+    {
+      int r = store_ref_lookup (s, ref, target, err);
+      if (r <= 0)
+        return r < 0 ? -1 : 1;
+    }
+  if (store_image_read (s, target, platform, &img, err) < 0)
+    return -1;
+  *config = json_incref (img.config_json);
+  if (digest)
+    *digest = xstrdup (img.manifest);
+  store_image_release (&img);
+  return 0;
+}
+
+plan_resolve_fn
+cli_image_resolver (struct cli_global *g)
+{
+  (void) g;
+  return resolve_in_store;
+}
+
+int
+cli_image_config (struct cli_global *g, const char *name, json_t **config,
+                  char digest[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  struct store *s = cli_store_get (g, err);
+  struct store_image img = { 0 };
+
+  if (!s || store_image_read (s, name, NULL, &img, err) < 0)
+    return -1;
+  *config = json_incref (img.config_json);
+  memcpy (digest, img.config, DIGEST_STRLEN + 1);
+  store_image_release (&img);
+  return 0;
+}

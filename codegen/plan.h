@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The build plan: what a Dockerfile means once its stages are resolved, its variables expanded
+ * and every instruction applied to an image config, exactly as BuildKit's dockerfile2llb
+ * dispatch does. The runtime only executes the layer steps of a plan; everything about the
+ * image config and history is decided here.
+ */
+#ifndef BALE_PLAN_H
+#define BALE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bale.h"
+#include "codegen/kv.h"
+#include "codegen/platform.h"
+
+enum plan_step_kind
+{
+  PLAN_STEP_META,  /* changes the config and adds an empty_layer history entry (or none) */
+  PLAN_STEP_LAYER, /* RUN, COPY, ADD, WORKDIR other than "/": one layer */
+};
+
+/* Where a COPY --from or RUN --mount from= reads: a stage of this plan or an image. */
+struct plan_source
+{
+  int stage;   /* index into plan.stages, or -1 */
+  char *image; /* an image reference when stage < 0, or the build context when both unset */
+};
+
+/* A file a RUN step gets at /dev/pipes/NAME: a heredoc starting with "#!". */
+struct plan_file
+{
+  char *name;
+  char *data;
+  size_t len;
+};
+
+struct plan_step
+{
+  enum bale_instr instr;
+  enum plan_step_kind kind;
+  const struct bale_node *node; /* the instruction (an ONBUILD trigger: the parsed trigger) */
+  bool onbuild;                 /* run because the base image or stage had an ONBUILD */
+
+  /*
+   * The instruction after expansion. RUN: the final argv (shell prepended for shell form).
+   * COPY/ADD: the sources then the destination ("<<NAME" for a heredoc). WORKDIR: the
+   * absolute directory. Others: the expanded words as recorded in the history.
+   */
+  char **argv;
+  size_t argc;
+  char *created_by; /* the history entry's created_by; NULL when no entry (ONBUILD) */
+
+  /* The build state the step runs in (RUN, COPY, ADD, WORKDIR). */
+  struct kvlist env; /* RUN: image env plus the stage's ARG values */
+  char *workdir;     /* absolute; "/" when unset */
+  char *user;        /* "" when unset */
+
+  /* COPY/ADD: expanded flags, NULL when not given. */
+  char *chown, *chmod, *checksum;
+  bool link, parents, keep_git_dir;
+  int unpack;                /* -1 unset, 0 false, 1 true (ADD --unpack) */
+  char **exclude;            /* --exclude patterns, not expanded */
+  size_t n_exclude;
+  struct plan_source from;   /* COPY --from; from.stage < 0 && !from.image: the context */
+  struct plan_file *files;   /* COPY/ADD heredoc sources, RUN heredoc scripts */
+  size_t n_files;
+
+  /* RUN: expanded --mount values, network and security modes. */
+  char **mounts;
+  size_t n_mounts;
+  struct plan_source *mount_from; /* per mount: its from= source (stage -1, image NULL: none) */
+  char *network, *security;
+};
+
+struct plan_stage
+{
+  int index;
+  char *name;        /* lowercased `AS name`, or NULL */
+  char *display;     /* name, or "stage-N" (BuildKit's progress names) */
+  char *base;        /* the FROM name after expansion, normalised for images */
+  int base_stage;    /* index of the parent stage, or -1 */
+  bool base_scratch; /* FROM scratch, or an image without layers */
+  char *platform_spec;      /* FROM --platform after expansion, or NULL */
+  struct bale_platform platform;
+  const struct bale_node *from; /* the FROM instruction */
+  bool reachable;           /* needed for the target */
+  bool resolved, triggers_done, dispatched;
+
+  /* The instructions to dispatch: ONBUILD triggers of the base first, then the stage's own. */
+  const struct bale_node **cmds;
+  bool *cmd_onbuild;
+  size_t n_cmds;
+
+  struct plan_step *steps;
+  size_t n_steps;
+  int *deps; /* the stages this stage reads (parent excluded) */
+  size_t n_deps;
+
+  json_t *base_config; /* the base image's config as resolved, NULL for scratch and stages */
+  char *base_digest;   /* its manifest digest, when the resolver gave one */
+  json_t *config;      /* the resulting image config (created left out) */
+  size_t n_base_layers;  /* layers below this stage's own (base image and parent stages) */
+  size_t n_image_layers; /* layers of the image at the root of the FROM chain */
+
+  /* dispatch state */
+  struct kvlist env;        /* the expansion and RUN environment (llb state env) */
+  struct kvlist args;       /* ARGs declared in this stage and inherited, "K=V" or "K" */
+  bool cmd_set, entrypoint_set, healthcheck_set, workdir_set;
+  int n_cmd, n_entrypoint, n_healthcheck;
+};
+
+/*
+ * Resolves a base image: *config receives a new reference to its image config (as stored,
+ * created included) and *digest (optional) its manifest digest. Returns 0 on success, 1 when
+ * the image is not available, negative (with *err) on other failures.
+ */
+typedef int (*plan_resolve_fn) (void *ctx, const char *ref, const struct bale_platform *platform,
+                                json_t **config, char **digest, bale_error_t *err);
+
+struct plan_opts
+{
+  const char *target; /* --target, or NULL for the last stage */
+  /* --build-arg values, "K=V"; a bare "K" must already be resolved by the caller (docker takes
+     it from the environment and drops it when unset). */
+  const char *const *build_args;
+  size_t n_build_args;
+  const char *platform; /* --platform, or NULL for the host */
+  plan_resolve_fn resolve;
+  void *resolve_ctx;
+  /* When set, images the resolver does not have are planned as empty configs with a warning
+     (bale plan); otherwise they are an error (bale build). */
+  bool lenient;
+};
+
+struct plan
+{
+  const struct bale_dockerfile *df; /* borrowed */
+  struct plan_stage *stages;
+  size_t n_stages;
+  int target;
+  struct bale_platform build_platform, target_platform;
+  bool explicit_platform;
+  struct kvlist global_args; /* automatic platform args, then meta ARGs with values */
+  struct kvlist build_args;  /* as given */
+  struct kvlist proxy_env;   /* proxy build args: given to RUN, never in history */
+  bool *consumed;            /* per build arg: an ARG declared it */
+  char **unused_build_args;  /* build args no ARG consumed */
+  size_t n_unused;
+  bale_error_t warnings;
+  struct bale_dockerfile **triggers; /* parsed ONBUILD triggers, owned */
+  size_t n_triggers;
+};
+
+/* Compile df into a plan. Errors carry the Dockerfile location of the instruction. */
+int plan_build (const struct bale_dockerfile *df, const struct plan_opts *opts, struct plan **out,
+                bale_error_t *err);
+void plan_free (struct plan *p);
+
+/* The stage's config as the image config JSON BuildKit would write, given the created time of
+   the new history entries and of the config ("2024-01-01T00:00:00Z") and the diff_ids of every
+   layer built above the root base image (parent stages' layer steps first). */
+json_t *plan_final_config (const struct plan *p, const struct plan_stage *st, const char *created,
+                           const char *const *diff_ids, size_t n_diff_ids, bale_error_t *err);
+
+/* "plan" text and JSON renderings for `bale plan`. */
+char *plan_to_text (const struct plan *p, bool all_stages);
+json_t *plan_to_json (const struct plan *p, bool all_stages);
+
+/* ---- helpers shared by the dispatch code (codegen/dispatch.c) ---------------------------- */
+
+/* A located error at a span of the Dockerfile. */
+int plan_error_at (const struct plan *p, const struct bale_span *span, bale_error_t *err,
+                   const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+void plan_warning_at (struct plan *p, const struct bale_span *span, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+/* Apply one instruction to the stage: config, history, and (for layer steps) a plan step. */
+int plan_dispatch (struct plan *p, struct plan_stage *st, const struct bale_node *n, bool onbuild,
+                   bale_error_t *err);
+/* Mark a build arg as consumed by an ARG instruction. */
+void plan_consume_build_arg (struct plan *p, const char *key);
+/* COPY --from: a stage dispatched before st, or an image. */
+int plan_source_resolve (struct plan *p, struct plan_stage *st, const struct bale_flag *from,
+                         struct plan_source *src, bale_error_t *err);
+/* RUN --mount=...,from=X: the source of one (expanded) mount value; none when it has no from. */
+int plan_mount_source (struct plan *p, struct plan_stage *st, const struct bale_flag *f,
+                       const char *value, struct plan_source *src, bale_error_t *err);
+
+#endif

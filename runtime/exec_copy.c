@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * COPY, ADD and WORKDIR steps. The files are read in a child process that mounts read-only
+ * views of the stages involved in a private mount namespace (runtime/rootview.c), so bale's
+ * own process never changes its mounts and a crash leaves nothing mounted. The child writes
+ * the layer tar into a pipe; the parent stores it as a blob while it streams, so the layer
+ * touches the disk once.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/xalloc.h"
+#include "runtime/copy.h"
+#include "runtime/dirwalk.h"
+#include "runtime/executor_internal.h"
+#include "runtime/layer.h"
+#include "runtime/rootview.h"
+#include "runtime/store.h"
+#include "common/banned.h"
+
+
+int
+exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***out, size_t *n,
+                      bale_error_t *err)
+{
+  const char **v = xcalloc (s->n_layers + 1, sizeof *v);
+  size_t i;
+
+  for (i = 0; i < s->n_layers; i++)
+    {
+      struct exec_layer *l = &s->layers[i];
+      if (!l->snapshot)
+        {
+          cleanup_close int fd = store_blob_open (x->o->store, l->digest, err);
+          if (fd < 0 || snapshot_ensure (store_snapshots_fd (x->o->store), l->diff_id, fd,
+                                         &l->snapshot, err) < 0)
+            {
+              free (v);
+              return bale_error_wrap (err, "unpacking layer %s", l->diff_id);
+            }
+        }
+      v[s->n_layers - 1 - i] = l->snapshot; /* top first */
+    }
+  *out = v;
+  *n = s->n_layers;
+  return 0;
+}
+
+struct fs_job
+{
+  const struct plan_step *step;
+  const char **dest_layers, **src_layers;
+  size_t n_dest, n_src;
+  bool src_is_context;
+  const char *context;
+  const struct ignore_matcher *ignore;
+  const char *dest_mp, *src_mp; /* mountpoints, created by the parent */
+  const char *tmpdir;
+  struct layer_write_opts wopts;
+  time_t now;
+};
+
+static int
+child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err)
+{
+  const struct fs_job *j = ctx;
+  const struct plan_step *s = j->step;
+  cleanup_close int dest_fd = -1, src_fd = -1;
+  struct layer_writer *w = NULL;
+  struct layer_result res;
+  int r;
+
+  if ((j->n_dest > 0 || (!j->src_is_context && j->n_src > 0)) && rootview_unshare (err) < 0)
+    return -1;
+  if (j->n_dest > 0)
+    {
+      if (rootview_mount (j->dest_layers, j->n_dest, j->dest_mp, err) < 0)
+        return -1;
+      dest_fd = open (j->dest_mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dest_fd < 0)
+        return bale_make_error (err, errno, "cannot open %s", j->dest_mp);
+    }
+  w = layer_writer_new (&j->wopts, layer_fd, err);
+  if (!w)
+    return -1;
+  if (s->instr == BALE_I_WORKDIR)
+    {
+      uid_t uid = 0;
+      gid_t gid = 0;
+      r = (s->user && *s->user) ? copy_resolve_chown (dest_fd, s->user, &uid, &gid, err) : 0;
+      if (r == 0)
+        r = copy_mkdir_layer (dest_fd, s->argv[0], uid, gid, j->now, w, err);
+    }
+  else
+    {
+      struct copy_spec spec = { 0 };
+      struct copy_heredoc *hd = xcalloc (s->n_files + 1, sizeof *hd);
+      cleanup_free char *dest = NULL;
+      size_t i;
+      const char *d = s->argv[s->argc - 1];
+
+      if (j->src_is_context)
+        src_fd = open (j->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      else if (j->n_src > 0)
+        {
+          if (rootview_mount (j->src_layers, j->n_src, j->src_mp, err) < 0)
+            {
+              free (hd);
+              layer_writer_free (w);
+              return -1;
+            }
+          src_fd = open (j->src_mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+      else
+        src_fd = open (j->src_mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* an empty stage */
+      if (src_fd < 0)
+        {
+          free (hd);
+          layer_writer_free (w);
+          return bale_make_error (err, errno, "cannot open the copy source");
+        }
+      /* The destination relative to WORKDIR, keeping a trailing slash (D2). */
+      if (*d == '/')
+        dest = xstrdup (d);
+      else if (*d == '\0' || strcmp (d, ".") == 0)
+        dest = xasprintf ("%s/", s->workdir ? s->workdir : "/");
+      else
+        dest = xasprintf ("%s/%s", s->workdir ? s->workdir : "", d);
+      for (i = 0; i < s->n_files; i++)
+        {
+          hd[i].name = s->files[i].name;
+          hd[i].data = s->files[i].data;
+          hd[i].len = s->files[i].len;
+        }
+      spec.src_fd = src_fd;
+      spec.src_kind = j->src_is_context ? COPY_ROOT_CONTEXT : COPY_ROOT_IMAGE;
+      spec.ignore = j->src_is_context ? j->ignore : NULL;
+      spec.dest_fd = dest_fd;
+      spec.sources = s->argv;
+      spec.n_sources = s->argc - 1;
+      spec.heredocs = hd;
+      spec.n_heredocs = s->n_files;
+      spec.dest = dest;
+      spec.keep_owner = !j->src_is_context;
+      spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0;
+      spec.tmpdir = j->tmpdir;
+      spec.now = j->now;
+      r = 0;
+      if (s->chown && *s->chown)
+        {
+          spec.chown_set = true;
+          r = copy_resolve_chown (dest_fd, s->chown, &spec.uid, &spec.gid, err);
+        }
+      if (r == 0 && s->chmod && *s->chmod)
+        {
+          spec.chmod_set = true;
+          r = copy_parse_chmod (s->chmod, &spec.mode, err);
+        }
+      if (r == 0)
+        r = copy_to_layer (&spec, w, err);
+      free (hd);
+    }
+  if (r == 0)
+    r = layer_writer_finish (w, &res, err);
+  layer_writer_free (w);
+  if (r < 0)
+    return -1;
+  memcpy (rep->diff_id, res.diff_id, sizeof rep->diff_id);
+  memcpy (rep->digest, res.digest, sizeof rep->digest);
+  rep->size = res.size;
+  return 0;
+}
+
+static bool
+is_url (const char *s)
+{
+  return strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0;
+}
+
+/* The layers a COPY --from reads: a stage's state, or an image of the store. */
+static int
+source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+               struct stage_state *tmp, struct stage_state **src, bale_error_t *err)
+{
+  struct store_image img = { 0 };
+  char target[DIGEST_STRLEN + 1];
+  size_t i;
+  int r;
+
+  if (s->from.stage >= 0)
+    {
+      *src = &x->states[s->from.stage];
+      return 0;
+    }
+  r = store_ref_lookup (x->o->store, s->from.image, target, err);
+  if (r < 0)
+    return -1;
+  if (r == 0)
+    return plan_error_at (x->p, &s->node->span, err, "COPY --from=%s: the image is not in the store "
+                          "(load it with `bale load`, or pull it)", s->from.image);
+  if (store_image_read (x->o->store, target, &st->platform, &img, err) < 0)
+    return -1;
+  for (i = 0; i < img.n_layers; i++)
+    {
+      struct exec_layer l = { 0 };
+      l.media_type = img.layers[i].media_type;
+      snprintf (l.digest, sizeof l.digest, "%s", img.layers[i].digest);
+      snprintf (l.diff_id, sizeof l.diff_id, "%s", img.diff_ids[i]);
+      l.size = img.layers[i].size;
+      exec_state_add_layer (tmp, &l, false);
+    }
+  store_image_release (&img);
+  *src = tmp;
+  return 0;
+}
+
+static void
+release_state (struct stage_state *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_layers; i++)
+    {
+      free (s->layers[i].media_type);
+      free (s->layers[i].path);
+      free (s->layers[i].snapshot);
+    }
+  for (i = 0; i < s->n_new; i++)
+    free (s->new_diff_ids[i]);
+  free (s->layers);
+  free (s->new_diff_ids);
+}
+
+int
+exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+              bale_error_t *err)
+{
+  struct stage_state *state = &x->states[st->index], tmp = { 0 }, *src = NULL;
+  struct fs_job j = { 0 };
+  cleanup_free char *tmpdir = xasprintf ("%s/tmp", store_path (x->o->store));
+  cleanup_free char *mps = NULL, *dest_mp = NULL, *src_mp = NULL;
+  int ret = -1;
+  size_t i;
+
+  j.step = s;
+  j.context = x->o->context;
+  j.ignore = x->o->ignore;
+  j.tmpdir = tmpdir;
+  j.now = x->o->epoch_set ? (time_t) x->o->epoch : time (NULL);
+  j.wopts.compression = LAYER_COMPRESSION_NONE;
+  j.wopts.epoch_set = x->o->epoch_set;
+  j.wopts.epoch = x->o->epoch;
+  if (s->instr == BALE_I_ADD)
+    for (i = 0; i + 1 < s->argc; i++)
+      if (is_url (s->argv[i]))
+        return plan_error_at (x->p, &s->node->span, err, "ADD %s: downloading URLs is not supported yet", s->argv[i]);
+  if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
+    goto out;
+  if (s->instr != BALE_I_WORKDIR)
+    {
+      j.src_is_context = s->from.stage < 0 && !s->from.image;
+      if (!j.src_is_context)
+        {
+          if (source_layers (x, st, s, &tmp, &src, err) < 0
+              || exec_state_snapshots (x, src, &j.src_layers, &j.n_src, err) < 0)
+            goto out;
+        }
+    }
+  mps = xasprintf ("%s/view.XXXXXX", tmpdir);
+  if (!mkdtemp (mps))
+    {
+      bale_make_error (err, errno, "cannot create %s", mps);
+      goto out;
+    }
+  dest_mp = xasprintf ("%s/dest", mps);
+  src_mp = xasprintf ("%s/src", mps);
+  if (mkdir (dest_mp, 0700) < 0 || mkdir (src_mp, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create mountpoints in %s", mps);
+      goto out;
+    }
+  j.dest_mp = dest_mp;
+  j.src_mp = src_mp;
+  {
+    struct exec_layer l = { 0 };
+    if (exec_child_layer (x, s, child_work, &j, &l, err) < 0)
+      goto out;
+    exec_state_add_layer (state, &l, true);
+    free (l.path);
+  }
+  ret = 0;
+out:
+  if (mps)
+    {
+      rmdir (src_mp ? src_mp : mps);
+      rmdir (dest_mp ? dest_mp : mps);
+      rmdir (mps);
+    }
+  free (j.dest_layers);
+  free (j.src_layers);
+  release_state (&tmp);
+  return ret;
+}

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * RUN steps: the command runs in the sandbox on an overlay of the stage's layer snapshots;
+ * the overlay's upper directory, and only it, becomes the layer.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codegen/dispatch.h"
+#include "codegen/kv.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/dirwalk.h"
+#include "runtime/executor_internal.h"
+#include "runtime/layer.h"
+#include "runtime/sandbox.h"
+#include "runtime/store.h"
+#include "common/banned.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct run_ctx
+{
+  const char *upper;
+  struct layer_write_opts wopts;
+};
+
+static int
+diff_upper (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err)
+{
+  struct run_ctx *r = ctx;
+  cleanup_close int fd = open (r->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct layer_result res;
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", r->upper);
+  if (layer_write_dir (fd, &r->wopts, out_fd, &res, err) < 0)
+    return -1;
+  memcpy (rep->diff_id, res.diff_id, sizeof rep->diff_id);
+  memcpy (rep->digest, res.digest, sizeof rep->digest);
+  rep->size = res.size;
+  return 0;
+}
+
+/* One RUN --mount value: "type=cache,target=/x,..." (already expanded by the plan). */
+struct mount_opts
+{
+  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size;
+  bool rw, required;
+};
+
+static void
+mount_opts_release (struct mount_opts *m)
+{
+  free (m->type);
+  free (m->target);
+  free (m->source);
+  free (m->id);
+  free (m->from);
+  free (m->sharing);
+  free (m->mode);
+  free (m->uid);
+  free (m->gid);
+  free (m->size);
+}
+
+static int
+parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (value);
+  char *save = copy, *item;
+
+  memset (m, 0, sizeof *m);
+  while ((item = strsep (&save, ",")) != NULL)
+    {
+      char *eq = strchr (item, '=');
+      char **slot = NULL;
+      const char *v = eq ? eq + 1 : "true";
+      if (eq)
+        *eq = '\0';
+      if (!strcmp (item, "type"))
+        slot = &m->type;
+      else if (!strcmp (item, "target") || !strcmp (item, "dst") || !strcmp (item, "destination"))
+        slot = &m->target;
+      else if (!strcmp (item, "source") || !strcmp (item, "src"))
+        slot = &m->source;
+      else if (!strcmp (item, "id"))
+        slot = &m->id;
+      else if (!strcmp (item, "from"))
+        slot = &m->from;
+      else if (!strcmp (item, "sharing"))
+        slot = &m->sharing;
+      else if (!strcmp (item, "mode"))
+        slot = &m->mode;
+      else if (!strcmp (item, "uid"))
+        slot = &m->uid;
+      else if (!strcmp (item, "gid"))
+        slot = &m->gid;
+      else if (!strcmp (item, "size"))
+        slot = &m->size;
+      else if (!strcmp (item, "rw") || !strcmp (item, "readwrite"))
+        m->rw = strcmp (v, "false") != 0;
+      else if (!strcmp (item, "ro") || !strcmp (item, "readonly"))
+        m->rw = strcmp (v, "false") == 0;
+      else if (!strcmp (item, "required"))
+        m->required = strcmp (v, "false") != 0;
+      else if (!strcmp (item, "env"))
+        return bale_make_error (err, 0, "--mount=%s: secrets as environment variables are not supported yet", value);
+      else
+        return bale_make_error (err, 0, "--mount=%s: unknown option \"%s\"", value, item);
+      if (slot)
+        {
+          free (*slot);
+          *slot = xstrdup (v);
+        }
+    }
+  if (!m->type)
+    m->type = xstrdup ("bind");
+  return 0;
+}
+
+/* Everything a step's mounts need, released after the step. */
+struct run_mounts
+{
+  struct sandbox_mount *v;
+  size_t n;
+  char **strings; /* paths the mounts point at */
+  size_t n_strings;
+  int *locks; /* flock'ed cache directories (sharing=locked) */
+  size_t n_locks;
+};
+
+static const char *
+keep (struct run_mounts *rm, char *s)
+{
+  rm->strings = xrealloc (rm->strings, (rm->n_strings + 1) * sizeof *rm->strings);
+  rm->strings[rm->n_strings++] = s;
+  return s;
+}
+
+static struct sandbox_mount *
+add_mount (struct run_mounts *rm)
+{
+  rm->v = xrealloc (rm->v, (rm->n + 1) * sizeof *rm->v);
+  memset (&rm->v[rm->n], 0, sizeof rm->v[rm->n]);
+  return &rm->v[rm->n++];
+}
+
+static void
+run_mounts_release (struct run_mounts *rm)
+{
+  size_t i;
+
+  for (i = 0; i < rm->n_strings; i++)
+    free (rm->strings[i]);
+  for (i = 0; i < rm->n_locks; i++)
+    close (rm->locks[i]);
+  free (rm->strings);
+  free (rm->locks);
+  free (rm->v);
+}
+
+/* A cache mount's directory: <store>/cache/<id>, created with mode/uid/gid on first use. */
+static int
+cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
+             struct run_mounts *rm, bale_error_t *err)
+{
+  const char *id = m->id && *m->id ? m->id : target;
+  cleanup_free char *root = xasprintf ("%s/cache", store_path (x->o->store));
+  struct strbuf name = STRBUF_INIT;
+  struct sandbox_mount *sm;
+  const char *p;
+  char *dir;
+
+  /* The id may hold '/': keep it one path component. */
+  for (p = id; *p; p++)
+    strbuf_addch (&name, *p == '/' ? '_' : *p);
+  if (mkdir (root, 0700) < 0 && errno != EEXIST)
+    {
+      strbuf_release (&name);
+      return bale_make_error (err, errno, "cannot create %s", root);
+    }
+  dir = xasprintf ("%s/%s", root, name.buf);
+  strbuf_release (&name);
+  keep (rm, dir);
+  if (mkdir (dir, m->mode ? (mode_t) strtoul (m->mode, NULL, 8) : 0755) == 0)
+    {
+      if ((m->uid || m->gid)
+          && chown (dir, m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0,
+                    m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0) < 0)
+        return bale_make_error (err, errno, "cannot chown %s", dir);
+      if (m->mode && chmod (dir, (mode_t) strtoul (m->mode, NULL, 8)) < 0)
+        return bale_make_error (err, errno, "cannot chmod %s", dir);
+    }
+  else if (errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  if (m->sharing && strcmp (m->sharing, "locked") == 0)
+    {
+      int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || flock (fd, LOCK_EX) < 0)
+        return bale_make_error (err, errno, "cannot lock cache %s", dir);
+      rm->locks = xrealloc (rm->locks, (rm->n_locks + 1) * sizeof *rm->locks);
+      rm->locks[rm->n_locks++] = fd;
+    }
+  else if (m->sharing && strcmp (m->sharing, "shared") != 0 && strcmp (m->sharing, "private") != 0)
+    return bale_make_error (err, 0, "unsupported sharing mode \"%s\" (want shared, private or locked)", m->sharing);
+  sm = add_mount (rm);
+  sm->type = SANDBOX_MOUNT_BIND;
+  sm->source = dir;
+  sm->target = target;
+  return 0;
+}
+
+static int
+setup_mounts (struct executor *x, const struct plan_step *s, struct run_mounts *rm,
+              bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_mounts; i++)
+    {
+      struct mount_opts m;
+      const char *target;
+      int r = 0;
+
+      if (parse_mount (s->mounts[i], &m, err) < 0)
+        return -1;
+      if (!m.target && strcmp (m.type, "secret") != 0 && strcmp (m.type, "ssh") != 0)
+        {
+          mount_opts_release (&m);
+          return bale_make_error (err, 0, "--mount=%s: target is required", s->mounts[i]);
+        }
+      target = m.target ? keep (rm, dispatch_normalize_workdir (s->workdir, m.target)) : NULL;
+      if (!strcmp (m.type, "cache"))
+        r = cache_mount (x, &m, target, rm, err);
+      else if (!strcmp (m.type, "tmpfs"))
+        {
+          struct sandbox_mount *sm = add_mount (rm);
+          sm->type = SANDBOX_MOUNT_TMPFS;
+          sm->target = target;
+          if (m.size)
+            sm->options = keep (rm, xasprintf ("size=%s", m.size));
+        }
+      else if (!strcmp (m.type, "bind"))
+        {
+          if (m.from)
+            r = bale_make_error (err, 0, "--mount=%s: bind mounts from a stage or image are not supported yet", s->mounts[i]);
+          else if (m.rw)
+            r = bale_make_error (err, 0, "--mount=%s: read-write bind mounts are not supported yet", s->mounts[i]);
+          else
+            {
+              /* From the build context, never outside it. */
+              cleanup_free char *clean = dispatch_clean_path (m.source ? m.source : "/");
+              cleanup_free char *ctx_real = realpath (x->o->context, NULL);
+              char *src = xasprintf ("%s%s", ctx_real ? ctx_real : x->o->context, clean);
+              char *real = realpath (src, NULL);
+              free (src);
+              if (!real || !ctx_real || strncmp (real, ctx_real, strlen (ctx_real)) != 0
+                  || (real[strlen (ctx_real)] != '/' && real[strlen (ctx_real)] != '\0'))
+                {
+                  r = bale_make_error (err, 0, "--mount=%s: source \"%s\" is not in the build context", s->mounts[i],
+                                       m.source ? m.source : "/");
+                  free (real);
+                }
+              else
+                {
+                  struct sandbox_mount *sm = add_mount (rm);
+                  sm->type = SANDBOX_MOUNT_BIND;
+                  sm->source = keep (rm, real);
+                  sm->target = target;
+                  sm->readonly = true;
+                }
+            }
+        }
+      else if (!strcmp (m.type, "secret"))
+        {
+          const char *id = m.id ? m.id : (m.target ? strrchr (m.target, '/') + 1 : NULL);
+          const char *src = NULL;
+          size_t k;
+          for (k = 0; id && k < x->o->n_secrets; k++)
+            if (strcmp (x->o->secrets[k].id, id) == 0)
+              src = x->o->secrets[k].path;
+          if (!id)
+            r = bale_make_error (err, 0, "--mount=%s: a secret needs an id or a target", s->mounts[i]);
+          else if (!src && m.required)
+            r = bale_make_error (err, 0, "--mount=%s: secret \"%s\" is required but was not given (bale build --secret id=%s,src=FILE)", s->mounts[i], id, id);
+          else if (src)
+            {
+              struct sandbox_mount *sm = add_mount (rm);
+              sm->type = SANDBOX_MOUNT_BIND;
+              sm->source = src;
+              sm->target = target ? target : keep (rm, xasprintf ("/run/secrets/%s", id));
+              sm->readonly = true;
+            }
+        }
+      else
+        r = bale_make_error (err, 0, "--mount=%s: mount type \"%s\" is not supported", s->mounts[i], m.type);
+      mount_opts_release (&m);
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* RUN heredoc scripts (#!) are files at /dev/pipes/NAME in the step. */
+static int
+setup_files (const struct plan_step *s, const char *dir, struct run_mounts *rm, bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_files; i++)
+    {
+      char *path = xasprintf ("%s/file.%zu", dir, i);
+      cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+      struct sandbox_mount *sm;
+      keep (rm, path);
+      if (fd < 0 || bale_write_all (fd, s->files[i].data, s->files[i].len) < 0)
+        return bale_make_error (err, errno, "cannot write the heredoc %s", s->files[i].name);
+      sm = add_mount (rm);
+      sm->type = SANDBOX_MOUNT_BIND;
+      sm->source = path;
+      sm->target = keep (rm, xasprintf ("/dev/pipes/%s", s->files[i].name));
+      sm->readonly = true;
+    }
+  return 0;
+}
+
+int
+exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+               size_t stepno, bale_error_t *err)
+{
+  struct stage_state *state = &x->states[st->index];
+  cleanup_free char *dir = xasprintf ("%s/tmp/run.XXXXXX", store_path (x->o->store));
+  cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL;
+  const char **lowers = NULL, **env = NULL, **argv = NULL;
+  size_t n_lowers = 0, i, n_env = 0;
+  struct run_mounts rm = { 0 };
+  struct sandbox_spec spec;
+  struct sandbox_result res = { 0 };
+  bool have_path = false;
+  int ret = -1;
+
+  if (s->security && strcmp (s->security, "insecure") == 0)
+    return plan_error_at (x->p, &s->node->span, err, "RUN --security=insecure is not supported");
+  if (!mkdtemp (dir))
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  upper = xasprintf ("%s/upper", dir);
+  work = xasprintf ("%s/work", dir);
+  if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
+      goto out;
+    }
+  if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
+    goto out;
+  if (setup_mounts (x, s, &rm, err) < 0 || setup_files (s, dir, &rm, err) < 0)
+    {
+      bale_error_wrap (err, "Dockerfile:%d: RUN", s->node->span.line);
+      goto out;
+    }
+
+  /* The environment: the stage's (image Env and ARG values), the proxy build args as both
+     cases, and a default PATH when there is none. */
+  env = xcalloc (s->env.n + x->p->proxy_env.n + 2, sizeof *env);
+  for (i = 0; i < s->env.n; i++)
+    {
+      env[n_env++] = s->env.kv[i];
+      have_path |= strncmp (s->env.kv[i], "PATH=", 5) == 0;
+    }
+  for (i = 0; i < x->p->proxy_env.n; i++)
+    if (!kv_get (&s->env, x->p->proxy_env.kv[i]))
+      env[n_env++] = x->p->proxy_env.kv[i];
+  if (!have_path)
+    env[n_env++] = DEFAULT_PATH;
+  argv = xcalloc (s->argc + 1, sizeof *argv);
+  for (i = 0; i < s->argc; i++)
+    argv[i] = s->argv[i];
+
+  sandbox_spec_init (&spec);
+  spec.name = "RUN";
+  spec.lowerdirs = lowers;
+  spec.n_lowerdirs = n_lowers;
+  spec.upperdir = upper;
+  spec.workdir = work;
+  spec.argv = argv;
+  spec.env = env;
+  spec.cwd = s->workdir;
+  spec.user = s->user;
+  spec.network = s->network && strcmp (s->network, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+  spec.mounts = rm.v;
+  spec.n_mounts = rm.n;
+  spec.tmpdir = dir;
+  spec.stdout_fd = x->o->progress ? fileno (x->o->progress) : -1;
+  spec.stderr_fd = spec.stdout_fd;
+  prefix = xasprintf ("#%zu ", stepno);
+  spec.prefix = prefix;
+  if (spec.stdout_fd < 0)
+    {
+      /* Quiet builds still keep the output's tail for errors. */
+      spec.stdout_fd = spec.stderr_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    }
+  if (sandbox_run (&spec, &res, err) < 0)
+    {
+      plan_error_at (x->p, &s->node->span, err, "RUN: the step could not run");
+      goto out_fd;
+    }
+  if (res.interrupted)
+    {
+      plan_error_at (x->p, &s->node->span, err, "RUN: interrupted");
+      goto out_fd;
+    }
+  {
+    bale_error_t e = NULL;
+    if (sandbox_result_check (&res, &e) < 0)
+      {
+        plan_error_at (x->p, &s->node->span, err, "%s", e->msg);
+        bale_error_release (&e);
+        goto out_fd;
+      }
+  }
+  {
+    struct run_ctx rc = { upper, { 0 } };
+    struct exec_layer l;
+    rc.wopts.compression = LAYER_COMPRESSION_NONE;
+    rc.wopts.overlay_upper = true;
+    rc.wopts.epoch_set = x->o->epoch_set;
+    rc.wopts.epoch = x->o->epoch;
+    if (exec_child_layer (x, s, diff_upper, &rc, &l, err) < 0)
+      goto out_fd;
+    exec_state_add_layer (state, &l, true);
+    free (l.path);
+  }
+  ret = 0;
+out_fd:
+  if (!x->o->progress && spec.stdout_fd >= 0)
+    close (spec.stdout_fd);
+out:
+  sandbox_result_release (&res);
+  run_mounts_release (&rm);
+  free (lowers);
+  free (env);
+  free (argv);
+  {
+    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bale_error_t e = NULL;
+    if (parent >= 0)
+      dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
+    bale_error_release (&e);
+  }
+  return ret;
+}

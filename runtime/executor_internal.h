@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The executor's state, shared by the files that run the different kinds of steps. */
+#ifndef BALE_EXECUTOR_INTERNAL_H
+#define BALE_EXECUTOR_INTERNAL_H
+
+#include "runtime/executor.h"
+
+/* What a stage has built so far: every layer of its image (base first), and the diff_ids
+   of those above the root base image. */
+struct stage_state
+{
+  struct exec_layer *layers;
+  size_t n_layers, alloc_layers;
+  char **new_diff_ids;
+  size_t n_new, alloc_new;
+};
+
+struct executor
+{
+  struct plan *p;
+  const struct exec_opts *o;
+  struct stage_state *states; /* one per plan stage */
+  size_t stepno;              /* steps run so far, for the progress lines */
+};
+
+void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
+
+/* What the child reports: the layer's digests and size, or an error message. */
+struct child_report
+{
+  int ok;
+  char diff_id[DIGEST_STRLEN + 1];
+  char digest[DIGEST_STRLEN + 1];
+  int64_t size;
+  char msg[4000];
+};
+
+/* Runs in the child: write the layer tar to out_fd, fill rep's digests and size. */
+typedef int (*exec_layer_fn) (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err);
+/* Make a layer in a child process (runtime/exec_layer.c); out->path is the caller's, the
+   media type static. Errors are located at s. */
+int exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+                      struct exec_layer *out, bale_error_t *err);
+
+/* RUN (runtime/exec_run.c); stepno numbers its output lines. */
+int exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                   size_t stepno, bale_error_t *err);
+
+/* COPY, ADD and WORKDIR (runtime/exec_copy.c). */
+int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                  bale_error_t *err);
+/* The snapshot directories of a stage's layers, top layer first, unpacked on first use. The
+   array is the caller's; the strings belong to the state. */
+int exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***out, size_t *n,
+                          bale_error_t *err);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A read-only view of a stage's filesystem: its layer snapshots (overlay-format directories,
+ * see snapshot_ensure) stacked with overlayfs. Used by the steps that read a filesystem
+ * without running anything in it: COPY's destination and --from source, WORKDIR.
+ */
+#ifndef BALE_ROOTVIEW_H
+#define BALE_ROOTVIEW_H
+
+#include <stddef.h>
+
+#include "bale.h"
+
+/* Enter a private mount namespace: mounts made afterwards vanish with the process. For a
+   child process about to mount views; never for bale's main process. */
+int rootview_unshare (bale_error_t *err);
+
+/* Mount lowerdirs (top layer first) read-only at mountpoint: nothing for none (the
+   mountpoint stays an empty directory), a bind mount for one, overlayfs for more. */
+int rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoint,
+                    bale_error_t *err);
+
+#endif

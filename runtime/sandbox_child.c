@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Child side of the sandbox: PID 1 of the step (a tiny init) and the command it executes. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/sandbox_internal.h"
+#include "common/banned.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int
+rt_sbx_open_in_root (int rootfd, const char *path, int flags)
+{
+  struct open_how how = { 0 };
+
+  how.flags = (unsigned long long) (flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+static int vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 4, 0)));
+static int
+vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
+{
+  struct rt_sbx_record rec;
+  ssize_t w;
+  int n;
+
+  memset (&rec, 0, sizeof rec);
+  rec.type = type;
+  rec.errnum = errnum;
+  n = vsnprintf (rec.msg, sizeof rec.msg, fmt, ap);
+  if (n < 0)
+    n = 0;
+  if ((size_t) n >= sizeof rec.msg)
+    n = sizeof rec.msg - 1;
+  /* One write of at most PIPE_BUF bytes is atomic, so records from init and the command
+     never interleave. */
+  do
+    w = write (fd, &rec, offsetof (struct rt_sbx_record, msg) + (size_t) n + 1);
+  while (w < 0 && errno == EINTR);
+  return w < 0 ? -1 : 0;
+}
+
+int
+rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  int ret;
+
+  va_start (ap, fmt);
+  ret = vsend (fd, type, errnum, fmt, ap);
+  va_end (ap);
+  return ret;
+}
+
+void
+rt_sbx_die (int fd, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsend (fd, RT_SBX_ERROR, errnum, fmt, ap);
+  va_end (ap);
+  _exit (127);
+}
+
+/* mkdir -p of the working directory; what is created belongs to the user (Docker's WORKDIR
+   under USER). We are inside the new root already, so symlinks cannot leave it. */
+static void
+make_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+{
+  char *path = xstrdup (cwd);
+
+  for (char *p = path + 1;; p++)
+    if (*p == '/' || *p == '\0')
+      {
+        char c = *p;
+
+        *p = '\0';
+        if (mkdir (path, 0755) == 0)
+          {
+            if (lchown (path, u->uid, u->gid) < 0)
+              rt_sbx_die (sync, errno, "cannot chown working directory '%s'", path);
+          }
+        else if (errno != EEXIST)
+          rt_sbx_die (sync, errno, "cannot create working directory '%s'", path);
+        *p = c;
+        if (c == '\0')
+          break;
+      }
+  free (path);
+}
+
+static bool
+has_env (const char *const *env, const char *key)
+{
+  size_t n = strlen (key);
+
+  for (; env && *env; env++)
+    if (strncmp (*env, key, n) == 0 && (*env)[n] == '=')
+      return true;
+  return false;
+}
+
+/* The spec's environment plus Docker's defaults for PATH, HOSTNAME and HOME. */
+static char **
+build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
+{
+  size_t n = 0, alloc = 0;
+  char **envp = NULL;
+
+  for (const char *const *e = spec->env; e && *e; e++)
+    {
+      XGROW (envp, alloc, n + 1);
+      envp[n++] = xstrdup (*e);
+    }
+  XGROW (envp, alloc, n + 4);
+  if (!has_env (spec->env, "PATH"))
+    envp[n++] = xstrdup ("PATH=" DEFAULT_PATH);
+  if (!has_env (spec->env, "HOSTNAME"))
+    envp[n++] = xasprintf ("HOSTNAME=%s", spec->hostname ? spec->hostname : "bale");
+  if (!has_env (spec->env, "HOME"))
+    envp[n++] = xasprintf ("HOME=%s", u->home ? u->home : "/");
+  envp[n] = NULL;
+  return envp;
+}
+
+/* execvpe with the step's PATH, not bale's: glibc's execvpe searches the PATH of the calling
+   process's environment. */
+static void __attribute__ ((noreturn))
+exec_command (int sync, const char *const *argv, char **envp)
+{
+  const char *path = DEFAULT_PATH;
+  int saved = ENOENT;
+
+  if (strchr (argv[0], '/'))
+    {
+      execve (argv[0], (char *const *) argv, envp);
+      rt_sbx_die (sync, errno, "cannot execute '%s'", argv[0]);
+    }
+  for (char **e = envp; *e; e++)
+    if (strncmp (*e, "PATH=", 5) == 0)
+      path = *e + 5;
+  while (*path)
+    {
+      size_t n = strcspn (path, ":");
+      char *file = xasprintf ("%.*s%s%s", (int) n, path, n ? "/" : "", argv[0]);
+
+      execve (file, (char *const *) argv, envp);
+      /* As execvp: a file that exists but cannot run (EACCES) is the error to report, even
+         when a later PATH entry does not have the name at all. */
+      if (errno != ENOENT && errno != ENOTDIR)
+        saved = errno;
+      free (file);
+      path += n + (path[n] == ':');
+    }
+  rt_sbx_die (sync, saved, "cannot execute '%s': not found in $PATH", argv[0]);
+}
+
+/* Close every fd from 3 up but those in keep. Neither the command nor, through /proc/1/fd,
+   anything else in the step may reach a file of bale's (CVE-2024-21626). */
+static void
+close_fds_except (int sync, const int *keep, size_t n)
+{
+  unsigned int lo = 3;
+
+  for (;;)
+    {
+      unsigned int next = ~0U; /* the lowest fd to keep from lo up */
+
+      for (size_t i = 0; i < n; i++)
+        if (keep[i] >= 0 && (unsigned int) keep[i] >= lo && (unsigned int) keep[i] < next)
+          next = (unsigned int) keep[i];
+      if (next > lo && syscall (SYS_close_range, lo, next == ~0U ? ~0U : next - 1, 0U) < 0)
+        rt_sbx_die (sync, errno, "cannot close inherited file descriptors");
+      if (next == ~0U)
+        return;
+      lo = next + 1;
+    }
+}
+
+/* Put fd at target; fds are first moved above 2 so that none overwrites another. */
+static void
+setup_stdio (const struct rt_sbx_plan *plan)
+{
+  int fds[3] = { plan->in_fd, plan->out_fd, plan->err_fd };
+
+  for (int i = 0; i < 3; i++)
+    if ((fds[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+      rt_sbx_die (plan->sync_fd, errno, "cannot duplicate standard fd %d", i);
+  for (int i = 0; i < 3; i++)
+    if (dup2 (fds[i], i) < 0)
+      rt_sbx_die (plan->sync_fd, errno, "cannot set up standard fd %d", i);
+}
+
+static void __attribute__ ((noreturn))
+run_command (const struct rt_sbx_plan *plan, const struct sandbox_user *u)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  const char *cwd = spec->cwd ? spec->cwd : "/";
+  int sync = plan->sync_fd;
+  sigset_t none;
+
+  setup_stdio (plan);
+  /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
+     pipe is close-on-exec and reports exec errors until then. */
+  close_fds_except (sync, &sync, 1);
+  make_cwd (sync, cwd, u);
+  if (chdir (cwd) < 0)
+    rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
+  if (setgroups (u->n_groups, u->groups) < 0 || setgid (u->gid) < 0 || setuid (u->uid) < 0)
+    rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
+                (unsigned) u->gid);
+  /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  exec_command (sync, spec->argv, build_env (spec, u));
+}
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH };
+
+/* PID 1 of the step: forward signals to the command, reap every zombie, and report the
+   command's status when it exits; our exit then kills whatever else is left. */
+static void __attribute__ ((noreturn))
+init_loop (int sync, pid_t cmd)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaddset (&set, forwarded[i]);
+  for (;;)
+    {
+      siginfo_t si;
+      int status;
+      pid_t p;
+
+      if (sigwaitinfo (&set, &si) < 0)
+        continue;
+      if (si.si_signo != SIGCHLD)
+        {
+          kill (cmd, si.si_signo);
+          continue;
+        }
+      while ((p = waitpid (-1, &status, WNOHANG)) > 0)
+        if (p == cmd)
+          {
+            rt_sbx_send (sync, RT_SBX_STATUS, status, "status");
+            _exit (0);
+          }
+    }
+}
+
+void
+rt_sbx_child_main (const struct rt_sbx_plan *plan)
+{
+  int keep[] = { plan->sync_fd, plan->in_fd, plan->out_fd, plan->err_fd };
+  struct sandbox_user user;
+  bale_error_t err = NULL;
+  sigset_t set;
+  pid_t cmd;
+  int root;
+
+  close_fds_except (plan->sync_fd, keep, 4);
+  /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
+     died before the prctl, the pipe has no reader any more and the write fails. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (rt_sbx_send (plan->sync_fd, RT_SBX_HELLO, 0, "%s", "") < 0)
+    _exit (127);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    signal (forwarded[i], SIG_DFL);
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaddset (&set, forwarded[i]);
+  sigprocmask (SIG_BLOCK, &set, NULL);
+
+  rt_sbx_setup_rootfs (plan);
+  root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || sandbox_resolve_user (root, plan->spec->user, &user, &err) < 0)
+    rt_sbx_die (plan->sync_fd, err ? err->status : errno, "%s",
+                err ? err->msg : "cannot open the new root");
+  close (root);
+  cmd = fork ();
+  if (cmd < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot fork the command");
+  if (cmd == 0)
+    run_command (plan, &user);
+  /* The command holds the stdio ends now: the pump sees EOF when the step is done. */
+  close (plan->in_fd);
+  close (plan->out_fd);
+  close (plan->err_fd);
+  init_loop (plan->sync_fd, cmd);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Declarations shared by the sandbox's files: the child's plan, the sync protocol, the pump. */
+#ifndef BALE_SANDBOX_INTERNAL_H
+#define BALE_SANDBOX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/strbuf.h"
+#include "runtime/sandbox.h"
+
+/* Open path below rootfd as if rootfd were "/": absolute symlinks and ".." stay inside, and
+   /proc magic links are refused (openat2 RESOLVE_IN_ROOT). O_CLOEXEC is added. */
+int rt_sbx_open_in_root (int rootfd, const char *path, int flags);
+
+/*
+ * The child reports to the parent through a pipe of records, each written with a single
+ * write() (atomic below PIPE_BUF). The pipe is close-on-exec, so it reaches EOF when init
+ * exits and the command has exec'd or died.
+ */
+enum rt_sbx_record_type
+{
+  RT_SBX_ERROR = 'E',   /* setup or exec failed: errnum and a message */
+  RT_SBX_COPY = 'C',    /* overlayfs was unavailable: the copy_root fallback is in use */
+  RT_SBX_STUB = 'M',    /* a mount stub was created at this in-root path (copy_root mode) */
+  RT_SBX_STATUS = 'S',  /* the command's wait status, in errnum */
+  RT_SBX_HELLO = 'H',   /* the child runs; ignored by the parent */
+};
+#define RT_SBX_MSG_MAX 3900
+struct rt_sbx_record
+{
+  char type;
+  int errnum;
+  char msg[RT_SBX_MSG_MAX];
+};
+/* 0, or -1 when the parent is gone. */
+int rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+/* Report a failure of the child to the parent and _exit(127): the forked side of the
+   sandbox has nothing to unwind to (bubblewrap's die_with_error). */
+void rt_sbx_die (int fd, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)))
+__attribute__ ((noreturn));
+
+/* Everything the child needs, computed by the parent before the fork. */
+struct rt_sbx_plan
+{
+  const struct sandbox_spec *spec;
+  int sync_fd;     /* write end of the record pipe */
+  int out_fd;      /* the command's stdout and stderr (pipe ends in prefix mode) */
+  int err_fd;
+  int in_fd;       /* the command's stdin */
+  char *scratch;   /* the sandbox's own temporary directory */
+  char *root;      /* scratch/root: the mount point of the new root */
+  char *stubs;     /* scratch/stub: the overlay layer that holds the mount points */
+  char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
+  char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
+};
+
+/* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
+   and in overlay mode the stub layer and the legacy overlay data. */
+int rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec,
+                      bale_error_t *err);
+/* Remove the scratch directory and free the plan's strings. */
+void rt_sbx_plan_release (struct rt_sbx_plan *plan);
+
+/* In the child, as PID 1 of the new namespaces: build the root, run the command, report its
+   status. Never returns. */
+void rt_sbx_child_main (const struct rt_sbx_plan *plan) __attribute__ ((noreturn));
+
+/* Child side: mount the rootfs and everything in it at plan->root, then pivot_root into it. */
+void rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan);
+
+/* Parent side: the output pump of prefix mode. */
+struct rt_sbx_stream
+{
+  int fd;           /* read end, -1 once at EOF */
+  int out;          /* where prefixed lines go */
+  struct strbuf partial; /* the line being collected */
+};
+struct rt_sbx_tail
+{
+  char *lines[SANDBOX_TAIL_LINES];
+  size_t next;      /* ring index of the oldest line once full */
+  size_t count;
+};
+/* Read what is available on s, write complete lines with prefix, remember them in tail.
+   At EOF, flush the partial line and set s->fd to -1. */
+void rt_sbx_pump (struct rt_sbx_stream *s, const char *prefix, struct rt_sbx_tail *tail);
+/* The tail as one string (caller frees), or NULL when empty; releases the lines. */
+char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
+
+#endif

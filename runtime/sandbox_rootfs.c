@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Child side of the sandbox: mount the overlay, /proc, /dev, /sys, /etc files and extra mounts,
+   then pivot_root into the new root. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+#include "runtime/sandbox_internal.h"
+#include "common/banned.h"
+
+/* What setup needs besides the plan. */
+struct rootfs
+{
+  const struct rt_sbx_plan *plan;
+  int rootfd;      /* O_PATH fd of the new root, before pivot_root */
+};
+
+/* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what openat2 resolved
+   inside the root, never on a path an image symlink redirects to the host (runc's approach). */
+static const char *
+fd_path (int fd, char buf[static 64])
+{
+  snprintf (buf, 64, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+static void
+mount_or_die (const struct rootfs *r, const char *src, int target_fd, const char *what,
+              const char *fstype, unsigned long flags, const char *data)
+{
+  char p[64];
+
+  if (mount (src, fd_path (target_fd, p), fstype, flags, data) < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot mount %s on '%s'", fstype ? fstype : src, what);
+}
+
+/* The in-root path of what fd refers to, for the parent's stub removal. */
+static char *
+in_root_path (const struct rootfs *r, int fd)
+{
+  char p[64], full[PATH_MAX], root[PATH_MAX];
+  ssize_t n = readlink (fd_path (fd, p), full, sizeof full - 1);
+  ssize_t m = readlink (fd_path (r->rootfd, p), root, sizeof root - 1);
+
+  if (n < 0 || m < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot read the path of a mount point");
+  full[n] = root[m] = '\0';
+  if (strncmp (full, root, (size_t) m) != 0 || (full[m] != '/' && full[m] != '\0'))
+    rt_sbx_die (r->plan->sync_fd, 0, "mount point '%s' is outside the root", full);
+  return xstrdup (full[m] ? full + m : "/");
+}
+
+/* Create name in dirfd as a directory or an empty file, and tell the parent to remove it after
+   the step: mount points the step did not create must not end up in its layer. */
+static int
+create_stub (const struct rootfs *r, int dirfd, const char *name, bool dir, const char *what)
+{
+  int fd;
+  char *path;
+
+  if (dir)
+    {
+      if (mkdirat (dirfd, name, 0755) < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot create mount point '%s'", what);
+      fd = openat (dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+  else
+    fd = openat (dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot create mount point '%s'", what);
+  path = in_root_path (r, fd);
+  rt_sbx_send (r->plan->sync_fd, RT_SBX_STUB, dir, "%s", path);
+  free (path);
+  return fd;
+}
+
+/*
+ * An O_PATH fd of the absolute in-root path target, creating missing components (directories,
+ * and the last one as a directory or a file). Symlinks resolve inside the root. With
+ * nofollow, a final symlink is returned as itself so that the caller can skip it.
+ */
+static int
+mount_point (const struct rootfs *r, const char *target, bool dir, bool nofollow)
+{
+  cleanup_free char *path = xstrdup (target);
+  int fd = rt_sbx_open_in_root (r->rootfd, path, O_PATH | (nofollow ? O_NOFOLLOW : 0));
+  char *slash;
+
+  if (fd >= 0 || errno != ENOENT)
+    {
+      if (fd < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", target);
+      return fd;
+    }
+  /* Walk from the root: components that exist are opened (in-root), missing ones created. */
+  fd = fcntl (r->rootfd, F_DUPFD_CLOEXEC, 3);
+  for (char *comp = path + strspn (path, "/"); *comp; comp = slash + strspn (slash, "/"))
+    {
+      int next;
+      bool last;
+
+      slash = strchr (comp, '/');
+      slash = slash ? slash : comp + strlen (comp);
+      last = slash[strspn (slash, "/")] == '\0';
+      *slash = '\0';
+      next = rt_sbx_open_in_root (r->rootfd, path, O_PATH);
+      if (next < 0 && errno == ENOENT)
+        next = create_stub (r, fd, comp, dir || !last, target);
+      else if (next < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", target);
+      close (fd);
+      fd = next;
+      if (last)
+        break;
+      *slash = '/';
+    }
+  return fd;
+}
+
+/* The kernel's own explanation of a failed fsconfig (e.g. "overlayfs: failed to resolve
+   '/x': -2"), read from the fs context; "" when there is none. */
+static void
+fs_context_message (int fs, char *buf, size_t size)
+{
+  ssize_t n = read (fs, buf, size - 1);
+
+  buf[n > 0 ? n : 0] = '\0';
+  if (n > 0 && buf[n - 1] == '\n')
+    buf[n - 1] = '\0';
+}
+
+/*
+ * The overlay through the new mount API, one "lowerdir+" per layer (Linux 6.8): no escaping
+ * and no one-page limit on the option string, which a build with many steps would exceed.
+ * Returns 0, or -1 with errno, or -2 when the kernel does not know "lowerdir+".
+ */
+static int
+mount_overlay_fsconfig (const struct rt_sbx_plan *plan, char *why, size_t why_size)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  cleanup_close int fs = fsopen ("overlay", FSOPEN_CLOEXEC);
+  cleanup_close int mnt = -1;
+  int ret = 0;
+
+  why[0] = '\0';
+  if (fs < 0)
+    return -1;
+  if (fsconfig (fs, FSCONFIG_SET_STRING, "lowerdir+", plan->stubs, 0) < 0)
+    return errno == EINVAL ? -2 : -1;
+  for (size_t i = 0; i < spec->n_lowerdirs && ret == 0; i++)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "lowerdir+", spec->lowerdirs[i], 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "upperdir", spec->upperdir, 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "workdir", spec->workdir, 0);
+  /* redirect_dir and metacopy off: the layer is a plain diff of the upper directory, which
+     must hold whole files and whole renamed directories (plus whiteouts), like Docker's. */
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
+  if (ret == 0)
+    ret = fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+  if (ret == 0 && (mnt = fsmount (fs, FSMOUNT_CLOEXEC, 0)) < 0)
+    ret = -1;
+  if (ret == 0)
+    ret = move_mount (mnt, "", AT_FDCWD, plan->root, MOVE_MOUNT_F_EMPTY_PATH);
+  if (ret < 0)
+    {
+      int saved = errno;
+      fs_context_message (fs, why, why_size);
+      errno = saved;
+    }
+  return ret;
+}
+
+/* 0, or -1 with errno and the kernel's explanation in why. */
+static int
+mount_overlay (const struct rt_sbx_plan *plan, char *why, size_t why_size)
+{
+  int ret = mount_overlay_fsconfig (plan, why, why_size);
+
+  if (ret != -2)
+    return ret;
+  if (plan->overlay_opts == NULL)
+    {
+      snprintf (why, why_size, "a layer path holds ',', ':' or '\\' and the kernel has no "
+                               "lowerdir+");
+      errno = EINVAL;
+      return -1;
+    }
+  snprintf (why, why_size, "%s", plan->overlay_opts);
+  return mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts);
+}
+
+static void
+mount_root (struct rootfs *r)
+{
+  const struct rt_sbx_plan *plan = r->plan;
+  const struct sandbox_spec *spec = plan->spec;
+  char why[512];
+
+  /* Nothing mounted below may propagate back to the host. */
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot make the mount namespace private");
+  if (spec->upperdir && spec->workdir && !spec->force_copy)
+    {
+      if (mount_overlay (plan, why, sizeof why) == 0)
+        goto opened;
+      /* ENODEV: no overlayfs; EINVAL: e.g. an upper directory on a filesystem overlayfs
+         refuses; EPERM: not allowed here. Anything else is a real error. */
+      if (spec->copy_root == NULL || (errno != ENODEV && errno != EINVAL && errno != EPERM))
+        rt_sbx_die (plan->sync_fd, errno, "cannot mount overlay on '%s'%s%s%s", plan->root,
+                    *why ? " (" : "", why, *why ? ")" : "");
+      rt_sbx_send (plan->sync_fd, RT_SBX_COPY, errno, "overlay");
+    }
+  /* pivot_root needs a mount point: bind the directory onto itself. */
+  if (mount (spec->copy_root, plan->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot bind-mount '%s'", spec->copy_root);
+opened:
+  r->rootfd = open (plan->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (r->rootfd < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot open '%s'", plan->root);
+}
+
+/* The mount point of /proc, /dev or /sys: an image may not turn it into a symlink to another
+   place (/proc -> /, /dev -> /tmp/h: runc's CVE-2025-31133 family). In overlay mode the stub
+   layer already hides whatever the image has there. */
+static int
+system_mount_point (const struct rootfs *r, const char *target)
+{
+  int fd = mount_point (r, target, true, true);
+  struct stat st;
+
+  if (fstat (fd, &st) < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot stat '%s'", target);
+  if (!S_ISDIR (st.st_mode))
+    rt_sbx_die (r->plan->sync_fd, ENOTDIR, "'%s' in the rootfs is not a directory", target);
+  return fd;
+}
+
+/* Bind the host device node onto an empty file of the new /dev (no mknod: bind mounts work
+   the same in a user namespace, as in bubblewrap's --dev). */
+static void
+bind_device (const struct rootfs *r, int devfd, const char *name)
+{
+  cleanup_free char *host = xasprintf ("/dev/%s", name);
+  cleanup_close int fd = openat (devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+
+  if (fd < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot create '/dev/%s'", name);
+  mount_or_die (r, host, fd, host, NULL, MS_BIND, NULL);
+}
+
+static void
+mount_dev (const struct rootfs *r)
+{
+  /* Docker's set of devices; /dev/tty is there so that programs probing for a terminal get
+     ENXIO (no controlling terminal) rather than a missing file. */
+  static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+  static const char *const links[][2] = {
+    { "/proc/self/fd", "fd" },        { "/proc/self/fd/0", "stdin" },
+    { "/proc/self/fd/1", "stdout" },  { "/proc/self/fd/2", "stderr" },
+    { "/proc/kcore", "core" },        { "pts/ptmx", "ptmx" },
+  };
+  cleanup_close int at = system_mount_point (r, "/dev");
+  cleanup_close int devfd = -1, pts = -1, shm = -1;
+  int sync = r->plan->sync_fd;
+
+  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+  devfd = rt_sbx_open_in_root (r->rootfd, "/dev", O_PATH | O_DIRECTORY);
+  if (devfd < 0)
+    rt_sbx_die (sync, errno, "cannot open the new '/dev'");
+  for (size_t i = 0; i < sizeof devices / sizeof *devices; i++)
+    bind_device (r, devfd, devices[i]);
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    if (symlinkat (links[i][0], devfd, links[i][1]) < 0)
+      rt_sbx_die (sync, errno, "cannot create '/dev/%s'", links[i][1]);
+  if (mkdirat (devfd, "pts", 0755) < 0 || mkdirat (devfd, "shm", 01777) < 0)
+    rt_sbx_die (sync, errno, "cannot create '/dev/pts' or '/dev/shm'");
+  pts = openat (devfd, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  shm = openat (devfd, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pts < 0 || shm < 0)
+    rt_sbx_die (sync, errno, "cannot open '/dev/pts' or '/dev/shm'");
+  /* newinstance: a private pty namespace, so the step sees none of the host's terminals. */
+  mount_or_die (r, "devpts", pts, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=1777,size=65536k");
+}
+
+static void
+mount_proc_sys (const struct rootfs *r)
+{
+  cleanup_close int proc = system_mount_point (r, "/proc");
+  cleanup_close int sys = system_mount_point (r, "/sys");
+  char p[64];
+
+  /* We are PID 1 of the new PID namespace: this procfs shows the step's processes only. */
+  mount_or_die (r, "proc", proc, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (mount ("sysfs", fd_path (sys, p), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             NULL)
+      == 0)
+    return;
+  /* A new sysfs can be refused (e.g. a shared network namespace we do not own): bind the
+     host's read-only instead. */
+  mount_or_die (r, "/sys", sys, "/sys", NULL, MS_BIND | MS_REC, NULL);
+  close (sys);
+  sys = rt_sbx_open_in_root (r->rootfd, "/sys", O_PATH | O_DIRECTORY);
+  mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+}
+
+/* /etc/hosts, /etc/resolv.conf and /etc/hostname: bind mounts of the generated files. In
+   overlay mode their mount points come from the stub layer, so nothing is created in the
+   upper directory; in copy mode missing ones are stubs, and an image symlink is left alone. */
+static void
+mount_etc_files (const struct rootfs *r)
+{
+  static const char *const names[] = { "hosts", "resolv.conf", "hostname" };
+
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    {
+      cleanup_free char *target = xasprintf ("/etc/%s", names[i]);
+      cleanup_free char *src = xasprintf ("%s/%s", r->plan->etc_dir, names[i]);
+      cleanup_close int fd = mount_point (r, target, false, true);
+      struct stat st;
+
+      if (fstat (fd, &st) < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot stat '%s'", target);
+      if (S_ISLNK (st.st_mode))
+        continue;
+      mount_or_die (r, src, fd, target, NULL, MS_BIND, NULL);
+    }
+}
+
+static void
+mount_extra (const struct rootfs *r, const struct sandbox_mount *m)
+{
+  bool dir = true;
+  struct stat st;
+  cleanup_close int fd = -1;
+
+  if (m->type == SANDBOX_MOUNT_BIND)
+    {
+      if (stat (m->source, &st) < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot stat mount source '%s'", m->source);
+      dir = S_ISDIR (st.st_mode);
+    }
+  fd = mount_point (r, m->target, dir, false);
+  if (m->type == SANDBOX_MOUNT_TMPFS)
+    mount_or_die (r, "tmpfs", fd, m->target, "tmpfs",
+                  MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), m->options);
+  else
+    mount_or_die (r, m->source, fd, m->target, NULL, MS_BIND | MS_REC, NULL);
+  if (m->type == SANDBOX_MOUNT_BIND && m->readonly)
+    {
+      /* A bind mount takes its flags only from a remount of the new mount itself. */
+      close (fd);
+      fd = rt_sbx_open_in_root (r->rootfd, m->target, O_PATH);
+      if (fd < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", m->target);
+      mount_or_die (r, NULL, fd, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+    }
+}
+
+/* A step without network still expects 127.0.0.1 to work (test servers, local daemons);
+   Docker's "none" network brings lo up too. */
+static void
+loopback_up (int sync)
+{
+  struct ifreq ifr;
+  cleanup_close int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  memset (&ifr, 0, sizeof ifr);
+  memcpy (ifr.ifr_name, "lo", 3);
+  if (s < 0 || ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    rt_sbx_die (sync, errno, "cannot query the loopback interface");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    rt_sbx_die (sync, errno, "cannot bring up the loopback interface");
+}
+
+/* pivot_root(".", ".") stacks the old root on the new one, and the detach removes it: no
+   temporary directory inside the rootfs is needed (runc, LXC; bubblewrap.c:3426). */
+static void
+enter_root (const struct rootfs *r)
+{
+  int sync = r->plan->sync_fd;
+
+  if (chdir (r->plan->root) < 0)
+    rt_sbx_die (sync, errno, "cannot enter '%s'", r->plan->root);
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    rt_sbx_die (sync, errno, "pivot_root into '%s'", r->plan->root);
+  if (umount2 (".", MNT_DETACH) < 0)
+    rt_sbx_die (sync, errno, "cannot detach the old root");
+  if (chdir ("/") < 0)
+    rt_sbx_die (sync, errno, "cannot enter the new root");
+}
+
+void
+rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  struct rootfs r = { plan, -1 };
+  const char *host = spec->hostname ? spec->hostname : "bale";
+
+  mount_root (&r);
+  mount_proc_sys (&r);
+  mount_dev (&r);
+  mount_etc_files (&r);
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    mount_extra (&r, &spec->mounts[i]);
+  if (sethostname (host, strlen (host)) < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot set the hostname to '%s'", host);
+  if (spec->network == SANDBOX_NET_NONE)
+    loopback_up (plan->sync_fd);
+  enter_root (&r);
+  close (r.rootfd);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The snapshot cache: each layer unpacked once, atomically, as an overlayfs lower directory. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+#include "runtime/dirwalk.h"
+#include "runtime/layer.h"
+#include "common/banned.h"
+
+#define TMP_SUFFIX ".tmp"
+
+/* The absolute path of snapdir/hex/fs, from the descriptor: the caller gave no path, and
+   overlayfs options need one. */
+static char *
+fs_path (int snapdir_fd, const char *hex, bale_error_t *err)
+{
+  char proc[64], target[PATH_MAX];
+  ssize_t n;
+
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", snapdir_fd);
+  n = readlink (proc, target, sizeof target - 1);
+  if (n < 0)
+    {
+      bale_make_error (err, errno, "cannot find the path of the snapshot directory");
+      return NULL;
+    }
+  target[n] = '\0';
+  return xasprintf ("%s/%s/fs", target, hex);
+}
+
+/* Unpack into hex.tmp/fs, then rename hex.tmp to hex: a snapshot is either complete or
+   absent, even when the process is killed half way. The caller holds the lock. */
+static int
+unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s" TMP_SUFFIX, hex);
+  cleanup_close int tmp_fd = -1;
+  cleanup_close int fs_fd = -1;
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_OVERLAY, .expected_diff_id = diff_id };
+  int ret;
+
+  /* A leftover of a killed unpack: nobody else can be using it, we hold the lock. */
+  if (dirwalk_remove (snapdir_fd, tmp, tmp, err) < 0)
+    return -1;
+  /* 0700: the snapshot holds setuid files that other host users must not reach. */
+  if (mkdirat (snapdir_fd, tmp, 0700) < 0)
+    return bale_make_error (err, errno, "cannot create snapshot directory '%s'", tmp);
+  tmp_fd = openat (snapdir_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tmp_fd < 0 || mkdirat (tmp_fd, "fs", 0755) < 0)
+    ret = bale_make_error (err, errno, "cannot create snapshot directory '%s/fs'", tmp);
+  else if ((fs_fd = openat (tmp_fd, "fs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    ret = bale_make_error (err, errno, "cannot open snapshot directory '%s/fs'", tmp);
+  else if (lseek (blob_fd, 0, SEEK_SET) < 0)
+    ret = bale_make_error (err, errno, "cannot rewind the blob of layer '%s'", diff_id);
+  else if (layer_extract (blob_fd, fs_fd, &opts, NULL, err) < 0)
+    ret = bale_error_wrap (err, "cannot unpack layer '%s'", diff_id);
+  else if (syncfs (tmp_fd) < 0)
+    ret = bale_make_error (err, errno, "cannot sync snapshot '%s'", hex);
+  else if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
+    ret = bale_make_error (err, errno, "cannot move snapshot '%s' into place", hex);
+  else
+    return 0;
+  {
+    bale_error_t ignored = NULL;
+    dirwalk_remove (snapdir_fd, tmp, tmp, &ignored);
+    bale_error_release (&ignored);
+  }
+  return ret;
+}
+
+int
+snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_path,
+                 bale_error_t *err)
+{
+  const char *hex = digest_hex (diff_id);
+  cleanup_free char *lock = NULL;
+  cleanup_close int lock_fd = -1;
+  struct stat st;
+
+  if (hex == NULL)
+    return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
+  lock = xasprintf ("%s.lock", hex);
+  /* One lock per layer: unpacks of different layers run in parallel; a second process
+     wanting the same layer waits and then finds it done. flock is released by the kernel
+     when a holder dies. */
+  lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (lock_fd < 0)
+    return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
+  while (flock (lock_fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return bale_make_error (err, errno, "cannot lock snapshot '%s'", hex);
+  if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno != ENOENT)
+        return bale_make_error (err, errno, "cannot stat snapshot '%s'", hex);
+      if (unpack (snapdir_fd, diff_id, hex, blob_fd, err) < 0)
+        return -1;
+    }
+  else if (!S_ISDIR (st.st_mode))
+    return bale_make_error (err, ENOTDIR, "snapshot '%s' is not a directory", hex);
+  *out_path = fs_path (snapdir_fd, hex, err);
+  return *out_path ? 0 : -1;
+}

@@ -1,0 +1,138 @@
+#!/bin/sh
+# COPY, ADD and WORKDIR end to end: bale builds, umoci unpacks the OCI output, the tests
+# look at the files (docs/semantics.md D1-D7).
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+export BALE_STORE="$T_TMP/store"
+export SOURCE_DATE_EPOCH=1700000000
+ctx="$T_TMP/ctx"
+mkdir -p "$ctx"
+busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
+
+# build NAME: build $ctx/Dockerfile, unpack it to $T_TMP/NAME/rootfs.
+build () {
+  rm -rf "$T_TMP/$1" "$T_TMP/$1.oci"
+  "$BALE" build -q -t "$1:latest" --output "type=oci,dest=$T_TMP/$1.oci" "$ctx" > /dev/null 2> "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+  umoci unpack --image "$T_TMP/$1.oci:latest" "$T_TMP/$1" > /dev/null 2>&1
+}
+# owner_mode PATH: "uid:gid mode" of PATH.
+owner_mode () { stat -c '%u:%g %a' "$1"; }
+
+mkdir -p "$ctx/src/sub" "$ctx/data" "$ctx/node_modules/pkg"
+echo a > "$ctx/src/a.txt"; echo b > "$ctx/src/b.txt"; echo c > "$ctx/src/sub/c.md"
+echo d > "$ctx/data/d"; echo m > "$ctx/node_modules/pkg/m"; echo top > "$ctx/top.txt"
+ln -s a.txt "$ctx/src/link"; ln "$ctx/src/a.txt" "$ctx/src/hard"
+chmod 0750 "$ctx/src/sub"; touch -d @1600000000 "$ctx/src/b.txt"
+printf 'node_modules\n*.tmp\n' > "$ctx/.dockerignore"; echo t > "$ctx/x.tmp"
+
+dir_contents_and_rules () {
+  printf '%s\n' 'FROM busybox' 'COPY src /app/' 'COPY top.txt /opt/renamed' \
+    'COPY top.txt /opt/dir/' 'WORKDIR /work' 'COPY top.txt .' > "$ctx/Dockerfile"
+  build t1 || return 1
+  r=$T_TMP/t1/rootfs
+  [ -f "$r/app/a.txt" ] && [ -f "$r/app/sub/c.md" ] && [ ! -e "$r/app/src" ] &&
+    [ "$(cat "$r/opt/renamed")" = top ] && [ -f "$r/opt/dir/top.txt" ] && [ -f "$r/work/top.txt" ] &&
+    [ "$(readlink "$r/app/link")" = a.txt ] &&
+    [ "$(stat -c %i "$r/app/a.txt")" = "$(stat -c %i "$r/app/hard")" ] &&
+    [ "$(owner_mode "$r/app/sub")" = "0:0 750" ] &&
+    [ "$(stat -c %Y "$r/app/b.txt")" = 1600000000 ]
+}
+check "COPY: a directory copies its contents; slash rules; WORKDIR-relative; links and times kept" dir_contents_and_rules
+
+wildcards_and_ignore () {
+  printf '%s\n' 'FROM busybox' 'COPY src/*.txt nomatch* /w/' 'COPY . /ctx/' > "$ctx/Dockerfile"
+  build t2 || return 1
+  r=$T_TMP/t2/rootfs
+  [ -f "$r/w/a.txt" ] && [ -f "$r/w/b.txt" ] && [ ! -e "$r/w/sub" ] &&
+    [ -f "$r/ctx/top.txt" ] && [ ! -e "$r/ctx/node_modules" ] && [ ! -e "$r/ctx/x.tmp" ] &&
+    [ -f "$r/ctx/Dockerfile" ]
+}
+check "COPY: wildcards (no match is fine) and .dockerignore" wildcards_and_ignore
+
+chown_chmod () {
+  printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
+    'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
+  build t3 || return 1
+  r=$T_TMP/t3/rootfs
+  [ "$(owner_mode "$r/home/app/conf/t")" = "1000:1000 600" ] &&
+    [ "$(owner_mode "$r/home/app/conf")" = "1000:1000 600" ] &&
+    [ "$(owner_mode "$r/num/d")" = "1234:55 644" ] &&
+    [ "$(owner_mode "$r/g")" = "1000:50 644" ]
+}
+check "COPY --chown by name and number, --chmod, created parents" chown_chmod
+
+chown_unknown_user () {
+  printf '%s\n' 'FROM busybox' 'COPY --chown=nosuch top.txt /x' > "$ctx/Dockerfile"
+  ! build t4 && grep -q 'Dockerfile:2:1: error: COPY: --chown=nosuch: no user "nosuch" in the image.s /etc/passwd' "$T_TMP/err"
+}
+check "COPY --chown with an unknown user is a located error" chown_unknown_user
+
+from_stage_keeps_owners () {
+  printf '%s\n' 'FROM busybox AS build' 'COPY --chown=7:8 top.txt /out/bin' 'FROM scratch' \
+    'COPY --from=build /out /dist' 'COPY --from=0 /bin/busybox /bin/' \
+    'COPY --from=busybox /etc/passwd /etc/' > "$ctx/Dockerfile"
+  build t5 || return 1
+  r=$T_TMP/t5/rootfs
+  [ "$(owner_mode "$r/dist/bin")" = "7:8 644" ] && [ -x "$r/bin/busybox" ] && [ -f "$r/etc/passwd" ] &&
+    [ "$(ls "$r" | tr '\n' ' ')" = "bin dist etc " ]
+}
+check "COPY --from a stage, an index and an image keeps owners" from_stage_keeps_owners
+
+add_archives () {
+  mkdir -p "$T_TMP/arc/dir" && echo in > "$T_TMP/arc/dir/f" &&
+    tar -C "$T_TMP/arc" -czf "$ctx/a.tgz" dir && tar -C "$T_TMP/arc" -cf "$ctx/plain.tar" dir &&
+    cp "$ctx/a.tgz" "$ctx/renamed.bin" || return 1
+  printf '%s\n' 'FROM busybox' 'ADD a.tgz /x/' 'ADD plain.tar /y' 'ADD renamed.bin /z/' \
+    'COPY a.tgz /c/' > "$ctx/Dockerfile"
+  build t6 || return 1
+  r=$T_TMP/t6/rootfs
+  [ "$(cat "$r/x/dir/f")" = in ] && [ "$(cat "$r/y/dir/f")" = in ] && [ "$(cat "$r/z/dir/f")" = in ] &&
+    [ -f "$r/c/a.tgz" ]
+}
+check "ADD extracts local archives by content; COPY does not" add_archives
+
+heredoc () {
+  printf '%s\n' 'FROM busybox' 'ARG NAME=world' 'COPY <<EOF /etc/hello' 'hello $NAME' 'EOF' \
+    "COPY <<'EOF' /etc/raw" 'hello $NAME' 'EOF' > "$ctx/Dockerfile"
+  build t7 || return 1
+  r=$T_TMP/t7/rootfs
+  [ "$(cat "$r/etc/hello")" = "hello world" ] && [ "$(cat "$r/etc/raw")" = 'hello $NAME' ]
+}
+check "COPY heredocs, expanded unless quoted" heredoc
+
+escapes_are_errors () {
+  printf '%s\n' 'FROM busybox' 'COPY ../secret /x' > "$ctx/Dockerfile"
+  build t8 && return 1
+  grep -q 'error: COPY: "../secret": the path leads outside the build context' "$T_TMP/err" || return 1
+  ln -sf /etc/passwd "$ctx/out-link"
+  printf '%s\n' 'FROM busybox' 'COPY out-link /x' > "$ctx/Dockerfile"
+  if build t8; then rm -f "$ctx/out-link"; return 1; fi
+  rm -f "$ctx/out-link"
+  grep -q 'error: COPY: "out-link": symlink "out-link" leads outside the build context' "$T_TMP/err"
+}
+check "COPY: ../ and symlinks leading out of the context are errors" escapes_are_errors
+
+destinations_resolved_in_image () {
+  printf '%s\n' 'FROM busybox AS base' 'RUN true' > /dev/null
+  printf '%s\n' 'FROM busybox AS base' 'COPY top.txt /usr/lib/keep' 'FROM base' \
+    'COPY --from=busybox /bin/busybox /tmp/' 'COPY top.txt /tmp/../opt/' \
+    'COPY top.txt /bin/sh-top' > "$ctx/Dockerfile"
+  build t9 || return 1
+  r=$T_TMP/t9/rootfs
+  [ -f "$r/usr/lib/keep" ] && [ -x "$r/tmp/busybox" ] && [ -f "$r/opt/top.txt" ] &&
+    [ -f "$r/bin/sh-top" ] && [ -L "$r/bin/sh" ]
+}
+check "COPY: destinations are cleaned and resolved in the image" destinations_resolved_in_image
+
+reproducible_layers () {
+  printf '%s\n' 'FROM busybox' 'COPY src /app/' 'WORKDIR /srv' > "$ctx/Dockerfile"
+  "$BALE" build -q --output "type=oci-archive,dest=$T_TMP/r1.tar" "$ctx" > /dev/null 2>&1 &&
+    touch "$ctx/src/a.txt" && sleep 1 &&
+    "$BALE" build -q --output "type=oci-archive,dest=$T_TMP/r2.tar" "$ctx" > /dev/null 2>&1 &&
+    cmp "$T_TMP/r1.tar" "$T_TMP/r2.tar"
+}
+check "SOURCE_DATE_EPOCH: rebuilding after touching a file gives the same bytes" reproducible_layers
+
+done_testing

@@ -1,0 +1,161 @@
+#!/bin/sh
+# RUN steps and `bale run` end to end, on a busybox base made from Debian's busybox-static.
+# Results are checked by running them (bale run) and by unpacking the OCI output with umoci.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+export BALE_STORE="$T_TMP/store"
+ctx="$T_TMP/ctx"
+mkdir -p "$ctx"
+busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
+examples="$top_srcdir/examples"
+
+# df LINES...: write the context's Dockerfile.
+df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
+# build NAME [ARGS]: build $ctx as NAME, also as an OCI layout unpacked at $T_TMP/NAME/rootfs.
+build () {
+  n=$1; shift
+  rm -rf "$T_TMP/$n" "$T_TMP/$n.oci"
+  "$BALE" build -q -t "$n:latest" --output "type=oci,dest=$T_TMP/$n.oci" "$@" "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+  umoci unpack --image "$T_TMP/$n.oci:latest" "$T_TMP/$n" > /dev/null 2>&1
+}
+# expect_run WANT IMAGE [ARGS]: bale run prints exactly WANT.
+expect_run () {
+  want=$1; shift
+  got=$("$BALE" run "$@" 2>&1)
+  [ "$got" = "$want" ] || { echo "bale run $*: got [$got], want [$want]"; return 1; }
+}
+
+seed_examples () {
+  for ex in hello cmd cmd-entrypoint shell-entrypoint; do
+    "$BALE" build -q -t "ex-$ex" "$examples/$ex" > /dev/null 2>&1 || { echo "build $ex"; return 1; }
+  done
+  expect_run "Hello, World! Welcome" ex-hello Welcome &&
+    expect_run "Hello, World!" ex-hello &&
+    expect_run "the default command" ex-cmd &&
+    expect_run "replaced" ex-cmd echo replaced &&
+    expect_run '${GREETING} from bale' ex-cmd-entrypoint &&
+    expect_run "other args" ex-cmd-entrypoint other args &&
+    expect_run "shell form, arguments ignored" ex-shell-entrypoint these are ignored &&
+    expect_run "entrypoint replaced" --entrypoint /bin/echo ex-hello entrypoint replaced
+}
+check "seed examples: ENTRYPOINT, CMD, both, shell form, --entrypoint (bale run)" seed_examples
+
+exit_status () {
+  "$BALE" run busybox sh -c 'exit 7'
+  [ $? -eq 7 ] || return 1
+  "$BALE" run busybox sh -c 'kill -TERM $$'
+  [ $? -eq 143 ]
+}
+check "bale run exits with the command's status (128+signal when killed)" exit_status
+
+run_env_user_workdir () {
+  df 'FROM busybox' 'ARG V=argval' 'ENV E=envval' 'USER app' 'WORKDIR /home/app/w' \
+    'RUN echo "$V $E $(id -u):$(id -g) $(pwd) $HOSTNAME" > out' \
+    'USER root' 'RUN --network=none ls /sys/class/net > /net'
+  build r1 --build-arg HTTP_PROXY=http://proxy.invalid:3128 || return 1
+  r=$T_TMP/r1/rootfs
+  [ "$(cut -d' ' -f1-4 "$r/home/app/w/out")" = "argval envval 1000:1000 /home/app/w" ] &&
+    [ "$(stat -c %u "$r/home/app/w")" = 1000 ] && [ "$(cat "$r/net")" = lo ] &&
+    ! grep -q proxy "$T_TMP/r1.oci/blobs/sha256/"* 2>/dev/null
+}
+check "RUN: ARG and ENV values, USER, WORKDIR, network none; proxy args stay out of the image" run_env_user_workdir
+
+whiteouts_and_opaque () {
+  df 'FROM busybox' 'RUN rm /etc/group && rm -rf /tmp && mkdir /tmp && touch /tmp/new' \
+    'RUN mkdir -p /d && echo a > /d/a' 'RUN rm -rf /d && mkdir /d && echo b > /d/b'
+  build r2 || return 1
+  r=$T_TMP/r2/rootfs
+  [ ! -e "$r/etc/group" ] && [ -f "$r/etc/passwd" ] && [ -f "$r/tmp/new" ] &&
+    [ ! -e "$r/d/a" ] && [ -f "$r/d/b" ] &&
+    "$BALE" run r2 sh -c 'test ! -e /etc/group && test ! -e /d/a && cat /d/b' | grep -qx b
+}
+check "RUN: deletes and replaced directories become whiteouts (umoci and bale run agree)" whiteouts_and_opaque
+
+links_and_specials () {
+  df 'FROM busybox' 'RUN mkdir /l && echo x > /l/f && ln /l/f /l/hard && ln -s f /l/soft && mkfifo /l/fifo && mknod /l/null c 1 3 && chmod 4755 /l/f'
+  build r3 || return 1
+  r=$T_TMP/r3/rootfs
+  [ "$(stat -c %i "$r/l/f")" = "$(stat -c %i "$r/l/hard")" ] && [ "$(readlink "$r/l/soft")" = f ] &&
+    [ -p "$r/l/fifo" ] && [ -c "$r/l/null" ] && [ "$(stat -c %a "$r/l/f")" = 4755 ]
+}
+check "RUN: hard links, symlinks, FIFOs, devices and setuid bits reach the layer" links_and_specials
+
+etc_files_not_in_layer () {
+  df 'FROM scratch' 'COPY --from=busybox / /' 'RUN rm /etc/passwd; cat /etc/hosts > /hosts.copy'
+  build r4 || return 1
+  r=$T_TMP/r4/rootfs
+  [ -s "$r/hosts.copy" ] && [ ! -e "$r/etc/hosts" ] && [ ! -e "$r/etc/resolv.conf" ] && [ ! -e "$r/etc/hostname" ]
+}
+check "RUN: /etc/hosts, resolv.conf and hostname are provided, never in the layer" etc_files_not_in_layer
+
+failure_is_located () {
+  df 'FROM busybox' 'RUN echo some output; echo to stderr >&2; exit 3'
+  build r5 && return 1
+  grep -q "Dockerfile:2:1: error: RUN returned exit code 3" "$T_TMP/err" &&
+    grep -q "to stderr" "$T_TMP/err" && ! "$BALE" images | grep -q '^r5 '
+}
+check "RUN: a failing command is a located error with its output's tail" failure_is_located
+
+cache_mount_persists () {
+  df 'FROM busybox' 'ARG N' 'RUN --mount=type=cache,target=/cache,id=c1 echo $N >> /cache/log && cp /cache/log /seen'
+  build r6 --build-arg N=1 && build r6 --build-arg N=2 || return 1
+  [ "$(cat "$T_TMP/r6/rootfs/seen" | tr '\n' ' ')" = "1 2 " ] && [ ! -e "$T_TMP/r6/rootfs/cache/log" ]
+}
+check "RUN --mount=type=cache persists across builds and stays out of the image" cache_mount_persists
+
+secret_and_bind_mounts () {
+  printf 's3cr3t' > "$T_TMP/token"
+  echo ctxfile > "$ctx/inctx"
+  df 'FROM busybox' 'RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /got' \
+    'RUN --mount=type=bind,target=/ctx cat /ctx/inctx > /bound' \
+    'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs'
+  build r7 --secret "id=tok,src=$T_TMP/token" || return 1
+  r=$T_TMP/r7/rootfs
+  [ "$(cat "$r/got")" = 6 ] && [ "$(cat "$r/bound")" = ctxfile ] && [ "$(cat "$r/tmpfs")" = x ] &&
+    [ ! -e "$r/run/secrets/tok" ] && [ ! -e "$r/ctx" ] && [ ! -e "$r/scratch/x" ] &&
+    ! grep -rq s3cr3t "$T_TMP/r7.oci" && ! grep -q s3cr3t "$BALE_STORE"/blobs/sha256/* 2>/dev/null
+}
+check "RUN secret, bind and tmpfs mounts: visible to the step, never in the image" secret_and_bind_mounts
+
+heredoc_run () {
+  df 'FROM busybox' 'RUN <<EOF' 'echo one > /h1' 'echo two >> /h1' 'EOF' \
+    'RUN <<EOF' '#!/bin/sh' 'echo "script $0" > /h2' 'EOF'
+  build r8 || return 1
+  [ "$(cat "$T_TMP/r8/rootfs/h1" | tr '\n' ' ')" = "one two " ] && grep -q "^script " "$T_TMP/r8/rootfs/h2"
+}
+check "RUN heredocs: inline scripts and #! files" heredoc_run
+
+no_fd_leak () {
+  df 'FROM busybox' 'RUN ls /proc/self/fd > /fds'
+  exec 7< /dev/null
+  build r9
+  s=$?
+  exec 7<&-
+  [ $s -eq 0 ] && [ "$(tr '\n' ' ' < "$T_TMP/r9/rootfs/fds")" = "0 1 2 3 " ]
+}
+check "RUN: no descriptor of bale reaches the step" no_fd_leak
+
+interrupt_cleans_up () {
+  df 'FROM busybox' 'RUN sleep 300'
+  "$BALE" build -q "$ctx" > /dev/null 2>&1 &
+  pid=$!
+  for i in $(seq 50); do pgrep -f "sleep 300" > /dev/null && break; sleep 0.1; done
+  pgrep -f "sleep 300" > /dev/null || { kill $pid; echo "the step never started"; return 1; }
+  kill -TERM $pid
+  wait $pid && return 1
+  sleep 0.3
+  ! pgrep -f "sleep 300" > /dev/null && ! grep -q "$BALE_STORE" /proc/self/mountinfo &&
+    [ -z "$(ls "$BALE_STORE/tmp")" ]
+}
+check "SIGTERM during RUN kills the step, leaves no process, mount or temporary directory" interrupt_cleans_up
+
+multistage_example () {
+  "$BALE" build -q -t ex-multi "$examples/multistage" > /dev/null 2>&1 &&
+    expect_run "built by bale: no arguments" ex-multi &&
+    expect_run "built by bale: a b" ex-multi a b
+}
+check "multi-stage example: RUN in one stage, COPY --from into another, USER" multistage_example
+
+done_testing
