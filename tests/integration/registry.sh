@@ -15,7 +15,7 @@ trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT 
 W=$T_TMP
 
 bail () { echo "Bail out! $1"; exit 1; }
-for tool in docker-registry skopeo openssl htpasswd python3 tar sha256sum; do
+for tool in docker-registry skopeo umoci openssl htpasswd python3 tar sha256sum; do
   command -v "$tool" >/dev/null 2>&1 \
     || bail "'$tool' is not installed (see .ci/run's package list); refusing to skip"
 done
@@ -284,5 +284,22 @@ check "fetch: matching --checksum" "$FETCH" "http://127.0.0.1:$HP/hello.txt" "$W
 check "fetch: checksum mismatch is an error" expect_fail "checksum of .* is $sum, not sha256:0000" \
   "$FETCH" "http://127.0.0.1:$HP/hello.txt" "$W/dl3" sha256:0000000000000000000000000000000000000000000000000000000000000000
 check "fetch: 404 is an error" expect_fail "HTTP status 404" "$FETCH" "http://127.0.0.1:$HP/nope" "$W/dl4"
+
+# ADD <url> in a build: mode 0600, mtime from Last-Modified, --checksum, no extraction.
+mkdir -p "$W/ctx"
+tar -C "$W/www" -cf "$W/www/a.tar" hello.txt
+add_url_build () {
+  printf '%s\n' 'FROM scratch' "ADD http://127.0.0.1:$HP/hello.txt /d/" \
+    "ADD --checksum=$sum http://127.0.0.1:$HP/hello.txt?x=1 /renamed" \
+    "ADD http://127.0.0.1:$HP/a.tar /t/" >"$W/ctx/Dockerfile"
+  bale --store "$W/addstore" build -q -t add:v1 --output "type=oci,dest=$W/add.oci" "$W/ctx" >/dev/null \
+    && umoci unpack --rootless --image "$W/add.oci:v1" "$W/addb" >/dev/null || return 1
+  r=$W/addb/rootfs
+  [ "$(stat -c '%a %Y' "$r/d/hello.txt")" = "600 981173106" ] && cmp "$r/renamed" "$W/www/hello.txt" \
+    && [ -f "$r/t/a.tar" ] && [ -z "$(ls -A "$W/addstore/tmp")" ]
+}
+check "ADD <url> in a build: mode 0600, Last-Modified, --checksum, not extracted" add_url_build
+check "ADD <url> with a wrong --checksum fails the build" sh -c 'printf "%s\n" "FROM scratch" "ADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 http://127.0.0.1:$1/hello.txt /x" >"$2/Dockerfile" && ! "$3" --store "$4" build -q "$2" 2>"$2.err" && grep -q "checksum of" "$2.err" && [ -z "$(ls -A "$4/tmp")" ]' \
+  _ "$HP" "$W/ctx" "$BALE" "$W/addstore"
 
 done_testing
