@@ -24,20 +24,6 @@ push_usage (FILE *f)
          f);
 }
 
-static bool
-set_compression (struct registry_opts *o, const char *arg)
-{
-  if (strcmp (arg, "gzip") == 0)
-    o->compression = REGISTRY_COMPRESS_GZIP;
-  else if (strcmp (arg, "zstd") == 0)
-    o->compression = REGISTRY_COMPRESS_ZSTD;
-  else if (strcmp (arg, "none") == 0)
-    o->compression = REGISTRY_COMPRESS_NONE;
-  else
-    return false;
-  return true;
-}
-
 static int
 push_args (int argc, char **argv, struct cli_registry *r)
 {
@@ -56,7 +42,7 @@ push_args (int argc, char **argv, struct cli_registry *r)
     switch (c)
       {
       case 'z':
-        if (!set_compression (&r->opts, optarg))
+        if (!cli_registry_compression (&r->opts, optarg))
           goto bad;
         break;
       case 'k':

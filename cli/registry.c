@@ -26,7 +26,7 @@ cli_registry_init (struct cli_registry *r, bool quiet)
   r->opts.log = quiet ? NULL : log_stderr;
   /* One name from the environment, for CI jobs that cannot change every command line. */
   if (env && *env)
-    cli_registry_option (r, 'I', env);
+    cli_registry_option (r, CLI_OPT_INSECURE, env);
 }
 
 bool
@@ -34,13 +34,13 @@ cli_registry_option (struct cli_registry *r, int c, const char *arg)
 {
   switch (c)
     {
-    case 'I':
+    case CLI_OPT_INSECURE:
       XGROW (r->insecure, r->insecure_alloc, r->n_insecure + 2);
       r->insecure[r->n_insecure++] = arg;
       r->insecure[r->n_insecure] = NULL;
       r->opts.insecure = r->insecure;
       return true;
-    case 'C':
+    case CLI_OPT_TLS_CA:
       r->opts.ca_file = arg;
       return true;
     default:
@@ -53,4 +53,31 @@ cli_registry_release (struct cli_registry *r)
 {
   free (r->insecure);
   r->insecure = NULL;
+}
+
+bool
+cli_registry_compression (struct registry_opts *opts, const char *name)
+{
+  if (strcmp (name, "gzip") == 0)
+    opts->compression = REGISTRY_COMPRESS_GZIP;
+  else if (strcmp (name, "zstd") == 0)
+    opts->compression = REGISTRY_COMPRESS_ZSTD;
+  else if (strcmp (name, "none") == 0)
+    opts->compression = REGISTRY_COMPRESS_NONE;
+  else
+    return false;
+  return true;
+}
+
+int
+cli_registry_push (struct store *s, const struct cli_registry *r, const char *name,
+                   const char *dest, bool quiet, bale_error_t *err)
+{
+  char digest[DIGEST_STRLEN + 1];
+
+  if (registry_push (s, name, dest, &r->opts, digest, err) < 0)
+    return -1;
+  if (!quiet)
+    fprintf (stderr, "pushed %s: digest: %s\n", dest ? dest : name, digest);
+  return 0;
 }

@@ -128,6 +128,15 @@ check "zstd push is readable by skopeo" sh -c '"$1" --store "$2" push -q --compr
 check "uncompressed push keeps the tar layer" sh -c '"$1" --store "$2" push -q --compression none busybox:test "$3/plain/bb:v1" >/dev/null && skopeo inspect --raw --tls-verify=false "docker://$3/plain/bb:v1" | grep -q "layer.v1.tar\""' \
   _ "$BALE" "$S1" "$R"
 
+# bale build --push and --output type=registry.
+mkdir -p "$W/bctx"
+echo built >"$W/bctx/f"
+printf '%s\n' 'FROM busybox:test' 'COPY f /f' >"$W/bctx/Dockerfile"
+check "build --push pushes every -t name" sh -c '"$1" --store "$2" build -q --push -t "$3/built/app:v1" -t "$3/built/app:v2" "$4" >/dev/null 2>"$4.err" && a=$(skopeo inspect --tls-verify=false "docker://$3/built/app:v1" | grep "\"Digest\"") && b=$(skopeo inspect --tls-verify=false "docker://$3/built/app:v2" | grep "\"Digest\"") && [ "$a" = "$b" ]' \
+  _ "$BALE" "$S1" "$R" "$W/bctx"
+check "build --output type=registry, pulled back" sh -c '"$1" --store "$2" build -q --output "type=registry,name=$3/built/app:v3" "$4" >/dev/null && want=sha256:$(skopeo inspect --raw --tls-verify=false "docker://$3/built/app:v3" | sha256sum | cut -c1-64) && d=$("$1" --store "$5" pull -q "$3/built/app:v3") && [ "$d" = "$want" ] && skopeo copy --quiet --src-tls-verify=false "docker://$3/built/app:v3" "oci:$5.oci:x"' \
+  _ "$BALE" "$S1" "$R" "$W/bctx" "$W/s7"
+
 # skopeo pushes, bale pulls: OCI and Docker schema2.
 check "skopeo pushes OCI" skopeo copy --quiet --dest-tls-verify=false --format oci "dir:$W/skdir" "docker://$R/sk/oci:v1"
 check "skopeo pushes Docker v2s2" skopeo copy --quiet --dest-tls-verify=false --format v2s2 "dir:$W/skdir" "docker://$R/sk/v2s2:v1"
