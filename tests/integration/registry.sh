@@ -268,6 +268,10 @@ check "truncated blob: a clear error" expect_fail "truncated|partial|transfer cl
 check "truncated blob: nothing unverified in the store" store_clean "$W/f2"
 check "500 then success: retried" sh -c 'd=$("$1" --store "$2" pull -q "$3/flaky/test/busybox:v1") && [ "$d" = "$4" ]' \
   _ "$BALE" "$W/f3" "$F" "$D1"
+check "429 with Retry-After: waited and retried" sh -c 'd=$("$1" --store "$2" pull -q "$3/ratelimit/test/busybox:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$W/f7" "$F" "$D1"
+check "503 every time: an error after the retries" expect_fail "after 4 attempts.*|HTTP status 503" \
+  bale --store "$W/f8" pull "$F/broken/test/busybox:v1"
 check "401 without a challenge: a clear error" expect_fail "401 without an authentication challenge" \
   bale --store "$W/f4" pull "$F/nochallenge/test/busybox:v1"
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$F" "$(printf user:secret | base64)" >"$DOCKER_CONFIG/config.json"
@@ -276,7 +280,7 @@ check "redirect to another host carries no credentials" \
 check "manifest over 4 MiB: refused" expect_fail "larger than 4194304" \
   bale --store "$W/f6" pull "$F/bigmanifest/test/busybox:v1"
 all_clean () { for s in "$@"; do store_clean "$s" || return 1; done; }
-check "fault stores hold only verified blobs" all_clean "$W/f3" "$W/f4" "$W/f5" "$W/f6"
+check "fault stores hold only verified blobs" all_clean "$W/f3" "$W/f4" "$W/f5" "$W/f6" "$W/f7" "$W/f8"
 
 # ---- ADD <url>: http_fetch against python's http.server -------------------------------------------
 mkdir -p "$W/www"

@@ -14,6 +14,8 @@
         wrongdigest   blobs come with one byte changed
         truncated     blobs stop after half their bytes (Content-Length stays complete)
         flaky         the first GET of each path answers 500
+        ratelimit     the first request of each path answers 429 with Retry-After: 1
+        broken        every blob request answers 503
         nochallenge   every request answers 401 without WWW-Authenticate
         bigmanifest   manifests are 5 MiB of JSON
         redirect      Basic auth (user:secret) required; blobs redirect (307) to
@@ -150,6 +152,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 State.seen.add((self.command, path))
             if first:
                 return self.reply(500, b"try again")
+        if fault == "ratelimit":
+            with State.lock:
+                first = ("429", self.command, path) not in State.seen
+                State.seen.add(("429", self.command, path))
+            if first:
+                return self.reply(429, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}', [("Retry-After", "1")])
+        if fault == "broken" and is_blob:
+            return self.reply(503, b'{"errors":[{"code":"UNAVAILABLE","message":"down"}]}')
         if fault == "redirect":
             if not basic_ok(self.headers.get("Authorization")):
                 return self.reply(401, b"", [("WWW-Authenticate", 'Basic realm="fault"')])
