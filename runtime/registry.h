@@ -134,7 +134,8 @@ int registry_check_login (struct registry_conn *c, bale_error_t *err);
  * Perform req against the registry with authentication: a 401 with a Bearer challenge fetches
  * a token for scopes (space-separated, "repository:a/b:pull,push"; the challenge's own scope
  * is added), cached per scope set; a Basic challenge sends the credentials. Then the request
- * is repeated once. A 401 without a challenge is an error.
+ * is repeated once. A 401 without a challenge is an error. Requests to another origin than the
+ * registry's (an upload Location on a storage service) never carry credentials.
  */
 int registry_do (struct registry_conn *c, const char *scopes, const struct http_request *req,
                  struct http_response *resp, bale_error_t *err);

@@ -471,6 +471,10 @@ registry_do (struct registry_conn *c, const char *scopes, const struct http_requ
   struct http_request r = *req;
   cleanup_free char *auth = NULL, *what = xasprintf ("%s %s", req->method, req->url);
 
+  /* Upload Locations may point elsewhere (a storage service): credentials are for the
+     registry's own origin only, as for redirects. */
+  if (!http_same_origin (c->base, req->url))
+    return http_do (c->http, req, resp, err);
   pthread_mutex_lock (&c->lock);
   auth = current_auth (c, scopes);
   pthread_mutex_unlock (&c->lock);
