@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct push_blob
   const char *media_type; /* the new one, when compressed; else NULL */
   const char *stored;     /* the store's blob (borrowed from the image) */
   int fd;                 /* the compressed bytes (an unlinked temporary file), or -1 */
+  bool present;           /* the registry has it: nothing to upload */
 };
 
 struct push
@@ -48,6 +50,11 @@ struct push
   struct store_image img;
   struct push_blob *blobs; /* the layers, then the config */
   size_t n_blobs;
+  /* "<stored digest> <compression>" → {digest, size} of its compressed form, kept in the store
+     (push-cache.json) so that a push of what the registry has needs no compression. */
+  json_t *cache;
+  bool cache_dirty;
+  pthread_mutex_t cache_lock;
 };
 
 /* ---- compression (libarchive's raw format: one stream through one filter) ------------------ */
@@ -189,16 +196,63 @@ compressed_type (const char *mt, enum registry_compression c)
   return docker ? DOCKER_MT_LAYER_GZIP : OCI_MT_LAYER_GZIP;
 }
 
+static const char *const compression_names[] = { "gzip", "zstd", "none" };
+
+/* The compressed form of b remembered from an earlier push; false when there is none. */
+static bool
+cache_get (struct push *p, struct push_blob *b)
+{
+  cleanup_free char *key = xasprintf ("%s %s", b->stored, compression_names[p->opts->compression]);
+  json_t *e;
+  const char *d;
+  bool found = false;
+
+  pthread_mutex_lock (&p->cache_lock);
+  e = json_object_get (p->cache, key);
+  d = json_string_value (json_object_get (e, "digest"));
+  if (d && digest_is_valid (d) && json_integer_value (json_object_get (e, "size")) > 0)
+    {
+      memcpy (b->digest, d, DIGEST_STRLEN + 1);
+      b->size = json_integer_value (json_object_get (e, "size"));
+      found = true;
+    }
+  pthread_mutex_unlock (&p->cache_lock);
+  return found;
+}
+
+static void
+cache_put (struct push *p, const struct push_blob *b)
+{
+  cleanup_free char *key = xasprintf ("%s %s", b->stored, compression_names[p->opts->compression]);
+
+  pthread_mutex_lock (&p->cache_lock);
+  json_object_set_new (p->cache, key, json_pack ("{s:s,s:I}", "digest", b->digest, "size",
+                                                 (json_int_t) b->size));
+  p->cache_dirty = true;
+  pthread_mutex_unlock (&p->cache_lock);
+}
+
+static int head_blob (struct push *p, const char *digest, bale_error_t *err);
+
 static int
 prepare_job (void *ctx, size_t i, bale_error_t *err)
 {
   struct push *p = ctx;
   struct push_blob *b = &p->blobs[i];
+  int r;
 
   if (b->media_type == NULL)
     return 0;
+  /* Compressing only to learn that the registry has the result is the slow part of a repeated
+     push: ask for the digest an earlier push computed first. */
+  if (cache_get (p, b) && (r = head_blob (p, b->digest, err)) != 0)
+    {
+      b->present = r > 0;
+      return r < 0 ? -1 : 0;
+    }
   if (compress_blob (p, b, err) < 0)
     return -1;
+  cache_put (p, b);
   registry_log (p->opts, "%s: compressed to %s (%lld bytes)", b->stored, b->digest,
                 (long long) b->size);
   return 0;
@@ -246,10 +300,11 @@ location (struct push *p, const struct http_response *resp, const char *digest, 
 
 /* 1 when the registry has the blob, 2 when it was mounted, 0 with *loc the upload
    session to use, -1 on an error. */
+/* 1 when the registry has the blob, 0 when not, -1 on an error. */
 static int
-start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+head_blob (struct push *p, const char *digest, bale_error_t *err)
 {
-  static const long ok_head[] = { 200, 404, 0 }, ok_mount[] = { 201, 202, 0 }, ok_post[] = { 202, 0 };
+  static const long ok_head[] = { 200, 404, 0 };
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   cleanup_free char *url = blob_url (p, digest);
@@ -257,13 +312,24 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
 
   req.method = "HEAD";
   req.url = url;
-  ret = request (p, &req, &resp, ok_head, "HEAD", url + strlen (url) - DIGEST_STRLEN, err);
+  ret = request (p, &req, &resp, ok_head, "HEAD", digest, err);
   if (ret == 0 && resp.status == 200)
     ret = 1;
   http_response_release (&resp);
+  return ret;
+}
+
+static int
+start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+{
+  static const long ok_mount[] = { 201, 202, 0 }, ok_post[] = { 202, 0 };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  cleanup_free char *url = NULL;
+  int ret = head_blob (p, digest, err);
+
   if (ret != 0)
     return ret;
-  free (url);
   req.method = "POST";
   if (p->mount_from)
     url = xasprintf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", registry_conn_base (p->conn),
@@ -365,7 +431,7 @@ upload_job (void *ctx, size_t i, bale_error_t *err)
   struct push *p = ctx;
   struct push_blob *b = &p->blobs[i];
   cleanup_free char *loc = NULL;
-  int ret = start_upload (p, b->digest, &loc, err);
+  int ret = b->present ? 1 : start_upload (p, b->digest, &loc, err);
 
   if (ret > 0)
     registry_log (p->opts, "%s: %s%s", b->digest,
@@ -613,6 +679,31 @@ push_run (struct push *p, const char *name, char out[DIGEST_STRLEN + 1], bale_er
   return push_image (p, name, p->ref.tag, out, &len, err);
 }
 
+#define CACHE_FILE "push-cache.json"
+
+static json_t *
+cache_load (struct store *s)
+{
+  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  json_t *c = json_load_file (path, 0, NULL);
+
+  if (json_is_object (c))
+    return c;
+  json_decref (c);
+  return json_object ();
+}
+
+/* Best effort, and atomic: a lost update only costs a compression next time. */
+static void
+cache_save (struct store *s, json_t *cache)
+{
+  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  cleanup_free char *tmp = xasprintf ("%s.%ld", path, (long) getpid ());
+
+  if (json_dump_file (cache, tmp, JSON_COMPACT) < 0 || rename (tmp, path) < 0)
+    unlink (tmp);
+}
+
 int
 registry_push (struct store *s, const char *name, const char *dest,
                const struct registry_opts *opts, char out_digest[DIGEST_STRLEN + 1],
@@ -625,9 +716,15 @@ registry_push (struct store *s, const char *name, const char *dest,
   if (registry_ref_parse (dest ? dest : name, &p.ref, err) < 0)
     return -1;
   p.repo = xasprintf ("%s/%s", p.ref.domain, p.ref.path);
+  pthread_mutex_init (&p.cache_lock, NULL);
+  p.cache = cache_load (s);
   ret = (p.conn = registry_conn_new (p.ref.domain, p.opts, err)) ? 0 : -1;
   if (ret == 0)
     ret = push_run (&p, name, out_digest, err);
+  if (p.cache_dirty)
+    cache_save (s, p.cache);
+  json_decref (p.cache);
+  pthread_mutex_destroy (&p.cache_lock);
   if (ret < 0)
     bale_error_wrap (err, "push to '%s'", p.repo);
   registry_conn_free (p.conn);

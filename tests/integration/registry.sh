@@ -100,8 +100,8 @@ check "push busybox" sh -c '"$1" --store "$2" push busybox:test "$3/test/busybox
   _ "$BALE" "$S1" "$R" "$W/push1"
 D1=$(cat "$W/push1")
 check "push prints a digest" sh -c 'echo "$1" | grep -Eq "^sha256:[0-9a-f]{64}$"' _ "$D1"
-check "second push skips every blob" sh -c '"$1" --store "$2" push busybox:test "$3/test/busybox:v1" 2>&1 >/dev/null | grep -c "already in the registry" | grep -qx 2' \
-  _ "$BALE" "$S1" "$R"
+check "second push skips every blob, without compressing again" sh -c '"$1" --store "$2" push busybox:test "$3/test/busybox:v1" 2>"$4" >/dev/null && grep -c "already in the registry" "$4" | grep -qx 2 && ! grep -q compressed "$4"' \
+  _ "$BALE" "$S1" "$R" "$W/push2.err"
 check "pull into an empty store gives the pushed digest" \
   sh -c 'd=$("$1" --store "$2" pull -q "$3/test/busybox:v1") && [ "$d" = "$4" ]' _ "$BALE" "$W/s2" "$R" "$D1"
 check "pulled config is the loaded one" cmp "$(blob "$S1" "$config")" "$(blob "$W/s2" "$config")"
