@@ -438,8 +438,15 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     rc.wopts.epoch = x->o->epoch;
     if (exec_child_layer (x, s, diff_upper, &rc, &l, err) < 0)
       goto out_fd;
+    /* The upper directory is already the layer in overlay form: keep it as its snapshot. */
+    if (snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
+      {
+        free (l.path);
+        goto out_fd;
+      }
     exec_state_add_layer (state, &l, true);
     free (l.path);
+    free (l.snapshot);
   }
   ret = 0;
 out_fd:

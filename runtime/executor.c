@@ -137,8 +137,8 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
   return 0;
 }
 
-static int
-build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
+int
+exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
 {
   size_t i;
 
@@ -258,10 +258,18 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   size_t i;
   int ret = 0;
 
+  size_t reachable = 0;
+
   memset (out, 0, sizeof *out);
-  for (i = 0; i < p->n_stages && ret == 0; i++)
-    if (p->stages[i].reachable)
-      ret = build_stage (&x, &p->stages[i], err);
+  for (i = 0; i < p->n_stages; i++)
+    reachable += p->stages[i].reachable;
+  /* Several stages: independent ones run side by side in child processes. */
+  if (reachable > 1)
+    ret = exec_build_parallel (&x, err);
+  else
+    for (i = 0; i < p->n_stages && ret == 0; i++)
+      if (p->stages[i].reachable)
+        ret = exec_build_stage (&x, &p->stages[i], err);
   if (ret == 0)
     ret = assemble (&x, out, err);
   if (ret < 0)

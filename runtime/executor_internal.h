@@ -25,6 +25,12 @@ struct executor
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
 
+/* Build one stage into x->states[st->index]; the stages it reads must be built. */
+int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err);
+/* Build every reachable stage, independent ones in parallel processes
+   (runtime/exec_parallel.c). */
+int exec_build_parallel (struct executor *x, bale_error_t *err);
+
 /* What the child reports: the layer's digests and size, or an error message. */
 struct child_report
 {

@@ -184,6 +184,15 @@ int layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
 int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_path,
                      bale_error_t *err);
 
+/*
+ * Make the overlay-format tree at path (an overlayfs upper directory after a RUN, on the
+ * same filesystem as the cache) the snapshot of diff_id by renaming it into place, so a
+ * layer a step just produced is never unpacked again. Returns 0 when adopted, 1 when the
+ * snapshot already existed (tree is left where it is), -1 on error; *out_path as above.
+ */
+int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
+                    bale_error_t *err);
+
 /* ---- reading ------------------------------------------------------------------------------ */
 
 /* Called for each entry of a layer. e is valid only during the call; its data may be read

@@ -112,3 +112,39 @@ snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_pa
   *out_path = fs_path (snapdir_fd, hex, err);
   return *out_path ? 0 : -1;
 }
+
+int
+snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
+                bale_error_t *err)
+{
+  const char *hex = digest_hex (diff_id);
+  cleanup_free char *lock = NULL, *tmp = NULL, *fs = NULL;
+  cleanup_close int lock_fd = -1;
+  struct stat st;
+
+  if (hex == NULL)
+    return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
+  lock = xasprintf ("%s.lock", hex);
+  lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (lock_fd < 0)
+    return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
+  while (flock (lock_fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return bale_make_error (err, errno, "cannot lock snapshot '%s'", hex);
+  if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      *out_path = fs_path (snapdir_fd, hex, err);
+      return *out_path ? 1 : -1;
+    }
+  /* <hex>.adopt/fs, then <hex>: the snapshot appears complete or not at all. */
+  tmp = xasprintf ("%s.adopt", hex);
+  fs = xasprintf ("%s/fs", tmp);
+  if (mkdirat (snapdir_fd, tmp, 0700) < 0 && errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create snapshot '%s'", tmp);
+  if (renameat (AT_FDCWD, tree, snapdir_fd, fs) < 0)
+    return bale_make_error (err, errno, "cannot move %s into the snapshot cache", tree);
+  if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
+    return bale_make_error (err, errno, "cannot publish snapshot '%s'", hex);
+  *out_path = fs_path (snapdir_fd, hex, err);
+  return *out_path ? 0 : -1;
+}

@@ -1179,6 +1179,56 @@ keep_nothing (const char *name, void *ctx)
   return false;
 }
 
+/* The digest in a small file of dirfd (a compressed/ entry), into out; false if it has none. */
+static bool
+read_digest_file (int dirfd, const char *name, char out[DIGEST_STRLEN + 1])
+{
+  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  ssize_t n = fd < 0 ? -1 : read (fd, out, DIGEST_STRLEN);
+
+  if (n != DIGEST_STRLEN)
+    return false;
+  out[DIGEST_STRLEN] = '\0';
+  return digest_is_valid (out);
+}
+
+/*
+ * The export's cache of compressed layers (runtime/export.c) is an index in compressed/:
+ * <diff_id hex>.<algorithm> holds the digest of the compressed blob, which no manifest in
+ * the store names. Keep that blob while its uncompressed layer is live, so `bale rmi` of
+ * one image does not cost every other image its compressed layers; drop entries whose layer
+ * is gone, with their blobs.
+ */
+static int
+mark_compressed (struct store *s, json_t *live, bale_error_t *err)
+{
+  int fd = openat (s->root_fd, "compressed", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *e;
+
+  if (fd < 0 && errno == ENOENT)
+    return 0;
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return bale_make_error (err, errno, "cannot list '%s/compressed'", s->path);
+    }
+  while ((e = readdir (d)) != NULL)
+    {
+      char source[DIGEST_STRLEN + 1], target[DIGEST_STRLEN + 1];
+
+      if (e->d_name[0] == '.' || strlen (e->d_name) < 66 || e->d_name[64] != '.')
+        continue;
+      snprintf (source, sizeof source, "sha256:%.64s", e->d_name);
+      if (json_object_get (live, source) && read_digest_file (dirfd (d), e->d_name, target))
+        json_object_set_new (live, target, json_true ());
+      else
+        unlinkat (dirfd (d), e->d_name, 0);
+    }
+  return 0;
+}
+
 /* Mark and sweep, under both locks: no writer runs and no name changes meanwhile. */
 static int
 collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err)
@@ -1188,7 +1238,7 @@ collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_er
   cleanup_free char *blobs = xasprintf ("%s/blobs/sha256", s->path);
   cleanup_free char *tmp = xasprintf ("%s/tmp", s->path);
 
-  if (mark_roots (s, live, err) < 0)
+  if (mark_roots (s, live, err) < 0 || mark_compressed (s, live, err) < 0)
     return -1;
   if (sweep (s->blobs_fd, blobs, keep_blob, &c, freed, err) < 0)
     return -1;

@@ -21,6 +21,8 @@
  *                        untagged image is kept under its own digest as name
  *   pins.json            {"sha256:…": "why"}: blobs the garbage collector must keep
  *   snapshots/           unpacked layers (owned by the snapshot code)
+ *   compressed/          <diff_id hex>.<alg>: the export's compressed copy of a layer
+ *                        (owned by runtime/export.c); gc keeps it while the layer lives
  *   tmp/                 files being written; never visible anywhere else
  *   lock, gc.lock        flock(2) files
  *
@@ -185,7 +187,8 @@ typedef bool (*store_keep_fn) (const char *digest, void *ctx);
 /*
  * Remove every blob not reachable from a name, a pin or keep (may be NULL), and every stray
  * file in tmp/. Reachable means: the target, the manifests of an index, a manifest's config
- * and layers. *freed (may be NULL) receives the bytes removed. Waits for running writers;
+ * and layers, and the compressed/ copies of live layers. *freed (may be NULL) receives
+ * the bytes removed. Waits for running writers;
  * fails with EBUSY if this process has a transaction open.
  */
 int store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err);

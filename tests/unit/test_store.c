@@ -148,6 +148,18 @@ put_image (struct store *s, const char *layer, const char *os, const char *arch,
   put_json (s, m, manifest);
 }
 
+static void
+write_text (const char *dir, const char *name, const char *text)
+{
+  char *path = xasprintf ("%s/%s", dir, name);
+  FILE *fp = fopen (path, "w");
+
+  assert_non_null (fp);
+  fputs (text, fp);
+  fclose (fp);
+  free (path);
+}
+
 /* Append an index entry for a stored manifest. */
 static void
 index_add (struct store *s, json_t *index, const char *digest, const struct bale_platform *p)
@@ -507,6 +519,40 @@ test_gc (void **state)
   assert_int_equal (err->status, EBUSY);
   bale_error_release (&err);
   store_txn_end (f->s);
+}
+
+/* The export's compressed/ index keeps compressed copies of live layers, and only those. */
+static void
+test_gc_keeps_compressed (void **state)
+{
+  struct fixture *f = *state;
+  bale_error_t err = NULL;
+  char m[DIGEST_STRLEN + 1], gz[DIGEST_STRLEN + 1], stale[DIGEST_STRLEN + 1];
+  char *dir = xasprintf ("%s/compressed", f->dir), *name;
+  struct store_image img;
+
+  put_image (f->s, "live layer", "linux", "amd64", NULL, m);
+  assert_ok (store_ref_set (f->s, "live", m, &err), &err);
+  assert_ok (store_image_read (f->s, "live", NULL, &img, &err), &err);
+  assert_ok (store_blob_put (f->s, "gzip of the live layer", 22, gz, &err), &err);
+  assert_ok (store_blob_put (f->s, "gzip of a layer now gone", 24, stale, &err), &err);
+  assert_int_equal (mkdir (dir, 0700), 0);
+  name = xasprintf ("%s.gzip", digest_hex (img.layers[0].digest));
+  write_text (dir, name, gz);
+  free (name);
+  write_text (dir, "0000000000000000000000000000000000000000000000000000000000000000.gzip", stale);
+  store_image_release (&img);
+
+  assert_ok (store_gc (f->s, NULL, NULL, NULL, &err), &err);
+  assert_true (store_blob_exists (f->s, gz));
+  assert_false (store_blob_exists (f->s, stale));
+  assert_int_equal (count_files (f->dir, "compressed"), 1);
+  /* Once the image goes, so do its compressed layers. */
+  assert_ok (store_ref_delete (f->s, "live", &err), &err);
+  assert_ok (store_gc (f->s, NULL, NULL, NULL, &err), &err);
+  assert_false (store_blob_exists (f->s, gz));
+  assert_int_equal (count_files (f->dir, "compressed"), 0);
+  free (dir);
 }
 
 /* ---- concurrency ---------------------------------------------------------------------- */
@@ -974,17 +1020,6 @@ link_blobs (const struct fixture *f, const char *dir)
   free (dst);
 }
 
-static void
-write_text (const char *dir, const char *name, const char *text)
-{
-  char *path = xasprintf ("%s/%s", dir, name);
-  FILE *fp = fopen (path, "w");
-
-  assert_non_null (fp);
-  fputs (text, fp);
-  fclose (fp);
-  free (path);
-}
 
 /* An OCI layout directory whose index.json names a multi-platform index. */
 static void
@@ -1050,6 +1085,7 @@ main (void)
     cmocka_unit_test (test_platmatch),
     T (test_image_read_from_index),
     T (test_gc),
+    T (test_gc_keeps_compressed),
     T (test_concurrent_writers),
     T (test_gc_waits_for_writers),
     cmocka_unit_test (test_default_path),

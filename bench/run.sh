@@ -1,0 +1,63 @@
+#!/bin/sh
+# RUN benchmarks (issue 6), each compared in this run with docker's BuildKit builder, its
+# classic builder and buildah:
+#   steps:  30 trivial RUN steps on busybox (per-step overhead);
+#   stages: two independent CPU-bound stages (bale runs independent stages in parallel
+#           processes: the wall time should be close to one stage's, printed as "one stage").
+# Needs the peers: ../shared/tools/peers-up.sh.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bale=${BALE:-$here/../bale}
+work=${BENCH_DIR:-/tmp/bale-bench-run}
+export DOCKER_HOST=${DOCKER_HOST:-unix:///tmp/peers/dockerd.sock}
+docker=${DOCKER:-/usr/bin/docker}
+
+now () { date +%s.%N; }
+secs () { echo "$2 - $1" | bc -l; }
+ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+
+rm -rf "$work" && mkdir -p "$work/steps" "$work/stages"
+i=0
+echo 'FROM busybox' > "$work/steps/Dockerfile"
+while [ $i -lt 30 ]; do echo "RUN echo step $i > /step$i" >> "$work/steps/Dockerfile"; i=$((i + 1)); done
+cat > "$work/stages/Dockerfile" <<'DF'
+FROM busybox AS a
+RUN i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; echo a > /a
+FROM busybox AS b
+RUN i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; echo b > /b
+FROM busybox
+COPY --from=a /a /a
+COPY --from=b /b /b
+DF
+
+store=$work/store
+sh "$here/../examples/busybox-image.sh" "$work/busybox.tar"
+BALE_STORE=$store "$bale" load -i "$work/busybox.tar" > /dev/null
+
+for b in steps stages; do
+  rm -rf "$store/cache"
+  t0=$(now); BALE_STORE=$store "$bale" build -q -t "bench-$b" "$work/$b" > /dev/null; t1=$(now)
+  bale_s=$(secs "$t0" "$t1")
+  echo "$b: bale ${bale_s}s"
+  if [ $b = stages ]; then
+    t0=$(now); BALE_STORE=$store "$bale" build -q --target a "$work/$b" > /dev/null; t1=$(now)
+    echo "$b: one stage alone (bale --target a) $(secs "$t0" "$t1")s"
+  fi
+  best=""
+  for peer in bk classic buildah; do
+    case $peer in
+      bk) cmd="env DOCKER_BUILDKIT=1 $docker build --network host --no-cache -q -t bench-$b-bk $work/$b" ;;
+      classic) cmd="env DOCKER_BUILDKIT=0 $docker build --no-cache -q -t bench-$b-classic $work/$b" ;;
+      buildah) cmd="buildah --storage-driver vfs bud --isolation chroot --no-cache -q -t bench-$b-buildah $work/$b" ;;
+    esac
+    t0=$(now)
+    if $cmd > "$work/$b-$peer.log" 2>&1; then
+      t1=$(now); s=$(secs "$t0" "$t1")
+      echo "$b: $peer ${s}s (bale/peer = $(ratio "$bale_s" "$s"))"
+      if [ -z "$best" ] || [ "$(echo "$s < $best" | bc -l)" = 1 ]; then best=$s; fi
+    else
+      echo "$b: $peer failed (see $work/$b-$peer.log)"
+    fi
+  done
+  [ -n "$best" ] && echo "$b: bale / fastest peer = $(ratio "$bale_s" "$best")"
+done
