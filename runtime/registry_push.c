@@ -133,6 +133,14 @@ copy_through (struct archive *a, int in, const char *digest, bale_error_t *err)
   return 0;
 }
 
+static int
+online_cpus (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1 : n > 8 ? 8 : (int) n;
+}
+
 /* zstd through libarchive's filter (one thread). */
 static int
 compress_archive (struct push *p, struct push_blob *b, int in, struct sink *s, bale_error_t *err)
@@ -167,9 +175,10 @@ compress_blob (struct push *p, struct push_blob *b, bale_error_t *err)
   cleanup_close int in = store_blob_open (p->s, b->stored, err);
   int ret = in < 0 || (s.fd = temp_fd (err)) < 0 || digester_init (&s.d, err) < 0 ? -1 : 0;
 
-  /* gzip on both cores (the machine has two): zlib's default level, as gzip and pigz use. */
+  /* gzip on every core: zlib's default level, as gzip and pigz use. */
   if (ret == 0 && p->opts->compression == REGISTRY_COMPRESS_GZIP)
-    ret = pgzip_compress (in, b->stored, Z_DEFAULT_COMPRESSION, 2, pgzip_sink, &s, err);
+    ret = pgzip_compress (in, b->stored, Z_DEFAULT_COMPRESSION, online_cpus (), pgzip_sink, &s,
+                          err);
   else if (ret == 0)
     ret = compress_archive (p, b, in, &s, err);
   if (ret == 0 && (ret = digester_final (&s.d, b->digest, err)) == 0)
@@ -586,7 +595,8 @@ push_image (struct push *p, const char *what, const char *ref, char out[DIGEST_S
   if (ret < 0)
     return -1;
   plan_blobs (p);
-  /* Compression is CPU-bound: one layer per core (the machine has two). */
+  /* Each gzip already uses every core; two layers at a time keep them busy between layers
+     and let a zstd layer (one thread) run beside another. */
   if (registry_parallel (p->img.n_layers, 2, prepare_job, p, err) < 0
       || registry_parallel (p->n_blobs, threads, upload_job, p, err) < 0
       || manifest_bytes (p, &body, len, err) < 0)
