@@ -111,9 +111,11 @@ int registry_creds_lookup (const char *config_path, const char *domain,
 /* $DOCKER_CONFIG/config.json or ~/.docker/config.json; the caller frees it. */
 char *registry_docker_config_path (void);
 
-/* Record (or, with creds NULL, remove) the credentials of domain in config_path as docker
-   login does: auths[key].auth = base64(user:secret), the file replaced atomically, mode 0600,
-   everything else in it kept. Removing credentials that are not there fails. */
+/* Record (or, with creds NULL, remove) the credentials of domain as docker login (logout)
+   does: through `docker-credential-NAME store` (erase) when config_path names a helper for
+   domain (credHelpers, credsStore), else in config_path as auths[key].auth =
+   base64(user:secret). The file is replaced atomically, mode 0600, everything else in it
+   kept. Removing credentials that are not there fails. */
 int registry_creds_store (const char *config_path, const char *domain,
                           const struct registry_creds *creds, bale_error_t *err);
 

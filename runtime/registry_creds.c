@@ -330,12 +330,38 @@ remove_keys (json_t *auths, const char *domain)
   return found;
 }
 
+/* `docker-credential-NAME store` (creds) or `erase` (creds NULL), as docker login/logout do
+   when the config names a helper for the registry. */
+static int
+helper_store (const char *helper, const char *server, const struct registry_creds *creds,
+              bale_error_t *err)
+{
+  cleanup_strbuf struct strbuf out = STRBUF_INIT;
+  json_auto_t *in = creds ? json_pack ("{s:s,s:s,s:s}", "ServerURL", server, "Username",
+                                       creds->username, "Secret", creds->secret)
+                          : NULL;
+  char *text = in ? json_dumps (in, JSON_COMPACT) : xstrdup (server);
+  int status = run_helper (helper, creds ? "store" : "erase", text, &out, err);
+
+  OPENSSL_cleanse (text, strlen (text));
+  free (text);
+  if (status > 0 && creds == NULL && strstr (out.buf, "credentials not found"))
+    return bale_make_error (err, 0, "not logged in to '%s'", server);
+  if (status > 0)
+    return bale_make_error (err, 0, "credential helper 'docker-credential-%s' failed to %s the "
+                            "credentials of '%s' (exit status %d): %.200s", helper,
+                            creds ? "store" : "erase", server, status, out.buf);
+  return status < 0 ? -1 : 0;
+}
+
 int
 registry_creds_store (const char *config_path, const char *domain,
                       const struct registry_creds *creds, bale_error_t *err)
 {
   bool missing;
   json_auto_t *doc = load_config (config_path, &missing, err);
+  const char *server = strcmp (domain, "docker.io") == 0 ? DOCKER_HUB_KEY : domain;
+  const char *helper;
   json_t *auths;
   bool found;
 
@@ -347,6 +373,19 @@ registry_creds_store (const char *config_path, const char *domain,
       auths = json_object ();
       json_object_set_new (doc, "auths", auths);
     }
+  helper = json_string_value (json_object_get (json_object_get (doc, "credHelpers"), domain));
+  if (helper == NULL)
+    helper = json_string_value (json_object_get (doc, "credsStore"));
+  if (helper && *helper)
+    {
+      /* The secret goes to the helper; config.json only lists the registry, as docker does. */
+      if (helper_store (helper, server, creds, err) < 0)
+        return -1;
+      remove_keys (auths, domain);
+      if (creds)
+        json_object_set_new (auths, server, json_object ());
+      return write_config (config_path, doc, err);
+    }
   found = remove_keys (auths, domain);
   if (creds == NULL && !found)
     return bale_make_error (err, 0, "not logged in to '%s'", domain);
@@ -356,8 +395,7 @@ registry_creds_store (const char *config_path, const char *domain,
       cleanup_free char *b64 = registry_base64 (pair, strlen (pair));
 
       OPENSSL_cleanse (pair, strlen (pair));
-      json_object_set_new (auths, strcmp (domain, "docker.io") == 0 ? DOCKER_HUB_KEY : domain,
-                           json_pack ("{s:s}", "auth", b64));
+      json_object_set_new (auths, server, json_pack ("{s:s}", "auth", b64));
     }
   return write_config (config_path, doc, err);
 }

@@ -365,6 +365,46 @@ test_config_store (void **state)
   bale_error_release (&err);
 }
 
+static void
+test_config_store_helper (void **state)
+{
+  cleanup_free char *cfg = xasprintf ("%s/store-helper.json", tmpdir);
+  cleanup_free char *bin = xasprintf ("%s/bin2", tmpdir);
+  cleanup_free char *helper = xasprintf ("%s/docker-credential-keep", bin);
+  cleanup_free char *kept = xasprintf ("%s/kept", tmpdir);
+  cleanup_free char *old = xstrdup (getenv ("PATH"));
+  cleanup_free char *path = xasprintf ("%s:%s", bin, old);
+  cleanup_free char *script = NULL;
+  struct registry_creds in = { (char *) "me", (char *) "pw" }, c;
+  bale_error_t err = NULL;
+
+  assert_int_equal (mkdir (bin, 0700), 0);
+  /* A keychain of one entry in a file: store keeps stdin, get prints it, erase drops it. */
+  script = xasprintf ("#!/bin/sh\ncase \"$1\" in\n"
+                      "store) cat > '%s' ;;\n"
+                      "get) read -r s; [ -f '%s' ] && cat '%s' || { echo 'credentials not found in native keychain'; exit 1; } ;;\n"
+                      "erase) read -r s; [ -f '%s' ] || { echo 'credentials not found in native keychain'; exit 1; }; rm '%s' ;;\n"
+                      "esac\n",
+                      kept, kept, kept, kept, kept);
+  write_file (helper, script, 0700);
+  write_file (cfg, "{\"credsStore\":\"keep\",\"auths\":{\"reg.io\":{\"auth\":\"aHViOnB3\"}}}", 0600);
+  setenv ("PATH", path, 1);
+  assert_int_equal (registry_creds_store (cfg, "reg.io", &in, &err), 0);
+  expect_creds (cfg, "reg.io", "me", "pw");
+  {
+    /* The secret is in the helper only; the config lists the registry with no "auth". */
+    cleanup_free char *text = test_read_file (cfg, NULL);
+    assert_null (strstr (text, "aHViOnB3"));
+    assert_non_null (strstr (text, "\"reg.io\": {}"));
+  }
+  assert_int_equal (registry_creds_store (cfg, "reg.io", NULL, &err), 0);
+  assert_int_equal (lookup (cfg, "reg.io", &c), 0);
+  assert_int_equal (registry_creds_store (cfg, "reg.io", NULL, &err), -1);
+  assert_non_null (strstr (err->msg, "not logged in"));
+  bale_error_release (&err);
+  setenv ("PATH", old, 1);
+}
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static void
@@ -448,6 +488,7 @@ main (void)
     cmocka_unit_test (test_config_auths),
     cmocka_unit_test (test_config_helpers),
     cmocka_unit_test (test_config_store),
+    cmocka_unit_test (test_config_store_helper),
     cmocka_unit_test (test_base64),
     cmocka_unit_test (test_parallel),
     cmocka_unit_test (test_http_error),
