@@ -47,6 +47,10 @@ int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "cli/registry.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
@@ -30,6 +31,7 @@ enum output_type
   OUT_OCI,
   OUT_OCI_ARCHIVE,
   OUT_DOCKER_ARCHIVE,
+  OUT_REGISTRY, /* push to dest, a reference */
 };
 
 struct build_cli
@@ -41,7 +43,8 @@ struct build_cli
   char *dest;
   const char *compression;
   const char *iidfile;
-  bool quiet, no_cache;
+  bool quiet, no_cache, push;
+  struct cli_registry reg; /* --push and type=registry */
   struct exec_secret *secrets;
   size_t n_secrets, alloc_secrets;
 };
@@ -58,11 +61,12 @@ build_usage (FILE *f)
          "  --target STAGE       build this stage (default: the last one)\n"
          "  --platform P         the target platform (default: the host)\n"
          "  --output SPEC        type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
-         "                       type=docker-archive,dest=FILE\n"
+         "                       type=docker-archive,dest=FILE | type=registry,name=REF\n"
+         "  --push               push every -t name to its registry\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
-         "  -q, --quiet          print only the image ID\n"
+         "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
 }
@@ -78,10 +82,11 @@ parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
     {
       if (strncmp (item, "type=", 5) == 0)
         type = item + 5;
-      else if (strncmp (item, "dest=", 5) == 0)
+      else if (strncmp (item, "dest=", 5) == 0 || strncmp (item, "name=", 5) == 0
+               || strncmp (item, "ref=", 4) == 0)
         {
           free (c->dest);
-          c->dest = xstrdup (item + 5);
+          c->dest = xstrdup (strchr (item, '=') + 1);
         }
       else
         return bale_make_error (err, 0, "--output: unknown field '%s' in '%s'", item, spec);
@@ -94,6 +99,8 @@ parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
     c->out = OUT_OCI_ARCHIVE;
   else if (strcmp (type, "docker-archive") == 0 || strcmp (type, "docker") == 0)
     c->out = OUT_DOCKER_ARCHIVE;
+  else if (strcmp (type, "registry") == 0 || strcmp (type, "image") == 0)
+    c->out = OUT_REGISTRY;
   else
     return bale_make_error (err, 0, "--output: unknown type '%s' (want oci, oci-archive or docker-archive)", type);
   if (!c->dest || !*c->dest)
@@ -153,6 +160,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "secret", required_argument, NULL, 'S' },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
+    { "push", no_argument, NULL, 'P' },
+    CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
   int ch;
@@ -190,13 +199,21 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
             return -1;
           break;
         case 'q': c->quiet = true; break;
+        case 'P': c->push = true; break;
         case 'h': build_usage (stdout); exit (0);
-        default: build_usage (stderr); exit (2);
+        default:
+          if (cli_registry_option (&c->reg, ch, optarg))
+            break;
+          build_usage (stderr);
+          exit (2);
         }
     }
   if (strcmp (c->compression, "gzip") != 0 && strcmp (c->compression, "zstd") != 0
       && strcmp (c->compression, "none") != 0)
     return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, zstd or none)", c->compression);
+  cli_registry_compression (&c->reg.opts, c->compression);
+  if (c->push && c->n_tags == 0)
+    return bale_make_error (err, 0, "--push needs a -t name to push to");
   return buildopts_finish (&c->b, "build", argc - optind, argv + optind, err);
 }
 
@@ -254,6 +271,7 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
     case OUT_OCI: r = layout_write_dir (c->dest, &li, name, err); break;
     case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (c->dest, &li, name, err); break;
     case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (c->dest, &li, name, err); break;
+    case OUT_REGISTRY: r = 0; break; /* pushed from the store by push_outputs */
     default: r = 0; break;
     }
   free (layers);
@@ -287,6 +305,21 @@ out:
   return ret;
 }
 
+/* --push (every -t name) and --output type=registry: the image goes from the store. */
+static int
+push_outputs (struct store *s, const struct build_cli *c, const struct exec_image *img,
+              bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; c->push && i < c->n_tags; i++)
+    if (cli_registry_push (s, &c->reg, c->tags[i], NULL, c->quiet, err) < 0)
+      return -1;
+  if (c->out == OUT_REGISTRY)
+    return cli_registry_push (s, &c->reg, img->manifest_digest, c->dest, c->quiet, err);
+  return 0;
+}
+
 static int
 write_iidfile (const char *path, const char *id, bale_error_t *err)
 {
@@ -311,6 +344,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bool in_txn = false;
   int ret = -1;
 
+  cli_registry_init (&c.reg, g->quiet);
   if (parse_args (argc, argv, &c, err) < 0)
     goto out;
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
@@ -336,13 +370,15 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
-  if (c.out != OUT_NONE)
+  if (c.out != OUT_NONE && c.out != OUT_REGISTRY)
     {
       enum layer_compression comp;
       if (export_parse_compression (c.compression, &comp, err) < 0
           || export_compress (eo.store, &img, comp, err) < 0 || write_output (&c, &img, err) < 0)
         goto out;
     }
+  if (push_outputs (eo.store, &c, &img, err) < 0)
+    goto out;
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
   {
@@ -360,7 +396,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       }
     json_decref (prov);
   }
-  if (!c.quiet && c.out != OUT_NONE)
+  if (!c.quiet && c.out != OUT_NONE && c.out != OUT_REGISTRY)
     fprintf (stderr, "wrote %s\n", c.dest);
   puts (img.config_digest);
   ret = 0;
@@ -374,6 +410,7 @@ out:
   buildopts_release (&c.b);
   free (c.tags);
   free (c.dest);
+  cli_registry_release (&c.reg);
   for (size_t i = 0; i < c.n_secrets; i++)
     {
       free ((char *) c.secrets[i].id);
