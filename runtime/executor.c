@@ -261,7 +261,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0 };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1 };
   size_t i;
   int ret = 0;
 

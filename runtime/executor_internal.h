@@ -21,6 +21,7 @@ struct executor
   const struct exec_opts *o;
   struct stage_state *states; /* one per plan stage */
   size_t stepno;              /* steps run so far, for the progress lines */
+  int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
 };
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
