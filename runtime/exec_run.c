@@ -155,6 +155,8 @@ struct run_mounts
   size_t n_strings;
   int *locks; /* flock'ed cache directories (sharing=locked) */
   size_t n_locks;
+  char **mounted; /* stage views mounted for bind mounts from= */
+  size_t n_mounted;
 };
 
 static const char *
@@ -182,6 +184,9 @@ run_mounts_release (struct run_mounts *rm)
     free (rm->strings[i]);
   for (i = 0; i < rm->n_locks; i++)
     close (rm->locks[i]);
+  for (i = 0; i < rm->n_mounted; i++)
+    umount2 (rm->mounted[i], MNT_DETACH);
+  free (rm->mounted);
   free (rm->strings);
   free (rm->locks);
   free (rm->v);
@@ -238,9 +243,62 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
   return 0;
 }
 
+/* RUN --mount=type=bind,from=STAGE|IMAGE: a read-only view of that filesystem, mounted in
+   bale's own private mount namespace (the caller entered it before opening the store, so
+   nothing leaks to the host even if bale is killed) for the sandbox to bind from. */
 static int
-setup_mounts (struct executor *x, const struct plan_step *s, struct run_mounts *rm,
-              bale_error_t *err)
+bind_from (struct executor *x, const struct plan_stage *st, const struct plan_step *s, size_t i,
+           const struct mount_opts *m, const char *dir, struct run_mounts *rm, const char **source,
+           bale_error_t *err)
+{
+  struct stage_state tmp = { 0 }, *src = NULL;
+  const char **lowers = NULL;
+  size_t n = 0;
+  char *mp;
+  int ret = -1;
+
+  if (!x->o->private_mounts)
+    return bale_make_error (err, 0, "--mount=%s: bind mounts from a stage need the build to run "
+                                    "in its own mount namespace (exec_opts.private_mounts)", s->mounts[i]);
+  if (exec_source_layers (x, st, s, &s->mount_from[i], "RUN --mount from", &tmp, &src, err) < 0
+      || exec_state_snapshots (x, src, &lowers, &n, err) < 0)
+    goto out;
+  mp = xasprintf ("%s/from.%zu", dir, i);
+  keep (rm, mp);
+  if (mkdir (mp, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create %s", mp);
+      goto out;
+    }
+  if (rootview_mount (lowers, n, mp, err) < 0)
+    goto out;
+  if (n > 0)
+    {
+      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+      rm->mounted[rm->n_mounted++] = mp;
+    }
+  {
+    cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
+    char *path = xasprintf ("%s%s", mp, strcmp (clean, "/") == 0 ? "" : clean);
+    struct stat sb;
+    keep (rm, path);
+    if (lstat (path, &sb) < 0)
+      {
+        bale_make_error (err, 0, "--mount=%s: \"%s\" not found in %s", s->mounts[i], clean, m->from);
+        goto out;
+      }
+    *source = path;
+  }
+  ret = 0;
+out:
+  free (lowers);
+  exec_state_release (&tmp);
+  return ret;
+}
+
+static int
+setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+              const char *dir, struct run_mounts *rm, bale_error_t *err)
 {
   size_t i;
 
@@ -270,8 +328,21 @@ setup_mounts (struct executor *x, const struct plan_step *s, struct run_mounts *
         }
       else if (!strcmp (m.type, "bind"))
         {
-          if (m.from)
-            r = bale_make_error (err, 0, "--mount=%s: bind mounts from a stage or image are not supported yet", s->mounts[i]);
+          if (m.rw)
+            r = bale_make_error (err, 0, "--mount=%s: read-write bind mounts are not supported yet", s->mounts[i]);
+          else if (m.from && s->mount_from)
+            {
+              const char *src = NULL;
+              r = bind_from (x, st, s, i, &m, dir, rm, &src, err);
+              if (r == 0)
+                {
+                  struct sandbox_mount *sm = add_mount (rm);
+                  sm->type = SANDBOX_MOUNT_BIND;
+                  sm->source = src;
+                  sm->target = target;
+                  sm->readonly = true;
+                }
+            }
           else if (m.rw)
             r = bale_make_error (err, 0, "--mount=%s: read-write bind mounts are not supported yet", s->mounts[i]);
           else
@@ -475,7 +546,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       if (root_fd < 0 || fsindex_build (root_fd, &index, err) < 0)
         goto out;
     }
-  if (setup_mounts (x, s, &rm, err) < 0 || setup_files (s, dir, &rm, err) < 0)
+  if (setup_mounts (x, st, s, dir, &rm, err) < 0 || setup_files (s, dir, &rm, err) < 0)
     {
       bale_error_wrap (err, "Dockerfile:%d: RUN", s->node->span.line);
       goto out;

@@ -210,4 +210,15 @@ copied_rootfs_fallback () {
 }
 check "RUN without overlayfs: a copied rootfs, the same layers' effect" copied_rootfs_fallback
 
+bind_mount_from_stage () {
+  df 'FROM busybox AS tools' 'RUN mkdir /out && echo "from tools" > /out/msg' 'FROM busybox' \
+    'RUN --mount=type=bind,from=tools,source=/out,target=/mnt cat /mnt/msg > /got' \
+    'RUN --mount=type=bind,from=busybox,target=/bb test -x /bb/bin/busybox && echo ok > /got2'
+  build r13 || return 1
+  r=$T_TMP/r13/rootfs
+  [ "$(cat "$r/got")" = "from tools" ] && [ "$(cat "$r/got2")" = ok ] && [ ! -e "$r/mnt/msg" ] &&
+    ! grep -q "$BALE_STORE" /proc/self/mountinfo
+}
+check "RUN --mount=type=bind from a stage and from an image" bind_mount_from_stage
+
 done_testing
