@@ -234,6 +234,16 @@ exec_source_layers (struct executor *x, const struct plan_stage *st, const struc
 }
 
 
+/* "1000" or "1000:1000": nothing to look up in the image. */
+static bool
+all_digits_spec (const char *s)
+{
+  for (; *s; s++)
+    if ((*s < '0' || *s > '9') && *s != ':')
+      return false;
+  return true;
+}
+
 int
 exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
               bale_error_t *err)
@@ -267,7 +277,12 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
           j.url_files = url_files;
           break;
         }
-  if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
+  /* COPY --link (without --chmod, as BuildKit decides) builds the files on an empty
+     filesystem: the layer holds them and the parents it creates with default metadata,
+     independent of what is below. --chown names still need the stage's /etc/passwd. */
+  if (s->link && !(s->chmod && *s->chmod) && !(s->chown && *s->chown && !all_digits_spec (s->chown)))
+    j.dest_layers = xcalloc (1, sizeof *j.dest_layers), j.n_dest = 0;
+  else if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
     goto out;
   if (s->instr != BALE_I_WORKDIR)
     {
