@@ -487,7 +487,7 @@ setup_files (const struct plan_step *s, const char *dir, struct run_mounts *rm, 
 static bool
 overlay_usable (struct executor *x)
 {
-  cleanup_free char *dir = NULL;
+  cleanup_free char *dir = NULL, *l = NULL, *u = NULL, *w = NULL, *m = NULL, *opts = NULL;
   const char *force = getenv ("BALE_FORCE_COPY");
   pid_t pid;
   int status = 1;
@@ -500,16 +500,21 @@ overlay_usable (struct executor *x)
   dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
   if (!mkdtemp (dir))
     return false;
-  pid = fork ();
+  l = xasprintf ("%s/l", dir);
+  u = xasprintf ("%s/u", dir);
+  w = xasprintf ("%s/w", dir);
+  m = xasprintf ("%s/m", dir);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
+  if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0)
+    pid = -1;
+  else
+    pid = fork ();
   if (pid == 0)
     {
       bale_error_t e = NULL;
-      char *l = xasprintf ("%s/l", dir), *u = xasprintf ("%s/u", dir), *w = xasprintf ("%s/w", dir),
-           *m = xasprintf ("%s/m", dir), *opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
-      if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0
-          || rootview_unshare (&e) < 0 || mount ("overlay", m, "overlay", 0, opts) < 0)
-        _exit (1);
-      _exit (0);
+      int code = rootview_unshare (&e) < 0 || mount ("overlay", m, "overlay", 0, opts) < 0;
+      bale_error_release (&e);
+      _exit (code);
     }
   if (pid > 0)
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
