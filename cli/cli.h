@@ -16,7 +16,11 @@ struct cli_global
   const char *store; /* --store, or NULL */
   bool quiet;
   struct store *opened; /* the store, once a command needs it (cli_store_get) */
+  /* Base images the store lacks are pulled with these options (bale build); NULL: never. */
+  const struct registry_opts *pull_opts;
+  bool pull_always; /* --pull: refresh every base image from its registry */
 };
+struct registry_opts;
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);

@@ -22,6 +22,7 @@
 #include "runtime/export.h"
 #include "runtime/ignore.h"
 #include "runtime/layout.h"
+#include "runtime/registry.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -43,7 +44,7 @@ struct build_cli
   char *dest;
   const char *compression;
   const char *iidfile;
-  bool quiet, no_cache, push;
+  bool quiet, no_cache, push, pull;
   struct cli_registry reg; /* --push and type=registry */
   struct exec_secret *secrets;
   size_t n_secrets, alloc_secrets;
@@ -63,6 +64,7 @@ build_usage (FILE *f)
          "  --output SPEC        type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
          "                       type=docker-archive,dest=FILE | type=registry,name=REF\n"
          "  --push               push every -t name to its registry\n"
+         "  --pull               pull every base image again, even when the store has it\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
@@ -161,6 +163,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { "push", no_argument, NULL, 'P' },
+    { "pull", no_argument, NULL, 0x300 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -200,6 +203,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           break;
         case 'q': c->quiet = true; break;
         case 'P': c->push = true; break;
+        case 0x300: c->pull = true; break;
         case 'h': build_usage (stdout); exit (0);
         default:
           if (cli_registry_option (&c->reg, ch, optarg))
@@ -278,6 +282,53 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
   return r;
 }
 
+/* COPY --from=IMAGE and RUN --mount=from=IMAGE read images too: pull the ones the store
+   lacks before the build starts, so a missing image fails early, at its line. */
+static int
+pull_one (struct store *s, struct plan *p, const struct plan_stage *st, const struct plan_step *step,
+          const char *image, const struct registry_opts *ro, bool always, bale_error_t *err)
+{
+  char digest[DIGEST_STRLEN + 1];
+  bale_error_t e = NULL;
+  int r = always ? 0 : store_ref_lookup (s, image, digest, &e);
+
+  if (r == 0)
+    r = registry_pull (s, image, &st->platform, ro, digest, &e) < 0 ? -1 : 1;
+  if (r < 0)
+    {
+      plan_error_at (p, &step->node->span, err, "%s: %s", image, e ? e->msg : "cannot pull");
+      bale_error_release (&e);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, bool always,
+              bale_error_t *err)
+{
+  size_t i, j, k;
+
+  for (i = 0; i < p->n_stages; i++)
+    {
+      const struct plan_stage *st = &p->stages[i];
+      if (!st->reachable)
+        continue;
+      for (j = 0; j < st->n_steps; j++)
+        {
+          const struct plan_step *step = &st->steps[j];
+          if (step->from.stage < 0 && step->from.image
+              && pull_one (s, p, st, step, step->from.image, ro, always, err) < 0)
+            return -1;
+          for (k = 0; step->mount_from && k < step->n_mounts; k++)
+            if (step->mount_from[k].stage < 0 && step->mount_from[k].image
+                && pull_one (s, p, st, step, step->mount_from[k].image, ro, always, err) < 0)
+              return -1;
+        }
+    }
+  return 0;
+}
+
 /* Keep the image in the store under each -t name, or under its digest when untagged, as
    `docker build` keeps a dangling image. */
 static int
@@ -341,6 +392,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct exec_image img = { 0 };
   struct exec_opts eo = { 0 };
   struct ignore_matcher *ignore = NULL;
+  bool in_txn = false;
   int ret = -1;
 
   cli_registry_init (&c.reg, g->quiet);
@@ -348,15 +400,24 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
+  g->pull_opts = &c.reg.opts;
+  g->pull_always = c.pull;
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
     goto out;
   eo.store = cli_store_get (g, err);
   if (!eo.store)
     goto out;
+  /* Layers and compressed blobs are nameless until the image is stored and written out: a
+     concurrent `bale prune` must not collect them meanwhile. */
+  if (store_txn_begin (eo.store, err) < 0)
+    goto out;
+  in_txn = true;
   eo.context = c.b.context;
   eo.secrets = c.secrets;
   eo.n_secrets = c.n_secrets;
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
+    goto out;
+  if (pull_sources (eo.store, plan, &c.reg.opts, c.pull, err) < 0)
     goto out;
   eo.ignore = ignore;
   eo.progress = c.quiet ? NULL : stderr;
@@ -395,6 +456,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   puts (img.config_digest);
   ret = 0;
 out:
+  if (in_txn)
+    store_txn_end (eo.store);
   exec_image_release (&img);
   ignore_matcher_free (ignore);
   plan_free (plan);

@@ -378,7 +378,7 @@ ensure_staging (struct copier *c, bale_error_t *err)
 static int
 add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_error_t *err)
 {
-  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .max_tar_bytes = 0 };
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_ARCHIVE, .max_tar_bytes = 0 };
   cleanup_free char *name = NULL;
   int sub;
 

@@ -30,6 +30,11 @@ struct layer_write_opts
      the trusted.overlay.opaque (or user.overlay.opaque) xattr "y" marks an opaque
      directory. Overlay xattrs never reach the tar. */
   bool overlay_upper;
+  /* Record every entry as owned by uid:gid, whatever owns the file (COPY: 0:0 for context
+     files, or --chown), so the build host's ids never leak. Whiteouts stay 0:0. */
+  bool owner_set;
+  uid_t uid;
+  gid_t gid;
   /* Clamp every mtime later than epoch to epoch (SOURCE_DATE_EPOCH, tar --clamp-mtime). */
   bool epoch_set;
   int64_t epoch;
@@ -127,6 +132,10 @@ enum layer_extract_mode
   /* The root is an empty snapshot directory that will be an overlayfs lower layer:
      whiteouts become 0/0 character devices and opaque markers set trusted.overlay.opaque. */
   LAYER_EXTRACT_OVERLAY,
+  /* Not a layer but an archive for ADD: also xz and bzip2 (in-process; a filter libarchive
+     would run as a program is refused), and names starting with .wh. are ordinary files,
+     as Docker's ADD extracts them. Every path rule above still applies. */
+  LAYER_EXTRACT_ARCHIVE,
 };
 
 struct layer_extract_opts

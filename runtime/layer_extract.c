@@ -69,7 +69,7 @@ struct pathset
 struct dirtime
 {
   char *path;
-  int64_t mtime;
+  struct timespec mtime;
 };
 
 struct extractor
@@ -238,10 +238,10 @@ archive_fail (struct extractor *x, struct archive *a, bale_error_t *err, const c
   return bale_make_error (err, 0, "%s: %s", what, archive_error_string (a));
 }
 
-/* Only gzip and zstd, decompressed in-process: ARCHIVE_WARN from a support call means
-   libarchive would run an external program, which a layer must never make us do
-   (CVE-2014-9357, CVE-2026-41567). Anything else (xz, bzip2...) is read as an
-   uncompressed tar and fails as one. */
+/* Only gzip and zstd for layers (xz and bzip2 too for ADD archives), decompressed
+   in-process: ARCHIVE_WARN from a support call means libarchive would run an external
+   program, which a layer must never make us do (CVE-2014-9357, CVE-2026-41567). Anything
+   else is read as an uncompressed tar and fails as one. */
 static int
 open_stream (struct extractor *x, bale_error_t *err)
 {
@@ -251,6 +251,9 @@ open_stream (struct extractor *x, bale_error_t *err)
   x->tar = archive_read_new ();
   if (archive_read_support_filter_gzip (x->raw) != ARCHIVE_OK
       || archive_read_support_filter_zstd (x->raw) != ARCHIVE_OK
+      || (x->mode == LAYER_EXTRACT_ARCHIVE
+          && (archive_read_support_filter_xz (x->raw) != ARCHIVE_OK
+              || archive_read_support_filter_bzip2 (x->raw) != ARCHIVE_OK))
       || archive_read_support_format_raw (x->raw) != ARCHIVE_OK)
     return bale_make_error (err, 0, "cannot set up the layer reader: %s",
                             archive_error_string (x->raw));
@@ -557,17 +560,28 @@ is_overlay_xattr (const char *name)
 
 /* Owners first, then the mode: chown clears setuid and setgid. Everything through fd, the
    inode just created, never through a path that could have been swapped since. */
+/* Give name in dirfd (or, with AT_EMPTY_PATH and "", the inode dirfd holds) the owner of
+   entry e, never following a symlink. */
 static int
-apply_owner_mode (int fd, struct archive_entry *e, const char *path, bale_error_t *err)
+chown_entry (int dirfd, const char *name, int flags, struct archive_entry *e, const char *path,
+             bale_error_t *err)
 {
   la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
 
-  /* (uid_t) -1 means "leave unchanged" to fchown; larger ids cannot exist. */
+  /* (uid_t) -1 means "leave unchanged" to chown; larger ids cannot exist. */
   if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
     return bale_make_error (err, EINVAL, "invalid owner %" PRId64 ":%" PRId64 " of '%s'",
                             (int64_t) uid, (int64_t) gid, path);
-  if (fchown (fd, (uid_t) uid, (gid_t) gid) < 0)
+  if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, flags | AT_SYMLINK_NOFOLLOW) < 0)
     return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
+  return 0;
+}
+
+static int
+apply_owner_mode (int fd, struct archive_entry *e, const char *path, bale_error_t *err)
+{
+  if (chown_entry (fd, "", AT_EMPTY_PATH, e, path, err) < 0)
+    return -1;
   if (fchmod (fd, archive_entry_perm (e) & 07777) < 0)
     return bale_make_error (err, errno, "cannot change the mode of '%s'", path);
   return 0;
@@ -619,7 +633,8 @@ defer_dir_time (struct extractor *x, const char *path, struct archive_entry *e)
 {
   XGROW (x->dirs, x->dirs_alloc, x->n_dirs + 1);
   x->dirs[x->n_dirs].path = xstrdup (path);
-  x->dirs[x->n_dirs].mtime = archive_entry_mtime (e);
+  x->dirs[x->n_dirs].mtime.tv_sec = (time_t) archive_entry_mtime (e);
+  x->dirs[x->n_dirs].mtime.tv_nsec = archive_entry_mtime_nsec (e);
   x->n_dirs++;
 }
 
@@ -633,8 +648,7 @@ finish_dir_times (struct extractor *x, bale_error_t *err)
       /* O_NOFOLLOW: a later entry may have replaced the directory with a symlink. */
       cleanup_close int fd
           = openat2_in_root (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      time_t t = (time_t) x->dirs[i].mtime;
-      struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+      struct timespec ts[2] = { x->dirs[i].mtime, x->dirs[i].mtime };
 
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
         continue;
@@ -696,16 +710,13 @@ make_symlink (int pfd, const char *base, const char *path, struct archive_entry 
 {
   const char *target = archive_entry_symlink (e);
   struct timespec ts[2];
-  la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
 
   /* Stored as it is, whatever it points at: it is never followed while extracting, and
      later resolution happens inside the root. */
   if (target == NULL || symlinkat (target, pfd, base) < 0)
     return bale_make_error (err, target ? errno : EINVAL, "cannot create symlink '%s'", path);
-  if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
-    return bale_make_error (err, EINVAL, "invalid owner of '%s'", path);
-  if (fchownat (pfd, base, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW) < 0)
-    return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
+  if (chown_entry (pfd, base, 0, e, path, err) < 0)
+    return -1;
   ts[0].tv_sec = ts[1].tv_sec = (time_t) archive_entry_mtime (e);
   ts[0].tv_nsec = ts[1].tv_nsec = 0;
   if (utimensat (pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -736,14 +747,8 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   fd = openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &st) < 0 || (st.st_mode & S_IFMT) != type)
     return bale_make_error (err, errno, "cannot open '%s'", path);
-  {
-    la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
-
-    if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
-      return bale_make_error (err, EINVAL, "invalid owner of '%s'", path);
-    if (fchownat (fd, "", (uid_t) uid, (gid_t) gid, AT_EMPTY_PATH) < 0)
-      return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
-  }
+  if (chown_entry (fd, "", AT_EMPTY_PATH, e, path, err) < 0)
+    return -1;
   snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
   if (chmod (proc, archive_entry_perm (e) & 07777) < 0)
     return bale_make_error (err, errno, "cannot change the mode of '%s'", path);
@@ -870,6 +875,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
     }
   copy = xstrdup (path);
   split_path (copy, &dir, &base);
+  if (x->mode == LAYER_EXTRACT_ARCHIVE)
+    return apply_file_entry (x, path, e, err);
   if (strcmp (base, OPAQUE_NAME) == 0)
     return apply_opaque (x, dir, err);
   if (strncmp (base, WHITEOUT_META_PREFIX, strlen (WHITEOUT_META_PREFIX)) == 0)

@@ -26,7 +26,9 @@
 /* Both archives buffer this much before calling their writer, instead of one call per
    512-byte tar block. */
 #define BLOCK_SIZE 65536
-#define XATTR_LIST_MAX_ 65536
+/* The kernel caps both an inode's xattr name list and one value at 64 KiB (XATTR_LIST_MAX,
+   XATTR_SIZE_MAX). */
+#define XATTR_BUF_SIZE 65536
 
 /*
  * The design: two libarchive write handles in a chain, no temporary file, no threads.
@@ -64,8 +66,8 @@ struct layer_writer
   size_t n_links, links_alloc;
   bool failed, finished;
   /* On the heap, not the stack: writers may run on threads with small stacks. */
-  char names[XATTR_LIST_MAX_];
-  char value[XATTR_LIST_MAX_];
+  char names[XATTR_BUF_SIZE];
+  char value[XATTR_BUF_SIZE];
   char data[BLOCK_SIZE];
 };
 
@@ -97,7 +99,10 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
       bale_make_error (&w->cb_err, errno, "cannot write the layer");
       return -1;
     }
-  digester_update (&w->blob, buf, len);
+  /* Without compression these are the tar's bytes, already hashed for the diff_id: hashing
+     them twice would cost as much as reading them. */
+  if (w->z != NULL)
+    digester_update (&w->blob, buf, len);
   w->size += (int64_t) len;
   return (la_ssize_t) len;
 }
@@ -323,8 +328,8 @@ new_entry (struct layer_writer *w, const char *path, const struct stat *st, mode
   archive_entry_set_pathname (e, path);
   archive_entry_set_filetype (e, type);
   archive_entry_set_perm (e, st->st_mode & 07777);
-  archive_entry_set_uid (e, st->st_uid);
-  archive_entry_set_gid (e, st->st_gid);
+  archive_entry_set_uid (e, w->opts.owner_set ? w->opts.uid : st->st_uid);
+  archive_entry_set_gid (e, w->opts.owner_set ? w->opts.gid : st->st_gid);
   archive_entry_set_mtime (e, clamp_mtime (w, st->st_mtim.tv_sec), 0);
   archive_entry_set_size (e, 0);
   return e;
@@ -550,13 +555,17 @@ add_marker (struct layer_writer *w, const char *dirpath, const char *name, bale_
 {
   struct stat st;
   cleanup_free char *path = *dirpath ? xasprintf ("%s/%s", dirpath, name) : xstrdup (name);
+  struct archive_entry *e;
 
   if (w->failed || w->finished)
     return bale_make_error (err, 0, "layer writer used after %s",
                             w->failed ? "a failure" : "finish");
   memset (&st, 0, sizeof st);
   st.st_mode = S_IFREG | 0644;
-  return write_header (w, new_entry (w, path, &st, AE_IFREG), err);
+  e = new_entry (w, path, &st, AE_IFREG);
+  archive_entry_set_uid (e, 0);
+  archive_entry_set_gid (e, 0);
+  return write_header (w, e, err);
 }
 
 int
@@ -579,6 +588,20 @@ layer_writer_add_opaque (struct layer_writer *w, const char *dirpath, bale_error
   return add_marker (w, dirpath, OPAQUE_NAME, err);
 }
 
+/* The two digests; without compression the blob is the tar. */
+static int
+finish_digests (struct layer_writer *w, struct layer_result *res, bale_error_t *err)
+{
+  if (digester_final (&w->diff, res->diff_id, err) < 0)
+    return -1;
+  if (w->z == NULL)
+    {
+      memcpy (res->digest, res->diff_id, sizeof res->digest);
+      return 0;
+    }
+  return digester_final (&w->blob, res->digest, err);
+}
+
 int
 layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_error_t *err)
 {
@@ -594,8 +617,7 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
   w->finished = true;
   memset (res, 0, sizeof *res);
-  if (digester_final (&w->diff, res->diff_id, err) < 0
-      || digester_final (&w->blob, res->digest, err) < 0)
+  if (finish_digests (w, res, err) < 0)
     return -1;
   res->size = w->size;
   res->tar_size = w->tar_size;
@@ -643,8 +665,7 @@ layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_re
       goto out;
     }
   memset (res, 0, sizeof *res);
-  if (digester_final (&w->diff, res->diff_id, err) < 0
-      || digester_final (&w->blob, res->digest, err) < 0)
+  if (finish_digests (w, res, err) < 0)
     goto out;
   res->size = w->size;
   res->tar_size = w->tar_size;
@@ -725,7 +746,7 @@ check_self_contained (int fd, const char *path, bale_error_t *err)
   return 0;
 }
 
-static int write_tree (struct tree *t, int fd, const struct stat *dir_st, bale_error_t *err);
+static int write_tree (struct tree *t, int fd, bale_error_t *err);
 
 /* Open what ent names for reading its data or xattrs; it must still be the entry that was
    lstat'ed. */
@@ -767,7 +788,7 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
         return -1;
       if (t->overlay && is_opaque_dir (fd) && layer_writer_add_opaque (t->w, path, err) < 0)
         return -1;
-      return write_tree (t, fd, &ent->st, err);
+      return write_tree (t, fd, err);
     case S_IFLNK:
       target = xmalloc ((size_t) ent->st.st_size + 1);
       {
@@ -818,21 +839,21 @@ visit (struct tree *t, int fd, const struct dirwalk_ent *ent, bool whiteout, bal
    files appear before sibling directory entries"), then the rest; each group in byte-wise
    name order. The directory itself and its opaque marker were written by the caller. */
 static int
-write_tree (struct tree *t, int fd, const struct stat *dir_st, bale_error_t *err)
+write_tree (struct tree *t, int fd, bale_error_t *err)
 {
   struct dirwalk_list list = { NULL, 0, 0 };
+  cleanup_free bool *wh = NULL;
   size_t i;
   int pass, ret = dirwalk_list_read (fd, t->path.buf, &list, err);
 
-  (void) dir_st;
+  /* Told apart once: an xwhiteout check opens the file. */
+  wh = xcalloc (list.n + 1, sizeof *wh);
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    wh[i] = is_whiteout_ent (t, fd, &list.v[i]);
   for (pass = 0; ret >= 0 && pass < 2; pass++)
     for (i = 0; ret >= 0 && i < list.n; i++)
-      {
-        bool wh = is_whiteout_ent (t, fd, &list.v[i]);
-
-        if (wh == (pass == 0))
-          ret = visit (t, fd, &list.v[i], wh, err);
-      }
+      if (wh[i] == (pass == 0))
+        ret = visit (t, fd, &list.v[i], wh[i], err);
   dirwalk_list_release (&list);
   return ret < 0 ? ret : 0;
 }
@@ -919,7 +940,7 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
   if (ret >= 0 && opts->entries)
     ret = write_selected (&t, dir_fd, opts, err);
   else if (ret >= 0)
-    ret = write_tree (&t, dir_fd, &root_st, err);
+    ret = write_tree (&t, dir_fd, err);
   if (ret >= 0)
     ret = layer_writer_finish (w, res, err);
   strbuf_release (&t.path);

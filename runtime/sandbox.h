@@ -28,6 +28,10 @@
  * target that existed in a lower layer stays copied up (with unchanged metadata). In copy
  * mode every missing mount point is such a stub, and /proc, /dev and /sys must be directories.
  *
+ * The overlay is mounted with one "lowerdir+" per layer where the kernel has it (Linux 6.8),
+ * else with the legacy mount data, which limits the layer paths to one page and refuses ',',
+ * ':' and '\' in them; BALE_OVERLAY_LEGACY=1 in the environment forces the latter.
+ *
  * sandbox_run is meant for single-threaded callers: it installs SIGINT, SIGTERM and SIGHUP
  * handlers for the duration of the call (SIGCHLD is left alone) and forks without running
  * atfork handlers. A caller that runs steps in parallel runs each from its own process.
@@ -142,7 +146,8 @@ struct sandbox_user
  * A name that is not found is an error; a numeric uid or gid that is not found is used as is
  * (gid 0 for a uid without an entry). Ids must be below 2^31. Free with sandbox_user_release.
  */
-int sandbox_resolve_user (int rootfd, const char *spec, struct sandbox_user *out, bale_error_t *err);
+int sandbox_resolve_user (int rootfd, const char *spec, struct sandbox_user *out,
+                          bale_error_t *err);
 void sandbox_user_release (struct sandbox_user *u);
 
 #endif

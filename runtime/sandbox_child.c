@@ -199,27 +199,41 @@ close_fds_except (int sync, const int *keep, size_t n)
 
 /* Put fd at target; fds are first moved above 2 so that none overwrites another. */
 static void
-setup_stdio (const struct rt_sbx_plan *plan)
+setup_stdio (int sync, const int stdio[3])
+{
+  for (int i = 0; i < 3; i++)
+    if (dup2 (stdio[i], i) < 0)
+      rt_sbx_die (sync, errno, "cannot set up standard fd %d", i);
+}
+
+/* Keep the command's stdio ends above 2 (close-on-exec) and point init's own 0, 1 and 2 at
+   /dev/null: they are bale's stdio, which the step could reach through /proc/1/fd. */
+static void
+park_stdio (const struct rt_sbx_plan *plan, int stdio[3])
 {
   int fds[3] = { plan->in_fd, plan->out_fd, plan->err_fd };
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
 
+  if (null < 0)
+    rt_sbx_die (plan->sync_fd, errno, "cannot open '/dev/null'");
   for (int i = 0; i < 3; i++)
-    if ((fds[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+    if ((stdio[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
       rt_sbx_die (plan->sync_fd, errno, "cannot duplicate standard fd %d", i);
   for (int i = 0; i < 3; i++)
-    if (dup2 (fds[i], i) < 0)
+    if (dup2 (null, i) < 0)
       rt_sbx_die (plan->sync_fd, errno, "cannot set up standard fd %d", i);
+  close (null);
 }
 
 static void __attribute__ ((noreturn))
-run_command (const struct rt_sbx_plan *plan, const struct sandbox_user *u)
+run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sandbox_user *u)
 {
   const struct sandbox_spec *spec = plan->spec;
   const char *cwd = spec->cwd ? spec->cwd : "/";
   int sync = plan->sync_fd;
   sigset_t none;
 
-  setup_stdio (plan);
+  setup_stdio (sync, stdio);
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
@@ -276,13 +290,16 @@ init_loop (int sync, pid_t cmd)
 void
 rt_sbx_child_main (const struct rt_sbx_plan *plan)
 {
-  int keep[] = { plan->sync_fd, plan->in_fd, plan->out_fd, plan->err_fd };
+  int stdio[3], keep[4];
   struct sandbox_user user;
   bale_error_t err = NULL;
   sigset_t set;
   pid_t cmd;
   int root;
 
+  park_stdio (plan, stdio);
+  keep[0] = plan->sync_fd;
+  memcpy (keep + 1, stdio, sizeof stdio);
   close_fds_except (plan->sync_fd, keep, 4);
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
      died before the prctl, the pipe has no reader any more and the write fails. */
@@ -307,10 +324,9 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   if (cmd < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot fork the command");
   if (cmd == 0)
-    run_command (plan, &user);
+    run_command (plan, stdio, &user);
   /* The command holds the stdio ends now: the pump sees EOF when the step is done. */
-  close (plan->in_fd);
-  close (plan->out_fd);
-  close (plan->err_fd);
+  for (int i = 0; i < 3; i++)
+    close (stdio[i]);
   init_loop (plan->sync_fd, cmd);
 }

@@ -54,6 +54,7 @@ struct rt_sbx_plan
   char *stubs;     /* scratch/stub: the overlay layer that holds the mount points */
   char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
   char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
+  bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
 };
 
 /* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,

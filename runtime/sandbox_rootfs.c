@@ -192,7 +192,7 @@ mount_overlay_fsconfig (const struct rt_sbx_plan *plan, char *why, size_t why_si
 static int
 mount_overlay (const struct rt_sbx_plan *plan, char *why, size_t why_size)
 {
-  int ret = mount_overlay_fsconfig (plan, why, why_size);
+  int ret = plan->legacy_overlay ? -2 : mount_overlay_fsconfig (plan, why, why_size);
 
   if (ret != -2)
     return ret;

@@ -158,4 +158,40 @@ multistage_example () {
 }
 check "multi-stage example: RUN in one stage, COPY --from into another, USER" multistage_example
 
+parallel_stages () {
+  # Each stage waits (up to 20 s) for a file the other one creates in a shared cache mount:
+  # built one after the other, the first would time out and fail.
+  df 'FROM busybox AS a' \
+    'RUN --mount=type=cache,target=/c,id=par touch /c/a && i=0 && while [ ! -e /c/b ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/b && echo a > /a' \
+    'FROM busybox AS b' \
+    'RUN --mount=type=cache,target=/c,id=par touch /c/b && i=0 && while [ ! -e /c/a ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/a && echo b > /b' \
+    'FROM scratch' 'COPY --from=a /a /a' 'COPY --from=b /b /b'
+  rm -rf "$BALE_STORE/cache/par"
+  [ "$(nproc)" -ge 2 ] || { echo "needs 2 CPUs"; return 1; }
+  build r10 || return 1
+  [ "$(cat "$T_TMP/r10/rootfs/a" "$T_TMP/r10/rootfs/b" | tr '\n' ' ')" = "a b " ]
+}
+check "independent stages run at the same time" parallel_stages
+
+parallel_stage_failure () {
+  df 'FROM busybox AS a' 'RUN sleep 30' 'FROM busybox AS b' 'RUN exit 4' \
+    'FROM scratch' 'COPY --from=a /bin/sh /a' 'COPY --from=b /bin/sh /b'
+  start=$(date +%s)
+  build r11 && return 1
+  [ $(( $(date +%s) - start )) -lt 20 ] && grep -q "Dockerfile:4:1: error: RUN returned exit code 4" "$T_TMP/err" &&
+    ! pgrep -f "sleep 30" > /dev/null
+}
+check "a failing stage stops the others and is reported with its location" parallel_stage_failure
+
+foreign_platform_is_clear () {
+  [ "$(uname -m)" = x86_64 ] && other=linux/arm64 || other=linux/amd64
+  df 'FROM scratch' 'COPY Dockerfile /x' 'RUN true'
+  build r12 --platform "$other" && return 1
+  grep -q "Dockerfile:3:1: error: RUN: the stage is for $other but this machine is" "$T_TMP/err" || return 1
+  df 'FROM busybox' 'CMD ["sh"]'
+  build r12 --platform "$other" && return 1
+  grep -q "Dockerfile:1:6: error: base image docker.io/library/busybox:latest: .*is for platform" "$T_TMP/err"
+}
+check "a foreign --platform: RUN and base images fail with a located, plain reason" foreign_platform_is_clear
+
 done_testing

@@ -137,6 +137,13 @@ check "build --push pushes every -t name" sh -c '"$1" --store "$2" build -q --pu
 check "build --output type=registry, pulled back" sh -c '"$1" --store "$2" build -q --output "type=registry,name=$3/built/app:v3" "$4" >/dev/null && want=sha256:$(skopeo inspect --raw --tls-verify=false "docker://$3/built/app:v3" | sha256sum | cut -c1-64) && d=$("$1" --store "$5" pull -q "$3/built/app:v3") && [ "$d" = "$want" ] && skopeo copy --quiet --src-tls-verify=false "docker://$3/built/app:v3" "oci:$5.oci:x"' \
   _ "$BALE" "$S1" "$R" "$W/bctx" "$W/s7"
 
+# FROM and COPY --from pull what the store lacks (docker build does the same).
+mkdir -p "$W/fctx"
+printf '%s\n' "FROM $R/test/busybox:v1" 'RUN echo from-pulled > /p' "COPY --from=$R/test/busybox:v1 /bin/busybox /bb" \
+  'CMD ["cat", "/p"]' >"$W/fctx/Dockerfile"
+check "FROM and COPY --from pull into an empty store, and the image runs" sh -c 'rm -rf "$2" && "$1" --store "$2" build -q -t frompull "$3" >/dev/null 2>"$2.err" && [ "$("$1" --store "$2" run frompull)" = from-pulled ] && "$1" --store "$2" images | grep -q "$4/test/busybox *v1"' \
+  _ "$BALE" "$W/s8" "$W/fctx" "$R"
+
 # skopeo pushes, bale pulls: OCI and Docker schema2.
 check "skopeo pushes OCI" skopeo copy --quiet --dest-tls-verify=false --format oci "dir:$W/skdir" "docker://$R/sk/oci:v1"
 check "skopeo pushes Docker v2s2" skopeo copy --quiet --dest-tls-verify=false --format v2s2 "dir:$W/skdir" "docker://$R/sk/v2s2:v1"

@@ -430,11 +430,15 @@ test_overlay_upper (void **state)
   set_xattr (root, "notopq", "trusted.overlay.opaque", "x");
   set_xattr (root, "etc/hosts", "trusted.overlay.origin", "zz");
   mknod_at (root, "zgone", S_IFCHR | 0000, makedev (0, 0));
+  /* the xwhiteout form (Linux 6.7): an empty file with a whiteout xattr */
+  lt_write (root, "xgone", "", 0000);
+  set_xattr (root, "xgone", "trusted.overlay.whiteout", "");
   set_all_mtimes (root, T0);
   got = write_and_list (root, &opts);
   /* Whiteouts (mtime 0) before their siblings, opaque markers right after their directory,
      no overlay xattr anywhere. */
   assert_text (got,
+      "- 0644 0:0 0 0 .wh.xgone " EMPTY "\n"
       "- 0644 0:0 0 0 .wh.zgone " EMPTY "\n"
       "d 0755 0:0 1700000000 0 etc/\n"
       "- 0644 0:0 0 0 etc/.wh.-gone " EMPTY "\n"
@@ -535,6 +539,9 @@ test_epoch_prefix_entries (void **state)
   char *root = lt_mkdtemp ();
   const char *entries[] = { "new", "old" };
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE,
+                                   .owner_set = true,
+                                   .uid = 7,
+                                   .gid = 8,
                                    .epoch_set = true,
                                    .epoch = T0,
                                    .prefix = "/app//data/",
@@ -551,10 +558,10 @@ test_epoch_prefix_entries (void **state)
   got = write_and_list (root, &opts);
   /* Times after the epoch are clamped to it; older ones are kept. */
   assert_text (got,
-               "d 0700 0:0 1700000000 0 app/\n"
-               "d 0700 0:0 1700000000 0 app/data/\n"
-               "- 0644 0:0 1700000000 1 app/data/new " SHA_N "\n"
-               "- 0644 0:0 1699999995 1 app/data/old "
+               "d 0700 7:8 1700000000 0 app/\n"
+               "d 0700 7:8 1700000000 0 app/data/\n"
+               "- 0644 7:8 1700000000 1 app/data/new " SHA_N "\n"
+               "- 0644 7:8 1699999995 1 app/data/old "
                "sha256:65c74c15a686187bb6bbf9958f494fc6b80068034a659a9ad44991b08c58f2d2\n");
   free (got);
   lt_rmtree (root);

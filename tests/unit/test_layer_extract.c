@@ -12,7 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -207,6 +212,16 @@ run (const char *fmt, ...)
   strbuf_release (&sb);
 }
 
+static void
+assert_content (const char *root, const char *rel, const char *want)
+{
+  char *got = lt_read (root, rel);
+
+  if (got == NULL || strcmp (got, want) != 0)
+    test_fail ("'%s' holds '%s', not '%s'", rel, got ? got : "(nothing)", want);
+  free (got);
+}
+
 static bool
 exists_below (const char *root, const char *dir, const char *name)
 {
@@ -241,6 +256,12 @@ make_rich_tree (const char *root)
   free (p);
   p = xasprintf ("%s/a", root);
   assert_int_equal (chown (p, 1234, 5678), 0);
+  free (p);
+  /* setuid and setgid survive their owner being set (chown clears them) */
+  lt_write (root, "a/owned", "mine", 0644);
+  p = xasprintf ("%s/a/owned", root);
+  assert_int_equal (chown (p, 4242, 4343), 0);
+  assert_int_equal (chmod (p, 06755), 0);
   free (p);
   run ("find '%s' -exec touch -h -d @%d {} +", root, T0);
 }
@@ -483,6 +504,54 @@ test_limits (void **state)
   assert_outside_untouched (f);
 }
 
+/* Duplicate entries: the last one wins, as in containerd; a file replaces a directory. */
+static void
+test_duplicates_and_replacements (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("none");
+
+  lt_write (f->root, "x/lower", "lower", 0644);
+  lt_tar_file (t, "a", "first", 0644);
+  lt_tar_file (t, "a", "second", 0600);
+  lt_tar_file (t, "x", "now a file", 0644);
+  extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
+  assert_content (f->root, "a", "second");
+  assert_content (f->root, "x", "now a file");
+}
+
+/* A stream that ends inside an entry's data, and GNU sparse entries (size bombs). */
+static void
+test_truncated_and_sparse (void **state)
+{
+  struct fixture *f = *state;
+  char *scratch = lt_mkdtemp (); /* beside the fixture, which must hold nothing new */
+  char *path = xasprintf ("%s/t.tar", scratch), *src = xasprintf ("%s/src", scratch);
+  int fd;
+
+  lt_write (src, "big", "0123456789", 0644);
+  run ("head -c 5000 /dev/zero >> '%s/big' && tar -C '%s' -cf '%s' big && truncate -s 1500 '%s'",
+       src, src, path, path);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  extract_fails (f, fd, "cannot read the layer");
+  run ("rm -f '%s/big' && truncate -s 100M '%s/sparse' && printf x >> '%s/sparse' && "
+       "tar -C '%s' --sparse --format=posix -cf '%s' sparse",
+       src, src, src, src, path);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  extract_fails (f, fd, "sparse layer entry 'sparse' is not supported");
+  run ("tar -C '%s' --sparse --format=gnu -cf '%s' sparse", src, path);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  extract_fails (f, fd, "sparse layer entry 'sparse' is not supported");
+  assert_false (lt_exists (f->root, "sparse"));
+  lt_rmtree (scratch);
+  free (scratch);
+  free (path);
+  free (src);
+}
+
 static void
 test_not_a_layer (void **state)
 {
@@ -596,9 +665,7 @@ test_existing_symlink_replaced (void **state)
   lt_tar_dir (t, "d", 0777); /* DirectoryOverrideSymlink */
   lt_tar_file (t, "d/x", "1", 0644);
   extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "etc/passwd");
-  assert_string_equal (p, "root:x:0:0");
-  free (p);
+  assert_content (f->root, "etc/passwd", "root:x:0:0");
   p = xasprintf ("%s/d", f->root);
   assert_int_equal (lstat (p, &st), 0);
   assert_true (S_ISDIR (st.st_mode));
@@ -614,18 +681,13 @@ test_lower_hardlink_not_written_through (void **state)
 {
   struct fixture *f = *state;
   struct lt_tar *t = lt_tar_new ("none");
-  char *p;
 
   lt_write (f->root, "a", "old", 0644);
   run ("ln '%s/a' '%s/b'", f->root, f->root);
   lt_tar_file (t, "a", "new", 0644);
   extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "b");
-  assert_string_equal (p, "old");
-  free (p);
-  p = lt_read (f->root, "a");
-  assert_string_equal (p, "new");
-  free (p);
+  assert_content (f->root, "b", "old");
+  assert_content (f->root, "a", "new");
 }
 
 static void
@@ -670,7 +732,6 @@ test_hardlink_with_data (void **state)
 {
   struct fixture *f = *state;
   struct lt_tar *t = lt_tar_new ("none");
-  char *p;
 
   struct strbuf sb = STRBUF_INIT;
   bale_error_t err = NULL;
@@ -686,12 +747,8 @@ test_hardlink_with_data (void **state)
   strbuf_release (&sb);
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
   extract_ok (f, fd, LAYER_EXTRACT_MERGED);
-  p = lt_read (f->root, "f");
-  assert_string_equal (p, "original");
-  free (p);
-  p = lt_read (f->root, "after");
-  assert_string_equal (p, "after");
-  free (p);
+  assert_content (f->root, "f", "original");
+  assert_content (f->root, "after", "after");
 }
 
 /* CVE-2021-32760: a hard link to a symlink links the symlink; nothing is chmod'ed through. */
@@ -835,6 +892,57 @@ test_other_compression_refused (void **state)
   lt_rmtree (src);
   free (src);
   free (txz);
+}
+
+/* ---- old kernels ------------------------------------------------------------------------- */
+
+/* In a child whose openat2 fails with ENOSYS (a seccomp filter, as on pre-5.6 kernels or
+   under an old container runtime's profile), extraction fails and says why. */
+static void
+test_no_openat2 (void **state)
+{
+  struct fixture *f = *state;
+  struct sock_filter insns[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof insns / sizeof *insns, insns };
+  struct lt_tar *t = lt_tar_new ("none");
+  int fd, status, pipefd[2];
+  char msg[512];
+  ssize_t n;
+  pid_t pid;
+
+  lt_tar_file (t, "etc/f", "x", 0644);
+  fd = lt_tar_finish (t, NULL);
+  assert_int_equal (pipe (pipefd), 0);
+  pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      bale_error_t err = NULL;
+      int ret;
+
+      if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+          || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+        _exit (2);
+      ret = extract (f, fd, LAYER_EXTRACT_MERGED, NULL, &err);
+      if (ret < 0 && write (pipefd[1], err->msg, strlen (err->msg)) < 0)
+        _exit (3);
+      _exit (ret < 0 && err->status == ENOSYS ? 0 : 1);
+    }
+  close (pipefd[1]);
+  n = read (pipefd[0], msg, sizeof msg - 1);
+  msg[n > 0 ? n : 0] = '\0';
+  close (pipefd[0]);
+  close (fd);
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    test_fail ("child status %d, message '%s'", status, msg);
+  assert_non_null (strstr (msg, "openat2 is not available (Linux 5.6 or later is needed)"));
+  assert_false (lt_exists (f->root, "etc"));
 }
 
 /* ---- races (CVE-2025-47290, CVE-2018-15664 class) ---------------------------------------- */
@@ -1007,6 +1115,56 @@ test_overlayfs_end_to_end (void **state)
   free (m2);
 }
 
+/* ---- ADD archives -------------------------------------------------------------------------- */
+
+/* ADD unpacks xz and bzip2 too, whiteout names are plain files there, and the path rules
+   hold all the same. */
+static void
+test_add_archives (void **state)
+{
+  struct fixture *f = *state;
+  char *scratch = lt_mkdtemp ();
+  char *src = xasprintf ("%s/src", scratch), *path = xasprintf ("%s/a.tar", scratch);
+  const char *flags[] = { "J", "j", "z", "" };
+  size_t i;
+
+  lt_write (src, "dir/file", "data", 0644);
+  lt_write (src, "dir/.wh.file", "not a whiteout", 0644);
+  for (i = 0; i < sizeof flags / sizeof *flags; i++)
+    {
+      bale_error_t err = NULL;
+      int fd;
+
+      run ("tar -C '%s' -c%sf '%s' dir", src, flags[i], path);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      assert_true (fd >= 0);
+      if (extract (f, fd, LAYER_EXTRACT_ARCHIVE, NULL, &err) < 0)
+        test_fail ("ADD archive -%s: %s", flags[i], err->msg);
+      assert_content (f->root, "dir/file", "data");
+      assert_content (f->root, "dir/.wh.file", "not a whiteout");
+      lt_rmtree (f->root);
+      lt_mkdir (f->base, "root", 0755);
+      close (f->root_fd);
+      f->root_fd = open (f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  {
+    struct lt_tar *t = lt_tar_new ("none");
+    bale_error_t err = NULL;
+
+    lt_tar_symlink (t, "evil", f->outside);
+    lt_tar_file (t, "evil/pwn", "1", 0644);
+    lt_tar_file (t, "../../pwn", "2", 0644);
+    assert_int_equal (extract (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_ARCHIVE, NULL, &err), 0);
+    assert_true (exists_below (f->root, f->outside + 1, "pwn"));
+    assert_true (lt_exists (f->root, "pwn"));
+  }
+  assert_outside_untouched (f);
+  lt_rmtree (scratch);
+  free (scratch);
+  free (src);
+  free (path);
+}
+
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
 static void
@@ -1108,6 +1266,8 @@ main (void)
     T (test_diff_id_verified),
     T (test_diff_id_trailing_bytes),
     T (test_not_a_layer),
+    T (test_duplicates_and_replacements),
+    T (test_truncated_and_sparse),
     T (test_limits),
     T (test_blob_digest),
     T (test_dotdot_and_absolute_names),
@@ -1123,9 +1283,11 @@ main (void)
     T (test_huge_names),
     T (test_overlay_xattrs_dropped),
     T (test_other_compression_refused),
+    T (test_add_archives),
     T (test_snapshot_ensure),
     T (test_snapshot_bad_blob),
     T (test_race_swaps),
+    T (test_no_openat2),
     T (test_overlayfs_end_to_end),
   };
 

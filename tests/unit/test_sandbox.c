@@ -24,10 +24,14 @@
 
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/layer.h"
 #include "runtime/sandbox.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
@@ -79,8 +83,9 @@ static int
 setup (void **state)
 {
   struct fixture *f = xzalloc (sizeof *f);
+  const char *tmp = getenv ("TMPDIR");
 
-  f->dir = xstrdup ("/tmp/bale-sbxtest.XXXXXX");
+  f->dir = xasprintf ("%s/bale-sbxtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
   assert_non_null (mkdtemp (f->dir));
   f->lower = xasprintf ("%s/lower", f->dir);
   f->upper = xasprintf ("%s/upper", f->dir);
@@ -113,6 +118,7 @@ teardown (void **state)
 {
   struct fixture *f = *state;
 
+  unsetenv ("BALE_OVERLAY_LEGACY");
   nftw (f->dir, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
   close (f->out);
   free (f->dir);
@@ -169,6 +175,24 @@ run_spec (struct fixture *f, const struct sandbox_spec *spec, struct sandbox_res
       test_fail ("sandbox_run: %s (%s)\n%s", err->msg, strerror (err->status), out);
     }
   return output (f);
+}
+
+/* Run spec expecting a failure whose message starts with msg; returns its errno. */
+static int
+run_fails (const struct sandbox_spec *spec, const char *msg)
+{
+  struct sandbox_result res;
+  bale_error_t err = NULL;
+  int status;
+
+  if (sandbox_run (spec, &res, &err) == 0)
+    test_fail ("the step ran; expected the error '%s'", msg);
+  if (strncmp (err->msg, msg, strlen (msg)) != 0)
+    test_fail ("got the error '%s', expected '%s'", err->msg, msg);
+  status = err->status;
+  bale_error_release (&err);
+  sandbox_result_release (&res);
+  return status;
 }
 
 /* `sh -c script` in the default spec, expecting exit code 0; returns the output. */
@@ -256,9 +280,35 @@ test_init (void **state)
   assert_false (res.exited);
   assert_int_equal (res.term_signal, SIGTERM);
   sandbox_result_release (&res);
-  ASSERT_RUN (f, &spec, "sh -c 'sleep 0.1 &'; sleep 0.5; "
-                        "grep -l '^State:.Z' /proc/[0-9]*/status | wc -l",
+  /* The orphaned sleep is reaped by init: wait for it (init is not scheduled at once on a
+     busy machine), but a zombie that stays fails the test. */
+  ASSERT_RUN (f, &spec, "sh -c 'sleep 0.1 &'; for i in $(seq 100); do sleep 0.1; "
+                        "n=$(grep -l '^State:.Z' /proc/[0-9]*/status | wc -l); "
+                        "[ $n = 0 ] && break; done; echo $n",
               "0\n");
+}
+
+/* When the command exits, the step is over: a background process that still holds the output
+   pipe is killed with the PID namespace instead of keeping the build waiting. */
+static void
+test_background_killed (void **state)
+{
+  struct fixture *f = *state;
+  const char *argv[] = { "/bin/sh", "-c", "sleep 100 & echo started", NULL };
+  struct sandbox_spec spec;
+  struct sandbox_result res;
+  struct timespec t0, t1;
+  cleanup_free char *out = NULL;
+
+  spec_for (f, &spec, argv);
+  spec.prefix = "#2 ";
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  out = run_spec (f, &spec, &res);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  assert_string_equal (out, "#2 started\n");
+  assert_true (res.exited && res.exit_code == 0);
+  assert_true (t1.tv_sec - t0.tv_sec < 20);
+  sandbox_result_release (&res);
 }
 
 static void
@@ -267,15 +317,10 @@ test_exec_failure (void **state)
   struct fixture *f = *state;
   const char *argv[] = { "no-such-command", NULL };
   struct sandbox_spec spec;
-  struct sandbox_result res;
-  bale_error_t err = NULL;
 
   spec_for (f, &spec, argv);
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: cannot execute 'no-such-command': not found in $PATH");
-  assert_int_equal (err->status, ENOENT);
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  assert_int_equal (run_fails (&spec, "RUN: cannot execute 'no-such-command': not found in $PATH"),
+                    ENOENT);
 }
 
 /* ---- environment -------------------------------------------------------------------------- */
@@ -304,8 +349,6 @@ test_user_in_step (void **state)
 {
   struct fixture *f = *state;
   const char *argv[] = { "/bin/true", NULL };
-  struct sandbox_result res;
-  bale_error_t err = NULL;
   struct sandbox_spec spec;
   struct stat st;
   cleanup_free char *made = xasprintf ("%s/home/alice/proj", f->upper);
@@ -322,10 +365,7 @@ test_user_in_step (void **state)
   ASSERT_RUN (f, &spec, "id -u; id -G", "1001\n50\n");
   spec.user = "nobody";
   spec.argv = argv;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: unable to find user 'nobody' in /etc/passwd");
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: unable to find user 'nobody' in /etc/passwd");
 }
 
 /* One sandbox_resolve_user case: expected "uid:gid:g1,g2" or NULL for an error. */
@@ -410,9 +450,10 @@ test_proc_pidns (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, NULL);
-  /* PID 1 is the sandbox's init; the shell is its only child. */
-  ASSERT_RUN (f, &spec, "echo $$; cat /proc/1/status | grep PPid; ls -d /proc/[0-9]* | wc -l",
-              "2\nPPid:\t0\n4\n");
+  /* PID 1 is the sandbox's init; the shell is its only child. The shell expands the glob
+     itself, with no other child running. */
+  ASSERT_RUN (f, &spec, "echo $$; grep PPid /proc/1/status; set -- /proc/[0-9]*; echo $# $@",
+              "2\nPPid:\t0\n2 /proc/1 /proc/2\n");
 }
 
 static void
@@ -423,7 +464,8 @@ test_dev (void **state)
 
   spec_for (f, &spec, NULL);
   ASSERT_RUN (f, &spec, "ls /dev; echo x > /dev/null; head -c 3 /dev/zero | wc -c; "
-                        "readlink /dev/ptmx; readlink /dev/fd; grep -c ' /dev/pts devpts ' /proc/mounts; "
+                        "readlink /dev/ptmx; readlink /dev/fd; "
+                        "grep -c ' /dev/pts devpts ' /proc/mounts; "
                         "grep -c ' /dev/shm tmpfs ' /proc/mounts",
               "core\nfd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
               "urandom\nzero\n3\npts/ptmx\n/proc/self/fd\n1\n1\n");
@@ -533,6 +575,44 @@ test_opaque_and_rename (void **state)
   assert_true (exists (f->upper, "dir")); /* the whiteout of the old name */
 }
 
+/* The upper directory a step leaves is what the layer writer expects: its tar holds the
+   step's changes as OCI whiteouts and nothing of the sandbox's own mount points. */
+static void
+test_upper_as_layer (void **state)
+{
+  struct fixture *f = *state;
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/run/cache", false, NULL } };
+  struct layer_result lr;
+  struct sandbox_spec spec;
+  struct strbuf names = STRBUF_INIT;
+  struct archive_entry *e;
+  struct archive *a;
+  bale_error_t err = NULL;
+  cleanup_close int upper = open (f->upper, O_RDONLY | O_DIRECTORY);
+  cleanup_close int tar = open (f->dir, O_TMPFILE | O_RDWR, 0600);
+
+  spec_for (f, &spec, NULL);
+  spec.mounts = mounts;
+  spec.n_mounts = 1;
+  spec.hostname = "h";
+  ASSERT_RUN (f, &spec, "rm /victim; rm -rf /data; mkdir /data; echo n > /data/new; "
+                        "echo x > /etc/x; echo c > /run/cache/c",
+              "");
+  if (layer_write_dir (upper, &opts, tar, &lr, &err) < 0)
+    test_fail ("layer_write_dir: %s", err->msg);
+  lseek (tar, 0, SEEK_SET);
+  a = archive_read_new ();
+  archive_read_support_format_tar (a);
+  assert_int_equal (archive_read_open_fd (a, tar, 65536), ARCHIVE_OK);
+  while (archive_read_next_header (a, &e) == ARCHIVE_OK)
+    strbuf_addf (&names, "%s\n", archive_entry_pathname (e));
+  archive_read_free (a);
+  assert_string_equal (names.buf, ".wh.victim\ndata/\ndata/.wh..wh..opq\ndata/new\netc/\n"
+                                  "etc/x\n");
+  strbuf_release (&names);
+}
+
 static void
 test_no_fd_leak (void **state)
 {
@@ -547,7 +627,9 @@ test_no_fd_leak (void **state)
   /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
   ASSERT_RUN (f, &spec, "ls /proc/$$/fd; exit 0", "0\n1\n2\n");
   ASSERT_RUN (f, &spec, init_check, "");
-  ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l", "4\n"); /* stdio and the sync pipe */
+  /* init has /dev/null as stdio, not bale's, and its report pipe */
+  ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l; stat -L -c %t:%T 0 1 2",
+              "4\n1:3\n1:3\n1:3\n");
   close (leaky);
 }
 
@@ -604,7 +686,6 @@ test_hostile_image (void **state)
   cleanup_free char *out = NULL;
   struct sandbox_spec spec;
   struct sandbox_result res;
-  bale_error_t err = NULL;
 
   sh ("cd %s && ln -s %s dev && ln -s / proc && echo secret > etc/shadow && "
       "ln -s /etc/shadow etc/resolv.conf && mkfifo etc/hosts", f->lower, host);
@@ -617,16 +698,37 @@ test_hostile_image (void **state)
   sh ("cp -a %s %s", f->lower, copy);
   spec.copy_root = copy;
   spec.force_copy = true;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: '/proc' in the rootfs is not a directory");
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: '/proc' in the rootfs is not a directory");
   sh ("rm %s/proc && mkdir %s/proc", copy, copy);
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_string_equal (err->msg, "RUN: '/dev' in the rootfs is not a directory");
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: '/dev' in the rootfs is not a directory");
   assert_false (exists (f->dir, "h"));
+}
+
+/* The legacy overlay mount data, as used before Linux 6.8. */
+static void
+test_legacy_overlay (void **state)
+{
+  setenv ("BALE_OVERLAY_LEGACY", "1", 1); /* teardown unsets it */
+  test_etc_files_not_in_upper (state);
+  test_upper_writes_whiteouts (state);
+  test_many_layers (state); /* takes its error branch */
+}
+
+/* As root, a step can write to init's report pipe through /proc/1/fd: forged records may only
+   harm the step itself, never bale (stub paths without a slash, paths out of the upper
+   directory, a status that init's real one overrides). */
+static void
+test_forged_records (void **state)
+{
+  struct fixture *f = *state;
+  struct sandbox_spec spec;
+
+  spec_for (f, &spec, NULL);
+  ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do case $(readlink $p) in pipe:*) "
+                        "printf 'Mxxx\\1\\0\\0\\0no-slash\\0' > $p; "
+                        "printf 'Mxxx\\1\\0\\0\\0/../../../../tmp\\0' > $p; "
+                        "printf 'Sxxx\\0\\1\\0\\0\\0' > $p && echo forged;; esac; done",
+              "forged\n");
 }
 
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
@@ -700,18 +802,13 @@ test_overlay_unavailable (void **state)
   const char *argv[] = { "/bin/sh", "-c", "echo in copy > /made", NULL };
   struct sandbox_spec spec;
   struct sandbox_result res;
-  bale_error_t err = NULL;
   char *out;
 
   assert_non_null (mkdtemp (shm_work));
   sh ("cp -a %s %s", f->lower, copy);
   spec_for (f, &spec, argv);
   spec.workdir = shm_work;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  if (strncmp (err->msg, "RUN: cannot mount overlay on '", 30) != 0)
-    test_fail ("unexpected error: %s", err->msg);
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: cannot mount overlay on '");
   spec.copy_root = copy;
   for (int i = 0; i < 2; i++)
     {
@@ -764,15 +861,10 @@ test_cwd_proc_fd (void **state)
   cleanup_close int dirfd = open (f->dir, O_RDONLY | O_DIRECTORY); /* inheritable on purpose */
   cleanup_free char *cwd = xasprintf ("/proc/self/fd/%d", dirfd);
   struct sandbox_spec spec;
-  struct sandbox_result res;
-  bale_error_t err = NULL;
 
   spec_for (f, &spec, argv);
   spec.cwd = cwd;
-  assert_true (sandbox_run (&spec, &res, &err) < 0);
-  assert_non_null (strstr (err->msg, "working directory '/proc/self/fd"));
-  bale_error_release (&err);
-  sandbox_result_release (&res);
+  run_fails (&spec, "RUN: cannot create working directory '/proc/self/fd/");
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
@@ -804,8 +896,8 @@ test_prefix_and_tail (void **state)
   strbuf_addstr (&tail, "no newline\n");
   assert_string_equal (res.tail, tail.buf);
   assert_true (sandbox_result_check (&res, &err) < 0);
-  msg = xasprintf ("RUN returned exit code 1; the last lines of its output:\n%.*s", (int) tail.len - 1,
-                   tail.buf);
+  msg = xasprintf ("RUN returned exit code 1; the last lines of its output:\n%.*s",
+                   (int) tail.len - 1, tail.buf);
   assert_string_equal (err->msg, msg);
   bale_error_release (&err);
   sandbox_result_release (&res);
@@ -841,10 +933,13 @@ test_prefix_long_line (void **state)
 
 /* ---- interrupts --------------------------------------------------------------------------- */
 
-/* A pid whose command line is "sleep 1000", or 0. */
+/* A pid whose command line is "sleep <secs>", or 0. secs is unique to this test process,
+   so that concurrent runs of the tests do not see each other's sleepers. */
 static pid_t
-find_sleeper (void)
+find_sleeper (const char *secs)
 {
+  cleanup_free char *want = xasprintf ("sleep%c%s", 0, secs);
+  size_t want_len = 7 + strlen (secs);
   DIR *d = opendir ("/proc");
   struct dirent *e;
   pid_t found = 0;
@@ -857,7 +952,7 @@ find_sleeper (void)
 
       if (fd < 0)
         continue;
-      if (read (fd, buf, sizeof buf - 1) == 11 && memcmp (buf, "sleep\0" "1000", 11) == 0)
+      if (read (fd, buf, sizeof buf - 1) == (ssize_t) want_len && memcmp (buf, want, want_len) == 0)
         found = atoi (e->d_name);
       close (fd);
     }
@@ -866,12 +961,14 @@ find_sleeper (void)
   return found;
 }
 
-/* Signal sig to a process running `sleep 1000` in a sandbox, then check that everything of the
+/* Signal sig to a process running `sleep` in a sandbox, then check that everything of the
    step is gone. */
 static void
 check_interrupt (struct fixture *f, int sig)
 {
-  const char *argv[] = { "/bin/sh", "-c", "sleep 1000 & sleep 1000; echo not reached", NULL };
+  cleanup_free char *secs = xasprintf ("%d", 100000 + (int) getpid ());
+  cleanup_free char *script = xasprintf ("sleep %s & sleep %s; echo not reached", secs, secs);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
   cleanup_free char *mountinfo = NULL;
   struct sandbox_spec spec;
   pid_t runner;
@@ -886,11 +983,14 @@ check_interrupt (struct fixture *f, int sig)
       struct sandbox_result res;
       bale_error_t err = NULL;
       int ret = sandbox_run (&spec, &res, &err);
-      _exit (ret == 0 && res.interrupted && res.interrupt_signal == sig ? 42 : 1);
+      bool ok = ret == 0 && res.interrupted && res.interrupt_signal == sig
+                && sandbox_result_check (&res, &err) < 0
+                && strncmp (err->msg, "RUN interrupted by signal", 25) == 0;
+      _exit (ok ? 42 : 1);
     }
-  for (int i = 0; i < 500 && find_sleeper () == 0; i++)
+  for (int i = 0; i < 500 && find_sleeper (secs) == 0; i++)
     usleep (10000);
-  if (find_sleeper () == 0)
+  if (find_sleeper (secs) == 0)
     {
       kill (runner, SIGKILL); /* its step dies with it (PR_SET_PDEATHSIG) */
       waitpid (runner, &status, 0);
@@ -901,7 +1001,7 @@ check_interrupt (struct fixture *f, int sig)
   assert_true (WIFEXITED (status));
   assert_int_equal (WEXITSTATUS (status), 42);
   /* Nothing left: no process, no mount, no temporary directory. */
-  assert_int_equal (find_sleeper (), 0);
+  assert_int_equal (find_sleeper (secs), 0);
   mountinfo = test_read_file ("/proc/self/mountinfo", NULL);
   if (strstr (mountinfo, f->dir))
     test_fail ("mounts left:\n%s", mountinfo);
@@ -927,6 +1027,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_exit_code, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signal, setup, teardown),
     cmocka_unit_test_setup_teardown (test_init, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_background_killed, setup, teardown),
     cmocka_unit_test_setup_teardown (test_exec_failure, setup, teardown),
     cmocka_unit_test_setup_teardown (test_env_cwd, setup, teardown),
     cmocka_unit_test_setup_teardown (test_user_in_step, setup, teardown),
@@ -939,9 +1040,12 @@ main (void)
     cmocka_unit_test_setup_teardown (test_etc_files_not_in_upper, setup, teardown),
     cmocka_unit_test_setup_teardown (test_upper_writes_whiteouts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_opaque_and_rename, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_upper_as_layer, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_fd_leak, setup, teardown),
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_legacy_overlay, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_forged_records, setup, teardown),
     cmocka_unit_test_setup_teardown (test_extra_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_copy_root, setup, teardown),
     cmocka_unit_test_setup_teardown (test_overlay_unavailable, setup, teardown),
