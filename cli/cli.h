@@ -16,6 +16,7 @@ struct cli_global
   const char *store; /* --store, or NULL */
   bool quiet;
   struct store *opened; /* the store, once a command needs it (cli_store_get) */
+  int error_status;     /* exit status when the command fails; 0 means 1 */
 };
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
@@ -46,6 +47,7 @@ int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
