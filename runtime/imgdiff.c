@@ -93,7 +93,7 @@ add_line (struct strbuf *sb, const struct imgdiff_item *it)
     case IMGDIFF_FILE:
       strbuf_addf (sb, "file %s: %s", it->path, it->field);
       /* added/removed say it all; the type that appeared or vanished follows in brackets. */
-      if (!it->a || !it->b)
+      if (strcmp (it->field, "added") == 0 || strcmp (it->field, "removed") == 0)
         {
           strbuf_addstr (sb, " (");
           add_value (sb, it->a ? it->a : it->b);
