@@ -33,19 +33,25 @@ apply (struct fsmeta *fs, struct lt_tar *t)
   close (fd);
 }
 
-/* The text `bale diff` prints for the files of a and b, checked against want. */
+/* The text `bale diff` prints for d is want; d is released. */
+static void
+assert_diff_text (struct imgdiff *d, const char *want)
+{
+  char *text = imgdiff_to_text (d);
+
+  if (strcmp (text, want) != 0)
+    test_fail ("got:\n%swant:\n%s", text, want);
+  free (text);
+  imgdiff_release (d);
+}
+
 static void
 assert_files_diff (const struct fsmeta *a, const struct fsmeta *b, const char *want)
 {
   struct imgdiff d = { 0 };
-  char *text;
 
   imgdiff_files (&d, a, b);
-  text = imgdiff_to_text (&d);
-  if (strcmp (text, want) != 0)
-    test_fail ("got:\n%swant:\n%s", text, want);
-  free (text);
-  imgdiff_release (&d);
+  assert_diff_text (&d, want);
 }
 
 static void
@@ -162,15 +168,10 @@ static void
 assert_config_diff (const json_t *a, const json_t *b, unsigned flags, const char *want)
 {
   struct imgdiff d = { 0 };
-  char *text;
 
   d.flags = flags;
   imgdiff_configs (&d, a, b);
-  text = imgdiff_to_text (&d);
-  if (strcmp (text, want) != 0)
-    test_fail ("got:\n%swant:\n%s", text, want);
-  free (text);
-  imgdiff_release (&d);
+  assert_diff_text (&d, want);
 }
 
 static void
