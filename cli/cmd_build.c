@@ -308,6 +308,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct exec_image img = { 0 };
   struct exec_opts eo = { 0 };
   struct ignore_matcher *ignore = NULL;
+  bool in_txn = false;
   int ret = -1;
 
   if (parse_args (argc, argv, &c, err) < 0)
@@ -319,6 +320,11 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.store = cli_store_get (g, err);
   if (!eo.store)
     goto out;
+  /* Layers and compressed blobs are nameless until the image is stored and written out: a
+     concurrent `bale prune` must not collect them meanwhile. */
+  if (store_txn_begin (eo.store, err) < 0)
+    goto out;
+  in_txn = true;
   eo.context = c.b.context;
   eo.secrets = c.secrets;
   eo.n_secrets = c.n_secrets;
@@ -359,6 +365,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   puts (img.config_digest);
   ret = 0;
 out:
+  if (in_txn)
+    store_txn_end (eo.store);
   exec_image_release (&img);
   ignore_matcher_free (ignore);
   plan_free (plan);

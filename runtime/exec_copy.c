@@ -211,8 +211,15 @@ source_layers (struct executor *x, const struct plan_stage *st, const struct pla
   if (r == 0)
     return plan_error_at (x->p, &s->node->span, err, "COPY --from=%s: the image is not in the store "
                           "(load it with `bale load`, or pull it)", s->from.image);
-  if (store_image_read (x->o->store, target, &st->platform, &img, err) < 0)
-    return -1;
+  {
+    bale_error_t e = NULL;
+    if (store_image_read (x->o->store, target, &st->platform, &img, &e) < 0)
+      {
+        plan_error_at (x->p, &s->node->span, err, "COPY --from=%s: %s", s->from.image, e->msg);
+        bale_error_release (&e);
+        return -1;
+      }
+  }
   for (i = 0; i < img.n_layers; i++)
     {
       struct exec_layer l = { 0 };
