@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Reading whole files into a strbuf, with errors that name the file; writing whole buffers. */
+/* Reading whole files into a strbuf, with errors that name the file. */
 #ifndef BALE_FILEIO_H
 #define BALE_FILEIO_H
 
@@ -8,8 +8,6 @@
 
 /* Append everything fd holds to sb, retrying on EINTR. path names the file in errors. */
 int bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err);
-/* Write all len bytes of buf, retrying on EINTR and short writes. 0, or -1 with errno set. */
-int bale_write_all (int fd, const void *buf, size_t len);
 
 /* Write all len bytes of buf to fd, retrying on EINTR and short writes. 0, or -1 with errno. */
 int bale_write_all (int fd, const void *buf, size_t len);
