@@ -30,7 +30,9 @@ struct imgsrc
  *   docker-archive:FILE    a `docker save` archive holding one image
  *   /DIR, ./DIR, ../DIR    a directory holding an OCI layout
  *   anything else          a name, digest or ID prefix of an image in the store
- * An index gives the host platform's image. Release with imgsrc_release.
+ * An index gives the host platform's image. The JSON blobs of a layout are checked against
+ * their digests; its layer blobs are read as they are (store and archive blobs were checked
+ * when they were stored). Release with imgsrc_release.
  */
 int imgsrc_open (struct cli_global *g, const char *what, struct imgsrc *out, bale_error_t *err);
 /* Free everything src holds and remove its temporary store. Accepts a zeroed struct. */

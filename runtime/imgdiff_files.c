@@ -45,6 +45,8 @@ compare_str (struct imgdiff *d, const char *path, const char *field, const char 
     add (d, path, field, str_or_null (a), str_or_null (b));
 }
 
+/* Whole seconds as a number, the common case; with the nanoseconds a PAX header may carry
+   as "S.NNNNNNNNN", so that two mtimes one second apart never look the same. */
 static json_t *
 mtime_value (const struct fsmeta_file *f)
 {
@@ -79,7 +81,8 @@ compare_xattrs (struct imgdiff *d, const char *path, const json_t *a, const json
       }
 }
 
-/* What both types have: mode, owner, mtime, xattrs, hard link. */
+/* What files of any type have: mode, owner, mtime, xattrs, and whether the path is a hard
+   link (two builds that differ only in hard-linking a file still ship different images). */
 static void
 compare_common (struct imgdiff *d, const struct fsmeta_file *a, const struct fsmeta_file *b)
 {
