@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "common/error.h"
 #include "runtime/fsmeta.h"
 #include "runtime/imgdiff.h"
@@ -151,6 +154,65 @@ test_hardlinks (void **state)
   fsmeta_free (c);
 }
 
+/* One layer with what lt_tar cannot write: owners, nanosecond mtimes, xattrs. `second`
+   picks the other value of each attribute. */
+static void
+attribute_layer (struct fsmeta *fs, bool second)
+{
+  struct lt_tar *t = lt_tar_new ("none");
+  struct archive *a = archive_write_new ();
+  struct archive_entry *e = archive_entry_new ();
+  bale_error_t err = NULL;
+  int fd = lt_memfd ();
+
+  lt_tar_char (t, "c", 1, second ? 5 : 3);
+  lt_tar_symlink (t, "l", second ? "b" : "a");
+  assert_int_equal (archive_write_set_format_pax_restricted (a), ARCHIVE_OK);
+  assert_int_equal (archive_write_open_fd (a, fd), ARCHIVE_OK);
+  archive_entry_set_pathname (e, "x");
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_uid (e, second ? 1 : 0);
+  archive_entry_set_gid (e, second ? 2 : 0);
+  archive_entry_set_mtime (e, 5, second ? 5 : 0);
+  archive_entry_xattr_add_entry (e, "user.k", second ? "w" : "v", 1);
+  if (second)
+    archive_entry_xattr_add_entry (e, "user.n", "z", 1);
+  assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+  archive_entry_free (e);
+  assert_int_equal (archive_write_close (a), ARCHIVE_OK);
+  archive_write_free (a);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  apply (fs, t);
+  if (fsmeta_apply_layer (fs, fd, "attributes", &err) < 0)
+    test_fail ("%s", err->msg);
+  close (fd);
+}
+
+static void
+test_attributes (void **state)
+{
+  struct fsmeta *a = fsmeta_new (), *b = fsmeta_new ();
+  struct imgdiff d = { 0 };
+
+  (void) state;
+  attribute_layer (a, false);
+  attribute_layer (b, true);
+  assert_files_diff (a, b,
+                     "file /c: device 1,3 -> 1,5\n"
+                     "file /l: symlink a -> b\n"
+                     "file /x: owner 0:0 -> 1:2\n"
+                     "file /x: mtime 5 -> 5.000000005\n"
+                     "file /x: xattr user.k 76 -> 77\n"
+                     "file /x: xattr user.n (none) -> 7a\n");
+  d.flags = IMGDIFF_IGNORE_TIMESTAMPS;
+  imgdiff_files (&d, a, b);
+  assert_int_equal (d.n, 5);
+  imgdiff_release (&d);
+  fsmeta_free (a);
+  fsmeta_free (b);
+}
+
 static json_t *
 config (const char *env_a, const char *label, const char *created)
 {
@@ -226,6 +288,7 @@ main (void)
     cmocka_unit_test (test_whiteouts),
     cmocka_unit_test (test_opaque_and_replaced_dir),
     cmocka_unit_test (test_hardlinks),
+    cmocka_unit_test (test_attributes),
     cmocka_unit_test (test_configs),
   };
 
