@@ -16,6 +16,7 @@
 #include "common/banned.h"
 
 #define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_META_PREFIX ".wh..wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 
 /*
@@ -259,6 +260,10 @@ note_whiteout (struct fsmeta *fs, const char *path, const char *base, bale_error
       json_object_set_new (fs->opaques, parent, json_true ());
       return 0;
     }
+  /* Other .wh..wh.* names are aufs bookkeeping (.wh..wh.plnk), not files of the image:
+     layer_extract and containerd skip them too. */
+  if (strncmp (base, WHITEOUT_META_PREFIX, strlen (WHITEOUT_META_PREFIX)) == 0)
+    return 0;
   base += strlen (WHITEOUT_PREFIX);
   if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
     return bale_make_error (err, 0, "%s: invalid whiteout '%s'", fs->name, path);
@@ -267,7 +272,8 @@ note_whiteout (struct fsmeta *fs, const char *path, const char *base, bale_error
   return 0;
 }
 
-static int
+/* The entry at path (taken) is a hard link to link, an earlier path of this layer. */
+static void
 add_hardlink (struct fsmeta *fs, char *path, const char *link, struct archive_entry *e)
 {
   char *tpath = normalize (link);
@@ -284,7 +290,6 @@ add_hardlink (struct fsmeta *fs, char *path, const char *link, struct archive_en
     copy_inode (f, t);
   else
     fill_from_entry (f, e);
-  return 0;
 }
 
 static int
@@ -312,7 +317,10 @@ apply_entry (void *ctx, struct archive *a, struct archive_entry *e, bale_error_t
   if (old && old->type == 'd' && (type_of (e) != 'd' || link) && old->layer < fs->layer)
     json_object_set_new (fs->opaques, path, json_true ());
   if (link)
-    return add_hardlink (fs, path, link, e);
+    {
+      add_hardlink (fs, path, link, e);
+      return 0;
+    }
   f = take_slot (fs, path);
   fill_from_entry (f, e);
   if (f->type == '-')

@@ -82,6 +82,23 @@ add_value (struct strbuf *sb, const json_t *v)
   free (s);
 }
 
+/* Paths are printed as they are, except bytes that would break the one-line-per-difference
+   form (control characters) and the backslash that escapes them: those become \xHH, as in
+   layer_list. */
+static void
+add_path (struct strbuf *sb, const char *path)
+{
+  for (; *path; path++)
+    {
+      unsigned char c = (unsigned char) *path;
+
+      if (c < 0x20 || c == 0x7f || c == '\\')
+        strbuf_addf (sb, "\\x%02x", c);
+      else
+        strbuf_addch (sb, (char) c);
+    }
+}
+
 static void
 add_line (struct strbuf *sb, const struct imgdiff_item *it)
 {
@@ -91,7 +108,9 @@ add_line (struct strbuf *sb, const struct imgdiff_item *it)
       strbuf_addf (sb, "history[%ld] %s: ", it->index, it->field);
       break;
     case IMGDIFF_FILE:
-      strbuf_addf (sb, "file %s: %s", it->path, it->field);
+      strbuf_addstr (sb, "file ");
+      add_path (sb, it->path);
+      strbuf_addf (sb, ": %s", it->field);
       /* added/removed say it all; the type that appeared or vanished follows in brackets. */
       if (strcmp (it->field, "added") == 0 || strcmp (it->field, "removed") == 0)
         {

@@ -83,6 +83,7 @@ test_whiteouts (void **state)
   base_layer (b);
   lt_tar_file (t, "d/.wh.a", "", 0644);
   lt_tar_file (t, ".wh.e", "", 0644);
+  lt_tar_dir (t, ".wh..wh.plnk", 0700); /* aufs bookkeeping: neither a file nor a whiteout */
   /* A whiteout hides only lower layers: d/b of this very layer stays, whatever the order. */
   lt_tar_file (t, "d/b", "2", 0644);
   lt_tar_file (t, "./d/.wh.b", "", 0644);
@@ -111,6 +112,7 @@ test_opaque_and_replaced_dir (void **state)
   lt_tar_file (t, "d/c", "1", 0644);
   /* A file where a directory was: what the directory held goes too. */
   lt_tar_file (t, "f", "2", 0644);
+  lt_tar_file (t, "new\nline\\", "", 0644);
   apply (b, t);
   assert_files_diff (a, b,
                      "file /d: mode 0755 -> 0700\n"
@@ -119,7 +121,8 @@ test_opaque_and_replaced_dir (void **state)
                      "file /d/c: added (file)\n"
                      "file /f: type directory -> file\n"
                      "file /f: mode 0755 -> 0644\n"
-                     "file /f/x: removed (file)\n");
+                     "file /f/x: removed (file)\n"
+                     "file /new\\x0aline\\x5c: added (file)\n");
   fsmeta_free (a);
   fsmeta_free (b);
 }
