@@ -92,7 +92,10 @@ flatten (const struct imgsrc *src, bale_error_t *err)
           break;
         }
       if (fsmeta_apply_layer (fs, fd, name, err) < 0)
-        break;
+        {
+          bale_error_wrap (err, "layer %zu ('%s')", i, src->layers[i]);
+          break;
+        }
     }
   if (i == src->n_layers)
     return fs;

@@ -185,6 +185,14 @@ errors () {
   [ $? = 2 ] && grep -q "image 'oci:$T_TMP/none'" "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
   "$BALE" diff "oci:$T_TMP/exp.oci:nosuchtag" base > "$T_TMP/out" 2>&1
   [ $? = 2 ] && grep -q "no image named 'nosuchtag'" "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  # A damaged layer: the message names the operand and the layer.
+  cp -r "$T_TMP/exp.oci" "$T_TMP/bad.oci" || return 1
+  for b in "$T_TMP"/bad.oci/blobs/sha256/*; do
+    [ "$(stat -c %s "$b")" -gt 10000 ] && head -c 5000 "$b" > "$b.cut" && mv "$b.cut" "$b"
+  done
+  "$BALE" diff base "oci:$T_TMP/bad.oci" > "$T_TMP/out" 2>&1
+  [ $? = 2 ] && grep -q "image 'oci:$T_TMP/bad.oci': layer 0 ('$T_TMP/bad.oci/blobs/sha256/" "$T_TMP/out" ||
+    { cat "$T_TMP/out"; return 1; }
   "$BALE" diff base > /dev/null 2>&1
   [ $? = 2 ] || return 1
   "$BALE" diff --format yaml base base > /dev/null 2>&1
