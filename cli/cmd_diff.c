@@ -2,8 +2,8 @@
 /* `bale diff`: every difference between two images, to find out why two builds differ. */
 #include <config.h>
 
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
