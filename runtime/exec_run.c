@@ -243,6 +243,48 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
   return 0;
 }
 
+/* A writable view for RUN --mount=type=bind,rw: an overlay whose upper directory is thrown
+   away with the step, as BuildKit discards what a step writes to a bind mount. */
+static int
+writable_view (struct executor *x, const char *const *lowers, size_t n, const char *dir, size_t i,
+               struct run_mounts *rm, const char **out, bale_error_t *err)
+{
+  char *base = xasprintf ("%s/rw.%zu", dir, i);
+  char *u = xasprintf ("%s/u", base), *w = xasprintf ("%s/w", base), *m = xasprintf ("%s/m", base);
+  char *e = xasprintf ("%s/e", base);
+  struct strbuf opts = STRBUF_INIT;
+  size_t k;
+  int ret = -1;
+
+  keep (rm, base);
+  keep (rm, u);
+  keep (rm, w);
+  keep (rm, e);
+  keep (rm, m);
+  if (!x->o->private_mounts)
+    return bale_make_error (err, 0, "read-write bind mounts need the build to run in its own mount namespace");
+  if (mkdir (base, 0700) < 0 || mkdir (u, 0755) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0755) < 0
+      || mkdir (e, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create %s", base);
+  strbuf_addstr (&opts, "lowerdir=");
+  for (k = 0; k < n; k++)
+    strbuf_addf (&opts, "%s%s", k ? ":" : "", lowers[k]);
+  if (n == 0)
+    strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
+  strbuf_addf (&opts, ",upperdir=%s,workdir=%s", u, w);
+  if (mount ("overlay", m, "overlay", 0, opts.buf) < 0)
+    bale_make_error (err, errno, "cannot mount a writable view at %s", m);
+  else
+    {
+      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+      rm->mounted[rm->n_mounted++] = m;
+      *out = m;
+      ret = 0;
+    }
+  strbuf_release (&opts);
+  return ret;
+}
+
 /* RUN --mount=type=bind,from=STAGE|IMAGE: a read-only view of that filesystem, mounted in
    bale's own private mount namespace (the caller entered it before opening the store, so
    nothing leaks to the host even if bale is killed) for the sandbox to bind from. */
@@ -270,12 +312,22 @@ bind_from (struct executor *x, const struct plan_stage *st, const struct plan_st
       bale_make_error (err, errno, "cannot create %s", mp);
       goto out;
     }
-  if (rootview_mount (lowers, n, mp, err) < 0)
-    goto out;
-  if (n > 0)
+  if (m->rw)
     {
-      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
-      rm->mounted[rm->n_mounted++] = mp;
+      const char *view = NULL;
+      if (writable_view (x, lowers, n, dir, i, rm, &view, err) < 0)
+        goto out;
+      mp = (char *) view;
+    }
+  else
+    {
+      if (rootview_mount (lowers, n, mp, err) < 0)
+        goto out;
+      if (n > 0)
+        {
+          rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+          rm->mounted[rm->n_mounted++] = mp;
+        }
     }
   {
     cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
@@ -328,9 +380,7 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
         }
       else if (!strcmp (m.type, "bind"))
         {
-          if (m.rw)
-            r = bale_make_error (err, 0, "--mount=%s: read-write bind mounts are not supported yet", s->mounts[i]);
-          else if (m.from && s->mount_from)
+          if (m.from && s->mount_from)
             {
               const char *src = NULL;
               r = bind_from (x, st, s, i, &m, dir, rm, &src, err);
@@ -340,11 +390,9 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
                   sm->type = SANDBOX_MOUNT_BIND;
                   sm->source = src;
                   sm->target = target;
-                  sm->readonly = true;
+                  sm->readonly = !m.rw;
                 }
             }
-          else if (m.rw)
-            r = bale_make_error (err, 0, "--mount=%s: read-write bind mounts are not supported yet", s->mounts[i]);
           else
             {
               /* From the build context, never outside it. */
@@ -362,11 +410,22 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
                 }
               else
                 {
-                  struct sandbox_mount *sm = add_mount (rm);
-                  sm->type = SANDBOX_MOUNT_BIND;
-                  sm->source = keep (rm, real);
-                  sm->target = target;
-                  sm->readonly = true;
+                  struct sandbox_mount *sm;
+                  struct stat sb;
+                  const char *source = keep (rm, real);
+                  /* rw: the step writes to a throwaway overlay on the context directory. */
+                  if (m.rw && (stat (real, &sb) < 0 || !S_ISDIR (sb.st_mode)))
+                    r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a file is not supported", s->mounts[i]);
+                  else if (m.rw)
+                    r = writable_view (x, (const char *const *) &real, 1, dir, i, rm, &source, err);
+                  if (r == 0)
+                    {
+                      sm = add_mount (rm);
+                      sm->type = SANDBOX_MOUNT_BIND;
+                      sm->source = source;
+                      sm->target = target;
+                      sm->readonly = !m.rw;
+                    }
                 }
             }
         }

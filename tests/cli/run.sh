@@ -221,4 +221,17 @@ bind_mount_from_stage () {
 }
 check "RUN --mount=type=bind from a stage and from an image" bind_mount_from_stage
 
+rw_bind_mounts () {
+  mkdir -p "$ctx/sub" && echo orig > "$ctx/sub/f"
+  df 'FROM busybox AS tools' 'RUN mkdir /out && echo t > /out/t' 'FROM busybox' \
+    'RUN --mount=type=bind,source=sub,target=/m,rw echo changed > /m/f && echo new > /m/n && cat /m/f > /got' \
+    'RUN --mount=type=bind,from=tools,source=/out,target=/o,rw echo w > /o/t && cat /o/t > /got2' \
+    'RUN --mount=type=bind,from=tools,source=/out,target=/o cat /o/t > /got3'
+  build r14 || return 1
+  r=$T_TMP/r14/rootfs
+  [ "$(cat "$r/got")" = changed ] && [ "$(cat "$r/got2")" = w ] && [ "$(cat "$r/got3")" = t ] &&
+    [ "$(cat "$ctx/sub/f")" = orig ] && [ ! -e "$ctx/sub/n" ] && [ ! -e "$r/m" ] && [ ! -e "$r/o/t" ]
+}
+check "RUN --mount=type=bind,rw: the step writes, nothing keeps it (context, stage, image)" rw_bind_mounts
+
 done_testing
