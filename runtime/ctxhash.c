@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,9 +47,9 @@ struct rec
 
 struct entry
 {
-  char *path;
+  char *path; /* into the mapped index, or owned when owned */
   struct rec r;
-  bool racy;
+  bool racy, owned;
 };
 
 struct ctxhash
@@ -57,9 +58,12 @@ struct ctxhash
   char *index_path, *tmp_dir;
   struct entry *v;
   size_t n, alloc;
+  void *map; /* the index file as loaded */
+  size_t map_len;
   uint32_t *slots; /* open addressing: entry index + 1, 0 for empty */
   size_t cap;
   bool dirty;
+  size_t files_read;
   int64_t start_ns; /* when this process started hashing */
 };
 
@@ -108,12 +112,14 @@ find (struct ctxhash *h, const char *path)
   return NULL;
 }
 
+/* A new entry for path; borrowed paths point into the mapped index. */
 static struct entry *
-append (struct ctxhash *h, const char *path)
+append (struct ctxhash *h, const char *path, bool borrowed)
 {
   XGROW (h->v, h->alloc, h->n + 1);
   memset (&h->v[h->n], 0, sizeof h->v[h->n]);
-  h->v[h->n].path = xstrdup (path);
+  h->v[h->n].path = borrowed ? (char *) path : xstrdup (path);
+  h->v[h->n].owned = !borrowed;
   h->n++;
   if (h->n * 2 > h->cap)
     rehash (h);
@@ -122,32 +128,43 @@ append (struct ctxhash *h, const char *path)
   return &h->v[h->n - 1];
 }
 
+/* Map the index (private: the records' paths are used in place) and list its records. */
 static void
 load (struct ctxhash *h)
 {
-  struct strbuf sb = STRBUF_INIT;
   cleanup_close int fd = open (h->index_path, O_RDONLY | O_CLOEXEC);
-  bale_error_t e = NULL;
-  size_t off = sizeof MAGIC - 1;
+  size_t off = sizeof MAGIC - 1, len;
+  struct stat st;
+  char *buf;
 
-  if (fd < 0 || bale_read_fd (fd, h->index_path, &sb, &e) < 0 || sb.len < off
-      || memcmp (sb.buf, MAGIC, off) != 0)
-    goto out;
-  while (off + sizeof (struct rec) <= sb.len)
+  if (fd < 0 || fstat (fd, &st) < 0 || (size_t) st.st_size < off)
+    return;
+  len = (size_t) st.st_size;
+  buf = mmap (NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (buf == MAP_FAILED)
+    return;
+  h->map = buf;
+  h->map_len = len;
+  if (memcmp (buf, MAGIC, off) != 0)
+    return;
+  /* Sized up front: growing by doubling would copy 20,000 entries a dozen times. */
+  h->alloc = len / (sizeof (struct rec) + 8) + 1;
+  h->v = xcalloc (h->alloc, sizeof *h->v);
+  for (h->cap = 1024; h->cap < h->alloc * 2; h->cap *= 2)
+    ;
+  h->slots = xcalloc (h->cap, sizeof *h->slots);
+  while (off + sizeof (struct rec) <= len)
     {
       struct rec r;
       struct entry *en;
-      memcpy (&r, sb.buf + off, sizeof r);
+      memcpy (&r, buf + off, sizeof r);
       off += sizeof r;
-      if (r.len == 0 || r.len > PATH_MAX || off + r.len > sb.len || sb.buf[off + r.len - 1] != '\0')
+      if (r.len == 0 || r.len > PATH_MAX || off + r.len > len || buf[off + r.len - 1] != '\0')
         break; /* a damaged index only costs re-reading files */
-      en = append (h, sb.buf + off);
+      en = append (h, buf + off, true);
       en->r = r;
       off += (r.len + 7) & ~7u;
     }
-out:
-  bale_error_release (&e);
-  strbuf_release (&sb);
 }
 
 struct ctxhash *
@@ -238,8 +255,9 @@ file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirf
     return bale_make_error (err, errno, "cannot open \"%s\" in the build context", rel);
   if (digest_file (fd, out, NULL, err) < 0)
     return bale_error_wrap (err, "hashing \"%s\"", rel);
+  h->files_read++;
   if (!en)
-    en = append (h, rel);
+    en = append (h, rel, false);
   en->r.size = st->st_size;
   en->r.mtime = m;
   en->r.ctime = c;
@@ -251,41 +269,43 @@ file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirf
   return 0;
 }
 
-/* One entry of the description: type, mode, path, then what its content is. */
+/* One entry of the description, fed to d as: the st_mode (4 bytes, type and permissions),
+   the path and a NUL, then what the content is (a file's digest, a symlink's target or a
+   device's number) and a NUL. Binary and printf-free: it runs once per context file. */
 static int
 describe (struct ctxhash *h, struct digester *d, const char *path, const char *ctx_rel,
           const struct stat *st, int dirfd, const char *name, bale_error_t *err)
 {
-  struct strbuf sb = STRBUF_INIT;
-  int ret = 0;
+  uint32_t mode = st->st_mode;
+  char content[PATH_MAX + 1] = "";
+  size_t len = 0;
 
   if (S_ISREG (st->st_mode))
     {
-      char dg[DIGEST_STRLEN + 1];
-      ret = file_digest (h, ctx_rel, st, dirfd, name, dg, err);
-      strbuf_addf (&sb, "F %o %s%c%s\n", (unsigned) st->st_mode, path, 0, dg);
+      if (file_digest (h, ctx_rel, st, dirfd, name, content, err) < 0)
+        return -1;
+      len = DIGEST_STRLEN;
     }
-  else if (S_ISDIR (st->st_mode))
-    strbuf_addf (&sb, "D %o %s\n", (unsigned) st->st_mode, path);
   else if (S_ISLNK (st->st_mode))
     {
-      char target[PATH_MAX + 1];
-      ssize_t n = readlinkat (dirfd, name, target, PATH_MAX);
+      ssize_t n = readlinkat (dirfd, name, content, PATH_MAX);
       if (n < 0)
-        ret = bale_make_error (err, errno, "cannot read symlink \"%s\"", ctx_rel);
-      else
-        {
-          target[n] = '\0';
-          strbuf_addf (&sb, "L %o %s%c%s\n", (unsigned) st->st_mode, path, 0, target);
-        }
+        return bale_make_error (err, errno, "cannot read symlink \"%s\"", ctx_rel);
+      len = (size_t) n;
     }
-  else if (S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode) || S_ISFIFO (st->st_mode))
-    strbuf_addf (&sb, "S %o %s %ju\n", (unsigned) st->st_mode, path, (uintmax_t) st->st_rdev);
-  /* sockets are never copied */
-  if (ret == 0)
-    digester_update (d, sb.buf, sb.len);
-  strbuf_release (&sb);
-  return ret;
+  else if (S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode))
+    {
+      uint64_t rdev = st->st_rdev;
+      memcpy (content, &rdev, sizeof rdev);
+      len = sizeof rdev;
+    }
+  else if (!S_ISDIR (st->st_mode) && !S_ISFIFO (st->st_mode))
+    return 0; /* sockets are never copied */
+  digester_update (d, &mode, sizeof mode);
+  digester_update (d, path, strlen (path) + 1);
+  content[len] = '\0';
+  digester_update (d, content, len + 1);
+  return 0;
 }
 
 struct walk
@@ -300,8 +320,15 @@ static int
 walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
 {
   struct walk *w = ctx;
-  cleanup_free char *ctx_rel = *w->base ? xasprintf ("%s/%s", w->base, e->relpath)
-                                        : xstrdup (e->relpath);
+  size_t blen = strlen (w->base), rlen = strlen (e->relpath);
+  char ctx_rel[2 * PATH_MAX + 2];
+
+  if (blen + rlen + 2 > sizeof ctx_rel)
+    return bale_make_error (err, ENAMETOOLONG, "\"%s/%s\": path too long", w->base, e->relpath);
+  memcpy (ctx_rel, w->base, blen);
+  if (blen)
+    ctx_rel[blen++] = '/';
+  memcpy (ctx_rel + blen, e->relpath, rlen + 1);
 
   switch (copy_walk_check (w->ignore, ctx_rel, e->st->st_mode))
     {
@@ -428,6 +455,12 @@ ctxhash_save (struct ctxhash *h, bale_error_t *err)
   return 0;
 }
 
+size_t
+ctxhash_files_read (const struct ctxhash *h)
+{
+  return h->files_read;
+}
+
 void
 ctxhash_free (struct ctxhash *h)
 {
@@ -436,8 +469,11 @@ ctxhash_free (struct ctxhash *h)
   if (!h)
     return;
   for (i = 0; i < h->n; i++)
-    free (h->v[i].path);
+    if (h->v[i].owned)
+      free (h->v[i].path);
   free (h->v);
+  if (h->map)
+    munmap (h->map, h->map_len);
   free (h->slots);
   free (h->index_path);
   free (h->tmp_dir);

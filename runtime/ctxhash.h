@@ -39,6 +39,9 @@ int ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore,
    what a RUN --mount=type=bind of the context shows. */
 int ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err);
 
+/* How many files were read (not found unchanged in the index) so far, for tests. */
+size_t ctxhash_files_read (const struct ctxhash *h);
+
 /* Write the index back if it changed. */
 int ctxhash_save (struct ctxhash *h, bale_error_t *err);
 /* Accepts NULL. */
