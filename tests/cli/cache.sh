@@ -122,6 +122,29 @@ no_cache () {
 }
 check "--no-cache runs everything, --no-cache-filter STAGE only that stage; stages run in parallel" no_cache
 
+cached_layer_unpacked () {
+  echo "from the cache" > "$ctx/src/f"
+  df 'FROM busybox' 'COPY src/f /f' 'ARG A' 'RUN --mount=type=cache,target=/count,id=c10 cat /f > /g && echo x >> /count/n'
+  build --build-arg A=1 && want_runs c10 1 || return 1
+  # The next build must unpack the cached COPY layer from its blob for the RUN that misses.
+  rm -rf "$BALE_STORE/snapshots" && mkdir "$BALE_STORE/snapshots" || return 1
+  build --build-arg A=2 && want_runs c10 2 && cached "COPY src/f" || return 1
+  [ "$("$BALE" run t cat /g)" = "from the cache" ]
+}
+check "a cached layer below a step that runs is unpacked from its blob" cached_layer_unpacked
+
+copy_from_image () {
+  df 'FROM busybox' 'RUN echo v1 > /v'
+  "$BALE" build -q -t src-img "$ctx" > /dev/null 2>&1 || return 1
+  df 'FROM busybox' 'COPY --from=src-img /v /v'
+  build && build && cached "COPY /v /v" || return 1
+  df 'FROM busybox' 'RUN echo v2 > /v'
+  "$BALE" build -q -t src-img "$ctx" > /dev/null 2>&1 || return 1
+  df 'FROM busybox' 'COPY --from=src-img /v /v'
+  build && not_cached "COPY" && [ "$("$BALE" run t cat /v)" = v2 ]
+}
+check "COPY --from an image misses when the image changes" copy_from_image
+
 bad_epoch () {
   ! "$BALE" build --source-date-epoch soon "$ctx" > /dev/null 2> "$T_TMP/err" &&
     grep -q "invalid SOURCE_DATE_EPOCH 'soon'" "$T_TMP/err"
