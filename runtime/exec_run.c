@@ -346,6 +346,16 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
 
   if (s->security && strcmp (s->security, "insecure") == 0)
     return plan_error_at (x->p, &s->node->span, err, "RUN --security=insecure is not supported");
+  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
+  {
+    const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
+    const struct bale_platform *host = &x->p->build_platform;
+    if (pl->arch && host->arch && strcmp (pl->arch, host->arch) != 0)
+      return plan_error_at (x->p, &s->node->span, err,
+                            "RUN: the stage is for %s/%s but this machine is %s/%s, and bale "
+                            "does not run steps under emulation",
+                            pl->os, pl->arch, host->os, host->arch);
+  }
   if (!mkdtemp (dir))
     return bale_make_error (err, errno, "cannot create %s", dir);
   upper = xasprintf ("%s/upper", dir);

@@ -120,8 +120,15 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
     return 0;
   if (!x->o->store || !st->base_digest)
     return plan_error_at (x->p, &st->from->span, err, "FROM %s: the image's layers are not in a store", st->base);
-  if (store_image_read (x->o->store, st->base_digest, &st->platform, &img, err) < 0)
-    return bale_error_wrap (err, "FROM %s", st->base);
+  {
+    bale_error_t e = NULL;
+    if (store_image_read (x->o->store, st->base_digest, &st->platform, &img, &e) < 0)
+      {
+        plan_error_at (x->p, &st->from->span, err, "FROM %s: %s", st->base, e->msg);
+        bale_error_release (&e);
+        return -1;
+      }
+  }
   for (i = 0; i < img.n_layers; i++)
     {
       struct exec_layer l = { 0 };

@@ -183,4 +183,15 @@ parallel_stage_failure () {
 }
 check "a failing stage stops the others and is reported with its location" parallel_stage_failure
 
+foreign_platform_is_clear () {
+  [ "$(uname -m)" = x86_64 ] && other=linux/arm64 || other=linux/amd64
+  df 'FROM scratch' 'COPY Dockerfile /x' 'RUN true'
+  build r12 --platform "$other" && return 1
+  grep -q "Dockerfile:3:1: error: RUN: the stage is for $other but this machine is" "$T_TMP/err" || return 1
+  df 'FROM busybox' 'CMD ["sh"]'
+  build r12 --platform "$other" && return 1
+  grep -q "Dockerfile:1:6: error: base image docker.io/library/busybox:latest: .*is for platform" "$T_TMP/err"
+}
+check "a foreign --platform: RUN and base images fail with a located, plain reason" foreign_platform_is_clear
+
 done_testing
