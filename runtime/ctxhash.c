@@ -64,6 +64,10 @@ struct ctxhash
   size_t cap;
   bool dirty;
   size_t files_read;
+  /* Files with more than one link met in this description: COPY writes the second and
+     later ones as hard links to the first, so the key must say which are one file. */
+  struct link { dev_t dev; ino_t ino; char *path; } *links;
+  size_t n_links, alloc_links;
   int64_t start_ns; /* when this process started hashing */
 };
 
@@ -269,6 +273,36 @@ file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirf
   return 0;
 }
 
+/* For a file with several links: " = FIRST" when another path of this description is the
+   same file (written into out, its length returned), else remember this one. */
+static size_t
+link_of (struct ctxhash *h, const struct stat *st, const char *path, char *out, size_t room)
+{
+  size_t i;
+
+  for (i = 0; i < h->n_links; i++)
+    if (h->links[i].dev == st->st_dev && h->links[i].ino == st->st_ino)
+      {
+        int n = snprintf (out, room, " = %s", h->links[i].path);
+        return n < 0 || (size_t) n >= room ? 0 : (size_t) n;
+      }
+  XGROW (h->links, h->alloc_links, h->n_links + 1);
+  h->links[h->n_links].dev = st->st_dev;
+  h->links[h->n_links].ino = st->st_ino;
+  h->links[h->n_links++].path = xstrdup (path);
+  return 0;
+}
+
+static void
+links_reset (struct ctxhash *h)
+{
+  size_t i;
+
+  for (i = 0; i < h->n_links; i++)
+    free (h->links[i].path);
+  h->n_links = 0;
+}
+
 /* One entry of the description, fed to d as: the st_mode (4 bytes, type and permissions),
    the path and a NUL, then what the content is (a file's digest, a symlink's target or a
    device's number) and a NUL. Binary and printf-free: it runs once per context file. */
@@ -285,6 +319,8 @@ describe (struct ctxhash *h, struct digester *d, const char *path, const char *c
       if (file_digest (h, ctx_rel, st, dirfd, name, content, err) < 0)
         return -1;
       len = DIGEST_STRLEN;
+      if (st->st_nlink > 1)
+        len += link_of (h, st, ctx_rel, content + len, sizeof content - len);
     }
   else if (S_ISLNK (st->st_mode))
     {
@@ -367,6 +403,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
 {
   size_t i, j;
 
+  links_reset (h);
   for (i = 0; i < n; i++)
     {
       struct copy_sources found = { 0 };
@@ -394,6 +431,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
 int
 ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err)
 {
+  links_reset (h);
   return hash_path_tree (h, rel, NULL, d, err);
 }
 
@@ -472,6 +510,8 @@ ctxhash_free (struct ctxhash *h)
     if (h->v[i].owned)
       free (h->v[i].path);
   free (h->v);
+  links_reset (h);
+  free (h->links);
   if (h->map)
     munmap (h->map, h->map_len);
   free (h->slots);

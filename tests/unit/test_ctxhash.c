@@ -154,6 +154,19 @@ test_what_counts (void **state)
   assert_int_equal (symlink ("c.log", l), 0);
   hash (NULL, NULL, d1, &read);
   assert_string_not_equal (d1, d2);
+
+  /* A hard link is written as one: not the same layer as two equal files. */
+  put ("h", "not in dir");
+  assert_int_equal (chmod (p, 0644), 0);
+  hash (NULL, NULL, d1, &read);
+  {
+    char *h = xasprintf ("%s/h", ctx);
+    assert_int_equal (unlink (h), 0);
+    assert_int_equal (link (p, h), 0);
+    free (h);
+  }
+  hash (NULL, NULL, d2, &read);
+  assert_string_not_equal (d1, d2);
   free (p);
   free (l);
 }
