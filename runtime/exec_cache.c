@@ -147,11 +147,22 @@ copy_inputs (struct executor *x, const struct plan_stage *st, const struct plan_
   return 0;
 }
 
-/* What a mount shows the step: a bind of the context by content, a secret by id. */
+/* What a mount shows the step: a stage's or image's layers, a bind of the context by
+   content, a secret by id. */
 static int
-mount_input (struct executor *x, const struct mount_opts *m, json_t *inputs, bale_error_t *err)
+mount_input (struct executor *x, const struct plan_stage *st, const struct mount_opts *m,
+             const struct plan_source *from, json_t *inputs, bale_error_t *err)
 {
-  if (!strcmp (m->type, "bind") && !m->from)
+  if (from && from->stage >= 0)
+    json_array_append_new (inputs, diff_ids (&x->states[from->stage]));
+  else if (from && from->image)
+    {
+      json_t *ids = image_diff_ids (x, st, from->image, err);
+      if (!ids)
+        return -1;
+      json_array_append_new (inputs, ids);
+    }
+  else if (!strcmp (m->type, "bind") && !m->from)
     {
       struct ctxhash *h = context_index (x, err);
       cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
@@ -183,7 +194,8 @@ mount_input (struct executor *x, const struct mount_opts *m, json_t *inputs, bal
 }
 
 static int
-run_inputs (struct executor *x, const struct plan_step *s, json_t *k, bale_error_t *err)
+run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_step *s, json_t *k,
+            bale_error_t *err)
 {
   json_t *inputs = json_array ();
   size_t i;
@@ -198,7 +210,7 @@ run_inputs (struct executor *x, const struct plan_step *s, json_t *k, bale_error
       struct mount_opts m;
       int r = parse_mount (s->mounts[i], &m, err);
       if (r == 0)
-        r = mount_input (x, &m, inputs, err);
+        r = mount_input (x, st, &m, s->mount_from ? &s->mount_from[i] : NULL, inputs, err);
       mount_opts_release (&m);
       if (r < 0)
         return -1;
@@ -242,7 +254,7 @@ step_key (struct executor *x, const struct plan_stage *st, const struct plan_ste
   if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD)
     r = copy_inputs (x, st, s, k, err);
   else if (s->instr == BALE_I_RUN)
-    r = run_inputs (x, s, k, err);
+    r = run_inputs (x, st, s, k, err);
   if (r < 0)
     return -1;
   text = canonjson_dumps (k, &len, err);
