@@ -38,24 +38,8 @@ one_file_change () {
 
 mkdir -p "$work"
 ctx=$work/ctx
-if [ ! -f "$ctx/.complete-$files-$mb" ]; then
-  rm -rf "$ctx" && mkdir -p "$ctx/src" "$ctx/bin"
-  python3 - "$ctx" "$files" "$mb" <<'PY'
-import os, sys, random
-ctx, files, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-r = random.Random(1)
-for i in range(files):
-    d = os.path.join(ctx, "src", "d%03d" % (i % 200))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
-        f.write(("file %d\n" % i).encode() * r.randint(1, 40))
-for i in range(mb // 20):
-    with open(os.path.join(ctx, "bin", "blob%d.bin" % i), "wb") as f:
-        f.write(os.urandom(20 << 20))
-PY
-  printf 'FROM busybox\nCOPY . /app\nRUN echo built > /built\n' > "$ctx/Dockerfile"
-  touch "$ctx/.complete-$files-$mb"
-fi
+sh "$here/mkcontext.sh" "$ctx" "$files" "$mb"
+printf 'FROM busybox\nCOPY . /app\nRUN echo built > /built\n' > "$work/Dockerfile"
 printf 'FROM busybox\nCOPY bin /app/bin\nCOPY src /app/src\nRUN echo built > /built\n' > "$work/split.Dockerfile"
 echo "context: $files files + $mb MB in $ctx; medians of $runs runs"
 
@@ -64,18 +48,18 @@ rm -rf "$store"
 export BALE_STORE="$store"
 sh "$here/../examples/busybox-image.sh" "$work/busybox.tar"
 "$bale" load -i "$work/busybox.tar" > /dev/null
-t0=$(now); "$bale" build -q -t bench "$ctx" > /dev/null; t1=$(now)
+t0=$(now); "$bale" build -q -t bench -f "$work/Dockerfile" "$ctx" > /dev/null; t1=$(now)
 echo "bale cold build:              $(secs "$t0" "$t1")s"
-bale_cached=$(median "$bale" build -q -t bench "$ctx")
+bale_cached=$(median "$bale" build -q -t bench -f "$work/Dockerfile" "$ctx")
 echo "bale cached rebuild:          ${bale_cached}s"
-bale_one=$(one_file_change "$bale" build -q -t bench "$ctx")
+bale_one=$(one_file_change "$bale" build -q -t bench -f "$work/Dockerfile" "$ctx")
 echo "bale one file changed:        ${bale_one}s (COPY . and the RUN after it run again)"
 "$bale" build -q -t bench-split -f "$work/split.Dockerfile" "$ctx" > /dev/null
 bale_split=$(one_file_change "$bale" build -q -t bench-split -f "$work/split.Dockerfile" "$ctx")
 echo "bale one file changed, split: ${bale_split}s (COPY src and the RUN run again)"
 
 if command -v "$docker" > /dev/null && "$docker" info > /dev/null 2>&1; then
-  bk () { env DOCKER_BUILDKIT=1 "$docker" build --network host -q -t bench-cache-bk "$ctx"; }
+  bk () { env DOCKER_BUILDKIT=1 "$docker" build --network host -q -t bench-cache-bk -f "$work/Dockerfile" "$ctx"; }
   "$docker" builder prune -af > /dev/null 2>&1 || true
   t0=$(now); bk > "$work/bk.log" 2>&1; t1=$(now)
   echo "BuildKit cold build:          $(secs "$t0" "$t1")s"

@@ -32,17 +32,6 @@
 #define KEY_VERSION 1
 
 static json_t *
-strv (char *const *v, size_t n)
-{
-  json_t *a = json_array ();
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
-static json_t *
 str_or_null (const char *s)
 {
   return s ? json_string (s) : json_null ();
@@ -116,7 +105,7 @@ copy_inputs (struct executor *x, const struct plan_stage *st, const struct plan_
   json_object_set_new (k, "parents", json_boolean (s->parents));
   json_object_set_new (k, "keep_git_dir", json_boolean (s->keep_git_dir));
   json_object_set_new (k, "unpack", json_integer (s->unpack));
-  json_object_set_new (k, "exclude", strv (s->exclude, s->n_exclude));
+  json_object_set_new (k, "exclude", json_strv (s->exclude, s->n_exclude));
   if (add_files (k, s, err) < 0)
     return -1;
   if (s->from.stage >= 0)
@@ -200,8 +189,8 @@ run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_s
   json_t *inputs = json_array ();
   size_t i;
 
-  json_object_set_new (k, "env", strv (s->env.kv, s->env.n));
-  json_object_set_new (k, "mounts", strv (s->mounts, s->n_mounts));
+  json_object_set_new (k, "env", json_strv (s->env.kv, s->env.n));
+  json_object_set_new (k, "mounts", json_strv (s->mounts, s->n_mounts));
   json_object_set_new (k, "mount_inputs", inputs);
   json_object_set_new (k, "network", str_or_null (s->network));
   json_object_set_new (k, "security", str_or_null (s->security));
@@ -247,7 +236,7 @@ step_key (struct executor *x, const struct plan_stage *st, const struct plan_ste
   json_object_set_new (k, "platform", json_string (platform));
   json_object_set_new (k, "epoch", x->o->epoch_set ? json_integer (x->o->epoch) : json_null ());
   json_object_set_new (k, "instr", json_string (bale_instr_name (s->instr)));
-  json_object_set_new (k, "argv", strv (s->argv, s->argc));
+  json_object_set_new (k, "argv", json_strv (s->argv, s->argc));
   json_object_set_new (k, "created_by", str_or_null (s->created_by));
   json_object_set_new (k, "workdir", str_or_null (s->workdir));
   json_object_set_new (k, "user", str_or_null (s->user));
