@@ -211,11 +211,13 @@ static bool
 is_remote (const char *s)
 {
   return strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0
-         || strncmp (s, "git@", 4) == 0;
+         || strncmp (s, "git://", 6) == 0 || strncmp (s, "git@", 4) == 0;
 }
 
 /* The step's key into key; failures (a missing source, say) leave the step uncached, so
-   running it reports the error as it always did. */
+   running it reports the error as it always did. ADD of a URL is never looked up: what the
+   server sends is only known after the download (the steps after it still hit when the
+   download gives the same layer). */
 static int
 step_key (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
           char key[DIGEST_STRLEN + 1], bale_error_t *err)
