@@ -257,7 +257,8 @@ cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t 
 
   if (list_entries (s, &v, &n, err) < 0)
     return -1;
-  qsort (v, n, sizeof *v, cmp_used);
+  if (n > 1)
+    qsort (v, n, sizeof *v, cmp_used);
   for (i = 0; i < n; i++)
     {
       cleanup_free char *path = NULL;
