@@ -199,7 +199,10 @@ reproducible () {
     export BALE_STORE
     "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
       (umask $([ $n = 1 ] && echo 022 || echo 077)
-       "$BALE" build -q --source-date-epoch 1700000000 --output "type=oci,dest=$T_TMP/repro$n.oci" "$c" > /dev/null 2> "$T_TMP/err") ||
+       # The second build runs under another host name and time zone.
+       if [ $n = 1 ]; then wrap=""; else wrap="unshare --uts"; export TZ=Asia/Tokyo; fi
+       $wrap sh -c '[ -z "$1" ] || hostname "$1"; shift; exec "$@"' sh "$([ $n = 2 ] && echo other-host)" \
+         "$BALE" build -q --source-date-epoch 1700000000 --output "type=oci,dest=$T_TMP/repro$n.oci" "$c" > /dev/null 2> "$T_TMP/err") ||
       { cat "$T_TMP/err"; return 1; }
   done
   export BALE_STORE="$T_TMP/store"
@@ -207,6 +210,6 @@ reproducible () {
   b=$(jq -r '.manifests[0].digest' "$T_TMP/repro2.oci/index.json")
   [ "$a" = "$b" ] || { echo "manifests differ: $a $b"; diff -r "$T_TMP/repro1.oci" "$T_TMP/repro2.oci"; return 1; }
 }
-check "SOURCE_DATE_EPOCH: two checkouts (directory, mtimes, umask, store) give one manifest digest" reproducible
+check "SOURCE_DATE_EPOCH: two checkouts (directory, mtimes, umask, store, host name, TZ) give one manifest digest" reproducible
 
 done_testing
