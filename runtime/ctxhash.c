@@ -237,8 +237,9 @@ unhex32 (const char *digest, unsigned char sha[32])
     }
 }
 
-/* The digest of the regular file rel (stat st), from the index or by reading it; fd_open
-   opens it when it must be read. */
+/* The digest of the regular file rel (stat st), from the index or by reading it: name under
+   dirfd, or rel under the context root when dirfd is -1 (a source named by COPY, whose
+   symlink is followed as COPY follows it). */
 static int
 file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirfd,
              const char *name, char out[DIGEST_STRLEN + 1], bale_error_t *err)
