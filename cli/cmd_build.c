@@ -23,6 +23,7 @@
 #include "runtime/ignore.h"
 #include "runtime/layout.h"
 #include "runtime/registry.h"
+#include "runtime/rootview.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -432,6 +433,13 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
+  /* A mount namespace of bale's own, entered before the store's descriptors are opened:
+     views mounted for RUN --mount from= vanish with the process, whatever ends it. */
+  {
+    bale_error_t e = NULL;
+    eo.private_mounts = rootview_unshare (&e) == 0;
+    bale_error_release (&e);
+  }
   g->pull_opts = &c.reg.opts;
   g->pull_always = c.pull;
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)

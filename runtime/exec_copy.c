@@ -187,32 +187,34 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
   return 0;
 }
 
-/* The layers a COPY --from reads: a stage's state, or an image of the store. */
-static int
-source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
-               struct stage_state *tmp, struct stage_state **src, bale_error_t *err)
+/* The layers a --from reads: a stage's state, or an image of the store (into tmp). what
+   names the flag in errors ("COPY --from", "RUN --mount from"). */
+int
+exec_source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                    const struct plan_source *from, const char *what, struct stage_state *tmp,
+                    struct stage_state **src, bale_error_t *err)
 {
   struct store_image img = { 0 };
   char target[DIGEST_STRLEN + 1];
   size_t i;
   int r;
 
-  if (s->from.stage >= 0)
+  if (from->stage >= 0)
     {
-      *src = &x->states[s->from.stage];
+      *src = &x->states[from->stage];
       return 0;
     }
-  r = store_ref_lookup (x->o->store, s->from.image, target, err);
+  r = store_ref_lookup (x->o->store, from->image, target, err);
   if (r < 0)
     return -1;
   if (r == 0)
-    return plan_error_at (x->p, &s->node->span, err, "COPY --from=%s: the image is not in the store "
-                          "(load it with `bale load`, or pull it)", s->from.image);
+    return plan_error_at (x->p, &s->node->span, err, "%s=%s: the image is not in the store "
+                          "(load it with `bale load`, or pull it)", what, from->image);
   {
     bale_error_t e = NULL;
     if (store_image_read (x->o->store, target, &st->platform, &img, &e) < 0)
       {
-        plan_error_at (x->p, &s->node->span, err, "COPY --from=%s: %s", s->from.image, e->msg);
+        plan_error_at (x->p, &s->node->span, err, "%s=%s: %s", what, from->image, e->msg);
         bale_error_release (&e);
         return -1;
       }
@@ -231,21 +233,15 @@ source_layers (struct executor *x, const struct plan_stage *st, const struct pla
   return 0;
 }
 
-static void
-release_state (struct stage_state *s)
-{
-  size_t i;
 
-  for (i = 0; i < s->n_layers; i++)
-    {
-      free (s->layers[i].media_type);
-      free (s->layers[i].path);
-      free (s->layers[i].snapshot);
-    }
-  for (i = 0; i < s->n_new; i++)
-    free (s->new_diff_ids[i]);
-  free (s->layers);
-  free (s->new_diff_ids);
+/* "1000" or "1000:1000": nothing to look up in the image. */
+static bool
+all_digits_spec (const char *s)
+{
+  for (; *s; s++)
+    if ((*s < '0' || *s > '9') && *s != ':')
+      return false;
+  return true;
 }
 
 int
@@ -281,14 +277,19 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
           j.url_files = url_files;
           break;
         }
-  if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
+  /* COPY --link (without --chmod, as BuildKit decides) builds the files on an empty
+     filesystem: the layer holds them and the parents it creates with default metadata,
+     independent of what is below. --chown names still need the stage's /etc/passwd. */
+  if (s->link && !(s->chmod && *s->chmod) && !(s->chown && *s->chown && !all_digits_spec (s->chown)))
+    j.dest_layers = xcalloc (1, sizeof *j.dest_layers), j.n_dest = 0;
+  else if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
     goto out;
   if (s->instr != BALE_I_WORKDIR)
     {
       j.src_is_context = s->from.stage < 0 && !s->from.image;
       if (!j.src_is_context)
         {
-          if (source_layers (x, st, s, &tmp, &src, err) < 0
+          if (exec_source_layers (x, st, s, &s->from, "COPY --from", &tmp, &src, err) < 0
               || exec_state_snapshots (x, src, &j.src_layers, &j.n_src, err) < 0)
             goto out;
         }
@@ -325,7 +326,7 @@ out:
     }
   free (j.dest_layers);
   free (j.src_layers);
-  release_state (&tmp);
+  exec_state_release (&tmp);
   addurl_cleanup (url_dir, url_files, url_files ? s->argc - 1 : 0);
   return ret;
 }

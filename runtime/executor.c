@@ -60,8 +60,8 @@ exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is
     }
 }
 
-static void
-state_release (struct stage_state *s)
+void
+exec_state_release (struct stage_state *s)
 {
   size_t i;
 
@@ -264,7 +264,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, NULL };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL };
   size_t i;
   int ret = 0;
 
@@ -295,7 +295,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   if (ret < 0)
     exec_image_release (out);
   for (i = 0; i < p->n_stages; i++)
-    state_release (&x.states[i]);
+    exec_state_release (&x.states[i]);
   free (x.states);
   return ret < 0 ? -1 : 0;
 }

@@ -63,6 +63,9 @@ struct exec_opts
   bool no_cache;                 /* run every step (their layers are still cached) */
   const char *const *no_cache_stages; /* run every step of these stages (name or stage-N) */
   size_t n_no_cache_stages;
+  /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
+     store was opened): RUN --mount from= may mount stage views there. */
+  bool private_mounts;
 };
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
