@@ -25,6 +25,8 @@ want_runs () {
   [ "$(runs "$1")" -eq "$2" ] || { echo "$1 ran $(runs "$1") times, want $2"; cat "$T_TMP/err"; return 1; }
 }
 cached () { grep -q "CACHED $1" "$T_TMP/err" || { echo "not cached: $1"; cat "$T_TMP/err"; return 1; }; }
+# json FILE PATH: the value at PATH (a Python subscript such as ["a"][0]) of the JSON FILE.
+json () { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
 not_cached () { ! grep -q "CACHED $1" "$T_TMP/err" || { echo "cached: $1"; cat "$T_TMP/err"; return 1; }; }
 
 mkdir -p "$ctx/src/sub" "$ctx/other"
@@ -155,9 +157,9 @@ epoch_flag_wins () {
   df 'FROM busybox' 'COPY src/f /f'
   SOURCE_DATE_EPOCH=1 "$BALE" build -q --build-arg SOURCE_DATE_EPOCH=2 --source-date-epoch 1600000000 \
     --output "type=oci,dest=$T_TMP/ep.oci" "$ctx" > /dev/null 2>&1 || return 1
-  cfg=$(jq -r '.manifests[0].digest' "$T_TMP/ep.oci/index.json" | sed 's/sha256://')
-  cfg=$(jq -r '.config.digest' "$T_TMP/ep.oci/blobs/sha256/$cfg" | sed 's/sha256://')
-  [ "$(jq -r .created "$T_TMP/ep.oci/blobs/sha256/$cfg")" = "2020-09-13T12:26:40Z" ]
+  cfg=$(json "$T_TMP/ep.oci/index.json" '["manifests"][0]["digest"]' | sed 's/sha256://')
+  cfg=$(json "$T_TMP/ep.oci/blobs/sha256/$cfg" '["config"]["digest"]' | sed 's/sha256://')
+  [ "$(json "$T_TMP/ep.oci/blobs/sha256/$cfg" '["created"]')" = "2020-09-13T12:26:40Z" ]
 }
 check "--source-date-epoch wins over the build arg and the environment" epoch_flag_wins
 
@@ -206,8 +208,8 @@ reproducible () {
       { cat "$T_TMP/err"; return 1; }
   done
   export BALE_STORE="$T_TMP/store"
-  a=$(jq -r '.manifests[0].digest' "$T_TMP/repro1.oci/index.json")
-  b=$(jq -r '.manifests[0].digest' "$T_TMP/repro2.oci/index.json")
+  a=$(json "$T_TMP/repro1.oci/index.json" '["manifests"][0]["digest"]')
+  b=$(json "$T_TMP/repro2.oci/index.json" '["manifests"][0]["digest"]')
   [ "$a" = "$b" ] || { echo "manifests differ: $a $b"; diff -r "$T_TMP/repro1.oci" "$T_TMP/repro2.oci"; return 1; }
 }
 check "SOURCE_DATE_EPOCH: two checkouts (directory, mtimes, umask, store, host name, TZ) give one manifest digest" reproducible
