@@ -5,12 +5,8 @@
 # mount survives builds and is not part of any cache key.
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
-case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-export BALE_STORE="$T_TMP/store"
+busybox_store
 unset SOURCE_DATE_EPOCH
-ctx="$T_TMP/ctx"
-mkdir -p "$ctx"
-busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
 
 df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
 # build [ARGS]: build $ctx as t:latest; stderr (the progress) in $T_TMP/err, the ID in $T_TMP/id.
