@@ -378,6 +378,17 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
   return DIRWALK_CONTINUE;
 }
 
+/* A record that is not an entry: a 4-byte mode no file has, then len bytes and a NUL. */
+static void
+marker (struct digester *d, const char *s, size_t len)
+{
+  static const uint32_t none = UINT32_MAX;
+
+  digester_update (d, &none, sizeof none);
+  digester_update (d, s, len);
+  digester_update (d, "", 1);
+}
+
 /* rel itself (symlinks followed, as COPY follows a named source) and, for a directory,
    everything below it. */
 static int
@@ -394,7 +405,7 @@ hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher 
     return bale_make_error (err, errno, "cannot stat \"%s\"", rel);
   if (!S_ISDIR (st.st_mode))
     return describe (h, d, "", rel, &st, -1, NULL, err);
-  digester_update (d, "D\n", 2);
+  marker (d, "D", 1);
   return dirwalk (fd, walk_entry, NULL, &w, err);
 }
 
@@ -415,8 +426,8 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
       for (j = 0; j < found.n; j++)
         {
           struct strbuf sb = STRBUF_INIT;
-          strbuf_addf (&sb, "M %s%c%s\n", found.v[j].rel, 0, found.v[j].base);
-          digester_update (d, sb.buf, sb.len);
+          strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
+          marker (d, sb.buf, sb.len);
           strbuf_release (&sb);
           if (hash_path_tree (h, found.v[j].rel, ignore, d, err) < 0)
             {
