@@ -19,24 +19,7 @@ ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 
 mkdir -p "$work"
 ctx=$work/ctx
-if [ ! -f "$ctx/.complete-$files-$mb" ]; then
-  rm -rf "$ctx" && mkdir -p "$ctx/src" "$ctx/bin"
-  python3 - "$ctx" "$files" "$mb" <<'PY'
-import os, sys, random
-ctx, files, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-r = random.Random(1)
-for i in range(files):
-    d = os.path.join(ctx, "src", "d%03d" % (i % 200))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
-        f.write(("file %d\n" % i).encode() * r.randint(1, 40))
-for i in range(mb // 20):
-    with open(os.path.join(ctx, "bin", "blob%d.bin" % i), "wb") as f:
-        f.write(os.urandom(20 << 20))
-PY
-  printf 'FROM busybox\nCOPY . /app\n' > "$ctx/Dockerfile"
-  touch "$ctx/.complete-$files-$mb"
-fi
+sh "$here/mkcontext.sh" "$ctx" "$files" "$mb"
 sync
 
 echo "context: $files files + $mb MB in $ctx"

@@ -46,6 +46,9 @@ struct build_cli
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
+  const char **no_cache_stages;
+  size_t n_no_cache_stages, alloc_no_cache_stages;
+  const char *epoch_flag; /* --source-date-epoch */
   struct cli_registry reg; /* --push and type=registry */
   struct exec_secret *secrets;
   size_t n_secrets, alloc_secrets;
@@ -55,7 +58,8 @@ static void
 build_usage (FILE *f)
 {
   fputs ("usage: bale build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
-         "                  [--no-cache] [--platform OS/ARCH] [--output SPEC]\n"
+         "                  [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
+         "                  [--platform OS/ARCH] [--output SPEC]\n"
          "                  [--compression gzip|zstd|none] [--iidfile F] [-q] CONTEXT\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  -t, --tag NAME       name the image in the store (repeatable)\n"
@@ -69,6 +73,9 @@ build_usage (FILE *f)
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
+         "  --no-cache           run every step instead of reusing cached layers\n"
+         "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
+         "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -150,6 +157,24 @@ parse_secret (struct build_cli *c, const char *spec, bale_error_t *err)
   return 0;
 }
 
+/* --no-cache-filter a,b: each a stage name (lowercased, as the plan keeps them). */
+static void
+add_no_cache_stages (struct build_cli *c, char *arg)
+{
+  char *save = arg, *item;
+
+  while ((item = strsep (&save, ",")) != NULL)
+    if (*item)
+      {
+        char *p;
+        for (p = item; *p; p++)
+          if (*p >= 'A' && *p <= 'Z')
+            *p = (char) (*p - 'A' + 'a');
+        XGROW (c->no_cache_stages, c->alloc_no_cache_stages, c->n_no_cache_stages + 1);
+        c->no_cache_stages[c->n_no_cache_stages++] = item;
+      }
+}
+
 static int
 parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
 {
@@ -160,6 +185,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "compression", required_argument, NULL, 'C' },
     { "iidfile", required_argument, NULL, 'I' },
     { "no-cache", no_argument, NULL, 'N' },
+    { "no-cache-filter", required_argument, NULL, 'F' },
+    { "source-date-epoch", required_argument, NULL, 'E' },
     { "secret", required_argument, NULL, 'S' },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
@@ -198,6 +225,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         case 'C': c->compression = optarg; break;
         case 'I': c->iidfile = optarg; break;
         case 'N': c->no_cache = true; break;
+        case 'F': add_no_cache_stages (c, optarg); break;
+        case 'E': c->epoch_flag = optarg; break;
         case 'S':
           if (parse_secret (c, optarg, err) < 0)
             return -1;
@@ -222,7 +251,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
   return buildopts_finish (&c->b, "build", argc - optind, argv + optind, err);
 }
 
-/* SOURCE_DATE_EPOCH as a build arg wins over the environment, as with buildx. */
+/* --source-date-epoch wins over the SOURCE_DATE_EPOCH build arg, which wins over the
+   environment, as with buildx. */
 static int
 source_date_epoch (const struct build_cli *c, bool *set, int64_t *epoch, bale_error_t *err)
 {
@@ -233,6 +263,8 @@ source_date_epoch (const struct build_cli *c, bool *set, int64_t *epoch, bale_er
   for (i = 0; i < c->b.n_build_args; i++)
     if (strncmp (c->b.build_args[i], "SOURCE_DATE_EPOCH=", 18) == 0)
       v = c->b.build_args[i] + 18;
+  if (c->epoch_flag)
+    v = c->epoch_flag;
   *set = false;
   if (!v || !*v)
     return 0;
@@ -423,6 +455,9 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.context = c.b.context;
   eo.secrets = c.secrets;
   eo.n_secrets = c.n_secrets;
+  eo.no_cache = c.no_cache;
+  eo.no_cache_stages = c.no_cache_stages;
+  eo.n_no_cache_stages = c.n_no_cache_stages;
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
   if (pull_sources (eo.store, plan, &c.reg.opts, c.pull, err) < 0)
@@ -472,6 +507,7 @@ out:
   bale_dockerfile_free (df);
   buildopts_release (&c.b);
   free (c.tags);
+  free (c.no_cache_stages);
   free (c.dest);
   cli_registry_release (&c.reg);
   for (size_t i = 0; i < c.n_secrets; i++)

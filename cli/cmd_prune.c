@@ -1,34 +1,107 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `bale prune`: drop untagged images and collect every blob no name or pin needs. */
+/* `bale prune`: drop untagged images and the build cache, then collect every blob no name,
+   pin or remaining cache entry needs. */
 #include <config.h>
 
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/store.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "runtime/cache.h"
 #include "common/banned.h"
+
+static const char usage[] = "usage: bale prune [--keep-storage SIZE]\n"
+                            "  --keep-storage SIZE  keep the most recently used build cache up to\n"
+                            "                       SIZE bytes (suffixes k, m, g: powers of 1024)\n";
+
+/* "512", "10k", "1.5g" (docker's units, base 1024). */
+static int
+parse_size (const char *s, int64_t *out, bale_error_t *err)
+{
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod (s, &end);
+  if (errno || end == s || v < 0)
+    return bale_make_error (err, 0, "--keep-storage: invalid size '%s'", s);
+  switch (*end)
+    {
+    case '\0': case 'b': case 'B': break;
+    case 'k': case 'K': v *= 1024; end++; break;
+    case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
+    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+    default: return bale_make_error (err, 0, "--keep-storage: invalid size '%s'", s);
+    }
+  if (*end == 'b' || *end == 'B')
+    end++;
+  if (*end)
+    return bale_make_error (err, 0, "--keep-storage: invalid size '%s'", s);
+  *out = (int64_t) v;
+  return 0;
+}
+
+static int
+parse_args (int argc, char **argv, int64_t *keep, bale_error_t *err)
+{
+  static const struct option opts[] = {
+    { "keep-storage", required_argument, NULL, 'k' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int ch;
+
+  *keep = -1;
+  while ((ch = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    switch (ch)
+      {
+      case 'k':
+        if (parse_size (optarg, keep, err) < 0)
+          return -1;
+        break;
+      case 'h': fputs (usage, stdout); exit (0);
+      default: fputs (usage, stderr); exit (2);
+      }
+  if (optind != argc)
+    {
+      fputs (usage, stderr);
+      exit (2);
+    }
+  return 0;
+}
 
 int
 bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct store *s = NULL;
-  int64_t freed = 0;
+  struct cache_blobs *keep = NULL;
+  int64_t freed = 0, keep_bytes;
   int ret;
 
-  cli_simple_args (argc, argv, "usage: bale prune\n", 0, 0, err);
+  if (parse_args (argc, argv, &keep_bytes, err) < 0)
+    return -1;
   if (cli_store_open (g, &s, err) < 0)
     return -1;
   /* Untagged images are kept under their own digest (see store.h): docker's dangling ones. */
   ret = cli_untag_where (s, NULL, true, err);
   if (ret == 0)
-    ret = store_gc (s, NULL, NULL, &freed, err);
+    ret = cache_prune (s, keep_bytes, NULL, err);
+  if (ret == 0)
+    ret = cache_blobs_load (s, &keep, err);
+  if (ret == 0)
+    ret = store_gc (s, cache_keep, keep, &freed, err);
   if (ret == 0)
     {
       cleanup_free char *size = cli_human_size (freed);
 
       printf ("Total reclaimed space: %s\n", size);
     }
+  cache_blobs_free (keep);
   store_close (s);
   return ret;
 }

@@ -9,6 +9,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "runtime/cache.h"
 #include "common/banned.h"
 
 /* Remove what (a name, or an ID); target receives the image it named. */
@@ -45,9 +46,13 @@ bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     {
       for (i = first; i < argc && ret == 0; i++)
         ret = remove_one (s, argv[i], targets[i - first], err);
-      /* Blobs go only when no other name (or the build cache's pins) still needs them. */
+      /* Blobs go only when no other name, pin or build cache entry still needs them. */
+      struct cache_blobs *keep = NULL;
       if (ret == 0)
-        ret = store_gc (s, NULL, NULL, NULL, err);
+        ret = cache_blobs_load (s, &keep, err);
+      if (ret == 0)
+        ret = store_gc (s, cache_keep, keep, NULL, err);
+      cache_blobs_free (keep);
       for (i = 0; ret == 0 && i < argc - first; i++)
         if (!store_blob_exists (s, targets[i]))
           printf ("Deleted: %s\n", targets[i]);

@@ -77,7 +77,7 @@ add_plain_list (struct strbuf *sb, char *const *v, size_t n)
   strbuf_addch (sb, ']');
 }
 
-static json_t *
+json_t *
 json_strv (char *const *v, size_t n)
 {
   json_t *a = json_array ();

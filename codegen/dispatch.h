@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "bale.h"
 
 struct plan;
@@ -19,6 +21,8 @@ int dispatch_expand (struct plan *p, struct plan_stage *st, const struct bale_sp
 char *dispatch_normalize_workdir (const char *current, const char *wd);
 /* Go's path.Clean of an absolute path ("/" for an empty result). */
 char *dispatch_clean_path (const char *path);
+/* A new JSON array of the n strings of v. */
+json_t *json_strv (char *const *v, size_t n);
 
 /* ONBUILD's trigger text: the line without the keyword. The caller frees it. */
 char *dispatch_onbuild_expression (const struct bale_node *n);

@@ -247,21 +247,13 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
   struct centry *ce;
 
   (void) err;
-  if (s->ignore && s->src_kind == COPY_ROOT_CONTEXT)
-    {
-      if (S_ISDIR (st.st_mode))
-        {
-          enum ignore_dir d = ignore_check_dir (s->ignore, ctx_rel);
-          if (d == IGNORE_DIR_SKIP)
-            return DIRWALK_SKIP;
-          /* Excluded directories walked for their exceptions are written only if the
-             exceptions keep something inside them; the layer still gets them as parents. */
-          if (d == IGNORE_DIR_SEARCH || d == IGNORE_DIR_ENTER)
-            return DIRWALK_CONTINUE;
-        }
-      else if (ignore_matches (s->ignore, ctx_rel))
-        return DIRWALK_CONTINUE;
-    }
+  if (s->src_kind == COPY_ROOT_CONTEXT)
+    switch (copy_walk_check (s->ignore, ctx_rel, st.st_mode))
+      {
+      case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+      case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+      case COPY_WALK_KEEP: break;
+      }
   apply_meta (s, &st, true);
   if (S_ISDIR (st.st_mode))
     ce = add (w->c, dst, CE_DIR, &st);

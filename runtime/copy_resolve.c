@@ -262,3 +262,24 @@ copy_target (const char *dest, bool dest_is_dir, const struct copy_source *src)
   free (joined);
   return clean;
 }
+
+enum copy_walk_action
+copy_walk_check (const struct ignore_matcher *ignore, const char *ctx_rel, mode_t mode)
+{
+  if (!ignore)
+    return COPY_WALK_KEEP;
+  if (S_ISDIR (mode))
+    switch (ignore_check_dir (ignore, ctx_rel))
+      {
+      case IGNORE_DIR_SKIP:
+        return COPY_WALK_PRUNE;
+      /* Excluded directories walked for their exceptions are written only if the exceptions
+         keep something inside them; the layer still gets them as parents. */
+      case IGNORE_DIR_SEARCH:
+      case IGNORE_DIR_ENTER:
+        return COPY_WALK_OMIT;
+      default:
+        return COPY_WALK_KEEP;
+      }
+  return ignore_matches (ignore, ctx_rel) ? COPY_WALK_OMIT : COPY_WALK_KEEP;
+}

@@ -46,6 +46,19 @@ int copy_resolve (int root_fd, enum copy_root_kind kind, const char *src,
                   const struct ignore_matcher *ignore, struct copy_sources *out, bale_error_t *err);
 void copy_sources_release (struct copy_sources *s);
 
+/* What a copy of a context directory does with an entry its walk meets, by .dockerignore. */
+enum copy_walk_action
+{
+  COPY_WALK_KEEP,  /* copied */
+  COPY_WALK_OMIT,  /* not copied; a directory is still walked for what exceptions keep */
+  COPY_WALK_PRUNE, /* a directory nothing below which can be kept: not even opened */
+};
+
+/* The action for the entry at ctx_rel (relative to the context root) of type mode. COPY and
+   the build cache's context hashing both ask here, so a key covers exactly what is copied. */
+enum copy_walk_action copy_walk_check (const struct ignore_matcher *ignore, const char *ctx_rel,
+                                       mode_t mode);
+
 /* Open rel (as returned above) under root_fd with the same rules: symlinks followed inside
    the root only. flags are open(2) flags. err may be NULL: -1 with errno then. */
 int copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, bale_error_t *err);

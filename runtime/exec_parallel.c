@@ -196,6 +196,7 @@ start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *er
         json_object_set_new (r, "errors", errors_to_json (e));
       else
         json_object_set_new (r, "state", state_to_json (&x->states[i]));
+      exec_cache_finish (x); /* this stage's context digests, for the next build */
       text = json_dumps (r, JSON_COMPACT);
       bale_write_all (fd, text, strlen (text));
       fflush (NULL);

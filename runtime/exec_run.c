@@ -69,14 +69,7 @@ diff_upper (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err)
   return 0;
 }
 
-/* One RUN --mount value: "type=cache,target=/x,..." (already expanded by the plan). */
-struct mount_opts
-{
-  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size;
-  bool rw, required;
-};
-
-static void
+void
 mount_opts_release (struct mount_opts *m)
 {
   free (m->type);
@@ -91,7 +84,7 @@ mount_opts_release (struct mount_opts *m)
   free (m->size);
 }
 
-static int
+int
 parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
 {
   cleanup_free char *copy = xstrdup (value);

@@ -87,12 +87,12 @@ step_error (const struct plan *p, const struct plan_step *s, bale_error_t *err, 
    lines carry the same number. */
 static void
 progress (const struct exec_opts *o, size_t stepno, const struct plan_stage *st, size_t i,
-          const struct plan_step *s)
+          const struct plan_step *s, bool cached)
 {
   if (!o->progress)
     return;
-  fprintf (o->progress, "#%zu [%s %zu/%zu] %s\n", stepno, st->display, i + 1, st->n_steps,
-           s->created_by ? s->created_by : bale_instr_name (s->instr));
+  fprintf (o->progress, "#%zu [%s %zu/%zu] %s%s\n", stepno, st->display, i + 1, st->n_steps,
+           cached ? "CACHED " : "", s->created_by ? s->created_by : bale_instr_name (s->instr));
   fflush (o->progress);
 }
 
@@ -154,9 +154,11 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
   for (i = 0; i < st->n_steps; i++)
     {
       const struct plan_step *s = &st->steps[i];
+      char key[DIGEST_STRLEN + 1] = "";
+      bool cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
       x->stepno++;
-      progress (x->o, x->stepno, st, i, s);
-      if (s->kind != PLAN_STEP_LAYER)
+      progress (x->o, x->stepno, st, i, s, cached);
+      if (s->kind != PLAN_STEP_LAYER || cached)
         continue;
       if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD || s->instr == BALE_I_WORKDIR)
         {
@@ -170,6 +172,7 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
         }
       else
         return step_error (x->p, s, err, "building layers is not supported for this instruction");
+      exec_cache_record (x, st, key);
     }
   return 0;
 }
@@ -261,13 +264,20 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1 };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL };
   size_t i;
   int ret = 0;
 
   size_t reachable = 0;
 
   memset (out, 0, sizeof *out);
+  /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
+     entries naming them, are not referenced by an image until the build ends. */
+  if (o->store && store_txn_begin (o->store, err) < 0)
+    {
+      free (x.states);
+      return -1;
+    }
   for (i = 0; i < p->n_stages; i++)
     reachable += p->stages[i].reachable;
   /* Several stages: independent ones run side by side in child processes. */
@@ -277,8 +287,11 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
     for (i = 0; i < p->n_stages && ret == 0; i++)
       if (p->stages[i].reachable)
         ret = exec_build_stage (&x, &p->stages[i], err);
+  exec_cache_finish (&x);
   if (ret == 0)
     ret = assemble (&x, out, err);
+  if (o->store)
+    store_txn_end (o->store);
   if (ret < 0)
     exec_image_release (out);
   for (i = 0; i < p->n_stages; i++)

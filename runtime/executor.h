@@ -60,6 +60,9 @@ struct exec_opts
   FILE *progress;         /* step lines and RUN output; NULL for quiet */
   const struct exec_secret *secrets;
   size_t n_secrets;
+  bool no_cache;                 /* run every step (their layers are still cached) */
+  const char *const *no_cache_stages; /* run every step of these stages (name or stage-N) */
+  size_t n_no_cache_stages;
   /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
      store was opened): RUN --mount from= may mount stage views there. */
   bool private_mounts;

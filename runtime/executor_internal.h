@@ -15,6 +15,8 @@ struct stage_state
   size_t n_new, alloc_new;
 };
 
+struct ctxhash;
+
 struct executor
 {
   struct plan *p;
@@ -22,6 +24,7 @@ struct executor
   struct stage_state *states; /* one per plan stage */
   size_t stepno;              /* steps run so far, for the progress lines */
   int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
+  struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
 };
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
@@ -58,6 +61,26 @@ int exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_
 /* RUN (runtime/exec_run.c); stepno numbers its output lines. */
 int exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                    size_t stepno, bale_error_t *err);
+
+/* The build cache (runtime/exec_cache.c). lookup computes the step's key into key ("" when
+   the step cannot be cached) and returns 1 when the cache had its layer, which is then
+   added to the stage's state; 0 when the step must run. record keeps the stage's top layer
+   under key after the step ran. finish saves the context index. */
+int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                       char key[DIGEST_STRLEN + 1]);
+void exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key);
+void exec_cache_finish (struct executor *x);
+
+/* One RUN --mount value: "type=cache,target=/x,..." (already expanded by the plan). */
+struct mount_opts
+{
+  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size;
+  bool rw, required;
+};
+/* Parse value into *m (release it with mount_opts_release, on failure too); the type
+   defaults to bind. Shared by RUN and its cache key (runtime/exec_cache.c). */
+int parse_mount (const char *value, struct mount_opts *m, bale_error_t *err);
+void mount_opts_release (struct mount_opts *m);
 
 /* COPY, ADD and WORKDIR (runtime/exec_copy.c). */
 int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,

@@ -234,6 +234,9 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   sigset_t none;
 
   setup_stdio (sync, stdio);
+  /* 0022 as runc and Docker give every container, never the umask bale was started with:
+     the host's umask must not decide the modes of what the step writes into its layer. */
+  umask (022);
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);

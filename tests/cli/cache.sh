@@ -1,0 +1,213 @@
+#!/bin/sh
+# The build cache end to end: hits, a miss for each kind of input change, --no-cache,
+# --no-cache-filter, prune, and reproducible digests with SOURCE_DATE_EPOCH.
+# A RUN step proves it ran by appending to a cache mount (runs ID counts the lines): a cache
+# mount survives builds and is not part of any cache key.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+unset SOURCE_DATE_EPOCH
+
+df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
+# build [ARGS]: build $ctx as t:latest; stderr (the progress) in $T_TMP/err, the ID in $T_TMP/id.
+build () {
+  "$BALE" build -t t:latest "$@" "$ctx" > "$T_TMP/id" 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+# counter ID: a RUN that counts its executions.
+counter () { echo "RUN --mount=type=cache,target=/count,id=$1 echo x >> /count/n"; }
+runs () { if [ -f "$BALE_STORE/cache/$1/n" ]; then wc -l < "$BALE_STORE/cache/$1/n"; else echo 0; fi; }
+# want_runs ID N: the counter ran N times so far.
+want_runs () {
+  [ "$(runs "$1")" -eq "$2" ] || { echo "$1 ran $(runs "$1") times, want $2"; cat "$T_TMP/err"; return 1; }
+}
+cached () { grep -q "CACHED $1" "$T_TMP/err" || { echo "not cached: $1"; cat "$T_TMP/err"; return 1; }; }
+# json FILE PATH: the value at PATH (a Python subscript such as ["a"][0]) of the JSON FILE.
+json () { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
+not_cached () { ! grep -q "CACHED $1" "$T_TMP/err" || { echo "cached: $1"; cat "$T_TMP/err"; return 1; }; }
+
+mkdir -p "$ctx/src/sub" "$ctx/other"
+echo one > "$ctx/src/f"; echo two > "$ctx/src/sub/g"; echo ig > "$ctx/src/ignored.log"
+echo o > "$ctx/other/o"
+printf '*/ignored.log\n' > "$ctx/.dockerignore"
+
+identical_rebuild () {
+  df 'FROM busybox' 'COPY src /app' "$(counter c1)" 'WORKDIR /w'
+  build --source-date-epoch 1700000000 && id1=$(cat "$T_TMP/id") && want_runs c1 1 || return 1
+  build --source-date-epoch 1700000000 && want_runs c1 1 && cached "COPY src /app" &&
+    cached "RUN " && cached "WORKDIR /w" && [ "$(cat "$T_TMP/id")" = "$id1" ]
+}
+check "identical rebuild: every step CACHED, nothing runs, same image ID" identical_rebuild
+
+copy_inputs () {
+  df 'FROM busybox' 'COPY src /app' "$(counter c2)"
+  build && want_runs c2 1 || return 1
+  echo changed > "$ctx/src/f"
+  build && want_runs c2 2 && not_cached "COPY" || return 1
+  chmod 0755 "$ctx/src/f"
+  build && want_runs c2 3 && not_cached "COPY" || return 1
+  echo new > "$ctx/src/sub/new"
+  build && want_runs c2 4 && not_cached "COPY" || return 1
+  echo "ignored, changed" > "$ctx/src/ignored.log"
+  build && want_runs c2 4 && cached "COPY" || return 1
+  echo o2 > "$ctx/other/o"
+  build && want_runs c2 4 && cached "COPY"
+}
+check "COPY misses on content, mode, a new file; ignored and uncopied files keep the hit" copy_inputs
+
+same_content_back () {
+  df 'FROM busybox' 'COPY src/f /f' "$(counter c3)"
+  echo A > "$ctx/src/f"; build && want_runs c3 1 || return 1
+  echo B > "$ctx/src/f"; build && want_runs c3 2 || return 1
+  echo A > "$ctx/src/f"; build && want_runs c3 2 && cached "COPY src/f /f"
+}
+check "content changed back: the earlier layers are hits again" same_content_back
+
+args_and_env () {
+  df 'FROM busybox' 'ARG A' 'ENV E=1' "$(counter c4)"
+  build --build-arg A=1 && want_runs c4 1 || return 1
+  build --build-arg A=2 && want_runs c4 2 || return 1
+  build --build-arg A=1 && want_runs c4 2 || return 1
+  df 'FROM busybox' 'ARG A' 'ENV E=2' "$(counter c4)"
+  build --build-arg A=1 && want_runs c4 3 || return 1
+  # a build arg no step sees (no ARG) changes nothing
+  build --build-arg A=1 --build-arg UNUSED=x && want_runs c4 3
+}
+check "RUN misses on a build arg it sees and on ENV; unused args keep the hit" args_and_env
+
+base_image () {
+  df 'FROM busybox' 'RUN echo base2 > /base2'
+  "$BALE" build -q -t base2 "$ctx" > /dev/null 2>&1 || return 1
+  df 'ARG BASE=busybox' 'FROM $BASE' "$(counter c5)"
+  build && want_runs c5 1 || return 1
+  build --build-arg BASE=base2 && want_runs c5 2 || return 1
+  build && want_runs c5 2
+}
+check "a different base image misses" base_image
+
+chown_heredoc () {
+  df 'FROM busybox' 'COPY --chown=1:1 src/f /f' "$(counter c6)"
+  build && want_runs c6 1 || return 1
+  df 'FROM busybox' 'COPY --chown=2:2 src/f /f' "$(counter c6)"
+  build && want_runs c6 2 && not_cached "COPY" || return 1
+  df 'FROM busybox' 'COPY <<EOF /h' 'body one' 'EOF' "$(counter c6)"
+  build && want_runs c6 3 || return 1
+  build && want_runs c6 3 || return 1
+  df 'FROM busybox' 'COPY <<EOF /h' 'body two' 'EOF' "$(counter c6)"
+  build && want_runs c6 4
+}
+check "COPY --chown and heredoc bodies are part of the key" chown_heredoc
+
+bind_and_secret () {
+  printf 'tok1' > "$T_TMP/secret"
+  df 'FROM busybox' 'RUN --mount=type=bind,source=src/sub,target=/s --mount=type=secret,id=tok --mount=type=cache,target=/count,id=c7 cat /s/g /run/secrets/tok > /dev/null && echo x >> /count/n'
+  build --secret "id=tok,src=$T_TMP/secret" && want_runs c7 1 || return 1
+  printf 'tok2-rotated' > "$T_TMP/secret"
+  build --secret "id=tok,src=$T_TMP/secret" && want_runs c7 1 || return 1
+  echo o3 > "$ctx/other/o"
+  build --secret "id=tok,src=$T_TMP/secret" && want_runs c7 1 || return 1
+  echo three > "$ctx/src/sub/g"
+  build --secret "id=tok,src=$T_TMP/secret" && want_runs c7 2
+}
+check "RUN bind mount sources by content (misses), secrets by id only (hits)" bind_and_secret
+
+no_cache () {
+  df 'FROM busybox' "$(counter c8a)" 'FROM busybox AS build' "$(counter c8b)" 'RUN echo b > /b' \
+    'FROM busybox' "$(counter c8c)" 'COPY --from=build /b /b'
+  build && want_runs c8b 1 && want_runs c8c 1 || return 1
+  build --no-cache && want_runs c8b 2 && want_runs c8c 2 && ! grep -q CACHED "$T_TMP/err" || return 1
+  build --no-cache-filter build && want_runs c8b 3 && want_runs c8c 2 && want_runs c8a 0 || return 1
+  build && want_runs c8b 3 && want_runs c8c 2
+}
+check "--no-cache runs everything, --no-cache-filter STAGE only that stage; stages run in parallel" no_cache
+
+cached_layer_unpacked () {
+  echo "from the cache" > "$ctx/src/f"
+  df 'FROM busybox' 'COPY src/f /f' 'ARG A' 'RUN --mount=type=cache,target=/count,id=c10 cat /f > /g && echo x >> /count/n'
+  build --build-arg A=1 && want_runs c10 1 || return 1
+  # The next build must unpack the cached COPY layer from its blob for the RUN that misses.
+  rm -rf "$BALE_STORE/snapshots" && mkdir "$BALE_STORE/snapshots" || return 1
+  build --build-arg A=2 && want_runs c10 2 && cached "COPY src/f" || return 1
+  [ "$("$BALE" run t cat /g)" = "from the cache" ]
+}
+check "a cached layer below a step that runs is unpacked from its blob" cached_layer_unpacked
+
+copy_from_image () {
+  df 'FROM busybox' 'RUN echo v1 > /v'
+  "$BALE" build -q -t src-img "$ctx" > /dev/null 2>&1 || return 1
+  df 'FROM busybox' 'COPY --from=src-img /v /v'
+  build && build && cached "COPY /v /v" || return 1
+  df 'FROM busybox' 'RUN echo v2 > /v'
+  "$BALE" build -q -t src-img "$ctx" > /dev/null 2>&1 || return 1
+  df 'FROM busybox' 'COPY --from=src-img /v /v'
+  build && not_cached "COPY" && [ "$("$BALE" run t cat /v)" = v2 ]
+}
+check "COPY --from an image misses when the image changes" copy_from_image
+
+bad_epoch () {
+  ! "$BALE" build --source-date-epoch soon "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "invalid SOURCE_DATE_EPOCH 'soon'" "$T_TMP/err"
+}
+check "--source-date-epoch rejects a non-number" bad_epoch
+
+epoch_flag_wins () {
+  df 'FROM busybox' 'COPY src/f /f'
+  SOURCE_DATE_EPOCH=1 "$BALE" build -q --build-arg SOURCE_DATE_EPOCH=2 --source-date-epoch 1600000000 \
+    --output "type=oci,dest=$T_TMP/ep.oci" "$ctx" > /dev/null 2>&1 || return 1
+  cfg=$(json "$T_TMP/ep.oci/index.json" '["manifests"][0]["digest"]' | sed 's/sha256://')
+  cfg=$(json "$T_TMP/ep.oci/blobs/sha256/$cfg" '["config"]["digest"]' | sed 's/sha256://')
+  [ "$(json "$T_TMP/ep.oci/blobs/sha256/$cfg" '["created"]')" = "2020-09-13T12:26:40Z" ]
+}
+check "--source-date-epoch wins over the build arg and the environment" epoch_flag_wins
+
+prune () {
+  head -c 100000 /dev/urandom > "$ctx/big1"; head -c 100000 /dev/urandom > "$ctx/big2"
+  df 'FROM busybox' 'COPY big1 /big' "$(counter c9)"
+  build && want_runs c9 1 || return 1
+  "$BALE" rmi t:latest > /dev/null && "$BALE" prune --keep-storage 1g > /dev/null || return 1
+  build && want_runs c9 1 || return 1   # the untagged layers stayed for the cache
+  df 'FROM busybox' 'COPY big2 /big' "$(counter c9)"
+  build && want_runs c9 2 || return 1
+  df 'FROM busybox' 'COPY big1 /big' "$(counter c9)"
+  build && want_runs c9 2 || return 1   # big1 is now the most recently used
+  # Entries are dropped by last use: the COPY of big1 (used last) fits in 150k, big2's not.
+  "$BALE" rmi t:latest > /dev/null && "$BALE" prune --keep-storage 150k > /dev/null || return 1
+  build && cached "COPY big1" || return 1
+  df 'FROM busybox' 'COPY big2 /big' "$(counter c9)"
+  build && not_cached "COPY big2" || return 1
+  "$BALE" prune > /dev/null && [ -z "$(ls "$BALE_STORE/buildcache/keys")" ] || return 1
+  build && want_runs c9 3
+}
+check "prune drops the cache; --keep-storage keeps the most recently used; rmi keeps cached layers" prune
+
+# Two checkouts of one context: other directories, mtimes, umask and stores; same digests.
+reproducible () {
+  for n in 1 2; do
+    c=$T_TMP/repro$n
+    mkdir -p "$c"
+    (umask $([ $n = 1 ] && echo 022 || echo 077)
+     mkdir -p "$c/src/deep/er" && echo code > "$c/src/main.c" && echo h > "$c/src/deep/er/h.h" &&
+       printf '%s\n' 'FROM busybox AS build' 'WORKDIR /build/out' 'COPY src/ ./src/' \
+         'RUN mkdir -p gen/x && cat src/main.c > gen/x/main.o && touch -d @1900000000 gen/late && hostname > gen/host' \
+         'FROM busybox' 'COPY --from=build /build/out/gen /app' 'COPY src/deep /deep' 'RUN echo $((1+1)) > /app/two' \
+         > "$c/Dockerfile")
+    # A file's mode is content, as in Docker: the checkouts agree on it; bale's umask must not.
+    chmod -R u=rwX,go=rX "$c"
+    touch -d "@$((1700000100 + n * 1000))" "$c/src/main.c"
+    BALE_STORE=$T_TMP/rstore$n
+    export BALE_STORE
+    "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
+      (umask $([ $n = 1 ] && echo 022 || echo 077)
+       # The second build runs under another host name and time zone.
+       if [ $n = 1 ]; then wrap=""; else wrap="unshare --uts"; export TZ=Asia/Tokyo; fi
+       $wrap sh -c '[ -z "$1" ] || hostname "$1"; shift; exec "$@"' sh "$([ $n = 2 ] && echo other-host)" \
+         "$BALE" build -q --source-date-epoch 1700000000 --output "type=oci,dest=$T_TMP/repro$n.oci" "$c" > /dev/null 2> "$T_TMP/err") ||
+      { cat "$T_TMP/err"; return 1; }
+  done
+  export BALE_STORE="$T_TMP/store"
+  a=$(json "$T_TMP/repro1.oci/index.json" '["manifests"][0]["digest"]')
+  b=$(json "$T_TMP/repro2.oci/index.json" '["manifests"][0]["digest"]')
+  [ "$a" = "$b" ] || { echo "manifests differ: $a $b"; diff -r "$T_TMP/repro1.oci" "$T_TMP/repro2.oci"; return 1; }
+}
+check "SOURCE_DATE_EPOCH: two checkouts (directory, mtimes, umask, store, host name, TZ) give one manifest digest" reproducible
+
+done_testing
