@@ -10,11 +10,7 @@ set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 . "$top_srcdir/tests/integration/peers.sh"
 
-case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-[ -x "$BALE" ] || bail "'$BALE' is not built"
-[ "$(id -u)" = 0 ] || bail "must run as root (dockerd, bale's sandbox)"
-need dockerd tar
-export BALE_STORE="$T_TMP/store"
+need_root_and dockerd tar
 examples="$top_srcdir/examples"
 all="hello cmd cmd-entrypoint shell-entrypoint multistage"
 

@@ -14,7 +14,9 @@ is the path it links to), c, b or p; MODE is octal with the setuid/setgid/sticky
 is the content's sha256 for files and the target for symlinks. WHEN classifies the mtime
 instead of printing it, since build times differ by nature: `ctx` for CTX_EPOCH (the tests set
 every context file to it), `tar` for TAR_EPOCH (archives the tests ADD), `base` for 0 (the
-busybox base), `new` for anything else (made during the build).
+busybox base), `new` for anything else (made during the build); `-` for directories, whose
+mtime moves whenever an entry is made or removed inside them, the peers' mount stubs included.
+Spaces, newlines and backslashes in paths are escaped as \\040, \\n and \\\\.
 """
 import hashlib
 import io
@@ -87,7 +89,8 @@ def apply_layer(files, layer):
 
 
 def describe(layer, m):
-    d = {"mode": "%04o" % (m.mode & 0o7777), "owner": "%d:%d" % (m.uid, m.gid), "when": when(m.mtime)}
+    d = {"mode": "%04o" % (m.mode & 0o7777), "owner": "%d:%d" % (m.uid, m.gid),
+         "when": "-" if m.isdir() else when(m.mtime)}
     if m.isreg():
         d["type"] = "f"
         d["detail"] = hashlib.sha256(layer.extractfile(m).read()).hexdigest()
@@ -107,6 +110,10 @@ def describe(layer, m):
     return d
 
 
+def quote(path):
+    return path.replace("\\", "\\\\").replace(" ", "\\040").replace("\n", "\\n")
+
+
 def tree(path, name):
     outer, entry = open_archive(path, name)
     files = {}
@@ -114,7 +121,7 @@ def tree(path, name):
         apply_layer(files, layer_tar(outer, layer))
     for p in sorted(files):
         d = files[p]
-        print(" ".join(x for x in (p, d["type"], d["mode"], d["owner"], d["when"], d.get("detail")) if x))
+        print(" ".join(x for x in (quote(p), d["type"], d["mode"], d["owner"], d["when"], d.get("detail")) if x))
 
 
 FIELDS = ["Env", "Entrypoint", "Cmd", "WorkingDir", "User", "ExposedPorts", "Volumes", "Labels",

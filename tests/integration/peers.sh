@@ -21,6 +21,16 @@ need () {
   done
 }
 
+# need_root_and TOOL...: root, a built bale (made absolute: the tests cd) with a store of the
+# test's own, and every TOOL.
+need_root_and () {
+  case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+  [ -x "$BALE" ] || bail "'$BALE' is not built"
+  [ "$(id -u)" = 0 ] || bail "must run as root (the peers and bale's sandbox need it)"
+  need "$@"
+  export BALE_STORE="$T_TMP/store"
+}
+
 docker () { "$DOCKER_CLI" "$@"; }
 
 # start_dockerd: a dockerd of our own (own socket, data, exec root and containerd namespace,
