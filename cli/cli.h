@@ -16,7 +16,11 @@ struct cli_global
   const char *store; /* --store, or NULL */
   bool quiet;
   struct store *opened; /* the store, once a command needs it (cli_store_get) */
+  /* Base images the store lacks are pulled with these options (bale build); NULL: never. */
+  const struct registry_opts *pull_opts;
+  bool pull_always; /* --pull: refresh every base image from its registry */
 };
+struct registry_opts;
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
@@ -47,6 +51,10 @@ int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);

@@ -17,10 +17,13 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "cli/registry.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
 #include "runtime/layout.h"
+#include "runtime/registry.h"
+#include "runtime/rootview.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -30,6 +33,7 @@ enum output_type
   OUT_OCI,
   OUT_OCI_ARCHIVE,
   OUT_DOCKER_ARCHIVE,
+  OUT_REGISTRY, /* push to dest, a reference */
 };
 
 struct build_cli
@@ -41,7 +45,8 @@ struct build_cli
   char *dest;
   const char *compression;
   const char *iidfile;
-  bool quiet, no_cache;
+  bool quiet, no_cache, push, pull;
+  struct cli_registry reg; /* --push and type=registry */
   struct exec_secret *secrets;
   size_t n_secrets, alloc_secrets;
 };
@@ -58,11 +63,13 @@ build_usage (FILE *f)
          "  --target STAGE       build this stage (default: the last one)\n"
          "  --platform P         the target platform (default: the host)\n"
          "  --output SPEC        type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
-         "                       type=docker-archive,dest=FILE\n"
+         "                       type=docker-archive,dest=FILE | type=registry,name=REF\n"
+         "  --push               push every -t name to its registry\n"
+         "  --pull               pull every base image again, even when the store has it\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
-         "  -q, --quiet          print only the image ID\n"
+         "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
 }
@@ -78,10 +85,11 @@ parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
     {
       if (strncmp (item, "type=", 5) == 0)
         type = item + 5;
-      else if (strncmp (item, "dest=", 5) == 0)
+      else if (strncmp (item, "dest=", 5) == 0 || strncmp (item, "name=", 5) == 0
+               || strncmp (item, "ref=", 4) == 0)
         {
           free (c->dest);
-          c->dest = xstrdup (item + 5);
+          c->dest = xstrdup (strchr (item, '=') + 1);
         }
       else
         return bale_make_error (err, 0, "--output: unknown field '%s' in '%s'", item, spec);
@@ -94,6 +102,8 @@ parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
     c->out = OUT_OCI_ARCHIVE;
   else if (strcmp (type, "docker-archive") == 0 || strcmp (type, "docker") == 0)
     c->out = OUT_DOCKER_ARCHIVE;
+  else if (strcmp (type, "registry") == 0 || strcmp (type, "image") == 0)
+    c->out = OUT_REGISTRY;
   else
     return bale_make_error (err, 0, "--output: unknown type '%s' (want oci, oci-archive or docker-archive)", type);
   if (!c->dest || !*c->dest)
@@ -153,6 +163,9 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "secret", required_argument, NULL, 'S' },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
+    { "push", no_argument, NULL, 'P' },
+    { "pull", no_argument, NULL, 0x300 },
+    CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
   int ch;
@@ -190,13 +203,22 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
             return -1;
           break;
         case 'q': c->quiet = true; break;
+        case 'P': c->push = true; break;
+        case 0x300: c->pull = true; break;
         case 'h': build_usage (stdout); exit (0);
-        default: build_usage (stderr); exit (2);
+        default:
+          if (cli_registry_option (&c->reg, ch, optarg))
+            break;
+          build_usage (stderr);
+          exit (2);
         }
     }
   if (strcmp (c->compression, "gzip") != 0 && strcmp (c->compression, "zstd") != 0
       && strcmp (c->compression, "none") != 0)
     return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, zstd or none)", c->compression);
+  cli_registry_compression (&c->reg.opts, c->compression);
+  if (c->push && c->n_tags == 0)
+    return bale_make_error (err, 0, "--push needs a -t name to push to");
   return buildopts_finish (&c->b, "build", argc - optind, argv + optind, err);
 }
 
@@ -254,10 +276,58 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
     case OUT_OCI: r = layout_write_dir (c->dest, &li, name, err); break;
     case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (c->dest, &li, name, err); break;
     case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (c->dest, &li, name, err); break;
+    case OUT_REGISTRY: r = 0; break; /* pushed from the store by push_outputs */
     default: r = 0; break;
     }
   free (layers);
   return r;
+}
+
+/* COPY --from=IMAGE and RUN --mount=from=IMAGE read images too: pull the ones the store
+   lacks before the build starts, so a missing image fails early, at its line. */
+static int
+pull_one (struct store *s, struct plan *p, const struct plan_stage *st, const struct plan_step *step,
+          const char *image, const struct registry_opts *ro, bool always, bale_error_t *err)
+{
+  char digest[DIGEST_STRLEN + 1];
+  bale_error_t e = NULL;
+  int r = always ? 0 : store_ref_lookup (s, image, digest, &e);
+
+  if (r == 0)
+    r = registry_pull (s, image, &st->platform, ro, digest, &e) < 0 ? -1 : 1;
+  if (r < 0)
+    {
+      plan_error_at (p, &step->node->span, err, "%s: %s", image, e ? e->msg : "cannot pull");
+      bale_error_release (&e);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, bool always,
+              bale_error_t *err)
+{
+  size_t i, j, k;
+
+  for (i = 0; i < p->n_stages; i++)
+    {
+      const struct plan_stage *st = &p->stages[i];
+      if (!st->reachable)
+        continue;
+      for (j = 0; j < st->n_steps; j++)
+        {
+          const struct plan_step *step = &st->steps[j];
+          if (step->from.stage < 0 && step->from.image
+              && pull_one (s, p, st, step, step->from.image, ro, always, err) < 0)
+            return -1;
+          for (k = 0; step->mount_from && k < step->n_mounts; k++)
+            if (step->mount_from[k].stage < 0 && step->mount_from[k].image
+                && pull_one (s, p, st, step, step->mount_from[k].image, ro, always, err) < 0)
+              return -1;
+        }
+    }
+  return 0;
 }
 
 /* Keep the image in the store under each -t name, or under its digest when untagged, as
@@ -287,6 +357,21 @@ out:
   return ret;
 }
 
+/* --push (every -t name) and --output type=registry: the image goes from the store. */
+static int
+push_outputs (struct store *s, const struct build_cli *c, const struct exec_image *img,
+              bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; c->push && i < c->n_tags; i++)
+    if (cli_registry_push (s, &c->reg, c->tags[i], NULL, c->quiet, err) < 0)
+      return -1;
+  if (c->out == OUT_REGISTRY)
+    return cli_registry_push (s, &c->reg, img->manifest_digest, c->dest, c->quiet, err);
+  return 0;
+}
+
 static int
 write_iidfile (const char *path, const char *id, bale_error_t *err)
 {
@@ -308,21 +393,39 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct exec_image img = { 0 };
   struct exec_opts eo = { 0 };
   struct ignore_matcher *ignore = NULL;
+  bool in_txn = false;
   int ret = -1;
 
+  cli_registry_init (&c.reg, g->quiet);
   if (parse_args (argc, argv, &c, err) < 0)
     goto out;
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
+  /* A mount namespace of bale's own, entered before the store's descriptors are opened:
+     views mounted for RUN --mount from= vanish with the process, whatever ends it. */
+  {
+    bale_error_t e = NULL;
+    eo.private_mounts = rootview_unshare (&e) == 0;
+    bale_error_release (&e);
+  }
+  g->pull_opts = &c.reg.opts;
+  g->pull_always = c.pull;
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
     goto out;
   eo.store = cli_store_get (g, err);
   if (!eo.store)
     goto out;
+  /* Layers and compressed blobs are nameless until the image is stored and written out: a
+     concurrent `bale prune` must not collect them meanwhile. */
+  if (store_txn_begin (eo.store, err) < 0)
+    goto out;
+  in_txn = true;
   eo.context = c.b.context;
   eo.secrets = c.secrets;
   eo.n_secrets = c.n_secrets;
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
+    goto out;
+  if (pull_sources (eo.store, plan, &c.reg.opts, c.pull, err) < 0)
     goto out;
   eo.ignore = ignore;
   eo.progress = c.quiet ? NULL : stderr;
@@ -330,13 +433,15 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
-  if (c.out != OUT_NONE)
+  if (c.out != OUT_NONE && c.out != OUT_REGISTRY)
     {
       enum layer_compression comp;
       if (export_parse_compression (c.compression, &comp, err) < 0
           || export_compress (eo.store, &img, comp, err) < 0 || write_output (&c, &img, err) < 0)
         goto out;
     }
+  if (push_outputs (eo.store, &c, &img, err) < 0)
+    goto out;
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
   {
@@ -354,11 +459,13 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       }
     json_decref (prov);
   }
-  if (!c.quiet && c.out != OUT_NONE)
+  if (!c.quiet && c.out != OUT_NONE && c.out != OUT_REGISTRY)
     fprintf (stderr, "wrote %s\n", c.dest);
   puts (img.config_digest);
   ret = 0;
 out:
+  if (in_txn)
+    store_txn_end (eo.store);
   exec_image_release (&img);
   ignore_matcher_free (ignore);
   plan_free (plan);
@@ -366,6 +473,7 @@ out:
   buildopts_release (&c.b);
   free (c.tags);
   free (c.dest);
+  cli_registry_release (&c.reg);
   for (size_t i = 0; i < c.n_secrets; i++)
     {
       free ((char *) c.secrets[i].id);

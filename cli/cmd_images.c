@@ -98,7 +98,7 @@ fill_row (struct store *s, const struct store_ref *ref, struct row *r, bale_erro
   if (store_image_read (s, ref->digest, NULL, &img, err) < 0)
     return bale_error_wrap (err, "image '%s'", ref->name);
   cli_familiar (ref->name, &r->cols[0], &r->cols[1]);
-  r->cols[2] = xstrndup (digest_hex (img.config), 12);
+  r->cols[2] = xstrndup (digest_hex (img.id), 12);
   created = json_string_value (json_object_get (img.config_json, "created"));
   r->created = parse_rfc3339 (created);
   r->created_at = xstrdup (created ? created : "");

@@ -33,7 +33,7 @@ describe (const struct store_image *img, const struct store_ref *refs, size_t n)
       json_array_append_new (layers, json_string (img->diff_ids[i]));
       size += img->layers[i].size;
     }
-  json_object_set_new (o, "Id", json_string (img->config));
+  json_object_set_new (o, "Id", json_string (img->id));
   json_object_set_new (o, "RepoTags", cli_repo_tags (refs, n, img->target));
   json_object_set_new (o, "Created", config_get (img, "created"));
   json_object_set_new (o, "Architecture", config_get (img, "architecture"));
@@ -59,23 +59,29 @@ bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err
 
   if (cli_store_open (g, &s, err) < 0)
     return -1;
-  ret = store_ref_list (s, &refs, &n, err);
-  for (i = first; i < argc && ret == 0; i++)
+  if (store_ref_list (s, &refs, &n, err) < 0)
+    {
+      store_close (s);
+      return -1;
+    }
+  /* As docker: every image found is printed, every one missing is an error (exit 1). */
+  for (i = first, ret = 0; i < argc; i++)
     {
       struct store_image img;
 
-      if ((ret = store_image_read (s, argv[i], NULL, &img, err)) == 0)
+      if (store_image_read (s, argv[i], NULL, &img, err) < 0)
+        ret = -1;
+      else
         {
           json_array_append_new (out, describe (&img, refs, n));
           store_image_release (&img);
         }
     }
-  if (ret == 0)
-    {
-      cleanup_free char *text = json_dumps (out, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
+  {
+    cleanup_free char *text = json_dumps (out, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
 
-      puts (text);
-    }
+    puts (text);
+  }
   store_refs_free (refs, n);
   store_close (s);
   return ret;

@@ -14,9 +14,9 @@
 static void
 load_usage (FILE *f)
 {
-  fputs ("usage: bale load -i FILE\n"
+  fputs ("usage: bale load [-i FILE]\n"
          "  -i, --input FILE   a docker-archive (docker save), an OCI archive or an OCI layout\n"
-         "                     directory\n",
+         "                     directory; standard input when missing or '-'\n",
          f);
 }
 
@@ -28,7 +28,7 @@ load_args (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *input = NULL;
+  const char *input = "-";
   int c;
 
   while ((c = getopt_long (argc, argv, "i:h", opts, NULL)) != -1)
@@ -38,7 +38,7 @@ load_args (int argc, char **argv)
       case 'h': load_usage (stdout); exit (0);
       default: load_usage (stderr); exit (2);
       }
-  if (input == NULL || optind < argc)
+  if (optind < argc)
     {
       load_usage (stderr);
       exit (2);

@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/store.h"
 #include "common/error.h"
@@ -13,8 +15,9 @@
 static void
 save_usage (FILE *f)
 {
-  fputs ("usage: bale save -o FILE NAME...\n"
-         "  -o, --output FILE   the docker-archive to write (Docker 25+ layout)\n",
+  fputs ("usage: bale save [-o FILE] NAME...\n"
+         "  -o, --output FILE   the docker-archive to write (Docker 25+ layout); standard\n"
+         "                      output when missing or '-'\n",
          f);
 }
 
@@ -26,7 +29,7 @@ save_args (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *output = NULL;
+  const char *output = "-";
   int c;
 
   while ((c = getopt_long (argc, argv, "o:h", opts, NULL)) != -1)
@@ -36,7 +39,7 @@ save_args (int argc, char **argv)
       case 'h': save_usage (stdout); exit (0);
       default: save_usage (stderr); exit (2);
       }
-  if (output == NULL || optind >= argc)
+  if (optind >= argc)
     {
       save_usage (stderr);
       exit (2);
@@ -51,6 +54,10 @@ bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct store *s = NULL;
   int ret;
 
+  /* docker's words: a tar on a terminal is never what was meant. */
+  if (strcmp (output, "-") == 0 && isatty (STDOUT_FILENO))
+    return bale_make_error (err, 0, "cowardly refusing to save to a terminal: use -o FILE or "
+                            "redirect the output");
   if (cli_store_open (g, &s, err) < 0)
     return -1;
   ret = store_save (s, output, (const char *const *) argv + optind, (size_t) (argc - optind), err);

@@ -32,6 +32,10 @@ static const struct subcommand subcommands[] = {
   { "rmi", bale_cmd_rmi, "remove names, and the blobs no other name needs" },
   { "inspect", bale_cmd_inspect, "print details of images as JSON" },
   { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
+  { "pull", bale_cmd_pull, "fetch an image from a registry into the store" },
+  { "push", bale_cmd_push, "upload an image of the store to a registry" },
+  { "login", bale_cmd_login, "record credentials for a registry" },
+  { "logout", bale_cmd_logout, "remove the credentials of a registry" },
 };
 
 static void

@@ -10,6 +10,7 @@
 #include "cli/store.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "runtime/registry.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -51,9 +52,15 @@ resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platfo
     }
   else
     {
-      int r = store_ref_lookup (s, ref, target, err);
-      if (r <= 0)
-        return r < 0 ? -1 : 1;
+      struct cli_global *g = ctx;
+      int r = g->pull_always ? 0 : store_ref_lookup (s, ref, target, err);
+      if (r < 0)
+        return -1;
+      if (r == 0 && !g->pull_opts)
+        return 1;
+      /* docker build pulls a base it does not have (and every base with --pull). */
+      if (r == 0 && registry_pull (s, ref, platform, g->pull_opts, target, err) < 0)
+        return -1;
     }
   if (store_image_read (s, target, platform, &img, err) < 0)
     return -1;

@@ -28,6 +28,10 @@
 
 /* ---- diagnostics ------------------------------------------------------------------------ */
 
+static void make_at (const struct plan *p, bale_error_t *err, const struct bale_span *span,
+                     enum bale_severity sev, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 5, 0)));
+
 static void
 make_at (const struct plan *p, bale_error_t *err, const struct bale_span *span, enum bale_severity sev,
          const char *fmt, va_list ap)
@@ -552,7 +556,7 @@ resolve_base (struct plan *p, const struct plan_opts *o, struct plan_stage *st, 
     }
   r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, &st->base_digest, &e) : 1;
   if (r < 0)
-    return plan_error_at (p, &st->from->args[0].span, err, "%s: %s", st->from->args[0].value, e ? e->msg : "failed to resolve");
+    return plan_error_at (p, &st->from->args[0].span, err, "base image %s: %s", st->base, e ? e->msg : "failed to resolve");
   if (r > 0)
     {
       if (!o->lenient)

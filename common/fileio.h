@@ -9,4 +9,7 @@
 /* Append everything fd holds to sb, retrying on EINTR. path names the file in errors. */
 int bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err);
 
+/* Write all len bytes of buf to fd, retrying on EINTR and short writes. 0, or -1 with errno. */
+int bale_write_all (int fd, const void *buf, size_t len);
+
 #endif

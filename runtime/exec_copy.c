@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/xalloc.h"
+#include "runtime/addurl.h"
 #include "runtime/copy.h"
 #include "runtime/dirwalk.h"
 #include "runtime/executor_internal.h"
@@ -71,6 +72,7 @@ struct fs_job
   const char *tmpdir;
   struct layer_write_opts wopts;
   time_t now;
+  char *const *url_files; /* ADD <url>: the downloads, relative to context; else NULL */
 };
 
 static int
@@ -149,13 +151,14 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.src_kind = j->src_is_context ? COPY_ROOT_CONTEXT : COPY_ROOT_IMAGE;
       spec.ignore = j->src_is_context ? j->ignore : NULL;
       spec.dest_fd = dest_fd;
-      spec.sources = s->argv;
+      spec.sources = j->url_files ? j->url_files : s->argv;
       spec.n_sources = s->argc - 1;
       spec.heredocs = hd;
       spec.n_heredocs = s->n_files;
       spec.dest = dest;
       spec.keep_owner = !j->src_is_context;
-      spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0;
+      /* Docker never extracts a download, whatever it holds. */
+      spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;
       spec.tmpdir = j->tmpdir;
       spec.now = j->now;
       r = 0;
@@ -184,35 +187,38 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
   return 0;
 }
 
-static bool
-is_url (const char *s)
-{
-  return strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0;
-}
-
-/* The layers a COPY --from reads: a stage's state, or an image of the store. */
-static int
-source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
-               struct stage_state *tmp, struct stage_state **src, bale_error_t *err)
+/* The layers a --from reads: a stage's state, or an image of the store (into tmp). what
+   names the flag in errors ("COPY --from", "RUN --mount from"). */
+int
+exec_source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                    const struct plan_source *from, const char *what, struct stage_state *tmp,
+                    struct stage_state **src, bale_error_t *err)
 {
   struct store_image img = { 0 };
   char target[DIGEST_STRLEN + 1];
   size_t i;
   int r;
 
-  if (s->from.stage >= 0)
+  if (from->stage >= 0)
     {
-      *src = &x->states[s->from.stage];
+      *src = &x->states[from->stage];
       return 0;
     }
-  r = store_ref_lookup (x->o->store, s->from.image, target, err);
+  r = store_ref_lookup (x->o->store, from->image, target, err);
   if (r < 0)
     return -1;
   if (r == 0)
-    return plan_error_at (x->p, &s->node->span, err, "COPY --from=%s: the image is not in the store "
-                          "(load it with `bale load`, or pull it)", s->from.image);
-  if (store_image_read (x->o->store, target, &st->platform, &img, err) < 0)
-    return -1;
+    return plan_error_at (x->p, &s->node->span, err, "%s=%s: the image is not in the store "
+                          "(load it with `bale load`, or pull it)", what, from->image);
+  {
+    bale_error_t e = NULL;
+    if (store_image_read (x->o->store, target, &st->platform, &img, &e) < 0)
+      {
+        plan_error_at (x->p, &s->node->span, err, "%s=%s: %s", what, from->image, e->msg);
+        bale_error_release (&e);
+        return -1;
+      }
+  }
   for (i = 0; i < img.n_layers; i++)
     {
       struct exec_layer l = { 0 };
@@ -227,21 +233,15 @@ source_layers (struct executor *x, const struct plan_stage *st, const struct pla
   return 0;
 }
 
-static void
-release_state (struct stage_state *s)
-{
-  size_t i;
 
-  for (i = 0; i < s->n_layers; i++)
-    {
-      free (s->layers[i].media_type);
-      free (s->layers[i].path);
-      free (s->layers[i].snapshot);
-    }
-  for (i = 0; i < s->n_new; i++)
-    free (s->new_diff_ids[i]);
-  free (s->layers);
-  free (s->new_diff_ids);
+/* "1000" or "1000:1000": nothing to look up in the image. */
+static bool
+all_digits_spec (const char *s)
+{
+  for (; *s; s++)
+    if ((*s < '0' || *s > '9') && *s != ':')
+      return false;
+  return true;
 }
 
 int
@@ -252,6 +252,7 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   struct fs_job j = { 0 };
   cleanup_free char *tmpdir = xasprintf ("%s/tmp", store_path (x->o->store));
   cleanup_free char *mps = NULL, *dest_mp = NULL, *src_mp = NULL;
+  char *url_dir = NULL, **url_files = NULL;
   int ret = -1;
   size_t i;
 
@@ -265,16 +266,30 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   j.wopts.epoch = x->o->epoch;
   if (s->instr == BALE_I_ADD)
     for (i = 0; i + 1 < s->argc; i++)
-      if (is_url (s->argv[i]))
-        return plan_error_at (x->p, &s->node->span, err, "ADD %s: downloading URLs is not supported yet", s->argv[i]);
-  if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
+      if (addurl_is_url (s->argv[i]))
+        {
+          /* Downloaded here, where the network is; the child copies them like a context. */
+          if (addurl_fetch (s->argv, s->argc - 1, s->checksum, tmpdir, &url_dir, &url_files,
+                            err) < 0)
+            return -1;
+          j.context = url_dir;
+          j.ignore = NULL;
+          j.url_files = url_files;
+          break;
+        }
+  /* COPY --link (without --chmod, as BuildKit decides) builds the files on an empty
+     filesystem: the layer holds them and the parents it creates with default metadata,
+     independent of what is below. --chown names still need the stage's /etc/passwd. */
+  if (s->link && !(s->chmod && *s->chmod) && !(s->chown && *s->chown && !all_digits_spec (s->chown)))
+    j.dest_layers = xcalloc (1, sizeof *j.dest_layers), j.n_dest = 0;
+  else if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
     goto out;
   if (s->instr != BALE_I_WORKDIR)
     {
       j.src_is_context = s->from.stage < 0 && !s->from.image;
       if (!j.src_is_context)
         {
-          if (source_layers (x, st, s, &tmp, &src, err) < 0
+          if (exec_source_layers (x, st, s, &s->from, "COPY --from", &tmp, &src, err) < 0
               || exec_state_snapshots (x, src, &j.src_layers, &j.n_src, err) < 0)
             goto out;
         }
@@ -311,6 +326,7 @@ out:
     }
   free (j.dest_layers);
   free (j.src_layers);
-  release_state (&tmp);
+  exec_state_release (&tmp);
+  addurl_cleanup (url_dir, url_files, url_files ? s->argc - 1 : 0);
   return ret;
 }

@@ -199,7 +199,14 @@ start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *er
       text = json_dumps (r, JSON_COMPACT);
       bale_write_all (fd, text, strlen (text));
       fflush (NULL);
-      _exit (e ? 1 : 0);
+      free (text);
+      json_decref (r);
+      {
+        int code = e ? 1 : 0;
+        bale_error_release (&e);
+        free (tmp);
+        _exit (code);
+      }
     }
   j->pid = pid;
   j->stage = i;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +25,8 @@
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
 #include "runtime/executor_internal.h"
+#include "runtime/fsindex.h"
+#include "runtime/rootview.h"
 #include "runtime/layer.h"
 #include "runtime/sandbox.h"
 #include "runtime/store.h"
@@ -34,6 +38,7 @@ struct run_ctx
 {
   const char *upper;
   struct layer_write_opts wopts;
+  struct fsindex *index; /* copied-rootfs mode: the tree before the step */
 };
 
 static int
@@ -45,7 +50,18 @@ diff_upper (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err)
 
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open %s", r->upper);
-  if (layer_write_dir (fd, &r->wopts, out_fd, &res, err) < 0)
+  if (r->index)
+    {
+      /* Copied rootfs: what changed since the index is the layer. */
+      struct layer_writer *w = layer_writer_new (&r->wopts, out_fd, err);
+      int ret = w ? fsindex_diff (r->index, fd, w, err) : -1;
+      if (ret == 0)
+        ret = layer_writer_finish (w, &res, err);
+      layer_writer_free (w);
+      if (ret < 0)
+        return -1;
+    }
+  else if (layer_write_dir (fd, &r->wopts, out_fd, &res, err) < 0)
     return -1;
   memcpy (rep->diff_id, res.diff_id, sizeof rep->diff_id);
   memcpy (rep->digest, res.digest, sizeof rep->digest);
@@ -139,6 +155,8 @@ struct run_mounts
   size_t n_strings;
   int *locks; /* flock'ed cache directories (sharing=locked) */
   size_t n_locks;
+  char **mounted; /* stage views mounted for bind mounts from= */
+  size_t n_mounted;
 };
 
 static const char *
@@ -166,6 +184,9 @@ run_mounts_release (struct run_mounts *rm)
     free (rm->strings[i]);
   for (i = 0; i < rm->n_locks; i++)
     close (rm->locks[i]);
+  for (i = 0; i < rm->n_mounted; i++)
+    umount2 (rm->mounted[i], MNT_DETACH);
+  free (rm->mounted);
   free (rm->strings);
   free (rm->locks);
   free (rm->v);
@@ -222,9 +243,114 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
   return 0;
 }
 
+/* A writable view for RUN --mount=type=bind,rw: an overlay whose upper directory is thrown
+   away with the step, as BuildKit discards what a step writes to a bind mount. */
 static int
-setup_mounts (struct executor *x, const struct plan_step *s, struct run_mounts *rm,
-              bale_error_t *err)
+writable_view (struct executor *x, const char *const *lowers, size_t n, const char *dir, size_t i,
+               struct run_mounts *rm, const char **out, bale_error_t *err)
+{
+  char *base = xasprintf ("%s/rw.%zu", dir, i);
+  char *u = xasprintf ("%s/u", base), *w = xasprintf ("%s/w", base), *m = xasprintf ("%s/m", base);
+  char *e = xasprintf ("%s/e", base);
+  struct strbuf opts = STRBUF_INIT;
+  size_t k;
+  int ret = -1;
+
+  keep (rm, base);
+  keep (rm, u);
+  keep (rm, w);
+  keep (rm, e);
+  keep (rm, m);
+  if (!x->o->private_mounts)
+    return bale_make_error (err, 0, "read-write bind mounts need the build to run in its own mount namespace");
+  if (mkdir (base, 0700) < 0 || mkdir (u, 0755) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0755) < 0
+      || mkdir (e, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create %s", base);
+  strbuf_addstr (&opts, "lowerdir=");
+  for (k = 0; k < n; k++)
+    strbuf_addf (&opts, "%s%s", k ? ":" : "", lowers[k]);
+  if (n == 0)
+    strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
+  strbuf_addf (&opts, ",upperdir=%s,workdir=%s", u, w);
+  if (mount ("overlay", m, "overlay", 0, opts.buf) < 0)
+    bale_make_error (err, errno, "cannot mount a writable view at %s", m);
+  else
+    {
+      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+      rm->mounted[rm->n_mounted++] = m;
+      *out = m;
+      ret = 0;
+    }
+  strbuf_release (&opts);
+  return ret;
+}
+
+/* RUN --mount=type=bind,from=STAGE|IMAGE: a read-only view of that filesystem, mounted in
+   bale's own private mount namespace (the caller entered it before opening the store, so
+   nothing leaks to the host even if bale is killed) for the sandbox to bind from. */
+static int
+bind_from (struct executor *x, const struct plan_stage *st, const struct plan_step *s, size_t i,
+           const struct mount_opts *m, const char *dir, struct run_mounts *rm, const char **source,
+           bale_error_t *err)
+{
+  struct stage_state tmp = { 0 }, *src = NULL;
+  const char **lowers = NULL;
+  size_t n = 0;
+  char *mp;
+  int ret = -1;
+
+  if (!x->o->private_mounts)
+    return bale_make_error (err, 0, "--mount=%s: bind mounts from a stage need the build to run "
+                                    "in its own mount namespace (exec_opts.private_mounts)", s->mounts[i]);
+  if (exec_source_layers (x, st, s, &s->mount_from[i], "RUN --mount from", &tmp, &src, err) < 0
+      || exec_state_snapshots (x, src, &lowers, &n, err) < 0)
+    goto out;
+  mp = xasprintf ("%s/from.%zu", dir, i);
+  keep (rm, mp);
+  if (mkdir (mp, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create %s", mp);
+      goto out;
+    }
+  if (m->rw)
+    {
+      const char *view = NULL;
+      if (writable_view (x, lowers, n, dir, i, rm, &view, err) < 0)
+        goto out;
+      mp = (char *) view;
+    }
+  else
+    {
+      if (rootview_mount (lowers, n, mp, err) < 0)
+        goto out;
+      if (n > 0)
+        {
+          rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+          rm->mounted[rm->n_mounted++] = mp;
+        }
+    }
+  {
+    cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
+    char *path = xasprintf ("%s%s", mp, strcmp (clean, "/") == 0 ? "" : clean);
+    struct stat sb;
+    keep (rm, path);
+    if (lstat (path, &sb) < 0)
+      {
+        bale_make_error (err, 0, "--mount=%s: \"%s\" not found in %s", s->mounts[i], clean, m->from);
+        goto out;
+      }
+    *source = path;
+  }
+  ret = 0;
+out:
+  free (lowers);
+  exec_state_release (&tmp);
+  return ret;
+}
+
+static int
+setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+              const char *dir, struct run_mounts *rm, bale_error_t *err)
 {
   size_t i;
 
@@ -254,10 +380,19 @@ setup_mounts (struct executor *x, const struct plan_step *s, struct run_mounts *
         }
       else if (!strcmp (m.type, "bind"))
         {
-          if (m.from)
-            r = bale_make_error (err, 0, "--mount=%s: bind mounts from a stage or image are not supported yet", s->mounts[i]);
-          else if (m.rw)
-            r = bale_make_error (err, 0, "--mount=%s: read-write bind mounts are not supported yet", s->mounts[i]);
+          if (m.from && s->mount_from)
+            {
+              const char *src = NULL;
+              r = bind_from (x, st, s, i, &m, dir, rm, &src, err);
+              if (r == 0)
+                {
+                  struct sandbox_mount *sm = add_mount (rm);
+                  sm->type = SANDBOX_MOUNT_BIND;
+                  sm->source = src;
+                  sm->target = target;
+                  sm->readonly = !m.rw;
+                }
+            }
           else
             {
               /* From the build context, never outside it. */
@@ -275,11 +410,22 @@ setup_mounts (struct executor *x, const struct plan_step *s, struct run_mounts *
                 }
               else
                 {
-                  struct sandbox_mount *sm = add_mount (rm);
-                  sm->type = SANDBOX_MOUNT_BIND;
-                  sm->source = keep (rm, real);
-                  sm->target = target;
-                  sm->readonly = true;
+                  struct sandbox_mount *sm;
+                  struct stat sb;
+                  const char *source = keep (rm, real);
+                  /* rw: the step writes to a throwaway overlay on the context directory. */
+                  if (m.rw && (stat (real, &sb) < 0 || !S_ISDIR (sb.st_mode)))
+                    r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a file is not supported", s->mounts[i]);
+                  else if (m.rw)
+                    r = writable_view (x, (const char *const *) &real, 1, dir, i, rm, &source, err);
+                  if (r == 0)
+                    {
+                      sm = add_mount (rm);
+                      sm->type = SANDBOX_MOUNT_BIND;
+                      sm->source = source;
+                      sm->target = target;
+                      sm->readonly = !m.rw;
+                    }
                 }
             }
         }
@@ -336,13 +482,85 @@ setup_files (const struct plan_step *s, const char *dir, struct run_mounts *rm, 
   return 0;
 }
 
+/* Whether overlayfs mounts work here (with an upper directory on the store's filesystem),
+   tried once per build in a throwaway mount namespace. BALE_FORCE_COPY=1 says no. */
+static bool
+overlay_usable (struct executor *x)
+{
+  cleanup_free char *dir = NULL, *l = NULL, *u = NULL, *w = NULL, *m = NULL, *opts = NULL;
+  const char *force = getenv ("BALE_FORCE_COPY");
+  pid_t pid;
+  int status = 1;
+
+  if (x->overlay >= 0)
+    return x->overlay;
+  x->overlay = 0;
+  if (force && strcmp (force, "1") == 0)
+    return false;
+  dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
+  if (!mkdtemp (dir))
+    return false;
+  l = xasprintf ("%s/l", dir);
+  u = xasprintf ("%s/u", dir);
+  w = xasprintf ("%s/w", dir);
+  m = xasprintf ("%s/m", dir);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
+  if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0)
+    pid = -1;
+  else
+    pid = fork ();
+  if (pid == 0)
+    {
+      bale_error_t e = NULL;
+      int code = rootview_unshare (&e) < 0 || mount ("overlay", m, "overlay", 0, opts) < 0;
+      bale_error_release (&e);
+      _exit (code);
+    }
+  if (pid > 0)
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  {
+    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bale_error_t e = NULL;
+    if (parent >= 0)
+      dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
+    bale_error_release (&e);
+  }
+  x->overlay = pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+  return x->overlay;
+}
+
+/* Copied-rootfs mode: the stage's layers applied in order into root. */
+static int
+copy_root (struct executor *x, struct stage_state *state, const char *root, bale_error_t *err)
+{
+  cleanup_close int root_fd = -1;
+  size_t i;
+
+  if (mkdir (root, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create %s", root);
+  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", root);
+  for (i = 0; i < state->n_layers; i++)
+    {
+      struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = state->layers[i].diff_id };
+      cleanup_close int fd = store_blob_open (x->o->store, state->layers[i].digest, err);
+      if (fd < 0 || layer_extract (fd, root_fd, &opts, NULL, err) < 0)
+        return bale_error_wrap (err, "copying layer %s", state->layers[i].diff_id);
+    }
+  return 0;
+}
+
 int
 exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                size_t stepno, bale_error_t *err)
 {
   struct stage_state *state = &x->states[st->index];
   cleanup_free char *dir = xasprintf ("%s/tmp/run.XXXXXX", store_path (x->o->store));
-  cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL;
+  cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL, *root = NULL;
+  struct fsindex *index = NULL;
   const char **lowers = NULL, **env = NULL, **argv = NULL;
   size_t n_lowers = 0, i, n_env = 0;
   struct run_mounts rm = { 0 };
@@ -353,6 +571,16 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
 
   if (s->security && strcmp (s->security, "insecure") == 0)
     return plan_error_at (x->p, &s->node->span, err, "RUN --security=insecure is not supported");
+  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
+  {
+    const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
+    const struct bale_platform *host = &x->p->build_platform;
+    if (pl->arch && host->arch && strcmp (pl->arch, host->arch) != 0)
+      return plan_error_at (x->p, &s->node->span, err,
+                            "RUN: the stage is for %s/%s but this machine is %s/%s, and bale "
+                            "does not run steps under emulation",
+                            pl->os, pl->arch, host->os, host->arch);
+  }
   if (!mkdtemp (dir))
     return bale_make_error (err, errno, "cannot create %s", dir);
   upper = xasprintf ("%s/upper", dir);
@@ -362,9 +590,27 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
       goto out;
     }
-  if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
-    goto out;
-  if (setup_mounts (x, s, &rm, err) < 0 || setup_files (s, dir, &rm, err) < 0)
+  if (overlay_usable (x))
+    {
+      if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
+        goto out;
+    }
+  else
+    {
+      static bool said;
+      cleanup_close int root_fd = -1;
+      root = xasprintf ("%s/root", dir);
+      if (!said && x->o->progress)
+        fprintf (x->o->progress, "bale: overlayfs is not available here: RUN steps run on a "
+                                 "copied root filesystem (slower)\n");
+      said = true;
+      if (copy_root (x, state, root, err) < 0)
+        goto out;
+      root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (root_fd < 0 || fsindex_build (root_fd, &index, err) < 0)
+        goto out;
+    }
+  if (setup_mounts (x, st, s, dir, &rm, err) < 0 || setup_files (s, dir, &rm, err) < 0)
     {
       bale_error_wrap (err, "Dockerfile:%d: RUN", s->node->span.line);
       goto out;
@@ -393,6 +639,13 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.n_lowerdirs = n_lowers;
   spec.upperdir = upper;
   spec.workdir = work;
+  if (root)
+    {
+      spec.copy_root = root;
+      spec.force_copy = true;
+      spec.lowerdirs = NULL;
+      spec.n_lowerdirs = 0;
+    }
   spec.argv = argv;
   spec.env = env;
   spec.cwd = s->workdir;
@@ -430,7 +683,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       }
   }
   {
-    struct run_ctx rc = { upper, { 0 } };
+    struct run_ctx rc = { root ? root : upper, { 0 }, index };
     struct exec_layer l;
     rc.wopts.compression = LAYER_COMPRESSION_NONE;
     rc.wopts.overlay_upper = true;
@@ -439,7 +692,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     if (exec_child_layer (x, s, diff_upper, &rc, &l, err) < 0)
       goto out_fd;
     /* The upper directory is already the layer in overlay form: keep it as its snapshot. */
-    if (snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
+    if (!root && snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
       {
         free (l.path);
         goto out_fd;
@@ -453,6 +706,7 @@ out_fd:
   if (!x->o->progress && spec.stdout_fd >= 0)
     close (spec.stdout_fd);
 out:
+  fsindex_free (index);
   sandbox_result_release (&res);
   run_mounts_release (&rm);
   free (lowers);

@@ -60,8 +60,8 @@ exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is
     }
 }
 
-static void
-state_release (struct stage_state *s)
+void
+exec_state_release (struct stage_state *s)
 {
   size_t i;
 
@@ -120,8 +120,15 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
     return 0;
   if (!x->o->store || !st->base_digest)
     return plan_error_at (x->p, &st->from->span, err, "FROM %s: the image's layers are not in a store", st->base);
-  if (store_image_read (x->o->store, st->base_digest, &st->platform, &img, err) < 0)
-    return bale_error_wrap (err, "FROM %s", st->base);
+  {
+    bale_error_t e = NULL;
+    if (store_image_read (x->o->store, st->base_digest, &st->platform, &img, &e) < 0)
+      {
+        plan_error_at (x->p, &st->from->span, err, "FROM %s: %s", st->base, e->msg);
+        bale_error_release (&e);
+        return -1;
+      }
+  }
   for (i = 0; i < img.n_layers; i++)
     {
       struct exec_layer l = { 0 };
@@ -254,7 +261,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0 };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1 };
   size_t i;
   int ret = 0;
 
@@ -275,7 +282,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   if (ret < 0)
     exec_image_release (out);
   for (i = 0; i < p->n_stages; i++)
-    state_release (&x.states[i]);
+    exec_state_release (&x.states[i]);
   free (x.states);
   return ret < 0 ? -1 : 0;
 }

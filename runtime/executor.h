@@ -60,6 +60,9 @@ struct exec_opts
   FILE *progress;         /* step lines and RUN output; NULL for quiet */
   const struct exec_secret *secrets;
   size_t n_secrets;
+  /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
+     store was opened): RUN --mount from= may mount stage views there. */
+  bool private_mounts;
 };
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,

@@ -21,9 +21,16 @@ struct executor
   const struct exec_opts *o;
   struct stage_state *states; /* one per plan stage */
   size_t stepno;              /* steps run so far, for the progress lines */
+  int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
 };
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
+void exec_state_release (struct stage_state *s);
+/* The layers a --from reads: a stage's state, or an image of the store copied into tmp (the
+   caller releases tmp). what names the flag in errors. */
+int exec_source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                        const struct plan_source *from, const char *what, struct stage_state *tmp,
+                        struct stage_state **src, bale_error_t *err);
 
 /* Build one stage into x->states[st->index]; the stages it reads must be built. */
 int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err);

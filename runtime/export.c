@@ -177,6 +177,10 @@ export_compress (struct store *s, struct exec_image *img, enum layer_compression
 
   if (c == LAYER_COMPRESSION_NONE)
     return 0;
+  /* Until the export has written them, nothing names the compressed blobs: hold off a
+     concurrent `bale prune` or `rmi`. */
+  if (store_txn_begin (s, err) < 0)
+    return -1;
   p.jobs = xcalloc (img->n_layers + 1, sizeof *p.jobs);
   for (i = 0; i < img->n_layers; i++)
     if (uncompressed (img->layers[i].media_type))
@@ -202,7 +206,8 @@ export_compress (struct store *s, struct exec_image *img, enum layer_compression
   for (i = 0; i < p.n; i++)
     bale_error_release (&p.jobs[i].err);
   free (p.jobs);
-  if (ret < 0)
-    return -1;
-  return p.n ? exec_image_set_manifest (img, err) : 0;
+  if (ret == 0 && p.n)
+    ret = exec_image_set_manifest (img, err);
+  store_txn_end (s);
+  return ret < 0 ? -1 : 0;
 }

@@ -615,6 +615,9 @@ write_archive_file (const char *path, struct members *m, bale_error_t *err)
   cleanup_close int fd = -1;
   int ret;
 
+  /* "-": standard output, for `bale save NAME > file` as with docker save. */
+  if (strcmp (path, "-") == 0)
+    return write_tar (STDOUT_FILENO, m, err);
   if (dir_fd < 0)
     return bale_make_error (err, errno, "cannot open the directory of '%s'", path);
   if ((fd = open_temp (dir_fd, base, &tmp, err)) < 0)

@@ -86,7 +86,8 @@ struct layout_docker_image
 /*
  * Write several images into one `docker save` archive, as `docker save a b` does: the blobs
  * once each, one index.json entry per name (one unnamed entry for an untagged image), one
- * manifest.json item per image with all its names in RepoTags, and repositories.
+ * manifest.json item per image with all its names in RepoTags, and repositories. path "-"
+ * writes to standard output (not atomically, then).
  */
 int layout_write_docker_archive_multi (const char *path, const struct layout_docker_image *items,
                                        size_t n, bale_error_t *err);

@@ -43,6 +43,8 @@ struct store
 
 /* ---- opening ------------------------------------------------------------------------------ */
 
+/* Create (if needed) and open a directory of the store. O_NOFOLLOW: a symlink planted in
+   place of blobs/ or tmp/ must not send our writes elsewhere. */
 static int
 mkdir_open (int dirfd, const char *name, const char *what, bale_error_t *err)
 {
@@ -56,6 +58,8 @@ mkdir_open (int dirfd, const char *name, const char *what, bale_error_t *err)
   return fd;
 }
 
+/* Lock files are never replaced, only opened: flock(2) locks the open file description, so
+   two processes must open the same inode for their locks to exclude each other. */
 static int
 open_lock_file (int dirfd, const char *name, const char *what, bale_error_t *err)
 {
@@ -85,6 +89,8 @@ mkdir_parents (const char *path, bale_error_t *err)
   return 0;
 }
 
+/* Writes and renames go through these fds (openat/renameat), so the temporary file and its
+   final name are always in the same store, whatever happens to the paths meanwhile. */
 static int
 open_dirs (struct store *s, bale_error_t *err)
 {
@@ -190,6 +196,11 @@ lock_fd (int fd, int op, const char *what, bale_error_t *err)
   return 0;
 }
 
+/*
+ * Why a shared lock rather than the mutation lock: a build writes layers for minutes, and
+ * other builds and loads must go on meanwhile; only gc needs them all to stop. flock locks
+ * are dropped by the kernel when a process dies, so a killed build cannot block gc forever.
+ */
 int
 store_txn_begin (struct store *s, bale_error_t *err)
 {
@@ -251,6 +262,7 @@ commit_temp (struct store *s, int fd, const char *tmp, int dirfd, const char *fi
   return 0;
 }
 
+/* Replace root/name: readers (which take no lock) see the old file or the new one, whole. */
 static int
 write_file_atomic (struct store *s, const char *name, const void *data, size_t len,
                    bale_error_t *err)
@@ -272,13 +284,20 @@ write_file_atomic (struct store *s, const char *name, const void *data, size_t l
 
 /* ---- blob writers ------------------------------------------------------------------------- */
 
+/* The temporary file lives in tmp/, not blobs/: a reader listing blobs/ (gc, other tools)
+   never sees a partial blob, and gc can delete everything in tmp/ once writers are gone. */
 struct store_blob_writer
 {
   struct store *s;
   struct digester d;
   char *tmp;
   int fd;
+  int64_t flushed; /* bytes whose writeback has been started */
 };
+
+/* Start writeback every this many bytes, so the fsync at commit finds little left to write
+   and a big layer costs one pass over the disk, overlapped with producing it. */
+#define WRITEBACK_CHUNK (8 << 20)
 
 struct store_blob_writer *
 store_blob_writer_new (struct store *s, bale_error_t *err)
@@ -306,6 +325,12 @@ store_blob_writer_write (struct store_blob_writer *w, const void *buf, size_t le
   if (bale_write_all (w->fd, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write a blob in store '%s'", w->s->path);
   digester_update (&w->d, buf, len);
+  if ((int64_t) w->d.size - w->flushed >= WRITEBACK_CHUNK)
+    {
+      /* A hint: failure only means the fsync does all the work. */
+      (void) sync_file_range (w->fd, w->flushed, (int64_t) w->d.size - w->flushed, SYNC_FILE_RANGE_WRITE);
+      w->flushed = (int64_t) w->d.size;
+    }
   return 0;
 }
 
@@ -330,6 +355,8 @@ store_blob_writer_abort (struct store_blob_writer *w)
   free (w);
 }
 
+/* Verify and publish the blob; fsync before rename so a crash cannot leave a complete name
+   pointing at incomplete data. */
 static int
 finish_blob (struct store_blob_writer *w, const char *expected, char got[DIGEST_STRLEN + 1],
              bale_error_t *err)
@@ -552,6 +579,7 @@ load_state (struct store *s, const char *name, bale_error_t *err)
   return v;
 }
 
+/* Only called under the mutation lock (edit_state), so no update is lost between writers. */
 static int
 save_state (struct store *s, const char *name, json_t *v, bale_error_t *err)
 {
@@ -575,6 +603,8 @@ load_refs (struct store *s, bale_error_t *err)
 /* One read-modify-write of a state file under the store lock. */
 typedef int (*state_edit_fn) (json_t *doc, void *ctx, bale_error_t *err);
 
+/* fn returns 1 when it changed the document (it is then saved), 0 when not, <0 on error.
+   The file is read again under the lock: a copy read before it may be stale. */
 static int
 edit_state (struct store *s, const char *name, state_edit_fn fn, void *ctx, bale_error_t *err)
 {
@@ -616,8 +646,21 @@ static int
 do_ref_set (json_t *doc, void *ctx, bale_error_t *err)
 {
   struct ref_edit *e = ctx;
+  json_t *refs = json_object_get (doc, "refs");
+  const char *key;
+  json_t *value;
+  const char *prev = json_string_value (json_object_get (refs, e->name));
+  cleanup_free char *old = xstrdup (prev ? prev : "");
 
-  json_object_set_new (json_object_get (doc, "refs"), e->name, json_string (e->digest));
+  json_object_set_new (refs, e->name, json_string (e->digest));
+  if (!digest_is_valid (old) || strcmp (old, e->digest) == 0)
+    return 1;
+  json_object_foreach (refs, key, value)
+    if (json_is_string (value) && strcmp (json_string_value (value), old) == 0)
+      return 1;
+  /* Docker keeps an image that loses its last name (`docker build -t x` again, `docker load`
+     of a newer x) as a dangling <none> image, which prune removes later. */
+  json_object_set_new (refs, old, json_string (old));
   return 1;
 }
 
@@ -631,6 +674,10 @@ store_ref_set (struct store *s, const char *name, const char *digest, bale_error
     return -1;
   if (!digest_is_valid (digest))
     return bale_make_error (err, 0, "invalid digest '%s'", digest ? digest : "");
+  /* A digest as a name only keeps an untagged image: it can name nothing but itself. */
+  if (digest_is_valid (name) && strcmp (name, digest) != 0)
+    return bale_make_error (err, 0, "invalid image name '%s': a digest cannot name another image",
+                            name);
   if (!store_blob_exists (s, digest))
     return bale_make_error (err, 0, "cannot name '%s': blob '%s' is not in the store", name,
                             digest);
@@ -737,6 +784,7 @@ store_ref_list (struct store *s, struct store_ref **out, size_t *n, bale_error_t
 
 /* ---- resolving names and IDs -------------------------------------------------------------- */
 
+/* Docker accepts only lowercase hex in IDs; anything else must be a name. */
 static bool
 is_hex_prefix (const char *p)
 {
@@ -905,6 +953,8 @@ pick_manifest (struct store *s, const char *what, const json_t *index,
   return 0;
 }
 
+/* docker load makes the same check ("len(Layers) == len(rootfs.diff_ids)"): a mismatch
+   would make the snapshot code apply the wrong diff_id to a layer. */
 static int
 read_layers (const char *what, struct store_image *img, bale_error_t *err)
 {
@@ -935,12 +985,32 @@ read_layers (const char *what, struct store_image *img, bale_error_t *err)
   return 0;
 }
 
+/* A single manifest is not chosen by platform: check its config against the one asked for. */
+static int
+check_platform (const char *what, const json_t *config, const struct bale_platform *want,
+                bale_error_t *err)
+{
+  struct bale_platform have = {
+    (char *) json_string_value (json_object_get (config, "os")),
+    (char *) json_string_value (json_object_get (config, "architecture")),
+    (char *) json_string_value (json_object_get (config, "variant")),
+  };
+  cleanup_free char *w = NULL, *h = NULL;
+
+  if (have.os == NULL || have.arch == NULL || platmatch_rank (want, &have) >= 0)
+    return 0;
+  w = platform_format (want);
+  h = platform_format (&have);
+  return bale_make_error (err, 0, "image '%s' is for platform '%s', not '%s'", what, h, w);
+}
+
 static int
 read_image (struct store *s, const char *what, const struct bale_platform *platform,
             struct store_image *img, bale_error_t *err)
 {
   json_t *doc = read_json_blob (s, img->target, err);
   const char *config;
+  bool from_index = false;
 
   if (doc == NULL)
     return -1;
@@ -949,6 +1019,7 @@ read_image (struct store *s, const char *what, const struct bale_platform *platf
     {
       int ret = pick_manifest (s, what, doc, platform, img->manifest, err);
 
+      from_index = true;
       json_decref (doc);
       if (ret < 0 || (doc = read_json_blob (s, img->manifest, err)) == NULL)
         return -1;
@@ -959,7 +1030,10 @@ read_image (struct store *s, const char *what, const struct bale_platform *platf
     return bale_make_error (err, 0, "image '%s': manifest '%s' has no valid config", what,
                             img->manifest);
   memcpy (img->config, config, sizeof img->config);
+  memcpy (img->id, from_index ? img->target : config, sizeof img->id);
   if ((img->config_json = read_json_blob (s, img->config, err)) == NULL)
+    return -1;
+  if (platform && !from_index && check_platform (what, img->config_json, platform, err) < 0)
     return -1;
   return read_layers (what, img, err);
 }
@@ -1046,6 +1120,8 @@ mark (struct store *s, json_t *live, const char *digest, bool follow, int depth)
     mark (s, live, json_string_value (json_object_get (v, "digest")), false, depth + 1);
 }
 
+/* Names and pins are the roots. A root that cannot be read keeps itself only: gc never
+   removes more because something is broken. */
 static int
 mark_roots (struct store *s, json_t *live, bale_error_t *err)
 {
@@ -1114,6 +1190,57 @@ keep_nothing (const char *name, void *ctx)
   return false;
 }
 
+/* The digest in a small file of dirfd (a compressed/ entry), into out; false if it has none. */
+static bool
+read_digest_file (int dirfd, const char *name, char out[DIGEST_STRLEN + 1])
+{
+  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  ssize_t n = fd < 0 ? -1 : read (fd, out, DIGEST_STRLEN);
+
+  if (n != DIGEST_STRLEN)
+    return false;
+  out[DIGEST_STRLEN] = '\0';
+  return digest_is_valid (out);
+}
+
+/*
+ * The export's cache of compressed layers (runtime/export.c) is an index in compressed/:
+ * <diff_id hex>.<algorithm> holds the digest of the compressed blob, which no manifest in
+ * the store names. Keep that blob while its uncompressed layer is live, so `bale rmi` of
+ * one image does not cost every other image its compressed layers; drop entries whose layer
+ * is gone, with their blobs.
+ */
+static int
+mark_compressed (struct store *s, json_t *live, bale_error_t *err)
+{
+  int fd = openat (s->root_fd, "compressed", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *e;
+
+  if (fd < 0 && errno == ENOENT)
+    return 0;
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return bale_make_error (err, errno, "cannot list '%s/compressed'", s->path);
+    }
+  while ((e = readdir (d)) != NULL)
+    {
+      char source[DIGEST_STRLEN + 1], target[DIGEST_STRLEN + 1];
+
+      if (e->d_name[0] == '.' || strlen (e->d_name) < 66 || e->d_name[64] != '.')
+        continue;
+      snprintf (source, sizeof source, "sha256:%.64s", e->d_name);
+      if (json_object_get (live, source) && read_digest_file (dirfd (d), e->d_name, target))
+        json_object_set_new (live, target, json_true ());
+      else
+        unlinkat (dirfd (d), e->d_name, 0);
+    }
+  return 0;
+}
+
+/* Mark and sweep, under both locks: no writer runs and no name changes meanwhile. */
 static int
 collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err)
 {
@@ -1122,7 +1249,7 @@ collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_er
   cleanup_free char *blobs = xasprintf ("%s/blobs/sha256", s->path);
   cleanup_free char *tmp = xasprintf ("%s/tmp", s->path);
 
-  if (mark_roots (s, live, err) < 0)
+  if (mark_roots (s, live, err) < 0 || mark_compressed (s, live, err) < 0)
     return -1;
   if (sweep (s->blobs_fd, blobs, keep_blob, &c, freed, err) < 0)
     return -1;

@@ -21,6 +21,8 @@
  *                        untagged image is kept under its own digest as name
  *   pins.json            {"sha256:…": "why"}: blobs the garbage collector must keep
  *   snapshots/           unpacked layers (owned by the snapshot code)
+ *   compressed/          <diff_id hex>.<alg>: the export's compressed copy of a layer
+ *                        (owned by runtime/export.c); gc keeps it while the layer lives
  *   tmp/                 files being written; never visible anywhere else
  *   lock, gc.lock        flock(2) files
  *
@@ -110,7 +112,8 @@ struct store_ref
   char *digest; /* of a manifest or an index */
 };
 
-/* name → digest (an existing blob). Replaces any previous target. */
+/* name → digest (an existing blob). Replaces any previous target; a previous target left
+   without a name is kept as an untagged image, as Docker does. */
 int store_ref_set (struct store *s, const char *name, const char *digest, bale_error_t *err);
 /* Copy the target of name into out; fails ("no such image") when there is none. */
 int store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],
@@ -153,7 +156,8 @@ struct store_image
 {
   char target[DIGEST_STRLEN + 1];   /* what the name points to: manifest or index */
   char manifest[DIGEST_STRLEN + 1]; /* the manifest chosen for the platform */
-  char config[DIGEST_STRLEN + 1];   /* the image ID */
+  char config[DIGEST_STRLEN + 1];
+  char id[DIGEST_STRLEN + 1]; /* the image ID: store_image_id (target) */
   json_t *manifest_json;
   json_t *config_json;
   struct store_layer *layers;
@@ -163,7 +167,8 @@ struct store_image
 
 /*
  * Read the image what names (anything store_resolve takes). From an index, the entry for
- * platform is chosen (NULL means the host's platform); a single manifest is used as it is.
+ * platform is chosen (NULL means the host's platform). A single manifest is used as it is
+ * when platform is NULL; otherwise its config must be for a platform that serves platform.
  * Checks that the config has one diff_id per layer. Release with store_image_release.
  */
 int store_image_read (struct store *s, const char *what, const struct bale_platform *platform,
@@ -182,7 +187,8 @@ typedef bool (*store_keep_fn) (const char *digest, void *ctx);
 /*
  * Remove every blob not reachable from a name, a pin or keep (may be NULL), and every stray
  * file in tmp/. Reachable means: the target, the manifests of an index, a manifest's config
- * and layers. *freed (may be NULL) receives the bytes removed. Waits for running writers;
+ * and layers, and the compressed/ copies of live layers. *freed (may be NULL) receives
+ * the bytes removed. Waits for running writers;
  * fails with EBUSY if this process has a transaction open.
  */
 int store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err);
@@ -191,7 +197,8 @@ int store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, ba
 
 /*
  * Import a docker-archive (`docker save`, legacy or Docker 25+), an OCI archive (a tar of an
- * OCI layout, possibly compressed) or an OCI layout directory at path. Every blob's digest
+ * OCI layout, possibly compressed) or an OCI layout directory at path ("-": standard
+ * input, which must be an archive). Every blob's digest
  * is verified; paths inside the archive are never used on the file system, and absolute
  * ones or ones with ".." are refused. Docker-archive images become OCI manifests; their
  * layers are stored as they are (application/vnd.oci.image.layer.v1.tar, or +gzip/+zstd

@@ -87,6 +87,8 @@ enum member_kind
   M_LINK, /* a symlink or hardlink; target is a clean archive path */
 };
 
+/* One file of an archive. Nothing is ever extracted to the file system: members become
+   blobs or memory, so a hostile name can at worst fail a lookup, never write outside. */
 struct member
 {
   char *path;
@@ -103,6 +105,7 @@ struct source
   struct store *s;
   const char *path; /* as the user gave it, for errors */
   int dir_fd;       /* an OCI layout directory, or -1 */
+  bool from_stdin;  /* path was "-" */
   struct member *v;
   size_t n, alloc;
   struct store_ref *names;
@@ -178,12 +181,20 @@ read_freep (struct archive **a)
 static int
 archive_fail (struct archive *a, const struct source *src, bale_error_t *err)
 {
-  return bale_make_error (err, archive_errno (a) > 0 ? archive_errno (a) : 0,
+  int e = archive_errno (a);
+
+  /* libarchive reports format errors as EILSEQ and misuse as EINVAL: its message says more
+     than their strerror ("Invalid or incomplete multibyte or wide character") would. */
+  if (e == EILSEQ || e == EINVAL || e < 0)
+    e = 0;
+  return bale_make_error (err, e,
                           "cannot read archive '%s': %s", src->path,
                           archive_error_string (a) ? archive_error_string (a) : "unknown error");
 }
 
 /* Copy the current member's data into a blob writer; expected (may be NULL) is checked. */
+/* Data blocks go to the writer as libarchive decodes them: memory stays flat however large
+   the layer, and the digest is known when the last block is written. */
 static int
 stream_to_blob (struct archive *a, struct source *src, struct member *m, const char *expected,
                 bale_error_t *err)
@@ -273,6 +284,8 @@ read_regular (struct archive *a, struct source *src, char *path_take, int64_t si
   return read_to_memory (a, src, m, err);
 }
 
+/* docker save (legacy) stores a layer shared by two images once and symlinks the second
+   <id>/layer.tar to it; skopeo does the same. Links are resolved among the members only. */
 static int
 read_link (struct source *src, struct archive_entry *e, char *path_take, bale_error_t *err)
 {
@@ -321,6 +334,8 @@ read_entry (struct archive *a, struct archive_entry *e, struct source *src, bale
   return read_regular (a, src, path, archive_entry_size (e), err);
 }
 
+/* One pass over the archive. manifest.json comes last in docker save output, so nothing can
+   be interpreted before the end: every member is kept (as a blob or in memory) first. */
 static int
 read_tar (struct source *src, bale_error_t *err)
 {
@@ -332,7 +347,10 @@ read_tar (struct source *src, bale_error_t *err)
   archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
   archive_read_support_format_gnutar (a);
-  if (archive_read_open_filename (a, src->path, 65536) != ARCHIVE_OK)
+  /* "-" is standard input, as `docker load` reads it without -i. */
+  if ((src->from_stdin ? archive_read_open_fd (a, STDIN_FILENO, 65536)
+                       : archive_read_open_filename (a, src->path, 65536))
+      != ARCHIVE_OK)
     return archive_fail (a, src, err);
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
     if (read_entry (a, e, src, err) < 0)
@@ -404,6 +422,9 @@ source_json (const struct source *src, const char *path, bale_error_t *err)
 }
 
 /* Make sure the blob desc describes is in the store, copying it from a layout directory. */
+/* Blobs of a tar were verified against their names as they were stored; blobs of a layout
+   directory are copied here, verified the same way. Sizes are checked against the
+   descriptor, as a registry would. */
 static int
 ensure_blob (struct source *src, const char *digest, int64_t size, bale_error_t *err)
 {
@@ -497,7 +518,10 @@ import_descriptor (struct source *src, const json_t *desc, int depth, bale_error
     return bale_make_error (err, 0, "indexes nested too deep in '%s'", src->path);
   if (ensure_blob (src, digest, json_is_integer (size) ? json_integer_value (size) : -1, err) < 0)
     return -1;
-  if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST))
+  /* index.json entries SHOULD carry a mediaType but need not; what they name is always an
+     index or a manifest, and import_children finds out which. */
+  if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST)
+      || (mt == NULL && depth == 0))
     return import_children (src, digest, depth, err);
   return 0;
 }
@@ -692,6 +716,8 @@ docker_item_manifest (struct source *src, const json_t *item, char out[DIGEST_ST
   return store_blob_put (src->s, manifest_bytes, len, out, err);
 }
 
+/* The docker-archive view: each manifest.json item becomes an OCI manifest over the same
+   config and layer blobs. */
 static int
 import_docker (struct source *src, bale_error_t *err)
 {
@@ -741,7 +767,9 @@ load_source (struct source *src, bale_error_t *err)
 {
   struct stat st;
 
-  if (stat (src->path, &st) < 0)
+  if (src->from_stdin)
+    st.st_mode = S_IFREG;
+  else if (stat (src->path, &st) < 0)
     return bale_make_error (err, errno, "cannot load '%s'", src->path);
   if (S_ISDIR (st.st_mode))
     {
@@ -755,6 +783,11 @@ load_source (struct source *src, bale_error_t *err)
      that is both. */
   if (has_member (src, "index.json") && has_member (src, "oci-layout"))
     return import_oci (src, err);
+  /* A docker-archive is read from its tar only: an extracted one would need every path of
+     manifest.json resolved safely on the file system, which the tar view avoids. */
+  if (src->dir_fd >= 0)
+    return bale_make_error (err, 0, "'%s' is a directory but not an OCI layout (no index.json "
+                            "and oci-layout); load a docker-archive as a tar file", src->path);
   if (has_member (src, "manifest.json"))
     return import_docker (src, err);
   return bale_make_error (err, 0,
@@ -772,7 +805,8 @@ store_load (struct store *s, const char *path, struct store_ref **names, size_t 
 
   memset (&src, 0, sizeof src);
   src.s = s;
-  src.path = path;
+  src.from_stdin = strcmp (path, "-") == 0;
+  src.path = src.from_stdin ? "standard input" : path;
   src.dir_fd = -1;
   /* Blobs stored before their image is named must survive a concurrent gc. */
   if (store_txn_begin (s, err) < 0)
@@ -843,6 +877,7 @@ prepare_item (struct store *s, struct save_item *it, bale_error_t *err)
 }
 
 /* The item for what: an image already in items gets one more name. */
+/* docker save a:1 a:2 writes one image with two RepoTags, not two copies: group by target. */
 static int
 add_save_item (struct store *s, const char *what, struct save_item *items, size_t *n,
                bale_error_t *err)

@@ -135,4 +135,16 @@ reproducible_layers () {
 }
 check "SOURCE_DATE_EPOCH: rebuilding after touching a file gives the same bytes" reproducible_layers
 
+copy_link () {
+  printf '%s\n' 'FROM busybox' 'COPY --link top.txt /etc/linked/' > "$ctx/Dockerfile"
+  build t11 || return 1
+  l=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); m=json.load(open(sys.argv[1]+"/blobs/sha256/"+i["manifests"][-1]["digest"][7:])); print(m["layers"][-1]["digest"][7:])' "$T_TMP/t11.oci")
+  # The layer holds the new file and the parents it creates with default metadata, not the
+  # base's /etc.
+  [ "$(tar -tvzf "$T_TMP/t11.oci/blobs/sha256/$l" | awk '{print $1, $2, $6}' | tr '\n' ' ')" = \
+    "drwxr-xr-x 0/0 etc/ drwxr-xr-x 0/0 etc/linked/ -rw-r--r-- 0/0 etc/linked/top.txt " ] &&
+    [ -f "$T_TMP/t11/rootfs/etc/passwd" ] && [ -f "$T_TMP/t11/rootfs/etc/linked/top.txt" ]
+}
+check "COPY --link: a layer independent of what is below" copy_link
+
 done_testing

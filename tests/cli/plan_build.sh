@@ -200,10 +200,12 @@ explain_store_image_dropped_cmd () {
 check "explain: an image in the store, the base CMD dropped by ENTRYPOINT" explain_store_image_dropped_cmd
 
 build_missing_base () {
-  printf 'FROM example.com/not/here:1\nCMD ["x"]\n' > "$ctx/Dockerfile"
+  # Not in the store, so bale pulls it, from a registry that is not there.
+  printf 'FROM 127.0.0.1:1/not/here:1\nCMD ["x"]\n' > "$ctx/Dockerfile"
   if "$BALE" build -q "$ctx" > /dev/null 2> "$T_TMP/err"; then return 1; fi
-  grep -q 'Dockerfile:1:6: error: base image example.com/not/here:1 is not in the store' "$T_TMP/err"
+  grep -q "Dockerfile:1:6: error: base image 127.0.0.1:1/not/here:1: .*Couldn't connect" "$T_TMP/err" &&
+    "$BALE" plan "$ctx" 2>&1 | grep -q 'base image 127.0.0.1:1/not/here:1 is not in the store: planning with an empty image config'
 }
-check "build: a base image the store lacks is a located error" build_missing_base
+check "build: a base image that can be neither found nor pulled is a located error; plan never pulls" build_missing_base
 
 done_testing

@@ -183,4 +183,55 @@ parallel_stage_failure () {
 }
 check "a failing stage stops the others and is reported with its location" parallel_stage_failure
 
+foreign_platform_is_clear () {
+  [ "$(uname -m)" = x86_64 ] && other=linux/arm64 || other=linux/amd64
+  df 'FROM scratch' 'COPY Dockerfile /x' 'RUN true'
+  build r12 --platform "$other" && return 1
+  grep -q "Dockerfile:3:1: error: RUN: the stage is for $other but this machine is" "$T_TMP/err" || return 1
+  df 'FROM busybox' 'CMD ["sh"]'
+  build r12 --platform "$other" && return 1
+  grep -q "Dockerfile:1:6: error: base image docker.io/library/busybox:latest: .*is for platform" "$T_TMP/err"
+}
+check "a foreign --platform: RUN and base images fail with a located, plain reason" foreign_platform_is_clear
+
+copied_rootfs_fallback () {
+  # Where overlayfs cannot be used, RUN works on a copied rootfs and a walking differ: the
+  # same changes must come out (BALE_FORCE_COPY=1 takes that path here).
+  df 'FROM busybox' 'RUN rm /etc/group && mkdir -p /d/e && echo a > /d/e/a && ln -s a /d/e/l' \
+    'RUN rm -rf /d && mkdir /d && echo b > /d/b && chmod 600 /etc/passwd'
+  rm -rf "$T_TMP/fc" "$T_TMP/fc.oci"
+  BALE_FORCE_COPY=1 "$BALE" build -t fc:latest --output "type=oci,dest=$T_TMP/fc.oci" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  grep -q "overlayfs is not available here: RUN steps run on a copied root filesystem" "$T_TMP/err" || return 1
+  umoci unpack --image "$T_TMP/fc.oci:latest" "$T_TMP/fc" > /dev/null 2>&1 || return 1
+  r=$T_TMP/fc/rootfs
+  [ ! -e "$r/etc/group" ] && [ ! -e "$r/d/e" ] && [ "$(cat "$r/d/b")" = b ] &&
+    [ "$(stat -c %a "$r/etc/passwd")" = 600 ] && [ -x "$r/bin/busybox" ] &&
+    [ "$("$BALE" run fc cat /d/b)" = b ]
+}
+check "RUN without overlayfs: a copied rootfs, the same layers' effect" copied_rootfs_fallback
+
+bind_mount_from_stage () {
+  df 'FROM busybox AS tools' 'RUN mkdir /out && echo "from tools" > /out/msg' 'FROM busybox' \
+    'RUN --mount=type=bind,from=tools,source=/out,target=/mnt cat /mnt/msg > /got' \
+    'RUN --mount=type=bind,from=busybox,target=/bb test -x /bb/bin/busybox && echo ok > /got2'
+  build r13 || return 1
+  r=$T_TMP/r13/rootfs
+  [ "$(cat "$r/got")" = "from tools" ] && [ "$(cat "$r/got2")" = ok ] && [ ! -e "$r/mnt/msg" ] &&
+    ! grep -q "$BALE_STORE" /proc/self/mountinfo
+}
+check "RUN --mount=type=bind from a stage and from an image" bind_mount_from_stage
+
+rw_bind_mounts () {
+  mkdir -p "$ctx/sub" && echo orig > "$ctx/sub/f"
+  df 'FROM busybox AS tools' 'RUN mkdir /out && echo t > /out/t' 'FROM busybox' \
+    'RUN --mount=type=bind,source=sub,target=/m,rw echo changed > /m/f && echo new > /m/n && cat /m/f > /got' \
+    'RUN --mount=type=bind,from=tools,source=/out,target=/o,rw echo w > /o/t && cat /o/t > /got2' \
+    'RUN --mount=type=bind,from=tools,source=/out,target=/o cat /o/t > /got3'
+  build r14 || return 1
+  r=$T_TMP/r14/rootfs
+  [ "$(cat "$r/got")" = changed ] && [ "$(cat "$r/got2")" = w ] && [ "$(cat "$r/got3")" = t ] &&
+    [ "$(cat "$ctx/sub/f")" = orig ] && [ ! -e "$ctx/sub/n" ] && [ ! -e "$r/m" ] && [ ! -e "$r/o/t" ]
+}
+check "RUN --mount=type=bind,rw: the step writes, nothing keeps it (context, stage, image)" rw_bind_mounts
+
 done_testing

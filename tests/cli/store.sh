@@ -35,6 +35,13 @@ load_hand () {
 }
 check "load a hand-made legacy docker-archive" load_hand
 
+load_gzipped () {
+  gzip -c "$T_TMP/hand.tar" > "$T_TMP/hand.tar.gz" &&
+    BALE_STORE=$T_TMP/store-gz "$BALE" load -i "$T_TMP/hand.tar.gz" | grep -qx 'Loaded image: hand:v1' &&
+    BALE_STORE=$T_TMP/store-gz2 "$BALE" load < "$T_TMP/hand.tar.gz" | grep -qx 'Loaded image: hand:v1'
+}
+check "load a compressed archive (docker save | gzip), from a file and from stdin" load_gzipped
+
 images_table () {
   "$BALE" images > "$T_TMP/out" || return 1
   id=$(cut -c1-12 "$T_TMP/hand.id")
@@ -105,6 +112,12 @@ EOF
 }
 check "save two images, load them into another store (--store)" save_round_trip
 
+save_to_stdout () {
+  "$BALE" save mk:1 > "$T_TMP/stdout.tar" && tar -tf "$T_TMP/stdout.tar" | grep -qx manifest.json &&
+    BALE_STORE=$T_TMP/store3 "$BALE" load -i "$T_TMP/stdout.tar" | grep -qx 'Loaded image: mk:1'
+}
+check "save to standard output" save_to_stdout
+
 rmi_removes_blobs () {
   "$BALE" rmi other > "$T_TMP/out" || return 1
   grep -qx 'Untagged: other:latest' "$T_TMP/out" || return 1
@@ -138,6 +151,10 @@ errors_name_things () {
   head -c 4096 /dev/urandom > "$T_TMP/junk.tar"
   "$BALE" load -i "$T_TMP/junk.tar" 2> "$T_TMP/err" && return 1
   grep -q "cannot read archive '$T_TMP/junk.tar'" "$T_TMP/err" || return 1
+  "$BALE" inspect mk:1 nothere > "$T_TMP/out" 2> "$T_TMP/err" && return 1
+  grep -q "error: no such image: 'nothere'" "$T_TMP/err" && grep -q '"mk:1"' "$T_TMP/out" || return 1
+  mkdir -p "$T_TMP/notlayout" && "$BALE" load -i "$T_TMP/notlayout" 2> "$T_TMP/err" && return 1
+  grep -q "'$T_TMP/notlayout' is a directory but not an OCI layout" "$T_TMP/err" || return 1
   "$BALE" tag mk:1 'Bad:Name!' 2> "$T_TMP/err" && return 1
   grep -q "invalid image name" "$T_TMP/err"
 }

@@ -148,6 +148,31 @@ put_image (struct store *s, const char *layer, const char *os, const char *arch,
   put_json (s, m, manifest);
 }
 
+static void
+write_text (const char *dir, const char *name, const char *text)
+{
+  char *path = xasprintf ("%s/%s", dir, name);
+  FILE *fp = fopen (path, "w");
+
+  assert_non_null (fp);
+  fputs (text, fp);
+  fclose (fp);
+  free (path);
+}
+
+/* Append an index entry for a stored manifest. */
+static void
+index_add (struct store *s, json_t *index, const char *digest, const struct bale_platform *p)
+{
+  bale_error_t err = NULL;
+  json_t *d = oci_descriptor_new (OCI_MT_MANIFEST, digest, store_blob_size (s, digest, &err), NULL,
+                                  p, &err);
+
+  assert_non_null (d);
+  oci_index_add (index, d);
+  json_decref (d);
+}
+
 /* ---- blobs ---------------------------------------------------------------------------- */
 
 static void
@@ -288,10 +313,27 @@ test_refs_normalized (void **state)
   assert_true (store_ref_set (f->s, "Bad/Name", d, &err) < 0);
   assert_non_null (strstr (err->msg, "invalid image name 'Bad/Name'"));
   bale_error_release (&err);
+  assert_true (store_ref_set (f->s, "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", d, &err) < 0);
+  assert_non_null (strstr (err->msg, "a digest cannot name another image"));
+  bale_error_release (&err);
   /* Naming a blob the store does not have is refused. */
   assert_true (store_ref_set (f->s, "x", "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", &err) < 0);
   bale_error_release (&err);
 
+  /* Renaming away the last name of an image keeps it, untagged. */
+  {
+    char e[DIGEST_STRLEN + 1];
+
+    assert_ok (store_blob_put (f->s, "def", 3, e, &err), &err);
+    assert_ok (store_ref_set (f->s, "example.com:5000/a/b:v1", e, &err), &err);
+    assert_ok (store_ref_set (f->s, "busybox", e, &err), &err);
+    assert_ok (store_ref_list (f->s, &refs, &n, &err), &err);
+    assert_int_equal (n, 3);
+    assert_string_equal (refs[2].name, d);
+    assert_string_equal (refs[2].digest, d);
+    store_refs_free (refs, n);
+    assert_ok (store_ref_delete (f->s, d, &err), &err);
+  }
   assert_ok (store_ref_delete (f->s, "busybox", &err), &err);
   assert_true (store_ref_delete (f->s, "busybox", &err) < 0);
   assert_non_null (strstr (err->msg, "no such image"));
@@ -318,7 +360,8 @@ test_resolve (void **state)
   assert_string_equal (got, m2);
   /* A 12-digit image ID: the config digest, as `bale images` prints it. */
   assert_ok (store_image_read (f->s, "two:v2", NULL, &img, &err), &err);
-  memcpy (prefix, digest_hex (img.config), 12);
+  assert_string_equal (img.id, img.config);
+  memcpy (prefix, digest_hex (img.id), 12);
   prefix[12] = '\0';
   store_image_release (&img);
   assert_ok (store_resolve (f->s, prefix, got, &err), &err);
@@ -408,18 +451,14 @@ test_image_read_from_index (void **state)
   put_image (f->s, "armv6 layer", "linux", "arm", "v6", ma);
   put_image (f->s, "arm64 layer", "linux", "arm64", NULL, mb);
   for (i = 0; i < 3; i++)
-    {
-      json_t *d = oci_descriptor_new (OCI_MT_MANIFEST, digests[i],
-                                      store_blob_size (f->s, digests[i], &err), NULL, plats[i], &err);
-      oci_index_add (index, d);
-      json_decref (d);
-    }
+    index_add (f->s, index, digests[i], plats[i]);
   put_json (f->s, index, idx);
   assert_ok (store_ref_set (f->s, "multi", idx, &err), &err);
 
   assert_ok (store_image_read (f->s, "multi", &want_arm, &img, &err), &err);
   assert_string_equal (img.target, idx);
   assert_string_equal (img.manifest, ma); /* arm/v7 runs arm/v6 */
+  assert_string_equal (img.id, idx); /* the ID of an index is its digest */
   assert_int_equal (img.n_layers, 1);
   assert_string_equal (img.layers[0].media_type, OCI_MT_LAYER_TAR);
   assert_string_equal (img.diff_ids[0], img.layers[0].digest);
@@ -480,6 +519,40 @@ test_gc (void **state)
   assert_int_equal (err->status, EBUSY);
   bale_error_release (&err);
   store_txn_end (f->s);
+}
+
+/* The export's compressed/ index keeps compressed copies of live layers, and only those. */
+static void
+test_gc_keeps_compressed (void **state)
+{
+  struct fixture *f = *state;
+  bale_error_t err = NULL;
+  char m[DIGEST_STRLEN + 1], gz[DIGEST_STRLEN + 1], stale[DIGEST_STRLEN + 1];
+  char *dir = xasprintf ("%s/compressed", f->dir), *name;
+  struct store_image img;
+
+  put_image (f->s, "live layer", "linux", "amd64", NULL, m);
+  assert_ok (store_ref_set (f->s, "live", m, &err), &err);
+  assert_ok (store_image_read (f->s, "live", NULL, &img, &err), &err);
+  assert_ok (store_blob_put (f->s, "gzip of the live layer", 22, gz, &err), &err);
+  assert_ok (store_blob_put (f->s, "gzip of a layer now gone", 24, stale, &err), &err);
+  assert_int_equal (mkdir (dir, 0700), 0);
+  name = xasprintf ("%s.gzip", digest_hex (img.layers[0].digest));
+  write_text (dir, name, gz);
+  free (name);
+  write_text (dir, "0000000000000000000000000000000000000000000000000000000000000000.gzip", stale);
+  store_image_release (&img);
+
+  assert_ok (store_gc (f->s, NULL, NULL, NULL, &err), &err);
+  assert_true (store_blob_exists (f->s, gz));
+  assert_false (store_blob_exists (f->s, stale));
+  assert_int_equal (count_files (f->dir, "compressed"), 1);
+  /* Once the image goes, so do its compressed layers. */
+  assert_ok (store_ref_delete (f->s, "live", &err), &err);
+  assert_ok (store_gc (f->s, NULL, NULL, NULL, &err), &err);
+  assert_false (store_blob_exists (f->s, gz));
+  assert_int_equal (count_files (f->dir, "compressed"), 0);
+  free (dir);
 }
 
 /* ---- concurrency ---------------------------------------------------------------------- */
@@ -580,6 +653,7 @@ test_default_path (void **state)
   bale_error_t err = NULL;
   char *p;
 
+  store_close (NULL); /* accepted, as cleanup functions must */
   setenv ("BALE_STORE", "/x/y", 1);
   p = store_default_path (&err);
   assert_string_equal (p, "/x/y");
@@ -920,6 +994,81 @@ test_save_load_roundtrip (void **state)
   free (dir2);
 }
 
+/* Hard-link every blob of f's store into dir/blobs/sha256: an OCI layout of the same blobs. */
+static void
+link_blobs (const struct fixture *f, const char *dir)
+{
+  char *src = xasprintf ("%s/blobs/sha256", f->dir), *dst = xasprintf ("%s/blobs", dir);
+  DIR *d = opendir (src);
+  struct dirent *e;
+
+  assert_int_equal (mkdir (dir, 0755), 0);
+  assert_int_equal (mkdir (dst, 0755), 0);
+  free (dst);
+  dst = xasprintf ("%s/blobs/sha256", dir);
+  assert_int_equal (mkdir (dst, 0755), 0);
+  while ((e = readdir (d)) != NULL)
+    if (e->d_name[0] != '.')
+      {
+        char *a = xasprintf ("%s/%s", src, e->d_name), *b = xasprintf ("%s/%s", dst, e->d_name);
+        assert_int_equal (link (a, b), 0);
+        free (a);
+        free (b);
+      }
+  closedir (d);
+  free (src);
+  free (dst);
+}
+
+
+/* An OCI layout directory whose index.json names a multi-platform index. */
+static void
+test_load_oci_dir_with_index (void **state)
+{
+  struct fixture *f = *state;
+  bale_error_t err = NULL;
+  char ma[DIGEST_STRLEN + 1], mb[DIGEST_STRLEN + 1], idx[DIGEST_STRLEN + 1];
+  struct bale_platform pa = { "linux", "arm", "v7" }, pb = { "linux", "arm64", NULL };
+  struct bale_platform want_amd64 = { "linux", "amd64", NULL };
+  char *layout = xasprintf ("%s.layout", f->dir), *dir2 = xasprintf ("%s2", f->dir), *text;
+  json_t *index = oci_index_new ();
+  struct store *s2 = NULL;
+  struct store_image img;
+
+  put_image (f->s, "arm layer", "linux", "arm", "v7", ma);
+  put_image (f->s, "arm64 layer", "linux", "arm64", NULL, mb);
+  index_add (f->s, index, ma, &pa);
+  index_add (f->s, index, mb, &pb);
+  put_json (f->s, index, idx);
+  link_blobs (f, layout);
+  write_text (layout, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+  /* No mediaType in the entry: it is optional, and the index must still be followed. */
+  text = xasprintf ("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"%s\","
+                    "\"size\":%lld,\"annotations\":{\"org.opencontainers.image.ref.name\":"
+                    "\"example.com/multi:1\"}}]}",
+                    idx, (long long) store_blob_size (f->s, idx, &err));
+  write_text (layout, "index.json", text);
+  free (text);
+
+  assert_ok (store_open (dir2, &s2, &err), &err);
+  assert_ok (store_load (s2, layout, NULL, NULL, &err), &err);
+  assert_ok (store_image_read (s2, "example.com/multi:1", &pb, &img, &err), &err);
+  assert_string_equal (img.target, idx);
+  assert_string_equal (img.manifest, mb);
+  store_image_release (&img);
+  /* Straight from a manifest, the platform is checked rather than chosen. */
+  assert_ok (store_image_read (s2, ma, &pa, &img, &err), &err);
+  store_image_release (&img);
+  assert_true (store_image_read (s2, ma, &want_amd64, &img, &err) < 0);
+  assert_non_null (strstr (err->msg, "is for platform 'linux/arm/v7', not 'linux/amd64'"));
+  bale_error_release (&err);
+  store_close (s2);
+  nftw (dir2, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  nftw (layout, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  free (dir2);
+  free (layout);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown (fn, setup, teardown)
 
 int
@@ -936,6 +1085,7 @@ main (void)
     cmocka_unit_test (test_platmatch),
     T (test_image_read_from_index),
     T (test_gc),
+    T (test_gc_keeps_compressed),
     T (test_concurrent_writers),
     T (test_gc_waits_for_writers),
     cmocka_unit_test (test_default_path),
@@ -944,6 +1094,7 @@ main (void)
     T (test_load_rejects_traversal),
     T (test_load_rejects_corruption),
     T (test_save_load_roundtrip),
+    T (test_load_oci_dir_with_index),
   };
 
   return cmocka_run_group_tests_name ("store", tests, NULL, NULL);

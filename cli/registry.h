@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Options shared by the subcommands that talk to registries (pull, push, login). */
+#ifndef BALE_CLI_REGISTRY_H
+#define BALE_CLI_REGISTRY_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+#include "runtime/registry.h"
+
+struct cli_registry
+{
+  struct registry_opts opts;
+  const char **insecure; /* opts.insecure points here */
+  size_t n_insecure, insecure_alloc;
+};
+
+/* getopt_long values outside the range of option letters, so no subcommand's letters clash. */
+#define CLI_OPT_INSECURE 0x1001
+#define CLI_OPT_TLS_CA 0x1002
+
+/* The getopt_long entries for --insecure-registry and --tls-ca, and their help text. */
+#define CLI_REGISTRY_OPTIONS                                                                       \
+  { "insecure-registry", required_argument, NULL, CLI_OPT_INSECURE },                            \
+  { "tls-ca", required_argument, NULL, CLI_OPT_TLS_CA }
+#define CLI_REGISTRY_USAGE                                                                         \
+  "      --insecure-registry HOST[:PORT]  use plain http for this registry (repeatable)\n"        \
+  "      --tls-ca FILE     also trust the CA certificates in FILE (PEM)\n"
+
+/* Defaults; progress lines go to stderr unless quiet. */
+void cli_registry_init (struct cli_registry *r, bool quiet);
+/* Handle option c (from CLI_REGISTRY_OPTIONS); false when it is not one of them. */
+bool cli_registry_option (struct cli_registry *r, int c, const char *arg);
+void cli_registry_release (struct cli_registry *r);
+
+/* "gzip", "zstd" or "none" into opts->compression; false for anything else. */
+bool cli_registry_compression (struct registry_opts *opts, const char *name);
+
+/* Push the store's image name to dest (NULL: name) and print "DEST: digest: …" to stderr
+   unless quiet (bale build --push and --output type=registry). */
+int cli_registry_push (struct store *s, const struct cli_registry *r, const char *name,
+                       const char *dest, bool quiet, bale_error_t *err);
+
+#endif

@@ -1,0 +1,325 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bale pull/push/login against a real docker-registry started here on 127.0.0.x, with skopeo
+# as the other client, a TLS + htpasswd registry, a Bearer token server and fault injection
+# (tests/integration/regproxy.py), and http_fetch (ADD <url>) against python's http.server.
+# TAP output. A missing tool is a failure, never a skip.
+set -u
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+. "$top_srcdir/tests/cli/lib.sh"
+PROXY="$top_srcdir/tests/integration/regproxy.py"
+FETCH="$top_builddir/tests/helpers/fetch"
+PIDS=""
+trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
+W=$T_TMP
+
+bail () { echo "Bail out! $1"; exit 1; }
+for tool in docker-registry skopeo umoci openssl htpasswd python3 tar sha256sum; do
+  command -v "$tool" >/dev/null 2>&1 \
+    || bail "'$tool' is not installed (see .ci/run's package list); refusing to skip"
+done
+[ -x "$BALE" ] || bail "'$BALE' is not built"
+[ -x "$FETCH" ] || bail "'$FETCH' is not built"
+
+# ---- helpers -------------------------------------------------------------------------------
+free_port () {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port () { # HOST PORT
+  python3 - "$1" "$2" <<'EOF' || bail "nothing listens on $1:$2"
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+EOF
+}
+# start_registry NAME ADDR [YAML...]: a docker-registry storing under $W/NAME.
+start_registry () {
+  name=$1 addr=$2
+  shift 2
+  {
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$W/$name"
+    printf 'http:\n  addr: %s\n' "$addr"
+    for line in "$@"; do printf '%s\n' "$line"; done
+  } >"$W/$name.yml"
+  docker-registry serve "$W/$name.yml" >"$W/$name.log" 2>&1 &
+  PIDS="$PIDS $!"
+  wait_port "${addr%:*}" "${addr##*:}"
+}
+start_proxy () { # MODE UPSTREAM → sets PROXY_PORT
+  rm -f "$W/proxy-$1.port"
+  python3 "$PROXY" --upstream "$2" --port-file "$W/proxy-$1.port" "$1" 2>"$W/proxy-$1.log" &
+  PIDS="$PIDS $!"
+  i=0
+  while [ ! -s "$W/proxy-$1.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  PROXY_PORT=$(cat "$W/proxy-$1.port") || bail "proxy $1 did not start"
+}
+bale () { "$BALE" "$@"; }
+# expect_fail PATTERN COMMAND...: COMMAND fails, saying PATTERN (grep -E).
+expect_fail () {
+  pat=$1
+  shift
+  if "$@" >"$W/out" 2>"$W/err"; then echo "unexpected success"; return 1; fi
+  grep -Eq "$pat" "$W/err" || { echo "error does not match '$pat':"; cat "$W/err"; return 1; }
+}
+# Every blob of a store hashes to its name and tmp/ is empty: nothing unverified is visible.
+store_clean () {
+  for f in "$1"/blobs/sha256/*; do
+    [ -e "$f" ] || continue
+    [ "$(sha256sum <"$f" | cut -c1-64)" = "${f##*/}" ] || { echo "bad blob $f"; return 1; }
+  done
+  [ -z "$(ls -A "$1/tmp" 2>/dev/null)" ] || { echo "leftovers in $1/tmp"; return 1; }
+}
+json_get () { # FILE PYTHON-EXPR (on d)
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+blob () { echo "$1/blobs/sha256/${2#sha256:}"; }
+same () { [ "$1" = "$2" ] || { echo "'$1' != '$2'"; return 1; }; }
+
+# ---- a busybox image, from Debian's busybox-static (examples/busybox-image.sh) ----------------
+arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+sh "$top_srcdir/examples/busybox-image.sh" "$W/busybox.tar" busybox:test >"$W/mkimg.log" 2>&1 \
+  || { sed 's/^/# /' "$W/mkimg.log"; bail "cannot make the busybox image"; }
+mkdir -p "$W/img"
+tar -C "$W/img" -xf "$W/busybox.tar" || bail "cannot unpack the busybox image"
+config=sha256:$(json_get "$W/img/manifest.json" 'd[0]["Config"][:-5]')
+LAYER=$W/img/$(json_get "$W/img/manifest.json" 'd[0]["Layers"][0]')
+S1=$W/s1
+check "bale load busybox" bale --store "$S1" load -i "$W/busybox.tar"
+
+# ---- anonymous plain http on 127.0.0.1 --------------------------------------------------------
+RP=$(free_port)
+R=127.0.0.1:$RP
+start_registry reg "$R"
+
+check "push busybox" sh -c '"$1" --store "$2" push busybox:test "$3/test/busybox:v1" >"$4" 2>"$4.err"' \
+  _ "$BALE" "$S1" "$R" "$W/push1"
+D1=$(cat "$W/push1")
+check "push prints a digest" sh -c 'echo "$1" | grep -Eq "^sha256:[0-9a-f]{64}$"' _ "$D1"
+check "second push skips every blob, without compressing again" sh -c '"$1" --store "$2" push busybox:test "$3/test/busybox:v1" 2>"$4" >/dev/null && grep -c "already in the registry" "$4" | grep -qx 2 && ! grep -q compressed "$4"' \
+  _ "$BALE" "$S1" "$R" "$W/push2.err"
+check "pull into an empty store gives the pushed digest" \
+  sh -c 'd=$("$1" --store "$2" pull -q "$3/test/busybox:v1") && [ "$d" = "$4" ]' _ "$BALE" "$W/s2" "$R" "$D1"
+check "pulled config is the loaded one" cmp "$(blob "$S1" "$config")" "$(blob "$W/s2" "$config")"
+check "pulled layer is gzip of the loaded layer" sh -c 'l=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"layers\"][0][\"digest\"][7:])" "$1") && gzip -dc "$2/blobs/sha256/$l" | cmp - "$3"' \
+  _ "$(blob "$W/s2" "$D1")" "$W/s2" "$LAYER"
+check "pulled image is named" sh -c '"$1" --store "$2" images | grep -q "$3/test/busybox *v1"' _ "$BALE" "$W/s2" "$R"
+check "skopeo inspect sees the pushed digest" \
+  sh -c 'skopeo inspect --tls-verify=false "docker://$1/test/busybox:v1" | grep -q "\"Digest\": \"$2\""' _ "$R" "$D1"
+check "skopeo copy verifies what bale pushed" \
+  skopeo copy --quiet --src-tls-verify=false "docker://$R/test/busybox:v1" "dir:$W/skdir"
+check "registry kept the exact manifest bytes" cmp "$W/skdir/manifest.json" "$(blob "$W/s2" "$D1")"
+check "pull by digest" sh -c 'd=$("$1" --store "$2" pull -q "$3/test/busybox@$4") && [ "$d" = "$4" ] && "$1" --store "$2" inspect "$4" >/dev/null' \
+  _ "$BALE" "$W/s3" "$R" "$D1"
+check "unknown tag: a clear error" expect_fail "$R/test/busybox.*MANIFEST_UNKNOWN" \
+  bale --store "$W/s3" pull "$R/test/busybox:nope"
+check "chunked push gives the same digest" \
+  sh -c 'd=$("$1" --store "$2" push -q --chunk-size 65536 busybox:test "$3/chunked/bb:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$S1" "$R" "$D1"
+check "chunked upload is readable" skopeo copy --quiet --src-tls-verify=false "docker://$R/chunked/bb:v1" "dir:$W/skchunk"
+check "cross-repository mount from a known repository" sh -c '"$1" --store "$2" tag "$3/test/busybox:v1" "$3/mounted/bb:v1" && "$1" --store "$2" push "$3/mounted/bb:v1" 2>&1 | grep -c "mounted from test/busybox" | grep -qx 2' \
+  _ "$BALE" "$W/s2" "$R"
+check "zstd push is readable by skopeo" sh -c '"$1" --store "$2" push -q --compression zstd busybox:test "$3/zstd/bb:v1" >/dev/null && skopeo inspect --raw --tls-verify=false "docker://$3/zstd/bb:v1" | grep -q "tar+zstd" && skopeo copy --quiet --src-tls-verify=false "docker://$3/zstd/bb:v1" "oci:$4:x"' \
+  _ "$BALE" "$S1" "$R" "$W/skzstd"
+check "uncompressed push keeps the tar layer" sh -c '"$1" --store "$2" push -q --compression none busybox:test "$3/plain/bb:v1" >/dev/null && skopeo inspect --raw --tls-verify=false "docker://$3/plain/bb:v1" | grep -q "layer.v1.tar\""' \
+  _ "$BALE" "$S1" "$R"
+
+# bale build --push and --output type=registry.
+mkdir -p "$W/bctx"
+echo built >"$W/bctx/f"
+printf '%s\n' 'FROM busybox:test' 'COPY f /f' >"$W/bctx/Dockerfile"
+check "build --push pushes every -t name" sh -c '"$1" --store "$2" build -q --push -t "$3/built/app:v1" -t "$3/built/app:v2" "$4" >/dev/null 2>"$4.err" && a=$(skopeo inspect --tls-verify=false "docker://$3/built/app:v1" | grep "\"Digest\"") && b=$(skopeo inspect --tls-verify=false "docker://$3/built/app:v2" | grep "\"Digest\"") && [ "$a" = "$b" ]' \
+  _ "$BALE" "$S1" "$R" "$W/bctx"
+check "build --output type=registry, pulled back" sh -c '"$1" --store "$2" build -q --output "type=registry,name=$3/built/app:v3" "$4" >/dev/null && want=sha256:$(skopeo inspect --raw --tls-verify=false "docker://$3/built/app:v3" | sha256sum | cut -c1-64) && d=$("$1" --store "$5" pull -q "$3/built/app:v3") && [ "$d" = "$want" ] && skopeo copy --quiet --src-tls-verify=false "docker://$3/built/app:v3" "oci:$5.oci:x"' \
+  _ "$BALE" "$S1" "$R" "$W/bctx" "$W/s7"
+
+# FROM and COPY --from pull what the store lacks (docker build does the same).
+mkdir -p "$W/fctx"
+printf '%s\n' "FROM $R/test/busybox:v1" 'RUN echo from-pulled > /p' "COPY --from=$R/test/busybox:v1 /bin/busybox /bb" \
+  'CMD ["cat", "/p"]' >"$W/fctx/Dockerfile"
+check "FROM and COPY --from pull into an empty store, and the image runs" sh -c 'rm -rf "$2" && "$1" --store "$2" build -q -t frompull "$3" >/dev/null 2>"$2.err" && [ "$("$1" --store "$2" run frompull)" = from-pulled ] && "$1" --store "$2" images | grep -q "$4/test/busybox *v1"' \
+  _ "$BALE" "$W/s8" "$W/fctx" "$R"
+
+# skopeo pushes, bale pulls: OCI and Docker schema2.
+check "skopeo pushes OCI" skopeo copy --quiet --dest-tls-verify=false --format oci "dir:$W/skdir" "docker://$R/sk/oci:v1"
+check "skopeo pushes Docker v2s2" skopeo copy --quiet --dest-tls-verify=false --format v2s2 "dir:$W/skdir" "docker://$R/sk/v2s2:v1"
+for f in oci v2s2; do
+  check "bale pulls skopeo's $f image" sh -c 'want=sha256:$(skopeo inspect --raw --tls-verify=false "docker://$3/sk/$4:v1" | sha256sum | cut -c1-64) && d=$("$1" --store "$2" pull -q "$3/sk/$4:v1") && [ "$d" = "$want" ] && "$1" --store "$2" inspect "$3/sk/$4:v1" >/dev/null' \
+    _ "$BALE" "$W/s4" "$R" "$f"
+done
+check "v2s2 manifest kept its Docker media type" \
+  sh -c 'grep -rlq "distribution.manifest.v2+json" "$1/blobs/sha256"' _ "$W/s4"
+
+# A multi-platform index (amd64, arm64 and an attestation entry) built by hand, pushed by skopeo.
+python3 - "$W/skdir" "$W/multi" "$arch" <<'EOF' || bail "cannot build the multi-platform layout"
+import hashlib, json, os, shutil, sys
+src, dst, host = sys.argv[1:]
+os.makedirs(dst + "/blobs/sha256")
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open("%s/blobs/sha256/%s" % (dst, d), "wb").write(data)
+    return "sha256:" + d, len(data)
+man = json.load(open(src + "/manifest.json"))
+for desc in [man["config"]] + man["layers"]:
+    shutil.copy("%s/%s" % (src, desc["digest"][7:]), "%s/blobs/sha256/%s" % (dst, desc["digest"][7:]))
+cfg = json.load(open("%s/%s" % (src, man["config"]["digest"][7:])))
+entries = []
+other = "arm64" if host != "arm64" else "amd64"
+for arch in (other, host):
+    c = dict(cfg, architecture=arch)
+    cd, cs = put(json.dumps(c).encode())
+    m = dict(man, mediaType="application/vnd.oci.image.manifest.v1+json",
+             config=dict(man["config"], digest=cd, size=cs, mediaType="application/vnd.oci.image.config.v1+json"))
+    md, ms = put(json.dumps(m).encode())
+    entries.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+                    "platform": {"architecture": arch, "os": "linux"}})
+    open("%s/config-%s" % (dst, arch), "w").write(cd)
+entries.insert(0, dict(entries[1], platform={"architecture": "unknown", "os": "unknown"},
+                       annotations={"vnd.docker.reference.type": "attestation-manifest"}))
+idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}
+d, _ = put(json.dumps(idx).encode())
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+           "digest": d, "size": len(json.dumps(idx)), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]},
+          open(dst + "/index.json", "w"))
+open(dst + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+open(dst + "/index-digest", "w").write(d)
+EOF
+other=arm64
+[ "$arch" = arm64 ] && other=amd64
+check "skopeo pushes a multi-platform index" \
+  skopeo copy --quiet --all --dest-tls-verify=false "oci:$W/multi:v1" "docker://$R/multi/bb:v1"
+check "pull of an index picks the host platform" sh -c 'd=$("$1" --store "$2" pull -q "$3/multi/bb:v1") && [ "$d" = "$(cat "$4/index-digest")" ] && [ -f "$2/blobs/sha256/$(cut -c8- "$4/config-$5")" ] && [ ! -f "$2/blobs/sha256/$(cut -c8- "$4/config-$6")" ]' \
+  _ "$BALE" "$W/s5" "$R" "$W/multi" "$arch" "$other"
+check "--platform picks another entry" sh -c '"$1" --store "$2" pull -q --platform "linux/$5" "$3/multi/bb:v1" >/dev/null && [ -f "$2/blobs/sha256/$(cut -c8- "$4/config-$5")" ]' \
+  _ "$BALE" "$W/s5" "$R" "$W/multi" "$other"
+check "push of a complete index keeps its digest" sh -c 'd=$("$1" --store "$2" push -q "$3/multi/bb:v1" "$3/multi-copy/bb:v1") && [ "$d" = "$(cat "$4/index-digest")" ] && skopeo inspect --raw --tls-verify=false "docker://$3/multi-copy/bb:v1" | grep -q image.index' \
+  _ "$BALE" "$W/s5" "$R" "$W/multi"
+check "push of a partial index pushes the host image" sh -c '"$1" --store "$2" pull -q "$3/multi/bb:v1" >/dev/null && d=$("$1" --store "$2" push "$3/multi/bb:v1" "$3/multi-host/bb:v1" 2>"$2.err") && grep -q "pushing this machine" "$2.err" && skopeo inspect --raw --tls-verify=false "docker://$3/multi-host/bb:v1" | grep -q "$(cut -c8- "$4/config-$5")"' \
+  _ "$BALE" "$W/s6" "$R" "$W/multi" "$arch"
+check "no entry for the platform: a clear error" expect_fail "no image for platform linux/s390x" \
+  bale --store "$W/s5" pull --platform linux/s390x "$R/multi/bb:v1"
+
+# ---- TLS with a test CA, basic auth with htpasswd, on 127.0.0.2 (not loopback-insecure) ---------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/ca.key" -out "$W/ca.crt" -days 2 \
+  -subj /CN=bale-test-ca >/dev/null 2>&1 || bail "openssl: cannot create the CA"
+openssl req -newkey rsa:2048 -nodes -keyout "$W/srv.key" -out "$W/srv.csr" -subj /CN=127.0.0.2 \
+  >/dev/null 2>&1 || bail "openssl: cannot create the server key"
+printf 'subjectAltName=IP:127.0.0.2\n' >"$W/san.ext"
+openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
+  -out "$W/srv.crt" -days 2 -extfile "$W/san.ext" >/dev/null 2>&1 || bail "openssl: cannot sign"
+htpasswd -Bbc "$W/htpasswd" user secret >/dev/null 2>&1 || bail "htpasswd failed"
+TP=$(free_port)
+T=127.0.0.2:$TP
+start_registry treg "$T" '  tls:' "    certificate: $W/srv.crt" "    key: $W/srv.key" \
+  'auth:' '  htpasswd:' '    realm: bale-test' "    path: $W/htpasswd"
+export DOCKER_CONFIG="$W/docker"
+
+check "https without the test CA fails verification" expect_fail "$T.*(certificate|SSL)" \
+  bale --store "$W/t1" pull "$T/x/y:v1"
+check "login with a wrong password fails" sh -c 'echo wrong | "$1" login -u user --password-stdin --tls-ca "$2" "$3"; [ $? -ne 0 ]' \
+  _ "$BALE" "$W/ca.crt" "$T"
+check "unauthenticated push asks for a login" expect_fail "requires a login" \
+  bale --store "$S1" push --tls-ca "$W/ca.crt" busybox:test "$T/auth/bb:v1"
+check "login" sh -c 'echo secret | "$1" login -u user --password-stdin --tls-ca "$2" "$3" | grep -q "Login Succeeded"' \
+  _ "$BALE" "$W/ca.crt" "$T"
+check "login wrote docker's config format" sh -c '[ "$(python3 -c "import json,sys,base64; print(base64.b64decode(json.load(open(sys.argv[1]))[\"auths\"][sys.argv[2]][\"auth\"]).decode())" "$1/config.json" "$2")" = user:secret ] && [ "$(stat -c %a "$1/config.json")" = 600 ]' \
+  _ "$DOCKER_CONFIG" "$T"
+check "push over TLS with basic auth" sh -c 'd=$("$1" --store "$2" push -q --tls-ca "$3" busybox:test "$4/auth/bb:v1") && [ "$d" = "$5" ]' \
+  _ "$BALE" "$S1" "$W/ca.crt" "$T" "$D1"
+check "pull over TLS with basic auth" sh -c 'd=$("$1" --store "$2" pull -q --tls-ca "$3" "$4/auth/bb:v1") && [ "$d" = "$5" ]' \
+  _ "$BALE" "$W/t2" "$W/ca.crt" "$T" "$D1"
+check "logout" sh -c '"$1" logout "$2" && ! grep -q "$2" "$3/config.json"' _ "$BALE" "$T" "$DOCKER_CONFIG"
+check "after logout, pulls need a login again" expect_fail "requires a login" \
+  bale --store "$W/t3" pull --tls-ca "$W/ca.crt" "$T/auth/bb:v1"
+mkdir -p "$W/bin"
+cat >"$W/bin/docker-credential-baletest" <<'EOF'
+#!/bin/sh
+read -r server
+[ "$1" = get ] && printf '{"ServerURL":"%s","Username":"user","Secret":"secret"}\n' "$server"
+EOF
+chmod +x "$W/bin/docker-credential-baletest"
+printf '{"credHelpers":{"%s":"baletest"}}\n' "$T" >"$DOCKER_CONFIG/config.json"
+check "credentials from a docker-credential helper" sh -c 'PATH="$1:$PATH" "$2" --store "$3" pull -q --tls-ca "$4" "$5/auth/bb:v1" >/dev/null' \
+  _ "$W/bin" "$BALE" "$W/t4" "$W/ca.crt" "$T"
+
+# ---- Bearer tokens: regproxy.py token mode in front of the plain registry -----------------------
+start_proxy token "$R"
+B=127.0.0.1:$PROXY_PORT
+rm -f "$DOCKER_CONFIG/config.json"
+check "anonymous token request is refused clearly" expect_fail "token request.*refused|authentication required" \
+  bale --store "$W/b1" pull "$B/test/busybox:v1"
+printf '{"auths":{"http://%s":{"auth":"%s"}}}\n' "$B" "$(printf user:secret | base64)" >"$DOCKER_CONFIG/config.json"
+check "pull with a Bearer token" sh -c 'd=$("$1" --store "$2" pull -q "$3/test/busybox:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$W/b2" "$B" "$D1"
+check "one token serves the whole pull (cached per scope)" \
+  sh -c 'python3 -c "import json,urllib.request,sys; sys.exit(json.load(urllib.request.urlopen(\"http://$1/stats\"))[\"tokens\"] != 1)"' _ "$B"
+check "push with a Bearer token (pull,push scope)" sh -c 'd=$("$1" --store "$2" push -q busybox:test "$3/tok/bb:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$S1" "$B" "$D1"
+check "mount with a token for both repositories" sh -c '"$1" --store "$2" tag "$3/test/busybox:v1" "$3/tok2/bb:v1" && "$1" --store "$2" push "$3/tok2/bb:v1" 2>&1 | grep -q "mounted from test/busybox"' \
+  _ "$BALE" "$W/b2" "$B"
+
+# ---- faults: regproxy.py fault mode ------------------------------------------------------------
+start_proxy fault "$R"
+F=127.0.0.1:$PROXY_PORT
+check "wrong digest: a clear error" expect_fail "digest" bale --store "$W/f1" pull "$F/wrongdigest/test/busybox:v1"
+unnamed_and_clean () { # STORE NAME
+  store_clean "$1" && ! bale --store "$1" inspect "$2" >/dev/null 2>&1
+}
+check "wrong digest: nothing unverified in the store" unnamed_and_clean "$W/f1" "$F/wrongdigest/test/busybox:v1"
+check "truncated blob: a clear error" expect_fail "truncated|partial|transfer closed|bytes" \
+  bale --store "$W/f2" pull "$F/truncated/test/busybox:v1"
+check "truncated blob: nothing unverified in the store" store_clean "$W/f2"
+check "500 then success: retried" sh -c 'd=$("$1" --store "$2" pull -q "$3/flaky/test/busybox:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$W/f3" "$F" "$D1"
+check "429 with Retry-After: waited and retried" sh -c 'd=$("$1" --store "$2" pull -q "$3/ratelimit/test/busybox:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$W/f7" "$F" "$D1"
+check "503 every time: an error after the retries" expect_fail "after 4 attempts.*|HTTP status 503" \
+  bale --store "$W/f8" pull "$F/broken/test/busybox:v1"
+check "401 without a challenge: a clear error" expect_fail "401 without an authentication challenge" \
+  bale --store "$W/f4" pull "$F/nochallenge/test/busybox:v1"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$F" "$(printf user:secret | base64)" >"$DOCKER_CONFIG/config.json"
+check "redirect to another host carries no credentials" \
+  sh -c 'd=$("$1" --store "$2" pull -q "$3/redirect/test/busybox:v1") && [ "$d" = "$4" ]' _ "$BALE" "$W/f5" "$F" "$D1"
+check "manifest over 4 MiB: refused" expect_fail "larger than 4194304" \
+  bale --store "$W/f6" pull "$F/bigmanifest/test/busybox:v1"
+all_clean () { for s in "$@"; do store_clean "$s" || return 1; done; }
+check "fault stores hold only verified blobs" all_clean "$W/f3" "$W/f4" "$W/f5" "$W/f6" "$W/f7" "$W/f8"
+
+# ---- ADD <url>: http_fetch against python's http.server -------------------------------------------
+mkdir -p "$W/www"
+printf 'hello from a web server\n' >"$W/www/hello.txt"
+touch -d '2001-02-03 04:05:06 UTC' "$W/www/hello.txt"
+HP=$(free_port)
+(cd "$W/www" && exec python3 -m http.server --bind 127.0.0.1 "$HP" >/dev/null 2>&1) &
+PIDS="$PIDS $!"
+wait_port 127.0.0.1 "$HP"
+sum=sha256:$(sha256sum <"$W/www/hello.txt" | cut -c1-64)
+check "fetch: content, digest, size and Last-Modified" sh -c '"$1" "$2" "$3" >"$3.out" && cmp "$3" "$4" && grep -qx "digest $5" "$3.out" && grep -qx "size 24" "$3.out" && grep -qx "last_modified 981173106" "$3.out"' \
+  _ "$FETCH" "http://127.0.0.1:$HP/hello.txt" "$W/dl1" "$W/www/hello.txt" "$sum"
+check "fetch: matching --checksum" "$FETCH" "http://127.0.0.1:$HP/hello.txt" "$W/dl2" "$sum"
+check "fetch: checksum mismatch is an error" expect_fail "checksum of .* is $sum, not sha256:0000" \
+  "$FETCH" "http://127.0.0.1:$HP/hello.txt" "$W/dl3" sha256:0000000000000000000000000000000000000000000000000000000000000000
+check "fetch: 404 is an error" expect_fail "HTTP status 404" "$FETCH" "http://127.0.0.1:$HP/nope" "$W/dl4"
+
+# ADD <url> in a build: mode 0600, mtime from Last-Modified, --checksum, no extraction.
+mkdir -p "$W/ctx"
+tar -C "$W/www" -cf "$W/www/a.tar" hello.txt
+add_url_build () {
+  printf '%s\n' 'FROM scratch' "ADD http://127.0.0.1:$HP/hello.txt /d/" \
+    "ADD --checksum=$sum http://127.0.0.1:$HP/hello.txt?x=1 /renamed" \
+    "ADD http://127.0.0.1:$HP/a.tar /t/" >"$W/ctx/Dockerfile"
+  bale --store "$W/addstore" build -q -t add:v1 --output "type=oci,dest=$W/add.oci" "$W/ctx" >/dev/null \
+    && umoci unpack --rootless --image "$W/add.oci:v1" "$W/addb" >/dev/null || return 1
+  r=$W/addb/rootfs
+  [ "$(stat -c '%a %Y' "$r/d/hello.txt")" = "600 981173106" ] && cmp "$r/renamed" "$W/www/hello.txt" \
+    && [ -f "$r/t/a.tar" ] && [ -z "$(ls -A "$W/addstore/tmp")" ]
+}
+check "ADD <url> in a build: mode 0600, Last-Modified, --checksum, not extracted" add_url_build
+check "ADD <url> with a wrong --checksum fails the build" sh -c 'printf "%s\n" "FROM scratch" "ADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 http://127.0.0.1:$1/hello.txt /x" >"$2/Dockerfile" && ! "$3" --store "$4" build -q "$2" 2>"$2.err" && grep -q "checksum of" "$2.err" && [ -z "$(ls -A "$4/tmp")" ]' \
+  _ "$HP" "$W/ctx" "$BALE" "$W/addstore"
+
+done_testing

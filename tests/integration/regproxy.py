@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A proxy in front of a docker-registry for bale's registry tests (standard library only).
+
+  regproxy.py --upstream 127.0.0.1:PORT --port-file F token
+      Bearer token auth as distribution's token spec describes: GET /token (Basic
+      credentials user:secret required) issues tokens for the requested scopes; /v2/ requests
+      need a token whose scope covers the repository and action (pull for GET/HEAD, push for
+      the rest), else 401 with a Bearer challenge. GET /stats gives {"tokens": issued}.
+
+  regproxy.py --upstream 127.0.0.1:PORT --port-file F fault
+      The first path component of the repository chooses a fault; the rest is the upstream
+      repository ("/v2/wrongdigest/test/busybox/..." serves test/busybox):
+        wrongdigest   blobs come with one byte changed
+        truncated     blobs stop after half their bytes (Content-Length stays complete)
+        flaky         the first GET of each path answers 500
+        ratelimit     the first request of each path answers 429 with Retry-After: 1
+        broken        every blob request answers 503
+        nochallenge   every request answers 401 without WWW-Authenticate
+        bigmanifest   manifests are 5 MiB of JSON
+        redirect      Basic auth (user:secret) required; blobs redirect (307) to
+                      http://localhost:PORT/redirected/..., which refuses requests that carry
+                      Authorization: the credentials must not follow a redirect to another host
+        ok            no fault
+"""
+import argparse
+import base64
+import http.client
+import http.server
+import json
+import os
+import secrets
+import sys
+import threading
+import urllib.parse
+
+USER, SECRET = "user", "secret"
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+       "proxy-authorization", "proxy-authenticate"}
+
+
+class State:
+    tokens = {}  # token -> set of (repo, action)
+    issued = 0
+    seen = set()
+    lock = threading.Lock()
+
+
+def basic_ok(header):
+    if not header or not header.startswith("Basic "):
+        return False
+    try:
+        user, _, pw = base64.b64decode(header[6:]).decode().partition(":")
+    except Exception:
+        return False
+    return user == USER and pw == SECRET
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def reply(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def upstream(self, path, body):
+        conn = http.client.HTTPConnection(self.server.upstream, timeout=60)
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in HOP and k.lower() != "authorization"}
+        conn.request(self.command, path, body=body or None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp, data
+
+    def relay(self, path, body, mangle=None):
+        resp, data = self.upstream(path, body)
+        headers = [(k, v) for k, v in resp.getheaders()
+                   if k.lower() not in HOP and k.lower() != "content-length"]
+        if mangle and resp.status == 200:
+            data, headers = mangle(data, headers)
+        self.reply(resp.status, data, headers)
+
+    # ---- token mode --------------------------------------------------------------------------
+    def token_endpoint(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        if not basic_ok(self.headers.get("Authorization")):
+            return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                              [("WWW-Authenticate", 'Basic realm="token"')])
+        grants = set()
+        for scope in q.get("scope", []):
+            for one in scope.split(" "):
+                parts = one.split(":")
+                if len(parts) >= 3 and parts[0] == "repository":
+                    for action in parts[-1].split(","):
+                        grants.add((":".join(parts[1:-1]), action))
+        token = secrets.token_hex(16)
+        with State.lock:
+            State.tokens[token] = grants
+            State.issued += 1
+        self.reply(200, json.dumps({"token": token, "expires_in": 300}).encode(),
+                   [("Content-Type", "application/json")])
+
+    def token_mode(self, body):
+        path = urllib.parse.urlparse(self.path).path
+        if path == "/token":
+            return self.token_endpoint()
+        if path == "/stats":
+            return self.reply(200, json.dumps({"tokens": State.issued}).encode())
+        repo = repo_of(path)
+        action = "pull" if self.command in ("GET", "HEAD") else "push"
+        auth = self.headers.get("Authorization") or ""
+        grants = State.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+        if grants is None or (repo and (repo, action) not in grants):
+            challenge = 'Bearer realm="http://%s/token",service="bale-test"' % self.headers.get("Host")
+            if repo:
+                challenge += ',scope="repository:%s:%s"' % (repo, "pull" if action == "pull" else "pull,push")
+            return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                              [("WWW-Authenticate", challenge)])
+        self.relay(self.path, body)
+
+    # ---- fault mode --------------------------------------------------------------------------
+    def fault_mode(self, body):
+        path = urllib.parse.urlparse(self.path).path
+        if path.startswith("/redirected/"):
+            if self.headers.get("Authorization"):
+                return self.reply(403, b"credentials were forwarded to another host")
+            return self.relay(path[len("/redirected"):], b"")
+        if not path.startswith("/v2/") or path == "/v2/":
+            return self.reply(200, b"{}")
+        fault, _, rest = path[4:].partition("/")
+        real = "/v2/" + rest + (("?" + urllib.parse.urlparse(self.path).query)
+                                if "?" in self.path else "")
+        is_blob = "/blobs/sha256:" in path
+        if fault == "nochallenge":
+            return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+        if fault == "flaky":
+            with State.lock:
+                first = (self.command, path) not in State.seen
+                State.seen.add((self.command, path))
+            if first:
+                return self.reply(500, b"try again")
+        if fault == "ratelimit":
+            with State.lock:
+                first = ("429", self.command, path) not in State.seen
+                State.seen.add(("429", self.command, path))
+            if first:
+                return self.reply(429, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}', [("Retry-After", "1")])
+        if fault == "broken" and is_blob:
+            return self.reply(503, b'{"errors":[{"code":"UNAVAILABLE","message":"down"}]}')
+        if fault == "redirect":
+            if not basic_ok(self.headers.get("Authorization")):
+                return self.reply(401, b"", [("WWW-Authenticate", 'Basic realm="fault"')])
+            if is_blob:
+                port = self.server.server_address[1]
+                return self.reply(307, b"", [("Location", "http://localhost:%d/redirected%s" % (port, real))])
+        if fault == "bigmanifest" and "/manifests/" in path:
+            big = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                              "annotations": {"pad": "x" * (5 * 1024 * 1024)}}).encode()
+            return self.reply(200, big, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if fault == "wrongdigest" and is_blob:
+            return self.relay(real, body, lambda d, h: (d[:-1] + bytes([d[-1] ^ 1]), h))
+        if fault == "truncated" and is_blob and self.command == "GET":
+            resp, data = self.upstream(real, body)
+            self.send_response(resp.status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.relay(real, body)
+
+    def handle_any(self):
+        body = self.body()
+        if self.server.mode == "token":
+            self.token_mode(body)
+        else:
+            self.fault_mode(body)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+
+def repo_of(path):
+    if not path.startswith("/v2/") or path == "/v2/":
+        return ""
+    rest = path[4:]
+    for kind in ("/manifests/", "/blobs/", "/tags/"):
+        if kind in rest:
+            return rest.split(kind)[0]
+    return rest.rstrip("/")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("mode", choices=["token", "fault"])
+    a = ap.parse_args()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.upstream, srv.mode = a.upstream, a.mode
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(tmp, a.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
