@@ -56,25 +56,59 @@ s/^(history [0-9]+ empty ARG [^= ]*)=.*/\1/'
 # Context files get a fixed mtime, so that imgtree.py can tell kept times ("ctx") from new ones.
 ctx_times () { find "$1" -exec touch -h -d "@$CTX_EPOCH" {} +; }
 
-# build_all NAME [BUILD ARGS]: build $T_TMP/cases/NAME with the three builders; describe each.
+# build_bale, build_docker, build_buildah NAME CONTEXT [BUILD ARGS]: one builder's image of the
+# case as a docker-archive, its log, and imgtree.py's description of it.
+build_bale () {
+  n=$1
+  c=$2
+  shift 2
+  "$BALE" build -q -t "cmp-$n" --output "type=docker-archive,dest=$res/$n.bale.tar" "$@" "$c" \
+    > "$res/$n.bale.log" 2>&1 && describe "$n" bale
+}
+
+build_docker () {
+  n=$1
+  c=$2
+  shift 2
+  DOCKER_BUILDKIT=1 docker build --network host -q -t "cmp-$n" "$@" "$c" > "$res/$n.docker.log" 2>&1 &&
+    docker save -o "$res/$n.docker.tar" "cmp-$n" >> "$res/$n.docker.log" 2>&1 && describe "$n" docker
+}
+
+build_buildah () {
+  n=$1
+  c=$2
+  shift 2
+  buildah bud -q --format docker --isolation chroot --pull=never -t "cmp-$n" "$@" "$c" \
+    > "$res/$n.buildah.log" 2>&1 &&
+    buildah push -q "cmp-$n" "docker-archive:$res/$n.buildah.tar:cmp-$n:latest" \
+      >> "$res/$n.buildah.log" 2>&1 && describe "$n" buildah
+}
+
+describe () {
+  $IMGTREE tree "$res/$1.$2.tar" > "$res/$1.$2.tree" 2>> "$res/$1.$2.log" &&
+    $IMGTREE config "$res/$1.$2.tar" > "$res/$1.$2.config" 2>> "$res/$1.$2.log"
+}
+
+# build_all NAME [BUILD ARGS]: the three builders at once on $T_TMP/cases/NAME.
 build_all () {
   n=$1
   shift
   c=$T_TMP/cases/$n
   ctx_times "$c"
-  "$BALE" build -q -t "cmp-$n" --output "type=docker-archive,dest=$res/$n.bale.tar" "$@" "$c" \
-    > "$res/$n.bale.log" 2>&1 || { cat "$res/$n.bale.log"; return 1; }
-  DOCKER_BUILDKIT=1 docker build --network host -q -t "cmp-$n" "$@" "$c" > "$res/$n.docker.log" 2>&1 &&
-    docker save -o "$res/$n.docker.tar" "cmp-$n" >> "$res/$n.docker.log" 2>&1 ||
-    { tail -20 "$res/$n.docker.log"; return 1; }
-  buildah bud -q --format docker --isolation chroot --pull=never -t "cmp-$n" "$@" "$c" \
-    > "$res/$n.buildah.log" 2>&1 &&
-    buildah push -q "cmp-$n" "docker-archive:$res/$n.buildah.tar:cmp-$n:latest" >> "$res/$n.buildah.log" 2>&1 ||
-    { tail -20 "$res/$n.buildah.log"; return 1; }
+  build_bale "$n" "$c" "$@" &
+  p_bale=$!
+  build_docker "$n" "$c" "$@" &
+  p_docker=$!
+  build_buildah "$n" "$c" "$@" &
+  p_buildah=$!
+  ok=0
   for b in bale docker buildah; do
-    $IMGTREE tree "$res/$n.$b.tar" > "$res/$n.$b.tree" &&
-      $IMGTREE config "$res/$n.$b.tar" > "$res/$n.$b.config" || return 1
+    eval "wait \$p_$b" && continue
+    echo "$b failed:"
+    tail -20 "$res/$n.$b.log"
+    ok=1
   done
+  return $ok
 }
 
 # accepted PEER < LINES: the lines, without those that PEER's accepted divergences cover.
