@@ -344,6 +344,20 @@ RUN echo more >> /l/f
 EOF
 compare run-files "RUN makes hard links, symlinks, FIFOs, setuid and setgid modes; then changes a file"
 
+mkcase existing-dest << 'EOF'
+FROM busybox
+COPY dir /tmp/
+COPY passwd /etc/passwd
+COPY dir /etc
+RUN ln -s /tmp /tmplink && ln -s ../etc /root/etclink
+COPY a.txt /tmplink/
+COPY a.txt /root/etclink/b.txt
+ADD plain.txt /tmp/a.txt
+EOF
+mkdir -p dir/sub && echo d > dir/d && echo s > dir/sub/s && chmod 0700 dir &&
+  printf 'root:x:0:0::/root:/bin/sh\n' > passwd && echo a > a.txt && echo p > plain.txt
+compare existing-dest "into existing directories (their metadata stays), over files, through symlinks"
+
 # BALE BUG, reported to the lead, failing until fixed: a directory's contents copied to a
 # destination that does not exist yet. BuildKit creates that directory first (fsutil
 # copy.prepareTargetDir: MkdirAll(dest, 0755, chown)) and the copy leaves its metadata alone, so
