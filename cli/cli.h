@@ -19,6 +19,7 @@ struct cli_global
   /* Base images the store lacks are pulled with these options (bale build); NULL: never. */
   const struct registry_opts *pull_opts;
   bool pull_always; /* --pull: refresh every base image from its registry */
+  int error_status;     /* exit status when the command fails; 0 means 1 */
 };
 struct registry_opts;
 
@@ -50,6 +51,7 @@ int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);

@@ -32,6 +32,7 @@ static const struct subcommand subcommands[] = {
   { "rmi", bale_cmd_rmi, "remove names, and the blobs no other name needs" },
   { "inspect", bale_cmd_inspect, "print details of images as JSON" },
   { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
+  { "diff", bale_cmd_diff, "show every difference between two images" },
   { "pull", bale_cmd_pull, "fetch an image from a registry into the store" },
   { "push", bale_cmd_push, "upload an image of the store to a registry" },
   { "login", bale_cmd_login, "record credentials for a registry" },
@@ -116,7 +117,7 @@ main (int argc, char **argv)
     {
       cli_print_diagnostics (err);
       bale_error_release (&err);
-      return 1;
+      return g.error_status ? g.error_status : 1;
     }
   /* A subcommand may pass on an exit status (bale run: the command's). */
   return ret > 255 ? 255 : ret;

@@ -269,9 +269,10 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
       if (addurl_is_url (s->argv[i]))
         {
           /* Downloaded here, where the network is; the child copies them like a context. */
+          cleanup_error bale_error_t e = NULL;
           if (addurl_fetch (s->argv, s->argc - 1, s->checksum, tmpdir, &url_dir, &url_files,
-                            err) < 0)
-            return -1;
+                            &e) < 0)
+            return plan_error_at (x->p, &s->node->span, err, "%s", e->msg); /* located */
           j.context = url_dir;
           j.ignore = NULL;
           j.url_files = url_files;

@@ -212,6 +212,11 @@ typedef int (*layer_entry_fn) (void *ctx, struct archive *a, struct archive_entr
 /* Read the layer from fd (any of the compressions above) and call fn for each entry. */
 int layer_read (int fd, layer_entry_fn fn, void *ctx, bale_error_t *err);
 
+/* From a layer_entry_fn: read the current entry's data to its end and write the
+   "sha256:<hex>" of it to out. path names the entry in errors. */
+int layer_data_digest (struct archive *a, const char *path, char out[DIGEST_STRLEN + 1],
+                       bale_error_t *err);
+
 /*
  * Append a listing of the layer at fd to out, one line per entry, for tests and debugging:
  *   TYPE MODE UID:GID MTIME SIZE PATH[ -> LINK][ hardlink LINK][ dev MAJ,MIN][ xattr K=HEX]...

@@ -117,11 +117,12 @@ add_xattrs (struct strbuf *out, struct archive_entry *e)
     }
 }
 
-static int
-add_data_digest (struct strbuf *out, struct archive *a, const char *path, bale_error_t *err)
+int
+layer_data_digest (struct archive *a, const char *path, char out[DIGEST_STRLEN + 1],
+                   bale_error_t *err)
 {
   struct digester d;
-  char buf[65536], digest[DIGEST_STRLEN + 1];
+  char buf[65536];
   la_ssize_t n;
 
   if (digester_init (&d, err) < 0)
@@ -134,7 +135,15 @@ add_data_digest (struct strbuf *out, struct archive *a, const char *path, bale_e
       return bale_make_error (err, 0, "cannot read '%s' in the layer: %s", path,
                               archive_error_string (a));
     }
-  if (digester_final (&d, digest, err) < 0)
+  return digester_final (&d, out, err);
+}
+
+static int
+add_data_digest (struct strbuf *out, struct archive *a, const char *path, bale_error_t *err)
+{
+  char digest[DIGEST_STRLEN + 1];
+
+  if (layer_data_digest (a, path, digest, err) < 0)
     return -1;
   strbuf_addf (out, " %s", digest);
   return 0;

@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/xalloc.h"
 #include "runtime/layout_read.h"
 #include "common/banned.h"
 
@@ -91,6 +92,17 @@ int
 layout_read_config (const char *dir, const char *name, json_t **config,
                     char config_digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {
+  json_t *manifest = NULL;
+  int ret = layout_read_image (dir, name, &manifest, config, config_digest, err);
+
+  json_decref (manifest);
+  return ret;
+}
+
+int
+layout_read_image (const char *dir, const char *name, json_t **manifest_out, json_t **config,
+                   char config_digest[DIGEST_STRLEN + 1], bale_error_t *err)
+{
   cleanup_close int dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   struct bale_platform host = { 0 };
   json_t *index = NULL, *nested = NULL, *manifest = NULL;
@@ -148,6 +160,7 @@ layout_read_config (const char *dir, const char *name, json_t **config,
     goto out;
   digest = json_string_value (json_object_get (json_object_get (manifest, "config"), "digest"));
   memcpy (config_digest, digest, DIGEST_STRLEN + 1);
+  *manifest_out = steal_pointer (&manifest);
   ret = 0;
 out:
   json_decref (index);
@@ -155,4 +168,12 @@ out:
   json_decref (manifest);
   platform_release (&host);
   return ret;
+}
+
+char *
+layout_blob_path (const char *dir, const char *digest)
+{
+  if (!digest || !digest_is_valid (digest))
+    return NULL;
+  return xasprintf ("%s/blobs/sha256/%s", dir, digest_hex (digest));
 }

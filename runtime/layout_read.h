@@ -17,4 +17,11 @@
 int layout_read_config (const char *dir, const char *name, json_t **config,
                         char config_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
+/* The same image's manifest as well (both the caller's), for its layer descriptors. */
+int layout_read_image (const char *dir, const char *name, json_t **manifest, json_t **config,
+                       char config_digest[DIGEST_STRLEN + 1], bale_error_t *err);
+
+/* "DIR/blobs/sha256/HEX" for a valid digest, else NULL; the caller frees it. */
+char *layout_blob_path (const char *dir, const char *digest);
+
 #endif

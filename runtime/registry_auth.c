@@ -302,12 +302,14 @@ cache_token (struct registry_conn *c, const char *scopes, const char *token, tim
 
 /* ---- tokens (distribution docs/spec/auth/token.md, oauth.md) ------------------------------- */
 
+/* Append "?name=value" to a URL ("&" after the first), or "&name=value" to a form body,
+   percent-encoded. */
 static void
-add_query (struct strbuf *sb, const char *name, const char *value)
+add_param (struct strbuf *sb, bool form, const char *name, const char *value)
 {
   const char *p;
 
-  strbuf_addf (sb, "%c%s=", strchr (sb->buf, '?') ? '&' : '?', name);
+  strbuf_addf (sb, "%c%s=", form || strchr (sb->buf, '?') ? '&' : '?', name);
   for (p = value; *p; p++)
     if (isalnum ((unsigned char) *p) || strchr ("-._~", *p))
       strbuf_addch (sb, *p);
@@ -363,6 +365,8 @@ fetch_token (struct registry_conn *c, const struct registry_challenge *ch, const
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   cleanup_free char *auth = NULL, *form = NULL;
+  static const char *const form_headers[]
+      = { "Content-Type: application/x-www-form-urlencoded", NULL };
   cleanup_free char *copy = xstrdup (scopes);
   char *save = NULL, *sc;
   int ret;
@@ -372,23 +376,23 @@ fetch_token (struct registry_conn *c, const struct registry_challenge *ch, const
                                              "without a realm", c->domain);
   strbuf_addstr (&url, ch->realm);
   if (ch->service)
-    add_query (&url, "service", ch->service);
+    add_param (&url, false, "service", ch->service);
   /* One scope= per scope (token.md); strtok_r is not banned, strtok is. */
   for (sc = strtok_r (copy, " ", &save); sc; sc = strtok_r (NULL, " ", &save))
-    add_query (&url, "scope", sc);
+    add_param (&url, false, "scope", sc);
   if (c->creds.username && strcmp (c->creds.username, "<token>") == 0)
     {
       /* An identity token is a refresh token of the OAuth2 grant (oauth.md). */
       struct strbuf f = STRBUF_INIT;
       strbuf_addstr (&f, "grant_type=refresh_token&client_id=bale");
-      add_query (&f, "refresh_token", c->creds.secret);
-      add_query (&f, "service", ch->service ? ch->service : "");
-      add_query (&f, "scope", scopes);
+      add_param (&f, true, "refresh_token", c->creds.secret);
+      add_param (&f, true, "service", ch->service ? ch->service : "");
+      add_param (&f, true, "scope", scopes);
       form = strbuf_detach (&f, NULL);
       req.method = "POST";
       req.body = form;
       req.body_len = strlen (form);
-      req.headers = (const char *const[]){ "Content-Type: application/x-www-form-urlencoded", NULL };
+      req.headers = form_headers;
       strbuf_setlen (&url, strlen (ch->realm));
     }
   else if (c->creds.username)

@@ -3,12 +3,8 @@
 # look at the files (docs/semantics.md D1-D7).
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
-case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-export BALE_STORE="$T_TMP/store"
+busybox_store
 export SOURCE_DATE_EPOCH=1700000000
-ctx="$T_TMP/ctx"
-mkdir -p "$ctx"
-busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
 
 # build NAME: build $ctx/Dockerfile, unpack it to $T_TMP/NAME/rootfs.
 build () {

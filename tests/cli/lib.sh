@@ -32,3 +32,13 @@ done_testing () {
 busybox_archive () {
   sh "$top_srcdir/examples/busybox-image.sh" "$@"
 }
+
+# busybox_store: an absolute $BALE, a fresh store in $T_TMP holding the busybox base, and
+# an empty build context in $ctx.
+busybox_store () {
+  case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+  export BALE_STORE="$T_TMP/store"
+  ctx="$T_TMP/ctx"
+  mkdir -p "$ctx"
+  busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
+}

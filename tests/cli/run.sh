@@ -3,11 +3,7 @@
 # Results are checked by running them (bale run) and by unpacking the OCI output with umoci.
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
-case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-export BALE_STORE="$T_TMP/store"
-ctx="$T_TMP/ctx"
-mkdir -p "$ctx"
-busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
+busybox_store
 examples="$top_srcdir/examples"
 
 # df LINES...: write the context's Dockerfile.

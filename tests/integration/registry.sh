@@ -259,6 +259,10 @@ check "one token serves the whole pull (cached per scope)" \
   sh -c 'python3 -c "import json,urllib.request,sys; sys.exit(json.load(urllib.request.urlopen(\"http://$1/stats\"))[\"tokens\"] != 1)"' _ "$B"
 check "push with a Bearer token (pull,push scope)" sh -c 'd=$("$1" --store "$2" push -q busybox:test "$3/tok/bb:v1") && [ "$d" = "$4" ]' \
   _ "$BALE" "$S1" "$B" "$D1"
+printf '{"auths":{"%s":{"identitytoken":"identity-token-for-user"}}}\n' "$B" >"$DOCKER_CONFIG/config.json"
+check "pull with an identity token (OAuth2 refresh grant)" sh -c 'd=$("$1" --store "$2" pull -q "$3/test/busybox:v1") && [ "$d" = "$4" ]' \
+  _ "$BALE" "$W/b3" "$B" "$D1"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$B" "$(printf user:secret | base64)" >"$DOCKER_CONFIG/config.json"
 check "mount with a token for both repositories" sh -c '"$1" --store "$2" tag "$3/test/busybox:v1" "$3/tok2/bb:v1" && "$1" --store "$2" push "$3/tok2/bb:v1" 2>&1 | grep -q "mounted from test/busybox"' \
   _ "$BALE" "$W/b2" "$B"
 

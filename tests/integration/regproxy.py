@@ -4,7 +4,8 @@
 
   regproxy.py --upstream 127.0.0.1:PORT --port-file F token
       Bearer token auth as distribution's token spec describes: GET /token (Basic
-      credentials user:secret required) issues tokens for the requested scopes; /v2/ requests
+      credentials user:secret required), or POST /token with the refresh-token grant of the
+      identity token "identity-token-for-user", issues tokens for the requested scopes; /v2/ requests
       need a token whose scope covers the repository and action (pull for GET/HEAD, push for
       the rest), else 401 with a Bearer challenge. GET /stats gives {"tokens": issued}.
 
@@ -35,6 +36,7 @@ import threading
 import urllib.parse
 
 USER, SECRET = "user", "secret"
+IDENTITY_TOKEN = "identity-token-for-user"
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-authorization", "proxy-authenticate"}
 
@@ -94,9 +96,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(resp.status, data, headers)
 
     # ---- token mode --------------------------------------------------------------------------
-    def token_endpoint(self):
+    def token_endpoint(self, body):
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
-        if not basic_ok(self.headers.get("Authorization")):
+        if self.command == "POST":
+            # OAuth2 refresh-token grant (distribution's oauth.md), for identity tokens.
+            q = urllib.parse.parse_qs(body.decode())
+            if q.get("grant_type") != ["refresh_token"] or q.get("refresh_token") != [IDENTITY_TOKEN]:
+                return self.reply(401, b'{"error":"invalid_grant"}')
+            q["scope"] = q.get("scope", [""])
+        elif not basic_ok(self.headers.get("Authorization")):
             return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
                               [("WWW-Authenticate", 'Basic realm="token"')])
         grants = set()
@@ -110,13 +118,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with State.lock:
             State.tokens[token] = grants
             State.issued += 1
-        self.reply(200, json.dumps({"token": token, "expires_in": 300}).encode(),
+        key = "access_token" if self.command == "POST" else "token"
+        self.reply(200, json.dumps({key: token, "expires_in": 300}).encode(),
                    [("Content-Type", "application/json")])
 
     def token_mode(self, body):
         path = urllib.parse.urlparse(self.path).path
         if path == "/token":
-            return self.token_endpoint()
+            return self.token_endpoint(body)
         if path == "/stats":
             return self.reply(200, json.dumps({"tokens": State.issued}).encode())
         repo = repo_of(path)
