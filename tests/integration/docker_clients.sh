@@ -15,8 +15,7 @@ examples="$top_srcdir/examples"
 all="hello cmd cmd-entrypoint shell-entrypoint multistage"
 
 start_dockerd
-busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null ||
-  bail "cannot load the busybox base into bale"
+busybox_store || bail "cannot load the busybox base into bale"
 
 # The examples, each as a named image in the store and as a docker-archive of its own.
 build_examples () {

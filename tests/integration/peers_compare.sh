@@ -169,8 +169,7 @@ mkcase () {
 
 # ---- the base image, in all three -------------------------------------------------------
 start_dockerd
-busybox_archive "$T_TMP/busybox.tar" || bail "cannot make the busybox base"
-"$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || bail "bale load of the busybox base failed"
+busybox_store || bail "cannot load the busybox base into bale"
 docker load -i "$T_TMP/busybox.tar" > /dev/null || bail "docker load of the busybox base failed"
 buildah pull -q "docker-archive:$T_TMP/busybox.tar" > /dev/null || bail "buildah pull of the busybox base failed"
 here=$(pwd)

@@ -15,8 +15,7 @@ need_root_and umoci runc python3
 examples="$top_srcdir/examples"
 RUNC_ROOT="$T_TMP/runc"
 
-busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null ||
-  bail "cannot load the busybox base into bale"
+busybox_store || bail "cannot load the busybox base into bale"
 
 # unpack EXAMPLE: build it as an OCI layout tagged v1 and unpack it to $T_TMP/EXAMPLE.
 unpack () {
