@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A Debian base made by mmdebstrap, then `RUN apt-get install` in bale's sandbox; TAP output.
+#
+# The base is `mmdebstrap --variant=minbase bookworm` from the Debian mirror apt is configured
+# with (the only network CI has), packed as a docker-archive the way examples/busybox-image.sh
+# packs busybox and loaded with `bale load`. The rootfs tarball is cached in $BALE_DEBIAN_CACHE
+# (default /var/tmp, or $T_TMP where there is no /var/tmp), so only the first run pays for
+# mmdebstrap. Needs root and the mirror. A missing tool is a failure, not a skip.
+
+set -u
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+bail () { echo "Bail out! $1"; exit 1; }
+for tool in mmdebstrap apt-get tar sha256sum; do
+  command -v "$tool" > /dev/null 2>&1 ||
+    bail "'$tool' is not installed (.ci/run installs it); refusing to skip"
+done
+[ -x "$BALE" ] || bail "'$BALE' is not built"
+[ "$(id -u)" = 0 ] || bail "must run as root (mmdebstrap, bale's sandbox)"
+export BALE_STORE="$T_TMP/store"
+
+cache_dir=${BALE_DEBIAN_CACHE:-/var/tmp}
+[ -d "$cache_dir" ] || cache_dir=$T_TMP
+rootfs=$cache_dir/bale-test-debian-bookworm-minbase.tar
+
+# The bookworm main repository of apt's own configuration (/etc/apt/sources.list(.d)).
+mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Identifier: Packages' |
+  awk '$2 == "bookworm" && $3 == "main" { print $1; exit }')
+[ -n "$mirror" ] || bail "apt has no bookworm main repository configured"
+
+# make_rootfs: mmdebstrap's tarball, once; written beside its final name, then renamed.
+make_rootfs () {
+  [ -s "$rootfs" ] && return 0
+  mmdebstrap --quiet --variant=minbase --mode=root bookworm "$rootfs.$$.tmp.tar" "$mirror" < /dev/null &&
+    mv "$rootfs.$$.tmp.tar" "$rootfs" || { rm -f "$rootfs.$$.tmp.tar"; return 1; }
+}
+check "mmdebstrap --variant=minbase bookworm from $mirror (cached in $cache_dir)" make_rootfs
+[ -s "$rootfs" ] || { done_testing; exit 1; }
+
+# pack: the rootfs as the single layer of a docker-archive named debian:bookworm.
+pack () {
+  a=$T_TMP/arch
+  mkdir -p "$a/l" && cp "$rootfs" "$a/l/layer.tar" || return 1
+  diff_id=sha256:$(sha256sum "$a/l/layer.tar" | cut -d' ' -f1)
+  printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["bash"]},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created_by":"mmdebstrap --variant=minbase bookworm"}]}' \
+    "$(dpkg --print-architecture)" "$diff_id" > "$a/config.json"
+  cfg=$(sha256sum "$a/config.json" | cut -d' ' -f1)
+  mv "$a/config.json" "$a/$cfg.json" &&
+    printf '[{"Config":"%s.json","RepoTags":["debian:bookworm"],"Layers":["l/layer.tar"]}]\n' "$cfg" > "$a/manifest.json" &&
+    tar -C "$a" -cf "$T_TMP/debian.tar" manifest.json "$cfg.json" l &&
+    "$BALE" load -i "$T_TMP/debian.tar" | grep -qx "Loaded image: debian:bookworm"
+}
+check "packed as a docker-archive, bale load takes it" pack
+
+mkdir -p "$T_TMP/ctx"
+cat > "$T_TMP/ctx/Dockerfile" << 'EOF'
+FROM debian:bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends hello && rm -rf /var/lib/apt/lists/*
+CMD ["hello"]
+EOF
+
+build () {
+  "$BALE" build -q -t bale-test/hello "$T_TMP/ctx" > "$T_TMP/build.log" 2>&1 ||
+    { tail -30 "$T_TMP/build.log"; return 1; }
+}
+check "bale build: FROM debian, RUN apt-get install hello, CMD" build
+
+hello () {
+  got=$("$BALE" run --rm bale-test/hello 2>&1)
+  [ "$got" = "Hello, world!" ] || { echo "got [$got]"; return 1; }
+}
+check "bale run prints Hello, world!" hello
+
+installed () {
+  got=$("$BALE" run --rm bale-test/hello dpkg-query -W -f '${Status}' hello 2>&1)
+  [ "$got" = "install ok installed" ] || { echo "got [$got]"; return 1; }
+}
+check "dpkg knows hello is installed" installed
+
+done_testing
