@@ -421,17 +421,16 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       if (*real)
         {
           struct stat have;
-          /* The destination directory itself: as it exists, or with the source's metadata
-             when the copy creates it. */
+          /* The destination directory itself: as it exists, or made the way fsutil's
+             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, --chmod
+             as today's BuildKit applies it): never with the source directory's metadata,
+             since only the contents are copied. */
           if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
             add (c, real, CE_DIR, &have)->seq = 0;
           else
             {
-              struct centry *ce;
-              apply_meta (s, &st, true);
-              ce = add (c, real, CE_DIR, &st);
-              ce->root_fd = fd;
-              ce->src_rel = xstrdup ("");
+              created_dir_stat (s, &st);
+              add (c, real, CE_DIR, &st);
             }
         }
       return copy_dir (c, fd, src->rel, real, err);

@@ -373,10 +373,12 @@ FROM busybox
 COPY locked /fresh/
 COPY --from=build /out /from-build/
 COPY --from=build --chown=nobody /out/d /chowned/
-COPY --chmod=600 locked /chmodded/
 EOF
 mkdir locked && echo l > locked/l && chmod 0700 locked
-compare copy-dest-dir "BALE BUG: the directory made for a directory's contents is 0755, root or --chown's"
+# Not compared: `COPY --chmod=600 dir /new/`. docker 20.10's fsutil makes /new 0755; today's
+# BuildKit (docs/semantics.md D5) gives the directories it creates the --chmod mode, as bale
+# does (tests/cli/copy.sh checks it).
+compare copy-dest-dir "the directory made for a directory's contents is 0755, root or --chown's"
 
 cd "$here" || exit 1
 done_testing
