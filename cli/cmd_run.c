@@ -196,6 +196,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
                  ? json_string_value (json_object_get (config, "WorkingDir"))
                  : "/";
   spec.user = o.user ? o.user : json_string_value (json_object_get (config, "User"));
+  spec.primary_group_in_groups = true; /* as docker run does */
   spec.network = o.network && strcmp (o.network, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
   spec.stdin_fd = 0;
   spec.tmpdir = dir;

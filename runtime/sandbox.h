@@ -80,6 +80,9 @@ struct sandbox_spec
   const char *const *env;  /* NULL-terminated "KEY=VALUE" list, or NULL for none */
   const char *cwd;         /* absolute; created (owned by the user) when missing; NULL is "/" */
   const char *user;        /* "name", "uid", "name:group", "uid:gid"; NULL or "" is root */
+  /* docker run also lists the primary group among the supplementary ones (`id` shows
+     groups=1000(app),...); BuildKit's RUN steps do not. */
+  bool primary_group_in_groups;
   const char *hostname;    /* NULL: "bale" */
   enum sandbox_network network;
   const struct sandbox_mount *mounts;

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
@@ -243,7 +244,19 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   make_cwd (sync, cwd, u);
   if (chdir (cwd) < 0)
     rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
-  if (setgroups (u->n_groups, u->groups) < 0 || setgid (u->gid) < 0 || setuid (u->uid) < 0)
+  {
+    /* With primary_group_in_groups, the primary gid first, then the others once each. */
+    gid_t groups[NGROUPS_MAX];
+    size_t n = 0, i;
+    if (spec->primary_group_in_groups)
+      groups[n++] = u->gid;
+    for (i = 0; i < u->n_groups && n < NGROUPS_MAX; i++)
+      if (!(spec->primary_group_in_groups && u->groups[i] == u->gid))
+        groups[n++] = u->groups[i];
+    if (setgroups (n, groups) < 0)
+      rt_sbx_die (sync, errno, "cannot set the supplementary groups of user %u", (unsigned) u->uid);
+  }
+  if (setgid (u->gid) < 0 || setuid (u->uid) < 0)
     rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
                 (unsigned) u->gid);
   /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */

@@ -230,4 +230,15 @@ rw_bind_mounts () {
 }
 check "RUN --mount=type=bind,rw: the step writes, nothing keeps it (context, stage, image)" rw_bind_mounts
 
+run_user_groups () {
+  # docker run lists the primary group among the supplementary groups; a RUN step (BuildKit)
+  # does not.
+  expect_run "uid=1000(app) gid=1000(app) groups=50(staff),1000(app)" -u app busybox id &&
+    expect_run "uid=1000(app) gid=50(staff) groups=50(staff)" -u 1000:50 busybox id &&
+    expect_run "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)" -u nobody busybox id || return 1
+  df 'FROM busybox' 'USER app' 'RUN id > /tmp/id'
+  build r15 && [ "$(cat "$T_TMP/r15/rootfs/tmp/id")" = "uid=1000(app) gid=1000(app) groups=50(staff)" ]
+}
+check "bale run -u: groups as docker run sets them; RUN as BuildKit does" run_user_groups
+
 done_testing
