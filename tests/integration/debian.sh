@@ -57,7 +57,8 @@ check "packed as a docker-archive, bale load takes it" pack
 mkdir -p "$T_TMP/ctx"
 cat > "$T_TMP/ctx/Dockerfile" << 'EOF'
 FROM debian:bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends hello && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends hello attr libcap2-bin && rm -rf /var/lib/apt/lists/*
+RUN touch /xa && setfattr -n user.bale -v kept /xa && cp /bin/true /capped && setcap cap_net_raw+ep /capped
 CMD ["hello"]
 EOF
 
@@ -78,5 +79,15 @@ installed () {
   [ "$got" = "install ok installed" ] || { echo "got [$got]"; return 1; }
 }
 check "dpkg knows hello is installed" installed
+
+xattrs_from_run () {
+  # Extended attributes a RUN step sets (user.* and security.capability) reach the layer.
+  "$BALE" build -q -t bale-test/hello --output "type=oci,dest=$T_TMP/hello.oci" "$T_TMP/ctx" > /dev/null 2>&1 &&
+    umoci unpack --image "$T_TMP/hello.oci:latest" "$T_TMP/unpacked" > /dev/null 2>&1 || return 1
+  [ "$(getfattr --only-values -n user.bale "$T_TMP/unpacked/rootfs/xa" 2>/dev/null)" = kept ] &&
+    getcap "$T_TMP/unpacked/rootfs/capped" | grep -q "cap_net_raw[=+]ep" &&
+    [ "$("$BALE" run bale-test/hello getfattr --only-values -n user.bale /xa)" = kept ]
+}
+check "xattrs set by RUN (user.*, security.capability) are in the layer" xattrs_from_run
 
 done_testing
