@@ -3,7 +3,9 @@
 # classic builder and buildah:
 #   steps:  30 trivial RUN steps on busybox (per-step overhead);
 #   stages: two independent CPU-bound stages (bale runs independent stages in parallel
-#           processes: the wall time should be close to one stage's, printed as "one stage").
+#           processes: the wall time should be close to one stage's, printed as "one stage");
+#   debian: a Debian base with `RUN cp -a /usr/share /opt/x && rm -rf /usr/share/doc` (a big
+#           upper directory with whiteouts), when the peers' Debian image is available.
 # Needs the peers: ../shared/tools/peers-up.sh.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +18,8 @@ now () { date +%s.%N; }
 secs () { echo "$2 - $1" | bc -l; }
 ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 
-rm -rf "$work" && mkdir -p "$work/steps" "$work/stages"
+rm -rf "$work" && mkdir -p "$work/steps" "$work/stages" "$work/debian"
+printf '%s\n' 'FROM debian:bookworm' 'RUN cp -a /usr/share /opt/x && rm -rf /usr/share/doc' > "$work/debian/Dockerfile"
 i=0
 echo 'FROM busybox' > "$work/steps/Dockerfile"
 while [ $i -lt 30 ]; do echo "RUN echo step $i > /step$i" >> "$work/steps/Dockerfile"; i=$((i + 1)); done
@@ -33,14 +36,17 @@ DF
 store=$work/store
 sh "$here/../examples/busybox-image.sh" "$work/busybox.tar"
 BALE_STORE=$store "$bale" load -i "$work/busybox.tar" > /dev/null
+benches="steps stages"
+if [ -f /tmp/peers/debian.tar ]; then
+  BALE_STORE=$store "$bale" load -i /tmp/peers/debian.tar > /dev/null && benches="$benches debian"
+fi
 
-for b in steps stages; do
-  rm -rf "$store/cache"
-  t0=$(now); BALE_STORE=$store "$bale" build -q -t "bench-$b" "$work/$b" > /dev/null; t1=$(now)
+for b in $benches; do
+  t0=$(now); BALE_STORE=$store "$bale" build --no-cache -q -t "bench-$b" "$work/$b" > /dev/null; t1=$(now)
   bale_s=$(secs "$t0" "$t1")
   echo "$b: bale ${bale_s}s"
   if [ $b = stages ]; then
-    t0=$(now); BALE_STORE=$store "$bale" build -q --target a "$work/$b" > /dev/null; t1=$(now)
+    t0=$(now); BALE_STORE=$store "$bale" build --no-cache -q --target a "$work/$b" > /dev/null; t1=$(now)
     echo "$b: one stage alone (bale --target a) $(secs "$t0" "$t1")s"
   fi
   best=""
