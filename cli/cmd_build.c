@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "cli/registry.h"
+#include "runtime/cache.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
@@ -46,6 +47,8 @@ struct build_cli
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
+  char *cache_to, *cache_from; /* type=local directories */
+  bool cache_to_max;
   const char **no_cache_stages;
   size_t n_no_cache_stages, alloc_no_cache_stages;
   const char *epoch_flag; /* --source-date-epoch */
@@ -70,6 +73,9 @@ build_usage (FILE *f)
          "                       type=docker-archive,dest=FILE | type=registry,name=REF\n"
          "  --push               push every -t name to its registry\n"
          "  --pull               pull every base image again, even when the store has it\n"
+         "  --cache-to type=local,dest=DIR[,mode=min|max]  share the build cache (min: the\n"
+         "                       image's layers, max: every step's)\n"
+         "  --cache-from type=local,src=DIR  take the steps another build cached\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
@@ -175,6 +181,41 @@ add_no_cache_stages (struct build_cli *c, char *arg)
       }
 }
 
+/* --cache-to/--cache-from type=local,dest|src=DIR[,mode=min|max]. */
+static int
+parse_cache_spec (const char *spec, const char *dirkey, char **dir, bool *max, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (spec);
+  char *save = copy, *item;
+  bool local = false;
+
+  while ((item = strsep (&save, ",")) != NULL)
+    {
+      char *eq = strchr (item, '=');
+      if (!eq)
+        return bale_make_error (err, 0, "cache spec '%s': '%s' is not KEY=VALUE", spec, item);
+      *eq++ = '\0';
+      if (strcmp (item, "type") == 0)
+        {
+          if (strcmp (eq, "local") != 0)
+            return bale_make_error (err, 0, "cache spec '%s': type=%s is not supported (want type=local)", spec, eq);
+          local = true;
+        }
+      else if (strcmp (item, dirkey) == 0)
+        {
+          free (*dir);
+          *dir = xstrdup (eq);
+        }
+      else if (max && strcmp (item, "mode") == 0 && (strcmp (eq, "min") == 0 || strcmp (eq, "max") == 0))
+        *max = strcmp (eq, "max") == 0;
+      else
+        return bale_make_error (err, 0, "cache spec '%s': unknown field '%s'", spec, item);
+    }
+  if (!local || !*dir || !**dir)
+    return bale_make_error (err, 0, "cache spec '%s': want type=local,%s=DIR", spec, dirkey);
+  return 0;
+}
+
 static int
 parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
 {
@@ -192,6 +233,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "help", no_argument, NULL, 'h' },
     { "push", no_argument, NULL, 'P' },
     { "pull", no_argument, NULL, 0x300 },
+    { "cache-to", required_argument, NULL, 0x301 },
+    { "cache-from", required_argument, NULL, 0x302 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -234,6 +277,14 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         case 'q': c->quiet = true; break;
         case 'P': c->push = true; break;
         case 0x300: c->pull = true; break;
+        case 0x301:
+          if (parse_cache_spec (optarg, "dest", &c->cache_to, &c->cache_to_max, err) < 0)
+            return -1;
+          break;
+        case 0x302:
+          if (parse_cache_spec (optarg, "src", &c->cache_from, NULL, err) < 0)
+            return -1;
+          break;
         case 'h': build_usage (stdout); exit (0);
         default:
           if (cli_registry_option (&c->reg, ch, optarg))
@@ -464,10 +515,35 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   eo.ignore = ignore;
   eo.progress = c.quiet ? NULL : stderr;
+  if (c.cache_from)
+    {
+      size_t n = 0;
+      if (cache_import_local (eo.store, c.cache_from, &n, err) < 0)
+        goto out;
+      if (!c.quiet)
+        fprintf (stderr, "imported %zu cache entries from %s\n", n, c.cache_from);
+    }
   if (executor_build (plan, &eo, &img, err) < 0)
     goto out;
   if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
+  if (c.cache_to)
+    {
+      /* mode=min (BuildKit's default): the entries of the image's own layers,
+         taken before an export replaces them by compressed copies. */
+      const char **layers = xcalloc (img.n_layers + 1, sizeof *layers);
+      size_t i, n = 0;
+      for (i = 0; i < img.n_layers; i++)
+        layers[i] = img.layers[i].digest;
+      if (cache_export_local (eo.store, c.cache_to, c.cache_to_max ? NULL : layers, img.n_layers, &n, err) < 0)
+        {
+          free (layers);
+          goto out;
+        }
+      free (layers);
+      if (!c.quiet)
+        fprintf (stderr, "exported %zu cache entries to %s\n", n, c.cache_to);
+    }
   if (c.out != OUT_NONE && c.out != OUT_REGISTRY)
     {
       enum layer_compression comp;

@@ -19,6 +19,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/cache.h"
+#include "runtime/layout.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -280,5 +281,159 @@ cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t 
   listed_free (v, n);
   if (dropped)
     *dropped = count;
+  return ret;
+}
+
+/* ---- sharing the cache between machines (--cache-to / --cache-from type=local) ---------- */
+
+/* Copy the blob digest of the store to dir/blobs/sha256/<hex>, unless it is there. */
+static int
+export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *err)
+{
+  const char *hex = digest_hex (digest);
+  cleanup_free char *tmp = xasprintf ("%s.tmp", hex);
+  cleanup_close int in = -1, out = -1;
+  struct stat st;
+
+  if (fstatat (blobs_fd, hex, &st, 0) == 0 && S_ISREG (st.st_mode))
+    return 0;
+  in = store_blob_open (s, digest, err);
+  if (in < 0)
+    return -1;
+  out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0)
+    return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
+  for (;;)
+    {
+      ssize_t n = copy_file_range (in, NULL, out, NULL, 1 << 30, 0);
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL))
+        {
+          /* Another filesystem without copy_file_range: a plain copy. */
+          char buf[1 << 16];
+          while ((n = read (in, buf, sizeof buf)) > 0)
+            if (bale_write_all (out, buf, (size_t) n) < 0)
+              return bale_make_error (err, errno, "cannot write %s", tmp);
+        }
+      if (n < 0)
+        return bale_make_error (err, errno, "cannot copy blob %s", digest);
+      if (n == 0)
+        break;
+    }
+  if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
+    return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);
+  return 0;
+}
+
+static int
+make_cache_dir (const char *dir, bale_error_t *err)
+{
+  cleanup_free char *a = xasprintf ("%s/keys", dir), *b = xasprintf ("%s/blobs", dir);
+  cleanup_free char *c = xasprintf ("%s/blobs/sha256", dir);
+  const char *v[] = { dir, a, b, c };
+  size_t i;
+
+  for (i = 0; i < 4; i++)
+    if (mkdir (v[i], 0755) < 0 && errno != EEXIST)
+      return bale_make_error (err, errno, "cannot create %s", v[i]);
+  return 0;
+}
+
+int
+cache_export_local (struct store *s, const char *dir, const char *const *layers, size_t n_layers,
+                    size_t *exported, bale_error_t *err)
+{
+  cleanup_free char *keys = keys_dir (s), *blobs = NULL, *dkeys = NULL;
+  cleanup_close int keys_fd = -1, blobs_fd = -1, dkeys_fd = -1;
+  DIR *d;
+  struct dirent *de;
+  int ret = 0;
+
+  *exported = 0;
+  if (make_cache_dir (dir, err) < 0)
+    return -1;
+  blobs = xasprintf ("%s/blobs/sha256", dir);
+  dkeys = xasprintf ("%s/keys", dir);
+  blobs_fd = open (blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (blobs_fd < 0 || dkeys_fd < 0)
+    return bale_make_error (err, errno, "cannot open the cache directory %s", dir);
+  keys_fd = open (keys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (keys_fd < 0)
+    return 0; /* no entries yet */
+  d = fdopendir (dup (keys_fd));
+  if (!d)
+    return bale_make_error (err, errno, "cannot read %s", keys);
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    {
+      struct cache_entry e;
+      size_t i;
+      bool wanted = layers == NULL;
+      if (de->d_name[0] == '.' || read_entry (keys_fd, de->d_name, &e) < 0)
+        continue;
+      for (i = 0; !wanted && i < n_layers; i++)
+        wanted = strcmp (layers[i], e.digest) == 0;
+      if (!wanted || !store_blob_exists (s, e.digest))
+        continue;
+      if (export_blob (s, blobs_fd, e.digest, err) < 0)
+        ret = -1;
+      else
+        {
+          json_t *j = json_pack ("{s:s,s:s,s:I,s:s}", "digest", e.digest, "diff_id", e.diff_id,
+                                 "size", (json_int_t) e.size, "media_type", e.media_type);
+          char *text = json_dumps (j, JSON_COMPACT);
+          ret = layout_write_atomic (dkeys_fd, de->d_name, text, strlen (text), err);
+          free (text);
+          json_decref (j);
+          if (ret == 0)
+            (*exported)++;
+        }
+    }
+  closedir (d);
+  return ret;
+}
+
+int
+cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err)
+{
+  cleanup_free char *dkeys = xasprintf ("%s/keys", dir), *blobs = xasprintf ("%s/blobs/sha256", dir);
+  cleanup_close int dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int blobs_fd = open (blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+  int ret = 0;
+
+  *imported = 0;
+  if (dkeys_fd < 0 || blobs_fd < 0)
+    return bale_make_error (err, errno, "--cache-from: %s is not a bale cache directory", dir);
+  d = fdopendir (dup (dkeys_fd));
+  if (!d)
+    return bale_make_error (err, errno, "cannot read %s", dkeys);
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    {
+      struct cache_entry e, have;
+      cleanup_free char *key = NULL;
+      if (de->d_name[0] == '.' || read_entry (dkeys_fd, de->d_name, &e) < 0)
+        continue;
+      key = xasprintf ("sha256:%s", de->d_name);
+      if (!digest_is_valid (key) || cache_lookup (s, key, &have) == 1)
+        continue;
+      if (!store_blob_exists (s, e.digest))
+        {
+          cleanup_close int fd = openat (blobs_fd, digest_hex (e.digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          /* Every byte is checked against the entry's digest before the store takes it. */
+          if (fd < 0 || store_blob_put_fd (s, fd, digest_hex (e.digest), e.digest, NULL, err) < 0)
+            {
+              if (fd < 0)
+                continue; /* an entry without its blob is no entry */
+              ret = -1;
+              break;
+            }
+        }
+      if (cache_record (s, key, &e, err) < 0)
+        ret = -1;
+      else
+        (*imported)++;
+    }
+  closedir (d);
   return ret;
 }

@@ -50,4 +50,14 @@ void cache_blobs_free (struct cache_blobs *b);
  */
 int cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t *err);
 
+/*
+ * A cache directory another machine can use (--cache-to/--cache-from type=local): keys/<hex>
+ * entries as above and blobs/sha256/<hex> layers. Export writes the entries whose layer is in
+ * layers[0..n) (NULL: every entry, mode=max); import takes the entries the store lacks, each
+ * blob verified against its digest as it is stored.
+ */
+int cache_export_local (struct store *s, const char *dir, const char *const *layers, size_t n_layers,
+                        size_t *exported, bale_error_t *err);
+int cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err);
+
 #endif

@@ -210,4 +210,28 @@ reproducible () {
 }
 check "SOURCE_DATE_EPOCH: two checkouts (directory, mtimes, umask, store, host name, TZ) give one manifest digest" reproducible
 
+fleet_local_cache () {
+  # Two runners: A builds and exports its cache; B, with an empty store but the base, imports
+  # it and builds the same Dockerfile without executing a step, to the same image digest.
+  df 'FROM busybox' 'COPY src /app' 'RUN echo ran > /ran' 'FROM busybox' 'COPY --from=0 /ran /ran' 'WORKDIR /w'
+  rm -rf "$T_TMP/fleet"
+  BALE_STORE="$T_TMP/runner-a" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
+    BALE_STORE="$T_TMP/runner-b" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  a=$(BALE_STORE="$T_TMP/runner-a" "$BALE" build -q --source-date-epoch 1700000000 \
+        --cache-to "type=local,dest=$T_TMP/fleet,mode=max" --iidfile "$T_TMP/a.iid" "$ctx" 2> "$T_TMP/err") || { cat "$T_TMP/err"; return 1; }
+  [ -n "$(ls "$T_TMP/fleet/keys")" ] || { echo "nothing exported"; return 1; }
+  BALE_STORE="$T_TMP/runner-b" "$BALE" build --source-date-epoch 1700000000 \
+    --cache-from "type=local,src=$T_TMP/fleet" --iidfile "$T_TMP/b.iid" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  [ "$(cat "$T_TMP/a.iid")" = "$(cat "$T_TMP/b.iid")" ] || { echo "image IDs differ"; return 1; }
+  for step in "COPY src /app" "RUN /bin/sh -c echo ran" "COPY /ran /ran" "WORKDIR /w"; do
+    cached "$step" || return 1
+  done
+  # A cache directory whose blob was tampered with is refused, not trusted.
+  for b in "$T_TMP/fleet"/blobs/sha256/*; do printf x >> "$b"; done
+  BALE_STORE="$T_TMP/runner-c" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  ! BALE_STORE="$T_TMP/runner-c" "$BALE" build -q --cache-from "type=local,src=$T_TMP/fleet" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "digest mismatch" "$T_TMP/err"
+}
+check "--cache-to/--cache-from type=local: a second runner builds without executing a step" fleet_local_cache
+
 done_testing
