@@ -585,6 +585,8 @@ out:
   free (c.tags);
   free (c.no_cache_stages);
   free (c.dest);
+  free (c.cache_to);
+  free (c.cache_from);
   cli_registry_release (&c.reg);
   for (size_t i = 0; i < c.n_secrets; i++)
     {
