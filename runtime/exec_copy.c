@@ -196,7 +196,6 @@ exec_source_layers (struct executor *x, const struct plan_stage *st, const struc
 {
   struct store_image img = { 0 };
   char target[DIGEST_STRLEN + 1];
-  size_t i;
   int r;
 
   if (from->stage >= 0)
@@ -219,15 +218,7 @@ exec_source_layers (struct executor *x, const struct plan_stage *st, const struc
         return -1;
       }
   }
-  for (i = 0; i < img.n_layers; i++)
-    {
-      struct exec_layer l = { 0 };
-      l.media_type = img.layers[i].media_type;
-      snprintf (l.digest, sizeof l.digest, "%s", img.layers[i].digest);
-      snprintf (l.diff_id, sizeof l.diff_id, "%s", img.diff_ids[i]);
-      l.size = img.layers[i].size;
-      exec_state_add_layer (tmp, &l, false);
-    }
+  exec_state_add_image (x, tmp, &img);
   store_image_release (&img);
   *src = tmp;
   return 0;

@@ -61,6 +61,24 @@ exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is
 }
 
 void
+exec_state_add_image (struct executor *x, struct stage_state *s, const struct store_image *img)
+{
+  size_t i;
+
+  for (i = 0; i < img->n_layers; i++)
+    {
+      struct exec_layer l = { 0 };
+      l.media_type = img->layers[i].media_type;
+      snprintf (l.digest, sizeof l.digest, "%s", img->layers[i].digest);
+      snprintf (l.diff_id, sizeof l.diff_id, "%s", img->diff_ids[i]);
+      l.size = img->layers[i].size;
+      l.path = store_blob_path (x->o->store, img->layers[i].digest);
+      exec_state_add_layer (s, &l, false);
+      free (l.path);
+    }
+}
+
+void
 exec_state_release (struct stage_state *s)
 {
   size_t i;
@@ -129,17 +147,7 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
         return -1;
       }
   }
-  for (i = 0; i < img.n_layers; i++)
-    {
-      struct exec_layer l = { 0 };
-      l.media_type = img.layers[i].media_type;
-      snprintf (l.digest, sizeof l.digest, "%s", img.layers[i].digest);
-      snprintf (l.diff_id, sizeof l.diff_id, "%s", img.diff_ids[i]);
-      l.size = img.layers[i].size;
-      l.path = store_blob_path (x->o->store, img.layers[i].digest);
-      exec_state_add_layer (s, &l, false);
-      free (l.path);
-    }
+  exec_state_add_image (x, s, &img);
   store_image_release (&img);
   return 0;
 }

@@ -29,6 +29,9 @@ struct executor
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
 void exec_state_release (struct stage_state *s);
+struct store_image;
+/* Append the layers of an image of the store (the layers of a base or a --from image). */
+void exec_state_add_image (struct executor *x, struct stage_state *s, const struct store_image *img);
 /* The layers a --from reads: a stage's state, or an image of the store copied into tmp (the
    caller releases tmp). what names the flag in errors. */
 int exec_source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
