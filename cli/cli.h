@@ -60,5 +60,7 @@ int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);
+/* The same, every one of them as a warning (the operation went on without it). */
+void cli_print_warnings (bale_error_t chain);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/buildopts.h"
@@ -18,7 +19,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "cli/registry.h"
-#include "runtime/cache.h"
+#include "cli/buildcache.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
@@ -47,8 +48,7 @@ struct build_cli
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
-  char *cache_to, *cache_from; /* type=local directories */
-  bool cache_to_max;
+  struct build_caches caches; /* --cache-to, --cache-from */
   const char **no_cache_stages;
   size_t n_no_cache_stages, alloc_no_cache_stages;
   const char *epoch_flag; /* --source-date-epoch */
@@ -73,9 +73,13 @@ build_usage (FILE *f)
          "                       type=docker-archive,dest=FILE | type=registry,name=REF\n"
          "  --push               push every -t name to its registry\n"
          "  --pull               pull every base image again, even when the store has it\n"
-         "  --cache-to type=local,dest=DIR[,mode=min|max]  share the build cache (min: the\n"
-         "                       image's layers, max: every step's)\n"
-         "  --cache-from type=local,src=DIR  take the steps another build cached\n"
+         "  --cache-to SPEC      share the build cache: type=local,dest=DIR or\n"
+         "                       type=registry,ref=REF, with mode=min (the image's layers,\n"
+         "                       the default) or mode=max (every step's), ignore-error=true,\n"
+         "                       compression=gzip|zstd|uncompressed (repeatable)\n"
+         "  --cache-from SPEC    take the steps another build cached: type=local,src=DIR,\n"
+         "                       type=registry,ref=REF or REF (repeatable; a cache that\n"
+         "                       cannot be read only warns)\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
@@ -181,41 +185,6 @@ add_no_cache_stages (struct build_cli *c, char *arg)
       }
 }
 
-/* --cache-to/--cache-from type=local,dest|src=DIR[,mode=min|max]. */
-static int
-parse_cache_spec (const char *spec, const char *dirkey, char **dir, bool *max, bale_error_t *err)
-{
-  cleanup_free char *copy = xstrdup (spec);
-  char *save = copy, *item;
-  bool local = false;
-
-  while ((item = strsep (&save, ",")) != NULL)
-    {
-      char *eq = strchr (item, '=');
-      if (!eq)
-        return bale_make_error (err, 0, "cache spec '%s': '%s' is not KEY=VALUE", spec, item);
-      *eq++ = '\0';
-      if (strcmp (item, "type") == 0)
-        {
-          if (strcmp (eq, "local") != 0)
-            return bale_make_error (err, 0, "cache spec '%s': type=%s is not supported (want type=local)", spec, eq);
-          local = true;
-        }
-      else if (strcmp (item, dirkey) == 0)
-        {
-          free (*dir);
-          *dir = xstrdup (eq);
-        }
-      else if (max && strcmp (item, "mode") == 0 && (strcmp (eq, "min") == 0 || strcmp (eq, "max") == 0))
-        *max = strcmp (eq, "max") == 0;
-      else
-        return bale_make_error (err, 0, "cache spec '%s': unknown field '%s'", spec, item);
-    }
-  if (!local || !*dir || !**dir)
-    return bale_make_error (err, 0, "cache spec '%s': want type=local,%s=DIR", spec, dirkey);
-  return 0;
-}
-
 static int
 parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
 {
@@ -278,11 +247,11 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         case 'P': c->push = true; break;
         case 0x300: c->pull = true; break;
         case 0x301:
-          if (parse_cache_spec (optarg, "dest", &c->cache_to, &c->cache_to_max, err) < 0)
+          if (buildcache_add (&c->caches, optarg, true, err) < 0)
             return -1;
           break;
         case 0x302:
-          if (parse_cache_spec (optarg, "src", &c->cache_from, NULL, err) < 0)
+          if (buildcache_add (&c->caches, optarg, false, err) < 0)
             return -1;
           break;
         case 'h': build_usage (stdout); exit (0);
@@ -477,6 +446,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct exec_opts eo = { 0 };
   struct ignore_matcher *ignore = NULL;
   bool in_txn = false;
+  struct timespec started;
+  cleanup_strv char **image_layers = NULL;
   int ret = -1;
 
   cli_registry_init (&c.reg, g->quiet);
@@ -515,35 +486,19 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   eo.ignore = ignore;
   eo.progress = c.quiet ? NULL : stderr;
-  if (c.cache_from)
-    {
-      size_t n = 0;
-      if (cache_import_local (eo.store, c.cache_from, &n, err) < 0)
-        goto out;
-      if (!c.quiet)
-        fprintf (stderr, "imported %zu cache entries from %s\n", n, c.cache_from);
-    }
+  buildcache_import (eo.store, &c.caches, &c.reg.opts, c.quiet);
+  /* The clock of file timestamps: every entry this build uses or records is touched after
+     this, which is how --cache-to tells them from the store's other entries. */
+  clock_gettime (CLOCK_REALTIME_COARSE, &started);
   if (executor_build (plan, &eo, &img, err) < 0)
     goto out;
   if (store_image (eo.store, &c, &img, err) < 0)
     goto out;
-  if (c.cache_to)
-    {
-      /* mode=min (BuildKit's default): the entries of the image's own layers,
-         taken before an export replaces them by compressed copies. */
-      const char **layers = xcalloc (img.n_layers + 1, sizeof *layers);
-      size_t i, n = 0;
-      for (i = 0; i < img.n_layers; i++)
-        layers[i] = img.layers[i].digest;
-      if (cache_export_local (eo.store, c.cache_to, c.cache_to_max ? NULL : layers, img.n_layers, &n, err) < 0)
-        {
-          free (layers);
-          goto out;
-        }
-      free (layers);
-      if (!c.quiet)
-        fprintf (stderr, "exported %zu cache entries to %s\n", n, c.cache_to);
-    }
+  /* mode=min (BuildKit's default) exports the entries of the image's own layers, taken
+     before an export replaces them by compressed copies. */
+  image_layers = xcalloc (img.n_layers + 1, sizeof *image_layers);
+  for (size_t i = 0; i < img.n_layers; i++)
+    image_layers[i] = xstrdup (img.layers[i].digest);
   if (c.out != OUT_NONE && c.out != OUT_REGISTRY)
     {
       enum layer_compression comp;
@@ -552,6 +507,11 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
         goto out;
     }
   if (push_outputs (eo.store, &c, &img, err) < 0)
+    goto out;
+  /* After the push, so that a registry cache can mount the layers the image took there. */
+  if (buildcache_export (eo.store, &c.caches, &started, (const char *const *) image_layers,
+                         img.n_layers, c.push ? c.tags[0] : c.out == OUT_REGISTRY ? c.dest : NULL,
+                         &c.reg.opts, c.quiet, err) < 0)
     goto out;
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
@@ -564,8 +524,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     free (abs);
     if (cli_provenance_write (g, img.config_digest, prov, &perr) < 0)
       {
-        bale_error_wrap (&perr, "warning: build record for `bale explain` not kept");
-        cli_print_diagnostics (perr);
+        bale_error_wrap (&perr, "build record for `bale explain` not kept");
+        cli_print_warnings (perr);
         bale_error_release (&perr);
       }
     json_decref (prov);
@@ -585,8 +545,7 @@ out:
   free (c.tags);
   free (c.no_cache_stages);
   free (c.dest);
-  free (c.cache_to);
-  free (c.cache_from);
+  buildcache_release (&c.caches);
   cli_registry_release (&c.reg);
   for (size_t i = 0; i < c.n_secrets; i++)
     {

@@ -63,6 +63,16 @@ cli_print_diagnostics (bale_error_t chain)
     }
 }
 
+void
+cli_print_warnings (bale_error_t chain)
+{
+  struct bale_error_s *e;
+
+  for (e = chain; e; e = e->next)
+    e->severity = BALE_SEVERITY_WARNING;
+  cli_print_diagnostics (chain);
+}
+
 static int
 parse_global (int argc, char **argv, struct cli_global *g)
 {

@@ -192,6 +192,12 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+static int
+cmp_keyed (const void *a, const void *b)
+{
+  return strcmp (((const struct cache_keyed *) a)->key, ((const struct cache_keyed *) b)->key);
+}
+
 int
 cache_blobs_load (struct store *s, struct cache_blobs **out, bale_error_t *err)
 {
@@ -339,16 +345,47 @@ make_cache_dir (const char *dir, bale_error_t *err)
 }
 
 int
-cache_export_local (struct store *s, const char *dir, const char *const *layers, size_t n_layers,
-                    size_t *exported, bale_error_t *err)
+cache_select (struct store *s, const struct timespec *since, const char *const *layers,
+              size_t n_layers, struct cache_keyed **out, size_t *n_out, bale_error_t *err)
 {
-  cleanup_free char *keys = keys_dir (s), *blobs = NULL, *dkeys = NULL;
-  cleanup_close int keys_fd = -1, blobs_fd = -1, dkeys_fd = -1;
-  DIR *d;
-  struct dirent *de;
-  int ret = 0;
+  struct listed *v;
+  struct cache_keyed *k;
+  size_t n, i, j;
 
-  *exported = 0;
+  *out = NULL;
+  *n_out = 0;
+  if (list_entries (s, &v, &n, err) < 0)
+    return -1;
+  k = xcalloc (n + 1, sizeof *k);
+  for (i = 0; i < n; i++)
+    {
+      bool wanted = layers == NULL;
+      if (since && (v[i].used.tv_sec < since->tv_sec
+                    || (v[i].used.tv_sec == since->tv_sec && v[i].used.tv_nsec < since->tv_nsec)))
+        continue;
+      for (j = 0; !wanted && j < n_layers; j++)
+        wanted = strcmp (layers[j], v[i].e.digest) == 0;
+      if (!wanted || !store_blob_exists (s, v[i].e.digest))
+        continue;
+      snprintf (k[*n_out].key, sizeof k[*n_out].key, "sha256:%s", v[i].name);
+      k[*n_out].e = v[i].e;
+      (*n_out)++;
+    }
+  listed_free (v, n);
+  /* By key: an exported list does not depend on the order of a directory. */
+  qsort (k, *n_out, sizeof *k, cmp_keyed);
+  *out = k;
+  return 0;
+}
+
+int
+cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries, size_t n,
+                    bale_error_t *err)
+{
+  cleanup_free char *blobs = NULL, *dkeys = NULL;
+  cleanup_close int blobs_fd = -1, dkeys_fd = -1;
+  size_t i;
+
   if (make_cache_dir (dir, err) < 0)
     return -1;
   blobs = xasprintf ("%s/blobs/sha256", dir);
@@ -357,39 +394,25 @@ cache_export_local (struct store *s, const char *dir, const char *const *layers,
   dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (blobs_fd < 0 || dkeys_fd < 0)
     return bale_make_error (err, errno, "cannot open the cache directory %s", dir);
-  keys_fd = open (keys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (keys_fd < 0)
-    return 0; /* no entries yet */
-  d = fdopendir (dup (keys_fd));
-  if (!d)
-    return bale_make_error (err, errno, "cannot read %s", keys);
-  while (ret == 0 && (de = readdir (d)) != NULL)
+  for (i = 0; i < n; i++)
     {
-      struct cache_entry e;
-      size_t i;
-      bool wanted = layers == NULL;
-      if (de->d_name[0] == '.' || read_entry (keys_fd, de->d_name, &e) < 0)
-        continue;
-      for (i = 0; !wanted && i < n_layers; i++)
-        wanted = strcmp (layers[i], e.digest) == 0;
-      if (!wanted || !store_blob_exists (s, e.digest))
-        continue;
-      if (export_blob (s, blobs_fd, e.digest, err) < 0)
-        ret = -1;
-      else
-        {
-          json_t *j = json_pack ("{s:s,s:s,s:I,s:s}", "digest", e.digest, "diff_id", e.diff_id,
-                                 "size", (json_int_t) e.size, "media_type", e.media_type);
-          char *text = json_dumps (j, JSON_COMPACT);
-          ret = layout_write_atomic (dkeys_fd, de->d_name, text, strlen (text), err);
-          free (text);
-          json_decref (j);
-          if (ret == 0)
-            (*exported)++;
-        }
+      const struct cache_entry *e = &entries[i].e;
+      json_t *j;
+      char *text;
+      int ret;
+
+      if (export_blob (s, blobs_fd, e->digest, err) < 0)
+        return -1;
+      j = json_pack ("{s:s,s:s,s:I,s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
+                     (json_int_t) e->size, "media_type", e->media_type);
+      text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+      ret = layout_write_atomic (dkeys_fd, digest_hex (entries[i].key), text, strlen (text), err);
+      free (text);
+      json_decref (j);
+      if (ret < 0)
+        return -1;
     }
-  closedir (d);
-  return ret;
+  return 0;
 }
 
 int

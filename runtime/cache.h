@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bale.h"
 #include "codegen/digest.h"
@@ -50,14 +51,30 @@ void cache_blobs_free (struct cache_blobs *b);
  */
 int cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t *err);
 
+/* An entry with its key ("sha256:…"). */
+struct cache_keyed
+{
+  char key[DIGEST_STRLEN + 1];
+  struct cache_entry e;
+};
+
+/*
+ * The entries to share with other machines, sorted by key: those used or recorded at or after
+ * since (NULL: any time; a build passes its start, taken with CLOCK_REALTIME_COARSE, the clock
+ * of file timestamps) whose layer is in layers[0..n_layers) (NULL: any layer) and in the
+ * store. The caller frees *out.
+ */
+int cache_select (struct store *s, const struct timespec *since, const char *const *layers,
+                  size_t n_layers, struct cache_keyed **out, size_t *n, bale_error_t *err);
+
 /*
  * A cache directory another machine can use (--cache-to/--cache-from type=local): keys/<hex>
- * entries as above and blobs/sha256/<hex> layers. Export writes the entries whose layer is in
- * layers[0..n) (NULL: every entry, mode=max); import takes the entries the store lacks, each
- * blob verified against its digest as it is stored.
+ * entries as above and blobs/sha256/<hex> layers. Export writes the given entries and their
+ * layers; import takes the entries the store lacks, each blob verified against its digest as
+ * it is stored.
  */
-int cache_export_local (struct store *s, const char *dir, const char *const *layers, size_t n_layers,
-                        size_t *exported, bale_error_t *err);
+int cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries,
+                        size_t n, bale_error_t *err);
 int cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err);
 
 #endif

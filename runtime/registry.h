@@ -173,6 +173,36 @@ int registry_push (struct store *s, const char *name, const char *dest,
                    const struct registry_opts *opts, char out_digest[DIGEST_STRLEN + 1],
                    bale_error_t *err);
 
+/*
+ * Push an OCI artifact (image-spec 1.1: an image manifest with artifactType) whose config and
+ * layers are store blobs, to dest's tag. Layers of an uncompressed tar type are compressed as
+ * for images and their descriptors rewritten; blobs the registry has are skipped, and
+ * mount_from (a reference of the same registry, or NULL) is where to mount them from.
+ */
+int registry_push_artifact (struct store *s, const char *dest, const char *artifact_type,
+                            const char *config_type, const char *config,
+                            const struct store_layer *layers, size_t n_layers,
+                            const char *mount_from, const struct registry_opts *opts,
+                            char out_digest[DIGEST_STRLEN + 1], bale_error_t *err);
+
+/*
+ * Which layers of an artifact to download: called with the manifest and the config's digest
+ * (in the store by then); sets wanted[i] for layer i. A failure ends the pull.
+ */
+typedef int (*registry_choose_fn) (void *ctx, json_t *manifest, const char *config, bool *wanted,
+                                   bale_error_t *err);
+
+/*
+ * Fetch the OCI artifact ref names: a manifest whose artifactType (or, for an older writer,
+ * config mediaType) is artifact_type. Its config, then the layers choose wants, are streamed
+ * into the store verified as in registry_pull; the manifest is not kept, and nothing is named.
+ * *manifest receives the manifest (the caller drops it). A manifest that is not there fails
+ * with a message holding MANIFEST_UNKNOWN or HTTP status 404.
+ */
+int registry_pull_artifact (struct store *s, const char *ref, const char *artifact_type,
+                            registry_choose_fn choose, void *ctx, const struct registry_opts *opts,
+                            json_t **manifest, bale_error_t *err);
+
 /* ---- shared helpers (registry.c) ---------------------------------------------------------- */
 
 /* Run fn(i) for i in [0, n) on up to threads threads; the first failure is reported (the

@@ -36,6 +36,8 @@ struct pull
   /* The store is not thread-safe: writers are created and committed under this lock. */
   pthread_mutex_t store_lock;
   json_t *layers; /* borrowed from the manifest */
+  bool *wanted;   /* of an artifact: the layers to fetch (NULL: all) */
+  bool in_txn;
 };
 
 /* A fetched manifest or index. */
@@ -281,6 +283,8 @@ layer_job (void *ctx, size_t i, bale_error_t *err)
   const char *digest;
   int64_t size;
 
+  if (p->wanted && !p->wanted[i])
+    return 0;
   if (descriptor (p, json_array_get (p->layers, i), &digest, &size, err) < 0)
     return -1;
   return download_blob (p, digest, size, err);
@@ -402,31 +406,104 @@ pull_run (struct pull *p, const struct bale_platform *platform, char out[DIGEST_
   return ret;
 }
 
+static int
+pull_open (struct pull *p, struct store *s, const char *ref, const struct registry_opts *opts,
+           bale_error_t *err)
+{
+  static const struct registry_opts defaults = { .retries = -1 };
+
+  p->s = s;
+  p->opts = opts ? opts : &defaults;
+  pthread_mutex_init (&p->store_lock, NULL);
+  if (registry_ref_parse (ref, &p->ref, err) < 0)
+    return -1;
+  p->repo = xasprintf ("%s/%s", p->ref.domain, p->ref.path);
+  p->scope = xasprintf ("repository:%s:pull", p->ref.path);
+  p->conn = registry_conn_new (p->ref.domain, p->opts, err);
+  if (p->conn == NULL || store_txn_begin (s, err) < 0)
+    return -1;
+  p->in_txn = true;
+  return 0;
+}
+
+static int
+pull_close (struct pull *p, int ret)
+{
+  if (p->in_txn)
+    store_txn_end (p->s);
+  registry_conn_free (p->conn);
+  pthread_mutex_destroy (&p->store_lock);
+  registry_ref_release (&p->ref);
+  free (p->scope);
+  free (p->repo);
+  free (p->wanted);
+  return ret;
+}
+
 int
 registry_pull (struct store *s, const char *ref, const struct bale_platform *platform,
                const struct registry_opts *opts, char out_manifest_digest[DIGEST_STRLEN + 1],
                bale_error_t *err)
 {
-  static const struct registry_opts defaults = { .retries = -1 };
-  struct pull p = { .s = s, .opts = opts ? opts : &defaults };
-  int ret;
+  struct pull p = { 0 };
+  int ret = pull_open (&p, s, ref, opts, err);
 
-  if (registry_ref_parse (ref, &p.ref, err) < 0)
-    return -1;
-  p.repo = xasprintf ("%s/%s", p.ref.domain, p.ref.path);
-  p.scope = xasprintf ("repository:%s:pull", p.ref.path);
-  pthread_mutex_init (&p.store_lock, NULL);
-  p.conn = registry_conn_new (p.ref.domain, p.opts, err);
-  ret = p.conn ? store_txn_begin (s, err) : -1;
+  if (ret == 0)
+    ret = pull_run (&p, platform, out_manifest_digest, err);
+  return pull_close (&p, ret);
+}
+
+/* The manifest of an artifact: its type must be the one asked for. */
+static int
+check_artifact (struct pull *p, const struct doc *m, const char *artifact_type, bale_error_t *err)
+{
+  const char *at = json_string_value (json_object_get (m->json, "artifactType"));
+  const char *ct = json_string_value (json_object_get (json_object_get (m->json, "config"), "mediaType"));
+
+  if (strcmp (m->media_type, OCI_MT_MANIFEST) != 0)
+    return bale_make_error (err, 0, "%s@%s: a %s, not an OCI artifact manifest", p->repo, m->digest,
+                            m->media_type);
+  if (!(at ? strcmp (at, artifact_type) == 0 : ct && strcmp (ct, artifact_type) == 0))
+    return bale_make_error (err, 0, "%s@%s: artifact type '%s', not '%s'", p->repo, m->digest,
+                            at ? at : ct ? ct : "(none)", artifact_type);
+  if (!json_is_array (json_object_get (m->json, "layers")))
+    return bale_make_error (err, 0, "%s@%s: manifest has no layers", p->repo, m->digest);
+  return 0;
+}
+
+int
+registry_pull_artifact (struct store *s, const char *ref, const char *artifact_type,
+                        registry_choose_fn choose, void *ctx, const struct registry_opts *opts,
+                        json_t **manifest, bale_error_t *err)
+{
+  struct pull p = { 0 };
+  struct doc m = { .body = STRBUF_INIT };
+  const char *config;
+  int64_t size;
+  int ret = pull_open (&p, s, ref, opts, err);
+
+  *manifest = NULL;
+  if (ret == 0)
+    ret = fetch_doc (&p, p.ref.digest ? p.ref.digest : p.ref.tag, p.ref.digest, &m, err);
+  if (ret == 0)
+    ret = check_artifact (&p, &m, artifact_type, err);
   if (ret == 0)
     {
-      ret = pull_run (&p, platform, out_manifest_digest, err);
-      store_txn_end (s);
+      p.layers = json_object_get (m.json, "layers");
+      p.wanted = xcalloc (json_array_size (p.layers) + 1, sizeof *p.wanted);
+      ret = descriptor (&p, json_object_get (m.json, "config"), &config, &size, err);
     }
-  registry_conn_free (p.conn);
-  pthread_mutex_destroy (&p.store_lock);
-  registry_ref_release (&p.ref);
-  free (p.scope);
-  free (p.repo);
-  return ret;
+  if (ret == 0)
+    ret = download_blob (&p, config, size, err);
+  if (ret == 0)
+    ret = choose (ctx, m.json, config, p.wanted, err);
+  if (ret == 0)
+    ret = registry_parallel (json_array_size (p.layers), p.opts->parallel > 0 ? p.opts->parallel : 3,
+                             layer_job, &p, err);
+  if (ret == 0)
+    *manifest = json_incref (m.json);
+  else
+    bale_error_wrap (err, "'%s'", ref);
+  doc_release (&m);
+  return pull_close (&p, ret);
 }

@@ -37,6 +37,7 @@ struct push_blob
   const char *stored;     /* the store's blob (borrowed from the image) */
   int fd;                 /* the compressed bytes (an unlinked temporary file), or -1 */
   bool present;           /* the registry has it: nothing to upload */
+  bool mounted;           /* ... because it was mounted from p->mount_from */
 };
 
 struct push
@@ -242,6 +243,7 @@ cache_put (struct push *p, const struct push_blob *b)
 }
 
 static int head_blob (struct push *p, const char *digest, bale_error_t *err);
+static int try_mount (struct push *p, const char *digest, bale_error_t *err);
 
 static int
 prepare_job (void *ctx, size_t i, bale_error_t *err)
@@ -254,10 +256,15 @@ prepare_job (void *ctx, size_t i, bale_error_t *err)
     return 0;
   /* Compressing only to learn that the registry has the result is the slow part of a repeated
      push: ask for the digest an earlier push computed first. */
-  if (cache_get (p, b) && (r = head_blob (p, b->digest, err)) != 0)
+  if (cache_get (p, b))
     {
-      b->present = r > 0;
-      return r < 0 ? -1 : 0;
+      if ((r = head_blob (p, b->digest, err)) == 0 && p->mount_from)
+        b->mounted = (r = try_mount (p, b->digest, err)) > 0;
+      if (r != 0)
+        {
+          b->present = r > 0;
+          return r < 0 ? -1 : 0;
+        }
     }
   if (compress_blob (p, b, err) < 0)
     return -1;
@@ -357,6 +364,42 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
   return ret;
 }
 
+/* Mount digest from p->mount_from: 1 when mounted, 0 when the registry declined (the upload
+   session it opened instead is dropped), -1 on an error. */
+static int
+try_mount (struct push *p, const char *digest, bale_error_t *err)
+{
+  static const long ok[] = { 201, 202, 0 }, ok_delete[] = { 200, 202, 204, 404, 0 };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  cleanup_free char *url = xasprintf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s",
+                                      registry_conn_base (p->conn), p->ref.path, digest,
+                                      p->mount_from);
+  cleanup_free char *loc = NULL;
+  int ret;
+
+  req.method = "POST";
+  req.url = url;
+  ret = request (p, &req, &resp, ok, "mount", digest, err);
+  if (ret == 0 && resp.status == 201)
+    ret = 1;
+  else if (ret == 0 && (loc = location (p, &resp, digest, err)) == NULL)
+    ret = -1;
+  http_response_release (&resp);
+  if (loc)
+    {
+      struct http_request del = HTTP_REQUEST_INIT;
+      bale_error_t ignored = NULL;
+      /* Best effort: a registry expires abandoned sessions anyway. */
+      del.method = "DELETE";
+      del.url = loc;
+      request (p, &del, &resp, ok_delete, "DELETE", digest, &ignored);
+      http_response_release (&resp);
+      bale_error_release (&ignored);
+    }
+  return ret;
+}
+
 static char *
 with_digest (const char *loc, const char *digest)
 {
@@ -442,6 +485,8 @@ upload_job (void *ctx, size_t i, bale_error_t *err)
   cleanup_free char *loc = NULL;
   int ret = b->present ? 1 : start_upload (p, b->digest, &loc, err);
 
+  if (ret == 1 && b->mounted)
+    ret = 2;
   if (ret > 0)
     registry_log (p->opts, "%s: %s%s", b->digest,
                   ret == 1 ? "already in the registry" : "mounted from ",
@@ -476,7 +521,7 @@ manifest_bytes (struct push *p, char **out, size_t *len, bale_error_t *err)
       json_object_set_new (l, "digest", json_string (b->digest));
       json_object_set_new (l, "size", json_integer (b->size));
     }
-  if (!changed)
+  if (!changed && p->img.manifest[0])
     return store_blob_read (p->s, p->img.manifest, REGISTRY_MAX_MANIFEST, out, len, err);
   return (*out = canonjson_dumps (p->img.manifest_json, len, err)) ? 0 : -1;
 }
@@ -581,19 +626,17 @@ release_image (struct push *p)
   store_image_release (&p->img);
 }
 
-/* Push one image (what: anything store_image_read takes; from an index, the host's manifest)
-   and PUT its manifest to ref (NULL: by digest); out gets the digest, *len the size. */
+/* Push the blobs of p->img (filled in), then PUT its manifest to ref (NULL: by digest); out
+   gets the digest, *len the size. p->img is released. */
 static int
-push_image (struct push *p, const char *what, const char *ref, char out[DIGEST_STRLEN + 1],
-            size_t *len, bale_error_t *err)
+push_loaded (struct push *p, const char *ref, char out[DIGEST_STRLEN + 1], size_t *len,
+             bale_error_t *err)
 {
   const char *mt;
   cleanup_free char *body = NULL;
   int threads = p->opts->parallel > 0 ? p->opts->parallel : 3;
-  int ret = store_image_read (p->s, what, NULL, &p->img, err);
+  int ret = 0;
 
-  if (ret < 0)
-    return -1;
   plan_blobs (p);
   /* Each gzip already uses every core; two layers at a time keep them busy between layers
      and let a zstd layer (one thread) run beside another. */
@@ -606,6 +649,17 @@ push_image (struct push *p, const char *what, const char *ref, char out[DIGEST_S
     ret = put_document (p, ref, mt ? mt : OCI_MT_MANIFEST, body, *len, out, err);
   release_image (p);
   return ret;
+}
+
+/* Push one image (what: anything store_image_read takes; from an index, the host's manifest)
+   and PUT its manifest to ref (NULL: by digest). */
+static int
+push_image (struct push *p, const char *what, const char *ref, char out[DIGEST_STRLEN + 1],
+            size_t *len, bale_error_t *err)
+{
+  if (store_image_read (p->s, what, NULL, &p->img, err) < 0)
+    return -1;
+  return push_loaded (p, ref, out, len, err);
 }
 
 /* True when every manifest of the index is complete in the store. */
@@ -714,33 +768,106 @@ cache_save (struct store *s, json_t *cache)
     unlink (tmp);
 }
 
+static int
+push_open (struct push *p, struct store *s, const char *dest, const struct registry_opts *opts,
+           bale_error_t *err)
+{
+  static const struct registry_opts defaults = { .retries = -1 };
+
+  p->s = s;
+  p->opts = opts ? opts : &defaults;
+  pthread_mutex_init (&p->cache_lock, NULL);
+  p->cache = cache_load (s);
+  if (registry_ref_parse (dest, &p->ref, err) < 0)
+    return -1;
+  p->repo = xasprintf ("%s/%s", p->ref.domain, p->ref.path);
+  p->conn = registry_conn_new (p->ref.domain, p->opts, err);
+  return p->conn ? 0 : -1;
+}
+
+static int
+push_close (struct push *p, int ret, bale_error_t *err)
+{
+  if (p->cache_dirty)
+    cache_save (p->s, p->cache);
+  json_decref (p->cache);
+  pthread_mutex_destroy (&p->cache_lock);
+  if (ret < 0)
+    bale_error_wrap (err, "push to '%s'", p->repo ? p->repo : "?");
+  registry_conn_free (p->conn);
+  registry_ref_release (&p->ref);
+  free (p->scope);
+  free (p->repo);
+  free (p->mount_from);
+  return ret;
+}
+
 int
 registry_push (struct store *s, const char *name, const char *dest,
                const struct registry_opts *opts, char out_digest[DIGEST_STRLEN + 1],
                bale_error_t *err)
 {
-  static const struct registry_opts defaults = { .retries = -1 };
-  struct push p = { .s = s, .opts = opts ? opts : &defaults };
-  int ret;
+  struct push p = { 0 };
+  int ret = push_open (&p, s, dest ? dest : name, opts, err);
 
-  if (registry_ref_parse (dest ? dest : name, &p.ref, err) < 0)
-    return -1;
-  p.repo = xasprintf ("%s/%s", p.ref.domain, p.ref.path);
-  pthread_mutex_init (&p.cache_lock, NULL);
-  p.cache = cache_load (s);
-  ret = (p.conn = registry_conn_new (p.ref.domain, p.opts, err)) ? 0 : -1;
   if (ret == 0)
     ret = push_run (&p, name, out_digest, err);
-  if (p.cache_dirty)
-    cache_save (s, p.cache);
-  json_decref (p.cache);
-  pthread_mutex_destroy (&p.cache_lock);
+  return push_close (&p, ret, err);
+}
+
+int
+registry_push_artifact (struct store *s, const char *dest, const char *artifact_type,
+                        const char *config_type, const char *config,
+                        const struct store_layer *layers, size_t n_layers, const char *mount_from,
+                        const struct registry_opts *opts, char out_digest[DIGEST_STRLEN + 1],
+                        bale_error_t *err)
+{
+  struct push p = { 0 };
+  json_t *jl;
+  size_t i, len;
+  int ret = push_open (&p, s, dest, opts, err);
+
+  if (ret == 0 && p.ref.tag == NULL)
+    ret = bale_make_error (err, 0, "cannot push to '%s@%s': a tag is required", p.repo,
+                           p.ref.digest);
   if (ret < 0)
-    bale_error_wrap (err, "push to '%s'", p.repo);
-  registry_conn_free (p.conn);
-  registry_ref_release (&p.ref);
-  free (p.scope);
-  free (p.repo);
-  free (p.mount_from);
-  return ret;
+    return push_close (&p, ret, err);
+  if (mount_from)
+    {
+      struct registry_ref m;
+      bale_error_t ignored = NULL;
+      /* A mount is only a shortcut: a source that is not a reference is ignored. */
+      if (registry_ref_parse (mount_from, &m, &ignored) == 0)
+        {
+          if (strcmp (m.domain, p.ref.domain) == 0 && strcmp (m.path, p.ref.path) != 0)
+            p.mount_from = xstrdup (m.path);
+          registry_ref_release (&m);
+        }
+      bale_error_release (&ignored);
+    }
+  p.scope = p.mount_from ? xasprintf ("repository:%s:pull,push repository:%s:pull", p.ref.path,
+                                      p.mount_from)
+                         : xasprintf ("repository:%s:pull,push", p.ref.path);
+  /* The manifest is built here and the layers' descriptors are rewritten as they are
+     compressed; nothing of it is in the store (p.img.manifest stays empty). */
+  jl = json_array ();
+  p.img.layers = xcalloc (n_layers + 1, sizeof *p.img.layers);
+  p.img.diff_ids = xcalloc (n_layers + 1, sizeof *p.img.diff_ids); /* none: not an image */
+  for (i = 0; i < n_layers; i++)
+    {
+      p.img.layers[i].digest = xstrdup (layers[i].digest);
+      p.img.layers[i].media_type = xstrdup (layers[i].media_type);
+      p.img.layers[i].size = layers[i].size;
+      json_array_append_new (jl, json_pack ("{s:s,s:s,s:I}", "mediaType", layers[i].media_type,
+                                            "digest", layers[i].digest, "size",
+                                            (json_int_t) layers[i].size));
+    }
+  p.img.n_layers = n_layers;
+  memcpy (p.img.config, config, DIGEST_STRLEN + 1);
+  p.img.manifest_json = json_pack ("{s:i,s:s,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2,
+                                   "mediaType", OCI_MT_MANIFEST, "artifactType", artifact_type,
+                                   "config", "mediaType", config_type, "digest", config, "size",
+                                   (json_int_t) store_blob_size (s, config, NULL), "layers", jl);
+  ret = push_loaded (&p, p.ref.tag, out_digest, &len, err);
+  return push_close (&p, ret, err);
 }

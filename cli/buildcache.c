@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bale build --cache-to / --cache-from: parse the specs, import before and export after. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/buildcache.h"
+#include "cli/cli.h"
+#include "cli/registry.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "runtime/cache.h"
+#include "runtime/cache_registry.h"
+#include "common/banned.h"
+
+static int
+parse_bool (const char *spec, const char *key, const char *v, bool *out, bale_error_t *err)
+{
+  if (strcmp (v, "true") != 0 && strcmp (v, "false") != 0)
+    return bale_make_error (err, 0, "cache spec '%s': %s=%s is not true or false", spec, key, v);
+  *out = strcmp (v, "true") == 0;
+  return 0;
+}
+
+/* One KEY=VALUE of a spec. */
+static int
+parse_field (const char *spec, char *key, char *v, bool to, struct cache_spec *out,
+             bool *typed, bale_error_t *err)
+{
+  bool b;
+
+  if (strcmp (key, "type") == 0)
+    {
+      if (strcmp (v, "local") != 0 && strcmp (v, "registry") != 0)
+        return bale_make_error (err, 0, "cache spec '%s': type=%s is not supported (want local "
+                                "or registry)", spec, v);
+      out->type = strcmp (v, "local") == 0 ? CACHE_LOCAL : CACHE_REGISTRY;
+      *typed = true;
+      return 0;
+    }
+  if (strcmp (key, to ? "dest" : "src") == 0 || strcmp (key, "ref") == 0)
+    {
+      free (out->where);
+      out->where = xstrdup (v);
+      return 0;
+    }
+  if (to && strcmp (key, "mode") == 0 && (strcmp (v, "min") == 0 || strcmp (v, "max") == 0))
+    {
+      out->max = strcmp (v, "max") == 0;
+      return 0;
+    }
+  if (to && strcmp (key, "ignore-error") == 0)
+    return parse_bool (spec, key, v, &out->ignore_error, err);
+  if (to && strcmp (key, "compression") == 0)
+    {
+      if (strcmp (v, "gzip") != 0 && strcmp (v, "zstd") != 0 && strcmp (v, "uncompressed") != 0)
+        return bale_make_error (err, 0, "cache spec '%s': compression=%s (want gzip, zstd or "
+                                "uncompressed)", spec, v);
+      out->compression = strcmp (v, "uncompressed") == 0 ? "none" : strcmp (v, "gzip") == 0 ? "gzip" : "zstd";
+      return 0;
+    }
+  /* What bale always writes: an image manifest with OCI media types. Asking for anything
+     else cannot be honoured, so it is an error rather than a silent difference. */
+  if (to && (strcmp (key, "image-manifest") == 0 || strcmp (key, "oci-mediatypes") == 0))
+    {
+      if (parse_bool (spec, key, v, &b, err) < 0)
+        return -1;
+      if (!b)
+        return bale_make_error (err, 0, "cache spec '%s': %s=false is not supported (bale "
+                                "writes an OCI image manifest)", spec, key);
+      return 0;
+    }
+  return bale_make_error (err, 0, "cache spec '%s': unknown field '%s'", spec, key);
+}
+
+int
+buildcache_add (struct build_caches *c, const char *spec, bool to, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (spec);
+  struct cache_spec s = { 0 };
+  char *save = copy, *item;
+  bool typed = false;
+
+  if (strchr (spec, '=') == NULL)
+    {
+      /* docker buildx's shorthand: a bare reference is a registry cache. */
+      s.type = CACHE_REGISTRY;
+      s.where = xstrdup (spec);
+      typed = true;
+    }
+  else
+    while ((item = strsep (&save, ",")) != NULL)
+      {
+        char *eq = strchr (item, '=');
+        if (!eq)
+          {
+            free (s.where);
+            return bale_make_error (err, 0, "cache spec '%s': '%s' is not KEY=VALUE", spec, item);
+          }
+        *eq++ = '\0';
+        if (parse_field (spec, item, eq, to, &s, &typed, err) < 0)
+          {
+            free (s.where);
+            return -1;
+          }
+      }
+  if (!typed || !s.where || !*s.where)
+    {
+      free (s.where);
+      return bale_make_error (err, 0, "cache spec '%s': want type=local,%s=DIR or "
+                              "type=registry,ref=REF", spec, to ? "dest" : "src");
+    }
+  if (s.type == CACHE_LOCAL && s.compression)
+    {
+      free (s.where);
+      return bale_make_error (err, 0, "cache spec '%s': compression= is for type=registry", spec);
+    }
+  if (to)
+    {
+      XGROW (c->to, c->alloc_to, c->n_to + 1);
+      c->to[c->n_to++] = s;
+    }
+  else
+    {
+      XGROW (c->from, c->alloc_from, c->n_from + 1);
+      c->from[c->n_from++] = s;
+    }
+  return 0;
+}
+
+void
+buildcache_release (struct build_caches *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_to; i++)
+    free (c->to[i].where);
+  for (i = 0; i < c->n_from; i++)
+    free (c->from[i].where);
+  free (c->to);
+  free (c->from);
+  memset (c, 0, sizeof *c);
+}
+
+void
+buildcache_import (struct store *s, const struct build_caches *c, const struct registry_opts *ro,
+                   bool quiet)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_from; i++)
+    {
+      const struct cache_spec *f = &c->from[i];
+      bale_error_t e = NULL;
+      size_t n = 0;
+      int r = f->type == CACHE_LOCAL ? cache_import_local (s, f->where, &n, &e)
+                                     : cache_import_registry (s, f->where, ro, &n, &e);
+      if (r < 0)
+        {
+          /* Warnings are printed even with -q: a CI log must show why nothing was cached. */
+          bale_error_wrap (&e, "cache import from %s skipped (steps without an entry run)",
+                           f->where);
+          cli_print_warnings (e);
+          bale_error_release (&e);
+          continue;
+        }
+      if (!quiet)
+        fprintf (stderr, "imported %zu cache entries from %s\n", n, f->where);
+    }
+}
+
+static int
+export_one (struct store *s, const struct cache_spec *t, const struct cache_keyed *entries,
+            size_t n, const char *mount_from, const struct registry_opts *ro, bool quiet,
+            bale_error_t *err)
+{
+  struct registry_opts opts = *ro;
+  char digest[DIGEST_STRLEN + 1];
+
+  if (t->type == CACHE_LOCAL)
+    {
+      if (cache_export_local (s, t->where, entries, n, err) < 0)
+        return -1;
+      if (!quiet)
+        fprintf (stderr, "exported %zu cache entries to %s\n", n, t->where);
+      return 0;
+    }
+  if (t->compression)
+    cli_registry_compression (&opts, t->compression);
+  if (cache_export_registry (s, t->where, entries, n, mount_from, &opts, digest, err) < 0)
+    return -1;
+  if (!quiet)
+    fprintf (stderr, "exported %zu cache entries to %s: digest: %s\n", n, t->where, digest);
+  return 0;
+}
+
+int
+buildcache_export (struct store *s, const struct build_caches *c, const struct timespec *since,
+                   const char *const *layers, size_t n_layers, const char *mount_from,
+                   const struct registry_opts *ro, bool quiet, bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_to; i++)
+    {
+      const struct cache_spec *t = &c->to[i];
+      struct cache_keyed *entries = NULL;
+      size_t n = 0;
+      int r = cache_select (s, since, t->max ? NULL : layers, n_layers, &entries, &n, err);
+
+      if (r == 0)
+        r = export_one (s, t, entries, n, mount_from, ro, quiet, err);
+      free (entries);
+      if (r < 0 && t->ignore_error)
+        {
+          bale_error_wrap (err, "cache export to %s failed (ignore-error=true)", t->where);
+          cli_print_warnings (*err);
+          bale_error_release (err);
+          continue;
+        }
+      if (r < 0)
+        return bale_error_wrap (err, "cache export to %s", t->where);
+    }
+  return 0;
+}

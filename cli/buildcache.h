@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bale build's --cache-to and --cache-from: the build cache shared through a directory or a
+   registry. */
+#ifndef BALE_CLI_BUILDCACHE_H
+#define BALE_CLI_BUILDCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "bale.h"
+#include "runtime/registry.h"
+#include "runtime/store.h"
+
+enum cache_type
+{
+  CACHE_LOCAL,
+  CACHE_REGISTRY,
+};
+
+struct cache_spec
+{
+  enum cache_type type;
+  char *where;              /* the directory, or the reference */
+  bool max;                 /* --cache-to mode=max: every step's entry, not the image's only */
+  bool ignore_error;        /* --cache-to ignore-error=true: a failed export only warns */
+  const char *compression;  /* --cache-to type=registry compression=, or NULL */
+};
+
+struct build_caches
+{
+  struct cache_spec *to, *from;
+  size_t n_to, n_from, alloc_to, alloc_from;
+};
+
+/*
+ * Add a --cache-to (to) or --cache-from spec, BuildKit's syntax: type=local,dest=DIR or
+ * src=DIR; type=registry,ref=REF; a bare REF means type=registry,ref=REF. mode=min|max,
+ * ignore-error=true|false and compression=gzip|zstd|uncompressed are --cache-to's.
+ */
+int buildcache_add (struct build_caches *c, const char *spec, bool to, bale_error_t *err);
+void buildcache_release (struct build_caches *c);
+
+/*
+ * Take every --cache-from's entries. A source that cannot be read (no cache there yet, a
+ * registry down, a damaged or tampered blob) only warns, as in BuildKit: the steps run
+ * instead, and nothing unverified enters the store.
+ */
+void buildcache_import (struct store *s, const struct build_caches *c,
+                        const struct registry_opts *ro, bool quiet);
+
+/*
+ * Write every --cache-to: the entries used or recorded since the build began (since), all of
+ * them with mode=max, else those of the image's layers[0..n_layers). mount_from (NULL, or a
+ * reference the image was pushed to) lets a registry mount layers it has.
+ */
+int buildcache_export (struct store *s, const struct build_caches *c, const struct timespec *since,
+                       const char *const *layers, size_t n_layers, const char *mount_from,
+                       const struct registry_opts *ro, bool quiet, bale_error_t *err);
+
+#endif
