@@ -226,12 +226,33 @@ fleet_local_cache () {
   for step in "COPY src /app" "RUN /bin/sh -c echo ran" "COPY /ran /ran" "WORKDIR /w"; do
     cached "$step" || return 1
   done
-  # A cache directory whose blob was tampered with is refused, not trusted.
+  # mode=min (the default) leaves out the first stage's RUN, whose layer the image lacks.
+  BALE_STORE="$T_TMP/runner-a" "$BALE" build -q --source-date-epoch 1700000000 \
+    --cache-to "type=local,dest=$T_TMP/fleet-min" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  [ "$(ls "$T_TMP/fleet-min/keys" | wc -l)" -lt "$(ls "$T_TMP/fleet/keys" | wc -l)" ] || { echo "mode=min exported as much as mode=max"; return 1; }
+  # A cache directory whose blob was tampered with is refused, not trusted: the import warns
+  # (as BuildKit's does) and the steps run.
   for b in "$T_TMP/fleet"/blobs/sha256/*; do printf x >> "$b"; done
   BALE_STORE="$T_TMP/runner-c" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
-  ! BALE_STORE="$T_TMP/runner-c" "$BALE" build -q --cache-from "type=local,src=$T_TMP/fleet" "$ctx" > /dev/null 2> "$T_TMP/err" &&
-    grep -q "digest mismatch" "$T_TMP/err"
+  BALE_STORE="$T_TMP/runner-c" "$BALE" build --cache-from "type=local,src=$T_TMP/fleet" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "^warning: cache import from .*digest mismatch" "$T_TMP/err" && not_cached "RUN" || { cat "$T_TMP/err"; return 1; }
+  # A cache that is not there yet (a fleet's first build) only warns.
+  BALE_STORE="$T_TMP/runner-c" "$BALE" build -q --cache-from "type=local,src=$T_TMP/nothing" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "^warning: cache import from $T_TMP/nothing" "$T_TMP/err"
 }
 check "--cache-to/--cache-from type=local: a second runner builds without executing a step" fleet_local_cache
+
+cache_spec_errors () {
+  for spec in "type=s3,ref=x" "type=local" "type=local,dest=$T_TMP/d,compression=zstd" \
+    "type=registry,ref=r/x:c,image-manifest=false" "type=registry,ref=r/x:c,mode=all" \
+    "type=registry,ref=r/x:c,ignore-error=maybe" "type=registry,ref=r/x:c,nope=1" "type=registry,ref"; do
+    ! "$BALE" build -q --cache-to "$spec" "$ctx" > /dev/null 2> "$T_TMP/err" || { echo "accepted $spec"; return 1; }
+    grep -q "cache spec '$spec'" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  done
+  # mode= is --cache-to's: an import has nothing to choose.
+  ! "$BALE" build -q --cache-from "type=local,src=$T_TMP/d,mode=max" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "unknown field 'mode'" "$T_TMP/err"
+}
+check "--cache-to/--cache-from: a spec that cannot be honoured is an error" cache_spec_errors
 
 done_testing

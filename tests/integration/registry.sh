@@ -144,6 +144,79 @@ printf '%s\n' "FROM $R/test/busybox:v1" 'RUN echo from-pulled > /p' "COPY --from
 check "FROM and COPY --from pull into an empty store, and the image runs" sh -c 'rm -rf "$2" && "$1" --store "$2" build -q -t frompull "$3" >/dev/null 2>"$2.err" && [ "$("$1" --store "$2" run frompull)" = from-pulled ] && "$1" --store "$2" images | grep -q "$4/test/busybox *v1"' \
   _ "$BALE" "$W/s8" "$W/fctx" "$R"
 
+# ---- the fleet cache: two stores as two runners sharing a cache in the registry --------------
+mkdir -p "$W/cctx/src"
+echo cached >"$W/cctx/src/a"
+printf '%s\n' 'FROM busybox:test' 'COPY src /app' 'RUN echo ran > /ran && cat /app/a > /copy && echo stage0 > /only-here' \
+  'FROM busybox:test' 'COPY --from=0 /ran /copy /' 'RUN echo final > /final' 'WORKDIR /w' >"$W/cctx/Dockerfile"
+runner () { rm -rf "$1" && bale --store "$1" load -i "$W/busybox.tar" >/dev/null; } # STORE
+raw_digest () { echo "sha256:$(skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum | cut -c1-64)"; }
+# every_step_cached ERRFILE: each step line of the progress says CACHED.
+every_step_cached () {
+  grep -E '^#[0-9]+ \[' "$1" >"$1.steps" && [ -s "$1.steps" ] || { echo "no steps"; return 1; }
+  ! grep -v CACHED "$1.steps" || { echo "steps above ran"; return 1; }
+}
+fleet_registry () {
+  runner "$W/ra" && runner "$W/rb" || return 1
+  # Runner A, the fleet's first build: no cache yet (a warning, not an error); it pushes the
+  # image, then the cache (mode=max: the first stage's steps too), mounting the image's layers.
+  bale --store "$W/ra" build --source-date-epoch 1700000000 -t "$R/fleet/app:a" --push \
+    --cache-from "type=registry,ref=$R/fleet/cache:main" \
+    --cache-to "type=registry,ref=$R/fleet/cache:main,mode=max" "$W/cctx" >"$W/ra.id" 2>"$W/ra.err" \
+    || { cat "$W/ra.err"; return 1; }
+  grep -q "^warning: cache import from $R/fleet/cache:main.*MANIFEST_UNKNOWN" "$W/ra.err" \
+    || { echo "no warning for the missing cache"; cat "$W/ra.err"; return 1; }
+  grep -q "exported 5 cache entries to $R/fleet/cache:main" "$W/ra.err" && grep -q "mounted from fleet/app" "$W/ra.err" \
+    || { cat "$W/ra.err"; return 1; }
+  # Runner B: an empty store but the base. Nothing runs, and the image is A's to the digest.
+  bale --store "$W/rb" build --source-date-epoch 1700000000 -t "$R/fleet/app:b" --push \
+    --cache-from "$R/fleet/cache:main" "$W/cctx" >"$W/rb.id" 2>"$W/rb.err" || { cat "$W/rb.err"; return 1; }
+  grep -q "imported 5 cache entries" "$W/rb.err" && every_step_cached "$W/rb.err" || { cat "$W/rb.err"; return 1; }
+  same "$(cat "$W/ra.id")" "$(cat "$W/rb.id")" && same "$(raw_digest "$R/fleet/app:a")" "$(raw_digest "$R/fleet/app:b")" \
+    && store_clean "$W/rb" || return 1
+  # The unpacked layers are A's blobs, byte for byte.
+  bale --store "$W/rb" inspect "$R/fleet/app:b" >"$W/rb.inspect" || return 1
+  for l in $(json_get "$W/rb.inspect" '" ".join(x[7:] for x in d[0]["RootFS"]["Layers"])'); do
+    cmp "$W/ra/blobs/sha256/$l" "$W/rb/blobs/sha256/$l" || return 1
+  done
+  # An importer takes only what its store lacks: a second import downloads nothing.
+  bale --store "$W/rb" build -q --source-date-epoch 1700000000 --cache-from "$R/fleet/cache:main" "$W/cctx" >/dev/null 2>"$W/rb2.err" \
+    && ! grep -q downloaded "$W/rb2.err" || { cat "$W/rb2.err"; return 1; }
+}
+check "fleet cache: runner B builds from runner A's registry cache without a step, to the same digest" fleet_registry
+check "the cache is an OCI artifact the registry serves" sh -c 'skopeo inspect --raw --tls-verify=false "docker://$1/fleet/cache:main" | grep -q "\"artifactType\":\"application/vnd.bale.buildcache.v1\""' _ "$R"
+fleet_min () {
+  # mode=min (the default): only the entries of the image's layers, not the first stage's.
+  bale --store "$W/ra" build -q --source-date-epoch 1700000000 --cache-to "$R/fleet/cache:min" "$W/cctx" >/dev/null 2>"$W/min.err" \
+    || { cat "$W/min.err"; return 1; }
+  runner "$W/rc" && bale --store "$W/rc" build --source-date-epoch 1700000000 --cache-from "$R/fleet/cache:min" "$W/cctx" >/dev/null 2>"$W/rc.err" \
+    || { cat "$W/rc.err"; return 1; }
+  grep -q "imported 3 cache entries" "$W/rc.err" && grep -q "CACHED WORKDIR /w" "$W/rc.err" \
+    && ! grep -q "CACHED RUN /bin/sh -c echo ran" "$W/rc.err" || { cat "$W/rc.err"; return 1; }
+}
+check "fleet cache mode=min: the image's steps only" fleet_min
+fleet_tampered () {
+  # The registry serves a cache layer with other bytes of the same size: the import is refused
+  # with a warning, every step runs, and nothing unverified is in the store.
+  python3 - "$W/reg/docker/registry/v2/blobs/sha256" "$W/ra/blobs/sha256" <<'PY' "$(skopeo inspect --raw --tls-verify=false "docker://$R/fleet/cache:main")" "$(skopeo inspect --raw --tls-verify=false "docker://$R/fleet/app:a")" || return 1
+import json, sys
+root, cache, app = sys.argv[1], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+mine = {l["digest"] for l in cache["layers"]} - {l["digest"] for l in app["layers"]}
+assert mine, "no layer of the cache alone"
+for d in mine:
+    p = "%s/%s/%s/data" % (root, d[7:9], d[7:])
+    data = open(p, "rb").read()
+    open(p, "wb").write(bytes(b ^ 0xff for b in data))
+PY
+  runner "$W/rd" && bale --store "$W/rd" build --source-date-epoch 1700000000 --cache-from "$R/fleet/cache:main" "$W/cctx" >/dev/null 2>"$W/rd.err" \
+    || { cat "$W/rd.err"; return 1; }
+  grep -q "^warning: cache import from $R/fleet/cache:main.*digest" "$W/rd.err" && ! grep -q CACHED "$W/rd.err" \
+    && store_clean "$W/rd" || { cat "$W/rd.err"; return 1; }
+}
+check "fleet cache: a tampered layer is refused with a warning, the steps run" fleet_tampered
+check "fleet cache: an image is not a cache (a warning)" sh -c 'rm -rf "$4" && "$1" --store "$4" load -i "$2/busybox.tar" >/dev/null && "$1" --store "$4" build -q --cache-from "$3/test/busybox:v1" "$2/cctx" >/dev/null 2>"$4.err" && grep -q "^warning: .*artifact type" "$4.err"' \
+  _ "$BALE" "$W" "$R" "$W/re"
+
 # skopeo pushes, bale pulls: OCI and Docker schema2.
 check "skopeo pushes OCI" skopeo copy --quiet --dest-tls-verify=false --format oci "dir:$W/skdir" "docker://$R/sk/oci:v1"
 check "skopeo pushes Docker v2s2" skopeo copy --quiet --dest-tls-verify=false --format v2s2 "dir:$W/skdir" "docker://$R/sk/v2s2:v1"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Build cache entries: record and look up, misses for lost blobs, pruning by last use. */
+/* Build cache entries: record and look up, misses for lost blobs, pruning by last use, what a
+   fleet export selects and the registry artifact's config. */
 #include <config.h>
 
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/cache.h"
+#include "runtime/cache_registry.h"
 #include "runtime/store.h"
 #include "tests/testutil.h"
 
@@ -162,6 +164,97 @@ test_damaged_entry (void **state)
   free (path);
 }
 
+static void
+test_select (void **state)
+{
+  struct fixture *f = *state;
+  char a[DIGEST_STRLEN + 1], b[DIGEST_STRLEN + 1], c[DIGEST_STRLEN + 1];
+  struct timespec since = { 2000, 0 };
+  struct cache_keyed *v = NULL;
+  struct cache_entry e;
+  bale_error_t err = NULL;
+  const char *layers[1];
+  size_t n = 9;
+
+  entry (f, "a", 10, 3000, a);
+  entry (f, "b", 10, 1000, b); /* used before the build began: another build's */
+  entry (f, "c", 10, 2000, c);
+  assert_int_equal (cache_select (f->s, &since, NULL, 0, &v, &n, &err), 0);
+  assert_int_equal (n, 2);
+  /* Sorted by key, whatever the directory's order. */
+  assert_true (strcmp (v[0].key, v[1].key) < 0);
+  assert_true ((strcmp (v[0].key, a) == 0 && strcmp (v[1].key, c) == 0)
+               || (strcmp (v[0].key, c) == 0 && strcmp (v[1].key, a) == 0));
+  free (v);
+  /* mode=min: only entries whose layer the image has. */
+  assert_int_equal (cache_lookup (f->s, a, &e), 1);
+  layers[0] = e.digest;
+  assert_int_equal (cache_select (f->s, &since, layers, 1, &v, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_string_equal (v[0].key, a);
+  assert_string_equal (v[0].e.digest, e.digest);
+  free (v);
+  /* Every entry without a time; an entry whose blob is gone is never exported. */
+  assert_int_equal (store_gc (f->s, NULL, NULL, NULL, &err), 0);
+  assert_int_equal (cache_select (f->s, NULL, NULL, 0, &v, &n, &err), 0);
+  assert_int_equal (n, 0);
+  free (v);
+}
+
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define TAR "application/vnd.oci.image.layer.v1.tar"
+
+static int
+parse (const char *json, size_t n_layers, struct cache_artifact_entry **v, size_t *n,
+       bale_error_t *err)
+{
+  return cache_artifact_parse (json, strlen (json), n_layers, v, n, err);
+}
+
+static void
+test_artifact_config (void **state)
+{
+  struct cache_artifact_entry *v = NULL;
+  bale_error_t err = NULL;
+  size_t n = 0;
+
+  (void) state;
+  assert_int_equal (parse ("{\"entries\":[{\"key\":\"" D1 "\",\"layer\":1,\"digest\":\"" D2
+                           "\",\"diff_id\":\"" D2 "\",\"size\":7,\"media_type\":\"" TAR "\"}]}",
+                           2, &v, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_string_equal (v[0].k.key, D1);
+  assert_string_equal (v[0].k.e.digest, D2);
+  assert_int_equal (v[0].layer, 1);
+  assert_int_equal (v[0].k.e.size, 7);
+  free (v);
+
+  /* A layer index past the manifest's layers. */
+  assert_int_equal (parse ("{\"entries\":[{\"key\":\"" D1 "\",\"layer\":2,\"digest\":\"" D2
+                           "\",\"diff_id\":\"" D2 "\",\"size\":7,\"media_type\":\"" TAR "\"}]}",
+                           2, &v, &n, &err), -1);
+  assert_non_null (strstr (err->msg, "layer 2 of 2"));
+  bale_error_release (&err);
+  /* An uncompressed layer must be its own diff_id: a config cannot lie into an image. */
+  assert_int_equal (parse ("{\"entries\":[{\"key\":\"" D1 "\",\"layer\":0,\"digest\":\"" D2
+                           "\",\"diff_id\":\"" D1 "\",\"size\":7,\"media_type\":\"" TAR "\"}]}",
+                           1, &v, &n, &err), -1);
+  assert_non_null (strstr (err->msg, "diff_id is not its digest"));
+  bale_error_release (&err);
+  /* A key that is not a digest, a missing list, and no JSON at all. */
+  assert_int_equal (parse ("{\"entries\":[{\"key\":\"../x\",\"layer\":0,\"digest\":\"" D2
+                           "\",\"diff_id\":\"" D2 "\",\"size\":7,\"media_type\":\"" TAR "\"}]}",
+                           1, &v, &n, &err), -1);
+  bale_error_release (&err);
+  assert_int_equal (parse ("{}", 1, &v, &n, &err), -1);
+  assert_non_null (strstr (err->msg, "no \"entries\""));
+  bale_error_release (&err);
+  assert_int_equal (parse ("[", 1, &v, &n, &err), -1);
+  bale_error_release (&err);
+  assert_null (v);
+}
+
 int
 main (void)
 {
@@ -169,6 +262,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_record_lookup, setup, teardown),
     cmocka_unit_test_setup_teardown (test_prune_by_last_use, setup, teardown),
     cmocka_unit_test_setup_teardown (test_damaged_entry, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_select, setup, teardown),
+    cmocka_unit_test (test_artifact_config),
   };
 
   return cmocka_run_group_tests_name ("cache", tests, NULL, NULL);
