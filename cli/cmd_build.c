@@ -453,6 +453,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   cli_registry_init (&c.reg, g->quiet);
   if (parse_args (argc, argv, &c, err) < 0)
     goto out;
+  if (c.quiet)
+    c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
   /* A mount namespace of bale's own, entered before the store's descriptors are opened:
