@@ -195,6 +195,18 @@ fleet_min () {
     && ! grep -q "CACHED RUN /bin/sh -c echo ran" "$W/rc.err" || { cat "$W/rc.err"; return 1; }
 }
 check "fleet cache mode=min: the image's steps only" fleet_min
+fleet_compression () { # zstd and uncompressed transfers unpack to the same blobs
+  for c in zstd uncompressed; do
+    bale --store "$W/ra" build -q --source-date-epoch 1700000000 \
+      --cache-to "type=registry,ref=$R/fleet/cache:$c,mode=max,compression=$c" "$W/cctx" >/dev/null 2>"$W/c.err" \
+      || { cat "$W/c.err"; return 1; }
+    want=$([ $c = zstd ] && echo 'tar+zstd"' || echo 'tar"')
+    skopeo inspect --raw --tls-verify=false "docker://$R/fleet/cache:$c" | grep -q "layer.v1.$want" || { echo "no $c layers"; return 1; }
+    runner "$W/rz" && bale --store "$W/rz" build --source-date-epoch 1700000000 --cache-from "$R/fleet/cache:$c" "$W/cctx" >"$W/rz.id" 2>"$W/rz.err" \
+      && every_step_cached "$W/rz.err" && same "$(cat "$W/ra.id")" "$(cat "$W/rz.id")" && store_clean "$W/rz" || { cat "$W/rz.err"; return 1; }
+  done
+}
+check "fleet cache: zstd and uncompressed transfers" fleet_compression
 fleet_tampered () {
   # The registry serves a cache layer with other bytes of the same size: the import is refused
   # with a warning, every step runs, and nothing unverified is in the store.
