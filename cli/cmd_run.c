@@ -118,13 +118,19 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   cleanup_free char *tmp = NULL, *dir = NULL, *upper = NULL, *work = NULL;
   struct kvlist envl = { 0 };
   int first, ret = -1;
+  bool in_txn = false;
   size_t i;
 
   first = parse_args (argc, argv, &o, err);
   if (first < 0)
     goto out;
   s = cli_store_get (g, err);
-  if (!s || store_image_read (s, o.image, NULL, &img, err) < 0)
+  /* store_gc removes unused snapshots: hold it off while ours are unpacked and mounted, and
+     while tmp/ holds our upper directory. */
+  if (!s || store_txn_begin (s, err) < 0)
+    goto out;
+  in_txn = true;
+  if (store_image_read (s, o.image, NULL, &img, err) < 0)
     goto out;
   config = json_object_get (img.config_json, "config");
 
@@ -213,6 +219,8 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 out_dir:
   remove_tree (tmp, dir);
 out:
+  if (in_txn)
+    store_txn_end (s);
   sandbox_result_release (&res);
   if (lowers)
     for (i = 0; i < img.n_layers; i++)

@@ -202,6 +202,21 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
 int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
                     bale_error_t *err);
 
+/* Whether the snapshot of diff_id ("sha256:<hex>") is still wanted. */
+typedef bool (*snapshot_live_fn) (const char *diff_id, void *ctx);
+
+/*
+ * Remove every snapshot whose diff_id live rejects, with its lock file, and every leftover
+ * of an unfinished unpack or adoption (<hex>.tmp, <hex>.adopt) whatever its layer; entries
+ * of other names are left alone. *freed grows by the apparent size of the files removed.
+ * The caller must make sure that no snapshot_ensure or snapshot_adopt runs and that no
+ * snapshot is in use meanwhile: store_gc calls it under the exclusive gc lock, which every
+ * build and `bale run` hold shared. A complete snapshot is renamed to <hex>.tmp before its
+ * removal starts, so a failure half way never leaves a partial tree under the name <hex>.
+ */
+int snapshot_gc (int snapdir_fd, snapshot_live_fn live, void *ctx, int64_t *freed,
+                 bale_error_t *err);
+
 /* ---- reading ------------------------------------------------------------------------------ */
 
 /* Called for each entry of a layer. e is valid only during the call; its data may be read

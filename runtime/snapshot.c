@@ -19,6 +19,9 @@
 #include "common/banned.h"
 
 #define TMP_SUFFIX ".tmp"
+#define ADOPT_SUFFIX ".adopt"
+#define LOCK_SUFFIX ".lock"
+#define HEX_LEN 64
 
 /* The absolute path of snapdir/hex/fs, from the descriptor: the caller gave no path, and
    overlayfs options need one. */
@@ -90,7 +93,7 @@ snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_pa
 
   if (hex == NULL)
     return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
-  lock = xasprintf ("%s.lock", hex);
+  lock = xasprintf ("%s" LOCK_SUFFIX, hex);
   /* One lock per layer: unpacks of different layers run in parallel; a second process
      wanting the same layer waits and then finds it done. flock is released by the kernel
      when a holder dies. */
@@ -124,7 +127,7 @@ snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **ou
 
   if (hex == NULL)
     return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
-  lock = xasprintf ("%s.lock", hex);
+  lock = xasprintf ("%s" LOCK_SUFFIX, hex);
   lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (lock_fd < 0)
     return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
@@ -137,7 +140,7 @@ snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **ou
       return *out_path ? 1 : -1;
     }
   /* <hex>.adopt/fs, then <hex>: the snapshot appears complete or not at all. */
-  tmp = xasprintf ("%s.adopt", hex);
+  tmp = xasprintf ("%s" ADOPT_SUFFIX, hex);
   fs = xasprintf ("%s/fs", tmp);
   if (mkdirat (snapdir_fd, tmp, 0700) < 0 && errno != EEXIST)
     return bale_make_error (err, errno, "cannot create snapshot '%s'", tmp);
@@ -147,4 +150,104 @@ snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **ou
     return bale_make_error (err, errno, "cannot publish snapshot '%s'", hex);
   *out_path = fs_path (snapdir_fd, hex, err);
   return *out_path ? 0 : -1;
+}
+
+/* ---- garbage collection ------------------------------------------------------------------- */
+
+/* What an entry of the snapshot directory is, judged by its name alone. */
+enum snap_kind
+{
+  SNAP_OTHER,    /* not ours: left alone */
+  SNAP_DONE,     /* <hex>: a complete snapshot */
+  SNAP_LEFTOVER, /* <hex>.tmp, <hex>.adopt: an unpack or adoption that never finished */
+  SNAP_LOCK,     /* <hex>.lock */
+};
+
+/* Classify name; for every kind but SNAP_OTHER, diff_id receives "sha256:<hex>". */
+static enum snap_kind
+classify (const char *name, char diff_id[DIGEST_STRLEN + 1])
+{
+  const char *suffix = name + strnlen (name, HEX_LEN);
+
+  snprintf (diff_id, DIGEST_STRLEN + 1, "sha256:%.64s", name);
+  if (suffix - name != HEX_LEN || !digest_is_valid (diff_id))
+    return SNAP_OTHER;
+  if (*suffix == '\0')
+    return SNAP_DONE;
+  if (strcmp (suffix, TMP_SUFFIX) == 0 || strcmp (suffix, ADOPT_SUFFIX) == 0)
+    return SNAP_LEFTOVER;
+  return strcmp (suffix, LOCK_SUFFIX) == 0 ? SNAP_LOCK : SNAP_OTHER;
+}
+
+static int
+add_size (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
+{
+  if (!S_ISDIR (e->st->st_mode))
+    *(int64_t *) ctx += e->st->st_size;
+  return DIRWALK_CONTINUE;
+}
+
+/* The apparent size of the files below name (a hard link counts once per name). Only for
+   the report: a tree that cannot be measured counts what was seen and is removed all the
+   same. */
+static int64_t
+tree_size (int snapdir_fd, const char *name)
+{
+  cleanup_close int fd
+      = openat (snapdir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  bale_error_t ignored = NULL;
+  int64_t total = 0;
+
+  if (fd >= 0)
+    dirwalk (fd, add_size, NULL, &total, &ignored);
+  bale_error_release (&ignored);
+  return total;
+}
+
+/* Move a complete snapshot to <hex>.tmp before emptying it: were the removal to stop half
+   way, snapshot_ensure would take what is left of <hex> for a whole layer, while a
+   <hex>.tmp is a leftover that the next unpack (or gc) clears away. */
+static int
+remove_snapshot (int snapdir_fd, const char *name, const char *path, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s" TMP_SUFFIX, name);
+  cleanup_free char *tmp_path = xasprintf ("%s" TMP_SUFFIX, path);
+
+  if (dirwalk_remove (snapdir_fd, tmp, tmp_path, err) < 0)
+    return -1;
+  if (renameat (snapdir_fd, name, snapdir_fd, tmp) < 0)
+    return bale_make_error (err, errno, "cannot move snapshot '%s' aside", path);
+  return dirwalk_remove (snapdir_fd, tmp, tmp_path, err);
+}
+
+static int
+collect_entry (int snapdir_fd, const char *name, snapshot_live_fn live, void *ctx,
+               int64_t *freed, bale_error_t *err)
+{
+  char diff_id[DIGEST_STRLEN + 1];
+  enum snap_kind kind = classify (name, diff_id);
+  cleanup_free char *path = NULL;
+
+  /* Leftovers go whatever their layer: no unpack or adoption is running (see layer.h). */
+  if (kind == SNAP_OTHER || (kind != SNAP_LEFTOVER && live (diff_id, ctx)))
+    return 0;
+  path = xasprintf ("snapshots/%s", name);
+  *freed += tree_size (snapdir_fd, name);
+  if (kind == SNAP_DONE)
+    return remove_snapshot (snapdir_fd, name, path, err);
+  return dirwalk_remove (snapdir_fd, name, path, err);
+}
+
+int
+snapshot_gc (int snapdir_fd, snapshot_live_fn live, void *ctx, int64_t *freed,
+             bale_error_t *err)
+{
+  struct dirwalk_list list = { NULL, 0, 0 };
+  size_t i;
+  int ret = dirwalk_list_read (snapdir_fd, "snapshots", &list, err);
+
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    ret = collect_entry (snapdir_fd, list.v[i].name, live, ctx, freed, err);
+  dirwalk_list_release (&list);
+  return ret < 0 ? ret : 0;
 }

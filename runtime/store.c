@@ -20,6 +20,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/layer.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -1093,49 +1094,82 @@ store_pin_remove (struct store *s, const char *digest, bale_error_t *err)
   return edit_state (s, "pins.json", do_pin_remove, &e, err);
 }
 
-/* Mark digest; when follow is set it is a manifest or an index: mark what it refers to. */
+/* What the mark phase finds: the live blobs, and the diff_ids of the live images' layers,
+   which name their snapshots. */
+struct marks
+{
+  struct store *s;
+  json_t *live;
+  json_t *diff_ids;
+};
+
+/* Record the rootfs.diff_ids of the image config digest. A config that cannot be read adds
+   none: its image cannot be used anyway, and a snapshot removed wrongly costs only another
+   unpack from its blob. */
 static void
-mark (struct store *s, json_t *live, const char *digest, bool follow, int depth)
+mark_diff_ids (struct marks *m, const char *digest)
 {
   bale_error_t ignored = NULL;
-  json_auto_t *doc = NULL;
+  json_auto_t *config = NULL;
   const json_t *v;
   size_t i;
 
-  if (!digest_is_valid (digest) || json_object_get (live, digest))
+  if (!digest_is_valid (digest) || !store_blob_exists (m->s, digest)
+      || (config = read_json_blob (m->s, digest, &ignored)) == NULL)
+    {
+      bale_error_release (&ignored);
+      return;
+    }
+  json_array_foreach (json_object_get (json_object_get (config, "rootfs"), "diff_ids"), i, v)
+    if (digest_is_valid (json_string_value (v)))
+      json_object_set_new (m->diff_ids, json_string_value (v), json_true ());
+}
+
+/* Mark digest; when follow is set it is a manifest or an index: mark what it refers to. */
+static void
+mark (struct marks *m, const char *digest, bool follow, int depth)
+{
+  bale_error_t ignored = NULL;
+  json_auto_t *doc = NULL;
+  const char *config;
+  const json_t *v;
+  size_t i;
+
+  if (!digest_is_valid (digest) || json_object_get (m->live, digest))
     return;
-  json_object_set_new (live, digest, json_true ());
+  json_object_set_new (m->live, digest, json_true ());
   /* A pin may name a layer, and a corrupt or missing document has no children to keep. */
-  if (!follow || depth > 4 || !store_blob_exists (s, digest)
-      || (doc = read_json_blob (s, digest, &ignored)) == NULL)
+  if (!follow || depth > 4 || !store_blob_exists (m->s, digest)
+      || (doc = read_json_blob (m->s, digest, &ignored)) == NULL)
     {
       bale_error_release (&ignored);
       return;
     }
   json_array_foreach (json_object_get (doc, "manifests"), i, v)
-    mark (s, live, json_string_value (json_object_get (v, "digest")), true, depth + 1);
-  mark (s, live, json_string_value (json_object_get (json_object_get (doc, "config"), "digest")),
-        false, depth + 1);
+    mark (m, json_string_value (json_object_get (v, "digest")), true, depth + 1);
+  config = json_string_value (json_object_get (json_object_get (doc, "config"), "digest"));
+  mark_diff_ids (m, config);
+  mark (m, config, false, depth + 1);
   json_array_foreach (json_object_get (doc, "layers"), i, v)
-    mark (s, live, json_string_value (json_object_get (v, "digest")), false, depth + 1);
+    mark (m, json_string_value (json_object_get (v, "digest")), false, depth + 1);
 }
 
 /* Names and pins are the roots. A root that cannot be read keeps itself only: gc never
    removes more because something is broken. */
 static int
-mark_roots (struct store *s, json_t *live, bale_error_t *err)
+mark_roots (struct marks *m, bale_error_t *err)
 {
-  json_auto_t *refs = load_refs (s, err);
-  json_auto_t *pins = refs ? load_state (s, "pins.json", err) : NULL;
+  json_auto_t *refs = load_refs (m->s, err);
+  json_auto_t *pins = refs ? load_state (m->s, "pins.json", err) : NULL;
   const char *key;
   json_t *value;
 
   if (pins == NULL)
     return -1;
   json_object_foreach (json_object_get (refs, "refs"), key, value)
-    mark (s, live, json_string_value (value), true, 0);
+    mark (m, json_string_value (value), true, 0);
   json_object_foreach (pins, key, value)
-    mark (s, live, key, true, 0);
+    mark (m, key, true, 0);
   return 0;
 }
 
@@ -1170,18 +1204,34 @@ sweep (int dirfd, const char *what, bool (*keep) (const char *name, void *ctx), 
 
 struct gc_ctx
 {
-  json_t *live;
+  const struct marks *m;
   store_keep_fn keep;
   void *keep_ctx;
 };
 
 static bool
+keep_digest (const struct gc_ctx *c, const char *digest)
+{
+  return json_object_get (c->m->live, digest) != NULL || (c->keep && c->keep (digest, c->keep_ctx));
+}
+
+static bool
 keep_blob (const char *hex, void *p)
 {
-  struct gc_ctx *c = p;
   cleanup_free char *digest = xasprintf ("sha256:%s", hex);
 
-  return json_object_get (c->live, digest) != NULL || (c->keep && c->keep (digest, c->keep_ctx));
+  return keep_digest (p, digest);
+}
+
+/* A snapshot lives while a surviving image lists its diff_id, or while a blob of that
+   digest survives: an uncompressed layer's digest is its diff_id, which covers the layers
+   of build cache entries, known only to the keep callback. */
+static bool
+keep_snapshot (const char *diff_id, void *p)
+{
+  const struct gc_ctx *c = p;
+
+  return json_object_get (c->m->diff_ids, diff_id) != NULL || keep_digest (c, diff_id);
 }
 
 static bool
@@ -1240,16 +1290,23 @@ mark_compressed (struct store *s, json_t *live, bale_error_t *err)
   return 0;
 }
 
-/* Mark and sweep, under both locks: no writer runs and no name changes meanwhile. */
+/*
+ * Mark and sweep, under both locks: no writer runs and no name changes meanwhile. Nor is
+ * a snapshot in use: everything that unpacks, adopts or mounts one (a build, from before
+ * its first step until its image is stored, see cmd_build.c and executor_build; `bale
+ * run`, until its container exits) holds gc.lock shared all along.
+ */
 static int
 collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err)
 {
   json_auto_t *live = json_object ();
-  struct gc_ctx c = { live, keep, ctx };
+  json_auto_t *diff_ids = json_object ();
+  struct marks m = { s, live, diff_ids };
+  struct gc_ctx c = { &m, keep, ctx };
   cleanup_free char *blobs = xasprintf ("%s/blobs/sha256", s->path);
   cleanup_free char *tmp = xasprintf ("%s/tmp", s->path);
 
-  if (mark_roots (s, live, err) < 0 || mark_compressed (s, live, err) < 0)
+  if (mark_roots (&m, err) < 0 || mark_compressed (s, live, err) < 0)
     return -1;
   if (sweep (s->blobs_fd, blobs, keep_blob, &c, freed, err) < 0)
     return -1;
@@ -1258,7 +1315,7 @@ collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_er
     return -1;
   if (fsync (s->blobs_fd) < 0)
     return bale_make_error (err, errno, "cannot sync '%s'", blobs);
-  return 0;
+  return snapshot_gc (s->snapshots_fd, keep_snapshot, &c, freed, err);
 }
 
 int

@@ -20,7 +20,8 @@
  *   refs.json            {"refs": {"docker.io/library/busybox:latest": "sha256:…"}}; an
  *                        untagged image is kept under its own digest as name
  *   pins.json            {"sha256:…": "why"}: blobs the garbage collector must keep
- *   snapshots/           unpacked layers (owned by the snapshot code)
+ *   snapshots/           unpacked layers (owned by the snapshot code); gc removes those no
+ *                        surviving image or blob names
  *   compressed/          <diff_id hex>.<alg>: the export's compressed copy of a layer
  *                        (owned by runtime/export.c); gc keeps it while the layer lives
  *   tmp/                 files being written; never visible anywhere else
@@ -31,7 +32,8 @@
  * removes. Read-modify-write of refs.json and pins.json holds an exclusive flock on `lock`.
  * Writers hold a shared flock on `gc.lock` from their first blob until their names are
  * recorded (see store_txn_begin); store_gc takes it exclusively, so it never removes a blob
- * that a running import or build is about to name.
+ * that a running import or build is about to name. Builds and `bale run` hold it for their
+ * whole run, so store_gc never removes a snapshot in use either.
  */
 struct store;
 
@@ -187,8 +189,12 @@ typedef bool (*store_keep_fn) (const char *digest, void *ctx);
 /*
  * Remove every blob not reachable from a name, a pin or keep (may be NULL), and every stray
  * file in tmp/. Reachable means: the target, the manifests of an index, a manifest's config
- * and layers, and the compressed/ copies of live layers. *freed (may be NULL) receives
- * the bytes removed. Waits for running writers;
+ * and layers, and the compressed/ copies of live layers. Then remove every snapshot whose
+ * diff_id is neither in the rootfs.diff_ids of a reachable config nor the digest of a blob
+ * that survives (an uncompressed layer's digest is its diff_id: that keeps the snapshots of
+ * build cache entries), and every leftover of an unfinished unpack (see snapshot_gc).
+ * *freed (may be NULL) receives the bytes removed, counting a snapshot as the apparent size
+ * of its files. Waits for running writers, builds and `bale run`;
  * fails with EBUSY if this process has a transaction open.
  */
 int store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err);

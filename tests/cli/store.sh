@@ -176,6 +176,34 @@ EOF
 }
 check "a docker-archive with a path outside the archive is refused" traversal_rejected
 
+# diff_ids NAME: the image's layer diff_ids as snapshot names (hex), one a line.
+diff_ids () {
+  "$BALE" inspect "$1" > "$T_TMP/inspect.json" &&
+    python3 -c 'import json, sys; [print(l.split(":")[1]) for l in json.load(open(sys.argv[1]))[0]["RootFS"]["Layers"]]' "$T_TMP/inspect.json"
+}
+
+snapshots_collected () (
+  export BALE_STORE="$T_TMP/snapstore"
+  ctx=$T_TMP/snapctx
+  mkdir -p "$ctx" && printf 'FROM busybox\nRUN echo gc > /gc\n' > "$ctx/Dockerfile" || exit 1
+  busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || exit 1
+  "$BALE" build -q -t gc-run "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; exit 1; }
+  base=$(diff_ids busybox | tail -1) && top=$(diff_ids gc-run | tail -1) || exit 1
+  snaps=$BALE_STORE/snapshots
+  [ -d "$snaps/$base/fs" ] && [ -d "$snaps/$top/fs" ] || { ls -la "$snaps"; exit 1; }
+  mkdir -p "$snaps/$top.tmp/fs/ro" && chmod 0555 "$snaps/$top.tmp/fs/ro" || exit 1
+  # rmi: the build cache entry of the RUN step still names its layer, so the snapshot stays.
+  "$BALE" rmi gc-run > /dev/null && [ -d "$snaps/$top/fs" ] && [ ! -e "$snaps/$top.tmp" ] || { ls -la "$snaps"; exit 1; }
+  # prune drops the build cache: the RUN layer's snapshot and lock go, the base's stays.
+  "$BALE" prune > /dev/null || exit 1
+  ls "$snaps" > "$T_TMP/snaps"
+  ! grep -q "^$top" "$T_TMP/snaps" && grep -qx "$base" "$T_TMP/snaps" || { cat "$T_TMP/snaps"; exit 1; }
+  # A new build unpacks what it needs again.
+  "$BALE" build -q -t gc-run "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; exit 1; }
+  [ -d "$snaps/$top/fs" ] && [ "$("$BALE" run gc-run cat /gc)" = gc ]
+)
+check "prune removes the snapshots of layers nothing names any more, and only those" snapshots_collected
+
 existing_commands () {
   printf 'FROM scratch\n' > "$T_TMP/Dockerfile" && "$BALE" parse -f "$T_TMP/Dockerfile" > /dev/null &&
     "$BALE" --help | grep -q '^  images '

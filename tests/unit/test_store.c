@@ -555,6 +555,118 @@ test_gc_keeps_compressed (void **state)
   free (dir);
 }
 
+#define HEX_1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define HEX_2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define HEX_3 "3333333333333333333333333333333333333333333333333333333333333333"
+
+/* A one-layer image whose config lists diff_id, which differs from the layer's digest as
+   for a compressed layer; out gets the manifest digest. */
+static void
+put_image_diff_id (struct store *s, const char *diff_id, char manifest[DIGEST_STRLEN + 1])
+{
+  struct bale_platform p = { (char *) "linux", (char *) "amd64", NULL };
+  char layer_d[DIGEST_STRLEN + 1], config_d[DIGEST_STRLEN + 1];
+  bale_error_t err = NULL;
+  json_t *config = oci_config_new_scratch (&p), *m, *cdesc, *ldesc;
+
+  assert_ok (store_blob_put (s, "gzip bytes", 10, layer_d, &err), &err);
+  json_array_append_new (json_object_get (json_object_get (config, "rootfs"), "diff_ids"),
+                         json_string (diff_id));
+  put_json (s, config, config_d);
+  cdesc = oci_descriptor_new (OCI_MT_CONFIG, config_d, store_blob_size (s, config_d, &err), NULL,
+                              NULL, &err);
+  ldesc = oci_descriptor_new (OCI_MT_LAYER_GZIP, layer_d, 10, NULL, NULL, &err);
+  m = oci_manifest_new (cdesc);
+  oci_manifest_add_layer (m, ldesc);
+  json_decref (cdesc);
+  json_decref (ldesc);
+  put_json (s, m, manifest);
+}
+
+/* snapshots/<name>/fs with a 100-byte file in a read-only directory; as root, the file
+   belongs to another user, as unpacked layers' files do. */
+static void
+make_snapshot (const struct fixture *f, const char *name)
+{
+  char *ro = xasprintf ("%s/snapshots/%s/fs/ro", f->dir, name);
+  char *file = xasprintf ("%s/file", ro);
+  char *fs = xstrndup (ro, strlen (ro) - strlen ("/ro"));
+  char *top = xstrndup (fs, strlen (fs) - strlen ("/fs"));
+
+  assert_int_equal (mkdir (top, 0700), 0);
+  assert_int_equal (mkdir (fs, 0755), 0);
+  assert_int_equal (mkdir (ro, 0755), 0);
+  write_text (ro, "file", "0123456789012345678901234567890123456789012345678901234567890123456789"
+                          "012345678901234567890123456789");
+  if (geteuid () == 0)
+    assert_int_equal (lchown (file, 1234, 1234), 0);
+  assert_int_equal (chmod (ro, 0555), 0);
+  free (ro);
+  free (file);
+  free (fs);
+  free (top);
+}
+
+static bool
+snapshot_exists (const struct fixture *f, const char *name)
+{
+  char *path = xasprintf ("%s/snapshots/%s", f->dir, name);
+  struct stat st;
+  bool ok = lstat (path, &st) == 0;
+
+  free (path);
+  return ok;
+}
+
+/* A snapshot survives while a live config lists its diff_id or a surviving blob has its
+   digest; leftovers of unfinished unpacks always go, lock files with their snapshot. */
+static void
+test_gc_snapshots (void **state)
+{
+  struct fixture *f = *state;
+  bale_error_t err = NULL;
+  char m1[DIGEST_STRLEN + 1], m2[DIGEST_STRLEN + 1], lock[DIGEST_STRLEN + 16];
+  char *snapdir = xasprintf ("%s/snapshots", f->dir);
+  struct store_image img;
+  int64_t freed = 0;
+  const char *live;
+
+  put_image (f->s, "live layer", "linux", "amd64", NULL, m1);
+  put_image_diff_id (f->s, "sha256:" HEX_1, m2);
+  assert_ok (store_ref_set (f->s, "live", m1, &err), &err);
+  assert_ok (store_ref_set (f->s, "compressed", m2, &err), &err);
+  assert_ok (store_blob_put (f->s, "abc", 3, NULL, &err), &err);
+  assert_ok (store_image_read (f->s, "live", NULL, &img, &err), &err);
+  live = digest_hex (img.diff_ids[0]);
+  make_snapshot (f, live);
+  make_snapshot (f, HEX_1);
+  make_snapshot (f, digest_hex (SHA_ABC));
+  make_snapshot (f, HEX_2);
+  make_snapshot (f, HEX_3 ".tmp");
+  make_snapshot (f, HEX_1 ".adopt");
+  write_text (snapdir, HEX_2 ".lock", "");
+  snprintf (lock, sizeof lock, "%s.lock", live);
+  write_text (snapdir, lock, "");
+  write_text (snapdir, "README", "not a snapshot");
+
+  assert_ok (store_gc (f->s, keep_abc, NULL, &freed, &err), &err);
+  assert_true (snapshot_exists (f, live) && snapshot_exists (f, lock));
+  assert_true (snapshot_exists (f, HEX_1));
+  assert_true (snapshot_exists (f, digest_hex (SHA_ABC)));
+  assert_true (snapshot_exists (f, "README"));
+  assert_int_equal (count_files (f->dir, "snapshots"), 5);
+  /* Three trees of one 100-byte file each: HEX_2, HEX_3.tmp, HEX_1.adopt. */
+  assert_true (freed >= 300);
+
+  assert_ok (store_ref_delete (f->s, "live", &err), &err);
+  assert_ok (store_ref_delete (f->s, "compressed", &err), &err);
+  assert_ok (store_gc (f->s, NULL, NULL, NULL, &err), &err);
+  assert_int_equal (count_files (f->dir, "snapshots"), 1);
+  assert_true (snapshot_exists (f, "README"));
+  store_image_release (&img);
+  free (snapdir);
+}
+
 /* ---- concurrency ---------------------------------------------------------------------- */
 
 #define WRITERS 6
@@ -1086,6 +1198,7 @@ main (void)
     T (test_image_read_from_index),
     T (test_gc),
     T (test_gc_keeps_compressed),
+    T (test_gc_snapshots),
     T (test_concurrent_writers),
     T (test_gc_waits_for_writers),
     cmocka_unit_test (test_default_path),
