@@ -82,6 +82,7 @@ mount_opts_release (struct mount_opts *m)
   free (m->uid);
   free (m->gid);
   free (m->size);
+  free (m->env);
 }
 
 int
@@ -125,7 +126,7 @@ parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
       else if (!strcmp (item, "required"))
         m->required = strcmp (v, "false") != 0;
       else if (!strcmp (item, "env"))
-        return bale_make_error (err, 0, "--mount=%s: secrets as environment variables are not supported yet", value);
+        slot = &m->env;
       else
         return bale_make_error (err, 0, "--mount=%s: unknown option \"%s\"", value, item);
       if (slot)
@@ -150,6 +151,8 @@ struct run_mounts
   size_t n_locks;
   char **mounted; /* stage views mounted for bind mounts from= */
   size_t n_mounted;
+  const char **env; /* NAME=VALUE of secrets given as environment variables */
+  size_t n_env;
 };
 
 static const char *
@@ -173,12 +176,16 @@ run_mounts_release (struct run_mounts *rm)
 {
   size_t i;
 
+  /* The mount points and the secrets are among the strings: free those last. */
+  for (i = 0; i < rm->n_mounted; i++)
+    umount2 (rm->mounted[i], MNT_DETACH);
+  for (i = 0; i < rm->n_env; i++)
+    explicit_bzero ((char *) rm->env[i], strlen (rm->env[i]));
   for (i = 0; i < rm->n_strings; i++)
     free (rm->strings[i]);
   for (i = 0; i < rm->n_locks; i++)
     close (rm->locks[i]);
-  for (i = 0; i < rm->n_mounted; i++)
-    umount2 (rm->mounted[i], MNT_DETACH);
+  free (rm->env);
   free (rm->mounted);
   free (rm->strings);
   free (rm->locks);
@@ -341,6 +348,119 @@ out:
   return ret;
 }
 
+/* Whether env[0..n) sets the variable that kv ("NAME=VALUE") sets. */
+static bool
+env_has (const char *const *env, size_t n, const char *kv)
+{
+  size_t len = strcspn (kv, "="), i;
+
+  for (i = 0; i < n; i++)
+    if (strncmp (env[i], kv, len) == 0 && env[i][len] == '=')
+      return true;
+  return false;
+}
+
+/* BuildKit's limit on a secret (secrets/secretsprovider): larger ones are a mistake. */
+#define MAX_SECRET (500 * 1024)
+
+/* A directory for the step's secret files: a tmpfs when the build has a mount namespace of
+   its own, so that secrets never reach the disk; else a 0700 directory in the step's own. */
+static int
+secret_dir (struct executor *x, const char *dir, struct run_mounts *rm, char **out,
+            bale_error_t *err)
+{
+  char *path = xasprintf ("%s/secrets", dir);
+
+  keep (rm, path);
+  *out = path;
+  if (mkdir (path, 0700) < 0)
+    return errno == EEXIST ? 0 : bale_make_error (err, errno, "cannot create %s", path);
+  if (x->o->private_mounts && mount ("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=16m") == 0)
+    {
+      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+      rm->mounted[rm->n_mounted++] = path;
+    }
+  return 0;
+}
+
+/*
+ * RUN --mount=type=secret: the secret's id is source=, else id=, else the target's base name
+ * (BuildKit's dispatchSecret). It is a file at target (default /run/secrets/ID unless env= is
+ * given), mode 0400 owned by 0:0 unless mode/uid/gid say otherwise, and with env=NAME also
+ * the variable NAME. A secret that was not given is skipped, or an error with required=true.
+ */
+static int
+secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+              const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
+{
+  const char *id = m->source ? m->source : m->id ? m->id : target ? strrchr (target, '/') + 1 : NULL;
+  const char *src = NULL;
+  struct strbuf content = STRBUF_INIT;
+  cleanup_close int fd = -1;
+  char *sdir = NULL; /* kept by rm */
+  size_t k;
+  int ret = 0;
+
+  for (k = 0; id && k < x->o->n_secrets; k++)
+    if (strcmp (x->o->secrets[k].id, id) == 0)
+      src = x->o->secrets[k].path;
+  if (!id || !*id)
+    return bale_make_error (err, 0, "--mount=%s: a secret needs an id or a target", spec);
+  if (m->env && (!*m->env || strchr (m->env, '=')))
+    return bale_make_error (err, 0, "--mount=%s: env=%s is not a variable name", spec, m->env);
+  if (!src)
+    return m->required ? bale_make_error (err, 0, "--mount=%s: secret \"%s\" is required but was "
+                                          "not given (bale build --secret id=%s,src=FILE)", spec, id, id)
+                       : 0;
+  fd = open (src, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || bale_read_fd (fd, src, &content, err) < 0)
+    return fd < 0 ? bale_make_error (err, errno, "secret \"%s\": cannot open %s", id, src) : -1;
+  if (content.len > MAX_SECRET)
+    ret = bale_make_error (err, 0, "secret \"%s\" is larger than %d bytes", id, MAX_SECRET);
+  if (ret == 0 && m->env)
+    {
+      if (memchr (content.buf, '\0', content.len))
+        ret = bale_make_error (err, 0, "--mount=%s: secret \"%s\" holds a NUL byte and cannot be a "
+                               "variable", spec, id);
+      else
+        {
+          rm->env = xrealloc (rm->env, (rm->n_env + 1) * sizeof *rm->env);
+          rm->env[rm->n_env++] = keep (rm, xasprintf ("%s=%s", m->env, content.buf));
+        }
+    }
+  if (ret == 0 && (target || !m->env))
+    {
+      mode_t mode = m->mode ? (mode_t) strtoul (m->mode, NULL, 8) & 07777 : 0400;
+      uid_t uid = m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0;
+      gid_t gid = m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0;
+      char *file;
+      cleanup_close int out = -1;
+
+      if (secret_dir (x, dir, rm, &sdir, err) < 0)
+        ret = -1;
+      else
+        {
+          file = xasprintf ("%s/%zu", sdir, i);
+          keep (rm, file);
+          out = open (file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+          if (out < 0 || bale_write_all (out, content.buf, content.len) < 0 || fchown (out, uid, gid) < 0
+              || fchmod (out, mode) < 0)
+            ret = bale_make_error (err, errno, "cannot write secret \"%s\" for the step", id);
+          else
+            {
+              struct sandbox_mount *sm = add_mount (rm);
+              sm->type = SANDBOX_MOUNT_BIND;
+              sm->source = file;
+              sm->target = target ? target : keep (rm, xasprintf ("/run/secrets/%s", id));
+              sm->readonly = true;
+            }
+        }
+    }
+  explicit_bzero (content.buf, content.len);
+  strbuf_release (&content);
+  return ret;
+}
+
 static int
 setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
               const char *dir, struct run_mounts *rm, bale_error_t *err)
@@ -423,26 +543,7 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
             }
         }
       else if (!strcmp (m.type, "secret"))
-        {
-          const char *id = m.id ? m.id : (m.target ? strrchr (m.target, '/') + 1 : NULL);
-          const char *src = NULL;
-          size_t k;
-          for (k = 0; id && k < x->o->n_secrets; k++)
-            if (strcmp (x->o->secrets[k].id, id) == 0)
-              src = x->o->secrets[k].path;
-          if (!id)
-            r = bale_make_error (err, 0, "--mount=%s: a secret needs an id or a target", s->mounts[i]);
-          else if (!src && m.required)
-            r = bale_make_error (err, 0, "--mount=%s: secret \"%s\" is required but was not given (bale build --secret id=%s,src=FILE)", s->mounts[i], id, id);
-          else if (src)
-            {
-              struct sandbox_mount *sm = add_mount (rm);
-              sm->type = SANDBOX_MOUNT_BIND;
-              sm->source = src;
-              sm->target = target ? target : keep (rm, xasprintf ("/run/secrets/%s", id));
-              sm->readonly = true;
-            }
-        }
+        r = secret_mount (x, s->mounts[i], &m, target, dir, i, rm, err);
       else
         r = bale_make_error (err, 0, "--mount=%s: mount type \"%s\" is not supported", s->mounts[i], m.type);
       mount_opts_release (&m);
@@ -609,11 +710,19 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       goto out;
     }
 
-  /* The environment: the stage's (image Env and ARG values), the proxy build args as both
-     cases, and a default PATH when there is none. */
-  env = xcalloc (s->env.n + x->p->proxy_env.n + 2, sizeof *env);
+  /* The environment: secrets given as variables (they win over a variable of the same name),
+     the stage's (image Env and ARG values), the proxy build args as both cases, and a default
+     PATH when there is none. */
+  env = xcalloc (rm.n_env + s->env.n + x->p->proxy_env.n + 2, sizeof *env);
+  for (i = 0; i < rm.n_env; i++)
+    {
+      env[n_env++] = rm.env[i];
+      have_path |= strncmp (rm.env[i], "PATH=", 5) == 0;
+    }
   for (i = 0; i < s->env.n; i++)
     {
+      if (env_has (env, rm.n_env, s->env.kv[i]))
+        continue;
       env[n_env++] = s->env.kv[i];
       have_path |= strncmp (s->env.kv[i], "PATH=", 5) == 0;
     }

@@ -77,7 +77,7 @@ void exec_cache_finish (struct executor *x);
 /* One RUN --mount value: "type=cache,target=/x,..." (already expanded by the plan). */
 struct mount_opts
 {
-  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size;
+  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size, *env;
   bool rw, required;
 };
 /* Parse value into *m (release it with mount_opts_release, on failure too); the type

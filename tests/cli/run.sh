@@ -105,15 +105,23 @@ secret_and_bind_mounts () {
   printf 's3cr3t' > "$T_TMP/token"
   echo ctxfile > "$ctx/inctx"
   df 'FROM busybox' 'RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /got' \
+    'ENV TOKEN=public-value' \
+    'RUN --mount=type=secret,id=tok,env=TOKEN echo "${#TOKEN} $(ls /run/secrets 2>/dev/null | wc -l)" > /env' \
+    'RUN --mount=type=secret,id=tok stat -c "%a %u:%g" /run/secrets/tok > /mode' \
+    'RUN --mount=type=secret,source=tok,target=/etc/tok,uid=1000,gid=5,mode=0440 stat -c "%a %u:%g %s" /etc/tok > /mode2' \
+    'RUN --mount=type=secret,id=nope,env=NOPE echo "[${NOPE-unset}]" > /optional' \
     'RUN --mount=type=bind,target=/ctx cat /ctx/inctx > /bound' \
     'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs'
   build r7 --secret "id=tok,src=$T_TMP/token" || return 1
   r=$T_TMP/r7/rootfs
   [ "$(cat "$r/got")" = 6 ] && [ "$(cat "$r/bound")" = ctxfile ] && [ "$(cat "$r/tmpfs")" = x ] &&
+    [ "$(cat "$r/env")" = "6 0" ] && [ "$(cat "$r/mode")" = "400 0:0" ] &&
+    [ "$(cat "$r/mode2")" = "440 1000:5 6" ] && [ "$(cat "$r/optional")" = "[unset]" ] &&
+    [ ! -e "$r/etc/tok" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ] &&
     [ ! -e "$r/run/secrets/tok" ] && [ ! -e "$r/ctx" ] && [ ! -e "$r/scratch/x" ] &&
     ! grep -rq s3cr3t "$T_TMP/r7.oci" && ! grep -q s3cr3t "$BALE_STORE"/blobs/sha256/* 2>/dev/null
 }
-check "RUN secret, bind and tmpfs mounts: visible to the step, never in the image" secret_and_bind_mounts
+check "RUN secret (file with mode/uid/gid, env=), bind and tmpfs mounts: visible to the step, never in the image" secret_and_bind_mounts
 
 heredoc_run () {
   df 'FROM busybox' 'RUN <<EOF' 'echo one > /h1' 'echo two >> /h1' 'EOF' \
