@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 #include "cli/registry.h"
 #include "cli/buildcache.h"
+#include "cli/buildsecrets.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
@@ -53,8 +54,7 @@ struct build_cli
   size_t n_no_cache_stages, alloc_no_cache_stages;
   const char *epoch_flag; /* --source-date-epoch */
   struct cli_registry reg; /* --push and type=registry */
-  struct exec_secret *secrets;
-  size_t n_secrets, alloc_secrets;
+  struct build_secrets secrets; /* --secret, --ssh */
 };
 
 static void
@@ -82,7 +82,10 @@ build_usage (FILE *f)
          "                       cannot be read only warns)\n"
          "  --compression C      layer compression: gzip (default), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
-         "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image)\n"
+         "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image);\n"
+         "                       id=ID,env=VAR takes it from a variable\n"
+         "  --ssh ID[=SOCKET]    an ssh-agent socket for RUN --mount=type=ssh (default:\n"
+         "                       $SSH_AUTH_SOCK)\n"
          "  --no-cache           run every step instead of reusing cached layers\n"
          "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
@@ -128,45 +131,6 @@ parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
   return 0;
 }
 
-/* --secret id=ID,src=PATH (also source=; a bare PATH's name is the id, as buildx does). */
-static int
-parse_secret (struct build_cli *c, const char *spec, bale_error_t *err)
-{
-  const char *id = NULL, *src = NULL;
-  char *copy = xstrdup (spec), *save = copy, *item;
-
-  while ((item = strsep (&save, ",")) != NULL)
-    {
-      if (strncmp (item, "id=", 3) == 0)
-        id = item + 3;
-      else if (strncmp (item, "src=", 4) == 0)
-        src = item + 4;
-      else if (strncmp (item, "source=", 7) == 0)
-        src = item + 7;
-      else if (strcmp (item, "type=file") != 0)
-        {
-          free (copy);
-          return bale_make_error (err, 0, "--secret %s: unknown field \"%s\" (want id=ID,src=FILE)", spec, item);
-        }
-    }
-  if (!id || !src || !*id || !*src)
-    {
-      free (copy);
-      return bale_make_error (err, 0, "--secret %s: want id=ID,src=FILE", spec);
-    }
-  if (access (src, R_OK) < 0)
-    {
-      free (copy);
-      return bale_make_error (err, errno, "--secret %s: cannot read %s", spec, src);
-    }
-  XGROW (c->secrets, c->alloc_secrets, c->n_secrets + 1);
-  c->secrets[c->n_secrets].id = xstrdup (id);
-  c->secrets[c->n_secrets].path = realpath (src, NULL);
-  c->n_secrets++;
-  free (copy);
-  return 0;
-}
-
 /* --no-cache-filter a,b: each a stage name (lowercased, as the plan keeps them). */
 static void
 add_no_cache_stages (struct build_cli *c, char *arg)
@@ -204,6 +168,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "pull", no_argument, NULL, 0x300 },
     { "cache-to", required_argument, NULL, 0x301 },
     { "cache-from", required_argument, NULL, 0x302 },
+    { "ssh", required_argument, NULL, 0x303 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -240,12 +205,16 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         case 'F': add_no_cache_stages (c, optarg); break;
         case 'E': c->epoch_flag = optarg; break;
         case 'S':
-          if (parse_secret (c, optarg, err) < 0)
+          if (buildsecrets_add_secret (&c->secrets, optarg, err) < 0)
             return -1;
           break;
         case 'q': c->quiet = true; break;
         case 'P': c->push = true; break;
         case 0x300: c->pull = true; break;
+        case 0x303:
+          if (buildsecrets_add_ssh (&c->secrets, optarg, err) < 0)
+            return -1;
+          break;
         case 0x301:
           if (buildcache_add (&c->caches, optarg, true, err) < 0)
             return -1;
@@ -477,8 +446,10 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   in_txn = true;
   eo.context = c.b.context;
-  eo.secrets = c.secrets;
-  eo.n_secrets = c.n_secrets;
+  eo.secrets = c.secrets.secrets;
+  eo.n_secrets = c.secrets.n_secrets;
+  eo.ssh = c.secrets.ssh;
+  eo.n_ssh = c.secrets.n_ssh;
   eo.no_cache = c.no_cache;
   eo.no_cache_stages = c.no_cache_stages;
   eo.n_no_cache_stages = c.n_no_cache_stages;
@@ -549,11 +520,6 @@ out:
   free (c.dest);
   buildcache_release (&c.caches);
   cli_registry_release (&c.reg);
-  for (size_t i = 0; i < c.n_secrets; i++)
-    {
-      free ((char *) c.secrets[i].id);
-      free ((char *) c.secrets[i].path);
-    }
-  free (c.secrets);
+  buildsecrets_release (&c.secrets);
   return ret;
 }

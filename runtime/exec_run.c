@@ -153,6 +153,7 @@ struct run_mounts
   size_t n_mounted;
   const char **env; /* NAME=VALUE of secrets given as environment variables */
   size_t n_env;
+  const char *ssh_sock; /* SSH_AUTH_SOCK=PATH of the first ssh mount, or NULL */
 };
 
 static const char *
@@ -394,7 +395,7 @@ secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, 
               const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->source ? m->source : m->id ? m->id : target ? strrchr (target, '/') + 1 : NULL;
-  const char *src = NULL;
+  const char *src = NULL, *value = NULL;
   struct strbuf content = STRBUF_INIT;
   cleanup_close int fd = -1;
   char *sdir = NULL; /* kept by rm */
@@ -403,18 +404,24 @@ secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, 
 
   for (k = 0; id && k < x->o->n_secrets; k++)
     if (strcmp (x->o->secrets[k].id, id) == 0)
-      src = x->o->secrets[k].path;
+      {
+        src = x->o->secrets[k].path;
+        value = x->o->secrets[k].value;
+      }
   if (!id || !*id)
     return bale_make_error (err, 0, "--mount=%s: a secret needs an id or a target", spec);
   if (m->env && (!*m->env || strchr (m->env, '=')))
     return bale_make_error (err, 0, "--mount=%s: env=%s is not a variable name", spec, m->env);
-  if (!src)
+  if (!src && !value)
     return m->required ? bale_make_error (err, 0, "--mount=%s: secret \"%s\" is required but was "
                                           "not given (bale build --secret id=%s,src=FILE)", spec, id, id)
                        : 0;
-  fd = open (src, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || bale_read_fd (fd, src, &content, err) < 0)
-    return fd < 0 ? bale_make_error (err, errno, "secret \"%s\": cannot open %s", id, src) : -1;
+  if (value)
+    strbuf_addstr (&content, value);
+  else if ((fd = open (src, O_RDONLY | O_CLOEXEC)) < 0)
+    return bale_make_error (err, errno, "secret \"%s\": cannot open %s", id, src);
+  else if (bale_read_fd (fd, src, &content, err) < 0)
+    return -1;
   if (content.len > MAX_SECRET)
     ret = bale_make_error (err, 0, "secret \"%s\" is larger than %d bytes", id, MAX_SECRET);
   if (ret == 0 && m->env)
@@ -461,11 +468,46 @@ secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, 
   return ret;
 }
 
+/*
+ * RUN --mount=type=ssh: the agent socket `bale build --ssh ID=SOCKET` gave for the id (default
+ * "default"), bound at target (default /run/buildkit/ssh_agent.N, N counting the step's ssh
+ * mounts, as BuildKit numbers them); the first one is SSH_AUTH_SOCK unless the step sets it.
+ * BuildKit serves a proxy socket it can chown and chmod; bale binds the agent's own, so
+ * uid/gid/mode are refused rather than ignored.
+ */
+static int
+ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+           size_t *n_ssh, struct run_mounts *rm, bale_error_t *err)
+{
+  const char *id = m->id && *m->id ? m->id : "default";
+  const char *sock = NULL;
+  struct sandbox_mount *sm;
+  size_t k;
+
+  if (m->uid || m->gid || m->mode)
+    return bale_make_error (err, 0, "--mount=%s: uid, gid and mode are not supported for ssh "
+                            "mounts (bale binds the agent's socket as it is)", spec);
+  for (k = 0; k < x->o->n_ssh; k++)
+    if (strcmp (x->o->ssh[k].id, id) == 0)
+      sock = x->o->ssh[k].socket;
+  if (!sock)
+    return m->required ? bale_make_error (err, 0, "--mount=%s: no ssh agent \"%s\" was given "
+                                          "(bale build --ssh %s=SOCKET)", spec, id, id)
+                       : 0;
+  sm = add_mount (rm);
+  sm->type = SANDBOX_MOUNT_BIND;
+  sm->source = sock;
+  sm->target = target ? target : keep (rm, xasprintf ("/run/buildkit/ssh_agent.%zu", *n_ssh));
+  if ((*n_ssh)++ == 0)
+    rm->ssh_sock = keep (rm, xasprintf ("SSH_AUTH_SOCK=%s", sm->target));
+  return 0;
+}
+
 static int
 setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
               const char *dir, struct run_mounts *rm, bale_error_t *err)
 {
-  size_t i;
+  size_t i, n_ssh = 0;
 
   for (i = 0; i < s->n_mounts; i++)
     {
@@ -544,6 +586,8 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
         }
       else if (!strcmp (m.type, "secret"))
         r = secret_mount (x, s->mounts[i], &m, target, dir, i, rm, err);
+      else if (!strcmp (m.type, "ssh"))
+        r = ssh_mount (x, s->mounts[i], &m, target, &n_ssh, rm, err);
       else
         r = bale_make_error (err, 0, "--mount=%s: mount type \"%s\" is not supported", s->mounts[i], m.type);
       mount_opts_release (&m);
@@ -713,7 +757,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   /* The environment: secrets given as variables (they win over a variable of the same name),
      the stage's (image Env and ARG values), the proxy build args as both cases, and a default
      PATH when there is none. */
-  env = xcalloc (rm.n_env + s->env.n + x->p->proxy_env.n + 2, sizeof *env);
+  env = xcalloc (rm.n_env + s->env.n + x->p->proxy_env.n + 3, sizeof *env);
   for (i = 0; i < rm.n_env; i++)
     {
       env[n_env++] = rm.env[i];
@@ -731,6 +775,8 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       env[n_env++] = x->p->proxy_env.kv[i];
   if (!have_path)
     env[n_env++] = DEFAULT_PATH;
+  if (rm.ssh_sock && !env_has (env, n_env, rm.ssh_sock))
+    env[n_env++] = rm.ssh_sock;
   argv = xcalloc (s->argc + 1, sizeof *argv);
   for (i = 0; i < s->argc; i++)
     argv[i] = s->argv[i];

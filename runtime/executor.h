@@ -43,11 +43,19 @@ struct exec_image
 struct store;
 struct ignore_matcher;
 
-/* `bale build --secret id=ID,src=PATH`. */
+/* `bale build --secret id=ID,src=PATH` (path) or `id=ID,env=VAR` (value). */
 struct exec_secret
 {
   const char *id;
   const char *path;
+  const char *value;
+};
+
+/* `bale build --ssh ID=SOCKET`: an ssh-agent socket for RUN --mount=type=ssh. */
+struct exec_ssh
+{
+  const char *id;
+  const char *socket;
 };
 
 struct exec_opts
@@ -60,6 +68,8 @@ struct exec_opts
   FILE *progress;         /* step lines and RUN output; NULL for quiet */
   const struct exec_secret *secrets;
   size_t n_secrets;
+  const struct exec_ssh *ssh;
+  size_t n_ssh;
   bool no_cache;                 /* run every step (their layers are still cached) */
   const char *const *no_cache_stages; /* run every step of these stages (name or stage-N) */
   size_t n_no_cache_stages;

@@ -123,6 +123,36 @@ secret_and_bind_mounts () {
 }
 check "RUN secret (file with mode/uid/gid, env=), bind and tmpfs mounts: visible to the step, never in the image" secret_and_bind_mounts
 
+ssh_mounts () {
+  # A listening unix socket stands in for ssh-agent: bale binds it, it does not speak to it.
+  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(60)' \
+    "$T_TMP/agent.sock" & agent=$!
+  i=0; while [ ! -S "$T_TMP/agent.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  df 'FROM busybox' \
+    'RUN --mount=type=ssh test -S /run/buildkit/ssh_agent.0 && echo "$SSH_AUTH_SOCK" > /sock' \
+    'RUN --mount=type=ssh,id=work,target=/a.sock --mount=type=ssh test -S /a.sock && test -S /run/buildkit/ssh_agent.1 && echo "$SSH_AUTH_SOCK" > /sock2' \
+    'RUN --mount=type=ssh,id=absent echo "[${SSH_AUTH_SOCK-}]" > /absent'
+  build r9 --ssh "default=$T_TMP/agent.sock" --ssh "work=$T_TMP/agent.sock"; st=$?
+  r=$T_TMP/r9/rootfs
+  [ $st = 0 ] && [ "$(cat "$r/sock")" = /run/buildkit/ssh_agent.0 ] && [ "$(cat "$r/sock2")" = /a.sock ] &&
+    [ "$(cat "$r/absent")" = "[]" ] && [ ! -e "$r/run/buildkit" ] && [ ! -e "$r/a.sock" ] || { kill $agent; return 1; }
+  # A required agent that was not given, a key file, and uid= are clear errors.
+  df 'FROM busybox' 'RUN --mount=type=ssh,required=true true'
+  ! "$BALE" build -q "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q 'no ssh agent "default" was given' "$T_TMP/err" &&
+    ! "$BALE" build -q --ssh "default=$T_TMP/token" "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q "is not an agent socket" "$T_TMP/err" || { kill $agent; return 1; }
+  df 'FROM busybox' 'RUN --mount=type=ssh,uid=1000 true'
+  ! "$BALE" build -q --ssh "default=$T_TMP/agent.sock" "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q "uid, gid and mode are not supported" "$T_TMP/err"
+  st=$?; kill $agent; return $st
+}
+check "RUN --mount=type=ssh binds the agent socket given with --ssh, SSH_AUTH_SOCK set" ssh_mounts
+
+secret_from_env () {
+  df 'FROM busybox' 'RUN --mount=type=secret,id=gh,env=GH echo "${#GH}" > /len'
+  GH_TOKEN_TEST=abcdefgh build r10 --secret id=gh,env=GH_TOKEN_TEST && [ "$(cat "$T_TMP/r10/rootfs/len")" = 8 ] || return 1
+  ! "$BALE" build -q --secret id=gh,env=UNSET_VAR_FOR_TEST "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q "UNSET_VAR_FOR_TEST is not set" "$T_TMP/err"
+}
+check "--secret id=ID,env=VAR takes the secret from the environment" secret_from_env
+
 heredoc_run () {
   df 'FROM busybox' 'RUN <<EOF' 'echo one > /h1' 'echo two >> /h1' 'EOF' \
     'RUN <<EOF' '#!/bin/sh' 'echo "script $0" > /h2' 'EOF'
