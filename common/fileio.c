@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Reading whole files into a strbuf. */
+/* Reading whole files into a strbuf; writing and copying. */
 #include <config.h>
 
 #include <errno.h>
@@ -45,4 +45,32 @@ bale_write_all (int fd, const void *buf, size_t len)
       len -= (size_t) n;
     }
   return 0;
+}
+
+int
+bale_copy_fd (int in, int out)
+{
+  for (;;)
+    {
+      ssize_t n = copy_file_range (in, NULL, out, NULL, 1 << 30, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+        {
+          /* Across filesystems on older kernels, or a filesystem without it. */
+          char buf[1 << 16];
+          while ((n = read (in, buf, sizeof buf)) != 0)
+            {
+              if (n < 0 && errno == EINTR)
+                continue;
+              if (n < 0 || bale_write_all (out, buf, (size_t) n) < 0)
+                return -1;
+            }
+          return 0;
+        }
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        return 0;
+    }
 }

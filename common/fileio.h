@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Reading whole files into a strbuf, with errors that name the file. */
+/* Reading whole files into a strbuf, with errors that name the file; writing and copying. */
 #ifndef BALE_FILEIO_H
 #define BALE_FILEIO_H
 
@@ -11,5 +11,9 @@ int bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err
 
 /* Write all len bytes of buf to fd, retrying on EINTR and short writes. 0, or -1 with errno. */
 int bale_write_all (int fd, const void *buf, size_t len);
+
+/* Copy everything in from its offset on to out: copy_file_range (reflinks where the
+   filesystem has them), else read and write. 0, or -1 with errno. */
+int bale_copy_fd (int in, int out);
 
 #endif

@@ -309,22 +309,8 @@ export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *er
   out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
-  for (;;)
-    {
-      ssize_t n = copy_file_range (in, NULL, out, NULL, 1 << 30, 0);
-      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL))
-        {
-          /* Another filesystem without copy_file_range: a plain copy. */
-          char buf[1 << 16];
-          while ((n = read (in, buf, sizeof buf)) > 0)
-            if (bale_write_all (out, buf, (size_t) n) < 0)
-              return bale_make_error (err, errno, "cannot write %s", tmp);
-        }
-      if (n < 0)
-        return bale_make_error (err, errno, "cannot copy blob %s", digest);
-      if (n == 0)
-        break;
-    }
+  if (bale_copy_fd (in, out) < 0)
+    return bale_make_error (err, errno, "cannot copy blob %s", digest);
   if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);
   return 0;

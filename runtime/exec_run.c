@@ -361,6 +361,26 @@ env_has (const char *const *env, size_t n, const char *kv)
   return false;
 }
 
+/* A read-write bind mount of a context file: the step writes to a copy thrown away with it. */
+static int
+writable_copy (const char *path, const struct stat *sb, const char *dir, size_t i,
+               struct run_mounts *rm, const char **out, bale_error_t *err)
+{
+  char *copy = xasprintf ("%s/rwfile.%zu", dir, i);
+  cleanup_close int in = open (path, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = -1;
+
+  keep (rm, copy);
+  if (in < 0)
+    return bale_make_error (err, errno, "cannot open %s", path);
+  fd = open (copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, sb->st_mode & 07777);
+  if (fd < 0 || bale_copy_fd (in, fd) < 0 || fchown (fd, sb->st_uid, sb->st_gid) < 0
+      || fchmod (fd, sb->st_mode & 07777) < 0)
+    return bale_make_error (err, errno, "cannot copy %s for a read-write bind mount", path);
+  *out = copy;
+  return 0;
+}
+
 /* BuildKit's limit on a secret (secrets/secretsprovider): larger ones are a mistake. */
 #define MAX_SECRET (500 * 1024)
 
@@ -568,11 +588,16 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
                   struct sandbox_mount *sm;
                   struct stat sb;
                   const char *source = keep (rm, real);
-                  /* rw: the step writes to a throwaway overlay on the context directory. */
-                  if (m.rw && (stat (real, &sb) < 0 || !S_ISDIR (sb.st_mode)))
-                    r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a file is not supported", s->mounts[i]);
-                  else if (m.rw)
+                  /* rw: the step writes to a throwaway overlay on the context directory, or
+                     to a throwaway copy of a file. */
+                  if (m.rw && stat (real, &sb) < 0)
+                    r = bale_make_error (err, errno, "--mount=%s: %s", s->mounts[i], real);
+                  else if (m.rw && S_ISDIR (sb.st_mode))
                     r = writable_view (x, (const char *const *) &real, 1, dir, i, rm, &source, err);
+                  else if (m.rw && !S_ISREG (sb.st_mode))
+                    r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a special file is not supported", s->mounts[i]);
+                  else if (m.rw)
+                    r = writable_copy (real, &sb, dir, i, rm, &source, err);
                   if (r == 0)
                     {
                       sm = add_mount (rm);

@@ -111,10 +111,12 @@ secret_and_bind_mounts () {
     'RUN --mount=type=secret,source=tok,target=/etc/tok,uid=1000,gid=5,mode=0440 stat -c "%a %u:%g %s" /etc/tok > /mode2' \
     'RUN --mount=type=secret,id=nope,env=NOPE echo "[${NOPE-unset}]" > /optional' \
     'RUN --mount=type=bind,target=/ctx cat /ctx/inctx > /bound' \
+    'RUN --mount=type=bind,source=inctx,target=/f,rw echo changed >> /f && cat /f > /rwfile' \
     'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs'
   build r7 --secret "id=tok,src=$T_TMP/token" || return 1
   r=$T_TMP/r7/rootfs
   [ "$(cat "$r/got")" = 6 ] && [ "$(cat "$r/bound")" = ctxfile ] && [ "$(cat "$r/tmpfs")" = x ] &&
+    [ "$(cat "$r/rwfile")" = "$(printf 'ctxfile\nchanged')" ] && [ "$(cat "$ctx/inctx")" = ctxfile ] && [ ! -e "$r/f" ] &&
     [ "$(cat "$r/env")" = "6 0" ] && [ "$(cat "$r/mode")" = "400 0:0" ] &&
     [ "$(cat "$r/mode2")" = "440 1000:5 6" ] && [ "$(cat "$r/optional")" = "[unset]" ] &&
     [ ! -e "$r/etc/tok" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ] &&
