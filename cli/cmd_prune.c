@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `bale prune`: drop untagged images and the build cache, then collect every blob no name,
-   pin or remaining cache entry needs. */
+/* `bale prune`: drop untagged images, the build cache and RUN cache mounts, then collect
+   every blob no name, pin or remaining cache entry needs. */
 #include <config.h>
 
 #include <errno.h>
@@ -17,7 +17,8 @@
 
 static const char usage[] = "usage: bale prune [--keep-storage SIZE]\n"
                             "  --keep-storage SIZE  keep the most recently used build cache up to\n"
-                            "                       SIZE bytes (suffixes k, m, g: powers of 1024)\n";
+                            "                       SIZE bytes (suffixes k, m, g: powers of 1024),\n"
+                            "                       and the RUN cache mounts\n";
 
 /* "512", "10k", "1.5g" (docker's units, base 1024). */
 static int
@@ -80,7 +81,7 @@ bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct store *s = NULL;
   struct cache_blobs *keep = NULL;
-  int64_t freed = 0, keep_bytes;
+  int64_t freed = 0, mounts = 0, keep_bytes;
   int ret;
 
   if (parse_args (argc, argv, &keep_bytes, err) < 0)
@@ -91,13 +92,17 @@ bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   ret = cli_untag_where (s, NULL, true, err);
   if (ret == 0)
     ret = cache_prune (s, keep_bytes, NULL, err);
+  /* As `docker builder prune` does, cache mounts go too, unless some storage is to be kept:
+     their contents have no last use to rank them by. */
+  if (ret == 0 && keep_bytes < 0)
+    ret = cache_mounts_prune (s, &mounts, err);
   if (ret == 0)
     ret = cache_blobs_load (s, &keep, err);
   if (ret == 0)
     ret = store_gc (s, cache_keep, keep, &freed, err);
   if (ret == 0)
     {
-      cleanup_free char *size = cli_human_size (freed);
+      cleanup_free char *size = cli_human_size (freed + mounts);
 
       printf ("Total reclaimed space: %s\n", size);
     }

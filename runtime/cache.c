@@ -19,6 +19,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/cache.h"
+#include "runtime/dirwalk.h"
 #include "runtime/layout.h"
 #include "runtime/store.h"
 #include "common/banned.h"
@@ -445,4 +446,37 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, bale_err
     }
   closedir (d);
   return ret;
+}
+
+/* ---- RUN --mount=type=cache directories ---------------------------------------------------- */
+
+static int
+remove_mounts (struct store *s, void *ctx, bale_error_t *err)
+{
+  int64_t *freed = ctx;
+  cleanup_free char *dir = xasprintf ("%s/cache", store_path (s));
+  cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct dirwalk_list list = { NULL, 0, 0 };
+  size_t i;
+  int ret;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : bale_make_error (err, errno, "cannot open %s", dir);
+  ret = dirwalk_list_read (fd, dir, &list, err);
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    {
+      cleanup_free char *path = xasprintf ("%s/%s", dir, list.v[i].name);
+      *freed += dirwalk_size (fd, list.v[i].name);
+      ret = dirwalk_remove (fd, list.v[i].name, path, err);
+    }
+  dirwalk_list_release (&list);
+  return ret < 0 ? -1 : 0;
+}
+
+int
+cache_mounts_prune (struct store *s, int64_t *freed, bale_error_t *err)
+{
+  *freed = 0;
+  /* A build holds the store's shared lock while its steps use these directories. */
+  return store_exclusive (s, remove_mounts, freed, err);
 }

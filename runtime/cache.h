@@ -51,6 +51,10 @@ void cache_blobs_free (struct cache_blobs *b);
  */
 int cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t *err);
 
+/* Remove every RUN --mount=type=cache directory (<store>/cache/<id>, runtime/exec_run.c),
+   waiting for running builds to end. *freed receives the bytes of their files. */
+int cache_mounts_prune (struct store *s, int64_t *freed, bale_error_t *err);
+
 /* An entry with its key ("sha256:…"). */
 struct cache_keyed
 {

@@ -178,3 +178,27 @@ dirwalk_remove (int dirfd, const char *name, const char *path, bale_error_t *err
     return bale_make_error (err, errno, "cannot remove directory '%s'", path);
   return 0;
 }
+
+static int
+add_size (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
+{
+  (void) err;
+  if (!S_ISDIR (e->st->st_mode))
+    *(int64_t *) ctx += e->st->st_size;
+  return DIRWALK_CONTINUE;
+}
+
+int64_t
+dirwalk_size (int dirfd, const char *name)
+{
+  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  bale_error_t ignored = NULL;
+  int64_t total = 0;
+
+  if (fd < 0)
+    return 0;
+  dirwalk (fd, add_size, NULL, &total, &ignored);
+  bale_error_release (&ignored);
+  close (fd);
+  return total;
+}

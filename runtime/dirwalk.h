@@ -4,6 +4,7 @@
 #define BALE_DIRWALK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "common/error.h"
@@ -72,5 +73,9 @@ int dirwalk (int root_fd, dirwalk_fn pre, dirwalk_fn post, void *ctx, bale_error
    parent's descriptor, so a symlink swapped in makes the removal fail, not escape. A
    missing name is not an error. path names it in errors. */
 int dirwalk_remove (int dirfd, const char *name, const char *path, bale_error_t *err);
+
+/* The apparent size of the files below name in dirfd (a hard link counts once per name), for
+   reports of space reclaimed: a tree that cannot be walked counts what was seen. */
+int64_t dirwalk_size (int dirfd, const char *name);
 
 #endif

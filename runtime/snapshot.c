@@ -179,31 +179,6 @@ classify (const char *name, char diff_id[DIGEST_STRLEN + 1])
   return strcmp (suffix, LOCK_SUFFIX) == 0 ? SNAP_LOCK : SNAP_OTHER;
 }
 
-static int
-add_size (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
-{
-  if (!S_ISDIR (e->st->st_mode))
-    *(int64_t *) ctx += e->st->st_size;
-  return DIRWALK_CONTINUE;
-}
-
-/* The apparent size of the files below name (a hard link counts once per name). Only for
-   the report: a tree that cannot be measured counts what was seen and is removed all the
-   same. */
-static int64_t
-tree_size (int snapdir_fd, const char *name)
-{
-  cleanup_close int fd
-      = openat (snapdir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  bale_error_t ignored = NULL;
-  int64_t total = 0;
-
-  if (fd >= 0)
-    dirwalk (fd, add_size, NULL, &total, &ignored);
-  bale_error_release (&ignored);
-  return total;
-}
-
 /* Move a complete snapshot to <hex>.tmp before emptying it: were the removal to stop half
    way, snapshot_ensure would take what is left of <hex> for a whole layer, while a
    <hex>.tmp is a leftover that the next unpack (or gc) clears away. */
@@ -232,7 +207,7 @@ collect_entry (int snapdir_fd, const char *name, snapshot_live_fn live, void *ct
   if (kind == SNAP_OTHER || (kind != SNAP_LEFTOVER && live (diff_id, ctx)))
     return 0;
   path = xasprintf ("snapshots/%s", name);
-  *freed += tree_size (snapdir_fd, name);
+  *freed += dirwalk_size (snapdir_fd, name);
   if (kind == SNAP_DONE)
     return remove_snapshot (snapdir_fd, name, path, err);
   return dirwalk_remove (snapdir_fd, name, path, err);

@@ -1319,6 +1319,20 @@ collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_er
 }
 
 int
+store_exclusive (struct store *s, store_exclusive_fn fn, void *ctx, bale_error_t *err)
+{
+  int ret;
+
+  if (s->txn_depth > 0)
+    return bale_make_error (err, EBUSY, "cannot lock the store inside a store transaction");
+  if (lock_fd (s->gc_lock_fd, LOCK_EX, "gc.lock", err) < 0)
+    return -1;
+  ret = fn (s, ctx, err);
+  flock (s->gc_lock_fd, LOCK_UN);
+  return ret;
+}
+
+int
 store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err)
 {
   int64_t total = 0;

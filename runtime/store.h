@@ -199,6 +199,11 @@ typedef bool (*store_keep_fn) (const char *digest, void *ctx);
  */
 int store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_error_t *err);
 
+/* Run fn while no build, pull or bale run holds the store (store_gc's lock, exclusive): for
+   removing what they may be using, such as RUN cache mounts. */
+typedef int (*store_exclusive_fn) (struct store *s, void *ctx, bale_error_t *err);
+int store_exclusive (struct store *s, store_exclusive_fn fn, void *ctx, bale_error_t *err);
+
 /* ---- archives (runtime/store_archive.c) -------------------------------------------------- */
 
 /*

@@ -174,10 +174,12 @@ prune () {
   build && cached "COPY big1" || return 1
   df 'FROM busybox' 'COPY big2 /big' "$(counter c9)"
   build && not_cached "COPY big2" || return 1
-  "$BALE" prune > /dev/null && [ -z "$(ls "$BALE_STORE/buildcache/keys")" ] || return 1
-  build && want_runs c9 3
+  [ -d "$BALE_STORE/cache/c9" ] || { echo "--keep-storage dropped a cache mount"; return 1; }
+  # A full prune drops the entries and the cache mounts (docker builder prune does too).
+  "$BALE" prune > /dev/null && [ -z "$(ls "$BALE_STORE/buildcache/keys")" ] && [ -z "$(ls "$BALE_STORE/cache")" ] || return 1
+  build && want_runs c9 1
 }
-check "prune drops the cache; --keep-storage keeps the most recently used; rmi keeps cached layers" prune
+check "prune drops the cache and cache mounts; --keep-storage keeps the most recently used; rmi keeps cached layers" prune
 
 # Two checkouts of one context: other directories, mtimes, umask and stores; same digests.
 reproducible () {
