@@ -210,9 +210,19 @@ check "fleet cache: zstd and uncompressed transfers" fleet_compression
 fleet_tampered () {
   # The registry serves a cache layer with other bytes of the same size: the import is refused
   # with a warning, every step runs, and nothing unverified is in the store.
-  python3 - "$W/reg/docker/registry/v2/blobs/sha256" "$W/ra/blobs/sha256" <<'PY' "$(skopeo inspect --raw --tls-verify=false "docker://$R/fleet/cache:main")" "$(skopeo inspect --raw --tls-verify=false "docker://$R/fleet/app:a")" || return 1
+  flip_cache_layers || return 1
+  runner "$W/rd" && bale --store "$W/rd" build --source-date-epoch 1700000000 --cache-from "$R/fleet/cache:main" "$W/cctx" >/dev/null 2>"$W/rd.err"
+  st=$?
+  flip_cache_layers || return 1 # back as they were: the registry's blobs are shared
+  [ $st = 0 ] || { cat "$W/rd.err"; return 1; }
+  grep -q "^warning: cache import from $R/fleet/cache:main.*digest" "$W/rd.err" && ! grep -q CACHED "$W/rd.err" \
+    && store_clean "$W/rd" || { cat "$W/rd.err"; return 1; }
+}
+# flip_cache_layers: invert every byte of the layers only the fleet cache has (twice: undone).
+flip_cache_layers () {
+  python3 - "$W/reg/docker/registry/v2/blobs/sha256" <<'PY' "$(skopeo inspect --raw --tls-verify=false "docker://$R/fleet/cache:main")" "$(skopeo inspect --raw --tls-verify=false "docker://$R/fleet/app:a")"
 import json, sys
-root, cache, app = sys.argv[1], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+root, cache, app = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 mine = {l["digest"] for l in cache["layers"]} - {l["digest"] for l in app["layers"]}
 assert mine, "no layer of the cache alone"
 for d in mine:
@@ -220,10 +230,6 @@ for d in mine:
     data = open(p, "rb").read()
     open(p, "wb").write(bytes(b ^ 0xff for b in data))
 PY
-  runner "$W/rd" && bale --store "$W/rd" build --source-date-epoch 1700000000 --cache-from "$R/fleet/cache:main" "$W/cctx" >/dev/null 2>"$W/rd.err" \
-    || { cat "$W/rd.err"; return 1; }
-  grep -q "^warning: cache import from $R/fleet/cache:main.*digest" "$W/rd.err" && ! grep -q CACHED "$W/rd.err" \
-    && store_clean "$W/rd" || { cat "$W/rd.err"; return 1; }
 }
 check "fleet cache: a tampered layer is refused with a warning, the steps run" fleet_tampered
 check "fleet cache: an image is not a cache (a warning)" sh -c 'rm -rf "$4" && "$1" --store "$4" load -i "$2/busybox.tar" >/dev/null && "$1" --store "$4" build -q --cache-from "$3/test/busybox:v1" "$2/cctx" >/dev/null 2>"$4.err" && grep -q "^warning: .*artifact type" "$4.err"' \
@@ -350,6 +356,15 @@ check "pull with an identity token (OAuth2 refresh grant)" sh -c 'd=$("$1" --sto
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$B" "$(printf user:secret | base64)" >"$DOCKER_CONFIG/config.json"
 check "mount with a token for both repositories" sh -c '"$1" --store "$2" tag "$3/test/busybox:v1" "$3/tok2/bb:v1" && "$1" --store "$2" push "$3/tok2/bb:v1" 2>&1 | grep -q "mounted from test/busybox"' \
   _ "$BALE" "$W/b2" "$B"
+
+fleet_token () { # the fleet cache through a registry that wants Bearer tokens
+  bale --store "$W/ra" build -q --source-date-epoch 1700000000 --cache-to "type=registry,ref=$B/tokcache/app:c,mode=max" \
+    "$W/cctx" >/dev/null 2>"$W/tk.err" || { cat "$W/tk.err"; return 1; }
+  runner "$W/rt" && bale --store "$W/rt" build --source-date-epoch 1700000000 --cache-from "$B/tokcache/app:c" "$W/cctx" \
+    >"$W/rt.id" 2>"$W/rt.err" && every_step_cached "$W/rt.err" && same "$(cat "$W/ra.id")" "$(cat "$W/rt.id")" \
+    || { cat "$W/rt.err"; return 1; }
+}
+check "fleet cache with Bearer tokens: export (pull,push) and import (pull)" fleet_token
 
 # ---- faults: regproxy.py fault mode ------------------------------------------------------------
 start_proxy fault "$R"
