@@ -312,9 +312,12 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
 out:
   if (mps)
     {
-      rmdir (src_mp ? src_mp : mps);
-      rmdir (dest_mp ? dest_mp : mps);
-      rmdir (mps);
+      /* Empty mountpoints, or views merged without overlayfs (runtime/rootview_merge.c). */
+      cleanup_close int tmp_fd = open (tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      bale_error_t e = NULL;
+      if (tmp_fd >= 0)
+        dirwalk_remove (tmp_fd, strrchr (mps, '/') + 1, mps, &e);
+      bale_error_release (&e);
     }
   free (j.dest_layers);
   free (j.src_layers);

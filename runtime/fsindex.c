@@ -105,14 +105,21 @@ lookup (struct fsindex *ix, const char *path)
   return ix->n ? bsearch (&key, ix->v, ix->n, sizeof *ix->v, cmp_ent) : NULL;
 }
 
+/* A directory's ctime and size are left out: the sandbox's mount points come and go in
+   directories (their mtime is put back, their ctime cannot be, and a directory does not
+   shrink), and what a layer records of a directory is its mode, owner and mtime. Its entries
+   are compared one by one anyway. */
 static bool
 changed (const struct fsent *f, const struct stat *st, int dirfd, const char *name)
 {
+  bool dir = S_ISDIR (st->st_mode);
+  bool ctime_moved = f->st.st_ctim.tv_sec != st->st_ctim.tv_sec
+                     || f->st.st_ctim.tv_nsec != st->st_ctim.tv_nsec;
+
   if (f->st.st_mode != st->st_mode || f->st.st_uid != st->st_uid || f->st.st_gid != st->st_gid
-      || f->st.st_ino != st->st_ino || f->st.st_size != st->st_size
+      || f->st.st_ino != st->st_ino || (f->st.st_size != st->st_size && !dir)
       || f->st.st_mtim.tv_sec != st->st_mtim.tv_sec || f->st.st_mtim.tv_nsec != st->st_mtim.tv_nsec
-      || f->st.st_ctim.tv_sec != st->st_ctim.tv_sec || f->st.st_ctim.tv_nsec != st->st_ctim.tv_nsec
-      || f->st.st_rdev != st->st_rdev)
+      || (ctime_moved && !dir) || f->st.st_rdev != st->st_rdev)
     return true;
   if (S_ISLNK (st->st_mode))
     {

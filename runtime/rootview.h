@@ -16,8 +16,16 @@
 int rootview_unshare (bale_error_t *err);
 
 /* Mount lowerdirs (top layer first) read-only at mountpoint: nothing for none (the
-   mountpoint stays an empty directory), a bind mount for one, overlayfs for more. */
+   mountpoint stays an empty directory), a bind mount for one, overlayfs for more. Where
+   overlayfs cannot be mounted (or BALE_FORCE_COPY=1), the layers are merged into the
+   mountpoint directory instead (rootview_merge): the caller removes what is below it, and
+   nothing may write there, since its files are the snapshots' own (hard links). */
 int rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoint,
                     bale_error_t *err);
+
+/* Merge lowerdirs (top layer first; overlay-format snapshot directories) into the empty
+   directory dir as overlayfs would show them: whiteouts and opaque directories applied,
+   regular files hard-linked from the snapshots (copied across filesystems). */
+int rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bale_error_t *err);
 
 #endif

@@ -269,21 +269,26 @@ remove_stubs (struct supervisor *sv, const char *base)
   for (size_t i = sv->n_stubs; i-- > 0 && basefd >= 0;)
     {
       char *path = sv->stubs[i].path, *slash = strrchr (path, '/');
-      struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+      struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
       cleanup_close int dirfd = -1;
-      struct stat st;
+      struct stat st, parent;
+      int r = -1;
 
       if (slash == NULL) /* not from us: the step can write to the pipe as root */
         continue;
       *slash = '\0';
       dirfd = (int) syscall (SYS_openat2, basefd, *path ? path + 1 : ".", &how, sizeof how);
-      if (dirfd < 0 || fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      if (dirfd < 0 || fstat (dirfd, &parent) < 0
+          || fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue;
       if (sv->stubs[i].dir && S_ISDIR (st.st_mode))
-        unlinkat (dirfd, slash + 1, AT_REMOVEDIR); /* fails when not empty: kept */
+        r = unlinkat (dirfd, slash + 1, AT_REMOVEDIR); /* fails when not empty: kept */
       else if (!sv->stubs[i].dir && S_ISREG (st.st_mode) && st.st_size == 0)
-        unlinkat (dirfd, slash + 1, 0);
+        r = unlinkat (dirfd, slash + 1, 0);
+      /* The parent's mtime as the step left it: removing a stub is no change of the step. */
+      if (r == 0)
+        futimens (dirfd, (struct timespec[]){ parent.st_atim, parent.st_mtim });
     }
 }
 

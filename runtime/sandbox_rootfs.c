@@ -70,7 +70,9 @@ static int
 create_stub (const struct rootfs *r, int dirfd, const char *name, bool dir, const char *what)
 {
   int fd;
-  char *path;
+  char *path, p[64];
+  struct stat parent;
+  bool have_parent = fstat (dirfd, &parent) == 0;
 
   if (dir)
     {
@@ -82,6 +84,10 @@ create_stub (const struct rootfs *r, int dirfd, const char *name, bool dir, cons
     fd = openat (dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     rt_sbx_die (r->plan->sync_fd, errno, "cannot create mount point '%s'", what);
+  /* The parent's mtime as it was: a stub is not the step's change (remove_stubs does the
+     same when it goes). Best effort: the step's own changes move it again anyway. */
+  if (have_parent)
+    utimensat (AT_FDCWD, fd_path (dirfd, p), (struct timespec[]){ parent.st_atim, parent.st_mtim }, 0);
   path = in_root_path (r, fd);
   rt_sbx_send (r->plan->sync_fd, RT_SBX_STUB, dir, "%s", path);
   free (path);

@@ -246,6 +246,33 @@ copied_rootfs_fallback () {
 }
 check "RUN without overlayfs: a copied rootfs, the same layers' effect" copied_rootfs_fallback
 
+merged_views_fallback () {
+  # COPY, WORKDIR and RUN --mount=from read stages through views; without overlayfs the
+  # layers are merged by hand (whiteouts, opaque directories, links): the image must be the
+  # one the overlay views give, and the snapshots untouched.
+  echo f > "$ctx/f"
+  df 'FROM busybox AS a' 'RUN rm /etc/group && mkdir -p /d/e && echo a > /d/e/a && ln -s a /d/e/l' \
+    'RUN rm -rf /d && mkdir /d && echo b > /d/b && chmod 600 /etc/passwd' \
+    'COPY --chown=nobody f /d/' 'WORKDIR /d/w' \
+    'FROM busybox' 'COPY --from=a /d /copied' 'COPY --from=a /etc /etc-a' \
+    'RUN --mount=type=bind,from=a,source=/d,target=/m ls -a /m > /listed && cat /m/b >> /listed'
+  for mode in overlay copy; do
+    rm -rf "$T_TMP/mv-$mode.oci"
+    if [ $mode = copy ]; then export BALE_FORCE_COPY=1; fi
+    "$BALE" build --no-cache --source-date-epoch 1700000000 -t "mv-$mode" --output "type=oci,dest=$T_TMP/mv-$mode.oci" "$ctx" \
+      > /dev/null 2> "$T_TMP/err"; st=$?
+    unset BALE_FORCE_COPY
+    [ $st = 0 ] || { cat "$T_TMP/err"; return 1; }
+  done
+  "$BALE" diff "mv-overlay" "mv-copy" > "$T_TMP/diff" || { cat "$T_TMP/diff"; return 1; }
+  umoci unpack --image "$T_TMP/mv-copy.oci:latest" "$T_TMP/mv" > /dev/null 2>&1 || return 1
+  r=$T_TMP/mv/rootfs
+  [ ! -e "$r/etc-a/group" ] && [ ! -e "$r/copied/e" ] && [ "$(stat -c %u "$r/copied/f")" = 65534 ] &&
+    [ -d "$r/copied/w" ] && grep -qx b "$r/listed" && [ -z "$(ls -A "$BALE_STORE/tmp")" ] &&
+    [ "$(stat -c %a "$r/etc-a/passwd")" = 600 ]
+}
+check "COPY, WORKDIR and RUN --mount=from without overlayfs: merged views, the same image" merged_views_fallback
+
 bind_mount_from_stage () {
   df 'FROM busybox AS tools' 'RUN mkdir /out && echo "from tools" > /out/msg' 'FROM busybox' \
     'RUN --mount=type=bind,from=tools,source=/out,target=/mnt cat /mnt/msg > /got' \
