@@ -273,8 +273,20 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
   if (n == 0)
     strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
   strbuf_addf (&opts, ",upperdir=%s,workdir=%s", u, w);
-  if (mount ("overlay", m, "overlay", 0, opts.buf) < 0)
-    bale_make_error (err, errno, "cannot mount a writable view at %s", m);
+  if (rootview_force_copy () || mount ("overlay", m, "overlay", 0, opts.buf) < 0)
+    {
+      /* Without overlayfs: a copy of the view, thrown away with the step all the same. */
+      if (rootview_force_copy () || errno == ENODEV || errno == EPERM || errno == EINVAL)
+        {
+          if (rootview_merge (lowers, n, m, false, err) == 0)
+            {
+              *out = m;
+              ret = 0;
+            }
+        }
+      else
+        bale_make_error (err, errno, "cannot mount a writable view at %s", m);
+    }
   else
     {
       rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
@@ -651,14 +663,13 @@ static bool
 overlay_usable (struct executor *x)
 {
   cleanup_free char *dir = NULL, *l = NULL, *u = NULL, *w = NULL, *m = NULL, *opts = NULL;
-  const char *force = getenv ("BALE_FORCE_COPY");
   pid_t pid;
   int status = 1;
 
   if (x->overlay >= 0)
     return x->overlay;
   x->overlay = 0;
-  if (force && strcmp (force, "1") == 0)
+  if (rootview_force_copy ())
     return false;
   dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
   if (!mkdtemp (dir))

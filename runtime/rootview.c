@@ -26,9 +26,8 @@ rootview_unshare (bale_error_t *err)
   return 0;
 }
 
-/* BALE_FORCE_COPY=1: behave as where overlayfs cannot be mounted (runtime/exec_run.c too). */
-static bool
-force_copy (void)
+bool
+rootview_force_copy (void)
 {
   const char *v = getenv ("BALE_FORCE_COPY");
 
@@ -62,13 +61,13 @@ rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoint, 
         }
       strbuf_addf (&opts, "%s%s", i ? ":" : "", lowerdirs[i]);
     }
-  if (force_copy ())
-    ret = rootview_merge (lowerdirs, n, mountpoint, err);
+  if (rootview_force_copy ())
+    ret = rootview_merge (lowerdirs, n, mountpoint, true, err);
   else if (mount ("overlay", mountpoint, "overlay", MS_RDONLY, opts.buf) < 0)
     {
       /* No overlayfs in this kernel, or not for us: the same view, merged by hand. */
       if (errno == ENODEV || errno == EPERM || errno == EINVAL)
-        ret = rootview_merge (lowerdirs, n, mountpoint, err);
+        ret = rootview_merge (lowerdirs, n, mountpoint, true, err);
       else
         ret = bale_make_error (err, errno, "cannot mount an overlay of %zu layers at %s", n,
                                mountpoint);

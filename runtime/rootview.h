@@ -7,6 +7,7 @@
 #ifndef BALE_ROOTVIEW_H
 #define BALE_ROOTVIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bale.h"
@@ -25,7 +26,12 @@ int rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoi
 
 /* Merge lowerdirs (top layer first; overlay-format snapshot directories) into the empty
    directory dir as overlayfs would show them: whiteouts and opaque directories applied,
-   regular files hard-linked from the snapshots (copied across filesystems). */
-int rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bale_error_t *err);
+   regular files hard-linked from the snapshots when link (copied across filesystems), else
+   copied, for a view the caller may write to. */
+int rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bool link,
+                    bale_error_t *err);
+
+/* BALE_FORCE_COPY=1: behave as where overlayfs cannot be mounted. */
+bool rootview_force_copy (void);
 
 #endif

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A read-only view without overlayfs: the layer snapshots merged into one directory as
- * overlayfs would show them, files hard-linked from the snapshots (so the view costs a
- * directory tree and a link per file, not a copy), whiteouts and opaque directories applied.
- * For kernels without overlayfs, or where it cannot be mounted (BALE_FORCE_COPY=1 forces it).
+ * A view without overlayfs: the layer snapshots merged into one directory as overlayfs would
+ * show them, whiteouts and opaque directories applied. A read-only view hard-links the
+ * snapshots' files (a directory tree and a link per file, not a copy); a writable one copies
+ * them. For kernels without overlayfs, or where it cannot be mounted (BALE_FORCE_COPY=1).
  */
 #include <config.h>
 
@@ -36,13 +36,13 @@ is_opaque (int fd)
    filesystem, a file with the maximum link count). */
 static int
 place_file (int src, int dst, const char *name, const struct stat *st, const char *path,
-            bale_error_t *err)
+            bool link, bale_error_t *err)
 {
   cleanup_close int in = -1, out = -1;
 
-  if (linkat (src, name, dst, name, 0) == 0)
+  if (link && linkat (src, name, dst, name, 0) == 0)
     return 0;
-  if (errno != EXDEV && errno != EMLINK && errno != EPERM)
+  if (link && errno != EXDEV && errno != EMLINK && errno != EPERM)
     return bale_make_error (err, errno, "cannot link %s into the view", path);
   in = openat (src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   out = openat (dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -74,13 +74,13 @@ place_special (int src, int dst, const char *name, const struct stat *st, const 
   return 0;
 }
 
-static int merge_dir (int src, int dst, const char *path, bale_error_t *err);
+static int merge_dir (int src, int dst, const char *path, bool link, bale_error_t *err);
 
 /* The directory name of src over what dst has: kept and merged into, unless it is not a
    directory or src's is opaque. */
 static int
 place_dir (int src, int dst, const char *name, const struct stat *st, const char *path,
-           bale_error_t *err)
+           bool link, bale_error_t *err)
 {
   cleanup_close int sfd = openat (src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   cleanup_close int dfd = -1;
@@ -101,11 +101,11 @@ place_dir (int src, int dst, const char *name, const struct stat *st, const char
   /* The upper directory's owner and mode are what overlayfs shows. */
   if (dfd < 0 || fchown (dfd, st->st_uid, st->st_gid) < 0 || fchmod (dfd, st->st_mode & 07777) < 0)
     return bale_make_error (err, errno, "cannot set up %s in the view", path);
-  return merge_dir (sfd, dfd, path, err);
+  return merge_dir (sfd, dfd, path, link, err);
 }
 
 static int
-merge_dir (int src, int dst, const char *path, bale_error_t *err)
+merge_dir (int src, int dst, const char *path, bool link, bale_error_t *err)
 {
   struct dirwalk_list list = { NULL, 0, 0 };
   size_t i;
@@ -119,7 +119,7 @@ merge_dir (int src, int dst, const char *path, bale_error_t *err)
 
       if (S_ISDIR (e->st.st_mode))
         {
-          ret = place_dir (src, dst, e->name, &e->st, sub, err);
+          ret = place_dir (src, dst, e->name, &e->st, sub, link, err);
           continue;
         }
       /* Anything else replaces what the layers below have there. */
@@ -129,7 +129,7 @@ merge_dir (int src, int dst, const char *path, bale_error_t *err)
       if (S_ISCHR (e->st.st_mode) && e->st.st_rdev == makedev (0, 0))
         continue; /* a whiteout: the removal was all of it */
       if (S_ISREG (e->st.st_mode))
-        ret = place_file (src, dst, e->name, &e->st, sub, err);
+        ret = place_file (src, dst, e->name, &e->st, sub, link, err);
       else
         ret = place_special (src, dst, e->name, &e->st, sub, err);
     }
@@ -138,7 +138,8 @@ merge_dir (int src, int dst, const char *path, bale_error_t *err)
 }
 
 int
-rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bale_error_t *err)
+rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bool link,
+                bale_error_t *err)
 {
   cleanup_close int dst = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   size_t i;
@@ -154,7 +155,7 @@ rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bale_er
       if (src < 0 || fstat (src, &st) < 0)
         return bale_make_error (err, errno, "cannot open the snapshot %s", lowerdirs[i]);
       if (fchown (dst, st.st_uid, st.st_gid) < 0 || fchmod (dst, st.st_mode & 07777) < 0
-          || merge_dir (src, dst, lowerdirs[i], err) < 0)
+          || merge_dir (src, dst, lowerdirs[i], link, err) < 0)
         return bale_error_wrap (err, "merging layer %s into %s", lowerdirs[i], dir);
     }
   return 0;
