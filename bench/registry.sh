@@ -5,6 +5,8 @@
 #  - push: W1, the Debian base plus a RUN layer copying /usr (about 335 MB of layers), to a
 #    new repository, against `pigz -p2 | sha256sum` over the same layers, which is the
 #    compression and hashing a push cannot avoid (goal: bale <= that + 20%).
+# With the peers up, docker's and buildah's pull and push of the same images are timed in the
+# same run too (they unpack what they pull; bale keeps the blobs and unpacks on first use).
 # Each time is the median of BENCH_RUNS runs. Needs the Debian base of the peers
 # (../shared/tools/peers-up.sh writes /tmp/peers/debian.tar), docker-registry, skopeo, pigz.
 set -eu
@@ -13,6 +15,9 @@ bale=${BALE:-$here/../bale}
 work=${BENCH_DIR:-/tmp/bale-bench-registry}
 debian=${DEBIAN_TAR:-/tmp/peers/debian.tar}
 runs=${BENCH_RUNS:-3}
+export DOCKER_HOST=${DOCKER_HOST:-unix:///tmp/peers/dockerd.sock}
+docker=${DOCKER:-/usr/bin/docker}
+buildah="buildah --storage-driver vfs"
 
 for tool in docker-registry skopeo pigz python3 bc; do
   command -v "$tool" > /dev/null || { echo "bench/registry.sh: '$tool' is not installed" >&2; exit 1; }
@@ -85,3 +90,39 @@ for i in $(seq "$runs"); do
 done | median > "$work/t.pigz"
 echo "push W1: bale $(cat "$work/t.bale-push")s, pigz -p2 | sha256sum $(cat "$work/t.pigz")s," \
   "ratio $(ratio "$(cat "$work/t.bale-push")" "$(cat "$work/t.pigz")") (goal <= 1.2)"
+
+# ---- the peers, same registry, same images ----------------------------------------------------
+"$bale" --store "$store" save -o "$work/w1.tar" w1
+if command -v "$docker" > /dev/null && "$docker" info > /dev/null 2>&1; then
+  for i in $(seq "$runs"); do
+    "$docker" rmi -f "$R/bench/debian:12" > /dev/null 2>&1 || true
+    t0=$(now); "$docker" pull -q "$R/bench/debian:12" > /dev/null; t1=$(now)
+    secs "$t0" "$t1"
+  done | median > "$work/t.docker-pull"
+  "$docker" load -q -i "$work/w1.tar" > "$work/docker-load.out"
+  img=$(sed -n 's/^Loaded image: //p; s/^Loaded image ID: //p' "$work/docker-load.out" | head -n 1)
+  for i in $(seq "$runs"); do
+    "$docker" tag "$img" "$R/bench/w1-docker-$i:v1"
+    t0=$(now); "$docker" push -q "$R/bench/w1-docker-$i:v1" > /dev/null; t1=$(now)
+    secs "$t0" "$t1"
+  done | median > "$work/t.docker-push"
+  echo "docker: pull $(cat "$work/t.docker-pull")s (bale/docker $(ratio "$(cat "$work/t.bale-pull")" "$(cat "$work/t.docker-pull")")), push W1 $(cat "$work/t.docker-push")s (bale/docker $(ratio "$(cat "$work/t.bale-push")" "$(cat "$work/t.docker-push")"))"
+else
+  echo "docker is not reachable at $DOCKER_HOST: no docker figures"
+fi
+if command -v buildah > /dev/null; then
+  for i in $(seq "$runs"); do
+    $buildah rmi -f "$R/bench/debian:12" > /dev/null 2>&1 || true
+    t0=$(now); $buildah pull -q --tls-verify=false "docker://$R/bench/debian:12" > /dev/null; t1=$(now)
+    secs "$t0" "$t1"
+  done | median > "$work/t.buildah-pull"
+  $buildah pull -q "docker-archive:$work/w1.tar" > "$work/buildah-w1.id"
+  for i in $(seq "$runs"); do
+    t0=$(now); $buildah push -q --tls-verify=false "$(cat "$work/buildah-w1.id")" "docker://$R/bench/w1-buildah-$i:v1"; t1=$(now)
+    secs "$t0" "$t1"
+  done | median > "$work/t.buildah-push"
+  $buildah rmi -f "$(cat "$work/buildah-w1.id")" > /dev/null 2>&1 || true
+  echo "buildah: pull $(cat "$work/t.buildah-pull")s (bale/buildah $(ratio "$(cat "$work/t.bale-pull")" "$(cat "$work/t.buildah-pull")")), push W1 $(cat "$work/t.buildah-push")s (bale/buildah $(ratio "$(cat "$work/t.bale-push")" "$(cat "$work/t.buildah-push")"))"
+else
+  echo "buildah is not installed: no buildah figures"
+fi

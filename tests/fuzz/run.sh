@@ -1,6 +1,7 @@
 #!/bin/sh
-# Build the parser fuzzer with clang (libFuzzer, ASan, UBSan) in its own build tree and run it
-# for FUZZ_SECONDS (default 60), seeded with every Dockerfile the tests know.
+# Build the fuzzers with clang (libFuzzer, ASan, UBSan) in their own build tree and run them:
+# the Dockerfile parser for FUZZ_SECONDS (default 60), seeded with every Dockerfile the tests
+# know, and the registry-facing parsers (fuzz_registry.c) for half as long.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$src/build-fuzz}
@@ -21,3 +22,16 @@ awk '/^%%TEST /{n++; f=sprintf("seeds/data-%d", n); on=1; next} /^%%/{on=0} on{p
 echo "fuzzing for ${seconds}s with $(ls seeds | wc -l) seeds"
 ASAN_OPTIONS=detect_leaks=1 ./tests/fuzz/fuzz_parse -max_total_time="$seconds" -max_len=65536 \
   -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 work seeds
+
+# fuzz_registry: the first byte picks the parser (0 challenge, 1 reference, 2 index, 3 cache
+# config), the second is a layer count.
+mkdir -p rseeds rwork
+printf '\000\000Bearer realm="https://auth.example/token",service="registry",scope="repository:a/b:pull,push"' > rseeds/challenge
+printf '\000\000Basic realm="x", Bearer realm="y",error="insufficient_scope"' > rseeds/challenge2
+printf '\001\000127.0.0.1:5000/a/b:tag@sha256:%s' "$(printf %064d 0)" > rseeds/ref
+printf '\002\000{"manifests":[{"digest":"sha256:%s","platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}' "$(printf %064d 1)" > rseeds/index
+printf '\003\002{"entries":[{"key":"sha256:%s","layer":1,"digest":"sha256:%s","diff_id":"sha256:%s","size":7,"media_type":"application/vnd.oci.image.layer.v1.tar"}]}' \
+  "$(printf %064d 1)" "$(printf %064d 2)" "$(printf %064d 2)" > rseeds/cache
+echo "fuzzing the registry parsers for $((seconds / 2))s"
+ASAN_OPTIONS=detect_leaks=1 ./tests/fuzz/fuzz_registry -max_total_time="$((seconds / 2))" -max_len=65536 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 rwork rseeds
