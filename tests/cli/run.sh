@@ -177,12 +177,12 @@ interrupt_cleans_up () {
   df 'FROM busybox' 'RUN sleep 300'
   "$BALE" build -q "$ctx" > /dev/null 2>&1 &
   pid=$!
-  for i in $(seq 50); do pgrep -f "sleep 300" > /dev/null && break; sleep 0.1; done
-  pgrep -f "sleep 300" > /dev/null || { kill $pid; echo "the step never started"; return 1; }
+  for i in $(seq 50); do pgrep -fx "sleep 300" > /dev/null && break; sleep 0.1; done
+  pgrep -fx "sleep 300" > /dev/null || { kill $pid; echo "the step never started"; return 1; }
   kill -TERM $pid
   wait $pid && return 1
   sleep 0.3
-  ! pgrep -f "sleep 300" > /dev/null && ! grep -q "$BALE_STORE" /proc/self/mountinfo &&
+  ! pgrep -fx "sleep 300" > /dev/null && ! grep -q "$BALE_STORE" /proc/self/mountinfo &&
     [ -z "$(ls "$BALE_STORE/tmp")" ]
 }
 check "SIGTERM during RUN kills the step, leaves no process, mount or temporary directory" interrupt_cleans_up
@@ -210,12 +210,12 @@ parallel_stages () {
 check "independent stages run at the same time" parallel_stages
 
 parallel_stage_failure () {
-  df 'FROM busybox AS a' 'RUN sleep 30' 'FROM busybox AS b' 'RUN exit 4' \
+  df 'FROM busybox AS a' 'RUN sleep 37' 'FROM busybox AS b' 'RUN exit 4' \
     'FROM scratch' 'COPY --from=a /bin/sh /a' 'COPY --from=b /bin/sh /b'
   start=$(date +%s)
   build r11 && return 1
   [ $(( $(date +%s) - start )) -lt 20 ] && grep -q "Dockerfile:4:1: error: RUN returned exit code 4" "$T_TMP/err" &&
-    ! pgrep -f "sleep 30" > /dev/null
+    ! pgrep -fx "sleep 37" > /dev/null
 }
 check "a failing stage stops the others and is reported with its location" parallel_stage_failure
 
