@@ -149,11 +149,16 @@ cache_export_registry (struct store *s, const char *ref, const struct cache_keye
   text = canonjson_dumps (doc, &len, err);
   json_decref (doc);
   /* The config is a store blob for the push to read; nothing names it, so the next gc
-     collects it. */
-  ret = text && store_blob_put (s, text, len, config, err) == 0 ? 0 : -1;
+     collects it (not before the push ends: the transaction holds gc off). */
+  ret = text && store_txn_begin (s, err) == 0 ? 0 : -1;
   if (ret == 0)
-    ret = registry_push_artifact (s, ref, CACHE_ARTIFACT_TYPE, CACHE_CONFIG_TYPE, config, layers,
-                                  n_layers, mount_from, opts, out_digest, err);
+    {
+      ret = store_blob_put (s, text, len, config, err);
+      if (ret == 0)
+        ret = registry_push_artifact (s, ref, CACHE_ARTIFACT_TYPE, CACHE_CONFIG_TYPE, config,
+                                      layers, n_layers, mount_from, opts, out_digest, err);
+      store_txn_end (s);
+    }
   free (layers);
   free (layer_of);
   return ret;
