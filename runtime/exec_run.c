@@ -27,6 +27,7 @@
 #include "runtime/executor_internal.h"
 #include "runtime/fsindex.h"
 #include "runtime/rootview.h"
+#include "runtime/sshproxy.h"
 #include "runtime/layer.h"
 #include "runtime/sandbox.h"
 #include "runtime/store.h"
@@ -154,6 +155,10 @@ struct run_mounts
   const char **env; /* NAME=VALUE of secrets given as environment variables */
   size_t n_env;
   const char *ssh_sock; /* SSH_AUTH_SOCK=PATH of the first ssh mount, or NULL */
+  pid_t *proxies;       /* ssh agent relays */
+  size_t n_proxies;
+  const char **ssh_dirs; /* their directories */
+  size_t n_ssh_dirs;
 };
 
 static const char *
@@ -178,6 +183,16 @@ run_mounts_release (struct run_mounts *rm)
   size_t i;
 
   /* The mount points and the secrets are among the strings: free those last. */
+  for (i = 0; i < rm->n_proxies; i++)
+    sshproxy_stop (rm->proxies[i]);
+  for (i = 0; i < rm->n_ssh_dirs; i++)
+    {
+      cleanup_free char *sock = xasprintf ("%s/agent", rm->ssh_dirs[i]);
+      unlink (sock);
+      rmdir (rm->ssh_dirs[i]);
+    }
+  free (rm->proxies);
+  free (rm->ssh_dirs);
   for (i = 0; i < rm->n_mounted; i++)
     umount2 (rm->mounted[i], MNT_DETACH);
   for (i = 0; i < rm->n_env; i++)
@@ -504,8 +519,7 @@ secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, 
  * RUN --mount=type=ssh: the agent socket `bale build --ssh ID=SOCKET` gave for the id (default
  * "default"), bound at target (default /run/buildkit/ssh_agent.N, N counting the step's ssh
  * mounts, as BuildKit numbers them); the first one is SSH_AUTH_SOCK unless the step sets it.
- * BuildKit serves a proxy socket it can chown and chmod; bale binds the agent's own, so
- * uid/gid/mode are refused rather than ignored.
+ * With uid, gid or mode the step gets a relay socket that has them (runtime/sshproxy.c).
  */
 static int
 ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
@@ -516,9 +530,6 @@ ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, con
   struct sandbox_mount *sm;
   size_t k;
 
-  if (m->uid || m->gid || m->mode)
-    return bale_make_error (err, 0, "--mount=%s: uid, gid and mode are not supported for ssh "
-                            "mounts (bale binds the agent's socket as it is)", spec);
   for (k = 0; k < x->o->n_ssh; k++)
     if (strcmp (x->o->ssh[k].id, id) == 0)
       sock = x->o->ssh[k].socket;
@@ -526,6 +537,30 @@ ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, con
     return m->required ? bale_make_error (err, 0, "--mount=%s: no ssh agent \"%s\" was given "
                                           "(bale build --ssh %s=SOCKET)", spec, id, id)
                        : 0;
+  if (m->uid || m->gid || m->mode)
+    {
+      /* The agent's socket keeps its owner and mode: the step gets a relay with its own. A
+         short directory of its own, as a socket path must fit in sun_path. */
+      const char *tmp = getenv ("TMPDIR");
+      char *d = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+      const char *path;
+      pid_t pid;
+
+      keep (rm, d);
+
+      if (!mkdtemp (d))
+        return bale_make_error (err, errno, "cannot create %s", d);
+      rm->ssh_dirs = xrealloc (rm->ssh_dirs, (rm->n_ssh_dirs + 1) * sizeof *rm->ssh_dirs);
+      rm->ssh_dirs[rm->n_ssh_dirs++] = d;
+      path = keep (rm, xasprintf ("%s/agent", d));
+      if (sshproxy_start (sock, path, m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0,
+                          m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0,
+                          m->mode ? (mode_t) strtoul (m->mode, NULL, 8) & 0777 : 0600, &pid, err) < 0)
+        return bale_error_wrap (err, "--mount=%s", spec);
+      rm->proxies = xrealloc (rm->proxies, (rm->n_proxies + 1) * sizeof *rm->proxies);
+      rm->proxies[rm->n_proxies++] = pid;
+      sock = path;
+    }
   sm = add_mount (rm);
   sm->type = SANDBOX_MOUNT_BIND;
   sm->source = sock;

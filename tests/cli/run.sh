@@ -142,8 +142,10 @@ ssh_mounts () {
   df 'FROM busybox' 'RUN --mount=type=ssh,required=true true'
   ! "$BALE" build -q "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q 'no ssh agent "default" was given' "$T_TMP/err" &&
     ! "$BALE" build -q --ssh "default=$T_TMP/token" "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q "is not an agent socket" "$T_TMP/err" || { kill $agent; return 1; }
-  df 'FROM busybox' 'RUN --mount=type=ssh,uid=1000 true'
-  ! "$BALE" build -q --ssh "default=$T_TMP/agent.sock" "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q "uid, gid and mode are not supported" "$T_TMP/err"
+  # uid/gid/mode: the step gets a relay socket that has them (the agent's keeps its own).
+  df 'FROM busybox' 'USER app' 'RUN --mount=type=ssh,uid=1000,gid=1000,mode=0660 stat -c "%u:%g %a %F" "$SSH_AUTH_SOCK" > /tmp/st'
+  build r9b --ssh "default=$T_TMP/agent.sock" && [ "$(cat "$T_TMP/r9b/rootfs/tmp/st")" = "1000:1000 660 socket" ] &&
+    [ "$(stat -c %a "$T_TMP/agent.sock")" != 660 ] && ! ls -d "${TMPDIR:-/tmp}"/bale-ssh.* 2> /dev/null
   st=$?; kill $agent; return $st
 }
 check "RUN --mount=type=ssh binds the agent socket given with --ssh, SSH_AUTH_SOCK set" ssh_mounts
