@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,28 +26,22 @@
 #include "runtime/sshproxy.h"
 #include "tests/testutil.h"
 
+/* A unix socket listening at path (listen), or connected to it. */
 static int
-listen_at (const char *path)
+unix_socket (const char *path, bool listen_there)
 {
   struct sockaddr_un a = { .sun_family = AF_UNIX };
   int fd = socket (AF_UNIX, SOCK_STREAM, 0);
 
   snprintf (a.sun_path, sizeof a.sun_path, "%s", path);
   assert_true (fd >= 0);
-  assert_int_equal (bind (fd, (struct sockaddr *) &a, sizeof a), 0);
-  assert_int_equal (listen (fd, 4), 0);
-  return fd;
-}
-
-static int
-connect_to (const char *path)
-{
-  struct sockaddr_un a = { .sun_family = AF_UNIX };
-  int fd = socket (AF_UNIX, SOCK_STREAM, 0);
-
-  snprintf (a.sun_path, sizeof a.sun_path, "%s", path);
-  assert_true (fd >= 0);
-  assert_int_equal (connect (fd, (struct sockaddr *) &a, sizeof a), 0);
+  if (listen_there)
+    {
+      assert_int_equal (bind (fd, (struct sockaddr *) &a, sizeof a), 0);
+      assert_int_equal (listen (fd, 4), 0);
+    }
+  else
+    assert_int_equal (connect (fd, (struct sockaddr *) &a, sizeof a), 0);
   return fd;
 }
 
@@ -89,7 +84,7 @@ test_relay (void **state)
   assert_non_null (mkdtemp (dir));
   agent = xasprintf ("%s/agent", dir);
   relay = xasprintf ("%s/relay", dir);
-  l = listen_at (agent);
+  l = unix_socket (agent, true);
   agent_pid = start_agent (l);
   close (l);
 
@@ -102,7 +97,7 @@ test_relay (void **state)
   /* Two connections, one after the other: each is relayed on its own. */
   for (int round = 0; round < 2; round++)
     {
-      fd = connect_to (relay);
+      fd = unix_socket (relay, false);
       assert_int_equal (write (fd, "ping", 4), 4);
       assert_int_equal (read (fd, buf, sizeof buf - 1), 4);
       assert_string_equal (buf, "gnip");
@@ -110,7 +105,7 @@ test_relay (void **state)
     }
 
   /* Once stopped, nothing listens any more. */
-  fd = connect_to (relay);
+  fd = unix_socket (relay, false);
   sshproxy_stop (relay_pid);
   {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
