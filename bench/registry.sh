@@ -17,7 +17,6 @@ debian=${DEBIAN_TAR:-/tmp/peers/debian.tar}
 runs=${BENCH_RUNS:-3}
 export DOCKER_HOST=${DOCKER_HOST:-unix:///tmp/peers/dockerd.sock}
 docker=${DOCKER:-/usr/bin/docker}
-buildah="buildah --storage-driver vfs"
 
 for tool in docker-registry skopeo pigz python3 bc; do
   command -v "$tool" > /dev/null || { echo "bench/registry.sh: '$tool' is not installed" >&2; exit 1; }
@@ -28,16 +27,33 @@ now () { date +%s.%N; }
 secs () { echo "$2 - $1" | bc -l; }
 ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 median () { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+# timed CMD...: the seconds CMD took; a failing CMD stops the benchmark with its output.
+timed () {
+  t0=$(now)
+  if ! "$@" > "$work/cmd.log" 2>&1; then
+    echo "bench/registry.sh: failed: $*" >&2
+    cat "$work/cmd.log" >&2
+    kill $$
+    exit 1
+  fi
+  t1=$(now)
+  secs "$t0" "$t1"
+}
 
 rm -rf "$work" && mkdir -p "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-R=127.0.0.1:$port
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-  "$work/registry" "$R" > "$work/registry.yml"
-docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-reg=$!
-trap 'kill $reg 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-python3 - "$port" <<'PY'
+regs=""
+trap 'for p in $regs; do kill $p 2>/dev/null; done; rm -rf "$work"' EXIT INT TERM
+# start_registry: a new docker-registry with empty storage; sets R and REG_PID (the trap
+# stops the ones the main shell started; a loop's subshell stops its own).
+start_registry () {
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  R=127.0.0.1:$port
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$work/registry-$port" "$R" > "$work/registry-$port.yml"
+  docker-registry serve "$work/registry-$port.yml" > "$work/registry-$port.log" 2>&1 &
+  REG_PID=$!
+  regs="$regs $REG_PID"
+  python3 - "$port" <<'PY'
 import socket, sys, time
 for _ in range(200):
     try:
@@ -46,19 +62,19 @@ for _ in range(200):
         time.sleep(0.05)
 sys.exit(1)
 PY
+}
+start_registry
 skopeo copy --quiet --dest-tls-verify=false "docker-archive:$debian" "docker://$R/bench/debian:12"
 echo "registry at $R; medians of $runs runs"
 
 # ---- pull ------------------------------------------------------------------------------------
 for i in $(seq "$runs"); do
   rm -rf "$work/pull-store"; sync
-  t0=$(now); "$bale" --store "$work/pull-store" pull -q "$R/bench/debian:12" > /dev/null; t1=$(now)
-  secs "$t0" "$t1"
+  timed "$bale" --store "$work/pull-store" pull -q "$R/bench/debian:12"
 done | median > "$work/t.bale-pull"
 for i in $(seq "$runs"); do
   rm -rf "$work/pull-oci"; sync
-  t0=$(now); skopeo copy --quiet --src-tls-verify=false "docker://$R/bench/debian:12" "oci:$work/pull-oci:x"; t1=$(now)
-  secs "$t0" "$t1"
+  timed skopeo copy --quiet --src-tls-verify=false "docker://$R/bench/debian:12" "oci:$work/pull-oci:x"
 done | median > "$work/t.skopeo-pull"
 echo "pull Debian: bale $(cat "$work/t.bale-pull")s, skopeo copy $(cat "$work/t.skopeo-pull")s," \
   "ratio $(ratio "$(cat "$work/t.bale-pull")" "$(cat "$work/t.skopeo-pull")") (goal <= 1)"
@@ -78,8 +94,7 @@ echo "W1: $(echo "$layers" | wc -w) layers, $((total / 1000000)) MB"
 for i in $(seq "$runs"); do
   # A new repository, and no memory of earlier compressions: every layer is compressed and sent.
   rm -f "$store/push-cache.json"; sync
-  t0=$(now); "$bale" --store "$store" push -q w1 "$R/bench/w1-$i:v1" > /dev/null; t1=$(now)
-  secs "$t0" "$t1"
+  timed "$bale" --store "$store" push -q w1 "$R/bench/w1-$i:v1"
 done | median > "$work/t.bale-push"
 for i in $(seq "$runs"); do
   sync
@@ -92,36 +107,43 @@ echo "push W1: bale $(cat "$work/t.bale-push")s, pigz -p2 | sha256sum $(cat "$wo
   "ratio $(ratio "$(cat "$work/t.bale-push")" "$(cat "$work/t.pigz")") (goal <= 1.2)"
 
 # ---- the peers, same registry, same images ----------------------------------------------------
+# Each pulls into a store without the image's layers (what it already has, it does not fetch)
+# and pushes W1 to a registry of its own each time (they would mount what they pushed before).
 "$bale" --store "$store" save -o "$work/w1.tar" w1
 if command -v "$docker" > /dev/null && "$docker" info > /dev/null 2>&1; then
   for i in $(seq "$runs"); do
-    "$docker" rmi -f "$R/bench/debian:12" > /dev/null 2>&1 || true
-    t0=$(now); "$docker" pull -q "$R/bench/debian:12" > /dev/null; t1=$(now)
-    secs "$t0" "$t1"
+    "$docker" image rm -f $("$docker" images -q --no-trunc | sort -u) > /dev/null 2>&1 || true
+    timed "$docker" pull -q "$R/bench/debian:12"
   done | median > "$work/t.docker-pull"
   "$docker" load -q -i "$work/w1.tar" > "$work/docker-load.out"
   img=$(sed -n 's/^Loaded image: //p; s/^Loaded image ID: //p' "$work/docker-load.out" | head -n 1)
   for i in $(seq "$runs"); do
-    "$docker" tag "$img" "$R/bench/w1-docker-$i:v1"
-    t0=$(now); "$docker" push -q "$R/bench/w1-docker-$i:v1" > /dev/null; t1=$(now)
-    secs "$t0" "$t1"
+    # A registry of its own each time: docker would mount what it pushed before.
+    start_registry > /dev/null
+    "$docker" tag "$img" "$R/bench/w1:v1"
+    timed "$docker" push -q "$R/bench/w1:v1"
+    kill $REG_PID
   done | median > "$work/t.docker-push"
   echo "docker: pull $(cat "$work/t.docker-pull")s (bale/docker $(ratio "$(cat "$work/t.bale-pull")" "$(cat "$work/t.docker-pull")")), push W1 $(cat "$work/t.docker-push")s (bale/docker $(ratio "$(cat "$work/t.bale-push")" "$(cat "$work/t.docker-push")"))"
+  # Put back what ../shared/tools/peers-up.sh loaded.
+  "$docker" load -q -i "$debian" > /dev/null
+  [ -f /tmp/peers/busybox.tar ] && "$docker" load -q -i /tmp/peers/busybox.tar > /dev/null
 else
   echo "docker is not reachable at $DOCKER_HOST: no docker figures"
 fi
 if command -v buildah > /dev/null; then
+  export CONTAINERS_STORAGE_CONF=$work/storage.conf
+  printf '[storage]\ndriver = "vfs"\nrunroot = "%s/bh-run"\ngraphroot = "%s/bh-root"\n' "$work" "$work" > "$CONTAINERS_STORAGE_CONF"
   for i in $(seq "$runs"); do
-    $buildah rmi -f "$R/bench/debian:12" > /dev/null 2>&1 || true
-    t0=$(now); $buildah pull -q --tls-verify=false "docker://$R/bench/debian:12" > /dev/null; t1=$(now)
-    secs "$t0" "$t1"
+    rm -rf "$work/bh-root" "$work/bh-run"
+    timed buildah pull -q --tls-verify=false "docker://$R/bench/debian:12"
   done | median > "$work/t.buildah-pull"
-  $buildah pull -q "docker-archive:$work/w1.tar" > "$work/buildah-w1.id"
+  buildah pull -q "docker-archive:$work/w1.tar" > "$work/buildah-w1.id"
   for i in $(seq "$runs"); do
-    t0=$(now); $buildah push -q --tls-verify=false "$(cat "$work/buildah-w1.id")" "docker://$R/bench/w1-buildah-$i:v1"; t1=$(now)
-    secs "$t0" "$t1"
+    start_registry > /dev/null
+    timed buildah push -q --tls-verify=false "$(cat "$work/buildah-w1.id")" "docker://$R/bench/w1:v1"
+    kill $REG_PID
   done | median > "$work/t.buildah-push"
-  $buildah rmi -f "$(cat "$work/buildah-w1.id")" > /dev/null 2>&1 || true
   echo "buildah: pull $(cat "$work/t.buildah-pull")s (bale/buildah $(ratio "$(cat "$work/t.bale-pull")" "$(cat "$work/t.buildah-pull")")), push W1 $(cat "$work/t.buildah-push")s (bale/buildah $(ratio "$(cat "$work/t.bale-push")" "$(cat "$work/t.buildah-push")"))"
 else
   echo "buildah is not installed: no buildah figures"
