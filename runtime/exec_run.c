@@ -86,6 +86,20 @@ mount_opts_release (struct mount_opts *m)
   free (m->env);
 }
 
+/* s is all digits of base and at most max (mode=, uid=, gid= of a mount). */
+static bool
+is_number (const char *s, int base, unsigned long max)
+{
+  char *end;
+  unsigned long v;
+
+  if (!*s || strspn (s, base == 8 ? "01234567" : "0123456789") != strlen (s))
+    return false;
+  errno = 0;
+  v = strtoul (s, &end, base);
+  return errno == 0 && *end == '\0' && v <= max;
+}
+
 int
 parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
 {
@@ -138,6 +152,10 @@ parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
     }
   if (!m->type)
     m->type = xstrdup ("bind");
+  if (m->mode && !is_number (m->mode, 8, 07777))
+    return bale_make_error (err, 0, "--mount=%s: mode=%s is not an octal file mode", value, m->mode);
+  if ((m->uid && !is_number (m->uid, 10, 0xfffffffeUL)) || (m->gid && !is_number (m->gid, 10, 0xfffffffeUL)))
+    return bale_make_error (err, 0, "--mount=%s: uid and gid must be numbers", value);
   return 0;
 }
 
@@ -819,11 +837,17 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       if (root_fd < 0 || fsindex_build (root_fd, &index, err) < 0)
         goto out;
     }
-  if (setup_mounts (x, st, s, dir, &rm, err) < 0 || setup_files (s, dir, &rm, err) < 0)
-    {
-      bale_error_wrap (err, "Dockerfile:%d: RUN", s->node->span.line);
-      goto out;
-    }
+  {
+    bale_error_t e = NULL;
+    if (setup_mounts (x, st, s, dir, &rm, &e) < 0 || setup_files (s, dir, &rm, &e) < 0)
+      {
+        /* At the RUN's line, as every other error of the step. */
+        plan_error_at (x->p, &s->node->span, err, "RUN: %s%s%s", e->msg, e->status > 0 ? ": " : "",
+                       e->status > 0 ? strerror (e->status) : "");
+        bale_error_release (&e);
+        goto out;
+      }
+  }
 
   /* The environment: secrets given as variables (they win over a variable of the same name),
      the stage's (image Env and ARG values), the proxy build args as both cases, and a default

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,10 +60,10 @@ place_special (int src, int dst, const char *name, const struct stat *st, const 
 {
   if (S_ISLNK (st->st_mode))
     {
-      char target[4096];
-      ssize_t n = readlinkat (src, name, target, sizeof target - 1);
-      if (n < 0)
-        return bale_make_error (err, errno, "cannot read the link %s", path);
+      char target[PATH_MAX + 1];
+      ssize_t n = readlinkat (src, name, target, sizeof target);
+      if (n < 0 || n > PATH_MAX - 1)
+        return bale_make_error (err, n < 0 ? errno : ENAMETOOLONG, "cannot read the link %s", path);
       target[n] = '\0';
       if (symlinkat (target, dst, name) < 0)
         return bale_make_error (err, errno, "cannot create the link %s in the view", path);

@@ -149,6 +149,13 @@ ssh_mounts () {
   st=$?; kill $agent; return $st
 }
 check "RUN --mount=type=ssh binds the agent socket given with --ssh, SSH_AUTH_SOCK set" ssh_mounts
+bad_mount_numbers () {
+  for m in "type=secret,id=x,mode=9" "type=cache,target=/c,uid=root" "type=secret,id=x,gid=-1"; do
+    df 'FROM busybox' "RUN --mount=$m true"
+    ! "$BALE" build -q "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q "Dockerfile:2:1: .*--mount=$m: " "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  done
+}
+check "RUN --mount: a mode, uid or gid that is not a number is a located error" bad_mount_numbers
 
 secret_from_env () {
   df 'FROM busybox' 'RUN --mount=type=secret,id=gh,env=GH echo "${#GH}" > /len'
