@@ -235,6 +235,46 @@ all_digits_spec (const char *s)
   return true;
 }
 
+/* Whether a step after s reads the stage's filesystem (a RUN, COPY, ADD or WORKDIR of the
+   stage, or a stage that builds on it or copies or mounts from it): then s's layer will be
+   needed as a snapshot. */
+static bool
+needs_snapshot (struct executor *x, const struct plan_stage *st, const struct plan_step *s)
+{
+  const struct plan *p = x->p;
+  size_t i, k;
+  bool after = false;
+
+  for (i = 0; i < st->n_steps; i++)
+    {
+      const struct plan_step *t = &st->steps[i];
+      if (t == s)
+        after = true;
+      else if (after && (t->instr == BALE_I_RUN || t->instr == BALE_I_COPY || t->instr == BALE_I_ADD
+                         || t->instr == BALE_I_WORKDIR))
+        return true;
+    }
+  for (i = 0; i < p->n_stages; i++)
+    {
+      const struct plan_stage *o = &p->stages[i];
+      if (o == st || !o->reachable)
+        continue;
+      if (o->base_stage == (int) st->index)
+        return true;
+      for (k = 0; k < o->n_steps; k++)
+        {
+          const struct plan_step *t = &o->steps[k];
+          size_t m;
+          if (t->from.stage == (int) st->index)
+            return true;
+          for (m = 0; t->mount_from && m < t->n_mounts; m++)
+            if (t->mount_from[m].stage == (int) st->index)
+              return true;
+        }
+    }
+  return false;
+}
+
 int
 exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
               bale_error_t *err)
@@ -303,10 +343,18 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   j.src_mp = src_mp;
   {
     struct exec_layer l = { 0 };
-    if (exec_child_layer (x, s, child_work, &j, &l, err) < 0)
+    /* A later step will read this layer through its snapshot: unpack it on the way in. */
+    cleanup_free char *tree = needs_snapshot (x, st, s) ? xasprintf ("%s/unpack", mps) : NULL;
+    if (tree && (mkdir (tree, 0755) < 0 || chmod (tree, 0755) < 0))
+      {
+        free (tree);
+        tree = NULL;
+      }
+    if (exec_child_layer_unpacked (x, s, child_work, &j, tree, &l, err) < 0)
       goto out;
     exec_state_add_layer (state, &l, true);
     free (l.path);
+    free (l.snapshot);
   }
   ret = 0;
 out:

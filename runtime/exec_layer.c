@@ -8,6 +8,9 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,15 +21,91 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "runtime/executor_internal.h"
+#include "runtime/layer.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
 #define LAYER_MT_TAR "application/vnd.oci.image.layer.v1.tar"
 
-/* Read the layer from fd into a new blob of the store; the child's report says what it must
-   hash to. */
+/* ---- unpacking while the layer streams in ------------------------------------------------- */
+
+/* A thread that unpacks the layer (overlay form) from a pipe as the parent stores it, so a
+   step after this one finds its snapshot made rather than unpacking it then. A failure only
+   means that step unpacks it from the blob: the thread drains the pipe and says so. */
+struct unpacker
+{
+  pthread_t tid;
+  int rfd, wfd;    /* the pipe; wfd is the parent's, -1 when there is no unpacker */
+  int root_fd;     /* the tree being made */
+  int ret;
+};
+
+static void *
+unpack_thread (void *arg)
+{
+  struct unpacker *u = arg;
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_OVERLAY };
+  bale_error_t e = NULL;
+  char buf[1 << 16];
+
+  u->ret = layer_extract (u->rfd, u->root_fd, &opts, NULL, &e);
+  bale_error_release (&e);
+  /* Whatever is left (a failure, or the tar's padding): the writer must never block. */
+  for (;;)
+    {
+      ssize_t n = read (u->rfd, buf, sizeof buf);
+      if (n > 0 || (n < 0 && errno == EINTR))
+        continue;
+      break;
+    }
+  return NULL;
+}
+
 static int
-receive (struct executor *x, int fd, struct store_blob_writer **wp, bale_error_t *err)
+unpacker_start (struct unpacker *u, const char *tree)
+{
+  int p[2];
+
+  u->wfd = -1;
+  u->root_fd = open (tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (u->root_fd < 0 || pipe2 (p, O_CLOEXEC) < 0)
+    return -1;
+  /* A deep pipe: the layer writer and the unpacker rarely wait on each other. */
+  fcntl (p[1], F_SETPIPE_SZ, 1 << 20);
+  u->rfd = p[0];
+  u->wfd = p[1];
+  if (pthread_create (&u->tid, NULL, unpack_thread, u) != 0)
+    {
+      close (p[0]);
+      close (p[1]);
+      u->wfd = -1;
+      return -1;
+    }
+  return 0;
+}
+
+/* End the stream and wait: 0 when the tree is the whole layer. */
+static int
+unpacker_finish (struct unpacker *u)
+{
+  if (u->wfd < 0)
+    {
+      if (u->root_fd >= 0)
+        close (u->root_fd);
+      return -1;
+    }
+  close (u->wfd);
+  u->wfd = -1;
+  pthread_join (u->tid, NULL);
+  close (u->rfd);
+  close (u->root_fd);
+  return u->ret;
+}
+
+/* Read the layer from fd into a new blob of the store (and the unpacker, when there is one);
+   the child's report says what it must hash to. */
+static int
+receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t *err)
 {
   char buf[1 << 16];
 
@@ -41,14 +120,31 @@ receive (struct executor *x, int fd, struct store_blob_writer **wp, bale_error_t
         return 0;
       if (store_blob_writer_write (*wp, buf, (size_t) n, err) < 0)
         return -1;
+      if (u->wfd >= 0 && bale_write_all (u->wfd, buf, (size_t) n) < 0)
+        {
+          /* The unpacker is gone: the layer is still stored, its snapshot comes later. */
+          close (u->wfd);
+          u->wfd = -1;
+          pthread_join (u->tid, NULL);
+          close (u->rfd);
+          u->ret = -1;
+        }
     }
-  (void) x;
 }
 
 int
 exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
                   struct exec_layer *out, bale_error_t *err)
 {
+  return exec_child_layer_unpacked (x, s, fn, ctx, NULL, out, err);
+}
+
+int
+exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
+                           void *ctx, const char *tree, struct exec_layer *out, bale_error_t *err)
+{
+  struct unpacker u = { .wfd = -1, .root_fd = -1 };
+  bool unpacked = false;
   struct child_report rep = { 0 };
   struct store_blob_writer *bw = NULL;
   int data[2] = { -1, -1 }, report[2] = { -1, -1 }, status = 0, ret = -1, i;
@@ -85,12 +181,16 @@ exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn f
   data[1] = -1;
   close (report[1]);
   report[1] = -1;
-  if (receive (x, data[0], &bw, err) < 0)
+  if (tree)
+    unpacker_start (&u, tree);
+  if (receive (data[0], &bw, &u, err) < 0)
     {
       kill (pid, SIGKILL);
       waitpid (pid, &status, 0);
+      unpacker_finish (&u);
       goto out;
     }
+  unpacked = tree && unpacker_finish (&u) == 0;
   {
     ssize_t n;
     size_t got = 0;
@@ -126,6 +226,17 @@ exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn f
     out->size = rep.size;
     out->path = store_blob_path (x->o->store, digest);
   }
+  /* The tree is the very bytes the blob holds: the layer's snapshot. */
+  if (unpacked)
+    {
+      bale_error_t e = NULL;
+      if (snapshot_adopt (store_snapshots_fd (x->o->store), out->diff_id, tree, &out->snapshot, &e) < 0)
+        {
+          free (out->snapshot);
+          out->snapshot = NULL;
+        }
+      bale_error_release (&e);
+    }
   ret = 0;
 out:
   store_blob_writer_abort (bw);

@@ -60,6 +60,12 @@ typedef int (*exec_layer_fn) (void *ctx, int out_fd, struct child_report *rep, b
    media type static. Errors are located at s. */
 int exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
                       struct exec_layer *out, bale_error_t *err);
+/* The same, unpacking the layer into the empty directory tree (in the store's tmp/) as it
+   streams in, and adopting it as the layer's snapshot (out->snapshot, which the caller frees)
+   when the unpack succeeded; else the tree is left for the caller to remove. */
+int exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
+                               void *ctx, const char *tree, struct exec_layer *out,
+                               bale_error_t *err);
 
 /* RUN (runtime/exec_run.c); stepno numbers its output lines. */
 int exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,

@@ -143,4 +143,19 @@ copy_link () {
 }
 check "COPY --link: a layer independent of what is below" copy_link
 
+snapshot_while_copying () {
+  # A COPY that a later step reads is unpacked as it is stored (its snapshot is there when
+  # the RUN needs it); a last COPY nothing reads is not unpacked at all.
+  printf '%s\n' 'FROM busybox' 'COPY src /app/' 'RUN cat /app/a.txt /app/sub/c.md > /seen' 'COPY top.txt /last' > "$ctx/Dockerfile"
+  rm -rf "$BALE_STORE/snapshots" && mkdir "$BALE_STORE/snapshots" || return 1
+  "$BALE" build --no-cache -q -t t12 "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  "$BALE" inspect t12 > "$T_TMP/t12.json" || return 1
+  set -- $(python3 -c 'import json,sys; print(" ".join(l[7:] for l in json.load(open(sys.argv[1]))[0]["RootFS"]["Layers"]))' "$T_TMP/t12.json")
+  copy=$2 last=$4
+  [ -f "$BALE_STORE/snapshots/$copy/fs/app/a.txt" ] && [ "$(stat -c '%u:%g %a' "$BALE_STORE/snapshots/$copy/fs/app/sub")" = "0:0 750" ] &&
+    [ ! -e "$BALE_STORE/snapshots/$last" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ] &&
+    [ "$("$BALE" run t12 cat /seen | tr '\n' ' ')" = "a c " ]
+}
+check "a COPY a later step reads has its snapshot (unpacked as it streams in), a last COPY none" snapshot_while_copying
+
 done_testing
