@@ -32,6 +32,22 @@ digester_init (struct digester *d, bale_error_t *err)
   return 0;
 }
 
+int
+digester_copy (struct digester *dst, const struct digester *src, bale_error_t *err)
+{
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+
+  dst->ctx = NULL;
+  dst->size = src->size;
+  if (ctx == NULL || EVP_MD_CTX_copy_ex (ctx, src->ctx) != 1)
+    {
+      EVP_MD_CTX_free (ctx);
+      return bale_make_error (err, 0, "cannot copy a 'sha256' context");
+    }
+  dst->ctx = ctx;
+  return 0;
+}
+
 void
 digester_update (struct digester *d, const void *data, size_t len)
 {

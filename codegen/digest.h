@@ -28,6 +28,8 @@ void digester_update (struct digester *d, const void *data, size_t len);
 /* Write "sha256:<hex>" and a NUL into out (DIGEST_STRLEN + 1 bytes). */
 int digester_final (struct digester *d, char out[DIGEST_STRLEN + 1], bale_error_t *err);
 void digester_release (struct digester *d);
+/* Make dst (uninitialised) a copy of src's state: both go on independently. */
+int digester_copy (struct digester *dst, const struct digester *src, bale_error_t *err);
 
 /* The digest of len bytes at data. */
 int digest_buffer (const void *data, size_t len, char out[DIGEST_STRLEN + 1], bale_error_t *err);

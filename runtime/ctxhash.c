@@ -369,7 +369,8 @@ struct walk
   struct digester *d;
   const struct ignore_matcher *ignore; /* NULL: everything */
   const char *base;                    /* the walked directory, relative to the context */
-  struct todo_list *collect;           /* prefetch pass: list what must be read, hash nothing */
+  struct todo_list *collect;           /* prefetch pass: list what must be read */
+  bool *spec_ok; /* prefetch pass with d: describing too, until a file must be read */
 };
 
 /* Whether the index already knows this file as it is now. */
@@ -418,8 +419,14 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
     }
   if (w->collect)
     {
+      size_t before = w->collect->n;
       collect (w, ctx_rel, e->st);
-      return DIRWALK_CONTINUE;
+      /* The description goes on in the same walk while the index knows every file; the
+         first file to read ends it (the description pass then walks again). */
+      if (w->collect->n != before)
+        *w->spec_ok = false;
+      if (!*w->spec_ok)
+        return DIRWALK_CONTINUE;
     }
   if (describe (w->h, w->d, e->relpath, ctx_rel, e->st, e->dirfd, e->name, err) < 0)
     return -1;
@@ -441,11 +448,11 @@ marker (struct digester *d, const char *s, size_t len)
    everything below it. */
 static int
 hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher *ignore,
-                struct digester *d, struct todo_list *todo, bale_error_t *err)
+                struct digester *d, struct todo_list *todo, bool *spec_ok, bale_error_t *err)
 {
   cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY, err);
   struct stat st;
-  struct walk w = { h, d, ignore, rel, todo };
+  struct walk w = { h, d, ignore, rel, todo, spec_ok };
 
   if (fd < 0)
     return -1;
@@ -455,12 +462,16 @@ hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher 
     {
       if (todo)
         {
+          size_t before = todo->n;
           collect (&w, rel, &st);
-          return 0;
+          if (todo->n != before)
+            *spec_ok = false;
+          if (!*spec_ok)
+            return 0;
         }
       return describe (h, d, "", rel, &st, -1, NULL, err);
     }
-  if (!todo)
+  if (!todo || *spec_ok)
     marker (d, "D", 1);
   return dirwalk (fd, walk_entry, NULL, &w, err);
 }
@@ -539,9 +550,15 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
 {
   size_t i, j;
 
-  /* First list the files the index does not know, and read them in parallel. */
+  /* First list the files the index does not know, and read them in parallel. The same walk
+     describes the sources into a copy of d (spec) for as long as every file is known, which
+     is every file on a rebuild: then that description is the result, and the context is
+     walked once instead of twice. */
   {
     struct todo_list todo = { 0 };
+    struct digester spec = { 0 };
+    bool spec_ok = digester_copy (&spec, d, NULL) == 0;
+    links_reset (h);
     for (i = 0; i < n; i++)
       {
         struct copy_sources found = { 0 };
@@ -549,13 +566,36 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
         if (strncmp (sources[i], "<<", 2) == 0)
           continue;
         /* Errors are reported by the description pass below. */
-        if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, &e) == 0)
-          for (j = 0; j < found.n; j++)
-            if (hash_path_tree (h, found.v[j].rel, ignore, NULL, &todo, &e) < 0)
-              break;
+        if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, &e) < 0)
+          spec_ok = false;
+        for (j = 0; j < found.n; j++)
+          {
+            if (spec_ok)
+              {
+                struct strbuf sb = STRBUF_INIT;
+                strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
+                marker (&spec, sb.buf, sb.len);
+                strbuf_release (&sb);
+              }
+            if (hash_path_tree (h, found.v[j].rel, ignore, &spec, &todo, &spec_ok, &e) < 0)
+              {
+                spec_ok = false;
+                break;
+              }
+          }
         bale_error_release (&e);
         copy_sources_release (&found);
       }
+    if (spec_ok && todo.n == 0)
+      {
+        /* d becomes the speculative description: swap the contexts. */
+        struct digester old = *d;
+        *d = spec;
+        digester_release (&old);
+        free (todo.v);
+        return 0;
+      }
+    digester_release (&spec);
     prefetch (h, &todo);
     for (i = 0; i < todo.n; i++)
       free (todo.v[i].rel);
@@ -575,7 +615,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
           strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
           marker (d, sb.buf, sb.len);
           strbuf_release (&sb);
-          if (hash_path_tree (h, found.v[j].rel, ignore, d, NULL, err) < 0)
+          if (hash_path_tree (h, found.v[j].rel, ignore, d, NULL, NULL, err) < 0)
             {
               copy_sources_release (&found);
               return -1;
@@ -590,7 +630,7 @@ int
 ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err)
 {
   links_reset (h);
-  return hash_path_tree (h, rel, NULL, d, NULL, err);
+  return hash_path_tree (h, rel, NULL, d, NULL, NULL, err);
 }
 
 static int

@@ -171,6 +171,44 @@ test_what_counts (void **state)
   free (l);
 }
 
+/* Several sources (a directory, a file, a glob), hard links and a symlink: the one-walk
+   description of a rebuild (every file in the index) must be the two-pass one of a cold
+   index, byte for byte, or a rebuild would miss the cache. */
+static void
+test_one_walk_same_digest (void **state)
+{
+  char *srcs[] = { (char *) "dir", (char *) "a", (char *) "h*" };
+  char cold[DIGEST_STRLEN + 1], warm[DIGEST_STRLEN + 1];
+  bale_error_t err = NULL;
+  int round;
+
+  (void) state;
+  {
+    char *a = xasprintf ("%s/a", ctx), *h = xasprintf ("%s/h1", ctx), *h2 = xasprintf ("%s/dir/h2", ctx);
+    assert_int_equal (link (a, h), 0);
+    assert_int_equal (link (a, h2), 0);
+    free (a);
+    free (h);
+    free (h2);
+  }
+  usleep (120000);
+  for (round = 0; round < 2; round++)
+    {
+      struct ctxhash *h = ctxhash_open (store, ctx, &err);
+      struct digester d = { 0 };
+      assert_non_null (h);
+      assert_int_equal (digester_init (&d, &err), 0);
+      digester_update (&d, "prefix", 6); /* what the key holds before the context */
+      assert_int_equal (ctxhash_sources (h, NULL, srcs, 3, &d, &err), 0);
+      /* Cold: every path is read (hard links too); warm: none. */
+      assert_int_equal (ctxhash_files_read (h), round == 0 ? 5 : 0);
+      assert_int_equal (digester_final (&d, round == 0 ? cold : warm, &err), 0);
+      assert_int_equal (ctxhash_save (h, &err), 0);
+      ctxhash_free (h);
+    }
+  assert_string_equal (cold, warm);
+}
+
 static void
 test_missing_source (void **state)
 {
@@ -196,6 +234,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_index_spares_reads, setup, teardown),
     cmocka_unit_test_setup_teardown (test_what_counts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_missing_source, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_one_walk_same_digest, setup, teardown),
   };
 
   return cmocka_run_group_tests_name ("ctxhash", tests, NULL, NULL);
