@@ -23,6 +23,8 @@ ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 # median CMD...: the median wall time of $runs runs of CMD (output discarded).
 median () {
   for _ in $(seq "$runs"); do
+    # The previous run's writeback is not this run's time.
+    sync
     t0=$(now); "$@" > /dev/null 2>&1; t1=$(now)
     secs "$t0" "$t1"
   done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
@@ -31,6 +33,7 @@ median () {
 one_file_change () {
   for i in $(seq "$runs"); do
     echo "change $i $$" >> "$ctx/src/d007/f00007.txt"
+    sync
     t0=$(now); "$@" > /dev/null 2>&1; t1=$(now)
     secs "$t0" "$t1"
   done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
