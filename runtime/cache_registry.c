@@ -245,6 +245,23 @@ unpack_layer (struct store *s, const char *from, const struct cache_entry *e, ba
   return store_blob_writer_commit (w, e->digest, NULL, err);
 }
 
+/* The registry has this entry's layer compressed as desc says: a push of an image with the
+   layer (the same build on this runner) then skips it without compressing it first. */
+static void
+remember_compressed (struct store *s, const struct cache_artifact_entry *a, json_t *desc)
+{
+  const char *digest = json_string_value (json_object_get (desc, "digest"));
+  const char *mt = json_string_value (json_object_get (desc, "mediaType"));
+  json_t *size = json_object_get (desc, "size");
+
+  if (!digest || !mt || !json_is_integer (size) || strcmp (digest, a->k.e.digest) == 0)
+    return;
+  if (strcmp (mt, OCI_MT_LAYER_GZIP) == 0)
+    registry_push_remember (s, a->k.e.digest, REGISTRY_COMPRESS_GZIP, digest, json_integer_value (size));
+  else if (strcmp (mt, OCI_MT_LAYER_ZSTD) == 0)
+    registry_push_remember (s, a->k.e.digest, REGISTRY_COMPRESS_ZSTD, digest, json_integer_value (size));
+}
+
 int
 cache_import_registry (struct store *s, const char *ref, const struct registry_opts *opts,
                        size_t *imported, bale_error_t *err)
@@ -274,7 +291,10 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
       if (!store_blob_exists (s, a->k.e.digest) && (ret = unpack_layer (s, sent, &a->k.e, err)) < 0)
         bale_error_wrap (err, "cache '%s': entry %s", ref, a->k.key);
       else if ((ret = cache_record (s, a->k.key, &a->k.e, err)) == 0)
-        (*imported)++;
+        {
+          (*imported)++;
+          remember_compressed (s, a, json_array_get (layers, a->layer));
+        }
     }
   store_txn_end (s);
   json_decref (manifest);

@@ -185,6 +185,11 @@ int registry_push_artifact (struct store *s, const char *dest, const char *artif
                             const char *mount_from, const struct registry_opts *opts,
                             char out_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
+/* Remember that the store's blob stored, compressed as c, is digest (size bytes): what a pull
+   or a cache import learnt, so that a push of it asks the registry instead of compressing. */
+void registry_push_remember (struct store *s, const char *stored, enum registry_compression c,
+                             const char *digest, int64_t size);
+
 /*
  * Which layers of an artifact to download: called with the manifest and the config's digest
  * (in the store by then); sets wanted[i] for layer i. A failure ends the pull.

@@ -768,6 +768,18 @@ cache_save (struct store *s, json_t *cache)
     unlink (tmp);
 }
 
+void
+registry_push_remember (struct store *s, const char *stored, enum registry_compression c,
+                        const char *digest, int64_t size)
+{
+  cleanup_free char *key = xasprintf ("%s %s", stored, compression_names[c]);
+  json_t *cache = cache_load (s);
+
+  json_object_set_new (cache, key, json_pack ("{s:s,s:I}", "digest", digest, "size", (json_int_t) size));
+  cache_save (s, cache);
+  json_decref (cache);
+}
+
 static int
 push_open (struct push *p, struct store *s, const char *dest, const struct registry_opts *opts,
            bale_error_t *err)
