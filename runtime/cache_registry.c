@@ -245,21 +245,27 @@ unpack_layer (struct store *s, const char *from, const struct cache_entry *e, ba
   return store_blob_writer_commit (w, e->digest, NULL, err);
 }
 
-/* The registry has this entry's layer compressed as desc says: a push of an image with the
-   layer (the same build on this runner) then skips it without compressing it first. */
+/* The registry has this entry's layer compressed as desc says: note it in known[*n], so that
+   a push of an image with the layer (the same build on this runner) skips it without
+   compressing it first. */
 static void
-remember_compressed (struct store *s, const struct cache_artifact_entry *a, json_t *desc)
+note_compressed (const struct cache_artifact_entry *a, json_t *desc, struct registry_known *known,
+                 size_t *n)
 {
   const char *digest = json_string_value (json_object_get (desc, "digest"));
   const char *mt = json_string_value (json_object_get (desc, "mediaType"));
   json_t *size = json_object_get (desc, "size");
+  enum registry_compression c;
 
   if (!digest || !mt || !json_is_integer (size) || strcmp (digest, a->k.e.digest) == 0)
     return;
   if (strcmp (mt, OCI_MT_LAYER_GZIP) == 0)
-    registry_push_remember (s, a->k.e.digest, REGISTRY_COMPRESS_GZIP, digest, json_integer_value (size));
+    c = REGISTRY_COMPRESS_GZIP;
   else if (strcmp (mt, OCI_MT_LAYER_ZSTD) == 0)
-    registry_push_remember (s, a->k.e.digest, REGISTRY_COMPRESS_ZSTD, digest, json_integer_value (size));
+    c = REGISTRY_COMPRESS_ZSTD;
+  else
+    return;
+  known[(*n)++] = (struct registry_known){ a->k.e.digest, c, digest, json_integer_value (size) };
 }
 
 int
@@ -268,7 +274,8 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
 {
   struct import im = { .s = s };
   json_t *manifest = NULL, *layers;
-  size_t i;
+  struct registry_known *known;
+  size_t i, n_known = 0;
   int ret;
 
   *imported = 0;
@@ -279,6 +286,7 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
   ret = registry_pull_artifact (s, ref, CACHE_ARTIFACT_TYPE, choose_layers, &im, opts, &manifest,
                                 err);
   layers = json_object_get (manifest, "layers");
+  known = xcalloc (im.n + 1, sizeof *known);
   for (i = 0; ret == 0 && i < im.n; i++)
     {
       const struct cache_artifact_entry *a = &im.entries[i];
@@ -293,9 +301,12 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
       else if ((ret = cache_record (s, a->k.key, &a->k.e, err)) == 0)
         {
           (*imported)++;
-          remember_compressed (s, a, json_array_get (layers, a->layer));
+          note_compressed (a, json_array_get (layers, a->layer), known, &n_known);
         }
     }
+  if (ret == 0)
+    registry_push_remember (s, known, n_known);
+  free (known);
   store_txn_end (s);
   json_decref (manifest);
   free (im.entries);

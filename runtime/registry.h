@@ -185,10 +185,17 @@ int registry_push_artifact (struct store *s, const char *dest, const char *artif
                             const char *mount_from, const struct registry_opts *opts,
                             char out_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
-/* Remember that the store's blob stored, compressed as c, is digest (size bytes): what a pull
-   or a cache import learnt, so that a push of it asks the registry instead of compressing. */
-void registry_push_remember (struct store *s, const char *stored, enum registry_compression c,
-                             const char *digest, int64_t size);
+/* A store blob's compressed form that a registry holds. */
+struct registry_known
+{
+  const char *stored; /* the store's blob */
+  enum registry_compression compression;
+  const char *digest; /* compressed */
+  int64_t size;
+};
+/* Remember these (what a cache import learnt, in one write of push-cache.json), so that a push
+   of those blobs asks the registry instead of compressing them. */
+void registry_push_remember (struct store *s, const struct registry_known *known, size_t n);
 
 /*
  * Which layers of an artifact to download: called with the manifest and the config's digest

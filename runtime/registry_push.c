@@ -314,8 +314,6 @@ location (struct push *p, const struct http_response *resp, const char *digest, 
   return http_url_resolve (resp->url, loc, err);
 }
 
-/* 1 when the registry has the blob, 2 when it was mounted, 0 with *loc the upload
-   session to use, -1 on an error. */
 /* 1 when the registry has the blob, 0 when not, -1 on an error. */
 static int
 head_blob (struct push *p, const char *digest, bale_error_t *err)
@@ -335,17 +333,17 @@ head_blob (struct push *p, const char *digest, bale_error_t *err)
   return ret;
 }
 
+/* POST an upload session, or a mount from p->mount_from when there is one: 2 when mounted,
+   0 with *loc the session to upload to, -1 on an error. */
 static int
-start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+post_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
 {
   static const long ok_mount[] = { 201, 202, 0 }, ok_post[] = { 202, 0 };
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   cleanup_free char *url = NULL;
-  int ret = head_blob (p, digest, err);
+  int ret;
 
-  if (ret != 0)
-    return ret;
   req.method = "POST";
   if (p->mount_from)
     url = xasprintf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", registry_conn_base (p->conn),
@@ -353,8 +351,8 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
   else
     url = blob_url (p, "uploads/");
   req.url = url;
-  ret = request (p, &req, &resp, p->mount_from ? ok_mount : ok_post, "start of upload", digest,
-                 err);
+  ret = request (p, &req, &resp, p->mount_from ? ok_mount : ok_post,
+                 p->mount_from ? "mount" : "start of upload", digest, err);
   /* 202 to a mount request: not mounted, but an upload session was opened (spec §9.2). */
   if (ret == 0 && resp.status == 201)
     ret = 2;
@@ -364,31 +362,29 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
   return ret;
 }
 
+/* 1 when the registry has the blob, 2 when it was mounted, 0 with *loc the upload session
+   to use, -1 on an error. */
+static int
+start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+{
+  int ret = head_blob (p, digest, err);
+
+  return ret != 0 ? ret : post_upload (p, digest, loc, err);
+}
+
 /* Mount digest from p->mount_from: 1 when mounted, 0 when the registry declined (the upload
    session it opened instead is dropped), -1 on an error. */
 static int
 try_mount (struct push *p, const char *digest, bale_error_t *err)
 {
-  static const long ok[] = { 201, 202, 0 }, ok_delete[] = { 200, 202, 204, 404, 0 };
-  struct http_request req = HTTP_REQUEST_INIT;
-  struct http_response resp;
-  cleanup_free char *url = xasprintf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s",
-                                      registry_conn_base (p->conn), p->ref.path, digest,
-                                      p->mount_from);
+  static const long ok_delete[] = { 200, 202, 204, 404, 0 };
   cleanup_free char *loc = NULL;
-  int ret;
+  int ret = post_upload (p, digest, &loc, err);
 
-  req.method = "POST";
-  req.url = url;
-  ret = request (p, &req, &resp, ok, "mount", digest, err);
-  if (ret == 0 && resp.status == 201)
-    ret = 1;
-  else if (ret == 0 && (loc = location (p, &resp, digest, err)) == NULL)
-    ret = -1;
-  http_response_release (&resp);
-  if (loc)
+  if (ret == 0 && loc)
     {
       struct http_request del = HTTP_REQUEST_INIT;
+      struct http_response resp;
       bale_error_t ignored = NULL;
       /* Best effort: a registry expires abandoned sessions anyway. */
       del.method = "DELETE";
@@ -397,7 +393,7 @@ try_mount (struct push *p, const char *digest, bale_error_t *err)
       http_response_release (&resp);
       bale_error_release (&ignored);
     }
-  return ret;
+  return ret == 2 ? 1 : ret;
 }
 
 static char *
@@ -769,13 +765,20 @@ cache_save (struct store *s, json_t *cache)
 }
 
 void
-registry_push_remember (struct store *s, const char *stored, enum registry_compression c,
-                        const char *digest, int64_t size)
+registry_push_remember (struct store *s, const struct registry_known *known, size_t n)
 {
-  cleanup_free char *key = xasprintf ("%s %s", stored, compression_names[c]);
-  json_t *cache = cache_load (s);
+  json_t *cache;
+  size_t i;
 
-  json_object_set_new (cache, key, json_pack ("{s:s,s:I}", "digest", digest, "size", (json_int_t) size));
+  if (n == 0)
+    return;
+  cache = cache_load (s);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *key = xasprintf ("%s %s", known[i].stored, compression_names[known[i].compression]);
+      json_object_set_new (cache, key, json_pack ("{s:s,s:I}", "digest", known[i].digest, "size",
+                                                  (json_int_t) known[i].size));
+    }
   cache_save (s, cache);
   json_decref (cache);
 }

@@ -82,27 +82,37 @@ unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_
   return ret;
 }
 
+/* Take the layer's lock (<hex>.lock, flock): one per layer, so unpacks of different layers
+   run in parallel and a second process wanting the same layer waits and then finds it done.
+   The kernel releases it when a holder dies. *hex points into diff_id. */
+static int
+lock_layer (int snapdir_fd, const char *diff_id, const char **hex, int *lock_fd, bale_error_t *err)
+{
+  cleanup_free char *lock = NULL;
+
+  *hex = digest_hex (diff_id);
+  if (*hex == NULL)
+    return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
+  lock = xasprintf ("%s" LOCK_SUFFIX, *hex);
+  *lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (*lock_fd < 0)
+    return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
+  while (flock (*lock_fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return bale_make_error (err, errno, "cannot lock snapshot '%s'", *hex);
+  return 0;
+}
+
 int
 snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_path,
                  bale_error_t *err)
 {
-  const char *hex = digest_hex (diff_id);
-  cleanup_free char *lock = NULL;
+  const char *hex = NULL;
   cleanup_close int lock_fd = -1;
   struct stat st;
 
-  if (hex == NULL)
-    return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
-  lock = xasprintf ("%s" LOCK_SUFFIX, hex);
-  /* One lock per layer: unpacks of different layers run in parallel; a second process
-     wanting the same layer waits and then finds it done. flock is released by the kernel
-     when a holder dies. */
-  lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (lock_fd < 0)
-    return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
-  while (flock (lock_fd, LOCK_EX) < 0)
-    if (errno != EINTR)
-      return bale_make_error (err, errno, "cannot lock snapshot '%s'", hex);
+  if (lock_layer (snapdir_fd, diff_id, &hex, &lock_fd, err) < 0)
+    return -1;
   if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
     {
       if (errno != ENOENT)
@@ -120,20 +130,13 @@ int
 snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
                 bale_error_t *err)
 {
-  const char *hex = digest_hex (diff_id);
-  cleanup_free char *lock = NULL, *tmp = NULL, *fs = NULL;
+  const char *hex = NULL;
+  cleanup_free char *tmp = NULL, *fs = NULL;
   cleanup_close int lock_fd = -1;
   struct stat st;
 
-  if (hex == NULL)
-    return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
-  lock = xasprintf ("%s" LOCK_SUFFIX, hex);
-  lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (lock_fd < 0)
-    return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
-  while (flock (lock_fd, LOCK_EX) < 0)
-    if (errno != EINTR)
-      return bale_make_error (err, errno, "cannot lock snapshot '%s'", hex);
+  if (lock_layer (snapdir_fd, diff_id, &hex, &lock_fd, err) < 0)
+    return -1;
   if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
       *out_path = fs_path (snapdir_fd, hex, err);

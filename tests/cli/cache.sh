@@ -257,4 +257,15 @@ cache_spec_errors () {
 }
 check "--cache-to/--cache-from: a spec that cannot be honoured is an error" cache_spec_errors
 
+cache_export_failure () {
+  # A registry nothing listens on: the export fails the build, naming the cache and the
+  # registry; with ignore-error=true it is a warning and the build succeeds.
+  df 'FROM busybox' 'RUN echo x > /x'
+  ! "$BALE" build -q --cache-to "type=registry,ref=127.0.0.1:1/nowhere:c" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "^error: cache export to 127.0.0.1:1/nowhere:c: push to '127.0.0.1:1/nowhere'" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  "$BALE" build -q --cache-to "type=registry,ref=127.0.0.1:1/nowhere:c,ignore-error=true" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "^warning: cache export to 127.0.0.1:1/nowhere:c failed (ignore-error=true)" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+check "--cache-to: a failed export is a named error, or a warning with ignore-error=true" cache_export_failure
+
 done_testing
