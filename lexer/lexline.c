@@ -475,9 +475,10 @@ byte_space (unsigned char c)
 }
 
 /* One flag word starting at i (which is at "--"); returns the index after it. The word loses
-   its quotes and backslash escapes, as in BuildKit's extractBuilderFlags. */
+   its quotes and the escapes of the directive's escape character (\ or `), as in BuildKit's
+   extractBuilderFlags. */
 static size_t
-scan_flag (const char *s, size_t i, size_t n, struct strbuf *word, bool *blank_ok)
+scan_flag (const char *s, size_t i, size_t n, char escape, struct strbuf *word, bool *blank_ok)
 {
   char quote = 0;
 
@@ -497,7 +498,7 @@ scan_flag (const char *s, size_t i, size_t n, struct strbuf *word, bool *blank_o
           quote = 0;
           continue;
         }
-      if (c == '\\')
+      if (c == escape)
         {
           if (i + 1 == n)
             continue;
@@ -526,7 +527,7 @@ split_flags (struct lex_state *st, struct lex_line *line, size_t i, size_t n)
       if (i + 1 >= n || s[i] != '-' || s[i + 1] != '-')
         return i;
       start = i;
-      end = scan_flag (s, i, n, &word, &blank_ok);
+      end = scan_flag (s, i, n, st->escape, &word, &blank_ok);
       i = end;
       if (strcmp (word.buf, "--") == 0)
         {
