@@ -921,11 +921,14 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
 }
 
 /* The trigger text of ONBUILD: the line without the ONBUILD keyword (BuildKit's regexp
-   `(?i)^\s*ONBUILD\s*`). */
+   `(?i)^\s*ONBUILD\s*`), then "\n" + body + name for each heredoc, as parseOnBuild stores it
+   so that the child parses the trigger with its bodies. */
 char *
 dispatch_onbuild_expression (const struct bale_node *n)
 {
+  struct strbuf sb = STRBUF_INIT;
   const char *s = n->original;
+  size_t i;
 
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
     s++;
@@ -933,7 +936,14 @@ dispatch_onbuild_expression (const struct bale_node *n)
     s += 7;
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
     s++;
-  return xstrdup (s);
+  strbuf_addstr (&sb, s);
+  for (i = 0; i < n->n_heredocs; i++)
+    {
+      strbuf_addch (&sb, '\n');
+      strbuf_add (&sb, n->heredocs[i].content, n->heredocs[i].content_len);
+      strbuf_addstr (&sb, n->heredocs[i].name);
+    }
+  return strbuf_detach (&sb, NULL);
 }
 
 int
