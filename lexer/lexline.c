@@ -436,6 +436,9 @@ lex_continuation_line (struct lex_state *st, const char *text, size_t len, size_
   size_t n = trim_newline (text, len);
   bool more;
 
+  /* Every line a continuation consumes is part of the instruction's span, as BuildKit counts
+     them: it matters when the continuation runs into the end of the file. */
+  st->cur->src_end = start + n;
   if (skip_space (text, 0, n) == n)
     {
       st->empty_continuation = true;
@@ -445,6 +448,12 @@ lex_continuation_line (struct lex_state *st, const char *text, size_t len, size_
   lex_line_append (st->cur, text, n, start);
   st->cur->src_end = start + trim_newline (text, len);
   return more;
+}
+
+void
+lex_continuation_comment (struct lex_state *st, const char *text, size_t len, size_t start)
+{
+  st->cur->src_end = start + trim_newline (text, len);
 }
 
 static struct lex_tok *
