@@ -375,10 +375,22 @@ COPY --from=build /out /from-build/
 COPY --from=build --chown=nobody /out/d /chowned/
 EOF
 mkdir locked && echo l > locked/l && chmod 0700 locked
-# Not compared: `COPY --chmod=600 dir /new/`. docker 20.10's fsutil makes /new 0755; today's
-# BuildKit (docs/semantics.md D5) gives the directories it creates the --chmod mode, as bale
-# does (tests/cli/copy.sh checks it).
 compare copy-dest-dir "the directory made for a directory's contents is 0755, root or --chown's"
+
+# --chmod is for what is copied: the directories made for the destination are 0755 (fsutil's
+# MkdirAll(0755), in 20.10 and in today's fsutil alike), an existing one keeps its mode.
+mkcase chmod-dest << 'EOF'
+FROM busybox
+COPY --chmod=600 dir /private/
+RUN mkdir -p /exists && chmod 0750 /exists
+COPY --chmod=600 dir /exists/
+COPY --chmod=600 file /newdir/
+COPY --chmod=600 dir /deep/er/
+COPY --chmod=640 file /nd2/f2
+COPY --chown=app --chmod=600 dir /owned/
+EOF
+mkdir -p dir/sub && echo a > dir/a && echo b > dir/sub/b && echo f > file
+compare chmod-dest "COPY --chmod: created destination directories are 0755, existing ones keep their mode"
 
 cd "$here" || exit 1
 done_testing
