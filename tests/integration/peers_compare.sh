@@ -392,5 +392,21 @@ EOF
 mkdir -p dir/sub && echo a > dir/a && echo b > dir/sub/b && echo f > file
 compare chmod-dest "COPY --chmod: created destination directories are 0755, existing ones keep their mode"
 
+# Steps that change nothing or the same thing give the same layer, so a layer occurs more than
+# once in the stack (tests/cli/layer_stack.sh builds these in both of bale's modes).
+mkcase repeated-layers << 'EOF'
+FROM busybox
+RUN echo one
+RUN echo two
+RUN echo three
+COPY a.txt /x/a.txt
+COPY b.txt /x/a.txt
+COPY a.txt /x/a.txt
+COPY b.txt /b
+RUN cat /x/a.txt /b > /ab
+EOF
+echo a > a.txt && echo b > b.txt
+compare repeated-layers "equal RUN and COPY layers repeat in the stack; the topmost occurrence wins"
+
 cd "$here" || exit 1
 done_testing
