@@ -320,7 +320,7 @@ test_exec_failure (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, argv);
-  assert_int_equal (run_fails (&spec, "RUN: cannot execute 'no-such-command': not found in $PATH"),
+  assert_int_equal (run_fails (&spec, "RUN: exec: \"no-such-command\": executable file not found in $PATH"),
                     ENOENT);
 }
 
