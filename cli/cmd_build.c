@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/buildevents.h"
 #include "cli/buildopts.h"
+#include "cli/progress.h"
 #include "cli/cli.h"
 #include "codegen/oci.h"
 #include "codegen/provenance.h"
@@ -55,6 +57,10 @@ struct build_cli
   const char *epoch_flag; /* --source-date-epoch */
   struct cli_registry reg; /* --push and type=registry */
   struct build_secrets secrets; /* --secret, --ssh */
+  enum cli_progress_mode progress; /* --progress */
+  struct cli_progress *renderer;
+  struct progress_vertex vertex;   /* the CLI's own vertex of the moment (pulls, exports) */
+  char pushed[DIGEST_STRLEN + 1];  /* the manifest digest the last push sent */
 };
 
 static void
@@ -89,6 +95,8 @@ build_usage (FILE *f)
          "  --no-cache           run every step instead of reusing cached layers\n"
          "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
+         "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
+         "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
          "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -169,6 +177,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "cache-to", required_argument, NULL, 0x301 },
     { "cache-from", required_argument, NULL, 0x302 },
     { "ssh", required_argument, NULL, 0x303 },
+    { "progress", required_argument, NULL, 0x304 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -215,6 +224,10 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           if (buildsecrets_add_ssh (&c->secrets, optarg, err) < 0)
             return -1;
           break;
+        case 0x304:
+          if (cli_progress_parse (optarg, &c->progress, err) < 0)
+            return -1;
+          break;
         case 0x301:
           if (buildcache_add (&c->caches, optarg, true, err) < 0)
             return -1;
@@ -237,6 +250,13 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
   cli_registry_compression (&c->reg.opts, c->compression);
   if (c->push && c->n_tags == 0)
     return bale_make_error (err, 0, "--push needs a -t name to push to");
+  /* buildx: -q goes with auto, quiet and none only; --progress=quiet is -q. */
+  if (c->quiet && c->progress != CLI_PROGRESS_AUTO && c->progress != CLI_PROGRESS_QUIET
+      && c->progress != CLI_PROGRESS_NONE)
+    return bale_make_error (err, 0, "--progress and --quiet cannot be used together");
+  if (c->quiet)
+    c->progress = CLI_PROGRESS_QUIET;
+  c->quiet = c->progress == CLI_PROGRESS_QUIET || c->progress == CLI_PROGRESS_NONE;
   return buildopts_finish (&c->b, "build", argc - optind, argv + optind, err);
 }
 
@@ -308,14 +328,18 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
    lacks before the build starts, so a missing image fails early, at its line. */
 static int
 pull_one (struct store *s, struct plan *p, const struct plan_stage *st, const struct plan_step *step,
-          const char *image, const struct registry_opts *ro, bool always, bale_error_t *err)
+          const char *image, struct build_cli *c, bale_error_t *err)
 {
   char digest[DIGEST_STRLEN + 1];
   bale_error_t e = NULL;
-  int r = always ? 0 : store_ref_lookup (s, image, digest, &e);
+  int r = c->pull ? 0 : store_ref_lookup (s, image, digest, &e);
 
   if (r == 0)
-    r = registry_pull (s, image, &st->platform, ro, digest, &e) < 0 ? -1 : 1;
+    {
+      buildevents_resolve_start (&c->vertex, cli_progress_sink (c->renderer), image);
+      r = registry_pull (s, image, &st->platform, &c->reg.opts, digest, &e) < 0 ? -1 : 1;
+      progress_vertex_end (&c->vertex, false, r < 0 && e ? e->msg : NULL);
+    }
   if (r < 0)
     {
       plan_error_at (p, &step->node->span, err, "%s: %s", image, e ? e->msg : "cannot pull");
@@ -326,8 +350,7 @@ pull_one (struct store *s, struct plan *p, const struct plan_stage *st, const st
 }
 
 static int
-pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, bool always,
-              bale_error_t *err)
+pull_sources (struct store *s, struct plan *p, struct build_cli *c, bale_error_t *err)
 {
   size_t i, j, k;
 
@@ -340,11 +363,11 @@ pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, b
         {
           const struct plan_step *step = &st->steps[j];
           if (step->from.stage < 0 && step->from.image
-              && pull_one (s, p, st, step, step->from.image, ro, always, err) < 0)
+              && pull_one (s, p, st, step, step->from.image, c, err) < 0)
             return -1;
           for (k = 0; step->mount_from && k < step->n_mounts; k++)
             if (step->mount_from[k].stage < 0 && step->mount_from[k].image
-                && pull_one (s, p, st, step, step->mount_from[k].image, ro, always, err) < 0)
+                && pull_one (s, p, st, step, step->mount_from[k].image, c, err) < 0)
               return -1;
         }
     }
@@ -354,7 +377,7 @@ pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, b
 /* Keep the image in the store under each -t name, or under its digest when untagged, as
    `docker build` keeps a dangling image. */
 static int
-store_image (struct store *s, const struct build_cli *c, const struct exec_image *img,
+store_image (struct store *s, struct build_cli *c, const struct exec_image *img,
              bale_error_t *err)
 {
   char got[DIGEST_STRLEN + 1];
@@ -363,6 +386,20 @@ store_image (struct store *s, const struct build_cli *c, const struct exec_image
 
   if (store_txn_begin (s, err) < 0)
     return -1;
+  {
+    /* BuildKit's image exporter statuses; the layers are in the store already. */
+    cleanup_free char *m = xasprintf ("exporting manifest %s", img->manifest_digest);
+    cleanup_free char *cf = xasprintf ("exporting config %s", img->config_digest);
+    progress_vertex_status (&c->vertex, "exporting layers", 0, 0, true);
+    progress_vertex_status (&c->vertex, m, 0, 0, true);
+    progress_vertex_status (&c->vertex, cf, 0, 0, true);
+    for (i = 0; i < c->n_tags; i++)
+      {
+        cleanup_free char *full = buildevents_name (c->tags[i]);
+        cleanup_free char *naming = xasprintf ("naming to %s", full);
+        progress_vertex_status (&c->vertex, naming, 0, 0, true);
+      }
+  }
   if (store_blob_put (s, img->config, img->config_len, got, err) < 0)
     goto out;
   if (store_blob_put (s, img->manifest, img->manifest_len, got, err) < 0)
@@ -380,16 +417,35 @@ out:
 
 /* --push (every -t name) and --output type=registry: the image goes from the store. */
 static int
-push_outputs (struct store *s, const struct build_cli *c, const struct exec_image *img,
+push_one (struct store *s, struct build_cli *c, const char *name, const char *dest, bale_error_t *err)
+{
+  cleanup_free char *full = buildevents_name (dest ? dest : name);
+  cleanup_free char *vname = xasprintf ("pushing %s", full);
+  bool events = cli_progress_sink (c->renderer) != NULL;
+  int r;
+
+  progress_vertex_start (&c->vertex, cli_progress_sink (c->renderer), vname, vname);
+  r = cli_registry_push (s, &c->reg, name, dest, c->quiet || events, c->pushed, err);
+  if (r == 0)
+    {
+      cleanup_free char *m = xasprintf ("pushing manifest for %s@%s", full, c->pushed);
+      progress_vertex_status (&c->vertex, m, 0, 0, true);
+    }
+  progress_vertex_end (&c->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+  return r;
+}
+
+static int
+push_outputs (struct store *s, struct build_cli *c, const struct exec_image *img,
               bale_error_t *err)
 {
   size_t i;
 
   for (i = 0; c->push && i < c->n_tags; i++)
-    if (cli_registry_push (s, &c->reg, c->tags[i], NULL, c->quiet, err) < 0)
+    if (push_one (s, c, c->tags[i], NULL, err) < 0)
       return -1;
   if (c->out == OUT_REGISTRY)
-    return cli_registry_push (s, &c->reg, img->manifest_digest, c->dest, c->quiet, err);
+    return push_one (s, c, img->manifest_digest, c->dest, err);
   return 0;
 }
 
@@ -417,13 +473,24 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bool in_txn = false;
   struct timespec started;
   cleanup_strv char **image_layers = NULL;
-  int ret = -1;
+  int ret = -1, r;
 
   cli_registry_init (&c.reg, g->quiet);
   if (parse_args (argc, argv, &c, err) < 0)
     goto out;
   if (c.quiet)
     c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
+  if (cli_progress_open (c.progress, STDERR_FILENO, &c.renderer, err) < 0)
+    goto out;
+  if ((eo.events = cli_progress_sink (c.renderer)))
+    {
+      /* Registry messages become statuses of the vertex that pulls or pushes. */
+      c.reg.opts.log = buildevents_registry_log;
+      c.reg.opts.log_ctx = &c.vertex;
+      g->events = eo.events;
+      g->log_vertex = &c.vertex;
+    }
+  buildevents_definition (eo.events, c.b.dockerfile);
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
   /* A mount namespace of bale's own, entered before the store's descriptors are opened:
@@ -453,19 +520,22 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.no_cache = c.no_cache;
   eo.no_cache_stages = c.no_cache_stages;
   eo.n_no_cache_stages = c.n_no_cache_stages;
+  buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
-  if (pull_sources (eo.store, plan, &c.reg.opts, c.pull, err) < 0)
+  if (pull_sources (eo.store, plan, &c, err) < 0)
     goto out;
   eo.ignore = ignore;
-  eo.progress = c.quiet ? NULL : stderr;
   buildcache_import (eo.store, &c.caches, &c.reg.opts, c.quiet);
   /* The clock of file timestamps: every entry this build uses or records is touched after
      this, which is how --cache-to tells them from the store's other entries. */
   clock_gettime (CLOCK_REALTIME_COARSE, &started);
   if (executor_build (plan, &eo, &img, err) < 0)
     goto out;
-  if (store_image (eo.store, &c, &img, err) < 0)
+  progress_vertex_start (&c.vertex, eo.events, "export", "exporting to image");
+  r = store_image (eo.store, &c, &img, err);
+  progress_vertex_end (&c.vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+  if (r < 0)
     goto out;
   /* mode=min (BuildKit's default) exports the entries of the image's own layers, taken
      before an export replaces them by compressed copies. */
@@ -503,11 +573,16 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       }
     json_decref (prov);
   }
+  cli_progress_close (c.renderer);
+  c.renderer = NULL;
   if (!c.quiet && c.out != OUT_NONE && c.out != OUT_REGISTRY)
     fprintf (stderr, "wrote %s\n", c.dest);
   puts (img.config_digest);
   ret = 0;
 out:
+  cli_progress_close (c.renderer);
+  g->events = NULL;
+  g->log_vertex = NULL;
   if (in_txn)
     store_txn_end (eo.store);
   exec_image_release (&img);
