@@ -269,6 +269,8 @@ exec_image_set_manifest (struct exec_image *out, bale_error_t *err)
     return -1;
   manifest = oci_manifest_new (desc); /* borrows desc */
   json_decref (desc);
+  if (out->annotations && json_object_size (out->annotations) > 0)
+    json_object_set (manifest, "annotations", out->annotations);
   for (i = 0; i < out->n_layers; i++)
     {
       json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
@@ -392,6 +394,7 @@ exec_image_release (struct exec_image *img)
       free (img->layers[i].snapshot);
     }
   free (img->layers);
+  json_decref (img->annotations);
   platform_release (&img->platform);
   memset (img, 0, sizeof *img);
 }

@@ -38,6 +38,7 @@ struct exec_image
   struct exec_layer *layers;
   size_t n_layers;
   struct bale_platform platform;
+  json_t *annotations; /* the manifest's annotations (--annotation), or NULL */
 };
 
 struct store;
