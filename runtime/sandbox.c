@@ -360,6 +360,9 @@ make_stdio (struct rt_sbx_plan *plan, struct supervisor *sv, int pipes[2][2], ba
         return bale_make_error (err, errno, "cannot create the output pipe");
       sv->streams[i].fd = pipes[i][0];
       sv->streams[i].out = i == 0 ? spec->stdout_fd : spec->stderr_fd;
+      sv->streams[i].on_line = spec->on_line;
+      sv->streams[i].line_ctx = spec->line_ctx;
+      sv->streams[i].stream = i + 1;
       pipes[i][0] = -1;
     }
   plan->out_fd = pipes[0][1];
