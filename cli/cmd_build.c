@@ -21,6 +21,7 @@
 #include "cli/registry.h"
 #include "cli/buildcache.h"
 #include "cli/buildsecrets.h"
+#include "runtime/rootless.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
@@ -426,6 +427,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
+  if (!c.quiet && rootless_describe ())
+    fprintf (stderr, "%s\n", rootless_describe ());
   /* A mount namespace of bale's own, entered before the store's descriptors are opened:
      views mounted for RUN --mount from= vanish with the process, whatever ends it. */
   {

@@ -26,6 +26,7 @@
 #include "runtime/dirwalk.h"
 #include "runtime/executor_internal.h"
 #include "runtime/fsindex.h"
+#include "runtime/rootless.h"
 #include "runtime/rootview.h"
 #include "runtime/sshproxy.h"
 #include "runtime/layer.h"
@@ -305,7 +306,7 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
     strbuf_addf (&opts, "%s%s", k ? ":" : "", lowers[k]);
   if (n == 0)
     strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
-  strbuf_addf (&opts, ",upperdir=%s,workdir=%s", u, w);
+  strbuf_addf (&opts, ",upperdir=%s,workdir=%s%s", u, w, rootless_userns () ? ",userxattr" : "");
   if (rootview_force_copy () || mount ("overlay", m, "overlay", 0, opts.buf) < 0)
     {
       /* Without overlayfs: a copy of the view, thrown away with the step all the same. */
@@ -731,7 +732,8 @@ overlay_usable (struct executor *x)
   u = xasprintf ("%s/u", dir);
   w = xasprintf ("%s/w", dir);
   m = xasprintf ("%s/m", dir);
-  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s%s", l, u, w,
+                    rootless_userns () ? ",userxattr" : "");
   if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0)
     pid = -1;
   else

@@ -19,6 +19,7 @@
 
 #include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "runtime/rootless.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -175,8 +176,14 @@ mount_overlay_fsconfig (const struct rt_sbx_plan *plan, char *why, size_t why_si
     ret = fsconfig (fs, FSCONFIG_SET_STRING, "workdir", spec->workdir, 0);
   /* redirect_dir and metacopy off: the layer is a plain diff of the upper directory, which
      must hold whole files and whole renamed directories (plus whiteouts), like Docker's. */
+  /* In a user namespace overlayfs keeps its markers in user.overlay.* (Linux 5.11), and
+     then refuses redirect_dir=off (which Debian's kernels read as "follow"): "nofollow"
+     neither creates nor follows redirects either. */
+  if (ret == 0 && rootless_userns ())
+    ret = fsconfig (fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
   if (ret == 0)
-    ret = fsconfig (fs, FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "redirect_dir",
+                    rootless_userns () ? "nofollow" : "off", 0);
   if (ret == 0)
     ret = fsconfig (fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
   if (ret == 0)
