@@ -99,6 +99,10 @@ owners_apply (int fd, struct stat *st)
   /* A directory stays a directory and a file a file or a device: nothing else is recorded. */
   if (S_ISDIR (st->st_mode) != S_ISDIR (want.st_mode))
     return false;
-  *st = want;
+  /* The permission bits are the inode's own: a chmod after the chown changed them there. */
+  st->st_uid = want.st_uid;
+  st->st_gid = want.st_gid;
+  st->st_mode = (want.st_mode & S_IFMT) | (st->st_mode & 07777);
+  st->st_rdev = want.st_rdev;
   return true;
 }

@@ -28,8 +28,8 @@ bool owners_active (void);
    with st's owner, permission bits and, for devices, type and st_rdev. 0 or -1 with errno. */
 int owners_record (int fd, const struct stat *st);
 
-/* When fd carries an override (and owners_active ()), apply it to *st (owner, mode, type,
-   rdev) and return true. */
+/* When fd carries an override (and owners_active ()), apply it to *st (owner, type, rdev;
+   the permission bits stay the inode's, which chmod keeps current) and return true. */
 bool owners_apply (int fd, struct stat *st);
 
 /* Parse an override value; false when it is not one. Exposed for the unit test. */

@@ -85,6 +85,14 @@ rootless_mode (void)
 }
 
 const char *
+rootless_user (void)
+{
+  const char *v = getenv (ENV_NAME "_USER");
+
+  return v && *v ? v : "USER";
+}
+
+const char *
 rootless_describe (void)
 {
   static char line[256];
@@ -337,6 +345,8 @@ rootless_enter (bale_error_t *err)
   if (geteuid () == 0)
     return 0;
   find_ranges (&m);
+  if (*m.user)
+    setenv (ENV_NAME "_USER", m.user, 1);
   if (m.n_uids > 0)
     {
       ret = enter_subids (&m, err);

@@ -52,6 +52,9 @@ int rootless_enter (bale_error_t *err);
 /* The mode this process runs in. */
 enum rootless_mode rootless_mode (void);
 
+/* The name of the user who started bale, for messages ("USER" when unknown). */
+const char *rootless_user (void);
+
 /* The line a build prints first: "rootless: subordinate ids 100000-165535" or
    "rootless: one id, ownership recorded"; NULL for ROOTLESS_NONE. Static storage. */
 const char *rootless_describe (void);

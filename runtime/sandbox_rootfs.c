@@ -310,8 +310,10 @@ mount_dev (const struct rootfs *r)
   if (pts < 0 || shm < 0)
     rt_sbx_die (sync, errno, "cannot open '/dev/pts' or '/dev/shm'");
   /* newinstance: a private pty namespace, so the step sees none of the host's terminals. */
+  /* With one id, group 5 (tty) does not exist in bale's user namespace. */
   mount_or_die (r, "devpts", pts, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                "newinstance,ptmxmode=0666,mode=0620,gid=5");
+                rootless_mode () == ROOTLESS_ONE_ID ? "newinstance,ptmxmode=0666,mode=0620"
+                                                    : "newinstance,ptmxmode=0666,mode=0620,gid=5");
   mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                 "mode=1777,size=65536k");
 }

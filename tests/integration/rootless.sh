@@ -35,10 +35,13 @@ chmod 755 "$T_TMP"
 mkdir -m 1777 "$T_TMP/out"
 ustore=/home/$user/.local/share/bale
 
-# as_user CMD...: run as the user, with the user's HOME and our SOURCE_DATE_EPOCH.
-as_user () {
-  runuser -u "$user" -- env -u BALE_STORE SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" "$@"
+# as USER CMD...: run as USER, with the user's HOME and store and our SOURCE_DATE_EPOCH.
+as () {
+  u=$1
+  shift
+  runuser -u "$u" -- env -u BALE_STORE SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" "$@"
 }
+as_user () { as "$user" "$@"; }
 
 busybox_archive "$T_TMP/busybox.tar" > /dev/null || bail "cannot make the busybox image"
 "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || bail "root cannot load busybox"
@@ -106,6 +109,51 @@ prune_as_user () {
   as_user "$BALE" rmi bale-test/owners > /dev/null && as_user "$BALE" prune > /dev/null
 }
 check "rmi and prune remove snapshots owned by subordinate ids" prune_as_user
+
+# ---- one id: a user without subordinate ranges ----
+user1=balerl1x$$
+useradd -m -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user1" || bail "useradd $user1 failed"
+trap 'userdel -r "$user" > /dev/null 2>&1; userdel -r "$user1" > /dev/null 2>&1; rm -rf "$T_TMP"' EXIT
+as_user1 () { as "$user1" "$@"; }
+check "a user without a range in /etc/subuid loads busybox" as_user1 "$BALE" load -i "$T_TMP/busybox.tar"
+
+# What a step records in one-id mode: chown by ids and names, chown -R, chown of a setuid
+# file, a relative path from a working directory, devices made with mknod, COPY --chown.
+mkdir -p "$T_TMP/oneid"
+printf 'data\n' > "$T_TMP/oneid/f"
+cat > "$T_TMP/oneid/Dockerfile" << 'EOF'
+FROM busybox
+COPY --chown=1000:1000 f /home/f
+RUN mkdir -p /srv/a/b && echo x > /srv/a/x && chmod 4755 /srv/a/x && chown -R 33:33 /srv/a \
+ && chown app:staff /srv/a/b && cp /home/f /srv/i && chmod 600 /srv/i && chown 7:8 /srv/i && mknod /srv/null c 1 3 \
+ && mknod /srv/loop b 7 0 && mkdir /srv/c && cd /srv/c && touch y && chown 5:6 y ../a/x
+EOF
+chmod -R a+rX "$T_TMP/oneid"
+
+same_image1 () {
+  root_id=$("$BALE" build -q -t "$1" "$2" 2>&1) || { echo "root: $root_id"; return 1; }
+  out=$(as_user1 "$BALE" build --no-cache -t "$1" "$2" 2>&1) || { echo "user: $out"; return 1; }
+  [ "$(printf '%s\n' "$out" | head -n 1)" = "rootless: one id, ownership recorded" ] ||
+    { printf '%s\n' "$out" | head -n 3; return 1; }
+  rm -f "$T_TMP/out/root.tar" "$T_TMP/out/user.tar"
+  "$BALE" save -o "$T_TMP/out/root.tar" "$1" && as_user1 "$BALE" save -o "$T_TMP/out/user.tar" "$1" ||
+    return 1
+  "$BALE" diff "docker-archive:$T_TMP/out/root.tar" "docker-archive:$T_TMP/out/user.tar" || return 1
+  user_id=$(printf '%s\n' "$out" | tail -n 1)
+  [ "$root_id" = "$user_id" ] || { echo "root $root_id, user $user_id"; return 1; }
+}
+for ex in hello multistage; do
+  check "one id: examples/$ex is root's image" same_image1 "bale-example/$ex" "$top/examples/$ex"
+done
+check "one id: chown, chown -R, mknod, COPY --chown are recorded: root's image" \
+  same_image1 bale-test/oneid "$T_TMP/oneid"
+
+user_needs_range () {
+  out=$(as_user1 "$BALE" build -q -t bale-test/owners "$T_TMP/owners" 2>&1) && return 1
+  printf '%s\n' "$out" | grep -q "running as user 1234:1234 needs subordinate ids: add a range for $user1 to /etc/subuid and /etc/subgid, or install uidmap" ||
+    { echo "$out"; return 1; }
+}
+check "one id: a RUN step as another USER fails, naming the fix" user_needs_range
 
 # The Debian base of debian.sh: apt downloads as _apt (uid 42), dpkg sets owners, useradd.
 . "$top/tests/integration/debian_base.sh"
