@@ -191,7 +191,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   sandbox_spec_init (&spec);
   spec.name = o.image;
   spec.lowerdirs = lowers;
-  spec.n_lowerdirs = img.n_layers;
+  spec.n_lowerdirs = snapshot_stack_unique (lowers, img.n_layers);
   spec.upperdir = upper;
   spec.workdir = work;
   spec.argv = cargv;

@@ -125,9 +125,12 @@ open_component (struct walk *w, const char *name, bool is_dir)
   int top = w->fds[w->n - 1];
   int fd = openat (top, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   bool made = false;
+  struct stat before;
 
   if (fd >= 0 || errno != ENOENT || !w->create)
     return fd;
+  if (fstat (top, &before) < 0)
+    return -1;
   if (is_dir)
     made = mkdirat (top, name, 0755) == 0;
   if (!is_dir)
@@ -140,7 +143,7 @@ open_component (struct walk *w, const char *name, bool is_dir)
   if (!made && errno != EEXIST)
     return -1;
   fd = openat (top, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0 && made && w->created && w->created (w->data, top, name, fd) < 0)
+  if (fd >= 0 && made && w->created && w->created (w->data, top, &before, name, fd) < 0)
     {
       int saved = errno;
       close (fd);
@@ -188,8 +191,6 @@ walk (struct walk *w, const char *path)
   const char *cur = buf;
   size_t links = 0;
 
-  if (*path == '/' && (w->how & INROOT_BENEATH))
-    return errno = EXDEV, -1;
   for (;;)
     {
       char name[NAME_MAX + 1];
@@ -337,6 +338,9 @@ inroot_open (int rootfd, const char *path, int flags, unsigned how)
 {
   if (flags & O_CREAT)
     return errno = EINVAL, -1;
+  /* A path given from the Dockerfile is relative to its root, context or not: only symlinks
+     can lead outside. */
+  path += strspn (path, "/");
   if (*path == '\0')
     path = ".";
   if (use_walk ())
@@ -370,7 +374,7 @@ inroot_mkpath (int rootfd, const char *path, unsigned how, bool last_dir,
   if (fd >= 0 || errno != ENOENT)
     return fd;
   walk_push (&w, rootfd, NULL);
-  fd = walk (&w, *path ? path : ".") < 0 ? -1 : top_fd (&w);
+  fd = walk (&w, path + strspn (path, "/")) < 0 ? -1 : top_fd (&w);
   {
     int saved = errno;
     walk_release (&w);

@@ -5,8 +5,9 @@
  * COPY and ADD, --chown and USER lookups, the sandbox's /etc and /dev set-up, layers).
  *
  * The contract, for a root directory fd and a path:
- *  - the root is "/": an absolute path or absolute symlink starts again at the root, and ".."
- *    at the root stays there (a chroot; INROOT_BENEATH makes both an error, EXDEV, instead);
+ *  - the root is "/": the path given is relative to it even when it starts with '/', an
+ *    absolute symlink starts again at it, and ".." at the root stays there (a chroot;
+ *    INROOT_BENEATH makes these two an error, EXDEV, instead: a context is no filesystem);
  *  - every symlink, at any depth, is resolved by these rules, never by the host: a symlink to
  *    "/", to "../../..", a chain of them, an absolute symlink in the middle of a path all stay
  *    inside; after 40 symlinks in one lookup the answer is ELOOP, as the kernel's;
@@ -31,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "bale.h"
@@ -50,9 +52,11 @@ enum inroot_flags
  */
 int inroot_open (int rootfd, const char *path, int flags, unsigned how);
 
-/* Called for each entry inroot_mkpath creates: parent is its directory, name its name,
-   fd an O_PATH descriptor of it. A negative return stops the walk (errno is kept). */
-typedef int (*inroot_created_fn) (void *data, int parent, const char *name, int fd);
+/* Called for each entry inroot_mkpath creates: parent is its directory (before, its stat from
+   before the entry was made, so that its times can be put back), name its name, fd an O_PATH
+   descriptor of it. A negative return stops the walk (errno is kept). */
+typedef int (*inroot_created_fn) (void *data, int parent, const struct stat *before,
+                                  const char *name, int fd);
 
 /*
  * An O_PATH descriptor of path, created where missing: missing components become directories

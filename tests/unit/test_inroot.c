@@ -170,7 +170,8 @@ static const struct shape shapes[] = {
   { "missing/x", O_PATH, 0, NULL, ENOENT },
   /* The build context: leaving it is an error, not clamped. */
   { "../x", O_PATH, INROOT_BENEATH, NULL, EXDEV },
-  { "/etc/passwd", O_PATH, INROOT_BENEATH, NULL, EXDEV },
+  { "/etc/passwd", O_PATH, INROOT_BENEATH, "etc/passwd", 0 },
+  { "/../etc/passwd", O_PATH, INROOT_BENEATH, NULL, EXDEV },
   { "link-root/etc/passwd", O_RDONLY, INROOT_BENEATH, NULL, EXDEV },
   { "link-up/x", O_RDONLY, INROOT_BENEATH, NULL, EXDEV },
   { "dir/deep/file", O_RDONLY, INROOT_BENEATH, NULL, EXDEV },
@@ -276,10 +277,11 @@ magic_links (void **state)
 static int n_created;
 
 static int
-count_created (void *data, int parent, const char *name, int fd)
+count_created (void *data, int parent, const struct stat *before, const char *name, int fd)
 {
   struct stat st;
   (void) data;
+  assert_true (S_ISDIR (before->st_mode));
   (void) parent;
   (void) name;
   assert_int_equal (fstat (fd, &st), 0);
