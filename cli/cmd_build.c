@@ -90,7 +90,8 @@ build_usage (FILE *f)
          "  --no-cache           run every step instead of reusing cached layers\n"
          "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
-         "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
+         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
 }
@@ -455,6 +456,12 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.n_ssh = c.secrets.n_ssh;
   eo.no_cache = c.no_cache;
   eo.no_cache_stages = c.no_cache_stages;
+  eo.network = c.b.network;
+  eo.hosts = c.b.hosts;
+  eo.n_hosts = c.b.n_hosts;
+  eo.rlimits = c.b.rlimits;
+  eo.n_rlimits = c.b.n_rlimits;
+  eo.shm_size = c.b.shm_size;
   eo.n_no_cache_stages = c.n_no_cache_stages;
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;

@@ -38,6 +38,9 @@ int exec_source_layers (struct executor *x, const struct plan_stage *st, const s
                         const struct plan_source *from, const char *what, struct stage_state *tmp,
                         struct stage_state **src, bale_error_t *err);
 
+/* The network a RUN step gets: its own --network, else bale build --network, else the host's. */
+enum sandbox_network exec_run_network (const struct executor *x, const struct plan_step *s);
+
 /* Build one stage into x->states[st->index]; the stages it reads must be built. */
 int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err);
 /* Build every reachable stage, independent ones in parallel processes

@@ -22,6 +22,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/sandbox_internal.h"
+#include "runtime/seccomp.h"
 #include "common/banned.h"
 
 void
@@ -31,6 +32,14 @@ sandbox_spec_init (struct sandbox_spec *spec)
   spec->stdin_fd = -1;
   spec->stdout_fd = 1;
   spec->stderr_fd = 2;
+}
+
+int
+sandbox_prepare (bale_error_t *err)
+{
+  const struct sock_fprog *prog;
+
+  return rt_seccomp_default (&prog, err);
 }
 
 void
@@ -421,6 +430,8 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
     return -1;
   /* From here to the end, SIGINT and SIGTERM are ours: blocked until the step exists, then
      they kill it; the scratch directory is removed in every case. */
+  if (!spec->insecure && rt_seccomp_default (&plan.seccomp, err) < 0)
+    return -1;
   catch_signals (old, &mask);
   if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0
       || rt_sbx_notify_open (&sv.notify, &plan.notify_sock, err) < 0)

@@ -236,6 +236,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
   enter_cwd (sync, cwd, u);
+  rt_sbx_confine_early (plan);
   {
     /* With primary_group_in_groups, the primary gid first, then the others once each. */
     gid_t groups[NGROUPS_MAX];
@@ -257,6 +258,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   if (setgid (u->gid) < 0 || setuid (u->uid) < 0)
     rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
                 (unsigned) u->gid);
+  rt_sbx_confine_late (plan);
   /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP)
@@ -319,6 +321,9 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
      died before the prctl, the pipe has no reader any more and the write fails. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* Init keeps every capability: nothing of the step may inspect or trace it. The command is
+     a child that execs, which makes it dumpable again. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (rt_sbx_send (plan->sync_fd, RT_SBX_HELLO, 0, "%s", "") < 0)
     _exit (127);
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
