@@ -26,6 +26,7 @@
 #include "cli/registry.h"
 #include "cli/buildcache.h"
 #include "cli/buildsecrets.h"
+#include "runtime/rootless.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
 #include "runtime/ignore.h"
@@ -577,6 +578,9 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (c.quiet)
     c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
+  /* The isolation mode is said once, before any progress, so it heads every CI log. */
+  if (!c.quiet && rootless_describe ())
+    fprintf (stderr, "%s\n", rootless_describe ());
   if (cli_progress_open (c.progress, STDERR_FILENO, &c.renderer, err) < 0)
     goto out;
   if ((eo.events = cli_progress_sink (c.renderer)))

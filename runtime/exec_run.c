@@ -27,6 +27,7 @@
 #include "runtime/executor_internal.h"
 #include "runtime/fsindex.h"
 #include "runtime/inroot.h"
+#include "runtime/rootless.h"
 #include "runtime/rootview.h"
 #include "runtime/sshproxy.h"
 #include "runtime/layer.h"
@@ -363,7 +364,7 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
     strbuf_addf (&opts, "%s%s", k ? ":" : "", lowers[k]);
   if (n == 0)
     strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
-  strbuf_addf (&opts, ",upperdir=%s,workdir=%s", u, w);
+  strbuf_addf (&opts, ",upperdir=%s,workdir=%s%s", u, w, rootless_userns () ? ",userxattr" : "");
   if (rootview_force_copy () || mount ("overlay", m, "overlay", 0, opts.buf) < 0)
     {
       /* Without overlayfs: a copy of the view, thrown away with the step all the same. */
@@ -775,6 +776,32 @@ setup_files (const struct plan_step *s, const char *dir, struct run_mounts *rm, 
   return 0;
 }
 
+/* Why the probe failed, for the one line that says RUN steps are copying. */
+static const char *overlay_why = "BALE_FORCE_COPY=1";
+
+/* The probe child's exit status when it gets no mount namespace. */
+#define PROBE_NO_MOUNT_NS 125
+
+static const char *
+probe_failure (int status)
+{
+  int code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+
+  if (code == PROBE_NO_MOUNT_NS)
+    return "bale may not create a mount namespace (it needs root, or a user namespace)";
+  if (code == ENODEV)
+    return "this kernel has no overlayfs";
+  if (code == EPERM && rootless_userns ())
+    return "mounting it in a user namespace needs Linux 5.11, and no seccomp or AppArmor "
+           "rule against mount";
+  if (code == EPERM)
+    return "mounting is not permitted (seccomp, AppArmor or a missing CAP_SYS_ADMIN)";
+  if (code == EINVAL)
+    return "the store's file system cannot hold an overlay upper directory (an overlay "
+           "itself, or no d_type); --store elsewhere avoids it";
+  return "the test mount failed";
+}
+
 /* Whether overlayfs mounts work here (with an upper directory on the store's filesystem),
    tried once per build in a throwaway mount namespace. BALE_FORCE_COPY=1 says no. */
 static bool
@@ -796,7 +823,9 @@ overlay_usable (struct executor *x)
   u = xasprintf ("%s/u", dir);
   w = xasprintf ("%s/w", dir);
   m = xasprintf ("%s/m", dir);
-  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s%s", l, u, w,
+                    rootless_userns () ? ",userxattr" : "");
+  overlay_why = "bale cannot create its test directories in the store";
   if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0)
     pid = -1;
   else
@@ -804,7 +833,9 @@ overlay_usable (struct executor *x)
   if (pid == 0)
     {
       bale_error_t e = NULL;
-      int code = rootview_unshare (&e) < 0 || mount ("overlay", m, "overlay", 0, opts) < 0;
+      int code = rootview_unshare (&e) < 0 ? PROBE_NO_MOUNT_NS
+                 : mount ("overlay", m, "overlay", 0, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
+                                                                 : 0;
       bale_error_release (&e);
       _exit (code);
     }
@@ -820,6 +851,8 @@ overlay_usable (struct executor *x)
     bale_error_release (&e);
   }
   x->overlay = pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+  if (pid > 0 && !x->overlay)
+    overlay_why = probe_failure (status);
   return x->overlay;
 }
 
@@ -906,8 +939,11 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       cleanup_close int root_fd = -1;
       root = xasprintf ("%s/root", dir);
       if (!said)
-        progress_vertex_warn (&x->vertex, "overlayfs is not available here: RUN steps run on a "
-                                          "copied root filesystem (slower)");
+        {
+          cleanup_free char *msg = xasprintf ("RUN steps run on a copied root filesystem (slower): "
+                                              "overlayfs cannot be used: %s", overlay_why);
+          progress_vertex_warn (&x->vertex, msg);
+        }
       said = true;
       if (copy_root (x, state, root, err) < 0)
         goto out;

@@ -26,6 +26,8 @@
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
 #include "runtime/layer.h"
+#include "runtime/owners.h"
+#include "runtime/rootless.h"
 #include "common/banned.h"
 
 #define WHITEOUT_PREFIX ".wh."
@@ -508,7 +510,7 @@ apply_opaque (struct extractor *x, const char *dir, bale_error_t *err)
         return -1;
       /* fsetxattr needs a real descriptor; this reopens the very inode pfd holds. */
       fd = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0 || fsetxattr (fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+      if (fd < 0 || fsetxattr (fd, rootless_opaque_xattr (), "y", 1, 0) < 0)
         return bale_make_error (err, errno, "cannot mark '%s' opaque", *dir ? dir : "/");
       return 0;
     }
@@ -572,9 +574,24 @@ chown_entry (int dirfd, const char *name, int flags, struct archive_entry *e, co
   if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
     return bale_make_error (err, EINVAL, "invalid owner %" PRId64 ":%" PRId64 " of '%s'",
                             (int64_t) uid, (int64_t) gid, path);
-  if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, flags | AT_SYMLINK_NOFOLLOW) < 0)
-    return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
-  return 0;
+  if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, flags | AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  /* Rootless, an owner outside the mapping (EINVAL) is recorded on the inode itself when it
+     is a file or directory we hold open (runtime/owners.h); anything else cannot keep it. */
+  if (errno == EINVAL && owners_active () && *name == '\0')
+    {
+      struct stat st = { .st_uid = (uid_t) uid, .st_gid = (gid_t) gid,
+                         .st_mode = archive_entry_mode (e) };
+      if (owners_record (dirfd, &st) == 0)
+        return 0;
+    }
+  if (errno == EINVAL && owners_active ())
+    return bale_make_error (err, EINVAL,
+                            "cannot give '%s' its owner %" PRId64 ":%" PRId64 ": the id is "
+                            "outside this user's namespace (add a larger range for the user to "
+                            "/etc/subuid and /etc/subgid, or build as root)",
+                            path, (int64_t) uid, (int64_t) gid);
+  return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
 }
 
 static int
@@ -600,6 +617,9 @@ apply_xattrs (int fd, struct archive_entry *e, const char *path, bale_error_t *e
       /* A layer must not forge overlayfs state (opaque, redirect, metacopy): in an overlay
          lower directory those would change what other paths show. */
       if (is_overlay_xattr (name))
+        continue;
+      /* Nor an override a rootless build would honour (runtime/owners.h). */
+      if (owners_active () && strcmp (name, OWNERS_XATTR) == 0)
         continue;
       if (fsetxattr (fd, name, value, size, 0) < 0 && errno != ENOTSUP)
         return bale_make_error (err, errno, "cannot set xattr '%s' on '%s'", name, path);
@@ -724,6 +744,30 @@ make_symlink (int pfd, const char *base, const char *path, struct archive_entry 
   return 0;
 }
 
+/* A user namespace may not create devices: an empty file stands in for the device, and the
+   override xattr says what it is, for the layers written from it (runtime/owners.h). RUN
+   steps see the empty file (their /dev is the sandbox's own). */
+static int
+make_device_standin (int pfd, const char *base, const char *path, struct archive_entry *e,
+                     dev_t dev, bale_error_t *err)
+{
+  cleanup_close int fd
+      = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  struct stat st;
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create a stand-in for device '%s'", path);
+  if (apply_meta (fd, e, path, true, err) < 0)
+    return -1;
+  st.st_uid = (uid_t) archive_entry_uid (e);
+  st.st_gid = (gid_t) archive_entry_gid (e);
+  st.st_mode = archive_entry_mode (e);
+  st.st_rdev = dev;
+  if (owners_record (fd, &st) < 0)
+    return bale_make_error (err, errno, "cannot record device '%s'", path);
+  return 0;
+}
+
 /* Devices and FIFOs cannot be opened for writing safely (opening a device has side
    effects, a FIFO blocks), so their metadata goes through /proc/self/fd of an O_PATH
    descriptor, which names the inode itself and follows nothing else. */
@@ -743,7 +787,11 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   struct timespec ts[2];
 
   if (mknodat (pfd, base, type | 0600, dev) < 0)
-    return bale_make_error (err, errno, "cannot create device or FIFO '%s'", path);
+    {
+      if (errno == EPERM && type != S_IFIFO && owners_active ())
+        return make_device_standin (pfd, base, path, e, dev, err);
+      return bale_make_error (err, errno, "cannot create device or FIFO '%s'", path);
+    }
   fd = openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &st) < 0 || (st.st_mode & S_IFMT) != type)
     return bale_make_error (err, errno, "cannot open '%s'", path);

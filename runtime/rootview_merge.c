@@ -22,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
+#include "runtime/rootless.h"
 #include "runtime/rootview.h"
 #include "common/banned.h"
 
@@ -30,7 +31,7 @@ is_opaque (int fd)
 {
   char v[2];
 
-  return fgetxattr (fd, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+  return fgetxattr (fd, rootless_opaque_xattr (), v, sizeof v) == 1 && v[0] == 'y';
 }
 
 /* Hard-link name from src into dst, or copy it where a link cannot be made (another

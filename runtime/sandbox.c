@@ -167,6 +167,7 @@ struct supervisor
   size_t n_stubs, alloc_stubs;
   struct rt_sbx_stream streams[2];
   struct rt_sbx_tail tail;
+  struct rt_sbx_notifier notify; /* rootless: chown and mknod of the step (sandbox_notify.c) */
 };
 
 static void
@@ -252,14 +253,16 @@ supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd)
 {
   for (;;)
     {
-      struct pollfd pfd[3] = { { sync_fd, POLLIN, 0 },
+      struct pollfd pfd[5] = { { sync_fd, POLLIN, 0 },
                                { sv->streams[0].fd, POLLIN, 0 },
                                { sv->streams[1].fd, POLLIN, 0 } };
+      nfds_t n = 3 + rt_sbx_notify_pollfds (&sv->notify, pfd + 3);
 
       if (sync_fd < 0 && sv->streams[0].fd < 0 && sv->streams[1].fd < 0)
         return;
-      if (poll (pfd, 3, -1) < 0)
+      if (poll (pfd, n, -1) < 0)
         continue; /* EINTR: the handler has already killed the step if needed */
+      rt_sbx_notify_ready (&sv->notify, pfd + 3);
       if (pfd[0].revents)
         read_records (sv, spec, &sync_fd);
       for (int i = 0; i < 2; i++)
@@ -309,6 +312,7 @@ supervisor_release (struct supervisor *sv)
     free (sv->stubs[i].path);
   free (sv->stubs);
   free (sv->error);
+  rt_sbx_notify_release (&sv->notify);
   strbuf_release (&sv->records);
   for (int i = 0; i < 2; i++)
     {
@@ -415,8 +419,9 @@ finish (struct supervisor *sv, const struct sandbox_spec *spec, struct sandbox_r
 int
 sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_error_t *err)
 {
-  struct rt_sbx_plan plan = { .sync_fd = -1, .in_fd = -1 };
-  struct supervisor sv = { .records = STRBUF_INIT, .streams = { { .fd = -1 }, { .fd = -1 } } };
+  struct rt_sbx_plan plan = { .sync_fd = -1, .in_fd = -1, .notify_sock = -1 };
+  struct supervisor sv = { .records = STRBUF_INIT, .streams = { { .fd = -1 }, { .fd = -1 } },
+                           .notify = { -1, -1 } };
   int pipes[2][2] = { { -1, -1 }, { -1, -1 } }, sync[2] = { -1, -1 };
   struct sigaction old[3];
   sigset_t mask;
@@ -432,7 +437,8 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   if (!spec->insecure && rt_seccomp_default (&plan.seccomp, err) < 0)
     return -1;
   catch_signals (old, &mask);
-  if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0)
+  if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0
+      || rt_sbx_notify_open (&sv.notify, &plan.notify_sock, err) < 0)
     goto out;
   if (pipe2 (sync, O_CLOEXEC) < 0)
     {
@@ -449,6 +455,8 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   init_pid = pid;
   sigprocmask (SIG_SETMASK, &mask, NULL); /* a pending SIGINT now kills the step */
   close (steal_fd (&sync[1]));
+  if (plan.notify_sock >= 0)
+    close (steal_fd (&plan.notify_sock));
   close_pair (pipes[0]);
   close_pair (pipes[1]);
   supervise (&sv, spec, steal_fd (&sync[0]));
@@ -461,6 +469,8 @@ out:
   close_pair (pipes[0]);
   close_pair (pipes[1]);
   close_pair (sync);
+  if (plan.notify_sock >= 0)
+    close (plan.notify_sock);
   rt_sbx_plan_release (&plan);
   if (pid > 0)
     ret = finish (&sv, spec, res, err);

@@ -20,6 +20,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/inroot.h"
+#include "runtime/rootless.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -256,6 +257,8 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   sigset_t none;
 
   setup_stdio (sync, stdio);
+  /* Rootless: chown and mknod go to bale from here on, the working directory's too. */
+  rt_sbx_notify_install (sync, plan->notify_sock);
   /* 0022 as runc and Docker give every container, never the umask bale was started with:
      the host's umask must not decide the modes of what the step writes into its layer. */
   umask (022);
@@ -273,9 +276,15 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
     for (i = 0; i < u->n_groups && n < NGROUPS_MAX; i++)
       if (!(spec->primary_group_in_groups && u->groups[i] == u->gid))
         groups[n++] = u->groups[i];
-    if (setgroups (n, groups) < 0)
+    /* With one id, setgroups is denied for good (there are no groups to set). */
+    if (setgroups (n, groups) < 0 && !(n == 0 && rootless_mode () == ROOTLESS_ONE_ID))
       rt_sbx_die (sync, errno, "cannot set the supplementary groups of user %u", (unsigned) u->uid);
   }
+  if (rootless_mode () == ROOTLESS_ONE_ID && (u->uid != 0 || u->gid != 0))
+    rt_sbx_die (sync, EINVAL,
+                "running as user %u:%u needs subordinate ids: add a range for %s to /etc/subuid "
+                "and /etc/subgid, or install uidmap",
+                (unsigned) u->uid, (unsigned) u->gid, rootless_user ());
   if (setgid (u->gid) < 0 || setuid (u->uid) < 0)
     rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
                 (unsigned) u->gid);
@@ -327,7 +336,7 @@ init_loop (int sync, pid_t cmd)
 void
 rt_sbx_child_main (const struct rt_sbx_plan *plan)
 {
-  int stdio[3], keep[4];
+  int stdio[3], keep[5];
   struct sandbox_user user;
   bale_error_t err = NULL;
   sigset_t set;
@@ -337,7 +346,8 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   park_stdio (plan, stdio);
   keep[0] = plan->sync_fd;
   memcpy (keep + 1, stdio, sizeof stdio);
-  close_fds_except (plan->sync_fd, keep, 4);
+  keep[4] = plan->notify_sock;
+  close_fds_except (plan->sync_fd, keep, 5);
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
      died before the prctl, the pipe has no reader any more and the write fails. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -368,5 +378,7 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   /* The command holds the stdio ends now: the pump sees EOF when the step is done. */
   for (int i = 0; i < 3; i++)
     close (stdio[i]);
+  if (plan->notify_sock >= 0)
+    close (plan->notify_sock);
   init_loop (plan->sync_fd, cmd);
 }

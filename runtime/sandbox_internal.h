@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
 
 #include <linux/filter.h>
 
@@ -54,6 +55,7 @@ struct rt_sbx_plan
   char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
   bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
   const struct sock_fprog *seccomp; /* the compiled filter; NULL with spec->insecure */
+  int notify_sock;     /* rootless: the command sends its seccomp listener here, else -1 */
 };
 
 /* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
@@ -101,5 +103,25 @@ struct rt_sbx_tail
 void rt_sbx_pump (struct rt_sbx_stream *s, const char *prefix, struct rt_sbx_tail *tail);
 /* The tail as one string (caller frees), or NULL when empty; releases the lines. */
 char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
+
+/* ---- rootless RUN steps: chown and mknod answered by bale (sandbox_notify.c) ---- */
+
+/* Parent side: the socket the listener arrives on, then the listener. */
+struct rt_sbx_notifier
+{
+  int sock;
+  int fd;
+};
+/* Whether this process's steps get the filter (a rootless build). */
+bool rt_sbx_notify_wanted (void);
+/* A socket pair when wanted (*child_end for the plan), else both -1. */
+int rt_sbx_notify_open (struct rt_sbx_notifier *n, int *child_end, bale_error_t *err);
+void rt_sbx_notify_release (struct rt_sbx_notifier *n);
+/* The two pollfds to watch (fd -1 is ignored by poll), and what to do when they fire. */
+size_t rt_sbx_notify_pollfds (const struct rt_sbx_notifier *n, struct pollfd *pfd);
+void rt_sbx_notify_ready (struct rt_sbx_notifier *n, const struct pollfd *pfd);
+/* Child side, in the command before it execs: load the filter and send its listener over
+   sock (then closed). No-op for sock -1; dies on failure. */
+void rt_sbx_notify_install (int sync, int sock);
 
 #endif

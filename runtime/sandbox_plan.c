@@ -17,6 +17,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/rootless.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -133,8 +134,8 @@ overlay_options (struct rt_sbx_plan *plan)
   strbuf_addf (&sb, "lowerdir=%s", plan->stubs);
   for (size_t i = 0; i < spec->n_lowerdirs; i++)
     strbuf_addf (&sb, ":%s", spec->lowerdirs[i]);
-  strbuf_addf (&sb, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", spec->upperdir,
-               spec->workdir);
+  strbuf_addf (&sb, ",upperdir=%s,workdir=%s,%s,metacopy=off", spec->upperdir, spec->workdir,
+               rootless_userns () ? "userxattr,redirect_dir=nofollow" : "redirect_dir=off");
   plan->overlay_opts = strbuf_detach (&sb, NULL);
 }
 

@@ -20,6 +20,7 @@
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "runtime/inroot.h"
+#include "runtime/rootless.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -139,8 +140,14 @@ mount_overlay_fsconfig (const struct rt_sbx_plan *plan, char *why, size_t why_si
     ret = fsconfig (fs, FSCONFIG_SET_STRING, "workdir", spec->workdir, 0);
   /* redirect_dir and metacopy off: the layer is a plain diff of the upper directory, which
      must hold whole files and whole renamed directories (plus whiteouts), like Docker's. */
+  /* In a user namespace overlayfs keeps its markers in user.overlay.* (Linux 5.11), and
+     then refuses redirect_dir=off (which Debian's kernels read as "follow"): "nofollow"
+     neither creates nor follows redirects either. */
+  if (ret == 0 && rootless_userns ())
+    ret = fsconfig (fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
   if (ret == 0)
-    ret = fsconfig (fs, FSCONFIG_SET_STRING, "redirect_dir", "off", 0);
+    ret = fsconfig (fs, FSCONFIG_SET_STRING, "redirect_dir",
+                    rootless_userns () ? "nofollow" : "off", 0);
   if (ret == 0)
     ret = fsconfig (fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
   if (ret == 0)
@@ -273,8 +280,10 @@ mount_dev (const struct rootfs *r)
   if (pts < 0 || shm < 0 || mq < 0)
     rt_sbx_die (sync, errno, "cannot open '/dev/pts', '/dev/shm' or '/dev/mqueue'");
   /* newinstance: a private pty namespace, so the step sees none of the host's terminals. */
+  /* With one id, group 5 (tty) does not exist in bale's user namespace. */
   mount_or_die (r, "devpts", pts, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                "newinstance,ptmxmode=0666,mode=0620,gid=5");
+                rootless_mode () == ROOTLESS_ONE_ID ? "newinstance,ptmxmode=0666,mode=0620"
+                                                    : "newinstance,ptmxmode=0666,mode=0620,gid=5");
   /* 64 MiB unless --shm-size, as Docker. */
   snprintf (shm_opts, sizeof shm_opts, "mode=1777,size=%llu", (unsigned long long) shm_size);
   mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts);
