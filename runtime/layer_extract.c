@@ -14,9 +14,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#ifdef HAVE_LINUX_OPENAT2_H
-#include <linux/openat2.h>
-#endif
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
+#include "runtime/inroot.h"
 #include "runtime/layer.h"
 #include "common/banned.h"
 
@@ -32,8 +30,6 @@
 #define WHITEOUT_META_PREFIX ".wh..wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 #define BUF_SIZE 65536
-/* openat2 fails with EAGAIN when a rename or mount raced with the lookup. */
-#define OPENAT2_RETRIES 32
 
 /*
  * Reading: two libarchive read handles in a chain, the mirror image of layer_write.c.
@@ -50,7 +46,7 @@
  * Writing: libarchive's archive_write_disk resolves paths with lstat checks that race, and
  * its SECURE_SYMLINKS semantics are wrong for layers, whose parents may legitimately be
  * symlinks inside the root. So every filesystem change is ours: the parent of each entry is
- * opened with openat2 (RESOLVE_IN_ROOT: symlinks and ".." resolve as if the root were "/"),
+ * opened in the root (runtime/inroot.h: symlinks and ".." resolve as if the root were "/"),
  * the last component is never followed, and metadata goes through the new file's own
  * descriptor (CVE-2021-32760, CVE-2025-47290).
  */
@@ -334,38 +330,8 @@ split_path (char *path, const char **dir, const char **base)
 /* ---- resolving inside the root ------------------------------------------------------------ */
 
 static int
-openat2_in_root (int root, const char *path, int flags)
-{
-#if defined(HAVE_LINUX_OPENAT2_H) && defined(SYS_openat2)
-  struct open_how how;
-  int i, fd = -1;
-
-  memset (&how, 0, sizeof how);
-  how.flags = (uint64_t) (flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  for (i = 0; i < OPENAT2_RETRIES; i++)
-    {
-      fd = (int) syscall (SYS_openat2, root, *path ? path : ".", &how, sizeof how);
-      if (fd >= 0 || errno != EAGAIN)
-        break;
-    }
-  return fd;
-#else
-  (void) root;
-  (void) path;
-  (void) flags;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
-static int
 resolve_error (int saved, const char *path, bale_error_t *err)
 {
-  if (saved == ENOSYS)
-    return bale_make_error (err, saved, "cannot resolve '%s' inside the root: openat2 is not "
-                                        "available (Linux 5.6 or later is needed)",
-                            path);
   return bale_make_error (err, saved, "cannot open directory '%s' inside the root", path);
 }
 
@@ -411,7 +377,7 @@ ensure_dir (struct extractor *x, const char *dir, int hops, bale_error_t *err)
   char *slash;
   size_t len;
   struct stat st;
-  int fd = openat2_in_root (x->root, dir, O_PATH | O_DIRECTORY);
+  int fd = inroot_open (x->root, dir, O_PATH | O_DIRECTORY, 0);
 
   if (fd >= 0 || errno != ENOENT)
     return fd >= 0 ? fd : resolve_error (errno, dir, err);
@@ -449,7 +415,7 @@ open_dir_in_root (struct extractor *x, const char *dir, bool create, bool *missi
 
   if (create)
     return ensure_dir (x, dir, 0, err);
-  fd = openat2_in_root (x->root, dir, O_PATH | O_DIRECTORY);
+  fd = inroot_open (x->root, dir, O_PATH | O_DIRECTORY, 0);
   if (fd >= 0)
     return fd;
   /* A parent that is a file holds nothing to delete either. */
@@ -647,7 +613,7 @@ finish_dir_times (struct extractor *x, bale_error_t *err)
     {
       /* O_NOFOLLOW: a later entry may have replaced the directory with a symlink. */
       cleanup_close int fd
-          = openat2_in_root (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          = inroot_open (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
       struct timespec ts[2] = { x->dirs[i].mtime, x->dirs[i].mtime };
 
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
