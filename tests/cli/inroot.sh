@@ -155,4 +155,40 @@ race () {
 }
 check "a stage directory swapped for a symlink during 300 mount preparations: canary untouched" in_modes race
 
+# Issue 16 bug 5: a lower layer with `link -> /` (and `etc2 -> /etc`), an upper one with
+# `link/.wh..wh..opq` (and `etc2/x`): a merged root without overlayfs must show what overlayfs
+# shows (empty link/, etc2/ with x only), never follow the symlink and empty the root.
+merged_layers_image () {
+  a="$T_TMP/weird"
+  rm -rf "$a" && mkdir -p "$a/arch" "$a/l2/dir" "$a/l3/link" "$a/l3/etc2" "$a/bb" || return 1
+  busybox_archive "$T_TMP/bb.tar" > /dev/null && tar -C "$a/bb" -xf "$T_TMP/bb.tar" || return 1
+  ln -s / "$a/l2/link" && ln -s /etc "$a/l2/etc2" && echo kept > "$a/l2/dir/f"
+  : > "$a/l3/link/.wh..wh..opq" && echo x > "$a/l3/etc2/x"
+  cp "$a/bb/l/layer.tar" "$a/arch/l1.tar"
+  tar -C "$a/l2" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=pax -cf "$a/arch/l2.tar" . &&
+    # Only the files, not their directories: the layer names link/ and etc2/ as parents only.
+    tar -C "$a/l3" --owner=0 --group=0 --numeric-owner --mtime=@0 --format=pax --no-recursion \
+      -cf "$a/arch/l3.tar" ./link/.wh..wh..opq ./etc2/x || return 1
+  ids=""
+  for l in l1 l2 l3; do ids="$ids${ids:+,}\"sha256:$(sha256sum "$a/arch/$l.tar" | cut -d' ' -f1)\""; done
+  printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/bin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+    "$(dpkg --print-architecture 2>/dev/null || echo amd64)" "$ids" > "$a/arch/config.json"
+  printf '[{"Config":"config.json","RepoTags":["weird:latest"],"Layers":["l1.tar","l2.tar","l3.tar"]}]\n' > "$a/arch/manifest.json"
+  tar -C "$a/arch" -cf "$a.tar" . && "$BALE" load -i "$a.tar" > /dev/null
+}
+merged_layers () {
+  merged_layers_image || { echo "cannot make the image"; return 1; }
+  df 'FROM weird' 'RUN test -x /bin/sh && ls -A /link > /link.ls && ls -A /etc2 > /etc2.ls && cat /dir/f'
+  for mode in overlay copy; do
+    if [ $mode = copy ]; then export BALE_FORCE_COPY=1; fi
+    "$BALE" build --no-cache --source-date-epoch 1700000000 -t "w-$mode" "$ctx" > "$T_TMP/out.w" 2>&1; st=$?
+    unset BALE_FORCE_COPY
+    [ $st = 0 ] || { echo "$mode:"; cat "$T_TMP/out.w"; return 1; }
+  done
+  "$BALE" diff w-overlay w-copy > "$T_TMP/diff" 2>&1 || { cat "$T_TMP/diff"; return 1; }
+  "$BALE" run w-copy cat /link.ls /etc2.ls > "$T_TMP/ls" 2>&1 && [ "$(cat "$T_TMP/ls")" = x ] ||
+    { echo "link/ and etc2/ as the copy shows them:"; cat "$T_TMP/ls"; return 1; }
+}
+check "a lower 'link -> /' under an upper 'link/.wh..wh..opq': the same image with and without overlayfs" merged_layers
+
 done_testing
