@@ -155,6 +155,27 @@ race () {
 }
 check "a stage directory swapped for a symlink during 300 mount preparations: canary untouched" in_modes race
 
+# An image's /etc/passwd or /etc/group that is a FIFO, a symlink to nothing inside it or too
+# big is an error for COPY --chown and USER alike, at the line, and never hangs the build.
+account_files () {
+  mode=$1
+  echo f > "$ctx/f"
+  for case in "RUN rm /etc/passwd && mkfifo /etc/passwd|COPY --chown=app f /f|not a regular file" \
+    "RUN rm /etc/group && mkfifo /etc/group|COPY --chown=app:staff f /f|not a regular file" \
+    "RUN rm /etc/passwd && ln -s $C/secret /etc/passwd|COPY --chown=app f /f|symlink to nothing" \
+    "RUN dd if=/dev/zero of=/etc/group bs=1000000 count=5|COPY --chown=app:staff f /f|larger than" \
+    "RUN rm /etc/passwd && mkfifo /etc/passwd|USER app|not a regular file"; do
+    setup=${case%%|*}; rest=${case#*|}; use=${rest%%|*}; want=${rest#*|}
+    df 'FROM busybox' "$setup" "$use" 'RUN echo ran'
+    ! timeout 120 "$BALE" build --no-cache "$ctx" > "$T_TMP/out.$mode" 2>&1 ||
+      { echo "built: $use after $setup"; cat "$T_TMP/out.$mode"; return 1; }
+    grep -q "Dockerfile:[34]:1: error" "$T_TMP/out.$mode" && grep -q "$want" "$T_TMP/out.$mode" ||
+      { echo "$setup / $use:"; cat "$T_TMP/out.$mode"; return 1; }
+    intact "$T_TMP/out.$mode" || return 1
+  done
+}
+check "a FIFO, dangling-symlink or 5 MB /etc/passwd or /etc/group: an error for COPY --chown and USER" in_modes account_files
+
 # Issue 16 bug 5: a lower layer with `link -> /` (and `etc2 -> /etc`), an upper one with
 # `link/.wh..wh..opq` (and `etc2/x`): a merged root without overlayfs must show what overlayfs
 # shows (empty link/, etc2/ with x only), never follow the symlink and empty the root.
