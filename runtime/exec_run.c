@@ -845,6 +845,17 @@ copy_root (struct executor *x, struct stage_state *state, const char *root, bale
   return 0;
 }
 
+/* RUN --network=none|host wins; default (or none given) is bale build --network, whose own
+   default is the host's network (docs: README "Security"). */
+enum sandbox_network
+exec_run_network (const struct executor *x, const struct plan_step *s)
+{
+  const char *mode = s->network && strcmp (s->network, "default") != 0 ? s->network
+                                                                         : x->o->network;
+
+  return mode && strcmp (mode, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+}
+
 int
 exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                size_t stepno, bale_error_t *err)
@@ -861,8 +872,10 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   bool have_path = false;
   int ret = -1;
 
-  if (s->security && strcmp (s->security, "insecure") == 0)
-    return plan_error_at (x->p, &s->node->span, err, "RUN --security=insecure is not supported");
+  /* The plan refused it without the entitlement; a plan made elsewhere is checked again. */
+  if (s->security && strcmp (s->security, "insecure") == 0 && !x->p->allow_insecure)
+    return plan_error_at (x->p, &s->node->span, err,
+                          "RUN --security=insecure needs `bale build --allow security.insecure`");
   /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
@@ -892,9 +905,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       static bool said;
       cleanup_close int root_fd = -1;
       root = xasprintf ("%s/root", dir);
-      if (!said && x->o->progress)
-        fprintf (x->o->progress, "bale: overlayfs is not available here: RUN steps run on a "
-                                 "copied root filesystem (slower)\n");
+      if (!said)
+        progress_vertex_warn (&x->vertex, "overlayfs is not available here: RUN steps run on a "
+                                          "copied root filesystem (slower)");
       said = true;
       if (copy_root (x, state, root, err) < 0)
         goto out;
@@ -958,12 +971,19 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.env = env;
   spec.cwd = s->workdir;
   spec.user = s->user;
-  spec.network = s->network && strcmp (s->network, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+  spec.network = exec_run_network (x, s);
+  spec.insecure = s->security && strcmp (s->security, "insecure") == 0;
+  spec.hosts = x->o->hosts;
+  spec.n_hosts = x->o->n_hosts;
+  spec.rlimits = x->o->rlimits;
+  spec.n_rlimits = x->o->n_rlimits;
+  spec.shm_size = x->o->shm_size;
   spec.mounts = rm.v;
   spec.n_mounts = rm.n;
   spec.tmpdir = dir;
-  spec.stdout_fd = x->o->progress ? fileno (x->o->progress) : -1;
-  spec.stderr_fd = spec.stdout_fd;
+  spec.stdout_fd = spec.stderr_fd = -1;
+  spec.on_line = x->o->events ? progress_log_line : NULL;
+  spec.line_ctx = &x->vertex;
   prefix = xasprintf ("#%zu ", stepno);
   spec.prefix = prefix;
   if (spec.stdout_fd < 0)
@@ -1011,7 +1031,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   }
   ret = 0;
 out_fd:
-  if (!x->o->progress && spec.stdout_fd >= 0)
+  if (spec.stdout_fd >= 0)
     close (spec.stdout_fd);
 out:
   fsindex_free (index);

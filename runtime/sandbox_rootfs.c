@@ -248,10 +248,14 @@ mount_dev (const struct rootfs *r)
     { "/proc/kcore", "core" },        { "pts/ptmx", "ptmx" },
   };
   cleanup_close int at = system_mount_point (r, "/dev");
-  cleanup_close int devfd = -1, pts = -1, shm = -1;
+  cleanup_close int devfd = -1, pts = -1, shm = -1, mq = -1;
   int sync = r->plan->sync_fd;
+  uint64_t shm_size = r->plan->spec->shm_size ? r->plan->spec->shm_size : 64 << 20;
+  char shm_opts[64];
 
-  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+  /* containerd's /dev: nosuid, strictatime, mode=755, size=65536k (executable, as there). */
+  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                "mode=755,size=65536k");
   devfd = inroot_open (r->rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
   if (devfd < 0)
     rt_sbx_die (sync, errno, "cannot open the new '/dev'");
@@ -260,17 +264,23 @@ mount_dev (const struct rootfs *r)
   for (size_t i = 0; i < sizeof links / sizeof *links; i++)
     if (symlinkat (links[i][0], devfd, links[i][1]) < 0)
       rt_sbx_die (sync, errno, "cannot create '/dev/%s'", links[i][1]);
-  if (mkdirat (devfd, "pts", 0755) < 0 || mkdirat (devfd, "shm", 01777) < 0)
-    rt_sbx_die (sync, errno, "cannot create '/dev/pts' or '/dev/shm'");
+  if (mkdirat (devfd, "pts", 0755) < 0 || mkdirat (devfd, "shm", 01777) < 0
+      || mkdirat (devfd, "mqueue", 0755) < 0)
+    rt_sbx_die (sync, errno, "cannot create '/dev/pts', '/dev/shm' or '/dev/mqueue'");
   pts = openat (devfd, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
   shm = openat (devfd, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (pts < 0 || shm < 0)
-    rt_sbx_die (sync, errno, "cannot open '/dev/pts' or '/dev/shm'");
+  mq = openat (devfd, "mqueue", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pts < 0 || shm < 0 || mq < 0)
+    rt_sbx_die (sync, errno, "cannot open '/dev/pts', '/dev/shm' or '/dev/mqueue'");
   /* newinstance: a private pty namespace, so the step sees none of the host's terminals. */
   mount_or_die (r, "devpts", pts, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                 "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=1777,size=65536k");
+  /* 64 MiB unless --shm-size, as Docker. */
+  snprintf (shm_opts, sizeof shm_opts, "mode=1777,size=%llu", (unsigned long long) shm_size);
+  mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts);
+  /* The step's own IPC namespace's message queues. */
+  mount_or_die (r, "mqueue", mq, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                NULL);
 }
 
 static void
@@ -278,12 +288,13 @@ mount_proc_sys (const struct rootfs *r)
 {
   cleanup_close int proc = system_mount_point (r, "/proc");
   cleanup_close int sys = system_mount_point (r, "/sys");
+  /* Read-only as in Docker's spec; RUN --security=insecure makes it writable (BuildKit). */
+  unsigned long ro = r->plan->spec->insecure ? 0 : MS_RDONLY;
   char p[64];
 
   /* We are PID 1 of the new PID namespace: this procfs shows the step's processes only. */
   mount_or_die (r, "proc", proc, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  if (mount ("sysfs", fd_path (sys, p), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-             NULL)
+  if (mount ("sysfs", fd_path (sys, p), "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
       == 0)
     return;
   /* A new sysfs can be refused (e.g. a shared network namespace we do not own): bind the
@@ -291,7 +302,7 @@ mount_proc_sys (const struct rootfs *r)
   mount_or_die (r, "/sys", sys, "/sys", NULL, MS_BIND | MS_REC, NULL);
   close (sys);
   sys = inroot_open (r->rootfd, "/sys", O_PATH | O_DIRECTORY, 0);
-  mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+  mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | ro, NULL);
 }
 
 /* /etc/hosts, /etc/resolv.conf and /etc/hostname: bind mounts of the generated files. In
@@ -427,6 +438,8 @@ rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
   mount_etc_files (&r);
   for (size_t i = 0; i < spec->n_mounts; i++)
     mount_extra (&r, &spec->mounts[i]);
+  if (!spec->insecure)
+    rt_sbx_mask_paths (plan->sync_fd, r.rootfd);
   if (sethostname (host, strlen (host)) < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot set the hostname to '%s'", host);
   if (spec->network == SANDBOX_NET_NONE)

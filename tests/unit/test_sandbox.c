@@ -320,7 +320,7 @@ test_exec_failure (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, argv);
-  assert_int_equal (run_fails (&spec, "RUN: cannot execute 'no-such-command': not found in $PATH"),
+  assert_int_equal (run_fails (&spec, "RUN: exec: \"no-such-command\": executable file not found in $PATH"),
                     ENOENT);
 }
 
@@ -468,7 +468,7 @@ test_dev (void **state)
                         "readlink /dev/ptmx; readlink /dev/fd; "
                         "grep -c ' /dev/pts devpts ' /proc/mounts; "
                         "grep -c ' /dev/shm tmpfs ' /proc/mounts",
-              "core\nfd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
+              "core\nfd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
               "urandom\nzero\n3\npts/ptmx\n/proc/self/fd\n1\n1\n");
 }
 
@@ -628,7 +628,14 @@ test_no_fd_leak (void **state)
   /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
   ASSERT_RUN (f, &spec, "ls /proc/$$/fd; exit 0", "0\n1\n2\n");
   ASSERT_RUN (f, &spec, init_check, "");
-  /* init has /dev/null as stdio, not bale's, and its report pipe */
+  /* Confined, the step can neither read nor open init's fds (init keeps every capability and
+     is not dumpable); with every capability it can: init has /dev/null as stdio, not bale's,
+     and its report pipe. */
+  ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do readlink $p || echo denied; "
+                        ": 2>/dev/null >> $p || echo denied; done 2>/dev/null | sort -u",
+              "denied\n");
+  spec.insecure = true;
+  ASSERT_RUN (f, &spec, init_check, "");
   ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l; stat -L -c %t:%T 0 1 2",
               "4\n1:3\n1:3\n1:3\n");
   close (leaky);
@@ -715,9 +722,10 @@ test_legacy_overlay (void **state)
   test_many_layers (state); /* takes its error branch */
 }
 
-/* As root, a step can write to init's report pipe through /proc/1/fd: forged records may only
-   harm the step itself, never bale (stub paths without a slash, paths out of the upper
-   directory, a status that init's real one overrides). */
+/* With every capability (RUN --security=insecure), a step can write to init's report pipe
+   through /proc/1/fd: forged records may only harm the step itself, never bale (stub paths
+   without a slash, paths out of the upper directory, a status that init's real one
+   overrides). Confined, it cannot reach the pipe at all (test_no_fd_leak). */
 static void
 test_forged_records (void **state)
 {
@@ -725,6 +733,7 @@ test_forged_records (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, NULL);
+  spec.insecure = true;
   ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do case $(readlink $p) in pipe:*) "
                         "printf 'Mxxx\\1\\0\\0\\0no-slash\\0' > $p; "
                         "printf 'Mxxx\\1\\0\\0\\0/../../../../tmp\\0' > $p; "
