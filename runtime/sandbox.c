@@ -21,6 +21,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
 #include "runtime/seccomp.h"
 #include "common/banned.h"
@@ -282,8 +283,6 @@ remove_stubs (struct supervisor *sv, const char *base)
   for (size_t i = sv->n_stubs; i-- > 0 && basefd >= 0;)
     {
       char *path = sv->stubs[i].path, *slash = strrchr (path, '/');
-      struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                              .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
       cleanup_close int dirfd = -1;
       struct stat st, parent;
       int r = -1;
@@ -291,7 +290,7 @@ remove_stubs (struct supervisor *sv, const char *base)
       if (slash == NULL) /* not from us: the step can write to the pipe as root */
         continue;
       *slash = '\0';
-      dirfd = (int) syscall (SYS_openat2, basefd, *path ? path + 1 : ".", &how, sizeof how);
+      dirfd = inroot_open (basefd, path, O_RDONLY | O_DIRECTORY, INROOT_BENEATH | INROOT_NO_SYMLINKS);
       if (dirfd < 0 || fstat (dirfd, &parent) < 0
           || fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue;

@@ -31,7 +31,7 @@ struct rootfs
   int rootfd;      /* O_PATH fd of the new root, before pivot_root */
 };
 
-/* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what openat2 resolved
+/* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what the resolver found
    inside the root, never on a path an image symlink redirects to the host (runc's approach). */
 static const char *
 fd_path (int fd, char buf[static 64])
