@@ -55,20 +55,8 @@ exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***o
         }
       v[s->n_layers - 1 - i] = l->snapshot; /* top first */
     }
-  /* The same layer twice (two RUN steps that changed nothing): overlayfs refuses a lower
-     directory given twice (ELOOP). The topmost copy hides everything the lower one holds or
-     whites out, so dropping the lower ones changes nothing in the view. */
-  *n = 0;
-  for (i = 0; i < s->n_layers; i++)
-    {
-      size_t j;
-      for (j = 0; j < *n && strcmp (v[j], v[i]) != 0; j++)
-        ;
-      if (j == *n)
-        v[(*n)++] = v[i];
-    }
-  v[*n] = NULL;
   *out = v;
+  *n = snapshot_stack_unique (v, s->n_layers);
   return 0;
 }
 

@@ -125,7 +125,8 @@ restore_signals (const struct sigaction old[3], const sigset_t *saved_mask)
 static int
 check_spec (const struct sandbox_spec *spec, bale_error_t *err)
 {
-  if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+  /* An empty argv[0] is left to the exec, which reports it as runc does ("" is not found). */
+  if (spec->argv == NULL || spec->argv[0] == NULL)
     return bale_make_error (err, 0, "%s: no command to run", spec->name ? spec->name : "RUN");
   if ((spec->upperdir == NULL || spec->workdir == NULL || spec->force_copy)
       && spec->copy_root == NULL)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
 #include "runtime/seccomp.h"
 #include "common/banned.h"
@@ -60,7 +61,7 @@ open_dev_null (int sync)
 static void
 mask_one (int sync, int rootfd, int null, const char *path)
 {
-  cleanup_close int fd = rt_sbx_open_in_root (rootfd, path, O_PATH | O_NOFOLLOW);
+  cleanup_close int fd = inroot_open (rootfd, path, O_PATH | O_NOFOLLOW, 0);
   char p[64], q[64];
   struct stat st;
 
@@ -85,7 +86,7 @@ mask_one (int sync, int rootfd, int null, const char *path)
 static void
 readonly_one (int sync, int rootfd, const char *path)
 {
-  cleanup_close int fd = rt_sbx_open_in_root (rootfd, path, O_PATH | O_NOFOLLOW);
+  cleanup_close int fd = inroot_open (rootfd, path, O_PATH | O_NOFOLLOW, 0);
   cleanup_close int top = -1;
   struct statvfs sv;
   unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
@@ -98,7 +99,7 @@ readonly_one (int sync, int rootfd, const char *path)
   if (mount (fd_magic (fd, p), fd_magic (fd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
     rt_sbx_die (sync, errno, "cannot bind '%s' onto itself", path);
   /* The fd still names what was below the new mount: reopen to reach the mount itself. */
-  top = rt_sbx_open_in_root (rootfd, path, O_PATH | O_NOFOLLOW);
+  top = inroot_open (rootfd, path, O_PATH | O_NOFOLLOW, 0);
   if (top < 0 || fstatvfs (top, &sv) < 0)
     rt_sbx_die (sync, errno, "cannot open '%s' to make it read-only", path);
   flags |= (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0)
