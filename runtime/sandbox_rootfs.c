@@ -27,6 +27,7 @@ struct rootfs
 {
   const struct rt_sbx_plan *plan;
   int rootfd;      /* O_PATH fd of the new root, before pivot_root */
+  bool step_mounts; /* creating the mount points of the step's own mounts (spec->mounts) */
 };
 
 /* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what openat2 resolved
@@ -64,8 +65,15 @@ in_root_path (const struct rootfs *r, int fd)
   return xstrdup (full[m] ? full + m : "/");
 }
 
-/* Create name in dirfd as a directory or an empty file, and tell the parent to remove it after
-   the step: mount points the step did not create must not end up in its layer. */
+/*
+ * Create name in dirfd as a directory or an empty file. The sandbox's own mount points (/proc,
+ * /dev, /sys, the /etc files) are not the step's doing: the parent is told to remove them after
+ * the step, so they never reach its layer. For the step's own mounts (RUN --mount) BuildKit
+ * leaves what runc made: the directories (the target of a directory mount and the missing
+ * parents of any target) stay in the layer, 0755 root, and only the empty file it made for a
+ * file target (a bind of a file, a secret, an ssh socket) is removed (executor/stubs.go
+ * MountStubsCleaner), so only those are reported here.
+ */
 static int
 create_stub (const struct rootfs *r, int dirfd, const char *name, bool dir, const char *what)
 {
@@ -84,6 +92,8 @@ create_stub (const struct rootfs *r, int dirfd, const char *name, bool dir, cons
     fd = openat (dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     rt_sbx_die (r->plan->sync_fd, errno, "cannot create mount point '%s'", what);
+  if (dir && r->step_mounts)
+    return fd; /* kept: a change of the step, parent's mtime included */
   /* The parent's mtime as it was: a stub is not the step's change (remove_stubs does the
      same when it goes). Best effort: the step's own changes move it again anyway. */
   if (have_parent)
@@ -421,15 +431,17 @@ void
 rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
 {
   const struct sandbox_spec *spec = plan->spec;
-  struct rootfs r = { plan, -1 };
+  struct rootfs r = { plan, -1, false };
   const char *host = spec->hostname ? spec->hostname : "bale";
 
   mount_root (&r);
   mount_proc_sys (&r);
   mount_dev (&r);
   mount_etc_files (&r);
+  r.step_mounts = true;
   for (size_t i = 0; i < spec->n_mounts; i++)
     mount_extra (&r, &spec->mounts[i]);
+  r.step_mounts = false;
   if (sethostname (host, strlen (host)) < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot set the hostname to '%s'", host);
   if (spec->network == SANDBOX_NET_NONE)
