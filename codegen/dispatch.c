@@ -141,31 +141,64 @@ commit_history (struct plan_stage *st, const char *created_by, bool with_layer)
   json_array_append_new (h, e);
 }
 
+/* The position of key in the config's Env array, or -1. Looked up through st->cfg_env, the
+   array's keys with an index, made again whenever they are not the array's (a new config, one
+   changed elsewhere); an array with repeated keys or non-strings is searched from the start. */
+static ssize_t
+config_env_find (struct plan_stage *st, json_t *env, const char *key, size_t klen)
+{
+  size_t i;
+
+  if (st->cfg_env_of != env || st->cfg_env.n != json_array_size (env))
+    {
+      kv_release (&st->cfg_env);
+      for (i = 0; i < json_array_size (env); i++)
+        {
+          const char *e = json_string_value (json_array_get (env, i));
+          cleanup_free char *k = e ? xstrndup (e, kv_key_len (e)) : NULL;
+          if (k)
+            kv_set_bare (&st->cfg_env, k);
+        }
+      st->cfg_env_of = env;
+    }
+  if (st->cfg_env.n == json_array_size (env))
+    {
+      ssize_t at = kv_find (&st->cfg_env, key, klen);
+      const char *e = at >= 0 ? json_string_value (json_array_get (env, (size_t) at)) : NULL;
+      if (at < 0 || (e && kv_key_len (e) == klen && memcmp (e, key, klen) == 0))
+        return at;
+    }
+  for (i = 0; i < json_array_size (env); i++)
+    {
+      const char *e = json_string_value (json_array_get (env, i));
+      if (e && kv_key_len (e) == klen && memcmp (e, key, klen) == 0)
+        return (ssize_t) i;
+    }
+  return -1;
+}
+
 /* The config's Env with key set (replaced in place, else appended): Go's addEnv. */
 static void
 config_add_env (struct plan_stage *st, const char *key, const char *value)
 {
   json_t *env = json_object_get (cfg (st), "Env");
-  size_t i, klen = strlen (key);
-  char *entry = xasprintf ("%s=%s", key, value);
+  cleanup_free char *entry = xasprintf ("%s=%s", key, value);
+  ssize_t at;
 
   if (!json_is_array (env))
     {
       env = json_array ();
       json_object_set_new (cfg (st), "Env", env);
     }
-  for (i = 0; i < json_array_size (env); i++)
+  at = config_env_find (st, env, key, strlen (key));
+  if (at >= 0)
+    json_array_set_new (env, (size_t) at, json_string (entry));
+  else
     {
-      const char *e = json_string_value (json_array_get (env, i));
-      if (e && kv_key_len (e) == klen && memcmp (e, key, klen) == 0)
-        {
-          json_array_set_new (env, i, json_string (entry));
-          free (entry);
-          return;
-        }
+      json_array_append_new (env, json_string (entry));
+      if (st->cfg_env_of == env && st->cfg_env.n + 1 == json_array_size (env))
+        kv_set_bare (&st->cfg_env, key);
     }
-  json_array_append_new (env, json_string (entry));
-  free (entry);
 }
 
 int
@@ -624,18 +657,7 @@ stage_args_set (struct plan_stage *st, const char *key, const char *value)
   if (value)
     kv_set (&st->args, key, value);
   else
-    {
-      size_t i, klen = strlen (key);
-      for (i = 0; i < st->args.n; i++)
-        if (kv_key_len (st->args.kv[i]) == klen && memcmp (st->args.kv[i], key, klen) == 0)
-          {
-            free (st->args.kv[i]);
-            st->args.kv[i] = xstrdup (key);
-            return;
-          }
-      XGROW (st->args.kv, st->args.alloc, st->args.n + 1);
-      st->args.kv[st->args.n++] = xstrdup (key);
-    }
+    kv_set_bare (&st->args, key);
 }
 
 static int
@@ -963,7 +985,7 @@ plan_dispatch (struct plan *p, struct plan_stage *st, const struct bale_node *n,
   struct plan_step *s;
   int ret = 0;
 
-  st->steps = xrealloc (st->steps, (st->n_steps + 1) * sizeof *st->steps);
+  st->steps = xgrow_one (st->steps, st->n_steps, sizeof *st->steps);
   s = &st->steps[st->n_steps++];
   memset (s, 0, sizeof *s);
   s->instr = n->kind;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "lexer/words.h"
 
@@ -16,20 +17,30 @@ struct kvlist
 {
   char **kv; /* "KEY=VALUE", owned */
   size_t n, alloc;
+  /* A hash index of the keys (open addressing: position + 1, 0 for a free slot; a power of
+     two, at least twice n), so that a Dockerfile of 100,000 ARG or ENV lines is not quadratic.
+     Only the functions below may change kv. */
+  size_t *slots, n_slots;
 };
 
-#define KVLIST_INIT { NULL, 0, 0 }
+#define KVLIST_INIT { NULL, 0, 0, NULL, 0 }
 
 void kv_release (struct kvlist *l);
 void kv_copy (struct kvlist *dst, const struct kvlist *src);
 /* The value of key, or NULL when it is not set. */
 const char *kv_get (const struct kvlist *l, const char *key);
-/* Set key: replace the first entry with that key in place, else append (Go's addEnv). */
-void kv_set (struct kvlist *l, const char *key, const char *value);
+/* Set key: replace the first entry with that key in place, else append (Go's addEnv).
+   Returns the entry's position. */
+size_t kv_set (struct kvlist *l, const char *key, const char *value);
+/* Set key to the bare "KEY" (an ARG without a value), with kv_set's rule. */
+void kv_set_bare (struct kvlist *l, const char *key);
+/* The position of the entry with key (key_len bytes), or -1. */
+ssize_t kv_find (const struct kvlist *l, const char *key, size_t key_len);
 /* Add a "KEY=VALUE" (or bare "KEY", taken as KEY=) string with kv_set's rule. */
 void kv_set_entry (struct kvlist *l, const char *entry);
 void kv_delete (struct kvlist *l, const char *key);
-/* A view of l for the shell-word lexer (borrowed; valid until l changes). */
+/* A view of l for the shell-word lexer, with its lookups through the index (borrowed; valid
+   until l changes). */
 struct words_env kv_words_env (const struct kvlist *l);
 /* The key of a "KEY=VALUE" entry: its length, up to the first '='. */
 size_t kv_key_len (const char *entry);

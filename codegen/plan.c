@@ -226,8 +226,8 @@ find_stage_by_name (const struct plan *p, const char *name, size_t limit)
 static void
 stage_add_cmd (struct plan_stage *st, const struct bale_node *n, bool onbuild, bool prepend)
 {
-  st->cmds = xrealloc (st->cmds, (st->n_cmds + 1) * sizeof *st->cmds);
-  st->cmd_onbuild = xrealloc (st->cmd_onbuild, (st->n_cmds + 1) * sizeof *st->cmd_onbuild);
+  st->cmds = xgrow_one (st->cmds, st->n_cmds, sizeof *st->cmds);
+  st->cmd_onbuild = xgrow_one (st->cmd_onbuild, st->n_cmds, sizeof *st->cmd_onbuild);
   if (prepend)
     {
       memmove (st->cmds + 1, st->cmds, st->n_cmds * sizeof *st->cmds);
@@ -349,7 +349,7 @@ static int
 check_no_expansion (struct plan *p, const struct bale_flag *f, bale_error_t *err)
 {
   struct words_lex lx = words_lex_default (p->df->escape);
-  struct words_env none = { NULL, 0 };
+  struct words_env none = { 0 };
   cleanup_error bale_error_t e = NULL;
   cleanup_free char *out = NULL;
   const char *v = f->value ? f->value : "";
@@ -610,8 +610,8 @@ add_trigger (struct plan *p, struct plan_stage *st, const char *expr, size_t pos
   p->triggers = xrealloc (p->triggers, (p->n_triggers + 1) * sizeof *p->triggers);
   p->triggers[p->n_triggers++] = df;
   /* Triggers run before the stage's own instructions, in their original order. */
-  st->cmds = xrealloc (st->cmds, (st->n_cmds + 1) * sizeof *st->cmds);
-  st->cmd_onbuild = xrealloc (st->cmd_onbuild, (st->n_cmds + 1) * sizeof *st->cmd_onbuild);
+  st->cmds = xgrow_one (st->cmds, st->n_cmds, sizeof *st->cmds);
+  st->cmd_onbuild = xgrow_one (st->cmd_onbuild, st->n_cmds, sizeof *st->cmd_onbuild);
   memmove (st->cmds + pos + 1, st->cmds + pos, (st->n_cmds - pos) * sizeof *st->cmds);
   memmove (st->cmd_onbuild + pos + 1, st->cmd_onbuild + pos, (st->n_cmds - pos) * sizeof *st->cmd_onbuild);
   st->cmds[pos] = &df->nodes[1];
@@ -1004,6 +1004,7 @@ plan_free (struct plan *p)
       json_decref (st->config);
       kv_release (&st->env);
       kv_release (&st->args);
+      kv_release (&st->cfg_env);
     }
   free (p->stages);
   platform_release (&p->build_platform);

@@ -110,6 +110,8 @@ struct plan_stage
   /* dispatch state */
   struct kvlist env;        /* the expansion and RUN environment (llb state env) */
   struct kvlist args;       /* ARGs declared in this stage and inherited, "K=V" or "K" */
+  struct kvlist cfg_env;    /* a copy of config's Env (cfg_env_of), for its index of keys */
+  json_t *cfg_env_of;
   bool cmd_set, entrypoint_set, healthcheck_set, workdir_set;
   int n_cmd, n_entrypoint, n_healthcheck;
 };

@@ -67,6 +67,16 @@ xgrow (void **p, size_t *alloc, size_t need, size_t elt)
   *alloc = n;
 }
 
+void *
+xgrow_one (void *p, size_t n, size_t elt)
+{
+  if (n != 0 && (n & (n - 1)) != 0)
+    return p; /* n is not a power of two: the array has room */
+  if (n > ((size_t) -1) / 2 / elt)
+    oom ();
+  return xrealloc (p, (n ? 2 * n : 1) * elt);
+}
+
 char *
 xstrdup (const char *s)
 {

@@ -11,6 +11,10 @@ void *xcalloc (size_t n, size_t size);
 void *xrealloc (void *p, size_t size);
 /* Grow *p (an array of *alloc elements of size elt) so that it holds at least need elements. */
 void xgrow (void **p, size_t *alloc, size_t need, size_t elt);
+/* Room for element n of the array p holds n elements of size elt in, for arrays that only ever
+   grow one element at a time from empty: the capacity follows from n (powers of two), so no
+   field keeps it, and appending is amortised O(1), not a copy of the array each time. */
+void *xgrow_one (void *p, size_t n, size_t elt);
 char *xstrdup (const char *s);
 char *xstrndup (const char *s, size_t n);
 /* A NUL-terminated copy of n bytes that may themselves contain NUL. */

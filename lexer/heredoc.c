@@ -37,7 +37,7 @@ static int
 parse_name (const char *rest, struct bale_heredoc *hd, bale_error_t *err)
 {
   struct words_lex lx = words_lex_default ('\\');
-  struct words_env env = { NULL, 0 };
+  struct words_env env = { 0 };
   char **words = NULL, **raw = NULL;
   size_t n = 0, n_raw = 0;
   int ret;
@@ -96,7 +96,7 @@ heredoc_from_line (const char *line, size_t len, struct bale_heredoc **out, size
                    bale_error_t *err)
 {
   struct words_lex lx = words_lex_default ('\\');
-  struct words_env env = { NULL, 0 };
+  struct words_env env = { 0 };
   bale_error_t ignored = NULL;
   struct bale_heredoc *docs = NULL;
   size_t n_docs = 0, alloc = 0, n_words = 0, i;

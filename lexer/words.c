@@ -1167,6 +1167,8 @@ words_env_get (const struct words_env *env, const char *key, size_t key_len)
 {
   size_t i = env ? env->n : 0;
 
+  if (env && env->lookup)
+    return env->lookup (env->ctx, key, key_len);
   /* The last entry wins, as in BuildKit's EnvsFromSlice; "KEY" alone is set and empty. */
   while (i-- > 0)
     {

@@ -18,6 +18,10 @@ struct words_env
 {
   const char *const *kv;
   size_t n;
+  /* When set, words_env_get asks it instead of scanning kv (a list with an index of its keys,
+     codegen/kv.c): the value of the key's entry, or NULL. */
+  const char *(*lookup) (const void *ctx, const char *key, size_t key_len);
+  const void *ctx;
 };
 
 struct words_lex

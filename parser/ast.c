@@ -148,7 +148,7 @@ ast_dockerfile_new (const char *path, const char *buf, size_t len)
 void
 ast_dockerfile_take_node (struct bale_dockerfile *df, struct bale_node *n)
 {
-  df->nodes = xrealloc (df->nodes, (df->n_nodes + 1) * sizeof *df->nodes);
+  df->nodes = xgrow_one (df->nodes, df->n_nodes, sizeof *df->nodes);
   df->nodes[df->n_nodes++] = *n;
   free (n);
 }

@@ -29,6 +29,7 @@ struct rootfs
 {
   const struct rt_sbx_plan *plan;
   int rootfd;      /* O_PATH fd of the new root, before pivot_root */
+  bool step_mounts; /* creating the mount points of the step's own mounts (spec->mounts) */
 };
 
 /* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what the resolver found
@@ -66,9 +67,16 @@ in_root_path (const struct rootfs *r, int fd)
   return xstrdup (full[m] ? full + m : "/");
 }
 
-/* A mount point inroot_mkpath created: the parent removes it after the step, since mount points
-   the step did not create must not end up in its layer. The parent directory gets its times
-   back (remove_stubs does the same when the stub goes): a stub is not the step's change. */
+/*
+ * A mount point inroot_mkpath created. The sandbox's own mount points (/proc, /dev, /sys, the
+ * /etc files) are not the step's doing: the parent is told to remove them after the step, and
+ * their parent directory gets its times back (remove_stubs does the same when the stub goes),
+ * so they never reach its layer. For the step's own mounts (RUN --mount) BuildKit leaves what
+ * runc made: the directories (the target of a directory mount and the missing parents of any
+ * target) stay in the layer, 0755 root, and only the empty file it made for a file target (a
+ * bind of a file, a secret, an ssh socket) is removed (executor/stubs.go MountStubsCleaner),
+ * so only those are reported here.
+ */
 static int
 stub_created (void *data, int parent, const struct stat *before, const char *name, int fd)
 {
@@ -77,9 +85,11 @@ stub_created (void *data, int parent, const struct stat *before, const char *nam
   struct stat st;
 
   (void) name;
-  utimensat (AT_FDCWD, fd_path (parent, p), (struct timespec[]){ before->st_atim, before->st_mtim }, 0);
   if (fstat (fd, &st) < 0)
     return -1;
+  if (S_ISDIR (st.st_mode) && r->step_mounts)
+    return 0; /* kept: a change of the step, parent's mtime included */
+  utimensat (AT_FDCWD, fd_path (parent, p), (struct timespec[]){ before->st_atim, before->st_mtim }, 0);
   path = in_root_path (r, fd);
   rt_sbx_send (r->plan->sync_fd, RT_SBX_STUB, S_ISDIR (st.st_mode), "%s", path);
   free (path);
@@ -441,15 +451,17 @@ void
 rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
 {
   const struct sandbox_spec *spec = plan->spec;
-  struct rootfs r = { plan, -1 };
+  struct rootfs r = { plan, -1, false };
   const char *host = spec->hostname ? spec->hostname : "bale";
 
   mount_root (&r);
   mount_proc_sys (&r);
   mount_dev (&r);
   mount_etc_files (&r);
+  r.step_mounts = true;
   for (size_t i = 0; i < spec->n_mounts; i++)
     mount_extra (&r, &spec->mounts[i]);
+  r.step_mounts = false;
   if (!spec->insecure)
     rt_sbx_mask_paths (plan->sync_fd, r.rootfd);
   if (sethostname (host, strlen (host)) < 0)

@@ -120,7 +120,7 @@ secret_and_bind_mounts () {
     [ "$(cat "$r/env")" = "6 0" ] && [ "$(cat "$r/mode")" = "400 0:0" ] &&
     [ "$(cat "$r/mode2")" = "440 1000:5 6" ] && [ "$(cat "$r/optional")" = "[unset]" ] &&
     [ ! -e "$r/etc/tok" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ] &&
-    [ ! -e "$r/run/secrets/tok" ] && [ ! -e "$r/ctx" ] && [ ! -e "$r/scratch/x" ] &&
+    [ ! -e "$r/run/secrets/tok" ] && [ -z "$(ls -A "$r/ctx")" ] && [ -z "$(ls -A "$r/scratch")" ] &&
     ! grep -rq s3cr3t "$T_TMP/r7.oci" && ! grep -q s3cr3t "$BALE_STORE"/blobs/sha256/* 2>/dev/null
 }
 check "RUN secret (file with mode/uid/gid, env=), bind and tmpfs mounts: visible to the step, never in the image" secret_and_bind_mounts
@@ -137,7 +137,7 @@ ssh_mounts () {
   build r9 --ssh "default=$T_TMP/agent.sock" --ssh "work=$T_TMP/agent.sock"; st=$?
   r=$T_TMP/r9/rootfs
   [ $st = 0 ] && [ "$(cat "$r/sock")" = /run/buildkit/ssh_agent.0 ] && [ "$(cat "$r/sock2")" = /a.sock ] &&
-    [ "$(cat "$r/absent")" = "[]" ] && [ ! -e "$r/run/buildkit" ] && [ ! -e "$r/a.sock" ] || { kill $agent; return 1; }
+    [ "$(cat "$r/absent")" = "[]" ] && [ -z "$(ls -A "$r/run/buildkit")" ] && [ ! -e "$r/a.sock" ] || { kill $agent; return 1; }
   # A required agent that was not given, a key file, and uid= are clear errors.
   df 'FROM busybox' 'RUN --mount=type=ssh,required=true true'
   ! "$BALE" build -q "$ctx" > /dev/null 2> "$T_TMP/err" && grep -q 'no ssh agent "default" was given' "$T_TMP/err" &&
@@ -304,7 +304,7 @@ rw_bind_mounts () {
     BALE_FORCE_COPY=$force build r14 --no-cache || return 1
     r=$T_TMP/r14/rootfs
     [ "$(cat "$r/got")" = changed ] && [ "$(cat "$r/got2")" = w ] && [ "$(cat "$r/got3")" = t ] &&
-      [ "$(cat "$ctx/sub/f")" = orig ] && [ ! -e "$ctx/sub/n" ] && [ ! -e "$r/m" ] && [ ! -e "$r/o/t" ] &&
+      [ "$(cat "$ctx/sub/f")" = orig ] && [ ! -e "$ctx/sub/n" ] && [ -z "$(ls -A "$r/m")" ] && [ ! -e "$r/o/t" ] &&
       [ -z "$(ls -A "$BALE_STORE/tmp")" ] || { echo "BALE_FORCE_COPY=$force"; return 1; }
   done
 }

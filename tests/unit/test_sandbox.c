@@ -613,8 +613,9 @@ test_upper_as_layer (void **state)
   while (archive_read_next_header (a, &e) == ARCHIVE_OK)
     strbuf_addf (&names, "%s\n", archive_entry_pathname (e));
   archive_read_free (a);
+  /* run/cache: the mount point of the step's tmpfs, which stays as BuildKit leaves it. */
   assert_string_equal (names.buf, ".wh.victim\ndata/\ndata/.wh..wh..opq\ndata/new\netc/\n"
-                                  "etc/x\n");
+                                  "etc/x\nrun/\nrun/cache/\n");
   strbuf_release (&names);
 }
 
@@ -752,25 +753,42 @@ test_extra_mounts (void **state)
 {
   struct fixture *f = *state;
   cleanup_free char *src = xasprintf ("%s/src", f->dir);
+  cleanup_free char *file = xasprintf ("%s/src/file", f->dir);
   struct sandbox_mount mounts[] = {
     { SANDBOX_MOUNT_BIND, src, "/mnt/ro", true, NULL, NULL, false },
     { SANDBOX_MOUNT_TMPFS, NULL, "/cache/deep", false, "size=1m", NULL, false },
     { SANDBOX_MOUNT_BIND, src, "/data/rw", false, NULL, NULL, false },
+    { SANDBOX_MOUNT_BIND, file, "/f/deep/file", true, NULL, NULL, false },
   };
   struct sandbox_spec spec;
+  struct stat st;
 
   sh ("mkdir -p %s && echo secret > %s/file", src, src);
   spec_for (f, &spec, NULL);
   spec.mounts = mounts;
-  spec.n_mounts = 3;
+  spec.n_mounts = 4;
   ASSERT_RUN (f, &spec, "cat /mnt/ro/file; touch /mnt/ro/x 2>/dev/null || echo ro; "
-                        "echo c > /cache/deep/c && cat /cache/deep/c; echo w > /data/rw/w",
-              "secret\nro\nc\n");
+                        "echo c > /cache/deep/c && cat /cache/deep/c; echo w > /data/rw/w; "
+                        "cat /f/deep/file",
+              "secret\nro\nc\nsecret\n");
   assert_true (exists (src, "w"));
-  /* The mount points were created for the step only. */
-  assert_false (exists (f->upper, "mnt"));
-  assert_false (exists (f->upper, "cache"));
-  assert_false (exists (f->upper, "data/rw"));
+  /* As BuildKit leaves them: the directories made for the mounts stay, empty, 0755 root; the
+     empty file made for a file mount goes. */
+  assert_true (exists (f->upper, "mnt/ro"));
+  assert_true (exists (f->upper, "cache/deep"));
+  assert_true (exists (f->upper, "data/rw"));
+  assert_true (exists (f->upper, "f/deep"));
+  assert_false (exists (f->upper, "f/deep/file"));
+  assert_false (exists (f->upper, "cache/deep/c"));
+  {
+    cleanup_free char *p = xasprintf ("%s/cache/deep", f->upper);
+    assert_int_equal (stat (p, &st), 0);
+    assert_int_equal (st.st_mode & 07777, 0755);
+    assert_int_equal (st.st_uid, 0);
+  }
+  /* The sandbox's own mount points never stay. */
+  assert_false (exists (f->upper, "proc"));
+  assert_false (exists (f->upper, "etc/hosts"));
 }
 
 static void
@@ -800,7 +818,7 @@ test_copy_root (void **state)
   assert_false (exists (copy, "proc"));
   assert_false (exists (copy, "dev"));
   assert_false (exists (copy, "sys"));
-  assert_false (exists (copy, "cache"));
+  assert_true (exists (copy, "cache/x")); /* a step's mount point stays, as in overlay mode */
   assert_false (exists (f->upper, "made"));
   sandbox_result_release (&res);
 }
@@ -863,7 +881,8 @@ test_stdin_scratch (void **state)
   close (in[0]);
   assert_string_equal (out, "from stdin\nbin\ndev\netc\nproc\nsys\n");
   sandbox_result_release (&res);
-  assert_false (exists (f->upper, "bin"));
+  assert_true (exists (f->upper, "bin")); /* a step's mount point stays (BuildKit) */
+  assert_false (exists (f->upper, "proc"));
 }
 
 /* WORKDIR through a /proc/self/fd link must not reach a directory of bale's (CVE-2024-21626). */

@@ -170,7 +170,7 @@ static const char *const corpus_env[] = { "PWD=/home", "SHELL=bash", "KOREAN=한
 static bool
 envvar_row (size_t lineno, const char *src, const char *expected)
 {
-  struct words_env env = { corpus_env, 4 };
+  struct words_env env = { .kv = corpus_env, .n = 4 };
   struct words_lex lx = words_lex_default ('\\');
   bale_error_t err = NULL;
   char *out = NULL, *q;
@@ -257,7 +257,7 @@ env_clear (struct envlist *e)
 static bool
 words_row (size_t lineno, const struct envlist *e, const char *input, char *expected)
 {
-  struct words_env env = { (const char *const *) e->kv, e->n };
+  struct words_env env = { .kv = (const char *const *) e->kv, .n = e->n };
   struct words_lex lx = words_lex_default ('\\');
   bale_error_t err = NULL;
   char **got = NULL, *exp[64], *error_word = (char *) "error", *qg, *qe;
@@ -457,7 +457,7 @@ directive_env (struct data *d, const char *p)
 static int
 data_run (struct data *d, bool split_words, const struct strbuf *in, char **got, char **msg)
 {
-  struct words_env env = { (const char *const *) d->env.kv, d->env.n };
+  struct words_env env = { .kv = (const char *const *) d->env.kv, .n = d->env.n };
   bale_error_t err = NULL;
   char *out, **v;
   size_t len, n;
@@ -581,7 +581,7 @@ static char *
 expand (const struct words_lex *lx, const char *src, size_t len, const char *const *kv, size_t n,
         size_t *out_len)
 {
-  struct words_env env = { kv, n };
+  struct words_env env = { .kv = kv, .n = n };
   bale_error_t err = NULL;
   char *out = NULL;
 
@@ -618,7 +618,7 @@ test_nested (void **state)
 {
   static const char *const kv[] = { "c=C", "b=" };
   struct words_lex lx = words_lex_default ('\\');
-  struct words_env env = { kv, 2 };
+  struct words_env env = { .kv = kv, .n = 2 };
   struct strbuf in = STRBUF_INIT;
   bale_error_t err = NULL;
   size_t i, len;
@@ -652,7 +652,7 @@ time_words (size_t size)
 {
   static const char *const kv[] = { "SP=a  b\tc", "N=x" };
   struct words_lex lx = words_lex_default ('\\');
-  struct words_env env = { kv, 2 };
+  struct words_env env = { .kv = kv, .n = 2 };
   static const char chunk[] = "w$SP \"q $N\" '${N}' \\  ${N:-y}${U-z} <<  E ";
   struct strbuf in = STRBUF_INIT;
   bale_error_t err = NULL;
@@ -701,7 +701,7 @@ static void
 test_api_edges (void **state)
 {
   static const char *const kv[] = { "K=1", "BARE", "K=2", "=empty-name" };
-  struct words_env env = { kv, 4 };
+  struct words_env env = { .kv = kv, .n = 4 };
   struct words_lex lx = words_lex_default ('\\');
   bale_error_t err = NULL;
   char **v, *out;
