@@ -52,7 +52,13 @@ static struct ctxhash *
 context_index (struct executor *x, bale_error_t *err)
 {
   if (!x->ctxhash)
-    x->ctxhash = ctxhash_open (store_path (x->o->store), x->o->context, err);
+    {
+      /* BuildKit's vertex for the context's transfer; bale reads the files in place. */
+      struct progress_vertex v;
+      progress_vertex_start (&v, x->o->events, "context", "[internal] load build context");
+      x->ctxhash = ctxhash_open (store_path (x->o->store), x->o->context, err);
+      progress_vertex_end (&v, false, x->ctxhash ? NULL : (*err)->msg);
+    }
   return x->ctxhash;
 }
 

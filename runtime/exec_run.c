@@ -938,9 +938,12 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       static bool said;
       cleanup_close int root_fd = -1;
       root = xasprintf ("%s/root", dir);
-      if (!said && x->o->progress)
-        fprintf (x->o->progress, "bale: RUN steps run on a copied root filesystem (slower): "
-                                 "overlayfs cannot be used: %s\n", overlay_why);
+      if (!said)
+        {
+          cleanup_free char *msg = xasprintf ("RUN steps run on a copied root filesystem (slower): "
+                                              "overlayfs cannot be used: %s", overlay_why);
+          progress_vertex_warn (&x->vertex, msg);
+        }
       said = true;
       if (copy_root (x, state, root, err) < 0)
         goto out;
@@ -1014,8 +1017,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.mounts = rm.v;
   spec.n_mounts = rm.n;
   spec.tmpdir = dir;
-  spec.stdout_fd = x->o->progress ? fileno (x->o->progress) : -1;
-  spec.stderr_fd = spec.stdout_fd;
+  spec.stdout_fd = spec.stderr_fd = -1;
+  spec.on_line = x->o->events ? progress_log_line : NULL;
+  spec.line_ctx = &x->vertex;
   prefix = xasprintf ("#%zu ", stepno);
   spec.prefix = prefix;
   if (spec.stdout_fd < 0)
@@ -1063,7 +1067,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   }
   ret = 0;
 out_fd:
-  if (!x->o->progress && spec.stdout_fd >= 0)
+  if (spec.stdout_fd >= 0)
     close (spec.stdout_fd);
 out:
   fsindex_free (index);

@@ -39,10 +39,12 @@ struct exec_image
   struct exec_layer *layers;
   size_t n_layers;
   struct bale_platform platform;
+  json_t *annotations; /* the manifest's annotations (--annotation), or NULL */
 };
 
 struct store;
 struct ignore_matcher;
+struct bale_progress;
 
 /* `bale build --secret id=ID,src=PATH` (path) or `id=ID,env=VAR` (value). */
 struct exec_secret
@@ -66,7 +68,8 @@ struct exec_opts
   const struct ignore_matcher *ignore; /* its .dockerignore */
   bool epoch_set;         /* SOURCE_DATE_EPOCH given: every timestamp is this */
   int64_t epoch;
-  FILE *progress;         /* step lines and RUN output; NULL for quiet */
+  /* Where the build's progress events go (runtime/progress.h); NULL: nowhere. */
+  const struct bale_progress *events;
   const struct exec_secret *secrets;
   size_t n_secrets;
   const struct exec_ssh *ssh;

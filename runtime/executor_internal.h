@@ -4,6 +4,7 @@
 #define BALE_EXECUTOR_INTERNAL_H
 
 #include "runtime/executor.h"
+#include "runtime/progress.h"
 
 /* What a stage has built so far: every layer of its image (base first), and the diff_ids
    of those above the root base image. */
@@ -25,6 +26,7 @@ struct executor
   size_t stepno;              /* steps run so far, for the progress lines */
   int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
   struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
+  struct progress_vertex vertex; /* the step being run, for its output and warnings */
 };
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);

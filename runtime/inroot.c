@@ -78,6 +78,7 @@ struct walk
   bool create;         /* inroot_mkpath: create what is missing */
   bool last_dir;
   inroot_created_fn created;
+  inroot_nondir_fn nondir; /* inroot_mkdirs */
   void *data;
 };
 
@@ -167,7 +168,7 @@ follow (struct walk *w, int fd, const char *rest, char **buf, size_t *links)
   target[n] = '\0';
   if (n == 0)
     return errno = ENOENT, -1;
-  if (is_magic_link (fd, target) || ++*links > MAX_LINKS)
+  if ((w->how & INROOT_NO_SYMLINKS) || is_magic_link (fd, target) || ++*links > MAX_LINKS)
     return errno = ELOOP, -1;
   if (target[0] == '/')
     {
@@ -232,6 +233,23 @@ walk (struct walk *w, const char *path)
         {
           close (fd);
           return -1;
+        }
+      if (w->nondir && !S_ISDIR (st.st_mode))
+        {
+          int action = w->nondir (w->data, w->fds[w->n - 1], name, &st);
+          if (action < 0 || action == INROOT_REPLACE || !S_ISLNK (st.st_mode))
+            close (fd);
+          if (action < 0)
+            return -1;
+          if (action == INROOT_REPLACE)
+            {
+              if (unlinkat (w->fds[w->n - 1], name, 0) < 0)
+                return -1;
+              cur = next - len; /* the same component again: now it is made a directory */
+              continue;
+            }
+          if (!S_ISLNK (st.st_mode))
+            return errno = ENOTDIR, -1;
         }
       if (S_ISLNK (st.st_mode) && !(last && !slash && w->nofollow))
         {
@@ -350,10 +368,17 @@ inroot_open (int rootfd, const char *path, int flags, unsigned how)
     struct open_how oh = { 0 };
 
     oh.flags = (uint64_t) (flags | O_CLOEXEC);
-    oh.resolve = RESOLVE_NO_MAGICLINKS | (how & INROOT_BENEATH ? RESOLVE_BENEATH : RESOLVE_IN_ROOT);
+    oh.resolve = RESOLVE_NO_MAGICLINKS | (how & INROOT_BENEATH ? RESOLVE_BENEATH : RESOLVE_IN_ROOT)
+                 | (how & INROOT_NO_SYMLINKS ? RESOLVE_NO_SYMLINKS : 0);
     for (int i = 0; i < RETRIES; i++)
       {
         int fd = (int) syscall (SYS_openat2, rootfd, path, &oh, sizeof oh);
+        /* ENOSYS after the probe: a seccomp filter installed since (a forked child's). */
+        if (fd < 0 && errno == ENOSYS)
+          {
+            have_openat2 = 0;
+            break;
+          }
         if (fd >= 0 || errno != EAGAIN)
           return fd;
       }
@@ -373,6 +398,22 @@ inroot_mkpath (int rootfd, const char *path, unsigned how, bool last_dir,
 
   if (fd >= 0 || errno != ENOENT)
     return fd;
+  walk_push (&w, rootfd, NULL);
+  fd = walk (&w, path + strspn (path, "/")) < 0 ? -1 : top_fd (&w);
+  {
+    int saved = errno;
+    walk_release (&w);
+    errno = saved;
+  }
+  return fd;
+}
+
+int
+inroot_mkdirs (int rootfd, const char *path, inroot_nondir_fn nondir, void *data)
+{
+  struct walk w = { .create = true, .last_dir = true, .nondir = nondir, .data = data };
+  int fd;
+
   walk_push (&w, rootfd, NULL);
   fd = walk (&w, path + strspn (path, "/")) < 0 ? -1 : top_fd (&w);
   {

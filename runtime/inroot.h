@@ -43,6 +43,8 @@ enum inroot_flags
   INROOT_BENEATH = 1 << 0, /* leaving the root is an error (EXDEV), not clamped: contexts */
   INROOT_NOFOLLOW = 1 << 1, /* inroot_mkpath: a last component that is a symlink is returned
                                itself (inroot_open takes O_NOFOLLOW in its flags instead) */
+  INROOT_NO_SYMLINKS = 1 << 2, /* any symlink met is ELOOP (RESOLVE_NO_SYMLINKS): walks of a
+                                  tree bale listed itself, which must not be redirected */
 };
 
 /*
@@ -67,6 +69,25 @@ typedef int (*inroot_created_fn) (void *data, int parent, const struct stat *bef
  */
 int inroot_mkpath (int rootfd, const char *path, unsigned how, bool last_dir,
                    inroot_created_fn created, void *data);
+
+/* What inroot_mkdirs does with a symlink or another non-directory where it needs a directory:
+   INROOT_FOLLOW follows a symlink (anything else is then ENOTDIR), INROOT_REPLACE unlinks it
+   and makes a directory in its place; -1 stops the walk (set errno). */
+enum inroot_nondir
+{
+  INROOT_FOLLOW,
+  INROOT_REPLACE,
+};
+typedef int (*inroot_nondir_fn) (void *data, int parent, const char *name, const struct stat *st);
+
+/*
+ * mkdir -p of path inside the root, asking nondir about every non-directory on the way: a
+ * layer applied over a merged root follows the symlinks of its own layer but replaces those
+ * of the layers below, as overlayfs shows an upper directory over a lower symlink. Always the
+ * walk, since the kernel would follow every symlink. An O_PATH fd of the directory, or -1
+ * with errno.
+ */
+int inroot_mkdirs (int rootfd, const char *path, inroot_nondir_fn nondir, void *data);
 
 /*
  * Read a small text file of an image (/etc/passwd, /etc/group) into sb: opened inside the

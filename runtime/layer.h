@@ -230,6 +230,22 @@ int snapshot_gc (int snapdir_fd, snapshot_live_fn live, void *ctx, int64_t *free
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+enum layer_reader_flags
+{
+  LAYER_READER_XZ_BZIP2 = 1 << 0, /* also xz and bzip2: image archives (bale load), ADD */
+};
+
+/*
+ * A libarchive read handle for image data (layers, image archives, cache blobs, ADD sources):
+ * the one place that says which compressions are read. Exactly none, gzip and zstd, with
+ * LAYER_READER_XZ_BZIP2 also xz and bzip2, each decompressed in-process. Never
+ * archive_read_support_filter_all: it would run lrzip, lzop, grzip... from PATH as root on the
+ * archive's bytes (CVE-2014-9357 class). A libarchive built without zlib, libzstd, liblzma or
+ * libbz2 falls back to an external program and says so with ARCHIVE_WARN: that is an error
+ * here. No format is enabled: the caller adds tar or raw. Free with archive_read_free.
+ */
+struct archive *layer_reader_new (unsigned flags, bale_error_t *err);
+
 /* Called for each entry of a layer. e is valid only during the call; its data may be read
    from a with archive_read_data. */
 typedef int (*layer_entry_fn) (void *ctx, struct archive *a, struct archive_entry *e,

@@ -21,6 +21,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
 #include "runtime/seccomp.h"
 #include "common/banned.h"
@@ -125,7 +126,8 @@ restore_signals (const struct sigaction old[3], const sigset_t *saved_mask)
 static int
 check_spec (const struct sandbox_spec *spec, bale_error_t *err)
 {
-  if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+  /* An empty argv[0] is left to the exec, which reports it as runc does ("" is not found). */
+  if (spec->argv == NULL || spec->argv[0] == NULL)
     return bale_make_error (err, 0, "%s: no command to run", spec->name ? spec->name : "RUN");
   if ((spec->upperdir == NULL || spec->workdir == NULL || spec->force_copy)
       && spec->copy_root == NULL)
@@ -281,8 +283,6 @@ remove_stubs (struct supervisor *sv, const char *base)
   for (size_t i = sv->n_stubs; i-- > 0 && basefd >= 0;)
     {
       char *path = sv->stubs[i].path, *slash = strrchr (path, '/');
-      struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                              .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
       cleanup_close int dirfd = -1;
       struct stat st, parent;
       int r = -1;
@@ -290,7 +290,7 @@ remove_stubs (struct supervisor *sv, const char *base)
       if (slash == NULL) /* not from us: the step can write to the pipe as root */
         continue;
       *slash = '\0';
-      dirfd = (int) syscall (SYS_openat2, basefd, *path ? path + 1 : ".", &how, sizeof how);
+      dirfd = inroot_open (basefd, path, O_RDONLY | O_DIRECTORY, INROOT_BENEATH | INROOT_NO_SYMLINKS);
       if (dirfd < 0 || fstat (dirfd, &parent) < 0
           || fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue;
@@ -363,6 +363,9 @@ make_stdio (struct rt_sbx_plan *plan, struct supervisor *sv, int pipes[2][2], ba
         return bale_make_error (err, errno, "cannot create the output pipe");
       sv->streams[i].fd = pipes[i][0];
       sv->streams[i].out = i == 0 ? spec->stdout_fd : spec->stderr_fd;
+      sv->streams[i].on_line = spec->on_line;
+      sv->streams[i].line_ctx = spec->line_ctx;
+      sv->streams[i].stream = i + 1;
       pipes[i][0] = -1;
     }
   plan->out_fd = pipes[0][1];

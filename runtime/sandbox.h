@@ -133,6 +133,10 @@ struct sandbox_spec
      through a pump that writes every line as `prefix line` to the same fds and keeps the
      last SANDBOX_TAIL_LINES lines in sandbox_result.tail. */
   const char *prefix;
+  /* Prefix mode: when set, each line goes to on_line (stream 1 stdout, 2 stderr; the line
+     without its newline) instead of the fds; the tail is kept all the same. */
+  void (*on_line) (void *ctx, int stream, const char *line, size_t len);
+  void *line_ctx;
   const char *tmpdir; /* scratch space of the sandbox itself; NULL: $TMPDIR or /tmp */
 };
 

@@ -136,36 +136,66 @@ build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
   return envp;
 }
 
-/* execvpe with the step's PATH, not bale's: glibc's execvpe searches the PATH of the calling
-   process's environment. */
+/* Go's syscall.Errno text, as runc prints it: glibc's, lower-cased. */
+static char *
+go_strerror (int errnum)
+{
+  char *s = xstrdup (strerror (errnum));
+
+  if (s[0] >= 'A' && s[0] <= 'Z')
+    s[0] = (char) (s[0] - 'A' + 'a');
+  return s;
+}
+
+/* As runc 1.1 starts a process (libcontainer/standard_init_linux.go), in its words: Go 1.19's
+   exec.LookPath finds argv[0] with the step's PATH (stat, any execute bit; a name found through
+   a PATH entry that is not absolute is refused), then faccessat(X_OK, AT_EACCESS). Those
+   failures mean the process never started: docker run exits 127, 126 or 125 by the message.
+   execve fails after the start: runc init prints "exec NAME: ERR" where the command's stderr
+   goes and exits 1, which is what the step or `bale run` then reports. */
 static void __attribute__ ((noreturn))
 exec_command (int sync, const char *const *argv, char **envp)
 {
   const char *path = DEFAULT_PATH;
-  int saved = ENOENT;
+  char *file = NULL;
+  struct stat st;
 
   if (strchr (argv[0], '/'))
     {
-      execve (argv[0], (char *const *) argv, envp);
-      rt_sbx_die (sync, errno, "cannot execute '%s'", argv[0]);
+      if (stat (argv[0], &st) < 0)
+        rt_sbx_die (sync, errno, "exec: \"%s\": stat %s: %s", argv[0], argv[0], go_strerror (errno));
+      if (S_ISDIR (st.st_mode) || !(st.st_mode & 0111))
+        rt_sbx_die (sync, EACCES, "exec: \"%s\": permission denied", argv[0]);
+      file = xstrdup (argv[0]);
     }
-  for (char **e = envp; *e; e++)
+  for (char **e = envp; !file && *e; e++)
     if (strncmp (*e, "PATH=", 5) == 0)
       path = *e + 5;
-  while (*path)
+  /* filepath.SplitList: no entry at all in an empty PATH; an empty entry is "." */
+  for (const char *p = path; !file && *path && p;)
     {
-      size_t n = strcspn (path, ":");
-      char *file = xasprintf ("%.*s%s%s", (int) n, path, n ? "/" : "", argv[0]);
+      size_t n = strcspn (p, ":");
+      char *dir = n ? xstrndup (p, n) : xstrdup (".");
+      char *cand = xasprintf ("%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/", argv[0]);
 
-      execve (file, (char *const *) argv, envp);
-      /* As execvp: a file that exists but cannot run (EACCES) is the error to report, even
-         when a later PATH entry does not have the name at all. */
-      if (errno != ENOENT && errno != ENOTDIR)
-        saved = errno;
-      free (file);
-      path += n + (path[n] == ':');
+      if (stat (cand, &st) == 0 && !S_ISDIR (st.st_mode) && (st.st_mode & 0111))
+        {
+          if (dir[0] != '/')
+            rt_sbx_die (sync, 0, "exec: \"%s\": cannot run executable found relative to current directory", argv[0]);
+          file = cand;
+        }
+      else
+        free (cand);
+      free (dir);
+      p = p[n] ? p + n + 1 : NULL;
     }
-  rt_sbx_die (sync, saved, "cannot execute '%s': not found in $PATH", argv[0]);
+  if (!file)
+    rt_sbx_die (sync, ENOENT, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+  if (faccessat (AT_FDCWD, file, X_OK, AT_EACCESS) < 0)
+    rt_sbx_die (sync, errno, "exec %s: %s", file, go_strerror (errno));
+  execve (file, (char *const *) argv, envp);
+  dprintf (2, "exec %s: %s\n", file, go_strerror (errno));
+  _exit (1);
 }
 
 /* Close every fd from 3 up but those in keep. Neither the command nor, through /proc/1/fd,

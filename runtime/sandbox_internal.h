@@ -87,6 +87,9 @@ struct rt_sbx_stream
 {
   int fd;           /* read end, -1 once at EOF */
   int out;          /* where prefixed lines go */
+  void (*on_line) (void *ctx, int stream, const char *line, size_t len); /* or this */
+  void *line_ctx;
+  int stream;       /* 1 stdout, 2 stderr */
   struct strbuf partial; /* the line being collected */
 };
 struct rt_sbx_tail

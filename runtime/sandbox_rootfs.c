@@ -31,7 +31,7 @@ struct rootfs
   int rootfd;      /* O_PATH fd of the new root, before pivot_root */
 };
 
-/* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what openat2 resolved
+/* "/proc/self/fd/N": mounting on an fd's magic link mounts exactly on what the resolver found
    inside the root, never on a path an image symlink redirects to the host (runc's approach). */
 static const char *
 fd_path (int fd, char buf[static 64])
@@ -269,7 +269,10 @@ mount_dev (const struct rootfs *r)
   for (size_t i = 0; i < sizeof devices / sizeof *devices; i++)
     bind_device (r, devfd, devices[i]);
   for (size_t i = 0; i < sizeof links / sizeof *links; i++)
-    if (symlinkat (links[i][0], devfd, links[i][1]) < 0)
+    /* runc makes /dev/core only when the kernel has a /proc/kcore (runc's own /proc, the
+       host's: ours too before pivot_root). */
+    if ((strcmp (links[i][1], "core") != 0 || access ("/proc/kcore", F_OK) == 0)
+        && symlinkat (links[i][0], devfd, links[i][1]) < 0)
       rt_sbx_die (sync, errno, "cannot create '/dev/%s'", links[i][1]);
   if (mkdirat (devfd, "pts", 0755) < 0 || mkdirat (devfd, "shm", 01777) < 0
       || mkdirat (devfd, "mqueue", 0755) < 0)

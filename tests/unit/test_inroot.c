@@ -179,6 +179,11 @@ static const struct shape shapes[] = {
   { "etc/../etc/passwd", O_RDONLY, INROOT_BENEATH, "etc/passwd", 0 },
   { "in-rel", O_RDONLY, INROOT_BENEATH, "dir/file", 0 },
   { "to-sub/../file", O_RDONLY, INROOT_BENEATH, NULL, EXDEV },
+  /* A tree bale listed itself: no symlink at all. */
+  { "dir/file", O_RDONLY, INROOT_BENEATH | INROOT_NO_SYMLINKS, "dir/file", 0 },
+  { "in-rel", O_RDONLY, INROOT_BENEATH | INROOT_NO_SYMLINKS, NULL, ELOOP },
+  { "abs-mid/file", O_RDONLY, INROOT_NO_SYMLINKS, NULL, ELOOP },
+  { "in-rel", O_PATH | O_NOFOLLOW, INROOT_BENEATH | INROOT_NO_SYMLINKS, "in-rel", 0 },
 };
 
 static void
