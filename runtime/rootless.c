@@ -79,7 +79,8 @@ rootless_mode (void)
 {
   const char *v = getenv (ENV_NAME);
 
-  if (v == NULL || geteuid () != 0)
+  /* The variable alone proves nothing: real root that inherited it is still real root. */
+  if (v == NULL || geteuid () != 0 || !rootless_userns ())
     return ROOTLESS_NONE;
   return strncmp (v, "subids ", 7) == 0 ? ROOTLESS_SUBIDS : ROOTLESS_ONE_ID;
 }

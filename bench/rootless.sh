@@ -1,0 +1,76 @@
+#!/bin/sh
+# Rootless cost: the same builds as root, as an ordinary user with a subordinate range, and as
+# a user without one (one id, chown answered through seccomp user notification), each with
+# --no-cache, best of RUNS (default 3), and the ratios to root:
+#   copy:   `FROM busybox` + `COPY . /app` of 20,000 files and 200 MB (bench/mkcontext.sh);
+#   steps:  30 trivial RUN steps on busybox (per-step overhead);
+#   chown:  `RUN cp -a /bin /b && chown -R 1:1 /b` and 2,000 files touched and chowned;
+#   debian: `RUN cp -a /usr/share /opt/x && chown -R 33:33 /opt/x` on the Debian base of the
+#           integration tests (/var/tmp/bale-test-debian-bookworm-minbase.tar) when present.
+# Needs root (it creates and removes the two users) and uidmap.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bale=$(cd "$(dirname "${BALE:-$here/../bale}")" && pwd)/bale
+runs=${RUNS:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/bale-bench-rootless.XXXXXX")
+u=balebench$$
+u1=balebench1x$$
+useradd -m -s /bin/sh "$u"
+useradd -m -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$u1"
+trap 'userdel -r "$u" > /dev/null 2>&1; userdel -r "$u1" > /dev/null 2>&1; rm -rf "$work"' EXIT
+chmod 755 "$work"
+
+sh "$here/mkcontext.sh" "$work/copy" 20000 200 > /dev/null
+printf 'FROM busybox\nCOPY . /app\n' > "$work/copy/Dockerfile"
+mkdir -p "$work/steps" "$work/chown" "$work/debian"
+echo 'FROM busybox' > "$work/steps/Dockerfile"
+i=0
+while [ $i -lt 30 ]; do echo "RUN echo step $i > /step$i" >> "$work/steps/Dockerfile"; i=$((i + 1)); done
+printf '%s\n' 'FROM busybox' \
+  'RUN mkdir /t && cd /t && i=0; while [ $i -lt 2000 ]; do echo $i > f$i; i=$((i+1)); done; chown -R 1:1 /t' \
+  > "$work/chown/Dockerfile"
+printf '%s\n' 'FROM debian:bookworm' 'RUN cp -a /usr/share /opt/x && chown -R 33:33 /opt/x' \
+  > "$work/debian/Dockerfile"
+chmod -R a+rX "$work"
+sh "$here/../examples/busybox-image.sh" "$work/busybox.tar" > /dev/null
+deb=/var/tmp/bale-test-debian-bookworm-minbase.tar
+benches="copy steps chown"
+if [ -s "$deb" ]; then
+  (T_TMP=$work BALE=$bale BALE_STORE=$work/rootstore sh -c ". '$here/../tests/integration/debian_base.sh' && pack") > /dev/null
+  chmod a+r "$work/debian.tar"
+  benches="$benches debian"
+fi
+
+# as WHO CMD...: root (with its own store) or one of the users (their default store).
+as () {
+  who=$1
+  shift
+  if [ "$who" = root ]; then BALE_STORE=$work/rootstore "$@"; else runuser -u "$who" -- "$@"; fi
+}
+for who in root "$u" "$u1"; do
+  as "$who" "$bale" load -i "$work/busybox.tar" > /dev/null
+  [ -f "$work/debian.tar" ] && as "$who" "$bale" load -i "$work/debian.tar" > /dev/null
+done
+
+best () {
+  b=
+  n=0
+  while [ $n -lt "$runs" ]; do
+    sync
+    s=$(date +%s.%N)
+    as "$1" "$bale" build -q --no-cache -t "bench/$2" "$work/$2" > /dev/null
+    t=$(echo "$(date +%s.%N) - $s" | bc -l)
+    if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+    n=$((n + 1))
+  done
+  echo "$b"
+}
+
+printf '%-8s %9s %9s %9s %8s %8s\n' bench root subids one-id ratio ratio1
+for bench in $benches; do
+  r=$(best root "$bench")
+  s=$(best "$u" "$bench")
+  o=$(best "$u1" "$bench")
+  printf '%-8s %8.2fs %8.2fs %8.2fs %8.3f %8.3f\n' "$bench" "$r" "$s" "$o" \
+    "$(echo "$s / $r" | bc -l)" "$(echo "$o / $r" | bc -l)"
+done
