@@ -28,6 +28,9 @@ buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err
     case 0x102:
       o->platform = arg;
       return 1;
+    case 0x103:
+      o->check = true;
+      return 1;
     case 0x101:
       {
         const char *eq = strchr (arg, '=');
@@ -74,19 +77,33 @@ buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool le
 {
   struct plan_opts po = { 0 };
 
+  /* The parser's warnings come back from the planner as NoEmptyContinuation checks. */
   if (bale_parse_file_checked (o->dockerfile, df, err) < 0)
     return -1;
-  cli_print_diagnostics ((*df)->warnings);
   po.target = o->target;
   po.build_args = (const char *const *) o->build_args;
   po.n_build_args = o->n_build_args;
   po.platform = o->platform;
   po.resolve = resolve;
   po.resolve_ctx = ctx;
-  po.lenient = lenient;
+  po.lenient = lenient || o->check;
+  /* BuildKit checks every stage when no target is given. */
+  po.all_stages = o->check && o->target == NULL;
   if (plan_build (*df, &po, plan, err) < 0)
     return -1;
   cli_print_diagnostics ((*plan)->warnings);
+  return 0;
+}
+
+int
+buildopts_check_report (const struct plan *plan)
+{
+  if (plan->n_lint_warnings == 0)
+    puts ("Check complete, no warnings found.");
+  else if (plan->n_lint_warnings == 1)
+    puts ("Check complete, 1 warning has been found!");
+  else
+    printf ("Check complete, %d warnings have been found!\n", plan->n_lint_warnings);
   return 0;
 }
 

@@ -18,13 +18,14 @@ struct buildopts
   char **build_args; /* "K=V", bare K resolved from the environment or dropped */
   size_t n_build_args, alloc_build_args;
   char *dockerfile; /* the path actually read */
+  bool check;       /* --check: run the build checks of every stage, build nothing */
 };
 
 /* The getopt_long entries for the shared options; `bale build` appends its own. */
 #define BUILDOPTS_LONG                                                                             \
   { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
       { "build-arg", required_argument, NULL, 0x101 },                                             \
-      { "platform", required_argument, NULL, 0x102 }
+      { "platform", required_argument, NULL, 0x102 }, { "check", no_argument, NULL, 0x103 }
 
 /* Handle option c if it is a shared one: 1 when handled, 0 when not, -1 on a bad value. */
 int buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err);
@@ -33,6 +34,8 @@ int buildopts_finish (struct buildopts *o, const char *cmd, int argc, char **arg
 /* Parse the Dockerfile and compile it; warnings of both are printed to stderr. */
 int buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool lenient,
                     struct bale_dockerfile **df, struct plan **plan, bale_error_t *err);
+/* After buildopts_plan with --check: say how many check warnings were printed. */
+int buildopts_check_report (const struct plan *plan);
 void buildopts_release (struct buildopts *o);
 
 #endif
