@@ -10,6 +10,7 @@
 #include "cli/buildopts.h"
 #include "cli/cli.h"
 #include "common/error.h"
+#include "runtime/ignore.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -76,6 +77,8 @@ buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool le
                 struct bale_dockerfile **df, struct plan **plan, bale_error_t *err)
 {
   struct plan_opts po = { 0 };
+  struct ignore_matcher *ignore = NULL;
+  int r;
 
   /* The parser's warnings come back from the planner as NoEmptyContinuation checks. */
   if (bale_parse_file_checked (o->dockerfile, df, err) < 0)
@@ -89,7 +92,16 @@ buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool le
   po.lenient = lenient || o->check;
   /* BuildKit checks every stage when no target is given. */
   po.all_stages = o->check && o->target == NULL;
-  if (plan_build (*df, &po, plan, err) < 0)
+  /* CopyIgnoredFile reads the context's .dockerignore; a bad one fails the build later. */
+  {
+    bale_error_t e = NULL;
+    if (o->context && ignore_matcher_load (o->context, o->dockerfile, &ignore, &e) == 0)
+      po.ignore = ignore;
+    bale_error_release (&e);
+  }
+  r = plan_build (*df, &po, plan, err);
+  ignore_matcher_free (ignore);
+  if (r < 0)
     return -1;
   cli_print_diagnostics ((*plan)->warnings);
   return 0;

@@ -922,6 +922,11 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
         }
       if (dispatch_expand (p, st, &n->args[i].span, n->args[i].value, n->args[i].len, &v, err) < 0)
         return -1;
+      /* the build context's files only: not --from, not a URL or a git remote of ADD */
+      if (s->from.stage < 0 && s->from.image == NULL
+          && !(is_add && (strncmp (v, "http://", 7) == 0 || strncmp (v, "https://", 8) == 0
+                          || strncmp (v, "git@", 4) == 0 || strncmp (v, "git://", 6) == 0)))
+        plan_lint_copy_source (p, n, v);
       argv_push (&s->argv, &s->argc, v);
       free (v);
     }

@@ -16,6 +16,8 @@
 #include "codegen/plan.h"
 #include "codegen/kv.h"
 #include "lexer/words.h"
+#include "codegen/dispatch.h"
+#include "runtime/ignore.h"
 #include "runtime/registry.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -245,6 +247,35 @@ plan_lint_vars_report (struct plan *p, struct plan_stage *st, const struct bale_
         plan_lint (p, n, &n->span, LINT_UNDEFINED_VAR, "Usage of undefined variable '$%s'", name);
     }
   cleanup_strvp (&keys);
+}
+
+/* ---- the .dockerignore -------------------------------------------------------------------- */
+
+/* validateCopySourcePath: not when an exception could bring the path back; "." and "/" only
+   when every entry of the root is excluded. */
+void
+plan_lint_copy_source (struct plan *p, const struct bale_node *n, const char *src)
+{
+  cleanup_free char *clean = NULL;
+  const char *rel;
+
+  if (p->ignore == NULL || ignore_has_exceptions (p->ignore))
+    return;
+  /* filepath.Clean, relative paths kept relative */
+  if (src[0] == '/')
+    clean = dispatch_clean_path (src);
+  else
+    {
+      cleanup_free char *abs = xasprintf ("/%s", src);
+      cleanup_free char *c = dispatch_clean_path (abs);
+      clean = xstrdup (c[1] ? c + 1 : ".");
+    }
+  rel = clean;
+  if ((strcmp (rel, ".") == 0 || strcmp (rel, "/") == 0) && !ignore_ignores_root (p->ignore))
+    return;
+  if (ignore_matches (p->ignore, rel))
+    plan_lint (p, n, &n->span, LINT_COPY_IGNORED_FILE, "Attempting to %s file \"%s\" that is excluded by .dockerignore",
+               n->kind == BALE_I_ADD ? "Add" : "Copy", rel);
 }
 
 /* ---- secrets -------------------------------------------------------------------------------- */

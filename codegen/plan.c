@@ -786,6 +786,7 @@ setup (struct plan *p, const struct plan_opts *o, bale_error_t *err)
 {
   size_t i;
 
+  p->ignore = o->ignore;
   if (platform_host (&p->build_platform, err) < 0)
     return -1;
   if (o->platform)

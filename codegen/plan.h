@@ -140,6 +140,8 @@ struct plan_opts
   /* Dispatch every stage, not only those the target needs (`bale lint`, `--check`: BuildKit
      checks all stages when no target is given). */
   bool all_stages;
+  /* The build context's .dockerignore, for CopyIgnoredFile; NULL: none known. Borrowed. */
+  const struct ignore_matcher *ignore;
 };
 
 struct plan
@@ -162,6 +164,7 @@ struct plan
   int n_lint_called;
   int n_lint_warnings;
   const struct bale_node *lint_node; /* the instruction being dispatched: UndefinedVar's place */
+  const struct ignore_matcher *ignore; /* plan_opts' */
   struct bale_dockerfile **triggers; /* parsed ONBUILD triggers, owned */
   size_t n_triggers;
 };
@@ -200,11 +203,14 @@ void plan_lint_from (struct plan *p, const struct bale_node *from, const struct 
                      const struct bale_flag *platform);
 /* UndefinedVar for the variables a word of n looked up without finding them. */
 struct plan_lint_vars;
+struct ignore_matcher;
 struct plan_lint_vars *plan_lint_vars_new (void);
 void plan_lint_vars_hook (struct plan_lint_vars *v, struct words_lex *lx);
 void plan_lint_vars_report (struct plan *p, struct plan_stage *st, const struct bale_node *n,
                             struct plan_lint_vars *v);
 void plan_lint_vars_free (struct plan_lint_vars *v);
+/* CopyIgnoredFile for one source of a COPY or ADD from the build context. */
+void plan_lint_copy_source (struct plan *p, const struct bale_node *n, const char *src);
 /* SecretsUsedInArgOrEnv for one ARG or ENV key. */
 void plan_lint_secret_key (struct plan *p, const struct bale_node *n, const char *instruction, const char *key);
 /* error=true: every warning so far, then "lint violation found for rules: ..." into *err. */

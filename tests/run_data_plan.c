@@ -20,6 +20,7 @@
 #include "codegen/oci.h"
 #include "codegen/plan.h"
 #include "common/error.h"
+#include "runtime/ignore.h"
 #include "common/xalloc.h"
 #include "tests/run_data.h"
 #include "tests/testutil.h"
@@ -115,6 +116,21 @@ apply_opts (const struct data_case *c, struct plan_opts *po, const char ***args,
         po->target = v;
       else if (strcmp (k, "--platform") == 0)
         po->platform = v;
+      else if (strcmp (k, "--dockerignore") == 0)
+        {
+          /* the .dockerignore's lines, comma-separated */
+          struct ignore_matcher *m = NULL;
+          bale_error_t e = NULL;
+          char *text = xstrdup (v), *q;
+
+          for (q = text; *q; q++)
+            if (*q == ',')
+              *q = '\n';
+          if (ignore_matcher_parse (text, strlen (text), &m, &e) < 0)
+            test_fail ("%s: bad --dockerignore: %s", c->name, e->msg);
+          free (text);
+          po->ignore = m;
+        }
       else
         test_fail ("%s: unknown option %s", c->name, k);
     }
@@ -204,6 +220,7 @@ data_run_plan_case (const struct data_case *c, struct strbuf *out)
   bale_error_release (&err);
   plan_free (p);
   bale_dockerfile_free (df);
+  ignore_matcher_free ((struct ignore_matcher *) po.ignore);
   free (args);
   return ok;
 }
