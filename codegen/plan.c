@@ -946,6 +946,16 @@ plan_build (const struct bale_dockerfile *df, const struct plan_opts *o, struct 
   *out = p;
   return 0;
 fail:
+  /* `bale lint` reports the checks' warnings with the error, as BuildKit's lint result
+     carries both (plan_lint_finish has already moved them when it is the error). */
+  if (o->all_stages && p->warnings)
+    {
+      bale_error_t chain = p->warnings;
+
+      p->warnings = NULL;
+      bale_error_join (&chain, err);
+      *err = chain;
+    }
   plan_free (p);
   return -1;
 }
