@@ -3,12 +3,14 @@
 #include <config.h>
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "common/error.h"
+#include "runtime/rootless.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -74,6 +76,18 @@ cli_print_warnings (bale_error_t chain)
   cli_print_diagnostics (chain);
 }
 
+/* Commands that never touch the store or a sandbox need no user namespace. */
+static bool
+needs_userns (const char *name)
+{
+  static const char *const plain[] = { "parse", "plan", "login", "logout" };
+
+  for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+    if (strcmp (name, plain[i]) == 0)
+      return false;
+  return true;
+}
+
 static int
 parse_global (int argc, char **argv, struct cli_global *g)
 {
@@ -122,7 +136,12 @@ main (int argc, char **argv)
       return 2;
     }
   optind = 0;
-  ret = subcommands[i].fn (argc - first, argv + first, &g, &err);
+  /* First of all, while the process has one thread and nothing open: as an ordinary user,
+     become root of a user namespace (runtime/rootless.h). */
+  if (needs_userns (argv[first]) && rootless_enter (&err) < 0)
+    ret = -1;
+  else
+    ret = subcommands[i].fn (argc - first, argv + first, &g, &err);
   store_close (g.opened);
   if (ret < 0)
     {

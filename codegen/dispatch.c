@@ -795,18 +795,28 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
         }
       else if (strcmp (f->name, "network") == 0)
         {
+          const char *mode = f->value ? f->value : "";
+          /* BuildKit's modes; a named network (docker's bridge and the like) bale has not. */
+          if (strcmp (mode, "default") != 0 && strcmp (mode, "none") != 0 && strcmp (mode, "host") != 0)
+            return plan_error_at (p, &f->span, err, "RUN --network: unsupported network mode "
+                                  "'%s' (want default, none or host)", mode);
           free (s->network);
-          s->network = xstrdup (f->value ? f->value : "default");
+          s->network = xstrdup (mode);
         }
       else if (strcmp (f->name, "security") == 0)
         {
+          const char *mode = f->value ? f->value : "";
+          if (strcmp (mode, "sandbox") != 0 && strcmp (mode, "insecure") != 0)
+            return plan_error_at (p, &f->span, err, "RUN --security: unsupported security mode "
+                                  "'%s' (want sandbox or insecure)", mode);
           free (s->security);
-          s->security = xstrdup (f->value ? f->value : "sandbox");
+          s->security = xstrdup (mode);
         }
     }
-  if (s->security && strcmp (s->security, "insecure") == 0)
+  if (s->security && strcmp (s->security, "insecure") == 0 && !p->allow_insecure)
     return plan_error_at (p, &flag (n, "security")->span, err,
-                          "RUN --security=insecure is not supported: bale runs every step sandboxed");
+                          "RUN --security=insecure runs the step with every capability and no "
+                          "seccomp filter: it needs `bale build --allow security.insecure`");
   if (n->n_heredocs > 0 && !n->json)
     {
       struct bale_heredoc hd = { 0 };

@@ -933,6 +933,7 @@ plan_build (const struct bale_dockerfile *df, const struct plan_opts *o, struct 
   size_t i;
 
   p->df = df;
+  p->allow_insecure = o->allow_insecure;
   if (setup (p, o, err) < 0 || build_stages (p, o, err) < 0 || build_graph (p, o, err) < 0)
     goto fail;
   for (i = 0; i < p->n_stages; i++)

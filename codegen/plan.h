@@ -142,6 +142,9 @@ struct plan_opts
   bool all_stages;
   /* The build context's .dockerignore, for CopyIgnoredFile; NULL: none known. Borrowed. */
   const struct ignore_matcher *ignore;
+  /* `--allow security.insecure`: RUN --security=insecure is granted (BuildKit's entitlement);
+     without it such a RUN is an error at its line. */
+  bool allow_insecure;
 };
 
 struct plan
@@ -155,6 +158,7 @@ struct plan
   struct kvlist global_args; /* automatic platform args, then meta ARGs with values */
   struct kvlist build_args;  /* as given */
   struct kvlist proxy_env;   /* proxy build args: given to RUN, never in history */
+  bool allow_insecure;       /* plan_opts.allow_insecure */
   bool *consumed;            /* per build arg: an ARG declared it */
   char **unused_build_args;  /* build args no ARG consumed */
   size_t n_unused;

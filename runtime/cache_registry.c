@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/cache_registry.h"
+#include "runtime/layer.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -215,10 +216,10 @@ unpack_layer (struct store *s, const char *from, const struct cache_entry *e, ba
 
   if (ret == 0)
     {
-      a = archive_read_new ();
-      if (archive_read_support_filter_gzip (a) != ARCHIVE_OK
-          || archive_read_support_filter_zstd (a) != ARCHIVE_OK
-          || archive_read_support_format_raw (a) != ARCHIVE_OK
+      a = layer_reader_new (0, err);
+      if (a == NULL)
+        ret = -1;
+      else if (archive_read_support_format_raw (a) != ARCHIVE_OK
           || archive_read_open_fd (a, fd, sizeof buf) != ARCHIVE_OK
           || archive_read_next_header (a, &ae) != ARCHIVE_OK)
         ret = bale_make_error (err, 0, "layer %s: %s", from, archive_error_string (a));

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "common/xalloc.h"
 #include "runtime/copy.h"
 #include "runtime/dirwalk.h"
+#include "runtime/inroot.h"
 #include "common/banned.h"
 
 enum centry_kind
@@ -108,6 +108,10 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
     st->st_mode = (st->st_mode & S_IFMT) | s->mode;
 }
 
+/* A directory the copy creates for its destination (the destination of a directory's
+   contents, or a missing parent): fsutil's MkdirAll(0755, chown), so --chown applies and
+   --chmod does not; the mode is for what is copied (docker's BuildKit gives `COPY --chmod=600
+   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). */
 static void
 created_dir_stat (const struct copy_spec *s, struct stat *st)
 {
@@ -115,7 +119,11 @@ created_dir_stat (const struct copy_spec *s, struct stat *st)
   st->st_mode = S_IFDIR | 0755;
   st->st_mtim.tv_sec = s->now;
   st->st_nlink = 1;
-  apply_meta (s, st, false);
+  if (s->chown_set)
+    {
+      st->st_uid = s->uid;
+      st->st_gid = s->gid;
+    }
 }
 
 static char *
@@ -422,9 +430,9 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
         {
           struct stat have;
           /* The destination directory itself: as it exists, or made the way fsutil's
-             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, --chmod
-             as today's BuildKit applies it): never with the source directory's metadata,
-             since only the contents are copied. */
+             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
+             --chmod): never with the source directory's metadata, since only the contents
+             are copied. */
           if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
             add (c, real, CE_DIR, &have)->seq = 0;
           else
@@ -475,11 +483,7 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
 static int
 open_beneath (int root_fd, const char *rel, int flags)
 {
-  struct open_how how = { 0 };
-
-  how.flags = (uint64_t) (flags | O_CLOEXEC | O_NOFOLLOW);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  return (int) syscall (SYS_openat2, root_fd, rel, &how, sizeof how);
+  return inroot_open (root_fd, rel, flags | O_NOFOLLOW, INROOT_BENEATH | INROOT_NO_SYMLINKS);
 }
 
 /* Depth-first order with children by byte: compare as if '/' sorted before every byte. */
@@ -669,25 +673,22 @@ all_digits (const char *s)
   return true;
 }
 
+/* Images never need more; a bigger database is an attack on the builder (CVE-2024-9676). */
+#define DB_MAX (4 << 20)
+
 /* Field 2 (the id) and field 3 (passwd: primary gid) of the line of file whose first field
-   is name. 1 found, 0 not, -1 unreadable. */
+   is name. 1 found, 0 not; -1 when the file is no regular file of the image (a FIFO would
+   block the build forever), leads nowhere inside it or is too big (runtime/inroot.h). */
 static int
-lookup (int dest_fd, const char *file, const char *name, long *id, long *gid)
+lookup (int dest_fd, const char *file, const char *name, long *id, long *gid, bale_error_t *err)
 {
   cleanup_strbuf struct strbuf sb = STRBUF_INIT;
-  cleanup_close int fd = -1;
   char *line, *save = NULL;
 
   if (dest_fd < 0)
     return 0;
-  fd = copy_open (dest_fd, COPY_ROOT_IMAGE, file, O_RDONLY, NULL);
-  if (fd < 0)
-    return 0;
-  {
-    cleanup_error bale_error_t e = NULL;
-    if (bale_read_fd (fd, file, &sb, &e) < 0)
-      return 0;
-  }
+  if (inroot_read_file (dest_fd, file, DB_MAX, &sb, NULL, err) < 0)
+    return -1;
   for (line = strtok_r (sb.buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
       char *f[4] = { 0 };
@@ -717,6 +718,7 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
   cleanup_free char *user = xstrdup (spec);
   char *group = strchr (user, ':');
   long u = 0, g = 0;
+  int r;
 
   if (group)
     *group++ = '\0';
@@ -724,8 +726,9 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
     g = u = strtol (user, NULL, 10);
   else if (strcmp (user, "root") == 0)
     u = g = 0;
-  else if (lookup (dest_fd, "etc/passwd", user, &u, &g) != 1)
-    return bale_make_error (err, 0, "--chown=%s: no user \"%s\" in the image's /etc/passwd", spec, user);
+  else if ((r = lookup (dest_fd, "/etc/passwd", user, &u, &g, err)) != 1)
+    return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
+                 : bale_make_error (err, 0, "--chown=%s: no user \"%s\" in the image's /etc/passwd", spec, user);
   if (group)
     {
       if (!*group)
@@ -734,8 +737,9 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
         g = strtol (group, NULL, 10);
       else if (strcmp (group, "root") == 0)
         g = 0;
-      else if (lookup (dest_fd, "etc/group", group, &g, NULL) != 1)
-        return bale_make_error (err, 0, "--chown=%s: no group \"%s\" in the image's /etc/group", spec, group);
+      else if ((r = lookup (dest_fd, "/etc/group", group, &g, NULL, err)) != 1)
+        return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
+                     : bale_make_error (err, 0, "--chown=%s: no group \"%s\" in the image's /etc/group", spec, group);
     }
   if (u < 0 || g < 0 || u > (long) UINT32_MAX - 1 || g > (long) UINT32_MAX - 1)
     return bale_make_error (err, 0, "--chown=%s: id out of range", spec);

@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * COPY and ADD source resolution. Paths are resolved with openat2(2) so the kernel enforces
- * the root: RESOLVE_BENEATH for the build context (escaping is an error there, as the issue
- * asks, where BuildKit would silently clamp), RESOLVE_IN_ROOT for image filesystems, where
- * absolute symlinks are normal and mean the image's own root.
+ * COPY and ADD source resolution, through the in-root resolver (runtime/inroot.h): beneath
+ * the build context (escaping is an error there, where BuildKit would silently clamp), in the
+ * root for image filesystems, where absolute symlinks are normal and mean the image's own root.
  */
 #include <config.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "codegen/dispatch.h"
@@ -24,17 +21,13 @@
 #include "common/xalloc.h"
 #include "runtime/copy_resolve.h"
 #include "runtime/gomatch.h"
+#include "runtime/inroot.h"
 #include "common/banned.h"
 
 static int
 open_in (int root_fd, enum copy_root_kind kind, const char *rel, int flags)
 {
-  struct open_how how = { 0 };
-
-  how.flags = (uint64_t) (flags | O_CLOEXEC);
-  how.resolve = RESOLVE_NO_MAGICLINKS
-                | (kind == COPY_ROOT_CONTEXT ? RESOLVE_BENEATH : RESOLVE_IN_ROOT);
-  return (int) syscall (SYS_openat2, root_fd, *rel ? rel : ".", &how, sizeof how);
+  return inroot_open (root_fd, rel, flags, kind == COPY_ROOT_CONTEXT ? INROOT_BENEATH : 0);
 }
 
 static const char *
@@ -52,8 +45,6 @@ copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, ba
     return fd;
   if (errno == EXDEV)
     return bale_make_error (err, 0, "\"%s\" leads outside %s (through a symlink)", rel, root_name (kind));
-  if (errno == ENOSYS)
-    return bale_make_error (err, ENOSYS, "openat2 is not available: bale needs Linux 5.6 or later");
   return bale_make_error (err, errno, "cannot open \"%s\" in %s", rel, root_name (kind));
 }
 
@@ -78,8 +69,6 @@ add_source (int root_fd, enum copy_root_kind kind, const char *src, const char *
         return bale_make_error (err, 0, "\"%s\": symlink \"%s\" leads outside %s", src, rel, root_name (kind));
       if (errno == ENOENT || errno == ENOTDIR)
         return bale_make_error (err, 0, "\"%s\": not found in %s", src, root_name (kind));
-      if (errno == ENOSYS)
-        return bale_make_error (err, ENOSYS, "openat2 is not available: bale needs Linux 5.6 or later");
       return bale_make_error (err, errno, "\"%s\": cannot open", src);
     }
   if (fstat (fd, &st) < 0)

@@ -202,6 +202,17 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
 int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
                     bale_error_t *err);
 
+/*
+ * A stack of snapshot paths, top layer first, with each path kept only at its topmost place:
+ * the repeats are moved behind the first return-value entries (the caller still owns all n).
+ * overlayfs refuses the same lower directory twice (ELOOP), and the merge is the same without
+ * the lower occurrence: for every path a layer either decides it alone (an entry, a whiteout,
+ * an opaque or replaced directory) or lets the layers below show through, so with L1 L2 L1
+ * (bottom first) the top L1 already decides all that the bottom one would. Dropping the upper
+ * occurrence instead would let L2 win where the top L1 must.
+ */
+size_t snapshot_stack_unique (const char **top_first, size_t n);
+
 /* Whether the snapshot of diff_id ("sha256:<hex>") is still wanted. */
 typedef bool (*snapshot_live_fn) (const char *diff_id, void *ctx);
 
@@ -218,6 +229,22 @@ int snapshot_gc (int snapdir_fd, snapshot_live_fn live, void *ctx, int64_t *free
                  bale_error_t *err);
 
 /* ---- reading ------------------------------------------------------------------------------ */
+
+enum layer_reader_flags
+{
+  LAYER_READER_XZ_BZIP2 = 1 << 0, /* also xz and bzip2: image archives (bale load), ADD */
+};
+
+/*
+ * A libarchive read handle for image data (layers, image archives, cache blobs, ADD sources):
+ * the one place that says which compressions are read. Exactly none, gzip and zstd, with
+ * LAYER_READER_XZ_BZIP2 also xz and bzip2, each decompressed in-process. Never
+ * archive_read_support_filter_all: it would run lrzip, lzop, grzip... from PATH as root on the
+ * archive's bytes (CVE-2014-9357 class). A libarchive built without zlib, libzstd, liblzma or
+ * libbz2 falls back to an external program and says so with ARCHIVE_WARN: that is an error
+ * here. No format is enabled: the caller adds tar or raw. Free with archive_read_free.
+ */
+struct archive *layer_reader_new (unsigned flags, bale_error_t *err);
 
 /* Called for each entry of a layer. e is valid only during the call; its data may be read
    from a with archive_read_data. */

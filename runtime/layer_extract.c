@@ -14,9 +14,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#ifdef HAVE_LINUX_OPENAT2_H
-#include <linux/openat2.h>
-#endif
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,15 +22,16 @@
 #include "common/fileio.h"
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
+#include "runtime/inroot.h"
 #include "runtime/layer.h"
+#include "runtime/owners.h"
+#include "runtime/rootless.h"
 #include "common/banned.h"
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_META_PREFIX ".wh..wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 #define BUF_SIZE 65536
-/* openat2 fails with EAGAIN when a rename or mount raced with the lookup. */
-#define OPENAT2_RETRIES 32
 
 /*
  * Reading: two libarchive read handles in a chain, the mirror image of layer_write.c.
@@ -50,7 +48,7 @@
  * Writing: libarchive's archive_write_disk resolves paths with lstat checks that race, and
  * its SECURE_SYMLINKS semantics are wrong for layers, whose parents may legitimately be
  * symlinks inside the root. So every filesystem change is ours: the parent of each entry is
- * opened with openat2 (RESOLVE_IN_ROOT: symlinks and ".." resolve as if the root were "/"),
+ * opened in the root (runtime/inroot.h: symlinks and ".." resolve as if the root were "/"),
  * the last component is never followed, and metadata goes through the new file's own
  * descriptor (CVE-2021-32760, CVE-2025-47290).
  */
@@ -247,14 +245,11 @@ open_stream (struct extractor *x, bale_error_t *err)
 {
   struct archive_entry *e;
 
-  x->raw = archive_read_new ();
+  x->raw = layer_reader_new (x->mode == LAYER_EXTRACT_ARCHIVE ? LAYER_READER_XZ_BZIP2 : 0, err);
   x->tar = archive_read_new ();
-  if (archive_read_support_filter_gzip (x->raw) != ARCHIVE_OK
-      || archive_read_support_filter_zstd (x->raw) != ARCHIVE_OK
-      || (x->mode == LAYER_EXTRACT_ARCHIVE
-          && (archive_read_support_filter_xz (x->raw) != ARCHIVE_OK
-              || archive_read_support_filter_bzip2 (x->raw) != ARCHIVE_OK))
-      || archive_read_support_format_raw (x->raw) != ARCHIVE_OK)
+  if (x->raw == NULL)
+    return -1;
+  if (archive_read_support_format_raw (x->raw) != ARCHIVE_OK)
     return bale_make_error (err, 0, "cannot set up the layer reader: %s",
                             archive_error_string (x->raw));
   if (archive_read_support_format_tar (x->tar) != ARCHIVE_OK)
@@ -333,132 +328,41 @@ split_path (char *path, const char **dir, const char **base)
 
 /* ---- resolving inside the root ------------------------------------------------------------ */
 
-static int
-openat2_in_root (int root, const char *path, int flags)
-{
-#if defined(HAVE_LINUX_OPENAT2_H) && defined(SYS_openat2)
-  struct open_how how;
-  int i, fd = -1;
-
-  memset (&how, 0, sizeof how);
-  how.flags = (uint64_t) (flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  for (i = 0; i < OPENAT2_RETRIES; i++)
-    {
-      fd = (int) syscall (SYS_openat2, root, *path ? path : ".", &how, sizeof how);
-      if (fd >= 0 || errno != EAGAIN)
-        break;
-    }
-  return fd;
-#else
-  (void) root;
-  (void) path;
-  (void) flags;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
-static int
-resolve_error (int saved, const char *path, bale_error_t *err)
-{
-  if (saved == ENOSYS)
-    return bale_make_error (err, saved, "cannot resolve '%s' inside the root: openat2 is not "
-                                        "available (Linux 5.6 or later is needed)",
-                            path);
-  return bale_make_error (err, saved, "cannot open directory '%s' inside the root", path);
-}
-
-/* How many symlinks creating one missing directory may go through (the kernel's limit). */
-#define MAX_SYMLINK_HOPS 40
-
-static int ensure_dir (struct extractor *x, const char *dir, int hops, bale_error_t *err);
-
-/* The directory that the symlink base in pfd (inside directory parent) points at,
-   created as needed: a relative target is taken from parent, where the kernel would
-   resolve it, and an absolute one from the root, as RESOLVE_IN_ROOT does. */
-static int
-ensure_via_symlink (struct extractor *x, int pfd, const char *parent, const char *base,
-                    const char *dir, int hops, bale_error_t *err)
-{
-  char target[PATH_MAX];
-  cleanup_free char *next = NULL;
-  ssize_t n = readlinkat (pfd, base, target, sizeof target - 1);
-
-  if (n < 0)
-    return bale_make_error (err, errno, "cannot read symlink '%s'", dir);
-  target[n] = '\0';
-  if (hops >= MAX_SYMLINK_HOPS)
-    return bale_make_error (err, ELOOP, "cannot create directory '%s'", dir);
-  next = target[0] == '/' || *parent == '\0' ? xstrdup (target)
-                                             : xasprintf ("%s/%s", parent, target);
-  return ensure_dir (x, next, hops + 1, err);
-}
-
 /*
- * An O_PATH descriptor of the directory dir, resolved inside the root (symlinks followed
- * as if the root were "/"), creating what is missing with mode 0755 as containerd does;
- * a missing directory behind an in-root symlink is created where the symlink points
- * (CVE-2026-42574: `d -> /tmp/host`, then `d/x`, lands in root/tmp/host/x). dir may hold
- * ".." and symlinks: they are the kernel's to resolve, never ours.
+ * A non-directory met where an entry needs a parent directory. A symlink of this very layer is
+ * followed, inside the root (CVE-2026-42574: `d -> /tmp/host`, then `d/x`, lands in
+ * root/tmp/host/x), as it is in the layer's own snapshot. Anything a layer below left there is
+ * replaced by a directory: overlayfs shows an upper directory over a lower symlink or file, so
+ * a merged root must too, or the two modes part (issue 16: `link -> /` below and
+ * `link/.wh..wh..opq` above emptied the whole root instead of making an empty `link`).
  */
 static int
-ensure_dir (struct extractor *x, const char *dir, int hops, bale_error_t *err)
+parent_nondir (void *data, int parent, const char *name, const struct stat *st)
 {
-  cleanup_free char *copy = xstrdup (dir);
-  cleanup_close int pfd = -1;
-  const char *parent, *base;
-  char *slash;
-  size_t len;
-  struct stat st;
-  int fd = openat2_in_root (x->root, dir, O_PATH | O_DIRECTORY);
+  struct extractor *x = data;
 
-  if (fd >= 0 || errno != ENOENT)
-    return fd >= 0 ? fd : resolve_error (errno, dir, err);
-  for (len = strlen (copy); len > 0 && copy[len - 1] == '/'; len--)
-    copy[len - 1] = '\0';
-  slash = strrchr (copy, '/');
-  parent = slash ? copy : "";
-  base = slash ? slash + 1 : copy;
-  if (slash)
-    *slash = '\0';
-  pfd = ensure_dir (x, parent, hops, err);
-  if (pfd < 0)
-    return -1;
-  if (mkdirat (pfd, base, 0755) < 0 && errno != EEXIST)
-    return bale_make_error (err, errno, "cannot create directory '%s'", dir);
-  if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return bale_make_error (err, errno, "cannot stat '%s'", dir);
-  if (S_ISLNK (st.st_mode))
-    return ensure_via_symlink (x, pfd, parent, base, dir, hops, err);
-  /* "." and ".." exist once their parent does; anything else must be a directory now. */
-  fd = openat (pfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot open directory '%s'", dir);
-  return fd;
+  (void) parent;
+  (void) name;
+  if (!inode_created (x, st))
+    return INROOT_REPLACE;
+  if (S_ISLNK (st->st_mode))
+    return INROOT_FOLLOW;
+  errno = ENOTDIR;
+  return -1;
 }
 
-/* An O_PATH descriptor of the directory dir (relative to the root), resolved inside the
-   root. With create, missing directories are made (ensure_dir); without, a missing one
-   (or a non-directory) sets *missing and returns -1 without an error. */
+/* An O_PATH descriptor of the directory dir (relative to the root), created with what is
+   missing (mode 0755, as containerd does), by the rules of parent_nondir. Whiteouts create
+   their parents too, as they do in the layer's own snapshot, where overlayfs then shows them
+   as empty directories: the merged root must show the same. */
 static int
-open_dir_in_root (struct extractor *x, const char *dir, bool create, bool *missing,
-                  bale_error_t *err)
+open_dir_in_root (struct extractor *x, const char *dir, bale_error_t *err)
 {
-  int fd;
+  int fd = inroot_mkdirs (x->root, dir, parent_nondir, x);
 
-  if (create)
-    return ensure_dir (x, dir, 0, err);
-  fd = openat2_in_root (x->root, dir, O_PATH | O_DIRECTORY);
-  if (fd >= 0)
-    return fd;
-  /* A parent that is a file holds nothing to delete either. */
-  if ((errno == ENOENT || errno == ENOTDIR) && missing)
-    {
-      *missing = true;
-      return -1;
-    }
-  return resolve_error (errno, dir, err);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open directory '%s' inside the root", dir);
+  return fd;
 }
 
 /* ---- removing ----------------------------------------------------------------------------- */
@@ -497,24 +401,19 @@ clear_dir (struct extractor *x, int fd, const char *path, bale_error_t *err)
 static int
 apply_opaque (struct extractor *x, const char *dir, bale_error_t *err)
 {
-  bool missing = false;
-  cleanup_close int pfd = -1;
+  cleanup_close int pfd = open_dir_in_root (x, dir, err);
   cleanup_close int fd = -1;
 
+  if (pfd < 0)
+    return -1;
   if (x->mode == LAYER_EXTRACT_OVERLAY)
     {
-      pfd = open_dir_in_root (x, dir, true, NULL, err);
-      if (pfd < 0)
-        return -1;
       /* fsetxattr needs a real descriptor; this reopens the very inode pfd holds. */
       fd = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0 || fsetxattr (fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+      if (fd < 0 || fsetxattr (fd, rootless_opaque_xattr (), "y", 1, 0) < 0)
         return bale_make_error (err, errno, "cannot mark '%s' opaque", *dir ? dir : "/");
       return 0;
     }
-  pfd = open_dir_in_root (x, dir, false, &missing, err);
-  if (pfd < 0)
-    return missing ? 0 : -1;
   fd = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open directory '%s'", *dir ? dir : "/");
@@ -526,16 +425,15 @@ apply_whiteout (struct extractor *x, const char *dir, const char *name, const ch
                 bale_error_t *err)
 {
   cleanup_free char *path = *dir ? xasprintf ("%s/%s", dir, name) : xstrdup (name);
-  bool missing = false;
   cleanup_close int pfd = -1;
   struct stat st;
 
   /* ".wh." alone, ".wh..", ".wh..." would delete the directory itself or its parent. */
   if (*name == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
     return bale_make_error (err, EINVAL, "invalid whiteout '%s' in the layer", entry);
-  pfd = open_dir_in_root (x, dir, x->mode == LAYER_EXTRACT_OVERLAY, &missing, err);
+  pfd = open_dir_in_root (x, dir, err);
   if (pfd < 0)
-    return missing ? 0 : -1;
+    return -1;
   if (fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     {
       if (errno != ENOENT)
@@ -572,9 +470,24 @@ chown_entry (int dirfd, const char *name, int flags, struct archive_entry *e, co
   if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
     return bale_make_error (err, EINVAL, "invalid owner %" PRId64 ":%" PRId64 " of '%s'",
                             (int64_t) uid, (int64_t) gid, path);
-  if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, flags | AT_SYMLINK_NOFOLLOW) < 0)
-    return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
-  return 0;
+  if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, flags | AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  /* Rootless, an owner outside the mapping (EINVAL) is recorded on the inode itself when it
+     is a file or directory we hold open (runtime/owners.h); anything else cannot keep it. */
+  if (errno == EINVAL && owners_active () && *name == '\0')
+    {
+      struct stat st = { .st_uid = (uid_t) uid, .st_gid = (gid_t) gid,
+                         .st_mode = archive_entry_mode (e) };
+      if (owners_record (dirfd, &st) == 0)
+        return 0;
+    }
+  if (errno == EINVAL && owners_active ())
+    return bale_make_error (err, EINVAL,
+                            "cannot give '%s' its owner %" PRId64 ":%" PRId64 ": the id is "
+                            "outside this user's namespace (add a larger range for the user to "
+                            "/etc/subuid and /etc/subgid, or build as root)",
+                            path, (int64_t) uid, (int64_t) gid);
+  return bale_make_error (err, errno, "cannot change the owner of '%s'", path);
 }
 
 static int
@@ -600,6 +513,9 @@ apply_xattrs (int fd, struct archive_entry *e, const char *path, bale_error_t *e
       /* A layer must not forge overlayfs state (opaque, redirect, metacopy): in an overlay
          lower directory those would change what other paths show. */
       if (is_overlay_xattr (name))
+        continue;
+      /* Nor an override a rootless build would honour (runtime/owners.h). */
+      if (owners_active () && strcmp (name, OWNERS_XATTR) == 0)
         continue;
       if (fsetxattr (fd, name, value, size, 0) < 0 && errno != ENOTSUP)
         return bale_make_error (err, errno, "cannot set xattr '%s' on '%s'", name, path);
@@ -647,7 +563,7 @@ finish_dir_times (struct extractor *x, bale_error_t *err)
     {
       /* O_NOFOLLOW: a later entry may have replaced the directory with a symlink. */
       cleanup_close int fd
-          = openat2_in_root (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          = inroot_open (x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
       struct timespec ts[2] = { x->dirs[i].mtime, x->dirs[i].mtime };
 
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
@@ -724,6 +640,30 @@ make_symlink (int pfd, const char *base, const char *path, struct archive_entry 
   return 0;
 }
 
+/* A user namespace may not create devices: an empty file stands in for the device, and the
+   override xattr says what it is, for the layers written from it (runtime/owners.h). RUN
+   steps see the empty file (their /dev is the sandbox's own). */
+static int
+make_device_standin (int pfd, const char *base, const char *path, struct archive_entry *e,
+                     dev_t dev, bale_error_t *err)
+{
+  cleanup_close int fd
+      = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  struct stat st;
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create a stand-in for device '%s'", path);
+  if (apply_meta (fd, e, path, true, err) < 0)
+    return -1;
+  st.st_uid = (uid_t) archive_entry_uid (e);
+  st.st_gid = (gid_t) archive_entry_gid (e);
+  st.st_mode = archive_entry_mode (e);
+  st.st_rdev = dev;
+  if (owners_record (fd, &st) < 0)
+    return bale_make_error (err, errno, "cannot record device '%s'", path);
+  return 0;
+}
+
 /* Devices and FIFOs cannot be opened for writing safely (opening a device has side
    effects, a FIFO blocks), so their metadata goes through /proc/self/fd of an O_PATH
    descriptor, which names the inode itself and follows nothing else. */
@@ -743,7 +683,11 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   struct timespec ts[2];
 
   if (mknodat (pfd, base, type | 0600, dev) < 0)
-    return bale_make_error (err, errno, "cannot create device or FIFO '%s'", path);
+    {
+      if (errno == EPERM && type != S_IFIFO && owners_active ())
+        return make_device_standin (pfd, base, path, e, dev, err);
+      return bale_make_error (err, errno, "cannot create device or FIFO '%s'", path);
+    }
   fd = openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &st) < 0 || (st.st_mode & S_IFMT) != type)
     return bale_make_error (err, errno, "cannot open '%s'", path);
@@ -779,7 +723,7 @@ make_hardlink (struct extractor *x, int pfd, const char *base, const char *path,
                             "this layer",
                             path, archive_entry_hardlink (e));
   split_path (target, &tdir, &tbase);
-  tfd = open_dir_in_root (x, tdir, false, NULL, err);
+  tfd = open_dir_in_root (x, tdir, err);
   if (tfd < 0)
     return -1;
   if (fstatat (tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -828,7 +772,7 @@ apply_file_entry (struct extractor *x, char *path, struct archive_entry *e, bale
   bool dir_exists = false;
 
   split_path (path, &dir, &base);
-  pfd = open_dir_in_root (x, dir, true, NULL, err);
+  pfd = open_dir_in_root (x, dir, err);
   if (pfd < 0)
     return -1;
   if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)

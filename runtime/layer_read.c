@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -20,16 +21,36 @@ cleanup_read_archive (struct archive **a)
   archive_read_free (*a);
 }
 
-/* Only the formats a layer may use, decompressed in-process: a filter that libarchive
-   would run as an external program (ARCHIVE_WARN) is an error (CVE-2014-9357 class). */
+struct archive *
+layer_reader_new (unsigned flags, bale_error_t *err)
+{
+  struct archive *a = archive_read_new ();
+  bool more = (flags & LAYER_READER_XZ_BZIP2) != 0;
+
+  if (archive_read_support_filter_none (a) != ARCHIVE_OK
+      || archive_read_support_filter_gzip (a) != ARCHIVE_OK
+      || archive_read_support_filter_zstd (a) != ARCHIVE_OK
+      || (more && archive_read_support_filter_xz (a) != ARCHIVE_OK)
+      || (more && archive_read_support_filter_bzip2 (a) != ARCHIVE_OK))
+    {
+      bale_make_error (err, 0, "libarchive cannot decompress %s in-process (%s): bale never "
+                               "runs an external decompressor",
+                       more ? "gzip, zstd, xz and bzip2" : "gzip and zstd", archive_error_string (a));
+      archive_read_free (a);
+      return NULL;
+    }
+  return a;
+}
+
+/* Only the formats a layer may use, decompressed in-process. */
 static struct archive *
 open_reader (int fd, bale_error_t *err)
 {
-  struct archive *a = archive_read_new ();
+  struct archive *a = layer_reader_new (0, err);
 
-  if (archive_read_support_filter_gzip (a) != ARCHIVE_OK
-      || archive_read_support_filter_zstd (a) != ARCHIVE_OK
-      || archive_read_support_format_tar (a) != ARCHIVE_OK)
+  if (a == NULL)
+    return NULL;
+  if (archive_read_support_format_tar (a) != ARCHIVE_OK)
     {
       bale_make_error (err, 0, "cannot set up the layer reader: %s", archive_error_string (a));
       archive_read_free (a);

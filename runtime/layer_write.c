@@ -19,6 +19,7 @@
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
 #include "runtime/layer.h"
+#include "runtime/owners.h"
 #include "common/banned.h"
 
 #define WHITEOUT_PREFIX ".wh."
@@ -271,6 +272,9 @@ keep_xattr (const char *name)
      *.overlay.* is overlayfs bookkeeping that must never reach a layer. */
   if (strcmp (name, "security.capability") == 0)
     return true;
+  /* A rootless build's record of what the entry stands for becomes the header itself. */
+  if (strcmp (name, OWNERS_XATTR) == 0 && owners_active ())
+    return false;
   return strncmp (name, "user.", 5) == 0 && strncmp (name, "user.overlay.", 13) != 0;
 }
 
@@ -773,6 +777,7 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
   const char *path = t->path.buf;
   cleanup_close int fd = -1;
   cleanup_free char *target = NULL;
+  struct stat st = ent->st;
 
   switch (ent->st.st_mode & S_IFMT)
     {
@@ -780,11 +785,14 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
       fd = open_entry (dirfd, ent, path, O_NONBLOCK, err);
       if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0))
         return -1;
-      return layer_writer_add_file (t->w, path, &ent->st, fd, NULL, err);
+      if (owners_apply (fd, &st) && !S_ISREG (st.st_mode))
+        return layer_writer_add_special (t->w, path, &st, err);
+      return layer_writer_add_file (t->w, path, &st, fd, NULL, err);
     case S_IFDIR:
       fd = open_entry (dirfd, ent, path, O_DIRECTORY, err);
+      owners_apply (fd, &st);
       if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0)
-          || layer_writer_add_dir (t->w, path, &ent->st, fd, err) < 0)
+          || layer_writer_add_dir (t->w, path, &st, fd, err) < 0)
         return -1;
       if (t->overlay && is_opaque_dir (fd) && layer_writer_add_opaque (t->w, path, err) < 0)
         return -1;

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/strbuf.h"
+#include "runtime/rootless.h"
 #include "runtime/rootview.h"
 #include "common/banned.h"
 
@@ -61,6 +62,8 @@ rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoint, 
         }
       strbuf_addf (&opts, "%s%s", i ? ":" : "", lowerdirs[i]);
     }
+  if (rootless_userns ())
+    strbuf_addstr (&opts, ",userxattr");
   if (rootview_force_copy ())
     ret = rootview_merge (lowerdirs, n, mountpoint, true, err);
   else if (mount ("overlay", mountpoint, "overlay", MS_RDONLY, opts.buf) < 0)

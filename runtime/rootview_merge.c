@@ -22,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/xalloc.h"
 #include "runtime/dirwalk.h"
+#include "runtime/rootless.h"
 #include "runtime/rootview.h"
 #include "common/banned.h"
 
@@ -30,7 +31,7 @@ is_opaque (int fd)
 {
   char v[2];
 
-  return fgetxattr (fd, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+  return fgetxattr (fd, rootless_opaque_xattr (), v, sizeof v) == 1 && v[0] == 'y';
 }
 
 /* Hard-link name from src into dst, or copy it where a link cannot be made (another
@@ -150,7 +151,9 @@ rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bool li
   /* Bottom layer first: each one goes over what the ones below left. */
   for (i = n; i-- > 0;)
     {
-      cleanup_close int src = open (lowerdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      /* Snapshot directories of the store, or a /proc/self/fd/N link to a directory bale
+         resolved in a context: bale's own names, the only ones followed here. */
+      cleanup_close int src = open (lowerdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       struct stat st;
 
       if (src < 0 || fstat (src, &st) < 0)

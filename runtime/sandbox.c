@@ -21,7 +21,9 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
+#include "runtime/seccomp.h"
 #include "common/banned.h"
 
 void
@@ -31,6 +33,14 @@ sandbox_spec_init (struct sandbox_spec *spec)
   spec->stdin_fd = -1;
   spec->stdout_fd = 1;
   spec->stderr_fd = 2;
+}
+
+int
+sandbox_prepare (bale_error_t *err)
+{
+  const struct sock_fprog *prog;
+
+  return rt_seccomp_default (&prog, err);
 }
 
 void
@@ -116,7 +126,8 @@ restore_signals (const struct sigaction old[3], const sigset_t *saved_mask)
 static int
 check_spec (const struct sandbox_spec *spec, bale_error_t *err)
 {
-  if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+  /* An empty argv[0] is left to the exec, which reports it as runc does ("" is not found). */
+  if (spec->argv == NULL || spec->argv[0] == NULL)
     return bale_make_error (err, 0, "%s: no command to run", spec->name ? spec->name : "RUN");
   if ((spec->upperdir == NULL || spec->workdir == NULL || spec->force_copy)
       && spec->copy_root == NULL)
@@ -157,6 +168,7 @@ struct supervisor
   size_t n_stubs, alloc_stubs;
   struct rt_sbx_stream streams[2];
   struct rt_sbx_tail tail;
+  struct rt_sbx_notifier notify; /* rootless: chown and mknod of the step (sandbox_notify.c) */
 };
 
 static void
@@ -242,14 +254,16 @@ supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd)
 {
   for (;;)
     {
-      struct pollfd pfd[3] = { { sync_fd, POLLIN, 0 },
+      struct pollfd pfd[5] = { { sync_fd, POLLIN, 0 },
                                { sv->streams[0].fd, POLLIN, 0 },
                                { sv->streams[1].fd, POLLIN, 0 } };
+      nfds_t n = 3 + rt_sbx_notify_pollfds (&sv->notify, pfd + 3);
 
       if (sync_fd < 0 && sv->streams[0].fd < 0 && sv->streams[1].fd < 0)
         return;
-      if (poll (pfd, 3, -1) < 0)
+      if (poll (pfd, n, -1) < 0)
         continue; /* EINTR: the handler has already killed the step if needed */
+      rt_sbx_notify_ready (&sv->notify, pfd + 3);
       if (pfd[0].revents)
         read_records (sv, spec, &sync_fd);
       for (int i = 0; i < 2; i++)
@@ -269,8 +283,6 @@ remove_stubs (struct supervisor *sv, const char *base)
   for (size_t i = sv->n_stubs; i-- > 0 && basefd >= 0;)
     {
       char *path = sv->stubs[i].path, *slash = strrchr (path, '/');
-      struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                              .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
       cleanup_close int dirfd = -1;
       struct stat st, parent;
       int r = -1;
@@ -278,7 +290,7 @@ remove_stubs (struct supervisor *sv, const char *base)
       if (slash == NULL) /* not from us: the step can write to the pipe as root */
         continue;
       *slash = '\0';
-      dirfd = (int) syscall (SYS_openat2, basefd, *path ? path + 1 : ".", &how, sizeof how);
+      dirfd = inroot_open (basefd, path, O_RDONLY | O_DIRECTORY, INROOT_BENEATH | INROOT_NO_SYMLINKS);
       if (dirfd < 0 || fstat (dirfd, &parent) < 0
           || fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue;
@@ -299,6 +311,7 @@ supervisor_release (struct supervisor *sv)
     free (sv->stubs[i].path);
   free (sv->stubs);
   free (sv->error);
+  rt_sbx_notify_release (&sv->notify);
   strbuf_release (&sv->records);
   for (int i = 0; i < 2; i++)
     {
@@ -350,6 +363,9 @@ make_stdio (struct rt_sbx_plan *plan, struct supervisor *sv, int pipes[2][2], ba
         return bale_make_error (err, errno, "cannot create the output pipe");
       sv->streams[i].fd = pipes[i][0];
       sv->streams[i].out = i == 0 ? spec->stdout_fd : spec->stderr_fd;
+      sv->streams[i].on_line = spec->on_line;
+      sv->streams[i].line_ctx = spec->line_ctx;
+      sv->streams[i].stream = i + 1;
       pipes[i][0] = -1;
     }
   plan->out_fd = pipes[0][1];
@@ -402,8 +418,9 @@ finish (struct supervisor *sv, const struct sandbox_spec *spec, struct sandbox_r
 int
 sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_error_t *err)
 {
-  struct rt_sbx_plan plan = { .sync_fd = -1, .in_fd = -1 };
-  struct supervisor sv = { .records = STRBUF_INIT, .streams = { { .fd = -1 }, { .fd = -1 } } };
+  struct rt_sbx_plan plan = { .sync_fd = -1, .in_fd = -1, .notify_sock = -1 };
+  struct supervisor sv = { .records = STRBUF_INIT, .streams = { { .fd = -1 }, { .fd = -1 } },
+                           .notify = { -1, -1 } };
   int pipes[2][2] = { { -1, -1 }, { -1, -1 } }, sync[2] = { -1, -1 };
   struct sigaction old[3];
   sigset_t mask;
@@ -416,8 +433,11 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
     return -1;
   /* From here to the end, SIGINT and SIGTERM are ours: blocked until the step exists, then
      they kill it; the scratch directory is removed in every case. */
+  if (!spec->insecure && rt_seccomp_default (&plan.seccomp, err) < 0)
+    return -1;
   catch_signals (old, &mask);
-  if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0)
+  if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0
+      || rt_sbx_notify_open (&sv.notify, &plan.notify_sock, err) < 0)
     goto out;
   if (pipe2 (sync, O_CLOEXEC) < 0)
     {
@@ -434,6 +454,8 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   init_pid = pid;
   sigprocmask (SIG_SETMASK, &mask, NULL); /* a pending SIGINT now kills the step */
   close (steal_fd (&sync[1]));
+  if (plan.notify_sock >= 0)
+    close (steal_fd (&plan.notify_sock));
   close_pair (pipes[0]);
   close_pair (pipes[1]);
   supervise (&sv, spec, steal_fd (&sync[0]));
@@ -446,6 +468,8 @@ out:
   close_pair (pipes[0]);
   close_pair (pipes[1]);
   close_pair (sync);
+  if (plan.notify_sock >= 0)
+    close (plan.notify_sock);
   rt_sbx_plan_release (&plan);
   if (pid > 0)
     ret = finish (&sv, spec, res, err);

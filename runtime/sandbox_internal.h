@@ -5,13 +5,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
+
+#include <linux/filter.h>
 
 #include "common/strbuf.h"
 #include "runtime/sandbox.h"
-
-/* Open path below rootfd as if rootfd were "/": absolute symlinks and ".." stay inside, and
-   /proc magic links are refused (openat2 RESOLVE_IN_ROOT). O_CLOEXEC is added. */
-int rt_sbx_open_in_root (int rootfd, const char *path, int flags);
 
 /*
  * The child reports to the parent through a pipe of records, each written with a single
@@ -55,6 +54,8 @@ struct rt_sbx_plan
   char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
   char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
   bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
+  const struct sock_fprog *seccomp; /* the compiled filter; NULL with spec->insecure */
+  int notify_sock;     /* rootless: the command sends its seccomp listener here, else -1 */
 };
 
 /* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
@@ -71,11 +72,24 @@ void rt_sbx_child_main (const struct rt_sbx_plan *plan) __attribute__ ((noreturn
 /* Child side: mount the rootfs and everything in it at plan->root, then pivot_root into it. */
 void rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan);
 
+/* Child side, in the new root before pivot_root: mask runc's default paths of /proc and /sys
+   (bind /dev/null over files, an empty read-only tmpfs over directories) and make its
+   read-only paths read-only. */
+void rt_sbx_mask_paths (int sync, int rootfd);
+/* In the command's process before it takes the step's user: resource limits, the bounding
+   set and the seccomp filter (loaded while we still hold CAP_SYS_ADMIN). */
+void rt_sbx_confine_early (const struct rt_sbx_plan *plan);
+/* After it took the user: permitted and effective sets, empty inheritable and ambient. */
+void rt_sbx_confine_late (const struct rt_sbx_plan *plan);
+
 /* Parent side: the output pump of prefix mode. */
 struct rt_sbx_stream
 {
   int fd;           /* read end, -1 once at EOF */
   int out;          /* where prefixed lines go */
+  void (*on_line) (void *ctx, int stream, const char *line, size_t len); /* or this */
+  void *line_ctx;
+  int stream;       /* 1 stdout, 2 stderr */
   struct strbuf partial; /* the line being collected */
 };
 struct rt_sbx_tail
@@ -89,5 +103,25 @@ struct rt_sbx_tail
 void rt_sbx_pump (struct rt_sbx_stream *s, const char *prefix, struct rt_sbx_tail *tail);
 /* The tail as one string (caller frees), or NULL when empty; releases the lines. */
 char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
+
+/* ---- rootless RUN steps: chown and mknod answered by bale (sandbox_notify.c) ---- */
+
+/* Parent side: the socket the listener arrives on, then the listener. */
+struct rt_sbx_notifier
+{
+  int sock;
+  int fd;
+};
+/* Whether this process's steps get the filter (a rootless build). */
+bool rt_sbx_notify_wanted (void);
+/* A socket pair when wanted (*child_end for the plan), else both -1. */
+int rt_sbx_notify_open (struct rt_sbx_notifier *n, int *child_end, bale_error_t *err);
+void rt_sbx_notify_release (struct rt_sbx_notifier *n);
+/* The two pollfds to watch (fd -1 is ignored by poll), and what to do when they fire. */
+size_t rt_sbx_notify_pollfds (const struct rt_sbx_notifier *n, struct pollfd *pfd);
+void rt_sbx_notify_ready (struct rt_sbx_notifier *n, const struct pollfd *pfd);
+/* Child side, in the command before it execs: load the filter and send its listener over
+   sock (then closed). No-op for sock -1; dies on failure. */
+void rt_sbx_notify_install (int sync, int sock);
 
 #endif

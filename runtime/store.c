@@ -21,6 +21,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/layer.h"
+#include "runtime/rootless.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -156,7 +157,8 @@ store_default_path (bale_error_t *err)
 
   if (env && *env)
     return xstrdup (env);
-  if (geteuid () == 0)
+  /* Root of bale's own user namespace is still the ordinary user who started it. */
+  if (geteuid () == 0 && rootless_mode () == ROOTLESS_NONE)
     return xstrdup ("/var/lib/bale");
   /* The XDG base directory spec says relative values are invalid and must be ignored. */
   if (xdg && xdg[0] == '/')

@@ -20,6 +20,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/layer.h"
 #include "runtime/layout.h"
 #include "runtime/store.h"
 #include "common/banned.h"
@@ -339,12 +340,13 @@ read_entry (struct archive *a, struct archive_entry *e, struct source *src, bale
 static int
 read_tar (struct source *src, bale_error_t *err)
 {
-  cleanup_read_archive struct archive *a = archive_read_new ();
+  cleanup_read_archive struct archive *a = layer_reader_new (LAYER_READER_XZ_BZIP2, err);
   struct archive_entry *e;
   int r;
 
+  if (a == NULL)
+    return -1;
   /* A tar, possibly compressed; other formats (zip, cpio…) are no image archive. */
-  archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
   archive_read_support_format_gnutar (a);
   /* "-" is standard input, as `docker load` reads it without -i. */
@@ -594,7 +596,7 @@ docker_blob (struct source *src, const char *raw, char digest[DIGEST_STRLEN + 1]
 
 /* The layer's media type from its first bytes: docker load accepts compressed layers too. */
 static const char *
-layer_media_type (struct source *src, const char *digest, bool *compressed, bale_error_t *err)
+archive_layer_media_type (struct source *src, const char *digest, bool *compressed, bale_error_t *err)
 {
   cleanup_close int fd = store_blob_open (src->s, digest, err);
   unsigned char magic[4] = { 0 };
@@ -621,7 +623,7 @@ uncompressed_digest (struct source *src, const char *digest, char out[DIGEST_STR
                      bale_error_t *err)
 {
   cleanup_free char *path = store_blob_path (src->s, digest);
-  cleanup_read_archive struct archive *a = archive_read_new ();
+  cleanup_read_archive struct archive *a = layer_reader_new (LAYER_READER_XZ_BZIP2, err);
   struct archive_entry *e;
   struct digester d;
   const void *buf;
@@ -629,7 +631,8 @@ uncompressed_digest (struct source *src, const char *digest, char out[DIGEST_STR
   la_int64_t off;
   int r;
 
-  archive_read_support_filter_all (a);
+  if (a == NULL)
+    return -1;
   archive_read_support_format_raw (a);
   if (archive_read_open_filename (a, path, 65536) != ARCHIVE_OK
       || archive_read_next_header (a, &e) != ARCHIVE_OK)
@@ -658,7 +661,7 @@ docker_layer (struct source *src, const char *raw, const char *diff_id, size_t i
   int64_t size;
 
   if (docker_blob (src, raw, digest, err) == NULL
-      || (mt = layer_media_type (src, digest, &compressed, err)) == NULL
+      || (mt = archive_layer_media_type (src, digest, &compressed, err)) == NULL
       || (size = store_blob_size (src->s, digest, err)) < 0)
     return NULL;
   memcpy (got, digest, sizeof got);

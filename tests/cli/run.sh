@@ -246,7 +246,7 @@ copied_rootfs_fallback () {
     'RUN rm -rf /d && mkdir /d && echo b > /d/b && chmod 600 /etc/passwd'
   rm -rf "$T_TMP/fc" "$T_TMP/fc.oci"
   BALE_FORCE_COPY=1 "$BALE" build -t fc:latest --output "type=oci,dest=$T_TMP/fc.oci" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
-  grep -q "overlayfs is not available here: RUN steps run on a copied root filesystem" "$T_TMP/err" || return 1
+  grep -q "RUN steps run on a copied root filesystem (slower): overlayfs cannot be used: BALE_FORCE_COPY=1" "$T_TMP/err" || return 1
   umoci unpack --image "$T_TMP/fc.oci:latest" "$T_TMP/fc" > /dev/null 2>&1 || return 1
   r=$T_TMP/fc/rootfs
   [ ! -e "$r/etc/group" ] && [ ! -e "$r/d/e" ] && [ "$(cat "$r/d/b")" = b ] &&

@@ -1,0 +1,178 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bale as an ordinary user with a subordinate id range: the same images as root; TAP output.
+#
+# The test creates its own user (useradd gives it a range in /etc/subuid and /etc/subgid),
+# builds the examples, a busybox Dockerfile that changes owners, adds a user and writes as
+# that user, and a Debian Dockerfile that installs packages through apt (which downloads as
+# _apt), once as root and once as that user, both under SOURCE_DATE_EPOCH, and compares the
+# image digests and `bale diff` of the saved archives. The user is removed afterwards. Needs
+# root (useradd), uidmap's newuidmap/newgidmap, and the Debian mirror for the last build.
+
+set -u
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
+bail () { echo "Bail out! $1"; exit 1; }
+[ -x "$BALE" ] || bail "'$BALE' is not built"
+[ "$(id -u)" = 0 ] || bail "must run as root (useradd)"
+for tool in useradd userdel runuser newuidmap newgidmap mmdebstrap; do
+  command -v "$tool" > /dev/null 2>&1 ||
+    bail "'$tool' is not installed (.ci/run installs it); refusing to skip"
+done
+top=$(cd "${top_srcdir:-.}" && pwd)
+export SOURCE_DATE_EPOCH=1700000000
+export BALE_STORE="$T_TMP/rootstore"
+
+# Our own user, with the range useradd allocates (SUB_UID_COUNT, 65536 on Debian).
+user=balerl$$
+useradd -m -s /bin/sh "$user" || bail "useradd $user failed"
+trap 'userdel -r "$user" > /dev/null 2>&1; rm -rf "$T_TMP"' EXIT
+grep -q "^$user:" /etc/subuid && grep -q "^$user:" /etc/subgid ||
+  bail "useradd gave $user no range in /etc/subuid and /etc/subgid"
+range=$(awk -F: -v u="$user" '$1 == u { print $2 "-" $2 + $3 - 1; exit }' /etc/subuid)
+chmod 755 "$T_TMP"
+mkdir -m 1777 "$T_TMP/out"
+ustore=/home/$user/.local/share/bale
+
+# as USER CMD...: run as USER, with the user's HOME and store and our SOURCE_DATE_EPOCH.
+as () {
+  u=$1
+  shift
+  runuser -u "$u" -- env -u BALE_STORE SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" "$@"
+}
+as_user () { as "$user" "$@"; }
+
+busybox_archive "$T_TMP/busybox.tar" > /dev/null || bail "cannot make the busybox image"
+"$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || bail "root cannot load busybox"
+check "the user loads busybox into \$XDG_DATA_HOME/bale" as_user "$BALE" load -i "$T_TMP/busybox.tar"
+
+mkdir -p "$T_TMP/owners"
+printf 'data\n' > "$T_TMP/owners/f"
+cat > "$T_TMP/owners/Dockerfile" << 'EOF'
+FROM busybox
+COPY --chown=1000:1000 f /home/f
+COPY --chown=65534:65534 f /nobody
+RUN mkdir -p /srv/a/b && echo x > /srv/a/x && chown -R 33:33 /srv/a && chown 0:5 /srv/a/x \
+ && ln /srv/a/x /srv/a/hard && ln -s x /srv/a/sym && chown -h 7:7 /srv/a/sym \
+ && chmod 4755 /srv/a/x && rm -rf /etc/network && mkfifo /srv/fifo
+RUN echo web:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo web:x:1234: >> /etc/group \
+ && mkdir -p /home/app && chown web:web /home/app && rm -rf /srv/a/b && mkdir /srv/a/b
+USER web
+RUN touch /home/app/mine && id > /home/app/id
+EOF
+chmod -R a+rX "$T_TMP/owners"
+
+# same_image NAME CONTEXT: built by root and by the user, the digests and the files match.
+same_image () {
+  root_id=$("$BALE" build -q -t "$1" "$2" 2>&1) || { echo "root: $root_id"; return 1; }
+  user_id=$(as_user "$BALE" build -q -t "$1" "$2" 2>&1) || { echo "user: $user_id"; return 1; }
+  rm -f "$T_TMP/out/root.tar" "$T_TMP/out/user.tar"
+  "$BALE" save -o "$T_TMP/out/root.tar" "$1" && as_user "$BALE" save -o "$T_TMP/out/user.tar" "$1" ||
+    return 1
+  "$BALE" diff "docker-archive:$T_TMP/out/root.tar" "docker-archive:$T_TMP/out/user.tar" || return 1
+  [ "$root_id" = "$user_id" ] || { echo "root $root_id, user $user_id"; return 1; }
+}
+
+for ex in hello cmd cmd-entrypoint shell-entrypoint multistage; do
+  check "examples/$ex: the user's image is root's" same_image "bale-example/$ex" "$top/examples/$ex"
+done
+check "owners from COPY --chown, chown -R, chown -h, adduser, USER: the user's image is root's" \
+  same_image bale-test/owners "$T_TMP/owners"
+
+says_mode () {
+  out=$(as_user "$BALE" build --no-cache -t bale-test/owners "$T_TMP/owners" 2>&1) || { echo "$out"; return 1; }
+  [ "$(printf '%s\n' "$out" | head -n 1)" = "rootless: subordinate ids $range" ] ||
+    { printf '%s\n' "$out" | head -n 3; return 1; }
+}
+check "the build says 'rootless: subordinate ids $range' first" says_mode
+
+owned_by_user () {
+  # The store is the user's: nothing in it belongs to root or anyone outside the range.
+  bad=$(find "$ustore" -maxdepth 3 ! -user "$user" | head -n 3)
+  [ -z "$bad" ] || { echo "not the user's: $bad"; return 1; }
+  # Files the image gives to 33 belong to the user's subordinate id 33 on the host.
+  n=$(find "$ustore/snapshots" -user "$((${range%-*} + 32))" | wc -l)
+  [ "$n" -gt 0 ] || { echo "no file owned by subordinate id $((${range%-*} + 32))"; return 1; }
+}
+check "the store belongs to the user, image owners to its subordinate ids" owned_by_user
+
+run_as_user () {
+  got=$(as_user "$BALE" run --rm bale-test/owners sh -c 'id -u; stat -c %u:%g /srv/a/x /home/app/mine' 2>&1)
+  [ "$got" = "1234
+0:5
+1234:1234" ] || { echo "got [$got]"; return 1; }
+}
+check "bale run works for the user and shows the image's owners" run_as_user
+
+prune_as_user () {
+  as_user "$BALE" rmi bale-test/owners > /dev/null && as_user "$BALE" prune > /dev/null
+}
+check "rmi and prune remove snapshots owned by subordinate ids" prune_as_user
+
+# ---- one id: a user without subordinate ranges ----
+user1=balerl1x$$
+useradd -m -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user1" || bail "useradd $user1 failed"
+trap 'userdel -r "$user" > /dev/null 2>&1; userdel -r "$user1" > /dev/null 2>&1; rm -rf "$T_TMP"' EXIT
+as_user1 () { as "$user1" "$@"; }
+check "a user without a range in /etc/subuid loads busybox" as_user1 "$BALE" load -i "$T_TMP/busybox.tar"
+
+# What a step records in one-id mode: chown by ids and names, chown -R, chown of a setuid
+# file, a relative path from a working directory, devices made with mknod, COPY --chown.
+mkdir -p "$T_TMP/oneid"
+printf 'data\n' > "$T_TMP/oneid/f"
+cat > "$T_TMP/oneid/Dockerfile" << 'EOF'
+FROM busybox
+COPY --chown=1000:1000 f /home/f
+RUN mkdir -p /srv/a/b && echo x > /srv/a/x && chmod 4755 /srv/a/x && chown -R 33:33 /srv/a \
+ && chown app:staff /srv/a/b && cp /home/f /srv/i && chmod 600 /srv/i && chown 7:8 /srv/i && mknod /srv/null c 1 3 \
+ && mknod /srv/loop b 7 0 && mkdir /srv/c && cd /srv/c && touch y && chown 5:6 y ../a/x
+EOF
+chmod -R a+rX "$T_TMP/oneid"
+
+same_image1 () {
+  root_id=$("$BALE" build -q -t "$1" "$2" 2>&1) || { echo "root: $root_id"; return 1; }
+  out=$(as_user1 "$BALE" build --no-cache -t "$1" "$2" 2>&1) || { echo "user: $out"; return 1; }
+  [ "$(printf '%s\n' "$out" | head -n 1)" = "rootless: one id, ownership recorded" ] ||
+    { printf '%s\n' "$out" | head -n 3; return 1; }
+  rm -f "$T_TMP/out/root.tar" "$T_TMP/out/user.tar"
+  "$BALE" save -o "$T_TMP/out/root.tar" "$1" && as_user1 "$BALE" save -o "$T_TMP/out/user.tar" "$1" ||
+    return 1
+  "$BALE" diff "docker-archive:$T_TMP/out/root.tar" "docker-archive:$T_TMP/out/user.tar" || return 1
+  user_id=$(printf '%s\n' "$out" | tail -n 1)
+  [ "$root_id" = "$user_id" ] || { echo "root $root_id, user $user_id"; return 1; }
+}
+for ex in hello multistage; do
+  check "one id: examples/$ex is root's image" same_image1 "bale-example/$ex" "$top/examples/$ex"
+done
+check "one id: chown, chown -R, mknod, COPY --chown are recorded: root's image" \
+  same_image1 bale-test/oneid "$T_TMP/oneid"
+
+user_needs_range () {
+  out=$(as_user1 "$BALE" build -q -t bale-test/owners "$T_TMP/owners" 2>&1) && return 1
+  printf '%s\n' "$out" | grep -q "running as user 1234:1234 needs subordinate ids: add a range for $user1 to /etc/subuid and /etc/subgid, or install uidmap" ||
+    { echo "$out"; return 1; }
+}
+check "one id: a RUN step as another USER fails, naming the fix" user_needs_range
+
+# The Debian base of debian.sh: apt downloads as _apt (uid 42), dpkg sets owners, useradd.
+. "$top/tests/integration/debian_base.sh"
+check "mmdebstrap --variant=minbase bookworm from $mirror (cached in $cache_dir)" make_rootfs
+load_debian () {
+  pack > /dev/null && chmod a+r "$T_TMP/debian.tar" && as_user "$BALE" load -i "$T_TMP/debian.tar" > /dev/null
+}
+check "root and the user load the Debian base" load_debian
+mkdir -p "$T_TMP/deb"
+cat > "$T_TMP/deb/Dockerfile" << 'EOF'
+FROM debian:bookworm
+# The logs and caches apt writes hold the time of the build: two root builds differ there.
+RUN apt-get update && apt-get install -y --no-install-recommends hello libcap2-bin \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt/* /var/log/dpkg.log
+RUN useradd -m -u 1500 app && install -d -o app -g app /srv/data && chown -R 42:65534 /var/cache/apt \
+ && cp /bin/true /capped && setcap cap_net_raw+ep /capped
+EOF
+chmod -R a+rX "$T_TMP/deb"
+check "Debian: apt-get install, useradd, chown, setcap: the user's image is root's" \
+  same_image bale-test/deb "$T_TMP/deb"
+
+done_testing
