@@ -10,6 +10,7 @@
 #include "cli/buildopts.h"
 #include "cli/cli.h"
 #include "common/error.h"
+#include "runtime/ignore.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -27,6 +28,9 @@ buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err
       return 1;
     case 0x102:
       o->platform = arg;
+      return 1;
+    case 0x103:
+      o->check = true;
       return 1;
     case 0x101:
       {
@@ -123,21 +127,46 @@ buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool le
                 struct bale_dockerfile **df, struct plan **plan, bale_error_t *err)
 {
   struct plan_opts po = { 0 };
+  struct ignore_matcher *ignore = NULL;
+  int r;
 
+  /* The parser's warnings come back from the planner as NoEmptyContinuation checks. */
   if (bale_parse_file_checked (o->dockerfile, df, err) < 0)
     return -1;
-  cli_print_diagnostics ((*df)->warnings);
   po.target = o->target;
   po.build_args = (const char *const *) o->build_args;
   po.n_build_args = o->n_build_args;
   po.platform = o->platform;
   po.resolve = resolve;
   po.resolve_ctx = ctx;
-  po.lenient = lenient;
+  po.lenient = lenient || o->check;
   po.allow_insecure = o->allow_insecure;
-  if (plan_build (*df, &po, plan, err) < 0)
+  /* BuildKit checks every stage when no target is given. */
+  po.all_stages = o->check && o->target == NULL;
+  /* CopyIgnoredFile reads the context's .dockerignore; a bad one fails the build later. */
+  {
+    bale_error_t e = NULL;
+    if (o->context && ignore_matcher_load (o->context, o->dockerfile, &ignore, &e) == 0)
+      po.ignore = ignore;
+    bale_error_release (&e);
+  }
+  r = plan_build (*df, &po, plan, err);
+  ignore_matcher_free (ignore);
+  if (r < 0)
     return -1;
   cli_print_diagnostics ((*plan)->warnings);
+  return 0;
+}
+
+int
+buildopts_check_report (const struct plan *plan)
+{
+  if (plan->n_lint_warnings == 0)
+    puts ("Check complete, no warnings found.");
+  else if (plan->n_lint_warnings == 1)
+    puts ("Check complete, 1 warning has been found!");
+  else
+    printf ("Check complete, %d warnings have been found!\n", plan->n_lint_warnings);
   return 0;
 }
 

@@ -19,6 +19,7 @@ struct buildopts
   char **build_args; /* "K=V", bare K resolved from the environment or dropped */
   size_t n_build_args, alloc_build_args;
   char *dockerfile; /* the path actually read */
+  bool check;       /* --check: run the build checks of every stage, build nothing */
   /* The RUN sandbox: --allow, --network, --add-host, --ulimit, --shm-size. */
   bool allow_insecure;   /* --allow security.insecure */
   const char *network;   /* default, none or host; NULL: not given */
@@ -33,7 +34,7 @@ struct buildopts
 #define BUILDOPTS_LONG                                                                             \
   { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
       { "build-arg", required_argument, NULL, 0x101 },                                             \
-      { "platform", required_argument, NULL, 0x102 },                                              \
+      { "platform", required_argument, NULL, 0x102 }, { "check", no_argument, NULL, 0x103 },       \
       { "allow", required_argument, NULL, 0x110 }, { "network", required_argument, NULL, 0x111 },  \
       { "add-host", required_argument, NULL, 0x112 },                                              \
       { "ulimit", required_argument, NULL, 0x113 }, { "shm-size", required_argument, NULL, 0x114 }
@@ -55,6 +56,8 @@ int buildopts_finish (struct buildopts *o, const char *cmd, int argc, char **arg
 /* Parse the Dockerfile and compile it; warnings of both are printed to stderr. */
 int buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool lenient,
                     struct bale_dockerfile **df, struct plan **plan, bale_error_t *err);
+/* After buildopts_plan with --check: say how many check warnings were printed. */
+int buildopts_check_report (const struct plan *plan);
 void buildopts_release (struct buildopts *o);
 
 #endif

@@ -74,6 +74,7 @@ build_usage (FILE *f)
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
          "  --target STAGE       build this stage (default: the last one)\n"
          "  --platform P         the target platform (default: the host)\n"
+         "  --check              run the build checks (as `bale lint`) and build nothing\n"
          "  -o, --output SPEC    type=local,dest=DIR (the files) | type=tar,dest=FILE|- |\n"
          "                       type=oci,dest=DIR[,tar=true] | type=oci-archive,dest=FILE |\n"
          "                       type=docker,dest=FILE | type=registry,name=REF |\n"
@@ -605,6 +606,11 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   g->pull_always = c.pull;
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
     goto out;
+  if (c.b.check)
+    {
+      ret = buildopts_check_report (plan);
+      goto out;
+    }
   eo.store = cli_store_get (g, err);
   if (!eo.store)
     goto out;

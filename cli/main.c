@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
   { "explain", bale_cmd_explain, "show what `docker run IMAGE ARGS` executes, and why" },
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
   { "plan", bale_cmd_plan, "show what each instruction will do, after expansion" },
+  { "lint", bale_cmd_lint, "run BuildKit's build checks on a Dockerfile" },
   { "load", bale_cmd_load, "import a docker-archive, OCI archive or OCI layout into the store" },
   { "save", bale_cmd_save, "write images of the store as a docker-archive" },
   { "images", bale_cmd_images, "list the images of the store" },

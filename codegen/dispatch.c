@@ -208,8 +208,17 @@ dispatch_expand (struct plan *p, struct plan_stage *st, const struct bale_span *
   struct words_lex lx = words_lex_default (p->df->escape);
   struct words_env env = kv_words_env (&st->env);
   cleanup_error bale_error_t e = NULL;
+  struct plan_lint_vars *vars = p->lint_node ? plan_lint_vars_new () : NULL;
+  int r;
 
-  if (words_process_word (&lx, word, len, &env, out, NULL, &e) < 0)
+  /* reportUnmatchedVariables runs for each word, before its error is returned. */
+  if (vars)
+    plan_lint_vars_hook (vars, &lx);
+  r = words_process_word (&lx, word, len, &env, out, NULL, &e);
+  if (vars)
+    plan_lint_vars_report (p, st, p->lint_node, vars);
+  plan_lint_vars_free (vars);
+  if (r < 0)
     return plan_error_at (p, span, err, "%s", e ? e->msg : "invalid expansion");
   return 0;
 }
@@ -334,6 +343,15 @@ dispatch_kv (struct plan *p, struct plan_stage *st, const struct bale_node *n, s
       free (k);
       free (v);
     }
+  /* dispatchEnv, dispatchLabel: the checks of each pair. */
+  for (i = 0; i + 1 < n->n_args; i += 3)
+    {
+      if (n->args[i + 2].len == 0)
+        plan_lint (p, n, &n->span, LINT_LEGACY_KEY_VALUE_FORMAT,
+                   "\"%s key=value\" should be used instead of legacy \"%s key value\" format", n->keyword, n->keyword);
+      if (n->kind == BALE_I_ENV)
+        plan_lint_secret_key (p, n, "ENV", s->argv[(i / 3) * 2]);
+    }
   /* All words were expanded against the environment before the instruction; apply now. */
   for (i = 0; i + 1 < s->argc; i += 2)
     if (n->kind == BALE_I_ENV)
@@ -438,7 +456,8 @@ dispatch_workdir (struct plan *p, struct plan_stage *st, const struct bale_node 
     return -1;
   wd = dispatch_normalize_workdir (cfg_string (st, "WorkingDir"), v);
   if (!st->workdir_set && v[0] != '/')
-    plan_warning_at (p, &n->span, "relative workdir \"%s\" can have unexpected results if the base image changes (WorkdirRelativePath)", v);
+    plan_lint (p, n, &n->span, LINT_WORKDIR_RELATIVE_PATH,
+               "Relative workdir \"%s\" can have unexpected results if the base image changes", v);
   st->workdir_set = true;
   json_object_set_new (cfg (st), "WorkingDir", json_string (wd));
   argv_push (&s->argv, &s->argc, wd);
@@ -489,6 +508,13 @@ dispatch_expose (struct plan *p, struct plan_stage *st, const struct bale_node *
       for (k = 0; ret == 0 && k < nw; k++)
         {
           cleanup_free char *msgerr = NULL;
+          unsigned lint = expose_lint (words[k]);
+          if (lint & EXPOSE_LINT_PROTO_CASE)
+            plan_lint (p, n, &n->span, LINT_EXPOSE_PROTO_CASING,
+                       "Defined protocol '%s' in EXPOSE instruction should be lowercase", words[k]);
+          if (lint & EXPOSE_LINT_HOST)
+            plan_lint (p, n, &n->span, LINT_EXPOSE_INVALID_FORMAT,
+                       "EXPOSE instruction should not define an IP address or host-port mapping, found '%s'", words[k]);
           if (expose_parse (words[k], &ports, &n_ports, &msgerr) < 0)
             ret = plan_error_at (p, &sorted[i]->span, err, "%s", msgerr);
         }
@@ -553,19 +579,28 @@ dispatch_shell (struct plan_stage *st, const struct bale_node *n, struct plan_st
   s->created_by = strbuf_detach (&msg, NULL);
 }
 
+/* validateUsedOnce: a second CMD, ENTRYPOINT or HEALTHCHECK makes the previous one useless,
+   and the warning is about that one. */
+static void
+lint_used_once (struct plan *p, const struct bale_node *n, const struct bale_node **last)
+{
+  if (*last)
+    plan_lint (p, n, &(*last)->span, LINT_MULTIPLE_INSTRUCTIONS_DISALLOWED,
+               "Multiple %s instructions should not be used in the same stage because only the last one will be used",
+               n->keyword);
+  *last = n;
+}
+
 static void
 dispatch_cmd (struct plan *p, struct plan_stage *st, const struct bale_node *n, struct plan_step *s)
 {
   cleanup_strbuf struct strbuf msg = STRBUF_INIT;
   bool is_cmd = n->kind == BALE_I_CMD;
-  int *count = is_cmd ? &st->n_cmd : &st->n_entrypoint;
 
-  if (++*count > 1)
-    plan_warning_at (p, &n->span, "multiple %s instructions should not be used in the same stage because only the last one will be used (MultipleInstructionsDisallowed)",
-                     bale_instr_name (n->kind));
+  lint_used_once (p, n, is_cmd ? &st->last_cmd : &st->last_entrypoint);
   if (!n->json && json_array_size (json_object_get (cfg (st), "Shell")) == 0)
-    plan_warning_at (p, &n->span, "JSON arguments recommended for %s to prevent unintended behavior related to OS signals (JSONArgsRecommended)",
-                     bale_instr_name (n->kind));
+    plan_lint (p, n, &n->span, LINT_JSON_ARGS_RECOMMENDED,
+               "JSON arguments recommended for %s to prevent unintended behavior related to OS signals", n->keyword);
   command_line (st, n, 0, &s->argv, &s->argc);
   if (is_cmd)
     {
@@ -609,8 +644,7 @@ dispatch_healthcheck (struct plan *p, struct plan_stage *st, const struct bale_n
   long long r = retries && retries->value ? strtoll (retries->value, NULL, 10) : 0;
   size_t i;
 
-  if (++st->n_healthcheck > 1)
-    plan_warning_at (p, &n->span, "multiple HEALTHCHECK instructions should not be used in the same stage because only the last one will be used (MultipleInstructionsDisallowed)");
+  lint_used_once (p, n, &st->last_healthcheck);
   if (strcasecmp (type, "NONE") == 0)
     argv_push (&s->argv, &s->argc, "NONE");
   else if (n->json)
@@ -675,6 +709,7 @@ dispatch_arg (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
       cleanup_free char *value = NULL;
       const char *given = kv_get (&p->build_args, key);
 
+      plan_lint_secret_key (p, n, "ARG", key);
       if (given)
         value = xstrdup (given);
       else if (eq)
@@ -919,6 +954,11 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
         }
       if (dispatch_expand (p, st, &n->args[i].span, n->args[i].value, n->args[i].len, &v, err) < 0)
         return -1;
+      /* the build context's files only: not --from, not a URL or a git remote of ADD */
+      if (s->from.stage < 0 && s->from.image == NULL
+          && !(is_add && (strncmp (v, "http://", 7) == 0 || strncmp (v, "https://", 8) == 0
+                          || strncmp (v, "git@", 4) == 0 || strncmp (v, "git://", 6) == 0)))
+        plan_lint_copy_source (p, n, v);
       argv_push (&s->argv, &s->argc, v);
       free (v);
     }
@@ -994,6 +1034,7 @@ plan_dispatch (struct plan *p, struct plan_stage *st, const struct bale_node *n,
   s->onbuild = onbuild;
   s->from.stage = -1;
   s->unpack = -1;
+  p->lint_node = n;
 
   switch (n->kind)
     {
@@ -1058,6 +1099,7 @@ plan_dispatch (struct plan *p, struct plan_stage *st, const struct bale_node *n,
     default:
       return plan_error_at (p, &n->span, err, "%s cannot be dispatched here", n->keyword);
     }
+  p->lint_node = NULL;
   if (ret < 0)
     return ret;
   if (s->created_by)

@@ -141,3 +141,31 @@ expose_parse (const char *spec, char ***ports, size_t *n_ports, char **msg)
     }
   return 0;
 }
+
+unsigned
+expose_lint (const char *spec)
+{
+  const char *container = strrchr (spec, ':'), *slash;
+  unsigned flags = 0;
+
+  /* splitParts: anything before the container port is an IP address or a host port. */
+  container = container ? container + 1 : spec;
+  if (container - spec > 1 && !(container - spec == 2 && spec[0] == ':'))
+    flags |= EXPOSE_LINT_HOST;
+  /* splitProtoPort must succeed: a port, and tcp, udp or sctp in any case. */
+  slash = strchr (container, '/');
+  if (slash == container || *container == '\0')
+    return 0;
+  if (slash && slash[1])
+    {
+      const char *proto = slash + 1;
+      const char *c;
+
+      if (strcasecmp (proto, "tcp") && strcasecmp (proto, "udp") && strcasecmp (proto, "sctp"))
+        return 0;
+      for (c = proto; *c; c++)
+        if (isupper ((unsigned char) *c))
+          flags |= EXPOSE_LINT_PROTO_CASE;
+    }
+  return flags;
+}

@@ -12,4 +12,11 @@
  */
 int expose_parse (const char *spec, char ***ports, size_t *n_ports, char **msg);
 
+/* What the build checks say of a spec whose port and protocol parse (parsePort's lint step):
+   EXPOSE_LINT_PROTO_CASE when the protocol is not lowercase (ExposeProtoCasing),
+   EXPOSE_LINT_HOST when it names an IP address or a host port (ExposeInvalidFormat). */
+#define EXPOSE_LINT_PROTO_CASE 1u
+#define EXPOSE_LINT_HOST 2u
+unsigned expose_lint (const char *spec);
+
 #endif

@@ -277,6 +277,7 @@ add_stage (struct plan *p, const struct bale_node *from, bale_error_t *err)
                                 from->args[2].value);
     }
   st->display = st->name ? xstrdup (st->name) : xasprintf ("stage-%d", st->index);
+  plan_lint_from (p, from, &env, plat);
 
   if (words_process_word (&lx, from->args[0].value, from->args[0].len, &env, &base, NULL, &e) < 0)
     return plan_error_at (p, &from->args[0].span, err, "%s", e->msg);
@@ -785,6 +786,7 @@ setup (struct plan *p, const struct plan_opts *o, bale_error_t *err)
 {
   size_t i;
 
+  p->ignore = o->ignore;
   if (platform_host (&p->build_platform, err) < 0)
     return -1;
   if (o->platform)
@@ -802,7 +804,7 @@ setup (struct plan *p, const struct plan_opts *o, bale_error_t *err)
   for (i = 0; i < p->build_args.n; i++)
     if (strncmp (p->build_args.kv[i], "BUILDKIT_", 9) == 0 || strncmp (p->build_args.kv[i], "SOURCE_DATE_EPOCH=", 18) == 0)
       p->consumed[i] = true; /* read by the builder itself */
-  return 0;
+  return plan_lint_setup (p, o, err);
 }
 
 static int
@@ -818,6 +820,7 @@ build_stages (struct plan *p, const struct plan_opts *o, bale_error_t *err)
       if (df->nodes[i].kind == BALE_I_FROM)
         target_name = df->nodes[i].n_args >= 3 ? df->nodes[i].args[2].value : NULL;
   default_args (p, target_name);
+  plan_lint_dockerfile (p);
   for (i = 0; i < df->n_nodes && df->nodes[i].kind != BALE_I_FROM; i++)
     if (df->nodes[i].kind == BALE_I_ARG && meta_args (p, &df->nodes[i], err) < 0)
       return -1;
@@ -876,6 +879,9 @@ build_graph (struct plan *p, const struct plan_opts *o, bale_error_t *err)
     if (check_cycles (p, (int) i, state, err) < 0)
       return -1;
   mark_reachable (p, p->target);
+  /* `bale lint`: every stage is dispatched, as BuildKit checks them all without a target. */
+  for (i = 0; o->all_stages && i < p->n_stages; i++)
+    mark_reachable (p, (int) i);
   /* resolveStages: base images of reachable stages, then ONBUILD triggers, which may add
      dependencies, until nothing changes. */
   for (i = 0; i < p->n_stages; i++)
@@ -935,9 +941,22 @@ plan_build (const struct bale_dockerfile *df, const struct plan_opts *o, struct 
       goto fail;
   finalize_target (p, &p->stages[p->target]);
   find_unused (p);
+  /* finalizeResultImage: with check error=true, a violation fails the build. */
+  if (plan_lint_finish (p, err) < 0)
+    goto fail;
   *out = p;
   return 0;
 fail:
+  /* `bale lint` reports the checks' warnings with the error, as BuildKit's lint result
+     carries both (plan_lint_finish has already moved them when it is the error). */
+  if (o->all_stages && p->warnings)
+    {
+      bale_error_t chain = p->warnings;
+
+      p->warnings = NULL;
+      bale_error_join (&chain, err);
+      *err = chain;
+    }
   plan_free (p);
   return -1;
 }

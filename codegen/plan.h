@@ -17,6 +17,7 @@
 #include "bale.h"
 #include "codegen/kv.h"
 #include "codegen/platform.h"
+#include "linter/lint.h"
 
 enum plan_step_kind
 {
@@ -113,7 +114,8 @@ struct plan_stage
   struct kvlist cfg_env;    /* a copy of config's Env (cfg_env_of), for its index of keys */
   json_t *cfg_env_of;
   bool cmd_set, entrypoint_set, healthcheck_set, workdir_set;
-  int n_cmd, n_entrypoint, n_healthcheck;
+  /* the last CMD, ENTRYPOINT and HEALTHCHECK of the stage (MultipleInstructionsDisallowed) */
+  const struct bale_node *last_cmd, *last_entrypoint, *last_healthcheck;
 };
 
 /*
@@ -137,6 +139,11 @@ struct plan_opts
   /* When set, images the resolver does not have are planned as empty configs with a warning
      (bale plan); otherwise they are an error (bale build). */
   bool lenient;
+  /* Dispatch every stage, not only those the target needs (`bale lint`, `--check`: BuildKit
+     checks all stages when no target is given). */
+  bool all_stages;
+  /* The build context's .dockerignore, for CopyIgnoredFile; NULL: none known. Borrowed. */
+  const struct ignore_matcher *ignore;
   /* `--allow security.insecure`: RUN --security=insecure is granted (BuildKit's entitlement);
      without it such a RUN is an error at its line. */
   bool allow_insecure;
@@ -158,6 +165,12 @@ struct plan
   char **unused_build_args;  /* build args no ARG consumed */
   size_t n_unused;
   bale_error_t warnings;
+  struct lint_config lint;             /* the build checks in effect (codegen/lint.c) */
+  int lint_called[LINT_N_RULES];       /* rules that reported, in the order they first did */
+  int n_lint_called;
+  int n_lint_warnings;
+  const struct bale_node *lint_node; /* the instruction being dispatched: UndefinedVar's place */
+  const struct ignore_matcher *ignore; /* plan_opts' */
   struct bale_dockerfile **triggers; /* parsed ONBUILD triggers, owned */
   size_t n_triggers;
 };
@@ -184,6 +197,30 @@ int plan_error_at (const struct plan *p, const struct bale_span *span, bale_erro
                    const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
 void plan_warning_at (struct plan *p, const struct bale_span *span, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+/* A build-check warning of rule r at span, unless the check configuration (with n's
+   `# check=` comments, when n is given) leaves the rule out. */
+void plan_lint (struct plan *p, const struct bale_node *n, const struct bale_span *span, enum lint_rule r,
+                const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+/* The checks BuildKit runs on the whole Dockerfile before dispatch (codegen/lint.c). */
+int plan_lint_setup (struct plan *p, const struct plan_opts *o, bale_error_t *err);
+void plan_lint_dockerfile (struct plan *p);
+/* UndefinedArgInFrom, RedundantTargetPlatform and FromPlatformFlagConstDisallowed of a FROM. */
+void plan_lint_from (struct plan *p, const struct bale_node *from, const struct words_env *global,
+                     const struct bale_flag *platform);
+/* UndefinedVar for the variables a word of n looked up without finding them. */
+struct plan_lint_vars;
+struct ignore_matcher;
+struct plan_lint_vars *plan_lint_vars_new (void);
+void plan_lint_vars_hook (struct plan_lint_vars *v, struct words_lex *lx);
+void plan_lint_vars_report (struct plan *p, struct plan_stage *st, const struct bale_node *n,
+                            struct plan_lint_vars *v);
+void plan_lint_vars_free (struct plan_lint_vars *v);
+/* CopyIgnoredFile for one source of a COPY or ADD from the build context. */
+void plan_lint_copy_source (struct plan *p, const struct bale_node *n, const char *src);
+/* SecretsUsedInArgOrEnv for one ARG or ENV key. */
+void plan_lint_secret_key (struct plan *p, const struct bale_node *n, const char *instruction, const char *key);
+/* error=true: every warning so far, then "lint violation found for rules: ..." into *err. */
+int plan_lint_finish (struct plan *p, bale_error_t *err);
 /* Apply one instruction to the stage: config, history, and (for layer steps) a plan step. */
 int plan_dispatch (struct plan *p, struct plan_stage *st, const struct bale_node *n, bool onbuild,
                    bale_error_t *err);

@@ -693,7 +693,11 @@ escape_rune (const struct shell *sh)
 static const char *
 lookup (const struct shell *sh, const struct strbuf *name)
 {
-  return words_env_get (sh->env, name->buf, name->len);
+  const char *v = words_env_get (sh->env, name->buf, name->len);
+
+  if (sh->lx->on_lookup)
+    sh->lx->on_lookup (sh->lx->lookup_ctx, name->buf, name->len, v != NULL);
+  return v;
 }
 
 static bool

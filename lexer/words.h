@@ -31,6 +31,10 @@ struct words_lex
   bool raw_escapes;         /* keep escape characters in the result (Lex.RawEscapes) */
   bool skip_unset_env;      /* leave $VAR / ${VAR} as written when VAR is unset (Lex.SkipUnsetEnv) */
   bool skip_process_quotes; /* quotes are ordinary characters (Lex.SkipProcessQuotes) */
+  /* When set, called for every variable looked up, found or not (ProcessWordWithMatches'
+     Matched and Unmatched sets, which the build checks read). */
+  void (*on_lookup) (void *ctx, const char *name, size_t len, bool found);
+  void *lookup_ctx;
 };
 
 /* A lexer with BuildKit's defaults and the given escape character. */

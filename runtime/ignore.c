@@ -1452,6 +1452,19 @@ ignore_has_exceptions (const struct ignore_matcher *m)
   return m != NULL && m->exclusions;
 }
 
+bool
+ignore_ignores_root (const struct ignore_matcher *m)
+{
+  size_t i;
+
+  for (i = 0; m != NULL && i < m->n; i++)
+    if (!m->pat[i].exclusion
+        && (strcmp (m->pat[i].text, "*") == 0 || strcmp (m->pat[i].text, "**") == 0
+            || strcmp (m->pat[i].text, "**/*") == 0))
+      return true;
+  return false;
+}
+
 /* fsutil's test: pattern + "/" starts with dir + "/". */
 static bool
 names_path_below (const struct pattern *pat, const char *dir, size_t len)

@@ -62,6 +62,10 @@ bool ignore_matches (const struct ignore_matcher *m, const char *relpath);
 /* Whether any pattern is an exception ('!'), like patternmatcher's Exclusions(). */
 bool ignore_has_exceptions (const struct ignore_matcher *m);
 
+/* Whether a pattern excludes every entry of the root (star, double star, or double star then
+   slash and star), as BuildKit's copySourceRootIgnored asks before it warns of `COPY . ...`. */
+bool ignore_ignores_root (const struct ignore_matcher *m);
+
 /* What a walk does with a directory; see ignore_check_dir. */
 enum ignore_dir
 {

@@ -20,6 +20,7 @@
 #include "codegen/oci.h"
 #include "codegen/plan.h"
 #include "common/error.h"
+#include "runtime/ignore.h"
 #include "common/xalloc.h"
 #include "tests/run_data.h"
 #include "tests/testutil.h"
@@ -94,9 +95,18 @@ apply_opts (const struct data_case *c, struct plan_opts *po, const char ***args,
 {
   size_t i;
 
-  for (i = 0; i + 1 < c->n_opts; i += 2)
+  for (i = 0; i < c->n_opts; i += 2)
     {
-      const char *k = c->opts[i], *v = c->opts[i + 1];
+      const char *k = c->opts[i], *v = i + 1 < c->n_opts ? c->opts[i + 1] : NULL;
+      if (strcmp (k, "--check") == 0)
+        {
+          /* `bale lint`: every stage, images planned as empty configs */
+          po->all_stages = po->lenient = true;
+          i--;
+          continue;
+        }
+      if (v == NULL)
+        test_fail ("%s: option %s without a value", c->name, k);
       if (strcmp (k, "--build-arg") == 0)
         {
           *args = xrealloc (*args, (*n + 1) * sizeof **args);
@@ -106,11 +116,24 @@ apply_opts (const struct data_case *c, struct plan_opts *po, const char ***args,
         po->target = v;
       else if (strcmp (k, "--platform") == 0)
         po->platform = v;
+      else if (strcmp (k, "--dockerignore") == 0)
+        {
+          /* the .dockerignore's lines, comma-separated */
+          struct ignore_matcher *m = NULL;
+          bale_error_t e = NULL;
+          char *text = xstrdup (v), *q;
+
+          for (q = text; *q; q++)
+            if (*q == ',')
+              *q = '\n';
+          if (ignore_matcher_parse (text, strlen (text), &m, &e) < 0)
+            test_fail ("%s: bad --dockerignore: %s", c->name, e->msg);
+          free (text);
+          po->ignore = m;
+        }
       else
         test_fail ("%s: unknown option %s", c->name, k);
     }
-  if (c->n_opts % 2)
-    test_fail ("%s: option %s without a value", c->name, c->opts[c->n_opts - 1]);
   /* The configs name an architecture: pin it so the expected files hold on any host. */
   if (!po->platform)
     po->platform = "linux/amd64";
@@ -197,6 +220,7 @@ data_run_plan_case (const struct data_case *c, struct strbuf *out)
   bale_error_release (&err);
   plan_free (p);
   bale_dockerfile_free (df);
+  ignore_matcher_free ((struct ignore_matcher *) po.ignore);
   free (args);
   return ok;
 }
