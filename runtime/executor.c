@@ -260,10 +260,7 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
     return -1;
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &p->target_platform;
-    out->platform.os = xstrdup (pl->os);
-    out->platform.arch = xstrdup (pl->arch);
-    if (pl->variant)
-      out->platform.variant = xstrdup (pl->variant);
+    platform_copy (&out->platform, pl);
   }
   return 0;
 }

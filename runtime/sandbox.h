@@ -53,11 +53,17 @@ enum sandbox_mount_type
 struct sandbox_mount
 {
   enum sandbox_mount_type type;
-  const char *source;  /* BIND: a host path (file or directory); unused for TMPFS */
+  const char *source;  /* BIND: a host path (file or directory), or with source_root a path
+                          inside it; unused for TMPFS */
   const char *target;  /* absolute path inside the rootfs; created when missing, then
                           removed from the upper directory after the step */
   bool readonly;
   const char *options; /* TMPFS: mount data such as "size=64m,mode=1777", or NULL */
+  /* BIND: NULL, or the directory (a stage's view, the build context, a cache) that source
+     names a path of. The step's own mount namespace resolves it there (runtime/inroot.h:
+     symlinks and ".." stay inside) and mounts that descriptor, never a host path string. */
+  const char *source_root;
+  bool source_beneath; /* with source_root: leaving it is an error, not clamped (a context) */
 };
 
 /* What to run and where. Fill it with sandbox_spec_init first; every pointer is borrowed. */

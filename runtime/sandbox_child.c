@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,20 +19,11 @@
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-int
-rt_sbx_open_in_root (int rootfd, const char *path, int flags)
-{
-  struct open_how how = { 0 };
-
-  how.flags = (unsigned long long) (flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
-}
 
 static int vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
     __attribute__ ((format (printf, 4, 0)));
@@ -83,31 +73,32 @@ rt_sbx_die (int fd, int errnum, const char *fmt, ...)
   _exit (127);
 }
 
-/* mkdir -p of the working directory; what is created belongs to the user (Docker's WORKDIR
-   under USER). We are inside the new root already, so symlinks cannot leave it. */
-static void
-make_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+/* A working directory created for the step belongs to its user (Docker's WORKDIR under USER). */
+static int
+cwd_created (void *data, int parent, const struct stat *before, const char *name, int fd)
 {
-  char *path = xstrdup (cwd);
+  const struct sandbox_user *u = data;
 
-  for (char *p = path + 1;; p++)
-    if (*p == '/' || *p == '\0')
-      {
-        char c = *p;
+  (void) parent;
+  (void) before;
+  (void) name;
+  return fchownat (fd, "", u->uid, u->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+}
 
-        *p = '\0';
-        if (mkdir (path, 0755) == 0)
-          {
-            if (lchown (path, u->uid, u->gid) < 0)
-              rt_sbx_die (sync, errno, "cannot chown working directory '%s'", path);
-          }
-        else if (errno != EEXIST)
-          rt_sbx_die (sync, errno, "cannot create working directory '%s'", path);
-        *p = c;
-        if (c == '\0')
-          break;
-      }
-  free (path);
+/* mkdir -p of the working directory and chdir into it, resolved in the root like every path
+   of the image (runtime/inroot.h): a /proc magic link (WORKDIR /proc/self/fd/N) is refused. */
+static void
+enter_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+{
+  int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = root < 0 ? -1 : inroot_mkpath (root, cwd, 0, true, cwd_created, (void *) u);
+
+  if (fd < 0)
+    rt_sbx_die (sync, errno, "cannot create working directory '%s'", cwd);
+  if (fchdir (fd) < 0)
+    rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
+  close (fd);
+  close (root);
 }
 
 static bool
@@ -271,9 +262,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
-  make_cwd (sync, cwd, u);
-  if (chdir (cwd) < 0)
-    rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
+  enter_cwd (sync, cwd, u);
   {
     /* With primary_group_in_groups, the primary gid first, then the others once each. */
     gid_t groups[NGROUPS_MAX];

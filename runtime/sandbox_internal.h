@@ -9,10 +9,6 @@
 #include "common/strbuf.h"
 #include "runtime/sandbox.h"
 
-/* Open path below rootfd as if rootfd were "/": absolute symlinks and ".." stay inside, and
-   /proc magic links are refused (openat2 RESOLVE_IN_ROOT). O_CLOEXEC is added. */
-int rt_sbx_open_in_root (int rootfd, const char *path, int flags);
-
 /*
  * The child reports to the parent through a pipe of records, each written with a single
  * write() (atomic below PIPE_BUF). The pipe is close-on-exec, so it reaches EOF when init

@@ -416,7 +416,7 @@ test_resolve_user (void **state)
       f->lower, f->lower, f->lower);
   check_user (rootfd, "alice", "1000:1000:10,29");
   sh ("rm %s/etc/group && mkfifo %s/etc/group", f->lower, f->lower);
-  check_user (rootfd, "alice", "error: '/etc/group' in the rootfs is not a regular file");
+  check_user (rootfd, "alice", "error: '/etc/group' in the image is not a regular file");
 }
 
 static void
@@ -583,7 +583,7 @@ test_upper_as_layer (void **state)
 {
   struct fixture *f = *state;
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
-  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/run/cache", false, NULL } };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/run/cache", false, NULL, NULL, false } };
   struct layer_result lr;
   struct sandbox_spec spec;
   struct strbuf names = STRBUF_INIT;
@@ -740,9 +740,9 @@ test_extra_mounts (void **state)
   struct fixture *f = *state;
   cleanup_free char *src = xasprintf ("%s/src", f->dir);
   struct sandbox_mount mounts[] = {
-    { SANDBOX_MOUNT_BIND, src, "/mnt/ro", true, NULL },
-    { SANDBOX_MOUNT_TMPFS, NULL, "/cache/deep", false, "size=1m" },
-    { SANDBOX_MOUNT_BIND, src, "/data/rw", false, NULL },
+    { SANDBOX_MOUNT_BIND, src, "/mnt/ro", true, NULL, NULL, false },
+    { SANDBOX_MOUNT_TMPFS, NULL, "/cache/deep", false, "size=1m", NULL, false },
+    { SANDBOX_MOUNT_BIND, src, "/data/rw", false, NULL, NULL, false },
   };
   struct sandbox_spec spec;
 
@@ -765,7 +765,7 @@ test_copy_root (void **state)
 {
   struct fixture *f = *state;
   cleanup_free char *copy = xasprintf ("%s/copy", f->dir);
-  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/cache/x", false, NULL } };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/cache/x", false, NULL, NULL, false } };
   const char *argv[] = { "/bin/sh", "-c", "echo c > /made; cat /etc/hostname; ls /cache", NULL };
   struct sandbox_spec spec;
   struct sandbox_result res;
@@ -832,7 +832,7 @@ test_stdin_scratch (void **state)
   struct fixture *f = *state;
   const char *argv[] = { "/bin/sh", "-c", "cat; ls /", NULL };
   cleanup_free char *bin = xasprintf ("%s/bin", f->lower);
-  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_BIND, bin, "/bin", true, NULL } };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_BIND, bin, "/bin", true, NULL, NULL, false } };
   struct sandbox_spec spec;
   struct sandbox_result res;
   cleanup_free char *out = NULL;
