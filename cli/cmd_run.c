@@ -117,6 +117,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   json_t *ex = NULL;
   const json_t *config, *cmdv;
   char **lowers = NULL;
+  size_t n_lowers = 0;
   const char **cargv = NULL, **env = NULL;
   cleanup_free char *tmp = NULL, *dir = NULL, *upper = NULL, *work = NULL;
   struct kvlist envl = { 0 };
@@ -174,7 +175,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     struct imgfs_layers layers = { xcalloc (img.n_layers + 1, sizeof (char *)), img.diff_ids, img.n_layers };
     for (i = 0; i < img.n_layers; i++)
       layers.blobs[i] = store_blob_path (s, img.layers[i].digest);
-    ret = imgfs_lowers (s, &layers, &lowers, err);
+    ret = imgfs_lowers (s, &layers, &lowers, &n_lowers, err);
     for (i = 0; i < img.n_layers; i++)
       free (layers.blobs[i]);
     free (layers.blobs);
@@ -200,7 +201,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   sandbox_spec_init (&spec);
   spec.name = o.image;
   spec.lowerdirs = (const char *const *) lowers;
-  spec.n_lowerdirs = snapshot_stack_unique ((const char **) lowers, img.n_layers);
+  spec.n_lowerdirs = n_lowers;
   spec.upperdir = upper;
   spec.workdir = work;
   spec.argv = cargv;

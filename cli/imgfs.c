@@ -27,7 +27,8 @@ imgfs_lowers_free (char **lowers, size_t n)
 }
 
 int
-imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lowers, bale_error_t *err)
+imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lowers, size_t *n_unique,
+              bale_error_t *err)
 {
   char **out = xcalloc (layers->n + 1, sizeof *out);
 
@@ -46,6 +47,7 @@ imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lowers
           return -1;
         }
     }
+  *n_unique = snapshot_stack_unique ((const char **) out, layers->n);
   *lowers = out;
   return 0;
 }
@@ -62,9 +64,10 @@ imgfs_startcheck (struct store *s, const struct imgfs_layers *layers, const stru
 {
   cleanup_free char *dir = xasprintf ("%s/tmp/explain.XXXXXX", store_path (s));
   char **lowers = NULL;
+  size_t n_unique;
   int ret;
 
-  if (imgfs_lowers (s, layers, &lowers, err) < 0)
+  if (imgfs_lowers (s, layers, &lowers, &n_unique, err) < 0)
     return -1;
   if (!mkdtemp (dir))
     ret = bale_make_error (err, errno, "cannot create %s", dir);
@@ -72,7 +75,7 @@ imgfs_startcheck (struct store *s, const struct imgfs_layers *layers, const stru
     {
       bale_error_t ignored = NULL;
 
-      ret = imgroot_with ((const char *const *) lowers, layers->n, dir, run_check, (void *) in, out, err);
+      ret = imgroot_with ((const char *const *) lowers, n_unique, dir, run_check, (void *) in, out, err);
       dirwalk_remove (AT_FDCWD, dir, dir, &ignored);
       bale_error_release (&ignored);
     }

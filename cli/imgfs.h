@@ -22,8 +22,11 @@ struct imgfs_layers
 
 /* The snapshot directory of every layer, unpacked into the store's snapshot cache when
    missing, top layer first (as rootview_mount and the sandbox take them); *lowers holds
-   layers->n strings, each to free. The caller holds a store transaction. */
-int imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lowers, bale_error_t *err);
+   layers->n strings, each to free, the first *n_unique of them each layer once at its topmost
+   place (snapshot_stack_unique: overlayfs refuses a lower directory twice). The caller holds
+   a store transaction. */
+int imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lowers, size_t *n_unique,
+                  bale_error_t *err);
 void imgfs_lowers_free (char **lowers, size_t n);
 
 /* startcheck_run of in on the image's flattened filesystem, mounted read-only in a child

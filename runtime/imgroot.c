@@ -25,7 +25,7 @@ child (const char *const *lowerdirs, size_t n, const char *mp, imgroot_fn fn, vo
 {
   bale_error_t err = NULL;
   json_t *result = NULL, *msg = json_object ();
-  int rootfd = -1;
+  int rootfd = -1, status;
 
   if (rootview_unshare (&err) == 0 && rootview_mount (lowerdirs, n, mp, &err) == 0)
     {
@@ -40,7 +40,10 @@ child (const char *const *lowerdirs, size_t n, const char *mp, imgroot_fn fn, vo
       json_object_set_new (msg, "error", json_string (err->msg));
       json_object_set_new (msg, "status", json_integer (err->status));
     }
-  _exit (json_dumpfd (msg, fd, JSON_COMPACT) == 0 ? 0 : 1);
+  status = json_dumpfd (msg, fd, JSON_COMPACT) == 0 ? 0 : 1;
+  json_decref (msg);
+  bale_error_release (&err);
+  _exit (status);
 }
 
 int

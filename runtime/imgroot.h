@@ -3,7 +3,7 @@
  * An image's flattened filesystem as a root directory descriptor, for code that reads it
  * without running anything: the layer snapshots stacked read-only (rootview_mount) in a child
  * process with a private mount namespace, so nothing stays mounted and the host never sees
- * the view. Paths under the descriptor must be resolved inside it (openat2 RESOLVE_IN_ROOT).
+ * the view. Paths under the descriptor must be resolved inside it (runtime/inroot.h).
  */
 #ifndef BALE_IMGROOT_H
 #define BALE_IMGROOT_H

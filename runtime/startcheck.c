@@ -26,7 +26,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/copy_resolve.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox.h"
 #include "runtime/startcheck.h"
 #include "common/banned.h"
@@ -48,9 +48,9 @@ struct ctx
   bool failed;
 };
 
-/* The only place an image path is opened: inside rootfd (openat2 RESOLVE_IN_ROOT, through
-   copy_resolve's helper), so absolute symlinks and ".." stay in the image. A relative path is
-   taken from the working directory, as by the container's process. -1 with errno. */
+/* The only place an image path is opened: inside rootfd (runtime/inroot.h), so absolute
+   symlinks and ".." stay in the image. A relative path is taken from the working directory,
+   as by the container's process. -1 with errno. */
 static int
 image_open (const struct ctx *c, const char *path, int flags)
 {
@@ -58,7 +58,7 @@ image_open (const struct ctx *c, const char *path, int flags)
 
   if (path[0] != '/')
     abs = xasprintf ("%s/%s", c->workdir, path);
-  return copy_open (c->rootfd, COPY_ROOT_IMAGE, abs ? abs : path, flags, NULL);
+  return inroot_open (c->rootfd, abs ? abs : path, flags, 0);
 }
 
 /* Go's syscall.Errno text: glibc's, lower-cased ("no such file or directory"). */

@@ -77,6 +77,22 @@ scratch-no-cmd  | FROM scratch;;COPY busybox /busybox                           
 scratch-user    | FROM scratch;;COPY busybox /busybox;;USER root;;CMD ["/busybox", "true"] |              |               | 125
 """
 
+# The advice a row must get (a part of one of its sentences).
+ADVICE = {
+    "seed-cmd": 'did you mean ENTRYPOINT ["echo","Hello, World!"] so that the arguments are appended?',
+    "ep-flag-empty": "--entrypoint '' clears the image's CMD",
+    "inherited-ep": "is inherited from base image",
+    "base-ep": 'ends with exec "$@"',
+    "ignoring-ep": "never reads its arguments",
+    "crlf": "CRLF",
+    "no-loader": "dynamically linked",
+    "user-unknown": "must exist in the image's /etc/passwd",
+    "rel-no-workdir": "relative to the working directory",
+    "not-executable": "chmod +x",
+    "interp-chain-long": "more #! scripts than the kernel follows",
+    "bad-interp": "interpreter named on the #! line",
+}
+
 
 def rows():
     for line in TABLE.strip().splitlines():
@@ -146,6 +162,8 @@ def compare(n, name, opts, args, want):
         problems.append("outcome %r" % e["outcome"])
     elif "Error response from daemon" in dout or dout.startswith("exec "):
         problems.append("explain says it starts; docker: %d %s" % (drc, dout))
+    if name in ADVICE and not any(ADVICE[name] in a for a in e["advice"]):
+        problems.append("no advice with %r" % ADVICE[name])
     if brc != drc:
         problems.append("bale run exited %d, docker %d (%s)" % (brc, drc, berr.strip()))
     if problems:
