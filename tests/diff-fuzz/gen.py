@@ -508,11 +508,10 @@ class Gen:
         if kind == "bind":
             srcs = [p for p, t in self.ctx_paths.items() if t in ("f", "d")]
             src = r.choice(sorted(srcs) + ["."])
-            if self.ctx_paths.get(src) == "f" and r.random() < 0.5:
-                files = self.pick(st, "f")
-                files = None if files == out else files
-                if files:
-                    target = files
+            if self.ctx_paths.get(src) == "f":
+                # a file is bound onto a file, or onto a path that does not exist
+                files = self.pick(st, "f") if r.random() < 0.5 else None
+                target = files if files and files != out else "/mnt/" + self.uniq("m")
             self.emit("RUN --mount=type=bind,source=%s,target=%s %s(find %s | sort; cat %s 2>/dev/null | head -c 100) > %s"
                       % (src, target, mk, target, target if self.ctx_paths.get(src) == "f" else target + "/*", out))
         elif kind == "bindfrom" and self.stages[:-1]:
