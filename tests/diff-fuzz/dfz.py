@@ -477,9 +477,11 @@ def cmd_run(args):
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         for seed, status, names, secs, modern in ex.map(lambda s: one_seed(s, a.out, stores, a.keep), parse_seeds(a.seeds)):
             counts[status] = counts.get(status, 0) + 1
-            tag = ",".join(names) if names else ("-" if status == "same" else "UNEXPLAINED")
+            tag = ",".join(names) if names else ("-" if status in ("same", "both-fail") else "UNEXPLAINED")
             known = names and "UNEXPLAINED" not in names
-            if status != "same" and not known:
+            # both refusing the Dockerfile is agreement (the generator's fault, counted apart)
+            agree = status in ("same", "both-fail")
+            if not agree and not known:
                 unexplained += 1
             line = "seed %d %s %s%s %.1fs" % (seed, status, tag, " modern" if modern else "", secs)
             log.write(line + "\n")
@@ -487,7 +489,7 @@ def cmd_run(args):
             n += 1
             if not a.tap:
                 print(line, flush=True)
-            elif status == "same":
+            elif agree:
                 print("ok %d - %s" % (n, line), flush=True)
             else:
                 todo = " # TODO known: " + tag if known else ""

@@ -161,7 +161,9 @@ class Gen:
                 fs = [x["path"] for x in entries if x["type"] == "f"]
                 if not fs:
                     continue
-                e = {"path": p, "type": "h", "target": self.r.choice(fs)}
+                # a hard link's header says what its target's does, as tar writes it (F10)
+                t = self.r.choice([x for x in entries if x["type"] == "f"])
+                e = {"path": p, "type": "h", "target": t["path"], "mode": t["mode"], "uid": t["uid"], "gid": t["gid"]}
             entries.append(e)
         name = self.uniq("arch") + self.r.choice([".tar", ".tar.gz"])
         self.ctx.append({"path": name, "type": "tar", "entries": entries})
@@ -212,7 +214,7 @@ class Gen:
              ("user", 1), ("mount", 2.5), ("shell", 0.4), ("onbuild", 0.5), ("meta", 1),
              ("heredoc", 0.8), ("empty", 0.6)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
-        if kind in ("run", "mount", "heredoc") and not st.user_root:
+        if kind in ("run", "mount", "heredoc", "env", "arg") and not st.user_root:
             self.user_run(st)
             return
         getattr(self, "i_" + kind)(st)
