@@ -91,13 +91,16 @@ class Shrinker:
     def parts(self):
         for i in range(len(self.case["dockerfile"])):
             line = self.case["dockerfile"][i]
-            if not line.startswith("RUN ") or "\n" in line or line.startswith('RUN ["'):
+            if not line.startswith("RUN ") or "\n" in line:
                 continue
             head, _, body = line.partition(" ")
             prefix = ""
             while body.startswith("--mount="):
                 m, _, body = body.partition(" ")
                 prefix += m + " "
+            if body.startswith('["/bin/sh", "-c", '):
+                # the exec form the generator writes: shrunk as the shell form
+                body = json.loads(body)[2]
             parts = body.split(" && ")
             j = 0
             while len(parts) > 1 and j < len(parts):
