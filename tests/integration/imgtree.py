@@ -134,20 +134,28 @@ FIELDS = ["Env", "Entrypoint", "Cmd", "WorkingDir", "User", "ExposedPorts", "Vol
           "StopSignal", "Healthcheck", "Shell", "OnBuild"]
 
 
-def config(path, name):
+def config_lines(path, name=None):
+    """The lines `config` prints, as a list (for callers in threads: no stdout involved)."""
     outer, entry = open_archive(path, name)
     cfg = json.load(outer.extractfile(member(outer, entry["Config"])))
     c = cfg.get("config") or {}
+    out = []
     for f in FIELDS:
         v = c.get(f)
         if v in (None, [], {}, ""):
             v = None
-        print("%s %s" % (f, json.dumps(v, sort_keys=True)))
-    print("layers %d" % len(entry["Layers"]))
+        out.append("%s %s" % (f, json.dumps(v, sort_keys=True)))
+    out.append("layers %d" % len(entry["Layers"]))
     for i, h in enumerate(cfg.get("history") or []):
         # a heredoc's body stays on the history line: newlines are escaped as in paths
-        print("history %d %s %s" % (i, "empty" if h.get("empty_layer") else "layer",
-                                    quote(h.get("created_by", "")).replace("\\040", " ")))
+        out.append("history %d %s %s" % (i, "empty" if h.get("empty_layer") else "layer",
+                                         quote(h.get("created_by", "")).replace("\\040", " ")))
+    return out
+
+
+def config(path, name):
+    for line in config_lines(path, name):
+        print(line)
 
 
 if __name__ == "__main__":
