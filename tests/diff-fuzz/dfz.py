@@ -396,7 +396,8 @@ def classify(case, status, diffs, sigs):
     targets = mount_targets(case)
 
     def stub(d):
-        m = re.match(r"^\+(\S+) d 0755 0:0( -)?$", d)
+        # (a later step may have chmodded or chowned the stub: any mode and owner)
+        m = re.match(r"^\+(\S+) d [0-7]{4} \S+( -)?$", d)
         return m and m.group(1) in targets and status == "differ"
     if any(stub(d) for d in diffs):
         names.add("mount-targets")
