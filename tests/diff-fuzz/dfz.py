@@ -317,7 +317,8 @@ def describe_masked(case, archive, docker):
         tree = [x for x in tree if not any(r.search(x) for r in acc)]
     cfg = mask_history(config_lines(archive), history_subs())
     if case.get("modern"):
-        tree = [strip_when(x) for x in tree]
+        # the twin's Dockerfile is another file of the context (COPY . and bind mounts see it)
+        tree = [re.sub(r"^(\S*/Dockerfile f \S+ \S+ \S+) \S+$", r"\1 (Dockerfile)", strip_when(x)) for x in tree]
         cfg = [x for x in cfg if not x.startswith(("history ", "layers "))]
     return tree + cfg
 
@@ -413,9 +414,26 @@ def classify(case, status, diffs, sigs):
         return status == "differ" and from_ctx and core in minus and core in plus
     if any(ctx_link(d) for d in diffs):
         names.add("ctx-hardlinks-2010")
+    # F6: BuildKit follows a symlink of the image in a COPY destination (dangling or
+    # relative), bale replaced it by a directory: every line at the link, under it, or on
+    # the way to where it points.
+    links = {}
+    for d in diffs:
+        m = re.match(r"^\+(\S+) l \S+ \S+ (?:\S+ )?(\S+)$", d)
+        if m and status == "differ" and re.search(r"^(COPY|ADD) .* %s/" % re.escape(m.group(1)),
+                                                   "\n".join(case["dockerfile"]), re.M):
+            links[m.group(1)] = os.path.normpath(os.path.join(os.path.dirname(m.group(1)), m.group(2)))
+
+    def via_link(d):
+        p = d[1:].split(" ")[0]
+        return any(p == x or p.startswith(x + "/") or p == r or p.startswith(r + "/") or r.startswith(p + "/")
+                   for x, r in links.items())
+    if links and any(via_link(d) for d in diffs):
+        names.add("copy-dest-symlink")
     # a diff is explained when each of its lines is
     unexplained = [d for d in diffs if d[:1] in "+-" and not d.startswith(("+++", "---"))
-                   and not any(x.re.search(d) for x in sigs) and not stub(d) and not ctx_link(d)]
+                   and not any(x.re.search(d) for x in sigs) and not stub(d) and not ctx_link(d)
+                   and not via_link(d)]
     return sorted(names), unexplained
 
 
