@@ -10,6 +10,8 @@
 #include "codegen/plan.h"
 
 struct store;
+struct bale_progress;
+struct progress_vertex;
 
 struct cli_global
 {
@@ -20,6 +22,10 @@ struct cli_global
   const struct registry_opts *pull_opts;
   bool pull_always; /* --pull: refresh every base image from its registry */
   int error_status;     /* exit status when the command fails; 0 means 1 */
+  /* bale build: where progress events go (NULL: nowhere), and the vertex registry messages
+     are reported on (the resolver opens it while it pulls). */
+  const struct bale_progress *events;
+  struct progress_vertex *log_vertex;
 };
 struct registry_opts;
 

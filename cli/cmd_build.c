@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,12 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/buildevents.h"
+#include "cli/buildoutput.h"
 #include "cli/buildopts.h"
+#include "cli/progress.h"
 #include "cli/cli.h"
 #include "codegen/oci.h"
 #include "codegen/provenance.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/xalloc.h"
 #include "cli/registry.h"
 #include "cli/buildcache.h"
@@ -30,22 +35,15 @@
 #include "runtime/store.h"
 #include "common/banned.h"
 
-enum output_type
-{
-  OUT_NONE,
-  OUT_OCI,
-  OUT_OCI_ARCHIVE,
-  OUT_DOCKER_ARCHIVE,
-  OUT_REGISTRY, /* push to dest, a reference */
-};
-
 struct build_cli
 {
   struct buildopts b;
   const char **tags;
   size_t n_tags, alloc_tags;
-  enum output_type out;
-  char *dest;
+  struct build_outputs outputs; /* -o, in order */
+  const char **labels, **annotations;
+  size_t n_labels, alloc_labels, n_annotations, alloc_annotations;
+  const char *metadata_file;
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
@@ -55,6 +53,12 @@ struct build_cli
   const char *epoch_flag; /* --source-date-epoch */
   struct cli_registry reg; /* --push and type=registry */
   struct build_secrets secrets; /* --secret, --ssh */
+  enum cli_progress_mode progress; /* --progress */
+  struct cli_progress *renderer;
+  struct progress_vertex vertex;   /* the CLI's own vertex of the moment (pulls, exports) */
+  char pushed[DIGEST_STRLEN + 1];  /* the manifest digest the last push sent */
+  char stored[DIGEST_STRLEN + 1];  /* the manifest digest of the image in the store */
+  bool exported;                   /* an image format was written (compressed layers) */
 };
 
 static void
@@ -69,8 +73,15 @@ build_usage (FILE *f)
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
          "  --target STAGE       build this stage (default: the last one)\n"
          "  --platform P         the target platform (default: the host)\n"
-         "  --output SPEC        type=oci,dest=DIR | type=oci-archive,dest=FILE |\n"
-         "                       type=docker-archive,dest=FILE | type=registry,name=REF\n"
+         "  -o, --output SPEC    type=local,dest=DIR (the files) | type=tar,dest=FILE|- |\n"
+         "                       type=oci,dest=DIR[,tar=true] | type=oci-archive,dest=FILE |\n"
+         "                       type=docker,dest=FILE | type=registry,name=REF |\n"
+         "                       type=image[,push=true]; DIR and - are short for local and\n"
+         "                       tar; repeatable\n"
+         "  --load               accepted: the store always has the image\n"
+         "  --label K=V          set a label of the image (repeatable)\n"
+         "  --annotation [manifest:]K=V  set an annotation of the manifest (repeatable)\n"
+         "  --metadata-file F    write buildx's metadata JSON (containerimage.digest, ...)\n"
          "  --push               push every -t name to its registry\n"
          "  --pull               pull every base image again, even when the store has it\n"
          "  --cache-to SPEC      share the build cache: type=local,dest=DIR or\n"
@@ -89,46 +100,12 @@ build_usage (FILE *f)
          "  --no-cache           run every step instead of reusing cached layers\n"
          "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
-         "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
+         "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
+         "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
+         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
-}
-
-static int
-parse_output (struct build_cli *c, const char *spec, bale_error_t *err)
-{
-  cleanup_free char *copy = xstrdup (spec);
-  char *save = copy, *item;
-  const char *type = NULL;
-
-  while ((item = strsep (&save, ",")) != NULL)
-    {
-      if (strncmp (item, "type=", 5) == 0)
-        type = item + 5;
-      else if (strncmp (item, "dest=", 5) == 0 || strncmp (item, "name=", 5) == 0
-               || strncmp (item, "ref=", 4) == 0)
-        {
-          free (c->dest);
-          c->dest = xstrdup (strchr (item, '=') + 1);
-        }
-      else
-        return bale_make_error (err, 0, "--output: unknown field '%s' in '%s'", item, spec);
-    }
-  if (!type)
-    return bale_make_error (err, 0, "--output '%s': type= is required (oci, oci-archive or docker-archive)", spec);
-  if (strcmp (type, "oci") == 0)
-    c->out = OUT_OCI;
-  else if (strcmp (type, "oci-archive") == 0)
-    c->out = OUT_OCI_ARCHIVE;
-  else if (strcmp (type, "docker-archive") == 0 || strcmp (type, "docker") == 0)
-    c->out = OUT_DOCKER_ARCHIVE;
-  else if (strcmp (type, "registry") == 0 || strcmp (type, "image") == 0)
-    c->out = OUT_REGISTRY;
-  else
-    return bale_make_error (err, 0, "--output: unknown type '%s' (want oci, oci-archive or docker-archive)", type);
-  if (!c->dest || !*c->dest)
-    return bale_make_error (err, 0, "--output '%s': dest= is required", spec);
-  return 0;
 }
 
 /* --no-cache-filter a,b: each a stage name (lowercased, as the plan keeps them). */
@@ -169,6 +146,11 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "cache-to", required_argument, NULL, 0x301 },
     { "cache-from", required_argument, NULL, 0x302 },
     { "ssh", required_argument, NULL, 0x303 },
+    { "progress", required_argument, NULL, 0x304 },
+    { "load", no_argument, NULL, 0x305 },
+    { "label", required_argument, NULL, 0x306 },
+    { "annotation", required_argument, NULL, 0x307 },
+    { "metadata-file", required_argument, NULL, 0x308 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -196,7 +178,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
             break;
           }
         case 'o':
-          if (parse_output (c, optarg, err) < 0)
+          if (buildoutput_parse (&c->outputs, optarg, err) < 0)
             return -1;
           break;
         case 'C': c->compression = optarg; break;
@@ -213,6 +195,20 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         case 0x300: c->pull = true; break;
         case 0x303:
           if (buildsecrets_add_ssh (&c->secrets, optarg, err) < 0)
+            return -1;
+          break;
+        case 0x305: break; /* --load: the store always has the image */
+        case 0x306:
+          XGROW (c->labels, c->alloc_labels, c->n_labels + 1);
+          c->labels[c->n_labels++] = optarg;
+          break;
+        case 0x307:
+          XGROW (c->annotations, c->alloc_annotations, c->n_annotations + 1);
+          c->annotations[c->n_annotations++] = optarg;
+          break;
+        case 0x308: c->metadata_file = optarg; break;
+        case 0x304:
+          if (cli_progress_parse (optarg, &c->progress, err) < 0)
             return -1;
           break;
         case 0x301:
@@ -237,6 +233,15 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
   cli_registry_compression (&c->reg.opts, c->compression);
   if (c->push && c->n_tags == 0)
     return bale_make_error (err, 0, "--push needs a -t name to push to");
+  if (buildoutput_check (&c->outputs, err) < 0)
+    return -1;
+  /* buildx: -q goes with auto, quiet and none only; --progress=quiet is -q. */
+  if (c->quiet && c->progress != CLI_PROGRESS_AUTO && c->progress != CLI_PROGRESS_QUIET
+      && c->progress != CLI_PROGRESS_NONE)
+    return bale_make_error (err, 0, "--progress and --quiet cannot be used together");
+  if (c->quiet)
+    c->progress = CLI_PROGRESS_QUIET;
+  c->quiet = c->progress == CLI_PROGRESS_QUIET || c->progress == CLI_PROGRESS_NONE;
   return buildopts_finish (&c->b, "build", argc - optind, argv + optind, err);
 }
 
@@ -266,7 +271,8 @@ source_date_epoch (const struct build_cli *c, bool *set, int64_t *epoch, bale_er
 }
 
 static int
-write_output (const struct build_cli *c, const struct exec_image *img, bale_error_t *err)
+write_output (const struct build_cli *c, const struct build_output *out, const struct exec_image *img,
+              bale_error_t *err)
 {
   struct layout_image li = { 0 };
   struct layout_blob *layers = xcalloc (img->n_layers + 1, sizeof *layers);
@@ -292,14 +298,16 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
   li.layers = layers;
   li.n_layers = img->n_layers;
   li.platform = &img->platform;
-  switch (c->out)
-    {
-    case OUT_OCI: r = layout_write_dir (c->dest, &li, name, err); break;
-    case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (c->dest, &li, name, err); break;
-    case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (c->dest, &li, name, err); break;
-    case OUT_REGISTRY: r = 0; break; /* pushed from the store by push_outputs */
-    default: r = 0; break;
-    }
+  {
+    const char *dest = strcmp (out->dest, "-") == 0 ? "/dev/stdout" : out->dest;
+    switch (out->type)
+      {
+      case OUT_OCI: r = layout_write_dir (dest, &li, name, err); break;
+      case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (dest, &li, name, err); break;
+      case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (dest, &li, name, err); break;
+      default: r = 0; break; /* the store, pushes, local and tar are written elsewhere */
+      }
+  }
   free (layers);
   return r;
 }
@@ -308,14 +316,18 @@ write_output (const struct build_cli *c, const struct exec_image *img, bale_erro
    lacks before the build starts, so a missing image fails early, at its line. */
 static int
 pull_one (struct store *s, struct plan *p, const struct plan_stage *st, const struct plan_step *step,
-          const char *image, const struct registry_opts *ro, bool always, bale_error_t *err)
+          const char *image, struct build_cli *c, bale_error_t *err)
 {
   char digest[DIGEST_STRLEN + 1];
   bale_error_t e = NULL;
-  int r = always ? 0 : store_ref_lookup (s, image, digest, &e);
+  int r = c->pull ? 0 : store_ref_lookup (s, image, digest, &e);
 
   if (r == 0)
-    r = registry_pull (s, image, &st->platform, ro, digest, &e) < 0 ? -1 : 1;
+    {
+      buildevents_resolve_start (&c->vertex, cli_progress_sink (c->renderer), image);
+      r = registry_pull (s, image, &st->platform, &c->reg.opts, digest, &e) < 0 ? -1 : 1;
+      progress_vertex_end (&c->vertex, false, r < 0 && e ? e->msg : NULL);
+    }
   if (r < 0)
     {
       plan_error_at (p, &step->node->span, err, "%s: %s", image, e ? e->msg : "cannot pull");
@@ -326,8 +338,7 @@ pull_one (struct store *s, struct plan *p, const struct plan_stage *st, const st
 }
 
 static int
-pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, bool always,
-              bale_error_t *err)
+pull_sources (struct store *s, struct plan *p, struct build_cli *c, bale_error_t *err)
 {
   size_t i, j, k;
 
@@ -340,11 +351,11 @@ pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, b
         {
           const struct plan_step *step = &st->steps[j];
           if (step->from.stage < 0 && step->from.image
-              && pull_one (s, p, st, step, step->from.image, ro, always, err) < 0)
+              && pull_one (s, p, st, step, step->from.image, c, err) < 0)
             return -1;
           for (k = 0; step->mount_from && k < step->n_mounts; k++)
             if (step->mount_from[k].stage < 0 && step->mount_from[k].image
-                && pull_one (s, p, st, step, step->mount_from[k].image, ro, always, err) < 0)
+                && pull_one (s, p, st, step, step->mount_from[k].image, c, err) < 0)
               return -1;
         }
     }
@@ -354,7 +365,7 @@ pull_sources (struct store *s, struct plan *p, const struct registry_opts *ro, b
 /* Keep the image in the store under each -t name, or under its digest when untagged, as
    `docker build` keeps a dangling image. */
 static int
-store_image (struct store *s, const struct build_cli *c, const struct exec_image *img,
+store_image (struct store *s, struct build_cli *c, const struct exec_image *img,
              bale_error_t *err)
 {
   char got[DIGEST_STRLEN + 1];
@@ -363,6 +374,21 @@ store_image (struct store *s, const struct build_cli *c, const struct exec_image
 
   if (store_txn_begin (s, err) < 0)
     return -1;
+  memcpy (c->stored, img->manifest_digest, sizeof c->stored);
+  {
+    /* BuildKit's image exporter statuses; the layers are in the store already. */
+    cleanup_free char *m = xasprintf ("exporting manifest %s", img->manifest_digest);
+    cleanup_free char *cf = xasprintf ("exporting config %s", img->config_digest);
+    progress_vertex_status (&c->vertex, "exporting layers", 0, 0, true);
+    progress_vertex_status (&c->vertex, m, 0, 0, true);
+    progress_vertex_status (&c->vertex, cf, 0, 0, true);
+    for (i = 0; i < c->n_tags; i++)
+      {
+        cleanup_free char *full = buildevents_name (c->tags[i]);
+        cleanup_free char *naming = xasprintf ("naming to %s", full);
+        progress_vertex_status (&c->vertex, naming, 0, 0, true);
+      }
+  }
   if (store_blob_put (s, img->config, img->config_len, got, err) < 0)
     goto out;
   if (store_blob_put (s, img->manifest, img->manifest_len, got, err) < 0)
@@ -380,17 +406,144 @@ out:
 
 /* --push (every -t name) and --output type=registry: the image goes from the store. */
 static int
-push_outputs (struct store *s, const struct build_cli *c, const struct exec_image *img,
+push_one (struct store *s, struct build_cli *c, const char *name, const char *dest, bale_error_t *err)
+{
+  cleanup_free char *full = buildevents_name (dest ? dest : name);
+  cleanup_free char *vname = xasprintf ("pushing %s", full);
+  bool events = cli_progress_sink (c->renderer) != NULL;
+  int r;
+
+  progress_vertex_start (&c->vertex, cli_progress_sink (c->renderer), vname, vname);
+  r = cli_registry_push (s, &c->reg, name, dest, c->quiet || events, c->pushed, err);
+  if (r == 0)
+    {
+      cleanup_free char *m = xasprintf ("pushing manifest for %s@%s", full, c->pushed);
+      progress_vertex_status (&c->vertex, m, 0, 0, true);
+    }
+  progress_vertex_end (&c->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+  return r;
+}
+
+static int
+push_outputs (struct store *s, struct build_cli *c, const struct exec_image *img,
               bale_error_t *err)
 {
   size_t i;
 
   for (i = 0; c->push && i < c->n_tags; i++)
-    if (cli_registry_push (s, &c->reg, c->tags[i], NULL, c->quiet, err) < 0)
+    if (push_one (s, c, c->tags[i], NULL, err) < 0)
       return -1;
-  if (c->out == OUT_REGISTRY)
-    return cli_registry_push (s, &c->reg, img->manifest_digest, c->dest, c->quiet, err);
+  for (i = 0; i < c->outputs.n; i++)
+    if (c->outputs.v[i].type == OUT_REGISTRY
+        && push_one (s, c, img->manifest_digest, c->outputs.v[i].dest, err) < 0)
+      return -1;
   return 0;
+}
+
+/* The outputs written from the build's result: local and tar from the layers as they are,
+   then the image formats from the layers compressed once for all of them. */
+static int
+write_outputs (struct store *s, struct build_cli *c, struct exec_image *img, bale_error_t *err)
+{
+  static const char *const names[] = {
+    [OUT_LOCAL] = "exporting to client directory", [OUT_TAR] = "exporting to client tarball",
+    [OUT_OCI] = "exporting to oci image format", [OUT_OCI_ARCHIVE] = "exporting to oci image format",
+    [OUT_DOCKER_ARCHIVE] = "exporting to docker image format",
+  };
+  bool compressed = false;
+  size_t i;
+
+  for (int pass = 0; pass < 2; pass++)
+    for (i = 0; i < c->outputs.n; i++)
+      {
+        const struct build_output *o = &c->outputs.v[i];
+        bool fs = o->type == OUT_LOCAL || o->type == OUT_TAR;
+        cleanup_free char *key = xasprintf ("output/%zu", i);
+        int r;
+        if (o->type == OUT_STORE || o->type == OUT_REGISTRY || fs != (pass == 0))
+          continue;
+        if (!fs && !compressed)
+          {
+            enum layer_compression comp;
+            if (export_parse_compression (c->compression, &comp, err) < 0
+                || export_compress (s, img, comp, err) < 0)
+              return -1;
+            compressed = c->exported = true;
+          }
+        progress_vertex_start (&c->vertex, cli_progress_sink (c->renderer), key, names[o->type]);
+        r = fs ? buildoutput_write_fs (s, img, o, err) : write_output (c, o, img, err);
+        if (r == 0 && strcmp (o->dest, "-") == 0)
+          progress_vertex_status (&c->vertex, "sending tarball", 0, 0, true);
+        progress_vertex_end (&c->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+        if (r < 0)
+          return -1;
+      }
+  return 0;
+}
+
+static const char *
+registry_dest (const struct build_cli *c)
+{
+  for (size_t i = 0; i < c->outputs.n; i++)
+    if (c->outputs.v[i].type == OUT_REGISTRY)
+      return c->outputs.v[i].dest;
+  return NULL;
+}
+
+/* --metadata-file: the keys buildx writes for an image export (json.MarshalIndent: sorted
+   keys, two spaces, no final newline), written atomically; only {} when every output is a
+   plain filesystem (local, tar), as buildx's exporters return no keys for those. */
+static int
+write_metadata (const struct build_cli *c, const struct exec_image *img, const char *path,
+                bale_error_t *err)
+{
+  json_t *m = json_object ();
+  bool image = c->outputs.n == 0;
+  cleanup_free char *tmp = xasprintf ("%s.tmp-%d", path, (int) getpid ());
+  char *text;
+  size_t i;
+  int ret = 0;
+
+  for (i = 0; i < c->outputs.n; i++)
+    image |= c->outputs.v[i].type != OUT_LOCAL && c->outputs.v[i].type != OUT_TAR;
+  if (image)
+    {
+      /* As buildx merges its exporters' answers, the last one wins: a push, else an image
+         written out (compressed, so its manifest differs from the store's), else the store. */
+      const char *digest = *c->pushed ? c->pushed : c->exported ? img->manifest_digest : c->stored;
+      json_t *desc = json_pack ("{s:s,s:s}", "mediaType", "application/vnd.oci.image.manifest.v1+json",
+                                "digest", digest);
+      struct strbuf names = STRBUF_INIT;
+      if (!*c->pushed && (c->exported || strcmp (c->stored, img->manifest_digest) == 0))
+        json_object_set_new (desc, "size", json_integer ((json_int_t) img->manifest_len));
+      json_object_set_new (desc, "platform", json_pack ("{s:s,s:s}", "architecture", img->platform.arch,
+                                                        "os", img->platform.os));
+      if (img->platform.variant)
+        json_object_set_new (json_object_get (desc, "platform"), "variant", json_string (img->platform.variant));
+      json_object_set_new (m, "containerimage.digest", json_string (digest));
+      json_object_set_new (m, "containerimage.config.digest", json_string (img->config_digest));
+      json_object_set_new (m, "containerimage.descriptor", desc);
+      for (i = 0; i < c->n_tags; i++)
+        {
+          cleanup_free char *full = buildevents_name (c->tags[i]);
+          strbuf_addf (&names, "%s%s", i ? "," : "", full);
+        }
+      if (names.len)
+        json_object_set_new (m, "image.name", json_string (names.buf));
+      strbuf_release (&names);
+    }
+  text = json_dumps (m, JSON_INDENT (2) | JSON_SORT_KEYS);
+  json_decref (m);
+  {
+    cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0 || fsync (fd) < 0 || rename (tmp, path) < 0)
+      {
+        ret = bale_make_error (err, errno, "--metadata-file: cannot write '%s'", path);
+        unlink (tmp);
+      }
+  }
+  free (text);
+  return ret;
 }
 
 static int
@@ -417,13 +570,24 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bool in_txn = false;
   struct timespec started;
   cleanup_strv char **image_layers = NULL;
-  int ret = -1;
+  int ret = -1, r;
 
   cli_registry_init (&c.reg, g->quiet);
   if (parse_args (argc, argv, &c, err) < 0)
     goto out;
   if (c.quiet)
     c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
+  if (cli_progress_open (c.progress, STDERR_FILENO, &c.renderer, err) < 0)
+    goto out;
+  if ((eo.events = cli_progress_sink (c.renderer)))
+    {
+      /* Registry messages become statuses of the vertex that pulls or pushes. */
+      c.reg.opts.log = buildevents_registry_log;
+      c.reg.opts.log_ctx = &c.vertex;
+      g->events = eo.events;
+      g->log_vertex = &c.vertex;
+    }
+  buildevents_definition (eo.events, c.b.dockerfile);
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
   /* A mount namespace of bale's own, entered before the store's descriptors are opened:
@@ -452,41 +616,50 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.n_ssh = c.secrets.n_ssh;
   eo.no_cache = c.no_cache;
   eo.no_cache_stages = c.no_cache_stages;
+  eo.network = c.b.network;
+  eo.hosts = c.b.hosts;
+  eo.n_hosts = c.b.n_hosts;
+  eo.rlimits = c.b.rlimits;
+  eo.n_rlimits = c.b.n_rlimits;
+  eo.shm_size = c.b.shm_size;
   eo.n_no_cache_stages = c.n_no_cache_stages;
+  buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
-  if (pull_sources (eo.store, plan, &c.reg.opts, c.pull, err) < 0)
+  if (pull_sources (eo.store, plan, &c, err) < 0)
     goto out;
   eo.ignore = ignore;
-  eo.progress = c.quiet ? NULL : stderr;
   buildcache_import (eo.store, &c.caches, &c.reg.opts, c.quiet);
   /* The clock of file timestamps: every entry this build uses or records is touched after
      this, which is how --cache-to tells them from the store's other entries. */
   clock_gettime (CLOCK_REALTIME_COARSE, &started);
   if (executor_build (plan, &eo, &img, err) < 0)
     goto out;
-  if (store_image (eo.store, &c, &img, err) < 0)
+  if (buildoutput_labels (&img, c.labels, c.n_labels, err) < 0
+      || buildoutput_annotations (&img, c.annotations, c.n_annotations, err) < 0)
+    goto out;
+  progress_vertex_start (&c.vertex, eo.events, "export", "exporting to image");
+  r = store_image (eo.store, &c, &img, err);
+  progress_vertex_end (&c.vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+  if (r < 0)
     goto out;
   /* mode=min (BuildKit's default) exports the entries of the image's own layers, taken
      before an export replaces them by compressed copies. */
   image_layers = xcalloc (img.n_layers + 1, sizeof *image_layers);
   for (size_t i = 0; i < img.n_layers; i++)
     image_layers[i] = xstrdup (img.layers[i].digest);
-  if (c.out != OUT_NONE && c.out != OUT_REGISTRY)
-    {
-      enum layer_compression comp;
-      if (export_parse_compression (c.compression, &comp, err) < 0
-          || export_compress (eo.store, &img, comp, err) < 0 || write_output (&c, &img, err) < 0)
-        goto out;
-    }
+  if (write_outputs (eo.store, &c, &img, err) < 0)
+    goto out;
   if (push_outputs (eo.store, &c, &img, err) < 0)
     goto out;
   /* After the push, so that a registry cache can mount the layers the image took there. */
   if (buildcache_export (eo.store, &c.caches, &started, (const char *const *) image_layers,
-                         img.n_layers, c.push ? c.tags[0] : c.out == OUT_REGISTRY ? c.dest : NULL,
+                         img.n_layers, c.push ? c.tags[0] : registry_dest (&c),
                          &c.reg.opts, c.quiet, err) < 0)
     goto out;
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
+    goto out;
+  if (c.metadata_file && write_metadata (&c, &img, c.metadata_file, err) < 0)
     goto out;
   {
     /* For `bale explain`; an image without it is still a good image. */
@@ -503,11 +676,21 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       }
     json_decref (prov);
   }
-  if (!c.quiet && c.out != OUT_NONE && c.out != OUT_REGISTRY)
-    fprintf (stderr, "wrote %s\n", c.dest);
-  puts (img.config_digest);
+  cli_progress_close (c.renderer);
+  c.renderer = NULL;
+  for (size_t i = 0; !c.quiet && i < c.outputs.n; i++)
+    if (c.outputs.v[i].type != OUT_STORE && c.outputs.v[i].type != OUT_REGISTRY
+        && strcmp (c.outputs.v[i].dest, "-") != 0)
+      fprintf (stderr, "wrote %s\n", c.outputs.v[i].dest);
+  /* The image ID, or what was pushed (what signing and deploy steps need); nothing when an
+     output is the standard output. */
+  if (!buildoutput_stdout (&c.outputs))
+    puts (*c.pushed ? c.pushed : img.config_digest);
   ret = 0;
 out:
+  cli_progress_close (c.renderer);
+  g->events = NULL;
+  g->log_vertex = NULL;
   if (in_txn)
     store_txn_end (eo.store);
   exec_image_release (&img);
@@ -517,7 +700,9 @@ out:
   buildopts_release (&c.b);
   free (c.tags);
   free (c.no_cache_stages);
-  free (c.dest);
+  buildoutput_release (&c.outputs);
+  free (c.labels);
+  free (c.annotations);
   buildcache_release (&c.caches);
   cli_registry_release (&c.reg);
   buildsecrets_release (&c.secrets);

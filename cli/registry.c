@@ -71,10 +71,9 @@ cli_registry_compression (struct registry_opts *opts, const char *name)
 
 int
 cli_registry_push (struct store *s, const struct cli_registry *r, const char *name,
-                   const char *dest, bool quiet, bale_error_t *err)
+                   const char *dest, bool quiet, char digest[DIGEST_STRLEN + 1],
+                   bale_error_t *err)
 {
-  char digest[DIGEST_STRLEN + 1];
-
   if (registry_push (s, name, dest, &r->opts, digest, err) < 0)
     return -1;
   if (!quiet)

@@ -37,8 +37,10 @@ void cli_registry_release (struct cli_registry *r);
 bool cli_registry_compression (struct registry_opts *opts, const char *name);
 
 /* Push the store's image name to dest (NULL: name) and print "DEST: digest: …" to stderr
-   unless quiet (bale build --push and --output type=registry). */
+   unless quiet (bale build --push and --output type=registry); digest receives the manifest
+   digest pushed. */
 int cli_registry_push (struct store *s, const struct cli_registry *r, const char *name,
-                       const char *dest, bool quiet, bale_error_t *err);
+                       const char *dest, bool quiet, char digest[DIGEST_STRLEN + 1],
+                       bale_error_t *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/buildevents.h"
 #include "cli/cli.h"
 #include "cli/store.h"
 #include "common/error.h"
@@ -32,7 +33,7 @@ cli_store_get (struct cli_global *g, bale_error_t *err)
 
 /* The plan's resolver: 0 with the image config, 1 when the store does not have the image. */
 static int
-resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
+resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
                   char **digest, bale_error_t *err)
 {
   struct store *s = cli_store_get (ctx, err);
@@ -69,6 +70,22 @@ resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platfo
     *digest = xstrdup (img.manifest);
   store_image_release (&img);
   return 0;
+}
+
+/* The same as a progress vertex "[internal] load metadata for REF", pulls included. */
+static int
+resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
+                  char **digest, bale_error_t *err)
+{
+  struct cli_global *g = ctx;
+  int r;
+
+  if (!g->events || !g->log_vertex)
+    return resolve_in_store_quietly (ctx, ref, platform, config, digest, err);
+  buildevents_resolve_start (g->log_vertex, g->events, ref);
+  r = resolve_in_store_quietly (ctx, ref, platform, config, digest, err);
+  progress_vertex_end (g->log_vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+  return r;
 }
 
 plan_resolve_fn

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,23 +165,112 @@ struct job
 {
   pid_t pid;
   int stage;
-  int fd; /* the unlinked result file */
+  int fd;              /* the unlinked result file */
+  int events;          /* the child's progress events (rawjson lines), -1 at EOF or none */
+  struct strbuf pending; /* a line not complete yet */
 };
+
+/* The child's sink: each event as a rawjson line on the pipe to the parent. */
+static void
+pipe_event (void *ctx, const struct bale_progress_event *ev)
+{
+  char *line = progress_event_to_json (ev);
+
+  (void) bale_write_all (*(int *) ctx, line, strlen (line));
+  free (line);
+}
+
+/* Pass the complete lines the child sent on to the build's sink; at EOF, close the pipe. */
+static void
+read_events (struct executor *x, struct job *j)
+{
+  char buf[16384];
+  ssize_t n = read (j->events, buf, sizeof buf);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
+    {
+      close (j->events);
+      j->events = -1;
+      return;
+    }
+  strbuf_add (&j->pending, buf, (size_t) n);
+  progress_feed (&j->pending, x->o->events);
+}
+
+/* Wait for one of the jobs to end, relaying their events meanwhile: its pid, or -1 with
+   errno (EINTR when a signal came). */
+static pid_t
+wait_job (struct executor *x, struct job *jobs, size_t n, int *status)
+{
+  struct pollfd *pfd = xcalloc (n + 1, sizeof *pfd);
+  struct job **who = xcalloc (n + 1, sizeof *who);
+  pid_t ret;
+
+  for (;;)
+    {
+      size_t i, k = 0;
+      bool closed = false;
+      int r;
+      for (i = 0; i < n; i++)
+        if (jobs[i].events < 0)
+          {
+            closed = true;
+            if ((ret = waitpid (jobs[i].pid, status, WNOHANG)) != 0)
+              goto out;
+          }
+      if (!x->o->events)
+        {
+          ret = waitpid (-1, status, 0);
+          goto out;
+        }
+      for (i = 0; i < n; i++)
+        if (jobs[i].events >= 0)
+          {
+            pfd[k].fd = jobs[i].events;
+            pfd[k].events = POLLIN;
+            who[k++] = &jobs[i];
+          }
+      /* A child whose pipe is closed is about to exit: look again soon. */
+      r = poll (pfd, k, closed ? 10 : -1);
+      if (r < 0 && errno == EINTR)
+        {
+          ret = -1;
+          goto out;
+        }
+      for (i = 0; r > 0 && i < k; i++)
+        if (pfd[i].revents)
+          read_events (x, who[i]);
+    }
+out:
+  free (pfd);
+  free (who);
+  return ret;
+}
 
 static int
 start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *err)
 {
   cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
   int fd = open (tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  int events[2] = { -1, -1 };
   pid_t pid;
 
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create a result file in %s", tmp);
+  if (x->o->events && pipe2 (events, O_CLOEXEC) < 0)
+    {
+      close (fd);
+      return bale_make_error (err, errno, "cannot create the progress pipe");
+    }
   fflush (NULL);
   pid = fork ();
   if (pid < 0)
     {
       close (fd);
+      if (events[0] >= 0)
+        close (events[0]), close (events[1]);
       return bale_make_error (err, errno, "fork");
     }
   if (pid == 0)
@@ -188,6 +278,15 @@ start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *er
       bale_error_t e = NULL;
       json_t *r = json_object ();
       char *text;
+      /* The stage's events go to the parent, which hands them to the build's sink. */
+      struct exec_opts co = *x->o;
+      struct bale_progress sink = { pipe_event, &events[1] };
+      if (co.events)
+        {
+          close (events[0]);
+          co.events = &sink;
+        }
+      x->o = &co;
       signal (SIGINT, SIG_DFL);
       signal (SIGTERM, SIG_DFL);
       signal (SIGHUP, SIG_DFL);
@@ -212,6 +311,10 @@ start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *er
   j->pid = pid;
   j->stage = i;
   j->fd = fd;
+  j->events = events[0];
+  strbuf_init (&j->pending);
+  if (events[1] >= 0)
+    close (events[1]);
   return 0;
 }
 
@@ -239,6 +342,10 @@ finish (struct executor *x, struct job *j, int status, bale_error_t *err)
                      WIFSIGNALED (status) ? "signal" : "status",
                      WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
   json_decref (r);
+  /* Whatever the child sent before it ended. */
+  while (j->events >= 0)
+    read_events (x, j);
+  strbuf_release (&j->pending);
   return ret;
 }
 
@@ -291,7 +398,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
             ret = bale_make_error (err, 0, "stages left that can never start (a dependency cycle)");
           break;
         }
-      pid = waitpid (-1, &status, 0);
+      pid = wait_job (x, jobs, n_running, &status);
       if (pid < 0 && errno == EINTR)
         {
           /* SIGINT/SIGTERM: every running stage's sandbox cleans up on the same signal. */

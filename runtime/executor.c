@@ -10,12 +10,15 @@
 #include <time.h>
 
 #include "codegen/canonjson.h"
+#include "codegen/kv.h"
 #include "codegen/oci.h"
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/executor.h"
 #include "runtime/executor_internal.h"
+#include "lexer/words.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -101,17 +104,72 @@ step_error (const struct plan *p, const struct plan_step *s, bale_error_t *err, 
   return plan_error_at (p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), what);
 }
 
-/* "#3 [build 2/5] RUN make": numbered like BuildKit's plain progress; a RUN step's output
-   lines carry the same number. */
-static void
-progress (const struct exec_opts *o, size_t stepno, const struct plan_stage *st, size_t i,
-          const struct plan_step *s, bool cached)
+/* BuildKit's vertex name of a step (dockerfile2llb prefixCommand): "[stage i/n] TEXT", the
+   stage name left out when the Dockerfile has one stage, the width of i that of n. n counts a
+   base image and the ADD, COPY, RUN and WORKDIR steps; TEXT is the instruction as written,
+   expanded in the step's environment, its keyword upper-cased (processCmdEnv, uppercaseCmd). */
+static bool
+has_vertex (const struct plan_step *s)
 {
-  if (!o->progress)
-    return;
-  fprintf (o->progress, "#%zu [%s %zu/%zu] %s%s\n", stepno, st->display, i + 1, st->n_steps,
-           cached ? "CACHED " : "", s->created_by ? s->created_by : bale_instr_name (s->instr));
-  fflush (o->progress);
+  return s->instr == BALE_I_COPY || s->instr == BALE_I_ADD || s->instr == BALE_I_RUN
+         || s->instr == BALE_I_WORKDIR;
+}
+
+static size_t
+stage_total (const struct plan_stage *st)
+{
+  size_t i, n = st->base_stage < 0 && !st->base_scratch ? 1 : 0;
+
+  for (i = 0; i < st->n_steps; i++)
+    n += has_vertex (&st->steps[i]);
+  return n;
+}
+
+static char *
+vertex_name (const struct plan *p, const struct plan_stage *st, size_t index, const char *text,
+             const struct kvlist *env)
+{
+  size_t total = stage_total (st), width = 1, k;
+  struct words_lex lx = words_lex_default ('\\');
+  struct words_env we = kv_words_env (env);
+  char *expanded = NULL, *name;
+  size_t len;
+  bale_error_t e = NULL;
+
+  /* Quotes, escapes and unknown variables stay as written: the name is for people. */
+  lx.raw_quotes = lx.raw_escapes = lx.skip_unset_env = true;
+  for (k = total; k >= 10; k /= 10)
+    width++;
+  if (words_process_word (&lx, text, strlen (text), &we, &expanded, &len, &e) < 0)
+    {
+      bale_error_release (&e);
+      expanded = xstrdup (text);
+    }
+  for (k = 0; expanded[k] && expanded[k] != ' '; k++)
+    if (expanded[k] >= 'a' && expanded[k] <= 'z')
+      expanded[k] = (char) (expanded[k] - 'a' + 'A');
+  name = xasprintf ("[%s%s%*zu/%zu] %s", p->n_stages > 1 ? st->display : "", p->n_stages > 1 ? " " : "",
+                    (int) width, index, total, expanded);
+  free (expanded);
+  return name;
+}
+
+/* Start the vertex of step i of st (x->vertex). */
+static void
+step_vertex (struct executor *x, const struct plan_stage *st, size_t i)
+{
+  const struct plan_step *s = &st->steps[i];
+  size_t index = st->base_stage < 0 && !st->base_scratch ? 2 : 1, k;
+  cleanup_free char *key = xasprintf ("%d/%zu", st->index, i);
+  cleanup_free char *text = NULL;
+  char *name;
+
+  for (k = 0; k < i; k++)
+    index += has_vertex (&st->steps[k]);
+  text = s->onbuild ? xasprintf ("ONBUILD %s", s->node->original) : xstrdup (s->node->original);
+  name = vertex_name (x->p, st, index, text, &s->env);
+  progress_vertex_start (&x->vertex, x->o->events, key, name);
+  free (name);
 }
 
 /* The layers of the stage's base: a parent stage's, or the base image's from the store. */
@@ -149,6 +207,16 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
   }
   exec_state_add_image (x, s, &img);
   store_image_release (&img);
+  {
+    /* The base is in the store by now (the plan resolved it, pulling what was missing). */
+    struct kvlist none = KVLIST_INIT;
+    cleanup_free char *key = xasprintf ("%d/from", st->index);
+    bool pin = st->base_digest && !strchr (st->base, '@');
+    cleanup_free char *text = xasprintf ("FROM %s%s%s", st->base, pin ? "@" : "", pin ? st->base_digest : "");
+    cleanup_free char *name = vertex_name (x->p, st, 1, text, &none);
+    progress_vertex_start (&x->vertex, x->o->events, key, name);
+    progress_vertex_end (&x->vertex, !x->o->no_cache, NULL);
+  }
   return 0;
 }
 
@@ -164,22 +232,24 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       const struct plan_step *s = &st->steps[i];
       char key[DIGEST_STRLEN + 1] = "";
       bool cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
+      int r = 0;
       x->stepno++;
-      progress (x->o, x->stepno, st, i, s, cached);
+      if (has_vertex (s))
+        step_vertex (x, st, i);
       if (s->kind != PLAN_STEP_LAYER || cached)
-        continue;
+        {
+          progress_vertex_end (&x->vertex, cached, NULL);
+          continue;
+        }
       if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD || s->instr == BALE_I_WORKDIR)
-        {
-          if (exec_fs_step (x, st, s, err) < 0)
-            return -1;
-        }
+        r = exec_fs_step (x, st, s, err);
       else if (s->instr == BALE_I_RUN)
-        {
-          if (exec_run_step (x, st, s, x->stepno, err) < 0)
-            return -1;
-        }
+        r = exec_run_step (x, st, s, x->stepno, err);
       else
-        return step_error (x->p, s, err, "building layers is not supported for this instruction");
+        r = step_error (x->p, s, err, "building layers is not supported for this instruction");
+      progress_vertex_end (&x->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+      if (r < 0)
+        return -1;
       exec_cache_record (x, st, key);
     }
   return 0;
@@ -199,6 +269,8 @@ exec_image_set_manifest (struct exec_image *out, bale_error_t *err)
     return -1;
   manifest = oci_manifest_new (desc); /* borrows desc */
   json_decref (desc);
+  if (out->annotations && json_object_size (out->annotations) > 0)
+    json_object_set (manifest, "annotations", out->annotations);
   for (i = 0; i < out->n_layers; i++)
     {
       json_t *l = oci_descriptor_new (out->layers[i].media_type, out->layers[i].digest,
@@ -260,10 +332,7 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
     return -1;
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &p->target_platform;
-    out->platform.os = xstrdup (pl->os);
-    out->platform.arch = xstrdup (pl->arch);
-    if (pl->variant)
-      out->platform.variant = xstrdup (pl->variant);
+    platform_copy (&out->platform, pl);
   }
   return 0;
 }
@@ -272,13 +341,21 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL, { 0 } };
   size_t i;
   int ret = 0;
 
   size_t reachable = 0;
 
   memset (out, 0, sizeof *out);
+  /* The seccomp filter of RUN steps, compiled here once rather than in every forked stage. */
+  for (i = 0; i < p->n_stages; i++)
+    for (size_t j = 0; p->stages[i].reachable && j < p->stages[i].n_steps; j++)
+      if (p->stages[i].steps[j].instr == BALE_I_RUN && sandbox_prepare (err) < 0)
+        {
+          free (x.states);
+          return -1;
+        }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
   if (o->store && store_txn_begin (o->store, err) < 0)
@@ -322,6 +399,7 @@ exec_image_release (struct exec_image *img)
       free (img->layers[i].snapshot);
     }
   free (img->layers);
+  json_decref (img->annotations);
   platform_release (&img->platform);
   memset (img, 0, sizeof *img);
 }

@@ -16,6 +16,7 @@
 #include "bale.h"
 #include "codegen/digest.h"
 #include "codegen/plan.h"
+#include "runtime/sandbox.h"
 
 struct exec_layer
 {
@@ -38,10 +39,12 @@ struct exec_image
   struct exec_layer *layers;
   size_t n_layers;
   struct bale_platform platform;
+  json_t *annotations; /* the manifest's annotations (--annotation), or NULL */
 };
 
 struct store;
 struct ignore_matcher;
+struct bale_progress;
 
 /* `bale build --secret id=ID,src=PATH` (path) or `id=ID,env=VAR` (value). */
 struct exec_secret
@@ -65,7 +68,8 @@ struct exec_opts
   const struct ignore_matcher *ignore; /* its .dockerignore */
   bool epoch_set;         /* SOURCE_DATE_EPOCH given: every timestamp is this */
   int64_t epoch;
-  FILE *progress;         /* step lines and RUN output; NULL for quiet */
+  /* Where the build's progress events go (runtime/progress.h); NULL: nowhere. */
+  const struct bale_progress *events;
   const struct exec_secret *secrets;
   size_t n_secrets;
   const struct exec_ssh *ssh;
@@ -76,6 +80,14 @@ struct exec_opts
   /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
      store was opened): RUN --mount from= may mount stage views there. */
   bool private_mounts;
+  /* The RUN sandbox (bale build --network, --add-host, --ulimit, --shm-size). */
+  const char *network; /* of steps without RUN --network (or =default): NULL or "default"
+                          is the host's network, "none" or "host" */
+  const struct sandbox_host *hosts;
+  size_t n_hosts;
+  const struct sandbox_rlimit *rlimits;
+  size_t n_rlimits;
+  uint64_t shm_size;
 };
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,

@@ -4,6 +4,7 @@
 #define BALE_EXECUTOR_INTERNAL_H
 
 #include "runtime/executor.h"
+#include "runtime/progress.h"
 
 /* What a stage has built so far: every layer of its image (base first), and the diff_ids
    of those above the root base image. */
@@ -25,6 +26,7 @@ struct executor
   size_t stepno;              /* steps run so far, for the progress lines */
   int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
   struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
+  struct progress_vertex vertex; /* the step being run, for its output and warnings */
 };
 
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
@@ -37,6 +39,9 @@ void exec_state_add_image (struct executor *x, struct stage_state *s, const stru
 int exec_source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                         const struct plan_source *from, const char *what, struct stage_state *tmp,
                         struct stage_state **src, bale_error_t *err);
+
+/* The network a RUN step gets: its own --network, else bale build --network, else the host's. */
+enum sandbox_network exec_run_network (const struct executor *x, const struct plan_step *s);
 
 /* Build one stage into x->states[st->index]; the stages it reads must be built. */
 int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err);
@@ -94,8 +99,9 @@ void mount_opts_release (struct mount_opts *m);
 /* COPY, ADD and WORKDIR (runtime/exec_copy.c). */
 int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                   bale_error_t *err);
-/* The snapshot directories of a stage's layers, top layer first, unpacked on first use. The
-   array is the caller's; the strings belong to the state. */
+/* The snapshot directories of a stage's layers, top layer first, unpacked on first use; a
+   layer that occurs more than once is listed at its topmost place only (snapshot_stack_unique;
+   *n counts the distinct ones). The array is the caller's; the strings belong to the state. */
 int exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***out, size_t *n,
                           bale_error_t *err);
 

@@ -38,6 +38,12 @@ emit (struct rt_sbx_stream *s, const char *prefix, struct rt_sbx_tail *tail, con
 {
   struct strbuf out = STRBUF_INIT;
 
+  if (s->on_line)
+    {
+      s->on_line (s->line_ctx, s->stream, line, len);
+      remember (tail, line, len);
+      return;
+    }
   strbuf_addstr (&out, prefix);
   strbuf_add (&out, line, len);
   strbuf_addch (&out, '\n');

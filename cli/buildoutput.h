@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `bale build -o`: buildx's output specs (several at once), and the image amendments that
+   go with them (--label, --annotation). */
+#ifndef BALE_CLI_BUILDOUTPUT_H
+#define BALE_CLI_BUILDOUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bale.h"
+
+enum output_type
+{
+  OUT_LOCAL,          /* the final stage's files into a directory */
+  OUT_TAR,            /* the same files as a tar (dest "-": stdout) */
+  OUT_OCI,            /* an OCI layout directory */
+  OUT_OCI_ARCHIVE,    /* an OCI layout as a tar */
+  OUT_DOCKER_ARCHIVE, /* a docker-archive (docker load) */
+  OUT_REGISTRY,       /* pushed to dest, a reference */
+  OUT_STORE,          /* the store only (type=docker or type=image without a dest, --load) */
+};
+
+struct build_output
+{
+  enum output_type type;
+  char *dest; /* file, directory, "-" or reference; NULL for OUT_STORE */
+};
+
+struct build_outputs
+{
+  struct build_output *v;
+  size_t n, alloc;
+};
+
+/* Parse one -o value (CSV as buildx reads it: "type=local,dest=out", or the shorthands "DIR"
+   and "-") and append it. */
+int buildoutput_parse (struct build_outputs *o, const char *spec, bale_error_t *err);
+/* After every -o: at most one output on stdout, and never a terminal. */
+int buildoutput_check (const struct build_outputs *o, bale_error_t *err);
+/* Whether an output writes to stdout (the image ID is then not printed there). */
+bool buildoutput_stdout (const struct build_outputs *o);
+void buildoutput_release (struct build_outputs *o);
+
+struct exec_image;
+struct store;
+/* local and tar: the image's layers applied in order (whiteouts included) into dest, or
+   into a scratch directory of the store written out as one tar. */
+int buildoutput_write_fs (struct store *s, const struct exec_image *img,
+                          const struct build_output *out, bale_error_t *err);
+
+/* --label K=V: set in the config's Labels (the config and manifest digests change). */
+int buildoutput_labels (struct exec_image *img, const char *const *labels, size_t n,
+                        bale_error_t *err);
+/* --annotation [manifest:]K=V: set in the manifest's annotations. */
+int buildoutput_annotations (struct exec_image *img, const char *const *annotations, size_t n,
+                             bale_error_t *err);
+
+#endif

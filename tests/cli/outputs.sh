@@ -1,0 +1,85 @@
+#!/bin/sh
+# bale build -o as buildx parses it (local, tar, shorthands, several at once, stdout), --load,
+# --label, --annotation and --metadata-file read by a script as buildx's keys.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
+df 'FROM busybox AS build' 'RUN mkdir /out && echo artifact > /out/a.txt && rm /bin/vi' \
+   'FROM build' 'LABEL from=dockerfile'
+o=$T_TMP/o
+
+several () {
+  "$BALE" build -q -t outs -o "$o/dir1" -o "type=local,dest=$o/dir2" -o "type=tar,dest=$o/fs.tar" \
+    -o "type=oci,dest=$o/oci.tar,tar=true" -o "type=oci,dest=$o/ocidir" --load "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+  # Every output is there, not only the last one; local has the final files (whiteouts applied).
+  [ "$(cat "$o/dir1/out/a.txt")" = artifact ] && [ "$(cat "$o/dir2/out/a.txt")" = artifact ] &&
+    [ ! -e "$o/dir1/bin/vi" ] && [ -x "$o/dir1/bin/sh" ] &&
+    tar -tf "$o/fs.tar" | grep -qx 'out/a.txt' && ! tar -tf "$o/fs.tar" | grep -q 'bin/vi$' &&
+    tar -xOf "$o/fs.tar" out/a.txt | grep -qx artifact &&
+    tar -tf "$o/oci.tar" | grep -qx 'index.json' && [ -f "$o/ocidir/index.json" ] &&
+    grep -q '^sha256:' "$T_TMP/out" && "$BALE" images | grep -q '^outs '
+}
+check "several -o at once: local, shorthand, tar, oci archive and directory, --load" several
+
+to_stdout () {
+  "$BALE" build -q -o - "$ctx" > "$T_TMP/fs2.tar" 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  # stdout holds the tar alone (no image ID after it).
+  tar -tf "$T_TMP/fs2.tar" | grep -qx 'out/a.txt' && tar -xOf "$T_TMP/fs2.tar" out/a.txt | grep -qx artifact &&
+    "$BALE" build -q -o type=tar,dest=- "$ctx" | tar -tf - | grep -qx 'out/a.txt'
+}
+check "-o - and type=tar,dest=-: the files as a tar on stdout, nothing else" to_stdout
+
+bad_outputs () {
+  ! "$BALE" build -o - -o type=tar,dest=- "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q 'multiple outputs configured to write to stdout' "$T_TMP/err" &&
+    : > "$T_TMP/afile" && ! "$BALE" build -o "$T_TMP/afile" "$ctx" 2> "$T_TMP/err" &&
+    grep -q "destination directory $T_TMP/afile is a file" "$T_TMP/err" &&
+    ! "$BALE" build -o type=tar "$ctx" 2> "$T_TMP/err" && grep -q 'dest is required for tar exporter' "$T_TMP/err" &&
+    ! "$BALE" build -o dest=x,name=y "$ctx" 2> "$T_TMP/err" && grep -q 'type is required for output' "$T_TMP/err" &&
+    ! "$BALE" build -o type=zip,dest=x "$ctx" 2> "$T_TMP/err" && grep -q "unknown type 'zip'" "$T_TMP/err"
+}
+check "bad -o: two on stdout, a file as directory, missing dest or type, unknown type" bad_outputs
+
+labels () {
+  "$BALE" build -q -t lab --label org.example.a=1 --label empty --label from=cli \
+    --annotation org.example.note=hello --annotation manifest:org.example.two=2 \
+    -o "type=oci,dest=$o/annotated" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  "$BALE" inspect lab > "$T_TMP/inspect.json" &&
+    [ "$(jq -r '.[0].Config.Labels["org.example.a"]' "$T_TMP/inspect.json")" = 1 ] &&
+    [ "$(jq -r '.[0].Config.Labels.empty' "$T_TMP/inspect.json")" = "" ] &&
+    [ "$(jq -r '.[0].Config.Labels.from' "$T_TMP/inspect.json")" = cli ] || { cat "$T_TMP/inspect.json"; return 1; }
+  m=$(jq -r '.manifests[0].digest' "$o/annotated/index.json" | cut -d: -f2)
+  [ "$(jq -r '.annotations["org.example.note"]' "$o/annotated/blobs/sha256/$m")" = hello ] &&
+    [ "$(jq -r '.annotations["org.example.two"]' "$o/annotated/blobs/sha256/$m")" = 2 ] || return 1
+  ! "$BALE" build --label =x "$ctx" 2> "$T_TMP/err" && grep -q 'empty key' "$T_TMP/err" &&
+    ! "$BALE" build --annotation index:a=b "$ctx" 2> "$T_TMP/err" && grep -q 'only manifest annotations' "$T_TMP/err"
+}
+check "--label lands in the config (a CLI label wins), --annotation in the manifest" labels
+
+metadata () {
+  "$BALE" build -t meta:v1 -t meta:v2 --metadata-file "$T_TMP/md.json" --iidfile "$T_TMP/iid" "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+  # A script as CI pipelines use buildx's file: the keys, the digests they name.
+  python3 - "$T_TMP/md.json" "$BALE_STORE" "$(cat "$T_TMP/iid")" << 'EOF' || { cat "$T_TMP/md.json"; return 1; }
+import hashlib, json, sys
+raw = open(sys.argv[1]).read()
+md = json.loads(raw)
+assert not raw.endswith("\n") and raw.startswith('{\n  "'), "not MarshalIndent"
+assert list(md) == sorted(md), "keys not sorted"
+digest = md["containerimage.digest"]
+manifest = open(sys.argv[2] + "/blobs/sha256/" + digest[7:], "rb").read()
+assert "sha256:" + hashlib.sha256(manifest).hexdigest() == digest
+assert json.loads(manifest)["config"]["digest"] == md["containerimage.config.digest"] == sys.argv[3]
+assert md["containerimage.descriptor"]["digest"] == digest
+assert md["containerimage.descriptor"]["size"] == len(manifest)
+assert md["image.name"] == "docker.io/library/meta:v1,docker.io/library/meta:v2", md["image.name"]
+EOF
+  # Only local outputs: buildx's exporters answer nothing.
+  "$BALE" build -q -o "$o/mdlocal" --metadata-file "$T_TMP/md2.json" "$ctx" > /dev/null &&
+    [ "$(cat "$T_TMP/md2.json")" = "{}" ]
+}
+check "--metadata-file: buildx's keys and format, the manifest and config digests" metadata
+
+done_testing

@@ -1,0 +1,136 @@
+#!/bin/sh
+# --progress: BuildKit's plain lines, rawjson read by jq, quiet, the tty view in a tmux
+# pseudo-terminal (live frame, then the same summary as plain), events of parallel stages.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+
+df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
+# plain ARGS: a plain build of $ctx, stderr in $T_TMP/err, stdout in $T_TMP/out.
+plain () { "$BALE" build --progress=plain "$@" "$ctx" > "$T_TMP/out" 2> "$T_TMP/err"; }
+has () { grep -q -- "$1" "$T_TMP/err" || { echo "missing: $1"; cat "$T_TMP/err"; return 1; }; }
+# The summary block: from "[+] Building" to the end, timers replaced by T.
+summary () { sed -n '/^\[+\] Building.*FINISHED/,$p' "$1" | sed -E 's/[0-9]+\.[0-9]+s/T/g; s/ +T$/ T/; s/sha256:[0-9a-f]{64}/D/g'; }
+
+echo hello > "$ctx/hello.txt"
+df 'FROM busybox' 'ARG MSG=hi' 'COPY hello.txt /hello.txt' 'RUN echo "$MSG" out; echo to-err >&2'
+
+plain_lines () {
+  plain -t p1 || { cat "$T_TMP/err"; return 1; }
+  has '^#1 \[internal\] load build definition from Dockerfile$' &&
+    has '^#1 transferring dockerfile: [0-9]*B done$' &&
+    has '^#[0-9]* \[internal\] load metadata for docker.io/library/busybox:latest$' &&
+    has '^#[0-9]* \[1/3\] FROM docker.io/library/busybox:latest@sha256:[0-9a-f]\{64\}$' &&
+    has '^#[0-9]* \[2/3\] COPY hello.txt /hello.txt$' &&
+    has '^#[0-9]* \[3/3\] RUN echo "hi" out; echo to-err >&2$' &&
+    has '^#[0-9]* [0-9]\.[0-9][0-9][0-9] hi out$' && has '^#[0-9]* [0-9]\.[0-9][0-9][0-9] to-err$' &&
+    has '^#[0-9]* DONE [0-9]*\.[0-9]s$' &&
+    has '^#[0-9]* exporting to image$' && has '^#[0-9]* naming to docker.io/library/p1:latest done$' &&
+    has '^\[+\] Building [0-9.]*s (8/8) FINISHED$' &&
+    has '^ => \[3/3\] RUN echo "hi" out; echo to-err >&2  *[0-9]*\.[0-9]s$' &&
+    grep -q '^sha256:' "$T_TMP/out" && [ "$(wc -l < "$T_TMP/out")" -eq 1 ]
+}
+check "plain: BuildKit's vertex, log, status, DONE lines and the summary" plain_lines
+
+numbering () {
+  # Vertex numbers follow print order, every block starts with its name line.
+  plain -t p1 || return 1
+  nums=$(grep -o '^#[0-9]* \[' "$T_TMP/err" | tr -d '#[ ' | tr '\n' ' ')
+  [ "$nums" = "$(seq 1 "$(echo "$nums" | wc -w)" | tr '\n' ' ')" ] || { echo "numbers: $nums"; cat "$T_TMP/err"; return 1; }
+  n=$(sed -n 's/^#\([0-9]*\) \[2\/3\] COPY hello.txt \/hello.txt$/\1/p' "$T_TMP/err")
+  has "^#$n CACHED$" && has "^#$((n + 1)) CACHED$" &&
+    has '^ => CACHED \[3/3\] RUN echo "hi" out; echo to-err >&2 '
+}
+check "plain: a rebuild says CACHED, numbers in print order" numbering
+
+failing () {
+  df 'FROM busybox' 'RUN echo before; exit 3'
+  ! plain -t p2 || return 1
+  has '^#[0-9]* \[2/2\] RUN echo before; exit 3$' && has '^#[0-9]* ERROR: RUN returned exit code 3' &&
+    has '^ => ERROR \[2/2\] RUN echo before; exit 3 ' && has '^------$' &&
+    has '^ > \[2/2\] RUN echo before; exit 3:$' && has '^before$' &&
+    has 'Dockerfile:2:1: error: RUN returned exit code 3' &&
+    ! grep -q 'exporting to image' "$T_TMP/err"
+}
+check "plain: a failing step: ERROR line, its logs after the summary, the located error" failing
+
+df 'FROM busybox AS a' 'RUN echo from-a' 'FROM busybox AS b' 'RUN echo from-b | tee /b' 'FROM a' 'COPY --from=b /b /b'
+parallel () {
+  plain --no-cache -t p3 || { cat "$T_TMP/err"; return 1; }
+  has '^#[0-9]* \[a 2/2\] RUN echo from-a$' && has '^#[0-9]* \[b 2/2\] RUN echo from-b | tee /b$' &&
+    has '^#[0-9]* [0-9.]* from-a$' && has '^#[0-9]* [0-9.]* from-b$' &&
+    has '^#[0-9]* \[stage-2 1/1\] COPY --from=b /b /b$' && has '^\[+\] Building .* FINISHED$'
+}
+check "parallel stages: events of the child processes reach the renderer" parallel
+
+rawjson () {
+  "$BALE" build --progress=rawjson --no-cache -t p3 "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  # Every line is one JSON object (jq reads them as a stream); vertices carry digest, name, times.
+  jq -e -s 'length > 10 and all(.[]; type == "object")' "$T_TMP/err" > /dev/null &&
+    jq -e -s '[.[].vertexes // [] | .[] | select(.name == "[a 2/2] RUN echo from-a" and .completed != null
+               and .started != null and (.digest | startswith("sha256:")))] | length == 1' "$T_TMP/err" > /dev/null &&
+    [ "$(jq -r 'select(.logs) | .logs[].data' "$T_TMP/err" | base64 -d | grep -c '^from-[ab]$')" -eq 2 ] &&
+    jq -e -s '[.[].statuses // [] | .[] | select(.id == "transferring dockerfile:" and .current > 0)] | length == 1' "$T_TMP/err" > /dev/null &&
+    ! grep -q '^#' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+check "rawjson: one SolveStatus object per line, logs base64, statuses with bytes" rawjson
+
+quiet () {
+  "$BALE" build --progress=quiet -t p3 "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" &&
+    [ ! -s "$T_TMP/err" ] && grep -q '^sha256:' "$T_TMP/out" &&
+    "$BALE" build -q -t p3 "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" && [ ! -s "$T_TMP/err" ] || return 1
+  ! "$BALE" build -q --progress=plain "$ctx" 2> "$T_TMP/err" && has 'cannot be used together' &&
+    ! "$BALE" build --progress=fancy "$ctx" 2> "$T_TMP/err" && has "invalid progress mode 'fancy'" &&
+    ! "$BALE" build --progress=tty "$ctx" 2> "$T_TMP/err" < /dev/null && has 'failed to get console' &&
+    BUILDKIT_PROGRESS=rawjson "$BALE" build -t p3 "$ctx" 2> "$T_TMP/err" > /dev/null && head -1 "$T_TMP/err" | jq -e .vertexes > /dev/null
+}
+check "quiet and -q print the ID alone; bad modes fail; BUILDKIT_PROGRESS picks auto's mode" quiet
+
+# tty: in a tmux pane (a real pseudo-terminal), NO_COLOR set; a slow step shows its output
+# live, and what stays on screen at the end is the summary plain mode prints.
+tty_view () {
+  command -v tmux > /dev/null || { echo "tmux is missing"; return 1; }
+  df 'FROM busybox AS a' 'RUN for i in 1 2 3 4 5 6; do echo tick$i; sleep 0.3; done' \
+     'FROM busybox AS b' 'RUN echo other > /o; sleep 1' 'FROM a' 'COPY --from=b /o /o'
+  sock="$T_TMP/tmux.sock"
+  cat > "$T_TMP/tty.sh" << EOF
+export BALE_STORE='$BALE_STORE' NO_COLOR=1
+'$BALE' build --no-cache -t tt '$ctx' > '$T_TMP/tty.id'
+echo "rc=\$?" > '$T_TMP/tty.rc'
+sleep 60
+EOF
+  tmux -S "$sock" new-session -d -x 120 -y 50 "sh '$T_TMP/tty.sh'" || return 1
+  live=""
+  for i in $(seq 1 40); do
+    tmux -S "$sock" capture-pane -p > "$T_TMP/frame"
+    grep -q '^ => => # tick[1-5]' "$T_TMP/frame" && grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*)$' "$T_TMP/frame" && live=yes
+    [ -f "$T_TMP/tty.rc" ] && break
+    sleep 0.2
+  done
+  for i in $(seq 1 50); do [ -f "$T_TMP/tty.rc" ] && break; sleep 0.2; done
+  tmux -S "$sock" capture-pane -p -e -J > "$T_TMP/screen"
+  tmux -S "$sock" kill-server
+  [ "$live" = yes ] || { echo "no live frame with output lines"; cat "$T_TMP/frame"; return 1; }
+  grep -q 'rc=0' "$T_TMP/tty.rc" || { cat "$T_TMP/screen"; return 1; }
+  ! grep -q "$(printf '\033')\[3[0-9]m" "$T_TMP/screen" || { echo "colours despite NO_COLOR"; return 1; }
+  # The same build (all cached now) in plain mode, and in the tty once more: what stays on
+  # the screen is the plain summary alone (the live frames were erased).
+  "$BALE" build --progress=plain -t tt "$ctx" 2> "$T_TMP/plain" > /dev/null || return 1
+  sed -i 's/--no-cache //' "$T_TMP/tty.sh"
+  rm -f "$T_TMP/tty.rc"
+  tmux -S "$sock" new-session -d -x 120 -y 50 "sh '$T_TMP/tty.sh'" || return 1
+  for i in $(seq 1 50); do [ -f "$T_TMP/tty.rc" ] && break; sleep 0.2; done
+  sleep 0.3
+  # The visible screen: tmux (scroll-on-clear) keeps erased frames in its history.
+  tmux -S "$sock" capture-pane -p -J | sed -e '/^rc=/d' -e '/^$/d' > "$T_TMP/screen"
+  tmux -S "$sock" kill-server
+  # Parallel stages may start in either order: compare the lines as sets.
+  summary "$T_TMP/screen" | sort > "$T_TMP/s.tty"
+  summary "$T_TMP/plain" | sort > "$T_TMP/s.plain"
+  [ -s "$T_TMP/s.plain" ] && diff "$T_TMP/s.plain" "$T_TMP/s.tty" &&
+    head -1 "$T_TMP/screen" | grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*) FINISHED$' ||
+    { cat "$T_TMP/screen"; return 1; }
+}
+check "tty: a live frame with the running steps' output, then the plain summary, no colour with NO_COLOR" tty_view
+
+done_testing
