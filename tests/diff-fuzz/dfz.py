@@ -318,7 +318,7 @@ def describe_masked(case, archive, docker):
     cfg = mask_history(config_lines(archive), history_subs())
     if case.get("modern"):
         # the twin's Dockerfile is another file of the context (COPY . and bind mounts see it)
-        tree = [re.sub(r"^(\S*/Dockerfile f \S+ \S+ \S+) \S+$", r"\1 (Dockerfile)", strip_when(x)) for x in tree]
+        tree = [re.sub(r"^(\S*/Dockerfile f \S+ \S+) \S+$", r"\1 (Dockerfile)", strip_when(x)) for x in tree]
         cfg = [x for x in cfg if not x.startswith(("history ", "layers "))]
     return tree + cfg
 
