@@ -948,7 +948,8 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       if (copy_root (x, state, root, err) < 0)
         goto out;
       root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (root_fd < 0 || fsindex_build (root_fd, &index, err) < 0)
+      if (root_fd < 0 || fsindex_break_hardlinks (root_fd, err) < 0
+          || fsindex_build (root_fd, &index, err) < 0)
         goto out;
     }
   {

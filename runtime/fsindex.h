@@ -14,6 +14,13 @@
 struct fsindex;
 
 int fsindex_build (int root_fd, struct fsindex **out, bale_error_t *err);
+
+/* Give each name of every hard-linked regular file under root_fd its own copy (data, owner,
+   mode, xattrs, times), before the index is built. A step on overlayfs that changes one name
+   of a file linked in a lower layer copies up that name alone, and its layer holds that name
+   alone; on a copied root the shared inode would change every name and the layer hold them
+   all. Links the step itself makes are kept (they are in its layer on overlayfs too). */
+int fsindex_break_hardlinks (int root_fd, bale_error_t *err);
 void fsindex_free (struct fsindex *ix);
 
 /* Write the differences between the index and the tree at root_fd now into w. */

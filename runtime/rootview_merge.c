@@ -49,7 +49,7 @@ place_file (int src, int dst, const char *name, const struct stat *st, const cha
   in = openat (src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   out = openat (dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (in < 0 || out < 0 || bale_copy_fd (in, out) < 0 || fchown (out, st->st_uid, st->st_gid) < 0
-      || fchmod (out, st->st_mode & 07777) < 0)
+      || fchmod (out, st->st_mode & 07777) < 0 || futimens (out, (struct timespec[2]){ st->st_atim, st->st_mtim }) < 0)
     return bale_make_error (err, errno, "cannot copy %s into the view", path);
   return 0;
 }
@@ -73,6 +73,9 @@ place_special (int src, int dst, const char *name, const struct stat *st, const 
     return bale_make_error (err, errno, "cannot create %s in the view", path);
   if (fchownat (dst, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
     return bale_make_error (err, errno, "cannot chown %s in the view", path);
+  /* Its times too, as overlayfs shows them: COPY --from keeps a symlink's mtime. */
+  if (utimensat (dst, name, (struct timespec[2]){ st->st_atim, st->st_mtim }, AT_SYMLINK_NOFOLLOW) < 0)
+    return bale_make_error (err, errno, "cannot set the times of %s in the view", path);
   return 0;
 }
 
@@ -103,7 +106,12 @@ place_dir (int src, int dst, const char *name, const struct stat *st, const char
   /* The upper directory's owner and mode are what overlayfs shows. */
   if (dfd < 0 || fchown (dfd, st->st_uid, st->st_gid) < 0 || fchmod (dfd, st->st_mode & 07777) < 0)
     return bale_make_error (err, errno, "cannot set up %s in the view", path);
-  return merge_dir (sfd, dfd, path, link, err);
+  /* the times last: merging its entries moves them */
+  if (merge_dir (sfd, dfd, path, link, err) < 0)
+    return -1;
+  if (futimens (dfd, (struct timespec[2]){ st->st_atim, st->st_mtim }) < 0)
+    return bale_make_error (err, errno, "cannot set the times of %s in the view", path);
+  return 0;
 }
 
 static int

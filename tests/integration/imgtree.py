@@ -64,10 +64,16 @@ def when(mtime):
     return {CTX_EPOCH: "ctx", TAR_EPOCH: "tar", 0: "base"}.get(int(mtime), "new")
 
 
+def abspath(name):
+    """A member's name as an absolute path. Only "./" and "/" prefixes go: a top-level
+    ".wh.x" keeps its dot (str.lstrip("./") would make it "wh.x")."""
+    return "/" + posixpath.normpath(name).lstrip("/") if name not in ("", ".", "./") else "/"
+
+
 def apply_layer(files, layer):
     added = set()
     for m in layer.getmembers():
-        path = "/" + posixpath.normpath(m.name.lstrip("./") or ".").lstrip("/")
+        path = abspath(m.name)
         if path == "/.":
             path = "/"
         base = posixpath.basename(path)
@@ -101,7 +107,7 @@ def describe(layer, m):
         d["detail"] = m.linkname
     elif m.islnk():
         d["type"] = "h"
-        d["detail"] = "/" + m.linkname.lstrip("./")
+        d["detail"] = abspath(m.linkname)
     elif m.ischr() or m.isblk():
         d["type"] = "c" if m.ischr() else "b"
         d["detail"] = "%d,%d" % (m.devmajor, m.devminor)
@@ -128,18 +134,28 @@ FIELDS = ["Env", "Entrypoint", "Cmd", "WorkingDir", "User", "ExposedPorts", "Vol
           "StopSignal", "Healthcheck", "Shell", "OnBuild"]
 
 
-def config(path, name):
+def config_lines(path, name=None):
+    """The lines `config` prints, as a list (for callers in threads: no stdout involved)."""
     outer, entry = open_archive(path, name)
     cfg = json.load(outer.extractfile(member(outer, entry["Config"])))
     c = cfg.get("config") or {}
+    out = []
     for f in FIELDS:
         v = c.get(f)
         if v in (None, [], {}, ""):
             v = None
-        print("%s %s" % (f, json.dumps(v, sort_keys=True)))
-    print("layers %d" % len(entry["Layers"]))
+        out.append("%s %s" % (f, json.dumps(v, sort_keys=True)))
+    out.append("layers %d" % len(entry["Layers"]))
     for i, h in enumerate(cfg.get("history") or []):
-        print("history %d %s %s" % (i, "empty" if h.get("empty_layer") else "layer", h.get("created_by", "")))
+        # a heredoc's body stays on the history line: newlines are escaped as in paths
+        out.append("history %d %s %s" % (i, "empty" if h.get("empty_layer") else "layer",
+                                         quote(h.get("created_by", "")).replace("\\040", " ")))
+    return out
+
+
+def config(path, name):
+    for line in config_lines(path, name):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,585 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The differential fuzzer's harness: build generated cases with bale and BuildKit, compare.
+
+    python3 dfz.py run --seeds A-B [--jobs N] [--out DIR]    generated cases, against dockerd
+    python3 dfz.py case CASE.json [--out DIR]               one case (a file gen.py wrote)
+    python3 dfz.py regress CASEDIR...                       regression cases (no dockerd)
+
+Every case is built by bale with overlayfs, by bale on a copied root (BALE_FORCE_COPY=1) and,
+unless it is `modern` (heredocs, COPY --link: docker 20.10's frontend lacks them), by docker's
+BuildKit (`DOCKER_BUILDKIT=1 docker build`, `docker save`); a modern case's `lowered` twin is
+what BuildKit builds, and its files must be the same. The images are described with
+tests/integration/imgtree.py (plus xattrs and hard-link groups, below) and diffed: bale's two
+modes on everything, bale and BuildKit on the files, the config, the history and the number of
+layers, with 20.10's documented quirks masked (tests/integration/buildkit2010.accept and .sed).
+
+Environment: BALE (the binary), DOCKER_HOST (a dockerd the caller started: tests/diff-fuzz/
+fuzz.sh starts one), DOCKER_CLI (default /usr/bin/docker), BALE_STORE_DIR (bale's stores).
+"""
+import concurrent.futures
+import copy
+import hashlib
+import gzip
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # nothing written beside the sources (make distcheck)
+import tarfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, HERE)
+import imgtree  # noqa: E402
+import gen  # noqa: E402
+
+CTX_EPOCH = imgtree.CTX_EPOCH
+TAR_EPOCH = imgtree.TAR_EPOCH
+BALE = os.environ.get("BALE", os.path.join(TOP, "bale"))
+DOCKER = os.environ.get("DOCKER_CLI", "/usr/bin/docker")
+ACCEPT = os.path.join(TOP, "tests", "integration", "buildkit2010.accept")
+HISTORY_SED = os.path.join(TOP, "tests", "integration", "buildkit2010.sed")
+TIMEOUT = 300
+BASE_CACHE = {}
+
+
+# ---- the context on disk ---------------------------------------------------------------------
+def materialise(case, d, lowered=False):
+    """Write the case's context and Dockerfile under D (fresh), every mtime CTX_EPOCH."""
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    lines = case["lowered"] if lowered else case["dockerfile"]
+    with open(os.path.join(d, "Dockerfile"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    for e in case["context"]:
+        p = os.path.join(d, e["path"])
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        t = e["type"]
+        if t == "f":
+            with open(p, "w") as f:
+                f.write(e.get("content", ""))
+        elif t == "d":
+            os.makedirs(p, exist_ok=True)
+        elif t == "l":
+            os.symlink(e["target"], p)
+        elif t == "h":
+            os.link(os.path.join(d, e["target"]), p)
+        elif t == "tar":
+            write_tar(p, e["entries"])
+        for k, v in (e.get("xattrs") or {}).items():
+            os.setxattr(p, k, v.encode())
+    # modes last: a 0500 directory must still take its entries
+    for e in case["context"]:
+        if e["type"] in ("f", "d") and "mode" in e:
+            os.chmod(os.path.join(d, e["path"]), int(e["mode"], 8))
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            os.utime(os.path.join(root, n), (CTX_EPOCH, CTX_EPOCH), follow_symlinks=False)
+    os.utime(d, (CTX_EPOCH, CTX_EPOCH))
+
+
+def write_tar(path, entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for e in entries:
+            ti = tarfile.TarInfo(e["path"])
+            ti.mtime = TAR_EPOCH
+            ti.uid, ti.gid = e.get("uid", 0), e.get("gid", 0)
+            ti.mode = int(e.get("mode", "0644"), 8)
+            data = None
+            if e["type"] == "f":
+                data = e.get("content", "").encode()
+                ti.size = len(data)
+            elif e["type"] == "d":
+                ti.type = tarfile.DIRTYPE
+            elif e["type"] == "l":
+                ti.type, ti.linkname = tarfile.SYMTYPE, e["target"]
+            elif e["type"] == "h":
+                ti.type, ti.linkname = tarfile.LNKTYPE, e["target"]
+            if e.get("xattrs"):
+                ti.pax_headers = {"SCHILY.xattr." + k: v for k, v in e["xattrs"].items()}
+            t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    raw = buf.getvalue()
+    if path.endswith(".gz"):
+        out = io.BytesIO()
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as g:
+            g.write(raw)
+        raw = out.getvalue()
+    with open(path, "wb") as f:
+        f.write(raw)
+
+
+# ---- describing an image ---------------------------------------------------------------------
+def tree_lines(archive, xattrs=True):
+    """imgtree.py's flattened tree, with hard links resolved into groups (`hl=FIRST`, the first
+    path of the group, on every member; type, mode and content those of the shared inode) and
+    user xattrs as `x=K=V,...`."""
+    outer, entry = imgtree.open_archive(archive, None)
+    files = {}
+    for i, name in enumerate(entry["Layers"]):
+        data = outer.extractfile(imgtree.member(outer, name)).read()
+        key = hashlib.sha256(data).hexdigest()
+        if i == 0 and key in BASE_CACHE:
+            # every case starts from the same base: its tree is read once a run
+            files = copy.deepcopy(BASE_CACHE[key])
+            continue
+        layer = imgtree.layer_tar(outer, name)
+        imgtree.apply_layer(files, layer)
+        xa = {}
+        for m in layer.getmembers():
+            x = {k[len("SCHILY.xattr."):]: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
+            if x:
+                xa[imgtree.abspath(m.name)] = x
+        for p, d in files.items():
+            if p in xa and "x" not in d:
+                d["x"] = ",".join("%s=%s" % kv for kv in sorted(xa[p].items()))
+        for p, d in list(files.items()):
+            if d["type"] == "h":
+                t = files.get(d["detail"])
+                gid = "%d:%s" % (i, d["detail"])
+                if t is not None and t["type"] != "h":
+                    t.setdefault("group", gid)
+                    nd = dict(t)
+                    files[p] = nd
+                else:
+                    files[p] = dict(d, type="h?")
+        if i == 0:
+            BASE_CACHE[key] = copy.deepcopy(files)
+    groups = {}
+    for p, d in files.items():
+        if "group" in d:
+            groups.setdefault(d["group"], []).append(p)
+    out = []
+    for p in sorted(files):
+        d = files[p]
+        g = sorted(groups.get(d.get("group"), []))
+        fields = [imgtree.quote(p), d["type"], d["mode"], d["owner"], d["when"], d.get("detail")]
+        if xattrs and d.get("x"):
+            fields.append("x=" + d["x"])
+        if len(g) > 1:
+            fields.append("hl=" + imgtree.quote(g[0]))
+        out.append(" ".join(x for x in fields if x))
+    return out
+
+
+def config_lines(archive):
+    # never contextlib.redirect_stdout: it swaps sys.stdout for every thread at once, and the
+    # cases of two jobs mixed their configs (the "anomaly" of FINDINGS F9)
+    return imgtree.config_lines(archive)
+
+
+def accept_res():
+    res = []
+    with open(ACCEPT) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line and not line.startswith("#"):
+                res.append(re.compile(line))
+    return res
+
+
+def history_subs():
+    """The sed script of buildkit2010.sed (s/RE/REPL/ lines, ERE) as Python substitutions."""
+    subs = []
+    with open(HISTORY_SED) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.startswith("s/"):
+                continue
+            _, pat, repl, _ = line.split("/")
+            subs.append((re.compile(pat), re.sub(r"\\(\d)", r"\\g<\1>", repl)))
+    return subs
+
+
+def mask_history(lines, subs):
+    out = []
+    for line in lines:
+        for pat, repl in subs:
+            line = pat.sub(repl, line, count=1)
+        out.append(line)
+    return out
+
+
+# ---- building ------------------------------------------------------------------------------
+def run(cmd, log, env=None):
+    with open(log, "ab") as f:
+        f.write(("$ " + " ".join(cmd) + "\n").encode())
+        f.flush()
+        # a session of its own: a build that hangs is killed with all it started
+        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            return p.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.wait()
+            f.write(b"timeout\n")
+            return 124
+
+
+def secret_args(case, work):
+    args = []
+    for sid, content in sorted(case.get("secrets", {}).items()):
+        p = os.path.join(work, "secret-" + sid)
+        with open(p, "w") as f:
+            f.write(content)
+        args += ["--secret", "id=%s,src=%s" % (sid, p)]
+    for k, v in sorted(case.get("build_args", {}).items()):
+        args += ["--build-arg", "%s=%s" % (k, v)]
+    if case.get("ssh"):
+        args += ["--ssh", "default=" + os.environ["SSH_AUTH_SOCK"]]
+    return args
+
+
+def build_bale(case, ctx, work, mode, stores):
+    out = os.path.join(work, mode + ".tar")
+    env = dict(os.environ, BALE_STORE=os.path.join(stores, mode))
+    if mode == "copy":
+        env["BALE_FORCE_COPY"] = "1"
+    cmd = [BALE, "build", "-q", "--no-cache", "--output", "type=docker-archive,dest=" + out] + \
+        secret_args(case, work) + [ctx]
+    rc = run(cmd, os.path.join(work, mode + ".log"), env)
+    return out if rc == 0 and os.path.exists(out) else None
+
+
+def build_docker(case, ctx, work):
+    out = os.path.join(work, "docker.tar")
+    log = os.path.join(work, "docker.log")
+    tag = "dfz-%s:%d" % (os.path.basename(work).lower().replace("_", "-"), os.getpid())
+    env = dict(os.environ, DOCKER_BUILDKIT="1")
+    rc = run([DOCKER, "build", "--network", "host", "-q", "-t", tag] + secret_args(case, work) + [ctx], log, env)
+    if rc == 0:
+        rc = run([DOCKER, "save", "-o", out, tag], log, env)
+        if os.environ.get("DFZ_RMI", "1") == "1":
+            run([DOCKER, "rmi", "-f", tag], log, env)
+    return out if rc == 0 and os.path.exists(out) else None
+
+
+def udiff(a, b, na, nb):
+    import difflib
+    return [x.rstrip("\n") for x in difflib.unified_diff(a, b, na, nb, n=0, lineterm="")]
+
+
+def compare(case, work, stores, with_docker=True):
+    """Build CASE in WORK and compare; returns (status, diff lines). status is "same",
+    "both-fail" (no builder took it: the generator's fault), "docker-fail", "bale-fail",
+    "modes" (bale's two modes differ) or "differ" (bale and BuildKit differ)."""
+    os.makedirs(work, exist_ok=True)
+    ctx = os.path.join(work, "ctx")
+    materialise(case, ctx)
+    modern = bool(case.get("modern"))
+    dctx = ctx
+    if modern and with_docker:
+        dctx = os.path.join(work, "ctx-lowered")
+        materialise(case, dctx, lowered=True)
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(3) as ex:
+        futs = {m: ex.submit(build_bale, case, ctx, work, m, stores) for m in ("overlay", "copy")}
+        if with_docker:
+            futs["docker"] = ex.submit(build_docker, case, dctx, work)
+        for m, f in futs.items():
+            results[m] = f.result()
+    ov, cp, dk = results["overlay"], results["copy"], results.get("docker")
+    if not with_docker:
+        dk = "skip"
+    if not ov and not cp and not dk:
+        return "both-fail", tail(work, "docker") + tail(work, "overlay")
+    if dk and (not ov or not cp):
+        return "bale-fail", tail(work, "overlay" if not ov else "copy")
+    if not dk:
+        return "docker-fail", tail(work, "docker")
+    diffs = []
+    t_ov, t_cp = tree_lines(ov), tree_lines(cp)
+    c_ov, c_cp = config_lines(ov), config_lines(cp)
+    diffs += udiff(t_ov + c_ov, t_cp + c_cp, "bale-overlay", "bale-copy")
+    if diffs:
+        return "modes", diffs
+    if dk == "skip":
+        return "same", []
+    diffs = udiff(describe_masked(case, ov, False), describe_masked(case, dk, True), "bale", "buildkit")
+    return ("differ" if diffs else "same"), diffs
+
+
+def describe_masked(case, archive, docker):
+    """The image's tree and config as compared with BuildKit's: 20.10's quirks masked
+    (buildkit2010.accept on its tree, buildkit2010.sed on both histories), no xattrs (docker
+    save drops user.* xattrs: compared between bale's modes only). A modern case is compared
+    with its lowered twin on the files and the config fields only: heredoc files' times differ
+    and COPY --link makes its own layers."""
+    tree = tree_lines(archive, xattrs=False)
+    if docker:
+        acc = accept_res()
+        tree = [x for x in tree if not any(r.search(x) for r in acc)]
+    cfg = mask_history(config_lines(archive), history_subs())
+    if case.get("modern"):
+        # the twin's Dockerfile is another file of the context (COPY . and bind mounts see it)
+        tree = [re.sub(r"^(\S*/Dockerfile f \S+ \S+) \S+$", r"\1 (Dockerfile)", strip_when(x)) for x in tree]
+        cfg = [x for x in cfg if not x.startswith(("history ", "layers "))]
+    return tree + cfg
+
+
+def strip_when(line):
+    f = line.split(" ")
+    if len(f) > 4:
+        del f[4]
+    return " ".join(f)
+
+
+def tail(work, mode):
+    p = os.path.join(work, mode + ".log")
+    if not os.path.exists(p):
+        return []
+    with open(p, errors="replace") as f:
+        return ["%s: %s" % (mode, x.rstrip()) for x in f.readlines()[-6:]]
+
+
+# ---- known findings -----------------------------------------------------------------------------
+class Signature:
+    """A line `signature: NAME: REGEX [;; status: STATUS] [;; if: REGEX]` of FINDINGS.md: a diff
+    line that REGEX matches is explained by finding NAME, when the case's status is STATUS and
+    its Dockerfile matches the `if` expression (both optional)."""
+
+    def __init__(self, name, spec):
+        parts = spec.split(" ;; ")
+        self.name = name
+        self.re = re.compile(parts[0])
+        self.status = None
+        self.cond = None
+        for p in parts[1:]:
+            k, _, v = p.partition(": ")
+            if k == "status":
+                self.status = v
+            elif k == "if":
+                self.cond = re.compile(v, re.M)
+
+    def applies(self, case, status):
+        return (self.status is None or self.status == status) and \
+            (self.cond is None or self.cond.search("\n".join(case["dockerfile"])))
+
+
+def known_signatures():
+    sigs = []
+    p = os.path.join(HERE, "FINDINGS.md")
+    if os.path.exists(p):
+        with open(p) as f:
+            for line in f:
+                m = re.match(r"^\s*signature: (\S+): (.*)$", line.rstrip("\n"))
+                if m:
+                    sigs.append(Signature(m.group(1), m.group(2)))
+    return sigs
+
+
+def mount_targets(case):
+    """The directories RUN --mount steps mount on, and their parents (issue 16 #2: BuildKit
+    leaves each one in the image, an empty 0755 root directory if the step made it)."""
+    dirs = set()
+    for line in case["dockerfile"]:
+        for m in re.finditer(r"--mount=(\S*)", line):
+            opts = dict(o.split("=", 1) for o in m.group(1).split(",") if "=" in o)
+            t = opts.get("target") or opts.get("dst") or opts.get("destination")
+            if not t:
+                t = {"secret": "/run/secrets/x", "ssh": "/run/buildkit/ssh_agent.0"}.get(opts.get("type"), "")
+            while t not in ("", "/"):
+                dirs.add(t)
+                t = os.path.dirname(t)
+    return dirs
+
+
+def classify(case, status, diffs, sigs):
+    """The known findings that explain DIFFS, and the diff lines none explains."""
+    sigs = [x for x in sigs if x.applies(case, status)]
+    names = {x.name for x in sigs for d in diffs if x.re.search(d)}
+    targets = mount_targets(case)
+
+    def stub(d):
+        # (a later step may have chmodded or chowned the stub: any mode and owner)
+        m = re.match(r"^\+(\S+) d [0-7]{4} \S+( -)?$", d)
+        return m and m.group(1) in targets and status == "differ"
+    if any(stub(d) for d in diffs):
+        names.add("mount-targets")
+    # Files from the context that bale copies as a hard-link group and 20.10 as separate
+    # files (today's BuildKit keeps links within one copy: copier.inodes): a line pair that
+    # differs only by its hl= field, on a file with the context's time.
+    minus = {re.sub(r" hl=\S+$", "", d[1:]) for d in diffs if d.startswith("-") and not d.startswith("---")}
+    plus = {re.sub(r" hl=\S+$", "", d[1:]) for d in diffs if d.startswith("+") and not d.startswith("+++")}
+
+    def ctx_link(d):
+        core = re.sub(r" hl=\S+$", "", d[1:])
+        from_ctx = " ctx " in core or (case.get("modern") and " new " not in core)
+        return status == "differ" and from_ctx and core in minus and core in plus
+    if any(ctx_link(d) for d in diffs):
+        names.add("ctx-hardlinks-2010")
+    # F6: BuildKit follows a symlink of the image in a COPY destination (dangling or
+    # relative), bale replaced it by a directory: every line at the link, under it, or on
+    # the way to where it points.
+    links = {}
+    for d in diffs:
+        m = re.match(r"^\+(\S+) l \S+ \S+ (?:\S+ )?(\S+)$", d)
+        if m and status == "differ" and re.search(r"^(COPY|ADD) .* %s/" % re.escape(m.group(1)),
+                                                   "\n".join(case["dockerfile"]), re.M):
+            links[m.group(1)] = os.path.normpath(os.path.join(os.path.dirname(m.group(1)), m.group(2)))
+
+    def via_link(d):
+        p = d[1:].split(" ")[0]
+        return any(p == x or p.startswith(x + "/") or p == r or p.startswith(r + "/") or r.startswith(p + "/")
+                   for x, r in links.items())
+    if links and any(via_link(d) for d in diffs):
+        names.add("copy-dest-symlink")
+    # a diff is explained when each of its lines is
+    unexplained = [d for d in diffs if d[:1] in "+-" and not d.startswith(("+++", "---"))
+                   and not any(x.re.search(d) for x in sigs) and not stub(d) and not ctx_link(d)
+                   and not via_link(d)]
+    return sorted(names), unexplained
+
+
+# ---- commands ---------------------------------------------------------------------------------
+def one_seed(seed, out, stores, keep):
+    case = gen.generate(seed)
+    work = os.path.join(out, "work", "s%d" % seed)
+    t0 = time.time()
+    try:
+        status, diffs = compare(case, work, stores)
+    except Exception as e:  # a harness fault is a result too, never a silent pass
+        import traceback
+        status, diffs = "harness-error", [repr(e)] + traceback.format_exc().splitlines()
+    names, rest = classify(case, status, diffs, known_signatures()) if status != "same" else ([], [])
+    if names and rest:
+        # explained only in part: the rest is new
+        names.append("UNEXPLAINED")
+    if status != "same" or keep:
+        d = os.path.join(out, "fail" if status != "same" else "keep", "s%d" % seed)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "case.json"), "w") as f:
+            json.dump(case, f, indent=1, sort_keys=True)
+        with open(os.path.join(d, "diff"), "w") as f:
+            f.write("\n".join(diffs) + "\n")
+        for m in ("overlay", "copy", "docker"):
+            if os.path.exists(os.path.join(work, m + ".log")):
+                shutil.copy(os.path.join(work, m + ".log"), d)
+    shutil.rmtree(work, ignore_errors=True)
+    return seed, status, names, time.time() - t0, case.get("modern")
+
+
+def parse_seeds(spec):
+    seeds = []
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            seeds += range(int(a), int(b) + 1)
+        else:
+            seeds.append(int(part))
+    return seeds
+
+
+def cmd_run(args):
+    import argparse
+    ap = argparse.ArgumentParser(prog="dfz.py run")
+    ap.add_argument("--seeds", required=True)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default="dfz-out")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--tap", action="store_true")
+    a = ap.parse_args(args)
+    stores = os.environ.get("BALE_STORE_DIR", os.path.join(a.out, "stores"))
+    os.makedirs(a.out, exist_ok=True)
+    counts = {}
+    unexplained = 0
+    n = 0
+    log = open(os.path.join(a.out, "results.log"), "a")
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
+        for seed, status, names, secs, modern in ex.map(lambda s: one_seed(s, a.out, stores, a.keep), parse_seeds(a.seeds)):
+            counts[status] = counts.get(status, 0) + 1
+            tag = ",".join(names) if names else ("-" if status in ("same", "both-fail") else "UNEXPLAINED")
+            known = names and "UNEXPLAINED" not in names
+            # both refusing the Dockerfile is agreement (the generator's fault, counted apart)
+            agree = status in ("same", "both-fail")
+            if not agree and not known:
+                unexplained += 1
+            line = "seed %d %s %s%s %.1fs" % (seed, status, tag, " modern" if modern else "", secs)
+            log.write(line + "\n")
+            log.flush()
+            n += 1
+            if not a.tap:
+                print(line, flush=True)
+            elif agree:
+                print("ok %d - %s" % (n, line), flush=True)
+            else:
+                todo = " # TODO known: " + tag if known else ""
+                print("not ok %d - %s%s" % (n, line, todo), flush=True)
+                if not known:
+                    with open(os.path.join(a.out, "fail", "s%d" % seed, "diff")) as f:
+                        for d in f.read().splitlines()[:40]:
+                            print("# " + d)
+    if a.tap:
+        print("1..%d" % n)
+    summary = "summary: " + " ".join("%s=%d" % kv for kv in sorted(counts.items())) + " unexplained=%d" % unexplained
+    print(("# " if a.tap else "") + summary)
+    log.write(summary + "\n")
+    return 1 if unexplained else 0
+
+
+def cmd_case(args):
+    path = args[0]
+    out = args[1] if len(args) > 1 else "dfz-case"
+    with open(path) as f:
+        case = json.load(f)
+    stores = os.environ.get("BALE_STORE_DIR", os.path.join(out, "stores"))
+    status, diffs = compare(case, os.path.join(out, "work"), stores, with_docker="DOCKER_HOST" in os.environ)
+    print(status)
+    print("\n".join(diffs))
+    return 0 if status == "same" else 1
+
+
+def cmd_regress(args):
+    """The regression cases (tests/diff-fuzz/cases/NAME): bale's two modes must agree, and
+    agree with `expected` (the right side's masked description). TAP, one test a case; a case
+    with a `todo` (its fix is on another branch) is reported as TODO."""
+    stores = os.environ["BALE_STORE_DIR"]
+    failed = 0
+    for n, d in enumerate(args, 1):
+        with open(os.path.join(d, "case.json")) as f:
+            case = json.load(f)
+        expected = None
+        if not case.get("expect_error"):
+            with open(os.path.join(d, "expected")) as f:
+                expected = f.read().splitlines()
+        work = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dfz-regress-%d-%d" % (os.getpid(), n))
+        diffs = []
+        try:
+            ctx = os.path.join(work, "ctx")
+            materialise(case, ctx)
+            ov = build_bale(case, ctx, work, "overlay", stores)
+            cp = build_bale(case, ctx, work, "copy", stores)
+            if case.get("expect_error"):
+                # BuildKit refuses the case: so must bale, in both modes
+                diffs = ["bale built it (%s mode) where BuildKit fails: %s" % (m, case["expect_error"])
+                         for m, a in (("overlay", ov), ("copy", cp)) if a]
+            elif not ov or not cp:
+                diffs = ["bale failed"] + tail(work, "overlay" if not ov else "copy")
+            else:
+                diffs = udiff(tree_lines(ov) + config_lines(ov), tree_lines(cp) + config_lines(cp),
+                              "bale-overlay", "bale-copy")
+                diffs += udiff(describe_masked(case, ov, False), expected, "bale", "expected")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        name = os.path.basename(os.path.normpath(d))
+        todo = " # TODO %s" % case["todo"] if case.get("todo") else ""
+        if diffs:
+            failed += 0 if todo else 1
+            print("not ok %d - %s%s" % (n, name, todo))
+            for x in diffs[:40]:
+                print("# " + x)
+        else:
+            print("ok %d - %s%s" % (n, name, todo))
+    print("1..%d" % len(args))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    cmds = {"run": cmd_run, "case": cmd_case, "regress": cmd_regress}
+    sys.exit(cmds[sys.argv[1]](sys.argv[2:]))

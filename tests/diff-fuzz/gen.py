@@ -1,0 +1,567 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Generate a random but valid Dockerfile and build context from a seed.
+
+    python3 gen.py SEED [OUT.json]
+
+The same seed gives the same case, byte for byte (random.Random(seed), no other input). A case
+is a JSON document (dfz.py materialises it and builds it):
+
+    seed        the seed
+    dockerfile  the instructions, one string each (a heredoc instruction holds its body)
+    context     entries: {path, type f|d|l|h|tar, mode, content, target, xattrs, entries}
+    build_args  {name: value}, given to both builders
+    secrets     {id: content}, given as --secret id=ID,src=FILE
+    ssh         true when a RUN mounts the ssh agent (the harness starts one)
+    modern      true when the Dockerfile uses what docker 20.10's frontend lacks (heredocs,
+                COPY --link); then `lowered` holds the same build in 20.10's syntax, whose files
+                BuildKit must agree with
+
+The generator keeps a rough model of each stage's files (under a few roots) so that its RUN
+steps rename, delete, chmod, link and replace paths that exist; a step never fails on its own.
+"""
+import json
+import random
+import sys
+
+BASE = "busybox"
+USERS = ["root", "app", "nobody", "1000", "0", "1234"]
+GROUPS = ["root", "staff", "app", "nogroup", "50", "0", "4321"]
+MODES = ["0644", "0600", "0755", "0700", "0444", "0640", "4755", "2755", "1777", "0777", "0511"]
+WORDS = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"]
+ROOTS = ["/w", "/data", "/opt/app", "/srv"]
+
+
+class Stage:
+    def __init__(self, name, parent=None):
+        self.name = name
+        # path -> "f" | "d" | "l" (what the model believes the image holds)
+        self.paths = dict(parent.paths) if parent else {
+            "/etc/passwd": "f", "/etc/group": "f", "/root": "d", "/tmp": "d", "/etc": "d",
+            "/bin/vi": "l", "/bin/cat": "l"}
+        self.user_root = True
+        self.workdir = "/"
+        self.layers = 0
+        self.onbuild = list(parent.onbuild) if parent else []
+
+
+class Gen:
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        self.seed = seed
+        self.df = []          # the Dockerfile, one instruction a string
+        self.low = []         # the same in 20.10's syntax (modern cases)
+        self.ctx = []
+        self.ctx_paths = {}   # context path -> type
+        self.build_args = {}
+        self.secrets = {}
+        self.ssh = False
+        self.modern = False
+        self.stages = []
+        self.counter = 0
+        self.repeatable = False
+        self.idem = True
+
+    # ---- helpers -------------------------------------------------------------------------
+    def uniq(self, stem="n"):
+        self.counter += 1
+        return "%s%d" % (stem, self.counter)
+
+    def word(self):
+        return self.r.choice(WORDS)
+
+    def emit(self, line, lowered=None, repeatable=False):
+        # repeatable: the same instruction again gives the same layer again and cannot fail
+        self.repeatable = repeatable
+        self.df.append(line)
+        self.low.append(line if lowered is None else lowered)
+
+    def pick(self, st, types, under_roots=True):
+        c = [p for p, t in st.paths.items() if t in types and
+             (not under_roots or any(p == r or p.startswith(r + "/") for r in ROOTS))]
+        return self.r.choice(sorted(c)) if c else None
+
+    def fresh(self, st, root=None):
+        root = root or self.r.choice(ROOTS)
+        dirs = [p for p, t in st.paths.items() if t == "d" and (p == root or p.startswith(root + "/"))]
+        parent = self.r.choice(sorted(dirs)) if dirs and self.r.random() < 0.7 else root
+        return parent + "/" + self.uniq(self.r.choice(["f", "d", "x", "sub"]))
+
+    def add_path(self, st, path, t):
+        # the parents exist as directories (mkdir -p made them)
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            st.paths.setdefault("/" + "/".join(parts[:i]), "d")
+        self.drop(st, path)
+        st.paths[path] = t
+
+    def drop(self, st, path):
+        for p in [p for p in st.paths if p == path or p.startswith(path + "/")]:
+            del st.paths[p]
+
+    def move(self, st, src, dst):
+        moved = {dst + p[len(src):]: t for p, t in st.paths.items() if p == src or p.startswith(src + "/")}
+        self.drop(st, src)
+        for p, t in moved.items():
+            self.add_path(st, p, t)
+
+    # ---- the context -----------------------------------------------------------------------
+    def make_context(self):
+        n = self.r.randint(3, 10)
+        dirs = [""]
+        for _ in range(n):
+            kind = self.r.choices(["f", "d", "l", "h", "x"], [6, 3, 1.5, 1, 1])[0]
+            parent = self.r.choice(dirs)
+            path = (parent + "/" if parent else "") + self.uniq("c")
+            mode = self.r.choice(["0644", "0644", "0755", "0600", "0700", "0640"])
+            if kind in ("f", "x"):
+                e = {"path": path + (".txt" if self.r.random() < 0.5 else ""), "type": "f", "mode": mode,
+                     "content": " ".join(self.r.choice(WORDS) for _ in range(self.r.randint(0, 6)))}
+                if kind == "x":
+                    e["xattrs"] = {"user." + self.word(): self.word()}
+                self.ctx.append(e)
+                self.ctx_paths[e["path"]] = "f"
+            elif kind == "d":
+                self.ctx.append({"path": path, "type": "d", "mode": self.r.choice(["0755", "0755", "0700", "0750"])})
+                self.ctx_paths[path] = "d"
+                dirs.append(path)
+            elif kind == "l":
+                files = [p for p, t in self.ctx_paths.items() if t == "f" and "/" not in p]
+                if files and parent == "":
+                    self.ctx.append({"path": path, "type": "l", "target": self.r.choice(files)})
+                    self.ctx_paths[path] = "l"
+                elif parent:
+                    # dangling: copied only with its directory
+                    self.ctx.append({"path": path, "type": "l", "target": self.r.choice(["nowhere", "../x"])})
+                    self.ctx_paths[path] = "dl"
+            else:
+                files = sorted(p for p, t in self.ctx_paths.items() if t == "f")
+                if files:
+                    self.ctx.append({"path": path, "type": "h", "target": self.r.choice(files)})
+                    self.ctx_paths[path] = "f"
+        if self.r.random() < 0.25:
+            self.make_tar()
+
+    def make_tar(self):
+        entries = []
+        top = self.uniq("t")
+        entries.append({"path": top, "type": "d", "mode": "0755", "uid": 0, "gid": 0})
+        for _ in range(self.r.randint(1, 5)):
+            kind = self.r.choice(["f", "f", "d", "l", "h"])
+            p = top + "/" + self.uniq("e")
+            if kind == "f":
+                e = {"path": p, "type": "f", "mode": self.r.choice(MODES[:6]), "content": self.word(),
+                     "uid": self.r.choice([0, 1000, 123]), "gid": self.r.choice([0, 50, 456])}
+                if self.r.random() < 0.3:
+                    e["xattrs"] = {"user." + self.word(): self.word()}
+            elif kind == "d":
+                e = {"path": p, "type": "d", "mode": self.r.choice(["0755", "0700"]), "uid": 0, "gid": 0}
+            elif kind == "l":
+                e = {"path": p, "type": "l", "target": self.r.choice(["e1", "../x", "/etc/passwd"])}
+            else:
+                fs = [x["path"] for x in entries if x["type"] == "f"]
+                if not fs:
+                    continue
+                # a hard link's header says what its target's does, as tar writes it (F10)
+                t = self.r.choice([x for x in entries if x["type"] == "f"])
+                e = {"path": p, "type": "h", "target": t["path"], "mode": t["mode"], "uid": t["uid"], "gid": t["gid"]}
+            entries.append(e)
+        name = self.uniq("arch") + self.r.choice([".tar", ".tar.gz"])
+        self.ctx.append({"path": name, "type": "tar", "entries": entries})
+        self.ctx_paths[name] = "tar"
+
+    # ---- instructions ------------------------------------------------------------------------
+    def gen(self):
+        self.make_context()
+        if self.r.random() < 0.2:
+            self.build_args["BASE"] = BASE
+            self.emit("ARG BASE=nothing-here")
+        nstages = self.r.choices([1, 2, 3], [6, 3, 1])[0]
+        for i in range(nstages):
+            self.stage(i, i == nstages - 1)
+        return {"seed": self.seed, "dockerfile": self.df, "context": self.ctx,
+                "build_args": self.build_args, "secrets": self.secrets, "ssh": self.ssh,
+                "modern": self.modern, "lowered": self.low if self.modern else None}
+
+    def stage(self, i, last):
+        name = "s%d" % i
+        parent = None
+        base = "$BASE" if "BASE" in self.build_args and self.r.random() < 0.5 else BASE
+        if self.stages and self.r.random() < 0.35:
+            parent = self.r.choice(self.stages)
+            base = parent.name
+        st = Stage(name, parent)
+        self.emit("FROM %s AS %s" % (base, name))
+        if parent and parent.onbuild:
+            # the parent's triggers run first
+            for kind, path in parent.onbuild:
+                self.add_path(st, path, kind)
+            st.onbuild = []
+        self.stages.append(st)
+        for _ in range(self.r.randint(2, 7 if last else 4)):
+            self.step(st)
+        if last and self.r.random() < 0.5:
+            self.metadata(st)
+
+    def step(self, st):
+        if not st.user_root and self.r.random() < 0.5:
+            self.emit("USER root")
+            st.user_root = True
+        if self.df and self.r.random() < 0.08 and self.repeatable:
+            # the same step twice: the same layer twice in the stack
+            self.emit(self.df[-1], self.low[-1])
+            return
+        w = [("run", 10), ("copy", 6), ("add", 1.5), ("workdir", 1.5), ("env", 1.2), ("arg", 1),
+             ("user", 1), ("mount", 2.5), ("shell", 0.4), ("onbuild", 0.5), ("meta", 1),
+             ("heredoc", 0.8), ("empty", 0.6)]
+        kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
+        if kind in ("run", "mount", "heredoc", "env", "arg") and not st.user_root:
+            self.user_run(st)
+            return
+        getattr(self, "i_" + kind)(st)
+
+    # RUN: a few file operations joined by &&
+    def op(self, st):
+        r = self.r
+        kind = r.choices(["mk", "mkdir", "rm", "mv", "chmod", "chown", "ln", "sym", "d2f", "f2d",
+                          "opq", "append", "fifo", "rmbase", "touch"],
+                         [5, 3, 2, 2, 2, 2, 1.5, 2, 1, 1, 1.5, 1, 0.3, 0.5, 0.8])[0]
+        if kind == "mk":
+            p = self.fresh(st)
+            self.add_path(st, p, "f")
+            return "mkdir -p %s && echo %s > %s" % (p.rsplit("/", 1)[0], self.word(), p)
+        if kind == "mkdir":
+            p = self.fresh(st)
+            self.add_path(st, p, "d")
+            m = r.choice(["", "-m 700 ", "-m 2775 ", "-m 1777 "])
+            if m:
+                self.idem = False
+            return "mkdir -p %s%s" % (m, p) if not m else "mkdir -p %s && (mkdir %s%s || true)" % (p.rsplit("/", 1)[0], m, p)
+        if kind == "rm":
+            p = self.pick(st, "fdl")
+            if not p:
+                return None
+            self.drop(st, p)
+            return "rm -rf %s" % p
+        if kind == "mv":
+            p = self.pick(st, "fdl")
+            if not p or p in ROOTS:
+                return None
+            q = self.fresh(st)
+            if q.startswith(p + "/"):
+                return None
+            self.move(st, p, q)
+            self.idem = False
+            return "mkdir -p %s && (mv %s %s || true)" % (q.rsplit("/", 1)[0], p, q)
+        if kind == "chmod":
+            p = self.pick(st, "fd")
+            return p and "(chmod %s %s || true)" % (r.choice(MODES), p)
+        if kind == "chown":
+            p = self.pick(st, "fdl")
+            if not p:
+                return None
+            flag = "-h " if st.paths[p] == "l" else r.choice(["", "-R "]) if st.paths[p] == "d" else ""
+            return "(chown %s%s:%s %s || true)" % (flag, r.choice(USERS[:4] + ["1234"]), r.choice(GROUPS), p)
+        if kind == "ln":
+            p = self.pick(st, "f")
+            if not p:
+                return None
+            q = self.fresh(st, p.split("/")[1] if False else None)
+            self.add_path(st, q, "f")
+            self.idem = False
+            return "mkdir -p %s && (ln %s %s || true)" % (q.rsplit("/", 1)[0], p, q)
+        if kind == "sym":
+            q = self.fresh(st)
+            t = r.choice([self.pick(st, "fd") or "/tmp", "/tmp", "../x", "/", "nowhere", "/etc"])
+            self.add_path(st, q, "l")
+            return "mkdir -p %s && ln -sfn %s %s" % (q.rsplit("/", 1)[0], t, q)
+        if kind == "d2f":
+            p = self.pick(st, "d")
+            if not p or p in ROOTS:
+                return None
+            self.drop(st, p)
+            st.paths[p] = "f"
+            return "rm -rf %s && echo %s > %s" % (p, self.word(), p)
+        if kind == "f2d":
+            p = self.pick(st, "f")
+            if not p:
+                return None
+            self.add_path(st, p, "d")
+            self.add_path(st, p + "/inner", "f")
+            return "rm -rf %s && mkdir %s && echo in > %s/inner" % (p, p, p)
+        if kind == "opq":
+            p = self.pick(st, "d", under_roots=r.random() < 0.8)
+            if not p or p in ("/etc", "/bin"):
+                p = self.pick(st, "d")
+            if not p:
+                return None
+            self.drop(st, p)
+            self.add_path(st, p, "d")
+            self.add_path(st, p + "/new", "f")
+            return "rm -rf %s && mkdir -p %s && echo %s > %s/new" % (p, p, self.word(), p)
+        if kind == "append":
+            p = self.pick(st, "f")
+            self.idem = False
+            return p and "(echo %s >> %s || true)" % (self.word(), p)
+        if kind == "fifo":
+            p = self.fresh(st)
+            # "p": never written to (an open for writing would wait for a reader forever)
+            self.add_path(st, p, "p")
+            self.idem = False
+            return "mkdir -p %s && (mkfifo %s || true)" % (p.rsplit("/", 1)[0], p)
+        if kind == "rmbase":
+            p = r.choice(["/bin/vi", "/etc/group", "/root", "/bin/cat"])
+            if p not in st.paths:
+                return None
+            self.drop(st, p)
+            return "rm -rf %s" % p
+        if kind == "touch":
+            p = self.fresh(st)
+            self.add_path(st, p, "f")
+            self.idem = False
+            return "mkdir -p %s && touch %s" % (p.rsplit("/", 1)[0], p)
+        return None
+
+    def run_body(self, st):
+        self.idem = True
+        ops = [o for o in (self.op(st) for _ in range(self.r.randint(1, 4))) if o]
+        return " && ".join(ops) if ops else "true"
+
+    def i_run(self, st):
+        body = self.run_body(st)
+        if self.r.random() < 0.3:
+            self.emit('RUN ["/bin/sh", "-c", %s]' % json.dumps(body), repeatable=self.idem)
+        else:
+            self.emit("RUN " + body, repeatable=self.idem)
+
+    def i_empty(self, st):
+        # steps that change nothing (the same empty layer each time)
+        self.emit(self.r.choice(["RUN true", "RUN echo nothing", "RUN ls / > /dev/null"]), repeatable=True)
+
+    def user_run(self, st):
+        p = "/tmp/" + self.uniq("u")
+        self.emit(self.r.choice(["RUN touch %s && id > %s.id" % (p, p), "RUN mkdir -p %s && echo $HOME > %s/home" % (p, p),
+                                 "RUN echo $(id -u):$(id -g) > %s" % p]))
+        st.paths[p] = "f"
+
+    # COPY and ADD
+    def copy_src(self):
+        r = self.r
+        c = [p for p, t in self.ctx_paths.items() if t in ("f", "d", "l")]
+        if not c:
+            return None
+        kind = r.random()
+        if kind < 0.2:
+            # a glob over the top level or a directory
+            # over directories without dangling links (a match that leads nowhere is an error)
+            d = r.choice([""] + [p for p, t in self.ctx_paths.items() if t == "d" and
+                                 not any(q.startswith(p + "/") and u == "dl" for q, u in self.ctx_paths.items())])
+            return (d + "/" if d else "") + r.choice(["*", "c*", "*.txt", "c?", "[c]*"])
+        return r.choice(sorted(c))
+
+    def copy_dest(self, st, src_is_dir_or_many):
+        r = self.r
+        kind = r.random()
+        links = [p for p, t in st.paths.items() if t == "l" and any(p.startswith(x + "/") for x in ROOTS)]
+        if kind < 0.15 and links:
+            # through a symlink of the image
+            return r.choice(sorted(links)) + "/" + r.choice(["", "x"])
+        if kind < 0.3 and st.workdir != "/":
+            return r.choice([".", "./", "rel/", "rel"])
+        if kind < 0.45:
+            d = self.pick(st, "d") or "/w"
+            return d + "/"
+        p = self.fresh(st)
+        return p + ("/" if src_is_dir_or_many or r.random() < 0.5 else "")
+
+    def flags(self, st, chmod=True):
+        f = []
+        if self.r.random() < 0.25:
+            u = self.r.choice(["app", "1000", "nobody", "root", "1234"])
+            f.append("--chown=%s" % (u if self.r.random() < 0.4 else u + ":" + self.r.choice(["staff", "50", "app", "0", "nogroup"])))
+        if chmod and self.r.random() < 0.2:
+            f.append("--chmod=%s" % self.r.choice(["600", "0755", "0640", "755", "700"]))
+        return f
+
+    def note_dest(self, st, dest):
+        if dest.startswith("/"):
+            d = dest.rstrip("/")
+            if d and not any(d.startswith(l + "/") or d == l for l, t in st.paths.items() if t == "l"):
+                if d not in st.paths:
+                    self.add_path(st, d, "d" if dest.endswith("/") else "f")
+
+    def i_copy(self, st):
+        r = self.r
+        if self.stages[:-1] and r.random() < 0.3:
+            return self.copy_from(st)
+        nsrc = r.choices([1, 2, 3], [6, 2, 1])[0]
+        srcs = [s for s in (self.copy_src() for _ in range(nsrc)) if s]
+        if not srcs:
+            return
+        srcs = sorted(set(srcs), key=srcs.index)
+        many = len(srcs) > 1 or any("*" in s or "?" in s or "[" in s or self.ctx_paths.get(s) == "d" for s in srcs)
+        dest = self.copy_dest(st, many)
+        if many and not dest.endswith("/") and dest not in (".",):
+            dest += "/"
+        flags = self.flags(st)
+        link = r.random() < 0.12 and dest.startswith("/") and not any(t == "l" for p, t in st.paths.items() if dest.startswith(p + "/"))
+        if link:
+            # --link to a directory of its own (its parents would come from the layer)
+            self.modern = True
+            dest = "/lnk%s/" % self.uniq("") + (dest.rstrip("/").rsplit("/", 1)[-1] + ("/" if dest.endswith("/") else ""))
+        line = "COPY %s%s %s" % ("".join(x + " " for x in flags), " ".join(srcs), dest)
+        low = line
+        if link:
+            line = "COPY --link %s%s %s" % ("".join(x + " " for x in flags), " ".join(srcs), dest)
+        self.emit(line, low, repeatable=True)
+        self.note_dest(st, dest)
+
+    def copy_from(self, st):
+        r = self.r
+        src = r.choice(self.stages[:-1])
+        paths = [p for p, t in src.paths.items() if t in "fd" and any(p.startswith(x) for x in ROOTS + ["/etc", "/tmp/u"])]
+        if not paths:
+            paths = ["/etc/passwd"]
+        p = r.choice(sorted(paths))
+        dest = self.copy_dest(st, src.paths.get(p) == "d")
+        ref = src.name if r.random() < 0.8 else str(self.stages.index(src))
+        self.emit("COPY %s--from=%s %s %s" % ("".join(x + " " for x in self.flags(st)), ref, p, dest), repeatable=True)
+        self.note_dest(st, dest)
+
+    def i_add(self, st):
+        tars = [p for p, t in self.ctx_paths.items() if t == "tar"]
+        if tars and self.r.random() < 0.7:
+            src = self.r.choice(tars)
+        else:
+            src = self.copy_src()
+            if not src:
+                return
+        dest = self.fresh(st) + "/"
+        self.emit("ADD %s%s %s" % ("".join(x + " " for x in self.flags(st, chmod=False)), src, dest), repeatable=True)
+        self.note_dest(st, dest)
+
+    def i_workdir(self, st):
+        r = self.r
+        if r.random() < 0.3 and st.workdir != "/":
+            wd = self.uniq("wd")
+            st.workdir = st.workdir.rstrip("/") + "/" + wd
+            self.emit("WORKDIR " + wd)
+        else:
+            d = self.pick(st, "d") if r.random() < 0.3 else None
+            st.workdir = d or self.fresh(st)
+            self.emit("WORKDIR " + st.workdir)
+        self.add_path(st, st.workdir, "d")
+
+    def i_env(self, st):
+        k = self.r.choice(["FOO", "BAR", "PATH", "HOME", "ZED"])
+        v = {"PATH": "/opt/bin:$PATH", "HOME": "/root/h"}.get(k, self.word() + "-${FOO:-dflt}")
+        self.emit("ENV %s=%s" % (k, v) if self.r.random() < 0.7 else "ENV %s %s" % (k, v), repeatable=True)
+        if self.r.random() < 0.5:
+            p = self.fresh(st)
+            self.add_path(st, p, "f")
+            self.emit("RUN mkdir -p %s && echo \"$%s|$FOO\" > %s" % (p.rsplit("/", 1)[0], k, p))
+
+    def i_arg(self, st):
+        k = self.r.choice(["A1", "A2", "A3"])
+        if self.r.random() < 0.4:
+            self.build_args[k] = self.word()
+        self.emit("ARG %s" % k if self.r.random() < 0.3 else "ARG %s=%s" % (k, self.word()))
+        p = self.fresh(st)
+        self.add_path(st, p, "f")
+        self.emit("RUN mkdir -p %s && echo \"${%s:-none}\" > %s" % (p.rsplit("/", 1)[0], k, p))
+
+    def i_user(self, st):
+        u = self.r.choice(["app", "1000", "nobody", "1000:50", "app:staff", "1234:1234"])
+        self.emit("USER " + u)
+        st.user_root = False
+
+    def i_shell(self, st):
+        self.emit(self.r.choice(['SHELL ["/bin/sh", "-ec"]', 'SHELL ["/bin/sh", "-c"]', 'SHELL ["/bin/ash", "-xc"]']))
+
+    def i_onbuild(self, st):
+        p = "/w/" + self.uniq("onb")
+        self.emit("ONBUILD RUN mkdir -p /w && echo trig > %s" % p)
+        st.onbuild.append(("f", p))
+
+    def i_meta(self, st):
+        self.emit(self.r.choice(["LABEL a.b=%s" % self.word(), "EXPOSE %d" % self.r.randint(1, 9000),
+                                 "STOPSIGNAL SIGTERM", "LABEL \"k %s\"=\"v w\"" % self.word(), "VOLUME /v%d" % self.r.randint(1, 3)]))
+
+    def metadata(self, st):
+        r = self.r
+        if r.random() < 0.6:
+            self.emit(r.choice(['CMD ["sh", "-c", "echo hi"]', "CMD echo shell form", 'CMD ["--flag"]']))
+        if r.random() < 0.4:
+            self.emit(r.choice(['ENTRYPOINT ["/bin/sh", "-c"]', "ENTRYPOINT exec top", 'ENTRYPOINT ["echo"]']))
+        if r.random() < 0.3:
+            self.emit(r.choice(["HEALTHCHECK --interval=7s --retries=2 CMD true", "HEALTHCHECK NONE",
+                                'HEALTHCHECK --timeout=3s CMD ["sh", "-c", "exit 0"]']))
+
+    # RUN --mount of each type
+    def i_mount(self, st):
+        r = self.r
+        kind = r.choice(["bind", "bind", "cache", "tmpfs", "secret", "secret", "ssh", "bindfrom"])
+        target = r.choice(["/mnt/" + self.uniq("m"), "/" + self.uniq("m"), (self.pick(st, "d") or "/w") + "/" + self.uniq("m"),
+                           self.pick(st, "d") or "/tmp/m"])
+        out = self.fresh(st)
+        if out.startswith(target + "/") or any(t == "l" for p, t in st.paths.items() if out.startswith(p + "/")):
+            out = "/out/" + self.uniq("o")
+        self.add_path(st, out, "f")
+        mk = "mkdir -p %s && " % out.rsplit("/", 1)[0]
+        if kind == "bind":
+            srcs = [p for p, t in self.ctx_paths.items() if t in ("f", "d")]
+            src = r.choice(sorted(srcs) + ["."])
+            if self.ctx_paths.get(src) == "f":
+                # a file is bound onto a file, or onto a path that does not exist
+                files = self.pick(st, "f") if r.random() < 0.5 else None
+                target = files if files and files != out else "/mnt/" + self.uniq("m")
+            self.emit("RUN --mount=type=bind,source=%s,target=%s %s(find %s | sort; cat %s 2>/dev/null | head -c 100) > %s"
+                      % (src, target, mk, target, target if self.ctx_paths.get(src) == "f" else target + "/*", out))
+        elif kind == "bindfrom" and self.stages[:-1]:
+            src = r.choice(self.stages[:-1])
+            self.emit("RUN --mount=type=bind,from=%s,source=/etc,target=%s %s(find %s | sort) > %s" % (src.name, target, mk, target, out))
+        elif kind == "cache":
+            # write-only: a cache's contents differ between the builders' runs
+            self.emit("RUN --mount=type=cache,id=dfz-%d-%s,target=%s %secho %s > %s/f && echo done > %s"
+                      % (self.seed, self.uniq("c"), target, mk, self.word(), target, out))
+        elif kind == "tmpfs":
+            self.emit("RUN --mount=type=tmpfs,target=%s %secho t > %s/t && (find %s | sort) > %s" % (target, mk, target, target, out))
+        elif kind == "secret":
+            sid = "sec%d" % r.randint(1, 2)
+            self.secrets[sid] = "secret-" + self.word()
+            if r.random() < 0.5:
+                self.emit("RUN --mount=type=secret,id=%s %scat /run/secrets/%s > %s" % (sid, mk, sid, out))
+            else:
+                self.emit("RUN --mount=type=secret,id=%s,target=%s/s %scat %s/s > %s" % (sid, target, mk, target, out))
+        else:
+            self.ssh = True
+            self.emit("RUN --mount=type=ssh %stest -S \"$SSH_AUTH_SOCK\" && echo agent > %s" % (mk, out))
+
+    # heredocs: only in modern cases
+    def i_heredoc(self, st):
+        self.modern = True
+        out = self.fresh(st)
+        self.add_path(st, out, "f")
+        d = out.rsplit("/", 1)[0]
+        if self.r.random() < 0.5:
+            body = "mkdir -p %s\necho %s > %s" % (d, self.word(), out)
+            self.emit("RUN <<EOF\n%s\nEOF" % body, "RUN " + body.replace("\n", " && "))
+        else:
+            text = "%s\n%s" % (self.word(), self.word())
+            name = self.uniq("hd")
+            self.ctx.append({"path": "lowered/" + name, "type": "f", "mode": "0644", "content": text + "\n",
+                             "lowered_only": True})
+            self.emit("COPY <<EOF %s\n%s\nEOF" % (out, text), "COPY lowered/%s %s" % (name, out))
+
+
+def generate(seed):
+    return Gen(seed).gen()
+
+
+if __name__ == "__main__":
+    case = generate(int(sys.argv[1]))
+    text = json.dumps(case, indent=1, sort_keys=True)
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
