@@ -14,6 +14,7 @@
 
 #include "cli/buildevents.h"
 #include "cli/buildoutput.h"
+#include "cli/ctxsource.h"
 #include "cli/buildopts.h"
 #include "cli/progress.h"
 #include "cli/cli.h"
@@ -439,6 +440,46 @@ push_outputs (struct store *s, struct build_cli *c, const struct exec_image *img
   return 0;
 }
 
+/* "-", git and http(s) contexts: fetched into a scratch directory that becomes the context;
+   -f names a file inside it (a relative path) or on this machine (an absolute one). */
+static int
+prepare_context (struct build_cli *c, struct ctxsource *cs, const struct bale_progress *events,
+                 bale_error_t *err)
+{
+  const char *spec = c->b.context;
+  bool keep = false, git = ctxsource_is_git (spec);
+  struct progress_vertex v;
+  cleanup_free char *name = NULL;
+  int r;
+
+  for (size_t i = 0; i < c->b.n_build_args; i++)
+    if (strncmp (c->b.build_args[i], "BUILDKIT_CONTEXT_KEEP_GIT_DIR=", 30) == 0)
+      keep = strcmp (c->b.build_args[i] + 30, "1") == 0 || strcmp (c->b.build_args[i] + 30, "true") == 0;
+  name = git ? xasprintf ("[internal] load git source %s", spec) : xstrdup ("[internal] load remote build context");
+  if (strcmp (spec, "-") != 0 && access (spec, F_OK) == 0)
+    return 0;
+  if (strcmp (spec, "-") != 0 && !git && strncasecmp (spec, "http://", 7) != 0
+      && strncasecmp (spec, "https://", 8) != 0)
+    return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
+  progress_vertex_start (&v, events, "remote", name);
+  r = ctxsource_prepare (spec, keep, cs, err);
+  progress_vertex_end (&v, false, r < 0 && *err ? (*err)->msg : NULL);
+  if (r < 0 || !cs->dir)
+    return r;
+  c->b.context = cs->context;
+  if (cs->dockerfile && c->b.file)
+    return bale_make_error (err, 0, "ambiguous Dockerfile source: both %s and flag correspond to Dockerfiles",
+                            strcmp (spec, "-") == 0 ? "stdin" : "the URL");
+  free (c->b.dockerfile);
+  if (cs->dockerfile)
+    c->b.dockerfile = xstrdup (cs->dockerfile);
+  else if (c->b.file && c->b.file[0] == '/')
+    c->b.dockerfile = xstrdup (c->b.file);
+  else
+    c->b.dockerfile = xasprintf ("%s/%s", cs->context, c->b.file ? c->b.file : "Dockerfile");
+  return 0;
+}
+
 /* The outputs written from the build's result: local and tar from the layers as they are,
    then the image formats from the layers compressed once for all of them. */
 static int
@@ -561,6 +602,7 @@ int
 bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct build_cli c = { 0 };
+  struct ctxsource cs = { 0 };
   struct bale_dockerfile *df = NULL;
   struct plan *plan = NULL;
   struct exec_image img = { 0 };
@@ -586,6 +628,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       g->events = eo.events;
       g->log_vertex = &c.vertex;
     }
+  if (prepare_context (&c, &cs, eo.events, err) < 0)
+    goto out;
   buildevents_definition (eo.events, c.b.dockerfile);
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
@@ -694,6 +738,7 @@ out:
   free (c.tags);
   free (c.no_cache_stages);
   buildoutput_release (&c.outputs);
+  ctxsource_release (&cs);
   free (c.labels);
   free (c.annotations);
   buildcache_release (&c.caches);

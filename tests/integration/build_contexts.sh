@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bale build contexts other than a directory: "-" (a tar, a compressed tar or a Dockerfile on
+# stdin), git URLs served by `git daemon` on 127.0.0.1 (#ref:subdir, CVE-2019-13139's option
+# injection refused, ext:: refused), and an http tarball or Dockerfile served by python's
+# http.server on 127.0.0.1. A missing tool is a failure, never a skip.
+set -u
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+PIDS=""
+trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
+
+for tool in git python3 tar gzip; do
+  command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
+done
+busybox_store || { echo "Bail out! no busybox base"; exit 1; }
+free_port () { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port () {
+  python3 - "$1" << 'EOF' || { echo "Bail out! nothing listens on $1"; exit 1; }
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+EOF
+}
+
+src=$T_TMP/src
+mkdir -p "$src/sub"
+printf '%s\n' 'FROM busybox' 'COPY f /f' 'RUN cat /f' > "$src/sub/Dockerfile"
+echo from-the-context > "$src/sub/f"
+printf '%s\n' 'FROM busybox' 'COPY sub/f /f' > "$src/Dockerfile.root"
+
+stdin () {
+  tar -cf - -C "$src/sub" . | "$BALE" build --progress=plain -t s1 - > /dev/null 2> "$T_TMP/err" &&
+    grep -q '^#[0-9]* [0-9.]* from-the-context$' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  tar -czf - -C "$src" . | "$BALE" build -q -t s1 -f Dockerfile.root - > /dev/null 2> "$T_TMP/err" &&
+    [ "$("$BALE" run s1 cat /f)" = from-the-context ] || { cat "$T_TMP/err"; return 1; }
+  # A Dockerfile alone: an empty context.
+  printf '%s\n' 'FROM busybox' 'RUN echo dockerfile-only' | "$BALE" build --progress=plain - > /dev/null 2> "$T_TMP/err" &&
+    grep -q 'dockerfile-only$' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  printf 'FROM busybox\n' | { ! "$BALE" build -f x - 2> "$T_TMP/err"; } && grep -q 'ambiguous Dockerfile source' "$T_TMP/err" &&
+    ! "$BALE" build "$T_TMP/nowhere" 2> "$T_TMP/err" && grep -q "unable to prepare context: path \"$T_TMP/nowhere\" not found" "$T_TMP/err"
+}
+check "- as the context: a tar, a gzip tar with -f inside it, a Dockerfile alone" stdin
+
+# ---- git ---------------------------------------------------------------------------------------
+(cd "$src" && git init -q && git add . && git -c user.email=t@t -c user.name=t commit -qm one && git tag v1 &&
+  echo changed > sub/f && git -c user.email=t@t -c user.name=t commit -qam two &&
+  git clone -q --bare . "$T_TMP/served/repo.git") || { echo "Bail out! git setup"; exit 1; }
+gport=$(free_port)
+git daemon --listen=127.0.0.1 --port="$gport" --base-path="$T_TMP/served" --export-all --reuseaddr \
+  > "$T_TMP/gitd.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$gport"
+repo=git://127.0.0.1:$gport/repo.git
+
+git_context () {
+  "$BALE" build --progress=plain -t g1 "$repo#v1:sub" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "^#1 \[internal\] load git source $repo#v1:sub\$" "$T_TMP/err" &&
+    [ "$("$BALE" run g1 cat /f)" = from-the-context ] || { cat "$T_TMP/err"; return 1; }
+  # The default branch, and .git left out unless BUILDKIT_CONTEXT_KEEP_GIT_DIR.
+  printf '%s\n' 'FROM busybox' 'COPY . /src' > "$T_TMP/Dockerfile.git"
+  "$BALE" build -q -t g2 -f "$T_TMP/Dockerfile.git" "$repo#:sub" > /dev/null 2> "$T_TMP/err" &&
+    [ "$("$BALE" run g2 cat /src/f)" = changed ] && ! "$BALE" run g2 ls /src/.git > /dev/null 2>&1 || { cat "$T_TMP/err"; return 1; }
+  "$BALE" build -q -t g3 -f "$T_TMP/Dockerfile.git" --build-arg BUILDKIT_CONTEXT_KEEP_GIT_DIR=1 "$repo" > /dev/null 2> "$T_TMP/err" &&
+    "$BALE" run g3 ls /src/.git/HEAD > /dev/null
+}
+check "git context from git daemon: #tag:subdir, #:subdir, .git kept only when asked" git_context
+
+git_refused () {
+  ! "$BALE" build -q "$repo#--upload-pack=touch $T_TMP/pwned:sub" 2> "$T_TMP/err" &&
+    grep -q 'invalid git reference' "$T_TMP/err" && [ ! -e "$T_TMP/pwned" ] &&
+    ! "$BALE" build -q "$repo#v1:../.." 2> "$T_TMP/err" && grep -q 'is not a directory in the repository' "$T_TMP/err" &&
+    ! "$BALE" build -q "$repo#nosuchref" 2> "$T_TMP/err" && grep -q "git fetch of '$repo' at nosuchref failed" "$T_TMP/err" &&
+    ! "$BALE" build -q "ext::sh -c touch% $T_TMP/pwned2" 2> "$T_TMP/err" && [ ! -e "$T_TMP/pwned2" ] ||
+    { cat "$T_TMP/err"; return 1; }
+}
+check "git: an option as the ref, a subdir out of the checkout, a missing ref, ext:: all refused" git_refused
+
+# ---- http -------------------------------------------------------------------------------------
+mkdir -p "$T_TMP/www"
+tar -czf "$T_TMP/www/ctx.tar.gz" -C "$src/sub" Dockerfile f
+printf '%s\n' 'FROM busybox' 'RUN echo remote-dockerfile' > "$T_TMP/www/Dockerfile"
+hport=$(free_port)
+(cd "$T_TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$hport") > "$T_TMP/http.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$hport"
+
+http_context () {
+  "$BALE" build -q -t h1 "http://127.0.0.1:$hport/ctx.tar.gz" > /dev/null 2> "$T_TMP/err" &&
+    [ "$("$BALE" run h1 cat /f)" = changed ] || { cat "$T_TMP/err"; return 1; }
+  "$BALE" build --progress=plain "http://127.0.0.1:$hport/Dockerfile" > /dev/null 2> "$T_TMP/err" &&
+    grep -q '^#1 \[internal\] load remote build context$' "$T_TMP/err" && grep -q 'remote-dockerfile$' "$T_TMP/err" &&
+    ! "$BALE" build -q "http://127.0.0.1:$hport/missing.tar" 2> "$T_TMP/err" && grep -q '404' "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+}
+check "http(s) context from a local http server: a gzip tarball, a Dockerfile, a 404" http_context
+
+done_testing
