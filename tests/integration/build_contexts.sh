@@ -13,19 +13,6 @@ for tool in git python3 tar gzip; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
 done
 busybox_store || { echo "Bail out! no busybox base"; exit 1; }
-free_port () { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port () {
-  python3 - "$1" << 'EOF' || { echo "Bail out! nothing listens on $1"; exit 1; }
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
-}
-
 src=$T_TMP/src
 mkdir -p "$src/sub"
 printf '%s\n' 'FROM busybox' 'COPY f /f' 'RUN cat /f' > "$src/sub/Dockerfile"
@@ -53,7 +40,7 @@ gport=$(free_port)
 git daemon --listen=127.0.0.1 --port="$gport" --base-path="$T_TMP/served" --export-all --reuseaddr \
   > "$T_TMP/gitd.log" 2>&1 &
 PIDS="$PIDS $!"
-wait_port "$gport"
+wait_port "$gport" || { echo "Bail out! git daemon did not start"; exit 1; }
 repo=git://127.0.0.1:$gport/repo.git
 
 git_context () {
@@ -86,7 +73,7 @@ printf '%s\n' 'FROM busybox' 'RUN echo remote-dockerfile' > "$T_TMP/www/Dockerfi
 hport=$(free_port)
 (cd "$T_TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$hport") > "$T_TMP/http.log" 2>&1 &
 PIDS="$PIDS $!"
-wait_port "$hport"
+wait_port "$hport" || { echo "Bail out! http.server did not start"; exit 1; }
 
 http_context () {
   "$BALE" build -q -t h1 "http://127.0.0.1:$hport/ctx.tar.gz" > /dev/null 2> "$T_TMP/err" &&
