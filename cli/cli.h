@@ -12,6 +12,7 @@
 struct store;
 struct bale_progress;
 struct progress_vertex;
+struct namedctx;
 
 struct cli_global
 {
@@ -26,6 +27,7 @@ struct cli_global
      are reported on (the resolver opens it while it pulls). */
   const struct bale_progress *events;
   struct progress_vertex *log_vertex;
+  const struct namedctx *named; /* --build-context: images FROM reads instead */
 };
 struct registry_opts;
 

@@ -15,6 +15,8 @@
 #include "cli/buildevents.h"
 #include "cli/buildoutput.h"
 #include "cli/ctxsource.h"
+#include "cli/namedctx.h"
+#include "codegen/platform.h"
 #include "cli/buildopts.h"
 #include "cli/progress.h"
 #include "cli/cli.h"
@@ -45,6 +47,7 @@ struct build_cli
   const char **labels, **annotations;
   size_t n_labels, alloc_labels, n_annotations, alloc_annotations;
   const char *metadata_file;
+  struct namedctx named; /* --build-context */
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
@@ -83,6 +86,8 @@ build_usage (FILE *f)
          "  --label K=V          set a label of the image (repeatable)\n"
          "  --annotation [manifest:]K=V  set an annotation of the manifest (repeatable)\n"
          "  --metadata-file F    write buildx's metadata JSON (containerimage.digest, ...)\n"
+         "  --build-context NAME=VALUE  FROM NAME and COPY --from=NAME read VALUE: a directory,\n"
+         "                       docker-image://REF or oci-layout://DIR[:TAG] (repeatable)\n"
          "  --push               push every -t name to its registry\n"
          "  --pull               pull every base image again, even when the store has it\n"
          "  --cache-to SPEC      share the build cache: type=local,dest=DIR or\n"
@@ -151,6 +156,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "label", required_argument, NULL, 0x306 },
     { "annotation", required_argument, NULL, 0x307 },
     { "metadata-file", required_argument, NULL, 0x308 },
+    { "build-context", required_argument, NULL, 0x309 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -207,6 +213,10 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           c->annotations[c->n_annotations++] = optarg;
           break;
         case 0x308: c->metadata_file = optarg; break;
+        case 0x309:
+          if (namedctx_add (&c->named, optarg, err) < 0)
+            return -1;
+          break;
         case 0x304:
           if (cli_progress_parse (optarg, &c->progress, err) < 0)
             return -1;
@@ -642,6 +652,18 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   }
   g->pull_opts = &c.reg.opts;
   g->pull_always = c.pull;
+  if (c.named.n > 0)
+    {
+      struct bale_platform host = { 0 };
+      struct store *st = cli_store_get (g, err);
+      if (!st || platform_host (&host, err) < 0)
+        goto out;
+      r = namedctx_prepare (&c.named, st, &host, err);
+      platform_release (&host);
+      if (r < 0)
+        goto out;
+      g->named = &c.named;
+    }
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
     goto out;
   eo.store = cli_store_get (g, err);
@@ -663,6 +685,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
+  namedctx_rewrite_plan (&c.named, plan);
   if (pull_sources (eo.store, plan, &c, err) < 0)
     goto out;
   eo.ignore = ignore;
@@ -739,6 +762,8 @@ out:
   free (c.no_cache_stages);
   buildoutput_release (&c.outputs);
   ctxsource_release (&cs);
+  namedctx_release (&c.named, g->opened);
+  g->named = NULL;
   free (c.labels);
   free (c.annotations);
   buildcache_release (&c.caches);

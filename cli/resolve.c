@@ -8,6 +8,7 @@
 
 #include "cli/buildevents.h"
 #include "cli/cli.h"
+#include "cli/namedctx.h"
 #include "cli/store.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -78,8 +79,11 @@ resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platfo
                   char **digest, bale_error_t *err)
 {
   struct cli_global *g = ctx;
+  const char *named = g->named ? namedctx_lookup (g->named, ref) : NULL;
   int r;
 
+  if (named)
+    ref = named;
   if (!g->events || !g->log_vertex)
     return resolve_in_store_quietly (ctx, ref, platform, config, digest, err);
   buildevents_resolve_start (g->log_vertex, g->events, ref);

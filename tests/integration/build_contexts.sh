@@ -85,4 +85,25 @@ http_context () {
 }
 check "http(s) context from a local http server: a gzip tarball, a Dockerfile, a 404" http_context
 
+# ---- named contexts -----------------------------------------------------------------------------
+named () {
+  command -v skopeo > /dev/null || { echo "skopeo is missing"; return 1; }
+  mkdir -p "$T_TMP/named/dir" && echo from-a-directory > "$T_TMP/named/dir/d.txt"
+  # The layout is written by skopeo, a real client, with a tag.
+  skopeo copy -q "docker-archive:$T_TMP/busybox.tar" "oci:$T_TMP/named/layout:bb" || return 1
+  printf '%s\n' 'FROM base' 'COPY --from=files d.txt /d.txt' 'COPY --from=laid /bin/busybox /bb2' \
+    'RUN cat /d.txt && test -x /bb2 && echo named-ok' > "$T_TMP/named/Dockerfile"
+  "$BALE" build --progress=plain -t n1 --build-context base=docker-image://busybox \
+    --build-context "files=$T_TMP/named/dir" --build-context "laid=oci-layout://$T_TMP/named/layout:bb" \
+    "$T_TMP/named" > /dev/null 2> "$T_TMP/err" &&
+    grep -q 'from-a-directory$' "$T_TMP/err" && grep -q 'named-ok$' "$T_TMP/err" &&
+    [ "$("$BALE" run n1 cat /d.txt)" = from-a-directory ] || { cat "$T_TMP/err"; return 1; }
+  # The private names are gone; a missing tag and a bad name fail clearly.
+  ! "$BALE" images | grep -q named-context &&
+    ! "$BALE" build --build-context "laid=oci-layout://$T_TMP/named/layout:nope" "$T_TMP/named" 2> "$T_TMP/err" &&
+    grep -q 'has no digest' "$T_TMP/err" &&
+    ! "$BALE" build --build-context "Bad Name=x" "$T_TMP/named" 2> "$T_TMP/err" && grep -q 'invalid context name' "$T_TMP/err"
+}
+check "--build-context: docker-image://, a directory and a skopeo-written oci-layout:// for FROM and COPY --from" named
+
 done_testing
