@@ -49,6 +49,56 @@ buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err
         o->build_args[o->n_build_args++] = kv;
         return 1;
       }
+    case 0x110:
+      if (strcmp (arg, "security.insecure") == 0)
+        o->allow_insecure = true;
+      else if (strcmp (arg, "network.host") != 0)
+        return bale_make_error (err, 0, "--allow: unknown entitlement '%s' (want "
+                                        "security.insecure or network.host)", arg);
+      return 1;
+    case 0x111:
+      if (strcmp (arg, "default") != 0 && strcmp (arg, "none") != 0 && strcmp (arg, "host") != 0)
+        return bale_make_error (err, 0, "--network: unsupported network mode '%s' (want "
+                                        "default, none or host)", arg);
+      o->network = arg;
+      return 1;
+    case 0x112:
+      {
+        char *name, *ip;
+        if (sandbox_parse_host (arg, &name, &ip, err) < 0)
+          {
+            bale_error_wrap (err, "--add-host");
+            return -1;
+          }
+        XGROW (o->hosts, o->alloc_hosts, o->n_hosts + 1);
+        o->hosts[o->n_hosts].name = name;
+        o->hosts[o->n_hosts++].ip = ip;
+        return 1;
+      }
+    case 0x113:
+      {
+        struct sandbox_rlimit rl;
+        size_t i;
+        if (sandbox_parse_ulimit (arg, &rl, err) < 0)
+          {
+            bale_error_wrap (err, "--ulimit");
+            return -1;
+          }
+        /* docker: the last one given for a resource wins. */
+        for (i = 0; i < o->n_rlimits && o->rlimits[i].resource != rl.resource; i++)
+          ;
+        if (i == o->n_rlimits)
+          XGROW (o->rlimits, o->alloc_rlimits, ++o->n_rlimits);
+        o->rlimits[i] = rl;
+        return 1;
+      }
+    case 0x114:
+      if (sandbox_parse_size (arg, &o->shm_size, err) < 0)
+        {
+          bale_error_wrap (err, "--shm-size");
+          return -1;
+        }
+      return 1;
     default:
       return 0;
     }
@@ -84,6 +134,7 @@ buildopts_plan (struct buildopts *o, plan_resolve_fn resolve, void *ctx, bool le
   po.resolve = resolve;
   po.resolve_ctx = ctx;
   po.lenient = lenient;
+  po.allow_insecure = o->allow_insecure;
   if (plan_build (*df, &po, plan, err) < 0)
     return -1;
   cli_print_diagnostics ((*plan)->warnings);
@@ -98,6 +149,13 @@ buildopts_release (struct buildopts *o)
   for (i = 0; i < o->n_build_args; i++)
     free (o->build_args[i]);
   free (o->build_args);
+  for (i = 0; i < o->n_hosts; i++)
+    {
+      free ((char *) o->hosts[i].name);
+      free ((char *) o->hosts[i].ip);
+    }
+  free (o->hosts);
+  free (o->rlimits);
   free (o->dockerfile);
   memset (o, 0, sizeof *o);
 }

@@ -108,7 +108,8 @@ build_usage (FILE *f)
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
          "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
-         "  -q, --quiet          print only the image ID\n" CLI_REGISTRY_USAGE
+         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
 }
@@ -176,6 +177,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           {
             struct oci_ref ref = { 0 };
             cleanup_error bale_error_t e = NULL;
+            if (cli_check_name (optarg, err) < 0)
+              return -1;
             if (oci_ref_parse (optarg, &ref, &e) < 0)
               return bale_make_error (err, 0, "invalid tag '%s': %s", optarg, e->msg);
             oci_ref_release (&ref);
@@ -233,8 +236,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         default:
           if (cli_registry_option (&c->reg, ch, optarg))
             break;
-          build_usage (stderr);
-          exit (2);
+          cli_usage_error ("build");
         }
     }
   if (strcmp (c->compression, "gzip") != 0 && strcmp (c->compression, "zstd") != 0
@@ -681,6 +683,12 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.n_ssh = c.secrets.n_ssh;
   eo.no_cache = c.no_cache;
   eo.no_cache_stages = c.no_cache_stages;
+  eo.network = c.b.network;
+  eo.hosts = c.b.hosts;
+  eo.n_hosts = c.b.n_hosts;
+  eo.rlimits = c.b.rlimits;
+  eo.n_rlimits = c.b.n_rlimits;
+  eo.shm_size = c.b.shm_size;
   eo.n_no_cache_stages = c.n_no_cache_stages;
   buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)

@@ -22,7 +22,8 @@ plan_usage (FILE *f)
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
          "  --platform P         the target platform (default: the host)\n"
          "  --format FORMAT      text (default) or json\n"
-         "  --all                also show stages the target does not need\n",
+         "  --all                also show stages the target does not need\n"
+         "  --allow, --network, --add-host, --ulimit, --shm-size: as for bale build\n",
          f);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/imgfs.h"
 #include "codegen/explain.h"
 #include "codegen/kv.h"
 #include "common/cleanup.h"
@@ -24,6 +25,7 @@
 #include "runtime/dirwalk.h"
 #include "runtime/layer.h"
 #include "runtime/sandbox.h"
+#include "runtime/startcheck.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -114,13 +116,17 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct sandbox_result res = { 0 };
   json_t *ex = NULL;
   const json_t *config, *cmdv;
-  const char **lowers = NULL, **cargv = NULL, **env = NULL;
+  char **lowers = NULL;
+  const char **cargv = NULL, **env = NULL;
   cleanup_free char *tmp = NULL, *dir = NULL, *upper = NULL, *work = NULL;
   struct kvlist envl = { 0 };
   int first, ret = -1;
   bool in_txn = false;
   size_t i;
 
+  /* docker run's statuses: 125 when docker itself fails, 126/127 when the command cannot be
+     executed (set below from the message, as the docker CLI does), else the command's. */
+  g->error_status = 125;
   first = parse_args (argc, argv, &o, err);
   if (first < 0)
     goto out;
@@ -159,20 +165,23 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   for (i = 0; i < o.env.n; i++)
     kv_set_entry (&envl, o.env.kv[i]);
   if (!kv_get (&envl, "PATH"))
-    kv_set (&envl, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    kv_set (&envl, "PATH", STARTCHECK_DEFAULT_PATH);
   env = xcalloc (envl.n + 1, sizeof *env);
   for (i = 0; i < envl.n; i++)
     env[i] = envl.kv[i];
 
-  lowers = xcalloc (img.n_layers + 1, sizeof *lowers);
-  for (i = 0; i < img.n_layers; i++)
-    {
-      cleanup_close int fd = store_blob_open (s, img.layers[i].digest, err);
-      char *path = NULL;
-      if (fd < 0 || snapshot_ensure (store_snapshots_fd (s), img.diff_ids[i], fd, &path, err) < 0)
-        goto out;
-      lowers[img.n_layers - 1 - i] = path;
-    }
+  {
+    struct imgfs_layers layers = { xcalloc (img.n_layers + 1, sizeof (char *)), img.diff_ids, img.n_layers };
+    for (i = 0; i < img.n_layers; i++)
+      layers.blobs[i] = store_blob_path (s, img.layers[i].digest);
+    ret = imgfs_lowers (s, &layers, &lowers, err);
+    for (i = 0; i < img.n_layers; i++)
+      free (layers.blobs[i]);
+    free (layers.blobs);
+    if (ret < 0)
+      goto out;
+    ret = -1;
+  }
 
   tmp = xasprintf ("%s/tmp", store_path (s));
   dir = xasprintf ("%s/run.XXXXXX", tmp);
@@ -190,8 +199,8 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     }
   sandbox_spec_init (&spec);
   spec.name = o.image;
-  spec.lowerdirs = lowers;
-  spec.n_lowerdirs = img.n_layers;
+  spec.lowerdirs = (const char *const *) lowers;
+  spec.n_lowerdirs = snapshot_stack_unique ((const char **) lowers, img.n_layers);
   spec.upperdir = upper;
   spec.workdir = work;
   spec.argv = cargv;
@@ -207,7 +216,13 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   spec.stdin_fd = 0;
   spec.tmpdir = dir;
   if (sandbox_run (&spec, &res, err) < 0)
-    goto out_dir;
+    {
+      g->error_status = startcheck_docker_status ((*err)->msg);
+      /* The message names the error already, in docker's words. */
+      if (g->error_status != 125)
+        (*err)->status = 0;
+      goto out_dir;
+    }
   /* docker run's exit status: the command's, or 128 + the signal that killed it. */
   if (res.interrupted)
     ret = 128 + res.interrupt_signal;
@@ -222,10 +237,7 @@ out:
   if (in_txn)
     store_txn_end (s);
   sandbox_result_release (&res);
-  if (lowers)
-    for (i = 0; i < img.n_layers; i++)
-      free ((char *) lowers[i]);
-  free (lowers);
+  imgfs_lowers_free (lowers, img.n_layers);
   free (cargv);
   free (env);
   kv_release (&envl);

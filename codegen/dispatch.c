@@ -211,6 +211,15 @@ bool_flag (const struct bale_node *n, const char *name)
   return f->value == NULL || strcasecmp (f->value, "true") == 0 || strcmp (f->value, "1") == 0;
 }
 
+/* d.image.OS == "windows": there BuildKit gives a shebang heredoc to the shell as text. */
+static bool
+stage_is_windows (const struct plan_stage *st)
+{
+  const char *os = json_string_value (json_object_get (st->config, "os"));
+
+  return os && strcmp (os, "windows") == 0;
+}
+
 /* withShell: the SHELL in effect (or the default) plus the words joined by spaces. */
 static void
 with_shell (struct plan_stage *st, const char *cmdline, char ***argv, size_t *argc)
@@ -751,18 +760,28 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
         }
       else if (strcmp (f->name, "network") == 0)
         {
+          const char *mode = f->value ? f->value : "";
+          /* BuildKit's modes; a named network (docker's bridge and the like) bale has not. */
+          if (strcmp (mode, "default") != 0 && strcmp (mode, "none") != 0 && strcmp (mode, "host") != 0)
+            return plan_error_at (p, &f->span, err, "RUN --network: unsupported network mode "
+                                  "'%s' (want default, none or host)", mode);
           free (s->network);
-          s->network = xstrdup (f->value ? f->value : "default");
+          s->network = xstrdup (mode);
         }
       else if (strcmp (f->name, "security") == 0)
         {
+          const char *mode = f->value ? f->value : "";
+          if (strcmp (mode, "sandbox") != 0 && strcmp (mode, "insecure") != 0)
+            return plan_error_at (p, &f->span, err, "RUN --security: unsupported security mode "
+                                  "'%s' (want sandbox or insecure)", mode);
           free (s->security);
-          s->security = xstrdup (f->value ? f->value : "sandbox");
+          s->security = xstrdup (mode);
         }
     }
-  if (s->security && strcmp (s->security, "insecure") == 0)
+  if (s->security && strcmp (s->security, "insecure") == 0 && !p->allow_insecure)
     return plan_error_at (p, &flag (n, "security")->span, err,
-                          "RUN --security=insecure is not supported: bale runs every step sandboxed");
+                          "RUN --security=insecure runs the step with every capability and no "
+                          "seccomp filter: it needs `bale build --allow security.insecure`");
   if (n->n_heredocs > 0 && !n->json)
     {
       struct bale_heredoc hd = { 0 };
@@ -775,12 +794,13 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
           char *data = n->heredocs[0].chomp ? chomp (n->heredocs[0].content, len, &len)
                                             : xmemdup0 (n->heredocs[0].content, len);
           free (hd.name);
-          if (len >= 2 && data[0] == '#' && data[1] == '!')
+          if (len >= 2 && data[0] == '#' && data[1] == '!' && !stage_is_windows (st))
             {
-              /* A script with a shebang runs as a file mounted at /dev/pipes/NAME. */
+              /* A script with a shebang is a file mounted at /dev/pipes/NAME; the RUN is still
+                 shell form, so dispatchRun runs it through the shell in effect. */
               char *path = xasprintf ("/dev/pipes/%s", n->heredocs[0].name);
               add_file (s, n->heredocs[0].name, data, len);
-              argv_push (&s->argv, &s->argc, path);
+              with_shell (st, path, &s->argv, &s->argc);
               free (path);
             }
           else
@@ -911,11 +931,14 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
 }
 
 /* The trigger text of ONBUILD: the line without the ONBUILD keyword (BuildKit's regexp
-   `(?i)^\s*ONBUILD\s*`). */
+   `(?i)^\s*ONBUILD\s*`), then "\n" + body + name for each heredoc, as parseOnBuild stores it
+   so that the child parses the trigger with its bodies. */
 char *
 dispatch_onbuild_expression (const struct bale_node *n)
 {
+  struct strbuf sb = STRBUF_INIT;
   const char *s = n->original;
+  size_t i;
 
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
     s++;
@@ -923,7 +946,14 @@ dispatch_onbuild_expression (const struct bale_node *n)
     s += 7;
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
     s++;
-  return xstrdup (s);
+  strbuf_addstr (&sb, s);
+  for (i = 0; i < n->n_heredocs; i++)
+    {
+      strbuf_addch (&sb, '\n');
+      strbuf_add (&sb, n->heredocs[i].content, n->heredocs[i].content_len);
+      strbuf_addstr (&sb, n->heredocs[i].name);
+    }
+  return strbuf_detach (&sb, NULL);
 }
 
 int

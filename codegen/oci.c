@@ -22,9 +22,29 @@ oci_platform_new (const struct bale_platform *p)
 
   json_object_set_new (o, "architecture", json_string (p->arch));
   json_object_set_new (o, "os", json_string (p->os));
+  oci_platform_set_os_options (o, p);
   if (p->variant)
     json_object_set_new (o, "variant", json_string (p->variant));
   return o;
+}
+
+void
+oci_platform_set_os_options (json_t *o, const struct bale_platform *p)
+{
+  size_t i;
+
+  if (p->os_version)
+    json_object_set_new (o, "os.version", json_string (p->os_version));
+  else
+    json_object_del (o, "os.version");
+  if (p->n_os_features)
+    {
+      json_t *f = json_array ();
+
+      for (i = 0; i < p->n_os_features; i++)
+        json_array_append_new (f, json_string (p->os_features[i]));
+      json_object_set_new (o, "os.features", f);
+    }
 }
 
 /* A sorted copy of a string map; NULL (with an error) when a value is not a string. */
@@ -139,6 +159,7 @@ oci_config_new_scratch (const struct bale_platform *p)
   json_object_set_new (c, "config", cfg);
   json_object_set_new (c, "history", json_array ());
   json_object_set_new (c, "os", json_string (p->os));
+  oci_platform_set_os_options (c, p);
   json_object_set_new (c, "rootfs", rootfs);
   if (p->variant)
     json_object_set_new (c, "variant", json_string (p->variant));

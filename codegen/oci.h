@@ -31,8 +31,12 @@
  * (json_incref) instead of copying, so later changes to the argument show through.
  */
 
-/* {"architecture","os","variant"?}, the field order of image-spec's Platform struct. */
+/* {"architecture","os","os.version"?,"os.features"?,"variant"?}, the field order of image-spec's
+   Platform struct. */
 json_t *oci_platform_new (const struct bale_platform *p);
+
+/* Set (or, without a version, remove) "os.version" and set "os.features" when p has some. */
+void oci_platform_set_os_options (json_t *o, const struct bale_platform *p);
 
 /*
  * A descriptor {mediaType, digest, size, annotations?, platform?}. annotations, when not NULL

@@ -148,12 +148,12 @@ default_args (struct plan *p, const char *target_name)
   const char *defaults[][2] = {
     { "BUILDPLATFORM", bp },
     { "BUILDOS", p->build_platform.os },
-    { "BUILDOSVERSION", "" },
+    { "BUILDOSVERSION", p->build_platform.os_version ? p->build_platform.os_version : "" },
     { "BUILDARCH", p->build_platform.arch },
     { "BUILDVARIANT", p->build_platform.variant ? p->build_platform.variant : "" },
     { "TARGETPLATFORM", tp },
     { "TARGETOS", p->target_platform.os },
-    { "TARGETOSVERSION", "" },
+    { "TARGETOSVERSION", p->target_platform.os_version ? p->target_platform.os_version : "" },
     { "TARGETARCH", p->target_platform.arch },
     { "TARGETVARIANT", p->target_platform.variant ? p->target_platform.variant : "" },
     { "TARGETSTAGE", target_name && *target_name ? target_name : "default" },
@@ -692,9 +692,7 @@ stage_init (struct plan *p, struct plan_stage *st)
       st->n_image_layers = base->n_image_layers;
       if (!st->platform.os && base->platform.os)
         {
-          st->platform.os = xstrdup (base->platform.os);
-          st->platform.arch = xstrdup (base->platform.arch);
-          st->platform.variant = base->platform.variant ? xstrdup (base->platform.variant) : NULL;
+          platform_copy (&st->platform, &base->platform);
         }
       return;
     }
@@ -734,9 +732,7 @@ stage_init (struct plan *p, struct plan_stage *st)
   stage_env_from_config (st);
   if (!st->platform.os)
     {
-      st->platform.os = xstrdup (p->target_platform.os);
-      st->platform.arch = xstrdup (p->target_platform.arch);
-      st->platform.variant = p->target_platform.variant ? xstrdup (p->target_platform.variant) : NULL;
+      platform_copy (&st->platform, &p->target_platform);
     }
 }
 
@@ -770,6 +766,16 @@ finalize_target (struct plan *p, struct plan_stage *st)
     json_object_set_new (st->config, "variant", json_string (p->target_platform.variant));
   else if (!same)
     json_object_del (st->config, "variant");
+  /* os.version follows the variant's rule; os.features are set when the target has some. */
+  if (p->target_platform.os_version || !same || p->target_platform.n_os_features)
+    {
+      json_t *version = json_incref (json_object_get (st->config, "os.version"));
+
+      oci_platform_set_os_options (st->config, &p->target_platform);
+      if (version && !p->target_platform.os_version && same)
+        json_object_set (st->config, "os.version", version);
+      json_decref (version);
+    }
 }
 
 /* ---- the whole compilation ------------------------------------------------------------------- */
@@ -788,11 +794,7 @@ setup (struct plan *p, const struct plan_opts *o, bale_error_t *err)
       p->explicit_platform = true;
     }
   else
-    {
-      p->target_platform.os = xstrdup (p->build_platform.os);
-      p->target_platform.arch = xstrdup (p->build_platform.arch);
-      p->target_platform.variant = p->build_platform.variant ? xstrdup (p->build_platform.variant) : NULL;
-    }
+    platform_copy (&p->target_platform, &p->build_platform);
   for (i = 0; i < o->n_build_args; i++)
     kv_set_entry (&p->build_args, o->build_args[i]);
   p->consumed = xcalloc (p->build_args.n + 1, sizeof *p->consumed);
@@ -925,6 +927,7 @@ plan_build (const struct bale_dockerfile *df, const struct plan_opts *o, struct 
   size_t i;
 
   p->df = df;
+  p->allow_insecure = o->allow_insecure;
   if (setup (p, o, err) < 0 || build_stages (p, o, err) < 0 || build_graph (p, o, err) < 0)
     goto fail;
   for (i = 0; i < p->n_stages; i++)

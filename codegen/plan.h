@@ -135,6 +135,9 @@ struct plan_opts
   /* When set, images the resolver does not have are planned as empty configs with a warning
      (bale plan); otherwise they are an error (bale build). */
   bool lenient;
+  /* `--allow security.insecure`: RUN --security=insecure is granted (BuildKit's entitlement);
+     without it such a RUN is an error at its line. */
+  bool allow_insecure;
 };
 
 struct plan
@@ -148,6 +151,7 @@ struct plan
   struct kvlist global_args; /* automatic platform args, then meta ARGs with values */
   struct kvlist build_args;  /* as given */
   struct kvlist proxy_env;   /* proxy build args: given to RUN, never in history */
+  bool allow_insecure;       /* plan_opts.allow_insecure */
   bool *consumed;            /* per build arg: an ARG declared it */
   char **unused_build_args;  /* build args no ARG consumed */
   size_t n_unused;

@@ -87,7 +87,7 @@ copy_normalized (const struct bale_platform *src, struct bale_platform *dst)
 int
 platmatch_rank (const struct bale_platform *want, const struct bale_platform *have)
 {
-  struct bale_platform w, h;
+  struct bale_platform w = { 0 }, h = { 0 };
   int r;
 
   copy_normalized (want, &w);
@@ -109,9 +109,9 @@ platmatch_select (const json_t *index, const struct bale_platform *want)
     {
       const json_t *p = json_object_get (json_array_get (manifests, i), "platform");
       struct bale_platform have = {
-        (char *) json_string_value (json_object_get (p, "os")),
-        (char *) json_string_value (json_object_get (p, "architecture")),
-        (char *) json_string_value (json_object_get (p, "variant")),
+        .os = (char *) json_string_value (json_object_get (p, "os")),
+        .arch = (char *) json_string_value (json_object_get (p, "architecture")),
+        .variant = (char *) json_string_value (json_object_get (p, "variant")),
       };
       int r;
 

@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 sh "$here/busybox-image.sh" "$tmp/busybox.tar"
 "$bale" load -i "$tmp/busybox.tar"
-for ex in hello cmd cmd-entrypoint shell-entrypoint multistage; do
+for ex in seed-cmd hello cmd cmd-entrypoint shell-entrypoint multistage; do
   "$bale" build -q -t "bale-example/$ex" "$here/$ex" > /dev/null
 done
 set -x
@@ -24,3 +24,5 @@ set -x
 "$bale" run bale-example/shell-entrypoint these are ignored
 "$bale" run bale-example/multistage
 "$bale" explain bale-example/shell-entrypoint
+"$bale" explain bale-example/seed-cmd -- Welcome
+"$bale" explain bale-example/hello -- Welcome

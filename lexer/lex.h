@@ -142,6 +142,8 @@ void lex_blank_line (struct lex_state *st);
 /* Returns true when the instruction continues on the next line. */
 bool lex_instruction_line (struct lex_state *st, const char *text, size_t len, size_t start);
 bool lex_continuation_line (struct lex_state *st, const char *text, size_t len, size_t start);
+/* A comment line inside a continuation: skipped, but inside the instruction's span. */
+void lex_continuation_comment (struct lex_state *st, const char *text, size_t len, size_t start);
 /* The instruction is complete: queue its tokens. Returns true when heredoc bodies follow. */
 bool lex_finish_instruction (struct lex_state *st);
 /* A heredoc body line. Returns true when every body has been read. */

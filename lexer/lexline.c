@@ -436,6 +436,9 @@ lex_continuation_line (struct lex_state *st, const char *text, size_t len, size_
   size_t n = trim_newline (text, len);
   bool more;
 
+  /* Every line a continuation consumes is part of the instruction's span, as BuildKit counts
+     them: it matters when the continuation runs into the end of the file. */
+  st->cur->src_end = start + n;
   if (skip_space (text, 0, n) == n)
     {
       st->empty_continuation = true;
@@ -445,6 +448,12 @@ lex_continuation_line (struct lex_state *st, const char *text, size_t len, size_
   lex_line_append (st->cur, text, n, start);
   st->cur->src_end = start + trim_newline (text, len);
   return more;
+}
+
+void
+lex_continuation_comment (struct lex_state *st, const char *text, size_t len, size_t start)
+{
+  st->cur->src_end = start + trim_newline (text, len);
 }
 
 static struct lex_tok *
@@ -475,9 +484,10 @@ byte_space (unsigned char c)
 }
 
 /* One flag word starting at i (which is at "--"); returns the index after it. The word loses
-   its quotes and backslash escapes, as in BuildKit's extractBuilderFlags. */
+   its quotes and the escapes of the directive's escape character (\ or `), as in BuildKit's
+   extractBuilderFlags. */
 static size_t
-scan_flag (const char *s, size_t i, size_t n, struct strbuf *word, bool *blank_ok)
+scan_flag (const char *s, size_t i, size_t n, char escape, struct strbuf *word, bool *blank_ok)
 {
   char quote = 0;
 
@@ -497,7 +507,7 @@ scan_flag (const char *s, size_t i, size_t n, struct strbuf *word, bool *blank_o
           quote = 0;
           continue;
         }
-      if (c == '\\')
+      if (c == escape)
         {
           if (i + 1 == n)
             continue;
@@ -526,7 +536,7 @@ split_flags (struct lex_state *st, struct lex_line *line, size_t i, size_t n)
       if (i + 1 >= n || s[i] != '-' || s[i + 1] != '-')
         return i;
       start = i;
-      end = scan_flag (s, i, n, &word, &blank_ok);
+      end = scan_flag (s, i, n, st->escape, &word, &blank_ok);
       i = end;
       if (strcmp (word.buf, "--") == 0)
         {

@@ -108,6 +108,10 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
     st->st_mode = (st->st_mode & S_IFMT) | s->mode;
 }
 
+/* A directory the copy creates for its destination (the destination of a directory's
+   contents, or a missing parent): fsutil's MkdirAll(0755, chown), so --chown applies and
+   --chmod does not; the mode is for what is copied (docker's BuildKit gives `COPY --chmod=600
+   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). */
 static void
 created_dir_stat (const struct copy_spec *s, struct stat *st)
 {
@@ -115,7 +119,11 @@ created_dir_stat (const struct copy_spec *s, struct stat *st)
   st->st_mode = S_IFDIR | 0755;
   st->st_mtim.tv_sec = s->now;
   st->st_nlink = 1;
-  apply_meta (s, st, false);
+  if (s->chown_set)
+    {
+      st->st_uid = s->uid;
+      st->st_gid = s->gid;
+    }
 }
 
 static char *
@@ -422,9 +430,9 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
         {
           struct stat have;
           /* The destination directory itself: as it exists, or made the way fsutil's
-             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, --chmod
-             as today's BuildKit applies it): never with the source directory's metadata,
-             since only the contents are copied. */
+             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
+             --chmod): never with the source directory's metadata, since only the contents
+             are copied. */
           if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
             add (c, real, CE_DIR, &have)->seq = 0;
           else

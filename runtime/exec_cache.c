@@ -200,6 +200,23 @@ run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_s
   json_object_set_new (k, "mount_inputs", inputs);
   json_object_set_new (k, "network", str_or_null (s->network));
   json_object_set_new (k, "security", str_or_null (s->security));
+  /* bale build's sandbox options are part of BuildKit's ExecOp too (its network, extra hosts,
+     ulimits, the /dev/shm mount); left out when unset, so other builds keep their keys. */
+  if (x->o->network || x->o->n_hosts || x->o->n_rlimits || x->o->shm_size)
+    {
+      json_t *sb = json_object (), *hosts = json_array (), *lims = json_array ();
+      json_object_set_new (sb, "none", json_boolean (exec_run_network (x, s) == SANDBOX_NET_NONE));
+      for (i = 0; i < x->o->n_hosts; i++)
+        json_array_append_new (hosts, json_pack ("[s,s]", x->o->hosts[i].name, x->o->hosts[i].ip));
+      for (i = 0; i < x->o->n_rlimits; i++)
+        json_array_append_new (lims, json_pack ("[i,I,I]", x->o->rlimits[i].resource,
+                                                (json_int_t) x->o->rlimits[i].soft,
+                                                (json_int_t) x->o->rlimits[i].hard));
+      json_object_set_new (sb, "hosts", hosts);
+      json_object_set_new (sb, "ulimits", lims);
+      json_object_set_new (sb, "shm", json_integer ((json_int_t) x->o->shm_size));
+      json_object_set_new (k, "sandbox", sb);
+    }
   for (i = 0; i < s->n_mounts; i++)
     {
       struct mount_opts m;

@@ -56,7 +56,7 @@ exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***o
       v[s->n_layers - 1 - i] = l->snapshot; /* top first */
     }
   *out = v;
-  *n = s->n_layers;
+  *n = snapshot_stack_unique (v, s->n_layers);
   return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "runtime/dirwalk.h"
 #include "runtime/executor_internal.h"
 #include "runtime/fsindex.h"
+#include "runtime/inroot.h"
 #include "runtime/rootview.h"
 #include "runtime/sshproxy.h"
 #include "runtime/layer.h"
@@ -177,6 +178,8 @@ struct run_mounts
   size_t n_proxies;
   const char **ssh_dirs; /* their directories */
   size_t n_ssh_dirs;
+  int *fds; /* resolved sources held open while their views are mounted */
+  size_t n_fds;
 };
 
 static const char *
@@ -193,6 +196,35 @@ add_mount (struct run_mounts *rm)
   rm->v = xrealloc (rm->v, (rm->n + 1) * sizeof *rm->v);
   memset (&rm->v[rm->n], 0, sizeof rm->v[rm->n]);
   return &rm->v[rm->n++];
+}
+
+/* The O_PATH descriptor of source inside the directory root (runtime/inroot.h), or a located
+   error at once. The sandbox resolves it again, by the same rules, in the step's own mount
+   namespace and mounts what it found there; this one serves the checks and the copies. */
+static int
+resolve_source (const char *root, const char *source, unsigned how, const char *spec,
+                const char *root_name, bale_error_t *err)
+{
+  cleanup_close int rfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd;
+
+  if (rfd < 0)
+    return bale_make_error (err, errno, "cannot open %s", root);
+  fd = inroot_open (rfd, source, O_PATH, how);
+  if (fd < 0)
+    {
+      inroot_error (err, errno, source, root_name);
+      return bale_error_wrap (err, "--mount=%s", spec);
+    }
+  return fd;
+}
+
+static const char *
+keep_fd_path (struct run_mounts *rm, int fd)
+{
+  rm->fds = xrealloc (rm->fds, (rm->n_fds + 1) * sizeof *rm->fds);
+  rm->fds[rm->n_fds++] = fd;
+  return keep (rm, xasprintf ("/proc/self/fd/%d", fd));
 }
 
 static void
@@ -219,6 +251,9 @@ run_mounts_release (struct run_mounts *rm)
     free (rm->strings[i]);
   for (i = 0; i < rm->n_locks; i++)
     close (rm->locks[i]);
+  for (i = 0; i < rm->n_fds; i++)
+    close (rm->fds[i]);
+  free (rm->fds);
   free (rm->env);
   free (rm->mounted);
   free (rm->strings);
@@ -238,9 +273,21 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
   const char *p;
   char *dir;
 
-  /* The id may hold '/': keep it one path component. */
+  /* The id may hold '/': keep it one path component, and never one that names the cache
+     directory itself or the store (id=.., CVE-2024-9675). */
   for (p = id; *p; p++)
     strbuf_addch (&name, *p == '/' ? '_' : *p);
+  if (strcmp (name.buf, ".") == 0 || strcmp (name.buf, "..") == 0)
+    {
+      strbuf_release (&name);
+      return bale_make_error (err, 0, "cache id '%s' names no directory of its own", id);
+    }
+  if (m->from)
+    {
+      strbuf_release (&name);
+      return bale_make_error (err, 0, "a cache mount from a stage or an image (from=%s) is not "
+                                      "supported", m->from);
+    }
   if (mkdir (root, 0700) < 0 && errno != EEXIST)
     {
       strbuf_release (&name);
@@ -274,6 +321,17 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
   sm->type = SANDBOX_MOUNT_BIND;
   sm->source = dir;
   sm->target = target;
+  if (m->source && *m->source)
+    {
+      /* A directory of the cache, which earlier steps filled: a symlink they left there
+         resolves inside the cache, never on the host. */
+      cleanup_close int dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int sub = dfd < 0 ? -1 : inroot_mkpath (dfd, m->source, 0, true, NULL, NULL);
+      if (sub < 0)
+        return inroot_error (err, errno, m->source, "the cache");
+      sm->source_root = dir;
+      sm->source = keep (rm, xstrdup (m->source));
+    }
   return 0;
 }
 
@@ -333,10 +391,11 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
 
 /* RUN --mount=type=bind,from=STAGE|IMAGE: a read-only view of that filesystem, mounted in
    bale's own private mount namespace (the caller entered it before opening the store, so
-   nothing leaks to the host even if bale is killed) for the sandbox to bind from. */
+   nothing leaks to the host even if bale is killed) for the sandbox to bind from. *root is
+   the view: the source is a path inside it, resolved there as in a chroot (CVE-2024-1753). */
 static int
 bind_from (struct executor *x, const struct plan_stage *st, const struct plan_step *s, size_t i,
-           const struct mount_opts *m, const char *dir, struct run_mounts *rm, const char **source,
+           const struct mount_opts *m, const char *dir, struct run_mounts *rm, const char **root,
            bale_error_t *err)
 {
   struct stage_state tmp = { 0 }, *src = NULL;
@@ -376,16 +435,11 @@ bind_from (struct executor *x, const struct plan_stage *st, const struct plan_st
         }
     }
   {
-    cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
-    char *path = xasprintf ("%s%s", mp, strcmp (clean, "/") == 0 ? "" : clean);
-    struct stat sb;
-    keep (rm, path);
-    if (lstat (path, &sb) < 0)
-      {
-        bale_make_error (err, 0, "--mount=%s: \"%s\" not found in %s", s->mounts[i], clean, m->from);
-        goto out;
-      }
-    *source = path;
+    cleanup_free char *name = xasprintf ("'%s'", m->from);
+    cleanup_close int fd = resolve_source (mp, m->source ? m->source : "/", 0, s->mounts[i], name, err);
+    if (fd < 0)
+      goto out;
+    *root = mp;
   }
   ret = 0;
 out:
@@ -588,6 +642,54 @@ ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, con
   return 0;
 }
 
+/* RUN --mount=type=bind from the build context: source is resolved inside the context and may
+   not leave it (INROOT_BENEATH). A read-write one gets a throwaway overlay of the directory, or
+   a throwaway copy of the file, made from the resolved descriptor. */
+static int
+bind_context (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+              const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
+{
+  const char *src = m->source ? m->source : "/";
+  int fd = resolve_source (x->o->context, src, INROOT_BENEATH, spec, "the build context", err);
+  struct sandbox_mount *sm;
+  const char *view = NULL;
+  struct stat sb;
+
+  if (fd < 0)
+    return -1;
+  if (!m->rw)
+    close (fd);
+  else
+    {
+      const char *path = keep_fd_path (rm, fd);
+      int r;
+      if (fstat (fd, &sb) < 0)
+        return bale_make_error (err, errno, "--mount=%s: cannot stat '%s'", spec, src);
+      if (S_ISDIR (sb.st_mode))
+        r = writable_view (x, &path, 1, dir, i, rm, &view, err);
+      else if (!S_ISREG (sb.st_mode))
+        r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a special file is not "
+                                     "supported", spec);
+      else
+        r = writable_copy (path, &sb, dir, i, rm, &view, err);
+      if (r < 0)
+        return -1;
+    }
+  sm = add_mount (rm);
+  sm->type = SANDBOX_MOUNT_BIND;
+  if (view)
+    sm->source = view;
+  else
+    {
+      sm->source_root = x->o->context;
+      sm->source_beneath = true;
+      sm->source = keep (rm, xstrdup (src));
+    }
+  sm->target = target;
+  sm->readonly = !m->rw;
+  return 0;
+}
+
 static int
 setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
               const char *dir, struct run_mounts *rm, bale_error_t *err)
@@ -622,57 +724,20 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
         {
           if (m.from && s->mount_from)
             {
-              const char *src = NULL;
-              r = bind_from (x, st, s, i, &m, dir, rm, &src, err);
+              const char *root = NULL;
+              r = bind_from (x, st, s, i, &m, dir, rm, &root, err);
               if (r == 0)
                 {
                   struct sandbox_mount *sm = add_mount (rm);
                   sm->type = SANDBOX_MOUNT_BIND;
-                  sm->source = src;
+                  sm->source_root = root;
+                  sm->source = keep (rm, xstrdup (m.source ? m.source : "/"));
                   sm->target = target;
                   sm->readonly = !m.rw;
                 }
             }
           else
-            {
-              /* From the build context, never outside it. */
-              cleanup_free char *clean = dispatch_clean_path (m.source ? m.source : "/");
-              cleanup_free char *ctx_real = realpath (x->o->context, NULL);
-              char *src = xasprintf ("%s%s", ctx_real ? ctx_real : x->o->context, clean);
-              char *real = realpath (src, NULL);
-              free (src);
-              if (!real || !ctx_real || strncmp (real, ctx_real, strlen (ctx_real)) != 0
-                  || (real[strlen (ctx_real)] != '/' && real[strlen (ctx_real)] != '\0'))
-                {
-                  r = bale_make_error (err, 0, "--mount=%s: source \"%s\" is not in the build context", s->mounts[i],
-                                       m.source ? m.source : "/");
-                  free (real);
-                }
-              else
-                {
-                  struct sandbox_mount *sm;
-                  struct stat sb;
-                  const char *source = keep (rm, real);
-                  /* rw: the step writes to a throwaway overlay on the context directory, or
-                     to a throwaway copy of a file. */
-                  if (m.rw && stat (real, &sb) < 0)
-                    r = bale_make_error (err, errno, "--mount=%s: %s", s->mounts[i], real);
-                  else if (m.rw && S_ISDIR (sb.st_mode))
-                    r = writable_view (x, (const char *const *) &real, 1, dir, i, rm, &source, err);
-                  else if (m.rw && !S_ISREG (sb.st_mode))
-                    r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a special file is not supported", s->mounts[i]);
-                  else if (m.rw)
-                    r = writable_copy (real, &sb, dir, i, rm, &source, err);
-                  if (r == 0)
-                    {
-                      sm = add_mount (rm);
-                      sm->type = SANDBOX_MOUNT_BIND;
-                      sm->source = source;
-                      sm->target = target;
-                      sm->readonly = !m.rw;
-                    }
-                }
-            }
+            r = bind_context (x, s->mounts[i], &m, target, dir, i, rm, err);
         }
       else if (!strcmp (m.type, "secret"))
         r = secret_mount (x, s->mounts[i], &m, target, dir, i, rm, err);
@@ -780,6 +845,17 @@ copy_root (struct executor *x, struct stage_state *state, const char *root, bale
   return 0;
 }
 
+/* RUN --network=none|host wins; default (or none given) is bale build --network, whose own
+   default is the host's network (docs: README "Security"). */
+enum sandbox_network
+exec_run_network (const struct executor *x, const struct plan_step *s)
+{
+  const char *mode = s->network && strcmp (s->network, "default") != 0 ? s->network
+                                                                         : x->o->network;
+
+  return mode && strcmp (mode, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+}
+
 int
 exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                size_t stepno, bale_error_t *err)
@@ -796,8 +872,10 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   bool have_path = false;
   int ret = -1;
 
-  if (s->security && strcmp (s->security, "insecure") == 0)
-    return plan_error_at (x->p, &s->node->span, err, "RUN --security=insecure is not supported");
+  /* The plan refused it without the entitlement; a plan made elsewhere is checked again. */
+  if (s->security && strcmp (s->security, "insecure") == 0 && !x->p->allow_insecure)
+    return plan_error_at (x->p, &s->node->span, err,
+                          "RUN --security=insecure needs `bale build --allow security.insecure`");
   /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
@@ -893,7 +971,13 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.env = env;
   spec.cwd = s->workdir;
   spec.user = s->user;
-  spec.network = s->network && strcmp (s->network, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+  spec.network = exec_run_network (x, s);
+  spec.insecure = s->security && strcmp (s->security, "insecure") == 0;
+  spec.hosts = x->o->hosts;
+  spec.n_hosts = x->o->n_hosts;
+  spec.rlimits = x->o->rlimits;
+  spec.n_rlimits = x->o->n_rlimits;
+  spec.shm_size = x->o->shm_size;
   spec.mounts = rm.v;
   spec.n_mounts = rm.n;
   spec.tmpdir = dir;

@@ -332,10 +332,7 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
     return -1;
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &p->target_platform;
-    out->platform.os = xstrdup (pl->os);
-    out->platform.arch = xstrdup (pl->arch);
-    if (pl->variant)
-      out->platform.variant = xstrdup (pl->variant);
+    platform_copy (&out->platform, pl);
   }
   return 0;
 }
@@ -351,6 +348,14 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   size_t reachable = 0;
 
   memset (out, 0, sizeof *out);
+  /* The seccomp filter of RUN steps, compiled here once rather than in every forked stage. */
+  for (i = 0; i < p->n_stages; i++)
+    for (size_t j = 0; p->stages[i].reachable && j < p->stages[i].n_steps; j++)
+      if (p->stages[i].steps[j].instr == BALE_I_RUN && sandbox_prepare (err) < 0)
+        {
+          free (x.states);
+          return -1;
+        }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
   if (o->store && store_txn_begin (o->store, err) < 0)

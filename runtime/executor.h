@@ -16,6 +16,7 @@
 #include "bale.h"
 #include "codegen/digest.h"
 #include "codegen/plan.h"
+#include "runtime/sandbox.h"
 
 struct exec_layer
 {
@@ -79,6 +80,14 @@ struct exec_opts
   /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
      store was opened): RUN --mount from= may mount stage views there. */
   bool private_mounts;
+  /* The RUN sandbox (bale build --network, --add-host, --ulimit, --shm-size). */
+  const char *network; /* of steps without RUN --network (or =default): NULL or "default"
+                          is the host's network, "none" or "host" */
+  const struct sandbox_host *hosts;
+  size_t n_hosts;
+  const struct sandbox_rlimit *rlimits;
+  size_t n_rlimits;
+  uint64_t shm_size;
 };
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,

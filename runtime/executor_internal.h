@@ -40,6 +40,9 @@ int exec_source_layers (struct executor *x, const struct plan_stage *st, const s
                         const struct plan_source *from, const char *what, struct stage_state *tmp,
                         struct stage_state **src, bale_error_t *err);
 
+/* The network a RUN step gets: its own --network, else bale build --network, else the host's. */
+enum sandbox_network exec_run_network (const struct executor *x, const struct plan_step *s);
+
 /* Build one stage into x->states[st->index]; the stages it reads must be built. */
 int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err);
 /* Build every reachable stage, independent ones in parallel processes
@@ -96,8 +99,9 @@ void mount_opts_release (struct mount_opts *m);
 /* COPY, ADD and WORKDIR (runtime/exec_copy.c). */
 int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                   bale_error_t *err);
-/* The snapshot directories of a stage's layers, top layer first, unpacked on first use. The
-   array is the caller's; the strings belong to the state. */
+/* The snapshot directories of a stage's layers, top layer first, unpacked on first use; a
+   layer that occurs more than once is listed at its topmost place only (snapshot_stack_unique;
+   *n counts the distinct ones). The array is the caller's; the strings belong to the state. */
 int exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***out, size_t *n,
                           bale_error_t *err);
 

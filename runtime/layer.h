@@ -202,6 +202,17 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
 int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
                     bale_error_t *err);
 
+/*
+ * A stack of snapshot paths, top layer first, with each path kept only at its topmost place:
+ * the repeats are moved behind the first return-value entries (the caller still owns all n).
+ * overlayfs refuses the same lower directory twice (ELOOP), and the merge is the same without
+ * the lower occurrence: for every path a layer either decides it alone (an entry, a whiteout,
+ * an opaque or replaced directory) or lets the layers below show through, so with L1 L2 L1
+ * (bottom first) the top L1 already decides all that the bottom one would. Dropping the upper
+ * occurrence instead would let L2 win where the top L1 must.
+ */
+size_t snapshot_stack_unique (const char **top_first, size_t n);
+
 /* Whether the snapshot of diff_id ("sha256:<hex>") is still wanted. */
 typedef bool (*snapshot_live_fn) (const char *diff_id, void *ctx);
 

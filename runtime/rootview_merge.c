@@ -150,7 +150,9 @@ rootview_merge (const char *const *lowerdirs, size_t n, const char *dir, bool li
   /* Bottom layer first: each one goes over what the ones below left. */
   for (i = n; i-- > 0;)
     {
-      cleanup_close int src = open (lowerdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      /* Snapshot directories of the store, or a /proc/self/fd/N link to a directory bale
+         resolved in a context: bale's own names, the only ones followed here. */
+      cleanup_close int src = open (lowerdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       struct stat st;
 
       if (src < 0 || fstat (src, &st) < 0)

@@ -22,6 +22,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/sandbox_internal.h"
+#include "runtime/seccomp.h"
 #include "common/banned.h"
 
 void
@@ -31,6 +32,14 @@ sandbox_spec_init (struct sandbox_spec *spec)
   spec->stdin_fd = -1;
   spec->stdout_fd = 1;
   spec->stderr_fd = 2;
+}
+
+int
+sandbox_prepare (bale_error_t *err)
+{
+  const struct sock_fprog *prog;
+
+  return rt_seccomp_default (&prog, err);
 }
 
 void
@@ -116,7 +125,8 @@ restore_signals (const struct sigaction old[3], const sigset_t *saved_mask)
 static int
 check_spec (const struct sandbox_spec *spec, bale_error_t *err)
 {
-  if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+  /* An empty argv[0] is left to the exec, which reports it as runc does ("" is not found). */
+  if (spec->argv == NULL || spec->argv[0] == NULL)
     return bale_make_error (err, 0, "%s: no command to run", spec->name ? spec->name : "RUN");
   if ((spec->upperdir == NULL || spec->workdir == NULL || spec->force_copy)
       && spec->copy_root == NULL)
@@ -419,6 +429,8 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
     return -1;
   /* From here to the end, SIGINT and SIGTERM are ours: blocked until the step exists, then
      they kill it; the scratch directory is removed in every case. */
+  if (!spec->insecure && rt_seccomp_default (&plan.seccomp, err) < 0)
+    return -1;
   catch_signals (old, &mask);
   if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0)
     goto out;

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "bale.h"
@@ -17,6 +19,14 @@
  * and generated /etc/hosts, /etc/resolv.conf and /etc/hostname, none of which ever land in
  * upperdir. PID 1 of the step is a small init that reaps zombies and forwards signals; when
  * the command exits, every other process of the step is killed.
+ *
+ * The command is confined as runc confines a container of Docker's default spec (unless
+ * spec.insecure): bounding, permitted and effective capabilities are Docker's 14 (inheritable
+ * and ambient empty, no_new_privs off), Docker's default seccomp profile is loaded, /proc has
+ * runc's masked and read-only paths and /sys its masked ones; /dev holds null, zero, full,
+ * random, urandom, tty, a private devpts, /dev/shm and /dev/mqueue, no other host device.
+ * sandbox_prepare compiles the seccomp filter; a caller that forks workers calls it first, so
+ * that a build compiles it once.
  *
  * Mount points never land in the layer. /proc, /dev, /sys and the three /etc files are
  * mounted on entries of a "stub layer", an extra topmost lower directory in the scratch
@@ -49,15 +59,35 @@ enum sandbox_mount_type
   SANDBOX_MOUNT_TMPFS,
 };
 
+/* `--ulimit NAME=SOFT[:HARD]`: set for the command before it runs. */
+struct sandbox_rlimit
+{
+  int resource; /* RLIMIT_* */
+  rlim_t soft, hard;
+};
+
+/* `--add-host NAME:IP`: one more line of the step's /etc/hosts. */
+struct sandbox_host
+{
+  const char *name;
+  const char *ip;
+};
+
 /* One extra mount (RUN --mount). Strings are borrowed. */
 struct sandbox_mount
 {
   enum sandbox_mount_type type;
-  const char *source;  /* BIND: a host path (file or directory); unused for TMPFS */
+  const char *source;  /* BIND: a host path (file or directory), or with source_root a path
+                          inside it; unused for TMPFS */
   const char *target;  /* absolute path inside the rootfs; created when missing, then
                           removed from the upper directory after the step */
   bool readonly;
   const char *options; /* TMPFS: mount data such as "size=64m,mode=1777", or NULL */
+  /* BIND: NULL, or the directory (a stage's view, the build context, a cache) that source
+     names a path of. The step's own mount namespace resolves it there (runtime/inroot.h:
+     symlinks and ".." stay inside) and mounts that descriptor, never a host path string. */
+  const char *source_root;
+  bool source_beneath; /* with source_root: leaving it is an error, not clamped (a context) */
 };
 
 /* What to run and where. Fill it with sandbox_spec_init first; every pointer is borrowed. */
@@ -87,6 +117,14 @@ struct sandbox_spec
   enum sandbox_network network;
   const struct sandbox_mount *mounts;
   size_t n_mounts;
+  const struct sandbox_host *hosts;     /* extra /etc/hosts lines */
+  size_t n_hosts;
+  const struct sandbox_rlimit *rlimits; /* none: the limits bale runs with, as BuildKit */
+  size_t n_rlimits;
+  uint64_t shm_size;                    /* bytes of /dev/shm; 0: 64 MiB */
+  /* RUN --security=insecure: the command keeps every capability bale has, no seccomp filter,
+     nothing masked in /proc and /sys, /sys writable. The caller checks the entitlement. */
+  bool insecure;
 
   int stdin_fd;  /* -1: /dev/null */
   int stdout_fd; /* where the step's standard output goes */
@@ -115,6 +153,10 @@ struct sandbox_result
   char *tail;           /* the last output lines (prefix mode), each ending in '\n'; or NULL */
 };
 
+/* Compile what every sandbox of this process (and its forks) shares: the seccomp filter.
+   sandbox_run calls it too; calling it early only moves the work before the forks. */
+int sandbox_prepare (bale_error_t *err);
+
 /* Defaults: stdin /dev/null, stdout 1, stderr 2, host network, root, "/". */
 void sandbox_spec_init (struct sandbox_spec *spec);
 
@@ -136,6 +178,13 @@ void sandbox_result_release (struct sandbox_result *res);
  * Dockerfile location.
  */
 int sandbox_result_check (const struct sandbox_result *res, bale_error_t *err);
+
+/* Docker's `--ulimit NAME=SOFT[:HARD]` (go-units ParseUlimit; -1 is unlimited). */
+int sandbox_parse_ulimit (const char *arg, struct sandbox_rlimit *out, bale_error_t *err);
+/* Docker's `--add-host NAME:IP` (or NAME=IP, [IPv6]): *name and *ip are allocated. */
+int sandbox_parse_host (const char *arg, char **name, char **ip, bale_error_t *err);
+/* Docker's sizes (go-units RAMInBytes): "64m", "1.5g", "512MiB", "1000000". */
+int sandbox_parse_size (const char *arg, uint64_t *out, bale_error_t *err);
 
 /* A user resolved like Docker does (runc's GetExecUser). */
 struct sandbox_user

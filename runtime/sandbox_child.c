@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,20 +19,11 @@
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-int
-rt_sbx_open_in_root (int rootfd, const char *path, int flags)
-{
-  struct open_how how = { 0 };
-
-  how.flags = (unsigned long long) (flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
-}
 
 static int vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
     __attribute__ ((format (printf, 4, 0)));
@@ -83,31 +73,32 @@ rt_sbx_die (int fd, int errnum, const char *fmt, ...)
   _exit (127);
 }
 
-/* mkdir -p of the working directory; what is created belongs to the user (Docker's WORKDIR
-   under USER). We are inside the new root already, so symlinks cannot leave it. */
-static void
-make_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+/* A working directory created for the step belongs to its user (Docker's WORKDIR under USER). */
+static int
+cwd_created (void *data, int parent, const struct stat *before, const char *name, int fd)
 {
-  char *path = xstrdup (cwd);
+  const struct sandbox_user *u = data;
 
-  for (char *p = path + 1;; p++)
-    if (*p == '/' || *p == '\0')
-      {
-        char c = *p;
+  (void) parent;
+  (void) before;
+  (void) name;
+  return fchownat (fd, "", u->uid, u->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+}
 
-        *p = '\0';
-        if (mkdir (path, 0755) == 0)
-          {
-            if (lchown (path, u->uid, u->gid) < 0)
-              rt_sbx_die (sync, errno, "cannot chown working directory '%s'", path);
-          }
-        else if (errno != EEXIST)
-          rt_sbx_die (sync, errno, "cannot create working directory '%s'", path);
-        *p = c;
-        if (c == '\0')
-          break;
-      }
-  free (path);
+/* mkdir -p of the working directory and chdir into it, resolved in the root like every path
+   of the image (runtime/inroot.h): a /proc magic link (WORKDIR /proc/self/fd/N) is refused. */
+static void
+enter_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+{
+  int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = root < 0 ? -1 : inroot_mkpath (root, cwd, 0, true, cwd_created, (void *) u);
+
+  if (fd < 0)
+    rt_sbx_die (sync, errno, "cannot create working directory '%s'", cwd);
+  if (fchdir (fd) < 0)
+    rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
+  close (fd);
+  close (root);
 }
 
 static bool
@@ -144,36 +135,66 @@ build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
   return envp;
 }
 
-/* execvpe with the step's PATH, not bale's: glibc's execvpe searches the PATH of the calling
-   process's environment. */
+/* Go's syscall.Errno text, as runc prints it: glibc's, lower-cased. */
+static char *
+go_strerror (int errnum)
+{
+  char *s = xstrdup (strerror (errnum));
+
+  if (s[0] >= 'A' && s[0] <= 'Z')
+    s[0] = (char) (s[0] - 'A' + 'a');
+  return s;
+}
+
+/* As runc 1.1 starts a process (libcontainer/standard_init_linux.go), in its words: Go 1.19's
+   exec.LookPath finds argv[0] with the step's PATH (stat, any execute bit; a name found through
+   a PATH entry that is not absolute is refused), then faccessat(X_OK, AT_EACCESS). Those
+   failures mean the process never started: docker run exits 127, 126 or 125 by the message.
+   execve fails after the start: runc init prints "exec NAME: ERR" where the command's stderr
+   goes and exits 1, which is what the step or `bale run` then reports. */
 static void __attribute__ ((noreturn))
 exec_command (int sync, const char *const *argv, char **envp)
 {
   const char *path = DEFAULT_PATH;
-  int saved = ENOENT;
+  char *file = NULL;
+  struct stat st;
 
   if (strchr (argv[0], '/'))
     {
-      execve (argv[0], (char *const *) argv, envp);
-      rt_sbx_die (sync, errno, "cannot execute '%s'", argv[0]);
+      if (stat (argv[0], &st) < 0)
+        rt_sbx_die (sync, errno, "exec: \"%s\": stat %s: %s", argv[0], argv[0], go_strerror (errno));
+      if (S_ISDIR (st.st_mode) || !(st.st_mode & 0111))
+        rt_sbx_die (sync, EACCES, "exec: \"%s\": permission denied", argv[0]);
+      file = xstrdup (argv[0]);
     }
-  for (char **e = envp; *e; e++)
+  for (char **e = envp; !file && *e; e++)
     if (strncmp (*e, "PATH=", 5) == 0)
       path = *e + 5;
-  while (*path)
+  /* filepath.SplitList: no entry at all in an empty PATH; an empty entry is "." */
+  for (const char *p = path; !file && *path && p;)
     {
-      size_t n = strcspn (path, ":");
-      char *file = xasprintf ("%.*s%s%s", (int) n, path, n ? "/" : "", argv[0]);
+      size_t n = strcspn (p, ":");
+      char *dir = n ? xstrndup (p, n) : xstrdup (".");
+      char *cand = xasprintf ("%s%s%s", dir, dir[strlen (dir) - 1] == '/' ? "" : "/", argv[0]);
 
-      execve (file, (char *const *) argv, envp);
-      /* As execvp: a file that exists but cannot run (EACCES) is the error to report, even
-         when a later PATH entry does not have the name at all. */
-      if (errno != ENOENT && errno != ENOTDIR)
-        saved = errno;
-      free (file);
-      path += n + (path[n] == ':');
+      if (stat (cand, &st) == 0 && !S_ISDIR (st.st_mode) && (st.st_mode & 0111))
+        {
+          if (dir[0] != '/')
+            rt_sbx_die (sync, 0, "exec: \"%s\": cannot run executable found relative to current directory", argv[0]);
+          file = cand;
+        }
+      else
+        free (cand);
+      free (dir);
+      p = p[n] ? p + n + 1 : NULL;
     }
-  rt_sbx_die (sync, saved, "cannot execute '%s': not found in $PATH", argv[0]);
+  if (!file)
+    rt_sbx_die (sync, ENOENT, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+  if (faccessat (AT_FDCWD, file, X_OK, AT_EACCESS) < 0)
+    rt_sbx_die (sync, errno, "exec %s: %s", file, go_strerror (errno));
+  execve (file, (char *const *) argv, envp);
+  dprintf (2, "exec %s: %s\n", file, go_strerror (errno));
+  _exit (1);
 }
 
 /* Close every fd from 3 up but those in keep. Neither the command nor, through /proc/1/fd,
@@ -241,9 +262,8 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
-  make_cwd (sync, cwd, u);
-  if (chdir (cwd) < 0)
-    rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
+  enter_cwd (sync, cwd, u);
+  rt_sbx_confine_early (plan);
   {
     /* With primary_group_in_groups, the primary gid first, then the others once each. */
     gid_t groups[NGROUPS_MAX];
@@ -259,6 +279,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   if (setgid (u->gid) < 0 || setuid (u->uid) < 0)
     rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
                 (unsigned) u->gid);
+  rt_sbx_confine_late (plan);
   /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP)
@@ -320,6 +341,9 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
      died before the prctl, the pipe has no reader any more and the write fails. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* Init keeps every capability: nothing of the step may inspect or trace it. The command is
+     a child that execs, which makes it dumpable again. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (rt_sbx_send (plan->sync_fd, RT_SBX_HELLO, 0, "%s", "") < 0)
     _exit (127);
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)

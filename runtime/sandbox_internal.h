@@ -6,12 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <linux/filter.h>
+
 #include "common/strbuf.h"
 #include "runtime/sandbox.h"
-
-/* Open path below rootfd as if rootfd were "/": absolute symlinks and ".." stay inside, and
-   /proc magic links are refused (openat2 RESOLVE_IN_ROOT). O_CLOEXEC is added. */
-int rt_sbx_open_in_root (int rootfd, const char *path, int flags);
 
 /*
  * The child reports to the parent through a pipe of records, each written with a single
@@ -55,6 +53,7 @@ struct rt_sbx_plan
   char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
   char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
   bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
+  const struct sock_fprog *seccomp; /* the compiled filter; NULL with spec->insecure */
 };
 
 /* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
@@ -70,6 +69,16 @@ void rt_sbx_child_main (const struct rt_sbx_plan *plan) __attribute__ ((noreturn
 
 /* Child side: mount the rootfs and everything in it at plan->root, then pivot_root into it. */
 void rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan);
+
+/* Child side, in the new root before pivot_root: mask runc's default paths of /proc and /sys
+   (bind /dev/null over files, an empty read-only tmpfs over directories) and make its
+   read-only paths read-only. */
+void rt_sbx_mask_paths (int sync, int rootfd);
+/* In the command's process before it takes the step's user: resource limits, the bounding
+   set and the seccomp filter (loaded while we still hold CAP_SYS_ADMIN). */
+void rt_sbx_confine_early (const struct rt_sbx_plan *plan);
+/* After it took the user: permitted and effective sets, empty inheritable and ambient. */
+void rt_sbx_confine_late (const struct rt_sbx_plan *plan);
 
 /* Parent side: the output pump of prefix mode. */
 struct rt_sbx_stream

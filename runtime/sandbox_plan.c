@@ -37,6 +37,7 @@ write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
   cleanup_free char *hosts = xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
                                         "ip6-loopback\n127.0.1.1\t%s\n", host);
   cleanup_free char *hostname = xasprintf ("%s\n", host);
+  struct strbuf all_hosts = STRBUF_INIT;
   cleanup_free char *p1 = xasprintf ("%s/hosts", plan->etc_dir);
   cleanup_free char *p2 = xasprintf ("%s/hostname", plan->etc_dir);
   cleanup_free char *p3 = xasprintf ("%s/resolv.conf", plan->etc_dir);
@@ -50,7 +51,12 @@ write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
     bale_error_release (&ignored);
   if (mkdir (plan->etc_dir, 0755) < 0)
     return bale_make_error (err, errno, "cannot create '%s'", plan->etc_dir);
-  ret = write_file (p1, hosts, err);
+  /* --add-host entries after the defaults, one "IP<TAB>NAME" line each (BuildKit). */
+  strbuf_addstr (&all_hosts, hosts);
+  for (size_t i = 0; i < plan->spec->n_hosts; i++)
+    strbuf_addf (&all_hosts, "%s\t%s\n", plan->spec->hosts[i].ip, plan->spec->hosts[i].name);
+  ret = write_file (p1, all_hosts.buf, err);
+  strbuf_release (&all_hosts);
   if (ret == 0)
     ret = write_file (p2, hostname, err);
   if (ret == 0)

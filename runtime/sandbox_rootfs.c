@@ -19,6 +19,7 @@
 
 #include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "runtime/inroot.h"
 #include "runtime/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -64,76 +65,39 @@ in_root_path (const struct rootfs *r, int fd)
   return xstrdup (full[m] ? full + m : "/");
 }
 
-/* Create name in dirfd as a directory or an empty file, and tell the parent to remove it after
-   the step: mount points the step did not create must not end up in its layer. */
+/* A mount point inroot_mkpath created: the parent removes it after the step, since mount points
+   the step did not create must not end up in its layer. The parent directory gets its times
+   back (remove_stubs does the same when the stub goes): a stub is not the step's change. */
 static int
-create_stub (const struct rootfs *r, int dirfd, const char *name, bool dir, const char *what)
+stub_created (void *data, int parent, const struct stat *before, const char *name, int fd)
 {
-  int fd;
-  char *path, p[64];
-  struct stat parent;
-  bool have_parent = fstat (dirfd, &parent) == 0;
+  const struct rootfs *r = data;
+  char p[64], *path;
+  struct stat st;
 
-  if (dir)
-    {
-      if (mkdirat (dirfd, name, 0755) < 0)
-        rt_sbx_die (r->plan->sync_fd, errno, "cannot create mount point '%s'", what);
-      fd = openat (dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-  else
-    fd = openat (dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    rt_sbx_die (r->plan->sync_fd, errno, "cannot create mount point '%s'", what);
-  /* The parent's mtime as it was: a stub is not the step's change (remove_stubs does the
-     same when it goes). Best effort: the step's own changes move it again anyway. */
-  if (have_parent)
-    utimensat (AT_FDCWD, fd_path (dirfd, p), (struct timespec[]){ parent.st_atim, parent.st_mtim }, 0);
+  (void) name;
+  utimensat (AT_FDCWD, fd_path (parent, p), (struct timespec[]){ before->st_atim, before->st_mtim }, 0);
+  if (fstat (fd, &st) < 0)
+    return -1;
   path = in_root_path (r, fd);
-  rt_sbx_send (r->plan->sync_fd, RT_SBX_STUB, dir, "%s", path);
+  rt_sbx_send (r->plan->sync_fd, RT_SBX_STUB, S_ISDIR (st.st_mode), "%s", path);
   free (path);
-  return fd;
+  return 0;
 }
 
 /*
  * An O_PATH fd of the absolute in-root path target, creating missing components (directories,
- * and the last one as a directory or a file). Symlinks resolve inside the root. With
+ * and the last one as a directory or a file) as stubs. Symlinks resolve inside the root. With
  * nofollow, a final symlink is returned as itself so that the caller can skip it.
  */
 static int
 mount_point (const struct rootfs *r, const char *target, bool dir, bool nofollow)
 {
-  cleanup_free char *path = xstrdup (target);
-  int fd = rt_sbx_open_in_root (r->rootfd, path, O_PATH | (nofollow ? O_NOFOLLOW : 0));
-  char *slash;
+  int fd = inroot_mkpath (r->rootfd, target, nofollow ? INROOT_NOFOLLOW : 0, dir, stub_created,
+                          (void *) r);
 
-  if (fd >= 0 || errno != ENOENT)
-    {
-      if (fd < 0)
-        rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", target);
-      return fd;
-    }
-  /* Walk from the root: components that exist are opened (in-root), missing ones created. */
-  fd = fcntl (r->rootfd, F_DUPFD_CLOEXEC, 3);
-  for (char *comp = path + strspn (path, "/"); *comp; comp = slash + strspn (slash, "/"))
-    {
-      int next;
-      bool last;
-
-      slash = strchr (comp, '/');
-      slash = slash ? slash : comp + strlen (comp);
-      last = slash[strspn (slash, "/")] == '\0';
-      *slash = '\0';
-      next = rt_sbx_open_in_root (r->rootfd, path, O_PATH);
-      if (next < 0 && errno == ENOENT)
-        next = create_stub (r, fd, comp, dir || !last, target);
-      else if (next < 0)
-        rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", target);
-      close (fd);
-      fd = next;
-      if (last)
-        break;
-      *slash = '/';
-    }
+  if (fd < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", target);
   return fd;
 }
 
@@ -284,11 +248,15 @@ mount_dev (const struct rootfs *r)
     { "/proc/kcore", "core" },        { "pts/ptmx", "ptmx" },
   };
   cleanup_close int at = system_mount_point (r, "/dev");
-  cleanup_close int devfd = -1, pts = -1, shm = -1;
+  cleanup_close int devfd = -1, pts = -1, shm = -1, mq = -1;
   int sync = r->plan->sync_fd;
+  uint64_t shm_size = r->plan->spec->shm_size ? r->plan->spec->shm_size : 64 << 20;
+  char shm_opts[64];
 
-  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
-  devfd = rt_sbx_open_in_root (r->rootfd, "/dev", O_PATH | O_DIRECTORY);
+  /* containerd's /dev: nosuid, strictatime, mode=755, size=65536k (executable, as there). */
+  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                "mode=755,size=65536k");
+  devfd = inroot_open (r->rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
   if (devfd < 0)
     rt_sbx_die (sync, errno, "cannot open the new '/dev'");
   for (size_t i = 0; i < sizeof devices / sizeof *devices; i++)
@@ -296,17 +264,23 @@ mount_dev (const struct rootfs *r)
   for (size_t i = 0; i < sizeof links / sizeof *links; i++)
     if (symlinkat (links[i][0], devfd, links[i][1]) < 0)
       rt_sbx_die (sync, errno, "cannot create '/dev/%s'", links[i][1]);
-  if (mkdirat (devfd, "pts", 0755) < 0 || mkdirat (devfd, "shm", 01777) < 0)
-    rt_sbx_die (sync, errno, "cannot create '/dev/pts' or '/dev/shm'");
+  if (mkdirat (devfd, "pts", 0755) < 0 || mkdirat (devfd, "shm", 01777) < 0
+      || mkdirat (devfd, "mqueue", 0755) < 0)
+    rt_sbx_die (sync, errno, "cannot create '/dev/pts', '/dev/shm' or '/dev/mqueue'");
   pts = openat (devfd, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
   shm = openat (devfd, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (pts < 0 || shm < 0)
-    rt_sbx_die (sync, errno, "cannot open '/dev/pts' or '/dev/shm'");
+  mq = openat (devfd, "mqueue", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pts < 0 || shm < 0 || mq < 0)
+    rt_sbx_die (sync, errno, "cannot open '/dev/pts', '/dev/shm' or '/dev/mqueue'");
   /* newinstance: a private pty namespace, so the step sees none of the host's terminals. */
   mount_or_die (r, "devpts", pts, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                 "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=1777,size=65536k");
+  /* 64 MiB unless --shm-size, as Docker. */
+  snprintf (shm_opts, sizeof shm_opts, "mode=1777,size=%llu", (unsigned long long) shm_size);
+  mount_or_die (r, "shm", shm, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts);
+  /* The step's own IPC namespace's message queues. */
+  mount_or_die (r, "mqueue", mq, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                NULL);
 }
 
 static void
@@ -314,20 +288,21 @@ mount_proc_sys (const struct rootfs *r)
 {
   cleanup_close int proc = system_mount_point (r, "/proc");
   cleanup_close int sys = system_mount_point (r, "/sys");
+  /* Read-only as in Docker's spec; RUN --security=insecure makes it writable (BuildKit). */
+  unsigned long ro = r->plan->spec->insecure ? 0 : MS_RDONLY;
   char p[64];
 
   /* We are PID 1 of the new PID namespace: this procfs shows the step's processes only. */
   mount_or_die (r, "proc", proc, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  if (mount ("sysfs", fd_path (sys, p), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-             NULL)
+  if (mount ("sysfs", fd_path (sys, p), "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
       == 0)
     return;
   /* A new sysfs can be refused (e.g. a shared network namespace we do not own): bind the
      host's read-only instead. */
   mount_or_die (r, "/sys", sys, "/sys", NULL, MS_BIND | MS_REC, NULL);
   close (sys);
-  sys = rt_sbx_open_in_root (r->rootfd, "/sys", O_PATH | O_DIRECTORY);
-  mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+  sys = inroot_open (r->rootfd, "/sys", O_PATH | O_DIRECTORY, 0);
+  mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | ro, NULL);
 }
 
 /* /etc/hosts, /etc/resolv.conf and /etc/hostname: bind mounts of the generated files. In
@@ -353,16 +328,58 @@ mount_etc_files (const struct rootfs *r)
     }
 }
 
+/* The descriptor a bind mount mounts: a path of bale's own (a secret, a socket, a heredoc), or
+   one inside source_root resolved here, in the step's mount namespace, whose copies of the
+   views are the ones a bind may take its source from. */
+static int
+mount_source (const struct rootfs *r, const struct sandbox_mount *m)
+{
+  cleanup_close int root = -1;
+  int fd;
+
+  if (m->source_root == NULL)
+    fd = open (m->source, O_PATH | O_CLOEXEC);
+  else
+    {
+      root = open (m->source_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (root < 0)
+        rt_sbx_die (r->plan->sync_fd, errno, "cannot open '%s'", m->source_root);
+      fd = inroot_open (root, m->source, O_PATH, m->source_beneath ? INROOT_BENEATH : 0);
+    }
+  if (fd < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount source '%s'", m->source);
+  return fd;
+}
+
+/* A detached copy of src (recursive, read-only when asked) moved onto target: both are
+   descriptors, so neither the source nor the target is looked up by name again. */
+static void
+bind_fd (const struct rootfs *r, int src, int target, const struct sandbox_mount *m)
+{
+  cleanup_close int tree = open_tree (src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH
+                                                   | AT_RECURSIVE);
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  int sync = r->plan->sync_fd;
+
+  if (tree < 0)
+    rt_sbx_die (sync, errno, "cannot bind-mount '%s'", m->source);
+  if (m->readonly && mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    rt_sbx_die (sync, errno, "cannot make the bind mount of '%s' read-only", m->source);
+  if (move_mount (tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    rt_sbx_die (sync, errno, "cannot mount '%s' on '%s'", m->source, m->target);
+}
+
 static void
 mount_extra (const struct rootfs *r, const struct sandbox_mount *m)
 {
   bool dir = true;
   struct stat st;
-  cleanup_close int fd = -1;
+  cleanup_close int src = -1, fd = -1;
 
   if (m->type == SANDBOX_MOUNT_BIND)
     {
-      if (stat (m->source, &st) < 0)
+      src = mount_source (r, m);
+      if (fstat (src, &st) < 0)
         rt_sbx_die (r->plan->sync_fd, errno, "cannot stat mount source '%s'", m->source);
       dir = S_ISDIR (st.st_mode);
     }
@@ -371,16 +388,7 @@ mount_extra (const struct rootfs *r, const struct sandbox_mount *m)
     mount_or_die (r, "tmpfs", fd, m->target, "tmpfs",
                   MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), m->options);
   else
-    mount_or_die (r, m->source, fd, m->target, NULL, MS_BIND | MS_REC, NULL);
-  if (m->type == SANDBOX_MOUNT_BIND && m->readonly)
-    {
-      /* A bind mount takes its flags only from a remount of the new mount itself. */
-      close (fd);
-      fd = rt_sbx_open_in_root (r->rootfd, m->target, O_PATH);
-      if (fd < 0)
-        rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount point '%s'", m->target);
-      mount_or_die (r, NULL, fd, m->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
-    }
+    bind_fd (r, src, fd, m);
 }
 
 /* A step without network still expects 127.0.0.1 to work (test servers, local daemons);
@@ -430,6 +438,8 @@ rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
   mount_etc_files (&r);
   for (size_t i = 0; i < spec->n_mounts; i++)
     mount_extra (&r, &spec->mounts[i]);
+  if (!spec->insecure)
+    rt_sbx_mask_paths (plan->sync_fd, r.rootfd);
   if (sethostname (host, strlen (host)) < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot set the hostname to '%s'", host);
   if (spec->network == SANDBOX_NET_NONE)

@@ -15,7 +15,8 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/sandbox_internal.h"
+#include "runtime/inroot.h"
+#include "runtime/sandbox.h"
 #include "common/banned.h"
 
 /* Images never need more; a bigger file is an attack on the builder (CVE-2024-9676). */
@@ -23,29 +24,13 @@
 /* Docker refuses ids outside 0 .. 2^31-1 (CVE-2024-40635: no wrap-around to root). */
 #define ID_MAX 2147483647L
 
-/* The file's text, or an empty buffer when it does not exist (Docker treats it so). NSS is
-   never used: it would load the image's libraries into the builder (CVE-2019-14271). */
+/* The file's text, or an empty buffer when it does not exist (Docker treats it so): a regular
+   file inside the root (runtime/inroot.h), at most DB_MAX bytes. NSS is never used: it would
+   load the image's libraries into the builder (CVE-2019-14271). */
 static int
 read_db (int rootfd, const char *path, struct strbuf *sb, bale_error_t *err)
 {
-  cleanup_close int fd = rt_sbx_open_in_root (rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-  struct stat st;
-
-  if (fd < 0 && errno == ENOENT)
-    return 0;
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot open '%s' in the rootfs", path);
-  if (fstat (fd, &st) < 0)
-    return bale_make_error (err, errno, "cannot stat '%s' in the rootfs", path);
-  if (!S_ISREG (st.st_mode))
-    return bale_make_error (err, 0, "'%s' in the rootfs is not a regular file", path);
-  if (st.st_size > DB_MAX)
-    return bale_make_error (err, 0, "'%s' in the rootfs is larger than %d bytes", path, DB_MAX);
-  if (bale_read_fd (fd, path, sb, err) < 0)
-    return -1;
-  if (sb->len > DB_MAX)
-    return bale_make_error (err, 0, "'%s' in the rootfs is larger than %d bytes", path, DB_MAX);
-  return 0;
+  return inroot_read_file (rootfd, path, DB_MAX, sb, NULL, err);
 }
 
 /* A decimal id in 0 .. ID_MAX; -1 when s is not one. */

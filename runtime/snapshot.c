@@ -229,3 +229,24 @@ snapshot_gc (int snapdir_fd, snapshot_live_fn live, void *ctx, int64_t *freed,
   dirwalk_list_release (&list);
   return ret < 0 ? ret : 0;
 }
+
+size_t
+snapshot_stack_unique (const char **top_first, size_t n)
+{
+  cleanup_free const char **repeats = xcalloc (n + 1, sizeof *repeats);
+  size_t kept = 0, n_repeats = 0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *p = top_first[i];
+      bool seen = false;
+      for (size_t j = 0; j < kept && !seen; j++)
+        seen = strcmp (top_first[j], p) == 0;
+      if (seen)
+        repeats[n_repeats++] = p;
+      else
+        top_first[kept++] = p;
+    }
+  memcpy (top_first + kept, repeats, n_repeats * sizeof *repeats);
+  return kept;
+}

@@ -926,7 +926,7 @@ static int
 pick_manifest (struct store *s, const char *what, const json_t *index,
                const struct bale_platform *want, char out[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  struct bale_platform host = { NULL, NULL, NULL };
+  struct bale_platform host = { 0 };
   const char *d;
   int i;
 
@@ -992,9 +992,9 @@ check_platform (const char *what, const json_t *config, const struct bale_platfo
                 bale_error_t *err)
 {
   struct bale_platform have = {
-    (char *) json_string_value (json_object_get (config, "os")),
-    (char *) json_string_value (json_object_get (config, "architecture")),
-    (char *) json_string_value (json_object_get (config, "variant")),
+    .os = (char *) json_string_value (json_object_get (config, "os")),
+    .arch = (char *) json_string_value (json_object_get (config, "architecture")),
+    .variant = (char *) json_string_value (json_object_get (config, "variant")),
   };
   cleanup_free char *w = NULL, *h = NULL;
 

@@ -121,7 +121,7 @@ check "build: a failing step is located, and writes no output and no name" build
 build_bad_output () {
   ! "$BALE" build --output type=tarball,dest=x "$ctx" 2> "$T_TMP/err" &&
     grep -q "unknown type 'tarball'" "$T_TMP/err" &&
-    ! "$BALE" build --output type=oci "$ctx" 2> "$T_TMP/err" && grep -q "dest= is required" "$T_TMP/err"
+    ! "$BALE" build --output type=oci "$ctx" 2> "$T_TMP/err" && grep -q "dest is required for oci exporter" "$T_TMP/err"
 }
 check "build: bad --output specs are rejected" build_bad_output
 

@@ -375,10 +375,38 @@ COPY --from=build /out /from-build/
 COPY --from=build --chown=nobody /out/d /chowned/
 EOF
 mkdir locked && echo l > locked/l && chmod 0700 locked
-# Not compared: `COPY --chmod=600 dir /new/`. docker 20.10's fsutil makes /new 0755; today's
-# BuildKit (docs/semantics.md D5) gives the directories it creates the --chmod mode, as bale
-# does (tests/cli/copy.sh checks it).
 compare copy-dest-dir "the directory made for a directory's contents is 0755, root or --chown's"
+
+# --chmod is for what is copied: the directories made for the destination are 0755 (fsutil's
+# MkdirAll(0755), in 20.10 and in today's fsutil alike), an existing one keeps its mode.
+mkcase chmod-dest << 'EOF'
+FROM busybox
+COPY --chmod=600 dir /private/
+RUN mkdir -p /exists && chmod 0750 /exists
+COPY --chmod=600 dir /exists/
+COPY --chmod=600 file /newdir/
+COPY --chmod=600 dir /deep/er/
+COPY --chmod=640 file /nd2/f2
+COPY --chown=app --chmod=600 dir /owned/
+EOF
+mkdir -p dir/sub && echo a > dir/a && echo b > dir/sub/b && echo f > file
+compare chmod-dest "COPY --chmod: created destination directories are 0755, existing ones keep their mode"
+
+# Steps that change nothing or the same thing give the same layer, so a layer occurs more than
+# once in the stack (tests/cli/layer_stack.sh builds these in both of bale's modes).
+mkcase repeated-layers << 'EOF'
+FROM busybox
+RUN echo one
+RUN echo two
+RUN echo three
+COPY a.txt /x/a.txt
+COPY b.txt /x/a.txt
+COPY a.txt /x/a.txt
+COPY b.txt /b
+RUN cat /x/a.txt /b > /ab
+EOF
+echo a > a.txt && echo b > b.txt
+compare repeated-layers "equal RUN and COPY layers repeat in the stack; the topmost occurrence wins"
 
 cd "$here" || exit 1
 done_testing

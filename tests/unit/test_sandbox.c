@@ -320,7 +320,7 @@ test_exec_failure (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, argv);
-  assert_int_equal (run_fails (&spec, "RUN: cannot execute 'no-such-command': not found in $PATH"),
+  assert_int_equal (run_fails (&spec, "RUN: exec: \"no-such-command\": executable file not found in $PATH"),
                     ENOENT);
 }
 
@@ -416,7 +416,7 @@ test_resolve_user (void **state)
       f->lower, f->lower, f->lower);
   check_user (rootfd, "alice", "1000:1000:10,29");
   sh ("rm %s/etc/group && mkfifo %s/etc/group", f->lower, f->lower);
-  check_user (rootfd, "alice", "error: '/etc/group' in the rootfs is not a regular file");
+  check_user (rootfd, "alice", "error: '/etc/group' in the image is not a regular file");
 }
 
 static void
@@ -468,7 +468,7 @@ test_dev (void **state)
                         "readlink /dev/ptmx; readlink /dev/fd; "
                         "grep -c ' /dev/pts devpts ' /proc/mounts; "
                         "grep -c ' /dev/shm tmpfs ' /proc/mounts",
-              "core\nfd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
+              "core\nfd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
               "urandom\nzero\n3\npts/ptmx\n/proc/self/fd\n1\n1\n");
 }
 
@@ -583,7 +583,7 @@ test_upper_as_layer (void **state)
 {
   struct fixture *f = *state;
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE, .overlay_upper = true };
-  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/run/cache", false, NULL } };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/run/cache", false, NULL, NULL, false } };
   struct layer_result lr;
   struct sandbox_spec spec;
   struct strbuf names = STRBUF_INIT;
@@ -628,7 +628,14 @@ test_no_fd_leak (void **state)
   /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
   ASSERT_RUN (f, &spec, "ls /proc/$$/fd; exit 0", "0\n1\n2\n");
   ASSERT_RUN (f, &spec, init_check, "");
-  /* init has /dev/null as stdio, not bale's, and its report pipe */
+  /* Confined, the step can neither read nor open init's fds (init keeps every capability and
+     is not dumpable); with every capability it can: init has /dev/null as stdio, not bale's,
+     and its report pipe. */
+  ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do readlink $p || echo denied; "
+                        ": 2>/dev/null >> $p || echo denied; done 2>/dev/null | sort -u",
+              "denied\n");
+  spec.insecure = true;
+  ASSERT_RUN (f, &spec, init_check, "");
   ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l; stat -L -c %t:%T 0 1 2",
               "4\n1:3\n1:3\n1:3\n");
   close (leaky);
@@ -715,9 +722,10 @@ test_legacy_overlay (void **state)
   test_many_layers (state); /* takes its error branch */
 }
 
-/* As root, a step can write to init's report pipe through /proc/1/fd: forged records may only
-   harm the step itself, never bale (stub paths without a slash, paths out of the upper
-   directory, a status that init's real one overrides). */
+/* With every capability (RUN --security=insecure), a step can write to init's report pipe
+   through /proc/1/fd: forged records may only harm the step itself, never bale (stub paths
+   without a slash, paths out of the upper directory, a status that init's real one
+   overrides). Confined, it cannot reach the pipe at all (test_no_fd_leak). */
 static void
 test_forged_records (void **state)
 {
@@ -725,6 +733,7 @@ test_forged_records (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, NULL);
+  spec.insecure = true;
   ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do case $(readlink $p) in pipe:*) "
                         "printf 'Mxxx\\1\\0\\0\\0no-slash\\0' > $p; "
                         "printf 'Mxxx\\1\\0\\0\\0/../../../../tmp\\0' > $p; "
@@ -740,9 +749,9 @@ test_extra_mounts (void **state)
   struct fixture *f = *state;
   cleanup_free char *src = xasprintf ("%s/src", f->dir);
   struct sandbox_mount mounts[] = {
-    { SANDBOX_MOUNT_BIND, src, "/mnt/ro", true, NULL },
-    { SANDBOX_MOUNT_TMPFS, NULL, "/cache/deep", false, "size=1m" },
-    { SANDBOX_MOUNT_BIND, src, "/data/rw", false, NULL },
+    { SANDBOX_MOUNT_BIND, src, "/mnt/ro", true, NULL, NULL, false },
+    { SANDBOX_MOUNT_TMPFS, NULL, "/cache/deep", false, "size=1m", NULL, false },
+    { SANDBOX_MOUNT_BIND, src, "/data/rw", false, NULL, NULL, false },
   };
   struct sandbox_spec spec;
 
@@ -765,7 +774,7 @@ test_copy_root (void **state)
 {
   struct fixture *f = *state;
   cleanup_free char *copy = xasprintf ("%s/copy", f->dir);
-  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/cache/x", false, NULL } };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_TMPFS, NULL, "/cache/x", false, NULL, NULL, false } };
   const char *argv[] = { "/bin/sh", "-c", "echo c > /made; cat /etc/hostname; ls /cache", NULL };
   struct sandbox_spec spec;
   struct sandbox_result res;
@@ -832,7 +841,7 @@ test_stdin_scratch (void **state)
   struct fixture *f = *state;
   const char *argv[] = { "/bin/sh", "-c", "cat; ls /", NULL };
   cleanup_free char *bin = xasprintf ("%s/bin", f->lower);
-  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_BIND, bin, "/bin", true, NULL } };
+  struct sandbox_mount mounts[] = { { SANDBOX_MOUNT_BIND, bin, "/bin", true, NULL, NULL, false } };
   struct sandbox_spec spec;
   struct sandbox_result res;
   cleanup_free char *out = NULL;

@@ -128,7 +128,7 @@ static void
 put_image (struct store *s, const char *layer, const char *os, const char *arch,
            const char *variant, char manifest[DIGEST_STRLEN + 1])
 {
-  struct bale_platform p = { (char *) os, (char *) arch, (char *) variant };
+  struct bale_platform p = { .os = (char *) os, .arch = (char *) arch, .variant = (char *) variant };
   char layer_d[DIGEST_STRLEN + 1], config_d[DIGEST_STRLEN + 1];
   bale_error_t err = NULL;
   json_t *config = oci_config_new_scratch (&p), *m, *cdesc, *ldesc;
@@ -414,11 +414,11 @@ test_resolve_ambiguous (void **state)
 static void
 test_platmatch (void **state)
 {
-  struct bale_platform amd64 = { "linux", "amd64", NULL }, amd64v3 = { "linux", "amd64", "v3" };
-  struct bale_platform i386 = { "linux", "386", NULL }, armv7 = { "linux", "arm", "v7" };
-  struct bale_platform armv6 = { "linux", "arm", "v6" }, arm = { "linux", "arm", NULL };
-  struct bale_platform arm64 = { "linux", "aarch64", NULL }, arm64v8 = { "linux", "arm64", "v8" };
-  struct bale_platform win = { "windows", "amd64", NULL };
+  struct bale_platform amd64 = { .os = "linux", .arch = "amd64", .variant = NULL }, amd64v3 = { .os = "linux", .arch = "amd64", .variant = "v3" };
+  struct bale_platform i386 = { .os = "linux", .arch = "386", .variant = NULL }, armv7 = { .os = "linux", .arch = "arm", .variant = "v7" };
+  struct bale_platform armv6 = { .os = "linux", .arch = "arm", .variant = "v6" }, arm = { .os = "linux", .arch = "arm", .variant = NULL };
+  struct bale_platform arm64 = { .os = "linux", .arch = "aarch64", .variant = NULL }, arm64v8 = { .os = "linux", .arch = "arm64", .variant = "v8" };
+  struct bale_platform win = { .os = "windows", .arch = "amd64", .variant = NULL };
 
   assert_int_equal (platmatch_rank (&amd64, &amd64), 0);
   assert_int_equal (platmatch_rank (&amd64, &i386), 2);
@@ -438,9 +438,9 @@ test_image_read_from_index (void **state)
   struct fixture *f = *state;
   bale_error_t err = NULL;
   char ma[DIGEST_STRLEN + 1], mb[DIGEST_STRLEN + 1], mc[DIGEST_STRLEN + 1], idx[DIGEST_STRLEN + 1];
-  struct bale_platform pa = { "linux", "arm", "v6" }, pb = { "linux", "arm64", NULL };
-  struct bale_platform att = { "unknown", "unknown", NULL };
-  struct bale_platform want_arm = { "linux", "arm", "v7" }, want_s390 = { "linux", "s390x", NULL };
+  struct bale_platform pa = { .os = "linux", .arch = "arm", .variant = "v6" }, pb = { .os = "linux", .arch = "arm64", .variant = NULL };
+  struct bale_platform att = { .os = "unknown", .arch = "unknown", .variant = NULL };
+  struct bale_platform want_arm = { .os = "linux", .arch = "arm", .variant = "v7" }, want_s390 = { .os = "linux", .arch = "s390x", .variant = NULL };
   json_t *index = oci_index_new ();
   const struct bale_platform *plats[] = { &att, &pa, &pb };
   char *digests[] = { mc, ma, mb };
@@ -564,7 +564,7 @@ test_gc_keeps_compressed (void **state)
 static void
 put_image_diff_id (struct store *s, const char *diff_id, char manifest[DIGEST_STRLEN + 1])
 {
-  struct bale_platform p = { (char *) "linux", (char *) "amd64", NULL };
+  struct bale_platform p = { .os = (char *) "linux", .arch = (char *) "amd64", .variant = NULL };
   char layer_d[DIGEST_STRLEN + 1], config_d[DIGEST_STRLEN + 1];
   bale_error_t err = NULL;
   json_t *config = oci_config_new_scratch (&p), *m, *cdesc, *ldesc;
@@ -1140,8 +1140,8 @@ test_load_oci_dir_with_index (void **state)
   struct fixture *f = *state;
   bale_error_t err = NULL;
   char ma[DIGEST_STRLEN + 1], mb[DIGEST_STRLEN + 1], idx[DIGEST_STRLEN + 1];
-  struct bale_platform pa = { "linux", "arm", "v7" }, pb = { "linux", "arm64", NULL };
-  struct bale_platform want_amd64 = { "linux", "amd64", NULL };
+  struct bale_platform pa = { .os = "linux", .arch = "arm", .variant = "v7" }, pb = { .os = "linux", .arch = "arm64", .variant = NULL };
+  struct bale_platform want_amd64 = { .os = "linux", .arch = "amd64", .variant = NULL };
   char *layout = xasprintf ("%s.layout", f->dir), *dir2 = xasprintf ("%s2", f->dir), *text;
   json_t *index = oci_index_new ();
   struct store *s2 = NULL;
