@@ -750,10 +750,10 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     if (c.outputs.v[i].type != OUT_STORE && c.outputs.v[i].type != OUT_REGISTRY
         && strcmp (c.outputs.v[i].dest, "-") != 0)
       fprintf (stderr, "wrote %s\n", c.outputs.v[i].dest);
-  /* The image ID, or what was pushed (what signing and deploy steps need); nothing when an
-     output is the standard output. */
+  /* The image ID; with -q --push what was pushed (what signing and deploy steps need);
+     nothing when an output is the standard output. */
   if (!buildoutput_stdout (&c.outputs))
-    puts (*c.pushed ? c.pushed : img.config_digest);
+    puts (c.quiet && *c.pushed ? c.pushed : img.config_digest);
   ret = 0;
 out:
   cli_progress_close (c.renderer);

@@ -174,7 +174,7 @@ fleet_registry () {
   grep -q "imported 5 cache entries" "$W/rb.err" && every_step_cached "$W/rb.err" || { cat "$W/rb.err"; return 1; }
   # B's push compresses only the base layer (loaded here, never pulled): the import taught it
   # the compressed digests of the cached layers, which the registry has.
-  [ "$(grep -c 'compressed to' "$W/rb.err")" = 1 ] && [ "$(grep -c 'already in the registry' "$W/rb.err")" -ge 3 ] \
+  [ "$(grep -c '^#[0-9]* .*compressed to' "$W/rb.err")" = 1 ] && [ "$(grep -c '^#[0-9]* .*already in the registry' "$W/rb.err")" -ge 3 ] \
     || { echo "runner B compressed cached layers again"; cat "$W/rb.err"; return 1; }
   same "$(cat "$W/ra.id")" "$(cat "$W/rb.id")" && same "$(raw_digest "$R/fleet/app:a")" "$(raw_digest "$R/fleet/app:b")" \
     && store_clean "$W/rb" || return 1
