@@ -72,8 +72,11 @@ buildevents_registry_log (void *ctx, const char *msg)
 {
   struct progress_vertex *v = ctx;
 
+  /* Outside a vertex (the cache import and export) the message goes out as before. */
   if (v->p)
     progress_vertex_status (v, msg, 0, 0, true);
+  else
+    fprintf (stderr, "%s\n", msg);
 }
 
 void

@@ -12,6 +12,7 @@
 struct store;
 struct bale_progress;
 struct progress_vertex;
+struct namedctx;
 
 struct cli_global
 {
@@ -26,6 +27,8 @@ struct cli_global
      are reported on (the resolver opens it while it pulls). */
   const struct bale_progress *events;
   struct progress_vertex *log_vertex;
+  const struct namedctx *named; /* --build-context: images FROM reads instead */
+  bool read_only;               /* the command never creates a store */
 };
 struct registry_opts;
 
@@ -64,6 +67,11 @@ int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *er
 int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+
+/* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
+void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
+/* An image name for -t or tag: Docker's rules, with its message for capitals. */
+int cli_check_name (const char *name, bale_error_t *err);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);

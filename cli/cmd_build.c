@@ -14,6 +14,9 @@
 
 #include "cli/buildevents.h"
 #include "cli/buildoutput.h"
+#include "cli/ctxsource.h"
+#include "cli/namedctx.h"
+#include "codegen/platform.h"
 #include "cli/buildopts.h"
 #include "cli/progress.h"
 #include "cli/cli.h"
@@ -45,6 +48,7 @@ struct build_cli
   const char **labels, **annotations;
   size_t n_labels, alloc_labels, n_annotations, alloc_annotations;
   const char *metadata_file;
+  struct namedctx named; /* --build-context */
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
@@ -84,6 +88,8 @@ build_usage (FILE *f)
          "  --label K=V          set a label of the image (repeatable)\n"
          "  --annotation [manifest:]K=V  set an annotation of the manifest (repeatable)\n"
          "  --metadata-file F    write buildx's metadata JSON (containerimage.digest, ...)\n"
+         "  --build-context NAME=VALUE  FROM NAME and COPY --from=NAME read VALUE: a directory,\n"
+         "                       docker-image://REF or oci-layout://DIR[:TAG] (repeatable)\n"
          "  --push               push every -t name to its registry\n"
          "  --pull               pull every base image again, even when the store has it\n"
          "  --cache-to SPEC      share the build cache: type=local,dest=DIR or\n"
@@ -153,6 +159,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "label", required_argument, NULL, 0x306 },
     { "annotation", required_argument, NULL, 0x307 },
     { "metadata-file", required_argument, NULL, 0x308 },
+    { "build-context", required_argument, NULL, 0x309 },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -172,6 +179,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           {
             struct oci_ref ref = { 0 };
             cleanup_error bale_error_t e = NULL;
+            if (cli_check_name (optarg, err) < 0)
+              return -1;
             if (oci_ref_parse (optarg, &ref, &e) < 0)
               return bale_make_error (err, 0, "invalid tag '%s': %s", optarg, e->msg);
             oci_ref_release (&ref);
@@ -209,6 +218,10 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           c->annotations[c->n_annotations++] = optarg;
           break;
         case 0x308: c->metadata_file = optarg; break;
+        case 0x309:
+          if (namedctx_add (&c->named, optarg, err) < 0)
+            return -1;
+          break;
         case 0x304:
           if (cli_progress_parse (optarg, &c->progress, err) < 0)
             return -1;
@@ -225,8 +238,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
         default:
           if (cli_registry_option (&c->reg, ch, optarg))
             break;
-          build_usage (stderr);
-          exit (2);
+          cli_usage_error ("build");
         }
     }
   if (strcmp (c->compression, "gzip") != 0 && strcmp (c->compression, "zstd") != 0
@@ -442,6 +454,46 @@ push_outputs (struct store *s, struct build_cli *c, const struct exec_image *img
   return 0;
 }
 
+/* "-", git and http(s) contexts: fetched into a scratch directory that becomes the context;
+   -f names a file inside it (a relative path) or on this machine (an absolute one). */
+static int
+prepare_context (struct build_cli *c, struct ctxsource *cs, const struct bale_progress *events,
+                 bale_error_t *err)
+{
+  const char *spec = c->b.context;
+  bool keep = false, git = ctxsource_is_git (spec);
+  struct progress_vertex v;
+  cleanup_free char *name = NULL;
+  int r;
+
+  for (size_t i = 0; i < c->b.n_build_args; i++)
+    if (strncmp (c->b.build_args[i], "BUILDKIT_CONTEXT_KEEP_GIT_DIR=", 30) == 0)
+      keep = strcmp (c->b.build_args[i] + 30, "1") == 0 || strcmp (c->b.build_args[i] + 30, "true") == 0;
+  name = git ? xasprintf ("[internal] load git source %s", spec) : xstrdup ("[internal] load remote build context");
+  if (strcmp (spec, "-") != 0 && access (spec, F_OK) == 0)
+    return 0;
+  if (strcmp (spec, "-") != 0 && !git && strncasecmp (spec, "http://", 7) != 0
+      && strncasecmp (spec, "https://", 8) != 0)
+    return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
+  progress_vertex_start (&v, events, "remote", name);
+  r = ctxsource_prepare (spec, keep, cs, err);
+  progress_vertex_end (&v, false, r < 0 && *err ? (*err)->msg : NULL);
+  if (r < 0 || !cs->dir)
+    return r;
+  c->b.context = cs->context;
+  if (cs->dockerfile && c->b.file)
+    return bale_make_error (err, 0, "ambiguous Dockerfile source: both %s and flag correspond to Dockerfiles",
+                            strcmp (spec, "-") == 0 ? "stdin" : "the URL");
+  free (c->b.dockerfile);
+  if (cs->dockerfile)
+    c->b.dockerfile = xstrdup (cs->dockerfile);
+  else if (c->b.file && c->b.file[0] == '/')
+    c->b.dockerfile = xstrdup (c->b.file);
+  else
+    c->b.dockerfile = xasprintf ("%s/%s", cs->context, c->b.file ? c->b.file : "Dockerfile");
+  return 0;
+}
+
 /* The outputs written from the build's result: local and tar from the layers as they are,
    then the image formats from the layers compressed once for all of them. */
 static int
@@ -564,6 +616,7 @@ int
 bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct build_cli c = { 0 };
+  struct ctxsource cs = { 0 };
   struct bale_dockerfile *df = NULL;
   struct plan *plan = NULL;
   struct exec_image img = { 0 };
@@ -592,6 +645,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       g->events = eo.events;
       g->log_vertex = &c.vertex;
     }
+  if (prepare_context (&c, &cs, eo.events, err) < 0)
+    goto out;
   buildevents_definition (eo.events, c.b.dockerfile);
   if (source_date_epoch (&c, &eo.epoch_set, &eo.epoch, err) < 0)
     goto out;
@@ -604,6 +659,18 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   }
   g->pull_opts = &c.reg.opts;
   g->pull_always = c.pull;
+  if (c.named.n > 0)
+    {
+      struct bale_platform host = { 0 };
+      struct store *st = cli_store_get (g, err);
+      if (!st || platform_host (&host, err) < 0)
+        goto out;
+      r = namedctx_prepare (&c.named, st, &host, err);
+      platform_release (&host);
+      if (r < 0)
+        goto out;
+      g->named = &c.named;
+    }
   if (buildopts_plan (&c.b, cli_image_resolver (g), g, false, &df, &plan, err) < 0)
     goto out;
   if (c.b.check)
@@ -636,6 +703,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
+  namedctx_rewrite_plan (&c.named, plan);
   if (pull_sources (eo.store, plan, &c, err) < 0)
     goto out;
   eo.ignore = ignore;
@@ -692,10 +760,10 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     if (c.outputs.v[i].type != OUT_STORE && c.outputs.v[i].type != OUT_REGISTRY
         && strcmp (c.outputs.v[i].dest, "-") != 0)
       fprintf (stderr, "wrote %s\n", c.outputs.v[i].dest);
-  /* The image ID, or what was pushed (what signing and deploy steps need); nothing when an
-     output is the standard output. */
+  /* The image ID; with -q --push what was pushed (what signing and deploy steps need);
+     nothing when an output is the standard output. */
   if (!buildoutput_stdout (&c.outputs))
-    puts (*c.pushed ? c.pushed : img.config_digest);
+    puts (c.quiet && *c.pushed ? c.pushed : img.config_digest);
   ret = 0;
 out:
   cli_progress_close (c.renderer);
@@ -711,6 +779,9 @@ out:
   free (c.tags);
   free (c.no_cache_stages);
   buildoutput_release (&c.outputs);
+  ctxsource_release (&cs);
+  namedctx_release (&c.named, g->opened);
+  g->named = NULL;
   free (c.labels);
   free (c.annotations);
   buildcache_release (&c.caches);

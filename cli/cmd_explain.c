@@ -86,7 +86,7 @@ parse_opts (int argc, char **argv, struct explain_cli *c)
         case 'e': add_env (c, optarg); break;
         case 'F': c->format = optarg; break;
         case 'h': explain_usage (stdout); exit (0);
-        default: explain_usage (stderr); exit (2);
+        default: cli_usage_error ("explain");
         }
     }
   /* --dir DIR NAME: the name follows the layout. */

@@ -214,7 +214,7 @@ images_args (int argc, char **argv, const char **format, bool *quiet, bale_error
       case 'f': *format = optarg; break;
       case 'q': *quiet = true; break;
       case 'h': images_usage (stdout); exit (0);
-      default: images_usage (stderr); exit (2);
+      default: cli_usage_error ("images");
       }
   if (optind < argc)
     return bale_make_error (err, 0, "images: unexpected argument '%s'", argv[optind]);

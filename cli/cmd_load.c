@@ -36,7 +36,7 @@ load_args (int argc, char **argv)
       {
       case 'i': input = optarg; break;
       case 'h': load_usage (stdout); exit (0);
-      default: load_usage (stderr); exit (2);
+      default: cli_usage_error ("load");
       }
   if (optind < argc)
     {

@@ -49,7 +49,7 @@ parse_args (int argc, char **argv, struct parse_opts *o, bale_error_t *err)
       case 'F': o->format = optarg; break;
       case 'r': o->raw = true; break;
       case 'h': parse_usage (stdout); exit (0);
-      default: parse_usage (stderr); exit (2);
+      default: cli_usage_error ("parse");
       }
   if (optind < argc)
     return bale_make_error (err, 0, "parse: unexpected argument '%s'", argv[optind]);

@@ -37,7 +37,7 @@ save_args (int argc, char **argv)
       {
       case 'o': output = optarg; break;
       case 'h': save_usage (stdout); exit (0);
-      default: save_usage (stderr); exit (2);
+      default: cli_usage_error ("save");
       }
   if (optind >= argc)
     {

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "cli/cli.h"
 #include "cli/store.h"
 #include "common/error.h"
 #include "common/banned.h"
@@ -16,7 +17,7 @@ bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   struct store *s = NULL;
   int ret;
 
-  if (cli_store_open (g, &s, err) < 0)
+  if (cli_check_name (argv[first + 1], err) < 0 || cli_store_open (g, &s, err) < 0)
     return -1;
   ret = store_resolve (s, argv[first], target, err);
   if (ret == 0)

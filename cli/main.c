@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "common/error.h"
 #include "runtime/rootless.h"
+#include "common/xalloc.h"
 #include "runtime/store.h"
 #include "common/banned.h"
 
@@ -20,6 +21,10 @@ struct subcommand
   int (*fn) (int argc, char **argv, struct cli_global *g, bale_error_t *err);
   const char *summary;
 };
+
+static void usage (FILE *f);
+static int bale_cmd_version (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+static int bale_cmd_help (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 static const struct subcommand subcommands[] = {
   { "build", bale_cmd_build, "build an image from a Dockerfile" },
@@ -40,7 +45,49 @@ static const struct subcommand subcommands[] = {
   { "push", bale_cmd_push, "upload an image of the store to a registry" },
   { "login", bale_cmd_login, "record credentials for a registry" },
   { "logout", bale_cmd_logout, "remove the credentials of a registry" },
+  { "version", bale_cmd_version, "print bale's version" },
+  { "help", bale_cmd_help, "show the help of a command" },
 };
+
+static const struct subcommand *
+find_command (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+    if (strcmp (name, subcommands[i].name) == 0)
+      return &subcommands[i];
+  return NULL;
+}
+
+static int
+bale_cmd_version (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  (void) argv, (void) g;
+  if (argc > 1)
+    return bale_make_error (err, 0, "version: takes no arguments");
+  printf ("bale %s\n", bale_version ());
+  return 0;
+}
+
+/* `bale help CMD` is `bale CMD --help`. */
+static int
+bale_cmd_help (int argc, char **argv, struct cli_global *g, bale_error_t *err)
+{
+  const struct subcommand *c;
+  char *args[] = { NULL, "--help", NULL };
+
+  if (argc < 2)
+    {
+      usage (stdout);
+      return 0;
+    }
+  if (!(c = find_command (argv[1])) || c->fn == bale_cmd_help)
+    return bale_make_error (err, 0, "help: unknown command '%s'", argv[1]);
+  args[0] = argv[1];
+  optind = 0;
+  return c->fn (2, args, g, err);
+}
 
 static void
 usage (FILE *f)
@@ -51,6 +98,13 @@ usage (FILE *f)
   for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
     fprintf (f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
   fputs ("\nRun 'bale COMMAND --help' for a command's options.\n", f);
+}
+
+void
+cli_usage_error (const char *cmd)
+{
+  fprintf (stderr, "see 'bale %s --help'\n", cmd);
+  exit (2);
 }
 
 void
@@ -80,7 +134,7 @@ cli_print_warnings (bale_error_t chain)
 static bool
 needs_userns (const char *name)
 {
-  static const char *const plain[] = { "parse", "plan", "login", "logout" };
+  static const char *const plain[] = { "parse", "plan", "lint", "login", "logout", "version", "help" };
 
   for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
     if (strcmp (name, plain[i]) == 0)
@@ -111,13 +165,45 @@ parse_global (int argc, char **argv, struct cli_global *g)
   return optind;
 }
 
+/* --store DIR (or --store=DIR) given after the subcommand, as docker takes global flags:
+   taken out of argv before the subcommand parses it, up to "--" or, for run (whose
+   arguments after the image are the command's), the first operand. */
+static int
+take_store_option (int argc, char **argv, struct cli_global *g)
+{
+  bool operand_stops = strcmp (argv[0], "run") == 0;
+  int i, j;
+
+  for (i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
+    {
+      if (operand_stops && argv[i][0] != '-')
+        break;
+      if (strcmp (argv[i], "--store") == 0 && i + 1 < argc)
+        {
+          g->store = argv[i + 1];
+          for (j = i; j + 2 <= argc; j++)
+            argv[j] = argv[j + 2];
+          argc -= 2, i--;
+        }
+      else if (strncmp (argv[i], "--store=", 8) == 0)
+        {
+          g->store = argv[i] + 8;
+          for (j = i; j + 1 <= argc; j++)
+            argv[j] = argv[j + 1];
+          argc--, i--;
+        }
+    }
+  return argc;
+}
+
 int
 main (int argc, char **argv)
 {
   struct cli_global g = { 0 };
   bale_error_t err = NULL;
+  const struct subcommand *cmd;
+  char *name;
   int first, ret;
-  size_t i;
 
   g.store = getenv ("BALE_STORE");
   first = parse_global (argc, argv, &g);
@@ -126,22 +212,30 @@ main (int argc, char **argv)
       usage (stderr);
       return 2;
     }
-  for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-    if (strcmp (argv[first], subcommands[i].name) == 0)
-      break;
-  if (i == sizeof subcommands / sizeof subcommands[0])
+  cmd = find_command (argv[first]);
+  if (!cmd)
     {
       fprintf (stderr, "bale: unknown command '%s'\n", argv[first]);
       usage (stderr);
       return 2;
     }
+  argc = first + take_store_option (argc - first, argv + first, &g);
+  {
+    static const char *const readers[] = { "plan", "images", "inspect", "explain", "diff", "save", "parse" };
+    for (size_t k = 0; k < sizeof readers / sizeof readers[0]; k++)
+      g.read_only |= strcmp (argv[first], readers[k]) == 0;
+  }
+  /* getopt names the program in its messages: "bale build: unrecognized option". */
+  name = xasprintf ("bale %s", argv[first]);
+  argv[first] = name;
   optind = 0;
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
      become root of a user namespace (runtime/rootless.h). */
-  if (needs_userns (argv[first]) && rootless_enter (&err) < 0)
+  if (needs_userns (cmd->name) && rootless_enter (&err) < 0)
     ret = -1;
   else
-    ret = subcommands[i].fn (argc - first, argv + first, &g, &err);
+    ret = cmd->fn (argc - first, argv + first, &g, &err);
+  free (name);
   store_close (g.opened);
   if (ret < 0)
     {

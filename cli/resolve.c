@@ -8,6 +8,9 @@
 
 #include "cli/buildevents.h"
 #include "cli/cli.h"
+#include "codegen/oci.h"
+#include "common/cleanup.h"
+#include "cli/namedctx.h"
 #include "cli/store.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -36,12 +39,21 @@ static int
 resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
                   char **digest, bale_error_t *err)
 {
-  struct store *s = cli_store_get (ctx, err);
+  struct store *s;
   const char *at = strchr (ref, '@');
   char target[DIGEST_STRLEN + 1];
   struct store_image img = { 0 };
 
-  if (!s)
+  if (((struct cli_global *) ctx)->read_only && !((struct cli_global *) ctx)->opened)
+    {
+      /* bale plan without a store: the image is not available, the plan says so. */
+      bale_error_t e = NULL;
+      s = cli_store_get (ctx, &e);
+      bale_error_release (&e);
+      if (!s)
+        return 1;
+    }
+  else if (!(s = cli_store_get (ctx, err)))
     return -1;
   if (at)
     {
@@ -78,8 +90,11 @@ resolve_in_store (void *ctx, const char *ref, const struct bale_platform *platfo
                   char **digest, bale_error_t *err)
 {
   struct cli_global *g = ctx;
+  const char *named = g->named ? namedctx_lookup (g->named, ref) : NULL;
   int r;
 
+  if (named)
+    ref = named;
   if (!g->events || !g->log_vertex)
     return resolve_in_store_quietly (ctx, ref, platform, config, digest, err);
   buildevents_resolve_start (g->log_vertex, g->events, ref);
@@ -107,5 +122,34 @@ cli_image_config (struct cli_global *g, const char *name, json_t **config,
   *config = json_incref (img.config_json);
   memcpy (digest, img.config, DIGEST_STRLEN + 1);
   store_image_release (&img);
+  return 0;
+}
+
+int
+cli_check_name (const char *name, bale_error_t *err)
+{
+  const char *slash = strrchr (name, '/'), *colon = strrchr (name, ':'), *p;
+  const char *end = colon && (!slash || colon > slash) ? colon : name + strlen (name);
+
+  /* Docker: "invalid reference format: repository name (X) must be lowercase"; the tag
+     after the last ':' may have capitals. */
+  for (p = name; p < end && *p != '@'; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      {
+        /* Only when capitals are what is wrong: other faults get the usual message. */
+        cleanup_free char *low = xstrdup (name);
+        struct oci_ref r = { 0 };
+        bale_error_t e = NULL;
+        for (char *q = low; q < low + (end - name); q++)
+          if (*q >= 'A' && *q <= 'Z')
+            *q = (char) (*q - 'A' + 'a');
+        if (oci_ref_parse (low, &r, &e) < 0)
+          {
+            bale_error_release (&e);
+            return 0;
+          }
+        oci_ref_release (&r);
+        return bale_make_error (err, 0, "invalid tag '%s': repository name must be lowercase", name);
+      }
   return 0;
 }

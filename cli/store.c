@@ -2,6 +2,9 @@
 /* Helpers shared by the store subcommands: opening the store, names as Docker prints them. */
 #include <config.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +23,13 @@ cli_store_open (const struct cli_global *g, struct store **out, bale_error_t *er
 {
   cleanup_free char *path = g->store ? xstrdup (g->store) : store_default_path (err);
 
+  struct stat st;
+
   if (path == NULL)
     return -1;
+  /* Commands that only read never create a store where there is none. */
+  if (g->read_only && stat (path, &st) < 0 && errno == ENOENT)
+    return bale_make_error (err, 0, "no store at '%s' (nothing was built, pulled or loaded there yet)", path);
   return store_open (path, out, err);
 }
 

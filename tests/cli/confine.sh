@@ -14,10 +14,11 @@ mkdir -p "$ctx"
 cp "$SYSCALLS" "$ctx/syscalls"
 
 df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
-# build [ARGS]: bale build $ctx; the steps' output (without the '#N ' prefixes) in $T_TMP/out.
+# build [ARGS]: bale build $ctx; the steps' output (without the '#N SECONDS ' prefixes of the
+# plain progress) in $T_TMP/out.
 build () {
-  "$BALE" build --no-cache "$@" "$ctx" > /dev/null 2> "$T_TMP/log" || { cat "$T_TMP/log"; return 1; }
-  sed -n 's/^#[0-9]* [0-9][0-9]*\.[0-9][0-9]* //p' "$T_TMP/log" > "$T_TMP/out"
+  "$BALE" build --progress=plain --no-cache "$@" "$ctx" > /dev/null 2> "$T_TMP/log" || { cat "$T_TMP/log"; return 1; }
+  sed -n 's/^#[0-9]* [0-9][0-9.]* //p' "$T_TMP/log" > "$T_TMP/out"
 }
 # has LINE: the steps printed exactly this line.
 has () { grep -qxF -- "$1" "$T_TMP/out" || { echo "missing [$1] in:"; cat "$T_TMP/out"; return 1; }; }

@@ -13,20 +13,12 @@ for tool in docker-registry skopeo python3 jq; do
 done
 busybox_store || { echo "Bail out! no busybox base"; exit 1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
   "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
 docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
 PIDS=$!
-python3 - "$port" << 'EOF' || { echo "Bail out! the registry did not start"; exit 1; }
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
+wait_port "$port" || { echo "Bail out! the registry did not start"; exit 1; }
 
 printf '%s\n' 'FROM busybox' 'RUN echo pushed > /p' > "$ctx/Dockerfile"
 ref=127.0.0.1:$port/cli/pushed:v1
@@ -51,7 +43,8 @@ push_progress () {
     > "$T_TMP/out" 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   grep -q "^#[0-9]* pushing $ref\$" "$T_TMP/err" && grep -q "^#[0-9]* pushing $ref-2\$" "$T_TMP/err" &&
     grep -q "^#[0-9]* pushing manifest for $ref@sha256:[0-9a-f]\{64\} done\$" "$T_TMP/err" &&
-    [ "$(cat "$T_TMP/out")" = "$(skopeo inspect --tls-verify=false "docker://$ref-2" | jq -r .Digest)" ] ||
+    # Without -q, stdout keeps the image ID; the pushed image is the same config.
+    [ "sha256:$(skopeo inspect --tls-verify=false --raw --config "docker://$ref-2" | sha256sum | cut -c1-64)" = "$(cat "$T_TMP/out")" ] ||
     { cat "$T_TMP/err"; return 1; }
 }
 check "pushes are vertices of the plain progress; type=registry pushes too" push_progress
