@@ -162,6 +162,10 @@ dirwalk_remove (int dirfd, const char *name, const char *path, bale_error_t *err
         return bale_make_error (err, errno, "cannot remove '%s'", path);
       return 0;
     }
+  /* A tree a RUN step left read-only (chmod 0500, 0) is still ours to remove: give the owner
+     rwx first, which root's removal does not need but any other user's does. */
+  if ((st.st_mode & S_IRWXU) != S_IRWXU)
+    fchmodat (dirfd, name, (st.st_mode & 07777) | S_IRWXU, 0);
   fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open directory '%s'", path);

@@ -5,9 +5,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/dirwalk.h"
 #include "runtime/layer.h"
 #include "runtime/rootless.h"
 #include "runtime/store.h"
@@ -1204,6 +1208,82 @@ sweep (int dirfd, const char *what, bool (*keep) (const char *name, void *ctx), 
   return 0;
 }
 
+/* Unmount whatever is still mounted at or below path in our mount namespace, deepest first
+   (a build that died can leave none in its own namespace, but a view mounted by hand or by a
+   tool can be there). */
+static void
+unmount_below (const char *path)
+{
+  cleanup_file FILE *f = fopen ("/proc/self/mountinfo", "re");
+  size_t len = strlen (path), n = 0, i;
+  char **v = NULL, *line = NULL;
+  size_t cap = 0;
+
+  while (f && getline (&line, &cap, f) > 0)
+    {
+      char mp[PATH_MAX], *w = mp;
+      const char *r;
+      /* The fifth field, with \040-style escapes. */
+      if (sscanf (line, "%*s %*s %*s %*s %4095s", mp) != 1)
+        continue;
+      for (r = mp; *r; r++)
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] && r[3])
+          {
+            *w++ = (char) (((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+            r += 3;
+          }
+        else
+          *w++ = *r;
+      *w = '\0';
+      if (strncmp (mp, path, len) == 0 && (mp[len] == '/' || mp[len] == '\0'))
+        {
+          v = xrealloc (v, (n + 1) * sizeof *v);
+          v[n++] = xstrdup (mp);
+        }
+    }
+  free (line);
+  /* Later lines are mounted on top of earlier ones: undo them in reverse. */
+  for (i = n; i-- > 0;)
+    {
+      umount2 (v[i], MNT_DETACH);
+      free (v[i]);
+    }
+  free (v);
+}
+
+/*
+ * Empty tmp/ of what dead processes left: files, and the directories of a killed COPY or RUN
+ * (tmp/view.*, tmp/run.*, with the upper directory of the step, mode 0 overlay work
+ * directories, read-only trees). Their mounts are undone first, and a failure is skipped,
+ * not returned: a leftover must never make prune fail (the next one tries again).
+ */
+static void
+sweep_tmp (struct store *s, const char *tmp, int64_t *freed)
+{
+  struct dirwalk_list list = { NULL, 0, 0 };
+  bale_error_t e = NULL;
+
+  if (dirwalk_list_read (s->tmp_fd, tmp, &list, &e) < 0)
+    {
+      bale_error_release (&e);
+      return;
+    }
+  for (size_t i = 0; i < list.n; i++)
+    {
+      cleanup_free char *path = xasprintf ("%s/%s", tmp, list.v[i].name);
+      if (S_ISDIR (list.v[i].st.st_mode))
+        {
+          unmount_below (path);
+          *freed += dirwalk_size (s->tmp_fd, list.v[i].name);
+        }
+      else
+        *freed += list.v[i].st.st_size;
+      if (dirwalk_remove (s->tmp_fd, list.v[i].name, path, &e) < 0)
+        bale_error_release (&e);
+    }
+  dirwalk_list_release (&list);
+}
+
 struct gc_ctx
 {
   const struct marks *m;
@@ -1234,12 +1314,6 @@ keep_snapshot (const char *diff_id, void *p)
   const struct gc_ctx *c = p;
 
   return json_object_get (c->m->diff_ids, diff_id) != NULL || keep_digest (c, diff_id);
-}
-
-static bool
-keep_nothing (const char *name, void *ctx)
-{
-  return false;
 }
 
 /* The digest in a small file of dirfd (a compressed/ entry), into out; false if it has none. */
@@ -1312,9 +1386,8 @@ collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_er
     return -1;
   if (sweep (s->blobs_fd, blobs, keep_blob, &c, freed, err) < 0)
     return -1;
-  /* Nobody holds gc.lock: every file in tmp/ belongs to a process that died. */
-  if (sweep (s->tmp_fd, tmp, keep_nothing, NULL, freed, err) < 0)
-    return -1;
+  /* Nobody holds gc.lock: everything in tmp/ belongs to a process that died. */
+  sweep_tmp (s, tmp, freed);
   if (fsync (s->blobs_fd) < 0)
     return bale_make_error (err, errno, "cannot sync '%s'", blobs);
   return snapshot_gc (s->snapshots_fd, keep_snapshot, &c, freed, err);
