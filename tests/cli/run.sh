@@ -183,15 +183,18 @@ no_fd_leak () {
 check "RUN: no descriptor of bale reaches the step" no_fd_leak
 
 interrupt_cleans_up () {
-  df 'FROM busybox' 'RUN sleep 300'
+  # A duration no other process on the machine sleeps for: this test's own step, and no other
+  # test run's (several suites may run at once on a developer's machine).
+  naps="sleep 1$$"
+  df 'FROM busybox' "RUN $naps"
   "$BALE" build -q "$ctx" > /dev/null 2>&1 &
   pid=$!
-  for i in $(seq 50); do pgrep -fx "sleep 300" > /dev/null && break; sleep 0.1; done
-  pgrep -fx "sleep 300" > /dev/null || { kill $pid; echo "the step never started"; return 1; }
+  for i in $(seq 50); do pgrep -fx "$naps" > /dev/null && break; sleep 0.1; done
+  pgrep -fx "$naps" > /dev/null || { kill $pid; echo "the step never started"; return 1; }
   kill -TERM $pid
   wait $pid && return 1
   sleep 0.3
-  ! pgrep -fx "sleep 300" > /dev/null && ! grep -q "$BALE_STORE" /proc/self/mountinfo &&
+  ! pgrep -fx "$naps" > /dev/null && ! grep -q "$BALE_STORE" /proc/self/mountinfo &&
     [ -z "$(ls "$BALE_STORE/tmp")" ]
 }
 check "SIGTERM during RUN kills the step, leaves no process, mount or temporary directory" interrupt_cleans_up
