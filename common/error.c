@@ -162,3 +162,13 @@ bale_error_format (const struct bale_error_s *e)
     format_caret (&sb, e);
   return strbuf_detach (&sb, NULL);
 }
+
+char *
+error_go_text (int errnum)
+{
+  char *s = xstrdup (strerror (errnum));
+
+  if (s[0] >= 'A' && s[0] <= 'Z')
+    s[0] = (char) (s[0] - 'A' + 'a');
+  return s;
+}

@@ -28,6 +28,10 @@ void bale_error_join (bale_error_t *to, bale_error_t *from);
 /* How many errors the chain holds. */
 int bale_error_count (bale_error_t err);
 
+/* An errno as Go's syscall.Errno prints it (glibc's text, lower-cased: "no such file or
+   directory"), for messages that must read as runc's and docker's do. Newly allocated. */
+char *error_go_text (int errnum);
+
 static inline void
 cleanup_error_fn (bale_error_t *err)
 {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/inroot.h"
@@ -136,17 +137,6 @@ build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
   return envp;
 }
 
-/* Go's syscall.Errno text, as runc prints it: glibc's, lower-cased. */
-static char *
-go_strerror (int errnum)
-{
-  char *s = xstrdup (strerror (errnum));
-
-  if (s[0] >= 'A' && s[0] <= 'Z')
-    s[0] = (char) (s[0] - 'A' + 'a');
-  return s;
-}
-
 /* As runc 1.1 starts a process (libcontainer/standard_init_linux.go), in its words: Go 1.19's
    exec.LookPath finds argv[0] with the step's PATH (stat, any execute bit; a name found through
    a PATH entry that is not absolute is refused), then faccessat(X_OK, AT_EACCESS). Those
@@ -163,7 +153,7 @@ exec_command (int sync, const char *const *argv, char **envp)
   if (strchr (argv[0], '/'))
     {
       if (stat (argv[0], &st) < 0)
-        rt_sbx_die (sync, errno, "exec: \"%s\": stat %s: %s", argv[0], argv[0], go_strerror (errno));
+        rt_sbx_die (sync, errno, "exec: \"%s\": stat %s: %s", argv[0], argv[0], error_go_text (errno));
       if (S_ISDIR (st.st_mode) || !(st.st_mode & 0111))
         rt_sbx_die (sync, EACCES, "exec: \"%s\": permission denied", argv[0]);
       file = xstrdup (argv[0]);
@@ -192,9 +182,9 @@ exec_command (int sync, const char *const *argv, char **envp)
   if (!file)
     rt_sbx_die (sync, ENOENT, "exec: \"%s\": executable file not found in $PATH", argv[0]);
   if (faccessat (AT_FDCWD, file, X_OK, AT_EACCESS) < 0)
-    rt_sbx_die (sync, errno, "exec %s: %s", file, go_strerror (errno));
+    rt_sbx_die (sync, errno, "exec %s: %s", file, error_go_text (errno));
   execve (file, (char *const *) argv, envp);
-  dprintf (2, "exec %s: %s\n", file, go_strerror (errno));
+  dprintf (2, "exec %s: %s\n", file, error_go_text (errno));
   _exit (1);
 }
 

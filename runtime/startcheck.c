@@ -61,17 +61,6 @@ image_open (const struct ctx *c, const char *path, int flags)
   return inroot_open (c->rootfd, abs ? abs : path, flags, 0);
 }
 
-/* Go's syscall.Errno text: glibc's, lower-cased ("no such file or directory"). */
-static char *
-go_strerror (int errnum)
-{
-  char *s = xstrdup (strerror (errnum));
-
-  if (s[0] >= 'A' && s[0] <= 'Z')
-    s[0] = (char) (s[0] - 'A' + 'a');
-  return s;
-}
-
 static void add_check (struct ctx *c, const char *name, bool ok, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 static void
@@ -277,7 +266,7 @@ find_executable (const struct ctx *c, const char *file, struct stat *st)
 {
   if (user_stat (c, file, st) < 0)
     {
-      cleanup_free char *e = go_strerror (errno);
+      cleanup_free char *e = error_go_text (errno);
       return xasprintf ("stat %s: %s", file, e);
     }
   if (!S_ISDIR (st->st_mode) && (st->st_mode & 0111))
@@ -367,7 +356,7 @@ check_workdir (struct ctx *c)
     add_check (c, "workdir", true, "%s does not exist in the image: docker creates it (owned by root)", w);
   else
     {
-      cleanup_free char *e = go_strerror (errno);
+      cleanup_free char *e = error_go_text (errno);
       add_check (c, "workdir", false, "%s cannot be created: a part of it is not a directory", w);
       fail (c, "create", "lstat %s: %s", w, e);
       return -1;
@@ -598,7 +587,7 @@ check_program (struct ctx *c, const char *what, const char *name, const char *fi
 {
   if (user_stat (c, file, st) < 0)
     {
-      cleanup_free char *e = go_strerror (errno);
+      cleanup_free char *e = error_go_text (errno);
       add_check (c, what, false, "%s: %s", file, e);
       fail (c, "exec", "exec %s: %s", name, e);
       return -1;
