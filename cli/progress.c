@@ -20,7 +20,8 @@ struct cli_progress
   int fd;
   struct bale_progress sink;
   struct trace trace;
-  struct trace_vertex *active; /* plain: the vertex whose lines come last */
+  size_t active;               /* plain: 1 + the index in trace.v of the vertex whose lines
+                                  come last, 0 for none (an index: trace.v moves as it grows) */
   bool printed;                /* plain: something was printed (blank lines between blocks) */
   struct strbuf out;           /* plain: a batch of lines, written per event */
   pid_t tty_pid;               /* tty: the renderer process */
@@ -73,15 +74,17 @@ log_time (struct strbuf *sb, double s)
 static void
 activate (struct cli_progress *p, struct trace_vertex *v)
 {
-  if (p->active == v)
+  struct trace_vertex *last = p->active ? &p->trace.v[p->active - 1] : NULL;
+
+  if (last == v)
     return;
-  if (p->active && !p->active->completed)
-    strbuf_addf (&p->out, "#%d ...\n", p->active->num);
+  if (last && !last->completed)
+    strbuf_addf (&p->out, "#%d ...\n", last->num);
   if (!v->num)
     v->num = ++p->trace.next_num;
   strbuf_addf (&p->out, "%s#%d %s\n", p->printed ? "\n" : "", v->num, v->name);
   p->printed = true;
-  p->active = v;
+  p->active = (size_t) (v - p->trace.v) + 1;
 }
 
 static void
