@@ -161,7 +161,7 @@ set_runtime (json_t *out, const json_t *config, const struct explain_opts *o)
     kv_set_entry (&l, o->env[i]);
   json_object_set_new (out, "user", json_string (user ? user : ""));
   json_object_set_new (out, "workdir", json_string (wd && *wd ? wd : "/"));
-  json_object_set_new (out, "path", json_string (kv_get (&l, "PATH") ? kv_get (&l, "PATH") : OCI_DEFAULT_PATH_ENV + 5));
+  json_object_set_new (out, "path", json_string (kv_get (&l, "PATH") ? kv_get (&l, "PATH") : &OCI_DEFAULT_PATH_ENV[5]));
   kv_release (&l);
 }
 
