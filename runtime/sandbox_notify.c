@@ -81,7 +81,8 @@ struct fd_msg
   union
   {
     char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
+    size_t align; /* a cmsghdr's alignment (its first field is a size_t); the struct itself
+                     ends in a flexible array, which clang refuses inside a union */
   } u;
   struct msghdr msg;
 };
