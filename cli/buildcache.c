@@ -12,8 +12,8 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/cache.h"
-#include "runtime/cache_registry.h"
+#include "runtime/build/cache.h"
+#include "runtime/build/cache_registry.h"
 #include "common/banned.h"
 
 static int

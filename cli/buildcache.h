@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "bale.h"
-#include "runtime/registry.h"
-#include "runtime/store.h"
+#include "runtime/registry/registry.h"
+#include "runtime/store/store.h"
 
 enum cache_type
 {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli/buildevents.h"
-#include "codegen/oci.h"
+#include "common/oci/oci.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "common/banned.h"

@@ -4,7 +4,7 @@
 #ifndef BALE_CLI_BUILDEVENTS_H
 #define BALE_CLI_BUILDEVENTS_H
 
-#include "runtime/progress.h"
+#include "runtime/build/progress.h"
 
 /* "[internal] load build definition from NAME" with "transferring dockerfile: SIZE". */
 void buildevents_definition (const struct bale_progress *p, const char *dockerfile);

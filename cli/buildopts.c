@@ -10,7 +10,7 @@
 #include "cli/buildopts.h"
 #include "cli/cli.h"
 #include "common/error.h"
-#include "runtime/ignore.h"
+#include "common/ignore.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"

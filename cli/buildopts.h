@@ -8,7 +8,7 @@
 
 #include "bale.h"
 #include "codegen/plan.h"
-#include "runtime/sandbox.h"
+#include "runtime/sandbox/sandbox.h"
 
 struct buildopts
 {

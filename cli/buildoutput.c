@@ -12,15 +12,15 @@
 #include <jansson.h>
 
 #include "cli/buildoutput.h"
-#include "codegen/canonjson.h"
+#include "common/oci/canonjson.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/dirwalk.h"
-#include "runtime/executor.h"
-#include "runtime/layer.h"
-#include "runtime/store.h"
+#include "common/dirwalk.h"
+#include "runtime/build/executor.h"
+#include "runtime/layer/layer.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 /* The fields of a CSV record (encoding/csv as buildx uses it: a field may be quoted, "" is

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "bale.h"
-#include "runtime/executor.h"
+#include "runtime/build/executor.h"
 
 struct build_secrets
 {

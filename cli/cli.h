@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "bale.h"
-#include "codegen/digest.h"
+#include "common/oci/digest.h"
 #include "codegen/plan.h"
 
 struct store;

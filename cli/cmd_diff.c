@@ -14,8 +14,8 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/fsmeta.h"
-#include "runtime/imgdiff.h"
+#include "runtime/layer/fsmeta.h"
+#include "runtime/layer/imgdiff.h"
 #include "common/banned.h"
 
 /* diff(1) and cmp(1) exit 1 for "different", so trouble needs a status of its own. */

@@ -14,8 +14,8 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/layout_read.h"
-#include "runtime/store.h"
+#include "runtime/store/layout_read.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 static void

@@ -12,7 +12,7 @@
 #include "cli/store.h"
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "runtime/cache.h"
+#include "runtime/build/cache.h"
 #include "common/banned.h"
 
 static const char usage[] = "usage: bale prune [--keep-storage SIZE]\n"

@@ -9,7 +9,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/cache.h"
+#include "runtime/build/cache.h"
 #include "common/banned.h"
 
 /* Remove what (a name, or an ID); target receives the image it named. */

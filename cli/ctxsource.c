@@ -21,9 +21,9 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/xalloc.h"
-#include "runtime/dirwalk.h"
-#include "runtime/http.h"
-#include "runtime/layer.h"
+#include "common/dirwalk.h"
+#include "runtime/registry/http.h"
+#include "runtime/layer/layer.h"
 #include "common/banned.h"
 
 /* buildx's isArchive: bzip2, gzip, xz magic (zstd too, as docker's legacy builder), or a

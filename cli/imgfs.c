@@ -12,10 +12,10 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/dirwalk.h"
-#include "runtime/imgroot.h"
-#include "runtime/layer.h"
-#include "runtime/store.h"
+#include "common/dirwalk.h"
+#include "runtime/sandbox/imgroot.h"
+#include "runtime/layer/layer.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 void

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "bale.h"
-#include "runtime/startcheck.h"
+#include "runtime/sandbox/startcheck.h"
 
 struct store;
 
@@ -30,7 +30,7 @@ int imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lo
 void imgfs_lowers_free (char **lowers, size_t n);
 
 /* startcheck_run of in on the image's flattened filesystem, mounted read-only in a child
-   process (runtime/imgroot.h) below the store's tmp directory. Needs root. The caller holds a
+   process (runtime/sandbox/imgroot.h) below the store's tmp directory. Needs root. The caller holds a
    store transaction. */
 int imgfs_startcheck (struct store *s, const struct imgfs_layers *layers, const struct startcheck_in *in,
                       json_t **out, bale_error_t *err);

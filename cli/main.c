@@ -10,9 +10,9 @@
 
 #include "cli/cli.h"
 #include "common/error.h"
-#include "runtime/rootless.h"
+#include "runtime/fs/rootless.h"
 #include "common/xalloc.h"
-#include "runtime/store.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 struct subcommand
@@ -230,7 +230,7 @@ main (int argc, char **argv)
   argv[first] = name;
   optind = 0;
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
-     become root of a user namespace (runtime/rootless.h). */
+     become root of a user namespace (runtime/fs/rootless.h). */
   if (needs_userns (cmd->name) && rootless_enter (&err) < 0)
     ret = -1;
   else

@@ -18,15 +18,15 @@
 #include <jansson.h>
 
 #include "cli/namedctx.h"
-#include "codegen/canonjson.h"
-#include "codegen/oci.h"
+#include "common/oci/canonjson.h"
+#include "common/oci/oci.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/layer.h"
-#include "runtime/store.h"
+#include "runtime/layer/layer.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 /* A name in the one form every lookup compares: docker.io/library/x:latest. */

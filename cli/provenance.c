@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "codegen/canonjson.h"
-#include "codegen/digest.h"
+#include "common/oci/canonjson.h"
+#include "common/oci/digest.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/xalloc.h"
-#include "runtime/layout.h"
+#include "runtime/store/layout.h"
 #include "common/banned.h"
 
 /* The provenance directory: an fd, -1 with an error, or -2 when it does not exist and

@@ -6,7 +6,7 @@
 #include <getopt.h>
 #include <stddef.h>
 
-#include "runtime/registry.h"
+#include "runtime/registry/registry.h"
 
 struct cli_registry
 {

@@ -8,14 +8,14 @@
 
 #include "cli/buildevents.h"
 #include "cli/cli.h"
-#include "codegen/oci.h"
+#include "common/oci/oci.h"
 #include "common/cleanup.h"
 #include "cli/namedctx.h"
 #include "cli/store.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/registry.h"
-#include "runtime/store.h"
+#include "runtime/registry/registry.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 char *

@@ -12,7 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/store.h"
-#include "codegen/oci.h"
+#include "common/oci/oci.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "runtime/store.h"
+#include "runtime/store/store.h"
 
 /* Open the store of --store, else store_default_path(). */
 int cli_store_open (const struct cli_global *g, struct store **out, bale_error_t *err);

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "codegen/explain.h"
-#include "codegen/kv.h"
-#include "codegen/oci.h"
+#include "common/kv.h"
+#include "common/oci/oci.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"

@@ -30,7 +30,7 @@ struct explain_opts
    bale did not build). See docs/explain.md. */
 json_t *explain_image (const json_t *config, const json_t *provenance, const struct explain_opts *o);
 
-/* Add what the start checks found (runtime/startcheck.h: checks, outcome, stage, error,
+/* Add what the start checks found (runtime/sandbox/startcheck.h: checks, outcome, stage, error,
    exit_status, resolved, script) to explanation, and the advice that follows from them.
    cmd_check is the check of the image's own CMD when run arguments replaced it, else NULL.
    Both are borrowed. */

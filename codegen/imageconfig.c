@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "codegen/oci.h"
+#include "common/oci/oci.h"
 #include "codegen/plan.h"
 #include "common/error.h"
 #include "common/banned.h"

@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include "codegen/plan.h"
-#include "codegen/kv.h"
+#include "common/kv.h"
 #include "lexer/words.h"
 #include "codegen/dispatch.h"
-#include "runtime/ignore.h"
-#include "runtime/registry.h"
+#include "common/ignore.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"

@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "codegen/dispatch.h"
-#include "codegen/oci.h"
+#include "common/oci/oci.h"
 #include "codegen/plan.h"
 #include "lexer/words.h"
 #include "parser/ast.h"

@@ -15,8 +15,9 @@
 #include <jansson.h>
 
 #include "bale.h"
-#include "codegen/kv.h"
-#include "codegen/platform.h"
+#include "common/kv.h"
+#include "lexer/words.h"
+#include "common/oci/platform.h"
 #include "linter/lint.h"
 
 enum plan_step_kind

@@ -11,18 +11,7 @@
 #include <stddef.h>
 
 #include "bale.h"
-
-/* An environment: "KEY=VALUE" strings. The last entry of a key wins; a key that is absent is
-   unset, "KEY=" is set and empty. Keys compare case-sensitively (Unix rules). */
-struct words_env
-{
-  const char *const *kv;
-  size_t n;
-  /* When set, words_env_get asks it instead of scanning kv (a list with an index of its keys,
-     codegen/kv.c): the value of the key's entry, or NULL. */
-  const char *(*lookup) (const void *ctx, const char *key, size_t key_len);
-  const void *ctx;
-};
+#include "common/kv.h" /* struct words_env */
 
 struct words_lex
 {

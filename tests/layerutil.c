@@ -19,7 +19,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "codegen/digest.h"
+#include "common/oci/digest.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/xalloc.h"

@@ -16,11 +16,11 @@
 #include <cmocka.h>
 
 #include "bale.h"
-#include "codegen/canonjson.h"
-#include "codegen/oci.h"
+#include "common/oci/canonjson.h"
+#include "common/oci/oci.h"
 #include "codegen/plan.h"
 #include "common/error.h"
-#include "runtime/ignore.h"
+#include "common/ignore.h"
 #include "common/xalloc.h"
 #include "tests/run_data.h"
 #include "tests/testutil.h"

@@ -14,10 +14,10 @@
 
 #include <jansson.h>
 
-#include "codegen/platmatch.h"
+#include "common/oci/platmatch.h"
 #include "common/xalloc.h"
-#include "runtime/cache_registry.h"
-#include "runtime/registry.h"
+#include "runtime/build/cache_registry.h"
+#include "runtime/registry/registry.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "runtime/http.h"
+#include "runtime/registry/http.h"
 #include "common/banned.h"
 
 int

@@ -12,7 +12,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
-#include "runtime/layer.h"
+#include "runtime/layer/layer.h"
 #include "common/banned.h"
 
 static int

@@ -349,7 +349,7 @@ compare existing-dest "into existing directories (their metadata stays), over fi
 # destination that does not exist yet. BuildKit creates that directory first (fsutil
 # copy.prepareTargetDir: MkdirAll(dest, 0755, chown)) and the copy leaves its metadata alone, so
 # it is 0755 and owned by root or the --chown user. bale gives it the source directory's mode
-# and owner (runtime/copy.c copy_source, "with the source's metadata when the copy creates
+# and owner (runtime/build/copy.c copy_source, "with the source's metadata when the copy creates
 # it") and applies --chmod to it: here 0700, 1000:50 and 0600 where BuildKit has 0755, 0:0, 0755.
 # (The --chmod part is for the lead to decide: semantics.md D5 says a newer fsutil applies the
 # mode to the directories it creates; the fsutil copy.go versions read for this test do not.)

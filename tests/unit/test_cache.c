@@ -18,9 +18,9 @@
 
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/cache.h"
-#include "runtime/cache_registry.h"
-#include "runtime/store.h"
+#include "runtime/build/cache.h"
+#include "runtime/build/cache_registry.h"
+#include "runtime/store/store.h"
 #include "tests/testutil.h"
 
 struct fixture

@@ -17,7 +17,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/copy_resolve.h"
+#include "runtime/build/copy_resolve.h"
 #include "tests/testutil.h"
 
 static char root[] = "/tmp/bale-copyres.XXXXXX";

@@ -16,8 +16,8 @@
 
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/ctxhash.h"
-#include "runtime/ignore.h"
+#include "runtime/build/ctxhash.h"
+#include "common/ignore.h"
 #include "tests/testutil.h"
 
 static char top[64];

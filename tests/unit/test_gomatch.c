@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "runtime/gomatch.h"
+#include "common/gomatch.h"
 #include "tests/testutil.h"
 
 struct row

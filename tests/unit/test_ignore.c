@@ -18,8 +18,8 @@
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/context.h"
-#include "runtime/ignore.h"
+#include "runtime/build/context.h"
+#include "common/ignore.h"
 #include "common/banned.h"
 
 /* The rows of tests/data/dockerignore.tsv: a truncated or mangled table must fail. */

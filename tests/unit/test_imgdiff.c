@@ -15,8 +15,8 @@
 #include <archive_entry.h>
 
 #include "common/error.h"
-#include "runtime/fsmeta.h"
-#include "runtime/imgdiff.h"
+#include "runtime/layer/fsmeta.h"
+#include "runtime/layer/imgdiff.h"
 #include "tests/layerutil.h"
 #include "tests/testutil.h"
 #include "common/banned.h"

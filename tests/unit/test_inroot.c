@@ -21,7 +21,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/inroot.h"
+#include "runtime/fs/inroot.h"
 #include "tests/testutil.h"
 
 static char top[] = "/tmp/bale-inroot.XXXXXX";

@@ -19,13 +19,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "codegen/digest.h"
+#include "common/oci/digest.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/dirwalk.h"
-#include "runtime/layer.h"
+#include "common/dirwalk.h"
+#include "runtime/layer/layer.h"
 #include "tests/layerutil.h"
 #include "tests/testutil.h"
 #include "common/banned.h"

@@ -28,12 +28,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "codegen/digest.h"
+#include "common/oci/digest.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/layer.h"
+#include "runtime/layer/layer.h"
 #include "tests/layerutil.h"
 #include "tests/testutil.h"
 #include "common/banned.h"

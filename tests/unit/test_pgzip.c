@@ -17,7 +17,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/pgzip.h"
+#include "runtime/layer/pgzip.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
 

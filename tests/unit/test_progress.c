@@ -15,7 +15,7 @@
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/progress.h"
+#include "runtime/build/progress.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
 

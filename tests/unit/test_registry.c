@@ -17,8 +17,8 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/http.h"
-#include "runtime/registry.h"
+#include "runtime/registry/http.h"
+#include "runtime/registry/registry.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
 

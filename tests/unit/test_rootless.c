@@ -11,8 +11,8 @@
 #include <sys/sysmacros.h>
 #include <cmocka.h>
 
-#include "runtime/owners.h"
-#include "runtime/rootless.h"
+#include "runtime/fs/owners.h"
+#include "runtime/fs/rootless.h"
 
 static void
 subids_by_name_and_uid (void **state)

@@ -31,8 +31,8 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/layer.h"
-#include "runtime/sandbox.h"
+#include "runtime/layer/layer.h"
+#include "runtime/sandbox/sandbox.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
 

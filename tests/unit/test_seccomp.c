@@ -22,8 +22,8 @@
 #include <cmocka.h>
 
 #include "common/error.h"
-#include "runtime/sandbox.h"
-#include "runtime/seccomp.h"
+#include "runtime/sandbox/sandbox.h"
+#include "runtime/sandbox/seccomp.h"
 
 /* In a child that loaded prog: the errno of syscall nr (0 when it succeeded). */
 static int

@@ -23,7 +23,7 @@
 
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/sshproxy.h"
+#include "runtime/sandbox/sshproxy.h"
 #include "tests/testutil.h"
 
 /* A unix socket listening at path (listen), or connected to it. */

@@ -16,7 +16,7 @@
 
 #include "common/error.h"
 #include "common/xalloc.h"
-#include "runtime/startcheck.h"
+#include "runtime/sandbox/startcheck.h"
 #include "tests/testutil.h"
 
 static char root[] = "/tmp/bale-startcheck.XXXXXX";

@@ -23,15 +23,15 @@
 #include <archive_entry.h>
 #include <jansson.h>
 
-#include "codegen/canonjson.h"
-#include "codegen/digest.h"
-#include "codegen/oci.h"
-#include "codegen/platmatch.h"
+#include "common/oci/canonjson.h"
+#include "common/oci/digest.h"
+#include "common/oci/oci.h"
+#include "common/oci/platmatch.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/store.h"
+#include "runtime/store/store.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
 

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Build cache entries in the store: one file per key (see cache.h for the layout). */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/build/cache.h"
+#include "common/dirwalk.h"
+#include "runtime/store/layout.h"
+#include "runtime/store/store.h"
+#include "common/banned.h"
+
+static char *
+keys_dir (struct store *s)
+{
+  return xasprintf ("%s/buildcache/keys", store_path (s));
+}
+
+static char *
+entry_path (struct store *s, const char *key)
+{
+  const char *hex = digest_hex (key);
+
+  return hex ? xasprintf ("%s/buildcache/keys/%s", store_path (s), hex) : NULL;
+}
+
+/* Parse the entry file at dirfd/name. */
+static int
+read_entry (int dirfd, const char *name, struct cache_entry *out)
+{
+  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct strbuf sb = STRBUF_INIT;
+  bale_error_t e = NULL;
+  json_t *j = NULL;
+  const char *digest, *diff_id, *mt;
+  int ret = -1;
+
+  if (fd < 0 || bale_read_fd (fd, name, &sb, &e) < 0)
+    goto out;
+  j = json_loadb (sb.buf, sb.len, 0, NULL);
+  digest = json_string_value (json_object_get (j, "digest"));
+  diff_id = json_string_value (json_object_get (j, "diff_id"));
+  mt = json_string_value (json_object_get (j, "media_type"));
+  if (!digest || !diff_id || !mt || !digest_is_valid (digest) || !digest_is_valid (diff_id)
+      || strlen (mt) >= sizeof out->media_type || !json_is_integer (json_object_get (j, "size")))
+    goto out;
+  memset (out, 0, sizeof *out);
+  memcpy (out->digest, digest, DIGEST_STRLEN + 1);
+  memcpy (out->diff_id, diff_id, DIGEST_STRLEN + 1);
+  memcpy (out->media_type, mt, strlen (mt) + 1);
+  out->size = json_integer_value (json_object_get (j, "size"));
+  ret = 0;
+out:
+  json_decref (j);
+  bale_error_release (&e);
+  strbuf_release (&sb);
+  return ret;
+}
+
+int
+cache_lookup (struct store *s, const char *key, struct cache_entry *out)
+{
+  cleanup_free char *path = entry_path (s, key);
+
+  if (!path || read_entry (AT_FDCWD, path, out) < 0 || !store_blob_exists (s, out->digest))
+    return 0;
+  /* The mtime is the last use: prune --keep-storage drops the oldest first. */
+  utimensat (AT_FDCWD, path, NULL, 0);
+  return 1;
+}
+
+static int
+mkdirs (struct store *s, bale_error_t *err)
+{
+  cleanup_free char *top = xasprintf ("%s/buildcache", store_path (s));
+  cleanup_free char *keys = keys_dir (s);
+
+  if ((mkdir (top, 0700) < 0 && errno != EEXIST) || (mkdir (keys, 0700) < 0 && errno != EEXIST))
+    return bale_make_error (err, errno, "cannot create %s", keys);
+  return 0;
+}
+
+int
+cache_record (struct store *s, const char *key, const struct cache_entry *e, bale_error_t *err)
+{
+  cleanup_free char *path = entry_path (s, key);
+  cleanup_free char *tmp = xasprintf ("%s/tmp/cache.XXXXXX", store_path (s));
+  cleanup_free char *text = NULL;
+  cleanup_close int fd = -1;
+  json_t *j;
+
+  if (!path)
+    return bale_make_error (err, 0, "invalid cache key '%s'", key);
+  if (mkdirs (s, err) < 0)
+    return -1;
+  j = json_pack ("{s:s, s:s, s:I, s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
+                 (json_int_t) e->size, "media_type", e->media_type);
+  text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (j);
+  fd = mkstemp (tmp);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create %s", tmp);
+  if (bale_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, 0600) < 0
+      || rename (tmp, path) < 0)
+    {
+      int saved = errno;
+      unlink (tmp);
+      return bale_make_error (err, saved, "cannot write the cache entry %s", path);
+    }
+  return 0;
+}
+
+/* ---- listing, keeping, pruning ---------------------------------------------------------- */
+
+struct listed
+{
+  char *name;
+  struct cache_entry e;
+  struct timespec used;
+};
+
+struct cache_blobs
+{
+  char **digests; /* sorted */
+  size_t n;
+};
+
+/* Every valid entry (damaged ones are removed: they could never be used). */
+static int
+list_entries (struct store *s, struct listed **out, size_t *n, bale_error_t *err)
+{
+  cleanup_free char *dir = keys_dir (s);
+  DIR *d = opendir (dir);
+  struct dirent *de;
+  struct listed *v = NULL;
+  size_t alloc = 0;
+
+  *n = 0;
+  if (!d)
+    {
+      *out = NULL;
+      return errno == ENOENT ? 0 : bale_make_error (err, errno, "cannot open %s", dir);
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      struct listed l = { 0 };
+      struct stat st;
+      if (de->d_name[0] == '.')
+        continue;
+      if (read_entry (dirfd (d), de->d_name, &l.e) < 0
+          || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          unlinkat (dirfd (d), de->d_name, 0);
+          continue;
+        }
+      l.name = xstrdup (de->d_name);
+      l.used = st.st_mtim;
+      XGROW (v, alloc, *n + 1);
+      v[(*n)++] = l;
+    }
+  closedir (d);
+  *out = v;
+  return 0;
+}
+
+static void
+listed_free (struct listed *v, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    free (v[i].name);
+  free (v);
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static int
+cmp_keyed (const void *a, const void *b)
+{
+  return strcmp (((const struct cache_keyed *) a)->key, ((const struct cache_keyed *) b)->key);
+}
+
+int
+cache_blobs_load (struct store *s, struct cache_blobs **out, bale_error_t *err)
+{
+  struct listed *v;
+  struct cache_blobs *b;
+  size_t n, i;
+
+  if (list_entries (s, &v, &n, err) < 0)
+    return -1;
+  b = xzalloc (sizeof *b);
+  b->digests = xcalloc (n + 1, sizeof *b->digests);
+  for (i = 0; i < n; i++)
+    b->digests[i] = xstrdup (v[i].e.digest);
+  b->n = n;
+  qsort (b->digests, n, sizeof *b->digests, cmp_str);
+  listed_free (v, n);
+  *out = b;
+  return 0;
+}
+
+bool
+cache_keep (const char *digest, void *ctx)
+{
+  const struct cache_blobs *b = ctx;
+
+  return b && bsearch (&digest, b->digests, b->n, sizeof *b->digests, cmp_str) != NULL;
+}
+
+void
+cache_blobs_free (struct cache_blobs *b)
+{
+  size_t i;
+
+  if (!b)
+    return;
+  for (i = 0; i < b->n; i++)
+    free (b->digests[i]);
+  free (b->digests);
+  free (b);
+}
+
+/* Most recently used first. */
+static int
+cmp_used (const void *a, const void *b)
+{
+  const struct listed *x = a, *y = b;
+
+  if (x->used.tv_sec != y->used.tv_sec)
+    return x->used.tv_sec > y->used.tv_sec ? -1 : 1;
+  if (x->used.tv_nsec != y->used.tv_nsec)
+    return x->used.tv_nsec > y->used.tv_nsec ? -1 : 1;
+  return strcmp (x->name, y->name);
+}
+
+int
+cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t *err)
+{
+  cleanup_free char *dir = keys_dir (s);
+  struct listed *v;
+  size_t n, i, count = 0;
+  int64_t kept = 0;
+  bool full = keep_bytes < 0;
+  int ret = 0;
+
+  if (list_entries (s, &v, &n, err) < 0)
+    return -1;
+  if (n > 1)
+    qsort (v, n, sizeof *v, cmp_used);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *path = NULL;
+      /* Strictly by last use: once one does not fit, every older one goes too. */
+      if (!full && kept + v[i].e.size <= keep_bytes)
+        {
+          kept += v[i].e.size;
+          continue;
+        }
+      full = true;
+      path = xasprintf ("%s/%s", dir, v[i].name);
+      if (unlink (path) < 0 && errno != ENOENT)
+        {
+          ret = bale_make_error (err, errno, "cannot remove %s", path);
+          break;
+        }
+      count++;
+    }
+  listed_free (v, n);
+  if (dropped)
+    *dropped = count;
+  return ret;
+}
+
+/* ---- sharing the cache between machines (--cache-to / --cache-from type=local) ---------- */
+
+/* Copy the blob digest of the store to dir/blobs/sha256/<hex>, unless it is there. */
+static int
+export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *err)
+{
+  const char *hex = digest_hex (digest);
+  cleanup_free char *tmp = xasprintf ("%s.tmp", hex);
+  cleanup_close int in = -1, out = -1;
+  struct stat st;
+
+  if (fstatat (blobs_fd, hex, &st, 0) == 0 && S_ISREG (st.st_mode))
+    return 0;
+  in = store_blob_open (s, digest, err);
+  if (in < 0)
+    return -1;
+  out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0)
+    return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
+  if (bale_copy_fd (in, out) < 0)
+    return bale_make_error (err, errno, "cannot copy blob %s", digest);
+  if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
+    return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);
+  return 0;
+}
+
+static int
+make_cache_dir (const char *dir, bale_error_t *err)
+{
+  cleanup_free char *a = xasprintf ("%s/keys", dir), *b = xasprintf ("%s/blobs", dir);
+  cleanup_free char *c = xasprintf ("%s/blobs/sha256", dir);
+  const char *v[] = { dir, a, b, c };
+  size_t i;
+
+  for (i = 0; i < 4; i++)
+    if (mkdir (v[i], 0755) < 0 && errno != EEXIST)
+      return bale_make_error (err, errno, "cannot create %s", v[i]);
+  return 0;
+}
+
+int
+cache_select (struct store *s, const struct timespec *since, const char *const *layers,
+              size_t n_layers, struct cache_keyed **out, size_t *n_out, bale_error_t *err)
+{
+  struct listed *v;
+  struct cache_keyed *k;
+  size_t n, i, j;
+
+  *out = NULL;
+  *n_out = 0;
+  if (list_entries (s, &v, &n, err) < 0)
+    return -1;
+  k = xcalloc (n + 1, sizeof *k);
+  for (i = 0; i < n; i++)
+    {
+      bool wanted = layers == NULL;
+      if (since && (v[i].used.tv_sec < since->tv_sec
+                    || (v[i].used.tv_sec == since->tv_sec && v[i].used.tv_nsec < since->tv_nsec)))
+        continue;
+      for (j = 0; !wanted && j < n_layers; j++)
+        wanted = strcmp (layers[j], v[i].e.digest) == 0;
+      if (!wanted || !store_blob_exists (s, v[i].e.digest))
+        continue;
+      snprintf (k[*n_out].key, sizeof k[*n_out].key, "sha256:%s", v[i].name);
+      k[*n_out].e = v[i].e;
+      (*n_out)++;
+    }
+  listed_free (v, n);
+  /* By key: an exported list does not depend on the order of a directory. */
+  qsort (k, *n_out, sizeof *k, cmp_keyed);
+  *out = k;
+  return 0;
+}
+
+int
+cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries, size_t n,
+                    bale_error_t *err)
+{
+  cleanup_free char *blobs = NULL, *dkeys = NULL;
+  cleanup_close int blobs_fd = -1, dkeys_fd = -1;
+  size_t i;
+
+  if (make_cache_dir (dir, err) < 0)
+    return -1;
+  blobs = xasprintf ("%s/blobs/sha256", dir);
+  dkeys = xasprintf ("%s/keys", dir);
+  blobs_fd = open (blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (blobs_fd < 0 || dkeys_fd < 0)
+    return bale_make_error (err, errno, "cannot open the cache directory %s", dir);
+  for (i = 0; i < n; i++)
+    {
+      const struct cache_entry *e = &entries[i].e;
+      json_t *j;
+      char *text;
+      int ret;
+
+      if (export_blob (s, blobs_fd, e->digest, err) < 0)
+        return -1;
+      j = json_pack ("{s:s,s:s,s:I,s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
+                     (json_int_t) e->size, "media_type", e->media_type);
+      text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
+      ret = layout_write_atomic (dkeys_fd, digest_hex (entries[i].key), text, strlen (text), err);
+      free (text);
+      json_decref (j);
+      if (ret < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err)
+{
+  cleanup_free char *dkeys = xasprintf ("%s/keys", dir), *blobs = xasprintf ("%s/blobs/sha256", dir);
+  cleanup_close int dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int blobs_fd = open (blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+  int ret = 0;
+
+  *imported = 0;
+  if (dkeys_fd < 0 || blobs_fd < 0)
+    return bale_make_error (err, errno, "--cache-from: %s is not a bale cache directory", dir);
+  d = fdopendir (dup (dkeys_fd));
+  if (!d)
+    return bale_make_error (err, errno, "cannot read %s", dkeys);
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    {
+      struct cache_entry e, have;
+      cleanup_free char *key = NULL;
+      if (de->d_name[0] == '.' || read_entry (dkeys_fd, de->d_name, &e) < 0)
+        continue;
+      key = xasprintf ("sha256:%s", de->d_name);
+      if (!digest_is_valid (key) || cache_lookup (s, key, &have) == 1)
+        continue;
+      if (!store_blob_exists (s, e.digest))
+        {
+          cleanup_close int fd = openat (blobs_fd, digest_hex (e.digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          /* Every byte is checked against the entry's digest before the store takes it. */
+          if (fd < 0 || store_blob_put_fd (s, fd, digest_hex (e.digest), e.digest, NULL, err) < 0)
+            {
+              if (fd < 0)
+                continue; /* an entry without its blob is no entry */
+              ret = -1;
+              break;
+            }
+        }
+      if (cache_record (s, key, &e, err) < 0)
+        ret = -1;
+      else
+        (*imported)++;
+    }
+  closedir (d);
+  return ret;
+}
+
+/* ---- RUN --mount=type=cache directories ---------------------------------------------------- */
+
+static int
+remove_mounts (struct store *s, void *ctx, bale_error_t *err)
+{
+  int64_t *freed = ctx;
+  cleanup_free char *dir = xasprintf ("%s/cache", store_path (s));
+  cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct dirwalk_list list = { NULL, 0, 0 };
+  size_t i;
+  int ret;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : bale_make_error (err, errno, "cannot open %s", dir);
+  ret = dirwalk_list_read (fd, dir, &list, err);
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    {
+      cleanup_free char *path = xasprintf ("%s/%s", dir, list.v[i].name);
+      *freed += dirwalk_size (fd, list.v[i].name);
+      ret = dirwalk_remove (fd, list.v[i].name, path, err);
+    }
+  dirwalk_list_release (&list);
+  return ret < 0 ? -1 : 0;
+}
+
+int
+cache_mounts_prune (struct store *s, int64_t *freed, bale_error_t *err)
+{
+  *freed = 0;
+  /* A build holds the store's shared lock while its steps use these directories. */
+  return store_exclusive (s, remove_mounts, freed, err);
+}

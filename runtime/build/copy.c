@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * COPY and ADD into a layer (docs/semantics.md D1-D7). The copy is planned first: every
+ * entry it produces is collected with its destination path, then sorted the way a layer is
+ * written (depth first, children in byte order) and de-duplicated (a later source wins,
+ * directories merge). Only then are files opened and streamed into the writer, so each
+ * source file is read once, and never written to disk in between.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "codegen/dispatch.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/build/copy.h"
+#include "common/dirwalk.h"
+#include "runtime/fs/inroot.h"
+#include "common/banned.h"
+
+enum centry_kind
+{
+  CE_DIR,
+  CE_FILE,
+  CE_SYMLINK,
+  CE_SPECIAL,
+  CE_MEM, /* a heredoc: bytes in memory */
+};
+
+struct centry
+{
+  char *path; /* in the image, relative: "app/bin/x" */
+  enum centry_kind kind;
+  struct stat st;
+  int root_fd;      /* the file is src_rel under root_fd (CE_FILE, CE_DIR with xattrs) */
+  char *src_rel;
+  char *target;     /* CE_SYMLINK */
+  const char *data; /* CE_MEM */
+  size_t len;
+  bool top;         /* a source named by the instruction: its symlink was followed */
+  size_t seq;       /* order of discovery: the later one wins */
+};
+
+struct copier
+{
+  const struct copy_spec *spec;
+  struct centry *v;
+  size_t n, alloc;
+  size_t seq;
+  int staging_fd; /* ADD: where archives are unpacked */
+  char *staging;
+  int n_staged;
+  int *fds; /* directories entries are read from, open until the layer is written */
+  size_t n_fds, alloc_fds;
+};
+
+static void
+keep_fd (struct copier *c, int fd)
+{
+  XGROW (c->fds, c->alloc_fds, c->n_fds + 1);
+  c->fds[c->n_fds++] = fd;
+}
+
+/* ---- entries --------------------------------------------------------------------------- */
+
+static struct centry *
+add (struct copier *c, const char *path, enum centry_kind kind, const struct stat *st)
+{
+  struct centry *e;
+
+  XGROW (c->v, c->alloc, c->n + 1);
+  e = &c->v[c->n++];
+  memset (e, 0, sizeof *e);
+  e->path = xstrdup (path);
+  e->kind = kind;
+  if (st)
+    e->st = *st;
+  e->root_fd = -1;
+  e->seq = c->seq++;
+  return e;
+}
+
+/* Metadata of what the copy writes: owners and mode rules of D3-D5. */
+static void
+apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
+{
+  if (s->chown_set)
+    {
+      st->st_uid = s->uid;
+      st->st_gid = s->gid;
+    }
+  else if (!(from_source && s->keep_owner))
+    st->st_uid = st->st_gid = 0;
+  if (s->chmod_set && !S_ISLNK (st->st_mode))
+    st->st_mode = (st->st_mode & S_IFMT) | s->mode;
+}
+
+/* A directory the copy creates for its destination (the destination of a directory's
+   contents, or a missing parent): fsutil's MkdirAll(0755, chown), so --chown applies and
+   --chmod does not; the mode is for what is copied (docker's BuildKit gives `COPY --chmod=600
+   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). */
+static void
+created_dir_stat (const struct copy_spec *s, struct stat *st)
+{
+  memset (st, 0, sizeof *st);
+  st->st_mode = S_IFDIR | 0755;
+  st->st_mtim.tv_sec = s->now;
+  st->st_nlink = 1;
+  if (s->chown_set)
+    {
+      st->st_uid = s->uid;
+      st->st_gid = s->gid;
+    }
+}
+
+static char *
+join (const char *a, const char *b)
+{
+  if (!*a)
+    return xstrdup (b);
+  if (!*b)
+    return xstrdup (a);
+  return xasprintf ("%s/%s", a, b);
+}
+
+/* ---- the destination --------------------------------------------------------------------- */
+
+/* lstat of rel in the destination view; false when it does not exist (or there is none). */
+static bool
+dest_stat (const struct copy_spec *s, const char *rel, struct stat *st, bool follow)
+{
+  int fd;
+  bool ok;
+
+  if (s->dest_fd < 0)
+    return false;
+  if (!*rel)
+    return fstat (s->dest_fd, st) == 0;
+  fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), NULL);
+  if (fd < 0)
+    return false;
+  ok = fstat (fd, st) == 0;
+  close (fd);
+  return ok;
+}
+
+/*
+ * The destination path with symlinks of the destination filesystem resolved, as the copy
+ * into a mounted root would follow them (COPY x /bin/ on a merged-/usr image writes
+ * usr/bin/x). The longest existing prefix is resolved through the kernel; the rest is kept.
+ */
+static char *
+dest_resolve (const struct copy_spec *s, const char *rel)
+{
+  cleanup_free char *prefix = xstrdup (rel);
+  char *cut;
+
+  if (s->dest_fd < 0 || !*rel)
+    return xstrdup (rel);
+  for (;;)
+    {
+      int fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, prefix, O_PATH, NULL);
+      if (fd >= 0)
+        {
+          char link[64], real[PATH_MAX + 1], root[PATH_MAX + 1];
+          ssize_t n, rn;
+          snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+          n = readlink (link, real, PATH_MAX);
+          close (fd);
+          snprintf (link, sizeof link, "/proc/self/fd/%d", s->dest_fd);
+          rn = readlink (link, root, PATH_MAX);
+          if (n > 0 && rn > 0)
+            {
+              size_t rlen = (size_t) rn;
+              real[n] = '\0';
+              root[rn] = '\0';
+              if (strcmp (root, "/") == 0)
+                rlen = 0;
+              if (strncmp (real, root, rlen) == 0 && (real[rlen] == '/' || real[rlen] == '\0'))
+                {
+                  const char *inside = real + rlen;
+                  while (*inside == '/')
+                    inside++;
+                  return join (inside, rel + strlen (prefix) + (rel[strlen (prefix)] == '/'));
+                }
+            }
+          return xstrdup (rel);
+        }
+      cut = strrchr (prefix, '/');
+      if (!cut)
+        return xstrdup (rel);
+      *cut = '\0';
+    }
+}
+
+/* The directories above path (and path itself when self), outermost first: as they are in
+   the destination when they exist there, created otherwise. */
+static void
+add_parents (struct copier *c, const char *path, bool self)
+{
+  cleanup_free char *p = xstrdup (path);
+  size_t len = strlen (p), i;
+
+  for (i = 1; i <= len; i++)
+    {
+      struct stat st;
+      if (p[i] != '/' && p[i] != '\0')
+        continue;
+      if (p[i] == '\0' && !self)
+        break;
+      p[i] = '\0';
+      if (dest_stat (c->spec, p, &st, false) && S_ISDIR (st.st_mode))
+        add (c, p, CE_DIR, &st)->seq = 0; /* an existing directory never overrides a copied one */
+      else
+        {
+          created_dir_stat (c->spec, &st);
+          add (c, p, CE_DIR, &st)->seq = 0;
+        }
+      if (i < len)
+        p[i] = '/';
+    }
+}
+
+/* ---- sources ----------------------------------------------------------------------------- */
+
+struct walk_ctx
+{
+  struct copier *c;
+  int root_fd;        /* the directory being copied, as an fd for dirwalk */
+  const char *src_rel; /* that directory relative to the source root */
+  const char *dest;    /* where its contents go */
+};
+
+static int
+walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
+{
+  struct walk_ctx *w = ctx;
+  const struct copy_spec *s = w->c->spec;
+  cleanup_free char *ctx_rel = join (w->src_rel, e->relpath);
+  cleanup_free char *dst = join (w->dest, e->relpath);
+  struct stat st = *e->st;
+  struct centry *ce;
+
+  (void) err;
+  if (s->src_kind == COPY_ROOT_CONTEXT)
+    switch (copy_walk_check (s->ignore, ctx_rel, st.st_mode))
+      {
+      case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+      case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+      case COPY_WALK_KEEP: break;
+      }
+  apply_meta (s, &st, true);
+  if (S_ISDIR (st.st_mode))
+    ce = add (w->c, dst, CE_DIR, &st);
+  else if (S_ISREG (st.st_mode))
+    ce = add (w->c, dst, CE_FILE, &st);
+  else if (S_ISLNK (st.st_mode))
+    {
+      char target[PATH_MAX + 1];
+      ssize_t n = readlinkat (e->dirfd, e->name, target, PATH_MAX);
+      if (n < 0)
+        return bale_make_error (err, errno, "cannot read symlink \"%s\"", ctx_rel);
+      target[n] = '\0';
+      ce = add (w->c, dst, CE_SYMLINK, &st);
+      ce->target = xstrdup (target);
+      return DIRWALK_CONTINUE;
+    }
+  else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || S_ISFIFO (st.st_mode))
+    ce = add (w->c, dst, CE_SPECIAL, &st);
+  else
+    return DIRWALK_CONTINUE; /* sockets are not copied */
+  ce->root_fd = w->root_fd;
+  ce->src_rel = xstrdup (e->relpath);
+  return DIRWALK_CONTINUE;
+}
+
+/* The parents of entries of an excluded directory that exceptions re-included. */
+static void
+add_missing_parents (struct copier *c, size_t from, int root_fd, const char *dest)
+{
+  size_t i, end = c->n;
+
+  for (i = from; i < end; i++)
+    {
+      cleanup_free char *p = xstrdup (c->v[i].path);
+      char *slash;
+      while ((slash = strrchr (p, '/')) != NULL)
+        {
+          size_t k;
+          bool found = false;
+          *slash = '\0';
+          if (strlen (p) < strlen (dest) || (strlen (p) == strlen (dest) && !*dest))
+            break;
+          for (k = from; k < c->n && !found; k++)
+            found = c->v[k].kind == CE_DIR && strcmp (c->v[k].path, p) == 0;
+          if (found)
+            continue;
+          {
+            struct stat st;
+            const char *rel = p + strlen (dest) + (*dest ? 1 : 0);
+            if (*rel && fstatat (root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode))
+              {
+                struct centry *ce;
+                apply_meta (c->spec, &st, true);
+                ce = add (c, p, CE_DIR, &st);
+                ce->root_fd = root_fd;
+                ce->src_rel = xstrdup (rel);
+              }
+          }
+        }
+    }
+}
+
+/* A directory's contents into dest (CopyDirContentsOnly). */
+static int
+copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, bale_error_t *err)
+{
+  struct walk_ctx w = { c, dir_fd, src_rel, dest };
+  size_t from = c->n;
+
+  if (dirwalk (dir_fd, walk_entry, NULL, &w, err) < 0)
+    return bale_error_wrap (err, "copying \"%s\"", *src_rel ? src_rel : ".");
+  if (c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
+    add_missing_parents (c, from, dir_fd, dest);
+  return 0;
+}
+
+/* ---- ADD archives ------------------------------------------------------------------------ */
+
+/* Whether fd starts like a tar archive, compressed or not, as BuildKit sniffs by content. */
+static bool
+is_archive (int fd)
+{
+  unsigned char b[512];
+  ssize_t n = pread (fd, b, sizeof b, 0);
+
+  if (n < 6)
+    return false;
+  if (b[0] == 0x1f && b[1] == 0x8b && b[2] == 0x08)
+    return true; /* gzip */
+  if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
+    return true; /* bzip2 */
+  if (memcmp (b, "\xfd" "7zXZ\0", 6) == 0)
+    return true; /* xz */
+  if (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+    return true; /* zstd */
+  return n == 512 && memcmp (b + 257, "ustar", 5) == 0;
+}
+
+static int
+ensure_staging (struct copier *c, bale_error_t *err)
+{
+  if (c->staging_fd >= 0)
+    return 0;
+  c->staging = xasprintf ("%s/bale-add.XXXXXX", c->spec->tmpdir ? c->spec->tmpdir : "/tmp");
+  if (!mkdtemp (c->staging))
+    return bale_make_error (err, errno, "cannot create a directory in %s", c->spec->tmpdir);
+  c->staging_fd = open (c->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (c->staging_fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", c->staging);
+  return 0;
+}
+
+/* Unpack the archive at fd into a fresh staging directory and copy its contents to dest. */
+static int
+add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_error_t *err)
+{
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_ARCHIVE, .max_tar_bytes = 0 };
+  cleanup_free char *name = NULL;
+  int sub;
+
+  if (ensure_staging (c, err) < 0)
+    return -1;
+  name = xasprintf ("%d", c->n_staged++);
+  if (mkdirat (c->staging_fd, name, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create a staging directory");
+  sub = openat (c->staging_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (sub < 0)
+    return bale_make_error (err, errno, "cannot open a staging directory");
+  keep_fd (c, sub);
+  if (lseek (fd, 0, SEEK_SET) < 0 || layer_extract (fd, sub, &opts, NULL, err) < 0)
+    return bale_error_wrap (err, "ADD \"%s\": cannot unpack", src);
+  {
+    struct copy_spec keep = *c->spec;
+    const struct copy_spec *saved = c->spec;
+    int r;
+    keep.keep_owner = true; /* archive entries keep their owners unless --chown */
+    keep.ignore = NULL;
+    c->spec = &keep;
+    r = copy_dir (c, sub, "", dest, err);
+    c->spec = saved;
+    return r;
+  }
+}
+
+/* ---- one source -------------------------------------------------------------------------- */
+
+static int
+copy_source (struct copier *c, const struct copy_source *src, const char *word, const char *dest,
+             bool dest_is_dir, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  cleanup_free char *target = copy_target (dest, dest_is_dir, src);
+  const char *rel = target + 1; /* absolute → relative */
+
+  if (S_ISDIR (src->st.st_mode))
+    {
+      int fd = copy_open (s->src_fd, s->src_kind, src->rel, O_RDONLY | O_DIRECTORY, err);
+      cleanup_free char *real = NULL;
+      struct stat st = src->st;
+      if (fd < 0)
+        return -1;
+      keep_fd (c, fd);
+      real = dest_resolve (s, rel);
+      add_parents (c, real, false);
+      if (*real)
+        {
+          struct stat have;
+          /* The destination directory itself: as it exists, or made the way fsutil's
+             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
+             --chmod): never with the source directory's metadata, since only the contents
+             are copied. */
+          if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
+            add (c, real, CE_DIR, &have)->seq = 0;
+          else
+            {
+              created_dir_stat (s, &st);
+              add (c, real, CE_DIR, &st);
+            }
+        }
+      return copy_dir (c, fd, src->rel, real, err);
+    }
+  {
+    cleanup_close int fd = copy_open (s->src_fd, s->src_kind, src->rel, O_RDONLY, err);
+    cleanup_free char *real = NULL;
+    struct stat st = src->st;
+    struct centry *ce;
+    if (fd < 0)
+      return -1;
+    if (s->unpack && S_ISREG (st.st_mode) && is_archive (fd))
+      {
+        cleanup_free char *clean = dispatch_clean_path (dest);
+        cleanup_free char *into = dest_resolve (s, clean + 1);
+        add_parents (c, into, true);
+        return add_archive (c, fd, word, into, err);
+      }
+    real = dest_resolve (s, rel);
+    if (!*real)
+      return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the root directory", word);
+    add_parents (c, real, false);
+    {
+      struct stat have;
+      if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
+        return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the directory %s", word, target);
+    }
+    apply_meta (s, &st, true);
+    if (S_ISREG (st.st_mode))
+      ce = add (c, real, CE_FILE, &st);
+    else
+      ce = add (c, real, CE_SPECIAL, &st);
+    ce->root_fd = s->src_fd;
+    ce->src_rel = xstrdup (src->rel);
+    ce->top = true;
+    return 0;
+  }
+}
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+static int
+open_beneath (int root_fd, const char *rel, int flags)
+{
+  return inroot_open (root_fd, rel, flags | O_NOFOLLOW, INROOT_BENEATH | INROOT_NO_SYMLINKS);
+}
+
+/* Depth-first order with children by byte: compare as if '/' sorted before every byte. */
+static int
+path_cmp (const char *a, const char *b)
+{
+  for (; *a && *a == *b; a++, b++)
+    ;
+  if (*a == *b)
+    return 0;
+  if (*a == '/')
+    return *b ? -1 : 1;
+  if (*b == '/')
+    return *a ? 1 : -1;
+  return (unsigned char) *a - (unsigned char) *b;
+}
+
+static int
+entry_cmp (const void *x, const void *y)
+{
+  const struct centry *a = x, *b = y;
+  int r = path_cmp (a->path, b->path);
+
+  if (r)
+    return r;
+  return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int
+write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, bale_error_t *err)
+{
+  switch (e->kind)
+    {
+    case CE_DIR:
+      {
+        int fd = -1, r;
+        if (e->root_fd >= 0 && e->src_rel)
+          fd = *e->src_rel ? open_beneath (e->root_fd, e->src_rel, O_RDONLY | O_DIRECTORY)
+                           : fcntl (e->root_fd, F_DUPFD_CLOEXEC, 0);
+        r = layer_writer_add_dir (w, e->path, &e->st, fd, err);
+        if (fd >= 0)
+          close (fd);
+        return r;
+      }
+    case CE_FILE:
+      {
+        /* A named source follows its symlink as it was resolved; a file found by the walk is
+           opened without following any symlink, so a tree changed under the build cannot
+           lead the copy elsewhere. */
+        cleanup_close int fd = e->top ? copy_open (e->root_fd, c->spec->src_kind, e->src_rel, O_RDONLY, err)
+                                      : open_beneath (e->root_fd, e->src_rel, O_RDONLY);
+        struct stat now;
+        if (fd < 0)
+          return e->top ? -1 : bale_make_error (err, errno, "cannot open \"%s\"", e->src_rel);
+        /* The file may have changed since it was listed: copy what is there now. */
+        if (fstat (fd, &now) == 0 && now.st_size != e->st.st_size)
+          {
+            struct stat st = e->st;
+            st.st_size = now.st_size;
+            return layer_writer_add_file (w, e->path, &st, fd, NULL, err);
+          }
+        return layer_writer_add_file (w, e->path, &e->st, fd, NULL, err);
+      }
+    case CE_SYMLINK:
+      return layer_writer_add_symlink (w, e->path, &e->st, e->target, err);
+    case CE_SPECIAL:
+      return layer_writer_add_special (w, e->path, &e->st, err);
+    case CE_MEM:
+      {
+        cleanup_close int fd = memfd_create ("heredoc", MFD_CLOEXEC);
+        if (fd < 0 || bale_write_all (fd, e->data, e->len) < 0 || lseek (fd, 0, SEEK_SET) < 0)
+          return bale_make_error (err, errno, "cannot stage heredoc %s", e->path);
+        return layer_writer_add_file (w, e->path, &e->st, fd, NULL, err);
+      }
+    }
+  (void) c;
+  return 0;
+}
+
+static const struct copy_heredoc *
+find_heredoc (const struct copy_spec *s, const char *word)
+{
+  size_t i;
+
+  if (strncmp (word, "<<", 2) != 0)
+    return NULL;
+  for (i = 0; i < s->n_heredocs; i++)
+    if (strcmp (s->heredocs[i].name, word + 2) == 0)
+      return &s->heredocs[i];
+  return NULL;
+}
+
+int
+copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *err)
+{
+  struct copier c = { .spec = s, .staging_fd = -1 };
+  bool dest_is_dir;
+  struct stat st;
+  size_t i, j;
+  int ret = -1;
+
+  /* D2: an existing directory (symlinks followed) takes file sources inside it. */
+  dest_is_dir = dest_stat (s, s->dest + 1, &st, true) && S_ISDIR (st.st_mode);
+  for (i = 0; i < s->n_sources; i++)
+    {
+      const struct copy_heredoc *h = find_heredoc (s, s->sources[i]);
+      if (h)
+        {
+          struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
+          cleanup_free char *target = NULL, *real = NULL;
+          struct centry *e;
+          src.st.st_mode = S_IFREG | 0644;
+          src.st.st_size = (off_t) h->len;
+          src.st.st_mtim.tv_sec = s->now;
+          src.st.st_nlink = 1;
+          target = copy_target (s->dest, dest_is_dir, &src);
+          real = dest_resolve (s, target + 1);
+          add_parents (&c, real, false);
+          apply_meta (s, &src.st, false);
+          e = add (&c, real, CE_MEM, &src.st);
+          e->data = h->data;
+          e->len = h->len;
+          continue;
+        }
+      {
+        struct copy_sources found = { 0 };
+        if (copy_resolve (s->src_fd, s->src_kind, s->sources[i], s->ignore, &found, err) < 0)
+          goto out;
+        for (j = 0; j < found.n; j++)
+          if (copy_source (&c, &found.v[j], s->sources[i], s->dest, dest_is_dir, err) < 0)
+            {
+              copy_sources_release (&found);
+              goto out;
+            }
+        copy_sources_release (&found);
+      }
+    }
+
+  /* Sort, then keep the last of each path; a directory met again only merges. */
+  qsort (c.v, c.n, sizeof *c.v, entry_cmp);
+  for (i = 0; i < c.n; i = j)
+    {
+      const struct centry *last;
+      for (j = i + 1; j < c.n && strcmp (c.v[j].path, c.v[i].path) == 0; j++)
+        ;
+      last = &c.v[j - 1];
+      if (write_entry (&c, w, last, err) < 0)
+        goto out;
+    }
+  ret = 0;
+out:
+  for (i = 0; i < c.n; i++)
+    {
+      free (c.v[i].path);
+      free (c.v[i].src_rel);
+      free (c.v[i].target);
+    }
+  free (c.v);
+  for (i = 0; i < c.n_fds; i++)
+    close (c.fds[i]);
+  free (c.fds);
+  if (c.staging_fd >= 0)
+    {
+      bale_error_t ignore = NULL;
+      close (c.staging_fd);
+      {
+        cleanup_close int parent = open (s->tmpdir ? s->tmpdir : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (parent >= 0)
+          dirwalk_remove (parent, strrchr (c.staging, '/') + 1, c.staging, &ignore);
+      }
+      bale_error_release (&ignore);
+    }
+  free (c.staging);
+  return ret;
+}
+
+/* ---- --chown and --chmod ----------------------------------------------------------------- */
+
+static bool
+all_digits (const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+/* Images never need more; a bigger database is an attack on the builder (CVE-2024-9676). */
+#define DB_MAX (4 << 20)
+
+/* Field 2 (the id) and field 3 (passwd: primary gid) of the line of file whose first field
+   is name. 1 found, 0 not; -1 when the file is no regular file of the image (a FIFO would
+   block the build forever), leads nowhere inside it or is too big (runtime/fs/inroot.h). */
+static int
+lookup (int dest_fd, const char *file, const char *name, long *id, long *gid, bale_error_t *err)
+{
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+  char *line, *save = NULL;
+
+  if (dest_fd < 0)
+    return 0;
+  if (inroot_read_file (dest_fd, file, DB_MAX, &sb, NULL, err) < 0)
+    return -1;
+  for (line = strtok_r (sb.buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *f[4] = { 0 };
+      char *p = line;
+      int k;
+      for (k = 0; k < 4 && p; k++)
+        {
+          f[k] = p;
+          p = strchr (p, ':');
+          if (p)
+            *p++ = '\0';
+        }
+      if (f[0] && f[2] && strcmp (f[0], name) == 0)
+        {
+          *id = strtol (f[2], NULL, 10);
+          if (gid)
+            *gid = f[3] ? strtol (f[3], NULL, 10) : 0;
+          return 1;
+        }
+    }
+  return 0;
+}
+
+int
+copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_error_t *err)
+{
+  cleanup_free char *user = xstrdup (spec);
+  char *group = strchr (user, ':');
+  long u = 0, g = 0;
+  int r;
+
+  if (group)
+    *group++ = '\0';
+  if (all_digits (user))
+    g = u = strtol (user, NULL, 10);
+  else if (strcmp (user, "root") == 0)
+    u = g = 0;
+  else if ((r = lookup (dest_fd, "/etc/passwd", user, &u, &g, err)) != 1)
+    return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
+                 : bale_make_error (err, 0, "--chown=%s: no user \"%s\" in the image's /etc/passwd", spec, user);
+  if (group)
+    {
+      if (!*group)
+        g = 0; /* "user:" means group 0, as BuildKit does */
+      else if (all_digits (group))
+        g = strtol (group, NULL, 10);
+      else if (strcmp (group, "root") == 0)
+        g = 0;
+      else if ((r = lookup (dest_fd, "/etc/group", group, &g, NULL, err)) != 1)
+        return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
+                     : bale_make_error (err, 0, "--chown=%s: no group \"%s\" in the image's /etc/group", spec, group);
+    }
+  if (u < 0 || g < 0 || u > (long) UINT32_MAX - 1 || g > (long) UINT32_MAX - 1)
+    return bale_make_error (err, 0, "--chown=%s: id out of range", spec);
+  *uid = (uid_t) u;
+  *gid = (gid_t) g;
+  return 0;
+}
+
+int
+copy_parse_chmod (const char *spec, mode_t *mode, bale_error_t *err)
+{
+  char *end;
+  unsigned long m;
+
+  errno = 0;
+  m = strtoul (spec, &end, 8);
+  if (!*spec || *end || errno || m > 07777)
+    return bale_make_error (err, 0, "--chmod=%s: bale supports octal modes (0 to 07777) only", spec);
+  *mode = (mode_t) m;
+  return 0;
+}
+
+int
+copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t now,
+                  struct layer_writer *w, bale_error_t *err)
+{
+  struct copy_spec spec = { .dest_fd = dest_fd, .chown_set = true, .uid = uid, .gid = gid, .now = now };
+  struct copier c = { .spec = &spec, .staging_fd = -1 };
+  cleanup_free char *real = dest_resolve (&spec, path + (*path == '/'));
+  size_t i;
+  int ret = 0;
+
+  add_parents (&c, real, true);
+  for (i = 0; i < c.n && ret == 0; i++)
+    ret = write_entry (&c, w, &c.v[i], err);
+  for (i = 0; i < c.n; i++)
+    free (c.v[i].path);
+  free (c.v);
+  return ret;
+}

@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Build-context content digests behind a stat index, like git's index: a file whose size,
+ * mtime, ctime, inode and mode are as recorded keeps its recorded digest and is not read.
+ *
+ * Index file: the magic "BALECTX1", then one record per path: a struct rec (native byte
+ * order: the file never leaves this host) followed by the path with its NUL, padded to 8
+ * bytes. A record is "racy", and its digest not trusted, when the file changed within
+ * RACY_NS of the walk that hashed it: timestamps come from a coarse clock, so a second write
+ * in the same tick would leave the stat unchanged (git's racy-clean problem).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/build/copy_resolve.h"
+#include "runtime/build/ctxhash.h"
+#include "common/dirwalk.h"
+#include "common/banned.h"
+
+#define MAGIC "BALECTX1"
+#define RACY_NS (50 * 1000000LL)
+
+struct rec
+{
+  uint32_t len; /* of the path, NUL included */
+  uint32_t mode;
+  int64_t size, mtime, ctime;
+  uint64_t ino;
+  unsigned char sha[32];
+};
+
+struct entry
+{
+  char *path; /* into the mapped index, or owned when owned */
+  struct rec r;
+  bool racy, owned;
+};
+
+struct ctxhash
+{
+  int root_fd;
+  char *index_path, *tmp_dir;
+  struct entry *v;
+  size_t n, alloc;
+  void *map; /* the index file as loaded */
+  size_t map_len;
+  uint32_t *slots; /* open addressing: entry index + 1, 0 for empty */
+  size_t cap;
+  bool dirty;
+  size_t files_read;
+  /* Files with more than one link met in this description: COPY writes the second and
+     later ones as hard links to the first, so the key must say which are one file. */
+  struct link { dev_t dev; ino_t ino; char *path; } *links;
+  size_t n_links, alloc_links;
+  int64_t start_ns; /* when this process started hashing */
+};
+
+static uint32_t
+hash_path (const char *s)
+{
+  uint32_t h = 2166136261u; /* FNV-1a */
+
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 16777619u;
+  return h;
+}
+
+static void
+slot_insert (struct ctxhash *h, size_t idx)
+{
+  size_t i = hash_path (h->v[idx].path) & (h->cap - 1);
+
+  while (h->slots[i])
+    i = (i + 1) & (h->cap - 1);
+  h->slots[i] = (uint32_t) idx + 1;
+}
+
+static void
+rehash (struct ctxhash *h)
+{
+  size_t i;
+
+  h->cap = h->cap ? h->cap * 2 : 1024;
+  free (h->slots);
+  h->slots = xcalloc (h->cap, sizeof *h->slots);
+  for (i = 0; i < h->n; i++)
+    slot_insert (h, i);
+}
+
+static struct entry *
+find (struct ctxhash *h, const char *path)
+{
+  size_t i;
+
+  if (!h->cap)
+    return NULL;
+  for (i = hash_path (path) & (h->cap - 1); h->slots[i]; i = (i + 1) & (h->cap - 1))
+    if (strcmp (h->v[h->slots[i] - 1].path, path) == 0)
+      return &h->v[h->slots[i] - 1];
+  return NULL;
+}
+
+/* A new entry for path; borrowed paths point into the mapped index. */
+static struct entry *
+append (struct ctxhash *h, const char *path, bool borrowed)
+{
+  XGROW (h->v, h->alloc, h->n + 1);
+  memset (&h->v[h->n], 0, sizeof h->v[h->n]);
+  h->v[h->n].path = borrowed ? (char *) path : xstrdup (path);
+  h->v[h->n].owned = !borrowed;
+  h->n++;
+  if (h->n * 2 > h->cap)
+    rehash (h);
+  else
+    slot_insert (h, h->n - 1);
+  return &h->v[h->n - 1];
+}
+
+/* Map the index (private: the records' paths are used in place) and list its records. */
+static void
+load (struct ctxhash *h)
+{
+  cleanup_close int fd = open (h->index_path, O_RDONLY | O_CLOEXEC);
+  size_t off = sizeof MAGIC - 1, len;
+  struct stat st;
+  char *buf;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || (size_t) st.st_size < off)
+    return;
+  len = (size_t) st.st_size;
+  buf = mmap (NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (buf == MAP_FAILED)
+    return;
+  h->map = buf;
+  h->map_len = len;
+  if (memcmp (buf, MAGIC, off) != 0)
+    return;
+  /* Sized up front: growing by doubling would copy 20,000 entries a dozen times. */
+  h->alloc = len / (sizeof (struct rec) + 8) + 1;
+  h->v = xcalloc (h->alloc, sizeof *h->v);
+  for (h->cap = 1024; h->cap < h->alloc * 2; h->cap *= 2)
+    ;
+  h->slots = xcalloc (h->cap, sizeof *h->slots);
+  while (off + sizeof (struct rec) <= len)
+    {
+      struct rec r;
+      struct entry *en;
+      memcpy (&r, buf + off, sizeof r);
+      off += sizeof r;
+      if (r.len == 0 || r.len > PATH_MAX || off + r.len > len || buf[off + r.len - 1] != '\0')
+        break; /* a damaged index only costs re-reading files */
+      en = append (h, buf + off, true);
+      en->r = r;
+      off += (r.len + 7) & ~7u;
+    }
+}
+
+struct ctxhash *
+ctxhash_open (const char *store_dir, const char *context, bale_error_t *err)
+{
+  struct ctxhash *h;
+  cleanup_free char *real = realpath (context, NULL);
+  char id[DIGEST_STRLEN + 1];
+  struct timespec ts;
+
+  if (!real)
+    {
+      bale_make_error (err, errno, "cannot resolve the build context '%s'", context);
+      return NULL;
+    }
+  if (digest_buffer (real, strlen (real), id, err) < 0)
+    return NULL;
+  h = xzalloc (sizeof *h);
+  h->root_fd = open (real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (h->root_fd < 0)
+    {
+      bale_make_error (err, errno, "cannot open the build context '%s'", context);
+      free (h);
+      return NULL;
+    }
+  h->index_path = xasprintf ("%s/buildcache/context-index/%s", store_dir, digest_hex (id));
+  h->tmp_dir = xasprintf ("%s/tmp", store_dir);
+  clock_gettime (CLOCK_REALTIME, &ts);
+  h->start_ns = (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  load (h);
+  return h;
+}
+
+static int64_t
+ns (const struct timespec *t)
+{
+  return (int64_t) t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static void
+hex32 (const unsigned char sha[32], char out[DIGEST_STRLEN + 1])
+{
+  static const char x[] = "0123456789abcdef";
+  size_t i;
+
+  memcpy (out, "sha256:", 7);
+  for (i = 0; i < 32; i++)
+    {
+      out[7 + 2 * i] = x[sha[i] >> 4];
+      out[8 + 2 * i] = x[sha[i] & 15];
+    }
+  out[DIGEST_STRLEN] = '\0';
+}
+
+static void
+unhex32 (const char *digest, unsigned char sha[32])
+{
+  const char *p = digest_hex (digest);
+  size_t i;
+
+  for (i = 0; i < 32; i++)
+    {
+      unsigned hi = (unsigned) (p[2 * i] <= '9' ? p[2 * i] - '0' : p[2 * i] - 'a' + 10);
+      unsigned lo = (unsigned) (p[2 * i + 1] <= '9' ? p[2 * i + 1] - '0' : p[2 * i + 1] - 'a' + 10);
+      sha[i] = (unsigned char) (hi << 4 | lo);
+    }
+}
+
+/* The digest of the regular file rel (stat st), from the index or by reading it: name under
+   dirfd, or rel under the context root when dirfd is -1 (a source named by COPY, whose
+   symlink is followed as COPY follows it). */
+static int
+file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirfd,
+             const char *name, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  struct entry *en = find (h, rel);
+  int64_t m = ns (&st->st_mtim), c = ns (&st->st_ctim);
+  cleanup_close int fd = -1;
+
+  if (en && !en->racy && en->r.size == st->st_size && en->r.mtime == m && en->r.ctime == c
+      && en->r.ino == st->st_ino && en->r.mode == st->st_mode)
+    {
+      hex32 (en->r.sha, out);
+      return 0;
+    }
+  fd = dirfd >= 0 ? openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                  : copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY, NULL);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open \"%s\" in the build context", rel);
+  if (digest_file (fd, out, NULL, err) < 0)
+    return bale_error_wrap (err, "hashing \"%s\"", rel);
+  h->files_read++;
+  if (!en)
+    en = append (h, rel, false);
+  en->r.size = st->st_size;
+  en->r.mtime = m;
+  en->r.ctime = c;
+  en->r.ino = st->st_ino;
+  en->r.mode = st->st_mode;
+  unhex32 (out, en->r.sha);
+  en->racy = (m > c ? m : c) >= h->start_ns - RACY_NS;
+  h->dirty = true;
+  return 0;
+}
+
+/* For a file with several links: " = FIRST" when another path of this description is the
+   same file (written into out, its length returned), else remember this one. */
+static size_t
+link_of (struct ctxhash *h, const struct stat *st, const char *path, char *out, size_t room)
+{
+  size_t i;
+
+  for (i = 0; i < h->n_links; i++)
+    if (h->links[i].dev == st->st_dev && h->links[i].ino == st->st_ino)
+      {
+        int n = snprintf (out, room, " = %s", h->links[i].path);
+        return n < 0 || (size_t) n >= room ? 0 : (size_t) n;
+      }
+  XGROW (h->links, h->alloc_links, h->n_links + 1);
+  h->links[h->n_links].dev = st->st_dev;
+  h->links[h->n_links].ino = st->st_ino;
+  h->links[h->n_links++].path = xstrdup (path);
+  return 0;
+}
+
+static void
+links_reset (struct ctxhash *h)
+{
+  size_t i;
+
+  for (i = 0; i < h->n_links; i++)
+    free (h->links[i].path);
+  h->n_links = 0;
+}
+
+/* One entry of the description, fed to d as: the st_mode (4 bytes, type and permissions),
+   the path and a NUL, then what the content is (a file's digest, a symlink's target or a
+   device's number) and a NUL. Binary and printf-free: it runs once per context file. */
+static int
+describe (struct ctxhash *h, struct digester *d, const char *path, const char *ctx_rel,
+          const struct stat *st, int dirfd, const char *name, bale_error_t *err)
+{
+  uint32_t mode = st->st_mode;
+  char content[PATH_MAX + 1] = "";
+  size_t len = 0;
+
+  if (S_ISREG (st->st_mode))
+    {
+      if (file_digest (h, ctx_rel, st, dirfd, name, content, err) < 0)
+        return -1;
+      len = DIGEST_STRLEN;
+      if (st->st_nlink > 1)
+        len += link_of (h, st, ctx_rel, content + len, sizeof content - len);
+    }
+  else if (S_ISLNK (st->st_mode))
+    {
+      ssize_t n = readlinkat (dirfd, name, content, PATH_MAX);
+      if (n < 0)
+        return bale_make_error (err, errno, "cannot read symlink \"%s\"", ctx_rel);
+      len = (size_t) n;
+    }
+  else if (S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode))
+    {
+      uint64_t rdev = st->st_rdev;
+      memcpy (content, &rdev, sizeof rdev);
+      len = sizeof rdev;
+    }
+  else if (!S_ISDIR (st->st_mode) && !S_ISFIFO (st->st_mode))
+    return 0; /* sockets are never copied */
+  digester_update (d, &mode, sizeof mode);
+  digester_update (d, path, strlen (path) + 1);
+  content[len] = '\0';
+  digester_update (d, content, len + 1);
+  return 0;
+}
+
+/* A file the prefetch pass hashes: its context path and stat, and the result. */
+struct todo
+{
+  char *rel;
+  struct stat st;
+  char digest[DIGEST_STRLEN + 1];
+  int ret;
+};
+
+struct todo_list
+{
+  struct todo *v;
+  size_t n, alloc, next;
+  int root_fd;
+  pthread_mutex_t lock;
+};
+
+struct walk
+{
+  struct ctxhash *h;
+  struct digester *d;
+  const struct ignore_matcher *ignore; /* NULL: everything */
+  const char *base;                    /* the walked directory, relative to the context */
+  struct todo_list *collect;           /* prefetch pass: list what must be read */
+  bool *spec_ok; /* prefetch pass with d: describing too, until a file must be read */
+};
+
+/* Whether the index already knows this file as it is now. */
+static bool
+known (struct ctxhash *h, const char *rel, const struct stat *st)
+{
+  struct entry *en = find (h, rel);
+
+  return en && !en->racy && en->r.size == st->st_size && en->r.mtime == ns (&st->st_mtim)
+         && en->r.ctime == ns (&st->st_ctim) && en->r.ino == st->st_ino && en->r.mode == st->st_mode;
+}
+
+static void
+collect (struct walk *w, const char *ctx_rel, const struct stat *st)
+{
+  struct todo_list *t = w->collect;
+
+  if (!S_ISREG (st->st_mode) || known (w->h, ctx_rel, st))
+    return;
+  XGROW (t->v, t->alloc, t->n + 1);
+  t->v[t->n].rel = xstrdup (ctx_rel);
+  t->v[t->n].st = *st;
+  t->v[t->n].ret = 0;
+  t->n++;
+}
+
+static int
+walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
+{
+  struct walk *w = ctx;
+  size_t blen = strlen (w->base), rlen = strlen (e->relpath);
+  char ctx_rel[2 * PATH_MAX + 2];
+
+  if (blen + rlen + 2 > sizeof ctx_rel)
+    return bale_make_error (err, ENAMETOOLONG, "\"%s/%s\": path too long", w->base, e->relpath);
+  memcpy (ctx_rel, w->base, blen);
+  if (blen)
+    ctx_rel[blen++] = '/';
+  memcpy (ctx_rel + blen, e->relpath, rlen + 1);
+
+  switch (copy_walk_check (w->ignore, ctx_rel, e->st->st_mode))
+    {
+    case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+    case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+    case COPY_WALK_KEEP: break;
+    }
+  if (w->collect)
+    {
+      size_t before = w->collect->n;
+      collect (w, ctx_rel, e->st);
+      /* The description goes on in the same walk while the index knows every file; the
+         first file to read ends it (the description pass then walks again). */
+      if (w->collect->n != before)
+        *w->spec_ok = false;
+      if (!*w->spec_ok)
+        return DIRWALK_CONTINUE;
+    }
+  if (describe (w->h, w->d, e->relpath, ctx_rel, e->st, e->dirfd, e->name, err) < 0)
+    return -1;
+  return DIRWALK_CONTINUE;
+}
+
+/* A record that is not an entry: a 4-byte mode no file has, then len bytes and a NUL. */
+static void
+marker (struct digester *d, const char *s, size_t len)
+{
+  static const uint32_t none = UINT32_MAX;
+
+  digester_update (d, &none, sizeof none);
+  digester_update (d, s, len);
+  digester_update (d, "", 1);
+}
+
+/* rel itself (symlinks followed, as COPY follows a named source) and, for a directory,
+   everything below it. */
+static int
+hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher *ignore,
+                struct digester *d, struct todo_list *todo, bool *spec_ok, bale_error_t *err)
+{
+  cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY, err);
+  struct stat st;
+  struct walk w = { h, d, ignore, rel, todo, spec_ok };
+
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &st) < 0)
+    return bale_make_error (err, errno, "cannot stat \"%s\"", rel);
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (todo)
+        {
+          size_t before = todo->n;
+          collect (&w, rel, &st);
+          if (todo->n != before)
+            *spec_ok = false;
+          if (!*spec_ok)
+            return 0;
+        }
+      return describe (h, d, "", rel, &st, -1, NULL, err);
+    }
+  if (!todo || *spec_ok)
+    marker (d, "D", 1);
+  return dirwalk (fd, walk_entry, NULL, &w, err);
+}
+
+/* Read and hash the listed files on several threads: a cold context is read at the disk's
+   queue depth instead of one file at a time (three times faster here), and the description
+   pass that follows finds every file in the index. */
+static void *
+hash_worker (void *arg)
+{
+  struct todo_list *t = arg;
+
+  for (;;)
+    {
+      struct todo *td;
+      pthread_mutex_lock (&t->lock);
+      td = t->next < t->n ? &t->v[t->next++] : NULL;
+      pthread_mutex_unlock (&t->lock);
+      if (!td)
+        return NULL;
+      {
+        int fd = copy_open (t->root_fd, COPY_ROOT_CONTEXT, td->rel, O_RDONLY, NULL);
+        bale_error_t e = NULL;
+        td->ret = fd < 0 ? -1 : digest_file (fd, td->digest, NULL, &e);
+        bale_error_release (&e);
+        if (fd >= 0)
+          close (fd);
+      }
+    }
+}
+
+#define PREFETCH_THREADS 8
+
+static void
+prefetch (struct ctxhash *h, struct todo_list *t)
+{
+  pthread_t th[PREFETCH_THREADS];
+  size_t i, n = 0;
+
+  if (t->n < 2)
+    return; /* the description pass reads a lone file itself */
+  t->root_fd = h->root_fd;
+  pthread_mutex_init (&t->lock, NULL);
+  while (n < PREFETCH_THREADS && n < t->n && pthread_create (&th[n], NULL, hash_worker, t) == 0)
+    n++;
+  for (i = 0; i < n; i++)
+    pthread_join (th[i], NULL);
+  pthread_mutex_destroy (&t->lock);
+  /* Record what was read as file_digest does; a file that failed is read again, and
+     reported, by the description pass. */
+  for (i = 0; i < t->n && n > 0; i++)
+    {
+      struct todo *td = &t->v[i];
+      struct entry *en;
+      int64_t m = ns (&td->st.st_mtim), c = ns (&td->st.st_ctim);
+      if (td->ret < 0)
+        continue;
+      en = find (h, td->rel);
+      if (!en)
+        en = append (h, td->rel, false);
+      en->r.size = td->st.st_size;
+      en->r.mtime = m;
+      en->r.ctime = c;
+      en->r.ino = td->st.st_ino;
+      en->r.mode = td->st.st_mode;
+      unhex32 (td->digest, en->r.sha);
+      en->racy = (m > c ? m : c) >= h->start_ns - RACY_NS;
+      h->files_read++;
+      h->dirty = true;
+    }
+}
+
+int
+ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *const *sources,
+                 size_t n, struct digester *d, bale_error_t *err)
+{
+  size_t i, j;
+
+  /* First list the files the index does not know, and read them in parallel. The same walk
+     describes the sources into a copy of d (spec) for as long as every file is known, which
+     is every file on a rebuild: then that description is the result, and the context is
+     walked once instead of twice. */
+  {
+    struct todo_list todo = { 0 };
+    struct digester spec = { 0 };
+    bool spec_ok = digester_copy (&spec, d, NULL) == 0;
+    links_reset (h);
+    for (i = 0; i < n; i++)
+      {
+        struct copy_sources found = { 0 };
+        bale_error_t e = NULL;
+        if (strncmp (sources[i], "<<", 2) == 0)
+          continue;
+        /* Errors are reported by the description pass below. */
+        if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, &e) < 0)
+          spec_ok = false;
+        for (j = 0; j < found.n; j++)
+          {
+            if (spec_ok)
+              {
+                struct strbuf sb = STRBUF_INIT;
+                strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
+                marker (&spec, sb.buf, sb.len);
+                strbuf_release (&sb);
+              }
+            if (hash_path_tree (h, found.v[j].rel, ignore, &spec, &todo, &spec_ok, &e) < 0)
+              {
+                spec_ok = false;
+                break;
+              }
+          }
+        bale_error_release (&e);
+        copy_sources_release (&found);
+      }
+    if (spec_ok && todo.n == 0)
+      {
+        /* d becomes the speculative description: swap the contexts. */
+        struct digester old = *d;
+        *d = spec;
+        digester_release (&old);
+        free (todo.v);
+        return 0;
+      }
+    digester_release (&spec);
+    prefetch (h, &todo);
+    for (i = 0; i < todo.n; i++)
+      free (todo.v[i].rel);
+    free (todo.v);
+  }
+  links_reset (h);
+  for (i = 0; i < n; i++)
+    {
+      struct copy_sources found = { 0 };
+      if (strncmp (sources[i], "<<", 2) == 0)
+        continue;
+      if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, err) < 0)
+        return -1;
+      for (j = 0; j < found.n; j++)
+        {
+          struct strbuf sb = STRBUF_INIT;
+          strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
+          marker (d, sb.buf, sb.len);
+          strbuf_release (&sb);
+          if (hash_path_tree (h, found.v[j].rel, ignore, d, NULL, NULL, err) < 0)
+            {
+              copy_sources_release (&found);
+              return -1;
+            }
+        }
+      copy_sources_release (&found);
+    }
+  return 0;
+}
+
+int
+ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err)
+{
+  links_reset (h);
+  return hash_path_tree (h, rel, NULL, d, NULL, NULL, err);
+}
+
+static int
+write_index (struct ctxhash *h, int fd, bale_error_t *err)
+{
+  struct strbuf sb = STRBUF_INIT;
+  static const char pad[8];
+  size_t i;
+  int ret;
+
+  strbuf_add (&sb, MAGIC, sizeof MAGIC - 1);
+  for (i = 0; i < h->n; i++)
+    {
+      struct rec r = h->v[i].r;
+      if (h->v[i].racy)
+        r.mode = 0; /* matches no file: read it again next time */
+      r.len = (uint32_t) strlen (h->v[i].path) + 1;
+      strbuf_add (&sb, &r, sizeof r);
+      strbuf_add (&sb, h->v[i].path, r.len);
+      strbuf_add (&sb, pad, ((r.len + 7) & ~7u) - r.len);
+    }
+  ret = bale_write_all (fd, sb.buf, sb.len);
+  strbuf_release (&sb);
+  if (ret < 0)
+    return bale_make_error (err, errno, "cannot write the context index");
+  return 0;
+}
+
+int
+ctxhash_save (struct ctxhash *h, bale_error_t *err)
+{
+  cleanup_free char *tmp = NULL, *dir = NULL;
+  cleanup_close int fd = -1;
+  char *slash;
+
+  if (!h || !h->dirty)
+    return 0;
+  dir = xstrdup (h->index_path);
+  slash = strrchr (dir, '/');
+  *slash = '\0';
+  slash = strrchr (dir, '/');
+  *slash = '\0';
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  *slash = '/';
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  tmp = xasprintf ("%s/ctxindex.XXXXXX", h->tmp_dir);
+  fd = mkstemp (tmp);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create %s", tmp);
+  if (write_index (h, fd, err) < 0 || rename (tmp, h->index_path) < 0)
+    {
+      unlink (tmp);
+      return bale_error_wrap (err, "saving %s", h->index_path);
+    }
+  h->dirty = false;
+  return 0;
+}
+
+size_t
+ctxhash_files_read (const struct ctxhash *h)
+{
+  return h->files_read;
+}
+
+void
+ctxhash_free (struct ctxhash *h)
+{
+  size_t i;
+
+  if (!h)
+    return;
+  for (i = 0; i < h->n; i++)
+    if (h->v[i].owned)
+      free (h->v[i].path);
+  free (h->v);
+  links_reset (h);
+  free (h->links);
+  if (h->map)
+    munmap (h->map, h->map_len);
+  free (h->slots);
+  free (h->index_path);
+  free (h->tmp_dir);
+  if (h->root_fd >= 0)
+    close (h->root_fd);
+  free (h);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Content digests of build-context files for the build cache, with a stat index so that a
+ * rebuild reads only the files that changed.
+ */
+#ifndef BALE_CTXHASH_H
+#define BALE_CTXHASH_H
+
+#include <stddef.h>
+
+#include "bale.h"
+#include "common/oci/digest.h"
+#include "common/ignore.h"
+
+/*
+ * The index lives in <store>/buildcache/context-index/<hex of sha256(realpath(context))>, a
+ * binary file (format in ctxhash.c) mapping a context-relative path to (size, mtime ns,
+ * ctime ns, inode, mode) and the sha256 of the file's bytes. A file whose stat matches its
+ * record is not read again. The file is replaced by rename(2), so readers never see half of
+ * one; concurrent builds of one context may lose each other's updates, which only costs a
+ * re-read next time.
+ */
+struct ctxhash;
+
+/* Open the context directory and load its index (a missing or unreadable index is empty). */
+struct ctxhash *ctxhash_open (const char *store_dir, const char *context, bale_error_t *err);
+
+/*
+ * Feed d a description of what COPY/ADD sources[0..n) select in the context, with exactly
+ * the rules the copy uses (copy_resolve, then copy_walk_check below directories): for each
+ * entry its path, type and mode, and a file's content digest, a symlink's target or a
+ * device's numbers. Owners are left out: a context file is copied as 0:0 or --chown. Words
+ * starting with "<<" (heredocs) are skipped. Fails as copy_resolve does.
+ */
+int ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore,
+                     char *const *sources, size_t n, struct digester *d, bale_error_t *err);
+
+/* The same for everything below rel ("" for the root; a file is itself), nothing ignored:
+   what a RUN --mount=type=bind of the context shows. */
+int ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err);
+
+/* How many files were read (not found unchanged in the index) so far, for tests. */
+size_t ctxhash_files_read (const struct ctxhash *h);
+
+/* Write the index back if it changed. */
+int ctxhash_save (struct ctxhash *h, bale_error_t *err);
+/* Accepts NULL. */
+void ctxhash_free (struct ctxhash *h);
+
+#endif

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The build cache in the executor: a layer step's key, and reusing the layer recorded under
+ * it. The key is the sha256 of a canonical JSON object of everything the layer's bytes can
+ * depend on (docs/repro-security.md B4.13, CVE-2024-24557): the layers below (base image and
+ * parents), the expanded instruction and its flags, workdir, user, platform and
+ * SOURCE_DATE_EPOCH, and the content of what the step reads (context files after
+ * .dockerignore, heredocs, --from layers, bind-mounted context trees). RUN also sees its
+ * environment (ENV and ARG values); the proxy build args are left out, as BuildKit leaves
+ * them out, and so are secrets' contents: a secret is keyed by its id only, so rotating a
+ * token does not rebuild. File mtimes are not in the key either (BuildKit's content hash has
+ * none): a hit keeps the times of the build that made the layer.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/oci/canonjson.h"
+#include "codegen/dispatch.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "runtime/build/cache.h"
+#include "runtime/build/ctxhash.h"
+#include "runtime/build/executor_internal.h"
+#include "runtime/store/store.h"
+#include "common/banned.h"
+
+/* Bump when what a step writes for the same inputs changes (layer format, copy rules). */
+#define KEY_VERSION 1
+
+static json_t *
+str_or_null (const char *s)
+{
+  return s ? json_string (s) : json_null ();
+}
+
+static json_t *
+diff_ids (const struct stage_state *s)
+{
+  json_t *a = json_array ();
+  size_t i;
+
+  for (i = 0; i < s->n_layers; i++)
+    json_array_append_new (a, json_string (s->layers[i].diff_id));
+  return a;
+}
+
+static struct ctxhash *
+context_index (struct executor *x, bale_error_t *err)
+{
+  if (!x->ctxhash)
+    {
+      /* BuildKit's vertex for the context's transfer; bale reads the files in place. */
+      struct progress_vertex v;
+      progress_vertex_start (&v, x->o->events, "context", "[internal] load build context");
+      x->ctxhash = ctxhash_open (store_path (x->o->store), x->o->context, err);
+      progress_vertex_end (&v, false, x->ctxhash ? NULL : (*err)->msg);
+    }
+  return x->ctxhash;
+}
+
+/* Heredoc bodies (COPY sources, RUN scripts) by digest. */
+static int
+add_files (json_t *k, const struct plan_step *s, bale_error_t *err)
+{
+  json_t *a = json_array ();
+  size_t i;
+
+  json_object_set_new (k, "files", a);
+  for (i = 0; i < s->n_files; i++)
+    {
+      char d[DIGEST_STRLEN + 1];
+      if (digest_buffer (s->files[i].data, s->files[i].len, d, err) < 0)
+        return -1;
+      json_array_append_new (a, json_pack ("[s,s]", s->files[i].name, d));
+    }
+  return 0;
+}
+
+/* The diff_ids of the image a COPY --from names. */
+static json_t *
+image_diff_ids (struct executor *x, const struct plan_stage *st, const char *image,
+                bale_error_t *err)
+{
+  struct store_image img = { 0 };
+  char target[DIGEST_STRLEN + 1];
+  json_t *a;
+  size_t i;
+
+  if (store_ref_lookup (x->o->store, image, target, err) <= 0
+      || store_image_read (x->o->store, target, &st->platform, &img, err) < 0)
+    return NULL;
+  a = json_array ();
+  for (i = 0; i < img.n_layers; i++)
+    json_array_append_new (a, json_string (img.diff_ids[i]));
+  store_image_release (&img);
+  return a;
+}
+
+static int
+copy_inputs (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+             json_t *k, bale_error_t *err)
+{
+  json_object_set_new (k, "chown", str_or_null (s->chown));
+  json_object_set_new (k, "chmod", str_or_null (s->chmod));
+  json_object_set_new (k, "checksum", str_or_null (s->checksum));
+  json_object_set_new (k, "link", json_boolean (s->link));
+  json_object_set_new (k, "parents", json_boolean (s->parents));
+  json_object_set_new (k, "keep_git_dir", json_boolean (s->keep_git_dir));
+  json_object_set_new (k, "unpack", json_integer (s->unpack));
+  json_object_set_new (k, "exclude", json_strv (s->exclude, s->n_exclude));
+  if (add_files (k, s, err) < 0)
+    return -1;
+  if (s->from.stage >= 0)
+    json_object_set_new (k, "from", diff_ids (&x->states[s->from.stage]));
+  else if (s->from.image)
+    {
+      json_t *ids = image_diff_ids (x, st, s->from.image, err);
+      if (!ids)
+        return -1;
+      json_object_set_new (k, "from", ids);
+    }
+  else
+    {
+      struct ctxhash *h = context_index (x, err);
+      struct digester d = { 0 };
+      char dg[DIGEST_STRLEN + 1];
+      if (!h || digester_init (&d, err) < 0)
+        return -1;
+      if (ctxhash_sources (h, x->o->ignore, s->argv, s->argc - 1, &d, err) < 0)
+        {
+          digester_release (&d);
+          return -1;
+        }
+      if (digester_final (&d, dg, err) < 0)
+        return -1;
+      json_object_set_new (k, "context", json_string (dg));
+    }
+  return 0;
+}
+
+/* What a mount shows the step: a stage's or image's layers, a bind of the context by
+   content, a secret by id. */
+static int
+mount_input (struct executor *x, const struct plan_stage *st, const struct mount_opts *m,
+             const struct plan_source *from, json_t *inputs, bale_error_t *err)
+{
+  if (from && from->stage >= 0)
+    json_array_append_new (inputs, diff_ids (&x->states[from->stage]));
+  else if (from && from->image)
+    {
+      json_t *ids = image_diff_ids (x, st, from->image, err);
+      if (!ids)
+        return -1;
+      json_array_append_new (inputs, ids);
+    }
+  else if (!strcmp (m->type, "bind") && !m->from)
+    {
+      struct ctxhash *h = context_index (x, err);
+      cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
+      struct digester d = { 0 };
+      char dg[DIGEST_STRLEN + 1];
+      if (!h || digester_init (&d, err) < 0)
+        return -1;
+      if (ctxhash_tree (h, clean + 1, &d, err) < 0)
+        {
+          digester_release (&d);
+          return -1;
+        }
+      if (digester_final (&d, dg, err) < 0)
+        return -1;
+      json_array_append_new (inputs, json_string (dg));
+    }
+  else if (!strcmp (m->type, "secret"))
+    {
+      const char *id = m->id ? m->id : (m->target ? strrchr (m->target, '/') + 1 : "");
+      bool given = false;
+      size_t i;
+      for (i = 0; i < x->o->n_secrets; i++)
+        given |= strcmp (x->o->secrets[i].id, id) == 0;
+      json_array_append_new (inputs, json_pack ("[s,b]", id, given));
+    }
+  else
+    json_array_append_new (inputs, json_null ());
+  return 0;
+}
+
+static int
+run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_step *s, json_t *k,
+            bale_error_t *err)
+{
+  json_t *inputs = json_array ();
+  size_t i;
+
+  json_object_set_new (k, "env", json_strv (s->env.kv, s->env.n));
+  json_object_set_new (k, "mounts", json_strv (s->mounts, s->n_mounts));
+  json_object_set_new (k, "mount_inputs", inputs);
+  json_object_set_new (k, "network", str_or_null (s->network));
+  json_object_set_new (k, "security", str_or_null (s->security));
+  /* bale build's sandbox options are part of BuildKit's ExecOp too (its network, extra hosts,
+     ulimits, the /dev/shm mount); left out when unset, so other builds keep their keys. */
+  if (x->o->network || x->o->n_hosts || x->o->n_rlimits || x->o->shm_size)
+    {
+      json_t *sb = json_object (), *hosts = json_array (), *lims = json_array ();
+      json_object_set_new (sb, "none", json_boolean (exec_run_network (x, s) == SANDBOX_NET_NONE));
+      for (i = 0; i < x->o->n_hosts; i++)
+        json_array_append_new (hosts, json_pack ("[s,s]", x->o->hosts[i].name, x->o->hosts[i].ip));
+      for (i = 0; i < x->o->n_rlimits; i++)
+        json_array_append_new (lims, json_pack ("[i,I,I]", x->o->rlimits[i].resource,
+                                                (json_int_t) x->o->rlimits[i].soft,
+                                                (json_int_t) x->o->rlimits[i].hard));
+      json_object_set_new (sb, "hosts", hosts);
+      json_object_set_new (sb, "ulimits", lims);
+      json_object_set_new (sb, "shm", json_integer ((json_int_t) x->o->shm_size));
+      json_object_set_new (k, "sandbox", sb);
+    }
+  for (i = 0; i < s->n_mounts; i++)
+    {
+      struct mount_opts m;
+      int r = parse_mount (s->mounts[i], &m, err);
+      if (r == 0)
+        r = mount_input (x, st, &m, s->mount_from ? &s->mount_from[i] : NULL, inputs, err);
+      mount_opts_release (&m);
+      if (r < 0)
+        return -1;
+    }
+  return add_files (k, s, err);
+}
+
+static bool
+is_remote (const char *s)
+{
+  return strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0
+         || strncmp (s, "git://", 6) == 0 || strncmp (s, "git@", 4) == 0;
+}
+
+/* The step's key into key; failures (a missing source, say) leave the step uncached, so
+   running it reports the error as it always did. ADD of a URL is never looked up: what the
+   server sends is only known after the download (the steps after it still hit when the
+   download gives the same layer). */
+static int
+step_key (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+          char key[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
+  cleanup_free char *platform = platform_format (pl);
+  json_auto_t *k = json_object ();
+  cleanup_free char *text = NULL;
+  size_t i, len;
+  int r = 0;
+
+  if (s->instr == BALE_I_ADD)
+    for (i = 0; i + 1 < s->argc; i++)
+      if (is_remote (s->argv[i]))
+        return bale_make_error (err, 0, "remote sources are not cached");
+  json_object_set_new (k, "v", json_integer (KEY_VERSION));
+  json_object_set_new (k, "parent", diff_ids (&x->states[st->index]));
+  json_object_set_new (k, "platform", json_string (platform));
+  json_object_set_new (k, "epoch", x->o->epoch_set ? json_integer (x->o->epoch) : json_null ());
+  json_object_set_new (k, "instr", json_string (bale_instr_name (s->instr)));
+  json_object_set_new (k, "argv", json_strv (s->argv, s->argc));
+  json_object_set_new (k, "created_by", str_or_null (s->created_by));
+  json_object_set_new (k, "workdir", str_or_null (s->workdir));
+  json_object_set_new (k, "user", str_or_null (s->user));
+  if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD)
+    r = copy_inputs (x, st, s, k, err);
+  else if (s->instr == BALE_I_RUN)
+    r = run_inputs (x, st, s, k, err);
+  if (r < 0)
+    return -1;
+  text = canonjson_dumps (k, &len, err);
+  if (!text)
+    return -1;
+  return digest_buffer (text, len, key, err);
+}
+
+static bool
+cache_disabled (const struct executor *x, const struct plan_stage *st)
+{
+  size_t i;
+
+  if (x->o->no_cache)
+    return true;
+  for (i = 0; i < x->o->n_no_cache_stages; i++)
+    if ((st->name && strcmp (st->name, x->o->no_cache_stages[i]) == 0)
+        || strcmp (st->display, x->o->no_cache_stages[i]) == 0)
+      return true;
+  return false;
+}
+
+int
+exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                   char key[DIGEST_STRLEN + 1])
+{
+  struct cache_entry e;
+  struct exec_layer l = { 0 };
+  bale_error_t ignored = NULL;
+
+  key[0] = '\0';
+  if (!x->o->store || step_key (x, st, s, key, &ignored) < 0)
+    {
+      bale_error_release (&ignored);
+      key[0] = '\0';
+      return 0;
+    }
+  if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
+    return 0;
+  l.media_type = e.media_type;
+  memcpy (l.digest, e.digest, sizeof l.digest);
+  memcpy (l.diff_id, e.diff_id, sizeof l.diff_id);
+  l.size = e.size;
+  l.path = store_blob_path (x->o->store, e.digest);
+  exec_state_add_layer (&x->states[st->index], &l, true);
+  free (l.path);
+  return 1;
+}
+
+void
+exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key)
+{
+  const struct stage_state *s = &x->states[st->index];
+  const struct exec_layer *l;
+  struct cache_entry e = { 0 };
+  bale_error_t ignored = NULL;
+
+  if (!*key || s->n_layers == 0)
+    return;
+  l = &s->layers[s->n_layers - 1];
+  memcpy (e.digest, l->digest, sizeof e.digest);
+  memcpy (e.diff_id, l->diff_id, sizeof e.diff_id);
+  e.size = l->size;
+  snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
+  /* A cache that cannot be written only makes the next build slower. */
+  cache_record (x->o->store, key, &e, &ignored);
+  bale_error_release (&ignored);
+}
+
+void
+exec_cache_finish (struct executor *x)
+{
+  bale_error_t ignored = NULL;
+
+  ctxhash_save (x->ctxhash, &ignored);
+  bale_error_release (&ignored);
+  ctxhash_free (x->ctxhash);
+  x->ctxhash = NULL;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A layer made by a child process: the child writes the layer tar into a pipe and reports
+ * its digests; the parent streams the pipe into a store blob and checks it against the
+ * report. Used by COPY/ADD/WORKDIR (the child mounts views in its own mount namespace) and
+ * RUN (the child diffs the sandbox's upper directory).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+#include "runtime/build/executor_internal.h"
+#include "runtime/layer/layer.h"
+#include "runtime/store/store.h"
+#include "common/banned.h"
+
+#define LAYER_MT_TAR "application/vnd.oci.image.layer.v1.tar"
+
+/* ---- unpacking while the layer streams in ------------------------------------------------- */
+
+/* A thread that unpacks the layer (overlay form) from a pipe as the parent stores it, so a
+   step after this one finds its snapshot made rather than unpacking it then. A failure only
+   means that step unpacks it from the blob: the thread drains the pipe and says so. */
+struct unpacker
+{
+  pthread_t tid;
+  int rfd, wfd;    /* the pipe; wfd is the parent's, -1 when there is no unpacker */
+  int root_fd;     /* the tree being made */
+  int ret;
+};
+
+static void *
+unpack_thread (void *arg)
+{
+  struct unpacker *u = arg;
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_OVERLAY };
+  bale_error_t e = NULL;
+  char buf[1 << 16];
+
+  u->ret = layer_extract (u->rfd, u->root_fd, &opts, NULL, &e);
+  bale_error_release (&e);
+  /* Whatever is left (a failure, or the tar's padding): the writer must never block. */
+  for (;;)
+    {
+      ssize_t n = read (u->rfd, buf, sizeof buf);
+      if (n > 0 || (n < 0 && errno == EINTR))
+        continue;
+      break;
+    }
+  return NULL;
+}
+
+static int
+unpacker_start (struct unpacker *u, const char *tree)
+{
+  int p[2];
+
+  u->wfd = -1;
+  u->root_fd = open (tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (u->root_fd < 0 || pipe2 (p, O_CLOEXEC) < 0)
+    return -1;
+  /* A deep pipe: the layer writer and the unpacker rarely wait on each other. */
+  fcntl (p[1], F_SETPIPE_SZ, 1 << 20);
+  u->rfd = p[0];
+  u->wfd = p[1];
+  if (pthread_create (&u->tid, NULL, unpack_thread, u) != 0)
+    {
+      close (p[0]);
+      close (p[1]);
+      u->wfd = -1;
+      return -1;
+    }
+  return 0;
+}
+
+/* End the stream and wait: 0 when the tree is the whole layer. */
+static int
+unpacker_finish (struct unpacker *u)
+{
+  if (u->wfd < 0)
+    {
+      if (u->root_fd >= 0)
+        close (u->root_fd);
+      return -1;
+    }
+  close (u->wfd);
+  u->wfd = -1;
+  pthread_join (u->tid, NULL);
+  close (u->rfd);
+  close (u->root_fd);
+  return u->ret;
+}
+
+/* Read the layer from fd into a new blob of the store (and the unpacker, when there is one);
+   the child's report says what it must hash to. */
+static int
+receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t *err)
+{
+  char buf[1 << 16];
+
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return bale_make_error (err, errno, "reading the layer");
+      if (n == 0)
+        return 0;
+      if (store_blob_writer_write (*wp, buf, (size_t) n, err) < 0)
+        return -1;
+      if (u->wfd >= 0 && bale_write_all (u->wfd, buf, (size_t) n) < 0)
+        {
+          /* The unpacker is gone: the layer is still stored, its snapshot comes later. */
+          close (u->wfd);
+          u->wfd = -1;
+          pthread_join (u->tid, NULL);
+          close (u->rfd);
+          u->ret = -1;
+        }
+    }
+}
+
+int
+exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+                  struct exec_layer *out, bale_error_t *err)
+{
+  return exec_child_layer_unpacked (x, s, fn, ctx, NULL, out, err);
+}
+
+int
+exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
+                           void *ctx, const char *tree, struct exec_layer *out, bale_error_t *err)
+{
+  struct unpacker u = { .wfd = -1, .root_fd = -1 };
+  bool unpacked = false;
+  struct child_report rep = { 0 };
+  struct store_blob_writer *bw = NULL;
+  int data[2] = { -1, -1 }, report[2] = { -1, -1 }, status = 0, ret = -1, i;
+  pid_t pid;
+
+  if (pipe2 (data, O_CLOEXEC) < 0 || pipe2 (report, O_CLOEXEC) < 0)
+    {
+      bale_make_error (err, errno, "pipe");
+      goto out;
+    }
+  bw = store_blob_writer_new (x->o->store, err);
+  if (!bw)
+    goto out;
+  pid = fork ();
+  if (pid < 0)
+    {
+      bale_make_error (err, errno, "fork");
+      goto out;
+    }
+  if (pid == 0)
+    {
+      bale_error_t e = NULL;
+      close (data[0]);
+      close (report[0]);
+      signal (SIGPIPE, SIG_DFL);
+      rep.ok = fn (ctx, data[1], &rep, &e) == 0;
+      if (!rep.ok)
+        snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
+      close (data[1]);
+      bale_write_all (report[1], &rep, sizeof rep);
+      _exit (rep.ok ? 0 : 1);
+    }
+  close (data[1]);
+  data[1] = -1;
+  close (report[1]);
+  report[1] = -1;
+  if (tree)
+    unpacker_start (&u, tree);
+  if (receive (data[0], &bw, &u, err) < 0)
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      unpacker_finish (&u);
+      goto out;
+    }
+  unpacked = tree && unpacker_finish (&u) == 0;
+  {
+    ssize_t n;
+    size_t got = 0;
+    while (got < sizeof rep && (n = read (report[0], (char *) &rep + got, sizeof rep - got)) != 0)
+      {
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n < 0)
+          break;
+        got += (size_t) n;
+      }
+    if (got != sizeof rep)
+      rep.ok = 0, snprintf (rep.msg, sizeof rep.msg, "the layer process died");
+  }
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!rep.ok || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr),
+                     rep.ok ? "the layer process failed" : rep.msg);
+      goto out;
+    }
+  {
+    char digest[DIGEST_STRLEN + 1];
+    int r = store_blob_writer_commit (bw, rep.digest, digest, err);
+    bw = NULL;
+    if (r < 0)
+      goto out;
+    memset (out, 0, sizeof *out);
+    out->media_type = (char *) LAYER_MT_TAR;
+    memcpy (out->digest, digest, sizeof out->digest);
+    memcpy (out->diff_id, rep.diff_id, sizeof out->diff_id);
+    out->size = rep.size;
+    out->path = store_blob_path (x->o->store, digest);
+  }
+  /* The tree is the very bytes the blob holds: the layer's snapshot. */
+  if (unpacked)
+    {
+      bale_error_t e = NULL;
+      if (snapshot_adopt (store_snapshots_fd (x->o->store), out->diff_id, tree, &out->snapshot, &e) < 0)
+        {
+          free (out->snapshot);
+          out->snapshot = NULL;
+        }
+      bale_error_release (&e);
+    }
+  ret = 0;
+out:
+  store_blob_writer_abort (bw);
+  for (i = 0; i < 2; i++)
+    {
+      if (data[i] >= 0)
+        close (data[i]);
+      if (report[i] >= 0)
+        close (report[i]);
+    }
+  return ret;
+}

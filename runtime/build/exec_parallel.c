@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Independent stages in parallel. Each stage whose dependencies (its FROM stage, and the
+ * stages it copies or mounts from) are built runs in a child process, up to one per CPU;
+ * the child reports the stage's layers as JSON in an unlinked file, and the parent records
+ * them before starting the stages that wait for it. Processes, not threads: a RUN step's
+ * sandbox wants a single-threaded caller, and a crashing stage cannot take the others down.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/build/executor_internal.h"
+#include "runtime/store/store.h"
+#include "common/banned.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal (int sig)
+{
+  interrupted = sig;
+}
+
+static json_t *
+str_or_null (const char *s)
+{
+  return s ? json_string (s) : json_null ();
+}
+
+static json_t *
+state_to_json (const struct stage_state *s)
+{
+  json_t *o = json_object (), *layers = json_array (), *ids = json_array ();
+  size_t i;
+
+  for (i = 0; i < s->n_layers; i++)
+    {
+      const struct exec_layer *l = &s->layers[i];
+      json_t *j = json_object ();
+      json_object_set_new (j, "media_type", json_string (l->media_type));
+      json_object_set_new (j, "digest", json_string (l->digest));
+      json_object_set_new (j, "diff_id", json_string (l->diff_id));
+      json_object_set_new (j, "size", json_integer (l->size));
+      json_object_set_new (j, "path", str_or_null (l->path));
+      json_object_set_new (j, "snapshot", str_or_null (l->snapshot));
+      json_array_append_new (layers, j);
+    }
+  for (i = 0; i < s->n_new; i++)
+    json_array_append_new (ids, json_string (s->new_diff_ids[i]));
+  json_object_set_new (o, "layers", layers);
+  json_object_set_new (o, "new_diff_ids", ids);
+  return o;
+}
+
+static void
+state_from_json (struct stage_state *s, const json_t *o)
+{
+  const json_t *layers = json_object_get (o, "layers"), *ids = json_object_get (o, "new_diff_ids");
+  size_t i;
+
+  for (i = 0; i < json_array_size (layers); i++)
+    {
+      const json_t *j = json_array_get (layers, i);
+      struct exec_layer l = { 0 };
+      l.media_type = (char *) json_string_value (json_object_get (j, "media_type"));
+      snprintf (l.digest, sizeof l.digest, "%s", json_string_value (json_object_get (j, "digest")));
+      snprintf (l.diff_id, sizeof l.diff_id, "%s", json_string_value (json_object_get (j, "diff_id")));
+      l.size = json_integer_value (json_object_get (j, "size"));
+      l.path = (char *) json_string_value (json_object_get (j, "path"));
+      l.snapshot = (char *) json_string_value (json_object_get (j, "snapshot"));
+      exec_state_add_layer (s, &l, false);
+    }
+  for (i = 0; i < json_array_size (ids); i++)
+    {
+      XGROW (s->new_diff_ids, s->alloc_new, s->n_new + 1);
+      s->new_diff_ids[s->n_new++] = xstrdup (json_string_value (json_array_get (ids, i)));
+    }
+}
+
+static json_t *
+errors_to_json (bale_error_t e)
+{
+  json_t *a = json_array ();
+
+  for (; e; e = e->next)
+    {
+      json_t *j = json_object ();
+      json_object_set_new (j, "status", json_integer (e->status));
+      json_object_set_new (j, "msg", json_string (e->msg));
+      json_object_set_new (j, "file", str_or_null (e->file));
+      json_object_set_new (j, "line", json_integer (e->line));
+      json_object_set_new (j, "col", json_integer (e->col));
+      json_object_set_new (j, "end_line", json_integer (e->end_line));
+      json_object_set_new (j, "end_col", json_integer (e->end_col));
+      json_object_set_new (j, "source_line", str_or_null (e->source_line));
+      json_object_set_new (j, "hint", str_or_null (e->hint));
+      json_array_append_new (a, j);
+    }
+  return a;
+}
+
+static char *
+dup_or_null (const json_t *j)
+{
+  return json_is_string (j) ? xstrdup (json_string_value (j)) : NULL;
+}
+
+static void
+errors_from_json (const json_t *a, bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < json_array_size (a); i++)
+    {
+      const json_t *j = json_array_get (a, i);
+      struct bale_error_s *e = xzalloc (sizeof *e);
+      e->status = (int) json_integer_value (json_object_get (j, "status"));
+      e->severity = BALE_SEVERITY_ERROR;
+      e->msg = dup_or_null (json_object_get (j, "msg"));
+      if (!e->msg)
+        e->msg = xstrdup ("a stage failed");
+      e->file = dup_or_null (json_object_get (j, "file"));
+      e->line = (int) json_integer_value (json_object_get (j, "line"));
+      e->col = (int) json_integer_value (json_object_get (j, "col"));
+      e->end_line = (int) json_integer_value (json_object_get (j, "end_line"));
+      e->end_col = (int) json_integer_value (json_object_get (j, "end_col"));
+      e->source_line = dup_or_null (json_object_get (j, "source_line"));
+      e->hint = dup_or_null (json_object_get (j, "hint"));
+      bale_error_join (err, &e);
+    }
+}
+
+/* The stages st must wait for. */
+static bool
+ready (const struct plan *p, const struct plan_stage *st, const bool *done)
+{
+  size_t k;
+
+  if (st->base_stage >= 0 && !done[st->base_stage])
+    return false;
+  for (k = 0; k < st->n_deps; k++)
+    if (!done[st->deps[k]])
+      return false;
+  (void) p;
+  return true;
+}
+
+struct job
+{
+  pid_t pid;
+  int stage;
+  int fd;              /* the unlinked result file */
+  int events;          /* the child's progress events (rawjson lines), -1 at EOF or none */
+  struct strbuf pending; /* a line not complete yet */
+};
+
+/* The child's sink: each event as a rawjson line on the pipe to the parent. */
+static void
+pipe_event (void *ctx, const struct bale_progress_event *ev)
+{
+  char *line = progress_event_to_json (ev);
+
+  (void) bale_write_all (*(int *) ctx, line, strlen (line));
+  free (line);
+}
+
+/* Pass the complete lines the child sent on to the build's sink; at EOF, close the pipe. */
+static void
+read_events (struct executor *x, struct job *j)
+{
+  char buf[16384];
+  ssize_t n = read (j->events, buf, sizeof buf);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
+    {
+      close (j->events);
+      j->events = -1;
+      return;
+    }
+  strbuf_add (&j->pending, buf, (size_t) n);
+  progress_feed (&j->pending, x->o->events);
+}
+
+/* Wait for one of the jobs to end, relaying their events meanwhile: its pid, or -1 with
+   errno (EINTR when a signal came). */
+static pid_t
+wait_job (struct executor *x, struct job *jobs, size_t n, int *status)
+{
+  struct pollfd *pfd = xcalloc (n + 1, sizeof *pfd);
+  struct job **who = xcalloc (n + 1, sizeof *who);
+  pid_t ret;
+
+  for (;;)
+    {
+      size_t i, k = 0;
+      bool closed = false;
+      int r;
+      for (i = 0; i < n; i++)
+        if (jobs[i].events < 0)
+          {
+            closed = true;
+            if ((ret = waitpid (jobs[i].pid, status, WNOHANG)) != 0)
+              goto out;
+          }
+      if (!x->o->events)
+        {
+          ret = waitpid (-1, status, 0);
+          goto out;
+        }
+      for (i = 0; i < n; i++)
+        if (jobs[i].events >= 0)
+          {
+            pfd[k].fd = jobs[i].events;
+            pfd[k].events = POLLIN;
+            who[k++] = &jobs[i];
+          }
+      /* A child whose pipe is closed is about to exit: look again soon. */
+      r = poll (pfd, k, closed ? 10 : -1);
+      if (r < 0 && errno == EINTR)
+        {
+          ret = -1;
+          goto out;
+        }
+      for (i = 0; r > 0 && i < k; i++)
+        if (pfd[i].revents)
+          read_events (x, who[i]);
+    }
+out:
+  free (pfd);
+  free (who);
+  return ret;
+}
+
+static int
+start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+  int fd = open (tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  int events[2] = { -1, -1 };
+  pid_t pid;
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create a result file in %s", tmp);
+  if (x->o->events && pipe2 (events, O_CLOEXEC) < 0)
+    {
+      close (fd);
+      return bale_make_error (err, errno, "cannot create the progress pipe");
+    }
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (fd);
+      if (events[0] >= 0)
+        close (events[0]), close (events[1]);
+      return bale_make_error (err, errno, "fork");
+    }
+  if (pid == 0)
+    {
+      bale_error_t e = NULL;
+      json_t *r = json_object ();
+      char *text;
+      /* The stage's events go to the parent, which hands them to the build's sink. */
+      struct exec_opts co = *x->o;
+      struct bale_progress sink = { pipe_event, &events[1] };
+      if (co.events)
+        {
+          close (events[0]);
+          co.events = &sink;
+        }
+      x->o = &co;
+      signal (SIGINT, SIG_DFL);
+      signal (SIGTERM, SIG_DFL);
+      signal (SIGHUP, SIG_DFL);
+      x->stepno = stepno;
+      if (exec_build_stage (x, &x->p->stages[i], &e) < 0)
+        json_object_set_new (r, "errors", errors_to_json (e));
+      else
+        json_object_set_new (r, "state", state_to_json (&x->states[i]));
+      exec_cache_finish (x); /* this stage's context digests, for the next build */
+      text = json_dumps (r, JSON_COMPACT);
+      bale_write_all (fd, text, strlen (text));
+      fflush (NULL);
+      free (text);
+      json_decref (r);
+      {
+        int code = e ? 1 : 0;
+        bale_error_release (&e);
+        free (tmp);
+        _exit (code);
+      }
+    }
+  j->pid = pid;
+  j->stage = i;
+  j->fd = fd;
+  j->events = events[0];
+  strbuf_init (&j->pending);
+  if (events[1] >= 0)
+    close (events[1]);
+  return 0;
+}
+
+static int
+finish (struct executor *x, struct job *j, int status, bale_error_t *err)
+{
+  struct strbuf sb = STRBUF_INIT;
+  json_t *r = NULL;
+  json_error_t je;
+  int ret = -1;
+
+  if (lseek (j->fd, 0, SEEK_SET) == 0 && bale_read_fd (j->fd, "stage result", &sb, err) == 0)
+    r = json_loadb (sb.buf, sb.len, 0, &je);
+  close (j->fd);
+  strbuf_release (&sb);
+  if (r && json_object_get (r, "state") && WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    {
+      state_from_json (&x->states[j->stage], json_object_get (r, "state"));
+      ret = 0;
+    }
+  else if (r && json_object_get (r, "errors"))
+    errors_from_json (json_object_get (r, "errors"), err);
+  else
+    bale_make_error (err, 0, "stage %s: the build process died (%s %d)", x->p->stages[j->stage].display,
+                     WIFSIGNALED (status) ? "signal" : "status",
+                     WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+  json_decref (r);
+  /* Whatever the child sent before it ended. */
+  while (j->events >= 0)
+    read_events (x, j);
+  strbuf_release (&j->pending);
+  return ret;
+}
+
+int
+exec_build_parallel (struct executor *x, bale_error_t *err)
+{
+  struct plan *p = x->p;
+  size_t n = p->n_stages, i, n_running = 0, left = 0;
+  bool *done = xcalloc (n, sizeof *done), *started = xcalloc (n, sizeof *started);
+  size_t *stepno = xcalloc (n + 1, sizeof *stepno);
+  struct job *jobs = xcalloc (n, sizeof *jobs);
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  struct sigaction sa = { 0 }, old_int, old_term, old_hup;
+  int ret = 0;
+
+  /* Step numbers as if the stages ran one after the other, so output is stable. */
+  for (i = 0; i < n; i++)
+    {
+      stepno[i + 1] = stepno[i] + (p->stages[i].reachable ? p->stages[i].n_steps : 0);
+      done[i] = !p->stages[i].reachable;
+      left += p->stages[i].reachable;
+    }
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, &old_int);
+  sigaction (SIGTERM, &sa, &old_term);
+  sigaction (SIGHUP, &sa, &old_hup);
+  interrupted = 0;
+
+  while (left > 0 || n_running > 0)
+    {
+      pid_t pid;
+      int status;
+
+      for (i = 0; ret == 0 && !interrupted && i < n && (long) n_running < (cpus > 0 ? cpus : 1); i++)
+        if (!done[i] && !started[i] && ready (p, &p->stages[i], done))
+          {
+            if (start (x, (int) i, stepno[i], &jobs[n_running], err) < 0)
+              {
+                ret = -1;
+                break;
+              }
+            started[i] = true;
+            n_running++;
+            left--;
+          }
+      if (n_running == 0)
+        {
+          if (left > 0 && ret == 0 && !interrupted)
+            ret = bale_make_error (err, 0, "stages left that can never start (a dependency cycle)");
+          break;
+        }
+      pid = wait_job (x, jobs, n_running, &status);
+      if (pid < 0 && errno == EINTR)
+        {
+          /* SIGINT/SIGTERM: every running stage's sandbox cleans up on the same signal. */
+          for (i = 0; i < n_running; i++)
+            kill (jobs[i].pid, interrupted ? interrupted : SIGTERM);
+          continue;
+        }
+      if (pid < 0)
+        {
+          ret = bale_make_error (err, errno, "waitpid");
+          break;
+        }
+      for (i = 0; i < n_running && jobs[i].pid != pid; i++)
+        ;
+      if (i == n_running)
+        continue; /* not one of ours */
+      if (finish (x, &jobs[i], status, err) < 0 && ret == 0)
+        {
+          size_t k;
+          ret = -1;
+          /* Stop the other stages: their work is wasted now. */
+          for (k = 0; k < n_running; k++)
+            if (k != i)
+              kill (jobs[k].pid, SIGTERM);
+        }
+      else if (ret == 0)
+        done[jobs[i].stage] = true;
+      jobs[i] = jobs[--n_running];
+      if (ret < 0)
+        left = 0;
+    }
+  if (interrupted && ret == 0)
+    ret = bale_make_error (err, EINTR, "interrupted");
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  sigaction (SIGHUP, &old_hup, NULL);
+  free (done);
+  free (started);
+  free (stepno);
+  free (jobs);
+  return ret < 0 ? -1 : 0;
+}

@@ -1,0 +1,1089 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * RUN steps: the command runs in the sandbox on an overlay of the stage's layer snapshots;
+ * the overlay's upper directory, and only it, becomes the layer.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codegen/dispatch.h"
+#include "common/kv.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "common/dirwalk.h"
+#include "runtime/build/executor_internal.h"
+#include "runtime/layer/fsindex.h"
+#include "runtime/fs/inroot.h"
+#include "runtime/fs/rootless.h"
+#include "runtime/layer/rootview.h"
+#include "runtime/sandbox/sshproxy.h"
+#include "runtime/layer/layer.h"
+#include "runtime/sandbox/sandbox.h"
+#include "runtime/store/store.h"
+#include "common/banned.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct run_ctx
+{
+  const char *upper;
+  struct layer_write_opts wopts;
+  struct fsindex *index; /* copied-rootfs mode: the tree before the step */
+};
+
+static int
+diff_upper (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err)
+{
+  struct run_ctx *r = ctx;
+  cleanup_close int fd = open (r->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct layer_result res;
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", r->upper);
+  if (r->index)
+    {
+      /* Copied rootfs: what changed since the index is the layer. */
+      struct layer_writer *w = layer_writer_new (&r->wopts, out_fd, err);
+      int ret = w ? fsindex_diff (r->index, fd, w, err) : -1;
+      if (ret == 0)
+        ret = layer_writer_finish (w, &res, err);
+      layer_writer_free (w);
+      if (ret < 0)
+        return -1;
+    }
+  else if (layer_write_dir (fd, &r->wopts, out_fd, &res, err) < 0)
+    return -1;
+  memcpy (rep->diff_id, res.diff_id, sizeof rep->diff_id);
+  memcpy (rep->digest, res.digest, sizeof rep->digest);
+  rep->size = res.size;
+  return 0;
+}
+
+void
+mount_opts_release (struct mount_opts *m)
+{
+  free (m->type);
+  free (m->target);
+  free (m->source);
+  free (m->id);
+  free (m->from);
+  free (m->sharing);
+  free (m->mode);
+  free (m->uid);
+  free (m->gid);
+  free (m->size);
+  free (m->env);
+}
+
+/* s is all digits of base and at most max (mode=, uid=, gid= of a mount). */
+static bool
+is_number (const char *s, int base, unsigned long max)
+{
+  char *end;
+  unsigned long v;
+
+  if (!*s || strspn (s, base == 8 ? "01234567" : "0123456789") != strlen (s))
+    return false;
+  errno = 0;
+  v = strtoul (s, &end, base);
+  return errno == 0 && *end == '\0' && v <= max;
+}
+
+int
+parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (value);
+  char *save = copy, *item;
+
+  memset (m, 0, sizeof *m);
+  while ((item = strsep (&save, ",")) != NULL)
+    {
+      char *eq = strchr (item, '=');
+      char **slot = NULL;
+      const char *v = eq ? eq + 1 : "true";
+      if (eq)
+        *eq = '\0';
+      if (!strcmp (item, "type"))
+        slot = &m->type;
+      else if (!strcmp (item, "target") || !strcmp (item, "dst") || !strcmp (item, "destination"))
+        slot = &m->target;
+      else if (!strcmp (item, "source") || !strcmp (item, "src"))
+        slot = &m->source;
+      else if (!strcmp (item, "id"))
+        slot = &m->id;
+      else if (!strcmp (item, "from"))
+        slot = &m->from;
+      else if (!strcmp (item, "sharing"))
+        slot = &m->sharing;
+      else if (!strcmp (item, "mode"))
+        slot = &m->mode;
+      else if (!strcmp (item, "uid"))
+        slot = &m->uid;
+      else if (!strcmp (item, "gid"))
+        slot = &m->gid;
+      else if (!strcmp (item, "size"))
+        slot = &m->size;
+      else if (!strcmp (item, "rw") || !strcmp (item, "readwrite"))
+        m->rw = strcmp (v, "false") != 0;
+      else if (!strcmp (item, "ro") || !strcmp (item, "readonly"))
+        m->rw = strcmp (v, "false") == 0;
+      else if (!strcmp (item, "required"))
+        m->required = strcmp (v, "false") != 0;
+      else if (!strcmp (item, "env"))
+        slot = &m->env;
+      else
+        return bale_make_error (err, 0, "--mount=%s: unknown option \"%s\"", value, item);
+      if (slot)
+        {
+          free (*slot);
+          *slot = xstrdup (v);
+        }
+    }
+  if (!m->type)
+    m->type = xstrdup ("bind");
+  if (m->mode && !is_number (m->mode, 8, 07777))
+    return bale_make_error (err, 0, "--mount=%s: mode=%s is not an octal file mode", value, m->mode);
+  if ((m->uid && !is_number (m->uid, 10, 0xfffffffeUL)) || (m->gid && !is_number (m->gid, 10, 0xfffffffeUL)))
+    return bale_make_error (err, 0, "--mount=%s: uid and gid must be numbers", value);
+  return 0;
+}
+
+/* Everything a step's mounts need, released after the step. */
+struct run_mounts
+{
+  struct sandbox_mount *v;
+  size_t n;
+  char **strings; /* paths the mounts point at */
+  size_t n_strings;
+  int *locks; /* flock'ed cache directories (sharing=locked) */
+  size_t n_locks;
+  char **mounted; /* stage views mounted for bind mounts from= */
+  size_t n_mounted;
+  const char **env; /* NAME=VALUE of secrets given as environment variables */
+  size_t n_env;
+  const char *ssh_sock; /* SSH_AUTH_SOCK=PATH of the first ssh mount, or NULL */
+  pid_t *proxies;       /* ssh agent relays */
+  size_t n_proxies;
+  const char **ssh_dirs; /* their directories */
+  size_t n_ssh_dirs;
+  int *fds; /* resolved sources held open while their views are mounted */
+  size_t n_fds;
+};
+
+static const char *
+keep (struct run_mounts *rm, char *s)
+{
+  rm->strings = xrealloc (rm->strings, (rm->n_strings + 1) * sizeof *rm->strings);
+  rm->strings[rm->n_strings++] = s;
+  return s;
+}
+
+static struct sandbox_mount *
+add_mount (struct run_mounts *rm)
+{
+  rm->v = xrealloc (rm->v, (rm->n + 1) * sizeof *rm->v);
+  memset (&rm->v[rm->n], 0, sizeof rm->v[rm->n]);
+  return &rm->v[rm->n++];
+}
+
+/* The O_PATH descriptor of source inside the directory root (runtime/fs/inroot.h), or a located
+   error at once. The sandbox resolves it again, by the same rules, in the step's own mount
+   namespace and mounts what it found there; this one serves the checks and the copies. */
+static int
+resolve_source (const char *root, const char *source, unsigned how, const char *spec,
+                const char *root_name, bale_error_t *err)
+{
+  cleanup_close int rfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd;
+
+  if (rfd < 0)
+    return bale_make_error (err, errno, "cannot open %s", root);
+  fd = inroot_open (rfd, source, O_PATH, how);
+  if (fd < 0)
+    {
+      inroot_error (err, errno, source, root_name);
+      return bale_error_wrap (err, "--mount=%s", spec);
+    }
+  return fd;
+}
+
+static const char *
+keep_fd_path (struct run_mounts *rm, int fd)
+{
+  rm->fds = xrealloc (rm->fds, (rm->n_fds + 1) * sizeof *rm->fds);
+  rm->fds[rm->n_fds++] = fd;
+  return keep (rm, xasprintf ("/proc/self/fd/%d", fd));
+}
+
+static void
+run_mounts_release (struct run_mounts *rm)
+{
+  size_t i;
+
+  /* The mount points and the secrets are among the strings: free those last. */
+  for (i = 0; i < rm->n_proxies; i++)
+    sshproxy_stop (rm->proxies[i]);
+  for (i = 0; i < rm->n_ssh_dirs; i++)
+    {
+      cleanup_free char *sock = xasprintf ("%s/agent", rm->ssh_dirs[i]);
+      unlink (sock);
+      rmdir (rm->ssh_dirs[i]);
+    }
+  free (rm->proxies);
+  free (rm->ssh_dirs);
+  for (i = 0; i < rm->n_mounted; i++)
+    umount2 (rm->mounted[i], MNT_DETACH);
+  for (i = 0; i < rm->n_env; i++)
+    explicit_bzero ((char *) rm->env[i], strlen (rm->env[i]));
+  for (i = 0; i < rm->n_strings; i++)
+    free (rm->strings[i]);
+  for (i = 0; i < rm->n_locks; i++)
+    close (rm->locks[i]);
+  for (i = 0; i < rm->n_fds; i++)
+    close (rm->fds[i]);
+  free (rm->fds);
+  free (rm->env);
+  free (rm->mounted);
+  free (rm->strings);
+  free (rm->locks);
+  free (rm->v);
+}
+
+/* A cache mount's directory: <store>/cache/<id>, created with mode/uid/gid on first use. */
+static int
+cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
+             struct run_mounts *rm, bale_error_t *err)
+{
+  const char *id = m->id && *m->id ? m->id : target;
+  cleanup_free char *root = xasprintf ("%s/cache", store_path (x->o->store));
+  struct strbuf name = STRBUF_INIT;
+  struct sandbox_mount *sm;
+  const char *p;
+  char *dir;
+
+  /* The id may hold '/': keep it one path component, and never one that names the cache
+     directory itself or the store (id=.., CVE-2024-9675). */
+  for (p = id; *p; p++)
+    strbuf_addch (&name, *p == '/' ? '_' : *p);
+  if (strcmp (name.buf, ".") == 0 || strcmp (name.buf, "..") == 0)
+    {
+      strbuf_release (&name);
+      return bale_make_error (err, 0, "cache id '%s' names no directory of its own", id);
+    }
+  if (m->from)
+    {
+      strbuf_release (&name);
+      return bale_make_error (err, 0, "a cache mount from a stage or an image (from=%s) is not "
+                                      "supported", m->from);
+    }
+  if (mkdir (root, 0700) < 0 && errno != EEXIST)
+    {
+      strbuf_release (&name);
+      return bale_make_error (err, errno, "cannot create %s", root);
+    }
+  dir = xasprintf ("%s/%s", root, name.buf);
+  strbuf_release (&name);
+  keep (rm, dir);
+  if (mkdir (dir, m->mode ? (mode_t) strtoul (m->mode, NULL, 8) : 0755) == 0)
+    {
+      if ((m->uid || m->gid)
+          && chown (dir, m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0,
+                    m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0) < 0)
+        return bale_make_error (err, errno, "cannot chown %s", dir);
+      if (m->mode && chmod (dir, (mode_t) strtoul (m->mode, NULL, 8)) < 0)
+        return bale_make_error (err, errno, "cannot chmod %s", dir);
+    }
+  else if (errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  if (m->sharing && strcmp (m->sharing, "locked") == 0)
+    {
+      int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || flock (fd, LOCK_EX) < 0)
+        return bale_make_error (err, errno, "cannot lock cache %s", dir);
+      rm->locks = xrealloc (rm->locks, (rm->n_locks + 1) * sizeof *rm->locks);
+      rm->locks[rm->n_locks++] = fd;
+    }
+  else if (m->sharing && strcmp (m->sharing, "shared") != 0 && strcmp (m->sharing, "private") != 0)
+    return bale_make_error (err, 0, "unsupported sharing mode \"%s\" (want shared, private or locked)", m->sharing);
+  sm = add_mount (rm);
+  sm->type = SANDBOX_MOUNT_BIND;
+  sm->source = dir;
+  sm->target = target;
+  if (m->source && *m->source)
+    {
+      /* A directory of the cache, which earlier steps filled: a symlink they left there
+         resolves inside the cache, never on the host. */
+      cleanup_close int dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int sub = dfd < 0 ? -1 : inroot_mkpath (dfd, m->source, 0, true, NULL, NULL);
+      if (sub < 0)
+        return inroot_error (err, errno, m->source, "the cache");
+      sm->source_root = dir;
+      sm->source = keep (rm, xstrdup (m->source));
+    }
+  return 0;
+}
+
+/* A writable view for RUN --mount=type=bind,rw: an overlay whose upper directory is thrown
+   away with the step, as BuildKit discards what a step writes to a bind mount. */
+static int
+writable_view (struct executor *x, const char *const *lowers, size_t n, const char *dir, size_t i,
+               struct run_mounts *rm, const char **out, bale_error_t *err)
+{
+  char *base = xasprintf ("%s/rw.%zu", dir, i);
+  char *u = xasprintf ("%s/u", base), *w = xasprintf ("%s/w", base), *m = xasprintf ("%s/m", base);
+  char *e = xasprintf ("%s/e", base);
+  struct strbuf opts = STRBUF_INIT;
+  size_t k;
+  int ret = -1;
+
+  keep (rm, base);
+  keep (rm, u);
+  keep (rm, w);
+  keep (rm, e);
+  keep (rm, m);
+  if (!x->o->private_mounts)
+    return bale_make_error (err, 0, "read-write bind mounts need the build to run in its own mount namespace");
+  if (mkdir (base, 0700) < 0 || mkdir (u, 0755) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0755) < 0
+      || mkdir (e, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create %s", base);
+  strbuf_addstr (&opts, "lowerdir=");
+  for (k = 0; k < n; k++)
+    strbuf_addf (&opts, "%s%s", k ? ":" : "", lowers[k]);
+  if (n == 0)
+    strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
+  strbuf_addf (&opts, ",upperdir=%s,workdir=%s%s", u, w, rootless_userns () ? ",userxattr" : "");
+  if (rootview_force_copy () || mount ("overlay", m, "overlay", 0, opts.buf) < 0)
+    {
+      /* Without overlayfs: a copy of the view, thrown away with the step all the same. */
+      if (rootview_force_copy () || errno == ENODEV || errno == EPERM || errno == EINVAL)
+        {
+          if (rootview_merge (lowers, n, m, false, err) == 0)
+            {
+              *out = m;
+              ret = 0;
+            }
+        }
+      else
+        bale_make_error (err, errno, "cannot mount a writable view at %s", m);
+    }
+  else
+    {
+      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+      rm->mounted[rm->n_mounted++] = m;
+      *out = m;
+      ret = 0;
+    }
+  strbuf_release (&opts);
+  return ret;
+}
+
+/* RUN --mount=type=bind,from=STAGE|IMAGE: a read-only view of that filesystem, mounted in
+   bale's own private mount namespace (the caller entered it before opening the store, so
+   nothing leaks to the host even if bale is killed) for the sandbox to bind from. *root is
+   the view: the source is a path inside it, resolved there as in a chroot (CVE-2024-1753). */
+static int
+bind_from (struct executor *x, const struct plan_stage *st, const struct plan_step *s, size_t i,
+           const struct mount_opts *m, const char *dir, struct run_mounts *rm, const char **root,
+           bale_error_t *err)
+{
+  struct stage_state tmp = { 0 }, *src = NULL;
+  const char **lowers = NULL;
+  size_t n = 0;
+  char *mp;
+  int ret = -1;
+
+  if (!x->o->private_mounts)
+    return bale_make_error (err, 0, "--mount=%s: bind mounts from a stage need the build to run "
+                                    "in its own mount namespace (exec_opts.private_mounts)", s->mounts[i]);
+  if (exec_source_layers (x, st, s, &s->mount_from[i], "RUN --mount from", &tmp, &src, err) < 0
+      || exec_state_snapshots (x, src, &lowers, &n, err) < 0)
+    goto out;
+  mp = xasprintf ("%s/from.%zu", dir, i);
+  keep (rm, mp);
+  if (mkdir (mp, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create %s", mp);
+      goto out;
+    }
+  if (m->rw)
+    {
+      const char *view = NULL;
+      if (writable_view (x, lowers, n, dir, i, rm, &view, err) < 0)
+        goto out;
+      mp = (char *) view;
+    }
+  else
+    {
+      if (rootview_mount (lowers, n, mp, err) < 0)
+        goto out;
+      if (n > 0)
+        {
+          rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+          rm->mounted[rm->n_mounted++] = mp;
+        }
+    }
+  {
+    cleanup_free char *name = xasprintf ("'%s'", m->from);
+    cleanup_close int fd = resolve_source (mp, m->source ? m->source : "/", 0, s->mounts[i], name, err);
+    if (fd < 0)
+      goto out;
+    *root = mp;
+  }
+  ret = 0;
+out:
+  free (lowers);
+  exec_state_release (&tmp);
+  return ret;
+}
+
+/* Whether env[0..n) sets the variable that kv ("NAME=VALUE") sets. */
+static bool
+env_has (const char *const *env, size_t n, const char *kv)
+{
+  size_t len = strcspn (kv, "="), i;
+
+  for (i = 0; i < n; i++)
+    if (strncmp (env[i], kv, len) == 0 && env[i][len] == '=')
+      return true;
+  return false;
+}
+
+/* A read-write bind mount of a context file: the step writes to a copy thrown away with it. */
+static int
+writable_copy (const char *path, const struct stat *sb, const char *dir, size_t i,
+               struct run_mounts *rm, const char **out, bale_error_t *err)
+{
+  char *copy = xasprintf ("%s/rwfile.%zu", dir, i);
+  cleanup_close int in = open (path, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = -1;
+
+  keep (rm, copy);
+  if (in < 0)
+    return bale_make_error (err, errno, "cannot open %s", path);
+  fd = open (copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, sb->st_mode & 07777);
+  if (fd < 0 || bale_copy_fd (in, fd) < 0 || fchown (fd, sb->st_uid, sb->st_gid) < 0
+      || fchmod (fd, sb->st_mode & 07777) < 0)
+    return bale_make_error (err, errno, "cannot copy %s for a read-write bind mount", path);
+  *out = copy;
+  return 0;
+}
+
+/* BuildKit's limit on a secret (secrets/secretsprovider): larger ones are a mistake. */
+#define MAX_SECRET (500 * 1024)
+
+/* A directory for the step's secret files: a tmpfs when the build has a mount namespace of
+   its own, so that secrets never reach the disk; else a 0700 directory in the step's own. */
+static int
+secret_dir (struct executor *x, const char *dir, struct run_mounts *rm, char **out,
+            bale_error_t *err)
+{
+  char *path = xasprintf ("%s/secrets", dir);
+
+  keep (rm, path);
+  *out = path;
+  if (mkdir (path, 0700) < 0)
+    return errno == EEXIST ? 0 : bale_make_error (err, errno, "cannot create %s", path);
+  if (x->o->private_mounts && mount ("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=16m") == 0)
+    {
+      rm->mounted = xrealloc (rm->mounted, (rm->n_mounted + 1) * sizeof *rm->mounted);
+      rm->mounted[rm->n_mounted++] = path;
+    }
+  return 0;
+}
+
+/*
+ * RUN --mount=type=secret: the secret's id is source=, else id=, else the target's base name
+ * (BuildKit's dispatchSecret). It is a file at target (default /run/secrets/ID unless env= is
+ * given), mode 0400 owned by 0:0 unless mode/uid/gid say otherwise, and with env=NAME also
+ * the variable NAME. A secret that was not given is skipped, or an error with required=true.
+ */
+static int
+secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+              const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
+{
+  const char *id = m->source ? m->source : m->id ? m->id : target ? strrchr (target, '/') + 1 : NULL;
+  const char *src = NULL, *value = NULL;
+  struct strbuf content = STRBUF_INIT;
+  cleanup_close int fd = -1;
+  char *sdir = NULL; /* kept by rm */
+  size_t k;
+  int ret = 0;
+
+  for (k = 0; id && k < x->o->n_secrets; k++)
+    if (strcmp (x->o->secrets[k].id, id) == 0)
+      {
+        src = x->o->secrets[k].path;
+        value = x->o->secrets[k].value;
+      }
+  if (!id || !*id)
+    return bale_make_error (err, 0, "--mount=%s: a secret needs an id or a target", spec);
+  if (m->env && (!*m->env || strchr (m->env, '=')))
+    return bale_make_error (err, 0, "--mount=%s: env=%s is not a variable name", spec, m->env);
+  if (!src && !value)
+    return m->required ? bale_make_error (err, 0, "--mount=%s: secret \"%s\" is required but was "
+                                          "not given (bale build --secret id=%s,src=FILE)", spec, id, id)
+                       : 0;
+  if (value)
+    strbuf_addstr (&content, value);
+  else if ((fd = open (src, O_RDONLY | O_CLOEXEC)) < 0)
+    return bale_make_error (err, errno, "secret \"%s\": cannot open %s", id, src);
+  else if (bale_read_fd (fd, src, &content, err) < 0)
+    return -1;
+  if (content.len > MAX_SECRET)
+    ret = bale_make_error (err, 0, "secret \"%s\" is larger than %d bytes", id, MAX_SECRET);
+  if (ret == 0 && m->env)
+    {
+      if (memchr (content.buf, '\0', content.len))
+        ret = bale_make_error (err, 0, "--mount=%s: secret \"%s\" holds a NUL byte and cannot be a "
+                               "variable", spec, id);
+      else
+        {
+          rm->env = xrealloc (rm->env, (rm->n_env + 1) * sizeof *rm->env);
+          rm->env[rm->n_env++] = keep (rm, xasprintf ("%s=%s", m->env, content.buf));
+        }
+    }
+  if (ret == 0 && (target || !m->env))
+    {
+      mode_t mode = m->mode ? (mode_t) strtoul (m->mode, NULL, 8) & 07777 : 0400;
+      uid_t uid = m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0;
+      gid_t gid = m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0;
+      char *file;
+      cleanup_close int out = -1;
+
+      if (secret_dir (x, dir, rm, &sdir, err) < 0)
+        ret = -1;
+      else
+        {
+          file = xasprintf ("%s/%zu", sdir, i);
+          keep (rm, file);
+          out = open (file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+          if (out < 0 || bale_write_all (out, content.buf, content.len) < 0 || fchown (out, uid, gid) < 0
+              || fchmod (out, mode) < 0)
+            ret = bale_make_error (err, errno, "cannot write secret \"%s\" for the step", id);
+          else
+            {
+              struct sandbox_mount *sm = add_mount (rm);
+              sm->type = SANDBOX_MOUNT_BIND;
+              sm->source = file;
+              sm->target = target ? target : keep (rm, xasprintf ("/run/secrets/%s", id));
+              sm->readonly = true;
+            }
+        }
+    }
+  explicit_bzero (content.buf, content.len);
+  strbuf_release (&content);
+  return ret;
+}
+
+/*
+ * RUN --mount=type=ssh: the agent socket `bale build --ssh ID=SOCKET` gave for the id (default
+ * "default"), bound at target (default /run/buildkit/ssh_agent.N, N counting the step's ssh
+ * mounts, as BuildKit numbers them); the first one is SSH_AUTH_SOCK unless the step sets it.
+ * With uid, gid or mode the step gets a relay socket that has them (runtime/sandbox/sshproxy.c).
+ */
+static int
+ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+           size_t *n_ssh, struct run_mounts *rm, bale_error_t *err)
+{
+  const char *id = m->id && *m->id ? m->id : "default";
+  const char *sock = NULL;
+  struct sandbox_mount *sm;
+  size_t k;
+
+  for (k = 0; k < x->o->n_ssh; k++)
+    if (strcmp (x->o->ssh[k].id, id) == 0)
+      sock = x->o->ssh[k].socket;
+  if (!sock)
+    return m->required ? bale_make_error (err, 0, "--mount=%s: no ssh agent \"%s\" was given "
+                                          "(bale build --ssh %s=SOCKET)", spec, id, id)
+                       : 0;
+  if (m->uid || m->gid || m->mode)
+    {
+      /* The agent's socket keeps its owner and mode: the step gets a relay with its own. A
+         short directory of its own, as a socket path must fit in sun_path. */
+      const char *tmp = getenv ("TMPDIR");
+      char *d = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+      const char *path;
+      pid_t pid;
+
+      keep (rm, d);
+
+      if (!mkdtemp (d))
+        return bale_make_error (err, errno, "cannot create %s", d);
+      rm->ssh_dirs = xrealloc (rm->ssh_dirs, (rm->n_ssh_dirs + 1) * sizeof *rm->ssh_dirs);
+      rm->ssh_dirs[rm->n_ssh_dirs++] = d;
+      path = keep (rm, xasprintf ("%s/agent", d));
+      if (sshproxy_start (sock, path, m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0,
+                          m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0,
+                          m->mode ? (mode_t) strtoul (m->mode, NULL, 8) & 0777 : 0600, &pid, err) < 0)
+        return bale_error_wrap (err, "--mount=%s", spec);
+      rm->proxies = xrealloc (rm->proxies, (rm->n_proxies + 1) * sizeof *rm->proxies);
+      rm->proxies[rm->n_proxies++] = pid;
+      sock = path;
+    }
+  sm = add_mount (rm);
+  sm->type = SANDBOX_MOUNT_BIND;
+  sm->source = sock;
+  sm->target = target ? target : keep (rm, xasprintf ("/run/buildkit/ssh_agent.%zu", *n_ssh));
+  if ((*n_ssh)++ == 0)
+    rm->ssh_sock = keep (rm, xasprintf ("SSH_AUTH_SOCK=%s", sm->target));
+  return 0;
+}
+
+/* RUN --mount=type=bind from the build context: source is resolved inside the context and may
+   not leave it (INROOT_BENEATH). A read-write one gets a throwaway overlay of the directory, or
+   a throwaway copy of the file, made from the resolved descriptor. */
+static int
+bind_context (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+              const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
+{
+  const char *src = m->source ? m->source : "/";
+  int fd = resolve_source (x->o->context, src, INROOT_BENEATH, spec, "the build context", err);
+  struct sandbox_mount *sm;
+  const char *view = NULL;
+  struct stat sb;
+
+  if (fd < 0)
+    return -1;
+  if (!m->rw)
+    close (fd);
+  else
+    {
+      const char *path = keep_fd_path (rm, fd);
+      int r;
+      if (fstat (fd, &sb) < 0)
+        return bale_make_error (err, errno, "--mount=%s: cannot stat '%s'", spec, src);
+      if (S_ISDIR (sb.st_mode))
+        r = writable_view (x, &path, 1, dir, i, rm, &view, err);
+      else if (!S_ISREG (sb.st_mode))
+        r = bale_make_error (err, 0, "--mount=%s: a read-write bind mount of a special file is not "
+                                     "supported", spec);
+      else
+        r = writable_copy (path, &sb, dir, i, rm, &view, err);
+      if (r < 0)
+        return -1;
+    }
+  sm = add_mount (rm);
+  sm->type = SANDBOX_MOUNT_BIND;
+  if (view)
+    sm->source = view;
+  else
+    {
+      sm->source_root = x->o->context;
+      sm->source_beneath = true;
+      sm->source = keep (rm, xstrdup (src));
+    }
+  sm->target = target;
+  sm->readonly = !m->rw;
+  return 0;
+}
+
+static int
+setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+              const char *dir, struct run_mounts *rm, bale_error_t *err)
+{
+  size_t i, n_ssh = 0;
+
+  for (i = 0; i < s->n_mounts; i++)
+    {
+      struct mount_opts m;
+      const char *target;
+      int r = 0;
+
+      if (parse_mount (s->mounts[i], &m, err) < 0)
+        return -1;
+      if (!m.target && strcmp (m.type, "secret") != 0 && strcmp (m.type, "ssh") != 0)
+        {
+          mount_opts_release (&m);
+          return bale_make_error (err, 0, "--mount=%s: target is required", s->mounts[i]);
+        }
+      target = m.target ? keep (rm, dispatch_normalize_workdir (s->workdir, m.target)) : NULL;
+      if (!strcmp (m.type, "cache"))
+        r = cache_mount (x, &m, target, rm, err);
+      else if (!strcmp (m.type, "tmpfs"))
+        {
+          struct sandbox_mount *sm = add_mount (rm);
+          sm->type = SANDBOX_MOUNT_TMPFS;
+          sm->target = target;
+          if (m.size)
+            sm->options = keep (rm, xasprintf ("size=%s", m.size));
+        }
+      else if (!strcmp (m.type, "bind"))
+        {
+          if (m.from && s->mount_from)
+            {
+              const char *root = NULL;
+              r = bind_from (x, st, s, i, &m, dir, rm, &root, err);
+              if (r == 0)
+                {
+                  struct sandbox_mount *sm = add_mount (rm);
+                  sm->type = SANDBOX_MOUNT_BIND;
+                  sm->source_root = root;
+                  sm->source = keep (rm, xstrdup (m.source ? m.source : "/"));
+                  sm->target = target;
+                  sm->readonly = !m.rw;
+                }
+            }
+          else
+            r = bind_context (x, s->mounts[i], &m, target, dir, i, rm, err);
+        }
+      else if (!strcmp (m.type, "secret"))
+        r = secret_mount (x, s->mounts[i], &m, target, dir, i, rm, err);
+      else if (!strcmp (m.type, "ssh"))
+        r = ssh_mount (x, s->mounts[i], &m, target, &n_ssh, rm, err);
+      else
+        r = bale_make_error (err, 0, "--mount=%s: mount type \"%s\" is not supported", s->mounts[i], m.type);
+      mount_opts_release (&m);
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* RUN heredoc scripts (#!) are files at /dev/pipes/NAME in the step. */
+static int
+setup_files (const struct plan_step *s, const char *dir, struct run_mounts *rm, bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_files; i++)
+    {
+      char *path = xasprintf ("%s/file.%zu", dir, i);
+      cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+      struct sandbox_mount *sm;
+      keep (rm, path);
+      if (fd < 0 || bale_write_all (fd, s->files[i].data, s->files[i].len) < 0)
+        return bale_make_error (err, errno, "cannot write the heredoc %s", s->files[i].name);
+      sm = add_mount (rm);
+      sm->type = SANDBOX_MOUNT_BIND;
+      sm->source = path;
+      sm->target = keep (rm, xasprintf ("/dev/pipes/%s", s->files[i].name));
+      sm->readonly = true;
+    }
+  return 0;
+}
+
+/* Why the probe failed, for the one line that says RUN steps are copying. */
+static const char *overlay_why = "BALE_FORCE_COPY=1";
+
+/* The probe child's exit status when it gets no mount namespace. */
+#define PROBE_NO_MOUNT_NS 125
+
+static const char *
+probe_failure (int status)
+{
+  int code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+
+  if (code == PROBE_NO_MOUNT_NS)
+    return "bale may not create a mount namespace (it needs root, or a user namespace)";
+  if (code == ENODEV)
+    return "this kernel has no overlayfs";
+  if (code == EPERM && rootless_userns ())
+    return "mounting it in a user namespace needs Linux 5.11, and no seccomp or AppArmor "
+           "rule against mount";
+  if (code == EPERM)
+    return "mounting is not permitted (seccomp, AppArmor or a missing CAP_SYS_ADMIN)";
+  if (code == EINVAL)
+    return "the store's file system cannot hold an overlay upper directory (an overlay "
+           "itself, or no d_type); --store elsewhere avoids it";
+  return "the test mount failed";
+}
+
+/* Whether overlayfs mounts work here (with an upper directory on the store's filesystem),
+   tried once per build in a throwaway mount namespace. BALE_FORCE_COPY=1 says no. */
+static bool
+overlay_usable (struct executor *x)
+{
+  cleanup_free char *dir = NULL, *l = NULL, *u = NULL, *w = NULL, *m = NULL, *opts = NULL;
+  pid_t pid;
+  int status = 1;
+
+  if (x->overlay >= 0)
+    return x->overlay;
+  x->overlay = 0;
+  if (rootview_force_copy ())
+    return false;
+  dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
+  if (!mkdtemp (dir))
+    return false;
+  l = xasprintf ("%s/l", dir);
+  u = xasprintf ("%s/u", dir);
+  w = xasprintf ("%s/w", dir);
+  m = xasprintf ("%s/m", dir);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s%s", l, u, w,
+                    rootless_userns () ? ",userxattr" : "");
+  overlay_why = "bale cannot create its test directories in the store";
+  if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0)
+    pid = -1;
+  else
+    pid = fork ();
+  if (pid == 0)
+    {
+      bale_error_t e = NULL;
+      int code = rootview_unshare (&e) < 0 ? PROBE_NO_MOUNT_NS
+                 : mount ("overlay", m, "overlay", 0, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
+                                                                 : 0;
+      bale_error_release (&e);
+      _exit (code);
+    }
+  if (pid > 0)
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  {
+    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bale_error_t e = NULL;
+    if (parent >= 0)
+      dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
+    bale_error_release (&e);
+  }
+  x->overlay = pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+  if (pid > 0 && !x->overlay)
+    overlay_why = probe_failure (status);
+  return x->overlay;
+}
+
+/* Copied-rootfs mode: the stage's layers applied in order into root. */
+static int
+copy_root (struct executor *x, struct stage_state *state, const char *root, bale_error_t *err)
+{
+  cleanup_close int root_fd = -1;
+  size_t i;
+
+  if (mkdir (root, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create %s", root);
+  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", root);
+  for (i = 0; i < state->n_layers; i++)
+    {
+      struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = state->layers[i].diff_id };
+      cleanup_close int fd = store_blob_open (x->o->store, state->layers[i].digest, err);
+      if (fd < 0 || layer_extract (fd, root_fd, &opts, NULL, err) < 0)
+        return bale_error_wrap (err, "copying layer %s", state->layers[i].diff_id);
+    }
+  return 0;
+}
+
+/* RUN --network=none|host wins; default (or none given) is bale build --network, whose own
+   default is the host's network (docs: README "Security"). */
+enum sandbox_network
+exec_run_network (const struct executor *x, const struct plan_step *s)
+{
+  const char *mode = s->network && strcmp (s->network, "default") != 0 ? s->network
+                                                                         : x->o->network;
+
+  return mode && strcmp (mode, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
+}
+
+int
+exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+               size_t stepno, bale_error_t *err)
+{
+  struct stage_state *state = &x->states[st->index];
+  cleanup_free char *dir = xasprintf ("%s/tmp/run.XXXXXX", store_path (x->o->store));
+  cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL, *root = NULL;
+  struct fsindex *index = NULL;
+  const char **lowers = NULL, **env = NULL, **argv = NULL;
+  size_t n_lowers = 0, i, n_env = 0;
+  struct run_mounts rm = { 0 };
+  struct sandbox_spec spec;
+  struct sandbox_result res = { 0 };
+  bool have_path = false;
+  int ret = -1;
+
+  /* The plan refused it without the entitlement; a plan made elsewhere is checked again. */
+  if (s->security && strcmp (s->security, "insecure") == 0 && !x->p->allow_insecure)
+    return plan_error_at (x->p, &s->node->span, err,
+                          "RUN --security=insecure needs `bale build --allow security.insecure`");
+  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
+  {
+    const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
+    const struct bale_platform *host = &x->p->build_platform;
+    if (pl->arch && host->arch && strcmp (pl->arch, host->arch) != 0)
+      return plan_error_at (x->p, &s->node->span, err,
+                            "RUN: the stage is for %s/%s but this machine is %s/%s, and bale "
+                            "does not run steps under emulation",
+                            pl->os, pl->arch, host->os, host->arch);
+  }
+  if (!mkdtemp (dir))
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  upper = xasprintf ("%s/upper", dir);
+  work = xasprintf ("%s/work", dir);
+  if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+    {
+      bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
+      goto out;
+    }
+  if (overlay_usable (x))
+    {
+      if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
+        goto out;
+    }
+  else
+    {
+      static bool said;
+      cleanup_close int root_fd = -1;
+      root = xasprintf ("%s/root", dir);
+      if (!said)
+        {
+          cleanup_free char *msg = xasprintf ("RUN steps run on a copied root filesystem (slower): "
+                                              "overlayfs cannot be used: %s", overlay_why);
+          progress_vertex_warn (&x->vertex, msg);
+        }
+      said = true;
+      if (copy_root (x, state, root, err) < 0)
+        goto out;
+      root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (root_fd < 0 || fsindex_break_hardlinks (root_fd, err) < 0
+          || fsindex_build (root_fd, &index, err) < 0)
+        goto out;
+    }
+  {
+    bale_error_t e = NULL;
+    if (setup_mounts (x, st, s, dir, &rm, &e) < 0 || setup_files (s, dir, &rm, &e) < 0)
+      {
+        /* At the RUN's line, as every other error of the step. */
+        plan_error_at (x->p, &s->node->span, err, "RUN: %s%s%s", e->msg, e->status > 0 ? ": " : "",
+                       e->status > 0 ? strerror (e->status) : "");
+        bale_error_release (&e);
+        goto out;
+      }
+  }
+
+  /* The environment: secrets given as variables (they win over a variable of the same name),
+     the stage's (image Env and ARG values), the proxy build args as both cases, and a default
+     PATH when there is none. */
+  env = xcalloc (rm.n_env + s->env.n + x->p->proxy_env.n + 3, sizeof *env);
+  for (i = 0; i < rm.n_env; i++)
+    {
+      env[n_env++] = rm.env[i];
+      have_path |= strncmp (rm.env[i], "PATH=", 5) == 0;
+    }
+  for (i = 0; i < s->env.n; i++)
+    {
+      if (env_has (env, rm.n_env, s->env.kv[i]))
+        continue;
+      env[n_env++] = s->env.kv[i];
+      have_path |= strncmp (s->env.kv[i], "PATH=", 5) == 0;
+    }
+  for (i = 0; i < x->p->proxy_env.n; i++)
+    if (!kv_get (&s->env, x->p->proxy_env.kv[i]))
+      env[n_env++] = x->p->proxy_env.kv[i];
+  if (!have_path)
+    env[n_env++] = DEFAULT_PATH;
+  if (rm.ssh_sock && !env_has (env, n_env, rm.ssh_sock))
+    env[n_env++] = rm.ssh_sock;
+  argv = xcalloc (s->argc + 1, sizeof *argv);
+  for (i = 0; i < s->argc; i++)
+    argv[i] = s->argv[i];
+
+  sandbox_spec_init (&spec);
+  spec.name = "RUN";
+  spec.lowerdirs = lowers;
+  spec.n_lowerdirs = n_lowers;
+  spec.upperdir = upper;
+  spec.workdir = work;
+  if (root)
+    {
+      spec.copy_root = root;
+      spec.force_copy = true;
+      spec.lowerdirs = NULL;
+      spec.n_lowerdirs = 0;
+    }
+  spec.argv = argv;
+  spec.env = env;
+  spec.cwd = s->workdir;
+  spec.user = s->user;
+  spec.network = exec_run_network (x, s);
+  spec.insecure = s->security && strcmp (s->security, "insecure") == 0;
+  spec.hosts = x->o->hosts;
+  spec.n_hosts = x->o->n_hosts;
+  spec.rlimits = x->o->rlimits;
+  spec.n_rlimits = x->o->n_rlimits;
+  spec.shm_size = x->o->shm_size;
+  spec.mounts = rm.v;
+  spec.n_mounts = rm.n;
+  spec.tmpdir = dir;
+  spec.stdout_fd = spec.stderr_fd = -1;
+  spec.on_line = x->o->events ? progress_log_line : NULL;
+  spec.line_ctx = &x->vertex;
+  prefix = xasprintf ("#%zu ", stepno);
+  spec.prefix = prefix;
+  if (spec.stdout_fd < 0)
+    {
+      /* Quiet builds still keep the output's tail for errors. */
+      spec.stdout_fd = spec.stderr_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    }
+  if (sandbox_run (&spec, &res, err) < 0)
+    {
+      plan_error_at (x->p, &s->node->span, err, "RUN: the step could not run");
+      goto out_fd;
+    }
+  if (res.interrupted)
+    {
+      plan_error_at (x->p, &s->node->span, err, "RUN: interrupted");
+      goto out_fd;
+    }
+  {
+    bale_error_t e = NULL;
+    if (sandbox_result_check (&res, &e) < 0)
+      {
+        plan_error_at (x->p, &s->node->span, err, "%s", e->msg);
+        bale_error_release (&e);
+        goto out_fd;
+      }
+  }
+  {
+    struct run_ctx rc = { root ? root : upper, { 0 }, index };
+    struct exec_layer l;
+    rc.wopts.compression = LAYER_COMPRESSION_NONE;
+    rc.wopts.overlay_upper = true;
+    rc.wopts.epoch_set = x->o->epoch_set;
+    rc.wopts.epoch = x->o->epoch;
+    if (exec_child_layer (x, s, diff_upper, &rc, &l, err) < 0)
+      goto out_fd;
+    /* The upper directory is already the layer in overlay form: keep it as its snapshot. */
+    if (!root && snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
+      {
+        free (l.path);
+        goto out_fd;
+      }
+    exec_state_add_layer (state, &l, true);
+    free (l.path);
+    free (l.snapshot);
+  }
+  ret = 0;
+out_fd:
+  if (spec.stdout_fd >= 0)
+    close (spec.stdout_fd);
+out:
+  fsindex_free (index);
+  sandbox_result_release (&res);
+  run_mounts_release (&rm);
+  free (lowers);
+  free (env);
+  free (argv);
+  {
+    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bale_error_t e = NULL;
+    if (parent >= 0)
+      dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
+    bale_error_release (&e);
+  }
+  return ret;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The executor's state, shared by the files that run the different kinds of steps. */
+#ifndef BALE_EXECUTOR_INTERNAL_H
+#define BALE_EXECUTOR_INTERNAL_H
+
+#include "runtime/build/executor.h"
+#include "runtime/build/progress.h"
+
+/* What a stage has built so far: every layer of its image (base first), and the diff_ids
+   of those above the root base image. */
+struct stage_state
+{
+  struct exec_layer *layers;
+  size_t n_layers, alloc_layers;
+  char **new_diff_ids;
+  size_t n_new, alloc_new;
+};
+
+struct ctxhash;
+
+struct executor
+{
+  struct plan *p;
+  const struct exec_opts *o;
+  struct stage_state *states; /* one per plan stage */
+  size_t stepno;              /* steps run so far, for the progress lines */
+  int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
+  struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
+  struct progress_vertex vertex; /* the step being run, for its output and warnings */
+};
+
+void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
+void exec_state_release (struct stage_state *s);
+struct store_image;
+/* Append the layers of an image of the store (the layers of a base or a --from image). */
+void exec_state_add_image (struct executor *x, struct stage_state *s, const struct store_image *img);
+/* The layers a --from reads: a stage's state, or an image of the store copied into tmp (the
+   caller releases tmp). what names the flag in errors. */
+int exec_source_layers (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                        const struct plan_source *from, const char *what, struct stage_state *tmp,
+                        struct stage_state **src, bale_error_t *err);
+
+/* The network a RUN step gets: its own --network, else bale build --network, else the host's. */
+enum sandbox_network exec_run_network (const struct executor *x, const struct plan_step *s);
+
+/* Build one stage into x->states[st->index]; the stages it reads must be built. */
+int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err);
+/* Build every reachable stage, independent ones in parallel processes
+   (runtime/build/exec_parallel.c). */
+int exec_build_parallel (struct executor *x, bale_error_t *err);
+
+/* What the child reports: the layer's digests and size, or an error message. */
+struct child_report
+{
+  int ok;
+  char diff_id[DIGEST_STRLEN + 1];
+  char digest[DIGEST_STRLEN + 1];
+  int64_t size;
+  char msg[4000];
+};
+
+/* Runs in the child: write the layer tar to out_fd, fill rep's digests and size. */
+typedef int (*exec_layer_fn) (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err);
+/* Make a layer in a child process (runtime/build/exec_layer.c); out->path is the caller's, the
+   media type static. Errors are located at s. */
+int exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+                      struct exec_layer *out, bale_error_t *err);
+/* The same, unpacking the layer into the empty directory tree (in the store's tmp/) as it
+   streams in, and adopting it as the layer's snapshot (out->snapshot, which the caller frees)
+   when the unpack succeeded; else the tree is left for the caller to remove. */
+int exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
+                               void *ctx, const char *tree, struct exec_layer *out,
+                               bale_error_t *err);
+
+/* RUN (runtime/build/exec_run.c); stepno numbers its output lines. */
+int exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                   size_t stepno, bale_error_t *err);
+
+/* The build cache (runtime/build/exec_cache.c). lookup computes the step's key into key ("" when
+   the step cannot be cached) and returns 1 when the cache had its layer, which is then
+   added to the stage's state; 0 when the step must run. record keeps the stage's top layer
+   under key after the step ran. finish saves the context index. */
+int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                       char key[DIGEST_STRLEN + 1]);
+void exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key);
+void exec_cache_finish (struct executor *x);
+
+/* One RUN --mount value: "type=cache,target=/x,..." (already expanded by the plan). */
+struct mount_opts
+{
+  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size, *env;
+  bool rw, required;
+};
+/* Parse value into *m (release it with mount_opts_release, on failure too); the type
+   defaults to bind. Shared by RUN and its cache key (runtime/build/exec_cache.c). */
+int parse_mount (const char *value, struct mount_opts *m, bale_error_t *err);
+void mount_opts_release (struct mount_opts *m);
+
+/* COPY, ADD and WORKDIR (runtime/build/exec_copy.c). */
+int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                  bale_error_t *err);
+/* The snapshot directories of a stage's layers, top layer first, unpacked on first use; a
+   layer that occurs more than once is listed at its topmost place only (snapshot_stack_unique;
+   *n counts the distinct ones). The array is the caller's; the strings belong to the state. */
+int exec_state_snapshots (struct executor *x, struct stage_state *s, const char ***out, size_t *n,
+                          bale_error_t *err);
+
+#endif

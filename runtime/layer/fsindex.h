@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A walking differ, for where overlayfs is unavailable: index a directory tree's metadata,
+ * let a step change the tree, then write what changed as a layer (new and changed entries,
+ * whiteouts for the removed ones). Content changes are found by metadata alone (size, mtime,
+ * ctime, inode): every write or chmod after the index moves ctime.
+ */
+#ifndef BALE_FSINDEX_H
+#define BALE_FSINDEX_H
+
+#include "bale.h"
+#include "runtime/layer/layer.h"
+
+struct fsindex;
+
+int fsindex_build (int root_fd, struct fsindex **out, bale_error_t *err);
+
+/* Give each name of every hard-linked regular file under root_fd its own copy (data, owner,
+   mode, xattrs, times), before the index is built. A step on overlayfs that changes one name
+   of a file linked in a lower layer copies up that name alone, and its layer holds that name
+   alone; on a copied root the shared inode would change every name and the layer hold them
+   all. Links the step itself makes are kept (they are in its layer on overlayfs too). */
+int fsindex_break_hardlinks (int root_fd, bale_error_t *err);
+void fsindex_free (struct fsindex *ix);
+
+/* Write the differences between the index and the tree at root_fd now into w. */
+int fsindex_diff (struct fsindex *ix, int root_fd, struct layer_writer *w, bale_error_t *err);
+
+#endif

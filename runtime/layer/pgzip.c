@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Parallel gzip (after pigz): blocks deflated on worker threads, stitched into one member. */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "runtime/layer/pgzip.h"
+#include "common/banned.h"
+
+/* pigz's block size: its compression ratio, and short jobs that share a busy machine well. */
+#define BLOCK (128 * 1024)
+#define DICT (32 * 1024)
+/* Blocks in flight per worker: enough that a worker never waits for the reader or writer. */
+#define SLOTS_PER_THREAD 8
+#define MAX_THREADS 8
+
+enum slot_state
+{
+  SLOT_EMPTY,
+  SLOT_FILLED, /* read, waiting for a worker */
+  SLOT_BUSY,
+  SLOT_DONE, /* compressed, waiting for the writer */
+};
+
+struct slot
+{
+  enum slot_state state;
+  unsigned char *in; /* dict_len bytes of dictionary, then len bytes of input */
+  size_t dict_len, len;
+  bool last;
+  unsigned char *out;
+  size_t out_len;
+  uLong crc; /* of the block alone, combined in order by the writer */
+};
+
+/*
+ * The pipeline: the calling thread reads blocks into free slots and writes compressed ones out
+ * in order; workers compress filled slots in order. Slot i holds block i modulo n_slots.
+ */
+struct pipeline
+{
+  pthread_mutex_t lock;
+  pthread_cond_t cond; /* any slot changed state */
+  struct slot *slots;
+  size_t n_slots;
+  uint64_t next_job; /* the next block a worker takes */
+  uint64_t n_read;   /* blocks read so far */
+  bool eof, stop;
+  int level;
+  bale_error_t err; /* a worker's failure */
+};
+
+static int
+deflate_block (struct slot *b, int level, bale_error_t *err)
+{
+  z_stream z;
+  int rc;
+
+  b->crc = crc32 (crc32 (0, NULL, 0), b->in + b->dict_len, (uInt) b->len);
+  memset (&z, 0, sizeof z);
+  /* Raw deflate (negative window bits): the gzip header and trailer are ours. */
+  if (deflateInit2 (&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return bale_make_error (err, 0, "cannot initialise zlib");
+  /* The 32 KiB before the block, as pigz does, so blocks compress as well as one stream. */
+  if (b->dict_len)
+    deflateSetDictionary (&z, b->in, (uInt) b->dict_len);
+  b->out_len = deflateBound (&z, b->len) + 16;
+  b->out = xrealloc (b->out, b->out_len);
+  z.next_in = b->in + b->dict_len;
+  z.avail_in = (uInt) b->len;
+  z.next_out = b->out;
+  z.avail_out = (uInt) b->out_len;
+  /* A sync flush ends every block on a byte boundary, so that blocks concatenate. */
+  rc = deflate (&z, b->last ? Z_FINISH : Z_SYNC_FLUSH);
+  b->out_len -= z.avail_out;
+  deflateEnd (&z);
+  if (rc != (b->last ? Z_STREAM_END : Z_OK) || z.avail_in != 0 || z.avail_out == 0)
+    return bale_make_error (err, 0, "zlib failed to compress a block");
+  return 0;
+}
+
+static void *
+worker (void *arg)
+{
+  struct pipeline *p = arg;
+
+  pthread_mutex_lock (&p->lock);
+  for (;;)
+    {
+      struct slot *b;
+      bale_error_t e = NULL;
+      int ret;
+
+      while (!p->stop && p->next_job == p->n_read && !p->eof)
+        pthread_cond_wait (&p->cond, &p->lock);
+      if (p->stop || p->next_job == p->n_read)
+        break;
+      b = &p->slots[p->next_job++ % p->n_slots];
+      b->state = SLOT_BUSY;
+      pthread_mutex_unlock (&p->lock);
+      ret = deflate_block (b, p->level, &e);
+      pthread_mutex_lock (&p->lock);
+      b->state = SLOT_DONE;
+      if (ret < 0)
+        {
+          p->stop = true;
+          if (p->err == NULL)
+            p->err = steal_pointer (&e);
+          bale_error_release (&e);
+        }
+      pthread_cond_broadcast (&p->cond);
+    }
+  pthread_mutex_unlock (&p->lock);
+  return NULL;
+}
+
+static ssize_t
+read_full (int fd, unsigned char *buf, size_t len)
+{
+  size_t got = 0;
+
+  while (got < len)
+    {
+      ssize_t n = read (fd, buf + got, len - got);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        break;
+      got += (size_t) n;
+    }
+  return (ssize_t) got;
+}
+
+/* What the reader keeps between blocks. */
+struct reader
+{
+  int fd;
+  const char *name;
+  unsigned char *dict; /* the last DICT bytes read */
+  size_t dict_len;
+  unsigned char *ahead; /* one block read ahead, to know which block is the last */
+  ssize_t ahead_len;
+};
+
+/* Fill slot b (not locked: no worker touches an empty slot) with the next block. */
+static int
+fill (struct reader *r, struct slot *b, bool *last, bale_error_t *err)
+{
+  ssize_t next;
+
+  b->in = b->in ? b->in : xmalloc (DICT + BLOCK);
+  memcpy (b->in, r->dict, r->dict_len);
+  b->dict_len = r->dict_len;
+  memcpy (b->in + b->dict_len, r->ahead, (size_t) r->ahead_len);
+  b->len = (size_t) r->ahead_len;
+  if ((next = read_full (r->fd, r->ahead, BLOCK)) < 0)
+    return bale_make_error (err, errno, "cannot read '%s'", r->name);
+  r->ahead_len = next;
+  *last = b->last = next == 0;
+  r->dict_len = b->dict_len + b->len < DICT ? b->dict_len + b->len : DICT;
+  memcpy (r->dict, b->in + b->dict_len + b->len - r->dict_len, r->dict_len);
+  return 0;
+}
+
+static void
+put_le32 (unsigned char *p, uint32_t v)
+{
+  p[0] = (unsigned char) v;
+  p[1] = (unsigned char) (v >> 8);
+  p[2] = (unsigned char) (v >> 16);
+  p[3] = (unsigned char) (v >> 24);
+}
+
+/* The calling thread: read into free slots, write done ones in order, until all is written. */
+static int
+drive (struct pipeline *p, struct reader *r, pgzip_write_fn w, void *ctx, bale_error_t *err)
+{
+  uLong crc = crc32 (0, NULL, 0);
+  uint64_t written = 0, total = 0;
+  unsigned char trailer[8];
+
+  pthread_mutex_lock (&p->lock);
+  while (!p->stop && !(p->eof && written == p->n_read))
+    {
+      struct slot *wb = &p->slots[written % p->n_slots], *rb = &p->slots[p->n_read % p->n_slots];
+      bool last = false;
+      int ret = 0;
+
+      if (wb->state == SLOT_DONE && written < p->n_read)
+        {
+          pthread_mutex_unlock (&p->lock);
+          crc = crc32_combine (crc, wb->crc, (z_off_t) wb->len);
+          total += wb->len;
+          ret = w (ctx, wb->out, wb->out_len, err);
+          pthread_mutex_lock (&p->lock);
+          wb->state = SLOT_EMPTY;
+          written++;
+        }
+      else if (!p->eof && rb->state == SLOT_EMPTY)
+        {
+          pthread_mutex_unlock (&p->lock);
+          ret = fill (r, rb, &last, err);
+          pthread_mutex_lock (&p->lock);
+          rb->state = SLOT_FILLED;
+          p->n_read++;
+          p->eof = last;
+          pthread_cond_broadcast (&p->cond);
+        }
+      else
+        pthread_cond_wait (&p->cond, &p->lock);
+      if (ret < 0)
+        p->stop = true;
+    }
+  pthread_cond_broadcast (&p->cond);
+  pthread_mutex_unlock (&p->lock);
+  if (p->stop)
+    return -1;
+  put_le32 (trailer, (uint32_t) crc);
+  put_le32 (trailer + 4, (uint32_t) (total & 0xffffffffu));
+  return w (ctx, trailer, sizeof trailer, err);
+}
+
+static int
+run (struct pipeline *p, struct reader *r, int threads, pgzip_write_fn w, void *ctx,
+     bale_error_t *err)
+{
+  /* RFC 1952 header: no MTIME (0), XFL 0, OS 3 (Unix), as `gzip -n` writes. */
+  static const unsigned char header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+  pthread_t tids[MAX_THREADS];
+  int started = 0, i, ret;
+
+  if (w (ctx, header, sizeof header, err) < 0)
+    return -1;
+  for (i = 0; i < threads; i++)
+    if (pthread_create (&tids[started], NULL, worker, p) == 0)
+      started++;
+  if (started == 0)
+    return bale_make_error (err, errno, "cannot start compression threads");
+  ret = drive (p, r, w, ctx, err);
+  for (i = 0; i < started; i++)
+    pthread_join (tids[i], NULL);
+  if (p->err)
+    {
+      bale_error_join (err, &p->err);
+      ret = -1;
+    }
+  return ret;
+}
+
+int
+pgzip_compress (int in_fd, const char *name, int level, int threads, pgzip_write_fn w, void *ctx,
+                bale_error_t *err)
+{
+  struct reader r = { .fd = in_fd, .name = name };
+  struct pipeline p = { .level = level };
+  size_t i;
+  int ret;
+
+  threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+  p.n_slots = (size_t) threads * SLOTS_PER_THREAD;
+  p.slots = xcalloc (p.n_slots, sizeof *p.slots);
+  pthread_mutex_init (&p.lock, NULL);
+  pthread_cond_init (&p.cond, NULL);
+  r.dict = xmalloc (DICT);
+  r.ahead = xmalloc (BLOCK);
+  r.ahead_len = read_full (in_fd, r.ahead, BLOCK);
+  ret = r.ahead_len < 0 ? bale_make_error (err, errno, "cannot read '%s'", name)
+                        : run (&p, &r, threads, w, ctx, err);
+  for (i = 0; i < p.n_slots; i++)
+    {
+      free (p.slots[i].in);
+      free (p.slots[i].out);
+    }
+  free (p.slots);
+  pthread_cond_destroy (&p.cond);
+  pthread_mutex_destroy (&p.lock);
+  free (r.dict);
+  free (r.ahead);
+  return ret;
+}

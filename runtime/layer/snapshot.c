@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The snapshot cache: each layer unpacked once, atomically, as an overlayfs lower directory. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+#include "common/dirwalk.h"
+#include "runtime/layer/layer.h"
+#include "common/banned.h"
+
+#define TMP_SUFFIX ".tmp"
+#define ADOPT_SUFFIX ".adopt"
+#define LOCK_SUFFIX ".lock"
+#define HEX_LEN 64
+
+/* The absolute path of snapdir/hex/fs, from the descriptor: the caller gave no path, and
+   overlayfs options need one. */
+static char *
+fs_path (int snapdir_fd, const char *hex, bale_error_t *err)
+{
+  char proc[64], target[PATH_MAX];
+  ssize_t n;
+
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", snapdir_fd);
+  n = readlink (proc, target, sizeof target - 1);
+  if (n < 0)
+    {
+      bale_make_error (err, errno, "cannot find the path of the snapshot directory");
+      return NULL;
+    }
+  target[n] = '\0';
+  return xasprintf ("%s/%s/fs", target, hex);
+}
+
+/* Unpack into hex.tmp/fs, then rename hex.tmp to hex: a snapshot is either complete or
+   absent, even when the process is killed half way. The caller holds the lock. */
+static int
+unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s" TMP_SUFFIX, hex);
+  cleanup_close int tmp_fd = -1;
+  cleanup_close int fs_fd = -1;
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_OVERLAY, .expected_diff_id = diff_id };
+  int ret;
+
+  /* A leftover of a killed unpack: nobody else can be using it, we hold the lock. */
+  if (dirwalk_remove (snapdir_fd, tmp, tmp, err) < 0)
+    return -1;
+  /* 0700: the snapshot holds setuid files that other host users must not reach. */
+  if (mkdirat (snapdir_fd, tmp, 0700) < 0)
+    return bale_make_error (err, errno, "cannot create snapshot directory '%s'", tmp);
+  tmp_fd = openat (snapdir_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tmp_fd < 0 || mkdirat (tmp_fd, "fs", 0755) < 0)
+    ret = bale_make_error (err, errno, "cannot create snapshot directory '%s/fs'", tmp);
+  else if ((fs_fd = openat (tmp_fd, "fs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    ret = bale_make_error (err, errno, "cannot open snapshot directory '%s/fs'", tmp);
+  else if (lseek (blob_fd, 0, SEEK_SET) < 0)
+    ret = bale_make_error (err, errno, "cannot rewind the blob of layer '%s'", diff_id);
+  else if (layer_extract (blob_fd, fs_fd, &opts, NULL, err) < 0)
+    ret = bale_error_wrap (err, "cannot unpack layer '%s'", diff_id);
+  else if (syncfs (tmp_fd) < 0)
+    ret = bale_make_error (err, errno, "cannot sync snapshot '%s'", hex);
+  else if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
+    ret = bale_make_error (err, errno, "cannot move snapshot '%s' into place", hex);
+  else
+    return 0;
+  {
+    bale_error_t ignored = NULL;
+    dirwalk_remove (snapdir_fd, tmp, tmp, &ignored);
+    bale_error_release (&ignored);
+  }
+  return ret;
+}
+
+/* Take the layer's lock (<hex>.lock, flock): one per layer, so unpacks of different layers
+   run in parallel and a second process wanting the same layer waits and then finds it done.
+   The kernel releases it when a holder dies. *hex points into diff_id. */
+static int
+lock_layer (int snapdir_fd, const char *diff_id, const char **hex, int *lock_fd, bale_error_t *err)
+{
+  cleanup_free char *lock = NULL;
+
+  *hex = digest_hex (diff_id);
+  if (*hex == NULL)
+    return bale_make_error (err, EINVAL, "invalid diff_id '%s'", diff_id);
+  lock = xasprintf ("%s" LOCK_SUFFIX, *hex);
+  *lock_fd = openat (snapdir_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (*lock_fd < 0)
+    return bale_make_error (err, errno, "cannot open snapshot lock '%s'", lock);
+  while (flock (*lock_fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return bale_make_error (err, errno, "cannot lock snapshot '%s'", *hex);
+  return 0;
+}
+
+int
+snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_path,
+                 bale_error_t *err)
+{
+  const char *hex = NULL;
+  cleanup_close int lock_fd = -1;
+  struct stat st;
+
+  if (lock_layer (snapdir_fd, diff_id, &hex, &lock_fd, err) < 0)
+    return -1;
+  if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno != ENOENT)
+        return bale_make_error (err, errno, "cannot stat snapshot '%s'", hex);
+      if (unpack (snapdir_fd, diff_id, hex, blob_fd, err) < 0)
+        return -1;
+    }
+  else if (!S_ISDIR (st.st_mode))
+    return bale_make_error (err, ENOTDIR, "snapshot '%s' is not a directory", hex);
+  *out_path = fs_path (snapdir_fd, hex, err);
+  return *out_path ? 0 : -1;
+}
+
+int
+snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
+                bale_error_t *err)
+{
+  const char *hex = NULL;
+  cleanup_free char *tmp = NULL, *fs = NULL;
+  cleanup_close int lock_fd = -1;
+  struct stat st;
+
+  if (lock_layer (snapdir_fd, diff_id, &hex, &lock_fd, err) < 0)
+    return -1;
+  if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      *out_path = fs_path (snapdir_fd, hex, err);
+      return *out_path ? 1 : -1;
+    }
+  /* <hex>.adopt/fs, then <hex>: the snapshot appears complete or not at all. */
+  tmp = xasprintf ("%s" ADOPT_SUFFIX, hex);
+  fs = xasprintf ("%s/fs", tmp);
+  if (mkdirat (snapdir_fd, tmp, 0700) < 0 && errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create snapshot '%s'", tmp);
+  if (renameat (AT_FDCWD, tree, snapdir_fd, fs) < 0)
+    return bale_make_error (err, errno, "cannot move %s into the snapshot cache", tree);
+  if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
+    return bale_make_error (err, errno, "cannot publish snapshot '%s'", hex);
+  *out_path = fs_path (snapdir_fd, hex, err);
+  return *out_path ? 0 : -1;
+}
+
+/* ---- garbage collection ------------------------------------------------------------------- */
+
+/* What an entry of the snapshot directory is, judged by its name alone. */
+enum snap_kind
+{
+  SNAP_OTHER,    /* not ours: left alone */
+  SNAP_DONE,     /* <hex>: a complete snapshot */
+  SNAP_LEFTOVER, /* <hex>.tmp, <hex>.adopt: an unpack or adoption that never finished */
+  SNAP_LOCK,     /* <hex>.lock */
+};
+
+/* Classify name; for every kind but SNAP_OTHER, diff_id receives "sha256:<hex>". */
+static enum snap_kind
+classify (const char *name, char diff_id[DIGEST_STRLEN + 1])
+{
+  const char *suffix = name + strnlen (name, HEX_LEN);
+
+  snprintf (diff_id, DIGEST_STRLEN + 1, "sha256:%.64s", name);
+  if (suffix - name != HEX_LEN || !digest_is_valid (diff_id))
+    return SNAP_OTHER;
+  if (*suffix == '\0')
+    return SNAP_DONE;
+  if (strcmp (suffix, TMP_SUFFIX) == 0 || strcmp (suffix, ADOPT_SUFFIX) == 0)
+    return SNAP_LEFTOVER;
+  return strcmp (suffix, LOCK_SUFFIX) == 0 ? SNAP_LOCK : SNAP_OTHER;
+}
+
+/* Move a complete snapshot to <hex>.tmp before emptying it: were the removal to stop half
+   way, snapshot_ensure would take what is left of <hex> for a whole layer, while a
+   <hex>.tmp is a leftover that the next unpack (or gc) clears away. */
+static int
+remove_snapshot (int snapdir_fd, const char *name, const char *path, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s" TMP_SUFFIX, name);
+  cleanup_free char *tmp_path = xasprintf ("%s" TMP_SUFFIX, path);
+
+  if (dirwalk_remove (snapdir_fd, tmp, tmp_path, err) < 0)
+    return -1;
+  if (renameat (snapdir_fd, name, snapdir_fd, tmp) < 0)
+    return bale_make_error (err, errno, "cannot move snapshot '%s' aside", path);
+  return dirwalk_remove (snapdir_fd, tmp, tmp_path, err);
+}
+
+static int
+collect_entry (int snapdir_fd, const char *name, snapshot_live_fn live, void *ctx,
+               int64_t *freed, bale_error_t *err)
+{
+  char diff_id[DIGEST_STRLEN + 1];
+  enum snap_kind kind = classify (name, diff_id);
+  cleanup_free char *path = NULL;
+
+  /* Leftovers go whatever their layer: no unpack or adoption is running (see layer.h). */
+  if (kind == SNAP_OTHER || (kind != SNAP_LEFTOVER && live (diff_id, ctx)))
+    return 0;
+  path = xasprintf ("snapshots/%s", name);
+  *freed += dirwalk_size (snapdir_fd, name);
+  if (kind == SNAP_DONE)
+    return remove_snapshot (snapdir_fd, name, path, err);
+  return dirwalk_remove (snapdir_fd, name, path, err);
+}
+
+int
+snapshot_gc (int snapdir_fd, snapshot_live_fn live, void *ctx, int64_t *freed,
+             bale_error_t *err)
+{
+  struct dirwalk_list list = { NULL, 0, 0 };
+  size_t i;
+  int ret = dirwalk_list_read (snapdir_fd, "snapshots", &list, err);
+
+  for (i = 0; ret >= 0 && i < list.n; i++)
+    ret = collect_entry (snapdir_fd, list.v[i].name, live, ctx, freed, err);
+  dirwalk_list_release (&list);
+  return ret < 0 ? ret : 0;
+}
+
+size_t
+snapshot_stack_unique (const char **top_first, size_t n)
+{
+  cleanup_free const char **repeats = xcalloc (n + 1, sizeof *repeats);
+  size_t kept = 0, n_repeats = 0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *p = top_first[i];
+      bool seen = false;
+      for (size_t j = 0; j < kept && !seen; j++)
+        seen = strcmp (top_first[j], p) == 0;
+      if (seen)
+        repeats[n_repeats++] = p;
+      else
+        top_first[kept++] = p;
+    }
+  memcpy (top_first + kept, repeats, n_repeats * sizeof *repeats);
+  return kept;
+}

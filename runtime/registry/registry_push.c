@@ -1,0 +1,888 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Pushing an image: compress layers, skip or mount what the registry has, upload, PUT the manifest. */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zlib.h>
+
+#include "common/oci/canonjson.h"
+#include "common/oci/oci.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/layer/pgzip.h"
+#include "runtime/registry/registry.h"
+#include "common/banned.h"
+
+#define DOCKER_MT_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
+#define DOCKER_MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define DEFAULT_CHUNK (64 * 1024 * 1024)
+#define COPY_BUF (1024 * 1024)
+
+struct push_blob
+{
+  char digest[DIGEST_STRLEN + 1]; /* what the registry gets */
+  int64_t size;
+  const char *media_type; /* the new one, when compressed; else NULL */
+  const char *stored;     /* the store's blob (borrowed from the image) */
+  int fd;                 /* the compressed bytes (an unlinked temporary file), or -1 */
+  bool present;           /* the registry has it: nothing to upload */
+  bool mounted;           /* ... because it was mounted from p->mount_from */
+};
+
+struct push
+{
+  struct store *s;
+  const struct registry_opts *opts;
+  struct registry_conn *conn;
+  struct registry_ref ref;
+  char *scope, *repo;
+  char *mount_from; /* a repository of the same registry known to hold the image */
+  struct store_image img;
+  struct push_blob *blobs; /* the layers, then the config */
+  size_t n_blobs;
+  /* "<stored digest> <compression>" → {digest, size} of its compressed form, kept in the store
+     (push-cache.json) so that a push of what the registry has needs no compression. */
+  json_t *cache;
+  bool cache_dirty;
+  pthread_mutex_t cache_lock;
+};
+
+/* ---- compression (libarchive's raw format: one stream through one filter) ------------------ */
+
+struct sink
+{
+  int fd;
+  struct digester d;
+};
+
+static la_ssize_t
+sink_write (struct archive *a, void *ctx, const void *buf, size_t len)
+{
+  struct sink *s = ctx;
+
+  if (bale_write_all (s->fd, buf, len) < 0)
+    {
+      archive_set_error (a, errno, "cannot write a compressed layer");
+      return -1;
+    }
+  digester_update (&s->d, buf, len);
+  return (la_ssize_t) len;
+}
+
+static int
+pgzip_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
+{
+  struct sink *s = ctx;
+
+  if (bale_write_all (s->fd, buf, len) < 0)
+    return bale_make_error (err, errno, "cannot write a compressed layer");
+  digester_update (&s->d, buf, len);
+  return 0;
+}
+
+static int
+temp_fd (bale_error_t *err)
+{
+  const char *dir = getenv ("TMPDIR");
+  cleanup_free char *path = xasprintf ("%s/bale-push-XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkostemp (path, O_CLOEXEC);
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create a temporary file in '%s'", path);
+  /* Unlinked at once: nothing to clean up, whatever happens next. */
+  unlink (path);
+  return fd;
+}
+
+static int
+add_filter (struct archive *a, enum registry_compression c)
+{
+  /* ARCHIVE_WARN means libarchive would run an external program: refuse (repro-security
+     §B4). gzip never comes here: pgzip.c does it on both cores. */
+  if (c != REGISTRY_COMPRESS_ZSTD || archive_write_add_filter_zstd (a) != ARCHIVE_OK)
+    return ARCHIVE_FATAL;
+  return ARCHIVE_OK;
+}
+
+static int
+copy_through (struct archive *a, int in, const char *digest, bale_error_t *err)
+{
+  cleanup_free char *buf = xmalloc (COPY_BUF);
+  ssize_t n;
+
+  while ((n = read (in, buf, COPY_BUF)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return bale_make_error (err, errno, "cannot read layer %s", digest);
+      if (archive_write_data (a, buf, (size_t) n) != n)
+        return bale_make_error (err, 0, "cannot compress layer %s: %s", digest,
+                                archive_error_string (a));
+    }
+  return 0;
+}
+
+static int
+online_cpus (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1 : n > 8 ? 8 : (int) n;
+}
+
+/* zstd through libarchive's filter (one thread). */
+static int
+compress_archive (struct push *p, struct push_blob *b, int in, struct sink *s, bale_error_t *err)
+{
+  struct archive *a = archive_write_new ();
+  struct archive_entry *e = archive_entry_new ();
+  int ret = 0;
+
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_pathname (e, "layer");
+  if (archive_write_set_format_raw (a) != ARCHIVE_OK
+      || add_filter (a, p->opts->compression) != ARCHIVE_OK
+      || archive_write_set_bytes_in_last_block (a, 1) != ARCHIVE_OK
+      || archive_write_open2 (a, s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK
+      || archive_write_header (a, e) != ARCHIVE_OK)
+    ret = bale_make_error (err, 0, "cannot compress layer %s: %s", b->stored,
+                           archive_error_string (a) ?: "unsupported compression");
+  if (ret == 0)
+    ret = copy_through (a, in, b->stored, err);
+  if (ret == 0 && archive_write_close (a) != ARCHIVE_OK)
+    ret = bale_make_error (err, 0, "cannot compress layer %s: %s", b->stored,
+                           archive_error_string (a));
+  archive_entry_free (e);
+  archive_write_free (a);
+  return ret;
+}
+
+static int
+compress_blob (struct push *p, struct push_blob *b, bale_error_t *err)
+{
+  struct sink s = { .fd = -1 };
+  cleanup_close int in = store_blob_open (p->s, b->stored, err);
+  int ret = in < 0 || (s.fd = temp_fd (err)) < 0 || digester_init (&s.d, err) < 0 ? -1 : 0;
+
+  /* gzip on every core: zlib's default level, as gzip and pigz use. */
+  if (ret == 0 && p->opts->compression == REGISTRY_COMPRESS_GZIP)
+    ret = pgzip_compress (in, b->stored, Z_DEFAULT_COMPRESSION, online_cpus (), pgzip_sink, &s,
+                          err);
+  else if (ret == 0)
+    ret = compress_archive (p, b, in, &s, err);
+  if (ret == 0 && (ret = digester_final (&s.d, b->digest, err)) == 0)
+    {
+      b->size = s.d.size;
+      b->fd = s.fd;
+      return 0;
+    }
+  digester_release (&s.d);
+  if (s.fd >= 0)
+    close (s.fd);
+  return -1;
+}
+
+static const char *
+compressed_type (const char *mt, enum registry_compression c)
+{
+  bool docker = strcmp (mt, DOCKER_MT_LAYER_TAR) == 0;
+
+  if (c == REGISTRY_COMPRESS_NONE || (!docker && strcmp (mt, OCI_MT_LAYER_TAR) != 0))
+    return NULL;
+  if (c == REGISTRY_COMPRESS_ZSTD)
+    return OCI_MT_LAYER_ZSTD; /* Docker has no zstd type (oci-formats.md §6) */
+  return docker ? DOCKER_MT_LAYER_GZIP : OCI_MT_LAYER_GZIP;
+}
+
+static const char *const compression_names[] = { "gzip", "zstd", "none" };
+
+/* The compressed form of b remembered from an earlier push; false when there is none. */
+static bool
+cache_get (struct push *p, struct push_blob *b)
+{
+  cleanup_free char *key = xasprintf ("%s %s", b->stored, compression_names[p->opts->compression]);
+  json_t *e;
+  const char *d;
+  bool found = false;
+
+  pthread_mutex_lock (&p->cache_lock);
+  e = json_object_get (p->cache, key);
+  d = json_string_value (json_object_get (e, "digest"));
+  if (d && digest_is_valid (d) && json_integer_value (json_object_get (e, "size")) > 0)
+    {
+      memcpy (b->digest, d, DIGEST_STRLEN + 1);
+      b->size = json_integer_value (json_object_get (e, "size"));
+      found = true;
+    }
+  pthread_mutex_unlock (&p->cache_lock);
+  return found;
+}
+
+static void
+cache_put (struct push *p, const struct push_blob *b)
+{
+  cleanup_free char *key = xasprintf ("%s %s", b->stored, compression_names[p->opts->compression]);
+
+  pthread_mutex_lock (&p->cache_lock);
+  json_object_set_new (p->cache, key, json_pack ("{s:s,s:I}", "digest", b->digest, "size",
+                                                 (json_int_t) b->size));
+  p->cache_dirty = true;
+  pthread_mutex_unlock (&p->cache_lock);
+}
+
+static int head_blob (struct push *p, const char *digest, bale_error_t *err);
+static int try_mount (struct push *p, const char *digest, bale_error_t *err);
+
+static int
+prepare_job (void *ctx, size_t i, bale_error_t *err)
+{
+  struct push *p = ctx;
+  struct push_blob *b = &p->blobs[i];
+  int r;
+
+  if (b->media_type == NULL)
+    return 0;
+  /* Compressing only to learn that the registry has the result is the slow part of a repeated
+     push: ask for the digest an earlier push computed first. */
+  if (cache_get (p, b))
+    {
+      if ((r = head_blob (p, b->digest, err)) == 0 && p->mount_from)
+        b->mounted = (r = try_mount (p, b->digest, err)) > 0;
+      if (r != 0)
+        {
+          b->present = r > 0;
+          return r < 0 ? -1 : 0;
+        }
+    }
+  if (compress_blob (p, b, err) < 0)
+    return -1;
+  cache_put (p, b);
+  registry_log (p->opts, "%s: compressed to %s (%lld bytes)", b->stored, b->digest,
+                (long long) b->size);
+  return 0;
+}
+
+/* ---- uploads ------------------------------------------------------------------------------ */
+
+static char *
+blob_url (struct push *p, const char *tail)
+{
+  return xasprintf ("%s/v2/%s/blobs/%s", registry_conn_base (p->conn), p->ref.path, tail);
+}
+
+/* One request of the push protocol; status must be one of want (0-terminated). what and
+   subject ("PATCH", "blob sha256:…") make the error message. */
+static int
+request (struct push *p, struct http_request *req, struct http_response *resp, const long *want,
+         const char *what, const char *subject, bale_error_t *err)
+{
+  cleanup_free char *m = xasprintf ("%s of %s to '%s'", what, subject, p->repo);
+  const long *w;
+
+  if (registry_do (p->conn, p->scope, req, resp, err) < 0)
+    return bale_error_wrap (err, "%s", m);
+  for (w = want; *w; w++)
+    if (resp->status == *w)
+      return 0;
+  return registry_http_error (m, resp, err);
+}
+
+/* The Location of an answer resolved against the request; NULL with an error. */
+static char *
+location (struct push *p, const struct http_response *resp, const char *digest, bale_error_t *err)
+{
+  const char *loc = http_response_header (resp, "Location");
+
+  if (loc == NULL)
+    {
+      bale_make_error (err, 0, "upload of blob %s to '%s': no Location in the answer", digest,
+                       p->repo);
+      return NULL;
+    }
+  return http_url_resolve (resp->url, loc, err);
+}
+
+/* 1 when the registry has the blob, 0 when not, -1 on an error. */
+static int
+head_blob (struct push *p, const char *digest, bale_error_t *err)
+{
+  static const long ok_head[] = { 200, 404, 0 };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  cleanup_free char *url = blob_url (p, digest);
+  int ret;
+
+  req.method = "HEAD";
+  req.url = url;
+  ret = request (p, &req, &resp, ok_head, "HEAD", digest, err);
+  if (ret == 0 && resp.status == 200)
+    ret = 1;
+  http_response_release (&resp);
+  return ret;
+}
+
+/* POST an upload session, or a mount from p->mount_from when there is one: 2 when mounted,
+   0 with *loc the session to upload to, -1 on an error. */
+static int
+post_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+{
+  static const long ok_mount[] = { 201, 202, 0 }, ok_post[] = { 202, 0 };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  cleanup_free char *url = NULL;
+  int ret;
+
+  req.method = "POST";
+  if (p->mount_from)
+    url = xasprintf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", registry_conn_base (p->conn),
+                     p->ref.path, digest, p->mount_from);
+  else
+    url = blob_url (p, "uploads/");
+  req.url = url;
+  ret = request (p, &req, &resp, p->mount_from ? ok_mount : ok_post,
+                 p->mount_from ? "mount" : "start of upload", digest, err);
+  /* 202 to a mount request: not mounted, but an upload session was opened (spec §9.2). */
+  if (ret == 0 && resp.status == 201)
+    ret = 2;
+  else if (ret == 0 && (*loc = location (p, &resp, digest, err)) == NULL)
+    ret = -1;
+  http_response_release (&resp);
+  return ret;
+}
+
+/* 1 when the registry has the blob, 2 when it was mounted, 0 with *loc the upload session
+   to use, -1 on an error. */
+static int
+start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+{
+  int ret = head_blob (p, digest, err);
+
+  return ret != 0 ? ret : post_upload (p, digest, loc, err);
+}
+
+/* Mount digest from p->mount_from: 1 when mounted, 0 when the registry declined (the upload
+   session it opened instead is dropped), -1 on an error. */
+static int
+try_mount (struct push *p, const char *digest, bale_error_t *err)
+{
+  static const long ok_delete[] = { 200, 202, 204, 404, 0 };
+  cleanup_free char *loc = NULL;
+  int ret = post_upload (p, digest, &loc, err);
+
+  if (ret == 0 && loc)
+    {
+      struct http_request del = HTTP_REQUEST_INIT;
+      struct http_response resp;
+      bale_error_t ignored = NULL;
+      /* Best effort: a registry expires abandoned sessions anyway. */
+      del.method = "DELETE";
+      del.url = loc;
+      request (p, &del, &resp, ok_delete, "DELETE", digest, &ignored);
+      http_response_release (&resp);
+      bale_error_release (&ignored);
+    }
+  return ret == 2 ? 1 : ret;
+}
+
+static char *
+with_digest (const char *loc, const char *digest)
+{
+  /* The Location may already carry a query (distribution's _state), so append. */
+  return xasprintf ("%s%cdigest=sha256%%3A%s", loc, strchr (loc, '?') ? '&' : '?',
+                    digest_hex (digest));
+}
+
+/* PATCH the bytes [0, size - last) in chunks; *loc follows the registry's new Locations. */
+static int
+upload_chunks (struct push *p, struct push_blob *b, int fd, int64_t chunk, char **loc,
+               bale_error_t *err)
+{
+  static const long ok[] = { 202, 0 };
+  int64_t off;
+
+  for (off = 0; off < b->size; off += chunk)
+    {
+      struct http_request req = HTTP_REQUEST_INIT;
+      struct http_response resp;
+      int64_t n = b->size - off < chunk ? b->size - off : chunk;
+      /* No "bytes " prefix, inclusive end (distribution-spec, oci-formats.md §9.2). */
+      cleanup_free char *range = xasprintf ("Content-Range: %lld-%lld", (long long) off,
+                                            (long long) (off + n - 1));
+      const char *hdrs[] = { "Content-Type: application/octet-stream", range, NULL };
+      int ret;
+
+      req.method = "PATCH";
+      req.url = *loc;
+      req.headers = hdrs;
+      req.body_fd = fd;
+      req.body_offset = off;
+      req.body_size = n;
+      ret = request (p, &req, &resp, ok, "PATCH", b->digest, err);
+      if (ret == 0)
+        {
+          char *next = location (p, &resp, b->digest, err);
+          ret = next ? 0 : -1;
+          free (*loc);
+          *loc = next;
+        }
+      http_response_release (&resp);
+      if (ret < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+upload (struct push *p, struct push_blob *b, char **loc, bale_error_t *err)
+{
+  static const long ok[] = { 201, 0 };
+  int64_t chunk = p->opts->chunk_size > 0 ? p->opts->chunk_size : DEFAULT_CHUNK;
+  cleanup_close int stored = b->fd < 0 ? store_blob_open (p->s, b->stored, err) : -1;
+  int fd = b->fd >= 0 ? b->fd : stored;
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  cleanup_free char *url = NULL;
+  bool chunked = b->size > chunk;
+  int ret;
+
+  if (fd < 0 || (chunked && upload_chunks (p, b, fd, chunk, loc, err) < 0))
+    return -1;
+  url = with_digest (*loc, b->digest);
+  req.method = "PUT";
+  req.url = url;
+  req.headers = (const char *const[]){ "Content-Type: application/octet-stream", NULL };
+  if (!chunked)
+    {
+      req.body_fd = fd;
+      req.body_size = b->size;
+    }
+  ret = request (p, &req, &resp, ok, "PUT", b->digest, err);
+  http_response_release (&resp);
+  return ret;
+}
+
+static int
+upload_job (void *ctx, size_t i, bale_error_t *err)
+{
+  struct push *p = ctx;
+  struct push_blob *b = &p->blobs[i];
+  cleanup_free char *loc = NULL;
+  int ret = b->present ? 1 : start_upload (p, b->digest, &loc, err);
+
+  if (ret == 1 && b->mounted)
+    ret = 2;
+  if (ret > 0)
+    registry_log (p->opts, "%s: %s%s", b->digest,
+                  ret == 1 ? "already in the registry" : "mounted from ",
+                  ret == 1 ? "" : p->mount_from);
+  if (ret != 0)
+    return ret < 0 ? -1 : 0;
+  if (upload (p, b, &loc, err) < 0)
+    return -1;
+  registry_log (p->opts, "%s: pushed (%lld bytes)", b->digest, (long long) b->size);
+  return 0;
+}
+
+/* ---- the manifest ------------------------------------------------------------------------- */
+
+/* The manifest bytes to PUT: the stored ones when no layer changed, else a rewrite. */
+static int
+manifest_bytes (struct push *p, char **out, size_t *len, bale_error_t *err)
+{
+  json_t *layers = json_object_get (p->img.manifest_json, "layers");
+  bool changed = false;
+  size_t i;
+
+  for (i = 0; i < p->img.n_layers; i++)
+    {
+      json_t *l = json_array_get (layers, i);
+      struct push_blob *b = &p->blobs[i];
+
+      if (b->media_type == NULL)
+        continue;
+      changed = true;
+      json_object_set_new (l, "mediaType", json_string (b->media_type));
+      json_object_set_new (l, "digest", json_string (b->digest));
+      json_object_set_new (l, "size", json_integer (b->size));
+    }
+  if (!changed && p->img.manifest[0])
+    return store_blob_read (p->s, p->img.manifest, REGISTRY_MAX_MANIFEST, out, len, err);
+  return (*out = canonjson_dumps (p->img.manifest_json, len, err)) ? 0 : -1;
+}
+
+/* PUT a manifest or index to ref (a tag, or NULL for its own digest); out gets its digest. */
+static int
+put_document (struct push *p, const char *ref, const char *media_type, const char *body,
+              size_t len, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  static const long ok[] = { 200, 201, 0 };
+  cleanup_free char *ct = xasprintf ("Content-Type: %s", media_type);
+  cleanup_free char *url = NULL, *subject = NULL;
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  const char *announced;
+  int ret;
+
+  /* The digest of the very bytes sent: the registry must store them unchanged. */
+  if (digest_buffer (body, len, out, err) < 0)
+    return -1;
+  url = xasprintf ("%s/v2/%s/manifests/%s", registry_conn_base (p->conn), p->ref.path,
+                   ref ? ref : out);
+  subject = xasprintf ("manifest %s", out);
+  req.method = "PUT";
+  req.url = url;
+  req.headers = (const char *const[]){ ct, NULL };
+  req.body = body;
+  req.body_len = len;
+  ret = request (p, &req, &resp, ok, "PUT", subject, err);
+  announced = ret == 0 ? http_response_header (&resp, "Docker-Content-Digest") : NULL;
+  if (announced && strcmp (announced, out) != 0)
+    ret = bale_make_error (err, 0, "registry '%s' stored manifest %s as %s", p->repo, out,
+                           announced);
+  http_response_release (&resp);
+  return ret;
+}
+
+/* ---- the whole push ----------------------------------------------------------------------- */
+
+/* Another repository of the same registry that the store knows holds this image. */
+static void
+find_mount_source (struct push *p, const char *target)
+{
+  struct store_ref *refs = NULL;
+  bale_error_t ignored = NULL;
+  size_t n = 0, i;
+
+  if (store_ref_list (p->s, &refs, &n, &ignored) < 0)
+    {
+      bale_error_release (&ignored);
+      return;
+    }
+  for (i = 0; i < n && p->mount_from == NULL; i++)
+    {
+      struct registry_ref r;
+
+      if (digest_is_valid (refs[i].name) || registry_ref_parse (refs[i].name, &r, &ignored) < 0)
+        {
+          bale_error_release (&ignored);
+          continue;
+        }
+      if (strcmp (r.domain, p->ref.domain) == 0 && strcmp (r.path, p->ref.path) != 0
+          && strcmp (refs[i].digest, target) == 0)
+        p->mount_from = xstrdup (r.path);
+      registry_ref_release (&r);
+    }
+  store_refs_free (refs, n);
+}
+
+static void
+plan_blobs (struct push *p)
+{
+  size_t i;
+
+  p->n_blobs = p->img.n_layers + 1;
+  p->blobs = xcalloc (p->n_blobs, sizeof *p->blobs);
+  for (i = 0; i < p->n_blobs; i++)
+    {
+      struct push_blob *b = &p->blobs[i];
+      bool config = i == p->img.n_layers;
+
+      b->fd = -1;
+      b->stored = config ? p->img.config : p->img.layers[i].digest;
+      memcpy (b->digest, b->stored, DIGEST_STRLEN + 1);
+      b->size = config ? store_blob_size (p->s, p->img.config, NULL) : p->img.layers[i].size;
+      b->media_type = config ? NULL
+                             : compressed_type (p->img.layers[i].media_type, p->opts->compression);
+    }
+}
+
+static void
+release_image (struct push *p)
+{
+  size_t i;
+
+  for (i = 0; i < p->n_blobs; i++)
+    if (p->blobs[i].fd >= 0)
+      close (p->blobs[i].fd);
+  free (p->blobs);
+  p->blobs = NULL;
+  p->n_blobs = 0;
+  store_image_release (&p->img);
+}
+
+/* Push the blobs of p->img (filled in), then PUT its manifest to ref (NULL: by digest); out
+   gets the digest, *len the size. p->img is released. */
+static int
+push_loaded (struct push *p, const char *ref, char out[DIGEST_STRLEN + 1], size_t *len,
+             bale_error_t *err)
+{
+  const char *mt;
+  cleanup_free char *body = NULL;
+  int threads = p->opts->parallel > 0 ? p->opts->parallel : 3;
+  int ret = 0;
+
+  plan_blobs (p);
+  /* Each gzip already uses every core; two layers at a time keep them busy between layers
+     and let a zstd layer (one thread) run beside another. */
+  if (registry_parallel (p->img.n_layers, 2, prepare_job, p, err) < 0
+      || registry_parallel (p->n_blobs, threads, upload_job, p, err) < 0
+      || manifest_bytes (p, &body, len, err) < 0)
+    ret = -1;
+  mt = json_string_value (json_object_get (p->img.manifest_json, "mediaType"));
+  if (ret == 0)
+    ret = put_document (p, ref, mt ? mt : OCI_MT_MANIFEST, body, *len, out, err);
+  release_image (p);
+  return ret;
+}
+
+/* Push one image (what: anything store_image_read takes; from an index, the host's manifest)
+   and PUT its manifest to ref (NULL: by digest). */
+static int
+push_image (struct push *p, const char *what, const char *ref, char out[DIGEST_STRLEN + 1],
+            size_t *len, bale_error_t *err)
+{
+  if (store_image_read (p->s, what, NULL, &p->img, err) < 0)
+    return -1;
+  return push_loaded (p, ref, out, len, err);
+}
+
+/* True when every manifest of the index is complete in the store. */
+static bool
+index_complete (struct push *p, json_t *manifests)
+{
+  json_t *m;
+  size_t i;
+
+  json_array_foreach (manifests, i, m)
+    {
+      const char *d = json_string_value (json_object_get (m, "digest"));
+      bale_error_t ignored = NULL;
+
+      if (d == NULL || !digest_is_valid (d) || store_image_read (p->s, d, NULL, &p->img, &ignored) < 0)
+        {
+          bale_error_release (&ignored);
+          return false;
+        }
+      store_image_release (&p->img);
+    }
+  return true;
+}
+
+/* Push every image of an index, then the index (rewritten when a manifest changed). */
+static int
+push_index (struct push *p, const char *target, json_t *index, char out[DIGEST_STRLEN + 1],
+            bale_error_t *err)
+{
+  json_t *manifests = json_object_get (index, "manifests"), *m;
+  const char *mt = json_string_value (json_object_get (index, "mediaType"));
+  cleanup_free char *body = NULL;
+  bool changed = false;
+  size_t i, len;
+
+  json_array_foreach (manifests, i, m)
+    {
+      char d[DIGEST_STRLEN + 1];
+
+      if (push_image (p, json_string_value (json_object_get (m, "digest")), NULL, d, &len, err) < 0)
+        return -1;
+      if (strcmp (d, json_string_value (json_object_get (m, "digest"))) != 0)
+        {
+          changed = true;
+          json_object_set_new (m, "digest", json_string (d));
+          json_object_set_new (m, "size", json_integer ((json_int_t) len));
+        }
+    }
+  if (changed ? (body = canonjson_dumps (index, &len, err)) == NULL
+              : store_blob_read (p->s, target, REGISTRY_MAX_MANIFEST, &body, &len, err) < 0)
+    return -1;
+  return put_document (p, p->ref.tag, mt ? mt : OCI_MT_INDEX, body, len, out, err);
+}
+
+static int
+push_run (struct push *p, const char *name, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  char target[DIGEST_STRLEN + 1];
+  cleanup_free char *buf = NULL;
+  json_auto_t *doc = NULL;
+  size_t len;
+
+  if (p->ref.tag == NULL)
+    return bale_make_error (err, 0, "cannot push to '%s@%s': a tag is required", p->repo,
+                            p->ref.digest);
+  if (store_resolve (p->s, name, target, err) < 0
+      || store_blob_read (p->s, target, REGISTRY_MAX_MANIFEST, &buf, &len, err) < 0)
+    return -1;
+  find_mount_source (p, target);
+  p->scope = p->mount_from ? xasprintf ("repository:%s:pull,push repository:%s:pull", p->ref.path,
+                                        p->mount_from)
+                           : xasprintf ("repository:%s:pull,push", p->ref.path);
+  doc = json_loadb (buf, len, 0, NULL);
+  if (!json_is_array (json_object_get (doc, "manifests")))
+    return push_image (p, name, p->ref.tag, out, &len, err);
+  /* A pull keeps only the host's image of an index: then only that one can be pushed. */
+  if (index_complete (p, json_object_get (doc, "manifests")))
+    return push_index (p, target, doc, out, err);
+  registry_log (p->opts, "%s: not every platform of the index is in the store; pushing this "
+                "machine's image only", target);
+  return push_image (p, name, p->ref.tag, out, &len, err);
+}
+
+#define CACHE_FILE "push-cache.json"
+
+static json_t *
+cache_load (struct store *s)
+{
+  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  json_t *c = json_load_file (path, 0, NULL);
+
+  if (json_is_object (c))
+    return c;
+  json_decref (c);
+  return json_object ();
+}
+
+/* Best effort, and atomic: a lost update only costs a compression next time. */
+static void
+cache_save (struct store *s, json_t *cache)
+{
+  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  cleanup_free char *tmp = xasprintf ("%s.%ld", path, (long) getpid ());
+
+  if (json_dump_file (cache, tmp, JSON_COMPACT) < 0 || rename (tmp, path) < 0)
+    unlink (tmp);
+}
+
+void
+registry_push_remember (struct store *s, const struct registry_known *known, size_t n)
+{
+  json_t *cache;
+  size_t i;
+
+  if (n == 0)
+    return;
+  cache = cache_load (s);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *key = xasprintf ("%s %s", known[i].stored, compression_names[known[i].compression]);
+      json_object_set_new (cache, key, json_pack ("{s:s,s:I}", "digest", known[i].digest, "size",
+                                                  (json_int_t) known[i].size));
+    }
+  cache_save (s, cache);
+  json_decref (cache);
+}
+
+static int
+push_open (struct push *p, struct store *s, const char *dest, const struct registry_opts *opts,
+           bale_error_t *err)
+{
+  static const struct registry_opts defaults = { .retries = -1 };
+
+  p->s = s;
+  p->opts = opts ? opts : &defaults;
+  pthread_mutex_init (&p->cache_lock, NULL);
+  p->cache = cache_load (s);
+  if (registry_ref_parse (dest, &p->ref, err) < 0)
+    return -1;
+  p->repo = xasprintf ("%s/%s", p->ref.domain, p->ref.path);
+  p->conn = registry_conn_new (p->ref.domain, p->opts, err);
+  return p->conn ? 0 : -1;
+}
+
+static int
+push_close (struct push *p, int ret, bale_error_t *err)
+{
+  if (p->cache_dirty)
+    cache_save (p->s, p->cache);
+  json_decref (p->cache);
+  pthread_mutex_destroy (&p->cache_lock);
+  if (ret < 0)
+    bale_error_wrap (err, "push to '%s'", p->repo ? p->repo : "?");
+  registry_conn_free (p->conn);
+  registry_ref_release (&p->ref);
+  free (p->scope);
+  free (p->repo);
+  free (p->mount_from);
+  return ret;
+}
+
+int
+registry_push (struct store *s, const char *name, const char *dest,
+               const struct registry_opts *opts, char out_digest[DIGEST_STRLEN + 1],
+               bale_error_t *err)
+{
+  struct push p = { 0 };
+  int ret = push_open (&p, s, dest ? dest : name, opts, err);
+
+  if (ret == 0)
+    ret = push_run (&p, name, out_digest, err);
+  return push_close (&p, ret, err);
+}
+
+int
+registry_push_artifact (struct store *s, const char *dest, const char *artifact_type,
+                        const char *config_type, const char *config,
+                        const struct store_layer *layers, size_t n_layers, const char *mount_from,
+                        const struct registry_opts *opts, char out_digest[DIGEST_STRLEN + 1],
+                        bale_error_t *err)
+{
+  struct push p = { 0 };
+  json_t *jl;
+  size_t i, len;
+  int ret = push_open (&p, s, dest, opts, err);
+
+  if (ret == 0 && p.ref.tag == NULL)
+    ret = bale_make_error (err, 0, "cannot push to '%s@%s': a tag is required", p.repo,
+                           p.ref.digest);
+  if (ret < 0)
+    return push_close (&p, ret, err);
+  if (mount_from)
+    {
+      struct registry_ref m;
+      bale_error_t ignored = NULL;
+      /* A mount is only a shortcut: a source that is not a reference is ignored. */
+      if (registry_ref_parse (mount_from, &m, &ignored) == 0)
+        {
+          if (strcmp (m.domain, p.ref.domain) == 0 && strcmp (m.path, p.ref.path) != 0)
+            p.mount_from = xstrdup (m.path);
+          registry_ref_release (&m);
+        }
+      bale_error_release (&ignored);
+    }
+  p.scope = p.mount_from ? xasprintf ("repository:%s:pull,push repository:%s:pull", p.ref.path,
+                                      p.mount_from)
+                         : xasprintf ("repository:%s:pull,push", p.ref.path);
+  /* The manifest is built here and the layers' descriptors are rewritten as they are
+     compressed; nothing of it is in the store (p.img.manifest stays empty). */
+  jl = json_array ();
+  p.img.layers = xcalloc (n_layers + 1, sizeof *p.img.layers);
+  p.img.diff_ids = xcalloc (n_layers + 1, sizeof *p.img.diff_ids); /* none: not an image */
+  for (i = 0; i < n_layers; i++)
+    {
+      p.img.layers[i].digest = xstrdup (layers[i].digest);
+      p.img.layers[i].media_type = xstrdup (layers[i].media_type);
+      p.img.layers[i].size = layers[i].size;
+      json_array_append_new (jl, json_pack ("{s:s,s:s,s:I}", "mediaType", layers[i].media_type,
+                                            "digest", layers[i].digest, "size",
+                                            (json_int_t) layers[i].size));
+    }
+  p.img.n_layers = n_layers;
+  memcpy (p.img.config, config, DIGEST_STRLEN + 1);
+  p.img.manifest_json = json_pack ("{s:i,s:s,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2,
+                                   "mediaType", OCI_MT_MANIFEST, "artifactType", artifact_type,
+                                   "config", "mediaType", config_type, "digest", config, "size",
+                                   (json_int_t) store_blob_size (s, config, NULL), "layers", jl);
+  ret = push_loaded (&p, p.ref.tag, out_digest, &len, err);
+  return push_close (&p, ret, err);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Declarations shared by the sandbox's files: the child's plan, the sync protocol, the pump. */
+#ifndef BALE_SANDBOX_INTERNAL_H
+#define BALE_SANDBOX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <poll.h>
+
+#include <linux/filter.h>
+
+#include "common/strbuf.h"
+#include "runtime/sandbox/sandbox.h"
+
+/*
+ * The child reports to the parent through a pipe of records, each written with a single
+ * write() (atomic below PIPE_BUF). The pipe is close-on-exec, so it reaches EOF when init
+ * exits and the command has exec'd or died.
+ */
+enum rt_sbx_record_type
+{
+  RT_SBX_ERROR = 'E',   /* setup or exec failed: errnum and a message */
+  RT_SBX_COPY = 'C',    /* overlayfs was unavailable: the copy_root fallback is in use */
+  RT_SBX_STUB = 'M',    /* a mount stub was created at this in-root path (copy_root mode) */
+  RT_SBX_STATUS = 'S',  /* the command's wait status, in errnum */
+  RT_SBX_HELLO = 'H',   /* the child runs; ignored by the parent */
+};
+#define RT_SBX_MSG_MAX 3900
+struct rt_sbx_record
+{
+  char type;
+  int errnum;
+  char msg[RT_SBX_MSG_MAX];
+};
+/* 0, or -1 when the parent is gone. */
+int rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+/* Report a failure of the child to the parent and _exit(127): the forked side of the
+   sandbox has nothing to unwind to (bubblewrap's die_with_error). */
+void rt_sbx_die (int fd, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)))
+__attribute__ ((noreturn));
+
+/* Everything the child needs, computed by the parent before the fork. */
+struct rt_sbx_plan
+{
+  const struct sandbox_spec *spec;
+  int sync_fd;     /* write end of the record pipe */
+  int out_fd;      /* the command's stdout and stderr (pipe ends in prefix mode) */
+  int err_fd;
+  int in_fd;       /* the command's stdin */
+  char *scratch;   /* the sandbox's own temporary directory */
+  char *root;      /* scratch/root: the mount point of the new root */
+  char *stubs;     /* scratch/stub: the overlay layer that holds the mount points */
+  char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
+  char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
+  bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
+  const struct sock_fprog *seccomp; /* the compiled filter; NULL with spec->insecure */
+  int notify_sock;     /* rootless: the command sends its seccomp listener here, else -1 */
+};
+
+/* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
+   and in overlay mode the stub layer and the legacy overlay data. */
+int rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec,
+                      bale_error_t *err);
+/* Remove the scratch directory and free the plan's strings. */
+void rt_sbx_plan_release (struct rt_sbx_plan *plan);
+
+/* In the child, as PID 1 of the new namespaces: build the root, run the command, report its
+   status. Never returns. */
+void rt_sbx_child_main (const struct rt_sbx_plan *plan) __attribute__ ((noreturn));
+
+/* Child side: mount the rootfs and everything in it at plan->root, then pivot_root into it. */
+void rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan);
+
+/* Child side, in the new root before pivot_root: mask runc's default paths of /proc and /sys
+   (bind /dev/null over files, an empty read-only tmpfs over directories) and make its
+   read-only paths read-only. */
+void rt_sbx_mask_paths (int sync, int rootfd);
+/* In the command's process before it takes the step's user: resource limits, the bounding
+   set and the seccomp filter (loaded while we still hold CAP_SYS_ADMIN). */
+void rt_sbx_confine_early (const struct rt_sbx_plan *plan);
+/* After it took the user: permitted and effective sets, empty inheritable and ambient. */
+void rt_sbx_confine_late (const struct rt_sbx_plan *plan);
+
+/* Parent side: the output pump of prefix mode. */
+struct rt_sbx_stream
+{
+  int fd;           /* read end, -1 once at EOF */
+  int out;          /* where prefixed lines go */
+  void (*on_line) (void *ctx, int stream, const char *line, size_t len); /* or this */
+  void *line_ctx;
+  int stream;       /* 1 stdout, 2 stderr */
+  struct strbuf partial; /* the line being collected */
+};
+struct rt_sbx_tail
+{
+  char *lines[SANDBOX_TAIL_LINES];
+  size_t next;      /* ring index of the oldest line once full */
+  size_t count;
+};
+/* Read what is available on s, write complete lines with prefix, remember them in tail.
+   At EOF, flush the partial line and set s->fd to -1. */
+void rt_sbx_pump (struct rt_sbx_stream *s, const char *prefix, struct rt_sbx_tail *tail);
+/* The tail as one string (caller frees), or NULL when empty; releases the lines. */
+char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
+
+/* ---- rootless RUN steps: chown and mknod answered by bale (sandbox_notify.c) ---- */
+
+/* Parent side: the socket the listener arrives on, then the listener. */
+struct rt_sbx_notifier
+{
+  int sock;
+  int fd;
+};
+/* Whether this process's steps get the filter (a rootless build). */
+bool rt_sbx_notify_wanted (void);
+/* A socket pair when wanted (*child_end for the plan), else both -1. */
+int rt_sbx_notify_open (struct rt_sbx_notifier *n, int *child_end, bale_error_t *err);
+void rt_sbx_notify_release (struct rt_sbx_notifier *n);
+/* The two pollfds to watch (fd -1 is ignored by poll), and what to do when they fire. */
+size_t rt_sbx_notify_pollfds (const struct rt_sbx_notifier *n, struct pollfd *pfd);
+void rt_sbx_notify_ready (struct rt_sbx_notifier *n, const struct pollfd *pfd);
+/* Child side, in the command before it execs: load the filter and send its listener over
+   sock (then closed). No-op for sock -1; dies on failure. */
+void rt_sbx_notify_install (int sync, int sock);
+
+#endif

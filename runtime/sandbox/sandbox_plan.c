@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The sandbox's scratch directory: the generated /etc files, the stub layer, overlay data. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "runtime/fs/rootless.h"
+#include "runtime/sandbox/sandbox_internal.h"
+#include "common/banned.h"
+
+static int
+write_file (const char *path, const char *text, bale_error_t *err)
+{
+  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+  if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0)
+    return bale_make_error (err, errno, "cannot write '%s'", path);
+  return 0;
+}
+
+static int
+write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
+{
+  const char *host = plan->spec->hostname ? plan->spec->hostname : "bale";
+  cleanup_free char *hosts = xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                        "ip6-loopback\n127.0.1.1\t%s\n", host);
+  cleanup_free char *hostname = xasprintf ("%s\n", host);
+  struct strbuf all_hosts = STRBUF_INIT;
+  cleanup_free char *p1 = xasprintf ("%s/hosts", plan->etc_dir);
+  cleanup_free char *p2 = xasprintf ("%s/hostname", plan->etc_dir);
+  cleanup_free char *p3 = xasprintf ("%s/resolv.conf", plan->etc_dir);
+  struct strbuf resolv = STRBUF_INIT;
+  cleanup_close int fd = open ("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+  bale_error_t ignored = NULL;
+  int ret;
+
+  /* The host's resolvers, as Docker and buildah do with host networking. */
+  if (fd >= 0 && bale_read_fd (fd, "/etc/resolv.conf", &resolv, &ignored) < 0)
+    bale_error_release (&ignored);
+  if (mkdir (plan->etc_dir, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create '%s'", plan->etc_dir);
+  /* --add-host entries after the defaults, one "IP<TAB>NAME" line each (BuildKit). */
+  strbuf_addstr (&all_hosts, hosts);
+  for (size_t i = 0; i < plan->spec->n_hosts; i++)
+    strbuf_addf (&all_hosts, "%s\t%s\n", plan->spec->hosts[i].ip, plan->spec->hosts[i].name);
+  ret = write_file (p1, all_hosts.buf, err);
+  strbuf_release (&all_hosts);
+  if (ret == 0)
+    ret = write_file (p2, hostname, err);
+  if (ret == 0)
+    ret = write_file (p3, resolv.buf, err);
+  strbuf_release (&resolv);
+  return ret;
+}
+
+/* The stub layer's directory takes the metadata of the image's own (the topmost lower that
+   has the name): a merged directory shows the topmost lower's mode and times, and a copy-up
+   into the upper directory would record ours in the layer. */
+static void
+copy_dir_meta (const struct sandbox_spec *spec, const char *stub, const char *name)
+{
+  for (size_t i = 0; i < spec->n_lowerdirs; i++)
+    {
+      cleanup_free char *p = xasprintf ("%s/%s", spec->lowerdirs[i], name);
+      struct stat st;
+      struct timespec ts[2];
+
+      if (lstat (p, &st) < 0)
+        continue;
+      if (!S_ISDIR (st.st_mode)) /* a whiteout or a non-directory hides the name below */
+        return;
+      free (p);
+      p = xasprintf ("%s/%s", stub, name);
+      ts[0] = st.st_atim;
+      ts[1] = st.st_mtim;
+      if (lchown (p, st.st_uid, st.st_gid) == 0 && chmod (p, st.st_mode & 07777) == 0)
+        utimensat (AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
+      return;
+    }
+}
+
+/* The topmost lower layer of the overlay: the mount points of /proc, /dev, /sys and the /etc
+   files, so that mounting them creates nothing in the upper directory. */
+static int
+make_stub_layer (const struct rt_sbx_plan *plan, bale_error_t *err)
+{
+  static const char *const dirs[] = { "proc", "dev", "sys", "etc" };
+  static const char *const files[] = { "etc/hosts", "etc/resolv.conf", "etc/hostname" };
+
+  if (mkdir (plan->stubs, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create '%s'", plan->stubs);
+  for (size_t i = 0; i < 4; i++)
+    {
+      cleanup_free char *p = xasprintf ("%s/%s", plan->stubs, dirs[i]);
+      if (mkdir (p, 0755) < 0)
+        return bale_make_error (err, errno, "cannot create '%s'", p);
+    }
+  for (size_t i = 0; i < 3; i++)
+    {
+      cleanup_free char *p = xasprintf ("%s/%s", plan->stubs, files[i]);
+      if (write_file (p, "", err) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < 4; i++)
+    copy_dir_meta (plan->spec, plan->stubs, dirs[i]);
+  return 0;
+}
+
+/* The mount data for kernels without "lowerdir+", where ',' and ':' separate options and
+   layers; NULL when a path holds one of them. */
+static void
+overlay_options (struct rt_sbx_plan *plan)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  struct strbuf sb = STRBUF_INIT;
+  const char *all[3] = { plan->stubs, spec->upperdir, spec->workdir };
+
+  for (size_t i = 0; i < 3 + spec->n_lowerdirs; i++)
+    if (strpbrk (i < 3 ? all[i] : spec->lowerdirs[i - 3], ",:\\") != NULL)
+      return;
+  strbuf_addf (&sb, "lowerdir=%s", plan->stubs);
+  for (size_t i = 0; i < spec->n_lowerdirs; i++)
+    strbuf_addf (&sb, ":%s", spec->lowerdirs[i]);
+  strbuf_addf (&sb, ",upperdir=%s,workdir=%s,%s,metacopy=off", spec->upperdir, spec->workdir,
+               rootless_userns () ? "userxattr,redirect_dir=nofollow" : "redirect_dir=off");
+  plan->overlay_opts = strbuf_detach (&sb, NULL);
+}
+
+/*
+ * Whether to mount the overlay with the legacy data string. "lowerdir+" exists from Linux 6.8;
+ * before 6.5 overlayfs took fsconfig parameters through the legacy shim, which accepts any key
+ * and fails only when the mount is created, so probing would mistake that for a real
+ * failure: the kernel version decides. BALE_OVERLAY_LEGACY=1 forces the legacy way (tests).
+ */
+static bool
+want_legacy_overlay (void)
+{
+  const char *force = getenv ("BALE_OVERLAY_LEGACY");
+  struct utsname u;
+  int major = 0, minor = 0;
+
+  if (force && strcmp (force, "1") == 0)
+    return true;
+  if (uname (&u) < 0 || sscanf (u.release, "%d.%d", &major, &minor) != 2)
+    return true;
+  return major < 6 || (major == 6 && minor < 8);
+}
+
+static int
+remove_fn (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  return remove (path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+void
+rt_sbx_plan_release (struct rt_sbx_plan *plan)
+{
+  if (plan->scratch)
+    nftw (plan->scratch, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  free (plan->scratch);
+  free (plan->root);
+  free (plan->stubs);
+  free (plan->etc_dir);
+  free (plan->overlay_opts);
+}
+
+int
+rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec, bale_error_t *err)
+{
+  const char *tmp = spec->tmpdir ? spec->tmpdir : getenv ("TMPDIR");
+  bool overlay = spec->upperdir && spec->workdir && !spec->force_copy;
+
+  plan->spec = spec;
+  plan->scratch = xasprintf ("%s/bale-sandbox.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (mkdtemp (plan->scratch) == NULL)
+    {
+      int e = errno;
+      free (steal_pointer (&plan->scratch));
+      return bale_make_error (err, e, "cannot create a directory in '%s'", tmp ? tmp : "/tmp");
+    }
+  plan->root = xasprintf ("%s/root", plan->scratch);
+  plan->stubs = xasprintf ("%s/stub", plan->scratch);
+  plan->etc_dir = xasprintf ("%s/etc", plan->scratch);
+  if (mkdir (plan->root, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create '%s'", plan->root);
+  if (write_etc_files (plan, err) < 0)
+    return -1;
+  if (overlay)
+    {
+      overlay_options (plan);
+      plan->legacy_overlay = want_legacy_overlay ();
+    }
+  if (overlay && make_stub_layer (plan, err) < 0)
+    return -1;
+  return 0;
+}
