@@ -21,6 +21,7 @@
 #include "cli/progress.h"
 #include "cli/cli.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "codegen/provenance.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -181,7 +182,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
             cleanup_error bale_error_t e = NULL;
             if (cli_check_name (optarg, err) < 0)
               return -1;
-            if (oci_ref_parse (optarg, &ref, &e) < 0)
+            if (oci_ref_parse (optarg, 0, &ref, &e) < 0)
               return bale_make_error (err, 0, "invalid tag '%s': %s", optarg, e->msg);
             oci_ref_release (&ref);
             XGROW (c->tags, c->alloc_tags, c->n_tags + 1);

@@ -20,6 +20,7 @@
 #include "cli/namedctx.h"
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -36,7 +37,7 @@ full_name (const char *name, bale_error_t *err)
   struct oci_ref r = { 0 };
   char *full;
 
-  if (oci_ref_parse (name, &r, err) < 0)
+  if (oci_ref_parse (name, 0, &r, err) < 0)
     return NULL;
   full = oci_ref_full (&r);
   oci_ref_release (&r);

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/store.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -40,7 +41,7 @@ cli_familiar (const char *full, char **repo, char **tag)
   bale_error_t ignored = NULL;
 
   /* Untagged images are kept under their digest; Docker shows them as <none>. */
-  if (digest_is_valid (full) || oci_ref_parse (full, &ref, &ignored) < 0)
+  if (digest_is_valid (full) || oci_ref_parse (full, 0, &ref, &ignored) < 0)
     {
       bale_error_release (&ignored);
       *repo = xstrdup ("<none>");

@@ -17,6 +17,7 @@
 
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/oci/platmatch.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -636,7 +637,7 @@ store_ref_normalize (const char *name, bale_error_t *err)
 
   if (digest_is_valid (name))
     return xstrdup (name);
-  if (oci_ref_parse (name, &ref, err) < 0)
+  if (oci_ref_parse (name, 0, &ref, err) < 0)
     return NULL;
   full = oci_ref_full (&ref);
   oci_ref_release (&ref);
