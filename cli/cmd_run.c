@@ -184,7 +184,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     ret = -1;
   }
 
-  tmp = xasprintf ("%s/tmp", store_path (s));
+  tmp = store_area_path (s, STORE_AREA_TMP, NULL);
   dir = xasprintf ("%s/run.XXXXXX", tmp);
   if (!mkdtemp (dir))
     {

@@ -120,7 +120,7 @@ static int
 from_dir (struct store *s, const char *dir, const struct bale_platform *pl,
           char digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp/ctx-XXXXXX", store_path (s));
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, "ctx-XXXXXX");
   cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
   struct layer_write_opts wo = { .compression = LAYER_COMPRESSION_NONE, .owner_set = true };
   struct layer_result res;

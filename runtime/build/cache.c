@@ -27,15 +27,16 @@
 static char *
 keys_dir (struct store *s)
 {
-  return xasprintf ("%s/buildcache/keys", store_path (s));
+  return store_area_path (s, STORE_AREA_BUILDCACHE, "keys");
 }
 
 static char *
 entry_path (struct store *s, const char *key)
 {
   const char *hex = digest_hex (key);
+  cleanup_free char *keys = hex ? keys_dir (s) : NULL;
 
-  return hex ? xasprintf ("%s/buildcache/keys/%s", store_path (s), hex) : NULL;
+  return hex ? xasprintf ("%s/%s", keys, hex) : NULL;
 }
 
 /* Parse the entry file at dirfd/name. */
@@ -86,7 +87,7 @@ cache_lookup (struct store *s, const char *key, struct cache_entry *out)
 static int
 mkdirs (struct store *s, bale_error_t *err)
 {
-  cleanup_free char *top = xasprintf ("%s/buildcache", store_path (s));
+  cleanup_free char *top = store_area_path (s, STORE_AREA_BUILDCACHE, NULL);
   cleanup_free char *keys = keys_dir (s);
 
   if ((mkdir (top, 0700) < 0 && errno != EEXIST) || (mkdir (keys, 0700) < 0 && errno != EEXIST))
@@ -98,7 +99,7 @@ int
 cache_record (struct store *s, const char *key, const struct cache_entry *e, bale_error_t *err)
 {
   cleanup_free char *path = entry_path (s, key);
-  cleanup_free char *tmp = xasprintf ("%s/tmp/cache.XXXXXX", store_path (s));
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, "cache.XXXXXX");
   cleanup_free char *text = NULL;
   cleanup_close int fd = -1;
   json_t *j;
@@ -454,7 +455,7 @@ static int
 remove_mounts (struct store *s, void *ctx, bale_error_t *err)
 {
   int64_t *freed = ctx;
-  cleanup_free char *dir = xasprintf ("%s/cache", store_path (s));
+  cleanup_free char *dir = store_area_path (s, STORE_AREA_RUN_CACHE, NULL);
   cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct dirwalk_list list = { NULL, 0, 0 };
   size_t i;

@@ -179,7 +179,7 @@ cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
              struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : target;
-  cleanup_free char *root = xasprintf ("%s/cache", store_path (x->o->store));
+  cleanup_free char *root = store_area_path (x->o->store, STORE_AREA_RUN_CACHE, NULL);
   struct strbuf name = STRBUF_INIT;
   struct sandbox_mount *sm;
   const char *p;
@@ -718,7 +718,7 @@ overlay_usable (struct executor *x)
   x->overlay = 0;
   if (rootview_force_copy ())
     return false;
-  dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
+  dir = store_area_path (x->o->store, STORE_AREA_TMP, "probe.XXXXXX");
   if (!mkdtemp (dir))
     return false;
   l = xasprintf ("%s/l", dir);
@@ -745,7 +745,7 @@ overlay_usable (struct executor *x)
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
       ;
   {
-    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
     cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bale_error_t e = NULL;
     if (parent >= 0)
@@ -796,7 +796,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
                size_t stepno, bale_error_t *err)
 {
   struct stage_state *state = &x->states[st->index];
-  cleanup_free char *dir = xasprintf ("%s/tmp/run.XXXXXX", store_path (x->o->store));
+  cleanup_free char *dir = store_area_path (x->o->store, STORE_AREA_TMP, "run.XXXXXX");
   cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL, *root = NULL;
   struct fsindex *index = NULL;
   const char **lowers = NULL, **env = NULL, **argv = NULL;
@@ -980,7 +980,7 @@ out:
   free (env);
   free (argv);
   {
-    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
     cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bale_error_t e = NULL;
     if (parent >= 0)

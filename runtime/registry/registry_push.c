@@ -740,12 +740,11 @@ push_run (struct push *p, const char *name, char out[DIGEST_STRLEN + 1], bale_er
   return push_image (p, name, p->ref.tag, out, &len, err);
 }
 
-#define CACHE_FILE "push-cache.json"
 
 static json_t *
 cache_load (struct store *s)
 {
-  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  cleanup_free char *path = store_area_path (s, STORE_AREA_PUSH_CACHE, NULL);
   json_t *c = json_load_file (path, 0, NULL);
 
   if (json_is_object (c))
@@ -758,7 +757,7 @@ cache_load (struct store *s)
 static void
 cache_save (struct store *s, json_t *cache)
 {
-  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  cleanup_free char *path = store_area_path (s, STORE_AREA_PUSH_CACHE, NULL);
   cleanup_free char *tmp = xasprintf ("%s.%ld", path, (long) getpid ());
 
   if (json_dump_file (cache, tmp, JSON_COMPACT) < 0 || rename (tmp, path) < 0)
