@@ -9,6 +9,7 @@
 
 #include "cli/buildopts.h"
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/ignore.h"
 #include "common/strbuf.h"
@@ -27,8 +28,27 @@ buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err
       o->target = arg;
       return 1;
     case 0x102:
-      o->platform = arg;
-      return 1;
+      {
+        /* buildx: a comma-separated list, and the flag repeated, both add platforms. */
+        cleanup_free char *list = xstrdup (arg);
+        char *save = list, *item;
+        while ((item = strsep (&save, ",")) != NULL)
+          {
+            size_t i;
+            while (*item == ' ')
+              item++;
+            if (!*item)
+              return bale_make_error (err, 0, "invalid --platform '%s': an empty platform", arg);
+            for (i = 0; i < o->n_platforms && strcmp (o->platforms[i], item) != 0; i++)
+              ;
+            if (i < o->n_platforms)
+              continue;
+            XGROW (o->platforms, o->alloc_platforms, o->n_platforms + 1);
+            o->platforms[o->n_platforms++] = xstrdup (item);
+          }
+        o->platform = o->platforms[0];
+        return 1;
+      }
     case 0x103:
       o->check = true;
       return 1;
@@ -114,6 +134,8 @@ buildopts_finish (struct buildopts *o, const char *cmd, int argc, char **argv, b
   if (argc > 1)
     return bale_make_error (err, 0, "%s: want one context directory, got '%s' and '%s'", cmd,
                             argv[0], argv[1]);
+  if (o->n_platforms > 1 && strcmp (cmd, "build") != 0)
+    return bale_make_error (err, 0, "%s: one --platform at a time (%zu given)", cmd, o->n_platforms);
   o->context = argc == 1 ? argv[0] : ".";
   if (o->file)
     o->dockerfile = xstrdup (o->file);
@@ -185,6 +207,9 @@ buildopts_release (struct buildopts *o)
     }
   free (o->hosts);
   free (o->rlimits);
+  for (i = 0; i < o->n_platforms; i++)
+    free (o->platforms[i]);
+  free (o->platforms);
   free (o->dockerfile);
   memset (o, 0, sizeof *o);
 }
