@@ -19,7 +19,9 @@ deb=$(ls ${BALE_ARM64_BUSYBOX_DEB:-/var/cache/apt/archives/busybox-static_*_arm6
 [ -x /usr/bin/qemu-aarch64-static ] || bail "qemu-user-static is not installed (.ci/run installs it)"
 
 REG_PID=""
-trap 'kill $REG_PID 2> /dev/null; cleanup_peers' EXIT
+REGISTERED=""
+# What the test registered it removes again: the machine is left as it was found.
+trap 'kill $REG_PID 2> /dev/null; [ -z "$REGISTERED" ] || echo -1 > "/proc/sys/fs/binfmt_misc/$REGISTERED"; cleanup_peers' EXIT
 
 # The two bases, each a single-platform image in the store.
 mkdir -p "$T_TMP/arm64"
@@ -34,6 +36,7 @@ busybox_archive "$T_TMP/bb-amd64.tar" busybox-amd64:latest &&
 if ! "$BALE" binfmt linux/arm64 > /dev/null 2>&1; then
   echo "# registering qemu-aarch64: bale binfmt --install linux/arm64"
   "$BALE" binfmt --install linux/arm64 > /dev/null || bail "cannot register qemu-user-static's aarch64 handler"
+  REGISTERED=qemu-aarch64
 fi
 
 port=$(free_port)
