@@ -111,6 +111,20 @@ cli_image_resolver (struct cli_global *g)
 }
 
 int
+cli_store_image_read (struct cli_global *g, struct store *s, const char *what, struct store_image *img,
+                      bale_error_t *err)
+{
+  struct bale_platform pl = { 0 };
+  int r;
+
+  if (g->platform && platform_parse (g->platform, &pl, err) < 0)
+    return bale_error_wrap (err, "--platform");
+  r = store_image_read (s, what, g->platform ? &pl : NULL, img, err);
+  platform_release (&pl);
+  return r;
+}
+
+int
 cli_image_config (struct cli_global *g, const char *name, json_t **config,
                   char digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {

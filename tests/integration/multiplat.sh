@@ -107,6 +107,31 @@ per_platform () {
 }
 check "per platform: uname -m (aarch64 under emulation) and the automatic platform ARGs" per_platform
 
+other_commands () {
+  # diff and explain read the index's image of --platform; load keeps a whole index.
+  "$BALE" diff --platform linux/arm64 multi:1 busybox-arm64 > "$T_TMP/diff.out"
+  [ $? = 1 ] && grep -q '^rootfs diff_ids: 3 -> 1$' "$T_TMP/diff.out" &&
+    "$BALE" explain --platform linux/arm64 multi:1 | grep -q '^CMD  *\["cat","/arch"\]' &&
+    "$BALE" build -q --platform linux/amd64,linux/arm64 -t multi:oci -o "type=oci-archive,dest=$T_TMP/multi.tar" "$ctx" > /dev/null &&
+    BALE_STORE="$T_TMP/store3" "$BALE" load -i "$T_TMP/multi.tar" | grep -qx 'Loaded image: multi:oci' &&
+    [ "$(BALE_STORE="$T_TMP/store3" "$BALE" run --platform linux/arm64 multi:oci cat /args)" = "linux/arm64|linux|arm64||linux/amd64|linux|amd64|" ] &&
+    [ "$(BALE_STORE="$T_TMP/store3" "$BALE" run --platform linux/amd64 multi:oci cat /target)" = amd64 ] ||
+    { cat "$T_TMP/diff.out"; return 1; }
+}
+check "diff and explain --platform, an oci-archive of the index loaded whole" other_commands
+
+cache_every_platform () {
+  # --cache-to carries both platforms' steps: a fresh store with --cache-from runs none.
+  "$BALE" build -q --platform linux/amd64,linux/arm64 --cache-to "type=local,dest=$T_TMP/cache,mode=max" "$ctx" > /dev/null &&
+    BALE_STORE="$T_TMP/store4" "$BALE" load -i "$T_TMP/bb-amd64.tar" > /dev/null &&
+    BALE_STORE="$T_TMP/store4" "$BALE" load -i "$T_TMP/bb-arm64.tar" > /dev/null &&
+    BALE_STORE="$T_TMP/store4" "$BALE" build --progress=plain --platform linux/amd64,linux/arm64 \
+      --cache-from "type=local,src=$T_TMP/cache" "$ctx" > /dev/null 2> "$T_TMP/cache.err" || return 1
+  [ "$(grep -c '^#[0-9]* CACHED$' "$T_TMP/cache.err")" = 12 ] && ! grep -q SHARED-42 "$T_TMP/cache.err" ||
+    { cat "$T_TMP/cache.err"; return 1; }
+}
+check "--cache-to and --cache-from carry every platform's steps" cache_every_platform
+
 index_in_store () {
   idx=$(cat "$T_TMP/build.out")
   blob="$BALE_STORE/blobs/sha256/$(echo "$idx" | cut -c8-)"
