@@ -11,10 +11,31 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/oci/platform.h"
 #include "common/ignore.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
+
+/* "arm64" and "linux/arm64" are one platform: compared normalised (a platform that does not
+   parse is compared as written; the plan reports it). */
+static bool
+same_platform (const char *a, const char *b)
+{
+  struct bale_platform pa = { 0 }, pb = { 0 };
+  bale_error_t e = NULL;
+  bool same = strcmp (a, b) == 0;
+
+  if (!same && platform_parse (a, &pa, &e) == 0 && platform_parse (b, &pb, &e) == 0)
+    {
+      cleanup_free char *fa = platform_format (&pa), *fb = platform_format (&pb);
+      same = strcmp (fa, fb) == 0;
+    }
+  bale_error_release (&e);
+  platform_release (&pa);
+  platform_release (&pb);
+  return same;
+}
 
 int
 buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err)
@@ -39,7 +60,7 @@ buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err
               item++;
             if (!*item)
               return bale_make_error (err, 0, "invalid --platform '%s': an empty platform", arg);
-            for (i = 0; i < o->n_platforms && strcmp (o->platforms[i], item) != 0; i++)
+            for (i = 0; i < o->n_platforms && !same_platform (o->platforms[i], item); i++)
               ;
             if (i < o->n_platforms)
               continue;
