@@ -181,9 +181,14 @@ check "-o type=docker refuses a multi-platform build before building" refusals
 
 pull_one_platform () {
   BALE_STORE="$T_TMP/store2" "$BALE" pull -q --platform linux/arm64 "$ref" > /dev/null &&
-    [ "$(BALE_STORE="$T_TMP/store2" "$BALE" run --platform linux/arm64 "$ref")" = aarch64 ]
+    [ "$(BALE_STORE="$T_TMP/store2" "$BALE" run --platform linux/arm64 "$ref")" = aarch64 ] || return 1
+  # The store has the index and its arm64 image: a build for both pulls the amd64 one.
+  mkdir -p "$T_TMP/ctx2" && printf 'FROM %s\nRUN cp /arch /arch2\n' "$ref" > "$T_TMP/ctx2/Dockerfile" &&
+    BALE_STORE="$T_TMP/store2" "$BALE" build -q --platform linux/arm64,linux/amd64 -t two "$T_TMP/ctx2" > /dev/null &&
+    [ "$(BALE_STORE="$T_TMP/store2" "$BALE" run --platform linux/amd64 two cat /arch2)" = x86_64 ] &&
+    [ "$(BALE_STORE="$T_TMP/store2" "$BALE" run --platform linux/arm64 two cat /arch2)" = aarch64 ]
 }
-check "bale pull --platform linux/arm64 of the index, run under emulation" pull_one_platform
+check "bale pull --platform linux/arm64 of the index, run under emulation; a build pulls the other image" pull_one_platform
 
 start_dockerd
 docker_runs () {
