@@ -51,6 +51,23 @@ report (const struct bale_platform *host, const struct bale_platform *pl)
   return how == BINFMT_NONE;
 }
 
+/* --install: register pl's emulator unless this machine runs pl already. */
+static int
+install (const struct bale_platform *host, const struct bale_platform *pl, bale_error_t *err)
+{
+  struct binfmt_handler h;
+  bale_error_t e = NULL;
+  int how = binfmt_lookup (BINFMT_MISC_DIR, host, pl, &h, &e);
+
+  binfmt_handler_release (&h);
+  bale_error_release (&e);
+  if (how != BINFMT_NONE)
+    return 0;
+  if (geteuid () != 0)
+    return bale_make_error (err, 0, "binfmt --install: registering a handler needs root");
+  return binfmt_install (BINFMT_MISC_DIR, BINFMT_CONF_DIR, pl->arch, err);
+}
+
 int
 bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
@@ -60,15 +77,15 @@ bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     { NULL, 0, NULL, 0 },
   };
   struct bale_platform host = { 0 };
-  bool install = false;
-  size_t n = 0, i;
+  bool do_install = false;
+  size_t n = 0, i, n_cannot = 0;
   int ch, ret = 0;
 
   (void) g;
   while ((ch = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (ch)
       {
-      case 'i': install = true; break;
+      case 'i': do_install = true; break;
       case 'h': binfmt_usage (stdout); exit (0);
       default: cli_usage_error ("binfmt");
       }
@@ -78,23 +95,16 @@ bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   for (i = 0; i < n && ret == 0; i++)
     {
       struct bale_platform pl = { 0 };
-      if (optind < argc ? platform_parse (argv[optind + (int) i], &pl, err) < 0
-                        : platform_parse (default_arches[i], &pl, err) < 0)
-        {
-          ret = -1;
-          break;
-        }
-      if (install && !(strcmp (pl.os, host.os) == 0 && strcmp (pl.arch, host.arch) == 0))
-        {
-          if (geteuid () != 0)
-            ret = bale_make_error (err, 0, "binfmt --install: registering a handler needs root");
-          else if (binfmt_install (BINFMT_MISC_DIR, BINFMT_CONF_DIR, pl.arch, err) < 0)
-            ret = -1;
-        }
-      if (ret == 0 && report (&host, &pl) && optind < argc && !install)
-        g->error_status = 1, ret = bale_make_error (err, 0, "binfmt: a platform cannot run here");
+      const char *spec = optind < argc ? argv[optind + (int) i] : default_arches[i];
+      if (platform_parse (spec, &pl, err) < 0 || (do_install && install (&host, &pl, err) < 0))
+        ret = -1;
+      else
+        n_cannot += (size_t) report (&host, &pl);
       platform_release (&pl);
     }
+  /* Named platforms are a question: the status answers it (0: every one runs here). */
+  if (ret == 0 && n_cannot && optind < argc)
+    ret = bale_make_error (err, 0, "binfmt: %zu of the platforms cannot run here", n_cannot);
   platform_release (&host);
   return ret;
 }

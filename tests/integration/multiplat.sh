@@ -39,6 +39,14 @@ if ! "$BALE" binfmt linux/arm64 > /dev/null 2>&1; then
   REGISTERED=qemu-aarch64
 fi
 
+binfmt_says () {
+  "$BALE" binfmt linux/amd64 linux/arm64 > "$T_TMP/binfmt.out" &&
+    grep -qx 'linux/amd64  *native' "$T_TMP/binfmt.out" &&
+    grep -q '^linux/arm64  *emulated by [^ ]* (/[^ ]*, flags [A-Z]*F[A-Z]*)$' "$T_TMP/binfmt.out" ||
+    { cat "$T_TMP/binfmt.out"; return 1; }
+}
+check "bale binfmt: amd64 native, arm64 under its qemu handler" binfmt_says
+
 port=$(free_port)
 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
   "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
