@@ -632,8 +632,9 @@ write_iidfile (const char *path, const char *id, bale_error_t *err)
 /* Say once per platform which RUN steps will run under emulation, before any runs; a
    platform nothing can run is left to its first RUN, which fails naming what to install. */
 static void
-announce_emulation (struct plan *const *plans, size_t n, bool quiet)
+announce_emulation (struct build_cli *c, struct plan *const *plans, size_t n)
 {
+  const struct bale_progress *events = cli_progress_sink (c->renderer);
   cleanup_strv char **said = xcalloc (1, sizeof *said);
   size_t n_said = 0, i, j, k;
 
@@ -658,9 +659,20 @@ announce_emulation (struct plan *const *plans, size_t n, bool quiet)
         said = xrealloc (said, (n_said + 2) * sizeof *said);
         said[n_said++] = xstrdup (name);
         said[n_said] = NULL;
-        if (binfmt_lookup (BINFMT_MISC_DIR, &plans[i]->build_platform, pl, &h, &e) == BINFMT_EMULATED && !quiet)
-          fprintf (stderr, "RUN steps for %s run under emulation: binfmt_misc handler %s (%s)\n", name,
-                   h.name, h.interpreter);
+        if (binfmt_lookup (BINFMT_MISC_DIR, &plans[i]->build_platform, pl, &h, &e) == BINFMT_EMULATED)
+          {
+            /* A vertex of its own, so that every progress mode shows it in its place. */
+            cleanup_free char *msg = xasprintf ("[internal] RUN steps for %s run under emulation: "
+                                                "binfmt_misc handler %s (%s)", name, h.name, h.interpreter);
+            cleanup_free char *key = xasprintf ("emulation/%s", name);
+            if (events)
+              {
+                progress_vertex_start (&c->vertex, events, key, msg);
+                progress_vertex_end (&c->vertex, false, NULL);
+              }
+            else if (!c->quiet)
+              fprintf (stderr, "%s\n", msg);
+          }
         binfmt_handler_release (&h);
         bale_error_release (&e);
       }
@@ -815,7 +827,7 @@ build_multi (struct build_cli *c, struct cli_global *g, struct exec_opts *eo, st
   for (i = 0; i < np; i++)
     if (pull_sources (eo->store, plans[i], c, err) < 0)
       goto out;
-  announce_emulation (plans, np, c->quiet);
+  announce_emulation (c, plans, np);
   for (i = 0; i < np; i++)
     {
       if (executor_build (plans[i], eo, &imgs[i], err) < 0)
@@ -985,7 +997,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     }
   if (pull_sources (eo.store, plan, &c, err) < 0)
     goto out;
-  announce_emulation (&plan, 1, c.quiet);
+  announce_emulation (&c, &plan, 1);
   buildcache_import (eo.store, &c.caches, &c.reg.opts, c.quiet);
   /* The clock of file timestamps: every entry this build uses or records is touched after
      this, which is how --cache-to tells them from the store's other entries. */

@@ -81,7 +81,7 @@ build () {
     > "$T_TMP/build.out" 2> "$T_TMP/build.err" || { tail -30 "$T_TMP/build.err"; return 1; }
   "$BALE" tag "$ref" multi:1 || return 1
   # Said once, before the steps run.
-  [ "$(grep -c '^RUN steps for linux/arm64 run under emulation: binfmt_misc handler' "$T_TMP/build.err")" = 1 ] ||
+  [ "$(grep -c '^#[0-9]* \[internal\] RUN steps for linux/arm64 run under emulation: binfmt_misc handler qemu-aarch64' "$T_TMP/build.err")" = 1 ] ||
     { echo "no (or more than one) emulation notice"; cat "$T_TMP/build.err"; return 1; }
   # Vertex names carry the platform, as BuildKit's do for several platforms.
   grep -q '^#[0-9]* \[linux/arm64 stage-1 3/3\] RUN uname -m' "$T_TMP/build.err" ||
