@@ -32,6 +32,7 @@
 #include "runtime/sandbox/sshproxy.h"
 #include "runtime/layer/layer.h"
 #include "runtime/sandbox/sandbox.h"
+#include "runtime/sandbox/binfmt.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -811,15 +812,19 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   if (s->security && strcmp (s->security, "insecure") == 0 && !x->p->allow_insecure)
     return plan_error_at (x->p, &s->node->span, err,
                           "RUN --security=insecure needs `bale build --allow security.insecure`");
-  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
+  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why,
+     naming the platform and what to install. A registered handler runs it (binfmt_misc). */
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
-    const struct bale_platform *host = &x->p->build_platform;
-    if (pl->arch && host->arch && strcmp (pl->arch, host->arch) != 0)
-      return plan_error_at (x->p, &s->node->span, err,
-                            "RUN: the stage is for %s/%s but this machine is %s/%s, and bale "
-                            "does not run steps under emulation",
-                            pl->os, pl->arch, host->os, host->arch);
+    struct binfmt_handler h;
+    bale_error_t e = NULL;
+    if (binfmt_lookup (BINFMT_MISC_DIR, &x->p->build_platform, pl, &h, &e) == BINFMT_NONE)
+      {
+        plan_error_at (x->p, &s->node->span, err, "RUN: %s", e ? e->msg : "no emulator");
+        bale_error_release (&e);
+        return -1;
+      }
+    binfmt_handler_release (&h);
   }
   if (!mkdtemp (dir))
     return bale_make_error (err, errno, "cannot create %s", dir);
