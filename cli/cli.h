@@ -57,6 +57,7 @@ int cli_provenance_read (struct cli_global *g, const char *config_digest, json_t
                          bale_error_t *err);
 int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);

@@ -36,6 +36,7 @@ static const struct subcommand subcommands[] = {
   { "load", bale_cmd_load, "import a docker-archive, OCI archive or OCI layout into the store" },
   { "save", bale_cmd_save, "write images of the store as a docker-archive" },
   { "images", bale_cmd_images, "list the images of the store" },
+  { "history", bale_cmd_history, "show the steps an image was made of" },
   { "tag", bale_cmd_tag, "give an image another name" },
   { "rmi", bale_cmd_rmi, "remove names, and the blobs no other name needs" },
   { "inspect", bale_cmd_inspect, "print details of images as JSON" },
@@ -221,7 +222,7 @@ main (int argc, char **argv)
     }
   argc = first + take_store_option (argc - first, argv + first, &g);
   {
-    static const char *const readers[] = { "plan", "images", "inspect", "explain", "diff", "save", "parse" };
+    static const char *const readers[] = { "plan", "images", "history", "inspect", "explain", "diff", "save", "parse" };
     for (size_t k = 0; k < sizeof readers / sizeof readers[0]; k++)
       g.read_only |= strcmp (argv[first], readers[k]) == 0;
   }
