@@ -29,7 +29,7 @@ diff_usage (FILE *f)
          "                        OCI layout (/DIR or ./DIR), oci-archive:FILE or\n"
          "                        docker-archive:FILE\n"
          "  --ignore-timestamps   leave out config and history `created`, and file mtimes\n"
-         "  --format FORMAT       text (default: one line per difference) or json\n"
+         "  --format FORMAT       text (default: one line per difference) or json\n" CLI_HELP_USAGE
          "exit status: 0 when the images are equal, 1 when they differ, 2 on trouble\n",
          f);
 }

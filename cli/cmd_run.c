@@ -39,7 +39,7 @@ run_usage (FILE *f)
          "  -e, --env K=V      set an environment variable (a bare K takes $K)\n"
          "  -u, --user USER    run as USER (name or uid[:gid])\n"
          "  -w, --workdir DIR  the working directory\n"
-         "  --network MODE     host (default) or none\n",
+         "  --network MODE     host (default) or none\n" CLI_HELP_USAGE,
          f);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/store.h"
 #include "common/error.h"
 #include "runtime/fs/rootless.h"
 #include "common/xalloc.h"
@@ -64,9 +65,8 @@ find_command (const char *name)
 static int
 bale_cmd_version (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  (void) argv, (void) g;
-  if (argc > 1)
-    return bale_make_error (err, 0, "version: takes no arguments");
+  (void) g;
+  cli_simple_args (argc, argv, "usage: bale version\nPrint bale's version.\n", 0, 0, err);
   printf ("bale %s\n", bale_version ());
   return 0;
 }
@@ -81,6 +81,12 @@ bale_cmd_help (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (argc < 2)
     {
       usage (stdout);
+      return 0;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      fputs ("usage: bale help [COMMAND]\nShow the help of COMMAND (as bale COMMAND --help), or of bale.\n"
+             CLI_HELP_USAGE, stdout);
       return 0;
     }
   if (!(c = find_command (argv[1])) || c->fn == bale_cmd_help)
@@ -98,7 +104,12 @@ usage (FILE *f)
   fputs ("usage: bale [--store DIR] COMMAND [OPTIONS]\n\ncommands:\n", f);
   for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
     fprintf (f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-  fputs ("\nRun 'bale COMMAND --help' for a command's options.\n", f);
+  fputs ("\noptions:\n"
+         "      --store DIR      the image store (default $BALE_STORE, /var/lib/bale for root,\n"
+         "                       else $XDG_DATA_HOME/bale); also accepted after COMMAND\n"
+         "  -h, --help           print this help\n"
+         "      --version        print bale's version\n"
+         "\nRun 'bale COMMAND --help' for a command's options.\n", f);
 }
 
 void
