@@ -243,7 +243,10 @@ main (int argc, char **argv)
   optind = 0;
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
      become root of a user namespace (runtime/fs/rootless.h). */
-  if (needs_userns (cmd->name) && rootless_enter (&err) < 0)
+  /* `bale CMD --help` only prints: the man pages are made from it at build time, by a
+     user who may have no subordinate IDs. */
+  if (needs_userns (cmd->name) && !(argc > first + 1 && strcmp (argv[first + 1], "--help") == 0)
+      && rootless_enter (&err) < 0)
     ret = -1;
   else
     ret = cmd->fn (argc - first, argv + first, &g, &err);
