@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,7 +115,7 @@ build_usage (FILE *f)
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
          "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
-         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE BUILDOPTS_SANDBOX_USAGE
          CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -481,6 +482,14 @@ prepare_context (struct build_cli *c, struct ctxsource *cs, const struct bale_pr
     return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
   progress_vertex_start (&v, events, "remote", name);
   r = ctxsource_prepare (spec, keep, cs, err);
+  {
+    /* The bytes that came over stdin or http: the archive, or the Dockerfile alone. */
+    struct stat st;
+    const char *got = cs->file && stat (cs->file, &st) == 0 ? cs->file : cs->dockerfile;
+
+    if (r == 0 && got && stat (got, &st) == 0)
+      progress_vertex_status (&v, "transferring context:", (int64_t) st.st_size, 0, true);
+  }
   progress_vertex_end (&v, false, r < 0 && *err ? (*err)->msg : NULL);
   if (r < 0 || !cs->dir)
     return r;
