@@ -19,6 +19,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
+#include "runtime/build/cache_inputs.h"
 #include "common/dirwalk.h"
 #include "runtime/store/layout.h"
 #include "runtime/store/store.h"
@@ -83,45 +84,43 @@ cache_lookup (struct store *s, const char *key, struct cache_entry *out)
   return 1;
 }
 
-static int
-mkdirs (struct store *s, bale_error_t *err)
+int
+cache_file_write (struct store *s, const char *dir, const char *name, const char *text,
+                  size_t len, bale_error_t *err)
 {
   cleanup_free char *top = xasprintf ("%s/buildcache", store_path (s));
-  cleanup_free char *keys = keys_dir (s);
+  cleanup_free char *sub = xasprintf ("%s/%s", top, dir);
+  cleanup_free char *path = xasprintf ("%s/%s", sub, name);
+  cleanup_free char *tmp = xasprintf ("%s/tmp/cache.XXXXXX", store_path (s));
+  cleanup_close int fd = -1;
 
-  if ((mkdir (top, 0700) < 0 && errno != EEXIST) || (mkdir (keys, 0700) < 0 && errno != EEXIST))
-    return bale_make_error (err, errno, "cannot create %s", keys);
+  if ((mkdir (top, 0700) < 0 && errno != EEXIST) || (mkdir (sub, 0700) < 0 && errno != EEXIST))
+    return bale_make_error (err, errno, "cannot create %s", sub);
+  fd = mkstemp (tmp);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create %s", tmp);
+  if (bale_write_all (fd, text, len) < 0 || fchmod (fd, 0600) < 0 || rename (tmp, path) < 0)
+    {
+      int saved = errno;
+      unlink (tmp);
+      return bale_make_error (err, saved, "cannot write the cache file %s", path);
+    }
   return 0;
 }
 
 int
 cache_record (struct store *s, const char *key, const struct cache_entry *e, bale_error_t *err)
 {
-  cleanup_free char *path = entry_path (s, key);
-  cleanup_free char *tmp = xasprintf ("%s/tmp/cache.XXXXXX", store_path (s));
   cleanup_free char *text = NULL;
-  cleanup_close int fd = -1;
   json_t *j;
 
-  if (!path)
+  if (!digest_hex (key))
     return bale_make_error (err, 0, "invalid cache key '%s'", key);
-  if (mkdirs (s, err) < 0)
-    return -1;
   j = json_pack ("{s:s, s:s, s:I, s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
                  (json_int_t) e->size, "media_type", e->media_type);
   text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (j);
-  fd = mkstemp (tmp);
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot create %s", tmp);
-  if (bale_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, 0600) < 0
-      || rename (tmp, path) < 0)
-    {
-      int saved = errno;
-      unlink (tmp);
-      return bale_make_error (err, saved, "cannot write the cache entry %s", path);
-    }
-  return 0;
+  return cache_file_write (s, "keys", digest_hex (key), text, strlen (text), err);
 }
 
 /* ---- listing, keeping, pruning ---------------------------------------------------------- */
@@ -283,6 +282,10 @@ cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t 
           ret = bale_make_error (err, errno, "cannot remove %s", path);
           break;
         }
+      {
+        cleanup_free char *key = xasprintf ("sha256:%s", v[i].name);
+        cache_inputs_remove (s, key);
+      }
       count++;
     }
   listed_free (v, n);

@@ -38,6 +38,11 @@ int cache_lookup (struct store *s, const char *key, struct cache_entry *out);
 int cache_record (struct store *s, const char *key, const struct cache_entry *e,
                   bale_error_t *err);
 
+/* Write <store>/buildcache/dir/name (dir created): a temporary file renamed into place, so
+   readers never see half of one and concurrent writers need no lock. */
+int cache_file_write (struct store *s, const char *dir, const char *name, const char *text,
+                      size_t len, bale_error_t *err);
+
 /* The layer blobs of every entry, for store_gc's keep callback (cache_keep with it as ctx). */
 struct cache_blobs;
 int cache_blobs_load (struct store *s, struct cache_blobs **out, bale_error_t *err);

@@ -236,6 +236,8 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       x->stepno++;
       if (has_vertex (s))
         step_vertex (x, st, i);
+      if (x->miss_reason)
+        progress_vertex_miss (&x->vertex, x->miss_reason);
       if (s->kind != PLAN_STEP_LAYER || cached)
         {
           progress_vertex_end (&x->vertex, cached, NULL);
@@ -250,7 +252,7 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       progress_vertex_end (&x->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
       if (r < 0)
         return -1;
-      exec_cache_record (x, st, key);
+      exec_cache_record (x, st, s, key);
     }
   return 0;
 }
@@ -341,7 +343,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL, { 0 } };
+  struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1 };
   size_t i;
   int ret = 0;
 

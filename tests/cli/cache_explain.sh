@@ -1,0 +1,129 @@
+#!/bin/sh
+# bale build --explain-cache: every step that misses names the inputs that differ from the last
+# build of the same step (issue 20), one test per kind of input; a rebuild with nothing changed
+# names nothing. Also `bale cache why A B`, and the early cutoff under SOURCE_DATE_EPOCH.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+unset SOURCE_DATE_EPOCH
+
+df () { printf '%s\n' "$@" > "$ctx/Dockerfile"; }
+# build [ARGS]: build $ctx with --explain-cache; the progress in $T_TMP/err.
+build () {
+  "$BALE" build --progress=plain --explain-cache -t t:latest "$@" "$ctx" > "$T_TMP/id" 2> "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+}
+# miss STEP TEXT: the step's vertex (its name ends with STEP) says MISS: ...TEXT...
+miss () {
+  n=$(grep "^#[0-9]* \[.*\] $1\$" "$T_TMP/err" | head -1 | sed 's/^#\([0-9]*\) .*/\1/')
+  [ -n "$n" ] && grep -F "#$n MISS: " "$T_TMP/err" | grep -qF -- "$2" ||
+    { echo "step '$1' does not say: $2"; cat "$T_TMP/err"; return 1; }
+}
+no_miss () { ! grep -q " MISS: " "$T_TMP/err" || { echo "a MISS was said"; cat "$T_TMP/err"; return 1; }; }
+
+mkdir -p "$ctx/src"
+for f in main a b c d w x y z; do echo "$f" > "$ctx/src/$f.c"; done
+
+first_and_same () {
+  df 'FROM busybox' 'ARG V=1' 'COPY src /src' 'RUN echo $V > /v' 'RUN cat /src/main.c > /out'
+  build && miss "COPY src /src" "no earlier build of this step in this store" || return 1
+  build && no_miss && [ "$(grep -c CACHED "$T_TMP/err")" -ge 4 ]
+}
+check "first build: no earlier build; a rebuild with nothing changed names nothing" first_and_same
+
+context_content () {
+  for f in main w x y z; do echo "changed $f" > "$ctx/src/$f.c"; done
+  build && miss "COPY src /src" "context file src/main.c changed (content)" &&
+    miss "COPY src /src" "; 2 more files" || return 1
+  build && no_miss
+}
+check "context file content: named, with a count of the others" context_content
+
+context_added_removed () {
+  echo new > "$ctx/src/new.c"
+  build && miss "COPY src /src" "context file src/new.c added" || return 1
+  rm "$ctx/src/c.c"
+  build && miss "COPY src /src" "context file src/c.c removed"
+}
+check "context files added and removed" context_added_removed
+
+context_mode () {
+  chmod 0755 "$ctx/src/d.c"
+  build && miss "COPY src /src" "context file src/d.c changed (mode 0644 -> 0755)"
+}
+check "context file mode" context_mode
+
+owner_not_keyed () {
+  chown 123:456 "$ctx/src/d.c"
+  build && no_miss
+}
+check "a context file's owner is not an input (COPY writes 0:0): nothing missed" owner_not_keyed
+
+parent_layer () {
+  echo again > "$ctx/src/main.c"
+  build && miss "RUN echo 1 > /v" "parent layer changed: COPY src /src made another layer"
+}
+check "parent layer: names the earlier step that made another layer" parent_layer
+
+build_arg () {
+  build --build-arg V=2 && miss "RUN echo 2 > /v" "build arg or ENV V changed" || return 1
+  ! grep -q "instruction changed" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+check "build arg: named (not its value), not reported as an instruction change" build_arg
+
+instruction () {
+  df 'FROM busybox' 'ARG V=1' 'COPY src /src' 'RUN echo $V > /v' 'RUN cat /src/main.c > /out2'
+  build && miss "RUN cat /src/main.c > /out2" "instruction changed (was: RUN cat /src/main.c > /out)"
+}
+check "instruction text" instruction
+
+mount_source () {
+  df 'FROM busybox' 'RUN --mount=type=bind,source=src,target=/m cat /m/a.c > /a'
+  build || return 1
+  echo "a changed" > "$ctx/src/a.c"
+  build && miss "RUN --mount=type=bind,source=src,target=/m cat /m/a.c > /a" "context file src/a.c changed (content)" || return 1
+  df 'FROM busybox AS dep' 'ARG D=1' 'RUN echo $D > /d' 'FROM busybox' 'RUN --mount=type=bind,from=dep,target=/m cat /m/d > /d'
+  build || return 1
+  build --build-arg D=2 && miss "RUN --mount=type=bind,from=dep,target=/m cat /m/d > /d" "mount source changed (type=bind,from=dep,target=/m)"
+}
+check "a mount's source: a bind of the context (files named), a stage" mount_source
+
+base_image () {
+  mkdir -p "$T_TMP/base"
+  printf 'FROM busybox\nRUN echo 1 > /b\n' > "$T_TMP/base/Dockerfile"
+  "$BALE" build -q -t base2 "$T_TMP/base" > /dev/null 2>&1 || return 1
+  df 'FROM base2' 'RUN echo x > /x'
+  build || return 1
+  printf 'FROM busybox\nRUN echo 2 > /b\n' > "$T_TMP/base/Dockerfile"
+  "$BALE" build -q -t base2 "$T_TMP/base" > /dev/null 2>&1 || return 1
+  build && miss "RUN echo x > /x" "base image changed (docker.io/library/base2:latest sha256:"
+}
+check "base image digest" base_image
+
+no_cache_filter () {
+  df 'FROM busybox AS one' 'RUN echo one > /one'
+  build && build --no-cache-filter one && miss "RUN echo one > /one" "--no-cache-filter one" || return 1
+  build --no-cache && miss "RUN echo one > /one" "--no-cache"
+}
+check "--no-cache-filter and --no-cache" no_cache_filter
+
+rawjson_always () {
+  df 'FROM busybox' 'RUN echo raw1 > /r'
+  "$BALE" build --progress=rawjson -t t "$ctx" > /dev/null 2> "$T_TMP/raw" || { cat "$T_TMP/raw"; return 1; }
+  df 'FROM busybox' 'RUN echo raw2 > /r'
+  "$BALE" build --progress=rawjson -t t "$ctx" > /dev/null 2> "$T_TMP/raw" || { cat "$T_TMP/raw"; return 1; }
+  grep '"cacheMisses"' "$T_TMP/raw" | grep -qF 'instruction changed (was: RUN echo raw1 > /r)' ||
+    { cat "$T_TMP/raw"; return 1; }
+}
+check "--progress=rawjson carries the reasons without --explain-cache" rawjson_always
+
+plain_silent () {
+  df 'FROM busybox' 'RUN echo silent1 > /r'
+  "$BALE" build --progress=plain -t t "$ctx" > /dev/null 2> "$T_TMP/err" || return 1
+  df 'FROM busybox' 'RUN echo silent2 > /r'
+  "$BALE" build --progress=plain -t t "$ctx" > /dev/null 2> "$T_TMP/err" || return 1
+  no_miss
+}
+check "without --explain-cache, plain progress says nothing more" plain_silent
+
+done_testing
