@@ -126,4 +126,40 @@ plain_silent () {
 }
 check "without --explain-cache, plain progress says nothing more" plain_silent
 
+# runs ID: how many times a RUN with a cache mount of that id counted itself.
+runs () { if [ -f "$BALE_STORE/cache/$1/n" ]; then wc -l < "$BALE_STORE/cache/$1/n"; else echo 0; fi; }
+
+# Early cutoff (docs/cache.md): keys follow content, so a RUN that runs again but writes the
+# layer it wrote before leaves the steps after it cached. The RUN reads the file through a
+# bind mount: a file copied into a layer is in every later step's parent (and rightly so:
+# they can read it).
+early_cutoff () {
+  df 'FROM busybox' \
+     'RUN --mount=type=bind,source=in.txt,target=/in.txt --mount=type=cache,target=/c,id=cut1 echo x >> /c/n; wc -c < /in.txt > /len' \
+     'RUN --mount=type=cache,target=/c,id=cut2 echo x >> /c/n; cp /len /len2'
+  echo aaa > "$ctx/in.txt"
+  build --source-date-epoch 1700000000 || return 1
+  echo bbb > "$ctx/in.txt"
+  build --source-date-epoch 1700000000 || return 1
+  [ "$(runs cut1)" -eq 2 ] && [ "$(runs cut2)" -eq 1 ] &&
+    grep -q "MISS: context file in.txt changed (content)" "$T_TMP/err" &&
+    grep -q "CACHED \\[3/3\\] RUN --mount=type=cache,target=/c,id=cut2" "$T_TMP/err" ||
+    { echo "cut1 ran $(runs cut1), cut2 $(runs cut2) times"; cat "$T_TMP/err"; return 1; }
+}
+check "early cutoff: a RUN that makes the same layer again leaves the later steps cached" early_cutoff
+
+cache_why () {
+  df 'FROM busybox' 'ARG V=1' 'COPY src /src' 'RUN echo $V > /v'
+  "$BALE" build -q -t why:a "$ctx" > /dev/null 2>&1 || return 1
+  echo "why" > "$ctx/src/main.c"
+  "$BALE" build -q --build-arg V=7 -t why:b "$ctx" > /dev/null 2>&1 || return 1
+  "$BALE" cache why why:a why:b > "$T_TMP/why" 2>&1 || { cat "$T_TMP/why"; return 1; }
+  grep -qF 'layer 2: COPY src /src: context file src/main.c changed (content)' "$T_TMP/why" &&
+    grep -qF 'layer 3: RUN echo $V > /v: parent layer changed (layer 2 of 2); build arg or ENV V changed' "$T_TMP/why" ||
+    { cat "$T_TMP/why"; return 1; }
+  [ "$("$BALE" cache why why:a why:a)" = "same layers" ] || return 1
+  ! "$BALE" cache why why:a 2> /dev/null
+}
+check "bale cache why A B: per layer, the inputs that differ" cache_why
+
 done_testing
