@@ -78,12 +78,16 @@ int cache_select (struct store *s, const struct timespec *since, const char *con
 
 /*
  * A cache directory another machine can use (--cache-to/--cache-from type=local): keys/<hex>
- * entries as above and blobs/sha256/<hex> layers. Export writes the given entries and their
+ * entries as above, blobs/sha256/<hex> layers and mounts/<id> cache mounts ({"digest","size"}
+ * of their tar blob, runtime/build/cache_mounts.h). Export writes the given entries and their
  * layers; import takes the entries the store lacks, each blob verified against its digest as
  * it is stored.
  */
+struct cache_mount_blob;
 int cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries,
-                        size_t n, bale_error_t *err);
-int cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err);
+                        size_t n, const struct cache_mount_blob *mounts, size_t n_mounts,
+                        bale_error_t *err);
+int cache_import_local (struct store *s, const char *dir, size_t *imported,
+                        size_t *mounts_imported, bale_error_t *err);
 
 #endif

@@ -308,6 +308,8 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
     }
   else if (errno != EEXIST)
     return bale_make_error (err, errno, "cannot create %s", dir);
+  /* Its last use: --cache-to exports the cache mounts this build used (cache_mounts.h). */
+  utimensat (AT_FDCWD, dir, NULL, 0);
   if (m->sharing && strcmp (m->sharing, "locked") == 0)
     {
       int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

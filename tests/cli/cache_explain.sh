@@ -1,7 +1,9 @@
 #!/bin/sh
 # bale build --explain-cache: every step that misses names the inputs that differ from the last
 # build of the same step (issue 20), one test per kind of input; a rebuild with nothing changed
-# names nothing. Also `bale cache why A B`, and the early cutoff under SOURCE_DATE_EPOCH.
+# names nothing. Also `bale cache why A B`, the early cutoff under SOURCE_DATE_EPOCH, and RUN
+# cache mounts shared through a --cache-to type=local directory (tests/integration/registry.sh
+# shares them through a registry).
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
 busybox_store
@@ -161,5 +163,31 @@ cache_why () {
   ! "$BALE" cache why why:a 2> /dev/null
 }
 check "bale cache why A B: per layer, the inputs that differ" cache_why
+
+local_mounts () {
+  df 'FROM busybox' 'RUN --mount=type=cache,target=/c,id=npm echo warm > /c/marker'
+  "$BALE" build --cache-to "type=local,dest=$T_TMP/lc,cache-mounts=true" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "exported 1 cache entries and 1 cache mounts" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  # mode=max without cache-mounts=false exports them too; cache-mounts=false never.
+  "$BALE" build --cache-to "type=local,dest=$T_TMP/lc2,mode=max,cache-mounts=false" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    ! grep -q "cache mounts" "$T_TMP/err" && [ ! -e "$T_TMP/lc2/mounts/npm" ] || { cat "$T_TMP/err"; return 1; }
+  df 'FROM busybox' 'RUN --mount=type=cache,target=/c,id=npm test "$(cat /c/marker)" = warm'
+  BALE_STORE="$T_TMP/fresh" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
+    BALE_STORE="$T_TMP/fresh" "$BALE" build --cache-from "type=local,src=$T_TMP/lc" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    grep -q "imported 1 cache entries and 1 cache mounts" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+check "cache mounts through a local cache directory: a fresh store starts warm" local_mounts
+
+bad_mount_dir () {
+  # A cache directory whose mount names a path outside <store>/cache is not taken.
+  mkdir -p "$T_TMP/lc3/keys" "$T_TMP/lc3/blobs/sha256" "$T_TMP/lc3/mounts"
+  cp "$T_TMP/lc/mounts/npm" "$T_TMP/lc3/mounts/..npm"
+  cp "$T_TMP"/lc/blobs/sha256/* "$T_TMP/lc3/blobs/sha256/"
+  df 'FROM busybox' 'RUN true'
+  BALE_STORE="$T_TMP/fresh2" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
+    BALE_STORE="$T_TMP/fresh2" "$BALE" build -q --cache-from "type=local,src=$T_TMP/lc3" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    [ ! -e "$T_TMP/fresh2/cache/..npm" ] || { cat "$T_TMP/err"; return 1; }
+}
+check "a cache mount id that is not one plain directory name is never imported" bad_mount_dir
 
 done_testing
