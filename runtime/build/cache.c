@@ -465,7 +465,48 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
       if (ret < 0)
         return -1;
     }
-  return export_mounts (s, dir, blobs_fd, mounts, n_mounts, err);
+  if (export_mounts (s, dir, blobs_fd, mounts, n_mounts, err) < 0)
+    return -1;
+  /* What the entries were made from, so that an importer's misses can say why. */
+  {
+    char digest[DIGEST_STRLEN + 1];
+    int64_t size = 0;
+    cleanup_free char *text = NULL;
+    if (cache_inputs_pack (s, entries, n, digest, &size, err) < 0)
+      return -1;
+    if (!*digest)
+      return 0;
+    text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", digest, (long long) size);
+    cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || export_blob (s, blobs_fd, digest, err) < 0
+        || layout_write_atomic (dfd, "inputs", text, strlen (text), err) < 0)
+      return dfd < 0 ? bale_make_error (err, errno, "cannot open %s", dir) : -1;
+  }
+  return 0;
+}
+
+/* The inputs bundle of a cache directory, when it has one: a damaged one only makes misses
+   say less, so it is skipped. */
+static void
+import_inputs (struct store *s, const char *dir, int blobs_fd)
+{
+  cleanup_free char *path = xasprintf ("%s/inputs", dir);
+  cleanup_close int in = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = -1;
+  struct strbuf sb = STRBUF_INIT;
+  bale_error_t e = NULL;
+  json_t *j = NULL;
+  const char *digest;
+
+  if (in >= 0 && bale_read_fd (in, path, &sb, &e) == 0)
+    j = json_loadb (sb.buf, sb.len, 0, NULL);
+  strbuf_release (&sb);
+  digest = json_string_value (json_object_get (j, "digest"));
+  if (digest && digest_is_valid (digest) && json_is_integer (json_object_get (j, "size"))
+      && (fd = openat (blobs_fd, digest_hex (digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+    cache_inputs_unpack (s, fd, digest, json_integer_value (json_object_get (j, "size")), &e);
+  bale_error_release (&e);
+  json_decref (j);
 }
 
 int
@@ -514,6 +555,8 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, size_t *
     }
   closedir (d);
   *mounts_imported = 0;
+  if (ret == 0 && *imported > 0)
+    import_inputs (s, dir, blobs_fd);
   return ret < 0 ? ret : import_mounts (s, dir, blobs_fd, mounts_imported, err);
 }
 

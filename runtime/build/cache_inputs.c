@@ -2,6 +2,7 @@
 /* The inputs of cache entries, and what differs between two of them (see cache_inputs.h). */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
 #include "runtime/build/cache_inputs.h"
+#include "runtime/build/cache_mounts.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -125,6 +127,135 @@ cache_chain_id (const char *const *diff_ids, size_t n, char out[DIGEST_STRLEN + 
   text = canonjson_dumps (a, &len, err);
   json_decref (a);
   return text ? digest_buffer (text, len, out, err) : -1;
+}
+
+/* ---- in the fleet cache ------------------------------------------------------------------- */
+
+static bool
+is_hex_name (const char *name)
+{
+  return strlen (name) == 64 && strspn (name, "0123456789abcdef") == 64;
+}
+
+static int
+cmp_key (const void *a, const void *b)
+{
+  return strcmp ((const char *) a, ((const struct cache_keyed *) b)->key);
+}
+
+/* Hard-link src into dir/name (the store's own filesystem), or copy it. */
+static void
+bundle_file (const char *src, const char *dir, const char *name)
+{
+  cleanup_free char *dst = xasprintf ("%s/%s", dir, name);
+
+  if (link (src, dst) < 0 && errno != EEXIST)
+    {
+      cleanup_close int in = open (src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int out = in < 0 ? -1 : open (dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (out >= 0)
+        (void) bale_copy_fd (in, out);
+    }
+}
+
+int
+cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
+                   char digest[DIGEST_STRLEN + 1], int64_t *size, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s/tmp/inputs.XXXXXX", store_path (s));
+  cleanup_free char *in_dir = NULL, *st_dir = NULL, *steps = NULL;
+  cleanup_close int tmp_fd = -1;
+  DIR *d;
+  struct dirent *de;
+  size_t i, found = 0;
+  int ret;
+
+  digest[0] = '\0';
+  if (!mkdtemp (tmp))
+    return bale_make_error (err, errno, "cannot create %s", tmp);
+  in_dir = xasprintf ("%s/inputs", tmp);
+  st_dir = xasprintf ("%s/steps", tmp);
+  mkdir (in_dir, 0700);
+  mkdir (st_dir, 0700);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *src = xasprintf ("%s/buildcache/inputs/%s", store_path (s),
+                                          digest_hex (entries[i].key));
+      if (access (src, F_OK) == 0)
+        {
+          bundle_file (src, in_dir, digest_hex (entries[i].key));
+          found++;
+        }
+    }
+  /* The steps whose last build is an exported entry: an importer compares with them. */
+  steps = xasprintf ("%s/buildcache/steps", store_path (s));
+  if ((d = opendir (steps)) != NULL)
+    {
+      while ((de = readdir (d)) != NULL)
+        {
+          char id[DIGEST_STRLEN + 1], key[DIGEST_STRLEN + 1];
+          cleanup_free char *src = NULL;
+          if (!is_hex_name (de->d_name))
+            continue;
+          snprintf (id, sizeof id, "sha256:%s", de->d_name);
+          if (!cache_pointer_get (s, CACHE_PTR_STEP, id, key)
+              || !bsearch (key, entries, n, sizeof *entries, cmp_key))
+            continue;
+          src = xasprintf ("%s/%s", steps, de->d_name);
+          bundle_file (src, st_dir, de->d_name);
+        }
+      closedir (d);
+    }
+  tmp_fd = found ? open (store_path (s), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  ret = found && tmp_fd >= 0
+            ? cache_pack_dir (s, tmp_fd, tmp + strlen (store_path (s)) + 1, digest, size, err)
+            : 0;
+  cache_remove_temp (tmp);
+  return ret;
+}
+
+/* Move the files of tmp/sub that the store lacks into buildcache/sub. */
+static void
+adopt (struct store *s, const char *tmp, const char *sub)
+{
+  cleanup_free char *from = xasprintf ("%s/%s", tmp, sub);
+  cleanup_free char *top = xasprintf ("%s/buildcache", store_path (s));
+  cleanup_free char *to = xasprintf ("%s/%s", top, sub);
+  DIR *d = opendir (from);
+  struct dirent *de;
+
+  if (!d)
+    return;
+  mkdir (top, 0700);
+  mkdir (to, 0700);
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *src = NULL, *dst = NULL;
+      struct stat st;
+      if (!is_hex_name (de->d_name) || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+          || !S_ISREG (st.st_mode))
+        continue;
+      src = xasprintf ("%s/%s", from, de->d_name);
+      dst = xasprintf ("%s/%s", to, de->d_name);
+      /* This store's own history wins: it is the more recent for this runner. */
+      if (access (dst, F_OK) != 0)
+        (void) rename (src, dst);
+    }
+  closedir (d);
+}
+
+int
+cache_inputs_unpack (struct store *s, int fd, const char *digest, int64_t size, bale_error_t *err)
+{
+  cleanup_free char *parent = xasprintf ("%s/tmp", store_path (s));
+  cleanup_free char *tmp = NULL;
+
+  if (cache_unpack_temp (parent, fd, digest, size, &tmp, err) < 0)
+    return bale_error_wrap (err, "the inputs of the cache entries");
+  adopt (s, tmp, "inputs");
+  adopt (s, tmp, "steps");
+  cache_remove_temp (tmp);
+  return 0;
 }
 
 /* ---- explaining ---------------------------------------------------------------------------- */

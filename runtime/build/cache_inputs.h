@@ -50,6 +50,18 @@ int cache_pointer_get (struct store *s, enum cache_pointer kind, const char *id,
 int cache_chain_id (const char *const *diff_ids, size_t n, char out[DIGEST_STRLEN + 1],
                     bale_error_t *err);
 
+struct cache_keyed;
+/*
+ * For the fleet cache: the inputs of entries[0..n) (sorted by key) and the step pointers that
+ * name one of them, as an uncompressed tar blob of the store (inputs/<hex>, steps/<hex>);
+ * digest is left empty when no entry has inputs. unpack takes such a tar (compressed or not,
+ * checked against digest and bounded by size) and keeps the files the store lacks.
+ */
+int cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
+                       char digest[DIGEST_STRLEN + 1], int64_t *size, bale_error_t *err);
+int cache_inputs_unpack (struct store *s, int fd, const char *digest, int64_t size,
+                         bale_error_t *err);
+
 /*
  * What differs between the inputs before (an earlier build of the step) and now, as one line:
  * "context file src/main.c changed (content); 2 more files; build arg or ENV VERSION changed".

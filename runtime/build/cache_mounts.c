@@ -42,33 +42,40 @@ cmp_blob (const void *a, const void *b)
   return strcmp (((const struct cache_mount_blob *) a)->id, ((const struct cache_mount_blob *) b)->id);
 }
 
+int
+cache_pack_dir (struct store *s, int parent_fd, const char *name, char digest[DIGEST_STRLEN + 1],
+                int64_t *size, bale_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s/tmp/cachepack.XXXXXX", store_path (s));
+  cleanup_close int dir = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int fd = -1;
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE };
+  struct layer_result res;
+
+  if (dir < 0)
+    return bale_make_error (err, errno, "cannot open %s", name);
+  fd = mkstemp (tmp);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot create %s", tmp);
+  unlink (tmp);
+  if (layer_write_dir (dir, &opts, fd, &res, err) < 0)
+    return -1;
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return bale_make_error (err, errno, "cannot rewind the tar of %s", name);
+  if (store_blob_put_fd (s, fd, name, res.digest, digest, err) < 0)
+    return -1;
+  *size = res.size;
+  return 0;
+}
+
 /* The directory name at cache_fd as an uncompressed tar blob of the store. */
 static int
 pack_one (struct store *s, int cache_fd, const char *name, struct cache_mount_blob *out,
           bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp/cachemount.XXXXXX", store_path (s));
-  cleanup_close int dir = openat (cache_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  cleanup_close int fd = -1;
-  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE };
-  struct layer_result res;
-  int ret;
-
-  if (dir < 0)
-    return bale_make_error (err, errno, "cannot open the cache mount %s", name);
-  fd = mkstemp (tmp);
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot create %s", tmp);
-  unlink (tmp);
-  ret = layer_write_dir (dir, &opts, fd, &res, err);
-  if (ret == 0 && lseek (fd, 0, SEEK_SET) < 0)
-    ret = bale_make_error (err, errno, "cannot rewind the packed cache mount %s", name);
-  if (ret == 0)
-    ret = store_blob_put_fd (s, fd, name, res.digest, out->digest, err);
-  if (ret < 0)
+  if (cache_pack_dir (s, cache_fd, name, out->digest, &out->size, err) < 0)
     return bale_error_wrap (err, "cache mount %s", name);
   out->id = xstrdup (name);
-  out->size = res.size;
   return 0;
 }
 
@@ -142,45 +149,80 @@ cache_mount_blobs_free (struct cache_mount_blob *v, size_t n)
 }
 
 int
-cache_mount_unpack (struct store *s, const char *id, int fd, const char *tar_digest,
-                    int64_t max_bytes, bale_error_t *err)
+cache_unpack_temp (const char *parent, int fd, const char *tar_digest, int64_t max_bytes,
+                   char **out, bale_error_t *err)
 {
-  cleanup_free char *root = xasprintf ("%s/cache", store_path (s));
-  cleanup_free char *tmp = xasprintf ("%s/.import.XXXXXX", root);
-  cleanup_free char *dest = NULL;
+  char *tmp = xasprintf ("%s/.import.XXXXXX", parent);
   cleanup_close int tfd = -1;
   struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = tar_digest,
                                      .max_tar_bytes = max_bytes };
   struct layer_extract_stats stats;
   int ret;
 
+  *out = NULL;
+  if ((mkdir (parent, 0700) < 0 && errno != EEXIST) || !mkdtemp (tmp))
+    {
+      free (tmp);
+      return bale_make_error (err, errno, "cannot create a directory in %s", parent);
+    }
+  tfd = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ret = tfd < 0 ? bale_make_error (err, errno, "cannot open %s", tmp)
+                : layer_extract (fd, tfd, &opts, &stats, err);
+  /* The tar holds what is below the directory; the directory gets what a first cache mount
+     gives it (exec_run.c's cache_mount: 0755, root's). */
+  if (ret == 0 && fchmod (tfd, 0755) < 0)
+    ret = bale_make_error (err, errno, "cannot chmod %s", tmp);
+  if (ret < 0)
+    {
+      cache_remove_temp (tmp);
+      free (tmp);
+      return -1;
+    }
+  *out = tmp;
+  return 0;
+}
+
+void
+cache_remove_temp (const char *path)
+{
+  cleanup_free char *parent = xstrdup (path);
+  char *slash = strrchr (parent, '/');
+  bale_error_t ignored = NULL;
+  int pfd;
+
+  if (!slash || access (path, F_OK) != 0)
+    return;
+  *slash = '\0';
+  pfd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pfd >= 0)
+    {
+      dirwalk_remove (pfd, slash + 1, path, &ignored);
+      close (pfd);
+    }
+  bale_error_release (&ignored);
+}
+
+int
+cache_mount_unpack (struct store *s, const char *id, int fd, const char *tar_digest,
+                    int64_t max_bytes, bale_error_t *err)
+{
+  cleanup_free char *root = xasprintf ("%s/cache", store_path (s));
+  cleanup_free char *dest = NULL, *tmp = NULL;
+
   if (!cache_mount_id_valid (id))
     return bale_make_error (err, 0, "invalid cache mount id '%s'", id);
   if (cache_mount_exists (s, id))
     return 0;
   dest = xasprintf ("%s/%s", root, id);
-  if ((mkdir (root, 0700) < 0 && errno != EEXIST) || !mkdtemp (tmp))
-    return bale_make_error (err, errno, "cannot create a directory in %s", root);
-  tfd = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ret = tfd < 0 ? bale_make_error (err, errno, "cannot open %s", tmp)
-                : layer_extract (fd, tfd, &opts, &stats, err);
-  /* The tar holds what is below the directory; the directory gets what a first mount gives
-     it (exec_run.c's cache_mount: 0755, root's). */
-  if (ret == 0 && fchmod (tfd, 0755) < 0)
-    ret = bale_make_error (err, errno, "cannot chmod %s", tmp);
+  if (cache_unpack_temp (root, fd, tar_digest, max_bytes, &tmp, err) < 0)
+    return bale_error_wrap (err, "cache mount %s", id);
   /* A cache mount another build made meanwhile wins: it is as good, and in use. */
-  if (ret == 0 && rename (tmp, dest) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-    ret = bale_make_error (err, errno, "cannot rename %s to %s", tmp, dest);
-  if (access (tmp, F_OK) == 0)
+  if (rename (tmp, dest) < 0 && errno != EEXIST && errno != ENOTEMPTY)
     {
-      bale_error_t ignored = NULL;
-      int rfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (rfd >= 0)
-        {
-          dirwalk_remove (rfd, strrchr (tmp, '/') + 1, tmp, &ignored);
-          close (rfd);
-        }
-      bale_error_release (&ignored);
+      bale_make_error (err, errno, "cannot rename %s to %s", tmp, dest);
+      cache_remove_temp (tmp);
+      return -1;
     }
-  return ret < 0 ? bale_error_wrap (err, "cache mount %s", id) : 0;
+  cache_remove_temp (tmp);
+  return 0;
 }

@@ -52,4 +52,16 @@ bool cache_mount_exists (struct store *s, const char *id);
 int cache_mount_unpack (struct store *s, const char *id, int fd, const char *tar_digest,
                         int64_t max_bytes, bale_error_t *err);
 
+/* The tree below parent_fd/name as an uncompressed tar blob of the store (nameless: the caller
+   holds the store's transaction): its digest and size. */
+int cache_pack_dir (struct store *s, int parent_fd, const char *name,
+                    char digest[DIGEST_STRLEN + 1], int64_t *size, bale_error_t *err);
+/* Unpack the tar (gzip, zstd or plain) at fd into a new directory parent/.import.XXXXXX
+   (*out, the caller frees it), every path resolved inside it, the uncompressed stream checked
+   against tar_digest and bounded by max_bytes. */
+int cache_unpack_temp (const char *parent, int fd, const char *tar_digest, int64_t max_bytes,
+                       char **out, bale_error_t *err);
+/* Remove such a directory with everything in it, if it is there. */
+void cache_remove_temp (const char *path);
+
 #endif

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache_registry.h"
+#include "runtime/build/cache_inputs.h"
 #include "runtime/layer/layer.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
@@ -177,7 +178,9 @@ cache_export_registry (struct store *s, const char *ref, const struct cache_keye
                        const char *mount_from, const struct registry_opts *opts,
                        char out_digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  struct store_layer *layers = xcalloc (n + n_mounts + 1, sizeof *layers);
+  struct store_layer *layers = xcalloc (n + n_mounts + 2, sizeof *layers);
+  char inputs_digest[DIGEST_STRLEN + 1] = "";
+  int64_t inputs_size = 0;
   size_t *layer_of = xcalloc (n + 1, sizeof *layer_of);
   size_t n_layers = 0, i, j, len;
   char config[DIGEST_STRLEN + 1];
@@ -202,7 +205,16 @@ cache_export_registry (struct store *s, const char *ref, const struct cache_keye
                                                  mounts[i].size };
   doc = config_json (entries, n, layer_of, mounts, n_mounts, n_layers);
   n_layers += n_mounts;
-  text = canonjson_dumps (doc, &len, err);
+  /* The entries' inputs, so that an importer's misses can say why: the last layer. */
+  ret = cache_inputs_pack (s, entries, n, inputs_digest, &inputs_size, err);
+  if (ret == 0 && *inputs_digest)
+    {
+      json_object_set_new (doc, "inputs", json_pack ("{s:I,s:s,s:I}", "layer", (json_int_t) n_layers,
+                                                     "digest", inputs_digest, "size",
+                                                     (json_int_t) inputs_size));
+      layers[n_layers++] = (struct store_layer){ inputs_digest, (char *) OCI_MT_LAYER_TAR, inputs_size };
+    }
+  text = ret == 0 ? canonjson_dumps (doc, &len, err) : NULL;
   json_decref (doc);
   /* The config is a store blob for the push to read; nothing names it, so the next gc
      collects it (not before the push ends: the transaction holds gc off). */
@@ -231,6 +243,11 @@ struct import
   struct cache_artifact_mount *mounts;
   size_t n_mounts;
   bool *take_mount; /* mounts[i] is new to the store */
+  /* The entries' inputs (cache_inputs.h), taken with new entries. */
+  char inputs_digest[DIGEST_STRLEN + 1];
+  int64_t inputs_size;
+  size_t inputs_layer;
+  bool take_inputs;
 };
 
 static int
@@ -260,7 +277,25 @@ choose_layers (void *ctx, json_t *manifest, const char *config, bool *wanted, ba
       im->take[i] = true;
       if (!store_blob_exists (im->s, a->k.e.digest))
         wanted[a->layer] = true;
+      im->take_inputs = true;
     }
+  {
+    /* Optional, and from a bale that wrote it: one that makes no sense is left alone. */
+    json_t *doc = json_loadb (text, len, 0, NULL), *in = json_object_get (doc, "inputs");
+    const char *d = json_string_value (json_object_get (in, "digest"));
+    json_int_t layer = json_integer_value (json_object_get (in, "layer"));
+    if (im->take_inputs && d && digest_is_valid (d) && layer >= 0 && (size_t) layer < n_layers
+        && json_integer_value (json_object_get (in, "size")) > 0)
+      {
+        memcpy (im->inputs_digest, d, DIGEST_STRLEN + 1);
+        im->inputs_size = json_integer_value (json_object_get (in, "size"));
+        im->inputs_layer = (size_t) layer;
+        wanted[layer] = true;
+      }
+    else
+      im->take_inputs = false;
+    json_decref (doc);
+  }
   return 0;
 }
 
@@ -385,6 +420,17 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
         ret = bale_error_wrap (err, "cache '%s'", ref);
       else
         (*mounts_imported)++;
+    }
+  if (ret == 0 && im.take_inputs)
+    {
+      /* Only makes misses say more: a failure is no failure of the import. */
+      const char *sent = json_string_value (json_object_get (json_array_get (layers, im.inputs_layer),
+                                                             "digest"));
+      bale_error_t ignored = NULL;
+      cleanup_close int fd = sent ? store_blob_open (s, sent, &ignored) : -1;
+      if (fd >= 0)
+        cache_inputs_unpack (s, fd, im.inputs_digest, im.inputs_size, &ignored);
+      bale_error_release (&ignored);
     }
   if (ret == 0)
     registry_push_remember (s, known, n_known);

@@ -178,6 +178,19 @@ local_mounts () {
 }
 check "cache mounts through a local cache directory: a fresh store starts warm" local_mounts
 
+fleet_explain () {
+  # Runner A exports; runner B (a fresh store) imports and changes a file: its miss compares
+  # with A's build of the step, whose inputs came with the cache.
+  df 'FROM busybox' 'COPY src /src' 'RUN ls /src > /l'
+  "$BALE" build --cache-to "type=local,dest=$T_TMP/fx" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  [ -f "$T_TMP/fx/inputs" ] || { echo "no inputs exported"; ls "$T_TMP/fx"; return 1; }
+  echo "fleet" > "$ctx/src/b.c"
+  BALE_STORE="$T_TMP/fresh3" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
+    BALE_STORE="$T_TMP/fresh3" build --cache-from "type=local,src=$T_TMP/fx" &&
+    miss "COPY src /src" "context file src/b.c changed (content)"
+}
+check "the fleet cache carries the entries' inputs: a fresh runner's miss says why" fleet_explain
+
 bad_mount_dir () {
   # A cache directory whose mount names a path outside <store>/cache is not taken.
   mkdir -p "$T_TMP/lc3/keys" "$T_TMP/lc3/blobs/sha256" "$T_TMP/lc3/mounts"
