@@ -756,13 +756,19 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
         {
           if (dispatch_expand (p, st, &f->span, f->value ? f->value : "", f->value ? strlen (f->value) : 0, &v, err) < 0)
             return -1;
+          cleanup_free char *value = v;
+          cleanup_error bale_error_t e = NULL;
+          struct plan_mount *m;
           s->mounts = xrealloc (s->mounts, (s->n_mounts + 1) * sizeof *s->mounts);
           s->mount_from = xrealloc (s->mount_from, (s->n_mounts + 1) * sizeof *s->mount_from);
-          s->mounts[s->n_mounts] = v;
+          m = &s->mounts[s->n_mounts];
           s->mount_from[s->n_mounts].stage = -1;
           s->mount_from[s->n_mounts].image = NULL;
           s->n_mounts++;
-          if (plan_mount_source (p, st, f, v, &s->mount_from[s->n_mounts - 1], err) < 0)
+          /* Located at the instruction, as BuildKit reports a bad --mount. */
+          if (plan_mount_parse (value, m, &e) < 0)
+            return plan_error_at (p, &n->span, err, "%s", e->msg);
+          if (plan_mount_source (p, st, f, m, &s->mount_from[s->n_mounts - 1], err) < 0)
             return -1;
         }
       else if (strcmp (f->name, "network") == 0)

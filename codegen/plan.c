@@ -825,7 +825,7 @@ step_release (struct plan_step *s)
   free (s->files);
   for (i = 0; i < s->n_mounts; i++)
     {
-      free (s->mounts[i]);
+      plan_mount_release (&s->mounts[i]);
       free (s->mount_from[i].image);
     }
   free (s->mounts);

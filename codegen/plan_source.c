@@ -100,30 +100,27 @@ plan_source_resolve (struct plan *p, struct plan_stage *st, const struct bale_fl
   return 0;
 }
 
-/* The from= field of a --mount value (comma-separated key=value fields). */
+/* The graph of stages is built before the dispatch expands anything: from= as written. The
+   rest of the value is checked when the instruction is dispatched. */
 char *
 plan_mount_from (const char *value)
 {
-  const char *s = value;
+  struct plan_mount m;
+  cleanup_error bale_error_t e = NULL;
+  char *from;
 
-  while (*s)
-    {
-      const char *e = strchr (s, ',');
-      size_t len = e ? (size_t) (e - s) : strlen (s);
-      if (len > 5 && strncasecmp (s, "from=", 5) == 0)
-        return xstrndup (s + 5, len - 5);
-      s += len;
-      if (*s == ',')
-        s++;
-    }
-  return NULL;
+  plan_mount_parse (value, &m, &e);
+  from = m.from;
+  m.from = NULL;
+  plan_mount_release (&m);
+  return from;
 }
 
 int
-plan_mount_source (struct plan *p, struct plan_stage *st, const struct bale_flag *f, const char *value,
+plan_mount_source (struct plan *p, struct plan_stage *st, const struct bale_flag *f, const struct plan_mount *m,
                    struct plan_source *src, bale_error_t *err)
 {
-  cleanup_free char *from = plan_mount_from (value);
+  const char *from = m->from;
 
   src->stage = -1;
   src->image = NULL;

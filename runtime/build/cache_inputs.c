@@ -467,6 +467,26 @@ explain_parent (struct strbuf *out, json_t *before, json_t *now, cache_made_fn m
     strbuf_addf (out, "parent layer changed (layer %zu of %zu)", i + 1, nb);
 }
 
+/* A mount of the key as its options are written: "type=bind,from=dep,target=/m" (the key holds
+   the typed fields, or the text from older versions). */
+static char *
+mount_text (json_t *m)
+{
+  static const char *const fields[] = { "type", "from", "source", "target", "id" };
+  struct strbuf sb = STRBUF_INIT;
+  size_t i;
+
+  if (!json_is_object (m))
+    return show (m);
+  for (i = 0; i < sizeof fields / sizeof *fields; i++)
+    {
+      const char *v = json_string_value (json_object_get (m, fields[i]));
+      if (v)
+        strbuf_addf (&sb, "%s%s=%s", sb.len ? "," : "", fields[i], v);
+    }
+  return strbuf_detach (&sb, NULL);
+}
+
 /* Fields of the key by what they mean to a user. */
 static const struct
 {
@@ -537,7 +557,7 @@ cache_inputs_explain (json_t *before, json_t *now, cache_made_fn made, void *mad
         explain_files (&out, before, now, "a bind mount's context tree");
       else
         {
-          cleanup_free char *m = show (json_array_get (json_object_get (now, "mounts"), k));
+          cleanup_free char *m = mount_text (json_array_get (json_object_get (now, "mounts"), k));
           sep (&out);
           strbuf_addf (&out, "mount source changed (%s)", m);
         }
