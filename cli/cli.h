@@ -68,6 +68,7 @@ int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_cache (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);

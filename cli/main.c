@@ -44,6 +44,7 @@ static const struct subcommand subcommands[] = {
   { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
   { "diff", bale_cmd_diff, "show every difference between two images" },
   { "binfmt", bale_cmd_binfmt, "say which platforms RUN steps can run here; --install emulators" },
+  { "cache", bale_cmd_cache, "why IMAGE_A IMAGE_B: the build inputs that differ between two images" },
   { "pull", bale_cmd_pull, "fetch an image from a registry into the store" },
   { "push", bale_cmd_push, "upload an image of the store to a registry" },
   { "login", bale_cmd_login, "record credentials for a registry" },
@@ -234,7 +235,7 @@ main (int argc, char **argv)
     }
   argc = first + take_store_option (argc - first, argv + first, &g);
   {
-    static const char *const readers[] = { "plan", "images", "history", "inspect", "explain", "diff", "save", "parse" };
+    static const char *const readers[] = { "plan", "images", "history", "inspect", "explain", "diff", "save", "parse", "cache" };
     for (size_t k = 0; k < sizeof readers / sizeof readers[0]; k++)
       g.read_only |= strcmp (argv[first], readers[k]) == 0;
   }

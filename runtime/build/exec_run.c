@@ -219,6 +219,8 @@ cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
     }
   else if (errno != EEXIST)
     return bale_make_error (err, errno, "cannot create %s", dir);
+  /* Its last use: --cache-to exports the cache mounts this build used (cache_mounts.h). */
+  utimensat (AT_FDCWD, dir, NULL, 0);
   if (m->sharing == PLAN_SHARING_LOCKED)
     {
       int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
