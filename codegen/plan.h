@@ -181,11 +181,24 @@ int plan_build (const struct bale_dockerfile *df, const struct plan_opts *opts, 
                 bale_error_t *err);
 void plan_free (struct plan *p);
 
-/* The stage's config as the image config JSON BuildKit would write, given the created time of
-   the new history entries and of the config ("2024-01-01T00:00:00Z") and the diff_ids of every
-   layer built above the root base image (parent stages' layer steps first). */
-json_t *plan_final_config (const struct plan *p, const struct plan_stage *st, const char *created,
-                           const char *const *diff_ids, size_t n_diff_ids, bale_error_t *err);
+/* The times plan_final_config writes (RFC 3339 strings). */
+struct plan_times
+{
+  /* The creation time of each layer built above the root base image (as diff_ids; NULL: the
+     history entries without a time get fallback). Given, they are filled as BuildKit's
+     exporter fills them: a layer step's entry gets its layer's time, a metadata step's the
+     time of the layer step before it (the first new layer's when there is none). */
+  const char *const *layers;
+  const char *fallback; /* an entry's time when no entry has one */
+  const char *config;   /* the config's `created`; NULL: that of the last history entry */
+};
+
+/* The stage's config as the image config JSON BuildKit would write, given the times t of the
+   new history entries and of the config and the diff_ids of every layer built above the root
+   base image (parent stages' layer steps first). */
+json_t *plan_final_config (const struct plan *p, const struct plan_stage *st,
+                           const struct plan_times *t, const char *const *diff_ids,
+                           size_t n_diff_ids, bale_error_t *err);
 
 /* "plan" text and JSON renderings for `bale plan`. */
 char *plan_to_text (const struct plan *p, bool all_stages);

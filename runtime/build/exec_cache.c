@@ -308,6 +308,15 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
     }
   if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
     return 0;
+  if (e.created_ns == 0)
+    {
+      /* An entry of an older bale has no time: give it one, so the rebuilds after this one
+         write the same config. */
+      e.created_ns = exec_now_ns ();
+      cache_record (x->o->store, key, &e, &ignored);
+      bale_error_release (&ignored);
+    }
+  l.created_ns = e.created_ns;
   l.media_type = e.media_type;
   memcpy (l.digest, e.digest, sizeof l.digest);
   memcpy (l.diff_id, e.diff_id, sizeof l.diff_id);
@@ -332,6 +341,7 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const char *
   memcpy (e.digest, l->digest, sizeof e.digest);
   memcpy (e.diff_id, l->diff_id, sizeof e.diff_id);
   e.size = l->size;
+  e.created_ns = l->created_ns;
   snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
   /* A cache that cannot be written only makes the next build slower. */
   cache_record (x->o->store, key, &e, &ignored);
