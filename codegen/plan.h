@@ -16,6 +16,7 @@
 
 #include "bale.h"
 #include "common/kv.h"
+#include "common/kvhist.h"
 #include "lexer/words.h"
 #include "common/oci/platform.h"
 #include "linter/lint.h"
@@ -58,7 +59,7 @@ struct plan_step
   char *created_by; /* the history entry's created_by; NULL when no entry (ONBUILD) */
 
   /* The build state the step runs in (RUN, COPY, ADD, WORKDIR). */
-  struct kvlist env; /* RUN: image env plus the stage's ARG values */
+  struct kv_state env; /* RUN: image env plus the stage's ARG values (kv_state_get) */
   char *workdir;     /* absolute; "/" when unset */
   char *user;        /* "" when unset */
 
@@ -111,6 +112,7 @@ struct plan_stage
 
   /* dispatch state */
   struct kvlist env;        /* the expansion and RUN environment (llb state env) */
+  struct kv_history *env_history; /* every change of env, for the steps' kv_state */
   struct kvlist args;       /* ARGs declared in this stage and inherited, "K=V" or "K" */
   struct kvlist cfg_env;    /* a copy of config's Env (cfg_env_of), for its index of keys */
   json_t *cfg_env_of;

@@ -195,7 +195,11 @@ run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_s
   json_t *inputs = json_array ();
   size_t i;
 
-  json_object_set_new (k, "env", json_strv (s->env.kv, s->env.n));
+  struct kvlist env = KVLIST_INIT;
+
+  kv_state_get (&s->env, &env);
+  json_object_set_new (k, "env", json_strv (env.kv, env.n));
+  kv_release (&env);
   json_object_set_new (k, "mounts", json_strv (s->mounts, s->n_mounts));
   json_object_set_new (k, "mount_inputs", inputs);
   json_object_set_new (k, "network", str_or_null (s->network));
