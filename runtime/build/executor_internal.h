@@ -38,6 +38,9 @@ struct executor
   size_t n_made, alloc_made;
 };
 
+/* The wall clock in nanoseconds since the epoch: a new layer's creation time. */
+int64_t exec_now_ns (void);
+/* Append l to s; is_new: a layer this stage made (its creation time is now when l has none). */
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
 void exec_state_release (struct stage_state *s);
 struct store_image;

@@ -22,6 +22,7 @@ struct fsent
   struct stat st;
   char *target; /* symlinks */
   bool seen, emitted;
+  bool undir; /* a directory the step replaced by another kind of entry */
 };
 
 struct fsindex
@@ -222,7 +223,7 @@ diff_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
     {
       f->seen = true;
       if (S_ISDIR (f->st.st_mode) != S_ISDIR (e->st->st_mode))
-        ; /* a different kind of entry: written below like any change */
+        f->undir = S_ISDIR (f->st.st_mode); /* another kind: written below like any change */
       else if (!changed (f, e->st, e->dirfd, e->name))
         return DIRWALK_CONTINUE;
       if (emit (d, e, err) < 0)
@@ -250,7 +251,9 @@ fsindex_diff (struct fsindex *ix, int root_fd, struct layer_writer *w, bale_erro
   if (dirwalk (root_fd, diff_entry, NULL, &d, err) < 0)
     goto out;
   /* What the step removed: a whiteout for each vanished entry whose parent is still there
-     (the whiteout of a directory hides everything below it). */
+     (the whiteout of a directory hides everything below it), and still a directory: a file
+     that replaced a directory hides what was below it, and a whiteout under a file would
+     make a layer no extractor can apply (fuzzer finding F13). */
   for (i = 0; i < ix->n; i++)
     {
       struct fsent *f = &ix->v[i];
@@ -261,7 +264,8 @@ fsindex_diff (struct fsindex *ix, int root_fd, struct layer_writer *w, bale_erro
         {
           cleanup_free char *parent = xstrndup (f->path, (size_t) (slash - f->path));
           struct fsent *pf = lookup (ix, parent);
-          if (!(pf && pf->seen && S_ISDIR (pf->st.st_mode)) && !new_dir_emitted (&d, parent))
+          if (!(pf && pf->seen && S_ISDIR (pf->st.st_mode) && !pf->undir)
+              && !new_dir_emitted (&d, parent))
             continue;
           if (pf && !pf->emitted)
             {
