@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "runtime/fs/owners.h"
 #include "runtime/layer/fsindex.h"
 #include "common/banned.h"
 
@@ -204,6 +205,7 @@ emit_parents (struct diff_ctx *d, const char *path, bale_error_t *err)
           cleanup_close int fd = openat (d->root_fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (fd < 0 || fstat (fd, &st) < 0)
             return bale_make_error (err, errno, "cannot open %s", p);
+          owners_apply (fd, &st);
           if (layer_writer_add_dir (d->w, p, &st, fd, err) < 0)
             return -1;
           f->emitted = true;
@@ -214,24 +216,31 @@ emit_parents (struct diff_ctx *d, const char *path, bale_error_t *err)
   return 0;
 }
 
+/* Owners recorded rather than given (one-id mode, runtime/fs/owners.h) are the entry's, as
+   the overlay mode's layer writer reads them. */
 static int
 emit (struct diff_ctx *d, const struct dirwalk_entry *e, bale_error_t *err)
 {
   const struct stat *st = e->st;
+  struct stat own = *e->st;
 
   if (emit_parents (d, e->relpath, err) < 0)
     return -1;
   if (S_ISDIR (st->st_mode))
     {
       cleanup_close int fd = openat (e->dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      return layer_writer_add_dir (d->w, e->relpath, st, fd, err);
+      if (fd >= 0)
+        owners_apply (fd, &own);
+      return layer_writer_add_dir (d->w, e->relpath, &own, fd, err);
     }
   if (S_ISREG (st->st_mode))
     {
-      cleanup_close int fd = openat (e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      cleanup_close int fd = openat (e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open %s", e->relpath);
-      return layer_writer_add_file (d->w, e->relpath, st, fd, NULL, err);
+      if (owners_apply (fd, &own) && !S_ISREG (own.st_mode))
+        return layer_writer_add_special (d->w, e->relpath, &own, err);
+      return layer_writer_add_file (d->w, e->relpath, &own, fd, NULL, err);
     }
   if (S_ISLNK (st->st_mode))
     {
