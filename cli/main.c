@@ -41,6 +41,7 @@ static const struct subcommand subcommands[] = {
   { "inspect", bale_cmd_inspect, "print details of images as JSON" },
   { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
   { "diff", bale_cmd_diff, "show every difference between two images" },
+  { "binfmt", bale_cmd_binfmt, "say which platforms RUN steps can run here; --install emulators" },
   { "pull", bale_cmd_pull, "fetch an image from a registry into the store" },
   { "push", bale_cmd_push, "upload an image of the store to a registry" },
   { "login", bale_cmd_login, "record credentials for a registry" },

@@ -237,6 +237,13 @@ put_all_blobs (int root_fd, const struct layout_image *img, bale_error_t *err)
     return blobs_fd;
   if ((sha_fd = mkdir_open (blobs_fd, "sha256", err)) < 0)
     return sha_fd;
+  if (img->children)
+    {
+      for (i = 0; i < img->n_children; i++)
+        if ((ret = put_all_blobs (root_fd, &img->children[i], err)) < 0)
+          return ret;
+      return put_blob (sha_fd, &img->manifest, err);
+    }
   for (i = 0; i < img->n_layers; i++)
     if ((ret = put_blob (sha_fd, &img->layers[i], err)) < 0)
       return ret;
@@ -480,9 +487,11 @@ add_image_blobs (struct members *m, const struct layout_image *img, bale_error_t
   size_t i;
   int ret = 0;
 
+  for (i = 0; i < img->n_children && ret == 0; i++)
+    ret = add_image_blobs (m, &img->children[i], err);
   for (i = 0; i < img->n_layers && ret == 0; i++)
     ret = add_blob (m, &img->layers[i], err);
-  if (ret == 0)
+  if (ret == 0 && !img->children)
     ret = add_blob (m, &img->config, err);
   if (ret == 0)
     ret = add_blob (m, &img->manifest, err);
@@ -731,6 +740,10 @@ layout_write_docker_archive_multi (const char *path, const struct layout_docker_
 {
   cleanup_members struct members m = { NULL, 0, 0 };
 
+  /* manifest.json has no place for an index (BuildKit's docker exporter says the same). */
+  for (size_t i = 0; i < n; i++)
+    if (items[i].img->children)
+      return bale_make_error (err, 0, "docker exporter does not currently support exporting manifest lists");
   if (add_layout_multi (&m, items, n, err) < 0 || add_docker_files (&m, items, n, err) < 0
       || write_archive_file (path, &m, err) < 0)
     return bale_error_wrap (err, "cannot write docker archive '%s'", path);
