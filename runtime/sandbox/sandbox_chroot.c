@@ -185,8 +185,11 @@ rt_sbx_chroot_restore (struct rt_sbx_plan *plan)
 
       if (m->kind == MADE_BOUND)
         {
-          cleanup_free char *p = xasprintf ("%s/dev/%s", plan->spec->copy_root, m->name);
-          umount2 (p, MNT_DETACH | UMOUNT_NOFOLLOW);
+          /* Through the directory's descriptor: a /dev the step turned into a symlink
+             (open_dir refuses it) must not lead the unmount anywhere else. */
+          cleanup_free char *p = xasprintf ("/proc/self/fd/%d/%s", dirfd, m->name);
+          if (dirfd >= 0)
+            umount2 (p, MNT_DETACH | UMOUNT_NOFOLLOW);
         }
       if (dirfd < 0 || fstat (dirfd, &parent) < 0
           || fstatat (dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
