@@ -27,6 +27,7 @@
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/fsindex.h"
 #include "runtime/fs/inroot.h"
+#include "runtime/fs/isolation.h"
 #include "runtime/fs/rootless.h"
 #include "runtime/layer/rootview.h"
 #include "runtime/sandbox/sshproxy.h"
@@ -719,6 +720,8 @@ overlay_usable (struct executor *x)
   if (x->overlay >= 0)
     return x->overlay;
   x->overlay = 0;
+  if (isolation_chroot ())
+    overlay_why = "chroot isolation mounts nothing";
   if (rootview_force_copy ())
     return false;
   dir = store_area_path (x->o->store, STORE_AREA_TMP, "probe.XXXXXX");
@@ -912,6 +915,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     {
       spec.copy_root = root;
       spec.force_copy = true;
+      spec.chroot = isolation_chroot ();
       spec.lowerdirs = NULL;
       spec.n_lowerdirs = 0;
     }
