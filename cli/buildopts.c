@@ -9,11 +9,33 @@
 
 #include "cli/buildopts.h"
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "common/error.h"
+#include "common/oci/platform.h"
 #include "common/ignore.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
+
+/* "arm64" and "linux/arm64" are one platform: compared normalised (a platform that does not
+   parse is compared as written; the plan reports it). */
+static bool
+same_platform (const char *a, const char *b)
+{
+  struct bale_platform pa = { 0 }, pb = { 0 };
+  bale_error_t e = NULL;
+  bool same = strcmp (a, b) == 0;
+
+  if (!same && platform_parse (a, &pa, &e) == 0 && platform_parse (b, &pb, &e) == 0)
+    {
+      cleanup_free char *fa = platform_format (&pa), *fb = platform_format (&pb);
+      same = strcmp (fa, fb) == 0;
+    }
+  bale_error_release (&e);
+  platform_release (&pa);
+  platform_release (&pb);
+  return same;
+}
 
 int
 buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err)
@@ -27,8 +49,27 @@ buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err
       o->target = arg;
       return 1;
     case 0x102:
-      o->platform = arg;
-      return 1;
+      {
+        /* buildx: a comma-separated list, and the flag repeated, both add platforms. */
+        cleanup_free char *list = xstrdup (arg);
+        char *save = list, *item;
+        while ((item = strsep (&save, ",")) != NULL)
+          {
+            size_t i;
+            while (*item == ' ')
+              item++;
+            if (!*item)
+              return bale_make_error (err, 0, "invalid --platform '%s': an empty platform", arg);
+            for (i = 0; i < o->n_platforms && !same_platform (o->platforms[i], item); i++)
+              ;
+            if (i < o->n_platforms)
+              continue;
+            XGROW (o->platforms, o->alloc_platforms, o->n_platforms + 1);
+            o->platforms[o->n_platforms++] = xstrdup (item);
+          }
+        o->platform = o->platforms[0];
+        return 1;
+      }
     case 0x103:
       o->check = true;
       return 1;
@@ -114,6 +155,8 @@ buildopts_finish (struct buildopts *o, const char *cmd, int argc, char **argv, b
   if (argc > 1)
     return bale_make_error (err, 0, "%s: want one context directory, got '%s' and '%s'", cmd,
                             argv[0], argv[1]);
+  if (o->n_platforms > 1 && strcmp (cmd, "build") != 0)
+    return bale_make_error (err, 0, "%s: one --platform at a time (%zu given)", cmd, o->n_platforms);
   o->context = argc == 1 ? argv[0] : ".";
   if (o->file)
     o->dockerfile = xstrdup (o->file);
@@ -185,6 +228,9 @@ buildopts_release (struct buildopts *o)
     }
   free (o->hosts);
   free (o->rlimits);
+  for (i = 0; i < o->n_platforms; i++)
+    free (o->platforms[i]);
+  free (o->platforms);
   free (o->dockerfile);
   memset (o, 0, sizeof *o);
 }

@@ -15,7 +15,9 @@ struct buildopts
   const char *file;    /* -f; NULL: CONTEXT/Dockerfile */
   const char *context; /* the positional argument, "." by default */
   const char *target;
-  const char *platform;
+  const char *platform;  /* the platform being planned: platforms[0] until the caller moves on */
+  char **platforms;      /* --platform P1,P2 and repeated --platform, in order, without repeats */
+  size_t n_platforms, alloc_platforms;
   char **build_args; /* "K=V", bare K resolved from the environment or dropped */
   size_t n_build_args, alloc_build_args;
   char *dockerfile; /* the path actually read */

@@ -29,6 +29,7 @@ struct cli_global
   struct progress_vertex *log_vertex;
   const struct namedctx *named; /* --build-context: images FROM reads instead */
   bool read_only;               /* the command never creates a store */
+  const char *platform; /* diff, explain --platform: an index's image to read (NULL: the host's) */
 };
 struct registry_opts;
 
@@ -46,6 +47,10 @@ plan_resolve_fn cli_image_resolver (struct cli_global *g);
 char *cli_store_path (struct cli_global *g, bale_error_t *err);
 /* The store, opened on first use and closed when the command ends. */
 struct store *cli_store_get (struct cli_global *g, bale_error_t *err);
+struct store_image;
+/* store_image_read of what with g->platform (parsed here), the host's when it is NULL. */
+int cli_store_image_read (struct cli_global *g, struct store *s, const char *what, struct store_image *img,
+                          bale_error_t *err);
 /* The config of an image in the store, and its digest. */
 int cli_image_config (struct cli_global *g, const char *name, json_t **config,
                       char digest[DIGEST_STRLEN + 1], bale_error_t *err);
@@ -57,6 +62,7 @@ int cli_provenance_read (struct cli_global *g, const char *config_digest, json_t
                          bale_error_t *err);
 int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
@@ -64,10 +70,14 @@ int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t 
 int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_cache (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+
+/* The --help line every command's usage text lists. */
+#define CLI_HELP_USAGE "  -h, --help           print this help\n"
 
 /* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));

@@ -7,12 +7,14 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/buildevents.h"
+#include "cli/buildindex.h"
 #include "cli/buildoutput.h"
 #include "cli/ctxsource.h"
 #include "cli/namedctx.h"
@@ -21,6 +23,7 @@
 #include "cli/progress.h"
 #include "cli/cli.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "codegen/provenance.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -30,6 +33,7 @@
 #include "cli/buildcache.h"
 #include "cli/buildsecrets.h"
 #include "runtime/fs/rootless.h"
+#include "runtime/sandbox/binfmt.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/export.h"
 #include "common/ignore.h"
@@ -72,13 +76,14 @@ build_usage (FILE *f)
 {
   fputs ("usage: bale build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
          "                  [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
-         "                  [--platform OS/ARCH] [--output SPEC]\n"
+         "                  [--platform OS/ARCH[,OS/ARCH...]]... [--output SPEC]\n"
          "                  [--compression gzip|zstd|none] [--iidfile F] [-q] CONTEXT\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  -t, --tag NAME       name the image in the store (repeatable)\n"
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
          "  --target STAGE       build this stage (default: the last one)\n"
-         "  --platform P         the target platform (default: the host)\n"
+         "  --platform P[,P...]  the target platform (default: the host); several build one\n"
+         "                       image index, a foreign platform's RUN steps under emulation\n"
          "  --check              run the build checks (as `bale lint`) and build nothing\n"
          "  -o, --output SPEC    type=local,dest=DIR (the files) | type=tar,dest=FILE|- |\n"
          "                       type=oci,dest=DIR[,tar=true] | type=oci-archive,dest=FILE |\n"
@@ -116,7 +121,7 @@ build_usage (FILE *f)
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
          "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
-         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE BUILDOPTS_SANDBOX_USAGE
          CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -138,6 +143,24 @@ add_no_cache_stages (struct build_cli *c, char *arg)
         XGROW (c->no_cache_stages, c->alloc_no_cache_stages, c->n_no_cache_stages + 1);
         c->no_cache_stages[c->n_no_cache_stages++] = item;
       }
+}
+
+/* The outputs buildx refuses for several platforms, refused before anything is built. */
+static int
+check_multi_outputs (const struct build_cli *c, bale_error_t *err)
+{
+  for (size_t i = 0; c->b.n_platforms > 1 && i < c->outputs.n; i++)
+    {
+      if (c->outputs.v[i].type == OUT_DOCKER_ARCHIVE)
+        return bale_make_error (err, 0, "-o type=docker: docker exporter does not currently support exporting "
+                                        "manifest lists (%zu platforms); use type=oci or type=oci-archive, "
+                                        "or one --platform", c->b.n_platforms);
+      if (c->outputs.v[i].type == OUT_TAR)
+        return bale_make_error (err, 0, "-o type=tar: one tar for %zu platforms is not supported; use "
+                                        "type=local (one directory per platform) or one --platform",
+                                c->b.n_platforms);
+    }
+  return 0;
 }
 
 static int
@@ -188,7 +211,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
             cleanup_error bale_error_t e = NULL;
             if (cli_check_name (optarg, err) < 0)
               return -1;
-            if (oci_ref_parse (optarg, &ref, &e) < 0)
+            if (oci_ref_parse (optarg, 0, &ref, &e) < 0)
               return bale_make_error (err, 0, "invalid tag '%s': %s", optarg, e->msg);
             oci_ref_release (&ref);
             XGROW (c->tags, c->alloc_tags, c->n_tags + 1);
@@ -255,6 +278,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
   cli_registry_compression (&c->reg.opts, c->compression);
   if (c->push && c->n_tags == 0)
     return bale_make_error (err, 0, "--push needs a -t name to push to");
+  if (check_multi_outputs (c, err) < 0)
+    return -1;
   if (buildoutput_check (&c->outputs, err) < 0)
     return -1;
   /* buildx: -q goes with auto, quiet and none only; --progress=quiet is -q. */
@@ -296,40 +321,20 @@ static int
 write_output (const struct build_cli *c, const struct build_output *out, const struct exec_image *img,
               bale_error_t *err)
 {
-  struct layout_image li = { 0 };
-  struct layout_blob *layers = xcalloc (img->n_layers + 1, sizeof *layers);
+  struct layout_image li;
+  struct layout_blob *layers;
   const char *name = c->n_tags ? c->tags[0] : NULL;
-  size_t i;
+  const char *dest = strcmp (out->dest, "-") == 0 ? "/dev/stdout" : out->dest;
   int r;
 
-  li.manifest.media_type = "application/vnd.oci.image.manifest.v1+json";
-  li.manifest.digest = img->manifest_digest;
-  li.manifest.size = (int64_t) img->manifest_len;
-  li.manifest.data = img->manifest;
-  li.config.media_type = "application/vnd.oci.image.config.v1+json";
-  li.config.digest = img->config_digest;
-  li.config.size = (int64_t) img->config_len;
-  li.config.data = img->config;
-  for (i = 0; i < img->n_layers; i++)
+  buildindex_layout_image (img, &li, &layers);
+  switch (out->type)
     {
-      layers[i].media_type = img->layers[i].media_type;
-      layers[i].digest = img->layers[i].digest;
-      layers[i].size = img->layers[i].size;
-      layers[i].path = img->layers[i].path;
+    case OUT_OCI: r = layout_write_dir (dest, &li, name, err); break;
+    case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (dest, &li, name, err); break;
+    case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (dest, &li, name, err); break;
+    default: r = 0; break; /* the store, pushes, local and tar are written elsewhere */
     }
-  li.layers = layers;
-  li.n_layers = img->n_layers;
-  li.platform = &img->platform;
-  {
-    const char *dest = strcmp (out->dest, "-") == 0 ? "/dev/stdout" : out->dest;
-    switch (out->type)
-      {
-      case OUT_OCI: r = layout_write_dir (dest, &li, name, err); break;
-      case OUT_OCI_ARCHIVE: r = layout_write_oci_archive (dest, &li, name, err); break;
-      case OUT_DOCKER_ARCHIVE: r = layout_write_docker_archive (dest, &li, name, err); break;
-      default: r = 0; break; /* the store, pushes, local and tar are written elsewhere */
-      }
-  }
   free (layers);
   return r;
 }
@@ -485,6 +490,14 @@ prepare_context (struct build_cli *c, struct ctxsource *cs, const struct bale_pr
     return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
   progress_vertex_start (&v, events, "remote", name);
   r = ctxsource_prepare (spec, keep, cs, err);
+  {
+    /* The bytes that came over stdin or http: the archive, or the Dockerfile alone. */
+    struct stat st;
+    const char *got = cs->file && stat (cs->file, &st) == 0 ? cs->file : cs->dockerfile;
+
+    if (r == 0 && got && stat (got, &st) == 0)
+      progress_vertex_status (&v, "transferring context:", (int64_t) st.st_size, 0, true);
+  }
   progress_vertex_end (&v, false, r < 0 && *err ? (*err)->msg : NULL);
   if (r < 0 || !cs->dir)
     return r;
@@ -556,7 +569,7 @@ registry_dest (const struct build_cli *c)
    keys, two spaces, no final newline), written atomically; only {} when every output is a
    plain filesystem (local, tar), as buildx's exporters return no keys for those. */
 static int
-write_metadata (const struct build_cli *c, const struct exec_image *img, const char *path,
+write_metadata (const struct build_cli *c, const struct exec_image *img, size_t index_len, const char *path,
                 bale_error_t *err)
 {
   json_t *m = json_object ();
@@ -568,14 +581,24 @@ write_metadata (const struct build_cli *c, const struct exec_image *img, const c
 
   for (i = 0; i < c->outputs.n; i++)
     image |= c->outputs.v[i].type != OUT_LOCAL && c->outputs.v[i].type != OUT_TAR;
-  if (image)
+  if (image && !img)
+    {
+      /* An index (img NULL): its descriptor and digest, and no config digest (there is one
+         per platform). */
+      const char *digest = *c->pushed ? c->pushed : c->stored;
+      json_t *desc = json_pack ("{s:s,s:s}", "mediaType", OCI_MT_INDEX, "digest", digest);
+      if (!*c->pushed)
+        json_object_set_new (desc, "size", json_integer ((json_int_t) index_len));
+      json_object_set_new (m, "containerimage.digest", json_string (digest));
+      json_object_set_new (m, "containerimage.descriptor", desc);
+    }
+  else if (image)
     {
       /* As buildx merges its exporters' answers, the last one wins: a push, else an image
          written out (compressed, so its manifest differs from the store's), else the store. */
       const char *digest = *c->pushed ? c->pushed : c->exported ? img->manifest_digest : c->stored;
       json_t *desc = json_pack ("{s:s,s:s}", "mediaType", "application/vnd.oci.image.manifest.v1+json",
                                 "digest", digest);
-      struct strbuf names = STRBUF_INIT;
       if (!*c->pushed && (c->exported || strcmp (c->stored, img->manifest_digest) == 0))
         json_object_set_new (desc, "size", json_integer ((json_int_t) img->manifest_len));
       json_object_set_new (desc, "platform", json_pack ("{s:s,s:s}", "architecture", img->platform.arch,
@@ -585,6 +608,10 @@ write_metadata (const struct build_cli *c, const struct exec_image *img, const c
       json_object_set_new (m, "containerimage.digest", json_string (digest));
       json_object_set_new (m, "containerimage.config.digest", json_string (img->config_digest));
       json_object_set_new (m, "containerimage.descriptor", desc);
+    }
+  if (image)
+    {
+      struct strbuf names = STRBUF_INIT;
       for (i = 0; i < c->n_tags; i++)
         {
           cleanup_free char *full = buildevents_name (c->tags[i]);
@@ -618,6 +645,271 @@ write_iidfile (const char *path, const char *id, bale_error_t *err)
   if (fclose (f) != 0)
     return bale_make_error (err, errno, "--iidfile: cannot write '%s'", path);
   return 0;
+}
+
+/* Say once per platform which RUN steps will run under emulation, before any runs; a
+   platform nothing can run is left to its first RUN, which fails naming what to install. */
+static void
+announce_emulation (struct build_cli *c, struct plan *const *plans, size_t n)
+{
+  const struct bale_progress *events = cli_progress_sink (c->renderer);
+  cleanup_strv char **said = xcalloc (1, sizeof *said);
+  size_t n_said = 0, i, j, k;
+
+  for (i = 0; i < n; i++)
+    for (j = 0; j < plans[i]->n_stages; j++)
+      {
+        const struct plan_stage *st = &plans[i]->stages[j];
+        const struct bale_platform *pl = st->platform.os ? &st->platform : &plans[i]->target_platform;
+        struct binfmt_handler h;
+        bale_error_t e = NULL;
+        cleanup_free char *name = NULL;
+        bool run = false;
+        for (k = 0; st->reachable && k < st->n_steps; k++)
+          run |= st->steps[k].instr == BALE_I_RUN;
+        if (!run)
+          continue;
+        name = platform_format (pl);
+        for (k = 0; k < n_said && strcmp (said[k], name) != 0; k++)
+          ;
+        if (k < n_said)
+          continue;
+        said = xrealloc (said, (n_said + 2) * sizeof *said);
+        said[n_said++] = xstrdup (name);
+        said[n_said] = NULL;
+        if (binfmt_lookup (BINFMT_MISC_DIR, &plans[i]->build_platform, pl, &h, &e) == BINFMT_EMULATED)
+          {
+            /* A vertex of its own, so that every progress mode shows it in its place. */
+            cleanup_free char *msg = xasprintf ("[internal] RUN steps for %s run under emulation: "
+                                                "binfmt_misc handler %s (%s)", name, h.name, h.interpreter);
+            cleanup_free char *key = xasprintf ("emulation/%s", name);
+            if (events)
+              {
+                progress_vertex_start (&c->vertex, events, key, msg);
+                progress_vertex_end (&c->vertex, false, NULL);
+              }
+            else if (!c->quiet)
+              fprintf (stderr, "%s\n", msg);
+          }
+        binfmt_handler_release (&h);
+        bale_error_release (&e);
+      }
+}
+
+/* For `bale explain`; an image without it is still a good image. */
+static void
+keep_provenance (struct cli_global *g, const struct plan *plan, const char *dockerfile, const char *config_digest)
+{
+  json_t *prov = provenance_from_plan (plan);
+  bale_error_t perr = NULL;
+  char *abs = realpath (dockerfile, NULL);
+
+  json_object_set_new (prov, "dockerfile", json_string (abs ? abs : dockerfile));
+  free (abs);
+  if (cli_provenance_write (g, config_digest, prov, &perr) < 0)
+    {
+      bale_error_wrap (&perr, "build record for `bale explain` not kept");
+      cli_print_warnings (perr);
+      bale_error_release (&perr);
+    }
+  json_decref (prov);
+}
+
+static void
+say_written (const struct build_cli *c)
+{
+  for (size_t i = 0; !c->quiet && i < c->outputs.n; i++)
+    if (c->outputs.v[i].type != OUT_STORE && c->outputs.v[i].type != OUT_REGISTRY
+        && strcmp (c->outputs.v[i].dest, "-") != 0)
+      fprintf (stderr, "wrote %s\n", c->outputs.v[i].dest);
+}
+
+/* The index in the store: every platform's manifest and config (their layers are there
+   already), then the index, then its names. */
+static int
+store_index (struct store *s, struct build_cli *c, const struct exec_image *imgs, size_t n,
+             const char *bytes, size_t len, const char *digest, bale_error_t *err)
+{
+  char got[DIGEST_STRLEN + 1];
+  size_t i;
+  int ret = -1;
+
+  if (store_txn_begin (s, err) < 0)
+    return -1;
+  memcpy (c->stored, digest, sizeof c->stored);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *m = xasprintf ("exporting manifest %s", imgs[i].manifest_digest);
+      cleanup_free char *cf = xasprintf ("exporting config %s", imgs[i].config_digest);
+      progress_vertex_status (&c->vertex, m, 0, 0, true);
+      progress_vertex_status (&c->vertex, cf, 0, 0, true);
+      if (store_blob_put (s, imgs[i].config, imgs[i].config_len, got, err) < 0
+          || store_blob_put (s, imgs[i].manifest, imgs[i].manifest_len, got, err) < 0)
+        goto out;
+    }
+  {
+    cleanup_free char *m = xasprintf ("exporting manifest list %s", digest);
+    progress_vertex_status (&c->vertex, m, 0, 0, true);
+  }
+  if (store_blob_put (s, bytes, len, got, err) < 0)
+    goto out;
+  if (c->n_tags == 0 && store_ref_set (s, digest, digest, err) < 0)
+    goto out;
+  for (i = 0; i < c->n_tags; i++)
+    {
+      cleanup_free char *full = buildevents_name (c->tags[i]);
+      cleanup_free char *naming = xasprintf ("naming to %s", full);
+      progress_vertex_status (&c->vertex, naming, 0, 0, true);
+      if (store_ref_set (s, c->tags[i], digest, err) < 0)
+        goto out;
+    }
+  ret = 0;
+out:
+  store_txn_end (s);
+  return ret;
+}
+
+/* local: one directory per platform (buildx's platform-split); oci and oci-archive: the
+   index over the images with their layers compressed once. */
+static int
+write_outputs_multi (struct store *s, struct build_cli *c, struct exec_image *imgs, size_t n,
+                     bale_error_t *err)
+{
+  bool compressed = false;
+  size_t i, j;
+
+  for (i = 0; i < c->outputs.n; i++)
+    {
+      const struct build_output *o = &c->outputs.v[i];
+      cleanup_free char *key = xasprintf ("output/%zu", i);
+      int r = 0;
+      if (o->type != OUT_LOCAL && o->type != OUT_OCI && o->type != OUT_OCI_ARCHIVE)
+        continue;
+      if (o->type != OUT_LOCAL && !compressed)
+        {
+          enum layer_compression comp;
+          if (export_parse_compression (c->compression, &comp, err) < 0)
+            return -1;
+          for (j = 0; j < n; j++)
+            if (export_compress (s, &imgs[j], comp, err) < 0)
+              return -1;
+          compressed = c->exported = true;
+        }
+      progress_vertex_start (&c->vertex, cli_progress_sink (c->renderer), key,
+                             o->type == OUT_LOCAL ? "exporting to client directory" : "exporting to oci image format");
+      for (j = 0; o->type == OUT_LOCAL && r == 0 && j < n; j++)
+        {
+          cleanup_free char *sub = buildindex_platform_dir (&imgs[j].platform);
+          struct build_output one = { OUT_LOCAL, xasprintf ("%s/%s", o->dest, sub) };
+          r = buildoutput_write_fs (s, &imgs[j], &one, err);
+          free (one.dest);
+        }
+      if (o->type != OUT_LOCAL)
+        r = buildindex_write_layout (o, imgs, n, c->n_tags ? c->tags[0] : NULL, err);
+      progress_vertex_end (&c->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/*
+ * --platform P1,P2,...: the Dockerfile planned and built once per platform, in order, into one
+ * image index. A stage that does not depend on the target platform (FROM
+ * --platform=$BUILDPLATFORM, no TARGET* argument) has the same cache keys for every platform
+ * (exec_cache.c keys the stage's own platform), so it runs for the first and is taken from
+ * the cache for the others.
+ */
+static int
+build_multi (struct build_cli *c, struct cli_global *g, struct exec_opts *eo, struct plan *first,
+             const struct timespec *started, bale_error_t *err)
+{
+  size_t np = c->b.n_platforms, i, j, n_layers = 0;
+  struct plan **plans = xcalloc (np, sizeof *plans);
+  struct bale_dockerfile **dfs = xcalloc (np, sizeof *dfs);
+  struct exec_image *imgs = xcalloc (np, sizeof *imgs);
+  cleanup_strv char **image_layers = NULL;
+  cleanup_free char *bytes = NULL;
+  char digest[DIGEST_STRLEN + 1];
+  size_t len = 0;
+  int ret = -1, r;
+
+  plans[0] = first;
+  for (i = 1; i < np; i++)
+    {
+      c->b.platform = c->b.platforms[i];
+      if (buildopts_plan (&c->b, cli_image_resolver (g), g, false, &dfs[i], &plans[i], err) < 0)
+        goto out;
+      namedctx_rewrite_plan (&c->named, plans[i]);
+    }
+  for (i = 0; i < np; i++)
+    if (pull_sources (eo->store, plans[i], c, err) < 0)
+      goto out;
+  announce_emulation (c, plans, np);
+  for (i = 0; i < np; i++)
+    {
+      if (executor_build (plans[i], eo, &imgs[i], err) < 0)
+        {
+          cleanup_free char *pl = platform_format (&plans[i]->target_platform);
+          bale_error_wrap (err, "building for %s", pl);
+          goto out;
+        }
+      if (buildoutput_labels (&imgs[i], c->labels, c->n_labels, err) < 0
+          || buildoutput_annotations (&imgs[i], c->annotations, c->n_annotations, err) < 0)
+        goto out;
+      n_layers += imgs[i].n_layers;
+    }
+  if (buildindex_make (imgs, np, &bytes, &len, digest, err) < 0)
+    goto out;
+  progress_vertex_start (&c->vertex, eo->events, "export", "exporting to image");
+  r = store_index (eo->store, c, imgs, np, bytes, len, digest, err);
+  progress_vertex_end (&c->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+  if (r < 0)
+    goto out;
+  image_layers = xcalloc (n_layers + 1, sizeof *image_layers);
+  for (i = 0, n_layers = 0; i < np; i++)
+    for (j = 0; j < imgs[i].n_layers; j++)
+      image_layers[n_layers++] = xstrdup (imgs[i].layers[j].digest);
+  if (write_outputs_multi (eo->store, c, imgs, np, err) < 0)
+    goto out;
+  /* The store's index (not the compressed copies of the outputs) is what is pushed: the
+     push sends each platform's manifest, then the index. */
+  for (i = 0; c->push && i < c->n_tags; i++)
+    if (push_one (eo->store, c, c->tags[i], NULL, err) < 0)
+      goto out;
+  for (i = 0; i < c->outputs.n; i++)
+    if (c->outputs.v[i].type == OUT_REGISTRY && push_one (eo->store, c, digest, c->outputs.v[i].dest, err) < 0)
+      goto out;
+  if (buildcache_export (eo->store, &c->caches, started, (const char *const *) image_layers, n_layers,
+                         c->push ? c->tags[0] : registry_dest (c), &c->reg.opts, c->quiet, err) < 0)
+    goto out;
+  if (c->iidfile && write_iidfile (c->iidfile, digest, err) < 0)
+    goto out;
+  if (c->metadata_file && write_metadata (c, NULL, len, c->metadata_file, err) < 0)
+    goto out;
+  for (i = 0; i < np; i++)
+    keep_provenance (g, plans[i], c->b.dockerfile, imgs[i].config_digest);
+  cli_progress_close (c->renderer);
+  c->renderer = NULL;
+  say_written (c);
+  /* The image ID of an index is its digest, as in Docker's containerd store. */
+  if (!buildoutput_stdout (&c->outputs))
+    puts (c->quiet && *c->pushed ? c->pushed : digest);
+  ret = 0;
+out:
+  for (i = 0; i < np; i++)
+    {
+      exec_image_release (&imgs[i]);
+      if (i > 0)
+        {
+          plan_free (plans[i]);
+          bale_dockerfile_free (dfs[i]);
+        }
+    }
+  free (imgs);
+  free (plans);
+  free (dfs);
+  return ret;
 }
 
 int
@@ -714,9 +1006,18 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;
   namedctx_rewrite_plan (&c.named, plan);
+  eo.ignore = ignore;
+  if (c.b.n_platforms > 1)
+    {
+      buildcache_import (eo.store, &c.caches, &c.reg.opts, c.quiet);
+      clock_gettime (CLOCK_REALTIME_COARSE, &started);
+      eo.platform_prefix = true;
+      ret = build_multi (&c, g, &eo, plan, &started, err);
+      goto out;
+    }
   if (pull_sources (eo.store, plan, &c, err) < 0)
     goto out;
-  eo.ignore = ignore;
+  announce_emulation (&c, &plan, 1);
   buildcache_import (eo.store, &c.caches, &c.reg.opts, c.quiet);
   /* The clock of file timestamps: every entry this build uses or records is touched after
      this, which is how --cache-to tells them from the store's other entries. */
@@ -747,29 +1048,12 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     goto out;
   if (c.iidfile && write_iidfile (c.iidfile, img.config_digest, err) < 0)
     goto out;
-  if (c.metadata_file && write_metadata (&c, &img, c.metadata_file, err) < 0)
+  if (c.metadata_file && write_metadata (&c, &img, 0, c.metadata_file, err) < 0)
     goto out;
-  {
-    /* For `bale explain`; an image without it is still a good image. */
-    json_t *prov = provenance_from_plan (plan);
-    bale_error_t perr = NULL;
-    char *abs = realpath (c.b.dockerfile, NULL);
-    json_object_set_new (prov, "dockerfile", json_string (abs ? abs : c.b.dockerfile));
-    free (abs);
-    if (cli_provenance_write (g, img.config_digest, prov, &perr) < 0)
-      {
-        bale_error_wrap (&perr, "build record for `bale explain` not kept");
-        cli_print_warnings (perr);
-        bale_error_release (&perr);
-      }
-    json_decref (prov);
-  }
+  keep_provenance (g, plan, c.b.dockerfile, img.config_digest);
   cli_progress_close (c.renderer);
   c.renderer = NULL;
-  for (size_t i = 0; !c.quiet && i < c.outputs.n; i++)
-    if (c.outputs.v[i].type != OUT_STORE && c.outputs.v[i].type != OUT_REGISTRY
-        && strcmp (c.outputs.v[i].dest, "-") != 0)
-      fprintf (stderr, "wrote %s\n", c.outputs.v[i].dest);
+  say_written (&c);
   /* The image ID; with -q --push what was pushed (what signing and deploy steps need);
      nothing when an output is the standard output. */
   if (!buildoutput_stdout (&c.outputs))

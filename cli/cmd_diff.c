@@ -24,12 +24,13 @@
 static void
 diff_usage (FILE *f)
 {
-  fputs ("usage: bale diff [--ignore-timestamps] [--format text|json] IMAGE_A IMAGE_B\n"
+  fputs ("usage: bale diff [--ignore-timestamps] [--format text|json] [--platform P] IMAGE_A IMAGE_B\n"
          "  IMAGE                 a name or ID in bale's store, oci:DIR[:TAG], a path to an\n"
          "                        OCI layout (/DIR or ./DIR), oci-archive:FILE or\n"
          "                        docker-archive:FILE\n"
          "  --ignore-timestamps   leave out config and history `created`, and file mtimes\n"
          "  --format FORMAT       text (default: one line per difference) or json\n"
+         "  --platform P          the image of a multi-platform index (default: this machine's)\n" CLI_HELP_USAGE
          "exit status: 0 when the images are equal, 1 when they differ, 2 on trouble\n",
          f);
 }
@@ -39,6 +40,7 @@ struct diff_opts
   unsigned flags; /* enum imgdiff_flags */
   bool json;
   const char *a, *b;
+  const char *platform; /* --platform: which image of an index */
 };
 
 static int
@@ -47,6 +49,7 @@ parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
   static const struct option opts[] = {
     { "ignore-timestamps", no_argument, NULL, 'T' },
     { "format", required_argument, NULL, 'F' },
+    { "platform", required_argument, NULL, 'p' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -58,6 +61,7 @@ parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
       {
       case 'T': o->flags |= IMGDIFF_IGNORE_TIMESTAMPS; break;
       case 'F': format = optarg; break;
+      case 'p': o->platform = optarg; break;
       case 'h': diff_usage (stdout); exit (0);
       default: diff_usage (stderr); exit (DIFF_EXIT_TROUBLE);
       }
@@ -144,6 +148,7 @@ bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   g->error_status = DIFF_EXIT_TROUBLE;
   if (parse_args (argc, argv, &o, err) < 0)
     return -1;
+  g->platform = o.platform;
   fa = load (g, o.a, &a, err);
   if (fa)
     fb = load (g, o.b, &b, err);

@@ -22,14 +22,15 @@ static void
 explain_usage (FILE *f)
 {
   fputs ("usage: bale explain [IMAGE | --dir OCI_DIR [NAME]] [--entrypoint X] [-u USER] [-w DIR]\n"
-         "                    [-e K=V]... [--format text|json] [-- ARGS...]\n"
+         "                    [-e K=V]... [--format text|json] [--platform P] [-- ARGS...]\n"
          "  IMAGE              an image in bale's store\n"
+         "  --platform P       the image of a multi-platform index (default: this machine's)\n"
          "  --dir OCI_DIR      an OCI image layout; NAME picks an image by its ref.name\n"
          "  --entrypoint X     as `docker run --entrypoint X`\n"
          "  -u, --user USER    as `docker run --user USER`\n"
          "  -w, --workdir DIR  as `docker run --workdir DIR`\n"
          "  -e, --env K=V      as `docker run --env K=V` (only PATH changes what is checked)\n"
-         "  --format FORMAT    text (default) or json\n"
+         "  --format FORMAT    text (default) or json\n" CLI_HELP_USAGE
          "  ARGS               the arguments given to `docker run IMAGE ARGS`\n",
          f);
 }
@@ -38,6 +39,7 @@ struct explain_cli
 {
   struct explain_opts eo;
   const char *dir, *format, *name;
+  const char *platform; /* --platform: which image of an index */
   char **env; /* owned strings */
 };
 
@@ -62,6 +64,7 @@ parse_opts (int argc, char **argv, struct explain_cli *c)
     { "workdir", required_argument, NULL, 'w' },
     { "env", required_argument, NULL, 'e' },
     { "format", required_argument, NULL, 'F' },
+    { "platform", required_argument, NULL, 'p' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -85,6 +88,7 @@ parse_opts (int argc, char **argv, struct explain_cli *c)
         case 'w': c->eo.workdir = optarg; break;
         case 'e': add_env (c, optarg); break;
         case 'F': c->format = optarg; break;
+        case 'p': c->platform = optarg; break;
         case 'h': explain_usage (stdout); exit (0);
         default: cli_usage_error ("explain");
         }
@@ -111,7 +115,7 @@ open_image (struct cli_global *g, struct explain_cli *c, json_t **config, char d
 
   if (!c->dir)
     {
-      if (!(s = cli_store_get (g, err)) || store_image_read (s, c->name, NULL, &img, err) < 0)
+      if (!(s = cli_store_get (g, err)) || cli_store_image_read (g, s, c->name, &img, err) < 0)
         return -1;
       *config = json_incref (img.config_json);
       memcpy (digest, img.config, DIGEST_STRLEN + 1);
@@ -213,6 +217,7 @@ bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err
   int ret = -1;
 
   parse_opts (argc, argv, &c);
+  g->platform = c.platform;
   if (strcmp (c.format, "text") != 0 && strcmp (c.format, "json") != 0)
     return bale_make_error (err, 0, "explain: unknown format '%s' (want text or json)", c.format);
   if (!c.dir && !c.name)

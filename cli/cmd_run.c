@@ -25,6 +25,7 @@
 #include "common/dirwalk.h"
 #include "runtime/layer/layer.h"
 #include "runtime/sandbox/sandbox.h"
+#include "runtime/sandbox/binfmt.h"
 #include "runtime/sandbox/startcheck.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
@@ -33,19 +34,21 @@ static void
 run_usage (FILE *f)
 {
   fputs ("usage: bale run [--rm] [--entrypoint CMD] [-e K=V]... [-u USER] [-w DIR]\n"
-         "                [--network none|host] IMAGE [ARGS...]\n"
+         "                [--network none|host] [--platform P] IMAGE [ARGS...]\n"
          "  --rm               accepted for docker compatibility: bale never keeps containers\n"
          "  --entrypoint CMD   replace the image's ENTRYPOINT (and drop its CMD)\n"
          "  -e, --env K=V      set an environment variable (a bare K takes $K)\n"
          "  -u, --user USER    run as USER (name or uid[:gid])\n"
          "  -w, --workdir DIR  the working directory\n"
-         "  --network MODE     host (default) or none\n",
+         "  --network MODE     host (default) or none\n"
+         "  --platform P       the image of a multi-platform index to run (default: this\n"
+         "                     machine's); a foreign one runs under its binfmt_misc emulator\n" CLI_HELP_USAGE,
          f);
 }
 
 struct run_opts
 {
-  const char *entrypoint, *user, *workdir, *network, *image;
+  const char *entrypoint, *user, *workdir, *network, *image, *platform;
   struct kvlist env;
 };
 
@@ -59,6 +62,7 @@ parse_args (int argc, char **argv, struct run_opts *o, bale_error_t *err)
     { "user", required_argument, NULL, 'u' },
     { "workdir", required_argument, NULL, 'w' },
     { "network", required_argument, NULL, 'n' },
+    { "platform", required_argument, NULL, 'p' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -82,6 +86,7 @@ parse_args (int argc, char **argv, struct run_opts *o, bale_error_t *err)
       case 'u': o->user = optarg; break;
       case 'w': o->workdir = optarg; break;
       case 'n': o->network = optarg; break;
+      case 'p': o->platform = optarg; break;
       case 'h': run_usage (stdout); exit (0);
       default: run_usage (stderr); exit (125);
       }
@@ -103,6 +108,35 @@ remove_tree (const char *parent, const char *dir)
   if (fd >= 0)
     dirwalk_remove (fd, strrchr (dir, '/') + 1, dir, &e);
   bale_error_release (&e);
+}
+
+/* The image for --platform (the host's by default, from an index), and whether this machine
+   can execute it: natively or under a binfmt_misc emulator, else an error naming what to
+   install. */
+static int
+run_image_read (struct store *s, const struct run_opts *o, struct store_image *img, bale_error_t *err)
+{
+  struct bale_platform want = { 0 }, host = { 0 }, have = { 0 };
+  struct binfmt_handler h;
+  int ret = -1;
+
+  if ((o->platform && platform_parse (o->platform, &want, err) < 0) || platform_host (&host, err) < 0
+      || store_image_read (s, o->image, o->platform ? &want : NULL, img, err) < 0)
+    goto out;
+  have.os = xstrdup (json_string_value (json_object_get (img->config_json, "os")) ?: host.os);
+  have.arch = xstrdup (json_string_value (json_object_get (img->config_json, "architecture")) ?: host.arch);
+  if (binfmt_lookup (BINFMT_MISC_DIR, &host, &have, &h, err) == BINFMT_NONE)
+    {
+      bale_error_wrap (err, "run: %s", o->image);
+      goto out;
+    }
+  binfmt_handler_release (&h);
+  ret = 0;
+out:
+  platform_release (&want);
+  platform_release (&host);
+  platform_release (&have);
+  return ret;
 }
 
 int
@@ -137,7 +171,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (!s || store_txn_begin (s, err) < 0)
     goto out;
   in_txn = true;
-  if (store_image_read (s, o.image, NULL, &img, err) < 0)
+  if (run_image_read (s, &o, &img, err) < 0)
     goto out;
   config = json_object_get (img.config_json, "config");
 
@@ -184,7 +218,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     ret = -1;
   }
 
-  tmp = xasprintf ("%s/tmp", store_path (s));
+  tmp = store_area_path (s, STORE_AREA_TMP, NULL);
   dir = xasprintf ("%s/run.XXXXXX", tmp);
   if (!mkdtemp (dir))
     {

@@ -26,12 +26,12 @@ add_layer_take (struct imgsrc *src, char *path)
 }
 
 static int
-from_store (struct store *s, const char *what, struct imgsrc *out, bale_error_t *err)
+from_store (struct cli_global *g, struct store *s, const char *what, struct imgsrc *out, bale_error_t *err)
 {
   struct store_image img = { 0 };
   size_t i;
 
-  if (store_image_read (s, what, NULL, &img, err) < 0)
+  if (cli_store_image_read (g, s, what, &img, err) < 0)
     return -1;
   out->config = json_incref (img.config_json);
   for (i = 0; i < img.n_layers; i++)
@@ -66,7 +66,7 @@ from_layout (const char *dir, const char *tag, struct imgsrc *out, bale_error_t 
 /* An archive goes through store_load, which verifies every blob and knows both formats,
    into a throw-away store: the user's store is left untouched. */
 static int
-from_archive (const char *file, struct imgsrc *out, bale_error_t *err)
+from_archive (struct cli_global *g, const char *file, struct imgsrc *out, bale_error_t *err)
 {
   const char *tmp = getenv ("TMPDIR");
   struct store_ref *names = NULL;
@@ -86,7 +86,7 @@ from_archive (const char *file, struct imgsrc *out, bale_error_t *err)
   if (n != 1)
     ret = bale_make_error (err, 0, "'%s' holds %zu images; diff needs exactly one", file, n);
   else
-    ret = from_store (out->tmp_store, names[0].name, out, err);
+    ret = from_store (g, out->tmp_store, names[0].name, out, err);
   store_refs_free (names, n);
   return ret;
 }
@@ -126,13 +126,13 @@ open_any (struct cli_global *g, const char *what, struct imgsrc *out, bale_error
       return from_layout (dir, tag, out, err);
     }
   if (strncmp (what, "oci-archive:", 12) == 0)
-    return from_archive (what + 12, out, err);
+    return from_archive (g, what + 12, out, err);
   if (strncmp (what, "docker-archive:", 15) == 0)
-    return from_archive (what + 15, out, err);
+    return from_archive (g, what + 15, out, err);
   if (is_layout_dir (what))
     return from_layout (what, NULL, out, err);
   s = cli_store_get (g, err);
-  return s ? from_store (s, what, out, err) : -1;
+  return s ? from_store (g, s, what, out, err) : -1;
 }
 
 int

@@ -9,6 +9,7 @@
 #include "cli/buildevents.h"
 #include "cli/cli.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "cli/namedctx.h"
 #include "cli/store.h"
@@ -32,6 +33,27 @@ cli_store_get (struct cli_global *g, bale_error_t *err)
   if (!g->opened && cli_store_open (g, &g->opened, err) < 0)
     return NULL;
   return g->opened;
+}
+
+/* Is the stored document digest an image index? */
+static bool
+is_index (struct store *s, const char *digest)
+{
+  cleanup_free char *text = NULL;
+  size_t len;
+  bale_error_t e = NULL;
+  json_t *doc;
+  bool yes;
+
+  if (store_blob_read (s, digest, 4 << 20, &text, &len, &e) < 0)
+    {
+      bale_error_release (&e);
+      return false;
+    }
+  doc = json_loadb (text, len, 0, NULL);
+  yes = json_is_array (json_object_get (doc, "manifests"));
+  json_decref (doc);
+  return yes;
 }
 
 /* The plan's resolver: 0 with the image config, 1 when the store does not have the image. */
@@ -76,7 +98,17 @@ resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform
         return -1;
     }
   if (store_image_read (s, target, platform, &img, err) < 0)
-    return -1;
+    {
+      /* A pull keeps the index and the one image it was for: another platform's image is
+         pulled now, as docker build does (not for name@digest, whose index is all there is). */
+      struct cli_global *g = ctx;
+      if (at || !g->pull_opts || !is_index (s, target))
+        return -1;
+      bale_error_release (err);
+      if (registry_pull (s, ref, platform, g->pull_opts, target, err) < 0
+          || store_image_read (s, target, platform, &img, err) < 0)
+        return -1;
+    }
   *config = json_incref (img.config_json);
   if (digest)
     *digest = xstrdup (img.manifest);
@@ -108,6 +140,20 @@ cli_image_resolver (struct cli_global *g)
 {
   (void) g;
   return resolve_in_store;
+}
+
+int
+cli_store_image_read (struct cli_global *g, struct store *s, const char *what, struct store_image *img,
+                      bale_error_t *err)
+{
+  struct bale_platform pl = { 0 };
+  int r;
+
+  if (g->platform && platform_parse (g->platform, &pl, err) < 0)
+    return bale_error_wrap (err, "--platform");
+  r = store_image_read (s, what, g->platform ? &pl : NULL, img, err);
+  platform_release (&pl);
+  return r;
 }
 
 int
@@ -143,7 +189,7 @@ cli_check_name (const char *name, bale_error_t *err)
         for (char *q = low; q < low + (end - name); q++)
           if (*q >= 'A' && *q <= 'Z')
             *q = (char) (*q - 'A' + 'a');
-        if (oci_ref_parse (low, &r, &e) < 0)
+        if (oci_ref_parse (low, 0, &r, &e) < 0)
           {
             bale_error_release (&e);
             return 0;

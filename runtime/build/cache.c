@@ -29,15 +29,16 @@
 static char *
 keys_dir (struct store *s)
 {
-  return xasprintf ("%s/buildcache/keys", store_path (s));
+  return store_area_path (s, STORE_AREA_BUILDCACHE, "keys");
 }
 
 static char *
 entry_path (struct store *s, const char *key)
 {
   const char *hex = digest_hex (key);
+  cleanup_free char *keys = hex ? keys_dir (s) : NULL;
 
-  return hex ? xasprintf ("%s/buildcache/keys/%s", store_path (s), hex) : NULL;
+  return hex ? xasprintf ("%s/%s", keys, hex) : NULL;
 }
 
 /* Parse the entry file at dirfd/name. */
@@ -542,7 +543,7 @@ static int
 remove_mounts (struct store *s, void *ctx, bale_error_t *err)
 {
   int64_t *freed = ctx;
-  cleanup_free char *dir = xasprintf ("%s/cache", store_path (s));
+  cleanup_free char *dir = store_area_path (s, STORE_AREA_RUN_CACHE, NULL);
   cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct dirwalk_list list = { NULL, 0, 0 };
   size_t i;

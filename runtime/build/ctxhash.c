@@ -32,6 +32,7 @@
 #include "runtime/build/copy_resolve.h"
 #include "runtime/build/ctxhash.h"
 #include "common/dirwalk.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 #define MAGIC "BALECTX1"
@@ -197,8 +198,11 @@ ctxhash_open (const char *store_dir, const char *context, bale_error_t *err)
       free (h);
       return NULL;
     }
-  h->index_path = xasprintf ("%s/buildcache/context-index/%s", store_dir, digest_hex (id));
-  h->tmp_dir = xasprintf ("%s/tmp", store_dir);
+  {
+    cleanup_free char *index_name = xasprintf ("context-index/%s", digest_hex (id));
+    h->index_path = store_area_path_at (store_dir, STORE_AREA_BUILDCACHE, index_name);
+  }
+  h->tmp_dir = store_area_path_at (store_dir, STORE_AREA_TMP, NULL);
   clock_gettime (CLOCK_REALTIME, &ts);
   h->start_ns = (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
   load (h);

@@ -252,7 +252,7 @@ out:
 static int
 start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+  cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
   int fd = open (tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   int events[2] = { -1, -1 };
   pid_t pid;

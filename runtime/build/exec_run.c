@@ -32,6 +32,7 @@
 #include "runtime/sandbox/sshproxy.h"
 #include "runtime/layer/layer.h"
 #include "runtime/sandbox/sandbox.h"
+#include "runtime/sandbox/binfmt.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -179,7 +180,7 @@ cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
              struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : target;
-  cleanup_free char *root = xasprintf ("%s/cache", store_path (x->o->store));
+  cleanup_free char *root = store_area_path (x->o->store, STORE_AREA_RUN_CACHE, NULL);
   struct strbuf name = STRBUF_INIT;
   struct sandbox_mount *sm;
   const char *p;
@@ -720,7 +721,7 @@ overlay_usable (struct executor *x)
   x->overlay = 0;
   if (rootview_force_copy ())
     return false;
-  dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
+  dir = store_area_path (x->o->store, STORE_AREA_TMP, "probe.XXXXXX");
   if (!mkdtemp (dir))
     return false;
   l = xasprintf ("%s/l", dir);
@@ -747,7 +748,7 @@ overlay_usable (struct executor *x)
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
       ;
   {
-    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
     cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bale_error_t e = NULL;
     if (parent >= 0)
@@ -798,7 +799,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
                size_t stepno, bale_error_t *err)
 {
   struct stage_state *state = &x->states[st->index];
-  cleanup_free char *dir = xasprintf ("%s/tmp/run.XXXXXX", store_path (x->o->store));
+  cleanup_free char *dir = store_area_path (x->o->store, STORE_AREA_TMP, "run.XXXXXX");
   cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL, *root = NULL;
   struct fsindex *index = NULL;
   const char **lowers = NULL, **env = NULL, **argv = NULL;
@@ -813,15 +814,19 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   if (s->security && strcmp (s->security, "insecure") == 0 && !x->p->allow_insecure)
     return plan_error_at (x->p, &s->node->span, err,
                           "RUN --security=insecure needs `bale build --allow security.insecure`");
-  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why. */
+  /* Without an emulator a foreign binary fails with a bare "Exec format error": say why,
+     naming the platform and what to install. A registered handler runs it (binfmt_misc). */
   {
     const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
-    const struct bale_platform *host = &x->p->build_platform;
-    if (pl->arch && host->arch && strcmp (pl->arch, host->arch) != 0)
-      return plan_error_at (x->p, &s->node->span, err,
-                            "RUN: the stage is for %s/%s but this machine is %s/%s, and bale "
-                            "does not run steps under emulation",
-                            pl->os, pl->arch, host->os, host->arch);
+    struct binfmt_handler h;
+    bale_error_t e = NULL;
+    if (binfmt_lookup (BINFMT_MISC_DIR, &x->p->build_platform, pl, &h, &e) == BINFMT_NONE)
+      {
+        plan_error_at (x->p, &s->node->span, err, "RUN: %s", e ? e->msg : "no emulator");
+        bale_error_release (&e);
+        return -1;
+      }
+    binfmt_handler_release (&h);
   }
   if (!mkdtemp (dir))
     return bale_make_error (err, errno, "cannot create %s", dir);
@@ -982,7 +987,7 @@ out:
   free (env);
   free (argv);
   {
-    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
     cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bale_error_t e = NULL;
     if (parent >= 0)

@@ -46,10 +46,35 @@ stage_total (const struct plan_stage *st)
   return n;
 }
 
+/* BuildKit's prefix of a stage's vertices when several platforms were asked for
+   (formatTargetPlatform): the stage's platform, "linux/amd64->arm64" for a stage of another
+   platform than the target (a cross-compiling builder); "" otherwise. */
 static char *
-vertex_name (const struct plan *p, const struct plan_stage *st, size_t index, const char *text,
+platform_prefix (const struct executor *x, const struct plan_stage *st)
+{
+  const struct bale_platform *tp = &x->p->target_platform;
+  const struct bale_platform *sp = st->platform.os ? &st->platform : tp;
+  cleanup_free char *f = NULL;
+
+  if (!x->o->platform_prefix)
+    return xstrdup ("");
+  f = platform_format (sp);
+  if (strcmp (sp->os, tp->os) != 0)
+    {
+      cleanup_free char *t = platform_format (tp);
+      return xasprintf ("%s->%s ", f, t);
+    }
+  if (strcmp (sp->arch, tp->arch) != 0 || (sp->variant ? !tp->variant || strcmp (sp->variant, tp->variant) : tp->variant != NULL))
+    return xasprintf ("%s->%s%s%s ", f, tp->arch, tp->variant ? "/" : "", tp->variant ? tp->variant : "");
+  return xasprintf ("%s ", f);
+}
+
+static char *
+vertex_name (const struct executor *x, const struct plan_stage *st, size_t index, const char *text,
              const struct kvlist *env)
 {
+  const struct plan *p = x->p;
+  cleanup_free char *prefix = platform_prefix (x, st);
   size_t total = stage_total (st), width = 1, k;
   struct words_lex lx = words_lex_default ('\\');
   struct words_env we = kv_words_env (env);
@@ -69,7 +94,7 @@ vertex_name (const struct plan *p, const struct plan_stage *st, size_t index, co
   for (k = 0; expanded[k] && expanded[k] != ' '; k++)
     if (expanded[k] >= 'a' && expanded[k] <= 'z')
       expanded[k] = (char) (expanded[k] - 'a' + 'A');
-  name = xasprintf ("[%s%s%*zu/%zu] %s", p->n_stages > 1 ? st->display : "", p->n_stages > 1 ? " " : "",
+  name = xasprintf ("[%s%s%s%*zu/%zu] %s", prefix, p->n_stages > 1 ? st->display : "", p->n_stages > 1 ? " " : "",
                     (int) width, index, total, expanded);
   free (expanded);
   return name;
@@ -88,7 +113,7 @@ step_vertex (struct executor *x, const struct plan_stage *st, size_t i)
   for (k = 0; k < i; k++)
     index += has_vertex (&st->steps[k]);
   text = s->onbuild ? xasprintf ("ONBUILD %s", s->node->original) : xstrdup (s->node->original);
-  name = vertex_name (x->p, st, index, text, &s->env);
+  name = vertex_name (x, st, index, text, &s->env);
   progress_vertex_start (&x->vertex, x->o->events, key, name);
   free (name);
 }
@@ -134,7 +159,7 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
     cleanup_free char *key = xasprintf ("%d/from", st->index);
     bool pin = st->base_digest && !strchr (st->base, '@');
     cleanup_free char *text = xasprintf ("FROM %s%s%s", st->base, pin ? "@" : "", pin ? st->base_digest : "");
-    cleanup_free char *name = vertex_name (x->p, st, 1, text, &none);
+    cleanup_free char *name = vertex_name (x, st, 1, text, &none);
     progress_vertex_start (&x->vertex, x->o->events, key, name);
     progress_vertex_end (&x->vertex, !x->o->no_cache, NULL);
   }

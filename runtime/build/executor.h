@@ -93,6 +93,9 @@ struct exec_opts
   const struct sandbox_rlimit *rlimits;
   size_t n_rlimits;
   uint64_t shm_size;
+  /* One build of several platforms (bale build --platform a,b): vertex names start with the
+     stage's platform, as BuildKit's do when several were requested. */
+  bool platform_prefix;
 };
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,

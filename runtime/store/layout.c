@@ -18,6 +18,7 @@
 #include "common/oci/canonjson.h"
 #include "common/oci/digest.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -237,6 +238,13 @@ put_all_blobs (int root_fd, const struct layout_image *img, bale_error_t *err)
     return blobs_fd;
   if ((sha_fd = mkdir_open (blobs_fd, "sha256", err)) < 0)
     return sha_fd;
+  if (img->children)
+    {
+      for (i = 0; i < img->n_children; i++)
+        if ((ret = put_all_blobs (root_fd, &img->children[i], err)) < 0)
+          return ret;
+      return put_blob (sha_fd, &img->manifest, err);
+    }
   for (i = 0; i < img->n_layers; i++)
     if ((ret = put_blob (sha_fd, &img->layers[i], err)) < 0)
       return ret;
@@ -256,7 +264,7 @@ index_entry (const struct layout_image *img, const char *name, bale_error_t *err
     {
       cleanup_free char *full = NULL;
 
-      if (oci_ref_parse (name, &ref, err) < 0)
+      if (oci_ref_parse (name, 0, &ref, err) < 0)
         return NULL;
       full = oci_ref_full (&ref);
       json_object_set_new (annotations, OCI_ANNOTATION_IMAGE_NAME, json_string (full));
@@ -480,9 +488,11 @@ add_image_blobs (struct members *m, const struct layout_image *img, bale_error_t
   size_t i;
   int ret = 0;
 
+  for (i = 0; i < img->n_children && ret == 0; i++)
+    ret = add_image_blobs (m, &img->children[i], err);
   for (i = 0; i < img->n_layers && ret == 0; i++)
     ret = add_blob (m, &img->layers[i], err);
-  if (ret == 0)
+  if (ret == 0 && !img->children)
     ret = add_blob (m, &img->config, err);
   if (ret == 0)
     ret = add_blob (m, &img->manifest, err);
@@ -696,7 +706,7 @@ add_docker_item (json_t *manifest, json_t *repos, const struct layout_docker_ima
     {
       struct oci_ref ref;
 
-      if (oci_ref_parse (it->names[i], &ref, err) < 0)
+      if (oci_ref_parse (it->names[i], 0, &ref, err) < 0)
         return -1;
       familiar[i] = oci_ref_familiar (&ref);
       if (it->img->n_layers > 0)
@@ -731,6 +741,10 @@ layout_write_docker_archive_multi (const char *path, const struct layout_docker_
 {
   cleanup_members struct members m = { NULL, 0, 0 };
 
+  /* manifest.json has no place for an index (BuildKit's docker exporter says the same). */
+  for (size_t i = 0; i < n; i++)
+    if (items[i].img->children)
+      return bale_make_error (err, 0, "docker exporter does not currently support exporting manifest lists");
   if (add_layout_multi (&m, items, n, err) < 0 || add_docker_files (&m, items, n, err) < 0
       || write_archive_file (path, &m, err) < 0)
     return bale_error_wrap (err, "cannot write docker archive '%s'", path);

@@ -34,6 +34,11 @@ struct layout_image
   const struct layout_blob *layers;
   size_t n_layers;
   const struct bale_platform *platform;
+  /* A multi-platform image: manifest is then the image index (of media type
+     application/vnd.oci.image.index.v1+json) over these images, and config and layers are
+     unused. The writers below write every child's blobs, then the index. */
+  const struct layout_image *children;
+  size_t n_children;
 };
 
 /*
