@@ -15,7 +15,10 @@
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
-#define WHY_USAGE "usage: bale cache why IMAGE_A IMAGE_B\n"
+#define WHY_USAGE                                                                              \
+  "usage: bale cache why IMAGE_A IMAGE_B\n"                                                      \
+  "  -h, --help  show this help; why: the build inputs that differ between the steps that\n"  \
+  "              made the two images' layers, layer by layer\n"
 
 /* The inputs of the step that made layer i of img (its stack's top), or NULL when this store
    did not record it (another store's image, or a pruned entry). */
