@@ -6,7 +6,8 @@
 # the issue; PUSH_RUN changes the command). Prints the median time of each, the ratio
 # (goal <= 0.5) and the compressed size of each image's layers (goal: bale <= buildah + 2%).
 # BENCH_RUNS runs each (default 3); PUSH_MODES lists bale's --compression values to time
-# (default "gzip"; e.g. "gzip gzip-single zstd"). Needs ../shared/tools/peers-up.sh's
+# (default "gzip"; e.g. "gzip gzip-single zstd"). BALE_BEFORE names another bale binary (say,
+# of the main branch) to time in the same runs with its default compression. Needs ../shared/tools/peers-up.sh's
 # /tmp/peers/debian.tar, docker-registry, buildah, python3, bc.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,38 +18,16 @@ runs=${BENCH_RUNS:-3}
 modes=${PUSH_MODES:-gzip}
 cmd=${PUSH_RUN:-cp -a /usr/share /opt/x}
 
-for tool in docker-registry buildah python3 bc; do
+for tool in docker-registry buildah python3 bc /usr/bin/time; do
   command -v "$tool" > /dev/null || { echo "bench/push.sh: '$tool' is not installed" >&2; exit 1; }
 done
 [ -f "$debian" ] || { echo "bench/push.sh: no $debian (run ../shared/tools/peers-up.sh)" >&2; exit 1; }
 
-now () { date +%s.%N; }
-secs () { echo "$2 - $1" | bc -l; }
-ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
-median () { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+. "$here/lib.sh"
 
 rm -rf "$work" && mkdir -p "$work"
 REG_PID=""
 trap '[ -z "$REG_PID" ] || kill $REG_PID 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-# start_registry: a new docker-registry with empty storage on a free port; sets R and REG_PID.
-start_registry () {
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  R=127.0.0.1:$port
-  rm -rf "$work/registry"
-  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-    "$work/registry" "$R" > "$work/registry.yml"
-  docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-  REG_PID=$!
-  python3 - "$port" <<'PY'
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
 stop_registry () { kill "$REG_PID"; wait "$REG_PID" 2> /dev/null || true; REG_PID=""; }
 # layer_bytes REPO: the summed layer sizes of the manifest at $R/REPO:v1.
 layer_bytes () {
@@ -61,15 +40,17 @@ m = json.load(urllib.request.urlopen(req))
 print(sum(l["size"] for l in m["layers"]))
 PY
 }
-# timed LABEL CMD...: append the seconds CMD took to $work/t.LABEL; a failure stops the bench.
+# timed LABEL CMD...: append the seconds CMD took to $work/t.LABEL and its CPU seconds (user +
+# system, which the load of a shared machine disturbs less) to $work/c.LABEL; a failure stops
+# the bench.
 timed () {
   label=$1; shift
-  t0=$(now)
-  if ! "$@" > "$work/cmd.log" 2>&1; then
+  if ! /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" > "$work/cmd.log" 2>&1; then
     echo "bench/push.sh: failed: $*" >&2; cat "$work/cmd.log" >&2; exit 1
   fi
-  t1=$(now)
-  secs "$t0" "$t1" >> "$work/t.$label"
+  read -r wall user sys < "$work/time"
+  echo "$wall" >> "$work/t.$label"
+  echo "$user + $sys" | bc -l >> "$work/c.$label"
 }
 
 store=$work/store
@@ -93,6 +74,13 @@ for i in $(seq "$runs"); do
     layer_bytes b/img > "$work/size.bale-$m"
     stop_registry
   done
+  if [ -n "${BALE_BEFORE:-}" ]; then
+    start_registry
+    rm -f "$store/push-cache.json"; sync
+    timed before "$BALE_BEFORE" --store "$store" push -q img "$R/b/img:v1"
+    layer_bytes b/img > "$work/size.before"
+    stop_registry
+  fi
   start_registry
   sync
   timed buildah buildah push -q --tls-verify=false "$(cat "$work/buildah.id")" "docker://$R/b/img:v1"
@@ -100,10 +88,17 @@ for i in $(seq "$runs"); do
   stop_registry
 done
 bh=$(median < "$work/t.buildah")
+bh_cpu=$(median < "$work/c.buildah")
 bh_size=$(cat "$work/size.buildah")
-echo "buildah push: ${bh}s, layers $bh_size bytes"
+echo "buildah push: ${bh}s (CPU ${bh_cpu}s), layers $bh_size bytes"
+if [ -n "${BALE_BEFORE:-}" ]; then
+  t=$(median < "$work/t.before")
+  c=$(median < "$work/c.before")
+  echo "before ($BALE_BEFORE) push: ${t}s (bale/buildah $(ratio "$t" "$bh"); CPU ${c}s, ratio $(ratio "$c" "$bh_cpu")), layers $(cat "$work/size.before") bytes (bale/buildah $(ratio "$(cat "$work/size.before")" "$bh_size"))"
+fi
 for m in $modes; do
   t=$(median < "$work/t.bale-$m")
+  c=$(median < "$work/c.bale-$m")
   size=$(cat "$work/size.bale-$m")
-  echo "bale push --compression $m: ${t}s (bale/buildah $(ratio "$t" "$bh"), goal <= 0.5), layers $size bytes (bale/buildah $(ratio "$size" "$bh_size"), goal <= 1.02)"
+  echo "bale push --compression $m: ${t}s (bale/buildah $(ratio "$t" "$bh"), goal <= 0.5; CPU ${c}s, ratio $(ratio "$c" "$bh_cpu")), layers $size bytes (bale/buildah $(ratio "$size" "$bh_size"), goal <= 1.02)"
 done
