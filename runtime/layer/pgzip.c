@@ -314,7 +314,8 @@ run (struct pipeline *p, struct reader *r, int threads, pgzip_write_fn w, void *
 int
 pgzip_default_threads (void)
 {
-  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  const char *env = getenv ("BALE_COMPRESS_THREADS");
+  long n = env && *env ? strtol (env, NULL, 10) : sysconf (_SC_NPROCESSORS_ONLN);
 
   return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int) n;
 }

@@ -36,7 +36,8 @@ struct pgzip_opts
  * threads, and headers have no time or name in them: the same layer always gives the same
  * digest (for a given libdeflate or zlib). name describes in_fd in errors.
  */
-/* The threads to use: the online CPUs, at most 8. */
+/* The threads to use: $BALE_COMPRESS_THREADS when set (a share of a busy machine; tests
+   compare counts), else the online CPUs; 1 to 8. */
 int pgzip_default_threads (void);
 
 int pgzip_compress (int in_fd, const char *name, const struct pgzip_opts *o, pgzip_write_fn w,
