@@ -17,9 +17,7 @@ files=${BENCH_FILES:-20000}
 mb=${BENCH_MB:-200}
 runs=${BENCH_RUNS:-5}
 
-now () { date +%s.%N; }
-secs () { echo "$2 - $1" | bc -l; }
-ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+. "$here/lib.sh"
 # median CMD...: the median wall time of $runs runs of CMD (output discarded).
 median () {
   for _ in $(seq "$runs"); do

@@ -13,9 +13,7 @@ docker=${DOCKER:-/usr/bin/docker}
 files=${BENCH_FILES:-20000}
 mb=${BENCH_MB:-200}
 
-now () { date +%s.%N; }
-secs () { echo "$2 - $1" | bc -l; }
-ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+. "$here/lib.sh"
 
 mkdir -p "$work"
 ctx=$work/ctx

@@ -23,10 +23,7 @@ for tool in docker-registry skopeo pigz python3 bc; do
 done
 [ -f "$debian" ] || { echo "bench/registry.sh: no $debian (run ../shared/tools/peers-up.sh)" >&2; exit 1; }
 
-now () { date +%s.%N; }
-secs () { echo "$2 - $1" | bc -l; }
-ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
-median () { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+. "$here/lib.sh"
 # timed CMD...: the seconds CMD took; a failing CMD stops the benchmark with its output.
 timed () {
   t0=$(now)
@@ -43,27 +40,10 @@ timed () {
 rm -rf "$work" && mkdir -p "$work"
 regs=""
 trap 'for p in $regs; do kill $p 2>/dev/null; done; rm -rf "$work"' EXIT INT TERM
-# start_registry: a new docker-registry with empty storage; sets R and REG_PID (the trap
-# stops the ones the main shell started; a loop's subshell stops its own).
-start_registry () {
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  R=127.0.0.1:$port
-  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-    "$work/registry-$port" "$R" > "$work/registry-$port.yml"
-  docker-registry serve "$work/registry-$port.yml" > "$work/registry-$port.log" 2>&1 &
-  REG_PID=$!
-  regs="$regs $REG_PID"
-  python3 - "$port" <<'PY'
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
+# start_registry (lib.sh) sets R and REG_PID; the trap stops the ones the main shell started
+# (a loop's subshell stops its own).
 start_registry
+regs="$regs $REG_PID"
 skopeo copy --quiet --dest-tls-verify=false "docker-archive:$debian" "docker://$R/bench/debian:12"
 echo "registry at $R; medians of $runs runs"
 

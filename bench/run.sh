@@ -14,9 +14,7 @@ work=${BENCH_DIR:-/tmp/bale-bench-run}
 export DOCKER_HOST=${DOCKER_HOST:-unix:///tmp/peers/dockerd.sock}
 docker=${DOCKER:-/usr/bin/docker}
 
-now () { date +%s.%N; }
-secs () { echo "$2 - $1" | bc -l; }
-ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+. "$here/lib.sh"
 
 rm -rf "$work" && mkdir -p "$work/steps" "$work/stages" "$work/debian"
 printf '%s\n' 'FROM debian:bookworm' 'RUN cp -a /usr/share /opt/x && rm -rf /usr/share/doc' > "$work/debian/Dockerfile"

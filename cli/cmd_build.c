@@ -77,7 +77,7 @@ build_usage (FILE *f)
   fputs ("usage: bale build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
          "                  [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
          "                  [--platform OS/ARCH[,OS/ARCH...]]... [--output SPEC]\n"
-         "                  [--compression gzip|zstd|none] [--iidfile F] [-q] CONTEXT\n"
+         "                  [--compression gzip|gzip-single|zstd|none] [--iidfile F] [-q] CONTEXT\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  -t, --tag NAME       name the image in the store (repeatable)\n"
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
@@ -107,7 +107,7 @@ build_usage (FILE *f)
          "  --cache-from SPEC    take the steps another build cached: type=local,src=DIR,\n"
          "                       type=registry,ref=REF or REF (repeatable; a cache that\n"
          "                       cannot be read only warns)\n"
-         "  --compression C      layer compression: gzip (default), zstd or none\n"
+         "  --compression C      layer compression: gzip (default), gzip-single (one gzip member), zstd or none\n"
          "  --iidfile F          write the image ID (the config digest) to F\n"
          "  --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (never in the image);\n"
          "                       id=ID,env=VAR takes it from a variable\n"
@@ -277,10 +277,9 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           cli_usage_error ("build");
         }
     }
-  if (strcmp (c->compression, "gzip") != 0 && strcmp (c->compression, "zstd") != 0
-      && strcmp (c->compression, "none") != 0)
-    return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, zstd or none)", c->compression);
-  cli_registry_compression (&c->reg.opts, c->compression);
+  if (!cli_registry_compression (&c->reg.opts, c->compression))
+    return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, gzip-single, zstd or none)",
+                            c->compression);
   if (c->push && c->n_tags == 0)
     return bale_make_error (err, 0, "--push needs a -t name to push to");
   if (check_multi_outputs (c, err) < 0)

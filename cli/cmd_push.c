@@ -18,7 +18,8 @@ push_usage (FILE *f)
   fputs ("usage: bale push [OPTIONS] NAME [DESTINATION]\n"
          "Push the image NAME of the store to DESTINATION (default: NAME), a registry\n"
          "reference like registry.example.com/team/app:1.0. Prints the manifest digest.\n"
-         "      --compression gzip|zstd|none  how to compress uncompressed layers (gzip)\n"
+         "      --compression gzip|gzip-single|zstd|none  how to compress uncompressed layers (gzip;\n"
+         "                        gzip-single: one gzip member, for readers that stop after one)\n"
          "      --chunk-size BYTES  upload blobs larger than this in chunks (64 MiB)\n"
          "  -q, --quiet           print only the digest\n" CLI_HELP_USAGE CLI_REGISTRY_USAGE,
          f);

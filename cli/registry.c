@@ -64,6 +64,8 @@ cli_registry_compression (struct registry_opts *opts, const char *name)
     opts->compression = REGISTRY_COMPRESS_ZSTD;
   else if (strcmp (name, "none") == 0)
     opts->compression = REGISTRY_COMPRESS_NONE;
+  else if (strcmp (name, "gzip-single") == 0)
+    opts->compression = REGISTRY_COMPRESS_GZIP_SINGLE;
   else
     return false;
   return true;

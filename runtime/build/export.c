@@ -33,8 +33,11 @@ export_parse_compression (const char *name, enum layer_compression *c, bale_erro
     *c = LAYER_COMPRESSION_ZSTD;
   else if (strcmp (name, "none") == 0)
     *c = LAYER_COMPRESSION_NONE;
+  else if (strcmp (name, "gzip-single") == 0)
+    *c = LAYER_COMPRESSION_GZIP_SINGLE;
   else
-    return bale_make_error (err, 0, "unknown compression '%s' (want gzip, zstd or none)", name);
+    return bale_make_error (err, 0, "unknown compression '%s' (want gzip, gzip-single, zstd or none)",
+                            name);
   return 0;
 }
 
@@ -64,7 +67,12 @@ struct pool
 static char *
 index_name (const char *diff_id, enum layer_compression c)
 {
-  return xasprintf ("%s.%s", digest_hex (diff_id), c == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+  /* gzip-single: another format, another blob. "gzip" names libdeflate's members since they
+     became the default: an index written before names a blob that is still a valid gzip. */
+  return xasprintf ("%s.%s", digest_hex (diff_id),
+                    c == LAYER_COMPRESSION_ZSTD          ? "zstd"
+                    : c == LAYER_COMPRESSION_GZIP_SINGLE ? "gzip-single"
+                                                         : "gzip");
 }
 
 /* The cached compressed blob of a layer: its digest (and size), or false. */

@@ -21,6 +21,8 @@ enum layer_compression
   LAYER_COMPRESSION_GZIP = 0, /* the default: what every client accepts */
   LAYER_COMPRESSION_ZSTD,
   LAYER_COMPRESSION_NONE,
+  /* gzip in one member (slower): for readers that stop after the first (README) */
+  LAYER_COMPRESSION_GZIP_SINGLE,
 };
 
 struct layer_write_opts
@@ -121,6 +123,19 @@ void layer_writer_free (struct layer_writer *w);
  */
 int layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
                     bale_error_t *err);
+
+/* Receives output bytes in order; <0 (with an error) stops. */
+typedef int (*layer_sink_fn) (void *ctx, const void *buf, size_t len, bale_error_t *err);
+
+/*
+ * The same, the output handed to sink as it is made: one pass over in_fd, no temporary file
+ * (a push streams it to the registry). gzip runs on every core (pgzip.c: one member per MiB,
+ * or one member for LAYER_COMPRESSION_GZIP_SINGLE), zstd with a worker per core; the output
+ * does not depend on the number of cores. Without diff_id, res->diff_id is left empty and
+ * gzip skips hashing the input (a push of a content-addressed store blob: 10% of its CPU).
+ */
+int layer_compress_to (int in_fd, enum layer_compression c, bool diff_id, layer_sink_fn sink,
+                       void *ctx, struct layer_result *res, bale_error_t *err);
 
 /* ---- applying ----------------------------------------------------------------------------- */
 

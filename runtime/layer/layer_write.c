@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,6 +20,7 @@
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
 #include "runtime/layer/layer.h"
+#include "runtime/layer/pgzip.h"
 #include "runtime/fs/owners.h"
 #include "common/banned.h"
 
@@ -58,6 +60,8 @@ struct layer_writer
 {
   struct layer_write_opts opts;
   int out_fd;
+  layer_sink_fn sink; /* when set, gets the output instead of out_fd */
+  void *sink_ctx;
   struct archive *tar;
   struct archive *z; /* NULL without compression */
   struct digester diff, blob;
@@ -82,6 +86,7 @@ layer_media_type (enum layer_compression c)
     case LAYER_COMPRESSION_NONE:
       return "application/vnd.oci.image.layer.v1.tar";
     case LAYER_COMPRESSION_GZIP:
+    case LAYER_COMPRESSION_GZIP_SINGLE:
     default:
       return "application/vnd.oci.image.layer.v1.tar+gzip";
     }
@@ -95,9 +100,11 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   struct layer_writer *w = ctx;
 
   (void) a;
-  if (bale_write_all (w->out_fd, buf, len) < 0)
+  if (w->sink ? w->sink (w->sink_ctx, buf, len, &w->cb_err) < 0
+              : bale_write_all (w->out_fd, buf, len) < 0)
     {
-      bale_make_error (&w->cb_err, errno, "cannot write the layer");
+      if (w->cb_err == NULL)
+        bale_make_error (&w->cb_err, errno, "cannot write the layer");
       return -1;
     }
   /* Without compression these are the tar's bytes, already hashed for the diff_id: hashing
@@ -180,11 +187,23 @@ setup_compressor (struct layer_writer *w, bale_error_t *err)
              "compression-level", err)
       < 0)
     return -1;
-  if (w->opts.compression == LAYER_COMPRESSION_GZIP
+  if (w->opts.compression != LAYER_COMPRESSION_ZSTD
       && check (w, z, archive_write_set_filter_option (z, "gzip", "timestamp", NULL), "timestamp",
                 err)
              < 0)
     return -1;
+  /* zstd's multi-threaded mode on every core: its output is the same for any number of
+     workers (1 or more), though not the same as the single-threaded mode's. */
+  if (w->opts.compression == LAYER_COMPRESSION_ZSTD)
+    {
+      char threads[16];
+
+      snprintf (threads, sizeof threads, "%d", pgzip_default_threads ());
+      if (check (w, z, archive_write_set_filter_option (z, "zstd", "threads", threads), "threads",
+                 err)
+          < 0)
+        return -1;
+    }
   if (check (w, z, archive_write_set_bytes_per_block (z, BLOCK_SIZE), "block size", err) < 0
       || check (w, z, archive_write_set_bytes_in_last_block (z, 1), "last block", err) < 0)
     return -1;
@@ -631,16 +650,78 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
 
 /* ---- compressing a finished tar ----------------------------------------------------------- */
 
-/* The same chain without the tar stage: the bytes of in_fd go through tee_write. */
-int
-layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
-                bale_error_t *err)
+struct gzip_job
 {
-  struct layer_writer *w = xzalloc (sizeof *w);
+  struct digester diff, blob;
+  int64_t tar_size, size;
+  layer_sink_fn sink;
+  void *sink_ctx;
+};
+
+static int
+gzip_input (void *ctx, const void *buf, size_t len, bale_error_t *err)
+{
+  struct gzip_job *g = ctx;
+
+  (void) err;
+  digester_update (&g->diff, buf, len);
+  g->tar_size += (int64_t) len;
+  return 0;
+}
+
+static int
+gzip_output (void *ctx, const void *buf, size_t len, bale_error_t *err)
+{
+  struct gzip_job *g = ctx;
+
+  digester_update (&g->blob, buf, len);
+  g->size += (int64_t) len;
+  return g->sink (g->sink_ctx, buf, len, err);
+}
+
+/* gzip on every core (pgzip.c), both digests computed on the way. */
+static int
+compress_gzip (int in_fd, enum layer_compression c, bool diff_id, layer_sink_fn sink, void *ctx,
+               struct layer_result *res, bale_error_t *err)
+{
+  struct gzip_job g = { .sink = sink, .sink_ctx = ctx };
+  struct pgzip_opts o = { .format = c == LAYER_COMPRESSION_GZIP_SINGLE ? PGZIP_SINGLE : PGZIP_MEMBERS,
+                          .threads = pgzip_default_threads (),
+                          .input = diff_id ? gzip_input : NULL,
+                          .input_ctx = &g };
   int ret = -1;
 
+  if (digester_init (&g.diff, err) < 0 || digester_init (&g.blob, err) < 0
+      || pgzip_compress (in_fd, "the layer to compress", &o, gzip_output, &g, err) < 0)
+    goto out;
+  memset (res, 0, sizeof *res);
+  if ((diff_id && digester_final (&g.diff, res->diff_id, err) < 0)
+      || digester_final (&g.blob, res->digest, err) < 0)
+    goto out;
+  res->size = g.size;
+  res->tar_size = g.tar_size;
+  res->media_type = layer_media_type (c);
+  ret = 0;
+out:
+  digester_release (&g.diff);
+  digester_release (&g.blob);
+  return ret;
+}
+
+int
+layer_compress_to (int in_fd, enum layer_compression c, bool diff_id, layer_sink_fn sink,
+                   void *ctx, struct layer_result *res, bale_error_t *err)
+{
+  struct layer_writer *w;
+  int ret = -1;
+
+  if (c == LAYER_COMPRESSION_GZIP || c == LAYER_COMPRESSION_GZIP_SINGLE)
+    return compress_gzip (in_fd, c, diff_id, sink, ctx, res, err);
+  /* The writer's chain without the tar stage: the bytes of in_fd go through tee_write. */
+  w = xzalloc (sizeof *w);
   w->opts.compression = c;
-  w->out_fd = out_fd;
+  w->sink = sink;
+  w->sink_ctx = ctx;
   if (digester_init (&w->diff, err) < 0 || digester_init (&w->blob, err) < 0
       || (c != LAYER_COMPRESSION_NONE && setup_compressor (w, err) < 0))
     goto out;
@@ -674,11 +755,28 @@ layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_re
   res->size = w->size;
   res->tar_size = w->tar_size;
   res->media_type = layer_media_type (c);
+  if (!diff_id)
+    res->diff_id[0] = '\0';
   w->finished = true;
   ret = 0;
 out:
   layer_writer_free (w);
   return ret;
+}
+
+static int
+fd_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
+{
+  if (bale_write_all (*(int *) ctx, buf, len) < 0)
+    return bale_make_error (err, errno, "cannot write the layer");
+  return 0;
+}
+
+int
+layer_compress (int in_fd, enum layer_compression c, int out_fd, struct layer_result *res,
+                bale_error_t *err)
+{
+  return layer_compress_to (in_fd, c, true, fd_sink, &out_fd, res, err);
 }
 
 /* ---- writing a directory tree ------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Parallel gzip (after pigz): blocks deflated on worker threads, stitched into one member. */
+/* Parallel gzip: blocks compressed on worker threads, written in order as gzip members
+   (libdeflate) or stitched into one member (zlib, after pigz). */
 #include <config.h>
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "common/cleanup.h"
@@ -18,11 +20,26 @@
 #include "runtime/layer/pgzip.h"
 #include "common/banned.h"
 
-/* pigz's block size: its compression ratio, and short jobs that share a busy machine well. */
-#define BLOCK (128 * 1024)
+/*
+ * The two formats. Their block size and level are part of the output contract: changing
+ * them changes every layer digest.
+ *  - members: libdeflate level 2 on 1 MiB blocks, each a gzip member of its own. Measured
+ *    (README): 115 MB/s per core, 2% smaller than buildah's klauspost level 5 on the push
+ *    benchmark's Debian layers; level 4 is 12% slower for 1.3% less, level 1 50% faster but
+ *    2% larger than buildah (6% on text). 1 MiB costs 0.13% against one stream and keeps
+ *    the buffers small.
+ *  - single: zlib level 6 on pigz's 128 KiB blocks, each primed with the 32 KiB before it and
+ *    ended with a sync flush, in one member: for readers that stop after the first member.
+ */
+#define MEMBER_BLOCK (1024 * 1024)
+#define MEMBER_LEVEL 2
+#define SINGLE_BLOCK (128 * 1024)
+#define SINGLE_LEVEL 6
 #define DICT (32 * 1024)
-/* Blocks in flight per worker: enough that a worker never waits for the reader or writer. */
-#define SLOTS_PER_THREAD 8
+/* Blocks in flight per worker: enough that a worker never waits for the reader or writer,
+   and no more (each slot holds a block and its compressed form). */
+#define MEMBER_SLOTS_PER_THREAD 3
+#define SINGLE_SLOTS_PER_THREAD 8
 #define MAX_THREADS 8
 
 enum slot_state
@@ -57,12 +74,12 @@ struct pipeline
   uint64_t next_job; /* the next block a worker takes */
   uint64_t n_read;   /* blocks read so far */
   bool eof, stop;
-  int level;
+  enum pgzip_format format;
   bale_error_t err; /* a worker's failure */
 };
 
 static int
-deflate_block (struct slot *b, int level, bale_error_t *err)
+zlib_block (struct slot *b, bale_error_t *err)
 {
   z_stream z;
   int rc;
@@ -70,7 +87,7 @@ deflate_block (struct slot *b, int level, bale_error_t *err)
   b->crc = crc32 (crc32 (0, NULL, 0), b->in + b->dict_len, (uInt) b->len);
   memset (&z, 0, sizeof z);
   /* Raw deflate (negative window bits): the gzip header and trailer are ours. */
-  if (deflateInit2 (&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+  if (deflateInit2 (&z, SINGLE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return bale_make_error (err, 0, "cannot initialise zlib");
   /* The 32 KiB before the block, as pigz does, so blocks compress as well as one stream. */
   if (b->dict_len)
@@ -90,11 +107,36 @@ deflate_block (struct slot *b, int level, bale_error_t *err)
   return 0;
 }
 
+/* A whole gzip member (header, raw deflate, CRC and size) for the block; c is the worker's. */
+static int
+member_block (struct libdeflate_compressor *c, struct slot *b, bale_error_t *err)
+{
+  size_t bound = libdeflate_gzip_compress_bound (c, b->len);
+
+  if (b->out == NULL || b->out_len < bound)
+    b->out = xrealloc (b->out, bound);
+  b->out_len = libdeflate_gzip_compress (c, b->in, b->len, b->out, bound);
+  if (b->out_len == 0)
+    return bale_make_error (err, 0, "libdeflate failed to compress a block");
+  return 0;
+}
+
 static void *
 worker (void *arg)
 {
   struct pipeline *p = arg;
+  struct libdeflate_compressor *c = NULL;
 
+  if (p->format == PGZIP_MEMBERS && (c = libdeflate_alloc_compressor (MEMBER_LEVEL)) == NULL)
+    {
+      pthread_mutex_lock (&p->lock);
+      p->stop = true;
+      if (p->err == NULL)
+        bale_make_error (&p->err, ENOMEM, "cannot allocate a gzip compressor");
+      pthread_cond_broadcast (&p->cond);
+      pthread_mutex_unlock (&p->lock);
+      return NULL;
+    }
   pthread_mutex_lock (&p->lock);
   for (;;)
     {
@@ -109,7 +151,7 @@ worker (void *arg)
       b = &p->slots[p->next_job++ % p->n_slots];
       b->state = SLOT_BUSY;
       pthread_mutex_unlock (&p->lock);
-      ret = deflate_block (b, p->level, &e);
+      ret = c ? member_block (c, b, &e) : zlib_block (b, &e);
       pthread_mutex_lock (&p->lock);
       b->state = SLOT_DONE;
       if (ret < 0)
@@ -122,6 +164,7 @@ worker (void *arg)
       pthread_cond_broadcast (&p->cond);
     }
   pthread_mutex_unlock (&p->lock);
+  libdeflate_free_compressor (c);
   return NULL;
 }
 
@@ -150,6 +193,9 @@ struct reader
 {
   int fd;
   const char *name;
+  size_t block, dict_max; /* the format's block size; DICT, or 0 without dictionaries */
+  pgzip_write_fn input;   /* sees the input in order, or NULL */
+  void *input_ctx;
   unsigned char *dict; /* the last DICT bytes read */
   size_t dict_len;
   unsigned char *ahead; /* one block read ahead, to know which block is the last */
@@ -162,16 +208,18 @@ fill (struct reader *r, struct slot *b, bool *last, bale_error_t *err)
 {
   ssize_t next;
 
-  b->in = b->in ? b->in : xmalloc (DICT + BLOCK);
+  b->in = b->in ? b->in : xmalloc (r->dict_max + r->block);
   memcpy (b->in, r->dict, r->dict_len);
   b->dict_len = r->dict_len;
   memcpy (b->in + b->dict_len, r->ahead, (size_t) r->ahead_len);
   b->len = (size_t) r->ahead_len;
-  if ((next = read_full (r->fd, r->ahead, BLOCK)) < 0)
+  if (r->input && r->input (r->input_ctx, b->in + b->dict_len, b->len, err) < 0)
+    return -1;
+  if ((next = read_full (r->fd, r->ahead, r->block)) < 0)
     return bale_make_error (err, errno, "cannot read '%s'", r->name);
   r->ahead_len = next;
   *last = b->last = next == 0;
-  r->dict_len = b->dict_len + b->len < DICT ? b->dict_len + b->len : DICT;
+  r->dict_len = b->dict_len + b->len < r->dict_max ? b->dict_len + b->len : r->dict_max;
   memcpy (r->dict, b->in + b->dict_len + b->len - r->dict_len, r->dict_len);
   return 0;
 }
@@ -229,6 +277,8 @@ drive (struct pipeline *p, struct reader *r, pgzip_write_fn w, void *ctx, bale_e
   pthread_mutex_unlock (&p->lock);
   if (p->stop)
     return -1;
+  if (p->format == PGZIP_MEMBERS)
+    return 0; /* every member has its own trailer */
   put_le32 (trailer, (uint32_t) crc);
   put_le32 (trailer + 4, (uint32_t) (total & 0xffffffffu));
   return w (ctx, trailer, sizeof trailer, err);
@@ -243,7 +293,7 @@ run (struct pipeline *p, struct reader *r, int threads, pgzip_write_fn w, void *
   pthread_t tids[MAX_THREADS];
   int started = 0, i, ret;
 
-  if (w (ctx, header, sizeof header, err) < 0)
+  if (p->format == PGZIP_SINGLE && w (ctx, header, sizeof header, err) < 0)
     return -1;
   for (i = 0; i < threads; i++)
     if (pthread_create (&tids[started], NULL, worker, p) == 0)
@@ -262,22 +312,38 @@ run (struct pipeline *p, struct reader *r, int threads, pgzip_write_fn w, void *
 }
 
 int
-pgzip_compress (int in_fd, const char *name, int level, int threads, pgzip_write_fn w, void *ctx,
-                bale_error_t *err)
+pgzip_default_threads (void)
 {
-  struct reader r = { .fd = in_fd, .name = name };
-  struct pipeline p = { .level = level };
+  const char *env = getenv ("BALE_COMPRESS_THREADS");
+  long n = env && *env ? strtol (env, NULL, 10) : sysconf (_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int) n;
+}
+
+int
+pgzip_compress (int in_fd, const char *name, const struct pgzip_opts *o, pgzip_write_fn w,
+                void *ctx, bale_error_t *err)
+{
+  bool single = o->format == PGZIP_SINGLE;
+  struct reader r = { .fd = in_fd,
+                      .name = name,
+                      .block = single ? SINGLE_BLOCK : MEMBER_BLOCK,
+                      .dict_max = single ? DICT : 0,
+                      .input = o->input,
+                      .input_ctx = o->input_ctx };
+  struct pipeline p = { .format = o->format };
+  int threads = o->threads;
   size_t i;
   int ret;
 
   threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-  p.n_slots = (size_t) threads * SLOTS_PER_THREAD;
+  p.n_slots = (size_t) threads * (single ? SINGLE_SLOTS_PER_THREAD : MEMBER_SLOTS_PER_THREAD);
   p.slots = xcalloc (p.n_slots, sizeof *p.slots);
   pthread_mutex_init (&p.lock, NULL);
   pthread_cond_init (&p.cond, NULL);
   r.dict = xmalloc (DICT);
-  r.ahead = xmalloc (BLOCK);
-  r.ahead_len = read_full (in_fd, r.ahead, BLOCK);
+  r.ahead = xmalloc (r.block);
+  r.ahead_len = read_full (in_fd, r.ahead, r.block);
   ret = r.ahead_len < 0 ? bale_make_error (err, errno, "cannot read '%s'", name)
                         : run (&p, &r, threads, w, ctx, err);
   for (i = 0; i < p.n_slots; i++)

@@ -25,6 +25,7 @@ enum registry_compression
   REGISTRY_COMPRESS_GZIP = 0, /* the default: every registry and client reads it */
   REGISTRY_COMPRESS_ZSTD,
   REGISTRY_COMPRESS_NONE,
+  REGISTRY_COMPRESS_GZIP_SINGLE, /* gzip in one member, for readers that stop after the first */
 };
 
 /* Progress lines ("sha256:…: exists") for the CLI; the library never prints. */

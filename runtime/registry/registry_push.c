@@ -9,10 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <zlib.h>
-
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
 #include "common/oci/ref.h"
@@ -21,14 +17,16 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "runtime/layer/pgzip.h"
+#include "runtime/layer/layer.h"
 #include "runtime/registry/registry.h"
 #include "common/banned.h"
 
 #define DOCKER_MT_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
 #define DOCKER_MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define DEFAULT_CHUNK (64 * 1024 * 1024)
-#define COPY_BUF (1024 * 1024)
+/* A layer compressed during its upload goes in PATCHes of this size (or --chunk-size): two
+   buffers of it per upload, one filling while the other is sent. */
+#define STREAM_CHUNK (4 * 1024 * 1024)
 
 struct push_blob
 {
@@ -36,7 +34,7 @@ struct push_blob
   int64_t size;
   const char *media_type; /* the new one, when compressed; else NULL */
   const char *stored;     /* the store's blob (borrowed from the image) */
-  int fd;                 /* the compressed bytes (an unlinked temporary file), or -1 */
+  bool stream;            /* compressed while it is uploaded: digest and size come at the end */
   bool present;           /* the registry has it: nothing to upload */
   bool mounted;           /* ... because it was mounted from p->mount_from */
 };
@@ -59,140 +57,23 @@ struct push
   pthread_mutex_t cache_lock;
 };
 
-/* ---- compression (libarchive's raw format: one stream through one filter) ------------------ */
+/* ---- compression ------------------------------------------------------------------------- */
 
-struct sink
+static enum layer_compression
+layer_compression_of (enum registry_compression c)
 {
-  int fd;
-  struct digester d;
-};
-
-static la_ssize_t
-sink_write (struct archive *a, void *ctx, const void *buf, size_t len)
-{
-  struct sink *s = ctx;
-
-  if (bale_write_all (s->fd, buf, len) < 0)
+  switch (c)
     {
-      archive_set_error (a, errno, "cannot write a compressed layer");
-      return -1;
+    case REGISTRY_COMPRESS_ZSTD:
+      return LAYER_COMPRESSION_ZSTD;
+    case REGISTRY_COMPRESS_NONE:
+      return LAYER_COMPRESSION_NONE;
+    case REGISTRY_COMPRESS_GZIP_SINGLE:
+      return LAYER_COMPRESSION_GZIP_SINGLE;
+    case REGISTRY_COMPRESS_GZIP:
+    default:
+      return LAYER_COMPRESSION_GZIP;
     }
-  digester_update (&s->d, buf, len);
-  return (la_ssize_t) len;
-}
-
-static int
-pgzip_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
-{
-  struct sink *s = ctx;
-
-  if (bale_write_all (s->fd, buf, len) < 0)
-    return bale_make_error (err, errno, "cannot write a compressed layer");
-  digester_update (&s->d, buf, len);
-  return 0;
-}
-
-static int
-temp_fd (bale_error_t *err)
-{
-  const char *dir = getenv ("TMPDIR");
-  cleanup_free char *path = xasprintf ("%s/bale-push-XXXXXX", dir && *dir ? dir : "/tmp");
-  int fd = mkostemp (path, O_CLOEXEC);
-
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot create a temporary file in '%s'", path);
-  /* Unlinked at once: nothing to clean up, whatever happens next. */
-  unlink (path);
-  return fd;
-}
-
-static int
-add_filter (struct archive *a, enum registry_compression c)
-{
-  /* ARCHIVE_WARN means libarchive would run an external program: refuse (repro-security
-     §B4). gzip never comes here: pgzip.c does it on both cores. */
-  if (c != REGISTRY_COMPRESS_ZSTD || archive_write_add_filter_zstd (a) != ARCHIVE_OK)
-    return ARCHIVE_FATAL;
-  return ARCHIVE_OK;
-}
-
-static int
-copy_through (struct archive *a, int in, const char *digest, bale_error_t *err)
-{
-  cleanup_free char *buf = xmalloc (COPY_BUF);
-  ssize_t n;
-
-  while ((n = read (in, buf, COPY_BUF)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return bale_make_error (err, errno, "cannot read layer %s", digest);
-      if (archive_write_data (a, buf, (size_t) n) != n)
-        return bale_make_error (err, 0, "cannot compress layer %s: %s", digest,
-                                archive_error_string (a));
-    }
-  return 0;
-}
-
-static int
-online_cpus (void)
-{
-  long n = sysconf (_SC_NPROCESSORS_ONLN);
-
-  return n < 1 ? 1 : n > 8 ? 8 : (int) n;
-}
-
-/* zstd through libarchive's filter (one thread). */
-static int
-compress_archive (struct push *p, struct push_blob *b, int in, struct sink *s, bale_error_t *err)
-{
-  struct archive *a = archive_write_new ();
-  struct archive_entry *e = archive_entry_new ();
-  int ret = 0;
-
-  archive_entry_set_filetype (e, AE_IFREG);
-  archive_entry_set_pathname (e, "layer");
-  if (archive_write_set_format_raw (a) != ARCHIVE_OK
-      || add_filter (a, p->opts->compression) != ARCHIVE_OK
-      || archive_write_set_bytes_in_last_block (a, 1) != ARCHIVE_OK
-      || archive_write_open2 (a, s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK
-      || archive_write_header (a, e) != ARCHIVE_OK)
-    ret = bale_make_error (err, 0, "cannot compress layer %s: %s", b->stored,
-                           archive_error_string (a) ?: "unsupported compression");
-  if (ret == 0)
-    ret = copy_through (a, in, b->stored, err);
-  if (ret == 0 && archive_write_close (a) != ARCHIVE_OK)
-    ret = bale_make_error (err, 0, "cannot compress layer %s: %s", b->stored,
-                           archive_error_string (a));
-  archive_entry_free (e);
-  archive_write_free (a);
-  return ret;
-}
-
-static int
-compress_blob (struct push *p, struct push_blob *b, bale_error_t *err)
-{
-  struct sink s = { .fd = -1 };
-  cleanup_close int in = store_blob_open (p->s, b->stored, err);
-  int ret = in < 0 || (s.fd = temp_fd (err)) < 0 || digester_init (&s.d, err) < 0 ? -1 : 0;
-
-  /* gzip on every core: zlib's default level, as gzip and pigz use. */
-  if (ret == 0 && p->opts->compression == REGISTRY_COMPRESS_GZIP)
-    ret = pgzip_compress (in, b->stored, Z_DEFAULT_COMPRESSION, online_cpus (), pgzip_sink, &s,
-                          err);
-  else if (ret == 0)
-    ret = compress_archive (p, b, in, &s, err);
-  if (ret == 0 && (ret = digester_final (&s.d, b->digest, err)) == 0)
-    {
-      b->size = s.d.size;
-      b->fd = s.fd;
-      return 0;
-    }
-  digester_release (&s.d);
-  if (s.fd >= 0)
-    close (s.fd);
-  return -1;
 }
 
 static const char *
@@ -207,7 +88,7 @@ compressed_type (const char *mt, enum registry_compression c)
   return docker ? DOCKER_MT_LAYER_GZIP : OCI_MT_LAYER_GZIP;
 }
 
-static const char *const compression_names[] = { "gzip", "zstd", "none" };
+static const char *const compression_names[] = { "gzip", "zstd", "none", "gzip-single" };
 
 /* The compressed form of b remembered from an earlier push; false when there is none. */
 static bool
@@ -267,11 +148,8 @@ prepare_job (void *ctx, size_t i, bale_error_t *err)
           return r < 0 ? -1 : 0;
         }
     }
-  if (compress_blob (p, b, err) < 0)
-    return -1;
-  cache_put (p, b);
-  registry_log (p->opts, "%s: compressed to %s (%lld bytes)", b->stored, b->digest,
-                (long long) b->size);
+  /* Compressed during the upload (upload_job), in one pass: no temporary file. */
+  b->stream = true;
   return 0;
 }
 
@@ -337,7 +215,7 @@ head_blob (struct push *p, const char *digest, bale_error_t *err)
 /* POST an upload session, or a mount from p->mount_from when there is one: 2 when mounted,
    0 with *loc the session to upload to, -1 on an error. */
 static int
-post_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
+post_upload (struct push *p, const char *digest, bool mount, char **loc, bale_error_t *err)
 {
   static const long ok_mount[] = { 201, 202, 0 }, ok_post[] = { 202, 0 };
   struct http_request req = HTTP_REQUEST_INIT;
@@ -346,14 +224,15 @@ post_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
   int ret;
 
   req.method = "POST";
-  if (p->mount_from)
+  mount = mount && p->mount_from;
+  if (mount)
     url = xasprintf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", registry_conn_base (p->conn),
                      p->ref.path, digest, p->mount_from);
   else
     url = blob_url (p, "uploads/");
   req.url = url;
-  ret = request (p, &req, &resp, p->mount_from ? ok_mount : ok_post,
-                 p->mount_from ? "mount" : "start of upload", digest, err);
+  ret = request (p, &req, &resp, mount ? ok_mount : ok_post, mount ? "mount" : "start of upload",
+                 digest, err);
   /* 202 to a mount request: not mounted, but an upload session was opened (spec §9.2). */
   if (ret == 0 && resp.status == 201)
     ret = 2;
@@ -370,7 +249,7 @@ start_upload (struct push *p, const char *digest, char **loc, bale_error_t *err)
 {
   int ret = head_blob (p, digest, err);
 
-  return ret != 0 ? ret : post_upload (p, digest, loc, err);
+  return ret != 0 ? ret : post_upload (p, digest, true, loc, err);
 }
 
 /* Mount digest from p->mount_from: 1 when mounted, 0 when the registry declined (the upload
@@ -380,7 +259,7 @@ try_mount (struct push *p, const char *digest, bale_error_t *err)
 {
   static const long ok_delete[] = { 200, 202, 204, 404, 0 };
   cleanup_free char *loc = NULL;
-  int ret = post_upload (p, digest, &loc, err);
+  int ret = post_upload (p, digest, true, &loc, err);
 
   if (ret == 0 && loc)
     {
@@ -405,43 +284,59 @@ with_digest (const char *loc, const char *digest)
                     digest_hex (digest));
 }
 
-/* PATCH the bytes [0, size - last) in chunks; *loc follows the registry's new Locations. */
+/* PATCH n bytes at offset off of the upload at *loc, from body (in memory) or else from fd;
+   *loc follows the registry's new Location. subject names the blob in errors. */
+static int
+patch_one (struct push *p, const char *subject, char **loc, const void *body, int fd, int64_t off,
+           int64_t n, bale_error_t *err)
+{
+  static const long ok[] = { 202, 0 };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  /* No "bytes " prefix, inclusive end (distribution-spec, oci-formats.md §9.2). */
+  cleanup_free char *range = xasprintf ("Content-Range: %lld-%lld", (long long) off,
+                                        (long long) (off + n - 1));
+  const char *hdrs[] = { "Content-Type: application/octet-stream", range, NULL };
+  int ret;
+
+  req.method = "PATCH";
+  req.url = *loc;
+  req.headers = hdrs;
+  if (body)
+    {
+      req.body = body;
+      req.body_len = (size_t) n;
+    }
+  else
+    {
+      req.body_fd = fd;
+      req.body_offset = off;
+      req.body_size = n;
+    }
+  ret = request (p, &req, &resp, ok, "PATCH", subject, err);
+  if (ret == 0)
+    {
+      char *next = location (p, &resp, subject, err);
+      ret = next ? 0 : -1;
+      free (*loc);
+      *loc = next;
+    }
+  http_response_release (&resp);
+  return ret;
+}
+
+/* PATCH the bytes [0, size) in chunks; *loc follows the registry's new Locations. */
 static int
 upload_chunks (struct push *p, struct push_blob *b, int fd, int64_t chunk, char **loc,
                bale_error_t *err)
 {
-  static const long ok[] = { 202, 0 };
   int64_t off;
 
   for (off = 0; off < b->size; off += chunk)
-    {
-      struct http_request req = HTTP_REQUEST_INIT;
-      struct http_response resp;
-      int64_t n = b->size - off < chunk ? b->size - off : chunk;
-      /* No "bytes " prefix, inclusive end (distribution-spec, oci-formats.md §9.2). */
-      cleanup_free char *range = xasprintf ("Content-Range: %lld-%lld", (long long) off,
-                                            (long long) (off + n - 1));
-      const char *hdrs[] = { "Content-Type: application/octet-stream", range, NULL };
-      int ret;
-
-      req.method = "PATCH";
-      req.url = *loc;
-      req.headers = hdrs;
-      req.body_fd = fd;
-      req.body_offset = off;
-      req.body_size = n;
-      ret = request (p, &req, &resp, ok, "PATCH", b->digest, err);
-      if (ret == 0)
-        {
-          char *next = location (p, &resp, b->digest, err);
-          ret = next ? 0 : -1;
-          free (*loc);
-          *loc = next;
-        }
-      http_response_release (&resp);
-      if (ret < 0)
-        return -1;
-    }
+    if (patch_one (p, b->digest, loc, NULL, fd, off, b->size - off < chunk ? b->size - off : chunk,
+                   err)
+        < 0)
+      return -1;
   return 0;
 }
 
@@ -450,8 +345,7 @@ upload (struct push *p, struct push_blob *b, char **loc, bale_error_t *err)
 {
   static const long ok[] = { 201, 0 };
   int64_t chunk = p->opts->chunk_size > 0 ? p->opts->chunk_size : DEFAULT_CHUNK;
-  cleanup_close int stored = b->fd < 0 ? store_blob_open (p->s, b->stored, err) : -1;
-  int fd = b->fd >= 0 ? b->fd : stored;
+  cleanup_close int fd = store_blob_open (p->s, b->stored, err);
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   cleanup_free char *url = NULL;
@@ -474,13 +368,171 @@ upload (struct push *p, struct push_blob *b, char **loc, bale_error_t *err)
   return ret;
 }
 
+/* ---- compressing while uploading ---------------------------------------------------------- */
+
+/*
+ * The compressor (layer_compress_to, on every core) fills one buffer; a thread of the upload
+ * PATCHes the other, so compression, both hashes and the upload overlap in one pass over the
+ * stored layer. The digest is known at the end only: the final PUT carries it.
+ */
+struct stream
+{
+  struct push *p;
+  struct push_blob *b;
+  char *loc;
+  size_t chunk;
+  struct strbuf fill, send; /* filling; being sent while busy */
+  int64_t sent;             /* bytes PATCHed before send */
+  bool busy, quit;
+  bale_error_t err; /* the sender's failure */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+};
+
+static void *
+sender (void *arg)
+{
+  struct stream *st = arg;
+
+  pthread_mutex_lock (&st->lock);
+  for (;;)
+    {
+      bale_error_t e = NULL;
+      int ret;
+
+      while (!st->busy && !st->quit)
+        pthread_cond_wait (&st->cond, &st->lock);
+      if (!st->busy)
+        break;
+      pthread_mutex_unlock (&st->lock);
+      ret = patch_one (st->p, st->b->stored, &st->loc, st->send.buf, -1, st->sent,
+                       (int64_t) st->send.len, &e);
+      pthread_mutex_lock (&st->lock);
+      st->sent += (int64_t) st->send.len;
+      strbuf_reset (&st->send);
+      st->busy = false;
+      if (ret < 0)
+        {
+          st->err = e;
+          st->quit = true;
+        }
+      pthread_cond_broadcast (&st->cond);
+    }
+  pthread_mutex_unlock (&st->lock);
+  return NULL;
+}
+
+/* Hand the filled buffer to the sender once it is free. */
+static int
+stream_flush (struct stream *st, bale_error_t *err)
+{
+  struct strbuf t;
+  int ret = 0;
+
+  pthread_mutex_lock (&st->lock);
+  while (st->busy && st->err == NULL)
+    pthread_cond_wait (&st->cond, &st->lock);
+  if (st->err)
+    {
+      bale_error_join (err, &st->err);
+      ret = -1;
+    }
+  else
+    {
+      t = st->send;
+      st->send = st->fill;
+      st->fill = t;
+      st->busy = true;
+      pthread_cond_broadcast (&st->cond);
+    }
+  pthread_mutex_unlock (&st->lock);
+  return ret;
+}
+
+static int
+stream_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
+{
+  struct stream *st = ctx;
+
+  strbuf_add (&st->fill, buf, len);
+  return st->fill.len >= st->chunk ? stream_flush (st, err) : 0;
+}
+
+static int
+stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
+{
+  static const long ok[] = { 201, 0 };
+  struct stream st = { .p = p, .b = b, .fill = STRBUF_INIT, .send = STRBUF_INIT };
+  cleanup_close int in = store_blob_open (p->s, b->stored, err);
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  struct layer_result res;
+  cleanup_free char *url = NULL;
+  pthread_t tid;
+  int ret;
+
+  if (in < 0 || post_upload (p, b->stored, false, &st.loc, err) < 0)
+    return -1;
+  st.chunk = p->opts->chunk_size > 0 ? (size_t) p->opts->chunk_size : STREAM_CHUNK;
+  pthread_mutex_init (&st.lock, NULL);
+  pthread_cond_init (&st.cond, NULL);
+  if (pthread_create (&tid, NULL, sender, &st) != 0)
+    ret = bale_make_error (err, errno, "cannot start the upload of layer %s", b->stored);
+  else
+    {
+      /* The store's blob is content-addressed: no need to hash it again (10% of the CPU). */
+      ret = layer_compress_to (in, layer_compression_of (p->opts->compression), false,
+                               stream_sink, &st, &res, err);
+      if (ret == 0 && st.fill.len > 0)
+        ret = stream_flush (&st, err);
+      pthread_mutex_lock (&st.lock);
+      st.quit = true;
+      pthread_cond_broadcast (&st.cond);
+      pthread_mutex_unlock (&st.lock);
+      pthread_join (tid, NULL);
+      if (st.err)
+        {
+          /* The compressor saw the sender fail, or the last chunk failed. */
+          bale_error_release (err);
+          bale_error_join (err, &st.err);
+          ret = -1;
+        }
+    }
+  if (ret == 0)
+    {
+      memcpy (b->digest, res.digest, sizeof b->digest);
+      b->size = res.size;
+      url = with_digest (st.loc, b->digest);
+      req.method = "PUT";
+      req.url = url;
+      req.headers = (const char *const[]){ "Content-Type: application/octet-stream", NULL };
+      ret = request (p, &req, &resp, ok, "PUT", b->digest, err);
+      http_response_release (&resp);
+    }
+  free (st.loc);
+  strbuf_release (&st.fill);
+  strbuf_release (&st.send);
+  pthread_cond_destroy (&st.cond);
+  pthread_mutex_destroy (&st.lock);
+  if (ret < 0)
+    return -1;
+  cache_put (p, b);
+  registry_log (p->opts, "%s: compressed to %s (%lld bytes) and pushed", b->stored, b->digest,
+                (long long) b->size);
+  return 0;
+}
+
 static int
 upload_job (void *ctx, size_t i, bale_error_t *err)
 {
   struct push *p = ctx;
   struct push_blob *b = &p->blobs[i];
   cleanup_free char *loc = NULL;
-  int ret = b->present ? 1 : start_upload (p, b->digest, &loc, err);
+  int ret;
+
+  if (b->stream)
+    return stream_upload (p, b, err);
+  ret = b->present ? 1 : start_upload (p, b->digest, &loc, err);
 
   if (ret == 1 && b->mounted)
     ret = 2;
@@ -600,7 +652,6 @@ plan_blobs (struct push *p)
       struct push_blob *b = &p->blobs[i];
       bool config = i == p->img.n_layers;
 
-      b->fd = -1;
       b->stored = config ? p->img.config : p->img.layers[i].digest;
       memcpy (b->digest, b->stored, DIGEST_STRLEN + 1);
       b->size = config ? store_blob_size (p->s, p->img.config, NULL) : p->img.layers[i].size;
@@ -612,11 +663,6 @@ plan_blobs (struct push *p)
 static void
 release_image (struct push *p)
 {
-  size_t i;
-
-  for (i = 0; i < p->n_blobs; i++)
-    if (p->blobs[i].fd >= 0)
-      close (p->blobs[i].fd);
   free (p->blobs);
   p->blobs = NULL;
   p->n_blobs = 0;
@@ -635,8 +681,7 @@ push_loaded (struct push *p, const char *ref, char out[DIGEST_STRLEN + 1], size_
   int ret = 0;
 
   plan_blobs (p);
-  /* Each gzip already uses every core; two layers at a time keep them busy between layers
-     and let a zstd layer (one thread) run beside another. */
+  /* Layers to compress are compressed while they upload (upload_job), each on every core. */
   if (registry_parallel (p->img.n_layers, 2, prepare_job, p, err) < 0
       || registry_parallel (p->n_blobs, threads, upload_job, p, err) < 0
       || manifest_bytes (p, &body, len, err) < 0)

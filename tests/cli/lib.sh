@@ -47,6 +47,16 @@ busybox_store () {
 free_port () {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+# start_registry: a docker-registry of the test's own on a free port of 127.0.0.1, storing in
+# $T_TMP/registry; sets port and adds its pid to PIDS (for the caller's trap to kill).
+start_registry () {
+  port=$(free_port)
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+    "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
+  docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
+  PIDS="$PIDS $!"
+  wait_port "$port"
+}
 # wait_port PORT: wait (10 s at most) until something listens on 127.0.0.1:PORT.
 wait_port () {
   python3 - "$1" << 'PY'

@@ -13,12 +13,7 @@ for tool in docker-registry skopeo python3 jq; do
 done
 busybox_store || { echo "Bail out! no busybox base"; exit 1; }
 
-port=$(free_port)
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-  "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
-docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
-PIDS=$!
-wait_port "$port" || { echo "Bail out! the registry did not start"; exit 1; }
+start_registry || { echo "Bail out! the registry did not start"; exit 1; }
 
 printf '%s\n' 'FROM busybox' 'RUN echo pushed > /p' > "$ctx/Dockerfile"
 ref=127.0.0.1:$port/cli/pushed:v1

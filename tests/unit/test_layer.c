@@ -408,6 +408,61 @@ test_compress_later (void **state)
   free (root);
 }
 
+/* Compressing a layer gives the same bytes on 1 and 4 threads, in every format (gzip members,
+   gzip-single and multi-threaded zstd): digests must not depend on the machine. The file is
+   big enough (24 MB) for several gzip blocks and several zstd jobs. */
+static void
+test_compress_threads (void **state)
+{
+  static const enum layer_compression cs[] = { LAYER_COMPRESSION_GZIP,
+                                                LAYER_COMPRESSION_GZIP_SINGLE,
+                                                LAYER_COMPRESSION_ZSTD };
+  char *root = lt_mkdtemp ();
+  char *path = xasprintf ("%s/big", root);
+  struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE };
+  struct layer_result none, one, four;
+  bale_error_t err = NULL;
+  FILE *f = fopen (path, "w");
+  uint32_t x = 1;
+  size_t i, k;
+  int tar;
+
+  (void) state;
+  assert_non_null (f);
+  for (i = 0; i < 3 * 1000 * 1000; i++)
+    {
+      x = x * 1103515245u + 12345u;
+      fprintf (f, "%c%u", "abcdefgh\n "[(x >> 16) % 10], (x >> 20) % 100);
+    }
+  fclose (f);
+  tar = write_layer (root, &opts, &none);
+  for (k = 0; k < sizeof cs / sizeof cs[0]; k++)
+    {
+      int f1 = lt_memfd (), f4 = lt_memfd ();
+
+      setenv ("BALE_COMPRESS_THREADS", "1", 1);
+      assert_int_equal (lseek (tar, 0, SEEK_SET), 0);
+      if (layer_compress (tar, cs[k], f1, &one, &err) < 0)
+        test_fail ("layer_compress: %s", err->msg);
+      setenv ("BALE_COMPRESS_THREADS", "4", 1);
+      assert_int_equal (lseek (tar, 0, SEEK_SET), 0);
+      if (layer_compress (tar, cs[k], f4, &four, &err) < 0)
+        test_fail ("layer_compress: %s", err->msg);
+      assert_string_equal (one.diff_id, none.diff_id);
+      assert_string_equal (four.diff_id, none.diff_id);
+      assert_string_equal (one.digest, four.digest);
+      assert_int_equal (one.size, four.size);
+      check_result (f4, &four);
+      close (f1);
+      close (f4);
+    }
+  unsetenv ("BALE_COMPRESS_THREADS");
+  close (tar);
+  lt_rmtree (root);
+  free (root);
+  free (path);
+}
+
 static void
 test_overlay_upper (void **state)
 {
@@ -742,6 +797,7 @@ main (void)
     cmocka_unit_test (test_deterministic),
     cmocka_unit_test (test_compressions),
     cmocka_unit_test (test_compress_later),
+    cmocka_unit_test (test_compress_threads),
     cmocka_unit_test (test_overlay_upper),
     cmocka_unit_test (test_reserved_name),
     cmocka_unit_test (test_skip),
