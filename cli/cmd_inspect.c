@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `bale inspect`: image details as JSON, a subset of `docker image inspect`. */
 #include <config.h>
+#include <getopt.h>
+#include <stdlib.h>
 
 #include <stdio.h>
 
@@ -47,10 +49,41 @@ describe (const struct store_image *img, const struct store_ref *refs, size_t n)
   return o;
 }
 
+#define INSPECT_USAGE                                                                             \
+  "usage: bale inspect [--platform P] NAME...\n"                                                  \
+  "  --platform P   the image of a multi-platform index (default: this machine's)\n"
+
+/* The first NAME; --platform goes to g->platform (cli_store_image_read). */
+static int
+inspect_args (int argc, char **argv, struct cli_global *g)
+{
+  static const struct option opts[] = {
+    { "platform", required_argument, NULL, 'p' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    if (c == 'p')
+      g->platform = optarg;
+    else
+      {
+        fputs (INSPECT_USAGE, c == 'h' ? stdout : stderr);
+        exit (c == 'h' ? 0 : 2);
+      }
+  if (optind >= argc)
+    {
+      fputs (INSPECT_USAGE, stderr);
+      exit (2);
+    }
+  return optind;
+}
+
 int
 bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  int first = cli_simple_args (argc, argv, "usage: bale inspect NAME...\n", 1, -1, err);
+  int first = inspect_args (argc, argv, g);
   json_auto_t *out = json_array ();
   struct store *s = NULL;
   struct store_ref *refs = NULL;
@@ -69,7 +102,7 @@ bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err
     {
       struct store_image img;
 
-      if (store_image_read (s, argv[i], NULL, &img, err) < 0)
+      if (cli_store_image_read (g, s, argv[i], &img, err) < 0)
         ret = -1;
       else
         {

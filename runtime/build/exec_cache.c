@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "common/oci/canonjson.h"
 #include "codegen/dispatch.h"
@@ -288,10 +290,44 @@ cache_disabled (const struct executor *x, const struct plan_stage *st)
   return false;
 }
 
+void
+exec_cache_unlock (struct executor *x)
+{
+  if (x->key_lock >= 0)
+    close (x->key_lock);
+  x->key_lock = -1;
+}
+
+/* o->shared_dir (a build of several platforms): wait while another platform runs the step of
+   this key, then hold the key until the step is recorded. True when this build has recorded
+   the key already: its layer is taken even under --no-cache, which asks for every step to run
+   once in this build, not once per platform. */
+static bool
+claim_key (struct executor *x, const char *key)
+{
+  cleanup_free char *lock = NULL, *mark = NULL;
+  int fd;
+
+  exec_cache_unlock (x);
+  if (!x->o->shared_dir || !*key)
+    return false;
+  lock = xasprintf ("%s/%s.lock", x->o->shared_dir, digest_hex (key));
+  mark = xasprintf ("%s/%s", x->o->shared_dir, digest_hex (key));
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0)
+    {
+      while (flock (fd, LOCK_EX) < 0 && errno == EINTR)
+        ;
+      x->key_lock = fd;
+    }
+  return access (mark, F_OK) == 0;
+}
+
 int
 exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                    char key[DIGEST_STRLEN + 1])
 {
+  bool ours;
   struct cache_entry e;
   struct exec_layer l = { 0 };
   bale_error_t ignored = NULL;
@@ -303,8 +339,10 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
       key[0] = '\0';
       return 0;
     }
-  if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
+  ours = claim_key (x, key);
+  if ((cache_disabled (x, st) && !ours) || !cache_lookup (x->o->store, key, &e))
     return 0;
+  exec_cache_unlock (x);
   l.media_type = e.media_type;
   memcpy (l.digest, e.digest, sizeof l.digest);
   memcpy (l.diff_id, e.diff_id, sizeof l.diff_id);
@@ -324,15 +362,23 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const char *
   bale_error_t ignored = NULL;
 
   if (!*key || s->n_layers == 0)
-    return;
+    {
+      exec_cache_unlock (x);
+      return;
+    }
   l = &s->layers[s->n_layers - 1];
   memcpy (e.digest, l->digest, sizeof e.digest);
   memcpy (e.diff_id, l->diff_id, sizeof e.diff_id);
   e.size = l->size;
   snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
   /* A cache that cannot be written only makes the next build slower. */
-  cache_record (x->o->store, key, &e, &ignored);
+  if (cache_record (x->o->store, key, &e, &ignored) == 0 && x->o->shared_dir)
+    {
+      cleanup_free char *mark = xasprintf ("%s/%s", x->o->shared_dir, digest_hex (key));
+      cleanup_close int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
   bale_error_release (&ignored);
+  exec_cache_unlock (x);
 }
 
 void

@@ -105,7 +105,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL, { 0 } };
+  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL, { 0 }, -1 };
   size_t i;
   int ret = 0;
 
@@ -137,6 +137,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       if (p->stages[i].reachable)
         ret = exec_build_stage (&x, &p->stages[i], err);
   exec_cache_finish (&x);
+  exec_cache_unlock (&x);
   if (ret == 0)
     ret = assemble (&x, out, err);
   if (o->store)
