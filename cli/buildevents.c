@@ -9,6 +9,7 @@
 
 #include "cli/buildevents.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -56,7 +57,7 @@ buildevents_name (const char *tag)
   bale_error_t e = NULL;
   char *full;
 
-  if (oci_ref_parse (tag, &r, &e) < 0)
+  if (oci_ref_parse (tag, 0, &r, &e) < 0)
     {
       bale_error_release (&e);
       return xstrdup (tag);

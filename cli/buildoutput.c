@@ -287,8 +287,8 @@ write_local (const struct exec_image *img, const char *dest, bale_error_t *err)
 static int
 write_tar (struct store *s, const struct exec_image *img, const char *dest, bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (s));
-  cleanup_free char *dir = xasprintf ("%s/tmp/fs-XXXXXX", store_path (s));
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, NULL);
+  cleanup_free char *dir = store_area_path (s, STORE_AREA_TMP, "fs-XXXXXX");
   cleanup_close int root = -1, out = -1, parent = -1;
   struct layer_write_opts wo = { .compression = LAYER_COMPRESSION_NONE };
   struct layer_result res;

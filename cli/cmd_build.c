@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "cli/progress.h"
 #include "cli/cli.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "codegen/provenance.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -54,6 +56,7 @@ struct build_cli
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
+  bool explain_cache; /* --explain-cache */
   struct build_caches caches; /* --cache-to, --cache-from */
   const char **no_cache_stages;
   size_t n_no_cache_stages, alloc_no_cache_stages;
@@ -98,7 +101,9 @@ build_usage (FILE *f)
          "  --cache-to SPEC      share the build cache: type=local,dest=DIR or\n"
          "                       type=registry,ref=REF, with mode=min (the image's layers,\n"
          "                       the default) or mode=max (every step's), ignore-error=true,\n"
-         "                       compression=gzip|zstd|uncompressed (repeatable)\n"
+         "                       compression=gzip|zstd|uncompressed, cache-mounts=true\n"
+         "                       (RUN cache mounts too; the default with mode=max),\n"
+         "                       cache-mounts-max-size=SIZE (default 1g) (repeatable)\n"
          "  --cache-from SPEC    take the steps another build cached: type=local,src=DIR,\n"
          "                       type=registry,ref=REF or REF (repeatable; a cache that\n"
          "                       cannot be read only warns)\n"
@@ -110,10 +115,13 @@ build_usage (FILE *f)
          "                       $SSH_AUTH_SOCK)\n"
          "  --no-cache           run every step instead of reusing cached layers\n"
          "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
+         "  --explain-cache      say why each step that ran missed the cache: the inputs\n"
+         "                       that differ from the last build of the step (always in\n"
+         "                       --progress=rawjson)\n"
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
          "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
-         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE BUILDOPTS_SANDBOX_USAGE
          CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -181,6 +189,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "annotation", required_argument, NULL, 0x307 },
     { "metadata-file", required_argument, NULL, 0x308 },
     { "build-context", required_argument, NULL, 0x309 },
+    { "explain-cache", no_argument, NULL, 0x30a },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -202,7 +211,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
             cleanup_error bale_error_t e = NULL;
             if (cli_check_name (optarg, err) < 0)
               return -1;
-            if (oci_ref_parse (optarg, &ref, &e) < 0)
+            if (oci_ref_parse (optarg, 0, &ref, &e) < 0)
               return bale_make_error (err, 0, "invalid tag '%s': %s", optarg, e->msg);
             oci_ref_release (&ref);
             XGROW (c->tags, c->alloc_tags, c->n_tags + 1);
@@ -239,6 +248,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           c->annotations[c->n_annotations++] = optarg;
           break;
         case 0x308: c->metadata_file = optarg; break;
+        case 0x30a: c->explain_cache = true; break;
         case 0x309:
           if (namedctx_add (&c->named, optarg, err) < 0)
             return -1;
@@ -480,6 +490,14 @@ prepare_context (struct build_cli *c, struct ctxsource *cs, const struct bale_pr
     return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
   progress_vertex_start (&v, events, "remote", name);
   r = ctxsource_prepare (spec, keep, cs, err);
+  {
+    /* The bytes that came over stdin or http: the archive, or the Dockerfile alone. */
+    struct stat st;
+    const char *got = cs->file && stat (cs->file, &st) == 0 ? cs->file : cs->dockerfile;
+
+    if (r == 0 && got && stat (got, &st) == 0)
+      progress_vertex_status (&v, "transferring context:", (int64_t) st.st_size, 0, true);
+  }
   progress_vertex_end (&v, false, r < 0 && *err ? (*err)->msg : NULL);
   if (r < 0 || !cs->dir)
     return r;
@@ -979,6 +997,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.n_rlimits = c.b.n_rlimits;
   eo.shm_size = c.b.shm_size;
   eo.n_no_cache_stages = c.n_no_cache_stages;
+  eo.explain_cache = c.explain_cache || c.progress == CLI_PROGRESS_RAWJSON;
+  eo.dockerfile = c.b.dockerfile;
   buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;

@@ -42,7 +42,7 @@ run_usage (FILE *f)
          "  -w, --workdir DIR  the working directory\n"
          "  --network MODE     host (default) or none\n"
          "  --platform P       the image of a multi-platform index to run (default: this\n"
-         "                     machine's); a foreign one runs under its binfmt_misc emulator\n",
+         "                     machine's); a foreign one runs under its binfmt_misc emulator\n" CLI_HELP_USAGE,
          f);
 }
 
@@ -218,7 +218,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     ret = -1;
   }
 
-  tmp = xasprintf ("%s/tmp", store_path (s));
+  tmp = store_area_path (s, STORE_AREA_TMP, NULL);
   dir = xasprintf ("%s/run.XXXXXX", tmp);
   if (!mkdtemp (dir))
     {

@@ -62,7 +62,7 @@ int
 imgfs_startcheck (struct store *s, const struct imgfs_layers *layers, const struct startcheck_in *in,
                   json_t **out, bale_error_t *err)
 {
-  cleanup_free char *dir = xasprintf ("%s/tmp/explain.XXXXXX", store_path (s));
+  cleanup_free char *dir = store_area_path (s, STORE_AREA_TMP, "explain.XXXXXX");
   char **lowers = NULL;
   size_t n_unique;
   int ret;

@@ -20,6 +20,7 @@
 #include "cli/namedctx.h"
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -36,7 +37,7 @@ full_name (const char *name, bale_error_t *err)
   struct oci_ref r = { 0 };
   char *full;
 
-  if (oci_ref_parse (name, &r, err) < 0)
+  if (oci_ref_parse (name, 0, &r, err) < 0)
     return NULL;
   full = oci_ref_full (&r);
   oci_ref_release (&r);
@@ -119,7 +120,7 @@ static int
 from_dir (struct store *s, const char *dir, const struct bale_platform *pl,
           char digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp/ctx-XXXXXX", store_path (s));
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, "ctx-XXXXXX");
   cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
   struct layer_write_opts wo = { .compression = LAYER_COMPRESSION_NONE, .owner_set = true };
   struct layer_result res;

@@ -20,6 +20,7 @@
 #include "common/fileio.h"
 #include "common/xalloc.h"
 #include "runtime/store/layout.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 /* The provenance directory: an fd, -1 with an error, or -2 when it does not exist and
@@ -33,7 +34,7 @@ open_dir (struct cli_global *g, bool create, bale_error_t *err)
 
   if (!root)
     return -1;
-  dir = xasprintf ("%s/provenance", root);
+  dir = store_area_path_at (root, STORE_AREA_PROVENANCE, NULL);
   if (create && mkdir (root, 0700) < 0 && errno != EEXIST)
     {
       bale_make_error (err, errno, "cannot create store '%s'", root);

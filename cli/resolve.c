@@ -9,6 +9,7 @@
 #include "cli/buildevents.h"
 #include "cli/cli.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "cli/namedctx.h"
 #include "cli/store.h"
@@ -188,7 +189,7 @@ cli_check_name (const char *name, bale_error_t *err)
         for (char *q = low; q < low + (end - name); q++)
           if (*q >= 'A' && *q <= 'Z')
             *q = (char) (*q - 'A' + 'a');
-        if (oci_ref_parse (low, &r, &e) < 0)
+        if (oci_ref_parse (low, 0, &r, &e) < 0)
           {
             bale_error_release (&e);
             return 0;

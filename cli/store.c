@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/store.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -40,7 +41,7 @@ cli_familiar (const char *full, char **repo, char **tag)
   bale_error_t ignored = NULL;
 
   /* Untagged images are kept under their digest; Docker shows them as <none>. */
-  if (digest_is_valid (full) || oci_ref_parse (full, &ref, &ignored) < 0)
+  if (digest_is_valid (full) || oci_ref_parse (full, 0, &ref, &ignored) < 0)
     {
       bale_error_release (&ignored);
       *repo = xstrdup ("<none>");
@@ -97,6 +98,8 @@ cli_simple_args (int argc, char **argv, const char *usage, int min, int max, bal
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
       fputs (usage, c == 'h' ? stdout : stderr);
+      if (c == 'h')
+        fputs (CLI_HELP_USAGE, stdout);
       exit (c == 'h' ? 0 : 2);
     }
   n = argc - optind;

@@ -476,7 +476,7 @@ lint_default_bases (struct plan *p, size_t first_from)
       const struct bale_node *n = &df->nodes[i];
       struct words_env env = kv_words_env (&args);
       cleanup_free char *base = NULL;
-      struct registry_ref ref = { 0 };
+      struct oci_ref ref = { 0 };
       bale_error_t e = NULL;
 
       if (n->kind != BALE_I_FROM || n->n_args == 0)
@@ -486,11 +486,11 @@ lint_default_bases (struct plan *p, size_t first_from)
           bale_error_release (&e);
           break;
         }
-      if (registry_ref_parse (base, &ref, &e) < 0)
+      if (oci_ref_parse (base, OCI_REF_DIGEST, &ref, &e) < 0)
         plan_lint (p, n, &n->span, LINT_INVALID_DEFAULT_ARG_IN_FROM,
                    "Default value for ARG %s results in empty or invalid base image name", n->args[0].value);
       bale_error_release (&e);
-      registry_ref_release (&ref);
+      oci_ref_release (&ref);
     }
   kv_release (&args);
 }

@@ -14,6 +14,7 @@
 
 #include "codegen/dispatch.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "codegen/plan.h"
 #include "lexer/words.h"
 #include "parser/ast.h"
@@ -385,7 +386,7 @@ resolve_base (struct plan *p, const struct plan_opts *o, struct plan_stage *st, 
   /* A digest reference goes to the resolver as written. */
   if (strchr (st->base, '@') == NULL)
     {
-      if (oci_ref_parse (st->base, &ref, &e) < 0)
+      if (oci_ref_parse (st->base, 0, &ref, &e) < 0)
         return plan_error_at (p, &st->from->args[0].span, err, "failed to parse stage name \"%s\": %s", st->base, e->msg);
       name = oci_ref_full (&ref);
       oci_ref_release (&ref);

@@ -18,6 +18,7 @@
 #include "bale.h"
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "codegen/plan.h"
 #include "common/error.h"
 #include "common/ignore.h"
@@ -53,7 +54,7 @@ full_name (const char *ref)
   bale_error_t e = NULL;
   char *s;
 
-  if (oci_ref_parse (ref, &r, &e) < 0)
+  if (oci_ref_parse (ref, 0, &r, &e) < 0)
     {
       bale_error_release (&e);
       return xstrdup (ref);

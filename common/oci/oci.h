@@ -79,25 +79,4 @@ json_t *oci_history_new (const char *created, const char *created_by, const char
  */
 json_t *oci_config_normalize (const json_t *config, bale_error_t *err);
 
-/* An image reference with a tag, normalised the way Docker's ParseNormalizedNamed does. */
-struct oci_ref
-{
-  char *domain; /* "docker.io" for Docker Hub */
-  char *path;   /* "library/foo" */
-  char *tag;    /* "latest" when none was given */
-};
-
-/*
- * Parse "name[:tag]". A missing tag means "latest"; a digest ("@sha256:…") or uppercase in
- * the repository is rejected, as `docker load` rejects such RepoTags.
- */
-int oci_ref_parse (const char *s, struct oci_ref *out, bale_error_t *err);
-/* "docker.io/library/foo:latest" */
-char *oci_ref_full (const struct oci_ref *r);
-/* "foo" — Docker's FamiliarName. */
-char *oci_ref_familiar_name (const struct oci_ref *r);
-/* "foo:latest" — Docker's FamiliarString. */
-char *oci_ref_familiar (const struct oci_ref *r);
-void oci_ref_release (struct oci_ref *r);
-
 #endif

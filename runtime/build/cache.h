@@ -38,6 +38,11 @@ int cache_lookup (struct store *s, const char *key, struct cache_entry *out);
 int cache_record (struct store *s, const char *key, const struct cache_entry *e,
                   bale_error_t *err);
 
+/* Write <store>/buildcache/dir/name (dir created): a temporary file renamed into place, so
+   readers never see half of one and concurrent writers need no lock. */
+int cache_file_write (struct store *s, const char *dir, const char *name, const char *text,
+                      size_t len, bale_error_t *err);
+
 /* The layer blobs of every entry, for store_gc's keep callback (cache_keep with it as ctx). */
 struct cache_blobs;
 int cache_blobs_load (struct store *s, struct cache_blobs **out, bale_error_t *err);
@@ -73,12 +78,16 @@ int cache_select (struct store *s, const struct timespec *since, const char *con
 
 /*
  * A cache directory another machine can use (--cache-to/--cache-from type=local): keys/<hex>
- * entries as above and blobs/sha256/<hex> layers. Export writes the given entries and their
+ * entries as above, blobs/sha256/<hex> layers and mounts/<id> cache mounts ({"digest","size"}
+ * of their tar blob, runtime/build/cache_mounts.h). Export writes the given entries and their
  * layers; import takes the entries the store lacks, each blob verified against its digest as
  * it is stored.
  */
+struct cache_mount_blob;
 int cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries,
-                        size_t n, bale_error_t *err);
-int cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err);
+                        size_t n, const struct cache_mount_blob *mounts, size_t n_mounts,
+                        bale_error_t *err);
+int cache_import_local (struct store *s, const char *dir, size_t *imported,
+                        size_t *mounts_imported, bale_error_t *err);
 
 #endif

@@ -32,6 +32,7 @@
 #include "runtime/build/copy_resolve.h"
 #include "runtime/build/ctxhash.h"
 #include "common/dirwalk.h"
+#include "runtime/store/store.h"
 #include "common/banned.h"
 
 #define MAGIC "BALECTX1"
@@ -70,6 +71,8 @@ struct ctxhash
   struct link { dev_t dev; ino_t ino; char *path; } *links;
   size_t n_links, alloc_links;
   int64_t start_ns; /* when this process started hashing */
+  ctxhash_list_fn list; /* also told every entry described (the cache's inputs record) */
+  void *list_ctx;
 };
 
 static uint32_t
@@ -195,8 +198,11 @@ ctxhash_open (const char *store_dir, const char *context, bale_error_t *err)
       free (h);
       return NULL;
     }
-  h->index_path = xasprintf ("%s/buildcache/context-index/%s", store_dir, digest_hex (id));
-  h->tmp_dir = xasprintf ("%s/tmp", store_dir);
+  {
+    cleanup_free char *index_name = xasprintf ("context-index/%s", digest_hex (id));
+    h->index_path = store_area_path_at (store_dir, STORE_AREA_BUILDCACHE, index_name);
+  }
+  h->tmp_dir = store_area_path_at (store_dir, STORE_AREA_TMP, NULL);
   clock_gettime (CLOCK_REALTIME, &ts);
   h->start_ns = (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
   load (h);
@@ -343,6 +349,8 @@ describe (struct ctxhash *h, struct digester *d, const char *path, const char *c
   digester_update (d, path, strlen (path) + 1);
   content[len] = '\0';
   digester_update (d, content, len + 1);
+  if (h->list)
+    h->list (h->list_ctx, ctx_rel, mode, content);
   return 0;
 }
 
@@ -624,6 +632,13 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
       copy_sources_release (&found);
     }
   return 0;
+}
+
+void
+ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx)
+{
+  h->list = fn;
+  h->list_ctx = ctx;
 }
 
 int

@@ -281,7 +281,7 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
 {
   struct stage_state *state = &x->states[st->index], tmp = { 0 }, *src = NULL;
   struct fs_job j = { 0 };
-  cleanup_free char *tmpdir = xasprintf ("%s/tmp", store_path (x->o->store));
+  cleanup_free char *tmpdir = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
   cleanup_free char *mps = NULL, *dest_mp = NULL, *src_mp = NULL;
   char *url_dir = NULL, **url_files = NULL;
   int ret = -1;

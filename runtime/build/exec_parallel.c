@@ -244,7 +244,7 @@ pid_t
 exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, struct exec_opts *child,
                struct bale_progress *sink, int *pipe_w, bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (o->store));
+  cleanup_free char *tmp = store_area_path (o->store, STORE_AREA_TMP, NULL);
   int fd = open (tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   int events[2] = { -1, -1 };
   pid_t pid;

@@ -151,7 +151,7 @@ int
 executor_build_platforms (struct plan **plans, size_t n, const struct exec_opts *o, struct exec_image *imgs,
                           bale_error_t *err)
 {
-  cleanup_free char *shared = xasprintf ("%s/tmp/platforms.XXXXXX", store_path (o->store));
+  cleanup_free char *shared = store_area_path (o->store, STORE_AREA_TMP, "platforms.XXXXXX");
   struct exec_opts so = *o;
   struct exec_job *jobs;
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);

@@ -180,7 +180,7 @@ cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
              struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : target;
-  cleanup_free char *root = xasprintf ("%s/cache", store_path (x->o->store));
+  cleanup_free char *root = store_area_path (x->o->store, STORE_AREA_RUN_CACHE, NULL);
   struct strbuf name = STRBUF_INIT;
   struct sandbox_mount *sm;
   const char *p;
@@ -219,6 +219,8 @@ cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
     }
   else if (errno != EEXIST)
     return bale_make_error (err, errno, "cannot create %s", dir);
+  /* Its last use: --cache-to exports the cache mounts this build used (cache_mounts.h). */
+  utimensat (AT_FDCWD, dir, NULL, 0);
   if (m->sharing == PLAN_SHARING_LOCKED)
     {
       int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -719,7 +721,7 @@ overlay_usable (struct executor *x)
   x->overlay = 0;
   if (rootview_force_copy ())
     return false;
-  dir = xasprintf ("%s/tmp/probe.XXXXXX", store_path (x->o->store));
+  dir = store_area_path (x->o->store, STORE_AREA_TMP, "probe.XXXXXX");
   if (!mkdtemp (dir))
     return false;
   l = xasprintf ("%s/l", dir);
@@ -746,7 +748,7 @@ overlay_usable (struct executor *x)
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
       ;
   {
-    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
     cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bale_error_t e = NULL;
     if (parent >= 0)
@@ -797,7 +799,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
                size_t stepno, bale_error_t *err)
 {
   struct stage_state *state = &x->states[st->index];
-  cleanup_free char *dir = xasprintf ("%s/tmp/run.XXXXXX", store_path (x->o->store));
+  cleanup_free char *dir = store_area_path (x->o->store, STORE_AREA_TMP, "run.XXXXXX");
   cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL, *root = NULL;
   struct fsindex *index = NULL;
   const char **lowers = NULL, **env = NULL, **argv = NULL;
@@ -985,7 +987,7 @@ out:
   free (env);
   free (argv);
   {
-    cleanup_free char *tmp = xasprintf ("%s/tmp", store_path (x->o->store));
+    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
     cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bale_error_t e = NULL;
     if (parent >= 0)

@@ -182,6 +182,8 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       x->stepno++;
       if (has_vertex (s))
         step_vertex (x, st, i);
+      if (x->miss_reason)
+        progress_vertex_miss (&x->vertex, x->miss_reason);
       if (s->kind != PLAN_STEP_LAYER || cached)
         {
           progress_vertex_end (&x->vertex, cached, NULL);
@@ -196,7 +198,7 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       progress_vertex_end (&x->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
       if (r < 0)
         return -1;
-      exec_cache_record (x, st, key);
+      exec_cache_record (x, st, s, key);
     }
   return 0;
 }

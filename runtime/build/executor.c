@@ -105,7 +105,8 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL, { 0 }, -1 };
+  struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1,
+                        .key_lock = -1 };
   size_t i;
   int ret = 0;
 

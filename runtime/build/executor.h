@@ -77,6 +77,11 @@ struct exec_opts
   bool no_cache;                 /* run every step (their layers are still cached) */
   const char *const *no_cache_stages; /* run every step of these stages (name or stage-N) */
   size_t n_no_cache_stages;
+  /* Say why each step that missed the cache missed (a MISS event, runtime/build/cache_inputs.h). */
+  bool explain_cache;
+  /* The Dockerfile's path: with the context's name, a stage and an index, which step of which
+     project a cache entry was made by, so a miss compares with that step's last build. */
+  const char *dockerfile;
   /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
      store was opened): RUN --mount from= may mount stage views there. */
   bool private_mounts;

@@ -32,6 +32,15 @@ struct executor
   int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
   struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
   struct progress_vertex vertex; /* the step being run, for its output and warnings */
+  /* The step that missed the cache: its inputs, recorded with its entry once it ran, and why
+     it missed (--explain-cache), said when its vertex starts. */
+  struct json_t *miss_inputs;
+  char *miss_reason;
+  struct json_t *listing; /* while a miss's inputs are taken: the context files described */
+  /* The layers this process made, by diff_id, and the instruction that made each: "parent
+     layer changed: COPY src /src made another layer". */
+  struct exec_made { char diff_id[DIGEST_STRLEN + 1]; char *what; } *made;
+  size_t n_made, alloc_made;
   int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
 };
 
@@ -116,7 +125,8 @@ int exec_run_step (struct executor *x, const struct plan_stage *st, const struct
    under key after the step ran. finish saves the context index. */
 int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                        char key[DIGEST_STRLEN + 1]);
-void exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key);
+void exec_cache_record (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                        const char *key);
 void exec_cache_finish (struct executor *x);
 /* Let go of the key of the step being run (o->shared_dir). */
 void exec_cache_unlock (struct executor *x);

@@ -78,7 +78,7 @@ cached (struct store *s, const char *diff_id, enum layer_compression c, char dig
   bool ok = false;
   bale_error_t e = NULL;
 
-  path = xasprintf ("%s/compressed/%s", store_path (s), name);
+  path = store_area_path (s, STORE_AREA_COMPRESSED, name);
   f = fopen (path, "re");
   if (!f)
     return false;
@@ -97,7 +97,7 @@ cached (struct store *s, const char *diff_id, enum layer_compression c, char dig
 static void
 remember (struct store *s, const char *diff_id, enum layer_compression c, const char *digest)
 {
-  cleanup_free char *dir = xasprintf ("%s/compressed", store_path (s));
+  cleanup_free char *dir = store_area_path (s, STORE_AREA_COMPRESSED, NULL);
   cleanup_free char *name = index_name (diff_id, c);
   cleanup_close int fd = -1;
   bale_error_t e = NULL;
@@ -114,7 +114,7 @@ static int
 compress_one (struct job *j)
 {
   struct exec_layer *l = j->layer;
-  cleanup_free char *tmp = xasprintf ("%s/tmp/compress.XXXXXX", store_path (j->s));
+  cleanup_free char *tmp = store_area_path (j->s, STORE_AREA_TMP, "compress.XXXXXX");
   cleanup_close int in = -1, out = -1;
   struct layer_result res;
   char digest[DIGEST_STRLEN + 1];

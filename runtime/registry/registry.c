@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strbuf.h"
@@ -57,7 +58,7 @@ registry_is_insecure (const char *host, const char *const *insecure)
 }
 
 char *
-registry_url (const struct registry_ref *r, const char *kind, const char *what,
+registry_url (const struct oci_ref *r, const char *kind, const char *what,
               const char *const *insecure)
 {
   cleanup_free char *host = registry_host (r->domain);

@@ -51,7 +51,7 @@ char *registry_host (const char *domain);
 bool registry_is_insecure (const char *host, const char *const *insecure);
 /* "https://registry-1.docker.io/v2/library/busybox/manifests/latest" for kind "manifests"
    (or "blobs") and a tag or digest; http:// for insecure hosts. The caller frees it. */
-char *registry_url (const struct registry_ref *r, const char *kind, const char *what,
+char *registry_url (const struct oci_ref *r, const char *kind, const char *what,
                     const char *const *insecure);
 
 /* ---- authentication (registry_auth.c) ---------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/oci/platmatch.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -30,7 +31,7 @@ struct pull
   struct store *s;
   const struct registry_opts *opts;
   struct registry_conn *conn;
-  struct registry_ref ref;
+  struct oci_ref ref;
   char *scope;
   char *repo; /* "domain/path", for messages */
   /* The store is not thread-safe: writers are created and committed under this lock. */
@@ -393,7 +394,7 @@ pull_run (struct pull *p, const struct bale_platform *platform, char out[DIGEST_
   if (ret == 0)
     {
       /* The name appears last: until then nothing refers to the new blobs. */
-      name = p->ref.tag ? registry_ref_string (&p->ref) : xstrdup (top.digest);
+      name = p->ref.tag ? oci_ref_full (&p->ref) : xstrdup (top.digest);
       ret = store_ref_set (p->s, name, top.digest, err);
     }
   if (ret == 0)
@@ -415,7 +416,7 @@ pull_open (struct pull *p, struct store *s, const char *ref, const struct regist
   p->s = s;
   p->opts = opts ? opts : &defaults;
   pthread_mutex_init (&p->store_lock, NULL);
-  if (registry_ref_parse (ref, &p->ref, err) < 0)
+  if (oci_ref_parse (ref, OCI_REF_DIGEST, &p->ref, err) < 0)
     return -1;
   p->repo = xasprintf ("%s/%s", p->ref.domain, p->ref.path);
   p->scope = xasprintf ("repository:%s:pull", p->ref.path);
@@ -433,7 +434,7 @@ pull_close (struct pull *p, int ret)
     store_txn_end (p->s);
   registry_conn_free (p->conn);
   pthread_mutex_destroy (&p->store_lock);
-  registry_ref_release (&p->ref);
+  oci_ref_release (&p->ref);
   free (p->scope);
   free (p->repo);
   free (p->wanted);

@@ -15,6 +15,7 @@
 
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -45,7 +46,7 @@ struct push
   struct store *s;
   const struct registry_opts *opts;
   struct registry_conn *conn;
-  struct registry_ref ref;
+  struct oci_ref ref;
   char *scope, *repo;
   char *mount_from; /* a repository of the same registry known to hold the image */
   struct store_image img;
@@ -572,9 +573,9 @@ find_mount_source (struct push *p, const char *target)
     }
   for (i = 0; i < n && p->mount_from == NULL; i++)
     {
-      struct registry_ref r;
+      struct oci_ref r;
 
-      if (digest_is_valid (refs[i].name) || registry_ref_parse (refs[i].name, &r, &ignored) < 0)
+      if (digest_is_valid (refs[i].name) || oci_ref_parse (refs[i].name, OCI_REF_DIGEST, &r, &ignored) < 0)
         {
           bale_error_release (&ignored);
           continue;
@@ -582,7 +583,7 @@ find_mount_source (struct push *p, const char *target)
       if (strcmp (r.domain, p->ref.domain) == 0 && strcmp (r.path, p->ref.path) != 0
           && strcmp (refs[i].digest, target) == 0)
         p->mount_from = xstrdup (r.path);
-      registry_ref_release (&r);
+      oci_ref_release (&r);
     }
   store_refs_free (refs, n);
 }
@@ -739,12 +740,11 @@ push_run (struct push *p, const char *name, char out[DIGEST_STRLEN + 1], bale_er
   return push_image (p, name, p->ref.tag, out, &len, err);
 }
 
-#define CACHE_FILE "push-cache.json"
 
 static json_t *
 cache_load (struct store *s)
 {
-  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  cleanup_free char *path = store_area_path (s, STORE_AREA_PUSH_CACHE, NULL);
   json_t *c = json_load_file (path, 0, NULL);
 
   if (json_is_object (c))
@@ -757,7 +757,7 @@ cache_load (struct store *s)
 static void
 cache_save (struct store *s, json_t *cache)
 {
-  cleanup_free char *path = xasprintf ("%s/" CACHE_FILE, store_path (s));
+  cleanup_free char *path = store_area_path (s, STORE_AREA_PUSH_CACHE, NULL);
   cleanup_free char *tmp = xasprintf ("%s.%ld", path, (long) getpid ());
 
   if (json_dump_file (cache, tmp, JSON_COMPACT) < 0 || rename (tmp, path) < 0)
@@ -793,7 +793,7 @@ push_open (struct push *p, struct store *s, const char *dest, const struct regis
   p->opts = opts ? opts : &defaults;
   pthread_mutex_init (&p->cache_lock, NULL);
   p->cache = cache_load (s);
-  if (registry_ref_parse (dest, &p->ref, err) < 0)
+  if (oci_ref_parse (dest, OCI_REF_DIGEST, &p->ref, err) < 0)
     return -1;
   p->repo = xasprintf ("%s/%s", p->ref.domain, p->ref.path);
   p->conn = registry_conn_new (p->ref.domain, p->opts, err);
@@ -810,7 +810,7 @@ push_close (struct push *p, int ret, bale_error_t *err)
   if (ret < 0)
     bale_error_wrap (err, "push to '%s'", p->repo ? p->repo : "?");
   registry_conn_free (p->conn);
-  registry_ref_release (&p->ref);
+  oci_ref_release (&p->ref);
   free (p->scope);
   free (p->repo);
   free (p->mount_from);
@@ -849,14 +849,14 @@ registry_push_artifact (struct store *s, const char *dest, const char *artifact_
     return push_close (&p, ret, err);
   if (mount_from)
     {
-      struct registry_ref m;
+      struct oci_ref m;
       bale_error_t ignored = NULL;
       /* A mount is only a shortcut: a source that is not a reference is ignored. */
-      if (registry_ref_parse (mount_from, &m, &ignored) == 0)
+      if (oci_ref_parse (mount_from, OCI_REF_DIGEST, &m, &ignored) == 0)
         {
           if (strcmp (m.domain, p.ref.domain) == 0 && strcmp (m.path, p.ref.path) != 0)
             p.mount_from = xstrdup (m.path);
-          registry_ref_release (&m);
+          oci_ref_release (&m);
         }
       bale_error_release (&ignored);
     }

@@ -18,6 +18,7 @@
 #include "common/oci/canonjson.h"
 #include "common/oci/digest.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -263,7 +264,7 @@ index_entry (const struct layout_image *img, const char *name, bale_error_t *err
     {
       cleanup_free char *full = NULL;
 
-      if (oci_ref_parse (name, &ref, err) < 0)
+      if (oci_ref_parse (name, 0, &ref, err) < 0)
         return NULL;
       full = oci_ref_full (&ref);
       json_object_set_new (annotations, OCI_ANNOTATION_IMAGE_NAME, json_string (full));
@@ -705,7 +706,7 @@ add_docker_item (json_t *manifest, json_t *repos, const struct layout_docker_ima
     {
       struct oci_ref ref;
 
-      if (oci_ref_parse (it->names[i], &ref, err) < 0)
+      if (oci_ref_parse (it->names[i], 0, &ref, err) < 0)
         return -1;
       familiar[i] = oci_ref_familiar (&ref);
       if (it->img->n_layers > 0)

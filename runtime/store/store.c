@@ -17,6 +17,7 @@
 
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/oci/platmatch.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -51,6 +52,18 @@ struct store
 
 /* Create (if needed) and open a directory of the store. O_NOFOLLOW: a symlink planted in
    place of blobs/ or tmp/ must not send our writes elsewhere. */
+/* Who reclaims each area: tmp/ store_gc (what dead processes left); cache/
+   cache_mounts_prune; buildcache/ cache_prune; compressed/ store_gc (entries of dead layers);
+   provenance/ and push-cache.json are small records kept with the store. */
+static const char *const area_names[] = {
+  [STORE_AREA_TMP] = "tmp",
+  [STORE_AREA_RUN_CACHE] = "cache",
+  [STORE_AREA_BUILDCACHE] = "buildcache",
+  [STORE_AREA_COMPRESSED] = "compressed",
+  [STORE_AREA_PROVENANCE] = "provenance",
+  [STORE_AREA_PUSH_CACHE] = "push-cache.json",
+};
+
 static int
 mkdir_open (int dirfd, const char *name, const char *what, bale_error_t *err)
 {
@@ -106,7 +119,7 @@ open_dirs (struct store *s, bale_error_t *err)
     return bale_make_error (err, errno, "cannot open store '%s'", s->path);
   if ((blobs = mkdir_open (s->root_fd, "blobs", s->path, err)) < 0
       || (s->blobs_fd = mkdir_open (blobs, "sha256", s->path, err)) < 0
-      || (s->tmp_fd = mkdir_open (s->root_fd, "tmp", s->path, err)) < 0
+      || (s->tmp_fd = mkdir_open (s->root_fd, area_names[STORE_AREA_TMP], s->path, err)) < 0
       || (s->snapshots_fd = mkdir_open (s->root_fd, "snapshots", s->path, err)) < 0
       || (s->lock_fd = open_lock_file (s->root_fd, "lock", s->path, err)) < 0
       || (s->gc_lock_fd = open_lock_file (s->root_fd, "gc.lock", s->path, err)) < 0)
@@ -178,6 +191,20 @@ const char *
 store_path (const struct store *s)
 {
   return s->path;
+}
+
+char *
+store_area_path_at (const char *dir, enum store_area a, const char *name)
+{
+  if (name)
+    return xasprintf ("%s/%s/%s", dir, area_names[a], name);
+  return xasprintf ("%s/%s", dir, area_names[a]);
+}
+
+char *
+store_area_path (const struct store *s, enum store_area a, const char *name)
+{
+  return store_area_path_at (s->path, a, name);
 }
 
 int
@@ -636,7 +663,7 @@ store_ref_normalize (const char *name, bale_error_t *err)
 
   if (digest_is_valid (name))
     return xstrdup (name);
-  if (oci_ref_parse (name, &ref, err) < 0)
+  if (oci_ref_parse (name, 0, &ref, err) < 0)
     return NULL;
   full = oci_ref_full (&ref);
   oci_ref_release (&ref);
@@ -1339,7 +1366,7 @@ read_digest_file (int dirfd, const char *name, char out[DIGEST_STRLEN + 1])
 static int
 mark_compressed (struct store *s, json_t *live, bale_error_t *err)
 {
-  int fd = openat (s->root_fd, "compressed", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = openat (s->root_fd, area_names[STORE_AREA_COMPRESSED], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *e;
 
@@ -1380,7 +1407,7 @@ collect (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_er
   struct marks m = { s, live, diff_ids };
   struct gc_ctx c = { &m, keep, ctx };
   cleanup_free char *blobs = xasprintf ("%s/blobs/sha256", s->path);
-  cleanup_free char *tmp = xasprintf ("%s/tmp", s->path);
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, NULL);
 
   if (mark_roots (&m, err) < 0 || mark_compressed (s, live, err) < 0)
     return -1;

@@ -47,6 +47,25 @@ void store_close (struct store *s);
 char *store_default_path (bale_error_t *err);
 
 const char *store_path (const struct store *s);
+
+/* The store's areas besides blobs/ and snapshots/: every directory or file another module
+   keeps in the store is one of these, named here only, so that store_gc and `bale prune`
+   know them all (store.c says who reclaims each). */
+enum store_area
+{
+  STORE_AREA_TMP,        /* tmp/: scratch trees and files of a running command */
+  STORE_AREA_RUN_CACHE,  /* cache/: RUN --mount=type=cache directories */
+  STORE_AREA_BUILDCACHE, /* buildcache/: build cache keys (keys/) and context indexes */
+  STORE_AREA_COMPRESSED, /* compressed/: the export's index of compressed layers */
+  STORE_AREA_PROVENANCE, /* provenance/: build provenance records by config digest */
+  STORE_AREA_PUSH_CACHE, /* push-cache.json: blobs registries are known to hold */
+};
+/* "<store>/<area>", or "<store>/<area>/<name>" when name is not NULL (name may be a
+   mkstemp/mkdtemp template). The caller frees it. */
+char *store_area_path (const struct store *s, enum store_area a, const char *name);
+/* The same for the store at dir, not opened (provenance read without a store, the context
+   index of a store given by path). */
+char *store_area_path_at (const char *dir, enum store_area a, const char *name);
 /* The snapshots/ directory, for the snapshot code: an O_DIRECTORY fd the store owns, and its
    path (a string the store owns). */
 int store_snapshots_fd (const struct store *s);

@@ -42,12 +42,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       }
     case 1:
       {
-        struct registry_ref r = { 0 };
-        if (registry_ref_parse (text, &r, &err) == 0)
+        struct oci_ref r = { 0 };
+        if (oci_ref_parse (text, OCI_REF_DIGEST, &r, &err) == 0)
           {
-            free (registry_ref_string (&r));
+            free (oci_ref_full (&r));
             free (registry_url (&r, "manifests", r.tag ? r.tag : r.digest, NULL));
-            registry_ref_release (&r);
+            oci_ref_release (&r);
           }
         break;
       }

@@ -24,6 +24,7 @@
 #include "common/oci/canonjson.h"
 #include "common/oci/digest.h"
 #include "common/oci/oci.h"
+#include "common/oci/ref.h"
 #include "common/oci/platform.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -457,7 +458,7 @@ test_refs (void **state)
       bale_error_t err = NULL;
       char *full, *fam;
 
-      if (oci_ref_parse (cases[i].in, &r, &err) < 0)
+      if (oci_ref_parse (cases[i].in, 0, &r, &err) < 0)
         fail_msg ("'%s' rejected: %s", cases[i].in, err->msg);
       full = oci_ref_full (&r);
       fam = oci_ref_familiar (&r);
@@ -472,7 +473,7 @@ test_refs (void **state)
       struct oci_ref r;
       bale_error_t err = NULL;
 
-      if (oci_ref_parse (bad[i], &r, &err) >= 0)
+      if (oci_ref_parse (bad[i], 0, &r, &err) >= 0)
         fail_msg ("'%s' accepted", bad[i]);
       bale_error_release (&err);
     }

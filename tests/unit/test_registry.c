@@ -136,19 +136,19 @@ test_challenge_invalid (void **state)
 static void
 check_ref (const char *in, const char *want_string, const char *want_url, const char *const *insecure)
 {
-  struct registry_ref r;
+  struct oci_ref r;
   bale_error_t err = NULL;
   cleanup_free char *s = NULL, *url = NULL;
 
-  if (registry_ref_parse (in, &r, &err) < 0)
+  if (oci_ref_parse (in, OCI_REF_DIGEST, &r, &err) < 0)
     {
       cleanup_free char *text = test_format_errors (err);
       bale_error_release (&err);
       test_fail ("'%s': %s", in, text);
     }
-  s = registry_ref_string (&r);
+  s = oci_ref_full (&r);
   url = registry_url (&r, "manifests", r.digest ? r.digest : r.tag, insecure);
-  registry_ref_release (&r);
+  oci_ref_release (&r);
   if (strcmp (s, want_string) != 0 || strcmp (url, want_url) != 0)
     test_fail ("'%s': got '%s' and '%s'", in, s, url);
 }
@@ -186,12 +186,12 @@ test_refs_invalid (void **state)
 
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
-      struct registry_ref r;
+      struct oci_ref r;
       bale_error_t err = NULL;
 
-      if (registry_ref_parse (bad[i], &r, &err) == 0)
+      if (oci_ref_parse (bad[i], OCI_REF_DIGEST, &r, &err) == 0)
         {
-          registry_ref_release (&r);
+          oci_ref_release (&r);
           test_fail ("'%s' parsed", bad[i]);
         }
       bale_error_release (&err);
