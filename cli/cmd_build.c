@@ -32,7 +32,7 @@
 #include "cli/registry.h"
 #include "cli/buildcache.h"
 #include "cli/buildsecrets.h"
-#include "runtime/fs/rootless.h"
+#include "runtime/fs/isolation.h"
 #include "runtime/sandbox/binfmt.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/export.h"
@@ -121,7 +121,10 @@ build_usage (FILE *f)
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
          "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
-         "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE BUILDOPTS_SANDBOX_USAGE
+         "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE
+         "  --isolation MODE     auto (default; BALE_ISOLATION), namespace, or chroot for\n"
+         "                       containers that forbid namespaces (docs/rootless.md)\n"
+         BUILDOPTS_SANDBOX_USAGE
          CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -190,6 +193,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "metadata-file", required_argument, NULL, 0x308 },
     { "build-context", required_argument, NULL, 0x309 },
     { "explain-cache", no_argument, NULL, 0x30a },
+    { "isolation", required_argument, NULL, 0x30b },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -253,6 +257,7 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           if (namedctx_add (&c->named, optarg, err) < 0)
             return -1;
           break;
+        case 0x30b: break; /* chosen before the command runs (cli/main.c, runtime/fs/isolation.h) */
         case 0x304:
           if (cli_progress_parse (optarg, &c->progress, err) < 0)
             return -1;
@@ -930,8 +935,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (c.quiet)
     c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
   /* The isolation mode is said once, before any progress, so it heads every CI log. */
-  if (!c.quiet && rootless_describe ())
-    fprintf (stderr, "%s\n", rootless_describe ());
+  if (!c.quiet && isolation_describe ())
+    fprintf (stderr, "%s\n", isolation_describe ());
   if (cli_progress_open (c.progress, STDERR_FILENO, &c.renderer, err) < 0)
     goto out;
   if ((eo.events = cli_progress_sink (c.renderer)))

@@ -11,7 +11,7 @@
 #include "cli/cli.h"
 #include "cli/store.h"
 #include "common/error.h"
-#include "runtime/fs/rootless.h"
+#include "runtime/fs/isolation.h"
 #include "common/xalloc.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
@@ -210,6 +210,23 @@ take_store_option (int argc, char **argv, struct cli_global *g)
   return argc;
 }
 
+/* The isolation wanted: `bale build --isolation=X` (the command parses it again and ignores
+   it), else BALE_ISOLATION, else auto. It is needed before the command runs, while the process
+   has one thread. */
+static int
+wanted_isolation (int argc, char **argv, bool build, enum isolation *out, bale_error_t *err)
+{
+  const char *v = getenv ("BALE_ISOLATION");
+
+  for (int i = 1; build && i < argc && strcmp (argv[i], "--") != 0; i++)
+    if (strncmp (argv[i], "--isolation=", 12) == 0)
+      v = argv[i] + 12;
+    else if (strcmp (argv[i], "--isolation") == 0 && i + 1 < argc)
+      v = argv[++i];
+  *out = ISOLATION_AUTO;
+  return v && *v ? isolation_parse (v, out, err) : 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -244,12 +261,19 @@ main (int argc, char **argv)
   argv[first] = name;
   optind = 0;
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
-     become root of a user namespace (runtime/fs/rootless.h). */
+     become root of a user namespace (runtime/fs/rootless.h), or find that steps must run
+     chrooted (runtime/fs/isolation.h). */
   /* `bale CMD --help` only prints: the man pages are made from it at build time, by a
      user who may have no subordinate IDs. */
-  if (needs_userns (cmd->name) && !(argc > first + 1 && strcmp (argv[first + 1], "--help") == 0)
-      && rootless_enter (&err) < 0)
-    ret = -1;
+  if (needs_userns (cmd->name) && !(argc > first + 1 && strcmp (argv[first + 1], "--help") == 0))
+    {
+      enum isolation want;
+      ret = wanted_isolation (argc - first, argv + first, strcmp (cmd->name, "build") == 0,
+                              &want, &err) < 0
+                    || isolation_enter (want, &err) < 0
+                ? -1
+                : cmd->fn (argc - first, argv + first, &g, &err);
+    }
   else
     ret = cmd->fn (argc - first, argv + first, &g, &err);
   free (name);

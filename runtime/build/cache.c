@@ -41,6 +41,38 @@ entry_path (struct store *s, const char *key)
   return hex ? xasprintf ("%s/%s", keys, hex) : NULL;
 }
 
+json_t *
+cache_entry_to_json (const struct cache_entry *e)
+{
+  json_t *j = json_pack ("{s:s, s:s, s:I, s:s}", "digest", e->digest, "diff_id", e->diff_id,
+                         "size", (json_int_t) e->size, "media_type", e->media_type);
+
+  if (e->created_ns > 0)
+    json_object_set_new (j, "created", json_integer ((json_int_t) e->created_ns));
+  return j;
+}
+
+int
+cache_entry_from_json (const json_t *j, struct cache_entry *out)
+{
+  const char *digest = json_string_value (json_object_get (j, "digest"));
+  const char *diff_id = json_string_value (json_object_get (j, "diff_id"));
+  const char *mt = json_string_value (json_object_get (j, "media_type"));
+  const json_t *created = json_object_get (j, "created");
+
+  if (!digest || !diff_id || !mt || !digest_is_valid (digest) || !digest_is_valid (diff_id)
+      || strlen (mt) >= sizeof out->media_type || !json_is_integer (json_object_get (j, "size"))
+      || (created && (!json_is_integer (created) || json_integer_value (created) < 0)))
+    return -1;
+  memset (out, 0, sizeof *out);
+  memcpy (out->digest, digest, DIGEST_STRLEN + 1);
+  memcpy (out->diff_id, diff_id, DIGEST_STRLEN + 1);
+  memcpy (out->media_type, mt, strlen (mt) + 1);
+  out->size = json_integer_value (json_object_get (j, "size"));
+  out->created_ns = created ? json_integer_value (created) : 0;
+  return 0;
+}
+
 /* Parse the entry file at dirfd/name. */
 static int
 read_entry (int dirfd, const char *name, struct cache_entry *out)
@@ -49,24 +81,12 @@ read_entry (int dirfd, const char *name, struct cache_entry *out)
   struct strbuf sb = STRBUF_INIT;
   bale_error_t e = NULL;
   json_t *j = NULL;
-  const char *digest, *diff_id, *mt;
   int ret = -1;
 
   if (fd < 0 || bale_read_fd (fd, name, &sb, &e) < 0)
     goto out;
   j = json_loadb (sb.buf, sb.len, 0, NULL);
-  digest = json_string_value (json_object_get (j, "digest"));
-  diff_id = json_string_value (json_object_get (j, "diff_id"));
-  mt = json_string_value (json_object_get (j, "media_type"));
-  if (!digest || !diff_id || !mt || !digest_is_valid (digest) || !digest_is_valid (diff_id)
-      || strlen (mt) >= sizeof out->media_type || !json_is_integer (json_object_get (j, "size")))
-    goto out;
-  memset (out, 0, sizeof *out);
-  memcpy (out->digest, digest, DIGEST_STRLEN + 1);
-  memcpy (out->diff_id, diff_id, DIGEST_STRLEN + 1);
-  memcpy (out->media_type, mt, strlen (mt) + 1);
-  out->size = json_integer_value (json_object_get (j, "size"));
-  ret = 0;
+  ret = cache_entry_from_json (j, out);
 out:
   json_decref (j);
   bale_error_release (&e);
@@ -94,8 +114,7 @@ cache_record (struct store *s, const char *key, const struct cache_entry *e, bal
 
   if (!digest_hex (key))
     return bale_make_error (err, 0, "invalid cache key '%s'", key);
-  j = json_pack ("{s:s, s:s, s:I, s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
-                 (json_int_t) e->size, "media_type", e->media_type);
+  j = cache_entry_to_json (e);
   text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (j);
   return cache_file_write (s, "keys", digest_hex (key), text, strlen (text), err);
@@ -433,8 +452,7 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
 
       if (export_blob (s, blobs_fd, e->digest, err) < 0)
         return -1;
-      j = json_pack ("{s:s,s:s,s:I,s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
-                     (json_int_t) e->size, "media_type", e->media_type);
+      j = cache_entry_to_json (e);
       text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
       ret = layout_write_atomic (dkeys_fd, digest_hex (entries[i].key), text, strlen (text), err);
       free (text);

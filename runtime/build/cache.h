@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "bale.h"
 #include "common/oci/digest.h"
 
@@ -17,7 +19,7 @@ struct store;
 
 /*
  * On disk: <store>/buildcache/keys/<hex of the key>, one small JSON file per entry,
- * {"digest","diff_id","size","media_type"}, written to tmp/ and renamed into place, so
+ * {"digest","diff_id","size","media_type","created"}, written to tmp/ and renamed into place, so
  * concurrent builds (parallel stages are separate processes) never see half an entry and
  * the last writer of one key wins with an equally good layer. The file's mtime is the
  * entry's last use, for `bale prune --keep-storage`. The blobs entries name are kept by
@@ -29,7 +31,17 @@ struct cache_entry
   char diff_id[DIGEST_STRLEN + 1];
   int64_t size;
   char media_type[96];
+  /* When the layer was made, in nanoseconds since the epoch (0: unknown, an entry of an older
+     bale). A hit gives the step's history entry this time, as BuildKit gives a cached layer
+     its snapshot's creation time, so a fully cached rebuild writes the same config. */
+  int64_t created_ns;
 };
+
+/* The entry's fields as JSON ({"digest","diff_id","size","media_type"} and "created" when
+   known), the form of the entry files, of a local cache's keys/ and of a registry cache. */
+json_t *cache_entry_to_json (const struct cache_entry *e);
+/* The reverse: 0 with *out filled, -1 when a field is missing or invalid. */
+int cache_entry_from_json (const json_t *j, struct cache_entry *out);
 
 /* 1 with *out filled when key has an entry whose blob is in the store (its last use is
    updated), 0 when not. A damaged entry or one whose blob is gone is a miss. */

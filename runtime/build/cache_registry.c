@@ -34,8 +34,10 @@ is_plain_tar (const char *mt)
 /* ---- the config ---------------------------------------------------------------------------- */
 
 /*
- * {"entries":[{"key","layer","digest","diff_id","size","media_type"}...]} with "layer" the
- * index of the entry's blob in the manifest's layers. The digest, size and media type are
+ * {"entries":[{"key","layer","digest","diff_id","size","media_type","created"}...]} with
+ * "layer" the index of the entry's blob in the manifest's layers and "created" the layer's
+ * creation time (nanoseconds since the epoch; absent when unknown), which an importer's hits
+ * give their history entries, so its image has the exporter's config digest. The digest, size and media type are
  * those of the layer in the exporting store (the uncompressed tar, usually), so an importer
  * ends with the very blob the exporter had and builds the same image digest.
  */
@@ -54,10 +56,10 @@ config_json (const struct cache_keyed *entries, size_t n, const size_t *layer_of
   for (i = 0; i < n; i++)
     {
       const struct cache_entry *e = &entries[i].e;
-      json_array_append_new (list, json_pack ("{s:s,s:I,s:s,s:s,s:I,s:s}", "key", entries[i].key,
-                                              "layer", (json_int_t) layer_of[i], "digest",
-                                              e->digest, "diff_id", e->diff_id, "size",
-                                              (json_int_t) e->size, "media_type", e->media_type));
+      json_t *j = cache_entry_to_json (e);
+      json_object_set_new (j, "key", json_string (entries[i].key));
+      json_object_set_new (j, "layer", json_integer ((json_int_t) layer_of[i]));
+      json_array_append_new (list, j);
     }
   if (n_mounts == 0)
     {
@@ -71,31 +73,26 @@ static int
 parse_entry (json_t *j, size_t n_layers, struct cache_artifact_entry *out, bale_error_t *err)
 {
   const char *key = json_string_value (json_object_get (j, "key"));
-  const char *digest = json_string_value (json_object_get (j, "digest"));
-  const char *diff_id = json_string_value (json_object_get (j, "diff_id"));
-  const char *mt = json_string_value (json_object_get (j, "media_type"));
-  json_t *layer = json_object_get (j, "layer"), *size = json_object_get (j, "size");
+  json_t *layer = json_object_get (j, "layer");
+  struct cache_entry e;
 
-  if (!key || !digest || !diff_id || !mt || !digest_is_valid (key) || !digest_is_valid (digest)
-      || !digest_is_valid (diff_id) || !json_is_integer (layer) || !json_is_integer (size))
+  if (!key || !digest_is_valid (key) || !json_is_integer (layer)
+      || cache_entry_from_json (j, &e) < 0)
     return bale_make_error (err, 0, "an entry lacks a valid key, digest, diff_id, media_type, "
-                            "layer or size");
+                            "layer, size or created");
   if (json_integer_value (layer) < 0 || (size_t) json_integer_value (layer) >= n_layers)
     return bale_make_error (err, 0, "entry %s: layer %lld of %zu", key,
                             (long long) json_integer_value (layer), n_layers);
-  if (json_integer_value (size) < 0 || strlen (mt) >= sizeof out->k.e.media_type)
+  if (e.size < 0)
     return bale_make_error (err, 0, "entry %s: invalid size or media type", key);
   /* An uncompressed layer's diff_id is its digest: the store checks the one, so the other
      cannot lie into the image config. */
-  if (is_plain_tar (mt) && strcmp (digest, diff_id) != 0)
+  if (is_plain_tar (e.media_type) && strcmp (e.digest, e.diff_id) != 0)
     return bale_make_error (err, 0, "entry %s: an uncompressed layer whose diff_id is not its "
                             "digest", key);
   memset (out, 0, sizeof *out);
   memcpy (out->k.key, key, DIGEST_STRLEN + 1);
-  memcpy (out->k.e.digest, digest, DIGEST_STRLEN + 1);
-  memcpy (out->k.e.diff_id, diff_id, DIGEST_STRLEN + 1);
-  memcpy (out->k.e.media_type, mt, strlen (mt) + 1);
-  out->k.e.size = json_integer_value (size);
+  out->k.e = e;
   out->layer = (size_t) json_integer_value (layer);
   return 0;
 }

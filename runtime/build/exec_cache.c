@@ -223,9 +223,12 @@ run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_s
             bale_error_t *err)
 {
   json_t *inputs = json_array (), *mounts = json_array ();
+  struct kvlist env = KVLIST_INIT;
   size_t i;
 
-  json_object_set_new (k, "env", json_strv (s->env.kv, s->env.n));
+  kv_state_get (&s->env, &env);
+  json_object_set_new (k, "env", json_strv (env.kv, env.n));
+  kv_release (&env);
   json_object_set_new (k, "mounts", mounts);
   json_object_set_new (k, "mount_inputs", inputs);
   json_object_set_new (k, "network", str_or_null (s->network));
@@ -498,6 +501,15 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
   if (*id)
     cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored);
   bale_error_release (&ignored);
+  if (e.created_ns == 0)
+    {
+      /* An entry of an older bale has no time: give it one, so the rebuilds after this one
+         write the same config. */
+      e.created_ns = exec_now_ns ();
+      cache_record (x->o->store, key, &e, &ignored);
+      bale_error_release (&ignored);
+    }
+  l.created_ns = e.created_ns;
   l.media_type = e.media_type;
   memcpy (l.digest, e.digest, sizeof l.digest);
   memcpy (l.diff_id, e.diff_id, sizeof l.diff_id);
@@ -556,6 +568,7 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const struct
   memcpy (e.digest, l->digest, sizeof e.digest);
   memcpy (e.diff_id, l->diff_id, sizeof e.diff_id);
   e.size = l->size;
+  e.created_ns = l->created_ns;
   snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
   /* A cache that cannot be written only makes the next build slower. */
   if (cache_record (x->o->store, key, &e, &ignored) == 0)

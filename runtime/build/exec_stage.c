@@ -113,7 +113,12 @@ step_vertex (struct executor *x, const struct plan_stage *st, size_t i)
   for (k = 0; k < i; k++)
     index += has_vertex (&st->steps[k]);
   text = s->onbuild ? xasprintf ("ONBUILD %s", s->node->original) : xstrdup (s->node->original);
-  name = vertex_name (x, st, index, text, &s->env);
+  {
+    struct kvlist env = KVLIST_INIT;
+    kv_state_get (&s->env, &env);
+    name = vertex_name (x, st, index, text, &env);
+    kv_release (&env);
+  }
   progress_vertex_start (&x->vertex, x->o->events, key, name);
   free (name);
 }

@@ -26,6 +26,9 @@ struct exec_layer
   int64_t size;
   char *path;     /* where the blob's bytes are */
   char *snapshot; /* the unpacked layer, once a step needed it */
+  /* When a step of this build made the layer or its cache entry was made (nanoseconds since
+     the epoch; 0 for a base image's layers): its history entry's `created`. */
+  int64_t created_ns;
 };
 
 struct exec_image

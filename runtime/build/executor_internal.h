@@ -44,6 +44,9 @@ struct executor
   int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
 };
 
+/* The wall clock in nanoseconds since the epoch: a new layer's creation time. */
+int64_t exec_now_ns (void);
+/* Append l to s; is_new: a layer this stage made (its creation time is now when l has none). */
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
 void exec_state_release (struct stage_state *s);
 struct store_image;

@@ -199,6 +199,21 @@ fleet_min () {
     && ! grep -q "CACHED \[.*\] RUN echo ran" "$W/rc.err" || { cat "$W/rc.err"; return 1; }
 }
 check "fleet cache mode=min: the image's steps only" fleet_min
+fleet_times () {
+  # Without SOURCE_DATE_EPOCH the config holds the steps' times: each cache entry carries its
+  # layer's creation time through the registry cache, and runner B's fully cached build writes
+  # runner A's config (issue 16 #7), as BuildKit's importer takes a cached layer's time.
+  runner "$W/ta" && runner "$W/tb" || return 1
+  bale --store "$W/ta" build -q --cache-to "type=registry,ref=$R/fleet/cache:times,mode=max" "$W/cctx" >"$W/ta.id" 2>"$W/ta.err" \
+    || { cat "$W/ta.err"; return 1; }
+  sleep 1
+  bale --store "$W/ta" build -q "$W/cctx" >"$W/ta2.id" 2>"$W/ta2.err" && same "$(cat "$W/ta.id")" "$(cat "$W/ta2.id")" \
+    || { cat "$W/ta2.err"; return 1; }
+  bale --store "$W/tb" build --cache-from "$R/fleet/cache:times" "$W/cctx" >"$W/tb.id" 2>"$W/tb.err" \
+    && every_step_cached "$W/tb.err" || { cat "$W/tb.err"; return 1; }
+  same "$(cat "$W/ta.id")" "$(cat "$W/tb.id")"
+}
+check "fleet cache without SOURCE_DATE_EPOCH: a fully cached rebuild and runner B give runner A's image ID" fleet_times
 fleet_compression () { # zstd and uncompressed transfers unpack to the same blobs
   for c in zstd uncompressed; do
     bale --store "$W/ra" build -q --source-date-epoch 1700000000 \
