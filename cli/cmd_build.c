@@ -818,11 +818,12 @@ write_outputs_multi (struct store *s, struct build_cli *c, struct exec_image *im
 }
 
 /*
- * --platform P1,P2,...: the Dockerfile planned and built once per platform, in order, into one
- * image index. A stage that does not depend on the target platform (FROM
- * --platform=$BUILDPLATFORM, no TARGET* argument) has the same cache keys for every platform
- * (exec_cache.c keys the stage's own platform), so it runs for the first and is taken from
- * the cache for the others.
+ * --platform P1,P2,...: the Dockerfile planned once per platform and the platforms built in
+ * parallel (executor_build_platforms) into one image index. A stage that does not depend on
+ * the target platform (FROM --platform=$BUILDPLATFORM, no TARGET* argument) has the same cache
+ * keys for every platform (exec_cache.c keys the stage's own platform), so its steps run once,
+ * for whichever platform reaches them first, and the others take their layers, also with
+ * --no-cache.
  */
 static int
 build_multi (struct build_cli *c, struct cli_global *g, struct exec_opts *eo, struct plan *first,
@@ -850,14 +851,10 @@ build_multi (struct build_cli *c, struct cli_global *g, struct exec_opts *eo, st
     if (pull_sources (eo->store, plans[i], c, err) < 0)
       goto out;
   announce_emulation (c, plans, np);
+  if (executor_build_platforms (plans, np, eo, imgs, err) < 0)
+    goto out;
   for (i = 0; i < np; i++)
     {
-      if (executor_build (plans[i], eo, &imgs[i], err) < 0)
-        {
-          cleanup_free char *pl = platform_format (&plans[i]->target_platform);
-          bale_error_wrap (err, "building for %s", pl);
-          goto out;
-        }
       if (buildoutput_labels (&imgs[i], c->labels, c->n_labels, err) < 0
           || buildoutput_annotations (&imgs[i], c->annotations, c->n_annotations, err) < 0)
         goto out;

@@ -58,17 +58,19 @@ inspect_usage (FILE *f)
          "  -f, --format FORMAT   json (compact), or a Go template run on each image\n"
          "                        ({{.Id}}, {{json .Config}}, {{index .RepoTags 0}}, ...)\n"
          "  -h, --help            print this help\n"
+         "      --platform P      the image of a multi-platform index (default: this machine's)\n"
          "      --type TYPE       image (the only kind of object bale has)\n",
          f);
 }
 
 static int
-inspect_args (int argc, char **argv, const char **format, bale_error_t *err)
+inspect_args (int argc, char **argv, const char **format, struct cli_global *g, bale_error_t *err)
 {
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'f' },
     { "help", no_argument, NULL, 'h' },
     { "type", required_argument, NULL, 't' },
+    { "platform", required_argument, NULL, 'p' },
     { NULL, 0, NULL, 0 },
   };
   int c;
@@ -77,6 +79,7 @@ inspect_args (int argc, char **argv, const char **format, bale_error_t *err)
     switch (c)
       {
       case 'f': *format = optarg; break;
+      case 'p': g->platform = optarg; break; /* cli_store_image_read */
       case 't':
         if (strcmp (optarg, "image") != 0)
           return bale_make_error (err, 0, "inspect: --type %s: bale has only images", optarg);
@@ -96,7 +99,7 @@ int
 bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   const char *format = NULL;
-  int first = inspect_args (argc, argv, &format, err);
+  int first = inspect_args (argc, argv, &format, g, err);
   json_auto_t *out = json_array ();
   struct store *s = NULL;
   struct store_ref *refs = NULL;
@@ -115,7 +118,7 @@ bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err
     {
       struct store_image img;
 
-      if (store_image_read (s, argv[i], NULL, &img, err) < 0)
+      if (cli_store_image_read (g, s, argv[i], &img, err) < 0)
         ret = -1;
       else
         {

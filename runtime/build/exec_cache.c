@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <libgen.h>
 
@@ -352,6 +354,39 @@ cache_disabled (const struct executor *x, const struct plan_stage *st)
   return false;
 }
 
+void
+exec_cache_unlock (struct executor *x)
+{
+  if (x->key_lock >= 0)
+    close (x->key_lock);
+  x->key_lock = -1;
+}
+
+/* o->shared_dir (a build of several platforms): wait while another platform runs the step of
+   this key, then hold the key until the step is recorded. True when this build has recorded
+   the key already: its layer is taken even under --no-cache, which asks for every step to run
+   once in this build, not once per platform. */
+static bool
+claim_key (struct executor *x, const char *key)
+{
+  cleanup_free char *lock = NULL, *mark = NULL;
+  int fd;
+
+  exec_cache_unlock (x);
+  if (!x->o->shared_dir || !*key)
+    return false;
+  lock = xasprintf ("%s/%s.lock", x->o->shared_dir, digest_hex (key));
+  mark = xasprintf ("%s/%s", x->o->shared_dir, digest_hex (key));
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0)
+    {
+      while (flock (fd, LOCK_EX) < 0 && errno == EINTR)
+        ;
+      x->key_lock = fd;
+    }
+  return access (mark, F_OK) == 0;
+}
+
 /* Which step of which project this is, the same on every machine that checks the project out
    under the same name: the context directory's and the Dockerfile's names, the stage and the
    step's index in it. A miss compares with the last build of this identity. */
@@ -434,6 +469,7 @@ int
 exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                    char key[DIGEST_STRLEN + 1])
 {
+  bool ours;
   struct cache_entry e;
   struct exec_layer l = { 0 };
   bale_error_t ignored = NULL;
@@ -449,7 +485,8 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
         x->miss_reason = explain_miss (x, st, s, key, NULL);
       return 0;
     }
-  if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
+  ours = claim_key (x, key);
+  if ((cache_disabled (x, st) && !ours) || !cache_lookup (x->o->store, key, &e))
     {
       /* Taken again with the listing of the context files: a miss runs the step, which
          costs far more than describing its sources a second time from the index. */
@@ -459,6 +496,7 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
         x->miss_reason = explain_miss (x, st, s, key, x->miss_inputs);
       return 0;
     }
+  exec_cache_unlock (x);
   step_identity (x, st, s, id);
   if (*id)
     cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored);
@@ -514,23 +552,38 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const struct
   bale_error_t ignored = NULL;
 
   if (ss->n_layers == 0)
-    return;
+    {
+      exec_cache_unlock (x);
+      return;
+    }
   l = &ss->layers[ss->n_layers - 1];
   XGROW (x->made, x->alloc_made, x->n_made + 1);
   memcpy (x->made[x->n_made].diff_id, l->diff_id, sizeof l->diff_id);
   x->made[x->n_made++].what = xstrdup (s->node->original);
   if (!*key)
-    return;
+    {
+      exec_cache_unlock (x);
+      return;
+    }
   memcpy (e.digest, l->digest, sizeof e.digest);
   memcpy (e.diff_id, l->diff_id, sizeof e.diff_id);
   e.size = l->size;
   e.created_ns = l->created_ns;
   snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
   /* A cache that cannot be written only makes the next build slower. */
-  if (cache_record (x->o->store, key, &e, &ignored) == 0 && x->miss_inputs)
-    record_inputs (x, st, s, key);
+  if (cache_record (x->o->store, key, &e, &ignored) == 0)
+    {
+      if (x->miss_inputs)
+        record_inputs (x, st, s, key);
+      if (x->o->shared_dir)
+        {
+          cleanup_free char *mark = xasprintf ("%s/%s", x->o->shared_dir, digest_hex (key));
+          cleanup_close int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        }
+    }
   bale_error_release (&ignored);
   miss_clear (x);
+  exec_cache_unlock (x);
 }
 
 void

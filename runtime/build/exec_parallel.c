@@ -95,8 +95,8 @@ state_from_json (struct stage_state *s, const json_t *o)
     }
 }
 
-static json_t *
-errors_to_json (bale_error_t e)
+json_t *
+exec_errors_to_json (bale_error_t e)
 {
   json_t *a = json_array ();
 
@@ -123,8 +123,8 @@ dup_or_null (const json_t *j)
   return json_is_string (j) ? xstrdup (json_string_value (j)) : NULL;
 }
 
-static void
-errors_from_json (const json_t *a, bale_error_t *err)
+void
+exec_errors_from_json (const json_t *a, bale_error_t *err)
 {
   size_t i;
 
@@ -163,18 +163,9 @@ ready (const struct plan *p, const struct plan_stage *st, const bool *done)
   return true;
 }
 
-struct job
-{
-  pid_t pid;
-  int stage;
-  int fd;              /* the unlinked result file */
-  int events;          /* the child's progress events (rawjson lines), -1 at EOF or none */
-  struct strbuf pending; /* a line not complete yet */
-};
-
 /* The child's sink: each event as a rawjson line on the pipe to the parent. */
-static void
-pipe_event (void *ctx, const struct bale_progress_event *ev)
+void
+exec_pipe_event (void *ctx, const struct bale_progress_event *ev)
 {
   char *line = progress_event_to_json (ev);
 
@@ -183,8 +174,8 @@ pipe_event (void *ctx, const struct bale_progress_event *ev)
 }
 
 /* Pass the complete lines the child sent on to the build's sink; at EOF, close the pipe. */
-static void
-read_events (struct executor *x, struct job *j)
+void
+exec_job_read_events (const struct bale_progress *events, struct exec_job *j)
 {
   char buf[16384];
   ssize_t n = read (j->events, buf, sizeof buf);
@@ -198,16 +189,16 @@ read_events (struct executor *x, struct job *j)
       return;
     }
   strbuf_add (&j->pending, buf, (size_t) n);
-  progress_feed (&j->pending, x->o->events);
+  progress_feed (&j->pending, events);
 }
 
 /* Wait for one of the jobs to end, relaying their events meanwhile: its pid, or -1 with
    errno (EINTR when a signal came). */
-static pid_t
-wait_job (struct executor *x, struct job *jobs, size_t n, int *status)
+pid_t
+exec_job_wait (const struct bale_progress *events, struct exec_job *jobs, size_t n, int *status)
 {
   struct pollfd *pfd = xcalloc (n + 1, sizeof *pfd);
-  struct job **who = xcalloc (n + 1, sizeof *who);
+  struct exec_job **who = xcalloc (n + 1, sizeof *who);
   pid_t ret;
 
   for (;;)
@@ -222,7 +213,7 @@ wait_job (struct executor *x, struct job *jobs, size_t n, int *status)
             if ((ret = waitpid (jobs[i].pid, status, WNOHANG)) != 0)
               goto out;
           }
-      if (!x->o->events)
+      if (!events)
         {
           ret = waitpid (-1, status, 0);
           goto out;
@@ -243,7 +234,7 @@ wait_job (struct executor *x, struct job *jobs, size_t n, int *status)
         }
       for (i = 0; r > 0 && i < k; i++)
         if (pfd[i].revents)
-          read_events (x, who[i]);
+          exec_job_read_events (events, who[i]);
     }
 out:
   free (pfd);
@@ -251,17 +242,18 @@ out:
   return ret;
 }
 
-static int
-start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *err)
+pid_t
+exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, struct exec_opts *child,
+               struct bale_progress *sink, int *pipe_w, bale_error_t *err)
 {
-  cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
+  cleanup_free char *tmp = store_area_path (o->store, STORE_AREA_TMP, NULL);
   int fd = open (tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   int events[2] = { -1, -1 };
   pid_t pid;
 
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create a result file in %s", tmp);
-  if (x->o->events && pipe2 (events, O_CLOEXEC) < 0)
+  if (o->events && pipe2 (events, O_CLOEXEC) < 0)
     {
       close (fd);
       return bale_make_error (err, errno, "cannot create the progress pipe");
@@ -275,53 +267,74 @@ start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *er
         close (events[0]), close (events[1]);
       return bale_make_error (err, errno, "fork");
     }
+  j->pid = pid;
+  j->index = index;
+  j->fd = fd;
   if (pid == 0)
     {
-      bale_error_t e = NULL;
-      json_t *r = json_object ();
-      char *text;
-      /* The stage's events go to the parent, which hands them to the build's sink. */
-      struct exec_opts co = *x->o;
-      struct bale_progress sink = { pipe_event, &events[1] };
-      if (co.events)
+      /* The child's events go to the parent, which hands them to the build's sink. */
+      *child = *o;
+      *pipe_w = events[1];
+      *sink = (struct bale_progress){ exec_pipe_event, pipe_w };
+      if (child->events)
         {
           close (events[0]);
-          co.events = &sink;
+          child->events = sink;
         }
-      x->o = &co;
       signal (SIGINT, SIG_DFL);
       signal (SIGTERM, SIG_DFL);
       signal (SIGHUP, SIG_DFL);
-      x->stepno = stepno;
-      if (exec_build_stage (x, &x->p->stages[i], &e) < 0)
-        json_object_set_new (r, "errors", errors_to_json (e));
-      else
-        json_object_set_new (r, "state", state_to_json (&x->states[i]));
-      exec_cache_finish (x); /* this stage's context digests, for the next build */
-      text = json_dumps (r, JSON_COMPACT);
-      bale_write_all (fd, text, strlen (text));
-      fflush (NULL);
-      free (text);
-      json_decref (r);
-      {
-        int code = e ? 1 : 0;
-        bale_error_release (&e);
-        free (tmp);
-        _exit (code);
-      }
+      return 0;
     }
-  j->pid = pid;
-  j->stage = i;
-  j->fd = fd;
   j->events = events[0];
   strbuf_init (&j->pending);
   if (events[1] >= 0)
     close (events[1]);
+  return pid;
+}
+
+_Noreturn void
+exec_job_exit (int fd, json_t *result, bale_error_t *e)
+{
+  char *text = json_dumps (result, JSON_COMPACT);
+  int code = *e ? 1 : 0;
+
+  bale_write_all (fd, text, strlen (text));
+  fflush (NULL);
+  free (text);
+  json_decref (result);
+  bale_error_release (e);
+  _exit (code);
+}
+
+static int
+start (struct executor *x, int i, size_t stepno, struct exec_job *j, bale_error_t *err)
+{
+  struct exec_opts co;
+  struct bale_progress sink;
+  int pipe_w;
+  pid_t pid = exec_job_fork (x->o, i, j, &co, &sink, &pipe_w, err);
+
+  if (pid < 0)
+    return -1;
+  if (pid == 0)
+    {
+      bale_error_t e = NULL;
+      json_t *r = json_object ();
+      x->o = &co;
+      x->stepno = stepno;
+      if (exec_build_stage (x, &x->p->stages[i], &e) < 0)
+        json_object_set_new (r, "errors", exec_errors_to_json (e));
+      else
+        json_object_set_new (r, "state", state_to_json (&x->states[i]));
+      exec_cache_finish (x); /* this stage's context digests, for the next build */
+      exec_job_exit (j->fd, r, &e);
+    }
   return 0;
 }
 
 static int
-finish (struct executor *x, struct job *j, int status, bale_error_t *err)
+finish (struct executor *x, struct exec_job *j, int status, bale_error_t *err)
 {
   struct strbuf sb = STRBUF_INIT;
   json_t *r = NULL;
@@ -334,19 +347,19 @@ finish (struct executor *x, struct job *j, int status, bale_error_t *err)
   strbuf_release (&sb);
   if (r && json_object_get (r, "state") && WIFEXITED (status) && WEXITSTATUS (status) == 0)
     {
-      state_from_json (&x->states[j->stage], json_object_get (r, "state"));
+      state_from_json (&x->states[j->index], json_object_get (r, "state"));
       ret = 0;
     }
   else if (r && json_object_get (r, "errors"))
-    errors_from_json (json_object_get (r, "errors"), err);
+    exec_errors_from_json (json_object_get (r, "errors"), err);
   else
-    bale_make_error (err, 0, "stage %s: the build process died (%s %d)", x->p->stages[j->stage].display,
+    bale_make_error (err, 0, "stage %s: the build process died (%s %d)", x->p->stages[j->index].display,
                      WIFSIGNALED (status) ? "signal" : "status",
                      WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
   json_decref (r);
   /* Whatever the child sent before it ended. */
   while (j->events >= 0)
-    read_events (x, j);
+    exec_job_read_events (x->o->events, j);
   strbuf_release (&j->pending);
   return ret;
 }
@@ -358,7 +371,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
   size_t n = p->n_stages, i, n_running = 0, left = 0;
   bool *done = xcalloc (n, sizeof *done), *started = xcalloc (n, sizeof *started);
   size_t *stepno = xcalloc (n + 1, sizeof *stepno);
-  struct job *jobs = xcalloc (n, sizeof *jobs);
+  struct exec_job *jobs = xcalloc (n, sizeof *jobs);
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   struct sigaction sa = { 0 }, old_int, old_term, old_hup;
   int ret = 0;
@@ -400,7 +413,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
             ret = bale_make_error (err, 0, "stages left that can never start (a dependency cycle)");
           break;
         }
-      pid = wait_job (x, jobs, n_running, &status);
+      pid = exec_job_wait (x->o->events, jobs, n_running, &status);
       if (pid < 0 && errno == EINTR)
         {
           /* SIGINT/SIGTERM: every running stage's sandbox cleans up on the same signal. */
@@ -427,7 +440,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
               kill (jobs[k].pid, SIGTERM);
         }
       else if (ret == 0)
-        done[jobs[i].stage] = true;
+        done[jobs[i].index] = true;
       jobs[i] = jobs[--n_running];
       if (ret < 0)
         left = 0;

@@ -127,7 +127,8 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1 };
+  struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1,
+                        .key_lock = -1 };
   size_t i;
   int ret = 0;
 
@@ -159,6 +160,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       if (p->stages[i].reachable)
         ret = exec_build_stage (&x, &p->stages[i], err);
   exec_cache_finish (&x);
+  exec_cache_unlock (&x);
   if (ret == 0)
     ret = assemble (&x, out, err);
   if (o->store)

@@ -99,7 +99,17 @@ struct exec_opts
   /* One build of several platforms (bale build --platform a,b): vertex names start with the
      stage's platform, as BuildKit's do when several were requested. */
   bool platform_prefix;
+  /* The same: a directory of this build's own where a step's key is locked while the step
+     runs, and marked once it is recorded. A step that several platforms share (a stage that
+     does not depend on the target) then runs once, whichever platform reaches it first, and
+     the others take its layer, also with no_cache. NULL: steps are not shared. */
+  const char *shared_dir;
 };
+
+/* Build every plan (one per platform) into imgs[i], in parallel child processes up to one per
+   CPU, sharing steps through o->shared_dir. */
+int executor_build_platforms (struct plan **plans, size_t n, const struct exec_opts *o,
+                              struct exec_image *imgs, bale_error_t *err);
 
 int executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                     bale_error_t *err);

@@ -3,6 +3,11 @@
 #ifndef BALE_EXECUTOR_INTERNAL_H
 #define BALE_EXECUTOR_INTERNAL_H
 
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/strbuf.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/progress.h"
 
@@ -36,6 +41,7 @@ struct executor
      layer changed: COPY src /src made another layer". */
   struct exec_made { char diff_id[DIGEST_STRLEN + 1]; char *what; } *made;
   size_t n_made, alloc_made;
+  int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
 };
 
 /* The wall clock in nanoseconds since the epoch: a new layer's creation time. */
@@ -60,6 +66,34 @@ int exec_build_stage (struct executor *x, const struct plan_stage *st, bale_erro
 /* Build every reachable stage, independent ones in parallel processes
    (runtime/build/exec_parallel.c). */
 int exec_build_parallel (struct executor *x, bale_error_t *err);
+
+/* A child process of the build (a stage, or a whole platform's build) as the parent sees it. */
+struct exec_job
+{
+  pid_t pid;
+  int index;             /* the stage's, or the platform's */
+  int fd;                /* the unlinked result file */
+  int events;            /* the child's progress events (rawjson lines), -1 at EOF or none */
+  struct strbuf pending; /* a line not complete yet */
+};
+/* Fork a child of the build with an unlinked result file (j->fd) and, when o has a sink, a pipe
+   for its events: in the child, 0, with *child a copy of o whose events go to the pipe (sink
+   and pipe_w hold what it points to); in the parent, the child's pid with j filled; -1 with
+   err when it cannot. */
+pid_t exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, struct exec_opts *child,
+                     struct bale_progress *sink, int *pipe_w, bale_error_t *err);
+/* In the child: write result (and consume it) to fd, and exit, 1 when *e is set. */
+_Noreturn void exec_job_exit (int fd, json_t *result, bale_error_t *e);
+/* The child's sink: each event as a rawjson line on the pipe (ctx: int *fd) to the parent. */
+void exec_pipe_event (void *ctx, const struct bale_progress_event *ev);
+/* Pass the complete lines a child sent on to events; at EOF, close the pipe. */
+void exec_job_read_events (const struct bale_progress *events, struct exec_job *j);
+/* Wait for one of the jobs to end, relaying their events meanwhile: its pid, or -1 with
+   errno (EINTR when a signal came). */
+pid_t exec_job_wait (const struct bale_progress *events, struct exec_job *jobs, size_t n, int *status);
+/* An error chain to JSON and back, across the process boundary. */
+json_t *exec_errors_to_json (bale_error_t e);
+void exec_errors_from_json (const json_t *a, bale_error_t *err);
 
 /* What the child reports: the layer's digests and size, or an error message. */
 struct child_report
@@ -97,6 +131,8 @@ int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const st
 void exec_cache_record (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                         const char *key);
 void exec_cache_finish (struct executor *x);
+/* Let go of the key of the step being run (o->shared_dir). */
+void exec_cache_unlock (struct executor *x);
 
 /* COPY, ADD and WORKDIR (runtime/build/exec_copy.c). */
 int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
