@@ -10,6 +10,7 @@
 #ifndef BALE_H
 #define BALE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,6 +54,26 @@ void bale_error_release (bale_error_t *err);
 /* One error as `FILE:LINE:COL: error: MESSAGE`, then the source line and a caret when known.
    The caller frees the result. */
 char *bale_error_format (const struct bale_error_s *e);
+
+/*
+ * Making errors, for code that reports through the same type (an embedder wrapping bale's
+ * errors with its own context, or a callback that fails). Each returns -status - 1, always
+ * negative, so that `return bale_make_error (err, ENOENT, "...");` reads naturally. When *err
+ * already holds an error the new one is appended to its chain.
+ */
+int bale_make_error (bale_error_t *err, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+int bale_make_error_at (bale_error_t *err, const struct bale_loc *loc, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+int bale_make_verror_at (bale_error_t *err, int status, const struct bale_loc *loc, const char *fmt,
+                         va_list ap) __attribute__ ((format (printf, 4, 0)));
+/* Prefix the message of every error in the chain with "context: ". Returns -status - 1 of the
+   first. */
+int bale_error_wrap (bale_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/* Move every error of *from to the end of *to's chain; *from is left NULL. */
+void bale_error_join (bale_error_t *to, bale_error_t *from);
+/* How many errors the chain holds. */
+int bale_error_count (bale_error_t err);
 
 /* ---- the Dockerfile AST ------------------------------------------------------------------ */
 

@@ -49,7 +49,7 @@ read_entry (int dirfd, const char *name, struct cache_entry *out)
   const char *digest, *diff_id, *mt;
   int ret = -1;
 
-  if (fd < 0 || bale_read_fd (fd, name, &sb, &e) < 0)
+  if (fd < 0 || fileio_read_fd (fd, name, &sb, &e) < 0)
     goto out;
   j = json_loadb (sb.buf, sb.len, 0, NULL);
   digest = json_string_value (json_object_get (j, "digest"));
@@ -114,7 +114,7 @@ cache_record (struct store *s, const char *key, const struct cache_entry *e, bal
   fd = mkstemp (tmp);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create %s", tmp);
-  if (bale_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, 0600) < 0
+  if (fileio_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, 0600) < 0
       || rename (tmp, path) < 0)
     {
       int saved = errno;
@@ -310,7 +310,7 @@ export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *er
   out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
-  if (bale_copy_fd (in, out) < 0)
+  if (fileio_copy_fd (in, out) < 0)
     return bale_make_error (err, errno, "cannot copy blob %s", digest);
   if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);

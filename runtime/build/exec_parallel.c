@@ -176,7 +176,7 @@ pipe_event (void *ctx, const struct bale_progress_event *ev)
 {
   char *line = progress_event_to_json (ev);
 
-  (void) bale_write_all (*(int *) ctx, line, strlen (line));
+  (void) fileio_write_all (*(int *) ctx, line, strlen (line));
   free (line);
 }
 
@@ -297,7 +297,7 @@ start (struct executor *x, int i, size_t stepno, struct job *j, bale_error_t *er
         json_object_set_new (r, "state", state_to_json (&x->states[i]));
       exec_cache_finish (x); /* this stage's context digests, for the next build */
       text = json_dumps (r, JSON_COMPACT);
-      bale_write_all (fd, text, strlen (text));
+      fileio_write_all (fd, text, strlen (text));
       fflush (NULL);
       free (text);
       json_decref (r);
@@ -326,7 +326,7 @@ finish (struct executor *x, struct job *j, int status, bale_error_t *err)
   json_error_t je;
   int ret = -1;
 
-  if (lseek (j->fd, 0, SEEK_SET) == 0 && bale_read_fd (j->fd, "stage result", &sb, err) == 0)
+  if (lseek (j->fd, 0, SEEK_SET) == 0 && fileio_read_fd (j->fd, "stage result", &sb, err) == 0)
     r = json_loadb (sb.buf, sb.len, 0, &je);
   close (j->fd);
   strbuf_release (&sb);

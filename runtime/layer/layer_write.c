@@ -95,7 +95,7 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   struct layer_writer *w = ctx;
 
   (void) a;
-  if (bale_write_all (w->out_fd, buf, len) < 0)
+  if (fileio_write_all (w->out_fd, buf, len) < 0)
     {
       bale_make_error (&w->cb_err, errno, "cannot write the layer");
       return -1;

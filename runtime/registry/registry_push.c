@@ -71,7 +71,7 @@ sink_write (struct archive *a, void *ctx, const void *buf, size_t len)
 {
   struct sink *s = ctx;
 
-  if (bale_write_all (s->fd, buf, len) < 0)
+  if (fileio_write_all (s->fd, buf, len) < 0)
     {
       archive_set_error (a, errno, "cannot write a compressed layer");
       return -1;
@@ -85,7 +85,7 @@ pgzip_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
 {
   struct sink *s = ctx;
 
-  if (bale_write_all (s->fd, buf, len) < 0)
+  if (fileio_write_all (s->fd, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write a compressed layer");
   digester_update (&s->d, buf, len);
   return 0;
