@@ -394,56 +394,6 @@ dispatch_single (struct plan *p, struct plan_stage *st, const struct bale_node *
   return 0;
 }
 
-/* NormalizeWorkdir: relative paths join the current directory; the result is cleaned. */
-char *
-dispatch_normalize_workdir (const char *current, const char *wd)
-{
-  cleanup_strbuf struct strbuf joined = STRBUF_INIT;
-
-  if (wd[0] != '/')
-    strbuf_addf (&joined, "/%s/%s", current, wd);
-  else
-    strbuf_addstr (&joined, wd);
-  return dispatch_clean_path (joined.buf);
-}
-
-/* Go's path.Clean for an absolute path. */
-char *
-dispatch_clean_path (const char *path)
-{
-  cleanup_strbuf struct strbuf out = STRBUF_INIT;
-  const char *s = path;
-
-  while (*s)
-    {
-      const char *e;
-      size_t len;
-
-      while (*s == '/')
-        s++;
-      if (!*s)
-        break;
-      e = strchr (s, '/');
-      len = e ? (size_t) (e - s) : strlen (s);
-      if (len == 1 && s[0] == '.')
-        ;
-      else if (len == 2 && s[0] == '.' && s[1] == '.')
-        {
-          char *slash = strrchr (out.buf, '/');
-          strbuf_setlen (&out, slash ? (size_t) (slash - out.buf) : 0);
-        }
-      else
-        {
-          strbuf_addch (&out, '/');
-          strbuf_add (&out, s, len);
-        }
-      s += len;
-    }
-  if (out.len == 0)
-    strbuf_addch (&out, '/');
-  return strbuf_detach (&out, NULL);
-}
-
 static int
 dispatch_workdir (struct plan *p, struct plan_stage *st, const struct bale_node *n, struct plan_step *s,
                   bale_error_t *err)
@@ -806,13 +756,19 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
         {
           if (dispatch_expand (p, st, &f->span, f->value ? f->value : "", f->value ? strlen (f->value) : 0, &v, err) < 0)
             return -1;
+          cleanup_free char *value = v;
+          cleanup_error bale_error_t e = NULL;
+          struct plan_mount *m;
           s->mounts = xrealloc (s->mounts, (s->n_mounts + 1) * sizeof *s->mounts);
           s->mount_from = xrealloc (s->mount_from, (s->n_mounts + 1) * sizeof *s->mount_from);
-          s->mounts[s->n_mounts] = v;
+          m = &s->mounts[s->n_mounts];
           s->mount_from[s->n_mounts].stage = -1;
           s->mount_from[s->n_mounts].image = NULL;
           s->n_mounts++;
-          if (plan_mount_source (p, st, f, v, &s->mount_from[s->n_mounts - 1], err) < 0)
+          /* Located at the instruction, as BuildKit reports a bad --mount. */
+          if (plan_mount_parse (value, m, &e) < 0)
+            return plan_error_at (p, &n->span, err, "%s", e->msg);
+          if (plan_mount_source (p, st, f, m, &s->mount_from[s->n_mounts - 1], err) < 0)
             return -1;
         }
       else if (strcmp (f->name, "network") == 0)

@@ -7,7 +7,6 @@
 #include <config.h>
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,53 +20,11 @@
 #include "parser/suggest.h"
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "common/srcfile.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
 /* ---- diagnostics ------------------------------------------------------------------------ */
-
-static void make_at (const struct plan *p, bale_error_t *err, const struct bale_span *span,
-                     enum bale_severity sev, const char *fmt, va_list ap)
-    __attribute__ ((format (printf, 5, 0)));
-
-static void
-make_at (const struct plan *p, bale_error_t *err, const struct bale_span *span, enum bale_severity sev,
-         const char *fmt, va_list ap)
-{
-  struct srcfile sf;
-  struct bale_loc loc;
-  bale_error_t e = NULL;
-
-  srcfile_init (&sf, p->df->path, p->df->source, p->df->source_len);
-  loc = srcfile_loc (&sf, span);
-  bale_make_verror_at (&e, 0, &loc, fmt, ap);
-  srcfile_release (&sf);
-  e->severity = sev;
-  bale_error_join (err, &e);
-}
-
-int
-plan_error_at (const struct plan *p, const struct bale_span *span, bale_error_t *err, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  make_at (p, err, span, BALE_SEVERITY_ERROR, fmt, ap);
-  va_end (ap);
-  return -1;
-}
-
-void
-plan_warning_at (struct plan *p, const struct bale_span *span, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  make_at (p, &p->warnings, span, BALE_SEVERITY_WARNING, fmt, ap);
-  va_end (ap);
-}
 
 static void
 plan_warning (struct plan *p, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -88,16 +45,6 @@ plan_warning (struct plan *p, const char *fmt, ...)
 }
 
 /* ---- arguments ---------------------------------------------------------------------------- */
-
-void
-plan_consume_build_arg (struct plan *p, const char *key)
-{
-  size_t i, klen = strlen (key);
-
-  for (i = 0; i < p->build_args.n; i++)
-    if (kv_key_len (p->build_args.kv[i]) == klen && memcmp (p->build_args.kv[i], key, klen) == 0)
-      p->consumed[i] = true;
-}
 
 static bool
 is_proxy_arg (const char *entry)
@@ -212,17 +159,6 @@ meta_args (struct plan *p, const struct bale_node *n, bale_error_t *err)
 
 /* ---- stages ------------------------------------------------------------------------------ */
 
-static int
-find_stage_by_name (const struct plan *p, const char *name, size_t limit)
-{
-  size_t i;
-
-  for (i = 0; i < limit && i < p->n_stages; i++)
-    if (p->stages[i].name && strcasecmp (p->stages[i].name, name) == 0)
-      return (int) i;
-  return -1;
-}
-
 static void
 stage_add_cmd (struct plan_stage *st, const struct bale_node *n, bool onbuild, bool prepend)
 {
@@ -311,105 +247,6 @@ add_stage (struct plan *p, const struct bale_node *from, bale_error_t *err)
   return 0;
 }
 
-/* Go's strconv.Atoi accepts an optional sign and decimal digits. */
-static bool
-atoi_go (const char *s, long *out)
-{
-  char *end;
-
-  if (!*s || (!isdigit ((unsigned char) *s) && !((*s == '+' || *s == '-') && isdigit ((unsigned char) s[1]))))
-    return false;
-  errno = 0;
-  *out = strtol (s, &end, 10);
-  return *end == '\0' && errno == 0;
-}
-
-/* toCommand's --from: a stage index, a stage name (any stage of the file), or an image. */
-static int
-source_lookup (struct plan *p, const char *name, const struct bale_span *span, struct plan_source *src,
-               bale_error_t *err)
-{
-  long idx;
-
-  src->stage = -1;
-  src->image = NULL;
-  if (atoi_go (name, &idx))
-    {
-      if (idx < 0 || (size_t) idx >= p->n_stages)
-        return plan_error_at (p, span, err, "invalid stage index %ld", idx);
-      src->stage = (int) idx;
-      return 0;
-    }
-  src->stage = find_stage_by_name (p, name, p->n_stages);
-  if (src->stage < 0)
-    src->image = xstrdup (name);
-  return 0;
-}
-
-static int
-check_no_expansion (struct plan *p, const struct bale_flag *f, bale_error_t *err)
-{
-  struct words_lex lx = words_lex_default (p->df->escape);
-  struct words_env none = { 0 };
-  cleanup_error bale_error_t e = NULL;
-  cleanup_free char *out = NULL;
-  const char *v = f->value ? f->value : "";
-
-  if (words_process_word (&lx, v, strlen (v), &none, &out, NULL, &e) < 0 || strcmp (out, v) != 0)
-    return plan_error_at (p, &f->span, err,
-                          "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround");
-  return 0;
-}
-
-int
-plan_source_resolve (struct plan *p, struct plan_stage *st, const struct bale_flag *from,
-                     struct plan_source *src, bale_error_t *err)
-{
-  if (check_no_expansion (p, from, err) < 0 || source_lookup (p, from->value ? from->value : "", &from->span, src, err) < 0)
-    return -1;
-  if (src->stage >= 0 && !p->stages[src->stage].dispatched)
-    return plan_error_at (p, &from->span, err, "cannot copy from stage \"%s\", it needs to be defined before current stage \"%s\"",
-                          from->value, st->display);
-  return 0;
-}
-
-/* The from= field of a --mount value (comma-separated key=value fields). */
-static char *
-mount_from_field (const char *value)
-{
-  const char *s = value;
-
-  while (*s)
-    {
-      const char *e = strchr (s, ',');
-      size_t len = e ? (size_t) (e - s) : strlen (s);
-      if (len > 5 && strncasecmp (s, "from=", 5) == 0)
-        return xstrndup (s + 5, len - 5);
-      s += len;
-      if (*s == ',')
-        s++;
-    }
-  return NULL;
-}
-
-int
-plan_mount_source (struct plan *p, struct plan_stage *st, const struct bale_flag *f, const char *value,
-                   struct plan_source *src, bale_error_t *err)
-{
-  cleanup_free char *from = mount_from_field (value);
-
-  src->stage = -1;
-  src->image = NULL;
-  if (from == NULL)
-    return 0;
-  if (source_lookup (p, from, &f->span, src, err) < 0)
-    return -1;
-  if (src->stage >= 0 && !p->stages[src->stage].dispatched)
-    return plan_error_at (p, &f->span, err, "cannot mount from stage \"%s\", it needs to be defined before current stage \"%s\"",
-                          from, st->display);
-  return 0;
-}
-
 static void
 add_dep (struct plan_stage *st, int dep)
 {
@@ -432,7 +269,7 @@ node_deps (struct plan *p, struct plan_stage *st, const struct bale_node *n, bal
   if (n->kind == BALE_I_COPY && ast_flag_get (n, "from"))
     {
       const struct bale_flag *f = ast_flag_get (n, "from");
-      if (check_no_expansion (p, f, err) < 0 || source_lookup (p, f->value ? f->value : "", &f->span, &src, err) < 0)
+      if (plan_from_flag_lookup (p, f, &src, err) < 0)
         return -1;
       if (src.stage >= 0)
         add_dep (st, src.stage);
@@ -441,10 +278,10 @@ node_deps (struct plan *p, struct plan_stage *st, const struct bale_node *n, bal
   for (i = 0; n->kind == BALE_I_RUN && i < n->n_flags; i++)
     if (strcmp (n->flags[i].name, "mount") == 0 && n->flags[i].value)
       {
-        cleanup_free char *from = mount_from_field (n->flags[i].value);
+        cleanup_free char *from = plan_mount_from (n->flags[i].value);
         if (from == NULL)
           continue;
-        if (source_lookup (p, from, &n->flags[i].span, &src, err) < 0)
+        if (plan_source_lookup (p, from, &n->flags[i].span, &src, err) < 0)
           return -1;
         if (src.stage >= 0)
           add_dep (st, src.stage);
@@ -842,7 +679,7 @@ build_stages (struct plan *p, const struct plan_opts *o, bale_error_t *err)
     }
   if (o->target)
     {
-      p->target = find_stage_by_name (p, o->target, p->n_stages);
+      p->target = plan_find_stage (p, o->target, p->n_stages);
       if (p->target < 0)
         {
           const char **names = xcalloc (p->n_stages + 1, sizeof *names);
@@ -988,7 +825,7 @@ step_release (struct plan_step *s)
   free (s->files);
   for (i = 0; i < s->n_mounts; i++)
     {
-      free (s->mounts[i]);
+      plan_mount_release (&s->mounts[i]);
       free (s->mount_from[i].image);
     }
   free (s->mounts);

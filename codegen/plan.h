@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "bale.h"
+#include "codegen/mount.h"
 #include "common/kv.h"
 #include "lexer/words.h"
 #include "common/oci/platform.h"
@@ -72,8 +73,8 @@ struct plan_step
   struct plan_file *files;   /* COPY/ADD heredoc sources, RUN heredoc scripts */
   size_t n_files;
 
-  /* RUN: expanded --mount values, network and security modes. */
-  char **mounts;
+  /* RUN: expanded and typed --mount values, network and security modes. */
+  struct plan_mount *mounts;
   size_t n_mounts;
   struct plan_source *mount_from; /* per mount: its from= source (stage -1, image NULL: none) */
   char *network, *security;
@@ -225,13 +226,23 @@ int plan_lint_finish (struct plan *p, bale_error_t *err);
 /* Apply one instruction to the stage: config, history, and (for layer steps) a plan step. */
 int plan_dispatch (struct plan *p, struct plan_stage *st, const struct bale_node *n, bool onbuild,
                    bale_error_t *err);
+/* The index of the first of the first limit stages named name (case-insensitively), or -1. */
+int plan_find_stage (const struct plan *p, const char *name, size_t limit);
+/* toCommand's --from: a stage index, a stage name (any stage of the file) or else an image,
+   into src (src->image is the caller's). */
+int plan_source_lookup (struct plan *p, const char *name, const struct bale_span *span, struct plan_source *src,
+                        bale_error_t *err);
+/* The same for a --from flag, whose value may not use variables. */
+int plan_from_flag_lookup (struct plan *p, const struct bale_flag *f, struct plan_source *src, bale_error_t *err);
+/* The from= field of a --mount value (comma-separated key=value fields), or NULL. */
+char *plan_mount_from (const char *value);
 /* Mark a build arg as consumed by an ARG instruction. */
 void plan_consume_build_arg (struct plan *p, const char *key);
 /* COPY --from: a stage dispatched before st, or an image. */
 int plan_source_resolve (struct plan *p, struct plan_stage *st, const struct bale_flag *from,
                          struct plan_source *src, bale_error_t *err);
-/* RUN --mount=...,from=X: the source of one (expanded) mount value; none when it has no from. */
+/* RUN --mount=...,from=X: the source of one (expanded, typed) mount; none when it has no from. */
 int plan_mount_source (struct plan *p, struct plan_stage *st, const struct bale_flag *f,
-                       const char *value, struct plan_source *src, bale_error_t *err);
+                       const struct plan_mount *m, struct plan_source *src, bale_error_t *err);
 
 #endif

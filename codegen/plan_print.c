@@ -65,7 +65,7 @@ step_reads (const struct plan *p, const struct plan_step *s, void (*emit) (void 
       for (i = 0; i < s->n_mounts; i++)
         {
           strbuf_reset (&sb);
-          strbuf_addf (&sb, "mount %s", s->mounts[i]);
+          strbuf_addf (&sb, "mount %s", s->mounts[i].spec);
           if (s->mount_from && (s->mount_from[i].stage >= 0 || s->mount_from[i].image))
             {
               strbuf_addstr (&sb, " (");

@@ -145,7 +145,7 @@ copy_inputs (struct executor *x, const struct plan_stage *st, const struct plan_
 /* What a mount shows the step: a stage's or image's layers, a bind of the context by
    content, a secret by id. */
 static int
-mount_input (struct executor *x, const struct plan_stage *st, const struct mount_opts *m,
+mount_input (struct executor *x, const struct plan_stage *st, const struct plan_mount *m,
              const struct plan_source *from, json_t *inputs, bale_error_t *err)
 {
   if (from && from->stage >= 0)
@@ -157,7 +157,7 @@ mount_input (struct executor *x, const struct plan_stage *st, const struct mount
         return -1;
       json_array_append_new (inputs, ids);
     }
-  else if (!strcmp (m->type, "bind") && !m->from)
+  else if (m->type == PLAN_MOUNT_BIND && !m->from)
     {
       struct ctxhash *h = context_index (x, err);
       cleanup_free char *clean = dispatch_clean_path (m->source ? m->source : "/");
@@ -174,7 +174,7 @@ mount_input (struct executor *x, const struct plan_stage *st, const struct mount
         return -1;
       json_array_append_new (inputs, json_string (dg));
     }
-  else if (!strcmp (m->type, "secret"))
+  else if (m->type == PLAN_MOUNT_SECRET)
     {
       const char *id = m->id ? m->id : (m->target ? strrchr (m->target, '/') + 1 : "");
       bool given = false;
@@ -192,11 +192,11 @@ static int
 run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_step *s, json_t *k,
             bale_error_t *err)
 {
-  json_t *inputs = json_array ();
+  json_t *inputs = json_array (), *mounts = json_array ();
   size_t i;
 
   json_object_set_new (k, "env", json_strv (s->env.kv, s->env.n));
-  json_object_set_new (k, "mounts", json_strv (s->mounts, s->n_mounts));
+  json_object_set_new (k, "mounts", mounts);
   json_object_set_new (k, "mount_inputs", inputs);
   json_object_set_new (k, "network", str_or_null (s->network));
   json_object_set_new (k, "security", str_or_null (s->security));
@@ -219,12 +219,9 @@ run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_s
     }
   for (i = 0; i < s->n_mounts; i++)
     {
-      struct mount_opts m;
-      int r = parse_mount (s->mounts[i], &m, err);
-      if (r == 0)
-        r = mount_input (x, st, &m, s->mount_from ? &s->mount_from[i] : NULL, inputs, err);
-      mount_opts_release (&m);
-      if (r < 0)
+      /* The typed fields: equal mounts, however written, share a key. */
+      json_array_append_new (mounts, plan_mount_json (&s->mounts[i]));
+      if (mount_input (x, st, &s->mounts[i], s->mount_from ? &s->mount_from[i] : NULL, inputs, err) < 0)
         return -1;
     }
   return add_files (k, s, err);

@@ -72,95 +72,6 @@ diff_upper (void *ctx, int out_fd, struct child_report *rep, bale_error_t *err)
   return 0;
 }
 
-void
-mount_opts_release (struct mount_opts *m)
-{
-  free (m->type);
-  free (m->target);
-  free (m->source);
-  free (m->id);
-  free (m->from);
-  free (m->sharing);
-  free (m->mode);
-  free (m->uid);
-  free (m->gid);
-  free (m->size);
-  free (m->env);
-}
-
-/* s is all digits of base and at most max (mode=, uid=, gid= of a mount). */
-static bool
-is_number (const char *s, int base, unsigned long max)
-{
-  char *end;
-  unsigned long v;
-
-  if (!*s || strspn (s, base == 8 ? "01234567" : "0123456789") != strlen (s))
-    return false;
-  errno = 0;
-  v = strtoul (s, &end, base);
-  return errno == 0 && *end == '\0' && v <= max;
-}
-
-int
-parse_mount (const char *value, struct mount_opts *m, bale_error_t *err)
-{
-  cleanup_free char *copy = xstrdup (value);
-  char *save = copy, *item;
-
-  memset (m, 0, sizeof *m);
-  while ((item = strsep (&save, ",")) != NULL)
-    {
-      char *eq = strchr (item, '=');
-      char **slot = NULL;
-      const char *v = eq ? eq + 1 : "true";
-      if (eq)
-        *eq = '\0';
-      if (!strcmp (item, "type"))
-        slot = &m->type;
-      else if (!strcmp (item, "target") || !strcmp (item, "dst") || !strcmp (item, "destination"))
-        slot = &m->target;
-      else if (!strcmp (item, "source") || !strcmp (item, "src"))
-        slot = &m->source;
-      else if (!strcmp (item, "id"))
-        slot = &m->id;
-      else if (!strcmp (item, "from"))
-        slot = &m->from;
-      else if (!strcmp (item, "sharing"))
-        slot = &m->sharing;
-      else if (!strcmp (item, "mode"))
-        slot = &m->mode;
-      else if (!strcmp (item, "uid"))
-        slot = &m->uid;
-      else if (!strcmp (item, "gid"))
-        slot = &m->gid;
-      else if (!strcmp (item, "size"))
-        slot = &m->size;
-      else if (!strcmp (item, "rw") || !strcmp (item, "readwrite"))
-        m->rw = strcmp (v, "false") != 0;
-      else if (!strcmp (item, "ro") || !strcmp (item, "readonly"))
-        m->rw = strcmp (v, "false") == 0;
-      else if (!strcmp (item, "required"))
-        m->required = strcmp (v, "false") != 0;
-      else if (!strcmp (item, "env"))
-        slot = &m->env;
-      else
-        return bale_make_error (err, 0, "--mount=%s: unknown option \"%s\"", value, item);
-      if (slot)
-        {
-          free (*slot);
-          *slot = xstrdup (v);
-        }
-    }
-  if (!m->type)
-    m->type = xstrdup ("bind");
-  if (m->mode && !is_number (m->mode, 8, 07777))
-    return bale_make_error (err, 0, "--mount=%s: mode=%s is not an octal file mode", value, m->mode);
-  if ((m->uid && !is_number (m->uid, 10, 0xfffffffeUL)) || (m->gid && !is_number (m->gid, 10, 0xfffffffeUL)))
-    return bale_make_error (err, 0, "--mount=%s: uid and gid must be numbers", value);
-  return 0;
-}
-
 /* Everything a step's mounts need, released after the step. */
 struct run_mounts
 {
@@ -264,7 +175,7 @@ run_mounts_release (struct run_mounts *rm)
 
 /* A cache mount's directory: <store>/cache/<id>, created with mode/uid/gid on first use. */
 static int
-cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
+cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
              struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : target;
@@ -297,18 +208,17 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
   dir = xasprintf ("%s/%s", root, name.buf);
   strbuf_release (&name);
   keep (rm, dir);
-  if (mkdir (dir, m->mode ? (mode_t) strtoul (m->mode, NULL, 8) : 0755) == 0)
+  if (mkdir (dir, m->mode >= 0 ? (mode_t) m->mode : 0755) == 0)
     {
-      if ((m->uid || m->gid)
-          && chown (dir, m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0,
-                    m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0) < 0)
+      if ((m->uid >= 0 || m->gid >= 0)
+          && chown (dir, m->uid >= 0 ? (uid_t) m->uid : 0, m->gid >= 0 ? (gid_t) m->gid : 0) < 0)
         return bale_make_error (err, errno, "cannot chown %s", dir);
-      if (m->mode && chmod (dir, (mode_t) strtoul (m->mode, NULL, 8)) < 0)
+      if (m->mode >= 0 && chmod (dir, (mode_t) m->mode) < 0)
         return bale_make_error (err, errno, "cannot chmod %s", dir);
     }
   else if (errno != EEXIST)
     return bale_make_error (err, errno, "cannot create %s", dir);
-  if (m->sharing && strcmp (m->sharing, "locked") == 0)
+  if (m->sharing == PLAN_SHARING_LOCKED)
     {
       int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0 || flock (fd, LOCK_EX) < 0)
@@ -316,8 +226,6 @@ cache_mount (struct executor *x, const struct mount_opts *m, const char *target,
       rm->locks = xrealloc (rm->locks, (rm->n_locks + 1) * sizeof *rm->locks);
       rm->locks[rm->n_locks++] = fd;
     }
-  else if (m->sharing && strcmp (m->sharing, "shared") != 0 && strcmp (m->sharing, "private") != 0)
-    return bale_make_error (err, 0, "unsupported sharing mode \"%s\" (want shared, private or locked)", m->sharing);
   sm = add_mount (rm);
   sm->type = SANDBOX_MOUNT_BIND;
   sm->source = dir;
@@ -396,7 +304,7 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
    the view: the source is a path inside it, resolved there as in a chroot (CVE-2024-1753). */
 static int
 bind_from (struct executor *x, const struct plan_stage *st, const struct plan_step *s, size_t i,
-           const struct mount_opts *m, const char *dir, struct run_mounts *rm, const char **root,
+           const struct plan_mount *m, const char *dir, struct run_mounts *rm, const char **root,
            bale_error_t *err)
 {
   struct stage_state tmp = { 0 }, *src = NULL;
@@ -407,7 +315,7 @@ bind_from (struct executor *x, const struct plan_stage *st, const struct plan_st
 
   if (!x->o->private_mounts)
     return bale_make_error (err, 0, "--mount=%s: bind mounts from a stage need the build to run "
-                                    "in its own mount namespace (exec_opts.private_mounts)", s->mounts[i]);
+                                    "in its own mount namespace (exec_opts.private_mounts)", s->mounts[i].spec);
   if (exec_source_layers (x, st, s, &s->mount_from[i], "RUN --mount from", &tmp, &src, err) < 0
       || exec_state_snapshots (x, src, &lowers, &n, err) < 0)
     goto out;
@@ -437,7 +345,7 @@ bind_from (struct executor *x, const struct plan_stage *st, const struct plan_st
     }
   {
     cleanup_free char *name = xasprintf ("'%s'", m->from);
-    cleanup_close int fd = resolve_source (mp, m->source ? m->source : "/", 0, s->mounts[i], name, err);
+    cleanup_close int fd = resolve_source (mp, m->source ? m->source : "/", 0, s->mounts[i].spec, name, err);
     if (fd < 0)
       goto out;
     *root = mp;
@@ -511,7 +419,7 @@ secret_dir (struct executor *x, const char *dir, struct run_mounts *rm, char **o
  * the variable NAME. A secret that was not given is skipped, or an error with required=true.
  */
 static int
-secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+secret_mount (struct executor *x, const char *spec, const struct plan_mount *m, const char *target,
               const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->source ? m->source : m->id ? m->id : target ? strrchr (target, '/') + 1 : NULL;
@@ -557,9 +465,9 @@ secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, 
     }
   if (ret == 0 && (target || !m->env))
     {
-      mode_t mode = m->mode ? (mode_t) strtoul (m->mode, NULL, 8) & 07777 : 0400;
-      uid_t uid = m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0;
-      gid_t gid = m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0;
+      mode_t mode = m->mode >= 0 ? (mode_t) m->mode & 07777 : 0400;
+      uid_t uid = m->uid >= 0 ? (uid_t) m->uid : 0;
+      gid_t gid = m->gid >= 0 ? (gid_t) m->gid : 0;
       char *file;
       cleanup_close int out = -1;
 
@@ -595,7 +503,7 @@ secret_mount (struct executor *x, const char *spec, const struct mount_opts *m, 
  * With uid, gid or mode the step gets a relay socket that has them (runtime/sandbox/sshproxy.c).
  */
 static int
-ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+ssh_mount (struct executor *x, const char *spec, const struct plan_mount *m, const char *target,
            size_t *n_ssh, struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : "default";
@@ -610,7 +518,7 @@ ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, con
     return m->required ? bale_make_error (err, 0, "--mount=%s: no ssh agent \"%s\" was given "
                                           "(bale build --ssh %s=SOCKET)", spec, id, id)
                        : 0;
-  if (m->uid || m->gid || m->mode)
+  if (m->uid >= 0 || m->gid >= 0 || m->mode >= 0)
     {
       /* The agent's socket keeps its owner and mode: the step gets a relay with its own. A
          short directory of its own, as a socket path must fit in sun_path. */
@@ -626,9 +534,8 @@ ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, con
       rm->ssh_dirs = xrealloc (rm->ssh_dirs, (rm->n_ssh_dirs + 1) * sizeof *rm->ssh_dirs);
       rm->ssh_dirs[rm->n_ssh_dirs++] = d;
       path = keep (rm, xasprintf ("%s/agent", d));
-      if (sshproxy_start (sock, path, m->uid ? (uid_t) strtoul (m->uid, NULL, 10) : 0,
-                          m->gid ? (gid_t) strtoul (m->gid, NULL, 10) : 0,
-                          m->mode ? (mode_t) strtoul (m->mode, NULL, 8) & 0777 : 0600, &pid, err) < 0)
+      if (sshproxy_start (sock, path, m->uid >= 0 ? (uid_t) m->uid : 0, m->gid >= 0 ? (gid_t) m->gid : 0,
+                          m->mode >= 0 ? (mode_t) m->mode & 0777 : 0600, &pid, err) < 0)
         return bale_error_wrap (err, "--mount=%s", spec);
       rm->proxies = xrealloc (rm->proxies, (rm->n_proxies + 1) * sizeof *rm->proxies);
       rm->proxies[rm->n_proxies++] = pid;
@@ -647,7 +554,7 @@ ssh_mount (struct executor *x, const char *spec, const struct mount_opts *m, con
    not leave it (INROOT_BENEATH). A read-write one gets a throwaway overlay of the directory, or
    a throwaway copy of the file, made from the resolved descriptor. */
 static int
-bind_context (struct executor *x, const char *spec, const struct mount_opts *m, const char *target,
+bind_context (struct executor *x, const char *spec, const struct plan_mount *m, const char *target,
               const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
 {
   const char *src = m->source ? m->source : "/";
@@ -699,54 +606,49 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
 
   for (i = 0; i < s->n_mounts; i++)
     {
-      struct mount_opts m;
-      const char *target;
+      const struct plan_mount *m = &s->mounts[i];
+      const char *target = m->target ? keep (rm, dispatch_normalize_workdir (s->workdir, m->target)) : NULL;
       int r = 0;
 
-      if (parse_mount (s->mounts[i], &m, err) < 0)
-        return -1;
-      if (!m.target && strcmp (m.type, "secret") != 0 && strcmp (m.type, "ssh") != 0)
+      switch (m->type)
         {
-          mount_opts_release (&m);
-          return bale_make_error (err, 0, "--mount=%s: target is required", s->mounts[i]);
-        }
-      target = m.target ? keep (rm, dispatch_normalize_workdir (s->workdir, m.target)) : NULL;
-      if (!strcmp (m.type, "cache"))
-        r = cache_mount (x, &m, target, rm, err);
-      else if (!strcmp (m.type, "tmpfs"))
-        {
-          struct sandbox_mount *sm = add_mount (rm);
-          sm->type = SANDBOX_MOUNT_TMPFS;
-          sm->target = target;
-          if (m.size)
-            sm->options = keep (rm, xasprintf ("size=%s", m.size));
-        }
-      else if (!strcmp (m.type, "bind"))
-        {
-          if (m.from && s->mount_from)
+        case PLAN_MOUNT_CACHE:
+          r = cache_mount (x, m, target, rm, err);
+          break;
+        case PLAN_MOUNT_TMPFS:
+          {
+            struct sandbox_mount *sm = add_mount (rm);
+            sm->type = SANDBOX_MOUNT_TMPFS;
+            sm->target = target;
+            if (m->size)
+              sm->options = keep (rm, xasprintf ("size=%s", m->size));
+          }
+          break;
+        case PLAN_MOUNT_BIND:
+          if (m->from && s->mount_from)
             {
               const char *root = NULL;
-              r = bind_from (x, st, s, i, &m, dir, rm, &root, err);
+              r = bind_from (x, st, s, i, m, dir, rm, &root, err);
               if (r == 0)
                 {
                   struct sandbox_mount *sm = add_mount (rm);
                   sm->type = SANDBOX_MOUNT_BIND;
                   sm->source_root = root;
-                  sm->source = keep (rm, xstrdup (m.source ? m.source : "/"));
+                  sm->source = keep (rm, xstrdup (m->source ? m->source : "/"));
                   sm->target = target;
-                  sm->readonly = !m.rw;
+                  sm->readonly = !m->rw;
                 }
             }
           else
-            r = bind_context (x, s->mounts[i], &m, target, dir, i, rm, err);
+            r = bind_context (x, m->spec, m, target, dir, i, rm, err);
+          break;
+        case PLAN_MOUNT_SECRET:
+          r = secret_mount (x, m->spec, m, target, dir, i, rm, err);
+          break;
+        case PLAN_MOUNT_SSH:
+          r = ssh_mount (x, m->spec, m, target, &n_ssh, rm, err);
+          break;
         }
-      else if (!strcmp (m.type, "secret"))
-        r = secret_mount (x, s->mounts[i], &m, target, dir, i, rm, err);
-      else if (!strcmp (m.type, "ssh"))
-        r = ssh_mount (x, s->mounts[i], &m, target, &n_ssh, rm, err);
-      else
-        r = bale_make_error (err, 0, "--mount=%s: mount type \"%s\" is not supported", s->mounts[i], m.type);
-      mount_opts_release (&m);
       if (r < 0)
         return -1;
     }

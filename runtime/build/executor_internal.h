@@ -85,17 +85,6 @@ int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const st
 void exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key);
 void exec_cache_finish (struct executor *x);
 
-/* One RUN --mount value: "type=cache,target=/x,..." (already expanded by the plan). */
-struct mount_opts
-{
-  char *type, *target, *source, *id, *from, *sharing, *mode, *uid, *gid, *size, *env;
-  bool rw, required;
-};
-/* Parse value into *m (release it with mount_opts_release, on failure too); the type
-   defaults to bind. Shared by RUN and its cache key (runtime/build/exec_cache.c). */
-int parse_mount (const char *value, struct mount_opts *m, bale_error_t *err);
-void mount_opts_release (struct mount_opts *m);
-
 /* COPY, ADD and WORKDIR (runtime/build/exec_copy.c). */
 int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                   bale_error_t *err);

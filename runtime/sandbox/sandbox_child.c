@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,54 +25,6 @@
 #include "common/banned.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static int vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
-    __attribute__ ((format (printf, 4, 0)));
-static int
-vsend (int fd, char type, int errnum, const char *fmt, va_list ap)
-{
-  struct rt_sbx_record rec;
-  ssize_t w;
-  int n;
-
-  memset (&rec, 0, sizeof rec);
-  rec.type = type;
-  rec.errnum = errnum;
-  n = vsnprintf (rec.msg, sizeof rec.msg, fmt, ap);
-  if (n < 0)
-    n = 0;
-  if ((size_t) n >= sizeof rec.msg)
-    n = sizeof rec.msg - 1;
-  /* One write of at most PIPE_BUF bytes is atomic, so records from init and the command
-     never interleave. */
-  do
-    w = write (fd, &rec, offsetof (struct rt_sbx_record, msg) + (size_t) n + 1);
-  while (w < 0 && errno == EINTR);
-  return w < 0 ? -1 : 0;
-}
-
-int
-rt_sbx_send (int fd, char type, int errnum, const char *fmt, ...)
-{
-  va_list ap;
-  int ret;
-
-  va_start (ap, fmt);
-  ret = vsend (fd, type, errnum, fmt, ap);
-  va_end (ap);
-  return ret;
-}
-
-void
-rt_sbx_die (int fd, int errnum, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  vsend (fd, RT_SBX_ERROR, errnum, fmt, ap);
-  va_end (ap);
-  _exit (127);
-}
 
 /* A working directory created for the step belongs to its user (Docker's WORKDIR under USER). */
 static int

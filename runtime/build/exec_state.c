@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What a stage has built so far (struct stage_state): its layers, from a parent stage, an
+   image of the store or a step. The bottom of the executor: every file that runs steps adds
+   to a state, and none of this calls back into them. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/xalloc.h"
+#include "runtime/build/executor.h"
+#include "runtime/build/executor_internal.h"
+#include "runtime/store/store.h"
+#include "common/banned.h"
+
+void
+exec_format_time (int64_t sec, long nsec, char buf[40])
+{
+  time_t t = (time_t) sec;
+  struct tm tm;
+  size_t n;
+
+  gmtime_r (&t, &tm);
+  n = strftime (buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (nsec > 0)
+    {
+      char frac[24];
+      int len;
+      snprintf (frac, sizeof frac, ".%09ld", nsec);
+      len = (int) strlen (frac);
+      while (len > 1 && frac[len - 1] == '0')
+        frac[--len] = '\0';
+      snprintf (buf + n, 40 - n, "%sZ", frac);
+    }
+  else
+    snprintf (buf + n, 40 - n, "Z");
+}
+
+void
+exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new)
+{
+  struct exec_layer *d;
+
+  XGROW (s->layers, s->alloc_layers, s->n_layers + 1);
+  d = &s->layers[s->n_layers++];
+  *d = *l;
+  d->media_type = xstrdup (l->media_type);
+  d->path = l->path ? xstrdup (l->path) : NULL;
+  d->snapshot = l->snapshot ? xstrdup (l->snapshot) : NULL;
+  if (is_new)
+    {
+      XGROW (s->new_diff_ids, s->alloc_new, s->n_new + 1);
+      s->new_diff_ids[s->n_new++] = xstrdup (l->diff_id);
+    }
+}
+
+void
+exec_state_add_image (struct executor *x, struct stage_state *s, const struct store_image *img)
+{
+  size_t i;
+
+  for (i = 0; i < img->n_layers; i++)
+    {
+      struct exec_layer l = { 0 };
+      l.media_type = img->layers[i].media_type;
+      snprintf (l.digest, sizeof l.digest, "%s", img->layers[i].digest);
+      snprintf (l.diff_id, sizeof l.diff_id, "%s", img->diff_ids[i]);
+      l.size = img->layers[i].size;
+      l.path = store_blob_path (x->o->store, img->layers[i].digest);
+      exec_state_add_layer (s, &l, false);
+      free (l.path);
+    }
+}
+
+void
+exec_state_release (struct stage_state *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_layers; i++)
+    {
+      free (s->layers[i].media_type);
+      free (s->layers[i].path);
+      free (s->layers[i].snapshot);
+    }
+  for (i = 0; i < s->n_new; i++)
+    free (s->new_diff_ids[i]);
+  free (s->layers);
+  free (s->new_diff_ids);
+}
