@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "bale.h"
+#include "cli/apicmd.h"
 #include "common/oci/digest.h"
 #include "codegen/plan.h"
 
@@ -61,11 +62,9 @@ int cli_provenance_write (struct cli_global *g, const char *config_digest, const
 int cli_provenance_read (struct cli_global *g, const char *config_digest, json_t **prov,
                          bale_error_t *err);
 int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_cache (int argc, char **argv, struct cli_global *g, bale_error_t *err);
@@ -81,8 +80,6 @@ int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *
 
 /* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
-/* An image name for -t or tag: Docker's rules, with its message for capitals. */
-int cli_check_name (const char *name, bale_error_t *err);
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);

@@ -629,7 +629,7 @@ write_metadata (const struct build_cli *c, const struct exec_image *img, size_t 
   json_decref (m);
   {
     cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0 || fsync (fd) < 0 || rename (tmp, path) < 0)
+    if (fd < 0 || fileio_write_all (fd, text, strlen (text)) < 0 || fsync (fd) < 0 || rename (tmp, path) < 0)
       {
         ret = bale_make_error (err, errno, "--metadata-file: cannot write '%s'", path);
         unlink (tmp);

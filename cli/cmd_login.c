@@ -49,7 +49,7 @@ read_password (struct registry_creds *c, bale_error_t *err)
 {
   struct strbuf sb = STRBUF_INIT;
 
-  if (bale_read_fd (0, "standard input", &sb, err) < 0)
+  if (fileio_read_fd (0, "standard input", &sb, err) < 0)
     return -1;
   /* docker login strips the trailing newline (and only that) of --password-stdin. */
   while (sb.len > 0 && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))

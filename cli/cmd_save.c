@@ -8,8 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/store.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 static void
@@ -51,16 +50,16 @@ int
 bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   const char *output = save_args (argc, argv);
-  struct store *s = NULL;
+  bale_store *s = NULL;
   int ret;
 
   /* docker's words: a tar on a terminal is never what was meant. */
   if (strcmp (output, "-") == 0 && isatty (STDOUT_FILENO))
     return bale_make_error (err, 0, "cowardly refusing to save to a terminal: use -o FILE or "
                             "redirect the output");
-  if (cli_store_open (g, &s, err) < 0)
+  if (cli_bale_store (g, &s, err) < 0)
     return -1;
-  ret = store_save (s, output, (const char *const *) argv + optind, (size_t) (argc - optind), err);
-  store_close (s);
+  ret = bale_image_save (s, (const char *const *) argv + optind, (size_t) (argc - optind), output, err);
+  bale_store_close (s);
   return ret;
 }

@@ -96,7 +96,7 @@ from_stdin (struct ctxsource *cs, bale_error_t *err)
 
   cs->file = xasprintf ("%s/stdin", cs->dir);
   fd = open (cs->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || bale_copy_fd (STDIN_FILENO, fd) < 0)
+  if (fd < 0 || fileio_copy_fd (STDIN_FILENO, fd) < 0)
     return bale_make_error (err, errno, "cannot read the context from stdin");
   return from_file (cs, fd, "stdin", err);
 }
@@ -190,7 +190,7 @@ git_fetch (struct ctxsource *cs, const char *url, const char *ref, bale_error_t 
       if (fd >= 0)
         {
           bale_error_t e = NULL;
-          bale_read_fd (fd, log, &sb, &e);
+          fileio_read_fd (fd, log, &sb, &e);
           bale_error_release (&e);
           close (fd);
         }

@@ -169,7 +169,7 @@ plain_event (void *ctx, const struct bale_progress_event *ev)
         strbuf_addf (&p->out, "#%d ERROR: %s\n", v->num, v->error);
       break;
     }
-  (void) bale_write_all (p->fd, p->out.buf, p->out.len);
+  (void) fileio_write_all (p->fd, p->out.buf, p->out.len);
   strbuf_reset (&p->out);
 }
 
@@ -182,7 +182,7 @@ json_event (void *ctx, const struct bale_progress_event *ev)
   char *line = progress_event_to_json (ev);
 
   /* A renderer that went away must not stop the build. */
-  (void) bale_write_all (p->fd, line, strlen (line));
+  (void) fileio_write_all (p->fd, line, strlen (line));
   free (line);
 }
 
@@ -228,7 +228,7 @@ cli_progress_close (struct cli_progress *p)
       strbuf_addch (&p->out, '\n');
       trace_summary (&p->trace, &p->out);
       trace_error_logs (&p->trace, &p->out);
-      (void) bale_write_all (p->fd, p->out.buf, p->out.len);
+      (void) fileio_write_all (p->fd, p->out.buf, p->out.len);
     }
   if (p->mode == CLI_PROGRESS_TTY)
     {

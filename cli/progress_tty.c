@@ -160,7 +160,7 @@ draw (struct tty *y, int64_t now)
   strbuf_addf (&sb, "[+] Building %.1fs (%zu/%zu)\033[K\n", elapsed (y->t.started, now), done, y->t.n);
   strbuf_add (&sb, body.buf, body.len);
   strbuf_addstr (&sb, "\033[J\033[?25h");
-  (void) bale_write_all (y->out, sb.buf, sb.len);
+  (void) fileio_write_all (y->out, sb.buf, sb.len);
   y->drawn = lines;
   y->last_draw = now;
   free (show);
@@ -182,7 +182,7 @@ finish (struct tty *y)
       trace_summary (&y->t, &sb);
       trace_error_logs (&y->t, &sb);
     }
-  (void) bale_write_all (y->out, sb.buf, sb.len);
+  (void) fileio_write_all (y->out, sb.buf, sb.len);
   strbuf_release (&sb);
 }
 

@@ -92,7 +92,7 @@ cli_provenance_read (struct cli_global *g, const char *config_digest, json_t **p
   fd = openat (dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return errno == ENOENT ? 0 : bale_make_error (err, errno, "cannot open provenance %s", name);
-  if (bale_read_fd (fd, name, &sb, err) < 0)
+  if (fileio_read_fd (fd, name, &sb, err) < 0)
     return -1;
   *prov = json_loadb (sb.buf, sb.len, 0, &je);
   if (!*prov)

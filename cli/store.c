@@ -19,19 +19,37 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
+/* The store's directory for g, or NULL with an error. */
+static char *
+store_dir (const struct cli_global *g, bale_error_t *err)
+{
+  char *path = g->store ? xstrdup (g->store) : store_default_path (err);
+  struct stat st;
+
+  /* Commands that only read never create a store where there is none. */
+  if (path && g->read_only && stat (path, &st) < 0 && errno == ENOENT)
+    {
+      bale_make_error (err, 0, "no store at '%s' (nothing was built, pulled or loaded there yet)", path);
+      free (path);
+      return NULL;
+    }
+  return path;
+}
+
 int
 cli_store_open (const struct cli_global *g, struct store **out, bale_error_t *err)
 {
-  cleanup_free char *path = g->store ? xstrdup (g->store) : store_default_path (err);
+  cleanup_free char *path = store_dir (g, err);
 
-  struct stat st;
+  return path ? store_open (path, out, err) : -1;
+}
 
-  if (path == NULL)
-    return -1;
-  /* Commands that only read never create a store where there is none. */
-  if (g->read_only && stat (path, &st) < 0 && errno == ENOENT)
-    return bale_make_error (err, 0, "no store at '%s' (nothing was built, pulled or loaded there yet)", path);
-  return store_open (path, out, err);
+int
+cli_bale_store (const struct cli_global *g, bale_store **out, bale_error_t *err)
+{
+  cleanup_free char *path = store_dir (g, err);
+
+  return path ? bale_store_open (path, out, err) : -1;
 }
 
 int

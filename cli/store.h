@@ -30,8 +30,5 @@ void cli_print_untagged (const char *full);
    digest names when untagged_only is set; print each as cli_print_untagged does. */
 int cli_untag_where (struct store *s, const char *target, bool untagged_only, bale_error_t *err);
 
-/* Options for a subcommand that takes only --help and min..max operands (max -1: any).
-   Prints usage and exits on --help or bad usage; returns the index of the first operand. */
-int cli_simple_args (int argc, char **argv, const char *usage, int min, int max, bale_error_t *err);
 
 #endif

@@ -7,26 +7,7 @@
 
 #include "bale.h"
 
-/*
- * Every function that can fail takes `bale_error_t *err` last and returns a negative int (or
- * NULL). It reports the failure once, where it is detected, with bale_make_error*. On success
- * *err is left untouched.
- *
- * When *err already holds an error, a new one is appended to its chain: that is how the parser
- * reports several errors from one file. All of them return -status - 1, always negative.
- */
-int bale_make_error (bale_error_t *err, int status, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-int bale_make_error_at (bale_error_t *err, const struct bale_loc *loc, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-int bale_make_verror_at (bale_error_t *err, int status, const struct bale_loc *loc, const char *fmt,
-                         va_list ap) __attribute__ ((format (printf, 4, 0)));
-/* Prefix the message of every error in the chain with "context: ". Returns -status - 1 of the first. */
-int bale_error_wrap (bale_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-/* Move every error of *from to the end of *to's chain. */
-void bale_error_join (bale_error_t *to, bale_error_t *from);
-/* How many errors the chain holds. */
-int bale_error_count (bale_error_t err);
+/* The constructors of errors (bale_make_error and friends) are public: see include/bale.h. */
 
 /* An errno as Go's syscall.Errno prints it (glibc's text, lower-cased: "no such file or
    directory"), for messages that must read as runc's and docker's do. Newly allocated. */

@@ -10,7 +10,7 @@
 #include "common/banned.h"
 
 int
-bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
+fileio_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
 {
   for (;;)
     {
@@ -29,7 +29,7 @@ bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err)
 }
 
 int
-bale_write_all (int fd, const void *buf, size_t len)
+fileio_write_all (int fd, const void *buf, size_t len)
 {
   const char *p = buf;
 
@@ -48,7 +48,7 @@ bale_write_all (int fd, const void *buf, size_t len)
 }
 
 int
-bale_copy_fd (int in, int out)
+fileio_copy_fd (int in, int out)
 {
   for (;;)
     {
@@ -63,7 +63,7 @@ bale_copy_fd (int in, int out)
             {
               if (n < 0 && errno == EINTR)
                 continue;
-              if (n < 0 || bale_write_all (out, buf, (size_t) n) < 0)
+              if (n < 0 || fileio_write_all (out, buf, (size_t) n) < 0)
                 return -1;
             }
           return 0;

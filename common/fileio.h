@@ -7,13 +7,13 @@
 #include "common/strbuf.h"
 
 /* Append everything fd holds to sb, retrying on EINTR. path names the file in errors. */
-int bale_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err);
+int fileio_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err);
 
 /* Write all len bytes of buf to fd, retrying on EINTR and short writes. 0, or -1 with errno. */
-int bale_write_all (int fd, const void *buf, size_t len);
+int fileio_write_all (int fd, const void *buf, size_t len);
 
 /* Copy everything in from its offset on to out: copy_file_range (reflinks where the
    filesystem has them), else read and write. 0, or -1 with errno. */
-int bale_copy_fd (int in, int out);
+int fileio_copy_fd (int in, int out);
 
 #endif

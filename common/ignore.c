@@ -1388,7 +1388,7 @@ read_file (const char *path, struct strbuf *sb, bale_error_t *err)
     return 1;
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", path);
-  return bale_read_fd (fd, path, sb, err);
+  return fileio_read_fd (fd, path, sb, err);
 }
 
 int

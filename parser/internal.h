@@ -21,6 +21,6 @@ struct parser
 
 /* The flex entry point (lexer/lexer.c), with the bison-bridge signature. */
 union YYSTYPE;
-int bale_yylex (union YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
+int lexyy_lex (union YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
 
 #endif

@@ -61,11 +61,11 @@ parse_buffer (const char *path, const char *buf, size_t len, bale_error_t *errs)
   p.err = errs;
   lex_state_init (&p.lex, &p.sf, errs);
   p.lex.off = bom;
-  bale_yylex_init_extra (&p.lex, &p.scanner);
-  yb = bale_yy_scan_bytes (p.df->source + bom, (int) (len - bom), p.scanner);
+  lexyy_lex_init_extra (&p.lex, &p.scanner);
+  yb = lexyy__scan_bytes (p.df->source + bom, (int) (len - bom), p.scanner);
   parser_run (&p);
-  bale_yy_delete_buffer (yb, p.scanner);
-  bale_yylex_destroy (p.scanner);
+  lexyy__delete_buffer (yb, p.scanner);
+  lexyy_lex_destroy (p.scanner);
   finish (&p);
   if (*errs == NULL && p.df->n_nodes == 0)
     {
@@ -172,7 +172,7 @@ load_file (const char *path, struct strbuf *sb, bale_error_t *err)
   fd = strcmp (path, "-") == 0 ? dup (STDIN_FILENO) : open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", path);
-  return bale_read_fd (fd, path, sb, err);
+  return fileio_read_fd (fd, path, sb, err);
 }
 
 static const char *

@@ -156,7 +156,7 @@ yylex (YYSTYPE *lval, YYLTYPE *lloc, struct parser *p)
         }
       if (p->eof || p->lex.stopped)
         return YYEOF;
-      if (bale_yylex (lval, lloc, p->scanner) == 0)
+      if (lexyy_lex (lval, lloc, p->scanner) == 0)
         p->eof = true;
     }
 }

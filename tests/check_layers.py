@@ -27,7 +27,24 @@ def rules():
         words = line.split()
         if words:
             table[words[0]] = words[1:]
+    # The CLI files not yet moved onto the public API keep the rule of the room named on the
+    # block's first line; the others get the cli room's own (narrow) rule.
+    m = re.search(r"```cli-not-migrated\n(.*?)```", text, re.S)
+    if m:
+        lines = [w for w in m.group(1).split() if w]
+        if lines:
+            rule = table.pop(lines[0])
+            for f in lines[1:]:
+                FILE_RULES[f] = rule
     return table
+
+
+# Files with a rule of their own (the CLI files not yet on the public API).
+FILE_RULES = {}
+
+
+def allow_of(src, table):
+    return FILE_RULES.get(src) or table[room_of(src, table)]
 
 
 def room_of(path, table):
@@ -53,7 +70,7 @@ def allowed(target, target_room, allow):
 
 
 def sources():
-    for d in ("common", "lexer", "parser", "linter", "codegen", "runtime", "cli", "include"):
+    for d in ("common", "lexer", "parser", "linter", "codegen", "runtime", "api", "cli", "include"):
         for root, _, files in os.walk(os.path.join(top, d)):
             for f in files:
                 if f.endswith((".c", ".h", ".y", ".l")):
@@ -94,7 +111,7 @@ def sccs_of(graph):
     return sccs
 
 
-LIBRARY_ROOMS = ("common", "lexer", "parser", "linter", "codegen", "runtime")
+LIBRARY_ROOMS = ("common", "lexer", "parser", "linter", "codegen", "runtime", "api")
 
 
 def object_of(build, src):
@@ -157,7 +174,7 @@ def calls(build):
         room = room_of(src, table)
         for target, syms in sorted(graph[src].items()):
             troom = room_of(target, table)
-            if not allowed(target, troom, table[room]):
+            if not allowed(target, troom, allow_of(src, table)):
                 bad.append(f"{src} calls {target} ({', '.join(syms[:3])}): {room}/ may not use {troom}/")
     print("1..3")
     for m in missing:
@@ -202,7 +219,7 @@ def main():
             troom = room_of(target, table)
             if troom is None:
                 bad.append(f"{src}: includes {inc}, which is in no room")
-            elif not allowed(target, troom, table[room]):
+            elif not allowed(target, troom, allow_of(src, table)):
                 bad.append(f"{src}: {room}/ may not include {inc} ({troom}/)")
     print("1..2")
     for b in bad:

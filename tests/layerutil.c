@@ -75,7 +75,7 @@ lt_write (const char *root, const char *rel, const char *content, mode_t mode)
   int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 
   assert_true (fd >= 0);
-  assert_int_equal (bale_write_all (fd, content, strlen (content)), 0);
+  assert_int_equal (fileio_write_all (fd, content, strlen (content)), 0);
   assert_int_equal (fchmod (fd, mode), 0);
   close (fd);
   free (path);
@@ -243,10 +243,10 @@ raw_entry (struct lt_tar *t, char type, const char *name, const char *target, co
   for (i = 0; i < sizeof h; i++)
     sum += h[i];
   snprintf ((char *) h + 148, 8, "%06o", sum);
-  assert_int_equal (bale_write_all (t->fd, h, sizeof h), 0);
+  assert_int_equal (fileio_write_all (t->fd, h, sizeof h), 0);
   memset (block, 0, sizeof block);
   memcpy (block, data, len);
-  assert_int_equal (bale_write_all (t->fd, block, sizeof block), 0);
+  assert_int_equal (fileio_write_all (t->fd, block, sizeof block), 0);
 }
 
 /* libarchive will not write data for a hard link, so such an entry is made by hand. Only

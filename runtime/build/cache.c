@@ -83,7 +83,7 @@ read_entry (int dirfd, const char *name, struct cache_entry *out)
   json_t *j = NULL;
   int ret = -1;
 
-  if (fd < 0 || bale_read_fd (fd, name, &sb, &e) < 0)
+  if (fd < 0 || fileio_read_fd (fd, name, &sb, &e) < 0)
     goto out;
   j = json_loadb (sb.buf, sb.len, 0, NULL);
   ret = cache_entry_from_json (j, out);
@@ -310,7 +310,7 @@ export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *er
   out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
-  if (bale_copy_fd (in, out) < 0)
+  if (fileio_copy_fd (in, out) < 0)
     return bale_make_error (err, errno, "cannot copy blob %s", digest);
   if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);
@@ -408,7 +408,7 @@ import_mounts (struct store *s, const char *dir, int blobs_fd, size_t *imported,
       if (!cache_mount_id_valid (de->d_name) || cache_mount_exists (s, de->d_name))
         continue;
       in = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (in >= 0 && bale_read_fd (in, de->d_name, &sb, err) == 0)
+      if (in >= 0 && fileio_read_fd (in, de->d_name, &sb, err) == 0)
         j = json_loadb (sb.buf, sb.len, 0, NULL);
       strbuf_release (&sb);
       bale_error_release (err);
@@ -493,7 +493,7 @@ import_inputs (struct store *s, const char *dir, int blobs_fd)
   json_t *j = NULL;
   const char *digest;
 
-  if (in >= 0 && bale_read_fd (in, path, &sb, &e) == 0)
+  if (in >= 0 && fileio_read_fd (in, path, &sb, &e) == 0)
     j = json_loadb (sb.buf, sb.len, 0, NULL);
   strbuf_release (&sb);
   digest = json_string_value (json_object_get (j, "digest"));

@@ -54,7 +54,7 @@ read_json (struct store *s, const char *dir, const char *hex, size_t max)
     return NULL;
   path = xasprintf ("%s/buildcache/%s/%s", store_path (s), dir, hex);
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd >= 0 && bale_read_fd (fd, path, &sb, &e) == 0 && sb.len <= max)
+  if (fd >= 0 && fileio_read_fd (fd, path, &sb, &e) == 0 && sb.len <= max)
     j = json_loadb (sb.buf, sb.len, 0, NULL);
   bale_error_release (&e);
   strbuf_release (&sb);
@@ -154,7 +154,7 @@ bundle_file (const char *src, const char *dir, const char *name)
       cleanup_close int in = open (src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
       cleanup_close int out = in < 0 ? -1 : open (dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (out >= 0)
-        (void) bale_copy_fd (in, out);
+        (void) fileio_copy_fd (in, out);
     }
 }
 

@@ -638,7 +638,7 @@ write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, b
     case CE_MEM:
       {
         cleanup_close int fd = memfd_create ("heredoc", MFD_CLOEXEC);
-        if (fd < 0 || bale_write_all (fd, e->data, e->len) < 0 || lseek (fd, 0, SEEK_SET) < 0)
+        if (fd < 0 || fileio_write_all (fd, e->data, e->len) < 0 || lseek (fd, 0, SEEK_SET) < 0)
           return bale_make_error (err, errno, "cannot stage heredoc %s", e->path);
         return layer_writer_add_file (w, e->path, &e->st, fd, NULL, err);
       }

@@ -667,7 +667,7 @@ write_index (struct ctxhash *h, int fd, bale_error_t *err)
       strbuf_add (&sb, h->v[i].path, r.len);
       strbuf_add (&sb, pad, ((r.len + 7) & ~7u) - r.len);
     }
-  ret = bale_write_all (fd, sb.buf, sb.len);
+  ret = fileio_write_all (fd, sb.buf, sb.len);
   strbuf_release (&sb);
   if (ret < 0)
     return bale_make_error (err, errno, "cannot write the context index");

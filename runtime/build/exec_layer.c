@@ -120,7 +120,7 @@ receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t
         return 0;
       if (store_blob_writer_write (*wp, buf, (size_t) n, err) < 0)
         return -1;
-      if (u->wfd >= 0 && bale_write_all (u->wfd, buf, (size_t) n) < 0)
+      if (u->wfd >= 0 && fileio_write_all (u->wfd, buf, (size_t) n) < 0)
         {
           /* The unpacker is gone: the layer is still stored, its snapshot comes later. */
           close (u->wfd);
@@ -174,7 +174,7 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       if (!rep.ok)
         snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
       close (data[1]);
-      bale_write_all (report[1], &rep, sizeof rep);
+      fileio_write_all (report[1], &rep, sizeof rep);
       _exit (rep.ok ? 0 : 1);
     }
   close (data[1]);

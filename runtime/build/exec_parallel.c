@@ -95,59 +95,6 @@ state_from_json (struct stage_state *s, const json_t *o)
     }
 }
 
-json_t *
-exec_errors_to_json (bale_error_t e)
-{
-  json_t *a = json_array ();
-
-  for (; e; e = e->next)
-    {
-      json_t *j = json_object ();
-      json_object_set_new (j, "status", json_integer (e->status));
-      json_object_set_new (j, "msg", json_string (e->msg));
-      json_object_set_new (j, "file", str_or_null (e->file));
-      json_object_set_new (j, "line", json_integer (e->line));
-      json_object_set_new (j, "col", json_integer (e->col));
-      json_object_set_new (j, "end_line", json_integer (e->end_line));
-      json_object_set_new (j, "end_col", json_integer (e->end_col));
-      json_object_set_new (j, "source_line", str_or_null (e->source_line));
-      json_object_set_new (j, "hint", str_or_null (e->hint));
-      json_array_append_new (a, j);
-    }
-  return a;
-}
-
-static char *
-dup_or_null (const json_t *j)
-{
-  return json_is_string (j) ? xstrdup (json_string_value (j)) : NULL;
-}
-
-void
-exec_errors_from_json (const json_t *a, bale_error_t *err)
-{
-  size_t i;
-
-  for (i = 0; i < json_array_size (a); i++)
-    {
-      const json_t *j = json_array_get (a, i);
-      struct bale_error_s *e = xzalloc (sizeof *e);
-      e->status = (int) json_integer_value (json_object_get (j, "status"));
-      e->severity = BALE_SEVERITY_ERROR;
-      e->msg = dup_or_null (json_object_get (j, "msg"));
-      if (!e->msg)
-        e->msg = xstrdup ("a stage failed");
-      e->file = dup_or_null (json_object_get (j, "file"));
-      e->line = (int) json_integer_value (json_object_get (j, "line"));
-      e->col = (int) json_integer_value (json_object_get (j, "col"));
-      e->end_line = (int) json_integer_value (json_object_get (j, "end_line"));
-      e->end_col = (int) json_integer_value (json_object_get (j, "end_col"));
-      e->source_line = dup_or_null (json_object_get (j, "source_line"));
-      e->hint = dup_or_null (json_object_get (j, "hint"));
-      bale_error_join (err, &e);
-    }
-}
-
 /* The stages st must wait for. */
 static bool
 ready (const struct plan *p, const struct plan_stage *st, const bool *done)
@@ -161,16 +108,6 @@ ready (const struct plan *p, const struct plan_stage *st, const bool *done)
       return false;
   (void) p;
   return true;
-}
-
-/* The child's sink: each event as a rawjson line on the pipe to the parent. */
-void
-exec_pipe_event (void *ctx, const struct bale_progress_event *ev)
-{
-  char *line = progress_event_to_json (ev);
-
-  (void) bale_write_all (*(int *) ctx, line, strlen (line));
-  free (line);
 }
 
 /* Pass the complete lines the child sent on to the build's sink; at EOF, close the pipe. */
@@ -275,7 +212,7 @@ exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, struct 
       /* The child's events go to the parent, which hands them to the build's sink. */
       *child = *o;
       *pipe_w = events[1];
-      *sink = (struct bale_progress){ exec_pipe_event, pipe_w };
+      *sink = (struct bale_progress){ progress_pipe_event, pipe_w };
       if (child->events)
         {
           close (events[0]);
@@ -299,7 +236,7 @@ exec_job_exit (int fd, json_t *result, bale_error_t *e)
   char *text = json_dumps (result, JSON_COMPACT);
   int code = *e ? 1 : 0;
 
-  bale_write_all (fd, text, strlen (text));
+  fileio_write_all (fd, text, strlen (text));
   fflush (NULL);
   free (text);
   json_decref (result);
@@ -324,7 +261,7 @@ start (struct executor *x, int i, size_t stepno, struct exec_job *j, bale_error_
       x->o = &co;
       x->stepno = stepno;
       if (exec_build_stage (x, &x->p->stages[i], &e) < 0)
-        json_object_set_new (r, "errors", exec_errors_to_json (e));
+        json_object_set_new (r, "errors", progress_errors_to_json (e));
       else
         json_object_set_new (r, "state", state_to_json (&x->states[i]));
       exec_cache_finish (x); /* this stage's context digests, for the next build */
@@ -341,7 +278,7 @@ finish (struct executor *x, struct exec_job *j, int status, bale_error_t *err)
   json_error_t je;
   int ret = -1;
 
-  if (lseek (j->fd, 0, SEEK_SET) == 0 && bale_read_fd (j->fd, "stage result", &sb, err) == 0)
+  if (lseek (j->fd, 0, SEEK_SET) == 0 && fileio_read_fd (j->fd, "stage result", &sb, err) == 0)
     r = json_loadb (sb.buf, sb.len, 0, &je);
   close (j->fd);
   strbuf_release (&sb);
@@ -351,7 +288,7 @@ finish (struct executor *x, struct exec_job *j, int status, bale_error_t *err)
       ret = 0;
     }
   else if (r && json_object_get (r, "errors"))
-    exec_errors_from_json (json_object_get (r, "errors"), err);
+    progress_errors_from_json (json_object_get (r, "errors"), err);
   else
     bale_make_error (err, 0, "stage %s: the build process died (%s %d)", x->p->stages[j->index].display,
                      WIFSIGNALED (status) ? "signal" : "status",

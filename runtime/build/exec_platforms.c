@@ -107,7 +107,7 @@ start (struct plan *p, int i, const struct exec_opts *o, struct exec_job *j, bal
       struct exec_image img = { 0 };
       json_t *r = json_object ();
       if (executor_build (p, &co, &img, &e) < 0)
-        json_object_set_new (r, "errors", exec_errors_to_json (e));
+        json_object_set_new (r, "errors", progress_errors_to_json (e));
       else
         json_object_set_new (r, "image", image_to_json (&img));
       exec_job_exit (j->fd, r, &e);
@@ -124,14 +124,14 @@ finish (struct plan **plans, const struct exec_opts *o, struct exec_job *j, int 
   json_error_t je;
   int ret = -1;
 
-  if (lseek (j->fd, 0, SEEK_SET) == 0 && bale_read_fd (j->fd, "platform result", &sb, err) == 0)
+  if (lseek (j->fd, 0, SEEK_SET) == 0 && fileio_read_fd (j->fd, "platform result", &sb, err) == 0)
     r = json_loadb (sb.buf, sb.len, 0, &je);
   close (j->fd);
   strbuf_release (&sb);
   if (r && json_object_get (r, "image") && WIFEXITED (status) && WEXITSTATUS (status) == 0)
     ret = image_from_json (json_object_get (r, "image"), &imgs[j->index], err);
   else if (r && json_object_get (r, "errors"))
-    exec_errors_from_json (json_object_get (r, "errors"), err);
+    progress_errors_from_json (json_object_get (r, "errors"), err);
   else
     bale_make_error (err, 0, "the build process died (%s %d)", WIFSIGNALED (status) ? "signal" : "status",
                      WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));

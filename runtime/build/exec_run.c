@@ -386,7 +386,7 @@ writable_copy (const char *path, const struct stat *sb, const char *dir, size_t 
   if (in < 0)
     return bale_make_error (err, errno, "cannot open %s", path);
   fd = open (copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, sb->st_mode & 07777);
-  if (fd < 0 || bale_copy_fd (in, fd) < 0 || fchown (fd, sb->st_uid, sb->st_gid) < 0
+  if (fd < 0 || fileio_copy_fd (in, fd) < 0 || fchown (fd, sb->st_uid, sb->st_gid) < 0
       || fchmod (fd, sb->st_mode & 07777) < 0)
     return bale_make_error (err, errno, "cannot copy %s for a read-write bind mount", path);
   *out = copy;
@@ -452,7 +452,7 @@ secret_mount (struct executor *x, const char *spec, const struct plan_mount *m, 
     strbuf_addstr (&content, value);
   else if ((fd = open (src, O_RDONLY | O_CLOEXEC)) < 0)
     return bale_make_error (err, errno, "secret \"%s\": cannot open %s", id, src);
-  else if (bale_read_fd (fd, src, &content, err) < 0)
+  else if (fileio_read_fd (fd, src, &content, err) < 0)
     return -1;
   if (content.len > MAX_SECRET)
     ret = bale_make_error (err, 0, "secret \"%s\" is larger than %d bytes", id, MAX_SECRET);
@@ -482,7 +482,7 @@ secret_mount (struct executor *x, const char *spec, const struct plan_mount *m, 
           file = xasprintf ("%s/%zu", sdir, i);
           keep (rm, file);
           out = open (file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-          if (out < 0 || bale_write_all (out, content.buf, content.len) < 0 || fchown (out, uid, gid) < 0
+          if (out < 0 || fileio_write_all (out, content.buf, content.len) < 0 || fchown (out, uid, gid) < 0
               || fchmod (out, mode) < 0)
             ret = bale_make_error (err, errno, "cannot write secret \"%s\" for the step", id);
           else
@@ -671,7 +671,7 @@ setup_files (const struct plan_step *s, const char *dir, struct run_mounts *rm, 
       cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
       struct sandbox_mount *sm;
       keep (rm, path);
-      if (fd < 0 || bale_write_all (fd, s->files[i].data, s->files[i].len) < 0)
+      if (fd < 0 || fileio_write_all (fd, s->files[i].data, s->files[i].len) < 0)
         return bale_make_error (err, errno, "cannot write the heredoc %s", s->files[i].name);
       sm = add_mount (rm);
       sm->type = SANDBOX_MOUNT_BIND;

@@ -84,16 +84,14 @@ pid_t exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, s
                      struct bale_progress *sink, int *pipe_w, bale_error_t *err);
 /* In the child: write result (and consume it) to fd, and exit, 1 when *e is set. */
 _Noreturn void exec_job_exit (int fd, json_t *result, bale_error_t *e);
-/* The child's sink: each event as a rawjson line on the pipe (ctx: int *fd) to the parent. */
-void exec_pipe_event (void *ctx, const struct bale_progress_event *ev);
+/* The child's sink is progress_pipe_event (runtime/build/progress.h). */
 /* Pass the complete lines a child sent on to events; at EOF, close the pipe. */
 void exec_job_read_events (const struct bale_progress *events, struct exec_job *j);
 /* Wait for one of the jobs to end, relaying their events meanwhile: its pid, or -1 with
    errno (EINTR when a signal came). */
 pid_t exec_job_wait (const struct bale_progress *events, struct exec_job *jobs, size_t n, int *status);
-/* An error chain to JSON and back, across the process boundary. */
-json_t *exec_errors_to_json (bale_error_t e);
-void exec_errors_from_json (const json_t *a, bale_error_t *err);
+/* Error chains cross the process boundary as progress_errors_to_json/_from_json
+   (runtime/build/progress.h). */
 
 /* What the child reports: the layer's digests and size, or an error message. */
 struct child_report

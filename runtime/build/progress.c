@@ -13,6 +13,8 @@
 
 #include "common/oci/digest.h"
 #include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/executor.h"
@@ -401,4 +403,73 @@ progress_feed (struct strbuf *pending, const struct bale_progress *p)
       }
   memmove (pending->buf, pending->buf + start, pending->len - start);
   strbuf_setlen (pending, pending->len - start);
+}
+
+/* The child's sink: each event as a rawjson line on the pipe to the parent. */
+void
+progress_pipe_event (void *ctx, const struct bale_progress_event *ev)
+{
+  char *line = progress_event_to_json (ev);
+
+  (void) fileio_write_all (*(int *) ctx, line, strlen (line));
+  free (line);
+}
+
+static json_t *
+err_str_or_null (const char *s)
+{
+  return s ? json_string (s) : json_null ();
+}
+
+json_t *
+progress_errors_to_json (bale_error_t e)
+{
+  json_t *a = json_array ();
+
+  for (; e; e = e->next)
+    {
+      json_t *j = json_object ();
+      json_object_set_new (j, "status", json_integer (e->status));
+      json_object_set_new (j, "msg", json_string (e->msg));
+      json_object_set_new (j, "file", err_str_or_null (e->file));
+      json_object_set_new (j, "line", json_integer (e->line));
+      json_object_set_new (j, "col", json_integer (e->col));
+      json_object_set_new (j, "end_line", json_integer (e->end_line));
+      json_object_set_new (j, "end_col", json_integer (e->end_col));
+      json_object_set_new (j, "source_line", err_str_or_null (e->source_line));
+      json_object_set_new (j, "hint", err_str_or_null (e->hint));
+      json_array_append_new (a, j);
+    }
+  return a;
+}
+
+static char *
+err_dup_or_null (const json_t *j)
+{
+  return json_is_string (j) ? xstrdup (json_string_value (j)) : NULL;
+}
+
+void
+progress_errors_from_json (const json_t *a, bale_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < json_array_size (a); i++)
+    {
+      const json_t *j = json_array_get (a, i);
+      struct bale_error_s *e = xzalloc (sizeof *e);
+      e->status = (int) json_integer_value (json_object_get (j, "status"));
+      e->severity = BALE_SEVERITY_ERROR;
+      e->msg = err_dup_or_null (json_object_get (j, "msg"));
+      if (!e->msg)
+        e->msg = xstrdup ("a stage failed");
+      e->file = err_dup_or_null (json_object_get (j, "file"));
+      e->line = (int) json_integer_value (json_object_get (j, "line"));
+      e->col = (int) json_integer_value (json_object_get (j, "col"));
+      e->end_line = (int) json_integer_value (json_object_get (j, "end_line"));
+      e->end_col = (int) json_integer_value (json_object_get (j, "end_col"));
+      e->source_line = err_dup_or_null (json_object_get (j, "source_line"));
+      e->hint = err_dup_or_null (json_object_get (j, "hint"));
+      bale_error_join (err, &e);
+    }
 }

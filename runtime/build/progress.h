@@ -14,48 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum bale_progress_kind
-{
-  BALE_PROGRESS_START = 1, /* the vertex started (name set) */
-  BALE_PROGRESS_STATUS,    /* a sub-status of a running vertex (id, current, total, completed) */
-  BALE_PROGRESS_LOG,       /* output of the vertex: data/len, one line without its newline */
-  BALE_PROGRESS_DONE,      /* the vertex completed (started = when it started) */
-  BALE_PROGRESS_CACHED,    /* the vertex completed from the build cache */
-  BALE_PROGRESS_ERROR,     /* the vertex failed: error */
-  BALE_PROGRESS_WARNING,   /* a warning about the vertex: data/len */
-  BALE_PROGRESS_MISS,      /* the vertex missed the build cache: data/len says why (inputs
-                              that differ from the last build of the step), one line */
-};
+#include <jansson.h>
 
-/*
- * One event. Every string is borrowed for the duration of the callback only. Times are
- * nanoseconds since 1970 (CLOCK_REALTIME).
- */
-struct bale_progress_event
-{
-  enum bale_progress_kind kind;
-  const char *vertex; /* "sha256:<hex>", the vertex's identity across its events */
-  const char *name;   /* START, DONE, CACHED, ERROR: e.g. "[build 2/5] RUN make" */
-  int64_t time;       /* when the event happened */
-  int64_t started;    /* DONE, CACHED, ERROR: when the vertex started */
-  /* STATUS */
-  const char *id;     /* e.g. "transferring context:", "exporting layers" */
-  int64_t current;    /* bytes (or items) done, 0 if not counted */
-  int64_t total;      /* bytes expected, 0 if unknown */
-  bool completed;     /* the status is finished */
-  /* LOG, WARNING, MISS */
-  int stream;         /* LOG: 1 stdout, 2 stderr */
-  const char *data;
-  size_t len;
-  const char *error;  /* ERROR: the message */
-};
+#include "bale.h"
 
-/* Where events go. fn NULL (or a NULL struct pointer): nobody listens, nothing is built. */
-struct bale_progress
-{
-  void (*fn) (void *ctx, const struct bale_progress_event *ev);
-  void *ctx;
-};
+/* The event model (enum bale_progress_kind, struct bale_progress_event, struct bale_progress)
+   is public API: include/bale.h. */
 
 /* Now, in nanoseconds since 1970. */
 int64_t progress_now (void);
@@ -98,5 +62,15 @@ struct strbuf;
 /* Decode the complete lines of pending (rawjson, as a pipe delivers them in pieces), pass
    their events to p, and keep the incomplete last line in pending. */
 void progress_feed (struct strbuf *pending, const struct bale_progress *p);
+
+/* A sink for a child process: ctx points at the int descriptor of a pipe, each event goes
+   to it as one rawjson line (the parent reads them back with progress_feed). */
+void progress_pipe_event (void *ctx, const struct bale_progress_event *ev);
+
+/* An error chain as a JSON array, and back (appended to *err), to carry a child process's
+   errors, locations included, to its parent. */
+
+json_t *progress_errors_to_json (bale_error_t e);
+void progress_errors_from_json (const json_t *a, bale_error_t *err);
 
 #endif

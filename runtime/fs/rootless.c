@@ -30,7 +30,7 @@ read_small (const char *path, struct strbuf *sb)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
   bale_error_t e = NULL;
-  bool ok = fd >= 0 && bale_read_fd (fd, path, sb, &e) == 0;
+  bool ok = fd >= 0 && fileio_read_fd (fd, path, sb, &e) == 0;
 
   bale_error_release (&e);
   return ok;
@@ -351,7 +351,7 @@ write_proc (const char *file, const char *text, bale_error_t *err)
 {
   cleanup_close int fd = open (file, O_WRONLY | O_CLOEXEC);
 
-  if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0)
+  if (fd < 0 || fileio_write_all (fd, text, strlen (text)) < 0)
     return bale_make_error (err, errno, "cannot write '%s'", file);
   return 0;
 }

@@ -582,7 +582,7 @@ write_data (struct extractor *x, int fd, const char *path, bale_error_t *err)
   la_ssize_t n;
 
   while ((n = archive_read_data (x->tar, x->data, sizeof x->data)) > 0)
-    if (bale_write_all (fd, x->data, (size_t) n) < 0)
+    if (fileio_write_all (fd, x->data, (size_t) n) < 0)
       return bale_make_error (err, errno, "cannot write '%s'", path);
   if (n < 0)
     return archive_fail (x, x->tar, err, "cannot read the layer");

@@ -101,7 +101,7 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
 
   (void) a;
   if (w->sink ? w->sink (w->sink_ctx, buf, len, &w->cb_err) < 0
-              : bale_write_all (w->out_fd, buf, len) < 0)
+              : fileio_write_all (w->out_fd, buf, len) < 0)
     {
       if (w->cb_err == NULL)
         bale_make_error (&w->cb_err, errno, "cannot write the layer");
@@ -767,7 +767,7 @@ out:
 static int
 fd_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
 {
-  if (bale_write_all (*(int *) ctx, buf, len) < 0)
+  if (fileio_write_all (*(int *) ctx, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write the layer");
   return 0;
 }

@@ -48,7 +48,7 @@ place_file (int src, int dst, const char *name, const struct stat *st, const cha
     return bale_make_error (err, errno, "cannot link %s into the view", path);
   in = openat (src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   out = openat (dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (in < 0 || out < 0 || bale_copy_fd (in, out) < 0 || fchown (out, st->st_uid, st->st_gid) < 0
+  if (in < 0 || out < 0 || fileio_copy_fd (in, out) < 0 || fchown (out, st->st_uid, st->st_gid) < 0
       || fchmod (out, st->st_mode & 07777) < 0 || futimens (out, (struct timespec[2]){ st->st_atim, st->st_mtim }) < 0)
     return bale_make_error (err, errno, "cannot copy %s into the view", path);
   return 0;

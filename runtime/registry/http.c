@@ -561,7 +561,7 @@ fetch_write (void *ctx, const void *buf, size_t len, bale_error_t *err)
 {
   struct fetch_sink *f = ctx;
 
-  if (bale_write_all (f->fd, buf, len) < 0)
+  if (fileio_write_all (f->fd, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write the download of '%s'", f->url);
   digester_update (&f->d, buf, len);
   return 0;

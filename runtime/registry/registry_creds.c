@@ -195,10 +195,10 @@ run_helper (const char *name, const char *verb, const char *input, struct strbuf
   if (ret == 0)
     {
       /* A helper that exits without reading gives EPIPE here: its exit status tells more. */
-      bale_write_all (in, input, strlen (input));
+      fileio_write_all (in, input, strlen (input));
       close (in);
       in = -1;
-      ret = bale_read_fd (rd, prog, out, err);
+      ret = fileio_read_fd (rd, prog, out, err);
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
       if (ret == 0)
@@ -302,7 +302,7 @@ write_config (const char *path, json_t *doc, bale_error_t *err)
     }
   /* 0600 from the start: the file holds passwords. */
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0 || bale_write_all (fd, "\n", 1) < 0
+  if (fd < 0 || fileio_write_all (fd, text, strlen (text)) < 0 || fileio_write_all (fd, "\n", 1) < 0
       || fsync (fd) < 0 || rename (tmp, path) < 0)
     {
       int saved = errno;

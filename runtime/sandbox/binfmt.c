@@ -69,7 +69,7 @@ read_text (const char *path, bale_error_t *err)
         bale_make_error (err, errno, "cannot open %s", path);
       return NULL;
     }
-  if (bale_read_fd (fd, path, &sb, err) < 0)
+  if (fileio_read_fd (fd, path, &sb, err) < 0)
     {
       strbuf_release (&sb);
       return NULL;
@@ -277,7 +277,7 @@ binfmt_install (const char *dir, const char *confdir, const char *arch, bale_err
   reg = xasprintf ("%s/register", dir);
   {
     cleanup_close int fd = open (reg, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0)
+    if (fd < 0 || fileio_write_all (fd, text, strlen (text)) < 0)
       return bale_make_error (err, errno, "binfmt: cannot register %s through %s", name, reg);
   }
   return 0;

@@ -73,7 +73,7 @@ imgroot_with (const char *const *lowerdirs, size_t n, const char *dir, imgroot_f
       child (lowerdirs, n, mp, fn, arg, p[1]);
     }
   close (p[1]);
-  ret = bale_read_fd (p[0], "the image view's pipe", &sb, err);
+  ret = fileio_read_fd (p[0], "the image view's pipe", &sb, err);
   close (p[0]);
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;

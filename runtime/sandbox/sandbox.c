@@ -205,7 +205,7 @@ handle_record (struct supervisor *sv, const struct sandbox_spec *spec, char type
           static const char note[] = "bale: overlayfs is unavailable: RUN steps use a copied "
                                      "root filesystem (slower)\n";
           told = true;
-          (void) bale_write_all (spec->stderr_fd, note, sizeof note - 1);
+          (void) fileio_write_all (spec->stderr_fd, note, sizeof note - 1);
         }
       break;
     case RT_SBX_STUB:

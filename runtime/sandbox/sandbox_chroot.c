@@ -147,7 +147,7 @@ make_etc_files (struct rt_sbx_plan *plan, int rootfd, bale_error_t *err)
       out = openat (etc, files[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (out >= 0)
         remember (plan, "etc", files[i], MADE_FILE);
-      if (in < 0 || out < 0 || bale_copy_fd (in, out) < 0 || fchmod (out, 0644) < 0)
+      if (in < 0 || out < 0 || fileio_copy_fd (in, out) < 0 || fchmod (out, 0644) < 0)
         return bale_make_error (err, errno, "cannot write /etc/%s into the root of the step",
                                 files[i]);
     }
@@ -238,7 +238,7 @@ rt_sbx_chroot_kill_rest (void)
       bale_error_t e = NULL;
       bool any = false;
 
-      if (fd >= 0 && bale_read_fd (fd, path, &sb, &e) == 0)
+      if (fd >= 0 && fileio_read_fd (fd, path, &sb, &e) == 0)
         for (char *p = sb.buf, *end; *p; p = end)
           {
             long pid = strtol (p, &end, 10);

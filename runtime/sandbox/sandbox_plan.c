@@ -26,7 +26,7 @@ write_file (const char *path, const char *text, bale_error_t *err)
 {
   cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
-  if (fd < 0 || bale_write_all (fd, text, strlen (text)) < 0)
+  if (fd < 0 || fileio_write_all (fd, text, strlen (text)) < 0)
     return bale_make_error (err, errno, "cannot write '%s'", path);
   return 0;
 }
@@ -48,7 +48,7 @@ write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
   int ret;
 
   /* The host's resolvers, as Docker and buildah do with host networking. */
-  if (fd >= 0 && bale_read_fd (fd, "/etc/resolv.conf", &resolv, &ignored) < 0)
+  if (fd >= 0 && fileio_read_fd (fd, "/etc/resolv.conf", &resolv, &ignored) < 0)
     bale_error_release (&ignored);
   if (mkdir (plan->etc_dir, 0755) < 0)
     return bale_make_error (err, errno, "cannot create '%s'", plan->etc_dir);

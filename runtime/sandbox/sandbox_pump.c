@@ -49,7 +49,7 @@ emit (struct rt_sbx_stream *s, const char *prefix, struct rt_sbx_tail *tail, con
   strbuf_addch (&out, '\n');
   /* A closed or full output must not stop the step: its output is then lost, as with a
      terminal that went away. */
-  (void) bale_write_all (s->out, out.buf, out.len);
+  (void) fileio_write_all (s->out, out.buf, out.len);
   strbuf_release (&out);
   remember (tail, line, len);
 }

@@ -63,7 +63,7 @@ relay (int client, const char *agent)
         if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
           {
             ssize_t n = read (p[i].fd, buf, sizeof buf);
-            if (n <= 0 || bale_write_all (p[1 - i].fd, buf, (size_t) n) < 0)
+            if (n <= 0 || fileio_write_all (p[1 - i].fd, buf, (size_t) n) < 0)
               return;
           }
     }

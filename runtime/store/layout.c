@@ -93,7 +93,7 @@ layout_write_atomic (int dirfd, const char *name, const void *data, size_t len, 
 
   if (fd < 0)
     return fd;
-  if (bale_write_all (fd, data, len) < 0)
+  if (fileio_write_all (fd, data, len) < 0)
     {
       int saved = errno;
 
@@ -182,7 +182,7 @@ stream_blob (const struct layout_blob *b, chunk_fn fn, void *ctx, bale_error_t *
 static int
 fd_chunk (void *ctx, const void *buf, size_t len, bale_error_t *err)
 {
-  if (bale_write_all (*(int *) ctx, buf, len) < 0)
+  if (fileio_write_all (*(int *) ctx, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write blob");
   return 0;
 }

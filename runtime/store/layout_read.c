@@ -29,7 +29,7 @@ read_json (int dirfd, const char *dir, const char *rel, const char *digest, bale
 
   if (fd < 0)
     return bale_make_error (err, errno, "%s: cannot open %s", dir, rel), NULL;
-  if (bale_read_fd (fd, rel, &sb, err) < 0)
+  if (fileio_read_fd (fd, rel, &sb, err) < 0)
     return NULL;
   if (sb.len > JSON_BLOB_MAX)
     return bale_make_error (err, 0, "%s: %s is too large for a JSON document", dir, rel), NULL;

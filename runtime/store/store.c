@@ -306,7 +306,7 @@ write_file_atomic (struct store *s, const char *name, const void *data, size_t l
 
   if (fd < 0)
     return -1;
-  if (bale_write_all (fd, data, len) < 0)
+  if (fileio_write_all (fd, data, len) < 0)
     {
       int saved = errno;
 
@@ -356,7 +356,7 @@ int
 store_blob_writer_write (struct store_blob_writer *w, const void *buf, size_t len,
                          bale_error_t *err)
 {
-  if (bale_write_all (w->fd, buf, len) < 0)
+  if (fileio_write_all (w->fd, buf, len) < 0)
     return bale_make_error (err, errno, "cannot write a blob in store '%s'", w->s->path);
   digester_update (&w->d, buf, len);
   if ((int64_t) w->d.size - w->flushed >= WRITEBACK_CHUNK)
@@ -548,7 +548,7 @@ store_blob_read (struct store *s, const char *digest, size_t max, char **out, si
   if ((uint64_t) st.st_size > max)
     return bale_make_error (err, EFBIG, "blob '%s' is too large (%lld bytes, at most %zu)", digest,
                             (long long) st.st_size, max);
-  if (bale_read_fd (fd, digest, &sb, err) < 0 || digest_buffer (sb.buf, sb.len, got, err) < 0)
+  if (fileio_read_fd (fd, digest, &sb, err) < 0 || digest_buffer (sb.buf, sb.len, got, err) < 0)
     return -1;
   /* A flipped bit on disk must not turn into a different image. */
   if (strcmp (got, digest) != 0)
@@ -600,7 +600,7 @@ load_state (struct store *s, const char *name, bale_error_t *err)
       bale_make_error (err, errno, "cannot open '%s/%s'", s->path, name);
       return NULL;
     }
-  if (bale_read_fd (fd, name, &sb, err) < 0)
+  if (fileio_read_fd (fd, name, &sb, err) < 0)
     return NULL;
   v = json_loadb (sb.buf, sb.len, 0, &jerr);
   if (v == NULL || !json_is_object (v))

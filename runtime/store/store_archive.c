@@ -410,7 +410,7 @@ source_json (const struct source *src, const char *path, bale_error_t *err)
           bale_make_error (err, errno, "cannot open '%s/%s'", src->path, path);
           return NULL;
         }
-      if (bale_read_fd (fd, path, &sb, err) < 0)
+      if (fileio_read_fd (fd, path, &sb, err) < 0)
         return NULL;
       return parse_json (sb.buf, sb.len, path, src, err);
     }
