@@ -18,6 +18,8 @@ int cli_bale_store (const struct cli_global *g, bale_store **out, bale_error_t *
 /* Options for a subcommand that takes only --help and min..max operands (max -1: any).
    Prints usage and exits on --help or bad usage; returns the index of the first operand. */
 int cli_simple_args (int argc, char **argv, const char *usage, int min, int max, bale_error_t *err);
+/* The --help line every command's usage text lists. */
+#define CLI_HELP_USAGE "  -h, --help           print this help\n"
 /* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
 /* An image name for -t or tag: Docker's rules, with its message for capitals. */

@@ -75,11 +75,7 @@ int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *er
 int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
-/* The --help line every command's usage text lists. */
-#define CLI_HELP_USAGE "  -h, --help           print this help\n"
 
-/* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
-void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
 
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (bale_error_t chain);
