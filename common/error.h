@@ -14,6 +14,10 @@
  *
  * When *err already holds an error, a new one is appended to its chain: that is how the parser
  * reports several errors from one file. All of them return -status - 1, always negative.
+ *
+ * A look-up, whose miss is no failure (store_ref_lookup, cache_lookup, the plan's
+ * plan_resolve_fn, snapshot_adopt), returns 1 when it found what it looked for, 0 when not
+ * (with *err untouched) and -1 with *err set on a failure.
  */
 int bale_make_error (bale_error_t *err, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));

@@ -31,8 +31,9 @@ struct cache_entry
   char media_type[96];
 };
 
-/* 1 with *out filled when key has an entry whose blob is in the store (its last use is
-   updated), 0 when not. A damaged entry or one whose blob is gone is a miss. */
+/* A look-up (common/error.h) that cannot fail: 1 with *out filled when key has an entry whose
+   blob is in the store (its last use is updated), 0 when not. A damaged entry or one whose
+   blob is gone is a miss. */
 int cache_lookup (struct store *s, const char *key, struct cache_entry *out);
 /* Record key → e. */
 int cache_record (struct store *s, const char *key, const struct cache_entry *e,
