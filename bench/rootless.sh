@@ -7,6 +7,8 @@
 #   chown:  `RUN cp -a /bin /b && chown -R 1:1 /b` and 2,000 files touched and chowned;
 #   debian: `RUN cp -a /usr/share /opt/x && chown -R 33:33 /opt/x` on the Debian base of the
 #           integration tests (/var/tmp/bale-test-debian-bookworm-minbase.tar) when present.
+# The "chroot" column is root with --isolation=chroot (BALE_ISOLATION), what a container's
+# root gets under Docker's default profile: a copied root per RUN step, no overlayfs.
 # Needs root (it creates and removes the two users) and uidmap.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,11 +43,16 @@ if [ -s "$deb" ]; then
   benches="$benches debian"
 fi
 
-# as WHO CMD...: root (with its own store) or one of the users (their default store).
+# as WHO CMD...: root (with its own store), root with chroot isolation (the same store) or
+# one of the users (their default store).
 as () {
   who=$1
   shift
-  if [ "$who" = root ]; then BALE_STORE=$work/rootstore "$@"; else runuser -u "$who" -- "$@"; fi
+  case $who in
+    root) BALE_STORE=$work/rootstore "$@" ;;
+    chroot) BALE_ISOLATION=chroot BALE_STORE=$work/rootstore "$@" ;;
+    *) runuser -u "$who" -- "$@" ;;
+  esac
 }
 for who in root "$u" "$u1"; do
   as "$who" "$bale" load -i "$work/busybox.tar" > /dev/null
@@ -66,11 +73,12 @@ best () {
   echo "$b"
 }
 
-printf '%-8s %9s %9s %9s %8s %8s\n' bench root subids one-id ratio ratio1
+printf '%-8s %9s %9s %9s %9s %8s %8s %8s\n' bench root subids one-id chroot ratio ratio1 ratioc
 for bench in $benches; do
   r=$(best root "$bench")
   s=$(best "$u" "$bench")
   o=$(best "$u1" "$bench")
-  printf '%-8s %8.2fs %8.2fs %8.2fs %8.3f %8.3f\n' "$bench" "$r" "$s" "$o" \
-    "$(echo "$s / $r" | bc -l)" "$(echo "$o / $r" | bc -l)"
+  c=$(best chroot "$bench")
+  printf '%-8s %8.2fs %8.2fs %8.2fs %8.2fs %8.3f %8.3f %8.3f\n' "$bench" "$r" "$s" "$o" "$c" \
+    "$(echo "$s / $r" | bc -l)" "$(echo "$o / $r" | bc -l)" "$(echo "$c / $r" | bc -l)"
 done

@@ -14,6 +14,8 @@
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
 #include "runtime/build/cache_registry.h"
+#include "runtime/build/cache_mounts.h"
+#include "runtime/sandbox/sandbox.h"
 #include "common/banned.h"
 
 static int
@@ -52,6 +54,21 @@ parse_field (const char *spec, char *key, char *v, bool to, struct cache_spec *o
       out->max = strcmp (v, "max") == 0;
       return 0;
     }
+  if (to && strcmp (key, "cache-mounts") == 0)
+    {
+      if (parse_bool (spec, key, v, &b, err) < 0)
+        return -1;
+      out->mounts = b;
+      return 0;
+    }
+  if (to && strcmp (key, "cache-mounts-max-size") == 0)
+    {
+      uint64_t size;
+      if (sandbox_parse_size (v, &size, err) < 0)
+        return bale_error_wrap (err, "cache spec '%s'", spec);
+      out->mounts_max = (int64_t) size;
+      return 0;
+    }
   if (to && strcmp (key, "ignore-error") == 0)
     return parse_bool (spec, key, v, &out->ignore_error, err);
   if (to && strcmp (key, "compression") == 0)
@@ -80,7 +97,7 @@ int
 buildcache_add (struct build_caches *c, const char *spec, bool to, bale_error_t *err)
 {
   cleanup_free char *copy = xstrdup (spec);
-  struct cache_spec s = { 0 };
+  struct cache_spec s = { .mounts = -1, .mounts_max = 1024LL * 1024 * 1024 };
   char *save = copy, *item;
   bool typed = false;
 
@@ -155,9 +172,9 @@ buildcache_import (struct store *s, const struct build_caches *c, const struct r
     {
       const struct cache_spec *f = &c->from[i];
       bale_error_t e = NULL;
-      size_t n = 0;
-      int r = f->type == CACHE_LOCAL ? cache_import_local (s, f->where, &n, &e)
-                                     : cache_import_registry (s, f->where, ro, &n, &e);
+      size_t n = 0, m = 0;
+      int r = f->type == CACHE_LOCAL ? cache_import_local (s, f->where, &n, &m, &e)
+                                     : cache_import_registry (s, f->where, ro, &n, &m, &e);
       if (r < 0)
         {
           /* Warnings are printed even with -q: a CI log must show why nothing was cached. */
@@ -167,34 +184,56 @@ buildcache_import (struct store *s, const struct build_caches *c, const struct r
           bale_error_release (&e);
           continue;
         }
-      if (!quiet)
+      if (!quiet && m)
+        fprintf (stderr, "imported %zu cache entries and %zu cache mounts from %s\n", n, m, f->where);
+      else if (!quiet)
         fprintf (stderr, "imported %zu cache entries from %s\n", n, f->where);
     }
 }
 
+static void
+warn_line (const char *msg)
+{
+  fprintf (stderr, "warning: %s\n", msg);
+}
+
 static int
 export_one (struct store *s, const struct cache_spec *t, const struct cache_keyed *entries,
-            size_t n, const char *mount_from, const struct registry_opts *ro, bool quiet,
-            bale_error_t *err)
+            size_t n, const struct timespec *since, const char *mount_from,
+            const struct registry_opts *ro, bool quiet, bale_error_t *err)
 {
   struct registry_opts opts = *ro;
   char digest[DIGEST_STRLEN + 1];
+  struct cache_mount_blob *mounts = NULL;
+  size_t n_mounts = 0;
+  int r;
 
-  if (t->type == CACHE_LOCAL)
-    {
-      if (cache_export_local (s, t->where, entries, n, err) < 0)
-        return -1;
-      if (!quiet)
-        fprintf (stderr, "exported %zu cache entries to %s\n", n, t->where);
-      return 0;
-    }
-  if (t->compression)
-    cli_registry_compression (&opts, t->compression);
-  if (cache_export_registry (s, t->where, entries, n, mount_from, &opts, digest, err) < 0)
+  /* The cache mounts this build used, packed as blobs of the store (nameless: the build's
+     transaction keeps them until the export is done). */
+  if ((t->mounts == 1 || (t->mounts < 0 && t->max))
+      && cache_mounts_pack (s, since, t->mounts_max, warn_line, &mounts, &n_mounts, err) < 0)
     return -1;
-  if (!quiet)
-    fprintf (stderr, "exported %zu cache entries to %s: digest: %s\n", n, t->where, digest);
-  return 0;
+  if (t->type == CACHE_LOCAL)
+    r = cache_export_local (s, t->where, entries, n, mounts, n_mounts, err);
+  else
+    {
+      if (t->compression)
+        cli_registry_compression (&opts, t->compression);
+      r = cache_export_registry (s, t->where, entries, n, mounts, n_mounts, mount_from, &opts,
+                                 digest, err);
+    }
+  if (r == 0 && !quiet)
+    {
+      fprintf (stderr, "exported %zu cache entries", n);
+      if (n_mounts)
+        fprintf (stderr, " and %zu cache mounts", n_mounts);
+      fprintf (stderr, " to %s", t->where);
+      if (t->type == CACHE_REGISTRY)
+        fprintf (stderr, ": digest: %s", digest);
+      fputc ('\n', stderr);
+    }
+  cache_mount_blobs_free (mounts, n_mounts);
+  return r;
 }
 
 int
@@ -212,7 +251,7 @@ buildcache_export (struct store *s, const struct build_caches *c, const struct t
       int r = cache_select (s, since, t->max ? NULL : layers, n_layers, &entries, &n, err);
 
       if (r == 0)
-        r = export_one (s, t, entries, n, mount_from, ro, quiet, err);
+        r = export_one (s, t, entries, n, since, mount_from, ro, quiet, err);
       free (entries);
       if (r < 0 && t->ignore_error)
         {

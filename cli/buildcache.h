@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "bale.h"
@@ -25,6 +26,8 @@ struct cache_spec
   bool max;                 /* --cache-to mode=max: every step's entry, not the image's only */
   bool ignore_error;        /* --cache-to ignore-error=true: a failed export only warns */
   const char *compression;  /* --cache-to type=registry compression=, or NULL */
+  int mounts;               /* cache-mounts=true|false: export RUN cache mounts (-1: as max) */
+  int64_t mounts_max;       /* cache-mounts-max-size=SIZE: larger cache mounts stay home */
 };
 
 struct build_caches
@@ -36,7 +39,9 @@ struct build_caches
 /*
  * Add a --cache-to (to) or --cache-from spec, BuildKit's syntax: type=local,dest=DIR or
  * src=DIR; type=registry,ref=REF; a bare REF means type=registry,ref=REF. mode=min|max,
- * ignore-error=true|false and compression=gzip|zstd|uncompressed are --cache-to's.
+ * ignore-error=true|false, compression=gzip|zstd|uncompressed, cache-mounts=true|false (the
+ * RUN --mount=type=cache directories this build used; default: with mode=max) and
+ * cache-mounts-max-size=SIZE (default 1g) are --cache-to's.
  */
 int buildcache_add (struct build_caches *c, const char *spec, bool to, bale_error_t *err);
 void buildcache_release (struct build_caches *c);

@@ -62,17 +62,22 @@ int cli_provenance_read (struct cli_global *g, const char *config_digest, json_t
                          bale_error_t *err);
 int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_cache (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+
+/* The --help line every command's usage text lists. */
+#define CLI_HELP_USAGE "  -h, --help           print this help\n"
 
 /* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));

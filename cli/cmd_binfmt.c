@@ -27,7 +27,8 @@ binfmt_usage (FILE *f)
          "  binfmt_misc handler that emulates it, or not at all. bale never registers a\n"
          "  handler by itself.\n"
          "  --install   register Debian's qemu-user-static handlers (from " BINFMT_CONF_DIR ")\n"
-         "              for the platforms given (default: all but this machine's); needs root\n",
+         "              for the platforms given (default: all but this machine's); needs root\n"
+         CLI_HELP_USAGE,
          f);
 }
 

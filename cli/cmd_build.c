@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +32,7 @@
 #include "cli/registry.h"
 #include "cli/buildcache.h"
 #include "cli/buildsecrets.h"
-#include "runtime/fs/rootless.h"
+#include "runtime/fs/isolation.h"
 #include "runtime/sandbox/binfmt.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/export.h"
@@ -55,6 +56,7 @@ struct build_cli
   const char *compression;
   const char *iidfile;
   bool quiet, no_cache, push, pull;
+  bool explain_cache; /* --explain-cache */
   struct build_caches caches; /* --cache-to, --cache-from */
   const char **no_cache_stages;
   size_t n_no_cache_stages, alloc_no_cache_stages;
@@ -99,7 +101,9 @@ build_usage (FILE *f)
          "  --cache-to SPEC      share the build cache: type=local,dest=DIR or\n"
          "                       type=registry,ref=REF, with mode=min (the image's layers,\n"
          "                       the default) or mode=max (every step's), ignore-error=true,\n"
-         "                       compression=gzip|zstd|uncompressed (repeatable)\n"
+         "                       compression=gzip|zstd|uncompressed, cache-mounts=true\n"
+         "                       (RUN cache mounts too; the default with mode=max),\n"
+         "                       cache-mounts-max-size=SIZE (default 1g) (repeatable)\n"
          "  --cache-from SPEC    take the steps another build cached: type=local,src=DIR,\n"
          "                       type=registry,ref=REF or REF (repeatable; a cache that\n"
          "                       cannot be read only warns)\n"
@@ -111,10 +115,16 @@ build_usage (FILE *f)
          "                       $SSH_AUTH_SOCK)\n"
          "  --no-cache           run every step instead of reusing cached layers\n"
          "  --no-cache-filter S  run every step of stage S (repeatable, or S1,S2)\n"
+         "  --explain-cache      say why each step that ran missed the cache: the inputs\n"
+         "                       that differ from the last build of the step (always in\n"
+         "                       --progress=rawjson)\n"
          "  --source-date-epoch N  fix every timestamp at N (wins over SOURCE_DATE_EPOCH)\n"
          "  --progress MODE      auto (tty on a terminal, else plain), plain, tty, rawjson,\n"
          "                       quiet (as -q) or none; BUILDKIT_PROGRESS when auto\n"
-         "  -q, --quiet          print only the image ID\n" BUILDOPTS_SANDBOX_USAGE
+         "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE
+         "  --isolation MODE     auto (default; BALE_ISOLATION), namespace, or chroot for\n"
+         "                       containers that forbid namespaces (docs/rootless.md)\n"
+         BUILDOPTS_SANDBOX_USAGE
          CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -182,6 +192,8 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
     { "annotation", required_argument, NULL, 0x307 },
     { "metadata-file", required_argument, NULL, 0x308 },
     { "build-context", required_argument, NULL, 0x309 },
+    { "explain-cache", no_argument, NULL, 0x30a },
+    { "isolation", required_argument, NULL, 0x30b },
     CLI_REGISTRY_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
@@ -240,10 +252,12 @@ parse_args (int argc, char **argv, struct build_cli *c, bale_error_t *err)
           c->annotations[c->n_annotations++] = optarg;
           break;
         case 0x308: c->metadata_file = optarg; break;
+        case 0x30a: c->explain_cache = true; break;
         case 0x309:
           if (namedctx_add (&c->named, optarg, err) < 0)
             return -1;
           break;
+        case 0x30b: break; /* chosen before the command runs (cli/main.c, runtime/fs/isolation.h) */
         case 0x304:
           if (cli_progress_parse (optarg, &c->progress, err) < 0)
             return -1;
@@ -481,6 +495,14 @@ prepare_context (struct build_cli *c, struct ctxsource *cs, const struct bale_pr
     return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
   progress_vertex_start (&v, events, "remote", name);
   r = ctxsource_prepare (spec, keep, cs, err);
+  {
+    /* The bytes that came over stdin or http: the archive, or the Dockerfile alone. */
+    struct stat st;
+    const char *got = cs->file && stat (cs->file, &st) == 0 ? cs->file : cs->dockerfile;
+
+    if (r == 0 && got && stat (got, &st) == 0)
+      progress_vertex_status (&v, "transferring context:", (int64_t) st.st_size, 0, true);
+  }
   progress_vertex_end (&v, false, r < 0 && *err ? (*err)->msg : NULL);
   if (r < 0 || !cs->dir)
     return r;
@@ -916,8 +938,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (c.quiet)
     c.reg.opts.log = NULL; /* -q: the image ID alone; errors and warnings still show */
   /* The isolation mode is said once, before any progress, so it heads every CI log. */
-  if (!c.quiet && rootless_describe ())
-    fprintf (stderr, "%s\n", rootless_describe ());
+  if (!c.quiet && isolation_describe ())
+    fprintf (stderr, "%s\n", isolation_describe ());
   if (cli_progress_open (c.progress, STDERR_FILENO, &c.renderer, err) < 0)
     goto out;
   if ((eo.events = cli_progress_sink (c.renderer)))
@@ -983,6 +1005,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   eo.n_rlimits = c.b.n_rlimits;
   eo.shm_size = c.b.shm_size;
   eo.n_no_cache_stages = c.n_no_cache_stages;
+  eo.explain_cache = c.explain_cache || c.progress == CLI_PROGRESS_RAWJSON;
+  eo.dockerfile = c.b.dockerfile;
   buildevents_dockerignore (eo.events, c.b.context, c.b.dockerfile);
   if (ignore_matcher_load (c.b.context, c.b.dockerfile, &ignore, err) < 0)
     goto out;

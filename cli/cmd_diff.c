@@ -30,7 +30,7 @@ diff_usage (FILE *f)
          "                        docker-archive:FILE\n"
          "  --ignore-timestamps   leave out config and history `created`, and file mtimes\n"
          "  --format FORMAT       text (default: one line per difference) or json\n"
-         "  --platform P          the image of a multi-platform index (default: this machine's)\n"
+         "  --platform P          the image of a multi-platform index (default: this machine's)\n" CLI_HELP_USAGE
          "exit status: 0 when the images are equal, 1 when they differ, 2 on trouble\n",
          f);
 }

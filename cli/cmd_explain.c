@@ -30,7 +30,7 @@ explain_usage (FILE *f)
          "  -u, --user USER    as `docker run --user USER`\n"
          "  -w, --workdir DIR  as `docker run --workdir DIR`\n"
          "  -e, --env K=V      as `docker run --env K=V` (only PATH changes what is checked)\n"
-         "  --format FORMAT    text (default) or json\n"
+         "  --format FORMAT    text (default) or json\n" CLI_HELP_USAGE
          "  ARGS               the arguments given to `docker run IMAGE ARGS`\n",
          f);
 }

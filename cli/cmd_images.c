@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `bale images`: the images of the store, as `docker images` prints them. */
+/* `bale images`: the images of the store, as `docker images` prints them, with its filters
+   and --format. */
 #include <config.h>
 
 #include <getopt.h>
@@ -8,73 +9,35 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/humantime.h"
 #include "cli/store.h"
+#include "cli/table.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/gomatch.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-#define N_COLS 5
+#define DEFAULT_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+#define DIGESTS_TABLE                                                                         \
+  "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
-struct row
+struct images_opts
 {
-  char *cols[N_COLS]; /* REPOSITORY, TAG, IMAGE ID, CREATED, SIZE */
-  char *digest;
-  char *created_at;
-  time_t created;
+  const char *format;
+  bool quiet, no_trunc, digests;
+  char **filters; /* KEY=VALUE, checked by parse_filters */
+  size_t n_filters;
 };
 
-/* RFC 3339 ("2024-05-01T10:00:00.123Z", "…+02:00") to a time; -1 when it is not one. */
-static time_t
-parse_rfc3339 (const char *s)
+/* What a row is filtered on, beside its JSON. */
+struct row
 {
-  struct tm tm;
-  const char *p;
-  time_t t;
-
-  memset (&tm, 0, sizeof tm);
-  if (s == NULL || (p = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-    return -1;
-  t = timegm (&tm);
-  if (*p == '.')
-    for (p++; *p >= '0' && *p <= '9'; p++)
-      ;
-  if ((*p == '+' || *p == '-') && strlen (p) >= 6)
-    {
-      long off = (long) (atoi (p + 1) * 3600 + atoi (p + 4) * 60);
-      t -= *p == '+' ? off : -off;
-    }
-  return t;
-}
-
-/* go-units HumanDuration, which `docker images` prints followed by " ago". */
-static char *
-human_duration (time_t secs)
-{
-  long m = (long) (secs / 60), h = (long) ((secs + 1800) / 3600);
-
-  if (secs < 1)
-    return xstrdup ("Less than a second");
-  if (secs == 1)
-    return xstrdup ("1 second");
-  if (secs < 60)
-    return xasprintf ("%ld seconds", (long) secs);
-  if (m == 1)
-    return xstrdup ("About a minute");
-  if (m < 60)
-    return xasprintf ("%ld minutes", m);
-  if (h == 1)
-    return xstrdup ("About an hour");
-  if (h < 48)
-    return xasprintf ("%ld hours", h);
-  if (h < 24 * 7 * 2)
-    return xasprintf ("%ld days", h / 24);
-  if (h < 24 * 30 * 2)
-    return xasprintf ("%ld weeks", h / 24 / 7);
-  if (h < 24 * 365 * 2)
-    return xasprintf ("%ld months", h / 24 / 30);
-  return xasprintf ("%ld years", h / 24 / 365);
-}
+  json_t *o; /* Repository, Tag, ID, … as docker's --format sees them */
+  time_t created;
+  json_t *labels; /* the config's Labels, for label= */
+  char *name;     /* the stored name */
+};
 
 static int64_t
 image_size (const struct store_image *img)
@@ -89,41 +52,32 @@ image_size (const struct store_image *img)
 }
 
 static int
-fill_row (struct store *s, const struct store_ref *ref, struct row *r, bale_error_t *err)
+fill_row (struct store *s, const struct store_ref *ref, bool no_trunc, struct row *r,
+          bale_error_t *err)
 {
+  cleanup_free char *repo = NULL, *tag = NULL, *since = NULL, *size = NULL, *id = NULL;
   struct store_image img;
   const char *created;
-  char *ago;
+  json_t *labels;
 
   if (store_image_read (s, ref->digest, NULL, &img, err) < 0)
     return bale_error_wrap (err, "image '%s'", ref->name);
-  cli_familiar (ref->name, &r->cols[0], &r->cols[1]);
-  r->cols[2] = xstrndup (digest_hex (img.id), 12);
+  cli_familiar (ref->name, &repo, &tag);
   created = json_string_value (json_object_get (img.config_json, "created"));
-  r->created = parse_rfc3339 (created);
-  r->created_at = xstrdup (created ? created : "");
-  ago = r->created < 0 ? NULL : human_duration (time (NULL) - r->created);
-  r->cols[3] = ago ? xasprintf ("%s ago", ago) : xstrdup ("N/A");
-  free (ago);
-  r->cols[4] = cli_human_size (image_size (&img));
-  r->digest = xstrdup (ref->digest);
+  r->created = cli_parse_time (created);
+  since = cli_time_since (r->created);
+  size = cli_human_size (image_size (&img));
+  id = no_trunc ? xstrdup (img.id) : xstrndup (digest_hex (img.id), 12);
+  labels = json_object_get (json_object_get (img.config_json, "config"), "Labels");
+  /* Keys in docker's order for {{json .}}: its row is a map, so sorted. */
+  r->o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Containers",
+                    "N/A", "CreatedAt", created ? created : "", "CreatedSince", since, "Digest",
+                    ref->digest, "ID", id, "Repository", repo, "SharedSize", "N/A", "Size", size,
+                    "Tag", tag, "UniqueSize", "N/A", "VirtualSize", size);
+  r->labels = json_is_object (labels) ? json_incref (labels) : json_object ();
+  r->name = xstrdup (ref->name);
   store_image_release (&img);
   return 0;
-}
-
-static void
-rows_free (struct row *rows, size_t n)
-{
-  size_t i, j;
-
-  for (i = 0; i < n; i++)
-    {
-      for (j = 0; j < N_COLS; j++)
-        free (rows[i].cols[j]);
-      free (rows[i].digest);
-      free (rows[i].created_at);
-    }
-  free (rows);
 }
 
 /* Newest first, as docker sorts; then by name. */
@@ -135,121 +89,227 @@ compare_rows (const void *a, const void *b)
 
   if (x->created != y->created)
     return x->created < y->created ? 1 : -1;
-  c = strcmp (x->cols[0], y->cols[0]);
-  return c ? c : strcmp (x->cols[1], y->cols[1]);
+  c = strcmp (json_string_value (json_object_get (x->o, "Repository")),
+              json_string_value (json_object_get (y->o, "Repository")));
+  return c ? c : strcmp (json_string_value (json_object_get (x->o, "Tag")),
+                         json_string_value (json_object_get (y->o, "Tag")));
 }
 
-static void
-print_cells (char *const *cells, const int *width)
+/* docker's reference filter: reference.FamiliarMatch, on "repo:tag" and then on "repo". */
+static bool
+match_reference (const struct row *r, const char *pattern)
 {
-  size_t j;
+  const char *repo = json_string_value (json_object_get (r->o, "Repository"));
+  cleanup_free char *full = xasprintf ("%s:%s", repo,
+                                       json_string_value (json_object_get (r->o, "Tag")));
 
-  for (j = 0; j + 1 < N_COLS; j++)
-    printf ("%-*s", width[j], cells[j]);
-  printf ("%s\n", cells[N_COLS - 1]);
+  if (strcmp (repo, "<none>") == 0)
+    return false;
+  return gomatch (pattern, full) == 1 || gomatch (pattern, repo) == 1;
 }
 
-/* docker's tabwriter: minimum width 10, padding 3, the last column unpadded. */
-static void
-print_table (const struct row *rows, size_t n)
+static bool
+match_label (const struct row *r, const char *want)
 {
-  static char *const header[N_COLS] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
-  int width[N_COLS];
-  size_t i, j;
+  const char *eq = strchr (want, '=');
+  cleanup_free char *key = eq ? xstrndup (want, (size_t) (eq - want)) : xstrdup (want);
+  json_t *v = json_object_get (r->labels, key);
 
-  for (j = 0; j < N_COLS; j++)
+  return v && (eq == NULL || strcmp (json_string_value (v) ? json_string_value (v) : "", eq + 1) == 0);
+}
+
+/* The filter kinds, each given any number of times: a row passes a kind when one of its
+   values matches (docker ORs values of one key and ANDs the keys). */
+static const char *const kinds[] = { "reference", "dangling", "label", "before", "since" };
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
+
+struct filter_set
+{
+  bool given[N_KINDS];
+  time_t before, since;
+  int dangling; /* -1: not given */
+};
+
+static int
+image_time (struct store *s, const char *name, time_t *out, bale_error_t *err)
+{
+  struct store_image img;
+
+  if (store_image_read (s, name, NULL, &img, err) < 0)
+    return -1;
+  *out = cli_parse_time (json_string_value (json_object_get (img.config_json, "created")));
+  store_image_release (&img);
+  return 0;
+}
+
+static int
+parse_filters (struct store *s, const struct images_opts *o, struct filter_set *fs,
+               bale_error_t *err)
+{
+  size_t i, k;
+
+  fs->dangling = -1;
+  for (i = 0; i < o->n_filters; i++)
     {
-      width[j] = (int) strlen (header[j]);
-      for (i = 0; i < n; i++)
-        if ((int) strlen (rows[i].cols[j]) > width[j])
-          width[j] = (int) strlen (rows[i].cols[j]);
-      width[j] = width[j] + 3 < 10 ? 10 : width[j] + 3;
+      const char *f = o->filters[i], *eq = strchr (f, '=');
+      const char *v = eq ? eq + 1 : NULL;
+
+      if (eq == NULL)
+        return bale_make_error (err, 0, "images: bad format of filter '%s' (expected name=value)", f);
+      for (k = 0; k < N_KINDS; k++)
+        if (strlen (kinds[k]) == (size_t) (eq - f) && strncmp (f, kinds[k], (size_t) (eq - f)) == 0)
+          break;
+      if (k == N_KINDS)
+        return bale_make_error (err, 0, "images: invalid filter '%.*s' (want reference, dangling, label, before or since)",
+                                (int) (eq - f), f);
+      fs->given[k] = true;
+      if (strcmp (kinds[k], "dangling") == 0)
+        {
+          int d = strcmp (v, "true") == 0 || strcmp (v, "1") == 0 ? 1
+                  : strcmp (v, "false") == 0 || strcmp (v, "0") == 0 ? 0
+                                                                     : -1;
+          if (d < 0)
+            return bale_make_error (err, 0, "images: invalid filter 'dangling=%s' (want true or false)", v);
+          fs->dangling = d;
+        }
+      else if (strcmp (kinds[k], "before") == 0 || strcmp (kinds[k], "since") == 0)
+        {
+          time_t *t = kinds[k][0] == 'b' ? &fs->before : &fs->since;
+
+          if (image_time (s, v, t, err) < 0)
+            return bale_error_wrap (err, "images: filter %s", f);
+        }
     }
-  print_cells (header, width);
-  for (i = 0; i < n; i++)
-    print_cells (rows[i].cols, width);
+  return 0;
 }
 
-/* `docker images --format json`: one object per line. */
-static void
-print_json (const struct row *rows, size_t n)
+static bool
+row_passes (const struct row *r, const struct images_opts *o, const struct filter_set *fs)
 {
-  size_t i;
+  bool any[N_KINDS] = { false };
+  size_t i, k;
 
-  for (i = 0; i < n; i++)
+  for (i = 0; i < o->n_filters; i++)
     {
-      json_auto_t *o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository",
-                                  rows[i].cols[0], "Tag", rows[i].cols[1], "ID", rows[i].cols[2],
-                                  "CreatedSince", rows[i].cols[3], "Size", rows[i].cols[4],
-                                  "CreatedAt", rows[i].created_at, "Digest", rows[i].digest);
-      cleanup_free char *text = json_dumps (o, JSON_COMPACT | JSON_SORT_KEYS);
+      const char *f = o->filters[i], *v = strchr (f, '=') + 1;
 
-      puts (text);
+      for (k = 0; strncmp (f, kinds[k], (size_t) (v - 1 - f)) != 0; k++)
+        ;
+      if (k == 0)
+        any[k] |= match_reference (r, v);
+      else if (k == 2)
+        any[k] |= match_label (r, v);
     }
+  if ((fs->given[0] && !any[0]) || (fs->given[2] && !any[2]))
+    return false;
+  if (fs->dangling >= 0 && (digest_is_valid (r->name) ? 1 : 0) != fs->dangling)
+    return false;
+  if (fs->given[3] && !(r->created < fs->before))
+    return false;
+  return !fs->given[4] || r->created > fs->since;
 }
 
 static void
 images_usage (FILE *f)
 {
-  fputs ("usage: bale images [--format table|json] [-q]\n"
-         "  --format FORMAT   table (default) or json (one object per line)\n"
-         "  -q, --quiet       only the image IDs\n",
+  fputs ("usage: bale images [OPTIONS]\n"
+         "  -a, --all             accepted: bale keeps no intermediate images\n"
+         "      --digests         show the digest column\n"
+         "  -f, --filter FILTER   only images that match: reference=PATTERN, dangling=true|false,\n"
+         "                        label=KEY[=VALUE], before=IMAGE, since=IMAGE (repeatable)\n"
+         "      --format FORMAT   table (default), json (one object per line), 'table TEMPLATE'\n"
+         "                        or a Go template ({{.Repository}}, {{.Tag}}, {{.ID}}, ...)\n"
+         "  -h, --help            print this help\n"
+         "      --no-trunc        full image IDs\n"
+         "  -q, --quiet           only the image IDs\n",
          f);
 }
 
 static int
-images_args (int argc, char **argv, const char **format, bool *quiet, bale_error_t *err)
+images_args (int argc, char **argv, struct images_opts *o, bale_error_t *err)
 {
   static const struct option opts[] = {
-    { "format", required_argument, NULL, 'f' },
-    { "quiet", no_argument, NULL, 'q' },
+    { "all", no_argument, NULL, 'a' },
+    { "digests", no_argument, NULL, 'D' },
+    { "filter", required_argument, NULL, 'f' },
+    { "format", required_argument, NULL, 'F' },
     { "help", no_argument, NULL, 'h' },
+    { "no-trunc", no_argument, NULL, 'T' },
+    { "quiet", no_argument, NULL, 'q' },
     { NULL, 0, NULL, 0 },
   };
   int c;
 
-  while ((c = getopt_long (argc, argv, "qh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "af:qh", opts, NULL)) != -1)
     switch (c)
       {
-      case 'f': *format = optarg; break;
-      case 'q': *quiet = true; break;
+      case 'a': break;
+      case 'D': o->digests = true; break;
+      case 'f':
+        o->filters = xgrow_one (o->filters, o->n_filters, sizeof *o->filters);
+        o->filters[o->n_filters++] = optarg;
+        break;
+      case 'F': o->format = optarg; break;
+      case 'T': o->no_trunc = true; break;
+      case 'q': o->quiet = true; break;
       case 'h': images_usage (stdout); exit (0);
       default: cli_usage_error ("images");
       }
   if (optind < argc)
     return bale_make_error (err, 0, "images: unexpected argument '%s'", argv[optind]);
-  if (strcmp (*format, "table") != 0 && strcmp (*format, "json") != 0)
-    return bale_make_error (err, 0, "images: unknown format '%s' (want table or json)", *format);
   return 0;
+}
+
+/* The column names of docker's image table, for "table …" formats. */
+static json_t *
+headers (void)
+{
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository",
+                    "REPOSITORY", "Tag", "TAG", "ID", "IMAGE ID", "Digest", "DIGEST",
+                    "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "Size", "SIZE",
+                    "VirtualSize", "VIRTUAL SIZE", "Containers", "CONTAINERS", "SharedSize",
+                    "SHARED SIZE", "UniqueSize", "UNIQUE SIZE");
 }
 
 int
 bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  const char *format = "table";
-  bool quiet = false;
+  struct images_opts o = { 0 };
+  struct filter_set fs = { 0 };
   struct store *s = NULL;
   struct store_ref *refs = NULL;
   struct row *rows = NULL;
+  json_auto_t *shown = json_array (), *names = headers ();
   size_t n = 0, i;
   int ret = 0;
 
-  if (images_args (argc, argv, &format, &quiet, err) < 0 || cli_store_open (g, &s, err) < 0)
-    return -1;
-  if (store_ref_list (s, &refs, &n, err) < 0)
-    n = 0, ret = -1;
+  if (images_args (argc, argv, &o, err) < 0 || cli_store_open (g, &s, err) < 0)
+    {
+      free (o.filters);
+      return -1;
+    }
+  if (store_ref_list (s, &refs, &n, err) < 0 || parse_filters (s, &o, &fs, err) < 0)
+    ret = -1;
   rows = xcalloc (n + 1, sizeof *rows);
   for (i = 0; i < n && ret == 0; i++)
-    ret = fill_row (s, &refs[i], &rows[i], err);
+    ret = fill_row (s, &refs[i], o.no_trunc, &rows[i], err);
   if (ret == 0)
     {
       qsort (rows, n, sizeof *rows, compare_rows);
-      for (i = 0; quiet && i < n; i++)
-        puts (rows[i].cols[2]);
-      if (!quiet)
-        (strcmp (format, "json") == 0 ? print_json : print_table) (rows, n);
+      for (i = 0; i < n; i++)
+        if (row_passes (&rows[i], &o, &fs))
+          json_array_append (shown, rows[i].o);
+      if (o.quiet && o.format == NULL)
+        o.format = "{{.ID}}";
+      ret = cli_format_rows (o.format, o.digests ? DIGESTS_TABLE : DEFAULT_TABLE, shown, names,
+                             err);
+      if (ret < 0)
+        bale_error_wrap (err, "images: --format");
     }
-  rows_free (rows, n);
+  for (i = 0; i < n; i++)
+    json_decref (rows[i].o), json_decref (rows[i].labels), free (rows[i].name);
+  free (rows);
+  free (o.filters);
   store_refs_free (refs, n);
   store_close (s);
   return ret;

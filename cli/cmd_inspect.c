@@ -2,9 +2,13 @@
 /* `bale inspect`: image details as JSON, a subset of `docker image inspect`. */
 #include <config.h>
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/store.h"
+#include "cli/table.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/banned.h"
@@ -47,17 +51,59 @@ describe (const struct store_image *img, const struct store_ref *refs, size_t n)
   return o;
 }
 
+static void
+inspect_usage (FILE *f)
+{
+  fputs ("usage: bale inspect [OPTIONS] NAME...\n"
+         "  -f, --format FORMAT   json (compact), or a Go template run on each image\n"
+         "                        ({{.Id}}, {{json .Config}}, {{index .RepoTags 0}}, ...)\n"
+         "  -h, --help            print this help\n"
+         "      --type TYPE       image (the only kind of object bale has)\n",
+         f);
+}
+
+static int
+inspect_args (int argc, char **argv, const char **format, bale_error_t *err)
+{
+  static const struct option opts[] = {
+    { "format", required_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { "type", required_argument, NULL, 't' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "f:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f': *format = optarg; break;
+      case 't':
+        if (strcmp (optarg, "image") != 0)
+          return bale_make_error (err, 0, "inspect: --type %s: bale has only images", optarg);
+        break;
+      case 'h': inspect_usage (stdout); exit (0);
+      default: cli_usage_error ("inspect");
+      }
+  if (optind >= argc)
+    {
+      fprintf (stderr, "bale inspect: requires at least 1 argument\n");
+      cli_usage_error ("inspect");
+    }
+  return optind;
+}
+
 int
 bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  int first = cli_simple_args (argc, argv, "usage: bale inspect NAME...\n", 1, -1, err);
+  const char *format = NULL;
+  int first = inspect_args (argc, argv, &format, err);
   json_auto_t *out = json_array ();
   struct store *s = NULL;
   struct store_ref *refs = NULL;
   size_t n = 0;
   int i, ret;
 
-  if (cli_store_open (g, &s, err) < 0)
+  if (first < 0 || cli_store_open (g, &s, err) < 0)
     return -1;
   if (store_ref_list (s, &refs, &n, err) < 0)
     {
@@ -77,11 +123,20 @@ bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err
           store_image_release (&img);
         }
     }
-  {
-    cleanup_free char *text = json_dumps (out, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
+  if (format && *format && strcmp (format, "json") != 0)
+    {
+      /* A template error is the command's error, whatever else went wrong. */
+      if (cli_format_objects (format, out, err) < 0)
+        ret = bale_error_wrap (err, "inspect: --format");
+    }
+  else
+    {
+      cleanup_free char *text = json_dumps (out, JSON_PRESERVE_ORDER | (format && *format
+                                                                       ? JSON_COMPACT
+                                                                       : JSON_INDENT (4)));
 
-    puts (text);
-  }
+      puts (text);
+    }
   store_refs_free (refs, n);
   store_close (s);
   return ret;

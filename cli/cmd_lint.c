@@ -20,6 +20,9 @@ lint_usage (FILE *f)
          "  --build-arg K[=V]    set a build argument; BUILDKIT_DOCKERFILE_CHECK=... replaces the\n"
          "                       Dockerfile's `# check=` directive\n"
          "  --platform P         the target platform (default: the host)\n"
+         "  --check              accepted: lint always runs the checks\n" CLI_HELP_USAGE
+         "bale build's options of RUN steps are accepted, so a build's command line lints:\n"
+         BUILDOPTS_SANDBOX_USAGE
          "Warnings go to standard error, located; the exit status is 1 when `check=error=true`\n"
          "and a check failed, or when the Dockerfile has errors.\n",
          f);

@@ -16,7 +16,7 @@ load_usage (FILE *f)
 {
   fputs ("usage: bale load [-i FILE]\n"
          "  -i, --input FILE   a docker-archive (docker save), an OCI archive or an OCI layout\n"
-         "                     directory; standard input when missing or '-'\n",
+         "                     directory; standard input when missing or '-'\n" CLI_HELP_USAGE,
          f);
 }
 

@@ -24,9 +24,9 @@ login_usage (FILE *f)
   fputs ("usage: bale login [OPTIONS] [REGISTRY]\n"
          "Check credentials against REGISTRY (default: docker.io) and record them in\n"
          "$DOCKER_CONFIG/config.json (default ~/.docker/config.json), as docker login does.\n"
-         "  -u, --username USER\n"
+         "  -u, --username USER      the user name (required)\n"
          "  -p, --password PASSWORD  (visible to other users: prefer --password-stdin)\n"
-         "      --password-stdin     read the password from standard input\n" CLI_REGISTRY_USAGE,
+         "      --password-stdin     read the password from standard input\n" CLI_HELP_USAGE CLI_REGISTRY_USAGE,
          f);
 }
 

@@ -24,7 +24,7 @@ parse_usage (FILE *f)
   fputs ("usage: bale parse [-f FILE] [--format json|dump] [--raw]\n"
          "  -f, --file FILE   the Dockerfile (default ./Dockerfile; '-' reads standard input)\n"
          "  --format FORMAT   json (the syntax tree, default) or dump (BuildKit's parser dump)\n"
-         "  --raw             skip the instruction-level checks (BuildKit's parser.Parse only)\n",
+         "  --raw             skip the instruction-level checks (BuildKit's parser.Parse only)\n" CLI_HELP_USAGE,
          f);
 }
 

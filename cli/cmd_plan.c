@@ -23,7 +23,9 @@ plan_usage (FILE *f)
          "  --platform P         the target platform (default: the host)\n"
          "  --format FORMAT      text (default) or json\n"
          "  --all                also show stages the target does not need\n"
-         "  --allow, --network, --add-host, --ulimit, --shm-size: as for bale build\n",
+         "  --check              also run the build checks (as bale lint)\n" CLI_HELP_USAGE
+         "The options of bale build's RUN steps, shown as the plan would use them:\n"
+         BUILDOPTS_SANDBOX_USAGE,
          f);
 }
 

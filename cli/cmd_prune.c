@@ -18,7 +18,7 @@
 static const char usage[] = "usage: bale prune [--keep-storage SIZE]\n"
                             "  --keep-storage SIZE  keep the most recently used build cache up to\n"
                             "                       SIZE bytes (suffixes k, m, g: powers of 1024),\n"
-                            "                       and the RUN cache mounts\n";
+                            "                       and the RUN cache mounts\n" CLI_HELP_USAGE;
 
 /* "512", "10k", "1.5g" (docker's units, base 1024). */
 static int

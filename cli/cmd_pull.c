@@ -17,7 +17,7 @@ pull_usage (FILE *f)
   fputs ("usage: bale pull [OPTIONS] NAME[:TAG|@DIGEST]\n"
          "      --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform index\n"
          "                        (default: this machine's)\n"
-         "  -q, --quiet           print only the digest\n" CLI_REGISTRY_USAGE,
+         "  -q, --quiet           print only the digest\n" CLI_HELP_USAGE CLI_REGISTRY_USAGE,
          f);
 }
 

@@ -20,7 +20,7 @@ push_usage (FILE *f)
          "reference like registry.example.com/team/app:1.0. Prints the manifest digest.\n"
          "      --compression gzip|zstd|none  how to compress uncompressed layers (gzip)\n"
          "      --chunk-size BYTES  upload blobs larger than this in chunks (64 MiB)\n"
-         "  -q, --quiet           print only the digest\n" CLI_REGISTRY_USAGE,
+         "  -q, --quiet           print only the digest\n" CLI_HELP_USAGE CLI_REGISTRY_USAGE,
          f);
 }
 

@@ -42,7 +42,7 @@ run_usage (FILE *f)
          "  -w, --workdir DIR  the working directory\n"
          "  --network MODE     host (default) or none\n"
          "  --platform P       the image of a multi-platform index to run (default: this\n"
-         "                     machine's); a foreign one runs under its binfmt_misc emulator\n",
+         "                     machine's); a foreign one runs under its binfmt_misc emulator\n" CLI_HELP_USAGE,
          f);
 }
 

@@ -17,7 +17,7 @@ save_usage (FILE *f)
 {
   fputs ("usage: bale save [-o FILE] NAME...\n"
          "  -o, --output FILE   the docker-archive to write (Docker 25+ layout); standard\n"
-         "                      output when missing or '-'\n",
+         "                      output when missing or '-'\n" CLI_HELP_USAGE,
          f);
 }
 

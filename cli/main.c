@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/store.h"
 #include "common/error.h"
-#include "runtime/fs/rootless.h"
+#include "runtime/fs/isolation.h"
 #include "common/xalloc.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
@@ -36,12 +37,14 @@ static const struct subcommand subcommands[] = {
   { "load", bale_cmd_load, "import a docker-archive, OCI archive or OCI layout into the store" },
   { "save", bale_cmd_save, "write images of the store as a docker-archive" },
   { "images", bale_cmd_images, "list the images of the store" },
+  { "history", bale_cmd_history, "show the steps an image was made of" },
   { "tag", bale_cmd_tag, "give an image another name" },
   { "rmi", bale_cmd_rmi, "remove names, and the blobs no other name needs" },
   { "inspect", bale_cmd_inspect, "print details of images as JSON" },
   { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
   { "diff", bale_cmd_diff, "show every difference between two images" },
   { "binfmt", bale_cmd_binfmt, "say which platforms RUN steps can run here; --install emulators" },
+  { "cache", bale_cmd_cache, "why IMAGE_A IMAGE_B: the build inputs that differ between two images" },
   { "pull", bale_cmd_pull, "fetch an image from a registry into the store" },
   { "push", bale_cmd_push, "upload an image of the store to a registry" },
   { "login", bale_cmd_login, "record credentials for a registry" },
@@ -64,9 +67,8 @@ find_command (const char *name)
 static int
 bale_cmd_version (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  (void) argv, (void) g;
-  if (argc > 1)
-    return bale_make_error (err, 0, "version: takes no arguments");
+  (void) g;
+  cli_simple_args (argc, argv, "usage: bale version\nPrint bale's version.\n", 0, 0, err);
   printf ("bale %s\n", bale_version ());
   return 0;
 }
@@ -81,6 +83,12 @@ bale_cmd_help (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (argc < 2)
     {
       usage (stdout);
+      return 0;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      fputs ("usage: bale help [COMMAND]\nShow the help of COMMAND (as bale COMMAND --help), or of bale.\n"
+             CLI_HELP_USAGE, stdout);
       return 0;
     }
   if (!(c = find_command (argv[1])) || c->fn == bale_cmd_help)
@@ -98,7 +106,12 @@ usage (FILE *f)
   fputs ("usage: bale [--store DIR] COMMAND [OPTIONS]\n\ncommands:\n", f);
   for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
     fprintf (f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-  fputs ("\nRun 'bale COMMAND --help' for a command's options.\n", f);
+  fputs ("\noptions:\n"
+         "      --store DIR      the image store (default $BALE_STORE, /var/lib/bale for root,\n"
+         "                       else $XDG_DATA_HOME/bale); also accepted after COMMAND\n"
+         "  -h, --help           print this help\n"
+         "      --version        print bale's version\n"
+         "\nRun 'bale COMMAND --help' for a command's options.\n", f);
 }
 
 void
@@ -197,6 +210,23 @@ take_store_option (int argc, char **argv, struct cli_global *g)
   return argc;
 }
 
+/* The isolation wanted: `bale build --isolation=X` (the command parses it again and ignores
+   it), else BALE_ISOLATION, else auto. It is needed before the command runs, while the process
+   has one thread. */
+static int
+wanted_isolation (int argc, char **argv, bool build, enum isolation *out, bale_error_t *err)
+{
+  const char *v = getenv ("BALE_ISOLATION");
+
+  for (int i = 1; build && i < argc && strcmp (argv[i], "--") != 0; i++)
+    if (strncmp (argv[i], "--isolation=", 12) == 0)
+      v = argv[i] + 12;
+    else if (strcmp (argv[i], "--isolation") == 0 && i + 1 < argc)
+      v = argv[++i];
+  *out = ISOLATION_AUTO;
+  return v && *v ? isolation_parse (v, out, err) : 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -222,7 +252,7 @@ main (int argc, char **argv)
     }
   argc = first + take_store_option (argc - first, argv + first, &g);
   {
-    static const char *const readers[] = { "plan", "images", "inspect", "explain", "diff", "save", "parse" };
+    static const char *const readers[] = { "plan", "images", "history", "inspect", "explain", "diff", "save", "parse", "cache" };
     for (size_t k = 0; k < sizeof readers / sizeof readers[0]; k++)
       g.read_only |= strcmp (argv[first], readers[k]) == 0;
   }
@@ -231,9 +261,19 @@ main (int argc, char **argv)
   argv[first] = name;
   optind = 0;
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
-     become root of a user namespace (runtime/fs/rootless.h). */
-  if (needs_userns (cmd->name) && rootless_enter (&err) < 0)
-    ret = -1;
+     become root of a user namespace (runtime/fs/rootless.h), or find that steps must run
+     chrooted (runtime/fs/isolation.h). */
+  /* `bale CMD --help` only prints: the man pages are made from it at build time, by a
+     user who may have no subordinate IDs. */
+  if (needs_userns (cmd->name) && !(argc > first + 1 && strcmp (argv[first + 1], "--help") == 0))
+    {
+      enum isolation want;
+      ret = wanted_isolation (argc - first, argv + first, strcmp (cmd->name, "build") == 0,
+                              &want, &err) < 0
+                    || isolation_enter (want, &err) < 0
+                ? -1
+                : cmd->fn (argc - first, argv + first, &g, &err);
+    }
   else
     ret = cmd->fn (argc - first, argv + first, &g, &err);
   free (name);

@@ -149,6 +149,10 @@ plain_event (void *ctx, const struct bale_progress_event *ev)
       activate (p, v);
       strbuf_addf (&p->out, "#%d WARN: %.*s\n", v->num, (int) ev->len, ev->data);
       break;
+    case BALE_PROGRESS_MISS:
+      activate (p, v);
+      strbuf_addf (&p->out, "#%d MISS: %.*s\n", v->num, (int) ev->len, ev->data);
+      break;
     case BALE_PROGRESS_DONE:
       activate (p, v);
       strbuf_addf (&p->out, "#%d DONE %.1fs\n", v->num, (double) (v->completed - v->started) / 1e9);

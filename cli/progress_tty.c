@@ -41,9 +41,10 @@ tty_event (void *ctx, const struct bale_progress_event *ev)
   struct tty *y = ctx;
   struct trace_vertex *v = trace_update (&y->t, ev);
 
-  if (v && ev->kind == BALE_PROGRESS_LOG)
+  if (v && (ev->kind == BALE_PROGRESS_LOG || ev->kind == BALE_PROGRESS_MISS))
     {
-      char *line = xasprintf ("%.*s", (int) ev->len, ev->data);
+      char *line = xasprintf ("%s%.*s", ev->kind == BALE_PROGRESS_MISS ? "MISS: " : "",
+                              (int) ev->len, ev->data);
       trace_remember_log (v, line);
       free (line);
     }

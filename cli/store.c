@@ -98,6 +98,8 @@ cli_simple_args (int argc, char **argv, const char *usage, int min, int max, bal
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
       fputs (usage, c == 'h' ? stdout : stderr);
+      if (c == 'h')
+        fputs (CLI_HELP_USAGE, stdout);
       exit (c == 'h' ? 0 : 2);
     }
   n = argc - optind;

@@ -311,7 +311,7 @@ snapshot_state (struct plan_stage *st, struct plan_step *s)
 {
   const char *wd = cfg_string (st, "WorkingDir");
 
-  kv_copy (&s->env, &st->env);
+  s->env = kv_state_take (st->env_history); /* O(1): no copy a step */
   s->workdir = xstrdup (*wd ? wd : "/");
   s->user = xstrdup (cfg_string (st, "User"));
 }
@@ -356,7 +356,7 @@ dispatch_kv (struct plan *p, struct plan_stage *st, const struct bale_node *n, s
   for (i = 0; i + 1 < s->argc; i += 2)
     if (n->kind == BALE_I_ENV)
       {
-        kv_set (&st->env, s->argv[i], s->argv[i + 1]);
+        kv_history_record (&st->env_history, &st->env, kv_set (&st->env, s->argv[i], s->argv[i + 1]));
         config_add_env (st, s->argv[i], s->argv[i + 1]);
       }
     else
@@ -671,7 +671,7 @@ dispatch_arg (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
         value = xstrdup (kv_get (&p->global_args, key)); /* importing a global ARG */
       plan_consume_build_arg (p, key);
       if (value && strcmp (key, "BUILDKIT_SBOM_SCAN_CONTEXT") && strcmp (key, "BUILDKIT_SBOM_SCAN_STAGE"))
-        kv_set (&st->env, key, value);
+        kv_history_record (&st->env_history, &st->env, kv_set (&st->env, key, value));
       stage_args_set (st, key, value);
       {
         cleanup_free char *entry = value ? xasprintf ("%s=%s", key, value) : xstrdup (key);

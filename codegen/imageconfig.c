@@ -14,11 +14,72 @@
 #include "common/error.h"
 #include "common/banned.h"
 
+static bool
+is_layer_entry (const json_t *e)
+{
+  return !json_is_true (json_object_get (e, "empty_layer"));
+}
+
+/*
+ * BuildKit's normalizeLayersAndHistory: the entries of the new layers get the layers' times;
+ * then the entries still without one (metadata steps) get the time of the last timed entry
+ * before them that follows an untimed one, or the first new layer's time (not a base image
+ * entry's) when none precedes them.
+ */
+static void
+fill_history_times (json_t *h, const struct plan_times *t, size_t n_new)
+{
+  size_t i, n_layers = 0, k = 0;
+  const char *created = NULL;
+  bool untimed = false;
+
+  for (i = 0; i < json_array_size (h); i++)
+    n_layers += is_layer_entry (json_array_get (h, i));
+  for (i = 0; i < json_array_size (h); i++)
+    {
+      json_t *e = json_array_get (h, i);
+      if (!is_layer_entry (e))
+        continue;
+      if (k + n_new >= n_layers && t->layers[k + n_new - n_layers]
+          && !json_is_string (json_object_get (e, "created")))
+        json_object_set_new (e, "created", json_string (t->layers[k + n_new - n_layers]));
+      k++;
+    }
+  for (i = 0; i < json_array_size (h); i++)
+    {
+      const char *c = json_string_value (json_object_get (json_array_get (h, i), "created"));
+      if (c)
+        {
+          created = c;
+          if (untimed)
+            break;
+        }
+      else
+        untimed = true;
+    }
+  if (!created)
+    created = t->fallback;
+  untimed = false;
+  for (i = 0; i < json_array_size (h); i++)
+    {
+      json_t *e = json_array_get (h, i);
+      const char *c = json_string_value (json_object_get (e, "created"));
+      if (c && untimed)
+        created = c;
+      else if (!c)
+        {
+          untimed = true;
+          json_object_set_new (e, "created", json_string (created));
+        }
+    }
+}
+
 json_t *
-plan_final_config (const struct plan *p, const struct plan_stage *st, const char *created,
+plan_final_config (const struct plan *p, const struct plan_stage *st, const struct plan_times *t,
                    const char *const *diff_ids, size_t n_diff_ids, bale_error_t *err)
 {
   json_t *c = json_deep_copy (st->config), *out, *rootfs, *ids, *h;
+  const char *created = t->config;
   size_t i;
 
   (void) p;
@@ -42,13 +103,20 @@ plan_final_config (const struct plan *p, const struct plan_stage *st, const char
   for (i = 0; i < n_diff_ids; i++)
     json_array_append_new (ids, json_string (diff_ids[i]));
   h = json_object_get (c, "history");
+  if (t->layers && json_is_array (h))
+    fill_history_times (h, t, n_diff_ids);
   for (i = 0; i < json_array_size (h); i++)
     {
       json_t *e = json_array_get (h, i);
       if (json_is_object (e) && !json_is_string (json_object_get (e, "created")))
-        json_object_set_new (e, "created", json_string (created));
+        json_object_set_new (e, "created", json_string (t->fallback));
     }
-  json_object_set_new (c, "created", json_string (created));
+  /* As patchImageConfig: the last history entry's time (a fully cached rebuild's is that of
+     its cached steps, so its config digest is the same). */
+  for (i = 0; !created && i < json_array_size (h); i++)
+    created = json_string_value (json_object_get (json_array_get (h, json_array_size (h) - 1 - i),
+                                                  "created"));
+  json_object_set_new (c, "created", json_string (created ? created : t->fallback));
   out = oci_config_normalize (c, err);
   json_decref (c);
   return out;

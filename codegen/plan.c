@@ -499,7 +499,8 @@ stage_env_from_config (struct plan_stage *st)
 
   for (i = 0; i < json_array_size (env); i++)
     if (json_is_string (json_array_get (env, i)))
-      kv_set_entry (&st->env, json_string_value (json_array_get (env, i)));
+      kv_history_record (&st->env_history, &st->env,
+                         kv_set_entry (&st->env, json_string_value (json_array_get (env, i))));
 }
 
 static size_t
@@ -525,6 +526,7 @@ stage_init (struct plan *p, struct plan_stage *st)
       st->config = json_deep_copy (base->config);
       json_object_del (json_object_get (st->config, "config"), "OnBuild");
       kv_copy (&st->env, &base->env);
+      kv_history_record_all (&st->env_history, &st->env);
       kv_copy (&st->args, &base->args);
       st->workdir_set = base->workdir_set;
       st->n_base_layers = stage_layers (base);
@@ -808,7 +810,7 @@ step_release (struct plan_step *s)
     free (s->argv[i]);
   free (s->argv);
   free (s->created_by);
-  kv_release (&s->env);
+  kv_state_release (&s->env);
   free (s->workdir);
   free (s->user);
   free (s->chown);
@@ -860,6 +862,7 @@ plan_free (struct plan *p)
       json_decref (st->base_config);
       json_decref (st->config);
       kv_release (&st->env);
+      kv_history_unref (st->env_history);
       kv_release (&st->args);
       kv_release (&st->cfg_env);
     }

@@ -17,6 +17,7 @@
 #include "bale.h"
 #include "codegen/mount.h"
 #include "common/kv.h"
+#include "common/kvhist.h"
 #include "lexer/words.h"
 #include "common/oci/platform.h"
 #include "linter/lint.h"
@@ -59,7 +60,7 @@ struct plan_step
   char *created_by; /* the history entry's created_by; NULL when no entry (ONBUILD) */
 
   /* The build state the step runs in (RUN, COPY, ADD, WORKDIR). */
-  struct kvlist env; /* RUN: image env plus the stage's ARG values */
+  struct kv_state env; /* RUN: image env plus the stage's ARG values (kv_state_get) */
   char *workdir;     /* absolute; "/" when unset */
   char *user;        /* "" when unset */
 
@@ -112,6 +113,7 @@ struct plan_stage
 
   /* dispatch state */
   struct kvlist env;        /* the expansion and RUN environment (llb state env) */
+  struct kv_history *env_history; /* every change of env, for the steps' kv_state */
   struct kvlist args;       /* ARGs declared in this stage and inherited, "K=V" or "K" */
   struct kvlist cfg_env;    /* a copy of config's Env (cfg_env_of), for its index of keys */
   json_t *cfg_env_of;
@@ -182,11 +184,24 @@ int plan_build (const struct bale_dockerfile *df, const struct plan_opts *opts, 
                 bale_error_t *err);
 void plan_free (struct plan *p);
 
-/* The stage's config as the image config JSON BuildKit would write, given the created time of
-   the new history entries and of the config ("2024-01-01T00:00:00Z") and the diff_ids of every
-   layer built above the root base image (parent stages' layer steps first). */
-json_t *plan_final_config (const struct plan *p, const struct plan_stage *st, const char *created,
-                           const char *const *diff_ids, size_t n_diff_ids, bale_error_t *err);
+/* The times plan_final_config writes (RFC 3339 strings). */
+struct plan_times
+{
+  /* The creation time of each layer built above the root base image (as diff_ids; NULL: the
+     history entries without a time get fallback). Given, they are filled as BuildKit's
+     exporter fills them: a layer step's entry gets its layer's time, a metadata step's the
+     time of the layer step before it (the first new layer's when there is none). */
+  const char *const *layers;
+  const char *fallback; /* an entry's time when no entry has one */
+  const char *config;   /* the config's `created`; NULL: that of the last history entry */
+};
+
+/* The stage's config as the image config JSON BuildKit would write, given the times t of the
+   new history entries and of the config and the diff_ids of every layer built above the root
+   base image (parent stages' layer steps first). */
+json_t *plan_final_config (const struct plan *p, const struct plan_stage *st,
+                           const struct plan_times *t, const char *const *diff_ids,
+                           size_t n_diff_ids, bale_error_t *err);
 
 /* "plan" text and JSON renderings for `bale plan`. */
 char *plan_to_text (const struct plan *p, bool all_stages);

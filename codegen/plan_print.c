@@ -184,8 +184,11 @@ step_json (const struct plan *p, const struct plan_step *s)
   if (s->instr == BALE_I_RUN)
     {
       json_t *env = json_array ();
-      for (k = 0; k < s->env.n; k++)
-        json_array_append_new (env, json_string (s->env.kv[k]));
+      struct kvlist l = KVLIST_INIT;
+      kv_state_get (&s->env, &l);
+      for (k = 0; k < l.n; k++)
+        json_array_append_new (env, json_string (l.kv[k]));
+      kv_release (&l);
       json_object_set_new (o, "env", env);
       if (s->network)
         json_object_set_new (o, "network", json_string (s->network));

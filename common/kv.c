@@ -143,14 +143,13 @@ kv_set_bare (struct kvlist *l, const char *key)
   kv_put (l, xstrdup (key), strlen (key));
 }
 
-void
+size_t
 kv_set_entry (struct kvlist *l, const char *entry)
 {
   size_t klen = kv_key_len (entry);
   if (entry[klen] == '=')
-    kv_put (l, xstrdup (entry), klen);
-  else
-    kv_put (l, xasprintf ("%s=", entry), klen);
+    return kv_put (l, xstrdup (entry), klen);
+  return kv_put (l, xasprintf ("%s=", entry), klen);
 }
 
 void

@@ -46,8 +46,9 @@ size_t kv_set (struct kvlist *l, const char *key, const char *value);
 void kv_set_bare (struct kvlist *l, const char *key);
 /* The position of the entry with key (key_len bytes), or -1. */
 ssize_t kv_find (const struct kvlist *l, const char *key, size_t key_len);
-/* Add a "KEY=VALUE" (or bare "KEY", taken as KEY=) string with kv_set's rule. */
-void kv_set_entry (struct kvlist *l, const char *entry);
+/* Add a "KEY=VALUE" (or bare "KEY", taken as KEY=) string with kv_set's rule. Returns the
+   entry's position. */
+size_t kv_set_entry (struct kvlist *l, const char *entry);
 void kv_delete (struct kvlist *l, const char *key);
 /* A view of l for the shell-word lexer, with its lookups through the index (borrowed; valid
    until l changes). */

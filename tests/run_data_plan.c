@@ -146,7 +146,8 @@ static void
 render_config (const struct plan *p, struct strbuf *out)
 {
   bale_error_t err = NULL;
-  json_t *cfg = plan_final_config (p, &p->stages[p->target], "2024-01-01T00:00:00Z", NULL, 0, &err);
+  const struct plan_times times = { NULL, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z" };
+  json_t *cfg = plan_final_config (p, &p->stages[p->target], &times, NULL, 0, &err);
   char *canon, *pretty;
 
   if (!cfg)

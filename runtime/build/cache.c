@@ -19,6 +19,8 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
+#include "runtime/build/cache_inputs.h"
+#include "runtime/build/cache_mounts.h"
 #include "common/dirwalk.h"
 #include "runtime/store/layout.h"
 #include "runtime/store/store.h"
@@ -39,6 +41,38 @@ entry_path (struct store *s, const char *key)
   return hex ? xasprintf ("%s/%s", keys, hex) : NULL;
 }
 
+json_t *
+cache_entry_to_json (const struct cache_entry *e)
+{
+  json_t *j = json_pack ("{s:s, s:s, s:I, s:s}", "digest", e->digest, "diff_id", e->diff_id,
+                         "size", (json_int_t) e->size, "media_type", e->media_type);
+
+  if (e->created_ns > 0)
+    json_object_set_new (j, "created", json_integer ((json_int_t) e->created_ns));
+  return j;
+}
+
+int
+cache_entry_from_json (const json_t *j, struct cache_entry *out)
+{
+  const char *digest = json_string_value (json_object_get (j, "digest"));
+  const char *diff_id = json_string_value (json_object_get (j, "diff_id"));
+  const char *mt = json_string_value (json_object_get (j, "media_type"));
+  const json_t *created = json_object_get (j, "created");
+
+  if (!digest || !diff_id || !mt || !digest_is_valid (digest) || !digest_is_valid (diff_id)
+      || strlen (mt) >= sizeof out->media_type || !json_is_integer (json_object_get (j, "size"))
+      || (created && (!json_is_integer (created) || json_integer_value (created) < 0)))
+    return -1;
+  memset (out, 0, sizeof *out);
+  memcpy (out->digest, digest, DIGEST_STRLEN + 1);
+  memcpy (out->diff_id, diff_id, DIGEST_STRLEN + 1);
+  memcpy (out->media_type, mt, strlen (mt) + 1);
+  out->size = json_integer_value (json_object_get (j, "size"));
+  out->created_ns = created ? json_integer_value (created) : 0;
+  return 0;
+}
+
 /* Parse the entry file at dirfd/name. */
 static int
 read_entry (int dirfd, const char *name, struct cache_entry *out)
@@ -47,24 +81,12 @@ read_entry (int dirfd, const char *name, struct cache_entry *out)
   struct strbuf sb = STRBUF_INIT;
   bale_error_t e = NULL;
   json_t *j = NULL;
-  const char *digest, *diff_id, *mt;
   int ret = -1;
 
   if (fd < 0 || bale_read_fd (fd, name, &sb, &e) < 0)
     goto out;
   j = json_loadb (sb.buf, sb.len, 0, NULL);
-  digest = json_string_value (json_object_get (j, "digest"));
-  diff_id = json_string_value (json_object_get (j, "diff_id"));
-  mt = json_string_value (json_object_get (j, "media_type"));
-  if (!digest || !diff_id || !mt || !digest_is_valid (digest) || !digest_is_valid (diff_id)
-      || strlen (mt) >= sizeof out->media_type || !json_is_integer (json_object_get (j, "size")))
-    goto out;
-  memset (out, 0, sizeof *out);
-  memcpy (out->digest, digest, DIGEST_STRLEN + 1);
-  memcpy (out->diff_id, diff_id, DIGEST_STRLEN + 1);
-  memcpy (out->media_type, mt, strlen (mt) + 1);
-  out->size = json_integer_value (json_object_get (j, "size"));
-  ret = 0;
+  ret = cache_entry_from_json (j, out);
 out:
   json_decref (j);
   bale_error_release (&e);
@@ -84,45 +106,18 @@ cache_lookup (struct store *s, const char *key, struct cache_entry *out)
   return 1;
 }
 
-static int
-mkdirs (struct store *s, bale_error_t *err)
-{
-  cleanup_free char *top = store_area_path (s, STORE_AREA_BUILDCACHE, NULL);
-  cleanup_free char *keys = keys_dir (s);
-
-  if ((mkdir (top, 0700) < 0 && errno != EEXIST) || (mkdir (keys, 0700) < 0 && errno != EEXIST))
-    return bale_make_error (err, errno, "cannot create %s", keys);
-  return 0;
-}
-
 int
 cache_record (struct store *s, const char *key, const struct cache_entry *e, bale_error_t *err)
 {
-  cleanup_free char *path = entry_path (s, key);
-  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, "cache.XXXXXX");
   cleanup_free char *text = NULL;
-  cleanup_close int fd = -1;
   json_t *j;
 
-  if (!path)
+  if (!digest_hex (key))
     return bale_make_error (err, 0, "invalid cache key '%s'", key);
-  if (mkdirs (s, err) < 0)
-    return -1;
-  j = json_pack ("{s:s, s:s, s:I, s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
-                 (json_int_t) e->size, "media_type", e->media_type);
+  j = cache_entry_to_json (e);
   text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (j);
-  fd = mkstemp (tmp);
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot create %s", tmp);
-  if (bale_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, 0600) < 0
-      || rename (tmp, path) < 0)
-    {
-      int saved = errno;
-      unlink (tmp);
-      return bale_make_error (err, saved, "cannot write the cache entry %s", path);
-    }
-  return 0;
+  return cache_file_write (s, "keys", digest_hex (key), text, strlen (text), err);
 }
 
 /* ---- listing, keeping, pruning ---------------------------------------------------------- */
@@ -284,6 +279,10 @@ cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t 
           ret = bale_make_error (err, errno, "cannot remove %s", path);
           break;
         }
+      {
+        cleanup_free char *key = xasprintf ("sha256:%s", v[i].name);
+        cache_inputs_remove (s, key);
+      }
       count++;
     }
   listed_free (v, n);
@@ -322,11 +321,11 @@ static int
 make_cache_dir (const char *dir, bale_error_t *err)
 {
   cleanup_free char *a = xasprintf ("%s/keys", dir), *b = xasprintf ("%s/blobs", dir);
-  cleanup_free char *c = xasprintf ("%s/blobs/sha256", dir);
-  const char *v[] = { dir, a, b, c };
+  cleanup_free char *c = xasprintf ("%s/blobs/sha256", dir), *m = xasprintf ("%s/mounts", dir);
+  const char *v[] = { dir, a, b, c, m };
   size_t i;
 
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < 5; i++)
     if (mkdir (v[i], 0755) < 0 && errno != EEXIST)
       return bale_make_error (err, errno, "cannot create %s", v[i]);
   return 0;
@@ -366,9 +365,71 @@ cache_select (struct store *s, const struct timespec *since, const char *const *
   return 0;
 }
 
+/* Each cache mount as dir/mounts/<id>: its blob's digest and size. */
+static int
+export_mounts (struct store *s, const char *dir, int blobs_fd, const struct cache_mount_blob *m,
+               size_t n, bale_error_t *err)
+{
+  cleanup_free char *mdir = xasprintf ("%s/mounts", dir);
+  cleanup_close int fd = open (mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  size_t i;
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", mdir);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", m[i].digest,
+                                           (long long) m[i].size);
+      if (export_blob (s, blobs_fd, m[i].digest, err) < 0
+          || layout_write_atomic (fd, m[i].id, text, strlen (text), err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* Unpack dir's cache mounts the store lacks. */
+static int
+import_mounts (struct store *s, const char *dir, int blobs_fd, size_t *imported, bale_error_t *err)
+{
+  cleanup_free char *mdir = xasprintf ("%s/mounts", dir);
+  DIR *d = opendir (mdir);
+  struct dirent *de;
+  int ret = 0;
+
+  *imported = 0;
+  if (!d)
+    return 0; /* a cache without mounts (or from an older bale) */
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    {
+      cleanup_close int fd = -1, in = -1;
+      struct strbuf sb = STRBUF_INIT;
+      json_t *j = NULL;
+      const char *digest;
+      if (!cache_mount_id_valid (de->d_name) || cache_mount_exists (s, de->d_name))
+        continue;
+      in = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (in >= 0 && bale_read_fd (in, de->d_name, &sb, err) == 0)
+        j = json_loadb (sb.buf, sb.len, 0, NULL);
+      strbuf_release (&sb);
+      bale_error_release (err);
+      digest = json_string_value (json_object_get (j, "digest"));
+      if (digest && digest_is_valid (digest) && json_is_integer (json_object_get (j, "size"))
+          && (fd = openat (blobs_fd, digest_hex (digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+        {
+          ret = cache_mount_unpack (s, de->d_name, fd, digest,
+                                    json_integer_value (json_object_get (j, "size")), err);
+          if (ret == 0)
+            (*imported)++;
+        }
+      json_decref (j);
+    }
+  closedir (d);
+  return ret;
+}
+
 int
 cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries, size_t n,
-                    bale_error_t *err)
+                    const struct cache_mount_blob *mounts, size_t n_mounts, bale_error_t *err)
 {
   cleanup_free char *blobs = NULL, *dkeys = NULL;
   cleanup_close int blobs_fd = -1, dkeys_fd = -1;
@@ -391,8 +452,7 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
 
       if (export_blob (s, blobs_fd, e->digest, err) < 0)
         return -1;
-      j = json_pack ("{s:s,s:s,s:I,s:s}", "digest", e->digest, "diff_id", e->diff_id, "size",
-                     (json_int_t) e->size, "media_type", e->media_type);
+      j = cache_entry_to_json (e);
       text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
       ret = layout_write_atomic (dkeys_fd, digest_hex (entries[i].key), text, strlen (text), err);
       free (text);
@@ -400,11 +460,53 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
       if (ret < 0)
         return -1;
     }
+  if (export_mounts (s, dir, blobs_fd, mounts, n_mounts, err) < 0)
+    return -1;
+  /* What the entries were made from, so that an importer's misses can say why. */
+  {
+    char digest[DIGEST_STRLEN + 1];
+    int64_t size = 0;
+    cleanup_free char *text = NULL;
+    if (cache_inputs_pack (s, entries, n, digest, &size, err) < 0)
+      return -1;
+    if (!*digest)
+      return 0;
+    text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", digest, (long long) size);
+    cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || export_blob (s, blobs_fd, digest, err) < 0
+        || layout_write_atomic (dfd, "inputs", text, strlen (text), err) < 0)
+      return dfd < 0 ? bale_make_error (err, errno, "cannot open %s", dir) : -1;
+  }
   return 0;
 }
 
+/* The inputs bundle of a cache directory, when it has one: a damaged one only makes misses
+   say less, so it is skipped. */
+static void
+import_inputs (struct store *s, const char *dir, int blobs_fd)
+{
+  cleanup_free char *path = xasprintf ("%s/inputs", dir);
+  cleanup_close int in = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = -1;
+  struct strbuf sb = STRBUF_INIT;
+  bale_error_t e = NULL;
+  json_t *j = NULL;
+  const char *digest;
+
+  if (in >= 0 && bale_read_fd (in, path, &sb, &e) == 0)
+    j = json_loadb (sb.buf, sb.len, 0, NULL);
+  strbuf_release (&sb);
+  digest = json_string_value (json_object_get (j, "digest"));
+  if (digest && digest_is_valid (digest) && json_is_integer (json_object_get (j, "size"))
+      && (fd = openat (blobs_fd, digest_hex (digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+    cache_inputs_unpack (s, fd, digest, json_integer_value (json_object_get (j, "size")), &e);
+  bale_error_release (&e);
+  json_decref (j);
+}
+
 int
-cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err)
+cache_import_local (struct store *s, const char *dir, size_t *imported, size_t *mounts_imported,
+                    bale_error_t *err)
 {
   cleanup_free char *dkeys = xasprintf ("%s/keys", dir), *blobs = xasprintf ("%s/blobs/sha256", dir);
   cleanup_close int dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -414,6 +516,7 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, bale_err
   int ret = 0;
 
   *imported = 0;
+  *mounts_imported = 0;
   if (dkeys_fd < 0 || blobs_fd < 0)
     return bale_make_error (err, errno, "--cache-from: %s is not a bale cache directory", dir);
   d = fdopendir (dup (dkeys_fd));
@@ -446,7 +549,10 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, bale_err
         (*imported)++;
     }
   closedir (d);
-  return ret;
+  *mounts_imported = 0;
+  if (ret == 0 && *imported > 0)
+    import_inputs (s, dir, blobs_fd);
+  return ret < 0 ? ret : import_mounts (s, dir, blobs_fd, mounts_imported, err);
 }
 
 /* ---- RUN --mount=type=cache directories ---------------------------------------------------- */

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "bale.h"
 #include "common/oci/digest.h"
 
@@ -17,7 +19,7 @@ struct store;
 
 /*
  * On disk: <store>/buildcache/keys/<hex of the key>, one small JSON file per entry,
- * {"digest","diff_id","size","media_type"}, written to tmp/ and renamed into place, so
+ * {"digest","diff_id","size","media_type","created"}, written to tmp/ and renamed into place, so
  * concurrent builds (parallel stages are separate processes) never see half an entry and
  * the last writer of one key wins with an equally good layer. The file's mtime is the
  * entry's last use, for `bale prune --keep-storage`. The blobs entries name are kept by
@@ -29,7 +31,17 @@ struct cache_entry
   char diff_id[DIGEST_STRLEN + 1];
   int64_t size;
   char media_type[96];
+  /* When the layer was made, in nanoseconds since the epoch (0: unknown, an entry of an older
+     bale). A hit gives the step's history entry this time, as BuildKit gives a cached layer
+     its snapshot's creation time, so a fully cached rebuild writes the same config. */
+  int64_t created_ns;
 };
+
+/* The entry's fields as JSON ({"digest","diff_id","size","media_type"} and "created" when
+   known), the form of the entry files, of a local cache's keys/ and of a registry cache. */
+json_t *cache_entry_to_json (const struct cache_entry *e);
+/* The reverse: 0 with *out filled, -1 when a field is missing or invalid. */
+int cache_entry_from_json (const json_t *j, struct cache_entry *out);
 
 /* A look-up (common/error.h) that cannot fail: 1 with *out filled when key has an entry whose
    blob is in the store (its last use is updated), 0 when not. A damaged entry or one whose
@@ -38,6 +50,11 @@ int cache_lookup (struct store *s, const char *key, struct cache_entry *out);
 /* Record key → e. */
 int cache_record (struct store *s, const char *key, const struct cache_entry *e,
                   bale_error_t *err);
+
+/* Write <store>/buildcache/dir/name (dir created): a temporary file renamed into place, so
+   readers never see half of one and concurrent writers need no lock. */
+int cache_file_write (struct store *s, const char *dir, const char *name, const char *text,
+                      size_t len, bale_error_t *err);
 
 /* The layer blobs of every entry, for store_gc's keep callback (cache_keep with it as ctx). */
 struct cache_blobs;
@@ -74,12 +91,16 @@ int cache_select (struct store *s, const struct timespec *since, const char *con
 
 /*
  * A cache directory another machine can use (--cache-to/--cache-from type=local): keys/<hex>
- * entries as above and blobs/sha256/<hex> layers. Export writes the given entries and their
+ * entries as above, blobs/sha256/<hex> layers and mounts/<id> cache mounts ({"digest","size"}
+ * of their tar blob, runtime/build/cache_mounts.h). Export writes the given entries and their
  * layers; import takes the entries the store lacks, each blob verified against its digest as
  * it is stored.
  */
+struct cache_mount_blob;
 int cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries,
-                        size_t n, bale_error_t *err);
-int cache_import_local (struct store *s, const char *dir, size_t *imported, bale_error_t *err);
+                        size_t n, const struct cache_mount_blob *mounts, size_t n_mounts,
+                        bale_error_t *err);
+int cache_import_local (struct store *s, const char *dir, size_t *imported,
+                        size_t *mounts_imported, bale_error_t *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache_registry.h"
+#include "runtime/build/cache_inputs.h"
 #include "runtime/layer/layer.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
@@ -33,57 +34,65 @@ is_plain_tar (const char *mt)
 /* ---- the config ---------------------------------------------------------------------------- */
 
 /*
- * {"entries":[{"key","layer","digest","diff_id","size","media_type"}...]} with "layer" the
- * index of the entry's blob in the manifest's layers. The digest, size and media type are
+ * {"entries":[{"key","layer","digest","diff_id","size","media_type","created"}...]} with
+ * "layer" the index of the entry's blob in the manifest's layers and "created" the layer's
+ * creation time (nanoseconds since the epoch; absent when unknown), which an importer's hits
+ * give their history entries, so its image has the exporter's config digest. The digest, size and media type are
  * those of the layer in the exporting store (the uncompressed tar, usually), so an importer
  * ends with the very blob the exporter had and builds the same image digest.
  */
 static json_t *
-config_json (const struct cache_keyed *entries, size_t n, const size_t *layer_of)
+config_json (const struct cache_keyed *entries, size_t n, const size_t *layer_of,
+             const struct cache_mount_blob *mounts, size_t n_mounts, size_t mounts_layer)
 {
-  json_t *list = json_array ();
+  json_t *list = json_array (), *ml = json_array ();
   size_t i;
+
+  for (i = 0; i < n_mounts; i++)
+    json_array_append_new (ml, json_pack ("{s:s,s:I,s:s,s:I}", "id", mounts[i].id, "layer",
+                                          (json_int_t) (mounts_layer + i), "digest",
+                                          mounts[i].digest, "size", (json_int_t) mounts[i].size));
 
   for (i = 0; i < n; i++)
     {
       const struct cache_entry *e = &entries[i].e;
-      json_array_append_new (list, json_pack ("{s:s,s:I,s:s,s:s,s:I,s:s}", "key", entries[i].key,
-                                              "layer", (json_int_t) layer_of[i], "digest",
-                                              e->digest, "diff_id", e->diff_id, "size",
-                                              (json_int_t) e->size, "media_type", e->media_type));
+      json_t *j = cache_entry_to_json (e);
+      json_object_set_new (j, "key", json_string (entries[i].key));
+      json_object_set_new (j, "layer", json_integer ((json_int_t) layer_of[i]));
+      json_array_append_new (list, j);
     }
-  return json_pack ("{s:o}", "entries", list);
+  if (n_mounts == 0)
+    {
+      json_decref (ml);
+      return json_pack ("{s:o}", "entries", list);
+    }
+  return json_pack ("{s:o,s:o}", "entries", list, "mounts", ml);
 }
 
 static int
 parse_entry (json_t *j, size_t n_layers, struct cache_artifact_entry *out, bale_error_t *err)
 {
   const char *key = json_string_value (json_object_get (j, "key"));
-  const char *digest = json_string_value (json_object_get (j, "digest"));
-  const char *diff_id = json_string_value (json_object_get (j, "diff_id"));
-  const char *mt = json_string_value (json_object_get (j, "media_type"));
-  json_t *layer = json_object_get (j, "layer"), *size = json_object_get (j, "size");
+  json_t *layer = json_object_get (j, "layer");
+  struct cache_entry e;
 
-  if (!key || !digest || !diff_id || !mt || !digest_is_valid (key) || !digest_is_valid (digest)
-      || !digest_is_valid (diff_id) || !json_is_integer (layer) || !json_is_integer (size))
+  if (!key || !digest_is_valid (key) || !json_is_integer (layer)
+      || cache_entry_from_json (j, &e) < 0)
     return bale_make_error (err, 0, "an entry lacks a valid key, digest, diff_id, media_type, "
-                            "layer or size");
+                            "layer, size or created");
   if (json_integer_value (layer) < 0 || (size_t) json_integer_value (layer) >= n_layers)
     return bale_make_error (err, 0, "entry %s: layer %lld of %zu", key,
                             (long long) json_integer_value (layer), n_layers);
-  if (json_integer_value (size) < 0 || strlen (mt) >= sizeof out->k.e.media_type)
+  if (e.size < 0)
     return bale_make_error (err, 0, "entry %s: invalid size or media type", key);
   /* An uncompressed layer's diff_id is its digest: the store checks the one, so the other
      cannot lie into the image config. */
-  if (is_plain_tar (mt) && strcmp (digest, diff_id) != 0)
+  if (is_plain_tar (e.media_type) && strcmp (e.digest, e.diff_id) != 0)
     return bale_make_error (err, 0, "entry %s: an uncompressed layer whose diff_id is not its "
                             "digest", key);
   memset (out, 0, sizeof *out);
   memcpy (out->k.key, key, DIGEST_STRLEN + 1);
-  memcpy (out->k.e.digest, digest, DIGEST_STRLEN + 1);
-  memcpy (out->k.e.diff_id, diff_id, DIGEST_STRLEN + 1);
-  memcpy (out->k.e.media_type, mt, strlen (mt) + 1);
-  out->k.e.size = json_integer_value (size);
+  out->k.e = e;
   out->layer = (size_t) json_integer_value (layer);
   return 0;
 }
@@ -120,14 +129,55 @@ cache_artifact_parse (const char *json, size_t len, size_t n_layers,
   return 0;
 }
 
+int
+cache_artifact_mounts (const char *json, size_t len, size_t n_layers,
+                       struct cache_artifact_mount **out, size_t *n, bale_error_t *err)
+{
+  json_t *doc = json_loadb (json, len, 0, NULL), *list = json_object_get (doc, "mounts"), *j;
+  struct cache_artifact_mount *v;
+  size_t i;
+
+  *out = NULL;
+  *n = 0;
+  if (!doc)
+    return bale_make_error (err, 0, "invalid cache config");
+  v = xcalloc (json_array_size (list) + 1, sizeof *v);
+  json_array_foreach (list, i, j)
+    {
+      const char *id = json_string_value (json_object_get (j, "id"));
+      const char *digest = json_string_value (json_object_get (j, "digest"));
+      json_t *layer = json_object_get (j, "layer"), *size = json_object_get (j, "size");
+      if (!cache_mount_id_valid (id) || !digest || !digest_is_valid (digest)
+          || !json_is_integer (layer) || json_integer_value (layer) < 0
+          || (size_t) json_integer_value (layer) >= n_layers || !json_is_integer (size)
+          || json_integer_value (size) < 0)
+        {
+          free (v);
+          json_decref (doc);
+          return bale_make_error (err, 0, "invalid cache config: cache mount %zu", i);
+        }
+      snprintf (v[i].id, sizeof v[i].id, "%s", id);
+      memcpy (v[i].digest, digest, DIGEST_STRLEN + 1);
+      v[i].size = json_integer_value (size);
+      v[i].layer = (size_t) json_integer_value (layer);
+    }
+  *out = v;
+  *n = json_array_size (list);
+  json_decref (doc);
+  return 0;
+}
+
 /* ---- export -------------------------------------------------------------------------------- */
 
 int
 cache_export_registry (struct store *s, const char *ref, const struct cache_keyed *entries,
-                       size_t n, const char *mount_from, const struct registry_opts *opts,
+                       size_t n, const struct cache_mount_blob *mounts, size_t n_mounts,
+                       const char *mount_from, const struct registry_opts *opts,
                        char out_digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  struct store_layer *layers = xcalloc (n + 1, sizeof *layers);
+  struct store_layer *layers = xcalloc (n + n_mounts + 2, sizeof *layers);
+  char inputs_digest[DIGEST_STRLEN + 1] = "";
+  int64_t inputs_size = 0;
   size_t *layer_of = xcalloc (n + 1, sizeof *layer_of);
   size_t n_layers = 0, i, j, len;
   char config[DIGEST_STRLEN + 1];
@@ -146,8 +196,22 @@ cache_export_registry (struct store *s, const char *ref, const struct cache_keye
                                                    entries[i].e.size };
       layer_of[i] = j;
     }
-  doc = config_json (entries, n, layer_of);
-  text = canonjson_dumps (doc, &len, err);
+  /* Cache mounts after the entries' layers, one each (their tars are never an entry's). */
+  for (i = 0; i < n_mounts; i++)
+    layers[n_layers + i] = (struct store_layer){ (char *) mounts[i].digest, (char *) OCI_MT_LAYER_TAR,
+                                                 mounts[i].size };
+  doc = config_json (entries, n, layer_of, mounts, n_mounts, n_layers);
+  n_layers += n_mounts;
+  /* The entries' inputs, so that an importer's misses can say why: the last layer. */
+  ret = cache_inputs_pack (s, entries, n, inputs_digest, &inputs_size, err);
+  if (ret == 0 && *inputs_digest)
+    {
+      json_object_set_new (doc, "inputs", json_pack ("{s:I,s:s,s:I}", "layer", (json_int_t) n_layers,
+                                                     "digest", inputs_digest, "size",
+                                                     (json_int_t) inputs_size));
+      layers[n_layers++] = (struct store_layer){ inputs_digest, (char *) OCI_MT_LAYER_TAR, inputs_size };
+    }
+  text = ret == 0 ? canonjson_dumps (doc, &len, err) : NULL;
   json_decref (doc);
   /* The config is a store blob for the push to read; nothing names it, so the next gc
      collects it (not before the push ends: the transaction holds gc off). */
@@ -173,6 +237,14 @@ struct import
   struct cache_artifact_entry *entries;
   size_t n;
   bool *take; /* entries[i] is new to the store */
+  struct cache_artifact_mount *mounts;
+  size_t n_mounts;
+  bool *take_mount; /* mounts[i] is new to the store */
+  /* The entries' inputs (cache_inputs.h), taken with new entries. */
+  char inputs_digest[DIGEST_STRLEN + 1];
+  int64_t inputs_size;
+  size_t inputs_layer;
+  bool take_inputs;
 };
 
 static int
@@ -185,6 +257,12 @@ choose_layers (void *ctx, json_t *manifest, const char *config, bool *wanted, ba
   if (store_blob_read (im->s, config, MAX_CONFIG, &text, &len, err) < 0
       || cache_artifact_parse (text, len, n_layers, &im->entries, &im->n, err) < 0)
     return -1;
+  if (cache_artifact_mounts (text, len, n_layers, &im->mounts, &im->n_mounts, err) < 0)
+    return -1;
+  im->take_mount = xcalloc (im->n_mounts + 1, sizeof *im->take_mount);
+  for (i = 0; i < im->n_mounts; i++)
+    if (!cache_mount_exists (im->s, im->mounts[i].id))
+      wanted[im->mounts[i].layer] = im->take_mount[i] = true;
   im->take = xcalloc (im->n + 1, sizeof *im->take);
   for (i = 0; i < im->n; i++)
     {
@@ -196,7 +274,25 @@ choose_layers (void *ctx, json_t *manifest, const char *config, bool *wanted, ba
       im->take[i] = true;
       if (!store_blob_exists (im->s, a->k.e.digest))
         wanted[a->layer] = true;
+      im->take_inputs = true;
     }
+  {
+    /* Optional, and from a bale that wrote it: one that makes no sense is left alone. */
+    json_t *doc = json_loadb (text, len, 0, NULL), *in = json_object_get (doc, "inputs");
+    const char *d = json_string_value (json_object_get (in, "digest"));
+    json_int_t layer = json_integer_value (json_object_get (in, "layer"));
+    if (im->take_inputs && d && digest_is_valid (d) && layer >= 0 && (size_t) layer < n_layers
+        && json_integer_value (json_object_get (in, "size")) > 0)
+      {
+        memcpy (im->inputs_digest, d, DIGEST_STRLEN + 1);
+        im->inputs_size = json_integer_value (json_object_get (in, "size"));
+        im->inputs_layer = (size_t) layer;
+        wanted[layer] = true;
+      }
+    else
+      im->take_inputs = false;
+    json_decref (doc);
+  }
   return 0;
 }
 
@@ -271,7 +367,7 @@ note_compressed (const struct cache_artifact_entry *a, json_t *desc, struct regi
 
 int
 cache_import_registry (struct store *s, const char *ref, const struct registry_opts *opts,
-                       size_t *imported, bale_error_t *err)
+                       size_t *imported, size_t *mounts_imported, bale_error_t *err)
 {
   struct import im = { .s = s };
   json_t *manifest = NULL, *layers;
@@ -280,6 +376,7 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
   int ret;
 
   *imported = 0;
+  *mounts_imported = 0;
   /* The downloaded layers are nameless until the entries name their unpacked forms: a
      concurrent gc must wait. */
   if (store_txn_begin (s, err) < 0)
@@ -305,6 +402,33 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
           note_compressed (a, json_array_get (layers, a->layer), known, &n_known);
         }
     }
+  for (i = 0; ret == 0 && i < im.n_mounts; i++)
+    {
+      const struct cache_artifact_mount *m = &im.mounts[i];
+      const char *sent = json_string_value (json_object_get (json_array_get (layers, m->layer),
+                                                             "digest"));
+      cleanup_close int fd = -1;
+      if (!im.take_mount[i])
+        continue;
+      /* Unpacked straight from the downloaded (compressed) blob: the tar must hash to the
+         mount's digest and stop at its size. */
+      fd = store_blob_open (s, sent, err);
+      if (fd < 0 || cache_mount_unpack (s, m->id, fd, m->digest, m->size, err) < 0)
+        ret = bale_error_wrap (err, "cache '%s'", ref);
+      else
+        (*mounts_imported)++;
+    }
+  if (ret == 0 && im.take_inputs)
+    {
+      /* Only makes misses say more: a failure is no failure of the import. */
+      const char *sent = json_string_value (json_object_get (json_array_get (layers, im.inputs_layer),
+                                                             "digest"));
+      bale_error_t ignored = NULL;
+      cleanup_close int fd = sent ? store_blob_open (s, sent, &ignored) : -1;
+      if (fd >= 0)
+        cache_inputs_unpack (s, fd, im.inputs_digest, im.inputs_size, &ignored);
+      bale_error_release (&ignored);
+    }
   if (ret == 0)
     registry_push_remember (s, known, n_known);
   free (known);
@@ -312,5 +436,7 @@ cache_import_registry (struct store *s, const char *ref, const struct registry_o
   json_decref (manifest);
   free (im.entries);
   free (im.take);
+  free (im.mounts);
+  free (im.take_mount);
   return ret;
 }

@@ -10,6 +10,7 @@
 
 #include "bale.h"
 #include "runtime/build/cache.h"
+#include "runtime/build/cache_mounts.h"
 #include "runtime/registry/registry.h"
 
 /* The artifact: an image manifest of this artifactType whose config (of the config type) lists
@@ -23,7 +24,8 @@
  * as after --push) lets the registry mount layers instead of receiving them again.
  */
 int cache_export_registry (struct store *s, const char *ref, const struct cache_keyed *entries,
-                           size_t n, const char *mount_from, const struct registry_opts *opts,
+                           size_t n, const struct cache_mount_blob *mounts, size_t n_mounts,
+                           const char *mount_from, const struct registry_opts *opts,
                            char out_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
 /*
@@ -32,7 +34,7 @@ int cache_export_registry (struct store *s, const char *ref, const struct cache_
  * and stored only when its bytes hash to the entry's digest. *imported receives the count.
  */
 int cache_import_registry (struct store *s, const char *ref, const struct registry_opts *opts,
-                           size_t *imported, bale_error_t *err);
+                           size_t *imported, size_t *mounts_imported, bale_error_t *err);
 
 /*
  * Parse an artifact config: its entries, each with the index of its layer in the manifest (of
@@ -46,5 +48,18 @@ struct cache_artifact_entry
 };
 int cache_artifact_parse (const char *json, size_t len, size_t n_layers,
                           struct cache_artifact_entry **out, size_t *n, bale_error_t *err);
+
+/* The config's "mounts" (cache mounts, --cache-to cache-mounts=true): each an id valid as a
+   cache mount directory, the index of its layer, the digest and size of its plain tar. A
+   config without "mounts" has none. */
+struct cache_artifact_mount
+{
+  char id[256];
+  char digest[DIGEST_STRLEN + 1];
+  int64_t size;
+  size_t layer;
+};
+int cache_artifact_mounts (const char *json, size_t len, size_t n_layers,
+                           struct cache_artifact_mount **out, size_t *n, bale_error_t *err);
 
 #endif

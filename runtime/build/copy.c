@@ -111,14 +111,21 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
 /* A directory the copy creates for its destination (the destination of a directory's
    contents, or a missing parent): fsutil's MkdirAll(0755, chown), so --chown applies and
    --chmod does not; the mode is for what is copied (docker's BuildKit gives `COPY --chmod=600
-   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). */
+   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). Made with
+   mkdir(2) in the root, it inherits a setgid parent's bit and group as Linux gives them
+   (fuzzer finding F8; --chown still sets the group). parent: its parent directory's stat. */
 static void
-created_dir_stat (const struct copy_spec *s, struct stat *st)
+created_dir_stat (const struct copy_spec *s, const struct stat *parent, struct stat *st)
 {
   memset (st, 0, sizeof *st);
   st->st_mode = S_IFDIR | 0755;
   st->st_mtim.tv_sec = s->now;
   st->st_nlink = 1;
+  if (parent && (parent->st_mode & S_ISGID))
+    {
+      st->st_mode |= S_ISGID;
+      st->st_gid = parent->st_gid;
+    }
   if (s->chown_set)
     {
       st->st_uid = s->uid;
@@ -158,12 +165,42 @@ dest_stat (const struct copy_spec *s, const char *rel, struct stat *st, bool fol
 }
 
 /*
- * The destination path with symlinks of the destination filesystem resolved, as the copy
- * into a mounted root would follow them (COPY x /bin/ on a merged-/usr image writes
- * usr/bin/x). The longest existing prefix is resolved through the kernel; the rest is kept.
+ * A dangling symlink at prefix (its parent exists): the path through its target, as it is
+ * read inside the root (an absolute target from the root, ".." stopping there), with the
+ * rest of rel after prefix; NULL when prefix is no symlink.
  */
 static char *
-dest_resolve (const struct copy_spec *s, const char *rel)
+dest_through_dangling (const struct copy_spec *s, const char *prefix, const char *rest)
+{
+  cleanup_close int fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, prefix, O_PATH | O_NOFOLLOW, NULL);
+  cleanup_free char *joined = NULL, *clean = NULL;
+  char target[PATH_MAX + 1];
+  const char *slash = strrchr (prefix, '/');
+  struct stat st;
+  ssize_t n;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISLNK (st.st_mode)
+      || (n = readlinkat (fd, "", target, PATH_MAX)) <= 0)
+    return NULL;
+  target[n] = '\0';
+  if (target[0] == '/')
+    joined = xasprintf ("%s/%s", target, rest);
+  else
+    joined = xasprintf ("/%.*s/%s/%s", slash ? (int) (slash - prefix) : 0, prefix, target, rest);
+  clean = dispatch_clean_path (joined);
+  return xstrdup (clean + 1);
+}
+
+/*
+ * The destination path with symlinks of the destination filesystem resolved, as the copy
+ * into a mounted root would follow them (COPY x /bin/ on a merged-/usr image writes
+ * usr/bin/x). The longest existing prefix is resolved through the kernel; a dangling symlink
+ * after it is followed too (BuildKit's copy creates /w/nowhere/x for `COPY a /w/d/x/` when
+ * /w/d -> nowhere: issue 16, fuzzer finding F6), up to 40 links as the kernel allows; the
+ * rest is kept.
+ */
+static char *
+dest_resolve_hops (const struct copy_spec *s, const char *rel, int hops)
 {
   cleanup_free char *prefix = xstrdup (rel);
   char *cut;
@@ -199,6 +236,13 @@ dest_resolve (const struct copy_spec *s, const char *rel)
             }
           return xstrdup (rel);
         }
+      if (hops < 40 && (errno == ENOENT || errno == ELOOP))
+        {
+          const char *rest = rel + strlen (prefix) + (rel[strlen (prefix)] == '/');
+          cleanup_free char *through = dest_through_dangling (s, prefix, rest);
+          if (through)
+            return dest_resolve_hops (s, through, hops + 1);
+        }
       cut = strrchr (prefix, '/');
       if (!cut)
         return xstrdup (rel);
@@ -206,32 +250,65 @@ dest_resolve (const struct copy_spec *s, const char *rel)
     }
 }
 
+static char *
+dest_resolve (const struct copy_spec *s, const char *rel)
+{
+  return dest_resolve_hops (s, rel, 0);
+}
+
 /* The directories above path (and path itself when self), outermost first: as they are in
-   the destination when they exist there, created otherwise. */
-static void
-add_parents (struct copier *c, const char *path, bool self)
+   the destination when they exist there, created otherwise. A parent that exists as another
+   type (a file, or a symlink dest_resolve could not follow) is an error, as BuildKit's
+   MkdirAll fails on it (fuzzer finding F7): the copy never replaces it by a directory. */
+static int
+add_parents (struct copier *c, const char *path, bool self, bale_error_t *err)
 {
   cleanup_free char *p = xstrdup (path);
   size_t len = strlen (p), i;
+  struct stat parent;
 
+  if (!dest_stat (c->spec, "", &parent, false))
+    parent.st_mode = S_IFDIR | 0755;
   for (i = 1; i <= len; i++)
     {
       struct stat st;
+      bool have;
       if (p[i] != '/' && p[i] != '\0')
         continue;
       if (p[i] == '\0' && !self)
         break;
       p[i] = '\0';
-      if (dest_stat (c->spec, p, &st, false) && S_ISDIR (st.st_mode))
+      have = dest_stat (c->spec, p, &st, false);
+      if (have && S_ISDIR (st.st_mode))
         add (c, p, CE_DIR, &st)->seq = 0; /* an existing directory never overrides a copied one */
+      else if (have && i < len)
+        return bale_make_error (err, S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR,
+                                "cannot copy to /%s: /%s is not a directory%s", path, p,
+                                S_ISLNK (st.st_mode) ? " (a symlink loop)" : "");
       else
         {
-          created_dir_stat (c->spec, &st);
+          created_dir_stat (c->spec, &parent, &st);
           add (c, p, CE_DIR, &st)->seq = 0;
         }
+      parent = st;
       if (i < len)
         p[i] = '/';
     }
+  return 0;
+}
+
+/* The directory above path as the copy leaves it: the last entry add_parents made for it. */
+static const struct stat *
+parent_stat (const struct copier *c, const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  size_t plen = slash ? (size_t) (slash - path) : 0, i;
+
+  for (i = c->n; i > 0; i--)
+    if (c->v[i - 1].kind == CE_DIR && strlen (c->v[i - 1].path) == plen
+        && strncmp (c->v[i - 1].path, path, plen) == 0)
+      return &c->v[i - 1].st;
+  return NULL;
 }
 
 /* ---- sources ----------------------------------------------------------------------------- */
@@ -425,7 +502,8 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
         return -1;
       keep_fd (c, fd);
       real = dest_resolve (s, rel);
-      add_parents (c, real, false);
+      if (add_parents (c, real, false, err) < 0)
+        return -1;
       if (*real)
         {
           struct stat have;
@@ -437,7 +515,11 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
             add (c, real, CE_DIR, &have)->seq = 0;
           else
             {
-              created_dir_stat (s, &st);
+              struct stat root;
+              const struct stat *parent = parent_stat (c, real);
+              if (!parent && !strchr (real, '/') && dest_stat (s, "", &root, false))
+                parent = &root;
+              created_dir_stat (s, parent, &st);
               add (c, real, CE_DIR, &st);
             }
         }
@@ -454,13 +536,15 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       {
         cleanup_free char *clean = dispatch_clean_path (dest);
         cleanup_free char *into = dest_resolve (s, clean + 1);
-        add_parents (c, into, true);
+        if (add_parents (c, into, true, err) < 0)
+          return -1;
         return add_archive (c, fd, word, into, err);
       }
     real = dest_resolve (s, rel);
     if (!*real)
       return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the root directory", word);
-    add_parents (c, real, false);
+    if (add_parents (c, real, false, err) < 0)
+      return -1;
     {
       struct stat have;
       if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
@@ -601,7 +685,8 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
           src.st.st_nlink = 1;
           target = copy_target (s->dest, dest_is_dir, &src);
           real = dest_resolve (s, target + 1);
-          add_parents (&c, real, false);
+          if (add_parents (&c, real, false, err) < 0)
+            goto out;
           apply_meta (s, &src.st, false);
           e = add (&c, real, CE_MEM, &src.st);
           e->data = h->data;
@@ -772,7 +857,7 @@ copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t no
   size_t i;
   int ret = 0;
 
-  add_parents (&c, real, true);
+  ret = add_parents (&c, real, true, err);
   for (i = 0; i < c.n && ret == 0; i++)
     ret = write_entry (&c, w, &c.v[i], err);
   for (i = 0; i < c.n; i++)

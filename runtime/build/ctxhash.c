@@ -71,6 +71,8 @@ struct ctxhash
   struct link { dev_t dev; ino_t ino; char *path; } *links;
   size_t n_links, alloc_links;
   int64_t start_ns; /* when this process started hashing */
+  ctxhash_list_fn list; /* also told every entry described (the cache's inputs record) */
+  void *list_ctx;
 };
 
 static uint32_t
@@ -347,6 +349,8 @@ describe (struct ctxhash *h, struct digester *d, const char *path, const char *c
   digester_update (d, path, strlen (path) + 1);
   content[len] = '\0';
   digester_update (d, content, len + 1);
+  if (h->list)
+    h->list (h->list_ctx, ctx_rel, mode, content);
   return 0;
 }
 
@@ -628,6 +632,13 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
       copy_sources_release (&found);
     }
   return 0;
+}
+
+void
+ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx)
+{
+  h->list = fn;
+  h->list_ctx = ctx;
 }
 
 int

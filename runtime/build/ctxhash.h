@@ -7,6 +7,7 @@
 #define BALE_CTXHASH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bale.h"
 #include "common/oci/digest.h"
@@ -38,6 +39,15 @@ int ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore,
 /* The same for everything below rel ("" for the root; a file is itself), nothing ignored:
    what a RUN --mount=type=bind of the context shows. */
 int ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err);
+
+/*
+ * While set (fn NULL unsets), fn is also told every entry the descriptions above feed to their
+ * digester: its context path, st_mode and content (a file's digest, with " = PATH" when it is
+ * a hard link of an earlier one; a symlink's target). The cache records them so that a miss
+ * can name the files that changed (runtime/build/cache_inputs.c). An entry may be told twice.
+ */
+typedef void (*ctxhash_list_fn) (void *ctx, const char *path, uint32_t mode, const char *content);
+void ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx);
 
 /* How many files were read (not found unchanged in the index) so far, for tests. */
 size_t ctxhash_files_read (const struct ctxhash *h);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <libgen.h>
 
 #include "common/oci/canonjson.h"
 #include "codegen/dispatch.h"
@@ -23,6 +25,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
+#include "runtime/build/cache_inputs.h"
 #include "runtime/build/ctxhash.h"
 #include "runtime/build/executor_internal.h"
 #include "runtime/store/store.h"
@@ -48,6 +51,20 @@ diff_ids (const struct stage_state *s)
   return a;
 }
 
+/* ctxhash's listing, into the "ctxfiles" object of a miss's inputs: "MODE CONTENT". Paths or
+   targets that are not UTF-8 cannot be JSON strings and are left out of the listing (the
+   key still covers them). */
+static void
+list_file (void *ctx, const char *path, uint32_t mode, const char *content)
+{
+  cleanup_free char *v = S_ISREG (mode) || S_ISLNK (mode) ? xasprintf ("%o %s", mode, content)
+                                                          : xasprintf ("%o", mode);
+  json_t *j = json_string (v);
+
+  if (j)
+    json_object_set_new ((json_t *) ctx, path, j);
+}
+
 static struct ctxhash *
 context_index (struct executor *x, bale_error_t *err)
 {
@@ -57,9 +74,20 @@ context_index (struct executor *x, bale_error_t *err)
       struct progress_vertex v;
       progress_vertex_start (&v, x->o->events, "context", "[internal] load build context");
       x->ctxhash = ctxhash_open (store_path (x->o->store), x->o->context, err);
+      if (x->ctxhash && x->listing)
+        ctxhash_set_list (x->ctxhash, list_file, x->listing);
       progress_vertex_end (&v, false, x->ctxhash ? NULL : (*err)->msg);
     }
   return x->ctxhash;
+}
+
+/* Describe the context files read into files (NULL: stop). */
+static void
+set_listing (struct executor *x, json_t *files)
+{
+  x->listing = files;
+  if (x->ctxhash)
+    ctxhash_set_list (x->ctxhash, files ? list_file : NULL, files);
 }
 
 /* Heredoc bodies (COPY sources, RUN scripts) by digest. */
@@ -193,9 +221,12 @@ run_inputs (struct executor *x, const struct plan_stage *st, const struct plan_s
             bale_error_t *err)
 {
   json_t *inputs = json_array (), *mounts = json_array ();
+  struct kvlist env = KVLIST_INIT;
   size_t i;
 
-  json_object_set_new (k, "env", json_strv (s->env.kv, s->env.n));
+  kv_state_get (&s->env, &env);
+  json_object_set_new (k, "env", json_strv (env.kv, env.n));
+  kv_release (&env);
   json_object_set_new (k, "mounts", mounts);
   json_object_set_new (k, "mount_inputs", inputs);
   json_object_set_new (k, "network", str_or_null (s->network));
@@ -234,19 +265,27 @@ is_remote (const char *s)
          || strncmp (s, "git://", 6) == 0 || strncmp (s, "git@", 4) == 0;
 }
 
+static int
+digest_json (json_t *k, char key[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  size_t len;
+  cleanup_free char *text = canonjson_dumps (k, &len, err);
+
+  return text ? digest_buffer (text, len, key, err) : -1;
+}
+
 /* The step's key into key; failures (a missing source, say) leave the step uncached, so
    running it reports the error as it always did. ADD of a URL is never looked up: what the
    server sends is only known after the download (the steps after it still hit when the
    download gives the same layer). */
 static int
 step_key (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
-          char key[DIGEST_STRLEN + 1], bale_error_t *err)
+          char key[DIGEST_STRLEN + 1], json_t **inputs, bale_error_t *err)
 {
   const struct bale_platform *pl = st->platform.os ? &st->platform : &x->p->target_platform;
   cleanup_free char *platform = platform_format (pl);
   json_auto_t *k = json_object ();
-  cleanup_free char *text = NULL;
-  size_t i, len;
+  size_t i;
   int r = 0;
 
   if (s->instr == BALE_I_ADD)
@@ -262,16 +301,41 @@ step_key (struct executor *x, const struct plan_stage *st, const struct plan_ste
   json_object_set_new (k, "created_by", str_or_null (s->created_by));
   json_object_set_new (k, "workdir", str_or_null (s->workdir));
   json_object_set_new (k, "user", str_or_null (s->user));
+  if (inputs)
+    {
+      /* The listing is not part of the key: it says which files the context digest covered. */
+      json_t *files = json_object ();
+      set_listing (x, files);
+      if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD)
+        r = copy_inputs (x, st, s, k, err);
+      else if (s->instr == BALE_I_RUN)
+        r = run_inputs (x, st, s, k, err);
+      set_listing (x, NULL);
+      if (r == 0)
+        r = digest_json (k, key, err);
+      if (r < 0)
+        {
+          json_decref (files);
+          return -1;
+        }
+      json_object_set_new (k, "ctxfiles", files);
+      json_object_set_new (k, "step", json_string (s->node->original));
+      if (st->base_stage >= 0)
+        json_object_set_new (k, "base", json_sprintf ("stage %s", x->p->stages[st->base_stage].display));
+      else
+        json_object_set_new (k, "base", json_sprintf ("%s%s%s", st->base ? st->base : "scratch",
+                                                      st->base_digest ? " " : "",
+                                                      st->base_digest ? st->base_digest : ""));
+      *inputs = json_incref (k);
+      return 0;
+    }
   if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD)
     r = copy_inputs (x, st, s, k, err);
   else if (s->instr == BALE_I_RUN)
     r = run_inputs (x, st, s, k, err);
   if (r < 0)
     return -1;
-  text = canonjson_dumps (k, &len, err);
-  if (!text)
-    return -1;
-  return digest_buffer (text, len, key, err);
+  return digest_json (k, key, err);
 }
 
 static bool
@@ -288,6 +352,84 @@ cache_disabled (const struct executor *x, const struct plan_stage *st)
   return false;
 }
 
+/* Which step of which project this is, the same on every machine that checks the project out
+   under the same name: the context directory's and the Dockerfile's names, the stage and the
+   step's index in it. A miss compares with the last build of this identity. */
+static void
+step_identity (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+               char id[DIGEST_STRLEN + 1])
+{
+  cleanup_free char *ctx = realpath (x->o->context ? x->o->context : ".", NULL);
+  cleanup_free char *df = xstrdup (x->o->dockerfile ? x->o->dockerfile : "Dockerfile");
+  json_auto_t *j = json_pack ("[s,s,s,s,I]", "bale-step", ctx ? basename (ctx) : "",
+                              basename (df), st->display, (json_int_t) (s - st->steps));
+  bale_error_t e = NULL;
+
+  id[0] = '\0';
+  if (!j || digest_json (j, id, &e) < 0)
+    id[0] = '\0';
+  bale_error_release (&e);
+}
+
+static const char *
+made_by (void *ctx, const char *diff_id)
+{
+  struct executor *x = ctx;
+  size_t i;
+
+  for (i = x->n_made; i-- > 0;)
+    if (strcmp (x->made[i].diff_id, diff_id) == 0)
+      return x->made[i].what;
+  return NULL;
+}
+
+/* Why the step with key (and now its inputs) missed: compared with the last build of the
+   same step in this store. */
+static char *
+explain_miss (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+              const char *key, json_t *now)
+{
+  char id[DIGEST_STRLEN + 1], last[DIGEST_STRLEN + 1];
+  json_auto_t *before = NULL;
+  char *why;
+  size_t i;
+
+  if (x->o->no_cache)
+    return xstrdup ("--no-cache");
+  for (i = 0; i < x->o->n_no_cache_stages; i++)
+    if ((st->name && strcmp (st->name, x->o->no_cache_stages[i]) == 0)
+        || strcmp (st->display, x->o->no_cache_stages[i]) == 0)
+      return xasprintf ("--no-cache-filter %s", x->o->no_cache_stages[i]);
+  if (!*key)
+    return xstrdup (s->instr == BALE_I_ADD ? "a remote source is never cached"
+                                           : "no cache key (a source cannot be read)");
+  step_identity (x, st, s, id);
+  if (!*id || !cache_pointer_get (x->o->store, CACHE_PTR_STEP, id, last))
+    return xstrdup ("no earlier build of this step in this store");
+  if (strcmp (last, key) == 0)
+    return xstrdup ("same inputs as the last build, but its cache entry or layer is gone "
+                    "(pruned)");
+  before = cache_inputs_read (x->o->store, last);
+  if (!before)
+    return xstrdup ("the inputs of the last build of this step are not known");
+  why = now ? cache_inputs_explain (before, now, made_by, x) : NULL;
+  if (!why || !*why)
+    {
+      free (why);
+      why = xstrdup ("inputs changed");
+    }
+  return why;
+}
+
+static void
+miss_clear (struct executor *x)
+{
+  json_decref (x->miss_inputs);
+  x->miss_inputs = NULL;
+  free (x->miss_reason);
+  x->miss_reason = NULL;
+}
+
 int
 exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                    char key[DIGEST_STRLEN + 1])
@@ -295,16 +437,41 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
   struct cache_entry e;
   struct exec_layer l = { 0 };
   bale_error_t ignored = NULL;
+  char id[DIGEST_STRLEN + 1];
 
+  miss_clear (x);
   key[0] = '\0';
-  if (!x->o->store || step_key (x, st, s, key, &ignored) < 0)
+  if (!x->o->store || step_key (x, st, s, key, NULL, &ignored) < 0)
     {
       bale_error_release (&ignored);
       key[0] = '\0';
+      if (x->o->store && x->o->explain_cache)
+        x->miss_reason = explain_miss (x, st, s, key, NULL);
       return 0;
     }
   if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
-    return 0;
+    {
+      /* Taken again with the listing of the context files: a miss runs the step, which
+         costs far more than describing its sources a second time from the index. */
+      if (step_key (x, st, s, key, &x->miss_inputs, &ignored) < 0)
+        bale_error_release (&ignored);
+      if (x->o->explain_cache)
+        x->miss_reason = explain_miss (x, st, s, key, x->miss_inputs);
+      return 0;
+    }
+  step_identity (x, st, s, id);
+  if (*id)
+    cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored);
+  bale_error_release (&ignored);
+  if (e.created_ns == 0)
+    {
+      /* An entry of an older bale has no time: give it one, so the rebuilds after this one
+         write the same config. */
+      e.created_ns = exec_now_ns ();
+      cache_record (x->o->store, key, &e, &ignored);
+      bale_error_release (&ignored);
+    }
+  l.created_ns = e.created_ns;
   l.media_type = e.media_type;
   memcpy (l.digest, e.digest, sizeof l.digest);
   memcpy (l.diff_id, e.diff_id, sizeof l.diff_id);
@@ -315,24 +482,55 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
   return 1;
 }
 
-void
-exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key)
+/* The miss's inputs, kept with the entry; this step's and this layer stack's pointers. */
+static void
+record_inputs (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+               const char *key)
 {
-  const struct stage_state *s = &x->states[st->index];
+  const struct stage_state *ss = &x->states[st->index];
+  const char **ids = xcalloc (ss->n_layers + 1, sizeof *ids);
+  char id[DIGEST_STRLEN + 1], chain[DIGEST_STRLEN + 1];
+  bale_error_t ignored = NULL;
+  size_t i;
+
+  for (i = 0; i < ss->n_layers; i++)
+    ids[i] = ss->layers[i].diff_id;
+  step_identity (x, st, s, id);
+  if (cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0
+      && (!*id || cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored) == 0)
+      && cache_chain_id (ids, ss->n_layers, chain, &ignored) == 0)
+    cache_pointer_set (x->o->store, CACHE_PTR_CHAIN, chain, key, &ignored);
+  bale_error_release (&ignored);
+  free (ids);
+}
+
+void
+exec_cache_record (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                   const char *key)
+{
+  const struct stage_state *ss = &x->states[st->index];
   const struct exec_layer *l;
   struct cache_entry e = { 0 };
   bale_error_t ignored = NULL;
 
-  if (!*key || s->n_layers == 0)
+  if (ss->n_layers == 0)
     return;
-  l = &s->layers[s->n_layers - 1];
+  l = &ss->layers[ss->n_layers - 1];
+  XGROW (x->made, x->alloc_made, x->n_made + 1);
+  memcpy (x->made[x->n_made].diff_id, l->diff_id, sizeof l->diff_id);
+  x->made[x->n_made++].what = xstrdup (s->node->original);
+  if (!*key)
+    return;
   memcpy (e.digest, l->digest, sizeof e.digest);
   memcpy (e.diff_id, l->diff_id, sizeof e.diff_id);
   e.size = l->size;
+  e.created_ns = l->created_ns;
   snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
   /* A cache that cannot be written only makes the next build slower. */
-  cache_record (x->o->store, key, &e, &ignored);
+  if (cache_record (x->o->store, key, &e, &ignored) == 0 && x->miss_inputs)
+    record_inputs (x, st, s, key);
   bale_error_release (&ignored);
+  miss_clear (x);
 }
 
 void
@@ -344,4 +542,10 @@ exec_cache_finish (struct executor *x)
   bale_error_release (&ignored);
   ctxhash_free (x->ctxhash);
   x->ctxhash = NULL;
+  miss_clear (x);
+  while (x->n_made > 0)
+    free (x->made[--x->n_made].what);
+  free (x->made);
+  x->made = NULL;
+  x->alloc_made = 0;
 }

@@ -85,7 +85,9 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
   struct layer_result res;
   int r;
 
-  if ((j->n_dest > 0 || (!j->src_is_context && j->n_src > 0)) && rootview_unshare (err) < 0)
+  /* Views are copies when nothing may be mounted (BALE_FORCE_COPY, chroot isolation). */
+  if ((j->n_dest > 0 || (!j->src_is_context && j->n_src > 0)) && !rootview_force_copy ()
+      && rootview_unshare (err) < 0)
     return -1;
   if (j->n_dest > 0)
     {

@@ -59,6 +59,7 @@ state_to_json (const struct stage_state *s)
       json_object_set_new (j, "size", json_integer (l->size));
       json_object_set_new (j, "path", str_or_null (l->path));
       json_object_set_new (j, "snapshot", str_or_null (l->snapshot));
+      json_object_set_new (j, "created_ns", json_integer ((json_int_t) l->created_ns));
       json_array_append_new (layers, j);
     }
   for (i = 0; i < s->n_new; i++)
@@ -84,6 +85,7 @@ state_from_json (struct stage_state *s, const json_t *o)
       l.size = json_integer_value (json_object_get (j, "size"));
       l.path = (char *) json_string_value (json_object_get (j, "path"));
       l.snapshot = (char *) json_string_value (json_object_get (j, "snapshot"));
+      l.created_ns = json_integer_value (json_object_get (j, "created_ns"));
       exec_state_add_layer (s, &l, false);
     }
   for (i = 0; i < json_array_size (ids); i++)

@@ -27,6 +27,7 @@
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/fsindex.h"
 #include "runtime/fs/inroot.h"
+#include "runtime/fs/isolation.h"
 #include "runtime/fs/rootless.h"
 #include "runtime/layer/rootview.h"
 #include "runtime/sandbox/sshproxy.h"
@@ -219,6 +220,8 @@ cache_mount (struct executor *x, const struct plan_mount *m, const char *target,
     }
   else if (errno != EEXIST)
     return bale_make_error (err, errno, "cannot create %s", dir);
+  /* Its last use: --cache-to exports the cache mounts this build used (cache_mounts.h). */
+  utimensat (AT_FDCWD, dir, NULL, 0);
   if (m->sharing == PLAN_SHARING_LOCKED)
     {
       int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -717,6 +720,8 @@ overlay_usable (struct executor *x)
   if (x->overlay >= 0)
     return x->overlay;
   x->overlay = 0;
+  if (isolation_chroot ())
+    overlay_why = "chroot isolation mounts nothing";
   if (rootview_force_copy ())
     return false;
   dir = store_area_path (x->o->store, STORE_AREA_TMP, "probe.XXXXXX");
@@ -806,6 +811,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   struct sandbox_spec spec;
   struct sandbox_result res = { 0 };
   bool have_path = false;
+  struct kvlist senv = KVLIST_INIT; /* the step's environment */
   int ret = -1;
 
   /* The plan refused it without the entitlement; a plan made elsewhere is checked again. */
@@ -874,21 +880,22 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   /* The environment: secrets given as variables (they win over a variable of the same name),
      the stage's (image Env and ARG values), the proxy build args as both cases, and a default
      PATH when there is none. */
-  env = xcalloc (rm.n_env + s->env.n + x->p->proxy_env.n + 3, sizeof *env);
+  kv_state_get (&s->env, &senv);
+  env = xcalloc (rm.n_env + senv.n + x->p->proxy_env.n + 3, sizeof *env);
   for (i = 0; i < rm.n_env; i++)
     {
       env[n_env++] = rm.env[i];
       have_path |= strncmp (rm.env[i], "PATH=", 5) == 0;
     }
-  for (i = 0; i < s->env.n; i++)
+  for (i = 0; i < senv.n; i++)
     {
-      if (env_has (env, rm.n_env, s->env.kv[i]))
+      if (env_has (env, rm.n_env, senv.kv[i]))
         continue;
-      env[n_env++] = s->env.kv[i];
-      have_path |= strncmp (s->env.kv[i], "PATH=", 5) == 0;
+      env[n_env++] = senv.kv[i];
+      have_path |= strncmp (senv.kv[i], "PATH=", 5) == 0;
     }
   for (i = 0; i < x->p->proxy_env.n; i++)
-    if (!kv_get (&s->env, x->p->proxy_env.kv[i]))
+    if (!kv_get (&senv, x->p->proxy_env.kv[i]))
       env[n_env++] = x->p->proxy_env.kv[i];
   if (!have_path)
     env[n_env++] = DEFAULT_PATH;
@@ -908,6 +915,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     {
       spec.copy_root = root;
       spec.force_copy = true;
+      spec.chroot = isolation_chroot ();
       spec.lowerdirs = NULL;
       spec.n_lowerdirs = 0;
     }
@@ -983,6 +991,7 @@ out:
   run_mounts_release (&rm);
   free (lowers);
   free (env);
+  kv_release (&senv);
   free (argv);
   {
     cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);

@@ -113,7 +113,12 @@ step_vertex (struct executor *x, const struct plan_stage *st, size_t i)
   for (k = 0; k < i; k++)
     index += has_vertex (&st->steps[k]);
   text = s->onbuild ? xasprintf ("ONBUILD %s", s->node->original) : xstrdup (s->node->original);
-  name = vertex_name (x, st, index, text, &s->env);
+  {
+    struct kvlist env = KVLIST_INIT;
+    kv_state_get (&s->env, &env);
+    name = vertex_name (x, st, index, text, &env);
+    kv_release (&env);
+  }
   progress_vertex_start (&x->vertex, x->o->events, key, name);
   free (name);
 }
@@ -182,6 +187,8 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       x->stepno++;
       if (has_vertex (s))
         step_vertex (x, st, i);
+      if (x->miss_reason)
+        progress_vertex_miss (&x->vertex, x->miss_reason);
       if (s->kind != PLAN_STEP_LAYER || cached)
         {
           progress_vertex_end (&x->vertex, cached, NULL);
@@ -196,7 +203,7 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       progress_vertex_end (&x->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
       if (r < 0)
         return -1;
-      exec_cache_record (x, st, key);
+      exec_cache_record (x, st, s, key);
     }
   return 0;
 }

@@ -38,6 +38,15 @@ exec_format_time (int64_t sec, long nsec, char buf[40])
     snprintf (buf + n, 40 - n, "Z");
 }
 
+int64_t
+exec_now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void
 exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new)
 {
@@ -51,6 +60,9 @@ exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is
   d->snapshot = l->snapshot ? xstrdup (l->snapshot) : NULL;
   if (is_new)
     {
+      /* A layer a step just made is created now (a cache hit brings its entry's time). */
+      if (d->created_ns == 0)
+        d->created_ns = exec_now_ns ();
       XGROW (s->new_diff_ids, s->alloc_new, s->n_new + 1);
       s->new_diff_ids[s->n_new++] = xstrdup (l->diff_id);
     }

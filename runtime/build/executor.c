@@ -64,6 +64,9 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
   const struct exec_opts *o = x->o;
   json_t *config;
   char created[40];
+  char (*times)[40] = xcalloc (ss->n_new + 1, sizeof *times);
+  const char **layer_times = xcalloc (ss->n_new + 1, sizeof *layer_times);
+  struct plan_times t = { layer_times, created, NULL };
   size_t i;
 
   if (o->epoch_set)
@@ -74,7 +77,26 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
       clock_gettime (CLOCK_REALTIME, &ts);
       exec_format_time (ts.tv_sec, ts.tv_nsec, created);
     }
-  config = plan_final_config (p, st, created, (const char *const *) ss->new_diff_ids, ss->n_new, err);
+  /* The new layers are the stage's topmost; each entry gets its layer's time (a cache hit's
+     is its entry's), clamped to SOURCE_DATE_EPOCH as BuildKit clamps it. */
+  for (i = 0; i < ss->n_new && i < ss->n_layers; i++)
+    {
+      int64_t ns = ss->layers[ss->n_layers - ss->n_new + i].created_ns;
+      if (o->epoch_set && (ns == 0 || ns > o->epoch * 1000000000))
+        ns = o->epoch * 1000000000;
+      if (ns > 0)
+        {
+          exec_format_time (ns / 1000000000, (long) (ns % 1000000000), times[i]);
+          layer_times[i] = times[i];
+        }
+      else
+        layer_times[i] = created;
+    }
+  if (o->epoch_set)
+    t.config = created;
+  config = plan_final_config (p, st, &t, (const char *const *) ss->new_diff_ids, ss->n_new, err);
+  free (layer_times);
+  free (times);
   if (!config)
     return -1;
   out->config = canonjson_dumps (config, &out->config_len, err);
@@ -105,7 +127,7 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { p, o, xcalloc (p->n_stages, sizeof *x.states), 0, -1, NULL, { 0 } };
+  struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1 };
   size_t i;
   int ret = 0;
 

@@ -26,6 +26,9 @@ struct exec_layer
   int64_t size;
   char *path;     /* where the blob's bytes are */
   char *snapshot; /* the unpacked layer, once a step needed it */
+  /* When a step of this build made the layer or its cache entry was made (nanoseconds since
+     the epoch; 0 for a base image's layers): its history entry's `created`. */
+  int64_t created_ns;
 };
 
 struct exec_image
@@ -77,6 +80,11 @@ struct exec_opts
   bool no_cache;                 /* run every step (their layers are still cached) */
   const char *const *no_cache_stages; /* run every step of these stages (name or stage-N) */
   size_t n_no_cache_stages;
+  /* Say why each step that missed the cache missed (a MISS event, runtime/build/cache_inputs.h). */
+  bool explain_cache;
+  /* The Dockerfile's path: with the context's name, a stage and an index, which step of which
+     project a cache entry was made by, so a miss compares with that step's last build. */
+  const char *dockerfile;
   /* The caller runs the build in a mount namespace of its own (rootview_unshare before the
      store was opened): RUN --mount from= may mount stage views there. */
   bool private_mounts;

@@ -27,8 +27,20 @@ struct executor
   int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
   struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
   struct progress_vertex vertex; /* the step being run, for its output and warnings */
+  /* The step that missed the cache: its inputs, recorded with its entry once it ran, and why
+     it missed (--explain-cache), said when its vertex starts. */
+  struct json_t *miss_inputs;
+  char *miss_reason;
+  struct json_t *listing; /* while a miss's inputs are taken: the context files described */
+  /* The layers this process made, by diff_id, and the instruction that made each: "parent
+     layer changed: COPY src /src made another layer". */
+  struct exec_made { char diff_id[DIGEST_STRLEN + 1]; char *what; } *made;
+  size_t n_made, alloc_made;
 };
 
+/* The wall clock in nanoseconds since the epoch: a new layer's creation time. */
+int64_t exec_now_ns (void);
+/* Append l to s; is_new: a layer this stage made (its creation time is now when l has none). */
 void exec_state_add_layer (struct stage_state *s, const struct exec_layer *l, bool is_new);
 void exec_state_release (struct stage_state *s);
 struct store_image;
@@ -82,7 +94,8 @@ int exec_run_step (struct executor *x, const struct plan_stage *st, const struct
    under key after the step ran. finish saves the context index. */
 int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                        char key[DIGEST_STRLEN + 1]);
-void exec_cache_record (struct executor *x, const struct plan_stage *st, const char *key);
+void exec_cache_record (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+                        const char *key);
 void exec_cache_finish (struct executor *x);
 
 /* COPY, ADD and WORKDIR (runtime/build/exec_copy.c). */

@@ -113,6 +113,18 @@ progress_vertex_warn (struct progress_vertex *v, const char *msg)
 }
 
 void
+progress_vertex_miss (struct progress_vertex *v, const char *why)
+{
+  struct bale_progress_event ev = { .kind = BALE_PROGRESS_MISS };
+
+  if (!listening (v))
+    return;
+  ev.data = why;
+  ev.len = strlen (why);
+  send (v, &ev);
+}
+
+void
 progress_vertex_end (struct progress_vertex *v, bool cached, const char *error)
 {
   struct bale_progress_event ev = { .kind = BALE_PROGRESS_DONE };
@@ -260,6 +272,17 @@ progress_event_to_json (const struct bale_progress_event *ev)
       json_object_set_new (item, "level", json_integer (1));
       json_object_set_new (item, "short", json_base64 (ev->data, ev->len));
       break;
+    case BALE_PROGRESS_MISS:
+      /* Not in BuildKit's SolveStatus: a key of its own, which its clients ignore. */
+      key = "cacheMisses";
+      item = json_object ();
+      json_object_set_new (item, "vertex", json_string (ev->vertex));
+      {
+        json_t *why = json_stringn (ev->data, ev->len);
+        json_object_set_new (item, "reason", why ? why : json_string ("(not UTF-8)"));
+      }
+      json_object_set_new (item, "timestamp", json_time (ev->time));
+      break;
     default:
       key = "vertexes";
       item = vertex_json (ev);
@@ -349,6 +372,18 @@ progress_event_from_json (const char *line, size_t len, const struct bale_progre
     decode_bytes (a, BALE_PROGRESS_LOG, "data", p);
   json_array_foreach (json_object_get (top, "warnings"), i, a)
     decode_bytes (a, BALE_PROGRESS_WARNING, "short", p);
+  json_array_foreach (json_object_get (top, "cacheMisses"), i, a)
+    {
+      struct bale_progress_event ev = { .kind = BALE_PROGRESS_MISS };
+      ev.vertex = json_string_value (json_object_get (a, "vertex"));
+      ev.data = json_string_value (json_object_get (a, "reason"));
+      ev.time = parse_time (json_object_get (a, "timestamp"));
+      if (ev.vertex && ev.data)
+        {
+          ev.len = strlen (ev.data);
+          p->fn (p->ctx, &ev);
+        }
+    }
   json_decref (top);
   return 0;
 }

@@ -23,6 +23,8 @@ enum bale_progress_kind
   BALE_PROGRESS_CACHED,    /* the vertex completed from the build cache */
   BALE_PROGRESS_ERROR,     /* the vertex failed: error */
   BALE_PROGRESS_WARNING,   /* a warning about the vertex: data/len */
+  BALE_PROGRESS_MISS,      /* the vertex missed the build cache: data/len says why (inputs
+                              that differ from the last build of the step), one line */
 };
 
 /*
@@ -41,7 +43,7 @@ struct bale_progress_event
   int64_t current;    /* bytes (or items) done, 0 if not counted */
   int64_t total;      /* bytes expected, 0 if unknown */
   bool completed;     /* the status is finished */
-  /* LOG, WARNING */
+  /* LOG, WARNING, MISS */
   int stream;         /* LOG: 1 stdout, 2 stderr */
   const char *data;
   size_t len;
@@ -80,6 +82,8 @@ void progress_vertex_log (struct progress_vertex *v, int stream, const char *dat
 /* progress_vertex_log for callbacks that take a void * (sandbox_spec.on_line). */
 void progress_log_line (void *vertex, int stream, const char *line, size_t len);
 void progress_vertex_warn (struct progress_vertex *v, const char *msg);
+/* Why the vertex missed the build cache (bale build --explain-cache). */
+void progress_vertex_miss (struct progress_vertex *v, const char *why);
 /* The end of a vertex: DONE, CACHED (cached) or ERROR (error != NULL). Frees the name. */
 void progress_vertex_end (struct progress_vertex *v, bool cached, const char *error);
 

@@ -96,7 +96,7 @@ rootless_user (void)
 const char *
 rootless_describe (void)
 {
-  static char line[256];
+  static char line[512];
   const char *v = getenv (ENV_NAME);
 
   if (rootless_mode () == ROOTLESS_NONE)
@@ -104,7 +104,7 @@ rootless_describe (void)
   if (strncmp (v, "subids ", 7) == 0)
     snprintf (line, sizeof line, "rootless: subordinate ids %s", v + 7);
   else
-    snprintf (line, sizeof line, "rootless: one id, ownership recorded");
+    snprintf (line, sizeof line, "rootless: one id, ownership recorded%s", v + strlen ("one-id"));
   return line;
 }
 
@@ -179,7 +179,7 @@ in_path (const char *prog)
 /* Run newuidmap or newgidmap on pid with the mapping 0 -> own id, 1.. -> ranges. */
 static int
 run_map_tool (const char *tool, pid_t pid, unsigned long own, const struct rootless_range *r,
-              size_t n)
+              size_t n, int errfd)
 {
   char *argv[4 + 3 * (ROOTLESS_MAX_RANGES + 1)];
   char buf[3 * (ROOTLESS_MAX_RANGES + 2)][24];
@@ -205,6 +205,9 @@ run_map_tool (const char *tool, pid_t pid, unsigned long own, const struct rootl
   child = fork ();
   if (child == 0)
     {
+      /* A probe collects the tool's complaint for the mode line. */
+      if (errfd >= 0 && dup2 (errfd, 2) < 0)
+        _exit (127);
       execvp (tool, argv);
       fprintf (stderr, "bale: cannot run %s: %s\n", tool, strerror (errno));
       _exit (127);
@@ -226,10 +229,72 @@ helper_main (int go_fd, pid_t target, const struct idmaps *m)
 
   if (read (go_fd, &c, 1) != 1)
     _exit (1);
-  if (run_map_tool ("newuidmap", target, getuid (), m->uids, m->n_uids) < 0
-      || run_map_tool ("newgidmap", target, getgid (), m->gids, m->n_gids) < 0)
+  if (run_map_tool ("newuidmap", target, getuid (), m->uids, m->n_uids, -1) < 0
+      || run_map_tool ("newgidmap", target, getgid (), m->gids, m->n_gids, -1) < 0)
     _exit (1);
   _exit (0);
+}
+
+/*
+ * Whether newuidmap and newgidmap can map m here, tried on a throwaway child in a user
+ * namespace of its own. In a container they often cannot although the ranges are there: a
+ * setuid bit without effect (no_new_privs, Kubernetes' allowPrivilegeEscalation: false, a
+ * nosuid mount), or ranges outside the ids the container maps: the kernel then refuses the
+ * write with EPERM. Once this process has unshared, a failed map cannot be undone, hence the
+ * probe. *why gets the tools' first line of complaint (or a reason of ours).
+ */
+static bool
+probe_subids (const struct idmaps *m, char **why)
+{
+  int ready[2] = { -1, -1 }, hold[2] = { -1, -1 }, errp[2] = { -1, -1 };
+  char c = 'x', buf[512];
+  bool ok = false;
+  pid_t child = -1;
+  ssize_t n;
+
+  *why = NULL;
+  if (pipe2 (ready, O_CLOEXEC) < 0 || pipe2 (hold, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
+    goto out;
+  child = fork ();
+  if (child == 0)
+    {
+      char r = unshare (CLONE_NEWUSER) == 0 ? 'g' : 'x';
+      close (hold[1]); /* its own copy would keep the read below from ever seeing EOF */
+      if (write (ready[1], &r, 1) != 1 || read (hold[0], &r, 1) < 0)
+        _exit (1);
+      _exit (0);
+    }
+  if (child < 0 || read (ready[0], &c, 1) != 1 || c != 'g')
+    goto out;
+  ok = run_map_tool ("newuidmap", child, getuid (), m->uids, m->n_uids, errp[1]) == 0
+       && run_map_tool ("newgidmap", child, getgid (), m->gids, m->n_gids, errp[1]) == 0;
+out:
+  if (child > 0)
+    {
+      close (hold[1]);
+      hold[1] = -1;
+      while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+  if (errp[1] >= 0)
+    close (errp[1]);
+  n = errp[0] >= 0 ? read (errp[0], buf, sizeof buf - 1) : -1;
+  if (!ok)
+    {
+      buf[n > 0 ? n : 0] = '\0';
+      buf[strcspn (buf, "\n")] = '\0';
+      *why = xstrdup (n > 0 ? buf : c != 'g' ? "cannot create a user namespace" : "it failed");
+    }
+  for (int i = 0; i < 2; i++)
+    {
+      if (ready[i] >= 0)
+        close (ready[i]);
+      if (hold[i] >= 0)
+        close (hold[i]);
+      if (i == 0 && errp[0] >= 0)
+        close (errp[0]);
+    }
+  return ok;
 }
 
 static int
@@ -316,7 +381,7 @@ describe_ranges (struct strbuf *sb, const struct idmaps *m)
 }
 
 static void
-find_ranges (struct idmaps *m)
+find_ranges (struct idmaps *m, bool probe, char **why)
 {
   struct passwd *pw = getpwuid (getuid ());
   struct group *gr = getgrgid (getgid ());
@@ -334,18 +399,27 @@ find_ranges (struct idmaps *m)
     m->n_gids = read_subids ("/etc/subgid", m->user, getuid (), m->gids);
   if (m->n_uids == 0 || m->n_gids == 0)
     m->n_uids = m->n_gids = 0;
+  if (probe && m->n_uids > 0 && !probe_subids (m, why))
+    m->n_uids = m->n_gids = 0;
 }
 
 int
 rootless_enter (bale_error_t *err)
 {
+  return rootless_enter_probing (false, err);
+}
+
+int
+rootless_enter_probing (bool probe, bale_error_t *err)
+{
   struct idmaps m = { .n_uids = 0 };
   struct strbuf desc = STRBUF_INIT;
+  cleanup_free char *why = NULL;
   int ret;
 
   if (geteuid () == 0)
     return 0;
-  find_ranges (&m);
+  find_ranges (&m, probe, &why);
   if (*m.user)
     setenv (ENV_NAME "_USER", m.user, 1);
   if (m.n_uids > 0)
@@ -357,6 +431,8 @@ rootless_enter (bale_error_t *err)
     {
       ret = enter_one_id (err);
       strbuf_addstr (&desc, "one-id");
+      if (why)
+        strbuf_addf (&desc, " (newuidmap could not map the subordinate ids: %s)", why);
     }
   free (m.user);
   if (ret == 0)

@@ -48,6 +48,9 @@ struct rootless_range
  * hosts whose newuidmap is broken). Fails with a message that names the fix.
  */
 int rootless_enter (bale_error_t *err);
+/* The same; with probe, subordinate ranges that newuidmap/newgidmap cannot map here (tried on
+   a throwaway child first) give one-id mode instead of an error, and the mode line says why. */
+int rootless_enter_probing (bool probe, bale_error_t *err);
 
 /* The mode this process runs in. */
 enum rootless_mode rootless_mode (void);

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "runtime/fs/owners.h"
 #include "runtime/layer/fsindex.h"
 #include "common/banned.h"
 
@@ -21,8 +22,23 @@ struct fsent
   char *path;
   struct stat st;
   char *target; /* symlinks */
+  struct timespec born; /* directories: the birth time, where the filesystem keeps one */
   bool seen, emitted;
+  bool undir; /* a directory the step replaced by another kind of entry */
 };
+
+/* A directory's birth time ({0, 0} where the filesystem has none). A directory removed and
+   made again may get the same inode number back at once (ext4 reuses them), never the same
+   birth time. */
+static struct timespec
+birth (int dirfd, const char *name)
+{
+  struct statx sx;
+
+  if (statx (dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) < 0 || !(sx.stx_mask & STATX_BTIME))
+    return (struct timespec){ 0, 0 };
+  return (struct timespec){ sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec };
+}
 
 struct fsindex
 {
@@ -56,6 +72,8 @@ index_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
   f->st = *e->st;
   if (S_ISLNK (e->st->st_mode))
     f->target = read_link (e->dirfd, e->name);
+  if (S_ISDIR (e->st->st_mode))
+    f->born = birth (e->dirfd, e->name);
   return DIRWALK_CONTINUE;
 }
 
@@ -139,7 +157,22 @@ struct diff_ctx
   /* directories emitted that the index does not know (created by the step) */
   char **new_dirs;
   size_t n_new, alloc_new;
+  /* directories the step removed and made again: opaque, everything below them is new */
+  char **opaque;
+  size_t n_opaque, alloc_opaque;
 };
+
+static bool
+under_opaque (const struct diff_ctx *d, const char *path)
+{
+  for (size_t i = 0; i < d->n_opaque; i++)
+    {
+      size_t n = strlen (d->opaque[i]);
+      if (strncmp (path, d->opaque[i], n) == 0 && path[n] == '/')
+        return true;
+    }
+  return false;
+}
 
 static bool
 new_dir_emitted (struct diff_ctx *d, const char *path)
@@ -173,6 +206,7 @@ emit_parents (struct diff_ctx *d, const char *path, bale_error_t *err)
           cleanup_close int fd = openat (d->root_fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (fd < 0 || fstat (fd, &st) < 0)
             return bale_make_error (err, errno, "cannot open %s", p);
+          owners_apply (fd, &st);
           if (layer_writer_add_dir (d->w, p, &st, fd, err) < 0)
             return -1;
           f->emitted = true;
@@ -183,24 +217,31 @@ emit_parents (struct diff_ctx *d, const char *path, bale_error_t *err)
   return 0;
 }
 
+/* Owners recorded rather than given (one-id mode, runtime/fs/owners.h) are the entry's, as
+   the overlay mode's layer writer reads them. */
 static int
 emit (struct diff_ctx *d, const struct dirwalk_entry *e, bale_error_t *err)
 {
   const struct stat *st = e->st;
+  struct stat own = *e->st;
 
   if (emit_parents (d, e->relpath, err) < 0)
     return -1;
   if (S_ISDIR (st->st_mode))
     {
       cleanup_close int fd = openat (e->dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      return layer_writer_add_dir (d->w, e->relpath, st, fd, err);
+      if (fd >= 0)
+        owners_apply (fd, &own);
+      return layer_writer_add_dir (d->w, e->relpath, &own, fd, err);
     }
   if (S_ISREG (st->st_mode))
     {
-      cleanup_close int fd = openat (e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      cleanup_close int fd = openat (e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open %s", e->relpath);
-      return layer_writer_add_file (d->w, e->relpath, st, fd, NULL, err);
+      if (owners_apply (fd, &own) && !S_ISREG (own.st_mode))
+        return layer_writer_add_special (d->w, e->relpath, &own, err);
+      return layer_writer_add_file (d->w, e->relpath, &own, fd, NULL, err);
     }
   if (S_ISLNK (st->st_mode))
     {
@@ -212,17 +253,39 @@ emit (struct diff_ctx *d, const struct dirwalk_entry *e, bale_error_t *err)
   return 0; /* sockets */
 }
 
+static bool
+remade (const struct fsent *f, const struct dirwalk_entry *e)
+{
+  struct timespec b;
+
+  if (f->st.st_ino != e->st->st_ino)
+    return true;
+  b = birth (e->dirfd, e->name);
+  return b.tv_sec != f->born.tv_sec || b.tv_nsec != f->born.tv_nsec;
+}
+
 static int
 diff_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
 {
   struct diff_ctx *d = ctx;
-  struct fsent *f = lookup (d->ix, e->relpath);
+  struct fsent *f = under_opaque (d, e->relpath) ? NULL : lookup (d->ix, e->relpath);
 
   if (f)
     {
       f->seen = true;
+      /* Removed and made again (another inode): overlayfs makes such a directory opaque, and
+         the layers of the overlay mode say so; the copied root's layer must say the same. */
+      if (S_ISDIR (f->st.st_mode) && S_ISDIR (e->st->st_mode) && remade (f, e))
+        {
+          if (emit (d, e, err) < 0 || layer_writer_add_opaque (d->w, e->relpath, err) < 0)
+            return -1;
+          f->emitted = true;
+          XGROW (d->opaque, d->alloc_opaque, d->n_opaque + 1);
+          d->opaque[d->n_opaque++] = xstrdup (e->relpath);
+          return DIRWALK_CONTINUE;
+        }
       if (S_ISDIR (f->st.st_mode) != S_ISDIR (e->st->st_mode))
-        ; /* a different kind of entry: written below like any change */
+        f->undir = S_ISDIR (f->st.st_mode); /* another kind: written below like any change */
       else if (!changed (f, e->st, e->dirfd, e->name))
         return DIRWALK_CONTINUE;
       if (emit (d, e, err) < 0)
@@ -250,18 +313,21 @@ fsindex_diff (struct fsindex *ix, int root_fd, struct layer_writer *w, bale_erro
   if (dirwalk (root_fd, diff_entry, NULL, &d, err) < 0)
     goto out;
   /* What the step removed: a whiteout for each vanished entry whose parent is still there
-     (the whiteout of a directory hides everything below it). */
+     (the whiteout of a directory hides everything below it), and still a directory: a file
+     that replaced a directory hides what was below it, and a whiteout under a file would
+     make a layer no extractor can apply (fuzzer finding F13). */
   for (i = 0; i < ix->n; i++)
     {
       struct fsent *f = &ix->v[i];
       const char *slash = strrchr (f->path, '/');
-      if (f->seen)
+      if (f->seen || under_opaque (&d, f->path))
         continue;
       if (slash)
         {
           cleanup_free char *parent = xstrndup (f->path, (size_t) (slash - f->path));
           struct fsent *pf = lookup (ix, parent);
-          if (!(pf && pf->seen && S_ISDIR (pf->st.st_mode)) && !new_dir_emitted (&d, parent))
+          if (!(pf && pf->seen && S_ISDIR (pf->st.st_mode) && !pf->undir)
+              && !new_dir_emitted (&d, parent))
             continue;
           if (pf && !pf->emitted)
             {
@@ -279,5 +345,8 @@ out:
   for (i = 0; i < d.n_new; i++)
     free (d.new_dirs[i]);
   free (d.new_dirs);
+  for (i = 0; i < d.n_opaque; i++)
+    free (d.opaque[i]);
+  free (d.opaque);
   return ret;
 }

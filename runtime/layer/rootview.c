@@ -44,7 +44,7 @@ rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoint, 
 
   if (n == 0)
     return 0;
-  if (n == 1)
+  if (n == 1 && !rootview_force_copy ())
     {
       if (mount (lowerdirs[0], mountpoint, NULL, MS_BIND, NULL) < 0
           || mount (NULL, mountpoint, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)

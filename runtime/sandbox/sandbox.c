@@ -81,15 +81,18 @@ sandbox_result_check (const struct sandbox_result *res, bale_error_t *err)
 static const int caught[] = { SIGINT, SIGTERM, SIGHUP };
 static volatile sig_atomic_t interrupt_sig;
 static volatile pid_t init_pid;
+static volatile sig_atomic_t kill_group;
 
 /* Killing PID 1 of the step kills every process of its PID namespace, and with the last of
-   them its mount namespace goes away with every mount in it. */
+   them its mount namespace goes away with every mount in it. Without namespaces (chroot
+   isolation), init leads a process group: the group goes (what left it stays, said in
+   docs/rootless.md). */
 static void
 on_interrupt (int sig)
 {
   interrupt_sig = sig;
   if (init_pid > 0)
-    kill (init_pid, SIGKILL);
+    kill (kill_group ? -init_pid : init_pid, SIGKILL);
 }
 
 static void
@@ -134,6 +137,15 @@ check_spec (const struct sandbox_spec *spec, bale_error_t *err)
     return bale_make_error (err, 0, "sandbox needs an upper and a work directory or a root");
   if (spec->cwd && spec->cwd[0] != '/')
     return bale_make_error (err, 0, "working directory '%s' is not absolute", spec->cwd);
+  if (spec->chroot && spec->copy_root == NULL)
+    return bale_make_error (err, 0, "chroot isolation needs a copied root");
+  if (spec->chroot && spec->n_mounts > 0)
+    return bale_make_error (err, 0, "RUN --mount cannot be used with chroot isolation, which "
+                                    "mounts nothing (build where namespaces are allowed: "
+                                    "--isolation=namespace, see docs/rootless.md)");
+  if (spec->chroot && spec->network == SANDBOX_NET_NONE)
+    return bale_make_error (err, 0, "--network=none needs a network namespace, which chroot "
+                                    "isolation does not create (docs/rootless.md)");
   for (size_t i = 0; i < spec->n_mounts; i++)
     {
       const struct sandbox_mount *m = &spec->mounts[i];
@@ -381,6 +393,8 @@ spawn (const struct rt_sbx_plan *plan)
 
   if (plan->spec->network == SANDBOX_NET_NONE)
     flags |= CLONE_NEWNET;
+  if (plan->spec->chroot)
+    flags = SIGCHLD; /* the container refuses namespaces: none at all */
   /* clone without a new stack behaves like fork; glibc's fork() cannot create namespaces for
      the child only. */
   pid = (pid_t) syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
@@ -436,8 +450,10 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   if (!spec->insecure && rt_seccomp_default (&plan.seccomp, err) < 0)
     return -1;
   catch_signals (old, &mask);
+  kill_group = spec->chroot;
   if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0
-      || rt_sbx_notify_open (&sv.notify, &plan.notify_sock, err) < 0)
+      || rt_sbx_notify_open (&sv.notify, &plan.notify_sock, err) < 0
+      || (spec->chroot && rt_sbx_chroot_prepare (&plan, err) < 0))
     goto out;
   if (pipe2 (sync, O_CLOEXEC) < 0)
     {
@@ -463,6 +479,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
     ;
   remove_stubs (&sv, sv.copy_mode || spec->force_copy ? spec->copy_root : spec->upperdir);
 out:
+  rt_sbx_chroot_restore (&plan);
   if (spec->stdin_fd < 0 && plan.in_fd >= 0)
     close (plan.in_fd);
   close_pair (pipes[0]);

@@ -105,6 +105,11 @@ struct sandbox_spec
      (or when force_copy is set). Mount stubs created in it are removed after the step. */
   const char *copy_root;
   bool force_copy;
+  /* chroot isolation (runtime/fs/isolation.h), with copy_root: no namespace and no mount; the
+     command is chrooted into copy_root with Docker's capabilities but CAP_SYS_CHROOT, and
+     Docker's seccomp profile under no_new_privs. It shares bale's PID, network, IPC and UTS
+     namespaces; extra mounts and SANDBOX_NET_NONE are refused. */
+  bool chroot;
 
   const char *const *argv; /* NULL-terminated; argv[0] is looked up in the step's PATH */
   const char *const *env;  /* NULL-terminated "KEY=VALUE" list, or NULL for none */

@@ -206,6 +206,13 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
+  /* Chroot isolation: the command alone is chrooted, init stays outside to kill what the
+     step leaves; if bale dies, the command dies too (it has no PID namespace to go with). */
+  if (spec->chroot)
+    {
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      rt_sbx_chroot_enter (plan);
+    }
   enter_cwd (sync, cwd, u);
   rt_sbx_confine_early (plan);
   {
@@ -244,7 +251,7 @@ static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGU
 /* PID 1 of the step: forward signals to the command, reap every zombie, and report the
    command's status when it exits; our exit then kills whatever else is left. */
 static void __attribute__ ((noreturn))
-init_loop (int sync, pid_t cmd)
+init_loop (int sync, pid_t cmd, bool chroot_mode)
 {
   sigset_t set;
 
@@ -268,6 +275,8 @@ init_loop (int sync, pid_t cmd)
       while ((p = waitpid (-1, &status, WNOHANG)) > 0)
         if (p == cmd)
           {
+            if (chroot_mode)
+              rt_sbx_chroot_kill_rest ();
             rt_sbx_send (sync, RT_SBX_STATUS, status, "status");
             _exit (0);
           }
@@ -305,8 +314,19 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
     sigaddset (&set, forwarded[i]);
   sigprocmask (SIG_BLOCK, &set, NULL);
 
-  rt_sbx_setup_rootfs (plan);
-  root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (plan->spec->chroot)
+    {
+      /* No PID namespace: init leads a process group (what bale kills on SIGINT) and adopts
+         the step's orphans, which it kills when the command exits. */
+      setpgid (0, 0);
+      prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+      root = open (plan->spec->copy_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  else
+    {
+      rt_sbx_setup_rootfs (plan);
+      root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
   if (root < 0 || sandbox_resolve_user (root, plan->spec->user, &user, &err) < 0)
     rt_sbx_die (plan->sync_fd, err ? err->status : errno, "%s",
                 err ? err->msg : "cannot open the new root");
@@ -321,5 +341,5 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
     close (stdio[i]);
   if (plan->notify_sock >= 0)
     close (plan->notify_sock);
-  init_loop (plan->sync_fd, cmd);
+  init_loop (plan->sync_fd, cmd, plan->spec->chroot);
 }

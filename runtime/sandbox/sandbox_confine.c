@@ -133,6 +133,14 @@ last_cap (void)
   return c;
 }
 
+/* Docker's 14, less CAP_SYS_CHROOT under chroot isolation: with it, root escapes a chroot
+   (chroot into a subdirectory, then climb out with ".."); nothing else keeps the step in. */
+static uint64_t
+step_caps (const struct sandbox_spec *spec)
+{
+  return spec->chroot ? rt_default_caps & ~CAPBIT (CAP_SYS_CHROOT) : rt_default_caps;
+}
+
 void
 rt_sbx_confine_early (const struct rt_sbx_plan *plan)
 {
@@ -153,10 +161,14 @@ rt_sbx_confine_early (const struct rt_sbx_plan *plan)
   /* The bounding set is what the command can ever hold, even through a setuid-root or
      file-capability binary: Docker's 14 only. Dropping needs CAP_SETPCAP, still ours. */
   for (int c = last_cap (); c >= 0; c--)
-    if (!(rt_default_caps & CAPBIT (c)) && prctl (PR_CAPBSET_DROP, (unsigned long) c, 0, 0, 0) < 0)
+    if (!(step_caps (spec) & CAPBIT (c)) && prctl (PR_CAPBSET_DROP, (unsigned long) c, 0, 0, 0) < 0)
       rt_sbx_die (sync, errno, "cannot drop capability %d from the bounding set", c);
   /* Without no_new_privs the kernel takes a filter only from a CAP_SYS_ADMIN holder: load it
-     while we still are one, as runc does (and every later call of ours is allowed by it). */
+     while we still are one, as runc does (and every later call of ours is allowed by it).
+     Chroot isolation runs where bale holds no CAP_SYS_ADMIN (a container's root): there the
+     filter needs no_new_privs, and a setuid binary gains nothing in the step. */
+  if (spec->chroot && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    rt_sbx_die (sync, errno, "cannot set no_new_privs");
   if (rt_seccomp_load (plan->seccomp) < 0)
     rt_sbx_die (sync, errno, "cannot load the seccomp filter");
 }
@@ -176,7 +188,7 @@ rt_sbx_confine_late (const struct rt_sbx_plan *plan)
   memset (data, 0, sizeof data);
   if (geteuid () == 0)
     for (int i = 0; i < 2; i++)
-      data[i].permitted = data[i].effective = (uint32_t) (rt_default_caps >> (32 * i));
+      data[i].permitted = data[i].effective = (uint32_t) (step_caps (plan->spec) >> (32 * i));
   if (syscall (SYS_capset, &hdr, data) < 0)
     rt_sbx_die (sync, errno, "cannot set the capabilities of the command");
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)

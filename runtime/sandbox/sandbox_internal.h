@@ -56,6 +56,8 @@ struct rt_sbx_plan
   bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
   const struct sock_fprog *seccomp; /* the compiled filter; NULL with spec->insecure */
   int notify_sock;     /* rootless: the command sends its seccomp listener here, else -1 */
+  struct rt_sbx_made *made; /* chroot isolation: what rt_sbx_chroot_prepare made in the root */
+  size_t n_made;
 };
 
 /* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
@@ -123,5 +125,19 @@ void rt_sbx_notify_ready (struct rt_sbx_notifier *n, const struct pollfd *pfd);
 /* Child side, in the command before it execs: load the filter and send its listener over
    sock (then closed). No-op for sock -1; dies on failure. */
 void rt_sbx_notify_install (int sync, int sock);
+
+/* ---- chroot isolation: no namespace, no mount (sandbox_chroot.c) ---- */
+
+/* Parent side, before the step: Docker's device nodes and the generated /etc files made in
+   spec->copy_root where the image has none. */
+int rt_sbx_chroot_prepare (struct rt_sbx_plan *plan, bale_error_t *err);
+/* Parent side, after the step: remove them again, leaving their directories' mtimes as the
+   step left them. */
+void rt_sbx_chroot_restore (struct rt_sbx_plan *plan);
+void rt_sbx_chroot_release (struct rt_sbx_plan *plan);
+/* The command's process: chroot into spec->copy_root. Dies on failure. */
+void rt_sbx_chroot_enter (const struct rt_sbx_plan *plan);
+/* Init, when the command has exited: kill and reap every process the step left. */
+void rt_sbx_chroot_kill_rest (void);
 
 #endif

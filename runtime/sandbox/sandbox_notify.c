@@ -215,6 +215,19 @@ dir_path (const struct call *c, int dirfd, char out[PATH_MAX])
   if (n <= 0 || out[0] != '/')
     return n < 0 ? -errno : -ENOENT;
   out[n] = '\0';
+  /* A chrooted step (chroot isolation) shares bale's mount namespace: there the kernel
+     prints the path from bale's root, through the step's root, which comes off. What is
+     left is resolved in the step's root all the same, whatever it says. */
+  {
+    char root[PATH_MAX];
+    ssize_t m;
+    snprintf (link, sizeof link, "/proc/%d/root", (int) c->pid);
+    m = readlink (link, root, sizeof root - 1);
+    if (m > 1 && m < n && strncmp (out, root, (size_t) m) == 0 && out[m] == '/')
+      memmove (out, out + m, (size_t) (n - m) + 1);
+    else if (m > 1 && m == n && strncmp (out, root, (size_t) m) == 0)
+      out[1] = '\0'; /* out[0] is already '/' */
+  }
   return 0;
 }
 

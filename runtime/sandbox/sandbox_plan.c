@@ -175,6 +175,7 @@ rt_sbx_plan_release (struct rt_sbx_plan *plan)
   free (plan->stubs);
   free (plan->etc_dir);
   free (plan->overlay_opts);
+  rt_sbx_chroot_release (plan);
 }
 
 int

@@ -38,6 +38,48 @@ identical_rebuild () {
 }
 check "identical rebuild: every step CACHED, nothing runs, same image ID" identical_rebuild
 
+# config_of OCI_DIR: the image config of an OCI layout (--output type=oci).
+config_of () {
+  python3 - "$1" <<'PY'
+import json, sys
+d = sys.argv[1]
+blob = lambda dg: json.load(open("%s/blobs/sha256/%s" % (d, dg[7:])))
+m = blob(json.load(open(d + "/index.json"))["manifests"][0]["digest"])
+print(json.dumps(blob(m["config"]["digest"])))
+PY
+}
+# Without SOURCE_DATE_EPOCH too: every history entry of a step takes its cache entry's time,
+# as BuildKit's take their cached layer's (issue 16 #7), so nothing in the config changes.
+rebuild_same_id_without_epoch () {
+  df 'FROM busybox' 'ENV A=1' 'COPY src /app' "$(counter t1)" 'LABEL l=1' 'RUN echo y > /y' 'CMD ["sh"]'
+  build && id1=$(cat "$T_TMP/id") && want_runs t1 1 || return 1
+  sleep 1
+  build && want_runs t1 1 && cached "RUN echo y" && [ "$(cat "$T_TMP/id")" = "$id1" ] ||
+    { echo "a fully cached rebuild gave $(cat "$T_TMP/id"), the first build $id1"; return 1; }
+  rm -rf "$T_TMP/t1.oci"
+  "$BALE" build -q --output "type=oci,dest=$T_TMP/t1.oci" "$ctx" > /dev/null 2> "$T_TMP/err" &&
+    config_of "$T_TMP/t1.oci" > "$T_TMP/t1.json" || { cat "$T_TMP/err"; return 1; }
+  # BuildKit's rule (normalizeLayersAndHistory): a layer step's entry has its layer's time, a
+  # metadata step's that of the layer step before it, or of the first new layer when none
+  # precedes it; the config's is the last entry's. The base image's entry keeps its own.
+  python3 - "$T_TMP/t1.json" <<'PY' || return 1
+import json, sys
+c = json.load(open(sys.argv[1]))
+h = [(e["created"], e.get("empty_layer", False), e["created_by"]) for e in c["history"]]
+base, env, copy, run1, label, run2, cmd = h
+assert len({copy[0], run1[0], run2[0]}) == 3, h
+assert env[0] == copy[0] and label[0] == run1[0] and cmd[0] == run2[0], h
+assert base[0] != copy[0] and c["created"] == run2[0], (c["created"], h)
+PY
+  # An entry of an older bale (no time) gets one on its first hit; the rebuilds after agree.
+  for k in "$BALE_STORE"/buildcache/keys/*; do
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d.pop("created", None); json.dump(d, open(sys.argv[1], "w"))' "$k"
+  done
+  build && want_runs t1 1 && id2=$(cat "$T_TMP/id") && [ "$id2" != "$id1" ] || return 1
+  build && want_runs t1 1 && [ "$(cat "$T_TMP/id")" = "$id2" ]
+}
+check "fully cached rebuild without SOURCE_DATE_EPOCH: same image ID, history times as BuildKit's" rebuild_same_id_without_epoch
+
 copy_inputs () {
   df 'FROM busybox' 'COPY src /app' "$(counter c2)"
   build && want_runs c2 1 || return 1
@@ -219,17 +261,18 @@ fleet_local_cache () {
   rm -rf "$T_TMP/fleet"
   BALE_STORE="$T_TMP/runner-a" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null &&
     BALE_STORE="$T_TMP/runner-b" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
-  a=$(BALE_STORE="$T_TMP/runner-a" "$BALE" build -q --source-date-epoch 1700000000 \
+  # Without SOURCE_DATE_EPOCH: the entries carry their layers' times to runner B.
+  a=$(BALE_STORE="$T_TMP/runner-a" "$BALE" build -q \
         --cache-to "type=local,dest=$T_TMP/fleet,mode=max" --iidfile "$T_TMP/a.iid" "$ctx" 2> "$T_TMP/err") || { cat "$T_TMP/err"; return 1; }
   [ -n "$(ls "$T_TMP/fleet/keys")" ] || { echo "nothing exported"; return 1; }
-  BALE_STORE="$T_TMP/runner-b" "$BALE" build --source-date-epoch 1700000000 \
+  BALE_STORE="$T_TMP/runner-b" "$BALE" build \
     --cache-from "type=local,src=$T_TMP/fleet" --iidfile "$T_TMP/b.iid" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   [ "$(cat "$T_TMP/a.iid")" = "$(cat "$T_TMP/b.iid")" ] || { echo "image IDs differ"; return 1; }
   for step in "COPY src /app" "RUN echo ran > /ran" "COPY --from=0 /ran /ran" "WORKDIR /w"; do
     cached "$step" || return 1
   done
   # mode=min (the default) leaves out the first stage's RUN, whose layer the image lacks.
-  BALE_STORE="$T_TMP/runner-a" "$BALE" build -q --source-date-epoch 1700000000 \
+  BALE_STORE="$T_TMP/runner-a" "$BALE" build -q \
     --cache-to "type=local,dest=$T_TMP/fleet-min" "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   [ "$(ls "$T_TMP/fleet-min/keys" | wc -l)" -lt "$(ls "$T_TMP/fleet/keys" | wc -l)" ] || { echo "mode=min exported as much as mode=max"; return 1; }
   # A cache directory whose blob was tampered with is refused, not trusted: the import warns

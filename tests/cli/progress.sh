@@ -86,6 +86,14 @@ quiet () {
 }
 check "quiet and -q print the ID alone; bad modes fail; BUILDKIT_PROGRESS picks auto's mode" quiet
 
+stdin_context () {
+  tar -C "$ctx" -cf "$T_TMP/ctx.tar" Dockerfile hello.txt &&
+    "$BALE" build --progress=plain -t p3 - < "$T_TMP/ctx.tar" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  size=$(python3 -c 'import os,sys; print("%.2fkB" % (os.path.getsize(sys.argv[1]) / 1000))' "$T_TMP/ctx.tar")
+  has '^#1 \[internal\] load remote build context$' && has "^#1 transferring context: $size done\$"
+}
+check "plain: a context on stdin says how many bytes came (transferring context: N)" stdin_context
+
 # tty: in a tmux pane (a real pseudo-terminal), NO_COLOR set; a slow step shows its output
 # live, and what stays on screen at the end is the summary plain mode prints.
 tty_view () {

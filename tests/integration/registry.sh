@@ -199,6 +199,21 @@ fleet_min () {
     && ! grep -q "CACHED \[.*\] RUN echo ran" "$W/rc.err" || { cat "$W/rc.err"; return 1; }
 }
 check "fleet cache mode=min: the image's steps only" fleet_min
+fleet_times () {
+  # Without SOURCE_DATE_EPOCH the config holds the steps' times: each cache entry carries its
+  # layer's creation time through the registry cache, and runner B's fully cached build writes
+  # runner A's config (issue 16 #7), as BuildKit's importer takes a cached layer's time.
+  runner "$W/ta" && runner "$W/tb" || return 1
+  bale --store "$W/ta" build -q --cache-to "type=registry,ref=$R/fleet/cache:times,mode=max" "$W/cctx" >"$W/ta.id" 2>"$W/ta.err" \
+    || { cat "$W/ta.err"; return 1; }
+  sleep 1
+  bale --store "$W/ta" build -q "$W/cctx" >"$W/ta2.id" 2>"$W/ta2.err" && same "$(cat "$W/ta.id")" "$(cat "$W/ta2.id")" \
+    || { cat "$W/ta2.err"; return 1; }
+  bale --store "$W/tb" build --cache-from "$R/fleet/cache:times" "$W/cctx" >"$W/tb.id" 2>"$W/tb.err" \
+    && every_step_cached "$W/tb.err" || { cat "$W/tb.err"; return 1; }
+  same "$(cat "$W/ta.id")" "$(cat "$W/tb.id")"
+}
+check "fleet cache without SOURCE_DATE_EPOCH: a fully cached rebuild and runner B give runner A's image ID" fleet_times
 fleet_compression () { # zstd and uncompressed transfers unpack to the same blobs
   for c in zstd uncompressed; do
     bale --store "$W/ra" build -q --source-date-epoch 1700000000 \
@@ -236,6 +251,36 @@ for d in mine:
 PY
 }
 check "fleet cache: a tampered layer is refused with a warning, the steps run" fleet_tampered
+fleet_mounts () {
+  # Runner A fills two cache mounts and reads a secret; mode=max exports the small mount, the
+  # one over cache-mounts-max-size stays home with a warning, and no secret is ever exported.
+  mkdir -p "$W/mctx" && echo s3cr3t-token-value >"$W/tok"
+  printf '%s\n' 'FROM busybox:test' 'RUN --mount=type=cache,target=/c,id=apt echo warm > /c/marker' \
+    'RUN --mount=type=cache,target=/big,id=big head -c 3000000 /dev/zero > /big/f' \
+    'RUN --mount=type=secret,id=tok --mount=type=cache,target=/c,id=apt cat /run/secrets/tok > /dev/null' >"$W/mctx/Dockerfile"
+  runner "$W/ma" && bale --store "$W/ma" build --secret id=tok,src="$W/tok" \
+    --cache-to "type=registry,ref=$R/fleet/cache:mounts,mode=max,cache-mounts-max-size=1m" "$W/mctx" >/dev/null 2>"$W/ma.err" \
+    || { cat "$W/ma.err"; return 1; }
+  grep -q "^warning: cache mount big not exported: .* over the limit" "$W/ma.err" \
+    && grep -q "exported 3 cache entries and 1 cache mounts to $R/fleet/cache:mounts" "$W/ma.err" || { cat "$W/ma.err"; return 1; }
+  # Runner B, a fresh store, sees A's marker through the registry.
+  printf '%s\n' 'FROM busybox:test' 'RUN --mount=type=cache,target=/c,id=apt test "$(cat /c/marker)" = warm' >"$W/mctx/Dockerfile"
+  runner "$W/mb" && bale --store "$W/mb" build --cache-from "$R/fleet/cache:mounts" "$W/mctx" >/dev/null 2>"$W/mb.err" \
+    || { cat "$W/mb.err"; return 1; }
+  grep -q "imported 3 cache entries and 1 cache mounts" "$W/mb.err" && [ ! -e "$W/mb/cache/big" ] \
+    && ! grep -rq s3cr3t-token-value "$W/mb" || { cat "$W/mb.err"; return 1; }
+  # B's miss compares with A's build of the step: the inputs came with the cache.
+  printf '%s\n' 'FROM busybox:test' 'RUN --mount=type=cache,target=/c,id=apt echo cold > /c/marker' >"$W/mctx/Dockerfile"
+  runner "$W/mc" && bale --store "$W/mc" build --progress=plain --explain-cache --cache-from "$R/fleet/cache:mounts" "$W/mctx" >/dev/null 2>"$W/mc.err" &&
+    grep -q "MISS: instruction changed (was: RUN --mount=type=cache,target=/c,id=apt echo warm > /c/marker)" "$W/mc.err" ||
+    { cat "$W/mc.err"; return 1; }
+  printf '%s\n' 'FROM busybox:test' 'RUN --mount=type=cache,target=/c,id=apt test "$(cat /c/marker)" = warm' >"$W/mctx/Dockerfile"
+  # Runner B's own cache mount is never replaced by an import.
+  echo mine >"$W/mb/cache/apt/marker"
+  bale --store "$W/mb" build -q --cache-from "$R/fleet/cache:mounts" "$W/mctx" >/dev/null 2>"$W/mb2.err"
+  [ "$(cat "$W/mb/cache/apt/marker")" = mine ] || { cat "$W/mb2.err"; return 1; }
+}
+check "fleet cache: RUN cache mounts travel (cache-mounts-max-size bounds them, no secret), inputs explain misses" fleet_mounts
 check "fleet cache: an image is not a cache (a warning)" sh -c 'rm -rf "$4" && "$1" --store "$4" load -i "$2/busybox.tar" >/dev/null && "$1" --store "$4" build -q --cache-from "$3/test/busybox:v1" "$2/cctx" >/dev/null 2>"$4.err" && grep -q "^warning: .*artifact type" "$4.err"' \
   _ "$BALE" "$W" "$R" "$W/re"
 

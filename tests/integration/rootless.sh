@@ -80,6 +80,70 @@ done
 check "owners from COPY --chown, chown -R, chown -h, adduser, USER: the user's image is root's" \
   same_image bale-test/owners "$T_TMP/owners"
 
+# is_roots NAME OTHER [RUNNER]: the image OTHER, which RUNNER (a command prefix) built with
+# the output $out (the image ID last), is root's NAME ($root_id): same ID, `bale diff` finds
+# nothing between the saved archives.
+is_roots () {
+  rm -f "$T_TMP/out/root.tar" "$T_TMP/out/other.tar"
+  "$BALE" save -o "$T_TMP/out/root.tar" "$1" && $3 "$BALE" save -o "$T_TMP/out/other.tar" "$2" ||
+    return 1
+  "$BALE" diff "docker-archive:$T_TMP/out/root.tar" "docker-archive:$T_TMP/out/other.tar" || return 1
+  other_id=$(printf '%s\n' "$out" | tail -n 1)
+  [ "$root_id" = "$other_id" ] || { echo "root $root_id, other $other_id"; return 1; }
+}
+
+# ---- chroot isolation, as root on this host: what a container's root gets where namespaces
+# and mounts are refused (rootless_docker.sh runs it in docker) ----
+# same_chroot NAME CONTEXT: root's build with namespaces and $chroot_as's (a command prefix)
+# with --isolation=chroot give the same image; the latter's first line is $chroot_line...
+chroot_as=""
+chroot_line="isolation: chroot, no namespaces (chosen with --isolation=chroot)"
+same_chroot () {
+  root_id=$("$BALE" build -q -t "$1" "$2" 2>&1) || { echo "root: $root_id"; return 1; }
+  out=$($chroot_as "$BALE" build --isolation=chroot --no-cache --progress=plain -t "$1-chroot" "$2" 2>&1) ||
+    { echo "chroot: $out"; return 1; }
+  case $(printf '%s\n' "$out" | head -n 1) in
+    "$chroot_line"*) ;;
+    *) printf '%s\n' "$out" | head -n 3; return 1 ;;
+  esac
+  is_roots "$1" "$1-chroot" "$chroot_as"
+}
+for ex in hello multistage; do
+  check "chroot isolation: examples/$ex is the namespace build's image" same_chroot "bale-example/$ex" "$top/examples/$ex"
+done
+check "chroot isolation: owners, a new user, USER: the namespace build's image" \
+  same_chroot bale-test/owners "$T_TMP/owners"
+
+# What a chrooted step can and cannot do (docs/rootless.md): no CAP_SYS_CHROOT (root's way
+# out of a chroot), no /proc, Docker's device nodes; RUN --mount is refused at its line.
+mkdir -p "$T_TMP/chrootc"
+cat > "$T_TMP/chrootc/Dockerfile" << 'EOF'
+FROM busybox
+RUN mkdir /x && if chroot /x /bin/true 2> /dev/null; then echo chroot-worked; fi; [ ! -e /proc/self ] \
+ && echo ok > /dev/null && [ -c /dev/urandom ] && echo confined
+EOF
+chroot_confined () {
+  out=$("$BALE" build --isolation=chroot --no-cache --progress=plain "$T_TMP/chrootc" 2>&1) ||
+    { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^#5 [0-9.]* confined$' && ! printf '%s\n' "$out" | grep -q '^#5 [0-9.]* chroot-worked$' ||
+    { echo "$out"; return 1; }
+}
+check "chroot isolation: a step cannot chroot, has no /proc, has /dev/null and /dev/urandom" chroot_confined
+mkdir -p "$T_TMP/chrootm"
+printf 'FROM busybox\nRUN true\nRUN --mount=type=tmpfs,target=/t true\n' > "$T_TMP/chrootm/Dockerfile"
+chroot_refuses_mount () {
+  out=$("$BALE" build --isolation=chroot --no-cache -q "$T_TMP/chrootm" 2>&1) && { echo "built: $out"; return 1; }
+  printf '%s\n' "$out" | grep -q 'RUN --mount cannot be used with chroot isolation' &&
+    printf '%s\n' "$out" | grep -q 'chrootm/Dockerfile:3:1: error: RUN' ||
+    { echo "$out"; return 1; }
+}
+check "chroot isolation: RUN --mount fails at its line, naming the isolation" chroot_refuses_mount
+bad_isolation () {
+  out=$("$BALE" build --isolation=vm -q "$T_TMP/chrootm" 2>&1) && return 1
+  printf '%s\n' "$out" | grep -q "unknown 'vm' (want auto, namespace or chroot)" || { echo "$out"; return 1; }
+}
+check "--isolation=vm is refused, listing the modes" bad_isolation
+
 says_mode () {
   out=$(as_user "$BALE" build --no-cache -t bale-test/owners "$T_TMP/owners" 2>&1) || { echo "$out"; return 1; }
   [ "$(printf '%s\n' "$out" | head -n 1)" = "rootless: subordinate ids $range" ] ||
@@ -135,18 +199,20 @@ same_image1 () {
   out=$(as_user1 "$BALE" build --no-cache -t "$1" "$2" 2>&1) || { echo "user: $out"; return 1; }
   [ "$(printf '%s\n' "$out" | head -n 1)" = "rootless: one id, ownership recorded" ] ||
     { printf '%s\n' "$out" | head -n 3; return 1; }
-  rm -f "$T_TMP/out/root.tar" "$T_TMP/out/user.tar"
-  "$BALE" save -o "$T_TMP/out/root.tar" "$1" && as_user1 "$BALE" save -o "$T_TMP/out/user.tar" "$1" ||
-    return 1
-  "$BALE" diff "docker-archive:$T_TMP/out/root.tar" "docker-archive:$T_TMP/out/user.tar" || return 1
-  user_id=$(printf '%s\n' "$out" | tail -n 1)
-  [ "$root_id" = "$user_id" ] || { echo "root $root_id, user $user_id"; return 1; }
+  is_roots "$1" "$1" as_user1
 }
 for ex in hello multistage; do
   check "one id: examples/$ex is root's image" same_image1 "bale-example/$ex" "$top/examples/$ex"
 done
 check "one id: chown, chown -R, mknod, COPY --chown are recorded: root's image" \
   same_image1 bale-test/oneid "$T_TMP/oneid"
+
+# A container that masks /proc paths refuses a fresh /proc in bale's user namespace: there
+# auto chroots the steps inside it (rootless_docker.sh); --isolation=chroot does it here.
+chroot_as=as_user1
+chroot_line="rootless: one id, ownership recorded; isolation: chroot, no namespaces (chosen with --isolation=chroot)"
+check "one id + chroot isolation: chown, mknod, COPY --chown are recorded: root's image" \
+  same_chroot bale-test/oneid "$T_TMP/oneid"
 
 user_needs_range () {
   out=$(as_user1 "$BALE" build -q -t bale-test/owners "$T_TMP/owners" 2>&1) && return 1

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
+#include "runtime/build/cache_inputs.h"
 #include "runtime/build/cache_registry.h"
 #include "runtime/store/store.h"
 #include "tests/testutil.h"
@@ -255,6 +256,96 @@ test_artifact_config (void **state)
   assert_null (v);
 }
 
+static int
+mounts (const char *json, size_t n_layers, struct cache_artifact_mount **v, size_t *n,
+        bale_error_t *err)
+{
+  return cache_artifact_mounts (json, strlen (json), n_layers, v, n, err);
+}
+
+/* Cache mounts in the artifact config: an id must stay one directory of <store>/cache. */
+static void
+test_artifact_mounts (void **state)
+{
+  static const char *const bad[] = { "..", ".", "", "a/b", "../etc", ".import.x" };
+  struct cache_artifact_mount *v = NULL;
+  bale_error_t err = NULL;
+  size_t n = 9, i;
+
+  (void) state;
+  assert_int_equal (mounts ("{\"entries\":[]}", 0, &v, &n, &err), 0);
+  assert_int_equal (n, 0);
+  free (v);
+  assert_int_equal (mounts ("{\"mounts\":[{\"id\":\"apt\",\"layer\":0,\"digest\":\"" D1
+                            "\",\"size\":5}]}", 1, &v, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_string_equal (v[0].id, "apt");
+  assert_string_equal (v[0].digest, D1);
+  assert_int_equal (v[0].size, 5);
+  free (v);
+  for (i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      char *json = xasprintf ("{\"mounts\":[{\"id\":\"%s\",\"layer\":0,\"digest\":\"" D1
+                              "\",\"size\":5}]}", bad[i]);
+      assert_int_equal (mounts (json, 1, &v, &n, &err), -1);
+      bale_error_release (&err);
+      free (json);
+    }
+  /* A layer past the manifest's. */
+  assert_int_equal (mounts ("{\"mounts\":[{\"id\":\"apt\",\"layer\":1,\"digest\":\"" D1
+                            "\",\"size\":5}]}", 1, &v, &n, &err), -1);
+  bale_error_release (&err);
+}
+
+static json_t *
+inputs (const char *json)
+{
+  json_t *j = json_loads (json, 0, NULL);
+  assert_non_null (j);
+  return j;
+}
+
+static void
+explains (const char *before, const char *now, const char *want)
+{
+  json_t *a = inputs (before), *b = inputs (now);
+  char *why = cache_inputs_explain (a, b, NULL, NULL);
+
+  if (strcmp (why, want) != 0)
+    fail_msg ("explained \"%s\", want \"%s\"", why, want);
+  free (why);
+  json_decref (a);
+  json_decref (b);
+}
+
+/* What a miss says for each kind of input, and nothing for equal inputs. */
+static void
+test_explain (void **state)
+{
+  (void) state;
+  explains ("{\"v\":1,\"env\":[\"A=1\"]}", "{\"v\":1,\"env\":[\"A=1\"]}", "");
+  explains ("{\"v\":1}", "{\"v\":2}", "the cache key format changed (another bale version)");
+  explains ("{\"env\":[\"A=1\",\"B=2\"]}", "{\"env\":[\"A=secret\",\"C=3\"]}",
+            "build arg or ENV A, C (new), B (unset) changed");
+  explains ("{\"step\":\"RUN a\",\"argv\":[\"a\"]}", "{\"step\":\"RUN b\",\"argv\":[\"b\"]}",
+            "instruction changed (was: RUN a)");
+  explains ("{\"workdir\":\"/a\"}", "{\"workdir\":\"/b\"}", "WORKDIR changed (/a -> /b)");
+  explains ("{\"parent\":[\"x\"],\"base\":\"busybox sha256:1\"}",
+            "{\"parent\":[\"y\"],\"base\":\"busybox sha256:2\"}",
+            "base image changed (busybox sha256:1 -> busybox sha256:2)");
+  explains ("{\"parent\":[\"x\",\"y\"],\"base\":\"b\"}", "{\"parent\":[\"x\",\"z\"],\"base\":\"b\"}",
+            "parent layer changed (layer 2 of 2)");
+  explains ("{\"context\":\"1\",\"ctxfiles\":{\"a\":\"100644 d1\",\"b\":\"100644 d\",\"c\":\"100644 d\","
+            "\"d\":\"100644 d\",\"e\":\"100644 d\"}}",
+            "{\"context\":\"2\",\"ctxfiles\":{\"a\":\"100644 d2\",\"b\":\"100755 d\",\"d\":\"100644 d\","
+            "\"e\":\"120777 d\",\"f\":\"100644 d\"}}",
+            "context file a changed (content); context file b changed (mode 0644 -> 0755); "
+            "context file c removed; 2 more files");
+  explains ("{\"context\":\"1\"}", "{\"context\":\"2\"}",
+            "context changed (the earlier build's file list is not known)");
+  explains ("{\"files\":[[\"a\",\"d1\"]]}", "{\"files\":[[\"a\",\"d2\"]]}", "a heredoc changed");
+}
+
 int
 main (void)
 {
@@ -264,6 +355,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_damaged_entry, setup, teardown),
     cmocka_unit_test_setup_teardown (test_select, setup, teardown),
     cmocka_unit_test (test_artifact_config),
+    cmocka_unit_test (test_artifact_mounts),
+    cmocka_unit_test (test_explain),
   };
 
   return cmocka_run_group_tests_name ("cache", tests, NULL, NULL);
