@@ -56,7 +56,7 @@ is_index (struct store *s, const char *digest)
   return yes;
 }
 
-/* The plan's resolver: 0 with the image config, 1 when the store does not have the image. */
+/* The plan's resolver: 1 with the image config, 0 when the store does not have the image. */
 static int
 resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
                   char **digest, bale_error_t *err)
@@ -73,7 +73,7 @@ resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform
       s = cli_store_get (ctx, &e);
       bale_error_release (&e);
       if (!s)
-        return 1;
+        return 0;
     }
   else if (!(s = cli_store_get (ctx, err)))
     return -1;
@@ -81,7 +81,7 @@ resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform
     {
       /* name@sha256:…: the digest decides; the name is only a label. */
       if (!store_blob_exists (s, at + 1))
-        return 1;
+        return 0;
       memcpy (target, at + 1, sizeof target - 1);
       target[sizeof target - 1] = '\0';
     }
@@ -92,7 +92,7 @@ resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform
       if (r < 0)
         return -1;
       if (r == 0 && !g->pull_opts)
-        return 1;
+        return 0;
       /* docker build pulls a base it does not have (and every base with --pull). */
       if (r == 0 && registry_pull (s, ref, platform, g->pull_opts, target, err) < 0)
         return -1;
@@ -113,7 +113,7 @@ resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform
   if (digest)
     *digest = xstrdup (img.manifest);
   store_image_release (&img);
-  return 0;
+  return 1;
 }
 
 /* The same as a progress vertex "[internal] load metadata for REF", pulls included. */

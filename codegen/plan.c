@@ -393,10 +393,10 @@ resolve_base (struct plan *p, const struct plan_opts *o, struct plan_stage *st, 
       free (st->base);
       st->base = xstrdup (name);
     }
-  r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, &st->base_digest, &e) : 1;
+  r = o->resolve ? o->resolve (o->resolve_ctx, st->base, plat, &config, &st->base_digest, &e) : 0;
   if (r < 0)
     return plan_error_at (p, &st->from->args[0].span, err, "base image %s: %s", st->base, e ? e->msg : "failed to resolve");
-  if (r > 0)
+  if (r == 0)
     {
       if (!o->lenient)
         return plan_error_at (p, &st->from->args[0].span, err,

@@ -124,8 +124,8 @@ struct plan_stage
 
 /*
  * Resolves a base image: *config receives a new reference to its image config (as stored,
- * created included) and *digest (optional) its manifest digest. Returns 0 on success, 1 when
- * the image is not available, negative (with *err) on other failures.
+ * created included) and *digest (optional) its manifest digest. A look-up (common/error.h):
+ * 1 when found, 0 when the image is not available, -1 (with *err) on other failures.
  */
 typedef int (*plan_resolve_fn) (void *ctx, const char *ref, const struct bale_platform *platform,
                                 json_t **config, char **digest, bale_error_t *err);

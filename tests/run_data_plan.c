@@ -86,9 +86,9 @@ resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_
         return bale_make_error (err, 0, "test image %s: bad JSON: %s", ref, je.text);
       if (digest)
         *digest = NULL;
-      return 0;
+      return 1;
     }
-  return 1;
+  return 0;
 }
 
 static void

@@ -43,8 +43,9 @@ json_t *cache_entry_to_json (const struct cache_entry *e);
 /* The reverse: 0 with *out filled, -1 when a field is missing or invalid. */
 int cache_entry_from_json (const json_t *j, struct cache_entry *out);
 
-/* 1 with *out filled when key has an entry whose blob is in the store (its last use is
-   updated), 0 when not. A damaged entry or one whose blob is gone is a miss. */
+/* A look-up (common/error.h) that cannot fail: 1 with *out filled when key has an entry whose
+   blob is in the store (its last use is updated), 0 when not. A damaged entry or one whose
+   blob is gone is a miss. */
 int cache_lookup (struct store *s, const char *key, struct cache_entry *out);
 /* Record key → e. */
 int cache_record (struct store *s, const char *key, const struct cache_entry *e,

@@ -211,8 +211,9 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
 /*
  * Make the overlay-format tree at path (an overlayfs upper directory after a RUN, on the
  * same filesystem as the cache) the snapshot of diff_id by renaming it into place, so a
- * layer a step just produced is never unpacked again. Returns 0 when adopted, 1 when the
- * snapshot already existed (tree is left where it is), -1 on error; *out_path as above.
+ * layer a step just produced is never unpacked again. A look-up (common/error.h): 1 when
+ * the snapshot was found already there (tree is left where it is), 0 when it was not and tree
+ * was adopted, -1 on error; *out_path as above.
  */
 int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
                     bale_error_t *err);

@@ -139,7 +139,8 @@ int store_ref_set (struct store *s, const char *name, const char *digest, bale_e
 /* Copy the target of name into out; fails ("no such image") when there is none. */
 int store_ref_get (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],
                    bale_error_t *err);
-/* Like store_ref_get, but 1 when found, 0 when not (without an error), -1 on a bad name. */
+/* Like store_ref_get, but a look-up (common/error.h): 1 when found, 0 when not (without an
+   error), -1 on a bad name. */
 int store_ref_lookup (struct store *s, const char *name, char out[DIGEST_STRLEN + 1],
                       bale_error_t *err);
 /* Remove name; fails when there is none. */
