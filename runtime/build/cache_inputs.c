@@ -52,7 +52,10 @@ read_json (struct store *s, const char *dir, const char *hex, size_t max)
 
   if (!hex)
     return NULL;
-  path = xasprintf ("%s/buildcache/%s/%s", store_path (s), dir, hex);
+  {
+    cleanup_free char *rel = xasprintf ("%s/%s", dir, hex);
+    path = store_area_path (s, STORE_AREA_BUILDCACHE, rel);
+  }
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd >= 0 && fileio_read_fd (fd, path, &sb, &e) == 0 && sb.len <= max)
     j = json_loadb (sb.buf, sb.len, 0, NULL);
@@ -81,7 +84,10 @@ cache_inputs_remove (struct store *s, const char *key)
 
   if (!digest_hex (key))
     return;
-  path = xasprintf ("%s/buildcache/inputs/%s", store_path (s), digest_hex (key));
+  {
+    cleanup_free char *rel = xasprintf ("inputs/%s", digest_hex (key));
+    path = store_area_path (s, STORE_AREA_BUILDCACHE, rel);
+  }
   unlink (path);
 }
 
@@ -162,7 +168,7 @@ int
 cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
                    char digest[DIGEST_STRLEN + 1], int64_t *size, bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp/inputs.XXXXXX", store_path (s));
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, "inputs.XXXXXX");
   cleanup_free char *in_dir = NULL, *st_dir = NULL, *steps = NULL;
   cleanup_close int tmp_fd = -1;
   DIR *d;
@@ -179,8 +185,8 @@ cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
   mkdir (st_dir, 0700);
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *src = xasprintf ("%s/buildcache/inputs/%s", store_path (s),
-                                          digest_hex (entries[i].key));
+      cleanup_free char *rel = xasprintf ("inputs/%s", digest_hex (entries[i].key));
+      cleanup_free char *src = store_area_path (s, STORE_AREA_BUILDCACHE, rel);
       if (access (src, F_OK) == 0)
         {
           bundle_file (src, in_dir, digest_hex (entries[i].key));
@@ -188,7 +194,7 @@ cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
         }
     }
   /* The steps whose last build is an exported entry: an importer compares with them. */
-  steps = xasprintf ("%s/buildcache/steps", store_path (s));
+  steps = store_area_path (s, STORE_AREA_BUILDCACHE, "steps");
   if ((d = opendir (steps)) != NULL)
     {
       while ((de = readdir (d)) != NULL)
@@ -219,7 +225,7 @@ static void
 adopt (struct store *s, const char *tmp, const char *sub)
 {
   cleanup_free char *from = xasprintf ("%s/%s", tmp, sub);
-  cleanup_free char *top = xasprintf ("%s/buildcache", store_path (s));
+  cleanup_free char *top = store_area_path (s, STORE_AREA_BUILDCACHE, NULL);
   cleanup_free char *to = xasprintf ("%s/%s", top, sub);
   DIR *d = opendir (from);
   struct dirent *de;
@@ -247,7 +253,7 @@ adopt (struct store *s, const char *tmp, const char *sub)
 int
 cache_inputs_unpack (struct store *s, int fd, const char *digest, int64_t size, bale_error_t *err)
 {
-  cleanup_free char *parent = xasprintf ("%s/tmp", store_path (s));
+  cleanup_free char *parent = store_area_path (s, STORE_AREA_TMP, NULL);
   cleanup_free char *tmp = NULL;
 
   if (cache_unpack_temp (parent, fd, digest, size, &tmp, err) < 0)

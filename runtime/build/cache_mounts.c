@@ -30,7 +30,7 @@ cache_mount_id_valid (const char *name)
 bool
 cache_mount_exists (struct store *s, const char *id)
 {
-  cleanup_free char *dir = xasprintf ("%s/cache/%s", store_path (s), id);
+  cleanup_free char *dir = store_area_path (s, STORE_AREA_RUN_CACHE, id);
   struct stat st;
 
   return cache_mount_id_valid (id) && lstat (dir, &st) == 0;
@@ -46,7 +46,7 @@ int
 cache_pack_dir (struct store *s, int parent_fd, const char *name, char digest[DIGEST_STRLEN + 1],
                 int64_t *size, bale_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/tmp/cachepack.XXXXXX", store_path (s));
+  cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, "cachepack.XXXXXX");
   cleanup_close int dir = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   cleanup_close int fd = -1;
   struct layer_write_opts opts = { .compression = LAYER_COMPRESSION_NONE };
@@ -84,7 +84,7 @@ cache_mounts_pack (struct store *s, const struct timespec *since, int64_t max_by
                    void (*warn) (const char *msg), struct cache_mount_blob **out, size_t *n,
                    bale_error_t *err)
 {
-  cleanup_free char *root = xasprintf ("%s/cache", store_path (s));
+  cleanup_free char *root = store_area_path (s, STORE_AREA_RUN_CACHE, NULL);
   cleanup_close int fd = open (root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct cache_mount_blob *v = NULL;
   size_t alloc = 0;
@@ -206,7 +206,7 @@ int
 cache_mount_unpack (struct store *s, const char *id, int fd, const char *tar_digest,
                     int64_t max_bytes, bale_error_t *err)
 {
-  cleanup_free char *root = xasprintf ("%s/cache", store_path (s));
+  cleanup_free char *root = store_area_path (s, STORE_AREA_RUN_CACHE, NULL);
   cleanup_free char *dest = NULL, *tmp = NULL;
 
   if (!cache_mount_id_valid (id))
