@@ -138,7 +138,8 @@ struct child
   struct store *st;
 };
 
-/* The plan's resolver: base images from the store, pulled first when o->pull allows it. */
+/* The plan's resolver (plan_resolve_fn, a look-up: 1 found, 0 not available, -1 with *err):
+   base images from the store, pulled first when o->pull allows it. */
 static int
 resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
          char **digest, bale_error_t *err)
@@ -151,7 +152,7 @@ resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_
   if (at)
     {
       if (!store_blob_exists (c->st, at + 1))
-        return 1;
+        return 0;
       snprintf (target, sizeof target, "%s", at + 1);
     }
   else
@@ -161,7 +162,7 @@ resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_
       if (r < 0)
         return -1;
       if (r == 0 && !c->o->pull)
-        return 1;
+        return 0;
       if (r == 0 && registry_pull (c->st, ref, platform, &ro, target, err) < 0)
         return -1;
     }
@@ -171,7 +172,7 @@ resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_
   if (digest)
     *digest = xstrdup (img.manifest);
   store_image_release (&img);
-  return 0;
+  return 1;
 }
 
 /* Config and manifest into the store, then the names (the digest itself when untagged, as

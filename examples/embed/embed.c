@@ -31,7 +31,7 @@ on_event (void *ctx, const struct bale_progress_event *ev)
     case BALE_PROGRESS_ERROR: fprintf (stderr, "error  %s: %s\n", ev->name, ev->error); break;
     case BALE_PROGRESS_LOG: fprintf (stderr, "log    %.*s\n", (int) ev->len, ev->data); break;
     case BALE_PROGRESS_WARNING: fprintf (stderr, "warn   %.*s\n", (int) ev->len, ev->data); break;
-    case BALE_PROGRESS_STATUS: break;
+    default: break; /* STATUS, MISS, and kinds a later libbale adds */
     }
 }
 
