@@ -706,8 +706,11 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
 /* A hard link names an earlier entry of this layer, resolved from the root of the layer
    (not the entry's directory) the same way as any entry, and links what is there as it is:
    linkat without AT_SYMLINK_FOLLOW links a symlink, not its target (CVE-2021-32760). Its
-   data, if the header claims any, is never written (CVE-2016-5418), and its header's owner
-   and mode are not applied to the shared inode. */
+   data, if the header claims any, is never written (CVE-2016-5418). Its header's owner, mode,
+   xattrs and mtime are applied to the shared inode when that is a regular file, as moby's
+   archive package does (createTarFile: Lchown, then Chmod and Chtimes unless the target is a
+   symlink), so that ADD of such a tar gives BuildKit's files; a symlink, device or FIFO target
+   is left as it is (opening those could block or reach a device). */
 static int
 make_hardlink (struct extractor *x, int pfd, const char *base, const char *path,
                struct archive_entry *e, bale_error_t *err)
@@ -732,6 +735,24 @@ make_hardlink (struct extractor *x, int pfd, const char *base, const char *path,
     return bale_make_error (err, EISDIR, "hard link '%s' to a directory", path);
   if (linkat (tfd, tbase, pfd, base, 0) < 0)
     return bale_make_error (err, errno, "cannot create hard link '%s'", path);
+  if (S_ISREG (st.st_mode))
+    {
+      cleanup_close int fd = openat (pfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0)
+        return bale_make_error (err, errno, "cannot open hard link '%s'", path);
+      /* chown drops security.capability and set-id bits even to the same owner, and a link
+         entry written by a tar writer that does not repeat xattrs on links (bale's own, GNU
+         tar) would then lose them: change only what the header says differently. */
+      if (((uid_t) archive_entry_uid (e) != st.st_uid || (gid_t) archive_entry_gid (e) != st.st_gid)
+          && chown_entry (fd, "", AT_EMPTY_PATH, e, path, err) < 0)
+        return -1;
+      if ((archive_entry_perm (e) & 07777) != (st.st_mode & 07777)
+          && fchmod (fd, archive_entry_perm (e) & 07777) < 0)
+        return bale_make_error (err, errno, "cannot change the mode of '%s'", path);
+      if (apply_xattrs (fd, e, path, err) < 0)
+        return -1;
+      return apply_mtime (fd, e, path, err);
+    }
   return 0;
 }
 

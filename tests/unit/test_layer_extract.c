@@ -325,6 +325,25 @@ test_hardlinks_share_inode (void **state)
   free (b);
 }
 
+/* A hard link's header applies to the shared inode, as moby's archive package applies it
+   (finding F10 of tests/diff-fuzz): the link entry says 0644, the file was 0600. */
+static void
+test_hardlink_header_applies (void **state)
+{
+  struct fixture *f = *state;
+  struct lt_tar *t = lt_tar_new ("none");
+  char *a = xasprintf ("%s/f", f->root);
+  struct stat st;
+
+  lt_tar_file (t, "f", "x", 0600);
+  lt_tar_hardlink (t, "g", "f", NULL);
+  extract_ok (f, lt_tar_finish (t, NULL), LAYER_EXTRACT_ARCHIVE);
+  assert_int_equal (lstat (a, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0644);
+  assert_int_equal (st.st_nlink, 2);
+  free (a);
+}
+
 /* overlay upper -> layer -> OVERLAY snapshot -> layer: the same whiteouts and markers. */
 static void
 test_overlay_roundtrip (void **state)
@@ -1283,6 +1302,7 @@ main (void)
     T (test_roundtrip_zstd),
     T (test_roundtrip_none),
     T (test_hardlinks_share_inode),
+  T (test_hardlink_header_applies),
     T (test_overlay_roundtrip),
     T (test_merged_whiteouts),
     T (test_diff_id_verified),
