@@ -203,7 +203,7 @@ cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
           cleanup_free char *src = NULL;
           if (!is_hex_name (de->d_name))
             continue;
-          snprintf (id, sizeof id, "sha256:%s", de->d_name);
+          snprintf (id, sizeof id, "sha256:%.64s", de->d_name);
           if (!cache_pointer_get (s, CACHE_PTR_STEP, id, key)
               || !bsearch (key, entries, n, sizeof *entries, cmp_key))
             continue;

@@ -577,8 +577,11 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const struct
         record_inputs (x, st, s, key);
       if (x->o->shared_dir)
         {
+          /* The mark that the shared step is done: the other platforms take its layer. */
           cleanup_free char *mark = xasprintf ("%s/%s", x->o->shared_dir, digest_hex (key));
-          cleanup_close int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+          int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+          if (fd >= 0)
+            close (fd);
         }
     }
   bale_error_release (&ignored);
