@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -124,12 +125,16 @@ sshproxy_start (const char *agent, const char *path, uid_t uid, gid_t gid, mode_
     return bale_make_error (err, errno, "cannot start the ssh agent relay");
   if (pid == 0)
     {
+      /* Its own process group, with the children that serve connections: sshproxy_stop ends
+         them all, so no child left holding the listening socket answers after the stop. */
+      setpgid (0, 0);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (getppid () != parent)
         _exit (0);
       signal (SIGCHLD, SIG_DFL);
       serve (fd, agent);
     }
+  setpgid (pid, pid); /* as the child does: whichever runs first */
   *out = pid;
   return 0;
 }
@@ -139,7 +144,16 @@ sshproxy_stop (pid_t pid)
 {
   if (pid <= 0)
     return;
+  kill (-pid, SIGKILL);
   kill (pid, SIGKILL);
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
+  /* The connection children are not ours to reap, but they must be gone (their files closed)
+     before the caller goes on: wait up to a second for the group to empty. A zombie has
+     closed its files already, so one that nobody reaps only costs the wait. */
+  for (int i = 0; i < 1000 && kill (-pid, 0) == 0; i++)
+    {
+      struct timespec ms = { 0, 1000000 };
+      nanosleep (&ms, NULL);
+    }
 }
