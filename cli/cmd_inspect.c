@@ -10,6 +10,7 @@
 #include "cli/apicmd.h"
 #include "cli/table.h"
 #include "common/cleanup.h"
+#include "common/oci/platform.h"
 #include "common/banned.h"
 
 static json_t *
@@ -73,6 +74,15 @@ inspect_one (bale_store *s, const char *what, const char *platform,
   json_error_t jerr;
   json_t *o = NULL;
 
+  struct bale_platform pl = { 0 };
+
+  /* A bad --platform is named as the option, for each image as docker does. */
+  if (platform && platform_parse (platform, &pl, err) < 0)
+    {
+      bale_error_wrap (err, "--platform");
+      return NULL;
+    }
+  platform_release (&pl);
   if (bale_image_details_get (s, what, platform, &img, err) < 0)
     return NULL;
   /* The store checked the config when it read the image: it is JSON. */
