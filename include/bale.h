@@ -411,4 +411,7 @@ int bale_build (bale_store *s, const struct bale_build_options *o, struct bale_b
 }
 #endif
 
+/* Images in detail, registries, pruning, cache explanations, binfmt. */
+#include "bale/image.h"
+
 #endif
