@@ -317,7 +317,8 @@ struct bale_progress_event
   int64_t time;       /* when the event happened */
   int64_t started;    /* DONE, CACHED, ERROR: when the vertex started */
   /* STATUS */
-  const char *id;     /* e.g. "transferring context:", "exporting layers" */
+  const char *id;     /* e.g. "transferring context:", "exporting layers"; a transfer's
+                         blob digest "sha256:<hex>" (docs/progress.md) */
   int64_t current;    /* bytes (or items) done, 0 if not counted */
   int64_t total;      /* bytes expected, 0 if unknown */
   bool completed;     /* the status is finished */

@@ -175,6 +175,7 @@ struct blob_sink
   const char *digest;
   int64_t size;
   const char *repo;
+  struct meter *meter;
 };
 
 static int
@@ -186,15 +187,17 @@ blob_write (void *ctx, const void *buf, size_t len, bale_error_t *err)
   if (store_blob_writer_size (b->w) + (int64_t) len > b->size)
     return bale_make_error (err, 0, "%s@%s: registry sent more than the %lld bytes the manifest "
                             "gives", b->repo, b->digest, (long long) b->size);
+  meter_add (b->meter, (int64_t) len);
   return store_blob_writer_write (b->w, buf, len, err);
 }
 
 /* One download of a blob into a writer; the writer is committed (verified) or aborted. */
 static int
-download_once (struct pull *p, const char *digest, int64_t size, bool *retry, bale_error_t *err)
+download_once (struct pull *p, const char *digest, int64_t size, struct meter *meter, bool *retry,
+               bale_error_t *err)
 {
   cleanup_free char *url = registry_url (&p->ref, "blobs", digest, p->opts->insecure);
-  struct blob_sink b = { .digest = digest, .size = size, .repo = p->repo };
+  struct blob_sink b = { .digest = digest, .size = size, .repo = p->repo, .meter = meter };
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   int ret;
@@ -244,9 +247,12 @@ download_blob (struct pull *p, const char *digest, int64_t size, bale_error_t *e
     {
       bale_error_t e = NULL;
       bool retry = false;
+      struct meter m;
 
-      if (download_once (p, digest, size, &retry, &e) == 0)
+      registry_meter_start (&m, p->opts, digest, size);
+      if (download_once (p, digest, size, &m, &retry, &e) == 0)
         {
+          meter_end (&m, size);
           registry_log (p->opts, "%s: downloaded (%lld bytes)", digest, (long long) size);
           return 0;
         }
