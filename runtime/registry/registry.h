@@ -175,6 +175,16 @@ int registry_push_artifact (struct store *s, const char *dest, const char *artif
                             const char *mount_from, const struct registry_opts *opts,
                             char out_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
+/*
+ * Stream the blob digest (of size bytes) of ref's repository to out_fd, without keeping it:
+ * for content that is unpacked on the way (a cache mount). The bytes must be size and hash to
+ * digest, else the call fails; they have been written by then, so the reader must verify what
+ * it makes of them too (or throw it away on a failure). One attempt: no retry once bytes
+ * went out.
+ */
+int registry_blob_stream (const char *ref, const char *digest, int64_t size,
+                          const struct registry_opts *opts, int out_fd, bale_error_t *err);
+
 /* A store blob's compressed form that a registry holds. */
 struct registry_known
 {
