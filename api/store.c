@@ -157,9 +157,35 @@ int
 bale_image_save (bale_store *s, const char *const *what, size_t n, const char *path,
                  bale_error_t *err)
 {
+  return bale_image_save_platform (s, what, n, path, NULL, NULL, err);
+}
+
+int
+bale_image_save_platform (bale_store *s, const char *const *what, size_t n, const char *path,
+                          const char *platform, char ***saved, bale_error_t *err)
+{
+  struct bale_platform plat = { 0 };
+  char **got;
+  size_t i;
+  int ret;
+
+  if (saved)
+    *saved = NULL;
   if (n == 0)
     return bale_make_error (err, EINVAL, "save: no image named");
-  return store_save (s->st, path, what, n, err);
+  if (platform && platform_parse (platform, &plat, err) < 0)
+    return -1;
+  got = xcalloc (n + 1, sizeof *got);
+  ret = store_save (s->st, path, what, n, platform ? &plat : NULL, got, err);
+  platform_release (&plat);
+  for (i = 0; i < n; i++)
+    if (!got[i])
+      got[i] = xstrdup ("");
+  if (ret == 0 && saved)
+    *saved = got;
+  else
+    bale_strv_free (got);
+  return ret;
 }
 
 int
