@@ -31,15 +31,6 @@ write_file (const char *path, const char *text, bale_error_t *err)
   return 0;
 }
 
-size_t
-rt_sbx_etc_files (const struct sandbox_spec *spec, const char *names[3])
-{
-  names[0] = "hosts";
-  names[1] = "resolv.conf";
-  names[2] = "hostname";
-  return spec->build_step ? 2 : 3;
-}
-
 static int
 write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
 {
