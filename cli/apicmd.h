@@ -7,6 +7,8 @@
 #ifndef BALE_CLI_APICMD_H
 #define BALE_CLI_APICMD_H
 
+#include <getopt.h>
+
 #include "bale.h"
 
 struct cli_global;
@@ -25,8 +27,42 @@ void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
 /* An image name for -t or tag: Docker's rules, with its message for capitals. */
 int cli_check_name (const char *name, bale_error_t *err);
 
+/* Options several commands share: `bale build` and `bale plan` (BUILDOPTS_), the commands
+   that talk to registries (CLI_REGISTRY_). */
+/* The getopt_long entries for the shared options; `bale build` appends its own. */
+#define BUILDOPTS_LONG                                                                             \
+  { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
+      { "build-arg", required_argument, NULL, 0x101 },                                             \
+      { "platform", required_argument, NULL, 0x102 }, { "check", no_argument, NULL, 0x103 },       \
+      { "allow", required_argument, NULL, 0x110 }, { "network", required_argument, NULL, 0x111 },  \
+      { "add-host", required_argument, NULL, 0x112 },                                              \
+      { "ulimit", required_argument, NULL, 0x113 }, { "shm-size", required_argument, NULL, 0x114 }
+
+/* Their lines of the usage text. */
+#define BUILDOPTS_SANDBOX_USAGE                                                                    \
+  "  --allow ENT          grant an entitlement: security.insecure (RUN --security=insecure),\n"   \
+  "                       network.host (always granted)\n"                                        \
+  "  --network MODE       network of RUN steps without --network: default (the host's),\n"      \
+  "                       host or none\n"                                                         \
+  "  --add-host NAME:IP   add a line to the /etc/hosts of every RUN step (repeatable)\n"          \
+  "  --ulimit N=S[:H]     a resource limit of every RUN step, e.g. nofile=1024:2048\n"            \
+  "  --shm-size SIZE      size of /dev/shm in RUN steps (default 64m)\n"
+
+/* getopt_long values outside the range of option letters, so no subcommand's letters clash. */
+#define CLI_OPT_INSECURE 0x1001
+#define CLI_OPT_TLS_CA 0x1002
+
+/* The getopt_long entries for --insecure-registry and --tls-ca, and their help text. */
+#define CLI_REGISTRY_OPTIONS                                                                       \
+  { "insecure-registry", required_argument, NULL, CLI_OPT_INSECURE },                            \
+  { "tls-ca", required_argument, NULL, CLI_OPT_TLS_CA }
+#define CLI_REGISTRY_USAGE                                                                         \
+  "      --insecure-registry HOST[:PORT]  use plain http for this registry (repeatable)\n"        \
+  "      --tls-ca FILE     also trust the CA certificates in FILE (PEM)\n"
+
 /* The migrated subcommands. */
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 #endif
