@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -221,13 +222,15 @@ out:
 
 /* In the child: the build, then its answer on fd. Never returns. */
 static void __attribute__ ((noreturn))
-child_main (const struct bale_build_options *o, const char *store_dir, int events_fd, int result_fd)
+child_main (const struct bale_build_options *o, const char *store_dir, int events_fd, int result_fd,
+            pid_t parent)
 {
   struct bale_progress sink = { progress_pipe_event, &events_fd };
   struct build_outcome out = { 0 };
   bale_error_t e = NULL;
   json_t *r = json_object ();
   sigset_t none;
+  bool to_stdout = false;
   char *text;
   int ok;
 
@@ -239,8 +242,10 @@ child_main (const struct bale_build_options *o, const char *store_dir, int event
   signal (SIGPIPE, SIG_DFL);
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-  bool to_stdout = false;
-
+  /* The build dies with the thread that waits for it (a caller killed with SIGKILL leaves
+     no build running on), as its RUN sandboxes die with it. */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
+    _exit (1);
   ok = child_build (o, store_dir, &events_fd, o->progress.fn ? &sink : NULL, &out, &to_stdout, &e) == 0;
   if (ok)
     {
@@ -405,7 +410,7 @@ bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build
 {
   int events[2] = { -1, -1 }, result[2] = { -1, -1 }, status = 0, ret = -1;
   bool cancelled;
-  pid_t pid;
+  pid_t pid, parent = getpid ();
 
   memset (res, 0, sizeof *res);
   if (check_options (o, err) < 0)
@@ -425,7 +430,7 @@ bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build
     {
       close (events[0]);
       close (result[0]);
-      child_main (o, store_path (s->st), events[1], result[1]);
+      child_main (o, store_path (s->st), events[1], result[1], parent);
     }
   close (events[1]);
   close (result[1]);

@@ -19,7 +19,9 @@
  *    are never changed. The child is reaped by its pid (waitpid(pid)), never by waitpid(-1),
  *    so a SIGCHLD handler or a reaper thread of the embedder that reaps every child would
  *    steal its status: bale_build then fails with ECHILD. In a multi-threaded process the
- *    child runs only the calling thread (fork(2)): what other threads held is not used.
+ *    child runs only the calling thread (fork(2)): what other threads held is not used. The
+ *    child is killed (PR_SET_PDEATHSIG) when the calling thread ends, so a caller killed
+ *    with SIGKILL leaves no build running.
  *  - Descriptors bale opens are O_CLOEXEC; nothing is written to stdout or stderr by the
  *    library (progress and warnings go to the callback).
  *  - Registry access (pull, push, base images) uses libcurl; the first call may run
