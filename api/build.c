@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,16 +26,13 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
-#include "common/ignore.h"
 #include "common/oci/digest.h"
-#include "common/oci/platform.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "codegen/plan.h"
-#include "runtime/build/executor.h"
+#include "runtime/build/buildrun.h"
 #include "runtime/build/progress.h"
+#include "runtime/fs/isolation.h"
 #include "runtime/layer/rootview.h"
-#include "runtime/registry/registry.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -79,197 +77,160 @@ bale_cancel_free (bale_cancel *c)
 
 /* ---- the options ------------------------------------------------------------------------- */
 
-/* Refuse what this version cannot do, each with the option's name: never ignore one. */
+/* Whether the caller's struct (of size o->struct_size) has the field. */
+#define HAS(o, field) ((o)->struct_size >= offsetof (struct bale_build_options, field) + sizeof (o)->field)
+
+/* What only the caller's process can tell: the struct's version, the context, the network and
+   isolation names. Every other option is parsed by build_request_option in the child, as the
+   CLI's are. */
 static int
-check_options (const struct bale_build_options *o, struct bale_platform *host, bale_error_t *err)
+check_options (const struct bale_build_options *o, bale_error_t *err)
 {
-  if (o->struct_size < offsetof (struct bale_build_options, cancel) + sizeof o->cancel)
+  enum isolation iso;
+
+  if (!HAS (o, cancel))
     return bale_make_error (err, EINVAL, "bale_build: struct_size %zu is not that of this "
                             "library's struct bale_build_options (%zu): set it with "
                             "BALE_BUILD_OPTIONS_INIT", o->struct_size, sizeof *o);
   if (!o->context)
     return bale_make_error (err, EINVAL, "bale_build: no context directory");
-  if (o->n_cache_from || o->n_cache_to)
-    return bale_make_error (err, ENOTSUP, "bale_build: cache_from/cache_to (--cache-from, "
-                            "--cache-to) are not supported by libbale " PACKAGE_VERSION);
-  if (o->n_outputs)
-    return bale_make_error (err, ENOTSUP, "bale_build: outputs (--output) are not supported by "
-                            "libbale " PACKAGE_VERSION ": the image is kept in the store; "
-                            "bale_image_save or bale_image_push write it out");
-  if (o->isolation && strcmp (o->isolation, "default") != 0)
-    return bale_make_error (err, ENOTSUP, "bale_build: isolation '%s' is not supported (only "
-                            "\"default\")", o->isolation);
-  if (o->network && strcmp (o->network, "default") != 0 && strcmp (o->network, "none") != 0
-      && strcmp (o->network, "host") != 0)
-    return bale_make_error (err, EINVAL, "bale_build: network '%s': not default, none or host",
-                            o->network);
-  if (platform_host (host, err) < 0)
-    return -1;
-  if (o->n_platforms > 1)
-    return bale_make_error (err, ENOTSUP, "bale_build: %zu platforms: libbale " PACKAGE_VERSION
-                            " builds for one platform, the host's", o->n_platforms);
-  if (o->n_platforms == 1)
-    {
-      struct bale_platform want = { 0 };
-      cleanup_free char *w = NULL, *h = platform_format (host);
-      if (platform_parse (o->platforms[0], &want, err) < 0)
-        return -1;
-      w = platform_format (&want);
-      platform_release (&want);
-      if (strcmp (w, h) != 0)
-        return bale_make_error (err, ENOTSUP, "bale_build: platform %s: libbale "
-                                PACKAGE_VERSION " builds for the host's platform (%s) only", w, h);
-    }
-  for (size_t i = 0; i < o->n_build_args; i++)
-    if (!strchr (o->build_args[i], '='))
-      return bale_make_error (err, EINVAL, "bale_build: build arg '%s' is not KEY=VALUE",
-                              o->build_args[i]);
+  if (o->isolation && strcmp (o->isolation, "default") != 0 && isolation_parse (o->isolation, &iso, err) < 0)
+    return bale_error_wrap (err, "bale_build: isolation");
+  if (HAS (o, details) && o->details && o->details->struct_size < sizeof *o->details)
+    return bale_make_error (err, EINVAL, "bale_build: details->struct_size %zu: set it with "
+                            "BALE_BUILD_DETAILS_INIT", o->details->struct_size);
   for (size_t i = 0; i < o->n_tags; i++)
     if (digest_is_valid (o->tags[i]))
       return bale_make_error (err, EINVAL, "bale_build: tag '%s' is a digest", o->tags[i]);
   return 0;
 }
 
-/* ---- the child --------------------------------------------------------------------------- */
-
-struct child
-{
-  const struct bale_build_options *o;
-  struct store *st;
-};
-
-/* The plan's resolver (plan_resolve_fn, a look-up: 1 found, 0 not available, -1 with *err):
-   base images from the store, pulled first when o->pull allows it. */
 static int
-resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
-         char **digest, bale_error_t *err)
+opt (struct build_request *r, const char *name, const char *value, bale_error_t *err)
 {
-  struct child *c = ctx;
-  const char *at = strchr (ref, '@');
-  char target[DIGEST_STRLEN + 1];
-  struct store_image img = { 0 };
+  int ret = build_request_option (r, name, value, err);
 
-  if (at)
-    {
-      if (!store_blob_exists (c->st, at + 1))
-        return 0;
-      snprintf (target, sizeof target, "%s", at + 1);
-    }
-  else
-    {
-      struct registry_opts ro = { .retries = -1 };
-      int r = store_ref_lookup (c->st, ref, target, err);
-      if (r < 0)
-        return -1;
-      if (r == 0 && !c->o->pull)
-        return 0;
-      if (r == 0 && registry_pull (c->st, ref, platform, &ro, target, err) < 0)
-        return -1;
-    }
-  if (store_image_read (c->st, target, platform, &img, err) < 0)
-    return -1;
-  *config = json_incref (img.config_json);
-  if (digest)
-    *digest = xstrdup (img.manifest);
-  store_image_release (&img);
-  return 1;
+  if (ret == 0)
+    return bale_make_error (err, EINVAL, "bale_build: unknown option '%s'", name);
+  return ret < 0 ? bale_error_wrap (err, "bale_build") : 0;
 }
 
-/* Config and manifest into the store, then the names (the digest itself when untagged, as
-   `docker build` keeps a dangling image). */
 static int
-keep_image (struct store *st, const struct bale_build_options *o, const struct exec_image *img,
-            bale_error_t *err)
+opts (struct build_request *r, const char *name, const char *const *v, size_t n, bale_error_t *err)
 {
-  char got[DIGEST_STRLEN + 1];
-
-  if (store_blob_put (st, img->config, img->config_len, got, err) < 0
-      || store_blob_put (st, img->manifest, img->manifest_len, got, err) < 0)
-    return -1;
-  if (o->n_tags == 0)
-    return store_ref_set (st, img->manifest_digest, img->manifest_digest, err);
-  for (size_t i = 0; i < o->n_tags; i++)
-    if (store_ref_set (st, o->tags[i], img->manifest_digest, err) < 0)
+  for (size_t i = 0; i < n; i++)
+    if (opt (r, name, v[i], err) < 0)
       return -1;
   return 0;
 }
 
+/* The options as the request the CLI makes too: every string through one parser. */
 static int
-child_build (struct child *c, const char *store_dir, const struct bale_progress *events,
-             struct exec_image *img, bale_error_t *err)
+make_request (const struct bale_build_options *o, struct build_request *r, bale_error_t *err)
 {
-  const struct bale_build_options *o = c->o;
-  cleanup_free char *dockerfile = o->dockerfile ? xstrdup (o->dockerfile)
-                                                : xasprintf ("%s/Dockerfile", o->context);
-  struct bale_dockerfile *df = NULL;
-  struct plan *plan = NULL;
-  struct ignore_matcher *ignore = NULL;
-  struct plan_opts po = { 0 };
-  struct exec_opts eo = { 0 };
-  struct exec_secret *secrets = xcalloc (o->n_secrets + 1, sizeof *secrets);
-  bale_error_t e = NULL;
-  bool in_txn = false;
-  int ret = -1;
+  static const char *const flags[] = { "push", "explain-cache" };
 
-  /* Views mounted for RUN --mount from= vanish with this process, whatever ends it. */
-  eo.private_mounts = rootview_unshare (&e) == 0;
-  bale_error_release (&e);
-  if (store_open (store_dir, &c->st, err) < 0)
-    goto out;
-  if (bale_parse_file_checked (dockerfile, &df, err) < 0)
-    goto out;
-  if (ignore_matcher_load (o->context, dockerfile, &ignore, err) < 0)
-    goto out;
-  po.target = o->target;
-  po.build_args = o->build_args;
-  po.n_build_args = o->n_build_args;
-  po.resolve = resolve;
-  po.resolve_ctx = c;
-  po.ignore = ignore;
-  if (plan_build (df, &po, &plan, err) < 0)
-    goto out;
-  /* Layers are nameless until the image is stored: a concurrent prune must not take them. */
-  if (store_txn_begin (c->st, err) < 0)
-    goto out;
-  in_txn = true;
+  r->context = o->context;
+  r->file = o->dockerfile;
+  if ((o->target && opt (r, "target", o->target, err) < 0) || opts (r, "tag", o->tags, o->n_tags, err) < 0
+      || opts (r, "build-arg", o->build_args, o->n_build_args, err) < 0
+      || opts (r, "platform", o->platforms, o->n_platforms, err) < 0
+      || opts (r, "cache-from", o->cache_from, o->n_cache_from, err) < 0
+      || opts (r, "cache-to", o->cache_to, o->n_cache_to, err) < 0
+      || opts (r, "output", o->outputs, o->n_outputs, err) < 0
+      || (o->network && strcmp (o->network, "default") != 0 && opt (r, "network", o->network, err) < 0)
+      || (o->no_cache && opt (r, "no-cache", NULL, err) < 0) || (o->pull && opt (r, "pull", NULL, err) < 0))
+    return -1;
   for (size_t i = 0; i < o->n_secrets; i++)
     {
-      secrets[i].id = o->secrets[i].id;
-      secrets[i].path = o->secrets[i].path;
-      secrets[i].value = o->secrets[i].value;
+      /* A secret given as a value goes to the build as one (never through the environment). */
+      struct exec_secret sec = { .id = o->secrets[i].id, .path = o->secrets[i].path,
+                                 .value = o->secrets[i].value };
+      if (!sec.id || (!sec.path && !sec.value))
+        return bale_make_error (err, EINVAL, "bale_build: secret %zu: want an id and a path or a value", i);
+      buildsecrets_add (&r->secrets, &sec);
     }
-  eo.store = c->st;
-  eo.context = o->context;
-  eo.ignore = ignore;
-  eo.events = events;
-  eo.secrets = secrets;
-  eo.n_secrets = o->n_secrets;
-  eo.no_cache = o->no_cache;
-  eo.network = o->network;
-  if (executor_build (plan, &eo, img, err) < 0 || keep_image (c->st, o, img, err) < 0)
+  if (HAS (o, details))
+    {
+      bool set[] = { o->push, o->explain_cache };
+      if (opts (r, "build-context", o->named_contexts, o->n_named_contexts, err) < 0
+          || opts (r, "label", o->labels, o->n_labels, err) < 0
+          || opts (r, "annotation", o->annotations, o->n_annotations, err) < 0
+          || opts (r, "ssh", o->ssh, o->n_ssh, err) < 0
+          || opts (r, "no-cache-filter", o->no_cache_filter, o->n_no_cache_filter, err) < 0
+          || (o->source_date_epoch && opt (r, "source-date-epoch", o->source_date_epoch, err) < 0)
+          || (o->compression && opt (r, "compression", o->compression, err) < 0))
+        return -1;
+      for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (set[i] && opt (r, flags[i], NULL, err) < 0)
+          return -1;
+      for (size_t i = 0; i < o->n_options; i++)
+        if (opt (r, o->option_names[i], o->option_values ? o->option_values[i] : NULL, err) < 0)
+          return -1;
+      r->metadata = o->details != NULL;
+    }
+  return build_request_finish (r, err);
+}
+
+/* ---- the child --------------------------------------------------------------------------- */
+
+/* What the build says outside its vertices: a MESSAGE event. */
+static void
+say_event (void *ctx, const char *line)
+{
+  struct bale_progress_event ev = { .kind = BALE_PROGRESS_MESSAGE, .data = line, .len = strlen (line) };
+
+  ev.time = progress_now ();
+  progress_pipe_event (ctx, &ev);
+}
+
+static int
+child_build (const struct bale_build_options *o, const char *store_dir, int *events_fd,
+             const struct bale_progress *events, struct build_outcome *out, bool *to_stdout,
+             bale_error_t *err)
+{
+  struct build_request r = { 0 };
+  struct store *st = NULL;
+  bale_error_t e = NULL;
+  enum isolation iso = ISOLATION_AUTO;
+  int ret = -1;
+
+  if (make_request (o, &r, err) < 0)
     goto out;
-  ret = 0;
+  r.events = events;
+  if (events)
+    r.say = (struct build_say){ say_event, events_fd };
+  /* Isolation first, while this process has one thread and nothing of the store open. */
+  if (o->isolation && strcmp (o->isolation, "default") != 0
+      && (isolation_parse (o->isolation, &iso, err) < 0 || isolation_enter (iso, err) < 0))
+    goto out;
+  /* Views mounted for RUN --mount from= vanish with this process, whatever ends it. */
+  r.private_mounts = rootview_unshare (&e) == 0;
+  bale_error_release (&e);
+  /* The line that heads a build's output: the rootless mode, or chroot and why. */
+  if (!r.quiet && isolation_describe ())
+    build_say (&r.say, "%s", isolation_describe ());
+  if (store_open (store_dir, &st, err) < 0)
+    goto out;
+  ret = build_run (st, &r, out, err);
+  *to_stdout = build_request_stdout (&r);
 out:
-  if (in_txn)
-    store_txn_end (c->st);
-  free (secrets);
-  ignore_matcher_free (ignore);
-  plan_free (plan);
-  bale_dockerfile_free (df);
-  store_close (c->st);
+  build_request_release (&r);
+  store_close (st);
   return ret;
 }
 
 /* In the child: the build, then its answer on fd. Never returns. */
 static void __attribute__ ((noreturn))
-child_main (const struct bale_build_options *o, const char *store_dir, int events_fd, int result_fd)
+child_main (const struct bale_build_options *o, const char *store_dir, int events_fd, int result_fd,
+            pid_t parent)
 {
-  struct child c = { .o = o };
   struct bale_progress sink = { progress_pipe_event, &events_fd };
-  struct exec_image img = { 0 };
+  struct build_outcome out = { 0 };
   bale_error_t e = NULL;
   json_t *r = json_object ();
   sigset_t none;
+  bool to_stdout = false;
   char *text;
   int ok;
 
@@ -281,14 +242,29 @@ child_main (const struct bale_build_options *o, const char *store_dir, int event
   signal (SIGPIPE, SIG_DFL);
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-  ok = child_build (&c, store_dir, o->progress.fn ? &sink : NULL, &img, &e) == 0;
+  /* The build dies with the thread that waits for it (a caller killed with SIGKILL leaves
+     no build running on), as its RUN sandboxes die with it. */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
+    _exit (1);
+  ok = child_build (o, store_dir, &events_fd, o->progress.fn ? &sink : NULL, &out, &to_stdout, &e) == 0;
   if (ok)
     {
-      json_object_set_new (r, "id", json_string (img.config_digest));
-      json_object_set_new (r, "digest", json_string (img.manifest_digest));
+      json_object_set_new (r, "id", json_string (out.id));
+      json_object_set_new (r, "digest", json_string (out.stored));
+      json_object_set_new (r, "config", json_string (out.config));
+      json_object_set_new (r, "pushed", json_string (out.pushed));
+      json_object_set_new (r, "index", json_boolean (out.index));
+      json_object_set_new (r, "lint_warnings", json_integer (out.lint_warnings));
+      if (out.metadata)
+        json_object_set_new (r, "metadata", json_string (out.metadata));
+      json_object_set_new (r, "written", json_array ());
+      for (size_t i = 0; out.written && out.written[i]; i++)
+        json_array_append_new (json_object_get (r, "written"), json_string (out.written[i]));
+      json_object_set_new (r, "stdout", json_boolean (to_stdout));
     }
   else
     json_object_set_new (r, "errors", progress_errors_to_json (e));
+  build_outcome_release (&out);
   text = json_dumps (r, JSON_COMPACT);
   (void) fileio_write_all (result_fd, text, strlen (text));
   _exit (ok ? 0 : 1);
@@ -338,8 +314,63 @@ relay (pid_t pid, int events_fd, const struct bale_build_options *o)
 }
 
 /* The child's answer: the result, or its errors appended to *err. */
+/* The rest of the result, for --metadata-file and -q --push. */
+static void
+fill_details (const json_t *r, const struct bale_build_options *o, struct bale_build_details *d)
+{
+  const char *metadata = json_string_value (json_object_get (r, "metadata"));
+  size_t n = o->n_tags;
+
+  snprintf (d->config, sizeof d->config, "%s", json_string_value (json_object_get (r, "config")));
+  snprintf (d->pushed, sizeof d->pushed, "%s", json_string_value (json_object_get (r, "pushed")));
+  d->index = json_is_true (json_object_get (r, "index"));
+  d->lint_warnings = (int) json_integer_value (json_object_get (r, "lint_warnings"));
+  d->metadata = metadata ? xstrdup (metadata) : NULL;
+  d->to_stdout = json_is_true (json_object_get (r, "stdout"));
+  d->written = xcalloc (json_array_size (json_object_get (r, "written")) + 1, sizeof *d->written);
+  for (size_t i = 0; i < json_array_size (json_object_get (r, "written")); i++)
+    d->written[i] = xstrdup (json_string_value (json_array_get (json_object_get (r, "written"), i)));
+  for (size_t i = 0; i < o->n_options; i++)
+    n += strcmp (o->option_names[i], "tag") == 0;
+  d->names = xcalloc (n + 1, sizeof *d->names);
+  n = 0;
+  for (size_t i = 0; i < o->n_tags; i++)
+    d->names[n++] = buildevents_name (o->tags[i]);
+  for (size_t i = 0; i < o->n_options; i++)
+    if (strcmp (o->option_names[i], "tag") == 0 && o->option_values && o->option_values[i])
+      d->names[n++] = buildevents_name (o->option_values[i]);
+}
+
+char *
+bale_progress_event_json (const struct bale_progress_event *ev)
+{
+  return progress_event_to_json (ev);
+}
+
+size_t
+bale_progress_feed (const char *buf, size_t len, const struct bale_progress *p)
+{
+  return progress_feed_buf (buf, len, p);
+}
+
+void
+bale_build_details_release (struct bale_build_details *d)
+{
+  size_t size;
+
+  if (!d)
+    return;
+  size = d->struct_size;
+  free (d->metadata);
+  bale_strv_free (d->names);
+  bale_strv_free (d->written);
+  memset (d, 0, sizeof *d);
+  d->struct_size = size;
+}
+
 static int
-answer (int fd, bool cancelled, int status, struct bale_build_result *res, bale_error_t *err)
+answer (int fd, bool cancelled, int status, const struct bale_build_options *o,
+        struct bale_build_result *res, bale_error_t *err)
 {
   struct strbuf sb = STRBUF_INIT;
   json_t *r;
@@ -360,6 +391,8 @@ answer (int fd, bool cancelled, int status, struct bale_build_result *res, bale_
     {
       snprintf (res->id, sizeof res->id, "%s", json_string_value (json_object_get (r, "id")));
       snprintf (res->digest, sizeof res->digest, "%s", json_string_value (json_object_get (r, "digest")));
+      if (HAS (o, details) && o->details)
+        fill_details (r, o, o->details);
       ret = 0;
     }
   else if (WIFSIGNALED (status))
@@ -375,13 +408,12 @@ int
 bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build_result *res,
             bale_error_t *err)
 {
-  struct bale_platform host = { 0 };
   int events[2] = { -1, -1 }, result[2] = { -1, -1 }, status = 0, ret = -1;
   bool cancelled;
-  pid_t pid;
+  pid_t pid, parent = getpid ();
 
   memset (res, 0, sizeof *res);
-  if (check_options (o, &host, err) < 0)
+  if (check_options (o, err) < 0)
     goto out;
   if (pipe2 (events, O_CLOEXEC) < 0 || pipe2 (result, O_CLOEXEC) < 0)
     {
@@ -398,7 +430,7 @@ bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build
     {
       close (events[0]);
       close (result[0]);
-      child_main (o, store_path (s->st), events[1], result[1]);
+      child_main (o, store_path (s->st), events[1], result[1], parent);
     }
   close (events[1]);
   close (result[1]);
@@ -410,7 +442,7 @@ bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build
         bale_make_error (err, errno, "bale_build: waitpid");
         goto out;
       }
-  ret = answer (result[0], cancelled, status, res, err);
+  ret = answer (result[0], cancelled, status, o, res, err);
 out:
   for (int i = 0; i < 2; i++)
     {
@@ -419,6 +451,5 @@ out:
       if (result[i] >= 0)
         close (result[i]);
     }
-  platform_release (&host);
   return ret;
 }

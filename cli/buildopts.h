@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "bale.h"
+#include "cli/apicmd.h"
 #include "codegen/plan.h"
 #include "runtime/sandbox/sandbox.h"
 
@@ -31,25 +32,6 @@ struct buildopts
   size_t n_rlimits, alloc_rlimits;
   uint64_t shm_size;     /* 0: Docker's 64 MiB */
 };
-
-/* The getopt_long entries for the shared options; `bale build` appends its own. */
-#define BUILDOPTS_LONG                                                                             \
-  { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
-      { "build-arg", required_argument, NULL, 0x101 },                                             \
-      { "platform", required_argument, NULL, 0x102 }, { "check", no_argument, NULL, 0x103 },       \
-      { "allow", required_argument, NULL, 0x110 }, { "network", required_argument, NULL, 0x111 },  \
-      { "add-host", required_argument, NULL, 0x112 },                                              \
-      { "ulimit", required_argument, NULL, 0x113 }, { "shm-size", required_argument, NULL, 0x114 }
-
-/* Their lines of the usage text. */
-#define BUILDOPTS_SANDBOX_USAGE                                                                    \
-  "  --allow ENT          grant an entitlement: security.insecure (RUN --security=insecure),\n"   \
-  "                       network.host (always granted)\n"                                        \
-  "  --network MODE       network of RUN steps without --network: default (the host's),\n"      \
-  "                       host or none\n"                                                         \
-  "  --add-host NAME:IP   add a line to the /etc/hosts of every RUN step (repeatable)\n"          \
-  "  --ulimit N=S[:H]     a resource limit of every RUN step, e.g. nofile=1024:2048\n"            \
-  "  --shm-size SIZE      size of /dev/shm in RUN steps (default 64m)\n"
 
 /* Handle option c if it is a shared one: 1 when handled, 0 when not, -1 on a bad value. */
 int buildopts_option (struct buildopts *o, int c, const char *arg, bale_error_t *err);

@@ -35,7 +35,6 @@ struct cli_global
 struct registry_opts;
 
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err);

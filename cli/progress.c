@@ -118,7 +118,7 @@ static void
 plain_event (void *ctx, const struct bale_progress_event *ev)
 {
   struct cli_progress *p = ctx;
-  struct trace_vertex *v = trace_find (&p->trace, ev->vertex);
+  struct trace_vertex *v = ev->vertex ? trace_find (&p->trace, ev->vertex) : NULL;
   bool was_done = v && v->completed;
 
   v = trace_update (&p->trace, ev);
@@ -168,6 +168,8 @@ plain_event (void *ctx, const struct bale_progress_event *ev)
       else
         strbuf_addf (&p->out, "#%d ERROR: %s\n", v->num, v->error);
       break;
+    default: /* MESSAGE: no vertex's (bale build prints those itself) */
+      break;
     }
   (void) fileio_write_all (p->fd, p->out.buf, p->out.len);
   strbuf_reset (&p->out);
@@ -179,7 +181,7 @@ static void
 json_event (void *ctx, const struct bale_progress_event *ev)
 {
   struct cli_progress *p = ctx;
-  char *line = progress_event_to_json (ev);
+  char *line = bale_progress_event_json (ev);
 
   /* A renderer that went away must not stop the build. */
   (void) fileio_write_all (p->fd, line, strlen (line));

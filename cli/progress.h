@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * `--progress`: the renderers of the build's event stream (runtime/build/progress.h), as buildx
+ * `--progress`: the renderers of the build's event stream (include/bale.h), as buildx
  * names them. plain and tty share a trace of the vertices (cli/progress_trace.c); tty draws
  * from a process of its own so that it can redraw while the build blocks (cli/progress_tty.c).
  */
@@ -12,7 +12,6 @@
 
 #include "bale.h"
 #include "common/strbuf.h"
-#include "runtime/build/progress.h"
 
 enum cli_progress_mode
 {

@@ -47,8 +47,10 @@ update_status (struct trace_vertex *v, const struct bale_progress_event *ev)
 struct trace_vertex *
 trace_update (struct trace *t, const struct bale_progress_event *ev)
 {
-  struct trace_vertex *v = trace_find (t, ev->vertex);
+  struct trace_vertex *v = ev->vertex ? trace_find (t, ev->vertex) : NULL;
 
+  if (!ev->vertex)
+    return NULL; /* a MESSAGE belongs to no vertex */
   if (!t->started)
     t->started = ev->time;
   if (!v && ev->kind != BALE_PROGRESS_START && !ev->name)

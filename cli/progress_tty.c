@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/progress.h"
@@ -204,7 +205,10 @@ run (int in, int out)
     {
       struct pollfd pfd = { in, POLLIN, 0 };
       int r = poll (&pfd, 1, 150);
-      int64_t now = progress_now ();
+      struct timespec ts;
+      int64_t now;
+      clock_gettime (CLOCK_REALTIME, &ts);
+      now = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
       if (r > 0)
         {
           char buf[65536];
@@ -214,7 +218,11 @@ run (int in, int out)
           if (n <= 0)
             break;
           strbuf_add (&pending, buf, (size_t) n);
-          progress_feed (&pending, &sink);
+          {
+            size_t used = bale_progress_feed (pending.buf, pending.len, &sink);
+            memmove (pending.buf, pending.buf + used, pending.len - used);
+            strbuf_setlen (&pending, pending.len - used);
+          }
         }
       if (y.t.n > 0 && (r == 0 || now - y.last_draw >= REDRAW_NS))
         draw (&y, now);

@@ -39,17 +39,7 @@ cli_registry_release (struct cli_registry *r)
 bool
 cli_registry_compression (struct registry_opts *opts, const char *name)
 {
-  if (strcmp (name, "gzip") == 0)
-    opts->compression = REGISTRY_COMPRESS_GZIP;
-  else if (strcmp (name, "zstd") == 0)
-    opts->compression = REGISTRY_COMPRESS_ZSTD;
-  else if (strcmp (name, "none") == 0)
-    opts->compression = REGISTRY_COMPRESS_NONE;
-  else if (strcmp (name, "gzip-single") == 0)
-    opts->compression = REGISTRY_COMPRESS_GZIP_SINGLE;
-  else
-    return false;
-  return true;
+  return registry_compression_parse (name, &opts->compression);
 }
 
 int

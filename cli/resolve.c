@@ -6,17 +6,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/buildevents.h"
+#include "runtime/build/buildevents.h"
 #include "cli/cli.h"
 #include "common/oci/oci.h"
 #include "common/oci/ref.h"
 #include "common/cleanup.h"
-#include "cli/namedctx.h"
+#include "runtime/build/namedctx.h"
 #include "cli/store.h"
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "runtime/registry/registry.h"
 #include "runtime/store/store.h"
+#include "runtime/build/buildrun.h"
 #include "common/banned.h"
 
 char *
@@ -35,36 +36,12 @@ cli_store_get (struct cli_global *g, bale_error_t *err)
   return g->opened;
 }
 
-/* Is the stored document digest an image index? */
-static bool
-is_index (struct store *s, const char *digest)
-{
-  cleanup_free char *text = NULL;
-  size_t len;
-  bale_error_t e = NULL;
-  json_t *doc;
-  bool yes;
-
-  if (store_blob_read (s, digest, 4 << 20, &text, &len, &e) < 0)
-    {
-      bale_error_release (&e);
-      return false;
-    }
-  doc = json_loadb (text, len, 0, NULL);
-  yes = json_is_array (json_object_get (doc, "manifests"));
-  json_decref (doc);
-  return yes;
-}
-
 /* The plan's resolver: 1 with the image config, 0 when the store does not have the image. */
 static int
 resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
                   char **digest, bale_error_t *err)
 {
   struct store *s;
-  const char *at = strchr (ref, '@');
-  char target[DIGEST_STRLEN + 1];
-  struct store_image img = { 0 };
 
   if (((struct cli_global *) ctx)->read_only && !((struct cli_global *) ctx)->opened)
     {
@@ -77,43 +54,8 @@ resolve_in_store_quietly (void *ctx, const char *ref, const struct bale_platform
     }
   else if (!(s = cli_store_get (ctx, err)))
     return -1;
-  if (at)
-    {
-      /* name@sha256:…: the digest decides; the name is only a label. */
-      if (!store_blob_exists (s, at + 1))
-        return 0;
-      memcpy (target, at + 1, sizeof target - 1);
-      target[sizeof target - 1] = '\0';
-    }
-  else
-    {
-      struct cli_global *g = ctx;
-      int r = g->pull_always ? 0 : store_ref_lookup (s, ref, target, err);
-      if (r < 0)
-        return -1;
-      if (r == 0 && !g->pull_opts)
-        return 0;
-      /* docker build pulls a base it does not have (and every base with --pull). */
-      if (r == 0 && registry_pull (s, ref, platform, g->pull_opts, target, err) < 0)
-        return -1;
-    }
-  if (store_image_read (s, target, platform, &img, err) < 0)
-    {
-      /* A pull keeps the index and the one image it was for: another platform's image is
-         pulled now, as docker build does (not for name@digest, whose index is all there is). */
-      struct cli_global *g = ctx;
-      if (at || !g->pull_opts || !is_index (s, target))
-        return -1;
-      bale_error_release (err);
-      if (registry_pull (s, ref, platform, g->pull_opts, target, err) < 0
-          || store_image_read (s, target, platform, &img, err) < 0)
-        return -1;
-    }
-  *config = json_incref (img.config_json);
-  if (digest)
-    *digest = xstrdup (img.manifest);
-  store_image_release (&img);
-  return 1;
+  return build_resolve_image (s, ref, platform, ((struct cli_global *) ctx)->pull_opts,
+                              ((struct cli_global *) ctx)->pull_always, config, digest, err);
 }
 
 /* The same as a progress vertex "[internal] load metadata for REF", pulls included. */

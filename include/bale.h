@@ -19,7 +19,9 @@
  *    are never changed. The child is reaped by its pid (waitpid(pid)), never by waitpid(-1),
  *    so a SIGCHLD handler or a reaper thread of the embedder that reaps every child would
  *    steal its status: bale_build then fails with ECHILD. In a multi-threaded process the
- *    child runs only the calling thread (fork(2)): what other threads held is not used.
+ *    child runs only the calling thread (fork(2)): what other threads held is not used. The
+ *    child is killed (PR_SET_PDEATHSIG) when the calling thread ends, so a caller killed
+ *    with SIGKILL leaves no build running.
  *  - Descriptors bale opens are O_CLOEXEC; nothing is written to stdout or stderr by the
  *    library (progress and warnings go to the callback).
  *  - Registry access (pull, push, base images) uses libcurl; the first call may run
@@ -312,6 +314,10 @@ enum bale_progress_kind
   BALE_PROGRESS_WARNING,   /* a warning about the vertex: data/len */
   BALE_PROGRESS_MISS,      /* the vertex missed the build cache: data/len says why (inputs
                               that differ from the last build of the step), one line */
+  BALE_PROGRESS_MESSAGE,   /* a line for the user outside any vertex (vertex NULL), data/len
+                              without its newline: a warning, a diagnostic of the Dockerfile
+                              (formatted as bale_error_format does), a registry's or a cache
+                              import's or export's message, as `bale build` prints them */
 };
 
 /* One event. Every string is borrowed for the duration of the callback only. Times are
@@ -400,6 +406,36 @@ struct bale_build_options
   bool pull;           /* pull base images the store lacks (else their absence is an error) */
   struct bale_progress progress; /* fn NULL: no events */
   bale_cancel *cancel;           /* NULL: the build cannot be cancelled */
+
+  /* ---- every option of `bale build` (libbale 0.2); see also the section below -------- */
+  /*
+   * Any option of `bale build` as its command line spells it: option_names[i] is the long
+   * name without its dashes ("output", "cache-to", "build-context", "secret", "ssh", "label",
+   * "annotation", "no-cache-filter", "allow", "add-host", "ulimit", "shm-size", "compression",
+   * "source-date-epoch", "push", "explain-cache", "check", "insecure-registry", "tls-ca",
+   * "quiet", ...) and option_values[i] its value, NULL for a flag. The library parses them as
+   * the command does (docs/cli.md), in order, after the fields above; an unknown name fails.
+   */
+  const char *const *option_names;
+  const char *const *option_values;
+  size_t n_options;
+  const char *const *named_contexts; /* --build-context NAME=DIR|docker-image://REF|oci-layout://DIR */
+  size_t n_named_contexts;
+  const char *const *labels;         /* --label K=V */
+  size_t n_labels;
+  const char *const *annotations;    /* --annotation [manifest:]K=V */
+  size_t n_annotations;
+  const char *const *ssh;            /* --ssh ID[=SOCKET] */
+  size_t n_ssh;
+  const char *const *no_cache_filter; /* --no-cache-filter STAGE */
+  size_t n_no_cache_filter;
+  const char *source_date_epoch;     /* wins over the build arg and $SOURCE_DATE_EPOCH */
+  const char *compression;           /* image outputs and pushes: gzip (NULL), gzip-single, zstd, none */
+  bool push;                         /* push every tag to its registry */
+  bool explain_cache;                /* MISS events: why each step that ran missed the cache */
+  /* NULL, or receives the rest of the result (the caller releases it with
+     bale_build_details_release). */
+  struct bale_build_details *details;
 };
 #define BALE_BUILD_OPTIONS_INIT { .struct_size = sizeof (struct bale_build_options) }
 
@@ -411,9 +447,38 @@ struct bale_build_result
 };
 
 /* Build an image into the store (see the process-wide effects at the top). Errors carry
-   Dockerfile locations (bale_error_format shows them as `Dockerfile:3:1: ...`). */
+   Dockerfile locations (bale_error_format shows them as `Dockerfile:3:1: ...`). Several
+   platforms make one OCI image index: res->id and res->digest are then both its digest. With
+   the option "check" nothing is built (res is zeroed; details->lint_warnings). */
 int bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build_result *res,
                 bale_error_t *err);
+
+/* An event as one line of --progress=rawjson (BuildKit's SolveStatus JSON, newline included),
+   for a renderer in another process or a log. The caller frees it. */
+char *bale_progress_event_json (const struct bale_progress_event *ev);
+/* Decode the complete lines of buf[0..len) (such lines), passing each event to p->fn; a line
+   that is not one is skipped. Returns how many bytes were consumed (up to the last newline). */
+size_t bale_progress_feed (const char *buf, size_t len, const struct bale_progress *p);
+
+/* ---- building: the rest of a build's result ---------------------------------------------- */
+
+/* What --metadata-file, --iidfile and -q --push need. Set struct_size to sizeof (struct
+   bale_build_details) (BALE_BUILD_DETAILS_INIT); later versions append fields. */
+struct bale_build_details
+{
+  size_t struct_size;
+  char config[72];    /* the config digest; "" for an index (one per platform) */
+  char pushed[72];    /* the manifest (or index) digest the last push sent; "" when none */
+  bool index;         /* several platforms: an image index */
+  char **names;       /* the tags, normalised ("docker.io/library/x:latest"), NULL-terminated */
+  char *metadata;     /* buildx's --metadata-file JSON (containerimage.digest, ...) */
+  int lint_warnings;  /* "check": how many build checks warned */
+  char **written;     /* the files and directories the outputs wrote (not "-"), NULL-terminated */
+  bool to_stdout;     /* an output went to the standard output */
+};
+#define BALE_BUILD_DETAILS_INIT { .struct_size = sizeof (struct bale_build_details) }
+/* Free what bale_build put in d (not d itself); d is then zeroed but for struct_size. */
+void bale_build_details_release (struct bale_build_details *d);
 
 #ifdef __cplusplus
 }

@@ -291,6 +291,13 @@ progress_event_to_json (const struct bale_progress_event *ev)
       }
       json_object_set_new (item, "timestamp", json_time (ev->time));
       break;
+    case BALE_PROGRESS_MESSAGE:
+      /* Not in BuildKit's SolveStatus either: what bale build says outside its vertices. */
+      key = "messages";
+      item = json_object ();
+      json_object_set_new (item, "data", json_base64 (ev->data, ev->len));
+      json_object_set_new (item, "timestamp", json_time (ev->time));
+      break;
     default:
       key = "vertexes";
       item = vertex_json (ev);
@@ -392,21 +399,38 @@ progress_event_from_json (const char *line, size_t len, const struct bale_progre
           p->fn (p->ctx, &ev);
         }
     }
+  json_array_foreach (json_object_get (top, "messages"), i, a)
+    {
+      struct bale_progress_event ev = { .kind = BALE_PROGRESS_MESSAGE };
+      cleanup_free char *data = from_base64 (json_object_get (a, "data"), &ev.len);
+      ev.time = parse_time (json_object_get (a, "timestamp"));
+      ev.data = data;
+      if (data)
+        p->fn (p->ctx, &ev);
+    }
   json_decref (top);
   return 0;
+}
+
+size_t
+progress_feed_buf (const char *buf, size_t len, const struct bale_progress *p)
+{
+  size_t start = 0, i;
+
+  for (i = 0; i < len; i++)
+    if (buf[i] == '\n')
+      {
+        (void) progress_event_from_json (buf + start, i - start, p);
+        start = i + 1;
+      }
+  return start;
 }
 
 void
 progress_feed (struct strbuf *pending, const struct bale_progress *p)
 {
-  size_t start = 0, i;
+  size_t start = progress_feed_buf (pending->buf, pending->len, p);
 
-  for (i = 0; i < pending->len; i++)
-    if (pending->buf[i] == '\n')
-      {
-        (void) progress_event_from_json (pending->buf + start, i - start, p);
-        start = i + 1;
-      }
   memmove (pending->buf, pending->buf + start, pending->len - start);
   strbuf_setlen (pending, pending->len - start);
 }

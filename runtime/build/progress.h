@@ -67,6 +67,8 @@ struct strbuf;
 /* Decode the complete lines of pending (rawjson, as a pipe delivers them in pieces), pass
    their events to p, and keep the incomplete last line in pending. */
 void progress_feed (struct strbuf *pending, const struct bale_progress *p);
+/* The same on a buffer: returns how many bytes the complete lines took. */
+size_t progress_feed_buf (const char *buf, size_t len, const struct bale_progress *p);
 
 /* A sink for a child process: ctx points at the int descriptor of a pipe, each event goes
    to it as one rawjson line (the parent reads them back with progress_feed). */

@@ -42,6 +42,27 @@ host_only (const char *host)
 }
 
 bool
+registry_compression_parse (const char *name, enum registry_compression *out)
+{
+  static const struct
+  {
+    const char *name;
+    enum registry_compression c;
+  } names[] = {
+    { "gzip", REGISTRY_COMPRESS_GZIP }, { "zstd", REGISTRY_COMPRESS_ZSTD },
+    { "none", REGISTRY_COMPRESS_NONE }, { "gzip-single", REGISTRY_COMPRESS_GZIP_SINGLE },
+  };
+
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp (name, names[i].name) == 0)
+      {
+        *out = names[i].c;
+        return true;
+      }
+  return false;
+}
+
+bool
 registry_is_insecure (const char *host, const char *const *insecure)
 {
   cleanup_free char *bare = host_only (host);

@@ -29,6 +29,9 @@ enum registry_compression
   REGISTRY_COMPRESS_GZIP_SINGLE, /* gzip in one member, for readers that stop after the first */
 };
 
+/* "gzip", "gzip-single", "zstd" or "none"; false for anything else (*out untouched). */
+bool registry_compression_parse (const char *name, enum registry_compression *out);
+
 /* Progress lines ("sha256:…: exists") for the CLI; the library never prints. */
 typedef void (*registry_log_fn) (void *ctx, const char *msg);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `bale build --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[:TAG]` (cli/namedctx.c). */
-#ifndef BALE_CLI_NAMEDCTX_H
-#define BALE_CLI_NAMEDCTX_H
+/* `bale build --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[:TAG]` (runtime/build/namedctx.c). */
+#ifndef BALE_RT_NAMEDCTX_H
+#define BALE_RT_NAMEDCTX_H
 
 #include <stdbool.h>
 #include <stddef.h>

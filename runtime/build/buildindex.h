@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `bale build --platform P1,P2`: the images of one build, one per platform, as an OCI image
    index, in the store and in the outputs. */
-#ifndef BALE_CLI_BUILDINDEX_H
-#define BALE_CLI_BUILDINDEX_H
+#ifndef BALE_RT_BUILDINDEX_H
+#define BALE_RT_BUILDINDEX_H
 
 #include <stddef.h>
 

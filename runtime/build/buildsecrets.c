@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/buildsecrets.h"
+#include "runtime/build/buildsecrets.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -20,8 +20,6 @@ buildsecrets_add_secret (struct build_secrets *b, const char *spec, bale_error_t
   cleanup_free char *copy = xstrdup (spec);
   char *save = copy, *item;
   const char *id = NULL, *src = NULL, *env = NULL, *type = NULL, *value = NULL;
-  struct exec_secret *s;
-
   while ((item = strsep (&save, ",")) != NULL)
     {
       if (strncmp (item, "id=", 3) == 0)
@@ -46,13 +44,25 @@ buildsecrets_add_secret (struct build_secrets *b, const char *spec, bale_error_t
     return bale_make_error (err, errno, "--secret %s: cannot read %s", spec, src);
   if (env && (value = getenv (env)) == NULL)
     return bale_make_error (err, 0, "--secret %s: the variable %s is not set", spec, env);
-  XGROW (b->secrets, b->alloc_secrets, b->n_secrets + 1);
-  s = &b->secrets[b->n_secrets++];
-  memset (s, 0, sizeof *s);
-  s->id = xstrdup (id);
-  s->path = src ? realpath (src, NULL) : NULL;
-  s->value = value ? xstrdup (value) : NULL;
+  {
+    cleanup_free char *path = src ? realpath (src, NULL) : NULL;
+    struct exec_secret s = { .id = id, .path = path, .value = value };
+    buildsecrets_add (b, &s);
+  }
   return 0;
+}
+
+void
+buildsecrets_add (struct build_secrets *b, const struct exec_secret *s)
+{
+  struct exec_secret *n;
+
+  XGROW (b->secrets, b->alloc_secrets, b->n_secrets + 1);
+  n = &b->secrets[b->n_secrets++];
+  memset (n, 0, sizeof *n);
+  n->id = xstrdup (s->id);
+  n->path = s->path ? xstrdup (s->path) : NULL;
+  n->value = s->value ? xstrdup (s->value) : NULL;
 }
 
 int

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "cli/buildoutput.h"
+#include "runtime/build/buildoutput.h"
 #include "common/oci/canonjson.h"
 #include "common/cleanup.h"
 #include "common/error.h"

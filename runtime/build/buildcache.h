@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bale build's --cache-to and --cache-from: the build cache shared through a directory or a
    registry. */
-#ifndef BALE_CLI_BUILDCACHE_H
-#define BALE_CLI_BUILDCACHE_H
+#ifndef BALE_RT_BUILDCACHE_H
+#define BALE_RT_BUILDCACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +12,8 @@
 #include "bale.h"
 #include "runtime/registry/registry.h"
 #include "runtime/store/store.h"
+
+struct build_say;
 
 enum cache_type
 {
@@ -52,7 +54,7 @@ void buildcache_release (struct build_caches *c);
  * instead, and nothing unverified enters the store.
  */
 void buildcache_import (struct store *s, const struct build_caches *c,
-                        const struct registry_opts *ro, bool quiet);
+                        const struct registry_opts *ro, bool quiet, const struct build_say *say);
 
 /*
  * Write every --cache-to: the entries used or recorded since the build began (since), all of
@@ -61,6 +63,7 @@ void buildcache_import (struct store *s, const struct build_caches *c,
  */
 int buildcache_export (struct store *s, const struct build_caches *c, const struct timespec *since,
                        const char *const *layers, size_t n_layers, const char *mount_from,
-                       const struct registry_opts *ro, bool quiet, bale_error_t *err);
+                       const struct registry_opts *ro, bool quiet, const struct build_say *say,
+                       bale_error_t *err);
 
 #endif

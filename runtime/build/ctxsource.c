@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/ctxsource.h"
+#include "runtime/build/ctxsource.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"

@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "cli/namedctx.h"
+#include "runtime/build/namedctx.h"
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
 #include "common/oci/ref.h"

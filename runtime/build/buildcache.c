@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/buildcache.h"
-#include "cli/cli.h"
-#include "cli/registry.h"
+#include "runtime/build/buildcache.h"
+#include "runtime/build/buildevents.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -164,7 +163,7 @@ buildcache_release (struct build_caches *c)
 
 void
 buildcache_import (struct store *s, const struct build_caches *c, const struct registry_opts *ro,
-                   bool quiet)
+                   bool quiet, const struct build_say *say)
 {
   size_t i;
 
@@ -180,14 +179,14 @@ buildcache_import (struct store *s, const struct build_caches *c, const struct r
           /* Warnings are printed even with -q: a CI log must show why nothing was cached. */
           bale_error_wrap (&e, "cache import from %s skipped (steps without an entry run)",
                            f->where);
-          cli_print_warnings (e);
+          build_say_warnings (say, e);
           bale_error_release (&e);
           continue;
         }
       if (!quiet && m)
-        fprintf (stderr, "imported %zu cache entries and %zu cache mounts from %s\n", n, m, f->where);
+        build_say (say, "imported %zu cache entries and %zu cache mounts from %s", n, m, f->where);
       else if (!quiet)
-        fprintf (stderr, "imported %zu cache entries from %s\n", n, f->where);
+        build_say (say, "imported %zu cache entries from %s", n, f->where);
     }
 }
 
@@ -200,7 +199,7 @@ warn_line (const char *msg)
 static int
 export_one (struct store *s, const struct cache_spec *t, const struct cache_keyed *entries,
             size_t n, const struct timespec *since, const char *mount_from,
-            const struct registry_opts *ro, bool quiet, bale_error_t *err)
+            const struct registry_opts *ro, bool quiet, const struct build_say *say, bale_error_t *err)
 {
   struct registry_opts opts = *ro;
   char digest[DIGEST_STRLEN + 1];
@@ -218,19 +217,16 @@ export_one (struct store *s, const struct cache_spec *t, const struct cache_keye
   else
     {
       if (t->compression)
-        cli_registry_compression (&opts, t->compression);
+        registry_compression_parse (t->compression, &opts.compression);
       r = cache_export_registry (s, t->where, entries, n, mounts, n_mounts, mount_from, &opts,
                                  digest, err);
     }
   if (r == 0 && !quiet)
     {
-      fprintf (stderr, "exported %zu cache entries", n);
-      if (n_mounts)
-        fprintf (stderr, " and %zu cache mounts", n_mounts);
-      fprintf (stderr, " to %s", t->where);
-      if (t->type == CACHE_REGISTRY)
-        fprintf (stderr, ": digest: %s", digest);
-      fputc ('\n', stderr);
+      cleanup_free char *mounts_said = n_mounts ? xasprintf (" and %zu cache mounts", n_mounts) : NULL;
+      cleanup_free char *digest_said = t->type == CACHE_REGISTRY ? xasprintf (": digest: %s", digest) : NULL;
+      build_say (say, "exported %zu cache entries%s to %s%s", n, mounts_said ? mounts_said : "", t->where,
+                 digest_said ? digest_said : "");
     }
   cache_mount_blobs_free (mounts, n_mounts);
   return r;
@@ -239,7 +235,8 @@ export_one (struct store *s, const struct cache_spec *t, const struct cache_keye
 int
 buildcache_export (struct store *s, const struct build_caches *c, const struct timespec *since,
                    const char *const *layers, size_t n_layers, const char *mount_from,
-                   const struct registry_opts *ro, bool quiet, bale_error_t *err)
+                   const struct registry_opts *ro, bool quiet, const struct build_say *say,
+                   bale_error_t *err)
 {
   size_t i;
 
@@ -251,12 +248,12 @@ buildcache_export (struct store *s, const struct build_caches *c, const struct t
       int r = cache_select (s, since, t->max ? NULL : layers, n_layers, &entries, &n, err);
 
       if (r == 0)
-        r = export_one (s, t, entries, n, since, mount_from, ro, quiet, err);
+        r = export_one (s, t, entries, n, since, mount_from, ro, quiet, say, err);
       free (entries);
       if (r < 0 && t->ignore_error)
         {
           bale_error_wrap (err, "cache export to %s failed (ignore-error=true)", t->where);
-          cli_print_warnings (*err);
+          build_say_warnings (say, *err);
           bale_error_release (err);
           continue;
         }

@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-#include "cli/buildindex.h"
-#include "cli/buildoutput.h"
+#include "runtime/build/buildindex.h"
+#include "runtime/build/buildoutput.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Build contexts from stdin, git and http(s), made into a scratch directory (cli/ctxsource.c). */
-#ifndef BALE_CLI_CTXSOURCE_H
-#define BALE_CLI_CTXSOURCE_H
+/* Build contexts from stdin, git and http(s), made into a scratch directory (runtime/build/ctxsource.c). */
+#ifndef BALE_RT_CTXSOURCE_H
+#define BALE_RT_CTXSOURCE_H
 
 #include <stdbool.h>
 

@@ -2,15 +2,17 @@
 /* The vertices `bale build` reports around the executor's: BuildKit's [internal] steps and exports. */
 #include <config.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/buildevents.h"
+#include "runtime/build/buildevents.h"
 #include "common/oci/oci.h"
 #include "common/oci/ref.h"
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -71,13 +73,46 @@ buildevents_name (const char *tag)
 void
 buildevents_registry_log (void *ctx, const char *msg)
 {
-  struct progress_vertex *v = ctx;
+  struct buildevents_log *l = ctx;
 
-  /* Outside a vertex (the cache import and export) the message goes out as before. */
-  if (v->p)
-    progress_vertex_status (v, msg, 0, 0, true);
+  /* Outside a vertex (the cache import and export) the message is said. */
+  if (l->vertex.p)
+    progress_vertex_status (&l->vertex, msg, 0, 0, true);
   else
-    fprintf (stderr, "%s\n", msg);
+    build_say (&l->say, "%s", msg);
+}
+
+void
+build_say (const struct build_say *s, const char *fmt, ...)
+{
+  struct strbuf line = STRBUF_INIT;
+  va_list ap;
+
+  if (!s || !s->fn)
+    return;
+  va_start (ap, fmt);
+  strbuf_vaddf (&line, fmt, ap);
+  va_end (ap);
+  s->fn (s->ctx, line.buf ? line.buf : "");
+  strbuf_release (&line);
+}
+
+void
+build_say_diagnostics (const struct build_say *s, bale_error_t chain)
+{
+  for (const struct bale_error_s *e = chain; e; e = e->next)
+    {
+      cleanup_free char *text = bale_error_format (e);
+      build_say (s, "%s", text);
+    }
+}
+
+void
+build_say_warnings (const struct build_say *s, bale_error_t chain)
+{
+  for (struct bale_error_s *e = chain; e; e = e->next)
+    e->severity = BALE_SEVERITY_WARNING;
+  build_say_diagnostics (s, chain);
 }
 
 void

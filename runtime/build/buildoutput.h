@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `bale build -o`: buildx's output specs (several at once), and the image amendments that
    go with them (--label, --annotation). */
-#ifndef BALE_CLI_BUILDOUTPUT_H
-#define BALE_CLI_BUILDOUTPUT_H
+#ifndef BALE_RT_BUILDOUTPUT_H
+#define BALE_RT_BUILDOUTPUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
