@@ -122,7 +122,7 @@ cli_usage_error (const char *cmd)
 }
 
 void
-cli_print_diagnostics (bale_error_t chain)
+cli_print_diagnostics (const struct bale_error_s *chain)
 {
   const struct bale_error_s *e;
 

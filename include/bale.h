@@ -407,6 +407,72 @@ struct bale_build_result
 int bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build_result *res,
                 bale_error_t *err);
 
+/* ---- plans and build checks -------------------------------------------------------------- */
+
+/*
+ * What to plan. Set struct_size to sizeof (struct bale_plan_options) (BALE_PLAN_OPTIONS_INIT
+ * does) and every other field to zero unless you want it: later versions append fields. Every
+ * pointer is borrowed for the duration of the call.
+ */
+struct bale_plan_options
+{
+  size_t struct_size;
+  const char *context;    /* the build context directory: its .dockerignore feeds the
+                             CopyIgnoredFile check; NULL: none */
+  const char *dockerfile; /* NULL: <context>/Dockerfile ("./Dockerfile" without a context);
+                             "-" reads standard input */
+  const char *const *build_args; /* "KEY=VALUE"; BUILDKIT_DOCKERFILE_CHECK=... replaces the
+                                    Dockerfile's `# check=` directive */
+  size_t n_build_args;
+  const char *target;   /* the stage to plan; NULL: the last */
+  const char *platform; /* the target platform, e.g. "linux/arm64"; NULL: the host's */
+  /* Base images' configs come from this store (never pulled); an image it lacks, or every
+     image when store is NULL, is planned as an empty config with a warning. */
+  bale_store *store;
+  bool check;          /* run BuildKit's build checks on every stage (target NULL) or on
+                          those the target needs: `bale lint`, `docker build --check` */
+  bool allow_insecure; /* the security.insecure entitlement: RUN --security=insecure is
+                          allowed; without it such a RUN is an error at its line */
+  /* The RUN options of a build, checked as bale_build checks them (a bad one is an error);
+     a plan does not depend on them. NULL/0: not given. */
+  const char *network;               /* default, none or host */
+  const char *const *add_hosts;      /* "NAME:IP" */
+  size_t n_add_hosts;
+  const char *const *ulimits;        /* "nofile=1024:2048" */
+  size_t n_ulimits;
+  const char *shm_size;              /* "64m" */
+};
+#define BALE_PLAN_OPTIONS_INIT { .struct_size = sizeof (struct bale_plan_options) }
+
+/* A compiled Dockerfile: stages, steps with their arguments expanded, and the config each
+   step leaves. Nothing was run. */
+typedef struct bale_plan bale_plan;
+
+/* Parse, check and compile the Dockerfile. Errors carry Dockerfile locations. With
+   `# check=error=true` and a failed check, fails with the checks' warnings then "lint
+   violation found for rules: ..." in *err. */
+int bale_plan_new (const struct bale_plan_options *o, bale_plan **out, bale_error_t *err);
+void bale_plan_free (bale_plan *p);
+/* The warnings of parsing and planning, in order (build checks among them when o->check or
+   the Dockerfile asked for them), each located, severity BALE_SEVERITY_WARNING. Borrowed
+   from p. */
+const struct bale_error_s *bale_plan_warnings (const bale_plan *p);
+/* How many of those warnings are build checks (bale_check_rule is not NULL for them). */
+int bale_plan_check_count (const bale_plan *p);
+/* The plan as `bale plan` prints it (text), or as JSON text (`bale plan --format json`,
+   indented by 2). all: also the stages the target does not need. The caller frees. */
+char *bale_plan_to_text (const bale_plan *p, bool all);
+char *bale_plan_to_json (const bale_plan *p, bool all);
+
+/* The build checks (BuildKit's `docker build --check`) of the Dockerfile o names, every stage
+   unless o->target is set: the warnings, located, are moved to *warnings (the caller releases
+   them with bale_error_release); returns how many were build checks, or -1 with *err (syntax
+   errors, or a failed check when the Dockerfile says `# check=error=true`). */
+int bale_lint (const struct bale_plan_options *o, bale_error_t *warnings, bale_error_t *err);
+/* The rule a build-check warning reports ("StageNameCasing"), or NULL when w is none. The
+   message of such a warning is BuildKit's short form, "Rule: description". Static string. */
+const char *bale_check_rule (const struct bale_error_s *w);
+
 #ifdef __cplusplus
 }
 #endif
