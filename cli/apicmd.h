@@ -28,6 +28,9 @@ void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
 /* An image name for -t or tag: Docker's rules, with its message for capitals. */
 int cli_check_name (const char *name, bale_error_t *err);
 
+/* The exit status of the command when it fails (1 unless set): bale run's 125-127, bale
+   diff's 2. */
+void cli_set_error_status (struct cli_global *g, int status);
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (const struct bale_error_s *chain);
 
@@ -74,9 +77,11 @@ void cli_planopts_release (struct cli_planopts *po);
 int cli_plan_store (const struct cli_global *g, bale_store **out);
 
 /* The migrated subcommands. */
+int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_lint (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 

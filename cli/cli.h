@@ -35,8 +35,6 @@ struct cli_global
 struct registry_opts;
 
 int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 /* The base-image resolver the planner uses (ctx is g). */
 plan_resolve_fn cli_image_resolver (struct cli_global *g);

@@ -144,6 +144,12 @@ cli_print_warnings (bale_error_t chain)
   cli_print_diagnostics (chain);
 }
 
+void
+cli_set_error_status (struct cli_global *g, int status)
+{
+  g->error_status = status;
+}
+
 /* Commands that never touch the store or a sandbox need no user namespace. */
 static bool
 needs_userns (const char *name)

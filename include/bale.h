@@ -473,6 +473,68 @@ int bale_lint (const struct bale_plan_options *o, bale_error_t *warnings, bale_e
    message of such a warning is BuildKit's short form, "Rule: description". Static string. */
 const char *bale_check_rule (const struct bale_error_s *w);
 
+/* ---- explaining an image ----------------------------------------------------------------- */
+
+/* What `docker run` of an image would be given. Set struct_size as for bale_plan_options
+   (BALE_EXPLAIN_OPTIONS_INIT); pointers are borrowed for the duration of the call. */
+struct bale_explain_options
+{
+  size_t struct_size;
+  const char *image;    /* in the store: a name, digest or ID prefix; with layout: the image's
+                           org.opencontainers.image.ref.name, or NULL for its only image */
+  const char *layout;   /* an OCI image layout directory to read instead of the store */
+  const char *platform; /* the image of a multi-platform index; NULL: the host's */
+  const char *entrypoint; /* `docker run --entrypoint`: NULL when not given, "" clears it */
+  const char *const *args; /* the arguments of `docker run IMAGE ARGS` */
+  size_t n_args;
+  const char *user;    /* `--user`, or NULL */
+  const char *workdir; /* `--workdir`, or NULL */
+  const char *const *env; /* `--env` "K=V" entries, over the image's Env */
+  size_t n_env;
+};
+#define BALE_EXPLAIN_OPTIONS_INIT { .struct_size = sizeof (struct bale_explain_options) }
+
+/* What `docker run` of the image executes (entrypoint, command, user, workdir, with where
+   each came from: the build record the store keeps when bale built it), whether it can start
+   (the start checks, run on the image's filesystem mounted read-only in a forked child
+   process: they need root, and their outcome is "unknown" without a store s), and the
+   traps. *json receives it as JSON text (docs/explain.md), *text as `bale explain` prints
+   it; either may be NULL; the caller frees them. s may be NULL only with o->layout. */
+int bale_explain (bale_store *s, const struct bale_explain_options *o, char **json, char **text,
+                  bale_error_t *err);
+
+/* ---- running a command in an image ------------------------------------------------------- */
+
+/* `docker run --rm IMAGE ARGS`. BALE_RUN_OPTIONS_INIT sets struct_size and stdio to 0, 1, 2;
+   pointers are borrowed for the duration of the call. */
+struct bale_run_options
+{
+  size_t struct_size;
+  const char *image;      /* a name, digest or ID prefix in the store */
+  const char *platform;   /* the image of an index (a foreign one runs under its binfmt_misc
+                             emulator); NULL: the host's */
+  const char *entrypoint; /* replaces the image's ENTRYPOINT (and drops its CMD); NULL: not given */
+  const char *const *args; /* replace the image's CMD */
+  size_t n_args;
+  const char *const *env; /* "K=V", over the image's Env */
+  size_t n_env;
+  const char *user;    /* name or uid[:gid]; NULL: the image's */
+  const char *workdir; /* NULL: the image's */
+  const char *network; /* NULL, "host" or "default": the host's; "none": only loopback */
+  int stdio[3];        /* the command's standard input, output and error (-1 for stdin:
+                          /dev/null) */
+};
+#define BALE_RUN_OPTIONS_INIT { .struct_size = sizeof (struct bale_run_options), .stdio = { 0, 1, 2 } }
+
+/* Run the command `docker run` of the image would run, confined as a RUN step, in a
+   throw-away overlay of the image (nothing of it is kept). The whole run happens in a forked
+   child process, reaped by its pid: the caller's mount namespace, signal dispositions and mask
+   are untouched; SIGINT, SIGTERM and SIGHUP sent to the child (e.g. the terminal's process
+   group) stop the command. Needs root (see docs/library.md). *status receives docker run's
+   exit status: the command's, or 128 + the signal that ended it; on failure (-1) 126 when the
+   command cannot be executed, 127 when it is not found, else 125. */
+int bale_run (bale_store *s, const struct bale_run_options *o, int *status, bale_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif
