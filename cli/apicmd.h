@@ -10,10 +10,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <getopt.h>
+#include <stdio.h>
 
 #include "bale.h"
 
 struct cli_global;
+struct option;
 
 /* The store of --store, $BALE_STORE or the default, as a public handle. A command that only
    reads (g->read_only) fails rather than create a store where there is none. */
@@ -28,6 +30,54 @@ int cli_simple_args (int argc, char **argv, const char *usage, int min, int max,
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
 /* An image name for -t or tag: Docker's rules, with its message for capitals. */
 int cli_check_name (const char *name, bale_error_t *err);
+
+/* The exit status of the command when it fails (1 unless set): bale run's 125-127, bale
+   diff's 2. */
+void cli_set_error_status (struct cli_global *g, int status);
+/* Print every diagnostic of a chain to stderr, in the one format editors understand. */
+void cli_print_diagnostics (const struct bale_error_s *chain);
+
+/*
+ * The options `bale plan` and `bale lint` share with `bale build`, as a struct
+ * bale_plan_options (cli/planopts.c): -f, --target, --build-arg, --platform, --check, the RUN
+ * options (--allow, --network, --add-host, --ulimit, --shm-size) and the CONTEXT operand.
+ */
+struct cli_planopts
+{
+  struct bale_plan_options o; /* its pointers point into argv and the arrays below */
+  char **build_args;          /* "K=V", a bare K resolved from the environment or dropped */
+  const char **add_hosts, **ulimits;
+  char *dockerfile;           /* CONTEXT/Dockerfile when -f is missing */
+  char *platform;             /* the first --platform */
+};
+#define CLI_PLANOPTS_LONG                                                                          \
+  { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
+      { "build-arg", required_argument, NULL, 0x101 },                                             \
+      { "platform", required_argument, NULL, 0x102 }, { "check", no_argument, NULL, 0x103 },       \
+      { "allow", required_argument, NULL, 0x110 }, { "network", required_argument, NULL, 0x111 },  \
+      { "add-host", required_argument, NULL, 0x112 },                                              \
+      { "ulimit", required_argument, NULL, 0x113 }, { "shm-size", required_argument, NULL, 0x114 }
+/* Their lines of the usage text. */
+#define CLI_RUNOPTS_USAGE                                                                          \
+  "  --allow ENT          grant an entitlement: security.insecure (RUN --security=insecure),\n"   \
+  "                       network.host (always granted)\n"                                        \
+  "  --network MODE       network of RUN steps without --network: default (the host's),\n"      \
+  "                       host or none\n"                                                         \
+  "  --add-host NAME:IP   add a line to the /etc/hosts of every RUN step (repeatable)\n"          \
+  "  --ulimit N=S[:H]     a resource limit of every RUN step, e.g. nofile=1024:2048\n"            \
+  "  --shm-size SIZE      size of /dev/shm in RUN steps (default 64m)\n"
+/* Parse argv with getopt_long over opts (CLI_PLANOPTS_LONG, the command's own options, and
+   --help): the shared ones go into *po, the others to own (ctx, c, optarg), which returns 0
+   or -1 with *err. --help prints usage to stdout and exits 0; a bad option prints it to
+   stderr and exits 2. Then the CONTEXT operand (at most one, "." by default) and the
+   Dockerfile path are settled. Release *po with cli_planopts_release, even on failure. */
+int cli_planopts_parse (int argc, char **argv, const char *cmd, const struct option *opts,
+                        void (*usage) (FILE *), int (*own) (void *ctx, int c, const char *arg, bale_error_t *err),
+                        void *ctx, struct cli_planopts *po, bale_error_t *err);
+void cli_planopts_release (struct cli_planopts *po);
+/* The store base images are planned from: *out is NULL when there is none to read (a plan
+   then says each base image is missing), never an error. */
+int cli_plan_store (const struct cli_global *g, bale_store **out);
 
 /* --quiet of the command line (bale -q CMD). */
 bool cli_quiet (const struct cli_global *g);
@@ -89,6 +139,11 @@ void cli_regopts_release (struct cli_regopts *r);
   "      --tls-ca FILE     also trust the CA certificates in FILE (PEM)\n"
 
 /* The migrated subcommands. */
+int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_lint (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_save (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_tag (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err);

@@ -34,11 +34,6 @@ struct cli_global
 };
 struct registry_opts;
 
-int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_lint (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 /* The base-image resolver the planner uses (ctx is g). */
 plan_resolve_fn cli_image_resolver (struct cli_global *g);
@@ -64,8 +59,6 @@ int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *er
 
 
 
-/* Print every diagnostic of a chain to stderr, in the one format editors understand. */
-void cli_print_diagnostics (bale_error_t chain);
 /* The same, every one of them as a warning (the operation went on without it). */
 void cli_print_warnings (bale_error_t chain);
 

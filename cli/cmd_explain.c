@@ -8,14 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/imgfs.h"
-#include "codegen/explain.h"
-#include "common/cleanup.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/xalloc.h"
-#include "runtime/store/layout_read.h"
-#include "runtime/store/store.h"
 #include "common/banned.h"
 
 static void
@@ -37,9 +31,8 @@ explain_usage (FILE *f)
 
 struct explain_cli
 {
-  struct explain_opts eo;
-  const char *dir, *format, *name;
-  const char *platform; /* --platform: which image of an index */
+  struct bale_explain_options eo;
+  const char *format;
   char **env; /* owned strings */
 };
 
@@ -51,7 +44,7 @@ add_env (struct explain_cli *c, const char *arg)
     return;
   c->env = xrealloc (c->env, (c->eo.n_env + 1) * sizeof *c->env);
   c->env[c->eo.n_env++] = strchr (arg, '=') ? xstrdup (arg) : xasprintf ("%s=%s", arg, getenv (arg));
-  c->eo.env = c->env;
+  c->eo.env = (const char *const *) c->env;
 }
 
 static int
@@ -75,173 +68,61 @@ parse_opts (int argc, char **argv, struct explain_cli *c)
     {
       if ((ch = getopt_long (argc, argv, "+hu:w:e:", opts, NULL)) == -1)
         {
-          if (c->name || c->dir || strcmp (argv[optind - 1], "--") == 0)
+          if (c->eo.image || c->eo.layout || strcmp (argv[optind - 1], "--") == 0)
             break;
-          c->name = argv[optind++];
+          c->eo.image = argv[optind++];
           continue;
         }
       switch (ch)
         {
-        case 'd': c->dir = optarg; break;
+        case 'd': c->eo.layout = optarg; break;
         case 'E': c->eo.entrypoint = optarg; break;
         case 'u': c->eo.user = optarg; break;
         case 'w': c->eo.workdir = optarg; break;
         case 'e': add_env (c, optarg); break;
         case 'F': c->format = optarg; break;
-        case 'p': c->platform = optarg; break;
+        case 'p': c->eo.platform = optarg; break;
         case 'h': explain_usage (stdout); exit (0);
         default: cli_usage_error ("explain");
         }
     }
   /* --dir DIR NAME: the name follows the layout. */
-  if (c->dir && !c->name && optind < argc && strcmp (argv[optind - 1], "--") != 0 && strcmp (argv[optind], "--") != 0)
-    c->name = argv[optind++];
+  if (c->eo.layout && !c->eo.image && optind < argc && strcmp (argv[optind - 1], "--") != 0 && strcmp (argv[optind], "--") != 0)
+    c->eo.image = argv[optind++];
   if (optind < argc && strcmp (argv[optind], "--") == 0)
     optind++;
-  c->eo.args = argv + optind;
+  c->eo.args = (const char *const *) argv + optind;
   c->eo.n_args = (size_t) (argc - optind);
   return 0;
-}
-
-/* The image's config, the digest its provenance is kept under, and its layers. */
-static int
-open_image (struct cli_global *g, struct explain_cli *c, json_t **config, char digest[DIGEST_STRLEN + 1],
-            struct imgfs_layers *layers, bale_error_t *err)
-{
-  json_auto_t *manifest = NULL;
-  const json_t *ls, *ids;
-  struct store_image img = { 0 };
-  struct store *s;
-
-  if (!c->dir)
-    {
-      if (!(s = cli_store_get (g, err)) || cli_store_image_read (g, s, c->name, &img, err) < 0)
-        return -1;
-      *config = json_incref (img.config_json);
-      memcpy (digest, img.config, DIGEST_STRLEN + 1);
-      layers->n = img.n_layers;
-      layers->blobs = xcalloc (img.n_layers + 1, sizeof *layers->blobs);
-      layers->diff_ids = xcalloc (img.n_layers + 1, sizeof *layers->diff_ids);
-      for (size_t i = 0; i < img.n_layers; i++)
-        {
-          layers->blobs[i] = store_blob_path (s, img.layers[i].digest);
-          layers->diff_ids[i] = xstrdup (img.diff_ids[i]);
-        }
-      store_image_release (&img);
-      return 0;
-    }
-  if (layout_read_image (c->dir, c->name, &manifest, config, digest, err) < 0)
-    return -1;
-  ls = json_object_get (manifest, "layers");
-  ids = json_object_get (json_object_get (*config, "rootfs"), "diff_ids");
-  if (json_array_size (ls) != json_array_size (ids))
-    return bale_make_error (err, 0, "%s: the manifest has %zu layers and the config %zu diff_ids", c->dir,
-                            json_array_size (ls), json_array_size (ids));
-  layers->blobs = xcalloc (json_array_size (ls) + 1, sizeof *layers->blobs);
-  layers->diff_ids = xcalloc (json_array_size (ls) + 1, sizeof *layers->diff_ids);
-  for (layers->n = 0; layers->n < json_array_size (ls); layers->n++)
-    {
-      const char *d = json_string_value (json_object_get (json_array_get (ls, layers->n), "digest"));
-      const char *id = json_string_value (json_array_get (ids, layers->n));
-
-      if (!(layers->blobs[layers->n] = layout_blob_path (c->dir, d ? d : "")) || !id)
-        return bale_make_error (err, 0, "%s: layer %zu has no valid digest or diff_id", c->dir, layers->n);
-      layers->diff_ids[layers->n] = xstrdup (id);
-    }
-  return 0;
-}
-
-static void
-layers_release (struct imgfs_layers *l)
-{
-  for (size_t i = 0; i < l->n; i++)
-    {
-      free (l->blobs[i]);
-      free (l->diff_ids[i]);
-    }
-  free (l->blobs);
-  free (l->diff_ids);
-}
-
-static void
-fill_in (const json_t *ex, const json_t *argv, struct startcheck_in *in, const char ***v)
-{
-  *v = xcalloc (json_array_size (argv) + 1, sizeof **v);
-  for (size_t i = 0; i < json_array_size (argv); i++)
-    (*v)[i] = json_string_value (json_array_get (argv, i));
-  in->argv = *v;
-  in->n_argv = json_array_size (argv);
-  in->path = json_string_value (json_object_get (ex, "path"));
-  in->workdir = json_string_value (json_object_get (ex, "workdir"));
-  in->user = json_string_value (json_object_get (ex, "user"));
-}
-
-/* The start checks of the command, and of the image's own CMD when run arguments replace it
-   (for the advice). Failing to read the filesystem is no error: the outcome is "unknown". */
-static void
-check_image (struct cli_global *g, json_t *ex, const json_t *config, const json_t *prov,
-             const struct imgfs_layers *layers)
-{
-  const json_t *img_cmd = json_object_get (json_object_get (config, "config"), "Cmd");
-  cleanup_free const char **v1 = NULL, **v2 = NULL;
-  struct startcheck_in in = { 0 }, in_cmd;
-  json_t *check = NULL, *cmd_check = NULL;
-  bale_error_t e = NULL;
-  struct store *s = cli_store_get (g, &e);
-
-  fill_in (ex, json_object_get (ex, "argv"), &in, &v1);
-  fill_in (ex, img_cmd, &in_cmd, &v2);
-  if (s && store_txn_begin (s, &e) == 0)
-    {
-      if (imgfs_startcheck (s, layers, &in, &check, &e) == 0 && json_array_size (img_cmd) && in.n_argv
-          && strcmp (json_string_value (json_object_get (json_object_get (ex, "cmd"), "origin")), "run arguments") == 0)
-        imgfs_startcheck (s, layers, &in_cmd, &cmd_check, &e);
-      store_txn_end (s);
-    }
-  if (check)
-    explain_add_checks (ex, check, cmd_check, config, prov);
-  else
-    explain_checks_unavailable (ex, e ? e->msg : "unknown error");
-  json_decref (check);
-  json_decref (cmd_check);
-  bale_error_release (&e);
 }
 
 int
 bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  struct explain_cli c = { .format = "text" };
-  struct imgfs_layers layers = { 0 };
-  json_t *config = NULL, *prov = NULL, *ex = NULL;
-  char digest[DIGEST_STRLEN + 1];
-  int ret = -1;
+  struct explain_cli c = { .eo = BALE_EXPLAIN_OPTIONS_INIT, .format = "text" };
+  bool json;
+  bale_store *s = NULL;
+  char *out = NULL;
+  int ret;
 
   parse_opts (argc, argv, &c);
-  g->platform = c.platform;
   if (strcmp (c.format, "text") != 0 && strcmp (c.format, "json") != 0)
     return bale_make_error (err, 0, "explain: unknown format '%s' (want text or json)", c.format);
-  if (!c.dir && !c.name)
+  if (!c.eo.layout && !c.eo.image)
     return bale_make_error (err, 0, "explain: name an image, or an OCI layout with --dir");
-  c.eo.image = c.name ? c.name : c.dir;
-  if (open_image (g, &c, &config, digest, &layers, err) < 0 || cli_provenance_read (g, digest, &prov, err) < 0)
-    goto out;
-  ex = explain_image (config, prov, &c.eo);
-  check_image (g, ex, config, prov, &layers);
-  {
-    char *s = strcmp (c.format, "json") == 0 ? json_dumps (ex, JSON_INDENT (2)) : explain_to_text (ex);
-    fputs (s, stdout);
-    if (strcmp (c.format, "json") == 0)
-      putchar ('\n');
-    free (s);
-  }
-  ret = 0;
-out:
+  json = strcmp (c.format, "json") == 0;
+  /* A layout is explained without a store too: no build record, checks unknown. */
+  if (c.eo.layout)
+    cli_plan_store (g, &s);
+  ret = (c.eo.layout || cli_bale_store (g, &s, err) == 0)
+            ? bale_explain (s, &c.eo, json ? &out : NULL, json ? NULL : &out, err)
+            : -1;
+  if (ret == 0)
+    printf ("%s%s", out, json ? "\n" : "");
+  free (out);
+  bale_store_close (s);
   for (size_t i = 0; i < c.eo.n_env; i++)
     free (c.env[i]);
   free (c.env);
-  layers_release (&layers);
-  json_decref (config);
-  json_decref (prov);
-  json_decref (ex);
   return ret;
 }

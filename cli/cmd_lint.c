@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli/buildopts.h"
-#include "cli/cli.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 static void
@@ -22,7 +20,7 @@ lint_usage (FILE *f)
          "  --platform P         the target platform (default: the host)\n"
          "  --check              accepted: lint always runs the checks\n" CLI_HELP_USAGE
          "bale build's options of RUN steps are accepted, so a build's command line lints:\n"
-         BUILDOPTS_SANDBOX_USAGE
+         CLI_RUNOPTS_USAGE
          "Warnings go to standard error, located; the exit status is 1 when `check=error=true`\n"
          "and a check failed, or when the Dockerfile has errors.\n",
          f);
@@ -32,37 +30,27 @@ int
 bale_cmd_lint (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   static const struct option opts[] = {
-    BUILDOPTS_LONG,
+    CLI_PLANOPTS_LONG,
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct buildopts o = { 0 };
-  struct bale_dockerfile *df = NULL;
-  struct plan *plan = NULL;
-  int c, ret = -1;
+  struct cli_planopts po = { 0 };
+  bale_error_t warnings = NULL;
+  int n = -1;
 
-  while ((c = getopt_long (argc, argv, "f:h", opts, NULL)) != -1)
+  if (cli_planopts_parse (argc, argv, "lint", opts, lint_usage, NULL, NULL, &po, err) == 0
+      && cli_plan_store (g, &po.o.store) == 0 && (n = bale_lint (&po.o, &warnings, err)) >= 0)
     {
-      int r = buildopts_option (&o, c, optarg, err);
-      if (r < 0)
-        goto out;
-      if (r > 0)
-        continue;
-      switch (c)
-        {
-        case 'h': lint_usage (stdout); buildopts_release (&o); exit (0);
-        default: lint_usage (stderr); buildopts_release (&o); exit (2);
-        }
+      cli_print_diagnostics (warnings);
+      if (n == 0)
+        puts ("Check complete, no warnings found.");
+      else if (n == 1)
+        puts ("Check complete, 1 warning has been found!");
+      else
+        printf ("Check complete, %d warnings have been found!\n", n);
     }
-  o.check = true;
-  if (buildopts_finish (&o, "lint", argc - optind, argv + optind, err) < 0)
-    goto out;
-  if (buildopts_plan (&o, cli_image_resolver (g), g, true, &df, &plan, err) < 0)
-    goto out;
-  ret = buildopts_check_report (plan);
-out:
-  plan_free (plan);
-  bale_dockerfile_free (df);
-  buildopts_release (&o);
-  return ret;
+  bale_error_release (&warnings);
+  bale_store_close (po.o.store);
+  cli_planopts_release (&po);
+  return n < 0 ? -1 : 0;
 }

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 struct parse_opts

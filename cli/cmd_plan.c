@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/buildopts.h"
-#include "cli/cli.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 static void
@@ -25,69 +23,70 @@ plan_usage (FILE *f)
          "  --all                also show stages the target does not need\n"
          "  --check              also run the build checks (as bale lint)\n" CLI_HELP_USAGE
          "The options of bale build's RUN steps, shown as the plan would use them:\n"
-         BUILDOPTS_SANDBOX_USAGE,
+         CLI_RUNOPTS_USAGE,
          f);
+}
+
+struct plan_cli
+{
+  const char *format;
+  bool all;
+};
+
+static int
+plan_option (void *ctx, int c, const char *arg, bale_error_t *err)
+{
+  struct plan_cli *pc = ctx;
+
+  (void) err;
+  if (c == 'F')
+    pc->format = arg;
+  else
+    pc->all = true;
+  return 0;
 }
 
 int
 bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   static const struct option opts[] = {
-    BUILDOPTS_LONG,
+    CLI_PLANOPTS_LONG,
     { "format", required_argument, NULL, 'F' },
     { "all", no_argument, NULL, 'a' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct buildopts o = { 0 };
-  struct bale_dockerfile *df = NULL;
-  struct plan *plan = NULL;
-  const char *format = "text";
-  bool all = false;
-  int c, ret = -1;
+  struct plan_cli pc = { .format = "text" };
+  struct cli_planopts po = { 0 };
+  bale_plan *plan = NULL;
+  char *text;
+  int ret = -1;
 
-  while ((c = getopt_long (argc, argv, "f:h", opts, NULL)) != -1)
+  if (cli_planopts_parse (argc, argv, "plan", opts, plan_usage, plan_option, &pc, &po, err) < 0)
+    goto out;
+  if (strcmp (pc.format, "text") != 0 && strcmp (pc.format, "json") != 0)
     {
-      int r = buildopts_option (&o, c, optarg, err);
-      if (r < 0)
-        goto out;
-      if (r > 0)
-        continue;
-      switch (c)
-        {
-        case 'F': format = optarg; break;
-        case 'a': all = true; break;
-        case 'h': plan_usage (stdout); buildopts_release (&o); exit (0);
-        default: plan_usage (stderr); buildopts_release (&o); exit (2);
-        }
-    }
-  if (strcmp (format, "text") != 0 && strcmp (format, "json") != 0)
-    {
-      bale_make_error (err, 0, "plan: unknown format '%s' (want text or json)", format);
+      bale_make_error (err, 0, "plan: unknown format '%s' (want text or json)", pc.format);
       goto out;
     }
-  if (buildopts_finish (&o, "plan", argc - optind, argv + optind, err) < 0)
+  if (cli_plan_store (g, &po.o.store) < 0 || bale_plan_new (&po.o, &plan, err) < 0)
     goto out;
-  if (buildopts_plan (&o, cli_image_resolver (g), g, true, &df, &plan, err) < 0)
-    goto out;
-  if (strcmp (format, "json") == 0)
+  cli_print_diagnostics (bale_plan_warnings (plan));
+  if (strcmp (pc.format, "json") == 0)
     {
-      json_t *j = plan_to_json (plan, all);
-      char *s = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-      puts (s);
-      free (s);
-      json_decref (j);
+      text = bale_plan_to_json (plan, pc.all);
+      puts (text);
     }
   else
     {
-      char *s = plan_to_text (plan, all);
-      fputs (s, stdout);
-      free (s);
+      text = bale_plan_to_text (plan, pc.all);
+      fputs (text, stdout);
     }
+  free (text);
   ret = 0;
 out:
-  plan_free (plan);
-  bale_dockerfile_free (df);
-  buildopts_release (&o);
+  bale_plan_free (plan);
+  bale_store_close (po.o.store);
+  cli_planopts_release (&po);
   return ret;
 }

@@ -122,7 +122,7 @@ cli_usage_error (const char *cmd)
 }
 
 void
-cli_print_diagnostics (bale_error_t chain)
+cli_print_diagnostics (const struct bale_error_s *chain)
 {
   const struct bale_error_s *e;
 
@@ -142,6 +142,12 @@ cli_print_warnings (bale_error_t chain)
   for (e = chain; e; e = e->next)
     e->severity = BALE_SEVERITY_WARNING;
   cli_print_diagnostics (chain);
+}
+
+void
+cli_set_error_status (struct cli_global *g, int status)
+{
+  g->error_status = status;
 }
 
 /* Commands that never touch the store or a sandbox need no user namespace. */

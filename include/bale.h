@@ -479,6 +479,133 @@ struct bale_build_details
 #define BALE_BUILD_DETAILS_INIT { .struct_size = sizeof (struct bale_build_details) }
 /* Free what bale_build put in d (not d itself); d is then zeroed but for struct_size. */
 void bale_build_details_release (struct bale_build_details *d);
+/* ---- plans and build checks -------------------------------------------------------------- */
+
+/*
+ * What to plan. Set struct_size to sizeof (struct bale_plan_options) (BALE_PLAN_OPTIONS_INIT
+ * does) and every other field to zero unless you want it: later versions append fields. Every
+ * pointer is borrowed for the duration of the call.
+ */
+struct bale_plan_options
+{
+  size_t struct_size;
+  const char *context;    /* the build context directory: its .dockerignore feeds the
+                             CopyIgnoredFile check; NULL: none */
+  const char *dockerfile; /* NULL: <context>/Dockerfile ("./Dockerfile" without a context);
+                             "-" reads standard input */
+  const char *const *build_args; /* "KEY=VALUE"; BUILDKIT_DOCKERFILE_CHECK=... replaces the
+                                    Dockerfile's `# check=` directive */
+  size_t n_build_args;
+  const char *target;   /* the stage to plan; NULL: the last */
+  const char *platform; /* the target platform, e.g. "linux/arm64"; NULL: the host's */
+  /* Base images' configs come from this store (never pulled); an image it lacks, or every
+     image when store is NULL, is planned as an empty config with a warning. */
+  bale_store *store;
+  bool check;          /* run BuildKit's build checks on every stage (target NULL) or on
+                          those the target needs: `bale lint`, `docker build --check` */
+  bool allow_insecure; /* the security.insecure entitlement: RUN --security=insecure is
+                          allowed; without it such a RUN is an error at its line */
+  /* The RUN options of a build, checked as bale_build checks them (a bad one is an error);
+     a plan does not depend on them. NULL/0: not given. */
+  const char *network;               /* default, none or host */
+  const char *const *add_hosts;      /* "NAME:IP" */
+  size_t n_add_hosts;
+  const char *const *ulimits;        /* "nofile=1024:2048" */
+  size_t n_ulimits;
+  const char *shm_size;              /* "64m" */
+};
+#define BALE_PLAN_OPTIONS_INIT { .struct_size = sizeof (struct bale_plan_options) }
+
+/* A compiled Dockerfile: stages, steps with their arguments expanded, and the config each
+   step leaves. Nothing was run. */
+typedef struct bale_plan bale_plan;
+
+/* Parse, check and compile the Dockerfile. Errors carry Dockerfile locations. With
+   `# check=error=true` and a failed check, fails with the checks' warnings then "lint
+   violation found for rules: ..." in *err. */
+int bale_plan_new (const struct bale_plan_options *o, bale_plan **out, bale_error_t *err);
+void bale_plan_free (bale_plan *p);
+/* The warnings of parsing and planning, in order (build checks among them when o->check or
+   the Dockerfile asked for them), each located, severity BALE_SEVERITY_WARNING. Borrowed
+   from p. */
+const struct bale_error_s *bale_plan_warnings (const bale_plan *p);
+/* How many of those warnings are build checks (bale_check_rule is not NULL for them). */
+int bale_plan_check_count (const bale_plan *p);
+/* The plan as `bale plan` prints it (text), or as JSON text (`bale plan --format json`,
+   indented by 2). all: also the stages the target does not need. The caller frees. */
+char *bale_plan_to_text (const bale_plan *p, bool all);
+char *bale_plan_to_json (const bale_plan *p, bool all);
+
+/* The build checks (BuildKit's `docker build --check`) of the Dockerfile o names, every stage
+   unless o->target is set: the warnings, located, are moved to *warnings (the caller releases
+   them with bale_error_release); returns how many were build checks, or -1 with *err (syntax
+   errors, or a failed check when the Dockerfile says `# check=error=true`). */
+int bale_lint (const struct bale_plan_options *o, bale_error_t *warnings, bale_error_t *err);
+/* The rule a build-check warning reports ("StageNameCasing"), or NULL when w is none. The
+   message of such a warning is BuildKit's short form, "Rule: description". Static string. */
+const char *bale_check_rule (const struct bale_error_s *w);
+
+/* ---- explaining an image ----------------------------------------------------------------- */
+
+/* What `docker run` of an image would be given. Set struct_size as for bale_plan_options
+   (BALE_EXPLAIN_OPTIONS_INIT); pointers are borrowed for the duration of the call. */
+struct bale_explain_options
+{
+  size_t struct_size;
+  const char *image;    /* in the store: a name, digest or ID prefix; with layout: the image's
+                           org.opencontainers.image.ref.name, or NULL for its only image */
+  const char *layout;   /* an OCI image layout directory to read instead of the store */
+  const char *platform; /* the image of a multi-platform index; NULL: the host's */
+  const char *entrypoint; /* `docker run --entrypoint`: NULL when not given, "" clears it */
+  const char *const *args; /* the arguments of `docker run IMAGE ARGS` */
+  size_t n_args;
+  const char *user;    /* `--user`, or NULL */
+  const char *workdir; /* `--workdir`, or NULL */
+  const char *const *env; /* `--env` "K=V" entries, over the image's Env */
+  size_t n_env;
+};
+#define BALE_EXPLAIN_OPTIONS_INIT { .struct_size = sizeof (struct bale_explain_options) }
+
+/* What `docker run` of the image executes (entrypoint, command, user, workdir, with where
+   each came from: the build record the store keeps when bale built it), whether it can start
+   (the start checks, run on the image's filesystem mounted read-only in a forked child
+   process: they need root, and their outcome is "unknown" without a store s), and the
+   traps. *json receives it as JSON text (docs/explain.md), *text as `bale explain` prints
+   it; either may be NULL; the caller frees them. s may be NULL only with o->layout. */
+int bale_explain (bale_store *s, const struct bale_explain_options *o, char **json, char **text,
+                  bale_error_t *err);
+
+/* ---- running a command in an image ------------------------------------------------------- */
+
+/* `docker run --rm IMAGE ARGS`. BALE_RUN_OPTIONS_INIT sets struct_size and stdio to 0, 1, 2;
+   pointers are borrowed for the duration of the call. */
+struct bale_run_options
+{
+  size_t struct_size;
+  const char *image;      /* a name, digest or ID prefix in the store */
+  const char *platform;   /* the image of an index (a foreign one runs under its binfmt_misc
+                             emulator); NULL: the host's */
+  const char *entrypoint; /* replaces the image's ENTRYPOINT (and drops its CMD); NULL: not given */
+  const char *const *args; /* replace the image's CMD */
+  size_t n_args;
+  const char *const *env; /* "K=V", over the image's Env */
+  size_t n_env;
+  const char *user;    /* name or uid[:gid]; NULL: the image's */
+  const char *workdir; /* NULL: the image's */
+  const char *network; /* NULL, "host" or "default": the host's; "none": only loopback */
+  int stdio[3];        /* the command's standard input, output and error (-1 for stdin:
+                          /dev/null) */
+};
+#define BALE_RUN_OPTIONS_INIT { .struct_size = sizeof (struct bale_run_options), .stdio = { 0, 1, 2 } }
+
+/* Run the command `docker run` of the image would run, confined as a RUN step, in a
+   throw-away overlay of the image (nothing of it is kept). The whole run happens in a forked
+   child process, reaped by its pid: the caller's mount namespace, signal dispositions and mask
+   are untouched; SIGINT, SIGTERM and SIGHUP sent to the child (e.g. the terminal's process
+   group) stop the command. Needs root (see docs/library.md). *status receives docker run's
+   exit status: the command's, or 128 + the signal that ended it; on failure (-1) 126 when the
+   command cannot be executed, 127 when it is not found, else 125. */
+int bale_run (bale_store *s, const struct bale_run_options *o, int *status, bale_error_t *err);
 
 #ifdef __cplusplus
 }

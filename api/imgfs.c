@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/imgfs.h"
+#include "api/imgfs.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"

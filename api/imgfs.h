@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* An image's layers as snapshot directories, and the start checks run on its filesystem. */
-#ifndef BALE_CLI_IMGFS_H
-#define BALE_CLI_IMGFS_H
+#ifndef BALE_API_IMGFS_H
+#define BALE_API_IMGFS_H
 
 #include <stddef.h>
 
