@@ -22,8 +22,8 @@
  * 1000 (setuid fails with EINVAL). It runs as that root instead, without a capability (as a
  * non-root user of Docker has none), and bale emulates the rest the way fakeroot and proot
  * do, through the same seccomp notification as chown:
- *  - the ids: getuid and its family answer USER's ids, getgroups none (the namespace's
- *    root has group 0, which it cannot drop); setuid and its family succeed for
+ *  - the ids: getuid and its family answer USER's ids, getgroups USER's groups (the
+ *    namespace's root keeps its group 0, which it cannot drop); setuid and its family succeed for
  *    USER's own ids and fail with EPERM for any other, as for an ordinary user;
  *  - what it creates: mkdir, symlink, mknod of FIFOs and files, open/openat/creat with
  *    O_CREAT of a name that does not exist are done by bale in the step's root (resolved
@@ -89,6 +89,22 @@ put_ids (const struct rt_sbx_call *c, const struct seccomp_data *d, uint32_t id)
   return 0;
 }
 
+/* getgroups: the groups the step would have had (the namespace's root cannot drop its 0). */
+static int
+put_groups (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  size_t len = c->n->n_groups * sizeof (uint32_t);
+
+  out->val = c->n->n_groups;
+  if ((int) d->args[0] == 0)
+    return 0;
+  if ((uint64_t) (int) d->args[0] < c->n->n_groups)
+    return -EINVAL;
+  if (len && pwrite (c->mem, c->n->groups, len, (off_t) d->args[1]) != (ssize_t) len)
+    return -EFAULT;
+  return 0;
+}
+
 static bool
 ids (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
 {
@@ -100,7 +116,7 @@ ids (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_re
   else if (nr == SCMP_SYS (getgid) || nr == SCMP_SYS (getegid) || nr == SCMP_SYS (setfsgid))
     out->val = gid;
   else if (nr == SCMP_SYS (getgroups))
-    out->val = 0; /* none: USER's groups cannot be set with one id */
+    out->error = put_groups (c, d, out);
   else if (nr == SCMP_SYS (getresuid))
     out->error = put_ids (c, d, uid);
   else if (nr == SCMP_SYS (getresgid))

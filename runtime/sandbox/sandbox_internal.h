@@ -113,6 +113,7 @@ char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
 /* ---- rootless RUN steps: chown and mknod answered by bale (sandbox_notify.c) ---- */
 
 /* Parent side: the socket the listener arrives on, then the listener. */
+#define RT_SBX_MAX_GROUPS 64
 struct rt_sbx_notifier
 {
   int sock;
@@ -121,6 +122,8 @@ struct rt_sbx_notifier
   bool as_user;   /* one id, a non-root USER: the step's ids are emulated (sandbox_asuser.c) */
   uid_t uid;      /* that USER */
   gid_t gid;
+  uint32_t n_groups; /* and its supplementary groups, which getgroups answers */
+  uint32_t groups[RT_SBX_MAX_GROUPS];
 };
 #define RT_SBX_NOTIFIER_INIT { .sock = -1, .fd = -1, .upper = -1 }
 /* Whether this process's steps get the filter (a rootless build). */
@@ -134,7 +137,8 @@ size_t rt_sbx_notify_pollfds (const struct rt_sbx_notifier *n, struct pollfd *pf
 void rt_sbx_notify_ready (struct rt_sbx_notifier *n, const struct pollfd *pfd);
 /* Child side, in the command before it execs: load the filter and send its listener over
    sock (then closed), with the user the step runs as. No-op for sock -1; dies on failure. */
-void rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid);
+void rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid, const gid_t *groups,
+                            size_t n_groups);
 /* Whether a step as uid:gid runs as root of the one-id namespace with its ids emulated. */
 bool rt_sbx_as_user (uid_t uid, gid_t gid);
 

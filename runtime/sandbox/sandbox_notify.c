@@ -98,7 +98,8 @@ build_filter (scmp_filter_ctx ctx, bool as_user)
 /* What the command sends with its listener: the user the step runs as. */
 struct hello
 {
-  uint32_t uid, gid;
+  uint32_t uid, gid, n_groups;
+  uint32_t groups[RT_SBX_MAX_GROUPS];
 };
 
 /* The hello and room for one descriptor (SCM_RIGHTS). */
@@ -125,13 +126,16 @@ fd_msg_init (struct fd_msg *m)
 }
 
 static int
-send_fd (int sock, int fd, uid_t uid, gid_t gid)
+send_fd (int sock, int fd, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups)
 {
   struct fd_msg m;
   struct cmsghdr *c;
 
   fd_msg_init (&m);
-  m.hello = (struct hello){ uid, gid };
+  m.hello.uid = uid;
+  m.hello.gid = gid;
+  for (size_t i = 0; i < n_groups && i < RT_SBX_MAX_GROUPS; i++)
+    m.hello.groups[m.hello.n_groups++] = groups[i];
   c = CMSG_FIRSTHDR (&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -141,7 +145,8 @@ send_fd (int sock, int fd, uid_t uid, gid_t gid)
 }
 
 void
-rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid)
+rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid, const gid_t *groups,
+                       size_t n_groups)
 {
   scmp_filter_ctx ctx;
   int fd;
@@ -154,7 +159,7 @@ rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid)
   if (seccomp_load (ctx) < 0 || (fd = seccomp_notify_fd (ctx)) < 0)
     rt_sbx_die (sync, errno, "cannot load the ownership filter (seccomp user notification "
                              "needs Linux 5.0)");
-  if (send_fd (sock, fd, uid, gid) < 0)
+  if (send_fd (sock, fd, uid, gid, groups, n_groups) < 0)
     rt_sbx_die (sync, errno, "cannot pass the ownership filter to bale");
   close (fd);
   close (sock);
@@ -214,6 +219,8 @@ take_fd (struct rt_sbx_notifier *n)
       n->uid = (uid_t) m.hello.uid;
       n->gid = (gid_t) m.hello.gid;
       n->as_user = rt_sbx_as_user (n->uid, n->gid);
+      n->n_groups = m.hello.n_groups < RT_SBX_MAX_GROUPS ? m.hello.n_groups : RT_SBX_MAX_GROUPS;
+      memcpy (n->groups, m.hello.groups, sizeof n->groups);
     }
   close (n->sock);
   n->sock = -1;
