@@ -387,6 +387,20 @@ inroot_open (int rootfd, const char *path, int flags, unsigned how)
   return walk_open (rootfd, path, flags, how);
 }
 
+/* Walk path from rootfd in w's create mode and return the descriptor of what it names. */
+static int
+walk_create (struct walk *w, int rootfd, const char *path)
+{
+  int fd, saved;
+
+  walk_push (w, rootfd, NULL);
+  fd = walk (w, path + strspn (path, "/")) < 0 ? -1 : top_fd (w);
+  saved = errno;
+  walk_release (w);
+  errno = saved;
+  return fd;
+}
+
 int
 inroot_mkpath (int rootfd, const char *path, unsigned how, bool last_dir,
                inroot_created_fn created, void *data)
@@ -398,30 +412,15 @@ inroot_mkpath (int rootfd, const char *path, unsigned how, bool last_dir,
 
   if (fd >= 0 || errno != ENOENT)
     return fd;
-  walk_push (&w, rootfd, NULL);
-  fd = walk (&w, path + strspn (path, "/")) < 0 ? -1 : top_fd (&w);
-  {
-    int saved = errno;
-    walk_release (&w);
-    errno = saved;
-  }
-  return fd;
+  return walk_create (&w, rootfd, path);
 }
 
 int
 inroot_mkdirs (int rootfd, const char *path, inroot_nondir_fn nondir, void *data)
 {
   struct walk w = { .create = true, .last_dir = true, .nondir = nondir, .data = data };
-  int fd;
 
-  walk_push (&w, rootfd, NULL);
-  fd = walk (&w, path + strspn (path, "/")) < 0 ? -1 : top_fd (&w);
-  {
-    int saved = errno;
-    walk_release (&w);
-    errno = saved;
-  }
-  return fd;
+  return walk_create (&w, rootfd, path);
 }
 
 int

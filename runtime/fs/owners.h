@@ -32,6 +32,22 @@ int owners_record (int fd, const struct stat *st);
    the permission bits stay the inode's, which chmod keeps current) and return true. */
 bool owners_apply (int fd, struct stat *st);
 
+/*
+ * Symbolic links and FIFOs cannot hold a user.* xattr (xattr(7)), so their wanted owners are
+ * kept in a table of this process instead, keyed by the inode that holds the entry (the
+ * upper directory's, where the layer writer will read it), identified by its file handle
+ * (inode number and generation: a removed inode's number handed to a new entry does not
+ * match) or, on a filesystem without handles, by a descriptor kept open on it (an inode in
+ * use keeps its number). The RUN step's layer is written by the same process, so the table
+ * lives as long as the records are needed.
+ */
+/* Record that the symlink or FIFO fd (O_PATH, not followed) stands for owner uid:gid.
+   0 or -1 with errno. */
+int owners_record_special (int fd, uid_t uid, gid_t gid);
+/* When the entry name in dirfd (not followed; name "" with dirfd itself) has a recorded
+   owner, set st's owner to it and return true. */
+bool owners_apply_special (int dirfd, const char *name, struct stat *st);
+
 /* Parse an override value; false when it is not one. Exposed for the unit test. */
 bool owners_parse (const char *value, size_t len, struct stat *st);
 

@@ -246,10 +246,13 @@ emit (struct diff_ctx *d, const struct dirwalk_entry *e, bale_error_t *err)
   if (S_ISLNK (st->st_mode))
     {
       cleanup_free char *t = read_link (e->dirfd, e->name);
-      return layer_writer_add_symlink (d->w, e->relpath, st, t, err);
+      owners_apply_special (e->dirfd, e->name, &own);
+      return layer_writer_add_symlink (d->w, e->relpath, &own, t, err);
     }
+  if (S_ISFIFO (st->st_mode))
+    owners_apply_special (e->dirfd, e->name, &own);
   if (S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode) || S_ISFIFO (st->st_mode))
-    return layer_writer_add_special (d->w, e->relpath, st, err);
+    return layer_writer_add_special (d->w, e->relpath, &own, err);
   return 0; /* sockets */
 }
 

@@ -473,13 +473,24 @@ chown_entry (int dirfd, const char *name, int flags, struct archive_entry *e, co
   if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, flags | AT_SYMLINK_NOFOLLOW) == 0)
     return 0;
   /* Rootless, an owner outside the mapping (EINVAL) is recorded on the inode itself when it
-     is a file or directory we hold open (runtime/fs/owners.h); anything else cannot keep it. */
-  if (errno == EINVAL && owners_active () && *name == '\0')
+     is a file or directory we hold open (runtime/fs/owners.h); a symlink or FIFO (no user.*
+     xattr) in the table of this process, which the layer writer of a step's copied root
+     reads (chroot isolation extracts the layers of earlier steps). */
+  if (errno == EINVAL && owners_active ())
     {
+      cleanup_close int h = *name ? openat (dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+      int fd = *name ? h : dirfd;
       struct stat st = { .st_uid = (uid_t) uid, .st_gid = (gid_t) gid,
                          .st_mode = archive_entry_mode (e) };
-      if (owners_record (dirfd, &st) == 0)
+      struct stat now;
+      if (fd >= 0 && fstat (fd, &now) == 0 && (S_ISLNK (now.st_mode) || S_ISFIFO (now.st_mode)))
+        {
+          if (owners_record_special (fd, (uid_t) uid, (gid_t) gid) == 0)
+            return 0;
+        }
+      else if (*name == '\0' && owners_record (dirfd, &st) == 0)
         return 0;
+      errno = EINVAL;
     }
   if (errno == EINVAL && owners_active ())
     return bale_make_error (err, EINVAL,

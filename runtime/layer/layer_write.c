@@ -904,10 +904,13 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
           return bale_make_error (err, n < 0 ? errno : 0, "cannot read symlink '%s'", path);
         target[n] = '\0';
       }
-      return layer_writer_add_symlink (t->w, path, &ent->st, target, err);
+      owners_apply_special (dirfd, ent->name, &st); /* one-id mode: chown -h recorded */
+      return layer_writer_add_symlink (t->w, path, &st, target, err);
+    case S_IFIFO:
+      owners_apply_special (dirfd, ent->name, &st);
+      return layer_writer_add_special (t->w, path, &st, err);
     case S_IFCHR:
     case S_IFBLK:
-    case S_IFIFO:
       return layer_writer_add_special (t->w, path, &ent->st, err);
     default:
       /* Sockets: containerd's differ skips them too; they mean nothing outside a process. */

@@ -440,7 +440,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
 {
   struct rt_sbx_plan plan = { .sync_fd = -1, .in_fd = -1, .notify_sock = -1 };
   struct supervisor sv = { .records = STRBUF_INIT, .streams = { { .fd = -1 }, { .fd = -1 } },
-                           .notify = { -1, -1 } };
+                           .notify = RT_SBX_NOTIFIER_INIT };
   int pipes[2][2] = { { -1, -1 }, { -1, -1 } }, sync[2] = { -1, -1 };
   struct sigaction old[3];
   sigset_t mask;
@@ -458,7 +458,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   catch_signals (old, &mask);
   kill_group = spec->chroot;
   if (rt_sbx_plan_init (&plan, spec, err) < 0 || make_stdio (&plan, &sv, pipes, err) < 0
-      || rt_sbx_notify_open (&sv.notify, &plan.notify_sock, err) < 0
+      || rt_sbx_notify_open (&sv.notify, spec, &plan.notify_sock, err) < 0
       || (spec->chroot && rt_sbx_chroot_prepare (&plan, err) < 0))
     goto out;
   if (pipe2 (sync, O_CLOEXEC) < 0)

@@ -200,9 +200,22 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   int sync = plan->sync_fd;
   sigset_t none;
 
+  /* Decided before the filter: from its installation on, geteuid answers USER's id. */
+  const bool one_id = rootless_mode () == ROOTLESS_ONE_ID;
+  const bool as_user = rt_sbx_as_user (u->uid, u->gid);
+
+  /* With primary_group_in_groups, the primary gid first, then the others once each. */
+  gid_t groups[NGROUPS_MAX];
+  size_t n_groups = 0;
+
+  if (spec->primary_group_in_groups)
+    groups[n_groups++] = u->gid;
+  for (size_t i = 0; i < u->n_groups && n_groups < NGROUPS_MAX; i++)
+    if (!(spec->primary_group_in_groups && u->groups[i] == u->gid))
+      groups[n_groups++] = u->groups[i];
   setup_stdio (sync, stdio);
   /* Rootless: chown and mknod go to bale from here on, the working directory's too. */
-  rt_sbx_notify_install (sync, plan->notify_sock);
+  rt_sbx_notify_install (sync, plan->notify_sock, u->uid, u->gid, groups, n_groups);
   /* 0022 as runc and Docker give every container, never the umask bale was started with:
      the host's umask must not decide the modes of what the step writes into its layer. */
   umask (022);
@@ -218,31 +231,18 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
     }
   enter_cwd (sync, cwd, u);
   rt_sbx_confine_early (plan);
-  {
-    /* With primary_group_in_groups, the primary gid first, then the others once each. */
-    gid_t groups[NGROUPS_MAX];
-    size_t n = 0, i;
-    if (spec->primary_group_in_groups)
-      groups[n++] = u->gid;
-    for (i = 0; i < u->n_groups && n < NGROUPS_MAX; i++)
-      if (!(spec->primary_group_in_groups && u->groups[i] == u->gid))
-        groups[n++] = u->groups[i];
-    /* With one id, setgroups is denied for good (there are no groups to set). */
-    if (setgroups (n, groups) < 0 && !(n == 0 && rootless_mode () == ROOTLESS_ONE_ID))
-      rt_sbx_die (sync, errno, "cannot set the supplementary groups of user %u", (unsigned) u->uid);
-  }
-  if (rootless_mode () == ROOTLESS_ONE_ID && (u->uid != 0 || u->gid != 0))
-    rt_sbx_die (sync, EINVAL,
-                "running as user %u:%u needs subordinate ids: add a range for %s to /etc/subuid "
-                "and /etc/subgid, or install uidmap",
-                (unsigned) u->uid, (unsigned) u->gid, rootless_user ());
-  if (setgid (u->gid) < 0 || setuid (u->uid) < 0)
+  /* With one id, setgroups is denied for good (there are no groups to set). */
+  if (setgroups (n_groups, groups) < 0 && !one_id)
+    rt_sbx_die (sync, errno, "cannot set the supplementary groups of user %u", (unsigned) u->uid);
+  /* One id and another USER: the step stays the namespace's root, without capabilities, and
+     bale answers for its ids (sandbox_asuser.c). */
+  if (!as_user && (setgid (u->gid) < 0 || setuid (u->uid) < 0))
     rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
                 (unsigned) u->gid);
   /* A change of credentials clears the parent-death signal: set it again, so that the
      command dies with bale (and with it the PID namespace whose PID 1 it is). */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  rt_sbx_confine_late (plan);
+  rt_sbx_confine_late (plan, as_user);
   /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <linux/securebits.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -174,7 +175,7 @@ rt_sbx_confine_early (const struct rt_sbx_plan *plan)
 }
 
 void
-rt_sbx_confine_late (const struct rt_sbx_plan *plan)
+rt_sbx_confine_late (const struct rt_sbx_plan *plan, bool as_user)
 {
   struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
   struct __user_cap_data_struct data[2];
@@ -186,7 +187,11 @@ rt_sbx_confine_late (const struct rt_sbx_plan *plan)
      root keeps Docker's set in permitted and effective. Inheritable and ambient are empty
      (Docker since CVE-2022-24769). */
   memset (data, 0, sizeof data);
-  if (geteuid () == 0)
+  /* A USER emulated in one-id mode is uid 0 for the kernel: without SECBIT_NOROOT its
+     execve would get every capability back (and a setuid-root file, which all are here). */
+  if (as_user && prctl (PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
+    rt_sbx_die (sync, errno, "cannot drop root's capabilities for the step's user");
+  if (geteuid () == 0 && !as_user)
     for (int i = 0; i < 2; i++)
       data[i].permitted = data[i].effective = (uint32_t) (step_caps (plan->spec) >> (32 * i));
   if (syscall (SYS_capset, &hdr, data) < 0)

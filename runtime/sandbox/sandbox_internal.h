@@ -5,7 +5,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <linux/filter.h>
 
@@ -86,7 +90,7 @@ void rt_sbx_mask_paths (int sync, int rootfd);
    set and the seccomp filter (loaded while we still hold CAP_SYS_ADMIN). */
 void rt_sbx_confine_early (const struct rt_sbx_plan *plan);
 /* After it took the user: permitted and effective sets, empty inheritable and ambient. */
-void rt_sbx_confine_late (const struct rt_sbx_plan *plan);
+void rt_sbx_confine_late (const struct rt_sbx_plan *plan, bool as_user);
 
 /* Parent side: the output pump of prefix mode. */
 struct rt_sbx_stream
@@ -113,22 +117,86 @@ char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
 /* ---- rootless RUN steps: chown and mknod answered by bale (sandbox_notify.c) ---- */
 
 /* Parent side: the socket the listener arrives on, then the listener. */
+#define RT_SBX_MAX_GROUPS 64
 struct rt_sbx_notifier
 {
   int sock;
   int fd;
+  int upper;      /* the step's upper directory (O_PATH), where its symlinks' owners live */
+  bool as_user;   /* one id, a non-root USER: the step's ids are emulated (sandbox_asuser.c) */
+  uid_t uid;      /* that USER */
+  gid_t gid;
+  uint32_t n_groups; /* and its supplementary groups, which getgroups answers */
+  uint32_t groups[RT_SBX_MAX_GROUPS];
 };
+#define RT_SBX_NOTIFIER_INIT { .sock = -1, .fd = -1, .upper = -1 }
 /* Whether this process's steps get the filter (a rootless build). */
 bool rt_sbx_notify_wanted (void);
 /* A socket pair when wanted (*child_end for the plan), else both -1. */
-int rt_sbx_notify_open (struct rt_sbx_notifier *n, int *child_end, bale_error_t *err);
+int rt_sbx_notify_open (struct rt_sbx_notifier *n, const struct sandbox_spec *spec,
+                        int *child_end, bale_error_t *err);
 void rt_sbx_notify_release (struct rt_sbx_notifier *n);
 /* The two pollfds to watch (fd -1 is ignored by poll), and what to do when they fire. */
 size_t rt_sbx_notify_pollfds (const struct rt_sbx_notifier *n, struct pollfd *pfd);
 void rt_sbx_notify_ready (struct rt_sbx_notifier *n, const struct pollfd *pfd);
 /* Child side, in the command before it execs: load the filter and send its listener over
-   sock (then closed). No-op for sock -1; dies on failure. */
-void rt_sbx_notify_install (int sync, int sock);
+   sock (then closed), with the user the step runs as. No-op for sock -1; dies on failure. */
+void rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid, const gid_t *groups,
+                            size_t n_groups);
+/* Whether a step as uid:gid runs as root of the one-id namespace with its ids emulated. */
+bool rt_sbx_as_user (uid_t uid, gid_t gid);
+
+/* ---- inside the notifier: one intercepted call (sandbox_notify_call.c) ---- */
+
+struct seccomp_data;
+struct rt_sbx_call
+{
+  const struct rt_sbx_notifier *n;
+  uint64_t id;           /* the notification's id */
+  pid_t pid;
+  int mem;               /* /proc/PID/mem (read-write in as_user mode) */
+  int root;              /* /proc/PID/root: the step's root */
+  struct stat root_st;
+  uint64_t root_mnt;     /* its mount id: what bale acts on must be on this very mount */
+};
+/* What to answer: an error (negative errno), a value, or let the kernel run the call. */
+struct rt_sbx_reply
+{
+  int error;
+  int64_t val;
+  bool cont; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: only where bale decides nothing */
+  bool sent; /* answered already (SECCOMP_ADDFD_FLAG_SEND) */
+};
+/* The NUL-terminated string at addr of the target, copied once. 0 or -errno. */
+int rt_sbx_call_string (const struct rt_sbx_call *c, uint64_t addr, char out[PATH_MAX]);
+/* dirfd + path of the target resolved in its root, an O_PATH handle on the step's own root
+   mount; nofollow for the last component. 0 or -errno. */
+int rt_sbx_call_resolve (const struct rt_sbx_call *c, int dirfd, const char *path, bool nofollow,
+                         int *out);
+/* The directory that will hold path's last component, and that component (in name, which
+   is NAME_MAX + 1 long). 0 or -errno (-EEXIST for "/", "." or ".."). */
+int rt_sbx_call_parent (const struct rt_sbx_call *c, int dirfd, const char *path, int *parent,
+                        char *name);
+/* The target's own descriptor fd, when it is a file of the step's root. 0 or -errno. */
+int rt_sbx_call_target_fd (const struct rt_sbx_call *c, int fd, int *out);
+/* The mount id of fd (statx), 0 when unknown. */
+uint64_t rt_sbx_mount_id (int fd);
+/* The target's umask. */
+mode_t rt_sbx_call_umask (const struct rt_sbx_call *c);
+/* Record uid:gid as the owner of the entry handle (O_PATH; any kind): the override xattr
+   of files and directories, the table of runtime/fs/owners.h for symlinks and FIFOs. 0 or
+   -errno. */
+int rt_sbx_record (const struct rt_sbx_call *c, int handle, uid_t uid, gid_t gid);
+/* The recorded (else real) owner and mode of handle. 0 or -errno. */
+int rt_sbx_owner (const struct rt_sbx_call *c, int handle, struct stat *st);
+
+/* as_user mode (sandbox_asuser.c): the extra rules, and the calls they send. */
+int rt_sbx_asuser_rules (void *ctx);
+/* Handle d when it is one of those calls (true), else false. */
+bool rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
+                           struct rt_sbx_reply *out);
+/* Whether uid:gid may chown handle to (wuid, wgid) as a non-root user (-EPERM if not). */
+int rt_sbx_asuser_may_chown (const struct rt_sbx_call *c, int handle, uid_t wuid, gid_t wgid);
 
 /* ---- chroot isolation: no namespace, no mount (sandbox_chroot.c) ---- */
 

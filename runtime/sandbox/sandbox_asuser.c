@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One id and a non-root USER: the step runs as the only id, but sees and creates as USER. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "runtime/fs/owners.h"
+#include "runtime/sandbox/sandbox_internal.h"
+#include "common/banned.h"
+
+/*
+ * A one-id namespace maps no id but root, so a RUN step under `USER 1000:1000` cannot become
+ * 1000 (setuid fails with EINVAL). It runs as that root instead, without a capability (as a
+ * non-root user of Docker has none), and bale emulates the rest the way fakeroot and proot
+ * do, through the same seccomp notification as chown:
+ *  - the ids: getuid and its family answer USER's ids, getgroups USER's groups (the
+ *    namespace's root keeps its group 0, which it cannot drop); setuid and its family succeed for
+ *    USER's own ids and fail with EPERM for any other, as for an ordinary user;
+ *  - what it creates: mkdir, symlink, mknod of FIFOs and files, open/openat/creat with
+ *    O_CREAT of a name that does not exist are done by bale in the step's root (resolved
+ *    in-root as chown is), with the step's umask, after the write permission a non-root
+ *    USER needs on the directory (by its recorded owner), and the new entry's owner is
+ *    recorded as USER (the directory's group for a setgid directory). The file a step opens
+ *    is passed into it with SECCOMP_IOCTL_NOTIF_ADDFD and SECCOMP_ADDFD_FLAG_SEND (Linux
+ *    5.14), which answers the call with the new descriptor in one step.
+ * Everything else runs as the kernel decides: what the step may do is the namespace root's
+ * (every file belongs to it), never more; docs/rootless.md lists what a step sees.
+ */
+
+int
+rt_sbx_asuser_rules (void *ctx_)
+{
+  static const char *const all[] = { "getuid",   "geteuid",   "getgid",    "getegid",
+                                     "getresuid", "getresgid", "setuid",    "setgid",
+                                     "setreuid",  "setregid",  "setresuid", "setresgid",
+                                     "setfsuid",  "setfsgid",  "mkdir",     "mkdirat",
+                                     "symlink",   "symlinkat", "creat",     "getgroups" };
+  static const mode_t kinds[] = { S_IFIFO, S_IFREG, 0 };
+  scmp_filter_ctx ctx = ctx_;
+  int r = 0, nr;
+
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    if ((nr = seccomp_syscall_resolve_name (all[i])) != __NR_SCMP_ERROR)
+      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
+  if ((nr = seccomp_syscall_resolve_name ("open")) != __NR_SCMP_ERROR)
+    r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 1,
+                           SCMP_A1_32 (SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
+  r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (openat), 1,
+                         SCMP_A2_32 (SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+    {
+      if ((nr = seccomp_syscall_resolve_name ("mknod")) != __NR_SCMP_ERROR)
+        r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 1,
+                               SCMP_A1_32 (SCMP_CMP_MASKED_EQ, S_IFMT, kinds[i]));
+      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (mknodat), 1,
+                             SCMP_A2_32 (SCMP_CMP_MASKED_EQ, S_IFMT, kinds[i]));
+    }
+  return r;
+}
+
+/* ---- the ids ------------------------------------------------------------------------------ */
+
+/* Each argument is the step's own id, or -1 (unchanged). */
+static int
+own_ids (const struct seccomp_data *d, int n, uint32_t own)
+{
+  for (int i = 0; i < n; i++)
+    if ((uint32_t) d->args[i] != own && (uint32_t) d->args[i] != (uint32_t) -1)
+      return -EPERM;
+  return 0;
+}
+
+/* getresuid and getresgid: the id into each of the three places of the step. */
+static int
+put_ids (const struct rt_sbx_call *c, const struct seccomp_data *d, uint32_t id)
+{
+  for (int i = 0; i < 3; i++)
+    if (pwrite (c->mem, &id, sizeof id, (off_t) d->args[i]) != (ssize_t) sizeof id)
+      return -EFAULT;
+  return 0;
+}
+
+/* getgroups: the groups the step would have had (the namespace's root cannot drop its 0). */
+static int
+put_groups (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  size_t len = c->n->n_groups * sizeof (uint32_t);
+
+  out->val = c->n->n_groups;
+  if ((int) d->args[0] == 0)
+    return 0;
+  if ((uint64_t) (int) d->args[0] < c->n->n_groups)
+    return -EINVAL;
+  if (len && pwrite (c->mem, c->n->groups, len, (off_t) d->args[1]) != (ssize_t) len)
+    return -EFAULT;
+  return 0;
+}
+
+static bool
+ids (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  int nr = (int) d->nr;
+  uint32_t uid = (uint32_t) c->n->uid, gid = (uint32_t) c->n->gid;
+
+  if (nr == SCMP_SYS (getuid) || nr == SCMP_SYS (geteuid) || nr == SCMP_SYS (setfsuid))
+    out->val = uid; /* setfsuid answers the fsuid it had, and changes nothing here */
+  else if (nr == SCMP_SYS (getgid) || nr == SCMP_SYS (getegid) || nr == SCMP_SYS (setfsgid))
+    out->val = gid;
+  else if (nr == SCMP_SYS (getgroups))
+    out->error = put_groups (c, d, out);
+  else if (nr == SCMP_SYS (getresuid))
+    out->error = put_ids (c, d, uid);
+  else if (nr == SCMP_SYS (getresgid))
+    out->error = put_ids (c, d, gid);
+  else if (nr == SCMP_SYS (setuid))
+    out->error = (uint32_t) d->args[0] == uid ? 0 : -EPERM;
+  else if (nr == SCMP_SYS (setgid))
+    out->error = (uint32_t) d->args[0] == gid ? 0 : -EPERM;
+  else if (nr == SCMP_SYS (setreuid) || nr == SCMP_SYS (setresuid))
+    out->error = own_ids (d, nr == SCMP_SYS (setreuid) ? 2 : 3, uid);
+  else if (nr == SCMP_SYS (setregid) || nr == SCMP_SYS (setresgid))
+    out->error = own_ids (d, nr == SCMP_SYS (setregid) ? 2 : 3, gid);
+  else
+    return false;
+  return true;
+}
+
+/* ---- what the step creates ---------------------------------------------------------------- */
+
+/* Where a new entry goes: its directory, checked writable for USER, and its owner. */
+struct place
+{
+  int parent;
+  char name[NAME_MAX + 1];
+  uid_t uid;
+  gid_t gid;
+  mode_t setgid; /* S_ISGID when the directory has it: a new directory inherits it */
+};
+
+static void
+place_release (struct place *p)
+{
+  if (p->parent >= 0)
+    close (p->parent);
+}
+
+static int
+place_find (const struct rt_sbx_call *c, int dirfd, const char *path, struct place *p)
+{
+  const struct rt_sbx_notifier *n = c->n;
+  struct stat st;
+  mode_t bits;
+  int r;
+
+  p->parent = -1;
+  if ((r = rt_sbx_call_parent (c, dirfd, path, &p->parent, p->name)) < 0
+      || (r = rt_sbx_owner (c, p->parent, &st)) < 0)
+    return r;
+  if (!S_ISDIR (st.st_mode))
+    return -ENOTDIR;
+  /* A non-root user needs write and search permission on the directory (no capability
+     overrides it), by the owner the image gave the directory. */
+  bits = st.st_uid == n->uid ? st.st_mode >> 6 : st.st_gid == n->gid ? st.st_mode >> 3 : st.st_mode;
+  if ((bits & 3) != 3)
+    return -EACCES;
+  p->uid = n->uid;
+  p->gid = (st.st_mode & S_ISGID) ? st.st_gid : n->gid;
+  p->setgid = st.st_mode & S_ISGID;
+  return 0;
+}
+
+/* The entry just made at p, as an O_PATH handle, checked to be of kind type. */
+static int
+made (const struct place *p, mode_t type, int *out)
+{
+  struct stat st;
+  int fd = openat (p->parent, p->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    return -errno;
+  if (fstat (fd, &st) < 0 || (st.st_mode & S_IFMT) != type)
+    {
+      close (fd);
+      return -ESTALE;
+    }
+  *out = fd;
+  return 0;
+}
+
+/* chmod of an O_PATH handle (not a symlink), through its /proc/self/fd link. */
+static int
+chmod_handle (int fd, mode_t mode)
+{
+  char self[64];
+
+  snprintf (self, sizeof self, "/proc/self/fd/%d", fd);
+  return chmod (self, mode) < 0 ? -errno : 0;
+}
+
+static int
+make_dir (const struct rt_sbx_call *c, int dirfd, const char *path, mode_t mode)
+{
+  struct place p __attribute__ ((cleanup (place_release))) = { .parent = -1 };
+  cleanup_close int h = -1;
+  int r;
+
+  if ((r = place_find (c, dirfd, path, &p)) < 0)
+    return r;
+  if (mkdirat (p.parent, p.name, 0700) < 0)
+    return -errno;
+  if ((r = made (&p, S_IFDIR, &h)) < 0
+      || (r = chmod_handle (h, (mode & 01777 & ~rt_sbx_call_umask (c)) | p.setgid)) < 0)
+    return r;
+  return rt_sbx_record (c, h, p.uid, p.gid);
+}
+
+static int
+make_symlink (const struct rt_sbx_call *c, uint64_t target_addr, int dirfd, const char *path)
+{
+  struct place p __attribute__ ((cleanup (place_release))) = { .parent = -1 };
+  char target[PATH_MAX];
+  cleanup_close int h = -1;
+  int r;
+
+  if ((r = rt_sbx_call_string (c, target_addr, target)) < 0
+      || (r = place_find (c, dirfd, path, &p)) < 0)
+    return r;
+  if (symlinkat (target, p.parent, p.name) < 0)
+    return -errno;
+  if ((r = made (&p, S_IFLNK, &h)) < 0)
+    return r;
+  return rt_sbx_record (c, h, p.uid, p.gid);
+}
+
+/* mknod of a FIFO or a regular file (type 0 is one). */
+static int
+make_node (const struct rt_sbx_call *c, int dirfd, const char *path, mode_t mode)
+{
+  struct place p __attribute__ ((cleanup (place_release))) = { .parent = -1 };
+  mode_t type = (mode & S_IFMT) ? (mode & S_IFMT) : S_IFREG;
+  cleanup_close int h = -1;
+  int r;
+
+  if ((r = place_find (c, dirfd, path, &p)) < 0)
+    return r;
+  if (mknodat (p.parent, p.name, type | 0600, 0) < 0)
+    return -errno;
+  if ((r = made (&p, type, &h)) < 0
+      || (r = chmod_handle (h, mode & 07777 & ~rt_sbx_call_umask (c))) < 0)
+    return r;
+  return rt_sbx_record (c, h, p.uid, p.gid);
+}
+
+/* open with O_CREAT: bale creates a missing file and hands it to the step; an existing one
+   (or anything unusual: O_TMPFILE, O_DIRECTORY, a trailing slash, a path bale cannot
+   resolve) is the kernel's to open, with its own errors. */
+static void
+make_file (const struct rt_sbx_call *c, int dirfd, const char *path, int flags, mode_t mode,
+           struct rt_sbx_reply *out)
+{
+  /* The flags that matter to an open file; O_CREAT, O_EXCL and O_NOFOLLOW are bale's. */
+  const int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME
+                   | O_NOCTTY | O_LARGEFILE;
+  struct place p __attribute__ ((cleanup (place_release))) = { .parent = -1 };
+  cleanup_close int fd = -1;
+  struct stat st;
+  size_t len = strlen (path);
+  int r;
+
+  if ((flags & (O_DIRECTORY | O_PATH)) || len == 0 || path[len - 1] == '/')
+    {
+      out->cont = true;
+      return;
+    }
+  r = place_find (c, dirfd, path, &p);
+  if (r == -EACCES && fstatat (p.parent, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0
+      && errno == ENOENT)
+    {
+      out->error = r; /* a new file in a directory USER may not write */
+      return;
+    }
+  if (r < 0 || fstatat (p.parent, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+    {
+      out->cont = true;
+      return;
+    }
+  fd = openat (p.parent, p.name, (flags & keep) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      if (errno == EEXIST)
+        out->cont = true; /* made since: the kernel opens it */
+      else
+        out->error = -errno;
+      return;
+    }
+  st.st_uid = p.uid;
+  st.st_gid = p.gid;
+  st.st_mode = S_IFREG | (mode & 07777 & ~rt_sbx_call_umask (c));
+  if (fchmod (fd, st.st_mode & 07777) < 0 || owners_record (fd, &st) < 0)
+    {
+      out->error = -errno;
+      unlinkat (p.parent, p.name, 0);
+      return;
+    }
+  {
+    struct seccomp_notif_addfd add = { .id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND,
+                                       .srcfd = (uint32_t) fd,
+                                       .newfd_flags = (uint32_t) (flags & O_CLOEXEC) };
+    if (ioctl (c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0)
+      {
+        out->sent = true;
+        return;
+      }
+    /* The step was interrupted or is gone: it will ask again, and find no file. */
+    out->error = -errno;
+    unlinkat (p.parent, p.name, 0);
+  }
+}
+
+static bool
+creates (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  char path[PATH_MAX];
+  int nr = (int) d->nr;
+  int at = nr == SCMP_SYS (mkdirat) || nr == SCMP_SYS (mknodat) || nr == SCMP_SYS (openat);
+  int dirfd = at ? (int) d->args[0] : AT_FDCWD;
+  uint64_t path_arg = nr == SCMP_SYS (symlink) ? d->args[1]
+                      : nr == SCMP_SYS (symlinkat) ? d->args[2]
+                      : d->args[at ? 1 : 0];
+
+  if (nr != SCMP_SYS (mkdir) && nr != SCMP_SYS (mkdirat) && nr != SCMP_SYS (symlink)
+      && nr != SCMP_SYS (symlinkat) && nr != SCMP_SYS (mknod) && nr != SCMP_SYS (mknodat)
+      && nr != SCMP_SYS (open) && nr != SCMP_SYS (openat) && nr != SCMP_SYS (creat))
+    return false;
+  if (nr == SCMP_SYS (symlinkat))
+    dirfd = (int) d->args[1];
+  if ((out->error = rt_sbx_call_string (c, path_arg, path)) < 0)
+    return true;
+  if (nr == SCMP_SYS (mkdir) || nr == SCMP_SYS (mkdirat))
+    out->error = make_dir (c, dirfd, path, (mode_t) d->args[at ? 2 : 1]);
+  else if (nr == SCMP_SYS (symlink) || nr == SCMP_SYS (symlinkat))
+    out->error = make_symlink (c, d->args[0], dirfd, path);
+  else if (nr == SCMP_SYS (mknod) || nr == SCMP_SYS (mknodat))
+    out->error = make_node (c, dirfd, path, (mode_t) d->args[at ? 2 : 1]);
+  else if (nr == SCMP_SYS (creat))
+    make_file (c, dirfd, path, O_CREAT | O_WRONLY | O_TRUNC, (mode_t) d->args[1], out);
+  else
+    make_file (c, dirfd, path, (int) d->args[at ? 2 : 1], (mode_t) d->args[at ? 3 : 2], out);
+  return true;
+}
+
+bool
+rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
+                      struct rt_sbx_reply *out)
+{
+  return ids (c, d, out) || creates (c, d, out);
+}
+
+int
+rt_sbx_asuser_may_chown (const struct rt_sbx_call *c, int handle, uid_t wuid, gid_t wgid)
+{
+  struct stat st;
+  int r = rt_sbx_owner (c, handle, &st);
+
+  /* Without CAP_CHOWN: only the owner, to its own uid and group (no supplementary groups
+     exist in this mode). */
+  if (r < 0)
+    return r;
+  if (st.st_uid != c->n->uid || (wuid != (uid_t) -1 && wuid != c->n->uid)
+      || (wgid != (gid_t) -1 && wgid != c->n->gid))
+    return -EPERM;
+  return 0;
+}
