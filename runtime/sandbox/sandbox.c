@@ -264,20 +264,26 @@ read_records (struct supervisor *sv, const struct sandbox_spec *spec, int *fd)
 
 /* Until the child and every holder of the output pipes are gone. */
 static void
-supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd)
+supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd, int pidfd)
 {
   for (;;)
     {
-      struct pollfd pfd[5] = { { sync_fd, POLLIN, 0 },
+      struct pollfd pfd[6] = { { sync_fd, POLLIN, 0 },
                                { sv->streams[0].fd, POLLIN, 0 },
-                               { sv->streams[1].fd, POLLIN, 0 } };
-      nfds_t n = 3 + rt_sbx_notify_pollfds (&sv->notify, pfd + 3);
+                               { sv->streams[1].fd, POLLIN, 0 },
+                               { pidfd, POLLIN, 0 } };
+      nfds_t n = 4 + rt_sbx_notify_pollfds (&sv->notify, pfd + 4);
 
-      if (sync_fd < 0 && sv->streams[0].fd < 0 && sv->streams[1].fd < 0)
+      /* The report pipe closes when the command starts (it is close-on-exec), and a step
+         may close its output early: until the child is gone, its chown and mknod calls
+         (rootless, sandbox_notify.c) still wait for an answer. */
+      if (sync_fd < 0 && sv->streams[0].fd < 0 && sv->streams[1].fd < 0 && pidfd < 0)
         return;
       if (poll (pfd, n, -1) < 0)
         continue; /* EINTR: the handler has already killed the step if needed */
-      rt_sbx_notify_ready (&sv->notify, pfd + 3);
+      if (pfd[3].revents)
+        pidfd = -1; /* the child exited; sandbox_run closes the descriptor */
+      rt_sbx_notify_ready (&sv->notify, pfd + 4);
       if (pfd[0].revents)
         read_records (sv, spec, &sync_fd);
       for (int i = 0; i < 2; i++)
@@ -441,7 +447,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   struct sigaction old[3];
   sigset_t mask;
   pid_t pid = -1;
-  int ret = -1;
+  int ret = -1, wstatus = 0, pidfd = -1;
 
   memset (res, 0, sizeof *res);
   sv.streams[0].partial = sv.streams[1].partial = (struct strbuf) STRBUF_INIT;
@@ -477,9 +483,20 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
     close (steal_fd (&plan.notify_sock));
   close_pair (pipes[0]);
   close_pair (pipes[1]);
-  supervise (&sv, spec, steal_fd (&sync[0]));
-  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+  /* pidfd_open is Linux 5.3's; without it the step ends with its output (as before 5.3). */
+  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  supervise (&sv, spec, steal_fd (&sync[0]), pidfd);
+  if (pidfd >= 0)
+    close (pidfd);
+  while (waitpid (pid, &wstatus, 0) < 0 && errno == EINTR)
     ;
+  /* With a PID namespace the child became the command (PID 1): its status is waitpid's.
+     Chroot isolation's init reports it on the pipe. */
+  if (!spec->chroot && !sv.error)
+    {
+      sv.have_status = true;
+      sv.status = wstatus;
+    }
   trace_mark ("sandbox: reaped");
   remove_stubs (&sv, sv.copy_mode || spec->force_copy ? spec->copy_root : spec->upperdir);
 out:

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Child side of the sandbox: PID 1 of the step (a tiny init) and the command it executes. */
+/* Child side of the sandbox: the set-up of the step's namespaces and root, then its command,
+   which is PID 1 of the PID namespace (chroot isolation, without one: a tiny init and the
+   command it forks). */
 #include <config.h>
 
 #include <errno.h>
@@ -204,7 +206,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   /* 0022 as runc and Docker give every container, never the umask bale was started with:
      the host's umask must not decide the modes of what the step writes into its layer. */
   umask (022);
-  trace_mark ("sandbox: command forked");
+  trace_mark ("sandbox: command confined and started");
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
@@ -238,6 +240,9 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   if (setgid (u->gid) < 0 || setuid (u->uid) < 0)
     rt_sbx_die (sync, errno, "cannot switch to user %u:%u", (unsigned) u->uid,
                 (unsigned) u->gid);
+  /* A change of credentials clears the parent-death signal: set it again, so that the
+     command dies with bale (and with it the PID namespace whose PID 1 it is). */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
   rt_sbx_confine_late (plan);
   /* bale's ignored signals (SIGPIPE) would stay ignored across exec. */
   for (int sig = 1; sig < NSIG; sig++)
@@ -250,8 +255,8 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
 
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH };
 
-/* PID 1 of the step: forward signals to the command, reap every zombie, and report the
-   command's status when it exits; our exit then kills whatever else is left. */
+/* Chroot isolation's init (no PID namespace): forward signals to the command, reap every
+   zombie, and report the command's status when it exits; then kill whatever is left. */
 static void __attribute__ ((noreturn))
 init_loop (int sync, pid_t cmd, bool chroot_mode)
 {
@@ -305,8 +310,8 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
      died before the prctl, the pipe has no reader any more and the write fails. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  /* Init keeps every capability: nothing of the step may inspect or trace it. The command is
-     a child that execs, which makes it dumpable again. */
+  /* Until the command drops them, this process has every capability: nothing may inspect or
+     trace it. The execve of the command makes it dumpable again. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (rt_sbx_send (plan->sync_fd, RT_SBX_HELLO, 0, "%s", "") < 0)
     _exit (127);
@@ -336,6 +341,13 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
                 err ? err->msg : "cannot open the new root");
   close (root);
   trace_mark ("sandbox: root and user ready");
+  /* With a PID namespace the command itself is PID 1, as runc starts a container's process
+     and BuildKit a RUN step's: `echo $$` prints 1, `ps` shows the step's processes only, PID
+     1 ignores the signals it has no handler for, and its exit ends every other process of the
+     namespace. bale learns its status from waitpid, and no process of the step holds the
+     report pipe (close-on-exec) or more privilege than the command. */
+  if (!plan->spec->chroot)
+    run_command (plan, stdio, &user);
   cmd = fork ();
   if (cmd < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot fork the command");

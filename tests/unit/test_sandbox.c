@@ -251,7 +251,9 @@ static void
 test_signal (void **state)
 {
   struct fixture *f = *state;
-  const char *argv[] = { "/bin/sh", "-c", "kill -KILL $$", NULL };
+  /* The command is PID 1, which no signal sent from inside its namespace kills; a fault does
+     (the shell's recursion overflows a small stack). */
+  const char *argv[] = { "/bin/sh", "-c", "ulimit -s 256; f() { f; }; f", NULL };
   struct sandbox_spec spec;
   struct sandbox_result res;
   bale_error_t err = NULL;
@@ -259,34 +261,27 @@ test_signal (void **state)
   spec_for (f, &spec, argv);
   free (run_spec (f, &spec, &res));
   assert_false (res.exited);
-  assert_int_equal (res.term_signal, SIGKILL);
+  assert_int_equal (res.term_signal, SIGSEGV);
   assert_true (sandbox_result_check (&res, &err) < 0);
-  assert_non_null (strstr (err->msg, "RUN was killed by signal 9"));
+  assert_non_null (strstr (err->msg, "RUN was killed by signal 11"));
   bale_error_release (&err);
   sandbox_result_release (&res);
 }
 
-/* PID 1 of the step forwards signals to the command and reaps orphans. */
+/* The command is PID 1 of the step, as runc makes a container's process and BuildKit a RUN
+   step's: a signal it has no handler for, sent from inside, is ignored (kill -TERM 1 does
+   nothing), one it handles is delivered. */
 static void
 test_init (void **state)
 {
   struct fixture *f = *state;
-  const char *argv[] = { "/bin/sh", "-c", "kill -TERM 1; sleep 5; echo survived", NULL };
   struct sandbox_spec spec;
-  struct sandbox_result res;
 
-  spec_for (f, &spec, argv);
-  free (run_spec (f, &spec, &res));
-  assert_false (res.exited);
-  assert_int_equal (res.term_signal, SIGTERM);
-  sandbox_result_release (&res);
-  /* The orphaned sleep is reaped by init: wait for it (init is not scheduled at once on a
-     busy machine), but a zombie that stays fails the test. grep's complaints about processes
-     that exit while it reads /proc are noise. */
-  ASSERT_RUN (f, &spec, "sh -c 'sleep 0.1 &'; for i in $(seq 100); do sleep 0.1; "
-                        "n=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l); "
-                        "[ $n = 0 ] && break; done; echo $n",
-              "0\n");
+  spec_for (f, &spec, NULL);
+  ASSERT_RUN (f, &spec, "kill -TERM 1; echo survived", "survived\n");
+  ASSERT_RUN (f, &spec, "trap 'echo caught; exit 0' TERM; kill -TERM 1; sleep 5 & wait", "caught\n");
+  /* Not even SIGKILL, from inside. */
+  ASSERT_RUN (f, &spec, "kill -KILL $$; echo survived", "survived\n");
 }
 
 /* When the command exits, the step is over: a background process that still holds the output
@@ -451,10 +446,10 @@ test_proc_pidns (void **state)
   struct sandbox_spec spec;
 
   spec_for (f, &spec, NULL);
-  /* PID 1 is the sandbox's init; the shell is its only child. The shell expands the glob
-     itself, with no other child running. */
+  /* The shell is PID 1, alone in its PID namespace (BuildKit's RUN prints 1 for $$ too). The
+     shell expands the glob itself, with no other child running. */
   ASSERT_RUN (f, &spec, "echo $$; grep PPid /proc/1/status; set -- /proc/[0-9]*; echo $# $@",
-              "2\nPPid:\t0\n2 /proc/1 /proc/2\n");
+              "1\nPPid:\t0\n1 /proc/1\n");
 }
 
 static void
@@ -625,24 +620,19 @@ test_no_fd_leak (void **state)
   struct fixture *f = *state;
   struct sandbox_spec spec;
   int leaky = open ("/dev/null", O_RDONLY); /* no O_CLOEXEC on purpose */
-  cleanup_free char *init_check
-      = xasprintf ("if test -e /proc/1/fd/%d; then echo init leaks; fi", leaky);
+  cleanup_free char *pid1_check
+      = xasprintf ("if test -e /proc/1/fd/%d; then echo PID 1 leaks; fi", leaky);
 
   assert_true (leaky > 2);
   spec_for (f, &spec, NULL);
   /* "; exit": busybox sh would exec a last command itself, and list the directory's fd. */
   ASSERT_RUN (f, &spec, "ls /proc/$$/fd; exit 0", "0\n1\n2\n");
-  ASSERT_RUN (f, &spec, init_check, "");
-  /* Confined, the step can neither read nor open init's fds (init keeps every capability and
-     is not dumpable); with every capability it can: init has /dev/null as stdio, not bale's,
-     and its report pipe. */
-  ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do readlink $p || echo denied; "
-                        ": 2>/dev/null >> $p || echo denied; done 2>/dev/null | sort -u",
-              "denied\n");
+  ASSERT_RUN (f, &spec, pid1_check, "");
+  /* With every capability, nothing of bale is in the step to reach: no init or other process
+     beside the command (whose report pipe closed at its execve), and no fd but its stdio. */
   spec.insecure = true;
-  ASSERT_RUN (f, &spec, init_check, "");
-  ASSERT_RUN (f, &spec, "cd /proc/1/fd && ls | wc -l; stat -L -c %t:%T 0 1 2",
-              "4\n1:3\n1:3\n1:3\n");
+  ASSERT_RUN (f, &spec, "ls /proc/$$/fd; set -- /proc/[0-9]*; echo $#; exit 0", "0\n1\n2\n1\n");
+  ASSERT_RUN (f, &spec, pid1_check, "");
   close (leaky);
 }
 
@@ -727,24 +717,6 @@ test_legacy_overlay (void **state)
   test_many_layers (state); /* takes its error branch */
 }
 
-/* With every capability (RUN --security=insecure), a step can write to init's report pipe
-   through /proc/1/fd: forged records may only harm the step itself, never bale (stub paths
-   without a slash, paths out of the upper directory, a status that init's real one
-   overrides). Confined, it cannot reach the pipe at all (test_no_fd_leak). */
-static void
-test_forged_records (void **state)
-{
-  struct fixture *f = *state;
-  struct sandbox_spec spec;
-
-  spec_for (f, &spec, NULL);
-  spec.insecure = true;
-  ASSERT_RUN (f, &spec, "for p in /proc/1/fd/*; do case $(readlink $p) in pipe:*) "
-                        "printf 'Mxxx\\1\\0\\0\\0no-slash\\0' > $p; "
-                        "printf 'Mxxx\\1\\0\\0\\0/../../../../tmp\\0' > $p; "
-                        "printf 'Sxxx\\0\\1\\0\\0\\0' > $p && echo forged;; esac; done",
-              "forged\n");
-}
 
 /* ---- extra mounts and the copy_root fallback ---------------------------------------------- */
 
@@ -1078,7 +1050,6 @@ main (void)
     cmocka_unit_test_setup_teardown (test_many_layers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_image, setup, teardown),
     cmocka_unit_test_setup_teardown (test_legacy_overlay, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_forged_records, setup, teardown),
     cmocka_unit_test_setup_teardown (test_extra_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_copy_root, setup, teardown),
     cmocka_unit_test_setup_teardown (test_overlay_unavailable, setup, teardown),
