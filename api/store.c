@@ -13,10 +13,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/oci/digest.h"
-#include "common/oci/platform.h"
 #include "common/xalloc.h"
-#include "runtime/build/cache.h"
-#include "runtime/registry/registry.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -51,14 +48,6 @@ const char *
 bale_store_path (const bale_store *s)
 {
   return store_path (s->st);
-}
-
-void
-bale_strv_free (char **v)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    free (v[i]);
-  free (v);
 }
 
 /* The image ID of a manifest or index digest, or the digest itself when it has none. */
@@ -140,54 +129,10 @@ bale_image_tag (bale_store *s, const char *what, const char *name, bale_error_t 
   return store_ref_set (s->st, name, target, err);
 }
 
-/* Delete every name whose target has the image ID id. */
-static int
-untag_image (struct store *st, const char *id, bale_error_t *err)
-{
-  struct store_ref *refs = NULL;
-  size_t i, n = 0;
-  int ret = 0;
-
-  if (store_ref_list (st, &refs, &n, err) < 0)
-    return -1;
-  for (i = 0; i < n && ret == 0; i++)
-    {
-      cleanup_free char *other = image_id (st, refs[i].digest);
-      if (strcmp (other, id) == 0)
-        ret = store_ref_delete (st, refs[i].name, err);
-    }
-  store_refs_free (refs, n);
-  return ret;
-}
-
 int
 bale_image_remove (bale_store *s, const char *what, bale_error_t *err)
 {
-  char target[DIGEST_STRLEN + 1];
-  bale_error_t not_a_name = NULL;
-  struct cache_blobs *keep = NULL;
-  int ret;
-
-  if (!digest_is_valid (what) && store_ref_get (s->st, what, target, &not_a_name) == 0)
-    ret = store_ref_delete (s->st, what, err);
-  else
-    {
-      bale_error_release (&not_a_name);
-      ret = store_resolve (s->st, what, target, err);
-      if (ret == 0)
-        {
-          /* What `docker rmi ID` does: every name of the image goes. */
-          cleanup_free char *id = image_id (s->st, target);
-          ret = untag_image (s->st, id, err);
-        }
-    }
-  /* Blobs go only when no other name, pin or build cache entry still needs them. */
-  if (ret == 0)
-    ret = cache_blobs_load (s->st, &keep, err);
-  if (ret == 0)
-    ret = store_gc (s->st, cache_keep, keep, NULL, err);
-  cache_blobs_free (keep);
-  return ret;
+  return bale_images_remove (s, &what, 1, NULL, NULL, err);
 }
 
 int
@@ -212,39 +157,50 @@ int
 bale_image_save (bale_store *s, const char *const *what, size_t n, const char *path,
                  bale_error_t *err)
 {
+  return bale_image_save_platform (s, what, n, path, NULL, NULL, err);
+}
+
+int
+bale_image_save_platform (bale_store *s, const char *const *what, size_t n, const char *path,
+                          const char *platform, char ***saved, bale_error_t *err)
+{
+  struct bale_platform plat = { 0 };
+  char **got;
+  size_t i;
+  int ret;
+
+  if (saved)
+    *saved = NULL;
   if (n == 0)
     return bale_make_error (err, EINVAL, "save: no image named");
-  return store_save (s->st, path, what, n, err);
+  if (platform && platform_parse (platform, &plat, err) < 0)
+    return -1;
+  got = xcalloc (n + 1, sizeof *got);
+  ret = store_save (s->st, path, what, n, platform ? &plat : NULL, got, err);
+  platform_release (&plat);
+  for (i = 0; i < n; i++)
+    if (!got[i])
+      got[i] = xstrdup ("");
+  if (ret == 0 && saved)
+    *saved = got;
+  else
+    bale_strv_free (got);
+  return ret;
 }
 
 int
 bale_image_pull (bale_store *s, const char *ref, const char *platform, char **digest,
                  bale_error_t *err)
 {
-  struct registry_opts opts = { .retries = -1 };
-  struct bale_platform plat = { 0 };
-  char got[DIGEST_STRLEN + 1];
-  int ret;
+  struct bale_registry_options o = BALE_REGISTRY_OPTIONS_INIT;
 
-  if (platform && platform_parse (platform, &plat, err) < 0)
-    return -1;
-  ret = registry_pull (s->st, ref, platform ? &plat : NULL, &opts, got, err);
-  platform_release (&plat);
-  if (ret == 0 && digest)
-    *digest = xstrdup (got);
-  return ret;
+  o.platform = platform;
+  return bale_image_pull_with (s, ref, &o, digest, err);
 }
 
 int
 bale_image_push (bale_store *s, const char *what, const char *dest, char **digest,
                  bale_error_t *err)
 {
-  struct registry_opts opts = { .retries = -1 };
-  char got[DIGEST_STRLEN + 1];
-
-  if (registry_push (s->st, what, dest, &opts, got, err) < 0)
-    return -1;
-  if (digest)
-    *digest = xstrdup (got);
-  return 0;
+  return bale_image_push_with (s, what, dest, NULL, digest, err);
 }

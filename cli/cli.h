@@ -61,19 +61,7 @@ int cli_provenance_write (struct cli_global *g, const char *config_digest, const
                           bale_error_t *err);
 int cli_provenance_read (struct cli_global *g, const char *config_digest, json_t **prov,
                          bale_error_t *err);
-int bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_cache (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err);
-int bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 
 

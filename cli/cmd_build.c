@@ -943,6 +943,8 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       /* Registry messages become statuses of the vertex that pulls or pushes. */
       c.reg.opts.log = buildevents_registry_log;
       c.reg.opts.log_ctx = &c.vertex;
+      c.reg.opts.progress = progress_transfer;
+      c.reg.opts.progress_ctx = &c.vertex;
       g->events = eo.events;
       g->log_vertex = &c.vertex;
     }

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/apicmd.h"
 #include "cli/humantime.h"
-#include "cli/store.h"
 #include "cli/table.h"
 #include "common/cleanup.h"
-#include "common/error.h"
+#include "common/oci/digest.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -72,9 +72,10 @@ history_row (const struct history_opts *o, const char *id, const json_t *h, int6
 /* One row per history entry, its layer's size for those that made one; an image without
    history (made by a tool that writes none) gets one row per layer. Newest first. */
 static json_t *
-history_rows (const struct history_opts *o, const struct store_image *img, bale_error_t *err)
+history_rows (const struct history_opts *o, const struct bale_image_details *img, json_t *config,
+              bale_error_t *err)
 {
-  json_t *hist = json_object_get (img->config_json, "history");
+  json_t *hist = json_object_get (config, "history");
   json_auto_t *rows = json_array ();
   size_t i, layer = 0, n = json_array_size (hist);
 
@@ -91,7 +92,7 @@ history_rows (const struct history_opts *o, const struct store_image *img, bale_
                                layer + 1, img->n_layers);
               return NULL;
             }
-          size = img->layers[layer++].size;
+          size = img->layer_sizes[layer++];
         }
       json_array_insert_new (rows, 0, history_row (o, i + 1 == n ? img->id : NULL, h, size));
     }
@@ -100,7 +101,7 @@ history_rows (const struct history_opts *o, const struct store_image *img, bale_
       json_auto_t *h = json_object ();
 
       json_array_insert_new (rows, 0, history_row (o, layer + 1 == img->n_layers ? img->id : NULL,
-                                                   h, img->layers[layer].size));
+                                                   h, img->layer_sizes[layer]));
     }
   return json_incref (rows);
 }
@@ -164,19 +165,24 @@ int
 bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct history_opts o = { 0 };
-  struct store *s = NULL;
-  struct store_image img;
-  json_auto_t *rows = NULL, *names = NULL;
+  bale_store *s = NULL;
+  struct bale_image_details *img = NULL;
+  json_auto_t *rows = NULL, *names = NULL, *config = NULL;
+  json_error_t jerr;
   int first, ret;
 
-  if ((first = history_args (argc, argv, &o, err)) < 0 || cli_store_open (g, &s, err) < 0)
+  if ((first = history_args (argc, argv, &o, err)) < 0 || cli_bale_store (g, &s, err) < 0)
     return -1;
-  if (store_image_read (s, argv[first], NULL, &img, err) < 0)
+  if (bale_image_details_get (s, argv[first], NULL, &img, err) < 0)
     {
-      store_close (s);
+      bale_store_close (s);
       return -1;
     }
-  rows = history_rows (&o, &img, err);
+  /* The store checked the config when it read the image: it is JSON. */
+  config = json_loadb (img->config, img->config_len, 0, &jerr);
+  rows = config ? history_rows (&o, img, config, err) : NULL;
+  if (!config)
+    bale_make_error (err, 0, "history: the config of '%s': %s", argv[first], jerr.text);
   names = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
                      "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
                      "Comment", "COMMENT");
@@ -185,7 +191,7 @@ bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err
   ret = rows ? cli_format_rows (o.format, o.human ? DEFAULT_TABLE : RAW_TABLE, rows, names, err) : -1;
   if (rows && ret < 0)
     bale_error_wrap (err, "history: --format");
-  store_image_release (&img);
-  store_close (s);
+  bale_image_details_free (img);
+  bale_store_close (s);
   return ret;
 }

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/apicmd.h"
 #include "cli/humantime.h"
-#include "cli/store.h"
 #include "cli/table.h"
 #include "common/cleanup.h"
-#include "common/error.h"
 #include "common/gomatch.h"
+#include "common/oci/digest.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -39,36 +39,43 @@ struct row
   char *name;     /* the stored name */
 };
 
-static int64_t
-image_size (const struct store_image *img)
+/* The image of the store's name ref and its config, or -1 with an error. */
+static int
+read_image (bale_store *s, const char *what, struct bale_image_details **img, json_t **config,
+            bale_error_t *err)
 {
-  int64_t size = json_integer_value (
-      json_object_get (json_object_get (img->manifest_json, "config"), "size"));
-  size_t i;
+  json_error_t jerr;
 
-  for (i = 0; i < img->n_layers; i++)
-    size += img->layers[i].size;
-  return size;
+  if (bale_image_details_get (s, what, NULL, img, err) < 0)
+    return -1;
+  /* The store checked the config when it read the image: it is JSON. */
+  if ((*config = json_loadb ((*img)->config, (*img)->config_len, 0, &jerr)) == NULL)
+    {
+      bale_image_details_free (*img);
+      return bale_make_error (err, 0, "the config of '%s': %s", what, jerr.text);
+    }
+  return 0;
 }
 
 static int
-fill_row (struct store *s, const struct store_ref *ref, bool no_trunc, struct row *r,
+fill_row (bale_store *s, const struct bale_image *ref, bool no_trunc, struct row *r,
           bale_error_t *err)
 {
   cleanup_free char *repo = NULL, *tag = NULL, *since = NULL, *size = NULL, *id = NULL;
-  struct store_image img;
+  struct bale_image_details *img;
+  json_auto_t *config = NULL;
   const char *created;
   json_t *labels;
 
-  if (store_image_read (s, ref->digest, NULL, &img, err) < 0)
+  if (read_image (s, ref->digest, &img, &config, err) < 0)
     return bale_error_wrap (err, "image '%s'", ref->name);
   cli_familiar (ref->name, &repo, &tag);
-  created = json_string_value (json_object_get (img.config_json, "created"));
+  created = json_string_value (json_object_get (config, "created"));
   r->created = cli_parse_time (created);
   since = cli_time_since (r->created);
-  size = cli_human_size (image_size (&img));
-  id = no_trunc ? xstrdup (img.id) : xstrndup (digest_hex (img.id), 12);
-  labels = json_object_get (json_object_get (img.config_json, "config"), "Labels");
+  size = cli_human_size (img->size);
+  id = no_trunc ? xstrdup (img->id) : xstrndup (digest_hex (img->id), 12);
+  labels = json_object_get (json_object_get (config, "config"), "Labels");
   /* Keys in docker's order for {{json .}}: its row is a map, so sorted. */
   r->o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Containers",
                     "N/A", "CreatedAt", created ? created : "", "CreatedSince", since, "Digest",
@@ -76,7 +83,7 @@ fill_row (struct store *s, const struct store_ref *ref, bool no_trunc, struct ro
                     "Tag", tag, "UniqueSize", "N/A", "VirtualSize", size);
   r->labels = json_is_object (labels) ? json_incref (labels) : json_object ();
   r->name = xstrdup (ref->name);
-  store_image_release (&img);
+  bale_image_details_free (img);
   return 0;
 }
 
@@ -131,19 +138,20 @@ struct filter_set
 };
 
 static int
-image_time (struct store *s, const char *name, time_t *out, bale_error_t *err)
+image_time (bale_store *s, const char *name, time_t *out, bale_error_t *err)
 {
-  struct store_image img;
+  struct bale_image_details *img;
+  json_auto_t *config = NULL;
 
-  if (store_image_read (s, name, NULL, &img, err) < 0)
+  if (read_image (s, name, &img, &config, err) < 0)
     return -1;
-  *out = cli_parse_time (json_string_value (json_object_get (img.config_json, "created")));
-  store_image_release (&img);
+  *out = cli_parse_time (json_string_value (json_object_get (config, "created")));
+  bale_image_details_free (img);
   return 0;
 }
 
 static int
-parse_filters (struct store *s, const struct images_opts *o, struct filter_set *fs,
+parse_filters (bale_store *s, const struct images_opts *o, struct filter_set *fs,
                bale_error_t *err)
 {
   size_t i, k;
@@ -276,19 +284,19 @@ bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct images_opts o = { 0 };
   struct filter_set fs = { 0 };
-  struct store *s = NULL;
-  struct store_ref *refs = NULL;
+  bale_store *s = NULL;
+  struct bale_image *refs = NULL;
   struct row *rows = NULL;
   json_auto_t *shown = json_array (), *names = headers ();
   size_t n = 0, i;
   int ret = 0;
 
-  if (images_args (argc, argv, &o, err) < 0 || cli_store_open (g, &s, err) < 0)
+  if (images_args (argc, argv, &o, err) < 0 || cli_bale_store (g, &s, err) < 0)
     {
       free (o.filters);
       return -1;
     }
-  if (store_ref_list (s, &refs, &n, err) < 0 || parse_filters (s, &o, &fs, err) < 0)
+  if (bale_images_list (s, &refs, &n, err) < 0 || parse_filters (s, &o, &fs, err) < 0)
     ret = -1;
   rows = xcalloc (n + 1, sizeof *rows);
   for (i = 0; i < n && ret == 0; i++)
@@ -310,7 +318,7 @@ bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     json_decref (rows[i].o), json_decref (rows[i].labels), free (rows[i].name);
   free (rows);
   free (o.filters);
-  store_refs_free (refs, n);
-  store_close (s);
+  bale_images_free (refs, n);
+  bale_store_close (s);
   return ret;
 }

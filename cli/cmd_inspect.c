@@ -7,47 +7,90 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/store.h"
+#include "cli/apicmd.h"
 #include "cli/table.h"
 #include "common/cleanup.h"
-#include "common/error.h"
+#include "common/oci/platform.h"
 #include "common/banned.h"
 
 static json_t *
-config_get (const struct store_image *img, const char *key)
+config_get (json_t *config, const char *key)
 {
-  json_t *v = json_object_get (img->config_json, key);
+  json_t *v = json_object_get (config, key);
 
   return v ? json_incref (v) : json_string ("");
 }
 
+/* ["busybox:latest", …]: the familiar names of the store's names that point at target. */
+static json_t *
+repo_tags (const struct bale_image *names, size_t n, const char *target)
+{
+  json_t *tags = json_array ();
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *repo = NULL, *tag = NULL;
+
+      if (strcmp (names[i].digest, target) == 0 && cli_familiar (names[i].name, &repo, &tag) == 0)
+        json_array_append_new (tags, json_sprintf ("%s:%s", repo, tag));
+    }
+  return tags;
+}
+
 /* One element of docker's inspect array, its fields in docker's order. */
 static json_t *
-describe (const struct store_image *img, const struct store_ref *refs, size_t n)
+describe (const struct bale_image_details *img, json_t *cfg, const struct bale_image *names,
+          size_t n)
 {
   json_t *o = json_object ();
   json_t *layers = json_array ();
-  json_int_t size = json_integer_value (
-      json_object_get (json_object_get (img->manifest_json, "config"), "size"));
-  json_t *config = json_object_get (img->config_json, "config");
+  json_t *config = json_object_get (cfg, "config");
   size_t i;
 
   for (i = 0; i < img->n_layers; i++)
-    {
-      json_array_append_new (layers, json_string (img->diff_ids[i]));
-      size += img->layers[i].size;
-    }
+    json_array_append_new (layers, json_string (img->diff_ids[i]));
   json_object_set_new (o, "Id", json_string (img->id));
-  json_object_set_new (o, "RepoTags", cli_repo_tags (refs, n, img->target));
-  json_object_set_new (o, "Created", config_get (img, "created"));
-  json_object_set_new (o, "Architecture", config_get (img, "architecture"));
-  if (json_object_get (img->config_json, "variant"))
-    json_object_set_new (o, "Variant", config_get (img, "variant"));
-  json_object_set_new (o, "Os", config_get (img, "os"));
-  json_object_set_new (o, "Size", json_integer (size));
+  json_object_set_new (o, "RepoTags", repo_tags (names, n, img->target));
+  json_object_set_new (o, "Created", config_get (cfg, "created"));
+  json_object_set_new (o, "Architecture", config_get (cfg, "architecture"));
+  if (json_object_get (cfg, "variant"))
+    json_object_set_new (o, "Variant", config_get (cfg, "variant"));
+  json_object_set_new (o, "Os", config_get (cfg, "os"));
+  json_object_set_new (o, "Size", json_integer (img->size));
   json_object_set_new (o, "Config", config ? json_incref (config) : json_object ());
   json_object_set_new (o, "RootFS", json_pack ("{s:s, s:o}", "Type", "layers", "Layers", layers));
   json_object_set_new (o, "Manifest", json_string (img->manifest));
+  return o;
+}
+
+/* The element of what, or NULL with an error. */
+static json_t *
+inspect_one (bale_store *s, const char *what, const char *platform,
+             const struct bale_image *names, size_t n, bale_error_t *err)
+{
+  struct bale_image_details *img = NULL;
+  json_auto_t *cfg = NULL;
+  json_error_t jerr;
+  json_t *o = NULL;
+
+  struct bale_platform pl = { 0 };
+
+  /* A bad --platform is named as the option, for each image as docker does. */
+  if (platform && platform_parse (platform, &pl, err) < 0)
+    {
+      bale_error_wrap (err, "--platform");
+      return NULL;
+    }
+  platform_release (&pl);
+  if (bale_image_details_get (s, what, platform, &img, err) < 0)
+    return NULL;
+  /* The store checked the config when it read the image: it is JSON. */
+  if ((cfg = json_loadb (img->config, img->config_len, 0, &jerr)) == NULL)
+    bale_make_error (err, 0, "inspect: the config of '%s': %s", what, jerr.text);
+  else
+    o = describe (img, cfg, names, n);
+  bale_image_details_free (img);
   return o;
 }
 
@@ -64,7 +107,8 @@ inspect_usage (FILE *f)
 }
 
 static int
-inspect_args (int argc, char **argv, const char **format, struct cli_global *g, bale_error_t *err)
+inspect_args (int argc, char **argv, const char **format, const char **platform,
+              bale_error_t *err)
 {
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'f' },
@@ -79,7 +123,7 @@ inspect_args (int argc, char **argv, const char **format, struct cli_global *g, 
     switch (c)
       {
       case 'f': *format = optarg; break;
-      case 'p': g->platform = optarg; break; /* cli_store_image_read */
+      case 'p': *platform = optarg; break;
       case 't':
         if (strcmp (optarg, "image") != 0)
           return bale_make_error (err, 0, "inspect: --type %s: bale has only images", optarg);
@@ -98,33 +142,30 @@ inspect_args (int argc, char **argv, const char **format, struct cli_global *g, 
 int
 bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  const char *format = NULL;
-  int first = inspect_args (argc, argv, &format, g, err);
+  const char *format = NULL, *platform = NULL;
+  int first = inspect_args (argc, argv, &format, &platform, err);
   json_auto_t *out = json_array ();
-  struct store *s = NULL;
-  struct store_ref *refs = NULL;
+  bale_store *s = NULL;
+  struct bale_image *names = NULL;
   size_t n = 0;
   int i, ret;
 
-  if (first < 0 || cli_store_open (g, &s, err) < 0)
+  if (first < 0 || cli_bale_store (g, &s, err) < 0)
     return -1;
-  if (store_ref_list (s, &refs, &n, err) < 0)
+  if (bale_images_list (s, &names, &n, err) < 0)
     {
-      store_close (s);
+      bale_store_close (s);
       return -1;
     }
   /* As docker: every image found is printed, every one missing is an error (exit 1). */
   for (i = first, ret = 0; i < argc; i++)
     {
-      struct store_image img;
+      json_t *o = inspect_one (s, argv[i], platform, names, n, err);
 
-      if (cli_store_image_read (g, s, argv[i], &img, err) < 0)
-        ret = -1;
+      if (o)
+        json_array_append_new (out, o);
       else
-        {
-          json_array_append_new (out, describe (&img, refs, n));
-          store_image_release (&img);
-        }
+        ret = -1;
     }
   if (format && *format && strcmp (format, "json") != 0)
     {
@@ -140,7 +181,7 @@ bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err
 
       puts (text);
     }
-  store_refs_free (refs, n);
-  store_close (s);
+  bale_images_free (names, n);
+  bale_store_close (s);
   return ret;
 }

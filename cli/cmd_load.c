@@ -6,9 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli/store.h"
+#include "cli/apicmd.h"
 #include "common/cleanup.h"
-#include "common/error.h"
 #include "common/banned.h"
 
 static void
@@ -50,25 +49,26 @@ int
 bale_cmd_load (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   const char *input = load_args (argc, argv);
-  struct store *s = NULL;
-  struct store_ref *names = NULL;
-  size_t n = 0, i;
+  bale_store *s = NULL;
+  char **names = NULL;
+  size_t i;
   int ret;
 
-  if (cli_store_open (g, &s, err) < 0)
+  if (cli_bale_store (g, &s, err) < 0)
     return -1;
-  ret = store_load (s, input, &names, &n, err);
-  for (i = 0; ret == 0 && i < n; i++)
+  ret = bale_image_load (s, input, &names, err);
+  for (i = 0; ret == 0 && names[i]; i++)
     {
       cleanup_free char *repo = NULL, *tag = NULL;
 
-      /* docker load's wording, which scripts grep for. */
-      if (cli_familiar (names[i].name, &repo, &tag) == 0)
+      /* docker load's wording, which scripts grep for; an untagged image's name is its
+         digest. */
+      if (cli_familiar (names[i], &repo, &tag) == 0)
         printf ("Loaded image: %s:%s\n", repo, tag);
       else
-        printf ("Loaded image ID: %s\n", names[i].digest);
+        printf ("Loaded image ID: %s\n", names[i]);
     }
-  store_refs_free (names, n);
-  store_close (s);
+  bale_strv_free (names);
+  bale_store_close (s);
   return ret;
 }

@@ -8,14 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/registry.h"
-#include "cli/store.h"
+#include "cli/apicmd.h"
 #include "common/cleanup.h"
-#include "common/error.h"
 #include "common/fileio.h"
 #include "common/strbuf.h"
-#include "common/xalloc.h"
 #include "common/banned.h"
 
 static void
@@ -30,32 +26,17 @@ login_usage (FILE *f)
          f);
 }
 
-/* "https://index.docker.io/v1/" → "docker.io"; "http://h:5000/x" → "h:5000". */
 static char *
-registry_domain (const char *arg)
-{
-  const char *p = strstr (arg, "://");
-  cleanup_free char *host = NULL;
-
-  p = p ? p + 3 : arg;
-  host = xstrndup (p, strcspn (p, "/"));
-  if (strcmp (host, "index.docker.io") == 0 || strcmp (host, "registry-1.docker.io") == 0)
-    return xstrdup ("docker.io");
-  return steal_pointer (&host);
-}
-
-static int
-read_password (struct registry_creds *c, bale_error_t *err)
+read_password (bale_error_t *err)
 {
   struct strbuf sb = STRBUF_INIT;
 
   if (fileio_read_fd (0, "standard input", &sb, err) < 0)
-    return -1;
+    return NULL;
   /* docker login strips the trailing newline (and only that) of --password-stdin. */
   while (sb.len > 0 && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
     strbuf_setlen (&sb, sb.len - 1);
-  c->secret = strbuf_detach (&sb, NULL);
-  return 0;
+  return strbuf_detach (&sb, NULL);
 }
 
 struct login_args
@@ -65,7 +46,7 @@ struct login_args
 };
 
 static void
-login_args (int argc, char **argv, struct cli_registry *r, struct login_args *a)
+login_args (int argc, char **argv, struct cli_regopts *r, struct login_args *a)
 {
   static const struct option opts[] = {
     { "username", required_argument, NULL, 'u' },
@@ -85,7 +66,7 @@ login_args (int argc, char **argv, struct cli_registry *r, struct login_args *a)
       case 'S': a->password_stdin = true; break;
       case 'h': login_usage (stdout); exit (0);
       default:
-        if (!cli_registry_option (r, c, optarg))
+        if (!cli_regopts_option (r, c, optarg))
           {
             login_usage (stderr);
             exit (2);
@@ -104,35 +85,21 @@ int
 bale_cmd_login (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   struct login_args a = { 0 };
-  struct cli_registry r;
-  struct registry_creds creds = { 0 };
-  struct registry_conn *conn = NULL;
-  cleanup_free char *domain = NULL, *config = registry_docker_config_path ();
+  struct cli_regopts r;
+  cleanup_free char *stdin_secret = NULL;
   int ret;
 
-  cli_registry_init (&r, true);
+  (void) g;
+  cli_regopts_init (&r, true);
   login_args (argc, argv, &r, &a);
-  domain = registry_domain (a.registry);
-  creds.username = xstrdup (a.user);
-  ret = a.password_stdin ? read_password (&creds, err) : 0;
-  if (!a.password_stdin)
-    creds.secret = xstrdup (a.password);
-  if (ret == 0 && (conn = registry_conn_new (domain, &r.opts, err)) == NULL)
+  if (a.password_stdin && (stdin_secret = read_password (err)) == NULL)
     ret = -1;
-  if (ret == 0)
-    {
-      registry_conn_set_creds (conn, &creds);
-      ret = registry_check_login (conn, err);
-    }
-  if (ret == 0)
-    ret = registry_creds_store (config, domain, &creds, err);
+  else
+    ret = bale_registry_login (a.registry, a.user, a.password_stdin ? stdin_secret : a.password,
+                               &r.o, err);
   if (ret == 0)
     printf ("Login Succeeded\n");
-  else
-    bale_error_wrap (err, "login to '%s'", domain);
-  registry_conn_free (conn);
-  registry_creds_release (&creds);
-  cli_registry_release (&r);
+  cli_regopts_release (&r);
   return ret;
 }
 
@@ -142,10 +109,11 @@ bale_cmd_logout (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   static const char usage[] = "usage: bale logout [REGISTRY]\n"
                               "Remove the credentials of REGISTRY (default: docker.io).\n";
   int first = cli_simple_args (argc, argv, usage, 0, 1, err);
-  cleanup_free char *domain = registry_domain (first < argc ? argv[first] : "docker.io");
-  cleanup_free char *config = registry_docker_config_path ();
+  const char *registry = first < argc ? argv[first] : "docker.io";
+  cleanup_free char *domain = bale_registry_domain (registry);
 
-  if (registry_creds_store (config, domain, NULL, err) < 0)
+  (void) g;
+  if (bale_registry_logout (registry, NULL, err) < 0)
     return -1;
   printf ("Removing login credentials for %s\n", domain);
   return 0;

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/store.h"
+#include "cli/apicmd.h"
 #include "common/cleanup.h"
-#include "common/error.h"
-#include "runtime/build/cache.h"
 #include "common/banned.h"
 
 static const char usage[] = "usage: bale prune [--keep-storage SIZE]\n"
@@ -79,34 +77,26 @@ parse_args (int argc, char **argv, int64_t *keep, bale_error_t *err)
 int
 bale_cmd_prune (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  struct store *s = NULL;
-  struct cache_blobs *keep = NULL;
-  int64_t freed = 0, mounts = 0, keep_bytes;
+  bale_store *s = NULL;
+  char **untagged = NULL;
+  int64_t reclaimed = 0, keep_bytes;
+  size_t i;
   int ret;
 
   if (parse_args (argc, argv, &keep_bytes, err) < 0)
     return -1;
-  if (cli_store_open (g, &s, err) < 0)
+  if (cli_bale_store (g, &s, err) < 0)
     return -1;
-  /* Untagged images are kept under their own digest (see store.h): docker's dangling ones. */
-  ret = cli_untag_where (s, NULL, true, err);
-  if (ret == 0)
-    ret = cache_prune (s, keep_bytes, NULL, err);
-  /* As `docker builder prune` does, cache mounts go too, unless some storage is to be kept:
-     their contents have no last use to rank them by. */
-  if (ret == 0 && keep_bytes < 0)
-    ret = cache_mounts_prune (s, &mounts, err);
-  if (ret == 0)
-    ret = cache_blobs_load (s, &keep, err);
-  if (ret == 0)
-    ret = store_gc (s, cache_keep, keep, &freed, err);
+  ret = bale_store_prune (s, keep_bytes, &untagged, &reclaimed, err);
+  for (i = 0; ret == 0 && untagged[i]; i++)
+    cli_print_untagged (untagged[i]);
   if (ret == 0)
     {
-      cleanup_free char *size = cli_human_size (freed + mounts);
+      cleanup_free char *size = cli_human_size (reclaimed);
 
       printf ("Total reclaimed space: %s\n", size);
     }
-  cache_blobs_free (keep);
-  store_close (s);
+  bale_strv_free (untagged);
+  bale_store_close (s);
   return ret;
 }

@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli/registry.h"
-#include "cli/store.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 static void
@@ -22,7 +20,7 @@ pull_usage (FILE *f)
 }
 
 static int
-pull_args (int argc, char **argv, struct cli_registry *r, const char **platform)
+pull_args (int argc, char **argv, struct cli_regopts *r)
 {
   static const struct option opts[] = {
     { "platform", required_argument, NULL, 'p' },
@@ -36,11 +34,11 @@ pull_args (int argc, char **argv, struct cli_registry *r, const char **platform)
   while ((c = getopt_long (argc, argv, "qh", opts, NULL)) != -1)
     switch (c)
       {
-      case 'p': *platform = optarg; break;
-      case 'q': r->opts.log = NULL; break;
+      case 'p': r->o.platform = optarg; break;
+      case 'q': r->o.log = NULL; break;
       case 'h': pull_usage (stdout); exit (0);
       default:
-        if (!cli_registry_option (r, c, optarg))
+        if (!cli_regopts_option (r, c, optarg))
           {
             pull_usage (stderr);
             exit (2);
@@ -57,24 +55,20 @@ pull_args (int argc, char **argv, struct cli_registry *r, const char **platform)
 int
 bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  struct cli_registry r;
-  struct bale_platform plat = { 0 };
-  const char *platform = NULL;
-  char digest[DIGEST_STRLEN + 1];
-  struct store *s = NULL;
+  struct cli_regopts r;
+  char *digest = NULL;
+  bale_store *s = NULL;
   int first, ret;
 
-  cli_registry_init (&r, g->quiet);
-  first = pull_args (argc, argv, &r, &platform);
-  ret = platform ? platform_parse (platform, &plat, err) : 0;
+  cli_regopts_init (&r, cli_quiet (g));
+  first = pull_args (argc, argv, &r);
+  ret = cli_bale_store (g, &s, err);
   if (ret == 0)
-    ret = cli_store_open (g, &s, err);
-  if (ret == 0)
-    ret = registry_pull (s, argv[first], platform ? &plat : NULL, &r.opts, digest, err);
+    ret = bale_image_pull_with (s, argv[first], &r.o, &digest, err);
   if (ret == 0)
     printf ("%s\n", digest);
-  store_close (s);
-  platform_release (&plat);
-  cli_registry_release (&r);
+  free (digest);
+  bale_store_close (s);
+  cli_regopts_release (&r);
   return ret;
 }

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/registry.h"
-#include "cli/store.h"
-#include "common/error.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 static void
@@ -26,7 +24,7 @@ push_usage (FILE *f)
 }
 
 static int
-push_args (int argc, char **argv, struct cli_registry *r)
+push_args (int argc, char **argv, struct cli_regopts *r)
 {
   static const struct option opts[] = {
     { "compression", required_argument, NULL, 'z' },
@@ -43,18 +41,21 @@ push_args (int argc, char **argv, struct cli_registry *r)
     switch (c)
       {
       case 'z':
-        if (!cli_registry_compression (&r->opts, optarg))
+        /* A bad name is a usage error here, before the store is opened. */
+        if (strcmp (optarg, "gzip") != 0 && strcmp (optarg, "gzip-single") != 0
+            && strcmp (optarg, "zstd") != 0 && strcmp (optarg, "none") != 0)
           goto bad;
+        r->o.compression = optarg;
         break;
       case 'k':
-        r->opts.chunk_size = strtoll (optarg, &end, 10);
-        if (*end || r->opts.chunk_size <= 0)
+        r->o.chunk_size = strtoll (optarg, &end, 10);
+        if (*end || r->o.chunk_size <= 0)
           goto bad;
         break;
-      case 'q': r->opts.log = NULL; break;
+      case 'q': r->o.log = NULL; break;
       case 'h': push_usage (stdout); exit (0);
       default:
-        if (!cli_registry_option (r, c, optarg))
+        if (!cli_regopts_option (r, c, optarg))
           goto bad;
       }
   if (optind == argc - 1 || optind == argc - 2)
@@ -67,20 +68,21 @@ bad:
 int
 bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  struct cli_registry r;
-  char digest[DIGEST_STRLEN + 1];
-  struct store *s = NULL;
+  struct cli_regopts r;
+  char *digest = NULL;
+  bale_store *s = NULL;
   int first, ret;
 
-  cli_registry_init (&r, g->quiet);
+  cli_regopts_init (&r, cli_quiet (g));
   first = push_args (argc, argv, &r);
-  ret = cli_store_open (g, &s, err);
+  ret = cli_bale_store (g, &s, err);
   if (ret == 0)
-    ret = registry_push (s, argv[first], first + 1 < argc ? argv[first + 1] : NULL, &r.opts,
-                         digest, err);
+    ret = bale_image_push_with (s, argv[first], first + 1 < argc ? argv[first + 1] : NULL, &r.o,
+                                &digest, err);
   if (ret == 0)
     printf ("%s\n", digest);
-  store_close (s);
-  cli_registry_release (&r);
+  free (digest);
+  bale_store_close (s);
+  cli_regopts_release (&r);
   return ret;
 }

@@ -3,61 +3,31 @@
 #include <config.h>
 
 #include <stdio.h>
-#include <string.h>
 
-#include "cli/store.h"
-#include "common/cleanup.h"
-#include "common/error.h"
-#include "common/xalloc.h"
-#include "runtime/build/cache.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
-
-/* Remove what (a name, or an ID); target receives the image it named. */
-static int
-remove_one (struct store *s, const char *what, char target[DIGEST_STRLEN + 1], bale_error_t *err)
-{
-  bale_error_t not_a_name = NULL;
-
-  if (!digest_is_valid (what) && store_ref_get (s, what, target, &not_a_name) == 0)
-    {
-      cleanup_free char *full = store_ref_normalize (what, err);
-
-      if (full == NULL || store_ref_delete (s, what, err) < 0)
-        return -1;
-      cli_print_untagged (full);
-      return 0;
-    }
-  bale_error_release (&not_a_name);
-  if (store_resolve (s, what, target, err) < 0)
-    return -1;
-  /* What `docker rmi ID` does: every name of the image goes. */
-  return cli_untag_where (s, target, false, err);
-}
 
 int
 bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   int first = cli_simple_args (argc, argv, "usage: bale rmi NAME...\n", 1, -1, err);
-  char (*targets)[DIGEST_STRLEN + 1] = xcalloc ((size_t) (argc - first), sizeof *targets);
-  struct store *s = NULL;
-  int i, ret;
+  char **untagged = NULL, **deleted = NULL;
+  bale_store *s = NULL;
+  size_t i;
+  int ret;
 
-  if ((ret = cli_store_open (g, &s, err)) == 0)
+  if ((ret = cli_bale_store (g, &s, err)) == 0)
     {
-      for (i = first; i < argc && ret == 0; i++)
-        ret = remove_one (s, argv[i], targets[i - first], err);
-      /* Blobs go only when no other name, pin or build cache entry still needs them. */
-      struct cache_blobs *keep = NULL;
-      if (ret == 0)
-        ret = cache_blobs_load (s, &keep, err);
-      if (ret == 0)
-        ret = store_gc (s, cache_keep, keep, NULL, err);
-      cache_blobs_free (keep);
-      for (i = 0; ret == 0 && i < argc - first; i++)
-        if (!store_blob_exists (s, targets[i]))
-          printf ("Deleted: %s\n", targets[i]);
+      ret = bale_images_remove (s, (const char *const *) argv + first, (size_t) (argc - first),
+                                &untagged, &deleted, err);
+      /* The names removed before a failure are removed: say so, as docker does. */
+      for (i = 0; untagged && untagged[i]; i++)
+        cli_print_untagged (untagged[i]);
+      for (i = 0; ret == 0 && deleted[i]; i++)
+        printf ("Deleted: %s\n", deleted[i]);
     }
-  free (targets);
-  store_close (s);
+  bale_strv_free (untagged);
+  bale_strv_free (deleted);
+  bale_store_close (s);
   return ret;
 }

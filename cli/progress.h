@@ -83,6 +83,8 @@ const char *trace_prefix (const struct trace_vertex *v);
 void trace_remember_log (struct trace_vertex *v, const char *line);
 /* " 1.05kB / 2.00kB" or " 227B" or "" as BuildKit's units.Bytes %.2f. */
 void trace_bytes (struct strbuf *sb, int64_t current, int64_t total);
+/* " 12.30MB/s": the rate of a transfer under way at now (nothing when finished or too young). */
+void trace_rate (struct strbuf *sb, const struct trace_status *s, int64_t now);
 /* The summary: header and one line per vertex and status, as the tty's final frame. */
 void trace_summary (const struct trace *t, struct strbuf *sb);
 /* "------\n > name:\n" + last logs + "------\n" for every failed vertex. */

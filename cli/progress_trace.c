@@ -146,6 +146,17 @@ trace_bytes (struct strbuf *sb, int64_t current, int64_t total)
     }
 }
 
+void
+trace_rate (struct strbuf *sb, const struct trace_status *s, int64_t now)
+{
+  /* Bytes of a transfer still under way, over at least a tenth of a second. */
+  if (s->completed || s->current <= 0 || now - s->started < 100000000)
+    return;
+  strbuf_addch (sb, ' ');
+  human (sb, (int64_t) ((double) s->current * 1e9 / (double) (now - s->started)));
+  strbuf_addstr (sb, "/s");
+}
+
 static double
 secs (int64_t from, int64_t to)
 {

@@ -107,6 +107,7 @@ vertex_lines (struct tty *y, const struct trace_vertex *v, struct strbuf *sb, in
       strbuf_reset (&line);
       strbuf_addf (&line, " => => %s", s->id);
       trace_bytes (&line, s->current, s->total);
+      trace_rate (&line, s, now);
       frame_line (y, sb, color, line.buf, elapsed (s->started, s->completed ? s->completed : now));
       n++;
     }

@@ -7,52 +7,33 @@
 #include <string.h>
 
 #include "cli/registry.h"
-#include "common/xalloc.h"
 #include "common/banned.h"
-
-static void
-log_stderr (void *ctx, const char *msg)
-{
-  fprintf (stderr, "%s\n", msg);
-}
 
 void
 cli_registry_init (struct cli_registry *r, bool quiet)
 {
-  const char *env = getenv ("BALE_INSECURE_REGISTRY");
-
   memset (r, 0, sizeof *r);
+  cli_regopts_init (&r->api, quiet);
   r->opts.retries = -1;
-  r->opts.log = quiet ? NULL : log_stderr;
-  /* One name from the environment, for CI jobs that cannot change every command line. */
-  if (env && *env)
-    cli_registry_option (r, CLI_OPT_INSECURE, env);
+  r->opts.log = r->api.o.log;
+  r->opts.insecure = r->api.o.insecure;
 }
 
 bool
 cli_registry_option (struct cli_registry *r, int c, const char *arg)
 {
-  switch (c)
-    {
-    case CLI_OPT_INSECURE:
-      XGROW (r->insecure, r->insecure_alloc, r->n_insecure + 2);
-      r->insecure[r->n_insecure++] = arg;
-      r->insecure[r->n_insecure] = NULL;
-      r->opts.insecure = r->insecure;
-      return true;
-    case CLI_OPT_TLS_CA:
-      r->opts.ca_file = arg;
-      return true;
-    default:
-      return false;
-    }
+  if (!cli_regopts_option (&r->api, c, arg))
+    return false;
+  r->opts.insecure = r->api.o.insecure;
+  r->opts.ca_file = r->api.o.ca_file;
+  return true;
 }
 
 void
 cli_registry_release (struct cli_registry *r)
 {
-  free (r->insecure);
-  r->insecure = NULL;
+  cli_regopts_release (&r->api);
+  r->opts.insecure = NULL;
 }
 
 bool

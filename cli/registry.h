@@ -6,26 +6,14 @@
 #include <getopt.h>
 #include <stddef.h>
 
+#include "cli/apicmd.h"
 #include "runtime/registry/registry.h"
 
 struct cli_registry
 {
   struct registry_opts opts;
-  const char **insecure; /* opts.insecure points here */
-  size_t n_insecure, insecure_alloc;
+  struct cli_regopts api; /* the options as the public API has them; opts follows it */
 };
-
-/* getopt_long values outside the range of option letters, so no subcommand's letters clash. */
-#define CLI_OPT_INSECURE 0x1001
-#define CLI_OPT_TLS_CA 0x1002
-
-/* The getopt_long entries for --insecure-registry and --tls-ca, and their help text. */
-#define CLI_REGISTRY_OPTIONS                                                                       \
-  { "insecure-registry", required_argument, NULL, CLI_OPT_INSECURE },                            \
-  { "tls-ca", required_argument, NULL, CLI_OPT_TLS_CA }
-#define CLI_REGISTRY_USAGE                                                                         \
-  "      --insecure-registry HOST[:PORT]  use plain http for this registry (repeatable)\n"        \
-  "      --tls-ca FILE     also trust the CA certificates in FILE (PEM)\n"
 
 /* Defaults; progress lines go to stderr unless quiet. */
 void cli_registry_init (struct cli_registry *r, bool quiet);

@@ -277,6 +277,13 @@ int bale_image_load (bale_store *s, const char *path, char ***names, bale_error_
 /* Write the images what[0..n) as one docker-archive that `docker load` accepts (`bale save`). */
 int bale_image_save (bale_store *s, const char *const *what, size_t n, const char *path,
                      bale_error_t *err);
+/* The same, for names of image indexes (a multi-platform build): a docker-archive holds one
+   image per name, so the index's image for platform ("linux/arm64"; NULL: the host's) is
+   written, as `docker save --platform` does. *saved (may be NULL) receives n strings, freed
+   with bale_strv_free: the platform of the image written for what[i] when it names an index,
+   else "". */
+int bale_image_save_platform (bale_store *s, const char *const *what, size_t n, const char *path,
+                              const char *platform, char ***saved, bale_error_t *err);
 /* Pull ref from its registry (platform NULL: the host's, else e.g. "linux/arm64"), with the
    credentials of ~/.docker/config.json; *digest (may be NULL) receives what ref now names. */
 int bale_image_pull (bale_store *s, const char *ref, const char *platform, char **digest,
@@ -317,7 +324,8 @@ struct bale_progress_event
   int64_t time;       /* when the event happened */
   int64_t started;    /* DONE, CACHED, ERROR: when the vertex started */
   /* STATUS */
-  const char *id;     /* e.g. "transferring context:", "exporting layers" */
+  const char *id;     /* e.g. "transferring context:", "exporting layers"; a transfer's
+                         blob digest "sha256:<hex>" (docs/progress.md) */
   int64_t current;    /* bytes (or items) done, 0 if not counted */
   int64_t total;      /* bytes expected, 0 if unknown */
   bool completed;     /* the status is finished */
@@ -410,5 +418,8 @@ int bale_build (bale_store *s, const struct bale_build_options *o, struct bale_b
 #ifdef __cplusplus
 }
 #endif
+
+/* Images in detail, registries, pruning, cache explanations, binfmt. */
+#include "bale/image.h"
 
 #endif

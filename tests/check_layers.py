@@ -212,7 +212,8 @@ def main():
             continue
         text = open(os.path.join(top, src), encoding="utf-8", errors="replace").read()
         for inc in include_re.findall(text):
-            target = "include/" + inc if inc == "bale.h" else inc
+            # <bale.h> and the include/bale/*.h it includes, as an installed program names them.
+            target = "include/" + inc if inc == "bale.h" or inc.startswith("bale/") else inc
             if inc in ("config.h",) or inc.startswith(("lexer.h", "parser.h")):
                 continue
             graph.setdefault(src, set()).add(target)

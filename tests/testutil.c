@@ -3,6 +3,8 @@
 #include <config.h>
 
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,4 +73,34 @@ test_diag (const char *fmt, ...)
     }
   fflush (stdout);
   strbuf_release (&sb);
+}
+
+int
+test_mk (const char *root, const char *rel, const char *content)
+{
+  char *p = xasprintf ("%s/%s", root, rel);
+  int ret = 0;
+
+  if (content)
+    {
+      FILE *f = fopen (p, "w");
+      if (f == NULL || fputs (content, f) < 0)
+        ret = -1;
+      if (f && fclose (f) != 0)
+        ret = -1;
+    }
+  else
+    ret = mkdir (p, 0755);
+  free (p);
+  return ret;
+}
+
+int
+test_ln (const char *root, const char *target, const char *rel)
+{
+  char *p = xasprintf ("%s/%s", root, rel);
+  int ret = symlink (target, p);
+
+  free (p);
+  return ret;
 }

@@ -13,6 +13,11 @@ char *test_read_file (const char *path, size_t *len);
 struct bale_error_s;
 char *test_format_errors (const struct bale_error_s *chain);
 
+/* Under the directory root: rel as a file holding content, or as a directory (0755) when
+   content is NULL; test_ln makes rel a symlink to target. 0, or -1 with errno. */
+int test_mk (const char *root, const char *rel, const char *content);
+int test_ln (const char *root, const char *target, const char *rel);
+
 /* Print a diagnostic as TAP comment lines, then fail the current cmocka test. cmocka's own
    fail_msg() text is lost in its TAP output mode. */
 #define test_fail(...)                                                                        \

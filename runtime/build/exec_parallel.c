@@ -179,6 +179,67 @@ out:
   return ret;
 }
 
+long
+exec_job_limit (void)
+{
+  const char *env = getenv ("BALE_JOBS");
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  char *end;
+
+  if (env && *env)
+    {
+      long n = strtol (env, &end, 10);
+      if (*end == '\0' && n > 0)
+        return n;
+    }
+  return cpus > 0 ? cpus : 1;
+}
+
+bool
+exec_job_may_start (const struct exec_opts *o, struct exec_job *jobs, size_t n_running)
+{
+  char token;
+  ssize_t got;
+
+  jobs[n_running].token = false; /* the slot may hold a job that ended */
+  if (n_running == 0)
+    return true;
+  if ((long) n_running >= exec_job_limit ())
+    return false;
+  if (!o->jobserver)
+    return true;
+  /* The read end does not block: no token now means not now. */
+  do
+    got = read (o->jobserver[0], &token, 1);
+  while (got < 0 && errno == EINTR);
+  if (got != 1)
+    return false;
+  jobs[n_running].token = true;
+  return true;
+}
+
+void
+exec_job_ended (const struct exec_opts *o, struct exec_job *jobs, size_t n_running, size_t i)
+{
+  size_t k;
+  ssize_t put;
+
+  if (!o->jobserver)
+    return;
+  for (k = 0; !jobs[i].token && k < n_running; k++)
+    if (k != i && jobs[k].token)
+      {
+        jobs[k].token = false;
+        jobs[i].token = true;
+      }
+  if (!jobs[i].token)
+    return;
+  jobs[i].token = false;
+  do
+    put = write (o->jobserver[1], "+", 1);
+  while (put < 0 && errno == EINTR);
+}
+
 pid_t
 exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, struct exec_opts *child,
                struct bale_progress *sink, int *pipe_w, bale_error_t *err)
@@ -309,7 +370,6 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
   bool *done = xcalloc (n, sizeof *done), *started = xcalloc (n, sizeof *started);
   size_t *stepno = xcalloc (n + 1, sizeof *stepno);
   struct exec_job *jobs = xcalloc (n, sizeof *jobs);
-  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   struct sigaction sa = { 0 }, old_int, old_term, old_hup;
   int ret = 0;
 
@@ -332,11 +392,14 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
       pid_t pid;
       int status;
 
-      for (i = 0; ret == 0 && !interrupted && i < n && (long) n_running < (cpus > 0 ? cpus : 1); i++)
+      for (i = 0; ret == 0 && !interrupted && i < n; i++)
         if (!done[i] && !started[i] && ready (p, &p->stages[i], done))
           {
+            if (!exec_job_may_start (x->o, jobs, n_running))
+              break;
             if (start (x, (int) i, stepno[i], &jobs[n_running], err) < 0)
               {
+                exec_job_ended (x->o, jobs, n_running + 1, n_running);
                 ret = -1;
                 break;
               }
@@ -378,6 +441,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
         }
       else if (ret == 0)
         done[jobs[i].index] = true;
+      exec_job_ended (x->o, jobs, n_running, i);
       jobs[i] = jobs[--n_running];
       if (ret < 0)
         left = 0;

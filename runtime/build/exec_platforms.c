@@ -154,14 +154,28 @@ executor_build_platforms (struct plan **plans, size_t n, const struct exec_opts 
   cleanup_free char *shared = store_area_path (o->store, STORE_AREA_TMP, "platforms.XXXXXX");
   struct exec_opts so = *o;
   struct exec_job *jobs;
-  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   size_t next = 0, n_running = 0, i;
   bale_error_t ignored = NULL;
-  int ret = 0;
+  int ret = 0, tokens[2];
+  long t;
 
   if (!mkdtemp (shared))
     return bale_make_error (err, errno, "cannot create %s", shared);
+  /* One job limit for every process of the build, as make's jobserver: the platforms' children
+     and the stages they fork take a token for each job beyond their first, so N platforms
+     run at most exec_job_limit steps at once, not N times as many. */
+  if (pipe2 (tokens, O_CLOEXEC | O_NONBLOCK) < 0)
+    {
+      ret = bale_make_error (err, errno, "cannot create the job limit's pipe");
+      (void) dirwalk_remove (AT_FDCWD, shared, shared, &ignored);
+      bale_error_release (&ignored);
+      return ret;
+    }
+  for (t = 1; t < exec_job_limit (); t++)
+    if (write (tokens[1], "+", 1) != 1)
+      break;
   so.shared_dir = shared;
+  so.jobserver = tokens;
   o = &so;
   jobs = xcalloc (n, sizeof *jobs);
 
@@ -170,10 +184,11 @@ executor_build_platforms (struct plan **plans, size_t n, const struct exec_opts 
       pid_t pid;
       int status;
 
-      while (ret == 0 && next < n && (long) n_running < (cpus > 0 ? cpus : 1))
+      while (ret == 0 && next < n && exec_job_may_start (o, jobs, n_running))
         {
           if (start (plans[next], (int) next, o, &jobs[n_running], err) < 0)
             {
+              exec_job_ended (o, jobs, n_running + 1, n_running);
               ret = -1;
               break;
             }
@@ -205,9 +220,12 @@ executor_build_platforms (struct plan **plans, size_t n, const struct exec_opts 
             if (k != i)
               kill (jobs[k].pid, SIGTERM);
         }
+      exec_job_ended (o, jobs, n_running, i);
       jobs[i] = jobs[--n_running];
     }
   free (jobs);
+  close (tokens[0]);
+  close (tokens[1]);
   if (dirwalk_remove (AT_FDCWD, shared, shared, &ignored) < 0)
     bale_error_release (&ignored);
   if (ret < 0)

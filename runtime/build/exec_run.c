@@ -910,6 +910,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
 
   sandbox_spec_init (&spec);
   spec.name = "RUN";
+  spec.build_step = true;
   spec.lowerdirs = lowers;
   spec.n_lowerdirs = n_lowers;
   spec.upperdir = upper;

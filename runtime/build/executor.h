@@ -96,6 +96,10 @@ struct exec_opts
   const struct sandbox_rlimit *rlimits;
   size_t n_rlimits;
   uint64_t shm_size;
+  /* The job limit the processes of one build share (exec_platforms.c): the ends of a pipe
+     holding one byte per job that may start besides each process's first, as make's
+     jobserver; NULL: this process's own limit (exec_job_limit). */
+  const int *jobserver;
   /* One build of several platforms (bale build --platform a,b): vertex names start with the
      stage's platform, as BuildKit's do when several were requested. */
   bool platform_prefix;

@@ -72,11 +72,22 @@ int exec_build_parallel (struct executor *x, bale_error_t *err);
 struct exec_job
 {
   pid_t pid;
+  bool token;            /* it runs on a token of o->jobserver (given back when it ends) */
   int index;             /* the stage's, or the platform's */
   int fd;                /* the unlinked result file */
   int events;            /* the child's progress events (rawjson lines), -1 at EOF or none */
   struct strbuf pending; /* a line not complete yet */
 };
+/* How many children of the build may run at once: $BALE_JOBS when set (a positive number, as
+   make -j), else one per CPU. */
+long exec_job_limit (void);
+/* May a child start now, besides the n_running of jobs? The first always may (every process
+   owns one job); the others while fewer than exec_job_limit run and, under a shared limit,
+   when a token can be taken from o->jobserver (without waiting). */
+bool exec_job_may_start (const struct exec_opts *o, struct exec_job *jobs, size_t n_running);
+/* jobs[i] ended: its token (or, when it had none, another running job's, which then runs on
+   the one this process owns) goes back to o->jobserver. */
+void exec_job_ended (const struct exec_opts *o, struct exec_job *jobs, size_t n_running, size_t i);
 /* Fork a child of the build with an unlinked result file (j->fd) and, when o has a sink, a pipe
    for its events: in the child, 0, with *child a copy of o whose events go to the pipe (sink
    and pipe_w hold what it points to); in the parent, the child's pid with j filled; -1 with

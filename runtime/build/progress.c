@@ -103,6 +103,12 @@ progress_log_line (void *vertex, int stream, const char *line, size_t len)
 }
 
 void
+progress_transfer (void *vertex, const char *id, int64_t current, int64_t total, bool completed)
+{
+  progress_vertex_status (vertex, id, current, total, completed);
+}
+
+void
 progress_vertex_warn (struct progress_vertex *v, const char *msg)
 {
   struct bale_progress_event ev = { .kind = BALE_PROGRESS_WARNING };

@@ -48,6 +48,11 @@ void progress_log_line (void *vertex, int stream, const char *line, size_t len);
 void progress_vertex_warn (struct progress_vertex *v, const char *msg);
 /* Why the vertex missed the build cache (bale build --explain-cache). */
 void progress_vertex_miss (struct progress_vertex *v, const char *why);
+/* A transfer's byte counts (a meter_fn, common/meter.h) as a status of the vertex at ctx (a
+   struct progress_vertex *): id a blob's digest, as BuildKit reports pulls and pushes. Nothing
+   while the vertex is not started. */
+void progress_transfer (void *vertex, const char *id, int64_t current, int64_t total,
+                        bool completed);
 /* The end of a vertex: DONE, CACHED (cached) or ERROR (error != NULL). Frees the name. */
 void progress_vertex_end (struct progress_vertex *v, bool cached, const char *error);
 

@@ -220,6 +220,8 @@ on_read (char *buf, size_t size, size_t n, void *ctx)
     {
       memcpy (buf, (const char *) req->body + t->sent, want);
       t->sent += (int64_t) want;
+      if (req->meter)
+        meter_set (req->meter, req->body_offset + t->sent);
       return want;
     }
   do
@@ -228,6 +230,8 @@ on_read (char *buf, size_t size, size_t n, void *ctx)
   if (got <= 0)
     return CURL_READFUNC_ABORT;
   t->sent += got;
+  if (req->meter)
+    meter_set (req->meter, req->body_offset + t->sent);
   return (size_t) got;
 }
 

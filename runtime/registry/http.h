@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bale.h"
+#include "common/meter.h"
 #include "common/oci/digest.h"
 #include "common/strbuf.h"
 
@@ -58,6 +59,8 @@ struct http_request
   http_sink_fn sink;
   void *sink_ctx;
   size_t max_body; /* 0: 1 MiB */
+  /* Told body_offset + the bytes of the body sent so far, as they go (or NULL). */
+  struct meter *meter;
   bool no_redirect; /* return 3xx answers as they are */
 };
 

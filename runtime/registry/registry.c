@@ -97,6 +97,10 @@ registry_http_error (const char *what, const struct http_response *resp, bale_er
   return bale_make_error (err, 0, "%s", sb.buf);
 }
 
+/* The transfers of one operation run on several threads; their callers' sinks (a renderer,
+   a pipe) take one report at a time. */
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void
 registry_log (const struct registry_opts *opts, const char *fmt, ...)
 {
@@ -110,7 +114,26 @@ registry_log (const struct registry_opts *opts, const char *fmt, ...)
   strbuf_vaddf (&sb, fmt, ap);
   va_end (ap);
   msg = strbuf_detach (&sb, NULL);
+  pthread_mutex_lock (&report_lock);
   opts->log (opts->log_ctx, msg);
+  pthread_mutex_unlock (&report_lock);
+}
+
+static void
+report_progress (void *ctx, const char *id, int64_t current, int64_t total, bool completed)
+{
+  const struct registry_opts *opts = ctx;
+
+  pthread_mutex_lock (&report_lock);
+  opts->progress (opts->progress_ctx, id, current, total, completed);
+  pthread_mutex_unlock (&report_lock);
+}
+
+void
+registry_meter_start (struct meter *m, const struct registry_opts *opts, const char *id,
+                      int64_t total)
+{
+  meter_start (m, opts && opts->progress ? report_progress : NULL, (void *) opts, id, total);
 }
 
 /* ---- worker pool ------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "bale.h"
+#include "common/meter.h"
 #include "common/oci/digest.h"
 #include "common/oci/platform.h"
 #include "runtime/registry/http.h"
@@ -43,6 +44,11 @@ struct registry_opts
   int retries;        /* http_client_opts.retries; -1 for its default */
   registry_log_fn log;
   void *log_ctx;
+  /* The byte counts of each blob transfer (common/meter.h), id the blob's digest (a layer
+     compressed while it is pushed: the stored digest, its total unknown until the end).
+     Called from the transfer threads, one call at a time (as log is). NULL: none. */
+  meter_fn progress;
+  void *progress_ctx;
 };
 
 /* The host serving domain: docker.io is served by registry-1.docker.io. The caller frees it. */
@@ -169,6 +175,16 @@ int registry_push_artifact (struct store *s, const char *dest, const char *artif
                             const char *mount_from, const struct registry_opts *opts,
                             char out_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
+/*
+ * Stream the blob digest (of size bytes) of ref's repository to out_fd, without keeping it:
+ * for content that is unpacked on the way (a cache mount). The bytes must be size and hash to
+ * digest, else the call fails; they have been written by then, so the reader must verify what
+ * it makes of them too (or throw it away on a failure). One attempt: no retry once bytes
+ * went out.
+ */
+int registry_blob_stream (const char *ref, const char *digest, int64_t size,
+                          const struct registry_opts *opts, int out_fd, bale_error_t *err);
+
 /* A store blob's compressed form that a registry holds. */
 struct registry_known
 {
@@ -208,6 +224,10 @@ int registry_parallel (size_t n, int threads, registry_job_fn fn, void *ctx, bal
 
 /* A message for a non-2xx answer: the status and the registry's error codes from the body. */
 int registry_http_error (const char *what, const struct http_response *resp, bale_error_t *err);
+
+/* Start m on a blob transfer whose reports go to opts->progress, one at a time. */
+void registry_meter_start (struct meter *m, const struct registry_opts *opts, const char *id,
+                           int64_t total);
 
 /* Call opts->log with a formatted line when set. */
 void registry_log (const struct registry_opts *opts, const char *fmt, ...)

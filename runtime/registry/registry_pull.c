@@ -13,6 +13,7 @@
 #include "common/oci/platmatch.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/registry/registry.h"
@@ -175,6 +176,7 @@ struct blob_sink
   const char *digest;
   int64_t size;
   const char *repo;
+  struct meter *meter;
 };
 
 static int
@@ -186,15 +188,17 @@ blob_write (void *ctx, const void *buf, size_t len, bale_error_t *err)
   if (store_blob_writer_size (b->w) + (int64_t) len > b->size)
     return bale_make_error (err, 0, "%s@%s: registry sent more than the %lld bytes the manifest "
                             "gives", b->repo, b->digest, (long long) b->size);
+  meter_add (b->meter, (int64_t) len);
   return store_blob_writer_write (b->w, buf, len, err);
 }
 
 /* One download of a blob into a writer; the writer is committed (verified) or aborted. */
 static int
-download_once (struct pull *p, const char *digest, int64_t size, bool *retry, bale_error_t *err)
+download_once (struct pull *p, const char *digest, int64_t size, struct meter *meter, bool *retry,
+               bale_error_t *err)
 {
   cleanup_free char *url = registry_url (&p->ref, "blobs", digest, p->opts->insecure);
-  struct blob_sink b = { .digest = digest, .size = size, .repo = p->repo };
+  struct blob_sink b = { .digest = digest, .size = size, .repo = p->repo, .meter = meter };
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   int ret;
@@ -244,9 +248,12 @@ download_blob (struct pull *p, const char *digest, int64_t size, bale_error_t *e
     {
       bale_error_t e = NULL;
       bool retry = false;
+      struct meter m;
 
-      if (download_once (p, digest, size, &retry, &e) == 0)
+      registry_meter_start (&m, p->opts, digest, size);
+      if (download_once (p, digest, size, &m, &retry, &e) == 0)
         {
+          meter_end (&m, size);
           registry_log (p->opts, "%s: downloaded (%lld bytes)", digest, (long long) size);
           return 0;
         }
@@ -507,4 +514,82 @@ registry_pull_artifact (struct store *s, const char *ref, const char *artifact_t
     bale_error_wrap (err, "'%s'", ref);
   doc_release (&m);
   return pull_close (&p, ret);
+}
+
+/* ---- one blob to a descriptor ------------------------------------------------------------- */
+
+struct fd_sink
+{
+  int fd;
+  struct digester d;
+  int64_t got, size;
+  struct meter meter;
+};
+
+static int
+fd_write (void *ctx, const void *buf, size_t len, bale_error_t *err)
+{
+  struct fd_sink *f = ctx;
+
+  if (f->got + (int64_t) len > f->size)
+    return bale_make_error (err, 0, "the registry sent more than the %lld bytes of the blob",
+                            (long long) f->size);
+  digester_update (&f->d, buf, len);
+  f->got += (int64_t) len;
+  meter_add (&f->meter, (int64_t) len);
+  if (fileio_write_all (f->fd, buf, len) < 0)
+    return bale_make_error (err, errno, "cannot pass the blob on");
+  return 0;
+}
+
+int
+registry_blob_stream (const char *ref, const char *digest, int64_t size,
+                      const struct registry_opts *opts, int out_fd, bale_error_t *err)
+{
+  static const struct registry_opts defaults = { .retries = -1 };
+  struct oci_ref r = { 0 };
+  struct fd_sink f = { .fd = out_fd, .size = size };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp = { 0 };
+  struct registry_conn *conn = NULL;
+  cleanup_free char *url = NULL, *scope = NULL;
+  char got[DIGEST_STRLEN + 1];
+  int ret = -1;
+
+  opts = opts ? opts : &defaults;
+  if (oci_ref_parse (ref, OCI_REF_DIGEST, &r, err) < 0)
+    return -1;
+  if (digester_init (&f.d, err) < 0)
+    goto out;
+  url = registry_url (&r, "blobs", digest, opts->insecure);
+  scope = xasprintf ("repository:%s:pull", r.path);
+  if (!(conn = registry_conn_new (r.domain, opts, err)))
+    goto out;
+  registry_meter_start (&f.meter, opts, digest, size);
+  req.url = url;
+  req.sink = fd_write;
+  req.sink_ctx = &f;
+  if (registry_do (conn, scope, &req, &resp, err) < 0)
+    goto out;
+  if (resp.status != 200)
+    {
+      cleanup_free char *m = xasprintf ("blob %s of '%s/%s'", digest, r.domain, r.path);
+      registry_http_error (m, &resp, err);
+      goto out;
+    }
+  if (f.got != size || digester_final (&f.d, got, err) < 0 || strcmp (got, digest) != 0)
+    {
+      bale_make_error (err, 0, "%s/%s@%s: the registry sent %lld bytes%s", r.domain, r.path,
+                       digest, (long long) f.got,
+                       f.got != size ? ", not the blob's size" : " of another digest");
+      goto out;
+    }
+  meter_end (&f.meter, size);
+  ret = 0;
+out:
+  digester_release (&f.d);
+  http_response_release (&resp);
+  registry_conn_free (conn);
+  oci_ref_release (&r);
+  return ret;
 }

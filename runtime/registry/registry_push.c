@@ -37,6 +37,7 @@ struct push_blob
   bool stream;            /* compressed while it is uploaded: digest and size come at the end */
   bool present;           /* the registry has it: nothing to upload */
   bool mounted;           /* ... because it was mounted from p->mount_from */
+  struct meter meter;     /* the bytes sent (registry_opts.progress) */
 };
 
 struct push
@@ -288,7 +289,7 @@ with_digest (const char *loc, const char *digest)
    *loc follows the registry's new Location. subject names the blob in errors. */
 static int
 patch_one (struct push *p, const char *subject, char **loc, const void *body, int fd, int64_t off,
-           int64_t n, bale_error_t *err)
+           int64_t n, struct meter *m, bale_error_t *err)
 {
   static const long ok[] = { 202, 0 };
   struct http_request req = HTTP_REQUEST_INIT;
@@ -302,6 +303,8 @@ patch_one (struct push *p, const char *subject, char **loc, const void *body, in
   req.method = "PATCH";
   req.url = *loc;
   req.headers = hdrs;
+  req.meter = m;
+  req.body_offset = off;
   if (body)
     {
       req.body = body;
@@ -334,7 +337,7 @@ upload_chunks (struct push *p, struct push_blob *b, int fd, int64_t chunk, char 
 
   for (off = 0; off < b->size; off += chunk)
     if (patch_one (p, b->digest, loc, NULL, fd, off, b->size - off < chunk ? b->size - off : chunk,
-                   err)
+                   &b->meter, err)
         < 0)
       return -1;
   return 0;
@@ -362,6 +365,7 @@ upload (struct push *p, struct push_blob *b, char **loc, bale_error_t *err)
     {
       req.body_fd = fd;
       req.body_size = b->size;
+      req.meter = &b->meter;
     }
   ret = request (p, &req, &resp, ok, "PUT", b->digest, err);
   http_response_release (&resp);
@@ -406,7 +410,7 @@ sender (void *arg)
         break;
       pthread_mutex_unlock (&st->lock);
       ret = patch_one (st->p, st->b->stored, &st->loc, st->send.buf, -1, st->sent,
-                       (int64_t) st->send.len, &e);
+                       (int64_t) st->send.len, &st->b->meter, &e);
       pthread_mutex_lock (&st->lock);
       st->sent += (int64_t) st->send.len;
       strbuf_reset (&st->send);
@@ -531,7 +535,14 @@ upload_job (void *ctx, size_t i, bale_error_t *err)
   int ret;
 
   if (b->stream)
-    return stream_upload (p, b, err);
+    {
+      /* The compressed size is known at the end only. */
+      registry_meter_start (&b->meter, p->opts, b->stored, 0);
+      if (stream_upload (p, b, err) < 0)
+        return -1;
+      meter_end (&b->meter, b->size);
+      return 0;
+    }
   ret = b->present ? 1 : start_upload (p, b->digest, &loc, err);
 
   if (ret == 1 && b->mounted)
@@ -542,8 +553,10 @@ upload_job (void *ctx, size_t i, bale_error_t *err)
                   ret == 1 ? "" : p->mount_from);
   if (ret != 0)
     return ret < 0 ? -1 : 0;
+  registry_meter_start (&b->meter, p->opts, b->digest, b->size);
   if (upload (p, b, &loc, err) < 0)
     return -1;
+  meter_end (&b->meter, b->size);
   registry_log (p->opts, "%s: pushed (%lld bytes)", b->digest, (long long) b->size);
   return 0;
 }

@@ -16,7 +16,7 @@
 /* Where the kernel shows the handlers. */
 #define BINFMT_MISC_DIR "/proc/sys/fs/binfmt_misc"
 /* Where Debian's qemu-user-static puts its registrations (systemd-binfmt's format). */
-#define BINFMT_CONF_DIR "/usr/lib/binfmt.d"
+#define BINFMT_CONF_DIR BALE_BINFMT_CONF_DIR
 
 enum binfmt_how
 {

@@ -437,6 +437,14 @@ finish (struct supervisor *sv, const struct sandbox_spec *spec, struct sandbox_r
   return 0;
 }
 
+const char *
+sandbox_hostname (const struct sandbox_spec *spec)
+{
+  if (spec->hostname)
+    return spec->hostname;
+  return spec->build_step ? "buildkitsandbox" : "bale";
+}
+
 int
 sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_error_t *err)
 {

@@ -118,7 +118,12 @@ struct sandbox_spec
   /* docker run also lists the primary group among the supplementary ones (`id` shows
      groups=1000(app),...); BuildKit's RUN steps do not. */
   bool primary_group_in_groups;
-  const char *hostname;    /* NULL: "bale" */
+  /* A Dockerfile's RUN step: the host name, /etc files and environment BuildKit gives one
+     (host name buildkitsandbox, /etc/hosts naming it, no /etc/hostname, /etc/hosts and
+     /etc/resolv.conf read-only, no HOSTNAME variable). Otherwise docker run's: HOSTNAME set,
+     /etc/hostname mounted, everything writable. */
+  bool build_step;
+  const char *hostname;    /* NULL: sandbox_hostname's default */
   enum sandbox_network network;
   const struct sandbox_mount *mounts;
   size_t n_mounts;
@@ -177,6 +182,10 @@ void sandbox_spec_init (struct sandbox_spec *spec);
  * returns < 0 when the sandbox could not be set up or the command could not be executed.
  * Every mount, process and temporary file of the step is gone when it returns.
  */
+/* The host name of the step: spec->hostname, else "buildkitsandbox" for a build step (what
+   BuildKit names its sandbox), else "bale". */
+const char *sandbox_hostname (const struct sandbox_spec *spec);
+
 int sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_error_t *err);
 
 /* Free what res holds and zero it. Accepts a zeroed result. */

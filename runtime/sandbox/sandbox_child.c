@@ -83,8 +83,9 @@ build_env (const struct sandbox_spec *spec, const struct sandbox_user *u)
   XGROW (envp, alloc, n + 4);
   if (!has_env (spec->env, "PATH"))
     envp[n++] = xstrdup ("PATH=" DEFAULT_PATH);
-  if (!has_env (spec->env, "HOSTNAME"))
-    envp[n++] = xasprintf ("HOSTNAME=%s", spec->hostname ? spec->hostname : "bale");
+  /* docker run sets HOSTNAME; BuildKit's RUN step does not. */
+  if (!spec->build_step && !has_env (spec->env, "HOSTNAME"))
+    envp[n++] = xasprintf ("HOSTNAME=%s", sandbox_hostname (spec));
   if (!has_env (spec->env, "HOME"))
     envp[n++] = xasprintf ("HOME=%s", u->home ? u->home : "/");
   envp[n] = NULL;

@@ -130,13 +130,14 @@ make_devices (struct rt_sbx_plan *plan, int rootfd)
 static int
 make_etc_files (struct rt_sbx_plan *plan, int rootfd, bale_error_t *err)
 {
-  static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
+  const char *files[3];
+  size_t n = rt_sbx_etc_files (plan->spec, files);
   cleanup_close int etc = ensure_dir (plan, rootfd, "etc");
   struct stat st, dir;
 
   if (etc < 0 || fstat (etc, &dir) < 0)
     return 0;
-  for (size_t i = 0; i < 3; i++)
+  for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *src = xasprintf ("%s/%s", plan->etc_dir, files[i]);
       cleanup_close int in = -1, out = -1;

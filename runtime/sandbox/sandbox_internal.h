@@ -61,6 +61,10 @@ struct rt_sbx_plan
   size_t n_made;
 };
 
+/* The files of /etc the sandbox provides, in plan->etc_dir: hosts and resolv.conf, and for
+   docker run (not a build step, which sees the image's own) hostname. Returns how many. */
+size_t rt_sbx_etc_files (const struct sandbox_spec *spec, const char *names[3]);
+
 /* Create the scratch directory (mode 0700, below spec->tmpdir) with the generated /etc files,
    and in overlay mode the stub layer and the legacy overlay data. */
 int rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec,

@@ -31,12 +31,25 @@ write_file (const char *path, const char *text, bale_error_t *err)
   return 0;
 }
 
+size_t
+rt_sbx_etc_files (const struct sandbox_spec *spec, const char *names[3])
+{
+  names[0] = "hosts";
+  names[1] = "resolv.conf";
+  names[2] = "hostname";
+  return spec->build_step ? 2 : 3;
+}
+
 static int
 write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
 {
-  const char *host = plan->spec->hostname ? plan->spec->hostname : "bale";
-  cleanup_free char *hosts = xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                                        "ip6-loopback\n127.0.1.1\t%s\n", host);
+  const char *host = sandbox_hostname (plan->spec);
+  /* BuildKit's RUN step names its host on the localhost line (executor/oci/hosts.go). */
+  cleanup_free char *hosts
+      = plan->spec->build_step
+            ? xasprintf ("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", host)
+            : xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                         "ip6-loopback\n127.0.1.1\t%s\n", host);
   cleanup_free char *hostname = xasprintf ("%s\n", host);
   struct strbuf all_hosts = STRBUF_INIT;
   cleanup_free char *p1 = xasprintf ("%s/hosts", plan->etc_dir);
@@ -58,7 +71,7 @@ write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
     strbuf_addf (&all_hosts, "%s\t%s\n", plan->spec->hosts[i].ip, plan->spec->hosts[i].name);
   ret = write_file (p1, all_hosts.buf, err);
   strbuf_release (&all_hosts);
-  if (ret == 0)
+  if (ret == 0 && !plan->spec->build_step)
     ret = write_file (p2, hostname, err);
   if (ret == 0)
     ret = write_file (p3, resolv.buf, err);
@@ -106,7 +119,8 @@ static int
 make_stub_layer (const struct rt_sbx_plan *plan, bale_error_t *err)
 {
   static const char *const dirs[] = { "proc", "dev", "sys", "etc" };
-  static const char *const files[] = { "etc/hosts", "etc/resolv.conf", "etc/hostname" };
+  const char *files[3];
+  size_t n_files = rt_sbx_etc_files (plan->spec, files);
 
   if (mkdir (plan->stubs, 0755) < 0)
     return bale_make_error (err, errno, "cannot create '%s'", plan->stubs);
@@ -116,9 +130,9 @@ make_stub_layer (const struct rt_sbx_plan *plan, bale_error_t *err)
       if (mkdir (p, 0755) < 0)
         return bale_make_error (err, errno, "cannot create '%s'", p);
     }
-  for (size_t i = 0; i < 3; i++)
+  for (size_t i = 0; i < n_files; i++)
     {
-      cleanup_free char *p = xasprintf ("%s/%s", plan->stubs, files[i]);
+      cleanup_free char *p = xasprintf ("%s/etc/%s", plan->stubs, files[i]);
       if (write_file (p, "", err) < 0)
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -327,15 +328,40 @@ mount_proc_sys (const struct rootfs *r)
   mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | ro, NULL);
 }
 
-/* /etc/hosts, /etc/resolv.conf and /etc/hostname: bind mounts of the generated files. In
-   overlay mode their mount points come from the stub layer, so nothing is created in the
-   upper directory; in copy mode missing ones are stubs, and an image symlink is left alone. */
+/* A bind mount made read-only, nosuid, nodev and noexec (BuildKit's /etc files), keeping the
+   flags the kernel locks in a user namespace. A refusal leaves it writable: no worse than a
+   step that may write it. */
+static void
+remount_ro (const struct rootfs *r, const char *target)
+{
+  static const struct { unsigned long st, ms; } keep[] = {
+    { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+    { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+  };
+  cleanup_close int fd = inroot_open (r->rootfd, target, O_PATH, 0);
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  struct statvfs sv;
+  char p[64];
+
+  if (fd < 0 || fstatvfs (fd, &sv) < 0)
+    return;
+  for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+    if (sv.f_flag & keep[i].st)
+      flags |= keep[i].ms;
+  (void) mount (NULL, fd_path (fd, p), NULL, flags, NULL);
+}
+
+/* /etc/hosts, /etc/resolv.conf and (docker run) /etc/hostname: bind mounts of the generated
+   files, read-only in a build step as BuildKit has them. In overlay mode their mount points
+   come from the stub layer, so nothing is created in the upper directory; in copy mode
+   missing ones are stubs, and an image symlink is left alone. */
 static void
 mount_etc_files (const struct rootfs *r)
 {
-  static const char *const names[] = { "hosts", "resolv.conf", "hostname" };
+  const char *names[3];
+  size_t n = rt_sbx_etc_files (r->plan->spec, names);
 
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+  for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *target = xasprintf ("/etc/%s", names[i]);
       cleanup_free char *src = xasprintf ("%s/%s", r->plan->etc_dir, names[i]);
@@ -347,6 +373,8 @@ mount_etc_files (const struct rootfs *r)
       if (S_ISLNK (st.st_mode))
         continue;
       mount_or_die (r, src, fd, target, NULL, MS_BIND, NULL);
+      if (r->plan->spec->build_step)
+        remount_ro (r, target);
     }
 }
 
@@ -452,7 +480,7 @@ rt_sbx_setup_rootfs (const struct rt_sbx_plan *plan)
 {
   const struct sandbox_spec *spec = plan->spec;
   struct rootfs r = { plan, -1, false };
-  const char *host = spec->hostname ? spec->hostname : "bale";
+  const char *host = sandbox_hostname (spec);
 
   mount_root (&r);
   mount_proc_sys (&r);

@@ -249,8 +249,12 @@ int store_load (struct store *s, const char *path, struct store_ref **names, siz
                 bale_error_t *err);
 
 /* Write the images named by what[0..n) (anything store_resolve takes) as one docker-archive
-   (Docker 25+ layout) that `docker load` accepts. */
+   (Docker 25+ layout) that `docker load` accepts. A name of an image index (a multi-platform
+   build) gives the index's image for platform (NULL: the host's), as `docker save --platform`
+   does: a docker-archive holds one image per name. When saved is not NULL, saved[i] receives
+   the platform of the image written for what[i] when it named an index ("linux/arm64"), else
+   NULL; the caller frees them. */
 int store_save (struct store *s, const char *path, const char *const *what, size_t n,
-                bale_error_t *err);
+                const struct bale_platform *platform, char **saved, bale_error_t *err);
 
 #endif

@@ -882,8 +882,8 @@ prepare_item (struct store *s, struct save_item *it, bale_error_t *err)
 /* The item for what: an image already in items gets one more name. */
 /* docker save a:1 a:2 writes one image with two RepoTags, not two copies: group by target. */
 static int
-add_save_item (struct store *s, const char *what, struct save_item *items, size_t *n,
-               bale_error_t *err)
+add_save_item (struct store *s, const char *what, const struct bale_platform *platform,
+               struct save_item *items, size_t *n, char **saved, bale_error_t *err)
 {
   struct save_item *it;
   char target[DIGEST_STRLEN + 1], named[DIGEST_STRLEN + 1];
@@ -902,9 +902,18 @@ add_save_item (struct store *s, const char *what, struct save_item *items, size_
   it = &items[i];
   if (i == *n)
     {
-      if (store_image_read (s, target, NULL, &it->img, err) < 0 || prepare_item (s, it, err) < 0)
+      if (store_image_read (s, target, platform, &it->img, err) < 0 || prepare_item (s, it, err) < 0)
         return -1;
       (*n)++;
+    }
+  /* An index: say which of its images this is (the manifest chosen is not the target). */
+  if (saved && strcmp (it->img.target, it->img.manifest) != 0)
+    {
+      const char *os = json_string_value (json_object_get (it->img.config_json, "os"));
+      const char *arch = json_string_value (json_object_get (it->img.config_json, "architecture"));
+      const char *variant = json_string_value (json_object_get (it->img.config_json, "variant"));
+      *saved = xasprintf ("%s/%s%s%s", os ? os : "?", arch ? arch : "?", variant ? "/" : "",
+                          variant ? variant : "");
     }
   if (by_name)
     it->names[it->n_names++] = what;
@@ -913,7 +922,7 @@ add_save_item (struct store *s, const char *what, struct save_item *items, size_
 
 int
 store_save (struct store *s, const char *path, const char *const *what, size_t n,
-            bale_error_t *err)
+            const struct bale_platform *platform, char **saved, bale_error_t *err)
 {
   struct save_item *items = xcalloc (n ? n : 1, sizeof *items);
   struct layout_docker_image *docker = xcalloc (n ? n : 1, sizeof *docker);
@@ -922,8 +931,10 @@ store_save (struct store *s, const char *path, const char *const *what, size_t n
 
   for (i = 0; i < n; i++)
     items[i].names = xcalloc (n, sizeof *items[i].names);
+  for (i = 0; saved && i < n; i++)
+    saved[i] = NULL;
   for (i = 0; i < n && ret == 0; i++)
-    ret = add_save_item (s, what[i], items, &n_items, err);
+    ret = add_save_item (s, what[i], platform, items, &n_items, saved ? &saved[i] : NULL, err);
   for (i = 0; i < n_items; i++)
     docker[i] = (struct layout_docker_image){ &items[i].limg, items[i].names, items[i].n_names };
   if (ret == 0)

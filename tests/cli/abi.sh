@@ -13,10 +13,11 @@ check "every exported symbol is bale_* in version node BALE_1.0" \
   sh -c "! grep -v '^bale_[a-z0-9_]*@@BALE_1\.0\$' '$T_TMP/exported'"
 check "the soname is libbale.so.1" \
   sh -c "readelf -d '$so' | grep -q 'SONAME.*\\[libbale\\.so\\.1\\]'"
-# Every function that include/bale.h declares is exported (a declaration without its line in
+# Every function that include/bale.h (and the include/bale/*.h it includes) declares is exported (a declaration without its line in
 # include/bale.map would link for the CLI, which uses the convenience library, and fail for
 # an embedder).
-sed -n 's/^[a-z].*[ *]\(bale_[a-z0-9_]*\) (.*/\1/p' "$top_srcdir/include/bale.h" | sort -u > "$T_TMP/declared"
+sed -n 's/^[a-z].*[ *]\(bale_[a-z0-9_]*\) (.*/\1/p' "$top_srcdir/include/bale.h" \
+  "$top_srcdir"/include/bale/*.h | sort -u > "$T_TMP/declared"
 sed 's/@@.*//' "$T_TMP/exported" > "$T_TMP/names"
 check "every function declared in include/bale.h is exported" \
   diff -u "$T_TMP/declared" "$T_TMP/names"

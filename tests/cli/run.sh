@@ -89,6 +89,20 @@ etc_files_not_in_layer () {
 }
 check "RUN: /etc/hosts, resolv.conf and hostname are provided, never in the layer" etc_files_not_in_layer
 
+buildkit_host () {
+  # What BuildKit's RUN step sees (measured with docker 20.10): host name buildkitsandbox, on
+  # the localhost line of a read-only /etc/hosts; no HOSTNAME in the environment (busybox sh
+  # sets its own shell variable); no /etc/hostname of its own. bale run keeps docker run's:
+  # HOSTNAME set and /etc/hostname writable.
+  df 'FROM busybox' \
+    'RUN { hostname; echo "H=$(env | grep -c ^HOSTNAME=)"; cat /etc/hosts; test -e /etc/hostname || echo no-hostname; (: >> /etc/hosts) || echo hosts-ro; (: >> /etc/resolv.conf) || echo resolv-ro; } > /seen 2>/dev/null'
+  build rhost || return 1
+  printf 'buildkitsandbox\nH=0\n127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\nno-hostname\nhosts-ro\nresolv-ro\n' > "$T_TMP/seen.want"
+  diff "$T_TMP/seen.want" "$T_TMP/rhost/rootfs/seen" &&
+    [ "$("$BALE" run busybox sh -c 'echo $HOSTNAME; cat /etc/hostname; (: >> /etc/hosts) && echo rw')" = "$(printf 'bale\nbale\nrw')" ]
+}
+check "RUN: the host name, /etc/hosts and environment of BuildKit's step; bale run keeps docker run's" buildkit_host
+
 failure_is_located () {
   df 'FROM busybox' 'RUN echo some output; echo to stderr >&2; exit 3'
   build r5 && return 1

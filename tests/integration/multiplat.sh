@@ -220,6 +220,62 @@ pull_one_platform () {
 }
 check "bale pull --platform linux/arm64 of the index, run under emulation; a build pulls the other image" pull_one_platform
 
+save_platform () {
+  # A docker-archive holds one image per name: the host's of the index, said on stderr, or
+  # the one --platform names; a single-platform image that does not serve it is refused.
+  "$BALE" save -o "$T_TMP/save.tar" multi:1 2> "$T_TMP/save.err" &&
+    grep -qx 'multi:1: an image index: saved its linux/amd64 image (--platform selects another)' "$T_TMP/save.err" &&
+    "$BALE" save --platform linux/arm64 -o "$T_TMP/save-arm.tar" multi:1 2> "$T_TMP/save.err" &&
+    grep -qx 'multi:1: an image index: saved its linux/arm64 image' "$T_TMP/save.err" &&
+    BALE_STORE="$T_TMP/store5" "$BALE" load -i "$T_TMP/save-arm.tar" > /dev/null &&
+    [ "$(BALE_STORE="$T_TMP/store5" "$BALE" inspect multi:1 | jq -r '.[0].Architecture')" = arm64 ] &&
+    "$BALE" save -o "$T_TMP/save-bb.tar" busybox-amd64 2> "$T_TMP/save.err" && [ ! -s "$T_TMP/save.err" ] &&
+    ! "$BALE" save --platform linux/arm64 -o "$T_TMP/save-bb.tar" busybox-amd64 2> "$T_TMP/save.err" ||
+    { cat "$T_TMP/save.err"; return 1; }
+}
+check "save of an index: the host's image, said; --platform selects another" save_platform
+
+# Two platforms of two independent stages each: with a job limit of 2 (BALE_JOBS, as make -j),
+# at most two RUN steps run at once over both platforms (one jobserver pipe), and two do.
+mkdir -p "$T_TMP/ctx-jobs"
+cat > "$T_TMP/ctx-jobs/Dockerfile" << 'EOF'
+ARG TARGETARCH
+FROM busybox-${TARGETARCH} AS a
+RUN sleep 2 && echo a > /a
+FROM busybox-${TARGETARCH} AS b
+RUN sleep 2 && echo b > /b
+FROM busybox-${TARGETARCH}
+COPY --from=a /a /a
+COPY --from=b /b /b
+EOF
+shared_limit () {
+  BALE_JOBS=2 "$BALE" build --no-cache --progress=rawjson --platform linux/amd64,linux/arm64 "$T_TMP/ctx-jobs" \
+    > /dev/null 2> "$T_TMP/jobs.json" || { tail -5 "$T_TMP/jobs.json"; return 1; }
+  python3 - "$T_TMP/jobs.json" << 'PY'
+import json, sys
+from datetime import datetime, timezone
+def t(s):  # RFC 3339 in UTC with nanoseconds: microseconds are enough here
+    base, _, frac = s.rstrip("Z").partition(".")
+    return datetime.fromisoformat(base).replace(tzinfo=timezone.utc).timestamp() + float("0." + (frac or "0"))
+spans = {}
+for line in open(sys.argv[1]):
+    for v in json.loads(line).get("vertexes", []):
+        if "] RUN sleep" not in v["name"]:
+            continue
+        span = spans.setdefault(v["digest"], [t(v["started"]), None])
+        if "completed" in v:
+            span[1] = t(v["completed"])
+edges = sorted([(a, 1) for a, b in spans.values()] + [(b, -1) for a, b in spans.values()])
+most = run = 0
+for _, d in edges:
+    run += d
+    most = max(most, run)
+print("# %d RUN steps, at most %d at once" % (len(spans), most))
+sys.exit(0 if len(spans) == 4 and most == 2 else 1)
+PY
+}
+check "platforms share one job limit: BALE_JOBS=2 runs two of the four RUN steps at a time" shared_limit
+
 start_dockerd
 docker_runs () {
   docker pull -q "$ref" > /dev/null && [ "$(docker run --rm --network none "$ref")" = x86_64 ]

@@ -26,25 +26,13 @@ static int root_fd = -1;
 static void
 mk (const char *rel, const char *content)
 {
-  char *p = xasprintf ("%s/%s", root, rel);
-  if (content)
-    {
-      FILE *f = fopen (p, "w");
-      assert_non_null (f);
-      fputs (content, f);
-      fclose (f);
-    }
-  else
-    assert_int_equal (mkdir (p, 0755), 0);
-  free (p);
+  assert_int_equal (test_mk (root, rel, content), 0);
 }
 
 static void
 ln (const char *target, const char *rel)
 {
-  char *p = xasprintf ("%s/%s", root, rel);
-  assert_int_equal (symlink (target, p), 0);
-  free (p);
+  assert_int_equal (test_ln (root, target, rel), 0);
 }
 
 static int

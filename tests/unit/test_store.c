@@ -1116,7 +1116,7 @@ test_save_load_roundtrip (void **state)
   size_t n = 0;
 
   assert_ok (store_load (f->s, path, NULL, NULL, &err), &err);
-  assert_ok (store_save (f->s, out, names, 2, &err), &err);
+  assert_ok (store_save (f->s, out, names, 2, NULL, NULL, &err), &err);
   assert_ok (store_open (dir2, &s2, &err), &err);
   assert_ok (store_load (s2, out, &loaded, &n, &err), &err);
   assert_int_equal (n, 2);
@@ -1130,7 +1130,7 @@ test_save_load_roundtrip (void **state)
   assert_string_equal (a.config, b.config);
   store_image_release (&a);
   store_image_release (&b);
-  assert_true (store_save (f->s, out, (const char *[]){ "nothere" }, 1, &err) < 0);
+  assert_true (store_save (f->s, out, (const char *[]){ "nothere" }, 1, NULL, NULL, &err) < 0);
   assert_non_null (strstr (err->msg, "no such image: 'nothere'"));
   bale_error_release (&err);
   store_close (s2);
