@@ -4,8 +4,8 @@
 # the benchmark ran, and the peak RSS of any bale process during it. Each script compares the
 # peers inside its own run (the load of a shared machine changes between scripts); see their
 # headers for what they time. BENCHES lists the scripts to run (default: copy run cache
-# registry push); BENCH_RUNS is passed on. Needs the peers (../shared/tools/peers-up.sh) and
-# GNU time (/usr/bin/time, Debian's `time` package).
+# registry push); BENCH_RUNS (the alternating runs of each script) is passed on. Needs the
+# peers (../shared/tools/peers-up.sh) and GNU time (/usr/bin/time, Debian's `time` package).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 real=${BALE:-$here/../bale}
@@ -35,7 +35,7 @@ for b in $benches; do
   rss=$(sort -n "$work/rss.$b" 2> /dev/null | tail -n 1)
   rss=${rss:+$((rss / 1024)) MB}
   status=$(cat "$work/status.$b")
-  lines=$(grep -E 'ratio|bale/|/ fastest|goal' "$work/out.$b" || true)
+  lines=$(grep -E 'median|ratio|bale/|/ fastest|goal' "$work/out.$b" || true)
   [ "$status" = ok ] || lines="FAILED (see $work/out.$b)"
   printf '%s\n' "$lines" | while IFS= read -r line; do
     printf '%-9s %-6s %-9s %s\n' "$b" "$(cat "$work/load.$b")" "${rss:--}" "$line"

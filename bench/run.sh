@@ -1,16 +1,19 @@
 #!/bin/sh
-# RUN benchmarks (issue 6), each compared in this run with docker's BuildKit builder, its
-# classic builder and buildah:
-#   steps:  30 trivial RUN steps on busybox (per-step overhead);
+# RUN benchmarks (issues 6 and 21), each compared in this run with docker's BuildKit builder,
+# its classic builder and buildah, BENCH_RUNS alternating runs each (bale, BuildKit, classic,
+# buildah, then again), medians and ratios:
+#   steps:  30 trivial RUN steps on busybox (per-step overhead, W3);
 #   stages: two independent CPU-bound stages (bale runs independent stages in parallel
 #           processes: the wall time should be close to one stage's, printed as "one stage");
 #   debian: a Debian base with `RUN cp -a /usr/share /opt/x && rm -rf /usr/share/doc` (a big
-#           upper directory with whiteouts), when the peers' Debian image is available.
-# Needs the peers: ../shared/tools/peers-up.sh.
+#           upper directory with whiteouts, W4), when the peers' Debian image is available.
+# bench/breakdown.sh says where a bale step's time goes. Needs the peers:
+# ../shared/tools/peers-up.sh.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bale=${BALE:-$here/../bale}
 work=${BENCH_DIR:-/tmp/bale-bench-run}
+runs=${BENCH_RUNS:-3}
 export DOCKER_HOST=${DOCKER_HOST:-unix:///tmp/peers/dockerd.sock}
 docker=${DOCKER:-/usr/bin/docker}
 
@@ -44,29 +47,14 @@ fi
 BALE_STORE=$store "$bale" run busybox true
 [ "${benches#*debian}" = "$benches" ] || BALE_STORE=$store "$bale" run debian:bookworm true
 
+peers="bk classic buildah"
 for b in $benches; do
-  t0=$(now); BALE_STORE=$store "$bale" build --no-cache -q -t "bench-$b" "$work/$b" > /dev/null; t1=$(now)
-  bale_s=$(secs "$t0" "$t1")
-  echo "$b: bale ${bale_s}s"
-  if [ $b = stages ]; then
-    t0=$(now); BALE_STORE=$store "$bale" build --no-cache -q --target a "$work/$b" > /dev/null; t1=$(now)
-    echo "$b: one stage alone (bale --target a) $(secs "$t0" "$t1")s"
-  fi
-  best=""
-  for peer in bk classic buildah; do
-    case $peer in
-      bk) cmd="env DOCKER_BUILDKIT=1 $docker build --network host --no-cache -q -t bench-$b-bk $work/$b" ;;
-      classic) cmd="env DOCKER_BUILDKIT=0 $docker build --no-cache -q -t bench-$b-classic $work/$b" ;;
-      buildah) cmd="buildah --storage-driver vfs bud --isolation chroot --no-cache -q -t bench-$b-buildah $work/$b" ;;
-    esac
-    t0=$(now)
-    if $cmd > "$work/$b-$peer.log" 2>&1; then
-      t1=$(now); s=$(secs "$t0" "$t1")
-      echo "$b: $peer ${s}s (bale/peer = $(ratio "$bale_s" "$s"))"
-      if [ -z "$best" ] || [ "$(echo "$s < $best" | bc -l)" = 1 ]; then best=$s; fi
-    else
-      echo "$b: $peer failed (see $work/$b-$peer.log)"
-    fi
+  for _ in $(seq "$runs"); do
+    timed "$b.bale" env BALE_STORE="$store" "$bale" build --no-cache -q -t "bench-$b" "$work/$b"
+    [ $b != stages ] || timed "$b.one-stage" env BALE_STORE="$store" "$bale" build --no-cache -q --target a "$work/$b"
+    timed "$b.bk" env DOCKER_BUILDKIT=1 "$docker" build --network host --no-cache -q -t "bench-$b-bk" "$work/$b"
+    timed "$b.classic" env DOCKER_BUILDKIT=0 "$docker" build --no-cache -q -t "bench-$b-classic" "$work/$b"
+    timed "$b.buildah" buildah --storage-driver vfs bud --isolation chroot --no-cache -q -t "bench-$b-buildah" "$work/$b"
   done
-  [ -n "$best" ] && echo "$b: bale / fastest peer = $(ratio "$bale_s" "$best")"
+  if [ $b = stages ]; then table "$b" bale one-stage $peers; else table "$b" bale $peers; fi
 done

@@ -20,6 +20,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/trace.h"
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/layer.h"
 #include "runtime/store/store.h"
@@ -139,6 +140,50 @@ exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_fn f
   return exec_child_layer_unpacked (x, s, fn, ctx, NULL, out, err);
 }
 
+/* Fill out from a stored blob of media type tar. */
+static void
+set_layer (struct executor *x, const struct child_report *rep, const char *digest,
+           struct exec_layer *out)
+{
+  memset (out, 0, sizeof *out);
+  out->media_type = (char *) LAYER_MT_TAR;
+  memcpy (out->digest, digest, sizeof out->digest);
+  memcpy (out->diff_id, rep->diff_id, sizeof out->diff_id);
+  out->size = rep->size;
+  out->path = store_blob_path (x->o->store, digest);
+}
+
+int
+exec_inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+                   struct exec_layer *out, bale_error_t *err)
+{
+  struct child_report rep = { 0 };
+  struct store_blob_writer *bw = store_blob_writer_new (x->o->store, err);
+  bale_error_t e = NULL;
+
+  if (!bw)
+    return -1;
+  trace_mark ("layer: writing");
+  if (fn (ctx, store_blob_writer_fd (bw), &rep, &e) < 0)
+    {
+      store_blob_writer_abort (bw);
+      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), e->msg);
+      bale_error_release (&e);
+      return -1;
+    }
+  trace_mark ("layer: tar written and hashed");
+  /* Uncompressed: the blob is the tar, its digest the diff_id the writer computed. */
+  if (strcmp (rep.digest, rep.diff_id) != 0)
+    {
+      store_blob_writer_abort (bw);
+      return bale_make_error (err, 0, "%s: the layer was compressed", bale_instr_name (s->instr));
+    }
+  if (store_blob_writer_commit_hashed (bw, rep.digest, rep.size, err) < 0)
+    return -1;
+  set_layer (x, &rep, rep.digest, out);
+  return 0;
+}
+
 int
 exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
                            void *ctx, const char *tree, struct exec_layer *out, bale_error_t *err)
@@ -170,7 +215,9 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       close (data[0]);
       close (report[0]);
       signal (SIGPIPE, SIG_DFL);
+      trace_mark ("layer: child started");
       rep.ok = fn (ctx, data[1], &rep, &e) == 0;
+      trace_mark ("layer: child wrote the tar");
       if (!rep.ok)
         snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
       close (data[1]);
@@ -190,6 +237,7 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       unpacker_finish (&u);
       goto out;
     }
+  trace_mark ("layer: parent received the tar");
   unpacked = tree && unpacker_finish (&u) == 0;
   {
     ssize_t n;
@@ -215,16 +263,13 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     }
   {
     char digest[DIGEST_STRLEN + 1];
-    int r = store_blob_writer_commit (bw, rep.digest, digest, err);
+    int r;
+    trace_mark ("layer: child reaped");
+    r = store_blob_writer_commit (bw, rep.digest, digest, err);
     bw = NULL;
     if (r < 0)
       goto out;
-    memset (out, 0, sizeof *out);
-    out->media_type = (char *) LAYER_MT_TAR;
-    memcpy (out->digest, digest, sizeof out->digest);
-    memcpy (out->diff_id, rep.diff_id, sizeof out->diff_id);
-    out->size = rep.size;
-    out->path = store_blob_path (x->o->store, digest);
+    set_layer (x, &rep, digest, out);
   }
   /* The tree is the very bytes the blob holds: the layer's snapshot. */
   if (unpacked)

@@ -24,6 +24,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "common/trace.h"
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/fsindex.h"
 #include "runtime/fs/inroot.h"
@@ -832,6 +833,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       }
     binfmt_handler_release (&h);
   }
+  trace_mark ("run: start");
   if (!mkdtemp (dir))
     return bale_make_error (err, errno, "cannot create %s", dir);
   upper = xasprintf ("%s/upper", dir);
@@ -865,6 +867,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
           || fsindex_build (root_fd, &index, err) < 0)
         goto out;
     }
+  trace_mark ("run: lowers ready");
   {
     bale_error_t e = NULL;
     if (setup_mounts (x, st, s, dir, &rm, &e) < 0 || setup_files (s, dir, &rm, &e) < 0)
@@ -934,6 +937,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.mounts = rm.v;
   spec.n_mounts = rm.n;
   spec.tmpdir = dir;
+  spec.keep_dir = x->sandbox_dir;
   spec.stdout_fd = spec.stderr_fd = -1;
   spec.on_line = x->o->events ? progress_log_line : NULL;
   spec.line_ctx = &x->vertex;
@@ -944,6 +948,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       /* Quiet builds still keep the output's tail for errors. */
       spec.stdout_fd = spec.stderr_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
     }
+  trace_mark ("run: mounts and environment ready");
   if (sandbox_run (&spec, &res, err) < 0)
     {
       plan_error_at (x->p, &s->node->span, err, "RUN: the step could not run");
@@ -970,14 +975,16 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     rc.wopts.overlay_upper = true;
     rc.wopts.epoch_set = x->o->epoch_set;
     rc.wopts.epoch = x->o->epoch;
-    if (exec_child_layer (x, s, diff_upper, &rc, &l, err) < 0)
+    if (exec_inline_layer (x, s, diff_upper, &rc, &l, err) < 0)
       goto out_fd;
+    trace_mark ("run: layer stored");
     /* The upper directory is already the layer in overlay form: keep it as its snapshot. */
     if (!root && snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
       {
         free (l.path);
         goto out_fd;
       }
+    trace_mark ("run: snapshot adopted");
     exec_state_add_layer (state, &l, true);
     free (l.path);
     free (l.snapshot);
@@ -1002,5 +1009,6 @@ out:
       dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
     bale_error_release (&e);
   }
+  trace_mark ("run: scratch removed");
   return ret;
 }

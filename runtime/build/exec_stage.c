@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "common/trace.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/executor_internal.h"
 #include "lexer/words.h"
@@ -182,8 +183,11 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
     {
       const struct plan_step *s = &st->steps[i];
       char key[DIGEST_STRLEN + 1] = "";
-      bool cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
+      bool cached;
       int r = 0;
+      trace_mark ("step: start");
+      cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
+      trace_mark ("step: cache looked up");
       x->stepno++;
       if (has_vertex (s))
         step_vertex (x, st, i);
@@ -204,6 +208,7 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       if (r < 0)
         return -1;
       exec_cache_record (x, st, s, key);
+      trace_mark ("step: cache recorded");
     }
   return 0;
 }

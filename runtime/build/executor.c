@@ -5,17 +5,23 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
+#include "common/cleanup.h"
+#include "common/dirwalk.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/executor_internal.h"
+#include "runtime/sandbox/sandbox.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -125,6 +131,17 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
   return 0;
 }
 
+/* Whether a reachable stage has a RUN step. */
+static bool
+exec_needs_sandbox (const struct plan *p)
+{
+  for (size_t i = 0; i < p->n_stages; i++)
+    for (size_t j = 0; p->stages[i].reachable && j < p->stages[i].n_steps; j++)
+      if (p->stages[i].steps[j].instr == BALE_I_RUN)
+        return true;
+  return false;
+}
+
 int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
@@ -138,13 +155,19 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
 
   memset (out, 0, sizeof *out);
   /* The seccomp filter of RUN steps, compiled here once rather than in every forked stage. */
-  for (i = 0; i < p->n_stages; i++)
-    for (size_t j = 0; p->stages[i].reachable && j < p->stages[i].n_steps; j++)
-      if (p->stages[i].steps[j].instr == BALE_I_RUN && sandbox_prepare (err) < 0)
-        {
-          free (x.states);
-          return -1;
-        }
+  if (exec_needs_sandbox (p) && sandbox_prepare (err) < 0)
+    {
+      free (x.states);
+      return -1;
+    }
+  /* Made before stages fork, removed when they are done: each process keeps the scratch
+     directory of its RUN sandboxes there, made once rather than per step (sandbox.h). */
+  if (o->store && exec_needs_sandbox (p))
+    {
+      x.sandbox_dir = store_area_path (o->store, STORE_AREA_TMP, "sandbox.XXXXXX");
+      if (!mkdtemp (x.sandbox_dir))
+        free (steal_pointer (&x.sandbox_dir)); /* each step makes and removes its own */
+    }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
   if (o->store && store_txn_begin (o->store, err) < 0)
@@ -172,6 +195,16 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   for (i = 0; i < p->n_stages; i++)
     exec_state_release (&x.states[i]);
   free (x.states);
+  if (x.sandbox_dir)
+    {
+      cleanup_free char *tmp = store_area_path (o->store, STORE_AREA_TMP, NULL);
+      cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      bale_error_t e = NULL;
+      if (parent >= 0)
+        dirwalk_remove (parent, strrchr (x.sandbox_dir, '/') + 1, x.sandbox_dir, &e);
+      bale_error_release (&e);
+      free (x.sandbox_dir);
+    }
   return ret < 0 ? -1 : 0;
 }
 

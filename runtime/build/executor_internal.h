@@ -42,6 +42,7 @@ struct executor
   struct exec_made { char diff_id[DIGEST_STRLEN + 1]; char *what; } *made;
   size_t n_made, alloc_made;
   int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
+  char *sandbox_dir;          /* the store's tmp/sandbox.XXXXXX: RUN sandboxes kept between steps */
 };
 
 /* The wall clock in nanoseconds since the epoch: a new layer's creation time. */
@@ -126,6 +127,12 @@ int exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_
 int exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
                                void *ctx, const char *tree, struct exec_layer *out,
                                bale_error_t *err);
+
+/* The same in this process, written straight into the store's temporary file and hashed once
+   (by the layer writer): for a layer whose source needs no mount namespace of its own (a RUN
+   step's upper directory). fn must write an uncompressed tar, whose digest is its diff_id. */
+int exec_inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+                       struct exec_layer *out, bale_error_t *err);
 
 /* RUN (runtime/build/exec_run.c); stepno numbers its output lines. */
 int exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,

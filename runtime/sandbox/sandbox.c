@@ -19,6 +19,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/trace.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/fs/inroot.h"
@@ -214,6 +215,7 @@ handle_record (struct supervisor *sv, const struct sandbox_spec *spec, char type
       sv->stubs[sv->n_stubs++].dir = errnum != 0;
       break;
     case RT_SBX_STATUS:
+      trace_mark ("sandbox: status received");
       sv->have_status = true;
       sv->status = errnum;
       break;
@@ -467,6 +469,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
       goto out;
     }
   plan.sync_fd = sync[1];
+  trace_mark ("sandbox: prepared");
   pid = spawn (&plan);
   if (pid < 0)
     {
@@ -494,6 +497,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
       sv.have_status = true;
       sv.status = wstatus;
     }
+  trace_mark ("sandbox: reaped");
   remove_stubs (&sv, sv.copy_mode || spec->force_copy ? spec->copy_root : spec->upperdir);
 out:
   rt_sbx_chroot_restore (&plan);
@@ -509,5 +513,6 @@ out:
     ret = finish (&sv, spec, res, err);
   supervisor_release (&sv);
   restore_signals (old, &mask);
+  trace_mark ("sandbox: stubs and scratch removed");
   return ret;
 }

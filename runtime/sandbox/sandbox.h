@@ -148,6 +148,11 @@ struct sandbox_spec
   void (*on_line) (void *ctx, int stream, const char *line, size_t len);
   void *line_ctx;
   const char *tmpdir; /* scratch space of the sandbox itself; NULL: $TMPDIR or /tmp */
+  /* With an overlay: a directory that outlives the step (the caller removes it), where the
+     sandbox keeps the root mount point and the stub layer for the next step of this process,
+     which only refreshes the stubs' metadata; the /etc files are still made per step, in
+     tmpdir. NULL: everything is made and removed per step. */
+  const char *keep_dir;
 };
 
 #define SANDBOX_TAIL_LINES 20

@@ -20,6 +20,7 @@
 
 #include "common/error.h"
 #include "common/strbuf.h"
+#include "common/trace.h"
 #include "common/xalloc.h"
 #include "runtime/fs/inroot.h"
 #include "runtime/fs/rootless.h"
@@ -219,6 +220,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
   /* 0022 as runc and Docker give every container, never the umask bale was started with:
      the host's umask must not decide the modes of what the step writes into its layer. */
   umask (022);
+  trace_mark ("sandbox: command confined and started");
   /* Before chdir: a cwd such as /proc/self/fd/N must find no directory of bale's. The sync
      pipe is close-on-exec and reports exec errors until then. */
   close_fds_except (sync, &sync, 1);
@@ -292,7 +294,7 @@ init_loop (int sync, pid_t cmd, bool chroot_mode)
 void
 rt_sbx_child_main (const struct rt_sbx_plan *plan)
 {
-  int stdio[3], keep[5];
+  int stdio[3], keep[6];
   struct sandbox_user user;
   bale_error_t err = NULL;
   sigset_t set;
@@ -303,7 +305,9 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
   keep[0] = plan->sync_fd;
   memcpy (keep + 1, stdio, sizeof stdio);
   keep[4] = plan->notify_sock;
-  close_fds_except (plan->sync_fd, keep, 5);
+  keep[5] = trace_fd ();
+  trace_mark ("sandbox: child started");
+  close_fds_except (plan->sync_fd, keep, 6);
   /* If bale dies, so does the step: killing PID 1 takes down the whole namespace. Had bale
      died before the prctl, the pipe has no reader any more and the write fails. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -337,6 +341,7 @@ rt_sbx_child_main (const struct rt_sbx_plan *plan)
     rt_sbx_die (plan->sync_fd, err ? err->status : errno, "%s",
                 err ? err->msg : "cannot open the new root");
   close (root);
+  trace_mark ("sandbox: root and user ready");
   /* With a PID namespace the command itself is PID 1, as runc starts a container's process
      and BuildKit a RUN step's: `echo $$` prints 1, `ps` shows the step's processes only, PID
      1 ignores the signals it has no handler for, and its exit ends every other process of the

@@ -72,10 +72,18 @@ write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
 
 /* The stub layer's directory takes the metadata of the image's own (the topmost lower that
    has the name): a merged directory shows the topmost lower's mode and times, and a copy-up
-   into the upper directory would record ours in the layer. */
+   into the upper directory would record ours in the layer. A kept stub layer (reset) whose
+   image has no such directory gets back what mkdir gave it in the first step. */
 static void
-copy_dir_meta (const struct sandbox_spec *spec, const char *stub, const char *name)
+copy_dir_meta (const struct sandbox_spec *spec, const char *stub, const char *name, bool reset)
 {
+  if (reset)
+    {
+      cleanup_free char *p = xasprintf ("%s/%s", stub, name);
+      if (lchown (p, geteuid (), getegid ()) == 0 && chmod (p, 0755) == 0)
+        utimensat (AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW);
+    }
+
   for (size_t i = 0; i < spec->n_lowerdirs; i++)
     {
       cleanup_free char *p = xasprintf ("%s/%s", spec->lowerdirs[i], name);
@@ -120,7 +128,57 @@ make_stub_layer (const struct rt_sbx_plan *plan, bale_error_t *err)
         return -1;
     }
   for (size_t i = 0; i < 4; i++)
-    copy_dir_meta (plan->spec, plan->stubs, dirs[i]);
+    copy_dir_meta (plan->spec, plan->stubs, dirs[i], false);
+  return 0;
+}
+
+/* This process's kept scratch directory (spec->keep_dir): per process, as parallel stages
+   are processes whose steps must not share a stub layer whose metadata each one sets. */
+static struct
+{
+  pid_t pid;
+  char *keep_dir;
+  char *scratch;
+} kept;
+
+/* Reuse the kept scratch directory: 1 when it was there, 0 when a new one was made. */
+static int
+keep_scratch (struct rt_sbx_plan *plan, bale_error_t *err)
+{
+  const struct sandbox_spec *spec = plan->spec;
+  static const char *const dirs[] = { "proc", "dev", "sys", "etc" };
+  struct stat st;
+
+  plan->kept = true;
+  plan->etc_dir = xasprintf ("%s/sandbox-etc", spec->tmpdir);
+  if (kept.pid == getpid () && strcmp (kept.keep_dir, spec->keep_dir) == 0
+      && stat (kept.scratch, &st) == 0)
+    {
+      plan->scratch = xstrdup (kept.scratch);
+      plan->root = xasprintf ("%s/root", plan->scratch);
+      plan->stubs = xasprintf ("%s/stub", plan->scratch);
+      for (size_t i = 0; i < 4; i++)
+        copy_dir_meta (spec, plan->stubs, dirs[i], true);
+      return 1;
+    }
+  plan->scratch = xasprintf ("%s/sandbox.XXXXXX", spec->keep_dir);
+  if (mkdtemp (plan->scratch) == NULL)
+    {
+      int e = errno;
+      free (steal_pointer (&plan->scratch));
+      return bale_make_error (err, e, "cannot create a directory in '%s'", spec->keep_dir);
+    }
+  plan->root = xasprintf ("%s/root", plan->scratch);
+  plan->stubs = xasprintf ("%s/stub", plan->scratch);
+  if (mkdir (plan->root, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create '%s'", plan->root);
+  if (make_stub_layer (plan, err) < 0)
+    return -1;
+  free (kept.keep_dir);
+  free (kept.scratch);
+  kept.pid = getpid ();
+  kept.keep_dir = xstrdup (spec->keep_dir);
+  kept.scratch = xstrdup (plan->scratch);
   return 0;
 }
 
@@ -173,7 +231,9 @@ remove_fn (const char *path, const struct stat *st, int type, struct FTW *ftw)
 void
 rt_sbx_plan_release (struct rt_sbx_plan *plan)
 {
-  if (plan->scratch)
+  if (plan->kept && plan->etc_dir)
+    nftw (plan->etc_dir, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  else if (plan->scratch)
     nftw (plan->scratch, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
   free (plan->scratch);
   free (plan->root);
@@ -190,6 +250,14 @@ rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec, bal
   bool overlay = spec->upperdir && spec->workdir && !spec->force_copy;
 
   plan->spec = spec;
+  if (overlay && spec->keep_dir && spec->tmpdir)
+    {
+      if (keep_scratch (plan, err) < 0)
+        return -1;
+      overlay_options (plan);
+      plan->legacy_overlay = want_legacy_overlay ();
+      return write_etc_files (plan, err);
+    }
   plan->scratch = xasprintf ("%s/bale-sandbox.XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (mkdtemp (plan->scratch) == NULL)
     {

@@ -25,6 +25,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "common/trace.h"
 #include "runtime/layer/layer.h"
 #include "runtime/fs/rootless.h"
 #include "runtime/store/store.h"
@@ -406,11 +407,47 @@ finish_blob (struct store_blob_writer *w, const char *expected, char got[DIGEST_
   if (fstatat (s->blobs_fd, digest_hex (got), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
       && st.st_size == w->d.size)
     return 0;
+  trace_mark ("store: blob hashed");
   if (commit_temp (s, w->fd, w->tmp, s->blobs_fd, digest_hex (got), got, err) < 0)
     return -1;
+  trace_mark ("store: blob synced and renamed");
   free (w->tmp);
   w->tmp = NULL;
   return 0;
+}
+
+int
+store_blob_writer_fd (struct store_blob_writer *w)
+{
+  return w->fd;
+}
+
+int
+store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest, int64_t size,
+                                 bale_error_t *err)
+{
+  struct store *s = w->s;
+  struct stat st;
+  int ret = -1;
+
+  if (!digest_is_valid (digest))
+    bale_make_error (err, EINVAL, "invalid blob digest '%s'", digest);
+  else if (fstat (w->fd, &st) < 0)
+    bale_make_error (err, errno, "cannot stat a blob in store '%s'", s->path);
+  else if (st.st_size != size)
+    bale_make_error (err, 0, "blob '%s' has %lld bytes, its writer wrote %lld", digest,
+                     (long long) st.st_size, (long long) size);
+  else if (fstatat (s->blobs_fd, digest_hex (digest), &st, AT_SYMLINK_NOFOLLOW) == 0
+           && S_ISREG (st.st_mode) && st.st_size == size)
+    ret = 0; /* content-addressed: these very bytes are there already */
+  else if (commit_temp (s, w->fd, w->tmp, s->blobs_fd, digest_hex (digest), digest, err) == 0)
+    {
+      free (w->tmp);
+      w->tmp = NULL;
+      ret = 0;
+    }
+  store_blob_writer_abort (w);
+  return ret;
 }
 
 int

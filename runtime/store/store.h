@@ -98,6 +98,13 @@ int64_t store_blob_writer_size (const struct store_blob_writer *w);
    whatever the outcome. */
 int store_blob_writer_commit (struct store_blob_writer *w, const char *expected,
                               char out[DIGEST_STRLEN + 1], bale_error_t *err);
+/* For a producer that hashes what it writes (the layer writer computes the digest of the
+   very bytes it hands to its descriptor): the temporary file's descriptor, owned by w. Write
+   to it instead of store_blob_writer_write, then commit with store_blob_writer_commit_hashed,
+   which takes the producer's digest and checks the size, so the bytes are hashed once. */
+int store_blob_writer_fd (struct store_blob_writer *w);
+int store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest,
+                                     int64_t size, bale_error_t *err);
 /* Drop the blob. Accepts NULL. */
 void store_blob_writer_abort (struct store_blob_writer *w);
 

@@ -43,10 +43,7 @@ busybox_store () {
   busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
 }
 
-# free_port: a TCP port nothing listens on now, for a test's own server on 127.0.0.1.
-free_port () {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$top_srcdir/tests/cli/ports.sh"
 # start_registry: a docker-registry of the test's own on a free port of 127.0.0.1, storing in
 # $T_TMP/registry; sets port and adds its pid to PIDS (for the caller's trap to kill).
 start_registry () {
@@ -56,16 +53,4 @@ start_registry () {
   docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
   PIDS="$PIDS $!"
   wait_port "$port"
-}
-# wait_port PORT: wait (10 s at most) until something listens on 127.0.0.1:PORT.
-wait_port () {
-  python3 - "$1" << 'PY'
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
 }

@@ -236,6 +236,42 @@ test_blob_writer_verifies_digest (void **state)
   assert_int_equal (count_files (f->dir, "blobs/sha256"), 0);
 }
 
+/* A producer that hashes what it writes (the layer writer) writes to the writer's descriptor
+   and commits with its digest: the size must match, and a failure leaves nothing behind. */
+static void
+test_blob_writer_hashed_by_caller (void **state)
+{
+  struct fixture *f = *state;
+  bale_error_t err = NULL;
+  struct store_blob_writer *w = store_blob_writer_new (f->s, &err);
+
+  assert_non_null (w);
+  assert_int_equal (write (store_blob_writer_fd (w), "abc", 3), 3);
+  assert_true (store_blob_writer_commit_hashed (w, SHA_ABC, 4, &err) < 0);
+  assert_non_null (strstr (err->msg, "has 3 bytes"));
+  bale_error_release (&err);
+  assert_int_equal (count_files (f->dir, "tmp"), 0);
+  assert_false (store_blob_exists (f->s, SHA_ABC));
+
+  w = store_blob_writer_new (f->s, &err);
+  assert_int_equal (write (store_blob_writer_fd (w), "abc", 3), 3);
+  assert_true (store_blob_writer_commit_hashed (w, "sha256:abc", 3, &err) < 0);
+  bale_error_release (&err);
+  assert_int_equal (count_files (f->dir, "tmp"), 0);
+
+  w = store_blob_writer_new (f->s, &err);
+  assert_int_equal (write (store_blob_writer_fd (w), "abc", 3), 3);
+  assert_ok (store_blob_writer_commit_hashed (w, SHA_ABC, 3, &err), &err);
+  assert_true (store_blob_exists (f->s, SHA_ABC));
+  assert_int_equal (count_files (f->dir, "tmp"), 0);
+  /* The same bytes again: the blob is there already, the new file goes. */
+  w = store_blob_writer_new (f->s, &err);
+  assert_int_equal (write (store_blob_writer_fd (w), "abc", 3), 3);
+  assert_ok (store_blob_writer_commit_hashed (w, SHA_ABC, 3, &err), &err);
+  assert_int_equal (count_files (f->dir, "tmp"), 0);
+  assert_int_equal (count_files (f->dir, "blobs/sha256"), 1);
+}
+
 static void
 test_blob_corruption_detected (void **state)
 {
@@ -1189,6 +1225,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     T (test_blob_put_and_read),
     T (test_blob_writer_verifies_digest),
+    T (test_blob_writer_hashed_by_caller),
     T (test_blob_corruption_detected),
     T (test_killed_writer_leaves_no_blob),
     T (test_refs_normalized),
