@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
 #include "codegen/plan.h"
 #include "common/error.h"
@@ -69,7 +70,8 @@ fill_history_times (json_t *h, const struct plan_times *t, size_t n_new)
       else if (!c)
         {
           untimed = true;
-          json_object_set_new (e, "created", json_string (created));
+          if (created)
+            json_object_set_new (e, "created", json_string (created));
         }
     }
 }
@@ -105,7 +107,7 @@ plan_final_config (const struct plan *p, const struct plan_stage *st, const stru
   h = json_object_get (c, "history");
   if (t->layers && json_is_array (h))
     fill_history_times (h, t, n_diff_ids);
-  for (i = 0; i < json_array_size (h); i++)
+  for (i = 0; t->fallback && i < json_array_size (h); i++)
     {
       json_t *e = json_array_get (h, i);
       if (json_is_object (e) && !json_is_string (json_object_get (e, "created")))
@@ -116,8 +118,23 @@ plan_final_config (const struct plan *p, const struct plan_stage *st, const stru
   for (i = 0; !created && i < json_array_size (h); i++)
     created = json_string_value (json_object_get (json_array_get (h, json_array_size (h) - 1 - i),
                                                   "created"));
-  json_object_set_new (c, "created", json_string (created ? created : t->fallback));
+  if (!created)
+    created = t->fallback;
+  if (created)
+    json_object_set_new (c, "created", json_string (created));
   out = oci_config_normalize (c, err);
   json_decref (c);
+  if (!out)
+    return NULL;
+  /* Go's encoding of BuildKit's exporter: with no time at all (FROM scratch and metadata
+     steps only, no SOURCE_DATE_EPOCH) "created" is null, and with no layer the diff_ids slice
+     is nil, so null too; normalising drops nulls, so they are put back here. */
+  if (!created)
+    {
+      json_object_set_new (out, "created", json_null ());
+      canonjson_sort_keys (out);
+    }
+  if (json_array_size (json_object_get (json_object_get (out, "rootfs"), "diff_ids")) == 0)
+    json_object_set_new (json_object_get (out, "rootfs"), "diff_ids", json_null ());
   return out;
 }

@@ -192,7 +192,9 @@ struct plan_times
      exporter fills them: a layer step's entry gets its layer's time, a metadata step's the
      time of the layer step before it (the first new layer's when there is none). */
   const char *const *layers;
-  const char *fallback; /* an entry's time when no entry has one */
+  /* An entry's time when no entry has one; NULL: such entries stay without a time and the
+     config's `created` is null, as BuildKit writes them without SOURCE_DATE_EPOCH. */
+  const char *fallback;
   const char *config;   /* the config's `created`; NULL: that of the last history entry */
 };
 

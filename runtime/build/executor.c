@@ -66,7 +66,9 @@ assemble (struct executor *x, struct exec_image *out, bale_error_t *err)
   char created[40];
   char (*times)[40] = xcalloc (ss->n_new + 1, sizeof *times);
   const char **layer_times = xcalloc (ss->n_new + 1, sizeof *layer_times);
-  struct plan_times t = { layer_times, created, NULL };
+  /* An entry with no time of its own and none to borrow stays without one, as in BuildKit,
+     unless SOURCE_DATE_EPOCH gives every entry that time. */
+  struct plan_times t = { layer_times, o->epoch_set ? created : NULL, NULL };
   size_t i;
 
   if (o->epoch_set)

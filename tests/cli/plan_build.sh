@@ -74,11 +74,29 @@ assert c["created"] == "2023-11-14T22:13:20Z", c["created"]
 assert c["config"]["Entrypoint"] == ["echo", "Hello, World!"]
 assert c["config"]["Cmd"] == ["Welcome"]
 assert c["config"]["ExposedPorts"] == {"80/tcp": {}}
-assert c["rootfs"] == {"type": "layers", "diff_ids": []}
+# BuildKit's exporter encodes a nil slice of diff_ids: null, not []
+assert c["rootfs"] == {"type": "layers", "diff_ids": None}, c["rootfs"]
 assert all(h.get("empty_layer") for h in c["history"]), c["history"]
+assert all(h["created"] == "2023-11-14T22:13:20Z" for h in c["history"]), c["history"]
 PY
 }
 check "build: metadata-only image as an OCI layout that skopeo reads" build_oci_layout
+
+build_untimed_config () {
+  # No layer and no SOURCE_DATE_EPOCH: nothing has a time, and BuildKit writes the config
+  # with "created":null and history entries without "created" (docker inspect shows year 1).
+  "$BALE" build -q --output "type=oci,dest=$T_TMP/oci-untimed" "$ctx" > /dev/null || return 1
+  skopeo inspect --raw --config "oci:$T_TMP/oci-untimed" > "$T_TMP/raw.json" || return 1
+  python3 - "$T_TMP/raw.json" <<'PY'
+import json, sys
+raw = open(sys.argv[1]).read()
+c = json.loads(raw)
+assert '"created":null' in raw and c["created"] is None, raw
+assert not any("created" in h for h in c["history"]), c["history"]
+assert '"rootfs":{"type":"layers","diff_ids":null}' in raw, raw
+PY
+}
+check "build: a metadata-only FROM scratch image without SOURCE_DATE_EPOCH has no time, as BuildKit's" build_untimed_config
 
 build_reproducible () {
   SOURCE_DATE_EPOCH=1700000000 "$BALE" build -q --output "type=oci-archive,dest=$T_TMP/a.tar" "$ctx" > /dev/null &&
