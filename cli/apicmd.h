@@ -28,6 +28,8 @@ int cli_simple_args (int argc, char **argv, const char *usage, int min, int max,
 #define CLI_HELP_USAGE "  -h, --help           print this help\n"
 /* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
+/* The front program (bale): execute bale-core with argv; returns only on a failure (127). */
+int cli_exec_core (char **argv);
 /* An image name for -t or tag: Docker's rules, with its message for capitals. */
 int cli_check_name (const char *name, bale_error_t *err);
 

@@ -27,28 +27,37 @@ static void usage (FILE *f);
 static int bale_cmd_version (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 static int bale_cmd_help (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
+/* The front program (bale, made with BALE_FRONT) runs the commands that need only the parser
+   and planner itself, without loading libcurl, libarchive and what they load (README,
+   "Start-up"); every other command is NULL here and runs in bale-core (cli/core.c). */
+#ifdef BALE_FRONT
+#define CORE(fn) NULL
+#else
+#define CORE(fn) fn
+#endif
+
 static const struct subcommand subcommands[] = {
-  { "build", bale_cmd_build, "build an image from a Dockerfile" },
-  { "run", bale_cmd_run, "run an image of the store, as docker run does" },
-  { "explain", bale_cmd_explain, "show what `docker run IMAGE ARGS` executes, and why" },
+  { "build", CORE (bale_cmd_build), "build an image from a Dockerfile" },
+  { "run", CORE (bale_cmd_run), "run an image of the store, as docker run does" },
+  { "explain", CORE (bale_cmd_explain), "show what `docker run IMAGE ARGS` executes, and why" },
   { "parse", bale_cmd_parse, "parse a Dockerfile and print its syntax tree" },
-  { "plan", bale_cmd_plan, "show what each instruction will do, after expansion" },
-  { "lint", bale_cmd_lint, "run BuildKit's build checks on a Dockerfile" },
-  { "load", bale_cmd_load, "import a docker-archive, OCI archive or OCI layout into the store" },
-  { "save", bale_cmd_save, "write images of the store as a docker-archive" },
-  { "images", bale_cmd_images, "list the images of the store" },
-  { "history", bale_cmd_history, "show the steps an image was made of" },
-  { "tag", bale_cmd_tag, "give an image another name" },
-  { "rmi", bale_cmd_rmi, "remove names, and the blobs no other name needs" },
-  { "inspect", bale_cmd_inspect, "print details of images as JSON" },
-  { "prune", bale_cmd_prune, "remove untagged images and unreferenced blobs" },
-  { "diff", bale_cmd_diff, "show every difference between two images" },
-  { "binfmt", bale_cmd_binfmt, "say which platforms RUN steps can run here; --install emulators" },
-  { "cache", bale_cmd_cache, "why IMAGE_A IMAGE_B: the build inputs that differ between two images" },
-  { "pull", bale_cmd_pull, "fetch an image from a registry into the store" },
-  { "push", bale_cmd_push, "upload an image of the store to a registry" },
-  { "login", bale_cmd_login, "record credentials for a registry" },
-  { "logout", bale_cmd_logout, "remove the credentials of a registry" },
+  { "plan", CORE (bale_cmd_plan), "show what each instruction will do, after expansion" },
+  { "lint", CORE (bale_cmd_lint), "run BuildKit's build checks on a Dockerfile" },
+  { "load", CORE (bale_cmd_load), "import a docker-archive, OCI archive or OCI layout into the store" },
+  { "save", CORE (bale_cmd_save), "write images of the store as a docker-archive" },
+  { "images", CORE (bale_cmd_images), "list the images of the store" },
+  { "history", CORE (bale_cmd_history), "show the steps an image was made of" },
+  { "tag", CORE (bale_cmd_tag), "give an image another name" },
+  { "rmi", CORE (bale_cmd_rmi), "remove names, and the blobs no other name needs" },
+  { "inspect", CORE (bale_cmd_inspect), "print details of images as JSON" },
+  { "prune", CORE (bale_cmd_prune), "remove untagged images and unreferenced blobs" },
+  { "diff", CORE (bale_cmd_diff), "show every difference between two images" },
+  { "binfmt", CORE (bale_cmd_binfmt), "say which platforms RUN steps can run here; --install emulators" },
+  { "cache", CORE (bale_cmd_cache), "why IMAGE_A IMAGE_B: the build inputs that differ between two images" },
+  { "pull", CORE (bale_cmd_pull), "fetch an image from a registry into the store" },
+  { "push", CORE (bale_cmd_push), "upload an image of the store to a registry" },
+  { "login", CORE (bale_cmd_login), "record credentials for a registry" },
+  { "logout", CORE (bale_cmd_logout), "remove the credentials of a registry" },
   { "version", bale_cmd_version, "print bale's version" },
   { "help", bale_cmd_help, "show the help of a command" },
 };
@@ -150,6 +159,7 @@ cli_set_error_status (struct cli_global *g, int status)
   g->error_status = status;
 }
 
+#ifndef BALE_FRONT
 /* Commands that never touch the store or a sandbox need no user namespace. */
 static bool
 needs_userns (const char *name)
@@ -161,6 +171,8 @@ needs_userns (const char *name)
       return false;
   return true;
 }
+
+#endif
 
 static int
 parse_global (int argc, char **argv, struct cli_global *g)
@@ -216,6 +228,7 @@ take_store_option (int argc, char **argv, struct cli_global *g)
   return argc;
 }
 
+#ifndef BALE_FRONT
 /* The isolation wanted: `bale build --isolation=X` (the command parses it again and ignores
    it), else BALE_ISOLATION, else auto. It is needed before the command runs, while the process
    has one thread. */
@@ -232,6 +245,7 @@ wanted_isolation (int argc, char **argv, bool build, enum isolation *out, bale_e
   *out = ISOLATION_AUTO;
   return v && *v ? isolation_parse (v, out, err) : 0;
 }
+#endif
 
 int
 main (int argc, char **argv)
@@ -256,6 +270,12 @@ main (int argc, char **argv)
       usage (stderr);
       return 2;
     }
+#ifdef BALE_FRONT
+  if (cmd->fn == NULL
+      || (cmd->fn == bale_cmd_help && first + 1 < argc && find_command (argv[first + 1])
+          && find_command (argv[first + 1])->fn == NULL))
+    return cli_exec_core (argv); /* with the arguments as given: bale-core parses them again */
+#endif
   argc = first + take_store_option (argc - first, argv + first, &g);
   {
     static const char *const readers[] = { "plan", "images", "history", "inspect", "explain", "diff", "save", "parse", "cache" };
@@ -266,6 +286,9 @@ main (int argc, char **argv)
   name = xasprintf ("bale %s", argv[first]);
   argv[first] = name;
   optind = 0;
+#ifdef BALE_FRONT
+  ret = cmd->fn (argc - first, argv + first, &g, &err); /* none needs a user namespace */
+#else
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
      become root of a user namespace (runtime/fs/rootless.h), or find that steps must run
      chrooted (runtime/fs/isolation.h). */
@@ -282,8 +305,11 @@ main (int argc, char **argv)
     }
   else
     ret = cmd->fn (argc - first, argv + first, &g, &err);
+#endif
   free (name);
+#ifndef BALE_FRONT
   store_close (g.opened);
+#endif
   if (ret < 0)
     {
       cli_print_diagnostics (err);

@@ -52,31 +52,6 @@ cli_bale_store (const struct cli_global *g, bale_store **out, bale_error_t *err)
   return path ? bale_store_open (path, out, err) : -1;
 }
 
-int
-cli_simple_args (int argc, char **argv, const char *usage, int min, int max, bale_error_t *err)
-{
-  static const struct option opts[] = {
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  int c, n;
-
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
-    {
-      fputs (usage, c == 'h' ? stdout : stderr);
-      if (c == 'h')
-        fputs (CLI_HELP_USAGE, stdout);
-      exit (c == 'h' ? 0 : 2);
-    }
-  n = argc - optind;
-  if (n < min || (max >= 0 && n > max))
-    {
-      fputs (usage, stderr);
-      exit (2);
-    }
-  return optind;
-}
-
 bool
 cli_quiet (const struct cli_global *g)
 {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "bale.h"
 #include "common/meter.h"
@@ -39,6 +40,9 @@ void http_client_free (struct http_client *c);
 
 /* Receives response body bytes of a 2xx answer; return <0 (with an error) to stop. */
 typedef int (*http_sink_fn) (void *ctx, const void *buf, size_t len, bale_error_t *err);
+/* Produces a request body of unknown size, sent with chunked transfer encoding: up to len
+   bytes into buf, 0 at its end, <0 to abort the request (the source keeps why). */
+typedef ssize_t (*http_source_fn) (void *ctx, void *buf, size_t len);
 
 struct http_request
 {
@@ -54,6 +58,10 @@ struct http_request
   size_t body_len;
   int body_fd; /* -1 when the body is not in a file */
   int64_t body_offset, body_size;
+  /* Or the body comes from source, once: a request whose source gave bytes is not sent
+     again (no retry, no answer to an authentication challenge). */
+  http_source_fn source;
+  void *source_ctx;
   /* The body of a 2xx answer goes to sink when set; otherwise, like every non-2xx body, into
      the response (bodies over max_body fail the request). */
   http_sink_fn sink;

@@ -24,9 +24,9 @@
 #define DOCKER_MT_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
 #define DOCKER_MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define DEFAULT_CHUNK (64 * 1024 * 1024)
-/* A layer compressed during its upload goes in PATCHes of this size (or --chunk-size): two
-   buffers of it per upload, one filling while the other is sent. */
-#define STREAM_CHUNK (4 * 1024 * 1024)
+/* A layer compressed during its upload: the compressor waits while this much of it waits to
+   be sent (beside as much being sent). */
+#define STREAM_BUFFER (4 * 1024 * 1024)
 
 struct push_blob
 {
@@ -375,36 +375,117 @@ upload (struct push *p, struct push_blob *b, char **loc, bale_error_t *err)
 /* ---- compressing while uploading ---------------------------------------------------------- */
 
 /*
- * The compressor (layer_compress_to, on every core) fills one buffer; a thread of the upload
- * PATCHes the other, so compression, both hashes and the upload overlap in one pass over the
- * stored layer. The digest is known at the end only: the final PUT carries it.
+ * The compressor (layer_compress_to, on every core) appends to one buffer while a thread of the
+ * upload sends the other, so compression, both hashes and the upload overlap in one pass over
+ * the stored layer. By default the whole blob goes in one PATCH of unknown length (chunked
+ * transfer encoding, as containers/image and docker push send it): the registry takes the bytes
+ * as they come, and the compressor never waits for a round trip. With --chunk-size it goes in
+ * PATCHes of that size instead, for registries that limit the size of a request. The digest is
+ * known at the end only: the final PUT carries it.
  */
 struct stream
 {
   struct push *p;
   struct push_blob *b;
   char *loc;
-  size_t chunk;
-  struct strbuf fill, send; /* filling; being sent while busy */
-  int64_t sent;             /* bytes PATCHed before send */
-  bool busy, quit;
-  bale_error_t err; /* the sender's failure */
+  size_t chunk;             /* the size of each PATCH; 0: one streamed PATCH */
+  struct strbuf fill, send; /* filling; being sent */
+  size_t send_off;          /* streamed: bytes of send given to libcurl */
+  int64_t sent;             /* chunked: bytes PATCHed before send */
+  bool busy;                /* chunked: send holds a chunk to PATCH */
+  bool done, failed;        /* the compressor finished; it failed (the upload is aborted) */
+  bool quit;                /* the sender finished */
+  bale_error_t err;         /* the sender's failure */
   pthread_mutex_t lock;
-  pthread_cond_t cond;
+  pthread_cond_t cond; /* any of the above changed */
 };
+
+/* The streamed PATCH's body (libcurl's read callback): the compressed bytes as they come. */
+static ssize_t
+stream_source (void *ctx, void *buf, size_t len)
+{
+  struct stream *st = ctx;
+  size_t n;
+
+  if (st->send_off == st->send.len)
+    {
+      struct strbuf t;
+
+      pthread_mutex_lock (&st->lock);
+      while (st->fill.len == 0 && !st->done)
+        pthread_cond_wait (&st->cond, &st->lock);
+      if (st->failed)
+        {
+          pthread_mutex_unlock (&st->lock);
+          return -1;
+        }
+      t = st->send;
+      st->send = st->fill;
+      st->fill = t;
+      strbuf_reset (&st->fill);
+      st->send_off = 0;
+      pthread_cond_broadcast (&st->cond);
+      pthread_mutex_unlock (&st->lock);
+      if (st->send.len == 0)
+        return 0; /* done, and everything sent */
+    }
+  n = st->send.len - st->send_off < len ? st->send.len - st->send_off : len;
+  memcpy (buf, st->send.buf + st->send_off, n);
+  st->send_off += n;
+  return (ssize_t) n;
+}
+
+/* The whole blob in one PATCH; *loc follows the registry's new Location. */
+static int
+patch_stream (struct stream *st, bale_error_t *err)
+{
+  static const long ok[] = { 202, 0 };
+  const char *hdrs[] = { "Content-Type: application/octet-stream", NULL };
+  struct http_request req = HTTP_REQUEST_INIT;
+  struct http_response resp;
+  int ret;
+
+  req.method = "PATCH";
+  req.url = st->loc;
+  req.headers = hdrs;
+  req.source = stream_source;
+  req.source_ctx = st;
+  ret = request (st->p, &req, &resp, ok, "PATCH", st->b->stored, err);
+  if (ret == 0)
+    {
+      char *next = location (st->p, &resp, st->b->stored, err);
+      ret = next ? 0 : -1;
+      free (st->loc);
+      st->loc = next;
+    }
+  http_response_release (&resp);
+  return ret;
+}
 
 static void *
 sender (void *arg)
 {
   struct stream *st = arg;
 
+  if (st->chunk == 0)
+    {
+      bale_error_t e = NULL;
+      int ret = patch_stream (st, &e);
+
+      pthread_mutex_lock (&st->lock);
+      st->err = ret < 0 ? e : NULL;
+      st->quit = true;
+      pthread_cond_broadcast (&st->cond);
+      pthread_mutex_unlock (&st->lock);
+      return NULL;
+    }
   pthread_mutex_lock (&st->lock);
   for (;;)
     {
       bale_error_t e = NULL;
       int ret;
 
-      while (!st->busy && !st->quit)
+      while (!st->busy && !st->done)
         pthread_cond_wait (&st->cond, &st->lock);
       if (!st->busy)
         break;
@@ -418,15 +499,16 @@ sender (void *arg)
       if (ret < 0)
         {
           st->err = e;
-          st->quit = true;
+          st->done = true;
         }
       pthread_cond_broadcast (&st->cond);
     }
+  st->quit = true;
   pthread_mutex_unlock (&st->lock);
   return NULL;
 }
 
-/* Hand the filled buffer to the sender once it is free. */
+/* Chunked: hand the filled buffer to the sender once it is free. */
 static int
 stream_flush (struct stream *st, bale_error_t *err)
 {
@@ -457,9 +539,32 @@ static int
 stream_sink (void *ctx, const void *buf, size_t len, bale_error_t *err)
 {
   struct stream *st = ctx;
+  int ret = 0;
 
-  strbuf_add (&st->fill, buf, len);
-  return st->fill.len >= st->chunk ? stream_flush (st, err) : 0;
+  if (st->chunk)
+    {
+      strbuf_add (&st->fill, buf, len);
+      return st->fill.len >= st->chunk ? stream_flush (st, err) : 0;
+    }
+  pthread_mutex_lock (&st->lock);
+  /* Enough waits to be sent: let the upload catch up rather than hold the whole blob. */
+  while (st->fill.len >= STREAM_BUFFER && !st->quit)
+    pthread_cond_wait (&st->cond, &st->lock);
+  if (st->quit && st->err)
+    {
+      bale_error_join (err, &st->err);
+      ret = -1;
+    }
+  else if (st->quit)
+    ret = bale_make_error (err, 0, "upload of layer %s to '%s': the registry answered before "
+                           "the end of the blob", st->b->stored, st->p->repo);
+  else
+    {
+      strbuf_add (&st->fill, buf, len);
+      pthread_cond_broadcast (&st->cond);
+    }
+  pthread_mutex_unlock (&st->lock);
+  return ret;
 }
 
 static int
@@ -477,7 +582,7 @@ stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
 
   if (in < 0 || post_upload (p, b->stored, false, &st.loc, err) < 0)
     return -1;
-  st.chunk = p->opts->chunk_size > 0 ? (size_t) p->opts->chunk_size : STREAM_CHUNK;
+  st.chunk = p->opts->chunk_size > 0 ? (size_t) p->opts->chunk_size : 0;
   pthread_mutex_init (&st.lock, NULL);
   pthread_cond_init (&st.cond, NULL);
   if (pthread_create (&tid, NULL, sender, &st) != 0)
@@ -487,10 +592,11 @@ stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
       /* The store's blob is content-addressed: no need to hash it again (10% of the CPU). */
       ret = layer_compress_to (in, layer_compression_of (p->opts->compression), false,
                                stream_sink, &st, &res, err);
-      if (ret == 0 && st.fill.len > 0)
+      if (ret == 0 && st.chunk && st.fill.len > 0)
         ret = stream_flush (&st, err);
       pthread_mutex_lock (&st.lock);
-      st.quit = true;
+      st.done = true;
+      st.failed = ret < 0;
       pthread_cond_broadcast (&st.cond);
       pthread_mutex_unlock (&st.lock);
       pthread_join (tid, NULL);
@@ -499,7 +605,7 @@ stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
           /* The compressor saw the sender fail, or the last chunk failed. */
           bale_error_release (err);
           bale_error_join (err, &st.err);
-          ret = -1;
+          ret = -2;
         }
     }
   if (ret == 0)
@@ -519,7 +625,7 @@ stream_upload (struct push *p, struct push_blob *b, bale_error_t *err)
   pthread_cond_destroy (&st.cond);
   pthread_mutex_destroy (&st.lock);
   if (ret < 0)
-    return -1;
+    return ret;
   cache_put (p, b);
   registry_log (p->opts, "%s: compressed to %s (%lld bytes) and pushed", b->stored, b->digest,
                 (long long) b->size);
@@ -536,9 +642,18 @@ upload_job (void *ctx, size_t i, bale_error_t *err)
 
   if (b->stream)
     {
-      /* The compressed size is known at the end only. */
+      /* The compressed size is known at the end only. A streamed PATCH cannot be sent
+         again: after a failure of the upload (not of the compressor), start the blob over
+         once, as containers/image does. */
       registry_meter_start (&b->meter, p->opts, b->stored, 0);
-      if (stream_upload (p, b, err) < 0)
+      if ((ret = stream_upload (p, b, err)) == -2 && p->opts->retries != 0)
+        {
+          registry_log (p->opts, "%s: upload failed, starting it again", b->stored);
+          bale_error_release (err);
+          registry_meter_start (&b->meter, p->opts, b->stored, 0);
+          ret = stream_upload (p, b, err);
+        }
+      if (ret < 0)
         return -1;
       meter_end (&b->meter, b->size);
       return 0;

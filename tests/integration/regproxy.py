@@ -65,6 +65,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            # A streamed upload (bale and containers/image PATCH a blob of unknown length):
+            # relayed with a Content-Length.
+            data = b""
+            while True:
+                n = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if n == 0:
+                    while self.rfile.readline().strip():  # trailers, then the blank line
+                        pass
+                    return data
+                data += self.rfile.read(n)
+                self.rfile.readline()
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 

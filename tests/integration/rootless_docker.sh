@@ -35,9 +35,9 @@ busybox_archive "$T_TMP/busybox.tar" > /dev/null || bail "cannot make the busybo
 # bale's image: the example's runtime stage, with the binary built here.
 img=$T_TMP/img
 mkdir -p "$img"
-cp "$BALE" "$img/bale" || bail "cannot copy bale"
-sed -n '/^FROM debian:bookworm$/,$p' "$top/examples/bale/Dockerfile" | sed 's|^COPY --from=build /src/bale |COPY bale |' > "$img/Dockerfile"
-grep -q '^COPY bale /usr/local/bin/bale$' "$img/Dockerfile" || bail "examples/bale/Dockerfile changed shape"
+cp "$BALE" "$BALE-core" "$img/" || bail "cannot copy bale and bale-core"
+sed -n '/^FROM debian:bookworm$/,$p' "$top/examples/bale/Dockerfile" | sed 's|^COPY --from=build /src/bale /src/bale-core |COPY bale bale-core |' > "$img/Dockerfile"
+grep -q '^COPY bale bale-core /usr/local/bin/$' "$img/Dockerfile" || bail "examples/bale/Dockerfile changed shape"
 build_image () {
   "$BALE" build -q -t bale-test/bale "$img" > "$T_TMP/img.log" 2>&1 || { sed 's/^/# /' "$T_TMP/img.log"; return 1; }
   rm -f "$T_TMP/bale-image.tar"
