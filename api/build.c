@@ -112,7 +112,8 @@ opt (struct build_request *r, const char *name, const char *value, bale_error_t 
 
   if (ret == 0)
     return bale_make_error (err, EINVAL, "bale_build: unknown option '%s'", name);
-  return ret < 0 ? bale_error_wrap (err, "bale_build") : 0;
+  /* The error names the option already, as the command line spells it (`--allow: ...`). */
+  return ret < 0 ? -1 : 0;
 }
 
 static int
