@@ -340,7 +340,11 @@ class Gen:
     def user_run(self, st):
         p = "/tmp/" + self.uniq("u")
         self.emit(self.r.choice(["RUN touch %s && id > %s.id" % (p, p), "RUN mkdir -p %s && echo $HOME > %s/home" % (p, p),
-                                 "RUN echo $(id -u):$(id -g) > %s" % p]))
+                                 "RUN echo $(id -u):$(id -g) > %s" % p,
+                                 # what the step's process sees of its host: its PID, the host
+                                 # name, the environment, /etc/hosts (BuildKit: 1,
+                                 # buildkitsandbox, no HOSTNAME)
+                                 "RUN (echo $$; hostname; env | sort; cat /etc/hosts) > %s" % p]))
         st.paths[p] = "f"
 
     # COPY and ADD
