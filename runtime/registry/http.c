@@ -219,6 +219,9 @@ on_read (char *buf, size_t size, size_t n, void *ctx)
         return CURL_READFUNC_ABORT;
       /* Consumed: the request cannot be sent again. */
       t->delivered = t->delivered || got > 0;
+      t->sent += got;
+      if (req->meter)
+        meter_set (req->meter, req->body_offset + t->sent);
       return (size_t) got;
     }
   if ((int64_t) want > left)

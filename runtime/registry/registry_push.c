@@ -450,6 +450,7 @@ patch_stream (struct stream *st, bale_error_t *err)
   req.headers = hdrs;
   req.source = stream_source;
   req.source_ctx = st;
+  req.meter = &st->b->meter; /* the compressed bytes sent so far */
   ret = request (st->p, &req, &resp, ok, "PATCH", st->b->stored, err);
   if (ret == 0)
     {
