@@ -52,6 +52,8 @@ struct cli_planopts
   char *dockerfile;           /* CONTEXT/Dockerfile when -f is missing */
   char *platform;             /* the first --platform */
 };
+/* The getopt_long entries of the options `bale build`, `bale plan` and `bale lint` share;
+   each command appends its own. */
 #define CLI_PLANOPTS_LONG                                                                          \
   { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
       { "build-arg", required_argument, NULL, 0x101 },                                             \
@@ -107,27 +109,6 @@ void cli_regopts_init (struct cli_regopts *r, bool quiet);
 /* Handle option c (from CLI_REGISTRY_OPTIONS); false when it is not one of them. */
 bool cli_regopts_option (struct cli_regopts *r, int c, const char *arg);
 void cli_regopts_release (struct cli_regopts *r);
-/* Options several commands share: `bale build` and `bale plan` (BUILDOPTS_), the commands
-   that talk to registries (CLI_REGISTRY_). */
-/* The getopt_long entries for the shared options; `bale build` appends its own. */
-#define BUILDOPTS_LONG                                                                             \
-  { "file", required_argument, NULL, 'f' }, { "target", required_argument, NULL, 0x100 },         \
-      { "build-arg", required_argument, NULL, 0x101 },                                             \
-      { "platform", required_argument, NULL, 0x102 }, { "check", no_argument, NULL, 0x103 },       \
-      { "allow", required_argument, NULL, 0x110 }, { "network", required_argument, NULL, 0x111 },  \
-      { "add-host", required_argument, NULL, 0x112 },                                              \
-      { "ulimit", required_argument, NULL, 0x113 }, { "shm-size", required_argument, NULL, 0x114 }
-
-/* Their lines of the usage text. */
-#define BUILDOPTS_SANDBOX_USAGE                                                                    \
-  "  --allow ENT          grant an entitlement: security.insecure (RUN --security=insecure),\n"   \
-  "                       network.host (always granted)\n"                                        \
-  "  --network MODE       network of RUN steps without --network: default (the host's),\n"      \
-  "                       host or none\n"                                                         \
-  "  --add-host NAME:IP   add a line to the /etc/hosts of every RUN step (repeatable)\n"          \
-  "  --ulimit N=S[:H]     a resource limit of every RUN step, e.g. nofile=1024:2048\n"            \
-  "  --shm-size SIZE      size of /dev/shm in RUN steps (default 64m)\n"
-
 /* getopt_long values outside the range of option letters, so no subcommand's letters clash. */
 #define CLI_OPT_INSECURE 0x1001
 #define CLI_OPT_TLS_CA 0x1002

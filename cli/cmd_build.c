@@ -86,7 +86,7 @@ build_usage (FILE *f)
          "  -q, --quiet          print only the image ID\n" CLI_HELP_USAGE
          "  --isolation MODE     auto (default; BALE_ISOLATION), namespace, or chroot for\n"
          "                       containers that forbid namespaces (docs/rootless.md)\n"
-         BUILDOPTS_SANDBOX_USAGE
+         CLI_RUNOPTS_USAGE
          CLI_REGISTRY_USAGE
          "SOURCE_DATE_EPOCH (environment or build arg) fixes every timestamp of the image.\n",
          f);
@@ -105,7 +105,7 @@ static int
 parse_args (int argc, char **argv, struct build_cli *c, const char **context, bale_error_t *err)
 {
   static const struct option opts[] = {
-    BUILDOPTS_LONG,
+    CLI_PLANOPTS_LONG,
     { "tag", required_argument, NULL, 't' },
     { "output", required_argument, NULL, 'o' },
     { "compression", required_argument, NULL, 0x200 },
