@@ -258,11 +258,12 @@ char *bale_store_default_path (bale_error_t *err);
  * Enter the isolation the bale command enters before any command that touches a store or
  * runs a step: isolation is "auto" (or NULL, or ""), "namespace" or "chroot", as
  * bale_build_options.isolation. As an ordinary user this makes the CALLING PROCESS root of a
- * new user namespace (newuidmap maps its subordinate ids, or its one id), so that stores
- * written as root can be read and layers extracted with their owners; "chroot" (or "auto"
+ * new user namespace (newuidmap maps its subordinate ids, or its one id), so that layers are
+ * extracted and snapshots kept with their files' owners; "chroot" (or "auto"
  * where namespaces are refused) records in the process environment that RUN steps run
- * chrooted. Process-wide and not undone: call it first, while the process has one thread and
- * before any store is opened. An embedder running as root that only builds has no need of it
+ * chrooted. It forks short-lived children to probe what works (reaped by their pids).
+ * Process-wide and not undone: call it first, while the process has one thread and before any
+ * store is opened. An embedder running as root that only builds has no need of it
  * (bale_build's child enters the isolation of its options itself).
  */
 int bale_isolation_enter (const char *isolation, bale_error_t *err);
