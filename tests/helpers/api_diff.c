@@ -19,39 +19,7 @@
 #include <string.h>
 
 #include "bale.h"
-
-static int failures;
-
-#define EXPECT(cond)                                                                           \
-  do                                                                                           \
-    {                                                                                          \
-      if (!(cond))                                                                             \
-        {                                                                                      \
-          fprintf (stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                 \
-          failures++;                                                                          \
-        }                                                                                      \
-    }                                                                                          \
-  while (0)
-
-static void
-fail_on (bale_error_t *err)
-{
-  for (struct bale_error_s *e = *err; e; e = e->next)
-    fprintf (stderr, "error: %s\n", e->msg);
-  bale_error_release (err);
-  exit (1);
-}
-
-static bale_store *
-open_store (const char *path)
-{
-  bale_error_t err = NULL;
-  bale_store *s = NULL;
-
-  if (bale_store_open (path, &s, &err) < 0)
-    fail_on (&err);
-  return s;
-}
+#include "tests/helpers/apitest.h"
 
 /* bale_diff with both outputs; exits on an error. */
 static int
@@ -64,7 +32,7 @@ diff (bale_store *s, const char *a, const char *b, unsigned flags, char **text, 
   o.flags = flags;
   n = bale_diff (s, a, b, &o, text, json, &err);
   if (n < 0)
-    fail_on (&err);
+    exit (apitest_fail ("bale_diff", &err));
   EXPECT (err == NULL);
   return n;
 }
@@ -144,7 +112,7 @@ names (bale_store *s)
   char *all;
 
   if (bale_images_list (s, &im, &n, &err) < 0)
-    fail_on (&err);
+    exit (apitest_fail ("bale_images_list", &err));
   for (size_t i = 0; i < n; i++)
     len += strlen (im[i].name) + strlen (im[i].digest) + 2;
   all = calloc (1, len);
@@ -202,18 +170,18 @@ main (int argc, char **argv)
   if (argc >= 3 && strcmp (argv[1], "archive") == 0)
     archive (argv[2]);
   else if (argc == 5 && strcmp (argv[1], "equal") == 0)
-    equal (s = open_store (argv[2]), argv[3], argv[4]);
+    equal (s = apitest_store (argv[2]), argv[3], argv[4]);
   else if (argc == 6 && strcmp (argv[1], "differ") == 0)
-    differ (s = open_store (argv[2]), argv[3], argv[4], argv[5]);
+    differ (s = apitest_store (argv[2]), argv[3], argv[4], argv[5]);
   else if (argc == 5 && strcmp (argv[1], "timestamps") == 0)
-    timestamps (s = open_store (argv[2]), argv[3], argv[4]);
+    timestamps (s = apitest_store (argv[2]), argv[3], argv[4]);
   else if (argc == 5 && strcmp (argv[1], "errors") == 0)
-    errors (s = open_store (argv[2]), argv[3], argv[4]);
+    errors (s = apitest_store (argv[2]), argv[3], argv[4]);
   else
     {
       fprintf (stderr, "usage: api_diff equal|differ|timestamps|archive|errors ...\n");
       return 2;
     }
   bale_store_close (s);
-  return failures ? 1 : 0;
+  return apitest_failures ? 1 : 0;
 }
