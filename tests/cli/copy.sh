@@ -107,6 +107,21 @@ add_archives () {
 }
 check "ADD extracts local archives by content; COPY does not" add_archives
 
+# BuildKit unpacks what decompresses to a tar (its first header read), not what merely starts
+# like gzip, bzip2 or xz: a compressed text file, or an empty tar, is copied as it is (found by
+# the differential fuzzer, tests/diff-fuzz/FINDINGS.md F18).
+add_compressed_non_tar () {
+  echo plain > "$T_TMP/p" && gzip -nc "$T_TMP/p" > "$ctx/p.gz" && bzip2 -c "$T_TMP/p" > "$ctx/p.bz2" &&
+    xz -c "$T_TMP/p" > "$ctx/p.xz" && head -c 1024 /dev/zero > "$ctx/empty.tar" &&
+    tar -C "$T_TMP/arc" -cJf "$ctx/a.txz" dir || return 1
+  printf '%s\n' 'FROM busybox' 'ADD p.gz p.bz2 p.xz empty.tar /n/' 'ADD a.txz /j/' > "$ctx/Dockerfile"
+  build t6b || return 1
+  r=$T_TMP/t6b/rootfs
+  cmp "$r/n/p.gz" "$ctx/p.gz" && cmp "$r/n/p.bz2" "$ctx/p.bz2" && cmp "$r/n/p.xz" "$ctx/p.xz" &&
+    cmp "$r/n/empty.tar" "$ctx/empty.tar" && [ "$(cat "$r/j/dir/f")" = in ]
+}
+check "ADD copies a compressed file that is no tar as it is" add_compressed_non_tar
+
 heredoc () {
   printf '%s\n' 'FROM busybox' 'ARG NAME=world' 'COPY <<EOF /etc/hello' 'hello $NAME' 'EOF' \
     "COPY <<'EOF' /etc/raw" 'hello $NAME' 'EOF' > "$ctx/Dockerfile"
