@@ -47,6 +47,22 @@ wildcards_and_ignore () {
 }
 check "COPY: wildcards (no match is fine) and .dockerignore" wildcards_and_ignore
 
+# The directory a wildcard is matched in must exist (BuildKit walks it: "lstat ...: no such
+# file or directory"), an excluded one too; an empty one, or a file, matches nothing (diff-fuzz
+# F21).
+wildcard_base_missing () {
+  mkdir -p "$ctx/emptydir" || return 1
+  for src in 'nodir/*.txt' 'nodir/*/x' 'node_modules/p*'; do
+    printf '%s\n' 'FROM busybox' "COPY $src /w/" > "$ctx/Dockerfile"
+    ! build t2b > /dev/null || return 1
+    grep -qF "Dockerfile:2:1: error: COPY: \"$src\": \"${src%%/*}\" not found in the build context" "$T_TMP/err" ||
+      { cat "$T_TMP/err"; return 1; }
+  done
+  printf '%s\n' 'FROM busybox' 'COPY emptydir/*.txt src/*/x* /w/' 'COPY src/a.txt/x* /v/' > "$ctx/Dockerfile"
+  build t2b
+}
+check "COPY: the directory before a wildcard must exist; an empty one matches nothing" wildcard_base_missing
+
 chown_chmod () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
     'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
