@@ -51,11 +51,14 @@ BASE_CACHE = {}
 
 # ---- the context on disk ---------------------------------------------------------------------
 def materialise(case, d, lowered=False):
-    """Write the case's context and Dockerfile under D (fresh), every mtime CTX_EPOCH."""
+    """Write the case's context under D (fresh), every mtime CTX_EPOCH, and its Dockerfile
+    beside it (D.Dockerfile, given with -f): a modern case's twin has another Dockerfile, which
+    in the context would differ in what COPY . and bind mounts of the context see (seed
+    10497)."""
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     lines = case["lowered"] if lowered else case["dockerfile"]
-    with open(os.path.join(d, "Dockerfile"), "w") as f:
+    with open(d + ".Dockerfile", "w") as f:
         f.write("\n".join(lines) + "\n")
     for e in case["context"]:
         p = os.path.join(d, e["path"])
@@ -272,8 +275,8 @@ def build_bale(case, ctx, work, mode, stores):
     env = dict(os.environ, BALE_STORE=os.path.join(stores, mode))
     if mode == "copy":
         env["BALE_FORCE_COPY"] = "1"
-    cmd = [BALE, "build", "-q", "--no-cache", "--output", "type=docker-archive,dest=" + out] + \
-        secret_args(case, work) + [ctx]
+    cmd = [BALE, "build", "-q", "--no-cache", "--output", "type=docker-archive,dest=" + out,
+           "-f", ctx + ".Dockerfile"] + secret_args(case, work) + [ctx]
     rc = run(cmd, os.path.join(work, mode + ".log"), env)
     return out if rc == 0 and os.path.exists(out) else None
 
@@ -283,7 +286,8 @@ def build_docker(case, ctx, work):
     log = os.path.join(work, "docker.log")
     tag = "dfz-%s:%d" % (os.path.basename(work).lower().replace("_", "-"), os.getpid())
     env = dict(os.environ, DOCKER_BUILDKIT="1")
-    rc = run([DOCKER, "build", "--network", "host", "-q", "-t", tag] + secret_args(case, work) + [ctx], log, env)
+    rc = run([DOCKER, "build", "--network", "host", "-q", "-t", tag, "-f", ctx + ".Dockerfile"] +
+             secret_args(case, work) + [ctx], log, env)
     if rc == 0:
         rc = run([DOCKER, "save", "-o", out, tag], log, env)
         if os.environ.get("DFZ_RMI", "1") == "1":
