@@ -63,6 +63,21 @@ wildcard_base_missing () {
 }
 check "COPY: the directory before a wildcard must exist; an empty one matches nothing" wildcard_base_missing
 
+# With an exception in .dockerignore, the parents of what a directory copy keeps are added
+# afterwards; the destination directory itself is not one of them, and took the mode of the
+# source's first subdirectory (diff-fuzz F23: a read past the end of a name).
+ignore_exception_dest_mode () {
+  mkdir -p "$ctx/m3/c5" && chmod 0700 "$ctx/m3" && chmod 0750 "$ctx/m3/c5" && echo k > "$ctx/m3/c5/keep.tmp" &&
+    cp "$ctx/.dockerignore" "$T_TMP/ign" && printf '!m3/c5/keep.tmp\n' >> "$ctx/.dockerignore" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY m3 /w/x7/' > "$ctx/Dockerfile"
+  build t2c; rc=$?
+  cp "$T_TMP/ign" "$ctx/.dockerignore"; rm -rf "$ctx/m3"
+  r=$T_TMP/t2c/rootfs
+  [ $rc = 0 ] && [ "$(owner_mode "$r/w/x7")" = "0:0 755" ] && [ "$(owner_mode "$r/w/x7/c5")" = "0:0 750" ] &&
+    [ -f "$r/w/x7/c5/keep.tmp" ]
+}
+check "COPY of a directory with .dockerignore exceptions: the destination keeps mode 0755" ignore_exception_dest_mode
+
 chown_chmod () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
     'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
