@@ -101,20 +101,36 @@ int cli_check_name (const char *name, bale_error_t *err);
 
 /* The options of the commands that talk to registries (pull, push, login), as the public
    API's bale_registry_options. */
+struct cli_progress;
 struct cli_regopts
 {
   struct bale_registry_options o;
   const char **insecure; /* o.insecure points here */
   size_t n_insecure, insecure_alloc;
+  const char *progress;           /* --progress MODE (pull, push); NULL: auto */
+  struct cli_progress *renderer;  /* open between cli_regopts_start and _finish */
 };
 /* Defaults and $BALE_INSECURE_REGISTRY; progress lines go to stderr unless quiet. */
 void cli_regopts_init (struct cli_regopts *r, bool quiet);
 /* Handle option c (from CLI_REGISTRY_OPTIONS); false when it is not one of them. */
 bool cli_regopts_option (struct cli_regopts *r, int c, const char *arg);
 void cli_regopts_release (struct cli_regopts *r);
+/* pull and push: the transfer drawn as bale build draws its steps (cli/progress.h), the
+   header saying title ("Pulling"): each blob's bytes in plain (BuildKit's lines), tty (with
+   the rate; colours only on a terminal without NO_COLOR) or rawjson; nothing when quiet
+   (-q, or --progress=quiet|none). */
+int cli_regopts_start (struct cli_regopts *r, const char *title, bale_error_t *err);
+/* The summary (plain, tty), before the command prints its result. Idempotent. */
+void cli_regopts_finish (struct cli_regopts *r);
 /* getopt_long values outside the range of option letters, so no subcommand's letters clash. */
 #define CLI_OPT_INSECURE 0x1001
 #define CLI_OPT_TLS_CA 0x1002
+#define CLI_OPT_PROGRESS 0x1003
+/* --progress of pull and push. */
+#define CLI_PROGRESS_OPTION { "progress", required_argument, NULL, CLI_OPT_PROGRESS }
+#define CLI_PROGRESS_USAGE                                                                         \
+  "      --progress MODE   auto (tty on a terminal, else plain), plain, tty, rawjson, quiet or\n" \
+  "                        none: each blob's bytes, as bale build shows them (docs/progress.md)\n"
 
 /* The getopt_long entries for --insecure-registry and --tls-ca, and their help text. */
 #define CLI_REGISTRY_OPTIONS                                                                       \

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/apicmd.h"
+#include "cli/progress.h"
 #include "common/cleanup.h"
 #include "common/oci/digest.h"
 #include "common/oci/ref.h"
@@ -99,14 +101,53 @@ cli_regopts_option (struct cli_regopts *r, int c, const char *arg)
     case CLI_OPT_TLS_CA:
       r->o.ca_file = arg;
       return true;
+    case CLI_OPT_PROGRESS:
+      r->progress = arg;
+      return true;
     default:
       return false;
     }
 }
 
+int
+cli_regopts_start (struct cli_regopts *r, const char *title, bale_error_t *err)
+{
+  enum cli_progress_mode mode = CLI_PROGRESS_AUTO;
+  bool quiet = r->o.log == NULL;
+  const struct bale_progress *sink;
+
+  if (r->progress && cli_progress_parse (r->progress, &mode, err) < 0)
+    return -1;
+  /* As bale build: -q goes with auto, quiet and none only. */
+  if (quiet && mode != CLI_PROGRESS_AUTO && mode != CLI_PROGRESS_QUIET && mode != CLI_PROGRESS_NONE)
+    return bale_make_error (err, 0, "--progress and --quiet cannot be used together");
+  if (quiet || mode == CLI_PROGRESS_QUIET || mode == CLI_PROGRESS_NONE)
+    {
+      r->o.log = NULL;
+      return 0;
+    }
+  if (cli_progress_open_as (mode, STDERR_FILENO, title, &r->renderer, err) < 0)
+    return -1;
+  /* The registry's messages become statuses of the transfer's vertex. */
+  if ((sink = cli_progress_sink (r->renderer)) != NULL)
+    {
+      r->o.progress = *sink;
+      r->o.log = NULL;
+    }
+  return 0;
+}
+
+void
+cli_regopts_finish (struct cli_regopts *r)
+{
+  cli_progress_close (r->renderer);
+  r->renderer = NULL;
+}
+
 void
 cli_regopts_release (struct cli_regopts *r)
 {
+  cli_regopts_finish (r);
   free (r->insecure);
   r->insecure = NULL;
 }

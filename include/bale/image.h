@@ -85,6 +85,11 @@ struct bale_registry_options
      calling thread; the line is borrowed for the call. NULL: silent. */
   void (*log) (void *ctx, const char *line);
   void *log_ctx;
+  /* libbale 0.3. Pull and push as the events of a build (docs/progress.md): one vertex
+     "pulling REF" or "pushing REF" whose statuses are the registry's messages (log is then
+     not called) and each blob's bytes, at most every 100 ms per blob. Called from the
+     transfer threads, one event at a time. fn NULL: no events. */
+  struct bale_progress progress;
 };
 #define BALE_REGISTRY_OPTIONS_INIT { .struct_size = sizeof (struct bale_registry_options) }
 
