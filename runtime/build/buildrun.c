@@ -647,16 +647,20 @@ source_date_epoch (const struct build_request *r, bool *set, int64_t *epoch, bal
 }
 
 static int
-write_output (const struct run *c, const struct build_output *out, const struct exec_image *img,
+write_output (struct run *c, const struct build_output *out, const struct exec_image *img,
               bale_error_t *err)
 {
   struct layout_image li;
   struct layout_blob *layers;
   const char *name = c->r->n_tags ? c->r->tags[0] : NULL;
   const char *dest = strcmp (out->dest, "-") == 0 ? "/dev/stdout" : out->dest;
+  /* BuildKit's status of the oci and docker exporters, for a directory as for a tar. */
+  struct meter m = METER_INIT (progress_transfer, &c->log.vertex,
+                               out->type == OUT_OCI ? "copying files" : "sending tarball");
   int r;
 
   buildindex_layout_image (img, &li, &layers);
+  li.meter = &m;
   switch (out->type)
     {
     case OUT_OCI: r = layout_write_dir (dest, &li, name, err); break;
@@ -821,13 +825,16 @@ prepare_context (struct run *c, struct ctxsource *cs, bale_error_t *err)
       && strncasecmp (spec, "https://", 8) != 0)
     return bale_make_error (err, 0, "unable to prepare context: path \"%s\" not found", spec);
   progress_vertex_start (&v, c->events, "remote", name);
-  ret = ctxsource_prepare (spec, keep, cs, err);
   {
-    /* The bytes that came over stdin or http: the archive, or the Dockerfile alone. */
+    /* An http(s) download counts its bytes as it goes (of its Content-Length); what came on
+       stdin is said at the end. */
+    struct meter m = METER_INIT (progress_transfer, &v, "transferring context:");
     struct stat st;
-    const char *got = cs->file && stat (cs->file, &st) == 0 ? cs->file : cs->dockerfile;
+    const char *got;
 
-    if (ret == 0 && got && stat (got, &st) == 0)
+    ret = ctxsource_prepare (spec, keep, &m, cs, err);
+    got = cs->file && stat (cs->file, &st) == 0 ? cs->file : cs->dockerfile;
+    if (ret == 0 && strcmp (spec, "-") == 0 && got && stat (got, &st) == 0)
       progress_vertex_status (&v, "transferring context:", (int64_t) st.st_size, 0, true);
   }
   progress_vertex_end (&v, false, ret < 0 && *err ? (*err)->msg : NULL);
@@ -874,18 +881,21 @@ write_outputs (struct run *c, struct exec_image *img, bale_error_t *err)
         int ret;
         if (o->type == OUT_STORE || o->type == OUT_REGISTRY || fs != (pass == 0))
           continue;
+        progress_vertex_start (&c->log.vertex, c->events, key, names[o->type]);
+        ret = 0;
         if (!fs && !compressed)
           {
+            /* Compressing is the exporter's first status in BuildKit too: its time shows. */
             enum layer_compression comp;
-            if (export_parse_compression (r->compression ? r->compression : "gzip", &comp, err) < 0
-                || export_compress (c->st, img, comp, err) < 0)
-              return -1;
-            compressed = c->exported = true;
+            progress_vertex_status (&c->log.vertex, "exporting layers", 0, 0, false);
+            ret = export_parse_compression (r->compression ? r->compression : "gzip", &comp, err) < 0
+                  || export_compress (c->st, img, comp, err) < 0 ? -1 : 0;
+            if (ret == 0)
+              progress_vertex_status (&c->log.vertex, "exporting layers", 0, 0, true);
+            compressed = c->exported = ret == 0;
           }
-        progress_vertex_start (&c->log.vertex, c->events, key, names[o->type]);
-        ret = fs ? buildoutput_write_fs (c->st, img, o, err) : write_output (c, o, img, err);
-        if (ret == 0 && strcmp (o->dest, "-") == 0)
-          progress_vertex_status (&c->log.vertex, "sending tarball", 0, 0, true);
+        if (ret == 0)
+          ret = fs ? buildoutput_write_fs (c->st, img, o, &c->log.vertex, err) : write_output (c, o, img, err);
         progress_vertex_end (&c->log.vertex, false, ret < 0 && *err ? (*err)->msg : NULL);
         if (ret < 0)
           return -1;
@@ -1103,27 +1113,32 @@ write_outputs_multi (struct run *c, struct exec_image *imgs, size_t n, bale_erro
       int ret = 0;
       if (o->type != OUT_LOCAL && o->type != OUT_OCI && o->type != OUT_OCI_ARCHIVE)
         continue;
+      progress_vertex_start (&c->log.vertex, c->events, key,
+                             o->type == OUT_LOCAL ? "exporting to client directory" : "exporting to oci image format");
       if (o->type != OUT_LOCAL && !compressed)
         {
           enum layer_compression comp;
-          if (export_parse_compression (r->compression ? r->compression : "gzip", &comp, err) < 0)
-            return -1;
-          for (j = 0; j < n; j++)
-            if (export_compress (c->st, &imgs[j], comp, err) < 0)
-              return -1;
-          compressed = c->exported = true;
+          progress_vertex_status (&c->log.vertex, "exporting layers", 0, 0, false);
+          ret = export_parse_compression (r->compression ? r->compression : "gzip", &comp, err);
+          for (j = 0; ret == 0 && j < n; j++)
+            ret = export_compress (c->st, &imgs[j], comp, err);
+          if (ret == 0)
+            progress_vertex_status (&c->log.vertex, "exporting layers", 0, 0, true);
+          compressed = c->exported = ret == 0;
         }
-      progress_vertex_start (&c->log.vertex, c->events, key,
-                             o->type == OUT_LOCAL ? "exporting to client directory" : "exporting to oci image format");
       for (j = 0; o->type == OUT_LOCAL && ret == 0 && j < n; j++)
         {
           cleanup_free char *sub = buildindex_platform_dir (&imgs[j].platform);
           struct build_output one = { OUT_LOCAL, xasprintf ("%s/%s", o->dest, sub) };
-          ret = buildoutput_write_fs (c->st, &imgs[j], &one, err);
+          ret = buildoutput_write_fs (c->st, &imgs[j], &one, &c->log.vertex, err);
           free (one.dest);
         }
-      if (o->type != OUT_LOCAL)
-        ret = buildindex_write_layout (o, imgs, n, r->n_tags ? r->tags[0] : NULL, err);
+      if (o->type != OUT_LOCAL && ret == 0)
+        {
+          struct meter m = METER_INIT (progress_transfer, &c->log.vertex,
+                                       o->type == OUT_OCI ? "copying files" : "sending tarball");
+          ret = buildindex_write_layout (o, imgs, n, r->n_tags ? r->tags[0] : NULL, &m, err);
+        }
       progress_vertex_end (&c->log.vertex, false, ret < 0 && *err ? (*err)->msg : NULL);
       if (ret < 0)
         return -1;

@@ -63,7 +63,7 @@ struct build_request
   struct build_say say;
 };
 
-/* The parsers of the options `bale plan` shares (cli/buildopts.c). --platform P1,P2 (repeatable)
+/* The parsers of the options `bale plan` shares (build_request_option). --platform P1,P2 (repeatable)
    into v without repeats; --build-arg K=V or K (from the environment, dropped when unset). */
 int build_platforms_add (char ***v, size_t *n, size_t *alloc, const char *arg, bale_error_t *err);
 int build_args_add (char ***v, size_t *n, size_t *alloc, const char *arg, bale_error_t *err);

@@ -9,6 +9,7 @@
 
 #include "common/oci/digest.h"
 #include "common/error.h"
+#include "common/meter.h"
 #include "common/strbuf.h"
 
 struct archive;
@@ -52,6 +53,8 @@ struct layer_write_opts
      relative to dir_fd, st its lstat; for an overlay whiteout, st is the 0/0 device. */
   bool (*skip) (void *ctx, const char *path, const struct stat *st);
   void *skip_ctx;
+  /* Told the bytes written to out_fd (or the sink) as they go, or NULL. */
+  struct meter *meter;
 };
 
 /* What a written layer is, for its descriptor and the config's rootfs.diff_ids. */
@@ -163,6 +166,8 @@ struct layer_extract_opts
      entries. Exceeding one fails the extraction. */
   int64_t max_tar_bytes;
   int64_t max_entries;
+  /* Told the bytes read from fd as they go (an export's byte counts), or NULL. */
+  struct meter *meter;
 };
 
 /* What an extraction saw, for tests and progress. */
@@ -266,6 +271,12 @@ struct archive *layer_reader_new (unsigned flags, bale_error_t *err);
    from a with archive_read_data. */
 typedef int (*layer_entry_fn) (void *ctx, struct archive *a, struct archive_entry *e,
                                bale_error_t *err);
+
+/* Whether fd holds a tar archive, compressed with one of the compressions above (xz and
+   bzip2 included) or not, as BuildKit decides for ADD: the stream decompressed and its first
+   tar header read. A gzip of anything else is no archive: ADD copies it as it is. 1 or 0,
+   fd's offset 0 again; -1 when it cannot tell (libarchive lacks a decompressor). */
+int layer_is_tar (int fd, bale_error_t *err);
 
 /* Read the layer from fd (any of the compressions above) and call fn for each entry. */
 int layer_read (int fd, layer_entry_fn fn, void *ctx, bale_error_t *err);
