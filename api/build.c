@@ -94,6 +94,9 @@ check_options (const struct bale_build_options *o, bale_error_t *err)
                             "BALE_BUILD_OPTIONS_INIT", o->struct_size, sizeof *o);
   if (!o->context)
     return bale_make_error (err, EINVAL, "bale_build: no context directory");
+  if (HAS (o, in_process) && o->in_process && o->cancel)
+    return bale_make_error (err, EINVAL, "bale_build: a cancellation token needs the build in a child "
+                            "process (in_process is set)");
   if (o->isolation && strcmp (o->isolation, "default") != 0 && isolation_parse (o->isolation, &iso, err) < 0)
     return bale_error_wrap (err, "bale_build: isolation");
   if (HAS (o, details) && o->details && o->details->struct_size < sizeof *o->details)
@@ -181,20 +184,22 @@ make_request (const struct bale_build_options *o, struct build_request *r, bale_
 
 /* ---- the child --------------------------------------------------------------------------- */
 
-/* What the build says outside its vertices: a MESSAGE event. */
+/* What the build says outside its vertices: a MESSAGE event to the sink ctx. */
 static void
 say_event (void *ctx, const char *line)
 {
+  const struct bale_progress *sink = ctx;
   struct bale_progress_event ev = { .kind = BALE_PROGRESS_MESSAGE, .data = line, .len = strlen (line) };
 
   ev.time = progress_now ();
-  progress_pipe_event (ctx, &ev);
+  sink->fn (sink->ctx, &ev);
 }
 
+/* The build itself, in the process that runs it (the child, or the caller with in_process);
+   its events to the sink events (NULL: none). */
 static int
-child_build (const struct bale_build_options *o, const char *store_dir, int *events_fd,
-             const struct bale_progress *events, struct build_outcome *out, bool *to_stdout,
-             bale_error_t *err)
+child_build (const struct bale_build_options *o, const char *store_dir, const struct bale_progress *events,
+             struct build_outcome *out, bool *to_stdout, bale_error_t *err)
 {
   struct build_request r = { 0 };
   struct store *st = NULL;
@@ -206,7 +211,7 @@ child_build (const struct bale_build_options *o, const char *store_dir, int *eve
     goto out;
   r.events = events;
   if (events)
-    r.say = (struct build_say){ say_event, events_fd };
+    r.say = (struct build_say){ say_event, (void *) events };
   /* Isolation first, while this process has one thread and nothing of the store open. */
   if (o->isolation && strcmp (o->isolation, "default") != 0
       && (isolation_parse (o->isolation, &iso, err) < 0 || isolation_enter (iso, err) < 0))
@@ -227,6 +232,32 @@ out:
   return ret;
 }
 
+/* The build's answer as the parent reads it: the outcome (NULL: failed with e). */
+static json_t *
+result_json (const struct build_outcome *out, bool to_stdout, bale_error_t e)
+{
+  json_t *r = json_object ();
+
+  if (out)
+    {
+      json_object_set_new (r, "id", json_string (out->id));
+      json_object_set_new (r, "digest", json_string (out->stored));
+      json_object_set_new (r, "config", json_string (out->config));
+      json_object_set_new (r, "pushed", json_string (out->pushed));
+      json_object_set_new (r, "index", json_boolean (out->index));
+      json_object_set_new (r, "lint_warnings", json_integer (out->lint_warnings));
+      if (out->metadata)
+        json_object_set_new (r, "metadata", json_string (out->metadata));
+      json_object_set_new (r, "written", json_array ());
+      for (size_t i = 0; out->written && out->written[i]; i++)
+        json_array_append_new (json_object_get (r, "written"), json_string (out->written[i]));
+      json_object_set_new (r, "stdout", json_boolean (to_stdout));
+    }
+  else
+    json_object_set_new (r, "errors", progress_errors_to_json (e));
+  return r;
+}
+
 /* In the child: the build, then its answer on fd. Never returns. */
 static void __attribute__ ((noreturn))
 child_main (const struct bale_build_options *o, const char *store_dir, int events_fd, int result_fd,
@@ -235,7 +266,7 @@ child_main (const struct bale_build_options *o, const char *store_dir, int event
   struct bale_progress sink = { progress_pipe_event, &events_fd };
   struct build_outcome out = { 0 };
   bale_error_t e = NULL;
-  json_t *r = json_object ();
+  json_t *r;
   sigset_t none;
   bool to_stdout = false;
   char *text;
@@ -253,24 +284,8 @@ child_main (const struct bale_build_options *o, const char *store_dir, int event
      no build running on), as its RUN sandboxes die with it. */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
     _exit (1);
-  ok = child_build (o, store_dir, &events_fd, o->progress.fn ? &sink : NULL, &out, &to_stdout, &e) == 0;
-  if (ok)
-    {
-      json_object_set_new (r, "id", json_string (out.id));
-      json_object_set_new (r, "digest", json_string (out.stored));
-      json_object_set_new (r, "config", json_string (out.config));
-      json_object_set_new (r, "pushed", json_string (out.pushed));
-      json_object_set_new (r, "index", json_boolean (out.index));
-      json_object_set_new (r, "lint_warnings", json_integer (out.lint_warnings));
-      if (out.metadata)
-        json_object_set_new (r, "metadata", json_string (out.metadata));
-      json_object_set_new (r, "written", json_array ());
-      for (size_t i = 0; out.written && out.written[i]; i++)
-        json_array_append_new (json_object_get (r, "written"), json_string (out.written[i]));
-      json_object_set_new (r, "stdout", json_boolean (to_stdout));
-    }
-  else
-    json_object_set_new (r, "errors", progress_errors_to_json (e));
+  ok = child_build (o, store_dir, o->progress.fn ? &sink : NULL, &out, &to_stdout, &e) == 0;
+  r = result_json (ok ? &out : NULL, to_stdout, e);
   build_outcome_release (&out);
   text = json_dumps (r, JSON_COMPACT);
   (void) fileio_write_all (result_fd, text, strlen (text));
@@ -320,7 +335,6 @@ relay (pid_t pid, int events_fd, const struct bale_build_options *o)
   return cancelled;
 }
 
-/* The child's answer: the result, or its errors appended to *err. */
 /* The rest of the result, for --metadata-file and -q --push. */
 static void
 fill_details (const json_t *r, const struct bale_build_options *o, struct bale_build_details *d)
@@ -375,23 +389,12 @@ bale_build_details_release (struct bale_build_details *d)
   d->struct_size = size;
 }
 
+/* The build's result r (or its errors, appended to *err) into res and o->details; status is
+   the child's, for a build that ended without one. */
 static int
-answer (int fd, bool cancelled, int status, const struct bale_build_options *o,
-        struct bale_build_result *res, bale_error_t *err)
+take_result (const json_t *r, int status, const struct bale_build_options *o, struct bale_build_result *res,
+             bale_error_t *err)
 {
-  struct strbuf sb = STRBUF_INIT;
-  json_t *r;
-  int ret = -1;
-
-  if (cancelled)
-    {
-      strbuf_release (&sb);
-      return bale_make_error (err, ECANCELED, "build cancelled");
-    }
-  if (fileio_read_fd (fd, "the build's result", &sb, err) < 0)
-    return -1;
-  r = json_loadb (sb.buf ? sb.buf : "", sb.len, 0, NULL);
-  strbuf_release (&sb);
   if (json_is_array (json_object_get (r, "errors")))
     progress_errors_from_json (json_object_get (r, "errors"), err);
   else if (json_is_string (json_object_get (r, "id")) && json_is_string (json_object_get (r, "digest")))
@@ -400,13 +403,56 @@ answer (int fd, bool cancelled, int status, const struct bale_build_options *o,
       snprintf (res->digest, sizeof res->digest, "%s", json_string_value (json_object_get (r, "digest")));
       if (HAS (o, details) && o->details)
         fill_details (r, o, o->details);
-      ret = 0;
+      return 0;
     }
   else if (WIFSIGNALED (status))
     bale_make_error (err, EINTR, "the build process was killed by signal %d", WTERMSIG (status));
   else
     bale_make_error (err, EIO, "the build process ended without an answer (status %d)",
                      WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+  return -1;
+}
+
+static int
+answer (int fd, bool cancelled, int status, const struct bale_build_options *o,
+        struct bale_build_result *res, bale_error_t *err)
+{
+  struct strbuf sb = STRBUF_INIT;
+  json_t *r;
+  int ret;
+
+  if (cancelled)
+    return bale_make_error (err, ECANCELED, "build cancelled");
+  if (fileio_read_fd (fd, "the build's result", &sb, err) < 0)
+    return -1;
+  r = json_loadb (sb.buf ? sb.buf : "", sb.len, 0, NULL);
+  strbuf_release (&sb);
+  ret = take_result (r, status, o, res, err);
+  json_decref (r);
+  return ret;
+}
+
+/* With o->in_process: the build in the calling thread, its events straight to the caller's
+   callback (no process, no pipe, no JSON lines in between); its result as a child's is. */
+static int
+build_in_process (bale_store *s, const struct bale_build_options *o, struct bale_build_result *res,
+                  bale_error_t *err)
+{
+  struct build_outcome out = { 0 };
+  bale_error_t e = NULL;
+  bool to_stdout = false;
+  json_t *r;
+  int ret;
+
+  if (child_build (o, store_path (s->st), o->progress.fn ? &o->progress : NULL, &out, &to_stdout, &e) < 0)
+    {
+      build_outcome_release (&out);
+      bale_error_join (err, &e);
+      return -1;
+    }
+  r = result_json (&out, to_stdout, NULL);
+  build_outcome_release (&out);
+  ret = take_result (r, 0, o, res, err);
   json_decref (r);
   return ret;
 }
@@ -422,6 +468,8 @@ bale_build (bale_store *s, const struct bale_build_options *o, struct bale_build
   memset (res, 0, sizeof *res);
   if (check_options (o, err) < 0)
     goto out;
+  if (HAS (o, in_process) && o->in_process)
+    return build_in_process (s, o, res, err);
   if (pipe2 (events, O_CLOEXEC) < 0 || pipe2 (result, O_CLOEXEC) < 0)
     {
       bale_make_error (err, errno, "bale_build: pipe");

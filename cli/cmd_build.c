@@ -2,14 +2,14 @@
 /*
  * `bale build`: a client of bale_build() (include/bale.h). Its options go to the library as
  * the command line spells them, parsed there once; the progress renderers draw the build's
- * events, the lines it says outside its vertices go to stderr, and Ctrl-C cancels it.
+ * events, the lines it says outside its vertices go to stderr. It runs the build in its own
+ * process (bale_build_options.in_process).
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,25 +221,13 @@ on_event (void *ctx, const struct bale_progress_event *ev)
     sink->fn (sink->ctx, ev);
 }
 
-/* Ctrl-C, SIGTERM and SIGHUP cancel the build (a byte written to a pipe: async-signal-safe). */
-static bale_cancel *cancel_token;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  bale_cancel_trigger (cancel_token);
-}
-
 int
 bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
   struct bale_build_options o = BALE_BUILD_OPTIONS_INIT;
   struct bale_build_details d = BALE_BUILD_DETAILS_INIT;
   struct bale_build_result res;
   struct build_cli c = { 0 };
-  struct sigaction sa = { 0 }, old[3];
   bale_store *s = NULL;
   int ret = -1;
 
@@ -250,7 +238,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   /* rawjson always says why a step missed the cache. */
   if (c.progress == CLI_PROGRESS_RAWJSON)
     add (&c, "explain-cache", NULL);
-  if (cli_bale_store (g, &s, err) < 0 || bale_cancel_new (&cancel_token, err) < 0)
+  if (cli_bale_store (g, &s, err) < 0)
     goto out;
   if (cli_progress_open (c.progress, STDERR_FILENO, &c.renderer, err) < 0)
     goto out;
@@ -259,15 +247,12 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   o.n_options = c.n;
   o.progress.fn = on_event;
   o.progress.ctx = &c;
-  o.cancel = cancel_token;
   o.details = &d;
-  sa.sa_handler = on_signal;
-  sigemptyset (&sa.sa_mask);
-  for (size_t i = 0; i < 3; i++)
-    sigaction (sigs[i], &sa, &old[i]);
+  /* This process runs one build and exits: the build runs in it (no second process). Ctrl-C,
+     SIGTERM and SIGHUP stop the steps that run (the executor catches them) and end bale
+     anywhere else. */
+  o.in_process = true;
   ret = bale_build (s, &o, &res, err);
-  for (size_t i = 0; i < 3; i++)
-    sigaction (sigs[i], &old[i], NULL);
   if (ret < 0)
     goto out;
   ret = -1;
@@ -293,8 +278,6 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 out:
   cli_progress_close (c.renderer);
   bale_build_details_release (&d);
-  bale_cancel_free (cancel_token);
-  cancel_token = NULL;
   bale_store_close (s);
   free (c.names);
   free (c.values);

@@ -21,7 +21,8 @@
  *    steal its status: bale_build then fails with ECHILD. In a multi-threaded process the
  *    child runs only the calling thread (fork(2)): what other threads held is not used. The
  *    child is killed (PR_SET_PDEATHSIG) when the calling thread ends, so a caller killed
- *    with SIGKILL leaves no build running.
+ *    with SIGKILL leaves no build running. A program that owns its process may ask for the
+ *    build in the calling process instead (bale_build_options.in_process).
  *  - Descriptors bale opens are O_CLOEXEC; nothing is written to stdout or stderr by the
  *    library (progress and warnings go to the callback).
  *  - Registry access (pull, push, base images) uses libcurl; the first call may run
@@ -454,6 +455,16 @@ struct bale_build_options
   /* NULL, or receives the rest of the result (the caller releases it with
      bale_build_details_release). */
   struct bale_build_details *details;
+  /*
+   * Run the build in the calling process instead of a child (libbale 0.3): no fork, no pipe,
+   * the events handed straight to progress.fn (less CPU: no second process). For a program that
+   * runs one build and exits, as `bale build` does, since the process-wide effects above are
+   * then the caller's: the build enters a mount namespace of its own (and the isolation
+   * asked for) in this process, and sets SIGINT, SIGTERM and SIGHUP handlers while its steps
+   * run (those signals stop them); outside the steps they keep the caller's dispositions.
+   * cancel must be NULL.
+   */
+  bool in_process;
 };
 #define BALE_BUILD_OPTIONS_INIT { .struct_size = sizeof (struct bale_build_options) }
 

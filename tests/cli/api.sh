@@ -41,5 +41,5 @@ rm -rf "$T_TMP/store2/buildcache"
 check "cache_from imports the exported cache into another store" \
   sh -c "'$apib' import '$T_TMP/store2' '$T_TMP/ob' '$T_TMP/out' > '$T_TMP/imp.txt'"
 check "the RUN step came from the imported cache" grep -qx 'cached=1' "$T_TMP/imp.txt"
-check "an unknown option fails, named" "$apib" bad "$BALE_STORE" "$T_TMP/ob"
+check "an unknown option fails, named; in_process refuses a cancellation token" "$apib" bad "$BALE_STORE" "$T_TMP/ob"
 done_testing

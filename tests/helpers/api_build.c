@@ -9,7 +9,8 @@
  *   api_build import STORE CONTEXT OUT: the same build in another (fresh) store, importing
  *     OUT/cache (cache_from): prints the same keys, `cached=N` counting the RUN steps that
  *     came from the cache;
- *   api_build bad STORE CONTEXT: an unknown option fails, its name in the error.
+ *   api_build bad STORE CONTEXT: an unknown option fails, its name in the error; in_process
+ *     with a cancellation token fails.
  * Exit 0 when the build did what was asked; the reason on stderr otherwise.
  */
 #include <stdio.h>
@@ -61,6 +62,15 @@ main (int argc, char **argv)
       else if (!strstr (err->msg, "no-such-option"))
         ret = apitest_fail ("the error does not name the option", &err);
       bale_error_release (&err);
+      /* A build in the calling process cannot watch a cancellation token: refused, not ignored. */
+      o.n_options = 0;
+      o.in_process = true;
+      if (bale_cancel_new (&o.cancel, &err) < 0)
+        ret = apitest_fail ("bale_cancel_new", &err);
+      else if (bale_build (s, &o, &res, &err) == 0 || !strstr (err->msg, "cancellation"))
+        ret = apitest_fail ("in_process with a cancellation token", &err);
+      bale_error_release (&err);
+      bale_cancel_free (o.cancel);
       bale_store_close (s);
       return ret;
     }
