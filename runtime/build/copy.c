@@ -379,7 +379,10 @@ add_missing_parents (struct copier *c, size_t from, int root_fd, const char *des
           size_t k;
           bool found = false;
           *slash = '\0';
-          if (strlen (p) < strlen (dest) || (strlen (p) == strlen (dest) && !*dest))
+          /* dest itself is not a parent to add: its name ends where p does, and the source
+             path below it would be read past p's end (the mode of a child directory went on
+             dest, diff-fuzz F23) */
+          if (strlen (p) <= strlen (dest))
             break;
           for (k = from; k < c->n && !found; k++)
             found = c->v[k].kind == CE_DIR && strcmp (c->v[k].path, p) == 0;
@@ -416,26 +419,6 @@ copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, b
 }
 
 /* ---- ADD archives ------------------------------------------------------------------------ */
-
-/* Whether fd starts like a tar archive, compressed or not, as BuildKit sniffs by content. */
-static bool
-is_archive (int fd)
-{
-  unsigned char b[512];
-  ssize_t n = pread (fd, b, sizeof b, 0);
-
-  if (n < 6)
-    return false;
-  if (b[0] == 0x1f && b[1] == 0x8b && b[2] == 0x08)
-    return true; /* gzip */
-  if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
-    return true; /* bzip2 */
-  if (memcmp (b, "\xfd" "7zXZ\0", 6) == 0)
-    return true; /* xz */
-  if (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
-    return true; /* zstd */
-  return n == 512 && memcmp (b + 257, "ustar", 5) == 0;
-}
 
 static int
 ensure_staging (struct copier *c, bale_error_t *err)
@@ -530,9 +513,12 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
     cleanup_free char *real = NULL;
     struct stat st = src->st;
     struct centry *ce;
+    int tar = 0;
     if (fd < 0)
       return -1;
-    if (s->unpack && S_ISREG (st.st_mode) && is_archive (fd))
+    if (s->unpack && S_ISREG (st.st_mode) && (tar = layer_is_tar (fd, err)) < 0)
+      return bale_error_wrap (err, "ADD \"%s\"", word);
+    if (tar)
       {
         cleanup_free char *clean = dispatch_clean_path (dest);
         cleanup_free char *into = dest_resolve (s, clean + 1);

@@ -194,6 +194,39 @@ expand (int root_fd, enum copy_root_kind kind, const char *src, char **comp, siz
   return ret;
 }
 
+/* The directory before a wildcard's first pattern component must exist: BuildKit walks it to
+   match the rest (fsutil ResolveWildcards), and fails when it is missing ("lstat ...: no such
+   file or directory"); only what the walk then finds may be nothing. An excluded directory is
+   missing from BuildKit's copy of the context. */
+static int
+check_wildcard_base (int root_fd, enum copy_root_kind kind, const char *src, char **comp, size_t n,
+                     const struct ignore_matcher *ignore, bale_error_t *err)
+{
+  struct strbuf base = STRBUF_INIT;
+  cleanup_close int fd = -1;
+  size_t i;
+  int ret = 0;
+
+  for (i = 0; i < n && !gomatch_has_meta (comp[i]); i++)
+    {
+      if (i > 0)
+        strbuf_addch (&base, '/');
+      strbuf_addstr (&base, comp[i]);
+    }
+  if (i == 0)
+    return 0;
+  if (ignored (ignore, kind, base.buf))
+    ret = bale_make_error (err, 0, "\"%s\": \"%s\" not found in the build context (excluded by %s)", src,
+                           base.buf, ignore_matcher_source (ignore) ? ignore_matcher_source (ignore) : ".dockerignore");
+  else if ((fd = open_in (root_fd, kind, base.buf, O_PATH)) < 0)
+    ret = errno == EXDEV ? bale_make_error (err, 0, "\"%s\": symlink \"%s\" leads outside %s", src, base.buf, root_name (kind))
+          : errno == ENOENT || errno == ENOTDIR
+              ? bale_make_error (err, 0, "\"%s\": \"%s\" not found in %s", src, base.buf, root_name (kind))
+              : bale_make_error (err, errno, "\"%s\": cannot open \"%s\"", src, base.buf);
+  strbuf_release (&base);
+  return ret;
+}
+
 int
 copy_resolve (int root_fd, enum copy_root_kind kind, const char *src,
               const struct ignore_matcher *ignore, struct copy_sources *out, bale_error_t *err)
@@ -218,7 +251,9 @@ copy_resolve (int root_fd, enum copy_root_kind kind, const char *src,
       XGROW (comp, alloc, n + 1);
       comp[n++] = p;
     }
-  ret = expand (root_fd, kind, src, comp, n, 0, "", ignore, out, err);
+  ret = check_wildcard_base (root_fd, kind, src, comp, n, ignore, err);
+  if (ret == 0)
+    ret = expand (root_fd, kind, src, comp, n, 0, "", ignore, out, err);
   free (comp);
   return ret;
 }

@@ -25,6 +25,7 @@
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
 #include "common/trace.h"
+#include "runtime/build/ctxview.h"
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/fsindex.h"
 #include "runtime/fs/inroot.h"
@@ -95,6 +96,7 @@ struct run_mounts
   size_t n_ssh_dirs;
   int *fds; /* resolved sources held open while their views are mounted */
   size_t n_fds;
+  const char *ctx_view; /* the context without its ignored entries (ctxview.h), or NULL */
 };
 
 static const char *
@@ -563,11 +565,26 @@ bind_context (struct executor *x, const char *spec, const struct plan_mount *m, 
               const char *dir, size_t i, struct run_mounts *rm, bale_error_t *err)
 {
   const char *src = m->source ? m->source : "/";
-  int fd = resolve_source (x->o->context, src, INROOT_BENEATH, spec, "the build context", err);
+  const char *root = x->o->context;
   struct sandbox_mount *sm;
   const char *view = NULL;
   struct stat sb;
+  int fd;
 
+  /* BuildKit mounts its transfer of the context, from which .dockerignore removed entries:
+     one copy without them for the step's context mounts. */
+  if (x->o->ignore && ignore_matcher_source (x->o->ignore))
+    {
+      if (!rm->ctx_view)
+        {
+          const char *path = keep (rm, xasprintf ("%s/ctx", dir));
+          if (ctxview_make (x->o->context, x->o->ignore, path, err) < 0)
+            return bale_error_wrap (err, "--mount=%s", spec);
+          rm->ctx_view = path;
+        }
+      root = rm->ctx_view;
+    }
+  fd = resolve_source (root, src, INROOT_BENEATH, spec, "the build context", err);
   if (fd < 0)
     return -1;
   if (!m->rw)
@@ -594,7 +611,7 @@ bind_context (struct executor *x, const char *spec, const struct plan_mount *m, 
     sm->source = view;
   else
     {
-      sm->source_root = x->o->context;
+      sm->source_root = root;
       sm->source_beneath = true;
       sm->source = keep (rm, xstrdup (src));
     }

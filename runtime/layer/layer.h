@@ -272,6 +272,12 @@ struct archive *layer_reader_new (unsigned flags, bale_error_t *err);
 typedef int (*layer_entry_fn) (void *ctx, struct archive *a, struct archive_entry *e,
                                bale_error_t *err);
 
+/* Whether fd holds a tar archive, compressed with one of the compressions above (xz and
+   bzip2 included) or not, as BuildKit decides for ADD: the stream decompressed and its first
+   tar header read. A gzip of anything else is no archive: ADD copies it as it is. 1 or 0,
+   fd's offset 0 again; -1 when it cannot tell (libarchive lacks a decompressor). */
+int layer_is_tar (int fd, bale_error_t *err);
+
 /* Read the layer from fd (any of the compressions above) and call fn for each entry. */
 int layer_read (int fd, layer_entry_fn fn, void *ctx, bale_error_t *err);
 

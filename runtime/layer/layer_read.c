@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -80,6 +81,28 @@ layer_read (int fd, layer_entry_fn fn, void *ctx, bale_error_t *err)
   if (ret != ARCHIVE_EOF)
     return bale_make_error (err, 0, "cannot read the layer: %s", archive_error_string (a));
   return 0;
+}
+
+int
+layer_is_tar (int fd, bale_error_t *err)
+{
+  __attribute__ ((cleanup (cleanup_read_archive))) struct archive *a = NULL;
+  struct archive_entry *e;
+  bool yes;
+
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return bale_make_error (err, errno, "cannot read the file");
+  a = layer_reader_new (LAYER_READER_XZ_BZIP2, err);
+  if (a == NULL)
+    return -1;
+  /* Like Go's tar.Reader.Next after DecompressStream: a first header read, nothing more (an
+     empty archive, all zero blocks, is no archive for either). */
+  yes = archive_read_support_format_tar (a) == ARCHIVE_OK
+        && archive_read_open_fd (a, fd, 65536) == ARCHIVE_OK
+        && archive_read_next_header (a, &e) == ARCHIVE_OK;
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return bale_make_error (err, errno, "cannot read the file");
+  return yes ? 1 : 0;
 }
 
 static void

@@ -47,6 +47,37 @@ wildcards_and_ignore () {
 }
 check "COPY: wildcards (no match is fine) and .dockerignore" wildcards_and_ignore
 
+# The directory a wildcard is matched in must exist (BuildKit walks it: "lstat ...: no such
+# file or directory"), an excluded one too; an empty one, or a file, matches nothing (diff-fuzz
+# F21).
+wildcard_base_missing () {
+  mkdir -p "$ctx/emptydir" || return 1
+  for src in 'nodir/*.txt' 'nodir/*/x' 'node_modules/p*'; do
+    printf '%s\n' 'FROM busybox' "COPY $src /w/" > "$ctx/Dockerfile"
+    ! build t2b > /dev/null || return 1
+    grep -qF "Dockerfile:2:1: error: COPY: \"$src\": \"${src%%/*}\" not found in the build context" "$T_TMP/err" ||
+      { cat "$T_TMP/err"; return 1; }
+  done
+  printf '%s\n' 'FROM busybox' 'COPY emptydir/*.txt src/*/x* /w/' 'COPY src/a.txt/x* /v/' > "$ctx/Dockerfile"
+  build t2b
+}
+check "COPY: the directory before a wildcard must exist; an empty one matches nothing" wildcard_base_missing
+
+# With an exception in .dockerignore, the parents of what a directory copy keeps are added
+# afterwards; the destination directory itself is not one of them, and took the mode of the
+# source's first subdirectory (diff-fuzz F23: a read past the end of a name).
+ignore_exception_dest_mode () {
+  mkdir -p "$ctx/m3/c5" && chmod 0700 "$ctx/m3" && chmod 0750 "$ctx/m3/c5" && echo k > "$ctx/m3/c5/keep.tmp" &&
+    cp "$ctx/.dockerignore" "$T_TMP/ign" && printf '!m3/c5/keep.tmp\n' >> "$ctx/.dockerignore" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY m3 /w/x7/' > "$ctx/Dockerfile"
+  build t2c; rc=$?
+  cp "$T_TMP/ign" "$ctx/.dockerignore"; rm -rf "$ctx/m3"
+  r=$T_TMP/t2c/rootfs
+  [ $rc = 0 ] && [ "$(owner_mode "$r/w/x7")" = "0:0 755" ] && [ "$(owner_mode "$r/w/x7/c5")" = "0:0 750" ] &&
+    [ -f "$r/w/x7/c5/keep.tmp" ]
+}
+check "COPY of a directory with .dockerignore exceptions: the destination keeps mode 0755" ignore_exception_dest_mode
+
 chown_chmod () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
     'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
@@ -106,6 +137,21 @@ add_archives () {
     [ -f "$r/c/a.tgz" ]
 }
 check "ADD extracts local archives by content; COPY does not" add_archives
+
+# BuildKit unpacks what decompresses to a tar (its first header read), not what merely starts
+# like gzip, bzip2 or xz: a compressed text file, or an empty tar, is copied as it is (found by
+# the differential fuzzer, tests/diff-fuzz/FINDINGS.md F18).
+add_compressed_non_tar () {
+  echo plain > "$T_TMP/p" && gzip -nc "$T_TMP/p" > "$ctx/p.gz" && bzip2 -c "$T_TMP/p" > "$ctx/p.bz2" &&
+    xz -c "$T_TMP/p" > "$ctx/p.xz" && head -c 1024 /dev/zero > "$ctx/empty.tar" &&
+    tar -C "$T_TMP/arc" -cJf "$ctx/a.txz" dir || return 1
+  printf '%s\n' 'FROM busybox' 'ADD p.gz p.bz2 p.xz empty.tar /n/' 'ADD a.txz /j/' > "$ctx/Dockerfile"
+  build t6b || return 1
+  r=$T_TMP/t6b/rootfs
+  cmp "$r/n/p.gz" "$ctx/p.gz" && cmp "$r/n/p.bz2" "$ctx/p.bz2" && cmp "$r/n/p.xz" "$ctx/p.xz" &&
+    cmp "$r/n/empty.tar" "$ctx/empty.tar" && [ "$(cat "$r/j/dir/f")" = in ]
+}
+check "ADD copies a compressed file that is no tar as it is" add_compressed_non_tar
 
 heredoc () {
   printf '%s\n' 'FROM busybox' 'ARG NAME=world' 'COPY <<EOF /etc/hello' 'hello $NAME' 'EOF' \

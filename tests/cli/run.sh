@@ -142,6 +142,31 @@ secret_and_bind_mounts () {
 }
 check "RUN secret (file with mode/uid/gid, env=), bind and tmpfs mounts: visible to the step, never in the image" secret_and_bind_mounts
 
+# BuildKit bind-mounts its transfer of the context, from which .dockerignore removed entries:
+# an ignored file (a secret kept beside the sources) is not in the mount, an exception is, rw
+# or not; the context itself is left as it was (diff-fuzz F22, checked against docker 20.10).
+bind_context_ignored () {
+  mkdir -p "$ctx/sec" "$ctx/keep" && echo s3cret > "$ctx/sec/token" && echo env > "$ctx/.env" &&
+    echo y > "$ctx/sec/yes" && echo k > "$ctx/keep/k" && chmod 0750 "$ctx/keep" &&
+    printf 'sec\n.env\n!sec/yes\n' > "$ctx/.dockerignore" || return 1
+  df 'FROM busybox' 'RUN --mount=type=bind,target=/c find /c | sort > /l; cat /c/sec/* > /v; stat -c %a /c/keep > /m' \
+    'RUN --mount=type=bind,source=sec,target=/s,rw ls /s > /s2 && echo w > /s/new' 'RUN --mount=type=bind,source=.env,target=/e true'
+  if build r7i || ! grep -q "Dockerfile:4:1: error: .*'.env' not found in the build context" "$T_TMP/err"; then
+    cat "$T_TMP/err"; return 1
+  fi
+  df 'FROM busybox' 'RUN --mount=type=bind,target=/c find /c | sort > /l; cat /c/sec/* > /v; stat -c %a /c/keep > /m' \
+    'RUN --mount=type=bind,source=sec,target=/s,rw ls /s > /s2 && echo w > /s/new'
+  build r7i || return 1
+  r=$T_TMP/r7i/rootfs
+  rm -f "$ctx/.dockerignore"
+  [ "$(grep -v '^/c/inctx$' "$r/l")" = "$(printf '/c\n/c/.dockerignore\n/c/Dockerfile\n/c/keep\n/c/keep/k\n/c/sec\n/c/sec/yes')" ] &&
+    [ "$(cat "$r/v")" = y ] && [ "$(cat "$r/m")" = 750 ] && [ "$(cat "$r/s2")" = yes ] &&
+    ! grep -rq s3cret "$T_TMP/r7i.oci" && [ ! -e "$ctx/sec/new" ] && [ "$(cat "$ctx/sec/token")" = s3cret ] ||
+    { cat "$r/l" "$r/v"; return 1; }
+  rm -rf "$ctx/sec" "$ctx/keep" "$ctx/.env"
+}
+check "RUN --mount=type=bind of the context: what .dockerignore excludes is not there" bind_context_ignored
+
 ssh_mounts () {
   # A listening unix socket stands in for ssh-agent: bale binds it, it does not speak to it.
   python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(60)' \

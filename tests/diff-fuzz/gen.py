@@ -56,6 +56,8 @@ class Gen:
         self.secrets = {}
         self.ssh = False
         self.modern = False
+        self.ignore = False
+        self.esc = "\\"
         self.stages = []
         self.counter = 0
         self.repeatable = False
@@ -112,7 +114,7 @@ class Gen:
             kind = self.r.choices(["f", "d", "l", "h", "x"], [6, 3, 1.5, 1, 1])[0]
             parent = self.r.choice(dirs)
             path = (parent + "/" if parent else "") + self.uniq("c")
-            mode = self.r.choice(["0644", "0644", "0755", "0600", "0700", "0640"])
+            mode = self.r.choice(["0644", "0644", "0755", "0600", "0700", "0640", "4755", "2755", "0000", "0444"])
             if kind in ("f", "x"):
                 e = {"path": path + (".txt" if self.r.random() < 0.5 else ""), "type": "f", "mode": mode,
                      "content": " ".join(self.r.choice(WORDS) for _ in range(self.r.randint(0, 6)))}
@@ -121,7 +123,7 @@ class Gen:
                 self.ctx.append(e)
                 self.ctx_paths[e["path"]] = "f"
             elif kind == "d":
-                self.ctx.append({"path": path, "type": "d", "mode": self.r.choice(["0755", "0755", "0700", "0750"])})
+                self.ctx.append({"path": path, "type": "d", "mode": self.r.choice(["0755", "0755", "0700", "0750", "1777", "2755"])})
                 self.ctx_paths[path] = "d"
                 dirs.append(path)
             elif kind == "l":
@@ -140,13 +142,38 @@ class Gen:
                     self.ctx_paths[path] = "f"
         if self.r.random() < 0.25:
             self.make_tar()
+        if self.r.random() < 0.1:
+            # a gzip of a file that is no tar: ADD copies it as it is
+            name = self.uniq("plain") + ".gz"
+            self.ctx.append({"path": name, "type": "gz", "content": self.word()})
+            self.ctx_paths[name] = "tar"
+        if self.r.random() < 0.3:
+            self.make_ignore(dirs)
+
+    def make_ignore(self, dirs):
+        """A .dockerignore over files of their own (ig*.log, never named by a COPY, so that an
+        instruction never fails on them): Go's filepath.Match patterns, `**`, exceptions `!`,
+        a leading `/`, comments, directories excluded with re-included children."""
+        r = self.r
+        sub = r.choice([d for d in dirs if d] or ["igd"])
+        if sub == "igd":
+            self.ctx.append({"path": "igd", "type": "d", "mode": "0755"})
+        for p in ["ig1.log", "ig2.log", "keep.log", sub + "/ig3.log", sub + "/keep.log",
+                  sub + "/deep/ig4.log", sub + "/deep/keep.log"]:
+            self.ctx.append({"path": p, "type": "f", "mode": "0644", "content": p})
+        pats = r.sample(["*.log", "**/*.log", "!keep.log", "!**/keep.log", "/ig1.log", "ig?.log",
+                         sub + "/*.log", sub + "/**", "!" + sub + "/deep/keep.log", sub + "/deep",
+                         "# a comment", "", "**/ig4.log", "./ig2.log", sub + "/../ig2.log",
+                         r.choice([".dockerignore", "Dockerfile", "ig[0-9].log"])], r.randint(1, 6))
+        self.ctx.append({"path": ".dockerignore", "type": "f", "mode": "0644", "content": "\n".join(pats) + "\n"})
+        self.ignore = True
 
     def make_tar(self):
         entries = []
         top = self.uniq("t")
         entries.append({"path": top, "type": "d", "mode": "0755", "uid": 0, "gid": 0})
         for _ in range(self.r.randint(1, 5)):
-            kind = self.r.choice(["f", "f", "d", "l", "h"])
+            kind = self.r.choice(["f", "f", "d", "l", "h", "c", "p", "s"])
             p = top + "/" + self.uniq("e")
             if kind == "f":
                 e = {"path": p, "type": "f", "mode": self.r.choice(MODES[:6]), "content": self.word(),
@@ -154,7 +181,16 @@ class Gen:
                 if self.r.random() < 0.3:
                     e["xattrs"] = {"user." + self.word(): self.word()}
             elif kind == "d":
-                e = {"path": p, "type": "d", "mode": self.r.choice(["0755", "0700"]), "uid": 0, "gid": 0}
+                e = {"path": p, "type": "d", "mode": self.r.choice(["0755", "0700", "1777", "2775"]), "uid": 0, "gid": 0}
+            elif kind == "c":
+                # a device node (both builders run as root: made as it is)
+                e = {"path": p, "type": "c", "mode": "0666", "major": 1, "minor": self.r.choice([3, 5, 7])}
+            elif kind == "p":
+                e = {"path": p, "type": "p", "mode": "0644"}
+            elif kind == "s":
+                # setuid/setgid files and large owners
+                e = {"path": p, "type": "f", "mode": self.r.choice(["4755", "2755", "6711", "0000"]), "content": self.word(),
+                     "uid": self.r.choice([65534, 100000, 2147483647]), "gid": self.r.choice([65534, 100000, 0])}
             elif kind == "l":
                 e = {"path": p, "type": "l", "target": self.r.choice(["e1", "../x", "/etc/passwd"])}
             else:
@@ -165,20 +201,29 @@ class Gen:
                 t = self.r.choice([x for x in entries if x["type"] == "f"])
                 e = {"path": p, "type": "h", "target": t["path"], "mode": t["mode"], "uid": t["uid"], "gid": t["gid"]}
             entries.append(e)
-        name = self.uniq("arch") + self.r.choice([".tar", ".tar.gz"])
+        name = self.uniq("arch") + self.r.choice([".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.gz"])
         self.ctx.append({"path": name, "type": "tar", "entries": entries})
         self.ctx_paths[name] = "tar"
 
     # ---- instructions ------------------------------------------------------------------------
     def gen(self):
         self.make_context()
+        if self.r.random() < 0.1:
+            # the escape directive: continuations (and ENV escapes) use a backtick
+            self.esc = "`"
+            self.emit("# escape=`")
+        if self.r.random() < 0.25:
+            # a global ARG, redeclared by stages (ARG GV) to be seen
+            if self.r.random() < 0.4:
+                self.build_args["GV"] = "cli-" + self.word()
+            self.emit("ARG GV=gl-%s" % self.word())
         if self.r.random() < 0.2:
             self.build_args["BASE"] = BASE
             self.emit("ARG BASE=nothing-here")
         nstages = self.r.choices([1, 2, 3], [6, 3, 1])[0]
         for i in range(nstages):
             self.stage(i, i == nstages - 1)
-        return {"seed": self.seed, "dockerfile": self.df, "context": self.ctx,
+        return {"seed": self.seed, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
                 "build_args": self.build_args, "secrets": self.secrets, "ssh": self.ssh,
                 "modern": self.modern, "lowered": self.low if self.modern else None}
 
@@ -186,6 +231,8 @@ class Gen:
         name = "s%d" % i
         parent = None
         base = "$BASE" if "BASE" in self.build_args and self.r.random() < 0.5 else BASE
+        if base == BASE and self.r.random() < 0.1:
+            base = self.r.choice(["${NOPE:-busybox}", "${GV:+busybox}"]) if any(l.startswith("ARG GV=") for l in self.df) else "${NOPE:-busybox}"
         if self.stages and self.r.random() < 0.35:
             parent = self.r.choice(self.stages)
             base = parent.name
@@ -212,9 +259,9 @@ class Gen:
             return
         w = [("run", 10), ("copy", 6), ("add", 1.5), ("workdir", 1.5), ("env", 1.2), ("arg", 1),
              ("user", 1), ("mount", 2.5), ("shell", 0.4), ("onbuild", 0.5), ("meta", 1),
-             ("heredoc", 0.8), ("empty", 0.6)]
+             ("heredoc", 0.8), ("empty", 0.6), ("expand", 2), ("garg", 0.5)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
-        if kind in ("run", "mount", "heredoc", "env", "arg") and not st.user_root:
+        if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg") and not st.user_root:
             self.user_run(st)
             return
         getattr(self, "i_" + kind)(st)
@@ -330,6 +377,19 @@ class Gen:
         body = self.run_body(st)
         if self.r.random() < 0.3:
             self.emit('RUN ["/bin/sh", "-c", %s]' % json.dumps(body), repeatable=self.idem)
+        elif " && " in body and self.r.random() < 0.3:
+            # line continuations, with a comment line between two parts
+            parts = body.split(" && ")
+            lines = [parts[0]]
+            for x in parts[1:]:
+                if self.r.random() < 0.3:
+                    lines.append("# between " + self.word())
+                lines.append("  && " + x)
+            out = []
+            for i, l in enumerate(lines):
+                last = i == len(lines) - 1
+                out.append(l if l.startswith("#") or last else l + " " + self.esc)
+            self.emit("RUN " + "\n".join(out), repeatable=self.idem)
         else:
             self.emit("RUN " + body, repeatable=self.idem)
 
@@ -354,6 +414,8 @@ class Gen:
         if not c:
             return None
         kind = r.random()
+        if kind < 0.06:
+            return "."
         if kind < 0.2:
             # a glob over the top level or a directory
             # over directories without dangling links (a match that leads nowhere is an error)
@@ -380,8 +442,8 @@ class Gen:
     def flags(self, st, chmod=True):
         f = []
         if self.r.random() < 0.25:
-            u = self.r.choice(["app", "1000", "nobody", "root", "1234"])
-            f.append("--chown=%s" % (u if self.r.random() < 0.4 else u + ":" + self.r.choice(["staff", "50", "app", "0", "nogroup"])))
+            u = self.r.choice(["app", "1000", "nobody", "root", "1234", "100000", "2147483647"])
+            f.append("--chown=%s" % (u if self.r.random() < 0.4 else u + ":" + self.r.choice(["staff", "50", "app", "0", "nogroup", "65534", "100000"])))
         if chmod and self.r.random() < 0.2:
             f.append("--chmod=%s" % self.r.choice(["600", "0755", "0640", "755", "700"]))
         return f
@@ -473,8 +535,64 @@ class Gen:
         self.add_path(st, p, "f")
         self.emit("RUN mkdir -p %s && echo \"${%s:-none}\" > %s" % (p.rsplit("/", 1)[0], k, p))
 
+    def i_expand(self, st):
+        """ENV, ARG, LABEL, WORKDIR, EXPOSE with the shell-word expansion's edge cases, and a
+        RUN that writes what the variables hold."""
+        r = self.r
+        e = self.esc
+        k = r.randint(0, 9)
+        names = []
+        if k == 0:
+            # one ENV, several pairs: E3 sees E1's value before this instruction
+            self.emit('ENV E1=one E2="two words" E3=$E1-x')
+            names = ["E1", "E2", "E3"]
+        elif k == 1:
+            self.emit("ENV E4=${FOO:+set-$FOO} E5=${UNSET:-def} E6=${FOO:-d}${BAR:+b}")
+            names = ["E4", "E5", "E6"]
+        elif k == 2:
+            self.emit("ENV E7='single $FOO' E8=\"dq %s$FOO $FOO\" E9=a%s b%s c" % (e, e, e))
+            names = ["E7", "E8", "E9"]
+        elif k == 3:
+            self.emit("ARG A4=${FOO:-fb}")
+            names = ["A4"]
+        elif k == 4:
+            self.emit("LABEL l1=$FOO l2=\"${BAR:-nob}\" \"l 3\"='$FOO' l4=${FOO}${FOO}")
+            return
+        elif k == 5:
+            self.emit("ENV WD=wd%s" % self.uniq(""))
+            wd = "$WD/sub" if r.random() < 0.5 else "${WD}/./x/../sub/"
+            st.workdir = (st.workdir.rstrip("/") + "/" + self.df[-1].split("=")[1] + "/sub")
+            self.emit("WORKDIR " + wd)
+            self.add_path(st, st.workdir, "d")
+            return
+        elif k == 6:
+            self.emit("ENV FOO=")
+            names = ["FOO"]
+        elif k == 7:
+            self.emit("ENV PORT=%d" % r.randint(1000, 2000))
+            self.emit("EXPOSE $PORT ${PORT}/udp")
+            return
+        elif k == 8:
+            self.emit("ENV E10=${FOO:-${BAR:-deep}} E11=$FOO$BAR%s$literal" % e)
+            names = ["E10", "E11"]
+        else:
+            self.emit("ENV E12 spaced value with $FOO and   gaps")
+            names = ["E12"]
+        p = self.fresh(st)
+        self.add_path(st, p, "f")
+        self.emit("RUN mkdir -p %s && echo \"%s\" > %s" % (p.rsplit("/", 1)[0], "|".join("$" + n for n in names), p))
+
+    def i_garg(self, st):
+        if not any(l.startswith("ARG GV=") for l in self.df):
+            return self.i_arg(st)
+        self.emit("ARG GV")
+        p = self.fresh(st)
+        self.add_path(st, p, "f")
+        self.emit("RUN mkdir -p %s && echo \"${GV:-unset}\" > %s" % (p.rsplit("/", 1)[0], p))
+
     def i_user(self, st):
-        u = self.r.choice(["app", "1000", "nobody", "1000:50", "app:staff", "1234:1234"])
+        u = self.r.choice(["app", "1000", "nobody", "1000:50", "app:staff", "1234:1234", "nobody:nogroup", "100000:100000",
+                           "app:50", "1000:staff", "${UNAME:-app}"])
         self.emit("USER " + u)
         st.user_root = False
 
@@ -483,22 +601,38 @@ class Gen:
 
     def i_onbuild(self, st):
         p = "/w/" + self.uniq("onb")
-        self.emit("ONBUILD RUN mkdir -p /w && echo trig > %s" % p)
-        st.onbuild.append(("f", p))
+        k = self.r.random()
+        if k < 0.25:
+            self.emit("ONBUILD ENV OB=%s" % self.word())
+        elif k < 0.4:
+            self.emit("ONBUILD LABEL ob.%s=\"v $FOO\"" % self.word())
+        else:
+            self.emit("ONBUILD RUN mkdir -p /w && echo trig \"$OB\" > %s" % p)
+            st.onbuild.append(("f", p))
 
     def i_meta(self, st):
         self.emit(self.r.choice(["LABEL a.b=%s" % self.word(), "EXPOSE %d" % self.r.randint(1, 9000),
-                                 "STOPSIGNAL SIGTERM", "LABEL \"k %s\"=\"v w\"" % self.word(), "VOLUME /v%d" % self.r.randint(1, 3)]))
+                                 "STOPSIGNAL SIGTERM", "LABEL \"k %s\"=\"v w\"" % self.word(), "VOLUME /v%d" % self.r.randint(1, 3),
+                                 "EXPOSE 80/tcp 53/udp 80", "EXPOSE 7000-7002", "EXPOSE 8080/TCP 9000/sctp",
+                                 'VOLUME ["/vj1", "/vj2"]', "VOLUME /v1 /v2", "VOLUME /v1/", "STOPSIGNAL 9", "STOPSIGNAL SIGKILL",
+                                 "STOPSIGNAL SIGRTMIN+3", "LABEL a=1 b=2 a=3", "LABEL a.b=over", "MAINTAINER Some One <so@example.org>",
+                                 "LABEL multi=\"line one \\\n  line two\"" if self.esc == "\\" else "LABEL e=%s" % self.word()]))
 
     def metadata(self, st):
         r = self.r
         if r.random() < 0.6:
-            self.emit(r.choice(['CMD ["sh", "-c", "echo hi"]', "CMD echo shell form", 'CMD ["--flag"]']))
+            self.emit(r.choice(['CMD ["sh", "-c", "echo hi"]', "CMD echo shell form", 'CMD ["--flag"]', "CMD []",
+                               'CMD ["echo", "a\\"b", "\\u00fc", "$FOO"]', "CMD echo $FOO '$BAR'", "CMD [ \"spaced\" , \"x\" ]"]))
         if r.random() < 0.4:
-            self.emit(r.choice(['ENTRYPOINT ["/bin/sh", "-c"]', "ENTRYPOINT exec top", 'ENTRYPOINT ["echo"]']))
+            self.emit(r.choice(['ENTRYPOINT ["/bin/sh", "-c"]', "ENTRYPOINT exec top", 'ENTRYPOINT ["echo"]', "ENTRYPOINT []"]))
         if r.random() < 0.3:
             self.emit(r.choice(["HEALTHCHECK --interval=7s --retries=2 CMD true", "HEALTHCHECK NONE",
-                                'HEALTHCHECK --timeout=3s CMD ["sh", "-c", "exit 0"]']))
+                                'HEALTHCHECK --timeout=3s CMD ["sh", "-c", "exit 0"]',
+                                "HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s --retries=5 CMD echo ok $FOO",
+                                "HEALTHCHECK --interval=1h CMD [\"CMD-SHELL\", \"true\"]", "HEALTHCHECK CMD true"]))
+        if r.random() < 0.2:
+            # a SHELL after the CMD: the CMD keeps the shell it was written with
+            self.emit('SHELL ["/bin/ash", "-eo", "pipefail", "-c"]')
 
     # RUN --mount of each type
     def i_mount(self, st):

@@ -158,7 +158,7 @@ def expected_of(case, work, stores, right):
         archive = dfz.build_bale(case, ctx, w, right, stores)
     if not archive:
         return None
-    return dfz.describe_masked(case, archive, right == "docker")
+    return dfz.describe_masked(case, archive, right == "docker", extra=False)
 
 
 def main():

@@ -142,7 +142,10 @@ test_wildcards (void **state)
   EXPECT ("dir/*/y.*", COPY_ROOT_CONTEXT, NULL, "dir/sub/y.txt(y.txt,file)");
   EXPECT ("[ab].txt", COPY_ROOT_CONTEXT, NULL, "a.txt(a.txt,file) b.txt(b.txt,file)");
   EXPECT ("nomatch*", COPY_ROOT_CONTEXT, NULL, "");
-  EXPECT ("missingdir/*", COPY_ROOT_CONTEXT, NULL, "");
+  /* BuildKit walks the directory before the first pattern: a missing one is an error, an
+     existing one that holds no match is not (diff-fuzz F21) */
+  EXPECT ("missingdir/*", COPY_ROOT_CONTEXT, NULL, "error: \"missingdir/*\": \"missingdir\" not found in the build context");
+  EXPECT ("dir/*/nomatch*", COPY_ROOT_CONTEXT, NULL, "");
   EXPECT ("[", COPY_ROOT_CONTEXT, NULL, "error: \"[\": syntax error in pattern");
 }
 
