@@ -39,8 +39,8 @@ load_args (int argc, char **argv)
       }
   if (optind < argc)
     {
-      load_usage (stderr);
-      exit (2);
+      fprintf (stderr, "bale load: accepts no arguments (the archive comes with -i or on stdin)\n");
+      cli_usage_error ("load");
     }
   return input;
 }

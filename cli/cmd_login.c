@@ -67,16 +67,13 @@ login_args (int argc, char **argv, struct cli_regopts *r, struct login_args *a)
       case 'h': login_usage (stdout); exit (0);
       default:
         if (!cli_regopts_option (r, c, optarg))
-          {
-            login_usage (stderr);
-            exit (2);
-          }
+          cli_usage_error ("login");
       }
   /* No prompt: bale runs in CI, where nobody answers one. */
   if (optind < argc - 1 || a->user == NULL || (a->password == NULL) == !a->password_stdin)
     {
-      login_usage (stderr);
-      exit (2);
+      fprintf (stderr, "bale login: want -u USER, one of -p PASSWORD and --password-stdin, and at most 1 argument\n");
+      cli_usage_error ("login");
     }
   a->registry = optind < argc ? argv[optind] : "docker.io";
 }

@@ -41,15 +41,12 @@ pull_args (int argc, char **argv, struct cli_regopts *r)
       case 'h': pull_usage (stdout); exit (0);
       default:
         if (!cli_regopts_option (r, c, optarg))
-          {
-            pull_usage (stderr);
-            exit (2);
-          }
+          cli_usage_error ("pull");
       }
   if (optind != argc - 1)
     {
-      pull_usage (stderr);
-      exit (2);
+      fprintf (stderr, "bale pull: requires exactly 1 argument\n");
+      cli_usage_error ("pull");
     }
   return optind;
 }

@@ -46,13 +46,19 @@ push_args (int argc, char **argv, struct cli_regopts *r)
         /* A bad name is a usage error here, before the store is opened. */
         if (strcmp (optarg, "gzip") != 0 && strcmp (optarg, "gzip-single") != 0
             && strcmp (optarg, "zstd") != 0 && strcmp (optarg, "none") != 0)
-          goto bad;
+          {
+            fprintf (stderr, "bale push: invalid --compression '%s' (want gzip, gzip-single, zstd or none)\n", optarg);
+            goto bad;
+          }
         r->o.compression = optarg;
         break;
       case 'k':
         r->o.chunk_size = strtoll (optarg, &end, 10);
         if (*end || r->o.chunk_size <= 0)
-          goto bad;
+          {
+            fprintf (stderr, "bale push: invalid --chunk-size '%s' (want a number of bytes)\n", optarg);
+            goto bad;
+          }
         break;
       case 'q': r->o.log = NULL; break;
       case 'h': push_usage (stdout); exit (0);
@@ -62,9 +68,9 @@ push_args (int argc, char **argv, struct cli_regopts *r)
       }
   if (optind == argc - 1 || optind == argc - 2)
     return optind;
+  fprintf (stderr, "bale push: requires 1 or 2 arguments\n");
 bad:
-  push_usage (stderr);
-  exit (2);
+  cli_usage_error ("push");
 }
 
 int

@@ -69,7 +69,8 @@ parse_args (int argc, char **argv, struct run_opts *r, bale_error_t *err)
       case 'n': r->o.network = optarg; break;
       case 'p': r->o.platform = optarg; break;
       case 'h': run_usage (stdout); exit (0);
-      default: run_usage (stderr); exit (125);
+      /* docker run's usage errors: one pointer to the help, status 125. */
+      default: fprintf (stderr, "see 'bale run --help'\n"); exit (125);
       }
   if (optind >= argc)
     return bale_make_error (err, 0, "run: name an image");

@@ -44,8 +44,8 @@ save_args (int argc, char **argv, const char **platform)
       }
   if (optind >= argc)
     {
-      save_usage (stderr);
-      exit (2);
+      fprintf (stderr, "bale save: requires at least 1 argument\n");
+      cli_usage_error ("save");
     }
   return output;
 }

@@ -18,7 +18,19 @@ usage_errors () {
     grep -qx "bale build: unrecognized option '--bogus'" "$T_TMP/err" &&
     grep -qx "see 'bale build --help'" "$T_TMP/err" && ! grep -q "$BALE" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   "$BALE" images --nope > /dev/null 2> "$T_TMP/err"
-  [ $? -eq 2 ] && grep -qx "see 'bale images --help'" "$T_TMP/err"
+  [ $? -eq 2 ] && grep -qx "see 'bale images --help'" "$T_TMP/err" || return 1
+  # A bad option or a wrong number of operands: the reason in one line, then the pointer.
+  for cmd in "pull" "pull a b" "push" "push --compression lz4 x" "push --chunk-size 0 x" "save" \
+             "load x" "login x" "pull --nope x" "push --nope x" "save --nope x" "login --nope"; do
+    # shellcheck disable=SC2086 # the words of cmd are the arguments
+    "$BALE" $cmd > /dev/null 2> "$T_TMP/err" < /dev/null
+    [ $? -eq 2 ] && [ "$(wc -l < "$T_TMP/err")" -eq 2 ] && grep -q "^bale ${cmd%% *}: " "$T_TMP/err" &&
+      grep -qx "see 'bale ${cmd%% *} --help'" "$T_TMP/err" || { echo "bale $cmd:"; cat "$T_TMP/err"; return 1; }
+  done
+  # bale run: docker's status 125 for its own usage errors.
+  "$BALE" run --nope busybox > /dev/null 2> "$T_TMP/err"
+  [ $? -eq 125 ] && [ "$(wc -l < "$T_TMP/err")" -eq 2 ] && grep -qx "see 'bale run --help'" "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
 }
 check "usage errors: one line from getopt, a pointer to --help, exit 2, no binary path" usage_errors
 

@@ -1,0 +1,170 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Exports and http(s) contexts report their bytes while they run (issue 17): every -o file
+# export's status ("sending tarball", "copying files") starts at 0, never falls and ends
+# completed at its total, which is what the output holds; a tarball context served by a local
+# http server (python3 -m http.server on 127.0.0.1) reports "transferring context:" of its
+# Content-Length. And the reports cost nothing measurable: an export with --progress=rawjson
+# runs as fast as one with -q (alternating runs, best of each, within 5 %). A missing tool is a
+# failure, never a skip.
+set -u
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+PIDS=""
+trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
+
+for tool in python3 tar; do
+  command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
+done
+busybox_store || { echo "Bail out! no busybox base"; exit 1; }
+
+# A layer of 24 MB that does not compress: copying it takes several reports on most machines.
+printf '%s\n' 'FROM busybox' 'RUN head -c 24000000 /dev/urandom > /big' > "$ctx/Dockerfile"
+"$BALE" build -q -t big "$ctx" > /dev/null || { echo "Bail out! the image did not build"; exit 1; }
+
+# statuses EVENTS VERTEX ID: the reports of status ID of the vertex named VERTEX in the rawjson
+# EVENTS, one "current total completed" line each, after checking that they start at 0, never
+# fall and that only the last is completed (the script fails otherwise).
+statuses () {
+  python3 - "$1" "$2" "$3" << 'PY'
+import json, sys
+reports, names = [], {}
+for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue  # what bale build says after the events ("wrote DEST")
+    ev = json.loads(line)
+    for v in ev.get("vertexes", []):
+        names[v["digest"]] = v["name"]
+    for s in ev.get("statuses", []):
+        if s["id"] == sys.argv[3] and names.get(s["vertex"]) == sys.argv[2]:
+            reports.append((s.get("current", 0), s.get("total", 0), "completed" in s))
+counts = [c for c, _, _ in reports]
+if not reports or counts[0] != 0 or counts != sorted(counts) or not reports[-1][2] \
+        or any(r[2] for r in reports[:-1]):
+    print("# bad reports of", sys.argv[2], reports); sys.exit(1)
+for r in reports:
+    print(r[0], r[1], int(r[2]))
+PY
+}
+
+# last_is EVENTS VERTEX ID SIZE: the status ends completed with current = total = SIZE.
+last_is () {
+  statuses "$1" "$2" "$3" > "$T_TMP/st" || return 1
+  tail -1 "$T_TMP/st" | grep -qx "$4 $4 1" || { echo "# $3 ends at $(tail -1 "$T_TMP/st"), want $4"; return 1; }
+}
+
+export_json () {
+  "$BALE" build --progress=rawjson "$@" "$ctx" > /dev/null 2> "$T_TMP/ev.json" || { tail -5 "$T_TMP/ev.json"; return 1; }
+}
+
+oci_archive () {
+  export_json -o "type=oci-archive,dest=$T_TMP/oci.tar" || return 1
+  # The total is the members' bytes: what tar lists, headers left out.
+  want=$(python3 -c 'import sys, tarfile; print(sum(m.size for m in tarfile.open(sys.argv[1]) if m.isfile()))' "$T_TMP/oci.tar")
+  last_is "$T_TMP/ev.json" "exporting to oci image format" "sending tarball" "$want" &&
+    # The compression is the exporter's first status, as BuildKit's "exporting layers".
+    grep -q '"id":"exporting layers"' "$T_TMP/ev.json"
+}
+check "-o type=oci-archive: 'sending tarball' rises from 0 to the bytes the archive holds" oci_archive
+
+docker_archive () {
+  export_json -o "type=docker,dest=$T_TMP/docker.tar" || return 1
+  want=$(python3 -c 'import sys, tarfile; print(sum(m.size for m in tarfile.open(sys.argv[1]) if m.isfile()))' "$T_TMP/docker.tar")
+  last_is "$T_TMP/ev.json" "exporting to docker image format" "sending tarball" "$want"
+}
+check "-o type=docker: 'sending tarball' rises from 0 to the bytes the archive holds" docker_archive
+
+oci_dir () {
+  export_json -o "type=oci,dest=$T_TMP/ocidir,tar=false" || return 1
+  want=$(find "$T_TMP/ocidir/blobs" -type f -printf '%s\n' | awk '{ n += $1 } END { print n }')
+  last_is "$T_TMP/ev.json" "exporting to oci image format" "copying files" "$want"
+}
+check "-o type=oci,tar=false: 'copying files' rises from 0 to the bytes of the blobs" oci_dir
+
+tar_and_local () {
+  export_json -o "type=tar,dest=$T_TMP/fs.tar" -o "type=local,dest=$T_TMP/fs" || return 1
+  # sending tarball: the tar's own bytes; copying files: the layers applied (busybox's and the
+  # 24 MB one), in each output.
+  last_is "$T_TMP/ev.json" "exporting to client tarball" "sending tarball" "$(stat -c %s "$T_TMP/fs.tar")" &&
+    statuses "$T_TMP/ev.json" "exporting to client tarball" "copying files" > "$T_TMP/copy" &&
+    statuses "$T_TMP/ev.json" "exporting to client directory" "copying files" >> "$T_TMP/copy" &&
+    [ "$(grep -c ' 1$' "$T_TMP/copy")" = 2 ] &&
+    awk '$3 == 1 && ($1 != $2 || $1 < 24000000) { bad = 1 } END { exit bad }' "$T_TMP/copy" &&
+    [ "$(stat -c %s "$T_TMP/fs/big")" = 24000000 ] || { cat "$T_TMP/copy"; return 1; }
+}
+check "-o type=tar and type=local: 'copying files' of the layers, 'sending tarball' to the tar's size" tar_and_local
+
+plain_export () {
+  "$BALE" build --progress=plain -o "type=oci-archive,dest=$T_TMP/plain.tar" "$ctx" > /dev/null 2> "$T_TMP/plain" ||
+    { cat "$T_TMP/plain"; return 1; }
+  # BuildKit's units: "#N sending tarball 24.06MB / 24.06MB 0.1s done", and the summary keeps it.
+  grep -q '^#[0-9]* sending tarball 2[0-9]\.[0-9][0-9]MB / 2[0-9]\.[0-9][0-9]MB\( [0-9.]*s\)\? done$' "$T_TMP/plain" &&
+    grep -q '^ => => sending tarball 2[0-9]\.[0-9][0-9]MB / 2[0-9]\.[0-9][0-9]MB  *[0-9.]*s$' "$T_TMP/plain" ||
+    { cat "$T_TMP/plain"; return 1; }
+}
+check "--progress=plain: an export's byte counts in BuildKit's units, kept in the summary" plain_export
+
+# An http context: a tarball served on 127.0.0.1 by python3's http.server.
+mkdir -p "$T_TMP/www" "$T_TMP/hctx"
+printf '%s\n' 'FROM busybox' 'COPY data /data' > "$T_TMP/hctx/Dockerfile"
+head -c 16000000 /dev/urandom > "$T_TMP/hctx/data"
+tar -C "$T_TMP/hctx" -cf "$T_TMP/www/ctx.tar" Dockerfile data
+hport=$(free_port)
+(cd "$T_TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$hport") > "$T_TMP/http.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$hport" || { echo "Bail out! the http server did not start"; exit 1; }
+
+http_context () {
+  "$BALE" build --progress=rawjson "http://127.0.0.1:$hport/ctx.tar" > /dev/null 2> "$T_TMP/http.json" ||
+    { tail -5 "$T_TMP/http.json"; return 1; }
+  size=$(stat -c %s "$T_TMP/www/ctx.tar")
+  v="[internal] load remote build context"
+  last_is "$T_TMP/http.json" "$v" "transferring context:" "$size" &&
+    # Every report knows the total: the server sent a Content-Length.
+    statuses "$T_TMP/http.json" "$v" "transferring context:" | awk -v s="$size" '$2 != s { bad = 1 } END { exit bad }'
+}
+check "an http(s) context: 'transferring context:' rises from 0 to its Content-Length" http_context
+
+http_plain () {
+  "$BALE" build --progress=plain --no-cache "http://127.0.0.1:$hport/ctx.tar" > /dev/null 2> "$T_TMP/http.plain" ||
+    { cat "$T_TMP/http.plain"; return 1; }
+  grep -q '^#1 \[internal\] load remote build context$' "$T_TMP/http.plain" &&
+    grep -q '^#1 transferring context: 16\.[0-9][0-9]MB / 16\.[0-9][0-9]MB\( [0-9.]*s\)\? done$' "$T_TMP/http.plain" ||
+    { cat "$T_TMP/http.plain"; return 1; }
+}
+check "--progress=plain: the http context's bytes of its total" http_plain
+
+# The cost: the same exports (three archives of 24 MB, the build itself cached) with every
+# report (rawjson, written to a file) and without any (-q), alternating. What progress can cost
+# is CPU, so the measure is the CPU time the runs take (user + system, summed over 7 runs of
+# each): the wall time of a shared 2-core machine varies by more than 5 % between two runs of
+# the same command, with or without progress. 5 % is the limit.
+cost () {
+  python3 - "$BALE" "$ctx" "$T_TMP" << 'PY'
+import os, subprocess, sys, time
+bale, ctx, tmp = sys.argv[1:4]
+outs = []
+for i in range(3):
+    outs += ["-o", "type=oci-archive,dest=%s/cost%d.tar" % (tmp, i)]
+def run(args):
+    before, t = os.times(), time.monotonic()
+    with open(tmp + "/cost.err", "w") as err:
+        subprocess.run([bale, "build"] + args + outs + [ctx], stdout=subprocess.DEVNULL, stderr=err, check=True)
+    after = os.times()
+    return (after.children_user - before.children_user) + (after.children_system - before.children_system), time.monotonic() - t
+cpu = {"-q": [], "--progress=rawjson": []}
+wall = {"-q": [], "--progress=rawjson": []}
+run(["-q"])
+for _ in range(7):
+    for mode in cpu:
+        c, w = run([mode])
+        cpu[mode].append(c)
+        wall[mode].append(w)
+q, r = sum(cpu["-q"]), sum(cpu["--progress=rawjson"])
+print("# 7 x 3 exports of 24 MB: CPU -q %.2f s, --progress=rawjson %.2f s (ratio %.3f); best wall %.3f s and %.3f s"
+      % (q, r, r / q, min(wall["-q"]), min(wall["--progress=rawjson"])))
+sys.exit(0 if r <= q * 1.05 else 1)
+PY
+}
+check "exports with byte progress take within 5 % of the CPU time of exports without (7 alternating runs)" cost
+
+done_testing
