@@ -1,6 +1,6 @@
 #!/bin/sh
 # A build killed with SIGKILL in the middle of a RUN or a COPY leaves its temporary areas in the
-# store (tmp/run.*, tmp/view.*, with what the step wrote, read-only directories included);
+# store (tmp/sandbox.*/run.<pid>, tmp/view.*, with what the step wrote, read-only directories included);
 # `bale prune` must reclaim them and never fail on them, and must not touch the area of a
 # build that is still running (it waits for it: builds hold gc.lock shared).
 . "${top_srcdir:-.}/tests/cli/lib.sh"
@@ -29,9 +29,9 @@ killed_run () {
     > "$ctx/Dockerfile"
   "$BALE" build -q --no-cache "$ctx" > /dev/null 2>&1 &
   pid=$!
-  wait_for 'run.*' 30 && sleep 1 || { kill -KILL $pid; echo "no tmp/run.* appeared"; return 1; }
+  wait_for 'sandbox.*/run.*' 30 && sleep 1 || { kill -KILL $pid; echo "no tmp/sandbox.*/run.* appeared"; return 1; }
   kill_build $pid
-  ls -d "$tmp"/run.* > /dev/null || { echo "the killed RUN left nothing to reclaim"; return 1; }
+  ls -d "$tmp"/sandbox.*/run.* > /dev/null || { echo "the killed RUN left nothing to reclaim"; return 1; }
   "$BALE" prune > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
   [ -z "$(ls -A "$tmp")" ] || { echo "left in tmp/:"; ls -la "$tmp"; return 1; }
 }
@@ -57,8 +57,8 @@ live_build_kept () {
   printf '%s\n' 'FROM busybox' 'RUN echo x > /w && sleep 4 && cat /w > /done' > "$ctx/Dockerfile"
   "$BALE" build -q --no-cache -t live "$ctx" > "$T_TMP/live.out" 2>&1 &
   pid=$!
-  wait_for 'run.*' 30 || { echo "no tmp/run.* appeared"; return 1; }
-  area=$(ls -d "$tmp"/run.*)
+  wait_for 'sandbox.*/run.*' 30 || { echo "no tmp/sandbox.*/run.* appeared"; return 1; }
+  area=$(ls -d "$tmp"/sandbox.*/run.*)
   "$BALE" prune > "$T_TMP/out" 2>&1 &
   prune=$!
   sleep 1
