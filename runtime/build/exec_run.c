@@ -726,6 +726,19 @@ probe_failure (int status)
   return "the test mount failed";
 }
 
+/* Remove dir, a directory of the store's tmp/, with everything in it (best effort). */
+static void
+remove_tmp_dir (struct executor *x, const char *dir)
+{
+  cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
+  cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  bale_error_t e = NULL;
+
+  if (parent >= 0)
+    dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
+  bale_error_release (&e);
+}
+
 /* Whether overlayfs mounts work here (with an upper directory on the store's filesystem),
    tried once per build in a throwaway mount namespace. BALE_FORCE_COPY=1 says no. */
 static bool
@@ -768,14 +781,7 @@ overlay_usable (struct executor *x)
   if (pid > 0)
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
       ;
-  {
-    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
-    cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bale_error_t e = NULL;
-    if (parent >= 0)
-      dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
-    bale_error_release (&e);
-  }
+  remove_tmp_dir (x, dir);
   x->overlay = pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
   if (pid > 0 && !x->overlay)
     overlay_why = probe_failure (status);
@@ -815,12 +821,72 @@ exec_run_network (const struct executor *x, const struct plan_step *s)
   return mode && strcmp (mode, "none") == 0 ? SANDBOX_NET_NONE : SANDBOX_NET_HOST;
 }
 
+/* Remove every entry of the directory at path but keep (NULL: none), and the directory stays. */
+static void
+empty_dir (const char *path, const char *keep)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct dirwalk_list list = { NULL, 0, 0 };
+  bale_error_t e = NULL;
+
+  if (fd >= 0 && dirwalk_list_read (fd, path, &list, &e) == 0)
+    for (size_t i = 0; i < list.n; i++)
+      if (keep == NULL || strcmp (list.v[i].name, keep) != 0)
+        {
+          cleanup_free char *p = xasprintf ("%s/%s", path, list.v[i].name);
+          dirwalk_remove (fd, list.v[i].name, p, &e);
+          bale_error_release (&e);
+        }
+  bale_error_release (&e);
+  dirwalk_list_release (&list);
+}
+
+/*
+ * The step's run directory (its upper and work directories, the files of its mounts): with
+ * the executor's sandbox directory, one per process, emptied after each step but kept with
+ * its overlay work directory, so that a step removes only what it made. Every directory or
+ * file removed frees a block, and on a file system mounted with `discard` (this project's
+ * machines) each freed block is a synchronous discard request of a few milliseconds: a new
+ * run.XXXXXX each step cost three of them (docs/perf.md). The executor removes the sandbox
+ * directory at the end of the build and store gc a killed build's. *kept says which.
+ */
+static char *
+run_dir (struct executor *x, bool *kept, bale_error_t *err)
+{
+  char *dir;
+
+  *kept = x->sandbox_dir != NULL;
+  if (!*kept)
+    {
+      dir = store_area_path (x->o->store, STORE_AREA_TMP, "run.XXXXXX");
+      if (!mkdtemp (dir))
+        {
+          bale_make_error (err, errno, "cannot create %s", dir);
+          free (dir);
+          return NULL;
+        }
+      return dir;
+    }
+  dir = xasprintf ("%s/run.%ld", x->sandbox_dir, (long) getpid ());
+  if (mkdir (dir, 0700) < 0)
+    {
+      if (errno != EEXIST)
+        {
+          bale_make_error (err, errno, "cannot create %s", dir);
+          free (dir);
+          return NULL;
+        }
+      empty_dir (dir, "work"); /* a leftover of a process of the same id, killed */
+    }
+  return dir;
+}
+
 int
 exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                size_t stepno, bale_error_t *err)
 {
   struct stage_state *state = &x->states[st->index];
-  cleanup_free char *dir = store_area_path (x->o->store, STORE_AREA_TMP, "run.XXXXXX");
+  cleanup_free char *dir = NULL;
   cleanup_free char *upper = NULL, *work = NULL, *prefix = NULL, *root = NULL;
   struct fsindex *index = NULL;
   const char **lowers = NULL, **env = NULL, **argv = NULL;
@@ -828,7 +894,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   struct run_mounts rm = { 0 };
   struct sandbox_spec spec;
   struct sandbox_result res = { 0 };
-  bool have_path = false;
+  bool have_path = false, kept = false;
   struct kvlist senv = KVLIST_INIT; /* the step's environment */
   int ret = -1;
 
@@ -851,11 +917,11 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     binfmt_handler_release (&h);
   }
   trace_mark ("run: start");
-  if (!mkdtemp (dir))
-    return bale_make_error (err, errno, "cannot create %s", dir);
+  if ((dir = run_dir (x, &kept, err)) == NULL)
+    return -1;
   upper = xasprintf ("%s/upper", dir);
   work = xasprintf ("%s/work", dir);
-  if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+  if (mkdir (upper, 0755) < 0 || (mkdir (work, 0700) < 0 && !(kept && errno == EEXIST)))
     {
       bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
       goto out;
@@ -1018,14 +1084,15 @@ out:
   free (env);
   kv_release (&senv);
   free (argv);
-  {
-    cleanup_free char *tmp = store_area_path (x->o->store, STORE_AREA_TMP, NULL);
-    cleanup_close int parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bale_error_t e = NULL;
-    if (parent >= 0)
-      dirwalk_remove (parent, strrchr (dir, '/') + 1, dir, &e);
-    bale_error_release (&e);
-  }
+  if (kept)
+    {
+      /* What overlayfs made in the work directory (work/work) goes too: the next mount
+         would otherwise remove it itself. */
+      empty_dir (dir, "work");
+      empty_dir (work, NULL);
+    }
+  else
+    remove_tmp_dir (x, dir);
   trace_mark ("run: scratch removed");
   return ret;
 }

@@ -56,7 +56,7 @@ struct rt_sbx_plan
   char *root;      /* scratch/root: the mount point of the new root */
   char *stubs;     /* scratch/stub: the overlay layer that holds the mount points */
   char *etc_dir;   /* scratch/etc: the generated hosts, resolv.conf and hostname */
-  bool kept;       /* scratch is in spec->keep_dir, kept for the next step; etc_dir in tmpdir */
+  bool kept;       /* scratch is in spec->keep_dir, kept for the next step with etc_dir */
   char *overlay_opts; /* legacy overlay mount data, or NULL (copy mode, or unusable paths) */
   bool legacy_overlay; /* mount with overlay_opts, not one "lowerdir+" per layer */
   const struct sock_fprog *seccomp; /* the compiled filter; NULL with spec->insecure */

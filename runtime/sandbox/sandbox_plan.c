@@ -21,12 +21,15 @@
 #include "runtime/sandbox/sandbox_internal.h"
 #include "common/banned.h"
 
+/* Write text to path, created or rewritten in place: a kept scratch directory's /etc files
+   are the same files from step to step (see keep_scratch). */
 static int
 write_file (const char *path, const char *text, bale_error_t *err)
 {
-  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  size_t len = strlen (text);
 
-  if (fd < 0 || fileio_write_all (fd, text, strlen (text)) < 0)
+  if (fd < 0 || fileio_write_all (fd, text, len) < 0 || ftruncate (fd, (off_t) len) < 0)
     return bale_make_error (err, errno, "cannot write '%s'", path);
   return 0;
 }
@@ -54,7 +57,7 @@ write_etc_files (const struct rt_sbx_plan *plan, bale_error_t *err)
   /* The host's resolvers, as Docker and buildah do with host networking. */
   if (fd >= 0 && fileio_read_fd (fd, "/etc/resolv.conf", &resolv, &ignored) < 0)
     bale_error_release (&ignored);
-  if (mkdir (plan->etc_dir, 0755) < 0)
+  if (mkdir (plan->etc_dir, 0755) < 0 && !(plan->kept && errno == EEXIST))
     return bale_make_error (err, errno, "cannot create '%s'", plan->etc_dir);
   /* --add-host entries after the defaults, one "IP<TAB>NAME" line each (BuildKit). */
   strbuf_addstr (&all_hosts, hosts);
@@ -150,13 +153,13 @@ keep_scratch (struct rt_sbx_plan *plan, bale_error_t *err)
   struct stat st;
 
   plan->kept = true;
-  plan->etc_dir = xasprintf ("%s/sandbox-etc", spec->tmpdir);
   if (kept.pid == getpid () && strcmp (kept.keep_dir, spec->keep_dir) == 0
       && stat (kept.scratch, &st) == 0)
     {
       plan->scratch = xstrdup (kept.scratch);
       plan->root = xasprintf ("%s/root", plan->scratch);
       plan->stubs = xasprintf ("%s/stub", plan->scratch);
+      plan->etc_dir = xasprintf ("%s/etc", plan->scratch);
       for (size_t i = 0; i < 4; i++)
         copy_dir_meta (spec, plan->stubs, dirs[i], true);
       return 1;
@@ -170,6 +173,7 @@ keep_scratch (struct rt_sbx_plan *plan, bale_error_t *err)
     }
   plan->root = xasprintf ("%s/root", plan->scratch);
   plan->stubs = xasprintf ("%s/stub", plan->scratch);
+  plan->etc_dir = xasprintf ("%s/etc", plan->scratch);
   if (mkdir (plan->root, 0755) < 0)
     return bale_make_error (err, errno, "cannot create '%s'", plan->root);
   if (make_stub_layer (plan, err) < 0)
@@ -231,9 +235,10 @@ remove_fn (const char *path, const struct stat *st, int type, struct FTW *ftw)
 void
 rt_sbx_plan_release (struct rt_sbx_plan *plan)
 {
-  if (plan->kept && plan->etc_dir)
-    nftw (plan->etc_dir, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-  else if (plan->scratch)
+  /* A kept scratch directory stays whole, its /etc files included: they are rewritten in
+     place for the next step, as removing a file costs a synchronous discard request on a
+     file system mounted with `discard` (docs/perf.md). */
+  if (!plan->kept && plan->scratch)
     nftw (plan->scratch, remove_fn, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
   free (plan->scratch);
   free (plan->root);

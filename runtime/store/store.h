@@ -27,9 +27,11 @@
  *   tmp/                 files being written; never visible anywhere else
  *   lock, gc.lock        flock(2) files
  *
- * Every file appears by rename(2) of a complete, fsync'ed file in tmp/ (followed by an fsync
- * of the directory), so a killed process leaves at most a stray file in tmp/, which store_gc
- * removes. Read-modify-write of refs.json and pins.json holds an exclusive flock on `lock`.
+ * Every file appears by rename(2) of a complete, fsync'ed file in tmp/, so a killed process
+ * leaves at most a stray file in tmp/, which store_gc removes. refs.json and pins.json are
+ * followed by an fsync of the store's directory and preceded by one of blobs/, which makes
+ * the names of the blobs written before them durable (a blob's own rename is not followed
+ * by one: see commit_temp in store.c). Read-modify-write of refs.json and pins.json holds an exclusive flock on `lock`.
  * Writers hold a shared flock on `gc.lock` from their first blob until their names are
  * recorded (see store_txn_begin); store_gc takes it exclusively, so it never removes a blob
  * that a running import or build is about to name. Builds and `bale run` hold it for their

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A build killed with SIGKILL in the middle of a RUN or a COPY leaves its temporary areas in the
-# store (tmp/run.*, tmp/view.*, with what the step wrote, read-only directories included);
+# store (tmp/sandbox.*/run.<pid>, tmp/view.*, with what the step wrote, read-only directories included);
 # `bale prune` must reclaim them and never fail on them, and must not touch the area of a
 # build that is still running (it waits for it: builds hold gc.lock shared).
 . "${top_srcdir:-.}/tests/cli/lib.sh"
@@ -29,9 +29,9 @@ killed_run () {
     > "$ctx/Dockerfile"
   "$BALE" build -q --no-cache "$ctx" > /dev/null 2>&1 &
   pid=$!
-  wait_for 'run.*' 30 && sleep 1 || { kill -KILL $pid; echo "no tmp/run.* appeared"; return 1; }
+  wait_for 'sandbox.*/run.*' 30 && sleep 1 || { kill -KILL $pid; echo "no tmp/sandbox.*/run.* appeared"; return 1; }
   kill_build $pid
-  ls -d "$tmp"/run.* > /dev/null || { echo "the killed RUN left nothing to reclaim"; return 1; }
+  ls -d "$tmp"/sandbox.*/run.* > /dev/null || { echo "the killed RUN left nothing to reclaim"; return 1; }
   "$BALE" prune > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
   [ -z "$(ls -A "$tmp")" ] || { echo "left in tmp/:"; ls -la "$tmp"; return 1; }
 }
@@ -57,8 +57,8 @@ live_build_kept () {
   printf '%s\n' 'FROM busybox' 'RUN echo x > /w && sleep 4 && cat /w > /done' > "$ctx/Dockerfile"
   "$BALE" build -q --no-cache -t live "$ctx" > "$T_TMP/live.out" 2>&1 &
   pid=$!
-  wait_for 'run.*' 30 || { echo "no tmp/run.* appeared"; return 1; }
-  area=$(ls -d "$tmp"/run.*)
+  wait_for 'sandbox.*/run.*' 30 || { echo "no tmp/sandbox.*/run.* appeared"; return 1; }
+  area=$(ls -d "$tmp"/sandbox.*/run.*)
   "$BALE" prune > "$T_TMP/out" 2>&1 &
   prune=$!
   sleep 1
@@ -68,5 +68,42 @@ live_build_kept () {
   [ "$("$BALE" run live cat /done)" = x ] && [ -z "$(ls -A "$tmp")" ]
 }
 check "a running build keeps its temporary area while bale prune waits for it" live_build_kept
+
+# store_sound: every blob's bytes match its name, and every image refs.json names has its
+# manifest, config and layers (what a kill must never break: blobs are fsync'ed before their
+# rename, and refs.json is written after an fsync of blobs/).
+store_sound () {
+  for f in "$BALE_STORE"/blobs/sha256/*; do
+    [ "$(sha256sum < "$f" | cut -d' ' -f1)" = "${f##*/}" ] || { echo "corrupt blob $f"; return 1; }
+  done
+  for m in $(jq -r '.refs[]' "$BALE_STORE/refs.json"); do
+    mf=$BALE_STORE/blobs/sha256/${m#sha256:}
+    [ -f "$mf" ] || { echo "missing manifest $m"; return 1; }
+    for d in $(jq -r '(.manifests // [])[].digest, (.config.digest // empty), (.layers // [])[].digest' "$mf"); do
+      [ -f "$BALE_STORE/blobs/sha256/${d#sha256:}" ] || { echo "$m names a missing blob $d"; return 1; }
+    done
+  done
+}
+
+# SIGKILL at moments spread over a build of many RUN steps (its sandboxes, layers, blobs, cache
+# records and snapshots), then the same build again with the cache: it finishes, its image
+# runs, bale images lists it, and no image names a missing or corrupt blob.
+killed_anywhere () {
+  printf 'FROM busybox\n' > "$ctx/Dockerfile"
+  for i in $(seq 12); do printf 'RUN echo %s > /f%s\n' "$i" "$i" >> "$ctx/Dockerfile"; done
+  for delay in 0.1 0.3 0.6 0.9 1.3 1.8 2.5; do
+    "$BALE" build -q --no-cache -t killed "$ctx" > /dev/null 2>&1 &
+    pid=$!
+    sleep $delay
+    kill_build $pid
+    store_sound || return 1
+  done
+  "$BALE" build -q -t killed "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  [ "$("$BALE" run killed cat /f12)" = 12 ] || return 1
+  "$BALE" images > "$T_TMP/images" || return 1
+  grep -q killed "$T_TMP/images" || { cat "$T_TMP/images"; return 1; }
+  store_sound
+}
+check "a build killed with SIGKILL at any moment leaves a sound store: the next build and bale images work" killed_anywhere
 
 done_testing
