@@ -78,6 +78,21 @@ ignore_exception_dest_mode () {
 }
 check "COPY of a directory with .dockerignore exceptions: the destination keeps mode 0755" ignore_exception_dest_mode
 
+# A FIFO or a device in the context is copied as what it is, never opened for reading: a FIFO
+# named by COPY or ADD hung the build for ever (hashing it for the cache key, or checking it for
+# an archive), waiting for a writer.
+special_files_never_read () {
+  mkdir -p "$ctx/sp" && mkfifo "$ctx/sp/fifo" && mknod "$ctx/sp/zero" c 1 5 || return 1
+  printf '%s\n' 'FROM busybox' 'COPY sp/fifo /f' 'ADD sp/fifo /a' 'COPY sp/zero /z' 'ADD sp/zero /y' 'COPY sp /d/' > "$ctx/Dockerfile"
+  timeout 120 "$BALE" build -q -t t2d:latest --output "type=oci,dest=$T_TMP/t2d.oci" "$ctx" > /dev/null 2> "$T_TMP/err"; rc=$?
+  rm -rf "$ctx/sp"
+  [ $rc = 0 ] || { echo "exit $rc"; cat "$T_TMP/err"; return 1; }
+  umoci unpack --image "$T_TMP/t2d.oci:latest" "$T_TMP/t2d" > /dev/null 2>&1 || return 1
+  r=$T_TMP/t2d/rootfs
+  [ -p "$r/f" ] && [ -p "$r/a" ] && [ -c "$r/z" ] && [ -c "$r/y" ] && [ -p "$r/d/fifo" ] && [ -c "$r/d/zero" ]
+}
+check "COPY and ADD of a FIFO or a device in the context: copied as such, never read" special_files_never_read
+
 chown_chmod () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
     'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
