@@ -93,6 +93,18 @@ special_files_never_read () {
 }
 check "COPY and ADD of a FIFO or a device in the context: copied as such, never read" special_files_never_read
 
+# The copied-rootfs view (BALE_FORCE_COPY=1) made devices with mknodat and the umask: a 0666
+# device of an ADDed archive came out 0644 through COPY --from (diff-fuzz F24).
+view_device_mode () {
+  python3 -c 'import tarfile,sys
+t=tarfile.open(sys.argv[1],"w"); i=tarfile.TarInfo("t/null"); i.type=tarfile.CHRTYPE; i.devmajor,i.devminor=1,3; i.mode=0o666; t.addfile(i); t.close()' "$ctx/dev.tar" || return 1
+  printf '%s\n' 'FROM busybox AS s0' 'ADD dev.tar /a/' 'FROM busybox' 'COPY --from=s0 /a /u/' > "$ctx/Dockerfile"
+  BALE_FORCE_COPY=1 build t2e; rc=$?
+  rm -f "$ctx/dev.tar"
+  [ $rc = 0 ] && [ -c "$T_TMP/t2e/rootfs/u/t/null" ] && [ "$(owner_mode "$T_TMP/t2e/rootfs/u/t/null")" = "0:0 666" ]
+}
+check "copied-rootfs mode: devices keep their mode through COPY --from" view_device_mode
+
 chown_chmod () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
     'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
