@@ -14,6 +14,7 @@
 #include "common/oci/digest.h"
 #include "common/oci/platform.h"
 #include "common/xalloc.h"
+#include "runtime/build/buildevents.h"
 #include "runtime/registry/registry.h"
 #include "common/banned.h"
 
@@ -52,10 +53,42 @@ convert (const struct bale_registry_options *o, struct registry_opts *out, bale_
   return 0;
 }
 
+/* With events (opts->events): the transfer as the vertex "VERB REF", the registry's
+   messages and the blobs' bytes its statuses, as bale build reports its pushes. */
+static void
+transfer_start (const struct bale_registry_options *o, struct registry_opts *opts,
+                struct buildevents_log *l, const char *verb, const char *ref)
+{
+  /* An older caller's struct ends before progress. */
+  const struct bale_progress *events
+    = o && o->struct_size >= offsetof (struct bale_registry_options, progress) + sizeof o->progress
+          && o->progress.fn ? &o->progress : NULL;
+  cleanup_free char *full = NULL, *name = NULL;
+
+  memset (l, 0, sizeof *l);
+  if (!events)
+    return;
+  full = buildevents_name (ref);
+  name = xasprintf ("%s %s", verb, full);
+  opts->log = buildevents_registry_log;
+  opts->log_ctx = l;
+  opts->progress = progress_transfer;
+  opts->progress_ctx = &l->vertex;
+  progress_vertex_start (&l->vertex, events, name, name);
+}
+
+static int
+transfer_end (struct buildevents_log *l, int ret, bale_error_t *err)
+{
+  progress_vertex_end (&l->vertex, false, ret < 0 && *err ? (*err)->msg : NULL);
+  return ret;
+}
+
 int
 bale_image_pull_with (bale_store *s, const char *ref, const struct bale_registry_options *o,
                       char **digest, bale_error_t *err)
 {
+  struct buildevents_log l;
   struct registry_opts opts;
   struct bale_platform plat = { 0 };
   const char *platform = o ? o->platform : NULL;
@@ -64,7 +97,8 @@ bale_image_pull_with (bale_store *s, const char *ref, const struct bale_registry
 
   if (convert (o, &opts, err) < 0 || (platform && platform_parse (platform, &plat, err) < 0))
     return -1;
-  ret = registry_pull (s->st, ref, platform ? &plat : NULL, &opts, got, err);
+  transfer_start (o, &opts, &l, "pulling", ref);
+  ret = transfer_end (&l, registry_pull (s->st, ref, platform ? &plat : NULL, &opts, got, err), err);
   platform_release (&plat);
   if (ret == 0 && digest)
     *digest = xstrdup (got);
@@ -76,9 +110,13 @@ bale_image_push_with (bale_store *s, const char *what, const char *dest,
                       const struct bale_registry_options *o, char **digest, bale_error_t *err)
 {
   struct registry_opts opts;
+  struct buildevents_log l;
   char got[DIGEST_STRLEN + 1];
 
-  if (convert (o, &opts, err) < 0 || registry_push (s->st, what, dest, &opts, got, err) < 0)
+  if (convert (o, &opts, err) < 0)
+    return -1;
+  transfer_start (o, &opts, &l, "pushing", dest ? dest : what);
+  if (transfer_end (&l, registry_push (s->st, what, dest, &opts, got, err), err) < 0)
     return -1;
   if (digest)
     *digest = xstrdup (got);

@@ -15,7 +15,8 @@ pull_usage (FILE *f)
   fputs ("usage: bale pull [OPTIONS] NAME[:TAG|@DIGEST]\n"
          "      --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform index\n"
          "                        (default: this machine's)\n"
-         "  -q, --quiet           print only the digest\n" CLI_HELP_USAGE CLI_REGISTRY_USAGE,
+         "  -q, --quiet           print only the digest\n" CLI_PROGRESS_USAGE CLI_HELP_USAGE
+         CLI_REGISTRY_USAGE,
          f);
 }
 
@@ -27,6 +28,7 @@ pull_args (int argc, char **argv, struct cli_regopts *r)
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     CLI_REGISTRY_OPTIONS,
+    CLI_PROGRESS_OPTION,
     { NULL, 0, NULL, 0 },
   };
   int c;
@@ -64,7 +66,10 @@ bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   first = pull_args (argc, argv, &r);
   ret = cli_bale_store (g, &s, err);
   if (ret == 0)
+    ret = cli_regopts_start (&r, "Pulling", err);
+  if (ret == 0)
     ret = bale_image_pull_with (s, argv[first], &r.o, &digest, err);
+  cli_regopts_finish (&r);
   if (ret == 0)
     printf ("%s\n", digest);
   free (digest);

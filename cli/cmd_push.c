@@ -19,7 +19,8 @@ push_usage (FILE *f)
          "      --compression gzip|gzip-single|zstd|none  how to compress uncompressed layers (gzip;\n"
          "                        gzip-single: one gzip member, for readers that stop after one)\n"
          "      --chunk-size BYTES  upload blobs larger than this in chunks (64 MiB)\n"
-         "  -q, --quiet           print only the digest\n" CLI_HELP_USAGE CLI_REGISTRY_USAGE,
+         "  -q, --quiet           print only the digest\n" CLI_PROGRESS_USAGE CLI_HELP_USAGE
+         CLI_REGISTRY_USAGE,
          f);
 }
 
@@ -32,6 +33,7 @@ push_args (int argc, char **argv, struct cli_regopts *r)
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     CLI_REGISTRY_OPTIONS,
+    CLI_PROGRESS_OPTION,
     { NULL, 0, NULL, 0 },
   };
   char *end;
@@ -77,8 +79,11 @@ bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   first = push_args (argc, argv, &r);
   ret = cli_bale_store (g, &s, err);
   if (ret == 0)
+    ret = cli_regopts_start (&r, "Pushing", err);
+  if (ret == 0)
     ret = bale_image_push_with (s, argv[first], first + 1 < argc ? argv[first + 1] : NULL, &r.o,
                                 &digest, err);
+  cli_regopts_finish (&r);
   if (ret == 0)
     printf ("%s\n", digest);
   free (digest);

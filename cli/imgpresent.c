@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the image commands share on the public API: names and sizes as Docker prints them,
-   and the registry options of pull, push and login. */
+   the check of a new name (tag, build -t), and the registry options of pull, push and
+   login. */
 #include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/apicmd.h"
+#include "cli/progress.h"
+#include "common/cleanup.h"
 #include "common/oci/digest.h"
 #include "common/oci/ref.h"
 #include "common/xalloc.h"
@@ -97,14 +101,82 @@ cli_regopts_option (struct cli_regopts *r, int c, const char *arg)
     case CLI_OPT_TLS_CA:
       r->o.ca_file = arg;
       return true;
+    case CLI_OPT_PROGRESS:
+      r->progress = arg;
+      return true;
     default:
       return false;
     }
 }
 
+int
+cli_regopts_start (struct cli_regopts *r, const char *title, bale_error_t *err)
+{
+  enum cli_progress_mode mode = CLI_PROGRESS_AUTO;
+  bool quiet = r->o.log == NULL;
+  const struct bale_progress *sink;
+
+  if (r->progress && cli_progress_parse (r->progress, &mode, err) < 0)
+    return -1;
+  /* As bale build: -q goes with auto, quiet and none only. */
+  if (quiet && mode != CLI_PROGRESS_AUTO && mode != CLI_PROGRESS_QUIET && mode != CLI_PROGRESS_NONE)
+    return bale_make_error (err, 0, "--progress and --quiet cannot be used together");
+  if (quiet || mode == CLI_PROGRESS_QUIET || mode == CLI_PROGRESS_NONE)
+    {
+      r->o.log = NULL;
+      return 0;
+    }
+  if (cli_progress_open_as (mode, STDERR_FILENO, title, &r->renderer, err) < 0)
+    return -1;
+  /* The registry's messages become statuses of the transfer's vertex. */
+  if ((sink = cli_progress_sink (r->renderer)) != NULL)
+    {
+      r->o.progress = *sink;
+      r->o.log = NULL;
+    }
+  return 0;
+}
+
+void
+cli_regopts_finish (struct cli_regopts *r)
+{
+  cli_progress_close (r->renderer);
+  r->renderer = NULL;
+}
+
 void
 cli_regopts_release (struct cli_regopts *r)
 {
+  cli_regopts_finish (r);
   free (r->insecure);
   r->insecure = NULL;
+}
+
+int
+cli_check_name (const char *name, bale_error_t *err)
+{
+  const char *slash = strrchr (name, '/'), *colon = strrchr (name, ':'), *p;
+  const char *end = colon && (!slash || colon > slash) ? colon : name + strlen (name);
+
+  /* Docker: "invalid reference format: repository name (X) must be lowercase"; the tag
+     after the last ':' may have capitals. */
+  for (p = name; p < end && *p != '@'; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      {
+        /* Only when capitals are what is wrong: other faults get the usual message. */
+        cleanup_free char *low = xstrdup (name);
+        struct oci_ref r = { 0 };
+        bale_error_t e = NULL;
+        for (char *q = low; q < low + (end - name); q++)
+          if (*q >= 'A' && *q <= 'Z')
+            *q = (char) (*q - 'A' + 'a');
+        if (oci_ref_parse (low, 0, &r, &e) < 0)
+          {
+            bale_error_release (&e);
+            return 0;
+          }
+        oci_ref_release (&r);
+        return bale_make_error (err, 0, "invalid tag '%s': repository name must be lowercase", name);
+      }
+  return 0;
 }

@@ -192,6 +192,13 @@ int
 cli_progress_open (enum cli_progress_mode mode, int fd, struct cli_progress **out,
                    bale_error_t *err)
 {
+  return cli_progress_open_as (mode, fd, NULL, out, err);
+}
+
+int
+cli_progress_open_as (enum cli_progress_mode mode, int fd, const char *title,
+                      struct cli_progress **out, bale_error_t *err)
+{
   struct cli_progress *p;
 
   *out = NULL;
@@ -203,9 +210,10 @@ cli_progress_open (enum cli_progress_mode mode, int fd, struct cli_progress **ou
   p = xzalloc (sizeof *p);
   p->mode = mode;
   p->fd = fd;
+  p->trace.title = title;
   p->sink.ctx = p;
   p->sink.fn = mode == CLI_PROGRESS_PLAIN ? plain_event : json_event;
-  if (mode == CLI_PROGRESS_TTY && progress_tty_start (fd, &p->fd, &p->tty_pid, err) < 0)
+  if (mode == CLI_PROGRESS_TTY && progress_tty_start (fd, title, &p->fd, &p->tty_pid, err) < 0)
     {
       free (p);
       return -1;

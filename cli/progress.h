@@ -33,6 +33,10 @@ struct cli_progress;
    as buildx does. */
 int cli_progress_open (enum cli_progress_mode mode, int fd, struct cli_progress **out,
                        bale_error_t *err);
+/* The same with the word of the header ("[+] Pulling 1.2s (1/1)", as docker compose says
+   it) instead of "Building"; title is static. */
+int cli_progress_open_as (enum cli_progress_mode mode, int fd, const char *title,
+                          struct cli_progress **out, bale_error_t *err);
 /* The sink to hand to emitters; NULL when p is NULL. */
 const struct bale_progress *cli_progress_sink (struct cli_progress *p);
 /* End of the stream: the summary (plain, tty) and the logs of failed vertices. NULL-safe. */
@@ -72,6 +76,7 @@ struct trace
   int next_num;
   int64_t started; /* the first event */
   bool color;
+  const char *title; /* the header's verb; NULL: "Building" */
 };
 
 struct trace_vertex *trace_find (struct trace *t, const char *digest);
@@ -91,6 +96,6 @@ void trace_error_logs (const struct trace *t, struct strbuf *sb);
 void trace_release (struct trace *t);
 
 /* tty renderer: a process reading rawjson lines on in_fd and drawing on out_fd. */
-int progress_tty_start (int out_fd, int *event_fd, pid_t *pid, bale_error_t *err);
+int progress_tty_start (int out_fd, const char *title, int *event_fd, pid_t *pid, bale_error_t *err);
 
 #endif

@@ -198,7 +198,8 @@ trace_summary (const struct trace *t, struct strbuf *sb)
       if (t->v[i].completed > end)
         end = t->v[i].completed;
     }
-  strbuf_addf (sb, "[+] Building %.1fs (%zu/%zu)%s\n", secs (t->started, end), done, t->n,
+  strbuf_addf (sb, "[+] %s %.1fs (%zu/%zu)%s\n", t->title ? t->title : "Building",
+               secs (t->started, end), done, t->n,
                done == t->n ? " FINISHED" : "");
   for (i = 0; i < t->n; i++)
     {

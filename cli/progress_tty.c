@@ -159,7 +159,8 @@ draw (struct tty *y, int64_t now)
   strbuf_addstr (&sb, "\033[?25l");
   if (y->drawn > 0)
     strbuf_addf (&sb, "\r\033[%dA", y->drawn);
-  strbuf_addf (&sb, "[+] Building %.1fs (%zu/%zu)\033[K\n", elapsed (y->t.started, now), done, y->t.n);
+  strbuf_addf (&sb, "[+] %s %.1fs (%zu/%zu)\033[K\n", y->t.title ? y->t.title : "Building",
+               elapsed (y->t.started, now), done, y->t.n);
   strbuf_add (&sb, body.buf, body.len);
   strbuf_addstr (&sb, "\033[J\033[?25h");
   (void) fileio_write_all (y->out, sb.buf, sb.len);
@@ -189,9 +190,9 @@ finish (struct tty *y)
 }
 
 static void __attribute__ ((noreturn))
-run (int in, int out)
+run (int in, int out, const char *title)
 {
-  struct tty y = { .out = out };
+  struct tty y = { .out = out, .t.title = title };
   struct bale_progress sink = { tty_event, &y };
   struct strbuf pending = STRBUF_INIT;
   const char *nc = getenv ("NO_COLOR");
@@ -234,7 +235,7 @@ run (int in, int out)
 }
 
 int
-progress_tty_start (int out_fd, int *event_fd, pid_t *pid, bale_error_t *err)
+progress_tty_start (int out_fd, const char *title, int *event_fd, pid_t *pid, bale_error_t *err)
 {
   int fds[2];
 
@@ -250,7 +251,7 @@ progress_tty_start (int out_fd, int *event_fd, pid_t *pid, bale_error_t *err)
   if (*pid == 0)
     {
       close (fds[1]);
-      run (fds[0], out_fd);
+      run (fds[0], out_fd, title);
     }
   close (fds[0]);
   *event_fd = fds[1];

@@ -59,3 +59,24 @@ meter_end (struct meter *m, int64_t size)
     m->fn (m->ctx, m->id, size, size, true);
   m->fn = NULL;
 }
+
+void
+meter_begin (struct meter *m, int64_t total)
+{
+  if (m)
+    meter_start (m, m->fn, m->ctx, m->id, total);
+}
+
+void
+meter_add_opt (struct meter *m, int64_t n)
+{
+  if (m)
+    meter_add (m, n);
+}
+
+void
+meter_end_opt (struct meter *m, int64_t size)
+{
+  if (m)
+    meter_end (m, size);
+}

@@ -28,11 +28,19 @@ struct meter
 
 /* Begin (or, after a failed attempt, begin again) and report 0 of total. */
 void meter_start (struct meter *m, meter_fn fn, void *ctx, const char *id, int64_t total);
+/* A meter the caller names (fn, ctx, id) and hands to a writer that learns the total (an
+   export sums its blobs, a download reads Content-Length): the writer calls meter_begin. */
+#define METER_INIT(fn, ctx, id) { (fn), (ctx), (id), 0, 0, 0 }
+/* meter_start with the fn, ctx and id already in m (a no-op for a NULL m). */
+void meter_begin (struct meter *m, int64_t total);
 /* current bytes done in all (meter_set) or n more (meter_add); reported when the interval
    has passed. */
 void meter_set (struct meter *m, int64_t current);
 void meter_add (struct meter *m, int64_t n);
 /* The transfer finished with size bytes: reported at once, completed. */
 void meter_end (struct meter *m, int64_t size);
+/* For writers handed a meter that may be NULL: meter_add and meter_end, no-ops on NULL. */
+void meter_add_opt (struct meter *m, int64_t n);
+void meter_end_opt (struct meter *m, int64_t size);
 
 #endif

@@ -77,7 +77,8 @@ buildindex_layout_image (const struct exec_image *img, struct layout_image *li, 
 
 int
 buildindex_write_layout (const struct build_output *out, const struct exec_image *imgs, size_t n,
-                         const char *name, bale_error_t *err)
+                         const char *name, struct meter *meter,
+                         bale_error_t *err)
 {
   struct layout_image *children = xcalloc (n, sizeof *children), top = { 0 };
   struct layout_blob **layers = xcalloc (n, sizeof *layers);
@@ -97,6 +98,7 @@ buildindex_write_layout (const struct build_output *out, const struct exec_image
       top.manifest.data = bytes;
       top.children = children;
       top.n_children = n;
+      top.meter = meter;
       if (out->type == OUT_OCI)
         r = layout_write_dir (dest, &top, name, err);
       else if (out->type == OUT_OCI_ARCHIVE)

@@ -25,10 +25,12 @@ int buildindex_make (const struct exec_image *imgs, size_t n, char **bytes, size
 void buildindex_layout_image (const struct exec_image *img, struct layout_image *li,
                               struct layout_blob **layers);
 
+struct meter;
 /* -o type=oci or type=oci-archive of the index over imgs[0..n), named name (may be NULL).
-   The images' layers must be compressed already (export_compress). */
+   The images' layers must be compressed already (export_compress). meter (or NULL) counts
+   the bytes written, as layout_image.meter does. */
 int buildindex_write_layout (const struct build_output *out, const struct exec_image *imgs, size_t n,
-                             const char *name, bale_error_t *err);
+                             const char *name, struct meter *meter, bale_error_t *err);
 
 /* buildx's platform-split directory name of a local output: "linux_arm_v7". Caller frees. */
 char *buildindex_platform_dir (const struct bale_platform *p);

@@ -19,6 +19,7 @@
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
 #include "runtime/build/executor.h"
+#include "runtime/build/progress.h"
 #include "runtime/layer/layer.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
@@ -234,20 +235,28 @@ buildoutput_release (struct build_outputs *o)
 
 /* ---- local and tar ------------------------------------------------------------------------ */
 
+/* The layers applied in order, their bytes counted as "copying files" (BuildKit's local
+   exporter status) of v. */
 static int
-apply_layers (const struct exec_image *img, int root_fd, bale_error_t *err)
+apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex *v, bale_error_t *err)
 {
+  struct meter m = METER_INIT (progress_transfer, v, "copying files");
+  int64_t total = 0;
   size_t i;
 
   for (i = 0; i < img->n_layers; i++)
+    total += img->layers[i].size;
+  meter_begin (&m, total);
+  for (i = 0; i < img->n_layers; i++)
     {
-      struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED };
+      struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m };
       cleanup_close int fd = open (img->layers[i].path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open layer '%s'", img->layers[i].path);
       if (layer_extract (fd, root_fd, &lo, NULL, err) < 0)
         return bale_error_wrap (err, "layer %s", img->layers[i].digest);
     }
+  meter_end (&m, total);
   return 0;
 }
 
@@ -271,7 +280,8 @@ mkdir_p (const char *path, bale_error_t *err)
 }
 
 static int
-write_local (const struct exec_image *img, const char *dest, bale_error_t *err)
+write_local (const struct exec_image *img, const char *dest, struct progress_vertex *v,
+             bale_error_t *err)
 {
   cleanup_close int fd = -1;
 
@@ -280,17 +290,21 @@ write_local (const struct exec_image *img, const char *dest, bale_error_t *err)
   fd = open (dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", dest);
-  return apply_layers (img, fd, err);
+  return apply_layers (img, fd, v, err);
 }
 
-/* The tree in a scratch directory of the store, then one uncompressed tar of it. */
+/* The tree in a scratch directory of the store, then one uncompressed tar of it, its bytes
+   counted as "sending tarball" (BuildKit's tar exporter status; the total is not known
+   before the end). */
 static int
-write_tar (struct store *s, const struct exec_image *img, const char *dest, bale_error_t *err)
+write_tar (struct store *s, const struct exec_image *img, const char *dest, struct progress_vertex *v,
+           bale_error_t *err)
 {
+  struct meter m = METER_INIT (progress_transfer, v, "sending tarball");
   cleanup_free char *tmp = store_area_path (s, STORE_AREA_TMP, NULL);
   cleanup_free char *dir = store_area_path (s, STORE_AREA_TMP, "fs-XXXXXX");
   cleanup_close int root = -1, out = -1, parent = -1;
-  struct layer_write_opts wo = { .compression = LAYER_COMPRESSION_NONE };
+  struct layer_write_opts wo = { .compression = LAYER_COMPRESSION_NONE, .meter = &m };
   struct layer_result res;
   int ret = -1;
 
@@ -299,14 +313,18 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, bale
   root = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     bale_make_error (err, errno, "cannot open %s", dir);
-  else if (apply_layers (img, root, err) == 0)
+  else if (apply_layers (img, root, v, err) == 0)
     {
       out = strcmp (dest, "-") == 0 ? dup (STDOUT_FILENO)
                                     : open (dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (out < 0)
         bale_make_error (err, errno, "cannot create '%s'", dest);
       else
-        ret = layer_write_dir (root, &wo, out, &res, err);
+        {
+          meter_begin (&m, 0);
+          if ((ret = layer_write_dir (root, &wo, out, &res, err)) == 0)
+            meter_end (&m, res.size);
+        }
     }
   parent = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (parent >= 0)
@@ -320,9 +338,9 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, bale
 
 int
 buildoutput_write_fs (struct store *s, const struct exec_image *img, const struct build_output *out,
-                      bale_error_t *err)
+                      struct progress_vertex *v, bale_error_t *err)
 {
-  int r = out->type == OUT_LOCAL ? write_local (img, out->dest, err) : write_tar (s, img, out->dest, err);
+  int r = out->type == OUT_LOCAL ? write_local (img, out->dest, v, err) : write_tar (s, img, out->dest, v, err);
   return r < 0 ? bale_error_wrap (err, "-o type=%s,dest=%s", out->type == OUT_LOCAL ? "local" : "tar", out->dest) : 0;
 }
 

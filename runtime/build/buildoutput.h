@@ -43,10 +43,13 @@ void buildoutput_release (struct build_outputs *o);
 
 struct exec_image;
 struct store;
+struct progress_vertex;
 /* local and tar: the image's layers applied in order (whiteouts included) into dest, or
-   into a scratch directory of the store written out as one tar. */
+   into a scratch directory of the store written out as one tar; their bytes are statuses of
+   v (BuildKit's "copying files", then "sending tarball" for tar). */
 int buildoutput_write_fs (struct store *s, const struct exec_image *img,
-                          const struct build_output *out, bale_error_t *err);
+                          const struct build_output *out, struct progress_vertex *v,
+                          bale_error_t *err);
 
 /* --label K=V: set in the config's Labels (the config and manifest digests change). */
 int buildoutput_labels (struct exec_image *img, const char *const *labels, size_t n,

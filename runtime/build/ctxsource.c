@@ -102,7 +102,7 @@ from_stdin (struct ctxsource *cs, bale_error_t *err)
 }
 
 static int
-from_http (struct ctxsource *cs, const char *url, bale_error_t *err)
+from_http (struct ctxsource *cs, const char *url, struct meter *m, bale_error_t *err)
 {
   cleanup_close int fd = -1;
   struct http_fetch_result res;
@@ -111,7 +111,7 @@ from_http (struct ctxsource *cs, const char *url, bale_error_t *err)
   fd = open (cs->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create '%s'", cs->file);
-  if (http_fetch (url, fd, NULL, &res, err) < 0)
+  if (http_fetch_metered (url, fd, NULL, m, &res, err) < 0)
     return bale_error_wrap (err, "unable to prepare context: '%s'", url);
   return from_file (cs, fd, url, err);
 }
@@ -252,7 +252,8 @@ from_git (struct ctxsource *cs, const char *spec, bool keep_git_dir, bale_error_
 }
 
 int
-ctxsource_prepare (const char *spec, bool keep_git_dir, struct ctxsource *cs, bale_error_t *err)
+ctxsource_prepare (const char *spec, bool keep_git_dir, struct meter *m, struct ctxsource *cs,
+                   bale_error_t *err)
 {
   struct stat st;
 
@@ -267,7 +268,7 @@ ctxsource_prepare (const char *spec, bool keep_git_dir, struct ctxsource *cs, ba
     return from_stdin (cs, err);
   if (ctxsource_is_git (spec))
     return from_git (cs, spec, keep_git_dir, err);
-  return from_http (cs, spec, err);
+  return from_http (cs, spec, m, err);
 }
 
 void

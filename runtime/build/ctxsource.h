@@ -20,8 +20,12 @@ struct ctxsource
 bool ctxsource_is_git (const char *s);
 /* Make the context spec ready: nothing for a local directory (cs->dir stays NULL); "-",
    git URLs (#ref:subdir, through the git program) and http(s) URLs are fetched into a
-   scratch directory. keep_git_dir keeps .git (BUILDKIT_CONTEXT_KEEP_GIT_DIR). */
-int ctxsource_prepare (const char *spec, bool keep_git_dir, struct ctxsource *cs, bale_error_t *err);
+   scratch directory. keep_git_dir keeps .git (BUILDKIT_CONTEXT_KEEP_GIT_DIR). m (a meter
+   named by the caller, or NULL) counts the bytes of an http(s) download: begun with its
+   Content-Length, ended with its size. */
+struct meter;
+int ctxsource_prepare (const char *spec, bool keep_git_dir, struct meter *m, struct ctxsource *cs,
+                       bale_error_t *err);
 void ctxsource_release (struct ctxsource *cs);
 
 #endif

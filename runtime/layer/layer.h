@@ -9,6 +9,7 @@
 
 #include "common/oci/digest.h"
 #include "common/error.h"
+#include "common/meter.h"
 #include "common/strbuf.h"
 
 struct archive;
@@ -52,6 +53,8 @@ struct layer_write_opts
      relative to dir_fd, st its lstat; for an overlay whiteout, st is the 0/0 device. */
   bool (*skip) (void *ctx, const char *path, const struct stat *st);
   void *skip_ctx;
+  /* Told the bytes written to out_fd (or the sink) as they go, or NULL. */
+  struct meter *meter;
 };
 
 /* What a written layer is, for its descriptor and the config's rootfs.diff_ids. */
@@ -163,6 +166,8 @@ struct layer_extract_opts
      entries. Exceeding one fails the extraction. */
   int64_t max_tar_bytes;
   int64_t max_entries;
+  /* Told the bytes read from fd as they go (an export's byte counts), or NULL. */
+  struct meter *meter;
 };
 
 /* What an extraction saw, for tests and progress. */

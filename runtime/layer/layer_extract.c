@@ -76,6 +76,7 @@ struct extractor
   enum layer_extract_mode mode;
   int64_t max_tar_bytes, max_entries, tar_bytes;
   int fd;
+  struct meter *meter;
   struct archive *raw, *tar;
   struct digester blob, diff;
   bale_error_t cb_err;
@@ -194,6 +195,7 @@ read_blob (struct archive *a, void *ctx, const void **out)
       return -1;
     }
   digester_update (&x->blob, x->buf, (size_t) n);
+  meter_add_opt (x->meter, n);
   *out = x->buf;
   return n;
 }
@@ -931,6 +933,7 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->max_tar_bytes = opts->max_tar_bytes;
   x->max_entries = opts->max_entries;
   x->fd = fd;
+  x->meter = opts->meter;
   if (digester_init (&x->blob, err) < 0 || digester_init (&x->diff, err) < 0)
     ret = -1;
   else

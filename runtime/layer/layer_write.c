@@ -112,6 +112,7 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   if (w->z != NULL)
     digester_update (&w->blob, buf, len);
   w->size += (int64_t) len;
+  meter_add_opt (w->opts.meter, (int64_t) len);
   return (la_ssize_t) len;
 }
 

@@ -191,6 +191,13 @@ on_body (char *data, size_t size, size_t n, void *ctx)
   curl_easy_getinfo (t->h, CURLINFO_RESPONSE_CODE, &status);
   if (t->req->sink && status >= 200 && status < 300)
     {
+      if (t->req->recv_meter && !t->delivered)
+        {
+          curl_off_t cl = -1;
+          curl_easy_getinfo (t->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+          meter_begin (t->req->recv_meter, cl > 0 ? (int64_t) cl : 0);
+        }
+      meter_add_opt (t->req->recv_meter, (int64_t) len);
       t->delivered = true;
       return t->req->sink (t->req->sink_ctx, data, len, &t->sink_err) < 0 ? 0 : len;
     }
@@ -612,6 +619,13 @@ int
 http_fetch (const char *url, int out_fd, const char *expected_checksum,
             struct http_fetch_result *out, bale_error_t *err)
 {
+  return http_fetch_metered (url, out_fd, expected_checksum, NULL, out, err);
+}
+
+int
+http_fetch_metered (const char *url, int out_fd, const char *expected_checksum,
+                    struct meter *m, struct http_fetch_result *out, bale_error_t *err)
+{
   struct http_request req = HTTP_REQUEST_INIT;
   struct http_response resp;
   struct fetch_sink f = { .fd = out_fd, .url = url };
@@ -629,6 +643,7 @@ http_fetch (const char *url, int out_fd, const char *expected_checksum,
   req.url = url;
   req.sink = fetch_write;
   req.sink_ctx = &f;
+  req.recv_meter = m;
   ret = http_do (c, &req, &resp, err);
   if (ret == 0)
     {
@@ -637,6 +652,8 @@ http_fetch (const char *url, int out_fd, const char *expected_checksum,
     }
   if (ret == 0)
     ret = fetch_check (url, &resp, expected_checksum, out, err);
+  if (ret == 0)
+    meter_end_opt (m, out->size);
   digester_release (&f.d);
   http_response_release (&resp);
   http_client_free (c);

@@ -69,6 +69,10 @@ struct http_request
   size_t max_body; /* 0: 1 MiB */
   /* Told body_offset + the bytes of the body sent so far, as they go (or NULL). */
   struct meter *meter;
+  /* With sink: a meter named by the caller (METER_INIT), begun with the Content-Length of
+     the 2xx answer (0 when unknown) when its body starts, then told the bytes of it that
+     reach the sink; the caller ends it. NULL: none. */
+  struct meter *recv_meter;
   bool no_redirect; /* return 3xx answers as they are */
 };
 
@@ -122,5 +126,9 @@ struct http_fetch_result
  */
 int http_fetch (const char *url, int out_fd, const char *expected_checksum,
                 struct http_fetch_result *out, bale_error_t *err);
+/* The same, the bytes counted by m as http_request.recv_meter does (m may be NULL); m is
+   ended with the size on success. */
+int http_fetch_metered (const char *url, int out_fd, const char *expected_checksum,
+                        struct meter *m, struct http_fetch_result *out, bale_error_t *err);
 
 #endif

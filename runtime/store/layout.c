@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/meter.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/store/layout.h"
@@ -125,7 +126,8 @@ check_digest (const struct layout_blob *b, struct digester *d, bale_error_t *err
 }
 
 static int
-stream_file (const char *path, struct digester *d, chunk_fn fn, void *ctx, bale_error_t *err)
+stream_file (const char *path, struct digester *d, chunk_fn fn, void *ctx, struct meter *m,
+             bale_error_t *err)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
   char buf[65536];
@@ -146,12 +148,15 @@ stream_file (const char *path, struct digester *d, chunk_fn fn, void *ctx, bale_
       digester_update (d, buf, (size_t) n);
       if ((ret = fn (ctx, buf, (size_t) n, err)) < 0)
         return ret;
+      meter_add_opt (m, n);
     }
 }
 
-/* Feed the blob's bytes to fn, then fail unless they hash to its digest and size. */
+/* Feed the blob's bytes to fn (telling m, which may be NULL), then fail unless they hash to
+   its digest and size. */
 static int
-stream_blob (const struct layout_blob *b, chunk_fn fn, void *ctx, bale_error_t *err)
+stream_blob (const struct layout_blob *b, chunk_fn fn, void *ctx, struct meter *m,
+             bale_error_t *err)
 {
   struct digester d;
   int ret;
@@ -163,11 +168,12 @@ stream_blob (const struct layout_blob *b, chunk_fn fn, void *ctx, bale_error_t *
   if ((ret = digester_init (&d, err)) < 0)
     return ret;
   if (b->path)
-    ret = stream_file (b->path, &d, fn, ctx, err);
+    ret = stream_file (b->path, &d, fn, ctx, m, err);
   else
     {
       digester_update (&d, b->data, (size_t) b->size);
       ret = fn (ctx, b->data, (size_t) b->size, err);
+      meter_add_opt (m, b->size);
     }
   if (ret < 0)
     {
@@ -189,7 +195,7 @@ fd_chunk (void *ctx, const void *buf, size_t len, bale_error_t *err)
 
 /* Store b under blobs/sha256 unless a file of the right size is already there. */
 static int
-put_blob (int blobs_fd, const struct layout_blob *b, bale_error_t *err)
+put_blob (int blobs_fd, const struct layout_blob *b, struct meter *m, bale_error_t *err)
 {
   const char *hex = digest_hex (b->digest);
   cleanup_free char *tmp = NULL;
@@ -202,10 +208,13 @@ put_blob (int blobs_fd, const struct layout_blob *b, bale_error_t *err)
   /* Content-addressed: a present blob of the right size is the same blob. */
   if (fstatat (blobs_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
       && st.st_size == b->size)
-    return 0;
+    {
+      meter_add_opt (m, b->size);
+      return 0;
+    }
   if ((fd = open_temp (blobs_fd, hex, &tmp, err)) < 0)
     return fd;
-  if ((ret = stream_blob (b, fd_chunk, &fd, err)) < 0)
+  if ((ret = stream_blob (b, fd_chunk, &fd, m, err)) < 0)
     {
       unlinkat (blobs_fd, tmp, 0);
       return ret;
@@ -226,8 +235,22 @@ mkdir_open (int dirfd, const char *name, bale_error_t *err)
   return fd;
 }
 
+/* The bytes put_all_blobs writes (or finds there): what its meter counts to. */
+static int64_t
+all_blobs_size (const struct layout_image *img)
+{
+  int64_t n = img->manifest.size;
+  size_t i;
+
+  for (i = 0; i < img->n_children; i++)
+    n += all_blobs_size (&img->children[i]);
+  for (i = 0; !img->children && i < img->n_layers; i++)
+    n += img->layers[i].size;
+  return img->children ? n : n + img->config.size;
+}
+
 static int
-put_all_blobs (int root_fd, const struct layout_image *img, bale_error_t *err)
+put_all_blobs (int root_fd, const struct layout_image *img, struct meter *m, bale_error_t *err)
 {
   cleanup_close int blobs_fd = mkdir_open (root_fd, "blobs", err);
   cleanup_close int sha_fd = -1;
@@ -241,16 +264,16 @@ put_all_blobs (int root_fd, const struct layout_image *img, bale_error_t *err)
   if (img->children)
     {
       for (i = 0; i < img->n_children; i++)
-        if ((ret = put_all_blobs (root_fd, &img->children[i], err)) < 0)
+        if ((ret = put_all_blobs (root_fd, &img->children[i], m, err)) < 0)
           return ret;
-      return put_blob (sha_fd, &img->manifest, err);
+      return put_blob (sha_fd, &img->manifest, m, err);
     }
   for (i = 0; i < img->n_layers; i++)
-    if ((ret = put_blob (sha_fd, &img->layers[i], err)) < 0)
+    if ((ret = put_blob (sha_fd, &img->layers[i], m, err)) < 0)
       return ret;
-  if ((ret = put_blob (sha_fd, &img->config, err)) < 0)
+  if ((ret = put_blob (sha_fd, &img->config, m, err)) < 0)
     return ret;
-  return put_blob (sha_fd, &img->manifest, err);
+  return put_blob (sha_fd, &img->manifest, m, err);
 }
 
 /* The index entry for img: the manifest descriptor, annotated with the name if any. */
@@ -380,7 +403,8 @@ layout_write_dir (const char *dir, const struct layout_image *img, const char *n
     return bale_make_error (err, errno, "cannot open directory '%s'", dir);
   ret = layout_write_atomic (root_fd, "oci-layout", OCI_LAYOUT_CONTENT, strlen (OCI_LAYOUT_CONTENT),
                              err);
-  if (ret < 0 || (ret = put_all_blobs (root_fd, img, err)) < 0)
+  meter_begin (img->meter, all_blobs_size (img));
+  if (ret < 0 || (ret = put_all_blobs (root_fd, img, img->meter, err)) < 0)
     return bale_error_wrap (err, "cannot write OCI layout '%s'", dir);
   /* index.json last: it must never name a blob that is not there yet. */
   if ((idx = load_index (root_fd, err)) == NULL)
@@ -388,6 +412,7 @@ layout_write_dir (const char *dir, const struct layout_image *img, const char *n
   merge_entry (idx, entry);
   if (write_json_atomic (root_fd, "index.json", idx, err) < 0)
     return bale_error_wrap (err, "cannot write OCI layout '%s'", dir);
+  meter_end_opt (img->meter, all_blobs_size (img));
   return 0;
 }
 
@@ -578,7 +603,7 @@ new_entry (const struct member *e)
 }
 
 static int
-write_member (struct archive *a, const struct member *e, bale_error_t *err)
+write_member (struct archive *a, const struct member *e, struct meter *m, bale_error_t *err)
 {
   struct archive_entry *ae = new_entry (e);
   int ret = archive_write_header (a, ae);
@@ -589,12 +614,24 @@ write_member (struct archive *a, const struct member *e, bale_error_t *err)
   if (e->dir)
     return 0;
   if (e->blob)
-    return stream_blob (e->blob, archive_chunk, a, err);
+    return stream_blob (e->blob, archive_chunk, a, m, err);
+  meter_add_opt (m, (int64_t) e->len);
   return archive_chunk (a, e->data, e->len, err);
 }
 
+/* The members' contents: what the meter of write_tar counts to (the headers left out). */
+static int64_t
+members_size (const struct members *m)
+{
+  int64_t n = 0;
+
+  for (size_t i = 0; i < m->n; i++)
+    n += m->v[i].dir ? 0 : m->v[i].blob ? m->v[i].blob->size : (int64_t) m->v[i].len;
+  return n;
+}
+
 static int
-write_tar (int fd, struct members *m, bale_error_t *err)
+write_tar (int fd, struct members *m, struct meter *meter, bale_error_t *err)
 {
   cleanup_archive struct archive *a = archive_write_new ();
   size_t i;
@@ -607,17 +644,19 @@ write_tar (int fd, struct members *m, bale_error_t *err)
       || archive_write_set_bytes_in_last_block (a, 1) != ARCHIVE_OK
       || archive_write_open_fd (a, fd) != ARCHIVE_OK)
     return bale_make_error (err, 0, "cannot start archive: %s", archive_error_string (a));
+  meter_begin (meter, members_size (m));
   for (i = 0; i < m->n; i++)
-    if ((ret = write_member (a, &m->v[i], err)) < 0)
+    if ((ret = write_member (a, &m->v[i], meter, err)) < 0)
       return ret;
   if (archive_write_close (a) != ARCHIVE_OK)
     return bale_make_error (err, 0, "cannot finish archive: %s", archive_error_string (a));
+  meter_end_opt (meter, members_size (m));
   return 0;
 }
 
 /* Write the members as a tar at path: a temporary file next to it, then rename. */
 static int
-write_archive_file (const char *path, struct members *m, bale_error_t *err)
+write_archive_file (const char *path, struct members *m, struct meter *meter, bale_error_t *err)
 {
   cleanup_free char *dcopy = xstrdup (path), *bcopy = xstrdup (path), *tmp = NULL;
   const char *base = basename (bcopy);
@@ -627,12 +666,12 @@ write_archive_file (const char *path, struct members *m, bale_error_t *err)
 
   /* "-": standard output, for `bale save NAME > file` as with docker save. */
   if (strcmp (path, "-") == 0)
-    return write_tar (STDOUT_FILENO, m, err);
+    return write_tar (STDOUT_FILENO, m, meter, err);
   if (dir_fd < 0)
     return bale_make_error (err, errno, "cannot open the directory of '%s'", path);
   if ((fd = open_temp (dir_fd, base, &tmp, err)) < 0)
     return fd;
-  if ((ret = write_tar (fd, m, err)) < 0)
+  if ((ret = write_tar (fd, m, meter, err)) < 0)
     {
       unlinkat (dir_fd, tmp, 0);
       return ret;
@@ -646,7 +685,7 @@ layout_write_oci_archive (const char *path, const struct layout_image *img, cons
 {
   cleanup_members struct members m = { NULL, 0, 0 };
 
-  if (add_layout (&m, img, name, err) < 0 || write_archive_file (path, &m, err) < 0)
+  if (add_layout (&m, img, name, err) < 0 || write_archive_file (path, &m, img->meter, err) < 0)
     return bale_error_wrap (err, "cannot write OCI archive '%s'", path);
   return 0;
 }
@@ -735,9 +774,9 @@ add_docker_files (struct members *m, const struct layout_docker_image *items, si
   return ret;
 }
 
-int
-layout_write_docker_archive_multi (const char *path, const struct layout_docker_image *items,
-                                   size_t n, bale_error_t *err)
+static int
+docker_archive (const char *path, const struct layout_docker_image *items, size_t n,
+                struct meter *meter, bale_error_t *err)
 {
   cleanup_members struct members m = { NULL, 0, 0 };
 
@@ -746,9 +785,16 @@ layout_write_docker_archive_multi (const char *path, const struct layout_docker_
     if (items[i].img->children)
       return bale_make_error (err, 0, "docker exporter does not currently support exporting manifest lists");
   if (add_layout_multi (&m, items, n, err) < 0 || add_docker_files (&m, items, n, err) < 0
-      || write_archive_file (path, &m, err) < 0)
+      || write_archive_file (path, &m, meter, err) < 0)
     return bale_error_wrap (err, "cannot write docker archive '%s'", path);
   return 0;
+}
+
+int
+layout_write_docker_archive_multi (const char *path, const struct layout_docker_image *items,
+                                   size_t n, bale_error_t *err)
+{
+  return docker_archive (path, items, n, NULL, err);
 }
 
 int
@@ -757,5 +803,5 @@ layout_write_docker_archive (const char *path, const struct layout_image *img, c
 {
   struct layout_docker_image item = { img, &name, name ? 1 : 0 };
 
-  return layout_write_docker_archive_multi (path, &item, 1, err);
+  return docker_archive (path, &item, 1, img->meter, err);
 }

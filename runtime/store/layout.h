@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bale.h"
+#include "common/meter.h"
 #include "common/oci/platform.h"
 
 /*
@@ -39,6 +40,10 @@ struct layout_image
      unused. The writers below write every child's blobs, then the index. */
   const struct layout_image *children;
   size_t n_children;
+  /* The writers' byte counts (of the top image only; NULL: none): a meter named by the
+     caller (METER_INIT), begun with the bytes of the blobs and files to write, told them as
+     they are copied (or found already there) and ended with that total. */
+  struct meter *meter;
 };
 
 /*

@@ -875,7 +875,7 @@ prepare_item (struct store *s, struct save_item *it, bale_error_t *err)
                it->img.layers[i].size);
   fill_blob (s, it, n, OCI_MT_CONFIG, it->img.config, csize);
   fill_blob (s, it, n + 1, OCI_MT_MANIFEST, it->img.manifest, msize);
-  it->limg = (struct layout_image){ it->blobs[n + 1], it->blobs[n], it->blobs, n, NULL, NULL, 0 };
+  it->limg = (struct layout_image){ it->blobs[n + 1], it->blobs[n], it->blobs, n, NULL, NULL, 0, NULL };
   return 0;
 }
 

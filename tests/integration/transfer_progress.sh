@@ -93,4 +93,57 @@ pull_plain () {
 }
 check "--progress=plain prints a pulled blob's size" pull_plain
 
+# bale push and bale pull on their own (not inside a build) report the same bytes, under one
+# vertex "pushing REF" / "pulling REF".
+ref2=127.0.0.1:$port/progress/solo:v1
+solo_push () {
+  # Layers of its own: blobs the registry holds already would be mounted, not sent.
+  mkdir -p "$T_TMP/ctx3" && printf '%s\n' 'FROM busybox' 'RUN head -c 24000000 /dev/urandom > /solo' > "$T_TMP/ctx3/Dockerfile" &&
+    "$BALE" build -q -t solo "$T_TMP/ctx3" > /dev/null &&
+    "$BALE" push --progress=rawjson solo "$ref2" > "$T_TMP/solo.digest" 2> "$T_TMP/solo-push.json" ||
+    { tail -5 "$T_TMP/solo-push.json"; return 1; }
+  grep -q "\"name\":\"pushing $ref2\"" "$T_TMP/solo-push.json" || { head -3 "$T_TMP/solo-push.json"; return 1; }
+  ref=$ref2 check_blobs "$T_TMP/solo-push.json" size
+}
+check "bale push --progress=rawjson reports each blob's bytes, rising to the size the registry holds" solo_push
+
+solo_pull () {
+  BALE_STORE="$T_TMP/store4" "$BALE" pull --progress=rawjson "$ref2" > "$T_TMP/pulled" \
+    2> "$T_TMP/solo-pull.json" || { tail -5 "$T_TMP/solo-pull.json"; return 1; }
+  cmp -s "$T_TMP/pulled" "$T_TMP/solo.digest" || { echo "pull printed $(cat "$T_TMP/pulled")"; return 1; }
+  ref=$ref2 check_blobs "$T_TMP/solo-pull.json" digest
+}
+check "bale pull --progress=rawjson reports each blob's bytes, rising to its size in the manifest" solo_pull
+
+# Without a terminal the default is plain: BuildKit's lines, a "[+] Pulling" summary, no colour
+# (no escape at all); -q prints the digest alone.
+solo_plain () {
+  BALE_STORE="$T_TMP/store5" "$BALE" pull "$ref2" > "$T_TMP/pulled5" 2> "$T_TMP/plain5" < /dev/null ||
+    { cat "$T_TMP/plain5"; return 1; }
+  big=$(jq -r '.layers | max_by(.size) | .digest' "$T_TMP/manifest.json")
+  grep -q "^#1 pulling $ref2\$" "$T_TMP/plain5" &&
+    grep -q "^#1 $big 2[0-9]\.[0-9][0-9]MB / 2[0-9]\.[0-9][0-9]MB\( [0-9.]*s\)\? done\$" "$T_TMP/plain5" &&
+    grep -q "^\[+\] Pulling [0-9.]*s (1/1) FINISHED\$" "$T_TMP/plain5" &&
+    ! grep -q "$(printf '\033')" "$T_TMP/plain5" || { cat "$T_TMP/plain5"; return 1; }
+  BALE_STORE="$T_TMP/store6" "$BALE" pull -q "$ref2" > "$T_TMP/pulled6" 2> "$T_TMP/quiet6" &&
+    [ ! -s "$T_TMP/quiet6" ] && cmp -s "$T_TMP/pulled6" "$T_TMP/solo.digest" ||
+    { echo "quiet pull:"; cat "$T_TMP/pulled6" "$T_TMP/quiet6"; return 1; }
+  "$BALE" push -q solo "$ref2" > "$T_TMP/pushed7" 2> "$T_TMP/quiet7" && [ ! -s "$T_TMP/quiet7" ] ||
+    { echo "quiet push:"; cat "$T_TMP/pushed7" "$T_TMP/quiet7"; return 1; }
+  # -q with a mode that prints is refused, as bale build refuses it.
+  ! "$BALE" pull -q --progress=plain "$ref2" > /dev/null 2>&1
+}
+check "bale pull: plain BuildKit lines and a Pulling summary without a terminal, no escapes; -q is silent" solo_plain
+
+# In a pseudo-terminal (script) the default is the live tty view: it shows the rate of a blob
+# under way and ends with the same summary; NO_COLOR leaves out the colours.
+solo_tty () {
+  command -v script > /dev/null || { echo "script (bsdutils) is not installed"; return 1; }
+  BALE_STORE="$T_TMP/store8" NO_COLOR=1 script -qec "'$BALE' pull --progress=tty '$ref2'" /dev/null \
+    > "$T_TMP/tty8" 2>&1 < /dev/null || { cat "$T_TMP/tty8"; return 1; }
+  grep -q "Pulling [0-9.]*s (1/1) FINISHED" "$T_TMP/tty8" &&
+    ! grep -q "$(printf '\033')\[3[0-9]m" "$T_TMP/tty8" || { cat -v "$T_TMP/tty8"; return 1; }
+}
+check "bale pull --progress=tty in a pseudo-terminal: the live view, then the summary; NO_COLOR: no colours" solo_tty
+
 done_testing
