@@ -509,7 +509,11 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       return copy_dir (c, fd, src->rel, real, err);
     }
   {
-    cleanup_close int fd = copy_open (s->src_fd, s->src_kind, src->rel, O_RDONLY, err);
+    /* Only a regular file is read (for ADD's archive check): a FIFO, opened for reading,
+       would wait for a writer forever, and O_NONBLOCK keeps one swapped in meanwhile from
+       doing so. */
+    cleanup_close int fd = copy_open (s->src_fd, s->src_kind, src->rel,
+                                      S_ISREG (src->st.st_mode) ? O_RDONLY | O_NONBLOCK : O_PATH, err);
     cleanup_free char *real = NULL;
     struct stat st = src->st;
     struct centry *ce;
@@ -603,13 +607,16 @@ write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, b
         /* A named source follows its symlink as it was resolved; a file found by the walk is
            opened without following any symlink, so a tree changed under the build cannot
            lead the copy elsewhere. */
-        cleanup_close int fd = e->top ? copy_open (e->root_fd, c->spec->src_kind, e->src_rel, O_RDONLY, err)
-                                      : open_beneath (e->root_fd, e->src_rel, O_RDONLY);
+        cleanup_close int fd = e->top ? copy_open (e->root_fd, c->spec->src_kind, e->src_rel, O_RDONLY | O_NONBLOCK, err)
+                                      : open_beneath (e->root_fd, e->src_rel, O_RDONLY | O_NONBLOCK);
         struct stat now;
         if (fd < 0)
           return e->top ? -1 : bale_make_error (err, errno, "cannot open \"%s\"", e->src_rel);
+        /* (O_NONBLOCK: a FIFO put in the file's place since the walk must not hang the copy) */
+        if (fstat (fd, &now) < 0 || !S_ISREG (now.st_mode))
+          return bale_make_error (err, 0, "\"%s\" is no longer a regular file", e->src_rel);
         /* The file may have changed since it was listed: copy what is there now. */
-        if (fstat (fd, &now) == 0 && now.st_size != e->st.st_size)
+        if (now.st_size != e->st.st_size)
           {
             struct stat st = e->st;
             st.st_size = now.st_size;

@@ -261,8 +261,10 @@ file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirf
       hex32 (en->r.sha, out);
       return 0;
     }
-  fd = dirfd >= 0 ? openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-                  : copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY, NULL);
+  /* O_NONBLOCK everywhere a context entry is opened: a FIFO (named, or put in a file's place
+     since it was listed) would make an open for reading wait for a writer forever. */
+  fd = dirfd >= 0 ? openat (dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+                  : copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY | O_NONBLOCK, NULL);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open \"%s\" in the build context", rel);
   if (digest_file (fd, out, NULL, err) < 0)
@@ -458,7 +460,7 @@ static int
 hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher *ignore,
                 struct digester *d, struct todo_list *todo, bool *spec_ok, bale_error_t *err)
 {
-  cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY, err);
+  cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY | O_NONBLOCK, err);
   struct stat st;
   struct walk w = { h, d, ignore, rel, todo, spec_ok };
 
@@ -501,7 +503,7 @@ hash_worker (void *arg)
       if (!td)
         return NULL;
       {
-        int fd = copy_open (t->root_fd, COPY_ROOT_CONTEXT, td->rel, O_RDONLY, NULL);
+        int fd = copy_open (t->root_fd, COPY_ROOT_CONTEXT, td->rel, O_RDONLY | O_NONBLOCK, NULL);
         bale_error_t e = NULL;
         td->ret = fd < 0 ? -1 : digest_file (fd, td->digest, NULL, &e);
         bale_error_release (&e);

@@ -73,6 +73,9 @@ place_special (int src, int dst, const char *name, const struct stat *st, const 
     return bale_make_error (err, errno, "cannot create %s in the view", path);
   if (fchownat (dst, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
     return bale_make_error (err, errno, "cannot chown %s in the view", path);
+  /* mknodat's mode went through the umask (a 0666 device came out 0644, diff-fuzz F24) */
+  if (!S_ISLNK (st->st_mode) && fchmodat (dst, name, st->st_mode & 07777, 0) < 0)
+    return bale_make_error (err, errno, "cannot chmod %s in the view", path);
   /* Its times too, as overlayfs shows them: COPY --from keeps a symlink's mtime. */
   if (utimensat (dst, name, (struct timespec[2]){ st->st_atim, st->st_mtim }, AT_SYMLINK_NOFOLLOW) < 0)
     return bale_make_error (err, errno, "cannot set the times of %s in the view", path);

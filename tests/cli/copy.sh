@@ -78,6 +78,33 @@ ignore_exception_dest_mode () {
 }
 check "COPY of a directory with .dockerignore exceptions: the destination keeps mode 0755" ignore_exception_dest_mode
 
+# A FIFO or a device in the context is copied as what it is, never opened for reading: a FIFO
+# named by COPY or ADD hung the build for ever (hashing it for the cache key, or checking it for
+# an archive), waiting for a writer.
+special_files_never_read () {
+  mkdir -p "$ctx/sp" && mkfifo "$ctx/sp/fifo" && mknod "$ctx/sp/zero" c 1 5 || return 1
+  printf '%s\n' 'FROM busybox' 'COPY sp/fifo /f' 'ADD sp/fifo /a' 'COPY sp/zero /z' 'ADD sp/zero /y' 'COPY sp /d/' > "$ctx/Dockerfile"
+  timeout 120 "$BALE" build -q -t t2d:latest --output "type=oci,dest=$T_TMP/t2d.oci" "$ctx" > /dev/null 2> "$T_TMP/err"; rc=$?
+  rm -rf "$ctx/sp"
+  [ $rc = 0 ] || { echo "exit $rc"; cat "$T_TMP/err"; return 1; }
+  umoci unpack --image "$T_TMP/t2d.oci:latest" "$T_TMP/t2d" > /dev/null 2>&1 || return 1
+  r=$T_TMP/t2d/rootfs
+  [ -p "$r/f" ] && [ -p "$r/a" ] && [ -c "$r/z" ] && [ -c "$r/y" ] && [ -p "$r/d/fifo" ] && [ -c "$r/d/zero" ]
+}
+check "COPY and ADD of a FIFO or a device in the context: copied as such, never read" special_files_never_read
+
+# The copied-rootfs view (BALE_FORCE_COPY=1) made devices with mknodat and the umask: a 0666
+# device of an ADDed archive came out 0644 through COPY --from (diff-fuzz F24).
+view_device_mode () {
+  python3 -c 'import tarfile,sys
+t=tarfile.open(sys.argv[1],"w"); i=tarfile.TarInfo("t/null"); i.type=tarfile.CHRTYPE; i.devmajor,i.devminor=1,3; i.mode=0o666; t.addfile(i); t.close()' "$ctx/dev.tar" || return 1
+  printf '%s\n' 'FROM busybox AS s0' 'ADD dev.tar /a/' 'FROM busybox' 'COPY --from=s0 /a /u/' > "$ctx/Dockerfile"
+  BALE_FORCE_COPY=1 build t2e; rc=$?
+  rm -f "$ctx/dev.tar"
+  [ $rc = 0 ] && [ -c "$T_TMP/t2e/rootfs/u/t/null" ] && [ "$(owner_mode "$T_TMP/t2e/rootfs/u/t/null")" = "0:0 666" ]
+}
+check "copied-rootfs mode: devices keep their mode through COPY --from" view_device_mode
+
 chown_chmod () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=app --chmod=0600 top.txt /home/app/conf/t' \
     'COPY --chown=1234:55 data /num/' 'COPY --chown=app:staff top.txt /g' > "$ctx/Dockerfile"
