@@ -2,6 +2,7 @@
 /* `bale parse`: the syntax tree of a Dockerfile, as JSON or as BuildKit's dump. */
 #include <config.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +71,17 @@ bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if ((o.raw ? bale_parse_file (o.file, &df, err) : bale_parse_file_checked (o.file, &df, err)) < 0)
     return -1;
   cli_print_diagnostics (df->warnings);
-  text = strcmp (o.format, "dump") == 0 ? bale_dump (df) : bale_ast_to_json (df, 2);
-  fputs (text, stdout);
-  if (strcmp (o.format, "json") == 0)
-    fputc ('\n', stdout);
-  free (text);
+  if (strcmp (o.format, "dump") == 0)
+    {
+      text = bale_dump (df);
+      fputs (text, stdout);
+      free (text);
+    }
+  else if (bale_ast_write_json (df, 2, stdout) < 0 || fputc ('\n', stdout) == EOF)
+    {
+      bale_dockerfile_free (df);
+      return bale_make_error (err, 0, "parse: cannot write the syntax tree: %s", strerror (errno));
+    }
   bale_dockerfile_free (df);
   return 0;
 }

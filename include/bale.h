@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -232,6 +233,9 @@ void bale_dockerfile_free (struct bale_dockerfile *df);
 char *bale_dump (const struct bale_dockerfile *df);
 /* The AST as JSON text (schema in docs/ast.md); pretty when indent > 0. Caller frees. */
 char *bale_ast_to_json (const struct bale_dockerfile *df, int indent);
+/* The same text written to OUT as it is made, one instruction at a time, so that memory stays
+   bounded by one instruction for Dockerfiles of any length. 0, or -1 when writing failed. */
+int bale_ast_write_json (const struct bale_dockerfile *df, int indent, FILE *out);
 
 /* The keyword of an instruction kind, upper case ("FROM"); "" for BALE_I_UNKNOWN. */
 const char *bale_instr_name (enum bale_instr kind);

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,26 +158,107 @@ jwarnings (const struct bale_dockerfile *df)
   return a;
 }
 
-char *
-bale_ast_to_json (const struct bale_dockerfile *df, int indent)
+/* Writes TEXT with PAD after each of its newlines: a value dumped alone, set at its depth. */
+static int
+write_padded (FILE *out, const char *text, const char *pad)
 {
-  json_t *root = json_object (), *dirs = json_array (), *nodes = json_array ();
-  char esc[2] = { df->escape, 0 };
-  size_t i;
-  char *text;
+  const char *nl;
 
+  while ((nl = strchr (text, '\n')))
+    {
+      if (fwrite (text, 1, (size_t) (nl - text) + 1, out) != (size_t) (nl - text) + 1 || fputs (pad, out) < 0)
+        return -1;
+      text = nl + 1;
+    }
+  return fputs (text, out) < 0 ? -1 : 0;
+}
+
+/* The document is dumped without its instructions, then each instruction is dumped alone into
+   the gap: one instruction's JSON tree at a time, where the whole tree of a 10^6-line Dockerfile
+   took gigabytes (jansson spends kilobytes on an instruction's objects). The text is the same
+   as one json_dumps of the whole tree: the array's layout is jansson's (dump.c), and JSON
+   strings hold no raw newline, so indenting after each newline is safe. */
+int
+bale_ast_write_json (const struct bale_dockerfile *df, int indent, FILE *out)
+{
+  json_t *root = json_object (), *dirs = json_array ();
+  size_t flags = JSON_PRESERVE_ORDER | (indent > 0 ? JSON_INDENT (indent) : JSON_COMPACT);
+  const char *marker = indent > 0 ? "\"instructions\": []" : "\"instructions\":[]";
+  char esc[2] = { df->escape, 0 }, pad1[64], pad2[64];
+  char *head, *gap;
+  size_t i;
+  int rc = -1;
+
+  if (indent < 0)
+    indent = 0;
+  if (indent > 31)
+    indent = 31; /* JSON_INDENT's own limit */
+  snprintf (pad1, sizeof pad1, "%*s", indent, "");
+  snprintf (pad2, sizeof pad2, "%*s", 2 * indent, "");
   for (i = 0; i < df->n_directives; i++)
     json_array_append_new (dirs, json_pack ("{s:o,s:o,s:o}", "name", jstr (df->directives[i].name, strlen (df->directives[i].name)),
                                             "value", jstr (df->directives[i].value, strlen (df->directives[i].value)),
                                             "span", jspan (&df->directives[i].span)));
-  for (i = 0; i < df->n_nodes; i++)
-    json_array_append_new (nodes, jnode (&df->nodes[i]));
   json_object_set_new (root, "file", jstr (df->path, strlen (df->path)));
   json_object_set_new (root, "escape", json_string (esc));
   json_object_set_new (root, "directives", dirs);
-  json_object_set_new (root, "instructions", nodes);
+  json_object_set_new (root, "instructions", json_array ());
   json_object_set_new (root, "warnings", jwarnings (df));
-  text = json_dumps (root, JSON_PRESERVE_ORDER | (indent > 0 ? JSON_INDENT (indent) : JSON_COMPACT));
+  head = json_dumps (root, flags);
   json_decref (root);
+  if (!head || !(gap = strstr (head, marker)))
+    goto out;
+  gap += strlen (marker) - 1; /* at the array's "]" */
+  if (fwrite (head, 1, (size_t) (gap - head), out) != (size_t) (gap - head))
+    goto out;
+  for (i = 0; i < df->n_nodes; i++)
+    {
+      json_t *node = jnode (&df->nodes[i]);
+      char *text = json_dumps (node, flags);
+      int w;
+
+      json_decref (node);
+      if (!text)
+        goto out;
+      if (i > 0 && fputc (',', out) == EOF)
+        {
+          free (text);
+          goto out;
+        }
+      w = indent > 0 ? (fputc ('\n', out) == EOF || fputs (pad2, out) < 0 ? -1 : write_padded (out, text, pad2))
+                     : (fputs (text, out) < 0 ? -1 : 0);
+      free (text);
+      if (w < 0)
+        goto out;
+    }
+  if (indent > 0 && df->n_nodes > 0 && (fputc ('\n', out) == EOF || fputs (pad1, out) < 0))
+    goto out;
+  if (fputs (gap, out) >= 0)
+    rc = 0;
+out:
+  free (head);
+  return rc;
+}
+
+char *
+bale_ast_to_json (const struct bale_dockerfile *df, int indent)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream (&text, &len);
+
+  if (!mem)
+    return NULL;
+  if (bale_ast_write_json (df, indent, mem) < 0)
+    {
+      fclose (mem);
+      free (text);
+      return NULL;
+    }
+  if (fclose (mem) != 0)
+    {
+      free (text);
+      return NULL;
+    }
   return text;
 }
