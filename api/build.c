@@ -102,6 +102,16 @@ check_options (const struct bale_build_options *o, bale_error_t *err)
   for (size_t i = 0; i < o->n_tags; i++)
     if (digest_is_valid (o->tags[i]))
       return bale_make_error (err, EINVAL, "bale_build: tag '%s' is a digest", o->tags[i]);
+  /* The generic options' names are known here already (buildrun.c's table): an unknown one
+     fails before a process is forked for it. */
+  for (size_t i = 0; HAS (o, n_options) && i < o->n_options; i++)
+    {
+      bool takes_value;
+      if (!build_option_known (o->option_names[i], &takes_value))
+        return bale_make_error (err, EINVAL, "bale_build: unknown option '%s'", o->option_names[i]);
+      if (takes_value && !(o->option_values && o->option_values[i]))
+        return bale_make_error (err, EINVAL, "--%s: a value is needed", o->option_names[i]);
+    }
   return 0;
 }
 
@@ -129,8 +139,6 @@ opts (struct build_request *r, const char *name, const char *const *v, size_t n,
 static int
 make_request (const struct bale_build_options *o, struct build_request *r, bale_error_t *err)
 {
-  static const char *const flags[] = { "push", "explain-cache" };
-
   r->context = o->context;
   r->file = o->dockerfile;
   if ((o->target && opt (r, "target", o->target, err) < 0) || opts (r, "tag", o->tags, o->n_tags, err) < 0
@@ -153,18 +161,16 @@ make_request (const struct bale_build_options *o, struct build_request *r, bale_
     }
   if (HAS (o, details))
     {
-      bool set[] = { o->push, o->explain_cache };
       if (opts (r, "build-context", o->named_contexts, o->n_named_contexts, err) < 0
           || opts (r, "label", o->labels, o->n_labels, err) < 0
           || opts (r, "annotation", o->annotations, o->n_annotations, err) < 0
           || opts (r, "ssh", o->ssh, o->n_ssh, err) < 0
           || opts (r, "no-cache-filter", o->no_cache_filter, o->n_no_cache_filter, err) < 0
           || (o->source_date_epoch && opt (r, "source-date-epoch", o->source_date_epoch, err) < 0)
-          || (o->compression && opt (r, "compression", o->compression, err) < 0))
+          || (o->compression && opt (r, "compression", o->compression, err) < 0)
+          || (o->push && opt (r, "push", NULL, err) < 0)
+          || (o->explain_cache && opt (r, "explain-cache", NULL, err) < 0))
         return -1;
-      for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        if (set[i] && opt (r, flags[i], NULL, err) < 0)
-          return -1;
       for (size_t i = 0; i < o->n_options; i++)
         if (opt (r, o->option_names[i], o->option_values ? o->option_values[i] : NULL, err) < 0)
           return -1;

@@ -19,8 +19,8 @@
 #include "common/ignore.h"
 #include "common/xalloc.h"
 #include "linter/lint.h"
+#include "runtime/build/buildrun.h"
 #include "runtime/sandbox/sandbox.h"
-#include "runtime/store/store.h"
 #include "common/banned.h"
 
 struct bale_plan
@@ -29,39 +29,16 @@ struct bale_plan
   struct plan *plan;
 };
 
-/* The plan's resolver (plan_resolve_fn): the image's config from the store, 0 when the store
-   lacks it (the plan is lenient: an empty config and a warning). */
+/* The plan's resolver (plan_resolve_fn): the image's config from the store, as a build finds
+   it but never pulled; 0 when the store lacks it (the plan is lenient: an empty config and a
+   warning). */
 static int
 resolve (void *ctx, const char *ref, const struct bale_platform *platform, json_t **config,
          char **digest, bale_error_t *err)
 {
-  struct store *st = ctx;
-  const char *at = strchr (ref, '@');
-  char target[DIGEST_STRLEN + 1];
-  struct store_image img = { 0 };
-
-  if (!st)
+  if (!ctx)
     return 0;
-  if (at)
-    {
-      /* name@sha256:...: the digest decides; the name is only a label. */
-      if (!store_blob_exists (st, at + 1))
-        return 0;
-      snprintf (target, sizeof target, "%s", at + 1);
-    }
-  else
-    {
-      int r = store_ref_lookup (st, ref, target, err);
-      if (r <= 0)
-        return r;
-    }
-  if (store_image_read (st, target, platform, &img, err) < 0)
-    return -1;
-  *config = json_incref (img.config_json);
-  if (digest)
-    *digest = xstrdup (img.manifest);
-  store_image_release (&img);
-  return 1;
+  return build_resolve_image (ctx, ref, platform, NULL, false, config, digest, err);
 }
 
 /* A build's RUN options are checked here as the build would check them: a command line that

@@ -50,6 +50,12 @@ bale_store_path (const bale_store *s)
   return store_path (s->st);
 }
 
+char *
+bale_store_default_path (bale_error_t *err)
+{
+  return store_default_path (err);
+}
+
 /* The image ID of a manifest or index digest, or the digest itself when it has none. */
 static char *
 image_id (struct store *st, const char *digest)

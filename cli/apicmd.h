@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What a subcommand written on the public API (include/bale.h) needs from the rest of the
- * CLI, and nothing of the runtime: the files that include only this, bale.h and common/ are
- * the migrated ones (docs/architecture.md lists the others; tests/check_layers.py checks it).
+ * CLI, and nothing of the runtime: every file of cli/ includes only this, bale.h and common/
+ * (with the presentation helpers; docs/architecture.md, checked by tests/check_layers.py).
  */
 #ifndef BALE_CLI_APICMD_H
 #define BALE_CLI_APICMD_H
@@ -18,7 +18,7 @@ struct cli_global;
 struct option;
 
 /* The store of --store, $BALE_STORE or the default, as a public handle. A command that only
-   reads (g->read_only) fails rather than create a store where there is none. */
+   reads fails rather than create a store where there is none (cli/main.c, in bale-core). */
 int cli_bale_store (const struct cli_global *g, bale_store **out, bale_error_t *err);
 
 /* Options for a subcommand that takes only --help and min..max operands (max -1: any).
@@ -30,11 +30,9 @@ int cli_simple_args (int argc, char **argv, const char *usage, int min, int max,
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
 /* The front program (bale): execute bale-core with argv; returns only on a failure (127). */
 int cli_exec_core (char **argv);
-/* An image name for -t or tag: Docker's rules, with its message for capitals. */
-int cli_check_name (const char *name, bale_error_t *err);
 
 /* The exit status of the command when it fails (1 unless set): bale run's 125-127, bale
-   diff's 2. */
+   diff's 2 (cli/main.c, which holds the struct cli_global of the bale command's options). */
 void cli_set_error_status (struct cli_global *g, int status);
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (const struct bale_error_s *chain);
@@ -79,6 +77,9 @@ int cli_planopts_parse (int argc, char **argv, const char *cmd, const struct opt
                         void (*usage) (FILE *), int (*own) (void *ctx, int c, const char *arg, bale_error_t *err),
                         void *ctx, struct cli_planopts *po, bale_error_t *err);
 void cli_planopts_release (struct cli_planopts *po);
+/* The last line of `bale lint` and `bale build --check`: how many check warnings were
+   printed, in BuildKit's words. */
+void cli_check_report (int n);
 /* The store base images are planned from: *out is NULL when there is none to read (a plan
    then says each base image is missing), never an error. */
 int cli_plan_store (const struct cli_global *g, bale_store **out);
@@ -86,7 +87,7 @@ int cli_plan_store (const struct cli_global *g, bale_store **out);
 /* --quiet of the command line (bale -q CMD). */
 bool cli_quiet (const struct cli_global *g);
 
-/* ---- the image commands' shared presentation (cli/imgpresent.c) ---- */
+/* ---- the image commands' shared presentation and names (cli/imgpresent.c) ---- */
 
 /* Split a stored name into Docker's familiar repository ("busybox", "ghcr.io/a/b") and tag,
    both for the caller to free. A digest (an untagged image) gives "<none>" twice and -1. */
@@ -95,6 +96,8 @@ int cli_familiar (const char *full, char **repo, char **tag);
 char *cli_human_size (int64_t size);
 /* "Untagged: busybox:latest" for a name, "Deleted: sha256:…" for an untagged image. */
 void cli_print_untagged (const char *full);
+/* An image name for -t or tag: Docker's rules, with its message for capitals. */
+int cli_check_name (const char *name, bale_error_t *err);
 
 /* The options of the commands that talk to registries (pull, push, login), as the public
    API's bale_registry_options. */
@@ -121,7 +124,7 @@ void cli_regopts_release (struct cli_regopts *r);
   "      --insecure-registry HOST[:PORT]  use plain http for this registry (repeatable)\n"        \
   "      --tls-ca FILE     also trust the CA certificates in FILE (PEM)\n"
 
-/* The migrated subcommands. */
+/* The subcommands. */
 int bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_lint (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err);
@@ -142,5 +145,6 @@ int bale_cmd_pull (int argc, char **argv, struct cli_global *g, bale_error_t *er
 int bale_cmd_push (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_rmi (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 int bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err);
+int bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Arguments of the subcommands that take only --help and operands (a file of its own: the
-   front program links it without the store helpers of cli/store.c). */
+   front program links it without what only bale-core's commands need). */
 #include <config.h>
 
 #include <getopt.h>

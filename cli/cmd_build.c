@@ -273,12 +273,7 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   ret = -1;
   if (c.check)
     {
-      if (d.lint_warnings == 0)
-        puts ("Check complete, no warnings found.");
-      else if (d.lint_warnings == 1)
-        puts ("Check complete, 1 warning has been found!");
-      else
-        printf ("Check complete, %d warnings have been found!\n", d.lint_warnings);
+      cli_check_report (d.lint_warnings);
       ret = 0;
       goto out;
     }

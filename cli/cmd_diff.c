@@ -3,19 +3,12 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/imgsrc.h"
-#include "common/cleanup.h"
-#include "common/error.h"
-#include "common/xalloc.h"
-#include "runtime/layer/fsmeta.h"
-#include "runtime/layer/imgdiff.h"
+#include "cli/apicmd.h"
 #include "common/banned.h"
 
 /* diff(1) and cmp(1) exit 1 for "different", so trouble needs a status of its own. */
@@ -37,10 +30,9 @@ diff_usage (FILE *f)
 
 struct diff_opts
 {
-  unsigned flags; /* enum imgdiff_flags */
+  struct bale_diff_options o; /* flags, and --platform: which image of an index */
   bool json;
   const char *a, *b;
-  const char *platform; /* --platform: which image of an index */
 };
 
 static int
@@ -59,9 +51,9 @@ parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
       {
-      case 'T': o->flags |= IMGDIFF_IGNORE_TIMESTAMPS; break;
+      case 'T': o->o.flags |= BALE_DIFF_IGNORE_TIMESTAMPS; break;
       case 'F': format = optarg; break;
-      case 'p': o->platform = optarg; break;
+      case 'p': o->o.platform = optarg; break;
       case 'h': diff_usage (stdout); exit (0);
       default: diff_usage (stderr); exit (DIFF_EXIT_TROUBLE);
       }
@@ -78,92 +70,42 @@ parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
   return 0;
 }
 
-/* Apply every layer of src, in order, to a fresh file table. */
-static struct fsmeta *
-flatten (const struct imgsrc *src, bale_error_t *err)
-{
-  struct fsmeta *fs = fsmeta_new ();
-  size_t i;
-
-  for (i = 0; i < src->n_layers; i++)
-    {
-      cleanup_close int fd = open (src->layers[i], O_RDONLY | O_CLOEXEC);
-      cleanup_free char *name = xasprintf ("layer %zu", i);
-
-      if (fd < 0)
-        {
-          bale_make_error (err, errno, "cannot open layer %zu ('%s')", i, src->layers[i]);
-          break;
-        }
-      if (fsmeta_apply_layer (fs, fd, name, err) < 0)
-        {
-          bale_error_wrap (err, "layer %zu ('%s')", i, src->layers[i]);
-          break;
-        }
-    }
-  if (i == src->n_layers)
-    return fs;
-  fsmeta_free (fs);
-  return NULL;
-}
-
-/* Open one operand and flatten its file system; errors say which operand failed. */
-static struct fsmeta *
-load (struct cli_global *g, const char *what, struct imgsrc *src, bale_error_t *err)
-{
-  struct fsmeta *fs = NULL;
-
-  if (imgsrc_open (g, what, src, err) == 0)
-    fs = flatten (src, err);
-  if (!fs)
-    bale_error_wrap (err, "diff: image '%s'", what);
-  return fs;
-}
-
-static void
-print_diff (const struct imgdiff *d, bool json)
-{
-  if (json)
-    {
-      json_auto_t *j = imgdiff_to_json (d);
-      cleanup_free char *s = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-      puts (s);
-    }
-  else
-    {
-      cleanup_free char *s = imgdiff_to_text (d);
-      fputs (s, stdout);
-    }
-}
-
 int
 bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
-  struct diff_opts o = { 0 };
-  struct imgsrc a = { 0 }, b = { 0 };
-  struct fsmeta *fa = NULL, *fb = NULL;
-  struct imgdiff d = { 0 };
-  int ret = -1;
+  struct diff_opts o = { .o = BALE_DIFF_OPTIONS_INIT };
+  bale_store *s = NULL;
+  bale_error_t no_store = NULL;
+  char *out = NULL;
+  int n;
 
-  g->error_status = DIFF_EXIT_TROUBLE;
+  cli_set_error_status (g, DIFF_EXIT_TROUBLE);
   if (parse_args (argc, argv, &o, err) < 0)
     return -1;
-  g->platform = o.platform;
-  fa = load (g, o.a, &a, err);
-  if (fa)
-    fb = load (g, o.b, &b, err);
-  if (fa && fb)
+  /* Layouts and archives need no store: one that cannot be opened (a read-only command
+     creates none) is only an error for an operand that names an image in it. */
+  if (cli_bale_store (g, &s, &no_store) < 0)
+    s = NULL;
+  n = bale_diff (s, o.a, o.b, &o.o, o.json ? NULL : &out, o.json ? &out : NULL, err);
+  bale_store_close (s);
+  if (n < 0)
     {
-      d.flags = o.flags;
-      imgdiff_configs (&d, a.config, b.config);
-      imgdiff_files (&d, fa, fb);
-      print_diff (&d, o.json);
-      ret = d.n > 0 ? 1 : 0;
+      bale_error_wrap (err, "diff");
+      /* Why there was no store, when that is what failed: the store's own error says it,
+         after the operand's (whose status only told which failure it was). */
+      if (*err && (*err)->status == ENXIO && no_store)
+        {
+          (*err)->status = 0;
+          bale_error_join (err, &no_store);
+        }
+      bale_error_release (&no_store);
+      return -1;
     }
-  imgdiff_release (&d);
-  fsmeta_free (fa);
-  fsmeta_free (fb);
-  imgsrc_release (&a);
-  imgsrc_release (&b);
-  return ret;
+  bale_error_release (&no_store);
+  if (o.json)
+    puts (out);
+  else
+    fputs (out, stdout);
+  free (out);
+  return n > 0 ? 1 : 0;
 }

@@ -42,12 +42,7 @@ bale_cmd_lint (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       && cli_plan_store (g, &po.o.store) == 0 && (n = bale_lint (&po.o, &warnings, err)) >= 0)
     {
       cli_print_diagnostics (warnings);
-      if (n == 0)
-        puts ("Check complete, no warnings found.");
-      else if (n == 1)
-        puts ("Check complete, 1 warning has been found!");
-      else
-        printf ("Check complete, %d warnings have been found!\n", n);
+      cli_check_report (n);
     }
   bale_error_release (&warnings);
   bale_store_close (po.o.store);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the image commands share on the public API: names and sizes as Docker prints them,
-   and the registry options of pull, push and login. */
+   the check of a new name (tag, build -t), and the registry options of pull, push and
+   login. */
 #include <config.h>
 
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cli/apicmd.h"
+#include "common/cleanup.h"
 #include "common/oci/digest.h"
 #include "common/oci/ref.h"
 #include "common/xalloc.h"
@@ -107,4 +109,33 @@ cli_regopts_release (struct cli_regopts *r)
 {
   free (r->insecure);
   r->insecure = NULL;
+}
+
+int
+cli_check_name (const char *name, bale_error_t *err)
+{
+  const char *slash = strrchr (name, '/'), *colon = strrchr (name, ':'), *p;
+  const char *end = colon && (!slash || colon > slash) ? colon : name + strlen (name);
+
+  /* Docker: "invalid reference format: repository name (X) must be lowercase"; the tag
+     after the last ':' may have capitals. */
+  for (p = name; p < end && *p != '@'; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      {
+        /* Only when capitals are what is wrong: other faults get the usual message. */
+        cleanup_free char *low = xstrdup (name);
+        struct oci_ref r = { 0 };
+        bale_error_t e = NULL;
+        for (char *q = low; q < low + (end - name); q++)
+          if (*q >= 'A' && *q <= 'Z')
+            *q = (char) (*q - 'A' + 'a');
+        if (oci_ref_parse (low, 0, &r, &e) < 0)
+          {
+            bale_error_release (&e);
+            return 0;
+          }
+        oci_ref_release (&r);
+        return bale_make_error (err, 0, "invalid tag '%s': repository name must be lowercase", name);
+      }
+  return 0;
 }

@@ -8,13 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/store.h"
-#include "common/error.h"
-#include "runtime/fs/isolation.h"
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "cli/apicmd.h"
+#include "common/cleanup.h"
 #include "common/xalloc.h"
-#include "runtime/store/store.h"
 #include "common/banned.h"
+
+/* The options of the bale command itself, and what a subcommand's failure exits with. */
+struct cli_global
+{
+  const char *store;  /* --store, or NULL */
+  bool quiet;
+  int error_status;   /* exit status when the command fails; 0 means 1 */
+  bool read_only;     /* the command never creates a store */
+};
 
 struct subcommand
 {
@@ -144,22 +153,33 @@ cli_print_diagnostics (const struct bale_error_s *chain)
 }
 
 void
-cli_print_warnings (bale_error_t chain)
-{
-  struct bale_error_s *e;
-
-  for (e = chain; e; e = e->next)
-    e->severity = BALE_SEVERITY_WARNING;
-  cli_print_diagnostics (chain);
-}
-
-void
 cli_set_error_status (struct cli_global *g, int status)
 {
   g->error_status = status;
 }
 
+bool
+cli_quiet (const struct cli_global *g)
+{
+  return g->quiet;
+}
+
 #ifndef BALE_FRONT
+int
+cli_bale_store (const struct cli_global *g, bale_store **out, bale_error_t *err)
+{
+  cleanup_free char *path = g->store ? xstrdup (g->store) : bale_store_default_path (err);
+  struct stat st;
+
+  if (!path)
+    return -1;
+  /* Commands that only read never create a store where there is none. */
+  if (g->read_only && stat (path, &st) < 0 && errno == ENOENT)
+    return bale_make_error (err, 0, "no store at '%s' (nothing was built, pulled or loaded there yet)",
+                            path);
+  return bale_store_open (path, out, err);
+}
+
 /* Commands that never touch the store or a sandbox need no user namespace. */
 static bool
 needs_userns (const char *name)
@@ -230,10 +250,10 @@ take_store_option (int argc, char **argv, struct cli_global *g)
 
 #ifndef BALE_FRONT
 /* The isolation wanted: `bale build --isolation=X` (the command parses it again and ignores
-   it), else BALE_ISOLATION, else auto. It is needed before the command runs, while the process
-   has one thread. */
-static int
-wanted_isolation (int argc, char **argv, bool build, enum isolation *out, bale_error_t *err)
+   it), else BALE_ISOLATION, else auto (NULL). It is needed before the command runs, while
+   the process has one thread. */
+static const char *
+wanted_isolation (int argc, char **argv, bool build)
 {
   const char *v = getenv ("BALE_ISOLATION");
 
@@ -242,8 +262,7 @@ wanted_isolation (int argc, char **argv, bool build, enum isolation *out, bale_e
       v = argv[i] + 12;
     else if (strcmp (argv[i], "--isolation") == 0 && i + 1 < argc)
       v = argv[++i];
-  *out = ISOLATION_AUTO;
-  return v && *v ? isolation_parse (v, out, err) : 0;
+  return v;
 }
 #endif
 
@@ -290,26 +309,20 @@ main (int argc, char **argv)
   ret = cmd->fn (argc - first, argv + first, &g, &err); /* none needs a user namespace */
 #else
   /* First of all, while the process has one thread and nothing open: as an ordinary user,
-     become root of a user namespace (runtime/fs/rootless.h), or find that steps must run
-     chrooted (runtime/fs/isolation.h). */
+     become root of a user namespace, or find that steps must run chrooted
+     (bale_isolation_enter). */
   /* `bale CMD --help` only prints: the man pages are made from it at build time, by a
      user who may have no subordinate IDs. */
   if (needs_userns (cmd->name) && !(argc > first + 1 && strcmp (argv[first + 1], "--help") == 0))
-    {
-      enum isolation want;
-      ret = wanted_isolation (argc - first, argv + first, strcmp (cmd->name, "build") == 0,
-                              &want, &err) < 0
-                    || isolation_enter (want, &err) < 0
-                ? -1
-                : cmd->fn (argc - first, argv + first, &g, &err);
-    }
+    ret = bale_isolation_enter (wanted_isolation (argc - first, argv + first,
+                                                  strcmp (cmd->name, "build") == 0),
+                                &err) < 0
+              ? -1
+              : cmd->fn (argc - first, argv + first, &g, &err);
   else
     ret = cmd->fn (argc - first, argv + first, &g, &err);
 #endif
   free (name);
-#ifndef BALE_FRONT
-  store_close (g.opened);
-#endif
   if (ret < 0)
     {
       cli_print_diagnostics (err);

@@ -138,6 +138,18 @@ cli_planopts_release (struct cli_planopts *po)
   memset (po, 0, sizeof *po);
 }
 
+void
+cli_check_report (int n)
+{
+  /* BuildKit's words, which scripts grep for. */
+  if (n == 0)
+    puts ("Check complete, no warnings found.");
+  else if (n == 1)
+    puts ("Check complete, 1 warning has been found!");
+  else
+    printf ("Check complete, %d warnings have been found!\n", n);
+}
+
 int
 cli_plan_store (const struct cli_global *g, bale_store **out)
 {

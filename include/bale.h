@@ -249,6 +249,23 @@ int bale_store_open (const char *path, bale_store **out, bale_error_t *err);
 void bale_store_close (bale_store *s);
 /* The store's directory; borrowed from s. */
 const char *bale_store_path (const bale_store *s);
+/* The directory bale_store_open (NULL) opens: $BALE_STORE, /var/lib/bale for root (not root
+   of bale's own user namespace), else $XDG_DATA_HOME/bale or ~/.local/share/bale. The caller
+   frees it; NULL with *err when none can be chosen. */
+char *bale_store_default_path (bale_error_t *err);
+
+/*
+ * Enter the isolation the bale command enters before any command that touches a store or
+ * runs a step: isolation is "auto" (or NULL, or ""), "namespace" or "chroot", as
+ * bale_build_options.isolation. As an ordinary user this makes the CALLING PROCESS root of a
+ * new user namespace (newuidmap maps its subordinate ids, or its one id), so that stores
+ * written as root can be read and layers extracted with their owners; "chroot" (or "auto"
+ * where namespaces are refused) records in the process environment that RUN steps run
+ * chrooted. Process-wide and not undone: call it first, while the process has one thread and
+ * before any store is opened. An embedder running as root that only builds has no need of it
+ * (bale_build's child enters the isolation of its options itself).
+ */
+int bale_isolation_enter (const char *isolation, bale_error_t *err);
 
 /* One name of the store: a name (normalised: "docker.io/library/busybox:latest", or a
    "sha256:..." digest for an untagged image) and what it points at. */

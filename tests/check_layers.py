@@ -27,24 +27,11 @@ def rules():
         words = line.split()
         if words:
             table[words[0]] = words[1:]
-    # The CLI files not yet moved onto the public API keep the rule of the room named on the
-    # block's first line; the others get the cli room's own (narrow) rule.
-    m = re.search(r"```cli-not-migrated\n(.*?)```", text, re.S)
-    if m:
-        lines = [w for w in m.group(1).split() if w]
-        if lines:
-            rule = table.pop(lines[0])
-            for f in lines[1:]:
-                FILE_RULES[f] = rule
     return table
 
 
-# Files with a rule of their own (the CLI files not yet on the public API).
-FILE_RULES = {}
-
-
 def allow_of(src, table):
-    return FILE_RULES.get(src) or table[room_of(src, table)]
+    return table[room_of(src, table)]
 
 
 def room_of(path, table):

@@ -2,7 +2,7 @@
 /*
  * libbale: images in detail, registries, pruning, the build cache's explanations and binfmt
  * (what `bale images`, `inspect`, `history`, `rmi`, `prune`, `pull`, `push`, `login`,
- * `logout`, `cache why` and `binfmt` do, without printing). Included by <bale.h>; the rules of
+ * `logout`, `diff`, `cache why` and `binfmt` do, without printing). Included by <bale.h>; the rules of
  * its top comment (ownership, errors, threads) hold here too.
  */
 #ifndef BALE_IMAGE_H
@@ -105,6 +105,45 @@ int bale_registry_login (const char *registry, const char *username, const char 
 /* `bale logout`: remove the credentials of registry from the auth file. */
 int bale_registry_logout (const char *registry, const struct bale_registry_options *o,
                           bale_error_t *err);
+
+/* ---- comparing two images --------------------------------------------------------------- */
+
+enum bale_diff_flags
+{
+  /* Leave out config and history `created` and file mtimes: two builds at different times
+     then compare equal when nothing else differs. */
+  BALE_DIFF_IGNORE_TIMESTAMPS = 1 << 0,
+};
+
+/* Zero values are the defaults; set struct_size with BALE_DIFF_OPTIONS_INIT. */
+struct bale_diff_options
+{
+  size_t struct_size;
+  unsigned flags;       /* enum bale_diff_flags */
+  const char *platform; /* the image of an index of the store ("linux/arm64"); NULL: this
+                           machine's. An index in a layout or an archive gives this machine's. */
+};
+#define BALE_DIFF_OPTIONS_INIT { .struct_size = sizeof (struct bale_diff_options) }
+
+/*
+ * `bale diff A B`: every difference between two images: config fields (Env, Labels... by
+ * key), history entries, the number of layers, and the files of the flattened file systems
+ * (content, type, mode, owner, mtime, symlink target). Each of a and b is
+ *   oci:DIR[:TAG]          an OCI image layout (TAG: its org.opencontainers.image.ref.name)
+ *   oci-archive:FILE       a tar of an OCI layout
+ *   docker-archive:FILE    a `docker save` archive holding one image
+ *   /DIR, ./DIR, ../DIR    a directory holding an OCI layout
+ *   anything else          a name, digest or ID prefix of an image in s
+ * s may be NULL when neither names an image of a store (such an operand then fails with
+ * status ENXIO); an archive is read through a temporary store of its own under $TMPDIR,
+ * removed before the return, so s is never changed. Returns the number of differences (0: the images are equal)
+ * or a negative value with *err, whose messages name the operand ("image 'X': ..."). *text
+ * (may be NULL) receives one line per difference ("file /f: mode 0644 -> 0600"; "" when
+ * equal), *json (may be NULL) a JSON array of {"kind", "field", "path" or "index", "a", "b"}
+ * objects, indented; the caller frees both. o NULL: the defaults.
+ */
+int bale_diff (bale_store *s, const char *a, const char *b, const struct bale_diff_options *o,
+               char **text, char **json, bale_error_t *err);
 
 /* ---- the build cache --------------------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,13 +164,89 @@ build_sandbox_option (const char *name, const char *arg, bool *allow_insecure, c
   return 0;
 }
 
-/* --no-cache-filter a,b: each a stage name (lowercased, as the plan keeps them). */
 static void
-add_no_cache_stages (struct build_request *r, const char *arg)
+add_str (const char ***v, size_t *n, size_t *alloc, const char *s)
 {
-  cleanup_free char *list = xstrdup (arg);
+  XGROW (*v, *alloc, *n + 2);
+  (*v)[(*n)++] = s;
+  (*v)[*n] = NULL;
+}
+
+/* The options whose value needs more than storing: each checks it and adds it to r (<0: a
+   bad value, with *err naming the option as the command line spells it). */
+
+static int
+opt_sandbox (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  return build_sandbox_option (name, value, &r->allow_insecure, &r->network, &r->hosts, &r->n_hosts,
+                               &r->alloc_hosts, &r->rlimits, &r->n_rlimits, &r->alloc_rlimits,
+                               &r->shm_size, err);
+}
+
+static int
+opt_platform (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  (void) name;
+  return build_platforms_add (&r->platforms, &r->n_platforms, &r->alloc_platforms, value, err);
+}
+
+static int
+opt_build_arg (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  (void) name;
+  return build_args_add (&r->build_args, &r->n_build_args, &r->alloc_build_args, value, err);
+}
+
+static int
+opt_tag (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  struct oci_ref ref = { 0 };
+  cleanup_error bale_error_t e = NULL;
+
+  (void) name;
+  if (oci_ref_parse (value, 0, &ref, &e) < 0)
+    return bale_make_error (err, 0, "invalid tag '%s': %s", value, e->msg);
+  oci_ref_release (&ref);
+  add_str (&r->tags, &r->n_tags, &r->alloc_tags, value);
+  return 0;
+}
+
+static int
+opt_output (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  (void) name;
+  return buildoutput_parse (&r->outputs, value, err);
+}
+
+static int
+opt_build_context (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  (void) name;
+  return namedctx_add (&r->named, value, err);
+}
+
+static int
+opt_compression (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  enum registry_compression c;
+
+  (void) name;
+  if (!registry_compression_parse (value, &c))
+    return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, gzip-single, zstd or none)",
+                            value);
+  r->compression = value;
+  return 0;
+}
+
+/* --no-cache-filter a,b: each a stage name (lowercased, as the plan keeps them). */
+static int
+opt_no_cache_filter (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  cleanup_free char *list = xstrdup (value);
   char *save = list, *item;
 
+  (void) name;
+  (void) err;
   while ((item = strsep (&save, ",")) != NULL)
     if (*item)
       {
@@ -179,86 +256,136 @@ add_no_cache_stages (struct build_request *r, const char *arg)
         XGROW (r->no_cache_stages, r->alloc_no_cache_stages, r->n_no_cache_stages + 1);
         r->no_cache_stages[r->n_no_cache_stages++] = xstrdup (item);
       }
+  return 0;
 }
 
-static void
-add_str (const char ***v, size_t *n, size_t *alloc, const char *s)
+static int
+opt_secret (struct build_request *r, const char *name, const char *value, bale_error_t *err)
 {
-  XGROW (*v, *alloc, *n + 2);
-  (*v)[(*n)++] = s;
-  (*v)[*n] = NULL;
+  (void) name;
+  return buildsecrets_add_secret (&r->secrets, value, err);
+}
+
+static int
+opt_ssh (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  (void) name;
+  return buildsecrets_add_ssh (&r->secrets, value, err);
+}
+
+static int
+opt_cache (struct build_request *r, const char *name, const char *value, bale_error_t *err)
+{
+  return buildcache_add (&r->caches, value, strcmp (name, "cache-to") == 0, err);
+}
+
+/*
+ * Every option of a build, the one place they are known: the name as the command line spells
+ * it without its dashes, and what it does to struct build_request: a flag sets a bool, a
+ * string is kept (the last one wins), a list gets one more entry, anything else has a parser.
+ * `bale build` passes its command line through this table (cli/cmd_build.c has the spellings
+ * only the command knows: -q's output, --progress, --iidfile...), bale_build its fields.
+ */
+enum build_option_kind
+{
+  OPT_FLAG,   /* bool at .field; no value */
+  OPT_STRING, /* const char * at .field */
+  OPT_LIST,   /* const char ** at .field, its count at .n, its allocation at .alloc */
+  OPT_PARSE,  /* .parse checks the value and adds it */
+};
+
+struct build_option
+{
+  const char *name;
+  enum build_option_kind kind;
+  size_t field, n, alloc;
+  int (*parse) (struct build_request *r, const char *name, const char *value, bale_error_t *err);
+};
+
+#define FLAG(name, f) { name, OPT_FLAG, offsetof (struct build_request, f), 0, 0, NULL }
+#define STRING(name, f) { name, OPT_STRING, offsetof (struct build_request, f), 0, 0, NULL }
+#define LIST(name, f)                                                                          \
+  { name, OPT_LIST, offsetof (struct build_request, f), offsetof (struct build_request, n_##f),   \
+    offsetof (struct build_request, alloc_##f), NULL }
+#define PARSE(name, fn) { name, OPT_PARSE, 0, 0, 0, fn }
+
+static const struct build_option build_options[] = {
+  STRING ("file", file),
+  STRING ("target", target),
+  PARSE ("platform", opt_platform),
+  PARSE ("build-arg", opt_build_arg),
+  PARSE ("tag", opt_tag),
+  PARSE ("output", opt_output),
+  LIST ("label", labels),
+  LIST ("annotation", annotations),
+  PARSE ("build-context", opt_build_context),
+  PARSE ("compression", opt_compression),
+  FLAG ("no-cache", no_cache),
+  PARSE ("no-cache-filter", opt_no_cache_filter),
+  FLAG ("pull", pull),
+  FLAG ("push", push),
+  FLAG ("explain-cache", explain_cache),
+  FLAG ("check", check),
+  FLAG ("quiet", quiet),
+  STRING ("source-date-epoch", epoch),
+  PARSE ("secret", opt_secret),
+  PARSE ("ssh", opt_ssh),
+  PARSE ("cache-to", opt_cache),
+  PARSE ("cache-from", opt_cache),
+  LIST ("insecure-registry", insecure),
+  STRING ("tls-ca", ca_file),
+  /* RUN's sandbox, shared with `bale plan` (build_sandbox_option). */
+  PARSE ("allow", opt_sandbox),
+  PARSE ("network", opt_sandbox),
+  PARSE ("add-host", opt_sandbox),
+  PARSE ("ulimit", opt_sandbox),
+  PARSE ("shm-size", opt_sandbox),
+};
+
+bool
+build_option_known (const char *name, bool *takes_value)
+{
+  for (size_t i = 0; i < sizeof build_options / sizeof build_options[0]; i++)
+    if (strcmp (build_options[i].name, name) == 0)
+      {
+        if (takes_value)
+          *takes_value = build_options[i].kind != OPT_FLAG;
+        return true;
+      }
+  return false;
 }
 
 int
 build_request_option (struct build_request *r, const char *name, const char *value,
                       bale_error_t *err)
 {
-  int s = build_sandbox_option (name, value, &r->allow_insecure, &r->network, &r->hosts, &r->n_hosts,
-                                &r->alloc_hosts, &r->rlimits, &r->n_rlimits, &r->alloc_rlimits,
-                                &r->shm_size, err);
-  if (s != 0)
-    return s;
-  if (strcmp (name, "file") == 0)
-    r->file = value;
-  else if (strcmp (name, "target") == 0)
-    r->target = value;
-  else if (strcmp (name, "platform") == 0)
-    return build_platforms_add (&r->platforms, &r->n_platforms, &r->alloc_platforms, value, err) < 0 ? -1 : 1;
-  else if (strcmp (name, "build-arg") == 0)
-    return build_args_add (&r->build_args, &r->n_build_args, &r->alloc_build_args, value, err) < 0 ? -1 : 1;
-  else if (strcmp (name, "tag") == 0)
-    {
-      struct oci_ref ref = { 0 };
-      cleanup_error bale_error_t e = NULL;
-      if (oci_ref_parse (value, 0, &ref, &e) < 0)
-        return bale_make_error (err, 0, "invalid tag '%s': %s", value, e->msg);
-      oci_ref_release (&ref);
-      add_str (&r->tags, &r->n_tags, &r->alloc_tags, value);
-    }
-  else if (strcmp (name, "output") == 0)
-    return buildoutput_parse (&r->outputs, value, err) < 0 ? -1 : 1;
-  else if (strcmp (name, "label") == 0)
-    add_str (&r->labels, &r->n_labels, &r->alloc_labels, value);
-  else if (strcmp (name, "annotation") == 0)
-    add_str (&r->annotations, &r->n_annotations, &r->alloc_annotations, value);
-  else if (strcmp (name, "build-context") == 0)
-    return namedctx_add (&r->named, value, err) < 0 ? -1 : 1;
-  else if (strcmp (name, "compression") == 0)
-    {
-      enum registry_compression c;
-      if (!registry_compression_parse (value, &c))
-        return bale_make_error (err, 0, "--compression: unknown '%s' (want gzip, gzip-single, zstd or none)",
-                                value);
-      r->compression = value;
-    }
-  else if (strcmp (name, "no-cache") == 0)
-    r->no_cache = true;
-  else if (strcmp (name, "no-cache-filter") == 0)
-    add_no_cache_stages (r, value);
-  else if (strcmp (name, "pull") == 0)
-    r->pull = true;
-  else if (strcmp (name, "push") == 0)
-    r->push = true;
-  else if (strcmp (name, "explain-cache") == 0)
-    r->explain_cache = true;
-  else if (strcmp (name, "check") == 0)
-    r->check = true;
-  else if (strcmp (name, "quiet") == 0)
-    r->quiet = true;
-  else if (strcmp (name, "source-date-epoch") == 0)
-    r->epoch = value;
-  else if (strcmp (name, "secret") == 0)
-    return buildsecrets_add_secret (&r->secrets, value, err) < 0 ? -1 : 1;
-  else if (strcmp (name, "ssh") == 0)
-    return buildsecrets_add_ssh (&r->secrets, value, err) < 0 ? -1 : 1;
-  else if (strcmp (name, "cache-to") == 0 || strcmp (name, "cache-from") == 0)
-    return buildcache_add (&r->caches, value, name[6] == 't', err) < 0 ? -1 : 1;
-  else if (strcmp (name, "insecure-registry") == 0)
-    add_str (&r->insecure, &r->n_insecure, &r->alloc_insecure, value);
-  else if (strcmp (name, "tls-ca") == 0)
-    r->ca_file = value;
-  else
+  const struct build_option *o = NULL;
+  char *base = (char *) r;
+
+  for (size_t i = 0; !o && i < sizeof build_options / sizeof build_options[0]; i++)
+    if (strcmp (build_options[i].name, name) == 0)
+      o = &build_options[i];
+  if (!o)
     return 0;
+  /* The command line always has a value for them; an embedder may forget it. */
+  if (o->kind != OPT_FLAG && !value)
+    return bale_make_error (err, 0, "--%s: a value is needed", name);
+  switch (o->kind)
+    {
+    case OPT_FLAG:
+      *(bool *) (base + o->field) = true;
+      break;
+    case OPT_STRING:
+      *(const char **) (base + o->field) = value;
+      break;
+    case OPT_LIST:
+      add_str ((const char ***) (base + o->field), (size_t *) (base + o->n), (size_t *) (base + o->alloc), value);
+      break;
+    case OPT_PARSE:
+      if (o->parse (r, name, value, err) < 0)
+        return -1;
+      break;
+    }
   return 1;
 }
 

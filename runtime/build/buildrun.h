@@ -63,7 +63,7 @@ struct build_request
   struct build_say say;
 };
 
-/* The parsers of the options `bale plan` shares (cli/buildopts.c). --platform P1,P2 (repeatable)
+/* The parsers of the options `bale plan` shares (build_request_option). --platform P1,P2 (repeatable)
    into v without repeats; --build-arg K=V or K (from the environment, dropped when unset). */
 int build_platforms_add (char ***v, size_t *n, size_t *alloc, const char *arg, bale_error_t *err);
 int build_args_add (char ***v, size_t *n, size_t *alloc, const char *arg, bale_error_t *err);
@@ -81,6 +81,8 @@ int build_sandbox_option (const char *name, const char *arg, bool *allow_insecur
  */
 int build_request_option (struct build_request *r, const char *name, const char *value,
                           bale_error_t *err);
+/* Whether name is such an option (the table in buildrun.c), and whether it takes a value. */
+bool build_option_known (const char *name, bool *takes_value);
 /* After the options: the checks that look at several of them (-q with outputs, --push...). */
 int build_request_finish (struct build_request *r, bale_error_t *err);
 void build_request_release (struct build_request *r);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bale.h"
+#include "tests/helpers/apitest.h"
 
 static int cached;
 
@@ -28,16 +28,6 @@ on_event (void *ctx, const struct bale_progress_event *ev)
     printf ("message=%.*s\n", (int) ev->len, ev->data);
   else if (ev->kind == BALE_PROGRESS_CACHED && ev->name && strstr (ev->name, "RUN"))
     cached++;
-}
-
-static int
-fail (const char *what, bale_error_t *err)
-{
-  char *t = *err ? bale_error_format (*err) : NULL;
-  fprintf (stderr, "%s: %s\n", what, t ? t : "(no error)");
-  free (t);
-  bale_error_release (err);
-  return 1;
 }
 
 int
@@ -58,8 +48,7 @@ main (int argc, char **argv)
 
   if (argc < 4)
     return 2;
-  if (bale_store_open (argv[2], &s, &err) < 0)
-    return fail ("bale_store_open", &err);
+  s = apitest_store (argv[2]);
   o.context = argv[3];
   o.progress.fn = on_event;
   if (strcmp (argv[1], "bad") == 0)
@@ -70,7 +59,7 @@ main (int argc, char **argv)
       if (bale_build (s, &o, &res, &err) == 0)
         ret = fprintf (stderr, "an unknown option was accepted\n") > 0;
       else if (!strstr (err->msg, "no-such-option"))
-        ret = fail ("the error does not name the option", &err);
+        ret = apitest_fail ("the error does not name the option", &err);
       bale_error_release (&err);
       bale_store_close (s);
       return ret;
@@ -102,7 +91,7 @@ main (int argc, char **argv)
     }
   o.details = &d;
   if (bale_build (s, &o, &res, &err) < 0)
-    ret = fail ("bale_build", &err);
+    ret = apitest_fail ("bale_build", &err);
   else
     {
       printf ("id=%s\ndigest=%s\nconfig=%s\npushed=%s\nindex=%d\ncached=%d\n", res.id, res.digest,

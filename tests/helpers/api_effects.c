@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bale.h"
+#include "tests/helpers/apitest.h"
 
 static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT };
 #define N_SIGS (sizeof sigs / sizeof sigs[0])
@@ -61,16 +61,6 @@ compare (const struct state *a, const struct state *b)
   return bad ? 1 : 0;
 }
 
-static int
-fail (const char *what, bale_error_t *err)
-{
-  char *t = *err ? bale_error_format (*err) : NULL;
-  fprintf (stderr, "%s: %s\n", what, t ? t : "(no error)");
-  free (t);
-  bale_error_release (err);
-  return 1;
-}
-
 static void *
 cancel_later (void *c)
 {
@@ -100,14 +90,13 @@ main (int argc, char **argv)
   sigemptyset (&usr1);
   sigaddset (&usr1, SIGUSR1);
   sigprocmask (SIG_BLOCK, &usr1, NULL);
-  if (bale_store_open (argv[2], &s, &err) < 0)
-    return fail ("bale_store_open", &err);
+  s = apitest_store (argv[2]);
   o.context = argv[3];
   if (strcmp (argv[1], "effects") == 0)
     {
       snapshot (&before);
       if (bale_build (s, &o, &res, &err) < 0)
-        ret = fail ("bale_build", &err);
+        ret = apitest_fail ("bale_build", &err);
       else
         {
           snapshot (&after);
@@ -123,13 +112,13 @@ main (int argc, char **argv)
       o.tags = tags;
       o.n_tags = 1;
       if (bale_cancel_new (&c, &err) < 0)
-        return fail ("bale_cancel_new", &err);
+        return apitest_fail ("bale_cancel_new", &err);
       o.cancel = c;
       pthread_create (&t, NULL, cancel_later, c);
       if (bale_build (s, &o, &res, &err) == 0)
         fprintf (stderr, "the build was not cancelled\n");
       else if (err->status != ECANCELED)
-        fail ("not ECANCELED", &err);
+        apitest_fail ("not ECANCELED", &err);
       else if (time (NULL) - start > 30)
         fprintf (stderr, "the cancellation took %ld s\n", (long) (time (NULL) - start));
       else

@@ -16,42 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bale.h"
-
-static int failures;
-
-#define EXPECT(cond)                                                                           \
-  do                                                                                           \
-    {                                                                                          \
-      if (!(cond))                                                                             \
-        {                                                                                      \
-          fprintf (stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                 \
-          failures++;                                                                          \
-        }                                                                                      \
-    }                                                                                          \
-  while (0)
-
-static void
-show (bale_error_t *err)
-{
-  for (struct bale_error_s *e = *err; e; e = e->next)
-    fprintf (stderr, "error: %s\n", e->msg);
-  bale_error_release (err);
-}
-
-static bale_store *
-open_store (const char *path)
-{
-  bale_error_t err = NULL;
-  bale_store *s = NULL;
-
-  if (bale_store_open (path, &s, &err) < 0)
-    {
-      show (&err);
-      exit (1);
-    }
-  return s;
-}
+#include "tests/helpers/apitest.h"
 
 static void
 details (bale_store *s, const char *name)
@@ -64,7 +29,7 @@ details (bale_store *s, const char *name)
 
   if (bale_image_details_get (s, name, NULL, &d, &err) < 0 || bale_images_list (s, &images, &n, &err) < 0)
     {
-      show (&err);
+      apitest_show (NULL, &err);
       exit (1);
     }
   for (i = 0; i < n; i++)
@@ -107,7 +72,7 @@ removal (bale_store *s, const char *name)
   if (bale_image_tag (s, name, "api/third:1", &err) < 0 || bale_image_tag (s, name, what[0], &err) < 0
       || bale_images_remove (s, what, 1, &untagged, &deleted, &err) < 0)
     {
-      show (&err);
+      apitest_show (NULL, &err);
       exit (1);
     }
   EXPECT (untagged && untagged[0] && strcmp (untagged[0], "docker.io/api/second:1") == 0 && !untagged[1]);
@@ -135,7 +100,7 @@ prune (bale_store *s)
 
   if (bale_store_prune (s, -1, &untagged, &reclaimed, &err) < 0)
     {
-      show (&err);
+      apitest_show (NULL, &err);
       exit (1);
     }
   EXPECT (untagged != NULL);
@@ -154,7 +119,7 @@ why (bale_store *s, const char *name)
 
   EXPECT (bale_cache_why (s, name, name, &d, &n, &err) == 0 && n == 0);
   bale_layer_diffs_free (d, n);
-  show (&err);
+  apitest_show (NULL, &err);
   EXPECT (bale_cache_why (s, name, "no/such:image", &d, &n, &err) < 0 && err);
   bale_error_release (&err);
 }
@@ -200,12 +165,12 @@ binfmt (const char *host)
   EXPECT (bale_binfmt_status (host, &st, &err) == 0 && st.how == BALE_BINFMT_NATIVE
           && strcmp (st.platform, host) == 0 && !st.reason && !st.handler);
   bale_binfmt_status_release (&st);
-  show (&err);
+  apitest_show (NULL, &err);
   EXPECT (bale_binfmt_status ("not a platform", &st, &err) < 0 && err);
   bale_error_release (&err);
   /* Native: installing is nothing to do, root or not. */
   EXPECT (bale_binfmt_install (host, &err) == 0);
-  show (&err);
+  apitest_show (NULL, &err);
 }
 
 int
@@ -214,13 +179,13 @@ main (int argc, char **argv)
   bale_store *s = NULL;
 
   if (argc >= 4 && strcmp (argv[1], "details") == 0)
-    details (s = open_store (argv[2]), argv[3]);
+    details (s = apitest_store (argv[2]), argv[3]);
   else if (argc >= 4 && strcmp (argv[1], "remove") == 0)
-    removal (s = open_store (argv[2]), argv[3]);
+    removal (s = apitest_store (argv[2]), argv[3]);
   else if (argc >= 3 && strcmp (argv[1], "prune") == 0)
-    prune (s = open_store (argv[2]));
+    prune (s = apitest_store (argv[2]));
   else if (argc >= 4 && strcmp (argv[1], "why") == 0)
-    why (s = open_store (argv[2]), argv[3]);
+    why (s = apitest_store (argv[2]), argv[3]);
   else if (argc >= 3 && strcmp (argv[1], "registry") == 0)
     registry (argv[2]);
   else if (argc >= 3 && strcmp (argv[1], "binfmt") == 0)
@@ -231,5 +196,5 @@ main (int argc, char **argv)
       return 2;
     }
   bale_store_close (s);
-  return failures ? 1 : 0;
+  return apitest_failures ? 1 : 0;
 }

@@ -14,20 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bale.h"
-
-static int
-fail (bale_error_t *err)
-{
-  for (const struct bale_error_s *e = *err; e; e = e->next)
-    {
-      char *t = bale_error_format (e);
-      fprintf (stderr, "%s\n", t);
-      free (t);
-    }
-  bale_error_release (err);
-  return 1;
-}
+#include "tests/helpers/apitest.h"
 
 int
 main (int argc, char **argv)
@@ -47,7 +34,7 @@ main (int argc, char **argv)
       o.build_args = args;
       o.n_build_args = 1;
       if (bale_plan_new (&o, &p, &err) < 0)
-        return fail (&err);
+        return apitest_fail (NULL, &err);
       text = bale_plan_to_text (p, false);
       fputs (text, stdout);
       free (text);
@@ -67,7 +54,7 @@ main (int argc, char **argv)
   if (strcmp (argv[1], "lint") == 0)
     {
       if ((n = bale_lint (&o, &warnings, &err)) < 0)
-        return fail (&err);
+        return apitest_fail (NULL, &err);
       for (const struct bale_error_s *w = warnings; w; w = w->next)
         if (bale_check_rule (w))
           printf ("%s %d:%d\n", bale_check_rule (w), w->line, w->col);

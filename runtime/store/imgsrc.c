@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Open an image named on the command line: the store, an OCI layout, or an archive. */
+/* Open an image named by a string: the store, an OCI layout, or an archive. */
 #include <config.h>
 
 #include <errno.h>
@@ -9,9 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/imgsrc.h"
+#include "runtime/store/imgsrc.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/oci/platform.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
 #include "runtime/store/layout_read.h"
@@ -26,12 +27,19 @@ add_layer_take (struct imgsrc *src, char *path)
 }
 
 static int
-from_store (struct cli_global *g, struct store *s, const char *what, struct imgsrc *out, bale_error_t *err)
+from_store (struct store *s, const char *platform, const char *what, struct imgsrc *out,
+            bale_error_t *err)
 {
+  struct bale_platform pl = { 0 };
   struct store_image img = { 0 };
   size_t i;
+  int r;
 
-  if (cli_store_image_read (g, s, what, &img, err) < 0)
+  if (platform && platform_parse (platform, &pl, err) < 0)
+    return bale_error_wrap (err, "--platform");
+  r = store_image_read (s, what, platform ? &pl : NULL, &img, err);
+  platform_release (&pl);
+  if (r < 0)
     return -1;
   out->config = json_incref (img.config_json);
   for (i = 0; i < img.n_layers; i++)
@@ -66,7 +74,7 @@ from_layout (const char *dir, const char *tag, struct imgsrc *out, bale_error_t 
 /* An archive goes through store_load, which verifies every blob and knows both formats,
    into a throw-away store: the user's store is left untouched. */
 static int
-from_archive (struct cli_global *g, const char *file, struct imgsrc *out, bale_error_t *err)
+from_archive (const char *platform, const char *file, struct imgsrc *out, bale_error_t *err)
 {
   const char *tmp = getenv ("TMPDIR");
   struct store_ref *names = NULL;
@@ -86,7 +94,7 @@ from_archive (struct cli_global *g, const char *file, struct imgsrc *out, bale_e
   if (n != 1)
     ret = bale_make_error (err, 0, "'%s' holds %zu images; diff needs exactly one", file, n);
   else
-    ret = from_store (g, out->tmp_store, names[0].name, out, err);
+    ret = from_store (out->tmp_store, platform, names[0].name, out, err);
   store_refs_free (names, n);
   return ret;
 }
@@ -115,10 +123,9 @@ is_layout_dir (const char *path)
 }
 
 static int
-open_any (struct cli_global *g, const char *what, struct imgsrc *out, bale_error_t *err)
+open_any (struct store *s, const char *platform, const char *what, struct imgsrc *out,
+          bale_error_t *err)
 {
-  struct store *s;
-
   if (strncmp (what, "oci:", 4) == 0)
     {
       const char *tag;
@@ -126,20 +133,22 @@ open_any (struct cli_global *g, const char *what, struct imgsrc *out, bale_error
       return from_layout (dir, tag, out, err);
     }
   if (strncmp (what, "oci-archive:", 12) == 0)
-    return from_archive (g, what + 12, out, err);
+    return from_archive (platform, what + 12, out, err);
   if (strncmp (what, "docker-archive:", 15) == 0)
-    return from_archive (g, what + 15, out, err);
+    return from_archive (platform, what + 15, out, err);
   if (is_layout_dir (what))
     return from_layout (what, NULL, out, err);
-  s = cli_store_get (g, err);
-  return s ? from_store (g, s, what, out, err) : -1;
+  if (!s)
+    return bale_make_error (err, ENXIO, "no image store to read it from");
+  return from_store (s, platform, what, out, err);
 }
 
 int
-imgsrc_open (struct cli_global *g, const char *what, struct imgsrc *out, bale_error_t *err)
+imgsrc_open (struct store *s, const char *platform, const char *what, struct imgsrc *out,
+             bale_error_t *err)
 {
   memset (out, 0, sizeof *out);
-  if (open_any (g, what, out, err) == 0)
+  if (open_any (s, platform, what, out, err) == 0)
     return 0;
   imgsrc_release (out);
   return -1;
