@@ -9,7 +9,7 @@
 #           integration tests (/var/tmp/bale-test-debian-bookworm-minbase.tar) when present.
 # The "chroot" column is root with --isolation=chroot (BALE_ISOLATION), what a container's
 # root gets under Docker's default profile: a copied root per RUN step, no overlayfs.
-# Needs root (it creates and removes the two users) and uidmap.
+# Needs root (it creates and removes the two users) and uidmap. BENCHES picks some of them.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bale=$(cd "$(dirname "${BALE:-$here/../bale}")" && pwd)/bale
@@ -42,6 +42,9 @@ if [ -s "$deb" ]; then
   chmod a+r "$work/debian.tar"
   benches="$benches debian"
 fi
+
+# BENCHES="steps chown" runs only those.
+benches=${BENCHES:-$benches}
 
 # as WHO CMD...: root (with its own store), root with chroot isolation (the same store) or
 # one of the users (their default store).
