@@ -16,9 +16,8 @@
 #  - as "build" with --security-opt seccomp=unconfined --security-opt apparmor=unconfined:
 #    auto must enter a user namespace (one id: Debian's newuidmap fails in Docker's capability
 #    set) and chroot the steps in it (Docker's masked /proc paths refuse a fresh /proc there),
-#    and the images must again be root's: the owners Dockerfile with its step as USER web
-#    and a symbolic link's owner, and a Debian Dockerfile whose apt-get drops to _apt to
-#    install a package from a file: repository (ids emulated for each process).
+#    and the images must again be root's, the owners Dockerfile with its step as USER web
+#    and a symbolic link's owner included.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 . "$top_srcdir/tests/integration/peers.sh"
@@ -54,7 +53,7 @@ check "docker loads bale's image" sh -c 'docker load -i "$1" > /dev/null' sh "$T
 in=$T_TMP/in
 mkdir -p "$in/owners" "$T_TMP/out"
 chmod 1777 "$T_TMP/out"
-cp "$T_TMP/busybox.tar" "$T_TMP/debian.tar" "$in/"
+cp "$T_TMP/busybox.tar" "$in/"
 for ex in hello multistage; do cp -r "$top/examples/$ex" "$in/$ex"; done
 printf 'data\n' > "$in/owners/f"
 cat > "$in/owners/Dockerfile" << 'EOF'
@@ -67,25 +66,8 @@ RUN echo web:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo web:x:1234: >
 USER web
 RUN touch /home/app/mine && id > /home/app/id
 EOF
-# apt as root drops to _apt to read a local repository (no network in the container).
-mkdir -p "$T_TMP/pkg/DEBIAN" "$T_TMP/pkg/srv/balet" "$in/apt/repo"
-printf 'Package: balet\nVersion: 1.0\nArchitecture: all\nMaintainer: bale <bale@example.invalid>\nDescription: bale test\n' \
-  > "$T_TMP/pkg/DEBIAN/control"
-echo data > "$T_TMP/pkg/srv/balet/owned"
-chown -R 1:1 "$T_TMP/pkg/srv/balet"
-dpkg-deb --build "$T_TMP/pkg" "$in/apt/repo/balet_1.0_all.deb" > /dev/null &&
-  (cd "$in/apt/repo" && dpkg-scanpackages . /dev/null > Packages 2> /dev/null) ||
-  bail "cannot make the local repository (dpkg-dev)"
-cat > "$in/apt/Dockerfile" << 'EOF'
-FROM debian:bookworm
-COPY repo /repo
-RUN rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* \
- && echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/local.list \
- && apt-get update && apt-get install -y balet \
- && rm -rf /var/lib/apt/lists/*_Packages /var/cache/apt/*.bin /var/log/apt/* /var/log/dpkg.log
-EOF
 chmod -R a+rX "$in"
-for ctx in hello multistage owners apt; do
+for ctx in hello multistage owners; do
   "$BALE" build -q -t "bale-test/$ctx" "$in/$ctx" > "$T_TMP/root-$ctx.id" 2>&1 ||
     { sed 's/^/# /' "$T_TMP/root-$ctx.id"; bail "the root build of $ctx failed"; }
   rm -f "$T_TMP/root-$ctx.tar"
@@ -113,7 +95,6 @@ same_in_docker () {
   in_docker "$u" "$@" -- '
     set -e
     bale load -i /in/busybox.tar > /dev/null
-    case " '"$ctxs"' " in *" apt "*) bale load -i /in/debian.tar > /dev/null ;; esac
     for c in '"$ctxs"'; do
       bale build -t bale-test/$c /in/$c > /out/$c.log 2>&1 || { cat /out/$c.log; exit 1; }
       bale save -o /out/$c.tar bale-test/$c
@@ -140,8 +121,8 @@ check "as an ordinary user under Docker's defaults, bale says no isolation works
 
 # newuidmap fails in Docker's capability set (docs/rootless.md "Inside Docker, measured") and
 # Docker's masked /proc paths refuse a step's fresh /proc: one id, steps chrooted inside it.
-ctxs="hello multistage owners apt"
-check "as an ordinary user with seccomp and AppArmor unconfined, auto picks one id and chroot: USER web, chown -h, apt as _apt" \
+ctxs="hello multistage owners"
+check "as an ordinary user with seccomp and AppArmor unconfined, auto picks one id and chroot: USER web, chown -h" \
   same_in_docker build "rootless: one id, ownership recorded (newuidmap could not map the subordinate ids: newuidmap: write to uid_map failed: Operation not permitted); isolation: chroot, no namespaces (a step's namespaces cannot be made in bale's user namespace" \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined
 
