@@ -1,7 +1,7 @@
 #!/bin/sh
 # Rootless cost: the same builds as root, as an ordinary user with a subordinate range, and as
 # a user without one (one id, chown answered through seccomp user notification), each with
-# --no-cache, best of RUNS (default 3), and the ratios to root:
+# --no-cache, best of RUNS (default 3, the modes alternating), and the ratios to root:
 #   copy:   `FROM busybox` + `COPY . /app` of 20,000 files and 200 MB (bench/mkcontext.sh);
 #   steps:  30 trivial RUN steps on busybox (per-step overhead);
 #   chown:  `RUN cp -a /bin /b && chown -R 1:1 /b` and 2,000 files touched and chowned;
@@ -9,7 +9,7 @@
 #           integration tests (/var/tmp/bale-test-debian-bookworm-minbase.tar) when present.
 # The "chroot" column is root with --isolation=chroot (BALE_ISOLATION), what a container's
 # root gets under Docker's default profile: a copied root per RUN step, no overlayfs.
-# Needs root (it creates and removes the two users) and uidmap.
+# Needs root (it creates and removes the two users) and uidmap. BENCHES picks some of them.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bale=$(cd "$(dirname "${BALE:-$here/../bale}")" && pwd)/bale
@@ -43,6 +43,9 @@ if [ -s "$deb" ]; then
   benches="$benches debian"
 fi
 
+# BENCHES="steps chown" runs only those.
+benches=${BENCHES:-$benches}
+
 # as WHO CMD...: root (with its own store), root with chroot isolation (the same store) or
 # one of the users (their default store).
 as () {
@@ -59,26 +62,28 @@ for who in root "$u" "$u1"; do
   [ -f "$work/debian.tar" ] && as "$who" "$bale" load -i "$work/debian.tar" > /dev/null
 done
 
-best () {
-  b=
-  n=0
-  while [ $n -lt "$runs" ]; do
-    sync
-    s=$(date +%s.%N)
-    as "$1" "$bale" build -q --no-cache -t "bench/$2" "$work/$2" > /dev/null
-    t=$(echo "$(date +%s.%N) - $s" | bc -l)
-    if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
-    n=$((n + 1))
-  done
-  echo "$b"
+# time WHO BENCH: one --no-cache build, in seconds.
+time_one () {
+  sync
+  t0=$(date +%s.%N)
+  as "$1" "$bale" build -q --no-cache -t "bench/$2" "$work/$2" > /dev/null
+  echo "$(date +%s.%N) - $t0" | bc -l
 }
+min () { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc -l)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
+# Best of RUNS for each mode, the modes alternating within each run (root, subids, one id,
+# chroot, then again): a change of the machine's load falls on all of them alike.
 printf '%-8s %9s %9s %9s %9s %8s %8s %8s\n' bench root subids one-id chroot ratio ratio1 ratioc
 for bench in $benches; do
-  r=$(best root "$bench")
-  s=$(best "$u" "$bench")
-  o=$(best "$u1" "$bench")
-  c=$(best chroot "$bench")
+  r= s= o= c=
+  n=0
+  while [ $n -lt "$runs" ]; do
+    r=$(min "$r" "$(time_one root "$bench")")
+    s=$(min "$s" "$(time_one "$u" "$bench")")
+    o=$(min "$o" "$(time_one "$u1" "$bench")")
+    c=$(min "$c" "$(time_one chroot "$bench")")
+    n=$((n + 1))
+  done
   printf '%-8s %8.2fs %8.2fs %8.2fs %8.2fs %8.3f %8.3f %8.3f\n' "$bench" "$r" "$s" "$o" "$c" \
     "$(echo "$s / $r" | bc -l)" "$(echo "$o / $r" | bc -l)" "$(echo "$c / $r" | bc -l)"
 done

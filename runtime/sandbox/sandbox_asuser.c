@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,20 +20,20 @@
 #include "common/banned.h"
 
 /*
- * A one-id namespace maps no id but root, so a RUN step under `USER 1000:1000` cannot become
- * 1000 (setuid fails with EINVAL). It runs as that root instead, without a capability (as a
- * non-root user of Docker has none), and bale emulates the rest the way fakeroot and proot
- * do, through the same seccomp notification as chown:
- *  - the ids: getuid and its family answer USER's ids, getgroups USER's groups (the
- *    namespace's root keeps its group 0, which it cannot drop); setuid and its family succeed for
- *    USER's own ids and fail with EPERM for any other, as for an ordinary user;
- *  - what it creates: mkdir, symlink, mknod of FIFOs and files, open/openat/creat with
- *    O_CREAT of a name that does not exist are done by bale in the step's root (resolved
- *    in-root as chown is), with the step's umask, after the write permission a non-root
- *    USER needs on the directory (by its recorded owner), and the new entry's owner is
- *    recorded as USER (the directory's group for a setgid directory). The file a step opens
- *    is passed into it with SECCOMP_IOCTL_NOTIF_ADDFD and SECCOMP_ADDFD_FLAG_SEND (Linux
- *    5.14), which answers the call with the new descriptor in one step.
+ * A one-id namespace maps no id but root, so no process of a RUN step can become another
+ * user: a step under `USER 1000:1000` runs as that root without a capability (as a non-root
+ * user of Docker has none), a root step as root, and bale answers, through the same seccomp
+ * notification as chown, the way fakeroot and proot do:
+ *  - the ids of each process (sandbox_ids.c): the getuid and setuid families, getgroups and
+ *    setgroups, by the kernel's rules;
+ *  - what a process whose fs ids are not root's creates: mkdir, symlink, mknod of FIFOs and
+ *    files, open/openat/creat/openat2 with O_CREAT of a name that does not exist are done
+ *    by bale in the step's root (resolved in-root as chown is), with the step's umask,
+ *    after the write permission a process without root's capabilities needs on the
+ *    directory (by its recorded owner), and the new entry's owner is recorded as the fs ids
+ *    (the directory's group for a setgid directory). The file a step opens is passed into
+ *    it with SECCOMP_IOCTL_NOTIF_ADDFD and SECCOMP_ADDFD_FLAG_SEND (Linux 5.14), which
+ *    answers the call with the new descriptor in one step.
  * Everything else runs as the kernel decides: what the step may do is the namespace root's
  * (every file belongs to it), never more; docs/rootless.md lists what a step sees.
  */
@@ -43,7 +45,9 @@ rt_sbx_asuser_rules (void *ctx_)
                                      "getresuid", "getresgid", "setuid",    "setgid",
                                      "setreuid",  "setregid",  "setresuid", "setresgid",
                                      "setfsuid",  "setfsgid",  "mkdir",     "mkdirat",
-                                     "symlink",   "symlinkat", "creat",     "getgroups" };
+                                     "symlink",   "symlinkat", "creat",     "getgroups",
+                                     "setgroups", "openat2",   "capset",    "execve",
+                                     "execveat" };
   static const mode_t kinds[] = { S_IFIFO, S_IFREG, 0 };
   scmp_filter_ctx ctx = ctx_;
   int r = 0, nr;
@@ -51,6 +55,8 @@ rt_sbx_asuser_rules (void *ctx_)
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     if ((nr = seccomp_syscall_resolve_name (all[i])) != __NR_SCMP_ERROR)
       r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
+  r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (prctl), 1,
+                         SCMP_A0_32 (SCMP_CMP_EQ, PR_SET_KEEPCAPS));
   if ((nr = seccomp_syscall_resolve_name ("open")) != __NR_SCMP_ERROR)
     r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 1,
                            SCMP_A1_32 (SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
@@ -65,73 +71,6 @@ rt_sbx_asuser_rules (void *ctx_)
                              SCMP_A2_32 (SCMP_CMP_MASKED_EQ, S_IFMT, kinds[i]));
     }
   return r;
-}
-
-/* ---- the ids ------------------------------------------------------------------------------ */
-
-/* Each argument is the step's own id, or -1 (unchanged). */
-static int
-own_ids (const struct seccomp_data *d, int n, uint32_t own)
-{
-  for (int i = 0; i < n; i++)
-    if ((uint32_t) d->args[i] != own && (uint32_t) d->args[i] != (uint32_t) -1)
-      return -EPERM;
-  return 0;
-}
-
-/* getresuid and getresgid: the id into each of the three places of the step. */
-static int
-put_ids (const struct rt_sbx_call *c, const struct seccomp_data *d, uint32_t id)
-{
-  for (int i = 0; i < 3; i++)
-    if (pwrite (c->mem, &id, sizeof id, (off_t) d->args[i]) != (ssize_t) sizeof id)
-      return -EFAULT;
-  return 0;
-}
-
-/* getgroups: the groups the step would have had (the namespace's root cannot drop its 0). */
-static int
-put_groups (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
-{
-  size_t len = c->n->n_groups * sizeof (uint32_t);
-
-  out->val = c->n->n_groups;
-  if ((int) d->args[0] == 0)
-    return 0;
-  if ((uint64_t) (int) d->args[0] < c->n->n_groups)
-    return -EINVAL;
-  if (len && pwrite (c->mem, c->n->groups, len, (off_t) d->args[1]) != (ssize_t) len)
-    return -EFAULT;
-  return 0;
-}
-
-static bool
-ids (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
-{
-  int nr = (int) d->nr;
-  uint32_t uid = (uint32_t) c->n->uid, gid = (uint32_t) c->n->gid;
-
-  if (nr == SCMP_SYS (getuid) || nr == SCMP_SYS (geteuid) || nr == SCMP_SYS (setfsuid))
-    out->val = uid; /* setfsuid answers the fsuid it had, and changes nothing here */
-  else if (nr == SCMP_SYS (getgid) || nr == SCMP_SYS (getegid) || nr == SCMP_SYS (setfsgid))
-    out->val = gid;
-  else if (nr == SCMP_SYS (getgroups))
-    out->error = put_groups (c, d, out);
-  else if (nr == SCMP_SYS (getresuid))
-    out->error = put_ids (c, d, uid);
-  else if (nr == SCMP_SYS (getresgid))
-    out->error = put_ids (c, d, gid);
-  else if (nr == SCMP_SYS (setuid))
-    out->error = (uint32_t) d->args[0] == uid ? 0 : -EPERM;
-  else if (nr == SCMP_SYS (setgid))
-    out->error = (uint32_t) d->args[0] == gid ? 0 : -EPERM;
-  else if (nr == SCMP_SYS (setreuid) || nr == SCMP_SYS (setresuid))
-    out->error = own_ids (d, nr == SCMP_SYS (setreuid) ? 2 : 3, uid);
-  else if (nr == SCMP_SYS (setregid) || nr == SCMP_SYS (setresgid))
-    out->error = own_ids (d, nr == SCMP_SYS (setregid) ? 2 : 3, gid);
-  else
-    return false;
-  return true;
 }
 
 /* ---- what the step creates ---------------------------------------------------------------- */
@@ -153,10 +92,22 @@ place_release (struct place *p)
     close (p->parent);
 }
 
+/* Whether the caller is in group gid (its fs group or a supplementary one). */
+static bool
+in_group (const struct rt_sbx_cred *cr, gid_t gid)
+{
+  if (gid == cr->gid[RT_SBX_FS])
+    return true;
+  for (uint32_t i = 0; i < cr->n_groups; i++)
+    if (cr->groups[i] == gid)
+      return true;
+  return false;
+}
+
 static int
 place_find (const struct rt_sbx_call *c, int dirfd, const char *path, struct place *p)
 {
-  const struct rt_sbx_notifier *n = c->n;
+  const struct rt_sbx_cred *cr = c->cred;
   struct stat st;
   mode_t bits;
   int r;
@@ -167,13 +118,15 @@ place_find (const struct rt_sbx_call *c, int dirfd, const char *path, struct pla
     return r;
   if (!S_ISDIR (st.st_mode))
     return -ENOTDIR;
-  /* A non-root user needs write and search permission on the directory (no capability
-     overrides it), by the owner the image gave the directory. */
-  bits = st.st_uid == n->uid ? st.st_mode >> 6 : st.st_gid == n->gid ? st.st_mode >> 3 : st.st_mode;
-  if ((bits & 3) != 3)
+  /* Without root's capabilities (CAP_DAC_OVERRIDE), write and search permission on the
+     directory, by the owner the image gave it. */
+  bits = st.st_uid == cr->uid[RT_SBX_FS] ? st.st_mode >> 6
+         : in_group (cr, st.st_gid)      ? st.st_mode >> 3
+                                         : st.st_mode;
+  if (!(cr->caps & RT_SBX_CAP_EFFECTIVE) && (bits & 3) != 3)
     return -EACCES;
-  p->uid = n->uid;
-  p->gid = (st.st_mode & S_ISGID) ? st.st_gid : n->gid;
+  p->uid = cr->uid[RT_SBX_FS];
+  p->gid = (st.st_mode & S_ISGID) ? st.st_gid : cr->gid[RT_SBX_FS];
   p->setgid = st.st_mode & S_ISGID;
   return 0;
 }
@@ -326,6 +279,26 @@ make_file (const struct rt_sbx_call *c, int dirfd, const char *path, int flags, 
   }
 }
 
+/* openat2 with O_CREAT and no RESOLVE_* flag is openat; the kernel does the others (a file
+   created with a RESOLVE_* flag belongs to root: docs/rootless.md). struct open_how is
+   copied once, as the path is. */
+static void
+open_how2 (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  struct open_how how = { 0 };
+  char path[PATH_MAX];
+
+  if (d->args[3] != sizeof how
+      || pread (c->mem, &how, sizeof how, (off_t) d->args[2]) != (ssize_t) sizeof how
+      || !(how.flags & O_CREAT) || how.resolve != 0 || how.flags > INT_MAX || how.mode > 07777
+      || rt_sbx_call_string (c, d->args[1], path) < 0)
+    {
+      out->cont = true; /* the kernel's errors (EFAULT, E2BIG, EINVAL) or its own open */
+      return;
+    }
+  make_file (c, (int) d->args[0], path, (int) how.flags, (mode_t) how.mode, out);
+}
+
 static bool
 creates (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
 {
@@ -339,8 +312,20 @@ creates (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sb
 
   if (nr != SCMP_SYS (mkdir) && nr != SCMP_SYS (mkdirat) && nr != SCMP_SYS (symlink)
       && nr != SCMP_SYS (symlinkat) && nr != SCMP_SYS (mknod) && nr != SCMP_SYS (mknodat)
-      && nr != SCMP_SYS (open) && nr != SCMP_SYS (openat) && nr != SCMP_SYS (creat))
+      && nr != SCMP_SYS (open) && nr != SCMP_SYS (openat) && nr != SCMP_SYS (creat)
+      && nr != SCMP_SYS (openat2))
     return false;
+  /* Root's own (fs ids 0:0): the kernel makes it as root, which is right. */
+  if (c->cred->uid[RT_SBX_FS] == 0 && c->cred->gid[RT_SBX_FS] == 0)
+    {
+      out->cont = true;
+      return true;
+    }
+  if (nr == SCMP_SYS (openat2))
+    {
+      open_how2 (c, d, out);
+      return true;
+    }
   if (nr == SCMP_SYS (symlinkat))
     dirfd = (int) d->args[1];
   if ((out->error = rt_sbx_call_string (c, path_arg, path)) < 0)
@@ -362,21 +347,23 @@ bool
 rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
                       struct rt_sbx_reply *out)
 {
-  return ids (c, d, out) || creates (c, d, out);
+  return rt_sbx_ids_handle (c, d, out) || creates (c, d, out);
 }
 
 int
 rt_sbx_asuser_may_chown (const struct rt_sbx_call *c, int handle, uid_t wuid, gid_t wgid)
 {
+  const struct rt_sbx_cred *cr = c->cred;
   struct stat st;
-  int r = rt_sbx_owner (c, handle, &st);
+  int r;
 
-  /* Without CAP_CHOWN: only the owner, to its own uid and group (no supplementary groups
-     exist in this mode). */
-  if (r < 0)
+  /* Without CAP_CHOWN: only the owner, keeping its uid, to one of its groups. */
+  if (cr->caps & RT_SBX_CAP_EFFECTIVE)
+    return 0;
+  if ((r = rt_sbx_owner (c, handle, &st)) < 0)
     return r;
-  if (st.st_uid != c->n->uid || (wuid != (uid_t) -1 && wuid != c->n->uid)
-      || (wgid != (gid_t) -1 && wgid != c->n->gid))
+  if (st.st_uid != cr->uid[RT_SBX_FS] || (wuid != (uid_t) -1 && wuid != st.st_uid)
+      || (wgid != (gid_t) -1 && !in_group (cr, wgid)))
     return -EPERM;
   return 0;
 }

@@ -119,16 +119,41 @@ char *rt_sbx_tail_take (struct rt_sbx_tail *tail);
 
 /* Parent side: the socket the listener arrives on, then the listener. */
 #define RT_SBX_MAX_GROUPS 64
+/* The ids a process of a one-id step has for bale, which answers for them: the kernel knows
+   only root there (sandbox_ids.c). */
+enum { RT_SBX_REAL, RT_SBX_EFFECTIVE, RT_SBX_SAVED, RT_SBX_FS };
+struct rt_sbx_cred
+{
+  uint32_t uid[4]; /* indexed by RT_SBX_REAL ... RT_SBX_FS */
+  uint32_t gid[4];
+  uint32_t n_groups; /* supplementary groups, which getgroups answers */
+  uint32_t groups[RT_SBX_MAX_GROUPS];
+  uint32_t caps; /* RT_SBX_CAP_*: the capabilities a root build's process would have */
+};
+/* Root's capabilities (all of them, or none: CAP_SETUID stands for the set) in the
+   effective and permitted sets, and PR_SET_KEEPCAPS. */
+#define RT_SBX_CAP_EFFECTIVE 1u
+#define RT_SBX_CAP_PERMITTED 2u
+#define RT_SBX_CAP_KEEP 4u
+/* A process that changed its ids (set*id, setgroups), or a child it had then (it keeps the
+   ids it was forked with); the others have their parent's, up to the step's command. */
+struct rt_sbx_proc
+{
+  pid_t pid;                /* its thread-group id */
+  unsigned long long start; /* its start time: a reused pid is another process */
+  struct rt_sbx_cred cred;
+};
 struct rt_sbx_notifier
 {
   int sock;
   int fd;
   int upper;      /* the step's upper directory (O_PATH), where its symlinks' owners live */
-  bool as_user;   /* one id, a non-root USER: the step's ids are emulated (sandbox_asuser.c) */
-  uid_t uid;      /* that USER */
+  bool emulate;   /* one id: the step's ids are bale's to answer (sandbox_ids.c) */
+  uid_t uid;      /* the step's USER */
   gid_t gid;
-  uint32_t n_groups; /* and its supplementary groups, which getgroups answers */
-  uint32_t groups[RT_SBX_MAX_GROUPS];
+  struct rt_sbx_cred dflt; /* what the step's command starts with: USER's ids and groups */
+  struct rt_sbx_proc *procs; /* the processes whose ids differ from their parent's */
+  size_t n_procs, cap_procs;
 };
 #define RT_SBX_NOTIFIER_INIT { .sock = -1, .fd = -1, .upper = -1 }
 /* Whether this process's steps get the filter (a rootless build). */
@@ -152,10 +177,11 @@ bool rt_sbx_as_user (uid_t uid, gid_t gid);
 struct seccomp_data;
 struct rt_sbx_call
 {
-  const struct rt_sbx_notifier *n;
+  struct rt_sbx_notifier *n;
+  struct rt_sbx_cred *cred; /* the caller's ids (emulate mode), else NULL */
   uint64_t id;           /* the notification's id */
   pid_t pid;
-  int mem;               /* /proc/PID/mem (read-write in as_user mode) */
+  int mem;               /* /proc/PID/mem (read-write in emulate mode) */
   int root;              /* /proc/PID/root: the step's root */
   struct stat root_st;
   uint64_t root_mnt;     /* its mount id: what bale acts on must be on this very mount */
@@ -191,13 +217,28 @@ int rt_sbx_record (const struct rt_sbx_call *c, int handle, uid_t uid, gid_t gid
 /* The recorded (else real) owner and mode of handle. 0 or -errno. */
 int rt_sbx_owner (const struct rt_sbx_call *c, int handle, struct stat *st);
 
-/* as_user mode (sandbox_asuser.c): the extra rules, and the calls they send. */
+/* emulate mode (sandbox_asuser.c): the extra rules, and the calls they send. */
 int rt_sbx_asuser_rules (void *ctx);
 /* Handle d when it is one of those calls (true), else false. */
 bool rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
                            struct rt_sbx_reply *out);
-/* Whether uid:gid may chown handle to (wuid, wgid) as a non-root user (-EPERM if not). */
+/* Whether the caller may chown handle to (wuid, wgid) (-EPERM if not). */
 int rt_sbx_asuser_may_chown (const struct rt_sbx_call *c, int handle, uid_t wuid, gid_t wgid);
+
+/* ---- the ids of each process of a one-id step (sandbox_ids.c) ---- */
+
+/* The ids of the thread tid (a process of the step); &n->dflt when none of its ancestors
+   changed theirs. */
+struct rt_sbx_cred *rt_sbx_ids_of (struct rt_sbx_notifier *n, pid_t tid);
+/* Answer d when it is a call of the getuid and setuid families or getgroups/setgroups
+   (true), else false. */
+bool rt_sbx_ids_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
+                        struct rt_sbx_reply *out);
+/* The kernel's rules for nr (setuid ... setfsgid) with args applied to *cred as bale
+   emulates them (privileged: euid 0); 0 or -errno, *val what the call returns. */
+int rt_sbx_ids_apply (int nr, const uint64_t *args, struct rt_sbx_cred *cred, int64_t *val);
+/* Forget every process (a new command). */
+void rt_sbx_ids_reset (struct rt_sbx_notifier *n);
 
 /* ---- chroot isolation: no namespace, no mount (sandbox_chroot.c) ---- */
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -65,7 +66,7 @@ nr_of (const char *name)
 }
 
 static int
-build_filter (scmp_filter_ctx ctx, bool as_user)
+build_filter (scmp_filter_ctx ctx)
 {
   static const char *const chowns[] = { "chown", "fchown", "lchown", "fchownat" };
   int r = 0, nr;
@@ -90,7 +91,9 @@ build_filter (scmp_filter_ctx ctx, bool as_user)
                          SCMP_A2_32 (SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR));
   r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (mknodat), 1,
                          SCMP_A2_32 (SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
-  if (as_user)
+  /* One id: every step, root's too, since a root process may become another user (apt's
+     drop to _apt) and then creates as that user. */
+  if (rootless_mode () == ROOTLESS_ONE_ID)
     r |= rt_sbx_asuser_rules (ctx);
   return r;
 }
@@ -150,15 +153,25 @@ rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid, const gid_t *gr
 {
   scmp_filter_ctx ctx;
   int fd;
+  /* Asked before the filter, which sends geteuid (rootless_mode's) to a bale that has no
+     listener yet. */
+  const bool one_id = rootless_mode () == ROOTLESS_ONE_ID;
 
   if (sock < 0)
     return;
   ctx = seccomp_init (SCMP_ACT_ALLOW);
-  if (ctx == NULL || build_filter (ctx, rt_sbx_as_user (uid, gid)) != 0)
+  if (ctx == NULL || build_filter (ctx) != 0)
     rt_sbx_die (sync, EINVAL, "cannot build the ownership filter");
   if (seccomp_load (ctx) < 0 || (fd = seccomp_notify_fd (ctx)) < 0)
     rt_sbx_die (sync, errno, "cannot load the ownership filter (seccomp user notification "
                              "needs Linux 5.0)");
+  /* The calls this process still makes before its execve (the working directory's mkdir
+     and chown, setgroups, setuid) go to bale, which must open its /proc/PID/mem and root:
+     the sandbox's PR_SET_DUMPABLE 0 would refuse them. Its capabilities are those of the
+     user's own one-id namespace, where the user's processes have them all anyway; and no
+     process of the step exists yet to trace it. */
+  if (one_id)
+    prctl (PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (send_fd (sock, fd, uid, gid, groups, n_groups) < 0)
     rt_sbx_die (sync, errno, "cannot pass the ownership filter to bale");
   close (fd);
@@ -175,7 +188,9 @@ rt_sbx_notify_open (struct rt_sbx_notifier *n, const struct sandbox_spec *spec, 
   int sv[2];
 
   n->sock = n->fd = n->upper = -1;
-  n->as_user = false;
+  n->emulate = false;
+  n->procs = NULL;
+  n->n_procs = n->cap_procs = 0;
   *child_end = -1;
   if (!rt_sbx_notify_wanted ())
     return 0;
@@ -201,6 +216,7 @@ rt_sbx_notify_release (struct rt_sbx_notifier *n)
   if (n->upper >= 0)
     close (n->upper);
   n->sock = n->fd = n->upper = -1;
+  rt_sbx_ids_reset (n);
 }
 
 /* The listener fd the command sent, once, with its user; the socket is done after it. */
@@ -218,9 +234,16 @@ take_fd (struct rt_sbx_notifier *n)
       memcpy (&n->fd, CMSG_DATA (c), sizeof n->fd);
       n->uid = (uid_t) m.hello.uid;
       n->gid = (gid_t) m.hello.gid;
-      n->as_user = rt_sbx_as_user (n->uid, n->gid);
-      n->n_groups = m.hello.n_groups < RT_SBX_MAX_GROUPS ? m.hello.n_groups : RT_SBX_MAX_GROUPS;
-      memcpy (n->groups, m.hello.groups, sizeof n->groups);
+      n->emulate = rootless_mode () == ROOTLESS_ONE_ID;
+      for (int i = 0; i < 4; i++)
+        {
+          n->dflt.uid[i] = m.hello.uid;
+          n->dflt.gid[i] = m.hello.gid;
+        }
+      n->dflt.caps = m.hello.uid == 0 ? RT_SBX_CAP_EFFECTIVE | RT_SBX_CAP_PERMITTED : 0;
+      n->dflt.n_groups = m.hello.n_groups < RT_SBX_MAX_GROUPS ? m.hello.n_groups : RT_SBX_MAX_GROUPS;
+      memcpy (n->dflt.groups, m.hello.groups, sizeof n->dflt.groups);
+      rt_sbx_ids_reset (n); /* a new command: nobody has changed ids yet */
     }
   close (n->sock);
   n->sock = -1;
@@ -236,7 +259,7 @@ make_device (const struct rt_sbx_call *c, int dirfd, const char *path, mode_t mo
   struct stat st;
   int r;
 
-  if (c->n->as_user)
+  if (c->cred && !(c->cred->caps & RT_SBX_CAP_EFFECTIVE))
     return -EPERM; /* CAP_MKNOD: only root */
   if ((r = rt_sbx_call_parent (c, dirfd, path, &parent, name)) < 0)
     return r;
@@ -282,7 +305,7 @@ handle_chown (const struct rt_sbx_call *c, const struct seccomp_data *d)
     }
   if (r < 0)
     return r;
-  if (c->n->as_user && (r = rt_sbx_asuser_may_chown (c, h, uid, gid)) < 0)
+  if (c->cred && (r = rt_sbx_asuser_may_chown (c, h, uid, gid)) < 0)
     return r;
   return rt_sbx_record (c, h, uid, gid);
 }
@@ -305,8 +328,47 @@ handle (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx
                      ? -EFAULT
                      : make_device (c, (int) d->args[0], path, (mode_t) d->args[2],
                                     (dev_t) d->args[3]);
-  else if (!(c->n->as_user && rt_sbx_asuser_handle (c, d, out)))
+  else if (!(c->cred && rt_sbx_asuser_handle (c, d, out)))
     out->error = -ENOSYS;
+}
+
+/* The answers that need nothing of the caller (no path, no memory, no pid check) while no
+   process of the step has changed its ids: every process has the step's own, so what root
+   creates is the kernel's, getuid answers USER's, and execve changes nothing. Most calls of
+   one-id steps are these; they skip the /proc handles of serve. */
+static bool
+quick (const struct rt_sbx_notifier *n, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  const struct rt_sbx_cred *cr = &n->dflt;
+  int nr = (int) d->nr;
+  bool root = cr->uid[RT_SBX_FS] == 0 && cr->gid[RT_SBX_FS] == 0;
+
+  if (!n->emulate || n->n_procs != 0)
+    return false;
+  if (nr == SCMP_SYS (getuid) || nr == SCMP_SYS (geteuid))
+    out->val = cr->uid[RT_SBX_REAL];
+  else if (nr == SCMP_SYS (getgid) || nr == SCMP_SYS (getegid))
+    out->val = cr->gid[RT_SBX_REAL];
+  else if (nr == SCMP_SYS (execve) || nr == SCMP_SYS (execveat)
+           || (root
+               && (nr == nr_of ("open") || nr == SCMP_SYS (openat) || nr == SCMP_SYS (openat2)
+                   || nr == nr_of ("creat") || nr == nr_of ("mkdir") || nr == SCMP_SYS (mkdirat)
+                   || nr == nr_of ("symlink") || nr == SCMP_SYS (symlinkat))))
+    out->cont = true;
+  else
+    return false;
+  return true;
+}
+
+static void
+respond (struct rt_sbx_notifier *n, struct seccomp_notif_resp *resp, uint64_t id,
+         const struct rt_sbx_reply *out)
+{
+  resp->id = id;
+  resp->flags = out->cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+  resp->val = out->cont ? 0 : out->error < 0 ? -1 : out->val;
+  resp->error = out->cont ? 0 : out->error < 0 ? out->error : 0;
+  (void) seccomp_notify_respond (n->fd, resp);
 }
 
 static void
@@ -317,17 +379,21 @@ serve (struct rt_sbx_notifier *n)
   struct rt_sbx_call c = { .n = n, .mem = -1, .root = -1 };
   struct rt_sbx_reply out = { 0 };
   char p[64];
+  bool got;
 
   if (seccomp_notify_alloc (&req, &resp) < 0)
     return;
-  if (seccomp_notify_receive (n->fd, req) == 0)
+  got = seccomp_notify_receive (n->fd, req) == 0;
+  if (got && quick (n, &req->data, &out))
+    respond (n, resp, req->id, &out);
+  else if (got)
     {
       c.pid = (pid_t) req->pid;
       c.id = req->id;
       out.error = -ENOENT;
       snprintf (p, sizeof p, "/proc/%d/mem", (int) c.pid);
-      /* Written only to answer getresuid and getresgid of an emulated user. */
-      c.mem = open (p, (n->as_user ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+      /* Written only to answer getresuid, getresgid and getgroups of emulated ids. */
+      c.mem = open (p, (n->emulate ? O_RDWR : O_RDONLY) | O_CLOEXEC);
       snprintf (p, sizeof p, "/proc/%d/root", (int) c.pid);
       c.root = open (p, O_PATH | O_DIRECTORY | O_CLOEXEC);
       /* The handles belong to the caller only if its request is still pending (pid reuse). */
@@ -336,16 +402,11 @@ serve (struct rt_sbx_notifier *n)
           && seccomp_notify_id_valid (n->fd, req->id) == 0)
         {
           out.error = 0;
+          c.cred = n->emulate ? rt_sbx_ids_of (n, c.pid) : NULL;
           handle (&c, &req->data, &out);
         }
       if (!out.sent)
-        {
-          resp->id = req->id;
-          resp->flags = out.cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
-          resp->val = out.cont ? 0 : out.error < 0 ? -1 : out.val;
-          resp->error = out.cont ? 0 : out.error < 0 ? out.error : 0;
-          (void) seccomp_notify_respond (n->fd, resp);
-        }
+        respond (n, resp, req->id, &out);
     }
   if (c.mem >= 0)
     close (c.mem);

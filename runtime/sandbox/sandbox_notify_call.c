@@ -185,13 +185,13 @@ real_inode (const struct rt_sbx_call *c, int handle, int *out)
 
   if (fstatfs (handle, &sf) < 0)
     return -errno;
-  if ((unsigned long) sf.f_type != OVERLAYFS_SUPER_MAGIC)
+  /* No overlay of bale's (copy and chroot modes): the root is a plain copy, even on the
+     overlayfs of a container bale runs in, where it was written, so in its upper layer. */
+  if ((unsigned long) sf.f_type != OVERLAYFS_SUPER_MAGIC || c->n->upper < 0)
     {
       *out = fcntl (handle, F_DUPFD_CLOEXEC, 3);
       return *out < 0 ? -errno : 0;
     }
-  if (c->n->upper < 0)
-    return -ENOTSUP;
   snprintf (self, sizeof self, "/proc/self/fd/%d", handle);
   n = readlink (self, rel, sizeof rel - 1);
   if (n <= 1 || rel[0] != '/')

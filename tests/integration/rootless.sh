@@ -185,9 +185,39 @@ check "a user without a range in /etc/subuid loads busybox" as_user1 "$BALE" loa
 # file, a relative path from a working directory, devices made with mknod, COPY --chown.
 mkdir -p "$T_TMP/oneid"
 printf 'data\n' > "$T_TMP/oneid/f"
+# mkat2: what busybox cannot do, openat2 with O_CREAT and bind of a Unix socket.
+cat > "$T_TMP/mkat2.c" << 'EOF'
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+int
+main (int argc, char **argv)
+{
+  struct open_how how = { .flags = O_CREAT | O_WRONLY | O_EXCL, .mode = 0640 };
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd;
+  if (argc != 3)
+    return 2;
+  if (strcmp (argv[1], "sock") == 0)
+    {
+      strncpy (sa.sun_path, argv[2], sizeof sa.sun_path - 1);
+      fd = socket (AF_UNIX, SOCK_STREAM, 0);
+      return fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? perror ("bind"), 1 : 0;
+    }
+  fd = (int) syscall (SYS_openat2, AT_FDCWD, argv[2], &how, sizeof how);
+  return fd < 0 || write (fd, "at2\n", 4) != 4 ? perror ("openat2"), 1 : 0;
+}
+EOF
+${CC:-cc} -static -O2 -o "$T_TMP/oneid/mkat2" "$T_TMP/mkat2.c" || bail "cannot build the static mkat2 (libc6-dev)"
 cat > "$T_TMP/oneid/Dockerfile" << 'EOF'
 FROM busybox
 COPY --chown=1000:1000 f /home/f
+COPY mkat2 /bin/mkat2
 RUN mkdir -p /srv/a/b && echo x > /srv/a/x && chmod 4755 /srv/a/x && chown -R 33:33 /srv/a \
  && chown app:staff /srv/a/b && cp /home/f /srv/i && chmod 600 /srv/i && chown 7:8 /srv/i && mknod /srv/null c 1 3 \
  && mknod /srv/loop b 7 0 && mkdir /srv/c && cd /srv/c && touch y && chown 5:6 y ../a/x \
@@ -199,7 +229,8 @@ USER 1000:1000
 RUN mkdir /home/u && touch /home/u/f && echo hi > /home/u/g && ln -s f /home/u/l && mkfifo /home/u/p \
  && umask 077 && mkdir /home/u/d && echo x > /home/u/d/h && mkdir /srv/sg/d && touch /srv/sg/f \
  && id > /home/u/id && test "$(id -u):$(id -g)" = 1000:1000 && ! touch /etc/nope && ! chown 0 /home/u/f \
- && chown 1000:1000 /home/u/f
+ && chown 1000:1000 /home/u/f && mkat2 file /home/u/at2 && ! mkat2 file /etc/at2 && ln /home/u/f /home/u/hl \
+ && mv /home/u/g /home/u/g2 && mkat2 sock /home/u/s && test -S /home/u/s
 EOF
 chmod -R a+rX "$T_TMP/oneid"
 
@@ -245,5 +276,46 @@ EOF
 chmod -R a+rX "$T_TMP/deb"
 check "Debian: apt-get install, useradd, chown, setcap: the user's image is root's" \
   same_image bale-test/deb "$T_TMP/deb"
+
+# One id: apt drops to _apt (setgroups, setresgid, setresuid: emulated for each process)
+# and fails to get root back, as it checks; a package from a local repository (no network)
+# with files of another owner; setpriv becomes _apt (PR_SET_KEEPCAPS, capset) and what it
+# makes is _apt's, chown back to root is refused.
+mkdir -p "$T_TMP/pkg/DEBIAN" "$T_TMP/pkg/srv/balet" "$T_TMP/apt/repo"
+printf 'Package: balet\nVersion: 1.0\nArchitecture: all\nMaintainer: bale <bale@example.invalid>\nDescription: bale test\n' \
+  > "$T_TMP/pkg/DEBIAN/control"
+echo data > "$T_TMP/pkg/srv/balet/owned"
+chown -R 1:1 "$T_TMP/pkg/srv/balet"
+dpkg-deb --build "$T_TMP/pkg" "$T_TMP/apt/repo/balet_1.0_all.deb" > /dev/null &&
+  (cd "$T_TMP/apt/repo" && dpkg-scanpackages . /dev/null > Packages 2> /dev/null) ||
+  bail "cannot make the local repository (dpkg-dev)"
+cat > "$T_TMP/apt/Dockerfile" << 'EOF'
+FROM debian:bookworm
+COPY repo /repo
+RUN rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* \
+ && echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/local.list \
+ && apt-get update && apt-get install -y balet \
+ && rm -rf /var/lib/apt/lists/*_Packages /var/cache/apt/*.bin /var/log/apt/* /var/log/dpkg.log
+RUN setpriv --reuid=_apt --regid=nogroup --clear-groups sh -c \
+   'id > /tmp/id && mkdir /tmp/d && echo x > /tmp/d/f && ln -s f /tmp/d/l && mkfifo /tmp/d/p' \
+ && ! setpriv --reuid=_apt --regid=nogroup --clear-groups chown 0 /tmp/d/f 2> /dev/null
+EOF
+chmod -R a+rX "$T_TMP/apt"
+apt_owners () {
+  got=$("$BALE" run --rm bale-test/apt stat -c '%n %u:%g' /var/lib/apt/lists/partial \
+    /var/cache/apt/archives/partial /srv/balet/owned /tmp/d /tmp/d/f /tmp/d/l /tmp/d/p 2>&1)
+  [ "$got" = "/var/lib/apt/lists/partial 42:0
+/var/cache/apt/archives/partial 42:0
+/srv/balet/owned 1:1
+/tmp/d 42:65534
+/tmp/d/f 42:65534
+/tmp/d/l 42:65534
+/tmp/d/p 42:65534" ] || { echo "got [$got]"; return 1; }
+}
+load_debian1 () { as_user1 "$BALE" load -i "$T_TMP/debian.tar" > /dev/null; }
+check "the user without a range loads the Debian base" load_debian1
+check "one id: apt-get update and install from a file: repository (as _apt), setpriv: root's image" \
+  same_image1 bale-test/apt "$T_TMP/apt"
+check "root's apt image has what _apt made and owns, which the digest covers" apt_owners
 
 done_testing

@@ -16,7 +16,8 @@
 #  - as "build" with --security-opt seccomp=unconfined --security-opt apparmor=unconfined:
 #    auto must enter a user namespace (one id: Debian's newuidmap fails in Docker's capability
 #    set) and chroot the steps in it (Docker's masked /proc paths refuse a fresh /proc there),
-#    and the images must again be root's.
+#    and the images must again be root's, the owners Dockerfile with its step as USER web
+#    and a symbolic link's owner included.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 . "$top_srcdir/tests/integration/peers.sh"
@@ -65,13 +66,8 @@ RUN echo web:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo web:x:1234: >
 USER web
 RUN touch /home/app/mine && id > /home/app/id
 EOF
-# The same without what one-id mode cannot do (docs/rootless.md): a step as another user,
-# the owner of a symbolic link.
-mkdir -p "$in/owners1"
-cp "$in/owners/f" "$in/owners1/"
-sed -e '/^USER web$/,$d' -e 's| && chown -h 7:7 /srv/a/sym||' "$in/owners/Dockerfile" > "$in/owners1/Dockerfile"
 chmod -R a+rX "$in"
-for ctx in hello multistage owners owners1; do
+for ctx in hello multistage owners; do
   "$BALE" build -q -t "bale-test/$ctx" "$in/$ctx" > "$T_TMP/root-$ctx.id" 2>&1 ||
     { sed 's/^/# /' "$T_TMP/root-$ctx.id"; bail "the root build of $ctx failed"; }
   rm -f "$T_TMP/root-$ctx.tar"
@@ -125,8 +121,8 @@ check "as an ordinary user under Docker's defaults, bale says no isolation works
 
 # newuidmap fails in Docker's capability set (docs/rootless.md "Inside Docker, measured") and
 # Docker's masked /proc paths refuse a step's fresh /proc: one id, steps chrooted inside it.
-ctxs="hello multistage owners1"
-check "as an ordinary user with seccomp and AppArmor unconfined, auto picks one id and chroot" \
+ctxs="hello multistage owners"
+check "as an ordinary user with seccomp and AppArmor unconfined, auto picks one id and chroot: USER web, chown -h" \
   same_in_docker build "rootless: one id, ownership recorded (newuidmap could not map the subordinate ids: newuidmap: write to uid_map failed: Operation not permitted); isolation: chroot, no namespaces (a step's namespaces cannot be made in bale's user namespace" \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined
 
