@@ -700,8 +700,10 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
       }
     }
 
-  /* Sort, then keep the last of each path; a directory met again only merges. */
-  qsort (c.v, c.n, sizeof *c.v, entry_cmp);
+  /* Sort, then keep the last of each path; a directory met again only merges. No source at
+     all (an empty directory before a wildcard) leaves c.v NULL, which qsort may not get. */
+  if (c.n > 1)
+    qsort (c.v, c.n, sizeof *c.v, entry_cmp);
   for (i = 0; i < c.n; i = j)
     {
       const struct centry *last;

@@ -68,8 +68,8 @@ check "random bytes give exit 0 or 1, never a crash" random_bytes
 
 # The JSON is written one instruction at a time: a 160,000-line Dockerfile must not hold the
 # whole tree of JSON objects (jansson spends kilobytes on an instruction; the tree of this file
-# took 1.3 GB, the AST alone takes about 0.5 kB a line). Peak RSS of 10,000 and 160,000 lines
-# compared, so that the bound holds under sanitizers too, and the text checked whole.
+# took 1.3 GB: 8.6 kB a line; the AST alone takes about 0.5 kB a line, 3.2 kB under ASan's
+# redzones). Peak RSS of 10,000 and 160,000 lines compared, and the text checked whole.
 long_dockerfile_bounded () {
   python3 - "$BALE" "$T_TMP" <<'PY'
 import json, resource, subprocess, sys
@@ -90,7 +90,7 @@ small = peak(10000)
 big = peak(160000)
 per_line = (big - small) * 1024 / 150000
 print(f"# peak RSS {small} kB and {big} kB: {per_line:.0f} bytes a line")
-sys.exit(0 if per_line < 2048 else 1)
+sys.exit(0 if per_line < 6144 else 1)
 PY
 }
 check "a 160,000-line Dockerfile parses to JSON in bounded memory" long_dockerfile_bounded
