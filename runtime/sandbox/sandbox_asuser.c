@@ -56,7 +56,7 @@ rt_sbx_asuser_rules (void *ctx_)
     if ((nr = seccomp_syscall_resolve_name (all[i])) != __NR_SCMP_ERROR)
       r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
   r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (prctl), 1,
-                         SCMP_A0_32 (SCMP_CMP_EQ, PR_SET_KEEPCAPS));
+                         SCMP_A0_32 (SCMP_CMP_EQ, PR_SET_KEEPCAPS, 0));
   if ((nr = seccomp_syscall_resolve_name ("open")) != __NR_SCMP_ERROR)
     r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 1,
                            SCMP_A1_32 (SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
