@@ -166,13 +166,13 @@ parse_args (int argc, char **argv, struct build_cli *c, const char **context, ba
         add (c, opts[idx].name, optarg);
       }
   if (argc - optind > 1)
-    return bale_make_error (err, 0, "build: want one context directory, got '%s' and '%s'",
-                            argv[optind], argv[optind + 1]);
+    cli_usage_fail ("build", "want one context directory, got '%s' and '%s'", argv[optind],
+                    argv[optind + 1]);
   *context = argc - optind == 1 ? argv[optind] : ".";
   /* buildx: -q goes with auto, quiet and none only; --progress=quiet is -q. */
   if (c->quiet && c->progress != CLI_PROGRESS_AUTO && c->progress != CLI_PROGRESS_QUIET
       && c->progress != CLI_PROGRESS_NONE)
-    return bale_make_error (err, 0, "--progress and --quiet cannot be used together");
+    cli_usage_fail ("build", "--progress and --quiet cannot be used together");
   if (c->quiet)
     c->progress = CLI_PROGRESS_QUIET;
   c->quiet = c->progress == CLI_PROGRESS_QUIET || c->progress == CLI_PROGRESS_NONE;
@@ -231,8 +231,12 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bale_store *s = NULL;
   int ret = -1;
 
+  /* A bad value of an option the command line parses (--progress, -t) is a usage error. */
   if (parse_args (argc, argv, &c, &o.context, err) < 0)
-    goto out;
+    {
+      ret = cli_usage_failure (g, 2);
+      goto out;
+    }
   if (c.quiet)
     add (&c, "quiet", NULL);
   /* rawjson always says why a step missed the cache. */

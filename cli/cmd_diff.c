@@ -55,15 +55,12 @@ parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
       case 'F': format = optarg; break;
       case 'p': o->o.platform = optarg; break;
       case 'h': diff_usage (stdout); exit (0);
-      default: diff_usage (stderr); exit (DIFF_EXIT_TROUBLE);
+      default: cli_usage_error ("diff"); /* 2, diff's trouble status too */
       }
   if (argc - optind != 2)
-    {
-      diff_usage (stderr);
-      exit (DIFF_EXIT_TROUBLE);
-    }
+    cli_usage_fail ("diff", "requires exactly 2 arguments");
   if (strcmp (format, "json") != 0 && strcmp (format, "text") != 0)
-    return bale_make_error (err, 0, "diff: unknown format '%s' (want text or json)", format);
+    cli_usage_fail ("diff", "unknown format '%s' (want text or json)", format);
   o->json = strcmp (format, "json") == 0;
   o->a = argv[optind];
   o->b = argv[optind + 1];

@@ -73,7 +73,11 @@ parse_args (int argc, char **argv, struct run_opts *r, bale_error_t *err)
       default: fprintf (stderr, "see 'bale run --help'\n"); exit (125);
       }
   if (optind >= argc)
-    return bale_make_error (err, 0, "run: name an image");
+    {
+      /* docker run's words and status */
+      fprintf (stderr, "bale run: requires at least 1 argument\nsee 'bale run --help'\n");
+      exit (125);
+    }
   r->o.image = argv[optind++];
   r->o.args = (const char *const *) argv + optind;
   r->o.n_args = (size_t) (argc - optind);
