@@ -37,7 +37,7 @@ struct run_opts
 };
 
 static int
-parse_args (int argc, char **argv, struct run_opts *r, bale_error_t *err)
+parse_args (int argc, char **argv, struct run_opts *r)
 {
   static const struct option opts[] = {
     { "rm", no_argument, NULL, 'r' },
@@ -93,7 +93,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bale_store *s = NULL;
   int status = 125, ret = -1;
 
-  if (parse_args (argc, argv, &r, err) == 0 && cli_bale_store (g, &s, err) == 0)
+  if (parse_args (argc, argv, &r) == 0 && cli_bale_store (g, &s, err) == 0)
     {
       fflush (stdout);
       ret = bale_run (s, &r.o, &status, err);
