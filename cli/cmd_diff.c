@@ -36,7 +36,7 @@ struct diff_opts
 };
 
 static int
-parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
+parse_args (int argc, char **argv, struct diff_opts *o)
 {
   static const struct option opts[] = {
     { "ignore-timestamps", no_argument, NULL, 'T' },
@@ -77,7 +77,7 @@ bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   int n;
 
   cli_set_error_status (g, DIFF_EXIT_TROUBLE);
-  if (parse_args (argc, argv, &o, err) < 0)
+  if (parse_args (argc, argv, &o) < 0)
     return -1;
   /* Layouts and archives need no store: one that cannot be opened (a read-only command
      creates none) is only an error for an operand that names an image in it. */

@@ -120,7 +120,7 @@ history_usage (FILE *f)
 }
 
 static int
-history_args (int argc, char **argv, struct history_opts *o, bale_error_t *err)
+history_args (int argc, char **argv, struct history_opts *o)
 {
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'F' },
@@ -168,7 +168,7 @@ bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err
   json_error_t jerr;
   int first, ret;
 
-  if ((first = history_args (argc, argv, &o, err)) < 0 || cli_bale_store (g, &s, err) < 0)
+  if ((first = history_args (argc, argv, &o)) < 0 || cli_bale_store (g, &s, err) < 0)
     return -1;
   if (bale_image_details_get (s, argv[first], NULL, &img, err) < 0)
     {

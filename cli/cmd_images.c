@@ -234,7 +234,7 @@ images_usage (FILE *f)
 }
 
 static int
-images_args (int argc, char **argv, struct images_opts *o, bale_error_t *err)
+images_args (int argc, char **argv, struct images_opts *o)
 {
   static const struct option opts[] = {
     { "all", no_argument, NULL, 'a' },
@@ -291,7 +291,7 @@ bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   size_t n = 0, i;
   int ret = 0;
 
-  if (images_args (argc, argv, &o, err) < 0 || cli_bale_store (g, &s, err) < 0)
+  if (images_args (argc, argv, &o) < 0 || cli_bale_store (g, &s, err) < 0)
     {
       free (o.filters);
       return -1;

@@ -107,8 +107,7 @@ inspect_usage (FILE *f)
 }
 
 static int
-inspect_args (int argc, char **argv, const char **format, const char **platform,
-              bale_error_t *err)
+inspect_args (int argc, char **argv, const char **format, const char **platform)
 {
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'f' },
@@ -140,7 +139,7 @@ int
 bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   const char *format = NULL, *platform = NULL;
-  int first = inspect_args (argc, argv, &format, &platform, err);
+  int first = inspect_args (argc, argv, &format, &platform);
   json_auto_t *out = json_array ();
   bale_store *s = NULL;
   struct bale_image *names = NULL;

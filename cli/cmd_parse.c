@@ -29,7 +29,7 @@ parse_usage (FILE *f)
 }
 
 static int
-parse_args (int argc, char **argv, struct parse_opts *o, bale_error_t *err)
+parse_args (int argc, char **argv, struct parse_opts *o)
 {
   static const struct option opts[] = {
     { "file", required_argument, NULL, 'f' },
@@ -66,7 +66,7 @@ bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   char *text;
 
   (void) g;
-  if (parse_args (argc, argv, &o, err) < 0)
+  if (parse_args (argc, argv, &o) < 0)
     return -1;
   if ((o.raw ? bale_parse_file (o.file, &df, err) : bale_parse_file_checked (o.file, &df, err)) < 0)
     return -1;
