@@ -141,4 +141,19 @@ EOF
 }
 check "tty: a live frame with the running steps' output, then the plain summary, no colour with NO_COLOR" tty_view
 
+# Colours only on a terminal: the tty view (a pseudo-terminal from script(1), NO_COLOR unset)
+# paints finished steps (BuildKit's blue); auto without a terminal is plain, without a single
+# escape sequence.
+tty_colours () {
+  command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
+  df 'FROM busybox' 'RUN echo colour'
+  env -u NO_COLOR script -qec "'$BALE' build --no-cache --progress=tty -t tc '$ctx'" /dev/null > "$T_TMP/typescript" 2>&1 ||
+    { cat "$T_TMP/typescript"; return 1; }
+  grep -q "$(printf '\033')\[34m" "$T_TMP/typescript" || { echo "no colour on a terminal"; cat -v "$T_TMP/typescript"; return 1; }
+  env -u NO_COLOR "$BALE" build --no-cache -t tc "$ctx" > /dev/null 2> "$T_TMP/auto" || { cat "$T_TMP/auto"; return 1; }
+  grep -q '^#[0-9]* DONE ' "$T_TMP/auto" && ! grep -q "$(printf '\033')" "$T_TMP/auto" ||
+    { echo "auto without a terminal:"; cat -v "$T_TMP/auto"; return 1; }
+}
+check "colours on a terminal only: the tty view paints, auto without a terminal is plain with no escapes" tty_colours
+
 done_testing
