@@ -36,10 +36,10 @@ struct build_cli
 static void
 build_usage (FILE *f)
 {
-  fputs ("usage: bale build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
-         "                  [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
-         "                  [--platform OS/ARCH[,OS/ARCH...]]... [--output SPEC]\n"
-         "                  [--compression gzip|gzip-single|zstd|none] [--iidfile F] [-q] CONTEXT\n"
+  fputs ("usage: bale build [OPTIONS] [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
+         "                            [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
+         "                            [--platform OS/ARCH[,OS/ARCH...]]... [--output SPEC]\n"
+         "                            [--compression gzip|gzip-single|zstd|none] [--iidfile F] [-q] CONTEXT\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  -t, --tag NAME       name the image in the store (repeatable)\n"
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
@@ -54,7 +54,9 @@ build_usage (FILE *f)
          "                       tar; repeatable\n"
          "  --load               accepted: the store always has the image\n"
          "  --label K=V          set a label of the image (repeatable)\n"
-         "  --annotation [manifest:]K=V  set an annotation of the manifest (repeatable)\n"
+         "  --annotation [TYPE:]K=V  set an annotation of the manifest (TYPE manifest, the\n"
+         "                       default), of a multi-platform build's index (index), or of\n"
+         "                       both (manifest,index) (repeatable)\n"
          "  --metadata-file F    write buildx's metadata JSON (containerimage.digest, ...)\n"
          "  --build-context NAME=VALUE  FROM NAME and COPY --from=NAME read VALUE: a directory,\n"
          "                       docker-image://REF or oci-layout://DIR[:TAG] (repeatable)\n"

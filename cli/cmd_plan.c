@@ -13,8 +13,8 @@
 static void
 plan_usage (FILE *f)
 {
-  fputs ("usage: bale plan [-f FILE] [--target STAGE] [--build-arg K[=V]]... [--platform P]\n"
-         "                 [--format text|json] [--all] [CONTEXT]\n"
+  fputs ("usage: bale plan [OPTIONS] [-f FILE] [--target STAGE] [--build-arg K[=V]]... [--platform P]\n"
+         "                           [--format text|json] [--all] [CONTEXT]\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  --target STAGE       plan up to this stage (default: the last one)\n"
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"

@@ -138,6 +138,29 @@ EOF2
 }
 check "errors: one prefix 'bale CMD: ', never 'error:' first nor the binary's path" errors_one_prefix
 
+# bale run's statuses are docker run's: 127 when the command is not found, 126 when it cannot
+# be executed, 125 when bale itself fails (no image, no user, bad usage); each with one line
+# "bale run: ...".
+run_statuses () {
+  while IFS='|' read -r want msg cmd; do
+    [ -n "$cmd" ] || continue
+    # shellcheck disable=SC2086 # the words of cmd are the arguments
+    "$BALE" run $cmd > /dev/null 2> "$T_TMP/err" < /dev/null
+    st=$?
+    [ "$st" -eq "$want" ] && [ "$(wc -l < "$T_TMP/err")" -eq 1 ] && grep -q "^bale run: .*$msg" "$T_TMP/err" ||
+      { echo "bale run $cmd: status $st, want $want"; cat "$T_TMP/err"; return 1; }
+  done <<EOF2
+127|executable file not found in \$PATH|busybox nosuchcmd
+127|no such file or directory|busybox /nonexistent
+126|permission denied|busybox /etc/passwd
+125|no such image: 'nothere'|nothere true
+125|unable to find user 'nosuchuser'|-u nosuchuser busybox true
+EOF2
+  "$BALE" run busybox sh -c 'exit 3'
+  [ $? -eq 3 ]
+}
+check "bale run: docker's statuses 125, 126, 127, else the command's, one line 'bale run: ...'" run_statuses
+
 store_after () {
   "$BALE" images --store "$BALE_STORE" | grep -q '^busybox ' &&
     BALE_STORE=/nonexistent "$BALE" images --store="$BALE_STORE" | grep -q '^busybox '
