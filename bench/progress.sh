@@ -2,7 +2,8 @@
 # What progress costs (issue 17, goal: the warm W1 build with --progress=plain within 5 % of
 # -q): the W1 context of bench/copy.sh (BENCH_FILES small files plus BENCH_MB of binaries),
 # `FROM busybox` + `COPY . /app`, built once, then rebuilt warm (every step cached) with -q,
-# --progress=plain and --progress=rawjson in turn, BENCH_RUNS times each, alternating. Prints
+# --progress=plain and --progress=rawjson in turn, BENCH_RUNS times each, alternating (the
+# order rotated every round). Prints
 # the median wall time and the median CPU time (user + system of bale and its children) of
 # each mode and their ratios to -q. On a shared machine the CPU time is the measure: the wall
 # time of two runs of one command varies by more than 5 % there.
@@ -43,8 +44,9 @@ def run(mode):
     return ru.ru_utime + ru.ru_stime, time.monotonic() - t
 for m in modes:
     run(m)  # warm the page cache for each mode once
-for _ in range(runs):
-    for m in modes:
+for i in range(runs):
+    # each mode takes each place of the round in turn: no mode always follows the same one
+    for m in modes[i % 3:] + modes[:i % 3]:
         c, w = run(m)
         cpu[m].append(c)
         wall[m].append(w)
