@@ -169,9 +169,17 @@ check "--store after the subcommand" store_after
 
 lowercase () {
   ! "$BALE" build -t MyImage "$ctx" 2> "$T_TMP/err" && grep -q "repository name must be lowercase" "$T_TMP/err" &&
-    ! "$BALE" tag busybox Other/x 2> "$T_TMP/err" && grep -q "repository name must be lowercase" "$T_TMP/err"
+    ! "$BALE" tag busybox Other/x 2> "$T_TMP/err" && grep -q "repository name must be lowercase" "$T_TMP/err" || return 1
+  # Every command that takes an image name says so (the tag after ':' may have capitals).
+  for cmd in "run Busybox true" "inspect Busybox" "history Busybox" "rmi Busybox" "save Busybox" \
+             "pull -q 127.0.0.1:1/Foo" "push -q busybox 127.0.0.1:1/Foo:Tag" "diff Busybox busybox"; do
+    # shellcheck disable=SC2086 # the words of cmd are the arguments
+    "$BALE" $cmd > /dev/null 2> "$T_TMP/err" < /dev/null && { echo "bale $cmd succeeded"; return 1; }
+    grep -q "^bale ${cmd%% *}: .*repository name must be lowercase\$" "$T_TMP/err" || { echo "bale $cmd:"; cat "$T_TMP/err"; return 1; }
+  done
+  "$BALE" tag busybox lower:UpperTag && "$BALE" inspect lower:UpperTag > /dev/null
 }
-check "image names with capitals: must be lowercase" lowercase
+check "image names with capitals: must be lowercase, in every command that takes a name" lowercase
 
 no_store () {
   printf 'FROM busybox\nRUN true\n' > "$ctx/Dockerfile"
