@@ -163,9 +163,15 @@ check "bale run: docker's statuses 125, 126, 127, else the command's, one line '
 
 store_after () {
   "$BALE" images --store "$BALE_STORE" | grep -q '^busybox ' &&
-    BALE_STORE=/nonexistent "$BALE" images --store="$BALE_STORE" | grep -q '^busybox '
+    BALE_STORE=/nonexistent "$BALE" images --store="$BALE_STORE" | grep -q '^busybox ' || return 1
+  # after the options of build, plan and history too, before the operands
+  printf 'FROM busybox\nRUN echo after > /a\n' > "$ctx/Dockerfile"
+  id=$(BALE_STORE=/nonexistent "$BALE" build -q -t after --store "$BALE_STORE" "$ctx") &&
+    BALE_STORE=/nonexistent "$BALE" history -q --store "$BALE_STORE" after | grep -q . &&
+    BALE_STORE=/nonexistent "$BALE" plan --store="$BALE_STORE" "$ctx" > /dev/null &&
+    [ "$("$BALE" inspect -f '{{.Id}}' after)" = "$id" ] && [ ! -e /nonexistent ]
 }
-check "--store after the subcommand" store_after
+check "--store after the subcommand (images, build, history, plan)" store_after
 
 lowercase () {
   ! "$BALE" build -t MyImage "$ctx" 2> "$T_TMP/err" && grep -q "repository name must be lowercase" "$T_TMP/err" &&
