@@ -26,8 +26,15 @@ int cli_bale_store (const struct cli_global *g, bale_store **out, bale_error_t *
 int cli_simple_args (int argc, char **argv, const char *usage, int min, int max, bale_error_t *err);
 /* The --help line every command's usage text lists. */
 #define CLI_HELP_USAGE "  -h, --help           print this help\n"
-/* A bad option of `bale CMD`: getopt said what; point at the help and exit 2. */
+/* A bad option of `bale CMD` (cmd "" for bale's own): getopt said what; point at the help
+   and exit 2. */
 void cli_usage_error (const char *cmd) __attribute__ ((noreturn));
+/* A usage error found by the command: "bale CMD: MESSAGE", the pointer to the help, exit 2. */
+void cli_usage_fail (const char *cmd, const char *fmt, ...)
+    __attribute__ ((noreturn, format (printf, 2, 3)));
+/* Make the command's failure (its *err) a usage error: its line, then the pointer to the help,
+   exit status (2; bale run's 125). Returns -1. */
+int cli_usage_failure (struct cli_global *g, int status);
 /* The front program (bale): execute bale-core with argv; returns only on a failure (127). */
 int cli_exec_core (char **argv);
 

@@ -78,6 +78,6 @@ bale_cmd_binfmt (int argc, char **argv, struct cli_global *g, bale_error_t *err)
     }
   /* Named platforms are a question: the status answers it (0: every one runs here). */
   if (ret == 0 && n_cannot && optind < argc)
-    ret = bale_make_error (err, 0, "binfmt: %zu of the platforms cannot run here", n_cannot);
+    ret = bale_make_error (err, 0, "%zu of the platforms cannot run here", n_cannot);
   return ret;
 }

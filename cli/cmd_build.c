@@ -36,10 +36,10 @@ struct build_cli
 static void
 build_usage (FILE *f)
 {
-  fputs ("usage: bale build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
-         "                  [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
-         "                  [--platform OS/ARCH[,OS/ARCH...]]... [--output SPEC]\n"
-         "                  [--compression gzip|gzip-single|zstd|none] [--iidfile F] [-q] CONTEXT\n"
+  fputs ("usage: bale build [OPTIONS] [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE]\n"
+         "                            [--no-cache] [--no-cache-filter STAGE]... [--source-date-epoch N]\n"
+         "                            [--platform OS/ARCH[,OS/ARCH...]]... [--output SPEC]\n"
+         "                            [--compression gzip|gzip-single|zstd|none] [--iidfile F] [-q] CONTEXT\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  -t, --tag NAME       name the image in the store (repeatable)\n"
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
@@ -54,7 +54,9 @@ build_usage (FILE *f)
          "                       tar; repeatable\n"
          "  --load               accepted: the store always has the image\n"
          "  --label K=V          set a label of the image (repeatable)\n"
-         "  --annotation [manifest:]K=V  set an annotation of the manifest (repeatable)\n"
+         "  --annotation [TYPE:]K=V  set an annotation of the manifest (TYPE manifest, the\n"
+         "                       default), of a multi-platform build's index (index), or of\n"
+         "                       both (manifest,index) (repeatable)\n"
          "  --metadata-file F    write buildx's metadata JSON (containerimage.digest, ...)\n"
          "  --build-context NAME=VALUE  FROM NAME and COPY --from=NAME read VALUE: a directory,\n"
          "                       docker-image://REF or oci-layout://DIR[:TAG] (repeatable)\n"
@@ -166,13 +168,13 @@ parse_args (int argc, char **argv, struct build_cli *c, const char **context, ba
         add (c, opts[idx].name, optarg);
       }
   if (argc - optind > 1)
-    return bale_make_error (err, 0, "build: want one context directory, got '%s' and '%s'",
-                            argv[optind], argv[optind + 1]);
+    cli_usage_fail ("build", "want one context directory, got '%s' and '%s'", argv[optind],
+                    argv[optind + 1]);
   *context = argc - optind == 1 ? argv[optind] : ".";
   /* buildx: -q goes with auto, quiet and none only; --progress=quiet is -q. */
   if (c->quiet && c->progress != CLI_PROGRESS_AUTO && c->progress != CLI_PROGRESS_QUIET
       && c->progress != CLI_PROGRESS_NONE)
-    return bale_make_error (err, 0, "--progress and --quiet cannot be used together");
+    cli_usage_fail ("build", "--progress and --quiet cannot be used together");
   if (c->quiet)
     c->progress = CLI_PROGRESS_QUIET;
   c->quiet = c->progress == CLI_PROGRESS_QUIET || c->progress == CLI_PROGRESS_NONE;
@@ -231,8 +233,12 @@ bale_cmd_build (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bale_store *s = NULL;
   int ret = -1;
 
+  /* A bad value of an option the command line parses (--progress, -t) is a usage error. */
   if (parse_args (argc, argv, &c, &o.context, err) < 0)
-    goto out;
+    {
+      ret = cli_usage_failure (g, 2);
+      goto out;
+    }
   if (c.quiet)
     add (&c, "quiet", NULL);
   /* rawjson always says why a step missed the cache. */

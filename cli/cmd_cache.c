@@ -59,8 +59,9 @@ bale_cmd_cache (int argc, char **argv, struct cli_global *g, bale_error_t *err)
           fputs (WHY_USAGE, stdout);
           return 0;
         }
-      return bale_make_error (err, 0, "bale cache: want a subcommand: why IMAGE_A IMAGE_B");
+      cli_usage_fail ("cache", "want a subcommand: why IMAGE_A IMAGE_B");
     }
+  argv[1] = (char *) "bale cache why"; /* the name its usage errors give */
   first = cli_simple_args (argc - 1, argv + 1, WHY_USAGE, 2, 2, err) + 1;
   if ((ret = cli_bale_store (g, &s, err)) == 0
       && (ret = bale_cache_why (s, argv[first], argv[first + 1], &d, &n, err)) == 0)

@@ -36,7 +36,7 @@ struct diff_opts
 };
 
 static int
-parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
+parse_args (int argc, char **argv, struct diff_opts *o)
 {
   static const struct option opts[] = {
     { "ignore-timestamps", no_argument, NULL, 'T' },
@@ -55,15 +55,12 @@ parse_args (int argc, char **argv, struct diff_opts *o, bale_error_t *err)
       case 'F': format = optarg; break;
       case 'p': o->o.platform = optarg; break;
       case 'h': diff_usage (stdout); exit (0);
-      default: diff_usage (stderr); exit (DIFF_EXIT_TROUBLE);
+      default: cli_usage_error ("diff"); /* 2, diff's trouble status too */
       }
   if (argc - optind != 2)
-    {
-      diff_usage (stderr);
-      exit (DIFF_EXIT_TROUBLE);
-    }
+    cli_usage_fail ("diff", "requires exactly 2 arguments");
   if (strcmp (format, "json") != 0 && strcmp (format, "text") != 0)
-    return bale_make_error (err, 0, "diff: unknown format '%s' (want text or json)", format);
+    cli_usage_fail ("diff", "unknown format '%s' (want text or json)", format);
   o->json = strcmp (format, "json") == 0;
   o->a = argv[optind];
   o->b = argv[optind + 1];
@@ -80,7 +77,7 @@ bale_cmd_diff (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   int n;
 
   cli_set_error_status (g, DIFF_EXIT_TROUBLE);
-  if (parse_args (argc, argv, &o, err) < 0)
+  if (parse_args (argc, argv, &o) < 0)
     return -1;
   /* Layouts and archives need no store: one that cannot be opened (a read-only command
      creates none) is only an error for an operand that names an image in it. */

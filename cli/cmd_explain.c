@@ -107,9 +107,9 @@ bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err
 
   parse_opts (argc, argv, &c);
   if (strcmp (c.format, "text") != 0 && strcmp (c.format, "json") != 0)
-    return bale_make_error (err, 0, "explain: unknown format '%s' (want text or json)", c.format);
+    cli_usage_fail ("explain", "unknown format '%s' (want text or json)", c.format);
   if (!c.eo.layout && !c.eo.image)
-    return bale_make_error (err, 0, "explain: name an image, or an OCI layout with --dir");
+    cli_usage_fail ("explain", "name an image, or an OCI layout with --dir");
   json = strcmp (c.format, "json") == 0;
   /* A layout is explained without a store too: no build record, checks unknown. */
   if (c.eo.layout)

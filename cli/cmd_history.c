@@ -88,7 +88,7 @@ history_rows (const struct history_opts *o, const struct bale_image_details *img
         {
           if (layer >= img->n_layers)
             {
-              bale_make_error (err, 0, "history: the image's history names more layers (%zu) than it has (%zu)",
+              bale_make_error (err, 0, "the image's history names more layers (%zu) than it has (%zu)",
                                layer + 1, img->n_layers);
               return NULL;
             }
@@ -120,7 +120,7 @@ history_usage (FILE *f)
 }
 
 static int
-history_args (int argc, char **argv, struct history_opts *o, bale_error_t *err)
+history_args (int argc, char **argv, struct history_opts *o)
 {
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'F' },
@@ -146,7 +146,7 @@ history_args (int argc, char **argv, struct history_opts *o, bale_error_t *err)
         else if (strcmp (optarg, "false") == 0 || strcmp (optarg, "0") == 0)
           o->human = false;
         else
-          return bale_make_error (err, 0, "history: --human takes true or false, not '%s'", optarg);
+          cli_usage_fail ("history", "--human takes true or false, not '%s'", optarg);
         break;
       case 'T': o->no_trunc = true; break;
       case 'q': o->quiet = true; break;
@@ -154,10 +154,7 @@ history_args (int argc, char **argv, struct history_opts *o, bale_error_t *err)
       default: cli_usage_error ("history");
       }
   if (argc - optind != 1)
-    {
-      fprintf (stderr, "bale history: requires exactly 1 argument\n");
-      cli_usage_error ("history");
-    }
+    cli_usage_fail ("history", "requires exactly 1 argument");
   return optind;
 }
 
@@ -171,7 +168,7 @@ bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err
   json_error_t jerr;
   int first, ret;
 
-  if ((first = history_args (argc, argv, &o, err)) < 0 || cli_bale_store (g, &s, err) < 0)
+  if ((first = history_args (argc, argv, &o)) < 0 || cli_bale_store (g, &s, err) < 0)
     return -1;
   if (bale_image_details_get (s, argv[first], NULL, &img, err) < 0)
     {
@@ -182,7 +179,7 @@ bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err
   config = json_loadb (img->config, img->config_len, 0, &jerr);
   rows = config ? history_rows (&o, img, config, err) : NULL;
   if (!config)
-    bale_make_error (err, 0, "history: the config of '%s': %s", argv[first], jerr.text);
+    bale_make_error (err, 0, "the config of '%s': %s", argv[first], jerr.text);
   names = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
                      "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
                      "Comment", "COMMENT");
@@ -190,7 +187,7 @@ bale_cmd_history (int argc, char **argv, struct cli_global *g, bale_error_t *err
     o.format = "{{.ID}}";
   ret = rows ? cli_format_rows (o.format, o.human ? DEFAULT_TABLE : RAW_TABLE, rows, names, err) : -1;
   if (rows && ret < 0)
-    bale_error_wrap (err, "history: --format");
+    bale_error_wrap (err, "--format");
   bale_image_details_free (img);
   bale_store_close (s);
   return ret;

@@ -163,12 +163,12 @@ parse_filters (bale_store *s, const struct images_opts *o, struct filter_set *fs
       const char *v = eq ? eq + 1 : NULL;
 
       if (eq == NULL)
-        return bale_make_error (err, 0, "images: bad format of filter '%s' (expected name=value)", f);
+        return bale_make_error (err, 0, "bad format of filter '%s' (expected name=value)", f);
       for (k = 0; k < N_KINDS; k++)
         if (strlen (kinds[k]) == (size_t) (eq - f) && strncmp (f, kinds[k], (size_t) (eq - f)) == 0)
           break;
       if (k == N_KINDS)
-        return bale_make_error (err, 0, "images: invalid filter '%.*s' (want reference, dangling, label, before or since)",
+        return bale_make_error (err, 0, "invalid filter '%.*s' (want reference, dangling, label, before or since)",
                                 (int) (eq - f), f);
       fs->given[k] = true;
       if (strcmp (kinds[k], "dangling") == 0)
@@ -177,7 +177,7 @@ parse_filters (bale_store *s, const struct images_opts *o, struct filter_set *fs
                   : strcmp (v, "false") == 0 || strcmp (v, "0") == 0 ? 0
                                                                      : -1;
           if (d < 0)
-            return bale_make_error (err, 0, "images: invalid filter 'dangling=%s' (want true or false)", v);
+            return bale_make_error (err, 0, "invalid filter 'dangling=%s' (want true or false)", v);
           fs->dangling = d;
         }
       else if (strcmp (kinds[k], "before") == 0 || strcmp (kinds[k], "since") == 0)
@@ -185,7 +185,7 @@ parse_filters (bale_store *s, const struct images_opts *o, struct filter_set *fs
           time_t *t = kinds[k][0] == 'b' ? &fs->before : &fs->since;
 
           if (image_time (s, v, t, err) < 0)
-            return bale_error_wrap (err, "images: filter %s", f);
+            return bale_error_wrap (err, "filter %s", f);
         }
     }
   return 0;
@@ -234,7 +234,7 @@ images_usage (FILE *f)
 }
 
 static int
-images_args (int argc, char **argv, struct images_opts *o, bale_error_t *err)
+images_args (int argc, char **argv, struct images_opts *o)
 {
   static const struct option opts[] = {
     { "all", no_argument, NULL, 'a' },
@@ -264,7 +264,7 @@ images_args (int argc, char **argv, struct images_opts *o, bale_error_t *err)
       default: cli_usage_error ("images");
       }
   if (optind < argc)
-    return bale_make_error (err, 0, "images: unexpected argument '%s'", argv[optind]);
+    cli_usage_fail ("images", "unexpected argument '%s'", argv[optind]);
   return 0;
 }
 
@@ -291,7 +291,7 @@ bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   size_t n = 0, i;
   int ret = 0;
 
-  if (images_args (argc, argv, &o, err) < 0 || cli_bale_store (g, &s, err) < 0)
+  if (images_args (argc, argv, &o) < 0 || cli_bale_store (g, &s, err) < 0)
     {
       free (o.filters);
       return -1;
@@ -312,7 +312,7 @@ bale_cmd_images (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       ret = cli_format_rows (o.format, o.digests ? DIGESTS_TABLE : DEFAULT_TABLE, shown, names,
                              err);
       if (ret < 0)
-        bale_error_wrap (err, "images: --format");
+        bale_error_wrap (err, "--format");
     }
   for (i = 0; i < n; i++)
     json_decref (rows[i].o), json_decref (rows[i].labels), free (rows[i].name);

@@ -87,7 +87,7 @@ inspect_one (bale_store *s, const char *what, const char *platform,
     return NULL;
   /* The store checked the config when it read the image: it is JSON. */
   if ((cfg = json_loadb (img->config, img->config_len, 0, &jerr)) == NULL)
-    bale_make_error (err, 0, "inspect: the config of '%s': %s", what, jerr.text);
+    bale_make_error (err, 0, "the config of '%s': %s", what, jerr.text);
   else
     o = describe (img, cfg, names, n);
   bale_image_details_free (img);
@@ -107,8 +107,7 @@ inspect_usage (FILE *f)
 }
 
 static int
-inspect_args (int argc, char **argv, const char **format, const char **platform,
-              bale_error_t *err)
+inspect_args (int argc, char **argv, const char **format, const char **platform)
 {
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'f' },
@@ -126,16 +125,13 @@ inspect_args (int argc, char **argv, const char **format, const char **platform,
       case 'p': *platform = optarg; break;
       case 't':
         if (strcmp (optarg, "image") != 0)
-          return bale_make_error (err, 0, "inspect: --type %s: bale has only images", optarg);
+          cli_usage_fail ("inspect", "--type %s: bale has only images", optarg);
         break;
       case 'h': inspect_usage (stdout); exit (0);
       default: cli_usage_error ("inspect");
       }
   if (optind >= argc)
-    {
-      fprintf (stderr, "bale inspect: requires at least 1 argument\n");
-      cli_usage_error ("inspect");
-    }
+    cli_usage_fail ("inspect", "requires at least 1 argument");
   return optind;
 }
 
@@ -143,7 +139,7 @@ int
 bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err)
 {
   const char *format = NULL, *platform = NULL;
-  int first = inspect_args (argc, argv, &format, &platform, err);
+  int first = inspect_args (argc, argv, &format, &platform);
   json_auto_t *out = json_array ();
   bale_store *s = NULL;
   struct bale_image *names = NULL;
@@ -171,7 +167,7 @@ bale_cmd_inspect (int argc, char **argv, struct cli_global *g, bale_error_t *err
     {
       /* A template error is the command's error, whatever else went wrong. */
       if (cli_format_objects (format, out, err) < 0)
-        ret = bale_error_wrap (err, "inspect: --format");
+        ret = bale_error_wrap (err, "--format");
     }
   else
     {

@@ -12,7 +12,7 @@
 static void
 lint_usage (FILE *f)
 {
-  fputs ("usage: bale lint [-f FILE] [--target STAGE] [--build-arg K[=V]]... [--platform P] [CONTEXT]\n"
+  fputs ("usage: bale lint [OPTIONS] [-f FILE] [--target STAGE] [--build-arg K[=V]]... [--platform P] [CONTEXT]\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  --target STAGE       check only what this stage needs (default: every stage)\n"
          "  --build-arg K[=V]    set a build argument; BUILDKIT_DOCKERFILE_CHECK=... replaces the\n"

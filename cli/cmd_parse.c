@@ -29,7 +29,7 @@ parse_usage (FILE *f)
 }
 
 static int
-parse_args (int argc, char **argv, struct parse_opts *o, bale_error_t *err)
+parse_args (int argc, char **argv, struct parse_opts *o)
 {
   static const struct option opts[] = {
     { "file", required_argument, NULL, 'f' },
@@ -52,9 +52,9 @@ parse_args (int argc, char **argv, struct parse_opts *o, bale_error_t *err)
       default: cli_usage_error ("parse");
       }
   if (optind < argc)
-    return bale_make_error (err, 0, "parse: unexpected argument '%s'", argv[optind]);
+    cli_usage_fail ("parse", "unexpected argument '%s'", argv[optind]);
   if (strcmp (o->format, "json") != 0 && strcmp (o->format, "dump") != 0)
-    return bale_make_error (err, 0, "parse: unknown format '%s' (want json or dump)", o->format);
+    cli_usage_fail ("parse", "unknown format '%s' (want json or dump)", o->format);
   return 0;
 }
 
@@ -66,7 +66,7 @@ bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   char *text;
 
   (void) g;
-  if (parse_args (argc, argv, &o, err) < 0)
+  if (parse_args (argc, argv, &o) < 0)
     return -1;
   if ((o.raw ? bale_parse_file (o.file, &df, err) : bale_parse_file_checked (o.file, &df, err)) < 0)
     return -1;
@@ -80,7 +80,7 @@ bale_cmd_parse (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   else if (bale_ast_write_json (df, 2, stdout) < 0 || fputc ('\n', stdout) == EOF)
     {
       bale_dockerfile_free (df);
-      return bale_make_error (err, 0, "parse: cannot write the syntax tree: %s", strerror (errno));
+      return bale_make_error (err, 0, "cannot write the syntax tree: %s", strerror (errno));
     }
   bale_dockerfile_free (df);
   return 0;

@@ -13,8 +13,8 @@
 static void
 plan_usage (FILE *f)
 {
-  fputs ("usage: bale plan [-f FILE] [--target STAGE] [--build-arg K[=V]]... [--platform P]\n"
-         "                 [--format text|json] [--all] [CONTEXT]\n"
+  fputs ("usage: bale plan [OPTIONS] [-f FILE] [--target STAGE] [--build-arg K[=V]]... [--platform P]\n"
+         "                           [--format text|json] [--all] [CONTEXT]\n"
          "  -f, --file FILE      the Dockerfile (default CONTEXT/Dockerfile)\n"
          "  --target STAGE       plan up to this stage (default: the last one)\n"
          "  --build-arg K[=V]    set a build argument; a bare K takes $K from the environment\n"
@@ -65,10 +65,7 @@ bale_cmd_plan (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   if (cli_planopts_parse (argc, argv, "plan", opts, plan_usage, plan_option, &pc, &po, err) < 0)
     goto out;
   if (strcmp (pc.format, "text") != 0 && strcmp (pc.format, "json") != 0)
-    {
-      bale_make_error (err, 0, "plan: unknown format '%s' (want text or json)", pc.format);
-      goto out;
-    }
+    cli_usage_fail ("plan", "unknown format '%s' (want text or json)", pc.format);
   if (cli_plan_store (g, &po.o.store) < 0 || bale_plan_new (&po.o, &plan, err) < 0)
     goto out;
   cli_print_diagnostics (bale_plan_warnings (plan));

@@ -64,13 +64,10 @@ parse_args (int argc, char **argv, int64_t *keep, bale_error_t *err)
           return -1;
         break;
       case 'h': fputs (usage, stdout); exit (0);
-      default: fputs (usage, stderr); exit (2);
+      default: cli_usage_error ("prune");
       }
   if (optind != argc)
-    {
-      fputs (usage, stderr);
-      exit (2);
-    }
+    cli_usage_fail ("prune", "accepts no arguments");
   return 0;
 }
 

@@ -37,7 +37,7 @@ struct run_opts
 };
 
 static int
-parse_args (int argc, char **argv, struct run_opts *r, bale_error_t *err)
+parse_args (int argc, char **argv, struct run_opts *r)
 {
   static const struct option opts[] = {
     { "rm", no_argument, NULL, 'r' },
@@ -73,7 +73,11 @@ parse_args (int argc, char **argv, struct run_opts *r, bale_error_t *err)
       default: fprintf (stderr, "see 'bale run --help'\n"); exit (125);
       }
   if (optind >= argc)
-    return bale_make_error (err, 0, "run: name an image");
+    {
+      /* docker run's words and status */
+      fprintf (stderr, "bale run: requires at least 1 argument\nsee 'bale run --help'\n");
+      exit (125);
+    }
   r->o.image = argv[optind++];
   r->o.args = (const char *const *) argv + optind;
   r->o.n_args = (size_t) (argc - optind);
@@ -89,7 +93,7 @@ bale_cmd_run (int argc, char **argv, struct cli_global *g, bale_error_t *err)
   bale_store *s = NULL;
   int status = 125, ret = -1;
 
-  if (parse_args (argc, argv, &r, err) == 0 && cli_bale_store (g, &s, err) == 0)
+  if (parse_args (argc, argv, &r) == 0 && cli_bale_store (g, &s, err) == 0)
     {
       fflush (stdout);
       ret = bale_run (s, &r.o, &status, err);

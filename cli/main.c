@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct cli_global
   bool quiet;
   int error_status;   /* exit status when the command fails; 0 means 1 */
   bool read_only;     /* the command never creates a store */
+  bool usage;         /* the failure is a usage error: the help is pointed at */
 };
 
 struct subcommand
@@ -110,7 +112,7 @@ bale_cmd_help (int argc, char **argv, struct cli_global *g, bale_error_t *err)
       return 0;
     }
   if (!(c = find_command (argv[1])) || c->fn == bale_cmd_help)
-    return bale_make_error (err, 0, "help: unknown command '%s'", argv[1]);
+    cli_usage_fail ("help", "unknown command '%s'", argv[1]);
   args[0] = argv[1];
   optind = 0;
   return c->fn (2, args, g, err);
@@ -132,11 +134,28 @@ usage (FILE *f)
          "\nRun 'bale COMMAND --help' for a command's options.\n", f);
 }
 
+/* What errors are prefixed with: "bale", then "bale CMD" once the command is known (as getopt
+   names the program), never the path the binary was run by. */
+static const char *program = "bale";
+
 void
 cli_usage_error (const char *cmd)
 {
-  fprintf (stderr, "see 'bale %s --help'\n", cmd);
+  fprintf (stderr, "see 'bale%s%s --help'\n", *cmd ? " " : "", cmd);
   exit (2);
+}
+
+void
+cli_usage_fail (const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+
+  fprintf (stderr, "bale%s%s: ", *cmd ? " " : "", cmd);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  cli_usage_error (cmd);
 }
 
 void
@@ -150,6 +169,36 @@ cli_print_diagnostics (const struct bale_error_s *chain)
       fprintf (stderr, "%s\n", text);
       free (text);
     }
+}
+
+/* The errors of a failed command: each with the one prefix "bale CMD: ". An error without a
+   location drops bale_error_format's "error: " (the prefix says it); a located one keeps the
+   compiler's "FILE:LINE:COL: error: " after it. */
+static void
+print_errors (const struct bale_error_s *chain)
+{
+  const struct bale_error_s *e;
+
+  for (e = chain; e; e = e->next)
+    {
+      char *text = bale_error_format (e);
+      const char *t = text;
+
+      if (!e->file && strncmp (t, "error: ", 7) == 0)
+        t += 7;
+      fprintf (stderr, "%s: %s\n", program, t);
+      free (text);
+    }
+}
+
+/* A usage error of a command that reached bale_make_error: one line and the pointer to the
+   help, status 2 (bale run: docker's 125). */
+int
+cli_usage_failure (struct cli_global *g, int status)
+{
+  g->usage = true;
+  g->error_status = status;
+  return -1;
 }
 
 void
@@ -212,7 +261,7 @@ parse_global (int argc, char **argv, struct cli_global *g)
       case 's': g->store = optarg; break;
       case 'h': usage (stdout); exit (0);
       case 'V': printf ("bale %s\n", bale_version ()); exit (0);
-      default: usage (stderr); exit (2);
+      default: cli_usage_error ("");
       }
   return optind;
 }
@@ -276,6 +325,9 @@ main (int argc, char **argv)
   int first, ret;
 
   g.store = getenv ("BALE_STORE");
+  /* getopt names the program by argv[0]: "bale", not the path bale was run by (bale-core is
+     executed with the front's argv, so it says "bale" too). */
+  argv[0] = (char *) "bale";
   first = parse_global (argc, argv, &g);
   if (first >= argc)
     {
@@ -286,8 +338,7 @@ main (int argc, char **argv)
   if (!cmd)
     {
       fprintf (stderr, "bale: unknown command '%s'\n", argv[first]);
-      usage (stderr);
-      return 2;
+      cli_usage_error ("");
     }
 #ifdef BALE_FRONT
   if (cmd->fn == NULL
@@ -297,13 +348,17 @@ main (int argc, char **argv)
 #endif
   argc = first + take_store_option (argc - first, argv + first, &g);
   {
-    static const char *const readers[] = { "plan", "images", "history", "inspect", "explain", "diff", "save", "parse", "cache" };
+    /* Commands that only read, or that need an image the store has already (tag, rmi, run,
+       push): where there is no store they fail, and leave none behind. */
+    static const char *const readers[] = { "plan",  "images", "history", "inspect", "explain", "diff", "save",
+                                           "parse", "cache",  "lint",    "tag",     "rmi",     "run",  "push" };
     for (size_t k = 0; k < sizeof readers / sizeof readers[0]; k++)
       g.read_only |= strcmp (argv[first], readers[k]) == 0;
   }
   /* getopt names the program in its messages: "bale build: unrecognized option". */
   name = xasprintf ("bale %s", argv[first]);
   argv[first] = name;
+  program = name;
   optind = 0;
 #ifdef BALE_FRONT
   ret = cmd->fn (argc - first, argv + first, &g, &err); /* none needs a user namespace */
@@ -322,13 +377,16 @@ main (int argc, char **argv)
   else
     ret = cmd->fn (argc - first, argv + first, &g, &err);
 #endif
-  free (name);
   if (ret < 0)
     {
-      cli_print_diagnostics (err);
+      print_errors (err);
+      if (g.usage)
+        fprintf (stderr, "see '%s --help'\n", name);
       bale_error_release (&err);
+      free (name);
       return g.error_status ? g.error_status : 1;
     }
+  free (name);
   /* A subcommand may pass on an exit status (bale run: the command's). */
   return ret > 255 ? 255 : ret;
 }

@@ -105,20 +105,21 @@ cli_planopts_parse (int argc, char **argv, const char *cmd, const struct option 
         return -1;
       if (r > 0)
         continue;
-      if (c == 'h' || c == '?' || c == ':' || !own)
+      if (c == 'h')
         {
-          usage (c == 'h' ? stdout : stderr);
+          usage (stdout);
           cli_planopts_release (po);
-          exit (c == 'h' ? 0 : 2);
+          exit (0);
         }
+      if (c == '?' || c == ':' || !own)
+        cli_usage_error (cmd);
       if (own (ctx, c, optarg, err) < 0)
         return -1;
     }
   if (argc - optind > 1)
-    return bale_make_error (err, 0, "%s: want one context directory, got '%s' and '%s'", cmd,
-                            argv[optind], argv[optind + 1]);
+    cli_usage_fail (cmd, "want one context directory, got '%s' and '%s'", argv[optind], argv[optind + 1]);
   if (n_platforms > 1)
-    return bale_make_error (err, 0, "%s: one --platform at a time (%zu given)", cmd, n_platforms);
+    cli_usage_fail (cmd, "one --platform at a time (%zu given)", n_platforms);
   po->o.context = argc - optind == 1 ? argv[optind] : ".";
   if (!po->o.dockerfile)
     po->o.dockerfile = po->dockerfile = xasprintf ("%s/Dockerfile", po->o.context);

@@ -168,8 +168,21 @@ oci_ref_parse (const char *s, unsigned flags, struct oci_ref *out, bale_error_t 
   if (!valid_tag (r.tag) || !valid_domain (r.domain) || !valid_path (r.path)
       || strlen (r.domain) + 1 + strlen (r.path) > 255)
     {
+      /* Docker's "repository name (library/Foo) must be lowercase" when capitals in the path
+         are the fault. */
+      bool upper = strpbrk (r.path, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL, fixed = false;
+      if (upper && valid_tag (r.tag) && valid_domain (r.domain))
+        {
+          cleanup_free char *low = xstrdup (r.path);
+          for (char *q = low; *q; q++)
+            if (*q >= 'A' && *q <= 'Z')
+              *q = (char) (*q - 'A' + 'a');
+          fixed = valid_path (low);
+        }
       oci_ref_release (&r);
-      return bale_make_error (err, EINVAL, "invalid image name '%s'", full);
+      if (fixed)
+        return bale_make_error (err, 0, "invalid image name '%s': repository name must be lowercase", full);
+      return bale_make_error (err, 0, "invalid image name '%s'", full);
     }
   if (at)
     {

@@ -8,6 +8,8 @@
 
 #include "runtime/build/buildcache.h"
 #include "runtime/build/buildevents.h"
+#include "runtime/build/progress.h"
+#include "common/meter.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -199,8 +201,10 @@ warn_line (const char *msg)
 static int
 export_one (struct store *s, const struct cache_spec *t, const struct cache_keyed *entries,
             size_t n, const struct timespec *since, const char *mount_from,
-            const struct registry_opts *ro, bool quiet, const struct build_say *say, bale_error_t *err)
+            const struct registry_opts *ro, bool quiet, const struct build_say *say,
+            struct progress_vertex *v, bale_error_t *err)
 {
+  struct meter m = METER_INIT (progress_transfer, v, NULL);
   struct registry_opts opts = *ro;
   char digest[DIGEST_STRLEN + 1];
   struct cache_mount_blob *mounts = NULL;
@@ -213,7 +217,7 @@ export_one (struct store *s, const struct cache_spec *t, const struct cache_keye
       && cache_mounts_pack (s, since, t->mounts_max, warn_line, &mounts, &n_mounts, err) < 0)
     return -1;
   if (t->type == CACHE_LOCAL)
-    r = cache_export_local (s, t->where, entries, n, mounts, n_mounts, err);
+    r = cache_export_local (s, t->where, entries, n, mounts, n_mounts, &m, err);
   else
     {
       if (t->compression)
@@ -236,7 +240,7 @@ int
 buildcache_export (struct store *s, const struct build_caches *c, const struct timespec *since,
                    const char *const *layers, size_t n_layers, const char *mount_from,
                    const struct registry_opts *ro, bool quiet, const struct build_say *say,
-                   bale_error_t *err)
+                   const struct bale_progress *events, struct progress_vertex *v, bale_error_t *err)
 {
   size_t i;
 
@@ -245,11 +249,18 @@ buildcache_export (struct store *s, const struct build_caches *c, const struct t
       const struct cache_spec *t = &c->to[i];
       struct cache_keyed *entries = NULL;
       size_t n = 0;
-      int r = cache_select (s, since, t->max ? NULL : layers, n_layers, &entries, &n, err);
+      cleanup_free char *key = xasprintf ("cache-export/%zu", i);
+      int r;
 
+      progress_vertex_start (v, events, key,
+                             t->type == CACHE_LOCAL ? "exporting cache to client directory"
+                                                    : "exporting cache to registry");
+      r = cache_select (s, since, t->max ? NULL : layers, n_layers, &entries, &n, err);
       if (r == 0)
-        r = export_one (s, t, entries, n, since, mount_from, ro, quiet, say, err);
+        r = export_one (s, t, entries, n, since, mount_from, ro, quiet, say, v, err);
       free (entries);
+      /* With ignore-error=true the failure is a warning and the step is done. */
+      progress_vertex_end (v, false, r < 0 && !t->ignore_error && *err ? (*err)->msg : NULL);
       if (r < 0 && t->ignore_error)
         {
           bale_error_wrap (err, "cache export to %s failed (ignore-error=true)", t->where);

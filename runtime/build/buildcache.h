@@ -59,11 +59,16 @@ void buildcache_import (struct store *s, const struct build_caches *c,
 /*
  * Write every --cache-to: the entries used or recorded since the build began (since), all of
  * them with mode=max, else those of the image's layers[0..n_layers). mount_from (NULL, or a
- * reference the image was pushed to) lets a registry mount layers it has.
+ * reference the image was pushed to) lets a registry mount layers it has. Each export is a
+ * vertex v of events ("exporting cache to registry", "exporting cache to client directory",
+ * as BuildKit names them), each blob's bytes a transfer of it: ro's progress must report to
+ * v (runtime/build/buildrun.c).
  */
+struct progress_vertex;
 int buildcache_export (struct store *s, const struct build_caches *c, const struct timespec *since,
                        const char *const *layers, size_t n_layers, const char *mount_from,
                        const struct registry_opts *ro, bool quiet, const struct build_say *say,
+                       const struct bale_progress *events, struct progress_vertex *v,
                        bale_error_t *err);
 
 #endif

@@ -20,8 +20,8 @@
 #include "common/banned.h"
 
 int
-buildindex_make (const struct exec_image *imgs, size_t n, char **bytes, size_t *len,
-                 char digest[DIGEST_STRLEN + 1], bale_error_t *err)
+buildindex_make (const struct exec_image *imgs, size_t n, json_t *annotations, char **bytes,
+                 size_t *len, char digest[DIGEST_STRLEN + 1], bale_error_t *err)
 {
   json_auto_t *idx = oci_index_new ();
   size_t i;
@@ -37,6 +37,8 @@ buildindex_make (const struct exec_image *imgs, size_t n, char **bytes, size_t *
       oci_index_add (idx, d);
       json_decref (d);
     }
+  if (annotations && json_object_size (annotations) > 0)
+    json_object_set (idx, "annotations", annotations);
   if (!(*bytes = canonjson_dumps (idx, len, err)))
     return -1;
   if (digest_buffer (*bytes, *len, digest, err) < 0)
@@ -77,7 +79,7 @@ buildindex_layout_image (const struct exec_image *img, struct layout_image *li, 
 
 int
 buildindex_write_layout (const struct build_output *out, const struct exec_image *imgs, size_t n,
-                         const char *name, struct meter *meter,
+                         json_t *annotations, const char *name, struct meter *meter,
                          bale_error_t *err)
 {
   struct layout_image *children = xcalloc (n, sizeof *children), top = { 0 };
@@ -89,7 +91,7 @@ buildindex_write_layout (const struct build_output *out, const struct exec_image
 
   for (i = 0; i < n; i++)
     buildindex_layout_image (&imgs[i], &children[i], &layers[i]);
-  if (buildindex_make (imgs, n, &bytes, &len, digest, err) == 0)
+  if (buildindex_make (imgs, n, annotations, &bytes, &len, digest, err) == 0)
     {
       const char *dest = strcmp (out->dest, "-") == 0 ? "/dev/stdout" : out->dest;
       top.manifest.media_type = OCI_MT_INDEX;

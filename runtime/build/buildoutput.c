@@ -402,34 +402,96 @@ buildoutput_labels (struct exec_image *img, const char *const *labels, size_t n,
   return exec_image_set_manifest (img, err);
 }
 
+/* An --annotation as buildx spells it, [TYPE[,TYPE...]:]KEY=VALUE: whether it goes to the
+   manifests (the default) and to the index, and where KEY=VALUE starts. */
+static int
+annotation_types (const char *a, bool *manifest, bool *index, const char **kv, bale_error_t *err)
+{
+  const char *colon = strchr (a, ':'), *eq = strchr (a, '='), *t;
+
+  *manifest = *index = false;
+  *kv = a;
+  if (!eq)
+    return bale_make_error (err, 0, "invalid annotation \"%s\", expected key=value", a);
+  if (!colon || colon > eq)
+    {
+      *manifest = true;
+      return 0;
+    }
+  for (t = a; t < colon; t += strcspn (t, ",:") + 1)
+    {
+      size_t len = strcspn (t, ",:");
+      if (len == 8 && strncmp (t, "manifest", 8) == 0)
+        *manifest = true;
+      else if (len == 5 && strncmp (t, "index", 5) == 0)
+        *index = true;
+      else
+        /* manifest-descriptor, index-descriptor and per-platform [os/arch] selectors are
+           not written by bale. */
+        return bale_make_error (err, 0, "--annotation \"%s\": unsupported type '%.*s' (want manifest "
+                                "or index)", a, (int) len, t);
+    }
+  *kv = colon + 1;
+  return 0;
+}
+
 int
 buildoutput_annotations (struct exec_image *img, const char *const *annotations, size_t n,
-                         bale_error_t *err)
+                         bool multi, bale_error_t *err)
 {
   size_t i;
+  bool set = false;
 
   for (i = 0; i < n; i++)
     {
-      const char *a = annotations[i], *colon = strchr (a, ':'), *eq = strchr (a, '=');
+      const char *kv, *v;
+      bool manifest, index;
       char *k;
-      const char *v;
-      /* [type[,type]:]key=value; only manifest (the default) applies to a one-platform image:
-         BuildKit refuses index annotations there, and descriptors have no place to go. */
-      if (!eq)
-        return bale_make_error (err, 0, "invalid annotation \"%s\", expected key=value", a);
-      if (colon && colon < eq)
-        {
-          if (strncmp (a, "manifest:", 9) != 0)
-            return bale_make_error (err, 0, "--annotation \"%s\": only manifest annotations are "
-                                    "supported (index annotations need a multi-platform image)", a);
-          a = colon + 1;
-        }
-      if (split_kv ("--annotation", a, &k, &v, err) < 0)
+      if (annotation_types (annotations[i], &manifest, &index, &kv, err) < 0)
+        return -1;
+      /* BuildKit refuses index annotations for an image that has no index. */
+      if (index && !multi)
+        return bale_make_error (err, 0, "--annotation \"%s\": index annotations need a "
+                                "multi-platform image (--platform P1,P2)", annotations[i]);
+      if (!manifest)
+        continue;
+      if (split_kv ("--annotation", kv, &k, &v, err) < 0)
         return -1;
       if (!img->annotations)
         img->annotations = json_object ();
       json_object_set_new (img->annotations, k, json_string (v));
       free (k);
+      set = true;
     }
-  return n ? exec_image_set_manifest (img, err) : 0;
+  return set ? exec_image_set_manifest (img, err) : 0;
+}
+
+int
+buildoutput_index_annotations (const char *const *annotations, size_t n, json_t **out,
+                               bale_error_t *err)
+{
+  size_t i;
+
+  *out = NULL;
+  for (i = 0; i < n; i++)
+    {
+      const char *kv, *v;
+      bool manifest, index;
+      char *k;
+      if (annotation_types (annotations[i], &manifest, &index, &kv, err) < 0)
+        goto fail;
+      if (!index)
+        continue;
+      if (split_kv ("--annotation", kv, &k, &v, err) < 0)
+        goto fail;
+      if (!*out)
+        *out = json_object ();
+      json_object_set_new (*out, k, json_string (v));
+      free (k);
+    }
+  return 0;
+fail:
+  json_decref (*out);
+  *out = NULL;
+  return -1;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "bale.h"
 
 enum output_type
@@ -54,8 +56,12 @@ int buildoutput_write_fs (struct store *s, const struct exec_image *img,
 /* --label K=V: set in the config's Labels (the config and manifest digests change). */
 int buildoutput_labels (struct exec_image *img, const char *const *labels, size_t n,
                         bale_error_t *err);
-/* --annotation [manifest:]K=V: set in the manifest's annotations. */
+/* --annotation [TYPE[,TYPE]:]K=V, TYPE manifest (the default) or index: the manifest ones set
+   in img's manifest; an index one is an error unless multi (a multi-platform build). */
 int buildoutput_annotations (struct exec_image *img, const char *const *annotations, size_t n,
-                             bale_error_t *err);
+                             bool multi, bale_error_t *err);
+/* The index ones, as a JSON object for the image index (*out NULL when there are none). */
+int buildoutput_index_annotations (const char *const *annotations, size_t n, json_t **out,
+                                   bale_error_t *err);
 
 #endif

@@ -563,6 +563,7 @@ struct run
   struct build_outcome *out;
   bool exported; /* an image format was written (compressed layers) */
   char *dockerfile;
+  json_t *index_annotations; /* --annotation index:K=V of a multi-platform build, or NULL */
 };
 
 /* The plan's resolver: a named context's image instead, pulled when the store lacks it, as a
@@ -1137,7 +1138,8 @@ write_outputs_multi (struct run *c, struct exec_image *imgs, size_t n, bale_erro
         {
           struct meter m = METER_INIT (progress_transfer, &c->log.vertex,
                                        o->type == OUT_OCI ? "copying files" : "sending tarball");
-          ret = buildindex_write_layout (o, imgs, n, r->n_tags ? r->tags[0] : NULL, &m, err);
+          ret = buildindex_write_layout (o, imgs, n, c->index_annotations, r->n_tags ? r->tags[0] : NULL,
+                                         &m, err);
         }
       progress_vertex_end (&c->log.vertex, false, ret < 0 && *err ? (*err)->msg : NULL);
       if (ret < 0)
@@ -1150,7 +1152,7 @@ static int
 amend (const struct build_request *r, struct exec_image *img, bale_error_t *err)
 {
   return buildoutput_labels (img, r->labels, r->n_labels, err) < 0
-                 || buildoutput_annotations (img, r->annotations, r->n_annotations, err) < 0
+                 || buildoutput_annotations (img, r->annotations, r->n_annotations, r->n_platforms > 1, err) < 0
              ? -1
              : 0;
 }
@@ -1200,7 +1202,8 @@ build_multi (struct run *c, struct exec_opts *eo, struct plan *first, bale_error
         goto out;
       n_layers += imgs[i].n_layers;
     }
-  if (buildindex_make (imgs, np, &bytes, &len, digest, err) < 0)
+  if (buildoutput_index_annotations (r->annotations, r->n_annotations, &c->index_annotations, err) < 0
+      || buildindex_make (imgs, np, c->index_annotations, &bytes, &len, digest, err) < 0)
     goto out;
   progress_vertex_start (&c->log.vertex, eo->events, "export", "exporting to image");
   rr = store_index (c, imgs, np, bytes, len, digest, err);
@@ -1218,7 +1221,8 @@ build_multi (struct run *c, struct exec_opts *eo, struct plan *first, bale_error
   if (push_outputs (c, digest, err) < 0)
     goto out;
   if (buildcache_export (c->st, &r->caches, &started, (const char *const *) image_layers, n_layers,
-                         r->push ? r->tags[0] : registry_dest (r), &c->reg, r->quiet, &r->say, err) < 0)
+                         r->push ? r->tags[0] : registry_dest (r), &c->reg, r->quiet, &r->say, c->events,
+                         &c->log.vertex, err) < 0)
     goto out;
   for (i = 0; i < np; i++)
     keep_provenance (c, plans[i], imgs[i].config_digest);
@@ -1276,7 +1280,8 @@ build_single (struct run *c, struct exec_opts *eo, struct plan *plan, bale_error
     goto out;
   /* After the push, so that a registry cache can mount the layers the image took there. */
   if (buildcache_export (c->st, &r->caches, &started, (const char *const *) image_layers, img.n_layers,
-                         r->push ? r->tags[0] : registry_dest (r), &c->reg, r->quiet, &r->say, err) < 0)
+                         r->push ? r->tags[0] : registry_dest (r), &c->reg, r->quiet, &r->say, c->events,
+                         &c->log.vertex, err) < 0)
     goto out;
   keep_provenance (c, plan, img.config_digest);
   memcpy (c->out->id, img.config_digest, sizeof c->out->id);
@@ -1386,5 +1391,6 @@ out:
   ctxsource_release (&cs);
   namedctx_release (&r->named, s);
   free (c.dockerfile);
+  json_decref (c.index_annotations);
   return ret;
 }

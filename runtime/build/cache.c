@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/meter.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/cache.h"
@@ -293,9 +294,28 @@ cache_prune (struct store *s, int64_t keep_bytes, size_t *dropped, bale_error_t 
 
 /* ---- sharing the cache between machines (--cache-to / --cache-from type=local) ---------- */
 
-/* Copy the blob digest of the store to dir/blobs/sha256/<hex>, unless it is there. */
+/* in to out, its bytes counted on m as they are written. */
 static int
-export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *err)
+copy_metered (int in, int out, struct meter *m)
+{
+  char buf[128 * 1024];
+  ssize_t n;
+
+  while ((n = read (in, buf, sizeof buf)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || fileio_write_all (out, buf, (size_t) n) < 0)
+        return -1;
+      meter_add (m, n);
+    }
+  return 0;
+}
+
+/* Copy the blob digest of the store to dir/blobs/sha256/<hex>, unless it is there; its bytes
+   are a transfer named by the digest, reported to m's function (as a push reports a blob). */
+static int
+export_blob (struct store *s, int blobs_fd, const char *digest, struct meter *m, bale_error_t *err)
 {
   const char *hex = digest_hex (digest);
   cleanup_free char *tmp = xasprintf ("%s.tmp", hex);
@@ -310,8 +330,12 @@ export_blob (struct store *s, int blobs_fd, const char *digest, bale_error_t *er
   out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
-  if (fileio_copy_fd (in, out) < 0)
+  /* A meter of its own: meter_end leaves the one it ends silent. */
+  struct meter b = METER_INIT (m ? m->fn : NULL, m ? m->ctx : NULL, digest);
+  meter_begin (&b, fstat (in, &st) == 0 ? (int64_t) st.st_size : 0);
+  if (copy_metered (in, out, &b) < 0)
     return bale_make_error (err, errno, "cannot copy blob %s", digest);
+  meter_end (&b, b.current);
   if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);
   return 0;
@@ -368,7 +392,7 @@ cache_select (struct store *s, const struct timespec *since, const char *const *
 /* Each cache mount as dir/mounts/<id>: its blob's digest and size. */
 static int
 export_mounts (struct store *s, const char *dir, int blobs_fd, const struct cache_mount_blob *m,
-               size_t n, bale_error_t *err)
+               size_t n, struct meter *meter, bale_error_t *err)
 {
   cleanup_free char *mdir = xasprintf ("%s/mounts", dir);
   cleanup_close int fd = open (mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -380,7 +404,7 @@ export_mounts (struct store *s, const char *dir, int blobs_fd, const struct cach
     {
       cleanup_free char *text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", m[i].digest,
                                            (long long) m[i].size);
-      if (export_blob (s, blobs_fd, m[i].digest, err) < 0
+      if (export_blob (s, blobs_fd, m[i].digest, meter, err) < 0
           || layout_write_atomic (fd, m[i].id, text, strlen (text), err) < 0)
         return -1;
     }
@@ -429,7 +453,8 @@ import_mounts (struct store *s, const char *dir, int blobs_fd, size_t *imported,
 
 int
 cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries, size_t n,
-                    const struct cache_mount_blob *mounts, size_t n_mounts, bale_error_t *err)
+                    const struct cache_mount_blob *mounts, size_t n_mounts, struct meter *m,
+                    bale_error_t *err)
 {
   cleanup_free char *blobs = NULL, *dkeys = NULL;
   cleanup_close int blobs_fd = -1, dkeys_fd = -1;
@@ -450,7 +475,7 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
       char *text;
       int ret;
 
-      if (export_blob (s, blobs_fd, e->digest, err) < 0)
+      if (export_blob (s, blobs_fd, e->digest, m, err) < 0)
         return -1;
       j = cache_entry_to_json (e);
       text = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -460,7 +485,7 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
       if (ret < 0)
         return -1;
     }
-  if (export_mounts (s, dir, blobs_fd, mounts, n_mounts, err) < 0)
+  if (export_mounts (s, dir, blobs_fd, mounts, n_mounts, m, err) < 0)
     return -1;
   /* What the entries were made from, so that an importer's misses can say why. */
   {
@@ -473,7 +498,7 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
       return 0;
     text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", digest, (long long) size);
     cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || export_blob (s, blobs_fd, digest, err) < 0
+    if (dfd < 0 || export_blob (s, blobs_fd, digest, m, err) < 0
         || layout_write_atomic (dfd, "inputs", text, strlen (text), err) < 0)
       return dfd < 0 ? bale_make_error (err, errno, "cannot open %s", dir) : -1;
   }

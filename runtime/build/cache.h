@@ -97,9 +97,11 @@ int cache_select (struct store *s, const struct timespec *since, const char *con
  * it is stored.
  */
 struct cache_mount_blob;
+struct meter;
+/* m (NULL: none) counts each blob copied as a transfer named by its digest. */
 int cache_export_local (struct store *s, const char *dir, const struct cache_keyed *entries,
                         size_t n, const struct cache_mount_blob *mounts, size_t n_mounts,
-                        bale_error_t *err);
+                        struct meter *m, bale_error_t *err);
 int cache_import_local (struct store *s, const char *dir, size_t *imported,
                         size_t *mounts_imported, bale_error_t *err);
 

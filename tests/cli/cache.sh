@@ -305,7 +305,7 @@ cache_export_failure () {
   # registry; with ignore-error=true it is a warning and the build succeeds.
   df 'FROM busybox' 'RUN echo x > /x'
   ! "$BALE" build -q --cache-to "type=registry,ref=127.0.0.1:1/nowhere:c" "$ctx" > /dev/null 2> "$T_TMP/err" &&
-    grep -q "^error: cache export to 127.0.0.1:1/nowhere:c: push to '127.0.0.1:1/nowhere'" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+    grep -q "^bale build: cache export to 127.0.0.1:1/nowhere:c: push to '127.0.0.1:1/nowhere'" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   "$BALE" build -q --cache-to "type=registry,ref=127.0.0.1:1/nowhere:c,ignore-error=true" "$ctx" > /dev/null 2> "$T_TMP/err" &&
     grep -q "^warning: cache export to 127.0.0.1:1/nowhere:c failed (ignore-error=true)" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
 }

@@ -143,7 +143,7 @@ bad_flags () {
     "--ulimit nofile" "--ulimit bogus=1" "--ulimit nofile=2:1" "--shm-size 12q" "--shm-size -1"; do
     # shellcheck disable=SC2086
     out=$("$BALE" build $a "$ctx" 2>&1) && { echo "accepted $a"; return 1; }
-    printf "%s\n" "$out" | grep -q -- "^error: ${a%% *}: " || { echo "$a: $out"; return 1; }
+    printf "%s\n" "$out" | grep -q -- "^bale build: ${a%% *}: " || { echo "$a: $out"; return 1; }
   done
 }
 check "bad --security, --allow, --network, --add-host, --ulimit, --shm-size values: precise errors" bad_flags

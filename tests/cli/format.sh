@@ -105,7 +105,7 @@ inspect_errors () {
   for t in '{{.Nope}}' '{{slice .Id 1}}' '{{template "x"}}' '{{.Id' '{{nosuch .Id}}'; do
     "$BALE" inspect -f "$t" demo:1 > "$T_TMP/out" 2> "$T_TMP/err" && { echo "$t succeeded"; return 1; }
     [ -s "$T_TMP/out" ] && { echo "$t printed:"; cat "$T_TMP/out"; return 1; }
-    grep -q '^error: inspect: --format: template: 1:[0-9]*: ' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+    grep -q '^bale inspect: --format: template: 1:[0-9]*: ' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   done
   grep -q 'function "nosuch" not defined' "$T_TMP/err"
 }

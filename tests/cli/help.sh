@@ -80,4 +80,27 @@ help_command () {
 }
 check "bale help CMD is bale CMD --help" help_command
 
+# The synopsis (the usage lines before the first option line) names every option: it says
+# [OPTIONS], or lists each long option of the command's getopt tables (--help aside), so
+# that no flag hides from the first lines of --help.
+synopsis_complete () {
+  bad=0
+  for c in $(commands); do
+    f=$SRC/cmd_$c.c
+    [ -f "$f" ] || continue
+    "$BALE" "$c" --help > "$T_TMP/help"
+    awk 'NR == 1 || (!done && /^ +\[/) { print; next } { done = 1 }' "$T_TMP/help" > "$T_TMP/syn"
+    grep -q '\[OPTIONS\]' "$T_TMP/syn" && continue
+    for o in $(options_of "$f"); do
+      [ "$o" = help ] && continue
+      # the long name, or the short one the help pairs with it ("-f, --file")
+      short=$(grep -oE -- "-[A-Za-z0-9], --$o\>" "$T_TMP/help" | head -1 | cut -c2)
+      grep -q -- "--$o\>" "$T_TMP/syn" || { [ -n "$short" ] && grep -q -- "-$short\>" "$T_TMP/syn"; } ||
+        { echo "bale $c: --$o is not in the synopsis:"; cat "$T_TMP/syn"; bad=1; }
+    done
+  done
+  [ "$bad" -eq 0 ]
+}
+check "every command's synopsis says [OPTIONS] or names each of its options" synopsis_complete
+
 done_testing

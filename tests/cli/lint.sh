@@ -31,7 +31,7 @@ error_true_fails () {
   df '# check=error=true' 'FROM scratch as build' 'CMD ["x"]'
   "$BALE" lint "$ctx" > /dev/null 2> "$T_TMP/err"
   [ $? -eq 1 ] && grep -q "warning: FromAsCasing" "$T_TMP/err" &&
-    grep -qx 'error: lint violation found for rules: FromAsCasing' "$T_TMP/err"
+    grep -qx 'bale lint: lint violation found for rules: FromAsCasing' "$T_TMP/err"
 }
 check "check=error=true: the warnings, then an error and exit 1" error_true_fails
 

@@ -54,9 +54,27 @@ labels () {
   [ "$(jq -r '.annotations["org.example.note"]' "$o/annotated/blobs/sha256/$m")" = hello ] &&
     [ "$(jq -r '.annotations["org.example.two"]' "$o/annotated/blobs/sha256/$m")" = 2 ] || return 1
   ! "$BALE" build --label =x "$ctx" 2> "$T_TMP/err" && grep -q 'empty key' "$T_TMP/err" &&
-    ! "$BALE" build --annotation index:a=b "$ctx" 2> "$T_TMP/err" && grep -q 'only manifest annotations' "$T_TMP/err"
+    ! "$BALE" build --annotation index:a=b "$ctx" 2> "$T_TMP/err" && grep -q 'index annotations need a multi-platform image' "$T_TMP/err" &&
+    ! "$BALE" build --annotation manifest-descriptor:a=b "$ctx" 2> "$T_TMP/err" && grep -q "unsupported type 'manifest-descriptor'" "$T_TMP/err"
 }
 check "--label lands in the config (a CLI label wins), --annotation in the manifest" labels
+
+# A multi-platform build (FROM scratch: no step to emulate): index: annotations in the image
+# index, manifest: (the default) in each platform's manifest, manifest,index: in both.
+index_annotations () {
+  mkdir -p "$T_TMP/mp" && echo mp > "$T_TMP/mp/f" && printf '%s\n' 'FROM scratch' 'COPY f /f' > "$T_TMP/mp/Dockerfile"
+  "$BALE" build -q --platform linux/amd64,linux/arm64 --annotation index:org.example.idx=i \
+    --annotation manifest,index:org.example.both=b --annotation org.example.m=m \
+    -o "type=oci,dest=$o/mp,tar=false" "$T_TMP/mp" > "$T_TMP/id" 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  b=$o/mp/blobs/sha256
+  i=$(jq -r '.manifests[0].digest' "$o/mp/index.json" | cut -d: -f2)
+  [ "$(jq -c .annotations "$b/$i")" = '{"org.example.idx":"i","org.example.both":"b"}' ] &&
+    [ "$(jq '.manifests | length' "$b/$i")" = 2 ] || { jq . "$b/$i"; return 1; }
+  for m in $(jq -r '.manifests[].digest' "$b/$i" | cut -d: -f2); do
+    [ "$(jq -c .annotations "$b/$m")" = '{"org.example.both":"b","org.example.m":"m"}' ] || { jq . "$b/$m"; return 1; }
+  done
+}
+check "--annotation index: lands in a multi-platform build's index, manifest: in each manifest" index_annotations
 
 metadata () {
   "$BALE" build -t meta:v1 -t meta:v2 --metadata-file "$T_TMP/md.json" --iidfile "$T_TMP/iid" "$ctx" > "$T_TMP/out" 2> "$T_TMP/err" ||

@@ -29,7 +29,7 @@ check "json output parses and defaults to ./Dockerfile" json_is_valid
 error_format () {
   printf 'FROM scratch\nFORM x\n' > "$T_TMP/Dockerfile"
   if "$BALE" parse -f "$T_TMP/Dockerfile" > /dev/null 2> "$T_TMP/err"; then return 1; fi
-  grep -q "^$T_TMP/Dockerfile:2:1: error: unknown instruction \"FORM\" (did you mean \"FROM\"?)\$" "$T_TMP/err" &&
+  grep -q "^bale parse: $T_TMP/Dockerfile:2:1: error: unknown instruction \"FORM\" (did you mean \"FROM\"?)\$" "$T_TMP/err" &&
     grep -q '^    FORM x$' "$T_TMP/err" && grep -q '^    \^~~~$' "$T_TMP/err"
 }
 check "syntax error: location, message, suggestion, caret, exit 1" error_format

@@ -108,10 +108,14 @@ echo "rc=\$?" > '$T_TMP/tty.rc'
 sleep 60
 EOF
   tmux -S "$sock" new-session -d -x 120 -y 50 "sh '$T_TMP/tty.sh'" || return 1
-  live=""
+  live="" both=""
   for i in $(seq 1 40); do
     tmux -S "$sock" capture-pane -p > "$T_TMP/frame"
     grep -q '^ => => # tick[1-5]' "$T_TMP/frame" && grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*)$' "$T_TMP/frame" && live=yes
+    # the parallel stages side by side in one live frame, each with its timer
+    grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*)$' "$T_TMP/frame" &&
+      grep -q '^ => \[a 2/2\] RUN for i in .* [0-9]*\.[0-9]s$' "$T_TMP/frame" &&
+      grep -q '^ => \[b 2/2\] RUN echo other .* [0-9]*\.[0-9]s$' "$T_TMP/frame" && both=yes
     [ -f "$T_TMP/tty.rc" ] && break
     sleep 0.2
   done
@@ -119,6 +123,7 @@ EOF
   tmux -S "$sock" capture-pane -p -e -J > "$T_TMP/screen"
   tmux -S "$sock" kill-server
   [ "$live" = yes ] || { echo "no live frame with output lines"; cat "$T_TMP/frame"; return 1; }
+  [ "$both" = yes ] || { echo "no live frame with both parallel stages"; cat "$T_TMP/frame"; return 1; }
   grep -q 'rc=0' "$T_TMP/tty.rc" || { cat "$T_TMP/screen"; return 1; }
   ! grep -q "$(printf '\033')\[3[0-9]m" "$T_TMP/screen" || { echo "colours despite NO_COLOR"; return 1; }
   # The same build (all cached now) in plain mode, and in the tty once more: what stays on
@@ -139,6 +144,21 @@ EOF
     head -1 "$T_TMP/screen" | grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*) FINISHED$' ||
     { cat "$T_TMP/screen"; return 1; }
 }
-check "tty: a live frame with the running steps' output, then the plain summary, no colour with NO_COLOR" tty_view
+check "tty: a live frame with the running steps' output, parallel stages side by side, then the plain summary, no colour with NO_COLOR" tty_view
+
+# Colours only on a terminal: the tty view (a pseudo-terminal from script(1), NO_COLOR unset)
+# paints finished steps (BuildKit's blue); auto without a terminal is plain, without a single
+# escape sequence.
+tty_colours () {
+  command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
+  df 'FROM busybox' 'RUN echo colour'
+  env -u NO_COLOR script -qec "'$BALE' build --no-cache --progress=tty -t tc '$ctx'" /dev/null > "$T_TMP/typescript" 2>&1 ||
+    { cat "$T_TMP/typescript"; return 1; }
+  grep -q "$(printf '\033')\[34m" "$T_TMP/typescript" || { echo "no colour on a terminal"; cat -v "$T_TMP/typescript"; return 1; }
+  env -u NO_COLOR "$BALE" build --no-cache -t tc "$ctx" > /dev/null 2> "$T_TMP/auto" || { cat "$T_TMP/auto"; return 1; }
+  grep -q '^#[0-9]* DONE ' "$T_TMP/auto" && ! grep -q "$(printf '\033')" "$T_TMP/auto" ||
+    { echo "auto without a terminal:"; cat -v "$T_TMP/auto"; return 1; }
+}
+check "colours on a terminal only: the tty view paints, auto without a terminal is plain with no escapes" tty_colours
 
 done_testing

@@ -145,14 +145,14 @@ check "prune removes untagged images and keeps named ones" prune_untagged
 
 errors_name_things () {
   "$BALE" rmi nothere 2> "$T_TMP/err" && return 1
-  grep -q "error: no such image: 'nothere'" "$T_TMP/err" || return 1
+  grep -qx "bale rmi: no such image: 'nothere'" "$T_TMP/err" || return 1
   "$BALE" load -i "$T_TMP/missing.tar" 2> "$T_TMP/err" && return 1
   grep -q "cannot load '$T_TMP/missing.tar': No such file or directory" "$T_TMP/err" || return 1
   head -c 4096 /dev/urandom > "$T_TMP/junk.tar"
   "$BALE" load -i "$T_TMP/junk.tar" 2> "$T_TMP/err" && return 1
   grep -q "cannot read archive '$T_TMP/junk.tar'" "$T_TMP/err" || return 1
   "$BALE" inspect mk:1 nothere > "$T_TMP/out" 2> "$T_TMP/err" && return 1
-  grep -q "error: no such image: 'nothere'" "$T_TMP/err" && grep -q '"mk:1"' "$T_TMP/out" || return 1
+  grep -qx "bale inspect: no such image: 'nothere'" "$T_TMP/err" && grep -q '"mk:1"' "$T_TMP/out" || return 1
   mkdir -p "$T_TMP/notlayout" && "$BALE" load -i "$T_TMP/notlayout" 2> "$T_TMP/err" && return 1
   grep -q "'$T_TMP/notlayout' is a directory but not an OCI layout" "$T_TMP/err" || return 1
   "$BALE" tag mk:1 'Bad:Name!' 2> "$T_TMP/err" && return 1

@@ -63,8 +63,14 @@ git_refused () {
     ! "$BALE" build -q "$repo#nosuchref" 2> "$T_TMP/err" && grep -q "git fetch of '$repo' at nosuchref failed" "$T_TMP/err" &&
     ! "$BALE" build -q "ext::sh -c touch% $T_TMP/pwned2" 2> "$T_TMP/err" && [ ! -e "$T_TMP/pwned2" ] ||
     { cat "$T_TMP/err"; return 1; }
+  # An option as the host (ssh's -oProxyCommand), and a file:// URL: no transport but
+  # http(s), ssh and git.
+  ! "$BALE" build -q "ssh://-oProxyCommand=touch%20$T_TMP/pwned3/x.git" 2> "$T_TMP/err" && [ ! -e "$T_TMP/pwned3" ] &&
+    grep -q "strange hostname" "$T_TMP/err" &&
+    ! "$BALE" build -q "file://$T_TMP/served/repo.git#v1:sub" 2> "$T_TMP/err" && grep -q 'unable to prepare context' "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
 }
-check "git: an option as the ref, a subdir out of the checkout, a missing ref, ext:: all refused" git_refused
+check "git: an option as the ref or the host, a subdir out of the checkout, a missing ref, ext:: and file:// all refused" git_refused
 
 # ---- http -------------------------------------------------------------------------------------
 mkdir -p "$T_TMP/www"

@@ -4,7 +4,7 @@
 # export's status ("sending tarball", "copying files") starts at 0, never falls and ends
 # completed at its total, which is what the output holds; a tarball context served by a local
 # http server (python3 -m http.server on 127.0.0.1) reports "transferring context:" of its
-# Content-Length. And the reports cost nothing measurable: an export with --progress=rawjson
+# Content-Length; --cache-to (a directory, a registry) reports each blob it writes. And the reports cost nothing measurable: an export with --progress=rawjson
 # runs as fast as one with -q (alternating runs, best of each, within 5 %). A missing tool is a
 # failure, never a skip.
 set -u
@@ -12,7 +12,7 @@ set -u
 PIDS=""
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 
-for tool in python3 tar; do
+for tool in python3 tar curl docker-registry; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
 done
 busybox_store || { echo "Bail out! no busybox base"; exit 1; }
@@ -102,6 +102,66 @@ plain_export () {
     { cat "$T_TMP/plain"; return 1; }
 }
 check "--progress=plain: an export's byte counts in BuildKit's units, kept in the summary" plain_export
+
+# --cache-to: each blob the export writes is a transfer of the vertex BuildKit names
+# "exporting cache to client directory" / "exporting cache to registry", its id the blob's
+# digest, rising from 0 to the blob's size (what the cache directory holds, what the registry
+# serves).
+cache_local () {
+  export_json --cache-to "type=local,dest=$T_TMP/cache,mode=max" || return 1
+  v="exporting cache to client directory"
+  n=0
+  for f in "$T_TMP"/cache/blobs/sha256/*; do
+    last_is "$T_TMP/ev.json" "$v" "sha256:${f##*/}" "$(stat -c %s "$f")" || return 1
+    n=$((n + 1))
+  done
+  # the 24 MB layer among them
+  [ "$n" -ge 2 ] && find "$T_TMP/cache/blobs" -size +23000k | grep -q . || { ls -lR "$T_TMP/cache"; return 1; }
+}
+check "--cache-to type=local: each blob's bytes rise from 0 to its size in the cache directory" cache_local
+
+cache_registry () {
+  start_registry || { echo "no registry"; return 1; }
+  export_json --cache-to "type=registry,ref=127.0.0.1:$port/cache:big,mode=max" || { echo "build failed"; return 1; }
+  v="exporting cache to registry"
+  # The layers of the artifact's manifest, as the registry serves them.
+  curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$port/v2/cache/manifests/big" > "$T_TMP/cm.json" || { echo "no manifest"; return 1; }
+  python3 -c 'import json,sys; [print(l["digest"], l["size"]) for l in json.load(open(sys.argv[1]))["layers"]]' \
+    "$T_TMP/cm.json" > "$T_TMP/layers" || return 1
+  # A layer the store keeps uncompressed is compressed as it goes: its transfer is named by
+  # the store's digest and ends at the size the registry holds. Every transfer of the vertex
+  # rises from 0 and ends completed; every layer's size is where one ended.
+  python3 - "$T_TMP/ev.json" "$v" "$T_TMP/layers" << 'PY' || return 1
+import json, sys
+names, reports = {}, {}
+for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue
+    ev = json.loads(line)
+    for x in ev.get("vertexes", []):
+        names[x["digest"]] = x["name"]
+    for st in ev.get("statuses", []):
+        if names.get(st["vertex"]) == sys.argv[2] and st["id"].startswith("sha256:") and " " not in st["id"]:
+            reports.setdefault(st["id"], []).append((st.get("current", 0), st.get("total", 0), "completed" in st))
+ends = set()
+for i, r in reports.items():
+    counts = [c for c, _, _ in r]
+    if counts[0] != 0 or counts != sorted(counts) or not r[-1][2] or r[-1][0] != r[-1][1]:
+        print("# bad reports of", i, r); sys.exit(1)
+    ends.add(r[-1][0])
+sizes = [int(l.split()[1]) for l in open(sys.argv[3])]
+if not sizes or any(sz not in ends for sz in sizes) or max(sizes) < 23000000:
+    print("# layer sizes", sizes, "transfers ended at", sorted(ends)); sys.exit(1)
+PY
+  # plain: BuildKit's units under the vertex, and in the summary.
+  "$BALE" build --progress=plain --cache-to "type=registry,ref=127.0.0.1:$port/plaincache:c,mode=max" "$ctx" \
+    > /dev/null 2> "$T_TMP/cplain" || { cat "$T_TMP/cplain"; return 1; }
+  grep -q '^#[0-9]* exporting cache to registry$' "$T_TMP/cplain" &&
+    grep -Eq '^ => => sha256:[0-9a-f]{64} 2[0-9]\.[0-9]{2}MB / 2[0-9]\.[0-9]{2}MB +[0-9.]+s$' "$T_TMP/cplain" ||
+    { cat "$T_TMP/cplain"; return 1; }
+}
+check "--cache-to type=registry: each blob pushed rises from 0 to its size; plain shows the MB" cache_registry
 
 # An http context: a tarball served on 127.0.0.1 by python3's http.server.
 mkdir -p "$T_TMP/www" "$T_TMP/hctx"
