@@ -220,6 +220,13 @@ dispatch_expand (struct plan *p, struct plan_stage *st, const struct bale_span *
   plan_lint_vars_free (vars);
   if (r < 0)
     return plan_error_at (p, span, err, "%s", e ? e->msg : "invalid expansion");
+  p->expanded += strlen (*out);
+  if (p->expanded > PLAN_MAX_EXPANDED)
+    {
+      free (steal_pointer (out));
+      return plan_error_at (p, span, err, "the Dockerfile's expansions add up to more than %zu MiB",
+                            PLAN_MAX_EXPANDED >> 20);
+    }
   return 0;
 }
 
