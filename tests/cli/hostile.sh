@@ -76,4 +76,20 @@ check "RUN: device nodes of the step, the image, a cache or a tmpfs cannot be op
 copied_devices () { BALE_FORCE_COPY=1 devices; }
 check "RUN: the same with a copied rootfs (BALE_FORCE_COPY=1)" copied_devices
 
+# .dockerignore holds for what a symlink leads to: BuildKit never sends an excluded file, so a
+# COPY through a link to it (last component or in the middle) finds nothing.
+ignored_links () {
+  mkdir -p "$ctx/sec" "$ctx/d" && echo topsecret > "$ctx/sec/s" && echo topsecret > "$ctx/secret.txt"
+  ln -sfn secret.txt "$ctx/link" && ln -sfn ../secret.txt "$ctx/d/l2" && ln -sfn sec "$ctx/dl"
+  printf 'secret.txt\nsec\n' > "$ctx/.dockerignore"
+  for src in link d/l2 dl/s dl 'lin[k]'; do
+    printf 'FROM busybox\nCOPY %s /x\n' "$src" > "$ctx/Dockerfile"
+    if "$BALE" build --no-cache "$ctx" > "$T_TMP/ign.out" 2>&1; then echo "$src: built"; return 1; fi
+    grep -q "Dockerfile:2:1: error: COPY: .* leads to \"\(secret.txt\|sec/s\|sec\)\", excluded by .*\.dockerignore" "$T_TMP/ign.out" \
+      || { echo "$src:"; cat "$T_TMP/ign.out"; return 1; }
+  done
+  rm -rf "$ctx/sec" "$ctx/d" "$ctx/secret.txt" "$ctx/link" "$ctx/dl" "$ctx/.dockerignore"
+}
+check "COPY through a symlink to a .dockerignore'd file or directory: an error naming both" ignored_links
+
 done_testing
