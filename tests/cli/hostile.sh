@@ -92,4 +92,15 @@ ignored_links () {
 }
 check "COPY through a symlink to a .dockerignore'd file or directory: an error naming both" ignored_links
 
+# A path past PATH_MAX: Linux resolves none (BuildKit's MkdirAll fails the same), and 32000
+# levels on one line would make a 1 GB layer. The error comes at the line, at once.
+long_paths () {
+  deep=$(python3 -c "print('/'.join(['a'] * 2100))")
+  printf 'FROM busybox\nWORKDIR /%s\n' "$deep" > "$ctx/Dockerfile"
+  fast_fail "Dockerfile:2:9: error: WORKDIR: the path is longer than 4095 bytes" build "$ctx" || return 1
+  printf 'FROM busybox\nWORKDIR /%s\nCOPY Dockerfile %s\n' "$(python3 -c "print('/'.join(['b'] * 1200))")" "$deep" > "$ctx/Dockerfile"
+  fast_fail "Dockerfile:3:17: error: the destination is longer than 4095 bytes" build "$ctx"
+}
+check "WORKDIR and COPY destinations past PATH_MAX: an error at the line" long_paths
+
 done_testing
