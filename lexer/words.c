@@ -688,10 +688,11 @@ substitute (struct shell *sh, const struct strbuf *pat, const struct strbuf *rep
   else
     {
       matcher_init (&mt, &p, s, m);
-      if (all && !replace_all (&mt, value, off, rep, out))
-        ret = fail (sh, "substitution longer than %u bytes", MAX_EXPANSION);
-      else if (all)
-        ;
+      if (all)
+        {
+          if (!replace_all (&mt, value, off, rep, out))
+            ret = fail (sh, "substitution longer than %u bytes", MAX_EXPANSION);
+        }
       else if (!find_match (&mt, 0, &a, &b))
         strbuf_addstr (out, value);
       else
