@@ -19,6 +19,7 @@
 #include "common/ignore.h"
 #include "common/xalloc.h"
 #include "linter/lint.h"
+#include "runtime/build/context.h"
 #include "runtime/build/buildrun.h"
 #include "runtime/sandbox/sandbox.h"
 #include "common/banned.h"
@@ -87,6 +88,10 @@ bale_plan_new (const struct bale_plan_options *o, bale_plan **out, bale_error_t 
     return -1;
   dockerfile = o->dockerfile ? xstrdup (o->dockerfile)
                              : xasprintf ("%s/Dockerfile", o->context ? o->context : ".");
+  /* A Dockerfile or .dockerignore of the context that is a symlink out of it: an error, never
+     the host file's lines in a parse error (runtime/build/context.h). */
+  if (o->context && context_check_files (o->context, dockerfile, err) < 0)
+    return -1;
   p = xcalloc (1, sizeof *p);
   /* The parser's warnings come back from the planner as NoEmptyContinuation checks. */
   if (bale_parse_file_checked (dockerfile, &p->df, err) < 0)

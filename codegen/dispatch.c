@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -220,6 +221,13 @@ dispatch_expand (struct plan *p, struct plan_stage *st, const struct bale_span *
   plan_lint_vars_free (vars);
   if (r < 0)
     return plan_error_at (p, span, err, "%s", e ? e->msg : "invalid expansion");
+  p->expanded += strlen (*out);
+  if (p->expanded > PLAN_MAX_EXPANDED)
+    {
+      free (steal_pointer (out));
+      return plan_error_at (p, span, err, "the Dockerfile's expansions add up to more than %zu MiB",
+                            PLAN_MAX_EXPANDED >> 20);
+    }
   return 0;
 }
 
@@ -405,6 +413,12 @@ dispatch_workdir (struct plan *p, struct plan_stage *st, const struct bale_node 
                        n->n_args ? n->args[0].len : 0, &v, err) < 0)
     return -1;
   wd = dispatch_normalize_workdir (cfg_string (st, "WorkingDir"), v);
+  /* Linux resolves no longer path (chdir fails, and BuildKit's MkdirAll with it), and every
+     directory of a deeper one costs its extraction a walk from the root: 32000 levels of
+     "WORKDIR /a/a/..." on one line would make a 1 GB layer and hours of extraction. */
+  if (strlen (wd) >= PATH_MAX)
+    return plan_error_at (p, n->n_args ? &n->args[0].span : &n->span, err,
+                          "WORKDIR: the path is longer than %d bytes", PATH_MAX - 1);
   if (!st->workdir_set && v[0] != '/')
     plan_lint (p, n, &n->span, LINT_WORKDIR_RELATIVE_PATH,
                "Relative workdir \"%s\" can have unexpected results if the base image changes", v);
@@ -929,6 +943,12 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
     char *v;
     if (dispatch_expand (p, st, &d->span, d->value, d->len, &v, err) < 0)
       return -1;
+    if (strlen (v) + (v[0] == '/' || !cfg_string (st, "WorkingDir") ? 0 : strlen (cfg_string (st, "WorkingDir")) + 1)
+        >= PATH_MAX)
+      {
+        free (v);
+        return plan_error_at (p, &d->span, err, "the destination is longer than %d bytes", PATH_MAX - 1);
+      }
     argv_push (&s->argv, &s->argc, v);
     free (v);
   }

@@ -177,7 +177,13 @@ struct plan
   const struct ignore_matcher *ignore; /* plan_opts' */
   struct bale_dockerfile **triggers; /* parsed ONBUILD triggers, owned */
   size_t n_triggers;
+  size_t expanded; /* bytes dispatch_expand produced so far (PLAN_MAX_EXPANDED) */
 };
+
+/* Every instruction keeps its expanded words (history, config, steps), so a few lines that
+   copy a 1 MiB variable thousands of times would ask for gigabytes: the expansions of one
+   plan stop at 64 MiB in total, with an error at the instruction that passes it. */
+#define PLAN_MAX_EXPANDED ((size_t) 64 << 20)
 
 /* Compile df into a plan. Errors carry the Dockerfile location of the instruction. */
 int plan_build (const struct bale_dockerfile *df, const struct plan_opts *opts, struct plan **out,

@@ -20,6 +20,11 @@
 #define RUNE_ERROR 0xfffd
 /* Go grows its stack without bound; we stop nested ${...} before ours overflows. */
 #define MAX_DEPTH 1000
+/* Go grows its strings without bound too, and forty ARG lines that each double the last
+   ("ARG v1=$v0$v0") ask for a terabyte: one expansion stops at 1 MiB (execve takes at most
+   128 KiB per argument or variable anyway) and one pattern match at 2^29 cells. */
+#define MAX_EXPANSION (1u << 20)
+#define MAX_MATCH_CELLS ((size_t) 1 << 29)
 
 /* The input as Go's text/scanner sees it. */
 struct scan
@@ -417,6 +422,17 @@ matcher_init (struct matcher *mt, const struct pattern *p, const int32_t *s, siz
     fill_row (mt, i);
 }
 
+/* The matcher's table has a cell per pattern token and value rune: refuse one past
+   MAX_MATCH_CELLS rather than allocate gigabytes. */
+static bool
+match_too_big (struct shell *sh, const struct pattern *p, size_t m)
+{
+  if (p->n + 1 <= MAX_MATCH_CELLS / (m + 1))
+    return false;
+  fail (sh, "a pattern of %zu characters against a value of %zu is too large to match", p->n, m);
+  return true;
+}
+
 /* Where a star at token i, entered at j, hands over: the farthest (greedy) or nearest (lazy)
    position from which the rest of the pattern still matches. */
 static size_t
@@ -538,6 +554,11 @@ trim_affix (struct shell *sh, const char *pat, size_t pat_len, const char *value
       ret = fail (sh, "invalid pattern (%s) in substitution: %s", shown.buf, why.buf);
       strbuf_release (&shown);
     }
+  else if (match_too_big (sh, &p, m))
+    {
+      ret = -1;
+      free (p.t);
+    }
   else
     {
       matcher_init (&mt, &p, s, m);
@@ -621,8 +642,9 @@ expand_template (struct strbuf *out, const struct strbuf *tmpl, const char *matc
   strbuf_add (out, t + i, len - i);
 }
 
-/* Go's Regexp.replaceAll: no empty match right after a match, and always move on a rune. */
-static void
+/* Go's Regexp.replaceAll: no empty match right after a match, and always move on a rune.
+   False when the result grows past MAX_EXPANSION. */
+static bool
 replace_all (const struct matcher *mt, const char *value, const size_t *off,
              const struct strbuf *rep, struct strbuf *out)
 {
@@ -633,10 +655,13 @@ replace_all (const struct matcher *mt, const char *value, const size_t *off,
       strbuf_add (out, value + off[last], off[a] - off[last]);
       if (b > last || a == 0)
         expand_template (out, rep, value + off[a], off[b] - off[a]);
+      if (out->len > MAX_EXPANSION)
+        return false;
       last = b;
       search = b > search ? b : search + 1;
     }
   strbuf_add (out, value + off[last], off[mt->m] - off[last]);
+  return true;
 }
 
 /* ${v/p/r} and ${v//p/r}: p is unanchored and its stars are greedy. Only the replace-all form
@@ -655,11 +680,19 @@ substitute (struct shell *sh, const struct strbuf *pat, const struct strbuf *rep
 
   if (convert_pattern (pv, pn, true, &p, &why) < 0)
     ret = fail (sh, "invalid pattern (%s) in substitution: %s", pat->buf, why.buf);
+  else if (match_too_big (sh, &p, m))
+    {
+      ret = -1;
+      free (p.t);
+    }
   else
     {
       matcher_init (&mt, &p, s, m);
       if (all)
-        replace_all (&mt, value, off, rep, out);
+        {
+          if (!replace_all (&mt, value, off, rep, out))
+            ret = fail (sh, "substitution longer than %u bytes", MAX_EXPANSION);
+        }
       else if (!find_match (&mt, 0, &a, &b))
         strbuf_addstr (out, value);
       else
@@ -1071,6 +1104,8 @@ stop_on_loop (struct shell *sh, int32_t stop, struct strbuf *out, struct wordlis
         {
           if (process_special (sh, ch, out, words) < 0)
             return -1;
+          if (out->len > MAX_EXPANSION)
+            return fail (sh, "the expansion is longer than %u bytes", MAX_EXPANSION);
         }
       else if (!process_plain (sh, out, words))
         break;

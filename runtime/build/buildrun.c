@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "runtime/build/buildrun.h"
+#include "runtime/build/context.h"
 #include "runtime/build/buildindex.h"
 #include "runtime/build/ctxsource.h"
 #include "runtime/build/executor.h"
@@ -1326,7 +1327,7 @@ build_run (struct store *s, struct build_request *r, struct build_outcome *out, 
       c.reg.progress = progress_transfer;
       c.reg.progress_ctx = &c.log.vertex;
     }
-  if (prepare_context (&c, &cs, err) < 0)
+  if (prepare_context (&c, &cs, err) < 0 || context_check_files (r->context, c.dockerfile, err) < 0)
     goto out;
   buildevents_definition (c.events, c.dockerfile);
   if (source_date_epoch (r, &eo.epoch_set, &eo.epoch, err) < 0)

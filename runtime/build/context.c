@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include "common/xalloc.h"
 #include "runtime/build/context.h"
 #include "common/dirwalk.h"
+#include "codegen/dispatch.h"
+#include "runtime/fs/inroot.h"
 #include "common/banned.h"
 
 struct walker
@@ -153,4 +157,68 @@ context_walk (const char *root, const struct ignore_matcher *m, context_walk_fn 
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open build context '%s'", root);
   return walk_dir (&w, &top, fd, err);
+}
+
+/* rel (below the context ctxfd) must be absent, or a regular file inside the context. */
+static int
+check_in_context (int ctxfd, const char *rel, bale_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  if (fstatat (ctxfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return 0;
+  fd = inroot_open (ctxfd, rel, O_PATH, INROOT_BENEATH);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return bale_make_error (err, 0, "'%s' in the build context is a symlink to nothing there", rel);
+  if (fd < 0)
+    return inroot_error (err, errno, rel, "the build context");
+  if (fstat (fd, &st) < 0)
+    return bale_make_error (err, errno, "cannot stat '%s' in the build context", rel);
+  if (!S_ISREG (st.st_mode))
+    return bale_make_error (err, 0, "'%s' in the build context is not a regular file", rel);
+  return 0;
+}
+
+/* path (absolute, clean) below dir (absolute, clean): what follows "dir/", else NULL. */
+static const char *
+below (const char *path, const char *dir)
+{
+  size_t n = strlen (dir);
+
+  if (strcmp (dir, "/") == 0)
+    return path + 1;
+  return strncmp (path, dir, n) == 0 && path[n] == '/' ? path + n + 1 : NULL;
+}
+
+int
+context_check_files (const char *context, const char *dockerfile, bale_error_t *err)
+{
+  cleanup_free char *real = realpath (context, NULL);
+  cleanup_free char *cwd = getcwd (NULL, 0);
+  cleanup_free char *ctx_abs = NULL, *df_abs = NULL, *joined = NULL, *ignore = NULL;
+  cleanup_close int ctxfd = -1;
+  const char *rel;
+
+  if (real == NULL || cwd == NULL)
+    return 0; /* the build's own reading of the context says what is wrong */
+  ctxfd = open (real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (ctxfd < 0)
+    return 0;
+  if (check_in_context (ctxfd, ".dockerignore", err) < 0)
+    return -1;
+  if (dockerfile == NULL || strcmp (dockerfile, "-") == 0)
+    return 0;
+  joined = context[0] == '/' ? xstrdup (context) : xasprintf ("%s/%s", cwd, context);
+  ctx_abs = dispatch_clean_path (joined);
+  free (joined);
+  joined = dockerfile[0] == '/' ? xstrdup (dockerfile) : xasprintf ("%s/%s", cwd, dockerfile);
+  df_abs = dispatch_clean_path (joined);
+  rel = below (df_abs, ctx_abs);
+  if (rel == NULL)
+    rel = below (df_abs, real);
+  if (rel == NULL)
+    return 0;
+  ignore = xasprintf ("%s.dockerignore", rel);
+  return check_in_context (ctxfd, rel, err) < 0 || check_in_context (ctxfd, ignore, err) < 0 ? -1 : 0;
 }

@@ -51,4 +51,13 @@ struct context_walk_stats
 int context_walk (const char *root, const struct ignore_matcher *m, context_walk_fn fn, void *ctx,
                   struct context_walk_stats *stats, bale_error_t *err);
 
+/*
+ * The files the build reads by name from the context before anything else: its .dockerignore
+ * and, when it lies in the context, the Dockerfile with its own DOCKERFILE.dockerignore. Each
+ * that exists must be a regular file reached without leaving the context: a Dockerfile that
+ * is a symlink to /etc/shadow would otherwise show the host's file in a parse error. A
+ * Dockerfile named outside the context (-f /elsewhere) is the caller's own choice.
+ */
+int context_check_files (const char *context, const char *dockerfile, bale_error_t *err);
+
 #endif

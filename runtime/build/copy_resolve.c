@@ -9,7 +9,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,10 +58,39 @@ basename_of (const char *rel)
 }
 
 static int
+ignored (const struct ignore_matcher *ign, enum copy_root_kind kind, const char *rel)
+{
+  return kind == COPY_ROOT_CONTEXT && ign && *rel && ignore_matches (ign, rel);
+}
+
+/* Where fd is in the context root_fd ("" for the root itself), from the kernel's names of
+   both; NULL if it is not beneath (it cannot be: open_in resolves beneath the context). */
+static char *
+context_rel_of (int root_fd, int fd)
+{
+  char rp[64], fp[64], root[PATH_MAX], path[PATH_MAX];
+  ssize_t rn, fn;
+
+  snprintf (rp, sizeof rp, "/proc/self/fd/%d", root_fd);
+  snprintf (fp, sizeof fp, "/proc/self/fd/%d", fd);
+  rn = readlink (rp, root, sizeof root - 1);
+  fn = readlink (fp, path, sizeof path - 1);
+  if (rn <= 0 || fn <= 0)
+    return NULL;
+  root[rn] = path[fn] = '\0';
+  if (strcmp (root, "/") == 0)
+    return xstrdup (path + 1);
+  if (strncmp (path, root, (size_t) rn) != 0 || (path[rn] != '/' && path[rn] != '\0'))
+    return NULL;
+  return xstrdup (path[rn] ? path + rn + 1 : "");
+}
+
+static int
 add_source (int root_fd, enum copy_root_kind kind, const char *src, const char *rel,
-            struct copy_sources *out, bale_error_t *err)
+            const struct ignore_matcher *ign, struct copy_sources *out, bale_error_t *err)
 {
   cleanup_close int fd = open_in (root_fd, kind, rel, O_PATH);
+  cleanup_free char *real = NULL;
   struct copy_source *s;
   struct stat st;
 
@@ -73,6 +104,17 @@ add_source (int root_fd, enum copy_root_kind kind, const char *src, const char *
     }
   if (fstat (fd, &st) < 0)
     return bale_make_error (err, errno, "\"%s\": cannot stat", src);
+  /* A symlink (last or in the middle) to an excluded file: BuildKit never sent that file, so
+     the source is missing; it must not be a way around .dockerignore. */
+  if (kind == COPY_ROOT_CONTEXT && ign)
+    {
+      real = context_rel_of (root_fd, fd);
+      if (real == NULL)
+        return bale_make_error (err, 0, "\"%s\": cannot tell where \"%s\" is in the build context", src, rel);
+      if (strcmp (real, rel) != 0 && ignored (ign, kind, real))
+        return bale_make_error (err, 0, "\"%s\": \"%s\" leads to \"%s\", excluded by %s", src, rel, real,
+                                ignore_matcher_source (ign) ? ignore_matcher_source (ign) : ".dockerignore");
+    }
   XGROW (out->v, out->alloc, out->n + 1);
   s = &out->v[out->n++];
   s->rel = xstrdup (rel);
@@ -118,12 +160,6 @@ clean_source (const char *src, enum copy_root_kind kind, bale_error_t *err)
 }
 
 static int
-ignored (const struct ignore_matcher *ign, enum copy_root_kind kind, const char *rel)
-{
-  return kind == COPY_ROOT_CONTEXT && ign && *rel && ignore_matches (ign, rel);
-}
-
-static int
 cmp_names (const void *a, const void *b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
@@ -143,7 +179,7 @@ expand (int root_fd, enum copy_root_kind kind, const char *src, char **comp, siz
   int ret = 0;
 
   if (i == n)
-    return ignored (ign, kind, prefix) ? 0 : add_source (root_fd, kind, src, prefix, out, err);
+    return ignored (ign, kind, prefix) ? 0 : add_source (root_fd, kind, src, prefix, ign, out, err);
   if (!gomatch_has_meta (comp[i]))
     {
       cleanup_free char *next = *prefix ? xasprintf ("%s/%s", prefix, comp[i]) : xstrdup (comp[i]);
@@ -244,7 +280,7 @@ copy_resolve (int root_fd, enum copy_root_kind kind, const char *src,
       if (ignored (ignore, kind, rel))
         return bale_make_error (err, 0, "\"%s\": not found in the build context (excluded by %s)", src,
                                 ignore_matcher_source (ignore) ? ignore_matcher_source (ignore) : ".dockerignore");
-      return add_source (root_fd, kind, src, rel, out, err);
+      return add_source (root_fd, kind, src, rel, ignore, out, err);
     }
   for (p = strtok_r (rel, "/", &save); p; p = strtok_r (NULL, "/", &save))
     {

@@ -241,6 +241,15 @@ download_blob (struct pull *p, const char *digest, int64_t size, bale_error_t *e
 
   if (store_blob_exists (p->s, digest))
     {
+      /* The descriptor must describe the blob: a manifest that lies about a size is refused
+         whether or not the store already has the bytes (containerd's content check). */
+      int64_t have = store_blob_size (p->s, digest, err);
+
+      if (have < 0)
+        return -1;
+      if (have != size)
+        return bale_make_error (err, 0, "'%s': the descriptor of %s gives %lld bytes, the blob "
+                                "has %lld", p->repo, digest, (long long) size, (long long) have);
       registry_log (p->opts, "%s: already in the store", digest);
       return 0;
     }

@@ -195,6 +195,31 @@ mount_overlay (const struct rt_sbx_plan *plan, char *why, size_t why_size)
   return mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts);
 }
 
+/* runc's device cgroup lets a container create any device node but open only null, zero,
+   full, random, urandom, tty, the ptys and tun; bale has no cgroup, so the rootfs is nodev
+   instead: a block device made by mknod in a step (which holds CAP_MKNOD) or shipped in a
+   layer (b 8:0, the host's disk) cannot be opened. The step's own devices are bind mounts of
+   the host's, which keep their own flags. Locked flags of a user namespace are kept. */
+static void
+root_nodev (const struct rootfs *r)
+{
+  static const struct { unsigned long st, ms; } keep[] = {
+    { ST_RDONLY, MS_RDONLY },   { ST_NOSUID, MS_NOSUID },         { ST_NOEXEC, MS_NOEXEC },
+    { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+  };
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_NODEV;
+  struct statvfs sv;
+  char p[64];
+
+  if (fstatvfs (r->rootfd, &sv) < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot read the flags of the root mount");
+  for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+    if (sv.f_flag & keep[i].st)
+      flags |= keep[i].ms;
+  if (mount (NULL, fd_path (r->rootfd, p), NULL, flags, NULL) < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot make the root mount nodev");
+}
+
 static void
 mount_root (struct rootfs *r)
 {
@@ -223,6 +248,8 @@ opened:
   r->rootfd = open (plan->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (r->rootfd < 0)
     rt_sbx_die (plan->sync_fd, errno, "cannot open '%s'", plan->root);
+  if (!spec->insecure)
+    root_nodev (r);
 }
 
 /* The mount point of /proc, /dev or /sys: an image may not turn it into a symlink to another
@@ -272,7 +299,9 @@ mount_dev (const struct rootfs *r)
   char shm_opts[64];
 
   /* containerd's /dev: nosuid, strictatime, mode=755, size=65536k (executable, as there). */
-  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+  /* nodev as the rootfs (root_nodev): a node made here by mknod cannot be opened. */
+  mount_or_die (r, "tmpfs", at, "/dev", "tmpfs",
+                MS_NOSUID | MS_STRICTATIME | (r->plan->spec->insecure ? 0 : MS_NODEV),
                 "mode=755,size=65536k");
   devfd = inroot_open (r->rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
   if (devfd < 0)
@@ -408,13 +437,15 @@ bind_fd (const struct rootfs *r, int src, int target, const struct sandbox_mount
 {
   cleanup_close int tree = open_tree (src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH
                                                    | AT_RECURSIVE);
-  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  /* nodev as the rootfs (root_nodev): a cache or a context is no way to a device either. */
+  struct mount_attr attr = { .attr_set = (m->readonly ? MOUNT_ATTR_RDONLY : 0)
+                                         | (r->plan->spec->insecure ? 0 : MOUNT_ATTR_NODEV) };
   int sync = r->plan->sync_fd;
 
   if (tree < 0)
     rt_sbx_die (sync, errno, "cannot bind-mount '%s'", m->source);
-  if (m->readonly && mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-    rt_sbx_die (sync, errno, "cannot make the bind mount of '%s' read-only", m->source);
+  if (attr.attr_set && mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    rt_sbx_die (sync, errno, "cannot set the flags of the bind mount of '%s'", m->source);
   if (move_mount (tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     rt_sbx_die (sync, errno, "cannot mount '%s' on '%s'", m->source, m->target);
 }

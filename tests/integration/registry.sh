@@ -439,6 +439,9 @@ check "redirect to another host carries no credentials" \
   sh -c 'd=$("$1" --store "$2" pull -q "$3/redirect/test/busybox:v1") && [ "$d" = "$4" ]' _ "$BALE" "$W/f5" "$F" "$D1"
 check "manifest over 4 MiB: refused" expect_fail "larger than 4194304" \
   bale --store "$W/f6" pull "$F/bigmanifest/test/busybox:v1"
+# The store has the layer already (f3 pulled the image): the descriptor's size is still checked.
+check "a manifest whose layer sizes lie: refused even when the blob is in the store" expect_fail \
+  "the descriptor of sha256:[0-9a-f]* gives [0-9]* bytes, the blob has" bale --store "$W/f3" pull "$F/badsize/test/busybox:v1"
 all_clean () { for s in "$@"; do store_clean "$s" || return 1; done; }
 check "fault stores hold only verified blobs" all_clean "$W/f3" "$W/f4" "$W/f5" "$W/f6" "$W/f7" "$W/f8"
 

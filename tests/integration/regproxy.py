@@ -19,6 +19,7 @@
         broken        every blob request answers 503
         nochallenge   every request answers 401 without WWW-Authenticate
         bigmanifest   manifests are 5 MiB of JSON
+        badsize       manifests give each layer one byte more than it has (digest recomputed)
         redirect      Basic auth (user:secret) required; blobs redirect (307) to
                       http://localhost:PORT/redirected/..., which refuses requests that carry
                       Authorization: the credentials must not follow a redirect to another host
@@ -26,6 +27,7 @@
 """
 import argparse
 import base64
+import hashlib
 import http.client
 import http.server
 import json
@@ -191,6 +193,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             big = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                               "annotations": {"pad": "x" * (5 * 1024 * 1024)}}).encode()
             return self.reply(200, big, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if fault == "badsize" and "/manifests/" in path and self.command == "GET":
+            return self.relay(real, body, bad_size)
         if fault == "wrongdigest" and is_blob:
             return self.relay(real, body, lambda d, h: (d[:-1] + bytes([d[-1] ^ 1]), h))
         if fault == "truncated" and is_blob and self.command == "GET":
@@ -212,6 +216,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fault_mode(body)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+
+def bad_size(data, headers):
+    """A manifest whose layer descriptors claim one byte more, with its own digest."""
+    m = json.loads(data)
+    for layer in m.get("layers", []):
+        layer["size"] += 1
+    data = json.dumps(m).encode()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    return data, [(k, digest if k.lower() == "docker-content-digest" else v) for k, v in headers]
 
 
 def repo_of(path):

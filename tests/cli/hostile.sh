@@ -1,0 +1,126 @@
+#!/bin/sh
+# Hostile Dockerfiles that once cost the host memory or a way to its devices: each gets a precise
+# error (or is confined) quickly, and nothing of the host changes.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+
+# fast_fail PATTERN ARGS...: bale ARGS fails within 20 s with an error matching PATTERN.
+fast_fail () {
+  pat=$1
+  shift
+  if timeout 20 "$BALE" "$@" > "$T_TMP/out" 2>&1; then echo "unexpected success"; return 1; fi
+  grep -Eq "$pat" "$T_TMP/out" || { echo "error does not match '$pat':"; cat "$T_TMP/out"; return 1; }
+}
+
+# Forty ARGs, each twice the last: 2^40 bytes asked for (12 GB and minutes before the bound).
+python3 - "$T_TMP/expo" << 'PY'
+import sys
+s = 'FROM busybox\nARG v0=xx\n'
+for i in range(1, 40):
+    s += 'ARG v%d=${v%d}${v%d}\n' % (i, i - 1, i - 1)
+open(sys.argv[1], 'w').write(s + 'RUN echo ${#v39}\n')
+PY
+check "ARGs that double forty times: an error at the line past 1 MiB" \
+  fast_fail 'expo:22:5: error: failed to process "\$\{v19\}\$\{v19\}": the expansion is longer than 1048576 bytes' \
+  plan -f "$T_TMP/expo" "$ctx"
+
+# A 512 KiB value copied by 3000 ENV lines: 1.5 GB of config and history (12 GB before the bound).
+python3 - "$T_TMP/quad" << 'PY'
+import sys
+s = 'FROM busybox\nENV v0=xx\n'
+for i in range(1, 19):
+    s += 'ENV v%d=${v%d}${v%d}\n' % (i, i - 1, i - 1)
+for i in range(3000):
+    s += 'ENV w%d=$v18\n' % i
+open(sys.argv[1], 'w').write(s)
+PY
+check "a 512 KiB value copied by 3000 ENV lines: an error past 64 MiB of expansions" \
+  fast_fail "quad:1[0-9][0-9]:[0-9]+: error: the Dockerfile's expansions add up to more than 64 MiB" \
+  plan -f "$T_TMP/quad" "$ctx"
+
+# ${v//x/60000 y}: a substitution that would be 30 GB; ${v//60000 ?/y}: a 2^35-cell match.
+python3 - "$T_TMP/repl" "$T_TMP/match" << 'PY'
+import sys
+s = 'FROM busybox\nENV v0=xx\n'
+for i in range(1, 19):
+    s += 'ENV v%d=${v%d}${v%d}\n' % (i, i - 1, i - 1)
+open(sys.argv[1], 'w').write(s + 'ENV x=${v18//x/' + 'y' * 60000 + '}\n')
+open(sys.argv[2], 'w').write(s + 'ENV z=${v18//' + '?' * 60000 + '/y}\n')
+PY
+check "a substitution past 1 MiB: an error" \
+  fast_fail 'repl:21:7: error: failed to process .*substitution longer than 1048576 bytes' plan -f "$T_TMP/repl" "$ctx"
+check "a pattern match of 2^35 cells: an error" \
+  fast_fail 'match:21:7: error: failed to process .*a pattern of 60000 characters against a value of 524288 is too large' \
+  plan -f "$T_TMP/match" "$ctx"
+
+# Device nodes: a step holds CAP_MKNOD as under Docker, but where runc's device cgroup lets it
+# open none but null, zero, full, random, urandom, tty and the ptys, bale's root, /dev and
+# mounts are nodev. c 1:3 is the host's null (present everywhere): opening a copy of it made
+# by mknod, in a layer of the image or in a cache mount, is refused; /dev/null itself works.
+devices () {
+  printf '%s\n' 'FROM busybox AS s' 'RUN mknod /layer-null c 1 3' 'FROM s' \
+    'RUN echo ok > /dev/null && head -c 4 /dev/zero | od -An -c && echo devices-ok' \
+    'RUN mknod /n c 1 3; echo x > /n && echo OPEN""ED-MKNOD; true' \
+    'RUN mknod /dev/n2 c 1 3; echo x > /dev/n2 && echo OPEN""ED-DEV; true' \
+    'RUN echo x > /layer-null && echo OPEN""ED-LAYER; true' \
+    'RUN --mount=type=cache,target=/c mknod /c/n c 1 3; echo x > /c/n && echo OPEN""ED-CACHE; rm -f /c/n; true' \
+    'RUN --mount=type=tmpfs,target=/t mknod /t/n c 1 3; echo x > /t/n && echo OPEN""ED-TMPFS; true' \
+    > "$ctx/Dockerfile"
+  "$BALE" build --no-cache --progress plain "$ctx" > "$T_TMP/dev.out" 2>&1 || { cat "$T_TMP/dev.out"; return 1; }
+  ! grep OPENED "$T_TMP/dev.out" || return 1
+  [ "$(grep -c 'Permission denied' "$T_TMP/dev.out")" -eq 5 ] || { cat "$T_TMP/dev.out"; return 1; }
+  grep -q devices-ok "$T_TMP/dev.out" || { cat "$T_TMP/dev.out"; return 1; }
+}
+check "RUN: device nodes of the step, the image, a cache or a tmpfs cannot be opened" devices
+copied_devices () { BALE_FORCE_COPY=1 devices; }
+check "RUN: the same with a copied rootfs (BALE_FORCE_COPY=1)" copied_devices
+
+# .dockerignore holds for what a symlink leads to: BuildKit never sends an excluded file, so a
+# COPY through a link to it (last component or in the middle) finds nothing.
+ignored_links () {
+  mkdir -p "$ctx/sec" "$ctx/d" && echo topsecret > "$ctx/sec/s" && echo topsecret > "$ctx/secret.txt"
+  ln -sfn secret.txt "$ctx/link" && ln -sfn ../secret.txt "$ctx/d/l2" && ln -sfn sec "$ctx/dl"
+  printf 'secret.txt\nsec\n' > "$ctx/.dockerignore"
+  for src in link d/l2 dl/s dl 'lin[k]'; do
+    printf 'FROM busybox\nCOPY %s /x\n' "$src" > "$ctx/Dockerfile"
+    if "$BALE" build --no-cache "$ctx" > "$T_TMP/ign.out" 2>&1; then echo "$src: built"; return 1; fi
+    grep -q "Dockerfile:2:1: error: COPY: .* leads to \"\(secret.txt\|sec/s\|sec\)\", excluded by .*\.dockerignore" "$T_TMP/ign.out" \
+      || { echo "$src:"; cat "$T_TMP/ign.out"; return 1; }
+  done
+  rm -rf "$ctx/sec" "$ctx/d" "$ctx/secret.txt" "$ctx/link" "$ctx/dl" "$ctx/.dockerignore"
+}
+check "COPY through a symlink to a .dockerignore'd file or directory: an error naming both" ignored_links
+
+# A path past PATH_MAX: Linux resolves none (BuildKit's MkdirAll fails the same), and 32000
+# levels on one line would make a 1 GB layer. The error comes at the line, at once.
+long_paths () {
+  deep=$(python3 -c "print('/'.join(['a'] * 2100))")
+  printf 'FROM busybox\nWORKDIR /%s\n' "$deep" > "$ctx/Dockerfile"
+  fast_fail "Dockerfile:2:9: error: WORKDIR: the path is longer than 4095 bytes" build "$ctx" || return 1
+  printf 'FROM busybox\nWORKDIR /%s\nCOPY Dockerfile %s\n' "$(python3 -c "print('/'.join(['b'] * 1200))")" "$deep" > "$ctx/Dockerfile"
+  fast_fail "Dockerfile:3:17: error: the destination is longer than 4095 bytes" build "$ctx"
+}
+check "WORKDIR and COPY destinations past PATH_MAX: an error at the line" long_paths
+
+# The Dockerfile and .dockerignore are read by name before anything else: a symlink of the
+# context to a host file (bale runs as root in CI) would show that file's lines in a parse
+# error. Out of the context is an error; a link inside it, or -f elsewhere, still works.
+host_files () {
+  c2="$T_TMP/ctx2" && mkdir -p "$c2/sub" && printf 'root:HOSTSECRET:1:0:::\n' > "$T_TMP/shadow"
+  ln -sfn "$T_TMP/shadow" "$c2/Dockerfile"
+  fast_fail "error: 'Dockerfile' leads outside the build context" build "$c2" || return 1
+  fast_fail "error: 'Dockerfile' leads outside the build context" plan "$c2" || return 1
+  ! grep -q HOSTSECRET "$T_TMP/out" || return 1
+  printf 'FROM busybox\n' > "$c2/sub/Dockerfile.prod" && ln -sfn sub/Dockerfile.prod "$c2/Dockerfile"
+  "$BALE" build -q "$c2" > /dev/null || return 1
+  "$BALE" build -q -f "$T_TMP/shadow" "$c2" > "$T_TMP/out" 2>&1 && return 1
+  grep -q "unknown instruction" "$T_TMP/out" || { cat "$T_TMP/out"; return 1; } # -f: the caller's file
+  ln -sfn "$T_TMP/shadow" "$c2/.dockerignore"
+  fast_fail "error: '.dockerignore' leads outside the build context" build "$c2" || return 1
+  rm "$c2/.dockerignore" && mkfifo "$c2/sub/fifo"
+  fast_fail "error: 'sub/fifo' in the build context is not a regular file" build -f "$c2/sub/fifo" "$c2"
+}
+check "a Dockerfile or .dockerignore that leads out of the context, or a FIFO: an error, the host file unread" host_files
+
+done_testing
