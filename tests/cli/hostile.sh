@@ -109,17 +109,17 @@ check "WORKDIR and COPY destinations past PATH_MAX: an error at the line" long_p
 host_files () {
   c2="$T_TMP/ctx2" && mkdir -p "$c2/sub" && printf 'root:HOSTSECRET:1:0:::\n' > "$T_TMP/shadow"
   ln -sfn "$T_TMP/shadow" "$c2/Dockerfile"
-  fast_fail "error: 'Dockerfile' leads outside the build context" build "$c2" || return 1
-  fast_fail "error: 'Dockerfile' leads outside the build context" plan "$c2" || return 1
+  fast_fail "bale [a-z]+: 'Dockerfile' leads outside the build context" build "$c2" || return 1
+  fast_fail "bale [a-z]+: 'Dockerfile' leads outside the build context" plan "$c2" || return 1
   ! grep -q HOSTSECRET "$T_TMP/out" || return 1
   printf 'FROM busybox\n' > "$c2/sub/Dockerfile.prod" && ln -sfn sub/Dockerfile.prod "$c2/Dockerfile"
   "$BALE" build -q "$c2" > /dev/null || return 1
   "$BALE" build -q -f "$T_TMP/shadow" "$c2" > "$T_TMP/out" 2>&1 && return 1
   grep -q "unknown instruction" "$T_TMP/out" || { cat "$T_TMP/out"; return 1; } # -f: the caller's file
   ln -sfn "$T_TMP/shadow" "$c2/.dockerignore"
-  fast_fail "error: '.dockerignore' leads outside the build context" build "$c2" || return 1
+  fast_fail "bale [a-z]+: '.dockerignore' leads outside the build context" build "$c2" || return 1
   rm "$c2/.dockerignore" && mkfifo "$c2/sub/fifo"
-  fast_fail "error: 'sub/fifo' in the build context is not a regular file" build -f "$c2/sub/fifo" "$c2"
+  fast_fail "bale [a-z]+: 'sub/fifo' in the build context is not a regular file" build -f "$c2/sub/fifo" "$c2"
 }
 check "a Dockerfile or .dockerignore that leads out of the context, or a FIFO: an error, the host file unread" host_files
 
