@@ -339,6 +339,16 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
       case COPY_WALK_KEEP: break;
       }
+  /* A directory's entry over another type in the destination fails as fsutil's copy fails
+     (copyDirectoryOnly, ensureEmptyFileTarget: lstat, a symlink is no directory); an ADDed
+     archive's replaces it, as moby's archive does (fuzzer finding F29). */
+  if (!s->fifos)
+    {
+      struct stat have;
+      if (dest_stat (s, dst, &have, false) && S_ISDIR (st.st_mode) != S_ISDIR (have.st_mode))
+        return S_ISDIR (st.st_mode) ? bale_make_error (err, 0, "cannot copy to non-directory: /%s", dst)
+                                    : bale_make_error (err, 0, "cannot replace to directory /%s with file", dst);
+    }
   apply_meta (s, &st, true);
   if (S_ISDIR (st.st_mode))
     ce = add (w->c, dst, CE_DIR, &st);
@@ -355,10 +365,10 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       ce->target = xstrdup (target);
       return DIRWALK_CONTINUE;
     }
-  else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || S_ISFIFO (st.st_mode))
+  else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || (S_ISFIFO (st.st_mode) && s->fifos))
     ce = add (w->c, dst, CE_SPECIAL, &st);
   else
-    return DIRWALK_CONTINUE; /* sockets are not copied */
+    return DIRWALK_CONTINUE; /* sockets, and FIFOs but an archive's, are not copied */
   ce->root_fd = w->root_fd;
   ce->src_rel = xstrdup (e->relpath);
   return DIRWALK_CONTINUE;
@@ -459,6 +469,7 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
     int r;
     keep.keep_owner = true; /* archive entries keep their owners unless --chown */
     keep.ignore = NULL;
+    keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
     c->spec = &keep;
     r = copy_dir (c, sub, "", dest, err);
     c->spec = saved;
@@ -494,8 +505,12 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
              prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
              --chmod): never with the source directory's metadata, since only the contents
              are copied. */
-          if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
+          bool exists = dest_stat (s, real, &have, false);
+          if (exists && S_ISDIR (have.st_mode))
             add (c, real, CE_DIR, &have)->seq = 0;
+          else if (exists && !S_ISLNK (have.st_mode))
+            /* fsutil's MkdirAll on a file (fuzzer finding F31) */
+            return bale_make_error (err, 0, "mkdir /%s: not a directory", real);
           else
             {
               struct stat root;
@@ -540,6 +555,10 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
         return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the directory %s", word, target);
     }
+    /* BuildKit's copy (fsutil) leaves FIFOs and sockets out, named or in a directory, and
+       goes on: its "TODO: Support pipes and sockets" (fuzzer finding F28). */
+    if ((S_ISFIFO (st.st_mode) && !s->fifos) || S_ISSOCK (st.st_mode))
+      return 0;
     apply_meta (s, &st, true);
     if (S_ISREG (st.st_mode))
       ce = add (c, real, CE_FILE, &st);

@@ -41,6 +41,8 @@ struct copy_spec
   bool chmod_set;            /* --chmod */
   mode_t mode;
   bool unpack;               /* ADD: extract local tar archives (compressed or not) */
+  bool fifos;                /* an ADDed archive's entries: FIFOs copied (else left out, F28),
+                                entries replace what is there (else a type clash fails, F29) */
   const char *tmpdir;        /* scratch space for ADD archive extraction */
   time_t now;                /* mtime of created directories and heredoc files */
 };

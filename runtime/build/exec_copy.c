@@ -289,6 +289,12 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   int ret = -1;
   size_t i;
 
+  /* Parsed, planned and part of the cache key, but not carried out: refused rather than
+     copied as if the flag were absent (fuzzer finding F27). */
+  if (s->parents || s->n_exclude)
+    return plan_error_at (x->p, &s->node->span, err,
+                          "%s --%s: bale does not support this flag yet", s->instr == BALE_I_ADD ? "ADD" : "COPY",
+                          s->parents ? "parents" : "exclude");
   j.step = s;
   j.context = x->o->context;
   j.ignore = x->o->ignore;

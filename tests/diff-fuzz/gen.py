@@ -799,7 +799,8 @@ class Gen:
         q = lambda x: '"%s"' % x if (" " in x or not x) else x
         self.emit("ENV %s=%s" % (name, q(v)))
         self.emit("ENV EMPTYV=")
-        forms = [("${%s:?must be set}" % name, v, False), ("${%s%%.*}" % name, strip_glob(v, ".*", False, False), True),
+        # (a word of ENV or LABEL ends at a blank, inside ${} too: no blank in a message)
+        forms = [("${%s:?must-be-set}" % name, v, False), ("${%s%%.*}" % name, strip_glob(v, ".*", False, False), True),
                  ("${%s%%%%.*}" % name, strip_glob(v, ".*", False, True), True),
                  ("${%s#*.}" % name, strip_glob(v, "*.", True, False), True),
                  ("${%s##*.}" % name, strip_glob(v, "*.", True, True), True),
@@ -809,7 +810,6 @@ class Gen:
                  ("${%s#a}" % name, v[1:] if v.startswith("a") else v, True),
                  ("${%s%%?}" % name, v[:-1] if v else v, True),
                  ("${%s/a/X}" % name, v.replace("a", "X", 1), True), ("${%s//a/X}" % name, v.replace("a", "X"), True),
-                 ("${%s/b}" % name, v.replace("b", "", 1), True),
                  ("${%s-dflt}" % name, v, True), ("${NOPE-dflt}", "dflt", True), ("${EMPTYV-dflt}", "", True),
                  ("${EMPTYV:-dflt}", "dflt", False), ("${%s+alt}" % name, "alt", True), ("${NOPE+alt}", "", True),
                  ("${EMPTYV+alt}", "alt", True), ("${EMPTYV:+alt}", "", False), ("${%s?x}" % name, v, True)]
@@ -832,8 +832,8 @@ class Gen:
             self.add_path(st, d + "/" + val, "d")
         if r.random() < 0.1:
             # unset: both builders must refuse the instruction
-            self.emit("ENV Z=${NOPE:?is not set}" if r.random() < 0.5 else "LABEL z=${NOPE?is not set}",
-                      "ENV Z=${NOPE:?is not set}")
+            self.emit("ENV Z=${NOPE:?is-not-set}" if r.random() < 0.5 else "LABEL z=${NOPE?is-not-set}",
+                      "ENV Z=${NOPE:?is-not-set}")
             modern = True
         if modern:
             self.modern = True
