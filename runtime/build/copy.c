@@ -51,6 +51,7 @@ struct centry
   const char *data; /* CE_MEM */
   size_t len;
   bool top;         /* a source named by the instruction: its symlink was followed */
+  bool existed;     /* CE_DIR: a directory of the destination, as it is there */
   size_t seq;       /* order of discovery: the later one wins */
 };
 
@@ -280,7 +281,11 @@ add_parents (struct copier *c, const char *path, bool self, bale_error_t *err)
       p[i] = '\0';
       have = dest_stat (c->spec, p, &st, false);
       if (have && S_ISDIR (st.st_mode))
-        add (c, p, CE_DIR, &st)->seq = 0; /* an existing directory never overrides a copied one */
+        {
+          struct centry *e = add (c, p, CE_DIR, &st);
+          e->seq = 0; /* an existing directory never overrides a copied one */
+          e->existed = true;
+        }
       else if (have && i < len)
         return bale_make_error (err, S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR,
                                 "cannot copy to /%s: /%s is not a directory%s", path, p,
@@ -507,7 +512,11 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
              are copied. */
           bool exists = dest_stat (s, real, &have, false);
           if (exists && S_ISDIR (have.st_mode))
-            add (c, real, CE_DIR, &have)->seq = 0;
+            {
+              struct centry *e = add (c, real, CE_DIR, &have);
+              e->seq = 0;
+              e->existed = true;
+            }
           else if (exists && !S_ISLNK (have.st_mode))
             /* fsutil's MkdirAll on a file (fuzzer finding F31) */
             return bale_make_error (err, 0, "mkdir /%s: not a directory", real);
@@ -545,7 +554,23 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
           return -1;
         return add_archive (c, fd, word, into, err);
       }
-    real = dest_resolve (s, rel);
+    {
+      /* A name the copy gives (the destination directory and the source's base name) is
+         not followed when it is a symlink there: fsutil's ensureEmptyFileTarget lstats and
+         removes it (fuzzer finding F33); a destination named in full is (RootPath). */
+      size_t len = strlen (dest);
+      const char *slash = strrchr (rel, '/');
+      if ((dest_is_dir || (len && dest[len - 1] == '/')) && !slash)
+        real = xstrdup (rel);
+      else if (dest_is_dir || (len && dest[len - 1] == '/'))
+        {
+          cleanup_free char *dir = xstrndup (rel, (size_t) (slash - rel));
+          cleanup_free char *rdir = dest_resolve (s, dir);
+          real = *rdir ? xasprintf ("%s/%s", rdir, slash + 1) : xstrdup (slash + 1);
+        }
+      else
+        real = dest_resolve (s, rel);
+    }
     if (!*real)
       return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the root directory", word);
     if (add_parents (c, real, false, err) < 0)
@@ -603,6 +628,46 @@ entry_cmp (const void *x, const void *y)
   if (r)
     return r;
   return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int
+path_key_cmp (const void *key, const void *x)
+{
+  return path_cmp (key, ((const struct centry *) x)->path);
+}
+
+/* A directory of the destination the copy writes an entry into gets the copy's time, as the
+   kernel gives it when fsutil creates (or removes and creates) that entry: BuildKit's layer
+   has /tmp with the build's time after `COPY f /tmp/` (fuzzer finding F32). v: sorted by
+   entry_cmp, the last of each path the one written. */
+static void
+touch_existing_parents (struct centry *v, size_t n, time_t now)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      struct centry *p;
+      const char *slash;
+      size_t k;
+      if ((i + 1 < n && strcmp (v[i + 1].path, v[i].path) == 0) || v[i].existed
+          || !(slash = strrchr (v[i].path, '/')))
+        continue;
+      {
+        cleanup_free char *parent = xstrndup (v[i].path, (size_t) (slash - v[i].path));
+        p = bsearch (parent, v, n, sizeof *v, path_key_cmp);
+      }
+      if (!p)
+        continue;
+      k = (size_t) (p - v);
+      while (k + 1 < n && strcmp (v[k + 1].path, p->path) == 0)
+        k++;
+      if (v[k].existed)
+        {
+          v[k].st.st_mtim.tv_sec = now;
+          v[k].st.st_mtim.tv_nsec = 0;
+        }
+    }
 }
 
 static int
@@ -723,6 +788,7 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
      all (an empty directory before a wildcard) leaves c.v NULL, which qsort may not get. */
   if (c.n > 1)
     qsort (c.v, c.n, sizeof *c.v, entry_cmp);
+  touch_existing_parents (c.v, c.n, s->now);
   for (i = 0; i < c.n; i = j)
     {
       const struct centry *last;
@@ -872,6 +938,7 @@ copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t no
   int ret = 0;
 
   ret = add_parents (&c, real, true, err);
+  touch_existing_parents (c.v, c.n, now); /* a chain of parents: sorted already */
   for (i = 0; i < c.n && ret == 0; i++)
     ret = write_entry (&c, w, &c.v[i], err);
   for (i = 0; i < c.n; i++)

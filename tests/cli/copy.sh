@@ -172,6 +172,17 @@ type_clash_in_dir () {
 }
 check "COPY of a directory over another type of entry fails as BuildKit's copy does" type_clash_in_dir
 
+# A directory of the image that COPY or WORKDIR writes an entry into takes the step's time, as
+# the kernel gives it under BuildKit (diff-fuzz F32): /tmp and /root here, not /etc.
+existing_dir_time () {
+  printf '%s\n' 'FROM busybox' 'COPY top.txt /tmp/' 'WORKDIR /root/w' > "$ctx/Dockerfile"
+  SOURCE_DATE_EPOCH=1234567 build t4h || return 1
+  r=$T_TMP/t4h/rootfs
+  [ "$(stat -c %Y "$r/tmp")" = 1234567 ] && [ "$(stat -c %Y "$r/root")" = 1234567 ] &&
+    [ "$(stat -c %Y "$r/etc")" != 1234567 ]
+}
+check "COPY and WORKDIR give a directory they write into the step's time" existing_dir_time
+
 from_stage_keeps_owners () {
   printf '%s\n' 'FROM busybox AS build' 'COPY --chown=7:8 top.txt /out/bin' 'FROM scratch' \
     'COPY --from=build /out /dist' 'COPY --from=0 /bin/busybox /bin/' \

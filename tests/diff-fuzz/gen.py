@@ -266,10 +266,16 @@ class Gen:
             self.emit("ARG BASE=nothing-here")
         # v3: --exclude/--parents need sources only bale's context holds: no COPY . then
         self.twin_plan = self.v3 and self.r.random() < 0.2
+        # v3: a base image built first (tagged dfzbase-SEED) whose ONBUILD triggers the
+        # first stage runs: triggers from an image's config, not from a stage
+        # (v3.1: from seed 31000, so that 30000-30999 keep the cases their runs built)
+        self.base = self.make_base() if self.seed >= 31000 and self.r.random() < 0.12 else None
         nstages = self.r.choices([1, 2, 3], [6, 3, 1])[0]
         for i in range(nstages):
             self.stage(i, i == nstages - 1)
-        return {"seed": self.seed, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
+        if self.base:
+            self.base["triggers"] = None
+        return {"seed": self.seed, "base": self.base, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
                 "build_args": self.build_args, "secrets": self.secrets, "ssh": self.ssh,
                 "modern": self.modern, "lowered": self.low if self.modern else None, "twin_ctx": self.twin_ctx}
 
@@ -282,7 +288,12 @@ class Gen:
         if self.stages and self.r.random() < 0.35:
             parent = self.r.choice(self.stages)
             base = parent.name
+        elif i == 0 and self.base:
+            base = self.base["tag"]
         st = Stage(name, parent)
+        if i == 0 and self.base and base == self.base["tag"]:
+            for kind, path in self.base["triggers"]:
+                self.add_path(st, path, kind)
         self.emit("FROM %s AS %s" % (base, name))
         if parent and parent.onbuild:
             # the parent's triggers run first
@@ -757,6 +768,43 @@ class Gen:
             self.emit("COPY <<EOF %s\n%s\nEOF" % (out, text), "COPY lowered/%s %s" % (name, out))
 
     # ---- v3 -------------------------------------------------------------------------------------
+    def make_base(self):
+        """The base image's Dockerfile: a step of its own and ONBUILD triggers of each kind
+        (RUN seeing an ENV and an ARG trigger, ENV, LABEL, COPY of a context file, WORKDIR,
+        EXPOSE, a trigger with a continuation)."""
+        r = self.r
+        lines = ["FROM %s" % BASE, "RUN mkdir -p /w && echo base > /w/base"]
+        triggers = [("f", "/w/base")]
+        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+        for _ in range(r.randint(1, 5)):
+            k = r.randint(0, 7)
+            n = self.uniq("ob")
+            if k == 0:
+                lines.append("ONBUILD ENV OBX=%s" % self.word())
+            elif k == 1:
+                lines.append("ONBUILD LABEL ob.%s=\"v $OBX\"" % n)
+            elif k == 2 and files:
+                lines.append("ONBUILD COPY %s /w/%s" % (r.choice(files), n))
+                triggers.append(("f", "/w/" + n))
+            elif k == 3:
+                lines.append("ONBUILD WORKDIR /w/%s" % n)
+                triggers.append(("d", "/w/" + n))
+            elif k == 4:
+                lines.append("ONBUILD ARG OBA=%s" % self.word())
+                lines.append("ONBUILD RUN mkdir -p /w && echo \"${OBA:-none}|${OBX:-none}\" > /w/%s" % n)
+                triggers.append(("f", "/w/" + n))
+            elif k == 5:
+                lines.append("ONBUILD EXPOSE %d" % r.randint(1, 9000))
+            elif k == 6:
+                lines.append("ONBUILD RUN mkdir -p /w \\\n  && echo \"$OBX\" > /w/%s" % n)
+                triggers.append(("f", "/w/" + n))
+            else:
+                lines.append("ONBUILD RUN mkdir -p /w && echo trig > /w/%s" % n)
+                triggers.append(("f", "/w/" + n))
+        if r.random() < 0.3:
+            lines.append(r.choice(['CMD ["base"]', "ENV BASEENV=b", "LABEL base=1", "WORKDIR /w"]))
+        return {"tag": "dfzbase-%d" % self.seed, "dockerfile": lines, "triggers": triggers}
+
     def out_file(self, st):
         p = self.fresh(st)
         self.add_path(st, p, "f")
