@@ -596,6 +596,93 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
   }
 }
 
+/* ---- COPY --parents ------------------------------------------------------------------------ */
+
+/* One directory on the way to a --parents match, at dest (relative) from the source's rel: a
+   new one with the source directory's metadata (fsutil's createParentDirs: copyDirectoryOnly,
+   then copyFileInfo); an existing one keeps its own but takes the source's mode (chmod). */
+static int
+parents_dir (struct copier *c, const char *rel, const char *dest, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  cleanup_close int fd = copy_open (s->src_fd, s->src_kind, rel, O_PATH | O_NOFOLLOW, err);
+  struct stat st, have;
+  struct centry *e;
+
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return fd < 0 ? -1 : bale_make_error (err, errno, "cannot stat \"%s\"", rel);
+  if (!S_ISDIR (st.st_mode))
+    return bale_make_error (err, ENOTDIR, "\"%s\" is not a directory", rel);
+  if (dest_stat (s, dest, &have, false))
+    {
+      if (!S_ISDIR (have.st_mode))
+        return bale_make_error (err, 0, "cannot copy to non-directory: /%s", dest);
+      have.st_mode = (have.st_mode & ~(mode_t) 07777) | (st.st_mode & 07777);
+      add (c, dest, CE_DIR, &have)->existed = true;
+      return 0;
+    }
+  apply_meta (s, &st, true);
+  e = add (c, dest, CE_DIR, &st);
+  e->root_fd = s->src_fd;
+  e->src_rel = xstrdup (rel);
+  return 0;
+}
+
+/* A source of COPY --parents: the context root (or the part before "/./") is the copy's root,
+   the rest a pattern whose matches keep their path under the destination directory, their
+   directories made from the source's (dockerfile2llb: IncludePatterns, CopyDirContentsOnly). */
+static int
+copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  const char *pivot = strstr (word, "/./");
+  cleanup_free char *raw = pivot ? xasprintf ("/%.*s", (int) (pivot - word), word) : xstrdup ("/");
+  cleanup_free char *root = dispatch_clean_path (raw);
+  cleanup_free char *dest = dispatch_clean_path (s->dest);
+  cleanup_free char *real = dest_resolve (s, dest + 1);
+  struct copy_sources found = { 0 };
+  size_t j, skip = strlen (root + 1);
+  int ret = 0;
+
+  if (add_parents (c, real, true, err) < 0 || copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
+    return -1;
+  for (j = 0; j < found.n && ret == 0; j++)
+    {
+      const struct copy_source *src = &found.v[j];
+      const char *in = src->rel;
+      cleanup_free char *target = NULL;
+      const char *slash;
+      /* the match relative to the copy's root */
+      if (skip && strncmp (in, root + 1, skip) == 0 && (in[skip] == '/' || !in[skip]))
+        in += skip;
+      while (*in == '/')
+        in++;
+      /* the directories between the root and the match */
+      for (slash = strchr (in, '/'); slash && ret == 0; slash = strchr (slash + 1, '/'))
+        {
+          cleanup_free char *part = xstrndup (in, (size_t) (slash - in));
+          cleanup_free char *srel = xstrndup (src->rel, (size_t) (slash - src->rel));
+          cleanup_free char *d = *real ? xasprintf ("%s/%s", real, part) : xstrdup (part);
+          ret = parents_dir (c, srel, d, err);
+        }
+      if (ret < 0)
+        break;
+      if (!*in)
+        {
+          /* the root itself ("dir/./"): its contents */
+          target = xasprintf ("/%s", real);
+          ret = copy_source (c, src, word, target, false, err);
+          continue;
+        }
+      target = *real ? xasprintf ("/%s/%s", real, in) : xasprintf ("/%s", in);
+      ret = copy_source (c, src, word, target, false, err);
+      if (ret == 0 && S_ISDIR (src->st.st_mode))
+        ret = parents_dir (c, src->rel, target + 1, err); /* the match itself, as copied */
+    }
+  copy_sources_release (&found);
+  return ret;
+}
+
 /* ---- writing ----------------------------------------------------------------------------- */
 
 static int
@@ -768,6 +855,12 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
           e = add (&c, real, CE_MEM, &src.st);
           e->data = h->data;
           e->len = h->len;
+          continue;
+        }
+      if (s->parents)
+        {
+          if (copy_parents_source (&c, s->sources[i], err) < 0)
+            goto out;
           continue;
         }
       {

@@ -41,6 +41,7 @@ struct copy_spec
   bool chmod_set;            /* --chmod */
   mode_t mode;
   bool unpack;               /* ADD: extract local tar archives (compressed or not) */
+  bool parents;              /* COPY --parents: each source keeps its path (after a "/./") */
   bool fifos;                /* an ADDed archive's entries: FIFOs copied (else left out, F28),
                                 entries replace what is there (else a type clash fails, F29) */
   const char *tmpdir;        /* scratch space for ADD archive extraction */

@@ -159,6 +159,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.n_heredocs = s->n_files;
       spec.dest = dest;
       spec.keep_owner = !j->src_is_context;
+      spec.parents = s->parents;
       /* Docker never extracts a download, whatever it holds. */
       spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;
       spec.tmpdir = j->tmpdir;
@@ -289,12 +290,11 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   int ret = -1;
   size_t i;
 
-  /* Parsed, planned and part of the cache key, but not carried out: refused rather than
+  /* Parsed, planned and part of the cache key, but not carried out yet: refused rather than
      copied as if the flag were absent (fuzzer finding F27). */
-  if (s->parents || s->n_exclude)
-    return plan_error_at (x->p, &s->node->span, err,
-                          "%s --%s: bale does not support this flag yet", s->instr == BALE_I_ADD ? "ADD" : "COPY",
-                          s->parents ? "parents" : "exclude");
+  if (s->n_exclude)
+    return plan_error_at (x->p, &s->node->span, err, "%s --exclude: bale does not support this flag yet",
+                          s->instr == BALE_I_ADD ? "ADD" : "COPY");
   j.step = s;
   j.context = x->o->context;
   j.ignore = x->o->ignore;

@@ -144,14 +144,23 @@ chown_unknown_user () {
 check "COPY --chown with an unknown user is a located error" chown_unknown_user
 
 # COPY --parents and --exclude were parsed and then ignored: the files were copied flat, the
-# excluded ones too (diff-fuzz F27). Until they are carried out they are a located error.
-parents_exclude_refused () {
-  printf '%s\n' 'FROM busybox' 'COPY --parents data/a /p/' > "$ctx/Dockerfile"
-  ! build t4p && grep -q 'Dockerfile:2:1: error: COPY --parents: bale does not support this flag yet' "$T_TMP/err" &&
-    printf '%s\n' 'FROM busybox' 'ADD --exclude=*.txt data /e/' > "$ctx/Dockerfile" &&
-    ! build t4e && grep -q 'Dockerfile:2:1: error: ADD --exclude: bale does not support this flag yet' "$T_TMP/err"
+# excluded ones too (diff-fuzz F27). --parents is carried out (the path kept, after a "/./"
+# pivot, its directories with the source's metadata); --exclude is a located error until it is.
+parents_exclude () {
+  mkdir -p "$ctx/pd/a" "$ctx/pd/b/c" && echo 1 > "$ctx/pd/a/f1" && echo 3 > "$ctx/pd/b/c/f3" &&
+    chmod 0750 "$ctx/pd/a" && chmod 0711 "$ctx/pd" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY --parents pd/a/f1 pd/b/c/f3 /p/' 'COPY --parents pd/./a/f1 /q/' \
+    'COPY --chown=1000:50 --parents pd/*/f1 /r' > "$ctx/Dockerfile"
+  build t4p; rc=$?
+  rm -rf "$ctx/pd"
+  r=$T_TMP/t4p/rootfs
+  [ $rc = 0 ] && [ "$(owner_mode "$r/p/pd")" = "0:0 711" ] && [ "$(owner_mode "$r/p/pd/a")" = "0:0 750" ] &&
+    [ -f "$r/p/pd/a/f1" ] && [ -f "$r/p/pd/b/c/f3" ] && [ ! -e "$r/p/f1" ] && [ -f "$r/q/a/f1" ] &&
+    [ ! -e "$r/q/pd" ] && [ "$(owner_mode "$r/r/pd/a")" = "1000:50 750" ] && [ -f "$r/r/pd/a/f1" ] || return 1
+  printf '%s\n' 'FROM busybox' 'ADD --exclude=*.txt data /e/' > "$ctx/Dockerfile"
+  ! build t4e && grep -q 'Dockerfile:2:1: error: ADD --exclude: bale does not support this flag yet' "$T_TMP/err"
 }
-check "COPY --parents and ADD --exclude are refused, never ignored" parents_exclude_refused
+check "COPY --parents keeps the sources' paths; ADD --exclude is refused, never ignored" parents_exclude
 
 # A directory copied over a destination where one of its names is another type: BuildKit's
 # copy fails on a symlink or file where a directory goes and on a directory where a file goes,

@@ -1021,11 +1021,12 @@ class Gen:
         else:
             self.emit(copy_line("COPY", self.flags(st), [src], dest + "/"), repeatable=True)
 
-    def twin_dir(self, stem, files):
+    def twin_dir(self, stem, files, mode=None):
         """A directory only --exclude/--parents steps name; FILES: (path, keep) where a
-        dropped file is in bale's context only."""
+        dropped file is in bale's context only. mode: the directory's (--parents gives the
+        copy the source's, its twin's COPY makes it 0755)."""
         d = self.uniq(stem)
-        self.ctx.append({"path": d, "type": "d", "mode": self.r.choice(["0755", "0750"])})
+        self.ctx.append({"path": d, "type": "d", "mode": mode or self.r.choice(["0755", "0750"])})
         for f, keep in files:
             parts = f.split("/")
             for i in range(1, len(parts)):
@@ -1066,7 +1067,7 @@ class Gen:
             return self.i_copy(st)
         files = ["a/f1.txt", "a/f2.txt", "b/c/f3.txt", "b/g.txt", "top.txt"]
         chosen = r.sample(files, r.randint(1, 3))
-        d = self.twin_dir("pd", [(f, f in chosen) for f in files])
+        d = self.twin_dir("pd", [(f, f in chosen) for f in files], mode="0755")
         dest = self.fresh(st) + "/"
         fl = self.flags(st, chmod=False)
         if r.random() < 0.3:
