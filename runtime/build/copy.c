@@ -27,6 +27,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/copy.h"
+#include "runtime/build/copy_mode.h"
 #include "common/dirwalk.h"
 #include "runtime/fs/inroot.h"
 #include "common/banned.h"
@@ -106,7 +107,8 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
   else if (!(from_source && s->keep_owner))
     st->st_uid = st->st_gid = 0;
   if (s->chmod_set && !S_ISLNK (st->st_mode))
-    st->st_mode = (st->st_mode & S_IFMT) | s->mode;
+    st->st_mode = (st->st_mode & S_IFMT)
+                  | (s->chmod_sym ? copy_mode_apply (s->chmod_sym, st->st_mode, S_ISDIR (st->st_mode)) : s->mode);
 }
 
 /* A directory the copy creates for its destination (the destination of a directory's

@@ -25,6 +25,7 @@
 #include "common/xalloc.h"
 #include "runtime/registry/addurl.h"
 #include "runtime/build/copy.h"
+#include "runtime/build/copy_mode.h"
 #include "common/dirwalk.h"
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/layer.h"
@@ -111,6 +112,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
   else
     {
       struct copy_spec spec = { 0 };
+      struct copy_mode sym = { 0 };
       struct copy_heredoc *hd = xcalloc (s->n_files + 1, sizeof *hd);
       cleanup_free char *dest = NULL;
       size_t i;
@@ -173,10 +175,14 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       if (r == 0 && s->chmod && *s->chmod)
         {
           spec.chmod_set = true;
-          r = copy_parse_chmod (s->chmod, &spec.mode, err);
+          if (s->chmod[0] >= '0' && s->chmod[0] <= '9')
+            r = copy_parse_chmod (s->chmod, &spec.mode, err);
+          else if ((r = copy_mode_parse (s->chmod, &sym, err)) == 0)
+            spec.chmod_sym = &sym; /* fuzzer finding F26 */
         }
       if (r == 0)
         r = copy_to_layer (&spec, w, err);
+      copy_mode_release (&sym);
       free (hd);
     }
   if (r == 0)

@@ -137,6 +137,25 @@ chmod_created_dirs () {
 }
 check "COPY --chmod: the directories it creates are 0755, an existing one keeps its mode" chmod_created_dirs
 
+# --chmod in chmod(1)'s symbolic form, per entry from its own mode, as BSD setmode(3) with the
+# daemon's umask 022 (BuildKit: fsutil and dchapes-mode); bale refused it (diff-fuzz F26).
+chmod_symbolic () {
+  mkdir -p "$ctx/sym/d" && echo a > "$ctx/sym/f644" && echo b > "$ctx/sym/f4755" && echo c > "$ctx/sym/d/in" &&
+    chmod 644 "$ctx/sym/f644" && chmod 4755 "$ctx/sym/f4755" && chmod 600 "$ctx/sym/d/in" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY --chmod=go=u-w sym /a/' 'COPY --chmod=u=rwx,g=rx,o= sym /b/' \
+    'COPY --chmod=+x,+w sym /c/' 'COPY --chmod=a+X,o+w sym /e/' 'COPY --chmod=ug=rw,+t sym/f4755 /f' > "$ctx/Dockerfile"
+  build t3s; rc=$?
+  rm -rf "$ctx/sym"
+  r=$T_TMP/t3s/rootfs
+  m () { stat -c %a "$r/$1"; }
+  [ $rc = 0 ] && [ "$(m a/f644)" = 644 ] && [ "$(m a/f4755)" = 4755 ] && [ "$(m a/d/in)" = 644 ] &&
+    [ "$(m b/f4755)" = 750 ] && [ "$(m b/d)" = 750 ] && [ "$(m c/f644)" = 755 ] && [ "$(m c/d/in)" = 711 ] &&
+    [ "$(m e/f644)" = 646 ] && [ "$(m e/d)" = 757 ] && [ "$(m e/d/in)" = 602 ] && [ "$(m f)" = 1665 ] || return 1
+  printf '%s\n' 'FROM busybox' 'COPY --chmod=u+q top.txt /x' > "$ctx/Dockerfile"
+  ! build t3t && grep -q -- '--chmod=u+q: invalid mode' "$T_TMP/err"
+}
+check "COPY --chmod in symbolic form, from each entry's own mode" chmod_symbolic
+
 chown_unknown_user () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=nosuch top.txt /x' > "$ctx/Dockerfile"
   ! build t4 && grep -q 'Dockerfile:2:1: error: COPY: --chown=nosuch: no user "nosuch" in the image.s /etc/passwd' "$T_TMP/err"
