@@ -430,8 +430,9 @@ class Signature:
                 self.cond = re.compile(v, re.M)
 
     def applies(self, case, status):
+        lines = ((case.get("base") or {}).get("dockerfile") or []) + case["dockerfile"]
         return (self.status is None or self.status == status) and \
-            (self.cond is None or self.cond.search("\n".join(case["dockerfile"])))
+            (self.cond is None or self.cond.search("\n".join(lines)))
 
 
 def known_signatures():
