@@ -211,6 +211,17 @@ existing_dir_time () {
 }
 check "COPY and WORKDIR give a directory they write into the step's time" existing_dir_time
 
+# ADD --checksum is for one remote source: a local file's was ignored (diff-fuzz F34);
+# dockerfile2llb's two errors, located.
+add_checksum_local () {
+  sum=sha256:98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4
+  printf '%s\n' 'FROM busybox' "ADD --checksum=$sum top.txt /x" > "$ctx/Dockerfile"
+  ! build t4k && grep -q 'Dockerfile:2:1: error: checksum requires HTTP(S) or Git sources' "$T_TMP/err" || return 1
+  printf '%s\n' 'FROM busybox' "ADD --checksum=$sum http://127.0.0.1:9/a http://127.0.0.1:9/b /x/" > "$ctx/Dockerfile"
+  ! build t4l && grep -q "Dockerfile:2:1: error: checksum can't be specified for multiple sources" "$T_TMP/err"
+}
+check "ADD --checksum of a local file or of two sources is an error" add_checksum_local
+
 from_stage_keeps_owners () {
   printf '%s\n' 'FROM busybox AS build' 'COPY --chown=7:8 top.txt /out/bin' 'FROM scratch' \
     'COPY --from=build /out /dist' 'COPY --from=0 /bin/busybox /bin/' \
