@@ -222,6 +222,23 @@ add_checksum_local () {
 }
 check "ADD --checksum of a local file or of two sources is an error" add_checksum_local
 
+# A symlink to a directory whose entries .dockerignore excludes: COPY through the link copied
+# them (a secret listed in .dockerignore included); BuildKit's context has none (diff-fuzz F35).
+ignore_through_symlink () {
+  mkdir -p "$ctx/sl/sec" && echo s > "$ctx/sl/sec/key" && echo k > "$ctx/sl/sec/ok" &&
+    ln -s sl/sec "$ctx/slink" && cp "$ctx/.dockerignore" "$T_TMP/ign" 2>/dev/null; rc0=$?
+  printf 'sl/sec/key\n' >> "$ctx/.dockerignore"
+  printf '%s\n' 'FROM busybox' 'COPY slink /s/' > "$ctx/Dockerfile"
+  build t4s; rc=$?
+  printf '%s\n' 'FROM busybox' 'COPY slink/key /k' > "$ctx/Dockerfile"
+  ! build t4u; rc2=$?
+  grep -q '"slink/key": not found in the build context ("sl/sec/key" is excluded by .dockerignore)' "$T_TMP/err"; rc3=$?
+  rm -rf "$ctx/sl" "$ctx/slink"
+  if [ $rc0 = 0 ]; then cp "$T_TMP/ign" "$ctx/.dockerignore"; else rm -f "$ctx/.dockerignore"; fi
+  [ $rc = 0 ] && [ -f "$T_TMP/t4s/rootfs/s/ok" ] && [ ! -e "$T_TMP/t4s/rootfs/s/key" ] && [ $rc2 = 0 ] && [ $rc3 = 0 ]
+}
+check "COPY through a symlink to a directory: .dockerignore'd entries stay out" ignore_through_symlink
+
 from_stage_keeps_owners () {
   printf '%s\n' 'FROM busybox AS build' 'COPY --chown=7:8 top.txt /out/bin' 'FROM scratch' \
     'COPY --from=build /out /dist' 'COPY --from=0 /bin/busybox /bin/' \
