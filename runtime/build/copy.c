@@ -354,6 +354,7 @@ struct walk_ctx
   int root_fd;        /* the directory being copied, as an fd for dirwalk */
   const char *src_rel; /* that directory relative to the source root */
   const char *dest;    /* where its contents go */
+  char *fresh;         /* a directory of dest found missing: nothing under it to clash with */
 };
 
 static int
@@ -377,10 +378,19 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
   /* A directory's entry over another type in the destination fails as fsutil's copy fails
      (copyDirectoryOnly, ensureEmptyFileTarget: lstat, a symlink is no directory); an ADDed
      archive's replaces it, as moby's archive does (fuzzer finding F29). */
-  if (!s->fifos)
+  if (!s->fifos && s->dest_fd >= 0
+      && !(w->fresh && strncmp (dst, w->fresh, strlen (w->fresh)) == 0 && dst[strlen (w->fresh)] == '/'))
     {
       struct stat have;
-      if (dest_stat (s, dst, &have, false) && S_ISDIR (st.st_mode) != S_ISDIR (have.st_mode))
+      if (!dest_stat (s, dst, &have, false))
+        {
+          if (S_ISDIR (st.st_mode))
+            {
+              free (w->fresh);
+              w->fresh = xstrdup (dst);
+            }
+        }
+      else if (S_ISDIR (st.st_mode) != S_ISDIR (have.st_mode))
         return S_ISDIR (st.st_mode) ? bale_make_error (err, 0, "cannot copy to non-directory: /%s", dst)
                                     : bale_make_error (err, 0, "cannot replace to directory /%s with file", dst);
     }
@@ -453,10 +463,16 @@ add_missing_parents (struct copier *c, size_t from, int root_fd, const char *des
 static int
 copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, bale_error_t *err)
 {
-  struct walk_ctx w = { c, dir_fd, src_rel, dest };
+  struct walk_ctx w = { c, dir_fd, src_rel, dest, NULL };
   size_t from = c->n;
+  struct stat have;
+  int r;
 
-  if (dirwalk (dir_fd, walk_entry, NULL, &w, err) < 0)
+  if (*dest && !dest_stat (c->spec, dest, &have, false))
+    w.fresh = xstrdup (dest);
+  r = dirwalk (dir_fd, walk_entry, NULL, &w, err);
+  free (w.fresh);
+  if (r < 0)
     return bale_error_wrap (err, "copying \"%s\"", *src_rel ? src_rel : ".");
   if (c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
     add_missing_parents (c, from, dir_fd, dest);
