@@ -932,6 +932,17 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
       argv_push (&s->argv, &s->argc, v);
       free (v);
     }
+  /* As dockerfile2llb's dispatchCopy: a checksum is for one remote source (fuzzer finding
+     F34: a local file's was ignored). */
+  if (is_add && s->checksum && *s->checksum)
+    {
+      const char *v = s->argc == 1 ? s->argv[0] : "";
+      if (s->argc != 1)
+        return plan_error_at (p, &n->span, err, "checksum can't be specified for multiple sources");
+      if (strncmp (v, "http://", 7) != 0 && strncmp (v, "https://", 8) != 0 && strncmp (v, "git@", 4) != 0
+          && strncmp (v, "git://", 6) != 0 && strncmp (v, "ssh://", 6) != 0)
+        return plan_error_at (p, &n->span, err, "checksum requires HTTP(S) or Git sources");
+    }
   for (i = 0; i < s->n_files; i++)
     {
       char *w = xasprintf ("<<%s", s->files[i].name);

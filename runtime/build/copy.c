@@ -27,6 +27,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/copy.h"
+#include "runtime/build/copy_mode.h"
 #include "common/dirwalk.h"
 #include "runtime/fs/inroot.h"
 #include "common/banned.h"
@@ -51,6 +52,7 @@ struct centry
   const char *data; /* CE_MEM */
   size_t len;
   bool top;         /* a source named by the instruction: its symlink was followed */
+  bool existed;     /* CE_DIR: a directory of the destination, as it is there */
   size_t seq;       /* order of discovery: the later one wins */
 };
 
@@ -105,7 +107,8 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
   else if (!(from_source && s->keep_owner))
     st->st_uid = st->st_gid = 0;
   if (s->chmod_set && !S_ISLNK (st->st_mode))
-    st->st_mode = (st->st_mode & S_IFMT) | s->mode;
+    st->st_mode = (st->st_mode & S_IFMT)
+                  | (s->chmod_sym ? copy_mode_apply (s->chmod_sym, st->st_mode, S_ISDIR (st->st_mode)) : s->mode);
 }
 
 /* A directory the copy creates for its destination (the destination of a directory's
@@ -280,7 +283,11 @@ add_parents (struct copier *c, const char *path, bool self, bale_error_t *err)
       p[i] = '\0';
       have = dest_stat (c->spec, p, &st, false);
       if (have && S_ISDIR (st.st_mode))
-        add (c, p, CE_DIR, &st)->seq = 0; /* an existing directory never overrides a copied one */
+        {
+          struct centry *e = add (c, p, CE_DIR, &st);
+          e->seq = 0; /* an existing directory never overrides a copied one */
+          e->existed = true;
+        }
       else if (have && i < len)
         return bale_make_error (err, S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR,
                                 "cannot copy to /%s: /%s is not a directory%s", path, p,
@@ -313,12 +320,41 @@ parent_stat (const struct copier *c, const char *path)
 
 /* ---- sources ----------------------------------------------------------------------------- */
 
+/* Where fd (opened beneath the context's root_fd, symlinks followed) is in the context,
+   relative to it ("" for the root), or NULL if the kernel does not say. A source named
+   through a symlink is what .dockerignore is matched against at its real place: BuildKit's
+   context holds no ignored entry, whatever link leads to it (fuzzer finding F35). */
+static char *
+context_real_rel (int root_fd, int fd)
+{
+  char p[64], root[PATH_MAX + 1], real[PATH_MAX + 1];
+  ssize_t n, m;
+  size_t len;
+
+  snprintf (p, sizeof p, "/proc/self/fd/%d", root_fd);
+  n = readlink (p, root, PATH_MAX);
+  snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
+  m = readlink (p, real, PATH_MAX);
+  if (n <= 0 || m <= 0)
+    return NULL;
+  root[n] = real[m] = '\0';
+  len = (size_t) n;
+  if (strcmp (real, root) == 0)
+    return xstrdup ("");
+  if (len == 1 && root[0] == '/')
+    return xstrdup (real + 1);
+  if (strncmp (real, root, len) != 0 || real[len] != '/')
+    return NULL;
+  return xstrdup (real + len + 1);
+}
+
 struct walk_ctx
 {
   struct copier *c;
   int root_fd;        /* the directory being copied, as an fd for dirwalk */
   const char *src_rel; /* that directory relative to the source root */
   const char *dest;    /* where its contents go */
+  char *fresh;         /* a directory of dest found missing: nothing under it to clash with */
 };
 
 static int
@@ -339,6 +375,25 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
       case COPY_WALK_KEEP: break;
       }
+  /* A directory's entry over another type in the destination fails as fsutil's copy fails
+     (copyDirectoryOnly, ensureEmptyFileTarget: lstat, a symlink is no directory); an ADDed
+     archive's replaces it, as moby's archive does (fuzzer finding F29). */
+  if (!s->fifos && s->dest_fd >= 0
+      && !(w->fresh && strncmp (dst, w->fresh, strlen (w->fresh)) == 0 && dst[strlen (w->fresh)] == '/'))
+    {
+      struct stat have;
+      if (!dest_stat (s, dst, &have, false))
+        {
+          if (S_ISDIR (st.st_mode))
+            {
+              free (w->fresh);
+              w->fresh = xstrdup (dst);
+            }
+        }
+      else if (S_ISDIR (st.st_mode) != S_ISDIR (have.st_mode))
+        return S_ISDIR (st.st_mode) ? bale_make_error (err, 0, "cannot copy to non-directory: /%s", dst)
+                                    : bale_make_error (err, 0, "cannot replace to directory /%s with file", dst);
+    }
   apply_meta (s, &st, true);
   if (S_ISDIR (st.st_mode))
     ce = add (w->c, dst, CE_DIR, &st);
@@ -355,10 +410,10 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       ce->target = xstrdup (target);
       return DIRWALK_CONTINUE;
     }
-  else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || S_ISFIFO (st.st_mode))
+  else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || (S_ISFIFO (st.st_mode) && s->fifos))
     ce = add (w->c, dst, CE_SPECIAL, &st);
   else
-    return DIRWALK_CONTINUE; /* sockets are not copied */
+    return DIRWALK_CONTINUE; /* sockets, and FIFOs but an archive's, are not copied */
   ce->root_fd = w->root_fd;
   ce->src_rel = xstrdup (e->relpath);
   return DIRWALK_CONTINUE;
@@ -408,10 +463,16 @@ add_missing_parents (struct copier *c, size_t from, int root_fd, const char *des
 static int
 copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, bale_error_t *err)
 {
-  struct walk_ctx w = { c, dir_fd, src_rel, dest };
+  struct walk_ctx w = { c, dir_fd, src_rel, dest, NULL };
   size_t from = c->n;
+  struct stat have;
+  int r;
 
-  if (dirwalk (dir_fd, walk_entry, NULL, &w, err) < 0)
+  if (*dest && !dest_stat (c->spec, dest, &have, false))
+    w.fresh = xstrdup (dest);
+  r = dirwalk (dir_fd, walk_entry, NULL, &w, err);
+  free (w.fresh);
+  if (r < 0)
     return bale_error_wrap (err, "copying \"%s\"", *src_rel ? src_rel : ".");
   if (c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
     add_missing_parents (c, from, dir_fd, dest);
@@ -459,6 +520,7 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
     int r;
     keep.keep_owner = true; /* archive entries keep their owners unless --chown */
     keep.ignore = NULL;
+    keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
     c->spec = &keep;
     r = copy_dir (c, sub, "", dest, err);
     c->spec = saved;
@@ -479,11 +541,13 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
   if (S_ISDIR (src->st.st_mode))
     {
       int fd = copy_open (s->src_fd, s->src_kind, src->rel, O_RDONLY | O_DIRECTORY, err);
-      cleanup_free char *real = NULL;
+      cleanup_free char *real = NULL, *walk_rel = NULL;
       struct stat st = src->st;
       if (fd < 0)
         return -1;
       keep_fd (c, fd);
+      if (s->src_kind == COPY_ROOT_CONTEXT && s->ignore)
+        walk_rel = context_real_rel (s->src_fd, fd);
       real = dest_resolve (s, rel);
       if (add_parents (c, real, false, err) < 0)
         return -1;
@@ -494,8 +558,16 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
              prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
              --chmod): never with the source directory's metadata, since only the contents
              are copied. */
-          if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
-            add (c, real, CE_DIR, &have)->seq = 0;
+          bool exists = dest_stat (s, real, &have, false);
+          if (exists && S_ISDIR (have.st_mode))
+            {
+              struct centry *e = add (c, real, CE_DIR, &have);
+              e->seq = 0;
+              e->existed = true;
+            }
+          else if (exists && !S_ISLNK (have.st_mode))
+            /* fsutil's MkdirAll on a file (fuzzer finding F31) */
+            return bale_make_error (err, 0, "mkdir /%s: not a directory", real);
           else
             {
               struct stat root;
@@ -506,7 +578,7 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
               add (c, real, CE_DIR, &st);
             }
         }
-      return copy_dir (c, fd, src->rel, real, err);
+      return copy_dir (c, fd, walk_rel ? walk_rel : src->rel, real, err);
     }
   {
     /* Only a regular file is read (for ADD's archive check): a FIFO, opened for reading,
@@ -520,6 +592,13 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
     int tar = 0;
     if (fd < 0)
       return -1;
+    if (s->src_kind == COPY_ROOT_CONTEXT && s->ignore)
+      {
+        cleanup_free char *at = context_real_rel (s->src_fd, fd);
+        if (at && *at && ignore_matches (s->ignore, at))
+          return bale_make_error (err, 0, "\"%s\": not found in the build context (\"%s\" is excluded by .dockerignore)",
+                                  word, at);
+      }
     if (s->unpack && S_ISREG (st.st_mode) && (tar = layer_is_tar (fd, err)) < 0)
       return bale_error_wrap (err, "ADD \"%s\"", word);
     if (tar)
@@ -530,7 +609,23 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
           return -1;
         return add_archive (c, fd, word, into, err);
       }
-    real = dest_resolve (s, rel);
+    {
+      /* A name the copy gives (the destination directory and the source's base name) is
+         not followed when it is a symlink there: fsutil's ensureEmptyFileTarget lstats and
+         removes it (fuzzer finding F33); a destination named in full is (RootPath). */
+      size_t len = strlen (dest);
+      const char *slash = strrchr (rel, '/');
+      if ((dest_is_dir || (len && dest[len - 1] == '/')) && !slash)
+        real = xstrdup (rel);
+      else if (dest_is_dir || (len && dest[len - 1] == '/'))
+        {
+          cleanup_free char *dir = xstrndup (rel, (size_t) (slash - rel));
+          cleanup_free char *rdir = dest_resolve (s, dir);
+          real = *rdir ? xasprintf ("%s/%s", rdir, slash + 1) : xstrdup (slash + 1);
+        }
+      else
+        real = dest_resolve (s, rel);
+    }
     if (!*real)
       return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the root directory", word);
     if (add_parents (c, real, false, err) < 0)
@@ -540,6 +635,10 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
         return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the directory %s", word, target);
     }
+    /* BuildKit's copy (fsutil) leaves FIFOs and sockets out, named or in a directory, and
+       goes on: its "TODO: Support pipes and sockets" (fuzzer finding F28). */
+    if ((S_ISFIFO (st.st_mode) && !s->fifos) || S_ISSOCK (st.st_mode))
+      return 0;
     apply_meta (s, &st, true);
     if (S_ISREG (st.st_mode))
       ce = add (c, real, CE_FILE, &st);
@@ -550,6 +649,93 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
     ce->top = true;
     return 0;
   }
+}
+
+/* ---- COPY --parents ------------------------------------------------------------------------ */
+
+/* One directory on the way to a --parents match, at dest (relative) from the source's rel: a
+   new one with the source directory's metadata (fsutil's createParentDirs: copyDirectoryOnly,
+   then copyFileInfo); an existing one keeps its own but takes the source's mode (chmod). */
+static int
+parents_dir (struct copier *c, const char *rel, const char *dest, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  cleanup_close int fd = copy_open (s->src_fd, s->src_kind, rel, O_PATH | O_NOFOLLOW, err);
+  struct stat st, have;
+  struct centry *e;
+
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return fd < 0 ? -1 : bale_make_error (err, errno, "cannot stat \"%s\"", rel);
+  if (!S_ISDIR (st.st_mode))
+    return bale_make_error (err, ENOTDIR, "\"%s\" is not a directory", rel);
+  if (dest_stat (s, dest, &have, false))
+    {
+      if (!S_ISDIR (have.st_mode))
+        return bale_make_error (err, 0, "cannot copy to non-directory: /%s", dest);
+      have.st_mode = (have.st_mode & ~(mode_t) 07777) | (st.st_mode & 07777);
+      add (c, dest, CE_DIR, &have)->existed = true;
+      return 0;
+    }
+  apply_meta (s, &st, true);
+  e = add (c, dest, CE_DIR, &st);
+  e->root_fd = s->src_fd;
+  e->src_rel = xstrdup (rel);
+  return 0;
+}
+
+/* A source of COPY --parents: the context root (or the part before "/./") is the copy's root,
+   the rest a pattern whose matches keep their path under the destination directory, their
+   directories made from the source's (dockerfile2llb: IncludePatterns, CopyDirContentsOnly). */
+static int
+copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  const char *pivot = strstr (word, "/./");
+  cleanup_free char *raw = pivot ? xasprintf ("/%.*s", (int) (pivot - word), word) : xstrdup ("/");
+  cleanup_free char *root = dispatch_clean_path (raw);
+  cleanup_free char *dest = dispatch_clean_path (s->dest);
+  cleanup_free char *real = dest_resolve (s, dest + 1);
+  struct copy_sources found = { 0 };
+  size_t j, skip = strlen (root + 1);
+  int ret = 0;
+
+  if (add_parents (c, real, true, err) < 0 || copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
+    return -1;
+  for (j = 0; j < found.n && ret == 0; j++)
+    {
+      const struct copy_source *src = &found.v[j];
+      const char *in = src->rel;
+      cleanup_free char *target = NULL;
+      const char *slash;
+      /* the match relative to the copy's root */
+      if (skip && strncmp (in, root + 1, skip) == 0 && (in[skip] == '/' || !in[skip]))
+        in += skip;
+      while (*in == '/')
+        in++;
+      /* the directories between the root and the match */
+      for (slash = strchr (in, '/'); slash && ret == 0; slash = strchr (slash + 1, '/'))
+        {
+          cleanup_free char *part = xstrndup (in, (size_t) (slash - in));
+          cleanup_free char *srel = xstrndup (src->rel, (size_t) (slash - src->rel));
+          cleanup_free char *d = *real ? xasprintf ("%s/%s", real, part) : xstrdup (part);
+          ret = parents_dir (c, srel, d, err);
+        }
+      if (ret < 0)
+        break;
+      if (!*in)
+        {
+          /* the root itself ("dir/./"): its contents */
+          target = xasprintf ("/%s", real);
+          ret = copy_source (c, src, word, target, false, err);
+          continue;
+        }
+      target = *real ? xasprintf ("/%s/%s", real, in) : xasprintf ("/%s", in);
+      ret = copy_source (c, src, word, target, false, err);
+      if (ret == 0 && S_ISDIR (src->st.st_mode))
+        ret = parents_dir (c, src->rel, target + 1, err); /* the match itself, as copied */
+    }
+  copy_sources_release (&found);
+  return ret;
 }
 
 /* ---- writing ----------------------------------------------------------------------------- */
@@ -584,6 +770,46 @@ entry_cmp (const void *x, const void *y)
   if (r)
     return r;
   return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int
+path_key_cmp (const void *key, const void *x)
+{
+  return path_cmp (key, ((const struct centry *) x)->path);
+}
+
+/* A directory of the destination the copy writes an entry into gets the copy's time, as the
+   kernel gives it when fsutil creates (or removes and creates) that entry: BuildKit's layer
+   has /tmp with the build's time after `COPY f /tmp/` (fuzzer finding F32). v: sorted by
+   entry_cmp, the last of each path the one written. */
+static void
+touch_existing_parents (struct centry *v, size_t n, time_t now)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      struct centry *p;
+      const char *slash;
+      size_t k;
+      if ((i + 1 < n && strcmp (v[i + 1].path, v[i].path) == 0) || v[i].existed
+          || !(slash = strrchr (v[i].path, '/')))
+        continue;
+      {
+        cleanup_free char *parent = xstrndup (v[i].path, (size_t) (slash - v[i].path));
+        p = bsearch (parent, v, n, sizeof *v, path_key_cmp);
+      }
+      if (!p)
+        continue;
+      k = (size_t) (p - v);
+      while (k + 1 < n && strcmp (v[k + 1].path, p->path) == 0)
+        k++;
+      if (v[k].existed)
+        {
+          v[k].st.st_mtim.tv_sec = now;
+          v[k].st.st_mtim.tv_nsec = 0;
+        }
+    }
 }
 
 static int
@@ -686,6 +912,12 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
           e->len = h->len;
           continue;
         }
+      if (s->parents)
+        {
+          if (copy_parents_source (&c, s->sources[i], err) < 0)
+            goto out;
+          continue;
+        }
       {
         struct copy_sources found = { 0 };
         if (copy_resolve (s->src_fd, s->src_kind, s->sources[i], s->ignore, &found, err) < 0)
@@ -704,6 +936,7 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
      all (an empty directory before a wildcard) leaves c.v NULL, which qsort may not get. */
   if (c.n > 1)
     qsort (c.v, c.n, sizeof *c.v, entry_cmp);
+  touch_existing_parents (c.v, c.n, s->now);
   for (i = 0; i < c.n; i = j)
     {
       const struct centry *last;
@@ -853,6 +1086,7 @@ copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t no
   int ret = 0;
 
   ret = add_parents (&c, real, true, err);
+  touch_existing_parents (c.v, c.n, now); /* a chain of parents: sorted already */
   for (i = 0; i < c.n && ret == 0; i++)
     ret = write_entry (&c, w, &c.v[i], err);
   for (i = 0; i < c.n; i++)

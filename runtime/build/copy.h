@@ -40,7 +40,11 @@ struct copy_spec
   gid_t gid;
   bool chmod_set;            /* --chmod */
   mode_t mode;
+  const struct copy_mode *chmod_sym; /* --chmod in symbolic form (then mode is unused) */
   bool unpack;               /* ADD: extract local tar archives (compressed or not) */
+  bool parents;              /* COPY --parents: each source keeps its path (after a "/./") */
+  bool fifos;                /* an ADDed archive's entries: FIFOs copied (else left out, F28),
+                                entries replace what is there (else a type clash fails, F29) */
   const char *tmpdir;        /* scratch space for ADD archive extraction */
   time_t now;                /* mtime of created directories and heredoc files */
 };

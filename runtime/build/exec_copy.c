@@ -25,6 +25,7 @@
 #include "common/xalloc.h"
 #include "runtime/registry/addurl.h"
 #include "runtime/build/copy.h"
+#include "runtime/build/copy_mode.h"
 #include "common/dirwalk.h"
 #include "runtime/build/executor_internal.h"
 #include "runtime/layer/layer.h"
@@ -111,6 +112,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
   else
     {
       struct copy_spec spec = { 0 };
+      struct copy_mode sym = { 0 };
       struct copy_heredoc *hd = xcalloc (s->n_files + 1, sizeof *hd);
       cleanup_free char *dest = NULL;
       size_t i;
@@ -159,6 +161,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.n_heredocs = s->n_files;
       spec.dest = dest;
       spec.keep_owner = !j->src_is_context;
+      spec.parents = s->parents;
       /* Docker never extracts a download, whatever it holds. */
       spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;
       spec.tmpdir = j->tmpdir;
@@ -172,10 +175,14 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       if (r == 0 && s->chmod && *s->chmod)
         {
           spec.chmod_set = true;
-          r = copy_parse_chmod (s->chmod, &spec.mode, err);
+          if (s->chmod[0] >= '0' && s->chmod[0] <= '9')
+            r = copy_parse_chmod (s->chmod, &spec.mode, err);
+          else if ((r = copy_mode_parse (s->chmod, &sym, err)) == 0)
+            spec.chmod_sym = &sym; /* fuzzer finding F26 */
         }
       if (r == 0)
         r = copy_to_layer (&spec, w, err);
+      copy_mode_release (&sym);
       free (hd);
     }
   if (r == 0)
@@ -289,6 +296,11 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   int ret = -1;
   size_t i;
 
+  /* Parsed, planned and part of the cache key, but not carried out yet: refused rather than
+     copied as if the flag were absent (fuzzer finding F27). */
+  if (s->n_exclude)
+    return plan_error_at (x->p, &s->node->span, err, "%s --exclude: bale does not support this flag yet",
+                          s->instr == BALE_I_ADD ? "ADD" : "COPY");
   j.step = s;
   j.context = x->o->context;
   j.ignore = x->o->ignore;

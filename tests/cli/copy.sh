@@ -89,9 +89,11 @@ special_files_never_read () {
   [ $rc = 0 ] || { echo "exit $rc"; cat "$T_TMP/err"; return 1; }
   umoci unpack --image "$T_TMP/t2d.oci:latest" "$T_TMP/t2d" > /dev/null 2>&1 || return 1
   r=$T_TMP/t2d/rootfs
-  [ -p "$r/f" ] && [ -p "$r/a" ] && [ -c "$r/z" ] && [ -c "$r/y" ] && [ -p "$r/d/fifo" ] && [ -c "$r/d/zero" ]
+  # BuildKit's copy leaves FIFOs out, named or in a directory (diff-fuzz F28), devices not
+  [ ! -e "$r/f" ] && [ ! -e "$r/a" ] && [ -c "$r/z" ] && [ -c "$r/y" ] && [ ! -e "$r/d/fifo" ] &&
+    [ -c "$r/d/zero" ] && [ -d "$r/d" ]
 }
-check "COPY and ADD of a FIFO or a device in the context: copied as such, never read" special_files_never_read
+check "COPY and ADD of a FIFO or a device in the context: FIFOs left out, devices copied, never read" special_files_never_read
 
 # The copied-rootfs view (BALE_FORCE_COPY=1) made devices with mknodat and the umask: a 0666
 # device of an ADDed archive came out 0644 through COPY --from (diff-fuzz F24).
@@ -135,11 +137,107 @@ chmod_created_dirs () {
 }
 check "COPY --chmod: the directories it creates are 0755, an existing one keeps its mode" chmod_created_dirs
 
+# --chmod in chmod(1)'s symbolic form, per entry from its own mode, as BSD setmode(3) with the
+# daemon's umask 022 (BuildKit: fsutil and dchapes-mode); bale refused it (diff-fuzz F26).
+chmod_symbolic () {
+  mkdir -p "$ctx/sym/d" && echo a > "$ctx/sym/f644" && echo b > "$ctx/sym/f4755" && echo c > "$ctx/sym/d/in" &&
+    chmod 644 "$ctx/sym/f644" && chmod 4755 "$ctx/sym/f4755" && chmod 600 "$ctx/sym/d/in" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY --chmod=go=u-w sym /a/' 'COPY --chmod=u=rwx,g=rx,o= sym /b/' \
+    'COPY --chmod=+x,+w sym /c/' 'COPY --chmod=a+X,o+w sym /e/' 'COPY --chmod=ug=rw,+t sym/f4755 /f' > "$ctx/Dockerfile"
+  build t3s; rc=$?
+  rm -rf "$ctx/sym"
+  r=$T_TMP/t3s/rootfs
+  m () { stat -c %a "$r/$1"; }
+  [ $rc = 0 ] && [ "$(m a/f644)" = 644 ] && [ "$(m a/f4755)" = 4755 ] && [ "$(m a/d/in)" = 644 ] &&
+    [ "$(m b/f4755)" = 750 ] && [ "$(m b/d)" = 750 ] && [ "$(m c/f644)" = 755 ] && [ "$(m c/d/in)" = 711 ] &&
+    [ "$(m e/f644)" = 646 ] && [ "$(m e/d)" = 757 ] && [ "$(m e/d/in)" = 602 ] && [ "$(m f)" = 1665 ] || return 1
+  printf '%s\n' 'FROM busybox' 'COPY --chmod=u+q top.txt /x' > "$ctx/Dockerfile"
+  ! build t3t && grep -q -- '--chmod=u+q: invalid mode' "$T_TMP/err"
+}
+check "COPY --chmod in symbolic form, from each entry's own mode" chmod_symbolic
+
 chown_unknown_user () {
   printf '%s\n' 'FROM busybox' 'COPY --chown=nosuch top.txt /x' > "$ctx/Dockerfile"
   ! build t4 && grep -q 'Dockerfile:2:1: error: COPY: --chown=nosuch: no user "nosuch" in the image.s /etc/passwd' "$T_TMP/err"
 }
 check "COPY --chown with an unknown user is a located error" chown_unknown_user
+
+# COPY --parents and --exclude were parsed and then ignored: the files were copied flat, the
+# excluded ones too (diff-fuzz F27). --parents is carried out (the path kept, after a "/./"
+# pivot, its directories with the source's metadata); --exclude is a located error until it is.
+parents_exclude () {
+  mkdir -p "$ctx/pd/a" "$ctx/pd/b/c" && echo 1 > "$ctx/pd/a/f1" && echo 3 > "$ctx/pd/b/c/f3" &&
+    chmod 0750 "$ctx/pd/a" && chmod 0711 "$ctx/pd" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY --parents pd/a/f1 pd/b/c/f3 /p/' 'COPY --parents pd/./a/f1 /q/' \
+    'COPY --chown=1000:50 --parents pd/*/f1 /r' > "$ctx/Dockerfile"
+  build t4p; rc=$?
+  rm -rf "$ctx/pd"
+  r=$T_TMP/t4p/rootfs
+  [ $rc = 0 ] && [ "$(owner_mode "$r/p/pd")" = "0:0 711" ] && [ "$(owner_mode "$r/p/pd/a")" = "0:0 750" ] &&
+    [ -f "$r/p/pd/a/f1" ] && [ -f "$r/p/pd/b/c/f3" ] && [ ! -e "$r/p/f1" ] && [ -f "$r/q/a/f1" ] &&
+    [ ! -e "$r/q/pd" ] && [ "$(owner_mode "$r/r/pd/a")" = "1000:50 750" ] && [ -f "$r/r/pd/a/f1" ] || return 1
+  printf '%s\n' 'FROM busybox' 'ADD --exclude=*.txt data /e/' > "$ctx/Dockerfile"
+  ! build t4e && grep -q 'Dockerfile:2:1: error: ADD --exclude: bale does not support this flag yet' "$T_TMP/err"
+}
+check "COPY --parents keeps the sources' paths; ADD --exclude is refused, never ignored" parents_exclude
+
+# A directory copied over a destination where one of its names is another type: BuildKit's
+# copy fails on a symlink or file where a directory goes and on a directory where a file goes,
+# merges a directory into a directory (diff-fuzz F29; checked against docker 20.10).
+type_clash_in_dir () {
+  mkdir -p "$ctx/tc/sub" && echo x > "$ctx/tc/sub/in" && echo y > "$ctx/tc/f" || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /m && ln -s /tmp /m/sub' 'COPY tc /m/' > "$ctx/Dockerfile"
+  ! build t4c && grep -q 'cannot copy to non-directory: /m/sub' "$T_TMP/err" || { rm -rf "$ctx/tc"; return 1; }
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /m/f' 'COPY tc /m/' > "$ctx/Dockerfile"
+  ! build t4d && grep -q 'cannot replace to directory /m/f with file' "$T_TMP/err" || { rm -rf "$ctx/tc"; return 1; }
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /m/sub && echo old > /m/f' 'COPY tc /m/' > "$ctx/Dockerfile"
+  build t4f; rc=$?
+  rm -rf "$ctx/tc"
+  [ $rc = 0 ] && [ "$(cat "$T_TMP/t4f/rootfs/m/f")" = y ] && [ -f "$T_TMP/t4f/rootfs/m/sub/in" ] || return 1
+  # a directory's contents onto a file (F31)
+  printf '%s\n' 'FROM busybox' 'COPY top.txt /w/f9' 'COPY data /w/f9/' > "$ctx/Dockerfile"
+  ! build t4g && grep -q 'mkdir /w/f9: not a directory' "$T_TMP/err"
+}
+check "COPY of a directory over another type of entry fails as BuildKit's copy does" type_clash_in_dir
+
+# A directory of the image that COPY or WORKDIR writes an entry into takes the step's time, as
+# the kernel gives it under BuildKit (diff-fuzz F32): /tmp and /root here, not /etc.
+existing_dir_time () {
+  printf '%s\n' 'FROM busybox' 'COPY top.txt /tmp/' 'WORKDIR /root/w' > "$ctx/Dockerfile"
+  SOURCE_DATE_EPOCH=1234567 build t4h || return 1
+  r=$T_TMP/t4h/rootfs
+  [ "$(stat -c %Y "$r/tmp")" = 1234567 ] && [ "$(stat -c %Y "$r/root")" = 1234567 ] &&
+    [ "$(stat -c %Y "$r/etc")" != 1234567 ]
+}
+check "COPY and WORKDIR give a directory they write into the step's time" existing_dir_time
+
+# ADD --checksum is for one remote source: a local file's was ignored (diff-fuzz F34);
+# dockerfile2llb's two errors, located.
+add_checksum_local () {
+  sum=sha256:98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4
+  printf '%s\n' 'FROM busybox' "ADD --checksum=$sum top.txt /x" > "$ctx/Dockerfile"
+  ! build t4k && grep -q 'Dockerfile:2:1: error: checksum requires HTTP(S) or Git sources' "$T_TMP/err" || return 1
+  printf '%s\n' 'FROM busybox' "ADD --checksum=$sum http://127.0.0.1:9/a http://127.0.0.1:9/b /x/" > "$ctx/Dockerfile"
+  ! build t4l && grep -q "Dockerfile:2:1: error: checksum can't be specified for multiple sources" "$T_TMP/err"
+}
+check "ADD --checksum of a local file or of two sources is an error" add_checksum_local
+
+# A symlink to a directory whose entries .dockerignore excludes: COPY through the link copied
+# them (a secret listed in .dockerignore included); BuildKit's context has none (diff-fuzz F35).
+ignore_through_symlink () {
+  mkdir -p "$ctx/sl/sec" && echo s > "$ctx/sl/sec/key" && echo k > "$ctx/sl/sec/ok" &&
+    ln -s sl/sec "$ctx/slink" && cp "$ctx/.dockerignore" "$T_TMP/ign" 2>/dev/null; rc0=$?
+  printf 'sl/sec/key\n' >> "$ctx/.dockerignore"
+  printf '%s\n' 'FROM busybox' 'COPY slink /s/' > "$ctx/Dockerfile"
+  build t4s; rc=$?
+  printf '%s\n' 'FROM busybox' 'COPY slink/key /k' > "$ctx/Dockerfile"
+  ! build t4u; rc2=$?
+  grep -q '"slink/key": not found in the build context ("sl/sec/key" is excluded by .dockerignore)' "$T_TMP/err"; rc3=$?
+  rm -rf "$ctx/sl" "$ctx/slink"
+  if [ $rc0 = 0 ]; then cp "$T_TMP/ign" "$ctx/.dockerignore"; else rm -f "$ctx/.dockerignore"; fi
+  [ $rc = 0 ] && [ -f "$T_TMP/t4s/rootfs/s/ok" ] && [ ! -e "$T_TMP/t4s/rootfs/s/key" ] && [ $rc2 = 0 ] && [ $rc3 = 0 ]
+}
+check "COPY through a symlink to a directory: .dockerignore'd entries stay out" ignore_through_symlink
 
 from_stage_keeps_owners () {
   printf '%s\n' 'FROM busybox AS build' 'COPY --chown=7:8 top.txt /out/bin' 'FROM scratch' \

@@ -57,10 +57,14 @@ def materialise(case, d, lowered=False):
     10497)."""
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    lines = case["lowered"] if lowered else case["dockerfile"]
+    lines = case["lowered"] if lowered and case.get("lowered") else case["dockerfile"]
     with open(d + ".Dockerfile", "w") as f:
         f.write("\n".join(lines) + "\n")
-    for e in case["context"]:
+    if case.get("base"):
+        with open(d + ".base.Dockerfile", "w") as f:
+            f.write("\n".join(case["base"]["dockerfile"]) + "\n")
+    entries = [e for e in case["context"] if not (lowered and e.get("modern_only"))]
+    for e in entries:
         p = os.path.join(d, e["path"])
         os.makedirs(os.path.dirname(p), exist_ok=True)
         t = e["type"]
@@ -74,23 +78,28 @@ def materialise(case, d, lowered=False):
         elif t == "h":
             os.link(os.path.join(d, e["target"]), p)
         elif t == "tar":
-            write_tar(p, e["entries"])
+            # the twin's archive: what 20.10 cannot unpack (zstd) compressed as it can
+            write_tar(p, e["entries"], e.get("lowered_as") if lowered else None)
         elif t == "gz":
             with open(p, "wb") as f:
                 f.write(gzip.compress(e.get("content", "").encode(), mtime=0))
         for k, v in (e.get("xattrs") or {}).items():
             os.setxattr(p, k, v.encode())
     # modes last: a 0500 directory must still take its entries
-    for e in case["context"]:
+    for e in entries:
         if e["type"] in ("f", "d") and "mode" in e:
             os.chmod(os.path.join(d, e["path"]), int(e["mode"], 8))
     for root, dirs, files in os.walk(d):
         for n in dirs + files:
             os.utime(os.path.join(root, n), (CTX_EPOCH, CTX_EPOCH), follow_symlinks=False)
     os.utime(d, (CTX_EPOCH, CTX_EPOCH))
+    # times of their own (v3), a hard link's being its target's
+    for e in entries:
+        if "mtime" in e and e["type"] != "h":
+            os.utime(os.path.join(d, e["path"]), (e["mtime"], e["mtime"]), follow_symlinks=False)
 
 
-def write_tar(path, entries):
+def write_tar(path, entries, compress_as=None):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
         for e in entries:
@@ -116,15 +125,18 @@ def write_tar(path, entries):
                 ti.pax_headers = {"SCHILY.xattr." + k: v for k, v in e["xattrs"].items()}
             t.addfile(ti, io.BytesIO(data) if data is not None else None)
     raw = buf.getvalue()
-    if path.endswith((".gz", ".tgz")):
+    kind = compress_as or path
+    if kind.endswith(".zst"):
+        raw = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+    elif kind.endswith((".gz", ".tgz")):
         out = io.BytesIO()
         with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as g:
             g.write(raw)
         raw = out.getvalue()
-    elif path.endswith(".bz2"):
+    elif kind.endswith(".bz2"):
         import bz2
         raw = bz2.compress(raw)
-    elif path.endswith(".xz"):
+    elif kind.endswith(".xz"):
         import lzma
         raw = lzma.compress(raw)
     with open(path, "wb") as f:
@@ -132,10 +144,23 @@ def write_tar(path, entries):
 
 
 # ---- describing an image ---------------------------------------------------------------------
-def tree_lines(archive, xattrs=True):
+OLD_TIME = 1700000000  # an mtime before it is no build's: compared to the second (times=True)
+
+
+def shown_time(d):
+    """The when field with times=True: a directory's time too, and any time before OLD_TIME
+    (the context's and archives' own times, v3) to the second; a build's time stays `new`."""
+    t = d.get("mtime")
+    if t is None or t >= OLD_TIME:
+        return d["when"]
+    return {CTX_EPOCH: "ctx", TAR_EPOCH: "tar", 0: "base"}.get(t, "t=%d" % t)
+
+
+def tree_lines(archive, xattrs=True, times=False):
     """imgtree.py's flattened tree, with hard links resolved into groups (`hl=FIRST`, the first
     path of the group, on every member; type, mode and content those of the shared inode) and
-    user xattrs as `x=K=V,...`."""
+    user xattrs as `x=K=V,...`. times: shown_time's field (compared with BuildKit's and between
+    bale's modes, not in the regression cases' `expected` files, which predate it)."""
     outer, entry = imgtree.open_archive(archive, None)
     files = {}
     for i, name in enumerate(entry["Layers"]):
@@ -175,7 +200,8 @@ def tree_lines(archive, xattrs=True):
     for p in sorted(files):
         d = files[p]
         g = sorted(groups.get(d.get("group"), []))
-        fields = [imgtree.quote(p), d["type"], d["mode"], d["owner"], d["when"], d.get("detail")]
+        fields = [imgtree.quote(p), d["type"], d["mode"], d["owner"], shown_time(d) if times else d["when"],
+                  d.get("detail")]
         if xattrs and d.get("x"):
             fields.append("x=" + d["x"])
         if len(g) > 1:
@@ -275,6 +301,12 @@ def build_bale(case, ctx, work, mode, stores):
     env = dict(os.environ, BALE_STORE=os.path.join(stores, mode))
     if mode == "copy":
         env["BALE_FORCE_COPY"] = "1"
+    if case.get("base"):
+        # the base image (v3.1), tagged in this mode's store for the case's FROM
+        cmd = [BALE, "build", "-q", "--no-cache", "-t", case["base"]["tag"], "-f", ctx + ".base.Dockerfile",
+               ctx]
+        if run(cmd, os.path.join(work, mode + ".log"), env) != 0:
+            return None
     cmd = [BALE, "build", "-q", "--no-cache", "--output", "type=docker-archive,dest=" + out,
            "-f", ctx + ".Dockerfile"] + secret_args(case, work) + [ctx]
     rc = run(cmd, os.path.join(work, mode + ".log"), env)
@@ -286,12 +318,17 @@ def build_docker(case, ctx, work):
     log = os.path.join(work, "docker.log")
     tag = "dfz-%s:%d" % (os.path.basename(work).lower().replace("_", "-"), os.getpid())
     env = dict(os.environ, DOCKER_BUILDKIT="1")
-    rc = run([DOCKER, "build", "--network", "host", "-q", "-t", tag, "-f", ctx + ".Dockerfile"] +
-             secret_args(case, work) + [ctx], log, env)
+    rc = 0
+    if case.get("base"):
+        rc = run([DOCKER, "build", "--network", "host", "-q", "-t", case["base"]["tag"], "-f",
+                  ctx + ".base.Dockerfile", ctx], log, env)
+    if rc == 0:
+        rc = run([DOCKER, "build", "--network", "host", "-q", "-t", tag, "-f", ctx + ".Dockerfile"] +
+                 secret_args(case, work) + [ctx], log, env)
     if rc == 0:
         rc = run([DOCKER, "save", "-o", out, tag], log, env)
         if os.environ.get("DFZ_RMI", "1") == "1":
-            run([DOCKER, "rmi", "-f", tag], log, env)
+            run([DOCKER, "rmi", "-f", tag] + ([case["base"]["tag"]] if case.get("base") else []), log, env)
     return out if rc == 0 and os.path.exists(out) else None
 
 
@@ -309,7 +346,7 @@ def compare(case, work, stores, with_docker=True):
     materialise(case, ctx)
     modern = bool(case.get("modern"))
     dctx = ctx
-    if modern and with_docker:
+    if (modern or case.get("twin_ctx")) and with_docker:
         dctx = os.path.join(work, "ctx-lowered")
         materialise(case, dctx, lowered=True)
     results = {}
@@ -329,7 +366,7 @@ def compare(case, work, stores, with_docker=True):
     if not dk:
         return "docker-fail", tail(work, "docker")
     diffs = []
-    t_ov, t_cp = tree_lines(ov), tree_lines(cp)
+    t_ov, t_cp = tree_lines(ov, times=True), tree_lines(cp, times=True)
     c_ov, c_cp = config_lines(ov), config_lines(cp)
     diffs += udiff(t_ov + c_ov, t_cp + c_cp, "bale-overlay", "bale-copy")
     if diffs:
@@ -346,7 +383,7 @@ def describe_masked(case, archive, docker, extra=True):
     save drops user.* xattrs: compared between bale's modes only). A modern case is compared
     with its lowered twin on the files and the config fields only: heredoc files' times differ
     and COPY --link makes its own layers."""
-    tree = tree_lines(archive, xattrs=False)
+    tree = tree_lines(archive, xattrs=False, times=extra)
     if docker:
         acc = accept_res()
         tree = [x for x in tree if not any(r.search(x) for r in acc)]
@@ -393,8 +430,9 @@ class Signature:
                 self.cond = re.compile(v, re.M)
 
     def applies(self, case, status):
+        lines = ((case.get("base") or {}).get("dockerfile") or []) + case["dockerfile"]
         return (self.status is None or self.status == status) and \
-            (self.cond is None or self.cond.search("\n".join(case["dockerfile"])))
+            (self.cond is None or self.cond.search("\n".join(lines)))
 
 
 def known_signatures():
@@ -445,7 +483,7 @@ def classify(case, status, diffs, sigs):
 
     def ctx_link(d):
         core = re.sub(r" hl=\S+$", "", d[1:])
-        from_ctx = " ctx " in core or (case.get("modern") and " new " not in core)
+        from_ctx = " ctx " in core or re.search(r" t=[0-9]+ ", core) or (case.get("modern") and " new " not in core)
         return status == "differ" and from_ctx and core in minus and core in plus
     if any(ctx_link(d) for d in diffs):
         names.add("ctx-hardlinks-2010")
@@ -465,10 +503,42 @@ def classify(case, status, diffs, sigs):
                    for x, r in links.items())
     if links and any(via_link(d) for d in diffs):
         names.add("copy-dest-symlink")
+    # F25: a RUN's mount stubs (/etc/hosts, /etc/resolv.conf, each --mount target) that
+    # BuildKit creates in the image and removes after the step leave their parent directory
+    # with the step's time; bale's stubs are in a layer of their own. A directory line pair
+    # that differs only by its time, on /etc or a mount target's parent.
+    stub_parents = {"/etc"} | {os.path.dirname(t) for t in targets} | targets
+
+    def stub_time(d):
+        m = re.match(r"^[-+](\S+) d (\S+ \S+) \S+$", d)
+        if not m or m.group(1) not in stub_parents or status != "differ":
+            return False
+        other = "+" if d[0] == "-" else "-"
+        return any(re.match(r"^%s%s d %s \S+$" % (re.escape(other), re.escape(m.group(1)), re.escape(m.group(2))), x)
+                   for x in diffs)
+    if any(stub_time(d) for d in diffs):
+        names.add("stub-parent-time")
+
+    # F30: docker 20.10's context receiver (fsutil's DiskWriter) sets a directory's time
+    # before it writes the directory's entries, so a context directory with entries has the
+    # build's time there; bale keeps the context's. A directory line pair that differs only
+    # by the time, the context's (or its own) on bale's side, the build's on BuildKit's.
+    def ctx_dir_time(d):
+        m = re.match(r"^([-+])(\S+) d (\S+ \S+) (\S+)$", d)
+        if not m or status != "differ":
+            return False
+        want = "-" if m.group(1) == "-" else r"(ctx|t=[0-9]+)"
+        if (m.group(1) == "-") != bool(re.match(r"^(ctx|t=[0-9]+)$", m.group(4))):
+            return False
+        other = "+" if m.group(1) == "-" else "-"
+        return any(re.match(r"^%s%s d %s %s$" % (re.escape(other), re.escape(m.group(2)), re.escape(m.group(3)), want), x)
+                   for x in diffs)
+    if any(ctx_dir_time(d) for d in diffs):
+        names.add("ctx-dir-time-2010")
     # a diff is explained when each of its lines is
     unexplained = [d for d in diffs if d[:1] in "+-" and not d.startswith(("+++", "---"))
                    and not any(x.re.search(d) for x in sigs) and not stub(d) and not ctx_link(d)
-                   and not via_link(d)]
+                   and not via_link(d) and not stub_time(d) and not ctx_dir_time(d)]
     return sorted(names), unexplained
 
 

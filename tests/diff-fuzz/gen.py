@@ -39,6 +39,8 @@ class Stage:
             "/etc/passwd": "f", "/etc/group": "f", "/root": "d", "/tmp": "d", "/etc": "d",
             "/bin/vi": "l", "/bin/cat": "l"}
         self.user_root = True
+        self.users = list(parent.users) if parent else []   # (user, group) added by a RUN (v3)
+        self.env = dict(parent.env) if parent else {}       # ENV with known literal values (v3)
         self.workdir = "/"
         self.layers = 0
         self.onbuild = list(parent.onbuild) if parent else []
@@ -62,6 +64,10 @@ class Gen:
         self.counter = 0
         self.repeatable = False
         self.idem = True
+        # v3 (seeds from 30000): the areas below marked v3; earlier seeds give their old cases
+        self.v3 = seed >= 30000
+        self.twin_ctx = False  # the twin context differs (zstd archives, --exclude, --parents)
+        self.odd = []          # context files with spaces, unicode, punctuation in their names
 
     # ---- helpers -------------------------------------------------------------------------
     def uniq(self, stem="n"):
@@ -147,8 +153,40 @@ class Gen:
             name = self.uniq("plain") + ".gz"
             self.ctx.append({"path": name, "type": "gz", "content": self.word()})
             self.ctx_paths[name] = "tar"
+        if self.v3:
+            self.make_context_v3(dirs)
         if self.r.random() < 0.3:
             self.make_ignore(dirs)
+
+    def make_context_v3(self, dirs):
+        """v3: names with spaces, unicode and punctuation; times of their own (old, recent,
+        the epoch's first day); top-level symlinks to directories and to other links."""
+        r = self.r
+        for _ in range(r.choice([0, 0, 1, 2, 3])):
+            parent = r.choice(dirs)
+            name = r.choice(["c %d.txt", "ü%d", "c@%d", "c+%d=x", "c,%d", "c#%d", "ç é%d", "c%%%d",
+                             "c'%d", "c(%d)", "c~%d", "-c%d", "c%d.", "日本%d"]) % self.counter
+            self.counter += 1
+            path = (parent + "/" if parent else "") + name
+            self.ctx.append({"path": path, "type": "f", "mode": r.choice(["0644", "0755", "0600"]),
+                             "content": self.word()})
+            self.ctx_paths[path] = "f"
+            self.odd.append(path)
+        if r.random() < 0.4:
+            name = self.uniq("sd") + r.choice([" dir", "ä", "@x"])
+            self.ctx.append({"path": name, "type": "d", "mode": "0755"})
+            self.ctx.append({"path": name + "/in file", "type": "f", "mode": "0644", "content": self.word()})
+            self.ctx_paths[name] = "d"
+            self.ctx_paths[name + "/in file"] = "f"
+            self.odd.append(name)
+        for e in self.ctx:
+            if e["type"] in ("f", "d", "l") and r.random() < 0.3:
+                e["mtime"] = r.choice([86400, 1000000000, 1234567890, 1599999999, 1600000001, 1650000000])
+        tops = [p for p, t in self.ctx_paths.items() if "/" not in p and t in ("d", "l") and p not in self.odd]
+        if tops and r.random() < 0.4:
+            path = self.uniq("c") + "L"
+            self.ctx.append({"path": path, "type": "l", "target": r.choice(sorted(tops))})
+            self.ctx_paths[path] = "l"
 
     def make_ignore(self, dirs):
         """A .dockerignore over files of their own (ig*.log, never named by a COPY, so that an
@@ -201,8 +239,14 @@ class Gen:
                 t = self.r.choice([x for x in entries if x["type"] == "f"])
                 e = {"path": p, "type": "h", "target": t["path"], "mode": t["mode"], "uid": t["uid"], "gid": t["gid"]}
             entries.append(e)
-        name = self.uniq("arch") + self.r.choice([".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.gz"])
-        self.ctx.append({"path": name, "type": "tar", "entries": entries})
+        name = self.uniq("arch") + self.r.choice([".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.gz"] +
+                                                 ([".tar.zst"] * 2 if self.v3 else []))
+        e = {"path": name, "type": "tar", "entries": entries}
+        if name.endswith(".zst"):
+            # 20.10 unpacks no zstd (moby 23 does): its twin gets the same tar gzipped
+            e["lowered_as"] = ".gz"
+            self.twin_ctx = True
+        self.ctx.append(e)
         self.ctx_paths[name] = "tar"
 
     # ---- instructions ------------------------------------------------------------------------
@@ -220,12 +264,20 @@ class Gen:
         if self.r.random() < 0.2:
             self.build_args["BASE"] = BASE
             self.emit("ARG BASE=nothing-here")
+        # v3: --exclude/--parents need sources only bale's context holds: no COPY . then
+        self.twin_plan = self.v3 and self.r.random() < 0.2
+        # v3: a base image built first (tagged dfzbase-SEED) whose ONBUILD triggers the
+        # first stage runs: triggers from an image's config, not from a stage
+        # (v3.1: from seed 31000, so that 30000-30999 keep the cases their runs built)
+        self.base = self.make_base() if self.seed >= 31000 and self.r.random() < 0.12 else None
         nstages = self.r.choices([1, 2, 3], [6, 3, 1])[0]
         for i in range(nstages):
             self.stage(i, i == nstages - 1)
-        return {"seed": self.seed, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
+        if self.base:
+            self.base["triggers"] = None
+        return {"seed": self.seed, "base": self.base, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
                 "build_args": self.build_args, "secrets": self.secrets, "ssh": self.ssh,
-                "modern": self.modern, "lowered": self.low if self.modern else None}
+                "modern": self.modern, "lowered": self.low if self.modern else None, "twin_ctx": self.twin_ctx}
 
     def stage(self, i, last):
         name = "s%d" % i
@@ -236,7 +288,12 @@ class Gen:
         if self.stages and self.r.random() < 0.35:
             parent = self.r.choice(self.stages)
             base = parent.name
+        elif i == 0 and self.base:
+            base = self.base["tag"]
         st = Stage(name, parent)
+        if i == 0 and self.base and base == self.base["tag"]:
+            for kind, path in self.base["triggers"]:
+                self.add_path(st, path, kind)
         self.emit("FROM %s AS %s" % (base, name))
         if parent and parent.onbuild:
             # the parent's triggers run first
@@ -260,8 +317,13 @@ class Gen:
         w = [("run", 10), ("copy", 6), ("add", 1.5), ("workdir", 1.5), ("env", 1.2), ("arg", 1),
              ("user", 1), ("mount", 2.5), ("shell", 0.4), ("onbuild", 0.5), ("meta", 1),
              ("heredoc", 0.8), ("empty", 0.6), ("expand", 2), ("garg", 0.5)]
+        if self.v3:
+            w += [("fromimg", 0.8), ("adduser", 0.8), ("lex", 1.5), ("heredoc3", 1), ("scope", 1.2),
+                  ("shellform", 0.6), ("merge", 0.8), ("exclude", 0.5), ("parents", 0.5), ("symchmod", 0.6),
+                  ("escapes", 0.8), ("onbuild3", 0.5), ("odd", 1.5)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
-        if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg") and not st.user_root:
+        if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg", "lex", "heredoc3", "scope",
+                    "shellform", "merge", "adduser", "escapes") and not st.user_root:
             self.user_run(st)
             return
         getattr(self, "i_" + kind)(st)
@@ -389,6 +451,9 @@ class Gen:
             for i, l in enumerate(lines):
                 last = i == len(lines) - 1
                 out.append(l if l.startswith("#") or last else l + " " + self.esc)
+                if self.v3 and not last and self.r.random() < 0.3:
+                    # an empty line inside the continuation (ignored, with a warning)
+                    out.append(self.r.choice(["", "   "]))
             self.emit("RUN " + "\n".join(out), repeatable=self.idem)
         else:
             self.emit("RUN " + body, repeatable=self.idem)
@@ -414,14 +479,15 @@ class Gen:
         if not c:
             return None
         kind = r.random()
-        if kind < 0.06:
+        whole = not (self.twin_ctx or getattr(self, "twin_plan", False))
+        if kind < 0.06 and whole:
             return "."
         if kind < 0.2:
             # a glob over the top level or a directory
             # over directories without dangling links (a match that leads nowhere is an error)
             d = r.choice([""] + [p for p, t in self.ctx_paths.items() if t == "d" and
                                  not any(q.startswith(p + "/") and u == "dl" for q, u in self.ctx_paths.items())])
-            return (d + "/" if d else "") + r.choice(["*", "c*", "*.txt", "c?", "[c]*"])
+            return (d + "/" if d else "") + r.choice(["*" if d or whole else "c*", "c*", "*.txt", "c?", "[c]*"])
         return r.choice(sorted(c))
 
     def copy_dest(self, st, src_is_dir_or_many):
@@ -443,7 +509,12 @@ class Gen:
         f = []
         if self.r.random() < 0.25:
             u = self.r.choice(["app", "1000", "nobody", "root", "1234", "100000", "2147483647"])
-            f.append("--chown=%s" % (u if self.r.random() < 0.4 else u + ":" + self.r.choice(["staff", "50", "app", "0", "nogroup", "65534", "100000"])))
+            if st.users and self.r.random() < 0.5:
+                # a user and group a RUN added to /etc/passwd and /etc/group (v3)
+                u, g = self.r.choice(st.users)
+                f.append("--chown=%s" % self.r.choice([u, u + ":" + g, u + ":0", "root:" + g]))
+            else:
+                f.append("--chown=%s" % (u if self.r.random() < 0.4 else u + ":" + self.r.choice(["staff", "50", "app", "0", "nogroup", "65534", "100000"])))
         if chmod and self.r.random() < 0.2:
             f.append("--chmod=%s" % self.r.choice(["600", "0755", "0640", "755", "700"]))
         return f
@@ -474,10 +545,10 @@ class Gen:
             # --link to a directory of its own (its parents would come from the layer)
             self.modern = True
             dest = "/lnk%s/" % self.uniq("") + (dest.rstrip("/").rsplit("/", 1)[-1] + ("/" if dest.endswith("/") else ""))
-        line = "COPY %s%s %s" % ("".join(x + " " for x in flags), " ".join(srcs), dest)
+        line = copy_line("COPY", flags, srcs, dest)
         low = line
         if link:
-            line = "COPY --link %s%s %s" % ("".join(x + " " for x in flags), " ".join(srcs), dest)
+            line = copy_line("COPY", ["--link"] + flags, srcs, dest)
         self.emit(line, low, repeatable=True)
         self.note_dest(st, dest)
 
@@ -502,7 +573,7 @@ class Gen:
             if not src:
                 return
         dest = self.fresh(st) + "/"
-        self.emit("ADD %s%s %s" % ("".join(x + " " for x in self.flags(st, chmod=False)), src, dest), repeatable=True)
+        self.emit(copy_line("ADD", self.flags(st, chmod=False), [src], dest), repeatable=True)
         self.note_dest(st, dest)
 
     def i_workdir(self, st):
@@ -591,6 +662,11 @@ class Gen:
         self.emit("RUN mkdir -p %s && echo \"${GV:-unset}\" > %s" % (p.rsplit("/", 1)[0], p))
 
     def i_user(self, st):
+        if st.users and self.r.random() < 0.5:
+            u, g = self.r.choice(st.users)
+            self.emit("USER " + self.r.choice([u, u + ":" + g]))
+            st.user_root = False
+            return
         u = self.r.choice(["app", "1000", "nobody", "1000:50", "app:staff", "1234:1234", "nobody:nogroup", "100000:100000",
                            "app:50", "1000:staff", "${UNAME:-app}"])
         self.emit("USER " + u)
@@ -646,8 +722,9 @@ class Gen:
         self.add_path(st, out, "f")
         mk = "mkdir -p %s && " % out.rsplit("/", 1)[0]
         if kind == "bind":
-            srcs = [p for p, t in self.ctx_paths.items() if t in ("f", "d")]
-            src = r.choice(sorted(srcs) + ["."])
+            # (names a mount's CSV options cannot hold left out)
+            srcs = [p for p, t in self.ctx_paths.items() if t in ("f", "d") and not set(p) & set(" ,='\"")]
+            src = r.choice(sorted(srcs) + (["."] if not (self.twin_ctx or self.twin_plan) else []))
             if self.ctx_paths.get(src) == "f":
                 # a file is bound onto a file, or onto a path that does not exist
                 files = self.pick(st, "f") if r.random() < 0.5 else None
@@ -689,6 +766,443 @@ class Gen:
             self.ctx.append({"path": "lowered/" + name, "type": "f", "mode": "0644", "content": text + "\n",
                              "lowered_only": True})
             self.emit("COPY <<EOF %s\n%s\nEOF" % (out, text), "COPY lowered/%s %s" % (name, out))
+
+    # ---- v3 -------------------------------------------------------------------------------------
+    def make_base(self):
+        """The base image's Dockerfile: a step of its own and ONBUILD triggers of each kind
+        (RUN seeing an ENV and an ARG trigger, ENV, LABEL, COPY of a context file, WORKDIR,
+        EXPOSE, a trigger with a continuation)."""
+        r = self.r
+        lines = ["FROM %s" % BASE, "RUN mkdir -p /w && echo base > /w/base"]
+        triggers = [("f", "/w/base")]
+        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+        for _ in range(r.randint(1, 5)):
+            k = r.randint(0, 7)
+            n = self.uniq("ob")
+            if k == 0:
+                lines.append("ONBUILD ENV OBX=%s" % self.word())
+            elif k == 1:
+                lines.append("ONBUILD LABEL ob.%s=\"v $OBX\"" % n)
+            elif k == 2 and files:
+                lines.append("ONBUILD COPY %s /w/%s" % (r.choice(files), n))
+                triggers.append(("f", "/w/" + n))
+            elif k == 3:
+                lines.append("ONBUILD WORKDIR /w/%s" % n)
+                triggers.append(("d", "/w/" + n))
+            elif k == 4:
+                lines.append("ONBUILD ARG OBA=%s" % self.word())
+                lines.append("ONBUILD RUN mkdir -p /w && echo \"${OBA:-none}|${OBX:-none}\" > /w/%s" % n)
+                triggers.append(("f", "/w/" + n))
+            elif k == 5:
+                lines.append("ONBUILD EXPOSE %d" % r.randint(1, 9000))
+            elif k == 6:
+                lines.append("ONBUILD RUN mkdir -p /w \\\n  && echo \"$OBX\" > /w/%s" % n)
+                triggers.append(("f", "/w/" + n))
+            else:
+                lines.append("ONBUILD RUN mkdir -p /w && echo trig > /w/%s" % n)
+                triggers.append(("f", "/w/" + n))
+        if r.random() < 0.3:
+            lines.append(r.choice(['CMD ["base"]', "ENV BASEENV=b", "LABEL base=1", "WORKDIR /w"]))
+        return {"tag": "dfzbase-%d" % self.seed, "dockerfile": lines, "triggers": triggers}
+
+    def out_file(self, st):
+        p = self.fresh(st)
+        self.add_path(st, p, "f")
+        return p, "mkdir -p %s && " % p.rsplit("/", 1)[0]
+
+    def i_fromimg(self, st):
+        """COPY --from an image that is no stage (the base, by name)."""
+        r = self.r
+        p = r.choice(["/etc/passwd", "/bin/sh", "/bin/busybox", "/etc", "/root", "/etc/group", "/bin", "/bin/ls"])
+        dest = self.copy_dest(st, p in ("/etc", "/root", "/bin"))
+        ref = r.choice(["busybox", "busybox", "busybox:latest"])
+        self.emit(copy_line("COPY", self.flags(st) + ["--from=" + ref], [p], dest), repeatable=True)
+        self.note_dest(st, dest)
+
+    def i_adduser(self, st):
+        """A user and group added by hand, then named by --chown, USER and WORKDIR's owner."""
+        r = self.r
+        n = self.uniq("")
+        uid, gid = r.randint(2000, 60000), r.randint(2000, 60000)
+        u, g = "u" + n, "g" + n
+        if r.random() < 0.3:
+            # a primary group that /etc/group does not name
+            self.emit("RUN echo '%s:x:%d:%d::/home/%s:/bin/sh' >> /etc/passwd" % (u, uid, gid, u))
+            g = str(gid)
+        else:
+            self.emit("RUN echo '%s:x:%d:%d::/home/%s:/bin/sh' >> /etc/passwd && echo '%s:x:%d:' >> /etc/group"
+                      % (u, uid, gid, u, g, gid))
+            st.paths["/etc/group"] = "f"
+        st.users.append((u, g))
+
+    def lex_value(self):
+        return self.r.choice(["alpha.tar.gz", "a/b/c.txt", "x-y-z", "ab ab ab", "v1.2.3", "path/to/file.tar"])
+
+    def i_lex(self, st):
+        """The shell lexer's forms: ${v:?}, and those 20.10 lacks (${v-x}, ${v+x}, ${v?x},
+        ${v#p}, ${v##p}, ${v%p}, ${v%%p}, ${v/p/r}, ${v//p/r}), their twin the value."""
+        r = self.r
+        v = self.lex_value()
+        name = "P" + self.uniq("")
+        q = lambda x: '"%s"' % x if (" " in x or not x) else x
+        self.emit("ENV %s=%s" % (name, q(v)))
+        self.emit("ENV EMPTYV=")
+        # (a word of ENV or LABEL ends at a blank, inside ${} too: no blank in a message)
+        forms = [("${%s:?must-be-set}" % name, v, False), ("${%s%%.*}" % name, strip_glob(v, ".*", False, False), True),
+                 ("${%s%%%%.*}" % name, strip_glob(v, ".*", False, True), True),
+                 ("${%s#*.}" % name, strip_glob(v, "*.", True, False), True),
+                 ("${%s##*.}" % name, strip_glob(v, "*.", True, True), True),
+                 ("${%s#*/}" % name, strip_glob(v, "*/", True, False), True),
+                 ("${%s%%/*}" % name, strip_glob(v, "/*", False, False), True),
+                 ("${%s##*/}" % name, strip_glob(v, "*/", True, True), True),
+                 ("${%s#a}" % name, v[1:] if v.startswith("a") else v, True),
+                 ("${%s%%?}" % name, v[:-1] if v else v, True),
+                 ("${%s/a/X}" % name, v.replace("a", "X", 1), True), ("${%s//a/X}" % name, v.replace("a", "X"), True),
+                 ("${%s-dflt}" % name, v, True), ("${NOPE-dflt}", "dflt", True), ("${EMPTYV-dflt}", "", True),
+                 ("${EMPTYV:-dflt}", "dflt", False), ("${%s+alt}" % name, "alt", True), ("${NOPE+alt}", "", True),
+                 ("${EMPTYV+alt}", "alt", True), ("${EMPTYV:+alt}", "", False), ("${%s?x}" % name, v, True)]
+        pick = r.sample(forms, r.randint(1, 4))
+        keys = [self.uniq("Q") for _ in pick]
+        modern = any(m for _, _, m in pick)
+        where = r.random()
+        if where < 0.6:
+            self.emit("ENV " + " ".join("%s=%s" % (k, f) for k, (f, _, _) in zip(keys, pick)),
+                      "ENV " + " ".join("%s=%s" % (k, q(val)) for k, (_, val, _) in zip(keys, pick)))
+        else:
+            self.emit("LABEL " + " ".join("%s=%s" % (k.lower(), f) for k, (f, _, _) in zip(keys, pick)),
+                      "LABEL " + " ".join("%s=%s" % (k.lower(), q(val)) for k, (_, val, _) in zip(keys, pick)))
+            keys = []
+        if r.random() < 0.3 and "/" not in v and " " not in v:
+            f, val, m = r.choice([x for x in pick if x[1] and " " not in x[1] and "/" not in x[1]] or [("${%s}" % name, v, False)])
+            d = "/w/lex" + self.uniq("")
+            self.emit("WORKDIR %s/%s" % (d, f), "WORKDIR %s/%s" % (d, val))
+            modern = modern or m
+            self.add_path(st, d + "/" + val, "d")
+        if r.random() < 0.1:
+            # unset: both builders must refuse the instruction
+            self.emit("ENV Z=${NOPE:?is-not-set}" if r.random() < 0.5 else "LABEL z=${NOPE?is-not-set}",
+                      "ENV Z=${NOPE:?is-not-set}")
+            modern = True
+        if modern:
+            self.modern = True
+        if keys:
+            p, mk = self.out_file(st)
+            self.emit("RUN %secho \"%s\" > %s" % (mk, "|".join("$" + k for k in keys), p))
+
+    def i_heredoc3(self, st):
+        """Heredocs with variables and quoting: COPY's expanded unless the word is quoted,
+        <<- stripping tabs, several in one COPY, a command reading one, a shebang."""
+        r = self.r
+        self.modern = True
+        hv = self.word() + "-" + self.word()
+        self.emit("ENV HV=%s" % hv)
+        k = r.randint(0, 6)
+        p, mk = self.out_file(st)
+        d = p.rsplit("/", 1)[0]
+        if k <= 2:
+            delim = ["EOF", '"EOF"', "'EOF'"][k]
+            body = "line $HV ${HV}x\n  \\$HV tab\there"
+            text = body if k else body.replace("${HV}", hv).replace("$HV", hv).replace("\\" + hv, "$HV")
+            if k == 0:
+                text = "line %s %sx\n  $HV tab\there" % (hv, hv)
+            name = self.uniq("hd")
+            self.ctx.append({"path": "lowered/" + name, "type": "f", "mode": "0644", "content": text + "\n",
+                             "lowered_only": True})
+            fl = r.choice(["", "--chmod=0755 ", "--chown=1000:50 "])
+            self.emit("COPY %s<<%s %s\n%s\nEOF" % (fl, delim, p, body), "COPY %slowered/%s %s" % (fl, name, p))
+        elif k == 3:
+            # <<- strips leading tabs
+            self.emit("RUN <<-EOF\n\tmkdir -p %s\n\t\techo \"$HV\" > %s\nEOF" % (d, p),
+                      "RUN mkdir -p %s && echo \"$HV\" > %s" % (d, p))
+        elif k == 4:
+            # the heredoc read by a command: the shell expands it (unless quoted)
+            quoted = r.random() < 0.5
+            self.emit("RUN %scat <<%s > %s\nv=$HV\nEOF" % (mk, "'EOF'" if quoted else "EOF", p),
+                      "RUN %secho %s > %s" % (mk, "'v=$HV'" if quoted else "\"v=$HV\"", p))
+        elif k == 5:
+            # a script with a shebang is run as a file
+            self.emit("RUN <<EOF\n#!/bin/sh\nset -e\n%secho \"sb $HV\" > %s\nEOF" % (mk, p),
+                      "RUN %secho \"sb $HV\" > %s" % (mk, p))
+        else:
+            # two heredocs in one COPY: files A1 and B1 in a directory
+            name = self.uniq("hd")
+            self.drop(st, p)
+            self.add_path(st, p + "/A1", "f")
+            self.add_path(st, p + "/B1", "f")
+            for f, t in (("A1", "a $HV"), ("B1", "b")):
+                self.ctx.append({"path": "lowered/%s/%s" % (name, f), "type": "f", "mode": "0644",
+                                 "content": t.replace("$HV", hv) + "\n", "lowered_only": True})
+            self.emit("COPY <<A1 <<B1 %s/\na $HV\nA1\nb\nB1" % p, "COPY lowered/%s/ %s/" % (name, p))
+
+    def i_scope(self, st):
+        """ARG and ENV scoping: ENV over an ARG of the same name (either order, with or
+        without a build arg), an ARG's default from ENV or an earlier ARG, an ARG without a
+        value, the platform ARGs, a global ARG not redeclared, the proxy ARGs."""
+        r = self.r
+        k = r.randint(0, 6)
+        if k == 0:
+            if r.random() < 0.5:
+                self.build_args["SC"] = "cli-sc"
+            if r.random() < 0.5:
+                self.emit("ARG SC=arg-sc")
+                self.emit("ENV SC=env-sc")
+            else:
+                self.emit("ENV SC=env-sc")
+                self.emit("ARG SC=arg-sc")
+            names = ["SC"]
+        elif k == 1:
+            self.emit("ENV BASEV=b-%s" % self.word())
+            self.emit("ARG DV=${BASEV}-x")
+            self.emit("ARG DW=$DV-y")
+            names = ["DV", "DW", "BASEV"]
+        elif k == 2:
+            self.emit("ARG NV")
+            p, mk = self.out_file(st)
+            self.emit("RUN %s(echo \"${NV:-empty}\"; [ -z \"${NV+x}\" ] && echo unset || echo set) > %s" % (mk, p))
+            return
+        elif k == 3:
+            names = r.sample(["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM",
+                              "BUILDOS", "BUILDARCH"], r.randint(1, 3))
+            for n in names:
+                self.emit("ARG " + n)
+        elif k == 4:
+            names = ["GV"]
+        elif k == 5:
+            self.build_args[r.choice(["HTTP_PROXY", "http_proxy", "NO_PROXY"])] = "http://p.invalid:3128"
+            p, mk = self.out_file(st)
+            self.emit("RUN %s(env | grep -i _proxy | sort) > %s || true" % (mk, p))
+            return
+        else:
+            self.emit("ARG A1=%s" % self.word())
+            self.emit("ENV A1=${A1}-env")
+            names = ["A1"]
+        p, mk = self.out_file(st)
+        self.emit("RUN %secho \"%s\" > %s" % (mk, "|".join("${%s:-unset}" % n for n in names), p))
+
+    def i_shellform(self, st):
+        """SHELL, then shell-form RUN, CMD and ENTRYPOINT with it."""
+        r = self.r
+        sh = r.choice(['["/bin/busybox", "sh", "-c"]', '["/bin/sh", "-ec"]', '["env", "SX=1", "/bin/sh", "-c"]',
+                       '["/bin/sh", "-o", "pipefail", "-c"]'])
+        self.emit("SHELL " + sh)
+        p, mk = self.out_file(st)
+        self.emit("RUN %secho \"$0 ${SX:-nosx}\" > %s" % (mk, p))
+        if r.random() < 0.5:
+            self.emit(r.choice(["CMD echo with shell $0", "ENTRYPOINT exec echo ep", "HEALTHCHECK CMD echo hc"]))
+
+    def i_merge(self, st):
+        """COPY of a directory over a destination that holds, under the same names, a
+        symlink, a file, a directory of another mode: merged, replaced or refused."""
+        r = self.r
+        tops = sorted(p for p, t in self.ctx_paths.items() if "/" not in p and t in ("f", "d"))
+        if not tops:
+            return self.i_copy(st)
+        dest = "/w/mg" + self.uniq("")
+        ops = ["mkdir -p " + dest]
+        for n in r.sample(tops, min(len(tops), r.randint(1, 3))):
+            t = self.ctx_paths[n]
+            q = "%s/%s" % (dest, n)
+            if t == "d":
+                ops.append(r.choice(["mkdir -m 700 '%s' && echo old > '%s/old'" % (q, q), "ln -s /tmp '%s'" % q,
+                                     "ln -s nowhere '%s'" % q, "echo f > '%s'" % q, "mkdir -p '%s/c1'" % q]))
+            else:
+                ops.append(r.choice(["echo old > '%s' && chmod 600 '%s'" % (q, q), "ln -s /etc/passwd '%s'" % q,
+                                     "ln -s nowhere '%s'" % q, "mkdir '%s'" % q, "ln -s . '%s'" % q]))
+        self.emit("RUN " + " && ".join(ops))
+        self.add_path(st, dest, "d")
+        whole = not (self.twin_ctx or self.twin_plan)
+        src = "." if whole and r.random() < 0.6 else r.choice(tops) if self.ctx_paths[r.choice(tops)] else "."
+        if src != "." and self.ctx_paths.get(src) == "f":
+            src = "."  if whole else src
+        if r.random() < 0.4 and src == ".":
+            self.emit("WORKDIR " + dest)
+            st.workdir = dest
+            self.emit(copy_line("COPY", self.flags(st), ["."], "."), repeatable=True)
+        else:
+            self.emit(copy_line("COPY", self.flags(st), [src], dest + "/"), repeatable=True)
+
+    def twin_dir(self, stem, files, mode=None):
+        """A directory only --exclude/--parents steps name; FILES: (path, keep) where a
+        dropped file is in bale's context only. mode: the directory's (--parents gives the
+        copy the source's, its twin's COPY makes it 0755)."""
+        d = self.uniq(stem)
+        self.ctx.append({"path": d, "type": "d", "mode": mode or self.r.choice(["0755", "0750"])})
+        for f, keep in files:
+            parts = f.split("/")
+            for i in range(1, len(parts)):
+                sub = d + "/" + "/".join(parts[:i])
+                # a directory that holds no kept file is bale's only too
+                kept = any(k and g.startswith(sub[len(d) + 1:] + "/") for g, k in files)
+                if not any(e["path"] == sub for e in self.ctx):
+                    self.ctx.append({"path": sub, "type": "d", "mode": self.r.choice(["0755", "0700", "0750"])})
+                    if not kept:
+                        self.ctx[-1]["modern_only"] = True
+            e = {"path": d + "/" + f, "type": "f", "mode": self.r.choice(["0644", "0600", "0755"]), "content": f}
+            if not keep:
+                e["modern_only"] = True
+            self.ctx.append(e)
+        self.twin_ctx = True
+        self.modern = True
+        return d
+
+    def i_exclude(self, st):
+        r = self.r
+        if not self.twin_plan:
+            return self.i_copy(st)
+        files = ["keep1.txt", "drop1.tmp", "sub/keep2.txt", "sub/drop2.tmp", "sub/deeper/keep3.txt", "sub/deeper/drop3.tmp"]
+        pat, dropped = r.choice([("**/*.tmp", {f for f in files if f.endswith(".tmp")}),
+                                 ("*.tmp", {"drop1.tmp"}),
+                                 ("sub/drop2.tmp", {"sub/drop2.tmp"}),
+                                 ("sub/*/drop3.tmp", {"sub/deeper/drop3.tmp"}),
+                                 ("drop*", {"drop1.tmp"})])
+        d = self.twin_dir("xd", [(f, f not in dropped) for f in files])
+        dest = self.fresh(st) + "/"
+        fl = self.flags(st)
+        self.emit(copy_line("COPY", fl + ["--exclude=" + pat], [d], dest), copy_line("COPY", fl, [d], dest))
+        self.note_dest(st, dest)
+
+    def i_parents(self, st):
+        r = self.r
+        if not self.twin_plan:
+            return self.i_copy(st)
+        files = ["a/f1.txt", "a/f2.txt", "b/c/f3.txt", "b/g.txt", "top.txt"]
+        chosen = r.sample(files, r.randint(1, 3))
+        d = self.twin_dir("pd", [(f, f in chosen) for f in files], mode="0755")
+        dest = self.fresh(st) + "/"
+        fl = self.flags(st, chmod=False)
+        if r.random() < 0.3:
+            # the ./ marker: the path after it is kept
+            self.emit(copy_line("COPY", fl + ["--parents"], ["%s/./%s" % (d, f) for f in chosen], dest),
+                      copy_line("COPY", fl, [d + "/"], dest))
+        else:
+            self.emit(copy_line("COPY", fl + ["--parents"], ["%s/%s" % (d, f) for f in chosen], dest),
+                      copy_line("COPY", fl, [d], dest + d + "/"))
+        self.note_dest(st, dest)
+
+    def i_symchmod(self, st):
+        """COPY --chmod in symbolic form (not in 20.10): its twin the octal mode it gives a
+        file of the context."""
+        r = self.r
+        files = [e for e in self.ctx if e["type"] == "f" and e["path"] in self.ctx_paths and not e.get("modern_only")
+                 and not e["path"].startswith("lowered/")]
+        if not files:
+            return self.i_copy(st)
+        e = r.choice(files)
+        spec = r.choice(["u+x", "g-w", "go=", "a=r", "u=rwx,g=rx,o=", "a+X", "o+w", "u-w", "a-x,u+x", "ug=rw"])
+        mode = sym_mode(int(e["mode"], 8), spec)
+        dest = self.fresh(st)
+        self.add_path(st, dest, "f")
+        self.modern = True
+        self.emit(copy_line("COPY", ["--chmod=" + spec], [e["path"]], dest),
+                  copy_line("COPY", ["--chmod=%04o" % mode], [e["path"]], dest))
+
+    def i_escapes(self, st):
+        """ENV and LABEL quoting and escapes (the escape character of the escape directive)."""
+        r = self.r
+        e = self.esc
+        forms = [("X1", "a%s b%s c" % (e, e)), ("X2", '"q %s"in%s" q"' % (e, e)), ("X3", "'sq \"dq\" $HOME %s'" % e),
+                 ("X4", "%s$HOME" % e), ("X5", '"a%s%sb"' % (e, e)), ("X6", "\"$HOME\"'$HOME'"), ("X7", "a%stb" % e),
+                 ("X8", '"l1%snl2"' % e), ("X9", '"%s$HOME %s${HOME}"' % (e, e)), ("X10", "'it'\"'\"'s'"),
+                 ("X11", '""'), ("X12", "a=b=c"), ("X13", '"#not a comment"')]
+        pick = r.sample(forms, r.randint(1, 4))
+        if r.random() < 0.7:
+            self.emit("ENV " + " ".join("%s=%s" % kv for kv in pick))
+            p, mk = self.out_file(st)
+            self.emit("RUN %secho \"%s\" > %s" % (mk, "|".join("$" + k for k, _ in pick), p))
+        else:
+            self.emit("LABEL " + " ".join("\"esc.%s\"=%s" % (k.lower(), v) for k, v in pick))
+
+    def i_onbuild3(self, st):
+        """ONBUILD COPY (from the child's context), WORKDIR and ARG triggers."""
+        r = self.r
+        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+        k = r.random()
+        if k < 0.5 and files:
+            p = "/w/" + self.uniq("obc")
+            self.emit("ONBUILD COPY %s %s" % (r.choice(files), p))
+            st.onbuild.append(("f", p))
+        elif k < 0.75:
+            p = "/w/" + self.uniq("obw")
+            self.emit("ONBUILD WORKDIR " + p)
+            st.onbuild.append(("d", p))
+        else:
+            self.emit("ONBUILD ARG OBA=%s" % self.word())
+            self.emit("ONBUILD RUN echo \"${OBA:-none}\" > /tmp/oba")
+
+    def i_odd(self, st):
+        """COPY and ADD of names with spaces, unicode and punctuation (JSON form where a
+        space needs it), to such names too."""
+        r = self.r
+        if not self.odd:
+            return self.i_copy(st)
+        srcs = r.sample(self.odd, min(len(self.odd), r.randint(1, 2)))
+        base = self.fresh(st)
+        dest = r.choice([base + "/", base + " sp/", base + "/\u00fc d/", base + "/x,y/"])
+        if len(srcs) == 1 and self.ctx_paths.get(srcs[0]) == "f" and r.random() < 0.4:
+            dest = dest.rstrip("/")
+        self.emit(copy_line(r.choice(["COPY", "COPY", "ADD"]), self.flags(st, chmod=False), srcs, dest), repeatable=True)
+        self.add_path(st, base, "d")
+
+
+def copy_line(cmd, flags, srcs, dest):
+    """COPY/ADD FLAGS SRCS DEST, in JSON form when a word holds a blank."""
+    words = list(srcs) + [dest]
+    fl = "".join(x + " " for x in flags)
+    if any(" " in w or "\t" in w for w in words):
+        return "%s %s%s" % (cmd, fl, json.dumps(words, ensure_ascii=False))
+    return "%s %s%s" % (cmd, fl, " ".join(words))
+
+
+def strip_glob(v, pat, prefix, longest):
+    """${v#pat} (prefix) or ${v%pat}, shortest or longest match, for patterns of `*`, `?`
+    and literals (fnmatch's)."""
+    import fnmatch
+    cuts = range(len(v) + 1)
+    if prefix:
+        cands = [i for i in cuts if fnmatch.fnmatchcase(v[:i], pat)]
+        if not cands:
+            return v
+        return v[(max(cands) if longest else min(cands)):]
+    cands = [i for i in cuts if fnmatch.fnmatchcase(v[i:], pat)]
+    if not cands:
+        return v
+    return v[:(min(cands) if longest else max(cands))]
+
+
+def sym_mode(mode, spec):
+    """chmod(1)'s symbolic modes on a regular file's MODE."""
+    for clause in spec.split(","):
+        i = 0
+        who = ""
+        while i < len(clause) and clause[i] in "ugoa":
+            who += clause[i]
+            i += 1
+        op, perms = clause[i], clause[i + 1:]
+        masks = {"u": 0o4700, "g": 0o2070, "o": 0o0007}
+        targets = "ugo" if who in ("", "a") or "a" in who else who
+        bits = 0
+        for t in targets:
+            for c in perms:
+                if c == "r":
+                    bits |= {"u": 0o400, "g": 0o040, "o": 0o004}[t]
+                elif c == "w":
+                    bits |= {"u": 0o200, "g": 0o020, "o": 0o002}[t]
+                elif c == "x" or (c == "X" and mode & 0o111):
+                    bits |= {"u": 0o100, "g": 0o010, "o": 0o001}[t]
+                elif c == "s" and t in "ug":
+                    bits |= {"u": 0o4000, "g": 0o2000}[t]
+        if who == "" and op != "=":
+            bits &= ~0o022  # the umask a bare +x or -x respects (chmod(1))
+        if op == "+":
+            mode |= bits
+        elif op == "-":
+            mode &= ~bits
+        else:
+            clear = 0
+            for t in targets:
+                clear |= masks[t] & (0o0777 | (0o4000 if t == "u" else 0o2000 if t == "g" else 0))
+            mode = (mode & ~clear) | bits
+    return mode
 
 
 def generate(seed):

@@ -151,7 +151,7 @@ def expected_of(case, work, stores, right):
     ctx = os.path.join(w, "ctx")
     if right == "docker":
         modern = bool(case.get("modern"))
-        dfz.materialise(case, ctx, lowered=modern)
+        dfz.materialise(case, ctx, lowered=modern or bool(case.get("twin_ctx")))
         archive = dfz.build_docker(case, ctx, w)
     else:
         dfz.materialise(case, ctx)

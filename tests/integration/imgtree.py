@@ -96,7 +96,7 @@ def apply_layer(files, layer):
 
 def describe(layer, m):
     d = {"mode": "%04o" % (m.mode & 0o7777), "owner": "%d:%d" % (m.uid, m.gid),
-         "when": "-" if m.isdir() else when(m.mtime)}
+         "when": "-" if m.isdir() else when(m.mtime), "mtime": int(m.mtime)}
     if m.isreg():
         d["type"] = "f"
         d["detail"] = hashlib.sha256(layer.extractfile(m).read()).hexdigest()
