@@ -320,34 +320,6 @@ parent_stat (const struct copier *c, const char *path)
 
 /* ---- sources ----------------------------------------------------------------------------- */
 
-/* Where fd (opened beneath the context's root_fd, symlinks followed) is in the context,
-   relative to it ("" for the root), or NULL if the kernel does not say. A source named
-   through a symlink is what .dockerignore is matched against at its real place: BuildKit's
-   context holds no ignored entry, whatever link leads to it (fuzzer finding F35). */
-static char *
-context_real_rel (int root_fd, int fd)
-{
-  char p[64], root[PATH_MAX + 1], real[PATH_MAX + 1];
-  ssize_t n, m;
-  size_t len;
-
-  snprintf (p, sizeof p, "/proc/self/fd/%d", root_fd);
-  n = readlink (p, root, PATH_MAX);
-  snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
-  m = readlink (p, real, PATH_MAX);
-  if (n <= 0 || m <= 0)
-    return NULL;
-  root[n] = real[m] = '\0';
-  len = (size_t) n;
-  if (strcmp (real, root) == 0)
-    return xstrdup ("");
-  if (len == 1 && root[0] == '/')
-    return xstrdup (real + 1);
-  if (strncmp (real, root, len) != 0 || real[len] != '/')
-    return NULL;
-  return xstrdup (real + len + 1);
-}
-
 struct walk_ctx
 {
   struct copier *c;
@@ -547,7 +519,7 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
         return -1;
       keep_fd (c, fd);
       if (s->src_kind == COPY_ROOT_CONTEXT && s->ignore)
-        walk_rel = context_real_rel (s->src_fd, fd);
+        walk_rel = copy_context_rel (s->src_fd, fd);
       real = dest_resolve (s, rel);
       if (add_parents (c, real, false, err) < 0)
         return -1;
@@ -592,13 +564,7 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
     int tar = 0;
     if (fd < 0)
       return -1;
-    if (s->src_kind == COPY_ROOT_CONTEXT && s->ignore)
-      {
-        cleanup_free char *at = context_real_rel (s->src_fd, fd);
-        if (at && *at && ignore_matches (s->ignore, at))
-          return bale_make_error (err, 0, "\"%s\": not found in the build context (\"%s\" is excluded by .dockerignore)",
-                                  word, at);
-      }
+    /* A file named through a link to an excluded one was refused by copy_resolve. */
     if (s->unpack && S_ISREG (st.st_mode) && (tar = layer_is_tar (fd, err)) < 0)
       return bale_error_wrap (err, "ADD \"%s\"", word);
     if (tar)

@@ -63,10 +63,8 @@ ignored (const struct ignore_matcher *ign, enum copy_root_kind kind, const char 
   return kind == COPY_ROOT_CONTEXT && ign && *rel && ignore_matches (ign, rel);
 }
 
-/* Where fd is in the context root_fd ("" for the root itself), from the kernel's names of
-   both; NULL if it is not beneath (it cannot be: open_in resolves beneath the context). */
-static char *
-context_rel_of (int root_fd, int fd)
+char *
+copy_context_rel (int root_fd, int fd)
 {
   char rp[64], fp[64], root[PATH_MAX], path[PATH_MAX];
   ssize_t rn, fn;
@@ -108,7 +106,7 @@ add_source (int root_fd, enum copy_root_kind kind, const char *src, const char *
      the source is missing; it must not be a way around .dockerignore. */
   if (kind == COPY_ROOT_CONTEXT && ign)
     {
-      real = context_rel_of (root_fd, fd);
+      real = copy_context_rel (root_fd, fd);
       if (real == NULL)
         return bale_make_error (err, 0, "\"%s\": cannot tell where \"%s\" is in the build context", src, rel);
       if (strcmp (real, rel) != 0 && ignored (ign, kind, real))

@@ -63,6 +63,12 @@ enum copy_walk_action copy_walk_check (const struct ignore_matcher *ignore, cons
    the root only. flags are open(2) flags. err may be NULL: -1 with errno then. */
 int copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, bale_error_t *err);
 
+/* Where fd (opened beneath the context's root_fd, symlinks followed) is in the context,
+   relative to it ("" for the root), from the kernel's names of both; NULL if it is not
+   beneath. .dockerignore is matched there too: BuildKit's context holds no ignored entry,
+   whatever link leads to it (F35), so a link must not be a way around it. */
+char *copy_context_rel (int root_fd, int fd);
+
 /*
  * Where a source lands (D2): dest is absolute and keeps its trailing slash. A directory
  * source's contents go into dest; a file goes to dest/base when dest ends in '/' or is an
