@@ -288,6 +288,12 @@ supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd, 
       if (pfd[4].revents)
         spec->on_watch (spec->watch_ctx);
       rt_sbx_notify_ready (&sv->notify, pfd + 5);
+      if (sv->notify.fatal && sv->error == NULL)
+        {
+          sv->error = steal_pointer (&sv->notify.fatal);
+          if (init_pid > 0)
+            kill (kill_group ? -init_pid : init_pid, SIGKILL);
+        }
       if (pfd[0].revents)
         read_records (sv, spec, &sync_fd);
       for (int i = 0; i < 2; i++)
