@@ -69,6 +69,20 @@ read_link (int dirfd, const char *name)
   return xstrdup (buf);
 }
 
+/* One id (runtime/fs/owners.h): a directory's recorded owner into *st. Its ctime is not
+   compared (below), and a recorded chown changes nothing else of it. */
+static void
+recorded_owner (const struct dirwalk_entry *e, struct stat *st)
+{
+  cleanup_close int fd = -1;
+
+  if (!owners_active ())
+    return;
+  fd = openat (e->dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0)
+    owners_apply (fd, st);
+}
+
 static int
 index_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
 {
@@ -84,7 +98,10 @@ index_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
   if (S_ISLNK (e->st->st_mode))
     f->target = read_link (e->dirfd, e->name);
   if (S_ISDIR (e->st->st_mode))
-    f->born = birth (e->dirfd, e->name);
+    {
+      f->born = birth (e->dirfd, e->name);
+      recorded_owner (e, &f->st);
+    }
   return DIRWALK_CONTINUE;
 }
 
@@ -463,7 +480,10 @@ diff_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       f->emitted = true;
       return emit_opaque (d, e, err);
     }
-  if ((S_ISDIR (f->st.st_mode) != dir || changed (f, e->st, e->dirfd, e->name)))
+  struct stat now = *e->st;
+  if (dir)
+    recorded_owner (e, &now);
+  if ((S_ISDIR (f->st.st_mode) != dir || changed (f, &now, e->dirfd, e->name)))
     {
       if (emit (d, e, err) < 0)
         return -1;

@@ -37,9 +37,22 @@
  *    answers the call with the new descriptor in one step;
  *  - what link, rename and bind of a Unix socket need of such a process
  *    (sandbox_asuser_names.c): checked, then the kernel's.
+ *  - stat and its family of a file whose owner is recorded (sandbox_stat.c): that owner.
  * Everything else runs as the kernel decides: what the step may do is the namespace root's
  * (every file belongs to it), never more; docs/rootless.md lists what a step sees.
  */
+
+int
+rt_sbx_notify_names (void *ctx_, const char *const *names, size_t n)
+{
+  scmp_filter_ctx ctx = ctx_;
+  int r = 0, nr;
+
+  for (size_t i = 0; i < n; i++)
+    if ((nr = seccomp_syscall_resolve_name (names[i])) != __NR_SCMP_ERROR)
+      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
+  return r;
+}
 
 int
 rt_sbx_asuser_rules (void *ctx_)
@@ -53,11 +66,8 @@ rt_sbx_asuser_rules (void *ctx_)
                                      "execveat" };
   static const mode_t kinds[] = { S_IFIFO, S_IFREG, 0 };
   scmp_filter_ctx ctx = ctx_;
-  int r = 0, nr;
+  int r = rt_sbx_notify_names (ctx, all, sizeof all / sizeof *all), nr;
 
-  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-    if ((nr = seccomp_syscall_resolve_name (all[i])) != __NR_SCMP_ERROR)
-      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
   r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (prctl), 1,
                          SCMP_A0_32 (SCMP_CMP_EQ, PR_SET_KEEPCAPS, 0));
   if ((nr = seccomp_syscall_resolve_name ("open")) != __NR_SCMP_ERROR)
@@ -72,6 +82,7 @@ rt_sbx_asuser_rules (void *ctx_)
   r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (openat), 1,
                          SCMP_A2_32 (SCMP_CMP_MASKED_EQ, TMPFILE_BIT, TMPFILE_BIT));
   r |= rt_sbx_asuser_names_rules (ctx);
+  r |= rt_sbx_stat_rules (ctx);
   for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
     {
       if ((nr = seccomp_syscall_resolve_name ("mknod")) != __NR_SCMP_ERROR)
@@ -409,7 +420,8 @@ bool
 rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
                       struct rt_sbx_reply *out)
 {
-  return rt_sbx_ids_handle (c, d, out) || creates (c, d, out) || rt_sbx_asuser_names (c, d, out);
+  return rt_sbx_ids_handle (c, d, out) || creates (c, d, out) || rt_sbx_asuser_names (c, d, out)
+         || rt_sbx_stat (c, d, out);
 }
 
 int

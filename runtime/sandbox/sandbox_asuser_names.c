@@ -34,16 +34,11 @@
  */
 
 int
-rt_sbx_asuser_names_rules (void *ctx_)
+rt_sbx_asuser_names_rules (void *ctx)
 {
   static const char *const names[] = { "link", "linkat", "rename", "renameat", "renameat2", "bind" };
-  scmp_filter_ctx ctx = ctx_;
-  int r = 0, nr;
 
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-    if ((nr = seccomp_syscall_resolve_name (names[i])) != __NR_SCMP_ERROR)
-      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
-  return r;
+  return rt_sbx_notify_names (ctx, names, sizeof names / sizeof *names);
 }
 
 static int

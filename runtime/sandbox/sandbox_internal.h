@@ -222,6 +222,8 @@ int rt_sbx_owner (const struct rt_sbx_call *c, int handle, struct stat *st);
 
 /* emulate mode (sandbox_asuser.c): the extra rules, and the calls they send. */
 int rt_sbx_asuser_rules (void *ctx);
+/* A SCMP_ACT_NOTIFY rule for each named call this machine has. */
+int rt_sbx_notify_names (void *ctx, const char *const *names, size_t n);
 /* Handle d when it is one of those calls (true), else false. */
 bool rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
                            struct rt_sbx_reply *out);
@@ -239,6 +241,10 @@ int rt_sbx_may_write_dir (const struct rt_sbx_cred *cr, const struct stat *st);
 int rt_sbx_asuser_names_rules (void *ctx);
 bool rt_sbx_asuser_names (const struct rt_sbx_call *c, const struct seccomp_data *d,
                           struct rt_sbx_reply *out);
+/* stat, lstat, fstat, newfstatat and statx (sandbox_stat.c): the rules, and the answer to
+   one call (true when d is one): the recorded owner, or out->cont. */
+int rt_sbx_stat_rules (void *ctx);
+bool rt_sbx_stat (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out);
 
 /* ---- the ids of each process of a one-id step (sandbox_ids.c) ---- */
 

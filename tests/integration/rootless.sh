@@ -354,10 +354,14 @@ check "Debian: apt-get install, useradd, chown, setcap: the user's image is root
 apt_context "$T_TMP/apt" || bail "cannot make the local repository (dpkg-dev)"
 apt_owners () {
   got=$("$BALE" run --rm bale-test/apt stat -c '%n %u:%g' /var/lib/apt/lists/partial \
-    /var/cache/apt/archives/partial /srv/balet/owned /tmp/d /tmp/d/f /tmp/d/l /tmp/d/p 2>&1)
+    /var/cache/apt/archives/partial /srv/balet/owned /etc/shadow /srv/data /home/app /tmp/d \
+    /tmp/d/f /tmp/d/l /tmp/d/p 2>&1)
   [ "$got" = "/var/lib/apt/lists/partial 42:0
-/var/cache/apt/archives/partial 42:0
+/var/cache/apt/archives/partial 42:65534
 /srv/balet/owned 1:1
+/etc/shadow 0:42
+/srv/data 1500:1500
+/home/app 1500:1500
 /tmp/d 42:65534
 /tmp/d/f 42:65534
 /tmp/d/l 42:65534
@@ -365,17 +369,17 @@ apt_owners () {
 }
 load_debian1 () { as_user1 "$BALE" load -i "$T_TMP/debian.tar" > /dev/null; }
 check "the user without a range loads the Debian base" load_debian1
-check "one id: apt-get update and install from a file: repository (as _apt), setpriv: root's image" \
+check "one id: apt-get update and install from a file: repository (as _apt), setpriv, useradd, chown: root's image" \
   same_image1 bale-test/apt "$T_TMP/apt"
-check "root's apt image has what _apt made and owns, which the digest covers" apt_owners
+check "root's apt image has what _apt made and owns, shadow's group, app's, which the digest covers" apt_owners
 # Chroot isolation walks a copied root: the lock files apt and dpkg open for writing without
 # changing them and the directories dpkg renames into place are in the layer as overlayfs
 # puts them there; one id's device stand-ins of the base get the host's devices bound over.
 chroot_as=""
 chroot_line="isolation: chroot, no namespaces (chosen with --isolation=chroot)"
-check "chroot isolation: apt as _apt, setpriv: the namespace build's image" same_chroot bale-test/apt "$T_TMP/apt"
+check "chroot isolation: apt as _apt, setpriv, useradd, chown: the namespace build's image" same_chroot bale-test/apt "$T_TMP/apt"
 chroot_as=as_user1
 chroot_line="rootless: one id, ownership recorded; isolation: chroot, no namespaces (chosen with --isolation=chroot)"
-check "one id + chroot isolation: apt as _apt, setpriv: root's image" same_chroot bale-test/apt "$T_TMP/apt"
+check "one id + chroot isolation: apt as _apt, setpriv, useradd, chown: root's image" same_chroot bale-test/apt "$T_TMP/apt"
 
 done_testing
