@@ -43,18 +43,6 @@
  */
 
 int
-rt_sbx_notify_names (void *ctx_, const char *const *names, size_t n)
-{
-  scmp_filter_ctx ctx = ctx_;
-  int r = 0, nr;
-
-  for (size_t i = 0; i < n; i++)
-    if ((nr = seccomp_syscall_resolve_name (names[i])) != __NR_SCMP_ERROR)
-      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
-  return r;
-}
-
-int
 rt_sbx_asuser_rules (void *ctx_)
 {
   static const char *const all[] = { "getuid",   "geteuid",   "getgid",    "getegid",
@@ -111,34 +99,6 @@ place_release (struct place *p)
 {
   if (p->parent >= 0)
     close (p->parent);
-}
-
-/* Whether the caller is in group gid (its fs group or a supplementary one). */
-bool
-rt_sbx_in_group (const struct rt_sbx_cred *cr, gid_t gid)
-{
-  if (gid == cr->gid[RT_SBX_FS])
-    return true;
-  for (uint32_t i = 0; i < cr->n_groups; i++)
-    if (cr->groups[i] == gid)
-      return true;
-  return false;
-}
-
-/* Without root's capabilities (CAP_DAC_OVERRIDE), write and search permission on the
-   directory st, by the owner the image gave it. */
-int
-rt_sbx_may_write_dir (const struct rt_sbx_cred *cr, const struct stat *st)
-{
-  mode_t bits = st->st_uid == cr->uid[RT_SBX_FS]      ? st->st_mode >> 6
-                : rt_sbx_in_group (cr, st->st_gid) ? st->st_mode >> 3
-                                                     : st->st_mode;
-
-  if (!S_ISDIR (st->st_mode))
-    return -ENOTDIR;
-  if (!(cr->caps & RT_SBX_CAP_EFFECTIVE) && (bits & 3) != 3)
-    return -EACCES;
-  return 0;
 }
 
 static int

@@ -222,7 +222,8 @@ int rt_sbx_owner (const struct rt_sbx_call *c, int handle, struct stat *st);
 
 /* emulate mode (sandbox_asuser.c): the extra rules, and the calls they send. */
 int rt_sbx_asuser_rules (void *ctx);
-/* A SCMP_ACT_NOTIFY rule for each named call this machine has. */
+/* A SCMP_ACT_NOTIFY rule for each named call this machine has (sandbox_notify_call.c, as
+   the two below). */
 int rt_sbx_notify_names (void *ctx, const char *const *names, size_t n);
 /* Handle d when it is one of those calls (true), else false. */
 bool rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,

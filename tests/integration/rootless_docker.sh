@@ -12,6 +12,8 @@
 #    and runs a step as that user, and of a Debian Dockerfile whose apt drops to _apt to
 #    install from a file: repository (apt_repo.sh) must equal the ones root builds on the host
 #    with namespaces (SOURCE_DATE_EPOCH), `bale diff` finding nothing;
+#  - as the container's root, with the host's network: build and push to a registry, which
+#    then holds root's image;
 #  - as the image's ordinary user "build": no isolation works there (no user namespace, no
 #    chroot), and the build must fail saying so and naming the fix;
 #  - as "build" with --security-opt seccomp=unconfined --security-opt apparmor=unconfined:
@@ -23,10 +25,11 @@ set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 . "$top_srcdir/tests/integration/peers.sh"
 
-need_root_and dockerd mmdebstrap
+need_root_and dockerd mmdebstrap docker-registry jq
 top=$(cd "${top_srcdir:-.}" && pwd)
 export SOURCE_DATE_EPOCH=1700000000
-trap 'cleanup_peers; rm -rf "$T_TMP"' EXIT
+PIDS=""
+trap 'for p in $PIDS; do kill "$p" 2> /dev/null; done; cleanup_peers; rm -rf "$T_TMP"' EXIT
 
 . "$top/tests/integration/debian_base.sh"
 make_rootfs || bail "mmdebstrap failed"
@@ -85,7 +88,7 @@ in_docker () {
   while [ "$1" != -- ]; do opts="$opts $1"; shift; done
   shift
   # shellcheck disable=SC2086
-  docker run --rm --network none -u "$u" $opts -e SOURCE_DATE_EPOCH -v "$in:/in:ro" \
+  docker run --rm --network "${net:-none}" -u "$u" $opts -e SOURCE_DATE_EPOCH -v "$in:/in:ro" \
     -v "$T_TMP/out:/out" --entrypoint sh bale-test/bale -c "$1"
 }
 
@@ -115,6 +118,23 @@ same_in_docker () {
 ctxs="hello multistage owners apt"
 check "as the container's root under Docker's defaults, auto picks chroot and builds root's images: apt as _apt" \
   same_in_docker 0 "isolation: chroot, no namespaces (namespaces and mounts are refused here"
+
+# The kaniko case end to end: the container's root builds and pushes to a registry (on the
+# host's loopback: --network host, still Docker's default profile and capabilities), and
+# what the registry holds is root's image.
+push_in_docker () {
+  start_registry || { echo "the registry did not start"; return 1; }
+  ref=127.0.0.1:$port/rootless/hello
+  net=host in_docker 0 -- '
+    set -e
+    bale load -i /in/busybox.tar > /dev/null
+    bale build -q --push -t '"$ref"' /in/hello > /out/push.log 2>&1 || { cat /out/push.log; exit 1; }' ||
+    return 1
+  "$BALE" pull -q "$ref" > /dev/null || return 1
+  got=$("$BALE" inspect "$ref" | jq -r '.[0].Id')
+  [ "$got" = "$(cat "$T_TMP/root-hello.id")" ] || { echo "pushed $got, root built $(cat "$T_TMP/root-hello.id")"; return 1; }
+}
+check "as the container's root under Docker's defaults, bale builds and pushes root's image to a registry" push_in_docker
 
 user_fails () {
   out=$(in_docker build -- 'bale load -i /in/busybox.tar' 2>&1) && { echo "it worked: $out"; return 1; }
