@@ -947,7 +947,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
         goto out;
       root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (root_fd < 0 || fsindex_break_hardlinks (root_fd, err) < 0
-          || fsindex_build (root_fd, &index, err) < 0)
+          || fsindex_build (root_fd, &index, err) < 0 || fsindex_watch (index, root, err) < 0)
         goto out;
     }
   trace_mark ("run: lowers ready");
@@ -1005,6 +1005,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       spec.chroot = isolation_chroot ();
       spec.lowerdirs = NULL;
       spec.n_lowerdirs = 0;
+      spec.watch_fd = fsindex_watch_fd (index);
+      spec.on_watch = fsindex_watch_read;
+      spec.watch_ctx = index;
     }
   spec.argv = argv;
   spec.env = env;

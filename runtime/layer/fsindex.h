@@ -23,6 +23,15 @@ int fsindex_build (int root_fd, struct fsindex **out, bale_error_t *err);
 int fsindex_break_hardlinks (int root_fd, bale_error_t *err);
 void fsindex_free (struct fsindex *ix);
 
+/* Watch the directories of the index at root (its path) with inotify while a step runs:
+   overlayfs copies up a file opened for writing even when nothing is written (apt's and
+   dpkg's lock files, debconf's databases), and the layer then holds it; its metadata alone
+   does not show it. Drain the events with fsindex_watch_read (ix) whenever fsindex_watch_fd
+   is readable (the queue holds fs.inotify.max_queued_events); fsindex_diff reads the rest. */
+int fsindex_watch (struct fsindex *ix, const char *root, bale_error_t *err);
+int fsindex_watch_fd (const struct fsindex *ix);
+void fsindex_watch_read (void *ix);
+
 /* Write the differences between the index and the tree at root_fd now into w. */
 int fsindex_diff (struct fsindex *ix, int root_fd, struct layer_writer *w, bale_error_t *err);
 

@@ -34,6 +34,7 @@ sandbox_spec_init (struct sandbox_spec *spec)
   spec->stdin_fd = -1;
   spec->stdout_fd = 1;
   spec->stderr_fd = 2;
+  spec->watch_fd = -1;
 }
 
 int
@@ -268,11 +269,12 @@ supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd, 
 {
   for (;;)
     {
-      struct pollfd pfd[6] = { { sync_fd, POLLIN, 0 },
+      struct pollfd pfd[7] = { { sync_fd, POLLIN, 0 },
                                { sv->streams[0].fd, POLLIN, 0 },
                                { sv->streams[1].fd, POLLIN, 0 },
-                               { pidfd, POLLIN, 0 } };
-      nfds_t n = 4 + rt_sbx_notify_pollfds (&sv->notify, pfd + 4);
+                               { pidfd, POLLIN, 0 },
+                               { spec->on_watch ? spec->watch_fd : -1, POLLIN, 0 } };
+      nfds_t n = 5 + rt_sbx_notify_pollfds (&sv->notify, pfd + 5);
 
       /* The report pipe closes when the command starts (it is close-on-exec), and a step
          may close its output early: until the child is gone, its chown and mknod calls
@@ -283,7 +285,15 @@ supervise (struct supervisor *sv, const struct sandbox_spec *spec, int sync_fd, 
         continue; /* EINTR: the handler has already killed the step if needed */
       if (pfd[3].revents)
         pidfd = -1; /* the child exited; sandbox_run closes the descriptor */
-      rt_sbx_notify_ready (&sv->notify, pfd + 4);
+      if (pfd[4].revents)
+        spec->on_watch (spec->watch_ctx);
+      rt_sbx_notify_ready (&sv->notify, pfd + 5);
+      if (sv->notify.fatal && sv->error == NULL)
+        {
+          sv->error = steal_pointer (&sv->notify.fatal);
+          if (init_pid > 0)
+            kill (kill_group ? -init_pid : init_pid, SIGKILL);
+        }
       if (pfd[0].revents)
         read_records (sv, spec, &sync_fd);
       for (int i = 0; i < 2; i++)

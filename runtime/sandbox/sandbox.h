@@ -147,6 +147,11 @@ struct sandbox_spec
      without its newline) instead of the fds; the tail is kept all the same. */
   void (*on_line) (void *ctx, int stream, const char *line, size_t len);
   void *line_ctx;
+  /* A descriptor bale polls while the step runs (-1: none): on_watch (watch_ctx) is called
+     each time it is readable (exec_run drains the copied root's inotify events with it). */
+  int watch_fd;
+  void (*on_watch) (void *ctx);
+  void *watch_ctx;
   const char *tmpdir; /* scratch space of the sandbox itself; NULL: $TMPDIR or /tmp */
   /* With an overlay: a directory that outlives the step (the caller removes it), where the
      sandbox keeps the root mount point and the stub layer for the next step of this process,

@@ -27,13 +27,17 @@
  *  - the ids of each process (sandbox_ids.c): the getuid and setuid families, getgroups and
  *    setgroups, by the kernel's rules;
  *  - what a process whose fs ids are not root's creates: mkdir, symlink, mknod of FIFOs and
- *    files, open/openat/creat/openat2 with O_CREAT of a name that does not exist are done
+ *    files, open/openat/creat/openat2 with O_CREAT of a name that does not exist, and with
+ *    O_TMPFILE (which linkat names later) are done
  *    by bale in the step's root (resolved in-root as chown is), with the step's umask,
  *    after the write permission a process without root's capabilities needs on the
  *    directory (by its recorded owner), and the new entry's owner is recorded as the fs ids
  *    (the directory's group for a setgid directory). The file a step opens is passed into
  *    it with SECCOMP_IOCTL_NOTIF_ADDFD and SECCOMP_ADDFD_FLAG_SEND (Linux 5.14), which
- *    answers the call with the new descriptor in one step.
+ *    answers the call with the new descriptor in one step;
+ *  - what link, rename and bind of a Unix socket need of such a process
+ *    (sandbox_asuser_names.c): checked, then the kernel's.
+ *  - stat and its family of a file whose owner is recorded (sandbox_stat.c): that owner.
  * Everything else runs as the kernel decides: what the step may do is the namespace root's
  * (every file belongs to it), never more; docs/rootless.md lists what a step sees.
  */
@@ -50,11 +54,8 @@ rt_sbx_asuser_rules (void *ctx_)
                                      "execveat" };
   static const mode_t kinds[] = { S_IFIFO, S_IFREG, 0 };
   scmp_filter_ctx ctx = ctx_;
-  int r = 0, nr;
+  int r = rt_sbx_notify_names (ctx, all, sizeof all / sizeof *all), nr;
 
-  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-    if ((nr = seccomp_syscall_resolve_name (all[i])) != __NR_SCMP_ERROR)
-      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
   r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (prctl), 1,
                          SCMP_A0_32 (SCMP_CMP_EQ, PR_SET_KEEPCAPS, 0));
   if ((nr = seccomp_syscall_resolve_name ("open")) != __NR_SCMP_ERROR)
@@ -62,6 +63,14 @@ rt_sbx_asuser_rules (void *ctx_)
                            SCMP_A1_32 (SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
   r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (openat), 1,
                          SCMP_A2_32 (SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
+  /* O_TMPFILE is O_DIRECTORY and a bit of its own, without O_CREAT. */
+  if ((nr = seccomp_syscall_resolve_name ("open")) != __NR_SCMP_ERROR)
+    r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 1,
+                           SCMP_A1_32 (SCMP_CMP_MASKED_EQ, TMPFILE_BIT, TMPFILE_BIT));
+  r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, SCMP_SYS (openat), 1,
+                         SCMP_A2_32 (SCMP_CMP_MASKED_EQ, TMPFILE_BIT, TMPFILE_BIT));
+  r |= rt_sbx_asuser_names_rules (ctx);
+  r |= rt_sbx_stat_rules (ctx);
   for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
     {
       if ((nr = seccomp_syscall_resolve_name ("mknod")) != __NR_SCMP_ERROR)
@@ -92,39 +101,19 @@ place_release (struct place *p)
     close (p->parent);
 }
 
-/* Whether the caller is in group gid (its fs group or a supplementary one). */
-static bool
-in_group (const struct rt_sbx_cred *cr, gid_t gid)
-{
-  if (gid == cr->gid[RT_SBX_FS])
-    return true;
-  for (uint32_t i = 0; i < cr->n_groups; i++)
-    if (cr->groups[i] == gid)
-      return true;
-  return false;
-}
-
 static int
 place_find (const struct rt_sbx_call *c, int dirfd, const char *path, struct place *p)
 {
   const struct rt_sbx_cred *cr = c->cred;
   struct stat st;
-  mode_t bits;
   int r;
 
   p->parent = -1;
   if ((r = rt_sbx_call_parent (c, dirfd, path, &p->parent, p->name)) < 0
       || (r = rt_sbx_owner (c, p->parent, &st)) < 0)
     return r;
-  if (!S_ISDIR (st.st_mode))
-    return -ENOTDIR;
-  /* Without root's capabilities (CAP_DAC_OVERRIDE), write and search permission on the
-     directory, by the owner the image gave it. */
-  bits = st.st_uid == cr->uid[RT_SBX_FS] ? st.st_mode >> 6
-         : in_group (cr, st.st_gid)      ? st.st_mode >> 3
-                                         : st.st_mode;
-  if (!(cr->caps & RT_SBX_CAP_EFFECTIVE) && (bits & 3) != 3)
-    return -EACCES;
+  if ((r = rt_sbx_may_write_dir (cr, &st)) < 0)
+    return r;
   p->uid = cr->uid[RT_SBX_FS];
   p->gid = (st.st_mode & S_ISGID) ? st.st_gid : cr->gid[RT_SBX_FS];
   p->setgid = st.st_mode & S_ISGID;
@@ -213,22 +202,83 @@ make_node (const struct rt_sbx_call *c, int dirfd, const char *path, mode_t mode
   return rt_sbx_record (c, h, p.uid, p.gid);
 }
 
+/* The flags that matter to an open file; O_CREAT, O_EXCL and O_NOFOLLOW are bale's. */
+#define KEEP_FLAGS                                                                           \
+  (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_NOCTTY     \
+   | O_LARGEFILE)
+
+/* Give the file bale made (st: its wanted owner and mode) to the step as the call's answer;
+   false with out->error when it cannot be. */
+static bool
+hand_over (const struct rt_sbx_call *c, int fd, int flags, const struct stat *st,
+           struct rt_sbx_reply *out)
+{
+  struct seccomp_notif_addfd add = { .id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND,
+                                     .srcfd = (uint32_t) fd,
+                                     .newfd_flags = (uint32_t) (flags & O_CLOEXEC) };
+
+  if (fchmod (fd, st->st_mode & 07777) < 0 || owners_record (fd, st) < 0)
+    {
+      out->error = -errno;
+      return false;
+    }
+  if (ioctl (c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0)
+    {
+      out->sent = true;
+      return true;
+    }
+  /* The step was interrupted or is gone: it will ask again. */
+  out->error = -errno;
+  return false;
+}
+
+/* open with O_TMPFILE: bale makes the unnamed file in the directory (in-root, one USER may
+   write), owned by the fs ids as a root build's would be; linkat gives it a name later, and
+   its recorded owner goes with the inode. */
+static void
+make_tmpfile (const struct rt_sbx_call *c, int dirfd, const char *path, int flags, mode_t mode,
+              struct rt_sbx_reply *out)
+{
+  const struct rt_sbx_cred *cr = c->cred;
+  cleanup_close int h = -1, fd = -1;
+  struct stat st;
+  char self[64];
+
+  if ((out->error = rt_sbx_call_resolve (c, dirfd, path, false, &h)) < 0
+      || (out->error = rt_sbx_owner (c, h, &st)) < 0
+      || (out->error = rt_sbx_may_write_dir (cr, &st)) < 0)
+    return;
+  snprintf (self, sizeof self, "/proc/self/fd/%d", h);
+  fd = open (self, (flags & (KEEP_FLAGS | O_EXCL)) | O_TMPFILE | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      out->error = -errno; /* EINVAL without write access, EOPNOTSUPP where unsupported */
+      return;
+    }
+  st.st_gid = (st.st_mode & S_ISGID) ? st.st_gid : cr->gid[RT_SBX_FS];
+  st.st_uid = cr->uid[RT_SBX_FS];
+  st.st_mode = S_IFREG | (mode & 07777 & ~rt_sbx_call_umask (c));
+  hand_over (c, fd, flags, &st, out);
+}
+
 /* open with O_CREAT: bale creates a missing file and hands it to the step; an existing one
-   (or anything unusual: O_TMPFILE, O_DIRECTORY, a trailing slash, a path bale cannot
-   resolve) is the kernel's to open, with its own errors. */
+   (or anything unusual: O_DIRECTORY, a trailing slash, a path bale cannot resolve) is the
+   kernel's to open, with its own errors. */
 static void
 make_file (const struct rt_sbx_call *c, int dirfd, const char *path, int flags, mode_t mode,
            struct rt_sbx_reply *out)
 {
-  /* The flags that matter to an open file; O_CREAT, O_EXCL and O_NOFOLLOW are bale's. */
-  const int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME
-                   | O_NOCTTY | O_LARGEFILE;
   struct place p __attribute__ ((cleanup (place_release))) = { .parent = -1 };
   cleanup_close int fd = -1;
   struct stat st;
   size_t len = strlen (path);
   int r;
 
+  if ((flags & O_TMPFILE) == O_TMPFILE)
+    {
+      make_tmpfile (c, dirfd, path, flags, mode, out);
+      return;
+    }
   if ((flags & (O_DIRECTORY | O_PATH)) || len == 0 || path[len - 1] == '/')
     {
       out->cont = true;
@@ -246,7 +296,7 @@ make_file (const struct rt_sbx_call *c, int dirfd, const char *path, int flags, 
       out->cont = true;
       return;
     }
-  fd = openat (p.parent, p.name, (flags & keep) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = openat (p.parent, p.name, (flags & KEEP_FLAGS) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       if (errno == EEXIST)
@@ -258,30 +308,13 @@ make_file (const struct rt_sbx_call *c, int dirfd, const char *path, int flags, 
   st.st_uid = p.uid;
   st.st_gid = p.gid;
   st.st_mode = S_IFREG | (mode & 07777 & ~rt_sbx_call_umask (c));
-  if (fchmod (fd, st.st_mode & 07777) < 0 || owners_record (fd, &st) < 0)
-    {
-      out->error = -errno;
-      unlinkat (p.parent, p.name, 0);
-      return;
-    }
-  {
-    struct seccomp_notif_addfd add = { .id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND,
-                                       .srcfd = (uint32_t) fd,
-                                       .newfd_flags = (uint32_t) (flags & O_CLOEXEC) };
-    if (ioctl (c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0)
-      {
-        out->sent = true;
-        return;
-      }
-    /* The step was interrupted or is gone: it will ask again, and find no file. */
-    out->error = -errno;
-    unlinkat (p.parent, p.name, 0);
-  }
+  if (!hand_over (c, fd, flags, &st, out))
+    unlinkat (p.parent, p.name, 0); /* asked again, it finds no file */
 }
 
-/* openat2 with O_CREAT and no RESOLVE_* flag is openat; the kernel does the others (a file
-   created with a RESOLVE_* flag belongs to root: docs/rootless.md). struct open_how is
-   copied once, as the path is. */
+/* openat2 with O_CREAT or O_TMPFILE and no RESOLVE_* flag is openat; the kernel does the
+   others (a file created with a RESOLVE_* flag belongs to root: docs/rootless.md). struct
+   open_how is copied once, as the path is. */
 static void
 open_how2 (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
 {
@@ -290,7 +323,7 @@ open_how2 (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_
 
   if (d->args[3] != sizeof how
       || pread (c->mem, &how, sizeof how, (off_t) d->args[2]) != (ssize_t) sizeof how
-      || !(how.flags & O_CREAT) || how.resolve != 0 || how.flags > INT_MAX || how.mode > 07777
+      || !(how.flags & (O_CREAT | TMPFILE_BIT)) || how.resolve != 0 || how.flags > INT_MAX || how.mode > 07777
       || rt_sbx_call_string (c, d->args[1], path) < 0)
     {
       out->cont = true; /* the kernel's errors (EFAULT, E2BIG, EINVAL) or its own open */
@@ -347,7 +380,8 @@ bool
 rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
                       struct rt_sbx_reply *out)
 {
-  return rt_sbx_ids_handle (c, d, out) || creates (c, d, out);
+  return rt_sbx_ids_handle (c, d, out) || creates (c, d, out) || rt_sbx_asuser_names (c, d, out)
+         || rt_sbx_stat (c, d, out);
 }
 
 int
@@ -363,7 +397,7 @@ rt_sbx_asuser_may_chown (const struct rt_sbx_call *c, int handle, uid_t wuid, gi
   if ((r = rt_sbx_owner (c, handle, &st)) < 0)
     return r;
   if (st.st_uid != cr->uid[RT_SBX_FS] || (wuid != (uid_t) -1 && wuid != st.st_uid)
-      || (wgid != (gid_t) -1 && !in_group (cr, wgid)))
+      || (wgid != (gid_t) -1 && !rt_sbx_in_group (cr, wgid)))
     return -EPERM;
   return 0;
 }

@@ -25,6 +25,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/fs/owners.h"
 #include "runtime/sandbox/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -34,6 +35,7 @@ enum made_kind
   MADE_DIR,
   MADE_DEVICE,
   MADE_BOUND, /* an empty file with the host's device bind-mounted on it */
+  MADE_OVER,  /* the host's device bind-mounted on the image's stand-in for it (kept) */
 };
 
 struct rt_sbx_made
@@ -103,6 +105,28 @@ bind_device (struct rt_sbx_plan *plan, int dev, const char *name)
     unlinkat (dev, name, 0);
 }
 
+/* One id: the image's device was unpacked as an empty file that records it (runtime/fs/owners.h).
+   The step must write into the host's device, bound over that file, never into the file:
+   its layer would hold the device (written to), and reading it would not give zeros. */
+static void
+bind_over_standin (struct rt_sbx_plan *plan, int dev, const char *name, const struct stat *st)
+{
+  cleanup_free char *src = xasprintf ("/dev/%s", name);
+  cleanup_free char *dst = NULL;
+  cleanup_close int fd = -1;
+  struct stat rec = *st, host;
+
+  if (!S_ISREG (st->st_mode) || st->st_size != 0)
+    return;
+  fd = openat (dev, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 || !owners_apply (fd, &rec) || !S_ISCHR (rec.st_mode))
+    return;
+  dst = xasprintf ("/proc/self/fd/%d", fd);
+  if (stat (src, &host) == 0 && S_ISCHR (host.st_mode) && host.st_rdev == rec.st_rdev
+      && mount (src, dst, NULL, MS_BIND, NULL) == 0)
+    remember (plan, "dev", name, MADE_OVER);
+}
+
 static void
 make_devices (struct rt_sbx_plan *plan, int rootfd)
 {
@@ -113,8 +137,13 @@ make_devices (struct rt_sbx_plan *plan, int rootfd)
     return;
   for (size_t i = 0; i < sizeof devices / sizeof *devices; i++)
     {
-      if (fstatat (dev, devices[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
-        continue; /* the image's own */
+      if (fstatat (dev, devices[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        {
+          bind_over_standin (plan, dev, devices[i].name, &st); /* else the image's own */
+          continue;
+        }
+      if (errno != ENOENT)
+        continue;
       if (mknodat (dev, devices[i].name, S_IFCHR | 0666,
                    makedev (devices[i].maj, devices[i].min)) == 0)
         {
@@ -184,7 +213,7 @@ rt_sbx_chroot_restore (struct rt_sbx_plan *plan)
       struct stat st, parent;
       bool ours;
 
-      if (m->kind == MADE_BOUND)
+      if (m->kind == MADE_BOUND || m->kind == MADE_OVER)
         {
           /* Through the directory's descriptor: a /dev the step turned into a symlink
              (open_dir refuses it) must not lead the unmount anywhere else. */
@@ -195,7 +224,8 @@ rt_sbx_chroot_restore (struct rt_sbx_plan *plan)
       if (dirfd < 0 || fstat (dirfd, &parent) < 0
           || fstatat (dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue;
-      ours = m->kind == MADE_DIR     ? S_ISDIR (st.st_mode)
+      ours = m->kind == MADE_OVER    ? false
+             : m->kind == MADE_DIR   ? S_ISDIR (st.st_mode)
              : m->kind == MADE_BOUND ? S_ISREG (st.st_mode) && st.st_size == 0
              : m->kind == MADE_DEVICE ? S_ISCHR (st.st_mode) : S_ISREG (st.st_mode);
       if (ours && unlinkat (dirfd, m->name, m->kind == MADE_DIR ? AT_REMOVEDIR : 0) == 0)

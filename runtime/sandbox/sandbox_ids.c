@@ -351,8 +351,19 @@ set_groups (const struct rt_sbx_call *c, const struct seccomp_data *d)
 
   if (!(c->cred->caps & RT_SBX_CAP_EFFECTIVE))
     return -EPERM;
-  if (count < 0 || count > RT_SBX_MAX_GROUPS)
+  if (count < 0)
     return -EINVAL;
+  /* The kernel takes up to NGROUPS_MAX (65536): a root build would go on, the image would
+     differ. Not emulated: the step fails, saying why. */
+  if (count > RT_SBX_MAX_GROUPS)
+    {
+      if (!c->n->fatal)
+        c->n->fatal = xasprintf ("a process called setgroups with %d groups; one-id mode "
+                                 "(no subordinate ids) emulates at most %d (add a range for "
+                                 "the user to /etc/subuid and /etc/subgid, or build as root)",
+                                 count, RT_SBX_MAX_GROUPS);
+      return -EINVAL;
+    }
   len = (size_t) count * sizeof (uint32_t);
   if (len && pread (c->mem, now.groups, len, (off_t) d->args[1]) != (ssize_t) len)
     return -EFAULT;
@@ -378,6 +389,73 @@ set_caps (const struct rt_sbx_call *c, const struct seccomp_data *d)
   else if (now.caps & RT_SBX_CAP_PERMITTED)
     now.caps |= RT_SBX_CAP_EFFECTIVE;
   (void) change (c, &now);
+}
+
+/* Whether the process runs under no_new_privs (setuid bits give nothing then). */
+static bool
+no_new_privs (pid_t pid)
+{
+  char path[64], line[256];
+  cleanup_file FILE *f = NULL;
+  int v = 0;
+
+  snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+  f = fopen (path, "re");
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "NoNewPrivs: %d", &v) == 1)
+      break;
+  return v != 0;
+}
+
+/* The file execve or execveat runs, resolved in the step's root as the kernel will (a
+   symbolic link followed unless AT_SYMLINK_NOFOLLOW), with its recorded owner and mode: 0,
+   or -1 when bale cannot tell (then nothing is granted) or it is a script (the kernel
+   ignores a script's setuid bit). */
+static int
+exec_file (const struct rt_sbx_call *c, const struct seccomp_data *d, struct stat *st)
+{
+  char path[PATH_MAX], self[64], magic[2];
+  bool at = (int) d->nr == SCMP_SYS (execveat);
+  int dirfd = at ? (int) d->args[0] : AT_FDCWD, flags = at ? (int) d->args[4] : 0;
+  cleanup_close int h = -1, fd = -1;
+  int r;
+
+  if (rt_sbx_call_string (c, at ? d->args[1] : d->args[0], path) < 0)
+    return -1;
+  if (path[0] == '\0' && (flags & AT_EMPTY_PATH))
+    r = rt_sbx_call_target_fd (c, dirfd, &h);
+  else
+    r = rt_sbx_call_resolve (c, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, &h);
+  if (r < 0 || rt_sbx_owner (c, h, st) < 0 || !S_ISREG (st->st_mode))
+    return -1;
+  snprintf (self, sizeof self, "/proc/self/fd/%d", h);
+  fd = open (self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  return fd >= 0 && pread (fd, magic, 2, 0) == 2 && memcmp (magic, "#!", 2) != 0 ? 0 : -1;
+}
+
+/* What execve gives (credentials(7), capabilities(7)): a setuid file its recorded owner as
+   effective uid, a setgid group-executable file its group as effective gid (not under
+   no_new_privs); the saved and fs ids become the effective ones; root's capabilities are
+   permitted to a real or effective root and effective to an effective root (no file
+   capabilities are emulated); PR_SET_KEEPCAPS is cleared. Told before the kernel runs it:
+   an execve that fails has made the same change. The kernel's process stays what it was
+   (a USER step has no capability): bale's answers and checks follow these ids. */
+static void
+exec_ids (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_cred *now)
+{
+  struct stat st;
+
+  if (exec_file (c, d, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) && !no_new_privs (c->pid))
+    {
+      if (st.st_mode & S_ISUID)
+        now->uid[RT_SBX_EFFECTIVE] = st.st_uid;
+      if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+        now->gid[RT_SBX_EFFECTIVE] = st.st_gid;
+    }
+  now->uid[RT_SBX_SAVED] = now->uid[RT_SBX_FS] = now->uid[RT_SBX_EFFECTIVE];
+  now->gid[RT_SBX_SAVED] = now->gid[RT_SBX_FS] = now->gid[RT_SBX_EFFECTIVE];
+  now->caps = (now->uid[RT_SBX_EFFECTIVE] == 0 || now->uid[RT_SBX_REAL] == 0 ? RT_SBX_CAP_PERMITTED : 0)
+              | (now->uid[RT_SBX_EFFECTIVE] == 0 ? RT_SBX_CAP_EFFECTIVE : 0);
 }
 
 bool
@@ -413,12 +491,7 @@ rt_sbx_ids_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
         set_caps (c, d);
       else if (nr == SCMP_SYS (execve) || nr == SCMP_SYS (execveat))
         {
-          /* execve gives root all of them and a non-root user none (no file capabilities
-             nor setuid bits are emulated), and clears PR_SET_KEEPCAPS. Told before the
-             kernel runs it: an execve that fails has made the same change. */
-          now.caps = cr->uid[RT_SBX_EFFECTIVE] == 0 || cr->uid[RT_SBX_REAL] == 0
-                         ? RT_SBX_CAP_EFFECTIVE | RT_SBX_CAP_PERMITTED
-                         : 0;
+          exec_ids (c, d, &now);
           (void) change (c, &now);
         }
       else if (d->args[0] == PR_SET_KEEPCAPS)
@@ -432,10 +505,12 @@ rt_sbx_ids_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
     {
       uint64_t args[3] = { d->args[0], d->args[1], d->args[2] };
       now = *cr;
-      if ((out->error = rt_sbx_ids_apply (nr, args, &now, &out->val)) == -ENOSYS)
-        return false;
-      if (out->error == 0)
-        out->error = change (c, &now);
+      int64_t val = 0;
+      int r = rt_sbx_ids_apply (nr, args, &now, &val);
+      if (r == -ENOSYS)
+        return false; /* not an id call: out is the next handler's */
+      out->val = val;
+      out->error = r == 0 ? change (c, &now) : r;
     }
   return true;
 }

@@ -154,6 +154,9 @@ struct rt_sbx_notifier
   struct rt_sbx_cred dflt; /* what the step's command starts with: USER's ids and groups */
   struct rt_sbx_proc *procs; /* the processes whose ids differ from their parent's */
   size_t n_procs, cap_procs;
+  /* What bale cannot emulate and a root build would do (setgroups of more groups than
+     RT_SBX_MAX_GROUPS): the step is killed and fails with this message. */
+  char *fatal;
 };
 #define RT_SBX_NOTIFIER_INIT { .sock = -1, .fd = -1, .upper = -1 }
 /* Whether this process's steps get the filter (a rootless build). */
@@ -219,11 +222,30 @@ int rt_sbx_owner (const struct rt_sbx_call *c, int handle, struct stat *st);
 
 /* emulate mode (sandbox_asuser.c): the extra rules, and the calls they send. */
 int rt_sbx_asuser_rules (void *ctx);
+/* A SCMP_ACT_NOTIFY rule for each named call this machine has (sandbox_notify_call.c, as
+   the two below). */
+int rt_sbx_notify_names (void *ctx, const char *const *names, size_t n);
 /* Handle d when it is one of those calls (true), else false. */
 bool rt_sbx_asuser_handle (const struct rt_sbx_call *c, const struct seccomp_data *d,
                            struct rt_sbx_reply *out);
 /* Whether the caller may chown handle to (wuid, wgid) (-EPERM if not). */
 int rt_sbx_asuser_may_chown (const struct rt_sbx_call *c, int handle, uid_t wuid, gid_t wgid);
+/* Whether the caller is in group gid (its fs group or a supplementary one). */
+bool rt_sbx_in_group (const struct rt_sbx_cred *cr, gid_t gid);
+/* 0 when cr may make and remove entries in the directory st (write and search permission by
+   its recorded owner, or root's capabilities); -EACCES, or -ENOTDIR for another kind. */
+int rt_sbx_may_write_dir (const struct rt_sbx_cred *cr, const struct stat *st);
+/* O_TMPFILE less O_DIRECTORY: the bit that tells it from an O_DIRECTORY open. */
+#define TMPFILE_BIT (O_TMPFILE & ~O_DIRECTORY)
+/* link, rename and bind (sandbox_asuser_names.c): the rules, and the check of one call
+   (true when d is one; out->cont when the kernel may run it). */
+int rt_sbx_asuser_names_rules (void *ctx);
+bool rt_sbx_asuser_names (const struct rt_sbx_call *c, const struct seccomp_data *d,
+                          struct rt_sbx_reply *out);
+/* stat, lstat, fstat, newfstatat and statx (sandbox_stat.c): the rules, and the answer to
+   one call (true when d is one): the recorded owner, or out->cont. */
+int rt_sbx_stat_rules (void *ctx);
+bool rt_sbx_stat (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out);
 
 /* ---- the ids of each process of a one-id step (sandbox_ids.c) ---- */
 

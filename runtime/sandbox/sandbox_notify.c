@@ -159,6 +159,12 @@ rt_sbx_notify_install (int sync, int sock, uid_t uid, gid_t gid, const gid_t *gr
 
   if (sock < 0)
     return;
+  if (one_id && n_groups > RT_SBX_MAX_GROUPS)
+    rt_sbx_die (sync, 0,
+                "the user is in %zu supplementary groups; one-id mode (no subordinate ids) "
+                "emulates at most %d (add a range for the user to /etc/subuid and "
+                "/etc/subgid, or build as root)",
+                n_groups, RT_SBX_MAX_GROUPS);
   ctx = seccomp_init (SCMP_ACT_ALLOW);
   if (ctx == NULL || build_filter (ctx) != 0)
     rt_sbx_die (sync, EINVAL, "cannot build the ownership filter");
@@ -216,6 +222,8 @@ rt_sbx_notify_release (struct rt_sbx_notifier *n)
   if (n->upper >= 0)
     close (n->upper);
   n->sock = n->fd = n->upper = -1;
+  free (n->fatal);
+  n->fatal = NULL;
   rt_sbx_ids_reset (n);
 }
 
@@ -334,8 +342,9 @@ handle (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx
 
 /* The answers that need nothing of the caller (no path, no memory, no pid check) while no
    process of the step has changed its ids: every process has the step's own, so what root
-   creates is the kernel's, getuid answers USER's, and execve changes nothing. Most calls of
-   one-id steps are these; they skip the /proc handles of serve. */
+   creates, links, renames and binds is the kernel's, and getuid answers USER's. Most calls
+   of one-id steps are these; they skip the /proc handles of serve. execve is not: a setuid
+   or setgid file changes the ids (sandbox_ids.c). */
 static bool
 quick (const struct rt_sbx_notifier *n, const struct seccomp_data *d, struct rt_sbx_reply *out)
 {
@@ -349,11 +358,13 @@ quick (const struct rt_sbx_notifier *n, const struct seccomp_data *d, struct rt_
     out->val = cr->uid[RT_SBX_REAL];
   else if (nr == SCMP_SYS (getgid) || nr == SCMP_SYS (getegid))
     out->val = cr->gid[RT_SBX_REAL];
-  else if (nr == SCMP_SYS (execve) || nr == SCMP_SYS (execveat)
-           || (root
-               && (nr == nr_of ("open") || nr == SCMP_SYS (openat) || nr == SCMP_SYS (openat2)
+  else if (root
+           && (nr == nr_of ("open") || nr == SCMP_SYS (openat) || nr == SCMP_SYS (openat2)
                    || nr == nr_of ("creat") || nr == nr_of ("mkdir") || nr == SCMP_SYS (mkdirat)
-                   || nr == nr_of ("symlink") || nr == SCMP_SYS (symlinkat))))
+                   || nr == nr_of ("symlink") || nr == SCMP_SYS (symlinkat)
+                   || nr == nr_of ("link") || nr == SCMP_SYS (linkat) || nr == nr_of ("rename")
+                   || nr == SCMP_SYS (renameat) || nr == SCMP_SYS (renameat2)
+                   || nr == SCMP_SYS (bind)))
     out->cont = true;
   else
     return false;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,4 +307,44 @@ rt_sbx_call_umask (const struct rt_sbx_call *c)
     if (sscanf (line, "Umask: %o", &m) == 1)
       return (mode_t) m;
   return 022;
+}
+
+int
+rt_sbx_notify_names (void *ctx_, const char *const *names, size_t n)
+{
+  scmp_filter_ctx ctx = ctx_;
+  int r = 0, nr;
+
+  for (size_t i = 0; i < n; i++)
+    if ((nr = seccomp_syscall_resolve_name (names[i])) != __NR_SCMP_ERROR)
+      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
+  return r;
+}
+
+/* Whether the caller is in group gid (its fs group or a supplementary one). */
+bool
+rt_sbx_in_group (const struct rt_sbx_cred *cr, gid_t gid)
+{
+  if (gid == cr->gid[RT_SBX_FS])
+    return true;
+  for (uint32_t i = 0; i < cr->n_groups; i++)
+    if (cr->groups[i] == gid)
+      return true;
+  return false;
+}
+
+/* Without root's capabilities (CAP_DAC_OVERRIDE), write and search permission on the
+   directory st, by the owner the image gave it. */
+int
+rt_sbx_may_write_dir (const struct rt_sbx_cred *cr, const struct stat *st)
+{
+  mode_t bits = st->st_uid == cr->uid[RT_SBX_FS]      ? st->st_mode >> 6
+                : rt_sbx_in_group (cr, st->st_gid) ? st->st_mode >> 3
+                                                     : st->st_mode;
+
+  if (!S_ISDIR (st->st_mode))
+    return -ENOTDIR;
+  if (!(cr->caps & RT_SBX_CAP_EFFECTIVE) && (bits & 3) != 3)
+    return -EACCES;
+  return 0;
 }

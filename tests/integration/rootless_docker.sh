@@ -8,24 +8,28 @@
 # loads it into a private dockerd (peers.sh) and runs `bale build` in `docker run` with
 # Docker's default seccomp profile, capabilities and AppArmor profile and no --privileged:
 #  - as the container's root: --isolation=auto must choose chroot and say so in its first
-#    line, and the images of the examples and of a busybox Dockerfile that chowns, adds a user
-#    and runs a step as that user must equal the ones root builds on the host with namespaces
-#    (SOURCE_DATE_EPOCH), `bale diff` finding nothing;
+#    line, and the images of the examples, of a busybox Dockerfile that chowns, adds a user
+#    and runs a step as that user, and of a Debian Dockerfile whose apt drops to _apt to
+#    install from a file: repository (apt_repo.sh) must equal the ones root builds on the host
+#    with namespaces (SOURCE_DATE_EPOCH), `bale diff` finding nothing;
+#  - as the container's root, with the host's network: build and push to a registry, which
+#    then holds root's image;
 #  - as the image's ordinary user "build": no isolation works there (no user namespace, no
 #    chroot), and the build must fail saying so and naming the fix;
 #  - as "build" with --security-opt seccomp=unconfined --security-opt apparmor=unconfined:
 #    auto must enter a user namespace (one id: Debian's newuidmap fails in Docker's capability
 #    set) and chroot the steps in it (Docker's masked /proc paths refuse a fresh /proc there),
 #    and the images must again be root's, the owners Dockerfile with its step as USER web
-#    and a symbolic link's owner included.
+#    and a symbolic link's owner and the apt Dockerfile included.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 . "$top_srcdir/tests/integration/peers.sh"
 
-need_root_and dockerd mmdebstrap
+need_root_and dockerd mmdebstrap docker-registry jq
 top=$(cd "${top_srcdir:-.}" && pwd)
 export SOURCE_DATE_EPOCH=1700000000
-trap 'cleanup_peers; rm -rf "$T_TMP"' EXIT
+PIDS=""
+trap 'for p in $PIDS; do kill "$p" 2> /dev/null; done; cleanup_peers; rm -rf "$T_TMP"' EXIT
 
 . "$top/tests/integration/debian_base.sh"
 make_rootfs || bail "mmdebstrap failed"
@@ -53,7 +57,9 @@ check "docker loads bale's image" sh -c 'docker load -i "$1" > /dev/null' sh "$T
 in=$T_TMP/in
 mkdir -p "$in/owners" "$T_TMP/out"
 chmod 1777 "$T_TMP/out"
-cp "$T_TMP/busybox.tar" "$in/"
+cp "$T_TMP/busybox.tar" "$T_TMP/debian.tar" "$in/"
+. "$top/tests/integration/apt_repo.sh"
+apt_context "$in/apt" || bail "cannot make the local repository (dpkg-dev)"
 for ex in hello multistage; do cp -r "$top/examples/$ex" "$in/$ex"; done
 printf 'data\n' > "$in/owners/f"
 cat > "$in/owners/Dockerfile" << 'EOF'
@@ -67,7 +73,7 @@ USER web
 RUN touch /home/app/mine && id > /home/app/id
 EOF
 chmod -R a+rX "$in"
-for ctx in hello multistage owners; do
+for ctx in hello multistage owners apt; do
   "$BALE" build -q -t "bale-test/$ctx" "$in/$ctx" > "$T_TMP/root-$ctx.id" 2>&1 ||
     { sed 's/^/# /' "$T_TMP/root-$ctx.id"; bail "the root build of $ctx failed"; }
   rm -f "$T_TMP/root-$ctx.tar"
@@ -82,7 +88,7 @@ in_docker () {
   while [ "$1" != -- ]; do opts="$opts $1"; shift; done
   shift
   # shellcheck disable=SC2086
-  docker run --rm --network none -u "$u" $opts -e SOURCE_DATE_EPOCH -v "$in:/in:ro" \
+  docker run --rm --network "${net:-none}" -u "$u" $opts -e SOURCE_DATE_EPOCH -v "$in:/in:ro" \
     -v "$T_TMP/out:/out" --entrypoint sh bale-test/bale -c "$1"
 }
 
@@ -95,6 +101,7 @@ same_in_docker () {
   in_docker "$u" "$@" -- '
     set -e
     bale load -i /in/busybox.tar > /dev/null
+    bale load -i /in/debian.tar > /dev/null
     for c in '"$ctxs"'; do
       bale build -t bale-test/$c /in/$c > /out/$c.log 2>&1 || { cat /out/$c.log; exit 1; }
       bale save -o /out/$c.tar bale-test/$c
@@ -108,9 +115,26 @@ same_in_docker () {
     "$BALE" diff "docker-archive:$T_TMP/root-$c.tar" "docker-archive:$T_TMP/out/$c.tar" || return 1
   done
 }
-ctxs="hello multistage owners"
-check "as the container's root under Docker's defaults, auto picks chroot and builds root's images" \
+ctxs="hello multistage owners apt"
+check "as the container's root under Docker's defaults, auto picks chroot and builds root's images: apt as _apt" \
   same_in_docker 0 "isolation: chroot, no namespaces (namespaces and mounts are refused here"
+
+# The kaniko case end to end: the container's root builds and pushes to a registry (on the
+# host's loopback: --network host, still Docker's default profile and capabilities), and
+# what the registry holds is root's image.
+push_in_docker () {
+  start_registry || { echo "the registry did not start"; return 1; }
+  ref=127.0.0.1:$port/rootless/hello
+  net=host in_docker 0 -- '
+    set -e
+    bale load -i /in/busybox.tar > /dev/null
+    bale build -q --push -t '"$ref"' /in/hello > /out/push.log 2>&1 || { cat /out/push.log; exit 1; }' ||
+    return 1
+  "$BALE" pull -q "$ref" > /dev/null || return 1
+  got=$("$BALE" inspect "$ref" | jq -r '.[0].Id')
+  [ "$got" = "$(cat "$T_TMP/root-hello.id")" ] || { echo "pushed $got, root built $(cat "$T_TMP/root-hello.id")"; return 1; }
+}
+check "as the container's root under Docker's defaults, bale builds and pushes root's image to a registry" push_in_docker
 
 user_fails () {
   out=$(in_docker build -- 'bale load -i /in/busybox.tar' 2>&1) && { echo "it worked: $out"; return 1; }
@@ -121,8 +145,7 @@ check "as an ordinary user under Docker's defaults, bale says no isolation works
 
 # newuidmap fails in Docker's capability set (docs/rootless.md "Inside Docker, measured") and
 # Docker's masked /proc paths refuse a step's fresh /proc: one id, steps chrooted inside it.
-ctxs="hello multistage owners"
-check "as an ordinary user with seccomp and AppArmor unconfined, auto picks one id and chroot: USER web, chown -h" \
+check "as an ordinary user with seccomp and AppArmor unconfined, auto picks one id and chroot: USER web, chown -h, apt as _apt" \
   same_in_docker build "rootless: one id, ownership recorded (newuidmap could not map the subordinate ids: newuidmap: write to uid_map failed: Operation not permitted); isolation: chroot, no namespaces (a step's namespaces cannot be made in bale's user namespace" \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined
 
