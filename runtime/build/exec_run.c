@@ -1056,9 +1056,14 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     struct exec_layer l;
     rc.wopts.compression = LAYER_COMPRESSION_NONE;
     rc.wopts.overlay_upper = true;
+    rc.wopts.direct_io = true;
     rc.wopts.epoch_set = x->o->epoch_set;
     rc.wopts.epoch = x->o->epoch;
-    if (exec_inline_layer (x, s, diff_upper, &rc, &l, err) < 0)
+    /* On overlayfs the next steps read this layer's snapshot, adopted below, not its blob;
+       a shared step's layer is taken by the other platforms' builds from its blob at once. */
+    if ((root || x->o->shared_dir ? exec_inline_layer : exec_inline_layer_async) (x, s, diff_upper,
+                                                                                 &rc, &l, err)
+        < 0)
       goto out_fd;
     trace_mark ("run: layer stored");
     /* The upper directory is already the layer in overlay form: keep it as its snapshot. */

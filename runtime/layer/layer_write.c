@@ -19,6 +19,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "runtime/layer/directout.h"
 #include "runtime/layer/layer.h"
 #include "runtime/layer/pgzip.h"
 #include "runtime/fs/owners.h"
@@ -64,6 +65,7 @@ struct layer_writer
   void *sink_ctx;
   struct archive *tar;
   struct archive *z; /* NULL without compression */
+  struct directout *direct; /* opts.direct_io: out_fd written and the tar hashed there */
   struct digester diff, blob;
   int64_t tar_size, size;
   bale_error_t cb_err; /* a failure inside a callback, reported by the caller */
@@ -122,8 +124,20 @@ tee_write (struct archive *a, void *ctx, const void *buf, size_t len)
   struct layer_writer *w = ctx;
 
   (void) a;
-  digester_update (&w->diff, buf, len);
   w->tar_size += (int64_t) len;
+  if (w->direct)
+    {
+      if (directout_write (w->direct, buf, len) < 0)
+        {
+          if (w->cb_err == NULL)
+            bale_make_error (&w->cb_err, errno, "cannot write the layer");
+          return -1;
+        }
+      w->size += (int64_t) len;
+      meter_add_opt (w->opts.meter, (int64_t) len);
+      return (la_ssize_t) len;
+    }
+  digester_update (&w->diff, buf, len);
   if (w->z == NULL)
     return out_write (NULL, w, buf, len);
   if (archive_write_data (w->z, buf, len) != (la_ssize_t) len)
@@ -257,6 +271,8 @@ layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t 
       layer_writer_free (w);
       return NULL;
     }
+  if (opts->direct_io && opts->compression == LAYER_COMPRESSION_NONE)
+    w->direct = directout_new (out_fd, &w->diff);
   return w;
 }
 
@@ -273,6 +289,7 @@ layer_writer_free (struct layer_writer *w)
      first: it writes into the compressor. */
   archive_write_free (w->tar);
   archive_write_free (w->z);
+  directout_free (w->direct); /* its thread may be hashing into diff */
   digester_release (&w->diff);
   digester_release (&w->blob);
   bale_error_release (&w->cb_err);
@@ -639,6 +656,11 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
     return archive_fail (w, w->z, err, "cannot finish the compressor",
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+  if (w->direct && directout_finish (w->direct, err) < 0)
+    {
+      w->failed = true;
+      return -1;
+    }
   w->finished = true;
   memset (res, 0, sizeof *res);
   if (finish_digests (w, res, err) < 0)
@@ -808,9 +830,20 @@ xattr_is (int fd, const char *name, const char *want)
 /* overlayfs marks a directory that replaced a lower one with opaque=y, in the trusted
    namespace or, mounted with userxattr, in the user one. ("x" only says the directory holds
    whiteouts of the new xwhiteout kind.) */
+/* True when fd has no xattr the caller can see: then none of the overlay xattrs below can be
+   read either (trusted.* is listed exactly when it is readable), and one call answers for
+   all of them. Most files of an upper directory have none. */
+static bool
+no_xattrs (int fd)
+{
+  return flistxattr (fd, NULL, 0) == 0;
+}
+
 static bool
 is_opaque_dir (int fd)
 {
+  if (no_xattrs (fd))
+    return false;
   return xattr_is (fd, "trusted.overlay.opaque", "y") || xattr_is (fd, "user.overlay.opaque", "y");
 }
 
@@ -840,6 +873,8 @@ check_self_contained (int fd, const char *path, bale_error_t *err)
                                        "trusted.overlay.metacopy", "user.overlay.metacopy" };
   size_t i;
 
+  if (no_xattrs (fd))
+    return 0;
   for (i = 0; i < sizeof names / sizeof *names; i++)
     if (fgetxattr (fd, names[i], NULL, 0) >= 0)
       return bale_make_error (err, ENOTSUP,

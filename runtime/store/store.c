@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +466,94 @@ store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest
       ret = 0;
     }
   store_blob_writer_abort (w);
+  return ret;
+}
+
+/* ---- a commit in the background ---------------------------------------------------------- */
+
+struct store_commit
+{
+  struct store_blob_writer *w; /* NULL when there was nothing left to do */
+  char digest[DIGEST_STRLEN + 1];
+  pthread_t tid;
+  int error; /* errno of the thread's failure, 0 */
+};
+
+/* System calls only, no allocation and no lock: the caller may clone a process meanwhile
+   (the sandbox's raw clone runs no fork handlers), and a lock held here would stay held in
+   the child. */
+static void *
+commit_thread (void *arg)
+{
+  struct store_commit *c = arg;
+  struct store_blob_writer *w = c->w;
+
+  if (fchmod (w->fd, 0644) < 0 || fsync (w->fd) < 0
+      || renameat (w->s->tmp_fd, w->tmp, w->s->blobs_fd, c->digest + 7) < 0)
+    c->error = errno;
+  return NULL;
+}
+
+struct store_commit *
+store_blob_writer_commit_async (struct store_blob_writer *w, const char *digest, int64_t size,
+                                bale_error_t *err)
+{
+  struct store_commit *c;
+  sigset_t all, old;
+  struct stat st;
+  bool started;
+
+  if (!digest_is_valid (digest) || fstat (w->fd, &st) < 0 || st.st_size != size
+      || (fstatat (w->s->blobs_fd, digest_hex (digest), &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISREG (st.st_mode) && st.st_size == size))
+    {
+      /* What the synchronous commit reports, or does when the blob is there already. */
+      if (store_blob_writer_commit_hashed (w, digest, size, err) < 0)
+        return NULL;
+      return xzalloc (sizeof (struct store_commit));
+    }
+  c = xzalloc (sizeof *c);
+  c->w = w;
+  memcpy (c->digest, digest, sizeof c->digest);
+  /* Every signal blocked in the thread: SIGINT and SIGTERM go to the thread that supervises
+     a sandbox meanwhile. */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  started = pthread_create (&c->tid, NULL, commit_thread, c) == 0;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (!started)
+    {
+      /* No thread: done now, the same way. */
+      commit_thread (c);
+      c->tid = pthread_self ();
+    }
+  return c;
+}
+
+int
+store_commit_wait (struct store_commit *c, bale_error_t *err)
+{
+  struct store_blob_writer *w;
+  int ret = 0;
+
+  if (c == NULL)
+    return 0;
+  w = c->w;
+  if (w)
+    {
+      if (!pthread_equal (c->tid, pthread_self ()))
+        pthread_join (c->tid, NULL);
+      if (c->error)
+        ret = bale_make_error (err, c->error, "cannot write '%s' in store '%s'", c->digest,
+                               w->s->path);
+      else
+        {
+          free (w->tmp); /* renamed: abort must not remove it */
+          w->tmp = NULL;
+        }
+      store_blob_writer_abort (w);
+    }
+  free (c);
   return ret;
 }
 
