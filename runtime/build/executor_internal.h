@@ -43,8 +43,8 @@ struct executor
   size_t n_made, alloc_made;
   int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
   char *sandbox_dir;          /* the store's tmp/sandbox.XXXXXX: RUN sandboxes kept between steps */
-  /* The last RUN layer's fsync and rename into blobs/, made by a thread while the next RUN
-     step runs (its snapshot is adopted already); NULL when none is pending. */
+  /* The last RUN layer's fsync (an asynchronous request) and rename into blobs/, pending
+     while the next RUN step runs (its snapshot is adopted already); NULL when none is. */
   struct store_commit *pending_commit;
 };
 

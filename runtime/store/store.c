@@ -6,16 +6,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/aio_abi.h>
 
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
@@ -471,27 +472,33 @@ store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest
 
 /* ---- a commit in the background ---------------------------------------------------------- */
 
+/* The fsync goes to the kernel as an asynchronous I/O request (IOCB_CMD_FSYNC, Linux 4.18),
+   which a kernel worker carries out; the wait collects it and renames. Not a thread: a RUN
+   step's sandbox is cloned meanwhile with a raw clone, and glibc in that child would wait
+   for every thread it knows of (setgroups and setuid signal them all), forever. */
 struct store_commit
 {
   struct store_blob_writer *w; /* NULL when there was nothing left to do */
   char digest[DIGEST_STRLEN + 1];
-  pthread_t tid;
-  int error; /* errno of the thread's failure, 0 */
+  struct iocb cb;
+  bool submitted;              /* else the fsync is still to be made, by the wait */
 };
 
-/* System calls only, no allocation and no lock: the caller may clone a process meanwhile
-   (the sandbox's raw clone runs no fork handlers), and a lock held here would stay held in
-   the child. */
-static void *
-commit_thread (void *arg)
+/* This process's context (a forked child has none of its parent's): 0 when there is none. */
+static aio_context_t
+aio_ctx (void)
 {
-  struct store_commit *c = arg;
-  struct store_blob_writer *w = c->w;
+  static aio_context_t ctx;
+  static pid_t owner;
 
-  if (fchmod (w->fd, 0644) < 0 || fsync (w->fd) < 0
-      || renameat (w->s->tmp_fd, w->tmp, w->s->blobs_fd, c->digest + 7) < 0)
-    c->error = errno;
-  return NULL;
+  if (owner != getpid ())
+    {
+      ctx = 0;
+      owner = getpid ();
+      if (syscall (SYS_io_setup, 4, &ctx) < 0)
+        ctx = 0;
+    }
+  return ctx;
 }
 
 struct store_commit *
@@ -499,9 +506,9 @@ store_blob_writer_commit_async (struct store_blob_writer *w, const char *digest,
                                 bale_error_t *err)
 {
   struct store_commit *c;
-  sigset_t all, old;
+  struct iocb *cbs[1];
   struct stat st;
-  bool started;
+  aio_context_t ctx;
 
   if (!digest_is_valid (digest) || fstat (w->fd, &st) < 0 || st.st_size != size
       || (fstatat (w->s->blobs_fd, digest_hex (digest), &st, AT_SYMLINK_NOFOLLOW) == 0
@@ -512,40 +519,63 @@ store_blob_writer_commit_async (struct store_blob_writer *w, const char *digest,
         return NULL;
       return xzalloc (sizeof (struct store_commit));
     }
+  /* The umask must not decide (as commit_temp). */
+  if (fchmod (w->fd, 0644) < 0)
+    {
+      bale_make_error (err, errno, "cannot write '%s' in store '%s'", digest, w->s->path);
+      store_blob_writer_abort (w);
+      return NULL;
+    }
   c = xzalloc (sizeof *c);
   c->w = w;
   memcpy (c->digest, digest, sizeof c->digest);
-  /* Every signal blocked in the thread: SIGINT and SIGTERM go to the thread that supervises
-     a sandbox meanwhile. */
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  started = pthread_create (&c->tid, NULL, commit_thread, c) == 0;
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  if (!started)
-    {
-      /* No thread: done now, the same way. */
-      commit_thread (c);
-      c->tid = pthread_self ();
-    }
+  c->cb.aio_fildes = (uint32_t) w->fd;
+  c->cb.aio_lio_opcode = IOCB_CMD_FSYNC;
+  c->cb.aio_data = (uint64_t) (uintptr_t) c;
+  cbs[0] = &c->cb;
+  ctx = aio_ctx ();
+  c->submitted = ctx != 0 && syscall (SYS_io_submit, ctx, 1L, cbs) == 1;
   return c;
+}
+
+/* The result of c's fsync: 0 or an errno. */
+static int
+commit_fsync_result (struct store_commit *c)
+{
+  struct io_event ev;
+  long n;
+
+  if (!c->submitted)
+    return fsync (c->w->fd) < 0 ? errno : 0;
+  /* One request in flight per process (the executor waits for one before the next). */
+  for (;;)
+    {
+      n = syscall (SYS_io_getevents, aio_ctx (), 1L, 1L, &ev, NULL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n != 1)
+        return n < 0 ? errno : EIO;
+      if (ev.data == (uint64_t) (uintptr_t) c)
+        return ev.res < 0 ? (int) -ev.res : 0;
+    }
 }
 
 int
 store_commit_wait (struct store_commit *c, bale_error_t *err)
 {
   struct store_blob_writer *w;
-  int ret = 0;
+  int ret = 0, e;
 
   if (c == NULL)
     return 0;
   w = c->w;
   if (w)
     {
-      if (!pthread_equal (c->tid, pthread_self ()))
-        pthread_join (c->tid, NULL);
-      if (c->error)
-        ret = bale_make_error (err, c->error, "cannot write '%s' in store '%s'", c->digest,
-                               w->s->path);
+      e = commit_fsync_result (c);
+      if (e == 0 && renameat (w->s->tmp_fd, w->tmp, w->s->blobs_fd, digest_hex (c->digest)) < 0)
+        e = errno;
+      if (e)
+        ret = bale_make_error (err, e, "cannot write '%s' in store '%s'", c->digest, w->s->path);
       else
         {
           free (w->tmp); /* renamed: abort must not remove it */
