@@ -1056,7 +1056,6 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     struct exec_layer l;
     rc.wopts.compression = LAYER_COMPRESSION_NONE;
     rc.wopts.overlay_upper = true;
-    rc.wopts.direct_io = true;
     rc.wopts.epoch_set = x->o->epoch_set;
     rc.wopts.epoch = x->o->epoch;
     /* On overlayfs the next steps read this layer's snapshot, adopted below, not its blob;

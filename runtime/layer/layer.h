@@ -53,9 +53,6 @@ struct layer_write_opts
      relative to dir_fd, st its lstat; for an overlay whiteout, st is the 0/0 device. */
   bool (*skip) (void *ctx, const char *path, const struct stat *st);
   void *skip_ctx;
-  /* Uncompressed into out_fd (a new file at offset 0): the tar is written past the page
-     cache in big chunks, and hashed, by a thread (directout.h). */
-  bool direct_io;
   /* Told the bytes written to out_fd (or the sink) as they go, or NULL. */
   struct meter *meter;
 };

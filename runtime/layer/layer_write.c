@@ -19,7 +19,6 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
-#include "runtime/layer/directout.h"
 #include "runtime/layer/layer.h"
 #include "runtime/layer/pgzip.h"
 #include "runtime/fs/owners.h"
@@ -65,7 +64,6 @@ struct layer_writer
   void *sink_ctx;
   struct archive *tar;
   struct archive *z; /* NULL without compression */
-  struct directout *direct; /* opts.direct_io: out_fd written and the tar hashed there */
   struct digester diff, blob;
   int64_t tar_size, size;
   bale_error_t cb_err; /* a failure inside a callback, reported by the caller */
@@ -124,20 +122,8 @@ tee_write (struct archive *a, void *ctx, const void *buf, size_t len)
   struct layer_writer *w = ctx;
 
   (void) a;
-  w->tar_size += (int64_t) len;
-  if (w->direct)
-    {
-      if (directout_write (w->direct, buf, len) < 0)
-        {
-          if (w->cb_err == NULL)
-            bale_make_error (&w->cb_err, errno, "cannot write the layer");
-          return -1;
-        }
-      w->size += (int64_t) len;
-      meter_add_opt (w->opts.meter, (int64_t) len);
-      return (la_ssize_t) len;
-    }
   digester_update (&w->diff, buf, len);
+  w->tar_size += (int64_t) len;
   if (w->z == NULL)
     return out_write (NULL, w, buf, len);
   if (archive_write_data (w->z, buf, len) != (la_ssize_t) len)
@@ -271,8 +257,6 @@ layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t 
       layer_writer_free (w);
       return NULL;
     }
-  if (opts->direct_io && opts->compression == LAYER_COMPRESSION_NONE)
-    w->direct = directout_new (out_fd, &w->diff);
   return w;
 }
 
@@ -289,7 +273,6 @@ layer_writer_free (struct layer_writer *w)
      first: it writes into the compressor. */
   archive_write_free (w->tar);
   archive_write_free (w->z);
-  directout_free (w->direct); /* its thread may be hashing into diff */
   digester_release (&w->diff);
   digester_release (&w->blob);
   bale_error_release (&w->cb_err);
@@ -656,11 +639,6 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
     return archive_fail (w, w->z, err, "cannot finish the compressor",
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
-  if (w->direct && directout_finish (w->direct, err) < 0)
-    {
-      w->failed = true;
-      return -1;
-    }
   w->finished = true;
   memset (res, 0, sizeof *res);
   if (finish_digests (w, res, err) < 0)

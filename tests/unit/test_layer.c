@@ -326,60 +326,6 @@ check_result (int fd, const struct layer_result *res)
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
 }
 
-/* direct_io (a RUN step's layer, written past the page cache by a thread): the same bytes
-   and digests as a plain write, for a layer of several whole chunks plus a tail, and for one
-   smaller than a chunk; the file is left without O_DIRECT. The files are on $TMPDIR's file
-   system, so O_DIRECT is exercised where it supports it and refused elsewhere. */
-static void
-check_direct (const char *root)
-{
-  struct layer_write_opts plain = { .compression = LAYER_COMPRESSION_NONE };
-  struct layer_write_opts direct = { .compression = LAYER_COMPRESSION_NONE, .direct_io = true };
-  char *dir = lt_mkdtemp (), *path = xasprintf ("%s/layer", dir);
-  struct layer_result a, b;
-  bale_error_t err = NULL;
-  int fa = write_layer (root, &plain, &a), dfd = open_dir (root);
-  int fb = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-  assert_true (fb >= 0);
-  if (layer_write_dir (dfd, &direct, fb, &b, &err) < 0)
-    test_fail ("layer_write_dir with direct_io: %s", err->msg);
-  assert_int_equal (fcntl (fb, F_GETFL) & O_DIRECT, 0);
-  check_result (fb, &b);
-  assert_string_equal (a.diff_id, b.diff_id);
-  assert_string_equal (a.digest, b.digest);
-  assert_int_equal (a.size, b.size);
-  assert_int_equal (a.tar_size, b.tar_size);
-  close (fa);
-  close (fb);
-  close (dfd);
-  lt_rmtree (dir);
-  free (path);
-  free (dir);
-}
-
-static void
-test_direct_io (void **state)
-{
-  char *root = lt_mkdtemp ();
-  size_t n = (9u << 20) + 1234, i;
-  char *big = xmalloc (n + 1);
-
-  (void) state;
-  lt_write (root, "small", "a few bytes\n", 0644);
-  check_direct (root);
-  for (i = 0; i < n; i++)
-    big[i] = (char) ('a' + (i * 7 + i / 4096) % 26);
-  big[n] = '\0';
-  lt_write (root, "big", big, 0644);
-  lt_write (root, "z/after", "after the big file\n", 0600);
-  set_all_mtimes (root, T0);
-  check_direct (root);
-  lt_rmtree (root);
-  free (root);
-  free (big);
-}
-
 static void
 test_compressions (void **state)
 {
@@ -850,7 +796,6 @@ main (void)
     cmocka_unit_test (test_listing),
     cmocka_unit_test (test_deterministic),
     cmocka_unit_test (test_compressions),
-    cmocka_unit_test (test_direct_io),
     cmocka_unit_test (test_compress_later),
     cmocka_unit_test (test_compress_threads),
     cmocka_unit_test (test_overlay_upper),
