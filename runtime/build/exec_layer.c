@@ -154,13 +154,26 @@ set_layer (struct executor *x, const struct child_report *rep, const char *diges
 }
 
 int
-exec_inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
-                   struct exec_layer *out, bale_error_t *err)
+exec_commit_wait (struct executor *x, bale_error_t *err)
+{
+  struct store_commit *c = x->pending_commit;
+
+  x->pending_commit = NULL;
+  return store_commit_wait (c, err);
+}
+
+static int
+inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+              bool async, struct exec_layer *out, bale_error_t *err)
 {
   struct child_report rep = { 0 };
-  struct store_blob_writer *bw = store_blob_writer_new (x->o->store, err);
+  struct store_blob_writer *bw;
   bale_error_t e = NULL;
 
+  /* One commit pending at a time: the previous step's is done by now, mostly. */
+  if (exec_commit_wait (x, err) < 0)
+    return -1;
+  bw = store_blob_writer_new (x->o->store, err);
   if (!bw)
     return -1;
   trace_mark ("layer: writing");
@@ -178,10 +191,30 @@ exec_inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn 
       store_blob_writer_abort (bw);
       return bale_make_error (err, 0, "%s: the layer was compressed", bale_instr_name (s->instr));
     }
-  if (store_blob_writer_commit_hashed (bw, rep.digest, rep.size, err) < 0)
+  if (async)
+    {
+      x->pending_commit = store_blob_writer_commit_async (bw, rep.digest, rep.size, err);
+      if (x->pending_commit == NULL)
+        return -1;
+    }
+  else if (store_blob_writer_commit_hashed (bw, rep.digest, rep.size, err) < 0)
     return -1;
   set_layer (x, &rep, rep.digest, out);
   return 0;
+}
+
+int
+exec_inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
+                   struct exec_layer *out, bale_error_t *err)
+{
+  return inline_layer (x, s, fn, ctx, false, out, err);
+}
+
+int
+exec_inline_layer_async (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
+                         void *ctx, struct exec_layer *out, bale_error_t *err)
+{
+  return inline_layer (x, s, fn, ctx, true, out, err);
 }
 
 int

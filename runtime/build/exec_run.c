@@ -740,11 +740,16 @@ remove_tmp_dir (struct executor *x, const char *dir)
 }
 
 /* Whether overlayfs mounts work here (with an upper directory on the store's filesystem),
-   tried once per build in a throwaway mount namespace. BALE_FORCE_COPY=1 says no. */
+   tried once per build process in a throwaway mount namespace. The test mount uses the
+   step's own upper and work directories (in dir, its run directory, both still empty) over
+   one more directory, the lower and the mount point: one directory made and removed where a
+   probe directory of its own made four and removed six (each removal a synchronous discard
+   on this disk); the step's mount clears what overlayfs leaves in work/ as it would anyway.
+   BALE_FORCE_COPY=1 says no. */
 static bool
-overlay_usable (struct executor *x)
+overlay_usable (struct executor *x, const char *dir)
 {
-  cleanup_free char *dir = NULL, *l = NULL, *u = NULL, *w = NULL, *m = NULL, *opts = NULL;
+  cleanup_free char *l = NULL, *opts = NULL;
   pid_t pid;
   int status = 1;
 
@@ -755,17 +760,11 @@ overlay_usable (struct executor *x)
     overlay_why = "chroot isolation mounts nothing";
   if (rootview_force_copy ())
     return false;
-  dir = store_area_path (x->o->store, STORE_AREA_TMP, "probe.XXXXXX");
-  if (!mkdtemp (dir))
-    return false;
-  l = xasprintf ("%s/l", dir);
-  u = xasprintf ("%s/u", dir);
-  w = xasprintf ("%s/w", dir);
-  m = xasprintf ("%s/m", dir);
-  opts = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s%s", l, u, w,
+  l = xasprintf ("%s/probe", dir);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", l, dir, dir,
                     rootless_userns () ? ",userxattr" : "");
   overlay_why = "bale cannot create its test directories in the store";
-  if (mkdir (l, 0700) < 0 || mkdir (u, 0700) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0700) < 0)
+  if (mkdir (l, 0700) < 0)
     pid = -1;
   else
     pid = fork ();
@@ -773,7 +772,7 @@ overlay_usable (struct executor *x)
     {
       bale_error_t e = NULL;
       int code = rootview_unshare (&e) < 0 ? PROBE_NO_MOUNT_NS
-                 : mount ("overlay", m, "overlay", 0, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
+                 : mount ("overlay", l, "overlay", 0, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
                                                                  : 0;
       bale_error_release (&e);
       _exit (code);
@@ -781,7 +780,7 @@ overlay_usable (struct executor *x)
   if (pid > 0)
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
       ;
-  remove_tmp_dir (x, dir);
+  rmdir (l);
   x->overlay = pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
   if (pid > 0 && !x->overlay)
     overlay_why = probe_failure (status);
@@ -926,7 +925,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
       goto out;
     }
-  if (overlay_usable (x))
+  if (overlay_usable (x, dir))
     {
       if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
         goto out;
@@ -1061,7 +1060,11 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     rc.wopts.overlay_upper = true;
     rc.wopts.epoch_set = x->o->epoch_set;
     rc.wopts.epoch = x->o->epoch;
-    if (exec_inline_layer (x, s, diff_upper, &rc, &l, err) < 0)
+    /* On overlayfs the next steps read this layer's snapshot, adopted below, not its blob;
+       a shared step's layer is taken by the other platforms' builds from its blob at once. */
+    if ((root || x->o->shared_dir ? exec_inline_layer : exec_inline_layer_async) (x, s, diff_upper,
+                                                                                 &rc, &l, err)
+        < 0)
       goto out_fd;
     trace_mark ("run: layer stored");
     /* The upper directory is already the layer in overlay form: keep it as its snapshot. */

@@ -172,13 +172,11 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
   return 0;
 }
 
-int
-exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
+static int
+build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
 {
   size_t i;
 
-  if (init_state (x, st, err) < 0)
-    return -1;
   for (i = 0; i < st->n_steps; i++)
     {
       const struct plan_step *s = &st->steps[i];
@@ -186,6 +184,9 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       bool cached;
       int r = 0;
       trace_mark ("step: start");
+      /* Only a RUN step may start while the last RUN layer's blob is being stored. */
+      if (s->instr != BALE_I_RUN && exec_commit_wait (x, err) < 0)
+        return -1;
       cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
       trace_mark ("step: cache looked up");
       x->stepno++;
@@ -211,4 +212,24 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
       trace_mark ("step: cache recorded");
     }
   return 0;
+}
+
+int
+exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t *err)
+{
+  int ret;
+
+  if (init_state (x, st, err) < 0)
+    return -1;
+  ret = build_steps (x, st, err);
+  /* The stage's blobs are all in blobs/ before anything reads its image. A failed step's
+     error is the one to report. */
+  if (ret < 0)
+    {
+      bale_error_t ignored = NULL;
+      exec_commit_wait (x, &ignored);
+      bale_error_release (&ignored);
+      return -1;
+    }
+  return exec_commit_wait (x, err);
 }

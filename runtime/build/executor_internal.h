@@ -43,6 +43,9 @@ struct executor
   size_t n_made, alloc_made;
   int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
   char *sandbox_dir;          /* the store's tmp/sandbox.XXXXXX: RUN sandboxes kept between steps */
+  /* The last RUN layer's fsync (an asynchronous request) and rename into blobs/, pending
+     while the next RUN step runs (its snapshot is adopted already); NULL when none is. */
+  struct store_commit *pending_commit;
 };
 
 /* The wall clock in nanoseconds since the epoch: a new layer's creation time. */
@@ -133,6 +136,12 @@ int exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, ex
    step's upper directory). fn must write an uncompressed tar, whose digest is its diff_id. */
 int exec_inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, void *ctx,
                        struct exec_layer *out, bale_error_t *err);
+/* exec_inline_layer's blob stored in the background: it has its name once exec_commit_wait
+   returned, which every step but a RUN step on overlayfs (it reads snapshots, not blobs) and
+   the end of a stage call first. */
+int exec_inline_layer_async (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
+                             void *ctx, struct exec_layer *out, bale_error_t *err);
+int exec_commit_wait (struct executor *x, bale_error_t *err);
 
 /* RUN (runtime/build/exec_run.c); stepno numbers its output lines. */
 int exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,

@@ -12,8 +12,11 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/aio_abi.h>
 
 #include "common/oci/canonjson.h"
 #include "common/oci/oci.h"
@@ -464,6 +467,123 @@ store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest
       ret = 0;
     }
   store_blob_writer_abort (w);
+  return ret;
+}
+
+/* ---- a commit in the background ---------------------------------------------------------- */
+
+/* The fsync goes to the kernel as an asynchronous I/O request (IOCB_CMD_FSYNC, Linux 4.18),
+   which a kernel worker carries out; the wait collects it and renames. Not a thread: a RUN
+   step's sandbox is cloned meanwhile with a raw clone, and glibc in that child would wait
+   for every thread it knows of (setgroups and setuid signal them all), forever. */
+struct store_commit
+{
+  struct store_blob_writer *w; /* NULL when there was nothing left to do */
+  char digest[DIGEST_STRLEN + 1];
+  struct iocb cb;
+  bool submitted;              /* else the fsync is still to be made, by the wait */
+};
+
+/* This process's context (a forked child has none of its parent's): 0 when there is none. */
+static aio_context_t
+aio_ctx (void)
+{
+  static aio_context_t ctx;
+  static pid_t owner;
+
+  if (owner != getpid ())
+    {
+      ctx = 0;
+      owner = getpid ();
+      if (syscall (SYS_io_setup, 4, &ctx) < 0)
+        ctx = 0;
+    }
+  return ctx;
+}
+
+struct store_commit *
+store_blob_writer_commit_async (struct store_blob_writer *w, const char *digest, int64_t size,
+                                bale_error_t *err)
+{
+  struct store_commit *c;
+  struct iocb *cbs[1];
+  struct stat st;
+  aio_context_t ctx;
+
+  if (!digest_is_valid (digest) || fstat (w->fd, &st) < 0 || st.st_size != size
+      || (fstatat (w->s->blobs_fd, digest_hex (digest), &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISREG (st.st_mode) && st.st_size == size))
+    {
+      /* What the synchronous commit reports, or does when the blob is there already. */
+      if (store_blob_writer_commit_hashed (w, digest, size, err) < 0)
+        return NULL;
+      return xzalloc (sizeof (struct store_commit));
+    }
+  /* The umask must not decide (as commit_temp). */
+  if (fchmod (w->fd, 0644) < 0)
+    {
+      bale_make_error (err, errno, "cannot write '%s' in store '%s'", digest, w->s->path);
+      store_blob_writer_abort (w);
+      return NULL;
+    }
+  c = xzalloc (sizeof *c);
+  c->w = w;
+  memcpy (c->digest, digest, sizeof c->digest);
+  c->cb.aio_fildes = (uint32_t) w->fd;
+  c->cb.aio_lio_opcode = IOCB_CMD_FSYNC;
+  c->cb.aio_data = (uint64_t) (uintptr_t) c;
+  cbs[0] = &c->cb;
+  ctx = aio_ctx ();
+  c->submitted = ctx != 0 && syscall (SYS_io_submit, ctx, 1L, cbs) == 1;
+  return c;
+}
+
+/* The result of c's fsync: 0 or an errno. */
+static int
+commit_fsync_result (struct store_commit *c)
+{
+  struct io_event ev;
+  long n;
+
+  if (!c->submitted)
+    return fsync (c->w->fd) < 0 ? errno : 0;
+  /* One request in flight per process (the executor waits for one before the next). */
+  for (;;)
+    {
+      n = syscall (SYS_io_getevents, aio_ctx (), 1L, 1L, &ev, NULL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n != 1)
+        return n < 0 ? errno : EIO;
+      if (ev.data == (uint64_t) (uintptr_t) c)
+        return ev.res < 0 ? (int) -ev.res : 0;
+    }
+}
+
+int
+store_commit_wait (struct store_commit *c, bale_error_t *err)
+{
+  struct store_blob_writer *w;
+  int ret = 0, e;
+
+  if (c == NULL)
+    return 0;
+  w = c->w;
+  if (w)
+    {
+      e = commit_fsync_result (c);
+      if (e == 0 && renameat (w->s->tmp_fd, w->tmp, w->s->blobs_fd, digest_hex (c->digest)) < 0)
+        e = errno;
+      if (e)
+        ret = bale_make_error (err, e, "cannot write '%s' in store '%s'", c->digest, w->s->path);
+      else
+        {
+          free (w->tmp); /* renamed: abort must not remove it */
+          w->tmp = NULL;
+        }
+      store_blob_writer_abort (w);
+    }
+  free (c);
   return ret;
 }
 

@@ -107,6 +107,19 @@ int store_blob_writer_commit (struct store_blob_writer *w, const char *expected,
 int store_blob_writer_fd (struct store_blob_writer *w);
 int store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest,
                                      int64_t size, bale_error_t *err);
+/* As store_blob_writer_commit_hashed, but the fsync is an asynchronous request the kernel
+   carries out while the caller goes on (a RUN step's next sandbox), and the rename into
+   blobs/ waits for store_commit_wait: the blob has its name once that returned 0, and
+   nothing may read it before. The checks are made at once (NULL and err on failure; w is
+   freed either way). No thread: the caller may clone processes meanwhile. One commit in
+   flight per process. */
+struct store_commit;
+struct store_commit *store_blob_writer_commit_async (struct store_blob_writer *w,
+                                                    const char *digest, int64_t size,
+                                                    bale_error_t *err);
+/* Wait for the commit and free it: 0, or -1 when the blob could not be stored (its temporary
+   file is removed). Accepts NULL. */
+int store_commit_wait (struct store_commit *c, bale_error_t *err);
 /* Drop the blob. Accepts NULL. */
 void store_blob_writer_abort (struct store_blob_writer *w);
 
