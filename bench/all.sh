@@ -34,15 +34,18 @@ for b in $benches; do
   [ "$b" = startup ] && bale=$real runs=${STARTUP_RUNS:-200}
   # Each script's scratch directory under $work: another engineer's run of the same script
   # (in its default directory) cannot collide with this one.
-  if BALE=$bale BENCH_NAME=$b BENCH_DIR=$work/$b ${runs:+BENCH_RUNS=$runs} sh "$here/$b.sh" > "$work/out.$b" 2>&1; then
+  if env BALE="$bale" BENCH_NAME="$b" BENCH_DIR="$work/$b" ${runs:+BENCH_RUNS=$runs} sh "$here/$b.sh" > "$work/out.$b" 2>&1; then
     status=ok
   else
     status=failed
   fi
   if [ "$b" = startup ] && [ $status = ok ]; then
+    mkdir -p "$work/startup-rss"
+    printf 'FROM busybox\nRUN echo hi > /x\nCOPY . /app\n' > "$work/startup-rss/Dockerfile"
     BENCH_NAME=startup "$work/bale" --version > /dev/null
-    BENCH_NAME=startup "$work/bale" parse -f "$work/startup/Dockerfile" > /dev/null
-    BENCH_NAME=startup "$work/bale" --store "$work/startup/store" images > /dev/null
+    BENCH_NAME=startup "$work/bale" parse -f "$work/startup-rss/Dockerfile" > /dev/null
+    BENCH_NAME=startup "$work/bale" --store "$work/startup-rss/store" prune > /dev/null
+    BENCH_NAME=startup "$work/bale" --store "$work/startup-rss/store" images > /dev/null
   fi
   echo "$load" > "$work/load.$b"
   echo "$status" > "$work/status.$b"
@@ -58,7 +61,7 @@ for b in $benches; do
   [ -n "$rss" ] && [ "$rss" -gt "$max" ] && max=$rss
   rss=${rss:+$((rss / 1024)) MB}
   status=$(cat "$work/status.$b")
-  lines=$(grep -E 'median|ratio|bale/|/ fastest|goal' "$work/out.$b" || true)
+  lines=$(grep -E 'median|ratio|bale/|/ fastest|goal' "$work/out.$b" | grep -v '^program ' || true)
   [ "$status" = ok ] || lines="FAILED (see $work/out.$b)"
   printf '%s\n' "$lines" | while IFS= read -r line; do
     printf '%-11s %-6s %-9s %s\n' "$b" "$(cat "$work/load.$b")" "${rss:--}" "$line"
