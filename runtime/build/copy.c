@@ -24,6 +24,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/trace.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/copy.h"
@@ -898,6 +899,7 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
       }
     }
 
+  trace_mark ("copy: sources listed");
   /* Sort, then keep the last of each path; a directory met again only merges. No source at
      all (an empty directory before a wildcard) leaves c.v NULL, which qsort may not get. */
   if (c.n > 1)

@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/trace.h"
 #include "common/xalloc.h"
 #include "runtime/registry/addurl.h"
 #include "runtime/build/copy.h"
@@ -180,6 +181,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
           else if ((r = copy_mode_parse (s->chmod, &sym, err)) == 0)
             spec.chmod_sym = &sym; /* fuzzer finding F26 */
         }
+      trace_mark ("copy: views ready");
       if (r == 0)
         r = copy_to_layer (&spec, w, err);
       copy_mode_release (&sym);
@@ -330,6 +332,7 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
     j.dest_layers = xcalloc (1, sizeof *j.dest_layers), j.n_dest = 0;
   else if (exec_state_snapshots (x, state, &j.dest_layers, &j.n_dest, err) < 0)
     goto out;
+  trace_mark ("copy: destination snapshots ready");
   if (s->instr != BALE_I_WORKDIR)
     {
       j.src_is_context = s->from.stage < 0 && !s->from.image;
@@ -364,6 +367,8 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
         free (tree);
         tree = NULL;
       }
+    /* Without a tree, the child writes the store's file itself (runtime/build/exec_layer.c). */
+    j.wopts.writeback = tree == NULL;
     if (exec_child_layer_unpacked (x, s, child_work, &j, tree, &l, err) < 0)
       goto out;
     exec_state_add_layer (state, &l, true);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A layer made by a child process: the child writes the layer tar into a pipe and reports
- * its digests; the parent streams the pipe into a store blob and checks it against the
- * report. Used by COPY/ADD/WORKDIR (the child mounts views in its own mount namespace) and
- * RUN (the child diffs the sandbox's upper directory).
+ * A layer made by a child process (COPY, ADD, WORKDIR: the child mounts views in its own
+ * mount namespace): the child writes the layer tar straight into the store's temporary file
+ * and reports the digest it computed of those bytes; the parent checks the size and
+ * publishes the blob. When a later step needs the layer as a snapshot, the child writes into
+ * a pipe instead, and the parent stores the stream (without hashing it again) while a thread
+ * unpacks it. A RUN step's layer is written in bale's own process (exec_inline_layer).
  */
 #include <config.h>
 
@@ -104,7 +106,7 @@ unpacker_finish (struct unpacker *u)
 }
 
 /* Read the layer from fd into a new blob of the store (and the unpacker, when there is one);
-   the child's report says what it must hash to. */
+   the child's report names the bytes (its layer writer hashed them). */
 static int
 receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t *err)
 {
@@ -119,7 +121,7 @@ receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t
         return bale_make_error (err, errno, "reading the layer");
       if (n == 0)
         return 0;
-      if (store_blob_writer_write (*wp, buf, (size_t) n, err) < 0)
+      if (store_blob_writer_write_hashed (*wp, buf, (size_t) n, err) < 0)
         return -1;
       if (u->wfd >= 0 && fileio_write_all (u->wfd, buf, (size_t) n) < 0)
         {
@@ -228,7 +230,10 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
   int data[2] = { -1, -1 }, report[2] = { -1, -1 }, status = 0, ret = -1, i;
   pid_t pid;
 
-  if (pipe2 (data, O_CLOEXEC) < 0 || pipe2 (report, O_CLOEXEC) < 0)
+  /* Without a tree to unpack, the child writes the blob itself: no pipe, no second copy,
+     no second SHA-256 of the layer (its report names the bytes, as exec_inline_layer's
+     writer does in this process). */
+  if ((tree && pipe2 (data, O_CLOEXEC) < 0) || pipe2 (report, O_CLOEXEC) < 0)
     {
       bale_make_error (err, errno, "pipe");
       goto out;
@@ -245,33 +250,37 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
   if (pid == 0)
     {
       bale_error_t e = NULL;
-      close (data[0]);
+      if (data[0] >= 0)
+        close (data[0]);
       close (report[0]);
       signal (SIGPIPE, SIG_DFL);
       trace_mark ("layer: child started");
-      rep.ok = fn (ctx, data[1], &rep, &e) == 0;
+      rep.ok = fn (ctx, tree ? data[1] : store_blob_writer_fd (bw), &rep, &e) == 0;
       trace_mark ("layer: child wrote the tar");
       if (!rep.ok)
         snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
-      close (data[1]);
+      if (data[1] >= 0)
+        close (data[1]);
       fileio_write_all (report[1], &rep, sizeof rep);
       _exit (rep.ok ? 0 : 1);
     }
-  close (data[1]);
-  data[1] = -1;
   close (report[1]);
   report[1] = -1;
   if (tree)
-    unpacker_start (&u, tree);
-  if (receive (data[0], &bw, &u, err) < 0)
     {
-      kill (pid, SIGKILL);
-      waitpid (pid, &status, 0);
-      unpacker_finish (&u);
-      goto out;
+      close (data[1]);
+      data[1] = -1;
+      unpacker_start (&u, tree);
+      if (receive (data[0], &bw, &u, err) < 0)
+        {
+          kill (pid, SIGKILL);
+          waitpid (pid, &status, 0);
+          unpacker_finish (&u);
+          goto out;
+        }
+      trace_mark ("layer: parent received the tar");
+      unpacked = unpacker_finish (&u) == 0;
     }
-  trace_mark ("layer: parent received the tar");
-  unpacked = tree && unpacker_finish (&u) == 0;
   {
     ssize_t n;
     size_t got = 0;
@@ -298,7 +307,18 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     char digest[DIGEST_STRLEN + 1];
     int r;
     trace_mark ("layer: child reaped");
-    r = store_blob_writer_commit (bw, rep.digest, digest, err);
+    if (strcmp (rep.digest, rep.diff_id) != 0)
+      {
+        store_blob_writer_abort (bw);
+        r = bale_make_error (err, 0, "%s: the layer was compressed", bale_instr_name (s->instr));
+      }
+    else
+      {
+        /* The child's digest of the bytes it wrote, into the file or through the pipe;
+           commit_hashed checks their size against the file's. */
+        r = store_blob_writer_commit_hashed (bw, rep.digest, rep.size, err);
+        memcpy (digest, rep.digest, sizeof digest);
+      }
     bw = NULL;
     if (r < 0)
       goto out;
@@ -308,7 +328,8 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
   if (unpacked)
     {
       bale_error_t e = NULL;
-      if (snapshot_adopt (store_snapshots_fd (x->o->store), out->diff_id, tree, &out->snapshot, &e) < 0)
+      if (snapshot_adopt_unsynced (store_snapshots_fd (x->o->store), out->diff_id, tree,
+                                   &out->snapshot, &e) < 0)
         {
           free (out->snapshot);
           out->snapshot = NULL;

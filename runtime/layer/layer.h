@@ -55,6 +55,9 @@ struct layer_write_opts
   void *skip_ctx;
   /* Told the bytes written to out_fd (or the sink) as they go, or NULL. */
   struct meter *meter;
+  /* out_fd is a file its caller will fsync (a store blob): start the writeback of every
+     8 MiB written, so the fsync finds little left to write. */
+  bool writeback;
 };
 
 /* What a written layer is, for its descriptor and the config's rootfs.diff_ids. */
@@ -206,7 +209,8 @@ int layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
  * <snapdir>/<hex>/fs, ready to be an overlayfs lowerdir, and set *out_path to that path
  * (absolute; the caller frees it). The blob is read from blob_fd from offset 0 and its
  * uncompressed stream must hash to diff_id. The first caller unpacks into a temporary
- * directory and renames it into place; other processes wait on a lock (flock on
+ * directory and renames it into place, unsynced: a snapshot unpacked in an earlier boot is
+ * unpacked again (runtime/layer/snapshot.c); other processes wait on a lock (flock on
  * <hex>.lock) and then find it there. <hex> is mode 0700: setuid files stay out of reach of
  * other host users. Leftovers of a killed unpack are removed by the next caller.
  */
@@ -222,6 +226,11 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
  */
 int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
                     bale_error_t *err);
+/* The same for a tree whose files were written and never synced (a layer unpacked as it
+   was written): it is marked with this boot, and unpacked again from its blob in a later
+   one (runtime/layer/snapshot.c), where snapshot_adopt's tree must be on disk already. */
+int snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree,
+                             char **out_path, bale_error_t *err);
 
 /*
  * A stack of snapshot paths, top layer first, with each path kept only at its topmost place:

@@ -32,6 +32,8 @@
 /* The kernel caps both an inode's xattr name list and one value at 64 KiB (XATTR_LIST_MAX,
    XATTR_SIZE_MAX). */
 #define XATTR_BUF_SIZE 65536
+/* opts.writeback: the writeback of out_fd starts every this many bytes. */
+#define WRITEBACK_CHUNK (8 << 20)
 
 /*
  * The design: two libarchive write handles in a chain, no temporary file, no threads.
@@ -66,6 +68,7 @@ struct layer_writer
   struct archive *z; /* NULL without compression */
   struct digester diff, blob;
   int64_t tar_size, size;
+  int64_t flushed; /* opts.writeback: bytes of out_fd whose writeback has started */
   bale_error_t cb_err; /* a failure inside a callback, reported by the caller */
   struct inode_link *links;
   size_t n_links, links_alloc;
@@ -112,6 +115,12 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   if (w->z != NULL)
     digester_update (&w->blob, buf, len);
   w->size += (int64_t) len;
+  if (w->opts.writeback && w->sink == NULL && w->size - w->flushed >= WRITEBACK_CHUNK)
+    {
+      /* A hint: a failure (out_fd is not a file) only leaves the work to the fsync. */
+      (void) sync_file_range (w->out_fd, w->flushed, w->size - w->flushed, SYNC_FILE_RANGE_WRITE);
+      w->flushed = w->size;
+    }
   meter_add_opt (w->opts.meter, (int64_t) len);
   return (la_ssize_t) len;
 }

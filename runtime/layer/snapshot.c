@@ -22,6 +22,96 @@
 #define ADOPT_SUFFIX ".adopt"
 #define LOCK_SUFFIX ".lock"
 #define HEX_LEN 64
+/* <hex>/boot.<boot id>: an empty file beside fs/ in a snapshot whose files were never
+   synced, made in the boot it names (see unsynced_ok). */
+#define BOOT_PREFIX "boot."
+#define BOOT_ID_LEN 36
+
+/*
+ * Snapshots are not synced. A snapshot is published by a rename after its files are
+ * written; within one boot the page cache makes it whole for every process, whether or not
+ * the disk has it yet. So an unpack or an unsynced adoption marks the snapshot with the boot
+ * it was made in (an empty file, created before the rename), and a snapshot marked with an
+ * earlier boot is unpacked again from its blob, which the store did sync: a crash may have
+ * left it with empty or missing files under its complete name. A snapshot with no mark was
+ * synced when it was made (bale before the mark, or an adopted overlayfs upper directory,
+ * which the overlay's unmount syncs). Where the boot id cannot be read, the snapshot is
+ * synced (syncfs) as before.
+ */
+
+/* This boot's id (36 characters and a NUL) into id; false when it cannot be read. */
+static bool
+boot_id (char id[BOOT_ID_LEN + 1])
+{
+  static char cached[BOOT_ID_LEN + 1];
+  if (!*cached)
+    {
+      cleanup_close int fd = open ("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+      char buf[BOOT_ID_LEN + 2];
+      ssize_t n = fd < 0 ? -1 : read (fd, buf, sizeof buf);
+      size_t i;
+
+      if (n < BOOT_ID_LEN)
+        return false;
+      for (i = 0; i < BOOT_ID_LEN; i++)
+        if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f') || buf[i] == '-'))
+          return false;
+      memcpy (cached, buf, BOOT_ID_LEN);
+      cached[BOOT_ID_LEN] = '\0';
+    }
+  memcpy (id, cached, sizeof cached);
+  return true;
+}
+
+/* Mark the snapshot being made in dir (open on <hex>.tmp or <hex>.adopt) as made in this
+   boot and not synced; or, without a boot id, sync it. */
+static int
+mark_unsynced (int dir_fd, const char *name, bale_error_t *err)
+{
+  char id[BOOT_ID_LEN + 1], mark[sizeof BOOT_PREFIX + BOOT_ID_LEN];
+  int fd;
+
+  if (!boot_id (id))
+    return syncfs (dir_fd) < 0 ? bale_make_error (err, errno, "cannot sync snapshot '%s'", name) : 0;
+  snprintf (mark, sizeof mark, BOOT_PREFIX "%s", id);
+  fd = openat (dir_fd, mark, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot mark snapshot '%s'", name);
+  close (fd);
+  return 0;
+}
+
+/* Whether the complete snapshot <hex> may be used: it has no boot mark (it was synced), or
+   the mark of this boot. */
+static bool
+unsynced_ok (int snapdir_fd, const char *hex)
+{
+  char id[BOOT_ID_LEN + 1], mark[HEX_LEN + 1 + sizeof BOOT_PREFIX + BOOT_ID_LEN];
+  struct dirwalk_list list = { NULL, 0, 0 };
+  bale_error_t e = NULL;
+  cleanup_close int fd = -1;
+  bool ok = true;
+  size_t i;
+
+  if (boot_id (id))
+    {
+      struct stat st;
+      snprintf (mark, sizeof mark, "%s/" BOOT_PREFIX "%s", hex, id);
+      if (fstatat (snapdir_fd, mark, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return true;
+    }
+  fd = openat (snapdir_fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || dirwalk_list_read (fd, hex, &list, &e) < 0)
+    ok = false; /* unreadable: unpacked again, which says why if it fails too */
+  for (i = 0; ok && i < list.n; i++)
+    if (strncmp (list.v[i].name, BOOT_PREFIX, strlen (BOOT_PREFIX)) == 0)
+      ok = false; /* an earlier boot's (or, without a boot id now, any) */
+  dirwalk_list_release (&list);
+  bale_error_release (&e);
+  return ok;
+}
+
+static int remove_snapshot (int snapdir_fd, const char *name, const char *path, bale_error_t *err);
 
 /* The absolute path of snapdir/hex/fs, from the descriptor: the caller gave no path, and
    overlayfs options need one. */
@@ -68,8 +158,8 @@ unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_
     ret = bale_make_error (err, errno, "cannot rewind the blob of layer '%s'", diff_id);
   else if (layer_extract (blob_fd, fs_fd, &opts, NULL, err) < 0)
     ret = bale_error_wrap (err, "cannot unpack layer '%s'", diff_id);
-  else if (syncfs (tmp_fd) < 0)
-    ret = bale_make_error (err, errno, "cannot sync snapshot '%s'", hex);
+  else if (mark_unsynced (tmp_fd, hex, err) < 0)
+    ret = -1;
   else if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
     ret = bale_make_error (err, errno, "cannot move snapshot '%s' into place", hex);
   else
@@ -110,37 +200,52 @@ snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_pa
   const char *hex = NULL;
   cleanup_close int lock_fd = -1;
   struct stat st;
+  bool found;
 
   if (lock_layer (snapdir_fd, diff_id, &hex, &lock_fd, err) < 0)
     return -1;
-  if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    {
-      if (errno != ENOENT)
-        return bale_make_error (err, errno, "cannot stat snapshot '%s'", hex);
-      if (unpack (snapdir_fd, diff_id, hex, blob_fd, err) < 0)
-        return -1;
-    }
-  else if (!S_ISDIR (st.st_mode))
+  found = fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!found && errno != ENOENT)
+    return bale_make_error (err, errno, "cannot stat snapshot '%s'", hex);
+  if (found && !S_ISDIR (st.st_mode))
     return bale_make_error (err, ENOTDIR, "snapshot '%s' is not a directory", hex);
+  if (found && !unsynced_ok (snapdir_fd, hex))
+    {
+      /* Unsynced, from an earlier boot: unpacked again. */
+      cleanup_free char *path = xasprintf ("snapshots/%s", hex);
+      if (remove_snapshot (snapdir_fd, hex, path, err) < 0)
+        return -1;
+      found = false;
+    }
+  if (!found && unpack (snapdir_fd, diff_id, hex, blob_fd, err) < 0)
+    return -1;
   *out_path = fs_path (snapdir_fd, hex, err);
   return *out_path ? 0 : -1;
 }
 
-int
-snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
-                bale_error_t *err)
+static int
+adopt (int snapdir_fd, const char *diff_id, const char *tree, bool synced, char **out_path,
+       bale_error_t *err)
 {
   const char *hex = NULL;
   cleanup_free char *tmp = NULL, *fs = NULL;
-  cleanup_close int lock_fd = -1;
+  cleanup_close int lock_fd = -1, tmp_fd = -1;
   struct stat st;
 
   if (lock_layer (snapdir_fd, diff_id, &hex, &lock_fd, err) < 0)
     return -1;
   if (fstatat (snapdir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
-      *out_path = fs_path (snapdir_fd, hex, err);
-      return *out_path ? 1 : -1;
+      if (unsynced_ok (snapdir_fd, hex))
+        {
+          *out_path = fs_path (snapdir_fd, hex, err);
+          return *out_path ? 1 : -1;
+        }
+      /* Unsynced, from an earlier boot: this tree replaces it. */
+      tmp = xasprintf ("snapshots/%s", hex);
+      if (remove_snapshot (snapdir_fd, hex, tmp, err) < 0)
+        return -1;
+      free (tmp);
     }
   /* <hex>.adopt/fs, then <hex>: the snapshot appears complete or not at all. */
   tmp = xasprintf ("%s" ADOPT_SUFFIX, hex);
@@ -149,10 +254,32 @@ snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **ou
     return bale_make_error (err, errno, "cannot create snapshot '%s'", tmp);
   if (renameat (AT_FDCWD, tree, snapdir_fd, fs) < 0)
     return bale_make_error (err, errno, "cannot move %s into the snapshot cache", tree);
+  if (!synced)
+    {
+      tmp_fd = openat (snapdir_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (tmp_fd < 0)
+        return bale_make_error (err, errno, "cannot open snapshot '%s'", tmp);
+      if (mark_unsynced (tmp_fd, tmp, err) < 0)
+        return -1;
+    }
   if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot publish snapshot '%s'", hex);
   *out_path = fs_path (snapdir_fd, hex, err);
   return *out_path ? 0 : -1;
+}
+
+int
+snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
+                bale_error_t *err)
+{
+  return adopt (snapdir_fd, diff_id, tree, true, out_path, err);
+}
+
+int
+snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
+                         bale_error_t *err)
+{
+  return adopt (snapdir_fd, diff_id, tree, false, out_path, err);
 }
 
 /* ---- garbage collection ------------------------------------------------------------------- */

@@ -347,6 +347,7 @@ struct store_blob_writer
   struct digester d;
   char *tmp;
   int fd;
+  int64_t written; /* bytes written */
   int64_t flushed; /* bytes whose writeback has been started */
 };
 
@@ -373,26 +374,41 @@ store_blob_writer_new (struct store *s, bale_error_t *err)
   return w;
 }
 
+static int
+blob_write (struct store_blob_writer *w, const void *buf, size_t len, bool hash, bale_error_t *err)
+{
+  if (fileio_write_all (w->fd, buf, len) < 0)
+    return bale_make_error (err, errno, "cannot write a blob in store '%s'", w->s->path);
+  if (hash)
+    digester_update (&w->d, buf, len);
+  w->written += (int64_t) len;
+  if (w->written - w->flushed >= WRITEBACK_CHUNK)
+    {
+      /* A hint: failure only means the fsync does all the work. */
+      (void) sync_file_range (w->fd, w->flushed, w->written - w->flushed, SYNC_FILE_RANGE_WRITE);
+      w->flushed = w->written;
+    }
+  return 0;
+}
+
 int
 store_blob_writer_write (struct store_blob_writer *w, const void *buf, size_t len,
                          bale_error_t *err)
 {
-  if (fileio_write_all (w->fd, buf, len) < 0)
-    return bale_make_error (err, errno, "cannot write a blob in store '%s'", w->s->path);
-  digester_update (&w->d, buf, len);
-  if ((int64_t) w->d.size - w->flushed >= WRITEBACK_CHUNK)
-    {
-      /* A hint: failure only means the fsync does all the work. */
-      (void) sync_file_range (w->fd, w->flushed, (int64_t) w->d.size - w->flushed, SYNC_FILE_RANGE_WRITE);
-      w->flushed = (int64_t) w->d.size;
-    }
-  return 0;
+  return blob_write (w, buf, len, true, err);
+}
+
+int
+store_blob_writer_write_hashed (struct store_blob_writer *w, const void *buf, size_t len,
+                                bale_error_t *err)
+{
+  return blob_write (w, buf, len, false, err);
 }
 
 int64_t
 store_blob_writer_size (const struct store_blob_writer *w)
 {
-  return w->d.size;
+  return w->written;
 }
 
 void

@@ -105,6 +105,10 @@ int store_blob_writer_commit (struct store_blob_writer *w, const char *expected,
    to it instead of store_blob_writer_write, then commit with store_blob_writer_commit_hashed,
    which takes the producer's digest and checks the size, so the bytes are hashed once. */
 int store_blob_writer_fd (struct store_blob_writer *w);
+/* Or hand the producer's bytes to store_blob_writer_write_hashed, which writes them as
+   store_blob_writer_write does, without hashing them, for store_blob_writer_commit_hashed. */
+int store_blob_writer_write_hashed (struct store_blob_writer *w, const void *buf, size_t len,
+                                    bale_error_t *err);
 int store_blob_writer_commit_hashed (struct store_blob_writer *w, const char *digest,
                                      int64_t size, bale_error_t *err);
 /* As store_blob_writer_commit_hashed, but the fsync is an asynchronous request the kernel

@@ -347,4 +347,26 @@ snapshot_while_copying () {
 }
 check "a COPY a later step reads has its snapshot (unpacked as it streams in), a last COPY none" snapshot_while_copying
 
+snapshot_earlier_boot () {
+  # Snapshots are not synced: each is marked with the boot it was made in, and one from an
+  # earlier boot (which a crash may have left with empty files) is unpacked again from its
+  # blob. Made as t12 made it: the COPY's (adopted as it streamed in) and busybox's.
+  boot=$(cat /proc/sys/kernel/random/boot_id)
+  set -- $(python3 -c 'import json,sys; print(" ".join(l[7:] for l in json.load(open(sys.argv[1]))[0]["RootFS"]["Layers"]))' "$T_TMP/t12.json")
+  base=$1 copy=$2
+  for s in "$base" "$copy"; do
+    [ -f "$BALE_STORE/snapshots/$s/boot.$boot" ] || { echo "snapshot $s has no mark of this boot"; return 1; }
+    mv "$BALE_STORE/snapshots/$s/boot.$boot" "$BALE_STORE/snapshots/$s/boot.00000000-0000-0000-0000-000000000000" || return 1
+  done
+  # What a crash could leave: the files' names without their data.
+  : > "$BALE_STORE/snapshots/$copy/fs/app/a.txt"
+  : > "$BALE_STORE/snapshots/$base/fs/bin/busybox"
+  "$BALE" build --no-cache -q -t t12 "$ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  [ "$("$BALE" run t12 cat /seen | tr '\n' ' ')" = "a c " ] &&
+    [ -s "$BALE_STORE/snapshots/$copy/fs/app/a.txt" ] && [ -s "$BALE_STORE/snapshots/$base/fs/bin/busybox" ] &&
+    [ -f "$BALE_STORE/snapshots/$base/boot.$boot" ] && [ -f "$BALE_STORE/snapshots/$copy/boot.$boot" ] &&
+    [ -z "$(ls "$BALE_STORE/snapshots" | grep -v '\.lock$' | grep '\.')" ]
+}
+check "a snapshot unsynced in an earlier boot is unpacked again from its blob" snapshot_earlier_boot
+
 done_testing

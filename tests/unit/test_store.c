@@ -270,6 +270,20 @@ test_blob_writer_hashed_by_caller (void **state)
   assert_ok (store_blob_writer_commit_hashed (w, SHA_ABC, 3, &err), &err);
   assert_int_equal (count_files (f->dir, "tmp"), 0);
   assert_int_equal (count_files (f->dir, "blobs/sha256"), 1);
+  /* Bytes handed over unhashed (store_blob_writer_write_hashed): counted, not hashed, so the
+     caller's digest names them and a size that is not theirs is refused. */
+  w = store_blob_writer_new (f->s, &err);
+  assert_ok (store_blob_writer_write_hashed (w, "ab", 2, &err), &err);
+  assert_ok (store_blob_writer_write_hashed (w, "c", 1, &err), &err);
+  assert_int_equal (store_blob_writer_size (w), 3);
+  assert_true (store_blob_writer_commit_hashed (w, SHA_ABC, 2, &err) < 0);
+  bale_error_release (&err);
+  assert_int_equal (count_files (f->dir, "tmp"), 0);
+  w = store_blob_writer_new (f->s, &err);
+  assert_ok (store_blob_writer_write_hashed (w, "abc", 3, &err), &err);
+  assert_ok (store_blob_writer_commit_hashed (w, SHA_ABC, 3, &err), &err);
+  assert_int_equal (count_files (f->dir, "tmp"), 0);
+  assert_int_equal (count_files (f->dir, "blobs/sha256"), 1);
 }
 
 static void
