@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -880,6 +881,123 @@ run_dir (struct executor *x, bool *kept, bale_error_t *err)
   return dir;
 }
 
+/*
+ * F25: BuildKit's RUN makes the mount points of /etc/hosts and /etc/resolv.conf in the rootfs
+ * when the image lacks them (os.Lstat: not-exist or ENOTDIR) and removes the empty stubs after
+ * the step, restoring /etc's times as they were after the stub was made
+ * (executor/stubs.go MountStubsCleaner): /etc, with the step's time, is in the step's layer.
+ * bale's mount points live in a stub layer of their own, so /etc is put in the step's
+ * writable layer before the step, as a copy-up would (mode, owner, xattrs of the image's),
+ * with the time of now; a missing /etc is made 0755, as runc's mkdir leaves it. The step then
+ * changes it as it will, as in BuildKit.
+ */
+static bool
+is_whiteout (const struct stat *st)
+{
+  return S_ISCHR (st->st_mode) && st->st_rdev == 0;
+}
+
+static bool
+dir_opaque (const char *path)
+{
+  char v[2];
+  return getxattr (path, rootless_opaque_xattr (), v, sizeof v) == 1 && v[0] == 'y';
+}
+
+/* Whether /etc/NAME is missing from the overlay of lowers (topmost first). */
+static bool
+lowers_lack (const char *const *lowers, size_t n, const char *name)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *etc = xasprintf ("%s/etc", lowers[i]);
+      cleanup_free char *p = xasprintf ("%s/%s", etc, name);
+      struct stat st;
+
+      if (lstat (etc, &st) < 0)
+        continue;
+      if (!S_ISDIR (st.st_mode))
+        return true; /* a whiteout, or not a directory: ENOTDIR */
+      if (lstat (p, &st) == 0)
+        return is_whiteout (&st);
+      if (dir_opaque (etc))
+        return true;
+    }
+  return true;
+}
+
+/* Overlay mode: /etc in upper as the lowers show it, with the time of now. */
+static int
+stub_parent_overlay (const char *upper, const char *const *lowers, size_t n, bale_error_t *err)
+{
+  cleanup_free char *dst = xasprintf ("%s/etc", upper);
+  cleanup_close int out = -1, in = -1;
+  struct stat st = { .st_mode = S_IFDIR | 0755, .st_uid = geteuid (), .st_gid = getegid () };
+  size_t i;
+
+  if (!lowers_lack (lowers, n, "hosts") && !lowers_lack (lowers, n, "resolv.conf"))
+    return 0;
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *etc = xasprintf ("%s/etc", lowers[i]);
+      struct stat ls;
+      if (lstat (etc, &ls) < 0)
+        continue;
+      if (S_ISDIR (ls.st_mode))
+        {
+          in = open (etc, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (in < 0)
+            return bale_make_error (err, errno, "cannot open %s", etc);
+          st = ls;
+        }
+      else if (!is_whiteout (&ls))
+        return 0; /* /etc is a symlink or a file in the image: runc's mount fails there */
+      break;
+    }
+  if (mkdir (dst, 0700) < 0 || (out = open (dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    return bale_make_error (err, errno, "cannot create %s", dst);
+  /* chown before chmod: chown clears the setuid and setgid bits */
+  if ((in >= 0 && fsindex_copy_xattrs (in, out, true) < 0) || fchown (out, st.st_uid, st.st_gid) < 0
+      || fchmod (out, st.st_mode & 07777) < 0)
+    return bale_make_error (err, errno, "cannot copy the metadata of /etc to %s", dst);
+  return 0;
+}
+
+/* Copied rootfs: /etc's time moved to now (made 0755 when missing). */
+static int
+stub_parent_copy (const char *root, bale_error_t *err)
+{
+  cleanup_close int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC), etc = -1;
+  static const char *const names[] = { "/etc/hosts", "/etc/resolv.conf" };
+  bool lack = false;
+
+  if (rootfd < 0)
+    return bale_make_error (err, errno, "cannot open %s", root);
+  for (size_t i = 0; i < 2; i++)
+    {
+      int fd = inroot_open (rootfd, names[i], O_PATH | O_NOFOLLOW, 0);
+      if (fd >= 0)
+        close (fd);
+      else if (errno == ENOENT || errno == ENOTDIR)
+        lack = true;
+    }
+  if (!lack)
+    return 0;
+  etc = inroot_open (rootfd, "/etc", O_RDONLY | O_DIRECTORY, 0);
+  if (etc < 0 && errno == ENOENT)
+    {
+      cleanup_close int top = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (top < 0 || mkdirat (top, "etc", 0755) < 0 || fchmodat (top, "etc", 0755, 0) < 0)
+        return bale_make_error (err, errno, "cannot create %s/etc", root);
+      return 0;
+    }
+  if (etc < 0)
+    return 0; /* not a directory: runc's mount fails there */
+  if (futimens (etc, NULL) < 0)
+    return bale_make_error (err, errno, "cannot set the times of %s/etc", root);
+  return 0;
+}
+
 int
 exec_run_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                size_t stepno, bale_error_t *err)
@@ -949,6 +1067,8 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
           || fsindex_build (root_fd, &index, err) < 0 || fsindex_watch (index, root, err) < 0)
         goto out;
     }
+  if ((root ? stub_parent_copy (root, err) : stub_parent_overlay (upper, lowers, n_lowers, err)) < 0)
+    goto out;
   trace_mark ("run: lowers ready");
   {
     bale_error_t e = NULL;

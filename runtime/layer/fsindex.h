@@ -8,6 +8,8 @@
 #ifndef BALE_FSINDEX_H
 #define BALE_FSINDEX_H
 
+#include <stdbool.h>
+
 #include "bale.h"
 #include "runtime/layer/layer.h"
 
@@ -22,6 +24,10 @@ int fsindex_build (int root_fd, struct fsindex **out, bale_error_t *err);
    all. Links the step itself makes are kept (they are in its layer on overlayfs too). */
 int fsindex_break_hardlinks (int root_fd, bale_error_t *err);
 void fsindex_free (struct fsindex *ix);
+
+/* Every xattr of in, set on out (user.*, trusted.*, security.*: the layer keeps them all);
+   with skip_overlay, not overlayfs's own (trusted.overlay.*, user.overlay.*). */
+int fsindex_copy_xattrs (int in, int out, bool skip_overlay);
 
 /* Watch the directories of the index at root (its path) with inotify while a step runs:
    overlayfs copies up a file opened for writing even when nothing is written (apt's and

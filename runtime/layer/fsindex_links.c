@@ -39,9 +39,8 @@ copy_data (int in, int out)
   return n < 0 ? -1 : 0;
 }
 
-/* Every xattr of in, set on out (user.*, trusted.*, security.*: the layer keeps them all). */
-static int
-copy_xattrs (int in, int out)
+int
+fsindex_copy_xattrs (int in, int out, bool skip_overlay)
 {
   ssize_t n = flistxattr (in, NULL, 0), i;
   cleanup_free char *names = NULL;
@@ -56,6 +55,9 @@ copy_xattrs (int in, int out)
     {
       ssize_t len = fgetxattr (in, names + i, NULL, 0);
       cleanup_free char *v = NULL;
+      if (skip_overlay
+          && (strncmp (names + i, "trusted.overlay.", 16) == 0 || strncmp (names + i, "user.overlay.", 13) == 0))
+        continue;
       if (len < 0)
         return -1;
       v = xmalloc ((size_t) len + 1);
@@ -83,7 +85,7 @@ unshare (int dfd, const char *rel, const char *name, const struct stat *st, bale
   if (out < 0)
     return bale_make_error (err, errno, "cannot create %s/%s", rel, tmp);
   /* chown before chmod: chown clears the setuid and setgid bits */
-  if (copy_data (in, out) < 0 || copy_xattrs (in, out) < 0 || fchown (out, st->st_uid, st->st_gid) < 0
+  if (copy_data (in, out) < 0 || fsindex_copy_xattrs (in, out, false) < 0 || fchown (out, st->st_uid, st->st_gid) < 0
       || fchmod (out, st->st_mode & 07777) < 0 || futimens (out, ts) < 0
       || renameat (dfd, tmp, dfd, name) < 0)
     {

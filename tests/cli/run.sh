@@ -371,4 +371,48 @@ run_user_groups () {
 }
 check "bale run -u: groups as docker run sets them; RUN as BuildKit does" run_user_groups
 
+# stub_layer OCI N: the Nth layer (from 0, the base's) of the OCI layout's image, listed
+# (tar -tv, numeric owners) into $T_TMP/layer, and its etc/ extracted into $T_TMP/lx.
+stub_layer () {
+  m=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
+  l=$(jq -r ".layers[$2].digest" "$1/blobs/sha256/$m" | cut -d: -f2)
+  tar -tvf "$1/blobs/sha256/$l" --numeric-owner > "$T_TMP/layer" || return 1
+  rm -rf "$T_TMP/lx" && mkdir "$T_TMP/lx" && tar -xf "$1/blobs/sha256/$l" -C "$T_TMP/lx" 2> /dev/null
+  return 0
+}
+# F25: BuildKit makes the mount points of /etc/hosts and /etc/resolv.conf when the image lacks
+# them, removes them after the step and leaves /etc with the time they were made: the step's
+# layer holds etc/ (the image's mode and owner, the step's time); an image with both files
+# gives a RUN layer without it; an image without /etc gets one, 0755 root.
+run_stub_parent () {
+  mkdir -p "$ctx/etcf" && echo '127.0.0.1 localhost' > "$ctx/etcf/hosts" &&
+    echo 'nameserver 127.0.0.1' > "$ctx/etcf/resolv.conf" || return 1
+  df 'FROM busybox AS plain' 'RUN true' 'FROM busybox AS full' 'COPY etcf/ /etc/' 'RUN true' \
+    'FROM busybox AS odd' 'RUN chmod 0750 /etc && chown 5:6 /etc' 'RUN true' \
+    'RUN echo x > /etc/foo' \
+    'FROM scratch' 'COPY --from=plain /bin /bin' 'RUN true'
+  for force in 0 1; do
+    t0=$(date +%s)
+    BALE_FORCE_COPY=$force build r16 --no-cache --target plain || return 1
+    t1=$(date +%s)
+    stub_layer "$T_TMP/r16.oci" 1 || return 1
+    mt=$(stat -c %Y "$T_TMP/lx/etc")
+    [ "$(wc -l < "$T_TMP/layer")" = 1 ] && grep -q '^drwxr-xr-x 0/0 .* etc/$' "$T_TMP/layer" &&
+      [ "$mt" -ge "$t0" ] && [ "$mt" -le "$t1" ] || { echo "BALE_FORCE_COPY=$force plain ($t0-$t1):"; cat "$T_TMP/layer"; return 1; }
+    BALE_FORCE_COPY=$force build r16 --no-cache --target full || return 1
+    stub_layer "$T_TMP/r16.oci" 2 && [ ! -s "$T_TMP/layer" ] || { echo "BALE_FORCE_COPY=$force full:"; cat "$T_TMP/layer"; return 1; }
+    # The image's mode and owner (the step before changed them); a step that writes in /etc
+    # gives the entry once.
+    BALE_FORCE_COPY=$force build r16 --no-cache --target odd || return 1
+    stub_layer "$T_TMP/r16.oci" 2 && [ "$(wc -l < "$T_TMP/layer")" = 1 ] &&
+      grep -q '^drwxr-x--- 5/6 .* etc/$' "$T_TMP/layer" && stub_layer "$T_TMP/r16.oci" 3 &&
+      [ "$(grep -c ' etc/$' "$T_TMP/layer")" = 1 ] && grep -q ' etc/foo$' "$T_TMP/layer" ||
+      { echo "BALE_FORCE_COPY=$force odd:"; cat "$T_TMP/layer"; return 1; }
+    BALE_FORCE_COPY=$force build r16 --no-cache || return 1
+    stub_layer "$T_TMP/r16.oci" 1 && [ "$(wc -l < "$T_TMP/layer")" = 1 ] &&
+      grep -q '^drwxr-xr-x 0/0 .* etc/$' "$T_TMP/layer" || { echo "BALE_FORCE_COPY=$force scratch:"; cat "$T_TMP/layer"; return 1; }
+  done
+}
+check "RUN on an image without /etc/hosts or /etc/resolv.conf: the layer holds etc/ with the step's time (F25)" run_stub_parent
+
 done_testing

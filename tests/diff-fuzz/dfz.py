@@ -503,11 +503,11 @@ def classify(case, status, diffs, sigs):
                    for x, r in links.items())
     if links and any(via_link(d) for d in diffs):
         names.add("copy-dest-symlink")
-    # F25: a RUN's mount stubs (/etc/hosts, /etc/resolv.conf, each --mount target) that
-    # BuildKit creates in the image and removes after the step leave their parent directory
-    # with the step's time; bale's stubs are in a layer of their own. A directory line pair
-    # that differs only by its time, on /etc or a mount target's parent.
-    stub_parents = {"/etc"} | {os.path.dirname(t) for t in targets} | targets
+    # F25: a --mount target's stub that BuildKit creates in the image and removes after the
+    # step leaves its parent directory with the step's time. A directory line pair that
+    # differs only by its time, on a mount target or its parent. /etc (the stubs of /etc/hosts
+    # and /etc/resolv.conf) is no longer excused: bale now gives it the step's time too.
+    stub_parents = {os.path.dirname(t) for t in targets} | targets
 
     def stub_time(d):
         m = re.match(r"^[-+](\S+) d (\S+ \S+) \S+$", d)
