@@ -602,8 +602,8 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       if (dest_stat (s, real, &have, false) && S_ISDIR (have.st_mode))
         return bale_make_error (err, 0, "\"%s\": cannot copy a file onto the directory %s", word, target);
     }
-    /* BuildKit's copy (fsutil) leaves FIFOs and sockets out, named or in a directory, and
-       goes on: its "TODO: Support pipes and sockets" (fuzzer finding F28). */
+    /* BuildKit's copy (fsutil) has no case for FIFOs and sockets: it leaves them out, named
+       or in a directory, and goes on (fuzzer finding F28). */
     if ((S_ISFIFO (st.st_mode) && !s->fifos) || S_ISSOCK (st.st_mode))
       return 0;
     apply_meta (s, &st, true);

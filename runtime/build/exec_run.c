@@ -883,10 +883,10 @@ run_dir (struct executor *x, bool *kept, bale_error_t *err)
 
 /*
  * F25: BuildKit's RUN makes the mount points of /etc/hosts and /etc/resolv.conf in the rootfs
- * when the image lacks them (os.Lstat: not-exist or ENOTDIR) and removes the empty stubs after
- * the step, restoring /etc's times as they were after the stub was made
+ * when the image lacks them (os.Lstat: not-exist or ENOTDIR) and removes those empty mount
+ * points after the step, restoring /etc's times as they were once they had been made
  * (executor/stubs.go MountStubsCleaner): /etc, with the step's time, is in the step's layer.
- * bale's mount points live in a stub layer of their own, so /etc is put in the step's
+ * bale's mount points live in a lower layer of their own, so /etc is put in the step's
  * writable layer before the step, as a copy-up would (mode, owner, xattrs of the image's),
  * with the time of now; a missing /etc is made 0755, as runc's mkdir leaves it. The step then
  * changes it as it will, as in BuildKit.
