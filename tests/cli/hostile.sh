@@ -123,4 +123,49 @@ host_files () {
 }
 check "a Dockerfile or .dockerignore that leads out of the context, or a FIFO: an error, the host file unread" host_files
 
+# RUN --mount=type=ssh gets a read-only agent, as BuildKit's readOnlyAgent: a step may list the
+# keys and ask for signatures, never remove them (19, 18), add one (17), lock (22) or unlock
+# (23) the agent, or send extensions (27). The user's agent was bound into the step as it is,
+# and a step emptied it. agentc sends one-byte requests and prints the answers' types.
+cat > "$T_TMP/agentc.c" << 'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+static int rd (int fd, unsigned char *b, size_t n)
+{ for (size_t g = 0; g < n;) { ssize_t r = read (fd, b + g, n - g); if (r <= 0) return -1; g += (size_t) r; } return 0; }
+int main (int argc, char **argv)
+{
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+  snprintf (a.sun_path, sizeof a.sun_path, "%s", getenv ("SSH_AUTH_SOCK"));
+  if (connect (fd, (struct sockaddr *) &a, sizeof a) < 0) return 1;
+  for (int i = 1; i < argc; i++)
+    {
+      unsigned char m[5] = { 0, 0, 0, 1, (unsigned char) atoi (argv[i]) }, h[4], b[65536];
+      unsigned len;
+      if (write (fd, m, 5) != 5 || rd (fd, h, 4) < 0) { printf ("%s:closed\n", argv[i]); return 1; }
+      len = (unsigned) h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+      if (len == 0 || len > sizeof b || rd (fd, b, len) < 0) return 1;
+      printf ("%s:%d\n", argv[i], b[0]);
+    }
+  return 0;
+}
+EOF
+ssh_agent_read_only () {
+  mkdir -p "$T_TMP/ag" && ${CC:-cc} -static -O2 -o "$T_TMP/ag/agentc" "$T_TMP/agentc.c" || return 1
+  ssh-keygen -q -t ed25519 -N '' -C bale-test -f "$T_TMP/key" < /dev/null || return 1
+  eval "$(ssh-agent -s -a "$T_TMP/agent.sock")" > /dev/null || return 1
+  ssh-add -q "$T_TMP/key" 2> /dev/null || { kill "$SSH_AGENT_PID"; return 1; }
+  printf '%s\n' 'FROM busybox' 'COPY agentc /' 'RUN --mount=type=ssh /agentc 11 19 18 17 22 23 27 11 | tr "\n" " "' \
+    > "$T_TMP/ag/Dockerfile"
+  "$BALE" build --no-cache --progress plain --ssh default "$T_TMP/ag" > "$T_TMP/ag.out" 2>&1; st=$?
+  keys=$(ssh-add -l 2>&1)
+  kill "$SSH_AGENT_PID"
+  [ $st = 0 ] && grep -q '11:12 19:5 18:5 17:5 22:5 23:5 27:5 11:12' "$T_TMP/ag.out" || { cat "$T_TMP/ag.out"; return 1; }
+  case $keys in *bale-test*) ;; *) echo "the agent lost its key: $keys"; return 1 ;; esac
+}
+check "RUN --mount=type=ssh: a read-only agent, the user's keys stay" ssh_agent_read_only
+
 done_testing
