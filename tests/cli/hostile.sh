@@ -168,4 +168,21 @@ ssh_agent_read_only () {
 }
 check "RUN --mount=type=ssh: a read-only agent, the user's keys stay" ssh_agent_read_only
 
+# The tty view shows what a step prints as text, as BuildKit's vt100 emulator does: no escape
+# sequence of the step reaches the user's terminal (OSC 52 writes the clipboard, OSC 0 the
+# title, CSI moves the cursor over bale's frame). script(1) gives the build a terminal.
+tty_escapes () {
+  command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
+  mkdir -p "$T_TMP/esc"
+  printf '%s\n' 'FROM busybox' \
+    'RUN printf "\033]52;c;ZWNobyBwd25lZA==\007\033]0;FAKE-TITLE\007vis\tible-\033[31mred\033[0m-\033[2Atext\r\n"; sleep 2' \
+    > "$T_TMP/esc/Dockerfile"
+  script -qfec "'$BALE' build --no-cache --progress tty '$T_TMP/esc'" /dev/null > "$T_TMP/esc.raw" 2>&1 < /dev/null ||
+    { cat "$T_TMP/esc.raw"; return 1; }
+  ! grep -aq -e "$(printf '\033')]" -e "$(printf '\033')\[2A" "$T_TMP/esc.raw" ||
+    { echo "an escape sequence of the step reached the terminal:"; cat -v "$T_TMP/esc.raw"; return 1; }
+  grep -aq 'vis ible-red-text' "$T_TMP/esc.raw" || { echo "the step's text is missing:"; cat -v "$T_TMP/esc.raw"; return 1; }
+}
+check "--progress tty: a step's escape sequences never reach the terminal, its text does" tty_escapes
+
 done_testing
