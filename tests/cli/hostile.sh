@@ -124,7 +124,8 @@ host_files () {
 check "a Dockerfile or .dockerignore that leads out of the context, or a FIFO: an error, the host file unread" host_files
 
 # RUN --mount=type=ssh gets a read-only agent, as BuildKit's readOnlyAgent: a step may list the
-# keys and ask for signatures, never remove them (19, 18), add one (17), lock (22) or unlock
+# keys and ask for signatures, never remove them (19, 18), add one (17, 25), add a smartcard
+# key (20: the agent loads a PKCS#11 library by path, CVE-2023-38408's way in), lock (22) or unlock
 # (23) the agent, or send extensions (27). The user's agent was bound into the step as it is,
 # and a step emptied it. agentc sends one-byte requests and prints the answers' types.
 cat > "$T_TMP/agentc.c" << 'EOF'
@@ -158,12 +159,12 @@ ssh_agent_read_only () {
   ssh-keygen -q -t ed25519 -N '' -C bale-test -f "$T_TMP/key" < /dev/null || return 1
   eval "$(ssh-agent -s -a "$T_TMP/agent.sock")" > /dev/null || return 1
   ssh-add -q "$T_TMP/key" 2> /dev/null || { kill "$SSH_AGENT_PID"; return 1; }
-  printf '%s\n' 'FROM busybox' 'COPY agentc /' 'RUN --mount=type=ssh /agentc 11 19 18 17 22 23 27 11 | tr "\n" " "' \
+  printf '%s\n' 'FROM busybox' 'COPY agentc /' 'RUN --mount=type=ssh /agentc 11 19 18 17 20 25 22 23 27 11 | tr "\n" " "' \
     > "$T_TMP/ag/Dockerfile"
   "$BALE" build --no-cache --progress plain --ssh default "$T_TMP/ag" > "$T_TMP/ag.out" 2>&1; st=$?
   keys=$(ssh-add -l 2>&1)
   kill "$SSH_AGENT_PID"
-  [ $st = 0 ] && grep -q '11:12 19:5 18:5 17:5 22:5 23:5 27:5 11:12' "$T_TMP/ag.out" || { cat "$T_TMP/ag.out"; return 1; }
+  [ $st = 0 ] && grep -q '11:12 19:5 18:5 17:5 20:5 25:5 22:5 23:5 27:5 11:12' "$T_TMP/ag.out" || { cat "$T_TMP/ag.out"; return 1; }
   case $keys in *bale-test*) ;; *) echo "the agent lost its key: $keys"; return 1 ;; esac
 }
 check "RUN --mount=type=ssh: a read-only agent, the user's keys stay" ssh_agent_read_only
@@ -175,11 +176,11 @@ tty_escapes () {
   command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
   mkdir -p "$T_TMP/esc"
   printf '%s\n' 'FROM busybox' \
-    'RUN printf "\033]52;c;ZWNobyBwd25lZA==\007\033]0;FAKE-TITLE\007vis\tible-\033[31mred\033[0m-\033[2Atext\r\n"; sleep 2' \
+    'RUN printf "\033]52;c;ZWNobyBwd25lZA==\007\033]0;FAKE-TITLE\007vis\tible-\033[31mred\033[0m-\033[9;9Htext\r\n"; sleep 3' \
     > "$T_TMP/esc/Dockerfile"
   script -qfec "'$BALE' build --no-cache --progress tty '$T_TMP/esc'" /dev/null > "$T_TMP/esc.raw" 2>&1 < /dev/null ||
     { cat "$T_TMP/esc.raw"; return 1; }
-  ! grep -aq -e "$(printf '\033')]" -e "$(printf '\033')\[2A" "$T_TMP/esc.raw" ||
+  ! grep -aq -e "$(printf '\033')]" -e "$(printf '\033')\[9;9H" "$T_TMP/esc.raw" ||
     { echo "an escape sequence of the step reached the terminal:"; cat -v "$T_TMP/esc.raw"; return 1; }
   grep -aq 'vis ible-red-text' "$T_TMP/esc.raw" || { echo "the step's text is missing:"; cat -v "$T_TMP/esc.raw"; return 1; }
 }

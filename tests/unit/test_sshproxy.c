@@ -138,12 +138,12 @@ test_relay (void **state)
   assert_int_equal (st.st_uid, getuid ());
 
   /* Two connections, one after the other: each is relayed on its own. The identities and a
-     signature reach the agent; adding (17), removing (18) or removing every key (19), locking
-     (22), unlocking (23), extensions (27) and the old protocol's requests (1) are answered
-     SSH_AGENT_FAILURE by the relay and never reach it. */
+     signature reach the agent; adding a key (17, 25) or a smartcard key (20), removing (18)
+     or every key (19), locking (22), unlocking (23), extensions (27) and the old protocol's
+     requests (1) are answered SSH_AGENT_FAILURE by the relay and never reach it. */
   for (int round = 0; round < 2; round++)
     {
-      static const unsigned char refused[] = { 17, 18, 19, 22, 23, 27, 1 };
+      static const unsigned char refused[] = { 17, 18, 19, 20, 25, 22, 23, 27, 1 };
       unsigned char ans[2];
 
       fd = unix_socket (relay, false);
