@@ -186,4 +186,19 @@ tty_escapes () {
 }
 check "--progress tty: a step's escape sequences never reach the terminal, its text does" tty_escapes
 
+# CVE-2019-5736: runc's container process re-executed the host's runc through /proc/self/exe
+# (a "#!/proc/self/exe" interpreter) and then wrote it. Before its execve the step's PID 1 is
+# a fork of bale-core: running /proc/self/exe, directly or as an interpreter, must not run it
+# in the step, and bale's binaries stay as they were.
+self_exe () {
+  before=$(cat "$top_builddir/bale" "$top_builddir/bale-core" | sha256sum)
+  printf '%s\n' 'FROM busybox' 'RUN printf "#!/proc/self/exe version\n" > /evil && chmod +x /evil' \
+    'RUN ["/evil"]' > "$ctx/Dockerfile"
+  fast_fail 'exec /evil: no such file or directory' build --no-cache --progress plain "$ctx" || return 1
+  printf '%s\n' 'FROM busybox' 'RUN ["/proc/self/exe", "version"]' > "$ctx/Dockerfile"
+  fast_fail 'exec /proc/self/exe: no such file or directory' build --no-cache --progress plain "$ctx" || return 1
+  ! grep -q "bale [0-9]" "$T_TMP/out" && [ "$(cat "$top_builddir/bale" "$top_builddir/bale-core" | sha256sum)" = "$before" ]
+}
+check "RUN of /proc/self/exe, directly or as a script's interpreter, never runs bale-core in the step" self_exe
+
 done_testing
