@@ -68,6 +68,7 @@ struct copier
   int n_staged;
   int *fds; /* directories entries are read from, open until the layer is written */
   size_t n_fds, alloc_fds;
+  const char *ex_base; /* the directory being copied as --exclude sees it: NULL for "" */
 };
 
 static void
@@ -328,6 +329,7 @@ struct walk_ctx
   const char *src_rel; /* that directory relative to the source root */
   const char *dest;    /* where its contents go */
   char *fresh;         /* a directory of dest found missing: nothing under it to clash with */
+  const char *ex_base; /* that directory as --exclude patterns see it ("" for each source) */
 };
 
 static int
@@ -348,6 +350,20 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
       case COPY_WALK_KEEP: break;
       }
+  /* --exclude: fsutil's copier matches the patterns against the path below the source it
+     copies (never the source itself); an excluded directory is walked only when an
+     exception ('!') might keep something inside, and then written only as the parent of
+     what is kept (add_missing_parents). */
+  if (s->exclude)
+    {
+      cleanup_free char *ex_rel = join (w->ex_base, e->relpath);
+      switch (copy_exclude_check (s->exclude, ex_rel, st.st_mode))
+        {
+        case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+        case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+        case COPY_WALK_KEEP: break;
+        }
+    }
   /* A directory's entry over another type in the destination fails as fsutil's copy fails
      (copyDirectoryOnly, ensureEmptyFileTarget: lstat, a symlink is no directory); an ADDed
      archive's replaces it, as moby's archive does (fuzzer finding F29). */
@@ -436,7 +452,7 @@ add_missing_parents (struct copier *c, size_t from, int root_fd, const char *des
 static int
 copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, bale_error_t *err)
 {
-  struct walk_ctx w = { c, dir_fd, src_rel, dest, NULL };
+  struct walk_ctx w = { c, dir_fd, src_rel, dest, NULL, c->ex_base ? c->ex_base : "" };
   size_t from = c->n;
   struct stat have;
   int r;
@@ -447,7 +463,8 @@ copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, b
   free (w.fresh);
   if (r < 0)
     return bale_error_wrap (err, "copying \"%s\"", *src_rel ? src_rel : ".");
-  if (c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
+  if ((c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
+      || (c->spec->exclude && ignore_has_exceptions (c->spec->exclude)))
     add_missing_parents (c, from, dir_fd, dest);
   return 0;
 }
@@ -493,6 +510,7 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
     int r;
     keep.keep_owner = true; /* archive entries keep their owners unless --chown */
     keep.ignore = NULL;
+    keep.exclude = NULL; /* BuildKit unpacks before its copier, which has the patterns */
     keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
     c->spec = &keep;
     r = copy_dir (c, sub, "", dest, err);
@@ -650,6 +668,30 @@ parents_dir (struct copier *c, const char *rel, const char *dest, bale_error_t *
   return 0;
 }
 
+/* Whether an entry from index `from` on lies below dir. */
+static bool
+kept_below (const struct copier *c, size_t from, const char *dir)
+{
+  size_t i, len = strlen (dir);
+
+  for (i = from; i < c->n; i++)
+    if (strncmp (c->v[i].path, dir, len) == 0 && c->v[i].path[len] == '/')
+      return true;
+  return false;
+}
+
+/* Forget the entries from index `from` on. */
+static void
+drop_from (struct copier *c, size_t from)
+{
+  for (; c->n > from; c->n--)
+    {
+      free (c->v[c->n - 1].path);
+      free (c->v[c->n - 1].src_rel);
+      free (c->v[c->n - 1].target);
+    }
+}
+
 /* A source of COPY --parents: the context root (or the part before "/./") is the copy's root,
    the rest a pattern whose matches keep their path under the destination directory, their
    directories made from the source's (dockerfile2llb: IncludePatterns, CopyDirContentsOnly). */
@@ -657,13 +699,11 @@ static int
 copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
 {
   const struct copy_spec *s = c->spec;
-  const char *pivot = strstr (word, "/./");
-  cleanup_free char *raw = pivot ? xasprintf ("/%.*s", (int) (pivot - word), word) : xstrdup ("/");
-  cleanup_free char *root = dispatch_clean_path (raw);
   cleanup_free char *dest = dispatch_clean_path (s->dest);
   cleanup_free char *real = dest_resolve (s, dest + 1);
   struct copy_sources found = { 0 };
-  size_t j, skip = strlen (root + 1);
+  size_t j, n0;
+  bool ex_dir;
   int ret = 0;
 
   if (add_parents (c, real, true, err) < 0 || copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
@@ -671,14 +711,19 @@ copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
   for (j = 0; j < found.n && ret == 0; j++)
     {
       const struct copy_source *src = &found.v[j];
-      const char *in = src->rel;
+      const char *in = copy_parents_below (word, src->rel); /* relative to the copy's root */
       cleanup_free char *target = NULL;
       const char *slash;
-      /* the match relative to the copy's root */
-      if (skip && strncmp (in, root + 1, skip) == 0 && (in[skip] == '/' || !in[skip]))
-        in += skip;
-      while (*in == '/')
-        in++;
+      /* --exclude sees the match from the copy's root: an excluded one is left out, a
+         directory with exceptions kept only for what they keep inside (see walk_entry) */
+      ex_dir = false;
+      if (s->exclude && *in && ignore_matches (s->exclude, in))
+        {
+          if (!S_ISDIR (src->st.st_mode) || !ignore_has_exceptions (s->exclude))
+            continue;
+          ex_dir = true;
+        }
+      n0 = c->n;
       /* the directories between the root and the match */
       for (slash = strchr (in, '/'); slash && ret == 0; slash = strchr (slash + 1, '/'))
         {
@@ -697,8 +742,12 @@ copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
           continue;
         }
       target = *real ? xasprintf ("/%s/%s", real, in) : xasprintf ("/%s", in);
+      c->ex_base = in;
       ret = copy_source (c, src, word, target, false, err);
-      if (ret == 0 && S_ISDIR (src->st.st_mode))
+      c->ex_base = NULL;
+      if (ret == 0 && ex_dir && !kept_below (c, n0, target + 1))
+        drop_from (c, n0);
+      else if (ret == 0 && S_ISDIR (src->st.st_mode))
         ret = parents_dir (c, src->rel, target + 1, err); /* the match itself, as copied */
     }
   copy_sources_release (&found);
@@ -1007,9 +1056,10 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
     g = u = strtol (user, NULL, 10);
   else if (strcmp (user, "root") == 0)
     u = g = 0;
-  else if ((r = lookup (dest_fd, "/etc/passwd", user, &u, &g, err)) != 1)
-    return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
-                 : bale_make_error (err, 0, "--chown=%s: no user \"%s\" in the image's /etc/passwd", spec, user);
+  else if ((r = lookup (dest_fd, "/etc/passwd", user, &u, &g, err)) < 0)
+    return bale_error_wrap (err, "--chown=%s", spec);
+  else if (r == 0)
+    u = g = 0; /* BuildKit's readUser: a name not found (or no /etc/passwd) is 0:0 (F36) */
   if (group)
     {
       if (!*group)
@@ -1018,9 +1068,9 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
         g = strtol (group, NULL, 10);
       else if (strcmp (group, "root") == 0)
         g = 0;
-      else if ((r = lookup (dest_fd, "/etc/group", group, &g, NULL, err)) != 1)
-        return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
-                     : bale_make_error (err, 0, "--chown=%s: no group \"%s\" in the image's /etc/group", spec, group);
+      else if ((r = lookup (dest_fd, "/etc/group", group, &g, NULL, err)) < 0)
+        return bale_error_wrap (err, "--chown=%s", spec);
+      /* a group not found leaves the user's (F36) */
     }
   if (u < 0 || g < 0 || u > (long) UINT32_MAX - 1 || g > (long) UINT32_MAX - 1)
     return bale_make_error (err, 0, "--chown=%s: id out of range", spec);
