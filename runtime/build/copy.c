@@ -114,16 +114,18 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
 }
 
 /* A directory the copy creates for its destination (the destination of a directory's
-   contents, or a missing parent): fsutil's MkdirAll(0755, chown), so --chown applies and
-   --chmod does not; the mode is for what is copied (docker's BuildKit gives `COPY --chmod=600
-   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). Made with
-   mkdir(2) in the root, it inherits a setgid parent's bit and group as Linux gives them
-   (fuzzer finding F8; --chown still sets the group). parent: its parent directory's stat. */
+   contents, or a missing parent): fsutil's MkdirAll(perm, chown), so --chown applies, and
+   perm is 0755 or, since fsutil 183e7fb ("copy: fix custom chmod for parent directories",
+   BuildKit 0.22), an octal --chmod's permission bits (os.FileMode keeps no special bits of
+   an int); a symbolic --chmod leaves Mode unset, so 0755. docker 20.10 made them 0755 whatever
+   the --chmod (fuzzer finding F3, F38). Made with mkdir(2) in the root (buildkitd's umask is
+   0), it inherits a setgid parent's bit and group as Linux gives them (fuzzer finding F8;
+   --chown still sets the group). parent: its parent directory's stat. */
 static void
 created_dir_stat (const struct copy_spec *s, const struct stat *parent, struct stat *st)
 {
   memset (st, 0, sizeof *st);
-  st->st_mode = S_IFDIR | 0755;
+  st->st_mode = S_IFDIR | (s->chmod_set && !s->chmod_sym ? (s->mode & 0777) : 0755);
   st->st_mtim.tv_sec = s->now;
   st->st_nlink = 1;
   if (parent && (parent->st_mode & S_ISGID))
@@ -546,9 +548,8 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
         {
           struct stat have;
           /* The destination directory itself: as it exists, or made the way fsutil's
-             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
-             --chmod): never with the source directory's metadata, since only the contents
-             are copied. */
+             prepareTargetDir makes it (MkdirAll, created_dir_stat): never with the source
+             directory's metadata, since only the contents are copied. */
           bool exists = dest_stat (s, real, &have, false);
           if (exists && S_ISDIR (have.st_mode))
             {
