@@ -589,11 +589,18 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       return bale_error_wrap (err, "ADD \"%s\"", word);
     if (tar)
       {
+        /* BuildKit's unpack makes the destination with MkdirAll(0755, chown) and untars
+           with ChownOpts only: --chmod changes neither (fuzzer finding F40). */
         cleanup_free char *clean = dispatch_clean_path (dest);
         cleanup_free char *into = dest_resolve (s, clean + 1);
-        if (add_parents (c, into, true, err) < 0)
-          return -1;
-        return add_archive (c, fd, word, into, err);
+        struct copy_spec plain = *s;
+        int r;
+        plain.chmod_set = false;
+        plain.chmod_sym = NULL;
+        c->spec = &plain;
+        r = add_parents (c, into, true, err) < 0 ? -1 : add_archive (c, fd, word, into, err);
+        c->spec = s;
+        return r;
       }
     {
       /* A name the copy gives (the destination directory and the source's base name) is

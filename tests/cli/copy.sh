@@ -427,6 +427,25 @@ add_compressed_non_tar () {
 }
 check "ADD copies a compressed file that is no tar as it is" add_compressed_non_tar
 
+# ADD of a local archive: BuildKit's unpack makes the destination 0755 (with --chown's owner)
+# and untars with the archive's modes: --chmod changes nothing there (diff-fuzz F40; checked
+# against docker 20.10). A file that is no archive takes it, its new parents too (F38).
+add_archive_chmod () {
+  mkdir -p "$T_TMP/ac/sub" && echo a > "$T_TMP/ac/a" && echo b > "$T_TMP/ac/sub/b" &&
+    chmod 0755 "$T_TMP/ac/a" && tar cf "$ctx/ac.tar" -C "$T_TMP/ac" . || return 1
+  printf '%s\n' 'FROM busybox' 'ADD --chmod=600 ac.tar /x/y/' 'ADD --chmod=640 --chown=app ac.tar /z/' \
+    'ADD --chmod=600 top.txt /n/m/' > "$ctx/Dockerfile"
+  build t9a; rc=$?
+  rm -f "$ctx/ac.tar"
+  r=$T_TMP/t9a/rootfs
+  [ $rc = 0 ] && [ "$(owner_mode "$r/x")" = "0:0 755" ] && [ "$(owner_mode "$r/x/y")" = "0:0 755" ] &&
+    [ "$(owner_mode "$r/x/y/a")" = "0:0 755" ] && [ "$(owner_mode "$r/x/y/sub/b")" = "0:0 644" ] &&
+    [ "$(owner_mode "$r/z")" = "1000:1000 755" ] && [ "$(owner_mode "$r/z/sub")" = "1000:1000 755" ] &&
+    [ "$(owner_mode "$r/z/a")" = "1000:1000 755" ] && [ "$(owner_mode "$r/n")" = "0:0 600" ] &&
+    [ "$(owner_mode "$r/n/m/top.txt")" = "0:0 600" ]
+}
+check "ADD --chmod leaves an archive's entries and destination alone, as BuildKit's unpack" add_archive_chmod
+
 heredoc () {
   printf '%s\n' 'FROM busybox' 'ARG NAME=world' 'COPY <<EOF /etc/hello' 'hello $NAME' 'EOF' \
     "COPY <<'EOF' /etc/raw" 'hello $NAME' 'EOF' > "$ctx/Dockerfile"
