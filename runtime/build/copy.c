@@ -54,6 +54,7 @@ struct centry
   size_t len;
   bool top;         /* a source named by the instruction: its symlink was followed */
   bool existed;     /* CE_DIR: a directory of the destination, as it is there */
+  bool own_time;    /* CE_DIR: its time is final (not the step's: touch_existing_parents) */
   size_t seq;       /* order of discovery: the later one wins */
 };
 
@@ -549,13 +550,23 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
           struct stat have;
           /* The destination directory itself: as it exists, or made the way fsutil's
              prepareTargetDir makes it (MkdirAll, created_dir_stat): never with the source
-             directory's metadata, since only the contents are copied. */
+             directory's mode or owner, since only the contents are copied. Its time is the
+             source directory's: fsutil's copier, having written the contents into it,
+             "restores" the target's time from the source's FileInfo (copyFileTimestamp,
+             fsutil 766d471, 2022; docker 20.10's left the step's; fuzzer finding F42). The
+             context's root is no directory of the client's: it keeps the step's time. */
           bool exists = dest_stat (s, real, &have, false);
+          bool src_time = !(s->src_kind == COPY_ROOT_CONTEXT && (!*src->rel || strcmp (src->rel, ".") == 0));
           if (exists && S_ISDIR (have.st_mode))
             {
               struct centry *e = add (c, real, CE_DIR, &have);
               e->seq = 0;
               e->existed = true;
+              if (src_time)
+                {
+                  e->st.st_mtim = src->st.st_mtim;
+                  e->own_time = true;
+                }
             }
           else if (exists && !S_ISLNK (have.st_mode))
             /* fsutil's MkdirAll on a file (fuzzer finding F31) */
@@ -567,7 +578,9 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
               if (!parent && !strchr (real, '/') && dest_stat (s, "", &root, false))
                 parent = &root;
               created_dir_stat (s, parent, &st);
-              add (c, real, CE_DIR, &st);
+              if (src_time)
+                st.st_mtim = src->st.st_mtim;
+              add (c, real, CE_DIR, &st)->own_time = src_time;
             }
         }
       return copy_dir (c, fd, walk_rel ? walk_rel : src->rel, real, err);
@@ -828,7 +841,7 @@ touch_existing_parents (struct centry *v, size_t n, time_t now)
       k = (size_t) (p - v);
       while (k + 1 < n && strcmp (v[k + 1].path, p->path) == 0)
         k++;
-      if (v[k].existed)
+      if (v[k].existed && !v[k].own_time)
         {
           v[k].st.st_mtim.tv_sec = now;
           v[k].st.st_mtim.tv_nsec = 0;

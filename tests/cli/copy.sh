@@ -360,6 +360,24 @@ existing_dir_time () {
 }
 check "COPY and WORKDIR give a directory they write into the step's time" existing_dir_time
 
+# The destination of a directory's contents, made or already there, takes the source
+# directory's time (fsutil's copier restores it from the source after writing the contents;
+# docker 20.10 left the step's: diff-fuzz F42); a file's destination directory and the
+# context root's contents' keep the step's.
+dir_dest_time () {
+  mkdir -p "$ctx/dt/sub" && echo x > "$ctx/dt/sub/f" && touch -d @1500000000 "$ctx/dt/sub" "$ctx/dt" || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir /exists' 'COPY dt /new/' 'COPY dt /exists/' 'COPY dt/sub/f /fdest/' \
+    'COPY --from=busybox /etc /etcopy/' 'COPY . /croot/' > "$ctx/Dockerfile"
+  build t4t; rc=$?
+  rm -rf "$ctx/dt"
+  r=$T_TMP/t4t/rootfs
+  t () { stat -c %Y "$r/$1"; }
+  [ $rc = 0 ] && [ "$(t new)" = 1500000000 ] && [ "$(t new/sub)" = 1500000000 ] && [ "$(t exists)" = 1500000000 ] &&
+    [ "$(t fdest)" = 1700000000 ] && [ "$(t etcopy)" = 0 ] &&
+    [ "$(t croot)" = 1700000000 ]
+}
+check "COPY of a directory: its destination takes the source directory's time" dir_dest_time
+
 # ADD --checksum is for one remote source: a local file's was ignored (diff-fuzz F34);
 # dockerfile2llb's two errors, located.
 add_checksum_local () {
