@@ -916,6 +916,49 @@ find_heredoc (const struct copy_spec *s, const char *word)
   return NULL;
 }
 
+/* One source word of the instruction: a heredoc, a --parents pattern, or a path (with
+   wildcards) of the source root. */
+static int
+copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  const struct copy_heredoc *h = find_heredoc (s, word);
+  struct copy_sources found = { 0 };
+  size_t j;
+
+  if (h)
+    {
+      struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
+      cleanup_free char *target = NULL, *real = NULL;
+      struct centry *e;
+      src.st.st_mode = S_IFREG | 0644;
+      src.st.st_size = (off_t) h->len;
+      src.st.st_mtim.tv_sec = s->now;
+      src.st.st_nlink = 1;
+      target = copy_target (s->dest, dest_is_dir, &src);
+      real = dest_resolve (s, target + 1);
+      if (add_parents (c, real, false, err) < 0)
+        return -1;
+      apply_meta (s, &src.st, false);
+      e = add (c, real, CE_MEM, &src.st);
+      e->data = h->data;
+      e->len = h->len;
+      return 0;
+    }
+  if (s->parents)
+    return copy_parents_source (c, word, err);
+  if (copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
+    return -1;
+  for (j = 0; j < found.n; j++)
+    if (copy_source (c, &found.v[j], word, s->dest, dest_is_dir, err) < 0)
+      {
+        copy_sources_release (&found);
+        return -1;
+      }
+  copy_sources_release (&found);
+  return 0;
+}
+
 int
 copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *err)
 {
@@ -929,46 +972,17 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
   dest_is_dir = dest_stat (s, s->dest + 1, &st, true) && S_ISDIR (st.st_mode);
   for (i = 0; i < s->n_sources; i++)
     {
-      const struct copy_heredoc *h = find_heredoc (s, s->sources[i]);
-      if (h)
-        {
-          struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
-          cleanup_free char *target = NULL, *real = NULL;
-          struct centry *e;
-          src.st.st_mode = S_IFREG | 0644;
-          src.st.st_size = (off_t) h->len;
-          src.st.st_mtim.tv_sec = s->now;
-          src.st.st_nlink = 1;
-          target = copy_target (s->dest, dest_is_dir, &src);
-          real = dest_resolve (s, target + 1);
-          if (add_parents (&c, real, false, err) < 0)
-            goto out;
-          apply_meta (s, &src.st, false);
-          e = add (&c, real, CE_MEM, &src.st);
-          e->data = h->data;
-          e->len = h->len;
-          continue;
-        }
-      if (s->parents)
-        {
-          if (copy_parents_source (&c, s->sources[i], err) < 0)
-            goto out;
-          continue;
-        }
-      {
-        struct copy_sources found = { 0 };
-        if (copy_resolve (s->src_fd, s->src_kind, s->sources[i], s->ignore, &found, err) < 0)
-          goto out;
-        for (j = 0; j < found.n; j++)
-          if (copy_source (&c, &found.v[j], s->sources[i], s->dest, dest_is_dir, err) < 0)
-            {
-              copy_sources_release (&found);
-              goto out;
-            }
-        copy_sources_release (&found);
-      }
+      size_t from = c.n;
+      if (copy_one_source (&c, s->sources[i], dest_is_dir, err) < 0)
+        goto out;
+      /* Hard links are kept within one source word (a directory, or all a wildcard's
+         matches): BuildKit copies each source with a copier of its own, whose inode map
+         (fsutil copier.inodes) starts empty (fuzzer finding F43). The layer writer links
+         files by (st_dev, st_ino): the source's number goes into st_dev. */
+      for (j = from; j < c.n; j++)
+        if (!S_ISDIR (c.v[j].st.st_mode))
+          c.v[j].st.st_dev = (dev_t) ((uint64_t) c.v[j].st.st_dev ^ ((uint64_t) (i + 1) << 44));
     }
-
   trace_mark ("copy: sources listed");
   /* Sort, then keep the last of each path; a directory met again only merges. No source at
      all (an empty directory before a wildcard) leaves c.v NULL, which qsort may not get. */

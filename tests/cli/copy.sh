@@ -378,6 +378,20 @@ dir_dest_time () {
 }
 check "COPY of a directory: its destination takes the source directory's time" dir_dest_time
 
+# Hard links are kept within one source (a directory, a wildcard's matches), not between two
+# sources of one COPY: BuildKit copies each with a copier of its own (diff-fuzz F43).
+hardlinks_per_source () {
+  mkdir -p "$ctx/hl/d" && echo x > "$ctx/hl/a" && ln "$ctx/hl/a" "$ctx/hl/b" && ln "$ctx/hl/a" "$ctx/hl/d/c" || return 1
+  printf '%s\n' 'FROM busybox' 'COPY hl/a hl/b /two/' 'COPY hl/[ab] /wild/' 'COPY hl/a hl/d /mix/' 'COPY hl /dir/' > "$ctx/Dockerfile"
+  build t4l; rc=$?
+  rm -rf "$ctx/hl"
+  r=$T_TMP/t4l/rootfs
+  i () { stat -c %i "$r/$1"; }
+  [ $rc = 0 ] && [ "$(i two/a)" != "$(i two/b)" ] && [ "$(i wild/a)" = "$(i wild/b)" ] &&
+    [ "$(i mix/a)" != "$(i mix/c)" ] && [ "$(i dir/a)" = "$(i dir/d/c)" ] && [ "$(i dir/a)" = "$(i dir/b)" ]
+}
+check "COPY keeps hard links within one source, not between two" hardlinks_per_source
+
 # ADD --checksum is for one remote source: a local file's was ignored (diff-fuzz F34);
 # dockerfile2llb's two errors, located.
 add_checksum_local () {
