@@ -916,6 +916,44 @@ find_heredoc (const struct copy_spec *s, const char *word)
   return NULL;
 }
 
+/* A directory an earlier source left with its source's time (F42) that a later source
+   (entries from index `from` on) writes into has the kernel's time again, as under
+   BuildKit, whose copies run one after the other: `COPY dir f /d/` leaves /d the step's
+   time, `COPY f dir /d/` dir's. */
+static bool
+made_before (const struct copier *c, size_t from, const char *path)
+{
+  size_t j;
+
+  for (j = 0; j < from; j++)
+    if (strcmp (c->v[j].path, path) == 0)
+      return true;
+  return false;
+}
+
+static void
+retouch_written_into (struct copier *c, size_t from, time_t now)
+{
+  size_t i, k;
+
+  for (i = 0; i < from; i++)
+    if (c->v[i].own_time)
+      for (k = from; k < c->n; k++)
+        {
+          const char *slash = strrchr (c->v[k].path, '/');
+          size_t len = strlen (c->v[i].path);
+          /* a parent placeholder (seq 0) an earlier source already made is no write */
+          if (slash && (size_t) (slash - c->v[k].path) == len && strncmp (c->v[k].path, c->v[i].path, len) == 0
+              && !(c->v[k].seq == 0 && made_before (c, from, c->v[k].path)))
+            {
+              c->v[i].own_time = false;
+              c->v[i].st.st_mtim.tv_sec = now;
+              c->v[i].st.st_mtim.tv_nsec = 0;
+              break;
+            }
+        }
+}
+
 /* One source word of the instruction: a heredoc, a --parents pattern, or a path (with
    wildcards) of the source root. */
 static int
@@ -982,6 +1020,7 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
       for (j = from; j < c.n; j++)
         if (!S_ISDIR (c.v[j].st.st_mode))
           c.v[j].st.st_dev = (dev_t) ((uint64_t) c.v[j].st.st_dev ^ ((uint64_t) (i + 1) << 44));
+      retouch_written_into (&c, from, s->now);
     }
   trace_mark ("copy: sources listed");
   /* Sort, then keep the last of each path; a directory met again only merges. No source at

@@ -363,18 +363,18 @@ check "COPY and WORKDIR give a directory they write into the step's time" existi
 # The destination of a directory's contents, made or already there, takes the source
 # directory's time (fsutil's copier restores it from the source after writing the contents;
 # docker 20.10 left the step's: diff-fuzz F42); a file's destination directory and the
-# context root's contents' keep the step's.
+# context root's contents' keep the step's, and so does one a later source writes into.
 dir_dest_time () {
   mkdir -p "$ctx/dt/sub" && echo x > "$ctx/dt/sub/f" && touch -d @1500000000 "$ctx/dt/sub" "$ctx/dt" || return 1
   printf '%s\n' 'FROM busybox' 'RUN mkdir /exists' 'COPY dt /new/' 'COPY dt /exists/' 'COPY dt/sub/f /fdest/' \
-    'COPY --from=busybox /etc /etcopy/' 'COPY . /croot/' > "$ctx/Dockerfile"
+    'COPY --from=busybox /etc /etcopy/' 'COPY . /croot/' 'COPY dt top.txt /dl/' 'COPY top.txt dt /fl/' > "$ctx/Dockerfile"
   build t4t; rc=$?
   rm -rf "$ctx/dt"
   r=$T_TMP/t4t/rootfs
   t () { stat -c %Y "$r/$1"; }
   [ $rc = 0 ] && [ "$(t new)" = 1500000000 ] && [ "$(t new/sub)" = 1500000000 ] && [ "$(t exists)" = 1500000000 ] &&
     [ "$(t fdest)" = 1700000000 ] && [ "$(t etcopy)" = 0 ] &&
-    [ "$(t croot)" = 1700000000 ]
+    [ "$(t croot)" = 1700000000 ] && [ "$(t dl)" = 1700000000 ] && [ "$(t fl)" = 1500000000 ]
 }
 check "COPY of a directory: its destination takes the source directory's time" dir_dest_time
 
