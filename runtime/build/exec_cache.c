@@ -582,7 +582,14 @@ exec_cache_lookup_deferred (struct executor *x, const struct plan_step *s)
       return 0;
     }
   if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
-    return 0;
+    {
+      /* The miss's inputs (the listing of every file read) are written now, while the child
+         writes the layer, rather than after it. */
+      if (x->miss_inputs && cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0)
+        memcpy (x->deferred.inputs_written, key, sizeof x->deferred.inputs_written);
+      bale_error_release (&ignored);
+      return 0;
+    }
   miss_clear (x);
   take_hit (x, st, s, key, &e);
   return 1;
@@ -602,7 +609,8 @@ record_inputs (struct executor *x, const struct plan_stage *st, const struct pla
   for (i = 0; i < ss->n_layers; i++)
     ids[i] = ss->layers[i].diff_id;
   step_identity (x, st, s, id);
-  if (cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0
+  if ((strcmp (x->deferred.inputs_written, key) == 0
+       || cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0)
       && (!*id || cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored) == 0)
       && cache_chain_id (ids, ss->n_layers, chain, &ignored) == 0)
     cache_pointer_set (x->o->store, CACHE_PTR_CHAIN, chain, key, &ignored);
@@ -652,7 +660,10 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const struct
             close (fd);
         }
     }
+  else if (*x->deferred.inputs_written)
+    cache_inputs_remove (x->o->store, x->deferred.inputs_written);
   bale_error_release (&ignored);
+  x->deferred.inputs_written[0] = '\0';
   miss_clear (x);
   exec_cache_unlock (x);
 }
@@ -662,6 +673,10 @@ exec_cache_finish (struct executor *x)
 {
   bale_error_t ignored = NULL;
 
+  /* A step that failed after its inputs were written has no entry for them. */
+  if (*x->deferred.inputs_written)
+    cache_inputs_remove (x->o->store, x->deferred.inputs_written);
+  x->deferred.inputs_written[0] = '\0';
   ctxhash_save (x->ctxhash, &ignored);
   bale_error_release (&ignored);
   ctxhash_free (x->ctxhash);

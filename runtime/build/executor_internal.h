@@ -45,6 +45,9 @@ struct executor
     const struct plan_stage *st;
     char *key;
     int (*lookup) (struct executor *x, const struct plan_step *s);
+    /* The key whose miss's inputs were written while the layer was (exec_cache_record
+       writes them no more; removed if the step fails), or "". */
+    char inputs_written[DIGEST_STRLEN + 1];
   } deferred;
   /* The layers this process made, by diff_id, and the instruction that made each: "parent
      layer changed: COPY src /src made another layer". */
