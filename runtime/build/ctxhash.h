@@ -53,6 +53,10 @@ int ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_e
 typedef void (*ctxhash_list_fn) (void *ctx, const char *path, uint32_t mode, const char *content);
 void ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx);
 
+/* cold: the files are likely not in the page cache (a first build), so ctxhash_sources also
+   reads the source trees' directories ahead of its walk, on threads. */
+void ctxhash_set_cold (struct ctxhash *h, bool cold);
+
 /* How many files were read (not found unchanged in the index) so far, for tests. */
 size_t ctxhash_files_read (const struct ctxhash *h);
 

@@ -248,11 +248,10 @@ all_digits_spec (const char *s)
   return true;
 }
 
-/* Whether a step after s reads the stage's filesystem (a RUN, COPY, ADD or WORKDIR of the
-   stage, or a stage that builds on it or copies or mounts from it): then s's layer will be
-   needed as a snapshot. */
-static bool
-needs_snapshot (struct executor *x, const struct plan_stage *st, const struct plan_step *s)
+/* A RUN, COPY, ADD or WORKDIR of the stage after s, or a stage that builds on it or copies
+   or mounts from it. */
+bool
+exec_needs_snapshot (struct executor *x, const struct plan_stage *st, const struct plan_step *s)
 {
   const struct plan *p = x->p;
   size_t i, k;
@@ -358,7 +357,7 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   {
     struct exec_layer l = { 0 };
     /* A later step will read this layer through its snapshot: unpack it on the way in. */
-    cleanup_free char *tree = needs_snapshot (x, st, s) ? xasprintf ("%s/unpack", mps) : NULL;
+    cleanup_free char *tree = exec_needs_snapshot (x, st, s) ? xasprintf ("%s/unpack", mps) : NULL;
     if (tree && (mkdir (tree, 0755) < 0 || chmod (tree, 0755) < 0))
       {
         free (tree);
@@ -366,13 +365,13 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
       }
     /* Without a tree, the child writes the store's file itself (runtime/build/exec_layer.c). */
     j.wopts.writeback = tree == NULL;
-    if (exec_child_layer_unpacked (x, s, child_work, &j, tree, &l, err) < 0)
-      goto out;
+    ret = exec_child_layer_unpacked (x, s, child_work, &j, tree, &l, err);
+    if (ret != 0)
+      goto out; /* failed, or the deferred key's hit */
     exec_state_add_layer (state, &l, true);
     free (l.path);
     free (l.snapshot);
   }
-  ret = 0;
 out:
   if (mps)
     {
