@@ -1,0 +1,49 @@
+#!/bin/sh
+# Deep layer stacks: the overlay of a step's view takes one "lowerdir+" per layer, so a stack
+# longer than a page of mount options still mounts (a COPY on 44 layers failed with ENOENT in a
+# store under /tmp/rb/w: the kernel cut the options at 4096 bytes). Docker's overlay2 stacks at
+# most 128 layers under a step ("max depth exceeded"), and bale stops at the same step.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+
+# copies N: a Dockerfile of N COPY steps on busybox (one layer), then RUN.
+copies () {
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  { echo 'FROM busybox'
+    i=0
+    while [ $i -lt "$1" ]; do echo $i > "$ctx/f$i"; echo "COPY f$i /f$i"; i=$((i + 1)); done
+    echo 'RUN ls / | grep -c "^f" > /count'
+    echo 'COPY f0 /g0'; } > "$ctx/Dockerfile"
+}
+
+deep_stack () {
+  copies 100
+  "$BALE" build -q -t deep "$ctx" > "$T_TMP/out" 2>&1 || { tail -5 "$T_TMP/out"; return 1; }
+  [ "$("$BALE" run deep cat /count)" = 100 ] && [ "$("$BALE" run deep cat /g0)" = 0 ]
+}
+check "100 COPY steps, a RUN and a COPY on them build" deep_stack
+
+# A kernel without lowerdir+ (before 6.8): COPY's view is merged by hand when the options
+# would not fit in a page, and RUN says why it cannot mount the overlay.
+legacy_kernel () {
+  copies 60
+  BALE_OVERLAY_LEGACY=1 "$BALE" build -q --no-cache "$ctx" > "$T_TMP/out" 2>&1 && return 1
+  grep -q "61 layers make the overlay's options longer than a page, and the kernel has no lowerdir+" "$T_TMP/out" &&
+    grep -q "Dockerfile:62:1: error: RUN: the step could not run" "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  sed -i '/^RUN/d' "$ctx/Dockerfile"
+  BALE_OVERLAY_LEGACY=1 "$BALE" build -q --no-cache -t legacy "$ctx" > "$T_TMP/out" 2>&1 || { tail -5 "$T_TMP/out"; return 1; }
+  [ "$("$BALE" run legacy cat /f59)" = 59 ]
+}
+check "without lowerdir+: COPY merges a deep stack, RUN says why it cannot mount it" legacy_kernel
+
+max_depth () {
+  copies 130
+  "$BALE" build -q -t toodeep "$ctx" > "$T_TMP/out" 2>&1 && return 1
+  grep -q "Dockerfile:130:1: error: COPY: max depth exceeded: the image has 129 layers, and Docker stacks at most 128 under a step" "$T_TMP/out" ||
+    { cat "$T_TMP/out"; return 1; }
+  ! "$BALE" images | grep -q toodeep
+}
+check "a step on 129 layers: max depth exceeded, located, as Docker's overlay2 says" max_depth
+
+done_testing
