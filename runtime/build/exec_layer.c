@@ -155,6 +155,20 @@ set_layer (struct executor *x, const struct child_report *rep, const char *diges
   out->path = store_blob_path (x->o->store, digest);
 }
 
+/* The step's located error for a failure of its layer, with the errno that caused it (a full
+   store says "No space left on device"). */
+static void
+layer_error (struct executor *x, const struct plan_step *s, const char *msg, int status,
+             bale_error_t *err)
+{
+  bale_error_t e;
+
+  plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), msg);
+  for (e = *err; e->next; e = e->next)
+    ;
+  e->status = status;
+}
+
 int
 exec_commit_wait (struct executor *x, bale_error_t *err)
 {
@@ -182,7 +196,7 @@ inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, v
   if (fn (ctx, store_blob_writer_fd (bw), &rep, &e) < 0)
     {
       store_blob_writer_abort (bw);
-      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), e->msg);
+      layer_error (x, s, e->msg, e->status, err);
       bale_error_release (&e);
       return -1;
     }
@@ -258,7 +272,10 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       rep.ok = fn (ctx, tree ? data[1] : store_blob_writer_fd (bw), &rep, &e) == 0;
       trace_mark ("layer: child wrote the tar");
       if (!rep.ok)
-        snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
+        {
+          snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
+          rep.status = e ? e->status : 0;
+        }
       if (data[1] >= 0)
         close (data[1]);
       fileio_write_all (report[1], &rep, sizeof rep);
@@ -271,8 +288,11 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       close (data[1]);
       data[1] = -1;
       unpacker_start (&u, tree);
-      if (receive (data[0], &bw, &u, err) < 0)
+      bale_error_t e = NULL;
+      if (receive (data[0], &bw, &u, &e) < 0)
         {
+          layer_error (x, s, e->msg, e->status, err);
+          bale_error_release (&e);
           kill (pid, SIGKILL);
           waitpid (pid, &status, 0);
           unpacker_finish (&u);
@@ -299,8 +319,7 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     ;
   if (!rep.ok || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
-      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr),
-                     rep.ok ? "the layer process failed" : rep.msg);
+      layer_error (x, s, rep.ok ? "the layer process failed" : rep.msg, rep.ok ? 0 : rep.status, err);
       goto out;
     }
   {

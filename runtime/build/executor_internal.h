@@ -116,6 +116,7 @@ struct child_report
   char digest[DIGEST_STRLEN + 1];
   int64_t size;
   char msg[4000];
+  int status; /* the failure's errno, or 0 */
 };
 
 /* Runs in the child: write the layer tar to out_fd, fill rep's digests and size. */

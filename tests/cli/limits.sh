@@ -46,4 +46,34 @@ max_depth () {
 }
 check "a step on 129 layers: max depth exceeded, located, as Docker's overlay2 says" max_depth
 
+# A full store (a 12 MB tmpfs, in a mount namespace of the test's own): the step that fills it
+# fails at its line with the errno, nothing is left in tmp/, the store stays sound and the next
+# build works. COPY's error had no location, RUN's had no reason ("cannot write the layer").
+full_store () {
+  unshare -m sh -s "$BALE" "$T_TMP" << 'SH'
+set -e
+BALE=$1 T=$2
+mkdir -p "$T/small" "$T/c" && mount -t tmpfs -o size=12m tmpfs "$T/small"
+export BALE_STORE="$T/small/store"
+"$BALE" load -i "$T/busybox.tar" > /dev/null
+head -c 6000000 /dev/urandom > "$T/c/big"
+printf 'FROM busybox\nCOPY big /big\nRUN cp /big /big2\n' > "$T/c/Dockerfile"
+! "$BALE" build -q "$T/c" > "$T/out" 2>&1
+grep -q "Dockerfile:2:1: error: COPY: .*: No space left on device" "$T/out" || { cat "$T/out"; exit 1; }
+head -c 2500000 /dev/urandom > "$T/c/big"
+! "$BALE" build -q "$T/c" > "$T/out" 2>&1
+grep -q "Dockerfile:3:1: error: RUN: cannot write the layer: No space left on device" "$T/out" || { cat "$T/out"; exit 1; }
+[ -z "$(ls -A "$BALE_STORE/tmp")" ] || { ls -la "$BALE_STORE/tmp"; exit 1; }
+"$BALE" images | grep -q '^busybox '
+for f in "$BALE_STORE"/blobs/sha256/*; do
+  [ "$(sha256sum < "$f" | cut -d' ' -f1)" = "${f##*/}" ] || { echo "corrupt blob $f"; exit 1; }
+done
+"$BALE" prune > /dev/null
+printf 'FROM busybox\nRUN echo ok > /ok\n' > "$T/c/Dockerfile"
+"$BALE" build -q -t after "$T/c" > "$T/out" 2>&1 || { cat "$T/out"; exit 1; }
+[ "$("$BALE" run after cat /ok)" = ok ]
+SH
+}
+check "a full store: the step's located error with ENOSPC, a sound store, the next build works" full_store
+
 done_testing
