@@ -115,6 +115,8 @@ receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t
   for (;;)
     {
       ssize_t n = read (fd, buf, sizeof buf);
+      if (exec_interrupted)
+        return bale_make_error (err, 0, "interrupted");
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -268,6 +270,10 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
         close (data[0]);
       close (report[0]);
       signal (SIGPIPE, SIG_DFL);
+      /* The parent stops this process when a signal interrupts the build. */
+      signal (SIGINT, SIG_DFL);
+      signal (SIGTERM, SIG_DFL);
+      signal (SIGHUP, SIG_DFL);
       trace_mark ("layer: child started");
       rep.ok = fn (ctx, tree ? data[1] : store_blob_writer_fd (bw), &rep, &e) == 0;
       trace_mark ("layer: child wrote the tar");
@@ -306,6 +312,11 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     size_t got = 0;
     while (got < sizeof rep && (n = read (report[0], (char *) &rep + got, sizeof rep - got)) != 0)
       {
+        if (exec_interrupted)
+          {
+            kill (pid, SIGKILL);
+            break;
+          }
         if (n < 0 && errno == EINTR)
           continue;
         if (n < 0)
@@ -313,7 +324,8 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
         got += (size_t) n;
       }
     if (got != sizeof rep)
-      rep.ok = 0, snprintf (rep.msg, sizeof rep.msg, "the layer process died");
+      rep.ok = 0, rep.status = 0, snprintf (rep.msg, sizeof rep.msg, "%s",
+                            exec_interrupted ? "interrupted" : "the layer process died");
   }
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;

@@ -29,14 +29,6 @@
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal (int sig)
-{
-  interrupted = sig;
-}
-
 static json_t *
 str_or_null (const char *s)
 {
@@ -279,9 +271,8 @@ exec_job_fork (const struct exec_opts *o, int index, struct exec_job *j, struct 
           close (events[0]);
           child->events = sink;
         }
-      signal (SIGINT, SIG_DFL);
-      signal (SIGTERM, SIG_DFL);
-      signal (SIGHUP, SIG_DFL);
+      /* The stage keeps exec_catch_signals' handler: the parent passes SIGINT and SIGTERM on,
+         and the stage stops at its next check, cleaning up after itself. */
       return 0;
     }
   j->events = events[0];
@@ -370,7 +361,6 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
   bool *done = xcalloc (n, sizeof *done), *started = xcalloc (n, sizeof *started);
   size_t *stepno = xcalloc (n + 1, sizeof *stepno);
   struct exec_job *jobs = xcalloc (n, sizeof *jobs);
-  struct sigaction sa = { 0 }, old_int, old_term, old_hup;
   int ret = 0;
 
   /* Step numbers as if the stages ran one after the other, so output is stable. */
@@ -380,19 +370,13 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
       done[i] = !p->stages[i].reachable;
       left += p->stages[i].reachable;
     }
-  sa.sa_handler = on_signal;
-  sigemptyset (&sa.sa_mask);
-  sigaction (SIGINT, &sa, &old_int);
-  sigaction (SIGTERM, &sa, &old_term);
-  sigaction (SIGHUP, &sa, &old_hup);
-  interrupted = 0;
 
   while (left > 0 || n_running > 0)
     {
       pid_t pid;
       int status;
 
-      for (i = 0; ret == 0 && !interrupted && i < n; i++)
+      for (i = 0; ret == 0 && !exec_interrupted && i < n; i++)
         if (!done[i] && !started[i] && ready (p, &p->stages[i], done))
           {
             if (!exec_job_may_start (x->o, jobs, n_running))
@@ -409,7 +393,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
           }
       if (n_running == 0)
         {
-          if (left > 0 && ret == 0 && !interrupted)
+          if (left > 0 && ret == 0 && !exec_interrupted)
             ret = bale_make_error (err, 0, "stages left that can never start (a dependency cycle)");
           break;
         }
@@ -418,7 +402,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
         {
           /* SIGINT/SIGTERM: every running stage's sandbox cleans up on the same signal. */
           for (i = 0; i < n_running; i++)
-            kill (jobs[i].pid, interrupted ? interrupted : SIGTERM);
+            kill (jobs[i].pid, exec_interrupted ? exec_interrupted : SIGTERM);
           continue;
         }
       if (pid < 0)
@@ -446,11 +430,8 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
       if (ret < 0)
         left = 0;
     }
-  if (interrupted && ret == 0)
+  if (exec_interrupted && ret == 0)
     ret = bale_make_error (err, EINTR, "interrupted");
-  sigaction (SIGINT, &old_int, NULL);
-  sigaction (SIGTERM, &old_term, NULL);
-  sigaction (SIGHUP, &old_hup, NULL);
   free (done);
   free (started);
   free (stepno);

@@ -207,6 +207,8 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
       /* Only a RUN step may start while the last RUN layer's blob is being stored. */
       if (s->instr != BALE_I_RUN && exec_commit_wait (x, err) < 0)
         return -1;
+      if (exec_interrupted)
+        return bale_make_error (err, EINTR, "interrupted");
       if (check_depth (x, st, s, err) < 0)
         return -1;
       cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;

@@ -3,6 +3,7 @@
 #ifndef BALE_EXECUTOR_INTERNAL_H
 #define BALE_EXECUTOR_INTERNAL_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -107,6 +108,16 @@ void exec_job_read_events (const struct bale_progress *events, struct exec_job *
 pid_t exec_job_wait (const struct bale_progress *events, struct exec_job *jobs, size_t n, int *status);
 /* Error chains cross the process boundary as progress_errors_to_json/_from_json
    (runtime/build/progress.h). */
+
+/* The signal (SIGINT, SIGTERM, SIGHUP) that arrived while exec_catch_signals held them, else
+   0. The build stops at its next check (each step, each wait for a layer process), killing
+   the processes it started and removing what it made in the store's tmp/; RUN's sandbox
+   catches them itself while a step runs. */
+extern volatile sig_atomic_t exec_interrupted;
+/* Catch SIGINT, SIGTERM and SIGHUP into exec_interrupted (no SA_RESTART: a blocking call
+   returns EINTR); old[3] receives the dispositions that exec_restore_signals puts back. */
+void exec_catch_signals (struct sigaction old[3]);
+void exec_restore_signals (const struct sigaction old[3]);
 
 /* What the child reports: the layer's digests and size, or an error message. */
 struct child_report
