@@ -60,17 +60,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   po.all_stages = true;
   if (plan_build (df, &po, &plan, &err) == 0)
     {
-      json_t *j = plan_to_json (plan, true);
+      json_decref (plan_to_json (plan, true));
       free (plan_to_text (plan, true));
-      json_decref (j);
+      for (const struct bale_error_s *w = plan->warnings; w != NULL; w = w->next)
+        free (bale_error_format (w));
       plan_free (plan);
     }
-  else
-    {
-      const struct bale_error_s *e;
-      for (e = err; e; e = e->next)
-        free (bale_error_format (e));
-    }
+  /* Every error formats, its source excerpt included. */
+  for (const struct bale_error_s *e = err; e != NULL; e = e->next)
+    free (bale_error_format (e));
   bale_error_release (&err);
   bale_dockerfile_free (df);
   return 0;
