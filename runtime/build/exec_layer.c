@@ -157,20 +157,6 @@ set_layer (struct executor *x, const struct child_report *rep, const char *diges
   out->path = store_blob_path (x->o->store, digest);
 }
 
-/* The step's located error for a failure of its layer, with the errno that caused it (a full
-   store says "No space left on device"). */
-static void
-layer_error (struct executor *x, const struct plan_step *s, const char *msg, int status,
-             bale_error_t *err)
-{
-  bale_error_t e;
-
-  plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), msg);
-  for (e = *err; e->next; e = e->next)
-    ;
-  e->status = status;
-}
-
 int
 exec_commit_wait (struct executor *x, bale_error_t *err)
 {
@@ -198,7 +184,7 @@ inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, v
   if (fn (ctx, store_blob_writer_fd (bw), &rep, &e) < 0)
     {
       store_blob_writer_abort (bw);
-      layer_error (x, s, e->msg, e->status, err);
+      exec_step_error (x, s, e->msg, e->status, err);
       bale_error_release (&e);
       return -1;
     }
@@ -297,7 +283,7 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       bale_error_t e = NULL;
       if (receive (data[0], &bw, &u, &e) < 0)
         {
-          layer_error (x, s, e->msg, e->status, err);
+          exec_step_error (x, s, e->msg, e->status, err);
           bale_error_release (&e);
           kill (pid, SIGKILL);
           waitpid (pid, &status, 0);
@@ -331,7 +317,7 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     ;
   if (!rep.ok || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
-      layer_error (x, s, rep.ok ? "the layer process failed" : rep.msg, rep.ok ? 0 : rep.status, err);
+      exec_step_error (x, s, rep.ok ? "the layer process failed" : rep.msg, rep.ok ? 0 : rep.status, err);
       goto out;
     }
   {

@@ -1053,8 +1053,14 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
           progress_vertex_warn (&x->vertex, msg);
         }
       said = true;
-      if (copy_root (x, state, root, err) < 0)
-        goto out;
+      bale_error_t e = NULL;
+      if (copy_root (x, state, root, &e) < 0)
+        {
+          /* At the RUN's line, as every other error of the step. */
+          exec_step_error (x, s, e->msg, e->status, err);
+          bale_error_release (&e);
+          goto out;
+        }
       root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (root_fd < 0 || fsindex_break_hardlinks (root_fd, err) < 0
           || fsindex_build (root_fd, &index, err) < 0 || fsindex_watch (index, root, err) < 0)

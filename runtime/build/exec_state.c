@@ -104,6 +104,18 @@ exec_state_release (struct stage_state *s)
   free (s->new_diff_ids);
 }
 
+void
+exec_step_error (const struct executor *x, const struct plan_step *s, const char *msg, int status,
+                 bale_error_t *err)
+{
+  bale_error_t e;
+
+  plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), msg);
+  for (e = *err; e->next; e = e->next)
+    ;
+  e->status = status;
+}
+
 /* ---- signals ------------------------------------------------------------------------------ */
 
 volatile sig_atomic_t exec_interrupted;

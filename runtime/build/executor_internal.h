@@ -109,6 +109,11 @@ pid_t exec_job_wait (const struct bale_progress *events, struct exec_job *jobs, 
 /* Error chains cross the process boundary as progress_errors_to_json/_from_json
    (runtime/build/progress.h). */
 
+/* Add the step's located error "INSTR: msg", with the errno that caused it (status, or 0): a
+   full store says "No space left on device". */
+void exec_step_error (const struct executor *x, const struct plan_step *s, const char *msg,
+                      int status, bale_error_t *err);
+
 /* The signal (SIGINT, SIGTERM, SIGHUP) that arrived while exec_catch_signals held them, else
    0. The build stops at its next check (each step, each wait for a layer process), killing
    the processes it started and removing what it made in the store's tmp/; RUN's sandbox

@@ -76,6 +76,9 @@ grep -q "Dockerfile:2:1: error: COPY: .*: No space left on device" "$T/out" || {
 head -c 2500000 /dev/urandom > "$T/c/big"
 ! "$BALE" build -q "$T/c" > "$T/out" 2>&1
 grep -q "Dockerfile:3:1: error: RUN: cannot write the layer: No space left on device" "$T/out" || { cat "$T/out"; exit 1; }
+# Without overlayfs the step's root is a copy of the layers, which fills the store too.
+! BALE_FORCE_COPY=1 "$BALE" build -q "$T/c" > "$T/out" 2>&1
+grep -q "Dockerfile:3:1: error: RUN: .*No space left on device" "$T/out" || { cat "$T/out"; exit 1; }
 [ -z "$(ls -A "$BALE_STORE/tmp")" ] || { ls -la "$BALE_STORE/tmp"; exit 1; }
 "$BALE" images | grep -q '^busybox '
 for f in "$BALE_STORE"/blobs/sha256/*; do
