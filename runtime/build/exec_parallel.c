@@ -377,7 +377,7 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
   bool *done = xcalloc (n, sizeof *done), *started = xcalloc (n, sizeof *started);
   size_t *stepno = xcalloc (n + 1, sizeof *stepno);
   struct exec_job *jobs = xcalloc (n, sizeof *jobs);
-  int ret = 0;
+  int ret = 0, forwarded = 0;
 
   /* Step numbers as if the stages ran one after the other, so output is stable. */
   for (i = 0; i < n; i++)
@@ -432,9 +432,11 @@ exec_build_parallel (struct executor *x, bale_error_t *err)
       pid = exec_job_wait (x->o->events, jobs, n_running, &status);
       if (pid < 0 && errno == EINTR)
         {
-          /* SIGINT/SIGTERM: every running stage's sandbox cleans up on the same signal. */
+          /* SIGINT/SIGTERM: every running stage stops at its next check and cleans up (its
+             sandbox on the same signal); a second signal kills the stages outright. */
           for (i = 0; i < n_running; i++)
-            kill (jobs[i].pid, exec_interrupted ? exec_interrupted : SIGTERM);
+            kill (jobs[i].pid, forwarded ? SIGKILL : exec_interrupted ? exec_interrupted : SIGTERM);
+          forwarded += exec_interrupted != 0;
           continue;
         }
       if (pid < 0)
