@@ -277,6 +277,8 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       fileio_write_all (report[1], &rep, sizeof rep);
       _exit (rep.ok ? 0 : 1);
     }
+  /* The parent's own mark: the child's may come late, whenever it is scheduled. */
+  trace_mark ("layer: child forked");
   close (report[1]);
   report[1] = -1;
   if (x->deferred.st && x->deferred.lookup (x, s) == 1)

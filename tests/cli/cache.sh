@@ -289,7 +289,7 @@ check "--cache-to/--cache-from type=local: a second runner builds without execut
 
 deferred_key () {
   # A COPY this store never built (no earlier build of the step) takes its key while the
-  # layer's child writes the layer: the trace has the context read after the child started.
+  # layer's child writes the layer: the trace has the context read after the child was forked.
   # The image is the one the usual order (key first: --explain-cache) makes, a rebuild hits,
   # a changed file misses, and a context of another name with the same files (a step without
   # history in this store) still finds the entry, dropping the child's layer.
@@ -301,7 +301,7 @@ deferred_key () {
       BALE_TRACE="$d/trace" BALE_STORE="$s" "$BALE" build --source-date-epoch 1700000000 "$@" "$c" > "$T_TMP/id" 2> "$T_TMP/err" ||
       { cat "$T_TMP/err"; return 1; }
   }
-  read_after_fork () { awk '/layer: child started/ { f = 1 } /ctxhash: files read/ && f { ok = 1 } END { exit !ok }' "$d/trace"; }
+  read_after_fork () { awk '/layer: child forked/ { f = 1 } /ctxhash: files read/ && f { ok = 1 } END { exit !ok }' "$d/trace"; }
   for s in one two; do BALE_STORE="$d/$s" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1; done
   dbuild "$d/one" "$d/ctx" --explain-cache && id1=$(cat "$T_TMP/id") && ! read_after_fork || { echo "explain: deferred"; return 1; }
   dbuild "$d/two" "$d/ctx" && [ "$(cat "$T_TMP/id")" = "$id1" ] && read_after_fork || { echo "first build: not deferred or another image"; cat "$d/trace"; return 1; }
@@ -312,7 +312,7 @@ deferred_key () {
   dbuild "$d/two" "$d/ctx" && [ "$(cat "$T_TMP/id")" = "$id1" ] && cached "COPY . /app" || return 1
   cp -a "$d/ctx" "$d/renamed" &&
     dbuild "$d/two" "$d/renamed" && [ "$(cat "$T_TMP/id")" = "$id1" ] && cached "COPY . /app" &&
-    grep -q 'layer: child started' "$d/trace" || { echo "renamed context"; cat "$T_TMP/err" "$d/trace"; return 1; }
+    grep -q 'layer: child forked' "$d/trace" || { echo "renamed context"; cat "$T_TMP/err" "$d/trace"; return 1; }
   # The miss's inputs are written while the layer is: a step that then fails leaves none.
   cp -a "$d/ctx" "$d/failing" && printf 'FROM busybox\nCOPY . /bin/busybox/app/\n' > "$d/failing/Dockerfile"
   ls "$d/two/buildcache/inputs" > "$d/before" &&
