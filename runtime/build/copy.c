@@ -54,7 +54,6 @@ struct centry
   size_t len;
   bool top;         /* a source named by the instruction: its symlink was followed */
   bool existed;     /* CE_DIR: a directory of the destination, as it is there */
-  bool own_time;    /* CE_DIR: its time is final (not the step's: touch_existing_parents) */
   size_t seq;       /* order of discovery: the later one wins */
 };
 
@@ -115,18 +114,17 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
 }
 
 /* A directory the copy creates for its destination (the destination of a directory's
-   contents, or a missing parent): fsutil's MkdirAll(perm, chown), so --chown applies, and
-   perm is 0755 or, since fsutil 183e7fb ("copy: fix custom chmod for parent directories",
-   BuildKit 0.22), an octal --chmod's permission bits (os.FileMode keeps no special bits of
-   an int); a symbolic --chmod leaves Mode unset, so 0755. docker 20.10 made them 0755 whatever
-   the --chmod (fuzzer finding F3, F38). Made with mkdir(2) in the root (buildkitd's umask is
-   0), it inherits a setgid parent's bit and group as Linux gives them (fuzzer finding F8;
-   --chown still sets the group). parent: its parent directory's stat. */
+   contents, or a missing parent): MkdirAll(0755, chown) as docker 20.10's BuildKit makes it,
+   so --chown applies and --chmod does not; the mode is for what is copied (`COPY --chmod=600
+   dir /new/` gives a /new of 0755: issue 16, fuzzer finding F3; today's fsutil, since 183e7fb,
+   gives it an octal --chmod's bits: F38). Made with mkdir(2) in the root, it inherits a setgid
+   parent's bit and group as Linux gives them (fuzzer finding F8; --chown still sets the
+   group). parent: its parent directory's stat. */
 static void
 created_dir_stat (const struct copy_spec *s, const struct stat *parent, struct stat *st)
 {
   memset (st, 0, sizeof *st);
-  st->st_mode = S_IFDIR | (s->chmod_set && !s->chmod_sym ? (s->mode & 0777) : 0755);
+  st->st_mode = S_IFDIR | 0755;
   st->st_mtim.tv_sec = s->now;
   st->st_nlink = 1;
   if (parent && (parent->st_mode & S_ISGID))
@@ -550,23 +548,15 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
           struct stat have;
           /* The destination directory itself: as it exists, or made the way fsutil's
              prepareTargetDir makes it (MkdirAll, created_dir_stat): never with the source
-             directory's mode or owner, since only the contents are copied. Its time is the
-             source directory's: fsutil's copier, having written the contents into it,
-             "restores" the target's time from the source's FileInfo (copyFileTimestamp,
-             fsutil 766d471, 2022; docker 20.10's left the step's; fuzzer finding F42). The
-             context's root is no directory of the client's: it keeps the step's time. */
+             directory's metadata, since only the contents are copied. Its time is the step's,
+             as docker 20.10's copier leaves it (today's fsutil, since 766d471, sets the
+             source directory's: fuzzer finding F42). */
           bool exists = dest_stat (s, real, &have, false);
-          bool src_time = !(s->src_kind == COPY_ROOT_CONTEXT && (!*src->rel || strcmp (src->rel, ".") == 0));
           if (exists && S_ISDIR (have.st_mode))
             {
               struct centry *e = add (c, real, CE_DIR, &have);
               e->seq = 0;
               e->existed = true;
-              if (src_time)
-                {
-                  e->st.st_mtim = src->st.st_mtim;
-                  e->own_time = true;
-                }
             }
           else if (exists && !S_ISLNK (have.st_mode))
             /* fsutil's MkdirAll on a file (fuzzer finding F31) */
@@ -578,9 +568,7 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
               if (!parent && !strchr (real, '/') && dest_stat (s, "", &root, false))
                 parent = &root;
               created_dir_stat (s, parent, &st);
-              if (src_time)
-                st.st_mtim = src->st.st_mtim;
-              add (c, real, CE_DIR, &st)->own_time = src_time;
+              add (c, real, CE_DIR, &st);
             }
         }
       return copy_dir (c, fd, walk_rel ? walk_rel : src->rel, real, err);
@@ -841,7 +829,7 @@ touch_existing_parents (struct centry *v, size_t n, time_t now)
       k = (size_t) (p - v);
       while (k + 1 < n && strcmp (v[k + 1].path, p->path) == 0)
         k++;
-      if (v[k].existed && !v[k].own_time)
+      if (v[k].existed)
         {
           v[k].st.st_mtim.tv_sec = now;
           v[k].st.st_mtim.tv_nsec = 0;
@@ -916,44 +904,6 @@ find_heredoc (const struct copy_spec *s, const char *word)
   return NULL;
 }
 
-/* A directory an earlier source left with its source's time (F42) that a later source
-   (entries from index `from` on) writes into has the kernel's time again, as under
-   BuildKit, whose copies run one after the other: `COPY dir f /d/` leaves /d the step's
-   time, `COPY f dir /d/` dir's. */
-static bool
-made_before (const struct copier *c, size_t from, const char *path)
-{
-  size_t j;
-
-  for (j = 0; j < from; j++)
-    if (strcmp (c->v[j].path, path) == 0)
-      return true;
-  return false;
-}
-
-static void
-retouch_written_into (struct copier *c, size_t from, time_t now)
-{
-  size_t i, k;
-
-  for (i = 0; i < from; i++)
-    if (c->v[i].own_time)
-      for (k = from; k < c->n; k++)
-        {
-          const char *slash = strrchr (c->v[k].path, '/');
-          size_t len = strlen (c->v[i].path);
-          /* a parent placeholder (seq 0) an earlier source already made is no write */
-          if (slash && (size_t) (slash - c->v[k].path) == len && strncmp (c->v[k].path, c->v[i].path, len) == 0
-              && !(c->v[k].seq == 0 && made_before (c, from, c->v[k].path)))
-            {
-              c->v[i].own_time = false;
-              c->v[i].st.st_mtim.tv_sec = now;
-              c->v[i].st.st_mtim.tv_nsec = 0;
-              break;
-            }
-        }
-}
-
 /* One source word of the instruction: a heredoc, a --parents pattern, or a path (with
    wildcards) of the source root. */
 static int
@@ -1020,7 +970,6 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
       for (j = from; j < c.n; j++)
         if (!S_ISDIR (c.v[j].st.st_mode))
           c.v[j].st.st_dev = (dev_t) ((uint64_t) c.v[j].st.st_dev ^ ((uint64_t) (i + 1) << 44));
-      retouch_written_into (&c, from, s->now);
     }
   trace_mark ("copy: sources listed");
   /* Sort, then keep the last of each path; a directory met again only merges. No source at

@@ -113,15 +113,15 @@ chown_chmod () {
   build t3 || return 1
   r=$T_TMP/t3/rootfs
   [ "$(owner_mode "$r/home/app/conf/t")" = "1000:1000 600" ] &&
-    [ "$(owner_mode "$r/home/app/conf")" = "1000:1000 600" ] &&
+    [ "$(owner_mode "$r/home/app/conf")" = "1000:1000 755" ] &&
     [ "$(owner_mode "$r/num/d")" = "1234:55 644" ] &&
     [ "$(owner_mode "$r/g")" = "1000:50 644" ]
 }
 check "COPY --chown by name and number, --chmod, created parents" chown_chmod
 
-# The directories the copy creates for its destination take an octal --chmod's permission
-# bits (today's fsutil MkdirAll; docker 20.10 made them 0755: diff-fuzz F3, F38), 0755 with a
-# symbolic one; an existing destination keeps its mode.
+# --chmod is for what is copied: the directories the copy creates for its destination are
+# 0755, and an existing destination keeps its mode, as docker 20.10's BuildKit has them (issue
+# 16, diff-fuzz F3; today's fsutil gives created ones an octal --chmod's bits: F38).
 chmod_created_dirs () {
   printf '%s\n' 'FROM busybox' 'COPY --chmod=600 src /private/' 'RUN mkdir /exists && chmod 0750 /exists' \
     'COPY --chmod=600 src /exists/' 'COPY --chmod=600 top.txt /newdir/' \
@@ -129,15 +129,15 @@ chmod_created_dirs () {
     'COPY --chmod=u+x top.txt /nd4/' > "$ctx/Dockerfile"
   build t3m || return 1
   r=$T_TMP/t3m/rootfs
-  for want in "private 600" "private/a.txt 600" "private/sub 600" "private/sub/c.md 600" \
-    "exists 750" "exists/a.txt 600" "exists/sub 600" "newdir 600" "newdir/top.txt 600" \
-    "deep 600" "deep/er 600" "deep/er/sub 600" "nd2 640" "nd2/f2 640" "nd3 751" "nd3/top.txt 4751" \
+  for want in "private 755" "private/a.txt 600" "private/sub 600" "private/sub/c.md 600" \
+    "exists 750" "exists/a.txt 600" "exists/sub 600" "newdir 755" "newdir/top.txt 600" \
+    "deep 755" "deep/er 755" "deep/er/sub 600" "nd2 755" "nd2/f2 640" "nd3 755" \
     "nd4 755" "nd4/top.txt 744"; do
     got=$(stat -c %a "$r/${want% *}")
     [ "$got" = "${want#* }" ] || { echo "/${want% *}: mode $got, want ${want#* }"; return 1; }
   done
 }
-check "COPY --chmod: the directories it creates take the octal mode, an existing one keeps its own" chmod_created_dirs
+check "COPY --chmod: the directories it creates are 0755, an existing one keeps its mode" chmod_created_dirs
 
 # --chmod in chmod(1)'s symbolic form, per entry from its own mode, as BSD setmode(3) with the
 # daemon's umask 022 (BuildKit: fsutil and dchapes-mode); bale refused it (diff-fuzz F26).
@@ -360,23 +360,24 @@ existing_dir_time () {
 }
 check "COPY and WORKDIR give a directory they write into the step's time" existing_dir_time
 
-# The destination of a directory's contents, made or already there, takes the source
-# directory's time (fsutil's copier restores it from the source after writing the contents;
-# docker 20.10 left the step's: diff-fuzz F42); a file's destination directory and the
-# context root's contents' keep the step's, and so does one a later source writes into.
+# The destination of a directory's contents, made or already there, has the step's time, as
+# docker 20.10's copier leaves it (today's fsutil gives it the source directory's: diff-fuzz
+# F42), whatever the source; an empty directory copied keeps its own.
 dir_dest_time () {
-  mkdir -p "$ctx/dt/sub" && echo x > "$ctx/dt/sub/f" && touch -d @1500000000 "$ctx/dt/sub" "$ctx/dt" || return 1
+  mkdir -p "$ctx/dt/sub" "$ctx/dt/e" && echo x > "$ctx/dt/sub/f" && touch -d @1500000000 "$ctx/dt/sub" "$ctx/dt/e" "$ctx/dt" ||
+    return 1
   printf '%s\n' 'FROM busybox' 'RUN mkdir /exists' 'COPY dt /new/' 'COPY dt /exists/' 'COPY dt/sub/f /fdest/' \
     'COPY --from=busybox /etc /etcopy/' 'COPY . /croot/' 'COPY dt top.txt /dl/' 'COPY top.txt dt /fl/' > "$ctx/Dockerfile"
   build t4t; rc=$?
   rm -rf "$ctx/dt"
   r=$T_TMP/t4t/rootfs
   t () { stat -c %Y "$r/$1"; }
-  [ $rc = 0 ] && [ "$(t new)" = 1500000000 ] && [ "$(t new/sub)" = 1500000000 ] && [ "$(t exists)" = 1500000000 ] &&
-    [ "$(t fdest)" = 1700000000 ] && [ "$(t etcopy)" = 0 ] &&
-    [ "$(t croot)" = 1700000000 ] && [ "$(t dl)" = 1700000000 ] && [ "$(t fl)" = 1500000000 ]
+  [ $rc = 0 ] && [ "$(t new)" = 1700000000 ] && [ "$(t new/e)" = 1500000000 ] && [ "$(t exists)" = 1700000000 ] &&
+    [ "$(t fdest)" = 1700000000 ] && [ "$(t etcopy)" = 1700000000 ] &&
+    [ "$(t croot)" = 1700000000 ] && [ "$(t dl)" = 1700000000 ] && [ "$(t fl)" = 1700000000 ] &&
+    [ "$(t fl/e)" = 1500000000 ]
 }
-check "COPY of a directory: its destination takes the source directory's time" dir_dest_time
+check "COPY of a directory: its destination has the step's time" dir_dest_time
 
 # Hard links are kept within one source (a directory, a wildcard's matches), not between two
 # sources of one COPY: BuildKit copies each with a copier of its own (diff-fuzz F43).
@@ -461,7 +462,7 @@ check "ADD copies a compressed file that is no tar as it is" add_compressed_non_
 
 # ADD of a local archive: BuildKit's unpack makes the destination 0755 (with --chown's owner)
 # and untars with the archive's modes: --chmod changes nothing there (diff-fuzz F40; checked
-# against docker 20.10). A file that is no archive takes it, its new parents too (F38).
+# against docker 20.10). A file that is no archive takes it, its new parents stay 0755 (F3).
 add_archive_chmod () {
   mkdir -p "$T_TMP/ac/sub" && echo a > "$T_TMP/ac/a" && echo b > "$T_TMP/ac/sub/b" &&
     chmod 0755 "$T_TMP/ac/a" && tar cf "$ctx/ac.tar" -C "$T_TMP/ac" . || return 1
@@ -473,7 +474,8 @@ add_archive_chmod () {
   [ $rc = 0 ] && [ "$(owner_mode "$r/x")" = "0:0 755" ] && [ "$(owner_mode "$r/x/y")" = "0:0 755" ] &&
     [ "$(owner_mode "$r/x/y/a")" = "0:0 755" ] && [ "$(owner_mode "$r/x/y/sub/b")" = "0:0 644" ] &&
     [ "$(owner_mode "$r/z")" = "1000:1000 755" ] && [ "$(owner_mode "$r/z/sub")" = "1000:1000 755" ] &&
-    [ "$(owner_mode "$r/z/a")" = "1000:1000 755" ] && [ "$(owner_mode "$r/n")" = "0:0 600" ] &&
+    [ "$(owner_mode "$r/z/a")" = "1000:1000 755" ] && [ "$(owner_mode "$r/n")" = "0:0 755" ] &&
+    [ "$(owner_mode "$r/n/m")" = "0:0 755" ] &&
     [ "$(owner_mode "$r/n/m/top.txt")" = "0:0 600" ]
 }
 check "ADD --chmod leaves an archive's entries and destination alone, as BuildKit's unpack" add_archive_chmod
