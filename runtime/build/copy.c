@@ -862,9 +862,18 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
       const struct copy_heredoc *h = find_heredoc (s, s->sources[i]);
       if (h)
         {
-          struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
+          /* Made as llb.Mkfile(NAME) in an empty scratch: NAME cleaned against "/", so "../x"
+             is x; a name with a directory left in it fails there (the plan says so, located). */
+          cleanup_free char *abs = xasprintf ("/%s", h->name);
+          cleanup_free char *clean = dispatch_clean_path (abs);
+          struct copy_source src = { clean + 1, clean + 1, { 0 } };
           cleanup_free char *target = NULL, *real = NULL;
           struct centry *e;
+          if (!*src.base || strchr (src.base, '/'))
+            {
+              bale_make_error (err, EINVAL, "heredoc <<%s: a heredoc's name must be a file name", h->name);
+              goto out;
+            }
           src.st.st_mode = S_IFREG | 0644;
           src.st.st_size = (off_t) h->len;
           src.st.st_mtim.tv_sec = s->now;
