@@ -379,6 +379,8 @@ struct walk
   struct digester *d;
   const struct ignore_matcher *ignore; /* NULL: everything */
   const char *base;                    /* the walked directory, relative to the context */
+  const struct ignore_matcher *exclude; /* COPY --exclude, or NULL */
+  const char *ex_base;                 /* the walked directory as --exclude sees it */
   struct todo_list *collect;           /* prefetch pass: list what must be read */
   bool *spec_ok; /* prefetch pass with d: describing too, until a file must be read */
 };
@@ -427,6 +429,16 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
     case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
     case COPY_WALK_KEEP: break;
     }
+  if (w->exclude)
+    {
+      cleanup_free char *ex_rel = *w->ex_base ? xasprintf ("%s/%s", w->ex_base, e->relpath) : NULL;
+      switch (copy_exclude_check (w->exclude, ex_rel ? ex_rel : e->relpath, e->st->st_mode))
+        {
+        case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+        case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+        case COPY_WALK_KEEP: break;
+        }
+    }
   if (w->collect)
     {
       size_t before = w->collect->n;
@@ -454,20 +466,37 @@ marker (struct digester *d, const char *s, size_t len)
   digester_update (d, "", 1);
 }
 
+/* What a copy selects besides its sources: .dockerignore, --exclude and, with --parents, the
+   source word (the exclude patterns then see paths from the copy's root). */
+struct selection
+{
+  const struct ignore_matcher *ignore, *exclude;
+  const char *parents_word; /* NULL without --parents */
+};
+
 /* rel itself (symlinks followed, as COPY follows a named source) and, for a directory,
    everything below it. */
 static int
-hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher *ignore,
+hash_path_tree (struct ctxhash *h, const char *rel, const struct selection *sel,
                 struct digester *d, struct todo_list *todo, bool *spec_ok, bale_error_t *err)
 {
   cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY | O_NONBLOCK, err);
   struct stat st;
-  struct walk w = { h, d, ignore, rel, todo, spec_ok };
+  const char *ex_base = sel->parents_word ? copy_parents_below (sel->parents_word, rel) : "";
+  struct walk w = { h, d, sel->ignore, rel, sel->exclude, ex_base, todo, spec_ok };
 
   if (fd < 0)
     return -1;
   if (fstat (fd, &st) < 0)
     return bale_make_error (err, errno, "cannot stat \"%s\"", rel);
+  /* A --parents match the patterns exclude is not copied (a directory with exceptions is
+     walked for what they keep); any other source is copied whatever the patterns say. */
+  if (*ex_base)
+    {
+      enum copy_walk_action a = copy_exclude_check (sel->exclude, ex_base, st.st_mode);
+      if (a == COPY_WALK_PRUNE || (a == COPY_WALK_OMIT && !S_ISDIR (st.st_mode)))
+        return 0;
+    }
   if (!S_ISDIR (st.st_mode))
     {
       if (todo)
@@ -555,9 +584,11 @@ prefetch (struct ctxhash *h, struct todo_list *t)
 }
 
 int
-ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *const *sources,
+ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore,
+                 const struct ignore_matcher *exclude, bool parents, char *const *sources,
                  size_t n, struct digester *d, bale_error_t *err)
 {
+  struct selection sel = { ignore, exclude, NULL };
   size_t i, j;
 
   /* First list the files the index does not know, and read them in parallel. The same walk
@@ -575,6 +606,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
         bale_error_t e = NULL;
         if (strncmp (sources[i], "<<", 2) == 0)
           continue;
+        sel.parents_word = parents ? sources[i] : NULL;
         /* Errors are reported by the description pass below. */
         if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, &e) < 0)
           spec_ok = false;
@@ -587,7 +619,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
                 marker (&spec, sb.buf, sb.len);
                 strbuf_release (&sb);
               }
-            if (hash_path_tree (h, found.v[j].rel, ignore, &spec, &todo, &spec_ok, &e) < 0)
+            if (hash_path_tree (h, found.v[j].rel, &sel, &spec, &todo, &spec_ok, &e) < 0)
               {
                 spec_ok = false;
                 break;
@@ -617,6 +649,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
       struct copy_sources found = { 0 };
       if (strncmp (sources[i], "<<", 2) == 0)
         continue;
+      sel.parents_word = parents ? sources[i] : NULL;
       if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, err) < 0)
         return -1;
       for (j = 0; j < found.n; j++)
@@ -625,7 +658,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
           strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
           marker (d, sb.buf, sb.len);
           strbuf_release (&sb);
-          if (hash_path_tree (h, found.v[j].rel, ignore, d, NULL, NULL, err) < 0)
+          if (hash_path_tree (h, found.v[j].rel, &sel, d, NULL, NULL, err) < 0)
             {
               copy_sources_release (&found);
               return -1;
@@ -647,7 +680,9 @@ int
 ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err)
 {
   links_reset (h);
-  return hash_path_tree (h, rel, NULL, d, NULL, NULL, err);
+  struct selection all = { NULL, NULL, NULL };
+
+  return hash_path_tree (h, rel, &all, d, NULL, NULL, err);
 }
 
 static int

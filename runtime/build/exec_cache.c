@@ -156,11 +156,13 @@ copy_inputs (struct executor *x, const struct plan_stage *st, const struct plan_
   else
     {
       struct ctxhash *h = context_index (x, err);
+      cleanup_ignore_matcher struct ignore_matcher *exclude = NULL;
       struct digester d = { 0 };
       char dg[DIGEST_STRLEN + 1];
-      if (!h || digester_init (&d, err) < 0)
+      if (!h || (s->n_exclude && ignore_matcher_from_list (s->exclude, s->n_exclude, &exclude, err) < 0)
+          || digester_init (&d, err) < 0)
         return -1;
-      if (ctxhash_sources (h, x->o->ignore, s->argv, s->argc - 1, &d, err) < 0)
+      if (ctxhash_sources (h, x->o->ignore, exclude, s->parents, s->argv, s->argc - 1, &d, err) < 0)
         {
           digester_release (&d);
           return -1;

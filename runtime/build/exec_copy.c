@@ -114,6 +114,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
     {
       struct copy_spec spec = { 0 };
       struct copy_mode sym = { 0 };
+      cleanup_ignore_matcher struct ignore_matcher *exclude = NULL;
       struct copy_heredoc *hd = xcalloc (s->n_files + 1, sizeof *hd);
       cleanup_free char *dest = NULL;
       size_t i;
@@ -167,8 +168,9 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;
       spec.tmpdir = j->tmpdir;
       spec.now = j->now;
-      r = 0;
-      if (s->chown && *s->chown)
+      r = s->n_exclude ? ignore_matcher_from_list (s->exclude, s->n_exclude, &exclude, err) : 0;
+      spec.exclude = exclude; /* fuzzer finding F27 */
+      if (r == 0 && s->chown && *s->chown)
         {
           spec.chown_set = true;
           r = copy_resolve_chown (dest_fd, s->chown, &spec.uid, &spec.gid, err);
@@ -298,11 +300,6 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   int ret = -1;
   size_t i;
 
-  /* Parsed, planned and part of the cache key, but not carried out yet: refused rather than
-     copied as if the flag were absent (fuzzer finding F27). */
-  if (s->n_exclude)
-    return plan_error_at (x->p, &s->node->span, err, "%s --exclude: bale does not support this flag yet",
-                          s->instr == BALE_I_ADD ? "ADD" : "COPY");
   j.step = s;
   j.context = x->o->context;
   j.ignore = x->o->ignore;

@@ -1144,6 +1144,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.env = env;
   spec.cwd = s->workdir;
   spec.user = s->user;
+  /* BuildKit's oci.WithUIDGID adds the primary gid to the supplementary groups
+     (ensureAdditionalGids, CVE-2023-25173); docker 20.10's did not (diff-fuzz F39). */
+  spec.primary_group_in_groups = true;
   spec.network = exec_run_network (x, s);
   spec.insecure = s->security && strcmp (s->security, "insecure") == 0;
   spec.hosts = x->o->hosts;

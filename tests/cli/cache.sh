@@ -311,4 +311,16 @@ cache_export_failure () {
 }
 check "--cache-to: a failed export is a named error, or a warning with ignore-error=true" cache_export_failure
 
+# COPY --exclude: what the patterns leave out is no input of the step (as BuildKit's content
+# hash with ExcludePatterns); what they keep is, and so are the patterns (diff-fuzz F27).
+exclude_key () {
+  mkdir -p "$ctx/ek/sub" && echo k > "$ctx/ek/keep" && echo d > "$ctx/ek/sub/drop.tmp" || return 1
+  df 'FROM busybox' 'COPY --exclude=**/*.tmp ek /ek/'
+  build && echo changed > "$ctx/ek/sub/drop.tmp" && echo new > "$ctx/ek/more.tmp" && build &&
+    cached "COPY --exclude=.*ek /ek/" && echo k2 > "$ctx/ek/keep" && build && not_cached "COPY --exclude=.*ek /ek/" || return 1
+  df 'FROM busybox' 'COPY --exclude=**/*.tm? ek /ek/'
+  build && not_cached "COPY --exclude=.*ek /ek/"
+}
+check "COPY --exclude: excluded files are no input of the cache key, the patterns are" exclude_key
+
 done_testing

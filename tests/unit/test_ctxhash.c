@@ -92,7 +92,7 @@ hash (const char *source, const char *ignore_text, char out[DIGEST_STRLEN + 1], 
   if (ignore_text)
     assert_int_equal (ignore_matcher_parse (ignore_text, strlen (ignore_text), &m, &err), 0);
   assert_int_equal (digester_init (&d, &err), 0);
-  if (ctxhash_sources (h, m, &src, 1, &d, &err) < 0)
+  if (ctxhash_sources (h, m, NULL, false, &src, 1, &d, &err) < 0)
     test_fail ("%s", err->msg);
   assert_int_equal (digester_final (&d, out, &err), 0);
   *read = ctxhash_files_read (h);
@@ -199,7 +199,7 @@ test_one_walk_same_digest (void **state)
       assert_non_null (h);
       assert_int_equal (digester_init (&d, &err), 0);
       digester_update (&d, "prefix", 6); /* what the key holds before the context */
-      assert_int_equal (ctxhash_sources (h, NULL, srcs, 3, &d, &err), 0);
+      assert_int_equal (ctxhash_sources (h, NULL, NULL, false, srcs, 3, &d, &err), 0);
       /* Cold: every path is read (hard links too); warm: none. */
       assert_int_equal (ctxhash_files_read (h), round == 0 ? 5 : 0);
       assert_int_equal (digester_final (&d, round == 0 ? cold : warm, &err), 0);
@@ -219,7 +219,7 @@ test_missing_source (void **state)
 
   (void) state;
   assert_int_equal (digester_init (&d, &err), 0);
-  assert_true (ctxhash_sources (h, NULL, &src, 1, &d, &err) < 0);
+  assert_true (ctxhash_sources (h, NULL, NULL, false, &src, 1, &d, &err) < 0);
   assert_non_null (err);
   bale_error_release (&err);
   digester_release (&d);
