@@ -726,6 +726,39 @@ add_file (struct plan_step *s, const char *name, char *data, size_t len)
   s->n_files++;
 }
 
+/* dockerfile2llb makes a heredoc's file with llb.Mkfile(NAME) in an empty scratch: NAME is
+   cleaned against "/", which drops a leading "..", and only a name left with one component
+   can be made there: "a/b" or "../../etc/x" fail (open /etc/x: no such file or directory),
+   "." and ".." too (open /: is a directory). A RUN script is then run as path.Join
+   ("/dev/pipes/", NAME), which for "../x" is /x, not the script. 0 when NAME is a file
+   name; otherwise -1 with a located error. */
+static int
+heredoc_name_check (const struct plan *p, const struct bale_span *span, const char *instr,
+                    const char *name, bool run, bale_error_t *err)
+{
+  cleanup_free char *abs = xasprintf ("/%s", name);
+  cleanup_free char *clean = dispatch_clean_path (abs);
+  cleanup_free char *piped = NULL;
+
+  if (strcmp (clean, "/") == 0)
+    return plan_error_at (p, span, err, "%s <<%s: a heredoc's name must be a file name: BuildKit "
+                          "makes it as / in an empty directory (open /: is a directory)",
+                          instr, name);
+  if (strchr (clean + 1, '/'))
+    return plan_error_at (p, span, err, "%s <<%s: a heredoc's name must be a file name: BuildKit "
+                          "makes it as %s in an empty directory (open %s: no such file or "
+                          "directory)", instr, name, clean, clean);
+  if (!run)
+    return 0;
+  piped = xasprintf ("/dev/pipes/%s", name);
+  free (abs);
+  abs = dispatch_clean_path (piped);
+  if (strcmp (abs + strlen ("/dev/pipes"), clean) != 0)
+    return plan_error_at (p, span, err, "%s <<%s: BuildKit mounts the script at /dev/pipes%s but "
+                          "runs %s, which is not it", instr, name, clean, abs);
+  return 0;
+}
+
 /* runCommandString: "|N K=V ... " for the stage's ARGs (value from the env, else the ARG's),
    then the argv. */
 static char *
@@ -826,7 +859,16 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
             {
               /* A script with a shebang is a file mounted at /dev/pipes/NAME; the RUN is still
                  shell form, so dispatchRun runs it through the shell in effect. */
-              char *path = xasprintf ("/dev/pipes/%s", n->heredocs[0].name);
+              char *path;
+              if (heredoc_name_check (p, &n->args[0].span, "RUN", n->heredocs[0].name, true, err) < 0)
+                {
+                  free (data);
+                  return -1;
+                }
+              {
+                cleanup_free char *joined = xasprintf ("/dev/pipes/%s", n->heredocs[0].name);
+                path = dispatch_clean_path (joined); /* path.Join, as dispatchRun */
+              }
               add_file (s, n->heredocs[0].name, data, len);
               with_shell (st, path, &s->argv, &s->argc);
               free (path);
@@ -916,7 +958,10 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
       if (hd)
         {
           size_t len = hd->content_len;
-          char *data = hd->chomp ? chomp (hd->content, len, &len) : xmemdup0 (hd->content, len);
+          char *data;
+          if (heredoc_name_check (p, &n->args[i].span, bale_instr_name (n->kind), hd->name, false, err) < 0)
+            return -1;
+          data = hd->chomp ? chomp (hd->content, len, &len) : xmemdup0 (hd->content, len);
           if (hd->expand)
             {
               cleanup_error bale_error_t e = NULL;

@@ -916,9 +916,15 @@ copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_erro
 
   if (h)
     {
-      struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
+      /* Made as llb.Mkfile(NAME) in an empty scratch: NAME cleaned against "/", so "../x" is
+         x; a name with a directory left in it fails there (the plan says so, located). */
+      cleanup_free char *abs = xasprintf ("/%s", h->name);
+      cleanup_free char *clean = dispatch_clean_path (abs);
+      struct copy_source src = { clean + 1, clean + 1, { 0 } };
       cleanup_free char *target = NULL, *real = NULL;
       struct centry *e;
+      if (!*src.base || strchr (src.base, '/'))
+        return bale_make_error (err, EINVAL, "heredoc <<%s: a heredoc's name must be a file name", h->name);
       src.st.st_mode = S_IFREG | 0644;
       src.st.st_size = (off_t) h->len;
       src.st.st_mtim.tv_sec = s->now;

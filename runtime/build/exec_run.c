@@ -413,6 +413,20 @@ secret_dir (struct executor *x, const char *dir, struct run_mounts *rm, char **o
   return 0;
 }
 
+/* One id (no subordinate ids): only id 0 exists, so a secret or ssh socket cannot be chowned
+   to another (EINVAL), and the step's stat shows recorded owners only on its own root mount,
+   never on a file bound over it. A uid= or gid= other than 0 is refused by name instead. */
+static int
+one_id_mount_owner (const char *spec, const struct plan_mount *m, bale_error_t *err)
+{
+  if (rootless_mode () != ROOTLESS_ONE_ID || (m->uid <= 0 && m->gid <= 0))
+    return 0;
+  return bale_make_error (err, 0, "--mount=%s: one-id mode (no subordinate ids) cannot give the "
+                          "mount to uid %ld, gid %ld: only id 0 exists (add a range for the user "
+                          "to /etc/subuid and /etc/subgid, build as root, or leave uid and gid "
+                          "at 0)", spec, (long) (m->uid >= 0 ? m->uid : 0), (long) (m->gid >= 0 ? m->gid : 0));
+}
+
 /*
  * RUN --mount=type=secret: the secret's id is source=, else id=, else the target's base name
  * (BuildKit's dispatchSecret). It is a file at target (default /run/secrets/ID unless env= is
@@ -464,6 +478,8 @@ secret_mount (struct executor *x, const char *spec, const struct plan_mount *m, 
           rm->env[rm->n_env++] = keep (rm, xasprintf ("%s=%s", m->env, content.buf));
         }
     }
+  if (ret == 0 && (target || !m->env) && one_id_mount_owner (spec, m, err) < 0)
+    ret = -1;
   if (ret == 0 && (target || !m->env))
     {
       mode_t mode = m->mode >= 0 ? (mode_t) m->mode & 07777 : 0400;
@@ -523,6 +539,8 @@ ssh_mount (struct executor *x, const char *spec, const struct plan_mount *m, con
     return m->required ? bale_make_error (err, 0, "--mount=%s: no ssh agent \"%s\" was given "
                                           "(bale build --ssh %s=SOCKET)", spec, id, id)
                        : 0;
+  if (one_id_mount_owner (spec, m, err) < 0)
+    return -1;
   /* A short directory of its own, as a socket path must fit in sun_path. */
   dir = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
   keep (rm, dir);

@@ -489,6 +489,38 @@ heredoc () {
 }
 check "COPY heredocs, expanded unless quoted" heredoc
 
+# A COPY or ADD heredoc is made with llb.Mkfile(NAME) in an empty scratch, NAME cleaned against
+# "/" (diff-fuzz F50): ../x and /z land in the destination as x and z; a name with a directory
+# left in it cannot be made there and fails, located. bale wrote <<../../etc/x to /etc/x.
+heredoc_names () {
+  printf '%s\n' 'FROM busybox' 'RUN mkdir /app' 'COPY <<../x <</z /app/' 'x' '../x' 'z' '/z' \
+    'ADD <<./y /app/' 'y' './y' > "$ctx/Dockerfile"
+  build t7b || return 1
+  r=$T_TMP/t7b/rootfs
+  [ "$(cat "$r/app/x")" = x ] && [ "$(cat "$r/app/z")" = z ] && [ "$(cat "$r/app/y")" = y ] &&
+    [ ! -e "$r/x" ] && [ ! -e "$r/z" ] || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir /app' 'COPY <<../../etc/x /app/' 'x' '../../etc/x' > "$ctx/Dockerfile"
+  build t7c && { echo "../../etc/x: built"; return 1; }
+  grep -q '/Dockerfile:3:6: error: COPY <<../../etc/x: .*(open /etc/x: no such file or directory)' "$T_TMP/err" || return 1
+  printf '%s\n' 'FROM busybox' 'ADD <<a/b /app/' 'x' 'a/b' > "$ctx/Dockerfile"
+  build t7c && { echo "a/b: built"; return 1; }
+  grep -q '/Dockerfile:2:5: error: ADD <<a/b: .*(open /a/b: no such file or directory)' "$T_TMP/err"
+}
+check "COPY and ADD heredoc names: cleaned as BuildKit makes them; a directory in the name is an error" heredoc_names
+
+# A FIFO a stage's RUN made: docker 20.10's COPY --from leaves it out, named (no file at all) or
+# in a directory, as from the context (diff-fuzz F28, F51); a directory destination is still made.
+stage_fifo_left_out () {
+  printf '%s\n' 'FROM busybox AS s' 'RUN mkfifo /fifo && mkdir /d && mkfifo /d/f && echo a > /d/a' \
+    'FROM busybox' 'COPY --from=s /fifo /x' 'COPY --from=s /fifo /xd/' 'COPY --from=s /d /y/' \
+    'COPY --from=s / /w/' > "$ctx/Dockerfile"
+  build t7d || return 1
+  r=$T_TMP/t7d/rootfs
+  [ ! -e "$r/x" ] && [ -d "$r/xd" ] && [ -z "$(ls -A "$r/xd")" ] && [ "$(ls -A "$r/y")" = a ] &&
+    [ ! -e "$r/w/fifo" ] && [ "$(ls -A "$r/w/d")" = a ]
+}
+check "COPY --from a stage's FIFO: left out, named or in a directory, as docker 20.10" stage_fifo_left_out
+
 escapes_are_errors () {
   printf '%s\n' 'FROM busybox' 'COPY ../secret /x' > "$ctx/Dockerfile"
   build t8 && return 1

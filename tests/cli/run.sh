@@ -214,6 +214,23 @@ heredoc_run () {
 }
 check "RUN heredocs: inline scripts and #! files" heredoc_run
 
+# A #! heredoc is made with llb.Mkfile(NAME) in an empty scratch mounted at /dev/pipes and run
+# as path.Join("/dev/pipes/", NAME) (diff-fuzz F50): ./s runs as /dev/pipes/s; a/b cannot be
+# made there and ../x would run /dev/x, so both fail, located. bale mounted them at
+# /dev/pipes/a/b and /x (clamped to the root) and ran them.
+heredoc_run_names () {
+  df 'FROM busybox' 'RUN <<./s' '#!/bin/sh' 'echo "script $0" > /h3' './s'
+  build r8b || return 1
+  [ "$(cat "$T_TMP/r8b/rootfs/h3")" = "script /dev/pipes/s" ] || { cat "$T_TMP/r8b/rootfs/h3"; return 1; }
+  df 'FROM busybox' 'RUN <<a/b' '#!/bin/sh' 'true' 'a/b'
+  build r8c && { echo "a/b: built"; return 1; }
+  grep -q '/Dockerfile:2:5: error: RUN <<a/b: .*(open /a/b: no such file or directory)' "$T_TMP/err" || return 1
+  df 'FROM busybox' 'RUN <<../x' '#!/bin/sh' 'true' '../x'
+  build r8c && { echo "../x: built"; return 1; }
+  grep -q '/Dockerfile:2:5: error: RUN <<../x: BuildKit mounts the script at /dev/pipes/x but runs /dev/x' "$T_TMP/err"
+}
+check "RUN #! heredoc names: cleaned as BuildKit runs them; a directory in the name is an error" heredoc_run_names
+
 no_fd_leak () {
   df 'FROM busybox' 'RUN ls /proc/self/fd > /fds'
   exec 7< /dev/null

@@ -368,6 +368,31 @@ too_many_groups () {
 check "one id: setgroups of 70 groups fails the step, naming the limit and the fix" too_many_groups groups "setgroups with 70 groups"
 check "one id: a USER in 65 groups of /etc/group (66 with its own, which BuildKit adds: F39) fails the step, naming the limit and the fix" too_many_groups ugroups "in 66 supplementary groups"
 
+# RUN --mount=type=ssh or secret with uid= or gid= other than 0: one id cannot chown the relay
+# socket or the secret to an unmapped id, and the step's stat shows recorded owners only on its
+# own root mount, so the step fails at its line naming the mode and the fix (diff-fuzz F52);
+# it failed with chown's "Invalid argument". uid 0 (the default) still works, as root's does.
+mkdir -p "$T_TMP/sshowner"
+printf 'sec\n' > "$T_TMP/sshowner/sec"
+printf '%s\n' 'FROM busybox' 'RUN --mount=type=ssh,uid=1000 test -S "$SSH_AUTH_SOCK"' > "$T_TMP/sshowner/Dockerfile.ssh"
+printf '%s\n' 'FROM busybox' 'RUN true' 'RUN --mount=type=secret,id=s,gid=5 cat /run/secrets/s' > "$T_TMP/sshowner/Dockerfile.secret"
+printf '%s\n' 'FROM busybox' 'RUN --mount=type=ssh,mode=0666 test -S "$SSH_AUTH_SOCK"' \
+  'RUN --mount=type=secret,id=s,uid=0 grep -q sec /run/secrets/s' > "$T_TMP/sshowner/Dockerfile.root"
+chmod -R a+rX "$T_TMP/sshowner"
+one_id_mount_owner () {
+  as_user1 sh -c 'eval "$(ssh-agent -s)" > /dev/null || exit 1
+    out=$("$0" build -q --no-cache --ssh default --secret id=s,src="$1/sec" -f "$1/Dockerfile.$2" "$1" 2>&1 > /dev/null)
+    rc=$?; kill "$SSH_AGENT_PID"; printf "%s\n" "$out"; exit $rc' "$BALE" "$T_TMP/sshowner" "$1" > "$T_TMP/out/owner.err" 2>&1
+  rc=$?
+  if [ "$1" = root ]; then [ $rc = 0 ] || { cat "$T_TMP/out/owner.err"; return 1; }; return 0; fi
+  [ $rc != 0 ] || { echo "one id built Dockerfile.$1"; return 1; }
+  grep -q "Dockerfile.$1:$2:1: error: RUN: --mount=.*: one-id mode (no subordinate ids) cannot give the mount to uid $3, gid $4: only id 0 exists (add a range" \
+    "$T_TMP/out/owner.err" || { cat "$T_TMP/out/owner.err"; return 1; }
+}
+check "one id: RUN --mount=type=ssh,uid=1000 fails at its line, naming the mode and the fix" one_id_mount_owner ssh 2 1000 0
+check "one id: RUN --mount=type=secret,gid=5 fails at its line, naming the mode and the fix" one_id_mount_owner secret 3 0 5
+check "one id: RUN --mount=type=ssh and secret owned by 0 work" one_id_mount_owner root
+
 # The Debian base of debian.sh: apt downloads as _apt (uid 42), dpkg sets owners, useradd.
 . "$top/tests/integration/debian_base.sh"
 check "mmdebstrap --variant=minbase bookworm from $mirror (cached in $cache_dir)" make_rootfs
