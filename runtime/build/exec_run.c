@@ -773,7 +773,7 @@ overlay_usable (struct executor *x, const char *dir)
     {
       bale_error_t e = NULL;
       int code = rootview_unshare (&e) < 0 ? PROBE_NO_MOUNT_NS
-                 : mount ("overlay", l, "overlay", 0, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
+                 : mount ("overlay", l, "overlay", MS_RDONLY, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
                                                                  : 0;
       bale_error_release (&e);
       _exit (code);
@@ -876,7 +876,13 @@ run_dir (struct executor *x, bool *kept, bale_error_t *err)
           free (dir);
           return NULL;
         }
-      empty_dir (dir, "work"); /* a leftover of a process of the same id, killed */
+      /* A leftover of a process of the same id, killed: its overlay's work directory too
+         (a volatile mount's work/incompat would make the next mount fail). */
+      empty_dir (dir, "work");
+      {
+        cleanup_free char *work = xasprintf ("%s/work", dir);
+        empty_dir (work, NULL);
+      }
     }
   return dir;
 }
@@ -1043,8 +1049,10 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
       goto out;
     }
+  trace_mark ("run: run dir made");
   if (overlay_usable (x, dir))
     {
+      trace_mark ("run: overlay probed");
       if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
         goto out;
     }
@@ -1117,6 +1125,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.n_lowerdirs = n_lowers;
   spec.upperdir = upper;
   spec.workdir = work;
+  /* The upper directory becomes the layer's snapshot, adopted unsynced below: the unmount
+     need not sync it (the whole file system, every other process's writes included). */
+  spec.volatile_upper = true;
   if (root)
     {
       spec.copy_root = root;
@@ -1187,8 +1198,13 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
         < 0)
       goto out_fd;
     trace_mark ("run: layer stored");
-    /* The upper directory is already the layer in overlay form: keep it as its snapshot. */
-    if (!root && snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
+    /* The upper directory is already the layer in overlay form: keep it as its snapshot,
+       made in this boot and not synced (the overlay was volatile); in a later boot it is
+       unpacked again from the blob, which the store syncs. */
+    if (!root
+        && snapshot_adopt_unsynced (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot,
+                                    err)
+               < 0)
       {
         free (l.path);
         goto out_fd;
@@ -1213,7 +1229,8 @@ out:
   if (kept)
     {
       /* What overlayfs made in the work directory (work/work) goes too: the next mount
-         would otherwise remove it itself. */
+         would otherwise remove it itself, and refuse it for the volatile mount's
+         work/work/incompat/volatile. */
       empty_dir (dir, "work");
       empty_dir (work, NULL);
     }
