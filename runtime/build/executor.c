@@ -161,6 +161,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       free (x.states);
       return -1;
     }
+  trace_mark ("executor: seccomp filter compiled");
   /* Made before stages fork, removed when they are done: each process keeps the scratch
      directory of its RUN sandboxes there, made once rather than per step (sandbox.h). */
   if (o->store && exec_needs_sandbox (p))
@@ -171,7 +172,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
     }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
-  trace_mark ("executor: sandbox prepared");
+  trace_mark ("executor: sandbox directory made");
   if (o->store && store_txn_begin (o->store, err) < 0)
     {
       free (x.states);
