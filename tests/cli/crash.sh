@@ -120,9 +120,12 @@ run_snapshot_earlier_boot () {
   [ -f "$snap/boot.$boot" ] || { echo "the RUN layer's snapshot has no mark of this boot:"; ls -la "$snap"; return 1; }
   mv "$snap/boot.$boot" "$snap/boot.00000000-0000-0000-0000-000000000000" || return 1
   : > "$snap/fs/f" && : > "$snap/fs/d/g" || return 1
-  # The cached RUN's snapshot is the lower of a new step.
-  printf 'RUN cat /f /d/g > /seen\n' >> "$ctx/Dockerfile"
-  "$BALE" build -q -t volatile2 "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  # The cached RUN's snapshot is the lower of a new step, mounted with the legacy mount data
+  # this time (",volatile" at its end).
+  printf 'RUN cat /f /d/g > /seen && grep overlay /proc/self/mountinfo > /mi\n' >> "$ctx/Dockerfile"
+  BALE_OVERLAY_LEGACY=1 "$BALE" build -q -t volatile2 "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  "$BALE" run volatile2 cat /mi | grep -q 'overlay.*lowerdir=.*volatile' ||
+    { echo "the legacy mount is not volatile:"; "$BALE" run volatile2 cat /mi; return 1; }
   [ "$("$BALE" run volatile2 cat /seen | tr '\n' ' ')" = "data x " ] &&
     [ "$(cat "$snap/fs/f")" = data ] && [ -f "$snap/boot.$boot" ] &&
     [ ! -e "$snap/boot.00000000-0000-0000-0000-000000000000" ] || { ls -la "$snap"; return 1; }
