@@ -22,6 +22,7 @@
 #include "parser/duration.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/ignore.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
@@ -884,6 +885,17 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
         s->exclude = xrealloc (s->exclude, (s->n_exclude + 1) * sizeof (char *));
         s->exclude[s->n_exclude++] = xstrdup (n->flags[i].value ? n->flags[i].value : "");
       }
+  /* --exclude is not expanded (instructions.CopyCommand.Expand leaves ExcludePatterns as
+     written); its patterns are checked here as fsutil's copier compiles them. */
+  if (s->n_exclude)
+    {
+      struct ignore_matcher *m = NULL;
+      cleanup_error bale_error_t e = NULL;
+      if (ignore_matcher_from_list (s->exclude, s->n_exclude, &m, &e) < 0)
+        return plan_error_at (p, &n->span, err, "%s --exclude: invalid pattern: %s", is_add ? "ADD" : "COPY",
+                              e->msg);
+      ignore_matcher_free (m);
+    }
 
   /* Sources that are heredocs become inline files; the rest are paths, expanded. */
   for (i = 0; i + 1 < n->n_args; i++)

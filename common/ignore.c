@@ -535,6 +535,28 @@ ignore_matcher_parse (const char *text, size_t len, struct ignore_matcher **out,
   return parse_named (text, len, ".dockerignore", out, err);
 }
 
+int
+ignore_matcher_from_list (char *const *patterns, size_t n, struct ignore_matcher **out,
+                          bale_error_t *err)
+{
+  struct ignore_matcher *m = xzalloc (sizeof *m);
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      int r = strlen (patterns[i]) > MAX_LINE
+                ? bale_make_error (err, 0, "pattern is longer than %d bytes", MAX_LINE)
+                : add_pattern (m, patterns[i], NULL, err);
+      if (r < 0)
+        {
+          ignore_matcher_free (m);
+          return -1;
+        }
+    }
+  *out = m;
+  return 0;
+}
+
 /* Read a whole file. Returns 1 when it does not exist. */
 static int
 read_file (const char *path, struct strbuf *sb, bale_error_t *err)

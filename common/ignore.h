@@ -42,6 +42,15 @@ int ignore_matcher_parse (const char *text, size_t len, struct ignore_matcher **
                           bale_error_t *err);
 
 /*
+ * Build a matcher from a list of patterns as patternmatcher.New takes them (COPY --exclude):
+ * each is trimmed and cleaned, a leading '!' makes an exception; unlike an ignore file there
+ * are no comments and a leading '/' stays (so "/a" matches nothing). Errors as above, without
+ * a location.
+ */
+int ignore_matcher_from_list (char *const *patterns, size_t n, struct ignore_matcher **out,
+                              bale_error_t *err);
+
+/*
  * Load the ignore file of a build: "<dockerfile_path>.dockerignore", the file beside the
  * Dockerfile named after it, takes precedence over "<context_dir>/.dockerignore".
  * dockerfile_path may be NULL or "-" (standard input), in which case only the context's

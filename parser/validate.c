@@ -338,6 +338,18 @@ check_at_least_one (struct vctx *v, const struct bale_node *n, bool flags)
     }
 }
 
+/* parseArg: a word with '=' is a name and a value, and the name must not be empty. */
+static void
+check_arg (struct vctx *v, const struct bale_node *n)
+{
+  size_t i;
+
+  check_at_least_one (v, n, false);
+  for (i = 0; i < n->n_args; i++)
+    if (n->args[i].len > 0 && n->args[i].value[0] == '=')
+      verr (v, &n->args[i].span, NULL, "ARG names can not be blank");
+}
+
 static void
 check_shell (struct vctx *v, const struct bale_node *n)
 {
@@ -384,7 +396,7 @@ check_node (struct vctx *v, const struct bale_node *n)
     case BALE_I_STOPSIGNAL: check_exactly_one (v, n, false); break;
     case BALE_I_EXPOSE:
     case BALE_I_VOLUME: check_at_least_one (v, n, true); break;
-    case BALE_I_ARG: check_at_least_one (v, n, false); break;
+    case BALE_I_ARG: check_arg (v, n); break;
     case BALE_I_SHELL: check_shell (v, n); break;
     case BALE_I_CMD:
     case BALE_I_ENTRYPOINT: check_flags (v, n, NULL, 0); break;

@@ -1381,6 +1381,7 @@ build_run (struct store *s, struct build_request *r, struct build_outcome *out, 
   eo.n_rlimits = r->n_rlimits;
   eo.shm_size = r->shm_size;
   eo.explain_cache = r->explain_cache;
+  eo.cache_imported = r->caches.n_from > 0;
   eo.dockerfile = c.dockerfile;
   buildevents_dockerignore (c.events, r->context, c.dockerfile);
   if (ignore_matcher_load (r->context, c.dockerfile, &ignore, err) < 0)

@@ -54,6 +54,7 @@ struct centry
   size_t len;
   bool top;         /* a source named by the instruction: its symlink was followed */
   bool existed;     /* CE_DIR: a directory of the destination, as it is there */
+  bool own_time;    /* CE_DIR: its time is final (not the step's: touch_existing_parents) */
   size_t seq;       /* order of discovery: the later one wins */
 };
 
@@ -68,6 +69,7 @@ struct copier
   int n_staged;
   int *fds; /* directories entries are read from, open until the layer is written */
   size_t n_fds, alloc_fds;
+  const char *ex_base; /* the directory being copied as --exclude sees it: NULL for "" */
 };
 
 static void
@@ -113,16 +115,18 @@ apply_meta (const struct copy_spec *s, struct stat *st, bool from_source)
 }
 
 /* A directory the copy creates for its destination (the destination of a directory's
-   contents, or a missing parent): fsutil's MkdirAll(0755, chown), so --chown applies and
-   --chmod does not; the mode is for what is copied (docker's BuildKit gives `COPY --chmod=600
-   dir /new/` a /new of 0755, checked in tests/integration/peers_compare.sh). Made with
-   mkdir(2) in the root, it inherits a setgid parent's bit and group as Linux gives them
-   (fuzzer finding F8; --chown still sets the group). parent: its parent directory's stat. */
+   contents, or a missing parent): fsutil's MkdirAll(perm, chown), so --chown applies, and
+   perm is 0755 or, since fsutil 183e7fb ("copy: fix custom chmod for parent directories",
+   BuildKit 0.22), an octal --chmod's permission bits (os.FileMode keeps no special bits of
+   an int); a symbolic --chmod leaves Mode unset, so 0755. docker 20.10 made them 0755 whatever
+   the --chmod (fuzzer finding F3, F38). Made with mkdir(2) in the root (buildkitd's umask is
+   0), it inherits a setgid parent's bit and group as Linux gives them (fuzzer finding F8;
+   --chown still sets the group). parent: its parent directory's stat. */
 static void
 created_dir_stat (const struct copy_spec *s, const struct stat *parent, struct stat *st)
 {
   memset (st, 0, sizeof *st);
-  st->st_mode = S_IFDIR | 0755;
+  st->st_mode = S_IFDIR | (s->chmod_set && !s->chmod_sym ? (s->mode & 0777) : 0755);
   st->st_mtim.tv_sec = s->now;
   st->st_nlink = 1;
   if (parent && (parent->st_mode & S_ISGID))
@@ -328,6 +332,7 @@ struct walk_ctx
   const char *src_rel; /* that directory relative to the source root */
   const char *dest;    /* where its contents go */
   char *fresh;         /* a directory of dest found missing: nothing under it to clash with */
+  const char *ex_base; /* that directory as --exclude patterns see it ("" for each source) */
 };
 
 static int
@@ -348,6 +353,20 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
       case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
       case COPY_WALK_KEEP: break;
       }
+  /* --exclude: fsutil's copier matches the patterns against the path below the source it
+     copies (never the source itself); an excluded directory is walked only when an
+     exception ('!') might keep something inside, and then written only as the parent of
+     what is kept (add_missing_parents). */
+  if (s->exclude)
+    {
+      cleanup_free char *ex_rel = join (w->ex_base, e->relpath);
+      switch (copy_exclude_check (s->exclude, ex_rel, st.st_mode))
+        {
+        case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+        case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+        case COPY_WALK_KEEP: break;
+        }
+    }
   /* A directory's entry over another type in the destination fails as fsutil's copy fails
      (copyDirectoryOnly, ensureEmptyFileTarget: lstat, a symlink is no directory); an ADDed
      archive's replaces it, as moby's archive does (fuzzer finding F29). */
@@ -436,7 +455,7 @@ add_missing_parents (struct copier *c, size_t from, int root_fd, const char *des
 static int
 copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, bale_error_t *err)
 {
-  struct walk_ctx w = { c, dir_fd, src_rel, dest, NULL };
+  struct walk_ctx w = { c, dir_fd, src_rel, dest, NULL, c->ex_base ? c->ex_base : "" };
   size_t from = c->n;
   struct stat have;
   int r;
@@ -447,7 +466,8 @@ copy_dir (struct copier *c, int dir_fd, const char *src_rel, const char *dest, b
   free (w.fresh);
   if (r < 0)
     return bale_error_wrap (err, "copying \"%s\"", *src_rel ? src_rel : ".");
-  if (c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
+  if ((c->spec->ignore && ignore_has_exceptions (c->spec->ignore))
+      || (c->spec->exclude && ignore_has_exceptions (c->spec->exclude)))
     add_missing_parents (c, from, dir_fd, dest);
   return 0;
 }
@@ -493,6 +513,7 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
     int r;
     keep.keep_owner = true; /* archive entries keep their owners unless --chown */
     keep.ignore = NULL;
+    keep.exclude = NULL; /* BuildKit unpacks before its copier, which has the patterns */
     keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
     c->spec = &keep;
     r = copy_dir (c, sub, "", dest, err);
@@ -528,15 +549,24 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
         {
           struct stat have;
           /* The destination directory itself: as it exists, or made the way fsutil's
-             prepareTargetDir makes it (MkdirAll 0755, root or the --chown owner, no
-             --chmod): never with the source directory's metadata, since only the contents
-             are copied. */
+             prepareTargetDir makes it (MkdirAll, created_dir_stat): never with the source
+             directory's mode or owner, since only the contents are copied. Its time is the
+             source directory's: fsutil's copier, having written the contents into it,
+             "restores" the target's time from the source's FileInfo (copyFileTimestamp,
+             fsutil 766d471, 2022; docker 20.10's left the step's; fuzzer finding F42). The
+             context's root is no directory of the client's: it keeps the step's time. */
           bool exists = dest_stat (s, real, &have, false);
+          bool src_time = !(s->src_kind == COPY_ROOT_CONTEXT && (!*src->rel || strcmp (src->rel, ".") == 0));
           if (exists && S_ISDIR (have.st_mode))
             {
               struct centry *e = add (c, real, CE_DIR, &have);
               e->seq = 0;
               e->existed = true;
+              if (src_time)
+                {
+                  e->st.st_mtim = src->st.st_mtim;
+                  e->own_time = true;
+                }
             }
           else if (exists && !S_ISLNK (have.st_mode))
             /* fsutil's MkdirAll on a file (fuzzer finding F31) */
@@ -548,7 +578,9 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
               if (!parent && !strchr (real, '/') && dest_stat (s, "", &root, false))
                 parent = &root;
               created_dir_stat (s, parent, &st);
-              add (c, real, CE_DIR, &st);
+              if (src_time)
+                st.st_mtim = src->st.st_mtim;
+              add (c, real, CE_DIR, &st)->own_time = src_time;
             }
         }
       return copy_dir (c, fd, walk_rel ? walk_rel : src->rel, real, err);
@@ -570,11 +602,18 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
       return bale_error_wrap (err, "ADD \"%s\"", word);
     if (tar)
       {
+        /* BuildKit's unpack makes the destination with MkdirAll(0755, chown) and untars
+           with ChownOpts only: --chmod changes neither (fuzzer finding F40). */
         cleanup_free char *clean = dispatch_clean_path (dest);
         cleanup_free char *into = dest_resolve (s, clean + 1);
-        if (add_parents (c, into, true, err) < 0)
-          return -1;
-        return add_archive (c, fd, word, into, err);
+        struct copy_spec plain = *s;
+        int r;
+        plain.chmod_set = false;
+        plain.chmod_sym = NULL;
+        c->spec = &plain;
+        r = add_parents (c, into, true, err) < 0 ? -1 : add_archive (c, fd, word, into, err);
+        c->spec = s;
+        return r;
       }
     {
       /* A name the copy gives (the destination directory and the source's base name) is
@@ -650,6 +689,30 @@ parents_dir (struct copier *c, const char *rel, const char *dest, bale_error_t *
   return 0;
 }
 
+/* Whether an entry from index `from` on lies below dir. */
+static bool
+kept_below (const struct copier *c, size_t from, const char *dir)
+{
+  size_t i, len = strlen (dir);
+
+  for (i = from; i < c->n; i++)
+    if (strncmp (c->v[i].path, dir, len) == 0 && c->v[i].path[len] == '/')
+      return true;
+  return false;
+}
+
+/* Forget the entries from index `from` on. */
+static void
+drop_from (struct copier *c, size_t from)
+{
+  for (; c->n > from; c->n--)
+    {
+      free (c->v[c->n - 1].path);
+      free (c->v[c->n - 1].src_rel);
+      free (c->v[c->n - 1].target);
+    }
+}
+
 /* A source of COPY --parents: the context root (or the part before "/./") is the copy's root,
    the rest a pattern whose matches keep their path under the destination directory, their
    directories made from the source's (dockerfile2llb: IncludePatterns, CopyDirContentsOnly). */
@@ -657,13 +720,11 @@ static int
 copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
 {
   const struct copy_spec *s = c->spec;
-  const char *pivot = strstr (word, "/./");
-  cleanup_free char *raw = pivot ? xasprintf ("/%.*s", (int) (pivot - word), word) : xstrdup ("/");
-  cleanup_free char *root = dispatch_clean_path (raw);
   cleanup_free char *dest = dispatch_clean_path (s->dest);
   cleanup_free char *real = dest_resolve (s, dest + 1);
   struct copy_sources found = { 0 };
-  size_t j, skip = strlen (root + 1);
+  size_t j, n0;
+  bool ex_dir;
   int ret = 0;
 
   if (add_parents (c, real, true, err) < 0 || copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
@@ -671,14 +732,19 @@ copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
   for (j = 0; j < found.n && ret == 0; j++)
     {
       const struct copy_source *src = &found.v[j];
-      const char *in = src->rel;
+      const char *in = copy_parents_below (word, src->rel); /* relative to the copy's root */
       cleanup_free char *target = NULL;
       const char *slash;
-      /* the match relative to the copy's root */
-      if (skip && strncmp (in, root + 1, skip) == 0 && (in[skip] == '/' || !in[skip]))
-        in += skip;
-      while (*in == '/')
-        in++;
+      /* --exclude sees the match from the copy's root: an excluded one is left out, a
+         directory with exceptions kept only for what they keep inside (see walk_entry) */
+      ex_dir = false;
+      if (s->exclude && *in && ignore_matches (s->exclude, in))
+        {
+          if (!S_ISDIR (src->st.st_mode) || !ignore_has_exceptions (s->exclude))
+            continue;
+          ex_dir = true;
+        }
+      n0 = c->n;
       /* the directories between the root and the match */
       for (slash = strchr (in, '/'); slash && ret == 0; slash = strchr (slash + 1, '/'))
         {
@@ -697,8 +763,12 @@ copy_parents_source (struct copier *c, const char *word, bale_error_t *err)
           continue;
         }
       target = *real ? xasprintf ("/%s/%s", real, in) : xasprintf ("/%s", in);
+      c->ex_base = in;
       ret = copy_source (c, src, word, target, false, err);
-      if (ret == 0 && S_ISDIR (src->st.st_mode))
+      c->ex_base = NULL;
+      if (ret == 0 && ex_dir && !kept_below (c, n0, target + 1))
+        drop_from (c, n0);
+      else if (ret == 0 && S_ISDIR (src->st.st_mode))
         ret = parents_dir (c, src->rel, target + 1, err); /* the match itself, as copied */
     }
   copy_sources_release (&found);
@@ -771,7 +841,7 @@ touch_existing_parents (struct centry *v, size_t n, time_t now)
       k = (size_t) (p - v);
       while (k + 1 < n && strcmp (v[k + 1].path, p->path) == 0)
         k++;
-      if (v[k].existed)
+      if (v[k].existed && !v[k].own_time)
         {
           v[k].st.st_mtim.tv_sec = now;
           v[k].st.st_mtim.tv_nsec = 0;
@@ -846,6 +916,87 @@ find_heredoc (const struct copy_spec *s, const char *word)
   return NULL;
 }
 
+/* A directory an earlier source left with its source's time (F42) that a later source
+   (entries from index `from` on) writes into has the kernel's time again, as under
+   BuildKit, whose copies run one after the other: `COPY dir f /d/` leaves /d the step's
+   time, `COPY f dir /d/` dir's. */
+static bool
+made_before (const struct copier *c, size_t from, const char *path)
+{
+  size_t j;
+
+  for (j = 0; j < from; j++)
+    if (strcmp (c->v[j].path, path) == 0)
+      return true;
+  return false;
+}
+
+static void
+retouch_written_into (struct copier *c, size_t from, time_t now)
+{
+  size_t i, k;
+
+  for (i = 0; i < from; i++)
+    if (c->v[i].own_time)
+      for (k = from; k < c->n; k++)
+        {
+          const char *slash = strrchr (c->v[k].path, '/');
+          size_t len = strlen (c->v[i].path);
+          /* a parent placeholder (seq 0) an earlier source already made is no write */
+          if (slash && (size_t) (slash - c->v[k].path) == len && strncmp (c->v[k].path, c->v[i].path, len) == 0
+              && !(c->v[k].seq == 0 && made_before (c, from, c->v[k].path)))
+            {
+              c->v[i].own_time = false;
+              c->v[i].st.st_mtim.tv_sec = now;
+              c->v[i].st.st_mtim.tv_nsec = 0;
+              break;
+            }
+        }
+}
+
+/* One source word of the instruction: a heredoc, a --parents pattern, or a path (with
+   wildcards) of the source root. */
+static int
+copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_error_t *err)
+{
+  const struct copy_spec *s = c->spec;
+  const struct copy_heredoc *h = find_heredoc (s, word);
+  struct copy_sources found = { 0 };
+  size_t j;
+
+  if (h)
+    {
+      struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
+      cleanup_free char *target = NULL, *real = NULL;
+      struct centry *e;
+      src.st.st_mode = S_IFREG | 0644;
+      src.st.st_size = (off_t) h->len;
+      src.st.st_mtim.tv_sec = s->now;
+      src.st.st_nlink = 1;
+      target = copy_target (s->dest, dest_is_dir, &src);
+      real = dest_resolve (s, target + 1);
+      if (add_parents (c, real, false, err) < 0)
+        return -1;
+      apply_meta (s, &src.st, false);
+      e = add (c, real, CE_MEM, &src.st);
+      e->data = h->data;
+      e->len = h->len;
+      return 0;
+    }
+  if (s->parents)
+    return copy_parents_source (c, word, err);
+  if (copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
+    return -1;
+  for (j = 0; j < found.n; j++)
+    if (copy_source (c, &found.v[j], word, s->dest, dest_is_dir, err) < 0)
+      {
+        copy_sources_release (&found);
+        return -1;
+      }
+  copy_sources_release (&found);
+  return 0;
+}
+
 int
 copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *err)
 {
@@ -859,46 +1010,18 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
   dest_is_dir = dest_stat (s, s->dest + 1, &st, true) && S_ISDIR (st.st_mode);
   for (i = 0; i < s->n_sources; i++)
     {
-      const struct copy_heredoc *h = find_heredoc (s, s->sources[i]);
-      if (h)
-        {
-          struct copy_source src = { (char *) h->name, (char *) h->name, { 0 } };
-          cleanup_free char *target = NULL, *real = NULL;
-          struct centry *e;
-          src.st.st_mode = S_IFREG | 0644;
-          src.st.st_size = (off_t) h->len;
-          src.st.st_mtim.tv_sec = s->now;
-          src.st.st_nlink = 1;
-          target = copy_target (s->dest, dest_is_dir, &src);
-          real = dest_resolve (s, target + 1);
-          if (add_parents (&c, real, false, err) < 0)
-            goto out;
-          apply_meta (s, &src.st, false);
-          e = add (&c, real, CE_MEM, &src.st);
-          e->data = h->data;
-          e->len = h->len;
-          continue;
-        }
-      if (s->parents)
-        {
-          if (copy_parents_source (&c, s->sources[i], err) < 0)
-            goto out;
-          continue;
-        }
-      {
-        struct copy_sources found = { 0 };
-        if (copy_resolve (s->src_fd, s->src_kind, s->sources[i], s->ignore, &found, err) < 0)
-          goto out;
-        for (j = 0; j < found.n; j++)
-          if (copy_source (&c, &found.v[j], s->sources[i], s->dest, dest_is_dir, err) < 0)
-            {
-              copy_sources_release (&found);
-              goto out;
-            }
-        copy_sources_release (&found);
-      }
+      size_t from = c.n;
+      if (copy_one_source (&c, s->sources[i], dest_is_dir, err) < 0)
+        goto out;
+      /* Hard links are kept within one source word (a directory, or all a wildcard's
+         matches): BuildKit copies each source with a copier of its own, whose inode map
+         (fsutil copier.inodes) starts empty (fuzzer finding F43). The layer writer links
+         files by (st_dev, st_ino): the source's number goes into st_dev. */
+      for (j = from; j < c.n; j++)
+        if (!S_ISDIR (c.v[j].st.st_mode))
+          c.v[j].st.st_dev = (dev_t) ((uint64_t) c.v[j].st.st_dev ^ ((uint64_t) (i + 1) << 44));
+      retouch_written_into (&c, from, s->now);
     }
-
   trace_mark ("copy: sources listed");
   /* Sort, then keep the last of each path; a directory met again only merges. No source at
      all (an empty directory before a wildcard) leaves c.v NULL, which qsort may not get. */
@@ -1007,9 +1130,10 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
     g = u = strtol (user, NULL, 10);
   else if (strcmp (user, "root") == 0)
     u = g = 0;
-  else if ((r = lookup (dest_fd, "/etc/passwd", user, &u, &g, err)) != 1)
-    return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
-                 : bale_make_error (err, 0, "--chown=%s: no user \"%s\" in the image's /etc/passwd", spec, user);
+  else if ((r = lookup (dest_fd, "/etc/passwd", user, &u, &g, err)) < 0)
+    return bale_error_wrap (err, "--chown=%s", spec);
+  else if (r == 0)
+    u = g = 0; /* BuildKit's readUser: a name not found (or no /etc/passwd) is 0:0 (F36) */
   if (group)
     {
       if (!*group)
@@ -1018,9 +1142,9 @@ copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_
         g = strtol (group, NULL, 10);
       else if (strcmp (group, "root") == 0)
         g = 0;
-      else if ((r = lookup (dest_fd, "/etc/group", group, &g, NULL, err)) != 1)
-        return r < 0 ? bale_error_wrap (err, "--chown=%s", spec)
-                     : bale_make_error (err, 0, "--chown=%s: no group \"%s\" in the image's /etc/group", spec, group);
+      else if ((r = lookup (dest_fd, "/etc/group", group, &g, NULL, err)) < 0)
+        return bale_error_wrap (err, "--chown=%s", spec);
+      /* a group not found leaves the user's (F36) */
     }
   if (u < 0 || g < 0 || u > (long) UINT32_MAX - 1 || g > (long) UINT32_MAX - 1)
     return bale_make_error (err, 0, "--chown=%s: id out of range", spec);

@@ -28,6 +28,7 @@ struct copy_spec
   int src_fd;                /* the source root */
   enum copy_root_kind src_kind;
   const struct ignore_matcher *ignore; /* the context's .dockerignore, or NULL */
+  const struct ignore_matcher *exclude; /* --exclude: matched below each source, or NULL */
   int dest_fd;               /* the destination stage's filesystem; -1 when empty */
   char *const *sources;      /* after expansion; "<<NAME" names a heredoc */
   size_t n_sources;
@@ -55,8 +56,10 @@ int copy_to_layer (const struct copy_spec *spec, struct layer_writer *w, bale_er
 
 /*
  * --chown "user[:group]" resolved as BuildKit does against the destination's /etc/passwd and
- * /etc/group (dest_fd may be -1: only numbers then): numbers as they are, "root" is 0, a
- * user alone gets its primary group, "user:" gets group 0. An unknown name is an error.
+ * /etc/group (dest_fd may be -1): numbers as they are, "root" is 0, a user alone gets its
+ * primary group, "user:" gets group 0. As BuildKit's readUser, an unknown user name (or no
+ * /etc/passwd) is 0:0 and an unknown group name leaves the user's group; a database that
+ * cannot be read safely is an error.
  */
 int copy_resolve_chown (int dest_fd, const char *spec, uid_t *uid, gid_t *gid, bale_error_t *err);
 

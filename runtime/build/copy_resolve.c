@@ -341,3 +341,27 @@ copy_walk_check (const struct ignore_matcher *ignore, const char *ctx_rel, mode_
       }
   return ignore_matches (ignore, ctx_rel) ? COPY_WALK_OMIT : COPY_WALK_KEEP;
 }
+
+enum copy_walk_action
+copy_exclude_check (const struct ignore_matcher *exclude, const char *ex_rel, mode_t mode)
+{
+  if (!exclude || !ignore_matches (exclude, ex_rel))
+    return COPY_WALK_KEEP;
+  /* fsutil walks an excluded directory only when an exception might keep something inside */
+  return S_ISDIR (mode) && !ignore_has_exceptions (exclude) ? COPY_WALK_PRUNE : COPY_WALK_OMIT;
+}
+
+const char *
+copy_parents_below (const char *word, const char *rel)
+{
+  const char *pivot = strstr (word, "/./");
+  cleanup_free char *raw = pivot ? xasprintf ("/%.*s", (int) (pivot - word), word) : xstrdup ("/");
+  cleanup_free char *root = dispatch_clean_path (raw);
+  size_t skip = strlen (root + 1);
+
+  if (skip && strncmp (rel, root + 1, skip) == 0 && (rel[skip] == '/' || !rel[skip]))
+    rel += skip;
+  while (*rel == '/')
+    rel++;
+  return rel;
+}

@@ -59,6 +59,16 @@ enum copy_walk_action
 enum copy_walk_action copy_walk_check (const struct ignore_matcher *ignore, const char *ctx_rel,
                                        mode_t mode);
 
+/* The same for COPY --exclude: ex_rel is the entry's path below the source being copied (below
+   the copy's root with --parents), where fsutil's copier matches the patterns. exclude may be
+   NULL. */
+enum copy_walk_action copy_exclude_check (const struct ignore_matcher *exclude, const char *ex_rel,
+                                          mode_t mode);
+
+/* COPY --parents: the part of a match's rel below the copy's root, which is the context's root
+   or the part of the source word before a "/./" (dockerfile2llb's pivot). Points into rel. */
+const char *copy_parents_below (const char *word, const char *rel);
+
 /* Open rel (as returned above) under root_fd with the same rules: symlinks followed inside
    the root only. flags are open(2) flags. err may be NULL: -1 with errno then. */
 int copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, bale_error_t *err);

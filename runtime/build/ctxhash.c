@@ -11,6 +11,7 @@
  */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +33,7 @@
 #include "runtime/build/copy_resolve.h"
 #include "runtime/build/ctxhash.h"
 #include "common/dirwalk.h"
+#include "common/trace.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -73,6 +75,7 @@ struct ctxhash
   int64_t start_ns; /* when this process started hashing */
   ctxhash_list_fn list; /* also told every entry described (the cache's inputs record) */
   void *list_ctx;
+  bool warm; /* ctxhash_set_cold: stat the source trees ahead on threads */
 };
 
 static uint32_t
@@ -356,7 +359,8 @@ describe (struct ctxhash *h, struct digester *d, const char *path, const char *c
   return 0;
 }
 
-/* A file the prefetch pass hashes: its context path and stat, and the result. */
+/* A file the prefetch pass hashes: its context path and stat, and the result (ret -1 until
+   a thread read it). Allocated one by one: threads hold them while the list grows. */
 struct todo
 {
   char *rel;
@@ -365,12 +369,20 @@ struct todo
   int ret;
 };
 
+#define PREFETCH_THREADS 8
+
+/* The files to read, which the threads take in order while the walk still adds to it (the
+   walk's stats and the reads share the disk's queue). */
 struct todo_list
 {
-  struct todo *v;
+  struct todo **v;
   size_t n, alloc, next;
+  bool done;     /* the walk ended: threads stop when the list is empty */
   int root_fd;
   pthread_mutex_t lock;
+  pthread_cond_t more;
+  pthread_t th[PREFETCH_THREADS];
+  size_t n_threads; /* started, at the first file */
 };
 
 struct walk
@@ -379,6 +391,8 @@ struct walk
   struct digester *d;
   const struct ignore_matcher *ignore; /* NULL: everything */
   const char *base;                    /* the walked directory, relative to the context */
+  const struct ignore_matcher *exclude; /* COPY --exclude, or NULL */
+  const char *ex_base;                 /* the walked directory as --exclude sees it */
   struct todo_list *collect;           /* prefetch pass: list what must be read */
   bool *spec_ok; /* prefetch pass with d: describing too, until a file must be read */
 };
@@ -393,18 +407,33 @@ known (struct ctxhash *h, const char *rel, const struct stat *st)
          && en->r.ctime == ns (&st->st_ctim) && en->r.ino == st->st_ino && en->r.mode == st->st_mode;
 }
 
+static void *hash_worker (void *arg);
+
 static void
 collect (struct walk *w, const char *ctx_rel, const struct stat *st)
 {
   struct todo_list *t = w->collect;
+  struct todo *td;
 
   if (!S_ISREG (st->st_mode) || known (w->h, ctx_rel, st))
     return;
+  td = xmalloc (sizeof *td);
+  td->rel = xstrdup (ctx_rel);
+  td->st = *st;
+  td->ret = -1;
+  /* Threads from the second file on: the description pass reads a lone file itself. */
+  if (t->n == 1)
+    {
+      t->root_fd = w->h->root_fd;
+      while (t->n_threads < PREFETCH_THREADS
+             && pthread_create (&t->th[t->n_threads], NULL, hash_worker, t) == 0)
+        t->n_threads++;
+    }
+  pthread_mutex_lock (&t->lock);
   XGROW (t->v, t->alloc, t->n + 1);
-  t->v[t->n].rel = xstrdup (ctx_rel);
-  t->v[t->n].st = *st;
-  t->v[t->n].ret = 0;
-  t->n++;
+  t->v[t->n++] = td;
+  pthread_cond_signal (&t->more);
+  pthread_mutex_unlock (&t->lock);
 }
 
 static int
@@ -426,6 +455,16 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
     case COPY_WALK_PRUNE: return DIRWALK_SKIP;
     case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
     case COPY_WALK_KEEP: break;
+    }
+  if (w->exclude)
+    {
+      cleanup_free char *ex_rel = *w->ex_base ? xasprintf ("%s/%s", w->ex_base, e->relpath) : NULL;
+      switch (copy_exclude_check (w->exclude, ex_rel ? ex_rel : e->relpath, e->st->st_mode))
+        {
+        case COPY_WALK_PRUNE: return DIRWALK_SKIP;
+        case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
+        case COPY_WALK_KEEP: break;
+        }
     }
   if (w->collect)
     {
@@ -454,20 +493,37 @@ marker (struct digester *d, const char *s, size_t len)
   digester_update (d, "", 1);
 }
 
+/* What a copy selects besides its sources: .dockerignore, --exclude and, with --parents, the
+   source word (the exclude patterns then see paths from the copy's root). */
+struct selection
+{
+  const struct ignore_matcher *ignore, *exclude;
+  const char *parents_word; /* NULL without --parents */
+};
+
 /* rel itself (symlinks followed, as COPY follows a named source) and, for a directory,
    everything below it. */
 static int
-hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher *ignore,
+hash_path_tree (struct ctxhash *h, const char *rel, const struct selection *sel,
                 struct digester *d, struct todo_list *todo, bool *spec_ok, bale_error_t *err)
 {
   cleanup_close int fd = copy_open (h->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY | O_NONBLOCK, err);
   struct stat st;
-  struct walk w = { h, d, ignore, rel, todo, spec_ok };
+  const char *ex_base = sel->parents_word ? copy_parents_below (sel->parents_word, rel) : "";
+  struct walk w = { h, d, sel->ignore, rel, sel->exclude, ex_base, todo, spec_ok };
 
   if (fd < 0)
     return -1;
   if (fstat (fd, &st) < 0)
     return bale_make_error (err, errno, "cannot stat \"%s\"", rel);
+  /* A --parents match the patterns exclude is not copied (a directory with exceptions is
+     walked for what they keep); any other source is copied whatever the patterns say. */
+  if (*ex_base)
+    {
+      enum copy_walk_action a = copy_exclude_check (sel->exclude, ex_base, st.st_mode);
+      if (a == COPY_WALK_PRUNE || (a == COPY_WALK_OMIT && !S_ISDIR (st.st_mode)))
+        return 0;
+    }
   if (!S_ISDIR (st.st_mode))
     {
       if (todo)
@@ -486,9 +542,9 @@ hash_path_tree (struct ctxhash *h, const char *rel, const struct ignore_matcher 
   return dirwalk (fd, walk_entry, NULL, &w, err);
 }
 
-/* Read and hash the listed files on several threads: a cold context is read at the disk's
-   queue depth instead of one file at a time (three times faster here), and the description
-   pass that follows finds every file in the index. */
+/* Read and hash the listed files on several threads, from the first one listed: a cold
+   context is read at the disk's queue depth instead of one file at a time (three times
+   faster here), and the description pass that follows finds every file in the index. */
 static void *
 hash_worker (void *arg)
 {
@@ -498,7 +554,9 @@ hash_worker (void *arg)
     {
       struct todo *td;
       pthread_mutex_lock (&t->lock);
-      td = t->next < t->n ? &t->v[t->next++] : NULL;
+      while (t->next == t->n && !t->done)
+        pthread_cond_wait (&t->more, &t->lock);
+      td = t->next < t->n ? t->v[t->next++] : NULL;
       pthread_mutex_unlock (&t->lock);
       if (!td)
         return NULL;
@@ -513,28 +571,34 @@ hash_worker (void *arg)
     }
 }
 
-#define PREFETCH_THREADS 8
-
+/* Set *flag under lock, wake the threads waiting on cond and wait for th[0..n) to end. */
 static void
-prefetch (struct ctxhash *h, struct todo_list *t)
+threads_end (pthread_mutex_t *lock, pthread_cond_t *cond, bool *flag, pthread_t *th, size_t n)
 {
-  pthread_t th[PREFETCH_THREADS];
-  size_t i, n = 0;
+  size_t i;
 
-  if (t->n < 2)
-    return; /* the description pass reads a lone file itself */
-  t->root_fd = h->root_fd;
-  pthread_mutex_init (&t->lock, NULL);
-  while (n < PREFETCH_THREADS && n < t->n && pthread_create (&th[n], NULL, hash_worker, t) == 0)
-    n++;
+  pthread_mutex_lock (lock);
+  *flag = true;
+  pthread_cond_broadcast (cond);
+  pthread_mutex_unlock (lock);
   for (i = 0; i < n; i++)
     pthread_join (th[i], NULL);
+}
+
+/* The walk ended: let the threads finish the list, record what they read and free it. */
+static void
+prefetch_finish (struct ctxhash *h, struct todo_list *t)
+{
+  size_t i;
+
+  threads_end (&t->lock, &t->more, &t->done, t->th, t->n_threads);
+  pthread_cond_destroy (&t->more);
   pthread_mutex_destroy (&t->lock);
-  /* Record what was read as file_digest does; a file that failed is read again, and
-     reported, by the description pass. */
-  for (i = 0; i < t->n && n > 0; i++)
+  /* Record what was read as file_digest does; a file that failed (or that no thread could
+     be started for) is read again, and reported, by the description pass. */
+  for (i = 0; i < t->n; i++)
     {
-      struct todo *td = &t->v[i];
+      struct todo *td = t->v[i];
       struct entry *en;
       int64_t m = ns (&td->st.st_mtim), c = ns (&td->st.st_ctim);
       if (td->ret < 0)
@@ -554,10 +618,141 @@ prefetch (struct ctxhash *h, struct todo_list *t)
     }
 }
 
+/* The directories of the sources, read and their entries stat'ed on threads ahead of the
+   walk, which is one getdents and one stat at a time: of a cold context of 20,000 files in
+   200 directories, 16 threads stat everything in 0.15-0.2 s where one takes 0.4-0.45 s. The
+   walk (and the layer's child, which lists the same files) then finds the inodes cached.
+   The results are thrown away; the same .dockerignore rules prune the same directories. */
+#define WARM_THREADS 16
+
+struct warm
+{
+  int root_fd;
+  const struct ignore_matcher *ignore;
+  char **q; /* directories, context paths */
+  size_t n, alloc, head, busy;
+  bool stop;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  pthread_t th[WARM_THREADS];
+  size_t n_threads;
+};
+
+static void
+warm_dir (struct warm *w, const char *rel)
+{
+  int fd = copy_open (w->root_fd, COPY_ROOT_CONTEXT, rel, O_RDONLY | O_DIRECTORY | O_NONBLOCK, NULL);
+  struct dirent *de;
+  DIR *d;
+
+  if (fd < 0)
+    return;
+  d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      return;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      char *sub;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
+          || fstatat (fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
+        continue;
+      sub = *rel ? xasprintf ("%s/%s", rel, de->d_name) : xstrdup (de->d_name);
+      if (copy_walk_check (w->ignore, sub, st.st_mode) == COPY_WALK_PRUNE)
+        {
+          free (sub);
+          continue;
+        }
+      pthread_mutex_lock (&w->lock);
+      XGROW (w->q, w->alloc, w->n + 1);
+      w->q[w->n++] = sub;
+      pthread_cond_signal (&w->cond);
+      pthread_mutex_unlock (&w->lock);
+    }
+  closedir (d);
+}
+
+static void *
+warm_worker (void *arg)
+{
+  struct warm *w = arg;
+
+  pthread_mutex_lock (&w->lock);
+  for (;;)
+    {
+      char *rel;
+      while (w->head == w->n && w->busy > 0 && !w->stop)
+        pthread_cond_wait (&w->cond, &w->lock);
+      if (w->head == w->n || w->stop)
+        break;
+      rel = w->q[w->head++];
+      w->busy++;
+      pthread_mutex_unlock (&w->lock);
+      warm_dir (w, rel);
+      pthread_mutex_lock (&w->lock);
+      w->busy--;
+      if (w->busy == 0 && w->head == w->n)
+        pthread_cond_broadcast (&w->cond); /* all done: the others stop too */
+    }
+  pthread_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+/* Start warming the tree below rel, a directory of the context. */
+static void
+warm_start (struct warm *w, const char *rel)
+{
+  bool idle;
+  size_t i;
+
+  /* Threads that found nothing left have ended (or are ending): started again. */
+  pthread_mutex_lock (&w->lock);
+  idle = w->head == w->n && w->busy == 0;
+  pthread_mutex_unlock (&w->lock);
+  for (i = 0; idle && i < w->n_threads; i++)
+    pthread_join (w->th[i], NULL);
+  if (idle)
+    w->n_threads = 0;
+  pthread_mutex_lock (&w->lock);
+  XGROW (w->q, w->alloc, w->n + 1);
+  w->q[w->n++] = xstrdup (rel);
+  pthread_cond_broadcast (&w->cond);
+  pthread_mutex_unlock (&w->lock);
+  while (w->n_threads < WARM_THREADS
+         && pthread_create (&w->th[w->n_threads], NULL, warm_worker, w) == 0)
+    w->n_threads++;
+}
+
+/* Stop the threads (the walk needs them no more) and free the queue. */
+static void
+warm_finish (struct warm *w)
+{
+  size_t i;
+
+  threads_end (&w->lock, &w->cond, &w->stop, w->th, w->n_threads);
+  w->n_threads = 0;
+  for (i = 0; i < w->n; i++)
+    free (w->q[i]);
+  free (w->q);
+  w->q = NULL;
+  w->n = w->alloc = w->head = 0;
+}
+
+void
+ctxhash_set_cold (struct ctxhash *h, bool cold)
+{
+  h->warm = cold;
+}
+
 int
-ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *const *sources,
+ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore,
+                 const struct ignore_matcher *exclude, bool parents, char *const *sources,
                  size_t n, struct digester *d, bale_error_t *err)
 {
+  struct selection sel = { ignore, exclude, NULL };
   size_t i, j;
 
   /* First list the files the index does not know, and read them in parallel. The same walk
@@ -565,8 +760,10 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
      is every file on a rebuild: then that description is the result, and the context is
      walked once instead of twice. */
   {
-    struct todo_list todo = { 0 };
+    struct todo_list todo = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER };
     struct digester spec = { 0 };
+    struct warm warm = { .root_fd = h->root_fd, .ignore = ignore, .lock = PTHREAD_MUTEX_INITIALIZER,
+                         .cond = PTHREAD_COND_INITIALIZER };
     bool spec_ok = digester_copy (&spec, d, NULL) == 0;
     links_reset (h);
     for (i = 0; i < n; i++)
@@ -575,9 +772,13 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
         bale_error_t e = NULL;
         if (strncmp (sources[i], "<<", 2) == 0)
           continue;
+        sel.parents_word = parents ? sources[i] : NULL;
         /* Errors are reported by the description pass below. */
         if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, &e) < 0)
           spec_ok = false;
+        for (j = 0; h->warm && j < found.n; j++)
+          if (S_ISDIR (found.v[j].st.st_mode))
+            warm_start (&warm, found.v[j].rel);
         for (j = 0; j < found.n; j++)
           {
             if (spec_ok)
@@ -587,7 +788,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
                 marker (&spec, sb.buf, sb.len);
                 strbuf_release (&sb);
               }
-            if (hash_path_tree (h, found.v[j].rel, ignore, &spec, &todo, &spec_ok, &e) < 0)
+            if (hash_path_tree (h, found.v[j].rel, &sel, &spec, &todo, &spec_ok, &e) < 0)
               {
                 spec_ok = false;
                 break;
@@ -596,6 +797,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
         bale_error_release (&e);
         copy_sources_release (&found);
       }
+    warm_finish (&warm);
     if (spec_ok && todo.n == 0)
       {
         /* d becomes the speculative description: swap the contexts. */
@@ -606,9 +808,14 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
         return 0;
       }
     digester_release (&spec);
-    prefetch (h, &todo);
+    trace_mark ("ctxhash: listed %zu files to read", todo.n);
+    prefetch_finish (h, &todo);
+    trace_mark ("ctxhash: files read");
     for (i = 0; i < todo.n; i++)
-      free (todo.v[i].rel);
+      {
+        free (todo.v[i]->rel);
+        free (todo.v[i]);
+      }
     free (todo.v);
   }
   links_reset (h);
@@ -617,6 +824,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
       struct copy_sources found = { 0 };
       if (strncmp (sources[i], "<<", 2) == 0)
         continue;
+      sel.parents_word = parents ? sources[i] : NULL;
       if (copy_resolve (h->root_fd, COPY_ROOT_CONTEXT, sources[i], ignore, &found, err) < 0)
         return -1;
       for (j = 0; j < found.n; j++)
@@ -625,7 +833,7 @@ ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore, char *c
           strbuf_addf (&sb, "M%s%c%s", found.v[j].rel, 0, found.v[j].base);
           marker (d, sb.buf, sb.len);
           strbuf_release (&sb);
-          if (hash_path_tree (h, found.v[j].rel, ignore, d, NULL, NULL, err) < 0)
+          if (hash_path_tree (h, found.v[j].rel, &sel, d, NULL, NULL, err) < 0)
             {
               copy_sources_release (&found);
               return -1;
@@ -647,7 +855,9 @@ int
 ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_error_t *err)
 {
   links_reset (h);
-  return hash_path_tree (h, rel, NULL, d, NULL, NULL, err);
+  struct selection all = { NULL, NULL, NULL };
+
+  return hash_path_tree (h, rel, &all, d, NULL, NULL, err);
 }
 
 static int

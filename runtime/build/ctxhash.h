@@ -6,6 +6,7 @@
 #ifndef BALE_CTXHASH_H
 #define BALE_CTXHASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,10 +32,13 @@ struct ctxhash *ctxhash_open (const char *store_dir, const char *context, bale_e
  * the rules the copy uses (copy_resolve, then copy_walk_check below directories): for each
  * entry its path, type and mode, and a file's content digest, a symlink's target or a
  * device's numbers. Owners are left out: a context file is copied as 0:0 or --chown. Words
- * starting with "<<" (heredocs) are skipped. Fails as copy_resolve does.
+ * starting with "<<" (heredocs) are skipped. What COPY --exclude patterns (exclude, may be
+ * NULL) leave out is not described, so it cannot change the key; parents: COPY --parents,
+ * whose patterns see paths from the copy's root. Fails as copy_resolve does.
  */
 int ctxhash_sources (struct ctxhash *h, const struct ignore_matcher *ignore,
-                     char *const *sources, size_t n, struct digester *d, bale_error_t *err);
+                     const struct ignore_matcher *exclude, bool parents, char *const *sources,
+                     size_t n, struct digester *d, bale_error_t *err);
 
 /* The same for everything below rel ("" for the root; a file is itself), nothing ignored:
    what a RUN --mount=type=bind of the context shows. */
@@ -48,6 +52,10 @@ int ctxhash_tree (struct ctxhash *h, const char *rel, struct digester *d, bale_e
  */
 typedef void (*ctxhash_list_fn) (void *ctx, const char *path, uint32_t mode, const char *content);
 void ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx);
+
+/* cold: the files are likely not in the page cache (a first build), so ctxhash_sources also
+   reads the source trees' directories ahead of its walk, on threads. */
+void ctxhash_set_cold (struct ctxhash *h, bool cold);
 
 /* How many files were read (not found unchanged in the index) so far, for tests. */
 size_t ctxhash_files_read (const struct ctxhash *h);

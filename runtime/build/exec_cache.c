@@ -156,11 +156,13 @@ copy_inputs (struct executor *x, const struct plan_stage *st, const struct plan_
   else
     {
       struct ctxhash *h = context_index (x, err);
+      cleanup_ignore_matcher struct ignore_matcher *exclude = NULL;
       struct digester d = { 0 };
       char dg[DIGEST_STRLEN + 1];
-      if (!h || digester_init (&d, err) < 0)
+      if (!h || (s->n_exclude && ignore_matcher_from_list (s->exclude, s->n_exclude, &exclude, err) < 0)
+          || digester_init (&d, err) < 0)
         return -1;
-      if (ctxhash_sources (h, x->o->ignore, s->argv, s->argc - 1, &d, err) < 0)
+      if (ctxhash_sources (h, x->o->ignore, exclude, s->parents, s->argv, s->argc - 1, &d, err) < 0)
         {
           digester_release (&d);
           return -1;
@@ -465,15 +467,45 @@ miss_clear (struct executor *x)
   x->miss_reason = NULL;
 }
 
+/* A hit: the entry e's layer on top of the stage. */
+static void
+take_hit (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+          const char *key, struct cache_entry *e)
+{
+  struct exec_layer l = { 0 };
+  bale_error_t ignored = NULL;
+  char id[DIGEST_STRLEN + 1];
+
+  exec_cache_unlock (x);
+  step_identity (x, st, s, id);
+  if (*id)
+    cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored);
+  bale_error_release (&ignored);
+  if (e->created_ns == 0)
+    {
+      /* An entry of an older bale has no time: give it one, so the rebuilds after this one
+         write the same config. */
+      e->created_ns = exec_now_ns ();
+      cache_record (x->o->store, key, e, &ignored);
+      bale_error_release (&ignored);
+    }
+  l.created_ns = e->created_ns;
+  l.media_type = e->media_type;
+  memcpy (l.digest, e->digest, sizeof l.digest);
+  memcpy (l.diff_id, e->diff_id, sizeof l.diff_id);
+  l.size = e->size;
+  l.path = store_blob_path (x->o->store, e->digest);
+  exec_state_add_layer (&x->states[st->index], &l, true);
+  free (l.path);
+}
+
 int
 exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                    char key[DIGEST_STRLEN + 1])
 {
   bool ours;
   struct cache_entry e;
-  struct exec_layer l = { 0 };
   bale_error_t ignored = NULL;
-  char id[DIGEST_STRLEN + 1];
 
   miss_clear (x);
   key[0] = '\0';
@@ -496,27 +528,72 @@ exec_cache_lookup (struct executor *x, const struct plan_stage *st, const struct
         x->miss_reason = explain_miss (x, st, s, key, x->miss_inputs);
       return 0;
     }
-  exec_cache_unlock (x);
+  take_hit (x, st, s, key, &e);
+  return 1;
+}
+
+bool
+exec_cache_defer (struct executor *x, const struct plan_stage *st, const struct plan_step *s)
+{
+  char id[DIGEST_STRLEN + 1], last[DIGEST_STRLEN + 1];
+  bale_error_t ignored = NULL;
+
+  /* Not with --explain-cache (the reason is said when the step starts), a build of several
+     platforms (the key is locked before the step runs) or --cache-from (its entries were
+     made elsewhere); only a COPY from the context, whose layer is not needed as a snapshot
+     (its parent then writes nothing but waits for the child). */
+  if (!x->o->store || x->o->explain_cache || x->o->shared_dir || x->o->cache_imported
+      || s->instr != BALE_I_COPY || s->from.stage >= 0 || s->from.image
+      || exec_needs_snapshot (x, st, s))
+    return false;
+  /* A step built before in this store (it has the pointer of its last key) is likely a hit,
+     and a hit needs no layer: looked up first, as always. */
   step_identity (x, st, s, id);
-  if (*id)
-    cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored);
-  bale_error_release (&ignored);
-  if (e.created_ns == 0)
+  if (!*id || (!cache_disabled (x, st) && cache_pointer_get (x->o->store, CACHE_PTR_STEP, id, last)))
+    return false;
+  /* The context's index is loaded (and its progress vertex said) before the step's own. */
+  if (!context_index (x, &ignored))
     {
-      /* An entry of an older bale has no time: give it one, so the rebuilds after this one
-         write the same config. */
-      e.created_ns = exec_now_ns ();
-      cache_record (x->o->store, key, &e, &ignored);
       bale_error_release (&ignored);
+      return false;
     }
-  l.created_ns = e.created_ns;
-  l.media_type = e.media_type;
-  memcpy (l.digest, e.digest, sizeof l.digest);
-  memcpy (l.diff_id, e.diff_id, sizeof l.diff_id);
-  l.size = e.size;
-  l.path = store_blob_path (x->o->store, e.digest);
-  exec_state_add_layer (&x->states[st->index], &l, true);
-  free (l.path);
+  /* Likely read for the first time since the files were written or the machine started. */
+  ctxhash_set_cold (x->ctxhash, true);
+  return true;
+}
+
+int
+exec_cache_lookup_deferred (struct executor *x, const struct plan_step *s)
+{
+  const struct plan_stage *st = x->deferred.st;
+  char *key = x->deferred.key;
+  struct cache_entry e;
+  bale_error_t ignored = NULL;
+  int r;
+
+  x->deferred.st = NULL;
+  miss_clear (x);
+  key[0] = '\0';
+  /* Taken with the listing at once: a miss is what is expected. */
+  r = step_key (x, st, s, key, &x->miss_inputs, &ignored);
+  ctxhash_set_cold (x->ctxhash, false);
+  if (r < 0)
+    {
+      bale_error_release (&ignored);
+      key[0] = '\0';
+      return 0;
+    }
+  if (cache_disabled (x, st) || !cache_lookup (x->o->store, key, &e))
+    {
+      /* The miss's inputs (the listing of every file read) are written now, while the child
+         writes the layer, rather than after it. */
+      if (x->miss_inputs && cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0)
+        memcpy (x->deferred.inputs_written, key, sizeof x->deferred.inputs_written);
+      bale_error_release (&ignored);
+      return 0;
+    }
+  miss_clear (x);
+  take_hit (x, st, s, key, &e);
   return 1;
 }
 
@@ -534,7 +611,8 @@ record_inputs (struct executor *x, const struct plan_stage *st, const struct pla
   for (i = 0; i < ss->n_layers; i++)
     ids[i] = ss->layers[i].diff_id;
   step_identity (x, st, s, id);
-  if (cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0
+  if ((strcmp (x->deferred.inputs_written, key) == 0
+       || cache_inputs_write (x->o->store, key, x->miss_inputs, &ignored) == 0)
       && (!*id || cache_pointer_set (x->o->store, CACHE_PTR_STEP, id, key, &ignored) == 0)
       && cache_chain_id (ids, ss->n_layers, chain, &ignored) == 0)
     cache_pointer_set (x->o->store, CACHE_PTR_CHAIN, chain, key, &ignored);
@@ -584,7 +662,10 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const struct
             close (fd);
         }
     }
+  else if (*x->deferred.inputs_written)
+    cache_inputs_remove (x->o->store, x->deferred.inputs_written);
   bale_error_release (&ignored);
+  x->deferred.inputs_written[0] = '\0';
   miss_clear (x);
   exec_cache_unlock (x);
 }
@@ -594,6 +675,10 @@ exec_cache_finish (struct executor *x)
 {
   bale_error_t ignored = NULL;
 
+  /* A step that failed after its inputs were written has no entry for them. */
+  if (*x->deferred.inputs_written)
+    cache_inputs_remove (x->o->store, x->deferred.inputs_written);
+  x->deferred.inputs_written[0] = '\0';
   ctxhash_save (x->ctxhash, &ignored);
   bale_error_release (&ignored);
   ctxhash_free (x->ctxhash);

@@ -114,6 +114,7 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
     {
       struct copy_spec spec = { 0 };
       struct copy_mode sym = { 0 };
+      cleanup_ignore_matcher struct ignore_matcher *exclude = NULL;
       struct copy_heredoc *hd = xcalloc (s->n_files + 1, sizeof *hd);
       cleanup_free char *dest = NULL;
       size_t i;
@@ -167,8 +168,9 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;
       spec.tmpdir = j->tmpdir;
       spec.now = j->now;
-      r = 0;
-      if (s->chown && *s->chown)
+      r = s->n_exclude ? ignore_matcher_from_list (s->exclude, s->n_exclude, &exclude, err) : 0;
+      spec.exclude = exclude; /* fuzzer finding F27 */
+      if (r == 0 && s->chown && *s->chown)
         {
           spec.chown_set = true;
           r = copy_resolve_chown (dest_fd, s->chown, &spec.uid, &spec.gid, err);
@@ -246,11 +248,10 @@ all_digits_spec (const char *s)
   return true;
 }
 
-/* Whether a step after s reads the stage's filesystem (a RUN, COPY, ADD or WORKDIR of the
-   stage, or a stage that builds on it or copies or mounts from it): then s's layer will be
-   needed as a snapshot. */
-static bool
-needs_snapshot (struct executor *x, const struct plan_stage *st, const struct plan_step *s)
+/* A RUN, COPY, ADD or WORKDIR of the stage after s, or a stage that builds on it or copies
+   or mounts from it. */
+bool
+exec_needs_snapshot (struct executor *x, const struct plan_stage *st, const struct plan_step *s)
 {
   const struct plan *p = x->p;
   size_t i, k;
@@ -298,11 +299,6 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   int ret = -1;
   size_t i;
 
-  /* Parsed, planned and part of the cache key, but not carried out yet: refused rather than
-     copied as if the flag were absent (fuzzer finding F27). */
-  if (s->n_exclude)
-    return plan_error_at (x->p, &s->node->span, err, "%s --exclude: bale does not support this flag yet",
-                          s->instr == BALE_I_ADD ? "ADD" : "COPY");
   j.step = s;
   j.context = x->o->context;
   j.ignore = x->o->ignore;
@@ -361,7 +357,7 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   {
     struct exec_layer l = { 0 };
     /* A later step will read this layer through its snapshot: unpack it on the way in. */
-    cleanup_free char *tree = needs_snapshot (x, st, s) ? xasprintf ("%s/unpack", mps) : NULL;
+    cleanup_free char *tree = exec_needs_snapshot (x, st, s) ? xasprintf ("%s/unpack", mps) : NULL;
     if (tree && (mkdir (tree, 0755) < 0 || chmod (tree, 0755) < 0))
       {
         free (tree);
@@ -369,13 +365,13 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
       }
     /* Without a tree, the child writes the store's file itself (runtime/build/exec_layer.c). */
     j.wopts.writeback = tree == NULL;
-    if (exec_child_layer_unpacked (x, s, child_work, &j, tree, &l, err) < 0)
-      goto out;
+    ret = exec_child_layer_unpacked (x, s, child_work, &j, tree, &l, err);
+    if (ret != 0)
+      goto out; /* failed, or the deferred key's hit */
     exec_state_add_layer (state, &l, true);
     free (l.path);
     free (l.snapshot);
   }
-  ret = 0;
 out:
   if (mps)
     {

@@ -230,6 +230,10 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
   int data[2] = { -1, -1 }, report[2] = { -1, -1 }, status = 0, ret = -1, i;
   pid_t pid;
 
+  /* A deferred key (exec_cache_defer) is taken while the child writes, but a parent that
+     unpacks the stream is busy: then first. */
+  if (x->deferred.st && tree && x->deferred.lookup (x, s) == 1)
+    return 1;
   /* Without a tree to unpack, the child writes the blob itself: no pipe, no second copy,
      no second SHA-256 of the layer (its report names the bytes, as exec_inline_layer's
      writer does in this process). */
@@ -266,6 +270,15 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     }
   close (report[1]);
   report[1] = -1;
+  if (x->deferred.st && x->deferred.lookup (x, s) == 1)
+    {
+      /* The cache had the layer after all: the child's is not needed. */
+      kill (pid, SIGKILL);
+      while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      ret = 1;
+      goto out;
+    }
   if (tree)
     {
       close (data[1]);

@@ -508,15 +508,19 @@ secret_mount (struct executor *x, const char *spec, const struct plan_mount *m, 
  * RUN --mount=type=ssh: the agent socket `bale build --ssh ID=SOCKET` gave for the id (default
  * "default"), bound at target (default /run/buildkit/ssh_agent.N, N counting the step's ssh
  * mounts, as BuildKit numbers them); the first one is SSH_AUTH_SOCK unless the step sets it.
- * With uid, gid or mode the step gets a relay socket that has them (runtime/sandbox/sshproxy.c).
+ * The step gets a relay socket of bale's with the uid, gid and mode it asks for (0, 0 and 0600
+ * by default, as BuildKit), never the agent's own: the relay passes only the requests of a
+ * read-only agent (runtime/sandbox/sshproxy.c), as BuildKit's readOnlyAgent.
  */
 static int
 ssh_mount (struct executor *x, const char *spec, const struct plan_mount *m, const char *target,
            size_t *n_ssh, struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : "default";
-  const char *sock = NULL;
+  const char *sock = NULL, *path, *tmp = getenv ("TMPDIR");
   struct sandbox_mount *sm;
+  char *dir;
+  pid_t pid;
   size_t k;
 
   for (k = 0; k < x->o->n_ssh; k++)
@@ -526,32 +530,22 @@ ssh_mount (struct executor *x, const char *spec, const struct plan_mount *m, con
     return m->required ? bale_make_error (err, 0, "--mount=%s: no ssh agent \"%s\" was given "
                                           "(bale build --ssh %s=SOCKET)", spec, id, id)
                        : 0;
-  if (m->uid >= 0 || m->gid >= 0 || m->mode >= 0)
-    {
-      /* The agent's socket keeps its owner and mode: the step gets a relay with its own. A
-         short directory of its own, as a socket path must fit in sun_path. */
-      const char *tmp = getenv ("TMPDIR");
-      char *d = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-      const char *path;
-      pid_t pid;
-
-      keep (rm, d);
-
-      if (!mkdtemp (d))
-        return bale_make_error (err, errno, "cannot create %s", d);
-      rm->ssh_dirs = xrealloc (rm->ssh_dirs, (rm->n_ssh_dirs + 1) * sizeof *rm->ssh_dirs);
-      rm->ssh_dirs[rm->n_ssh_dirs++] = d;
-      path = keep (rm, xasprintf ("%s/agent", d));
-      if (sshproxy_start (sock, path, m->uid >= 0 ? (uid_t) m->uid : 0, m->gid >= 0 ? (gid_t) m->gid : 0,
-                          m->mode >= 0 ? (mode_t) m->mode & 0777 : 0600, &pid, err) < 0)
-        return bale_error_wrap (err, "--mount=%s", spec);
-      rm->proxies = xrealloc (rm->proxies, (rm->n_proxies + 1) * sizeof *rm->proxies);
-      rm->proxies[rm->n_proxies++] = pid;
-      sock = path;
-    }
+  /* A short directory of its own, as a socket path must fit in sun_path. */
+  dir = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  keep (rm, dir);
+  if (!mkdtemp (dir))
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  rm->ssh_dirs = xrealloc (rm->ssh_dirs, (rm->n_ssh_dirs + 1) * sizeof *rm->ssh_dirs);
+  rm->ssh_dirs[rm->n_ssh_dirs++] = dir;
+  path = keep (rm, xasprintf ("%s/agent", dir));
+  if (sshproxy_start (sock, path, m->uid >= 0 ? (uid_t) m->uid : 0, m->gid >= 0 ? (gid_t) m->gid : 0,
+                      m->mode >= 0 ? (mode_t) m->mode & 0777 : 0600, &pid, err) < 0)
+    return bale_error_wrap (err, "--mount=%s", spec);
+  rm->proxies = xrealloc (rm->proxies, (rm->n_proxies + 1) * sizeof *rm->proxies);
+  rm->proxies[rm->n_proxies++] = pid;
   sm = add_mount (rm);
   sm->type = SANDBOX_MOUNT_BIND;
-  sm->source = sock;
+  sm->source = path;
   sm->target = target ? target : keep (rm, xasprintf ("/run/buildkit/ssh_agent.%zu", *n_ssh));
   if ((*n_ssh)++ == 0)
     rm->ssh_sock = keep (rm, xasprintf ("SSH_AUTH_SOCK=%s", sm->target));
@@ -1171,6 +1165,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.env = env;
   spec.cwd = s->workdir;
   spec.user = s->user;
+  /* BuildKit's oci.WithUIDGID adds the primary gid to the supplementary groups
+     (ensureAdditionalGids, CVE-2023-25173); docker 20.10's did not (diff-fuzz F39). */
+  spec.primary_group_in_groups = true;
   spec.network = exec_run_network (x, s);
   spec.insecure = s->security && strcmp (s->security, "insecure") == 0;
   spec.hosts = x->o->hosts;

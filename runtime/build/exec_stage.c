@@ -187,7 +187,16 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
       /* Only a RUN step may start while the last RUN layer's blob is being stored. */
       if (s->instr != BALE_I_RUN && exec_commit_wait (x, err) < 0)
         return -1;
-      cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
+      if (s->kind == PLAN_STEP_LAYER && exec_cache_defer (x, st, s))
+        {
+          /* Looked up while the layer is written (exec_fs_step returns 1 on a hit). */
+          x->deferred.st = st;
+          x->deferred.key = key;
+          x->deferred.lookup = exec_cache_lookup_deferred;
+          cached = false;
+        }
+      else
+        cached = s->kind == PLAN_STEP_LAYER && exec_cache_lookup (x, st, s, key) == 1;
       trace_mark ("step: cache looked up");
       x->stepno++;
       if (has_vertex (s))
@@ -205,9 +214,12 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
         r = exec_run_step (x, st, s, x->stepno, err);
       else
         r = step_error (x->p, s, err, "building layers is not supported for this instruction");
-      progress_vertex_end (&x->vertex, false, r < 0 && *err ? (*err)->msg : NULL);
+      x->deferred.st = NULL; /* taken by now, unless the step failed first */
+      progress_vertex_end (&x->vertex, r == 1, r < 0 && *err ? (*err)->msg : NULL);
       if (r < 0)
         return -1;
+      if (r == 1)
+        continue; /* the deferred key's hit */
       exec_cache_record (x, st, s, key);
       trace_mark ("step: cache recorded");
     }

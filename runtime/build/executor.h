@@ -82,6 +82,9 @@ struct exec_opts
   size_t n_no_cache_stages;
   /* Say why each step that missed the cache missed (a MISS event, runtime/build/cache_inputs.h). */
   bool explain_cache;
+  /* --cache-from was given: entries of other stores may match a step this store never built
+     (runtime/build/exec_cache.c takes such a step's key before its layer is written). */
+  bool cache_imported;
   /* The Dockerfile's path: with the context's name, a stage and an index, which step of which
      project a cache entry was made by, so a miss compares with that step's last build. */
   const char *dockerfile;

@@ -37,6 +37,18 @@ struct executor
   struct json_t *miss_inputs;
   char *miss_reason;
   struct json_t *listing; /* while a miss's inputs are taken: the context files described */
+  /* A step whose cache key is taken while its layer is written (exec_cache_defer): its stage,
+     where its key goes and the look-up (exec_cache_lookup_deferred: the layer's code calls
+     it through here, below the cache's); st is NULL when no step is deferred. */
+  struct
+  {
+    const struct plan_stage *st;
+    char *key;
+    int (*lookup) (struct executor *x, const struct plan_step *s);
+    /* The key whose miss's inputs were written while the layer was (exec_cache_record
+       writes them no more; removed if the step fails), or "". */
+    char inputs_written[DIGEST_STRLEN + 1];
+  } deferred;
   /* The layers this process made, by diff_id, and the instruction that made each: "parent
      layer changed: COPY src /src made another layer". */
   struct exec_made { char diff_id[DIGEST_STRLEN + 1]; char *what; } *made;
@@ -126,7 +138,8 @@ int exec_child_layer (struct executor *x, const struct plan_step *s, exec_layer_
                       struct exec_layer *out, bale_error_t *err);
 /* The same, unpacking the layer into the empty directory tree (in the store's tmp/) as it
    streams in, and adopting it as the layer's snapshot (out->snapshot, which the caller frees)
-   when the unpack succeeded; else the tree is left for the caller to remove. */
+   when the unpack succeeded; else the tree is left for the caller to remove. Both return 1,
+   and make no layer, when a deferred key (exec_cache_defer) found the layer in the cache. */
 int exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_layer_fn fn,
                                void *ctx, const char *tree, struct exec_layer *out,
                                bale_error_t *err);
@@ -156,10 +169,25 @@ int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const st
 void exec_cache_record (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                         const char *key);
 void exec_cache_finish (struct executor *x);
+/*
+ * A COPY from the context that this store most likely never built (no earlier build of the
+ * step: a first build, a new step) is not looked up before it runs: lookup would read the
+ * whole context only for the key, and the layer's writer would read it a second time. defer
+ * says whether s is such a step; the layer's parent then calls exec_cache_lookup_deferred
+ * once its child is writing the layer, so the key's reads and the layer's overlap (the
+ * child reads from the page cache what the key's threads brought in). A hit all the same
+ * returns 1 as exec_cache_lookup does, and the child's layer is dropped.
+ */
+bool exec_cache_defer (struct executor *x, const struct plan_stage *st, const struct plan_step *s);
+int exec_cache_lookup_deferred (struct executor *x, const struct plan_step *s);
+/* Whether a step after s reads the stage's filesystem (runtime/build/exec_copy.c): then s's
+   layer will be needed as a snapshot. */
+bool exec_needs_snapshot (struct executor *x, const struct plan_stage *st, const struct plan_step *s);
 /* Let go of the key of the step being run (o->shared_dir). */
 void exec_cache_unlock (struct executor *x);
 
-/* COPY, ADD and WORKDIR (runtime/build/exec_copy.c). */
+/* COPY, ADD and WORKDIR (runtime/build/exec_copy.c): 0 when the step ran, 1 when its
+   deferred key found the cache's layer (exec_cache_defer). */
 int exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                   bale_error_t *err);
 /* The snapshot directories of a stage's layers, top layer first, unpacked on first use; a

@@ -122,8 +122,8 @@ struct sandbox_spec
   const char *const *env;  /* NULL-terminated "KEY=VALUE" list, or NULL for none */
   const char *cwd;         /* absolute; created (owned by the user) when missing; NULL is "/" */
   const char *user;        /* "name", "uid", "name:group", "uid:gid"; NULL or "" is root */
-  /* docker run also lists the primary group among the supplementary ones (`id` shows
-     groups=1000(app),...); BuildKit's RUN steps do not. */
+  /* The primary group among the supplementary ones too (`id` shows groups=...,1000(app)), as
+     docker run and today's BuildKit RUN steps set them (ensureAdditionalGids). */
   bool primary_group_in_groups;
   /* A Dockerfile's RUN step: the host name, /etc files and environment BuildKit gives one
      (host name buildkitsandbox, /etc/hosts naming it, no /etc/hostname, /etc/hosts and

@@ -354,6 +354,8 @@ mount_proc_sys (const struct rootfs *r)
   cleanup_close int sys = system_mount_point (r, "/sys");
   /* Read-only as in Docker's spec; RUN --security=insecure makes it writable (BuildKit). */
   unsigned long ro = r->plan->spec->insecure ? 0 : MS_RDONLY;
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC
+                                         | (ro ? MOUNT_ATTR_RDONLY : 0) };
   char p[64];
 
   /* We are PID 1 of the new PID namespace: this procfs shows the step's processes only. */
@@ -362,11 +364,14 @@ mount_proc_sys (const struct rootfs *r)
       == 0)
     return;
   /* A new sysfs can be refused (e.g. a shared network namespace we do not own): bind the
-     host's read-only instead. */
+     host's instead, read-only, nosuid, nodev and noexec down to every mount under it. A
+     remount of the top alone left the host's /sys/fs/cgroup/... writable: a rootless step
+     made cgroups in the user's delegated hierarchy and set their limits. */
   mount_or_die (r, "/sys", sys, "/sys", NULL, MS_BIND | MS_REC, NULL);
   close (sys);
   sys = inroot_open (r->rootfd, "/sys", O_PATH | O_DIRECTORY, 0);
-  mount_or_die (r, NULL, sys, "/sys", NULL, MS_BIND | MS_REMOUNT | ro, NULL);
+  if (sys < 0 || mount_setattr (sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    rt_sbx_die (r->plan->sync_fd, errno, "cannot make the bind mount of '/sys' read-only");
 }
 
 /* A bind mount made read-only, nosuid, nodev and noexec (BuildKit's /etc files), keeping the

@@ -186,22 +186,29 @@ sandbox_resolve_user (int rootfd, const char *spec, struct sandbox_user *out, ba
   struct passwd_match m = { NULL, 0, 0, NULL };
   struct strbuf db = STRBUF_INIT;
   char *group = strchr (user, ':');
+  const char *name = user;
   int ret;
 
   memset (out, 0, sizeof *out);
   if (group)
     *group++ = '\0';
+  /* GetExecUser: an empty group is no group ("app:" is "app"), an empty user is the default
+     uid 0 (":staff" is "0:staff") (diff-fuzz F41). */
+  if (group && !*group)
+    group = NULL;
+  if (!*user)
+    name = "0";
   ret = read_db (rootfd, "/etc/passwd", &db, err);
   if (ret == 0)
-    find_passwd (db.buf, user, &m);
+    find_passwd (db.buf, name, &m);
   strbuf_release (&db);
   if (ret < 0)
     return ret;
   if (m.name == NULL)
     {
-      m.uid = parse_id (user, strlen (user));
+      m.uid = parse_id (name, strlen (name));
       if (m.uid < 0)
-        return bale_make_error (err, 0, "unable to find user '%s' in /etc/passwd", user);
+        return bale_make_error (err, 0, "unable to find user '%s' in /etc/passwd", name);
     }
   out->uid = (uid_t) m.uid;
   out->gid = (gid_t) m.gid;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A relay in front of an ssh-agent socket, for RUN --mount=type=ssh with uid, gid or mode:
- * the agent's own socket keeps its owner and mode, so the step gets a socket of ours that
- * has the ones it asked for (BuildKit serves such a socket too). One process accepts; each
- * connection gets a process that copies bytes both ways. Both die with their parent.
+ * A relay in front of an ssh-agent socket, for every RUN --mount=type=ssh: the step gets a
+ * socket of ours with the owner and mode it asked for (the agent's own keeps its), which
+ * passes only the requests of a read-only agent (BuildKit serves such a socket too). One
+ * process accepts; each connection gets a process of its own. Both die with their parent.
  */
 #include <config.h>
 
@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <time.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -38,36 +39,77 @@ unix_addr (const char *path, struct sockaddr_un *a)
   return 0;
 }
 
-/* Copy what one side sends to the other until either closes. */
+/* OpenSSH's bound on an agent message (AGENT_MAX_LEN), and the messages a step may send. */
+#define AGENT_MAX_LEN (256 * 1024)
+enum
+{
+  AGENT_FAILURE = 5,
+  AGENTC_REQUEST_IDENTITIES = 11,
+  AGENTC_SIGN_REQUEST = 13,
+};
+
+/* len bytes of fd; -1 at an error or the end. */
+static int
+read_full (int fd, void *buf, size_t len)
+{
+  for (size_t got = 0; got < len;)
+    {
+      ssize_t n = read (fd, (char *) buf + got, len - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      got += (size_t) n;
+    }
+  return 0;
+}
+
+/* One message of the agent protocol (a 4-byte big-endian length, then a type and its data)
+   into buf; its length with the header, or -1 at the end, an error or a size past the bound. */
+static ssize_t
+read_message (int fd, unsigned char *buf)
+{
+  uint32_t len;
+
+  if (read_full (fd, buf, 4) < 0)
+    return -1;
+  len = (uint32_t) buf[0] << 24 | (uint32_t) buf[1] << 16 | (uint32_t) buf[2] << 8 | buf[3];
+  if (len == 0 || len > AGENT_MAX_LEN || read_full (fd, buf + 4, len) < 0)
+    return -1;
+  return (ssize_t) len + 4;
+}
+
+/*
+ * Serve one connection of the step as a read-only agent, as BuildKit's readOnlyAgent does: a
+ * request for the identities or for a signature goes to the agent and its answer comes back;
+ * anything else (adding or removing keys, removing them all, locking, unlocking, extensions)
+ * is answered SSH_AGENT_FAILURE without reaching it. A raw relay let a RUN step empty the
+ * user's agent, add keys to it or lock it with a password of its own.
+ */
 static void
 relay (int client, const char *agent)
 {
+  static const unsigned char failure[5] = { 0, 0, 0, 1, AGENT_FAILURE };
   struct sockaddr_un a;
-  struct pollfd p[2];
   int up = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  char buf[16384];
+  unsigned char *buf = xmalloc (AGENT_MAX_LEN + 4);
+  ssize_t n;
 
   if (up < 0 || unix_addr (agent, &a) < 0 || connect (up, (struct sockaddr *) &a, sizeof a) < 0)
-    return;
-  p[0] = (struct pollfd){ .fd = client, .events = POLLIN };
-  p[1] = (struct pollfd){ .fd = up, .events = POLLIN };
-  for (;;)
-    {
-      int i;
-      if (poll (p, 2, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return;
-        }
-      for (i = 0; i < 2; i++)
-        if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
-          {
-            ssize_t n = read (p[i].fd, buf, sizeof buf);
-            if (n <= 0 || fileio_write_all (p[1 - i].fd, buf, (size_t) n) < 0)
-              return;
-          }
-    }
+    n = -1;
+  else
+    while ((n = read_message (client, buf)) > 0)
+      {
+        if (buf[4] != AGENTC_REQUEST_IDENTITIES && buf[4] != AGENTC_SIGN_REQUEST)
+          n = fileio_write_all (client, failure, sizeof failure);
+        else if (fileio_write_all (up, buf, (size_t) n) < 0 || (n = read_message (up, buf)) < 0)
+          break;
+        else
+          n = fileio_write_all (client, buf, (size_t) n);
+        if (n < 0)
+          break;
+      }
+  free (buf);
 }
 
 static void __attribute__ ((noreturn))

@@ -287,6 +287,40 @@ fleet_local_cache () {
 }
 check "--cache-to/--cache-from type=local: a second runner builds without executing a step" fleet_local_cache
 
+deferred_key () {
+  # A COPY this store never built (no earlier build of the step) takes its key while the
+  # layer's child writes the layer: the trace has the context read after the child started.
+  # The image is the one the usual order (key first: --explain-cache) makes, a rebuild hits,
+  # a changed file misses, and a context of another name with the same files (a step without
+  # history in this store) still finds the entry, dropping the child's layer.
+  d="$T_TMP/deferred" && rm -rf "$d" && mkdir -p "$d/ctx/sub" || return 1
+  for i in 1 2 3 4 5 6; do echo "file $i" > "$d/ctx/sub/f$i"; done
+  printf 'FROM busybox\nCOPY . /app\n' > "$d/ctx/Dockerfile"
+  dbuild () { # STORE CTX [ARGS]: the ID in $T_TMP/id, the trace in $d/trace
+    s=$1 c=$2 && shift 2 && rm -f "$d/trace" &&
+      BALE_TRACE="$d/trace" BALE_STORE="$s" "$BALE" build --source-date-epoch 1700000000 "$@" "$c" > "$T_TMP/id" 2> "$T_TMP/err" ||
+      { cat "$T_TMP/err"; return 1; }
+  }
+  read_after_fork () { awk '/layer: child started/ { f = 1 } /ctxhash: files read/ && f { ok = 1 } END { exit !ok }' "$d/trace"; }
+  for s in one two; do BALE_STORE="$d/$s" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1; done
+  dbuild "$d/one" "$d/ctx" --explain-cache && id1=$(cat "$T_TMP/id") && ! read_after_fork || { echo "explain: deferred"; return 1; }
+  dbuild "$d/two" "$d/ctx" && [ "$(cat "$T_TMP/id")" = "$id1" ] && read_after_fork || { echo "first build: not deferred or another image"; cat "$d/trace"; return 1; }
+  dbuild "$d/two" "$d/ctx" && [ "$(cat "$T_TMP/id")" = "$id1" ] && cached "COPY . /app" || return 1
+  echo changed > "$d/ctx/sub/f3"
+  dbuild "$d/two" "$d/ctx" && [ "$(cat "$T_TMP/id")" != "$id1" ] && not_cached "COPY . /app" || return 1
+  echo "file 3" > "$d/ctx/sub/f3"
+  dbuild "$d/two" "$d/ctx" && [ "$(cat "$T_TMP/id")" = "$id1" ] && cached "COPY . /app" || return 1
+  cp -a "$d/ctx" "$d/renamed" &&
+    dbuild "$d/two" "$d/renamed" && [ "$(cat "$T_TMP/id")" = "$id1" ] && cached "COPY . /app" &&
+    grep -q 'layer: child started' "$d/trace" || { echo "renamed context"; cat "$T_TMP/err" "$d/trace"; return 1; }
+  # The miss's inputs are written while the layer is: a step that then fails leaves none.
+  cp -a "$d/ctx" "$d/failing" && printf 'FROM busybox\nCOPY --chown=nobody-here . /app\n' > "$d/failing/Dockerfile"
+  ls "$d/two/buildcache/inputs" > "$d/before" &&
+    ! dbuild "$d/two" "$d/failing" > /dev/null && read_after_fork && grep -q nobody-here "$T_TMP/err" &&
+    ls "$d/two/buildcache/inputs" | diff "$d/before" - || { echo "failed step: inputs left"; return 1; }
+}
+check "a COPY first built in this store: its key taken while the layer is written, same image, same cache" deferred_key
+
 cache_spec_errors () {
   for spec in "type=s3,ref=x" "type=local" "type=local,dest=$T_TMP/d,compression=zstd" \
     "type=registry,ref=r/x:c,image-manifest=false" "type=registry,ref=r/x:c,mode=all" \
@@ -310,5 +344,17 @@ cache_export_failure () {
     grep -q "^warning: cache export to 127.0.0.1:1/nowhere:c failed (ignore-error=true)" "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
 }
 check "--cache-to: a failed export is a named error, or a warning with ignore-error=true" cache_export_failure
+
+# COPY --exclude: what the patterns leave out is no input of the step (as BuildKit's content
+# hash with ExcludePatterns); what they keep is, and so are the patterns (diff-fuzz F27).
+exclude_key () {
+  mkdir -p "$ctx/ek/sub" && echo k > "$ctx/ek/keep" && echo d > "$ctx/ek/sub/drop.tmp" || return 1
+  df 'FROM busybox' 'COPY --exclude=**/*.tmp ek /ek/'
+  build && echo changed > "$ctx/ek/sub/drop.tmp" && echo new > "$ctx/ek/more.tmp" && build &&
+    cached "COPY --exclude=.*ek /ek/" && echo k2 > "$ctx/ek/keep" && build && not_cached "COPY --exclude=.*ek /ek/" || return 1
+  df 'FROM busybox' 'COPY --exclude=**/*.tm? ek /ek/'
+  build && not_cached "COPY --exclude=.*ek /ek/"
+}
+check "COPY --exclude: excluded files are no input of the cache key, the patterns are" exclude_key
 
 done_testing

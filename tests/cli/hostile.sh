@@ -123,4 +123,82 @@ host_files () {
 }
 check "a Dockerfile or .dockerignore that leads out of the context, or a FIFO: an error, the host file unread" host_files
 
+# RUN --mount=type=ssh gets a read-only agent, as BuildKit's readOnlyAgent: a step may list the
+# keys and ask for signatures, never remove them (19, 18), add one (17, 25), add a smartcard
+# key (20: the agent loads a PKCS#11 library by path, CVE-2023-38408's way in), lock (22) or unlock
+# (23) the agent, or send extensions (27). The user's agent was bound into the step as it is,
+# and a step emptied it. agentc sends one-byte requests and prints the answers' types.
+cat > "$T_TMP/agentc.c" << 'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+static int rd (int fd, unsigned char *b, size_t n)
+{ for (size_t g = 0; g < n;) { ssize_t r = read (fd, b + g, n - g); if (r <= 0) return -1; g += (size_t) r; } return 0; }
+int main (int argc, char **argv)
+{
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+  snprintf (a.sun_path, sizeof a.sun_path, "%s", getenv ("SSH_AUTH_SOCK"));
+  if (connect (fd, (struct sockaddr *) &a, sizeof a) < 0) return 1;
+  for (int i = 1; i < argc; i++)
+    {
+      unsigned char m[5] = { 0, 0, 0, 1, (unsigned char) atoi (argv[i]) }, h[4], b[65536];
+      unsigned len;
+      if (write (fd, m, 5) != 5 || rd (fd, h, 4) < 0) { printf ("%s:closed\n", argv[i]); return 1; }
+      len = (unsigned) h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+      if (len == 0 || len > sizeof b || rd (fd, b, len) < 0) return 1;
+      printf ("%s:%d\n", argv[i], b[0]);
+    }
+  return 0;
+}
+EOF
+ssh_agent_read_only () {
+  mkdir -p "$T_TMP/ag" && ${CC:-cc} -static -O2 -o "$T_TMP/ag/agentc" "$T_TMP/agentc.c" || return 1
+  ssh-keygen -q -t ed25519 -N '' -C bale-test -f "$T_TMP/key" < /dev/null || return 1
+  eval "$(ssh-agent -s -a "$T_TMP/agent.sock")" > /dev/null || return 1
+  ssh-add -q "$T_TMP/key" 2> /dev/null || { kill "$SSH_AGENT_PID"; return 1; }
+  printf '%s\n' 'FROM busybox' 'COPY agentc /' 'RUN --mount=type=ssh /agentc 11 19 18 17 20 25 22 23 27 11 | tr "\n" " "' \
+    > "$T_TMP/ag/Dockerfile"
+  "$BALE" build --no-cache --progress plain --ssh default "$T_TMP/ag" > "$T_TMP/ag.out" 2>&1; st=$?
+  keys=$(ssh-add -l 2>&1)
+  kill "$SSH_AGENT_PID"
+  [ $st = 0 ] && grep -q '11:12 19:5 18:5 17:5 20:5 25:5 22:5 23:5 27:5 11:12' "$T_TMP/ag.out" || { cat "$T_TMP/ag.out"; return 1; }
+  case $keys in *bale-test*) ;; *) echo "the agent lost its key: $keys"; return 1 ;; esac
+}
+check "RUN --mount=type=ssh: a read-only agent, the user's keys stay" ssh_agent_read_only
+
+# The tty view shows what a step prints as text, as BuildKit's vt100 emulator does: no escape
+# sequence of the step reaches the user's terminal (OSC 52 writes the clipboard, OSC 0 the
+# title, CSI moves the cursor over bale's frame). script(1) gives the build a terminal.
+tty_escapes () {
+  command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
+  mkdir -p "$T_TMP/esc"
+  printf '%s\n' 'FROM busybox' \
+    'RUN printf "\033]52;c;ZWNobyBwd25lZA==\007\033]0;FAKE-TITLE\007vis\tible-\033[31mred\033[0m-\033[9;9Htext\r\n"; sleep 3' \
+    > "$T_TMP/esc/Dockerfile"
+  script -qfec "'$BALE' build --no-cache --progress tty '$T_TMP/esc'" /dev/null > "$T_TMP/esc.raw" 2>&1 < /dev/null ||
+    { cat "$T_TMP/esc.raw"; return 1; }
+  ! grep -aq -e "$(printf '\033')]" -e "$(printf '\033')\[9;9H" "$T_TMP/esc.raw" ||
+    { echo "an escape sequence of the step reached the terminal:"; cat -v "$T_TMP/esc.raw"; return 1; }
+  grep -aq 'vis ible-red-text' "$T_TMP/esc.raw" || { echo "the step's text is missing:"; cat -v "$T_TMP/esc.raw"; return 1; }
+}
+check "--progress tty: a step's escape sequences never reach the terminal, its text does" tty_escapes
+
+# CVE-2019-5736: runc's container process re-executed the host's runc through /proc/self/exe
+# (a "#!/proc/self/exe" interpreter) and then wrote it. Before its execve the step's PID 1 is
+# a fork of bale-core: running /proc/self/exe, directly or as an interpreter, must not run it
+# in the step, and bale's binaries stay as they were.
+self_exe () {
+  before=$(cat "$top_builddir/bale" "$top_builddir/bale-core" | sha256sum)
+  printf '%s\n' 'FROM busybox' 'RUN printf "#!/proc/self/exe version\n" > /evil && chmod +x /evil' \
+    'RUN ["/evil"]' > "$ctx/Dockerfile"
+  fast_fail 'exec /evil: no such file or directory' build --no-cache --progress plain "$ctx" || return 1
+  printf '%s\n' 'FROM busybox' 'RUN ["/proc/self/exe", "version"]' > "$ctx/Dockerfile"
+  fast_fail 'exec /proc/self/exe: no such file or directory' build --no-cache --progress plain "$ctx" || return 1
+  ! grep -q "bale [0-9]" "$T_TMP/out" && [ "$(cat "$top_builddir/bale" "$top_builddir/bale-core" | sha256sum)" = "$before" ]
+}
+check "RUN of /proc/self/exe, directly or as a script's interpreter, never runs bale-core in the step" self_exe
+
 done_testing

@@ -361,15 +361,20 @@ rw_bind_mounts () {
 check "RUN --mount=type=bind,rw: the step writes, nothing keeps it (context, stage, image; with and without overlayfs)" rw_bind_mounts
 
 run_user_groups () {
-  # docker run lists the primary group among the supplementary groups; a RUN step (BuildKit)
-  # does not.
+  # docker run and today's BuildKit RUN steps list the primary group among the supplementary
+  # groups (BuildKit's ensureAdditionalGids, CVE-2023-25173; docker 20.10's RUN did not:
+  # diff-fuzz F39), root's too.
   expect_run "uid=1000(app) gid=1000(app) groups=50(staff),1000(app)" -u app busybox id &&
     expect_run "uid=1000(app) gid=50(staff) groups=50(staff)" -u 1000:50 busybox id &&
     expect_run "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)" -u nobody busybox id || return 1
-  df 'FROM busybox' 'USER app' 'RUN id > /tmp/id'
-  build r15 && [ "$(cat "$T_TMP/r15/rootfs/tmp/id")" = "uid=1000(app) gid=1000(app) groups=50(staff)" ]
+  df 'FROM busybox' 'RUN id > /tmp/id0' 'USER app' 'RUN id > /tmp/id' 'USER app:staff' 'RUN id > /tmp/id2' \
+    'USER 4242' 'RUN id > /tmp/id3'
+  build r15 && [ "$(cat "$T_TMP/r15/rootfs/tmp/id")" = "uid=1000(app) gid=1000(app) groups=50(staff),1000(app)" ] &&
+    [ "$(cat "$T_TMP/r15/rootfs/tmp/id0")" = "uid=0(root) gid=0(root) groups=0(root)" ] &&
+    [ "$(cat "$T_TMP/r15/rootfs/tmp/id2")" = "uid=1000(app) gid=50(staff) groups=50(staff)" ] &&
+    [ "$(cat "$T_TMP/r15/rootfs/tmp/id3")" = "uid=4242 gid=0(root) groups=0(root)" ]
 }
-check "bale run -u: groups as docker run sets them; RUN as BuildKit does" run_user_groups
+check "bale run -u and RUN: the primary group among the supplementary ones, as docker run and BuildKit set them" run_user_groups
 
 # stub_layer OCI N: the Nth layer (from 0, the base's) of the OCI layout's image, listed
 # (tar -tv, numeric owners) into $T_TMP/layer, and its etc/ extracted into $T_TMP/lx.

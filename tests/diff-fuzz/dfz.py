@@ -521,14 +521,16 @@ def classify(case, status, diffs, sigs):
 
     # F30: docker 20.10's context receiver (fsutil's DiskWriter) sets a directory's time
     # before it writes the directory's entries, so a context directory with entries has the
-    # build's time there; bale keeps the context's. A directory line pair that differs only
-    # by the time, the context's (or its own) on bale's side, the build's on BuildKit's.
+    # build's time there; bale keeps the context's. F42: 20.10's copier leaves the build's
+    # time on the destination of a directory's contents, today's (and bale) give it the
+    # source directory's (a context's, a base's or its own). A directory line pair that
+    # differs only by the time, such a time on bale's side, the build's on BuildKit's.
     def ctx_dir_time(d):
         m = re.match(r"^([-+])(\S+) d (\S+ \S+) (\S+)$", d)
         if not m or status != "differ":
             return False
-        want = "-" if m.group(1) == "-" else r"(ctx|t=[0-9]+)"
-        if (m.group(1) == "-") != bool(re.match(r"^(ctx|t=[0-9]+)$", m.group(4))):
+        want = "-" if m.group(1) == "-" else r"(ctx|base|t=[0-9]+)"
+        if (m.group(1) == "-") != bool(re.match(r"^(ctx|base|t=[0-9]+)$", m.group(4))):
             return False
         other = "+" if m.group(1) == "-" else "-"
         return any(re.match(r"^%s%s d %s %s$" % (re.escape(other), re.escape(m.group(2)), re.escape(m.group(3)), want), x)

@@ -66,6 +66,9 @@ class Gen:
         self.idem = True
         # v3 (seeds from 30000): the areas below marked v3; earlier seeds give their old cases
         self.v3 = seed >= 30000
+        # v4 (seeds from 33000): USER and --chown with empty parts and unknown names, ADD
+        # --chmod of archives (FINDINGS F36, F40, F41)
+        self.v4 = seed >= 33000
         self.twin_ctx = False  # the twin context differs (zstd archives, --exclude, --parents)
         self.odd = []          # context files with spaces, unicode, punctuation in their names
 
@@ -513,6 +516,9 @@ class Gen:
                 # a user and group a RUN added to /etc/passwd and /etc/group (v3)
                 u, g = self.r.choice(st.users)
                 f.append("--chown=%s" % self.r.choice([u, u + ":" + g, u + ":0", "root:" + g]))
+            elif self.v4 and self.r.random() < 0.3:
+                # names the image lacks: BuildKit's readUser leaves 0, or the user's group (F36)
+                f.append("--chown=%s" % self.r.choice(["nosuch", "app:nosuch", "nosuch:staff", "1234:nosuch", "app:", ":staff"]))
             else:
                 f.append("--chown=%s" % (u if self.r.random() < 0.4 else u + ":" + self.r.choice(["staff", "50", "app", "0", "nogroup", "65534", "100000"])))
         if chmod and self.r.random() < 0.2:
@@ -573,7 +579,8 @@ class Gen:
             if not src:
                 return
         dest = self.fresh(st) + "/"
-        self.emit(copy_line("ADD", self.flags(st, chmod=False), [src], dest), repeatable=True)
+        # v4: --chmod too, which BuildKit's unpack ignores for an archive (F40)
+        self.emit(copy_line("ADD", self.flags(st, chmod=self.v4), [src], dest), repeatable=True)
         self.note_dest(st, dest)
 
     def i_workdir(self, st):
@@ -668,7 +675,7 @@ class Gen:
             st.user_root = False
             return
         u = self.r.choice(["app", "1000", "nobody", "1000:50", "app:staff", "1234:1234", "nobody:nogroup", "100000:100000",
-                           "app:50", "1000:staff", "${UNAME:-app}"])
+                           "app:50", "1000:staff", "${UNAME:-app}"] + (["app:", ":staff", "nobody:", ":50"] if self.v4 else []))
         self.emit("USER " + u)
         st.user_root = False
 

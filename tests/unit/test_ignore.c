@@ -274,6 +274,34 @@ test_read_errors (void **state)
   free (text);
 }
 
+/* COPY --exclude's list goes to patternmatcher.New as it is: no comments, a leading '/' kept
+   (so it matches no relative path), each pattern trimmed and cleaned, '!' an exception. */
+static void
+test_from_list (void **state)
+{
+  char *pats[] = { "#c", " /abs ", "./d/../*.tmp", "sub", "!sub/keep" };
+  char *lone[] = { "ok", "!" }, *bad[] = { "a[" };
+  struct ignore_matcher *m = NULL;
+  bale_error_t err = NULL;
+
+  (void) state;
+  assert_int_equal (ignore_matcher_from_list (pats, 5, &m, &err), 0);
+  assert_true (ignore_matches (m, "#c"));
+  assert_false (ignore_matches (m, "abs"));
+  assert_true (ignore_matches (m, "x.tmp"));
+  assert_false (ignore_matches (m, "d/x.tmp"));
+  assert_true (ignore_matches (m, "sub/other"));
+  assert_false (ignore_matches (m, "sub/keep/x"));
+  assert_true (ignore_has_exceptions (m));
+  ignore_matcher_free (m);
+  assert_true (ignore_matcher_from_list (lone, 2, &m, &err) < 0);
+  assert_string_equal (err->msg, "illegal exclusion pattern '!'");
+  bale_error_release (&err);
+  assert_true (ignore_matcher_from_list (bad, 1, &m, &err) < 0);
+  assert_string_equal (err->msg, "syntax error in pattern 'a['");
+  bale_error_release (&err);
+}
+
 /* patternmatcher_test.go's compileTests: the form and the regexp of each pattern. */
 static void
 test_compile_forms (void **state)
@@ -535,6 +563,7 @@ main (void)
     cmocka_unit_test (test_table),
     cmocka_unit_test (test_read_details),
     cmocka_unit_test (test_read_errors),
+    cmocka_unit_test (test_from_list),
     cmocka_unit_test (test_compile_forms),
     cmocka_unit_test (test_load_precedence),
     cmocka_unit_test (test_walk_order_and_symlinks),

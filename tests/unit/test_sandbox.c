@@ -402,6 +402,10 @@ test_resolve_user (void **state)
   check_user (rootfd, "4242", "4242:0:");
   check_user (rootfd, "4242:50", "4242:50:");
   check_user (rootfd, "4242:staff", "4242:50:");
+  /* GetExecUser: an empty group is none, an empty user the default 0 (diff-fuzz F41) */
+  check_user (rootfd, "alice:", "1000:1000:10,29");
+  check_user (rootfd, ":audio", "0:29:");
+  check_user (rootfd, ":", "0:0:");
   check_user (rootfd, "nobody", "error: unable to find user 'nobody' in /etc/passwd");
   check_user (rootfd, "alice:nogroup", "error: unable to find group 'nogroup' in /etc/group");
   check_user (rootfd, "2147483648", "error: unable to find user '2147483648' in /etc/passwd");
