@@ -12,6 +12,20 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
+/* An error keeps and shows only the part of its source line around the column: a line can be
+   megabytes long (a line over BuildKit's 65535 bytes is itself an error). */
+#define EXCERPT_BEFORE 80
+#define EXCERPT_AFTER 160
+
+/* n moved back (down) or forward (up) to the start of a UTF-8 character of s[0..len). */
+static size_t
+utf8_boundary (const char *s, size_t len, size_t n, int up)
+{
+  while (n > 0 && n < len && ((unsigned char) s[n] & 0xC0) == 0x80)
+    n += up ? 1 : (size_t) -1;
+  return n;
+}
+
 static void
 append (bale_error_t *err, struct bale_error_s *e)
 {
@@ -39,7 +53,13 @@ bale_make_verror_at (bale_error_t *err, int status, const struct bale_loc *loc, 
       e->end_line = loc->end_line;
       e->end_col = loc->end_col;
       if (loc->text)
-        e->source_line = xmemdup0 (loc->text, loc->text_len);
+        {
+          size_t keep = (size_t) (loc->col > 0 ? loc->col : 1) + EXCERPT_AFTER;
+
+          keep = keep < loc->text_len ? utf8_boundary (loc->text, loc->text_len, keep, 1)
+                                      : loc->text_len;
+          e->source_line = xmemdup0 (loc->text, keep);
+        }
     }
   append (err, e);
   return -status - 1;
@@ -128,17 +148,26 @@ bale_error_release (bale_error_t *err)
   *err = NULL;
 }
 
+/* The source line, cut to the bytes around the column with "..." where it is cut, and a caret
+   under the column. */
 static void
 format_caret (struct strbuf *sb, const struct bale_error_s *e)
 {
-  int i, width;
+  const char *line = e->source_line;
+  size_t len = strlen (line), col = (size_t) e->col - 1, from = 0, to = len, i;
+  int width, k;
 
-  strbuf_addf (sb, "\n    %s\n    ", e->source_line);
-  for (i = 1; i < e->col && e->source_line[i - 1]; i++)
-    strbuf_addch (sb, e->source_line[i - 1] == '\t' ? '\t' : ' ');
+  if (col > EXCERPT_BEFORE && col <= len)
+    from = utf8_boundary (line, len, col - EXCERPT_BEFORE, 0);
+  if (col + EXCERPT_AFTER < len)
+    to = utf8_boundary (line, len, col + EXCERPT_AFTER, 1);
+  strbuf_addf (sb, "\n    %s%.*s%s\n    %s", from ? "..." : "", (int) (to - from), line + from,
+               to < len ? "..." : "", from ? "   " : "");
+  for (i = from; i < col && i < to; i++)
+    strbuf_addch (sb, line[i] == '\t' ? '\t' : ' ');
   strbuf_addch (sb, '^');
   width = (e->end_line == e->line && e->end_col > e->col) ? e->end_col - e->col : 0;
-  for (i = 1; i < width && i < 200; i++)
+  for (k = 1; k < width && k < 200; k++)
     strbuf_addch (sb, '~');
 }
 

@@ -102,7 +102,7 @@ struct lex_state
   char escape;
   bool directives_done;
   bool seen_syntax, seen_escape, seen_check;
-  bool stopped; /* too many errors */
+  bool stopped; /* too many errors, or a line over LEX_MAX_LINE */
 
   /* the instruction being assembled */
   struct lex_line *cur;

@@ -230,7 +230,9 @@ lex_check_length (struct lex_state *st, size_t len, size_t start)
 {
   if (len <= LEX_MAX_LINE)
     return true;
+  /* BuildKit's scanner stops at the first such line; so does bale, without copying it. */
   lex_error (st, start, start, "dockerfile line greater than max allowed size of %d", LEX_MAX_LINE);
+  st->stopped = true;
   return false;
 }
 

@@ -115,6 +115,8 @@ receive (int fd, struct store_blob_writer **wp, struct unpacker *u, bale_error_t
   for (;;)
     {
       ssize_t n = read (fd, buf, sizeof buf);
+      if (exec_interrupted)
+        return bale_make_error (err, 0, "interrupted");
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -182,7 +184,7 @@ inline_layer (struct executor *x, const struct plan_step *s, exec_layer_fn fn, v
   if (fn (ctx, store_blob_writer_fd (bw), &rep, &e) < 0)
     {
       store_blob_writer_abort (bw);
-      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), e->msg);
+      exec_step_error (x, s, e->msg, e->status, err);
       bale_error_release (&e);
       return -1;
     }
@@ -258,11 +260,18 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
         close (data[0]);
       close (report[0]);
       signal (SIGPIPE, SIG_DFL);
+      /* The parent stops this process when a signal interrupts the build. */
+      signal (SIGINT, SIG_DFL);
+      signal (SIGTERM, SIG_DFL);
+      signal (SIGHUP, SIG_DFL);
       trace_mark ("layer: child started");
       rep.ok = fn (ctx, tree ? data[1] : store_blob_writer_fd (bw), &rep, &e) == 0;
       trace_mark ("layer: child wrote the tar");
       if (!rep.ok)
-        snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
+        {
+          snprintf (rep.msg, sizeof rep.msg, "%s", e ? e->msg : "failed");
+          rep.status = e ? e->status : 0;
+        }
       if (data[1] >= 0)
         close (data[1]);
       fileio_write_all (report[1], &rep, sizeof rep);
@@ -284,8 +293,11 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
       close (data[1]);
       data[1] = -1;
       unpacker_start (&u, tree);
-      if (receive (data[0], &bw, &u, err) < 0)
+      bale_error_t e = NULL;
+      if (receive (data[0], &bw, &u, &e) < 0)
         {
+          exec_step_error (x, s, e->msg, e->status, err);
+          bale_error_release (&e);
           kill (pid, SIGKILL);
           waitpid (pid, &status, 0);
           unpacker_finish (&u);
@@ -299,6 +311,11 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     size_t got = 0;
     while (got < sizeof rep && (n = read (report[0], (char *) &rep + got, sizeof rep - got)) != 0)
       {
+        if (exec_interrupted)
+          {
+            kill (pid, SIGKILL);
+            break;
+          }
         if (n < 0 && errno == EINTR)
           continue;
         if (n < 0)
@@ -306,14 +323,14 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
         got += (size_t) n;
       }
     if (got != sizeof rep)
-      rep.ok = 0, snprintf (rep.msg, sizeof rep.msg, "the layer process died");
+      rep.ok = 0, rep.status = 0, snprintf (rep.msg, sizeof rep.msg, "%s",
+                            exec_interrupted ? "interrupted" : "the layer process died");
   }
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   if (!rep.ok || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
-      plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr),
-                     rep.ok ? "the layer process failed" : rep.msg);
+      exec_step_error (x, s, rep.ok ? "the layer process failed" : rep.msg, rep.ok ? 0 : rep.status, err);
       goto out;
     }
   {

@@ -261,8 +261,7 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
   char *base = xasprintf ("%s/rw.%zu", dir, i);
   char *u = xasprintf ("%s/u", base), *w = xasprintf ("%s/w", base), *m = xasprintf ("%s/m", base);
   char *e = xasprintf ("%s/e", base);
-  struct strbuf opts = STRBUF_INIT;
-  size_t k;
+  const char *empty[1] = { e };
   int ret = -1;
 
   keep (rm, base);
@@ -275,13 +274,8 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
   if (mkdir (base, 0700) < 0 || mkdir (u, 0755) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0755) < 0
       || mkdir (e, 0755) < 0)
     return bale_make_error (err, errno, "cannot create %s", base);
-  strbuf_addstr (&opts, "lowerdir=");
-  for (k = 0; k < n; k++)
-    strbuf_addf (&opts, "%s%s", k ? ":" : "", lowers[k]);
-  if (n == 0)
-    strbuf_addstr (&opts, e); /* a stage without layers: an empty lower directory */
-  strbuf_addf (&opts, ",upperdir=%s,workdir=%s%s", u, w, rootless_userns () ? ",userxattr" : "");
-  if (rootview_force_copy () || mount ("overlay", m, "overlay", 0, opts.buf) < 0)
+  /* A stage without layers: an empty lower directory. */
+  if (rootview_force_copy () || rootview_overlay (n ? lowers : empty, n ? n : 1, u, w, m) < 0)
     {
       /* Without overlayfs: a copy of the view, thrown away with the step all the same. */
       if (rootview_force_copy () || errno == ENODEV || errno == EPERM || errno == EINVAL)
@@ -302,7 +296,6 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
       *out = m;
       ret = 0;
     }
-  strbuf_release (&opts);
   return ret;
 }
 
@@ -1090,8 +1083,14 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
           progress_vertex_warn (&x->vertex, msg);
         }
       said = true;
-      if (copy_root (x, state, root, err) < 0)
-        goto out;
+      bale_error_t e = NULL;
+      if (copy_root (x, state, root, &e) < 0)
+        {
+          /* At the RUN's line, as every other error of the step. */
+          exec_step_error (x, s, e->msg, e->status, err);
+          bale_error_release (&e);
+          goto out;
+        }
       root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (root_fd < 0 || fsindex_break_hardlinks (root_fd, err) < 0
           || fsindex_build (root_fd, &index, err) < 0 || fsindex_watch (index, root, err) < 0)

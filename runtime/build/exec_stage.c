@@ -172,6 +172,26 @@ init_state (struct executor *x, const struct plan_stage *st, bale_error_t *err)
   return 0;
 }
 
+/* Docker's overlay2 storage stacks at most 128 lower layers under a step (graphdriver
+   maxDepth): a step on an image of 129 layers fails there with "max depth exceeded", and so an
+   image of more layers than that could not be loaded or run by Docker either. */
+#define EXEC_MAX_DEPTH 128
+
+static int
+check_depth (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
+             bale_error_t *err)
+{
+  size_t n = x->states[st->index].n_layers;
+  char what[160];
+
+  if (s->kind != PLAN_STEP_LAYER || n <= EXEC_MAX_DEPTH)
+    return 0;
+  snprintf (what, sizeof what,
+            "max depth exceeded: the image has %zu layers, and Docker stacks at most %d under a "
+            "step; merge steps (RUN a && b, one COPY of a directory)", n, EXEC_MAX_DEPTH);
+  return step_error (x->p, s, err, what);
+}
+
 static int
 build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
 {
@@ -186,6 +206,10 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
       trace_mark ("step: start");
       /* Only a RUN step may start while the last RUN layer's blob is being stored. */
       if (s->instr != BALE_I_RUN && exec_commit_wait (x, err) < 0)
+        return -1;
+      if (exec_interrupted)
+        return bale_make_error (err, EINTR, "interrupted");
+      if (check_depth (x, st, s, err) < 0)
         return -1;
       if (s->kind == PLAN_STEP_LAYER && exec_cache_defer (x, st, s))
         {

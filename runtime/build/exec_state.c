@@ -4,6 +4,7 @@
    to a state, and none of this calls back into them. */
 #include <config.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,4 +102,50 @@ exec_state_release (struct stage_state *s)
     free (s->new_diff_ids[i]);
   free (s->layers);
   free (s->new_diff_ids);
+}
+
+void
+exec_step_error (const struct executor *x, const struct plan_step *s, const char *msg, int status,
+                 bale_error_t *err)
+{
+  bale_error_t e;
+
+  plan_error_at (x->p, &s->node->span, err, "%s: %s", bale_instr_name (s->instr), msg);
+  for (e = *err; e->next; e = e->next)
+    ;
+  e->status = status;
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+volatile sig_atomic_t exec_interrupted;
+
+static const int caught_signals[3] = { SIGINT, SIGTERM, SIGHUP };
+
+static void
+on_signal (int sig)
+{
+  exec_interrupted = sig;
+}
+
+void
+exec_catch_signals (struct sigaction old[3])
+{
+  struct sigaction sa = { 0 };
+  size_t i;
+
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  exec_interrupted = 0;
+  for (i = 0; i < 3; i++)
+    sigaction (caught_signals[i], &sa, &old[i]);
+}
+
+void
+exec_restore_signals (const struct sigaction old[3])
+{
+  size_t i;
+
+  for (i = 0; i < 3; i++)
+    sigaction (caught_signals[i], &old[i], NULL);
 }

@@ -149,6 +149,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
 {
   struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1,
                         .key_lock = -1 };
+  struct sigaction old_signals[3];
   size_t i;
   int ret = 0;
 
@@ -180,6 +181,9 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
     }
   for (i = 0; i < p->n_stages; i++)
     reachable += p->stages[i].reachable;
+  /* SIGINT, SIGTERM and SIGHUP stop the build at its next check, which cleans up; a signal
+     that comes once the image is being assembled lets it finish. */
+  exec_catch_signals (old_signals);
   /* Several stages: independent ones run side by side in child processes. */
   if (reachable > 1)
     ret = exec_build_parallel (&x, err);
@@ -193,6 +197,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   if (ret == 0)
     ret = assemble (&x, out, err);
   trace_mark ("executor: assembled");
+  exec_restore_signals (old_signals);
   if (o->store)
     store_txn_end (o->store);
   if (ret < 0)

@@ -3,6 +3,7 @@
 #ifndef BALE_EXECUTOR_INTERNAL_H
 #define BALE_EXECUTOR_INTERNAL_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -120,6 +121,21 @@ pid_t exec_job_wait (const struct bale_progress *events, struct exec_job *jobs, 
 /* Error chains cross the process boundary as progress_errors_to_json/_from_json
    (runtime/build/progress.h). */
 
+/* Add the step's located error "INSTR: msg", with the errno that caused it (status, or 0): a
+   full store says "No space left on device". */
+void exec_step_error (const struct executor *x, const struct plan_step *s, const char *msg,
+                      int status, bale_error_t *err);
+
+/* The signal (SIGINT, SIGTERM, SIGHUP) that arrived while exec_catch_signals held them, else
+   0. The build stops at its next check (each step, each wait for a layer process), killing
+   the processes it started and removing what it made in the store's tmp/; RUN's sandbox
+   catches them itself while a step runs. */
+extern volatile sig_atomic_t exec_interrupted;
+/* Catch SIGINT, SIGTERM and SIGHUP into exec_interrupted (no SA_RESTART: a blocking call
+   returns EINTR); old[3] receives the dispositions that exec_restore_signals puts back. */
+void exec_catch_signals (struct sigaction old[3]);
+void exec_restore_signals (const struct sigaction old[3]);
+
 /* What the child reports: the layer's digests and size, or an error message. */
 struct child_report
 {
@@ -128,6 +144,7 @@ struct child_report
   char digest[DIGEST_STRLEN + 1];
   int64_t size;
   char msg[4000];
+  int status; /* the failure's errno, or 0 */
 };
 
 /* Runs in the child: write the layer tar to out_fd, fill rep's digests and size. */

@@ -24,6 +24,17 @@ int rootview_unshare (bale_error_t *err);
 int rootview_mount (const char *const *lowerdirs, size_t n, const char *mountpoint,
                     bale_error_t *err);
 
+/* Mount an overlay of lowerdirs (top first) at mountpoint: read-only, or writable with upper
+   and work when upper is not NULL. One "lowerdir+" per layer where the kernel has it (6.8),
+   else the option string, which must fit in a page. 0, or -1 with errno (EINVAL when the
+   options are too long, or the stack deeper than overlayfs allows). */
+int rootview_overlay (const char *const *lowerdirs, size_t n, const char *upper, const char *work,
+                      const char *mountpoint);
+
+/* Whether this kernel needs the overlay's options as one string (no "lowerdir+"); also
+   BALE_OVERLAY_LEGACY=1. */
+bool rootview_overlay_legacy (void);
+
 /* Merge lowerdirs (top layer first; overlay-format snapshot directories) into the empty
    directory dir as overlayfs would show them: whiteouts and opaque directories applied,
    regular files hard-linked from the snapshots when link (copied across filesystems), else

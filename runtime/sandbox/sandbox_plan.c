@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -18,6 +17,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/fs/rootless.h"
+#include "runtime/layer/rootview.h"
 #include "runtime/sandbox/sandbox_internal.h"
 #include "common/banned.h"
 
@@ -208,26 +208,6 @@ overlay_options (struct rt_sbx_plan *plan)
   plan->overlay_opts = strbuf_detach (&sb, NULL);
 }
 
-/*
- * Whether to mount the overlay with the legacy data string. "lowerdir+" exists from Linux 6.8;
- * before 6.5 overlayfs took fsconfig parameters through the legacy shim, which accepts any key
- * and fails only when the mount is created, so probing would mistake that for a real
- * failure: the kernel version decides. BALE_OVERLAY_LEGACY=1 forces the legacy way (tests).
- */
-static bool
-want_legacy_overlay (void)
-{
-  const char *force = getenv ("BALE_OVERLAY_LEGACY");
-  struct utsname u;
-  int major = 0, minor = 0;
-
-  if (force && strcmp (force, "1") == 0)
-    return true;
-  if (uname (&u) < 0 || sscanf (u.release, "%d.%d", &major, &minor) != 2)
-    return true;
-  return major < 6 || (major == 6 && minor < 8);
-}
-
 static int
 remove_fn (const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -262,7 +242,7 @@ rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec, bal
       if (keep_scratch (plan, err) < 0)
         return -1;
       overlay_options (plan);
-      plan->legacy_overlay = want_legacy_overlay ();
+      plan->legacy_overlay = rootview_overlay_legacy ();
       return write_etc_files (plan, err);
     }
   plan->scratch = xasprintf ("%s/bale-sandbox.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -282,7 +262,7 @@ rt_sbx_plan_init (struct rt_sbx_plan *plan, const struct sandbox_spec *spec, bal
   if (overlay)
     {
       overlay_options (plan);
-      plan->legacy_overlay = want_legacy_overlay ();
+      plan->legacy_overlay = rootview_overlay_legacy ();
     }
   if (overlay && make_stub_layer (plan, err) < 0)
     return -1;

@@ -194,6 +194,15 @@ mount_overlay (const struct rt_sbx_plan *plan, char *why, size_t why_size)
       errno = EINVAL;
       return -1;
     }
+  /* The kernel reads one page of options and cuts the rest, which would name a directory
+     that does not exist. */
+  if (strlen (plan->overlay_opts) >= (size_t) sysconf (_SC_PAGESIZE))
+    {
+      snprintf (why, why_size, "%zu layers make the overlay's options longer than a page, and "
+                               "the kernel has no lowerdir+ (Linux 6.8)", plan->spec->n_lowerdirs);
+      errno = E2BIG;
+      return -1;
+    }
   snprintf (why, why_size, "%s", plan->overlay_opts);
   ret = mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts);
   if (ret < 0 && errno == EINVAL && plan->spec->volatile_upper)

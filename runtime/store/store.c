@@ -88,6 +88,10 @@ open_lock_file (int dirfd, const char *name, const char *what, bale_error_t *err
 {
   int fd = openat (dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
+  /* A store on a read-only file system can still be read (bale images, inspect, save, run):
+     flock(2) works on a descriptor opened for reading, and writers fail with EROFS. */
+  if (fd < 0 && errno == EROFS)
+    fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open lock file '%s/%s'", what, name);
   return fd;

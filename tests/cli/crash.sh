@@ -132,4 +132,40 @@ run_snapshot_earlier_boot () {
 }
 check "a RUN step's snapshot, adopted unsynced from its volatile overlay, is unpacked again after a reboot" run_snapshot_earlier_boot
 
+# SIGTERM or SIGINT while a COPY writes its layer (one stage, and two in parallel): the build
+# ends with the step's located "interrupted" and exit 1, and leaves nothing behind: no process,
+# no mount, nothing in tmp/. bale used to die of the signal there (exit 143), leaving
+# tmp/view.* and the blob it was writing, for bale prune to find.
+interrupted_copy () {
+  "$BALE" prune > /dev/null || return 1 # what the SIGKILLs above left
+  mkdir -p "$ctx/big"
+  for i in $(seq 40); do head -c 8000000 /dev/zero > "$ctx/big/f$i"; done
+  printf '%s\n' 'FROM busybox AS a' 'COPY big /a/' 'FROM busybox AS b' 'COPY big /b/' 'FROM busybox' \
+    'COPY --from=a /a /a' 'COPY --from=b /b /b' > "$ctx/Dockerfile.2"
+  printf '%s\n' 'FROM busybox' 'COPY big /big/' > "$ctx/Dockerfile"
+  for case in TERM:Dockerfile INT:Dockerfile TERM:Dockerfile.2; do
+    sig=${case%%:*} df=${case#*:} done=
+    for attempt in 1 2 3 4 5; do
+      "$BALE" build -q --no-cache -f "$ctx/$df" "$ctx" > "$T_TMP/out" 2>&1 &
+      pid=$!
+      if wait_for 'view.*' 30; then
+        kill -$sig $pid
+        wait $pid
+        rc=$?
+        grep -q "error: interrupted\|Dockerfile.*:[24]:1: error: COPY: interrupted" "$T_TMP/out" && done=1 && break
+        [ $rc -eq 0 ] && continue # the COPY ended first
+        echo "SIG$sig: exit $rc"; cat "$T_TMP/out"; return 1
+      fi
+      wait $pid
+    done
+    [ -n "$done" ] || { echo "could not interrupt a COPY with SIG$sig"; return 1; }
+    [ $rc -eq 1 ] || { echo "SIG$sig: exit $rc"; return 1; }
+    ! pgrep -f "$ctx" > /dev/null || { echo "left running:"; pgrep -af "$ctx"; return 1; }
+    ! grep -q "$BALE_STORE" /proc/mounts || { echo "left mounted:"; grep "$BALE_STORE" /proc/mounts; return 1; }
+    [ -z "$(ls -A "$tmp")" ] || { echo "SIG$sig left in tmp/:"; ls -la "$tmp"; return 1; }
+  done
+  store_sound
+}
+check "SIGTERM or SIGINT during a COPY: a located 'interrupted', exit 1, nothing left behind" interrupted_copy
+
 done_testing

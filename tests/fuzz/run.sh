@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build the fuzzers with clang (libFuzzer, ASan, UBSan) in their own build tree and run them:
-# the Dockerfile parser for FUZZ_SECONDS (default 60), seeded with every Dockerfile the tests
-# know, and the registry-facing parsers (fuzz_registry.c) for half as long.
+# the Dockerfile parser and the compiler (fuzz_plan.c: what parses is planned) for half of
+# FUZZ_SECONDS (default 60) each, seeded with every Dockerfile the tests know and the
+# parser's corpus, and the registry-facing parsers (fuzz_registry.c) for half of it.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$src/build-fuzz}
@@ -19,9 +20,13 @@ for f in "$src"/tests/corpus/buildkit-parser/*/*/Dockerfile "$src"/tests/corpus/
 done
 # Each data-driven case's Dockerfile is a seed too.
 awk '/^%%TEST /{n++; f=sprintf("seeds/data-%d", n); on=1; next} /^%%/{on=0} on{print > f}' "$src"/tests/data/parse/*.test
-echo "fuzzing for ${seconds}s with $(ls seeds | wc -l) seeds"
-ASAN_OPTIONS=detect_leaks=1 ./tests/fuzz/fuzz_parse -max_total_time="$seconds" -max_len=65536 \
+echo "fuzzing the parser for $((seconds / 2))s with $(ls seeds | wc -l) seeds"
+ASAN_OPTIONS=detect_leaks=1 ./tests/fuzz/fuzz_parse -max_total_time="$((seconds / 2))" -max_len=65536 \
   -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 work seeds
+mkdir -p pwork
+echo "fuzzing the compiler for $((seconds / 2))s"
+ASAN_OPTIONS=detect_leaks=1 ./tests/fuzz/fuzz_plan -max_total_time="$((seconds / 2))" -max_len=65536 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 pwork seeds work
 
 # fuzz_registry: the first byte picks the parser (0 challenge, 1 reference, 2 index, 3 cache
 # config), the second is a layer count.

@@ -254,7 +254,7 @@ test_cold_same_digest (void **state)
       ctxhash_set_cold (h, round == 1);
       assert_int_equal (ignore_matcher_parse (ignore_text, strlen (ignore_text), &m, &err), 0);
       assert_int_equal (digester_init (&d, &err), 0);
-      assert_int_equal (ctxhash_sources (h, m, srcs, 3, &d, &err), 0);
+      assert_int_equal (ctxhash_sources (h, m, NULL, false, srcs, 3, &d, &err), 0);
       /* a, dir/b and the 60 files at least (dir/c.log and skip/x are ignored); the same
          reads in both rounds */
       reads[round] = ctxhash_files_read (h);

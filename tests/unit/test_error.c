@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "common/xalloc.h"
 
 static void
 test_make_and_chain (void **state)
@@ -53,6 +54,38 @@ test_format (void **state)
   bale_error_release (&err);
 }
 
+/* A long source line is cut around the column: the error keeps at most 160 bytes after it and
+   shows 80 before it, with "..." where it is cut, the caret still under the column. */
+static void
+test_format_long_line (void **state)
+{
+  size_t len = 1 << 20;
+  char *text = xmalloc (len), *s, *want;
+  struct bale_loc loc = { "Dockerfile", 1, 1001, 1, 1004, text, len };
+  bale_error_t err = NULL;
+
+  (void) state;
+  memset (text, 'a', len);
+  memcpy (text + 1000, "BAD", 3);
+  bale_make_error_at (&err, &loc, "bad");
+  assert_int_equal (strlen (err->source_line), 1001 + 160);
+  s = bale_error_format (err);
+  want = xasprintf ("Dockerfile:1:1001: error: bad\n    ...%.80sBAD%.157s...\n       %80s^~~", text,
+                    text, "");
+  assert_string_equal (s, want);
+  free (want);
+  free (s);
+  bale_error_release (&err);
+
+  loc.col = loc.end_col = 1;
+  bale_make_error_at (&err, &loc, "bad");
+  s = bale_error_format (err);
+  assert_int_equal (strlen (s), strlen ("Dockerfile:1:1: error: bad\n    ...\n    ^") + 160);
+  free (s);
+  bale_error_release (&err);
+  free (text);
+}
+
 static void
 test_join (void **state)
 {
@@ -73,6 +106,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_make_and_chain),
     cmocka_unit_test (test_format),
+    cmocka_unit_test (test_format_long_line),
     cmocka_unit_test (test_join),
   };
   return cmocka_run_group_tests_name ("error", tests, NULL, NULL);

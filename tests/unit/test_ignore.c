@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -556,6 +557,58 @@ test_walk_errors (void **state)
   remove_root (root);
 }
 
+/* Pattern matching starts with the literal start of a pattern: a path that begins otherwise
+   is not given to the regexp. 10,000 patterns over 2,000 paths took 30 s (1.4 us a regexp
+   run), a second at most now; and the patterns whose regexp has no literal start (upstream
+   passes '|' and '{' on to the regexp) still match as before. */
+static void
+test_many_patterns (void **state)
+{
+  static const struct { const char *pattern, *path; bool ignored; } cases[] = {
+    { "a|b*", "b1", true },      /* ^a|b[^/]*$: an alternation, "b1" needs no 'a' */
+    { "a|b*", "ab", true },      /* and "^a" matches as a search, not the whole path */
+    { "ab{0}c*", "ac1", true },  /* b{0}: the 'b' may be absent */
+    { "ab{0}c*", "abc1", false },
+    { "x/y*z", "x/yaz", true },
+    { "x/y*z", "x/az", false },
+    { "x/y*z", "x", false },
+    { "\\*x", "*x", true },
+    { "caf\xc3\xa9*", "caf\xc3\xa9s", true },
+  };
+  struct strbuf text = STRBUF_INIT;
+  struct ignore_matcher *m = NULL;
+  bale_error_t err = NULL;
+  struct timespec t0, t1;
+  char path[64];
+  double s;
+  int i;
+
+  (void) state;
+  for (i = 0; i < (int) (sizeof cases / sizeof *cases); i++)
+    {
+      assert_int_equal (ignore_matcher_parse (cases[i].pattern, strlen (cases[i].pattern), &m, &err), 0);
+      if (ignore_matches (m, cases[i].path) != cases[i].ignored)
+        fail_msg ("%s on %s: want %d", cases[i].pattern, cases[i].path, cases[i].ignored);
+      ignore_matcher_free (m);
+    }
+  for (i = 0; i < 10000; i++)
+    strbuf_addf (&text, "d/x%d*\n", i);
+  assert_int_equal (ignore_matcher_parse (text.buf, text.len, &m, &err), 0);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  for (i = 0; i < 2000; i++)
+    {
+      snprintf (path, sizeof path, "d/f%d", i);
+      assert_false (ignore_matches (m, path));
+    }
+  assert_true (ignore_matches (m, "d/x9999-a"));
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  s = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  print_message ("# 10,000 patterns, 2,000 paths: %.2f s\n", s);
+  assert_true (s < 3);
+  ignore_matcher_free (m);
+  strbuf_release (&text);
+}
+
 int
 main (void)
 {
@@ -565,6 +618,7 @@ main (void)
     cmocka_unit_test (test_read_errors),
     cmocka_unit_test (test_from_list),
     cmocka_unit_test (test_compile_forms),
+    cmocka_unit_test (test_many_patterns),
     cmocka_unit_test (test_load_precedence),
     cmocka_unit_test (test_walk_order_and_symlinks),
     cmocka_unit_test (test_walk_skips_ignored_dir),
