@@ -15,6 +15,7 @@
 #include "cli/apicmd.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "common/trace.h"
 #include "common/banned.h"
 
 /* The options of the bale command itself, and what a subcommand's failure exits with. */
@@ -324,6 +325,11 @@ main (int argc, char **argv)
   char *name;
   int first, ret;
 
+#ifdef BALE_FRONT
+  trace_mark ("main: bale started");
+#else
+  trace_mark ("main: bale-core started");
+#endif
   g.store = getenv ("BALE_STORE");
   /* getopt names the program by argv[0]: "bale", not the path bale was run by (bale-core is
      executed with the front's argv, so it says "bale" too). */
@@ -387,6 +393,7 @@ main (int argc, char **argv)
       return g.error_status ? g.error_status : 1;
     }
   free (name);
+  trace_mark ("main: done");
   /* A subcommand may pass on an exit status (bale run: the command's). */
   return ret > 255 ? 255 : ret;
 }

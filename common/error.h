@@ -18,8 +18,8 @@
  * reports several errors from one file. All of them return -status - 1, always negative.
  *
  * A look-up, whose miss is no failure (store_ref_lookup, cache_lookup, the plan's
- * plan_resolve_fn, snapshot_adopt), returns 1 when it found what it looked for, 0 when not
- * (with *err untouched) and -1 with *err set on a failure.
+ * plan_resolve_fn, snapshot_adopt_unsynced), returns 1 when it found what it looked for, 0
+ * when not (with *err untouched) and -1 with *err set on a failure.
  */
 
 /* An errno as Go's syscall.Errno prints it (glibc's text, lower-cased: "no such file or

@@ -37,6 +37,7 @@
 #include "common/oci/ref.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "common/trace.h"
 #include "common/banned.h"
 
 /* ---- the options ------------------------------------------------------------------------- */
@@ -1265,13 +1266,16 @@ build_single (struct run *c, struct exec_opts *eo, struct plan *plan, bale_error
   /* The clock of file timestamps: every entry this build uses or records is touched after
      this, which is how --cache-to tells them from the store's other entries. */
   clock_gettime (CLOCK_REALTIME_COARSE, &started);
+  trace_mark ("build: sources ready");
   if (executor_build (plan, eo, &img, err) < 0 || amend (r, &img, err) < 0)
     goto out;
+  trace_mark ("build: executed");
   progress_vertex_start (&c->log.vertex, eo->events, "export", "exporting to image");
   rr = store_image (c, &img, err);
   progress_vertex_end (&c->log.vertex, false, rr < 0 && *err ? (*err)->msg : NULL);
   if (rr < 0)
     goto out;
+  trace_mark ("build: image stored");
   /* mode=min (BuildKit's default) exports the entries of the image's own layers, taken
      before an export replaces them by compressed copies. */
   image_layers = xcalloc (img.n_layers + 1, sizeof *image_layers);
@@ -1290,6 +1294,7 @@ build_single (struct run *c, struct exec_opts *eo, struct plan *plan, bale_error
   if (r->metadata)
     c->out->metadata = make_metadata (c, &img, 0);
   ret = 0;
+  trace_mark ("build: outputs written");
 out:
   exec_image_release (&img);
   return ret;
@@ -1307,6 +1312,7 @@ build_run (struct store *s, struct build_request *r, struct build_outcome *out, 
   bool in_txn = false;
   int ret = -1;
 
+  trace_mark ("build: start");
   memset (out, 0, sizeof *out);
   c.reg.retries = -1;
   c.reg.insecure = r->insecure;
@@ -1345,6 +1351,7 @@ build_run (struct store *s, struct build_request *r, struct build_outcome *out, 
     }
   if (plan_one (&c, r->n_platforms ? r->platforms[0] : NULL, &df, &plan, err) < 0)
     goto out;
+  trace_mark ("build: planned");
   if (r->check)
     {
       out->lint_warnings = plan->n_lint_warnings;

@@ -778,7 +778,7 @@ overlay_usable (struct executor *x, const char *dir)
     {
       bale_error_t e = NULL;
       int code = rootview_unshare (&e) < 0 ? PROBE_NO_MOUNT_NS
-                 : mount ("overlay", l, "overlay", 0, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
+                 : mount ("overlay", l, "overlay", MS_RDONLY, opts) < 0 ? (errno & 0x7f ? errno & 0x7f : 1)
                                                                  : 0;
       bale_error_release (&e);
       _exit (code);
@@ -847,6 +847,29 @@ empty_dir (const char *path, const char *keep)
 }
 
 /*
+ * The volatile mount's work/work/incompat/volatile (which holds only the file "dirty") is an
+ * empty directory on the upper directory's file system that overlayfs made at the mount and
+ * that must go before the next one: the next step takes it as its upper directory, with the
+ * mode, owner and times mkdir would give, rather than removing it and making another. Each
+ * removal frees a block, a synchronous discard on this project's disks, and each new inode
+ * walks past the ones freed in the last minutes on ext4 without a journal (docs/perf.md).
+ * Where it is not there (a failed mount), the next step makes its upper directory.
+ */
+static void
+recycle_upper (const char *dir, const char *work)
+{
+  cleanup_free char *vol = xasprintf ("%s/work/incompat/volatile", work);
+  cleanup_free char *dirty = xasprintf ("%s/dirty", vol);
+  cleanup_free char *upper = xasprintf ("%s/upper", dir);
+
+  if (unlink (dirty) < 0 || rename (vol, upper) < 0)
+    return;
+  if (chown (upper, geteuid (), getegid ()) < 0 || chmod (upper, 0755) < 0
+      || utimensat (AT_FDCWD, upper, NULL, 0) < 0)
+    rmdir (upper);
+}
+
+/*
  * The step's run directory (its upper and work directories, the files of its mounts): with
  * the executor's sandbox directory, one per process, emptied after each step but kept with
  * its overlay work directory, so that a step removes only what it made. Every directory or
@@ -858,6 +881,7 @@ empty_dir (const char *path, const char *keep)
 static char *
 run_dir (struct executor *x, bool *kept, bale_error_t *err)
 {
+  static pid_t made_by; /* the process that made the run directory, which it keeps */
   char *dir;
 
   *kept = x->sandbox_dir != NULL;
@@ -873,15 +897,24 @@ run_dir (struct executor *x, bool *kept, bale_error_t *err)
       return dir;
     }
   dir = xasprintf ("%s/run.%ld", x->sandbox_dir, (long) getpid ());
-  if (mkdir (dir, 0700) < 0)
+  if (mkdir (dir, 0700) == 0)
+    made_by = getpid ();
+  else if (errno != EEXIST)
     {
-      if (errno != EEXIST)
-        {
-          bale_make_error (err, errno, "cannot create %s", dir);
-          free (dir);
-          return NULL;
-        }
-      empty_dir (dir, "work"); /* a leftover of a process of the same id, killed */
+      bale_make_error (err, errno, "cannot create %s", dir);
+      free (dir);
+      return NULL;
+    }
+  else if (made_by != getpid ())
+    {
+      /* A leftover of a process of the same id, killed: its overlay's work directory too
+         (a volatile mount's work/incompat would make the next mount fail). */
+      made_by = getpid ();
+      empty_dir (dir, "work");
+      {
+        cleanup_free char *work = xasprintf ("%s/work", dir);
+        empty_dir (work, NULL);
+      }
     }
   return dir;
 }
@@ -1043,13 +1076,16 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     return -1;
   upper = xasprintf ("%s/upper", dir);
   work = xasprintf ("%s/work", dir);
-  if (mkdir (upper, 0755) < 0 || (mkdir (work, 0700) < 0 && !(kept && errno == EEXIST)))
+  if ((mkdir (upper, 0755) < 0 && !(kept && errno == EEXIST))
+      || (mkdir (work, 0700) < 0 && !(kept && errno == EEXIST)))
     {
       bale_make_error (err, errno, "cannot create the overlay directories in %s", dir);
       goto out;
     }
+  trace_mark ("run: run dir made");
   if (overlay_usable (x, dir))
     {
+      trace_mark ("run: overlay probed");
       if (exec_state_snapshots (x, state, &lowers, &n_lowers, err) < 0)
         goto out;
     }
@@ -1128,6 +1164,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.n_lowerdirs = n_lowers;
   spec.upperdir = upper;
   spec.workdir = work;
+  /* The upper directory becomes the layer's snapshot, adopted unsynced below: the unmount
+     need not sync it (the whole file system, every other process's writes included). */
+  spec.volatile_upper = true;
   if (root)
     {
       spec.copy_root = root;
@@ -1201,8 +1240,13 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
         < 0)
       goto out_fd;
     trace_mark ("run: layer stored");
-    /* The upper directory is already the layer in overlay form: keep it as its snapshot. */
-    if (!root && snapshot_adopt (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot, err) < 0)
+    /* The upper directory is already the layer in overlay form: keep it as its snapshot,
+       made in this boot and not synced (the overlay was volatile); in a later boot it is
+       unpacked again from the blob, which the store syncs. */
+    if (!root
+        && snapshot_adopt_unsynced (store_snapshots_fd (x->o->store), l.diff_id, upper, &l.snapshot,
+                                    err)
+               < 0)
       {
         free (l.path);
         goto out_fd;
@@ -1227,8 +1271,10 @@ out:
   if (kept)
     {
       /* What overlayfs made in the work directory (work/work) goes too: the next mount
-         would otherwise remove it itself. */
+         would otherwise remove it itself, and refuse it for the volatile mount's
+         work/work/incompat/volatile. */
       empty_dir (dir, "work");
+      recycle_upper (dir, work);
       empty_dir (work, NULL);
     }
   else

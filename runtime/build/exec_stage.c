@@ -255,8 +255,10 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
 {
   int ret;
 
+  trace_mark ("stage: start");
   if (init_state (x, st, err) < 0)
     return -1;
+  trace_mark ("stage: base ready");
   ret = build_steps (x, st, err);
   /* The stage's blobs are all in blobs/ before anything reads its image. A failed step's
      error is the one to report. */

@@ -23,6 +23,7 @@
 #include "runtime/build/executor_internal.h"
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/store/store.h"
+#include "common/trace.h"
 #include "common/banned.h"
 
 int
@@ -161,6 +162,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       free (x.states);
       return -1;
     }
+  trace_mark ("executor: seccomp filter compiled");
   /* Made before stages fork, removed when they are done: each process keeps the scratch
      directory of its RUN sandboxes there, made once rather than per step (sandbox.h). */
   if (o->store && exec_needs_sandbox (p))
@@ -171,6 +173,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
     }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
+  trace_mark ("executor: sandbox directory made");
   if (o->store && store_txn_begin (o->store, err) < 0)
     {
       free (x.states);
@@ -188,10 +191,12 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
     for (i = 0; i < p->n_stages && ret == 0; i++)
       if (p->stages[i].reachable)
         ret = exec_build_stage (&x, &p->stages[i], err);
+  trace_mark ("executor: stages done");
   exec_cache_finish (&x);
   exec_cache_unlock (&x);
   if (ret == 0)
     ret = assemble (&x, out, err);
+  trace_mark ("executor: assembled");
   exec_restore_signals (old_signals);
   if (o->store)
     store_txn_end (o->store);
@@ -210,6 +215,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       bale_error_release (&e);
       free (x.sandbox_dir);
     }
+  trace_mark ("executor: sandbox dir removed");
   return ret < 0 ? -1 : 0;
 }
 

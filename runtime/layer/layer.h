@@ -218,17 +218,14 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
                      bale_error_t *err);
 
 /*
- * Make the overlay-format tree at path (an overlayfs upper directory after a RUN, on the
- * same filesystem as the cache) the snapshot of diff_id by renaming it into place, so a
- * layer a step just produced is never unpacked again. A look-up (common/error.h): 1 when
- * the snapshot was found already there (tree is left where it is), 0 when it was not and tree
- * was adopted, -1 on error; *out_path as above.
+ * Make the overlay-format tree at path (an overlayfs upper directory after a RUN, or a layer
+ * unpacked as it was written; on the same filesystem as the cache) the snapshot of diff_id by
+ * renaming it into place, so a layer a step just produced is never unpacked again. Its files
+ * need not be synced: the snapshot is marked with this boot and unpacked again from its blob
+ * in a later one (runtime/layer/snapshot.c). A look-up (common/error.h): 1 when the snapshot
+ * was found already there (tree is left where it is), 0 when it was not and tree was
+ * adopted, -1 on error; *out_path as above.
  */
-int snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
-                    bale_error_t *err);
-/* The same for a tree whose files were written and never synced (a layer unpacked as it
-   was written): it is marked with this boot, and unpacked again from its blob in a later
-   one (runtime/layer/snapshot.c), where snapshot_adopt's tree must be on disk already. */
 int snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree,
                              char **out_path, bale_error_t *err);
 
@@ -250,7 +247,7 @@ typedef bool (*snapshot_live_fn) (const char *diff_id, void *ctx);
  * Remove every snapshot whose diff_id live rejects, with its lock file, and every leftover
  * of an unfinished unpack or adoption (<hex>.tmp, <hex>.adopt) whatever its layer; entries
  * of other names are left alone. *freed grows by the apparent size of the files removed.
- * The caller must make sure that no snapshot_ensure or snapshot_adopt runs and that no
+ * The caller must make sure that no snapshot_ensure or snapshot_adopt_unsynced runs and that no
  * snapshot is in use meanwhile: store_gc calls it under the exclusive gc lock, which every
  * build and `bale run` hold shared. A complete snapshot is renamed to <hex>.tmp before its
  * removal starts, so a failure half way never leaves a partial tree under the name <hex>.

@@ -33,10 +33,11 @@
  * the disk has it yet. So an unpack or an unsynced adoption marks the snapshot with the boot
  * it was made in (an empty file, created before the rename), and a snapshot marked with an
  * earlier boot is unpacked again from its blob, which the store did sync: a crash may have
- * left it with empty or missing files under its complete name. A snapshot with no mark was
- * synced when it was made (bale before the mark, or an adopted overlayfs upper directory,
- * which the overlay's unmount syncs). Where the boot id cannot be read, the snapshot is
- * synced (syncfs) as before.
+ * left it with empty or missing files under its complete name. A RUN step's overlayfs upper
+ * directory, adopted as its layer's snapshot, is such a tree too: the overlay is mounted
+ * "volatile", so that its unmount does not sync the file system. A snapshot with no mark
+ * was synced when it was made (by an older bale). Where the boot id cannot be read, the
+ * snapshot is synced (syncfs) as before.
  */
 
 /* This boot's id (36 characters and a NUL) into id; false when it cannot be read. */
@@ -223,9 +224,9 @@ snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **out_pa
   return *out_path ? 0 : -1;
 }
 
-static int
-adopt (int snapdir_fd, const char *diff_id, const char *tree, bool synced, char **out_path,
-       bale_error_t *err)
+int
+snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
+                         bale_error_t *err)
 {
   const char *hex = NULL;
   cleanup_free char *tmp = NULL, *fs = NULL;
@@ -254,33 +255,17 @@ adopt (int snapdir_fd, const char *diff_id, const char *tree, bool synced, char 
     return bale_make_error (err, errno, "cannot create snapshot '%s'", tmp);
   if (renameat (AT_FDCWD, tree, snapdir_fd, fs) < 0)
     return bale_make_error (err, errno, "cannot move %s into the snapshot cache", tree);
-  if (!synced)
-    {
-      tmp_fd = openat (snapdir_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (tmp_fd < 0)
-        return bale_make_error (err, errno, "cannot open snapshot '%s'", tmp);
-      if (mark_unsynced (tmp_fd, tmp, err) < 0)
-        return -1;
-    }
+  tmp_fd = openat (snapdir_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tmp_fd < 0)
+    return bale_make_error (err, errno, "cannot open snapshot '%s'", tmp);
+  if (mark_unsynced (tmp_fd, tmp, err) < 0)
+    return -1;
   if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot publish snapshot '%s'", hex);
   *out_path = fs_path (snapdir_fd, hex, err);
   return *out_path ? 0 : -1;
 }
 
-int
-snapshot_adopt (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
-                bale_error_t *err)
-{
-  return adopt (snapdir_fd, diff_id, tree, true, out_path, err);
-}
-
-int
-snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree, char **out_path,
-                         bale_error_t *err)
-{
-  return adopt (snapdir_fd, diff_id, tree, false, out_path, err);
-}
 
 /* ---- garbage collection ------------------------------------------------------------------- */
 

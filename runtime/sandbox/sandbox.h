@@ -101,6 +101,13 @@ struct sandbox_spec
   size_t n_lowerdirs;
   const char *upperdir;
   const char *workdir;
+  /* Mount the overlay "volatile" (Linux 5.10; where the kernel refuses the option, a plain
+     mount is made): its unmount does not sync the upper directory's file system, which for
+     a step that writes much is most of its teardown, and fsync inside the step does
+     nothing. The caller must then take upperdir for unsynced (a snapshot made of it is
+     marked so, runtime/layer/layer.h), and empty workdir before it is mounted again:
+     overlayfs refuses a work directory that holds work/incompat/volatile. */
+  bool volatile_upper;
   /* fallback: a plain directory used directly as the rootfs when overlayfs is unavailable
      (or when force_copy is set). Mount stubs created in it are removed after the step. */
   const char *copy_root;

@@ -203,6 +203,8 @@ overlay_options (struct rt_sbx_plan *plan)
     strbuf_addf (&sb, ":%s", spec->lowerdirs[i]);
   strbuf_addf (&sb, ",upperdir=%s,workdir=%s,%s,metacopy=off", spec->upperdir, spec->workdir,
                rootless_userns () ? "userxattr,redirect_dir=nofollow" : "redirect_dir=off");
+  if (spec->volatile_upper)
+    strbuf_addstr (&sb, ",volatile"); /* last: mount_overlay drops it where it is unknown */
   plan->overlay_opts = strbuf_detach (&sb, NULL);
 }
 

@@ -161,6 +161,9 @@ mount_overlay_fsconfig (const struct rt_sbx_plan *plan, char *why, size_t why_si
                     rootless_userns () ? "nofollow" : "off", 0);
   if (ret == 0)
     ret = fsconfig (fs, FSCONFIG_SET_STRING, "metacopy", "off", 0);
+  /* Every kernel with "lowerdir+" has "volatile" (5.10). */
+  if (ret == 0 && spec->volatile_upper)
+    ret = fsconfig (fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0);
   if (ret == 0)
     ret = fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
   if (ret == 0 && (mnt = fsmount (fs, FSMOUNT_CLOEXEC, 0)) < 0)
@@ -201,7 +204,16 @@ mount_overlay (const struct rt_sbx_plan *plan, char *why, size_t why_size)
       return -1;
     }
   snprintf (why, why_size, "%s", plan->overlay_opts);
-  return mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts);
+  ret = mount ("overlay", plan->root, "overlay", 0, plan->overlay_opts);
+  if (ret < 0 && errno == EINVAL && plan->spec->volatile_upper)
+    {
+      /* Before Linux 5.10 overlayfs knows no "volatile", the data's last option: the
+         unmount then syncs, which the caller takes for unsynced all the same. */
+      cleanup_free char *synced = xstrdup (plan->overlay_opts);
+      synced[strlen (synced) - strlen (",volatile")] = '\0';
+      ret = mount ("overlay", plan->root, "overlay", 0, synced);
+    }
+  return ret;
 }
 
 /* runc's device cgroup lets a container create any device node but open only null, zero,

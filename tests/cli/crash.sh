@@ -106,6 +106,32 @@ killed_anywhere () {
 }
 check "a build killed with SIGKILL at any moment leaves a sound store: the next build and bale images work" killed_anywhere
 
+# A RUN step's overlay is mounted volatile (its unmount does not sync), and its upper
+# directory becomes the layer's snapshot unsynced: marked with this boot, and unpacked again
+# from the blob (fsync'ed) in a later boot, whose crash may have left its files empty.
+run_snapshot_earlier_boot () {
+  boot=$(cat /proc/sys/kernel/random/boot_id)
+  printf '%s\n' 'FROM busybox' 'RUN echo data > /f && mkdir /d && echo x > /d/g && grep overlay /proc/self/mountinfo > /mi' > "$ctx/Dockerfile"
+  "$BALE" build -q -t volatile "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  "$BALE" run volatile cat /mi | grep -q 'overlay.*volatile' ||
+    { echo "the step's root is not a volatile overlay:"; "$BALE" run volatile cat /mi; return 1; }
+  run=$("$BALE" inspect volatile | jq -r '.[0].RootFS.Layers[-1]' | cut -d: -f2)
+  snap=$BALE_STORE/snapshots/$run
+  [ -f "$snap/boot.$boot" ] || { echo "the RUN layer's snapshot has no mark of this boot:"; ls -la "$snap"; return 1; }
+  mv "$snap/boot.$boot" "$snap/boot.00000000-0000-0000-0000-000000000000" || return 1
+  : > "$snap/fs/f" && : > "$snap/fs/d/g" || return 1
+  # The cached RUN's snapshot is the lower of a new step, mounted with the legacy mount data
+  # this time (",volatile" at its end).
+  printf 'RUN cat /f /d/g > /seen && grep overlay /proc/self/mountinfo > /mi\n' >> "$ctx/Dockerfile"
+  BALE_OVERLAY_LEGACY=1 "$BALE" build -q -t volatile2 "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  "$BALE" run volatile2 cat /mi | grep -q 'overlay.*lowerdir=.*volatile' ||
+    { echo "the legacy mount is not volatile:"; "$BALE" run volatile2 cat /mi; return 1; }
+  [ "$("$BALE" run volatile2 cat /seen | tr '\n' ' ')" = "data x " ] &&
+    [ "$(cat "$snap/fs/f")" = data ] && [ -f "$snap/boot.$boot" ] &&
+    [ ! -e "$snap/boot.00000000-0000-0000-0000-000000000000" ] || { ls -la "$snap"; return 1; }
+}
+check "a RUN step's snapshot, adopted unsynced from its volatile overlay, is unpacked again after a reboot" run_snapshot_earlier_boot
+
 # SIGTERM or SIGINT while a COPY writes its layer (one stage, and two in parallel): the build
 # ends with the step's located "interrupted" and exit 1, and leaves nothing behind: no process,
 # no mount, nothing in tmp/. bale used to die of the signal there (exit 143), leaving
