@@ -6,7 +6,9 @@
 # unpacks a directory as NAME.dpkg-new and renames it, and a package file belongs to 1:1.
 # Then setpriv becomes _apt (PR_SET_KEEPCAPS, capset): what it makes is _apt's, and chown back
 # to root is refused. Last, useradd adds a user (rewriting /etc/shadow and /etc/gshadow with
-# the owner it reads: root:shadow) and files are chowned to it and to others. Needs root
+# the owner it reads: root:shadow) and files are chowned to it and to others. useradd takes the
+# password's change day in /etc/shadow from SOURCE_DATE_EPOCH, not the clock: builds on each
+# side of midnight UTC (root's first, the other mode's later) gave two images. Needs root
 # (the package's owner), dpkg-deb and dpkg-scanpackages.
 apt_context () {
   mkdir -p "$1/pkg/DEBIAN" "$1/pkg/srv/balet" "$1/repo" || return 1
@@ -27,7 +29,8 @@ RUN rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* \
 RUN setpriv --reuid=_apt --regid=nogroup --clear-groups sh -c \
    'id > /tmp/id && mkdir /tmp/d && echo x > /tmp/d/f && ln -s f /tmp/d/l && mkfifo /tmp/d/p' \
  && ! setpriv --reuid=_apt --regid=nogroup --clear-groups chown 0 /tmp/d/f 2> /dev/null
-RUN useradd -m -u 1500 app && install -d -o app -g app /srv/data && chown -R 42:65534 /var/cache/apt
+RUN SOURCE_DATE_EPOCH=1700000000 useradd -m -u 1500 app && install -d -o app -g app /srv/data \
+ && chown -R 42:65534 /var/cache/apt
 EOT
   chmod -R a+rX "$1"
 }

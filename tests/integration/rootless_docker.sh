@@ -111,7 +111,8 @@ same_in_docker () {
     head -n 1 "$T_TMP/out/$c.log" | grep -qF "$mode" ||
       { echo "$c: first line: $(head -n 1 "$T_TMP/out/$c.log")"; return 1; }
     [ "$(cat "$T_TMP/out/$c.id")" = "$(cat "$T_TMP/root-$c.id")" ] ||
-      { echo "$c: $(cat "$T_TMP/out/$c.id") in docker, $(cat "$T_TMP/root-$c.id") as root"; return 1; }
+      { echo "$c: $(cat "$T_TMP/out/$c.id") in docker, $(cat "$T_TMP/root-$c.id") as root"
+        "$BALE" diff "docker-archive:$T_TMP/root-$c.tar" "docker-archive:$T_TMP/out/$c.tar" | head -n 40; return 1; }
     "$BALE" diff "docker-archive:$T_TMP/root-$c.tar" "docker-archive:$T_TMP/out/$c.tar" || return 1
   done
 }
