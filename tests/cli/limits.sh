@@ -48,14 +48,15 @@ check "a step on 129 layers: max depth exceeded, located, as Docker's overlay2 s
 
 # A chain of 400 stages, each FROM the one before: one stage can start at a time, and it runs
 # in bale's own process. A process for each took 13 s at load 12 (most of it fork copying page
-# tables that grow with the stages done); now 0.2 s. 2 s allows for a loaded machine.
+# tables that grow with the stages done); now 0.2 s. 5 s allows for a loaded machine and still
+# fails a chain that forks a process per stage.
 stage_chain () {
   python3 -c 'import sys; sys.stdout.write("FROM busybox AS s0\n" + "".join(f"FROM s{i-1} AS s{i}\nLABEL a=s{i}\n" for i in range(1, 400)))' > "$ctx/Dockerfile"
   start=$(date +%s%N)
   "$BALE" build -q --no-cache -t chain "$ctx" > "$T_TMP/out" 2>&1 || { tail -3 "$T_TMP/out"; return 1; }
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   echo "# 400 stages: $ms ms"
-  "$BALE" inspect chain | grep -q '"a": "s399"' && [ $ms -lt 2000 ]
+  "$BALE" inspect chain | grep -q '"a": "s399"' && [ $ms -lt 5000 ]
 }
 check "a chain of 400 stages builds in linear time" stage_chain
 
