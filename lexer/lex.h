@@ -149,6 +149,8 @@ bool lex_finish_instruction (struct lex_state *st);
 /* A heredoc body line. Returns true when every body has been read. */
 bool lex_heredoc_line (struct lex_state *st, const char *text, size_t len, size_t start);
 void lex_heredoc_eof (struct lex_state *st);
-bool lex_check_length (struct lex_state *st, size_t len, size_t start);
+/* Whether the physical line text[0..len) (its '\n' included, if any) is within BuildKit's
+   limit; else a located error, and the scanner stops. */
+bool lex_check_length (struct lex_state *st, const char *text, size_t len, size_t start);
 
 #endif

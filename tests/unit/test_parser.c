@@ -145,6 +145,61 @@ test_hostile_input (void **state)
   free (buf);
 }
 
+/* Whether "FROM x\n" + PREFIX + n bytes of FILL + TAIL parses; a failure must be the line limit
+   at the line of the FILL bytes. */
+static bool
+line_parses (const char *prefix, char fill, size_t n, const char *tail)
+{
+  struct strbuf sb = STRBUF_INIT;
+  struct bale_dockerfile *df = NULL;
+  bale_error_t err = NULL;
+  int line = 2;
+  bool ok;
+
+  for (const char *c = prefix; *c; c++)
+    line += *c == '\n';
+  strbuf_addstr (&sb, "FROM x\n");
+  strbuf_addstr (&sb, prefix);
+  for (size_t i = 0; i < n; i++)
+    strbuf_addch (&sb, fill);
+  strbuf_addstr (&sb, tail);
+  ok = bale_parse ("Dockerfile", sb.buf, sb.len, &df, &err) == 0;
+  if (!ok)
+    {
+      assert_string_equal (err->msg, "dockerfile line greater than max allowed size of 65535");
+      assert_int_equal (err->line, line);
+    }
+  bale_error_release (&err);
+  bale_dockerfile_free (df);
+  strbuf_release (&sb);
+  return ok;
+}
+
+/* BuildKit's limit is 65535 bytes before the '\n' (bufio.Scanner's 64 KiB buffer holds the
+   line and its '\n'), whatever the line holds; checked against docker 20.10's BuildKit: a
+   65535-byte LABEL line builds with or without its '\n', one byte more fails, and so does a
+   line of 70,000 spaces. */
+static void
+test_line_limit (void **state)
+{
+  (void) state;
+  assert_true (line_parses ("LABEL a=", 'x', 65535 - 8, "\n"));
+  assert_false (line_parses ("LABEL a=", 'x', 65536 - 8, "\n"));
+  assert_true (line_parses ("LABEL a=", 'x', 65535 - 8, ""));
+  assert_false (line_parses ("LABEL a=", 'x', 65536 - 8, ""));
+  assert_false (line_parses ("LABEL a=", 'x', 65535 - 8, "\r\n"));
+  assert_true (line_parses ("LABEL a=", 'x', 65534 - 8, "\r\n"));
+  /* Blank lines, comments, continuations and heredoc bodies count alike. */
+  assert_true (line_parses ("", ' ', 65535, "\nLABEL b=1\n"));
+  assert_false (line_parses ("", ' ', 65536, "\nLABEL b=1\n"));
+  assert_false (line_parses ("", ' ', 70000, ""));
+  assert_false (line_parses ("#", 'c', 65535, "\n"));
+  assert_true (line_parses ("RUN echo \\\n", 'b', 65535, "\n"));
+  assert_false (line_parses ("RUN echo \\\n", 'b', 65536, "\n"));
+  assert_true (line_parses ("RUN <<EOF\n", 'h', 65535, "\nEOF\n"));
+  assert_false (line_parses ("RUN <<EOF\n", 'h', 65536, "\nEOF\n"));
+}
+
 static void
 test_error_cap (void **state)
 {
@@ -230,6 +285,7 @@ main (void)
     cmocka_unit_test (test_onbuild_and_original),
     cmocka_unit_test (test_json_output),
     cmocka_unit_test (test_hostile_input),
+    cmocka_unit_test (test_line_limit),
     cmocka_unit_test (test_error_cap),
     cmocka_unit_test (test_linear_time),
   };
