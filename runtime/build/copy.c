@@ -867,13 +867,17 @@ write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, b
         if (fstat (fd, &now) < 0 || !S_ISREG (now.st_mode))
           return bale_make_error (err, 0, "\"%s\" is no longer a regular file", e->src_rel);
         /* The file may have changed since it was listed: copy what is there now. */
-        if (now.st_size != e->st.st_size)
-          {
-            struct stat st = e->st;
-            st.st_size = now.st_size;
-            return layer_writer_add_file (w, e->path, &st, fd, NULL, err);
-          }
-        return layer_writer_add_file (w, e->path, &e->st, fd, NULL, err);
+        {
+          struct stat st = e->st;
+          const struct copy_spec *s = c->spec;
+          st.st_size = now.st_size;
+          if (layer_writer_add_file (w, e->path, &st, fd, NULL, err) < 0)
+            return -1;
+          if (s->written && !*s->written && fstat (fd, &now) == 0
+              && copy_written_since (&now, &s->written_since))
+            snprintf (s->written, s->written_size, "%s", e->src_rel);
+          return 0;
+        }
       }
     case CE_SYMLINK:
       return layer_writer_add_symlink (w, e->path, &e->st, e->target, err);

@@ -48,6 +48,12 @@ struct copy_spec
                                 entries replace what is there (else a type clash fails, F29) */
   const char *tmpdir;        /* scratch space for ADD archive extraction */
   time_t now;                /* mtime of created directories and heredoc files */
+  /* For the build cache: the first source file found written at or after written_since
+     (copy_written_since) once copied is named in written[0..written_size), which the caller
+     empties first; written NULL: not checked. */
+  struct timespec written_since;
+  char *written;
+  size_t written_size;
 };
 
 /* Add every entry the copy produces to w, parents first, in the writer's order. Errors name

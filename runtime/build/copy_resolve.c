@@ -38,6 +38,20 @@ root_name (enum copy_root_kind kind)
   return kind == COPY_ROOT_CONTEXT ? "the build context" : "the source filesystem";
 }
 
+static bool
+at_or_after (const struct timespec *t, const struct timespec *since)
+{
+  if (t->tv_nsec == 0)
+    return t->tv_sec >= since->tv_sec;
+  return t->tv_sec > since->tv_sec || (t->tv_sec == since->tv_sec && t->tv_nsec >= since->tv_nsec);
+}
+
+bool
+copy_written_since (const struct stat *st, const struct timespec *since)
+{
+  return since->tv_sec != 0 && at_or_after (&st->st_mtim, since) && at_or_after (&st->st_ctim, since);
+}
+
 int
 copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, bale_error_t *err)
 {

@@ -76,6 +76,8 @@ struct ctxhash
   ctxhash_list_fn list; /* also told every entry described (the cache's inputs record) */
   void *list_ctx;
   bool warm; /* ctxhash_set_cold: stat the source trees ahead on threads */
+  const struct timespec *since; /* ctxhash_set_since */
+  char *changed;                /* the first file read that was written since, or NULL */
 };
 
 static uint32_t
@@ -247,6 +249,17 @@ unhex32 (const char *digest, unsigned char sha[32])
     }
 }
 
+/* A file of the context was read through fd: remember it when it was written since the step
+   began (after the walk's stat, maybe while it was read). */
+static void
+note_read (struct ctxhash *h, int fd, const char *rel)
+{
+  struct stat st;
+
+  if (h->since && !h->changed && fstat (fd, &st) == 0 && copy_written_since (&st, h->since))
+    h->changed = xstrdup (rel);
+}
+
 /* The digest of the regular file rel (stat st), from the index or by reading it: name under
    dirfd, or rel under the context root when dirfd is -1 (a source named by COPY, whose
    symlink is followed as COPY follows it). */
@@ -272,6 +285,7 @@ file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirf
     return bale_make_error (err, errno, "cannot open \"%s\" in the build context", rel);
   if (digest_file (fd, out, NULL, err) < 0)
     return bale_error_wrap (err, "hashing \"%s\"", rel);
+  note_read (h, fd, rel);
   h->files_read++;
   if (!en)
     en = append (h, rel, false);
@@ -284,6 +298,16 @@ file_digest (struct ctxhash *h, const char *rel, const struct stat *st, int dirf
   en->racy = (m > c ? m : c) >= h->start_ns - RACY_NS;
   h->dirty = true;
   return 0;
+}
+
+bool
+ctxhash_changed_since (struct ctxhash *h, const char *rel, const struct timespec *since)
+{
+  struct stat st;
+
+  if (fstatat (h->root_fd, *rel ? rel : ".", &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return true;
+  return copy_written_since (&st, since);
 }
 
 /* For a file with several links: " = FIRST" when another path of this description is the
@@ -367,6 +391,7 @@ struct todo
   struct stat st;
   char digest[DIGEST_STRLEN + 1];
   int ret;
+  bool written; /* written since ctxhash_set_since's time, seen after it was read */
 };
 
 #define PREFETCH_THREADS 8
@@ -379,6 +404,7 @@ struct todo_list
   size_t n, alloc, next;
   bool done;     /* the walk ended: threads stop when the list is empty */
   int root_fd;
+  const struct timespec *since; /* the ctxhash's, read-only while threads run */
   pthread_mutex_t lock;
   pthread_cond_t more;
   pthread_t th[PREFETCH_THREADS];
@@ -425,6 +451,7 @@ collect (struct walk *w, const char *ctx_rel, const struct stat *st)
   if (t->n == 1)
     {
       t->root_fd = w->h->root_fd;
+      t->since = w->h->since;
       while (t->n_threads < PREFETCH_THREADS
              && pthread_create (&t->th[t->n_threads], NULL, hash_worker, t) == 0)
         t->n_threads++;
@@ -563,8 +590,11 @@ hash_worker (void *arg)
       {
         int fd = copy_open (t->root_fd, COPY_ROOT_CONTEXT, td->rel, O_RDONLY | O_NONBLOCK, NULL);
         bale_error_t e = NULL;
+        struct stat now;
         td->ret = fd < 0 ? -1 : digest_file (fd, td->digest, NULL, &e);
         bale_error_release (&e);
+        td->written = td->ret == 0 && t->since && fstat (fd, &now) == 0
+                      && copy_written_since (&now, t->since);
         if (fd >= 0)
           close (fd);
       }
@@ -603,6 +633,8 @@ prefetch_finish (struct ctxhash *h, struct todo_list *t)
       int64_t m = ns (&td->st.st_mtim), c = ns (&td->st.st_ctim);
       if (td->ret < 0)
         continue;
+      if (td->written && !h->changed)
+        h->changed = xstrdup (td->rel);
       en = find (h, td->rel);
       if (!en)
         en = append (h, td->rel, false);
@@ -745,6 +777,18 @@ void
 ctxhash_set_cold (struct ctxhash *h, bool cold)
 {
   h->warm = cold;
+}
+
+void
+ctxhash_set_since (struct ctxhash *h, const struct timespec *since)
+{
+  h->since = since;
+}
+
+char *
+ctxhash_take_changed (struct ctxhash *h)
+{
+  return steal_pointer (&h->changed);
 }
 
 int
@@ -935,6 +979,7 @@ ctxhash_free (struct ctxhash *h)
     if (h->v[i].owned)
       free (h->v[i].path);
   free (h->v);
+  free (h->changed);
   links_reset (h);
   free (h->links);
   if (h->map)

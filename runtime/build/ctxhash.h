@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bale.h"
 #include "common/oci/digest.h"
@@ -56,6 +57,16 @@ void ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx);
 /* cold: the files are likely not in the page cache (a first build), so ctxhash_sources also
    reads the source trees' directories ahead of its walk, on threads. */
 void ctxhash_set_cold (struct ctxhash *h, bool cold);
+
+/* While since is set (NULL unsets; the time is the caller's and may move on, a CLOCK_REALTIME
+   time), every file read is checked once read: the first one written at or after that time
+   (copy_written_since) is kept, for ctxhash_take_changed (the caller frees; NULL when none). */
+void ctxhash_set_since (struct ctxhash *h, const struct timespec *since);
+char *ctxhash_take_changed (struct ctxhash *h);
+
+/* Whether the context entry rel ("" for the root) is gone or was written at or after since
+   (copy_written_since): a directory's entries added or removed. */
+bool ctxhash_changed_since (struct ctxhash *h, const char *rel, const struct timespec *since);
 
 /* How many files were read (not found unchanged in the index) so far, for tests. */
 size_t ctxhash_files_read (const struct ctxhash *h);

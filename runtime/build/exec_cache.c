@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <libgen.h>
 
 #include "common/oci/canonjson.h"
@@ -76,6 +77,8 @@ context_index (struct executor *x, bale_error_t *err)
       struct progress_vertex v;
       progress_vertex_start (&v, x->o->events, "context", "[internal] load build context");
       x->ctxhash = ctxhash_open (store_path (x->o->store), x->o->context, err);
+      if (x->ctxhash)
+        ctxhash_set_since (x->ctxhash, &x->step_start);
       if (x->ctxhash && x->listing)
         ctxhash_set_list (x->ctxhash, list_file, x->listing);
       progress_vertex_end (&v, false, x->ctxhash ? NULL : (*err)->msg);
@@ -595,6 +598,73 @@ exec_cache_lookup_deferred (struct executor *x, const struct plan_step *s)
   miss_clear (x);
   take_hit (x, st, s, key, &e);
   return 1;
+}
+
+void
+exec_cache_step_start (struct executor *x)
+{
+  clock_gettime (CLOCK_REALTIME, &x->step_start);
+  x->layer_written[0] = '\0';
+  if (x->ctxhash)
+    free (ctxhash_take_changed (x->ctxhash));
+}
+
+/* The first context entry of the listing (files, a RUN's every entry; else the directories,
+   and those holding what is listed) gone or written since the step began, or NULL. */
+static char *
+listing_written (struct executor *x, const struct plan_step *s)
+{
+  json_t *files = x->miss_inputs ? json_object_get (x->miss_inputs, "ctxfiles") : NULL, *v;
+  bool every = s->instr == BALE_I_RUN;
+  cleanup_free char *dir = NULL;
+  const char *path;
+
+  json_object_foreach (files, path, v)
+    {
+      const char *slash = strrchr (path, '/');
+      size_t len = slash ? (size_t) (slash - path) : 0;
+      /* "MODE ...": a directory's mode is 40xxx in octal, and no other type's begins so. */
+      bool is_dir = strncmp (json_string_value (v), "40", 2) == 0;
+      if ((every || is_dir) && ctxhash_changed_since (x->ctxhash, path, &x->step_start))
+        return xstrdup (path);
+      /* The directory holding it, once for a run of entries in it: an entry added there (a
+         wildcard's new match) is in the layer and not in the key. */
+      if (dir && strlen (dir) == len && strncmp (dir, path, len) == 0)
+        continue;
+      free (dir);
+      dir = xstrndup (path, len);
+      if (!json_object_get (files, dir) && ctxhash_changed_since (x->ctxhash, dir, &x->step_start))
+        return xstrdup (*dir ? dir : ".");
+    }
+  return NULL;
+}
+
+bool
+exec_cache_settled (struct executor *x, const struct plan_step *s, char key[DIGEST_STRLEN + 1])
+{
+  cleanup_free char *changed = x->ctxhash ? ctxhash_take_changed (x->ctxhash) : NULL;
+
+  if (!*key || !x->ctxhash)
+    return true;
+  /* The files the key read and the files the layer's child read were checked as they were
+     read (a file the key took from the index unchanged is what the key describes). */
+  if (!changed && *x->layer_written)
+    changed = xstrdup (x->layer_written);
+  if (!changed)
+    changed = listing_written (x, s);
+  if (!changed)
+    return true;
+  {
+    cleanup_free char *msg = xasprintf ("context file '%s' changed while the step ran: the step is "
+                                        "not cached",
+                                        changed);
+    progress_vertex_warn (&x->vertex, msg);
+  }
+  if (*x->deferred.inputs_written)
+    cache_inputs_remove (x->o->store, x->deferred.inputs_written);
+  x->deferred.inputs_written[0] = '\0';
+  key[0] = '\0';
+  return false;
 }
 
 /* The miss's inputs, kept with the entry; this step's and this layer stack's pointers. */

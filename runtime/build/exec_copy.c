@@ -74,6 +74,7 @@ struct fs_job
   const char *tmpdir;
   struct layer_write_opts wopts;
   time_t now;
+  struct timespec step_start; /* the build cache's check of context files (copy_spec) */
   char *const *url_files; /* ADD <url>: the downloads, relative to context; else NULL */
 };
 
@@ -168,6 +169,12 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;
       spec.tmpdir = j->tmpdir;
       spec.now = j->now;
+      if (j->src_is_context)
+        {
+          spec.written_since = j->step_start;
+          spec.written = rep->written;
+          spec.written_size = sizeof rep->written;
+        }
       r = s->n_exclude ? ignore_matcher_from_list (s->exclude, s->n_exclude, &exclude, err) : 0;
       spec.exclude = exclude; /* fuzzer finding F27 */
       if (r == 0 && s->chown && *s->chown)
@@ -304,6 +311,7 @@ exec_fs_step (struct executor *x, const struct plan_stage *st, const struct plan
   j.ignore = x->o->ignore;
   j.tmpdir = tmpdir;
   j.now = x->o->epoch_set ? (time_t) x->o->epoch : time (NULL);
+  j.step_start = x->step_start;
   j.wopts.compression = LAYER_COMPRESSION_NONE;
   j.wopts.epoch_set = x->o->epoch_set;
   j.wopts.epoch = x->o->epoch;

@@ -355,6 +355,7 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
     if (r < 0)
       goto out;
     set_layer (x, &rep, digest, out);
+    memcpy (x->layer_written, rep.written, sizeof x->layer_written);
   }
   /* The tree is the very bytes the blob holds: the layer's snapshot. */
   if (unpacked)

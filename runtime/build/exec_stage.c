@@ -204,6 +204,7 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
       bool cached;
       int r = 0;
       trace_mark ("step: start");
+      exec_cache_step_start (x);
       /* Only a RUN step may start while the last RUN layer's blob is being stored. */
       if (s->instr != BALE_I_RUN && exec_commit_wait (x, err) < 0)
         return -1;
@@ -239,6 +240,12 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
       else
         r = step_error (x->p, s, err, "building layers is not supported for this instruction");
       x->deferred.st = NULL; /* taken by now, unless the step failed first */
+      if (r == 0)
+        {
+          trace_mark ("step: layer written");
+          exec_cache_settled (x, s, key);
+          trace_mark ("step: context checked unchanged");
+        }
       progress_vertex_end (&x->vertex, r == 1, r < 0 && *err ? (*err)->msg : NULL);
       if (r < 0)
         return -1;

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -33,6 +34,10 @@ struct executor
   int overlay;                /* RUN on overlayfs: 1 yes, 0 no (copied rootfs), -1 untested */
   struct ctxhash *ctxhash;    /* the context's digests, loaded on first use */
   struct progress_vertex vertex; /* the step being run, for its output and warnings */
+  /* When the step being run started: a context file changed since may hold other bytes in
+     the layer than in the key (exec_cache_settled). */
+  struct timespec step_start;
+  char layer_written[512]; /* the layer's child saw this context file written since, or "" */
   /* The step that missed the cache: its inputs, recorded with its entry once it ran, and why
      it missed (--explain-cache), said when its vertex starts. */
   struct json_t *miss_inputs;
@@ -145,6 +150,7 @@ struct child_report
   int64_t size;
   char msg[4000];
   int status; /* the failure's errno, or 0 */
+  char written[512]; /* a COPY from the context: a file written since the step began, or "" */
 };
 
 /* Runs in the child: write the layer tar to out_fd, fill rep's digests and size. */
@@ -186,6 +192,14 @@ int exec_cache_lookup (struct executor *x, const struct plan_stage *st, const st
 void exec_cache_record (struct executor *x, const struct plan_stage *st, const struct plan_step *s,
                         const char *key);
 void exec_cache_finish (struct executor *x);
+/* After the step ran: false, with a warning on its vertex and key emptied (so that
+   exec_cache_record keeps no entry), when a context file the key described changed since the
+   step started. The key and the layer read the files at different moments (the layer's child
+   later, or at the same time for a deferred key): a change in between would map the key of
+   one content to a layer of another, which every later build with that content would take. */
+bool exec_cache_settled (struct executor *x, const struct plan_step *s, char key[DIGEST_STRLEN + 1]);
+/* A step begins: its time (x->step_start), no context file seen written since yet. */
+void exec_cache_step_start (struct executor *x);
 /*
  * A COPY from the context that this store most likely never built (no earlier build of the
  * step: a first build, a new step) is not looked up before it runs: lookup would read the

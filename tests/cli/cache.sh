@@ -357,4 +357,34 @@ exclude_key () {
 }
 check "COPY --exclude: excluded files are no input of the cache key, the patterns are" exclude_key
 
+# A context file that changes while its step runs may be read with other bytes by the key than
+# by the layer (for a deferred key they are read side by side, else the key first): the key of
+# one content would name a layer of another, which every later build of that content would
+# take. Such a step is not cached, with a warning; here the changing file is BALE_TRACE's,
+# which bale appends to at each phase of the step, in the context. The next build, the file
+# left alone, keeps its entry and the one after hits, with the file's bytes.
+changed_during_step () {
+  d="$T_TMP/changing" && rm -rf "$d" && mkdir -p "$d/ctx" || return 1
+  BALE_STORE="$d/store" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  printf 'FROM busybox\nCOPY . /app\n' > "$d/ctx/Dockerfile" && echo kept > "$d/ctx/f"
+  cbuild () { BALE_STORE="$d/store" "$BALE" build --progress=plain "$@" "$d/ctx" > /dev/null 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }; }
+  keys () { ls "$d/store/buildcache/keys" 2> /dev/null | wc -l; }
+  # The first build takes the key while the layer is written, --explain-cache before it.
+  for flag in "" --explain-cache; do
+    BALE_TRACE="$d/ctx/trace" cbuild ${flag:+"$flag"} &&
+      grep -q "context file 'trace' changed while the step ran: the step is not cached" "$T_TMP/err" &&
+      [ "$(keys)" = 0 ] || { echo "$flag: cached, or no warning"; cat "$T_TMP/err"; return 1; }
+  done
+  cbuild && ! grep -q "changed while the step ran" "$T_TMP/err" && [ "$(keys)" = 1 ] &&
+    cbuild && cached "COPY . /app" || return 1
+  BALE_STORE="$d/store" "$BALE" run --entrypoint cat "$(BALE_STORE="$d/store" "$BALE" build -q "$d/ctx")" /app/trace > "$d/got" &&
+    cmp "$d/got" "$d/ctx/trace" || return 1
+  # A RUN step reads what it binds while it runs, after its key.
+  printf 'FROM busybox\nRUN --mount=type=bind,source=trace,target=/t wc -c /t\n' > "$d/ctx/Dockerfile"
+  BALE_TRACE="$d/ctx/trace" cbuild &&
+    grep -q "context file 'trace' changed while the step ran: the step is not cached" "$T_TMP/err" &&
+    [ "$(keys)" = 1 ] || { echo "RUN: cached, or no warning"; return 1; }
+}
+check "a context file changed while its step runs: the step is not cached" changed_during_step
+
 done_testing
