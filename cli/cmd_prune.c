@@ -11,35 +11,21 @@
 
 #include "cli/apicmd.h"
 #include "common/cleanup.h"
+#include "common/units.h"
 #include "common/banned.h"
 
 static const char usage[] = "usage: bale prune [--keep-storage SIZE]\n"
                             "  --keep-storage SIZE  keep the most recently used build cache up to\n"
-                            "                       SIZE bytes (suffixes k, m, g: powers of 1024),\n"
+                            "                       SIZE bytes (suffixes k, m, g, t, p: powers of 1024),\n"
                             "                       and the RUN cache mounts\n" CLI_HELP_USAGE;
 
-/* "512", "10k", "1.5g" (docker's units, base 1024). */
+/* "512", "10k", "1.5g", "10GiB": docker's MemBytes (base 1024). */
 static int
 parse_size (const char *s, int64_t *out, bale_error_t *err)
 {
-  char *end;
-  double v;
+  uint64_t v;
 
-  errno = 0;
-  v = strtod (s, &end);
-  if (errno || end == s || v < 0)
-    return bale_make_error (err, 0, "--keep-storage: invalid size '%s'", s);
-  switch (*end)
-    {
-    case '\0': case 'b': case 'B': break;
-    case 'k': case 'K': v *= 1024; end++; break;
-    case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
-    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-    default: return bale_make_error (err, 0, "--keep-storage: invalid size '%s'", s);
-    }
-  if (*end == 'b' || *end == 'B')
-    end++;
-  if (*end)
+  if (!units_parse_bytes (s, &v))
     return bale_make_error (err, 0, "--keep-storage: invalid size '%s'", s);
   *out = (int64_t) v;
   return 0;

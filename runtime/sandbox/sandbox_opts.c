@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "common/error.h"
+#include "common/units.h"
 #include "common/xalloc.h"
 #include "runtime/sandbox/sandbox.h"
 #include "common/banned.h"
@@ -116,36 +117,13 @@ sandbox_parse_host (const char *arg, char **name, char **ip, bale_error_t *err)
 int
 sandbox_parse_size (const char *arg, uint64_t *out, bale_error_t *err)
 {
-  /* go-units RAMInBytes: NUMBER[.FRACTION][ ][kmgtp][i][b], binary multiples. */
-  static const char units[] = "kmgtp";
-  char *end;
-  double v;
-  const char *u;
-  double mult = 1;
+  uint64_t v;
 
-  errno = 0;
-  if (*arg < '0' || *arg > '9')
-    goto bad;
-  v = strtod (arg, &end);
-  if (errno)
-    goto bad;
-  if (*end == ' ')
-    end++;
-  if (*end && (u = strchr (units, *end | 0x20)) != NULL)
+  if (units_parse_bytes (arg, &v) && v >= 1)
     {
-      for (long i = 0; i <= u - units; i++)
-        mult *= 1024;
-      end++;
+      *out = v;
+      return 0;
     }
-  if ((*end | 0x20) == 'i')
-    end++;
-  if ((*end | 0x20) == 'b')
-    end++;
-  if (*end || v * mult < 1 || v * mult > 18e18)
-    goto bad;
-  *out = (uint64_t) (v * mult);
-  return 0;
-bad:
   return bale_make_error (err, 0, "invalid size '%s': want a number of bytes with an optional "
                                   "unit (k, m, g, t, p), e.g. 64m", arg);
 }

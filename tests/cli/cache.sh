@@ -205,7 +205,7 @@ prune () {
   head -c 100000 /dev/urandom > "$ctx/big1"; head -c 100000 /dev/urandom > "$ctx/big2"
   df 'FROM busybox' 'COPY big1 /big' "$(counter c9)"
   build && want_runs c9 1 || return 1
-  "$BALE" rmi t:latest > /dev/null && "$BALE" prune --keep-storage 1g > /dev/null || return 1
+  "$BALE" rmi t:latest > /dev/null && "$BALE" prune --keep-storage 1GiB > /dev/null || return 1
   build && want_runs c9 1 || return 1   # the untagged layers stayed for the cache
   df 'FROM busybox' 'COPY big2 /big' "$(counter c9)"
   build && want_runs c9 2 || return 1
@@ -222,6 +222,21 @@ prune () {
   build && want_runs c9 1
 }
 check "prune drops the cache and cache mounts; --keep-storage keeps the most recently used; rmi keeps cached layers" prune
+
+# --keep-storage reads sizes as docker builder prune does (MemBytes: go-units RAMInBytes, as
+# --shm-size and mount sizes do, through the same parser): '1GiB', '10 gb' and '2t' are sizes;
+# 'inf' and 'nan' were cast from a double to int64 (undefined; 'keep_storage
+# -9223372036854775808 is negative'), '1e3' taken as 1000.
+prune_sizes () {
+  for v in 1GiB '10 gb' 2t 1.5g 0 512b; do
+    "$BALE" prune --keep-storage "$v" > /dev/null 2> "$T_TMP/err" || { echo "refused '$v'"; cat "$T_TMP/err"; return 1; }
+  done
+  for v in inf nan 1e3 -1 ' 5' 0x10 1.2.3 10q; do
+    ! "$BALE" prune --keep-storage "$v" > /dev/null 2> "$T_TMP/err" &&
+      [ "$(cat "$T_TMP/err")" = "bale prune: --keep-storage: invalid size '$v'" ] || { echo "'$v':"; cat "$T_TMP/err"; return 1; }
+  done
+}
+check "prune --keep-storage: docker's sizes, anything else a precise error" prune_sizes
 
 # Two checkouts of one context: other directories, mtimes, umask and stores; same digests.
 reproducible () {
