@@ -66,31 +66,37 @@ random_bytes () {
 }
 check "random bytes give exit 0 or 1, never a crash" random_bytes
 
+# rss_growth UNIT LIMIT: python3 runs the program on stdin, which defines SMALL and BIG (two
+# sizes) and case(n), which writes a Dockerfile of n UNITs, runs bale on it and checks what it
+# printed; the peak RSS of the BIG case over the SMALL one, in bytes a UNIT, must stay under
+# LIMIT. (RUSAGE_CHILDREN's peak is that of the largest child so far: SMALL runs first.)
+rss_growth () {
+  { cat; printf '%s\n' 'small = case(SMALL); big = case(BIG)' \
+      'per = (big - small) * 1024 / (BIG - SMALL)' \
+      'print(f"# peak RSS {small} kB and {big} kB: {per:.1f} bytes a " + sys.argv[3])' \
+      'sys.exit(0 if per < float(sys.argv[4]) else 1)'; } | python3 - "$BALE" "$T_TMP" "$@"
+}
+
 # The JSON is written one instruction at a time: a 160,000-line Dockerfile must not hold the
 # whole tree of JSON objects (jansson spends kilobytes on an instruction; the tree of this file
 # took 1.3 GB: 8.6 kB a line; the AST alone takes about 0.5 kB a line, 3.2 kB under ASan's
 # redzones). Peak RSS of 10,000 and 160,000 lines compared, and the text checked whole.
 long_dockerfile_bounded () {
-  python3 - "$BALE" "$T_TMP" <<'PY'
+  rss_growth line 6144 <<'PY'
 import json, resource, subprocess, sys
 bale, tmp = sys.argv[1], sys.argv[2]
-def peak(n):
+SMALL, BIG = 10000, 160000
+def case(n):
     path = f"{tmp}/long{n}"
     with open(path, "w") as f:
         f.write("FROM busybox\n")
         for i in range(n):
             f.write(f"ENV A{i}=v{i}\n")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run([bale, "parse", "-f", path], check=True, capture_output=True).stdout
     doc = json.loads(out)
     assert len(doc["instructions"]) == n + 1, len(doc["instructions"])
     assert doc["instructions"][-1]["pairs"][0]["key"] == f"A{n-1}"
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-small = peak(10000)
-big = peak(160000)
-per_line = (big - small) * 1024 / 150000
-print(f"# peak RSS {small} kB and {big} kB: {per_line:.0f} bytes a line")
-sys.exit(0 if per_line < 6144 else 1)
 PY
 }
 check "a 160,000-line Dockerfile parses to JSON in bounded memory" long_dockerfile_bounded
@@ -100,24 +106,20 @@ check "a 160,000-line Dockerfile parses to JSON in bounded memory" long_dockerfi
 # of it (a 100 MB line took 1.1 GB, 11 bytes a byte) and print all of it in the error. The
 # peak RSS of a 1 MB and a 50 MB line are compared: 3.2 bytes a byte now, 5 under ASan.
 long_line_bounded () {
-  python3 - "$BALE" "$T_TMP" <<'PY'
+  rss_growth byte 7 <<'PY'
 import resource, subprocess, sys
 bale, tmp = sys.argv[1], sys.argv[2]
-def run(mb):
-    path = f"{tmp}/longline{mb}"
+SMALL, BIG = 1 << 20, 50 << 20
+def case(n):
+    path = f"{tmp}/longline{n}"
     with open(path, "w") as f:
-        f.write("FROM scratch\nLABEL a=\"" + "x" * (mb << 20) + "\"\nRUN \n")
+        f.write("FROM scratch\nLABEL a=\"" + "x" * n + "\"\nRUN \n")
     r = subprocess.run([bale, "plan", "-f", path, tmp], capture_output=True)
     err = r.stderr.decode()
     assert r.returncode == 1
     assert err.startswith("bale plan: " + path + ":2:1: error: dockerfile line greater than max allowed size of 65535\n"), err[:300]
     assert len(err) < 1024 and err.count("error:") == 1, len(err)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-small = run(1)
-big = run(50)
-per_byte = (big - small) / (49 * 1024)
-print(f"# peak RSS {small} kB and {big} kB: {per_byte:.1f} bytes a byte of the line")
-sys.exit(0 if per_byte < 7 else 1)
 PY
 }
 check "a 50 MB line: one located error, a short excerpt, bounded memory" long_line_bounded
