@@ -82,6 +82,19 @@ make_path (const char *root, const char *rel)
   free (path);
 }
 
+/* n files, 100 a directory: DIRnnn/fnnnnn. */
+static void
+make_numbered (const char *root, const char *dir, int n)
+{
+  char rel[64];
+
+  for (int i = 0; i < n; i++)
+    {
+      snprintf (rel, sizeof rel, "%s%03d/f%05d", dir, i / 100, i);
+      make_path (root, rel);
+    }
+}
+
 static char *
 make_root (void)
 {
@@ -451,15 +464,9 @@ test_walk_skips_ignored_dir (void **state)
   char *root = make_root ();
   struct seen s = { STRBUF_INIT, 0, 0 };
   struct context_walk_stats st;
-  char rel[64];
-  int i;
 
   (void) state;
-  for (i = 0; i < 10000; i++)
-    {
-      snprintf (rel, sizeof rel, "node_modules/pkg%02d/f%04d.js", i / 100, i);
-      make_path (root, rel);
-    }
+  make_numbered (root, "node_modules/pkg", 10000);
   make_path (root, "src/keep");
   make_path (root, "src/main.c");
   make_path (root, "Dockerfile");
@@ -513,20 +520,10 @@ test_walk_large_context (void **state)
   char *root = make_root ();
   struct seen s = { STRBUF_INIT, 0, 0 };
   struct context_walk_stats st;
-  char rel[64];
-  int i;
 
   (void) state;
-  for (i = 0; i < 19000; i++)
-    {
-      snprintf (rel, sizeof rel, "node_modules/m%03d/i%05d", i / 100, i);
-      make_path (root, rel);
-    }
-  for (i = 0; i < 1000; i++)
-    {
-      snprintf (rel, sizeof rel, "src/d%d/f%04d.c", i / 100, i);
-      make_path (root, rel);
-    }
+  make_numbered (root, "node_modules/m", 19000);
+  make_numbered (root, "src/d", 1000);
   walk_ok (root, "node_modules/\n", &s, &st);
   assert_int_equal (st.dirs_opened, 1 + 1 + 10);
   assert_int_equal (st.reported, 1 + 10 + 1000);
