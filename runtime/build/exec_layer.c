@@ -301,7 +301,8 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
           exec_step_error (x, s, e->msg, e->status, err);
           bale_error_release (&e);
           kill (pid, SIGKILL);
-          waitpid (pid, &status, 0);
+          while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+            ;
           unpacker_finish (&u);
           goto out;
         }
@@ -311,6 +312,10 @@ exec_child_layer_unpacked (struct executor *x, const struct plan_step *s, exec_l
   {
     ssize_t n;
     size_t got = 0;
+    /* A signal that came while this process took the deferred key or unpacked (not while it
+       waited in read) would otherwise wait for the whole layer. */
+    if (exec_interrupted)
+      kill (pid, SIGKILL);
     while (got < sizeof rep && (n = read (report[0], (char *) &rep + got, sizeof rep - got)) != 0)
       {
         if (exec_interrupted)
