@@ -1207,6 +1207,13 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       spec.stdout_fd = spec.stderr_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
     }
   trace_mark ("run: mounts and environment ready");
+  /* A signal that came since the step began (its key, its mounts) went to the build's handler,
+     not to the sandbox's, which would run the command to its end: it is not started. */
+  if (exec_interrupted)
+    {
+      plan_error_at (x->p, &s->node->span, err, "RUN: interrupted");
+      goto out_fd;
+    }
   if (sandbox_run (&spec, &res, err) < 0)
     {
       plan_error_at (x->p, &s->node->span, err, "RUN: the step could not run");
