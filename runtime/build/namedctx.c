@@ -71,13 +71,19 @@ namedctx_add (struct namedctx *n, const char *arg, bale_error_t *err)
 static int
 layout_digest (const char *dir, const char *tag, char out[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  cleanup_free char *path = xasprintf ("%s/index.json", dir);
-  json_t *idx = json_load_file (path, 0, NULL), *m, *pick = NULL;
+  cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+  json_t *idx = NULL, *m, *pick = NULL;
   size_t i;
   int ret = -1;
 
-  if (!idx)
-    return bale_make_error (err, 0, "oci-layout://%s: cannot read '%s'", dir, path);
+  /* A regular file of the layout: a symlink out, a FIFO (a wait without end) or a file past
+     16 MiB is an error, as for `bale load` of the layout. */
+  if (dfd < 0 || fileio_read_regular (dfd, "index.json", 16u << 20, &sb, err) < 0)
+    return dfd < 0 ? bale_make_error (err, errno, "oci-layout://%s", dir)
+                   : bale_error_wrap (err, "oci-layout://%s", dir);
+  if (!(idx = json_loadb (sb.buf, sb.len, 0, NULL)))
+    return bale_make_error (err, 0, "oci-layout://%s: cannot parse 'index.json'", dir);
   json_array_foreach (json_object_get (idx, "manifests"), i, m)
     {
       const char *rn = json_string_value (json_object_get (json_object_get (m, "annotations"),

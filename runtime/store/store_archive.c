@@ -394,6 +394,36 @@ parse_json (const char *bytes, size_t len, const char *what, const struct source
 }
 
 /* A JSON file of the source by its path: a member of the tar, or a file in the directory. */
+/* The regular file rel ("index.json", "blobs/sha256/HEX") of the layout directory: each
+   directory on the way and the file itself reached through no symlink, and no FIFO or device
+   (whose open or read would wait, or never end). */
+static int
+open_in_layout (const struct source *src, const char *rel, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (rel);
+  char *p = copy, *slash;
+  int fd = dup (src->dir_fd);
+
+  while (fd >= 0 && (slash = strchr (p, '/')) != NULL)
+    {
+      int next;
+      *slash = '\0';
+      next = openat (fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close (fd);
+      if (next < 0)
+        return bale_make_error (err, errno, "cannot open directory '%s' (a symlink is refused)", p);
+      fd = next;
+      p = slash + 1;
+    }
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open '%s'", rel);
+  {
+    int r = fileio_open_regular (fd, p, err);
+    close (fd);
+    return r;
+  }
+}
+
 static json_t *
 source_json (const struct source *src, const char *path, bale_error_t *err)
 {
@@ -402,16 +432,20 @@ source_json (const struct source *src, const char *path, bale_error_t *err)
 
   if (src->dir_fd >= 0)
     {
-      cleanup_close int fd = openat (src->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int fd = open_in_layout (src, path, err);
       cleanup_strbuf struct strbuf sb = STRBUF_INIT;
 
+      struct stat st;
+
+      /* A symlink, a FIFO (a wait for a writer) or a file past SMALL_MAX is refused. */
       if (fd < 0)
-        {
-          bale_make_error (err, errno, "cannot open '%s/%s'", src->path, path);
-          return NULL;
-        }
+        return bale_error_wrap (err, "'%s/%s'", src->path, path), NULL;
+      if (fstat (fd, &st) < 0 || st.st_size > (off_t) SMALL_MAX)
+        return bale_make_error (err, 0, "'%s/%s' is larger than %u bytes", src->path, path, SMALL_MAX), NULL;
       if (fileio_read_fd (fd, path, &sb, err) < 0)
         return NULL;
+      if (sb.len > SMALL_MAX)
+        return bale_make_error (err, 0, "'%s/%s' is larger than %u bytes", src->path, path, SMALL_MAX), NULL;
       return parse_json (sb.buf, sb.len, path, src, err);
     }
   {
@@ -438,10 +472,10 @@ ensure_blob (struct source *src, const char *digest, int64_t size, bale_error_t 
   if (src->dir_fd >= 0 && !store_blob_exists (src->s, digest))
     {
       cleanup_free char *rel = xasprintf ("blobs/sha256/%s", digest_hex (digest));
-      cleanup_close int fd = openat (src->dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int fd = open_in_layout (src, rel, err);
 
       if (fd < 0)
-        return bale_make_error (err, errno, "cannot open '%s/%s'", src->path, rel);
+        return bale_error_wrap (err, "'%s/%s'", src->path, rel);
       if (store_blob_put_fd (src->s, fd, rel, digest, NULL, err) < 0)
         return bale_error_wrap (err, "'%s'", src->path);
     }

@@ -1,0 +1,124 @@
+#!/bin/sh
+# Directories bale writes into or reads from that came from elsewhere: a cache directory
+# (--cache-to, --cache-from; a CI cache restored, another machine's export) and an OCI layout
+# (-o type=oci,tar=false, bale load, --build-context oci-layout://). A symlink planted in one
+# is never written through to a host file, and a FIFO never makes bale wait for ever: each
+# case is an error naming the file, or is replaced, and the canary outside stays as it was.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+
+canary="$T_TMP/canary"
+mkdir -p "$canary" && echo CANARY > "$canary/c"
+canary_intact () {
+  [ "$(cat "$canary/c")" = CANARY ] && [ "$(ls "$canary")" = c ] || { echo "the canary changed:"; ls -la "$canary"; head -c 64 "$canary/c" | od -c | head -3; return 1; }
+}
+
+# fast_fail PATTERN ARGS...: bale ARGS fails within 60 s (a hang guard) with an error matching PATTERN.
+fast_fail () {
+  pat=$1
+  shift
+  if timeout 60 "$BALE" "$@" > "$T_TMP/out" 2>&1; then echo "unexpected success"; return 1; fi
+  grep -Eq "$pat" "$T_TMP/out" || { echo "error does not match '$pat':"; cat "$T_TMP/out"; return 1; }
+}
+
+printf 'FROM busybox\nRUN echo dirs > /x\n' > "$ctx/Dockerfile"
+"$BALE" build -q --cache-to "type=local,dest=$T_TMP/c1" "$ctx" > /dev/null || exit 1
+"$BALE" build -q -o "type=oci,tar=false,dest=$T_TMP/lay" "$ctx" > /dev/null || exit 1
+
+# --cache-to wrote each blob to blobs/sha256/<hex>.tmp opened with O_TRUNC and no O_NOFOLLOW:
+# a symlink planted under that name (the digests of a known build are known) had the layer
+# written over the host file it named. Temporary names of bale's own and O_EXCL|O_NOFOLLOW now;
+# a symlink planted as the blob itself is replaced, not taken for the blob.
+cache_to_symlinks () {
+  rm -rf "$T_TMP/c2" && mkdir -p "$T_TMP/c2/blobs/sha256"
+  for f in $(ls "$T_TMP/c1/blobs/sha256"); do ln -s "$canary/c" "$T_TMP/c2/blobs/sha256/$f.tmp"; done
+  "$BALE" build -q --cache-to "type=local,dest=$T_TMP/c2" "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  canary_intact || return 1
+  rm -rf "$T_TMP/c2" && mkdir -p "$T_TMP/c2/blobs/sha256"
+  for f in $(ls "$T_TMP/c1/blobs/sha256"); do ln -s "$canary/c" "$T_TMP/c2/blobs/sha256/$f"; done
+  "$BALE" build -q --cache-to "type=local,dest=$T_TMP/c2" "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  canary_intact || return 1
+  # the layers its keys name are files of the directory now, not the links
+  for f in $(for k in "$T_TMP/c2/keys/"*; do sed 's/.*"digest":"sha256:\([0-9a-f]*\)".*/\1/' "$k"; echo; done); do
+    [ -f "$T_TMP/c2/blobs/sha256/$f" ] && [ ! -L "$T_TMP/c2/blobs/sha256/$f" ] \
+      || { echo "$f is not a file:"; ls -la "$T_TMP/c2/blobs/sha256"; return 1; }
+  done
+}
+check "--cache-to: symlinks planted as blobs and their temporary files are not written through" cache_to_symlinks
+
+# The directories of a cache directory (blobs, blobs/sha256, keys, mounts) planted as symlinks
+# to a host directory: new files landed there. Now an error naming the symlink.
+cache_to_dir_symlinks () {
+  for d in blobs keys mounts; do
+    rm -rf "$T_TMP/c3" && mkdir -p "$T_TMP/c3" && ln -s "$canary" "$T_TMP/c3/$d"
+    fast_fail "cache directory .*c3: '$d' is a symlink, not a directory" \
+      build -q --cache-to "type=local,dest=$T_TMP/c3" "$ctx" || return 1
+    canary_intact || return 1
+  done
+}
+check "--cache-to: blobs, keys or mounts as a symlink out: an error, nothing written there" cache_to_dir_symlinks
+
+# --cache-from read each entry with a plain open: a FIFO among keys/ (or as a blob) made the
+# build wait for a writer for ever. Files of a cache directory are regular files or no entry.
+cache_from_fifo () {
+  rm -rf "$T_TMP/c4" && cp -r "$T_TMP/c1" "$T_TMP/c4"
+  mkfifo "$T_TMP/c4/keys/0000000000000000000000000000000000000000000000000000000000000000" "$T_TMP/c4/inputs.new"
+  key=$(ls "$T_TMP/c4/keys" | grep -v '^0000' | head -1)
+  blob=$(ls "$T_TMP/c4/blobs/sha256" | head -1)
+  rm "$T_TMP/c4/blobs/sha256/$blob" && mkfifo "$T_TMP/c4/blobs/sha256/$blob"
+  rm -f "$T_TMP/c4/inputs" && mkfifo "$T_TMP/c4/inputs"
+  [ -n "$key" ] || return 1
+  BALE_STORE="$T_TMP/store2" timeout 60 "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  BALE_STORE="$T_TMP/store2" timeout 60 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c4" "$ctx" > "$T_TMP/out" 2>&1 \
+    || { cat "$T_TMP/out"; return 1; }
+}
+check "--cache-from: FIFOs as an entry, a blob and the inputs are skipped, not waited on" cache_from_fifo
+
+# -o type=oci,tar=false into a directory holding blobs -> a host directory: the blobs were
+# written there; index.json -> a host file: it was read and its first word shown in the error.
+oci_dest_symlinks () {
+  rm -rf "$T_TMP/o1" && mkdir -p "$T_TMP/o1" && ln -s "$canary" "$T_TMP/o1/blobs"
+  fast_fail "cannot write OCI layout .*o1': 'blobs' is a symlink, not a directory" \
+    build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx" || return 1
+  canary_intact || return 1
+  rm "$T_TMP/o1/blobs" && mkdir -p "$T_TMP/o1/blobs" && ln -s "$canary" "$T_TMP/o1/blobs/sha256"
+  fast_fail "'sha256' is a symlink, not a directory" build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx" || return 1
+  canary_intact || return 1
+  rm -rf "$T_TMP/o1" && mkdir -p "$T_TMP/o1" && ln -s "$canary/c" "$T_TMP/o1/index.json"
+  fast_fail "'index.json' is a symlink" build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx" || return 1
+  ! grep -q CANARY "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  canary_intact || return 1
+  rm "$T_TMP/o1/index.json" && mkfifo "$T_TMP/o1/index.json"
+  fast_fail "'index.json' is not a regular file" build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx"
+}
+check "-o type=oci,tar=false: blobs, blobs/sha256, index.json planted as symlinks or a FIFO: errors" oci_dest_symlinks
+
+# Reading an OCI layout: index.json, a manifest or a layer that is a FIFO made bale load and
+# --build-context oci-layout:// wait for ever; blobs as a symlink led the reads out of it.
+layout () { rm -rf "$T_TMP/L" && cp -r "$T_TMP/lay" "$T_TMP/L"; }
+fifo_for () { rm "$T_TMP/L/$1" && mkfifo "$T_TMP/L/$1"; }
+layout_reads () {
+  manifest=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['manifests'][0]['digest'][7:])" "$T_TMP/lay/index.json")
+  biggest=$(ls -S "$T_TMP/lay/blobs/sha256" | head -1)
+  printf 'FROM x\n' > "$ctx/Dockerfile.nc"
+  layout && fifo_for index.json
+  BALE_STORE="$T_TMP/s3" fast_fail "'index.json' is not a regular file" load -i "$T_TMP/L" || return 1
+  BALE_STORE="$T_TMP/s3" fast_fail "oci-layout://.*'index.json' is not a regular file" \
+    build -f "$ctx/Dockerfile.nc" --build-context "x=oci-layout://$T_TMP/L" "$ctx" || return 1
+  layout && fifo_for "blobs/sha256/$manifest"
+  BALE_STORE="$T_TMP/s3" fast_fail "'$manifest' is not a regular file" load -i "$T_TMP/L" || return 1
+  layout && fifo_for "blobs/sha256/$biggest"
+  BALE_STORE="$T_TMP/s3" fast_fail "'$biggest' is not a regular file" load -i "$T_TMP/L" || return 1
+  layout && mv "$T_TMP/L/blobs" "$T_TMP/L/b2" && ln -s "$T_TMP/L/b2" "$T_TMP/L/blobs"
+  BALE_STORE="$T_TMP/s3" fast_fail "cannot open directory 'blobs' \(a symlink is refused\)" load -i "$T_TMP/L" || return 1
+  layout && ln -sf "$canary/c" "$T_TMP/L/index.json"
+  BALE_STORE="$T_TMP/s3" fast_fail "'index.json' is a symlink" load -i "$T_TMP/L" || return 1
+  ! grep -q CANARY "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  layout && BALE_STORE="$T_TMP/s3" timeout 60 "$BALE" load -i "$T_TMP/L" > /dev/null # the layout itself loads
+}
+check "OCI layouts read: FIFOs and symlinks as index.json, blobs and blobs/sha256 entries are errors" layout_reads
+
+check "the canary outside the store and the destinations never changed" canary_intact
+
+done_testing
