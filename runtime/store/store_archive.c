@@ -111,6 +111,8 @@ struct source
   size_t n, alloc;
   struct store_ref *names;
   size_t n_names, names_alloc;
+  json_t *walked; /* digests of the indexes and manifests whose children were imported */
+  json_t *named;  /* name -> digest of each name recorded */
 };
 
 static void
@@ -126,6 +128,8 @@ source_release (struct source *src)
     }
   free (src->v);
   store_refs_free (src->names, src->n_names);
+  json_decref (src->walked);
+  json_decref (src->named);
   if (src->dir_fd >= 0)
     close (src->dir_fd);
 }
@@ -502,9 +506,19 @@ static int
 record_name (struct source *src, const char *name, const char *digest, bale_error_t *err)
 {
   cleanup_free char *full = store_ref_normalize (name ? name : digest, err);
+  const char *had;
 
-  if (full == NULL || store_ref_set (src->s, full, digest, err) < 0)
+  if (full == NULL)
     return bale_error_wrap (err, "'%s'", src->path);
+  /* An index.json that repeats one entry names it once (each name rewrites refs.json). */
+  if (!src->named)
+    src->named = json_object ();
+  had = json_string_value (json_object_get (src->named, full));
+  if (had && digest && strcmp (had, digest) == 0)
+    return 0;
+  if (store_ref_set (src->s, full, digest, err) < 0)
+    return bale_error_wrap (err, "'%s'", src->path);
+  json_object_set_new (src->named, full, json_string (digest ? digest : ""));
   add_name (src, steal_pointer (&full), digest);
   return 0;
 }
@@ -558,7 +572,16 @@ import_descriptor (struct source *src, const json_t *desc, int depth, bale_error
      index or a manifest, and import_children finds out which. */
   if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST)
       || (mt == NULL && depth == 0))
-    return import_children (src, digest, depth, err);
+    {
+      /* Each document's children once: indexes that each name the next one thousands of
+         times made the walk thousands to the fourth power (depth is capped, fan-out is not). */
+      if (!src->walked)
+        src->walked = json_object ();
+      if (json_object_get (src->walked, digest))
+        return 0;
+      json_object_set_new (src->walked, digest, json_true ());
+      return import_children (src, digest, depth, err);
+    }
   return 0;
 }
 

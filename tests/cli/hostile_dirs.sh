@@ -119,6 +119,32 @@ layout_reads () {
 }
 check "OCI layouts read: FIFOs and symlinks as index.json, blobs and blobs/sha256 entries are errors" layout_reads
 
+# Indexes nested four deep are allowed, their fan-out is not bounded: index.json naming an
+# index 300 times, which names the next 300 times, walked each 300^3 times (minutes; 1000 would
+# be days). Each document's children are walked once, each name recorded once.
+fan_out () {
+  python3 - "$T_TMP/lay" "$T_TMP/fan" 300 << 'PY2'
+import json, hashlib, shutil, sys
+src, dst, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+shutil.rmtree(dst, ignore_errors=True)
+shutil.copytree(src, dst)
+idx = json.load(open(dst + '/index.json'))
+def put(doc):
+    b = json.dumps(doc).encode()
+    h = hashlib.sha256(b).hexdigest()
+    open('%s/blobs/sha256/%s' % (dst, h), 'wb').write(b)
+    return {'mediaType': 'application/vnd.oci.image.index.v1+json', 'digest': 'sha256:' + h, 'size': len(b)}
+d = put({'schemaVersion': 2, 'manifests': [idx['manifests'][0]]})
+for level in range(2):
+    d = put({'schemaVersion': 2, 'manifests': [d] * k})
+idx['manifests'] = [d] * k
+json.dump(idx, open(dst + '/index.json', 'w'))
+PY2
+  BALE_STORE="$T_TMP/s4" timeout 60 "$BALE" load -i "$T_TMP/fan" > "$T_TMP/out" 2>&1 || { echo "bale load: $?"; tail -3 "$T_TMP/out"; return 1; }
+  [ "$(grep -c 'Loaded image ID' "$T_TMP/out")" = 1 ] || { sort "$T_TMP/out" | uniq -c; return 1; }
+}
+check "bale load: an OCI layout of indexes that each name the next 300 times loads at once" fan_out
+
 check "the canary outside the store and the destinations never changed" canary_intact
 
 done_testing
