@@ -94,8 +94,8 @@ oci_dest_symlinks () {
 }
 check "-o type=oci,tar=false: blobs, blobs/sha256, index.json planted as symlinks or a FIFO: errors" oci_dest_symlinks
 
-# Reading an OCI layout: index.json, a manifest or a layer that is a FIFO made bale load and
-# --build-context oci-layout:// wait for ever; blobs as a symlink led the reads out of it.
+# Reading an OCI layout: index.json, a manifest or a layer that is a FIFO made bale load,
+# bale diff and --build-context oci-layout:// wait for ever; blobs as a symlink led the reads out of it.
 layout () { rm -rf "$T_TMP/L" && cp -r "$T_TMP/lay" "$T_TMP/L"; }
 fifo_for () { rm "$T_TMP/L/$1" && mkfifo "$T_TMP/L/$1"; }
 layout_reads () {
@@ -110,6 +110,8 @@ layout_reads () {
   BALE_STORE="$T_TMP/s3" fast_fail "'$manifest' is not a regular file" load -i "$T_TMP/L" || return 1
   layout && fifo_for "blobs/sha256/$biggest"
   BALE_STORE="$T_TMP/s3" fast_fail "'$biggest' is not a regular file" load -i "$T_TMP/L" || return 1
+  fast_fail "layer 0 has no valid sha256 digest, or its blob is not a regular file of the layout" \
+    diff "oci:$T_TMP/lay" "oci:$T_TMP/L" || return 1
   layout && mv "$T_TMP/L/blobs" "$T_TMP/L/b2" && ln -s "$T_TMP/L/b2" "$T_TMP/L/blobs"
   BALE_STORE="$T_TMP/s3" fast_fail "cannot open directory 'blobs' \(a symlink is refused\)" load -i "$T_TMP/L" || return 1
   layout && ln -sf "$canary/c" "$T_TMP/L/index.json"
