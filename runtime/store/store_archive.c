@@ -113,6 +113,7 @@ struct source
   size_t n_names, names_alloc;
   json_t *walked; /* digests of the indexes and manifests whose children were imported */
   json_t *named;  /* name -> digest of each name recorded */
+  bool unnamed;   /* store_load_as: the source's names are not recorded */
 };
 
 static void
@@ -510,6 +511,8 @@ record_name (struct source *src, const char *name, const char *digest, bale_erro
 
   if (full == NULL)
     return bale_error_wrap (err, "'%s'", src->path);
+  if (src->unnamed)
+    return 0;
   /* An index.json that repeats one entry names it once (each name rewrites refs.json). */
   if (!src->named)
     src->named = json_object ();
@@ -856,9 +859,9 @@ load_source (struct source *src, bale_error_t *err)
                           src->path);
 }
 
-int
-store_load (struct store *s, const char *path, struct store_ref **names, size_t *n_names,
-            bale_error_t *err)
+static int
+load (struct store *s, const char *path, const char *digest, const char *name,
+      struct store_ref **names, size_t *n_names, bale_error_t *err)
 {
   struct source src;
   int ret;
@@ -868,10 +871,13 @@ store_load (struct store *s, const char *path, struct store_ref **names, size_t 
   src.from_stdin = strcmp (path, "-") == 0;
   src.path = src.from_stdin ? "standard input" : path;
   src.dir_fd = -1;
+  src.unnamed = name != NULL;
   /* Blobs stored before their image is named must survive a concurrent gc. */
   if (store_txn_begin (s, err) < 0)
     return -1;
   ret = load_source (&src, err);
+  if (ret == 0 && name)
+    ret = store_ref_set (s, name, digest, err);
   store_txn_end (s);
   if (ret == 0 && names)
     {
@@ -881,6 +887,20 @@ store_load (struct store *s, const char *path, struct store_ref **names, size_t 
     }
   source_release (&src);
   return ret < 0 ? -1 : 0;
+}
+
+int
+store_load (struct store *s, const char *path, struct store_ref **names, size_t *n_names,
+            bale_error_t *err)
+{
+  return load (s, path, NULL, NULL, names, n_names, err);
+}
+
+int
+store_load_as (struct store *s, const char *path, const char *digest, const char *name,
+               bale_error_t *err)
+{
+  return load (s, path, digest, name, NULL, NULL, err);
 }
 
 /* ---- store_save --------------------------------------------------------------------------- */

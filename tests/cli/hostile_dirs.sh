@@ -121,6 +121,30 @@ layout_reads () {
 }
 check "OCI layouts read: FIFOs and symlinks as index.json, blobs and blobs/sha256 entries are errors" layout_reads
 
+# --build-context x=oci-layout://DIR loaded the layout as `bale load` does, names and all: a
+# layout whose index.json named its image docker.io/library/busybox:latest retagged the
+# user's busybox, and every later FROM busybox built on the layout's image. BuildKit names
+# nothing for a named context; bale now names the layout's image by its private name alone.
+layout_names () {
+  python3 - "$T_TMP/lay" "$T_TMP/P" << 'PY2'
+import json, shutil, sys
+shutil.rmtree(sys.argv[2], ignore_errors=True)
+shutil.copytree(sys.argv[1], sys.argv[2])
+idx = json.load(open(sys.argv[2] + '/index.json'))
+idx['manifests'][0]['annotations'] = {'io.containerd.image.name': 'docker.io/library/busybox:latest',
+                                      'org.opencontainers.image.ref.name': 'latest'}
+json.dump(idx, open(sys.argv[2] + '/index.json', 'w'))
+PY2
+  before=$("$BALE" inspect --format "{{.Id}}" busybox:latest) && [ -n "$before" ] || return 1
+  printf 'FROM x\nRUN cat /x\n' > "$ctx/Dockerfile.nc"
+  "$BALE" build --progress plain --no-cache -f "$ctx/Dockerfile.nc" --build-context "x=oci-layout://$T_TMP/P:latest" "$ctx" > "$T_TMP/out" 2>&1 \
+    || { cat "$T_TMP/out"; return 1; }
+  grep -q '^#[0-9]* [0-9.]* dirs$' "$T_TMP/out" || { echo "not built on the layout's image:"; cat "$T_TMP/out"; return 1; }
+  [ "$("$BALE" inspect --format "{{.Id}}" busybox:latest)" = "$before" ] || { echo "busybox:latest was retagged"; "$BALE" images; return 1; }
+  ! "$BALE" images | grep -q named-context || { echo "the private name is left"; "$BALE" images; return 1; }
+}
+check "--build-context oci-layout://: the layout's own names never tag images of the store" layout_names
+
 # Indexes nested four deep are allowed, their fan-out is not bounded: index.json naming an
 # index 300 times, which names the next 300 times, walked each 300^3 times (minutes; 1000 would
 # be days). Each document's children are walked once, each name recorded once.
