@@ -75,6 +75,34 @@ cache_from_fifo () {
 }
 check "--cache-from: FIFOs as an entry, a blob and the inputs are skipped, not waited on" cache_from_fifo
 
+# A cache directory's inputs bundle (what its entries were made from) is a tar unpacked in
+# the store, whose inputs/ and steps/ files were then moved into the store by path: a bundle
+# holding `inputs -> /host/dir` had every hex-named file of that host directory (a blob store,
+# say) moved out of it. Now the directories are opened without following a symlink.
+cache_inputs_symlink () {
+  victim="$canary/v" && mkdir -p "$victim" && hex=$(printf '%064d' 0 | tr 0 a) && echo VICTIM > "$victim/$hex"
+  rm -rf "$T_TMP/c5" && cp -r "$T_TMP/c1" "$T_TMP/c5"
+  python3 - "$T_TMP/c5" "$victim" << 'PY2'
+import hashlib, io, json, sys, tarfile
+b = io.BytesIO()
+with tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT) as t:
+    for name in ('inputs', 'steps'):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.linkname = tarfile.SYMTYPE, sys.argv[2]
+        t.addfile(ti)
+data = b.getvalue()
+h = hashlib.sha256(data).hexdigest()
+open('%s/blobs/sha256/%s' % (sys.argv[1], h), 'wb').write(data)
+open(sys.argv[1] + '/inputs', 'w').write(json.dumps({'digest': 'sha256:' + h, 'size': len(data)}))
+PY2
+  rm -rf "$T_TMP/store5" && BALE_STORE="$T_TMP/store5" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  BALE_STORE="$T_TMP/store5" timeout 60 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c5" "$ctx" > "$T_TMP/out" 2>&1 \
+    || { cat "$T_TMP/out"; return 1; }
+  [ "$(cat "$victim/$hex" 2> /dev/null)" = VICTIM ] || { echo "the host file was moved:"; ls -la "$victim"; find "$T_TMP/store5" -name "$hex"; return 1; }
+  rm -rf "$victim"
+}
+check "--cache-from: an inputs bundle whose inputs/ is a symlink to a host directory moves nothing out of it" cache_inputs_symlink
+
 # -o type=oci,tar=false into a directory holding blobs -> a host directory: the blobs were
 # written there; index.json -> a host file: it was read and its first word shown in the error.
 oci_dest_symlinks () {
