@@ -112,7 +112,7 @@ open_layout (const char *dir, const char *name, json_t **config, char digest[DIG
       const char *id = json_string_value (json_array_get (ids, layers->n));
 
       if (!(layers->blobs[layers->n] = layout_blob_path (dir, d ? d : "")) || !id)
-        return bale_make_error (err, 0, "%s: layer %zu has no valid digest or diff_id", dir, layers->n);
+        return bale_make_error (err, 0, "%s: layer %zu has no valid digest or diff_id, or its blob is not a regular file of the layout", dir, layers->n);
       layers->diff_ids[layers->n] = xstrdup (id);
     }
   return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/apicmd.h"
+#include "cli/table.h"
 #include "common/xalloc.h"
 #include "common/banned.h"
 
@@ -117,8 +118,12 @@ bale_cmd_explain (int argc, char **argv, struct cli_global *g, bale_error_t *err
   ret = (c.eo.layout || cli_bale_store (g, &s, err) == 0)
             ? bale_explain (s, &c.eo, json ? &out : NULL, json ? NULL : &out, err)
             : -1;
-  if (ret == 0)
-    printf ("%s%s", out, json ? "\n" : "");
+  /* The text view quotes the image's strings (user, workdir, entrypoint) as they are: on a
+     terminal their escape sequences are shown, not obeyed. JSON escapes them itself. */
+  if (ret == 0 && json)
+    printf ("%s\n", out);
+  else if (ret == 0)
+    cli_print_shown (out);
   free (out);
   bale_store_close (s);
   for (size_t i = 0; i < c.eo.n_env; i++)

@@ -21,4 +21,8 @@ int cli_format_rows (const char *format, const char *default_table, json_t *rows
    template's output and a newline per object, the format taken as it is. */
 int cli_format_objects (const char *format, json_t *objects, bale_error_t *err);
 
+/* Print text to stdout; on a terminal, its control characters other than tab and newline
+   are shown as text (^[ for ESC, ? for a C1 control): the text came from an image. */
+void cli_print_shown (const char *text);
+
 #endif

@@ -3,7 +3,13 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/cleanup.h"
 
 #include "common/error.h"
 #include "common/fileio.h"
@@ -73,4 +79,64 @@ fileio_copy_fd (int in, int out)
       if (n == 0)
         return 0;
     }
+}
+
+int
+fileio_open_regular (int dirfd, const char *name, bale_error_t *err)
+{
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (the check below refuses it). */
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+
+  if (fd < 0)
+    return bale_make_error (err, errno == ELOOP ? 0 : errno,
+                            errno == ELOOP ? "'%s' is a symlink" : "cannot open '%s'", name);
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      int e = errno;
+      bool reg = S_ISREG (st.st_mode);
+      close (fd);
+      return reg ? bale_make_error (err, e, "cannot read '%s'", name)
+                 : bale_make_error (err, 0, "'%s' is not a regular file", name);
+    }
+  return fd;
+}
+
+int
+fileio_read_regular (int dirfd, const char *name, size_t max, struct strbuf *sb, bale_error_t *err)
+{
+  cleanup_close int fd = fileio_open_regular (dirfd, name, err);
+  struct stat st;
+  size_t start = sb->len;
+
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &st) < 0)
+    return bale_make_error (err, errno, "cannot read '%s'", name);
+  if ((uint64_t) st.st_size > max)
+    return bale_make_error (err, 0, "'%s' is larger than %zu bytes", name, max);
+  if (fileio_read_fd (fd, name, sb, err) < 0)
+    return -1;
+  if (sb->len - start > max) /* grew since the fstat */
+    return bale_make_error (err, 0, "'%s' is larger than %zu bytes", name, max);
+  return 0;
+}
+
+int
+fileio_mkdir_open (int dirfd, const char *name, bale_error_t *err)
+{
+  int fd;
+
+  if (mkdirat (dirfd, name, 0755) < 0 && errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create directory '%s'", name);
+  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int e = errno;
+      struct stat st;
+      if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+        return bale_make_error (err, 0, "'%s' is a symlink, not a directory", name);
+      return bale_make_error (err, e, "cannot open directory '%s'", name);
+    }
+  return fd;
 }

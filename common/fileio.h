@@ -9,6 +9,20 @@
 /* Append everything fd holds to sb, retrying on EINTR. path names the file in errors. */
 int fileio_read_fd (int fd, const char *path, struct strbuf *sb, bale_error_t *err);
 
+/* Open dirfd/name for reading when it is a regular file: a symlink there (O_NOFOLLOW), a
+   FIFO (opened without waiting) or a device is an error. The descriptor, or -1 with err. */
+int fileio_open_regular (int dirfd, const char *name, bale_error_t *err);
+
+/* Read dirfd/name (AT_FDCWD for a path) into sb, for a file that came with an input (an OCI
+   layout, a cache directory): it must be a regular file, not a symlink (O_NOFOLLOW), of at
+   most max bytes. A FIFO or a device is an error, not a wait or an endless read. */
+int fileio_read_regular (int dirfd, const char *name, size_t max, struct strbuf *sb,
+                         bale_error_t *err);
+
+/* Create (unless it exists) and open the directory dirfd/name, which must be a directory
+   itself: a symlink there is an error, never followed. The descriptor, or -1 with err. */
+int fileio_mkdir_open (int dirfd, const char *name, bale_error_t *err);
+
 /* Write all len bytes of buf to fd, retrying on EINTR and short writes. 0, or -1 with errno. */
 int fileio_write_all (int fd, const void *buf, size_t len);
 

@@ -74,24 +74,55 @@ cache_entry_from_json (const json_t *j, struct cache_entry *out)
   return 0;
 }
 
+/* An entry, a mount's or the inputs' descriptor is a line of JSON: a file of a cache
+   directory that is larger, a symlink, a FIFO or a device is no entry (a FIFO made the
+   import wait for a writer forever). */
+#define SMALL_JSON_MAX (64u << 10)
+
+/* The JSON object in the small file dirfd/name, or NULL. */
+static json_t *
+read_small_json (int dirfd, const char *name)
+{
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+  bale_error_t e = NULL;
+
+  if (fileio_read_regular (dirfd, name, SMALL_JSON_MAX, &sb, &e) < 0)
+    {
+      bale_error_release (&e);
+      return NULL;
+    }
+  return json_loadb (sb.buf, sb.len, 0, NULL);
+}
+
+/* The blob digest of a cache directory's blobs/sha256: a regular file, never a symlink or a
+   FIFO (whose open or read would wait forever). -1 when there is none such. */
+static int
+open_dir_blob (int blobs_fd, const char *digest)
+{
+  const char *hex = digest_hex (digest);
+  int fd = hex ? openat (blobs_fd, hex, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
+  struct stat st;
+
+  if (fd >= 0 && (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)))
+    {
+      close (fd);
+      fd = -1;
+    }
+  return fd;
+}
+
 /* Parse the entry file at dirfd/name. */
 static int
 read_entry (int dirfd, const char *name, struct cache_entry *out)
 {
-  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct strbuf sb = STRBUF_INIT;
-  bale_error_t e = NULL;
-  json_t *j = NULL;
+  json_t *j = read_small_json (dirfd, name);
   int ret = -1;
 
-  if (fd < 0 || fileio_read_fd (fd, name, &sb, &e) < 0)
+  if (!j)
     goto out;
-  j = json_loadb (sb.buf, sb.len, 0, NULL);
   ret = cache_entry_from_json (j, out);
 out:
   json_decref (j);
-  bale_error_release (&e);
-  strbuf_release (&sb);
   return ret;
 }
 
@@ -318,16 +349,20 @@ static int
 export_blob (struct store *s, int blobs_fd, const char *digest, struct meter *m, bale_error_t *err)
 {
   const char *hex = digest_hex (digest);
-  cleanup_free char *tmp = xasprintf ("%s.tmp", hex);
+  /* The directory may come from elsewhere (a CI cache restored, the src of --cache-from):
+     a name planted there as a symlink is replaced, never written through. The pid keeps two
+     exports into one directory off each other's temporary file. */
+  cleanup_free char *tmp = xasprintf ("%s.tmp-%ld", hex, (long) getpid ());
   cleanup_close int in = -1, out = -1;
   struct stat st;
 
-  if (fstatat (blobs_fd, hex, &st, 0) == 0 && S_ISREG (st.st_mode))
+  if (fstatat (blobs_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode))
     return 0;
   in = store_blob_open (s, digest, err);
   if (in < 0)
     return -1;
-  out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  unlinkat (blobs_fd, tmp, 0);
+  out = openat (blobs_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create %s in the cache directory", tmp);
   /* A meter of its own: meter_end leaves the one it ends silent. */
@@ -337,21 +372,52 @@ export_blob (struct store *s, int blobs_fd, const char *digest, struct meter *m,
     return bale_make_error (err, errno, "cannot copy blob %s", digest);
   meter_end (&b, b.current);
   if (fsync (out) < 0 || renameat (blobs_fd, tmp, blobs_fd, hex) < 0)
-    return bale_make_error (err, errno, "cannot store blob %s in the cache directory", digest);
+    {
+      int e = errno;
+      unlinkat (blobs_fd, tmp, 0);
+      return bale_make_error (err, e, "cannot store blob %s in the cache directory", digest);
+    }
   return 0;
 }
 
-static int
-make_cache_dir (const char *dir, bale_error_t *err)
+/* The directories of a cache directory, opened without following a symlink planted in one's
+   place (the top directory is the user's: it may be a symlink). */
+struct cache_dir
 {
-  cleanup_free char *a = xasprintf ("%s/keys", dir), *b = xasprintf ("%s/blobs", dir);
-  cleanup_free char *c = xasprintf ("%s/blobs/sha256", dir), *m = xasprintf ("%s/mounts", dir);
-  const char *v[] = { dir, a, b, c, m };
+  int top, keys, blobs, mounts;
+};
+
+static void
+cache_dir_close (struct cache_dir *d)
+{
+  int *v[] = { &d->top, &d->keys, &d->blobs, &d->mounts };
   size_t i;
 
-  for (i = 0; i < 5; i++)
-    if (mkdir (v[i], 0755) < 0 && errno != EEXIST)
-      return bale_make_error (err, errno, "cannot create %s", v[i]);
+  for (i = 0; i < 4; i++)
+    if (*v[i] >= 0)
+      close (*v[i]);
+}
+#define cleanup_cache_dir __attribute__ ((cleanup (cache_dir_close)))
+
+static int
+make_cache_dir (const char *dir, struct cache_dir *d, bale_error_t *err)
+{
+  int b = -1;
+
+  if (mkdir (dir, 0755) < 0 && errno != EEXIST)
+    return bale_make_error (err, errno, "cannot create %s", dir);
+  if ((d->top = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return bale_make_error (err, errno, "cannot open the cache directory %s", dir);
+  if ((d->keys = fileio_mkdir_open (d->top, "keys", err)) < 0
+      || (d->mounts = fileio_mkdir_open (d->top, "mounts", err)) < 0
+      || (b = fileio_mkdir_open (d->top, "blobs", err)) < 0
+      || (d->blobs = fileio_mkdir_open (b, "sha256", err)) < 0)
+    {
+      if (b >= 0)
+        close (b);
+      return bale_error_wrap (err, "cache directory %s", dir);
+    }
+  close (b);
   return 0;
 }
 
@@ -391,15 +457,11 @@ cache_select (struct store *s, const struct timespec *since, const char *const *
 
 /* Each cache mount as dir/mounts/<id>: its blob's digest and size. */
 static int
-export_mounts (struct store *s, const char *dir, int blobs_fd, const struct cache_mount_blob *m,
+export_mounts (struct store *s, int fd, int blobs_fd, const struct cache_mount_blob *m,
                size_t n, struct meter *meter, bale_error_t *err)
 {
-  cleanup_free char *mdir = xasprintf ("%s/mounts", dir);
-  cleanup_close int fd = open (mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t i;
 
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot open %s", mdir);
   for (i = 0; i < n; i++)
     {
       cleanup_free char *text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", m[i].digest,
@@ -413,10 +475,10 @@ export_mounts (struct store *s, const char *dir, int blobs_fd, const struct cach
 
 /* Unpack dir's cache mounts the store lacks. */
 static int
-import_mounts (struct store *s, const char *dir, int blobs_fd, size_t *imported, bale_error_t *err)
+import_mounts (struct store *s, int top, int blobs_fd, size_t *imported, bale_error_t *err)
 {
-  cleanup_free char *mdir = xasprintf ("%s/mounts", dir);
-  DIR *d = opendir (mdir);
+  int mfd = openat (top, "mounts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = mfd >= 0 ? fdopendir (mfd) : NULL;
   struct dirent *de;
   int ret = 0;
 
@@ -425,20 +487,15 @@ import_mounts (struct store *s, const char *dir, int blobs_fd, size_t *imported,
     return 0; /* a cache without mounts (or from an older bale) */
   while (ret == 0 && (de = readdir (d)) != NULL)
     {
-      cleanup_close int fd = -1, in = -1;
-      struct strbuf sb = STRBUF_INIT;
+      cleanup_close int fd = -1;
       json_t *j = NULL;
       const char *digest;
       if (!cache_mount_id_valid (de->d_name) || cache_mount_exists (s, de->d_name))
         continue;
-      in = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (in >= 0 && fileio_read_fd (in, de->d_name, &sb, err) == 0)
-        j = json_loadb (sb.buf, sb.len, 0, NULL);
-      strbuf_release (&sb);
-      bale_error_release (err);
+      j = read_small_json (dirfd (d), de->d_name);
       digest = json_string_value (json_object_get (j, "digest"));
       if (digest && digest_is_valid (digest) && json_is_integer (json_object_get (j, "size"))
-          && (fd = openat (blobs_fd, digest_hex (digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+          && (fd = open_dir_blob (blobs_fd, digest)) >= 0)
         {
           ret = cache_mount_unpack (s, de->d_name, fd, digest,
                                     json_integer_value (json_object_get (j, "size")), err);
@@ -456,18 +513,14 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
                     const struct cache_mount_blob *mounts, size_t n_mounts, struct meter *m,
                     bale_error_t *err)
 {
-  cleanup_free char *blobs = NULL, *dkeys = NULL;
-  cleanup_close int blobs_fd = -1, dkeys_fd = -1;
+  cleanup_cache_dir struct cache_dir d = { -1, -1, -1, -1 };
+  int blobs_fd, dkeys_fd;
   size_t i;
 
-  if (make_cache_dir (dir, err) < 0)
+  if (make_cache_dir (dir, &d, err) < 0)
     return -1;
-  blobs = xasprintf ("%s/blobs/sha256", dir);
-  dkeys = xasprintf ("%s/keys", dir);
-  blobs_fd = open (blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (blobs_fd < 0 || dkeys_fd < 0)
-    return bale_make_error (err, errno, "cannot open the cache directory %s", dir);
+  blobs_fd = d.blobs;
+  dkeys_fd = d.keys;
   for (i = 0; i < n; i++)
     {
       const struct cache_entry *e = &entries[i].e;
@@ -485,7 +538,7 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
       if (ret < 0)
         return -1;
     }
-  if (export_mounts (s, dir, blobs_fd, mounts, n_mounts, m, err) < 0)
+  if (export_mounts (s, d.mounts, blobs_fd, mounts, n_mounts, m, err) < 0)
     return -1;
   /* What the entries were made from, so that an importer's misses can say why. */
   {
@@ -497,10 +550,9 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
     if (!*digest)
       return 0;
     text = xasprintf ("{\"digest\":\"%s\",\"size\":%lld}", digest, (long long) size);
-    cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || export_blob (s, blobs_fd, digest, m, err) < 0
-        || layout_write_atomic (dfd, "inputs", text, strlen (text), err) < 0)
-      return dfd < 0 ? bale_make_error (err, errno, "cannot open %s", dir) : -1;
+    if (export_blob (s, blobs_fd, digest, m, err) < 0
+        || layout_write_atomic (d.top, "inputs", text, strlen (text), err) < 0)
+      return -1;
   }
   return 0;
 }
@@ -508,22 +560,16 @@ cache_export_local (struct store *s, const char *dir, const struct cache_keyed *
 /* The inputs bundle of a cache directory, when it has one: a damaged one only makes misses
    say less, so it is skipped. */
 static void
-import_inputs (struct store *s, const char *dir, int blobs_fd)
+import_inputs (struct store *s, int top, int blobs_fd)
 {
-  cleanup_free char *path = xasprintf ("%s/inputs", dir);
-  cleanup_close int in = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   cleanup_close int fd = -1;
-  struct strbuf sb = STRBUF_INIT;
   bale_error_t e = NULL;
-  json_t *j = NULL;
+  json_t *j = read_small_json (top, "inputs");
   const char *digest;
 
-  if (in >= 0 && fileio_read_fd (in, path, &sb, &e) == 0)
-    j = json_loadb (sb.buf, sb.len, 0, NULL);
-  strbuf_release (&sb);
   digest = json_string_value (json_object_get (j, "digest"));
   if (digest && digest_is_valid (digest) && json_is_integer (json_object_get (j, "size"))
-      && (fd = openat (blobs_fd, digest_hex (digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+      && (fd = open_dir_blob (blobs_fd, digest)) >= 0)
     cache_inputs_unpack (s, fd, digest, json_integer_value (json_object_get (j, "size")), &e);
   bale_error_release (&e);
   json_decref (j);
@@ -533,9 +579,10 @@ int
 cache_import_local (struct store *s, const char *dir, size_t *imported, size_t *mounts_imported,
                     bale_error_t *err)
 {
-  cleanup_free char *dkeys = xasprintf ("%s/keys", dir), *blobs = xasprintf ("%s/blobs/sha256", dir);
-  cleanup_close int dkeys_fd = open (dkeys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int blobs_fd = open (blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int top = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int dkeys_fd = openat (top, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int b = openat (top, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int blobs_fd = openat (b, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *d;
   struct dirent *de;
   int ret = 0;
@@ -546,7 +593,7 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, size_t *
     return bale_make_error (err, errno, "--cache-from: %s is not a bale cache directory", dir);
   d = fdopendir (dup (dkeys_fd));
   if (!d)
-    return bale_make_error (err, errno, "cannot read %s", dkeys);
+    return bale_make_error (err, errno, "cannot read %s/keys", dir);
   while (ret == 0 && (de = readdir (d)) != NULL)
     {
       struct cache_entry e, have;
@@ -558,7 +605,7 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, size_t *
         continue;
       if (!store_blob_exists (s, e.digest))
         {
-          cleanup_close int fd = openat (blobs_fd, digest_hex (e.digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          cleanup_close int fd = open_dir_blob (blobs_fd, e.digest);
           /* Every byte is checked against the entry's digest before the store takes it. */
           if (fd < 0 || store_blob_put_fd (s, fd, digest_hex (e.digest), e.digest, NULL, err) < 0)
             {
@@ -576,8 +623,8 @@ cache_import_local (struct store *s, const char *dir, size_t *imported, size_t *
   closedir (d);
   *mounts_imported = 0;
   if (ret == 0 && *imported > 0)
-    import_inputs (s, dir, blobs_fd);
-  return ret < 0 ? ret : import_mounts (s, dir, blobs_fd, mounts_imported, err);
+    import_inputs (s, top, blobs_fd);
+  return ret < 0 ? ret : import_mounts (s, top, blobs_fd, mounts_imported, err);
 }
 
 /* ---- RUN --mount=type=cache directories ---------------------------------------------------- */

@@ -224,28 +224,36 @@ cache_inputs_pack (struct store *s, const struct cache_keyed *entries, size_t n,
 static void
 adopt (struct store *s, const char *tmp, const char *sub)
 {
-  cleanup_free char *from = xasprintf ("%s/%s", tmp, sub);
   cleanup_free char *top = store_area_path (s, STORE_AREA_BUILDCACHE, NULL);
-  cleanup_free char *to = xasprintf ("%s/%s", top, sub);
-  DIR *d = opendir (from);
+  /* The bundle came from a cache directory: its "inputs" or "steps" may be a symlink (to a
+     host directory whose hex-named files were moved into the store). Every directory is
+     opened without following one, and files are moved between those descriptors. */
+  cleanup_close int tfd = open (tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int from = tfd < 0 ? -1 : openat (tfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int topfd = -1, to = -1;
+  bale_error_t e = NULL;
+  DIR *d;
   struct dirent *de;
 
-  if (!d)
+  if (from < 0)
     return;
   mkdir (top, 0700);
-  mkdir (to, 0700);
+  if ((topfd = open (top, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0
+      || (to = fileio_mkdir_open (topfd, sub, &e)) < 0 || !(d = fdopendir (from)))
+    {
+      bale_error_release (&e);
+      return;
+    }
+  from = -1; /* d's now */
   while ((de = readdir (d)) != NULL)
     {
-      cleanup_free char *src = NULL, *dst = NULL;
       struct stat st;
       if (!is_hex_name (de->d_name) || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
           || !S_ISREG (st.st_mode))
         continue;
-      src = xasprintf ("%s/%s", from, de->d_name);
-      dst = xasprintf ("%s/%s", to, de->d_name);
       /* This store's own history wins: it is the more recent for this runner. */
-      if (access (dst, F_OK) != 0)
-        (void) rename (src, dst);
+      if (faccessat (to, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+        (void) renameat (dirfd (d), de->d_name, to, de->d_name);
     }
   closedir (d);
 }

@@ -71,13 +71,19 @@ namedctx_add (struct namedctx *n, const char *arg, bale_error_t *err)
 static int
 layout_digest (const char *dir, const char *tag, char out[DIGEST_STRLEN + 1], bale_error_t *err)
 {
-  cleanup_free char *path = xasprintf ("%s/index.json", dir);
-  json_t *idx = json_load_file (path, 0, NULL), *m, *pick = NULL;
+  cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+  json_t *idx = NULL, *m, *pick = NULL;
   size_t i;
   int ret = -1;
 
-  if (!idx)
-    return bale_make_error (err, 0, "oci-layout://%s: cannot read '%s'", dir, path);
+  /* A regular file of the layout: a symlink out, a FIFO (a wait without end) or a file past
+     16 MiB is an error, as for `bale load` of the layout. */
+  if (dfd < 0 || fileio_read_regular (dfd, "index.json", 16u << 20, &sb, err) < 0)
+    return dfd < 0 ? bale_make_error (err, errno, "oci-layout://%s", dir)
+                   : bale_error_wrap (err, "oci-layout://%s", dir);
+  if (!(idx = json_loadb (sb.buf, sb.len, 0, NULL)))
+    return bale_make_error (err, 0, "oci-layout://%s: cannot parse 'index.json'", dir);
   json_array_foreach (json_object_get (idx, "manifests"), i, m)
     {
       const char *rn = json_string_value (json_object_get (json_object_get (m, "annotations"),
@@ -96,22 +102,21 @@ layout_digest (const char *dir, const char *tag, char out[DIGEST_STRLEN + 1], ba
   return ret;
 }
 
+/* The layout's blobs into the store, its image named ref alone: the names its index.json
+   gives its images are the layout's, not the user's (docker.io/library/busybox:latest there
+   retagged the user's busybox for every later build). */
 static int
-from_layout (struct store *s, const char *spec, char digest[DIGEST_STRLEN + 1], bale_error_t *err)
+from_layout (struct store *s, const char *spec, const char *ref, char digest[DIGEST_STRLEN + 1],
+             bale_error_t *err)
 {
   cleanup_free char *dir = xstrdup (spec);
   char *tag = strrchr (dir, ':');
-  struct store_ref *names = NULL;
-  size_t n = 0;
 
   if (tag && !strchr (tag, '/'))
     *tag++ = '\0';
   else
     tag = NULL;
-  if (layout_digest (dir, tag, digest, err) < 0 || store_load (s, dir, &names, &n, err) < 0)
-    return -1;
-  store_refs_free (names, n);
-  return 0;
+  return layout_digest (dir, tag, digest, err) < 0 || store_load_as (s, dir, digest, ref, err) < 0 ? -1 : 0;
 }
 
 /* A directory as a one-layer image: the layer (owners 0:0, as COPY from a context), a
@@ -162,6 +167,7 @@ namedctx_prepare (struct namedctx *n, struct store *s, const struct bale_platfor
     {
       struct namedctx_entry *e = &n->v[i];
       char digest[DIGEST_STRLEN + 1];
+      cleanup_free char *ref = xasprintf ("bale.local/named-context/c%zu:%d", i, (int) getpid ());
       int r;
       if (strncmp (e->value, "docker-image://", 15) == 0)
         {
@@ -169,7 +175,7 @@ namedctx_prepare (struct namedctx *n, struct store *s, const struct bale_platfor
           continue;
         }
       if (strncmp (e->value, "oci-layout://", 13) == 0)
-        r = from_layout (s, e->value + 13, digest, err);
+        r = from_layout (s, e->value + 13, ref, digest, err);
       else if (strstr (e->value, "://"))
         r = bale_make_error (err, 0, "--build-context %s: only directories, docker-image:// and oci-layout:// are supported", e->value);
       else
@@ -181,10 +187,10 @@ namedctx_prepare (struct namedctx *n, struct store *s, const struct bale_platfor
         }
       if (r < 0)
         return -1;
-      e->ref = xasprintf ("bale.local/named-context/c%zu:%d", i, (int) getpid ());
+      e->ref = steal_pointer (&ref);
+      e->private_ref = true; /* (a layout's is set already: setting it again changes nothing) */
       if (store_ref_set (s, e->ref, digest, err) < 0)
         return -1;
-      e->private_ref = true;
     }
   return 0;
 }

@@ -65,7 +65,7 @@ from_layout (const char *dir, const char *tag, struct imgsrc *out, bale_error_t 
       char *path = layout_blob_path (dir, d);
 
       if (!path)
-        return bale_make_error (err, 0, "%s: layer %zu has no valid sha256 digest", dir, i);
+        return bale_make_error (err, 0, "%s: layer %zu has no valid sha256 digest, or its blob is not a regular file of the layout", dir, i);
       add_layer_take (out, path);
     }
   return 0;

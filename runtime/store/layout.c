@@ -30,6 +30,8 @@
 
 #define OCI_LAYOUT_CONTENT "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define BLOB_DIR "blobs/sha256"
+/* The largest index.json of a layout that is read to add an image to it. */
+#define INDEX_MAX (16u << 20)
 
 static void
 archive_freep (struct archive **a)
@@ -222,19 +224,6 @@ put_blob (int blobs_fd, const struct layout_blob *b, struct meter *m, bale_error
   return commit_temp (blobs_fd, fd, tmp, hex, err);
 }
 
-static int
-mkdir_open (int dirfd, const char *name, bale_error_t *err)
-{
-  int fd;
-
-  if (mkdirat (dirfd, name, 0755) < 0 && errno != EEXIST)
-    return bale_make_error (err, errno, "cannot create directory '%s'", name);
-  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot open directory '%s'", name);
-  return fd;
-}
-
 /* The bytes put_all_blobs writes (or finds there): what its meter counts to. */
 static int64_t
 all_blobs_size (const struct layout_image *img)
@@ -252,14 +241,14 @@ all_blobs_size (const struct layout_image *img)
 static int
 put_all_blobs (int root_fd, const struct layout_image *img, struct meter *m, bale_error_t *err)
 {
-  cleanup_close int blobs_fd = mkdir_open (root_fd, "blobs", err);
+  cleanup_close int blobs_fd = fileio_mkdir_open (root_fd, "blobs", err);
   cleanup_close int sha_fd = -1;
   size_t i;
   int ret;
 
   if (blobs_fd < 0)
     return blobs_fd;
-  if ((sha_fd = mkdir_open (blobs_fd, "sha256", err)) < 0)
+  if ((sha_fd = fileio_mkdir_open (blobs_fd, "sha256", err)) < 0)
     return sha_fd;
   if (img->children)
     {
@@ -299,39 +288,20 @@ index_entry (const struct layout_image *img, const char *name, bale_error_t *err
                              err);
 }
 
-static int
-read_fd (int fd, struct strbuf *sb)
-{
-  char buf[8192];
-
-  for (;;)
-    {
-      ssize_t n = read (fd, buf, sizeof buf);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return n < 0 ? -1 : 0;
-      strbuf_add (sb, buf, (size_t) n);
-    }
-}
-
-/* The layout's current index.json, or a new empty index when there is none. */
+/* The layout's current index.json, or a new empty index when there is none. A symlink, a
+   FIFO or a file past 16 MiB is an error: the directory may hold what an image exported. */
 static json_t *
 load_index (int root_fd, bale_error_t *err)
 {
-  cleanup_close int fd = openat (root_fd, "index.json", O_RDONLY | O_CLOEXEC);
   cleanup_strbuf struct strbuf sb = STRBUF_INIT;
   json_error_t jerr;
   json_t *idx;
+  struct stat st;
 
-  if (fd < 0 && errno == ENOENT)
+  if (fstatat (root_fd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
     return oci_index_new ();
-  if (fd < 0 || read_fd (fd, &sb) < 0)
-    {
-      bale_make_error (err, errno, "cannot read 'index.json'");
-      return NULL;
-    }
+  if (fileio_read_regular (root_fd, "index.json", INDEX_MAX, &sb, err) < 0)
+    return NULL;
   idx = json_loadb (sb.buf, sb.len, 0, &jerr);
   if (idx == NULL || !json_is_array (json_object_get (idx, "manifests")))
     {

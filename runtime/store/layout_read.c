@@ -18,21 +18,31 @@
 /* Blobs named in an index are small JSON documents: refuse anything bigger than this. */
 #define JSON_BLOB_MAX (4 << 20)
 
+/* The directory blobs/sha256 of the layout at dirfd, each level a directory of its own: a
+   symlink there is an error, as it would lead reads out of the layout. */
+static int
+open_blobs (int dirfd, const char *dir, bale_error_t *err)
+{
+  cleanup_close int b = openat (dirfd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = b < 0 ? -1 : openat (b, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    return bale_make_error (err, errno, "%s: cannot open blobs/sha256 (a directory, not a symlink)", dir);
+  return fd;
+}
+
+/* dirfd/rel as JSON, whose digest must be digest (unless NULL). rel is a regular file of the
+   layout (a symlink, a FIFO or a device is an error) of at most JSON_BLOB_MAX bytes. */
 static json_t *
 read_json (int dirfd, const char *dir, const char *rel, const char *digest, bale_error_t *err)
 {
   cleanup_strbuf struct strbuf sb = STRBUF_INIT;
-  cleanup_close int fd = openat (dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   char got[DIGEST_STRLEN + 1];
   json_error_t je;
   json_t *j;
 
-  if (fd < 0)
-    return bale_make_error (err, errno, "%s: cannot open %s", dir, rel), NULL;
-  if (fileio_read_fd (fd, rel, &sb, err) < 0)
-    return NULL;
-  if (sb.len > JSON_BLOB_MAX)
-    return bale_make_error (err, 0, "%s: %s is too large for a JSON document", dir, rel), NULL;
+  if (fileio_read_regular (dirfd, rel, JSON_BLOB_MAX, &sb, err) < 0)
+    return bale_error_wrap (err, "%s", dir), NULL;
   if (digest)
     {
       if (digest_buffer (sb.buf, sb.len, got, err) < 0)
@@ -50,12 +60,13 @@ static json_t *
 read_blob (int dirfd, const char *dir, const json_t *desc, bale_error_t *err)
 {
   const char *digest = json_string_value (json_object_get (desc, "digest"));
-  char rel[16 + DIGEST_STRLEN];
+  cleanup_close int blobs = -1;
 
   if (!digest || !digest_is_valid (digest))
     return bale_make_error (err, 0, "%s: a descriptor has no valid sha256 digest", dir), NULL;
-  snprintf (rel, sizeof rel, "blobs/sha256/%s", digest_hex (digest));
-  return read_json (dirfd, dir, rel, digest, err);
+  if ((blobs = open_blobs (dirfd, dir, err)) < 0)
+    return NULL;
+  return read_json (blobs, dir, digest_hex (digest), digest, err);
 }
 
 static bool
@@ -173,7 +184,19 @@ out:
 char *
 layout_blob_path (const char *dir, const char *digest)
 {
+  cleanup_close int dirfd = -1, blobs = -1, fd = -1;
+  bale_error_t e = NULL;
+
   if (!digest || !digest_is_valid (digest))
     return NULL;
+  /* What is read by this path later must be the layout's own file: no symlink on the way, and
+     a regular file, not a FIFO that would hang the reader or a device read without end. */
+  if ((dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
+      || (blobs = open_blobs (dirfd, dir, &e)) < 0
+      || (fd = fileio_open_regular (blobs, digest_hex (digest), &e)) < 0)
+    {
+      bale_error_release (&e);
+      return NULL;
+    }
   return xasprintf ("%s/blobs/sha256/%s", dir, digest_hex (digest));
 }

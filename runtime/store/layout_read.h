@@ -21,7 +21,8 @@ int layout_read_config (const char *dir, const char *name, json_t **config,
 int layout_read_image (const char *dir, const char *name, json_t **manifest, json_t **config,
                        char config_digest[DIGEST_STRLEN + 1], bale_error_t *err);
 
-/* "DIR/blobs/sha256/HEX" for a valid digest, else NULL; the caller frees it. */
+/* "DIR/blobs/sha256/HEX" for a valid digest whose blob is a regular file reached through
+   no symlink, else NULL; the caller frees it. */
 char *layout_blob_path (const char *dir, const char *digest);
 
 #endif

@@ -267,6 +267,13 @@ int store_exclusive (struct store *s, store_exclusive_fn fn, void *ctx, bale_err
 int store_load (struct store *s, const char *path, struct store_ref **names, size_t *n_names,
                 bale_error_t *err);
 
+/* As store_load, but the names and digests of the archive or layout name nothing in the
+   store: its image digest (which it must hold) is named name alone, before a concurrent gc
+   may run. For an input that is not the user's own images (`--build-context x=oci-layout://`):
+   a layout whose index named "docker.io/library/busybox:latest" retagged the user's busybox. */
+int store_load_as (struct store *s, const char *path, const char *digest, const char *name,
+                   bale_error_t *err);
+
 /* Write the images named by what[0..n) (anything store_resolve takes) as one docker-archive
    (Docker 25+ layout) that `docker load` accepts. A name of an image index (a multi-platform
    build) gives the index's image for platform (NULL: the host's), as `docker save --platform`

@@ -111,6 +111,9 @@ struct source
   size_t n, alloc;
   struct store_ref *names;
   size_t n_names, names_alloc;
+  json_t *walked; /* digests of the indexes and manifests whose children were imported */
+  json_t *named;  /* name -> digest of each name recorded */
+  bool unnamed;   /* store_load_as: the source's names are not recorded */
 };
 
 static void
@@ -126,6 +129,8 @@ source_release (struct source *src)
     }
   free (src->v);
   store_refs_free (src->names, src->n_names);
+  json_decref (src->walked);
+  json_decref (src->named);
   if (src->dir_fd >= 0)
     close (src->dir_fd);
 }
@@ -394,6 +399,36 @@ parse_json (const char *bytes, size_t len, const char *what, const struct source
 }
 
 /* A JSON file of the source by its path: a member of the tar, or a file in the directory. */
+/* The regular file rel ("index.json", "blobs/sha256/HEX") of the layout directory: each
+   directory on the way and the file itself reached through no symlink, and no FIFO or device
+   (whose open or read would wait, or never end). */
+static int
+open_in_layout (const struct source *src, const char *rel, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (rel);
+  char *p = copy, *slash;
+  int fd = dup (src->dir_fd);
+
+  while (fd >= 0 && (slash = strchr (p, '/')) != NULL)
+    {
+      int next;
+      *slash = '\0';
+      next = openat (fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close (fd);
+      if (next < 0)
+        return bale_make_error (err, errno, "cannot open directory '%s' (a symlink is refused)", p);
+      fd = next;
+      p = slash + 1;
+    }
+  if (fd < 0)
+    return bale_make_error (err, errno, "cannot open '%s'", rel);
+  {
+    int r = fileio_open_regular (fd, p, err);
+    close (fd);
+    return r;
+  }
+}
+
 static json_t *
 source_json (const struct source *src, const char *path, bale_error_t *err)
 {
@@ -402,16 +437,20 @@ source_json (const struct source *src, const char *path, bale_error_t *err)
 
   if (src->dir_fd >= 0)
     {
-      cleanup_close int fd = openat (src->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int fd = open_in_layout (src, path, err);
       cleanup_strbuf struct strbuf sb = STRBUF_INIT;
 
+      struct stat st;
+
+      /* A symlink, a FIFO (a wait for a writer) or a file past SMALL_MAX is refused. */
       if (fd < 0)
-        {
-          bale_make_error (err, errno, "cannot open '%s/%s'", src->path, path);
-          return NULL;
-        }
+        return bale_error_wrap (err, "'%s/%s'", src->path, path), NULL;
+      if (fstat (fd, &st) < 0 || st.st_size > (off_t) SMALL_MAX)
+        return bale_make_error (err, 0, "'%s/%s' is larger than %u bytes", src->path, path, SMALL_MAX), NULL;
       if (fileio_read_fd (fd, path, &sb, err) < 0)
         return NULL;
+      if (sb.len > SMALL_MAX)
+        return bale_make_error (err, 0, "'%s/%s' is larger than %u bytes", src->path, path, SMALL_MAX), NULL;
       return parse_json (sb.buf, sb.len, path, src, err);
     }
   {
@@ -438,10 +477,10 @@ ensure_blob (struct source *src, const char *digest, int64_t size, bale_error_t 
   if (src->dir_fd >= 0 && !store_blob_exists (src->s, digest))
     {
       cleanup_free char *rel = xasprintf ("blobs/sha256/%s", digest_hex (digest));
-      cleanup_close int fd = openat (src->dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int fd = open_in_layout (src, rel, err);
 
       if (fd < 0)
-        return bale_make_error (err, errno, "cannot open '%s/%s'", src->path, rel);
+        return bale_error_wrap (err, "'%s/%s'", src->path, rel);
       if (store_blob_put_fd (src->s, fd, rel, digest, NULL, err) < 0)
         return bale_error_wrap (err, "'%s'", src->path);
     }
@@ -468,9 +507,21 @@ static int
 record_name (struct source *src, const char *name, const char *digest, bale_error_t *err)
 {
   cleanup_free char *full = store_ref_normalize (name ? name : digest, err);
+  const char *had;
 
-  if (full == NULL || store_ref_set (src->s, full, digest, err) < 0)
+  if (full == NULL)
     return bale_error_wrap (err, "'%s'", src->path);
+  if (src->unnamed)
+    return 0;
+  /* An index.json that repeats one entry names it once (each name rewrites refs.json). */
+  if (!src->named)
+    src->named = json_object ();
+  had = json_string_value (json_object_get (src->named, full));
+  if (had && digest && strcmp (had, digest) == 0)
+    return 0;
+  if (store_ref_set (src->s, full, digest, err) < 0)
+    return bale_error_wrap (err, "'%s'", src->path);
+  json_object_set_new (src->named, full, json_string (digest ? digest : ""));
   add_name (src, steal_pointer (&full), digest);
   return 0;
 }
@@ -524,7 +575,16 @@ import_descriptor (struct source *src, const json_t *desc, int depth, bale_error
      index or a manifest, and import_children finds out which. */
   if (mt_is (mt, OCI_MT_INDEX, DOCKER_MT_INDEX) || mt_is (mt, OCI_MT_MANIFEST, DOCKER_MT_MANIFEST)
       || (mt == NULL && depth == 0))
-    return import_children (src, digest, depth, err);
+    {
+      /* Each document's children once: indexes that each name the next one thousands of
+         times made the walk thousands to the fourth power (depth is capped, fan-out is not). */
+      if (!src->walked)
+        src->walked = json_object ();
+      if (json_object_get (src->walked, digest))
+        return 0;
+      json_object_set_new (src->walked, digest, json_true ());
+      return import_children (src, digest, depth, err);
+    }
   return 0;
 }
 
@@ -799,9 +859,9 @@ load_source (struct source *src, bale_error_t *err)
                           src->path);
 }
 
-int
-store_load (struct store *s, const char *path, struct store_ref **names, size_t *n_names,
-            bale_error_t *err)
+static int
+load (struct store *s, const char *path, const char *digest, const char *name,
+      struct store_ref **names, size_t *n_names, bale_error_t *err)
 {
   struct source src;
   int ret;
@@ -811,10 +871,13 @@ store_load (struct store *s, const char *path, struct store_ref **names, size_t 
   src.from_stdin = strcmp (path, "-") == 0;
   src.path = src.from_stdin ? "standard input" : path;
   src.dir_fd = -1;
+  src.unnamed = name != NULL;
   /* Blobs stored before their image is named must survive a concurrent gc. */
   if (store_txn_begin (s, err) < 0)
     return -1;
   ret = load_source (&src, err);
+  if (ret == 0 && name)
+    ret = store_ref_set (s, name, digest, err);
   store_txn_end (s);
   if (ret == 0 && names)
     {
@@ -824,6 +887,20 @@ store_load (struct store *s, const char *path, struct store_ref **names, size_t 
     }
   source_release (&src);
   return ret < 0 ? -1 : 0;
+}
+
+int
+store_load (struct store *s, const char *path, struct store_ref **names, size_t *n_names,
+            bale_error_t *err)
+{
+  return load (s, path, NULL, NULL, names, n_names, err);
+}
+
+int
+store_load_as (struct store *s, const char *path, const char *digest, const char *name,
+               bale_error_t *err)
+{
+  return load (s, path, digest, name, NULL, NULL, err);
 }
 
 /* ---- store_save --------------------------------------------------------------------------- */

@@ -186,6 +186,24 @@ tty_escapes () {
 }
 check "--progress tty: a step's escape sequences never reach the terminal, its text does" tty_escapes
 
+# An image's strings (labels, history, USER, WORKDIR, ENTRYPOINT) listed on a terminal by
+# history, images, inspect --format and explain: their escape sequences are shown as ^[...,
+# not obeyed (OSC 0 set the title, OSC 52 the clipboard, CSI 2J cleared the screen). A pipe
+# still gets the bytes, as docker prints them.
+listing_escapes () {
+  mkdir -p "$T_TMP/esc2"
+  printf 'FROM busybox\nLABEL x="\033]0;TITLE\007"\nWORKDIR "/w\033[2J"\nRUN echo "\033]52;c;ZWNobyBwd24K\007" > /dev/null\nUSER "u\033]52;c;ZWNobwo=\007"\nENTRYPOINT ["/bin/e\033]0;T\007x"]\n' \
+    > "$T_TMP/esc2/Dockerfile"
+  "$BALE" build -q -t esc:2 "$T_TMP/esc2" > /dev/null || return 1
+  for c in "history esc:2" "history --no-trunc esc:2" "inspect --format {{.Config.Labels.x}} esc:2" "explain esc:2"; do
+    script -qfec "'$BALE' $c" /dev/null > "$T_TMP/esc2.raw" 2>&1 < /dev/null
+    ! grep -aq "$(printf '\033')" "$T_TMP/esc2.raw" || { echo "$c: an escape reached the terminal:"; cat -v "$T_TMP/esc2.raw"; return 1; }
+    grep -aq '\^\[' "$T_TMP/esc2.raw" || { echo "$c: the escape is not shown:"; cat -v "$T_TMP/esc2.raw"; return 1; }
+  done
+  "$BALE" inspect --format '{{.Config.Labels.x}}' esc:2 | grep -q "$(printf '\033')]0;TITLE" # a pipe: the bytes
+}
+check "history, inspect --format, explain on a terminal: an image's escape sequences are shown, not obeyed" listing_escapes
+
 # CVE-2019-5736: runc's container process re-executed the host's runc through /proc/self/exe
 # (a "#!/proc/self/exe" interpreter) and then wrote it. Before its execve the step's PID 1 is
 # a fork of bale-core: running /proc/self/exe, directly or as an interpreter, must not run it

@@ -1,0 +1,204 @@
+#!/bin/sh
+# Directories bale writes into or reads from that came from elsewhere: a cache directory
+# (--cache-to, --cache-from; a CI cache restored, another machine's export) and an OCI layout
+# (-o type=oci,tar=false, bale load, --build-context oci-layout://). A symlink planted in one
+# is never written through to a host file, and a FIFO never makes bale wait for ever: each
+# case is an error naming the file, or is replaced, and the canary outside stays as it was.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+
+busybox_store
+
+canary="$T_TMP/canary"
+mkdir -p "$canary" && echo CANARY > "$canary/c"
+canary_intact () {
+  [ "$(cat "$canary/c")" = CANARY ] && [ "$(ls "$canary")" = c ] || { echo "the canary changed:"; ls -la "$canary"; head -c 64 "$canary/c" | od -c | head -3; return 1; }
+}
+
+# fast_fail PATTERN ARGS...: bale ARGS fails within 60 s (a hang guard) with an error matching PATTERN.
+fast_fail () {
+  pat=$1
+  shift
+  if timeout 60 "$BALE" "$@" > "$T_TMP/out" 2>&1; then echo "unexpected success"; return 1; fi
+  grep -Eq "$pat" "$T_TMP/out" || { echo "error does not match '$pat':"; cat "$T_TMP/out"; return 1; }
+}
+
+printf 'FROM busybox\nRUN echo dirs > /x\n' > "$ctx/Dockerfile"
+"$BALE" build -q --cache-to "type=local,dest=$T_TMP/c1" "$ctx" > /dev/null || exit 1
+"$BALE" build -q -o "type=oci,tar=false,dest=$T_TMP/lay" "$ctx" > /dev/null || exit 1
+
+# --cache-to wrote each blob to blobs/sha256/<hex>.tmp opened with O_TRUNC and no O_NOFOLLOW:
+# a symlink planted under that name (the digests of a known build are known) had the layer
+# written over the host file it named. Temporary names of bale's own and O_EXCL|O_NOFOLLOW now;
+# a symlink planted as the blob itself is replaced, not taken for the blob.
+cache_to_symlinks () {
+  rm -rf "$T_TMP/c2" && mkdir -p "$T_TMP/c2/blobs/sha256"
+  for f in $(ls "$T_TMP/c1/blobs/sha256"); do ln -s "$canary/c" "$T_TMP/c2/blobs/sha256/$f.tmp"; done
+  "$BALE" build -q --cache-to "type=local,dest=$T_TMP/c2" "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  canary_intact || return 1
+  rm -rf "$T_TMP/c2" && mkdir -p "$T_TMP/c2/blobs/sha256"
+  for f in $(ls "$T_TMP/c1/blobs/sha256"); do ln -s "$canary/c" "$T_TMP/c2/blobs/sha256/$f"; done
+  "$BALE" build -q --cache-to "type=local,dest=$T_TMP/c2" "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  canary_intact || return 1
+  # the layers its keys name are files of the directory now, not the links
+  for f in $(for k in "$T_TMP/c2/keys/"*; do sed 's/.*"digest":"sha256:\([0-9a-f]*\)".*/\1/' "$k"; echo; done); do
+    [ -f "$T_TMP/c2/blobs/sha256/$f" ] && [ ! -L "$T_TMP/c2/blobs/sha256/$f" ] \
+      || { echo "$f is not a file:"; ls -la "$T_TMP/c2/blobs/sha256"; return 1; }
+  done
+}
+check "--cache-to: symlinks planted as blobs and their temporary files are not written through" cache_to_symlinks
+
+# The directories of a cache directory (blobs, blobs/sha256, keys, mounts) planted as symlinks
+# to a host directory: new files landed there. Now an error naming the symlink.
+cache_to_dir_symlinks () {
+  for d in blobs keys mounts; do
+    rm -rf "$T_TMP/c3" && mkdir -p "$T_TMP/c3" && ln -s "$canary" "$T_TMP/c3/$d"
+    fast_fail "cache directory .*c3: '$d' is a symlink, not a directory" \
+      build -q --cache-to "type=local,dest=$T_TMP/c3" "$ctx" || return 1
+    canary_intact || return 1
+  done
+}
+check "--cache-to: blobs, keys or mounts as a symlink out: an error, nothing written there" cache_to_dir_symlinks
+
+# --cache-from read each entry with a plain open: a FIFO among keys/ (or as a blob) made the
+# build wait for a writer for ever. Files of a cache directory are regular files or no entry.
+cache_from_fifo () {
+  rm -rf "$T_TMP/c4" && cp -r "$T_TMP/c1" "$T_TMP/c4"
+  mkfifo "$T_TMP/c4/keys/0000000000000000000000000000000000000000000000000000000000000000" "$T_TMP/c4/inputs.new"
+  key=$(ls "$T_TMP/c4/keys" | grep -v '^0000' | head -1)
+  blob=$(ls "$T_TMP/c4/blobs/sha256" | head -1)
+  rm "$T_TMP/c4/blobs/sha256/$blob" && mkfifo "$T_TMP/c4/blobs/sha256/$blob"
+  rm -f "$T_TMP/c4/inputs" && mkfifo "$T_TMP/c4/inputs"
+  [ -n "$key" ] || return 1
+  BALE_STORE="$T_TMP/store2" timeout 60 "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  BALE_STORE="$T_TMP/store2" timeout 60 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c4" "$ctx" > "$T_TMP/out" 2>&1 \
+    || { cat "$T_TMP/out"; return 1; }
+}
+check "--cache-from: FIFOs as an entry, a blob and the inputs are skipped, not waited on" cache_from_fifo
+
+# A cache directory's inputs bundle (what its entries were made from) is a tar unpacked in
+# the store, whose inputs/ and steps/ files were then moved into the store by path: a bundle
+# holding `inputs -> /host/dir` had every hex-named file of that host directory (a blob store,
+# say) moved out of it. Now the directories are opened without following a symlink.
+cache_inputs_symlink () {
+  victim="$canary/v" && mkdir -p "$victim" && hex=$(printf '%064d' 0 | tr 0 a) && echo VICTIM > "$victim/$hex"
+  rm -rf "$T_TMP/c5" && cp -r "$T_TMP/c1" "$T_TMP/c5"
+  python3 - "$T_TMP/c5" "$victim" << 'PY2'
+import hashlib, io, json, sys, tarfile
+b = io.BytesIO()
+with tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT) as t:
+    for name in ('inputs', 'steps'):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.linkname = tarfile.SYMTYPE, sys.argv[2]
+        t.addfile(ti)
+data = b.getvalue()
+h = hashlib.sha256(data).hexdigest()
+open('%s/blobs/sha256/%s' % (sys.argv[1], h), 'wb').write(data)
+open(sys.argv[1] + '/inputs', 'w').write(json.dumps({'digest': 'sha256:' + h, 'size': len(data)}))
+PY2
+  rm -rf "$T_TMP/store5" && BALE_STORE="$T_TMP/store5" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  BALE_STORE="$T_TMP/store5" timeout 60 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c5" "$ctx" > "$T_TMP/out" 2>&1 \
+    || { cat "$T_TMP/out"; return 1; }
+  [ "$(cat "$victim/$hex" 2> /dev/null)" = VICTIM ] || { echo "the host file was moved:"; ls -la "$victim"; find "$T_TMP/store5" -name "$hex"; return 1; }
+  rm -rf "$victim"
+}
+check "--cache-from: an inputs bundle whose inputs/ is a symlink to a host directory moves nothing out of it" cache_inputs_symlink
+
+# -o type=oci,tar=false into a directory holding blobs -> a host directory: the blobs were
+# written there; index.json -> a host file: it was read and its first word shown in the error.
+oci_dest_symlinks () {
+  rm -rf "$T_TMP/o1" && mkdir -p "$T_TMP/o1" && ln -s "$canary" "$T_TMP/o1/blobs"
+  fast_fail "cannot write OCI layout .*o1': 'blobs' is a symlink, not a directory" \
+    build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx" || return 1
+  canary_intact || return 1
+  rm "$T_TMP/o1/blobs" && mkdir -p "$T_TMP/o1/blobs" && ln -s "$canary" "$T_TMP/o1/blobs/sha256"
+  fast_fail "'sha256' is a symlink, not a directory" build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx" || return 1
+  canary_intact || return 1
+  rm -rf "$T_TMP/o1" && mkdir -p "$T_TMP/o1" && ln -s "$canary/c" "$T_TMP/o1/index.json"
+  fast_fail "'index.json' is a symlink" build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx" || return 1
+  ! grep -q CANARY "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  canary_intact || return 1
+  rm "$T_TMP/o1/index.json" && mkfifo "$T_TMP/o1/index.json"
+  fast_fail "'index.json' is not a regular file" build -q -o "type=oci,tar=false,dest=$T_TMP/o1" "$ctx"
+}
+check "-o type=oci,tar=false: blobs, blobs/sha256, index.json planted as symlinks or a FIFO: errors" oci_dest_symlinks
+
+# Reading an OCI layout: index.json, a manifest or a layer that is a FIFO made bale load,
+# bale diff and --build-context oci-layout:// wait for ever; blobs as a symlink led the reads out of it.
+layout () { rm -rf "$T_TMP/L" && cp -r "$T_TMP/lay" "$T_TMP/L"; }
+fifo_for () { rm "$T_TMP/L/$1" && mkfifo "$T_TMP/L/$1"; }
+layout_reads () {
+  manifest=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['manifests'][0]['digest'][7:])" "$T_TMP/lay/index.json")
+  biggest=$(ls -S "$T_TMP/lay/blobs/sha256" | head -1)
+  printf 'FROM x\n' > "$ctx/Dockerfile.nc"
+  layout && fifo_for index.json
+  BALE_STORE="$T_TMP/s3" fast_fail "'index.json' is not a regular file" load -i "$T_TMP/L" || return 1
+  BALE_STORE="$T_TMP/s3" fast_fail "oci-layout://.*'index.json' is not a regular file" \
+    build -f "$ctx/Dockerfile.nc" --build-context "x=oci-layout://$T_TMP/L" "$ctx" || return 1
+  layout && fifo_for "blobs/sha256/$manifest"
+  BALE_STORE="$T_TMP/s3" fast_fail "'$manifest' is not a regular file" load -i "$T_TMP/L" || return 1
+  layout && fifo_for "blobs/sha256/$biggest"
+  BALE_STORE="$T_TMP/s3" fast_fail "'$biggest' is not a regular file" load -i "$T_TMP/L" || return 1
+  fast_fail "layer 0 has no valid sha256 digest, or its blob is not a regular file of the layout" \
+    diff "oci:$T_TMP/lay" "oci:$T_TMP/L" || return 1
+  layout && mv "$T_TMP/L/blobs" "$T_TMP/L/b2" && ln -s "$T_TMP/L/b2" "$T_TMP/L/blobs"
+  BALE_STORE="$T_TMP/s3" fast_fail "cannot open directory 'blobs' \(a symlink is refused\)" load -i "$T_TMP/L" || return 1
+  layout && ln -sf "$canary/c" "$T_TMP/L/index.json"
+  BALE_STORE="$T_TMP/s3" fast_fail "'index.json' is a symlink" load -i "$T_TMP/L" || return 1
+  ! grep -q CANARY "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  layout && BALE_STORE="$T_TMP/s3" timeout 60 "$BALE" load -i "$T_TMP/L" > /dev/null # the layout itself loads
+}
+check "OCI layouts read: FIFOs and symlinks as index.json, blobs and blobs/sha256 entries are errors" layout_reads
+
+# --build-context x=oci-layout://DIR loaded the layout as `bale load` does, names and all: a
+# layout whose index.json named its image docker.io/library/busybox:latest retagged the
+# user's busybox, and every later FROM busybox built on the layout's image. BuildKit names
+# nothing for a named context; bale now names the layout's image by its private name alone.
+layout_names () {
+  python3 - "$T_TMP/lay" "$T_TMP/P" << 'PY2'
+import json, shutil, sys
+shutil.rmtree(sys.argv[2], ignore_errors=True)
+shutil.copytree(sys.argv[1], sys.argv[2])
+idx = json.load(open(sys.argv[2] + '/index.json'))
+idx['manifests'][0]['annotations'] = {'io.containerd.image.name': 'docker.io/library/busybox:latest',
+                                      'org.opencontainers.image.ref.name': 'latest'}
+json.dump(idx, open(sys.argv[2] + '/index.json', 'w'))
+PY2
+  before=$("$BALE" inspect --format "{{.Id}}" busybox:latest) && [ -n "$before" ] || return 1
+  printf 'FROM x\nRUN cat /x\n' > "$ctx/Dockerfile.nc"
+  "$BALE" build --progress plain --no-cache -f "$ctx/Dockerfile.nc" --build-context "x=oci-layout://$T_TMP/P:latest" "$ctx" > "$T_TMP/out" 2>&1 \
+    || { cat "$T_TMP/out"; return 1; }
+  grep -q '^#[0-9]* [0-9.]* dirs$' "$T_TMP/out" || { echo "not built on the layout's image:"; cat "$T_TMP/out"; return 1; }
+  [ "$("$BALE" inspect --format "{{.Id}}" busybox:latest)" = "$before" ] || { echo "busybox:latest was retagged"; "$BALE" images; return 1; }
+  ! "$BALE" images | grep -q named-context || { echo "the private name is left"; "$BALE" images; return 1; }
+}
+check "--build-context oci-layout://: the layout's own names never tag images of the store" layout_names
+
+# Indexes nested four deep are allowed, their fan-out is not bounded: index.json naming an
+# index 300 times, which names the next 300 times, walked each 300^3 times (minutes; 1000 would
+# be days). Each document's children are walked once, each name recorded once.
+fan_out () {
+  python3 - "$T_TMP/lay" "$T_TMP/fan" 300 << 'PY2'
+import json, hashlib, shutil, sys
+src, dst, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+shutil.rmtree(dst, ignore_errors=True)
+shutil.copytree(src, dst)
+idx = json.load(open(dst + '/index.json'))
+def put(doc):
+    b = json.dumps(doc).encode()
+    h = hashlib.sha256(b).hexdigest()
+    open('%s/blobs/sha256/%s' % (dst, h), 'wb').write(b)
+    return {'mediaType': 'application/vnd.oci.image.index.v1+json', 'digest': 'sha256:' + h, 'size': len(b)}
+d = put({'schemaVersion': 2, 'manifests': [idx['manifests'][0]]})
+for level in range(2):
+    d = put({'schemaVersion': 2, 'manifests': [d] * k})
+idx['manifests'] = [d] * k
+json.dump(idx, open(dst + '/index.json', 'w'))
+PY2
+  BALE_STORE="$T_TMP/s4" timeout 60 "$BALE" load -i "$T_TMP/fan" > "$T_TMP/out" 2>&1 || { echo "bale load: $?"; tail -3 "$T_TMP/out"; return 1; }
+  [ "$(grep -c 'Loaded image ID' "$T_TMP/out")" = 1 ] || { sort "$T_TMP/out" | uniq -c; return 1; }
+}
+check "bale load: an OCI layout of indexes that each name the next 300 times loads at once" fan_out
+
+check "the canary outside the store and the destinations never changed" canary_intact
+
+done_testing
