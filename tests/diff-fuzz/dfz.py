@@ -79,7 +79,8 @@ def materialise(case, d, lowered=False):
             os.link(os.path.join(d, e["target"]), p)
         elif t == "tar":
             # the twin's archive: what 20.10 cannot unpack (zstd) compressed as it can
-            write_tar(p, e["entries"], e.get("lowered_as") if lowered else None)
+            # (v5: `compress`, a compression its name does not say)
+            write_tar(p, e["entries"], e.get("lowered_as") if lowered and e.get("lowered_as") else e.get("compress"))
         elif t == "gz":
             with open(p, "wb") as f:
                 f.write(gzip.compress(e.get("content", "").encode(), mtime=0))
@@ -343,6 +344,10 @@ def compare(case, work, stores, with_docker=True):
     "modes" (bale's two modes differ), "differ" (bale and BuildKit differ) or, for a case with
     an `invalid` line both refused, "unlocated" (bale's error names no line, or not BuildKit's)."""
     os.makedirs(work, exist_ok=True)
+    # the logs of an earlier case in WORK (dfz.py case) would answer for this one (unlocated)
+    for m in ("overlay", "copy", "docker"):
+        if os.path.exists(os.path.join(work, m + ".log")):
+            os.unlink(os.path.join(work, m + ".log"))
     ctx = os.path.join(work, "ctx")
     materialise(case, ctx)
     modern = bool(case.get("modern"))

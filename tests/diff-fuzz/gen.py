@@ -349,6 +349,10 @@ class Gen:
         if self.v5:
             w += [("onbuild5", 0.8), ("workdir5", 0.8), ("label5", 0.6), ("config5", 1.2), ("volume5", 0.5),
                   ("envorder5", 0.6), ("glob5", 0.6), ("argscope5", 0.8), ("fromstage5", 0.5)]
+        if self.seed >= 42000:
+            # v5.1: archives whose names do not say what they are (seeds 40000-41999 keep
+            # the cases their runs built)
+            w += [("archive5", 0.8)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
         if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg", "lex", "heredoc3", "scope",
                     "shellform", "merge", "adduser", "escapes", "workdir5", "volume5", "envorder5",
@@ -1198,7 +1202,7 @@ class Gen:
         ("HEALTHCHECK --retries=-1 CMD true", "stage"), ("HEALTHCHECK --retries=x CMD true", "stage"),
         ("HEALTHCHECK --interval=5 CMD true", "stage"), ("HEALTHCHECK CMD", "stage"), ("HEALTHCHECK CMD []", "stage"),
         ("HEALTHCHECK --timeout=-1s CMD true", "stage"), ("HEALTHCHECK --interval=1ms CMD true", "stage"),
-        ("HEALTHCHECK --nosuch=1 CMD true", "stage"), ("HEALTHCHECK --retries=1.5 CMD true", "stage"),
+        ("HEALTHCHECK --nosuch=1 CMD true", "stage"), ("HEALTHCHECK --interval=1m --interval=2m CMD true", "stage"), ("HEALTHCHECK --retries=1.5 CMD true", "stage"),
         ("SHELL /bin/sh -c", "stage"), ("SHELL []", "stage"), ("SHELL", "stage"),
         ("STOPSIGNAL NOPE", "stage"), ("STOPSIGNAL 0", "stage"), ("STOPSIGNAL sigusr1", "stage"),
         ("STOPSIGNAL SIGRTMAX", "stage"), ("STOPSIGNAL 100", "stage"), ("STOPSIGNAL -9", "stage"),
@@ -1348,7 +1352,7 @@ class Gen:
             self.emit(r.choice(["HEALTHCHECK NONE", "HEALTHCHECK --start-period=0s CMD true",
                                 "HEALTHCHECK --interval=1ms --timeout=1ms CMD true", 'HEALTHCHECK CMD ["CMD", "x"]',
                                 'HEALTHCHECK CMD ["CMD-SHELL", "a", "b"]', "HEALTHCHECK --retries=1 CMD [\"NONE\"]",
-                                "HEALTHCHECK --interval=1m --interval=2m CMD true", "HEALTHCHECK CMD echo $FOO 'q'",
+                                "HEALTHCHECK CMD echo $FOO 'q'",
                                 "healthcheck --timeout=2s cmd true"]))
         elif k == 3:
             self.emit("EXPOSE " + r.choice(["80-81/udp", "8080/tcp 8080/udp", "443 443/tcp", "1-3", "65535",
@@ -1456,6 +1460,42 @@ class Gen:
             names = ["AU", "AUE"]
         p, mk = self.out_file(st)
         self.emit("RUN %secho \"%s\" > %s" % (mk, "|".join("${%s:-unset}" % n for n in names), p))
+
+    def i_archive5(self, st):
+        """ADD of archives whose names do not say what they are (a gzip named .dat, a bzip2
+        named .tar, a plain tar named .tar.gz, a text named .tar), with entries `./`, `./x`
+        and deep paths, to a destination without a trailing slash, an existing directory, or
+        two archives into one directory."""
+        r = self.r
+        n = self.uniq("")
+        entries = [{"path": r.choice(["./", "."]), "type": "d", "mode": r.choice(["0755", "0700", "0750"]), "uid": 0, "gid": 0}]
+        for i in range(r.randint(1, 3)):
+            entries.append({"path": r.choice(["./", ""]) + "e%s_%d" % (n, i), "type": "f", "mode": r.choice(MODES[:6]),
+                            "content": self.word(), "uid": r.choice([0, 1000]), "gid": r.choice([0, 50])})
+        if r.random() < 0.5:
+            entries.append({"path": "deep%s/a/b/f" % n, "type": "f", "mode": "0644", "content": "deep", "uid": 0, "gid": 0})
+        name, comp = r.choice([("arch%s.dat" % n, ".gz"), ("arch%s.tar" % n, ".bz2"), ("arch%s.tar.gz" % n, ".tar"),
+                               ("arch%s.bin" % n, ".xz"), ("arch%s" % n, ".gz")])
+        e = {"path": name, "type": "tar", "entries": entries, "compress": comp}
+        self.ctx.append(e)
+        self.ctx_paths[name] = "tar"
+        srcs = [name]
+        if r.random() < 0.2:
+            text = "notar%s.tar" % n
+            self.ctx.append({"path": text, "type": "f", "mode": "0644", "content": "not a tar\n"})
+            self.ctx_paths[text] = "f"
+            srcs.append(text)
+        k = r.randint(0, 2)
+        if k == 0 and len(srcs) == 1:
+            dest = self.fresh(st)
+        elif k == 1:
+            dest = (self.pick(st, "d") or "/w") + "/"
+        else:
+            dest = self.fresh(st) + "/"
+        # (no --chown: 20.10 keeps an archive's owners, F14, which masks by the names of
+        # make_tar's entries)
+        self.emit(copy_line("ADD", [], srcs, dest), repeatable=True)
+        self.add_path(st, dest.rstrip("/"), "d")
 
     def i_fromstage5(self, st):
         """COPY --from by index, by a name in another case, of a directory and with a
