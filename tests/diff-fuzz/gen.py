@@ -1232,6 +1232,14 @@ class Gen:
         FROM, or after a FROM. Returns the line."""
         r = self.r
         line, where = r.choice(self.INVALID)
+        if self.seed >= 42000 and r.random() < 0.15:
+            # v5.1: parser directives on the first line (a second escape directive after
+            # the generator's own is refused, an unknown one is a comment)
+            line = r.choice(["# escape=x", "# escape=\\", "# escape=`", "#escape=\\", "# unknown=1", "# ESCAPE=\\",
+                             "# escape = \\"])
+            self.df.insert(0, line)
+            self.low.insert(0, line)
+            return line
         froms = [i for i, l in enumerate(self.df) if l.startswith("FROM ")]
         i = froms[0] if where == "top" else r.randint(froms[0] + 1, len(self.df))
         self.df.insert(i, line)
