@@ -278,7 +278,7 @@ class Gen:
         # v3: a base image built first (tagged dfzbase-SEED) whose ONBUILD triggers the
         # first stage runs: triggers from an image's config, not from a stage
         # (v3.1: from seed 31000, so that 30000-30999 keep the cases their runs built)
-        self.base = self.make_base() if self.seed >= 31000 and self.r.random() < 0.12 else None
+        self.base = self.make_base() if self.seed >= 31000 and self.r.random() < (0.3 if self.seed >= 43000 else 0.12) else None
         nstages = self.r.choices([1, 2, 3], [6, 3, 1])[0]
         for i in range(nstages):
             self.stage(i, i == nstages - 1)
@@ -840,6 +840,18 @@ class Gen:
                 triggers.append(("f", "/w/" + n))
         if r.random() < 0.3:
             lines.append(r.choice(['CMD ["base"]', "ENV BASEENV=b", "LABEL base=1", "WORKDIR /w"]))
+        if self.seed >= 43000:
+            # v5.2: the base's config (inherited by the first stage, an ENTRYPOINT there
+            # drops its CMD) and triggers of config instructions
+            for _ in range(r.randint(0, 4)):
+                lines.append(r.choice(['CMD ["base-cmd"]', "ENTRYPOINT [\"/bin/echo\"]", "HEALTHCHECK --retries=4 CMD true",
+                                       "VOLUME /bvol", "EXPOSE 8443/tcp", "STOPSIGNAL SIGQUIT", 'SHELL ["/bin/sh", "-ec"]',
+                                       "LABEL base.l=\"b v\"", "ENV BASEPATH=/b PATH=/b/bin:$PATH"]))
+            if r.random() < 0.5:
+                t = r.choice(["ONBUILD USER 1000:50", 'ONBUILD CMD ["ob-cmd"]', "ONBUILD ENTRYPOINT ob ep", "ONBUILD HEALTHCHECK NONE",
+                              "ONBUILD VOLUME /obv", 'ONBUILD SHELL ["/bin/sh", "-ec"]', "ONBUILD STOPSIGNAL SIGHUP"])
+                lines.append(t)
+                triggers.append(("user" if "USER" in t else "cfg", None))
         return {"tag": "dfzbase-%d" % self.seed, "dockerfile": lines, "triggers": triggers}
 
     def out_file(self, st):
