@@ -321,7 +321,8 @@ snapshot_state (struct plan_stage *st, struct plan_step *s)
   const char *wd = cfg_string (st, "WorkingDir");
 
   s->env = kv_state_take (st->env_history); /* O(1): no copy a step */
-  s->workdir = xstrdup (*wd ? wd : "/");
+  /* cleaned: the config keeps an absolute WORKDIR as written (F53), the steps' paths do not */
+  s->workdir = dispatch_clean_path (wd);
   s->user = xstrdup (cfg_string (st, "User"));
 }
 
@@ -424,9 +425,11 @@ dispatch_workdir (struct plan *p, struct plan_stage *st, const struct bale_node 
     plan_lint (p, n, &n->span, LINT_WORKDIR_RELATIVE_PATH,
                "Relative workdir \"%s\" can have unexpected results if the base image changes", v);
   st->workdir_set = true;
-  json_object_set_new (cfg (st), "WorkingDir", json_string (wd));
+  /* docker 20.10's BuildKit keeps an absolute path as written ("/a//b/." in WorkingDir and
+     the history, FINDINGS F53); a relative one is joined to the current one and cleaned. */
+  json_object_set_new (cfg (st), "WorkingDir", json_string (v[0] == '/' ? v : wd));
   argv_push (&s->argv, &s->argc, wd);
-  s->created_by = xasprintf ("WORKDIR %s", wd);
+  s->created_by = xasprintf ("WORKDIR %s", v[0] == '/' ? v : wd);
   /* The directory is created (owned by the current USER) even when it exists: a layer. */
   if (strcmp (wd, "/") != 0)
     {
@@ -917,6 +920,16 @@ dispatch_copy (struct plan *p, struct plan_stage *st, const struct bale_node *n,
   if (expand_flag (p, st, n, "chown", &s->chown, err) < 0 || expand_flag (p, st, n, "chmod", &s->chmod, err) < 0
       || (is_add && expand_flag (p, st, n, "checksum", &s->checksum, err) < 0))
     return -1;
+  /* dispatchCopy's check, only for a stage the build needs (FINDINGS F54) */
+  if (s->chmod && s->chmod[0] >= '0' && s->chmod[0] <= '9')
+    {
+      char *end;
+      unsigned long m = strtoul (s->chmod, &end, 8);
+      if (*end != '\0' || m > 07777)
+        return plan_error_at (p, &flag (n, "chmod")->span, err,
+                              "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777",
+                              s->chmod);
+    }
   s->link = bool_flag (n, "link") == 1;
   s->parents = bool_flag (n, "parents") == 1;
   s->keep_git_dir = bool_flag (n, "keep-git-dir") == 1;

@@ -84,10 +84,14 @@ expose_parse (const char *spec, char ***ports, size_t *n_ports, char **msg)
           ip = xstrdup (copy);
         }
     }
-  /* splitProtoPort */
+  /* splitProtoPort: the fields between the first two '/' ("80/tcp/udp" is 80/tcp: FINDINGS F57) */
   proto = strchr (container, '/');
   if (proto)
-    *proto++ = '\0';
+    {
+      *proto++ = '\0';
+      if ((c = strchr (proto, '/')) != NULL)
+        *c = '\0';
+    }
   if (*container == '\0')
     {
       *msg = xasprintf ("no port specified: %s<empty>", container);

@@ -279,7 +279,20 @@ node_deps (struct plan *p, struct plan_stage *st, const struct bale_node *n, bal
   for (i = 0; n->kind == BALE_I_RUN && i < n->n_flags; i++)
     if (strcmp (n->flags[i].name, "mount") == 0 && n->flags[i].value)
       {
-        cleanup_free char *from = plan_mount_from (n->flags[i].value);
+        cleanup_free char *from = NULL;
+        /* docker 20.10's BuildKit parses every stage's --mount (unexpanded) before it builds
+           any: a bad one fails a stage the target does not need too (FINDINGS F54). One with
+           a variable is checked when it is dispatched, expanded, as today's BuildKit does. */
+        if (!strchr (n->flags[i].value, '$'))
+          {
+            struct plan_mount m;
+            cleanup_error bale_error_t e = NULL;
+            int bad = plan_mount_parse (n->flags[i].value, &m, &e);
+            plan_mount_release (&m);
+            if (bad < 0)
+              return plan_error_at (p, &n->span, err, "%s", e->msg);
+          }
+        from = plan_mount_from (n->flags[i].value);
         if (from == NULL)
           continue;
         if (plan_source_lookup (p, from, &n->flags[i].span, &src, err) < 0)

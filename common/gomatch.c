@@ -241,6 +241,16 @@ gomatch (const char *pattern, const char *name)
 bool
 gomatch_has_meta (const char *pattern)
 {
-  /* filepath.hasMeta on Unix: any of `*?[\`. */
-  return strpbrk (pattern, "*?[\\") != NULL;
+  /* fsutil's containsWildcards, which splits a COPY source into the path opened as it is and
+     the pattern matched: `*`, `?` or `[` not escaped by a backslash. A name with only
+     backslashes is a literal one, backslashes and all (FINDINGS F55). */
+  for (; *pattern; pattern++)
+    if (*pattern == '\\')
+      {
+        if (!*++pattern)
+          break;
+      }
+    else if (*pattern == '*' || *pattern == '?' || *pattern == '[')
+      return true;
+  return false;
 }

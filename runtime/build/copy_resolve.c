@@ -177,6 +177,22 @@ cmp_names (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* Whether component i is opened as it is: before the first component with a wildcard (fsutil's
+   splitWildcards keeps those as written, backslashes and all), or after it without any of
+   `*?[\` (filepath.Match's escapes apply there). */
+static bool
+literal_component (char **comp, size_t i)
+{
+  size_t j;
+
+  if (!strpbrk (comp[i], "*?[\\"))
+    return true;
+  for (j = 0; j <= i; j++)
+    if (gomatch_has_meta (comp[j]))
+      return false;
+  return true;
+}
+
 /* Expand the components of pattern from index i under the directory prefix (relative). */
 static int
 expand (int root_fd, enum copy_root_kind kind, const char *src, char **comp, size_t n, size_t i,
@@ -192,7 +208,7 @@ expand (int root_fd, enum copy_root_kind kind, const char *src, char **comp, siz
 
   if (i == n)
     return ignored (ign, kind, prefix) ? 0 : add_source (root_fd, kind, src, prefix, ign, out, err);
-  if (!gomatch_has_meta (comp[i]))
+  if (literal_component (comp, i))
     {
       cleanup_free char *next = *prefix ? xasprintf ("%s/%s", prefix, comp[i]) : xstrdup (comp[i]);
       cleanup_close int probe = open_in (root_fd, kind, next, O_PATH);

@@ -79,7 +79,8 @@ def materialise(case, d, lowered=False):
             os.link(os.path.join(d, e["target"]), p)
         elif t == "tar":
             # the twin's archive: what 20.10 cannot unpack (zstd) compressed as it can
-            write_tar(p, e["entries"], e.get("lowered_as") if lowered else None)
+            # (v5: `compress`, a compression its name does not say)
+            write_tar(p, e["entries"], e.get("lowered_as") if lowered and e.get("lowered_as") else e.get("compress"))
         elif t == "gz":
             with open(p, "wb") as f:
                 f.write(gzip.compress(e.get("content", "").encode(), mtime=0))
@@ -340,8 +341,13 @@ def udiff(a, b, na, nb):
 def compare(case, work, stores, with_docker=True):
     """Build CASE in WORK and compare; returns (status, diff lines). status is "same",
     "both-fail" (no builder took it: the generator's fault), "docker-fail", "bale-fail",
-    "modes" (bale's two modes differ) or "differ" (bale and BuildKit differ)."""
+    "modes" (bale's two modes differ), "differ" (bale and BuildKit differ) or, for a case with
+    an `invalid` line both refused, "unlocated" (bale's error names no line, or not BuildKit's)."""
     os.makedirs(work, exist_ok=True)
+    # the logs of an earlier case in WORK (dfz.py case) would answer for this one (unlocated)
+    for m in ("overlay", "copy", "docker"):
+        if os.path.exists(os.path.join(work, m + ".log")):
+            os.unlink(os.path.join(work, m + ".log"))
     ctx = os.path.join(work, "ctx")
     materialise(case, ctx)
     modern = bool(case.get("modern"))
@@ -360,6 +366,9 @@ def compare(case, work, stores, with_docker=True):
     if not with_docker:
         dk = "skip"
     if not ov and not cp and not dk:
+        bad = unlocated(case, work)
+        if bad:
+            return "unlocated", bad
         return "both-fail", tail(work, "docker") + tail(work, "overlay")
     if dk and (not ov or not cp):
         return "bale-fail", tail(work, "overlay" if not ov else "copy")
@@ -375,6 +384,34 @@ def compare(case, work, stores, with_docker=True):
         return "same", []
     diffs = udiff(describe_masked(case, ov, False), describe_masked(case, dk, True), "bale", "buildkit")
     return ("differ" if diffs else "same"), diffs
+
+
+def unlocated(case, work):
+    """For a case with an `invalid` line (v5) that both builders refused: nothing when bale's
+    error names a line of the Dockerfile (FILE:LINE:COL: error:) and that line is BuildKit's
+    (`error line N`, when BuildKit names one); else the lines that say why not."""
+    if not case.get("invalid"):
+        return []
+    logs = {}
+    for m in ("overlay", "docker"):
+        p = os.path.join(work, m + ".log")
+        logs[m] = ""
+        if os.path.exists(p):
+            with open(p, errors="replace") as f:
+                logs[m] = f.read()
+    b = re.findall(r"\.Dockerfile:(\d+):\d+: error: (.*)", logs["overlay"])
+    if not b:
+        return ["unlocated: bale names no line of the Dockerfile"] + tail(work, "overlay") + tail(work, "docker")
+    # (a modern case's twin, which BuildKit builds, has other line numbers)
+    d = not case.get("modern") and re.search(r"(?:parse error|error on) line (\d+)", logs["docker"])
+    # the invalid line's own number: bale may find it before BuildKit finds another fault
+    # (BuildKit checks some instructions only when it dispatches them, after parsing them all)
+    df = case["dockerfile"]
+    at = str(1 + sum(x.count("\n") + 1 for x in df[:df.index(case["invalid"])])) if case["invalid"] in df else None
+    if d and d.group(1) != b[-1][0] and b[-1][0] != at:
+        return ["misplaced: bale line %s (%s), buildkit line %s" % (b[-1][0], b[-1][1], d.group(1))] + \
+            tail(work, "docker")
+    return []
 
 
 def describe_masked(case, archive, docker, extra=True):

@@ -69,6 +69,12 @@ class Gen:
         # v4 (seeds from 33000): USER and --chown with empty parts and unknown names, ADD
         # --chmod of archives (FINDINGS F36, F40, F41)
         self.v4 = seed >= 33000
+        # v5 (seeds from 40000): Dockerfiles with one line BuildKit may refuse (`invalid`),
+        # config instructions in every stage (inherited by child stages: ENTRYPOINT resets an
+        # inherited CMD, HEALTHCHECK NONE), ONBUILD of config instructions, FROM --platform,
+        # stage names in other cases, WORKDIR chains, LABEL continuations with comments and
+        # empty lines, VOLUME then writes under it, ENV order, glob metacharacters in names
+        self.v5 = seed >= 40000
         self.twin_ctx = False  # the twin context differs (zstd archives, --exclude, --parents)
         self.odd = []          # context files with spaces, unicode, punctuation in their names
 
@@ -272,13 +278,14 @@ class Gen:
         # v3: a base image built first (tagged dfzbase-SEED) whose ONBUILD triggers the
         # first stage runs: triggers from an image's config, not from a stage
         # (v3.1: from seed 31000, so that 30000-30999 keep the cases their runs built)
-        self.base = self.make_base() if self.seed >= 31000 and self.r.random() < 0.12 else None
+        self.base = self.make_base() if self.seed >= 31000 and self.r.random() < (0.3 if self.seed >= 43000 else 0.12) else None
         nstages = self.r.choices([1, 2, 3], [6, 3, 1])[0]
         for i in range(nstages):
             self.stage(i, i == nstages - 1)
         if self.base:
             self.base["triggers"] = None
-        return {"seed": self.seed, "base": self.base, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
+        invalid = self.invalid() if self.v5 and self.r.random() < 0.2 else None
+        return {"seed": self.seed, "invalid": invalid, "base": self.base, "dockerfile": self.df, "ignore": self.ignore, "context": self.ctx,
                 "build_args": self.build_args, "secrets": self.secrets, "ssh": self.ssh,
                 "modern": self.modern, "lowered": self.low if self.modern else None, "twin_ctx": self.twin_ctx}
 
@@ -296,18 +303,33 @@ class Gen:
         st = Stage(name, parent)
         if i == 0 and self.base and base == self.base["tag"]:
             for kind, path in self.base["triggers"]:
-                self.add_path(st, path, kind)
-        self.emit("FROM %s AS %s" % (base, name))
+                self.trigger(st, kind, path)
+        shown = name
+        plat = ""
+        if self.v5:
+            # stage names are case-insensitive; FROM --platform of the build's own platform
+            shown = self.r.choice([name, name, name.upper()])
+            if self.r.random() < 0.15:
+                plat = self.r.choice(["--platform=$BUILDPLATFORM ", "--platform=$TARGETPLATFORM ",
+                                      "--platform=linux/amd64 ", "--platform=${BUILDPLATFORM} "])
+        self.emit("FROM %s%s %s %s" % (plat, base, self.r.choice(["AS", "as"]) if self.v5 else "AS", shown))
         if parent and parent.onbuild:
             # the parent's triggers run first
             for kind, path in parent.onbuild:
-                self.add_path(st, path, kind)
+                self.trigger(st, kind, path)
             st.onbuild = []
         self.stages.append(st)
         for _ in range(self.r.randint(2, 7 if last else 4)):
             self.step(st)
-        if last and self.r.random() < 0.5:
+        if (last or self.v5) and self.r.random() < 0.5:
             self.metadata(st)
+
+    def trigger(self, st, kind, path):
+        """What an ONBUILD trigger leaves in the stage that runs it."""
+        if kind == "user":
+            st.user_root = False
+        elif kind != "cfg":
+            self.add_path(st, path, kind)
 
     def step(self, st):
         if not st.user_root and self.r.random() < 0.5:
@@ -324,9 +346,17 @@ class Gen:
             w += [("fromimg", 0.8), ("adduser", 0.8), ("lex", 1.5), ("heredoc3", 1), ("scope", 1.2),
                   ("shellform", 0.6), ("merge", 0.8), ("exclude", 0.5), ("parents", 0.5), ("symchmod", 0.6),
                   ("escapes", 0.8), ("onbuild3", 0.5), ("odd", 1.5)]
+        if self.v5:
+            w += [("onbuild5", 0.8), ("workdir5", 0.8), ("label5", 0.6), ("config5", 1.2), ("volume5", 0.5),
+                  ("envorder5", 0.6), ("glob5", 0.6), ("argscope5", 0.8), ("fromstage5", 0.5)]
+        if self.seed >= 42000:
+            # v5.1: archives whose names do not say what they are (seeds 40000-41999 keep
+            # the cases their runs built)
+            w += [("archive5", 0.8)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
         if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg", "lex", "heredoc3", "scope",
-                    "shellform", "merge", "adduser", "escapes") and not st.user_root:
+                    "shellform", "merge", "adduser", "escapes", "workdir5", "volume5", "envorder5",
+                    "argscope5") and not st.user_root:
             self.user_run(st)
             return
         getattr(self, "i_" + kind)(st)
@@ -810,6 +840,18 @@ class Gen:
                 triggers.append(("f", "/w/" + n))
         if r.random() < 0.3:
             lines.append(r.choice(['CMD ["base"]', "ENV BASEENV=b", "LABEL base=1", "WORKDIR /w"]))
+        if self.seed >= 43000:
+            # v5.2: the base's config (inherited by the first stage, an ENTRYPOINT there
+            # drops its CMD) and triggers of config instructions
+            for _ in range(r.randint(0, 4)):
+                lines.append(r.choice(['CMD ["base-cmd"]', "ENTRYPOINT [\"/bin/echo\"]", "HEALTHCHECK --retries=4 CMD true",
+                                       "VOLUME /bvol", "EXPOSE 8443/tcp", "STOPSIGNAL SIGQUIT", 'SHELL ["/bin/sh", "-ec"]',
+                                       "LABEL base.l=\"b v\"", "ENV BASEPATH=/b PATH=/b/bin:$PATH"]))
+            if r.random() < 0.5:
+                t = r.choice(["ONBUILD USER 1000:50", 'ONBUILD CMD ["ob-cmd"]', "ONBUILD ENTRYPOINT ob ep", "ONBUILD HEALTHCHECK NONE",
+                              "ONBUILD VOLUME /obv", 'ONBUILD SHELL ["/bin/sh", "-ec"]', "ONBUILD STOPSIGNAL SIGHUP"])
+                lines.append(t)
+                triggers.append(("user" if "USER" in t else "cfg", None))
         return {"tag": "dfzbase-%d" % self.seed, "dockerfile": lines, "triggers": triggers}
 
     def out_file(self, st):
@@ -1149,6 +1191,347 @@ class Gen:
             dest = dest.rstrip("/")
         self.emit(copy_line(r.choice(["COPY", "COPY", "ADD"]), self.flags(st, chmod=False), srcs, dest), repeatable=True)
         self.add_path(st, base, "d")
+
+    # ---- v5 -------------------------------------------------------------------------------------
+    # Lines some of which BuildKit 20.10 refuses (the builders must agree, and bale's refusal
+    # must name the line): (line, where) with where "stage" (after a FROM) or "top" (before
+    # the first FROM).
+    INVALID = [
+        ("FOO bar", "stage"), ("RUN true", "top"), ("LABEL a=b", "top"), ("ENV a=b", "top"),
+        ("ONBUILD ONBUILD RUN true", "stage"), ("ONBUILD FROM busybox", "stage"),
+        ("ONBUILD MAINTAINER x", "stage"), ("ONBUILD", "stage"),
+        ("ENV FOO", "stage"), ("ENV =x", "stage"), ("ENV", "stage"), ("ENV a=1 b", "stage"),
+        ("LABEL foo", "stage"), ("LABEL =v", "stage"), ("LABEL", "stage"), ("LABEL a=1 b", "stage"),
+        ("COPY onlyone", "stage"), ("ADD x", "stage"), ("COPY", "stage"),
+        ("COPY --nosuch=1 a /b", "stage"), ("RUN --nosuch true", "stage"),
+        ("RUN --mount=type=nosuch,target=/x true", "stage"), ("RUN --mount=type=bind true", "stage"),
+        ("RUN --mount=target=/x,type=tmpfs,size=x true", "stage"), ("RUN --mount=type=cache true", "stage"),
+        ("EXPOSE abc", "stage"), ("EXPOSE 80/xyz", "stage"), ("EXPOSE 70000", "stage"), ("EXPOSE 0", "stage"),
+        ("EXPOSE 9-3", "stage"), ("EXPOSE 127.0.0.1:80:80", "stage"), ("EXPOSE 8080:80", "stage"),
+        ("EXPOSE 80/tcp/udp", "stage"), ("EXPOSE -1", "stage"), ("EXPOSE 1-65535/sctp", "stage"), ("EXPOSE", "stage"),
+        ("HEALTHCHECK", "stage"), ("HEALTHCHECK NONE x", "stage"), ("HEALTHCHECK FOO true", "stage"),
+        ("HEALTHCHECK --interval=0s CMD true", "stage"), ("HEALTHCHECK --interval=1us CMD true", "stage"),
+        ("HEALTHCHECK --retries=-1 CMD true", "stage"), ("HEALTHCHECK --retries=x CMD true", "stage"),
+        ("HEALTHCHECK --interval=5 CMD true", "stage"), ("HEALTHCHECK CMD", "stage"), ("HEALTHCHECK CMD []", "stage"),
+        ("HEALTHCHECK --timeout=-1s CMD true", "stage"), ("HEALTHCHECK --interval=1ms CMD true", "stage"),
+        ("HEALTHCHECK --nosuch=1 CMD true", "stage"), ("HEALTHCHECK --interval=1m --interval=2m CMD true", "stage"), ("HEALTHCHECK --retries=1.5 CMD true", "stage"),
+        ("SHELL /bin/sh -c", "stage"), ("SHELL []", "stage"), ("SHELL", "stage"),
+        ("STOPSIGNAL NOPE", "stage"), ("STOPSIGNAL 0", "stage"), ("STOPSIGNAL sigusr1", "stage"),
+        ("STOPSIGNAL SIGRTMAX", "stage"), ("STOPSIGNAL 100", "stage"), ("STOPSIGNAL -9", "stage"),
+        ("STOPSIGNAL", "stage"), ("STOPSIGNAL $NOSIG", "stage"), ("STOPSIGNAL SIGTERM SIGKILL", "stage"),
+        ("USER", "stage"), ("USER a b", "stage"), ("WORKDIR", "stage"), ("WORKDIR a b", "stage"),
+        ("VOLUME", "stage"), ("VOLUME []", "stage"), ('VOLUME [""]', "stage"), ("VOLUME $NOVOL", "stage"),
+        ("CMD", "stage"), ("ENTRYPOINT", "stage"), ("MAINTAINER", "stage"), ("ARG", "stage"),
+        ("ARG a b", "stage"), ("ARG 1a=2", "stage"), ("ARG a=1 b=2", "stage"), ("ARG a==b", "stage"),
+        ("FROM", "stage"), ("FROM busybox AS", "stage"), ("FROM busybox AS 1x", "stage"),
+        ("FROM busybox AS s0", "stage"), ("FROM busybox AS x y", "stage"), ("FROM busybox FOR x", "stage"),
+        ("FROM busybox AS a:b", "stage"), ("FROM busybox AS Ab_c.d-e", "stage"),
+        ("ENV a=${b", "stage"), ("ENV a=${b:?nob}", "stage"), ("ENV a=${}", "stage"), ("ENV a=${b:=c}", "stage"),
+        ("ENV a=${b:}", "stage"), ("ENV a=$", "stage"), ("ENV a=${b!}", "stage"), ("LABEL l=${b:?}", "stage"),
+        ("WORKDIR ${NOPE:?needed}", "stage"), ("COPY --chmod=999 a /b", "stage"), ("COPY --chmod=8 a /b", "stage"),
+        ("COPY --chown=a:b:c a /b", "stage"), ("COPY --from= /x /y", "stage"), ("COPY --from=-1 /x /y", "stage"),
+        ("COPY --from=99 /x /y", "stage"), ("EXPOSE $NOPORT", "stage"), ("WORKDIR $NOWD", "stage"),
+        ("USER $NOUSER", "stage"), ("USER :", "stage"), ("CMD [\"a\", ]", "stage"), ("CMD [\"a\", 1]", "stage"),
+        ("ENTRYPOINT [\"a\"", "stage"), ("CMD ['single']", "stage"), ("RUN [\"\"]", "stage"), ("RUN []", "stage"),
+        ("RUN", "stage"), ("RUN --mount=type=secret true", "stage"), ("RUN --mount=type=secret,id=nosec,required true", "stage"),
+        ("RUN --mount=type=bind,from=nostage,target=/m true", "stage"),
+        ("ADD --chown=1000 --chown=50 nosuchfile /x", "stage"), ("COPY --chown= c /x", "stage"),
+        ("ONBUILD RUN", "stage"), ("ONBUILD ENV", "stage"), ("ONBUILD COPY", "stage"),
+    ]
+
+    def invalid(self):
+        """One line, from INVALID, put into the Dockerfile (and its twin): before the first
+        FROM, or after a FROM. Returns the line."""
+        r = self.r
+        line, where = r.choice(self.INVALID)
+        if self.seed >= 42000 and r.random() < 0.15:
+            # v5.1: parser directives on the first line (a second escape directive after
+            # the generator's own is refused, an unknown one is a comment)
+            line = r.choice(["# escape=x", "# escape=\\", "# escape=`", "#escape=\\", "# unknown=1", "# ESCAPE=\\",
+                             "# escape = \\"])
+            self.df.insert(0, line)
+            self.low.insert(0, line)
+            return line
+        froms = [i for i, l in enumerate(self.df) if l.startswith("FROM ")]
+        i = froms[0] if where == "top" else r.randint(froms[0] + 1, len(self.df))
+        self.df.insert(i, line)
+        self.low.insert(i, line)
+        return line
+
+    def i_onbuild5(self, st):
+        """ONBUILD of config instructions and ADD (triggers a child stage runs)."""
+        r = self.r
+        k = r.randint(0, 9)
+        if k == 0:
+            self.emit("ONBUILD USER " + r.choice(["1000:50", "nobody", "app"]))
+            st.onbuild.append(("user", None))
+        elif k == 1:
+            self.emit("ONBUILD " + r.choice(['CMD ["ob-cmd"]', "CMD ob shell $FOO", 'ENTRYPOINT ["ob-ep"]', "ENTRYPOINT ob ep"]))
+            st.onbuild.append(("cfg", None))
+        elif k == 2:
+            self.emit("ONBUILD " + r.choice(["EXPOSE 4242/udp", "VOLUME /obv", 'VOLUME ["/obj"]', "STOPSIGNAL SIGHUP"]))
+            st.onbuild.append(("cfg", None))
+        elif k == 3:
+            self.emit('ONBUILD SHELL ["/bin/sh", "-ec"]')
+            st.onbuild.append(("cfg", None))
+        elif k == 4:
+            self.emit("ONBUILD " + r.choice(["HEALTHCHECK NONE", "HEALTHCHECK --retries=3 CMD ob-hc", 'HEALTHCHECK CMD ["ob"]']))
+            st.onbuild.append(("cfg", None))
+        elif k == 5:
+            tars = sorted(p for p, t in self.ctx_paths.items() if t == "tar")
+            files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+            srcs = tars or files
+            if not srcs:
+                return self.i_onbuild(st)
+            p = "/w/" + self.uniq("oba")
+            self.emit("ONBUILD ADD %s %s/" % (r.choice(srcs), p))
+            st.onbuild.append(("d", p))
+        elif k == 6:
+            # a trigger whose shell-form RUN is run with the shell the child inherits
+            p = "/w/" + self.uniq("obs")
+            self.emit('SHELL ["/bin/sh", "-ec"]')
+            self.emit("ONBUILD RUN mkdir -p /w && echo \"$0 $-\" > %s" % p)
+            st.onbuild.append(("f", p))
+        elif k == 7:
+            # two triggers on one line of continuations, and a lowercase instruction
+            p = "/w/" + self.uniq("obl")
+            self.emit("onbuild run mkdir -p /w %s\n  && echo low > %s" % (self.esc, p))
+            st.onbuild.append(("f", p))
+        elif k == 8:
+            self.emit("ONBUILD LABEL ob5=\"%s\" ob.multi=1 ob.q='$FOO'" % self.word())
+            st.onbuild.append(("cfg", None))
+        else:
+            p = "/w/" + self.uniq("obe")
+            self.emit("ONBUILD ENV OBE=${FOO:-obe}")
+            self.emit("ONBUILD RUN mkdir -p /w && echo \"$OBE\" > %s" % p)
+            st.onbuild.append(("f", p))
+
+    def i_workdir5(self, st):
+        """WORKDIR chains: relative steps, `..`, `.`, doubled and trailing slashes, a variable;
+        a RUN writes pwd."""
+        import posixpath
+        r = self.r
+        for _ in range(r.randint(1, 4)):
+            n = self.uniq("wc")
+            k = r.randint(0, 6)
+            if k == 0:
+                arg, wd = n, posixpath.join(st.workdir, n)
+            elif k == 1:
+                arg, wd = "../" + n, posixpath.join(posixpath.dirname(st.workdir.rstrip("/")) or "/", n)
+            elif k == 2:
+                arg, wd = "./%s/" % n, posixpath.join(st.workdir, n)
+            elif k == 3:
+                root = r.choice(ROOTS)
+                arg, wd = "%s//%s/" % (root, n), root + "/" + n
+            elif k == 4:
+                self.emit("ENV WDV=%s" % n)
+                arg, wd = "$WDV/in", posixpath.join(st.workdir, n, "in")
+            elif k == 5:
+                arg, wd = "%s/./x/../" % n, posixpath.join(st.workdir, n)
+            else:
+                root = r.choice(ROOTS)
+                arg, wd = "%s/%s/." % (root, n), root + "/" + n
+            wd = posixpath.normpath(wd)
+            if any(wd == p or wd.startswith(p + "/") for p, t in st.paths.items() if t != "d"):
+                return
+            self.emit("WORKDIR " + arg)
+            st.workdir = wd
+            self.add_path(st, wd, "d")
+        p = st.workdir.rstrip("/") + "/" + self.uniq("pwd")
+        self.add_path(st, p, "f")
+        self.emit("RUN pwd > " + p.rsplit("/", 1)[1])
+
+    def i_label5(self, st):
+        """LABEL over several lines: continuations with comment lines and empty lines between,
+        quoted keys and values, a value with the escape character."""
+        r = self.r
+        e = self.esc
+        pairs = ['l5.a=%s' % self.word(), '"l5 b"="two words"', "l5.c='$FOO single'", 'l5.d="$FOO dq"',
+                 'l5.e=""', 'l5.f=a%s b' % e, 'l5.g="x%s"y"' % e, "l5.h=${FOO:-none}", 'l5.a=again']
+        chosen = r.sample(pairs, r.randint(2, 5))
+        lines = ["LABEL " + chosen[0] + " " + e]
+        for i, pr in enumerate(chosen[1:]):
+            if r.random() < 0.4:
+                lines.append(r.choice(["# a comment " + self.word(), "", "  ", "#"]))
+            lines.append("  " + pr + ("" if i == len(chosen) - 2 else " " + e))
+        self.emit("\n".join(lines))
+
+    def i_config5(self, st):
+        """Config instructions anywhere (a child stage inherits them): ENTRYPOINT and CMD in
+        either order, HEALTHCHECK forms and NONE, EXPOSE, USER forms, STOPSIGNAL from ENV."""
+        r = self.r
+        k = r.randint(0, 8)
+        if k == 0:
+            self.emit('ENTRYPOINT ["/bin/echo", "ep5"]')
+            if r.random() < 0.5:
+                self.emit("CMD c5")
+        elif k == 1:
+            self.emit('CMD ["c5"]')
+            self.emit(r.choice(["ENTRYPOINT echo", 'ENTRYPOINT ["ep"]', "ENTRYPOINT []"]))
+        elif k == 2:
+            self.emit(r.choice(["HEALTHCHECK NONE", "HEALTHCHECK --start-period=0s CMD true",
+                                "HEALTHCHECK --interval=1ms --timeout=1ms CMD true", 'HEALTHCHECK CMD ["CMD", "x"]',
+                                'HEALTHCHECK CMD ["CMD-SHELL", "a", "b"]', "HEALTHCHECK --retries=1 CMD [\"NONE\"]",
+                                "HEALTHCHECK CMD echo $FOO 'q'",
+                                "healthcheck --timeout=2s cmd true"]))
+        elif k == 3:
+            self.emit("EXPOSE " + r.choice(["80-81/udp", "8080/tcp 8080/udp", "443 443/tcp", "1-3", "65535",
+                                            "22/TCP 22/tcp", "  99  "]))
+        elif k == 4:
+            self.emit("USER " + r.choice(["0:0", "root:root", "root:0", "0", "ROOT", "root"]))
+        elif k == 5:
+            self.emit("ENV SIG=" + r.choice(["SIGINT", "10", "SIGUSR2", "QUIT"]))
+            self.emit("STOPSIGNAL $SIG")
+        elif k == 6:
+            self.emit("STOPSIGNAL " + r.choice(["SIGWINCH", "15", "SIGRTMIN", "SIGRTMAX-2", "TERM", "HUP"]))
+        elif k == 7:
+            self.emit(r.choice(['CMD ["a", "b"]', "CMD a b"]))
+            self.emit(r.choice(['CMD ["last"]', "CMD last shell"]))
+        else:
+            self.emit(r.choice(["ENTRYPOINT [\"/bin/sh\", \"-c\", \"echo $0\", \"x\"]", "ENTRYPOINT  spaced   words ",
+                                "CMD [ ]", "CMD [\"a\" ,\"b\"]", "ENTRYPOINT [\"a\\\\b\"]"]))
+
+    def i_volume5(self, st):
+        """VOLUME forms, then writes under the volume (BuildKit keeps them)."""
+        r = self.r
+        v = "/vol" + self.uniq("")
+        form = r.randint(0, 3)
+        if form == 0:
+            self.emit('VOLUME ["%s", "%s sp"]' % (v, v))
+        elif form == 1:
+            self.emit("ENV VV=%s" % v)
+            self.emit("VOLUME $VV ${VV}/sub")
+        elif form == 2:
+            self.emit("VOLUME %s %s/" % (v, v))
+        else:
+            self.emit('VOLUME ["%s"] ' % v)
+        self.emit("RUN mkdir -p %s && echo %s > %s/in" % (v, self.word(), v))
+        self.add_path(st, v + "/in", "f")
+
+    def i_envorder5(self, st):
+        """The order of Env: a variable set again keeps its place, PATH changed, several
+        pairs in one ENV, ENV of a name the base has."""
+        r = self.r
+        k = r.randint(0, 3)
+        if k == 0:
+            self.emit("ENV EB=1 EA=2")
+            self.emit("ENV EB=3")
+        elif k == 1:
+            self.emit("ENV PATH=$PATH:/x/bin EC=c")
+        elif k == 2:
+            self.emit("ENV ED=1 ED=2 EE=$ED")
+        else:
+            self.emit("ENV PATH=/first")
+            self.emit("ENV PATH=/usr/bin:/bin:$PATH")
+        p, mk = self.out_file(st)
+        self.emit("RUN %senv | grep -v -e HOSTNAME -e '^_' | sort > %s" % (mk, p))
+
+    def i_glob5(self, st):
+        """COPY with glob metacharacters: context names holding [ ] ? and *, classes,
+        ranges, negation, a pattern that only matches through a class."""
+        r = self.r
+        n = self.uniq("g")
+        d = "gl" + n
+        names = ["a1.txt", "a2.txt", "b[1].txt", "b1.txt", "q?.md", "qx.md", "st*r.txt", "str.txt"]
+        if d not in self.ctx_paths:
+            self.ctx.append({"path": d, "type": "d", "mode": "0755"})
+            for x in names:
+                self.ctx.append({"path": d + "/" + x, "type": "f", "mode": "0644", "content": x})
+        pat = r.choice(["a[0-9].txt", "a[!1].txt", "a[^1].txt", "b[[]1].txt", "b[1].txt", "q?.md", "q[?].md", "st[*]r.txt",
+                        "*[[]*", "?[0-9]*", "[ab]*", "*.md", "st*r.txt", "a\\1.txt", "[a-b][!x]*"])
+        dest = self.fresh(st) + "/"
+        self.emit(copy_line("COPY", self.flags(st), [d + "/" + pat], dest), repeatable=True)
+        self.add_path(st, dest.rstrip("/"), "d")
+
+    def i_argscope5(self, st):
+        """ARG scoping: a global ARG redeclared with a default of the stage's, an ARG used in
+        COPY --chown and LABEL and ENV, the proxy ARGs declared, an ARG after ENV."""
+        r = self.r
+        k = r.randint(0, 4)
+        if k == 0 and any(l.startswith("ARG GV=") for l in self.df):
+            self.emit("ARG GV=stage-" + self.word())
+            names = ["GV"]
+        elif k == 1:
+            self.emit("ARG OWN=1234:50")
+            p = self.fresh(st)
+            files = sorted(q for q, t in self.ctx_paths.items() if t == "f" and q not in self.odd)
+            if not files:
+                return
+            self.emit("COPY --chown=$OWN %s %s" % (r.choice(files), p))
+            self.add_path(st, p, "f")
+            self.emit("LABEL own=$OWN")
+            names = ["OWN"]
+        elif k == 2:
+            n = r.choice(["HTTP_PROXY", "https_proxy", "FTP_PROXY", "no_proxy", "ALL_PROXY"])
+            if r.random() < 0.7:
+                self.build_args[n] = "http://p5.invalid:1"
+            self.emit("ARG " + n + r.choice(["", "=http://dflt.invalid:2"]))
+            names = [n]
+        elif k == 3:
+            self.emit("ENV AE=env")
+            self.emit("ARG AE=arg")
+            self.emit("ARG AF=${AE}-f")
+            names = ["AE", "AF"]
+        else:
+            if r.random() < 0.5:
+                self.build_args["AU"] = "cli-au"
+            self.emit("ARG AU")
+            self.emit("ENV AUE=${AU:-none}")
+            names = ["AU", "AUE"]
+        p, mk = self.out_file(st)
+        self.emit("RUN %secho \"%s\" > %s" % (mk, "|".join("${%s:-unset}" % n for n in names), p))
+
+    def i_archive5(self, st):
+        """ADD of archives whose names do not say what they are (a gzip named .dat, a bzip2
+        named .tar, a plain tar named .tar.gz, a text named .tar), with entries `./`, `./x`
+        and deep paths, to a destination without a trailing slash, an existing directory, or
+        two archives into one directory."""
+        r = self.r
+        n = self.uniq("")
+        entries = [{"path": r.choice(["./", "."]), "type": "d", "mode": r.choice(["0755", "0700", "0750"]), "uid": 0, "gid": 0}]
+        for i in range(r.randint(1, 3)):
+            entries.append({"path": r.choice(["./", ""]) + "e%s_%d" % (n, i), "type": "f", "mode": r.choice(MODES[:6]),
+                            "content": self.word(), "uid": r.choice([0, 1000]), "gid": r.choice([0, 50])})
+        if r.random() < 0.5:
+            entries.append({"path": "deep%s/a/b/f" % n, "type": "f", "mode": "0644", "content": "deep", "uid": 0, "gid": 0})
+        name, comp = r.choice([("arch%s.dat" % n, ".gz"), ("arch%s.tar" % n, ".bz2"), ("arch%s.tar.gz" % n, ".tar"),
+                               ("arch%s.bin" % n, ".xz"), ("arch%s" % n, ".gz")])
+        e = {"path": name, "type": "tar", "entries": entries, "compress": comp}
+        self.ctx.append(e)
+        self.ctx_paths[name] = "tar"
+        srcs = [name]
+        if r.random() < 0.2:
+            text = "notar%s.tar" % n
+            self.ctx.append({"path": text, "type": "f", "mode": "0644", "content": "not a tar\n"})
+            self.ctx_paths[text] = "f"
+            srcs.append(text)
+        k = r.randint(0, 2)
+        if k == 0 and len(srcs) == 1:
+            dest = self.fresh(st)
+        elif k == 1:
+            dest = (self.pick(st, "d") or "/w") + "/"
+        else:
+            dest = self.fresh(st) + "/"
+        # (no --chown: 20.10 keeps an archive's owners, F14, which masks by the names of
+        # make_tar's entries)
+        self.emit(copy_line("ADD", [], srcs, dest), repeatable=True)
+        self.add_path(st, dest.rstrip("/"), "d")
+
+    def i_fromstage5(self, st):
+        """COPY --from by index, by a name in another case, of a directory and with a
+        trailing slash."""
+        r = self.r
+        if not self.stages[:-1]:
+            return self.i_copy(st)
+        i = r.randrange(len(self.stages) - 1)
+        src = self.stages[i]
+        ref = r.choice([str(i), src.name.upper(), src.name])
+        p = r.choice(["/etc/", "/etc/passwd", "/w", "/w/", "/tmp/", "/bin/busybox"])
+        dest = self.fresh(st) + "/"
+        if p.rstrip("/") not in src.paths and p not in ("/bin/busybox",):
+            p = "/etc/"
+        self.emit("COPY --from=%s %s %s" % (ref, p, dest), repeatable=True)
+        self.add_path(st, dest.rstrip("/"), "d")
 
 
 def copy_line(cmd, flags, srcs, dest):

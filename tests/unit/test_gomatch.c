@@ -97,7 +97,13 @@ test_has_meta (void **state)
   assert_true (gomatch_has_meta ("*.go"));
   assert_true (gomatch_has_meta ("a?"));
   assert_true (gomatch_has_meta ("[ab]"));
-  assert_true (gomatch_has_meta ("a\\b"));
+  /* fsutil's containsWildcards: an escaped wildcard or a lone backslash is literal */
+  assert_false (gomatch_has_meta ("a\\b"));
+  assert_false (gomatch_has_meta ("a\\1.txt"));
+  assert_false (gomatch_has_meta ("a\\*b"));
+  assert_false (gomatch_has_meta ("a\\"));
+  assert_true (gomatch_has_meta ("a\\b*"));
+  assert_true (gomatch_has_meta ("\\\\*"));
   assert_false (gomatch_has_meta ("src/main.c"));
 }
 
