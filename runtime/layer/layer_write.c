@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,9 @@
 #define XATTR_BUF_SIZE 65536
 /* opts.writeback: the writeback of out_fd starts every this many bytes. */
 #define WRITEBACK_CHUNK (8 << 20)
+/* opts.hash_thread: the tar goes to the hashing thread in HASH_CHUNKS chunks of this size. */
+#define HASH_CHUNK (2 << 20)
+#define HASH_CHUNKS 4
 
 /*
  * The design: two libarchive write handles in a chain, no temporary file, no threads.
@@ -49,6 +53,31 @@
  * of the layer. Without compression the tee writes to the fd directly and the blob digest
  * is the diff_id.
  */
+
+/*
+ * opts.hash_thread (an uncompressed layer written to out_fd): the tar's SHA-256 runs on a
+ * thread of its own, on an idle core, while this one walks the tree, reads the files and
+ * writes the tar. The tee copies the tar into a ring of chunks; a full chunk is handed to
+ * the thread, which hashes the chunks in the order they were filled, and written to out_fd
+ * meanwhile. The thread starts with the first full chunk (a layer under 2 MiB starts none)
+ * and is joined before the writer is finished or freed: no thread outlives the writer (a
+ * RUN step's sandbox must be cloned from a process without threads, sandbox.c). Only when
+ * a core is idle as the writer starts (fewer runnable tasks than cores): on a busy machine
+ * each hand-off waits for the other thread's turn, which cost more than the hash (W4's
+ * layer 471 -> 646 ms, medians of 5 at load 12; docs/perf.md, fifth round).
+ */
+struct hash_thread
+{
+  pthread_t t;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct digester *d;
+  char *buf[HASH_CHUNKS];
+  size_t len[HASH_CHUNKS];
+  bool full[HASH_CHUNKS];
+  int next; /* the next chunk the thread hashes */
+  bool quit, running;
+};
 
 struct inode_link
 {
@@ -73,6 +102,9 @@ struct layer_writer
   struct inode_link *links;
   size_t n_links, links_alloc;
   bool failed, finished;
+  struct hash_thread *ht; /* opts.hash_thread: the chunks and the thread (NULL until used) */
+  int fill;               /* the chunk the tee fills */
+  size_t fill_len;
   /* On the heap, not the stack: writers may run on threads with small stacks. */
   char names[XATTR_BUF_SIZE];
   char value[XATTR_BUF_SIZE];
@@ -125,12 +157,130 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   return (la_ssize_t) len;
 }
 
+static void *
+hash_main (void *arg)
+{
+  struct hash_thread *h = arg;
+
+  pthread_mutex_lock (&h->mu);
+  for (;;)
+    {
+      while (!h->full[h->next] && !h->quit)
+        pthread_cond_wait (&h->cv, &h->mu);
+      if (!h->full[h->next])
+        break; /* quit, and every chunk handed over is hashed */
+      pthread_mutex_unlock (&h->mu);
+      digester_update (h->d, h->buf[h->next], h->len[h->next]);
+      pthread_mutex_lock (&h->mu);
+      h->full[h->next] = false;
+      h->next = (h->next + 1) % HASH_CHUNKS;
+      pthread_cond_broadcast (&h->cv);
+    }
+  pthread_mutex_unlock (&h->mu);
+  return NULL;
+}
+
+/* Hand the chunk being filled to the hashing thread (started on the first call; hashed here
+   when it cannot start), write it to out_fd, and wait until the next chunk is free. */
+static int
+hash_chunk_flush (struct layer_writer *w)
+{
+  struct hash_thread *h = w->ht;
+  int cur = w->fill;
+  size_t len = w->fill_len;
+
+  if (len == 0)
+    return 0;
+  if (!h->running && !h->quit)
+    {
+      h->running = pthread_create (&h->t, NULL, hash_main, h) == 0;
+      h->quit = !h->running; /* no thread: hash inline from now on */
+    }
+  w->fill_len = 0;
+  if (!h->running)
+    {
+      digester_update (h->d, h->buf[cur], len);
+      return out_write (NULL, w, h->buf[cur], len) < 0 ? -1 : 0;
+    }
+  pthread_mutex_lock (&h->mu);
+  h->len[cur] = len;
+  h->full[cur] = true;
+  pthread_cond_broadcast (&h->cv);
+  pthread_mutex_unlock (&h->mu);
+  if (out_write (NULL, w, h->buf[cur], len) < 0)
+    return -1;
+  w->fill = (w->fill + 1) % HASH_CHUNKS;
+  pthread_mutex_lock (&h->mu);
+  while (h->full[w->fill])
+    pthread_cond_wait (&h->cv, &h->mu);
+  pthread_mutex_unlock (&h->mu);
+  return 0;
+}
+
+/* The last chunk handed over, the thread joined: the digest is whole. */
+static int
+hash_thread_stop (struct layer_writer *w)
+{
+  struct hash_thread *h = w->ht;
+  int ret;
+
+  if (h == NULL)
+    return 0;
+  h->quit |= !h->running; /* a layer under one chunk: hashed here, no thread started */
+  ret = hash_chunk_flush (w);
+  if (h->running)
+    {
+      pthread_mutex_lock (&h->mu);
+      h->quit = true;
+      pthread_cond_broadcast (&h->cv);
+      pthread_mutex_unlock (&h->mu);
+      pthread_join (h->t, NULL);
+      h->running = false;
+    }
+  return ret;
+}
+
+static void
+hash_thread_free (struct layer_writer *w)
+{
+  struct hash_thread *h = w->ht;
+
+  if (h == NULL)
+    return;
+  w->fill_len = 0; /* an abandoned layer: its digest is not needed */
+  hash_thread_stop (w);
+  pthread_mutex_destroy (&h->mu);
+  pthread_cond_destroy (&h->cv);
+  for (int i = 0; i < HASH_CHUNKS; i++)
+    free (h->buf[i]);
+  free (h);
+  w->ht = NULL;
+}
+
 static la_ssize_t
 tee_write (struct archive *a, void *ctx, const void *buf, size_t len)
 {
   struct layer_writer *w = ctx;
 
   (void) a;
+  if (w->ht != NULL)
+    {
+      const char *p = buf;
+      size_t left = len;
+
+      w->tar_size += (int64_t) len;
+      while (left > 0)
+        {
+          size_t n = HASH_CHUNK - w->fill_len < left ? HASH_CHUNK - w->fill_len : left;
+          memcpy (w->ht->buf[w->fill] + w->fill_len, p, n);
+          w->fill_len += n;
+          p += n;
+          left -= n;
+          if (w->fill_len == HASH_CHUNK && hash_chunk_flush (w) < 0)
+            return -1;
+        }
+      return (la_ssize_t) len;
+    }
   digester_update (&w->diff, buf, len);
   w->tar_size += (int64_t) len;
   if (w->z == NULL)
@@ -250,6 +400,24 @@ setup_tar (struct layer_writer *w, bale_error_t *err)
   return 0;
 }
 
+/* Whether a core is idle now: fewer runnable tasks (this one included) than online cores,
+   by the kernel's count in /proc/stat. */
+static bool
+idle_core (void)
+{
+  long cores = sysconf (_SC_NPROCESSORS_ONLN);
+  cleanup_file FILE *f = NULL;
+  char line[128];
+  long running = -1;
+
+  if (cores < 2 || (f = fopen ("/proc/stat", "re")) == NULL)
+    return false;
+  while (fgets (line, sizeof line, f))
+    if (sscanf (line, "procs_running %ld", &running) == 1)
+      break;
+  return running >= 1 && running < cores;
+}
+
 struct layer_writer *
 layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t *err)
 {
@@ -265,6 +433,17 @@ layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t 
     {
       layer_writer_free (w);
       return NULL;
+    }
+  if (opts->compression == LAYER_COMPRESSION_NONE
+      && (opts->hash_thread == LAYER_HASH_THREAD
+          || (opts->hash_thread == LAYER_HASH_THREAD_IF_IDLE && idle_core ())))
+    {
+      struct hash_thread *h = w->ht = xzalloc (sizeof *h);
+      h->d = &w->diff;
+      for (int i = 0; i < HASH_CHUNKS; i++)
+        h->buf[i] = xmalloc (HASH_CHUNK);
+      pthread_mutex_init (&h->mu, NULL);
+      pthread_cond_init (&h->cv, NULL);
     }
   return w;
 }
@@ -282,6 +461,7 @@ layer_writer_free (struct layer_writer *w)
      first: it writes into the compressor. */
   archive_write_free (w->tar);
   archive_write_free (w->z);
+  hash_thread_free (w);
   digester_release (&w->diff);
   digester_release (&w->blob);
   bale_error_release (&w->cb_err);
@@ -648,6 +828,12 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
     return archive_fail (w, w->z, err, "cannot finish the compressor",
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+  if (hash_thread_stop (w) < 0)
+    {
+      w->failed = true;
+      bale_error_join (err, &w->cb_err);
+      return -1;
+    }
   w->finished = true;
   memset (res, 0, sizeof *res);
   if (finish_digests (w, res, err) < 0)
