@@ -18,7 +18,7 @@
 static int
 usage (void)
 {
-  fputs ("usage: layertool write [--overlay] gzip|zstd|none DIR OUT\n"
+  fputs ("usage: layertool write [--overlay] [--hash-thread] gzip|zstd|none DIR OUT\n"
          "       layertool extract [--overlay] BLOB ROOT [DIFF_ID]\n"
          "       layertool list BLOB\n",
          stderr);
@@ -36,6 +36,12 @@ cmd_write (int argc, char **argv, bale_error_t *err)
   if (argc > 0 && strcmp (argv[0], "--overlay") == 0)
     {
       opts.overlay_upper = true;
+      argc--, argv++;
+    }
+  /* The tar hashed on a thread of its own (bench/: what it does for W4's layer). */
+  if (argc > 0 && strcmp (argv[0], "--hash-thread") == 0)
+    {
+      opts.hash_thread = LAYER_HASH_THREAD;
       argc--, argv++;
     }
   if (argc != 3)
