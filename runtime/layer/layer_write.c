@@ -35,9 +35,8 @@
 #define XATTR_BUF_SIZE 65536
 /* opts.writeback: the writeback of out_fd starts every this many bytes. */
 #define WRITEBACK_CHUNK (8 << 20)
-/* opts.hash_thread: the tar goes to the hashing thread in HASH_CHUNKS chunks of this size. */
+/* opts.hash_thread: the hashing thread is told of the tar every this many bytes. */
 #define HASH_CHUNK (2 << 20)
-#define HASH_CHUNKS 4
 
 /*
  * The design: two libarchive write handles in a chain, no temporary file, no threads.
@@ -55,16 +54,17 @@
  */
 
 /*
- * opts.hash_thread (an uncompressed layer written to out_fd): the tar's SHA-256 runs on a
- * thread of its own, on an idle core, while this one walks the tree, reads the files and
- * writes the tar. The tee copies the tar into a ring of chunks; a full chunk is handed to
- * the thread, which hashes the chunks in the order they were filled, and written to out_fd
- * meanwhile. The thread starts with the first full chunk (a layer under 2 MiB starts none)
- * and is joined before the writer is finished or freed: no thread outlives the writer (a
- * RUN step's sandbox must be cloned from a process without threads, sandbox.c). Only when
- * a core is idle as the writer starts (fewer runnable tasks than cores): on a busy machine
- * each hand-off waits for the other thread's turn, which cost more than the hash (W4's
- * layer 471 -> 646 ms, medians of 5 at load 12; docs/perf.md, fifth round).
+ * opts.hash_thread (an uncompressed layer written to a regular out_fd open for reading and
+ * writing, as the store's temporary files are): the tar's SHA-256 runs on a thread of its
+ * own, on an idle core, while this one walks the tree, reads the files and writes the tar.
+ * Every HASH_CHUNK written, the writer tells the thread how far the file holds the tar; the
+ * thread reads it back (pread, from the page cache) and hashes it, so the writing thread
+ * copies nothing more than before and never waits for the hash until the end. The thread
+ * starts with the first chunk (a layer under 2 MiB starts none) and is joined before the
+ * writer is finished or freed: no thread outlives the writer (a RUN step's sandbox must be
+ * cloned from a process without threads, sandbox.c). Only when a core is idle as the
+ * writer starts (fewer runnable tasks than cores): on a busy machine each hand-off waits
+ * for the other thread's turn, which cost more than the hash (docs/perf.md, fifth round).
  */
 struct hash_thread
 {
@@ -72,11 +72,14 @@ struct hash_thread
   pthread_mutex_t mu;
   pthread_cond_t cv;
   struct digester *d;
-  char *buf[HASH_CHUNKS];
-  size_t len[HASH_CHUNKS];
-  bool full[HASH_CHUNKS];
-  int next; /* the next chunk the thread hashes */
-  bool quit, running;
+  int fd;
+  off_t base;       /* where the tar starts in fd */
+  int64_t avail;    /* bytes of the tar in fd, told to the thread */
+  int64_t done;     /* bytes hashed: the thread's own */
+  int64_t inline_done; /* no thread: bytes hashed by the writer */
+  int error;        /* the thread's read failed: its errno */
+  bool quit, running, tried;
+  char buf[HASH_CHUNK];
 };
 
 struct inode_link
@@ -102,9 +105,7 @@ struct layer_writer
   struct inode_link *links;
   size_t n_links, links_alloc;
   bool failed, finished;
-  struct hash_thread *ht; /* opts.hash_thread: the chunks and the thread (NULL until used) */
-  int fill;               /* the chunk the tee fills */
-  size_t fill_len;
+  struct hash_thread *ht; /* opts.hash_thread: the thread's state (NULL without) */
   /* On the heap, not the stack: writers may run on threads with small stacks. */
   char names[XATTR_BUF_SIZE];
   char value[XATTR_BUF_SIZE];
@@ -157,6 +158,24 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   return (la_ssize_t) len;
 }
 
+/* Hash [from, to) of the tar, read back from h->fd: 0 or an errno. */
+static int
+hash_range (struct hash_thread *h, int64_t from, int64_t to)
+{
+  while (from < to)
+    {
+      size_t want = to - from < HASH_CHUNK ? (size_t) (to - from) : HASH_CHUNK;
+      ssize_t n = pread (h->fd, h->buf, want, h->base + from);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return n < 0 ? errno : EIO;
+      digester_update (h->d, h->buf, (size_t) n);
+      from += n;
+    }
+  return 0;
+}
+
 static void *
 hash_main (void *arg)
 {
@@ -165,79 +184,72 @@ hash_main (void *arg)
   pthread_mutex_lock (&h->mu);
   for (;;)
     {
-      while (!h->full[h->next] && !h->quit)
+      int64_t to;
+      while (h->done == h->avail && !h->quit)
         pthread_cond_wait (&h->cv, &h->mu);
-      if (!h->full[h->next])
-        break; /* quit, and every chunk handed over is hashed */
+      if (h->done == h->avail || h->error)
+        break; /* told to quit, and everything told of is hashed */
+      to = h->avail;
       pthread_mutex_unlock (&h->mu);
-      digester_update (h->d, h->buf[h->next], h->len[h->next]);
+      h->error = hash_range (h, h->done, to);
       pthread_mutex_lock (&h->mu);
-      h->full[h->next] = false;
-      h->next = (h->next + 1) % HASH_CHUNKS;
-      pthread_cond_broadcast (&h->cv);
+      h->done = to;
     }
   pthread_mutex_unlock (&h->mu);
   return NULL;
 }
 
-/* Hand the chunk being filled to the hashing thread (started on the first call; hashed here
-   when it cannot start), write it to out_fd, and wait until the next chunk is free. */
-static int
-hash_chunk_flush (struct layer_writer *w)
+/* Tell the thread that the file holds `size` bytes of the tar (starting it on the first
+   call; where it cannot start, the writer hashes from then on, reading back the same way). */
+static void
+hash_tell (struct layer_writer *w, int64_t size)
 {
   struct hash_thread *h = w->ht;
-  int cur = w->fill;
-  size_t len = w->fill_len;
 
-  if (len == 0)
-    return 0;
-  if (!h->running && !h->quit)
+  if (!h->tried)
     {
+      h->tried = true;
       h->running = pthread_create (&h->t, NULL, hash_main, h) == 0;
-      h->quit = !h->running; /* no thread: hash inline from now on */
     }
-  w->fill_len = 0;
   if (!h->running)
     {
-      digester_update (h->d, h->buf[cur], len);
-      return out_write (NULL, w, h->buf[cur], len) < 0 ? -1 : 0;
+      if (h->error == 0)
+        h->error = hash_range (h, h->inline_done, size);
+      h->inline_done = size;
+      return;
     }
   pthread_mutex_lock (&h->mu);
-  h->len[cur] = len;
-  h->full[cur] = true;
-  pthread_cond_broadcast (&h->cv);
+  h->avail = size;
+  pthread_cond_signal (&h->cv);
   pthread_mutex_unlock (&h->mu);
-  if (out_write (NULL, w, h->buf[cur], len) < 0)
-    return -1;
-  w->fill = (w->fill + 1) % HASH_CHUNKS;
-  pthread_mutex_lock (&h->mu);
-  while (h->full[w->fill])
-    pthread_cond_wait (&h->cv, &h->mu);
-  pthread_mutex_unlock (&h->mu);
-  return 0;
 }
 
-/* The last chunk handed over, the thread joined: the digest is whole. */
+/* The whole tar told, the thread joined: the digest is whole, or the error says why not. */
 static int
-hash_thread_stop (struct layer_writer *w)
+hash_thread_stop (struct layer_writer *w, bool hash_rest, bale_error_t *err)
 {
   struct hash_thread *h = w->ht;
-  int ret;
 
   if (h == NULL)
     return 0;
-  h->quit |= !h->running; /* a layer under one chunk: hashed here, no thread started */
-  ret = hash_chunk_flush (w);
+  if (hash_rest)
+    {
+      if (!h->tried)
+        h->tried = true; /* under one chunk: hashed here, no thread started */
+      hash_tell (w, w->tar_size);
+    }
   if (h->running)
     {
       pthread_mutex_lock (&h->mu);
       h->quit = true;
-      pthread_cond_broadcast (&h->cv);
+      pthread_cond_signal (&h->cv);
       pthread_mutex_unlock (&h->mu);
       pthread_join (h->t, NULL);
       h->running = false;
     }
-  return ret;
+  if (hash_rest && h->error)
+    return bale_make_error (err, h->error, "cannot read the layer back to hash it");
+  return 0;
 }
 
 static void
@@ -247,12 +259,9 @@ hash_thread_free (struct layer_writer *w)
 
   if (h == NULL)
     return;
-  w->fill_len = 0; /* an abandoned layer: its digest is not needed */
-  hash_thread_stop (w);
+  hash_thread_stop (w, false, NULL);
   pthread_mutex_destroy (&h->mu);
   pthread_cond_destroy (&h->cv);
-  for (int i = 0; i < HASH_CHUNKS; i++)
-    free (h->buf[i]);
   free (h);
   w->ht = NULL;
 }
@@ -265,20 +274,12 @@ tee_write (struct archive *a, void *ctx, const void *buf, size_t len)
   (void) a;
   if (w->ht != NULL)
     {
-      const char *p = buf;
-      size_t left = len;
-
+      /* Hashed by the thread, read back from out_fd. */
       w->tar_size += (int64_t) len;
-      while (left > 0)
-        {
-          size_t n = HASH_CHUNK - w->fill_len < left ? HASH_CHUNK - w->fill_len : left;
-          memcpy (w->ht->buf[w->fill] + w->fill_len, p, n);
-          w->fill_len += n;
-          p += n;
-          left -= n;
-          if (w->fill_len == HASH_CHUNK && hash_chunk_flush (w) < 0)
-            return -1;
-        }
+      if (out_write (NULL, w, buf, len) < 0)
+        return -1;
+      if (w->tar_size / HASH_CHUNK != (w->tar_size - (int64_t) len) / HASH_CHUNK)
+        hash_tell (w, w->tar_size);
       return (la_ssize_t) len;
     }
   digester_update (&w->diff, buf, len);
@@ -438,12 +439,21 @@ layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t 
       && (opts->hash_thread == LAYER_HASH_THREAD
           || (opts->hash_thread == LAYER_HASH_THREAD_IF_IDLE && idle_core ())))
     {
-      struct hash_thread *h = w->ht = xzalloc (sizeof *h);
-      h->d = &w->diff;
-      for (int i = 0; i < HASH_CHUNKS; i++)
-        h->buf[i] = xmalloc (HASH_CHUNK);
-      pthread_mutex_init (&h->mu, NULL);
-      pthread_cond_init (&h->cv, NULL);
+      struct stat st;
+      int fl = fcntl (out_fd, F_GETFL);
+      off_t base = lseek (out_fd, 0, SEEK_CUR);
+
+      /* Read back from the file: a regular one, open for reading too. */
+      if (fl >= 0 && (fl & O_ACCMODE) == O_RDWR && fstat (out_fd, &st) == 0 && S_ISREG (st.st_mode)
+          && base >= 0)
+        {
+          struct hash_thread *h = w->ht = xzalloc (sizeof *h);
+          h->d = &w->diff;
+          h->fd = out_fd;
+          h->base = base;
+          pthread_mutex_init (&h->mu, NULL);
+          pthread_cond_init (&h->cv, NULL);
+        }
     }
   return w;
 }
@@ -828,10 +838,9 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
     return archive_fail (w, w->z, err, "cannot finish the compressor",
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
-  if (hash_thread_stop (w) < 0)
+  if (hash_thread_stop (w, true, err) < 0)
     {
       w->failed = true;
-      bale_error_join (err, &w->cb_err);
       return -1;
     }
   w->finished = true;

@@ -52,7 +52,7 @@ cmd_write (int argc, char **argv, bale_error_t *err)
   dir = open (argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return bale_make_error (err, errno, "cannot open '%s'", argv[1]);
-  out = open (argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  out = open (argv[2], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create '%s'", argv[2]);
   if (layer_write_dir (dir, &opts, out, &res, err) < 0)

@@ -326,9 +326,10 @@ check_result (int fd, const struct layer_result *res)
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
 }
 
-/* The tar hashed on a thread (chunks of 2 MiB in a ring of 4, a last partial one) gives the
-   bytes and digests of the tar hashed inline, for a layer of several chunks, one under a
-   chunk (no thread started) and the empty directory. */
+/* The tar hashed on a thread (read back from the memfd every 2 MiB, then the rest) gives
+   the bytes and digests of the tar hashed inline, for a layer of several chunks, one under a
+   chunk (no thread started) and the empty directory; so does an output the writer cannot
+   read back (write-only: hashed inline). */
 static void
 test_hash_thread (void **state)
 {
@@ -373,6 +374,22 @@ test_hash_thread (void **state)
           free (path);
         }
     }
+  {
+    char *path = xasprintf ("%s/out.tar", e);
+    int wo = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    struct layer_result a, b;
+    bale_error_t err = NULL;
+    int dfd = open_dir (r), fa = write_layer (r, &inline_opts, &a);
+    assert_true (wo >= 0);
+    if (layer_write_dir (dfd, &thread_opts, wo, &b, &err) < 0)
+      test_fail ("layer_write_dir: %s", err->msg);
+    assert_string_equal (a.diff_id, b.diff_id);
+    assert_int_equal (a.size, b.size);
+    close (wo);
+    close (fa);
+    close (dfd);
+    free (path);
+  }
   free (big);
   lt_rmtree (r);
   lt_rmtree (e);
