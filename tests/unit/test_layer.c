@@ -331,6 +331,15 @@ check_result (int fd, const struct layer_result *res)
    chunk (no thread started) and the empty directory; so does an output the writer cannot
    read back (write-only: hashed inline). */
 static void
+assert_same_result (const struct layer_result *a, const struct layer_result *b)
+{
+  assert_string_equal (a->diff_id, b->diff_id);
+  assert_string_equal (a->digest, b->digest);
+  assert_int_equal (a->size, b->size);
+  assert_int_equal (a->tar_size, b->tar_size);
+}
+
+static void
 test_hash_thread (void **state)
 {
   char *r = lt_mkdtemp (), *e = lt_mkdtemp ();
@@ -351,10 +360,7 @@ test_hash_thread (void **state)
           struct layer_result a, b;
           int fa = write_layer (roots[k], &inline_opts, &a), fb = write_layer (roots[k], &thread_opts, &b);
           char *la = list_fd (fa), *lb = list_fd (fb);
-          assert_string_equal (a.diff_id, b.diff_id);
-          assert_string_equal (a.digest, b.digest);
-          assert_int_equal (a.size, b.size);
-          assert_int_equal (a.tar_size, b.tar_size);
+          assert_same_result (&a, &b);
           check_result (fb, &b);
           assert_text (lb, la);
           free (la);
@@ -383,12 +389,11 @@ test_hash_thread (void **state)
     assert_true (wo >= 0);
     if (layer_write_dir (dfd, &thread_opts, wo, &b, &err) < 0)
       test_fail ("layer_write_dir: %s", err->msg);
-    assert_string_equal (a.diff_id, b.diff_id);
-    assert_int_equal (a.size, b.size);
-    close (wo);
-    close (fa);
-    close (dfd);
+    assert_same_result (&a, &b);
     free (path);
+    close (wo);
+    close (dfd);
+    close (fa);
   }
   free (big);
   lt_rmtree (r);
