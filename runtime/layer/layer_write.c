@@ -20,6 +20,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "common/trace.h"
 #include "runtime/layer/layer.h"
 #include "runtime/layer/pgzip.h"
 #include "runtime/fs/owners.h"
@@ -210,6 +211,8 @@ hash_tell (struct layer_writer *w, int64_t size)
     {
       h->tried = true;
       h->running = pthread_create (&h->t, NULL, hash_main, h) == 0;
+      if (h->running)
+        trace_mark ("layer: hashing thread started");
     }
   if (!h->running)
     {
