@@ -1240,6 +1240,12 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     rc.wopts.overlay_upper = true;
     rc.wopts.epoch_set = x->o->epoch_set;
     rc.wopts.epoch = x->o->epoch;
+    /* The blob is fsync'ed before the build ends: its writeback starts every 8 MiB while
+       the tar is written, not at the commit (W4's 67 MB then made the stage's end wait). */
+    rc.wopts.writeback = true;
+    /* SHA-256 on an idle core while the tree is walked (joined before the next step's
+       sandbox is cloned). */
+    rc.wopts.hash_thread = LAYER_HASH_THREAD_IF_IDLE;
     /* On overlayfs the next steps read this layer's snapshot, adopted below, not its blob;
        a shared step's layer is taken by the other platforms' builds from its blob at once. */
     if ((root || x->o->shared_dir ? exec_inline_layer : exec_inline_layer_async) (x, s, diff_upper,

@@ -26,6 +26,14 @@ enum layer_compression
   LAYER_COMPRESSION_GZIP_SINGLE,
 };
 
+/* layer_write_opts.hash_thread: where the tar's SHA-256 is computed. */
+enum layer_hash_thread
+{
+  LAYER_HASH_INLINE = 0,     /* in the writing thread */
+  LAYER_HASH_THREAD_IF_IDLE, /* on a thread of its own when a core is idle as the writer starts */
+  LAYER_HASH_THREAD,         /* on a thread of its own */
+};
+
 struct layer_write_opts
 {
   enum layer_compression compression;
@@ -58,6 +66,9 @@ struct layer_write_opts
   /* out_fd is a file its caller will fsync (a store blob): start the writeback of every
      8 MiB written, so the fsync finds little left to write. */
   bool writeback;
+  /* Uncompressed only: hash the tar on a thread of its own (layer_write.c), joined before
+     layer_writer_finish or layer_writer_free returns; the bytes and digests are the same. */
+  enum layer_hash_thread hash_thread;
 };
 
 /* What a written layer is, for its descriptor and the config's rootfs.diff_ids. */

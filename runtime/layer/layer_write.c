@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "common/trace.h"
 #include "runtime/layer/layer.h"
 #include "runtime/layer/pgzip.h"
 #include "runtime/fs/owners.h"
@@ -34,6 +36,8 @@
 #define XATTR_BUF_SIZE 65536
 /* opts.writeback: the writeback of out_fd starts every this many bytes. */
 #define WRITEBACK_CHUNK (8 << 20)
+/* opts.hash_thread: the hashing thread is told of the tar every this many bytes. */
+#define HASH_CHUNK (2 << 20)
 
 /*
  * The design: two libarchive write handles in a chain, no temporary file, no threads.
@@ -49,6 +53,35 @@
  * of the layer. Without compression the tee writes to the fd directly and the blob digest
  * is the diff_id.
  */
+
+/*
+ * opts.hash_thread (an uncompressed layer written to a regular out_fd open for reading and
+ * writing, as the store's temporary files are): the tar's SHA-256 runs on a thread of its
+ * own, on an idle core, while this one walks the tree, reads the files and writes the tar.
+ * Every HASH_CHUNK written, the writer tells the thread how far the file holds the tar; the
+ * thread reads it back (pread, from the page cache) and hashes it, so the writing thread
+ * copies nothing more than before and never waits for the hash until the end. The thread
+ * starts with the first chunk (a layer under 2 MiB starts none) and is joined before the
+ * writer is finished or freed: no thread outlives the writer (a RUN step's sandbox must be
+ * cloned from a process without threads, sandbox.c). Only when a core is idle as the
+ * writer starts (fewer runnable tasks than cores): on a busy machine each hand-off waits
+ * for the other thread's turn, which cost more than the hash (docs/perf.md, fifth round).
+ */
+struct hash_thread
+{
+  pthread_t t;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct digester *d;
+  int fd;
+  off_t base;       /* where the tar starts in fd */
+  int64_t avail;    /* bytes of the tar in fd, told to the thread */
+  int64_t done;     /* bytes hashed: the thread's own */
+  int64_t inline_done; /* no thread: bytes hashed by the writer */
+  int error;        /* the thread's read failed: its errno */
+  bool quit, running, tried;
+  char buf[HASH_CHUNK];
+};
 
 struct inode_link
 {
@@ -73,6 +106,7 @@ struct layer_writer
   struct inode_link *links;
   size_t n_links, links_alloc;
   bool failed, finished;
+  struct hash_thread *ht; /* opts.hash_thread: the thread's state (NULL without) */
   /* On the heap, not the stack: writers may run on threads with small stacks. */
   char names[XATTR_BUF_SIZE];
   char value[XATTR_BUF_SIZE];
@@ -125,12 +159,132 @@ out_write (struct archive *a, void *ctx, const void *buf, size_t len)
   return (la_ssize_t) len;
 }
 
+/* Hash [from, to) of the tar, read back from h->fd: 0 or an errno. */
+static int
+hash_range (struct hash_thread *h, int64_t from, int64_t to)
+{
+  while (from < to)
+    {
+      size_t want = to - from < HASH_CHUNK ? (size_t) (to - from) : HASH_CHUNK;
+      ssize_t n = pread (h->fd, h->buf, want, h->base + from);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return n < 0 ? errno : EIO;
+      digester_update (h->d, h->buf, (size_t) n);
+      from += n;
+    }
+  return 0;
+}
+
+static void *
+hash_main (void *arg)
+{
+  struct hash_thread *h = arg;
+
+  pthread_mutex_lock (&h->mu);
+  for (;;)
+    {
+      int64_t to;
+      while (h->done == h->avail && !h->quit)
+        pthread_cond_wait (&h->cv, &h->mu);
+      if (h->done == h->avail || h->error)
+        break; /* told to quit, and everything told of is hashed */
+      to = h->avail;
+      pthread_mutex_unlock (&h->mu);
+      h->error = hash_range (h, h->done, to);
+      pthread_mutex_lock (&h->mu);
+      h->done = to;
+    }
+  pthread_mutex_unlock (&h->mu);
+  return NULL;
+}
+
+/* Tell the thread that the file holds `size` bytes of the tar (starting it on the first
+   call; where it cannot start, the writer hashes from then on, reading back the same way). */
+static void
+hash_tell (struct layer_writer *w, int64_t size)
+{
+  struct hash_thread *h = w->ht;
+
+  if (!h->tried)
+    {
+      h->tried = true;
+      h->running = pthread_create (&h->t, NULL, hash_main, h) == 0;
+      if (h->running)
+        trace_mark ("layer: hashing thread started");
+    }
+  if (!h->running)
+    {
+      if (h->error == 0)
+        h->error = hash_range (h, h->inline_done, size);
+      h->inline_done = size;
+      return;
+    }
+  pthread_mutex_lock (&h->mu);
+  h->avail = size;
+  pthread_cond_signal (&h->cv);
+  pthread_mutex_unlock (&h->mu);
+}
+
+/* The whole tar told, the thread joined: the digest is whole, or the error says why not. */
+static int
+hash_thread_stop (struct layer_writer *w, bool hash_rest, bale_error_t *err)
+{
+  struct hash_thread *h = w->ht;
+
+  if (h == NULL)
+    return 0;
+  if (hash_rest)
+    {
+      if (!h->tried)
+        h->tried = true; /* under one chunk: hashed here, no thread started */
+      hash_tell (w, w->tar_size);
+    }
+  if (h->running)
+    {
+      pthread_mutex_lock (&h->mu);
+      h->quit = true;
+      pthread_cond_signal (&h->cv);
+      pthread_mutex_unlock (&h->mu);
+      pthread_join (h->t, NULL);
+      h->running = false;
+    }
+  if (hash_rest && h->error)
+    return bale_make_error (err, h->error, "cannot read the layer back to hash it");
+  return 0;
+}
+
+static void
+hash_thread_free (struct layer_writer *w)
+{
+  struct hash_thread *h = w->ht;
+
+  if (h == NULL)
+    return;
+  hash_thread_stop (w, false, NULL);
+  pthread_mutex_destroy (&h->mu);
+  pthread_cond_destroy (&h->cv);
+  free (h);
+  w->ht = NULL;
+}
+
 static la_ssize_t
 tee_write (struct archive *a, void *ctx, const void *buf, size_t len)
 {
   struct layer_writer *w = ctx;
 
   (void) a;
+  if (w->ht != NULL)
+    {
+      /* Hashed by the thread, read back from out_fd. */
+      w->tar_size += (int64_t) len;
+      if (out_write (NULL, w, buf, len) < 0)
+        return -1;
+      if (w->tar_size / HASH_CHUNK != (w->tar_size - (int64_t) len) / HASH_CHUNK)
+        hash_tell (w, w->tar_size);
+      return (la_ssize_t) len;
+    }
   digester_update (&w->diff, buf, len);
   w->tar_size += (int64_t) len;
   if (w->z == NULL)
@@ -250,6 +404,24 @@ setup_tar (struct layer_writer *w, bale_error_t *err)
   return 0;
 }
 
+/* Whether a core is idle now: fewer runnable tasks (this one included) than online cores,
+   by the kernel's count in /proc/stat. */
+static bool
+idle_core (void)
+{
+  long cores = sysconf (_SC_NPROCESSORS_ONLN);
+  cleanup_file FILE *f = NULL;
+  char line[128];
+  long running = -1;
+
+  if (cores < 2 || (f = fopen ("/proc/stat", "re")) == NULL)
+    return false;
+  while (fgets (line, sizeof line, f))
+    if (sscanf (line, "procs_running %ld", &running) == 1)
+      break;
+  return running >= 1 && running < cores;
+}
+
 struct layer_writer *
 layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t *err)
 {
@@ -265,6 +437,26 @@ layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t 
     {
       layer_writer_free (w);
       return NULL;
+    }
+  if (opts->compression == LAYER_COMPRESSION_NONE
+      && (opts->hash_thread == LAYER_HASH_THREAD
+          || (opts->hash_thread == LAYER_HASH_THREAD_IF_IDLE && idle_core ())))
+    {
+      struct stat st;
+      int fl = fcntl (out_fd, F_GETFL);
+      off_t base = lseek (out_fd, 0, SEEK_CUR);
+
+      /* Read back from the file: a regular one, open for reading too. */
+      if (fl >= 0 && (fl & O_ACCMODE) == O_RDWR && fstat (out_fd, &st) == 0 && S_ISREG (st.st_mode)
+          && base >= 0)
+        {
+          struct hash_thread *h = w->ht = xzalloc (sizeof *h);
+          h->d = &w->diff;
+          h->fd = out_fd;
+          h->base = base;
+          pthread_mutex_init (&h->mu, NULL);
+          pthread_cond_init (&h->cv, NULL);
+        }
     }
   return w;
 }
@@ -282,6 +474,7 @@ layer_writer_free (struct layer_writer *w)
      first: it writes into the compressor. */
   archive_write_free (w->tar);
   archive_write_free (w->z);
+  hash_thread_free (w);
   digester_release (&w->diff);
   digester_release (&w->blob);
   bale_error_release (&w->cb_err);
@@ -648,6 +841,11 @@ layer_writer_finish (struct layer_writer *w, struct layer_result *res, bale_erro
   if (w->z && archive_write_close (w->z) != ARCHIVE_OK)
     return archive_fail (w, w->z, err, "cannot finish the compressor",
                          w->opts.compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip");
+  if (hash_thread_stop (w, true, err) < 0)
+    {
+      w->failed = true;
+      return -1;
+    }
   w->finished = true;
   memset (res, 0, sizeof *res);
   if (finish_digests (w, res, err) < 0)

@@ -82,8 +82,8 @@ in_list (const char *list, const char *name)
   return false;
 }
 
-static bool
-kernel_at_least (int major, int minor)
+bool
+rt_seccomp_kernel_at_least (int major, int minor)
 {
   static int km = -1, kn = -1;
 
@@ -96,10 +96,42 @@ kernel_at_least (int major, int minor)
   return km > major || (km == major && kn >= minor);
 }
 
+void
+rt_seccomp_profile_kernel (int *major, int *minor)
+{
+  *major = *minor = 0;
+  for (unsigned long i = 0; i < rt_seccomp_profile_len; i++)
+    {
+      const struct rt_seccomp_rule *r = &rt_seccomp_profile[i];
+      if (r->min_kernel.major > *major
+          || (r->min_kernel.major == *major && r->min_kernel.minor > *minor))
+        {
+          *major = r->min_kernel.major;
+          *minor = r->min_kernel.minor;
+        }
+    }
+}
+
+/* The kernel a program is compiled for: the running one, or (kernel->major >= 0) a version
+   given by the caller. */
+struct kernel_version
+{
+  int major, minor;
+};
+
+static bool
+kernel_meets (const struct kernel_version *k, int major, int minor)
+{
+  if (k->major < 0)
+    return rt_seccomp_kernel_at_least (major, minor);
+  return k->major > major || (k->major == major && k->minor >= minor);
+}
+
 /* Docker's setupSeccomp: excludes first (any listed cap present, or this arch), then
    includes (every listed cap present, this arch listed, the kernel new enough). */
 static bool
-rule_applies (const struct rt_seccomp_rule *r, uint64_t caps, const char *arch)
+rule_applies (const struct rt_seccomp_rule *r, uint64_t caps, const char *arch,
+              const struct kernel_version *k)
 {
   if (r->exc_arches && in_list (r->exc_arches, arch))
     return false;
@@ -109,12 +141,10 @@ rule_applies (const struct rt_seccomp_rule *r, uint64_t caps, const char *arch)
     return false;
   if ((r->inc_caps & caps) != r->inc_caps)
     return false;
-  if (r->min_kernel.major && !kernel_at_least (r->min_kernel.major, r->min_kernel.minor))
+  if (r->min_kernel.major && !kernel_meets (k, r->min_kernel.major, r->min_kernel.minor))
     return false;
   return true;
 }
-
-static bool rule_applies (const struct rt_seccomp_rule *r, uint64_t caps, const char *arch);
 
 /* Note name (of a rule that applies) in the stub's view of each architecture. */
 static void
@@ -143,7 +173,8 @@ stub_note (struct stub_arch *arches, size_t n, const struct rt_seccomp_rule *r, 
 }
 
 static int
-add_rules (scmp_filter_ctx ctx, uint64_t caps, const char *arch, bale_error_t *err)
+add_rules (scmp_filter_ctx ctx, uint64_t caps, const char *arch, const struct kernel_version *k,
+           bale_error_t *err)
 {
   for (unsigned long i = 0; i < rt_seccomp_profile_len; i++)
     {
@@ -151,7 +182,7 @@ add_rules (scmp_filter_ctx ctx, uint64_t caps, const char *arch, bale_error_t *e
       uint32_t action = r->action == RT_SECCOMP_ALLOW ? SCMP_ACT_ALLOW
                                                       : SCMP_ACT_ERRNO ((uint32_t) r->errno_ret);
 
-      if (!rule_applies (r, caps, arch))
+      if (!rule_applies (r, caps, arch, k))
         continue;
       for (const char *const *name = r->names; *name; name++)
         {
@@ -291,8 +322,8 @@ export_program (scmp_filter_ctx ctx, const struct insns *stub, struct sock_fprog
   return 0;
 }
 
-int
-rt_seccomp_compile (uint64_t caps, struct sock_fprog *out, bale_error_t *err)
+static int
+compile (uint64_t caps, const struct kernel_version *k, struct sock_fprog *out, bale_error_t *err)
 {
   uint32_t native = seccomp_arch_native ();
   const char *arch = NULL;
@@ -336,10 +367,10 @@ rt_seccomp_compile (uint64_t caps, struct sock_fprog *out, bale_error_t *err)
                                "(libseccomp token %#x)", (unsigned) native);
       goto out;
     }
-  if (add_rules (ctx, caps, arch, err) < 0)
+  if (add_rules (ctx, caps, arch, k, err) < 0)
     goto out;
   for (unsigned long i = 0; i < rt_seccomp_profile_len; i++)
-    if (rule_applies (&rt_seccomp_profile[i], caps, arch))
+    if (rule_applies (&rt_seccomp_profile[i], caps, arch, k))
       for (const char *const *name = rt_seccomp_profile[i].names; *name; name++)
         stub_note (arches, n_arches, &rt_seccomp_profile[i], *name);
   build_stub (arches, n_arches, &stub);
@@ -353,14 +384,20 @@ out:
 }
 
 int
-rt_seccomp_default (const struct sock_fprog **out, bale_error_t *err)
+rt_seccomp_compile (uint64_t caps, struct sock_fprog *out, bale_error_t *err)
 {
-  static struct sock_fprog prog;
+  const struct kernel_version running = { -1, -1 };
 
-  if (prog.filter == NULL && rt_seccomp_compile (rt_default_caps, &prog, err) < 0)
-    return -1;
-  *out = &prog;
-  return 0;
+  return compile (caps, &running, out, err);
+}
+
+int
+rt_seccomp_compile_for_kernel (uint64_t caps, int major, int minor, struct sock_fprog *out,
+                               bale_error_t *err)
+{
+  const struct kernel_version k = { major, minor };
+
+  return compile (caps, &k, out, err);
 }
 
 int

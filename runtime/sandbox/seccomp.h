@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Docker's default seccomp profile (moby/profiles seccomp/default.json, table in
- * seccomp_profile.c), compiled with libseccomp into a classic BPF program once per process and
- * loaded by every sandboxed command before it drops its capabilities.
+ * seccomp_profile.c), compiled with libseccomp into a classic BPF program and loaded by every
+ * sandboxed command before it drops its capabilities. The program for the default
+ * capabilities is compiled when bale is built (seccomp_gen.c writes seccomp_bpf.h) and used
+ * where it is what libseccomp would compile here (seccomp_default.c); otherwise, and for any
+ * other capability set, libseccomp compiles it at run time.
  */
 #ifndef BALE_SECCOMP_H
 #define BALE_SECCOMP_H
@@ -61,8 +64,26 @@ extern const uint64_t rt_default_caps;
  */
 int rt_seccomp_compile (uint64_t caps, struct sock_fprog *out, bale_error_t *err);
 
-/* The program for rt_default_caps, compiled on the first call and kept for the process (and
-   its forks): a build compiles it once. */
+/* The same for a kernel of version major.minor instead of the running one (the build-time
+   generator compiles for the newest kernel the profile's rules name). */
+int rt_seccomp_compile_for_kernel (uint64_t caps, int major, int minor, struct sock_fprog *out,
+                                   bale_error_t *err);
+
+/* Whether the running kernel is major.minor or newer. */
+bool rt_seccomp_kernel_at_least (int major, int minor);
+
+/* The newest kernel version a rule of the profile names (its minKernel): on that kernel or a
+   newer one every such rule applies. */
+void rt_seccomp_profile_kernel (int *major, int *minor);
+
+/* The program compiled with bale for rt_default_caps, when it is what rt_seccomp_compile
+   gives on this machine (the same architecture and libseccomp release, a kernel at least as
+   new as the profile's newest minKernel): true and *out set, else false and *why says what
+   differs. */
+bool rt_seccomp_embedded (const struct sock_fprog **out, const char **why);
+
+/* The program for rt_default_caps: the embedded one where it applies, else compiled on the
+   first call and kept for the process (and its forks): a build compiles it at most once. */
 int rt_seccomp_default (const struct sock_fprog **out, bale_error_t *err);
 
 /* Install prog on the calling thread without no_new_privs (setuid binaries keep working, as

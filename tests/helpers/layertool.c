@@ -18,7 +18,7 @@
 static int
 usage (void)
 {
-  fputs ("usage: layertool write [--overlay] gzip|zstd|none DIR OUT\n"
+  fputs ("usage: layertool write [--overlay] [--hash-thread] gzip|zstd|none DIR OUT\n"
          "       layertool extract [--overlay] BLOB ROOT [DIFF_ID]\n"
          "       layertool list BLOB\n",
          stderr);
@@ -38,6 +38,12 @@ cmd_write (int argc, char **argv, bale_error_t *err)
       opts.overlay_upper = true;
       argc--, argv++;
     }
+  /* The tar hashed on a thread of its own (bench/: what it does for W4's layer). */
+  if (argc > 0 && strcmp (argv[0], "--hash-thread") == 0)
+    {
+      opts.hash_thread = LAYER_HASH_THREAD;
+      argc--, argv++;
+    }
   if (argc != 3)
     return usage ();
   opts.compression = strcmp (argv[0], "zstd") == 0   ? LAYER_COMPRESSION_ZSTD
@@ -46,7 +52,7 @@ cmd_write (int argc, char **argv, bale_error_t *err)
   dir = open (argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return bale_make_error (err, errno, "cannot open '%s'", argv[1]);
-  out = open (argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  out = open (argv[2], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0)
     return bale_make_error (err, errno, "cannot create '%s'", argv[2]);
   if (layer_write_dir (dir, &opts, out, &res, err) < 0)

@@ -326,6 +326,82 @@ check_result (int fd, const struct layer_result *res)
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
 }
 
+/* The tar hashed on a thread (read back from the memfd every 2 MiB, then the rest) gives
+   the bytes and digests of the tar hashed inline, for a layer of several chunks, one under a
+   chunk (no thread started) and the empty directory; so does an output the writer cannot
+   read back (write-only: hashed inline). */
+static void
+assert_same_result (const struct layer_result *a, const struct layer_result *b)
+{
+  assert_string_equal (a->diff_id, b->diff_id);
+  assert_string_equal (a->digest, b->digest);
+  assert_int_equal (a->size, b->size);
+  assert_int_equal (a->tar_size, b->tar_size);
+}
+
+static void
+test_hash_thread (void **state)
+{
+  char *r = lt_mkdtemp (), *e = lt_mkdtemp ();
+  struct layer_write_opts inline_opts = { .compression = LAYER_COMPRESSION_NONE, .epoch_set = true, .epoch = T0 };
+  struct layer_write_opts thread_opts = inline_opts;
+  char *big = xmalloc (3 << 20);
+  const char *roots[] = { r, e };
+
+  (void) state;
+  thread_opts.hash_thread = LAYER_HASH_THREAD;
+  for (size_t i = 0; i < (3 << 20); i++)
+    big[i] = (char) (i * 7919 >> 5);
+  lt_write (r, "small", "n", 0644);
+  for (int round = 0; round < 2; round++)
+    {
+      for (size_t k = 0; k < sizeof roots / sizeof *roots; k++)
+        {
+          struct layer_result a, b;
+          int fa = write_layer (roots[k], &inline_opts, &a), fb = write_layer (roots[k], &thread_opts, &b);
+          char *la = list_fd (fa), *lb = list_fd (fb);
+          assert_same_result (&a, &b);
+          check_result (fb, &b);
+          assert_text (lb, la);
+          free (la);
+          free (lb);
+          close (fa);
+          close (fb);
+        }
+      /* Then several chunks: 3 MiB files, 7 of them (21 MiB, the ring wraps). */
+      for (int f = 0; f < 7 && round == 0; f++)
+        {
+          char *path = xasprintf ("%s/big%d", r, f);
+          int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+          size_t n = (3 << 20) - (size_t) f * 1000;
+          assert_true (fd >= 0);
+          assert_true (write (fd, big, n) == (ssize_t) n);
+          close (fd);
+          free (path);
+        }
+    }
+  {
+    char *path = xasprintf ("%s/out.tar", e);
+    int wo = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    struct layer_result a, b;
+    bale_error_t err = NULL;
+    int dfd = open_dir (r), fa = write_layer (r, &inline_opts, &a);
+    assert_true (wo >= 0);
+    if (layer_write_dir (dfd, &thread_opts, wo, &b, &err) < 0)
+      test_fail ("layer_write_dir: %s", err->msg);
+    assert_same_result (&a, &b);
+    free (path);
+    close (wo);
+    close (dfd);
+    close (fa);
+  }
+  free (big);
+  lt_rmtree (r);
+  lt_rmtree (e);
+  free (r);
+  free (e);
+}
+
 static void
 test_compressions (void **state)
 {
@@ -798,6 +874,7 @@ main (void)
     cmocka_unit_test (test_compressions),
     cmocka_unit_test (test_compress_later),
     cmocka_unit_test (test_compress_threads),
+    cmocka_unit_test (test_hash_thread),
     cmocka_unit_test (test_overlay_upper),
     cmocka_unit_test (test_reserved_name),
     cmocka_unit_test (test_skip),

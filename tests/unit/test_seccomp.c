@@ -107,6 +107,52 @@ test_capability_rules (void **state)
   free (prog.filter);
 }
 
+static bool
+same_program (const struct sock_fprog *a, const struct sock_fprog *b)
+{
+  return a->len == b->len && memcmp (a->filter, b->filter, a->len * sizeof *a->filter) == 0;
+}
+
+/* The program compiled when bale was built (seccomp_bpf.h) is, instruction for instruction,
+   what libseccomp compiles here at run time for the same profile and capabilities, and it is
+   the one every sandbox loads; other capability sets are still compiled at run time. */
+static void
+test_embedded_program (void **state)
+{
+  const struct sock_fprog *emb, *def;
+  struct sock_fprog prog;
+  const char *why = NULL;
+  bale_error_t err = NULL;
+  int kmajor, kminor;
+
+  (void) state;
+  if (!rt_seccomp_embedded (&emb, &why))
+    fail_msg ("the program compiled with bale is not used on this machine: %s", why);
+  assert_true (emb->len > 100);
+  assert_int_equal (rt_seccomp_compile (rt_default_caps, &prog, &err), 0);
+  assert_true (same_program (emb, &prog));
+  free (prog.filter);
+  assert_int_equal (rt_seccomp_default (&def, &err), 0);
+  assert_ptr_equal (def, emb);
+  /* What the generator compiles: for the profile's newest minKernel (ptrace's 4.8), which
+     is older than this kernel; a kernel before it gets another program, which is why an
+     older kernel compiles at run time instead. */
+  rt_seccomp_profile_kernel (&kmajor, &kminor);
+  assert_int_equal (kmajor, 4);
+  assert_int_equal (kminor, 8);
+  assert_int_equal (rt_seccomp_compile_for_kernel (rt_default_caps, 4, 8, &prog, &err), 0);
+  assert_true (same_program (emb, &prog));
+  free (prog.filter);
+  assert_int_equal (rt_seccomp_compile_for_kernel (rt_default_caps, 4, 7, &prog, &err), 0);
+  assert_false (same_program (emb, &prog));
+  free (prog.filter);
+  /* Another capability set is compiled at run time, and differs. */
+  assert_int_equal (rt_seccomp_compile (rt_default_caps | CAPBIT (21 /* SYS_ADMIN */), &prog, &err), 0);
+  assert_false (same_program (emb, &prog));
+  assert_int_equal (errno_under (&prog, SYS_unshare, 0, 0), 0);
+  free (prog.filter);
+}
+
 static void
 test_parse_ulimit (void **state)
 {
@@ -183,6 +229,7 @@ main (void)
     cmocka_unit_test (test_default_caps),
     cmocka_unit_test (test_default_filter),
     cmocka_unit_test (test_capability_rules),
+    cmocka_unit_test (test_embedded_program),
     cmocka_unit_test (test_parse_ulimit),
     cmocka_unit_test (test_parse_host_and_size),
   };
