@@ -17,10 +17,12 @@ wait_for () {
   done
   return 1
 }
-# kill_build PID: SIGKILL, then wait until it and its sandbox (PDEATHSIG) are gone.
+# kill_build PID: SIGKILL, then wait until it and its sandbox (PDEATHSIG) are gone (60 s at
+# most, a hang guard; what is left then is named).
 kill_build () {
   kill -KILL "$1"; wait "$1" 2> /dev/null
-  i=0; while pgrep -f "$BALE_STORE" > /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  i=0; while pgrep -f "$BALE_STORE" > /dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  if pgrep -f "$BALE_STORE" > /dev/null; then echo "still running 60 s after SIGKILL:"; pgrep -af "$BALE_STORE"; return 1; fi
 }
 
 killed_run () {
