@@ -268,12 +268,12 @@ multistage_example () {
 check "multi-stage example: RUN in one stage, COPY --from into another, USER" multistage_example
 
 parallel_stages () {
-  # Each stage waits (up to 20 s) for a file the other one creates in a shared cache mount:
-  # built one after the other, the first would time out and fail.
+  # Each stage waits (up to 120 s, a hang guard) for a file the other one creates in a shared
+  # cache mount: built one after the other, the first would time out and fail.
   df 'FROM busybox AS a' \
-    'RUN --mount=type=cache,target=/c,id=par touch /c/a && i=0 && while [ ! -e /c/b ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/b && echo a > /a' \
+    'RUN --mount=type=cache,target=/c,id=par touch /c/a && i=0 && while [ ! -e /c/b ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/b && echo a > /a' \
     'FROM busybox AS b' \
-    'RUN --mount=type=cache,target=/c,id=par touch /c/b && i=0 && while [ ! -e /c/a ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/a && echo b > /b' \
+    'RUN --mount=type=cache,target=/c,id=par touch /c/b && i=0 && while [ ! -e /c/a ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/a && echo b > /b' \
     'FROM scratch' 'COPY --from=a /a /a' 'COPY --from=b /b /b'
   rm -rf "$BALE_STORE/cache/par"
   # BALE_JOBS: two jobs at once whatever the number of CPUs (one by default on a 1-CPU machine).
