@@ -45,12 +45,18 @@ busybox_store () {
 
 . "$top_srcdir/tests/cli/ports.sh"
 # start_registry: a docker-registry of the test's own on a free port of 127.0.0.1, storing in
-# $T_TMP/registry; sets port and adds its pid to PIDS (for the caller's trap to kill).
+# $T_TMP/registry; sets port and adds its pid to PIDS (for the caller's trap to kill). The
+# port free_port found may be taken before the registry binds it (a client's connection on a
+# busy machine): then the registry exits, and another port is tried (5 in all).
 start_registry () {
-  port=$(free_port)
-  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-    "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
-  docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
-  PIDS="$PIDS $!"
-  wait_port "$port"
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+      "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
+    docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
+    PIDS="$PIDS $!"
+    wait_listen $! "$port" && return 0
+  done
+  cat "$T_TMP/registry.log"
+  return 1
 }

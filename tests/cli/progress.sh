@@ -96,30 +96,49 @@ check "plain: a context on stdin says how many bytes came (transferring context:
 
 # tty: in a tmux pane (a real pseudo-terminal), NO_COLOR set; a slow step shows its output
 # live, and what stays on screen at the end is the summary plain mode prints.
+# The two stages' steps run (BALE_JOBS=2, whatever the number of CPUs) until the test has seen
+# the frames it looks for and creates go in their cache mount (120 s at most, a hang guard):
+# no race between the steps' durations and the frames a loaded machine draws. tty.sh writes
+# the exit status to tty.rc, then END on the terminal: once the pane shows END, tmux has read
+# everything bale wrote before.
 tty_view () {
   command -v tmux > /dev/null || { echo "tmux is missing"; return 1; }
-  df 'FROM busybox AS a' 'RUN for i in 1 2 3 4 5 6; do echo tick$i; sleep 0.3; done' \
-     'FROM busybox AS b' 'RUN echo other > /o; sleep 1' 'FROM a' 'COPY --from=b /o /o'
+  wait_go='i=0; while [ ! -e /c/go ] && [ $i -lt 400 ]; do'
+  df 'FROM busybox AS a' "RUN --mount=type=cache,target=/c,id=tty $wait_go echo tick\$i; sleep 0.3; i=\$((i+1)); done" \
+     'FROM busybox AS b' "RUN --mount=type=cache,target=/c,id=tty echo other > /o; $wait_go sleep 0.3; i=\$((i+1)); done" \
+     'FROM a' 'COPY --from=b /o /o'
+  rm -rf "$BALE_STORE/cache/tty"
   sock="$T_TMP/tmux.sock"
   cat > "$T_TMP/tty.sh" << EOF
-export BALE_STORE='$BALE_STORE' NO_COLOR=1
+export BALE_STORE='$BALE_STORE' NO_COLOR=1 BALE_JOBS=2
 '$BALE' build --no-cache -t tt '$ctx' > '$T_TMP/tty.id'
 echo "rc=\$?" > '$T_TMP/tty.rc'
-sleep 60
+echo END
+sleep 600
 EOF
+  # ended: wait (120 s at most) until the pane shows END.
+  ended () {
+    for i in $(seq 1 600); do
+      tmux -S "$sock" capture-pane -p | grep -q '^END$' && return 0
+      sleep 0.2
+    done
+    echo "tty.sh did not end in 120 s"; tmux -S "$sock" capture-pane -p; return 1
+  }
   tmux -S "$sock" new-session -d -x 120 -y 50 "sh '$T_TMP/tty.sh'" || return 1
   live="" both=""
-  for i in $(seq 1 40); do
+  for i in $(seq 1 600); do
     tmux -S "$sock" capture-pane -p > "$T_TMP/frame"
-    grep -q '^ => => # tick[1-5]' "$T_TMP/frame" && grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*)$' "$T_TMP/frame" && live=yes
+    grep -q '^ => => # tick[0-9]' "$T_TMP/frame" && grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*)$' "$T_TMP/frame" && live=yes
     # the parallel stages side by side in one live frame, each with its timer
     grep -q '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*)$' "$T_TMP/frame" &&
-      grep -q '^ => \[a 2/2\] RUN for i in .* [0-9]*\.[0-9]s$' "$T_TMP/frame" &&
-      grep -q '^ => \[b 2/2\] RUN echo other .* [0-9]*\.[0-9]s$' "$T_TMP/frame" && both=yes
+      grep -q '^ => \[a 2/2\] RUN --mount=type=cache.* [0-9]*\.[0-9]s$' "$T_TMP/frame" &&
+      grep -q '^ => \[b 2/2\] RUN --mount=type=cache.* [0-9]*\.[0-9]s$' "$T_TMP/frame" && both=yes
+    [ -n "$live" ] && [ -n "$both" ] && break
     [ -f "$T_TMP/tty.rc" ] && break
     sleep 0.2
   done
-  for i in $(seq 1 50); do [ -f "$T_TMP/tty.rc" ] && break; sleep 0.2; done
+  mkdir -p "$BALE_STORE/cache/tty" && touch "$BALE_STORE/cache/tty/go"
+  ended || { tmux -S "$sock" kill-server; return 1; }
   tmux -S "$sock" capture-pane -p -e -J > "$T_TMP/screen"
   tmux -S "$sock" kill-server
   [ "$live" = yes ] || { echo "no live frame with output lines"; cat "$T_TMP/frame"; return 1; }
@@ -132,10 +151,9 @@ EOF
   sed -i 's/--no-cache //' "$T_TMP/tty.sh"
   rm -f "$T_TMP/tty.rc"
   tmux -S "$sock" new-session -d -x 120 -y 50 "sh '$T_TMP/tty.sh'" || return 1
-  for i in $(seq 1 50); do [ -f "$T_TMP/tty.rc" ] && break; sleep 0.2; done
-  sleep 0.3
+  ended || { tmux -S "$sock" kill-server; return 1; }
   # The visible screen: tmux (scroll-on-clear) keeps erased frames in its history.
-  tmux -S "$sock" capture-pane -p -J | sed -e '/^rc=/d' -e '/^$/d' > "$T_TMP/screen"
+  tmux -S "$sock" capture-pane -p -J | sed -e '/^END$/d' -e '/^$/d' > "$T_TMP/screen"
   tmux -S "$sock" kill-server
   # Parallel stages may start in either order: compare the lines as sets.
   summary "$T_TMP/screen" | sort > "$T_TMP/s.tty"

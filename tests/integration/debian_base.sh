@@ -14,11 +14,17 @@ mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Id
   awk '$2 == "bookworm" && $3 == "main" { print $1; exit }')
 [ -n "$mirror" ] || bail "apt has no bookworm main repository configured"
 
-# make_rootfs: mmdebstrap's tarball, once; written beside its final name, then renamed.
+# make_rootfs: mmdebstrap's tarball, once; written beside its final name, then renamed. Under
+# a lock: tests that run at once (make -j check) wait for the one making it instead of each
+# running mmdebstrap.
 make_rootfs () {
   [ -s "$rootfs" ] && return 0
-  mmdebstrap --quiet --variant=minbase --mode=root bookworm "$rootfs.$$.tmp.tar" "$mirror" < /dev/null &&
-    mv "$rootfs.$$.tmp.tar" "$rootfs" || { rm -f "$rootfs.$$.tmp.tar"; return 1; }
+  (
+    flock 9 || exit 1
+    [ -s "$rootfs" ] && exit 0
+    mmdebstrap --quiet --variant=minbase --mode=root bookworm "$rootfs.$$.tmp.tar" "$mirror" < /dev/null &&
+      mv "$rootfs.$$.tmp.tar" "$rootfs" || { rm -f "$rootfs.$$.tmp.tar"; exit 1; }
+  ) 9> "$rootfs.lock"
 }
 # pack: the rootfs as the single layer of a docker-archive named debian:bookworm.
 pack () {

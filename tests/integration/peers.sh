@@ -45,7 +45,9 @@ start_dockerd () {
     --containerd-plugins-namespace "bale-test-plugins-$$" --iptables=false --ip-masq=false \
     --bridge=none --storage-driver "$driver" > "$T_TMP/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
-  for i in $(seq 150); do
+  # 120 s: a hang guard (dockerd starts in 1-3 s at idle; its first start on a loaded CI
+  # machine also starts its containerd).
+  for i in $(seq 600); do
     docker version > /dev/null 2>&1 && return 0
     kill -0 "$DOCKERD_PID" 2> /dev/null || break
     sleep 0.2

@@ -55,7 +55,8 @@ start_proxy () { # MODE UPSTREAM → sets PROXY_PORT
   python3 "$PROXY" --upstream "$2" --port-file "$W/proxy-$1.port" "$1" 2>"$W/proxy-$1.log" &
   PIDS="$PIDS $!"
   i=0
-  while [ ! -s "$W/proxy-$1.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  # 30 s: a hang guard (python starts in a fraction of a second, seconds at load 20).
+  while [ ! -s "$W/proxy-$1.port" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
   PROXY_PORT=$(cat "$W/proxy-$1.port") || bail "proxy $1 did not start"
 }
 bale () { "$BALE" "$@"; }

@@ -404,9 +404,11 @@ mkdir -p "$T_TMP/deb"
 cat > "$T_TMP/deb/Dockerfile" << 'EOF'
 FROM debian:bookworm
 # The logs and caches apt writes hold the time of the build: two root builds differ there.
+# useradd writes the day in /etc/shadow: SOURCE_DATE_EPOCH's, not the clock's, so that root's
+# build and the user's may fall on each side of midnight UTC (as in apt_repo.sh).
 RUN apt-get update && apt-get install -y --no-install-recommends hello libcap2-bin \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt/* /var/log/dpkg.log
-RUN useradd -m -u 1500 app && install -d -o app -g app /srv/data && chown -R 42:65534 /var/cache/apt \
+RUN SOURCE_DATE_EPOCH=1700000000 useradd -m -u 1500 app && install -d -o app -g app /srv/data && chown -R 42:65534 /var/cache/apt \
  && cp /bin/true /capped && setcap cap_net_raw+ep /capped
 EOF
 chmod -R a+rX "$T_TMP/deb"

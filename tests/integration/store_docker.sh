@@ -34,14 +34,18 @@ stop_dockerd () {
 trap stop_dockerd EXIT
 trap 'exit 1' INT TERM
 
+# Its own containerd namespaces, as peers.sh's: where a system containerd runs (docker.io's
+# service on a Debian machine with systemd), dockerd uses it, and "moby" is the system
+# dockerd's namespace.
 dockerd --data-root "$work/docker" --exec-root "$work/exec" --pidfile "$work/docker.pid" \
+  --containerd-namespace "bale-test-$$" --containerd-plugins-namespace "bale-test-plugins-$$" \
   -H "$DOCKER_HOST" --storage-driver vfs --iptables=false --ip6tables=false --bridge=none \
   >"$work/dockerd.log" 2>&1 &
 dockerd_pid=$!
 i=0
 until docker version >/dev/null 2>&1; do
   i=$((i + 1))
-  [ $i -lt 150 ] && kill -0 "$dockerd_pid" 2>/dev/null \
+  [ $i -lt 600 ] && kill -0 "$dockerd_pid" 2>/dev/null \
     || { sed 's/^/# /' "$work/dockerd.log" | tail -20; bail "dockerd did not start"; }
   sleep 0.2
 done

@@ -997,7 +997,8 @@ check_interrupt (struct fixture *f, int sig)
                 && strncmp (err->msg, "RUN interrupted by signal", 25) == 0;
       _exit (ok ? 42 : 1);
     }
-  for (int i = 0; i < 500 && find_sleeper (secs) == 0; i++)
+  /* 60 s: a hang guard (a sandbox starts in tens of ms, more under ASan on a loaded machine). */
+  for (int i = 0; i < 6000 && find_sleeper (secs) == 0; i++)
     usleep (10000);
   if (find_sleeper (secs) == 0)
     {

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -771,6 +773,24 @@ test_concurrent_writers (void **state)
   assert_int_equal (count_files (f->dir, "tmp"), 0);
 }
 
+/* Whether pid waits for a flock: a blocked request ("->") of /proc/locks with its pid. */
+static bool
+flock_waits (pid_t pid)
+{
+  cleanup_free char *locks = test_read_file ("/proc/locks", NULL);
+  char *line = locks, *next;
+
+  for (; line && *line; line = next)
+    {
+      int who;
+      if ((next = strchr (line, '\n')))
+        *next++ = '\0';
+      if (sscanf (line, "%*d: -> FLOCK %*s %*s %d", &who) == 1 && who == (int) pid)
+        return true;
+    }
+  return false;
+}
+
 /* A gc running next to a writer inside a transaction must not take the writer's blobs. */
 static void
 test_gc_waits_for_writers (void **state)
@@ -797,8 +817,16 @@ test_gc_waits_for_writers (void **state)
       bale_error_release (&err);
       _exit (ret);
     }
-  /* The child's gc is blocked on our transaction: the blob gets its name first. */
-  usleep (200000);
+  /* The child's gc is blocked on our transaction (60 s at most, a hang guard): the blob gets
+     its name first. */
+  for (int i = 0; i < 6000 && !flock_waits (pid); i++)
+    usleep (10000);
+  if (!flock_waits (pid))
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      test_fail ("the child's gc did not wait for gc.lock within 60 s");
+    }
   assert_ok (store_ref_set (f->s, "abc", d, &err), &err);
   store_txn_end (f->s);
   assert_int_equal (read (pipefd[0], &c, 1), 1);
