@@ -194,12 +194,14 @@ http_plain () {
 check "--progress=plain: the http context's bytes of its total" http_plain
 
 # The cost. A report costs a clock read per buffer and, at most every METER_INTERVAL_NS (100 ms),
-# one event; what keeps progress cheap is that bound, so the check is the bound itself: in
-# three exports of 24 MB with --progress=rawjson, every transfer's reports after its first (0 of
-# total) and before its last (completed) come at least 95 ms after the one before (the events'
-# timestamps; 5 ms for the step between the monotonic clock the meter reads and the wall clock
-# the events carry). The CPU time this saves is measured by bench/progress.sh, which compares
-# exports with and without reports; a CPU time limit here failed CI on a loaded machine.
+# one event; what keeps progress cheap is that bound, so the check is the bound itself, in three
+# exports of 24 MB with --progress=rawjson. The meter reads the monotonic clock and the event
+# carries the wall clock, read a moment later (later still when the process is preempted), so
+# the check is on the span, which only the first report's delay can shorten, by 100 ms allowed:
+# N reports between a transfer's first (0 of total) and its last (completed) span at least
+# (N - 2) x 100 ms. A meter reporting every buffer gives hundreds of reports in a second and
+# fails. What the bound saves in CPU time is bench/progress.sh's to measure: a CPU time limit
+# here failed CI on a loaded machine.
 rate () {
   outs=""
   for i in 0 1 2; do outs="$outs -o type=oci-archive,dest=$T_TMP/cost$i.tar"; done
@@ -222,9 +224,8 @@ moving = 0
 for key, reports in series.items():
     middle = [t for t, done in reports[1:] if not done]
     moving += len(middle)
-    for a, b in zip(middle, middle[1:]):
-        if b - a < 95 * 10**6:
-            print("# %s: two reports %.1f ms apart" % (key[1], (b - a) / 1e6)); sys.exit(1)
+    if len(middle) >= 3 and middle[-1] - middle[0] < (len(middle) - 2) * 100 * 10**6:
+        print("# %s: %d reports in %.1f ms" % (key[1], len(middle), (middle[-1] - middle[0]) / 1e6)); sys.exit(1)
 print("# %d transfers, %d reports while bytes moved" % (len(series), moving))
 sys.exit(0 if series else 1)
 PY

@@ -20,6 +20,8 @@
         nochallenge   every request answers 401 without WWW-Authenticate
         bigmanifest   manifests are 5 MiB of JSON
         badsize       manifests give each layer one byte more than it has (digest recomputed)
+        slow          blob GETs are sent in 64 KiB pieces, 5 ms apart (a 24 MB blob takes 1.9 s
+                      or more: its bytes move for long enough that progress must report them)
         redirect      Basic auth (user:secret) required; blobs redirect (307) to
                       http://localhost:PORT/redirected/..., which refuses requests that carry
                       Authorization: the credentials must not follow a redirect to another host
@@ -35,6 +37,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 import urllib.parse
 
 USER, SECRET = "user", "secret"
@@ -197,6 +200,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.relay(real, body, bad_size)
         if fault == "wrongdigest" and is_blob:
             return self.relay(real, body, lambda d, h: (d[:-1] + bytes([d[-1] ^ 1]), h))
+        if fault == "slow" and is_blob and self.command == "GET":
+            resp, data = self.upstream(real, body)
+            self.send_response(resp.status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for at in range(0, len(data), 65536):
+                self.wfile.write(data[at:at + 65536])
+                self.wfile.flush()
+                time.sleep(0.005)
+            return
         if fault == "truncated" and is_blob and self.command == "GET":
             resp, data = self.upstream(real, body)
             self.send_response(resp.status)
