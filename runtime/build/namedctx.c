@@ -60,9 +60,9 @@ namedctx_add (struct namedctx *n, const char *arg, bale_error_t *err)
       return bale_make_error (err, 0, "invalid context name %s", name);
     }
   XGROW (n->v, n->alloc, n->n + 1);
-  n->v[n->n].name = full;
-  n->v[n->n].value = xstrdup (eq + 1);
-  n->v[n->n].ref = NULL;
+  /* Every field set: private_ref left to chance would have namedctx_release delete a ref of
+     the user's (UBSan saw it in CI's sanitizer build). */
+  n->v[n->n] = (struct namedctx_entry) { .name = full, .value = xstrdup (eq + 1) };
   n->n++;
   return 0;
 }

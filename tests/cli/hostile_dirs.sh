@@ -170,8 +170,14 @@ PY2
   grep -q '^#[0-9]* [0-9.]* dirs$' "$T_TMP/out" || { echo "not built on the layout's image:"; cat "$T_TMP/out"; return 1; }
   [ "$("$BALE" inspect --format "{{.Id}}" busybox:latest)" = "$before" ] || { echo "busybox:latest was retagged"; "$BALE" images; return 1; }
   ! "$BALE" images | grep -q named-context || { echo "the private name is left"; "$BALE" images; return 1; }
+  # A docker-image:// context's name is the user's own image: the end of the build must not
+  # remove it (an uninitialised flag once said "private"; UBSan saw it in CI's sanitizer build).
+  printf 'FROM y\nCOPY --from=x /x /x\n' > "$ctx/Dockerfile.di"
+  "$BALE" build -q --no-cache -f "$ctx/Dockerfile.di" --build-context "x=oci-layout://$T_TMP/P:latest" \
+    --build-context y=docker-image://busybox:latest "$ctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  [ "$("$BALE" inspect --format "{{.Id}}" busybox:latest)" = "$before" ] || { echo "busybox:latest is gone"; "$BALE" images; return 1; }
 }
-check "--build-context oci-layout://: the layout's own names never tag images of the store" layout_names
+check "--build-context: the layout's own names never tag images of the store, a docker-image:// name stays" layout_names
 
 # Indexes nested four deep are allowed, their fan-out is not bounded: index.json naming an
 # index 300 times, which names the next 300 times, walked each 300^3 times (minutes; 1000 would
