@@ -120,8 +120,10 @@ cache_local () {
 }
 check "--cache-to type=local: each blob's bytes rise from 0 to its size in the cache directory" cache_local
 
+# Started here, not in the check: a check runs in a subshell, whose PIDS the trap never sees,
+# so a registry started there outlived the script.
+start_registry || { echo "Bail out! the registry did not start"; exit 1; }
 cache_registry () {
-  start_registry || { echo "no registry"; return 1; }
   export_json --cache-to "type=registry,ref=127.0.0.1:$port/cache:big,mode=max" || { echo "build failed"; return 1; }
   v="exporting cache to registry"
   # The layers of the artifact's manifest, as the registry serves them.

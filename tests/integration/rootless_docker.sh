@@ -123,8 +123,10 @@ check "as the container's root under Docker's defaults, auto picks chroot and bu
 # The kaniko case end to end: the container's root builds and pushes to a registry (on the
 # host's loopback: --network host, still Docker's default profile and capabilities), and
 # what the registry holds is root's image.
+# Started here, not in the check: a check runs in a subshell, whose PIDS the trap never sees,
+# so a registry started there outlived the script.
+start_registry || { echo "Bail out! the registry did not start"; exit 1; }
 push_in_docker () {
-  start_registry || { echo "the registry did not start"; return 1; }
   ref=127.0.0.1:$port/rootless/hello
   net=host in_docker 0 -- '
     set -e
