@@ -24,71 +24,48 @@ rm -rf "$BALE_STORE"
 sh "$here/../examples/busybox-image.sh" "$work/busybox.tar"
 "$bale" load -i "$work/busybox.tar" > /dev/null
 "$bale" build -q -t w1 -f "$work/Dockerfile" "$ctx" > /dev/null
-echo "W1 warm: $files files + $mb MB; medians of $runs runs, alternating"
-python3 - "$bale" "$work/Dockerfile" "$ctx" "$runs" << 'PY'
+# measure ERR MODES ARGS...: bale build MODE ARGS for each mode of MODES (words), BENCH_RUNS
+# rounds, the order rotated every round so no mode always follows the same one; stderr to
+# ERR. Prints each mode's median CPU (user + system of bale and its children, from wait4's
+# rusage: os.times counts ticks of 10 ms, too coarse for 5 % of a warm build) and wall time,
+# and their ratios to the first mode's.
+measure () {
+  python3 - "$bale" "$runs" "$@" << 'PY'
 import os, statistics, subprocess, sys, time
-bale, dockerfile, ctx, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-modes = ["-q", "--progress=plain", "--progress=rawjson"]
+bale, runs, err, modes, args = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split(), sys.argv[5:]
 cpu = {m: [] for m in modes}
 wall = {m: [] for m in modes}
 def run(mode):
-    # wait4's rusage: the CPU time of bale and its children in microseconds (os.times counts
-    # clock ticks of 10 ms, too coarse for 5 % of a warm build).
     t = time.monotonic()
-    p = subprocess.Popen([bale, "build", mode, "-t", "w1", "-f", dockerfile, ctx],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        sys.exit("bale build %s failed" % mode)
+    with open(err, "w") as e:
+        p = subprocess.Popen([bale, "build", mode] + args, stdout=subprocess.DEVNULL, stderr=e)
+        _, status, ru = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("bale build %s %s failed" % (mode, " ".join(args)))
     return ru.ru_utime + ru.ru_stime, time.monotonic() - t
 for m in modes:
     run(m)  # warm the page cache for each mode once
 for i in range(runs):
-    # each mode takes each place of the round in turn: no mode always follows the same one
-    for m in modes[i % 3:] + modes[:i % 3]:
+    for m in modes[i % len(modes):] + modes[:i % len(modes)]:
         c, w = run(m)
         cpu[m].append(c)
         wall[m].append(w)
-q_cpu, q_wall = statistics.median(cpu["-q"]), statistics.median(wall["-q"])
+q_cpu, q_wall = statistics.median(cpu[modes[0]]), statistics.median(wall[modes[0]])
 for m in modes:
     c, w = statistics.median(cpu[m]), statistics.median(wall[m])
-    print("%-20s CPU %.3f s (%.3f of -q)   wall %.3f s (%.3f of -q)" % (m, c, c / q_cpu, w, w / q_wall))
+    print("%-20s CPU %.3f s (%.3f of %s)   wall %.3f s (%.3f of %s)" % (m, c, c / q_cpu, modes[0], w, w / q_wall, modes[0]))
 PY
+}
+
+echo "W1 warm: $files files + $mb MB; medians of $runs runs, alternating"
+measure /dev/null "-q --progress=plain --progress=rawjson" -t w1 -f "$work/Dockerfile" "$ctx"
 
 # The same for exports (issue 17: the byte reports of "sending tarball"): the warm W1 build
 # written as three OCI archives, -q against --progress=rawjson to a file, alternating. This
 # was a check of tests/integration/export_progress.sh until a loaded CI machine moved one
 # run's CPU time by more than the 5 % it allowed; a bench prints the ratio instead.
 echo "W1 warm, exported as 3 OCI archives; medians of $runs runs, alternating"
-python3 - "$bale" "$work/Dockerfile" "$ctx" "$runs" "$work" << 'PY'
-import os, statistics, subprocess, sys, time
-bale, dockerfile, ctx, runs, work = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-outs = []
-for i in range(3):
-    outs += ["-o", "type=oci-archive,dest=%s/export%d.tar" % (work, i)]
-modes = ["-q", "--progress=rawjson"]
-cpu = {m: [] for m in modes}
-wall = {m: [] for m in modes}
-def run(mode):
-    t = time.monotonic()
-    with open(work + "/export.err", "w") as err:
-        p = subprocess.Popen([bale, "build", mode, "-f", dockerfile] + outs + [ctx],
-                             stdout=subprocess.DEVNULL, stderr=err)
-        _, status, ru = os.wait4(p.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("bale build %s with exports failed" % mode)
-    return ru.ru_utime + ru.ru_stime, time.monotonic() - t
-for m in modes:
-    run(m)
-for i in range(runs):
-    for m in modes[i % 2:] + modes[:i % 2]:
-        c, w = run(m)
-        cpu[m].append(c)
-        wall[m].append(w)
-q_cpu, q_wall = statistics.median(cpu["-q"]), statistics.median(wall["-q"])
-for m in modes:
-    c, w = statistics.median(cpu[m]), statistics.median(wall[m])
-    print("%-20s CPU %.3f s (%.3f of -q)   wall %.3f s (%.3f of -q)" % (m, c, c / q_cpu, w, w / q_wall))
-PY
+measure "$work/export.err" "-q --progress=rawjson" -f "$work/Dockerfile" \
+  -o "type=oci-archive,dest=$work/export0.tar" -o "type=oci-archive,dest=$work/export1.tar" \
+  -o "type=oci-archive,dest=$work/export2.tar" "$ctx"
 rm -f "$work"/export*.tar
