@@ -22,7 +22,7 @@ runs=${BENCH_RUNS:-5}
 median () {
   for _ in $(seq "$runs"); do
     # The previous run's writeback is not this run's time.
-    sync
+    sync; settle
     t0=$(now); "$@" > /dev/null 2>&1; t1=$(now)
     secs "$t0" "$t1"
   done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
@@ -31,7 +31,7 @@ median () {
 one_file_change () {
   for i in $(seq "$runs"); do
     echo "change $i $$" >> "$ctx/src/d007/f00007.txt"
-    sync
+    sync; settle
     t0=$(now); "$@" > /dev/null 2>&1; t1=$(now)
     secs "$t0" "$t1"
   done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
@@ -49,7 +49,7 @@ rm -rf "$store"
 export BALE_STORE="$store"
 sh "$here/../examples/busybox-image.sh" "$work/busybox.tar"
 "$bale" load -i "$work/busybox.tar" > /dev/null
-t0=$(now); "$bale" build -q -t bench -f "$work/Dockerfile" "$ctx" > /dev/null; t1=$(now)
+settle; t0=$(now); "$bale" build -q -t bench -f "$work/Dockerfile" "$ctx" > /dev/null; t1=$(now)
 echo "bale cold build:              $(secs "$t0" "$t1")s"
 bale_cached=$(median "$bale" build -q -t bench -f "$work/Dockerfile" "$ctx")
 echo "bale cached rebuild:          ${bale_cached}s"
@@ -62,7 +62,7 @@ echo "bale one file changed, split: ${bale_split}s (COPY src and the RUN run aga
 if command -v "$docker" > /dev/null && "$docker" info > /dev/null 2>&1; then
   bk () { env DOCKER_BUILDKIT=1 "$docker" build --network host -q -t bench-cache-bk -f "$work/Dockerfile" "$ctx"; }
   "$docker" builder prune -af > /dev/null 2>&1 || true
-  t0=$(now); bk > "$work/bk.log" 2>&1; t1=$(now)
+  settle; t0=$(now); bk > "$work/bk.log" 2>&1; t1=$(now)
   echo "BuildKit cold build:          $(secs "$t0" "$t1")s"
   bk_cached=$(median bk)
   echo "BuildKit cached rebuild:      ${bk_cached}s"

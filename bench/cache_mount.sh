@@ -16,7 +16,7 @@ mb=${BENCH_MB:-200}
 runs=${BENCH_RUNS:-5}
 
 . "$here/lib.sh"
-time_one () { sync; t0=$(now); "$@" > /dev/null 2>&1; t1=$(now); secs "$t0" "$t1"; }
+time_one () { sync; settle; t0=$(now); "$@" > /dev/null 2>&1; t1=$(now); secs "$t0" "$t1"; }
 
 rm -rf "$work"
 mkdir -p "$work/ctx"

@@ -14,12 +14,9 @@ files=${BENCH_FILES:-20000}
 mb=${BENCH_MB:-200}
 runs=${BENCH_RUNS:-5}
 
-now () { date +%s.%N; }
-secs () { echo "$2 - $1" | bc -l; }
-ratio () { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
-median () { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+. "$here/lib.sh"
 # time_one CMD...: one wall time of CMD.
-time_one () { sync; t0=$(now); "$@" > /dev/null 2>&1; t1=$(now); secs "$t0" "$t1"; }
+time_one () { sync; settle; t0=$(now); "$@" > /dev/null 2>&1; t1=$(now); secs "$t0" "$t1"; }
 
 mkdir -p "$work"
 ctx=$work/ctx

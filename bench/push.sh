@@ -45,6 +45,7 @@ PY
 # the bench.
 timed () {
   label=$1; shift
+  settle
   if ! /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" > "$work/cmd.log" 2>&1; then
     echo "bench/push.sh: failed: $*" >&2; cat "$work/cmd.log" >&2; exit 1
   fi

@@ -26,6 +26,7 @@ done
 . "$here/lib.sh"
 # timed CMD...: the seconds CMD took; a failing CMD stops the benchmark with its output.
 timed () {
+  settle
   t0=$(now)
   if ! "$@" > "$work/cmd.log" 2>&1; then
     echo "bench/registry.sh: failed: $*" >&2
@@ -77,7 +78,7 @@ for i in $(seq "$runs"); do
   timed "$bale" --store "$store" push -q w1 "$R/bench/w1-$i:v1"
 done | median > "$work/t.bale-push"
 for i in $(seq "$runs"); do
-  sync
+  sync; settle
   t0=$(now)
   for l in $layers; do pigz -p2 -c < "$store/blobs/sha256/$l" | sha256sum > /dev/null; done
   t1=$(now)
