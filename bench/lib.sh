@@ -48,6 +48,20 @@ settle () {
     if [ "$1" -lt 10 ] && [ "$2" -le 5 ] && [ "$3" -lt 16384 ]; then _quiet=$((_quiet + 1)); else _quiet=0; fi
   done
 }
+# deletion_window DIR: the seconds a build on DIR's filesystem must wait after another
+# builder's builds. On ext4 without a journal the kernel does not reuse an inode within 60 s of
+# its deletion (fs/ext4/ialloc.c, recently_deleted: RECENTCY_MIN, 300 s more while its inode
+# table block is dirty), and creating files walks past every such inode: here `cp -a` of a
+# Debian /usr/share (74 MB, 10,000 files) took 0.25 s, and 1.7-3.8 s (all system time) in the
+# minute after 74 MB of other files were deleted. Docker's classic builder and buildah delete
+# their containers' copies of the root after each build, so whichever builder ran next paid
+# for them. 62 there, 0 on every other filesystem; BENCH_FS_WINDOW overrides it.
+deletion_window () {
+  if [ -n "${BENCH_FS_WINDOW:-}" ]; then echo "$BENCH_FS_WINDOW"; return; fi
+  _dev=$(df --output=source "$1" 2> /dev/null | tail -n 1)
+  _dev=${_dev#/dev/}
+  if [ -n "$_dev" ] && [ -d "/proc/fs/ext4/$_dev" ] && ! [ -e "/proc/fs/jbd2/$_dev-8" ]; then echo 62; else echo 0; fi
+}
 # timed NAME CMD...: once the machine is quiet (settle), run CMD (output in $work/NAME.log) and
 # append its wall time in seconds to $work/t.NAME; a failure appends nothing and says so on
 # stderr.

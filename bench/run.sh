@@ -1,7 +1,9 @@
 #!/bin/sh
 # RUN benchmarks (issues 6 and 21), each compared in this run with docker's BuildKit builder,
-# its classic builder and buildah, BENCH_RUNS alternating runs each (bale, BuildKit, classic,
-# buildah, then again), medians and ratios:
+# its classic builder and buildah, BENCH_RUNS runs each, medians and ratios. Each builder's
+# runs follow one another, after the filesystem's deletion window (lib.sh, deletion_window:
+# 62 s on ext4 without a journal, where the peers' deleted copies of the root slowed the next
+# builder's file creation up to 15-fold), and each run starts on a quiet machine (settle):
 #   steps:  30 trivial RUN steps on busybox (per-step overhead, W3);
 #   stages: two independent CPU-bound stages (bale runs independent stages in parallel
 #           processes: the wall time should be close to one stage's, printed as "one stage");
@@ -48,13 +50,24 @@ BALE_STORE=$store "$bale" run busybox true
 [ "${benches#*debian}" = "$benches" ] || BALE_STORE=$store "$bale" run debian:bookworm true
 
 peers="bk classic buildah"
+# build_with BUILDER W: one build of workload W by BUILDER, without its cache.
+build_with () {
+  case $1 in
+    bale) env BALE_STORE="$store" "$bale" build --no-cache -q -t "bench-$2" "$work/$2" ;;
+    one-stage) env BALE_STORE="$store" "$bale" build --no-cache -q --target a "$work/$2" ;;
+    bk) env DOCKER_BUILDKIT=1 "$docker" build --network host --no-cache -q -t "bench-$2-bk" "$work/$2" ;;
+    classic) env DOCKER_BUILDKIT=0 "$docker" build --no-cache -q -t "bench-$2-classic" "$work/$2" ;;
+    buildah) buildah --storage-driver vfs bud --isolation chroot --no-cache -q -t "bench-$2-buildah" "$work/$2" ;;
+  esac
+}
+window=$(deletion_window "$work")
 for b in $benches; do
-  for _ in $(seq "$runs"); do
-    timed "$b.bale" env BALE_STORE="$store" "$bale" build --no-cache -q -t "bench-$b" "$work/$b"
-    [ $b != stages ] || timed "$b.one-stage" env BALE_STORE="$store" "$bale" build --no-cache -q --target a "$work/$b"
-    timed "$b.bk" env DOCKER_BUILDKIT=1 "$docker" build --network host --no-cache -q -t "bench-$b-bk" "$work/$b"
-    timed "$b.classic" env DOCKER_BUILDKIT=0 "$docker" build --no-cache -q -t "bench-$b-classic" "$work/$b"
-    timed "$b.buildah" buildah --storage-driver vfs bud --isolation chroot --no-cache -q -t "bench-$b-buildah" "$work/$b"
+  builders="bale $peers"
+  [ $b != stages ] || builders="bale one-stage $peers"
+  for builder in $builders; do
+    sleep "$window"
+    for _ in $(seq "$runs"); do timed "$b.$builder" build_with "$builder" "$b"; done
   done
-  if [ $b = stages ]; then table "$b" bale one-stage $peers; else table "$b" bale $peers; fi
+  # shellcheck disable=SC2086
+  table "$b" $builders
 done
