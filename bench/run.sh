@@ -9,7 +9,8 @@
 #           processes: the wall time should be close to one stage's, printed as "one stage");
 #   debian: a Debian base with `RUN cp -a /usr/share /opt/x && rm -rf /usr/share/doc` (a big
 #           upper directory with whiteouts, W4), when the peers' Debian image is available.
-# bench/breakdown.sh says where a bale step's time goes. Needs the peers:
+# BENCH_PEERS (default "bk classic buildah") and BENCH_WORKLOADS (default all three) narrow
+# the run. bench/breakdown.sh says where a bale step's time goes. Needs the peers:
 # ../shared/tools/peers-up.sh.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,7 +50,15 @@ fi
 BALE_STORE=$store "$bale" run busybox true
 [ "${benches#*debian}" = "$benches" ] || BALE_STORE=$store "$bale" run debian:bookworm true
 
-peers="bk classic buildah"
+peers=${BENCH_PEERS:-bk classic buildah}
+# BENCH_WORKLOADS picks some of them (e.g. "steps debian", the two goals of issue 21).
+if [ -n "${BENCH_WORKLOADS:-}" ]; then
+  picked=""
+  for b in $benches; do
+    case " $BENCH_WORKLOADS " in *" $b "*) picked="$picked $b" ;; esac
+  done
+  benches=$picked
+fi
 # build_with BUILDER W: one build of workload W by BUILDER, without its cache.
 build_with () {
   case $1 in
