@@ -18,6 +18,7 @@
 #include "runtime/layer/fsmeta.h"
 #include "runtime/layer/imgdiff.h"
 #include "runtime/store/imgsrc.h"
+#include "runtime/store/layout_read.h"
 #include "common/banned.h"
 
 /* Apply every layer of src, in order, to a fresh file table. */
@@ -29,12 +30,13 @@ flatten (const struct imgsrc *src, bale_error_t *err)
 
   for (i = 0; i < src->n_layers; i++)
     {
-      cleanup_close int fd = open (src->layers[i], O_RDONLY | O_CLOEXEC);
+      /* Through no symlink and no FIFO even if the layout changed since it was read. */
+      cleanup_close int fd = layout_blob_open (src->layers[i], err);
       cleanup_free char *name = xasprintf ("layer %zu", i);
 
       if (fd < 0)
         {
-          bale_make_error (err, errno, "cannot open layer %zu ('%s')", i, src->layers[i]);
+          bale_error_wrap (err, "cannot open layer %zu ('%s')", i, src->layers[i]);
           break;
         }
       if (fsmeta_apply_layer (fs, fd, name, err) < 0)

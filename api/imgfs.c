@@ -15,6 +15,7 @@
 #include "common/dirwalk.h"
 #include "runtime/sandbox/imgroot.h"
 #include "runtime/layer/layer.h"
+#include "runtime/store/layout_read.h"
 #include "runtime/store/store.h"
 #include "common/banned.h"
 
@@ -34,12 +35,13 @@ imgfs_lowers (struct store *s, const struct imgfs_layers *layers, char ***lowers
 
   for (size_t i = 0; i < layers->n; i++)
     {
-      cleanup_close int fd = open (layers->blobs[i], O_RDONLY | O_CLOEXEC);
+      /* Through no symlink and no FIFO even if a layout changed since it was read. */
+      cleanup_close int fd = layout_blob_open (layers->blobs[i], err);
 
       if (fd < 0)
         {
           imgfs_lowers_free (out, layers->n);
-          return bale_make_error (err, errno, "cannot open layer %s", layers->blobs[i]);
+          return bale_error_wrap (err, "cannot open layer %s", layers->blobs[i]);
         }
       if (snapshot_ensure (store_snapshots_fd (s), layers->diff_ids[i], fd, &out[layers->n - 1 - i], err) < 0)
         {

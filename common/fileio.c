@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/xalloc.h"
 #include "common/banned.h"
 
 int
@@ -81,23 +83,77 @@ fileio_copy_fd (int in, int out)
     }
 }
 
+/* Why the directory name in dirfd could not be opened (errno e): a symlink says so. */
+static int
+dir_error (int dirfd, const char *name, int e, bale_error_t *err)
+{
+  struct stat st;
+
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+    return bale_make_error (err, 0, "cannot open directory '%s' (a symlink is refused)", name);
+  return bale_make_error (err, e, "cannot open directory '%s'", name);
+}
+
+int
+fileio_open_beneath (int dirfd, const char *path, int flags, bale_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (path);
+  cleanup_close int held = -1; /* the directory reached so far, unless it is dirfd */
+  char *p = copy, *next;
+  int at = dirfd, fd;
+
+  if (*p == '/')
+    return bale_make_error (err, EINVAL, "'%s' is an absolute path, not one inside its directory", path);
+  for (;;)
+    {
+      next = strchr (p, '/');
+      if (next)
+        *next++ = '\0';
+      while (next && *next == '/')
+        next++;
+      if (next && *next == '\0')
+        next = NULL;
+      if (*p == '\0' || strcmp (p, "..") == 0)
+        return bale_make_error (err, EINVAL, "'%s' leads out of its directory or names none", path);
+      if (!next)
+        break;
+      if (strcmp (p, ".") != 0)
+        {
+          fd = openat (at, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (fd < 0)
+            return dir_error (at, p, errno, err);
+          if (held >= 0)
+            close (held);
+          at = held = fd;
+        }
+      p = next;
+    }
+  fd = openat (at, p, flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return bale_make_error (err, errno == ELOOP ? 0 : errno,
+                            errno == ELOOP ? "'%s' is a symlink" : "cannot open '%s'", path);
+  return fd;
+}
+
 int
 fileio_open_regular (int dirfd, const char *name, bale_error_t *err)
 {
   /* O_NONBLOCK: opening a FIFO must not wait for a writer (the check below refuses it). */
-  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  int fd = fileio_open_beneath (dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, err);
   struct stat st;
 
   if (fd < 0)
-    return bale_make_error (err, errno == ELOOP ? 0 : errno,
-                            errno == ELOOP ? "'%s' is a symlink" : "cannot open '%s'", name);
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    return -1;
+  if (fstat (fd, &st) < 0)
     {
       int e = errno;
-      bool reg = S_ISREG (st.st_mode);
       close (fd);
-      return reg ? bale_make_error (err, e, "cannot read '%s'", name)
-                 : bale_make_error (err, 0, "'%s' is not a regular file", name);
+      return bale_make_error (err, e, "cannot read '%s'", name);
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return bale_make_error (err, 0, "'%s' is not a regular file", name);
     }
   return fd;
 }

@@ -18,6 +18,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "runtime/build/buildevents.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/progress.h"
 #include "runtime/layer/layer.h"
@@ -113,7 +114,7 @@ static int
 parse_fields (struct build_output *o, char **f, size_t n, const char *spec, bale_error_t *err)
 {
   const char *type = NULL;
-  int tar = -1, push = -1;
+  int tar = -1, push = -1, privileged = -1;
   size_t i;
 
   for (i = 0; i < n; i++)
@@ -137,6 +138,11 @@ parse_fields (struct build_output *o, char **f, size_t n, const char *spec, bale
           if (parse_bool (f[i], eq + 1, f[i][0] == 't' ? &tar : &push, spec, err) < 0)
             return -1;
         }
+      else if (strcmp (f[i], "privileged-files") == 0)
+        {
+          if (parse_bool (f[i], eq + 1, &privileged, spec, err) < 0)
+            return -1;
+        }
       else
         return bale_make_error (err, 0, "-o '%s': unknown field '%s'", spec, f[i]);
     }
@@ -146,6 +152,9 @@ parse_fields (struct build_output *o, char **f, size_t n, const char *spec, bale
     return -1;
   if (o->type == OUT_STORE && push == 1)
     o->type = OUT_REGISTRY;
+  if (privileged >= 0 && o->type != OUT_LOCAL)
+    return bale_make_error (err, 0, "-o '%s': privileged-files is a field of type=local only", spec);
+  o->privileged_files = privileged == 1;
   if (o->type != OUT_STORE && (!o->dest || !*o->dest))
     return bale_make_error (err, 0, "-o '%s': dest is required for %s exporter", spec, type);
   return 0;
@@ -235,10 +244,23 @@ buildoutput_release (struct build_outputs *o)
 
 /* ---- local and tar ------------------------------------------------------------------------ */
 
+/* What a tree for the host left out (layer_extract_opts.strip), as a warning. */
+static void
+say_stripped (void *ctx, const char *msg)
+{
+  bale_error_t e = NULL;
+
+  bale_make_error (&e, 0, "-o type=local: %s (privileged-files=true keeps it)", msg);
+  build_say_warnings (ctx, e);
+  bale_error_release (&e);
+}
+
 /* The layers applied in order, their bytes counted as "copying files" (BuildKit's local
-   exporter status) of v. */
+   exporter status) of v. strip: the tree is for the host, what gives privileges there is
+   left out and said there (NULL: kept). */
 static int
-apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex *v, bale_error_t *err)
+apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex *v,
+              const struct build_say *strip, bale_error_t *err)
 {
   struct meter m = METER_INIT (progress_transfer, v, "copying files");
   int64_t total = 0;
@@ -249,7 +271,9 @@ apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex 
   meter_begin (&m, total);
   for (i = 0; i < img->n_layers; i++)
     {
-      struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m };
+      struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m,
+                                       .strip = strip ? say_stripped : NULL,
+                                       .strip_ctx = (void *) strip };
       cleanup_close int fd = open (img->layers[i].path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open layer '%s'", img->layers[i].path);
@@ -280,9 +304,10 @@ mkdir_p (const char *path, bale_error_t *err)
 }
 
 static int
-write_local (const struct exec_image *img, const char *dest, struct progress_vertex *v,
-             bale_error_t *err)
+write_local (const struct exec_image *img, const struct build_output *out, struct progress_vertex *v,
+             const struct build_say *say, bale_error_t *err)
 {
+  const char *dest = out->dest;
   cleanup_close int fd = -1;
 
   if (mkdir_p (dest, err) < 0)
@@ -290,7 +315,7 @@ write_local (const struct exec_image *img, const char *dest, struct progress_ver
   fd = open (dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", dest);
-  return apply_layers (img, fd, v, err);
+  return apply_layers (img, fd, v, out->privileged_files ? NULL : say, err);
 }
 
 /* The tree in a scratch directory of the store, then one uncompressed tar of it, its bytes
@@ -313,7 +338,7 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, stru
   root = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     bale_make_error (err, errno, "cannot open %s", dir);
-  else if (apply_layers (img, root, v, err) == 0)
+  else if (apply_layers (img, root, v, NULL, err) == 0)
     {
       out = strcmp (dest, "-") == 0 ? dup (STDOUT_FILENO)
                                     : open (dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -338,9 +363,9 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, stru
 
 int
 buildoutput_write_fs (struct store *s, const struct exec_image *img, const struct build_output *out,
-                      struct progress_vertex *v, bale_error_t *err)
+                      struct progress_vertex *v, const struct build_say *say, bale_error_t *err)
 {
-  int r = out->type == OUT_LOCAL ? write_local (img, out->dest, v, err) : write_tar (s, img, out->dest, v, err);
+  int r = out->type == OUT_LOCAL ? write_local (img, out, v, say, err) : write_tar (s, img, out->dest, v, err);
   return r < 0 ? bale_error_wrap (err, "-o type=%s,dest=%s", out->type == OUT_LOCAL ? "local" : "tar", out->dest) : 0;
 }
 

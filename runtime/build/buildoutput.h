@@ -26,6 +26,10 @@ struct build_output
 {
   enum output_type type;
   char *dest; /* file, directory, "-" or reference; NULL for OUT_STORE */
+  /* type=local,privileged-files=true: device nodes, set-id bits and file capabilities are
+     written as the image has them (BuildKit's local exporter as root); by default they are
+     left out with a warning each (layer_extract_opts.strip). */
+  bool privileged_files;
 };
 
 struct build_outputs
@@ -46,12 +50,14 @@ void buildoutput_release (struct build_outputs *o);
 struct exec_image;
 struct store;
 struct progress_vertex;
+struct build_say;
 /* local and tar: the image's layers applied in order (whiteouts included) into dest, or
    into a scratch directory of the store written out as one tar; their bytes are statuses of
-   v (BuildKit's "copying files", then "sending tarball" for tar). */
+   v (BuildKit's "copying files", then "sending tarball" for tar). What local leaves out (see
+   privileged_files) is said as warnings through say. */
 int buildoutput_write_fs (struct store *s, const struct exec_image *img,
                           const struct build_output *out, struct progress_vertex *v,
-                          bale_error_t *err);
+                          const struct build_say *say, bale_error_t *err);
 
 /* --label K=V: set in the config's Labels (the config and manifest digests change). */
 int buildoutput_labels (struct exec_image *img, const char *const *labels, size_t n,

@@ -898,7 +898,7 @@ write_outputs (struct run *c, struct exec_image *img, bale_error_t *err)
             compressed = c->exported = ret == 0;
           }
         if (ret == 0)
-          ret = fs ? buildoutput_write_fs (c->st, img, o, &c->log.vertex, err) : write_output (c, o, img, err);
+          ret = fs ? buildoutput_write_fs (c->st, img, o, &c->log.vertex, &r->say, err) : write_output (c, o, img, err);
         progress_vertex_end (&c->log.vertex, false, ret < 0 && *err ? (*err)->msg : NULL);
         if (ret < 0)
           return -1;
@@ -1132,8 +1132,8 @@ write_outputs_multi (struct run *c, struct exec_image *imgs, size_t n, bale_erro
       for (j = 0; o->type == OUT_LOCAL && ret == 0 && j < n; j++)
         {
           cleanup_free char *sub = buildindex_platform_dir (&imgs[j].platform);
-          struct build_output one = { OUT_LOCAL, xasprintf ("%s/%s", o->dest, sub) };
-          ret = buildoutput_write_fs (c->st, &imgs[j], &one, &c->log.vertex, err);
+          struct build_output one = { OUT_LOCAL, xasprintf ("%s/%s", o->dest, sub), o->privileged_files };
+          ret = buildoutput_write_fs (c->st, &imgs[j], &one, &c->log.vertex, &c->r->say, err);
           free (one.dest);
         }
       if (o->type != OUT_LOCAL && ret == 0)

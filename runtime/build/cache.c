@@ -33,15 +33,6 @@ keys_dir (struct store *s)
   return store_area_path (s, STORE_AREA_BUILDCACHE, "keys");
 }
 
-static char *
-entry_path (struct store *s, const char *key)
-{
-  const char *hex = digest_hex (key);
-  cleanup_free char *keys = hex ? keys_dir (s) : NULL;
-
-  return hex ? xasprintf ("%s/%s", keys, hex) : NULL;
-}
-
 json_t *
 cache_entry_to_json (const struct cache_entry *e)
 {
@@ -129,12 +120,15 @@ out:
 int
 cache_lookup (struct store *s, const char *key, struct cache_entry *out)
 {
-  cleanup_free char *path = entry_path (s, key);
+  const char *hex = digest_hex (key);
+  cleanup_free char *dir = hex ? keys_dir (s) : NULL;
+  /* The store's own directory, whatever links lead to it; the entry is one name in it. */
+  cleanup_close int dfd = dir ? open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 
-  if (!path || read_entry (AT_FDCWD, path, out) < 0 || !store_blob_exists (s, out->digest))
+  if (dfd < 0 || read_entry (dfd, hex, out) < 0 || !store_blob_exists (s, out->digest))
     return 0;
   /* The mtime is the last use: prune --keep-storage drops the oldest first. */
-  utimensat (AT_FDCWD, path, NULL, 0);
+  utimensat (dfd, hex, NULL, AT_SYMLINK_NOFOLLOW);
   return 1;
 }
 

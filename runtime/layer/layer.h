@@ -182,6 +182,13 @@ struct layer_extract_opts
   int64_t max_entries;
   /* Told the bytes read from fd as they go (an export's byte counts), or NULL. */
   struct meter *meter;
+  /* A tree handed to the user on the host (-o type=local) rather than a root bale confines:
+     when not NULL, what would give privileges there is left out, each with a call of strip
+     saying what and naming the entry's path: device nodes are not created (nor hard links to
+     them), set-user-ID and set-group-ID bits of anything but a directory are cleared and
+     file capabilities (the security.capability xattr) are not set. NULL keeps them all. */
+  void (*strip) (void *ctx, const char *msg);
+  void *strip_ctx;
 };
 
 /* What an extraction saw, for tests and progress. */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
 #include "runtime/fs/inroot.h"
@@ -82,6 +84,9 @@ struct extractor
   bale_error_t cb_err;
   struct pathset created;        /* names (cleaned) of this layer's entries */
   struct pathset created_inodes; /* "dev:ino" of what this layer put on disk */
+  struct pathset stripped;       /* device nodes left out (opts->strip) */
+  void (*strip) (void *ctx, const char *msg);
+  void *strip_ctx;
   struct dirtime *dirs;
   size_t n_dirs, dirs_alloc;
   int64_t entries;
@@ -458,6 +463,39 @@ is_overlay_xattr (const char *name)
   return strncmp (name, "trusted.overlay.", 16) == 0 || strncmp (name, "user.overlay.", 13) == 0;
 }
 
+/* ---- what a tree for the host leaves out (opts->strip) ------------------------------------ */
+
+static void strip_say (struct extractor *x, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+strip_say (struct extractor *x, const char *fmt, ...)
+{
+  struct strbuf sb = STRBUF_INIT;
+  va_list ap;
+
+  va_start (ap, fmt);
+  strbuf_vaddf (&sb, fmt, ap);
+  va_end (ap);
+  x->strip (x->strip_ctx, sb.buf);
+  strbuf_release (&sb);
+}
+
+/* The permission bits of e for path: set-user-ID and set-group-ID cleared (and said) in a
+   tree for the host, except on a directory, where set-group-ID only passes the group on. */
+static mode_t
+entry_perm (struct extractor *x, struct archive_entry *e, const char *path)
+{
+  mode_t perm = archive_entry_perm (e) & 07777;
+
+  if (x->strip && (perm & (S_ISUID | S_ISGID)) && archive_entry_filetype (e) != AE_IFDIR)
+    {
+      strip_say (x, "'%s': set-user-ID and set-group-ID bits cleared (mode %04o, written %04o)",
+                 path, (unsigned) perm, (unsigned) (perm & ~(mode_t) (S_ISUID | S_ISGID)));
+      perm &= ~(mode_t) (S_ISUID | S_ISGID);
+    }
+  return perm;
+}
+
 /* Owners first, then the mode: chown clears setuid and setgid. Everything through fd, the
    inode just created, never through a path that could have been swapped since. */
 /* Give name in dirfd (or, with AT_EMPTY_PATH and "", the inode dirfd holds) the owner of
@@ -504,17 +542,19 @@ chown_entry (int dirfd, const char *name, int flags, struct archive_entry *e, co
 }
 
 static int
-apply_owner_mode (int fd, struct archive_entry *e, const char *path, bale_error_t *err)
+apply_owner_mode (struct extractor *x, int fd, struct archive_entry *e, const char *path,
+                  bale_error_t *err)
 {
   if (chown_entry (fd, "", AT_EMPTY_PATH, e, path, err) < 0)
     return -1;
-  if (fchmod (fd, archive_entry_perm (e) & 07777) < 0)
+  if (fchmod (fd, entry_perm (x, e, path)) < 0)
     return bale_make_error (err, errno, "cannot change the mode of '%s'", path);
   return 0;
 }
 
 static int
-apply_xattrs (int fd, struct archive_entry *e, const char *path, bale_error_t *err)
+apply_xattrs (struct extractor *x, int fd, struct archive_entry *e, const char *path,
+              bale_error_t *err)
 {
   const char *name;
   const void *value;
@@ -530,6 +570,13 @@ apply_xattrs (int fd, struct archive_entry *e, const char *path, bale_error_t *e
       /* Nor an override a rootless build would honour (runtime/fs/owners.h). */
       if (owners_active () && strcmp (name, OWNERS_XATTR) == 0)
         continue;
+      /* File capabilities are privileges as a setuid bit is, and for anyone on the host who
+         runs the file when root set them. */
+      if (x->strip && strcmp (name, "security.capability") == 0)
+        {
+          strip_say (x, "'%s': file capabilities (security.capability) not set", path);
+          continue;
+        }
       if (fsetxattr (fd, name, value, size, 0) < 0 && errno != ENOTSUP)
         return bale_make_error (err, errno, "cannot set xattr '%s' on '%s'", name, path);
     }
@@ -549,9 +596,10 @@ apply_mtime (int fd, struct archive_entry *e, const char *path, bale_error_t *er
 }
 
 static int
-apply_meta (int fd, struct archive_entry *e, const char *path, bool times, bale_error_t *err)
+apply_meta (struct extractor *x, int fd, struct archive_entry *e, const char *path, bool times,
+            bale_error_t *err)
 {
-  if (apply_owner_mode (fd, e, path, err) < 0 || apply_xattrs (fd, e, path, err) < 0)
+  if (apply_owner_mode (x, fd, e, path, err) < 0 || apply_xattrs (x, fd, e, path, err) < 0)
     return -1;
   return times ? apply_mtime (fd, e, path, err) : 0;
 }
@@ -613,7 +661,7 @@ make_file (struct extractor *x, int pfd, const char *base, const char *path,
     return bale_make_error (err, errno, "cannot create '%s'", path);
   if (write_data (x, fd, path, err) < 0)
     return -1;
-  return apply_meta (fd, e, path, true, err);
+  return apply_meta (x, fd, e, path, true, err);
 }
 
 static int
@@ -627,7 +675,7 @@ make_dir (struct extractor *x, int pfd, const char *base, const char *path, bool
   fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open directory '%s'", path);
-  if (apply_meta (fd, e, path, false, err) < 0)
+  if (apply_meta (x, fd, e, path, false, err) < 0)
     return -1;
   defer_dir_time (x, path, e);
   return 0;
@@ -657,8 +705,8 @@ make_symlink (int pfd, const char *base, const char *path, struct archive_entry 
    override xattr says what it is, for the layers written from it (runtime/fs/owners.h). RUN
    steps see the empty file (their /dev is the sandbox's own). */
 static int
-make_device_standin (int pfd, const char *base, const char *path, struct archive_entry *e,
-                     dev_t dev, bale_error_t *err)
+make_device_standin (struct extractor *x, int pfd, const char *base, const char *path,
+                     struct archive_entry *e, dev_t dev, bale_error_t *err)
 {
   cleanup_close int fd
       = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -666,7 +714,7 @@ make_device_standin (int pfd, const char *base, const char *path, struct archive
 
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create a stand-in for device '%s'", path);
-  if (apply_meta (fd, e, path, true, err) < 0)
+  if (apply_meta (x, fd, e, path, true, err) < 0)
     return -1;
   st.st_uid = (uid_t) archive_entry_uid (e);
   st.st_gid = (gid_t) archive_entry_gid (e);
@@ -681,8 +729,8 @@ make_device_standin (int pfd, const char *base, const char *path, struct archive
    effects, a FIFO blocks), so their metadata goes through /proc/self/fd of an O_PATH
    descriptor, which names the inode itself and follows nothing else. */
 static int
-make_special (int pfd, const char *base, const char *path, struct archive_entry *e,
-              bale_error_t *err)
+make_special (struct extractor *x, int pfd, const char *base, const char *path,
+              struct archive_entry *e, bale_error_t *err)
 {
   mode_t type = archive_entry_filetype (e) == AE_IFIFO  ? S_IFIFO
                 : archive_entry_filetype (e) == AE_IFBLK ? S_IFBLK
@@ -695,10 +743,19 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   struct stat st;
   struct timespec ts[2];
 
+  if (type != S_IFIFO && x->strip)
+    {
+      /* A node the host's kernel would honour in the user's directory: a world-writable
+         disk, /dev/mem. Left out, as the path it names. */
+      strip_say (x, "'%s': device node (%s %u:%u) not created", path, type == S_IFBLK ? "block" : "character",
+                 major (dev), minor (dev));
+      pathset_add (&x->stripped, path);
+      return 0;
+    }
   if (mknodat (pfd, base, type | 0600, dev) < 0)
     {
       if (errno == EPERM && type != S_IFIFO && owners_active ())
-        return make_device_standin (pfd, base, path, e, dev, err);
+        return make_device_standin (x, pfd, base, path, e, dev, err);
       return bale_make_error (err, errno, "cannot create device or FIFO '%s'", path);
     }
   fd = openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -707,7 +764,7 @@ make_special (int pfd, const char *base, const char *path, struct archive_entry 
   if (chown_entry (fd, "", AT_EMPTY_PATH, e, path, err) < 0)
     return -1;
   snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
-  if (chmod (proc, archive_entry_perm (e) & 07777) < 0)
+  if (chmod (proc, entry_perm (x, e, path)) < 0)
     return bale_make_error (err, errno, "cannot change the mode of '%s'", path);
   ts[0].tv_sec = ts[1].tv_sec = (time_t) archive_entry_mtime (e);
   ts[0].tv_nsec = ts[1].tv_nsec = 0;
@@ -733,6 +790,12 @@ make_hardlink (struct extractor *x, int pfd, const char *base, const char *path,
   cleanup_close int tfd = -1;
   struct stat st;
 
+  if (target && x->strip && pathset_has (&x->stripped, target) && !pathset_has (&x->created, target))
+    {
+      strip_say (x, "'%s': hard link to device node '%s' not created", path, target);
+      pathset_add (&x->stripped, path);
+      return 0;
+    }
   if (target == NULL || *target == '\0' || !pathset_has (&x->created, target))
     return bale_make_error (err, EINVAL,
                             "hard link '%s' to '%s': the target is not an earlier entry of "
@@ -759,10 +822,10 @@ make_hardlink (struct extractor *x, int pfd, const char *base, const char *path,
       if (((uid_t) archive_entry_uid (e) != st.st_uid || (gid_t) archive_entry_gid (e) != st.st_gid)
           && chown_entry (fd, "", AT_EMPTY_PATH, e, path, err) < 0)
         return -1;
-      if ((archive_entry_perm (e) & 07777) != (st.st_mode & 07777)
-          && fchmod (fd, archive_entry_perm (e) & 07777) < 0)
+      mode_t perm = entry_perm (x, e, path);
+      if (perm != (st.st_mode & 07777) && fchmod (fd, perm) < 0)
         return bale_make_error (err, errno, "cannot change the mode of '%s'", path);
-      if (apply_xattrs (fd, e, path, err) < 0)
+      if (apply_xattrs (x, fd, e, path, err) < 0)
         return -1;
       return apply_mtime (fd, e, path, err);
     }
@@ -786,7 +849,7 @@ create_entry (struct extractor *x, int pfd, const char *base, const char *path,
     case AE_IFCHR:
     case AE_IFBLK:
     case AE_IFIFO:
-      return make_special (pfd, base, path, e, err);
+      return make_special (x, pfd, base, path, e, err);
     default:
       /* Sockets and unknown types: nothing a layer can meaningfully carry. */
       return 0;
@@ -934,6 +997,8 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->max_entries = opts->max_entries;
   x->fd = fd;
   x->meter = opts->meter;
+  x->strip = opts->strip;
+  x->strip_ctx = opts->strip_ctx;
   if (digester_init (&x->blob, err) < 0 || digester_init (&x->diff, err) < 0)
     ret = -1;
   else
@@ -945,6 +1010,7 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   bale_error_release (&x->cb_err);
   pathset_release (&x->created);
   pathset_release (&x->created_inodes);
+  pathset_release (&x->stripped);
   for (i = 0; i < x->n_dirs; i++)
     free (x->dirs[i].path);
   free (x->dirs);

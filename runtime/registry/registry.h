@@ -20,6 +20,9 @@
 /* Manifests and indexes larger than this are refused (image-spec's 4 MiB guidance; containerd
    uses the same limit against CVE-2023-25153-style memory exhaustion). */
 #define REGISTRY_MAX_MANIFEST (4 * 1024 * 1024)
+/* An image config, as the store reads one (JSON of at most 16 MiB): a descriptor naming a
+   larger one is refused before a byte is downloaded. */
+#define REGISTRY_MAX_CONFIG (16 * 1024 * 1024)
 
 enum registry_compression
 {

@@ -293,6 +293,20 @@ descriptor (struct pull *p, const json_t *desc, const char **digest, int64_t *si
   return 0;
 }
 
+/* The config descriptor of manifest m. A config larger than the store reads (a JSON of at most
+   REGISTRY_MAX_CONFIG) could never be used: refused before a byte of it is downloaded. */
+static int
+config_descriptor (struct pull *p, const struct doc *m, const char **digest, int64_t *size,
+                   bale_error_t *err)
+{
+  if (descriptor (p, json_object_get (m->json, "config"), digest, size, err) < 0)
+    return -1;
+  if (*size > REGISTRY_MAX_CONFIG)
+    return bale_make_error (err, 0, "%s@%s: the config %s has %lld bytes, more than %d", p->repo,
+                            m->digest, *digest, (long long) *size, REGISTRY_MAX_CONFIG);
+  return 0;
+}
+
 static int
 layer_job (void *ctx, size_t i, bale_error_t *err)
 {
@@ -318,7 +332,7 @@ check_config_platform (struct pull *p, const char *config, const struct bale_pla
   size_t len;
   int ret = 0;
 
-  if (want == NULL || store_blob_read (p->s, config, REGISTRY_MAX_MANIFEST * 4, &buf, &len, err) < 0)
+  if (want == NULL || store_blob_read (p->s, config, REGISTRY_MAX_CONFIG, &buf, &len, err) < 0)
     return want ? -1 : 0;
   doc = json_loadb (buf, len, 0, NULL);
   have.os = xstrdup (json_string_value (json_object_get (doc, "os")) ?: "");
@@ -338,7 +352,6 @@ static int
 pull_manifest (struct pull *p, struct doc *m, const struct bale_platform *explicit_platform,
                bale_error_t *err)
 {
-  json_t *config = json_object_get (m->json, "config");
   const char *digest;
   int64_t size;
   int ret;
@@ -346,7 +359,7 @@ pull_manifest (struct pull *p, struct doc *m, const struct bale_platform *explic
   p->layers = json_object_get (m->json, "layers");
   if (!json_is_array (p->layers))
     return bale_make_error (err, 0, "%s@%s: manifest has no layers", p->repo, m->digest);
-  if (descriptor (p, config, &digest, &size, err) < 0 || download_blob (p, digest, size, err) < 0
+  if (config_descriptor (p, m, &digest, &size, err) < 0 || download_blob (p, digest, size, err) < 0
       || check_config_platform (p, digest, explicit_platform, err) < 0)
     return -1;
   ret = registry_parallel (json_array_size (p->layers),
@@ -508,7 +521,7 @@ registry_pull_artifact (struct store *s, const char *ref, const char *artifact_t
     {
       p.layers = json_object_get (m.json, "layers");
       p.wanted = xcalloc (json_array_size (p.layers) + 1, sizeof *p.wanted);
-      ret = descriptor (&p, json_object_get (m.json, "config"), &config, &size, err);
+      ret = config_descriptor (&p, &m, &config, &size, err);
     }
   if (ret == 0)
     ret = download_blob (&p, config, size, err);

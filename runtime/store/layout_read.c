@@ -200,3 +200,20 @@ layout_blob_path (const char *dir, const char *digest)
     }
   return xasprintf ("%s/blobs/sha256/%s", dir, digest_hex (digest));
 }
+
+int
+layout_blob_open (const char *path, bale_error_t *err)
+{
+  const char *tail = NULL, *p = path;
+  cleanup_free char *dir = NULL;
+  cleanup_close int dfd = -1;
+
+  while ((p = strstr (p, "/blobs/sha256/")) != NULL)
+    tail = p++;
+  if (!tail)
+    return bale_make_error (err, EINVAL, "'%s' is not the path of a blob", path);
+  dir = tail == path ? xstrdup ("/") : xstrndup (path, (size_t) (tail - path));
+  if ((dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return bale_make_error (err, errno, "cannot open '%s'", dir);
+  return fileio_open_regular (dfd, tail + 1, err);
+}

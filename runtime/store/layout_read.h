@@ -25,4 +25,11 @@ int layout_read_image (const char *dir, const char *name, json_t **manifest, jso
    no symlink, else NULL; the caller frees it. */
 char *layout_blob_path (const char *dir, const char *digest);
 
+/* Open the blob at path, "DIR/blobs/sha256/HEX" (layout_blob_path's, or store_blob_path's:
+   the store is laid out alike), for reading: DIR as it is named, then blobs/sha256/HEX below
+   it through no symlink and only if it is a regular file (fileio_open_regular). A path
+   checked earlier and opened again later is resolved the same safe way then, whatever was
+   swapped in between. The descriptor, or -1 with err. */
+int layout_blob_open (const char *path, bale_error_t *err);
+
 #endif

@@ -405,28 +405,7 @@ parse_json (const char *bytes, size_t len, const char *what, const struct source
 static int
 open_in_layout (const struct source *src, const char *rel, bale_error_t *err)
 {
-  cleanup_free char *copy = xstrdup (rel);
-  char *p = copy, *slash;
-  int fd = dup (src->dir_fd);
-
-  while (fd >= 0 && (slash = strchr (p, '/')) != NULL)
-    {
-      int next;
-      *slash = '\0';
-      next = openat (fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      close (fd);
-      if (next < 0)
-        return bale_make_error (err, errno, "cannot open directory '%s' (a symlink is refused)", p);
-      fd = next;
-      p = slash + 1;
-    }
-  if (fd < 0)
-    return bale_make_error (err, errno, "cannot open '%s'", rel);
-  {
-    int r = fileio_open_regular (fd, p, err);
-    close (fd);
-    return r;
-  }
+  return fileio_open_regular (src->dir_fd, rel, err);
 }
 
 static json_t *

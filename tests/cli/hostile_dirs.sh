@@ -135,9 +135,9 @@ layout_reads () {
   BALE_STORE="$T_TMP/s3" fast_fail "oci-layout://.*'index.json' is not a regular file" \
     build -f "$ctx/Dockerfile.nc" --build-context "x=oci-layout://$T_TMP/L" "$ctx" || return 1
   layout && fifo_for "blobs/sha256/$manifest"
-  BALE_STORE="$T_TMP/s3" fast_fail "'$manifest' is not a regular file" load -i "$T_TMP/L" || return 1
+  BALE_STORE="$T_TMP/s3" fast_fail "$manifest' is not a regular file" load -i "$T_TMP/L" || return 1
   layout && fifo_for "blobs/sha256/$biggest"
-  BALE_STORE="$T_TMP/s3" fast_fail "'$biggest' is not a regular file" load -i "$T_TMP/L" || return 1
+  BALE_STORE="$T_TMP/s3" fast_fail "$biggest' is not a regular file" load -i "$T_TMP/L" || return 1
   fast_fail "layer 0 has no valid sha256 digest, or its blob is not a regular file of the layout" \
     diff "oci:$T_TMP/lay" "oci:$T_TMP/L" || return 1
   layout && mv "$T_TMP/L/blobs" "$T_TMP/L/b2" && ln -s "$T_TMP/L/b2" "$T_TMP/L/blobs"
@@ -204,6 +204,44 @@ PY2
   [ "$(grep -c 'Loaded image ID' "$T_TMP/out")" = 1 ] || { sort "$T_TMP/out" | uniq -c; return 1; }
 }
 check "bale load: an OCI layout of indexes that each name the next 300 times loads at once" fan_out
+
+# -o type=local wrote a stage's device nodes, set-id bits and file capabilities as the image
+# had them: as root, a world-writable `c 1 1` (/dev/mem), a block device, a setuid-root shell
+# and a binary with cap_net_raw landed in the user's directory, usable by anyone on the host
+# (BuildKit's local exporter does the same as root). Now they are left out, each with a
+# warning naming the file, unless privileged-files=true; type=tar keeps them in the tar.
+SYSCALLS=${SYSCALLS:-$top_builddir/tests/helpers/syscalls}
+local_privileged () {
+  [ -x "$SYSCALLS" ] || { echo "$SYSCALLS is not built"; return 1; }
+  mkdir -p "$T_TMP/pctx" && cp "$SYSCALLS" "$T_TMP/pctx/syscalls"
+  # setcap needs CAP_SETFCAP over the file: root's step has it; a rootless step may not.
+  printf '%s\n' 'FROM busybox' 'COPY syscalls /bin/' \
+    'RUN mknod /mem c 1 1 && chmod 666 /mem && mknod /disk b 7 0 && chmod 666 /disk && ln /mem /memlink && mkfifo /fifo && cp /bin/busybox /sh && chmod 4755 /sh && cp /bin/busybox /sg && chmod 2711 /sg && mkdir /shared && chmod 2775 /shared && cp /bin/busybox /ping && chmod 755 /ping && (syscalls setcap /ping || true)' \
+    > "$T_TMP/pctx/Dockerfile"
+  rm -rf "$T_TMP/lp"
+  "$BALE" build -q --no-cache -o "type=local,dest=$T_TMP/lp" "$T_TMP/pctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  for f in mem disk memlink; do
+    [ ! -e "$T_TMP/lp/$f" ] || { echo "$f exported:"; ls -la "$T_TMP/lp"; return 1; }
+    grep -q "^warning: .*'$f': .*not created" "$T_TMP/out" || { echo "no warning for $f:"; cat "$T_TMP/out"; return 1; }
+  done
+  [ "$(stat -c %a "$T_TMP/lp/sh") $(stat -c %a "$T_TMP/lp/sg") $(stat -c %a "$T_TMP/lp/shared")" = "755 711 2775" ] &&
+    [ -p "$T_TMP/lp/fifo" ] || { ls -la "$T_TMP/lp"; return 1; }
+  grep -q "^warning: .*'sh': set-user-ID and set-group-ID bits cleared (mode 4755, written 0755)" "$T_TMP/out" &&
+    grep -q "^warning: .*'sg': set-user-ID" "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
+  has_cap () { python3 -c 'import os,sys; os.getxattr(sys.argv[1], "security.capability")' "$1" 2> /dev/null; }
+  ! has_cap "$T_TMP/lp/ping" || { echo "ping kept its file capability"; return 1; }
+  # The tar keeps everything (it is not unpacked on the host).
+  "$BALE" build -q -o "type=tar,dest=$T_TMP/lp.tar" "$T_TMP/pctx" > /dev/null 2>&1 || return 1
+  tar -tvf "$T_TMP/lp.tar" | grep -q '^crw-rw-rw- .* 1,\s*1 .*mem$' && tar -tvf "$T_TMP/lp.tar" | grep -q '^-rwsr-xr-x .* sh$' ||
+    { tar -tvf "$T_TMP/lp.tar"; return 1; }
+  fast_fail "privileged-files is a field of type=local only" build -q -o "type=tar,dest=$T_TMP/x.tar,privileged-files=true" "$T_TMP/pctx" || return 1
+  [ "$(id -u)" = 0 ] || return 0 # only root can create the nodes the opt-in keeps
+  rm -rf "$T_TMP/lp2"
+  "$BALE" build -q -o "type=local,dest=$T_TMP/lp2,privileged-files=true" "$T_TMP/pctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  ! grep -q warning "$T_TMP/out" && [ -c "$T_TMP/lp2/mem" ] && [ -b "$T_TMP/lp2/disk" ] && [ "$(stat -c %a "$T_TMP/lp2/sh")" = 4755 ] &&
+    has_cap "$T_TMP/lp2/ping" || { cat "$T_TMP/out"; ls -la "$T_TMP/lp2"; return 1; }
+}
+check "-o type=local: device nodes, set-id bits and file capabilities left out with a warning each; privileged-files=true keeps them" local_privileged
 
 check "the canary outside the store and the destinations never changed" canary_intact
 

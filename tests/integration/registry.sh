@@ -417,6 +417,9 @@ fleet_token () { # the fleet cache through a registry that wants Bearer tokens
 check "fleet cache with Bearer tokens: export (pull,push) and import (pull)" fleet_token
 
 # ---- faults: regproxy.py fault mode ------------------------------------------------------------
+# The hostile layers aim at this directory (regproxy.py's hostile fault): it must never change.
+mkdir -p "$W/canary" && echo CANARY >"$W/canary/c"
+export REGPROXY_CANARY="$W/canary"
 start_proxy fault "$R"
 F=127.0.0.1:$PROXY_PORT
 check "wrong digest: a clear error" expect_fail "digest" bale --store "$W/f1" pull "$F/wrongdigest/test/busybox:v1"
@@ -445,6 +448,52 @@ check "a manifest whose layer sizes lie: refused even when the blob is in the st
   "the descriptor of sha256:[0-9a-f]* gives [0-9]* bytes, the blob has" bale --store "$W/f3" pull "$F/badsize/test/busybox:v1"
 all_clean () { for s in "$@"; do store_clean "$s" || return 1; done; }
 check "fault stores hold only verified blobs" all_clean "$W/f3" "$W/f4" "$W/f5" "$W/f6" "$W/f7" "$W/f8"
+
+# A hostile registry (session 30): documents past any sane size, bodies that never end. Each
+# fails at once with an error that says why, and leaves nothing in the store. A 64 MiB config
+# was downloaded into the store before (the store reads configs of at most 16 MiB: an image
+# that could never be used), and the pull succeeded.
+no_big_blob () { store_clean "$1" && [ -z "$(find "$1" -type f -size +16M)" ] || { find "$1" -type f -size +16M; return 1; }; }
+check "a config over 16 MiB: refused before a byte of it is downloaded" expect_fail \
+  "the config sha256:[0-9a-f]{64} has [0-9]+ bytes, more than 16777216" bale --store "$W/f9" pull "$F/bigconfig/test/busybox:v1"
+check "a config over 16 MiB: nothing of it in the store" no_big_blob "$W/f9"
+check "an index over 4 MiB: refused" expect_fail "larger than 4194304" bale --store "$W/f9" pull "$F/bigindex/test/busybox:v1"
+# timeout: a hang guard only (each fails in well under a second).
+check "a manifest whose body never ends: refused at 4 MiB" expect_fail "larger than 4194304" \
+  timeout 300 "$BALE" --store "$W/f9" pull "$F/endlessmanifest/test/busybox:v1"
+check "a blob whose body never ends: refused past its descriptor's size" expect_fail \
+  "registry sent more than the [0-9]+ bytes the manifest gives" timeout 300 "$BALE" --store "$W/f9" pull "$F/endlessblob/test/busybox:v1"
+check "after endless bodies: only verified blobs in the store" no_big_blob "$W/f9"
+
+# Hostile layers pulled, then built FROM (a RUN on them: the layer is unpacked as a snapshot)
+# and exported with -o type=local (unpacked into a host directory): names with .., absolute
+# names, hard links out, writes and whiteouts through a symlink out, a gzip bomb. Each entry
+# lands inside the root (or the output directory), or the build fails naming the entry; the
+# canary the layers aim at never changes.
+canary_intact () { [ "$(cat "$W/canary/c")" = CANARY ] && [ "$(ls "$W/canary")" = c ] || { ls -la "$W/canary"; return 1; }; }
+mkdir -p "$W/hctx"
+hostile_from () { # SHAPE (what the build must do: ok FILE-INSIDE-THE-OUTPUT | fail PATTERN)
+  s=$W/h-$1 out=$W/hout-$1 ref=$F/hostile/$1/test/busybox:v1
+  rm -rf "$s" "$out"
+  bale --store "$s" pull -q "$ref" >/dev/null 2>"$W/err" || { cat "$W/err"; return 1; }
+  printf 'FROM %s\nRUN ls -a / >/listing\n' "$ref" >"$W/hctx/Dockerfile"
+  if timeout 600 "$BALE" --store "$s" build -q --no-cache -o "type=local,dest=$out" "$W/hctx" >"$W/out" 2>"$W/err"; then
+    [ "$2" = ok ] && { [ -z "$3" ] || [ -f "$out/$3" ]; } || { echo "built:"; cat "$W/err"; find "$out" -newer "$W/hctx/Dockerfile" | head; return 1; }
+  else
+    [ "$2" = fail ] && grep -Eq "$3" "$W/err" || { echo "failed:"; cat "$W/err"; return 1; }
+  fi
+  canary_intact && store_clean "$s"
+}
+c=${W#/}/canary
+check "hostile layer: a file named ../../..CANARY/dotdot lands inside the root" hostile_from dotdot ok "$c/dotdot"
+check "hostile layer: an absolute name lands inside the root" hostile_from absolute ok "$c/absolute"
+check "hostile layer: hard links out of the root are refused, naming the entry" hostile_from hardlink fail \
+  "hard link 'h' to '.*canary/c': the target is not an earlier entry of this layer"
+check "hostile layer: a write through an absolute symlink out lands inside the root" hostile_from symlink ok "$c/through"
+check "hostile layer: a write through a ../../.. symlink out lands inside the root" hostile_from symlinkrel ok "$c/through"
+check "hostile layer: a whiteout through a symlink out deletes nothing outside" hostile_from whiteout ok ""
+check "hostile layer: a gzip bomb (1 GiB of zeros, 1 MB sent) is an empty layer, nothing written" hostile_from bomb ok listing
+check "the canary the hostile layers aimed at never changed" canary_intact
 
 # ---- ADD <url>: http_fetch against python's http.server -------------------------------------------
 mkdir -p "$W/www"

@@ -25,16 +25,30 @@
         redirect      Basic auth (user:secret) required; blobs redirect (307) to
                       http://localhost:PORT/redirected/..., which refuses requests that carry
                       Authorization: the credentials must not follow a redirect to another host
+        bigconfig     manifests name a config of 64 MiB (generated, its digest right)
+        bigindex      manifests are image indexes of 5 MiB
+        endlessmanifest  manifests come chunked and never end
+        endlessblob   blobs come chunked and never end
+        hostile       the upstream image with one more layer of a shape chosen by the next path
+                      component ("/v2/hostile/dotdot/test/busybox/..."), aimed at the directory
+                      $REGPROXY_CANARY: dotdot (a file named ../../..CANARY/dotdot), absolute
+                      (CANARY/absolute), hardlink (links to ../..CANARY/c and CANARY/c),
+                      symlink (s -> CANARY, then s/through), symlinkrel (the same through
+                      ../../..), whiteout (s -> CANARY, then s/.wh.c), bomb (a gzip of 1 GiB
+                      of zeros as the layer, 1 MB on the wire)
         ok            no fault
 """
 import argparse
 import base64
+import gzip
+import io
 import hashlib
 import http.client
 import http.server
 import json
 import os
 import secrets
+import tarfile
 import sys
 import threading
 import time
@@ -94,11 +108,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def upstream(self, path, body):
+    def upstream(self, path, body, method=None):
         conn = http.client.HTTPConnection(self.server.upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in HOP and k.lower() != "authorization"}
-        conn.request(self.command, path, body=body or None, headers=headers)
+        conn.request(method or self.command, path, body=body or None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
@@ -196,6 +210,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             big = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                               "annotations": {"pad": "x" * (5 * 1024 * 1024)}}).encode()
             return self.reply(200, big, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if fault == "hostile":
+            return self.hostile(path, real, body)
+        if fault == "bigconfig" and "/manifests/" in path:
+            big = json.dumps({"architecture": "amd64", "os": "linux", "pad": "x" * (64 << 20)}).encode()
+            m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                       "digest": Hostile.put(big), "size": len(big)},
+                            "layers": []}).encode()
+            return self.reply(200, m, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if fault == "bigconfig" and is_blob and path.rsplit("/", 1)[1] in Hostile.blobs:
+            return self.reply(200, Hostile.blobs[path.rsplit("/", 1)[1]])
+        if fault == "bigindex" and "/manifests/" in path:
+            big = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                              "manifests": [], "annotations": {"pad": "x" * (5 * 1024 * 1024)}}).encode()
+            return self.reply(200, big, [("Content-Type", "application/vnd.oci.image.index.v1+json")])
+        if fault == "endlessmanifest" and "/manifests/" in path and self.command == "GET":
+            return self.endless("application/vnd.oci.image.manifest.v1+json")
+        if fault == "endlessblob" and is_blob and self.command == "GET":
+            return self.endless("application/octet-stream")
         if fault == "badsize" and "/manifests/" in path and self.command == "GET":
             return self.relay(real, body, bad_size)
         if fault == "wrongdigest" and is_blob:
@@ -221,6 +254,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.relay(real, body)
 
+    def endless(self, ctype):
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"{" + b" " * 65535
+        try:
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            self.close_connection = True
+
+    def hostile(self, path, real, body):
+        """The upstream image with a hostile layer on top (see the module's doc)."""
+        shape, _, rest = real[4:].partition("/")
+        up = "/v2/" + rest
+        if "/blobs/sha256:" in path:
+            blob = Hostile.blobs.get(path.rsplit("/", 1)[1])
+            if blob is None:
+                return self.relay(up, body)
+            return self.reply(200, blob, [("Content-Type", "application/octet-stream"),
+                                          ("Docker-Content-Digest", path.rsplit("/", 1)[1])])
+        resp, data = self.upstream(up, b"", "GET")
+        if resp.status != 200:
+            return self.reply(resp.status, data)
+        m = json.loads(data)
+        repo = rest.split("/manifests/")[0]
+        _, cfg = self.upstream("/v2/%s/blobs/%s" % (repo, m["config"]["digest"]), b"", "GET")
+        layer, diff_id = hostile_layer(shape)
+        config = json.loads(cfg)
+        config["rootfs"]["diff_ids"].append(diff_id)
+        config.setdefault("history", []).append({"created_by": "hostile " + shape})
+        cfg = json.dumps(config).encode()
+        m["config"] = dict(m["config"], digest=Hostile.put(cfg), size=len(cfg))
+        m["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"
+                            if "oci" in m.get("mediaType", "oci") else
+                            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                            "digest": Hostile.put(layer), "size": len(layer)})
+        doc = json.dumps(m).encode()
+        digest = Hostile.put(doc)
+        self.reply(200, doc, [("Content-Type", m.get("mediaType", "application/vnd.oci.image.manifest.v1+json")),
+                              ("Docker-Content-Digest", digest)])
+
     def handle_any(self):
         body = self.body()
         if self.server.mode == "token":
@@ -229,6 +305,67 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.fault_mode(body)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+
+class Hostile:
+    blobs = {}  # "sha256:HEX" -> bytes served for it
+    lock = threading.Lock()
+
+    @staticmethod
+    def put(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        with Hostile.lock:
+            Hostile.blobs[digest] = data
+        return digest
+
+
+LAYERS = {}
+
+
+def hostile_layer(shape):
+    """(gzip layer, diff_id) of a hostile shape aimed at $REGPROXY_CANARY, made once."""
+    with Hostile.lock:
+        if shape not in LAYERS:
+            LAYERS[shape] = make_layer(shape)
+        return LAYERS[shape]
+
+
+def make_layer(shape):
+    canary = os.environ["REGPROXY_CANARY"].strip("/")
+    up = "../" * 24
+    if shape == "bomb":
+        # 1024 gzip members of 1 MiB of zeros each: 1 GiB once inflated, 1 MB on the wire. Its
+        # diff_id is right: that of the zeros (to a tar reader, the end of the archive).
+        zeros = b"\0" * (1 << 20)
+        one = gzip.compress(zeros, mtime=0)
+        h = hashlib.sha256()
+        for _ in range(1024):
+            h.update(zeros)
+        return one * 1024, "sha256:" + h.hexdigest()
+    entries = {
+        "dotdot": [("file", up + canary + "/dotdot", "")],
+        "absolute": [("file", "/" + canary + "/absolute", "")],
+        "hardlink": [("link", "h", up + canary + "/c"), ("link", "h2", "/" + canary + "/c"),
+                     ("file", "h", "")],
+        "symlink": [("sym", "s", "/" + canary), ("file", "s/through", "")],
+        "symlinkrel": [("sym", "r", up + canary), ("file", "r/through", "")],
+        "whiteout": [("sym", "s", "/" + canary), ("file", "s/.wh.c", "")],
+    }[shape]
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for kind, name, target in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 0
+            if kind == "file":
+                data = b"PWNED\n"
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+                continue
+            ti.type = tarfile.LNKTYPE if kind == "link" else tarfile.SYMTYPE
+            ti.linkname = target
+            t.addfile(ti)
+    tar = raw.getvalue()
+    return gzip.compress(tar, mtime=0), "sha256:" + hashlib.sha256(tar).hexdigest()
 
 
 def bad_size(data, headers):

@@ -18,7 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/fs/inroot.h"
@@ -435,6 +437,54 @@ race (void **state)
   outside_untouched ();
 }
 
+/* common/fileio's reads of an input's files (OCI layouts, cache directories): no symlink on
+   any component, not only the last (the last alone was refused before, "out/secret" with
+   out -> the canary's directory was read). */
+static void
+beneath (void **state)
+{
+  static const char *refused[][2] = {
+    { "dirlink/file", "cannot open directory 'dirlink' (a symlink is refused)" },
+    { "out/secret", "cannot open directory 'out' (a symlink is refused)" },
+    { "dir/../../outside/secret", "leads out of its directory" },
+    { "../outside/secret", "leads out of its directory" },
+    { "outfile", "'outfile' is a symlink" },
+    { "dir", "'dir' is not a regular file" },
+    { "dir/fifo", "'dir/fifo' is not a regular file" },
+    { "", "names none" },
+  };
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+  cleanup_free char *secret = xasprintf ("%s/secret", outside);
+  bale_error_t e = NULL;
+  (void) state;
+
+  ln ("dir", "dirlink");
+  ln (outside, "out");
+  ln (secret, "outfile");
+  assert_int_equal (mkfifoat (root_fd, "dir/fifo", 0600), 0);
+  assert_int_equal (fileio_read_regular (root_fd, "dir/file", 64, &sb, &e), 0);
+  assert_string_equal (sb.buf, "file");
+  strbuf_reset (&sb);
+  assert_int_equal (fileio_read_regular (root_fd, "./dir//file", 64, &sb, &e), 0);
+  assert_string_equal (sb.buf, "file");
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      strbuf_reset (&sb);
+      if (fileio_read_regular (root_fd, refused[i][0], 64, &sb, &e) == 0)
+        test_fail ("'%s' was read: '%s'", refused[i][0], sb.buf);
+      if (!strstr (e->msg, refused[i][1]))
+        test_fail ("'%s': '%s', not '%s'", refused[i][0], e->msg, refused[i][1]);
+      bale_error_release (&e);
+    }
+  assert_int_equal (fileio_read_regular (AT_FDCWD, secret, 64, &sb, &e), -1);
+  assert_non_null (strstr (e->msg, "is an absolute path"));
+  bale_error_release (&e);
+  assert_int_equal (fileio_read_regular (root_fd, "dir/file", 2, &sb, &e), -1);
+  assert_non_null (strstr (e->msg, "larger than 2 bytes"));
+  bale_error_release (&e);
+  outside_untouched ();
+}
+
 int
 main (void)
 {
@@ -442,6 +492,7 @@ main (void)
     cmocka_unit_test (shapes_openat2), cmocka_unit_test (shapes_walk),
     cmocka_unit_test (read_through_links), cmocka_unit_test (magic_links),
     cmocka_unit_test (mkpath), cmocka_unit_test (read_file), cmocka_unit_test (race),
+    cmocka_unit_test (beneath),
   };
   return cmocka_run_group_tests_name ("inroot", tests, setup, teardown);
 }

@@ -33,11 +33,13 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "runtime/store/layout_read.h"
 #include "runtime/store/store.h"
 #include "tests/testutil.h"
 #include "common/banned.h"
 
-#define SHA_ABC "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_ABC_HEX "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_ABC "sha256:" SHA_ABC_HEX
 
 struct fixture
 {
@@ -1259,6 +1261,53 @@ test_load_oci_dir_with_index (void **state)
   free (layout);
 }
 
+/* layout_blob_open opens DIR/blobs/sha256/HEX through no symlink after DIR, and only a regular
+   file: a path layout_blob_path checked and bale diff or explain --dir opens later cannot
+   be led elsewhere or made to wait by a swap in between. A store's blob path opens too. */
+static void
+test_layout_blob_open (void **state)
+{
+  struct fixture *f = *state;
+  cleanup_free char *top = xstrndup (f->dir, strlen (f->dir) - strlen ("/store"));
+  cleanup_free char *lay = xasprintf ("%s/lay", top), *other = xasprintf ("%s/other/sha256", top);
+  cleanup_free char *hex = xstrdup (SHA_ABC_HEX), *path = xasprintf ("%s/blobs/sha256/%s", lay, hex);
+  cleanup_free char *store_path = NULL, *blobs = xasprintf ("%s/blobs", lay);
+  char digest[DIGEST_STRLEN + 1];
+  bale_error_t err = NULL;
+  int fd;
+
+  assert_int_equal (test_mk (top, "other", NULL), 0);
+  assert_int_equal (test_mk (top, "other/sha256", NULL), 0);
+  assert_int_equal (test_mk (top, "lay", NULL), 0);
+  assert_int_equal (test_mk (other, hex, "abc"), 0);
+  /* blobs -> a directory outside the layout: refused, although the file there is regular */
+  assert_int_equal (test_ln (lay, "../other", "blobs"), 0);
+  assert_true (layout_blob_open (path, &err) < 0);
+  assert_non_null (strstr (err->msg, "cannot open directory 'blobs' (a symlink is refused)"));
+  bale_error_release (&err);
+  /* the blob a FIFO: refused, not waited on */
+  assert_int_equal (unlinkat (AT_FDCWD, blobs, 0), 0);
+  assert_int_equal (test_mk (lay, "blobs", NULL), 0);
+  assert_int_equal (test_mk (lay, "blobs/sha256", NULL), 0);
+  assert_int_equal (mkfifo (path, 0600), 0);
+  assert_true (layout_blob_open (path, &err) < 0);
+  assert_non_null (strstr (err->msg, "is not a regular file"));
+  bale_error_release (&err);
+  assert_int_equal (unlink (path), 0);
+  assert_int_equal (test_mk (lay, "blobs/sha256/" SHA_ABC_HEX, "abc"), 0);
+  fd = layout_blob_open (path, &err);
+  assert_true (fd >= 0);
+  close (fd);
+  assert_true (layout_blob_open ("/etc/passwd", &err) < 0);
+  bale_error_release (&err);
+  /* a store blob */
+  assert_int_equal (store_blob_put (f->s, "abc", 3, digest, &err), 0);
+  store_path = store_blob_path (f->s, digest);
+  fd = layout_blob_open (store_path, &err);
+  assert_true (fd >= 0);
+  close (fd);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown (fn, setup, teardown)
 
 int
@@ -1287,6 +1336,7 @@ main (void)
     T (test_load_rejects_corruption),
     T (test_save_load_roundtrip),
     T (test_load_oci_dir_with_index),
+    T (test_layout_blob_open),
   };
 
   return cmocka_run_group_tests_name ("store", tests, NULL, NULL);
