@@ -236,9 +236,10 @@ buildoutput_release (struct build_outputs *o)
 /* ---- local and tar ------------------------------------------------------------------------ */
 
 /* The layers applied in order, their bytes counted as "copying files" (BuildKit's local
-   exporter status) of v. */
+   exporter status) of v; with caller_owns every file is the caller's (layer.h). */
 static int
-apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex *v, bale_error_t *err)
+apply_layers (const struct exec_image *img, int root_fd, bool caller_owns, struct progress_vertex *v,
+              bale_error_t *err)
 {
   struct meter m = METER_INIT (progress_transfer, v, "copying files");
   int64_t total = 0;
@@ -249,7 +250,7 @@ apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex 
   meter_begin (&m, total);
   for (i = 0; i < img->n_layers; i++)
     {
-      struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m };
+      struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m, .caller_owns = caller_owns };
       cleanup_close int fd = open (img->layers[i].path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open layer '%s'", img->layers[i].path);
@@ -290,7 +291,9 @@ write_local (const struct exec_image *img, const char *dest, struct progress_ver
   fd = open (dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", dest);
-  return apply_layers (img, fd, v, err);
+  /* BuildKit's client writes every file as its own user (syncTargetDiffCopy): the image's
+     owners would leave a rootless user files of its subordinate ids it cannot remove. */
+  return apply_layers (img, fd, true, v, err);
 }
 
 /* The tree in a scratch directory of the store, then one uncompressed tar of it, its bytes
@@ -313,7 +316,7 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, stru
   root = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     bale_make_error (err, errno, "cannot open %s", dir);
-  else if (apply_layers (img, root, v, err) == 0)
+  else if (apply_layers (img, root, false, v, err) == 0)
     {
       out = strcmp (dest, "-") == 0 ? dup (STDOUT_FILENO)
                                     : open (dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -75,6 +75,7 @@ struct extractor
   int root;
   enum layer_extract_mode mode;
   int64_t max_tar_bytes, max_entries, tar_bytes;
+  bool caller_owns;
   int fd;
   struct meter *meter;
   struct archive *raw, *tar;
@@ -785,6 +786,12 @@ create_entry (struct extractor *x, int pfd, const char *base, const char *path,
       return make_symlink (pfd, base, path, e, err);
     case AE_IFCHR:
     case AE_IFBLK:
+      if (x->caller_owns && rootless_userns ())
+        return bale_make_error (err, EPERM,
+                                "cannot create device '%s': an ordinary user cannot make device "
+                                "nodes (export with -o type=tar, or build as root)",
+                                path);
+      return make_special (pfd, base, path, e, err);
     case AE_IFIFO:
       return make_special (pfd, base, path, e, err);
     default:
@@ -901,6 +908,11 @@ extract_all (struct extractor *x, const struct layer_extract_opts *opts,
         return bale_make_error (err, EFBIG, "the layer has more than %" PRId64 " entries",
                                 x->max_entries);
       x->entries++;
+      if (x->caller_owns)
+        {
+          archive_entry_set_uid (e, geteuid ());
+          archive_entry_set_gid (e, getegid ());
+        }
       if (apply_entry (x, e, err) < 0)
         return bale_error_wrap (err, "layer entry %" PRId64, x->entries);
     }
@@ -932,6 +944,7 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->mode = opts->mode;
   x->max_tar_bytes = opts->max_tar_bytes;
   x->max_entries = opts->max_entries;
+  x->caller_owns = opts->caller_owns;
   x->fd = fd;
   x->meter = opts->meter;
   if (digester_init (&x->blob, err) < 0 || digester_init (&x->diff, err) < 0)
