@@ -32,6 +32,8 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "runtime/build/progress.h"
+#include "runtime/fs/isolation.h"
+#include "runtime/layer/layer.h"
 #include "runtime/sandbox/binfmt.h"
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/sandbox/startcheck.h"
@@ -103,6 +105,25 @@ run_env (const json_t *config, const struct bale_run_options *o, struct kvlist *
 }
 
 /* The snapshot directories of the image's layers, top first. */
+/* Chroot isolation mounts nothing: the image's layers applied in order into root, a copy
+   the command may change and the run throws away (exec_run.c's copy_root for a step). */
+static int
+run_copy_root (struct store *s, const struct store_image *img, const char *root, bale_error_t *err)
+{
+  cleanup_close int root_fd = -1;
+
+  if (mkdir (root, 0755) < 0 || (root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return bale_make_error (err, errno, "cannot create %s", root);
+  for (size_t i = 0; i < img->n_layers; i++)
+    {
+      struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = img->diff_ids[i] };
+      cleanup_close int fd = store_blob_open (s, img->layers[i].digest, err);
+      if (fd < 0 || layer_extract (fd, root_fd, &opts, NULL, err) < 0)
+        return bale_error_wrap (err, "copying layer %s", img->diff_ids[i]);
+    }
+  return 0;
+}
+
 static int
 run_lowers (struct store *s, const struct store_image *img, char ***lowers, size_t *n_lowers,
             bale_error_t *err)
@@ -133,7 +154,7 @@ child_run (struct store *s, const struct bale_run_options *o, int *status, bale_
   char **lowers = NULL;
   size_t n_lowers = 0, i;
   const char **cargv = NULL, **env = NULL;
-  cleanup_free char *tmp = NULL, *dir = NULL, *upper = NULL, *work = NULL;
+  cleanup_free char *tmp = NULL, *dir = NULL, *upper = NULL, *work = NULL, *root = NULL;
   struct kvlist envl = { 0 };
   const char *wd;
   int ret = -1;
@@ -162,7 +183,7 @@ child_run (struct store *s, const struct bale_run_options *o, int *status, bale_
   for (i = 0; i < json_array_size (cmdv); i++)
     cargv[i] = json_string_value (json_array_get (cmdv, i));
   env = run_env (config, o, &envl);
-  if (run_lowers (s, &img, &lowers, &n_lowers, err) < 0)
+  if (!isolation_chroot () && run_lowers (s, &img, &lowers, &n_lowers, err) < 0)
     goto out;
   tmp = store_area_path (s, STORE_AREA_TMP, NULL);
   dir = xasprintf ("%s/run.XXXXXX", tmp);
@@ -184,6 +205,15 @@ child_run (struct store *s, const struct bale_run_options *o, int *status, bale_
   spec.n_lowerdirs = n_lowers;
   spec.upperdir = upper;
   spec.workdir = work;
+  if (isolation_chroot ())
+    {
+      root = xasprintf ("%s/root", dir);
+      if (run_copy_root (s, &img, root, err) < 0)
+        goto out_dir;
+      spec.copy_root = root;
+      spec.force_copy = true;
+      spec.chroot = true;
+    }
   spec.argv = cargv;
   spec.env = env;
   wd = json_string_value (json_object_get (config, "WorkingDir"));

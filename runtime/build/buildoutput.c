@@ -256,10 +256,10 @@ say_stripped (void *ctx, const char *msg)
 }
 
 /* The layers applied in order, their bytes counted as "copying files" (BuildKit's local
-   exporter status) of v. strip: the tree is for the host, what gives privileges there is
-   left out and said there (NULL: kept). */
+   exporter status) of v. caller_owns: every file is the caller's (layer.h). strip: the tree
+   is for the host, what gives privileges there is left out and said there (NULL: kept). */
 static int
-apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex *v,
+apply_layers (const struct exec_image *img, int root_fd, bool caller_owns, struct progress_vertex *v,
               const struct build_say *strip, bale_error_t *err)
 {
   struct meter m = METER_INIT (progress_transfer, v, "copying files");
@@ -273,7 +273,7 @@ apply_layers (const struct exec_image *img, int root_fd, struct progress_vertex 
     {
       struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m,
                                        .strip = strip ? say_stripped : NULL,
-                                       .strip_ctx = (void *) strip };
+                                       .strip_ctx = (void *) strip, .caller_owns = caller_owns };
       cleanup_close int fd = open (img->layers[i].path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open layer '%s'", img->layers[i].path);
@@ -315,7 +315,9 @@ write_local (const struct exec_image *img, const struct build_output *out, struc
   fd = open (dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", dest);
-  return apply_layers (img, fd, v, out->privileged_files ? NULL : say, err);
+  /* BuildKit's client writes every file as its own user (syncTargetDiffCopy): the image's
+     owners would leave a rootless user files of its subordinate ids it cannot remove. */
+  return apply_layers (img, fd, true, v, out->privileged_files ? NULL : say, err);
 }
 
 /* The tree in a scratch directory of the store, then one uncompressed tar of it, its bytes
@@ -338,7 +340,7 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, stru
   root = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     bale_make_error (err, errno, "cannot open %s", dir);
-  else if (apply_layers (img, root, v, NULL, err) == 0)
+  else if (apply_layers (img, root, false, v, NULL, err) == 0)
     {
       out = strcmp (dest, "-") == 0 ? dup (STDOUT_FILENO)
                                     : open (dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -31,6 +31,7 @@
 #include "runtime/build/copy_mode.h"
 #include "common/dirwalk.h"
 #include "runtime/fs/inroot.h"
+#include "runtime/fs/owners.h"
 #include "common/banned.h"
 
 enum centry_kind
@@ -95,6 +96,30 @@ add (struct copier *c, const char *path, enum centry_kind kind, const struct sta
   e->root_fd = -1;
   e->seq = c->seq++;
   return e;
+}
+
+/* A rootless build's stage view or unpacked archive keeps the owners and devices it could
+   not make real in overrides (runtime/fs/owners.h): the copy writes what they stand for, as
+   the layer writer does for a RUN step. Never for the context, whose xattrs are the user's. */
+static void
+source_overrides (const struct copy_spec *s, int dirfd, const char *name, struct stat *st)
+{
+  cleanup_close int fd = -1;
+
+  if (!s->keep_owner || !owners_active ())
+    return;
+  if (S_ISLNK (st->st_mode) || S_ISFIFO (st->st_mode))
+    {
+      owners_apply_special (dirfd, name, st);
+      return;
+    }
+  if (!S_ISREG (st->st_mode) && !S_ISDIR (st->st_mode))
+    return;
+  /* name "": dirfd is the source file itself, open for reading */
+  fd = *name ? openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (S_ISDIR (st->st_mode) ? O_DIRECTORY : 0))
+             : fcntl (dirfd, F_DUPFD_CLOEXEC, 0);
+  if (fd >= 0)
+    owners_apply (fd, st);
 }
 
 /* Metadata of what the copy writes: owners and mode rules of D3-D5. */
@@ -384,6 +409,7 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
         return S_ISDIR (st.st_mode) ? bale_make_error (err, 0, "cannot copy to non-directory: /%s", dst)
                                     : bale_make_error (err, 0, "cannot replace to directory /%s with file", dst);
     }
+  source_overrides (s, e->dirfd, e->name, &st);
   apply_meta (s, &st, true);
   if (S_ISDIR (st.st_mode))
     ce = add (w->c, dst, CE_DIR, &st);
@@ -633,6 +659,8 @@ copy_source (struct copier *c, const struct copy_source *src, const char *word, 
        or in a directory, and goes on (fuzzer finding F28). */
     if ((S_ISFIFO (st.st_mode) && !s->fifos) || S_ISSOCK (st.st_mode))
       return 0;
+    if (S_ISREG (st.st_mode))
+      source_overrides (s, fd, "", &st);
     apply_meta (s, &st, true);
     if (S_ISREG (st.st_mode))
       ce = add (c, real, CE_FILE, &st);

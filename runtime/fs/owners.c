@@ -19,10 +19,12 @@
 #include "runtime/fs/rootless.h"
 #include "common/banned.h"
 
+/* Root of someone else's user namespace (a rootless podman container) cannot make devices
+   nor give ids the namespace does not map either. */
 bool
 owners_active (void)
 {
-  return rootless_mode () != ROOTLESS_NONE;
+  return rootless_mode () != ROOTLESS_NONE || rootless_userns ();
 }
 
 int

@@ -15,13 +15,14 @@
  * xattr containers/storage and fuse-overlayfs use, in their format,
  * "UID:GID:MODE:TYPE" (MODE four octal digits; TYPE file, dir, char-MAJ-MIN, block-MAJ-MIN),
  * on a regular file or directory standing in for the entry, and the layer writer emits the
- * wanted entry. Only a rootless build reads it (rootless_mode () != ROOTLESS_NONE), and it
+ * wanted entry. Only a rootless build reads it (owners_active ()), and it
  * strips the xattr from every base layer it unpacks, so an image cannot forge it: a root
  * build keeps the xattr as BuildKit does, as an ordinary user.* attribute.
  */
 #define OWNERS_XATTR "user.containers.override_stat"
 
-/* Whether this process records and honours overrides (a rootless build). */
+/* Whether this process records and honours overrides: a rootless build, or one in a user
+   namespace that is not the initial one (bale started as root of a rootless container). */
 bool owners_active (void);
 
 /* Record on fd (a regular file or directory opened for reading) that it stands for an entry

@@ -127,6 +127,29 @@ rootless_userns (void)
   return cached;
 }
 
+bool
+rootless_map_covers (const char *map, uint32_t id)
+{
+  unsigned long in, out, count;
+  int n;
+
+  for (const char *p = map; sscanf (p, "%lu %lu %lu%n", &in, &out, &count, &n) == 3; p += n)
+    if (id >= in && id - in < count)
+      return true;
+  return false;
+}
+
+bool
+rootless_id_mapped (bool group, uint32_t id)
+{
+  struct strbuf sb = STRBUF_INIT;
+  bool found = read_small (group ? "/proc/self/gid_map" : "/proc/self/uid_map", &sb)
+               && rootless_map_covers (sb.buf, id);
+
+  strbuf_release (&sb);
+  return found;
+}
+
 const char *
 rootless_opaque_xattr (void)
 {

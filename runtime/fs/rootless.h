@@ -4,6 +4,7 @@
 #define BALE_ROOTLESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "bale.h"
@@ -69,6 +70,14 @@ const char *rootless_describe (void);
  * initial namespace). Read once from /proc/self/uid_map.
  */
 bool rootless_userns (void);
+
+/* Whether id (a group id with group) exists in this process's user namespace: a line of
+   /proc/self/uid_map or gid_map covers it. An id the namespace does not map cannot be given
+   to a file (chown fails with EINVAL). */
+bool rootless_id_mapped (bool group, uint32_t id);
+/* Whether the text of a uid_map or gid_map ("INSIDE OUTSIDE COUNT" lines) covers id. Exposed
+   for the unit test. */
+bool rootless_map_covers (const char *map, uint32_t id);
 
 /* The xattr that marks an opaque directory for the overlays this process mounts. */
 const char *rootless_opaque_xattr (void);

@@ -189,6 +189,12 @@ struct layer_extract_opts
      file capabilities (the security.capability xattr) are not set. NULL keeps them all. */
   void (*strip) (void *ctx, const char *msg);
   void *strip_ctx;
+  /* Every entry belongs to the calling process (its effective ids; the user who runs a
+     rootless bale), not to the layer's owners: what BuildKit's local exporter does (its
+     client sets each file's owner to its own uid and gid), so that -o type=local gives the
+     same files in every mode and the user can remove them. Devices, which an ordinary user
+     cannot create, are refused in a user namespace rather than stood in for. */
+  bool caller_owns;
 };
 
 /* What an extraction saw, for tests and progress. */

@@ -77,6 +77,7 @@ struct extractor
   int root;
   enum layer_extract_mode mode;
   int64_t max_tar_bytes, max_entries, tar_bytes;
+  bool caller_owns;
   int fd;
   struct meter *meter;
   struct archive *raw, *tar;
@@ -848,6 +849,14 @@ create_entry (struct extractor *x, int pfd, const char *base, const char *path,
       return make_symlink (pfd, base, path, e, err);
     case AE_IFCHR:
     case AE_IFBLK:
+      /* Left out with a warning when the tree is for the host (strip); asked for there
+         (privileged-files=true) by a user who cannot make one, refused. */
+      if (x->caller_owns && !x->strip && rootless_userns ())
+        return bale_make_error (err, EPERM,
+                                "cannot create device '%s': an ordinary user cannot make device "
+                                "nodes (export with -o type=tar, or build as root)",
+                                path);
+      return make_special (x, pfd, base, path, e, err);
     case AE_IFIFO:
       return make_special (x, pfd, base, path, e, err);
     default:
@@ -964,6 +973,11 @@ extract_all (struct extractor *x, const struct layer_extract_opts *opts,
         return bale_make_error (err, EFBIG, "the layer has more than %" PRId64 " entries",
                                 x->max_entries);
       x->entries++;
+      if (x->caller_owns)
+        {
+          archive_entry_set_uid (e, geteuid ());
+          archive_entry_set_gid (e, getegid ());
+        }
       if (apply_entry (x, e, err) < 0)
         return bale_error_wrap (err, "layer entry %" PRId64, x->entries);
     }
@@ -995,6 +1009,7 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->mode = opts->mode;
   x->max_tar_bytes = opts->max_tar_bytes;
   x->max_entries = opts->max_entries;
+  x->caller_owns = opts->caller_owns;
   x->fd = fd;
   x->meter = opts->meter;
   x->strip = opts->strip;

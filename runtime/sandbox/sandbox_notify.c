@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -35,7 +37,8 @@
  * block devices) to bale (SECCOMP_RET_USER_NOTIF), which records the wish in the override
  * xattr of runtime/fs/owners.h on the step's own overlay and answers success; the layer writer
  * turns the record into the tar header. The kernel never runs the original call (no
- * CONTINUE: what bale read could have changed since), and bale acts only on what it resolved
+ * CONTINUE: what bale read could have changed since; subordinate ids' chown below is the
+ * exception, where the kernel checks the call itself), and bale acts only on what it resolved
  * inside the step's root, on the step's overlay (the same st_dev), never on a host file.
  *
  * The filter is a second one beside the default seccomp profile; the profile allows these
@@ -76,10 +79,10 @@ build_filter (scmp_filter_ctx ctx)
      docs/rootless.md). */
   r |= seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
   r |= seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
-  if (rootless_mode () == ROOTLESS_ONE_ID)
-    for (size_t i = 0; i < sizeof chowns / sizeof *chowns; i++)
-      if ((nr = nr_of (chowns[i])) >= 0)
-        r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
+  /* Subordinate ids too: an owner outside the ranges, or a file with a record (below). */
+  for (size_t i = 0; i < sizeof chowns / sizeof *chowns; i++)
+    if ((nr = nr_of (chowns[i])) >= 0)
+      r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 0);
   if ((nr = nr_of ("mknod")) >= 0)
     {
       r |= seccomp_rule_add (ctx, SCMP_ACT_NOTIFY, nr, 1,
@@ -283,39 +286,122 @@ make_device (const struct rt_sbx_call *c, int dirfd, const char *path, mode_t mo
   return 0;
 }
 
+static bool
+is_chown (int nr)
+{
+  return nr == nr_of ("fchown") || nr == nr_of ("chown") || nr == nr_of ("lchown")
+         || nr == nr_of ("fchownat");
+}
+
+/* The file a chown-family call d names, an O_PATH handle on the step's own mount, and the
+   ids it asks for. 0 or -errno. */
+static int
+chown_target (const struct rt_sbx_call *c, const struct seccomp_data *d, int *h, uid_t *uid,
+              gid_t *gid)
+{
+  char path[PATH_MAX];
+  int nr = (int) d->nr, r;
+
+  *uid = (uid_t) d->args[1];
+  *gid = (gid_t) d->args[2];
+  if (nr == nr_of ("fchown"))
+    return rt_sbx_call_target_fd (c, (int) d->args[0], h);
+  if (nr == nr_of ("chown") || nr == nr_of ("lchown"))
+    return rt_sbx_call_string (c, d->args[0], path) < 0
+               ? -EFAULT
+               : rt_sbx_call_resolve (c, AT_FDCWD, path, nr == nr_of ("lchown"), h);
+  *uid = (uid_t) d->args[2];
+  *gid = (gid_t) d->args[3];
+  if ((r = rt_sbx_call_string (c, d->args[1], path)) < 0)
+    return r;
+  if (path[0] == '\0' && ((int) d->args[4] & AT_EMPTY_PATH))
+    return (int) d->args[0] == AT_FDCWD ? rt_sbx_call_resolve (c, AT_FDCWD, ".", false, h)
+                                         : rt_sbx_call_target_fd (c, (int) d->args[0], h);
+  return rt_sbx_call_resolve (c, (int) d->args[0], path, (int) d->args[4] & AT_SYMLINK_NOFOLLOW, h);
+}
+
 static int
 handle_chown (const struct rt_sbx_call *c, const struct seccomp_data *d)
 {
-  char path[PATH_MAX];
   cleanup_close int h = -1;
-  int nr = (int) d->nr, r;
-  uid_t uid = (uid_t) d->args[1];
-  gid_t gid = (gid_t) d->args[2];
+  uid_t uid;
+  gid_t gid;
+  int r;
 
-  if (nr == nr_of ("fchown"))
-    r = rt_sbx_call_target_fd (c, (int) d->args[0], &h);
-  else if (nr == nr_of ("chown") || nr == nr_of ("lchown"))
-    r = rt_sbx_call_string (c, d->args[0], path) < 0
-            ? -EFAULT
-            : rt_sbx_call_resolve (c, AT_FDCWD, path, nr == nr_of ("lchown"), &h);
-  else
-    {
-      int flags = (int) d->args[4];
-      uid = (uid_t) d->args[2];
-      gid = (gid_t) d->args[3];
-      if ((r = rt_sbx_call_string (c, d->args[1], path)) < 0)
-        return r;
-      if (path[0] == '\0' && (flags & AT_EMPTY_PATH))
-        r = (int) d->args[0] == AT_FDCWD ? rt_sbx_call_resolve (c, AT_FDCWD, ".", false, &h)
-                                          : rt_sbx_call_target_fd (c, (int) d->args[0], &h);
-      else
-        r = rt_sbx_call_resolve (c, (int) d->args[0], path, flags & AT_SYMLINK_NOFOLLOW, &h);
-    }
-  if (r < 0)
+  if ((r = chown_target (c, d, &h, &uid, &gid)) < 0)
     return r;
   if (c->cred && (r = rt_sbx_asuser_may_chown (c, h, uid, gid)) < 0)
     return r;
   return rt_sbx_record (c, h, uid, gid);
+}
+
+/* Whether the caller's effective capabilities hold CAP_CHOWN (/proc/PID/status). */
+static bool
+caller_may_chown (const struct rt_sbx_call *c)
+{
+  char path[64], line[256];
+  cleanup_file FILE *f = NULL;
+  unsigned long long eff;
+
+  snprintf (path, sizeof path, "/proc/%d/status", (int) c->pid);
+  f = fopen (path, "re");
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "CapEff: %llx", &eff) == 1)
+      return (eff & (1ULL << CAP_CHOWN)) != 0;
+  return false;
+}
+
+/* The owner is real again: the record on the file or directory handle goes. */
+static int
+forget_record (int handle, const struct stat *st)
+{
+  char self[64];
+  cleanup_close int fd = -1;
+
+  snprintf (self, sizeof self, "/proc/self/fd/%d", handle);
+  fd = open (self, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (S_ISDIR (st->st_mode) ? O_DIRECTORY : 0));
+  if (fd < 0 || (fremovexattr (fd, OWNERS_XATTR) < 0 && errno != ENODATA))
+    return -errno;
+  return 0;
+}
+
+/*
+ * Subordinate ids (and root of another's user namespace, a rootless container): the kernel
+ * gives every owner the ranges map, and bale steps in only where
+ * it cannot (an id outside them: chown fails with EINVAL) or where a record stands for the
+ * file (an owner outside the ranges from a base layer or an earlier chown, which the layer
+ * writer would otherwise write over the new owner). The kernel runs everything else, and
+ * whatever bale cannot resolve on the step's own mount, or a caller without CAP_CHOWN asks
+ * (CONTINUE: it checks the call again itself, so a path swapped in between fools only the
+ * record of the step's own file).
+ */
+static void
+chown_subids (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx_reply *out)
+{
+  cleanup_close int h = -1;
+  struct stat real, shown;
+  uid_t uid, u;
+  gid_t gid, g;
+  bool recorded, mapped;
+
+  out->cont = true;
+  if (chown_target (c, d, &h, &uid, &gid) < 0 || fstat (h, &real) < 0 || rt_sbx_owner (c, h, &shown) < 0)
+    return;
+  recorded = shown.st_uid != real.st_uid || shown.st_gid != real.st_gid
+             || (shown.st_mode & S_IFMT) != (real.st_mode & S_IFMT);
+  u = uid == (uid_t) -1 ? shown.st_uid : uid;
+  g = gid == (gid_t) -1 ? shown.st_gid : gid;
+  mapped = rootless_id_mapped (false, u) && rootless_id_mapped (true, g);
+  if ((!recorded && mapped) || !caller_may_chown (c))
+    return;
+  out->cont = false;
+  /* A file or directory given an owner the ranges map gets it for real (a later USER step's
+     permissions are the kernel's) and loses its record; a device stand-in, a symlink or a
+     FIFO keeps a record. */
+  if (mapped && (S_ISREG (shown.st_mode) || S_ISDIR (shown.st_mode)))
+    out->error = fchownat (h, "", u, g, AT_EMPTY_PATH) < 0 ? -errno : forget_record (h, &real);
+  else
+    out->error = rt_sbx_record (c, h, uid, gid);
 }
 
 static void
@@ -324,8 +410,9 @@ handle (const struct rt_sbx_call *c, const struct seccomp_data *d, struct rt_sbx
   char path[PATH_MAX];
   int nr = (int) d->nr;
 
-  if (nr == nr_of ("fchown") || nr == nr_of ("chown") || nr == nr_of ("lchown")
-      || nr == nr_of ("fchownat"))
+  if (is_chown (nr) && rootless_mode () != ROOTLESS_ONE_ID)
+    chown_subids (c, d, out);
+  else if (is_chown (nr))
     out->error = handle_chown (c, d);
   else if (nr == nr_of ("mknod") && (S_ISCHR (d->args[1]) || S_ISBLK (d->args[1])))
     out->error = rt_sbx_call_string (c, d->args[0], path) < 0
@@ -402,6 +489,9 @@ serve (struct rt_sbx_notifier *n)
       c.pid = (pid_t) req->pid;
       c.id = req->id;
       out.error = -ENOENT;
+      /* With subordinate ids the kernel can run a chown bale cannot look at (the step's
+         command before its execve, not dumpable yet, in a container that restricts it). */
+      out.cont = rootless_mode () != ROOTLESS_ONE_ID && is_chown ((int) req->data.nr);
       snprintf (p, sizeof p, "/proc/%d/mem", (int) c.pid);
       /* Written only to answer getresuid, getresgid and getgroups of emulated ids. */
       c.mem = open (p, (n->emulate ? O_RDWR : O_RDONLY) | O_CLOEXEC);
@@ -413,6 +503,7 @@ serve (struct rt_sbx_notifier *n)
           && seccomp_notify_id_valid (n->fd, req->id) == 0)
         {
           out.error = 0;
+          out.cont = false;
           c.cred = n->emulate ? rt_sbx_ids_of (n, c.pid) : NULL;
           handle (&c, &req->data, &out);
         }

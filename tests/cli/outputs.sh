@@ -23,6 +23,22 @@ several () {
 }
 check "several -o at once: local, shorthand, tar, oci archive and directory, --load" several
 
+# -o type=local writes every file as the user who runs bale, as BuildKit's client does (its
+# syncTargetDiffCopy sets each file's uid and gid to its own): the same files in every mode
+# (docs/rootless.md), which a rootless user can remove. The tar keeps the image's owners.
+local_owner () {
+  printf '%s\n' 'FROM busybox' 'RUN mkdir /lo && touch /lo/f && chown -R 1000:50 /lo && chmod 4755 /lo/f && ln -s f /lo/l && chown -h 7:7 /lo/l' \
+    > "$ctx/Dockerfile.lo"
+  "$BALE" build -q -f "$ctx/Dockerfile.lo" -o "$o/lo" -o "type=tar,dest=$o/lo.tar" "$ctx" > /dev/null 2> "$T_TMP/err" ||
+    { cat "$T_TMP/err"; return 1; }
+  got=$(cd "$o/lo" && stat -c '%n %u:%g %a' lo lo/f lo/l)
+  [ "$got" = "lo 0:0 755
+lo/f 0:0 4755
+lo/l 0:0 777" ] || { echo "got [$got]"; return 1; }
+  tar -tvf "$o/lo.tar" --numeric-owner lo/f | grep -q '^-rwsr-xr-x 1000/50 ' || { tar -tvf "$o/lo.tar" --numeric-owner lo; return 1; }
+}
+check "-o type=local: every file is the caller's, as BuildKit's client writes them; the tar keeps owners" local_owner
+
 to_stdout () {
   "$BALE" build -q -o - "$ctx" > "$T_TMP/fs2.tar" 2> "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
   # stdout holds the tar alone (no image ID after it).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The pieces of rootless builds that need no namespace: /etc/subuid parsing and the override
-   xattr's format. */
+/* The pieces of rootless builds that need no namespace: /etc/subuid parsing, the override
+   xattr's format and which ids an id map covers. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -67,12 +67,34 @@ override_format (void **state)
   assert_false (owners_parse ("", 0, &st));
 }
 
+static void
+map_coverage (void **state)
+{
+  /* bale's namespace for a user with two ranges: 0 is the user, then the ranges. */
+  const char *map = "         0       1000          1\n         1     100000      65536\n"
+                    "     65537     300000         10\n";
+
+  (void) state;
+  assert_true (rootless_map_covers (map, 0));
+  assert_true (rootless_map_covers (map, 1));
+  assert_true (rootless_map_covers (map, 65536));
+  assert_true (rootless_map_covers (map, 65537));
+  assert_true (rootless_map_covers (map, 65546));
+  assert_false (rootless_map_covers (map, 65547));
+  assert_false (rootless_map_covers (map, 70000));
+  assert_false (rootless_map_covers ("0 1000 1\n", 1));
+  assert_false (rootless_map_covers ("", 0));
+  assert_true (rootless_map_covers ("0 0 4294967295\n", 4294967294u));
+  assert_false (rootless_map_covers ("0 0 4294967295\n", 4294967295u));
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (subids_by_name_and_uid),
     cmocka_unit_test (override_format),
+    cmocka_unit_test (map_coverage),
   };
   return cmocka_run_group_tests_name ("rootless", tests, NULL, NULL);
 }
