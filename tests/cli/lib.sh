@@ -45,6 +45,20 @@ done_testing () {
   [ "$T_FAILED" -eq 0 ]
 }
 
+# fast_fail PATTERN ARGS...: bale ARGS fails, its output (in $T_TMP/out) matching PATTERN
+# (grep -E), a plan within 20 s (hostile.sh's expansion bounds: minutes without them, 0.6 s at
+# load 20 with them), any other command within 120 s (a hang guard: a FIFO or a loop would
+# hold it for ever; builds with RUN steps take 0.9 s at load 20, several times that under ASan).
+fast_fail () {
+  pat=$1
+  shift
+  guard=120
+  [ "$1" = plan ] && guard=20
+  if timeout $guard "$BALE" "$@" > "$T_TMP/out" 2>&1; then echo "unexpected success"; return 1; fi
+  [ $? -ne 124 ] || { echo "bale $1 still ran after $guard s"; return 1; }
+  grep -Eq "$pat" "$T_TMP/out" || { echo "error does not match '$pat':"; cat "$T_TMP/out"; return 1; }
+}
+
 # busybox_archive FILE [NAME]: a docker-archive of a busybox base made from Debian's
 # busybox-static by examples/busybox-image.sh (tests never pull from the internet).
 busybox_archive () {
