@@ -95,14 +95,9 @@ table () {
   done
 }
 # start_registry: a new docker-registry with empty storage in $work on a free port of
-# 127.0.0.1; sets R (host:port) and REG_PID.
+# 127.0.0.1 (start_registry_in, ../tests/cli/ports.sh); sets R (host:port) and REG_PID.
 start_registry () {
-  port=$(free_port)
+  start_registry_in "$(mktemp -d "$work/registry.XXXXXX")" 127.0.0.1 || return 1
   R=127.0.0.1:$port
-  rm -rf "$work/registry-$port"
-  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-    "$work/registry-$port" "$R" > "$work/registry-$port.yml"
-  docker-registry serve "$work/registry-$port.yml" > "$work/registry-$port.log" 2>&1 &
-  REG_PID=$!
-  wait_port "$port"
+  REG_PID=$server_pid
 }

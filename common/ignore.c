@@ -321,6 +321,14 @@ to_regexp (const char *p, struct strbuf *re)
 
 /* ---- patterns --------------------------------------------------------------------------- */
 
+static size_t regexp_runs; /* ignore_regexp_runs; walks match on threads */
+
+size_t
+ignore_regexp_runs (void)
+{
+  return __atomic_load_n (&regexp_runs, __ATOMIC_RELAXED);
+}
+
 /* Pattern.match on the first len bytes of s. */
 static bool
 pattern_match (const struct pattern *pat, const char *s, size_t len)
@@ -344,6 +352,7 @@ pattern_match (const struct pattern *pat, const char *s, size_t len)
          (a context of 10,000 files and 10,000 patterns took 144 s). */
       if (len < pat->lit || memcmp (s, pat->text, pat->lit) != 0)
         return false;
+      __atomic_fetch_add (&regexp_runs, 1, __ATOMIC_RELAXED);
       return ignore_re_match (pat->prog, s, len);
     }
 }

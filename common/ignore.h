@@ -68,6 +68,10 @@ int ignore_matcher_load (const char *context_dir, const char *dockerfile_path,
  */
 bool ignore_matches (const struct ignore_matcher *m, const char *relpath);
 
+/* How many times a pattern's regexp has run in this process (the literal start of a pattern
+   keeps most paths from it), for tests. */
+size_t ignore_regexp_runs (void);
+
 /* Whether any pattern is an exception ('!'), like patternmatcher's Exclusions(). */
 bool ignore_has_exceptions (const struct ignore_matcher *m);
 

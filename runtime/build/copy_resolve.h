@@ -73,12 +73,15 @@ const char *copy_parents_below (const char *word, const char *rel);
    the root only. flags are open(2) flags. err may be NULL: -1 with errno then. */
 int copy_open (int root_fd, enum copy_root_kind kind, const char *rel, int flags, bale_error_t *err);
 
-/* Whether st was written at or after since (a CLOCK_REALTIME time; 0 seconds: never): its mtime
-   and its ctime both then or later, a time in whole seconds (a file system without finer times)
-   compared by its second. The ctime alone would also tell a new link (a RUN bind mount's view
-   links the context's files), the mtime alone a file dated ahead. A write in the clock tick
-   after since may carry a stamp before it (the kernel stamps inodes with its last tick's time)
-   and is not seen. The build cache asks it of the context files the key and the layer read. */
+/* Whether st was written at or after since (a CLOCK_REALTIME_COARSE time; 0 seconds: never):
+   its mtime and its ctime both then or later, a time in whole seconds (a file system without
+   finer times) compared by its second. The ctime alone would also tell a new link (a RUN bind
+   mount's view links the context's files), the mtime alone a file dated ahead. The kernel
+   stamps inodes with its last tick's time, the coarse clock's: a write after since carries a
+   stamp at or after it (with a CLOCK_REALTIME since, one in the same tick carried a stamp
+   before it and was not seen), and one in the tick of since but before it is taken for a
+   later one (the step is not cached: the safe side). The build cache asks it of the context
+   files the key and the layer read. */
 bool copy_written_since (const struct stat *st, const struct timespec *since);
 
 /* Where fd (opened beneath the context's root_fd, symlinks followed) is in the context,

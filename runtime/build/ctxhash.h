@@ -58,9 +58,10 @@ void ctxhash_set_list (struct ctxhash *h, ctxhash_list_fn fn, void *ctx);
    reads the source trees' directories ahead of its walk, on threads. */
 void ctxhash_set_cold (struct ctxhash *h, bool cold);
 
-/* While since is set (NULL unsets; the time is the caller's and may move on, a CLOCK_REALTIME
-   time), every file read is checked once read: the first one written at or after that time
-   (copy_written_since) is kept, for ctxhash_take_changed (the caller frees; NULL when none). */
+/* While since is set (NULL unsets; the time is the caller's and may move on, a
+   CLOCK_REALTIME_COARSE time), every file read is checked once read: the first one written at
+   or after that time (copy_written_since) is kept, for ctxhash_take_changed (the caller frees;
+   NULL when none). */
 void ctxhash_set_since (struct ctxhash *h, const struct timespec *since);
 char *ctxhash_take_changed (struct ctxhash *h);
 

@@ -12,7 +12,7 @@ printf 'FROM busybox\nRUN --mount=type=bind,from=busybox,target=/b ls /b/bin > /
   > "$T_TMP/fx/Dockerfile"
 check "a build leaves the caller's mount namespace, signals and mask as they were" \
   "$effects" effects "$BALE_STORE" "$T_TMP/fx"
-printf 'FROM busybox\nRUN sleep 60\n' > "$T_TMP/cancel/Dockerfile"
+printf 'FROM busybox\nRUN echo started && sleep 300\n' > "$T_TMP/cancel/Dockerfile"
 check "bale_cancel_trigger from another thread stops a build with ECANCELED" \
   "$effects" cancel "$BALE_STORE" "$T_TMP/cancel"
 check "a cancelled build names no image" \

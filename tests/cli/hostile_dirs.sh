@@ -14,14 +14,6 @@ canary_intact () {
   [ "$(cat "$canary/c")" = CANARY ] && [ "$(ls "$canary")" = c ] || { echo "the canary changed:"; ls -la "$canary"; head -c 64 "$canary/c" | od -c | head -3; return 1; }
 }
 
-# fast_fail PATTERN ARGS...: bale ARGS fails within 60 s (a hang guard) with an error matching PATTERN.
-fast_fail () {
-  pat=$1
-  shift
-  if timeout 60 "$BALE" "$@" > "$T_TMP/out" 2>&1; then echo "unexpected success"; return 1; fi
-  grep -Eq "$pat" "$T_TMP/out" || { echo "error does not match '$pat':"; cat "$T_TMP/out"; return 1; }
-}
-
 printf 'FROM busybox\nRUN echo dirs > /x\n' > "$ctx/Dockerfile"
 "$BALE" build -q --cache-to "type=local,dest=$T_TMP/c1" "$ctx" > /dev/null || exit 1
 "$BALE" build -q -o "type=oci,tar=false,dest=$T_TMP/lay" "$ctx" > /dev/null || exit 1
@@ -69,8 +61,8 @@ cache_from_fifo () {
   rm "$T_TMP/c4/blobs/sha256/$blob" && mkfifo "$T_TMP/c4/blobs/sha256/$blob"
   rm -f "$T_TMP/c4/inputs" && mkfifo "$T_TMP/c4/inputs"
   [ -n "$key" ] || return 1
-  BALE_STORE="$T_TMP/store2" timeout 60 "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
-  BALE_STORE="$T_TMP/store2" timeout 60 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c4" "$ctx" > "$T_TMP/out" 2>&1 \
+  BALE_STORE="$T_TMP/store2" timeout 120 "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
+  BALE_STORE="$T_TMP/store2" timeout 120 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c4" "$ctx" > "$T_TMP/out" 2>&1 \
     || { cat "$T_TMP/out"; return 1; }
 }
 check "--cache-from: FIFOs as an entry, a blob and the inputs are skipped, not waited on" cache_from_fifo
@@ -96,7 +88,7 @@ open('%s/blobs/sha256/%s' % (sys.argv[1], h), 'wb').write(data)
 open(sys.argv[1] + '/inputs', 'w').write(json.dumps({'digest': 'sha256:' + h, 'size': len(data)}))
 PY2
   rm -rf "$T_TMP/store5" && BALE_STORE="$T_TMP/store5" "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null || return 1
-  BALE_STORE="$T_TMP/store5" timeout 60 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c5" "$ctx" > "$T_TMP/out" 2>&1 \
+  BALE_STORE="$T_TMP/store5" timeout 120 "$BALE" build -q --cache-from "type=local,src=$T_TMP/c5" "$ctx" > "$T_TMP/out" 2>&1 \
     || { cat "$T_TMP/out"; return 1; }
   [ "$(cat "$victim/$hex" 2> /dev/null)" = VICTIM ] || { echo "the host file was moved:"; ls -la "$victim"; find "$T_TMP/store5" -name "$hex"; return 1; }
   rm -rf "$victim"
@@ -145,7 +137,7 @@ layout_reads () {
   layout && ln -sf "$canary/c" "$T_TMP/L/index.json"
   BALE_STORE="$T_TMP/s3" fast_fail "'index.json' is a symlink" load -i "$T_TMP/L" || return 1
   ! grep -q CANARY "$T_TMP/out" || { cat "$T_TMP/out"; return 1; }
-  layout && BALE_STORE="$T_TMP/s3" timeout 60 "$BALE" load -i "$T_TMP/L" > /dev/null # the layout itself loads
+  layout && BALE_STORE="$T_TMP/s3" timeout 120 "$BALE" load -i "$T_TMP/L" > /dev/null # the layout itself loads
 }
 check "OCI layouts read: FIFOs and symlinks as index.json, blobs and blobs/sha256 entries are errors" layout_reads
 
@@ -200,7 +192,7 @@ for level in range(2):
 idx['manifests'] = [d] * k
 json.dump(idx, open(dst + '/index.json', 'w'))
 PY2
-  BALE_STORE="$T_TMP/s4" timeout 60 "$BALE" load -i "$T_TMP/fan" > "$T_TMP/out" 2>&1 || { echo "bale load: $?"; tail -3 "$T_TMP/out"; return 1; }
+  BALE_STORE="$T_TMP/s4" timeout 120 "$BALE" load -i "$T_TMP/fan" > "$T_TMP/out" 2>&1 || { echo "bale load: $?"; tail -3 "$T_TMP/out"; return 1; }
   [ "$(grep -c 'Loaded image ID' "$T_TMP/out")" = 1 ] || { sort "$T_TMP/out" | uniq -c; return 1; }
 }
 check "bale load: an OCI layout of indexes that each name the next 300 times loads at once" fan_out

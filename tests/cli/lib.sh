@@ -6,7 +6,25 @@ BALE="$top_builddir/bale"
 T_NUM=0
 T_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bale-test.XXXXXX")
-trap 'rm -rf "$T_TMP"' EXIT
+PIDS=""
+# stop_servers: stop the test's servers: start_server's and start_proxy's (listed in
+# $T_TMP/servers, those started in a check's subshell too) and the pids a script adds to PIDS;
+# SIGTERM, then wait until they are gone (a registry still writing would race the removal of
+# its storage), SIGKILL after 10 s.
+stop_servers () {
+  _pids="$PIDS $(cat "$T_TMP/servers" 2> /dev/null)"
+  for p in $_pids; do kill "$p" 2> /dev/null; done
+  for p in $_pids; do
+    i=0
+    while running "$p" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    ! running "$p" || kill -KILL "$p"
+  done
+}
+# running PID: PID is a process that has not exited (a zombie has).
+running () { grep -q '^State:[[:space:]]*[^Z[:space:]]' "/proc/$1/status" 2> /dev/null; }
+# On exit, SIGINT or SIGTERM: the servers stopped, the scratch directory removed.
+trap 'stop_servers; rm -rf "$T_TMP"' EXIT
+trap 'exit 1' INT TERM
 
 # check NAME COMMAND...: one TAP test that passes when COMMAND succeeds.
 check () {
@@ -27,6 +45,20 @@ done_testing () {
   [ "$T_FAILED" -eq 0 ]
 }
 
+# fast_fail PATTERN ARGS...: bale ARGS fails, its output (in $T_TMP/out) matching PATTERN
+# (grep -E), a plan within 20 s (hostile.sh's expansion bounds: minutes without them, 0.6 s at
+# load 20 with them), any other command within 120 s (a hang guard: a FIFO or a loop would
+# hold it for ever; builds with RUN steps take 0.9 s at load 20, several times that under ASan).
+fast_fail () {
+  pat=$1
+  shift
+  guard=120
+  [ "$1" = plan ] && guard=20
+  if timeout $guard "$BALE" "$@" > "$T_TMP/out" 2>&1; then echo "unexpected success"; return 1; fi
+  [ $? -ne 124 ] || { echo "bale $1 still ran after $guard s"; return 1; }
+  grep -Eq "$pat" "$T_TMP/out" || { echo "error does not match '$pat':"; cat "$T_TMP/out"; return 1; }
+}
+
 # busybox_archive FILE [NAME]: a docker-archive of a busybox base made from Debian's
 # busybox-static by examples/busybox-image.sh (tests never pull from the internet).
 busybox_archive () {
@@ -44,19 +76,32 @@ busybox_store () {
 }
 
 . "$top_srcdir/tests/cli/ports.sh"
-# start_registry: a docker-registry of the test's own on a free port of 127.0.0.1, storing in
-# $T_TMP/registry; sets port and adds its pid to PIDS (for the caller's trap to kill). The
-# port free_port found may be taken before the registry binds it (a client's connection on a
-# busy machine): then the registry exits, and another port is tried (5 in all).
+# start_registry: a docker-registry of the test's own on a free port of 127.0.0.1 (start_server),
+# storing in $T_TMP/registry; sets port. Start it at the script's top level: a check runs in a
+# subshell, where the port it sets is lost.
 start_registry () {
-  for attempt in 1 2 3 4 5; do
-    port=$(free_port)
-    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-      "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
-    docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
-    PIDS="$PIDS $!"
-    wait_listen $! "$port" && return 0
+  start_registry_in "$T_TMP/registry" 127.0.0.1
+}
+# start_http DIR: python's http.server serving DIR on a free port of 127.0.0.1 (start_server,
+# log DIR.log); sets port.
+start_http () {
+  # shellcheck disable=SC2016 # expanded by start_server's sh
+  start_server "$1.log" 'cd "$1" && exec python3 -m http.server --bind 127.0.0.1 "$PORT"' "$1"
+}
+# start_proxy MODE UPSTREAM: tests/integration/regproxy.py in MODE in front of the registry at
+# UPSTREAM, on a port of 127.0.0.1 it binds itself (port 0, no race) and writes to a file;
+# sets PROXY_PORT once the file is there (60 s at most, a hang guard: python starts in a
+# fraction of a second, in seconds at load 20).
+start_proxy () {
+  rm -f "$T_TMP/proxy-$1.port"
+  python3 "$top_srcdir/tests/integration/regproxy.py" --upstream "$2" --port-file "$T_TMP/proxy-$1.port" "$1" \
+    > /dev/null 2> "$T_TMP/proxy-$1.log" &
+  proxy_pid=$!
+  echo "$proxy_pid" >> "$T_TMP/servers"
+  i=0
+  while [ ! -s "$T_TMP/proxy-$1.port" ] && [ $i -lt 1200 ] && kill -0 "$proxy_pid" 2> /dev/null; do
+    sleep 0.05; i=$((i + 1))
   done
-  cat "$T_TMP/registry.log"
-  return 1
+  PROXY_PORT=$(cat "$T_TMP/proxy-$1.port" 2> /dev/null) ||
+    { echo "# regproxy.py $1 did not start:"; sed 's/^/# /' "$T_TMP/proxy-$1.log"; return 1; }
 }

@@ -169,7 +169,7 @@ check "RUN --mount=type=bind of the context: what .dockerignore excludes is not 
 
 ssh_mounts () {
   # A listening unix socket stands in for ssh-agent: bale binds it, it does not speak to it.
-  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(60)' \
+  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(600)' \
     "$T_TMP/agent.sock" & agent=$!
   i=0; while [ ! -S "$T_TMP/agent.sock" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
   df 'FROM busybox' \

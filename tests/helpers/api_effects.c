@@ -5,12 +5,16 @@
  *   api_effects effects STORE CONTEXT: a build leaves the caller's mount namespace, signal
  *     dispositions and signal mask as they were;
  *   api_effects cancel STORE CONTEXT: bale_cancel_trigger from another thread stops a build
- *     (its RUN step sleeps for a minute) within seconds, with ECANCELED.
+ *     with ECANCELED: its RUN step prints "started" and sleeps for 5 minutes; the other thread
+ *     cancels once the step's line has come (a progress event), and the build must end within
+ *     100 s of it (a hang guard: a second or two at load 20; the 5 minutes when the running
+ *     step is not stopped).
  * Exit 0 when it holds; the reason on stderr otherwise.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +65,46 @@ compare (const struct state *a, const struct state *b)
   return bad ? 1 : 0;
 }
 
-static void *
-cancel_later (void *c)
+/* The canceller: a thread that waits until the build's step has printed "started", then
+   triggers the cancellation and notes when. */
+struct canceller
 {
-  sleep (2);
-  bale_cancel_trigger (c);
+  bale_cancel *c;
+  pthread_mutex_t lock;
+  pthread_cond_t started;
+  bool step_started, done;
+  time_t at;
+};
+
+static void *
+cancel_when_started (void *arg)
+{
+  struct canceller *k = arg;
+
+  pthread_mutex_lock (&k->lock);
+  while (!k->step_started && !k->done)
+    pthread_cond_wait (&k->started, &k->lock);
+  if (k->step_started)
+    {
+      k->at = time (NULL);
+      bale_cancel_trigger (k->c);
+    }
+  pthread_mutex_unlock (&k->lock);
   return NULL;
+}
+
+static void
+on_event (void *ctx, const struct bale_progress_event *ev)
+{
+  struct canceller *k = ctx;
+
+  if (ev->kind == BALE_PROGRESS_LOG && ev->len >= 7 && memcmp (ev->data, "started", 7) == 0)
+    {
+      pthread_mutex_lock (&k->lock);
+      k->step_started = true;
+      pthread_cond_signal (&k->started);
+      pthread_mutex_unlock (&k->lock);
+    }
 }
 
 int
@@ -105,27 +143,38 @@ main (int argc, char **argv)
     }
   else if (strcmp (argv[1], "cancel") == 0)
     {
-      bale_cancel *c = NULL;
+      struct canceller k
+          = { .lock = PTHREAD_MUTEX_INITIALIZER, .started = PTHREAD_COND_INITIALIZER };
       pthread_t t;
-      time_t start = time (NULL);
       const char *tags[] = { "effects/cancelled" };
+      int built;
       o.tags = tags;
       o.n_tags = 1;
-      if (bale_cancel_new (&c, &err) < 0)
+      if (bale_cancel_new (&k.c, &err) < 0)
         return apitest_fail ("bale_cancel_new", &err);
-      o.cancel = c;
-      pthread_create (&t, NULL, cancel_later, c);
-      if (bale_build (s, &o, &res, &err) == 0)
+      o.cancel = k.c;
+      o.progress.fn = on_event;
+      o.progress.ctx = &k;
+      pthread_create (&t, NULL, cancel_when_started, &k);
+      built = bale_build (s, &o, &res, &err);
+      pthread_mutex_lock (&k.lock);
+      k.done = true;
+      pthread_cond_signal (&k.started);
+      pthread_mutex_unlock (&k.lock);
+      pthread_join (t, NULL);
+      if (!k.step_started)
+        apitest_fail ("the step's 'started' line never came", &err);
+      else if (built == 0)
         fprintf (stderr, "the build was not cancelled\n");
       else if (err->status != ECANCELED)
         apitest_fail ("not ECANCELED", &err);
-      else if (time (NULL) - start > 30)
-        fprintf (stderr, "the cancellation took %ld s\n", (long) (time (NULL) - start));
+      else if (time (NULL) - k.at > 100)
+        fprintf (stderr, "the build ended %ld s after its cancellation\n",
+                 (long) (time (NULL) - k.at));
       else
         ret = 0;
       bale_error_release (&err);
-      pthread_join (t, NULL);
-      bale_cancel_free (c);
+      bale_cancel_free (k.c);
     }
   bale_store_close (s);
   return ret;

@@ -6,8 +6,6 @@
 # http.server on 127.0.0.1. A missing tool is a failure, never a skip.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
-PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 
 for tool in git python3 tar gzip; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
@@ -36,12 +34,9 @@ check "- as the context: a tar, a gzip tar with -f inside it, a Dockerfile alone
 (cd "$src" && git init -q && git add . && git -c user.email=t@t -c user.name=t commit -qm one && git tag v1 &&
   echo changed > sub/f && git -c user.email=t@t -c user.name=t commit -qam two &&
   git clone -q --bare . "$T_TMP/served/repo.git") || { echo "Bail out! git setup"; exit 1; }
-gport=$(free_port)
-git daemon --listen=127.0.0.1 --port="$gport" --base-path="$T_TMP/served" --export-all --reuseaddr \
-  > "$T_TMP/gitd.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_port "$gport" || { echo "Bail out! git daemon did not start"; exit 1; }
-repo=git://127.0.0.1:$gport/repo.git
+start_server "$T_TMP/gitd.log" 'exec git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$1" --export-all --reuseaddr' \
+  "$T_TMP/served" || { echo "Bail out! git daemon did not start"; exit 1; }
+repo=git://127.0.0.1:$port/repo.git
 
 git_context () {
   "$BALE" build --progress=plain -t g1 "$repo#v1:sub" > /dev/null 2> "$T_TMP/err" &&
@@ -76,10 +71,8 @@ check "git: an option as the ref or the host, a subdir out of the checkout, a mi
 mkdir -p "$T_TMP/www"
 tar -czf "$T_TMP/www/ctx.tar.gz" -C "$src/sub" Dockerfile f
 printf '%s\n' 'FROM busybox' 'RUN echo remote-dockerfile' > "$T_TMP/www/Dockerfile"
-hport=$(free_port)
-(cd "$T_TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$hport") > "$T_TMP/http.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_port "$hport" || { echo "Bail out! http.server did not start"; exit 1; }
+start_http "$T_TMP/www" || { echo "Bail out! http.server did not start"; exit 1; }
+hport=$port
 
 http_context () {
   "$BALE" build -q -t h1 "http://127.0.0.1:$hport/ctx.tar.gz" > /dev/null 2> "$T_TMP/err" &&

@@ -5,8 +5,6 @@
 # a vertex of the plain progress. A missing tool is a failure, never a skip.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
-PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 
 for tool in docker-registry skopeo python3 jq; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }

@@ -9,8 +9,6 @@
 # missing tool is a failure, never a skip.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
-PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 
 for tool in python3 tar curl docker-registry; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
@@ -120,8 +118,8 @@ cache_local () {
 }
 check "--cache-to type=local: each blob's bytes rise from 0 to its size in the cache directory" cache_local
 
-# Started here, not in the check: a check runs in a subshell, whose PIDS the trap never sees,
-# so a registry started there outlived the script.
+# Started here, not in the check: a check runs in a subshell, and the port start_registry
+# sets would not outlive it.
 start_registry || { echo "Bail out! the registry did not start"; exit 1; }
 cache_registry () {
   export_json --cache-to "type=registry,ref=127.0.0.1:$port/cache:big,mode=max" || { echo "build failed"; return 1; }
@@ -170,10 +168,8 @@ mkdir -p "$T_TMP/www" "$T_TMP/hctx"
 printf '%s\n' 'FROM busybox' 'COPY data /data' > "$T_TMP/hctx/Dockerfile"
 head -c 16000000 /dev/urandom > "$T_TMP/hctx/data"
 tar -C "$T_TMP/hctx" -cf "$T_TMP/www/ctx.tar" Dockerfile data
-hport=$(free_port)
-(cd "$T_TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$hport") > "$T_TMP/http.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_port "$hport" || { echo "Bail out! the http server did not start"; exit 1; }
+start_http "$T_TMP/www" || { echo "Bail out! the http server did not start"; exit 1; }
+hport=$port
 
 http_context () {
   "$BALE" build --progress=rawjson "http://127.0.0.1:$hport/ctx.tar" > /dev/null 2> "$T_TMP/http.json" ||

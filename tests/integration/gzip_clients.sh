@@ -8,8 +8,6 @@
 # zlib.decompressobj(wbits=31) reads to the end). A missing tool is a failure, never a skip.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
-PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 
 for tool in docker-registry skopeo umoci python3 gzip jq; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }

@@ -28,6 +28,7 @@ echo secret-value > "$T_TMP/secret"
 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(600)' \
   "$T_TMP/agent.sock" &
 agent=$!
+PIDS="$PIDS $agent" # stopped on exit, a bail-out included (stop_servers)
 for i in $(seq 300); do [ -S "$T_TMP/agent.sock" ] && break; sleep 0.1; done
 cat > "$ctx/Dockerfile" << 'DF'
 FROM busybox

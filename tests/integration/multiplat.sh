@@ -18,10 +18,9 @@ deb=$(ls ${BALE_ARM64_BUSYBOX_DEB:-/var/cache/apt/archives/busybox-static_*_arm6
 [ -n "$deb" ] || bail "no busybox-static arm64 package: run the apt-get download line of .ci/run"
 [ -x /usr/bin/qemu-aarch64-static ] || bail "qemu-user-static is not installed (.ci/run installs it)"
 
-REG_PID=""
 REGISTERED=""
 # What the test registered it removes again: the machine is left as it was found.
-trap 'kill $REG_PID 2> /dev/null; [ -z "$REGISTERED" ] || echo -1 > "/proc/sys/fs/binfmt_misc/$REGISTERED"; cleanup_peers' EXIT
+trap '[ -z "$REGISTERED" ] || echo -1 > "/proc/sys/fs/binfmt_misc/$REGISTERED"; cleanup_peers' EXIT
 
 # The two bases, each a single-platform image in the store.
 mkdir -p "$T_TMP/arm64"
@@ -47,12 +46,7 @@ binfmt_says () {
 }
 check "bale binfmt: amd64 native, arm64 under its qemu handler" binfmt_says
 
-port=$(free_port)
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-  "$T_TMP/registry" "$port" > "$T_TMP/registry.yml"
-docker-registry serve "$T_TMP/registry.yml" > "$T_TMP/registry.log" 2>&1 &
-REG_PID=$!
-wait_port "$port" || bail "the registry did not start"
+start_registry || bail "the registry did not start"
 ref=127.0.0.1:$port/multi/app:v1
 
 ctx="$T_TMP/ctx"

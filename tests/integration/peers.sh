@@ -76,6 +76,7 @@ unmount_all () {
 }
 
 cleanup_peers () {
+  stop_servers
   stop_dockerd
   unmount_all
   rm -rf "$T_TMP"

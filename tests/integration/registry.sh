@@ -8,10 +8,7 @@ set -u
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
 . "$top_srcdir/tests/cli/lib.sh"
-PROXY="$top_srcdir/tests/integration/regproxy.py"
 FETCH="$top_builddir/tests/helpers/fetch"
-PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 W=$T_TMP
 
 bail () { echo "Bail out! $1"; exit 1; }
@@ -23,41 +20,13 @@ done
 [ -x "$FETCH" ] || bail "'$FETCH' is not built"
 
 # ---- helpers -------------------------------------------------------------------------------
-free_port () {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port () { # HOST PORT
-  python3 - "$1" "$2" <<'EOF' || bail "nothing listens on $1:$2"
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
-}
-# start_registry NAME ADDR [YAML...]: a docker-registry storing under $W/NAME.
+# start_registry NAME HOST [YAML...]: a docker-registry storing under $W/NAME on a free port
+# of HOST (lib.sh's start_registry_in); sets ADDR to HOST:PORT.
 start_registry () {
-  name=$1 addr=$2
+  name=$1 host=$2
   shift 2
-  {
-    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$W/$name"
-    printf 'http:\n  addr: %s\n' "$addr"
-    for line in "$@"; do printf '%s\n' "$line"; done
-  } >"$W/$name.yml"
-  docker-registry serve "$W/$name.yml" >"$W/$name.log" 2>&1 &
-  PIDS="$PIDS $!"
-  wait_port "${addr%:*}" "${addr##*:}"
-}
-start_proxy () { # MODE UPSTREAM → sets PROXY_PORT
-  rm -f "$W/proxy-$1.port"
-  python3 "$PROXY" --upstream "$2" --port-file "$W/proxy-$1.port" "$1" 2>"$W/proxy-$1.log" &
-  PIDS="$PIDS $!"
-  i=0
-  # 30 s: a hang guard (python starts in a fraction of a second, seconds at load 20).
-  while [ ! -s "$W/proxy-$1.port" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-  PROXY_PORT=$(cat "$W/proxy-$1.port") || bail "proxy $1 did not start"
+  start_registry_in "$W/$name" "$host" "$@" || bail "the registry $name did not start"
+  ADDR=$host:$port
 }
 bale () { "$BALE" "$@"; }
 # expect_fail PATTERN COMMAND...: COMMAND fails, saying PATTERN (grep -E).
@@ -93,9 +62,8 @@ S1=$W/s1
 check "bale load busybox" bale --store "$S1" load -i "$W/busybox.tar"
 
 # ---- anonymous plain http on 127.0.0.1 --------------------------------------------------------
-RP=$(free_port)
-R=127.0.0.1:$RP
-start_registry reg "$R"
+start_registry reg 127.0.0.1
+R=$ADDR
 
 check "push busybox" sh -c '"$1" --store "$2" push busybox:test "$3/test/busybox:v1" >"$4" 2>"$4.err"' \
   _ "$BALE" "$S1" "$R" "$W/push1"
@@ -353,10 +321,9 @@ printf 'subjectAltName=IP:127.0.0.2\n' >"$W/san.ext"
 openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
   -out "$W/srv.crt" -days 2 -extfile "$W/san.ext" >/dev/null 2>&1 || bail "openssl: cannot sign"
 htpasswd -Bbc "$W/htpasswd" user secret >/dev/null 2>&1 || bail "htpasswd failed"
-TP=$(free_port)
-T=127.0.0.2:$TP
-start_registry treg "$T" '  tls:' "    certificate: $W/srv.crt" "    key: $W/srv.key" \
+start_registry treg 127.0.0.2 '  tls:' "    certificate: $W/srv.crt" "    key: $W/srv.key" \
   'auth:' '  htpasswd:' '    realm: bale-test' "    path: $W/htpasswd"
+T=$ADDR
 export DOCKER_CONFIG="$W/docker"
 
 check "https without the test CA fails verification" expect_fail "$T.*(certificate|SSL)" \
@@ -388,7 +355,7 @@ check "credentials from a docker-credential helper" sh -c 'PATH="$1:$PATH" "$2" 
   _ "$W/bin" "$BALE" "$W/t4" "$W/ca.crt" "$T"
 
 # ---- Bearer tokens: regproxy.py token mode in front of the plain registry -----------------------
-start_proxy token "$R"
+start_proxy token "$R" || bail "the token proxy did not start"
 B=127.0.0.1:$PROXY_PORT
 rm -f "$DOCKER_CONFIG/config.json"
 check "anonymous token request is refused clearly" expect_fail "token request.*refused|authentication required" \
@@ -420,7 +387,7 @@ check "fleet cache with Bearer tokens: export (pull,push) and import (pull)" fle
 # The hostile layers aim at this directory (regproxy.py's hostile fault): it must never change.
 mkdir -p "$W/canary" && echo CANARY >"$W/canary/c"
 export REGPROXY_CANARY="$W/canary"
-start_proxy fault "$R"
+start_proxy fault "$R" || bail "the fault proxy did not start"
 F=127.0.0.1:$PROXY_PORT
 check "wrong digest: a clear error" expect_fail "digest" bale --store "$W/f1" pull "$F/wrongdigest/test/busybox:v1"
 unnamed_and_clean () { # STORE NAME
@@ -499,10 +466,8 @@ check "the canary the hostile layers aimed at never changed" canary_intact
 mkdir -p "$W/www"
 printf 'hello from a web server\n' >"$W/www/hello.txt"
 touch -d '2001-02-03 04:05:06 UTC' "$W/www/hello.txt"
-HP=$(free_port)
-(cd "$W/www" && exec python3 -m http.server --bind 127.0.0.1 "$HP" >/dev/null 2>&1) &
-PIDS="$PIDS $!"
-wait_port 127.0.0.1 "$HP"
+start_http "$W/www" || bail "http.server did not start"
+HP=$port
 sum=sha256:$(sha256sum <"$W/www/hello.txt" | cut -c1-64)
 check "fetch: content, digest, size and Last-Modified" sh -c '"$1" "$2" "$3" >"$3.out" && cmp "$3" "$4" && grep -qx "digest $5" "$3.out" && grep -qx "size 24" "$3.out" && grep -qx "last_modified 981173106" "$3.out"' \
   _ "$FETCH" "http://127.0.0.1:$HP/hello.txt" "$W/dl1" "$W/www/hello.txt" "$sum"

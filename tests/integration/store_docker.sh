@@ -2,53 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # `bale save` into a real `docker load`, and `docker save` into `bale load`; TAP output.
 #
-# Starts a private dockerd (its own data root and socket, vfs, no networking) and stops it at
-# the end. Needs root, as dockerd does; a missing dockerd is a failure, not a skip: CI
-# installs docker.io (.ci/run). The image is Debian's busybox-static, packed by
-# examples/busybox-image.sh.
+# Starts a private dockerd (peers.sh: its own data root, socket and containerd namespaces, no
+# networking) and stops it at the end. Needs root, as dockerd does; a missing dockerd is a
+# failure, not a skip: CI installs docker.io (.ci/run). The image is Debian's busybox-static,
+# packed by examples/busybox-image.sh.
 
 . "${top_srcdir:-.}/tests/cli/lib.sh"
+. "$top_srcdir/tests/integration/peers.sh"
 set -u
 
-case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-bail () { echo "Bail out! $1"; exit 1; }
-
-for tool in dockerd docker tar sha256sum; do
-  command -v "$tool" >/dev/null 2>&1 || bail "'$tool' is not installed (apt-get install -y docker.io); refusing to skip"
-done
-[ "$(id -u)" = 0 ] || bail "dockerd needs root"
-
+# peers.sh: a dockerd of the test's own, stopped (SIGKILL after 20 s) and unmounted on exit.
+need_root_and dockerd docker tar sha256sum
 work=$T_TMP
-export BALE_STORE="$work/store"
-export DOCKER_HOST="unix://$work/docker.sock"
-dockerd_pid=""
-stop_dockerd () {
-  if [ -n "$dockerd_pid" ]; then
-    kill "$dockerd_pid" 2>/dev/null
-    # dockerd stops its containerd before it exits; wait so the data root can be removed.
-    i=0
-    while kill -0 "$dockerd_pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
-  fi
-  rm -rf "$work"
-}
-trap stop_dockerd EXIT
-trap 'exit 1' INT TERM
-
-# Its own containerd namespaces, as peers.sh's: where a system containerd runs (docker.io's
-# service on a Debian machine with systemd), dockerd uses it, and "moby" is the system
-# dockerd's namespace.
-dockerd --data-root "$work/docker" --exec-root "$work/exec" --pidfile "$work/docker.pid" \
-  --containerd-namespace "bale-test-$$" --containerd-plugins-namespace "bale-test-plugins-$$" \
-  -H "$DOCKER_HOST" --storage-driver vfs --iptables=false --ip6tables=false --bridge=none \
-  >"$work/dockerd.log" 2>&1 &
-dockerd_pid=$!
-i=0
-until docker version >/dev/null 2>&1; do
-  i=$((i + 1))
-  [ $i -lt 600 ] && kill -0 "$dockerd_pid" 2>/dev/null \
-    || { sed 's/^/# /' "$work/dockerd.log" | tail -20; bail "dockerd did not start"; }
-  sleep 0.2
-done
+start_dockerd
 
 sh "${top_srcdir:-.}/examples/busybox-image.sh" "$work/hand.tar" bale-bb:1 || bail "cannot pack busybox"
 "$BALE" load -i "$work/hand.tar" >/dev/null || bail "bale load of the base failed"

@@ -6,8 +6,6 @@
 # tool is a failure, never a skip.
 set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
-PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT INT TERM
 
 for tool in docker-registry skopeo python3 jq; do
   command -v "$tool" > /dev/null 2>&1 || { echo "Bail out! '$tool' is not installed"; exit 1; }
@@ -54,9 +52,10 @@ for d in manifest["layers"] + [manifest["config"]]:
 # move at all is slow_pull's check, on a transfer made slow on purpose: how long a transfer
 # takes here depends on the machine's load, not on bale.
 def secs(t):
-    from datetime import datetime
+    # UTC ("Z"): timegm, not the local time of strptime's naive datetime (a DST change)
+    import calendar, time
     m = re.match(r"(\d+-\d+-\d+T\d+:\d+:\d+)(\.\d+)?", t)
-    return datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").timestamp() + float(m.group(2) or 0) if m else None
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + float(m.group(2) or 0) if m else None
 for blob, reports in seen.items():
     t = [secs(x) for x in times[blob]]
     if None in t:
@@ -98,21 +97,14 @@ pull_plain () {
 }
 check "--progress=plain prints a pulled blob's size" pull_plain
 
-# The proxy starts here, not in the check: a check's output is read to its end, and a
-# background process of its own would hold that pipe open.
-python3 "$top_srcdir/tests/integration/regproxy.py" --upstream "127.0.0.1:$port" \
-  --port-file "$T_TMP/slow.port" fault > /dev/null 2> "$T_TMP/slow.log" &
-PIDS="$PIDS $!"
-i=0
-# 30 s: a hang guard (python starts in a fraction of a second, seconds at load 20).
-while [ ! -s "$T_TMP/slow.port" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+# The proxy starts here, not in the check, which would lose PROXY_PORT with its subshell.
+start_proxy fault "127.0.0.1:$port" || { echo "Bail out! the slow proxy did not start"; exit 1; }
 
 # A pull through regproxy.py's "slow" fault: the 24 MB layer's bytes arrive over 1.9 s or more,
 # whatever the load, so its status must have reports between 0 and completed (at least one per
 # 100 ms after the first 100 ms: 3 is far below that, and above the 2 a silent meter gives).
 slow_pull () {
-  [ -s "$T_TMP/slow.port" ] || { echo "# the slow proxy did not start:"; cat "$T_TMP/slow.log"; return 1; }
-  sref=127.0.0.1:$(cat "$T_TMP/slow.port")/slow/progress/big:v1
+  sref=127.0.0.1:$PROXY_PORT/slow/progress/big:v1
   BALE_STORE="$T_TMP/store5" "$BALE" pull --insecure-registry "${sref%%/*}" --progress=rawjson "$sref" \
     > /dev/null 2> "$T_TMP/slow.json" || { tail -5 "$T_TMP/slow.json"; return 1; }
   big=$(jq -r '.layers | max_by(.size) | .digest' "$T_TMP/manifest.json")
