@@ -323,6 +323,7 @@ snapshot_state (struct plan_stage *st, struct plan_step *s)
   s->env = kv_state_take (st->env_history); /* O(1): no copy a step */
   /* cleaned: the config keeps an absolute WORKDIR as written (F53), the steps' paths do not */
   s->workdir = dispatch_clean_path (wd);
+  s->workdir_raw = strcmp (wd, s->workdir) != 0 ? xstrdup (wd) : NULL;
   s->user = xstrdup (cfg_string (st, "User"));
 }
 
@@ -430,8 +431,11 @@ dispatch_workdir (struct plan *p, struct plan_stage *st, const struct bale_node 
   json_object_set_new (cfg (st), "WorkingDir", json_string (v[0] == '/' ? v : wd));
   argv_push (&s->argv, &s->argc, wd);
   s->created_by = xasprintf ("WORKDIR %s", v[0] == '/' ? v : wd);
-  /* The directory is created (owned by the current USER) even when it exists: a layer. */
-  if (strcmp (wd, "/") != 0)
+  /* The directory is created (owned by the current USER) even when it exists: a layer.
+     20.10's dispatchWorkdir skips the mkdir only when the path it stores is "/" itself: an
+     absolute spelling of the root ("//", "/./", "/..") makes a layer, an empty one, and a
+     relative path that leads to the root none (FINDINGS F58). */
+  if (strcmp (v[0] == '/' ? v : wd, "/") != 0)
     {
       s->kind = PLAN_STEP_LAYER;
       snapshot_state (st, s);
