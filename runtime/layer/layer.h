@@ -182,6 +182,10 @@ struct layer_extract_opts
   int64_t max_entries;
   /* Told the bytes read from fd as they go (an export's byte counts), or NULL. */
   struct meter *meter;
+  /* LAYER_EXTRACT_ARCHIVE: told the cleaned path of each directory the archive names as an
+     entry (not those it creates as missing parents), or NULL. */
+  void (*listed_dir) (void *arg, const char *path);
+  void *listed_arg;
 };
 
 /* What an extraction saw, for tests and progress. */
@@ -204,7 +208,8 @@ struct layer_extract_stats
  * too), mtimes, xattrs and device nodes are applied through the new file's own descriptor.
  * Refused with an error naming the entry: non-directory root entries, whiteouts of "." or
  * "..", empty whiteouts, hard links to directories or to paths this layer did not create
- * (forward references included), sparse entries, names longer than PATH_MAX. Data on hard
+ * (forward references included), sparse entries of a layer (an ADDed archive's are written
+ * with their holes), names longer than PATH_MAX. Data on hard
  * link entries is never written; overlay xattrs (trusted.overlay.*, user.overlay.*) in the
  * layer are dropped; sockets are skipped. Missing parent directories are created 0755.
  * Kernels without openat2 fail with ENOSYS. A failed extraction leaves a partly applied
