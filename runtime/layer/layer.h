@@ -119,6 +119,7 @@ int layer_writer_add_file (struct layer_writer *w, const char *path, const struc
 /* A directory; its xattrs are read from fd unless fd is -1. */
 int layer_writer_add_dir (struct layer_writer *w, const char *path, const struct stat *st,
                           int fd, bale_error_t *err);
+/* A symlink (hard links among symlinks are kept as for files). */
 int layer_writer_add_symlink (struct layer_writer *w, const char *path, const struct stat *st,
                               const char *target, bale_error_t *err);
 /* A character or block device or a FIFO (hard links among them are kept as well). */
