@@ -823,6 +823,18 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
           /* Located at the instruction, as BuildKit reports a bad --mount. */
           if (plan_mount_parse (value, m, &e) < 0)
             return plan_error_at (p, &n->span, err, "%s", e->msg);
+          /* docker 20.10's dispatchRunMounts joins a target to the working directory, takes
+             the working directory itself when there is none (a cache, bind or tmpfs
+             mount), and refuses "/" (FINDINGS F64). */
+          if (m->type != PLAN_MOUNT_SECRET && m->type != PLAN_MOUNT_SSH)
+            {
+              cleanup_free char *t = dispatch_normalize_workdir (cfg_string (st, "WorkingDir"),
+                                                                 m->target ? m->target : "");
+              if (strcmp (t, "/") == 0)
+                return plan_error_at (p, &n->span, err, "invalid mount target \"/\"");
+              if (!m->target)
+                m->target = xstrdup (t);
+            }
           if (plan_mount_source (p, st, f, m, &s->mount_from[s->n_mounts - 1], err) < 0)
             return -1;
         }

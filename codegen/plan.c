@@ -825,6 +825,7 @@ step_release (struct plan_step *s)
   free (s->created_by);
   kv_state_release (&s->env);
   free (s->workdir);
+  free (s->workdir_raw);
   free (s->user);
   free (s->chown);
   free (s->chmod);
