@@ -900,6 +900,11 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
   split_path (copy, &dir, &base);
   if (x->mode == LAYER_EXTRACT_ARCHIVE)
     {
+      /* moby's system.Chtimes gives a time before 1970 (or past 2262) the epoch's, except
+         on a symlink (LUtimesNano): FINDINGS F63. */
+      if (archive_entry_filetype (e) != AE_IFLNK
+          && (archive_entry_mtime (e) < 0 || archive_entry_mtime (e) > INT64_MAX / 1000000000))
+        archive_entry_set_mtime (e, 0, 0);
       if (x->listed_dir && archive_entry_filetype (e) == AE_IFDIR && !archive_entry_hardlink (e))
         x->listed_dir (x->listed_arg, path);
       return apply_file_entry (x, path, e, err);
