@@ -323,6 +323,7 @@ snapshot_state (struct plan_stage *st, struct plan_step *s)
   s->env = kv_state_take (st->env_history); /* O(1): no copy a step */
   /* cleaned: the config keeps an absolute WORKDIR as written (F53), the steps' paths do not */
   s->workdir = dispatch_clean_path (wd);
+  s->workdir_raw = strcmp (wd, s->workdir) != 0 ? xstrdup (wd) : NULL;
   s->user = xstrdup (cfg_string (st, "User"));
 }
 
@@ -430,8 +431,11 @@ dispatch_workdir (struct plan *p, struct plan_stage *st, const struct bale_node 
   json_object_set_new (cfg (st), "WorkingDir", json_string (v[0] == '/' ? v : wd));
   argv_push (&s->argv, &s->argc, wd);
   s->created_by = xasprintf ("WORKDIR %s", v[0] == '/' ? v : wd);
-  /* The directory is created (owned by the current USER) even when it exists: a layer. */
-  if (strcmp (wd, "/") != 0)
+  /* The directory is created (owned by the current USER) even when it exists: a layer.
+     20.10's dispatchWorkdir skips the mkdir only when the path it stores is "/" itself: an
+     absolute spelling of the root ("//", "/./", "/..") makes a layer, an empty one, and a
+     relative path that leads to the root none (FINDINGS F58). */
+  if (strcmp (v[0] == '/' ? v : wd, "/") != 0)
     {
       s->kind = PLAN_STEP_LAYER;
       snapshot_state (st, s);
@@ -819,6 +823,18 @@ dispatch_run (struct plan *p, struct plan_stage *st, const struct bale_node *n, 
           /* Located at the instruction, as BuildKit reports a bad --mount. */
           if (plan_mount_parse (value, m, &e) < 0)
             return plan_error_at (p, &n->span, err, "%s", e->msg);
+          /* docker 20.10's dispatchRunMounts joins a target to the working directory, takes
+             the working directory itself when there is none (a cache, bind or tmpfs
+             mount), and refuses "/" (FINDINGS F64). */
+          if (m->type != PLAN_MOUNT_SECRET && m->type != PLAN_MOUNT_SSH)
+            {
+              cleanup_free char *t = dispatch_normalize_workdir (cfg_string (st, "WorkingDir"),
+                                                                 m->target ? m->target : "");
+              if (strcmp (t, "/") == 0)
+                return plan_error_at (p, &n->span, err, "invalid mount target \"/\"");
+              if (!m->target)
+                m->target = xstrdup (t);
+            }
           if (plan_mount_source (p, st, f, m, &s->mount_from[s->n_mounts - 1], err) < 0)
             return -1;
         }

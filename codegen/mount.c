@@ -146,8 +146,7 @@ plan_mount_parse (const char *value, struct plan_mount *m, bale_error_t *err)
     }
   if ((uid && !number (uid, 10, 0xfffffffeUL, &m->uid)) || (gid && !number (gid, 10, 0xfffffffeUL, &m->gid)))
     return bale_make_error (err, 0, "--mount=%s: uid and gid must be numbers", value);
-  if (!m->target && m->type != PLAN_MOUNT_SECRET && m->type != PLAN_MOUNT_SSH)
-    return bale_make_error (err, 0, "--mount=%s: target is required", value);
+  /* No target: the working directory, which the RUN's dispatch knows (dispatch_run). */
   return 0;
 }
 

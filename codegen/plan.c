@@ -50,7 +50,9 @@ plan_warning (struct plan *p, const char *fmt, ...)
 static bool
 is_proxy_arg (const char *entry)
 {
-  static const char *const names[] = { "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY" };
+  /* docker 20.10's (BuildKit 0.8's proxyEnvFromBuildArgs); ALL_PROXY came later, and 20.10
+     gives a RUN no ALL_PROXY it was not declared for (FINDINGS F65). */
+  static const char *const names[] = { "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY" };
   size_t i, klen = kv_key_len (entry);
 
   for (i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -825,6 +827,7 @@ step_release (struct plan_step *s)
   free (s->created_by);
   kv_state_release (&s->env);
   free (s->workdir);
+  free (s->workdir_raw);
   free (s->user);
   free (s->chown);
   free (s->chmod);

@@ -62,6 +62,8 @@ struct plan_step
   /* The build state the step runs in (RUN, COPY, ADD, WORKDIR). */
   struct kv_state env; /* RUN: image env plus the stage's ARG values (kv_state_get) */
   char *workdir;     /* absolute; "/" when unset */
+  char *workdir_raw; /* RUN: WorkingDir as written when that is not workdir, else NULL: runc
+                        creates what it names (FINDINGS F62) */
   char *user;        /* "" when unset */
 
   /* COPY/ADD: expanded flags, NULL when not given. */

@@ -70,6 +70,19 @@ struct copier
   int *fds; /* directories entries are read from, open until the layer is written */
   size_t n_fds, alloc_fds;
   const char *ex_base; /* the directory being copied as --exclude sees it: NULL for "" */
+  /* ADD of an archive (add_archive): where it is unpacked, the directories it names (sorted),
+     and its directories that lead elsewhere through a symlink of the destination. */
+  const char *archive_root;
+  char **listed;
+  size_t n_listed, alloc_listed;
+  struct archive_redirect *redir;
+  size_t n_redir, alloc_redir;
+};
+
+struct archive_redirect
+{
+  char *from; /* a directory of the archive, relative to it */
+  char *to;   /* where its entries go, relative to the image root */
 };
 
 static void
@@ -358,13 +371,136 @@ struct walk_ctx
   const char *ex_base; /* that directory as --exclude patterns see it ("" for each source) */
 };
 
+/* ---- archives unpacked through the destination's symlinks ---------------------------------- */
+
+/*
+ * BuildKit unpacks an ADDed archive with moby's chrootarchive.Untar, chrooted into the
+ * destination directory: an entry's parent that the archive does not name itself and that
+ * exists there as a symlink is followed (not replaced), with the destination as "/" (an
+ * absolute target, and ".." at the top, stay inside it), and a parent found missing that
+ * way fails the ADD ("open /top/f: no such file or directory"). A directory the archive
+ * names replaces the symlink (os.RemoveAll, then mkdir). FINDINGS F60.
+ */
+static int
+archive_follow (const struct copy_spec *s, const char *root, const char *link, char **out,
+                bale_error_t *err)
+{
+  size_t rl = strlen (root);
+  const char *rel = link + rl + (rl && link[rl] == '/');
+  const char *slash = strrchr (rel, '/');
+  cleanup_free char *res = slash ? xstrndup (rel, (size_t) (slash - rel)) : xstrdup ("");
+  cleanup_free char *todo = xstrdup (slash ? slash + 1 : rel);
+  cleanup_free char *final = NULL;
+  struct stat st;
+  int hops = 0;
+
+  while (*todo)
+    {
+      char *sl = strchr (todo, '/');
+      cleanup_free char *comp = sl ? xstrndup (todo, (size_t) (sl - todo)) : xstrdup (todo);
+      cleanup_free char *cand_rel = NULL, *cand = NULL;
+      char *rest = xstrdup (sl ? sl + 1 : "");
+
+      free (todo);
+      todo = rest;
+      if (!*comp || strcmp (comp, ".") == 0)
+        continue;
+      if (strcmp (comp, "..") == 0)
+        {
+          char *p = strrchr (res, '/');
+          *(p ? p : res) = '\0';
+          continue;
+        }
+      cand_rel = join (res, comp);
+      cand = join (root, cand_rel);
+      if (dest_stat (s, cand, &st, false) && S_ISLNK (st.st_mode))
+        {
+          cleanup_close int fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, cand, O_PATH | O_NOFOLLOW, NULL);
+          char target[PATH_MAX + 1];
+          ssize_t n;
+          if (++hops > 40 || fd < 0 || (n = readlinkat (fd, "", target, PATH_MAX)) <= 0)
+            return bale_make_error (err, ELOOP, "open /%s: too many levels of symbolic links", link);
+          target[n] = '\0';
+          if (target[0] == '/')
+            *res = '\0';
+          rest = xasprintf ("%s/%s", target, todo);
+          free (todo);
+          todo = rest;
+          continue;
+        }
+      free (res);
+      res = xstrdup (cand_rel);
+    }
+  final = join (root, res);
+  if (!dest_stat (s, final, &st, false) || !S_ISDIR (st.st_mode))
+    return bale_make_error (err, ENOENT, "open /%s: no such directory (the symlink leads to /%s, read with /%s as the root)",
+                            link, final, root);
+  *out = xstrdup (final);
+  return 0;
+}
+
+static void
+archive_listed_add (void *arg, const char *path)
+{
+  struct copier *c = arg;
+
+  XGROW (c->listed, c->alloc_listed, c->n_listed + 1);
+  c->listed[c->n_listed++] = xstrdup (path);
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Where an archive's entry goes: through the redirects of its parents, if any. */
+static char *
+archive_dst (const struct copier *c, const char *dest, const char *relpath)
+{
+  const struct archive_redirect *best = NULL;
+  size_t i, bl = 0;
+
+  for (i = 0; i < c->n_redir; i++)
+    {
+      size_t l = strlen (c->redir[i].from);
+      if (l > bl && strncmp (relpath, c->redir[i].from, l) == 0 && (relpath[l] == '/' || relpath[l] == '\0'))
+        best = &c->redir[i], bl = l;
+    }
+  if (!best)
+    return join (dest, relpath);
+  return join (best->to, relpath[bl] ? relpath + bl + 1 : "");
+}
+
+/* An archive's directory it did not name, found as a symlink (or another non-directory) in
+   the destination: followed, its entries redirected (1); 0 when it is no such case. */
+static int
+archive_through_link (struct copier *c, const char *relpath, const char *dst, bale_error_t *err)
+{
+  const char *key = relpath;
+  struct stat have;
+  char *to = NULL;
+
+  if (bsearch (&key, c->listed, c->n_listed, sizeof *c->listed, cmp_str)
+      || !dest_stat (c->spec, dst, &have, false) || S_ISDIR (have.st_mode))
+    return 0;
+  if (!S_ISLNK (have.st_mode))
+    return bale_make_error (err, ENOTDIR, "mkdir /%s: not a directory", dst);
+  if (archive_follow (c->spec, c->archive_root, dst, &to, err) < 0)
+    return -1;
+  XGROW (c->redir, c->alloc_redir, c->n_redir + 1);
+  c->redir[c->n_redir].from = xstrdup (relpath);
+  c->redir[c->n_redir++].to = to;
+  return 1;
+}
+
 static int
 walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
 {
   struct walk_ctx *w = ctx;
   const struct copy_spec *s = w->c->spec;
   cleanup_free char *ctx_rel = join (w->src_rel, e->relpath);
-  cleanup_free char *dst = join (w->dest, e->relpath);
+  cleanup_free char *dst = w->c->archive_root ? archive_dst (w->c, w->dest, e->relpath) : join (w->dest, e->relpath);
   struct stat st = *e->st;
   struct centry *ce;
 
@@ -389,6 +525,12 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
         case COPY_WALK_OMIT: return DIRWALK_CONTINUE;
         case COPY_WALK_KEEP: break;
         }
+    }
+  if (w->c->archive_root && S_ISDIR (st.st_mode))
+    {
+      int r = archive_through_link (w->c, e->relpath, dst, err);
+      if (r != 0)
+        return r < 0 ? -1 : DIRWALK_CONTINUE;
     }
   /* A directory's entry over another type in the destination fails as fsutil's copy fails
      (copyDirectoryOnly, ensureEmptyFileTarget: lstat, a symlink is no directory); an ADDed
@@ -516,9 +658,11 @@ ensure_staging (struct copier *c, bale_error_t *err)
 static int
 add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_error_t *err)
 {
-  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_ARCHIVE, .max_tar_bytes = 0 };
+  struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_ARCHIVE, .max_tar_bytes = 0,
+                                     .listed_dir = archive_listed_add, .listed_arg = c };
   cleanup_free char *name = NULL;
-  int sub;
+  size_t i;
+  int sub, r;
 
   if (ensure_staging (c, err) < 0)
     return -1;
@@ -529,21 +673,37 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
   if (sub < 0)
     return bale_make_error (err, errno, "cannot open a staging directory");
   keep_fd (c, sub);
-  if (lseek (fd, 0, SEEK_SET) < 0 || layer_extract (fd, sub, &opts, NULL, err) < 0)
-    return bale_error_wrap (err, "ADD \"%s\": cannot unpack", src);
-  {
-    struct copy_spec keep = *c->spec;
-    const struct copy_spec *saved = c->spec;
-    int r;
-    keep.keep_owner = true; /* archive entries keep their owners unless --chown */
-    keep.ignore = NULL;
-    keep.exclude = NULL; /* BuildKit unpacks before its copier, which has the patterns */
-    keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
-    c->spec = &keep;
-    r = copy_dir (c, sub, "", dest, err);
-    c->spec = saved;
-    return r;
-  }
+  r = lseek (fd, 0, SEEK_SET) < 0 || layer_extract (fd, sub, &opts, NULL, err) < 0 ? -1 : 0;
+  if (r < 0)
+    bale_error_wrap (err, "ADD \"%s\": cannot unpack", src);
+  else
+    {
+      struct copy_spec keep = *c->spec;
+      const struct copy_spec *saved = c->spec;
+      keep.keep_owner = true; /* archive entries keep their owners unless --chown */
+      keep.ignore = NULL;
+      keep.exclude = NULL; /* BuildKit unpacks before its copier, which has the patterns */
+      keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
+      c->spec = &keep;
+      c->archive_root = dest;
+      qsort (c->listed, c->n_listed, sizeof *c->listed, cmp_str);
+      r = copy_dir (c, sub, "", dest, err);
+      c->spec = saved;
+      c->archive_root = NULL;
+    }
+  for (i = 0; i < c->n_listed; i++)
+    free (c->listed[i]);
+  for (i = 0; i < c->n_redir; i++)
+    {
+      free (c->redir[i].from);
+      free (c->redir[i].to);
+    }
+  free (c->listed);
+  free (c->redir);
+  c->listed = NULL;
+  c->redir = NULL;
+  c->n_listed = c->alloc_listed = c->n_redir = c->alloc_redir = 0;
+  return r;
 }
 
 /* ---- one source -------------------------------------------------------------------------- */

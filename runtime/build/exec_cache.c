@@ -307,6 +307,8 @@ step_key (struct executor *x, const struct plan_stage *st, const struct plan_ste
   json_object_set_new (k, "argv", json_strv (s->argv, s->argc));
   json_object_set_new (k, "created_by", str_or_null (s->created_by));
   json_object_set_new (k, "workdir", str_or_null (s->workdir));
+  if (s->instr == BALE_I_RUN && s->workdir_raw)
+    json_object_set_new (k, "workdir_raw", json_string (s->workdir_raw));
   json_object_set_new (k, "user", str_or_null (s->user));
   if (inputs)
     {

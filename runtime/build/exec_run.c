@@ -1181,6 +1181,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.argv = argv;
   spec.env = env;
   spec.cwd = s->workdir;
+  spec.cwd_raw = s->workdir_raw;
   spec.user = s->user;
   /* BuildKit's oci.WithUIDGID adds the primary gid to the supplementary groups
      (ensureAdditionalGids, CVE-2023-25173); docker 20.10's did not (diff-fuzz F39). */

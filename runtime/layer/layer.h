@@ -119,6 +119,7 @@ int layer_writer_add_file (struct layer_writer *w, const char *path, const struc
 /* A directory; its xattrs are read from fd unless fd is -1. */
 int layer_writer_add_dir (struct layer_writer *w, const char *path, const struct stat *st,
                           int fd, bale_error_t *err);
+/* A symlink (hard links among symlinks are kept as for files). */
 int layer_writer_add_symlink (struct layer_writer *w, const char *path, const struct stat *st,
                               const char *target, bale_error_t *err);
 /* A character or block device or a FIFO (hard links among them are kept as well). */
@@ -195,6 +196,10 @@ struct layer_extract_opts
      same files in every mode and the user can remove them. Devices, which an ordinary user
      cannot create, are refused in a user namespace rather than stood in for. */
   bool caller_owns;
+  /* LAYER_EXTRACT_ARCHIVE: told the cleaned path of each directory the archive names as an
+     entry (not those it creates as missing parents), or NULL. */
+  void (*listed_dir) (void *arg, const char *path);
+  void *listed_arg;
 };
 
 /* What an extraction saw, for tests and progress. */
@@ -217,7 +222,8 @@ struct layer_extract_stats
  * too), mtimes, xattrs and device nodes are applied through the new file's own descriptor.
  * Refused with an error naming the entry: non-directory root entries, whiteouts of "." or
  * "..", empty whiteouts, hard links to directories or to paths this layer did not create
- * (forward references included), sparse entries, names longer than PATH_MAX. Data on hard
+ * (forward references included), sparse entries of a layer (an ADDed archive's are written
+ * with their holes), names longer than PATH_MAX. Data on hard
  * link entries is never written; overlay xattrs (trusted.overlay.*, user.overlay.*) in the
  * layer are dropped; sockets are skipped. Missing parent directories are created 0755.
  * Kernels without openat2 fail with ENOSYS. A failed extraction leaves a partly applied

@@ -80,6 +80,8 @@ struct extractor
   bool caller_owns;
   int fd;
   struct meter *meter;
+  void (*listed_dir) (void *arg, const char *path);
+  void *listed_arg;
   struct archive *raw, *tar;
   struct digester blob, diff;
   bale_error_t cb_err;
@@ -651,6 +653,40 @@ write_data (struct extractor *x, int fd, const char *path, bale_error_t *err)
   return 0;
 }
 
+/* A sparse entry of an ADDed archive (GNU or PAX sparse; moby's archive, with which
+   BuildKit unpacks an ADD, reads PAX ones with Go's tar reader): each data block at its offset,
+   the holes left as holes, the file as long as the entry's real size (FINDINGS F59). */
+static int
+write_sparse (struct extractor *x, int fd, const char *path, struct archive_entry *e,
+              bale_error_t *err)
+{
+  const void *buf;
+  size_t size;
+  la_int64_t off;
+  int r;
+
+  while ((r = archive_read_data_block (x->tar, &buf, &size, &off)) == ARCHIVE_OK)
+    {
+      const char *p = buf;
+      while (size > 0)
+        {
+          ssize_t n = pwrite (fd, p, size, (off_t) off);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            return bale_make_error (err, n < 0 ? errno : EIO, "cannot write '%s'", path);
+          p += n;
+          size -= (size_t) n;
+          off += n;
+        }
+    }
+  if (r != ARCHIVE_EOF)
+    return archive_fail (x, x->tar, err, "cannot read the layer");
+  if (archive_entry_size (e) < 0 || ftruncate (fd, (off_t) archive_entry_size (e)) < 0)
+    return bale_make_error (err, errno ? errno : EINVAL, "cannot write '%s'", path);
+  return 0;
+}
+
 static int
 make_file (struct extractor *x, int pfd, const char *base, const char *path,
            struct archive_entry *e, bale_error_t *err)
@@ -660,7 +696,8 @@ make_file (struct extractor *x, int pfd, const char *base, const char *path,
 
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create '%s'", path);
-  if (write_data (x, fd, path, err) < 0)
+  if (archive_entry_sparse_count (e) > 0 ? write_sparse (x, fd, path, e, err) < 0
+                                         : write_data (x, fd, path, err) < 0)
     return -1;
   return apply_meta (x, fd, e, path, true, err);
 }
@@ -912,8 +949,16 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
   if (path == NULL)
     return bale_make_error (err, ENAMETOOLONG, "layer entry name too long (%zu bytes)",
                             strlen (name));
-  if (archive_entry_sparse_count (e) > 0)
+  /* An image layer's sparse entry is refused (a size bomb: a few bytes of tar for a file of
+     terabytes that every later read of the layer expands); an ADDed archive's, from the
+     build's own context, is unpacked as BuildKit does (FINDINGS F59). */
+  if (archive_entry_sparse_count (e) > 0 && x->mode != LAYER_EXTRACT_ARCHIVE)
     return bale_make_error (err, EINVAL, "sparse layer entry '%s' is not supported", name);
+  /* Go's tar reader turns PAX sparse entries into regular files but leaves the old GNU
+     sparse header its type 'S', which moby's archive refuses. */
+  if (archive_entry_sparse_count (e) > 0 && archive_format (x->tar) == ARCHIVE_FORMAT_TAR_GNUTAR)
+    return bale_make_error (err, EINVAL,
+                            "entry '%s': unhandled tar header type 83 (an old GNU sparse file)", name);
   if (*path == '\0')
     {
       /* The root's own attributes are unspecified (image-spec); a root that is anything
@@ -926,7 +971,16 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
   copy = xstrdup (path);
   split_path (copy, &dir, &base);
   if (x->mode == LAYER_EXTRACT_ARCHIVE)
-    return apply_file_entry (x, path, e, err);
+    {
+      /* moby's system.Chtimes gives a time before 1970 (or past 2262) the epoch's, except
+         on a symlink (LUtimesNano): FINDINGS F63. */
+      if (archive_entry_filetype (e) != AE_IFLNK
+          && (archive_entry_mtime (e) < 0 || archive_entry_mtime (e) > INT64_MAX / 1000000000))
+        archive_entry_set_mtime (e, 0, 0);
+      if (x->listed_dir && archive_entry_filetype (e) == AE_IFDIR && !archive_entry_hardlink (e))
+        x->listed_dir (x->listed_arg, path);
+      return apply_file_entry (x, path, e, err);
+    }
   if (strcmp (base, OPAQUE_NAME) == 0)
     return apply_opaque (x, dir, err);
   if (strncmp (base, WHITEOUT_META_PREFIX, strlen (WHITEOUT_META_PREFIX)) == 0)
@@ -1008,6 +1062,8 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->root = root_fd;
   x->mode = opts->mode;
   x->max_tar_bytes = opts->max_tar_bytes;
+  x->listed_dir = opts->listed_dir;
+  x->listed_arg = opts->listed_arg;
   x->max_entries = opts->max_entries;
   x->caller_owns = opts->caller_owns;
   x->fd = fd;

@@ -87,6 +87,8 @@ struct inode_link
 {
   dev_t dev;
   ino_t ino;
+  mode_t type; /* S_IFMT: a group never mixes types (a caller's made-up stat cannot link a
+                  symlink to a file) */
   char *path;
   char digest[DIGEST_STRLEN + 1]; /* of its data, "" unless a caller asked for it */
 };
@@ -611,13 +613,15 @@ link_peer (struct layer_writer *w, const char *path, const struct stat *st,
     return NULL;
   /* Linear: hard links are rare in layers; a hash would pay off only for thousands. */
   for (i = 0; i < w->n_links; i++)
-    if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
+    if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino
+        && w->links[i].type == (st->st_mode & S_IFMT))
       return &w->links[i];
   XGROW (w->links, w->links_alloc, w->n_links + 1);
   *first = &w->links[w->n_links++];
   memset (*first, 0, sizeof **first);
   (*first)->dev = st->st_dev;
   (*first)->ino = st->st_ino;
+  (*first)->type = st->st_mode & S_IFMT;
   (*first)->path = xstrdup (path);
   return NULL;
 }
@@ -741,9 +745,15 @@ layer_writer_add_symlink (struct layer_writer *w, const char *path, const struct
                           const char *target, bale_error_t *err)
 {
   struct archive_entry *e;
+  struct inode_link *peer, *first;
 
   if (check_usable (w, path, err) < 0)
     return -1;
+  /* Hard-linked symlinks (`ln` of a symlink, an ADDed archive's link to one) stay linked,
+     as moby's tar writer keeps any non-directory with links (FINDINGS F61). */
+  peer = link_peer (w, path, st, &first);
+  if (peer != NULL)
+    return add_hardlink (w, path, st, peer->path, err);
   e = new_entry (w, path, st, AE_IFLNK);
   archive_entry_set_symlink (e, target);
   return write_header (w, e, err);

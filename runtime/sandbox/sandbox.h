@@ -121,6 +121,9 @@ struct sandbox_spec
   const char *const *argv; /* NULL-terminated; argv[0] is looked up in the step's PATH */
   const char *const *env;  /* NULL-terminated "KEY=VALUE" list, or NULL for none */
   const char *cwd;         /* absolute; created (owned by the user) when missing; NULL is "/" */
+  const char *cwd_raw;     /* cwd as the image's WorkingDir spells it ("/x/.." for "/"), or
+                              NULL: what it names is created too, root's, as runc's MkdirAll
+                              of the unclean path does (FINDINGS F62) */
   const char *user;        /* "name", "uid", "name:group", "uid:gid"; NULL or "" is root */
   /* The primary group among the supplementary ones too (`id` shows groups=...,1000(app)), as
      docker run and today's BuildKit RUN steps set them (ensureAdditionalGids). */

@@ -44,13 +44,22 @@ cwd_created (void *data, int parent, const struct stat *before, const char *name
 /* mkdir -p of the working directory and chdir into it, resolved in the root like every path
    of the image (runtime/fs/inroot.h): a /proc magic link (WORKDIR /proc/self/fd/N) is refused. */
 static void
-enter_cwd (int sync, const char *cwd, const struct sandbox_user *u)
+enter_cwd (int sync, const char *cwd, const char *cwd_raw, const struct sandbox_user *u)
 {
   int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   int fd = root < 0 ? -1 : inroot_mkpath (root, cwd, 0, true, cwd_created, (void *) u);
 
   if (fd < 0)
     rt_sbx_die (sync, errno, "cannot create working directory '%s'", cwd);
+  /* BuildKit makes the clean path (the user's), then runc's os.MkdirAll(cwd) walks the path as
+     written, as root: `WORKDIR /x/..` then RUN creates /x (FINDINGS F62). */
+  if (cwd_raw)
+    {
+      int raw = inroot_mkpath (root, cwd_raw, 0, true, NULL, NULL);
+      if (raw < 0)
+        rt_sbx_die (sync, errno, "cannot create working directory '%s'", cwd_raw);
+      close (raw);
+    }
   if (fchdir (fd) < 0)
     rt_sbx_die (sync, errno, "cannot enter working directory '%s'", cwd);
   close (fd);
@@ -231,7 +240,7 @@ run_command (const struct rt_sbx_plan *plan, const int stdio[3], const struct sa
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       rt_sbx_chroot_enter (plan);
     }
-  enter_cwd (sync, cwd, u);
+  enter_cwd (sync, cwd, spec->cwd ? spec->cwd_raw : NULL, u);
   rt_sbx_confine_early (plan);
   /* With one id, setgroups is denied for good (there are no groups to set). */
   if (setgroups (n_groups, groups) < 0 && !one_id)

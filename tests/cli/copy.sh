@@ -460,6 +460,37 @@ add_compressed_non_tar () {
 }
 check "ADD copies a compressed file that is no tar as it is" add_compressed_non_tar
 
+# BuildKit unpacks an ADD chrooted into its destination (moby's chrootarchive): a directory
+# the archive does not name, found there as a symlink, is followed with the destination as
+# "/" (`top2 -> /` leads to /d itself, `top -> real` to /d/real), and one leading nowhere
+# fails the ADD; a directory the archive names replaces the symlink (diff-fuzz F60, checked
+# against docker 20.10). A PAX sparse file is unpacked with its holes, an old GNU one refused
+# as moby refuses it (F59).
+add_archive_through_symlinks () {
+  ctx=$T_TMP/atctx # (check runs this in a subshell: the other tests keep their context)
+  rm -rf "$T_TMP/at" "$ctx" && mkdir -p "$ctx" && mkdir -p "$T_TMP/at/top" "$T_TMP/at/top2" "$T_TMP/at/top3" "$T_TMP/at/top4" &&
+    echo f > "$T_TMP/at/top/f" && echo f2 > "$T_TMP/at/top2/f2" && echo f3 > "$T_TMP/at/top3/f3" &&
+    echo f4 > "$T_TMP/at/top4/f4" && truncate -s 3M "$T_TMP/at/sp" && printf end >> "$T_TMP/at/sp" || return 1
+  tar -C "$T_TMP/at" -cf "$ctx/at1.tar" top/f top2/f2 && tar -C "$T_TMP/at" -cf "$ctx/at2.tar" top3/f3 &&
+    tar -C "$T_TMP/at" -cf "$ctx/at3.tar" top4 && tar -C "$T_TMP/at" --sparse --format=posix -cf "$ctx/sp.tar" sp &&
+    tar -C "$T_TMP/at" --sparse --format=gnu -cf "$ctx/spg.tar" sp || return 1
+  printf '%s\n' 'FROM busybox' \
+    'RUN mkdir -p /d/real && ln -s real /d/top && ln -s / /d/top2 && ln -s /tmp /d/top3 && ln -s /tmp /d/top4' \
+    'ADD at1.tar at3.tar sp.tar /d/' > "$ctx/Dockerfile"
+  build t6c || return 1
+  r=$T_TMP/t6c/rootfs
+  [ "$(cat "$r/d/real/f")" = f ] && [ "$(cat "$r/d/f2")" = f2 ] && [ -L "$r/d/top" ] && [ -L "$r/d/top2" ] &&
+    [ ! -e "$r/f2" ] && [ ! -L "$r/d/top4" ] && [ "$(cat "$r/d/top4/f4")" = f4 ] && [ -L "$r/tmp" -o -d "$r/tmp" ] &&
+    [ ! -e "$r/tmp/f4" ] && [ "$(stat -c %s "$r/d/sp")" = 3145731 ] && [ "$(tail -c 3 "$r/d/sp")" = end ] || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /d && ln -s /tmp /d/top3' 'ADD at2.tar /d/' > "$ctx/Dockerfile"
+  ! build t6d 2> /dev/null || { echo "ADD through a symlink leading nowhere in the destination built"; return 1; }
+  grep -q 'open /d/top3: no such directory' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  printf '%s\n' 'FROM busybox' 'ADD spg.tar /d/' > "$ctx/Dockerfile"
+  ! build t6e 2> /dev/null || { echo "ADD of an old GNU sparse file built"; return 1; }
+  grep -q 'unhandled tar header type 83' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+check "ADD unpacks through the destination's symlinks as into a chroot; PAX sparse files" add_archive_through_symlinks
+
 # ADD of a local archive: BuildKit's unpack makes the destination 0755 (with --chown's owner)
 # and untars with the archive's modes: --chmod changes nothing there (diff-fuzz F40; checked
 # against docker 20.10). A file that is no archive takes it, its new parents stay 0755 (F3).

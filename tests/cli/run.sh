@@ -61,6 +61,17 @@ run_env_user_workdir () {
 }
 check "RUN: ARG and ENV values, USER, WORKDIR, network none; proxy args stay out of the image" run_env_user_workdir
 
+# docker 20.10 gives every RUN the HTTP, HTTPS, FTP and NO proxy build args (both cases)
+# undeclared, not ALL_PROXY, which a RUN sees only after ARG ALL_PROXY (diff-fuzz F65)
+run_proxy_env () {
+  df 'FROM busybox' 'RUN env | grep -i proxy | sort > /p1' 'ARG ALL_PROXY' 'RUN env | grep -i proxy | sort > /p2'
+  build r1p --build-arg HTTPS_PROXY=http://h.invalid:1 --build-arg ALL_PROXY=http://a.invalid:2 || return 1
+  r=$T_TMP/r1p/rootfs
+  [ "$(cat "$r/p1" | tr '\n' ' ')" = "HTTPS_PROXY=http://h.invalid:1 https_proxy=http://h.invalid:1 " ] &&
+    [ "$(cat "$r/p2" | tr '\n' ' ')" = "ALL_PROXY=http://a.invalid:2 HTTPS_PROXY=http://h.invalid:1 https_proxy=http://h.invalid:1 " ]
+}
+check "RUN: the proxy build args docker 20.10 passes undeclared (not ALL_PROXY)" run_proxy_env
+
 whiteouts_and_opaque () {
   df 'FROM busybox' 'RUN rm /etc/group && rm -rf /tmp && mkdir /tmp && touch /tmp/new' \
     'RUN mkdir -p /d && echo a > /d/a' 'RUN rm -rf /d && mkdir /d && echo b > /d/b'

@@ -80,7 +80,8 @@ def materialise(case, d, lowered=False):
         elif t == "tar":
             # the twin's archive: what 20.10 cannot unpack (zstd) compressed as it can
             # (v5: `compress`, a compression its name does not say)
-            write_tar(p, e["entries"], e.get("lowered_as") if lowered and e.get("lowered_as") else e.get("compress"))
+            write_tar(p, e["entries"], e.get("lowered_as") if lowered and e.get("lowered_as") else e.get("compress"),
+                      e.get("format"))
         elif t == "gz":
             with open(p, "wb") as f:
                 f.write(gzip.compress(e.get("content", "").encode(), mtime=0))
@@ -100,16 +101,61 @@ def materialise(case, d, lowered=False):
             os.utime(os.path.join(d, e["path"]), (e["mtime"], e["mtime"]), follow_symlinks=False)
 
 
-def write_tar(path, entries, compress_as=None):
+def sparse_data(e):
+    """A sparse file's stored chunks (MAP: [offset, text] pairs) and their (offset, size) map."""
+    chunks = [(off, text.encode()) for off, text in e["map"]]
+    return [(off, len(b)) for off, b in chunks], b"".join(b for _, b in chunks)
+
+
+def gnu_sparse_header(ti, e):
+    """The old GNU sparse header (type S: up to four map entries in the header, the real size
+    at 483) of a GNU-format TarInfo TI, whose size is the stored data's."""
+    smap, _ = sparse_data(e)
+    ti.type = tarfile.GNUTYPE_SPARSE
+    hdr = bytearray(ti.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape"))
+    blk = len(hdr) - 512  # a long name's blocks come first
+    assert len(smap) <= 4
+    for i, (off, size) in enumerate(smap):
+        hdr[blk + 386 + 24 * i: blk + 398 + 24 * i] = b"%011o\0" % off
+        hdr[blk + 398 + 24 * i: blk + 410 + 24 * i] = b"%011o\0" % size
+    hdr[blk + 483: blk + 495] = b"%011o\0" % e["realsize"]
+    hdr[blk + 148: blk + 156] = b"        "
+    hdr[blk + 148: blk + 156] = b"%06o\0 " % sum(hdr[blk: blk + 512])
+    return bytes(hdr)
+
+
+def write_tar(path, entries, compress_as=None, fmt=None):
+    """A tar of ENTRIES (PAX unless FMT says gnu or ustar), compressed as its name (or
+    COMPRESS_AS) says. An entry's `mtime` (v6: floats and negative times), `uname`, `gname`;
+    type `sparse` (v6): the old GNU sparse header in a GNU archive, PAX 1.0 sparse otherwise."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    tfmt = {"gnu": tarfile.GNU_FORMAT, "ustar": tarfile.USTAR_FORMAT}.get(fmt, tarfile.PAX_FORMAT)
+    with tarfile.open(fileobj=buf, mode="w", format=tfmt) as t:
         for e in entries:
             ti = tarfile.TarInfo(e["path"])
-            ti.mtime = TAR_EPOCH
+            ti.mtime = e.get("mtime", TAR_EPOCH)
             ti.uid, ti.gid = e.get("uid", 0), e.get("gid", 0)
+            ti.uname, ti.gname = e.get("uname", ""), e.get("gname", "")
             ti.mode = int(e.get("mode", "0644"), 8)
             data = None
-            if e["type"] == "f":
+            if e["type"] == "sparse":
+                smap, data = sparse_data(e)
+                if tfmt == tarfile.GNU_FORMAT:
+                    ti.size = len(data)
+                    raw = gnu_sparse_header(ti, e) + data
+                    raw += b"\0" * (-len(raw) % 512)
+                    t.fileobj.write(raw)
+                    t.offset += len(raw)
+                    continue
+                # PAX 1.0: the map (decimal lines) in the data, padded to a block, then the chunks
+                m = ("%d\n" % len(smap) + "".join("%d\n%d\n" % x for x in smap)).encode()
+                data = m + b"\0" * (-len(m) % 512) + data
+                d, b = os.path.split(e["path"])
+                ti.name = os.path.join(d, "GNUSparseFile.0", b)
+                ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": e["path"],
+                                  "GNU.sparse.realsize": str(e["realsize"])}
+                ti.size = len(data)
+            elif e["type"] == "f":
                 data = e.get("content", "").encode()
                 ti.size = len(data)
             elif e["type"] == "d":

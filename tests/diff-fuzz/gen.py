@@ -75,6 +75,13 @@ class Gen:
         # stage names in other cases, WORKDIR chains, LABEL continuations with comments and
         # empty lines, VOLUME then writes under it, ENV order, glob metacharacters in names
         self.v5 = seed >= 40000
+        # v6 (seeds from 50000): the root's spellings in WORKDIR, archives with long names and
+        # link targets (PAX, GNU, ustar), sparse files, duplicate entries, symlink chains and
+        # entries through symlinks, ADD over the image's symlinks; COPY --from of symlinked
+        # directories; --chown and USER with ids beyond 65535 and names only /etc/group has;
+        # COPY destinations spelled with `.`, `..` and `//` into deep new directories; ARGs in
+        # FROM --platform
+        self.v6 = seed >= 50000
         self.twin_ctx = False  # the twin context differs (zstd archives, --exclude, --parents)
         self.odd = []          # context files with spaces, unicode, punctuation in their names
 
@@ -273,6 +280,12 @@ class Gen:
         if self.r.random() < 0.2:
             self.build_args["BASE"] = BASE
             self.emit("ARG BASE=nothing-here")
+        self.plat6 = self.v6 and self.r.random() < 0.2
+        if self.plat6:
+            # v6: a global ARG for FROM --platform (a build arg, or its default)
+            if self.r.random() < 0.4:
+                self.build_args["PL6"] = "linux/amd64"
+            self.emit("ARG PL6=%s" % self.r.choice(["linux/amd64", "$BUILDPLATFORM", "${TARGETPLATFORM}"]))
         # v3: --exclude/--parents need sources only bale's context holds: no COPY . then
         self.twin_plan = self.v3 and self.r.random() < 0.2
         # v3: a base image built first (tagged dfzbase-SEED) whose ONBUILD triggers the
@@ -310,7 +323,10 @@ class Gen:
             # stage names are case-insensitive; FROM --platform of the build's own platform
             shown = self.r.choice([name, name, name.upper()])
             if self.r.random() < 0.15:
-                plat = self.r.choice(["--platform=$BUILDPLATFORM ", "--platform=$TARGETPLATFORM ",
+                plat = self.r.choice(([] if not self.v6 else
+                                      ["--platform=${TARGETOS}/${TARGETARCH} ", "--platform=$BUILDOS/$BUILDARCH "] +
+                                      ["--platform=$PL6 ", "--platform=${PL6:-linux/amd64} "] * self.plat6) +
+                                     ["--platform=$BUILDPLATFORM ", "--platform=$TARGETPLATFORM ",
                                       "--platform=linux/amd64 ", "--platform=${BUILDPLATFORM} "])
         self.emit("FROM %s%s %s %s" % (plat, base, self.r.choice(["AS", "as"]) if self.v5 else "AS", shown))
         if parent and parent.onbuild:
@@ -353,10 +369,13 @@ class Gen:
             # v5.1: archives whose names do not say what they are (seeds 40000-41999 keep
             # the cases their runs built)
             w += [("archive5", 0.8)]
+        if self.v6:
+            w += [("wdroot6", 3), ("archive6", 4), ("fromlink6", 2), ("chown6", 2.5), ("dest6", 2.5),
+                  ("shell6", 1)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
         if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg", "lex", "heredoc3", "scope",
                     "shellform", "merge", "adduser", "escapes", "workdir5", "volume5", "envorder5",
-                    "argscope5") and not st.user_root:
+                    "argscope5", "chown6", "shell6") and not st.user_root:
             self.user_run(st)
             return
         getattr(self, "i_" + kind)(st)
@@ -601,7 +620,9 @@ class Gen:
         self.note_dest(st, dest)
 
     def i_add(self, st):
-        tars = [p for p, t in self.ctx_paths.items() if t == "tar"]
+        # (not v6's archives: 20.10 keeps an archive's owners under --chown, F14, whose
+        # signature knows make_tar's names)
+        tars = [p for p, t in self.ctx_paths.items() if t == "tar" and not p.startswith("ar6_")]
         if tars and self.r.random() < 0.7:
             src = self.r.choice(tars)
         else:
@@ -812,7 +833,8 @@ class Gen:
         r = self.r
         lines = ["FROM %s" % BASE, "RUN mkdir -p /w && echo base > /w/base"]
         triggers = [("f", "/w/base")]
-        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd
+                       and not (self.v6 and " " in p))  # (v6: an ONBUILD COPY has no JSON form)
         for _ in range(r.randint(1, 5)):
             k = r.randint(0, 7)
             n = self.uniq("ob")
@@ -1532,6 +1554,312 @@ class Gen:
             p = "/etc/"
         self.emit("COPY --from=%s %s %s" % (ref, p, dest), repeatable=True)
         self.add_path(st, dest.rstrip("/"), "d")
+
+    # ---- v6 -------------------------------------------------------------------------------------
+    def i_wdroot6(self, st):
+        """WORKDIR spelled as the root in many ways (`//`, `/./`, `/..`, `.` at the root, a
+        variable), other directories spelled with them, and a RUN that writes pwd: which ones
+        make a layer, and the config's WorkingDir."""
+        import posixpath
+        r = self.r
+        forms = ["/", "//", "/./", "//.", "/..", "/../", "/.", "///", "/../..", "/./.", "//..//",
+                 ".", "./", "..", "$RV6", "${RV6}/.", "${RV6}${RV6}"]
+        for _ in range(r.randint(1, 3)):
+            k = r.random()
+            if k < 0.6:
+                f = r.choice(forms)
+                if "RV6" in f and "RV6" not in st.env:
+                    self.emit("ENV RV6=/")
+                    st.env["RV6"] = "/"
+                if f in (".", "./", ".."):
+                    wd = posixpath.normpath(posixpath.join(st.workdir, f))
+                else:
+                    wd = "/"
+            elif k < 0.8:
+                n = self.uniq("wr")
+                root = r.choice(ROOTS)
+                f = r.choice(["//%s/%s" % (root.strip("/"), n), "/.%s/%s" % (root, n), "/..%s/%s/" % (root, n),
+                              "%s/%s/.." % (root, n)])
+                wd = posixpath.normpath(f.replace("//", "/"))
+                if wd.startswith("//"):
+                    wd = wd[1:]
+            else:
+                n = self.uniq("wr")
+                f, wd = "/" + n + "/..", "/"
+            if any(wd == p or wd.startswith(p + "/") for p, t in st.paths.items() if t != "d"):
+                return
+            self.emit("WORKDIR " + f)
+            st.workdir = wd
+            if wd != "/":
+                self.add_path(st, wd, "d")
+        p = "/tmp/" + self.uniq("pwd")
+        st.paths[p] = "f"
+        self.emit("RUN pwd > " + p)
+
+    def tar_entries6(self, top, fmt):
+        """The entries of a v6 archive under TOP: a few features each."""
+        r = self.r
+        E = [{"path": top, "type": "d", "mode": r.choice(["0755", "0750", "0700", "2755"]), "uid": 0, "gid": 0}]
+
+        def f(path, **kw):
+            d = {"path": path, "type": "f", "mode": "0644", "content": self.word(), "uid": 0, "gid": 0}
+            d.update(kw)
+            E.append(d)
+            return d
+        feats = ["long", "chain", "through", "hardsym", "dup", "dupdir", "file2dir", "dir2file", "abs", "dotdot",
+                 "mtime", "uname", "bigid", "implicit", "hardlong"]
+        if fmt != "ustar":
+            feats += ["longlink", "sparse", "sparse", "longname1"]
+        for ft in r.sample(feats, r.randint(1, 4)):
+            n = self.uniq("")
+            if ft == "long":
+                comps = ["%s%s" % (c * r.randint(20, 45), n) for c in "lmn"[:r.randint(2, 3)]]
+                f(top + "/" + "/".join(comps) + "/long_file_name_%s.txt" % n)
+            elif ft == "longname1":
+                f(top + "/" + ("x" * r.randint(101, 240)) + n)
+            elif ft == "longlink":
+                E.append({"path": top + "/ll" + n, "type": "l",
+                          "target": r.choice(["../" * r.randint(30, 60) + "etc/passwd", "a/" * r.randint(51, 90) + "end"])})
+            elif ft == "hardlong":
+                t = f(top + "/" + ("h" * 60) + "/" + ("k" * 50) + n)
+                if fmt != "ustar" or len(t["path"]) <= 100:
+                    E.append({"path": top + "/hl" + n, "type": "h", "target": t["path"], "mode": t["mode"], "uid": 0, "gid": 0})
+            elif ft == "chain":
+                f(top + "/c3_" + n)
+                E.append({"path": top + "/c2_" + n, "type": "l", "target": "c3_" + n})
+                E.append({"path": top + "/c1_" + n, "type": "l", "target": "c2_" + n})
+                E.append({"path": top + "/cabs_" + n, "type": "l", "target": "/" + top + "/c1_" + n})
+            elif ft == "through":
+                # a directory entry reached through a symlink of the archive
+                E.append({"path": top + "/sdir" + n, "type": "d", "mode": "0755", "uid": 0, "gid": 0})
+                E.append({"path": top + "/sl" + n, "type": "l", "target": "sdir" + n})
+                f(top + "/sl%s/via" % n)
+            elif ft == "hardsym":
+                E.append({"path": top + "/hs" + n, "type": "l", "target": r.choice(["nowhere", "../x", "/etc"])})
+                E.append({"path": top + "/hh" + n, "type": "h", "target": top + "/hs" + n, "mode": "0777", "uid": 0, "gid": 0})
+            elif ft == "dup":
+                p = top + "/dup" + n
+                f(p, mode="0600", content="first")
+                f(p, mode=r.choice(["0755", "0644"]), content="second", uid=r.choice([0, 1000]))
+            elif ft == "dupdir":
+                p = top + "/dd" + n
+                E.append({"path": p, "type": "d", "mode": "0700", "uid": 0, "gid": 0})
+                f(p + "/in")
+                E.append({"path": p, "type": "d", "mode": r.choice(["0755", "0750", "1777"]), "uid": r.choice([0, 1000]), "gid": 0})
+            elif ft == "file2dir":
+                p = top + "/fd" + n
+                f(p)
+                E.append({"path": p, "type": "d", "mode": "0755", "uid": 0, "gid": 0})
+                f(p + "/in")
+            elif ft == "dir2file":
+                p = top + "/df" + n
+                E.append({"path": p, "type": "d", "mode": "0755", "uid": 0, "gid": 0})
+                f(p + "/in")
+                f(p, content="now a file")
+            elif ft == "abs":
+                f("/" + top + "/abs" + n)
+            elif ft == "dotdot":
+                f(top + "/x%s/../dots%s" % (n, n))
+            elif ft == "mtime":
+                f(top + "/tm" + n, mtime=r.choice([1234567890.75, -86400, 4102444800, 0, 1.5, 2000000000]))
+            elif ft == "uname":
+                # names in the header that are not the ids' (the ids win)
+                f(top + "/un" + n, uid=r.choice([0, 1000, 4242]), gid=r.choice([0, 50]),
+                  uname=r.choice(["root", "nobody", "app", "nosuch"]), gname=r.choice(["root", "staff", "nogroup", "nosuch"]))
+            elif ft == "bigid":
+                f(top + "/big" + n, uid=r.choice([2097152, 16777216, 65536, 4000000000]), gid=r.choice([2097152, 70000]))
+            elif ft == "implicit":
+                # deep entries whose directories the archive does not list
+                f("%s/imp%s/a/b/c" % (top, n))
+                if r.random() < 0.5:
+                    E.append({"path": "%s/imp%s/a" % (top, n), "type": "d", "mode": "0700", "uid": 0, "gid": 0})
+            elif ft == "sparse":
+                # (a map past the real size is refused by Go's tar reader: a generator bug)
+                m, size = r.choice([([[0, "head"], [1048576, "tail"]], r.choice([1048580, 2097152])),
+                                    ([[8192, "mid"]], r.choice([8195, 70000])),
+                                    ([[0, "a"], [4096, "b"], [65536, "c"]], r.choice([65537, 70000]))])
+                E.append({"path": top + "/sp" + n, "type": "sparse", "mode": "0644", "uid": 0, "gid": 0, "map": m,
+                          "realsize": size})
+        return E
+
+    def i_archive6(self, st):
+        """ADD of an archive (ustar, GNU or PAX) with long names and link targets, sparse files,
+        duplicate entries, symlink chains, entries through symlinks; sometimes over a symlink
+        or a file of the image where the archive has its top directory."""
+        r = self.r
+        n = self.uniq("")
+        top = "v" + n
+        fmt = r.choice(["pax", "gnu", "ustar", "pax", "gnu"])
+        entries = self.tar_entries6(top, fmt)
+        if fmt == "gnu" and any(e["type"] == "sparse" for e in entries) and r.random() < 0.85:
+            # the old GNU sparse header (type S), which 20.10 refuses (F59), now and then;
+            # PAX 1.0 sparse entries else
+            fmt = "pax"
+        if any(e.get("uid", 0) > 2097151 or e.get("gid", 0) > 2097151 or isinstance(e.get("mtime"), float)
+               or (e.get("mtime") or 0) < 0 for e in entries) and fmt == "ustar":
+            fmt = "pax"
+        name = "ar6_%s%s" % (n, r.choice([".tar", ".tar", ".tar.gz", ".tar.xz"]))
+        dest = self.fresh(st)
+        pre = r.random()
+        if pre < 0.3:
+            # the image has the archive's top directory's name as a symlink or a file
+            self.emit("RUN mkdir -p %s && %s" % (dest, r.choice(["ln -s /tmp %s/%s" % (dest, top), "ln -s nowhere %s/%s" % (dest, top),
+                                                                  "echo f > %s/%s" % (dest, top),
+                                                                  "mkdir -m 700 %s/%s && echo old > %s/%s/old" % (dest, top, dest, top)])))
+        elif pre < 0.45:
+            # ... as a symlink, and the archive does not list its top directory: its entries
+            # go through the image's symlink (to a sibling, up and over, to the root)
+            entries = [e for e in entries if e["path"] != top]
+            self.emit("RUN mkdir -p %s/real%s && %s" % (dest, n, r.choice(["ln -s real%s %s/%s" % (n, dest, top),
+                                                                          "ln -s ../%s/real%s %s/%s" % (dest.rsplit("/", 1)[1], n, dest, top),
+                                                                          "ln -s %s/real%s %s/%s" % (dest, n, dest, top),
+                                                                          "ln -s / %s/%s" % (dest, top)])))
+        self.ctx.append({"path": name, "type": "tar", "entries": entries, "format": fmt})
+        self.ctx_paths[name] = "tar"
+        self.emit(copy_line("ADD", [], [name], dest + "/"), repeatable=pre >= 0.45)
+        self.add_path(st, dest, "d")
+        self.add_path(st, dest + "/" + top, "d")
+
+    def i_fromlink6(self, st):
+        """COPY --from of a stage's symlinks to directories (relative, absolute, chains, with a
+        trailing slash, `/.`, a glob under them) and of paths through them."""
+        r = self.r
+        srcs = [s for s in self.stages[:-1] if getattr(s, "linkdir", None)]
+        if not srcs:
+            # make one here, for the stages after this one (and copy it within the stage)
+            d = "/w/lk" + self.uniq("")
+            self.emit("RUN mkdir -p %s/real/sub && echo a > %s/real/f1 && echo b > %s/real/sub/f2 && chmod 750 %s/real && "
+                      "ln -s real %s/rel && ln -s %s/real %s/abs && ln -s rel %s/chain && ln -s nowhere %s/dang && "
+                      "ln -s ../real/sub %s/real/up" % ((d,) * 4 + (d, d, d, d, d, d)))
+            for x in ("real", "real/sub"):
+                self.add_path(st, d + "/" + x, "d")
+            for x in ("rel", "abs", "chain", "dang", "real/up"):
+                self.add_path(st, d + "/" + x, "l")
+            st.linkdir = d
+            if not self.stages[:-1]:
+                return
+            srcs = [s for s in self.stages[:-1] if getattr(s, "linkdir", None)]
+            if not srcs:
+                return
+        src = r.choice(srcs)
+        d = src.linkdir
+        p = d + "/" + r.choice(["rel", "rel/", "abs", "abs/", "chain", "chain/.", "rel/f1", "abs/sub", "real/up",
+                                "real/up/", "rel/sub/../f1", "rel/*", "chain/s*", "real"])
+        dest = self.fresh(st) + r.choice(["/", "/", ""])
+        ref = r.choice([src.name, str(self.stages.index(src))])
+        self.emit(copy_line("COPY", self.flags(st, chmod=False) + ["--from=" + ref], [p], dest), repeatable=True)
+        self.add_path(st, dest.rstrip("/"), "d")
+
+    def i_chown6(self, st):
+        """Users and groups with ids beyond 65535, a group only /etc/group names (no user of
+        that name), then --chown, USER and WORKDIR with them."""
+        r = self.r
+        n = self.uniq("")
+        uid = r.choice([65536, 70000, 100000, 1000000, 16777216])
+        gid = r.choice([65537, 70001, 200000, 2000000])
+        g = "grp" + n
+        u = "usr" + n
+        if r.random() < 0.6:
+            self.emit("RUN echo '%s:x:%d:' >> /etc/group && echo '%s:x:%d:%d::/home/%s:/bin/sh' >> /etc/passwd"
+                      % (g, gid, u, uid, r.choice([gid, 50]), u))
+        else:
+            # the group only: no user has the name
+            self.emit("RUN echo '%s:x:%d:' >> /etc/group" % (g, gid))
+            u = None
+        st.paths["/etc/group"] = "f"
+        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+        owners = [":%s" % g, "0:%s" % g, "%d:%s" % (uid, g), "%d" % uid, "%d:%d" % (uid, gid), g, "1000:" + g]
+        if u:
+            owners += [u, u + ":" + g, u + ":0", u + ":staff"]
+        k = r.random()
+        if k < 0.5 and files:
+            dest = self.fresh(st) + "/sub%s/" % n
+            self.emit(copy_line("COPY", ["--chown=" + r.choice(owners)], [r.choice(files)], dest), repeatable=True)
+            self.add_path(st, dest.rstrip("/"), "d")
+        elif k < 0.8:
+            us = r.choice([o for o in owners if not o.startswith(":")] + ["%d:%d" % (uid, gid)])
+            self.emit("USER " + us)
+            wd = self.fresh(st) + "/deep%s/er" % n
+            self.emit("WORKDIR " + wd)
+            st.workdir = wd
+            self.add_path(st, wd, "d")
+            p = "/tmp/" + self.uniq("u")
+            # (not id's groups: 20.10 lacks the primary group there, F39)
+            self.emit("RUN (id -u; id -g; stat -c '%%n %%a %%u:%%g' . ..) > %s" % p)
+            st.paths[p] = "f"
+            self.emit("USER root")
+        else:
+            dest = self.fresh(st)
+            self.emit("COPY --chown=%s --from=busybox /etc/passwd %s/p%s" % (r.choice(owners), dest, n), repeatable=True)
+            self.add_path(st, dest + "/p" + n, "f")
+
+    def i_dest6(self, st):
+        """COPY destinations spelled with `.`, `..`, `//` and `/./`, into deep directories
+        that do not exist (their mode and owner, and their times in the image), with --chown; a
+        file to `DIR/.`."""
+        r = self.r
+        files = sorted(p for p, t in self.ctx_paths.items() if t == "f" and p not in self.odd)
+        dirs = sorted(p for p, t in self.ctx_paths.items() if t == "d" and p not in self.odd and
+                      not any(q.startswith(p + "/") and u == "dl" for q, u in self.ctx_paths.items()))
+        if not files:
+            return self.i_copy(st)
+        n = self.uniq("")
+        root = r.choice(ROOTS)
+        base = "%s/dp%s" % (root, n)
+        src = r.choice(files + dirs)
+        isdir = src in dirs
+        k = r.randint(0, 7)
+        if k == 0:
+            dest, made = base + "/a/b/c/", base + "/a/b/c"
+        elif k == 1:
+            dest, made = base + "//a//b/", base + "/a/b"
+        elif k == 2:
+            dest, made = base + "/./a/./", base + "/a"
+        elif k == 3:
+            dest, made = base + "/x/../a/", base + "/a"
+        elif k == 4:
+            # an existing directory spelled DIR/. (a file goes into it)
+            d = self.pick(st, "d") or "/w"
+            dest, made = d + "/.", d
+            if d == "/w" and "/w" not in st.paths:
+                self.emit("RUN mkdir -p /w")
+                self.add_path(st, "/w", "d")
+        elif k == 5:
+            # a new path spelled NEW/. (no trailing slash once cleaned)
+            dest, made = base + "/.", base
+        elif k == 6 and st.workdir != "/":
+            dest, made = r.choice(["..", "../", "./", "../sib%s/" % n]), None
+        else:
+            dest, made = base + "/deep/er/than/before/", base + "/deep/er/than/before"
+        if any(made and (made == p or made.startswith(p + "/")) for p, t in st.paths.items() if t != "d"):
+            return
+        # (no --chmod: the listing below would differ by 20.10's special bits, F19)
+        fl = self.flags(st, chmod=False)
+        if r.random() < 0.4 and not any(x.startswith("--chown") for x in fl):
+            fl.append("--chown=" + r.choice(["1000:50", "app", "nobody:nogroup", "70000:70000"]))
+        self.emit(copy_line("COPY", fl, [src], dest), repeatable=True)
+        if made:
+            self.add_path(st, made, "d" if (isdir or dest.endswith("/") or k == 4) else "f")
+        p = "/tmp/" + self.uniq("ls")
+        # (the modes and owners of what the copy made, not the times: ls would show the
+        # minute, which two builds need not share)
+        self.emit("RUN find %s -exec stat -c '%%n %%a %%u:%%g %%F' {} + | sort > %s" % (made or ".", p))
+        st.paths[p] = "f"
+
+    def i_shell6(self, st):
+        """SHELL forms not yet written: a relative shell, options after -c, spacing in the
+        JSON, a shell that is an ENV-expanding wrapper; then shell-form RUN, CMD, ENTRYPOINT."""
+        r = self.r
+        sh = r.choice(['["sh", "-c"]', '[ "/bin/sh" ,"-c" ]', '["/bin/sh", "-e", "-u", "-c"]', '["/bin/sh","-xc"]',
+                       '["/bin/sh", "-c", "--"]', '["/bin/busybox", "ash", "-c"]'])
+        self.emit("SHELL " + sh)
+        p, mk = self.out_file(st)
+        self.emit("RUN %secho \"$0 $- $#\" > %s" % (mk, p))
+        if r.random() < 0.6:
+            self.emit(r.choice(["CMD echo sh6 $0", "ENTRYPOINT exec echo ep6", "HEALTHCHECK CMD echo hc6",
+                                "ONBUILD RUN echo ob6"]))
+        if r.random() < 0.5:
+            self.emit('SHELL ["/bin/sh", "-c"]')
 
 
 def copy_line(cmd, flags, srcs, dest):

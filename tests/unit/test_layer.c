@@ -730,8 +730,11 @@ test_streaming_writer (void **state)
   memset (digest, 0, sizeof digest);
   assert_int_equal (layer_writer_add_file (w, "app/g", &st, data, digest, &err), 0);
   assert_string_equal (digest, PAYLOAD_SHA);
+  /* a symlink with the file's (dev, ino) is no link of it; two names of one symlink
+     inode are one group (FINDINGS F61) */
   st.st_mode = S_IFLNK | 0777;
   assert_int_equal (layer_writer_add_symlink (w, "app/l", &st, "/etc/passwd", &err), 0);
+  assert_int_equal (layer_writer_add_symlink (w, "app/m", &st, "/etc/passwd", &err), 0);
   assert_int_equal (layer_writer_add_opaque (w, "app", &err), 0);
   assert_true (layer_writer_add_whiteout (w, "app/..", &err) < 0);
   bale_error_release (&err);
@@ -745,6 +748,7 @@ test_streaming_writer (void **state)
                     PAYLOAD_SHA "\n"
                     "h 0600 0:0 1700000000 0 app/g hardlink app/f\n"
                     "l 0777 0:0 1700000000 0 app/l -> /etc/passwd\n"
+                    "h 0777 0:0 1700000000 0 app/m hardlink app/l\n"
                     "- 0644 0:0 0 0 app/.wh..wh..opq " EMPTY "\n");
   free (got);
   close (out);

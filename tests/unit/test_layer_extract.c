@@ -571,6 +571,62 @@ test_truncated_and_sparse (void **state)
   free (src);
 }
 
+/* An ADDed archive's PAX sparse entries (formats 1.0 and 0.1, made by GNU tar) are unpacked
+   as BuildKit unpacks them: the data at its offsets, the holes holes, the real size; an old
+   GNU sparse entry is refused, as moby's archive refuses it (FINDINGS F59). */
+static void
+test_archive_sparse (void **state)
+{
+  struct fixture *f = *state;
+  char *scratch = lt_mkdtemp ();
+  char *path = xasprintf ("%s/t.tar", scratch), *src = xasprintf ("%s/src", scratch);
+  const char *formats[] = { "posix", "posix --sparse-version=0.1", "gnu" };
+  bale_error_t err = NULL;
+  size_t i;
+
+  lt_write (src, "keep", "k", 0644);
+  run ("truncate -s 100M '%s/sparse' && printf head | dd of='%s/sparse' conv=notrunc 2>/dev/null && "
+       "printf x >> '%s/sparse'", src, src, src);
+  for (i = 0; i < 3; i++)
+    {
+      struct stat st;
+      char buf[5] = { 0 };
+      int fd, rfd;
+      run ("tar -C '%s' --sparse --format=%s -cf '%s' sparse keep", src, formats[i], path);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      assert_true (fd >= 0);
+      if (strcmp (formats[i], "gnu") == 0)
+        {
+          /* the old GNU sparse header (type 'S'), which moby's archive refuses */
+          assert_int_equal (extract (f, fd, LAYER_EXTRACT_ARCHIVE, NULL, &err), -1);
+          assert_non_null (strstr (err->msg, "unhandled tar header type 83"));
+          bale_error_release (&err);
+          assert_false (lt_exists (f->root, "sparse"));
+          break;
+        }
+      extract_ok (f, fd, LAYER_EXTRACT_ARCHIVE);
+      assert_int_equal (fstatat (f->root_fd, "sparse", &st, AT_SYMLINK_NOFOLLOW), 0);
+      assert_true (S_ISREG (st.st_mode));
+      assert_int_equal (st.st_size, 100 * 1024 * 1024 + 1);
+      assert_true (st.st_blocks < 1024); /* the holes stayed holes */
+      rfd = openat (f->root_fd, "sparse", O_RDONLY | O_CLOEXEC);
+      assert_true (rfd >= 0);
+      assert_int_equal (pread (rfd, buf, 4, 0), 4);
+      assert_memory_equal (buf, "head", 4);
+      assert_int_equal (pread (rfd, buf, 1, 100 * 1024 * 1024), 1);
+      assert_int_equal (buf[0], 'x');
+      assert_int_equal (pread (rfd, buf, 2, 50 * 1024 * 1024), 2);
+      assert_int_equal (buf[0] | buf[1], 0);
+      close (rfd);
+      assert_true (lt_exists (f->root, "keep"));
+      run ("rm -f '%s/sparse' '%s/keep'", f->root, f->root);
+    }
+  lt_rmtree (scratch);
+  free (scratch);
+  free (path);
+  free (src);
+}
+
 static void
 test_not_a_layer (void **state)
 {
@@ -1310,6 +1366,7 @@ main (void)
     T (test_not_a_layer),
     T (test_duplicates_and_replacements),
     T (test_truncated_and_sparse),
+    T (test_archive_sparse),
     T (test_limits),
     T (test_blob_digest),
     T (test_dotdot_and_absolute_names),
