@@ -481,7 +481,7 @@ archive_through_link (struct copier *c, const char *relpath, const char *dst, ba
   struct stat have;
   char *to = NULL;
 
-  if (bsearch (&key, c->listed, c->n_listed, sizeof *c->listed, cmp_str)
+  if ((c->n_listed > 0 && bsearch (&key, c->listed, c->n_listed, sizeof *c->listed, cmp_str))
       || !dest_stat (c->spec, dst, &have, false) || S_ISDIR (have.st_mode))
     return 0;
   if (!S_ISLNK (have.st_mode))
@@ -686,7 +686,8 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
       keep.fifos = true; /* moby's archive makes them; fsutil's copy does not */
       c->spec = &keep;
       c->archive_root = dest;
-      qsort (c->listed, c->n_listed, sizeof *c->listed, cmp_str);
+      if (c->n_listed > 1) /* none listed leaves c->listed NULL, which qsort may not get */
+        qsort (c->listed, c->n_listed, sizeof *c->listed, cmp_str);
       r = copy_dir (c, sub, "", dest, err);
       c->spec = saved;
       c->archive_root = NULL;
