@@ -33,7 +33,6 @@
 #include "common/xalloc.h"
 #include "runtime/build/progress.h"
 #include "runtime/fs/isolation.h"
-#include "runtime/layer/layer.h"
 #include "runtime/sandbox/binfmt.h"
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/sandbox/startcheck.h"
@@ -104,25 +103,19 @@ run_env (const json_t *config, const struct bale_run_options *o, struct kvlist *
   return v;
 }
 
-/* The snapshot directories of the image's layers, top first. */
 /* Chroot isolation mounts nothing: the image's layers applied in order into root, a copy
-   the command may change and the run throws away (exec_run.c's copy_root for a step). */
+   the command may change and the run throws away (as exec_run.c's copy_root for a step). */
 static int
 run_copy_root (struct store *s, const struct store_image *img, const char *root, bale_error_t *err)
 {
-  cleanup_close int root_fd = -1;
+  cleanup_free const char **digests = xcalloc (img->n_layers + 1, sizeof *digests);
 
-  if (mkdir (root, 0755) < 0 || (root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-    return bale_make_error (err, errno, "cannot create %s", root);
   for (size_t i = 0; i < img->n_layers; i++)
-    {
-      struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = img->diff_ids[i] };
-      cleanup_close int fd = store_blob_open (s, img->layers[i].digest, err);
-      if (fd < 0 || layer_extract (fd, root_fd, &opts, NULL, err) < 0)
-        return bale_error_wrap (err, "copying layer %s", img->diff_ids[i]);
-    }
-  return 0;
+    digests[i] = img->layers[i].digest;
+  return store_unpack_root (s, img->n_layers, digests, (const char *const *) img->diff_ids, root, err);
 }
+
+/* The snapshot directories of the image's layers, top first. */
 
 static int
 run_lowers (struct store *s, const struct store_image *img, char ***lowers, size_t *n_lowers,

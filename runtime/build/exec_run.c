@@ -797,22 +797,15 @@ overlay_usable (struct executor *x, const char *dir)
 static int
 copy_root (struct executor *x, struct stage_state *state, const char *root, bale_error_t *err)
 {
-  cleanup_close int root_fd = -1;
-  size_t i;
+  cleanup_free const char **digests = xcalloc (state->n_layers + 1, sizeof *digests);
+  cleanup_free const char **diff_ids = xcalloc (state->n_layers + 1, sizeof *diff_ids);
 
-  if (mkdir (root, 0755) < 0)
-    return bale_make_error (err, errno, "cannot create %s", root);
-  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0)
-    return bale_make_error (err, errno, "cannot open %s", root);
-  for (i = 0; i < state->n_layers; i++)
+  for (size_t i = 0; i < state->n_layers; i++)
     {
-      struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = state->layers[i].diff_id };
-      cleanup_close int fd = store_blob_open (x->o->store, state->layers[i].digest, err);
-      if (fd < 0 || layer_extract (fd, root_fd, &opts, NULL, err) < 0)
-        return bale_error_wrap (err, "copying layer %s", state->layers[i].diff_id);
+      digests[i] = state->layers[i].digest;
+      diff_ids[i] = state->layers[i].diff_id;
     }
-  return 0;
+  return store_unpack_root (x->o->store, state->n_layers, digests, diff_ids, root, err);
 }
 
 /* RUN --network=none|host wins; default (or none given) is bale build --network, whose own

@@ -746,6 +746,27 @@ store_blob_open (struct store *s, const char *digest, bale_error_t *err)
 }
 
 int
+store_unpack_root (struct store *s, size_t n, const char *const *digests,
+                   const char *const *diff_ids, const char *root, bale_error_t *err)
+{
+  cleanup_close int root_fd = -1;
+
+  if (mkdir (root, 0755) < 0)
+    return bale_make_error (err, errno, "cannot create %s", root);
+  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return bale_make_error (err, errno, "cannot open %s", root);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_MERGED, .expected_diff_id = diff_ids[i] };
+      cleanup_close int fd = store_blob_open (s, digests[i], err);
+      if (fd < 0 || layer_extract (fd, root_fd, &opts, NULL, err) < 0)
+        return bale_error_wrap (err, "copying layer %s", diff_ids[i]);
+    }
+  return 0;
+}
+
+int
 store_blob_read (struct store *s, const char *digest, size_t max, char **out, size_t *len,
                  bale_error_t *err)
 {

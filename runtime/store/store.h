@@ -142,6 +142,11 @@ int64_t store_blob_size (struct store *s, const char *digest, bale_error_t *err)
 char *store_blob_path (struct store *s, const char *digest);
 /* An O_RDONLY fd on the blob; the caller closes it. */
 int store_blob_open (struct store *s, const char *digest, bale_error_t *err);
+/* A new directory root holding n layers applied in order (the blobs digests[i], which must
+   unpack to diff_ids[i]): a root a command may change, for copied-rootfs mode and chroot
+   isolation, where nothing is mounted. */
+int store_unpack_root (struct store *s, size_t n, const char *const *digests,
+                       const char *const *diff_ids, const char *root, bale_error_t *err);
 /* The whole blob in a NUL-terminated buffer (*len its size) the caller frees, after checking
    its digest. Blobs larger than max bytes are refused: this is for JSON documents. */
 int store_blob_read (struct store *s, const char *digest, size_t max, char **out, size_t *len,
