@@ -101,6 +101,25 @@ chmod -R a+rX "$T_TMP/bigids"
 check "subordinate ids: chown to ids outside the range, and of recorded files: root's image" \
   same_image bale-test/bigids "$T_TMP/bigids"
 
+# With subordinate ids a step's chown family goes to bale (a record for an id outside the
+# range, bale's own chown of a recorded file), and bale is root over the user's own files:
+# it must resolve the path in the step's root. A canary of the user's is named by its
+# absolute path, a symlink to it, one to /, /proc/1/root and /proc/self/root: it keeps its
+# owner and contents and gets no xattr (no record).
+chown_escape () {
+  c=/home/$user/canary
+  as_user mkdir -p "$c" && as_user sh -c "echo CANARY > $c/c" || return 1
+  mkdir -p "$T_TMP/chesc"
+  printf 'FROM busybox\nRUN ln -s %s/c /l; ln -s / /r; chown 70000 /l; chown 1 /l; chown 70000 %s/c; chown 1 /r%s/c; chown -R 70000 /proc/1/root%s; chown 5 /proc/self/root%s/c; echo done > /done\n' \
+    "$c" "$c" "$c" "$c" "$c" > "$T_TMP/chesc/Dockerfile"
+  chmod -R a+rX "$T_TMP/chesc"
+  as_user "$BALE" build -q --no-cache "$T_TMP/chesc" > "$T_TMP/chesc.out" 2>&1 || { cat "$T_TMP/chesc.out"; return 1; }
+  [ "$(stat -c %U "$c" "$c/c" | sort -u)" = "$user" ] && [ "$(cat "$c/c")" = CANARY ] || { ls -la "$c"; return 1; }
+  python3 -c 'import os, sys; sys.exit(1 if any(os.listxattr(p, follow_symlinks=False) for p in sys.argv[1:]) else 0)' "$c" "$c/c" ||
+    { echo "the canary got an xattr"; return 1; }
+}
+check "subordinate ids: a step's chown of the user's own files by path, symlinks and /proc/N/root stays in its root" chown_escape
+
 # is_roots NAME OTHER [RUNNER]: the image OTHER, which RUNNER (a command prefix) built with
 # the output $out (the image ID last), is root's NAME ($root_id): same ID, `bale diff` finds
 # nothing between the saved archives.
