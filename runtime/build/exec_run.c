@@ -1282,6 +1282,11 @@ out:
          work/work/incompat/volatile. */
       empty_dir (dir, "work");
       recycle_upper (dir, work);
+      {
+        /* What is left of it, work/work/incompat, is removed by the reaper meanwhile. */
+        cleanup_free char *ww = xasprintf ("%s/work", work);
+        exec_reaper_remove (&x->reaper, ww);
+      }
       empty_dir (work, NULL);
     }
   else

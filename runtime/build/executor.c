@@ -148,7 +148,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
                 bale_error_t *err)
 {
   struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1,
-                        .key_lock = -1 };
+                        .key_lock = -1, .reaper = { .fd = -1, .pid = -1, .dir_fd = -1 } };
   struct sigaction old_signals[3];
   size_t i;
   int ret = 0;
@@ -170,12 +170,15 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       x.sandbox_dir = store_area_path (o->store, STORE_AREA_TMP, "sandbox.XXXXXX");
       if (!mkdtemp (x.sandbox_dir))
         free (steal_pointer (&x.sandbox_dir)); /* each step makes and removes its own */
+      else
+        exec_reaper_start (&x.reaper, x.sandbox_dir);
     }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
   trace_mark ("executor: sandbox directory made");
   if (o->store && store_txn_begin (o->store, err) < 0)
     {
+      exec_reaper_finish (&x.reaper);
       free (x.states);
       return -1;
     }
@@ -192,6 +195,8 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       if (p->stages[i].reachable)
         ret = exec_build_stage (&x, &p->stages[i], err);
   trace_mark ("executor: stages done");
+  /* No step runs any more: the sandbox directory goes while the image is assembled. */
+  exec_reaper_remove_all (&x.reaper);
   exec_cache_finish (&x);
   exec_cache_unlock (&x);
   if (ret == 0)
@@ -205,6 +210,7 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   for (i = 0; i < p->n_stages; i++)
     exec_state_release (&x.states[i]);
   free (x.states);
+  exec_reaper_finish (&x.reaper);
   if (x.sandbox_dir)
     {
       cleanup_free char *tmp = store_area_path (o->store, STORE_AREA_TMP, NULL);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "common/strbuf.h"
+#include "runtime/build/exec_reaper.h"
 #include "runtime/build/executor.h"
 #include "runtime/build/progress.h"
 
@@ -61,6 +62,7 @@ struct executor
   size_t n_made, alloc_made;
   int key_lock;               /* o->shared_dir: the lock on the key of the step being run, or -1 */
   char *sandbox_dir;          /* the store's tmp/sandbox.XXXXXX: RUN sandboxes kept between steps */
+  struct exec_reaper reaper;  /* removes what steps leave in sandbox_dir while the build goes on */
   /* The last RUN layer's fsync (an asynchronous request) and rename into blobs/, pending
      while the next RUN step runs (its snapshot is adopted already); NULL when none is. */
   struct store_commit *pending_commit;

@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/xalloc.h"
+#include "runtime/registry/curl_dl.h"
 #include "runtime/registry/http.h"
 #include "common/banned.h"
 
@@ -41,14 +41,8 @@ struct http_client
   unsigned retry_ms;
 };
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_status;
-
-static void
-global_init (void)
-{
-  global_status = curl_global_init (CURL_GLOBAL_DEFAULT);
-}
+/* libcurl's functions. Every use below comes after http_client_new or curl_dl loaded them. */
+#define CF (curl_dl (NULL))
 
 static void
 share_lock (CURL *h, curl_lock_data data, curl_lock_access access, void *ctx)
@@ -72,21 +66,17 @@ http_client_new (const struct http_client_opts *opts, bale_error_t *err)
   struct http_client *c;
   int i;
 
-  pthread_once (&global_once, global_init);
-  if (global_status != CURLE_OK)
-    {
-      bale_make_error (err, 0, "cannot initialise libcurl: %s", curl_easy_strerror (global_status));
-      return NULL;
-    }
+  if (curl_dl (err) == NULL)
+    return NULL;
   c = xzalloc (sizeof *c);
   for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_init (&c->locks[i], NULL);
-  c->share = curl_share_init ();
-  curl_share_setopt (c->share, CURLSHOPT_LOCKFUNC, share_lock);
-  curl_share_setopt (c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-  curl_share_setopt (c->share, CURLSHOPT_USERDATA, c);
-  curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  c->share = CF->share_init ();
+  CF->share_setopt (c->share, CURLSHOPT_LOCKFUNC, share_lock);
+  CF->share_setopt (c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+  CF->share_setopt (c->share, CURLSHOPT_USERDATA, c);
+  CF->share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  CF->share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   /* Not CURL_LOCK_DATA_CONNECT: libcurl does not support sharing connections between
      concurrent threads. Reused easy handles (the pool) keep connections instead. */
   pthread_mutex_init (&c->pool_lock, NULL);
@@ -105,9 +95,9 @@ http_client_free (struct http_client *c)
   if (c == NULL)
     return;
   while (c->n_pool > 0)
-    curl_easy_cleanup (c->pool[--c->n_pool]);
+    CF->easy_cleanup (c->pool[--c->n_pool]);
   pthread_mutex_destroy (&c->pool_lock);
-  curl_share_cleanup (c->share);
+  CF->share_cleanup (c->share);
   for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_destroy (&c->locks[i]);
   free (c->ca_file);
@@ -188,13 +178,13 @@ on_body (char *data, size_t size, size_t n, void *ctx)
   size_t len = size * n, max = t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY;
   long status = 0;
 
-  curl_easy_getinfo (t->h, CURLINFO_RESPONSE_CODE, &status);
+  CF->easy_getinfo (t->h, CURLINFO_RESPONSE_CODE, &status);
   if (t->req->sink && status >= 200 && status < 300)
     {
       if (t->req->recv_meter && !t->delivered)
         {
           curl_off_t cl = -1;
-          curl_easy_getinfo (t->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+          CF->easy_getinfo (t->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
           meter_begin (t->req->recv_meter, cl > 0 ? (int64_t) cl : 0);
         }
       meter_add_opt (t->req->recv_meter, (int64_t) len);
@@ -261,13 +251,13 @@ build_headers (const struct http_request *req, bool send_auth)
   const char *const *h;
 
   /* Registries answer uploads at once; waiting for 100 Continue only costs a round trip. */
-  list = curl_slist_append (list, "Expect:");
+  list = CF->slist_append (list, "Expect:");
   for (h = req->headers; h && *h; h++)
-    list = curl_slist_append (list, *h);
+    list = CF->slist_append (list, *h);
   if (send_auth && req->authorization)
     {
       cleanup_free char *line = xasprintf ("Authorization: %s", req->authorization);
-      list = curl_slist_append (list, line);
+      list = CF->slist_append (list, line);
     }
   return list;
 }
@@ -282,26 +272,26 @@ set_method (CURL *h, const struct http_request *req, struct transfer *t)
                                     : (int64_t) req->body_len;
 
   if (strcmp (req->method, "HEAD") == 0)
-    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+    CF->easy_setopt (h, CURLOPT_NOBODY, 1L);
   else if (strcmp (req->method, "POST") == 0 && !has_body)
     {
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+      CF->easy_setopt (h, CURLOPT_POSTFIELDS, "");
+      CF->easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
     }
   else if (has_body || strcmp (req->method, "PUT") == 0 || strcmp (req->method, "PATCH") == 0)
     {
-      curl_easy_setopt (h, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) (has_body ? size : 0));
+      CF->easy_setopt (h, CURLOPT_UPLOAD, 1L);
+      CF->easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) (has_body ? size : 0));
       /* A streamed body comes in large pieces: fewer callbacks, fewer chunk headers. */
       if (req->source)
-        curl_easy_setopt (h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
-      curl_easy_setopt (h, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt (h, CURLOPT_READDATA, t);
+        CF->easy_setopt (h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+      CF->easy_setopt (h, CURLOPT_READFUNCTION, on_read);
+      CF->easy_setopt (h, CURLOPT_READDATA, t);
       if (strcmp (req->method, "PUT") != 0)
-        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, req->method);
+        CF->easy_setopt (h, CURLOPT_CUSTOMREQUEST, req->method);
     }
   else if (strcmp (req->method, "GET") != 0)
-    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, req->method);
+    CF->easy_setopt (h, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
 /* An easy handle from the pool (options reset, connections kept), or a new one. */
@@ -315,8 +305,8 @@ easy_get (struct http_client *c)
     h = c->pool[--c->n_pool];
   pthread_mutex_unlock (&c->pool_lock);
   if (h == NULL)
-    return curl_easy_init ();
-  curl_easy_reset (h);
+    return CF->easy_init ();
+  CF->easy_reset (h);
   return h;
 }
 
@@ -331,7 +321,7 @@ easy_put (struct http_client *c, CURL *h)
     }
   pthread_mutex_unlock (&c->pool_lock);
   if (h)
-    curl_easy_cleanup (h);
+    CF->easy_cleanup (h);
 }
 
 static CURL *
@@ -339,24 +329,24 @@ easy_new (struct http_client *c, const char *url, struct transfer *t, struct cur
 {
   CURL *h = easy_get (c);
 
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  curl_easy_setopt (h, CURLOPT_SHARE, c->share);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, c->user_agent);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
+  CF->easy_setopt (h, CURLOPT_URL, url);
+  CF->easy_setopt (h, CURLOPT_SHARE, c->share);
+  CF->easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
+  CF->easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
+  CF->easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  CF->easy_setopt (h, CURLOPT_USERAGENT, c->user_agent);
+  CF->easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
   /* A stalled transfer (under 1 byte/s for a minute) counts as broken and is retried. */
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
+  CF->easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  CF->easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
   /* With CAINFO set, the system CA directory (CAPATH) stays in use beside it. */
   if (c->ca_file)
-    curl_easy_setopt (h, CURLOPT_CAINFO, c->ca_file);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, t);
+    CF->easy_setopt (h, CURLOPT_CAINFO, c->ca_file);
+  CF->easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
+  CF->easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
+  CF->easy_setopt (h, CURLOPT_HEADERDATA, t);
+  CF->easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
+  CF->easy_setopt (h, CURLOPT_WRITEDATA, t);
   set_method (h, t->req, t);
   return h;
 }
@@ -393,8 +383,8 @@ attempt (struct http_client *c, const struct http_request *req, const char *url,
   int ret = 0;
 
   t.h = easy_new (c, url, &t, hdrs);
-  rc = curl_easy_perform (t.h);
-  curl_easy_getinfo (t.h, CURLINFO_RESPONSE_CODE, &resp->status);
+  rc = CF->easy_perform (t.h);
+  CF->easy_getinfo (t.h, CURLINFO_RESPONSE_CODE, &resp->status);
   *delivered = t.delivered;
   if (t.sink_err)
     {
@@ -406,11 +396,11 @@ attempt (struct http_client *c, const struct http_request *req, const char *url,
                            req->max_body ? req->max_body : (size_t) DEFAULT_MAX_BODY);
   else if (rc != CURLE_OK)
     {
-      bale_make_error (err, 0, "%s %s: %s", req->method, url, curl_easy_strerror (rc));
+      bale_make_error (err, 0, "%s %s: %s", req->method, url, CF->easy_strerror (rc));
       ret = transient (rc) && !t.delivered ? -2 : -1;
     }
   easy_put (c, t.h);
-  curl_slist_free_all (hdrs);
+  CF->slist_free_all (hdrs);
   return ret;
 }
 
@@ -469,42 +459,51 @@ attempt_retrying (struct http_client *c, const struct http_request *req, const c
 bool
 http_same_origin (const char *a, const char *b)
 {
-  CURLU *ua = curl_url (), *ub = curl_url ();
   static const CURLUPart parts[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
-  bool same = curl_url_set (ua, CURLUPART_URL, a, 0) == CURLUE_OK
-              && curl_url_set (ub, CURLUPART_URL, b, 0) == CURLUE_OK;
+  CURLU *ua, *ub;
+  bool same;
   size_t i;
+
+  if (curl_dl (NULL) == NULL)
+    return false; /* not the same as far as anyone can tell: no credentials go */
+  ua = CF->url ();
+  ub = CF->url ();
+  same = CF->url_set (ua, CURLUPART_URL, a, 0) == CURLUE_OK
+              && CF->url_set (ub, CURLUPART_URL, b, 0) == CURLUE_OK;
 
   for (i = 0; same && i < sizeof parts / sizeof parts[0]; i++)
     {
       char *pa = NULL, *pb = NULL;
 
       /* CURLU_DEFAULT_PORT makes "https://h" and "https://h:443" equal. */
-      curl_url_get (ua, parts[i], &pa, CURLU_DEFAULT_PORT);
-      curl_url_get (ub, parts[i], &pb, CURLU_DEFAULT_PORT);
+      CF->url_get (ua, parts[i], &pa, CURLU_DEFAULT_PORT);
+      CF->url_get (ub, parts[i], &pb, CURLU_DEFAULT_PORT);
       same = pa && pb && strcasecmp (pa, pb) == 0;
-      curl_free (pa);
-      curl_free (pb);
+      CF->free (pa);
+      CF->free (pb);
     }
-  curl_url_cleanup (ua);
-  curl_url_cleanup (ub);
+  CF->url_cleanup (ua);
+  CF->url_cleanup (ub);
   return same;
 }
 
 char *
 http_url_resolve (const char *base, const char *ref, bale_error_t *err)
 {
-  CURLU *u = curl_url ();
+  CURLU *u;
   char *s = NULL, *ret = NULL;
 
-  if (curl_url_set (u, CURLUPART_URL, base, 0) == CURLUE_OK
-      && curl_url_set (u, CURLUPART_URL, ref, 0) == CURLUE_OK
-      && curl_url_get (u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+  if (curl_dl (err) == NULL)
+    return NULL;
+  u = CF->url ();
+  if (CF->url_set (u, CURLUPART_URL, base, 0) == CURLUE_OK
+      && CF->url_set (u, CURLUPART_URL, ref, 0) == CURLUE_OK
+      && CF->url_get (u, CURLUPART_URL, &s, 0) == CURLUE_OK)
     ret = xstrdup (s);
   else
     bale_make_error (err, 0, "invalid URL '%s' (relative to '%s')", ref, base);
-  curl_free (s);
-  curl_url_cleanup (u);
+  CF->free (s);
+  CF->url_cleanup (u);
   return ret;
 }
 
@@ -609,7 +608,7 @@ fetch_check (const char *url, const struct http_response *resp, const char *expe
   out->last_modified = 0;
   if (lm)
     {
-      time_t t = curl_getdate (lm, NULL);
+      time_t t = CF->getdate (lm, NULL);
       out->last_modified = t > 0 ? t : 0;
     }
   return 0;

@@ -407,6 +407,22 @@ rw_bind_mounts () {
 }
 check "RUN --mount=type=bind,rw: the step writes, nothing keeps it (context, stage, image; with and without overlayfs)" rw_bind_mounts
 
+# A step's scratch (overlayfs's work directory) and the cache entries a --no-cache rebuild
+# replaces are removed by the build's reaper process while the build goes on (also with
+# stages in parallel processes, which share it): after the build, tmp/ is empty, and the
+# entries that replaced them serve the next build, which then makes the same image.
+reaped_scratch () {
+  df 'FROM busybox AS a' 'RUN echo a1 > /a1' 'RUN echo a2 > /a2' 'FROM busybox AS b' 'RUN echo b > /b' \
+    'FROM busybox' 'COPY --from=a /a2 /' 'COPY --from=b /b /' 'RUN cat /a2 /b > /ab'
+  build r14r || return 1
+  for _ in 1 2; do
+    build r14r --no-cache && [ "$(cat "$T_TMP/r14r/rootfs/ab")" = "a2
+b" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ] || return 1
+  done
+  id=$(cat "$T_TMP/out") && build r14r && [ "$(cat "$T_TMP/out")" = "$id" ]
+}
+check "a step's scratch and replaced cache entries are removed by the reaper, none left after the build" reaped_scratch
+
 run_user_groups () {
   # docker run and today's BuildKit RUN steps list the primary group among the supplementary
   # groups (BuildKit's ensureAdditionalGids, CVE-2023-25173; docker 20.10's RUN did not:
