@@ -109,6 +109,10 @@ struct layer_writer
   size_t n_links, links_alloc;
   bool failed, finished;
   struct hash_thread *ht; /* opts.hash_thread: the thread's state (NULL without) */
+  /* The entry whose xattr names are in names (list_xattrs), or -1; the listing's result. */
+  int listed_fd;
+  ssize_t listed_len;
+  int listed_errno;
   /* On the heap, not the stack: writers may run on threads with small stacks. */
   char names[XATTR_BUF_SIZE];
   char value[XATTR_BUF_SIZE];
@@ -433,6 +437,7 @@ layer_writer_new (const struct layer_write_opts *opts, int out_fd, bale_error_t 
   w->opts.prefix = NULL;
   w->opts.entries = NULL;
   w->out_fd = out_fd;
+  w->listed_fd = -1;
   if (digester_init (&w->diff, err) < 0 || digester_init (&w->blob, err) < 0
       || (opts->compression != LAYER_COMPRESSION_NONE && setup_compressor (w, err) < 0)
       || setup_tar (w, err) < 0)
@@ -502,6 +507,29 @@ keep_xattr (const char *name)
   return strncmp (name, "user.", 5) == 0 && strncmp (name, "user.overlay.", 13) != 0;
 }
 
+/* The xattr names of the entry open as fd, listed into w->names once: the directory walk's
+   overlay checks and add_xattrs both read them (two flistxattr calls for each file were 9%
+   of W4's layer system calls). forget_xattrs ends the entry: its descriptor's number may
+   name the next one. */
+static ssize_t
+list_xattrs (struct layer_writer *w, int fd)
+{
+  if (w->listed_fd != fd)
+    {
+      w->listed_len = flistxattr (fd, w->names, sizeof w->names);
+      w->listed_errno = w->listed_len < 0 ? errno : 0;
+      w->listed_fd = fd;
+    }
+  errno = w->listed_errno;
+  return w->listed_len;
+}
+
+static void
+forget_xattrs (struct layer_writer *w)
+{
+  w->listed_fd = -1;
+}
+
 /* Copy the kept xattrs of fd into e. listxattr returns names in inode order, so they are
    added in byte-wise order for a stable header. */
 static int
@@ -511,8 +539,10 @@ add_xattrs (struct layer_writer *w, struct archive_entry *e, int fd, const char 
   char *names = w->names;
   const char *sorted[256];
   size_t n = 0, i, j;
-  ssize_t len = flistxattr (fd, names, sizeof w->names);
+  ssize_t len = list_xattrs (w, fd);
   char *p;
+
+  forget_xattrs (w);
 
   if (len < 0 && (errno == ENOTSUP || errno == EBADF))
     return 0;
@@ -1029,15 +1059,15 @@ xattr_is (int fd, const char *name, const char *want)
    read either (trusted.* is listed exactly when it is readable), and one call answers for
    all of them. Most files of an upper directory have none. */
 static bool
-no_xattrs (int fd)
+no_xattrs (struct layer_writer *w, int fd)
 {
-  return flistxattr (fd, NULL, 0) == 0;
+  return list_xattrs (w, fd) == 0;
 }
 
 static bool
-is_opaque_dir (int fd)
+is_opaque_dir (struct layer_writer *w, int fd)
 {
-  if (no_xattrs (fd))
+  if (no_xattrs (w, fd))
     return false;
   return xattr_is (fd, "trusted.overlay.opaque", "y") || xattr_is (fd, "user.overlay.opaque", "y");
 }
@@ -1062,13 +1092,13 @@ is_xwhiteout (int dirfd, const struct dirwalk_ent *ent)
    metacopy a file's data stays in the lower layer: the upper directory alone would then
    make a wrong layer, silently. The sandbox mounts with both off; refuse if it did not. */
 static int
-check_self_contained (int fd, const char *path, bale_error_t *err)
+check_self_contained (struct layer_writer *w, int fd, const char *path, bale_error_t *err)
 {
   static const char *const names[] = { "trusted.overlay.redirect", "user.overlay.redirect",
                                        "trusted.overlay.metacopy", "user.overlay.metacopy" };
   size_t i;
 
-  if (no_xattrs (fd))
+  if (no_xattrs (w, fd))
     return 0;
   for (i = 0; i < sizeof names / sizeof *names; i++)
     if (fgetxattr (fd, names[i], NULL, 0) >= 0)
@@ -1107,12 +1137,14 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
   cleanup_close int fd = -1;
   cleanup_free char *target = NULL;
   struct stat st = ent->st;
+  bool opaque;
 
+  forget_xattrs (t->w);
   switch (ent->st.st_mode & S_IFMT)
     {
     case S_IFREG:
       fd = open_entry (dirfd, ent, path, O_NONBLOCK, err);
-      if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0))
+      if (fd < 0 || (t->overlay && check_self_contained (t->w, fd, path, err) < 0))
         return -1;
       if (owners_apply (fd, &st) && !S_ISREG (st.st_mode))
         return layer_writer_add_special (t->w, path, &st, err);
@@ -1120,10 +1152,13 @@ write_one (struct tree *t, int dirfd, const struct dirwalk_ent *ent, bale_error_
     case S_IFDIR:
       fd = open_entry (dirfd, ent, path, O_DIRECTORY, err);
       owners_apply (fd, &st);
-      if (fd < 0 || (t->overlay && check_self_contained (fd, path, err) < 0)
-          || layer_writer_add_dir (t->w, path, &st, fd, err) < 0)
+      if (fd < 0 || (t->overlay && check_self_contained (t->w, fd, path, err) < 0))
         return -1;
-      if (t->overlay && is_opaque_dir (fd) && layer_writer_add_opaque (t->w, path, err) < 0)
+      /* Asked before add_dir, whose add_xattrs ends the entry's listing. */
+      opaque = t->overlay && is_opaque_dir (t->w, fd);
+      if (layer_writer_add_dir (t->w, path, &st, fd, err) < 0)
+        return -1;
+      if (opaque && layer_writer_add_opaque (t->w, path, err) < 0)
         return -1;
       return write_tree (t, fd, err);
     case S_IFLNK:
@@ -1275,8 +1310,9 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
   else
     ret = 0;
   /* An opaque upper root means the whole filesystem below was replaced. */
-  if (ret >= 0 && opts->overlay_upper && is_opaque_dir (dir_fd))
+  if (ret >= 0 && opts->overlay_upper && is_opaque_dir (w, dir_fd))
     ret = layer_writer_add_opaque (w, "", err);
+  forget_xattrs (w);
   if (ret >= 0 && opts->entries)
     ret = write_selected (&t, dir_fd, opts, err);
   else if (ret >= 0)
