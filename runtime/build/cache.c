@@ -132,17 +132,6 @@ cache_lookup (struct store *s, const char *key, struct cache_entry *out)
   return 1;
 }
 
-char *
-cache_entry_path (struct store *s, const char *key)
-{
-  cleanup_free char *dir = NULL;
-
-  if (!digest_hex (key))
-    return NULL;
-  dir = keys_dir (s);
-  return xasprintf ("%s/%s", dir, digest_hex (key));
-}
-
 int
 cache_record (struct store *s, const char *key, const struct cache_entry *e, bale_error_t *err)
 {

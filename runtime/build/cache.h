@@ -47,8 +47,6 @@ int cache_entry_from_json (const json_t *j, struct cache_entry *out);
    blob is in the store (its last use is updated), 0 when not. A damaged entry or one whose
    blob is gone is a miss. */
 int cache_lookup (struct store *s, const char *key, struct cache_entry *out);
-/* The file of key's entry (there or not); NULL for a key that is not a digest. */
-char *cache_entry_path (struct store *s, const char *key);
 /* Record key → e. */
 int cache_record (struct store *s, const char *key, const struct cache_entry *e,
                   bale_error_t *err);

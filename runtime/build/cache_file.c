@@ -33,7 +33,14 @@ cache_file_write (struct store *s, const char *dir, const char *name, const char
   fd = mkstemp (tmp);
   if (fd < 0)
     return bale_make_error (err, errno, "cannot create %s", tmp);
-  if (fileio_write_all (fd, text, len) < 0 || fchmod (fd, 0600) < 0 || rename (tmp, path) < 0)
+  if (fileio_write_all (fd, text, len) < 0 || fchmod (fd, 0600) < 0)
+    {
+      int saved = errno;
+      unlink (tmp);
+      return bale_make_error (err, saved, "cannot write the cache file %s", path);
+    }
+  store_defer_free (s, path);
+  if (rename (tmp, path) < 0)
     {
       int saved = errno;
       unlink (tmp);

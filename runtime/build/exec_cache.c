@@ -722,12 +722,6 @@ exec_cache_record (struct executor *x, const struct plan_stage *st, const struct
   e.size = l->size;
   e.created_ns = l->created_ns;
   snprintf (e.media_type, sizeof e.media_type, "%s", l->media_type);
-  {
-    /* The entry this one replaces (a --no-cache build's, say) is freed by the reaper. */
-    cleanup_free char *old = cache_entry_path (x->o->store, key);
-    if (old)
-      exec_reaper_keep (&x->reaper, old);
-  }
   /* A cache that cannot be written only makes the next build slower. */
   if (cache_record (x->o->store, key, &e, &ignored) == 0)
     {

@@ -135,6 +135,12 @@ exec_reaper_keep (struct exec_reaper *r, const char *path)
 }
 
 void
+exec_reaper_keep_cb (void *ctx, const char *path)
+{
+  exec_reaper_keep (ctx, path);
+}
+
+void
 exec_reaper_remove_all (struct exec_reaper *r)
 {
   DIR *d;

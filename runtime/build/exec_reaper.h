@@ -40,6 +40,8 @@ void exec_reaper_remove (struct exec_reaper *r, const char *path);
    the caller's rename of another file over path then frees no block itself. Nothing when the
    reaper is not running. */
 void exec_reaper_keep (struct exec_reaper *r, const char *path);
+/* exec_reaper_keep as a store_defer_fn (ctx: the reaper), for store_set_deferred_free. */
+void exec_reaper_keep_cb (void *ctx, const char *path);
 /* Have every entry of dir removed, as exec_reaper_remove would. */
 void exec_reaper_remove_all (struct exec_reaper *r);
 /* In the process that started it: tell the reaper no more names come (also when stage

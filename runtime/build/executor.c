@@ -171,13 +171,17 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
       if (!mkdtemp (x.sandbox_dir))
         free (steal_pointer (&x.sandbox_dir)); /* each step makes and removes its own */
       else
-        exec_reaper_start (&x.reaper, x.sandbox_dir);
+        {
+          exec_reaper_start (&x.reaper, x.sandbox_dir);
+          store_set_deferred_free (o->store, exec_reaper_keep_cb, &x.reaper);
+        }
     }
   /* Hold off store_gc (bale prune) for the whole build: the layers it writes, and the cache
      entries naming them, are not referenced by an image until the build ends. */
   trace_mark ("executor: sandbox directory made");
   if (o->store && store_txn_begin (o->store, err) < 0)
     {
+      store_set_deferred_free (o->store, NULL, NULL);
       exec_reaper_finish (&x.reaper);
       free (x.states);
       return -1;
@@ -210,6 +214,8 @@ executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *ou
   for (i = 0; i < p->n_stages; i++)
     exec_state_release (&x.states[i]);
   free (x.states);
+  if (o->store)
+    store_set_deferred_free (o->store, NULL, NULL);
   exec_reaper_finish (&x.reaper);
   if (x.sandbox_dir)
     {

@@ -50,6 +50,8 @@ struct store
   int lock_fd;    /* exclusive while refs.json or pins.json is rewritten */
   int gc_lock_fd; /* shared by writers, exclusive for store_gc */
   int txn_depth;
+  store_defer_fn defer; /* store_set_deferred_free */
+  void *defer_ctx;
 };
 
 /* ---- opening ------------------------------------------------------------------------------ */
@@ -1688,4 +1690,18 @@ store_gc (struct store *s, store_keep_fn keep, void *ctx, int64_t *freed, bale_e
   if (freed)
     *freed = total;
   return ret;
+}
+
+void
+store_set_deferred_free (struct store *s, store_defer_fn fn, void *ctx)
+{
+  s->defer = fn;
+  s->defer_ctx = ctx;
+}
+
+void
+store_defer_free (struct store *s, const char *path)
+{
+  if (s->defer)
+    s->defer (s->defer_ctx, path);
 }

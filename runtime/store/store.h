@@ -288,4 +288,13 @@ int store_load_as (struct store *s, const char *path, const char *digest, const 
 int store_save (struct store *s, const char *path, const char *const *what, size_t n,
                 const struct bale_platform *platform, char **saved, bale_error_t *err);
 
+/* Files the store's users replace by renaming a new one over them (cache entries, their
+   inputs and pointers) free the old one's blocks in that rename, on this project's disks a
+   synchronous discard each (docs/perf.md). A deferred free, set for the length of a build
+   (exec_reaper), takes the old file over first: it gives it a second name and removes that
+   later, off the build's path. store_defer_free calls it for path when one is set. */
+typedef void (*store_defer_fn) (void *ctx, const char *path);
+void store_set_deferred_free (struct store *s, store_defer_fn fn, void *ctx);
+void store_defer_free (struct store *s, const char *path);
+
 #endif
