@@ -31,22 +31,49 @@ remove_entry (int dir_fd, const char *name)
   bale_error_release (&e);
 }
 
+/* A message is a name of the directory to remove, or NS_MESSAGE with two descriptors: a
+   mount namespace to close, then the write end of the pipe its sender waits on. */
+#define NS_MESSAGE "!"
+
 static _Noreturn void
 reaper_main (int sock, int dir_fd)
 {
   char name[NAME_MAX + 1];
+  union
+  {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE (2 * sizeof (int))];
+  } control;
   ssize_t n;
 
   for (;;)
     {
-      n = recv (sock, name, sizeof name - 1, 0);
+      struct iovec iov = { name, sizeof name - 1 };
+      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof control.buf };
+      struct cmsghdr *c;
+      int fds[2] = { -1, -1 };
+
+      n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
         break; /* every sender is gone */
       name[n] = '\0';
+      for (c = CMSG_FIRSTHDR (&msg); c; c = CMSG_NXTHDR (&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
+            && c->cmsg_len == CMSG_LEN (2 * sizeof (int)))
+          memcpy (fds, CMSG_DATA (c), sizeof fds);
+      if (fds[0] >= 0)
+        {
+          /* The namespace's last reference: its mounts are unmounted in this close. */
+          close (fds[0]);
+          close (fds[1]);
+          continue;
+        }
       /* Only names of the directory itself, as exec_reaper_remove sends them. */
-      if (strchr (name, '/') == NULL && strcmp (name, ".") != 0 && strcmp (name, "..") != 0)
+      if (strchr (name, '/') == NULL && strcmp (name, ".") != 0 && strcmp (name, "..") != 0
+          && strcmp (name, NS_MESSAGE) != 0)
         remove_entry (dir_fd, name);
     }
   _exit (0);
@@ -57,7 +84,7 @@ exec_reaper_start (struct exec_reaper *r, const char *dir)
 {
   int sv[2];
 
-  r->fd = r->dir_fd = -1;
+  r->fd = r->dir_fd = r->ns_wait_fd = -1;
   r->pid = -1;
   r->seq = 0;
   r->owner = getpid ();
@@ -135,6 +162,59 @@ exec_reaper_keep (struct exec_reaper *r, const char *path)
 }
 
 void
+exec_reaper_wait_ns (struct exec_reaper *r)
+{
+  char c;
+
+  if (r->ns_wait_fd < 0)
+    return;
+  /* EOF: the reaper closed the namespace and then the pipe (or it died, which closes both). */
+  while (read (r->ns_wait_fd, &c, 1) < 0 && errno == EINTR)
+    ;
+  close (r->ns_wait_fd);
+  r->ns_wait_fd = -1;
+  trace_mark ("reaper: namespace gone");
+}
+
+void
+exec_reaper_release_ns (struct exec_reaper *r, int ns_fd)
+{
+  union
+  {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE (2 * sizeof (int))];
+  } control;
+  struct iovec iov = { (char *) NS_MESSAGE, 1 };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                        .msg_controllen = sizeof control.buf };
+  struct cmsghdr *c;
+  int p[2];
+  ssize_t n;
+
+  exec_reaper_wait_ns (r);
+  if (r->fd < 0 || pipe2 (p, O_CLOEXEC) < 0)
+    {
+      close (ns_fd);
+      return;
+    }
+  memset (&control, 0, sizeof control);
+  c = CMSG_FIRSTHDR (&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (2 * sizeof (int));
+  memcpy (CMSG_DATA (c), (int[2]){ ns_fd, p[1] }, 2 * sizeof (int));
+  do
+    n = sendmsg (r->fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  close (p[1]);
+  close (ns_fd); /* the reaper's copy, when it took one, is the last */
+  if (n == 1)
+    r->ns_wait_fd = p[0];
+  else
+    close (p[0]);
+}
+
+void
 exec_reaper_keep_cb (void *ctx, const char *path)
 {
   exec_reaper_keep (ctx, path);
@@ -169,6 +249,7 @@ exec_reaper_finish (struct exec_reaper *r)
   int status;
   bool owner = r->owner == getpid ();
 
+  exec_reaper_wait_ns (r);
   if (r->fd >= 0)
     {
       if (owner)

@@ -27,7 +27,8 @@ struct exec_reaper
   pid_t pid; /* the reaper, or -1 */
   int dir_fd;
   unsigned long seq;
-  pid_t owner; /* the process that started it: only it ends it */
+  pid_t owner;     /* the process that started it: only it ends it */
+  int ns_wait_fd;  /* reads EOF once the namespace released last is gone, or -1 */
 };
 
 /* Start a reaper of the directory dir (the build's sandbox directory). When it cannot be
@@ -42,6 +43,13 @@ void exec_reaper_remove (struct exec_reaper *r, const char *path);
 void exec_reaper_keep (struct exec_reaper *r, const char *path);
 /* exec_reaper_keep as a store_defer_fn (ctx: the reaper), for store_set_deferred_free. */
 void exec_reaper_keep_cb (void *ctx, const char *path);
+/* Have the reaper close ns_fd (taken: a RUN step's mount namespace, sandbox_spec's
+   keep_mnt_ns), whose mounts then go while this process goes on; closed at once when the
+   reaper cannot take it. Waits for the one released before, if any. */
+void exec_reaper_release_ns (struct exec_reaper *r, int ns_fd);
+/* Wait until the namespace released last is gone: before a step mounts a directory that
+   the namespace's overlay still holds (the last step's upper directory, now a snapshot). */
+void exec_reaper_wait_ns (struct exec_reaper *r);
 /* Have every entry of dir removed, as exec_reaper_remove would. */
 void exec_reaper_remove_all (struct exec_reaper *r);
 /* In the process that started it: tell the reaper no more names come (also when stage

@@ -1190,6 +1190,9 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
   spec.n_mounts = rm.n;
   spec.tmpdir = dir;
   spec.keep_dir = x->sandbox_dir;
+  /* The overlay's unmount (tens of ms after thousands of new files) goes to the reaper,
+     while the layer is written. */
+  spec.keep_mnt_ns = root == NULL && x->reaper.fd >= 0;
   spec.stdout_fd = spec.stderr_fd = -1;
   spec.on_line = x->o->events ? progress_log_line : NULL;
   spec.line_ctx = &x->vertex;
@@ -1212,6 +1215,11 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
     {
       plan_error_at (x->p, &s->node->span, err, "RUN: the step could not run");
       goto out_fd;
+    }
+  if (res.has_mnt_ns)
+    {
+      exec_reaper_release_ns (&x->reaper, res.mnt_ns);
+      res.has_mnt_ns = false;
     }
   if (res.interrupted)
     {

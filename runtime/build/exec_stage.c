@@ -233,6 +233,9 @@ build_steps (struct executor *x, const struct plan_stage *st, bale_error_t *err)
           progress_vertex_end (&x->vertex, cached, NULL);
           continue;
         }
+      /* The last RUN step's overlay holds its upper directory, now a snapshot this step may
+         mount: its namespace must be gone first. */
+      exec_reaper_wait_ns (&x->reaper);
       if (s->instr == BALE_I_COPY || s->instr == BALE_I_ADD || s->instr == BALE_I_WORKDIR)
         r = exec_fs_step (x, st, s, err);
       else if (s->instr == BALE_I_RUN)
@@ -267,6 +270,8 @@ exec_build_stage (struct executor *x, const struct plan_stage *st, bale_error_t 
     return -1;
   trace_mark ("stage: base ready");
   ret = build_steps (x, st, err);
+  /* Other stages (other processes) may mount this one's snapshots next. */
+  exec_reaper_wait_ns (&x->reaper);
   /* The stage's blobs are all in blobs/ before anything reads its image. A failed step's
      error is the one to report. */
   if (ret < 0)

@@ -147,8 +147,12 @@ int
 executor_build (struct plan *p, const struct exec_opts *o, struct exec_image *out,
                 bale_error_t *err)
 {
-  struct executor x = { .p = p, .o = o, .states = xcalloc (p->n_stages, sizeof *x.states), .overlay = -1,
-                        .key_lock = -1, .reaper = { .fd = -1, .pid = -1, .dir_fd = -1 } };
+  struct executor x = { .p = p,
+                        .o = o,
+                        .states = xcalloc (p->n_stages, sizeof *x.states),
+                        .overlay = -1,
+                        .key_lock = -1,
+                        .reaper = { .fd = -1, .pid = -1, .dir_fd = -1, .ns_wait_fd = -1 } };
   struct sigaction old_signals[3];
   size_t i;
   int ret = 0;

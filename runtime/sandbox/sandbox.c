@@ -49,6 +49,8 @@ void
 sandbox_result_release (struct sandbox_result *res)
 {
   free (res->tail);
+  if (res->has_mnt_ns)
+    close (res->mnt_ns);
   memset (res, 0, sizeof *res);
 }
 
@@ -457,7 +459,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   struct sigaction old[3];
   sigset_t mask;
   pid_t pid = -1;
-  int ret = -1, wstatus = 0, pidfd = -1;
+  int ret = -1, wstatus = 0, pidfd = -1, mnt_ns = -1;
 
   memset (res, 0, sizeof *res);
   sv.streams[0].partial = sv.streams[1].partial = (struct strbuf) STRBUF_INIT;
@@ -487,6 +489,13 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
       goto out;
     }
   init_pid = pid;
+  /* The child is not reaped before waitpid below: its pid names it until then. */
+  if (spec->keep_mnt_ns && !spec->chroot)
+    {
+      char ns[64];
+      snprintf (ns, sizeof ns, "/proc/%ld/ns/mnt", (long) pid);
+      mnt_ns = open (ns, O_RDONLY | O_CLOEXEC);
+    }
   sigprocmask (SIG_SETMASK, &mask, NULL); /* a pending SIGINT now kills the step */
   close (steal_fd (&sync[1]));
   if (plan.notify_sock >= 0)
@@ -521,6 +530,11 @@ out:
   rt_sbx_plan_release (&plan);
   if (pid > 0)
     ret = finish (&sv, spec, res, err);
+  if (mnt_ns >= 0)
+    {
+      res->has_mnt_ns = true;
+      res->mnt_ns = mnt_ns;
+    }
   supervisor_release (&sv);
   restore_signals (old, &mask);
   trace_mark ("sandbox: stubs and scratch removed");

@@ -162,6 +162,38 @@ test_dead_reaper (void **state)
   assert_int_equal (entries (f->work), 0);
 }
 
+/* A namespace given to the reaper is closed by it, and waiting for it returns once it has
+   been: a pipe's write end stands for the namespace here (its reader sees EOF when the last
+   copy is closed). */
+static void
+test_release_ns (void **state)
+{
+  struct fixture *f = *state;
+  struct exec_reaper r;
+  int p[2], q[2];
+  char c;
+
+  exec_reaper_start (&r, f->dir);
+  assert_true (r.pid > 0);
+  assert_int_equal (pipe (p), 0);
+  exec_reaper_release_ns (&r, p[1]);
+  assert_true (r.ns_wait_fd >= 0);
+  exec_reaper_wait_ns (&r);
+  assert_int_equal (r.ns_wait_fd, -1);
+  assert_int_equal (read (p[0], &c, 1), 0); /* no copy is left anywhere */
+  close (p[0]);
+  /* A second one waits for the first itself; finishing waits for the last. */
+  assert_int_equal (pipe (p), 0);
+  assert_int_equal (pipe (q), 0);
+  exec_reaper_release_ns (&r, p[1]);
+  exec_reaper_release_ns (&r, q[1]);
+  assert_int_equal (read (p[0], &c, 1), 0);
+  exec_reaper_finish (&r);
+  assert_int_equal (read (q[0], &c, 1), 0);
+  close (p[0]);
+  close (q[0]);
+}
+
 /* Without a directory of its own nothing is renamed: the path is removed where it is. */
 static void
 test_no_reaper (void **state)
@@ -186,6 +218,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_removes_in_background, setup, teardown),
     cmocka_unit_test_setup_teardown (test_dead_reaper, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_release_ns, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_reaper, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
