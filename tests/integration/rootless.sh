@@ -348,7 +348,8 @@ printf 'o\n' > "$T_TMP/copyfrom/t/d/o"
 tar -C "$T_TMP/copyfrom/t" --owner=1000 --group=50 --mtime=@1600000000 -czf "$T_TMP/copyfrom/owners.tar.gz" d
 cat > "$T_TMP/copyfrom/Dockerfile" << 'EOF'
 FROM busybox AS a
-RUN mkdir -p /d/e && touch /d/f && chown -R 1000:50 /d && mknod /d/null c 1 3
+RUN mkdir -p /d/e && touch /d/f && chown -R 1000:50 /d && mknod /d/null c 1 3 \
+ && ln -s f /d/l && chown -h 7:7 /d/l && mkfifo /d/p && chown 8:8 /d/p
 FROM busybox
 COPY --from=a /d /d
 COPY --from=a /d/f /f
@@ -356,6 +357,10 @@ ADD owners.tar.gz /add/
 EOF
 chmod -R a+rX "$T_TMP/copyfrom"
 check "one id: COPY --from a stage and ADD of an archive keep recorded owners and devices: root's image" \
+  same_image1 bale-test/copyfrom "$T_TMP/copyfrom"
+# Again, on the stage's snapshots of the first build: a symbolic link's owner is found in what
+# the snapshot keeps, not in this process's table (it was root's: 0:0).
+check "one id: COPY --from a stage's symbolic link, its snapshot made by an earlier build: root's image" \
   same_image1 bale-test/copyfrom "$T_TMP/copyfrom"
 
 # Issue "RUN steps contained and hardened" holds in every mode: a step's capabilities,

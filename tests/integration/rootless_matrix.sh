@@ -75,11 +75,12 @@ RUN ["/bin/sh", "-c", "echo exec > /exec"]
 EOF
 mkctx stages << 'EOF'
 FROM base AS a
-RUN echo a > /a
+RUN echo a > /a && mkdir /d && ln -s x /d/l && chown -h 7:7 /d/l && mkfifo /d/p && chown 8:8 /d/p
 FROM base AS b
 RUN echo b > /b
 FROM base
 COPY --from=a /a /a
+COPY --from=a /d /d
 COPY --from=b /b /b
 EOF
 mkctx copy << 'EOF'
