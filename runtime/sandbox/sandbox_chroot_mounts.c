@@ -297,22 +297,12 @@ created (void *data, int parent, const struct stat *before, const char *name, in
   return 0;
 }
 
-/* The source's descriptor (O_PATH), as mount_source opens it for a real mount. */
+/* The source's descriptor (O_PATH), as a real mount opens it. */
 static int
 open_source (const struct sandbox_mount *m, bale_error_t *err)
 {
-  cleanup_close int root = -1;
-  int fd;
+  int fd = rt_sbx_mount_source (m);
 
-  if (m->source_root == NULL)
-    fd = open (m->source, O_PATH | O_CLOEXEC);
-  else
-    {
-      root = open (m->source_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (root < 0)
-        return bale_make_error (err, errno, "cannot open '%s'", m->source_root);
-      fd = inroot_open (root, m->source, O_PATH, m->source_beneath ? INROOT_BENEATH : 0);
-    }
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open mount source '%s'", m->source);
   return fd;

@@ -276,6 +276,9 @@ int rt_sbx_chroot_prepare (struct rt_sbx_plan *plan, bale_error_t *err);
    step left them. */
 void rt_sbx_chroot_restore (struct rt_sbx_plan *plan);
 void rt_sbx_chroot_release (struct rt_sbx_plan *plan);
+/* The O_PATH descriptor of a bind mount's source: bale's own path, or one inside
+   source_root resolved there (runtime/fs/inroot.h). -1 with errno. */
+int rt_sbx_mount_source (const struct sandbox_mount *m);
 /* RUN --mount without mounting (sandbox_chroot_mounts.c): each mount's source copied into
    the root at its target (what the target held set aside), and after the step the copies
    checked (not moved nor hard-linked out: the step fails), written back to a writable
