@@ -32,6 +32,7 @@
 #include "common/dirwalk.h"
 #include "runtime/fs/inroot.h"
 #include "runtime/fs/owners.h"
+#include "runtime/layer/layer.h"
 #include "common/banned.h"
 
 enum centry_kind
@@ -111,6 +112,58 @@ add (struct copier *c, const char *path, enum centry_kind kind, const struct sta
   return e;
 }
 
+/* One id: a symbolic link's or FIFO's owner is recorded for the inode in its layer's
+   snapshot, which a view shows under another (an overlay's, or a merged copy's): the entry
+   at the same path in the topmost snapshot that has one is the one the view shows. */
+static void
+view_special_owner (const struct copy_spec *s, int dirfd, const char *name, struct stat *st)
+{
+  char p[64], full[PATH_MAX], root[PATH_MAX];
+  ssize_t n, m;
+  size_t rl;
+
+  if (s->n_src_layers == 0 || !s->src_path || !*name)
+    return;
+  snprintf (p, sizeof p, "/proc/self/fd/%d", dirfd);
+  n = readlink (p, full, sizeof full - 1);
+  snprintf (p, sizeof p, "/proc/self/fd/%d", s->src_fd);
+  m = readlink (p, root, sizeof root - 1);
+  if (n < 0 || m < 0)
+    return;
+  full[n] = root[m] = '\0';
+  rl = (size_t) m;
+  if (strncmp (full, root, rl) != 0 || (full[rl] != '/' && full[rl] != '\0'))
+    return;
+  for (size_t i = 0; i < s->n_src_layers; i++)
+    {
+      cleanup_close int lfd = open (s->src_layers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int dfd = -1;
+      struct stat lst;
+
+      if (lfd < 0)
+        return;
+      dfd = inroot_open (lfd, full[rl] ? full + rl + 1 : "", O_PATH | O_DIRECTORY,
+                         INROOT_BENEATH | INROOT_NO_SYMLINKS);
+      if (dfd < 0 || fstatat (dfd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if ((lst.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
+        return;
+      /* This process's record of the snapshot's inode (made by this build), else the one
+         the snapshot keeps (made by an earlier build or another process). */
+      if (owners_apply_special (dfd, name, &lst))
+        {
+          st->st_uid = lst.st_uid;
+          st->st_gid = lst.st_gid;
+        }
+      else
+        {
+          cleanup_free char *rel = full[rl] ? xasprintf ("%s/%s", full + rl + 1, name) : xstrdup (name);
+          snapshot_special_owner (s->src_layers[i], rel, &st->st_uid, &st->st_gid);
+        }
+      return; /* the topmost entry is the one shown, recorded or not */
+    }
+}
+
 /* A rootless build's stage view or unpacked archive keeps the owners and devices it could
    not make real in overrides (runtime/fs/owners.h): the copy writes what they stand for, as
    the layer writer does for a RUN step. Never for the context, whose xattrs are the user's. */
@@ -123,7 +176,8 @@ source_overrides (const struct copy_spec *s, int dirfd, const char *name, struct
     return;
   if (S_ISLNK (st->st_mode) || S_ISFIFO (st->st_mode))
     {
-      owners_apply_special (dirfd, name, st);
+      if (!owners_apply_special (dirfd, name, st))
+        view_special_owner (s, dirfd, name, st);
       return;
     }
   if (!S_ISREG (st->st_mode) && !S_ISDIR (st->st_mode))

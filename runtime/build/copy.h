@@ -36,6 +36,12 @@ struct copy_spec
   size_t n_heredocs;
   const char *dest;          /* absolute, trailing slash kept */
   bool keep_owner;           /* COPY --from: owners as in the source */
+  /* With keep_owner: the source's layer snapshots (top first) under the view src_fd opens
+     at src_path, where one id's owners of symbolic links and FIFOs are found (the table of
+     runtime/fs/owners.h knows the snapshots' inodes, not the view's); 0 layers: none. */
+  const char *const *src_layers;
+  size_t n_src_layers;
+  const char *src_path;
   bool chown_set;            /* --chown, resolved */
   uid_t uid;
   gid_t gid;

@@ -164,6 +164,12 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
       spec.n_heredocs = s->n_files;
       spec.dest = dest;
       spec.keep_owner = !j->src_is_context;
+      if (!j->src_is_context)
+        {
+          spec.src_layers = (const char *const *) j->src_layers;
+          spec.n_src_layers = j->n_src;
+          spec.src_path = j->src_mp;
+        }
       spec.parents = s->parents;
       /* Docker never extracts a download, whatever it holds. */
       spec.unpack = s->instr == BALE_I_ADD && s->unpack != 0 && !j->url_files;

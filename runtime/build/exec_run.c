@@ -269,16 +269,19 @@ writable_view (struct executor *x, const char *const *lowers, size_t n, const ch
   keep (rm, w);
   keep (rm, e);
   keep (rm, m);
-  if (!x->o->private_mounts)
+  /* Chroot isolation mounts nothing, in no namespace of its own: a copy. */
+  bool copy = rootview_force_copy () || !x->o->private_mounts;
+
+  if (!x->o->private_mounts && !isolation_chroot ())
     return bale_make_error (err, 0, "read-write bind mounts need the build to run in its own mount namespace");
   if (mkdir (base, 0700) < 0 || mkdir (u, 0755) < 0 || mkdir (w, 0700) < 0 || mkdir (m, 0755) < 0
       || mkdir (e, 0755) < 0)
     return bale_make_error (err, errno, "cannot create %s", base);
   /* A stage without layers: an empty lower directory. */
-  if (rootview_force_copy () || rootview_overlay (n ? lowers : empty, n ? n : 1, u, w, m) < 0)
+  if (copy || rootview_overlay (n ? lowers : empty, n ? n : 1, u, w, m) < 0)
     {
       /* Without overlayfs: a copy of the view, thrown away with the step all the same. */
-      if (rootview_force_copy () || errno == ENODEV || errno == EPERM || errno == EINVAL)
+      if (copy || errno == ENODEV || errno == EPERM || errno == EINVAL)
         {
           if (rootview_merge (lowers, n, m, false, err) == 0)
             {
@@ -314,7 +317,7 @@ bind_from (struct executor *x, const struct plan_stage *st, const struct plan_st
   char *mp;
   int ret = -1;
 
-  if (!x->o->private_mounts)
+  if (!x->o->private_mounts && !isolation_chroot ())
     return bale_make_error (err, 0, "--mount=%s: bind mounts from a stage need the build to run "
                                     "in its own mount namespace (exec_opts.private_mounts)", s->mounts[i].spec);
   if (exec_source_layers (x, st, s, &s->mount_from[i], "RUN --mount from", &tmp, &src, err) < 0
@@ -333,6 +336,13 @@ bind_from (struct executor *x, const struct plan_stage *st, const struct plan_st
       if (writable_view (x, lowers, n, dir, i, rm, &view, err) < 0)
         goto out;
       mp = (char *) view;
+    }
+  else if (!x->o->private_mounts)
+    {
+      /* Chroot isolation, without a mount namespace: the view merged by hand (hard links
+         of the snapshots; the sandbox copies it into the step's root). */
+      if (rootview_merge (lowers, n, mp, true, err) < 0)
+        goto out;
     }
   else
     {
@@ -523,7 +533,7 @@ secret_mount (struct executor *x, const char *spec, const struct plan_mount *m, 
  */
 static int
 ssh_mount (struct executor *x, const char *spec, const struct plan_mount *m, const char *target,
-           size_t *n_ssh, struct run_mounts *rm, bale_error_t *err)
+           const char *rundir, size_t *n_ssh, struct run_mounts *rm, bale_error_t *err)
 {
   const char *id = m->id && *m->id ? m->id : "default";
   const char *sock = NULL, *path, *tmp = getenv ("TMPDIR");
@@ -541,8 +551,12 @@ ssh_mount (struct executor *x, const char *spec, const struct plan_mount *m, con
                        : 0;
   if (one_id_mount_owner (spec, m, err) < 0)
     return -1;
-  /* A short directory of its own, as a socket path must fit in sun_path. */
-  dir = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  /* A short directory of its own, as a socket path must fit in sun_path. Chroot isolation
+     links the socket into the step's root: there, next to it when the path fits. */
+  if (isolation_chroot () && strlen (rundir) < 80)
+    dir = xasprintf ("%s/ssh.XXXXXX", rundir);
+  else
+    dir = xasprintf ("%s/bale-ssh.XXXXXX", tmp && *tmp ? tmp : "/tmp");
   keep (rm, dir);
   if (!mkdtemp (dir))
     return bale_make_error (err, errno, "cannot create %s", dir);
@@ -674,7 +688,7 @@ setup_mounts (struct executor *x, const struct plan_stage *st, const struct plan
           r = secret_mount (x, m->spec, m, target, dir, i, rm, err);
           break;
         case PLAN_MOUNT_SSH:
-          r = ssh_mount (x, m->spec, m, target, &n_ssh, rm, err);
+          r = ssh_mount (x, m->spec, m, target, dir, &n_ssh, rm, err);
           break;
         }
       if (r < 0)
@@ -1170,6 +1184,7 @@ exec_run_step (struct executor *x, const struct plan_stage *st, const struct pla
       spec.watch_fd = fsindex_watch_fd (index);
       spec.on_watch = fsindex_watch_read;
       spec.watch_ctx = index;
+      spec.on_unmounted = fsindex_unmounted;
     }
   spec.argv = argv;
   spec.env = env;

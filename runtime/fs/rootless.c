@@ -139,15 +139,25 @@ rootless_map_covers (const char *map, uint32_t id)
   return false;
 }
 
+/* A namespace's maps are written once, before anything runs in it, and never change: read
+   once per process (a fork inherits the namespace, hence the same maps). Each RUN step's
+   chown asks twice, and reading both files per chown cost more than the rest of its round
+   trip to bale (docs/rootless.md). */
 bool
 rootless_id_mapped (bool group, uint32_t id)
 {
-  struct strbuf sb = STRBUF_INIT;
-  bool found = read_small (group ? "/proc/self/gid_map" : "/proc/self/uid_map", &sb)
-               && rootless_map_covers (sb.buf, id);
+  static struct strbuf maps[2] = { STRBUF_INIT, STRBUF_INIT };
+  static pid_t read_by[2];
+  struct strbuf *sb = &maps[group];
 
-  strbuf_release (&sb);
-  return found;
+  if (read_by[group] != getpid () || sb->len == 0)
+    {
+      strbuf_reset (sb);
+      if (!read_small (group ? "/proc/self/gid_map" : "/proc/self/uid_map", sb))
+        return false;
+      read_by[group] = getpid ();
+    }
+  return rootless_map_covers (sb->buf, id);
 }
 
 const char *

@@ -247,6 +247,21 @@ fsindex_watch_read (void *ctx)
       }
 }
 
+void
+fsindex_unmounted (void *ctx, const char *path, const struct stat *st)
+{
+  struct fsindex *ix = ctx;
+  struct fsent *f;
+
+  fsindex_watch_read (ix); /* the step's events first: they are about the copy */
+  f = lookup (ix, path);
+  if (f && f->st.st_ino == st->st_ino && f->st.st_dev == st->st_dev)
+    {
+      f->st.st_ctim = st->st_ctim;
+      f->written = false;
+    }
+}
+
 static bool
 moved_here (const struct fsindex *ix, const char *path)
 {

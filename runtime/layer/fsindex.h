@@ -37,6 +37,10 @@ int fsindex_copy_xattrs (int in, int out, bool skip_overlay);
 int fsindex_watch (struct fsindex *ix, const char *root, bale_error_t *err);
 int fsindex_watch_fd (const struct fsindex *ix);
 void fsindex_watch_read (void *ix);
+/* The entry path of the index (st: its stat now) was set aside while the step ran and is back
+   unchanged but for its ctime (chroot isolation's emulated mounts, sandbox.h on_unmounted):
+   neither that nor what the step wrote to the copy over it is a change. */
+void fsindex_unmounted (void *ix, const char *path, const struct stat *st);
 
 /* Write the differences between the index and the tree at root_fd now into w. */
 int fsindex_diff (struct fsindex *ix, int root_fd, struct layer_writer *w, bale_error_t *err);

@@ -259,6 +259,11 @@ int snapshot_ensure (int snapdir_fd, const char *diff_id, int blob_fd, char **ou
 int snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree,
                              char **out_path, bale_error_t *err);
 
+/* One id: the owner recorded for the symbolic link or FIFO relpath (relative to the
+   snapshot's fs directory fs_path) when the snapshot was made, which no inode of this
+   process's table may know (runtime/fs/owners.h); false when it has none. */
+bool snapshot_special_owner (const char *fs_path, const char *relpath, uid_t *uid, gid_t *gid);
+
 /*
  * A stack of snapshot paths, top layer first, with each path kept only at its topmost place:
  * the repeats are moved behind the first return-value entries (the caller still owns all n).

@@ -13,8 +13,12 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/dirwalk.h"
+#include "runtime/fs/owners.h"
 #include "runtime/layer/layer.h"
 #include "common/banned.h"
 
@@ -135,6 +139,81 @@ fs_path (int snapdir_fd, const char *hex, bale_error_t *err)
 
 /* Unpack into hex.tmp/fs, then rename hex.tmp to hex: a snapshot is either complete or
    absent, even when the process is killed half way. The caller holds the lock. */
+/* ---- one id: owners of symbolic links and FIFOs ----------------------------------------- */
+
+/* A symbolic link or FIFO cannot hold the override xattr, and the table of runtime/fs/owners.h
+   that stands in for it names inodes of this process's making: a snapshot made by an earlier
+   build (or by another process of this one) has none there. So each snapshot keeps the
+   recorded owners of its symbolic links and FIFOs in SPECIAL_OWNERS next to fs, as records
+   "UID GID PATH\0" (PATH relative to fs), written before the snapshot is published. */
+#define SPECIAL_OWNERS "special-owners"
+
+static int
+collect_special (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
+{
+  struct stat st = *e->st;
+
+  (void) err;
+  if ((S_ISLNK (st.st_mode) || S_ISFIFO (st.st_mode)) && owners_apply_special (e->dirfd, e->name, &st))
+    {
+      strbuf_addf (ctx, "%u %u %s", (unsigned) st.st_uid, (unsigned) st.st_gid, e->relpath);
+      strbuf_addch (ctx, '\0');
+    }
+  return DIRWALK_CONTINUE;
+}
+
+static int
+write_special_owners (int snap_fd, const char *name, bale_error_t *err)
+{
+  struct strbuf sb = STRBUF_INIT;
+  cleanup_close int fs = -1, out = -1;
+  int ret = 0;
+
+  if (!owners_active ())
+    return 0;
+  fs = openat (snap_fd, "fs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fs < 0)
+    return bale_make_error (err, errno, "cannot open snapshot '%s/fs'", name);
+  if (dirwalk (fs, collect_special, NULL, &sb, err) < 0)
+    ret = -1;
+  else if (sb.len > 0
+           && ((out = openat (snap_fd, SPECIAL_OWNERS, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0
+               || fileio_write_all (out, sb.buf, sb.len) < 0))
+    ret = bale_make_error (err, errno, "cannot write the owners of snapshot '%s'", name);
+  strbuf_release (&sb);
+  return ret;
+}
+
+bool
+snapshot_special_owner (const char *fs_path, const char *relpath, uid_t *uid, gid_t *gid)
+{
+  cleanup_free char *path = xasprintf ("%s/../" SPECIAL_OWNERS, fs_path);
+  cleanup_close int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct strbuf sb = STRBUF_INIT;
+  bale_error_t e = NULL;
+  bool found = false;
+
+  if (fd >= 0 && fileio_read_fd (fd, path, &sb, &e) == 0)
+    for (const char *p = sb.buf, *end = sb.buf + sb.len; p < end && !found;)
+      {
+        const char *z = memchr (p, '\0', (size_t) (end - p));
+        unsigned u, g;
+        int n = 0;
+        if (z == NULL)
+          break;
+        if (sscanf (p, "%u %u %n", &u, &g, &n) == 2 && n > 0 && strcmp (p + n, relpath) == 0)
+          {
+            *uid = u;
+            *gid = g;
+            found = true;
+          }
+        p = z + 1;
+      }
+  bale_error_release (&e);
+  strbuf_release (&sb);
+  return found;
+}
+
 static int
 unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_error_t *err)
 {
@@ -159,6 +238,8 @@ unpack (int snapdir_fd, const char *diff_id, const char *hex, int blob_fd, bale_
     ret = bale_make_error (err, errno, "cannot rewind the blob of layer '%s'", diff_id);
   else if (layer_extract (blob_fd, fs_fd, &opts, NULL, err) < 0)
     ret = bale_error_wrap (err, "cannot unpack layer '%s'", diff_id);
+  else if (write_special_owners (tmp_fd, tmp, err) < 0)
+    ret = -1;
   else if (mark_unsynced (tmp_fd, hex, err) < 0)
     ret = -1;
   else if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
@@ -258,7 +339,7 @@ snapshot_adopt_unsynced (int snapdir_fd, const char *diff_id, const char *tree, 
   tmp_fd = openat (snapdir_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (tmp_fd < 0)
     return bale_make_error (err, errno, "cannot open snapshot '%s'", tmp);
-  if (mark_unsynced (tmp_fd, tmp, err) < 0)
+  if (write_special_owners (tmp_fd, tmp, err) < 0 || mark_unsynced (tmp_fd, tmp, err) < 0)
     return -1;
   if (renameat (snapdir_fd, tmp, snapdir_fd, hex) < 0)
     return bale_make_error (err, errno, "cannot publish snapshot '%s'", hex);

@@ -143,10 +143,6 @@ check_spec (const struct sandbox_spec *spec, bale_error_t *err)
     return bale_make_error (err, 0, "working directory '%s' is not absolute", spec->cwd);
   if (spec->chroot && spec->copy_root == NULL)
     return bale_make_error (err, 0, "chroot isolation needs a copied root");
-  if (spec->chroot && spec->n_mounts > 0)
-    return bale_make_error (err, 0, "RUN --mount cannot be used with chroot isolation, which "
-                                    "mounts nothing (build where namespaces are allowed: "
-                                    "--isolation=namespace, see docs/rootless.md)");
   if (spec->chroot && spec->network == SANDBOX_NET_NONE)
     return bale_make_error (err, 0, "--network=none needs a network namespace, which chroot "
                                     "isolation does not create (docs/rootless.md)");
@@ -460,6 +456,7 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   sigset_t mask;
   pid_t pid = -1;
   int ret = -1, wstatus = 0, pidfd = -1, mnt_ns = -1;
+  bale_error_t merr = NULL; /* chroot isolation: a mount's copy the step misused */
 
   memset (res, 0, sizeof *res);
   sv.streams[0].partial = sv.streams[1].partial = (struct strbuf) STRBUF_INIT;
@@ -519,6 +516,8 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, bale_e
   trace_mark ("sandbox: reaped");
   remove_stubs (&sv, sv.copy_mode || spec->force_copy ? spec->copy_root : spec->upperdir);
 out:
+  /* The mounts' copies go first: a secret must be out of the root before anything else. */
+  rt_sbx_chroot_mounts_restore (&plan, &merr);
   rt_sbx_chroot_restore (&plan);
   if (spec->stdin_fd < 0 && plan.in_fd >= 0)
     close (plan.in_fd);
@@ -535,6 +534,10 @@ out:
       res->has_mnt_ns = true;
       res->mnt_ns = mnt_ns;
     }
+  if (merr && ret == 0 && !res->interrupted)
+    /* The step ran, but what it did with its mounts cannot be kept. */
+    ret = bale_make_error (err, merr->status, "%s: %s", spec->name ? spec->name : "RUN", merr->msg);
+  bale_error_release (&merr);
   supervisor_release (&sv);
   restore_signals (old, &mask);
   trace_mark ("sandbox: stubs and scratch removed");

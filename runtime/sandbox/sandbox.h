@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "bale.h"
@@ -162,6 +163,11 @@ struct sandbox_spec
   int watch_fd;
   void (*on_watch) (void *ctx);
   void *watch_ctx;
+  /* Chroot isolation, which emulates RUN --mount by copies: called with watch_ctx for each
+     file of the root a mount's copy covered, when it is back in place after the step (path
+     in the root without its leading '/', st its stat). The step could not reach it, but the
+     exchange moved its ctime, and its copy's writes were seen in its directory. */
+  void (*on_unmounted) (void *ctx, const char *path, const struct stat *st);
   const char *tmpdir; /* scratch space of the sandbox itself; NULL: $TMPDIR or /tmp */
   /* With an overlay: a directory that outlives the step (the caller removes it), where the
      sandbox keeps the root mount point and the stub layer for the next step of this process,

@@ -193,7 +193,9 @@ rt_sbx_chroot_prepare (struct rt_sbx_plan *plan, bale_error_t *err)
   if (rootfd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", plan->spec->copy_root);
   make_devices (plan, rootfd);
-  return make_etc_files (plan, rootfd, err);
+  if (make_etc_files (plan, rootfd, err) < 0)
+    return -1;
+  return rt_sbx_chroot_mounts_prepare (plan, rootfd, err);
 }
 
 /* Deepest first, each only while it is still what we made (a directory only while empty),
@@ -236,6 +238,7 @@ rt_sbx_chroot_restore (struct rt_sbx_plan *plan)
 void
 rt_sbx_chroot_release (struct rt_sbx_plan *plan)
 {
+  rt_sbx_chroot_mounts_release (plan);
   for (size_t i = 0; i < plan->n_made; i++)
     {
       free (plan->made[i].dir);

@@ -63,6 +63,11 @@ struct rt_sbx_plan
   int notify_sock;     /* rootless: the command sends its seccomp listener here, else -1 */
   struct rt_sbx_made *made; /* chroot isolation: what rt_sbx_chroot_prepare made in the root */
   size_t n_made;
+  struct rt_sbx_emount *emounts; /* chroot isolation: the mounts emulated by copies */
+  size_t n_emounts;
+  struct rt_sbx_estub *estubs; /* and the mount points they needed, removed after the step */
+  size_t n_estubs;
+  char *emount_dir; /* next to the copied root: what the mounts' targets held, and copies */
 };
 
 /* The files of /etc the sandbox provides, in plan->etc_dir: hosts and resolv.conf, and for
@@ -271,6 +276,16 @@ int rt_sbx_chroot_prepare (struct rt_sbx_plan *plan, bale_error_t *err);
    step left them. */
 void rt_sbx_chroot_restore (struct rt_sbx_plan *plan);
 void rt_sbx_chroot_release (struct rt_sbx_plan *plan);
+/* The O_PATH descriptor of a bind mount's source: bale's own path, or one inside
+   source_root resolved there (runtime/fs/inroot.h). -1 with errno. */
+int rt_sbx_mount_source (const struct sandbox_mount *m);
+/* RUN --mount without mounting (sandbox_chroot_mounts.c): each mount's source copied into
+   the root at its target (what the target held set aside), and after the step the copies
+   checked (not moved nor hard-linked out: the step fails), written back to a writable
+   bind's source, removed, and the targets' entries put back. */
+int rt_sbx_chroot_mounts_prepare (struct rt_sbx_plan *plan, int rootfd, bale_error_t *err);
+int rt_sbx_chroot_mounts_restore (struct rt_sbx_plan *plan, bale_error_t *err);
+void rt_sbx_chroot_mounts_release (struct rt_sbx_plan *plan);
 /* The command's process: chroot into spec->copy_root. Dies on failure. */
 void rt_sbx_chroot_enter (const struct rt_sbx_plan *plan);
 /* Init, when the command has exited: kill and reap every process the step left. */

@@ -436,21 +436,24 @@ mount_etc_files (const struct rootfs *r)
 /* The descriptor a bind mount mounts: a path of bale's own (a secret, a socket, a heredoc), or
    one inside source_root resolved here, in the step's mount namespace, whose copies of the
    views are the ones a bind may take its source from. */
+int
+rt_sbx_mount_source (const struct sandbox_mount *m)
+{
+  cleanup_close int root = -1;
+
+  if (m->source_root == NULL)
+    return open (m->source, O_PATH | O_CLOEXEC);
+  root = open (m->source_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return -1;
+  return inroot_open (root, m->source, O_PATH, m->source_beneath ? INROOT_BENEATH : 0);
+}
+
 static int
 mount_source (const struct rootfs *r, const struct sandbox_mount *m)
 {
-  cleanup_close int root = -1;
-  int fd;
+  int fd = rt_sbx_mount_source (m);
 
-  if (m->source_root == NULL)
-    fd = open (m->source, O_PATH | O_CLOEXEC);
-  else
-    {
-      root = open (m->source_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (root < 0)
-        rt_sbx_die (r->plan->sync_fd, errno, "cannot open '%s'", m->source_root);
-      fd = inroot_open (root, m->source, O_PATH, m->source_beneath ? INROOT_BENEATH : 0);
-    }
   if (fd < 0)
     rt_sbx_die (r->plan->sync_fd, errno, "cannot open mount source '%s'", m->source);
   return fd;
