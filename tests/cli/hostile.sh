@@ -221,4 +221,82 @@ self_exe () {
 }
 check "RUN of /proc/self/exe, directly or as a script's interpreter, never runs bale-core in the step" self_exe
 
+
+# Decompression bombs (session 31). A tar reader takes zeros for the end of the archive, so
+# a layer whose tar is followed by gzip members of zeros (1 KiB each per MiB) was accepted,
+# every byte hashed for its diff_id: 15 s of one CPU per MiB sent, in `bale load`, in a build
+# FROM it (a pulled layer: tests/integration/registry.sh) and in ADD. A trailer past 1 MiB
+# that is also longer than the compressed blob is refused, naming the layer; an ADDed archive
+# is not read past its end; BALE_MAX_LAYER_SIZE caps what one layer or archive unpacks to.
+# bomb_archive OUT TRAILER-MIB [uncompressed]: a docker-archive of busybox and one layer (a
+# file, then TRAILER MiB of zeros after the tar's end, gzip unless uncompressed).
+bomb_archive () {
+  python3 - "$T_TMP/busybox.tar" "$1" "$2" "$3" << 'PY'
+import gzip, hashlib, io, json, sys, tarfile
+src, out, mib, plain = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "uncompressed"
+base = tarfile.open(src)
+member = lambda name: base.extractfile(next(m for m in base.getmembers() if m.name.lstrip("./") == name)).read()
+manifest = json.loads(member("manifest.json"))[0]
+config = json.loads(member(manifest["Config"]))
+bb = member(manifest["Layers"][0])
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("hello"); data = b"hi\n"; ti.size = len(data); ti.mtime = 0
+    t.addfile(ti, io.BytesIO(data))
+zeros = b"\0" * (1 << 20)
+stream = raw.getvalue() + zeros * mib
+layer = stream if plain else gzip.compress(raw.getvalue(), mtime=0) + gzip.compress(zeros, mtime=0) * mib
+config["rootfs"]["diff_ids"] = [config["rootfs"]["diff_ids"][0], "sha256:" + hashlib.sha256(stream).hexdigest()]
+cfg = json.dumps(config).encode()
+files = {"config.json": cfg, "l1.tar": bb, "l2.bin": layer,
+         "manifest.json": json.dumps([{"Config": "config.json", "RepoTags": ["bomb:%d" % mib],
+                                       "Layers": ["l1.tar", "l2.bin"]}]).encode()}
+with tarfile.open(out, "w") as t:
+    for name, data in files.items():
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+PY
+}
+decompression_bombs () {
+  bomb_archive "$T_TMP/bomb.tar" 8 && bomb_archive "$T_TMP/pad.tar" 0 && bomb_archive "$T_TMP/plain.tar" 3 uncompressed || return 1
+  # load's diff_id check of a compressed layer: 8 MiB of zeros from 8 KiB, refused at 1 MiB
+  fast_fail "layer 'sha256:[0-9a-f]{64}': more than [0-9]+ bytes after the end of the tar archive, from [0-9]+ bytes of compressed layer: a decompression bomb, refused" \
+    load -i "$T_TMP/bomb.tar" || return 1
+  ! "$BALE" image inspect bomb:8 > /dev/null 2>&1 || { echo "bomb:8 stored"; return 1; }
+  # the same check when a layer is unpacked (a snapshot), on the stored blob
+  gz=$(python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); sys.stdout.buffer.write(t.extractfile("l2.bin").read())' "$T_TMP/bomb.tar" > "$T_TMP/l2.gz") &&
+    mkdir -p "$T_TMP/x2" || return 1
+  ! "$top_builddir/tests/helpers/layertool" extract "$T_TMP/l2.gz" "$T_TMP/x2" > "$T_TMP/out" 2>&1 &&
+    grep -q "a decompression bomb, refused" "$T_TMP/out" || { echo "layertool extract:"; cat "$T_TMP/out"; return 1; }
+  # a tar's own padding, and an uncompressed layer's trailer (it costs what it sends), load
+  "$BALE" load -i "$T_TMP/pad.tar" > /dev/null && "$BALE" load -i "$T_TMP/plain.tar" > /dev/null &&
+    [ "$("$BALE" run bomb:3 cat /hello)" = hi ] || return 1
+  # ADD of the bomb: unpacked, the zeros after its end never read
+  cp "$T_TMP/l2.gz" "$ctx/bomb.tgz" && head -c 6291456 /dev/urandom > "$T_TMP/big" &&
+    tar -C "$T_TMP" -czf "$ctx/big.tgz" big && printf '%s\n' 'FROM busybox' 'ADD bomb.tgz /b/' > "$ctx/Dockerfile" &&
+    "$BALE" build -q -t addbomb "$ctx" > /dev/null && [ "$("$BALE" run addbomb cat /b/hello)" = hi ] || return 1
+  # a PAX sparse file of 1 TiB in 10 KiB of archive (a layer of 1 TiB of zeros to read and
+  # compress); one of 100 MiB unpacks as before (F59)
+  rm -rf "$T_TMP/sp" && mkdir -p "$T_TMP/sp" && truncate -s 1T "$T_TMP/sp/huge" &&
+    tar -C "$T_TMP/sp" --sparse --format=posix -cf "$ctx/huge.tar" huge && rm "$T_TMP/sp/huge" &&
+    truncate -s 100M "$T_TMP/sp/ok" && echo end >> "$T_TMP/sp/ok" &&
+    tar -C "$T_TMP/sp" --sparse --format=posix -cf "$ctx/ok.tar" ok || return 1
+  printf '%s\n' 'FROM busybox' 'ADD huge.tar /s/' > "$ctx/Dockerfile"
+  fast_fail "ADD \"huge.tar\": cannot unpack: .*entry 'huge': sparse files of 1099511627776 bytes from [0-9]+ bytes of archive: more than 1 GiB plus 1024 times the archive's bytes, refused as a size bomb" \
+    build --no-cache "$ctx" || return 1
+  printf '%s\n' 'FROM busybox' 'ADD ok.tar /s/' > "$ctx/Dockerfile"
+  "$BALE" build -q --no-cache -t sparseok "$ctx" > /dev/null &&
+    [ "$("$BALE" run sparseok stat -c %s /s/ok)" = 104857604 ] || return 1
+  BALE_MAX_LAYER_SIZE=64m fast_fail "entry 'ok': sparse files of 104857604 bytes .* refused as a size bomb \(BALE_MAX_LAYER_SIZE\)" \
+    build --no-cache "$ctx" || return 1
+  printf '%s\n' 'FROM busybox' 'ADD big.tgz /b/' > "$ctx/Dockerfile"
+  BALE_MAX_LAYER_SIZE=1m fast_fail 'ADD "big.tgz": cannot unpack: .*the archive is larger than 1048576 bytes uncompressed \(BALE_MAX_LAYER_SIZE\)' \
+    build --no-cache "$ctx" || return 1
+  BALE_MAX_LAYER_SIZE=lots fast_fail 'BALE_MAX_LAYER_SIZE="lots": not a size in bytes' build --no-cache "$ctx" || return 1
+  BALE_MAX_LAYER_SIZE=64m "$BALE" build -q --no-cache -t addbig "$ctx" > /dev/null || return 1
+  # bale diff reads every file of both images' layers
+  BALE_MAX_LAYER_SIZE=4m fast_fail "layer 1 .*'/b/big': the layer is larger than 4194304 bytes uncompressed \(BALE_MAX_LAYER_SIZE\)" \
+    diff busybox addbig
+}
+check "decompression bombs: a layer's trailer of zeros past 1 MiB and its blob refused, naming the layer; ADD stops at the tar's end; sparse files bounded; BALE_MAX_LAYER_SIZE caps a layer" decompression_bombs
+
 done_testing
