@@ -232,7 +232,7 @@ check "RUN of /proc/self/exe, directly or as a script's interpreter, never runs 
 # file, then TRAILER MiB of zeros after the tar's end, gzip unless uncompressed).
 bomb_archive () {
   python3 - "$T_TMP/busybox.tar" "$1" "$2" "$3" << 'PY'
-import gzip, hashlib, io, json, sys, tarfile
+import gzip, hashlib, io, json, os, sys, tarfile
 src, out, mib, plain = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "uncompressed"
 base = tarfile.open(src)
 member = lambda name: base.extractfile(next(m for m in base.getmembers() if m.name.lstrip("./") == name)).read()
@@ -241,7 +241,9 @@ config = json.loads(member(manifest["Config"]))
 bb = member(manifest["Layers"][0])
 raw = io.BytesIO()
 with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+    # owned by the caller: layertool extracts it as a user too
     ti = tarfile.TarInfo("hello"); data = b"hi\n"; ti.size = len(data); ti.mtime = 0
+    ti.uid, ti.gid = os.getuid(), os.getgid()
     t.addfile(ti, io.BytesIO(data))
 zeros = b"\0" * (1 << 20)
 stream = raw.getvalue() + zeros * mib
