@@ -188,6 +188,27 @@ tty_escapes () {
 }
 check "--progress tty: a step's escape sequences never reach the terminal, its text does" tty_escapes
 
+# The same on a terminal at the end of a build (session 31): the tty view's last frame (the
+# summary), the failed step's logs and bale's error (which quotes the Dockerfile's line and
+# the step's last output) printed a Dockerfile's raw escapes and a failing step's OSC 52 as
+# they came, and --progress plain on a terminal printed everything raw. Now all of it is
+# text on a terminal (^[ as cat -v); a pipe still gets the bytes, as BuildKit prints them.
+final_escapes () {
+  command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
+  mkdir -p "$T_TMP/fesc"
+  printf 'FROM busybox\nRUN true "\033]0;DF-TITLE\007" && printf "\\033]52;c;eA==\\007failing\\n" && false\n' > "$T_TMP/fesc/Dockerfile"
+  for mode in tty plain; do
+    script -qfec "'$BALE' build --no-cache --progress $mode '$T_TMP/fesc'" /dev/null > "$T_TMP/fesc.raw" 2>&1 < /dev/null
+    ! grep -aq "$(printf '\033')]" "$T_TMP/fesc.raw" ||
+      { echo "$mode: an escape sequence reached the terminal:"; cat -v "$T_TMP/fesc.raw"; return 1; }
+    grep -aq 'failing' "$T_TMP/fesc.raw" && grep -aq 'RUN true "' "$T_TMP/fesc.raw" ||
+      { echo "$mode: the text is missing:"; cat -v "$T_TMP/fesc.raw"; return 1; }
+  done
+  "$BALE" build --no-cache --progress plain "$T_TMP/fesc" > "$T_TMP/fesc.pipe" 2>&1
+  grep -aq "$(printf '\033')]52;c;eA==" "$T_TMP/fesc.pipe" || { echo "a pipe lost the bytes"; cat -v "$T_TMP/fesc.pipe"; return 1; }
+}
+check "the end of a build on a terminal (summary, failed logs, the error, plain view): escapes shown as text, a pipe gets the bytes" final_escapes
+
 # An image's strings (labels, history, USER, WORKDIR, ENTRYPOINT) listed on a terminal by
 # history, images, inspect --format and explain: their escape sequences are shown as ^[...,
 # not obeyed (OSC 0 set the title, OSC 52 the clipboard, CSI 2J cleared the screen). A pipe
