@@ -396,7 +396,7 @@ archive_follow (const struct copy_spec *s, const char *root, const char *link, c
       }
   inside = copy_context_rel (s->dest_fd, fd);
   if (!inside)
-    return bale_make_error (err, 0, "open /%s: its directory is not in the image's root", link);
+    return bale_make_error (err, 0, "open /%s: cannot tell where its directory is in the image", link);
   *out = inside;
   return 0;
 }
