@@ -373,11 +373,19 @@ archive_follow (const struct copy_spec *s, const char *root, const char *link, c
                 bale_error_t *err)
 {
   size_t rl = strlen (root);
-  const char *rel = link + rl + (rl && link[rl] == '/');
-  cleanup_close int root_fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, root, O_PATH | O_DIRECTORY, NULL);
+  const char *rel;
+  cleanup_close int root_fd = -1;
   cleanup_close int fd = -1;
   char *inside;
 
+  /* link is a path of the archive under root, or one a redirect made from a directory
+     this function returned, which is under root's real path: root is itself resolved
+     (dest_resolve), so both start with it. Anything else is a bug to report, not an offset
+     to read past. */
+  if (strncmp (link, root, rl) != 0 || (rl && link[rl] != '/' && link[rl] != '\0'))
+    return bale_make_error (err, 0, "open /%s: not under the destination /%s", link, root);
+  rel = link + rl + (rl && link[rl] == '/');
+  root_fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, root, O_PATH | O_DIRECTORY, NULL);
   if (root_fd < 0)
     return bale_make_error (err, errno, "open /%s", root);
   fd = inroot_open (root_fd, rel, O_PATH | O_DIRECTORY, 0);

@@ -515,6 +515,12 @@ add_archive_link_chain () {
   build t6h || return 1
   r=$T_TMP/t6h/rootfs
   [ "$(cat "$r/d/etc/x/c")" = c ] && [ -L "$r/d/ch" ] && [ ! -e "$r/etc/x" ] && [ ! -e "$r/l1" ] || { ls -R "$r/d"; return 1; }
+  # a link inside a directory reached through a link: followed from where the first led
+  mkdir -p "$T_TMP/al/n1/n2" && echo n > "$T_TMP/al/n1/n2/n" && tar -C "$T_TMP/al" -cf "$ctx/a5.tar" n1/n2/n || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /d/real/other && ln -s real /d/n1 && ln -s /real/other /d/real/n2' \
+    'ADD a5.tar /d/' > "$ctx/Dockerfile"
+  build t6j || return 1
+  [ "$(cat "$T_TMP/t6j/rootfs/d/real/other/n")" = n ] && [ -L "$T_TMP/t6j/rootfs/d/n1" ] || { ls -R "$T_TMP/t6j/rootfs/d"; return 1; }
   printf '%s\n' 'FROM busybox' 'RUN mkdir /d && ln -s lp /d/lp' 'ADD a4.tar /d/' > "$ctx/Dockerfile"
   ! build t6i 2> /dev/null || { echo "a symlink loop: built"; return 1; }
   grep -q 'open /d/lp: too many levels of symbolic links (more than 40' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
