@@ -205,8 +205,9 @@ struct layer_extract_opts
 
 /* Bytes after the end of a layer's tar archive (its end blocks and padding) that are never
    refused; past them, a compressed layer's trailer longer than its whole blob is (a
-   decompression bomb: see layer_extract). */
-#define LAYER_MAX_TRAILER ((int64_t) 1 << 20)
+   decompression bomb: see layer_extract). 16 MiB: any tar's record padding (GNU tar's
+   largest usual blocking factor gives 1 MiB records), and a quarter of a second to hash. */
+#define LAYER_MAX_TRAILER ((int64_t) 16 << 20)
 
 /* What an extraction saw, for tests and progress. */
 struct layer_extract_stats
