@@ -191,6 +191,13 @@ struct layer_extract_opts
      file capabilities (the security.capability xattr) are not set. NULL keeps them all. */
   void (*strip) (void *ctx, const char *msg);
   void *strip_ctx;
+  /* A tree written over a directory that already holds files (-o type=local): when not
+     NULL, whiteouts and opaque markers remove only what an earlier layer of the same export
+     created there (tracked here, by inode, across the export's layer_extract calls), never
+     a file that was there before: BuildKit's local exporter writes the image's final tree
+     over the directory and deletes nothing. Without it a layer's `.wh.NAME` deleted the
+     user's NAME in the destination. */
+  struct layer_export *export;
   /* Every entry belongs to the calling process (its effective ids; the user who runs a
      rootless bale), not to the layer's owners: what BuildKit's local exporter does (its
      client sets each file's owner to its own uid and gid), so that -o type=local gives the
@@ -208,6 +215,11 @@ struct layer_extract_opts
    decompression bomb: see layer_extract). 16 MiB: any tar's record padding (GNU tar's
    largest usual blocking factor gives 1 MiB records), and a quarter of a second to hash. */
 #define LAYER_MAX_TRAILER ((int64_t) 16 << 20)
+
+/* The set an export's layers share (layer_extract_opts.export). */
+struct layer_export;
+struct layer_export *layer_export_new (void);
+void layer_export_free (struct layer_export *e);
 
 /* What an extraction saw, for tests and progress. */
 struct layer_extract_stats

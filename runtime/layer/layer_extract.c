@@ -67,6 +67,12 @@ struct pathset
   size_t n, cap;
 };
 
+/* The inodes an export's layers created in its destination (layer_extract_opts.export). */
+struct layer_export
+{
+  struct pathset inodes;
+};
+
 struct dirtime
 {
   char *path;
@@ -80,6 +86,7 @@ struct extractor
   int64_t max_tar_bytes, max_entries, tar_bytes, blob_bytes;
   int64_t hole_bytes; /* the real sizes of the sparse files written (an ADDed archive's) */
   bool max_from_env; /* max_tar_bytes is BALE_MAX_LAYER_SIZE's */
+  struct layer_export *export; /* opts->export */
   bool caller_owns;
   int fd;
   struct meter *meter;
@@ -186,6 +193,36 @@ mark_created (struct extractor *x, const char *path, const struct stat *st)
 
   pathset_add (&x->created, path);
   pathset_add (&x->created_inodes, key);
+  if (x->export)
+    pathset_add (&x->export->inodes, key);
+}
+
+struct layer_export *
+layer_export_new (void)
+{
+  return xzalloc (sizeof (struct layer_export));
+}
+
+void
+layer_export_free (struct layer_export *e)
+{
+  if (e)
+    pathset_release (&e->inodes);
+  free (e);
+}
+
+/* May a whiteout or an opaque marker remove st? Always in a root of layers; in an export's
+   destination only what an earlier layer of the export created there, never a file that was
+   there before it (BuildKit's local exporter writes the final tree and deletes nothing). */
+static bool
+removable (const struct extractor *x, const struct stat *st)
+{
+  cleanup_free char *key = NULL;
+
+  if (!x->export)
+    return true;
+  key = inode_key (st);
+  return pathset_has (&x->export->inodes, key);
 }
 
 /* ---- reading the stream ------------------------------------------------------------------- */
@@ -383,7 +420,9 @@ open_dir_in_root (struct extractor *x, const char *dir, bale_error_t *err)
 /* ---- removing ----------------------------------------------------------------------------- */
 
 /* Empty the directory fd (at path) of everything this layer did not create; directories
-   it created are kept but emptied of what lower layers had in them. */
+   it created are kept but emptied of what lower layers had in them. In an export's
+   destination, what the export did not create is kept too, a directory emptied of what it
+   did (removable). */
 static int
 clear_dir (struct extractor *x, int fd, const char *path, bale_error_t *err)
 {
@@ -396,7 +435,7 @@ clear_dir (struct extractor *x, int fd, const char *path, bale_error_t *err)
       cleanup_free char *child
           = *path ? xasprintf ("%s/%s", path, list.v[i].name) : xstrdup (list.v[i].name);
 
-      if (!inode_created (x, &list.v[i].st))
+      if (!inode_created (x, &list.v[i].st) && removable (x, &list.v[i].st))
         ret = dirwalk_remove (fd, list.v[i].name, child, err);
       else if (S_ISDIR (list.v[i].st.st_mode))
         {
@@ -456,6 +495,17 @@ apply_whiteout (struct extractor *x, const char *dir, const char *name, const ch
     }
   else if (inode_created (x, &st))
     return 0;
+  else if (!removable (x, &st))
+    {
+      /* a file of the export's destination from before it: kept; a directory: emptied of
+         what the export's layers put there */
+      cleanup_close int fd = -1;
+      if (!S_ISDIR (st.st_mode))
+        return 0;
+      fd = openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      return fd < 0 ? bale_make_error (err, errno, "cannot open directory '%s'", path)
+                    : clear_dir (x, fd, path, err);
+    }
   if (dirwalk_remove (pfd, name, path, err) < 0)
     return -1;
   if (x->mode == LAYER_EXTRACT_OVERLAY && mknodat (pfd, name, S_IFCHR | 0000, makedev (0, 0)) < 0)
@@ -1161,6 +1211,7 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->listed_arg = opts->listed_arg;
   x->max_entries = opts->max_entries;
   x->caller_owns = opts->caller_owns;
+  x->export = opts->export;
   x->fd = fd;
   x->meter = opts->meter;
   x->strip = opts->strip;
