@@ -242,29 +242,16 @@ check "-o type=local: device nodes, set-id bits and file capabilities left out w
 # BuildKit's local exporter writes the final tree over the directory and deletes nothing:
 # now a whiteout removes only what an earlier layer of the same export wrote.
 local_whiteouts () {
-  python3 - "$T_TMP/busybox.tar" "$T_TMP/wh.tar" << 'PY' || return 1
-import hashlib, io, json, sys, tarfile
-base = tarfile.open(sys.argv[1])
-member = lambda name: base.extractfile(next(m for m in base.getmembers() if m.name.lstrip("./") == name)).read()
-manifest = json.loads(member("manifest.json"))[0]
-config = json.loads(member(manifest["Config"]))
-bb = member(manifest["Layers"][0])
-raw = io.BytesIO()
-with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+  python3 - "$T_TMP/wh.layer" << 'PY' || return 1
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], mode="w", format=tarfile.PAX_FORMAT) as t:
     for name in [".wh.keep", "home/", "home/.wh..wh..opq", "home/mine"]:
         ti = tarfile.TarInfo(name.rstrip("/")); ti.mtime = 0
         if name.endswith("/"):
             ti.type = tarfile.DIRTYPE; ti.mode = 0o755
         t.addfile(ti, io.BytesIO(b""))
-layer = raw.getvalue()
-config["rootfs"]["diff_ids"] = [config["rootfs"]["diff_ids"][0], "sha256:" + hashlib.sha256(layer).hexdigest()]
-files = {"config.json": json.dumps(config).encode(), "l1.tar": bb, "l2.tar": layer,
-         "manifest.json": json.dumps([{"Config": "config.json", "RepoTags": ["whiteouts:1"],
-                                       "Layers": ["l1.tar", "l2.tar"]}]).encode()}
-with tarfile.open(sys.argv[2], "w") as t:
-    for name, data in files.items():
-        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
 PY
+  busybox_plus_layer "$T_TMP/wh.tar" whiteouts:1 "$T_TMP/wh.layer" "sha256:$(sha256sum "$T_TMP/wh.layer" | cut -d' ' -f1)" || return 1
   "$BALE" load -i "$T_TMP/wh.tar" > /dev/null || return 1
   d=$T_TMP/lw
   rm -rf "$d" && mkdir -p "$d/home/user/.ssh" "$d/opt" && echo k > "$d/keep" && echo id > "$d/home/user/.ssh/id" &&
