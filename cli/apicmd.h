@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "bale.h"
+#include "common/strbuf.h"
 
 struct cli_global;
 struct option;
@@ -43,6 +44,14 @@ int cli_exec_core (char **argv);
 void cli_set_error_status (struct cli_global *g, int status);
 /* Print every diagnostic of a chain to stderr, in the one format editors understand. */
 void cli_print_diagnostics (const struct bale_error_s *chain);
+/* On a terminal (fd a tty), out's control characters other than tab and newline become text
+   (ESC as ^[, as `cat -v` shows it, a C1 control as ?), so that what an image, a Dockerfile
+   or a step wrote cannot set the title, write the clipboard (OSC 52) or move the cursor. A
+   pipe or a file gets the bytes as they are, as docker prints them. */
+void cli_shown_text (struct strbuf *out, int fd);
+/* text to f, through cli_shown_text (stderr: errors quote a Dockerfile's line and a step's
+   last output). */
+void cli_fprint_shown (FILE *f, const char *text);
 
 /*
  * The options `bale plan` and `bale lint` share with `bale build`, as a struct

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <sys/stat.h>
 
 #include "cli/apicmd.h"
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "common/trace.h"
 #include "common/banned.h"
@@ -159,6 +161,55 @@ cli_usage_fail (const char *cmd, const char *fmt, ...)
   cli_usage_error (cmd);
 }
 
+/*
+ * What comes from images (labels, history, names) and from a Dockerfile or a step's output
+ * (quoted by an error) and goes to the user's terminal: on a terminal, each control character but tab and newline is shown as text (ESC
+ * as ^[, as `cat -v` shows it, a C1 control as ?), so that an image cannot set the title,
+ * write the clipboard (OSC 52) or move the cursor over the listing. A pipe or a file gets the
+ * bytes as they are, as docker prints them.
+ */
+void
+cli_shown_text (struct strbuf *out, int fd)
+{
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+  size_t i;
+
+  if (!isatty (fd))
+    return;
+  for (i = 0; i < out->len; i++)
+    {
+      unsigned char c = (unsigned char) out->buf[i];
+      if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+        {
+          strbuf_addch (&sb, '^');
+          strbuf_addch (&sb, (char) (c ^ 0x40));
+        }
+      else if (c == 0xc2 && i + 1 < out->len && (unsigned char) out->buf[i + 1] >= 0x80
+               && (unsigned char) out->buf[i + 1] <= 0x9f)
+        {
+          strbuf_addch (&sb, '?');
+          i++;
+        }
+      else
+        strbuf_addch (&sb, (char) c);
+    }
+  {
+    struct strbuf old = *out;
+    *out = sb;
+    sb = old; /* released on return */
+  }
+}
+
+void
+cli_fprint_shown (FILE *f, const char *text)
+{
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
+
+  strbuf_addstr (&sb, text);
+  cli_shown_text (&sb, fileno (f));
+  fwrite (sb.buf, 1, sb.len, f);
+}
+
 void
 cli_print_diagnostics (const struct bale_error_s *chain)
 {
@@ -167,7 +218,8 @@ cli_print_diagnostics (const struct bale_error_s *chain)
   for (e = chain; e; e = e->next)
     {
       char *text = bale_error_format (e);
-      fprintf (stderr, "%s\n", text);
+      cli_fprint_shown (stderr, text);
+      fputc ('\n', stderr);
       free (text);
     }
 }
@@ -187,7 +239,11 @@ print_errors (const struct bale_error_s *chain)
 
       if (!e->file && strncmp (t, "error: ", 7) == 0)
         t += 7;
-      fprintf (stderr, "%s: %s\n", program, t);
+      /* on a terminal as text: an error quotes the Dockerfile's line and a step's last
+         output, which may hold escape sequences (OSC 52 writes the clipboard) */
+      fprintf (stderr, "%s: ", program);
+      cli_fprint_shown (stderr, t);
+      fputc ('\n', stderr);
       free (text);
     }
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/apicmd.h"
 #include "cli/progress.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -171,6 +172,9 @@ plain_event (void *ctx, const struct bale_progress_event *ev)
     default: /* MESSAGE: no vertex's (bale build prints those itself) */
       break;
     }
+  /* --progress plain on a terminal: names and logs as text (cli_shown_text); to a file or a
+     pipe, the bytes as BuildKit prints them */
+  cli_shown_text (&p->out, p->fd);
   (void) fileio_write_all (p->fd, p->out.buf, p->out.len);
   strbuf_reset (&p->out);
 }
@@ -236,8 +240,9 @@ cli_progress_close (struct cli_progress *p)
   if (p->mode == CLI_PROGRESS_PLAIN && p->trace.n > 0)
     {
       strbuf_addch (&p->out, '\n');
-      trace_summary (&p->trace, &p->out);
-      trace_error_logs (&p->trace, &p->out);
+      trace_summary (&p->trace, &p->out, false);
+      trace_error_logs (&p->trace, &p->out, false);
+      cli_shown_text (&p->out, p->fd);
       (void) fileio_write_all (p->fd, p->out.buf, p->out.len);
     }
   if (p->mode == CLI_PROGRESS_TTY)

@@ -89,10 +89,16 @@ void trace_remember_log (struct trace_vertex *v, const char *line);
 void trace_bytes (struct strbuf *sb, int64_t current, int64_t total);
 /* " 12.30MB/s": the rate of a transfer under way at now (nothing when finished or too young). */
 void trace_rate (struct strbuf *sb, const struct trace_status *s, int64_t now);
-/* The summary: header and one line per vertex and status, as the tty's final frame. */
-void trace_summary (const struct trace *t, struct strbuf *sb);
-/* "------\n > name:\n" + last logs + "------\n" for every failed vertex. */
-void trace_error_logs (const struct trace *t, struct strbuf *sb);
+/* s as text a terminal may be shown, appended to out: escape sequences (CSI, OSC, DCS and
+   the rest) and the other C0 and C1 controls dropped, a tab a space, a carriage return
+   starting the line again. */
+void trace_shown_text (struct strbuf *out, const char *s);
+/* The summary: header and one line per vertex and status, as the tty's final frame; the
+   names as trace_shown_text shows them when text_only (the tty view), as they are else. */
+void trace_summary (const struct trace *t, struct strbuf *sb, bool text_only);
+/* "------\n > name:\n" + last logs + "------\n" for every failed vertex; text_only as
+   trace_summary's, for the logs too. */
+void trace_error_logs (const struct trace *t, struct strbuf *sb, bool text_only);
 void trace_release (struct trace *t);
 
 /* tty renderer: a process reading rawjson lines on in_fd and drawing on out_fd. */

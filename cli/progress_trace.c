@@ -180,6 +180,55 @@ row (struct strbuf *sb, const char *color, const char *text, double t, bool use_
   strbuf_addch (sb, '\n');
 }
 
+/*
+ * What a step printed, as text the frame may show: BuildKit's tty view runs the output
+ * through a vt100 emulator and prints only the cells it drew. Here escape sequences (CSI
+ * colours and cursor moves, OSC titles and clipboard writes, DCS and the rest) and the
+ * other C0 and C1 controls are dropped, a tab is a space, and a carriage return starts the
+ * line again (a progress bar shows its last state). Before, a step could write the user's
+ * clipboard (OSC 52), retitle the terminal or move the cursor to forge the frame.
+ */
+void
+trace_shown_text (struct strbuf *out, const char *s)
+{
+  size_t start = out->len;
+
+  while (*s)
+    {
+      unsigned char c = (unsigned char) *s++;
+
+      if (c == 033)
+        {
+          c = (unsigned char) *s;
+          if (c == '[')
+            {
+              for (s++; *s && (*s < 0x40 || *s > 0x7e); s++)
+                ;
+              s += *s != '\0';
+            }
+          else if (c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X')
+            {
+              for (s++; *s && *s != '\a' && !(*s == 033 && s[1] == '\\'); s++)
+                ;
+              s += *s == '\a' ? 1 : *s ? 2 : 0;
+            }
+          else if (c != '\0')
+            s++;
+        }
+      else if (c == '\r')
+        {
+          if (*s && *s != '\n')
+            strbuf_setlen (out, start);
+        }
+      else if (c == '\t')
+        strbuf_addch (out, ' ');
+      else if (c == 0xc2 && (unsigned char) *s >= 0x80 && (unsigned char) *s <= 0x9f)
+        s++; /* a C1 control in UTF-8 */
+      else if (c >= 0x20 && c != 0x7f)
+        strbuf_addch (out, (char) c);
+    }
+}
+
 const char *
 trace_prefix (const struct trace_vertex *v)
 {
@@ -187,7 +236,7 @@ trace_prefix (const struct trace_vertex *v)
 }
 
 void
-trace_summary (const struct trace *t, struct strbuf *sb)
+trace_summary (const struct trace *t, struct strbuf *sb, bool text_only)
 {
   size_t i, j, done = 0;
   int64_t end = t->started;
@@ -206,7 +255,11 @@ trace_summary (const struct trace *t, struct strbuf *sb)
       const struct trace_vertex *v = &t->v[i];
       struct strbuf line = STRBUF_INIT;
       const char *color = v->canceled ? "\033[33m" : v->error ? "\033[31m" : "\033[34m";
-      strbuf_addf (&line, "%s%s", trace_prefix (v), v->name);
+      strbuf_addstr (&line, trace_prefix (v));
+      if (text_only)
+        trace_shown_text (&line, v->name);
+      else
+        strbuf_addstr (&line, v->name);
       row (sb, color, line.buf, v->cached ? 0 : secs (v->started, v->completed), t->color);
       for (j = 0; j < v->n_statuses; j++)
         {
@@ -221,7 +274,7 @@ trace_summary (const struct trace *t, struct strbuf *sb)
 }
 
 void
-trace_error_logs (const struct trace *t, struct strbuf *sb)
+trace_error_logs (const struct trace *t, struct strbuf *sb, bool text_only)
 {
   size_t i, k;
 
@@ -230,9 +283,21 @@ trace_error_logs (const struct trace *t, struct strbuf *sb)
       const struct trace_vertex *v = &t->v[i];
       if (!v->error || v->canceled)
         continue;
-      strbuf_addf (sb, "------\n > %s:\n", v->name);
+      strbuf_addstr (sb, "------\n > ");
+      if (text_only)
+        trace_shown_text (sb, v->name);
+      else
+        strbuf_addstr (sb, v->name);
+      strbuf_addstr (sb, ":\n");
       for (k = 0; k < v->log_count; k++)
-        strbuf_addf (sb, "%s\n", v->logs[(v->log_next + k) % TRACE_LOG_LINES]);
+        {
+          const char *log = v->logs[(v->log_next + k) % TRACE_LOG_LINES];
+          if (text_only)
+            trace_shown_text (sb, log);
+          else
+            strbuf_addstr (sb, log);
+          strbuf_addch (sb, '\n');
+        }
       strbuf_addstr (sb, "------\n");
     }
 }

@@ -51,55 +51,6 @@ tty_event (void *ctx, const struct bale_progress_event *ev)
     }
 }
 
-/*
- * What a step printed, as text the frame may show: BuildKit's tty view runs the output
- * through a vt100 emulator and prints only the cells it drew. Here escape sequences (CSI
- * colours and cursor moves, OSC titles and clipboard writes, DCS and the rest) and the
- * other C0 and C1 controls are dropped, a tab is a space, and a carriage return starts the
- * line again (a progress bar shows its last state). Before, a step could write the user's
- * clipboard (OSC 52), retitle the terminal or move the cursor to forge the frame.
- */
-static void
-shown_text (struct strbuf *out, const char *s)
-{
-  size_t start = out->len;
-
-  while (*s)
-    {
-      unsigned char c = (unsigned char) *s++;
-
-      if (c == 033)
-        {
-          c = (unsigned char) *s;
-          if (c == '[')
-            {
-              for (s++; *s && (*s < 0x40 || *s > 0x7e); s++)
-                ;
-              s += *s != '\0';
-            }
-          else if (c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X')
-            {
-              for (s++; *s && *s != '\a' && !(*s == 033 && s[1] == '\\'); s++)
-                ;
-              s += *s == '\a' ? 1 : *s ? 2 : 0;
-            }
-          else if (c != '\0')
-            s++;
-        }
-      else if (c == '\r')
-        {
-          if (*s && *s != '\n')
-            strbuf_setlen (out, start);
-        }
-      else if (c == '\t')
-        strbuf_addch (out, ' ');
-      else if (c == 0xc2 && (unsigned char) *s >= 0x80 && (unsigned char) *s <= 0x9f)
-        s++; /* a C1 control in UTF-8 */
-      else if (c >= 0x20 && c != 0x7f)
-        strbuf_addch (out, (char) c);
-    }
-}
-
 static void
 term_size (struct tty *y)
 {
@@ -150,7 +101,7 @@ vertex_lines (struct tty *y, const struct trace_vertex *v, struct strbuf *sb, in
   const char *color = !v->completed ? NULL : v->canceled ? "\033[33m" : v->error ? "\033[31m" : "\033[34m";
 
   strbuf_addf (&line, " => %s", trace_prefix (v));
-  shown_text (&line, v->name);
+  trace_shown_text (&line, v->name);
   frame_line (y, sb, color, line.buf, elapsed (v->started, v->completed ? v->completed : now));
   for (k = 0; k < v->n_statuses; k++)
     {
@@ -168,7 +119,7 @@ vertex_lines (struct tty *y, const struct trace_vertex *v, struct strbuf *sb, in
     {
       strbuf_reset (&line);
       strbuf_addstr (&line, " => => # ");
-      shown_text (&line, v->logs[(v->log_next + k) % TRACE_LOG_LINES]);
+      trace_shown_text (&line, v->logs[(v->log_next + k) % TRACE_LOG_LINES]);
       frame_line (y, sb, "\033[2m", line.buf, -1);
       n++;
     }
@@ -233,8 +184,8 @@ finish (struct tty *y)
     strbuf_addf (&sb, "\r\033[%dA\033[J", y->drawn);
   if (y->t.n > 0)
     {
-      trace_summary (&y->t, &sb);
-      trace_error_logs (&y->t, &sb);
+      trace_summary (&y->t, &sb, true);
+      trace_error_logs (&y->t, &sb, true);
     }
   (void) fileio_write_all (y->out, sb.buf, sb.len);
   strbuf_release (&sb);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/apicmd.h"
 #include "cli/gotemplate.h"
 #include "cli/table.h"
 #include "common/cleanup.h"
@@ -16,53 +17,12 @@
 #include "common/xalloc.h"
 #include "common/banned.h"
 
-/*
- * What the rows say comes from images (labels, history, names) and goes to the user's
- * terminal: on a terminal, each control character but tab and newline is shown as text (ESC
- * as ^[, as `cat -v` shows it, a C1 control as ?), so that an image cannot set the title,
- * write the clipboard (OSC 52) or move the cursor over the listing. A pipe or a file gets the
- * bytes as they are, as docker prints them.
- */
-static void
-shown (struct strbuf *out)
-{
-  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
-  size_t i;
-
-  if (!isatty (STDOUT_FILENO))
-    return;
-  for (i = 0; i < out->len; i++)
-    {
-      unsigned char c = (unsigned char) out->buf[i];
-      if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-        {
-          strbuf_addch (&sb, '^');
-          strbuf_addch (&sb, (char) (c ^ 0x40));
-        }
-      else if (c == 0xc2 && i + 1 < out->len && (unsigned char) out->buf[i + 1] >= 0x80
-               && (unsigned char) out->buf[i + 1] <= 0x9f)
-        {
-          strbuf_addch (&sb, '?');
-          i++;
-        }
-      else
-        strbuf_addch (&sb, (char) c);
-    }
-  {
-    struct strbuf old = *out;
-    *out = sb;
-    sb = old; /* released on return */
-  }
-}
-
+/* What the rows say comes from images (labels, history, names): on a terminal, shown as text
+   (cli_shown_text, cli/main.c). */
 void
 cli_print_shown (const char *text)
 {
-  cleanup_strbuf struct strbuf sb = STRBUF_INIT;
-
-  strbuf_addstr (&sb, text);
-  shown (&sb);
-  fwrite (sb.buf, 1, sb.len, stdout);
+  cli_fprint_shown (stdout, text);
 }
 
 /* Go's tabwriter measures cells in runes: count the bytes that start a UTF-8 sequence. */
@@ -176,7 +136,7 @@ cli_format_rows (const char *format, const char *default_table, json_t *rows, js
   gotemplate_free (t);
   if (ret < 0)
     return -1;
-  shown (&out);
+  cli_shown_text (&out, STDOUT_FILENO);
   if (table)
     print_aligned (out.buf);
   else
@@ -201,7 +161,7 @@ cli_format_objects (const char *format, json_t *objects, bale_error_t *err)
       strbuf_addch (&out, '\n');
     }
   gotemplate_free (t);
-  shown (&out);
+  cli_shown_text (&out, STDOUT_FILENO);
   if (ret == 0)
     fwrite (out.buf, 1, out.len, stdout);
   return ret;

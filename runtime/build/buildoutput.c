@@ -260,7 +260,7 @@ say_stripped (void *ctx, const char *msg)
    is for the host, what gives privileges there is left out and said there (NULL: kept). */
 static int
 apply_layers (const struct exec_image *img, int root_fd, bool caller_owns, struct progress_vertex *v,
-              const struct build_say *strip, bale_error_t *err)
+              const struct build_say *strip, struct layer_export *export, bale_error_t *err)
 {
   struct meter m = METER_INIT (progress_transfer, v, "copying files");
   int64_t total = 0;
@@ -273,7 +273,8 @@ apply_layers (const struct exec_image *img, int root_fd, bool caller_owns, struc
     {
       struct layer_extract_opts lo = { .mode = LAYER_EXTRACT_MERGED, .meter = &m,
                                        .strip = strip ? say_stripped : NULL,
-                                       .strip_ctx = (void *) strip, .caller_owns = caller_owns };
+                                       .strip_ctx = (void *) strip, .caller_owns = caller_owns,
+                                       .export = export };
       cleanup_close int fd = open (img->layers[i].path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         return bale_make_error (err, errno, "cannot open layer '%s'", img->layers[i].path);
@@ -316,8 +317,15 @@ write_local (const struct exec_image *img, const struct build_output *out, struc
   if (fd < 0)
     return bale_make_error (err, errno, "cannot open '%s'", dest);
   /* BuildKit's client writes every file as its own user (syncTargetDiffCopy): the image's
-     owners would leave a rootless user files of its subordinate ids it cannot remove. */
-  return apply_layers (img, fd, true, v, out->privileged_files ? NULL : say, err);
+     owners would leave a rootless user files of its subordinate ids it cannot remove.
+     The destination may hold the user's files: the layers' whiteouts remove only what the
+     export wrote (layer_extract_opts.export). */
+  {
+    struct layer_export *export = layer_export_new ();
+    int r = apply_layers (img, fd, true, v, out->privileged_files ? NULL : say, export, err);
+    layer_export_free (export);
+    return r;
+  }
 }
 
 /* The tree in a scratch directory of the store, then one uncompressed tar of it, its bytes
@@ -340,7 +348,7 @@ write_tar (struct store *s, const struct exec_image *img, const char *dest, stru
   root = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     bale_make_error (err, errno, "cannot open %s", dir);
-  else if (apply_layers (img, root, false, v, NULL, err) == 0)
+  else if (apply_layers (img, root, false, v, NULL, NULL, err) == 0)
     {
       out = strcmp (dest, "-") == 0 ? dup (STDOUT_FILENO)
                                     : open (dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -310,28 +310,10 @@ dest_resolve_hops (const struct copy_spec *s, const char *rel, int hops)
       int fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, prefix, O_PATH, NULL);
       if (fd >= 0)
         {
-          char link[64], real[PATH_MAX + 1], root[PATH_MAX + 1];
-          ssize_t n, rn;
-          snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
-          n = readlink (link, real, PATH_MAX);
+          cleanup_free char *inside = copy_context_rel (s->dest_fd, fd);
           close (fd);
-          snprintf (link, sizeof link, "/proc/self/fd/%d", s->dest_fd);
-          rn = readlink (link, root, PATH_MAX);
-          if (n > 0 && rn > 0)
-            {
-              size_t rlen = (size_t) rn;
-              real[n] = '\0';
-              root[rn] = '\0';
-              if (strcmp (root, "/") == 0)
-                rlen = 0;
-              if (strncmp (real, root, rlen) == 0 && (real[rlen] == '/' || real[rlen] == '\0'))
-                {
-                  const char *inside = real + rlen;
-                  while (*inside == '/')
-                    inside++;
-                  return join (inside, rel + strlen (prefix) + (rel[strlen (prefix)] == '/'));
-                }
-            }
+          if (inside)
+            return join (inside, rel + strlen (prefix) + (rel[strlen (prefix)] == '/'));
           return xstrdup (rel);
         }
       if (hops < 40 && (errno == ENOENT || errno == ELOOP))
@@ -434,62 +416,50 @@ struct walk_ctx
  * absolute target, and ".." at the top, stay inside it), and a parent found missing that
  * way fails the ADD ("open /top/f: no such file or directory"). A directory the archive
  * names replaces the symlink (os.RemoveAll, then mkdir). FINDINGS F60.
+ *
+ * The one resolver does the following (runtime/fs/inroot.h), with the destination's
+ * descriptor as the root: a chain of symlinks, ".." at the top, absolute targets and /proc
+ * magic links are its rules, not a second walker's. What comes back is the directory's path
+ * in the image, read from the descriptor it opened.
  */
 static int
 archive_follow (const struct copy_spec *s, const char *root, const char *link, char **out,
                 bale_error_t *err)
 {
   size_t rl = strlen (root);
-  const char *rel = link + rl + (rl && link[rl] == '/');
-  const char *slash = strrchr (rel, '/');
-  cleanup_free char *res = slash ? xstrndup (rel, (size_t) (slash - rel)) : xstrdup ("");
-  cleanup_free char *todo = xstrdup (slash ? slash + 1 : rel);
-  cleanup_free char *final = NULL;
-  struct stat st;
-  int hops = 0;
+  const char *rel;
+  cleanup_close int root_fd = -1;
+  cleanup_close int fd = -1;
+  char *inside;
 
-  while (*todo)
-    {
-      char *sl = strchr (todo, '/');
-      cleanup_free char *comp = sl ? xstrndup (todo, (size_t) (sl - todo)) : xstrdup (todo);
-      cleanup_free char *cand_rel = NULL, *cand = NULL;
-      char *rest = xstrdup (sl ? sl + 1 : "");
-
-      free (todo);
-      todo = rest;
-      if (!*comp || strcmp (comp, ".") == 0)
-        continue;
-      if (strcmp (comp, "..") == 0)
-        {
-          char *p = strrchr (res, '/');
-          *(p ? p : res) = '\0';
-          continue;
-        }
-      cand_rel = join (res, comp);
-      cand = join (root, cand_rel);
-      if (dest_stat (s, cand, &st, false) && S_ISLNK (st.st_mode))
-        {
-          cleanup_close int fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, cand, O_PATH | O_NOFOLLOW, NULL);
-          char target[PATH_MAX + 1];
-          ssize_t n;
-          if (++hops > 40 || fd < 0 || (n = readlinkat (fd, "", target, PATH_MAX)) <= 0)
-            return bale_make_error (err, ELOOP, "open /%s: too many levels of symbolic links", link);
-          target[n] = '\0';
-          if (target[0] == '/')
-            *res = '\0';
-          rest = xasprintf ("%s/%s", target, todo);
-          free (todo);
-          todo = rest;
-          continue;
-        }
-      free (res);
-      res = xstrdup (cand_rel);
-    }
-  final = join (root, res);
-  if (!dest_stat (s, final, &st, false) || !S_ISDIR (st.st_mode))
-    return bale_make_error (err, ENOENT, "open /%s: no such directory (the symlink leads to /%s, read with /%s as the root)",
-                            link, final, root);
-  *out = xstrdup (final);
+  /* link is a path of the archive under root, or one a redirect made from a directory
+     this function returned, which is under root's real path: root is itself resolved
+     (dest_resolve), so both start with it. Anything else is a bug to report, not an offset
+     to read past. */
+  if (strncmp (link, root, rl) != 0 || (rl && link[rl] != '/' && link[rl] != '\0'))
+    return bale_make_error (err, 0, "open /%s: not under the destination /%s", link, root);
+  rel = link + rl + (rl && link[rl] == '/');
+  root_fd = copy_open (s->dest_fd, COPY_ROOT_IMAGE, root, O_PATH | O_DIRECTORY, NULL);
+  if (root_fd < 0)
+    return bale_make_error (err, errno, "open /%s", root);
+  fd = inroot_open (root_fd, rel, O_PATH | O_DIRECTORY, 0);
+  if (fd < 0)
+    switch (errno)
+      {
+      case ENOENT:
+      case ENOTDIR:
+        return bale_make_error (err, 0, "open /%s: %s (the symlink is read with /%s as the root)", link,
+                                errno == ENOENT ? "no such directory" : "not a directory", root);
+      case ELOOP:
+        return bale_make_error (err, 0, "open /%s: too many levels of symbolic links (more than 40, or a "
+                                            "/proc magic link, read with /%s as the root)", link, root);
+      default:
+        return bale_make_error (err, errno, "open /%s (read with /%s as the root)", link, root);
+      }
+  inside = copy_context_rel (s->dest_fd, fd);
+  if (!inside)
+    return bale_make_error (err, 0, "open /%s: cannot tell where its directory is in the image", link);
+  *out = inside;
   return 0;
 }
 

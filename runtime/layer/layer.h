@@ -177,8 +177,9 @@ struct layer_extract_opts
   /* When not NULL, the sha256 of the whole uncompressed stream (trailing bytes included)
      must equal it, or layer_extract fails after the last entry. */
   const char *expected_diff_id;
-  /* Limits against decompression bombs, 0 for none: bytes of the uncompressed stream and
-     entries. Exceeding one fails the extraction. */
+  /* Limits against decompression bombs: bytes of the uncompressed stream (0: the
+     BALE_MAX_LAYER_SIZE of the environment, none when unset) and entries (0: none).
+     Exceeding one fails the extraction. */
   int64_t max_tar_bytes;
   int64_t max_entries;
   /* Told the bytes read from fd as they go (an export's byte counts), or NULL. */
@@ -190,6 +191,13 @@ struct layer_extract_opts
      file capabilities (the security.capability xattr) are not set. NULL keeps them all. */
   void (*strip) (void *ctx, const char *msg);
   void *strip_ctx;
+  /* A tree written over a directory that already holds files (-o type=local): when not
+     NULL, whiteouts and opaque markers remove only what an earlier layer of the same export
+     created there (tracked here, by inode, across the export's layer_extract calls), never
+     a file that was there before: BuildKit's local exporter writes the image's final tree
+     over the directory and deletes nothing. Without it a layer's `.wh.NAME` deleted the
+     user's NAME in the destination. */
+  struct layer_export *export;
   /* Every entry belongs to the calling process (its effective ids; the user who runs a
      rootless bale), not to the layer's owners: what BuildKit's local exporter does (its
      client sets each file's owner to its own uid and gid), so that -o type=local gives the
@@ -202,11 +210,24 @@ struct layer_extract_opts
   void *listed_arg;
 };
 
+/* Bytes after the end of a layer's tar archive (its end blocks and padding) that are never
+   refused; past them, a compressed layer's trailer longer than its whole blob is (a
+   decompression bomb: see layer_extract). 16 MiB: any tar's record padding (GNU tar's
+   largest usual blocking factor gives 1 MiB records), and a quarter of a second to hash. */
+#define LAYER_MAX_TRAILER ((int64_t) 16 << 20)
+
+/* The set an export's layers share (layer_extract_opts.export). */
+struct layer_export;
+struct layer_export *layer_export_new (void);
+void layer_export_free (struct layer_export *e);
+
 /* What an extraction saw, for tests and progress. */
 struct layer_extract_stats
 {
-  char diff_id[DIGEST_STRLEN + 1]; /* of the uncompressed stream */
-  char digest[DIGEST_STRLEN + 1];  /* of the bytes read from fd */
+  /* of the uncompressed stream, and of the bytes read from fd; both empty for an ADDed
+     archive (LAYER_EXTRACT_ARCHIVE), whose reading stops at the end of its tar */
+  char diff_id[DIGEST_STRLEN + 1];
+  char digest[DIGEST_STRLEN + 1];
   int64_t entries;
 };
 
@@ -231,6 +252,17 @@ struct layer_extract_stats
  */
 int layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
                    struct layer_extract_stats *stats, bale_error_t *err);
+
+/* The diff_id of the layer read from fd (gzip, zstd or none, and xz and bzip2 too when
+   more_filters): its uncompressed stream hashed as layer_extract hashes it, read as a tar,
+   with the same limits (BALE_MAX_LAYER_SIZE, the trailer after the end of the archive), and
+   nothing written anywhere. */
+int layer_diff_id (int fd, bool more_filters, char out[DIGEST_STRLEN + 1], bale_error_t *err);
+
+/* The cap on a layer's (or an ADDed archive's) uncompressed bytes the user set with
+   BALE_MAX_LAYER_SIZE (a size as docker spells them: "64g"): 0 when unset, an error naming the
+   variable when it is no size. */
+int layer_max_size (int64_t *out, bale_error_t *err);
 
 /* ---- the snapshot cache ------------------------------------------------------------------- */
 

@@ -28,6 +28,7 @@
 #include "runtime/layer/layer.h"
 #include "runtime/fs/owners.h"
 #include "runtime/fs/rootless.h"
+#include "common/units.h"
 #include "common/banned.h"
 
 #define WHITEOUT_PREFIX ".wh."
@@ -66,6 +67,12 @@ struct pathset
   size_t n, cap;
 };
 
+/* The inodes an export's layers created in its destination (layer_extract_opts.export). */
+struct layer_export
+{
+  struct pathset inodes;
+};
+
 struct dirtime
 {
   char *path;
@@ -76,7 +83,10 @@ struct extractor
 {
   int root;
   enum layer_extract_mode mode;
-  int64_t max_tar_bytes, max_entries, tar_bytes;
+  int64_t max_tar_bytes, max_entries, tar_bytes, blob_bytes;
+  int64_t hole_bytes; /* the real sizes of the sparse files written (an ADDed archive's) */
+  bool max_from_env; /* max_tar_bytes is BALE_MAX_LAYER_SIZE's */
+  struct layer_export *export; /* opts->export */
   bool caller_owns;
   int fd;
   struct meter *meter;
@@ -183,6 +193,36 @@ mark_created (struct extractor *x, const char *path, const struct stat *st)
 
   pathset_add (&x->created, path);
   pathset_add (&x->created_inodes, key);
+  if (x->export)
+    pathset_add (&x->export->inodes, key);
+}
+
+struct layer_export *
+layer_export_new (void)
+{
+  return xzalloc (sizeof (struct layer_export));
+}
+
+void
+layer_export_free (struct layer_export *e)
+{
+  if (e)
+    pathset_release (&e->inodes);
+  free (e);
+}
+
+/* May a whiteout or an opaque marker remove st? Always in a root of layers; in an export's
+   destination only what an earlier layer of the export created there, never a file that was
+   there before it (BuildKit's local exporter writes the final tree and deletes nothing). */
+static bool
+removable (const struct extractor *x, const struct stat *st)
+{
+  cleanup_free char *key = NULL;
+
+  if (!x->export)
+    return true;
+  key = inode_key (st);
+  return pathset_has (&x->export->inodes, key);
 }
 
 /* ---- reading the stream ------------------------------------------------------------------- */
@@ -203,6 +243,7 @@ read_blob (struct archive *a, void *ctx, const void **out)
       return -1;
     }
   digester_update (&x->blob, x->buf, (size_t) n);
+  x->blob_bytes += n;
   meter_add_opt (x->meter, n);
   *out = x->buf;
   return n;
@@ -225,8 +266,9 @@ read_tar (struct archive *a, void *ctx, const void **out)
   x->tar_bytes += n;
   if (x->max_tar_bytes > 0 && x->tar_bytes > x->max_tar_bytes)
     {
-      bale_make_error (&x->cb_err, EFBIG, "the layer is larger than %" PRId64 " bytes uncompressed",
-                       x->max_tar_bytes);
+      bale_make_error (&x->cb_err, EFBIG, "the %s is larger than %" PRId64 " bytes uncompressed%s",
+                       x->mode == LAYER_EXTRACT_ARCHIVE && x->root >= 0 ? "archive" : "layer",
+                       x->max_tar_bytes, x->max_from_env ? " (BALE_MAX_LAYER_SIZE)" : "");
       return -1;
     }
   digester_update (&x->diff, x->tarbuf, (size_t) n);
@@ -378,7 +420,9 @@ open_dir_in_root (struct extractor *x, const char *dir, bale_error_t *err)
 /* ---- removing ----------------------------------------------------------------------------- */
 
 /* Empty the directory fd (at path) of everything this layer did not create; directories
-   it created are kept but emptied of what lower layers had in them. */
+   it created are kept but emptied of what lower layers had in them. In an export's
+   destination, what the export did not create is kept too, a directory emptied of what it
+   did (removable). */
 static int
 clear_dir (struct extractor *x, int fd, const char *path, bale_error_t *err)
 {
@@ -391,7 +435,7 @@ clear_dir (struct extractor *x, int fd, const char *path, bale_error_t *err)
       cleanup_free char *child
           = *path ? xasprintf ("%s/%s", path, list.v[i].name) : xstrdup (list.v[i].name);
 
-      if (!inode_created (x, &list.v[i].st))
+      if (!inode_created (x, &list.v[i].st) && removable (x, &list.v[i].st))
         ret = dirwalk_remove (fd, list.v[i].name, child, err);
       else if (S_ISDIR (list.v[i].st.st_mode))
         {
@@ -451,6 +495,17 @@ apply_whiteout (struct extractor *x, const char *dir, const char *name, const ch
     }
   else if (inode_created (x, &st))
     return 0;
+  else if (!removable (x, &st))
+    {
+      /* a file of the export's destination from before it: kept; a directory: emptied of
+         what the export's layers put there */
+      cleanup_close int fd = -1;
+      if (!S_ISDIR (st.st_mode))
+        return 0;
+      fd = openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      return fd < 0 ? bale_make_error (err, errno, "cannot open directory '%s'", path)
+                    : clear_dir (x, fd, path, err);
+    }
   if (dirwalk_remove (pfd, name, path, err) < 0)
     return -1;
   if (x->mode == LAYER_EXTRACT_OVERLAY && mknodat (pfd, name, S_IFCHR | 0000, makedev (0, 0)) < 0)
@@ -682,8 +737,26 @@ write_sparse (struct extractor *x, int fd, const char *path, struct archive_entr
     }
   if (r != ARCHIVE_EOF)
     return archive_fail (x, x->tar, err, "cannot read the layer");
-  if (archive_entry_size (e) < 0 || ftruncate (fd, (off_t) archive_entry_size (e)) < 0)
-    return bale_make_error (err, errno ? errno : EINVAL, "cannot write '%s'", path);
+  if (archive_entry_size (e) < 0)
+    return bale_make_error (err, EINVAL, "entry '%s': a sparse file of negative size", path);
+  /* The holes cost nothing here, but the layer that copies the file holds them as zeros: a
+     10 KiB archive naming a 1 TiB file was a layer of 1 TiB to read and compress (BuildKit
+     writes the zeros to disk). They count with what the stream unpacked to, against
+     BALE_MAX_LAYER_SIZE when set; otherwise a sparse file may not expand more than a
+     compressed stream can (gzip's ratio is about 1000): at most 1 GiB plus 1024 times the
+     archive's bytes read so far. */
+  x->hole_bytes += archive_entry_size (e);
+  if (x->max_tar_bytes > 0 ? x->tar_bytes + x->hole_bytes > x->max_tar_bytes
+                           : x->hole_bytes > ((int64_t) 1 << 30) + 1024 * x->tar_bytes)
+    return bale_make_error (err, EFBIG, "entry '%s': sparse files of %" PRId64 " bytes from %" PRId64
+                                        " bytes of archive: more than %s, refused as a size bomb%s",
+                            path, x->hole_bytes, x->tar_bytes,
+                            x->max_tar_bytes > 0 ? "the archive may unpack to"
+                                                 : "1 GiB plus 1024 times the archive's bytes",
+                            x->max_tar_bytes > 0 ? " (BALE_MAX_LAYER_SIZE)"
+                                                 : " (BALE_MAX_LAYER_SIZE sets a limit instead)");
+  if (ftruncate (fd, (off_t) archive_entry_size (e)) < 0)
+    return bale_make_error (err, errno, "cannot write '%s'", path);
   return 0;
 }
 
@@ -991,15 +1064,26 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
 }
 
 /* Hash what the readers left unread: padding and anything after the end blocks belong
-   to the diff_id too, and anything after the compressed stream to the blob digest. */
+   to the diff_id too, and anything after the compressed stream to the blob digest.
+   What follows the end of the tar archive is refused past LAYER_MAX_TRAILER bytes when it is
+   also more than the whole compressed blob: that is a decompression bomb (1 KiB of gzip
+   inflates to 1 MiB of zeros, which a tar reader takes for the end of the archive and which
+   only the diff_id would ever read: 15 s of CPU per MiB sent, and nothing else). A tar
+   writer pads its end to a record (Go 1 KiB, libarchive and GNU tar 10 KiB); an uncompressed
+   layer's trailer is never more than its blob, so only a compressed one can be refused. */
 static int
 drain (struct extractor *x, bale_error_t *err)
 {
   const void *out;
   la_ssize_t n;
+  int64_t end = x->tar_bytes, trailer;
 
   while ((n = read_tar (NULL, x, &out)) > 0)
-    ;
+    if ((trailer = x->tar_bytes - end) > LAYER_MAX_TRAILER && trailer > x->blob_bytes)
+      return bale_make_error (err, EFBIG, "more than %" PRId64 " bytes after the end of the tar archive, "
+                                          "from %" PRId64 " bytes of compressed layer: a decompression "
+                                          "bomb, refused (BuildKit hashes them for the diff_id)",
+                              trailer, x->blob_bytes);
   if (n == 0)
     while ((n = read_blob (NULL, x, &out)) > 0)
       ;
@@ -1037,10 +1121,14 @@ extract_all (struct extractor *x, const struct layer_extract_opts *opts,
     }
   if (ret != ARCHIVE_EOF)
     return archive_fail (x, x->tar, err, "cannot read the layer");
-  if (drain (x, err) < 0)
-    return -1;
   memset (stats, 0, sizeof *stats);
   stats->entries = x->entries;
+  /* An ADDed archive has no digests to check: what follows its end is not even read (moby's
+     Untar stops there too), so no bomb after it costs anything. */
+  if (x->mode == LAYER_EXTRACT_ARCHIVE)
+    return finish_dir_times (x, err);
+  if (drain (x, err) < 0)
+    return -1;
   if (digester_final (&x->diff, stats->diff_id, err) < 0
       || digester_final (&x->blob, stats->digest, err) < 0)
     return -1;
@@ -1048,6 +1136,54 @@ extract_all (struct extractor *x, const struct layer_extract_opts *opts,
     return bale_make_error (err, 0, "layer diff_id mismatch: expected '%s', got '%s'",
                             opts->expected_diff_id, stats->diff_id);
   return finish_dir_times (x, err);
+}
+
+int
+layer_diff_id (int fd, bool more_filters, char out[DIGEST_STRLEN + 1], bale_error_t *err)
+{
+  struct extractor *x = xzalloc (sizeof *x);
+  struct archive_entry *e;
+  int ret = 0, r;
+
+  x->fd = fd;
+  x->root = -1;
+  /* Only the reader's choice of filters follows from the mode: nothing is applied. */
+  x->mode = more_filters ? LAYER_EXTRACT_ARCHIVE : LAYER_EXTRACT_MERGED;
+  if (layer_max_size (&x->max_tar_bytes, err) < 0 || digester_init (&x->blob, err) < 0)
+    ret = -1;
+  else if (digester_init (&x->diff, err) < 0)
+    {
+      digester_release (&x->blob);
+      ret = -1;
+    }
+  else
+    {
+      x->max_from_env = x->max_tar_bytes > 0;
+      if (open_stream (x, err) < 0)
+        ret = -1;
+      else
+        {
+          while ((r = archive_read_next_header (x->tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+            if (archive_read_data_skip (x->tar) != ARCHIVE_OK)
+              {
+                r = ARCHIVE_FATAL;
+                break;
+              }
+          if (r != ARCHIVE_EOF)
+            ret = archive_fail (x, x->tar, err, "cannot read the layer");
+          else if (drain (x, err) < 0 || digester_final (&x->diff, out, err) < 0)
+            ret = -1;
+        }
+      digester_release (&x->blob);
+      digester_release (&x->diff);
+    }
+  if (x->tar)
+    archive_read_free (x->tar);
+  if (x->raw)
+    archive_read_free (x->raw);
+  bale_error_release (&x->cb_err);
+  free (x);
+  return ret < 0 ? -1 : 0;
 }
 
 int
@@ -1062,10 +1198,20 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
   x->root = root_fd;
   x->mode = opts->mode;
   x->max_tar_bytes = opts->max_tar_bytes;
+  if (x->max_tar_bytes == 0)
+    {
+      if (layer_max_size (&x->max_tar_bytes, err) < 0)
+        {
+          free (x);
+          return -1;
+        }
+      x->max_from_env = x->max_tar_bytes > 0;
+    }
   x->listed_dir = opts->listed_dir;
   x->listed_arg = opts->listed_arg;
   x->max_entries = opts->max_entries;
   x->caller_owns = opts->caller_owns;
+  x->export = opts->export;
   x->fd = fd;
   x->meter = opts->meter;
   x->strip = opts->strip;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/strbuf.h"
+#include "common/units.h"
 #include "runtime/layer/layer.h"
 #include "common/banned.h"
 
@@ -41,6 +43,21 @@ layer_reader_new (unsigned flags, bale_error_t *err)
       return NULL;
     }
   return a;
+}
+
+int
+layer_max_size (int64_t *out, bale_error_t *err)
+{
+  const char *v = getenv ("BALE_MAX_LAYER_SIZE");
+  uint64_t n = 0;
+
+  *out = 0;
+  if (v == NULL || *v == '\0')
+    return 0;
+  if (!units_parse_bytes (v, &n) || n == 0)
+    return bale_make_error (err, EINVAL, "BALE_MAX_LAYER_SIZE=\"%s\": not a size in bytes (such as 64g)", v);
+  *out = (int64_t) n;
+  return 0;
 }
 
 /* Only the formats a layer may use, decompressed in-process. */
@@ -169,10 +186,20 @@ layer_data_digest (struct archive *a, const char *path, char out[DIGEST_STRLEN +
   char buf[65536];
   la_ssize_t n;
 
-  if (digester_init (&d, err) < 0)
+  int64_t max;
+
+  if (layer_max_size (&max, err) < 0 || digester_init (&d, err) < 0)
     return -1;
   while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
-    digester_update (&d, buf, (size_t) n);
+    {
+      digester_update (&d, buf, (size_t) n);
+      if (max > 0 && archive_filter_bytes (a, 0) > max)
+        {
+          digester_release (&d);
+          return bale_make_error (err, EFBIG, "'%s': the layer is larger than %" PRId64
+                                              " bytes uncompressed (BALE_MAX_LAYER_SIZE)", path, max);
+        }
+    }
   if (n < 0)
     {
       digester_release (&d);

@@ -656,38 +656,19 @@ archive_layer_media_type (struct source *src, const char *digest, bool *compress
   return OCI_MT_LAYER_TAR;
 }
 
-/* The digest of the decompressed bytes of a stored blob (its diff_id). */
+/* The digest of the decompressed bytes of a stored blob (its diff_id), with the limits of
+   an extraction (layer_diff_id: a decompression bomb is refused). */
 static int
 uncompressed_digest (struct source *src, const char *digest, char out[DIGEST_STRLEN + 1],
                      bale_error_t *err)
 {
-  cleanup_free char *path = store_blob_path (src->s, digest);
-  cleanup_read_archive struct archive *a = layer_reader_new (LAYER_READER_XZ_BZIP2, err);
-  struct archive_entry *e;
-  struct digester d;
-  const void *buf;
-  size_t len;
-  la_int64_t off;
-  int r;
+  cleanup_close int fd = store_blob_open (src->s, digest, err);
 
-  if (a == NULL)
+  if (fd < 0)
     return -1;
-  archive_read_support_format_raw (a);
-  if (archive_read_open_filename (a, path, 65536) != ARCHIVE_OK
-      || archive_read_next_header (a, &e) != ARCHIVE_OK)
-    return bale_make_error (err, 0, "cannot decompress layer '%s': %s", digest,
-                            archive_error_string (a));
-  if (digester_init (&d, err) < 0)
-    return -1;
-  while ((r = archive_read_data_block (a, &buf, &len, &off)) == ARCHIVE_OK)
-    digester_update (&d, buf, len);
-  if (r != ARCHIVE_EOF)
-    {
-      digester_release (&d);
-      return bale_make_error (err, 0, "cannot decompress layer '%s': %s", digest,
-                              archive_error_string (a));
-    }
-  return digester_final (&d, out, err);
+  if (layer_diff_id (fd, true, out, err) < 0)
+    return bale_error_wrap (err, "layer '%s'", digest);
+  return 0;
 }
 
 /* One layer of a manifest.json item, checked against its diff_id, as a descriptor. */

@@ -491,6 +491,42 @@ add_archive_through_symlinks () {
 }
 check "ADD unpacks through the destination's symlinks as into a chroot; PAX sparse files" add_archive_through_symlinks
 
+# The symlinks an ADDed archive's parents meet in the destination are resolved by the one
+# resolver (runtime/fs/inroot), with the destination as "/": as the kernel resolves them in
+# moby's chroot, a missing or non-directory component before a ".." fails the ADD (docker
+# 20.10: "open /top/f: no such file or directory", "open /top2/g: not a directory"), where the
+# second walker bale had applied ".." to the name and wrote into /d/real. A chain of links with
+# absolute targets and ".." above the top stays inside /d; a loop names itself precisely.
+add_archive_link_chain () {
+  ctx=$T_TMP/alctx
+  rm -rf "$T_TMP/al" "$ctx" && mkdir -p "$ctx" "$T_TMP/al/top" "$T_TMP/al/top2" "$T_TMP/al/ch" "$T_TMP/al/lp" &&
+    echo f > "$T_TMP/al/top/f" && echo g > "$T_TMP/al/top2/g" && echo c > "$T_TMP/al/ch/c" &&
+    echo l > "$T_TMP/al/lp/l" && tar -C "$T_TMP/al" -cf "$ctx/a1.tar" top/f && tar -C "$T_TMP/al" -cf "$ctx/a2.tar" top2/g &&
+    tar -C "$T_TMP/al" -cf "$ctx/a3.tar" ch/c && tar -C "$T_TMP/al" -cf "$ctx/a4.tar" lp/l || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /d/real && ln -s missing/../real /d/top' 'ADD a1.tar /d/' > "$ctx/Dockerfile"
+  ! build t6f 2> /dev/null || { echo "missing/../real: built"; return 1; }
+  grep -q 'open /d/top: no such directory' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /d/real && touch /d/file && ln -s file/../real /d/top2' 'ADD a2.tar /d/' > "$ctx/Dockerfile"
+  ! build t6g 2> /dev/null || { echo "file/../real: built"; return 1; }
+  grep -q 'open /d/top2: not a directory' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+  printf '%s\n' 'FROM busybox' \
+    'RUN mkdir -p /d/etc/x && ln -s /l1 /d/ch && ln -s ../../../../l2/ /d/l1 && ln -s /../etc/./x /d/l2 && ln -s lp /d/lp' \
+    'ADD a3.tar /d/' > "$ctx/Dockerfile"
+  build t6h || return 1
+  r=$T_TMP/t6h/rootfs
+  [ "$(cat "$r/d/etc/x/c")" = c ] && [ -L "$r/d/ch" ] && [ ! -e "$r/etc/x" ] && [ ! -e "$r/l1" ] || { ls -R "$r/d"; return 1; }
+  # a link inside a directory reached through a link: followed from where the first led
+  mkdir -p "$T_TMP/al/n1/n2" && echo n > "$T_TMP/al/n1/n2/n" && tar -C "$T_TMP/al" -cf "$ctx/a5.tar" n1/n2/n || return 1
+  printf '%s\n' 'FROM busybox' 'RUN mkdir -p /d/real/other && ln -s real /d/n1 && ln -s /real/other /d/real/n2' \
+    'ADD a5.tar /d/' > "$ctx/Dockerfile"
+  build t6j || return 1
+  [ "$(cat "$T_TMP/t6j/rootfs/d/real/other/n")" = n ] && [ -L "$T_TMP/t6j/rootfs/d/n1" ] || { ls -R "$T_TMP/t6j/rootfs/d"; return 1; }
+  printf '%s\n' 'FROM busybox' 'RUN mkdir /d && ln -s lp /d/lp' 'ADD a4.tar /d/' > "$ctx/Dockerfile"
+  ! build t6i 2> /dev/null || { echo "a symlink loop: built"; return 1; }
+  grep -q 'open /d/lp: too many levels of symbolic links (more than 40' "$T_TMP/err" || { cat "$T_TMP/err"; return 1; }
+}
+check "ADD through destination symlinks: resolved in the destination as the kernel would, chains kept inside, loops named" add_archive_link_chain
+
 # ADD of a local archive: BuildKit's unpack makes the destination 0755 (with --chown's owner)
 # and untars with the archive's modes: --chmod changes nothing there (diff-fuzz F40; checked
 # against docker 20.10). A file that is no archive takes it, its new parents stay 0755 (F3).

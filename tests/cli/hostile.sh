@@ -188,6 +188,27 @@ tty_escapes () {
 }
 check "--progress tty: a step's escape sequences never reach the terminal, its text does" tty_escapes
 
+# The same on a terminal at the end of a build (session 31): the tty view's last frame (the
+# summary), the failed step's logs and bale's error (which quotes the Dockerfile's line and
+# the step's last output) printed a Dockerfile's raw escapes and a failing step's OSC 52 as
+# they came, and --progress plain on a terminal printed everything raw. Now all of it is
+# text on a terminal (^[ as cat -v); a pipe still gets the bytes, as BuildKit prints them.
+final_escapes () {
+  command -v script > /dev/null || { echo "script (util-linux) is missing"; return 1; }
+  mkdir -p "$T_TMP/fesc"
+  printf 'FROM busybox\nRUN true "\033]0;DF-TITLE\007" && printf "\\033]52;c;eA==\\007failing\\n" && false\n' > "$T_TMP/fesc/Dockerfile"
+  for mode in tty plain; do
+    script -qfec "'$BALE' build --no-cache --progress $mode '$T_TMP/fesc'" /dev/null > "$T_TMP/fesc.raw" 2>&1 < /dev/null
+    ! grep -aq "$(printf '\033')]" "$T_TMP/fesc.raw" ||
+      { echo "$mode: an escape sequence reached the terminal:"; cat -v "$T_TMP/fesc.raw"; return 1; }
+    grep -aq 'failing' "$T_TMP/fesc.raw" && grep -aq 'RUN true "' "$T_TMP/fesc.raw" ||
+      { echo "$mode: the text is missing:"; cat -v "$T_TMP/fesc.raw"; return 1; }
+  done
+  "$BALE" build --no-cache --progress plain "$T_TMP/fesc" > "$T_TMP/fesc.pipe" 2>&1
+  grep -aq "$(printf '\033')]52;c;eA==" "$T_TMP/fesc.pipe" || { echo "a pipe lost the bytes"; cat -v "$T_TMP/fesc.pipe"; return 1; }
+}
+check "the end of a build on a terminal (summary, failed logs, the error, plain view): escapes shown as text, a pipe gets the bytes" final_escapes
+
 # An image's strings (labels, history, USER, WORKDIR, ENTRYPOINT) listed on a terminal by
 # history, images, inspect --format and explain: their escape sequences are shown as ^[...,
 # not obeyed (OSC 0 set the title, OSC 52 the clipboard, CSI 2J cleared the screen). A pipe
@@ -220,5 +241,75 @@ self_exe () {
   ! grep -q "bale [0-9]" "$T_TMP/out" && [ "$(cat "$top_builddir/bale" "$top_builddir/bale-core" | sha256sum)" = "$before" ]
 }
 check "RUN of /proc/self/exe, directly or as a script's interpreter, never runs bale-core in the step" self_exe
+
+
+# Decompression bombs (session 31). A tar reader takes zeros for the end of the archive, so
+# a layer whose tar is followed by gzip members of zeros (1 KiB each per MiB) was accepted,
+# every byte hashed for its diff_id: 15 s of one CPU per MiB sent, in `bale load`, in a build
+# FROM it (a pulled layer: tests/integration/registry.sh) and in ADD. A trailer past 16 MiB
+# that is also longer than the compressed blob is refused, naming the layer; an ADDed archive
+# is not read past its end; BALE_MAX_LAYER_SIZE caps what one layer or archive unpacks to.
+# bomb_archive OUT TRAILER-MIB [uncompressed]: a docker-archive of busybox and one layer (a
+# file, then TRAILER MiB of zeros after the tar's end, gzip unless uncompressed; kept as
+# OUT.layer).
+bomb_archive () {
+  python3 - "$1.layer" "$2" "$3" > "$1.id" << 'PY' || return 1
+import gzip, hashlib, io, os, sys, tarfile
+out, mib, plain = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "uncompressed"
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+    # owned by the caller: layertool extracts it as a user too
+    ti = tarfile.TarInfo("hello"); data = b"hi\n"; ti.size = len(data); ti.mtime = 0
+    ti.uid, ti.gid = os.getuid(), os.getgid()
+    t.addfile(ti, io.BytesIO(data))
+zeros = b"\0" * (1 << 20)
+stream = raw.getvalue() + zeros * mib
+open(out, "wb").write(stream if plain else gzip.compress(raw.getvalue(), mtime=0) + gzip.compress(zeros, mtime=0) * mib)
+print("sha256:" + hashlib.sha256(stream).hexdigest())
+PY
+  busybox_plus_layer "$1" "bomb:$2" "$1.layer" "$(cat "$1.id")"
+}
+decompression_bombs () {
+  bomb_archive "$T_TMP/bomb.tar" 40 && bomb_archive "$T_TMP/pad.tar" 4 && bomb_archive "$T_TMP/plain.tar" 20 uncompressed || return 1
+  # load's diff_id check of a compressed layer: 40 MiB of zeros from 40 KiB, refused past 16 MiB
+  fast_fail "layer 'sha256:[0-9a-f]{64}': more than [0-9]+ bytes after the end of the tar archive, from [0-9]+ bytes of compressed layer: a decompression bomb, refused" \
+    load -i "$T_TMP/bomb.tar" || return 1
+  ! "$BALE" image inspect bomb:40 > /dev/null 2>&1 || { echo "bomb:40 stored"; return 1; }
+  # the same check when a layer is unpacked (a snapshot), on the stored blob
+  mkdir -p "$T_TMP/x2" || return 1
+  ! "$top_builddir/tests/helpers/layertool" extract "$T_TMP/bomb.tar.layer" "$T_TMP/x2" > "$T_TMP/out" 2>&1 &&
+    grep -q "a decompression bomb, refused" "$T_TMP/out" || { echo "layertool extract:"; cat "$T_TMP/out"; return 1; }
+  # a compressed trailer under 16 MiB (padding of any record size), and an uncompressed
+  # layer's of 20 MiB (it costs what it sends), load and run
+  "$BALE" load -i "$T_TMP/pad.tar" > /dev/null && "$BALE" load -i "$T_TMP/plain.tar" > /dev/null &&
+    [ "$("$BALE" run bomb:4 cat /hello)" = hi ] && [ "$("$BALE" run bomb:20 cat /hello)" = hi ] || return 1
+  # ADD of the bomb: unpacked, the zeros after its end never read
+  cp "$T_TMP/bomb.tar.layer" "$ctx/bomb.tgz" && head -c 6291456 /dev/urandom > "$T_TMP/big" &&
+    tar -C "$T_TMP" -czf "$ctx/big.tgz" big && printf '%s\n' 'FROM busybox' 'ADD bomb.tgz /b/' > "$ctx/Dockerfile" &&
+    "$BALE" build -q -t addbomb "$ctx" > /dev/null && [ "$("$BALE" run addbomb cat /b/hello)" = hi ] || return 1
+  # a PAX sparse file of 1 TiB in 10 KiB of archive (a layer of 1 TiB of zeros to read and
+  # compress); one of 100 MiB unpacks as before (F59)
+  rm -rf "$T_TMP/sp" && mkdir -p "$T_TMP/sp" && truncate -s 1T "$T_TMP/sp/huge" &&
+    tar -C "$T_TMP/sp" --sparse --format=posix -cf "$ctx/huge.tar" huge && rm "$T_TMP/sp/huge" &&
+    truncate -s 100M "$T_TMP/sp/ok" && echo end >> "$T_TMP/sp/ok" &&
+    tar -C "$T_TMP/sp" --sparse --format=posix -cf "$ctx/ok.tar" ok || return 1
+  printf '%s\n' 'FROM busybox' 'ADD huge.tar /s/' > "$ctx/Dockerfile"
+  fast_fail "ADD \"huge.tar\": cannot unpack: .*entry 'huge': sparse files of 1099511627776 bytes from [0-9]+ bytes of archive: more than 1 GiB plus 1024 times the archive's bytes, refused as a size bomb" \
+    build --no-cache "$ctx" || return 1
+  printf '%s\n' 'FROM busybox' 'ADD ok.tar /s/' > "$ctx/Dockerfile"
+  "$BALE" build -q --no-cache -t sparseok "$ctx" > /dev/null &&
+    [ "$("$BALE" run sparseok stat -c %s /s/ok)" = 104857604 ] || return 1
+  BALE_MAX_LAYER_SIZE=64m fast_fail "entry 'ok': sparse files of 104857604 bytes .* refused as a size bomb \(BALE_MAX_LAYER_SIZE\)" \
+    build --no-cache "$ctx" || return 1
+  printf '%s\n' 'FROM busybox' 'ADD big.tgz /b/' > "$ctx/Dockerfile"
+  BALE_MAX_LAYER_SIZE=1m fast_fail 'ADD "big.tgz": cannot unpack: .*the archive is larger than 1048576 bytes uncompressed \(BALE_MAX_LAYER_SIZE\)' \
+    build --no-cache "$ctx" || return 1
+  BALE_MAX_LAYER_SIZE=lots fast_fail 'BALE_MAX_LAYER_SIZE="lots": not a size in bytes' build --no-cache "$ctx" || return 1
+  BALE_MAX_LAYER_SIZE=64m "$BALE" build -q --no-cache -t addbig "$ctx" > /dev/null || return 1
+  # bale diff reads every file of both images' layers
+  BALE_MAX_LAYER_SIZE=4m fast_fail "layer 1 .*'/b/big': the layer is larger than 4194304 bytes uncompressed \(BALE_MAX_LAYER_SIZE\)" \
+    diff busybox addbig
+}
+check "decompression bombs: a layer's trailer of zeros past 16 MiB and its blob refused, naming the layer; ADD stops at the tar's end; sparse files bounded; BALE_MAX_LAYER_SIZE caps a layer" decompression_bombs
 
 done_testing

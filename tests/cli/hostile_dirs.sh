@@ -235,6 +235,36 @@ local_privileged () {
 }
 check "-o type=local: device nodes, set-id bits and file capabilities left out with a warning each; privileged-files=true keeps them" local_privileged
 
+
+# -o type=local into a directory that holds the user's files (dest=. in a project, $HOME):
+# the layers' whiteouts and opaque markers were applied to it, so an image's `.wh.NAME`
+# deleted the user's NAME and `DIR/.wh..wh..opq` emptied the user's DIR (session 31).
+# BuildKit's local exporter writes the final tree over the directory and deletes nothing:
+# now a whiteout removes only what an earlier layer of the same export wrote.
+local_whiteouts () {
+  python3 - "$T_TMP/wh.layer" << 'PY' || return 1
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], mode="w", format=tarfile.PAX_FORMAT) as t:
+    for name in [".wh.keep", "home/", "home/.wh..wh..opq", "home/mine"]:
+        ti = tarfile.TarInfo(name.rstrip("/")); ti.mtime = 0
+        if name.endswith("/"):
+            ti.type = tarfile.DIRTYPE; ti.mode = 0o755
+        t.addfile(ti, io.BytesIO(b""))
+PY
+  busybox_plus_layer "$T_TMP/wh.tar" whiteouts:1 "$T_TMP/wh.layer" "sha256:$(sha256sum "$T_TMP/wh.layer" | cut -d' ' -f1)" || return 1
+  "$BALE" load -i "$T_TMP/wh.tar" > /dev/null || return 1
+  d=$T_TMP/lw
+  rm -rf "$d" && mkdir -p "$d/home/user/.ssh" "$d/opt" && echo k > "$d/keep" && echo id > "$d/home/user/.ssh/id" &&
+    echo u > "$d/opt/userfile" || return 1
+  mkdir -p "$T_TMP/wctx" && printf '%s\n' 'FROM whiteouts:1' 'RUN mkdir -p /opt && echo old > /opt/old' \
+    'RUN rm -rf /opt && mkdir /opt && echo new > /opt/new' > "$T_TMP/wctx/Dockerfile"
+  "$BALE" build -q --no-cache -o "type=local,dest=$d" "$T_TMP/wctx" > "$T_TMP/out" 2>&1 || { cat "$T_TMP/out"; return 1; }
+  [ "$(cat "$d/keep")" = k ] && [ "$(cat "$d/home/user/.ssh/id")" = id ] && [ -e "$d/home/mine" ] &&
+    [ "$(cat "$d/opt/userfile")" = u ] && [ "$(cat "$d/opt/new")" = new ] && [ ! -e "$d/opt/old" ] &&
+    [ -x "$d/bin/busybox" ] || { echo "the destination after the export:"; find "$d" -not -path "*/bin/*" | sort; return 1; }
+}
+check "-o type=local: the layers' whiteouts and opaque markers never remove the destination's own files" local_whiteouts
+
 check "the canary outside the store and the destinations never changed" canary_intact
 
 done_testing

@@ -75,6 +75,28 @@ busybox_store () {
   busybox_archive "$T_TMP/busybox.tar" && "$BALE" load -i "$T_TMP/busybox.tar" > /dev/null
 }
 
+# busybox_plus_layer OUT TAG LAYER DIFF_ID: a docker-archive OUT of the busybox base
+# ($T_TMP/busybox.tar, busybox_store's) and one more layer, the file LAYER as it is (hostile
+# layers made by hand), with DIFF_ID in the config, tagged TAG.
+busybox_plus_layer () {
+  python3 - "$T_TMP/busybox.tar" "$@" << 'PY'
+import io, json, sys, tarfile
+src, out, tag, layer, diff_id = sys.argv[1:6]
+base = tarfile.open(src)
+member = lambda name: base.extractfile(next(m for m in base.getmembers() if m.name.lstrip("./") == name)).read()
+manifest = json.loads(member("manifest.json"))[0]
+config = json.loads(member(manifest["Config"]))
+config["rootfs"]["diff_ids"] = [config["rootfs"]["diff_ids"][0], diff_id]
+files = {"config.json": json.dumps(config).encode(), "l1.tar": member(manifest["Layers"][0]),
+         "l2.bin": open(layer, "rb").read(),
+         "manifest.json": json.dumps([{"Config": "config.json", "RepoTags": [tag],
+                                       "Layers": ["l1.tar", "l2.bin"]}]).encode()}
+with tarfile.open(out, "w") as t:
+    for name, data in files.items():
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+PY
+}
+
 . "$top_srcdir/tests/cli/ports.sh"
 # start_registry: a docker-registry of the test's own on a free port of 127.0.0.1 (start_server),
 # storing in $T_TMP/registry; sets port. Start it at the script's top level: a check runs in a
