@@ -267,8 +267,9 @@ def tree_lines(archive, xattrs=True, times=False):
 # uname and gname (moby fills them from the daemon host's passwd and group files, bale writes
 # none), a whiteout's mtime (the rm's time in 20.10, 0 in bale: reproducible), the PAX
 # records libarchive's pax writer adds where Go's writer needs none (uid and gid up to
-# 0o7777777, which Go's 7-digit fields hold and libarchive's 6-digit ones do not;
-# hdrcharset=BINARY beside a non-ASCII path) and, against BuildKit, where a directory's
+# 0o7777777, which Go's 7-digit fields hold and libarchive's 6-digit ones do not; a whole
+# mtime of 2038 or later that 11 octal digits hold; hdrcharset=BINARY beside a non-ASCII
+# path) and, against BuildKit, where a directory's
 # whiteouts stand among its entries (20.10 in name order, bale before the other entries, as
 # the image spec advises) and user.* xattrs (docker save drops them: Q2).
 def layer_entries(layer_bytes):
@@ -308,7 +309,8 @@ def header_line(m):
         detail = "size=%d" % m.size
     # the records of its PAX header (which fields did not fit USTAR), values of xattrs aside;
     # Q5: not those a Go writer would not need
-    go_fits = {"uid": m.uid <= 0o7777777, "gid": m.gid <= 0o7777777, "hdrcharset": True}
+    go_fits = {"uid": m.uid <= 0o7777777, "gid": m.gid <= 0o7777777, "hdrcharset": True,
+               "mtime": 0 <= m.mtime <= 0o77777777777 and m.mtime == int(m.mtime)}
     pax = sorted(k for k in m.pax_headers if not k.startswith("SCHILY.xattr.") and not go_fits.get(k))
     xa = sorted(k[len("SCHILY.xattr."):] for k in m.pax_headers if k.startswith("SCHILY.xattr."))
     fields = [imgtree.quote(path), t, "%04o" % (m.mode & 0o7777), "%d:%d" % (m.uid, m.gid), when, detail]
