@@ -1148,7 +1148,7 @@ find_heredoc (const struct copy_spec *s, const char *word)
 /* One source word of the instruction: a heredoc, a --parents pattern, or a path (with
    wildcards) of the source root. */
 static int
-copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_error_t *err)
+copy_one_source (struct copier *c, const char *word, bool *dest_is_dir, bale_error_t *err)
 {
   const struct copy_spec *s = c->spec;
   const struct copy_heredoc *h = find_heredoc (s, word);
@@ -1170,7 +1170,7 @@ copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_erro
       src.st.st_size = (off_t) h->len;
       src.st.st_mtim.tv_sec = s->now;
       src.st.st_nlink = 1;
-      target = copy_target (s->dest, dest_is_dir, &src);
+      target = copy_target (s->dest, *dest_is_dir, &src);
       real = dest_resolve (s, target + 1);
       if (add_parents (c, real, false, err) < 0)
         return -1;
@@ -1185,11 +1185,18 @@ copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_erro
   if (copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
     return -1;
   for (j = 0; j < found.n; j++)
-    if (copy_source (c, &found.v[j], word, s->dest, dest_is_dir, err) < 0)
-      {
-        copy_sources_release (&found);
-        return -1;
-      }
+    {
+      if (copy_source (c, &found.v[j], word, s->dest, *dest_is_dir, err) < 0)
+        {
+          copy_sources_release (&found);
+          return -1;
+        }
+      /* BuildKit copies a wildcard's matches one after the other: once a directory's
+         contents went to the destination, it is a directory that takes the files after it
+         (FINDINGS F72: `COPY --from=0 /x/s* /srv/sub16` of sub/ and sub13). */
+      if (S_ISDIR (found.v[j].st.st_mode))
+        *dest_is_dir = true;
+    }
   copy_sources_release (&found);
   return 0;
 }
@@ -1208,7 +1215,7 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
   for (i = 0; i < s->n_sources; i++)
     {
       size_t from = c.n;
-      if (copy_one_source (&c, s->sources[i], dest_is_dir, err) < 0)
+      if (copy_one_source (&c, s->sources[i], &dest_is_dir, err) < 0)
         goto out;
       /* Hard links are kept within one source word (a directory, or all a wildcard's
          matches): BuildKit copies each source with a copier of its own, whose inode map
@@ -1364,10 +1371,11 @@ copy_parse_chmod (const char *spec, mode_t *mode, bale_error_t *err)
 }
 
 int
-copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t now,
+copy_mkdir_layer (int dest_fd, const char *path, bool chown, uid_t uid, gid_t gid, time_t now,
                   struct layer_writer *w, bale_error_t *err)
 {
-  struct copy_spec spec = { .dest_fd = dest_fd, .chown_set = true, .uid = uid, .gid = gid, .now = now };
+  /* BuildKit 20.10's dispatchWorkdir gives its mkdir a user only when the image has one */
+  struct copy_spec spec = { .dest_fd = dest_fd, .chown_set = chown, .uid = uid, .gid = gid, .now = now };
   struct copier c = { .spec = &spec, .staging_fd = -1 };
   cleanup_free char *real = dest_resolve (&spec, path + (*path == '/'));
   size_t i;

@@ -1760,8 +1760,10 @@ class Gen:
         self.ctx_paths[tar] = "tar"
         self.emit(copy_line("ADD", [], [tar], dest + "/"))
         self.add_path(st, dest + "/" + name, "d")
-        out, mk = self.out_file(st)
-        self.emit("RUN %sfind %s -exec stat -c '%%n %%a %%u:%%g %%F' {} + | sort > %s" % (mk, dest + "/" + name, out))
+        # (the listing outside what it lists: find would race the shell's redirection)
+        out = "/tmp/ls7_" + n
+        self.add_path(st, out, "f")
+        self.emit("RUN find %s -exec stat -c '%%n %%a %%u:%%g %%F' {} + | sort > %s" % (dest + "/" + name, out))
 
     def i_wdexist7(self, st):
         """WORKDIR of directories that exist (FINDINGS F68: an empty layer): the base's, one an
