@@ -1231,7 +1231,11 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
   if (c.n > 1)
     qsort (c.v, c.n, sizeof *c.v, entry_cmp);
   touch_existing_parents (c.v, c.n, s->now);
-  for (i = 0; i < c.n; i = j)
+  /* Nothing but directories that exist (an empty directory's contents copied onto one):
+     BuildKit's copy changes nothing and its layer is empty (FINDINGS F74), as WORKDIR's. */
+  for (i = 0; i < c.n && c.v[i].existed; i++)
+    ;
+  for (i = i == c.n ? c.n : 0; i < c.n; i = j)
     {
       const struct centry *last;
       for (j = i + 1; j < c.n && strcmp (c.v[j].path, c.v[i].path) == 0; j++)
