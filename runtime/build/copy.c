@@ -1295,11 +1295,16 @@ lookup (int dest_fd, const char *file, const char *name, long *id, long *gid, ba
 {
   cleanup_strbuf struct strbuf sb = STRBUF_INIT;
   char *line, *save = NULL;
+  bool found = false;
 
   if (dest_fd < 0)
     return 0;
-  if (inroot_read_file (dest_fd, file, DB_MAX, &sb, NULL, err) < 0)
+  if (inroot_read_file (dest_fd, file, DB_MAX, &sb, &found, err) < 0)
     return -1;
+  /* BuildKit's readUser opens the file to look a name up: without it the step fails
+     (FINDINGS F75), where a name the file lacks is only not found (F36). */
+  if (!found)
+    return bale_make_error (err, 0, "open %s: no such file or directory", file);
   for (line = strtok_r (sb.buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
       char *f[4] = { 0 };
