@@ -56,6 +56,8 @@ struct centry
   size_t len;
   bool top;         /* a source named by the instruction: its symlink was followed */
   bool existed;     /* CE_DIR: a directory of the destination, as it is there */
+  bool opaque;      /* CE_DIR: an ADDed archive's, over what the destination had there:
+                       nothing below it in the layers under it shows (FINDINGS F66) */
   size_t seq;       /* order of discovery: the later one wins */
 };
 
@@ -76,6 +78,8 @@ struct copier
   const char *archive_root;
   char **listed;
   size_t n_listed, alloc_listed;
+  char **nondir; /* the paths where the archive has entries that are no directory (sorted) */
+  size_t n_nondir, alloc_nondir;
   struct archive_redirect *redir;
   size_t n_redir, alloc_redir;
 };
@@ -472,10 +476,34 @@ archive_listed_add (void *arg, const char *path)
   c->listed[c->n_listed++] = xstrdup (path);
 }
 
+static void
+archive_nondir_add (void *arg, const char *path)
+{
+  struct copier *c = arg;
+
+  XGROW (c->nondir, c->alloc_nondir, c->n_nondir + 1);
+  c->nondir[c->n_nondir++] = xstrdup (path);
+}
+
 static int
 cmp_str (const void *a, const void *b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Whether an ADDed archive's directory relpath (going to dst) replaces what the destination
+   has there: moby's unpack removes any entry a non-directory of the archive lands on, or a
+   directory lands on (RemoveAll), then makes the directory afresh, and overlayfs marks such
+   a directory opaque (FINDINGS F66: a lower directory's files stay hidden). */
+static bool
+archive_replaces (const struct copier *c, const char *relpath, const char *dst)
+{
+  struct stat have;
+
+  if (!dest_stat (c->spec, dst, &have, false))
+    return false;
+  return !S_ISDIR (have.st_mode)
+         || (c->n_nondir > 0 && bsearch (&relpath, c->nondir, c->n_nondir, sizeof *c->nondir, cmp_str));
 }
 
 /* Where an archive's entry goes: through the redirects of its parents, if any. */
@@ -512,6 +540,13 @@ archive_through_link (struct copier *c, const char *relpath, const char *dst, ba
     return bale_make_error (err, ENOTDIR, "mkdir /%s: not a directory", dst);
   if (archive_follow (c->spec, c->archive_root, dst, &to, err) < 0)
     return -1;
+  /* The directory it leads to, and those above it, are the parents of the entries written
+     there: in the layer as they are (moby's unpack writes into them; FINDINGS F69). */
+  if (add_parents (c, to, true, err) < 0)
+    {
+      free (to);
+      return -1;
+    }
   XGROW (c->redir, c->alloc_redir, c->n_redir + 1);
   c->redir[c->n_redir].from = xstrdup (relpath);
   c->redir[c->n_redir++].to = to;
@@ -578,7 +613,10 @@ walk_entry (void *ctx, const struct dirwalk_entry *e, bale_error_t *err)
   source_overrides (s, e->dirfd, e->name, &st);
   apply_meta (s, &st, true);
   if (S_ISDIR (st.st_mode))
-    ce = add (w->c, dst, CE_DIR, &st);
+    {
+      ce = add (w->c, dst, CE_DIR, &st);
+      ce->opaque = w->c->archive_root && archive_replaces (w->c, e->relpath, dst);
+    }
   else if (S_ISREG (st.st_mode))
     ce = add (w->c, dst, CE_FILE, &st);
   else if (S_ISLNK (st.st_mode))
@@ -683,7 +721,8 @@ static int
 add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_error_t *err)
 {
   struct layer_extract_opts opts = { .mode = LAYER_EXTRACT_ARCHIVE, .max_tar_bytes = 0,
-                                     .listed_dir = archive_listed_add, .listed_arg = c };
+                                     .listed_dir = archive_listed_add,
+                                     .listed_nondir = archive_nondir_add, .listed_arg = c };
   cleanup_free char *name = NULL;
   size_t i;
   int sub, r;
@@ -712,12 +751,19 @@ add_archive (struct copier *c, int fd, const char *src, const char *dest, bale_e
       c->archive_root = dest;
       if (c->n_listed > 1) /* none listed leaves c->listed NULL, which qsort may not get */
         qsort (c->listed, c->n_listed, sizeof *c->listed, cmp_str);
+      if (c->n_nondir > 1)
+        qsort (c->nondir, c->n_nondir, sizeof *c->nondir, cmp_str);
       r = copy_dir (c, sub, "", dest, err);
       c->spec = saved;
       c->archive_root = NULL;
     }
   for (i = 0; i < c->n_listed; i++)
     free (c->listed[i]);
+  for (i = 0; i < c->n_nondir; i++)
+    free (c->nondir[i]);
+  free (c->nondir);
+  c->nondir = NULL;
+  c->n_nondir = c->alloc_nondir = 0;
   for (i = 0; i < c->n_redir; i++)
     {
       free (c->redir[i].from);
@@ -1064,6 +1110,8 @@ write_entry (struct copier *c, struct layer_writer *w, const struct centry *e, b
         r = layer_writer_add_dir (w, e->path, &e->st, fd, err);
         if (fd >= 0)
           close (fd);
+        if (r == 0 && e->opaque)
+          r = layer_writer_add_opaque (w, e->path, err);
         return r;
       }
     case CE_FILE:
@@ -1124,7 +1172,7 @@ find_heredoc (const struct copy_spec *s, const char *word)
 /* One source word of the instruction: a heredoc, a --parents pattern, or a path (with
    wildcards) of the source root. */
 static int
-copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_error_t *err)
+copy_one_source (struct copier *c, const char *word, bool *dest_is_dir, bale_error_t *err)
 {
   const struct copy_spec *s = c->spec;
   const struct copy_heredoc *h = find_heredoc (s, word);
@@ -1146,7 +1194,7 @@ copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_erro
       src.st.st_size = (off_t) h->len;
       src.st.st_mtim.tv_sec = s->now;
       src.st.st_nlink = 1;
-      target = copy_target (s->dest, dest_is_dir, &src);
+      target = copy_target (s->dest, *dest_is_dir, &src);
       real = dest_resolve (s, target + 1);
       if (add_parents (c, real, false, err) < 0)
         return -1;
@@ -1161,11 +1209,18 @@ copy_one_source (struct copier *c, const char *word, bool dest_is_dir, bale_erro
   if (copy_resolve (s->src_fd, s->src_kind, word, s->ignore, &found, err) < 0)
     return -1;
   for (j = 0; j < found.n; j++)
-    if (copy_source (c, &found.v[j], word, s->dest, dest_is_dir, err) < 0)
-      {
-        copy_sources_release (&found);
-        return -1;
-      }
+    {
+      if (copy_source (c, &found.v[j], word, s->dest, *dest_is_dir, err) < 0)
+        {
+          copy_sources_release (&found);
+          return -1;
+        }
+      /* BuildKit copies a wildcard's matches one after the other: once a directory's
+         contents went to the destination, it is a directory that takes the files after it
+         (FINDINGS F72: `COPY --from=0 /x/s* /srv/sub16` of sub/ and sub13). */
+      if (S_ISDIR (found.v[j].st.st_mode))
+        *dest_is_dir = true;
+    }
   copy_sources_release (&found);
   return 0;
 }
@@ -1184,7 +1239,7 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
   for (i = 0; i < s->n_sources; i++)
     {
       size_t from = c.n;
-      if (copy_one_source (&c, s->sources[i], dest_is_dir, err) < 0)
+      if (copy_one_source (&c, s->sources[i], &dest_is_dir, err) < 0)
         goto out;
       /* Hard links are kept within one source word (a directory, or all a wildcard's
          matches): BuildKit copies each source with a copier of its own, whose inode map
@@ -1200,7 +1255,11 @@ copy_to_layer (const struct copy_spec *s, struct layer_writer *w, bale_error_t *
   if (c.n > 1)
     qsort (c.v, c.n, sizeof *c.v, entry_cmp);
   touch_existing_parents (c.v, c.n, s->now);
-  for (i = 0; i < c.n; i = j)
+  /* Nothing but directories that exist (an empty directory's contents copied onto one):
+     BuildKit's copy changes nothing and its layer is empty (FINDINGS F74), as WORKDIR's. */
+  for (i = 0; i < c.n && c.v[i].existed; i++)
+    ;
+  for (i = i == c.n ? c.n : 0; i < c.n; i = j)
     {
       const struct centry *last;
       for (j = i + 1; j < c.n && strcmp (c.v[j].path, c.v[i].path) == 0; j++)
@@ -1260,11 +1319,16 @@ lookup (int dest_fd, const char *file, const char *name, long *id, long *gid, ba
 {
   cleanup_strbuf struct strbuf sb = STRBUF_INIT;
   char *line, *save = NULL;
+  bool found = false;
 
   if (dest_fd < 0)
     return 0;
-  if (inroot_read_file (dest_fd, file, DB_MAX, &sb, NULL, err) < 0)
+  if (inroot_read_file (dest_fd, file, DB_MAX, &sb, &found, err) < 0)
     return -1;
+  /* BuildKit's readUser opens the file to look a name up: without it the step fails
+     (FINDINGS F75), where a name the file lacks is only not found (F36). */
+  if (!found)
+    return bale_make_error (err, 0, "open %s: no such file or directory", file);
   for (line = strtok_r (sb.buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
       char *f[4] = { 0 };
@@ -1340,18 +1404,26 @@ copy_parse_chmod (const char *spec, mode_t *mode, bale_error_t *err)
 }
 
 int
-copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t now,
+copy_mkdir_layer (int dest_fd, const char *path, bool chown, uid_t uid, gid_t gid, time_t now,
                   struct layer_writer *w, bale_error_t *err)
 {
-  struct copy_spec spec = { .dest_fd = dest_fd, .chown_set = true, .uid = uid, .gid = gid, .now = now };
+  /* BuildKit 20.10's dispatchWorkdir gives its mkdir a user only when the image has one */
+  struct copy_spec spec = { .dest_fd = dest_fd, .chown_set = chown, .uid = uid, .gid = gid, .now = now };
   struct copier c = { .spec = &spec, .staging_fd = -1 };
   cleanup_free char *real = dest_resolve (&spec, path + (*path == '/'));
   size_t i;
   int ret = 0;
+  bool made = false;
 
   ret = add_parents (&c, real, true, err);
   touch_existing_parents (c.v, c.n, now); /* a chain of parents: sorted already */
-  for (i = 0; i < c.n && ret == 0; i++)
+  /* A directory that exists already leaves the layer empty, as BuildKit's mkdir (MkdirAll)
+     changes nothing there (FINDINGS F68); otherwise the layer has every directory of the
+     path, the existing ones as they are (the one holding the first new one with the step's
+     time), as overlayfs copies them up. */
+  for (i = 0; i < c.n; i++)
+    made = made || !c.v[i].existed;
+  for (i = 0; i < c.n && ret == 0 && made; i++)
     ret = write_entry (&c, w, &c.v[i], err);
   for (i = 0; i < c.n; i++)
     free (c.v[i].path);

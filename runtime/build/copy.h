@@ -81,8 +81,9 @@ int copy_parse_chmod (const char *spec, mode_t *mode, bale_error_t *err);
 
 
 /* WORKDIR: a layer holding path (absolute) and its parents, as `mkdir -p` in the
-   destination would leave them: existing directories as they are, new ones 0755 owned by
-   uid:gid with mtime now. */
-int copy_mkdir_layer (int dest_fd, const char *path, uid_t uid, gid_t gid, time_t now,
+   destination would leave them: existing directories as they are, new ones 0755 with mtime
+   now, owned by uid:gid when chown (the stage has a USER), else root's with the group of a
+   setgid parent, as the kernel gives it (FINDINGS F73); empty when nothing is made. */
+int copy_mkdir_layer (int dest_fd, const char *path, bool chown, uid_t uid, gid_t gid, time_t now,
                       struct layer_writer *w, bale_error_t *err);
 #endif

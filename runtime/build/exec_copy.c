@@ -107,9 +107,10 @@ child_work (void *ctx, int layer_fd, struct child_report *rep, bale_error_t *err
     {
       uid_t uid = 0;
       gid_t gid = 0;
-      r = (s->user && *s->user) ? copy_resolve_chown (dest_fd, s->user, &uid, &gid, err) : 0;
+      bool chown = s->user && *s->user;
+      r = chown ? copy_resolve_chown (dest_fd, s->user, &uid, &gid, err) : 0;
       if (r == 0)
-        r = copy_mkdir_layer (dest_fd, s->argv[0], uid, gid, j->now, w, err);
+        r = copy_mkdir_layer (dest_fd, s->argv[0], chown, uid, gid, j->now, w, err);
     }
   else
     {

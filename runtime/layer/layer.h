@@ -207,6 +207,9 @@ struct layer_extract_opts
   /* LAYER_EXTRACT_ARCHIVE: told the cleaned path of each directory the archive names as an
      entry (not those it creates as missing parents), or NULL. */
   void (*listed_dir) (void *arg, const char *path);
+  /* LAYER_EXTRACT_ARCHIVE: the same for each entry that is no directory (hard links too),
+     or NULL. */
+  void (*listed_nondir) (void *arg, const char *path);
   void *listed_arg;
 };
 

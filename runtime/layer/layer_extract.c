@@ -91,6 +91,7 @@ struct extractor
   int fd;
   struct meter *meter;
   void (*listed_dir) (void *arg, const char *path);
+  void (*listed_nondir) (void *arg, const char *path);
   void *listed_arg;
   struct archive *raw, *tar;
   struct digester blob, diff;
@@ -1052,6 +1053,8 @@ apply_entry (struct extractor *x, struct archive_entry *e, bale_error_t *err)
         archive_entry_set_mtime (e, 0, 0);
       if (x->listed_dir && archive_entry_filetype (e) == AE_IFDIR && !archive_entry_hardlink (e))
         x->listed_dir (x->listed_arg, path);
+      else if (x->listed_nondir && (archive_entry_filetype (e) != AE_IFDIR || archive_entry_hardlink (e)))
+        x->listed_nondir (x->listed_arg, path);
       return apply_file_entry (x, path, e, err);
     }
   if (strcmp (base, OPAQUE_NAME) == 0)
@@ -1208,6 +1211,7 @@ layer_extract (int fd, int root_fd, const struct layer_extract_opts *opts,
       x->max_from_env = x->max_tar_bytes > 0;
     }
   x->listed_dir = opts->listed_dir;
+  x->listed_nondir = opts->listed_nondir;
   x->listed_arg = opts->listed_arg;
   x->max_entries = opts->max_entries;
   x->caller_owns = opts->caller_owns;

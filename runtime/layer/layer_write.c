@@ -108,6 +108,9 @@ struct layer_writer
   struct inode_link *links;
   size_t n_links, links_alloc;
   bool failed, finished;
+  /* The last directory written: an opaque marker in it takes its permissions and owner. */
+  char *last_dir;
+  struct stat last_dir_st;
   struct hash_thread *ht; /* opts.hash_thread: the thread's state (NULL without) */
   /* The entry whose xattr names are in names (list_xattrs), or -1; the listing's result. */
   int listed_fd;
@@ -488,6 +491,7 @@ layer_writer_free (struct layer_writer *w)
   for (i = 0; i < w->n_links; i++)
     free (w->links[i].path);
   free (w->links);
+  free (w->last_dir);
   free (w);
 }
 
@@ -753,6 +757,18 @@ layer_writer_add_file (struct layer_writer *w, const char *path, const struct st
   return 0;
 }
 
+/* The directory header just written, for an opaque marker that may follow it. */
+static void
+remember_dir (struct layer_writer *w, const char *path, mode_t perm, la_int64_t uid, la_int64_t gid)
+{
+  free (w->last_dir);
+  w->last_dir = xstrdup (path);
+  memset (&w->last_dir_st, 0, sizeof w->last_dir_st);
+  w->last_dir_st.st_mode = S_IFDIR | perm;
+  w->last_dir_st.st_uid = (uid_t) uid;
+  w->last_dir_st.st_gid = (gid_t) gid;
+}
+
 int
 layer_writer_add_dir (struct layer_writer *w, const char *path, const struct stat *st, int fd,
                       bale_error_t *err)
@@ -767,6 +783,7 @@ layer_writer_add_dir (struct layer_writer *w, const char *path, const struct sta
       archive_entry_free (e);
       return -1;
     }
+  remember_dir (w, path, archive_entry_perm (e), archive_entry_uid (e), archive_entry_gid (e));
   return write_header (w, e, err);
 }
 
@@ -814,23 +831,28 @@ layer_writer_add_special (struct layer_writer *w, const char *path, const struct
 }
 
 /* An empty regular file with mtime 0 (containerd >= 2.0): its time would otherwise be one
-   more thing that differs between two builds. Mode 0644 root:root like umoci's bare
-   headers. */
+   more thing that differs between two builds (docker 20.10 gives a whiteout the time of the
+   deletion). Its mode and owner are those of docker 20.10's layers (moby's overlay whiteout
+   converter, FINDINGS F67): a whiteout is 0600 root's; an opaque marker has the permission
+   bits (0777) and owner of its directory's header, which comes just before it, and 0755
+   root's without one. */
 static int
-add_marker (struct layer_writer *w, const char *dirpath, const char *name, bale_error_t *err)
+add_marker (struct layer_writer *w, const char *dirpath, const char *name, bool opaque,
+            bale_error_t *err)
 {
   struct stat st;
   cleanup_free char *path = *dirpath ? xasprintf ("%s/%s", dirpath, name) : xstrdup (name);
   struct archive_entry *e;
+  bool dir = opaque && w->last_dir && strcmp (w->last_dir, dirpath) == 0;
 
   if (w->failed || w->finished)
     return bale_make_error (err, 0, "layer writer used after %s",
                             w->failed ? "a failure" : "finish");
   memset (&st, 0, sizeof st);
-  st.st_mode = S_IFREG | 0644;
+  st.st_mode = S_IFREG | (!opaque ? 0600 : dir ? w->last_dir_st.st_mode & 0777 : 0755);
   e = new_entry (w, path, &st, AE_IFREG);
-  archive_entry_set_uid (e, 0);
-  archive_entry_set_gid (e, 0);
+  archive_entry_set_uid (e, dir ? w->last_dir_st.st_uid : 0);
+  archive_entry_set_gid (e, dir ? w->last_dir_st.st_gid : 0);
   return write_header (w, e, err);
 }
 
@@ -845,13 +867,13 @@ layer_writer_add_whiteout (struct layer_writer *w, const char *path, bale_error_
   if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0 || *path == '/')
     return bale_make_error (err, EINVAL, "invalid whiteout path '%s'", path);
   name = xasprintf (WHITEOUT_PREFIX "%s", base);
-  return add_marker (w, dir, name, err);
+  return add_marker (w, dir, name, false, err);
 }
 
 int
 layer_writer_add_opaque (struct layer_writer *w, const char *dirpath, bale_error_t *err)
 {
-  return add_marker (w, dirpath, OPAQUE_NAME, err);
+  return add_marker (w, dirpath, OPAQUE_NAME, true, err);
 }
 
 /* The two digests; without compression the blob is the tar. */
@@ -1311,7 +1333,11 @@ layer_write_dir (int dir_fd, const struct layer_write_opts *opts, int out_fd,
     ret = 0;
   /* An opaque upper root means the whole filesystem below was replaced. */
   if (ret >= 0 && opts->overlay_upper && is_opaque_dir (w, dir_fd))
-    ret = layer_writer_add_opaque (w, "", err);
+    {
+      remember_dir (w, "", root_st.st_mode & 07777, opts->owner_set ? opts->uid : root_st.st_uid,
+                    opts->owner_set ? opts->gid : root_st.st_gid);
+      ret = layer_writer_add_opaque (w, "", err);
+    }
   forget_xattrs (w);
   if (ret >= 0 && opts->entries)
     ret = write_selected (&t, dir_fd, opts, err);

@@ -257,6 +257,127 @@ def tree_lines(archive, xattrs=True, times=False):
     return out
 
 
+# ---- the layer tars, header by header (v7) -------------------------------------------------
+# What a layer's tar headers say beyond the flattened tree: the entries each layer lists (the
+# parent directories a builder writes, whiteouts and opaque markers as entries, hard-link
+# entries and their direction), their order, their PAX records, and what ends the tar.
+# Normalised, as documented intended differences (tests/diff-fuzz/FINDINGS.md Q5): the
+# numeric fields' dialect (Go's 7 digits and NUL, libarchive's 6 digits, space and NUL: the
+# values are compared), the S_IF* type bits moby adds to the mode field (fillGo18FileTypeBits),
+# uname and gname (moby fills them from the daemon host's passwd and group files, bale writes
+# none), a whiteout's mtime (the rm's time in 20.10, 0 in bale: reproducible), the PAX
+# records libarchive's pax writer adds where Go's writer needs none (uid and gid up to
+# 0o7777777, which Go's 7-digit fields hold and libarchive's 6-digit ones do not; a whole
+# mtime of 2038 or later that 11 octal digits hold; hdrcharset=BINARY beside a non-ASCII
+# path) and, against BuildKit, where a directory's
+# whiteouts stand among its entries (20.10 in name order, bale before the other entries, as
+# the image spec advises) and user.* xattrs (docker save drops them: Q2).
+def layer_entries(layer_bytes):
+    """The entries of one uncompressed layer tar as tarfile.TarInfo objects (PAX and GNU
+    extension headers folded in), and what follows the last entry: (end, zero blocks, bytes
+    after them)."""
+    t = tarfile.open(fileobj=io.BytesIO(layer_bytes), mode="r:")
+    members = t.getmembers()
+    end = t.offset
+    tail = layer_bytes[end:]
+    zeros = 0
+    while tail[zeros * 512:(zeros + 1) * 512] == b"\0" * 512 and (zeros + 1) * 512 <= len(tail):
+        zeros += 1
+    return members, "end zero-blocks=%d trailing=%d" % (zeros, len(tail) - zeros * 512)
+
+
+def header_line(m):
+    """One entry of a layer, as compared: PATH TYPE MODE UID:GID WHEN [DETAIL] [pax=KEYS]."""
+    path = imgtree.abspath(m.name)
+    base = os.path.basename(path)
+    t = {tarfile.REGTYPE: "f", tarfile.AREGTYPE: "f", tarfile.DIRTYPE: "d", tarfile.SYMTYPE: "l",
+         tarfile.LNKTYPE: "h", tarfile.CHRTYPE: "c", tarfile.BLKTYPE: "b", tarfile.FIFOTYPE: "p",
+         tarfile.CONTTYPE: "f"}.get(m.type, "?%r" % m.type)
+    if base.startswith(".wh."):
+        when = "wh"  # Q5: the rm's time (20.10) or 0 (bale)
+    else:
+        # as in the tree (shown_time): a build's time is `new`, `-` for a directory
+        when = shown_time({"mtime": int(m.mtime), "when": "-" if t == "d" else imgtree.when(m.mtime)})
+    detail = None
+    if t == "l":
+        detail = m.linkname
+    elif t == "h":
+        detail = imgtree.abspath(m.linkname)
+    elif t in ("c", "b"):
+        detail = "%d,%d" % (m.devmajor, m.devminor)
+    elif t == "f":
+        detail = "size=%d" % m.size
+    # the records of its PAX header (which fields did not fit USTAR), values of xattrs aside;
+    # Q5: not those a Go writer would not need
+    go_fits = {"uid": m.uid <= 0o7777777, "gid": m.gid <= 0o7777777, "hdrcharset": True,
+               "mtime": 0 <= m.mtime <= 0o77777777777 and m.mtime == int(m.mtime)}
+    pax = sorted(k for k in m.pax_headers if not k.startswith("SCHILY.xattr.") and not go_fits.get(k))
+    xa = sorted(k[len("SCHILY.xattr."):] for k in m.pax_headers if k.startswith("SCHILY.xattr."))
+    fields = [imgtree.quote(path), t, "%04o" % (m.mode & 0o7777), "%d:%d" % (m.uid, m.gid), when, detail]
+    if pax:
+        fields.append("pax=" + ",".join(pax))
+    if xa:
+        fields.append("xattrs=" + ",".join(xa))
+    return " ".join(x for x in fields if x)
+
+
+def layer_header_lines(archive):
+    """Per layer of the image: the tar's sha256 and its header lines in tar order (a
+    difference of order shows as lines removed and added), then `end ...`."""
+    outer, entry = imgtree.open_archive(archive, None)
+    layers = []
+    for name in entry["Layers"]:
+        data = outer.extractfile(imgtree.member(outer, name)).read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        elif data[:4] == b"\x28\xb5\x2f\xfd":
+            data = subprocess.run(["zstd", "-dc"], input=data, stdout=subprocess.PIPE, check=True).stdout
+        members, end = layer_entries(data)
+        layers.append((hashlib.sha256(data).hexdigest(), [header_line(m) for m in members] + [end]))
+    return layers
+
+
+def layer_listing(archive):
+    """The header lines of every layer but the base's (the regression cases' busybox is not
+    the peers'), each after `layer N `: what a case's `expected_layers` holds (v7)."""
+    return ["layer %d %s" % (i, x) for i, (_, lines) in enumerate(layer_header_lines(archive)) if i > 0
+            for x in lines]
+
+
+def against_buildkit(lines):
+    """Q5 and Q2 on one side's layer lines, for the comparison with BuildKit: whiteouts (not
+    opaque markers) moved after the other entries, in path order, and user.* xattrs left out."""
+    def strip(x):
+        x = re.sub(r"(xattrs=)(\S+)", lambda m: m.group(1) + ",".join(
+            n for n in m.group(2).split(",") if not n.startswith("user.")), x)
+        return re.sub(r" xattrs=$", "", x)
+    lines = [strip(x) for x in lines]
+    wh = [x for x in lines if re.match(r"^\S*/\.wh\.(?!\.wh\.\.opq )", x)]
+    return [x for x in lines if x not in wh and not x.startswith("end ")] + sorted(wh) + \
+        [x for x in lines if x.startswith("end ")]
+
+
+def layer_diffs(case, a, b, na, nb, docker):
+    """The diff lines of each layer's headers (A's and B's archives), `layer N:` before each
+    layer's lines; none when the layer counts differ (the tree and config diffs say so)."""
+    la, lb = layer_header_lines(a), layer_header_lines(b)
+    if len(la) != len(lb) or case.get("modern"):
+        return []
+    out = []
+    acc = accept_res() if docker else []
+    for i, ((da, xa), (db, xb)) in enumerate(zip(la, lb)):
+        if da == db:
+            continue
+        if docker:
+            xa = against_buildkit(xa)
+            xb = against_buildkit([x for x in xb if not any(r.search(x) for r in acc)])
+        d = udiff(xa, xb, "%s-layer%d" % (na, i), "%s-layer%d" % (nb, i))
+        if d:
+            out.append("layer %d:" % i)
+            out += d
+    return out
+
+
 def config_lines(archive, extra=True):
     # never contextlib.redirect_stdout: it swaps sys.stdout for every thread at once, and the
     # cases of two jobs mixed their configs (the "anomaly" of FINDINGS F9)
@@ -387,7 +508,8 @@ def udiff(a, b, na, nb):
 def compare(case, work, stores, with_docker=True):
     """Build CASE in WORK and compare; returns (status, diff lines). status is "same",
     "both-fail" (no builder took it: the generator's fault), "docker-fail", "bale-fail",
-    "modes" (bale's two modes differ), "differ" (bale and BuildKit differ) or, for a case with
+    "modes" (bale's two modes differ, files, config or layer headers), "differ" (bale and
+    BuildKit differ), "layers" (only in the layers' tar headers, v7) or, for a case with
     an `invalid` line both refused, "unlocated" (bale's error names no line, or not BuildKit's)."""
     os.makedirs(work, exist_ok=True)
     # the logs of an earlier case in WORK (dfz.py case) would answer for this one (unlocated)
@@ -424,11 +546,17 @@ def compare(case, work, stores, with_docker=True):
     t_ov, t_cp = tree_lines(ov, times=True), tree_lines(cp, times=True)
     c_ov, c_cp = config_lines(ov), config_lines(cp)
     diffs += udiff(t_ov + c_ov, t_cp + c_cp, "bale-overlay", "bale-copy")
+    diffs += layer_diffs(case, ov, cp, "bale-overlay", "bale-copy", False)
     if diffs:
         return "modes", diffs
     if dk == "skip":
         return "same", []
     diffs = udiff(describe_masked(case, ov, False), describe_masked(case, dk, True), "bale", "buildkit")
+    # v7: the layers' headers too; `layers` when only they differ
+    ldiffs = layer_diffs(case, ov, dk, "bale", "buildkit", True)
+    if ldiffs and not diffs:
+        return "layers", ldiffs
+    diffs += ldiffs
     return ("differ" if diffs else "same"), diffs
 
 
@@ -547,7 +675,9 @@ def mount_targets(case):
 
 
 def classify(case, status, diffs, sigs):
-    """The known findings that explain DIFFS, and the diff lines none explains."""
+    """The known findings that explain DIFFS, and the diff lines none explains. A `layers`
+    case (v7: only the layers' headers differ) is one that differs, for the signatures too."""
+    status = "differ" if status == "layers" else status
     sigs = [x for x in sigs if x.applies(case, status)]
     names = {x.name for x in sigs for d in diffs if x.re.search(d)}
     targets = mount_targets(case)
@@ -568,7 +698,18 @@ def classify(case, status, diffs, sigs):
         core = re.sub(r" hl=\S+$", "", d[1:])
         from_ctx = " ctx " in core or re.search(r" t=[0-9]+ ", core) or (case.get("modern") and " new " not in core)
         return status == "differ" and from_ctx and core in minus and core in plus
-    if any(ctx_link(d) for d in diffs):
+    # the same in a layer's headers (v7): bale's hard-link entry where 20.10 writes the file
+    def ctx_link_layer(d):
+        if status != "differ":
+            return False
+        m = re.match(r"^-(\S+) h (\S+ \S+) (ctx|t=[0-9]+) \S+$", d)
+        if m:
+            return any(re.match(r"^\+%s f %s %s size=[0-9]+$" % tuple(re.escape(x) for x in m.groups()), x)
+                       for x in diffs)
+        m = re.match(r"^\+(\S+) f (\S+ \S+) (ctx|t=[0-9]+) size=[0-9]+$", d)
+        return bool(m) and any(re.match(r"^-%s h %s %s \S+$" % tuple(re.escape(x) for x in m.groups()), x)
+                               for x in diffs)
+    if any(ctx_link(d) or ctx_link_layer(d) for d in diffs):
         names.add("ctx-hardlinks-2010")
     # F6: BuildKit follows a symlink of the image in a COPY destination (dangling or
     # relative), bale replaced it by a directory: every line at the link, under it, or on
@@ -608,20 +749,22 @@ def classify(case, status, diffs, sigs):
     # by the time, the context's (or its own) on bale's side, the build's on BuildKit's.
     # (F42: the destination of a directory's contents has the build's time in both.)
     def ctx_dir_time(d):
-        m = re.match(r"^([-+])(\S+) d (\S+ \S+) (\S+)$", d)
+        m = re.match(r"^([-+])(\S+) d (\S+ \S+) (\S+)( pax=\S+)?$", d)
         if not m or status != "differ":
             return False
         want = "-" if m.group(1) == "-" else r"(ctx|t=[0-9]+)"
         if (m.group(1) == "-") != bool(re.match(r"^(ctx|t=[0-9]+)$", m.group(4))):
             return False
         other = "+" if m.group(1) == "-" else "-"
-        return any(re.match(r"^%s%s d %s %s$" % (re.escape(other), re.escape(m.group(2)), re.escape(m.group(3)), want), x)
+        return any(re.match(r"^%s%s d %s %s%s$" % (re.escape(other), re.escape(m.group(2)), re.escape(m.group(3)), want,
+                                                   re.escape(m.group(5) or "")), x)
                    for x in diffs)
     if any(ctx_dir_time(d) for d in diffs):
         names.add("ctx-dir-time-2010")
     # a diff is explained when each of its lines is
     unexplained = [d for d in diffs if d[:1] in "+-" and not d.startswith(("+++", "---"))
                    and not any(x.re.search(d) for x in sigs) and not stub(d) and not ctx_link(d)
+                   and not ctx_link_layer(d)
                    and not via_link(d) and not stub_time(d) and not ctx_dir_time(d)]
     return sorted(names), unexplained
 
@@ -753,7 +896,13 @@ def cmd_regress(args):
             else:
                 diffs = udiff(tree_lines(ov) + config_lines(ov), tree_lines(cp) + config_lines(cp),
                               "bale-overlay", "bale-copy")
+                diffs += layer_diffs(case, ov, cp, "bale-overlay", "bale-copy", False)
                 diffs += udiff(describe_masked(case, ov, False, extra=False), expected, "bale", "expected")
+                # v7: the layers' headers, where the case has them (bale's, checked against
+                # BuildKit's with `dfz.py case` when the case was written)
+                if os.path.exists(os.path.join(d, "expected_layers")):
+                    with open(os.path.join(d, "expected_layers")) as f:
+                        diffs += udiff(layer_listing(ov), f.read().splitlines(), "bale", "expected_layers")
         finally:
             shutil.rmtree(work, ignore_errors=True)
         name = os.path.basename(os.path.normpath(d))

@@ -82,6 +82,11 @@ class Gen:
         # COPY destinations spelled with `.`, `..` and `//` into deep new directories; ARGs in
         # FROM --platform
         self.v6 = seed >= 50000
+        # v7 (seeds from 60000): what the layers' headers tell apart (harness v7): ADDed
+        # archives whose entries replace a directory, file or symlink of the image (F66),
+        # WORKDIR of directories that exist (F68), no-op metadata changes (F70), whiteouts and
+        # opaque directories with owners and modes of their own (F67)
+        self.v7 = seed >= 60000
         self.twin_ctx = False  # the twin context differs (zstd archives, --exclude, --parents)
         self.odd = []          # context files with spaces, unicode, punctuation in their names
 
@@ -372,10 +377,12 @@ class Gen:
         if self.v6:
             w += [("wdroot6", 3), ("archive6", 4), ("fromlink6", 2), ("chown6", 2.5), ("dest6", 2.5),
                   ("shell6", 1)]
+        if self.v7:
+            w += [("replace7", 3), ("wdexist7", 2), ("noop7", 1), ("rmdir7", 2)]
         kind = self.r.choices([k for k, _ in w], [x for _, x in w])[0]
         if kind in ("run", "mount", "heredoc", "env", "arg", "expand", "garg", "lex", "heredoc3", "scope",
                     "shellform", "merge", "adduser", "escapes", "workdir5", "volume5", "envorder5",
-                    "argscope5", "chown6", "shell6") and not st.user_root:
+                    "argscope5", "chown6", "shell6", "replace7", "noop7", "rmdir7") and not st.user_root:
             self.user_run(st)
             return
         getattr(self, "i_" + kind)(st)
@@ -1719,6 +1726,102 @@ class Gen:
         self.emit(copy_line("ADD", [], [name], dest + "/"), repeatable=pre >= 0.45)
         self.add_path(st, dest, "d")
         self.add_path(st, dest + "/" + top, "d")
+
+    # ---- v7 -------------------------------------------------------------------------------------
+    def i_replace7(self, st):
+        """ADD of an archive whose entries replace what the image has at a name (FINDINGS F66):
+        a directory of the layers below by a file, a symlink or a hard link and then a
+        directory again, or a file or symlink of the image by a directory; a RUN lists it."""
+        r = self.r
+        n = self.uniq("")
+        dest = self.fresh(st)
+        name = "rp" + n
+        lower = r.choice(["dir", "dir", "file", "link"])
+        self.emit("RUN " + {
+            "dir": "mkdir -p %s/%s/sub && echo a > %s/%s/a && echo s > %s/%s/sub/s && chmod %s %s/%s"
+                   % (dest, name, dest, name, dest, name, r.choice(["700", "2755", "755"]), dest, name),
+            "file": "mkdir -p %s && echo f > %s/%s" % (dest, dest, name),
+            "link": "mkdir -p %s/t%s && echo t > %s/t%s/t && ln -s t%s %s/%s" % (dest, n, dest, n, n, dest, name)}[lower])
+        entries = []
+        first = r.choice(["f", "l", "h", "none"])
+        if first == "f":
+            entries.append({"path": name, "type": "f", "content": "file" + n})
+        elif first == "l":
+            entries.append({"path": name, "type": "l", "target": "elsewhere"})
+        elif first == "h":
+            entries += [{"path": "h" + n, "type": "f", "content": "h"}, {"path": name, "type": "h", "target": "h" + n}]
+        entries.append({"path": name, "type": "d", "mode": r.choice(["0755", "0700", "0750"]),
+                        "uid": r.choice([0, 0, 1000]), "gid": r.choice([0, 50])})
+        entries.append({"path": name + "/b", "type": "f", "content": "b" + n})
+        if r.random() < 0.5:
+            entries.append({"path": name + "/sub/new", "type": "f", "content": "n"})
+        tar = "ar7_%s%s" % (n, r.choice([".tar", ".tar", ".tar.gz"]))
+        self.ctx.append({"path": tar, "type": "tar", "entries": entries, "format": r.choice(["pax", "gnu"])})
+        self.ctx_paths[tar] = "tar"
+        self.emit(copy_line("ADD", [], [tar], dest + "/"))
+        self.add_path(st, dest + "/" + name, "d")
+        # (the listing outside what it lists: find would race the shell's redirection)
+        out = "/tmp/ls7_" + n
+        self.add_path(st, out, "f")
+        self.emit("RUN find %s -exec stat -c '%%n %%a %%u:%%g %%F' {} + | sort > %s" % (dest + "/" + name, out))
+
+    def i_wdexist7(self, st):
+        """WORKDIR of directories that exist (FINDINGS F68: an empty layer): the base's, one an
+        earlier step made, the same twice, one below, one through `..`."""
+        r = self.r
+        dirs = sorted(p for p, t in st.paths.items() if t == "d")
+        d = r.choice(["/etc", "/tmp", "/bin", "/root"] + dirs[:20])
+        form = r.choice(["same", "twice", "below", "dotdot", "slash"])
+        if form == "same":
+            self.emit("WORKDIR " + d)
+        elif form == "twice":
+            self.emit("WORKDIR " + d)
+            self.emit("WORKDIR " + d + "/")
+        elif form == "below":
+            p = "%s/w7%s" % (d, self.uniq(""))
+            self.emit("WORKDIR " + p)
+            self.emit("WORKDIR " + d)
+            self.add_path(st, p, "d")
+        elif form == "dotdot":
+            self.emit("WORKDIR %s/../%s" % (d, d.rsplit("/", 1)[1]))
+        else:
+            self.emit("WORKDIR %s//." % d)
+
+    def i_noop7(self, st):
+        """Metadata changes that change nothing (overlayfs copies the entry up: FINDINGS F70):
+        chmod, chown and touch of the base's entries and of the stage's own, to what they are."""
+        r = self.r
+        dirs = sorted(p for p, t in st.paths.items() if t == "d")
+        d = r.choice(dirs) if dirs else "/w"
+        self.emit("RUN mkdir -p %s && %s" % (d, r.choice([
+            "chmod 0755 /bin", "chown root:root /etc", "chmod 0644 /etc/passwd",
+            "chmod \"$(stat -c %%a %s)\" %s" % (d, d),
+            "chown \"$(stat -c %%u:%%g %s)\" %s" % (d, d),
+            "touch -d \"@$(stat -c %Y /etc/group)\" /etc/group"])))
+
+    def i_rmdir7(self, st):
+        """Whiteouts and opaque markers in directories with owners and modes of their own
+        (FINDINGS F67): a directory made in one step, then emptied, removed and made again,
+        or one entry removed, in the next."""
+        r = self.r
+        n = self.uniq("")
+        d = self.fresh(st)
+        own = r.choice(["1000:50", "7:8", "0:0", "65534:65534"])
+        mode = r.choice(["2750", "700", "1777", "755"])
+        self.emit("RUN mkdir -p %s/x%s/deep && echo a > %s/a%s && echo x > %s/x%s/f && chown %s %s && chmod %s %s"
+                  % (d, n, d, n, d, n, own, d, mode, d))
+        form = r.choice(["remake", "rmone", "rmdir", "tofile"])
+        if form == "remake":
+            own2 = r.choice(["1000:50", "7:8", "0:0"])
+            self.emit("RUN rm -rf %s && mkdir -m %s %s && chown %s %s && echo b > %s/b%s"
+                      % (d, r.choice(["710", "2770", "755"]), d, own2, d, d, n))
+        elif form == "rmone":
+            self.emit("RUN rm %s/a%s" % (d, n))
+        elif form == "rmdir":
+            self.emit("RUN rm -rf %s/x%s" % (d, n))
+        else:
+            self.emit("RUN rm -rf %s/x%s && echo f > %s/x%s" % (d, n, d, n))
+        self.add_path(st, d, "d")
 
     def i_fromlink6(self, st):
         """COPY --from of a stage's symlinks to directories (relative, absolute, chains, with a

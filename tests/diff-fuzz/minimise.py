@@ -170,7 +170,11 @@ def main():
     ap.add_argument("--why", default="")
     ap.add_argument("--work", default="dfz-min")
     ap.add_argument("--no-shrink", action="store_true", help="write the case as it is (a hand-written one)")
+    ap.add_argument("--layers", action="store_true",
+                    help="also write expected_layers, the layers' tar headers (with --right overlay or copy)")
     a = ap.parse_args()
+    if a.layers and a.right == "docker":
+        ap.error("--layers needs --right overlay or copy: the layers hold the base's headers")
     with open(a.case) as f:
         case = json.load(f)
     stores = os.environ.get("BALE_STORE_DIR", os.path.join(a.work, "stores"))
@@ -195,6 +199,10 @@ def main():
     if exp is not None:
         with open(os.path.join(d, "expected"), "w") as f:
             f.write("\n".join(exp) + "\n")
+    if a.layers:
+        # the layers' headers of bale's image (--right overlay or copy), on the test's busybox
+        with open(os.path.join(d, "expected_layers"), "w") as f:
+            f.write("\n".join(dfz.layer_listing(os.path.join(a.work, "expected", a.right + ".tar"))) + "\n")
     with open(os.path.join(d, "Dockerfile"), "w") as f:
         f.write("\n".join(small["dockerfile"]) + "\n")
     print("\n".join(small["dockerfile"]))

@@ -569,19 +569,19 @@ test_overlay_upper (void **state)
   /* Whiteouts (mtime 0) before their siblings, opaque markers right after their directory,
      no overlay xattr anywhere. */
   assert_text (got,
-      "- 0644 0:0 0 0 .wh.xgone " EMPTY "\n"
-      "- 0644 0:0 0 0 .wh.zgone " EMPTY "\n"
+      "- 0600 0:0 0 0 .wh.xgone " EMPTY "\n"
+      "- 0600 0:0 0 0 .wh.zgone " EMPTY "\n"
       "d 0755 0:0 1700000000 0 etc/\n"
-      "- 0644 0:0 0 0 etc/.wh.-gone " EMPTY "\n"
-      "- 0644 0:0 0 0 etc/.wh.passwd " EMPTY "\n"
+      "- 0600 0:0 0 0 etc/.wh.-gone " EMPTY "\n"
+      "- 0600 0:0 0 0 etc/.wh.passwd " EMPTY "\n"
       "- 0644 0:0 1700000000 1 etc/hosts "
       "sha256:aaa9402664f1a41f40ebbc52c9993eb66aeb366602958fdfaa283b71e64db123\n"
       "d 0755 0:0 1700000000 0 notopq/\n"
       "d 0700 0:0 1700000000 0 opq/ xattr user.keep=6b\n"
-      "- 0644 0:0 0 0 opq/.wh..wh..opq " EMPTY "\n"
+      "- 0700 0:0 0 0 opq/.wh..wh..opq " EMPTY "\n"
       "- 0644 0:0 1700000000 1 opq/new " SHA_N "\n"
       "d 0755 0:0 1700000000 0 uopq/\n"
-      "- 0644 0:0 0 0 uopq/.wh..wh..opq " EMPTY "\n");
+      "- 0755 0:0 0 0 uopq/.wh..wh..opq " EMPTY "\n");
   free (got);
   lt_rmtree (root);
   free (root);
@@ -635,7 +635,7 @@ test_skip (void **state)
   set_all_mtimes (root, T0);
   got = write_and_list (root, &opts);
   assert_text (got, "d 0755 0:0 1700000000 0 etc/\n"
-                    "- 0644 0:0 0 0 etc/.wh.gone " EMPTY "\n"
+                    "- 0600 0:0 0 0 etc/.wh.gone " EMPTY "\n"
                     "- 0644 0:0 1700000000 18 etc/resolv.conf "
                     "sha256:ae0ee4892d73d31dbcdaa9d9a11599c6820e61581ca27e609e82f94e3ac8ae8a\n");
   free (got);
@@ -717,10 +717,13 @@ test_streaming_writer (void **state)
   w = layer_writer_new (&opts, out, &err);
   assert_non_null (w);
   memset (&st, 0, sizeof st);
-  st.st_mode = S_IFDIR | 0755;
+  st.st_mode = S_IFDIR | 02750;
+  st.st_uid = 7;
+  st.st_gid = 8;
   st.st_mtim.tv_sec = T0;
   assert_int_equal (layer_writer_add_dir (w, "app", &st, -1, &err), 0);
   assert_int_equal (layer_writer_add_whiteout (w, "app/old", &err), 0);
+  st.st_uid = st.st_gid = 0;
   st.st_mode = S_IFREG | 0600;
   st.st_size = 7;
   st.st_nlink = 2;
@@ -742,14 +745,16 @@ test_streaming_writer (void **state)
   layer_writer_free (w);
   assert_int_equal (res.size, lseek (out, 0, SEEK_CUR));
   got = list_fd (out);
-  assert_text (got, "d 0755 0:0 1700000000 0 app/\n"
-                    "- 0644 0:0 0 0 app/.wh.old " EMPTY "\n"
+  /* docker 20.10's markers (FINDINGS F67): a whiteout 0600 root's, an opaque marker with its
+     directory's permission bits (no setgid) and owner; both at time 0 (reproducible) */
+  assert_text (got, "d 2750 7:8 1700000000 0 app/\n"
+                    "- 0600 0:0 0 0 app/.wh.old " EMPTY "\n"
                     "- 0600 0:0 1700000000 7 app/f "
                     PAYLOAD_SHA "\n"
                     "h 0600 0:0 1700000000 0 app/g hardlink app/f\n"
                     "l 0777 0:0 1700000000 0 app/l -> /etc/passwd\n"
                     "h 0777 0:0 1700000000 0 app/m hardlink app/l\n"
-                    "- 0644 0:0 0 0 app/.wh..wh..opq " EMPTY "\n");
+                    "- 0750 7:8 0 0 app/.wh..wh..opq " EMPTY "\n");
   free (got);
   close (out);
   close (data);
