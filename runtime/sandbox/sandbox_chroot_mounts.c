@@ -7,7 +7,7 @@
  * the ssh relay's socket) is copied into scratch space and exchanged (RENAME_EXCHANGE) with
  * what the target holds, so that the image's own entry waits outside the root, untouched,
  * as under a mount; a tmpfs is an empty directory. A target the step's mount point creates
- * (a missing directory, kept in the layer as BuildKit keeps it; a file stub, removed) is made
+ * (a missing directory, kept in the layer as BuildKit keeps it; an empty file, removed) is made
  * as the sandbox makes it for a real mount, and a created directory is filled in place.
  * After: the copy must still be where it was put, and no file of it may have a name outside
  * it (a real mount can be neither renamed nor hard-linked out of: EBUSY, EXDEV), or the step
@@ -265,7 +265,8 @@ root_relative (const char *root, int fd)
 }
 
 /* As the sandbox's stub_created for a step's mount: directories stay (the step's change),
-   but not below /dev, which is the sandbox's own under namespaces; a file stub goes. */
+   but not below /dev, which is the sandbox's own under namespaces; an empty file made as a
+   mount point goes. */
 static int
 created (void *data, int parent, const struct stat *before, const char *name, int fd)
 {

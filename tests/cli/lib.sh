@@ -45,6 +45,10 @@ done_testing () {
   [ "$T_FAILED" -eq 0 ]
 }
 
+# bail WHY: stop the whole script as TAP's "Bail out!" (a missing tool or a set-up that failed:
+# never a silent skip).
+bail () { echo "Bail out! $1"; exit 1; }
+
 # fast_fail PATTERN ARGS...: bale ARGS fails, its output (in $T_TMP/out) matching PATTERN
 # (grep -E), a plan within 20 s (hostile.sh's expansion bounds: minutes without them, 0.6 s at
 # load 20 with them), any other command within 120 s (a hang guard: a FIFO or a loop would

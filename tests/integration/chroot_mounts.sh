@@ -9,7 +9,6 @@ set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
 case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-bail () { echo "Bail out! $1"; exit 1; }
 [ -x "$BALE" ] || bail "'$BALE' is not built"
 [ "$(id -u)" = 0 ] || bail "must run as root (chroot isolation needs CAP_SYS_CHROOT)"
 command -v ssh-agent > /dev/null 2>&1 || bail "ssh-agent is not installed; refusing to skip"

@@ -12,7 +12,6 @@ set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
 case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-bail () { echo "Bail out! $1"; exit 1; }
 for tool in mmdebstrap apt-get tar sha256sum; do
   command -v "$tool" > /dev/null 2>&1 ||
     bail "'$tool' is not installed (.ci/run installs it); refusing to skip"

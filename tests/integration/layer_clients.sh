@@ -12,7 +12,6 @@ set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
 LAYERTOOL=${LAYERTOOL:-$top_builddir/tests/helpers/layertool}
-bail () { echo "Bail out! $1"; exit 1; }
 
 for tool in tar gzip zstd sha256sum find setfattr getfattr mknod umoci; do
   command -v "$tool" >/dev/null 2>&1 \

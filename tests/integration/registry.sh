@@ -11,7 +11,6 @@ set -u
 FETCH="$top_builddir/tests/helpers/fetch"
 W=$T_TMP
 
-bail () { echo "Bail out! $1"; exit 1; }
 for tool in docker-registry skopeo umoci openssl htpasswd python3 tar sha256sum; do
   command -v "$tool" >/dev/null 2>&1 \
     || bail "'$tool' is not installed (see .ci/run's package list); refusing to skip"

@@ -13,7 +13,6 @@ set -u
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 
 case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-bail () { echo "Bail out! $1"; exit 1; }
 [ -x "$BALE" ] || bail "'$BALE' is not built"
 [ "$(id -u)" = 0 ] || bail "must run as root (useradd)"
 for tool in useradd userdel runuser newuidmap newgidmap mmdebstrap; do

@@ -9,7 +9,6 @@
 set -u
 
 case "$BALE" in /*) ;; *) BALE="$(pwd)/$BALE" ;; esac
-bail () { echo "Bail out! $1"; exit 1; }
 
 for tool in skopeo umoci tar python3 sha256sum cmp; do
   command -v "$tool" >/dev/null 2>&1 \
