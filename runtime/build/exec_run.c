@@ -1306,11 +1306,11 @@ out:
       empty_dir (dir, "work");
       recycle_upper (dir, work);
       {
-        /* What is left of it, work/work/incompat, is removed by the reaper meanwhile. */
+        /* What is left of it, work/work/incompat (all overlayfs makes in work/ with
+           volatile), is removed by the reaper meanwhile. */
         cleanup_free char *ww = xasprintf ("%s/work", work);
         exec_reaper_remove (&x->reaper, ww);
       }
-      empty_dir (work, NULL);
     }
   else
     remove_tmp_dir (x, dir);

@@ -423,6 +423,21 @@ b" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ] || return 1
 }
 check "a step's scratch and replaced cache entries are removed by the reaper, none left after the build" reaped_scratch
 
+# A step's mount namespace outlives its command until the reaper closes it (its overlay's
+# unmount runs there, while the layer is written): a process the step left behind must not
+# outlive the step with it, nor write into the layer, its snapshot or the next step.
+held_namespace () {
+  df 'FROM busybox' \
+    'RUN (sleep 1; echo late > /late; echo late > /tmp/late) > /dev/null 2>&1 & echo started' \
+    'RUN sleep 2; ls / /tmp > /listing'
+  build r14n --no-cache || return 1
+  sleep 2
+  r=$T_TMP/r14n/rootfs
+  [ ! -e "$r/late" ] && [ ! -e "$r/tmp/late" ] && ! grep -qx late "$r/listing" &&
+    [ -z "$(find "$BALE_STORE/snapshots" -name late)" ] && [ -z "$(ls -A "$BALE_STORE/tmp")" ]
+}
+check "a process a step leaves behind dies with it, though the step's mounts go later" held_namespace
+
 run_user_groups () {
   # docker run and today's BuildKit RUN steps list the primary group among the supplementary
   # groups (BuildKit's ensureAdditionalGids, CVE-2023-25173; docker 20.10's RUN did not:

@@ -158,6 +158,16 @@ test_dead_reaper (void **state)
   make_tree (path);
   exec_reaper_remove (&r, path);
   assert_int_equal (entries (f->dir), 0);
+  {
+    /* A namespace it cannot take is closed at once, and there is nothing to wait for. */
+    int p[2];
+    char c;
+    assert_int_equal (pipe (p), 0);
+    exec_reaper_release_ns (&r, p[1]);
+    assert_int_equal (r.ns_wait_fd, -1);
+    assert_int_equal (read (p[0], &c, 1), 0);
+    close (p[0]);
+  }
   exec_reaper_finish (&r);
   assert_int_equal (entries (f->work), 0);
 }
